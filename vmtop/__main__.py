@@ -1,0 +1,5 @@
+import sys
+
+from vmtop.cli import main
+
+sys.exit(main())

@@ -1,0 +1,218 @@
+"""Command line: the TUI by default, and the headless subcommands.
+
+Exit status: 0 success, 1 the process could not be read (one line on stderr, never a
+traceback), 2 usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from vmtop import __version__
+from vmtop.procfs.errors import ProcError
+from vmtop.procfs.reader import ProcFS
+
+SUBCOMMANDS = ("snapshot", "where", "watch", "demo")
+
+
+def parse_pid(text: str) -> int:
+    try:
+        pid = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a process ID: {text!r}") from None
+    if pid <= 0:
+        raise argparse.ArgumentTypeError(f"not a process ID: {text!r}")
+    return pid
+
+
+def parse_address(text: str) -> int:
+    try:
+        value = int(text, 16) if text.lower().startswith("0x") else int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not an address: {text!r} (use hex with 0x, or decimal)"
+        ) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"not an address: {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0: {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--proc-root",
+        default=argparse.SUPPRESS,
+        metavar="PATH",
+        help="read this /proc tree instead of /proc (a copy from another machine)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vmtop",
+        description="top for one process's address space: watch its memory map live.",
+        epilog="Run 'vmtop' to pick a process, 'vmtop PID' to watch one, "
+        "'vmtop demo malloc' to see the heap and mmap at work.",
+    )
+    parser.add_argument("--version", action="version", version=f"vmtop {__version__}")
+    parser.add_argument(
+        "--proc-root",
+        default="/proc",
+        metavar="PATH",
+        help="read this /proc tree instead of /proc (a copy from another machine)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    snap = sub.add_parser("snapshot", help="print one snapshot of a process's memory map")
+    _common(snap)
+    snap.add_argument("pid", type=parse_pid, metavar="PID")
+    snap.add_argument(
+        "--format",
+        choices=("pmap", "json", "csv"),
+        default="pmap",
+        help="pmap: like 'pmap -x'; json: one object; csv: one row per region",
+    )
+    snap.add_argument(
+        "--no-smaps",
+        action="store_true",
+        help="read only maps (cheaper: sizes without resident figures)",
+    )
+
+    where = sub.add_parser("where", help="say what is at each address of a process")
+    _common(where)
+    where.add_argument("pid", type=parse_pid, metavar="PID")
+    where.add_argument("addresses", type=parse_address, nargs="+", metavar="ADDRESS")
+    where.add_argument("--json", action="store_true", help="print a JSON list")
+
+    watch = sub.add_parser("watch", help="print one line per change to the memory map")
+    _common(watch)
+    watch.add_argument("pid", type=parse_pid, metavar="PID")
+    watch.add_argument("--interval", type=positive_float, default=1.0, metavar="S")
+    watch.add_argument("--count", type=positive_int, default=None, metavar="N")
+    watch.add_argument("--json", action="store_true", help="one JSON object per line")
+    watch.add_argument(
+        "--threshold",
+        type=positive_int,
+        default=64 * 1024,
+        metavar="BYTES",
+        help="smallest RSS change of a region that is reported (default 65536)",
+    )
+
+    demo = sub.add_parser("demo", help="run a workload that shows memory behaviour")
+    _common(demo)
+    demo.add_argument(
+        "name",
+        nargs="?",
+        default="malloc",
+        choices=("malloc", "mmap", "stack", "threads"),
+    )
+    demo.add_argument("--no-tui", action="store_true", help="run it in the foreground")
+    demo.add_argument("--size-mib", type=positive_int, default=None, metavar="MIB",
+                      help="mmap demo: size of the file (default 256)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    # `vmtop PID` (and `vmtop --proc-root X PID`) opens the TUI on PID.
+    tui_pid: int | None = None
+    positional = [a for a in argv if not a.startswith("-")]
+    if positional and positional[0] not in SUBCOMMANDS and positional[0].isdigit():
+        idx = argv.index(positional[0])
+        tui_pid = parse_pid(positional[0])
+        argv = argv[:idx] + argv[idx + 1 :]
+    elif positional and positional[0] not in SUBCOMMANDS:
+        proc_root_value = _proc_root_value(argv)
+        if positional[0] != proc_root_value:
+            parser.error(f"unknown command or PID: {positional[0]!r}")
+    args = parser.parse_args(argv)
+    procfs = ProcFS(args.proc_root)
+    try:
+        if args.command == "snapshot":
+            return cmd_snapshot(procfs, args)
+        if args.command == "where":
+            from vmtop.commands.where import cmd_where
+
+            return cmd_where(procfs, args)
+        if args.command == "watch":
+            from vmtop.commands.watch import cmd_watch
+
+            return cmd_watch(procfs, args)
+        if args.command == "demo":
+            from vmtop.commands.demo import cmd_demo
+
+            return cmd_demo(procfs, args)
+        return run_tui(procfs, tui_pid)
+    except ProcError as e:
+        print(f"vmtop: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `vmtop snapshot PID | head`: the reader left; that is not an error.
+        sys.stderr.close()
+        return 0
+
+
+def _proc_root_value(argv: list[str]) -> str | None:
+    for i, a in enumerate(argv):
+        if a == "--proc-root" and i + 1 < len(argv):
+            return argv[i + 1]
+    return None
+
+
+def cmd_snapshot(procfs: ProcFS, args: argparse.Namespace) -> int:
+    from vmtop.procfs.snapshot import take_snapshot
+
+    snapshot = take_snapshot(procfs, args.pid, smaps=not args.no_smaps)
+    out = sys.stdout
+    if args.format == "pmap":
+        from vmtop.output.pmap import render_pmap
+
+        out.write(render_pmap(snapshot))
+    elif args.format == "json":
+        from vmtop.output.json_out import write_json
+
+        write_json(snapshot, out)
+    else:
+        from vmtop.output.csv_out import write_csv
+
+        write_csv(snapshot, out)
+    out.flush()
+    return 0
+
+
+def run_tui(procfs: ProcFS, pid: int | None) -> int:
+    try:
+        from vmtop.tui.app import VmtopApp
+    except ImportError as e:  # pragma: no cover - the TUI ships with the package
+        print(f"vmtop: the TUI is not available: {e}", file=sys.stderr)
+        return 1
+    app = VmtopApp(procfs=procfs, pid=pid)
+    app.run()
+    return app.return_code or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Headless subcommands: where, watch, demo."""

@@ -1,0 +1,1 @@
+"""Regions, snapshots, kinds, diffs, ELF overlay. Never imports textual or rich."""

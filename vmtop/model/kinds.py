@@ -1,0 +1,109 @@
+"""Region kinds: what a range of the address space is, one colour each everywhere.
+
+``kind_from_name`` is the first guess made while parsing, from the name, permissions
+and inode alone. ``vmtop.model.classify`` refines it with what needs the whole map
+(which files are ELF objects, where .bss spills into anonymous memory, which anonymous
+region holds a thread's stack).
+"""
+
+from __future__ import annotations
+
+TEXT = "text"
+RODATA = "rodata"
+DATA = "data"
+BSS = "bss"
+HEAP = "heap"
+STACK = "stack"
+THREAD_STACK = "thread_stack"
+ANON = "anon"
+FILE = "file"
+SHM = "shm"
+GUARD = "guard"
+VDSO = "vdso"
+VVAR = "vvar"
+VSYSCALL = "vsyscall"
+NAMED_ANON = "named_anon"
+KERNEL = "kernel"
+
+# Order used by legends and summaries: the program's image first, then the dynamic
+# parts, then what the kernel provides.
+ALL_KINDS = (
+    TEXT,
+    RODATA,
+    DATA,
+    BSS,
+    HEAP,
+    STACK,
+    THREAD_STACK,
+    ANON,
+    NAMED_ANON,
+    FILE,
+    SHM,
+    GUARD,
+    VDSO,
+    VVAR,
+    VSYSCALL,
+    KERNEL,
+)
+
+KIND_DESCRIPTIONS = {
+    TEXT: "executable code of the program or a library (r-x, file-backed)",
+    RODATA: "read-only data of an ELF object: constants, string literals, ELF headers",
+    DATA: "initialised writable globals and statics of an ELF object (.data, .got)",
+    BSS: "zero-initialised globals and statics (.bss), anonymous memory after .data",
+    HEAP: "the brk heap: small malloc()s; grows up when the program calls brk",
+    STACK: "the main thread's stack; grows down as functions call deeper",
+    THREAD_STACK: "a thread's stack: anonymous memory above a guard page",
+    ANON: "anonymous private memory: big malloc()s (mmap), malloc arenas, JIT heaps",
+    NAMED_ANON: "anonymous memory the program named with prctl(PR_SET_VMA_ANON_NAME)",
+    FILE: "a mapped data file (not code): mmap() of a file, locale archives, fonts",
+    SHM: "shared memory: SysV segments, memfd, /dev/shm, shared anonymous mappings",
+    GUARD: "no access (---p): guard pages that catch overflows, reserved address space",
+    VDSO: "code the kernel maps in so some system calls need no kernel entry",
+    VVAR: "kernel data read by the vDSO (clock values)",
+    VSYSCALL: "legacy fixed-address system call page, above user space",
+    KERNEL: "other kernel-provided mappings: [uprobes], anon_inode:… (io_uring, …)",
+}
+
+
+def kind_from_name(path: str, perms: str, inode: int) -> str:
+    """A first classification from one maps line alone."""
+    if path:
+        first = path[0]
+        if first == "[":
+            if path == "[heap]":
+                return HEAP
+            if path == "[stack]" or path.startswith("[stack:"):
+                return STACK
+            if path.startswith("[anon:") or path.startswith("[anon_shmem:"):
+                return SHM if path.startswith("[anon_shmem:") else NAMED_ANON
+            if path == "[vdso]":
+                return VDSO
+            if path.startswith("[vvar"):
+                return VVAR
+            if path == "[vsyscall]":
+                return VSYSCALL
+            return KERNEL
+        if first == "/":
+            if (
+                path.startswith("/SYSV")
+                or path.startswith("/memfd:")
+                or path.startswith("/dev/shm/")
+                or path.startswith("/dev/zero")
+                or path.startswith("/drm mm object")
+                or perms[3:4] == "s"
+            ):
+                return SHM
+            if perms[:3] == "---":
+                return GUARD
+            if "x" in perms[:3]:
+                return TEXT
+            return FILE
+        if path.startswith("anon_inode:"):
+            return KERNEL
+        return FILE if inode else ANON
+    if perms[:3] == "---":
+        return GUARD
+    if perms[3:4] == "s":
+        return SHM
+    return ANON

@@ -1,0 +1,163 @@
+"""Region and Snapshot: the immutable values every layer above /proc works with.
+
+A ``Region`` is one line of ``/proc/PID/maps`` plus, when ``smaps`` was read, the
+resident figures the views need on every tick. The rest of a region's smaps fields
+are parsed on demand from the raw text the snapshot keeps (``Snapshot.smaps_fields``),
+because parsing all ~25 fields of 60 000 regions every tick would cost more than the
+kernel's own read.
+
+Regions are ``NamedTuple``s: immutable, cheap to create, safe to hand to a UI thread.
+Sizes are in bytes everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from vmtop.model.names import display_name
+
+
+class Region(NamedTuple):
+    start: int
+    end: int
+    perms: str  # four characters as the kernel prints them: "r-xp", "rw-s"
+    offset: int
+    dev: str  # "fe:00" as printed (hex major:minor)
+    inode: int
+    path: str  # name as the kernel printed it, decoded with surrogateescape
+    # Resident figures from smaps, in bytes; None when smaps was not read.
+    rss: int | None = None
+    pss: int | None = None
+    shared_clean: int | None = None
+    shared_dirty: int | None = None
+    private_clean: int | None = None
+    private_dirty: int | None = None
+    swap: int | None = None
+    anonymous: int | None = None
+    # Classification (vmtop.model.kinds): kind name, owning ELF object, thread id.
+    kind: str = "anon"
+    object: str | None = None
+    tid: int | None = None
+    # Byte range of this region's block inside Snapshot.raw_smaps (for lazy fields).
+    smaps_span: tuple[int, int] | None = None
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+    @property
+    def dirty(self) -> int | None:
+        """Shared + private dirty, the figure `pmap -x` shows as Dirty."""
+        if self.shared_dirty is None and self.private_dirty is None:
+            return None
+        return (self.shared_dirty or 0) + (self.private_dirty or 0)
+
+    @property
+    def shared(self) -> bool:
+        return self.perms[3:4] == "s"
+
+    @property
+    def dev_major_minor(self) -> tuple[int, int]:
+        major, _, minor = self.dev.partition(":")
+        try:
+            return int(major, 16), int(minor or "0", 16)
+        except ValueError:
+            return 0, 0
+
+    @property
+    def identity(self) -> tuple[str, int, str]:
+        """What stays the same for a mapping while it grows, shrinks or moves its start."""
+        return (self.dev, self.inode, self.path)
+
+    @property
+    def is_file_backed(self) -> bool:
+        return self.inode != 0 and self.path.startswith("/")
+
+    @property
+    def safe_path(self) -> str:
+        """The name with control characters escaped, safe to print on a terminal."""
+        return display_name(self.path)
+
+    def contains(self, address: int) -> bool:
+        return self.start <= address < self.end
+
+
+class ProcessInfo(NamedTuple):
+    pid: int
+    start_time: int  # clock ticks since boot, field 22 of /proc/PID/stat
+    command: str  # cmdline joined by spaces, or "[comm]" when cmdline is empty
+    comm: str
+    state: str  # one letter: R S D Z T t X I
+    ppid: int
+    uid: int | None
+    threads: int | None
+    start_stack: int | None  # stat field 28: where the main stack started
+
+
+class Totals(NamedTuple):
+    """Process totals in bytes. From `status` (cheap) and, when read, summed smaps."""
+
+    size: int
+    rss: int | None
+    pss: int | None
+    private_dirty: int | None
+    shared_dirty: int | None
+    swap: int | None
+    rss_anon: int | None = None
+    rss_file: int | None = None
+    rss_shmem: int | None = None
+
+
+class Snapshot(NamedTuple):
+    """One sample of a process's address space. Immutable; safe to share across threads."""
+
+    info: ProcessInfo
+    taken_at: float  # time.time() when the read finished
+    regions: tuple[Region, ...]
+    totals: Totals
+    has_smaps: bool
+    status: dict  # parsed /proc/PID/status (values as strings; kB fields in bytes)
+    raw_smaps: bytes | None = None  # kept for lazy per-region fields; None once compacted
+    read_seconds: float = 0.0  # how long reading (not parsing) took
+    parse_seconds: float = 0.0
+
+    @property
+    def pid(self) -> int:
+        return self.info.pid
+
+    @property
+    def identity(self) -> tuple[int, int]:
+        return (self.info.pid, self.info.start_time)
+
+    def smaps_fields(self, region: Region) -> dict[str, int | str]:
+        """Every smaps field of one region (names as the kernel prints them).
+
+        Values with a ``kB`` unit are converted to bytes; other values (``THPeligible``,
+        ``ProtectionKey``, unknown ones) are kept as ints when numeric, else strings.
+        ``VmFlags`` is a string of codes. Empty when the snapshot has no smaps text.
+        """
+        from vmtop.procfs.parse_maps import parse_smaps_fields
+
+        if self.raw_smaps is None or region.smaps_span is None:
+            return {}
+        start, end = region.smaps_span
+        return parse_smaps_fields(self.raw_smaps[start:end])
+
+    def vm_flags(self, region: Region) -> list[str]:
+        flags = self.smaps_fields(region).get("VmFlags", "")
+        return str(flags).split()
+
+    def compact(self) -> Snapshot:
+        """The same snapshot without the raw smaps text (for history kept in memory)."""
+        if self.raw_smaps is None:
+            return self
+        return self._replace(raw_smaps=None)
+
+    def region_at(self, address: int) -> Region | None:
+        from bisect import bisect_right
+
+        starts = [r.start for r in self.regions]
+        i = bisect_right(starts, address) - 1
+        if i >= 0 and self.regions[i].contains(address):
+            return self.regions[i]
+        return None

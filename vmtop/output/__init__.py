@@ -1,0 +1,1 @@
+"""Text renderers for the headless commands: pmap-style, JSON, CSV. No Textual here."""

@@ -1,0 +1,34 @@
+"""`vmtop snapshot --format csv`: one row per region, header first."""
+
+from __future__ import annotations
+
+import csv
+from typing import TextIO
+
+from vmtop.model.names import display_name
+from vmtop.model.region import Snapshot
+from vmtop.output.fields import region_record
+
+
+def write_csv(snapshot: Snapshot, out: TextIO) -> None:
+    records = [region_record(snapshot, r) for r in snapshot.regions]
+    columns: dict[str, None] = {}
+    for record in records:
+        for key in record:
+            columns.setdefault(key, None)
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for record in records:
+        row = []
+        for key in columns:
+            value = record.get(key)
+            if value is None:
+                row.append("")
+            elif isinstance(value, list):
+                row.append(" ".join(str(v) for v in value))
+            elif key == "path":
+                # CSV is opened in spreadsheets and terminals: escape control bytes.
+                row.append(display_name(value))
+            else:
+                row.append(value)
+        writer.writerow(row)

@@ -1,0 +1,1 @@
+"""Reading and parsing /proc. Never imports textual or rich."""

@@ -1,0 +1,77 @@
+"""The ways reading a process can fail, translated once at the /proc boundary.
+
+Each carries a one-line message fit for a person: the CLI prints it to stderr and
+exits 1, the TUI shows it and keeps running.
+"""
+
+from __future__ import annotations
+
+
+class ProcError(Exception):
+    """Base class: something about the process stops vmtop from reading it."""
+
+    def __init__(self, pid: int, message: str) -> None:
+        super().__init__(message)
+        self.pid = pid
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NoSuchProcess(ProcError):
+    def __init__(self, pid: int) -> None:
+        super().__init__(pid, f"no such process: {pid}")
+
+
+class ProcessGone(ProcError):
+    """The process existed when we started and exited (or was replaced) while we read."""
+
+    def __init__(self, pid: int, detail: str = "") -> None:
+        text = f"process {pid} exited while being read"
+        super().__init__(pid, f"{text}: {detail}" if detail else text)
+
+
+class PidReused(ProcessGone):
+    def __init__(self, pid: int) -> None:
+        ProcError.__init__(
+            self, pid, f"process {pid} exited and its PID now belongs to another process"
+        )
+
+
+class AccessDenied(ProcError):
+    def __init__(self, pid: int, owner: str | None, what: str = "memory map") -> None:
+        self.owner = owner
+        import os
+
+        who = f"owned by {owner}" if owner else "owned by another user"
+        if os.geteuid() == 0:
+            advice = (
+                "vmtop already runs as root, so the kernel refuses for another reason "
+                "(the process may be undumpable or in another user namespace)"
+            )
+        elif owner in (None, "root"):
+            advice = "run vmtop as root (sudo vmtop)"
+        else:
+            advice = f"run vmtop as {owner} or as root"
+        super().__init__(
+            pid, f"permission denied reading the {what} of process {pid} ({who}): {advice}"
+        )
+
+
+class ZombieProcess(ProcError):
+    def __init__(self, pid: int) -> None:
+        super().__init__(
+            pid,
+            f"process {pid} is a zombie: it has exited and has no memory map left "
+            "(its parent has not collected it yet)",
+        )
+
+
+class KernelThread(ProcError):
+    def __init__(self, pid: int, comm: str = "") -> None:
+        name = f" [{comm}]" if comm else ""
+        super().__init__(
+            pid,
+            f"process {pid}{name} is a kernel thread: it has no user address space",
+        )

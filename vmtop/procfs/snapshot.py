@@ -1,0 +1,131 @@
+"""Take one Snapshot of a process: stat, smaps (or maps), status, and a check that the
+process we finished reading is the one we started with (same PID and start time)."""
+
+from __future__ import annotations
+
+import time
+
+from vmtop.model.region import ProcessInfo, Region, Snapshot, Totals
+from vmtop.procfs.errors import NoSuchProcess, PidReused, ProcError, ProcessGone
+from vmtop.procfs.parse_maps import parse_maps, parse_smaps
+from vmtop.procfs.parse_proc import StatFields, status_uid
+from vmtop.procfs.reader import ProcFS
+
+
+def read_process_info(procfs: ProcFS, pid: int) -> tuple[ProcessInfo, dict, StatFields | None]:
+    """Identity and description of a process. Tolerates a copied tree without stat."""
+    stat: StatFields | None
+    try:
+        stat = procfs.read_stat(pid)
+    except NoSuchProcess:
+        if not procfs.exists(pid):
+            raise
+        stat = None  # a copied tree with maps but no stat
+    status = procfs.read_status(pid)
+    argv = procfs.read_cmdline(pid)
+    comm = stat.comm if stat else str(status.get("Name", ""))
+    command = " ".join(argv) if argv else (f"[{comm}]" if comm else str(pid))
+    threads = status.get("Threads")
+    info = ProcessInfo(
+        pid=pid,
+        start_time=stat.start_time if stat else 0,
+        command=command,
+        comm=comm,
+        state=stat.state if stat else str(status.get("State", "?"))[:1] or "?",
+        ppid=stat.ppid if stat else 0,
+        uid=status_uid(status),
+        threads=int(threads) if isinstance(threads, str) and threads.isdigit() else None,
+        start_stack=stat.start_stack if stat else None,
+    )
+    return info, status, stat
+
+
+def take_snapshot(
+    procfs: ProcFS,
+    pid: int,
+    *,
+    smaps: bool = True,
+    classify: bool = True,
+    expected_start_time: int | None = None,
+) -> Snapshot:
+    """Read and parse one snapshot. Raises a ProcError subclass with a clear message."""
+    info, status, stat = read_process_info(procfs, pid)
+    if expected_start_time is not None and stat is not None:
+        if info.start_time != expected_start_time:
+            raise PidReused(pid)
+    t0 = time.perf_counter()
+    raw: bytes | None = None
+    if smaps:
+        raw = procfs.read_optional(pid, "smaps")
+    has_smaps = raw is not None
+    if raw is None:
+        maps_raw = procfs.read_optional(pid, "maps")
+        if maps_raw is None:
+            raise ProcError(pid, f"{procfs.path(pid)} has neither smaps nor maps")
+    t1 = time.perf_counter()
+    regions: list[Region] = parse_smaps(raw) if raw is not None else parse_maps(maps_raw)
+    t2 = time.perf_counter()
+    if not regions:
+        if raw is not None and raw.strip() or raw is None and maps_raw.strip():
+            raise ProcError(pid, f"could not parse the memory map of process {pid}")
+        raise procfs.explain_empty_maps(pid, stat)
+    if stat is not None and procfs.is_live:
+        # The PID could have been reused while we read: never mix two processes.
+        try:
+            after = procfs.read_stat(pid, seen=True)
+        except ProcError:
+            after = None
+        if after is None:
+            raise ProcessGone(pid)
+        if after.start_time != stat.start_time:
+            raise PidReused(pid)
+    if classify:
+        from vmtop.model.classify import classify_regions
+
+        regions = classify_regions(regions, procfs=procfs, pid=pid)
+    return Snapshot(
+        info=info,
+        taken_at=time.time(),
+        regions=tuple(regions),
+        totals=compute_totals(regions, status, has_smaps),
+        has_smaps=has_smaps,
+        status=status,
+        raw_smaps=raw,
+        read_seconds=t1 - t0,
+        parse_seconds=t2 - t1,
+    )
+
+
+def _sum(regions: list[Region], field: str) -> int:
+    return sum(getattr(r, field) or 0 for r in regions)
+
+
+def compute_totals(regions: list[Region], status: dict, has_smaps: bool) -> Totals:
+    def status_bytes(key: str) -> int | None:
+        value = status.get(key)
+        return value if isinstance(value, int) else None
+
+    size = sum(r.end - r.start for r in regions)
+    if has_smaps:
+        return Totals(
+            size=size,
+            rss=_sum(regions, "rss"),
+            pss=_sum(regions, "pss"),
+            private_dirty=_sum(regions, "private_dirty"),
+            shared_dirty=_sum(regions, "shared_dirty"),
+            swap=_sum(regions, "swap"),
+            rss_anon=status_bytes("RssAnon"),
+            rss_file=status_bytes("RssFile"),
+            rss_shmem=status_bytes("RssShmem"),
+        )
+    return Totals(
+        size=size,
+        rss=status_bytes("VmRSS"),
+        pss=None,
+        private_dirty=None,
+        shared_dirty=None,
+        swap=status_bytes("VmSwap"),
+        rss_anon=status_bytes("RssAnon"),
+        rss_file=status_bytes("RssFile"),
+        rss_shmem=status_bytes("RssShmem"),
+    )
