@@ -1,0 +1,109 @@
+"""What each smaps field and each VmFlags code means, in plain words.
+
+Written from the kernel's Documentation/filesystems/proc.rst (section "/proc/PID/smaps"),
+reworded for a person watching a live process. The kernel adds fields and flags over
+time: callers keep unknown ones and show them with ``UNKNOWN_FIELD`` / the raw code.
+"""
+
+from __future__ import annotations
+
+UNKNOWN_FIELD = "(no description: newer kernel field)"
+
+# Fields whose value is a count or a flag, not an amount of memory.
+UNITLESS_FIELDS = frozenset({"THPeligible", "ProtectionKey"})
+
+SMAPS_FIELD_DOCS: dict[str, str] = {
+    "Size": "virtual size of the region: how much address space it covers",
+    "KernelPageSize": "smallest page size the kernel uses to back this region",
+    "MMUPageSize": "smallest page size the MMU uses for this region (same as KernelPageSize "
+    "except on some PPC64 hugetlb setups)",
+    "Rss": "resident set size: how much of the region is in RAM right now",
+    "Pss": "proportional set size: resident memory with each shared page divided by the "
+    "number of processes that map it",
+    "Pss_Dirty": "the part of Pss made of dirty (modified) pages",
+    "Pss_Anon": "the part of Pss made of anonymous pages (smaps_rollup only)",
+    "Pss_File": "the part of Pss made of file-backed pages (smaps_rollup only)",
+    "Pss_Shmem": "the part of Pss made of shared-memory (shmem/tmpfs) pages (smaps_rollup only)",
+    "Shared_Clean": "resident pages also mapped elsewhere, unmodified: can be dropped and "
+    "re-read from the file",
+    "Shared_Dirty": "resident pages also mapped elsewhere, modified since they were read",
+    "Private_Clean": "resident pages mapped only here, unmodified",
+    "Private_Dirty": "resident pages mapped only here and modified: memory only this "
+    "process holds (must be swapped out, not dropped)",
+    "Referenced": "memory currently marked as referenced (accessed recently)",
+    "Anonymous": "memory that belongs to no file; in a private file mapping, pages the "
+    "process wrote to became anonymous copies",
+    "KSM": "pages merged with identical pages by Kernel Samepage Merging",
+    "LazyFree": "memory marked with madvise(MADV_FREE): freed only under memory pressure, "
+    "if still clean",
+    "AnonHugePages": "anonymous memory mapped by transparent huge pages at the PMD level",
+    "ShmemPmdMapped": "shared memory (shmem/tmpfs) mapped by huge pages at the PMD level",
+    "FilePmdMapped": "file-backed memory (not shmem) mapped by huge pages at the PMD level",
+    "Shared_Hugetlb": "hugetlbfs memory also mapped elsewhere (not counted in Rss or Pss)",
+    "Private_Hugetlb": "hugetlbfs memory mapped only here (not counted in Rss or Pss)",
+    "Swap": "would-be-anonymous memory that is out on swap (for shmem also the swapped "
+    "part of the shared object)",
+    "SwapPss": "this process's proportional share of the region's swap",
+    "Locked": "memory locked in RAM (mlock): it will not be swapped out",
+    "THPeligible": "1 if the region may get transparent huge pages, 0 if not",
+    "ProtectionKey": "the memory protection key (pkey) of the region",
+    "VmFlags": "the kernel's flags for the region, spelled out below",
+}
+
+# Two-letter VmFlags codes (proc.rst), in the order the kernel documents them.
+VM_FLAG_DOCS: dict[str, str] = {
+    "rd": "readable",
+    "wr": "writeable",
+    "ex": "executable",
+    "sh": "shared",
+    "mr": "may read",
+    "mw": "may write",
+    "me": "may execute",
+    "ms": "may share",
+    "gd": "stack segment grows down",
+    "pf": "pure PFN range",
+    "dw": "disabled write to the mapped file",
+    "lo": "pages are locked in memory",
+    "io": "memory mapped I/O area",
+    "sr": "sequential read advice provided",
+    "rr": "random read advice provided",
+    "dc": "do not copy area on fork",
+    "de": "do not expand area on remapping",
+    "ac": "area is accountable (counts against the commit limit)",
+    "nr": "swap space is not reserved for the area",
+    "ht": "area uses huge TLB pages",
+    "sf": "synchronous page fault",
+    "ar": "architecture-specific flag",
+    "wf": "wipe on fork",
+    "dd": "do not include area in a core dump",
+    "sd": "soft-dirty flag",
+    "mm": "mixed map area",
+    "hg": "huge page advice flag",
+    "nh": "no huge page advice flag",
+    "mg": "mergeable advice flag (KSM)",
+    "bt": "arm64 BTI guarded page",
+    "mt": "arm64 MTE allocation tags are enabled",
+    "um": "userfaultfd missing tracking",
+    "uw": "userfaultfd write-protect tracking",
+    "ui": "userfaultfd minor fault",
+    "ur": "userfaultfd read-write-protect tracking",
+    "ss": "shadow stack / guarded control stack page",
+    "sl": "sealed (mseal: cannot be unmapped or changed)",
+    "lf": "lock on fault pages",
+    "dp": "always lazily freeable mapping",
+    "gu": "may contain guard regions",
+    # Older kernels.
+    "mp": "MPX bounds table (older kernels)",
+    "nl": "non-linear mapping (older kernels)",
+}
+
+
+def describe_field(name: str) -> str:
+    return SMAPS_FIELD_DOCS.get(name, UNKNOWN_FIELD)
+
+
+def describe_flags(codes: str | list[str]) -> list[tuple[str, str]]:
+    """``"rd wr mr"`` → ``[("rd", "readable"), ...]``; unknown codes are kept with a note."""
+    if isinstance(codes, str):
+        codes = codes.split()
+    return [(code, VM_FLAG_DOCS.get(code, "unknown flag (newer kernel?)")) for code in codes]

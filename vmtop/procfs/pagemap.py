@@ -1,0 +1,182 @@
+"""Which pages of a region are resident, from /proc/PID/pagemap.
+
+pagemap holds one little-endian 64-bit entry per virtual page (kernel
+Documentation/admin-guide/mm/pagemap.rst):
+
+- bit 63: page present in RAM
+- bit 62: page swapped
+- bit 61: page is a file page or shared anonymous
+- bit 56: page exclusively mapped (by this process only)
+- bits 0-54: the page frame number, zero unless the reader has CAP_SYS_ADMIN (unused)
+
+Only the region's own range is read (``os.pread`` at ``start / page_size * 8``), and only
+while the region detail screen asks for it. A strip of cells summarises the pages,
+bucketed when the region has more pages than the strip has cells.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from typing import NamedTuple
+
+from vmtop.procfs.errors import ProcError
+from vmtop.procfs.reader import ProcFS
+
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+ENTRY_SIZE = 8
+
+PRESENT = 1 << 63
+SWAPPED = 1 << 62
+FILE_SHARED = 1 << 61
+EXCLUSIVE = 1 << 56
+
+# What one page (or one cell of the strip) is, most telling first.
+NOT_PRESENT = "not_present"
+SWAP = "swapped"
+FILE = "file_shared"
+EXCL = "exclusive"
+RESIDENT = "present"  # present, anonymous, shared with another process (e.g. after fork)
+
+STATES = (EXCL, RESIDENT, FILE, SWAP, NOT_PRESENT)
+
+
+class PageCounts(NamedTuple):
+    """How many pages of a range are in each state. Present pages are also counted in
+    ``file_shared`` and ``exclusive`` when those bits are set (the kernel's flags overlap).
+    """
+
+    pages: int
+    present: int
+    swapped: int
+    file_shared: int
+    exclusive: int
+
+    @property
+    def not_present(self) -> int:
+        return self.pages - self.present - self.swapped
+
+
+def parse_entries(data: bytes) -> list[int]:
+    """The 64-bit entries of a pagemap read (a trailing partial entry is dropped)."""
+    count = len(data) // ENTRY_SIZE
+    return list(struct.unpack_from(f"<{count}Q", data)) if count else []
+
+
+def page_state(entry: int) -> str:
+    """The single state a strip shows for one page."""
+    if entry & PRESENT:
+        if entry & FILE_SHARED:
+            return FILE
+        if entry & EXCLUSIVE:
+            return EXCL
+        return RESIDENT
+    if entry & SWAPPED:
+        return SWAP
+    return NOT_PRESENT
+
+
+def count_pages(entries: list[int]) -> PageCounts:
+    present = swapped = file_shared = exclusive = 0
+    for entry in entries:
+        if entry & PRESENT:
+            present += 1
+            if entry & FILE_SHARED:
+                file_shared += 1
+            if entry & EXCLUSIVE:
+                exclusive += 1
+        elif entry & SWAPPED:
+            swapped += 1
+            if entry & FILE_SHARED:
+                file_shared += 1
+    return PageCounts(len(entries), present, swapped, file_shared, exclusive)
+
+
+class StripCell(NamedTuple):
+    """One cell of the page strip: the pages it stands for and what most of them are."""
+
+    first_page: int
+    pages: int
+    state: str  # the state of most resident pages, else swapped, else not present
+    present: int  # how many of its pages are present (for shading)
+
+
+def bucket(entries: list[int], cells: int) -> list[StripCell]:
+    """Summarise the pages into at most ``cells`` cells of (nearly) equal page counts.
+
+    A cell shows a resident state when any of its pages is resident, so a big region
+    with a few touched pages still shows them; ``present`` tells how full it is.
+    """
+    total = len(entries)
+    if total == 0 or cells <= 0:
+        return []
+    cells = min(cells, total)
+    strip = []
+    for i in range(cells):
+        lo = i * total // cells
+        hi = (i + 1) * total // cells
+        tally = dict.fromkeys(STATES, 0)
+        for entry in entries[lo:hi]:
+            tally[page_state(entry)] += 1
+        present = tally[EXCL] + tally[RESIDENT] + tally[FILE]
+        if present:
+            state = max((EXCL, RESIDENT, FILE), key=lambda s: tally[s])
+        elif tally[SWAP]:
+            state = SWAP
+        else:
+            state = NOT_PRESENT
+        strip.append(StripCell(lo, hi - lo, state, present))
+    return strip
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+class PagemapUnavailable(Exception):
+    """This tree has no pagemap (a copied fixture), or the kernel refused it."""
+
+
+def read_pagemap(
+    procfs: ProcFS, pid: int, start: int, end: int, *, page_size: int = PAGE_SIZE
+) -> list[int]:
+    """The entries for pages ``start``..``end`` (bytes, page aligned) of process ``pid``.
+
+    Raises PagemapUnavailable when there is no pagemap to read, ProcError when the
+    process is gone or may not be read.
+    """
+    path = procfs.path(pid, "pagemap")
+    first = start // page_size
+    count = max(0, (end - start) // page_size)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        if procfs.exists(pid) and not procfs.is_live:
+            raise PagemapUnavailable("this /proc tree has no pagemap") from None
+        raise _translate(procfs, pid) from None
+    except PermissionError:
+        raise _translate(procfs, pid, denied=True) from None
+    try:
+        chunks = []
+        want = count * ENTRY_SIZE
+        offset = first * ENTRY_SIZE
+        while want > 0:
+            # Big regions in pieces: the kernel fills at most a few MiB per read.
+            chunk = os.pread(fd, min(want, 1 << 20), offset)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            offset += len(chunk)
+            want -= len(chunk)
+    except OSError as e:
+        raise ProcError(pid, f"cannot read the pagemap of process {pid}: {e.strerror}") from None
+    finally:
+        os.close(fd)
+    return parse_entries(b"".join(chunks))
+
+
+def _translate(procfs: ProcFS, pid: int, *, denied: bool = False) -> ProcError:
+    from vmtop.procfs.errors import AccessDenied, ProcessGone
+
+    if denied:
+        return AccessDenied(pid, procfs.owner(pid), "pagemap")
+    return ProcessGone(pid)

@@ -1,0 +1,121 @@
+"""The vmtop Textual app: the picker, or straight to one process's screen.
+
+``VmtopApp(procfs)`` starts at the process picker; ``VmtopApp(procfs, pid)`` (``vmtop PID``,
+``vmtop demo NAME``) opens the process screen at once. Underneath every pushed screen sits
+an empty ``BottomScreen``: whenever it comes back to the top (the last screen was popped,
+by Esc/q or anything else) the app exits, so "back" from the first screen always means
+"quit" and no screen needs to know what is behind it.
+
+A demo workload started for this session is stopped when the app exits, however it
+exits (q, Ctrl+C, an exception): see ``on_unmount`` and ``run``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from textual.app import App
+from textual.binding import Binding
+from textual.screen import Screen
+
+from vmtop.procfs.reader import ProcFS
+
+
+class BottomScreen(Screen):
+    """The empty screen under the first real one; reaching it again ends the app."""
+
+    _covered = False
+
+    def on_screen_suspend(self) -> None:
+        self._covered = True
+
+    def on_screen_resume(self) -> None:
+        # The first resume comes when the app starts, before anything covered it.
+        if self._covered:
+            self.app.exit()
+
+
+class VmtopApp(App):
+    """``vmtop``: pick a process, watch its address space, drill into smaps."""
+
+    CSS_PATH = "vmtop.tcss"
+    TITLE = "vmtop"
+    SUB_TITLE = "top for one process's address space"
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        procfs: ProcFS,
+        pid: int | None = None,
+        demo=None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__()
+        self.procfs = procfs
+        self.pid = pid
+        self.demo = demo
+        self.clock = clock
+        self._demo_stopped = False
+
+    def get_default_screen(self) -> Screen:
+        return BottomScreen()
+
+    def on_mount(self) -> None:
+        self.push_screen(self.first_screen())
+
+    def first_screen(self) -> Screen:
+        if self.pid is None:
+            from vmtop.tui.screens.picker import PickerScreen
+
+            return PickerScreen(self.procfs)
+        return self.process_screen(self.pid)
+
+    def process_screen(self, pid: int) -> Screen:
+        """The process screen for ``pid`` (the picker opens it the same way)."""
+        from vmtop.tui.screens.process import ProcessScreen
+
+        if pid == self.pid and self.demo is not None:
+            return ProcessScreen(self.procfs, pid, demo=self.demo)
+        return ProcessScreen(self.procfs, pid)
+
+    # -- actions ------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from vmtop.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def go_back(self) -> None:
+        """Leave the current screen: back to the one below, or quit from the first."""
+        if len(self.screen_stack) > 2:
+            self.pop_screen()
+        else:
+            self.exit()
+
+    # -- the demo child ---------------------------------------------------------------
+
+    def stop_demo(self) -> None:
+        if self.demo is None or self._demo_stopped:
+            return
+        self._demo_stopped = True
+        try:
+            self.demo.stop()
+        except Exception:  # noqa: BLE001 - never let cleanup hide the real exit reason
+            pass
+
+    def on_unmount(self) -> None:
+        self.stop_demo()
+
+    def run(self, *args, **kwargs):
+        try:
+            return super().run(*args, **kwargs)
+        finally:
+            self.stop_demo()

@@ -1,0 +1,613 @@
+"""The process picker: a top-like live list of processes; Enter opens one.
+
+Columns: PID, user, state, CPU%, RSS, swap, virtual size, threads, command. Sorted by
+RSS (biggest first); ``s``/``<``/``>`` change the sort column, ``r``/``I`` reverse it,
+``M``/``P``/``N`` sort by memory/CPU/PID as in htop, clicking a header sorts by it. ``/``
+filters as you type (name, command line, PID prefix). The list refreshes every 2 s
+in a thread worker (cheap reads only, see vmtop.procfs.processes); the selection stays on
+the same PID. Processes vmtop may not read carry a red ``✗``; Enter on one explains why
+and what to do in a dialog, and the picker stays.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import NamedTuple
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.screen import ModalScreen, Screen
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import Footer, Input, Static
+
+from vmtop.procfs.processes import (
+    DESCENDING_BY_DEFAULT,
+    ProcessLister,
+    ProcessRow,
+    matches,
+    probe_access,
+    sort_rows,
+)
+from vmtop.procfs.reader import ProcFS
+from vmtop.tui.formatting import format_bytes
+
+REFRESH_SECONDS = 2.0
+
+
+class Column(NamedTuple):
+    key: str  # sort key (vmtop.procfs.processes.SORT_KEYS), "" when not sortable
+    title: str
+    width: int  # 0: takes the rest of the line
+    right: bool  # right-aligned (numbers)
+
+
+COLUMNS = (
+    Column("", "", 1, False),  # ✗ when vmtop may not read the process
+    Column("pid", "PID", 7, True),
+    Column("user", "USER", 9, False),
+    Column("", "S", 1, False),
+    Column("cpu", "CPU%", 5, True),
+    Column("rss", "RSS", 6, True),
+    Column("swap", "SWAP", 6, True),
+    Column("vsize", "VIRT", 6, True),
+    Column("threads", "THR", 4, True),
+    Column("command", "COMMAND", 0, False),
+)
+SORTABLE = [c.key for c in COLUMNS if c.key]
+SORT_TITLES = {c.key: c.title for c in COLUMNS if c.key}
+GAP = 1
+
+
+def _cells(row: ProcessRow) -> list[str]:
+    cpu = "" if row.cpu_percent is None else f"{row.cpu_percent:.1f}"
+    return [
+        "✗" if row.denied else " ",
+        str(row.pid),
+        row.user[:9],
+        row.state,
+        cpu,
+        format_bytes(row.rss),
+        format_bytes(row.swap) if row.swap else "0",
+        format_bytes(row.vsize),
+        str(row.threads) if row.threads else "",
+        row.command,
+    ]
+
+
+def _column_spans(width: int) -> list[tuple[int, int]]:
+    """(x, width) of each column for a line ``width`` cells wide."""
+    spans = []
+    x = 0
+    for column in COLUMNS:
+        w = column.width if column.width else max(0, width - x)
+        spans.append((x, w))
+        x += w + GAP
+    return spans
+
+
+def _fit(text: str, width: int, right: bool) -> str:
+    if len(text) > width:
+        return text[: max(0, width - 1)] + "…" if width > 1 else text[:width]
+    return text.rjust(width) if right else text.ljust(width)
+
+
+def format_line(cells: list[str], width: int) -> str:
+    parts = []
+    for (_x, w), column, text in zip(_column_spans(width), COLUMNS, cells, strict=True):
+        parts.append(_fit(text, w, column.right))
+    return (" " * GAP).join(parts)[:width].ljust(width)
+
+
+_SIZE_COLUMNS = {"rss", "swap"}
+_MIB = 1 << 20
+
+
+def _size_style(value: int | None) -> Style:
+    """Like htop: bigger amounts stand out more."""
+    if not value:
+        return Style(dim=True)
+    if value >= 1024 * _MIB:
+        return Style(color="#ff5f5f", bold=True)
+    if value >= 100 * _MIB:
+        return Style(color="#ffd75f")
+    if value >= 10 * _MIB:
+        return Style(color="#5fd7d7")
+    return Style()
+
+
+def _command_segments(row: ProcessRow, fitted: str, style: Style) -> list[Segment]:
+    """The program's base name in bold, its path and arguments plain (as htop does)."""
+    program = row.command.split(" ", 1)[0]
+    if row.command.startswith("["):
+        return [Segment(fitted, style + Style(dim=True, italic=True))]
+    base = program.rsplit("/", 1)[-1]
+    start = len(program) - len(base)
+    end = min(len(program), len(fitted))
+    if start >= len(fitted):
+        return [Segment(fitted, style)]
+    return [
+        Segment(fitted[:start], style + Style(dim=True)),
+        Segment(fitted[start:end], style + Style(bold=True)),
+        Segment(fitted[end:], style),
+    ]
+
+
+class ProcessTable(ScrollView, can_focus=True):
+    """The list of processes: draws only the visible lines (Line API)."""
+
+    COMPONENT_CLASSES = {
+        "process-table--cursor",
+        "process-table--denied",
+        "process-table--denied-mark",
+        "process-table--kernel",
+    }
+
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "edge(0)", "First", show=False),
+        Binding("end", "edge(1)", "Last", show=False),
+        Binding("enter", "open", "Open"),
+    ]
+
+    class Open(Message):
+        def __init__(self, row: ProcessRow) -> None:
+            super().__init__()
+            self.row = row
+
+    class Highlighted(Message):
+        def __init__(self, row: ProcessRow | None) -> None:
+            super().__init__()
+            self.row = row
+
+    cursor = reactive(0, always_update=True, repaint=False)
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.rows: list[ProcessRow] = []
+        self._lines: list[str] = []
+        self._line_width = 0
+
+    # -- data ---------------------------------------------------------------------------
+
+    def set_rows(self, rows: list[ProcessRow], keep_pid: int | None) -> None:
+        """Show ``rows``; the cursor stays on ``keep_pid`` if it is still listed."""
+        old_index = self.cursor
+        self.rows = rows
+        self._lines = []
+        self._line_width = 0
+        self.virtual_size = Size(self.size.width, len(rows))
+        index = None
+        if keep_pid is not None:
+            for i, row in enumerate(rows):
+                if row.pid == keep_pid:
+                    index = i
+                    break
+        if index is None:
+            index = min(old_index, max(0, len(rows) - 1))
+        self.cursor = index
+        self.refresh()
+
+    @property
+    def selected(self) -> ProcessRow | None:
+        if 0 <= self.cursor < len(self.rows):
+            return self.rows[self.cursor]
+        return None
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self._scroll_cursor_into_view()
+        self.refresh()
+        self.post_message(self.Highlighted(self.selected))
+
+    def _scroll_cursor_into_view(self) -> None:
+        if not self.rows:
+            return
+        height = max(1, self.scrollable_content_region.height)
+        top = int(self.scroll_y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self.rows))
+        self._scroll_cursor_into_view()
+
+    # -- drawing ------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        index = int(self.scroll_y) + y
+        base = self.rich_style
+        if index >= len(self.rows):
+            return Strip.blank(width, base)
+        row = self.rows[index]
+        row_style = base
+        if row.denied:
+            row_style = base + self.get_component_rich_style("process-table--denied")
+        cursor = index == self.cursor
+        if cursor:
+            row_style = row_style + self.get_component_rich_style("process-table--cursor")
+        segments = []
+        cells = _cells(row)
+        for i, ((_x, w), column, text) in enumerate(
+            zip(_column_spans(width), COLUMNS, cells, strict=True)
+        ):
+            if i:
+                segments.append(Segment(" " * GAP, row_style))
+            if w <= 0:
+                continue
+            fitted = _fit(text, w, column.right)
+            if i == 0 and row.denied:
+                mark = self.get_component_rich_style("process-table--denied-mark")
+                segments.append(Segment(fitted, row_style + mark))
+            elif column.key == "command" and not row.denied and not cursor:
+                segments.extend(_command_segments(row, fitted, row_style))
+            elif column.key in _SIZE_COLUMNS and not row.denied and not cursor:
+                value = getattr(row, column.key)
+                segments.append(Segment(fitted, row_style + _size_style(value)))
+            else:
+                segments.append(Segment(fitted, row_style))
+        return Strip(segments).adjust_cell_length(width, row_style)
+
+    # -- keys and mouse -----------------------------------------------------------------
+
+    def action_cursor(self, step: int) -> None:
+        if self.rows:
+            self.cursor = max(0, min(len(self.rows) - 1, self.cursor + step))
+
+    def action_page(self, direction: int) -> None:
+        height = max(1, self.scrollable_content_region.height - 1)
+        self.action_cursor(direction * height)
+
+    def action_edge(self, end: int) -> None:
+        if self.rows:
+            self.cursor = len(self.rows) - 1 if end else 0
+
+    def action_open(self) -> None:
+        if self.selected is not None:
+            self.post_message(self.Open(self.selected))
+
+    def on_click(self, event: events.Click) -> None:
+        index = int(self.scroll_y) + event.y
+        if 0 <= index < len(self.rows):
+            self.cursor = index
+            if event.chain >= 2:
+                self.action_open()
+
+
+class ColumnHeader(Static):
+    """The column titles; the sort column is marked ▼/▲ and clicking a title sorts."""
+
+    class SortBy(Message):
+        def __init__(self, key: str) -> None:
+            super().__init__()
+            self.key = key
+
+    def show(self, width: int, sort_key: str, descending: bool) -> None:
+        titles = []
+        for column in COLUMNS:
+            title = column.title
+            if column.key and column.key == sort_key:
+                title = title + ("▼" if descending else "▲")
+            titles.append(title)
+        line = format_line(titles, width)
+        text = Text(line)
+        for (x, w), column in zip(_column_spans(width), COLUMNS, strict=True):
+            if column.key == sort_key:
+                text.stylize("reverse", x, x + w)
+        self.update(text)
+
+    def on_click(self, event: events.Click) -> None:
+        width = self.size.width
+        for (x, w), column in zip(_column_spans(width), COLUMNS, strict=True):
+            if column.key and x <= event.x < x + w + GAP:
+                self.post_message(self.SortBy(column.key))
+                return
+
+
+class AccessExplanation(ModalScreen[None]):
+    """Why a process cannot be opened and what to do; any of Esc/Enter/q closes it."""
+
+    BINDINGS = [
+        Binding("escape,enter,q,space", "dismiss", "Close", priority=True),
+    ]
+
+    def __init__(self, row: ProcessRow) -> None:
+        super().__init__()
+        self.row = row
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="explain-box"):
+            yield Static(
+                Text(f"Cannot open process {self.row.pid} ({self.row.comm})", style="bold"),
+                id="explain-title",
+            )
+            yield Static(Text(self.row.denied or ""), id="explain-reason")
+            yield Static(Text(what_to_do(self.row)), id="explain-advice", classes="muted")
+            yield Static(Text("Esc / Enter: back to the list", style="dim"), id="explain-keys")
+
+    def action_dismiss(self, result=None) -> None:
+        self.dismiss(None)
+
+
+def what_to_do(row: ProcessRow) -> str:
+    """The advice under the reason, for the person at the keyboard."""
+    import os
+
+    reason = row.denied or ""
+    if "kernel thread" in reason:
+        return "Kernel threads run only in the kernel: there is no user memory map to show."
+    if "zombie" in reason:
+        return "A zombie has already exited; wait for its parent to reap it, or pick another."
+    if "permission denied" not in reason:
+        return "Pick another process."
+    if os.geteuid() == 0:
+        return (
+            "vmtop already runs as root, so the kernel refuses for another reason: the "
+            "process may be undumpable (setuid programs, prctl(PR_SET_DUMPABLE, 0)), in "
+            "another user namespace, or protected by a security module (Yama "
+            "ptrace_scope, SELinux, AppArmor)."
+        )
+    owner = row.user if row.user not in ("?", "") else None
+    if owner and owner != "root":
+        return (
+            f"Reading another process's memory map needs the same user or root: run "
+            f"'sudo -u {owner} vmtop {row.pid}' or 'sudo vmtop {row.pid}'."
+        )
+    return f"Reading another user's memory map needs root: run 'sudo vmtop {row.pid}'."
+
+
+class PickerScreen(Screen):
+    """Pick a process to watch."""
+
+    CSS_PATH = "picker.tcss"
+
+    BINDINGS = [
+        Binding("enter", "open", "Open", show=True),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("s,greater_than_sign", "sort(1)", "Sort", key_display="s"),
+        Binding("less_than_sign", "sort(-1)", "Sort back", show=False),
+        Binding("r,I", "reverse", "Reverse", key_display="r"),
+        Binding("M", "sort_by('rss')", "By RSS", show=False),
+        Binding("P", "sort_by('cpu')", "By CPU", show=False),
+        Binding("N", "sort_by('pid')", "By PID", show=False),
+        Binding("escape", "clear_filter", "Clear filter"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    sort_key = reactive("rss")
+    descending = reactive(True)
+    filter_text = reactive("")
+
+    def __init__(
+        self,
+        procfs: ProcFS,
+        *,
+        interval: float = REFRESH_SECONDS,
+        probe: Callable | None = None,
+        live: bool = True,
+    ) -> None:
+        super().__init__()
+        self.procfs = procfs
+        self.interval = interval
+        self.live = live
+        self.lister = ProcessLister(procfs, probe=probe or probe_access)
+        self.all_rows: list[ProcessRow] = []
+        self._selected_pid: int | None = None
+        self._loading = False
+        self._refreshed_at: float | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="picker-title", classes="screen-title")
+        yield Input(placeholder="filter: name, command line or PID", id="picker-filter")
+        yield ColumnHeader("", id="picker-header")
+        yield ProcessTable(id="picker-table")
+        yield Static("", id="picker-status")
+        yield Footer()
+
+    @property
+    def table(self) -> ProcessTable:
+        return self.query_one(ProcessTable)
+
+    def on_mount(self) -> None:
+        self.query_one("#picker-filter", Input).display = False
+        self.table.focus()
+        # The first list is read before the first frame, so the picker never opens empty.
+        self._apply(self.lister.list())
+        if self.live:
+            self.set_interval(self.interval, self.refresh_list)
+
+    # -- refreshing ---------------------------------------------------------------------
+
+    def refresh_list(self) -> None:
+        if self._loading:
+            return  # one read in flight at a time
+        self._loading = True
+        self._read_rows()
+
+    @work(thread=True, exclusive=True, group="picker-refresh")
+    def _read_rows(self) -> None:
+        try:
+            rows = self.lister.list()
+        except Exception:  # noqa: BLE001 - a failed refresh keeps the last list
+            rows = None
+        self.app.call_from_thread(self._apply, rows)
+
+    def _apply(self, rows: list[ProcessRow] | None) -> None:
+        self._loading = False
+        if rows is None:
+            return
+        self.all_rows = [row for row in rows if not row.kernel_thread]
+        self._refreshed_at = getattr(self.app, "clock", time.time)()
+        self._show()
+
+    def _show(self) -> None:
+        table = self.table
+        if table.selected is not None:
+            self._selected_pid = table.selected.pid
+        shown = [row for row in self.all_rows if matches(row, self.filter_text)]
+        rows = sort_rows(shown, self.sort_key, self.descending)
+        table.set_rows(rows, self._selected_pid)
+        self._update_title(len(rows))
+        self._update_header()
+
+    def _update_title(self, shown: int) -> None:
+        total = len(self.all_rows)
+        denied = sum(1 for row in self.all_rows if row.denied)
+        order = "▼" if self.descending else "▲"
+        parts = [f"vmtop · pick a process · {total} processes"]
+        if denied:
+            parts.append(f"{denied} unreadable ✗")
+        if self.filter_text:
+            parts.append(f"filter {self.filter_text!r}: {shown} match")
+        parts.append(f"sorted by {SORT_TITLES[self.sort_key]} {order}")
+        if self.live:
+            parts.append(f"every {self.interval:g}s")
+        if self._refreshed_at is not None:
+            parts.append(time.strftime("%H:%M:%S", time.localtime(self._refreshed_at)))
+        self.query_one("#picker-title", Static).update(" · ".join(parts))
+
+    def _update_header(self) -> None:
+        header = self.query_one(ColumnHeader)
+        header.show(
+            self.table.scrollable_content_region.width or 160, self.sort_key, self.descending
+        )
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._update_header)
+
+    @on(ProcessTable.Highlighted)
+    def _highlighted(self, event: ProcessTable.Highlighted) -> None:
+        row = event.row
+        status = self.query_one("#picker-status", Static)
+        if row is None:
+            status.update(Text("no process matches the filter", style="italic"))
+        elif row.denied:
+            status.update(Text(f"✗ {row.denied}  (Enter explains)", style="red"))
+        else:
+            status.update(Text(f"{row.pid}  {row.command}", overflow="ellipsis", no_wrap=True))
+
+    # -- sorting ------------------------------------------------------------------------
+
+    def watch_sort_key(self) -> None:
+        self._show()
+
+    def watch_descending(self) -> None:
+        self._show()
+
+    def watch_filter_text(self) -> None:
+        self._show()
+        self.refresh_bindings()
+
+    def action_sort(self, step: int) -> None:
+        i = SORTABLE.index(self.sort_key)
+        self.action_sort_by(SORTABLE[(i + step) % len(SORTABLE)])
+
+    def action_sort_by(self, key: str) -> None:
+        if key == self.sort_key:
+            return
+        self.set_reactive(PickerScreen.descending, key in DESCENDING_BY_DEFAULT)
+        self.sort_key = key
+
+    def action_reverse(self) -> None:
+        self.descending = not self.descending
+
+    @on(ColumnHeader.SortBy)
+    def _header_clicked(self, event: ColumnHeader.SortBy) -> None:
+        if event.key == self.sort_key:
+            self.action_reverse()
+        else:
+            self.action_sort_by(event.key)
+
+    # -- filtering ----------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self.query_one("#picker-filter", Input)
+        box.display = True
+        box.focus()
+        self.refresh_bindings()
+
+    @on(Input.Changed, "#picker-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value
+
+    @on(Input.Submitted, "#picker-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        # Enter in the filter opens what is selected: "/ firefox Enter".
+        self.table.focus()
+        self.action_open()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#picker-filter", Input)
+        if box.has_focus and box.value:
+            box.value = ""
+            return
+        box.value = ""
+        box.display = False
+        self.filter_text = ""
+        self.table.focus()
+        self.refresh_bindings()
+
+    def on_key(self, event: events.Key) -> None:
+        box = self.query_one("#picker-filter", Input)
+        if box.has_focus and event.key in ("down", "up", "pagedown", "pageup"):
+            # Arrows move in the list while the filter keeps the keyboard.
+            table = self.table
+            {
+                "down": lambda: table.action_cursor(1),
+                "up": lambda: table.action_cursor(-1),
+                "pagedown": lambda: table.action_page(1),
+                "pageup": lambda: table.action_page(-1),
+            }[event.key]()
+            event.stop()
+            event.prevent_default()
+
+    # -- opening ------------------------------------------------------------------------
+
+    def action_open(self) -> None:
+        row = self.table.selected
+        if row is not None:
+            self.open_process(row)
+
+    @on(ProcessTable.Open)
+    def _open_row(self, event: ProcessTable.Open) -> None:
+        self.open_process(event.row)
+
+    def open_process(self, row: ProcessRow) -> None:
+        if row.denied:
+            self.app.push_screen(AccessExplanation(row))
+            return
+        self._selected_pid = row.pid
+        opener = getattr(self.app, "process_screen", None)
+        if opener is None:  # a test app without VmtopApp's helper
+            from vmtop.tui.screens.process import ProcessScreen
+
+            self.app.push_screen(ProcessScreen(self.procfs, row.pid))
+        else:
+            self.app.push_screen(opener(row.pid))
+
+    def action_quit(self) -> None:
+        self.app.exit()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "clear_filter":
+            return bool(self.filter_text) or self.query_one("#picker-filter", Input).display
+        return True
+
+    def on_screen_resume(self) -> None:
+        self.table.focus()
+        if self.live and self.all_rows:
+            self.refresh_list()
