@@ -1,47 +1,177 @@
-"""Refine the per-line kinds with what needs the whole map.
+"""Refine the per-line kinds with what needs the whole map, and find thread stacks.
 
-- Regions of one file that has an executable mapping form an ELF object: its r-x
-  regions are ``text``, r-- ``rodata``, rw- ``data``; the anonymous rw- region right
-  after its last file-backed rw- region is its ``bss`` (where .bss spills past the
-  file-backed page).
-- Everything of an object carries ``object`` = the object's path.
+- Regions of a file that has an executable mapping form an ELF object: its r-x regions
+  are ``text``, r-- ``rodata`` (this includes the RELRO part made read-only after
+  relocation), rw- ``data``; the anonymous rw- region right after its last file-backed
+  rw- region is its ``bss`` (where .bss spills past the file-backed page). Every region
+  of an object carries ``object`` = the object's path.
+- Thread stacks: the kernel no longer names them. Each thread's stack pointer is read
+  from ``/proc/PID/task/TID/syscall`` (the second-to-last field, while the thread is
+  blocked; needs ptrace access) or, failing that, ``stat`` field 29 (kstkesp, which
+  modern kernels only fill for a thread dumping core). The anonymous region holding it
+  is that thread's ``thread_stack`` with its TID. When some thread's stack pointer is
+  unknown (it is running, or we may not read it), rw-p anonymous regions directly above
+  a ---p anonymous guard (the layout glibc's pthread_create makes) are taken for thread
+  stacks without a TID, at most one per such thread.
+
+This runs on every snapshot, for processes with tens of thousands of regions: one pass,
+no file I/O except one small read per thread, under a time budget.
 """
 
 from __future__ import annotations
 
+import bisect
+import heapq
+import time
 from collections.abc import Sequence
 
 from vmtop.model import kinds
 from vmtop.model.region import Region
 
+# Reading threads' stack pointers stops after this long; the rest count as unknown.
+THREAD_READ_BUDGET_S = 0.025
 
-def classify_regions(regions: Sequence[Region], procfs=None, pid: int | None = None) -> list[Region]:
-    """A new list of regions with refined ``kind`` and ``object``."""
-    exec_objects = {
-        (r.dev, r.inode) for r in regions if r.inode and "x" in r.perms[:3] and r.path.startswith("/")
-    }
+_OBJECT_KINDS = frozenset((kinds.TEXT, kinds.RODATA, kinds.DATA, kinds.FILE, kinds.GUARD))
+_STACK_CANDIDATE_KINDS = frozenset((kinds.ANON, kinds.NAMED_ANON, kinds.THREAD_STACK))
+_KIND = Region._fields.index("kind")
+_OBJECT = Region._fields.index("object")
+_TID = Region._fields.index("tid")
+
+
+def _relabel(r: Region, kind: str, obj: str | None, tid: int | None) -> Region:
+    # Three times faster than Region._replace, which matters at 60 000 regions.
+    values = list(r)
+    values[_KIND] = kind
+    values[_OBJECT] = obj
+    values[_TID] = tid
+    return tuple.__new__(Region, values)
+
+
+def classify_regions(
+    regions: Sequence[Region], procfs=None, pid: int | None = None
+) -> list[Region]:
+    """A new list of regions with refined ``kind``, ``object`` and ``tid``."""
+    out = classify_objects(regions)
+    if procfs is not None and pid is not None:
+        stack_pointers = thread_stack_pointers(procfs, pid)
+        if stack_pointers:
+            mark_thread_stacks(out, stack_pointers)
+    return out
+
+
+def classify_objects(regions: Sequence[Region]) -> list[Region]:
+    """text / rodata / data / bss and ``object`` for the regions of ELF objects."""
+    TEXT, DATA, RODATA, BSS, GUARD, ANON = (
+        kinds.TEXT,
+        kinds.DATA,
+        kinds.RODATA,
+        kinds.BSS,
+        kinds.GUARD,
+        kinds.ANON,
+    )
+    exec_objects = {(r.dev, r.inode) for r in regions if r.kind == TEXT and r.inode}
     out: list[Region] = []
+    append = out.append
     prev: Region | None = None
     for r in regions:
-        kind = r.kind
-        obj = r.object
-        if r.inode and (r.dev, r.inode) in exec_objects and kind in (kinds.TEXT, kinds.FILE, kinds.GUARD):
-            obj = r.path
-            p = r.perms[:3]
-            if kind != kinds.GUARD:
-                kind = kinds.TEXT if "x" in p else kinds.DATA if "w" in p else kinds.RODATA
+        if r.inode:
+            if r.kind in _OBJECT_KINDS and (r.dev, r.inode) in exec_objects:
+                p = r.perms
+                if r.kind == GUARD:
+                    kind = GUARD
+                else:
+                    kind = TEXT if p[2] == "x" else DATA if p[1] == "w" else RODATA
+                if kind != r.kind or r.object != r.path:
+                    r = _relabel(r, kind, r.path, r.tid)
         elif (
-            kind == kinds.ANON
-            and not r.path
+            r.kind == ANON
             and prev is not None
+            and prev.kind == DATA
             and prev.end == r.start
-            and prev.kind == kinds.DATA
+            and prev.inode
             and r.perms == "rw-p"
+            and not r.path
         ):
-            kind = kinds.BSS
-            obj = prev.object
-        if kind != r.kind or obj != r.object:
-            r = r._replace(kind=kind, object=obj)
-        out.append(r)
+            r = _relabel(r, BSS, prev.object, r.tid)
+        append(r)
         prev = r
     return out
+
+
+def parse_task_syscall(data: bytes) -> int | None:
+    """The stack pointer in /proc/PID/task/TID/syscall: "NR ARGS... SP PC" while in a
+    system call, "-1 SP PC" while blocked outside one, "running" while running."""
+    fields = data.split()
+    if len(fields) < 3 or fields[0] == b"running":
+        return None
+    try:
+        sp = int(fields[-2], 16)
+    except ValueError:
+        return None
+    return sp or None
+
+
+def parse_stat_kstkesp(data: bytes) -> int | None:
+    """Field 29 of a stat line (0 on modern kernels unless the thread dumps core)."""
+    rest = data[data.rfind(b")") + 2 :].split()
+    try:
+        sp = int(rest[29 - 3])
+    except (IndexError, ValueError):
+        return None
+    return sp or None
+
+
+def thread_stack_pointers(procfs, pid: int) -> dict[int, int | None]:
+    """Stack pointer of every thread except the main one; None where unknown."""
+    tids = [tid for tid in procfs.task_ids(pid) if tid != pid]
+    out: dict[int, int | None] = {}
+    deadline = time.monotonic() + THREAD_READ_BUDGET_S
+    for tid in tids:
+        sp = None
+        if time.monotonic() < deadline:
+            data = procfs.read_task_file(pid, tid, "syscall")
+            sp = parse_task_syscall(data) if data else None
+            if sp is None:
+                data = procfs.read_task_file(pid, tid, "stat")
+                sp = parse_stat_kstkesp(data) if data else None
+        out[tid] = sp
+    return out
+
+
+def mark_thread_stacks(regions: list[Region], stack_pointers: dict[int, int | None]) -> None:
+    """Mark, in place, the regions holding threads' stacks."""
+    starts = [r.start for r in regions]
+    unknown = 0
+    for tid, sp in sorted(stack_pointers.items()):
+        if sp is None:
+            unknown += 1
+            continue
+        i = bisect.bisect_right(starts, sp) - 1
+        if i < 0:
+            continue
+        r = regions[i]
+        if r.start <= sp < r.end and r.kind in _STACK_CANDIDATE_KINDS and r.tid is None:
+            regions[i] = _relabel(r, kinds.THREAD_STACK, r.object, tid)
+    if not unknown:
+        return
+    # Candidates: rw-p anonymous right above a ---p anonymous guard. There can be more
+    # than unknown threads (other programs make that layout too): keep the ones with
+    # the smallest guard, as glibc's default guard is one page.
+    ANON, GUARD = kinds.ANON, kinds.GUARD
+    candidates: list[tuple[int, int]] = []
+    guard: Region | None = None
+    for i, r in enumerate(regions):
+        if (
+            guard is not None
+            and r.kind == ANON
+            and guard.end == r.start
+            and r.perms == "rw-p"
+            and not r.path
+        ):
+            candidates.append((guard.end - guard.start, i))
+        guard = r if r.kind == GUARD and not r.inode and not r.path else None
+    if len(candidates) > unknown:
+        candidates = heapq.nsmallest(unknown, candidates)
+    for _guard_size, i in candidates:
+        r = regions[i]
+        regions[i] = _relabel(r, kinds.THREAD_STACK, r.object, None)

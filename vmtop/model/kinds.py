@@ -107,3 +107,16 @@ def kind_from_name(path: str, perms: str, inode: int) -> str:
     if perms[3:4] == "s":
         return SHM
     return ANON
+
+
+_SHF_WRITE = 0x1
+_SHF_EXECINSTR = 0x4
+
+
+def kind_of_section(sh_flags: int, nobits: bool) -> str:
+    """The kind of the bytes of one allocated ELF section, from its flags."""
+    if sh_flags & _SHF_EXECINSTR:
+        return TEXT
+    if not sh_flags & _SHF_WRITE:
+        return RODATA
+    return BSS if nobits else DATA
