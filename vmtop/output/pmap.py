@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from vmtop.model.names import display_name
 from vmtop.model.region import Region, Snapshot
 
 
@@ -15,28 +14,49 @@ def pmap_mapping_name(region: Region, start_stack: int | None) -> str:
     the process's start-of-stack address falls inside it (so ``[heap]`` is ``[ anon ]``).
     """
     path = region.path
-    major, _ = region.dev_major_minor
-    if major == 0 and "/SYSV" in path:
+    if path.startswith("/SYSV") and region.dev_major_minor[0] == 0:
+        # pmap also checks the device minor against that of a SysV segment it creates
+        # for the purpose; vmtop creates nothing, and a SysV name always starts the path.
         return f"  [ shmid=0x{region.inode:x} ]"
     slash = path.rfind("/")
     if slash >= 0:
         base = path[slash + 1 :]
-        return _printable(base if base else "/")
+        return pmap_printable(base if base else "/")
     if start_stack is not None and region.start <= start_stack <= region.end:
         return "  [ stack ]"
     return "  [ anon ]"
 
 
-def _printable(name: str) -> str:
-    # pmap turns bytes that are not valid multibyte characters into '?'; control
-    # characters we escape as everywhere else in vmtop.
-    if any(0xDC80 <= ord(c) <= 0xDCFF for c in name):
-        name = "".join("?" if 0xDC80 <= ord(c) <= 0xDCFF else c for c in name)
-    return display_name(name)
+# procps-ng 4.0.2 pmap replaces every byte of a maps line that is not printable ASCII
+# with '?' (isprint() per byte), UTF-8 or not: "é" shows as "??".
+_NOT_PRINTABLE = bytes(range(0x20)) + bytes(range(0x7F, 0x100))
+_TO_QUESTION_MARK = bytes.maketrans(_NOT_PRINTABLE, b"?" * len(_NOT_PRINTABLE))
+
+
+def pmap_printable(name: str) -> str:
+    """A mapping name as pmap prints it: each byte outside printable ASCII becomes '?'."""
+    if name.isascii() and name.isprintable():
+        return name
+    raw = name.encode("utf-8", "surrogateescape")
+    return raw.translate(_TO_QUESTION_MARK).decode("ascii")
+
+
+def pmap_command(command: str) -> str:
+    """The command in pmap's first line, as procps' library escapes it in a UTF-8 locale.
+
+    A newline shows as a space, other control characters (and DEL) as '?', the rest as
+    is. Unlike pmap, vmtop also turns into '?' bytes that are not UTF-8 and every other
+    character Python does not call printable (C1 controls, bidi overrides, zero-width
+    and non-breaking spaces, line separators): it never writes them to a terminal.
+    """
+    command = command.replace("\n", " ")
+    if command.isprintable():
+        return command
+    return "".join(c if c.isprintable() or c == " " else "?" for c in command)
 
 
 def pmap_mode(perms: str) -> str:
-    """"r-xp" -> "r-x--", "rw-s" -> "rw-s-" (the fifth column is Solaris' 'R', unused)."""
+    """ "r-xp" -> "r-x--", "rw-s" -> "rw-s-" (the fifth column is Solaris' 'R', unused)."""
     shared = "s" if perms[3:4] == "s" else "-"
     return f"{perms[:3]}{shared}-"
 
@@ -47,7 +67,7 @@ def _kb(value: int | None) -> str:
 
 def render_pmap(snapshot: Snapshot) -> str:
     info = snapshot.info
-    lines = [f"{info.pid}:   {_printable(info.command)}"]
+    lines = [f"{info.pid}:   {pmap_command(info.command)}"]
     lines.append("Address           Kbytes     RSS   Dirty Mode  Mapping")
     total_size = total_rss = total_dirty = 0
     for r in snapshot.regions:

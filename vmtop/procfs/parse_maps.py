@@ -264,27 +264,66 @@ def parse_smaps_fields(block: bytes) -> dict[str, int | str]:
 
 
 def dedupe_regions(regions: list[Region]) -> list[Region]:
-    """Sorted by start, with torn-read artefacts removed.
+    """Sorted by start, with torn-read artefacts removed; newer prints win.
 
-    A region that changes while maps/smaps is read can appear twice, or overlap the
-    next one. An exact duplicate is dropped; of two overlapping regions the later one
-    printed is kept (it reflects the newer state) and the other is trimmed or dropped.
+    When the process changes its mappings while maps/smaps is read, the kernel can
+    print a region twice, or go back to an earlier address and print regions that
+    overlap ones already printed. The print order is then a series of ascending runs,
+    each newer than the one before. Where two runs disagree about an address range the
+    newer one is kept; an older region keeps only the parts no newer region covers (its
+    file offset moved with its start; its smaps figures are still those of the whole
+    region as it was printed). Nothing else is dropped.
     """
     if not regions:
         return regions
-    in_order = all(regions[i].end <= regions[i + 1].start for i in range(len(regions) - 1))
-    if in_order:
-        return regions
-    # Keep print order as priority: later lines win.
-    indexed = sorted(enumerate(regions), key=lambda t: (t[1].start, -t[0]))
-    result: list[Region] = []
-    for order, region in indexed:
-        if result and region.start < result[-1].end:
-            prev = result[-1]
-            if region == prev or (region.start, region.end) == (prev.start, prev.end):
-                continue  # exact or same-range duplicate: keep the first (latest printed)
-            if region.end <= prev.end:
-                continue  # wholly inside a region already kept
-            region = region._replace(start=prev.end)  # overlap: keep the tail only
-        result.append(region)
-    return result
+    runs: list[list[Region]] = []
+    run_start = 0
+    prev_end = regions[0].end
+    for i in range(1, len(regions)):
+        region = regions[i]
+        if region.start < prev_end:
+            runs.append(regions[run_start:i])
+            run_start = i
+        prev_end = region.end
+    if not runs:
+        return regions  # the usual case: one ascending run, nothing to do
+    runs.append(regions[run_start:])
+    merged = runs[-1]
+    for older in reversed(runs[:-1]):
+        merged = _merge_runs(merged, older)
+    return merged
+
+
+def _merge_runs(newer: list[Region], older: list[Region]) -> list[Region]:
+    """Both ascending without overlaps; the result too, with newer regions whole."""
+    pieces: list[Region] = []
+    j = 0
+    n = len(newer)
+    for region in older:
+        while j < n and newer[j].end <= region.start:
+            j += 1
+        cursor = region.start
+        k = j
+        while k < n and newer[k].start < region.end:
+            if newer[k].start > cursor:
+                pieces.append(_piece(region, cursor, newer[k].start))
+            cursor = max(cursor, newer[k].end)
+            k += 1
+        if cursor < region.end:
+            pieces.append(_piece(region, cursor, region.end))
+    if not pieces:
+        return newer
+    return sorted(newer + pieces, key=_start)
+
+
+def _start(region: Region) -> int:
+    return region.start
+
+
+def _piece(region: Region, start: int, end: int) -> Region:
+    if start == region.start and end == region.end:
+        return region
+    offset = region.offset
+    if region.inode or offset:
+        offset += start - region.start  # a file offset follows the start address
+    return region._replace(start=start, end=end, offset=offset)
