@@ -7,11 +7,17 @@ from typing import TextIO
 
 from vmtop.model.names import display_name
 from vmtop.model.region import Snapshot
-from vmtop.output.fields import region_record
+from vmtop.output.fields import live_procfs_for, region_record, section_names
 
 
-def write_csv(snapshot: Snapshot, out: TextIO) -> None:
-    records = [region_record(snapshot, r) for r in snapshot.regions]
+def write_csv(snapshot: Snapshot, out: TextIO, procfs=None, cache=None) -> None:
+    """One row per region; ``sections`` holds ELF section names separated by spaces
+    (files opened through ``procfs``, by default the live /proc; see json_out)."""
+    sections = section_names(snapshot, live_procfs_for(snapshot, procfs), cache)
+    records = [
+        region_record(snapshot, r, names)
+        for r, names in zip(snapshot.regions, sections, strict=True)
+    ]
     columns: dict[str, None] = {}
     for record in records:
         for key in record:

@@ -30,8 +30,9 @@ def hex_address(value: int) -> str:
     return f"0x{value:x}"
 
 
-def region_record(snapshot: Snapshot, region: Region) -> dict:
-    """One region as a flat dict: maps fields, classification, every smaps field."""
+def region_record(snapshot: Snapshot, region: Region, sections: list[str] | None = None) -> dict:
+    """One region as a flat dict: maps fields, classification, ELF section names (when
+    given), every smaps field."""
     record: dict = {
         "start": hex_address(region.start),
         "end": hex_address(region.end),
@@ -44,6 +45,8 @@ def region_record(snapshot: Snapshot, region: Region) -> dict:
         "kind": region.kind,
         "object": region.object,
     }
+    if sections is not None:
+        record["sections"] = sections
     if region.tid is not None:
         record["tid"] = region.tid
     fields = snapshot.smaps_fields(region)
@@ -53,6 +56,43 @@ def region_record(snapshot: Snapshot, region: Region) -> dict:
     if flags is not None:
         record["vm_flags"] = str(flags).split()
     return record
+
+
+def section_names(snapshot: Snapshot, procfs, cache=None) -> list[list[str]]:
+    """The ELF section names of each region of the snapshot ([] outside ELF objects).
+
+    Only regions of ELF objects are looked at, so no data file is opened; each object
+    is parsed once (``vmtop.model.elf.ElfCache``).
+    """
+    from vmtop.model.elf import region_sections
+
+    names: list[list[str]] = []
+    for region in snapshot.regions:
+        if procfs is None or not region.object:
+            names.append([])
+            continue
+        sections, _reason = region_sections(snapshot, region, procfs, cache)
+        names.append([s.name for s in sections])
+    return names
+
+
+def live_procfs_for(snapshot: Snapshot, procfs=None):
+    """The ProcFS to open the snapshot's files through: ``procfs`` when given, else
+    this machine's /proc if the process the snapshot was taken of still runs there
+    (same PID and start time), else None (a snapshot of a copied tree)."""
+    if procfs is not None:
+        return procfs
+    from vmtop.procfs.errors import ProcError
+    from vmtop.procfs.reader import ProcFS
+
+    live = ProcFS()
+    try:
+        stat = live.read_stat(snapshot.pid)
+    except ProcError:
+        return None
+    if snapshot.info.start_time and stat.start_time == snapshot.info.start_time:
+        return live
+    return None
 
 
 def totals_record(snapshot: Snapshot) -> dict:

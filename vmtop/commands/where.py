@@ -1,0 +1,106 @@
+"""`vmtop where PID ADDRESS...`: one line per address, or a JSON list with --json."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TextIO
+
+from vmtop.model.names import display_name
+from vmtop.model.region import Region
+from vmtop.model.where import WhereResult, where
+
+
+def cmd_where(procfs, args: argparse.Namespace, out: TextIO | None = None) -> int:
+    from vmtop.procfs.snapshot import take_snapshot
+
+    out = out if out is not None else sys.stdout
+    # maps is enough (no resident figures needed) and far cheaper than smaps.
+    snapshot = take_snapshot(procfs, args.pid, smaps=False)
+    results = [where(snapshot, address, procfs) for address in args.addresses]
+    if getattr(args, "json", False):
+        json.dump([where_record(r) for r in results], out, ensure_ascii=True)
+        out.write("\n")
+    else:
+        for line in format_where_lines(results):
+            out.write(line + "\n")
+    out.flush()
+    return 0
+
+
+def _hex(value: int) -> str:
+    return f"0x{value:x}"
+
+
+def _region_record(region: Region | None) -> dict | None:
+    if region is None:
+        return None
+    record = {
+        "start": _hex(region.start),
+        "end": _hex(region.end),
+        "perms": region.perms,
+        "path": region.path,
+        "kind": region.kind,
+    }
+    if region.tid is not None:
+        record["tid"] = region.tid
+    return record
+
+
+def where_record(result: WhereResult) -> dict:
+    """One address as a JSON object (addresses as 0x strings, as everywhere in vmtop)."""
+    record = {
+        "address": _hex(result.address),
+        "mapped": result.mapped,
+        "region": _region_record(result.region),
+        "kind": result.kind,
+        "object": result.object,
+        "section": result.section,
+        "symbol": result.symbol,
+        "symbol_offset": result.symbol_offset,
+        "tid": result.region.tid if result.region is not None else None,
+        "reason": result.reason,
+    }
+    if not result.mapped:
+        record["below"] = _region_record(result.below)
+        record["above"] = _region_record(result.above)
+    return record
+
+
+def _describe_region(region: Region | None, *, with_kind: bool = True) -> str:
+    if region is None:
+        return "(none)"
+    name = display_name(region.path) if region.path else "[anon]"
+    text = f"{region.start:x}-{region.end:x} {region.perms} {name}"
+    return f"{text} ({region.kind})" if with_kind else text
+
+
+def format_where_lines(results: list[WhereResult]) -> list[str]:
+    """Human output: one line per address, columns aligned across lines."""
+    rows: list[list[str]] = []
+    tails: list[str] = []
+    for r in results:
+        address = _hex(r.address)
+        if not r.mapped:
+            rows.append([address, "not mapped", "", "", ""])
+            tails.append(f"below: {_describe_region(r.below)}; above: {_describe_region(r.above)}")
+            continue
+        kind = r.kind or ""
+        if r.region is not None and r.region.tid is not None:
+            kind += f" tid={r.region.tid}"
+        symbol = ""
+        if r.symbol is not None:
+            symbol = f"{r.symbol}+0x{r.symbol_offset or 0:x}"
+        obj = display_name(r.object) if r.object else "-"
+        tail = "in " + _describe_region(r.region, with_kind=False)
+        if r.reason:
+            tail += f"  ({r.reason})"
+        rows.append([address, kind, r.section or "-", symbol or "-", obj])
+        tails.append(tail)
+    widths = [max((len(row[i]) for row in rows), default=0) for i in range(5)]
+    lines = []
+    for row, tail in zip(rows, tails, strict=True):
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True) if width]
+        lines.append("  ".join(cells + [tail]))
+    return lines

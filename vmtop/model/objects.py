@@ -1,0 +1,46 @@
+"""Per-object text/data/bss totals, the numbers binutils ``size`` prints.
+
+``size`` (Berkeley format, its default) sums the allocated sections of a file: code or
+read-only sections (so .rodata, .eh_frame, .dynsym, notes too) are text, writable
+sections with contents (.data, .got, .dynamic, .init_array) are data, and writable
+sections without contents (.bss, .tbss) are bss. These are the sizes in the file, not
+what is resident; see ``ElfObject.sizes`` for where they are computed.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from vmtop.model.elf import DEFAULT_CACHE, ElfCache
+from vmtop.model.region import Snapshot
+
+
+class ObjectSize(NamedTuple):
+    path: str
+    text: int | None  # None (all three) when the file could not be read: see reason
+    data: int | None
+    bss: int | None
+    reason: str | None = None
+
+
+def object_sizes(snapshot: Snapshot, procfs, cache: ElfCache | None = None) -> list[ObjectSize]:
+    """One entry per ELF object mapped in the process (the program, each library),
+    in address order. Files that cannot be read are listed with a reason; files that
+    turn out not to be ELF are left out."""
+    cache = cache if cache is not None else DEFAULT_CACHE
+    seen: set[tuple[str, int, str]] = set()
+    out: list[ObjectSize] = []
+    for region in snapshot.regions:
+        if not region.object or not region.is_file_backed:
+            continue
+        key = (region.dev, region.inode, region.path)
+        if key in seen:
+            continue
+        seen.add(key)
+        elf, reason = cache.lookup(procfs, snapshot.pid, region)
+        if elf is not None:
+            text, data, bss = elf.sizes
+            out.append(ObjectSize(region.path, text, data, bss))
+        elif reason is not None and not reason.startswith("not an ELF"):
+            out.append(ObjectSize(region.path, None, None, None, reason))
+    return out

@@ -1,0 +1,106 @@
+"""What is at an address of a process: region, kind, ELF object, section, symbol+offset.
+
+What pwndbg's ``xinfo`` says inside a debugger, from /proc and the ELF files alone.
+The ``kind`` answered is the kind of the address, which can be finer than its
+region's: an uninitialised global in the last file-backed page of an object is ``bss``
+although its region, which also holds .data, is ``data``.
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import NamedTuple
+
+from vmtop.model import kinds
+from vmtop.model.elf import (
+    NO_SYMBOL,
+    STRIPPED,
+    ElfCache,
+    loaded_object,
+)
+from vmtop.model.mapped_file import NOT_FILE_BACKED
+from vmtop.model.region import Region, Snapshot
+
+NOT_MAPPED = "not mapped"
+NOT_IN_A_SECTION = "not in any section (ELF headers or padding)"
+
+# Regions whose file would not be an ELF object anyway: no file to open for them.
+_NO_ELF_KINDS = frozenset((kinds.SHM, kinds.HEAP, kinds.STACK, kinds.THREAD_STACK))
+
+
+class WhereResult(NamedTuple):
+    address: int
+    mapped: bool
+    region: Region | None
+    kind: str | None
+    object: str | None
+    section: str | None
+    symbol: str | None
+    symbol_offset: int | None
+    below: Region | None  # for an unmapped address: the nearest region below it
+    above: Region | None  # ... and above it
+    reason: str | None  # why section or symbol is missing, when that tells something
+
+
+def neighbours(snapshot: Snapshot, address: int) -> tuple[Region | None, Region | None]:
+    """The nearest regions ending at or below ``address`` and starting above it."""
+    regions = snapshot.regions
+    i = bisect.bisect_right(regions, address, key=_start)
+    below = regions[i - 1] if i > 0 else None
+    if below is not None and below.contains(address):
+        below = regions[i - 2] if i > 1 else None
+    above = regions[i] if i < len(regions) else None
+    return below, above
+
+
+def _start(region: Region) -> int:
+    return region.start
+
+
+def region_containing(snapshot: Snapshot, address: int) -> Region | None:
+    regions = snapshot.regions
+    i = bisect.bisect_right(regions, address, key=_start) - 1
+    if i >= 0 and regions[i].contains(address):
+        return regions[i]
+    return None
+
+
+def where(snapshot: Snapshot, address: int, procfs, cache: ElfCache | None = None) -> WhereResult:
+    """Describe one address of the process the snapshot was taken of."""
+    region = region_containing(snapshot, address)
+    if region is None:
+        below, above = neighbours(snapshot, address)
+        return WhereResult(
+            address, False, None, None, None, None, None, None, below, above, NOT_MAPPED
+        )
+    kind = region.kind
+    result = WhereResult(
+        address, True, region, kind, region.object, None, None, None, None, None, None
+    )
+    if region.kind in _NO_ELF_KINDS:
+        return result
+    obj = loaded_object(snapshot, region, procfs, cache)
+    if obj.elf is None or obj.reason is not None:
+        reason = None if obj.reason == NOT_FILE_BACKED else obj.reason
+        return result._replace(reason=reason)
+    elf = obj.elf
+    vaddr = address - obj.bias
+    section = elf.section_at(vaddr)
+    if section is not None:
+        kind = section.kind
+        if kind in (kinds.DATA, kinds.BSS) and "w" not in region.perms[:3]:
+            kind = kinds.RODATA  # RELRO: writable at link time, read-only once relocated
+    found = elf.symbol_at(vaddr)
+    reason = None
+    if found is None:
+        reason = NO_SYMBOL if elf.has_symtab else STRIPPED
+    if section is None:
+        reason = NOT_IN_A_SECTION if reason is None else f"{NOT_IN_A_SECTION}; {reason}"
+    return result._replace(
+        kind=kind,
+        object=region.object or obj.path,
+        section=section.name if section is not None else None,
+        symbol=found[0] if found else None,
+        symbol_offset=found[1] if found else None,
+        reason=reason,
+    )
