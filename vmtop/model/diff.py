@@ -1,0 +1,781 @@
+"""What changed between two snapshots of one process, as events.
+
+Work in address ranges, not in lines of ``maps``: the kernel merges a new anonymous
+mapping into an adjacent anonymous region with the same permissions (so a big
+``malloc`` often extends a line instead of adding one), ``mprotect`` of part of a
+region splits it into several lines, and a stack's start moves down as it grows.
+
+Both region lists are sorted and non-overlapping, so one sweep over them does it:
+
+- runs of regions that are the same mapping in both snapshots (same range, perms,
+  offset, device, inode and name) are found by comparing slices of keys, which is
+  done in C and costs little even for 60 000 regions; only their resident size is
+  compared, one subtraction per region;
+- everything else is grouped into clusters of regions whose ranges overlap (in a
+  chain), and each cluster is cut at every boundary of either side into segments.
+  A segment covered in both snapshots by the *same* mapping (same device, inode and
+  name, and for a file the same file offset at that address) was kept; one covered
+  only now was mapped; one covered only before was unmapped. Runs of those segments
+  become the events.
+
+``region_changes`` answers the same question per region of the newer snapshot, for
+the views' "changed since the baseline" column, and ``unmapped_ranges`` gives what
+disappeared, so a view can draw a trace of it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from itertools import compress, pairwise
+from operator import itemgetter, sub
+from typing import NamedTuple
+
+from vmtop.model import events as ev
+from vmtop.model import kinds
+from vmtop.model.events import Event
+from vmtop.model.region import Region, Snapshot
+
+DEFAULT_RSS_THRESHOLD = 64 * 1024
+# glibc malloc serves a request of at least this size with its own mmap (M_MMAP_THRESHOLD
+# default; glibc raises it at run time after freeing such a block, unless it was set).
+MALLOC_MMAP_THRESHOLD = 128 * 1024
+
+HEAP_NAME = "[heap]"
+STACK_NAME = "[stack]"
+
+# Region fields 0..6: start, end, perms, offset, dev, inode, path. Two regions with
+# equal keys are the same mapping; only their resident figures can differ.
+_KEY = itemgetter(0, 1, 2, 3, 4, 5, 6)
+_RSS = itemgetter(7)
+_START = itemgetter(0)
+
+
+# -- per-snapshot keys, cached -----------------------------------------------------------
+#
+# A view diffs each new snapshot against the previous one and against its baseline, so
+# the same regions tuple is keyed again and again; keep the keys of the last few.
+
+_CACHE_SIZE = 8
+_cache: OrderedDict[int, tuple[tuple[Region, ...], list, list | None]] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _keys(regions: tuple[Region, ...], with_rss: bool) -> tuple[list, list | None]:
+    ident = id(regions)
+    with _cache_lock:
+        hit = _cache.get(ident)
+        if hit is not None and hit[0] is regions and (hit[2] is not None or not with_rss):
+            _cache.move_to_end(ident)
+            return hit[1], hit[2]
+    keys = list(map(_KEY, regions))
+    rss = None
+    if with_rss:
+        rss = list(map(_RSS, regions))
+        if None in rss:
+            rss = [0 if value is None else value for value in rss]
+    with _cache_lock:
+        # The cached entry holds the regions tuple itself, so its id cannot be reused.
+        _cache[ident] = (regions, keys, rss)
+        _cache.move_to_end(ident)
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return keys, rss
+
+
+def clear_cache() -> None:
+    """Forget cached keys (benchmarks use it to time a cold diff)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+# -- the sweep ---------------------------------------------------------------------------
+
+
+def _equal_run(kp: list, i: int, kc: list, j: int, limit: int) -> int:
+    """How many keys are equal from kp[i] and kc[j] on, up to ``limit``.
+
+    Galloping slice comparisons: long equal runs cost a few C-level list compares.
+    """
+    if limit <= 0 or kp[i] != kc[j]:
+        return 0
+    n = 1
+    step = 16
+    while n < limit:
+        m = min(limit, n + step)
+        if kp[i + n : i + m] == kc[j + n : j + m]:
+            n = m
+            step *= 2
+            continue
+        lo, hi = n, m  # the first difference is in [lo, hi)
+        while hi - lo > 8:
+            mid = (lo + hi) // 2
+            if kp[i + lo : i + mid] == kc[j + lo : j + mid]:
+                lo = mid
+            else:
+                hi = mid
+        while lo < hi and kp[i + lo] == kc[j + lo]:
+            lo += 1
+        return lo
+    return n
+
+
+class _Run(NamedTuple):
+    """``length`` regions from prev[i] and cur[j] on that are the same mappings."""
+
+    i: int
+    j: int
+    length: int
+
+
+class _Cluster(NamedTuple):
+    """Regions of both sides whose ranges overlap in a chain, and that differ."""
+
+    prev: list[Region]
+    cur: list[Region]
+
+
+def _sweep(
+    prev: Sequence[Region], kp: list, cur: Sequence[Region], kc: list
+) -> Iterator[_Run | _Cluster]:
+    i = j = 0
+    np_, nc = len(prev), len(cur)
+    while i < np_ or j < nc:
+        if i < np_ and j < nc:
+            length = _equal_run(kp, i, kc, j, min(np_ - i, nc - j))
+            if length:
+                yield _Run(i, j, length)
+                i += length
+                j += length
+                continue
+        # Everything before prev[i] and cur[j] is done and ends at or before both.
+        cp: list[Region] = []
+        cc: list[Region] = []
+        if j >= nc or (i < np_ and prev[i][0] <= cur[j][0]):
+            hi = prev[i][1]
+            cp.append(prev[i])
+            i += 1
+        else:
+            hi = cur[j][1]
+            cc.append(cur[j])
+            j += 1
+        grown = True
+        while grown:
+            grown = False
+            while i < np_ and prev[i][0] < hi:
+                cp.append(prev[i])
+                hi = max(hi, prev[i][1])
+                i += 1
+                grown = True
+            while j < nc and cur[j][0] < hi:
+                cc.append(cur[j])
+                hi = max(hi, cur[j][1])
+                j += 1
+                grown = True
+        yield _Cluster(cp, cc)
+
+
+def _continues(p: Region, c: Region) -> bool:
+    """Whether c is (part of) the same mapping as p where they overlap.
+
+    Same device, inode and name, same sharing, and for a file the same file offset at
+    the same address (a file mapped again elsewhere in the file is another mapping).
+    Anonymous regions print offset 0, so their offset says nothing.
+    """
+    if p.dev != c.dev or p.inode != c.inode or p.path != c.path:
+        return False
+    if p.perms[3:4] != c.perms[3:4]:
+        return False
+    if p.inode:
+        return p.offset - p.start == c.offset - c.start
+    return True
+
+
+# Segment states.
+_SAME, _NEW, _GONE, _REPLACED = 0, 1, 2, 3
+
+
+class _Segment(NamedTuple):
+    start: int
+    end: int
+    p: int  # index into cluster.prev, -1 when not mapped before
+    c: int  # index into cluster.cur, -1 when not mapped now
+    state: int
+
+
+def _segments(cluster: _Cluster) -> list[_Segment]:
+    cp, cc = cluster.prev, cluster.cur
+    bounds = sorted(
+        {r.start for r in cp} | {r.end for r in cp} | {r.start for r in cc} | {r.end for r in cc}
+    )
+    out: list[_Segment] = []
+    a = b = 0
+    for x, y in pairwise(bounds):
+        while a < len(cp) and cp[a].end <= x:
+            a += 1
+        while b < len(cc) and cc[b].end <= x:
+            b += 1
+        pi = a if a < len(cp) and cp[a].start <= x else -1
+        ci = b if b < len(cc) and cc[b].start <= x else -1
+        if pi < 0 and ci < 0:
+            continue
+        if pi < 0:
+            state = _NEW
+        elif ci < 0:
+            state = _GONE
+        elif _continues(cp[pi], cc[ci]):
+            state = _SAME
+        else:
+            state = _REPLACED
+        out.append(_Segment(x, y, pi, ci, state))
+    return out
+
+
+class _Groups:
+    """Union-find over the regions of one cluster linked by kept (same) segments."""
+
+    def __init__(self, cluster: _Cluster, segments: list[_Segment]) -> None:
+        self.parent: dict[tuple[int, int], tuple[int, int]] = {}
+        for s in segments:
+            if s.state == _SAME:
+                self._union((0, s.p), (1, s.c))
+
+    def _find(self, x: tuple[int, int]) -> tuple[int, int]:
+        parent = self.parent
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def _union(self, a: tuple[int, int], b: tuple[int, int]) -> None:
+        ra, rb = self._find(a), self._find(b)
+        if ra != rb:
+            self.parent[ra] = rb
+
+    def linked(self, side: int, index: int) -> bool:
+        return (side, index) in self.parent
+
+    def groups(self) -> list[tuple[list[int], list[int]]]:
+        """Each group as (prev indices, cur indices), in address order."""
+        by_root: dict[tuple[int, int], tuple[list[int], list[int]]] = {}
+        for node in sorted(self.parent, key=lambda n: (n[1], n[0])):
+            root = self._find(node)
+            entry = by_root.setdefault(root, ([], []))
+            entry[node[0]].append(node[1])
+        return list(by_root.values())
+
+
+# -- events ------------------------------------------------------------------------------
+
+
+def diff_snapshots(
+    prev: Snapshot, cur: Snapshot, *, rss_threshold: int = DEFAULT_RSS_THRESHOLD
+) -> list[Event]:
+    """Events that take ``prev`` to ``cur`` (two snapshots of one process).
+
+    A different process (PID reused: other start time) gives one ``pid_reused`` event
+    and a new program in the same process one ``exec`` event: regions of two different
+    address spaces are never compared. Resident-size changes are reported per region
+    when both snapshots have smaps and the change is at least ``rss_threshold`` bytes.
+    """
+    when = cur.taken_at
+    if prev.info.pid != cur.info.pid or prev.info.start_time != cur.info.start_time:
+        return [_pid_reused_event(prev, cur)]
+    exec_event = _exec_event(prev, cur)
+    if exec_event is not None:
+        return [exec_event]
+    with_rss = prev.has_smaps and cur.has_smaps
+    kp, rp = _keys(prev.regions, with_rss)
+    kc, rc = _keys(cur.regions, with_rss)
+    threshold = max(1, rss_threshold)
+    out: list[Event] = []
+    P, C = prev.regions, cur.regions
+    for item in _sweep(P, kp, C, kc):
+        if type(item) is _Run:
+            if with_rss:
+                _rss_events_in_run(item, rp, C, rc, threshold, when, out)
+            continue
+        _cluster_events(item, with_rss, threshold, when, out)
+    return out
+
+
+def _rss_events_in_run(
+    run: _Run,
+    rp: list,
+    C: Sequence[Region],
+    rc: list,
+    threshold: int,
+    when: float,
+    out: list[Event],
+) -> None:
+    i, j, n = run
+    before = rp[i : i + n]
+    after = rc[j : j + n]
+    if before == after:
+        return
+    deltas = list(map(sub, after, before))
+    for k in compress(range(n), deltas):
+        delta = deltas[k]
+        if delta >= threshold or -delta >= threshold:
+            region = C[j + k]
+            out.append(_rss_event(region, region.start, region.end, delta, region.rss, when))
+
+
+def _event(
+    when: float, name: str, region: Region, start: int, end: int, delta: int, detail: str
+) -> Event:
+    """An event about the range [start, end) of ``region``; size is the range's size."""
+    return Event(
+        when, name, start, end, region.kind, end - start, delta, region.path, region.tid, detail
+    )
+
+
+def _rss_event(
+    region: Region, start: int, end: int, delta: int, now: int | None, when: float
+) -> Event:
+    why = "pages faulted in" if delta > 0 else "pages freed, reclaimed or swapped out"
+    detail = f"{why}: now {_size_text(now or 0)} resident"
+    # size is the resident change, not the range: what moved is the resident memory.
+    return _event(when, ev.RSS_CHANGED, region, start, end, delta, detail)._replace(size=abs(delta))
+
+
+def _cluster_events(
+    cluster: _Cluster, with_rss: bool, threshold: int, when: float, out: list[Event]
+) -> None:
+    cp, cc = cluster.prev, cluster.cur
+    segs = _segments(cluster)
+    groups = _Groups(cluster, segs)
+    kept_ends = {(s.c, s.end) for s in segs if s.state == _SAME}
+    kept_starts = {(s.c, s.start) for s in segs if s.state == _SAME}
+
+    # Ranges that went away: unmapped, or the heap/stack getting smaller.
+    for start, end, pi, replaced in _runs(segs, side=0):
+        out.append(_gone_event(cp[pi], start, end, replaced, groups.linked(0, pi), when))
+    # Ranges that appeared: mapped (maybe merged into a neighbour), heap/stack growth.
+    for start, end, ci, replaced in _runs(segs, side=1):
+        below = (ci, start) in kept_ends
+        above = (ci, end) in kept_starts
+        linked = groups.linked(1, ci)
+        out.append(_new_event(cc[ci], start, end, replaced, below, above, linked, when))
+    # Same mapping, other lines or other permissions.
+    _structure_events(cp, cc, segs, when, out)
+    if with_rss:
+        for prev_idx, cur_idx in groups.groups():
+            if not cur_idx:
+                continue
+            now = sum(cc[k].rss or 0 for k in cur_idx)
+            delta = now - sum(cp[k].rss or 0 for k in prev_idx)
+            if delta >= threshold or -delta >= threshold:
+                first, last = cc[cur_idx[0]], cc[cur_idx[-1]]
+                out.append(_rss_event(first, first.start, last.end, delta, now, when))
+
+
+def _runs(segs: list[_Segment], side: int) -> Iterator[tuple[int, int, int, bool]]:
+    """Contiguous ranges that were (side 0) or are (side 1) mapped by one region and
+    are not the same mapping on the other side: (start, end, region index, replaced)."""
+    want = _GONE if side == 0 else _NEW
+    run: list = []
+    for s in segs:
+        if s.state != want and s.state != _REPLACED:
+            continue
+        idx = s.p if side == 0 else s.c
+        replaced = s.state == _REPLACED
+        if run and run[1] == s.start and run[2] == idx:
+            run[1] = s.end
+            run[3] = run[3] or replaced
+            continue
+        if run:
+            yield run[0], run[1], run[2], run[3]
+        run = [s.start, s.end, idx, replaced]
+    if run:
+        yield run[0], run[1], run[2], run[3]
+
+
+def _new_event(
+    c: Region,
+    start: int,
+    end: int,
+    replaced: bool,
+    below: bool,
+    above: bool,
+    linked: bool,
+    when: float,
+) -> Event:
+    size = end - start
+    if c.path == HEAP_NAME and not replaced and (below or not linked):
+        if below:
+            detail = "brk moved the end of the heap up"
+        else:
+            detail = "the heap appeared: the program's first brk"
+        return _event(when, ev.HEAP_GREW, c, start, end, size, detail)
+    if c.path == STACK_NAME and not replaced and above and start == c.start:
+        detail = "the stack's start moved down: deeper calls or large locals"
+        return _event(when, ev.STACK_GREW, c, start, end, size, detail)
+    detail = _mapped_detail(c, size, replaced, below, above)
+    return _event(when, ev.MAPPED, c, start, end, size, detail)
+
+
+def _gone_event(
+    p: Region, start: int, end: int, replaced: bool, linked: bool, when: float
+) -> Event:
+    size = end - start
+    if p.path == HEAP_NAME and linked and end == p.end and not replaced:
+        detail = "brk moved the end of the heap down: free or malloc_trim gave memory back"
+        return _event(when, ev.HEAP_SHRANK, p, start, end, -size, detail)
+    if p.path == STACK_NAME and linked and start == p.start and not replaced:
+        detail = "the bottom of the stack was given back"
+        return _event(when, ev.STACK_SHRANK, p, start, end, -size, detail)
+    detail = _unmapped_detail(p, start, end, size, replaced, linked)
+    return _event(when, ev.UNMAPPED, p, start, end, -size, detail)
+
+
+def _is_private_anon_rw(r: Region) -> bool:
+    return not r.inode and not r.path and r.perms == "rw-p"
+
+
+def _mapped_detail(c: Region, size: int, replaced: bool, below: bool, above: bool) -> str:
+    parts = []
+    if replaced:
+        parts.append("mapped over what was there before (MAP_FIXED)")
+    if below and above:
+        parts.append("joined the regions below and above into one")
+    elif below:
+        parts.append(
+            "merged into the region below: the kernel extended it instead of adding a line"
+        )
+    elif above:
+        parts.append(
+            "merged into the region above: the kernel extended it instead of adding a line"
+        )
+    if _is_private_anon_rw(c):
+        if size >= MALLOC_MMAP_THRESHOLD:
+            parts.append(
+                "anonymous memory of the size glibc malloc maps on its own "
+                "(above the mmap threshold, 128 KiB)"
+            )
+        else:
+            parts.append("anonymous memory")
+    elif c.kind == kinds.THREAD_STACK:
+        parts.append("a thread's stack")
+    elif c.kind == kinds.GUARD:
+        parts.append("no access: a guard page or reserved address space")
+    elif c.kind == kinds.SHM:
+        parts.append("shared memory")
+    elif c.path.startswith("/"):
+        parts.append("a file mapped")
+    return "; ".join(parts)
+
+
+def _unmapped_detail(
+    p: Region, start: int, end: int, size: int, replaced: bool, linked: bool
+) -> str:
+    parts = []
+    if replaced:
+        parts.append("replaced by another mapping (MAP_FIXED)")
+    elif linked:
+        if start == p.start:
+            parts.append("cut from the bottom of the region above")
+        elif end == p.end:
+            parts.append("cut from the top of the region below")
+        else:
+            parts.append("punched a hole in the region")
+    if _is_private_anon_rw(p) and size >= MALLOC_MMAP_THRESHOLD:
+        parts.append("freeing a glibc malloc block above the mmap threshold unmaps it")
+    elif not parts:
+        parts.append("munmap")
+    return "; ".join(parts)
+
+
+def _structure_events(
+    cp: list[Region], cc: list[Region], segs: list[_Segment], when: float, out: list[Event]
+) -> None:
+    """split / merged for kept ranges now cut into other lines; protection_changed."""
+    for run in _kept_runs(segs):
+        first, last = run[0], run[-1]
+        n_before = len({s.p for s in run})
+        n_now = len({s.c for s in run})
+        region = cc[first.c]
+        if n_now > n_before:
+            detail = f"{_regions_text(n_before)} became {n_now}: mprotect or madvise of part of it"
+            out.append(_event(when, ev.SPLIT, region, first.start, last.end, 0, detail))
+        elif n_before > n_now:
+            detail = f"{n_before} regions became {_regions_text(n_now)}: permissions match again"
+            out.append(_event(when, ev.MERGED, region, first.start, last.end, 0, detail))
+        changed: Event | None = None
+        for s in run:
+            p, c = cp[s.p], cc[s.c]
+            if p.perms == c.perms:
+                continue
+            detail = f"{p.perms} -> {c.perms} (mprotect)"
+            if changed is not None and changed.end == s.start and changed.detail == detail:
+                changed = changed._replace(end=s.end, size=s.end - changed.start)
+                continue
+            if changed is not None:
+                out.append(changed)
+            changed = _event(when, ev.PROTECTION_CHANGED, c, s.start, s.end, 0, detail)
+        if changed is not None:
+            out.append(changed)
+
+
+def _kept_runs(segs: list[_Segment]) -> Iterator[list[_Segment]]:
+    """Contiguous kept segments linked by a shared region on either side."""
+    run: list[_Segment] = []
+    for s in segs:
+        if s.state != _SAME:
+            continue
+        if run and run[-1].end == s.start and (run[-1].p == s.p or run[-1].c == s.c):
+            run.append(s)
+            continue
+        if run:
+            yield run
+        run = [s]
+    if run:
+        yield run
+
+
+def _regions_text(n: int) -> str:
+    return "one region" if n == 1 else f"{n} regions"
+
+
+def _main_image(snapshot: Snapshot) -> Region | None:
+    """The program's first file-backed region: where its executable is mapped."""
+    for r in snapshot.regions:
+        if r.inode and r.path.startswith("/"):
+            return r
+    return None
+
+
+def _named_start(snapshot: Snapshot, name: str) -> int | None:
+    # The kernel's own mappings ([vdso], [vvar]) sit at the top of the list.
+    for r in reversed(snapshot.regions):
+        if r.path == name:
+            return r.start
+    return None
+
+
+def _exec_event(prev: Snapshot, cur: Snapshot) -> Event | None:
+    """An exec event when ``cur`` is a new program in the same process, else None.
+
+    exec replaces the whole address space, and the vDSO, which never moves within one
+    address space, gets a new random address; the executable mapped first changes too
+    (or, for the same program, moves). A changed ``comm`` alone is not enough: a
+    program can rename itself with prctl(PR_SET_NAME) without exec.
+    """
+    before, after = _main_image(prev), _main_image(cur)
+    vdso_before, vdso_after = _named_start(prev, "[vdso]"), _named_start(cur, "[vdso]")
+    vdso_known = vdso_before is not None and vdso_after is not None
+    if vdso_known and vdso_before != vdso_after:
+        changed = True
+    elif before is not None and after is not None:
+        # Without address randomisation the vDSO stays put: the program's file tells.
+        changed = before.identity != after.identity or (
+            not vdso_known and before.start != after.start
+        )
+    else:
+        changed = prev.info.comm != cur.info.comm
+    if not changed:
+        return None
+    path = after.path if after is not None else ""
+    old, new = prev.info.comm or "?", cur.info.comm or "?"
+    return Event(
+        cur.taken_at,
+        ev.EXEC,
+        0,
+        0,
+        "",
+        cur.totals.size,
+        cur.totals.size - prev.totals.size,
+        path,
+        None,
+        f"process {cur.info.pid} ran a new program: {old} -> {new} ({cur.info.command})",
+    )
+
+
+def _pid_reused_event(prev: Snapshot, cur: Snapshot) -> Event:
+    return Event(
+        cur.taken_at,
+        ev.PID_REUSED,
+        0,
+        0,
+        "",
+        0,
+        0,
+        "",
+        None,
+        f"PID {cur.info.pid} now belongs to another process ({cur.info.command}); "
+        f"the one watched ({prev.info.command}) exited",
+    )
+
+
+def exited_event(last: Snapshot, when: float) -> Event:
+    """The event for a process that exited after its last snapshot ``last``."""
+    info = last.info
+    return Event(
+        when,
+        ev.EXITED,
+        0,
+        0,
+        "",
+        last.totals.size,
+        -last.totals.size,
+        "",
+        None,
+        f"process {info.pid} ({info.comm or info.command}) exited",
+    )
+
+
+# -- changed since a baseline ------------------------------------------------------------
+
+
+class RegionChange(NamedTuple):
+    status: str  # "new", "grew", "shrank", "changed", "same"
+    size_delta: int  # bytes, signed
+    rss_delta: int | None  # bytes, signed; None when either snapshot has no smaps
+
+
+NEW, GREW, SHRANK, CHANGED, SAME = "new", "grew", "shrank", "changed", "same"
+
+
+def region_changes(
+    base: Snapshot, cur: Snapshot, *, rss_threshold: int = DEFAULT_RSS_THRESHOLD
+) -> dict[int, RegionChange]:
+    """For each region of ``cur`` (keyed by its start): what changed since ``base``.
+
+    - new: no part of it was mapped in ``base`` by the same mapping;
+    - grew / shrank: it is the same mapping with another size (``size_delta``);
+    - changed: same size, but other lines or permissions, or the resident size moved by
+      at least ``rss_threshold``;
+    - same: nothing worth showing.
+
+    Snapshots of different processes, or across an exec, make every region ``new``.
+    """
+    with_rss = base.has_smaps and cur.has_smaps
+    C = cur.regions
+    if (
+        base.info.pid != cur.info.pid
+        or base.info.start_time != cur.info.start_time
+        or _exec_event(base, cur) is not None
+    ):
+        return {r.start: RegionChange(NEW, r.size, (r.rss or 0) if with_rss else None) for r in C}
+    kp, rp = _keys(base.regions, with_rss)
+    kc, rc = _keys(C, with_rss)
+    threshold = max(1, rss_threshold)
+    P = base.regions
+    result: dict[int, RegionChange] = {}
+    same_no_rss = RegionChange(SAME, 0, None)
+    same_zero = RegionChange(SAME, 0, 0)
+    for item in _sweep(P, kp, C, kc):
+        if type(item) is _Run:
+            i, j, n = item
+            if not with_rss:
+                result.update(dict.fromkeys(map(_START, C[j : j + n]), same_no_rss))
+                continue
+            deltas = list(map(sub, rc[j : j + n], rp[i : i + n]))
+            result.update(dict.fromkeys(map(_START, C[j : j + n]), same_zero))
+            for k in compress(range(n), deltas):
+                d = deltas[k]
+                status = CHANGED if (d >= threshold or -d >= threshold) else SAME
+                result[C[j + k][0]] = RegionChange(status, 0, d)
+            continue
+        _cluster_changes(item, with_rss, threshold, result)
+    return result
+
+
+def _cluster_changes(
+    cluster: _Cluster, with_rss: bool, threshold: int, result: dict[int, RegionChange]
+) -> None:
+    cp, cc = cluster.prev, cluster.cur
+    segs = _segments(cluster)
+    covered = [0] * len(cc)  # bytes of each cur region kept from base
+    perms_changed = [False] * len(cc)
+    partners: list[set[int]] = [set() for _ in cc]  # base regions each cur region keeps
+    users: dict[int, set[int]] = {}  # cur regions keeping part of each base region
+    for s in segs:
+        if s.state != _SAME:
+            continue
+        covered[s.c] += s.end - s.start
+        partners[s.c].add(s.p)
+        users.setdefault(s.p, set()).add(s.c)
+        if cp[s.p].perms != cc[s.c].perms:
+            perms_changed[s.c] = True
+    for k, c in enumerate(cc):
+        rss_now = c.rss or 0
+        if not covered[k]:
+            result[c.start] = RegionChange(NEW, c.size, rss_now if with_rss else None)
+            continue
+        mates = partners[k]
+        one_to_one = len(mates) == 1 and users[next(iter(mates))] == {k}
+        if one_to_one:
+            p = cp[next(iter(mates))]
+            size_delta = c.size - p.size
+            rss_delta = rss_now - (p.rss or 0) if with_rss else None
+            reshaped = (p.start, p.end) != (c.start, c.end)
+        else:
+            # Split or merged: compare with the share of each base region it keeps.
+            size_delta = c.size - covered[k]
+            rss_delta = None
+            if with_rss:
+                before = 0.0
+                for pi in mates:
+                    p = cp[pi]
+                    kept = sum(
+                        s.end - s.start for s in segs if s.state == _SAME and s.p == pi and s.c == k
+                    )
+                    before += (p.rss or 0) * kept / max(1, p.size)
+                rss_delta = rss_now - int(before)
+            reshaped = True
+        if size_delta > 0:
+            status = GREW
+        elif size_delta < 0:
+            status = SHRANK
+        elif (
+            reshaped
+            or perms_changed[k]
+            or (rss_delta is not None and (rss_delta >= threshold or -rss_delta >= threshold))
+        ):
+            status = CHANGED
+        else:
+            status = SAME
+        result[c.start] = RegionChange(status, size_delta, rss_delta)
+
+
+def unmapped_ranges(base: Snapshot, cur: Snapshot) -> list[tuple[int, int]]:
+    """Address ranges mapped in ``base`` and not mapped in ``cur``, merged, sorted."""
+    out: list[tuple[int, int]] = []
+    C = cur.regions
+    j = 0
+    nc = len(C)
+    for r in base.regions:
+        lo, hi = r.start, r.end
+        while j < nc and C[j].end <= lo:
+            j += 1
+        k = j
+        while lo < hi:
+            if k >= nc or C[k].start >= hi:
+                _append_range(out, lo, hi)
+                break
+            c = C[k]
+            if c.start > lo:
+                _append_range(out, lo, c.start)
+            lo = max(lo, c.end)
+            k += 1
+    return out
+
+
+def _append_range(out: list[tuple[int, int]], lo: int, hi: int) -> None:
+    if out and out[-1][1] == lo:
+        out[-1] = (out[-1][0], hi)
+    else:
+        out.append((lo, hi))
+
+
+def _size_text(n: int) -> str:
+    value = float(abs(n))
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            text = f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+            return ("-" if n < 0 else "") + text
+        value /= 1024
+    return str(n)
