@@ -92,6 +92,14 @@ def count_pages(entries: list[int]) -> PageCounts:
     return PageCounts(len(entries), present, swapped, file_shared, exclusive)
 
 
+def tally_states(entries: list[int]) -> dict[str, int]:
+    """How many pages are in each single strip state (``page_state``); sums to the total."""
+    tally = dict.fromkeys(STATES, 0)
+    for entry in entries:
+        tally[page_state(entry)] += 1
+    return tally
+
+
 class StripCell(NamedTuple):
     """One cell of the page strip: the pages it stands for and what most of them are."""
 

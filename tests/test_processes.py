@@ -1,0 +1,166 @@
+"""The picker's process list, on the recorded fixture tree and on live children.
+
+Expected values are read off the fixture files by hand (status VmRSS/VmSwap, stat
+fields 20 and 23) or printed by the child itself; none come from vmtop.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import pwd
+import sys
+from pathlib import Path
+
+import pytest
+
+import vmtop.procfs.processes as processes
+from vmtop.procfs.processes import (
+    ProcessLister,
+    matches,
+    parse_process,
+    probe_access,
+    sort_rows,
+)
+from vmtop.procfs.reader import ProcFS
+
+TUI_PROC = Path(__file__).resolve().parent / "fixtures" / "tui_proc"
+
+
+@pytest.fixture
+def rows():
+    return {row.pid: row for row in ProcessLister(ProcFS(str(TUI_PROC))).list()}
+
+
+def test_fixture_rows_carry_status_and_stat_figures(rows):
+    assert sorted(rows) == [2, 4242, 4343, 4444]
+    c_prog = rows[4242]
+    # 4242/status: VmRSS 2432 kB, VmSwap 0 kB; 4242/stat: field 20 = 2, field 23 = 11980800.
+    assert c_prog.rss == 2432 * 1024
+    assert c_prog.swap == 0
+    assert c_prog.threads == 2
+    assert c_prog.vsize == 11980800
+    assert c_prog.user == "root"
+    assert c_prog.state == "S"
+    assert c_prog.command == "/tmp/vmtop-fixture/fixture_prog"
+    assert c_prog.comm == "fixture_prog"
+    assert rows[4343].rss == 18028 * 1024
+    assert rows[4343].command.startswith("/root/.pyenv/versions/3.11.7/bin/python3 -c import")
+    secret = rows[4444]
+    assert (secret.rss, secret.swap, secret.threads) == (5120 * 1024, 1024 * 1024, 4)
+    assert secret.uid == 65534
+    assert secret.command == "/usr/sbin/secretd --foreground"
+
+
+def test_kernel_thread_is_marked_and_cannot_be_opened(rows):
+    kthreadd = rows[2]
+    assert kthreadd.kernel_thread
+    assert kthreadd.command == "[kthreadd]"
+    assert "kernel thread" in kthreadd.denied
+    assert not any(rows[pid].kernel_thread for pid in (4242, 4343, 4444))
+
+
+def test_copied_process_without_maps_is_not_openable(rows):
+    # 4444 was copied without maps or smaps: there is nothing to show.
+    assert rows[4444].denied is not None
+    assert "no memory map" in rows[4444].denied
+    assert rows[4242].denied is None and rows[4343].denied is None
+
+
+def test_permission_denied_names_the_owner(monkeypatch):
+    def refuse(path):
+        raise PermissionError(errno.EACCES, "Permission denied", path)
+
+    monkeypatch.setattr(processes, "open_maps", refuse)
+    rows = {row.pid: row for row in ProcessLister(ProcFS(str(TUI_PROC))).list()}
+    assert "permission denied" in rows[4444].denied
+    assert "owned by nobody" in rows[4444].denied
+
+
+def test_access_answer_is_cached_per_process_identity(monkeypatch):
+    calls = []
+
+    def counting(procfs, row):
+        calls.append(row.pid)
+        return None
+
+    lister = ProcessLister(ProcFS(str(TUI_PROC)), probe=counting)
+    lister.list()
+    lister.list()
+    assert sorted(calls) == [2, 4242, 4343, 4444]
+
+
+def test_sorting_by_each_key():
+    rows = [r for r in ProcessLister(ProcFS(str(TUI_PROC))).list() if not r.kernel_thread]
+    pids = lambda key, desc: [r.pid for r in sort_rows(rows, key, desc)]  # noqa: E731
+    assert pids("rss", True) == [4343, 4444, 4242]  # 18028, 5120, 2432 kB
+    assert pids("rss", False) == [4242, 4444, 4343]
+    assert pids("swap", True) == [4444, 4242, 4343]  # 1024 kB, then ties by PID
+    assert pids("threads", True) == [4444, 4242, 4343]  # 4, 2, 1
+    assert pids("vsize", True) == [4343, 4242, 4444]  # 22724608, then a tie
+    assert pids("pid", False) == [4242, 4343, 4444]
+    assert pids("command", False) == [4343, 4242, 4444]  # /root…, /tmp…, /usr…
+
+
+def test_filter_by_name_command_line_and_pid():
+    rows = [r for r in ProcessLister(ProcFS(str(TUI_PROC))).list() if not r.kernel_thread]
+    found = lambda text: sorted(r.pid for r in rows if matches(r, text))  # noqa: E731
+    assert found("") == [4242, 4343, 4444]
+    assert found("PYTHON") == [4343]  # case-insensitive, name
+    assert found("hashlib") == [4343]  # command line only
+    assert found("--foreground") == [4444]
+    assert found("43") == [4343]  # PID prefix
+    assert found("4") == [4242, 4343, 4444]
+    assert found("nothing-like-this") == []
+
+
+def test_parse_process_tolerates_comm_with_spaces_and_parentheses():
+    stat = b"77 (a b) c)) R 1 77 77 0 -1 0 0 0 0 0 5 7 0 0 20 0 3 0 100 4096 1 0"
+    row = parse_process(77, stat, None, b"", user_of=lambda uid: None)
+    assert row.comm == "a b) c)"
+    assert row.command == "[a b) c)]"
+    assert row.threads == 3
+    assert row.cpu_ticks == 12
+    assert row.vsize == 4096
+    assert row.user == "?"
+
+
+def test_parse_process_rejects_malformed_stat():
+    with pytest.raises(ValueError):
+        parse_process(1, b"garbage", None, None)
+
+
+@pytest.mark.live
+def test_live_child_is_listed_with_its_own_figures(spawn):
+    code = (
+        "import os, threading, time\n"
+        "b = bytearray(48 << 20)\n"
+        "for i in range(0, len(b), 4096): b[i] = 1\n"
+        "ts = [threading.Thread(target=time.sleep, args=(30,), daemon=True) for _ in range(3)]\n"
+        "[t.start() for t in ts]\n"
+        "print(os.getpid(), flush=True)\n"
+        "time.sleep(30)\n"
+    )
+    child = spawn([sys.executable, "-c", code, "vmtop-picker-marker"])
+    pid = int(child.read_line())
+    row = next(r for r in ProcessLister(ProcFS()).list() if r.pid == pid)
+    assert row.threads == 4
+    assert row.rss >= 48 << 20
+    assert "vmtop-picker-marker" in row.command
+    assert row.denied is None
+    assert probe_access(ProcFS(), row) is None
+    assert row.user == pwd.getpwuid(os.getuid()).pw_name
+
+
+@pytest.mark.live
+def test_cpu_percent_of_a_busy_child(spawn):
+    code = "import os\nprint(os.getpid(), flush=True)\nwhile True: pass\n"
+    child = spawn([sys.executable, "-c", code])
+    pid = int(child.read_line())
+    lister = ProcessLister(ProcFS())
+    lister.list([pid])
+    import time
+
+    time.sleep(0.5)
+    (row,) = lister.list([pid])
+    assert row.cpu_percent is not None and row.cpu_percent > 20

@@ -1,0 +1,48 @@
+"""Shared helpers for the TUI tests: the fixture proc tree and ways to drive the app.
+
+- ``TUI_PROC``: tests/fixtures/tui_proc, recorded from live processes (see record.py
+  there): 4242 a C program (heap, 1 MiB mmap, 2 threads), 4343 a Python interpreter
+  with many libraries, 4444 ``secretd`` owned by uid 65534, 2 a kernel thread.
+- ``fixture_procfs``: a ProcFS on that tree.
+- ``deny_pids(*pids)``: makes opening those processes' maps fail with EACCES, as the
+  kernel answers for another user's process (as root, file modes cannot simulate it).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+from vmtop.procfs.reader import ProcFS
+
+TUI_PROC = Path(__file__).resolve().parent.parent / "fixtures" / "tui_proc"
+FIXTURE_PIDS = (4242, 4343, 4444)
+DENIED_PID = 4444
+
+
+@pytest.fixture
+def fixture_procfs() -> ProcFS:
+    return ProcFS(str(TUI_PROC))
+
+
+@pytest.fixture
+def deny_pids(monkeypatch):
+    """``deny_pids(*pids)``: the kernel refuses to open those processes' maps."""
+    import vmtop.procfs.processes as processes
+
+    real_open = processes.open_maps
+
+    def install(*pids: int) -> None:
+        denied = {str(p) for p in pids}
+
+        def open_maps(path: str) -> None:
+            if os.path.basename(os.path.dirname(path)) in denied:
+                raise PermissionError(errno.EACCES, "Permission denied", path)
+            real_open(path)
+
+        monkeypatch.setattr(processes, "open_maps", open_maps)
+
+    return install
