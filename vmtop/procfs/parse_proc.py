@@ -56,11 +56,13 @@ def parse_status(data: bytes) -> dict[str, str | int]:
         key, sep, value = line.partition(b":")
         if not sep:
             continue
-        text = value.strip().decode("utf-8", "surrogateescape")
-        if text.endswith(" kB") and text[:-3].strip().isdigit():
-            result[key.decode("ascii", "replace")] = int(text[:-3]) * 1024
+        value = value.strip()
+        name = key.decode("ascii", "replace")
+        number = value[:-3].strip() if value.endswith(b" kB") else b""
+        if number.isdigit():  # bytes.isdigit: ASCII digits only
+            result[name] = int(number) * 1024
         else:
-            result[key.decode("ascii", "replace")] = text
+            result[name] = value.decode("utf-8", "surrogateescape")
     return result
 
 
