@@ -253,7 +253,8 @@ def _build_symbol_index(table: _SymbolTable | None, elf: ElfObject) -> _SymbolIn
     labels: list[bool] = []
     for value in starts:
         _rank, name_off, size, plt = best[value]
-        name = name_at(name_off)
+        # .symtab spells versioned symbols "printf@GLIBC_2.2.5" / "memcpy@@GLIBC_2.14".
+        name = name_at(name_off).partition("@")[0]
         names.append(name + "@plt" if plt else name)
         sizes.append(size)
         section = elf.section_at(value)
