@@ -1,0 +1,617 @@
+"""The process screen: one process's address space, live.
+
+Header (totals, refresh state) · address-space bar · region table beside a summary by
+kind and an RSS graph · event log. Sampling runs in a worker thread, one sample in
+flight; the timer is re-armed when a sample arrives. Everything the widgets show comes
+from immutable snapshots, so the UI thread never waits on /proc.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from vmtop.model import events as ev
+from vmtop.model.region import Region, Snapshot
+from vmtop.procfs.reader import ProcFS
+from vmtop.tui import sampler as smp
+from vmtop.tui.formatting import format_bytes
+from vmtop.tui.sampler import Sampler, SampleResult
+from vmtop.tui.widgets.address_bar import AddressBar
+from vmtop.tui.widgets.event_log import EventLog
+from vmtop.tui.widgets.kind_summary import KindSummary
+from vmtop.tui.widgets.process_header import HeaderState, ProcessHeader
+from vmtop.tui.widgets.region_table import RegionTable
+from vmtop.tui.widgets.rss_graph import RssGraph
+
+INTERVALS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
+HIGHLIGHT_TICKS = 3  # a change stays highlighted for this many refreshes
+HISTORY_POINTS = 600  # samples of history kept (process and per region)
+
+
+def region_history_key(region: Region) -> tuple:
+    """What a region's RSS history is filed under: its start and identity (for the
+    stack, its end: its start moves down as it grows)."""
+    anchor = region.end if region.kind == "stack" else region.start
+    return (anchor, region.dev, region.inode, region.path)
+
+
+def parse_address(text: str) -> int | None:
+    text = text.strip().replace("_", "").lower()
+    if not text:
+        return None
+    try:
+        if text.startswith("0x"):
+            return int(text, 16)
+        if any(c in "abcdef" for c in text):
+            return int(text, 16)
+        return int(text, 10)
+    except ValueError:
+        return None
+
+
+class ProcessScreen(Screen):
+    CSS_PATH = "process.tcss"
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("q", "back", "Back", show=False),
+        Binding("space", "pause", "Pause"),
+        Binding("r", "step", "Refresh", show=False),
+        Binding("plus,equals_sign", "faster", "Faster", key_display="+"),
+        Binding("minus", "slower", "Slower", key_display="-"),
+        Binding("b", "baseline", "Baseline"),
+        Binding("B", "clear_baseline", "Clear base", show=False),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("s", "sort", "Sort"),
+        Binding("S", "reverse_sort", "Reverse", show=False),
+        Binding("o", "group", "Group"),
+        Binding("m", "scale", "Scale"),
+        Binding("z", "zoom_in", "Zoom"),
+        Binding("Z", "zoom_out", "Unzoom"),
+        Binding("less_than_sign,left_square_bracket", "pan(-1)", "Pan", key_display="<"),
+        Binding("greater_than_sign,right_square_bracket", "pan(1)", "Pan", key_display=">"),
+        Binding("g", "goto", "Go to"),
+    ]
+
+    class Sampled(Message):
+        def __init__(self, result: SampleResult) -> None:
+            super().__init__()
+            self.result = result
+
+    def __init__(
+        self,
+        procfs: ProcFS,
+        pid: int,
+        demo=None,
+        *,
+        interval: float = 1.0,
+        paused: bool = False,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(name=name)
+        self.procfs = procfs
+        self.pid = pid
+        self.demo = demo
+        self.interval = interval
+        self.live = not paused
+        self.sampler: Sampler | None = None
+        self.snapshot: Snapshot | None = None
+        self.baseline: Snapshot | None = None
+        self.error: str | None = None
+        self.exited_at: float | None = None
+        self.tick = 0
+        self.recent: dict[int, tuple[str, int]] = {}  # region start -> (status, tick)
+        self.traces: list[tuple[int, int, int]] = []  # unmapped (start, end, tick)
+        self.ref_changes: dict = {}  # vs baseline or last refresh, by region start
+        self.rss_points: deque[tuple[float, int]] = deque(maxlen=HISTORY_POINTS)
+        self.sample_times: deque[float] = deque(maxlen=HISTORY_POINTS)
+        self.region_rss: dict[tuple, list[tuple[float, int]]] = {}
+        self._in_flight = False
+        self._timer = None
+        self._input_mode: str | None = None  # "filter" | "goto"
+        self._last_smaps_read = True
+
+    # -- layout ------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield ProcessHeader(id="header")
+        yield Static("", id="banner")
+        yield AddressBar(id="bar")
+        with Horizontal(id="body"):
+            with Vertical(id="main"):
+                yield Static("", id="table-title", classes="pane-title")
+                yield RegionTable(id="table")
+                yield Input(id="prompt")
+            with Vertical(id="side"):
+                yield Static("By kind", classes="pane-title")
+                yield KindSummary(id="kinds")
+                yield RssGraph("RSS", id="rss")
+        yield Static("Events  newest first", id="events-title", classes="pane-title")
+        yield EventLog(id="events")
+        yield Static("", id="message")
+        yield Footer()
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return getattr(self.app, "clock", time.time)
+
+    def on_mount(self) -> None:
+        self.sampler = Sampler(self.procfs, self.pid, clock=self.clock)
+        self.query_one("#prompt", Input).display = False
+        self.query_one("#banner", Static).display = False
+        self.query_one("#message", Static).display = False
+        self.query_one("#events", EventLog).empty_text = f"reading process {self.pid}…"
+        self._update_header()
+        self._update_table_title()
+        self.query_one(RegionTable).focus()
+        self._sample()
+
+    # -- sampling ----------------------------------------------------------------------
+
+    def _sample(self) -> None:
+        if self._in_flight or self.exited_at is not None or self.error is not None:
+            return
+        self._in_flight = True
+        self._sample_worker(self.interval)
+
+    @work(thread=True, exclusive=False, group="sampler", exit_on_error=False)
+    def _sample_worker(self, interval: float) -> None:
+        assert self.sampler is not None
+        result = self.sampler.sample(interval)
+        self.post_message(self.Sampled(result))
+
+    def _arm(self, spent: float = 0.0) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if self.live and self.exited_at is None and self.error is None:
+            delay = max(self.interval * 0.1, self.interval - spent)
+            self._timer = self.set_timer(delay, self._sample)
+
+    def on_process_screen_sampled(self, message: Sampled) -> None:
+        self._in_flight = False
+        result = message.result
+        self._read_narration()
+        if result.snapshot is None:
+            if result.exited and self.snapshot is not None:
+                self._process_gone(result)
+            else:
+                self._show_error(str(result.error) if result.error else "no data")
+            return
+        self._apply(result)
+        self._arm(result.cost_seconds)
+
+    def _read_narration(self) -> None:
+        if self.demo is None:
+            return
+        try:
+            lines = self.demo.read_narration()
+        except Exception:  # noqa: BLE001 - a demo that went away has nothing to say
+            return
+        now = self.clock()
+        notes = [
+            ev.Event(now, ev.NOTE, 0, 0, "", 0, 0, detail=str(line).rstrip("\n"))
+            for line in lines or ()
+        ]
+        self.query_one(EventLog).add_events(notes)
+
+    def _apply(self, result: SampleResult) -> None:
+        snap = result.snapshot
+        assert snap is not None
+        self.tick += 1
+        self.snapshot = snap
+        self._last_smaps_read = result.smaps_read
+        tick = self.tick
+        for start, change in result.changes.items():
+            self.recent[start] = (change.status, tick)
+        starts = {r.start for r in snap.regions}
+        self.recent = {
+            s: v for s, v in self.recent.items() if s in starts and tick - v[1] < HIGHLIGHT_TICKS
+        }
+        self.traces = [t for t in self.traces if tick - t[2] < HIGHLIGHT_TICKS]
+        self.traces.extend((a, b, tick) for a, b in result.unmapped)
+        if self.baseline is not None:
+            self.ref_changes = smp.region_changes(self.baseline.regions, snap.regions)
+        else:
+            self.ref_changes = result.changes
+        self._record_history(snap, result.smaps_read)
+        self.query_one(EventLog).add_events(result.events)
+        self._refresh_views()
+
+    def _record_history(self, snap: Snapshot, smaps_read: bool) -> None:
+        t = snap.taken_at
+        self.sample_times.append(t)
+        if snap.totals.rss is not None:
+            self.rss_points.append((t, snap.totals.rss))
+        if not smaps_read and self.region_rss:
+            return  # maps-only tick: resident figures are carried, nothing new to record
+        history = {}
+        old = self.region_rss
+        for r in snap.regions:
+            if r.rss is None:
+                continue
+            key = region_history_key(r)
+            points = old.get(key)
+            if points is None:
+                points = [(t, r.rss)]
+            elif points[-1][1] != r.rss:
+                points.append((t, r.rss))
+                if len(points) > HISTORY_POINTS:
+                    del points[0]
+            history[key] = points
+        self.region_rss = history
+
+    def rss_history(self, region: Region) -> list[tuple[float, int]]:
+        """The region's resident size at every sample since it was first seen."""
+        points = self.region_rss.get(region_history_key(region))
+        if not points:
+            return []
+        out = []
+        i = 0
+        value = points[0][1]
+        for t in self.sample_times:
+            if t < points[0][0]:
+                continue
+            while i < len(points) and points[i][0] <= t:
+                value = points[i][1]
+                i += 1
+            out.append((t, value))
+        return out
+
+    def _recent_status(self) -> dict[int, str]:
+        return {s: v[0] for s, v in self.recent.items()}
+
+    def _refresh_views(self) -> None:
+        snap = self.snapshot
+        if snap is None:
+            return
+        recent = self._recent_status()
+        traces = [(a, b) for a, b, _ in self.traces]
+        addr_width = (
+            14 if any(r.end > (1 << 48) and r.kind != "vsyscall" for r in snap.regions[-3:]) else 12
+        )
+        table = self.query_one(RegionTable)
+        table.set_regions(snap.regions, self.ref_changes, recent, addr_width=addr_width)
+        log = self.query_one(EventLog)
+        log.addr_width = addr_width
+        log.empty_text = "no changes yet"
+        bar = self.query_one(AddressBar)
+        bar.set_regions(snap.regions, recent, traces)
+        bar.set_selected(table.selected_region)
+        self.query_one(KindSummary).set_regions(snap.regions)
+        self.query_one(RssGraph).set_points(list(self.rss_points))
+        self._update_header()
+        self._update_table_title()
+
+    def _update_header(self) -> None:
+        sampler = self.sampler
+        table = self.query_one(RegionTable)
+        self.query_one(ProcessHeader).set_state(
+            HeaderState(
+                snapshot=self.snapshot,
+                pid=self.pid,
+                live=self.live,
+                interval=self.interval,
+                smaps_every=sampler.smaps_every if sampler else 1,
+                smaps_cost=sampler.smaps_cost if sampler else 0.0,
+                smaps_fresh=self._last_smaps_read,
+                baseline_at=self.baseline.taken_at if self.baseline is not None else None,
+                exited_at=self.exited_at,
+                shown=len(table.rows) if table.filter_text else None,
+            )
+        )
+
+    def _update_table_title(self) -> None:
+        table = self.query_one(RegionTable)
+        parts = ["Regions"]
+        if self.snapshot is not None:
+            total = len(self.snapshot.regions)
+            if table.filter_text:
+                shown = sum(1 for r in table.rows if not hasattr(r, "label"))
+                parts.append(f"{shown} of {total} matching “{table.filter_text}”")
+            else:
+                parts.append(str(total))
+        order = "▼" if table.descending else "▲"
+        parts.append(f"sorted by {table.sort} {order}")
+        if table.grouped:
+            parts.append("grouped by object (Enter/→ opens a group)")
+        parts.append("Δ since baseline" if self.baseline is not None else "Δ since last refresh")
+        self.query_one("#table-title", Static).update("  ·  ".join(parts))
+
+    # -- exit and errors ----------------------------------------------------------------
+
+    def _process_gone(self, result: SampleResult) -> None:
+        self.exited_at = self.clock()
+        stamp = time.strftime("%H:%M:%S", time.localtime(self.exited_at))
+        reason = "exited"
+        if result.error is not None and "belongs to another process" in str(result.error):
+            reason = "exited (its PID now belongs to another process)"
+        elif result.error is not None and not isinstance(
+            result.error, (smp.ProcessGone, smp.NoSuchProcess, smp.ZombieProcess)
+        ):
+            reason = f"can no longer be read: {result.error}"
+        banner = self.query_one("#banner", Static)
+        banner.update(
+            f" process {self.pid} {reason} at {stamp} — showing its last snapshot "
+            f"({time.strftime('%H:%M:%S', time.localtime(self.snapshot.taken_at))}) "
+        )
+        banner.display = True
+        self.query_one(EventLog).add_events(result.events)
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self._update_header()
+        self.refresh_bindings()
+
+    def _show_error(self, text: str) -> None:
+        self.error = text
+        message = self.query_one("#message", Static)
+        message.update(f"{text}\n\nPress q or Esc to go back.")
+        message.display = True
+        for selector in ("#bar", "#body", "#events-title", "#events"):
+            self.query_one(selector).display = False
+        self.query_one(ProcessHeader).set_state(HeaderState(None, self.pid, live=False))
+        self.refresh_bindings()
+
+    # -- messages from widgets -----------------------------------------------------------
+
+    def on_region_table_highlighted(self, message: RegionTable.Highlighted) -> None:
+        self.query_one(AddressBar).set_selected(message.region)
+
+    def on_region_table_opened(self, message: RegionTable.Opened) -> None:
+        self.open_detail(message.region)
+
+    def on_region_table_sort_changed(self, message: RegionTable.SortChanged) -> None:
+        self._update_table_title()
+
+    def on_address_bar_region_clicked(self, message: AddressBar.RegionClicked) -> None:
+        table = self.query_one(RegionTable)
+        if not table.select_region(message.region):
+            # Hidden by the filter: clear it so the clicked region has a row.
+            table.set_filter("")
+            self._update_table_title()
+            table.select_region(message.region)
+        table.focus()
+
+    def on_kind_summary_kind_clicked(self, message: KindSummary.KindClicked) -> None:
+        table = self.query_one(RegionTable)
+        table.set_filter(message.kind)
+        self._update_table_title()
+        self._update_header()
+
+    def open_detail(self, region: Region) -> None:
+        if self.snapshot is None:
+            return
+        try:
+            from vmtop.tui.screens.detail import RegionDetailScreen
+        except ImportError:
+            self.notify("The region detail screen is not available.", severity="warning")
+            return
+        self.app.push_screen(
+            RegionDetailScreen(
+                procfs=self.procfs,
+                snapshot=self.snapshot,
+                region=region,
+                rss_history=self.rss_history(region),
+            )
+        )
+
+    # -- actions -----------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        running = self.exited_at is None and self.error is None
+        if self.error is not None and action not in ("back",):
+            return False
+        if action in ("pause", "faster", "slower", "step"):
+            return running
+        if action == "pan":
+            return bool(self.query_one(AddressBar).zoom)
+        if action == "zoom_out":
+            return bool(self.query_one(AddressBar).zoom)
+        if action == "clear_baseline":
+            return self.baseline is not None
+        return True
+
+    def action_back(self) -> None:
+        if self._input_mode is not None:
+            self._close_prompt(clear=self._input_mode == "filter")
+            return
+        table = self.query_one(RegionTable)
+        if table.filter_text and self.error is None:
+            table.set_filter("")
+            self._update_table_title()
+            self._update_header()
+            return
+        go_back = getattr(self.app, "go_back", None)
+        if go_back is not None:
+            go_back()
+        elif len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+        else:
+            self.app.exit()
+
+    def action_pause(self) -> None:
+        self.live = not self.live
+        if self.live:
+            self._sample()
+        elif self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self._update_header()
+
+    def action_step(self) -> None:
+        """Take one sample now (also while paused)."""
+        self._sample()
+
+    def _set_interval(self, step: int) -> None:
+        options = list(INTERVALS)
+        i = min(range(len(options)), key=lambda k: abs(options[k] - self.interval))
+        i = max(0, min(len(options) - 1, i + step))
+        self.interval = options[i]
+        if self.sampler is not None:
+            self.sampler.plan_smaps(self.interval)
+        if self.live and not self._in_flight:
+            self._arm()
+        self._update_header()
+
+    def action_faster(self) -> None:
+        self._set_interval(-1)
+
+    def action_slower(self) -> None:
+        self._set_interval(+1)
+
+    def action_baseline(self) -> None:
+        if self.snapshot is None:
+            return
+        self.baseline = self.snapshot
+        self.ref_changes = {}
+        self.notify(
+            "Baseline set: the Δ columns now show changes since "
+            + time.strftime("%H:%M:%S", time.localtime(self.baseline.taken_at)),
+            timeout=3,
+        )
+        self._refresh_views()
+        self.refresh_bindings()
+
+    def action_clear_baseline(self) -> None:
+        self.baseline = None
+        self.ref_changes = {}
+        self._refresh_views()
+        self.refresh_bindings()
+
+    def action_sort(self) -> None:
+        self.query_one(RegionTable).cycle_sort()
+
+    def action_reverse_sort(self) -> None:
+        self.query_one(RegionTable).reverse_sort()
+
+    def action_group(self) -> None:
+        table = self.query_one(RegionTable)
+        table.set_grouped(not table.grouped)
+        self._update_table_title()
+
+    def action_scale(self) -> None:
+        self.query_one(AddressBar).toggle_mode()
+        self.refresh_bindings()
+
+    def action_zoom_in(self) -> None:
+        bar = self.query_one(AddressBar)
+        if bar.selected is None:
+            bar.set_selected(self.query_one(RegionTable).selected_region)
+        bar.zoom_in()
+        self.refresh_bindings()
+
+    def action_zoom_out(self) -> None:
+        self.query_one(AddressBar).zoom_out()
+        self.refresh_bindings()
+
+    def action_pan(self, direction: int) -> None:
+        self.query_one(AddressBar).pan(direction)
+
+    # -- the prompt (filter, go to address) ---------------------------------------------
+
+    def action_filter(self) -> None:
+        self._open_prompt(
+            "filter",
+            "filter: name, kind, perms or 0xADDRESS",
+            self.query_one(RegionTable).filter_text,
+        )
+
+    def action_goto(self) -> None:
+        self._open_prompt("goto", "go to address (0x… hex or decimal), Enter", "")
+
+    def _open_prompt(self, mode: str, placeholder: str, value: str) -> None:
+        prompt = self.query_one("#prompt", Input)
+        self._input_mode = mode
+        prompt.placeholder = placeholder
+        prompt.value = value
+        prompt.display = True
+        prompt.focus()
+
+    def _close_prompt(self, *, clear: bool = False) -> None:
+        prompt = self.query_one("#prompt", Input)
+        if clear and self._input_mode == "filter":
+            self.query_one(RegionTable).set_filter("")
+            self._update_table_title()
+            self._update_header()
+        self._input_mode = None
+        prompt.display = False
+        self.query_one(RegionTable).focus()
+
+    def on_input_changed(self, message: Input.Changed) -> None:
+        if self._input_mode == "filter":
+            self.query_one(RegionTable).set_filter(message.value)
+            self._update_table_title()
+            self._update_header()
+
+    def on_input_submitted(self, message: Input.Submitted) -> None:
+        if self._input_mode == "goto":
+            self._close_prompt()
+            self.go_to_address(message.value)
+        else:
+            self._close_prompt()
+
+    def go_to_address(self, text: str) -> Region | None:
+        address = parse_address(text)
+        snap = self.snapshot
+        if address is None:
+            self.notify(f"not an address: {text!r}", severity="warning")
+            return None
+        if snap is None:
+            return None
+        region, description = self._where(snap, address)
+        if region is None:
+            self.notify(description or f"{address:#x} is not mapped", severity="warning", timeout=6)
+            return None
+        table = self.query_one(RegionTable)
+        if not table.select_region(region):
+            table.set_filter("")
+            self._update_table_title()
+            table.select_region(region)
+        self.notify(description, timeout=6)
+        return region
+
+    def _where(self, snap: Snapshot, address: int) -> tuple[Region | None, str]:
+        """The region holding ``address`` and one line describing where it is."""
+        try:
+            from vmtop.model.where import where
+        except ImportError:
+            where = None
+        if where is not None:
+            try:
+                answer = where(snap, address, self.procfs)
+            except Exception:  # noqa: BLE001 - fall back to the plain lookup
+                answer = None
+            if answer is not None:
+                region = getattr(answer, "region", None)
+                describe = getattr(answer, "describe", None)
+                text = describe() if callable(describe) else str(answer)
+                if isinstance(region, Region) or region is None:
+                    if region is None:
+                        return None, text
+                    return snap.region_at(region.start) or region, text
+        region = snap.region_at(address)
+        if region is None:
+            below = [r for r in snap.regions if r.end <= address]
+            above = [r for r in snap.regions if r.start > address]
+            parts = [f"{address:#x} is not mapped"]
+            if below:
+                parts.append(f"below: {below[-1].start:x}-{below[-1].end:x} {below[-1].safe_path}")
+            if above:
+                parts.append(f"above: {above[0].start:x}-{above[0].end:x} {above[0].safe_path}")
+            return None, "; ".join(parts)
+        offset = address - region.start
+        return region, (
+            f"{address:#x} is in {region.start:x}-{region.end:x} {region.perms} "
+            f"{region.kind} {region.safe_path} (+{offset:#x}, {format_bytes(offset)} in)"
+        )

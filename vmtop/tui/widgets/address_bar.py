@@ -1,0 +1,328 @@
+"""The address-space bar: the whole user address space on one line, each region in its
+kind's colour, with a legend, change markers, the selection and an address axis.
+
+Lines (top to bottom): legend and scale; the bar (two rows); markers (what changed in
+the last few refreshes, and the selected region); the axis with addresses. The layout
+arithmetic lives in ``bar_layout``; this widget only draws it and turns clicks into
+regions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Size
+from textual.message import Message
+from textual.strip import Strip
+from textual.widget import Widget
+
+from vmtop.model import kinds
+from vmtop.model.region import Region
+from vmtop.tui import sampler, theme
+from vmtop.tui.formatting import format_bytes
+from vmtop.tui.widgets import bar_layout as bl
+
+EMPTY_BG = "#121212"
+BREAK_STYLE = Style(color="#9e9e9e", bgcolor=EMPTY_BG)
+BREAK_DIM = Style(color="#4e4e4e", bgcolor=EMPTY_BG)
+EMPTY_STYLE = Style(color="#262626", bgcolor=EMPTY_BG)
+AXIS_STYLE = Style(color="#8a8a8a")
+LEGEND_TEXT = Style(color="#bcbcbc")
+INFO_STYLE = Style(color="#8a8a8a")
+INFO_KEY = Style(color="#d7d7d7", bold=True)
+SELECT_STYLE = Style(color="#ffffff", bold=True)
+
+MARKS = {
+    sampler.NEW: ("+", theme.CHANGE_NEW),
+    sampler.GREW: ("▲", theme.CHANGE_GREW),
+    sampler.SHRANK: ("▼", theme.CHANGE_SHRANK),
+    sampler.RSS_UP: ("↑", theme.CHANGE_GREW),
+    sampler.RSS_DOWN: ("↓", theme.CHANGE_SHRANK),
+    sampler.RESHAPED: ("~", "#d787ff"),
+}
+UNMAPPED_MARK = ("×", theme.CHANGE_UNMAPPED)
+
+
+class AddressBar(Widget):
+    """Draws a ``BarLayout``; ``m`` / ``z`` / ``Z`` / ``<`` / ``>`` are handled by the screen."""
+
+    DEFAULT_CSS = """
+    AddressBar {
+        height: 5;
+        width: 1fr;
+    }
+    """
+
+    class RegionClicked(Message):
+        def __init__(self, bar: AddressBar, region: Region) -> None:
+            super().__init__()
+            self.bar = bar
+            self.region = region
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.regions: list[Region] = []
+        self.top = bl.TOP_47
+        self.mode = bl.COMPACT
+        self.zoom = 0
+        self.center: int | None = None  # region index (compact) or address (scale)
+        self.selected: Region | None = None
+        self.recent: dict[int, str] = {}
+        self.traces: Sequence[tuple[int, int]] = ()
+        self._layout: bl.BarLayout | None = None
+        self._layout_key: tuple | None = None
+        self._strips: list[Strip] | None = None
+
+    # -- state from the screen ---------------------------------------------------------
+
+    def set_regions(
+        self,
+        regions: Sequence[Region],
+        recent: dict[int, str],
+        traces: Sequence[tuple[int, int]],
+    ) -> None:
+        self.regions = bl.user_regions(regions)
+        self.top = bl.user_top(regions)
+        self.recent = recent
+        self.traces = traces
+        self._invalidate(layout=True)
+
+    def set_selected(self, region: Region | None) -> None:
+        self.selected = region
+        if self.zoom and region is not None and not self._in_view(region):
+            self._center_on(region)
+            self._invalidate(layout=True)
+        else:
+            self._invalidate(layout=False)
+
+    def toggle_mode(self) -> None:
+        self.mode = bl.SCALE if self.mode == bl.COMPACT else bl.COMPACT
+        self.zoom = 0
+        self.center = None
+        self._invalidate(layout=True)
+
+    def zoom_in(self) -> bool:
+        limit = bl.max_zoom(self.mode, len(self.regions), self.top)
+        if self.zoom >= limit:
+            return False
+        self.zoom += 1
+        if self.selected is not None:
+            self._center_on(self.selected)
+        elif self.center is None:
+            self.center = len(self.regions) // 2 if self.mode == bl.COMPACT else self.top // 2
+        self._invalidate(layout=True)
+        return True
+
+    def zoom_out(self) -> bool:
+        if self.zoom == 0:
+            return False
+        self.zoom -= 1
+        self._invalidate(layout=True)
+        return True
+
+    def pan(self, direction: int) -> bool:
+        """Move the view by half its width; ``direction`` is -1 (left) or +1 (right)."""
+        if not self.zoom or self._layout is None:
+            return False
+        if self.mode == bl.COMPACT:
+            lo, hi = self._window()
+            step = max(1, (hi - lo) // 2)
+            self.center = max(0, min(len(self.regions) - 1, (self.center or 0) + direction * step))
+        else:
+            lo, hi = self._window()
+            step = max(1, (hi - lo) // 2)
+            self.center = max(0, min(self.top - 1, (self.center or 0) + direction * step))
+        self._invalidate(layout=True)
+        return True
+
+    def _center_on(self, region: Region) -> None:
+        if self.mode == bl.COMPACT:
+            self.center = self._index_of(region)
+        else:
+            self.center = region.start + region.size // 2
+
+    def _index_of(self, region: Region) -> int:
+        from bisect import bisect_left
+
+        starts = [r.start for r in self.regions]
+        return min(len(self.regions) - 1, max(0, bisect_left(starts, region.start)))
+
+    def _window(self):
+        if self.mode == bl.COMPACT:
+            return bl.compact_window(len(self.regions), self.zoom, self.center or 0)
+        return bl.scale_window(self.top, self.zoom, self.center or 0)
+
+    def _in_view(self, region: Region) -> bool:
+        if self._layout is None:
+            return True
+        return region.end > self._layout.view_start and region.start < self._layout.view_end
+
+    # -- layout ------------------------------------------------------------------------
+
+    def _invalidate(self, *, layout: bool) -> None:
+        if layout:
+            self._layout_key = None
+        self._strips = None
+        self.refresh()
+
+    @property
+    def layout(self) -> bl.BarLayout:
+        width = max(1, self.size.width)
+        key = (width, self.mode, self.zoom, self.center, id(self.regions))
+        if self._layout is None or self._layout_key != key:
+            if self.mode == bl.COMPACT:
+                window = self._window() if self.zoom else None
+                self._layout = bl.compact_layout(self.regions, self.top, width, window)
+            else:
+                window = self._window() if self.zoom else None
+                self._layout = bl.scale_layout(self.regions, self.top, width, window)
+            self._layout_key = key
+        return self._layout
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return 5
+
+    def on_resize(self) -> None:
+        self._invalidate(layout=True)
+
+    # -- drawing -----------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        if self._strips is None or len(self._strips) != 5:
+            self._strips = self._render_all(max(1, self.size.width))
+        if 0 <= y < len(self._strips):
+            return self._strips[y]
+        return Strip.blank(self.size.width)
+
+    def _render_all(self, width: int) -> list[Strip]:
+        layout = self.layout
+        return [
+            self._legend(layout, width),
+            self._bar_row(layout, width, upper=True),
+            self._bar_row(layout, width, upper=False),
+            self._marker_row(layout, width),
+            self._axis_row(layout, width),
+        ]
+
+    def _legend(self, layout: bl.BarLayout, width: int) -> Strip:
+        present = {c.kind for c in layout.cells if c.kind}
+        if layout.mode == bl.COMPACT:
+            lo = layout.cells[0].lo if layout.cells else 0
+            hi = max((c.hi for c in layout.cells), default=0)
+            present |= {r.kind for r in layout.regions[lo:hi]}
+        segments: list[Segment] = []
+        for kind in kinds.ALL_KINDS:
+            if kind in present:
+                segments.append(Segment("■", Style(color=theme.kind_color(kind))))
+                segments.append(Segment(theme.kind_label(kind) + " ", LEGEND_TEXT))
+        info = self._info(layout)
+        used = sum(len(s.text) for s in segments)
+        info_len = sum(len(s.text) for s in info)
+        if used + info_len + 1 > width:
+            info = info[:1]
+            info_len = len(info[0].text) if info else 0
+        pad = max(1, width - used - info_len)
+        return Strip([*segments, Segment(" " * pad), *info]).crop(0, width)
+
+    def _info(self, layout: bl.BarLayout) -> list[Segment]:
+        scale = "compact" if layout.mode == bl.COMPACT else "true scale"
+        parts = [Segment(scale, INFO_KEY)]
+        if self.zoom:
+            if layout.mode == bl.COMPACT:
+                lo, hi = self._window()
+                parts.append(
+                    Segment(f" · zoom {hi - lo}/{len(layout.regions)} regions", INFO_STYLE)
+                )
+            else:
+                span = layout.view_end - layout.view_start
+                parts.append(
+                    Segment(
+                        f" · zoom {format_bytes(span)} of {format_bytes(layout.top)}", INFO_STYLE
+                    )
+                )
+        else:
+            parts.append(Segment(f" · 0x0–{layout.top - 1:#x}", INFO_STYLE))
+        return parts
+
+    def _bar_row(self, layout: bl.BarLayout, width: int, *, upper: bool) -> Strip:
+        segments = []
+        for c in layout.cells[:width]:
+            if c.gap_char:
+                ch = c.gap_char if upper else ("╌" if c.gap_char != "┊" else "┊")
+                segments.append(Segment(ch, BREAK_STYLE if upper else BREAK_DIM))
+            elif c.kind is None:
+                segments.append(Segment("·" if upper else " ", EMPTY_STYLE))
+            else:
+                color = theme.kind_color(c.kind)
+                ch = "█" if c.fill >= 0.5 else "▌"
+                segments.append(Segment(ch, Style(color=color, bgcolor=EMPTY_BG)))
+        return Strip(segments).adjust_cell_length(width)
+
+    def _marker_row(self, layout: bl.BarLayout, width: int) -> Strip:
+        marks: list[tuple[str, Style] | None] = [None] * len(layout.cells)
+        sel = self.selected
+        if sel is not None:
+            for col in layout.columns_of(sel.start, sel.end):
+                marks[col] = ("▔", SELECT_STYLE)
+        for start, end in self.traces:
+            if end <= layout.view_start or start >= layout.view_end:
+                continue
+            for col in layout.columns_of(start, end)[:1] or []:
+                marks[col] = (UNMAPPED_MARK[0], Style(color=UNMAPPED_MARK[1], bold=True))
+        if self.recent:
+            for col, c in enumerate(layout.cells):
+                for k in range(c.lo, min(c.hi, len(layout.regions))):
+                    status = self.recent.get(layout.regions[k].start)
+                    if status is not None:
+                        ch, color = MARKS.get(status, ("•", "#ffffff"))
+                        selected = marks[col] is not None and marks[col][0] == "▔"
+                        marks[col] = (ch, Style(color=color, bold=True, underline=selected))
+                        break
+        segments = [Segment(m[0], m[1]) if m else Segment(" ") for m in marks]
+        return Strip(segments).adjust_cell_length(width)
+
+    def _axis_row(self, layout: bl.BarLayout, width: int) -> Strip:
+        line = [" "] * width
+        for col, text in layout.axis:
+            for i, ch in enumerate(text):
+                if 0 <= col + i < width:
+                    line[col + i] = ch
+        return Strip([Segment("".join(line), AXIS_STYLE)])
+
+    # -- mouse -------------------------------------------------------------------------
+
+    def region_at_column(self, x: int) -> Region | None:
+        layout = self.layout
+        if not 0 <= x < len(layout.cells):
+            return None
+        pick = layout.cells[x].pick
+        if pick < 0:
+            return None
+        return layout.regions[pick]
+
+    def on_click(self, event) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        region = self.region_at_column(offset.x)
+        if region is not None:
+            self.post_message(self.RegionClicked(self, region))
+
+    def on_mouse_move(self, event) -> None:
+        offset = event.get_content_offset(self)
+        region = self.region_at_column(offset.x) if offset is not None else None
+        if region is None:
+            cell = None
+            if offset is not None and 0 <= offset.x < len(self.layout.cells):
+                cell = self.layout.cells[offset.x]
+            if cell is not None and cell.kind is None:
+                self.tooltip = f"unmapped {cell.start:#x}–{cell.end:#x} ({format_bytes(cell.end - cell.start)})"
+            else:
+                self.tooltip = None
+            return
+        self.tooltip = (
+            f"{region.start:x}-{region.end:x} {region.perms} {format_bytes(region.size)} "
+            f"{theme.kind_label(region.kind)} {region.safe_path}"
+        )

@@ -1,0 +1,341 @@
+"""Where each region lands on the address-space bar: pure arithmetic, no terminal.
+
+Two scales:
+
+- **true to scale**: cell ``i`` of ``W`` stands for ``1/W`` of the address range in
+  view. The user address space is vast (128 TiB), so a whole process lives in a few
+  cells and the rest is empty: that emptiness is the point of this mode. A cell only
+  partly mapped is drawn thin, so a 4 KiB region in a 1 TiB cell does not look like 1 TiB.
+- **compact**: every empty gap collapses to a marked break labelled with its size (the
+  largest gaps when there are too many to mark), and regions share the remaining cells
+  by the square root of their size, each at least one cell while there are fewer
+  regions than cells; beyond that, neighbouring regions share a cell, drawn in the
+  colour of the kind that holds most of it.
+
+``[vsyscall]`` (and anything else above user space) is never part of the scale.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from vmtop.model import kinds
+from vmtop.model.region import Region
+from vmtop.tui.formatting import format_bytes
+
+TOP_47 = 1 << 47  # x86-64 4-level paging: user space ends at 0x7fff_ffff_ffff
+TOP_56 = 1 << 56  # 5-level paging
+
+COMPACT = "compact"
+SCALE = "scale"
+
+COMPACT_ZOOM = 4  # each zoom step shows a quarter as many regions
+SCALE_ZOOM = 16  # each zoom step shows a sixteenth of the address range
+MIN_REGIONS_IN_VIEW = 3
+
+
+def user_top(regions: Sequence[Region]) -> int:
+    """One past the highest user address: 2**47, or 2**56 when a region is above 47 bits."""
+    for r in reversed(regions):
+        if r.kind == kinds.VSYSCALL or r.start >= TOP_56:
+            continue
+        return TOP_56 if r.end > TOP_47 else TOP_47
+    return TOP_47
+
+
+def user_regions(regions: Sequence[Region]) -> list[Region]:
+    """The regions the bar shows: everything below the top of user space."""
+    top = user_top(regions)
+    return [r for r in regions if r.kind != kinds.VSYSCALL and r.start < top]
+
+
+class BarCell(NamedTuple):
+    kind: str | None  # colour of the cell; None for empty space or a break
+    fill: float  # share of the cell that is mapped (true scale); 1.0 in compact
+    lo: int  # first region index (into BarLayout.regions) the cell shows
+    hi: int  # one past the last (lo == hi: no region)
+    pick: int  # region a click selects, -1 for none
+    start: int  # the address range the cell stands for
+    end: int
+    gap_char: str = ""  # a break cell in compact mode: the character to draw
+
+
+class BarLayout(NamedTuple):
+    mode: str
+    regions: list[Region]  # user-space regions, sorted by start
+    cells: list[BarCell]
+    top: int
+    view_start: int  # address range in view
+    view_end: int
+    axis: list[tuple[int, str]]  # (column, label)
+    zoomed: bool
+
+    def columns_of(self, start: int, end: int) -> list[int]:
+        """Columns showing any byte of [start, end) (or the break where it would be)."""
+        out = []
+        for i, c in enumerate(self.cells):
+            if c.start < end and c.end > start:
+                out.append(i)
+        if not out and self.cells:
+            # Fully inside an area no cell stands for (compact: a gap not marked): the
+            # cell just after it.
+            for i, c in enumerate(self.cells):
+                if c.start >= start:
+                    return [i]
+            return [len(self.cells) - 1]
+        return out
+
+    def columns_of_region(self, index: int) -> list[int]:
+        return [i for i, c in enumerate(self.cells) if c.lo <= index < c.hi]
+
+
+def _dominant(counts: dict[str, float]) -> str | None:
+    if not counts:
+        return None
+    return max(counts.items(), key=lambda kv: kv[1])[0]
+
+
+# -- true to scale ---------------------------------------------------------------------
+
+
+def scale_layout(
+    regions: list[Region], top: int, width: int, view: tuple[int, int] | None = None
+) -> BarLayout:
+    lo, hi = view or (0, top)
+    span = max(1, hi - lo)
+    starts = [r.start for r in regions]
+    cells: list[BarCell] = []
+    for i in range(width):
+        a = lo + span * i // width
+        b = lo + span * (i + 1) // width
+        if b <= a:
+            b = a + 1
+        j0 = bisect_right(starts, a) - 1
+        if j0 < 0 or regions[j0].end <= a:
+            j0 += 1
+        j1 = bisect_left(starts, b)
+        counts: dict[str, float] = {}
+        mapped = 0
+        best, best_bytes = -1, 0
+        for j in range(j0, j1):
+            r = regions[j]
+            overlap = min(r.end, b) - max(r.start, a)
+            if overlap <= 0:
+                continue
+            mapped += overlap
+            counts[r.kind] = counts.get(r.kind, 0) + overlap
+            if overlap > best_bytes:
+                best, best_bytes = j, overlap
+        fill = mapped / (b - a)
+        cells.append(BarCell(_dominant(counts), fill, j0, max(j0, j1), best, a, b))
+    axis = _scale_axis(lo, hi, width)
+    return BarLayout(SCALE, regions, cells, top, lo, hi, axis, (lo, hi) != (0, top))
+
+
+def _scale_axis(lo: int, hi: int, width: int) -> list[tuple[int, str]]:
+    """Tick labels at the ends and at evenly spaced columns between them."""
+    from vmtop.tui.formatting import format_address_short
+
+    labels: list[tuple[int, str]] = []
+    last = format_address_short(hi - 1)
+    ticks = max(1, min(4, width // 24))
+    for t in range(ticks):
+        col = width * t // ticks
+        addr = lo + (hi - lo) * t // ticks
+        labels.append((col, format_address_short(addr)))
+    labels.append((width - len(last), last))
+    return _place(labels, width)
+
+
+def _place(labels: list[tuple[int, str]], width: int) -> list[tuple[int, str]]:
+    """Drop labels that would overlap the one before (the last one always stays)."""
+    placed: list[tuple[int, str]] = []
+    end = -1
+    for k, (col, text) in enumerate(labels):
+        col = max(0, min(col, width - len(text)))
+        if col <= end:
+            if k == len(labels) - 1 and placed:
+                # Keep the right end: drop what it would overlap.
+                while placed and placed[-1][0] + len(placed[-1][1]) >= col:
+                    placed.pop()
+            else:
+                continue
+        placed.append((col, text))
+        end = col + len(text)
+    return placed
+
+
+# -- compact ---------------------------------------------------------------------------
+
+
+def _allocate(weights: Sequence[float], cells: int) -> list[int]:
+    """Integer cell counts, at least one each, the rest in proportion to ``weights``."""
+    n = len(weights)
+    extra = cells - n
+    total = sum(weights) or 1.0
+    shares = [extra * w / total for w in weights]
+    counts = [1 + int(s) for s in shares]
+    left = cells - sum(counts)
+    if left > 0:
+        order = sorted(range(n), key=lambda i: shares[i] - int(shares[i]), reverse=True)
+        for i in order[:left]:
+            counts[i] += 1
+    return counts
+
+
+def compact_layout(
+    regions: list[Region],
+    top: int,
+    width: int,
+    window: tuple[int, int] | None = None,
+) -> BarLayout:
+    """Layout of regions[window[0]:window[1]] with gaps collapsed to breaks."""
+    i0, i1 = window or (0, len(regions))
+    zoomed = (i0, i1) != (0, len(regions))
+    sub = range(i0, i1)
+    if not sub or width <= 0:
+        return BarLayout(COMPACT, regions, [], top, 0, top, [], zoomed)
+
+    # Gaps: (position in sub where the gap comes before, start, end).
+    gaps: list[tuple[int, int, int]] = []
+    if not zoomed and regions[i0].start > 0:
+        gaps.append((0, 0, regions[i0].start))
+    for k in range(i0 + 1, i1):
+        a, b = regions[k - 1].end, regions[k].start
+        if b > a:
+            gaps.append((k - i0, a, b))
+    if not zoomed and regions[i1 - 1].end < top:
+        gaps.append((i1 - i0, regions[i1 - 1].end, top))
+    keep = max(1, width // 10)
+    if len(gaps) > keep:
+        biggest = sorted(gaps, key=lambda g: g[2] - g[1], reverse=True)[:keep]
+        gaps = sorted(biggest)
+    labels = [format_bytes(b - a) for _, a, b in gaps]
+    gap_widths = [len(t) + 2 for t in labels]
+    if sum(gap_widths) > width * 0.3:
+        gap_widths = [1] * len(gaps)
+    room = width - sum(gap_widths)
+    n = len(sub)
+    weights = [math.sqrt(max(1, regions[k].size)) for k in sub]
+
+    region_cells: list[list[BarCell]] = [[] for _ in range(n + 1)]  # cells before gap k
+    if n <= room:
+        counts = _allocate(weights, room)
+        for pos, k in enumerate(sub):
+            r = regions[k]
+            c = counts[pos]
+            for j in range(c):
+                a = r.start + r.size * j // c
+                b = r.start + r.size * (j + 1) // c
+                region_cells[pos].append(BarCell(r.kind, 1.0, k, k + 1, k, a, b))
+    else:
+        _bucket(regions, sub, weights, max(1, room), region_cells)
+
+    cells: list[BarCell] = []
+    axis: list[tuple[int, str]] = []
+    gap_iter = iter(zip(gaps, gap_widths, labels, strict=True))
+    next_gap = next(gap_iter, None)
+    segment_start = True
+    for pos in range(n + 1):
+        while next_gap is not None and next_gap[0][0] == pos:
+            (_, a, b), w, label = next_gap
+            text = ("╌" + label + "╌") if w > 1 else "┊"
+            boundary = regions[i0 + pos].start if pos < n else b
+            for ch in text[:w]:
+                cells.append(BarCell(None, 0.0, i0 + pos, i0 + pos, -1, a, boundary, ch))
+            segment_start = True
+            next_gap = next(gap_iter, None)
+        if pos < n:
+            for cell in region_cells[pos]:
+                if segment_start:
+                    axis.append((len(cells), f"{cell.start:x}"))
+                    segment_start = False
+                cells.append(cell)
+    if not zoomed:
+        last = f"{top - 1:x}"
+        axis.append((width - len(last), last))
+    else:
+        end_label = f"{regions[i1 - 1].end:x}"
+        axis.append((width - len(end_label), end_label))
+    start = regions[i0].start if zoomed else 0
+    end = regions[i1 - 1].end if zoomed else top
+    return BarLayout(COMPACT, regions, cells, top, start, end, _place(axis, width), zoomed)
+
+
+def _bucket(
+    regions: list[Region],
+    sub: range,
+    weights: list[float],
+    room: int,
+    region_cells: list[list[BarCell]],
+) -> None:
+    """More regions than cells: each cell covers an equal share of the summed weights;
+    its colour is the kind with most weight in it. Cells are filed under the position
+    of the first region they show, so breaks land between the right cells."""
+    total = sum(weights)
+    step = total / room
+    pos = 0
+    used = 0.0  # weight of regions[sub[pos]] already given to earlier cells
+    n = len(sub)
+    for c in range(room):
+        cell_end = step * (c + 1) if c < room - 1 else total
+        cell_start = step * c
+        counts: dict[str, float] = {}
+        first = pos
+        best, best_w = sub[min(pos, n - 1)], -1.0
+        acc = cell_start
+        while pos < n and acc < cell_end - 1e-9:
+            w_left = weights[pos] - used
+            take = min(w_left, cell_end - acc)
+            k = sub[pos]
+            counts[regions[k].kind] = counts.get(regions[k].kind, 0.0) + take
+            if take > best_w:
+                best, best_w = k, take
+            acc += take
+            used += take
+            if used >= weights[pos] - 1e-9:
+                pos += 1
+                used = 0.0
+        last = max(first, pos - 1 if used == 0.0 else pos)
+        lo_k = sub[min(first, n - 1)]
+        hi_k = sub[min(last, n - 1)] + 1
+        cell = BarCell(
+            _dominant(counts), 1.0, lo_k, hi_k, best, regions[lo_k].start, regions[hi_k - 1].end
+        )
+        region_cells[min(first, n - 1)].append(cell)
+
+
+# -- zoom windows ----------------------------------------------------------------------
+
+
+def compact_window(n: int, zoom: int, center: int) -> tuple[int, int]:
+    """Region index range in view at this zoom level, centred on ``center``."""
+    if zoom <= 0 or n <= MIN_REGIONS_IN_VIEW:
+        return (0, n)
+    count = max(MIN_REGIONS_IN_VIEW, math.ceil(n / COMPACT_ZOOM**zoom))
+    lo = max(0, min(center - count // 2, n - count))
+    return (lo, lo + count)
+
+
+def scale_window(top: int, zoom: int, center: int) -> tuple[int, int]:
+    """Address range in view at this zoom level, centred on ``center``."""
+    if zoom <= 0:
+        return (0, top)
+    span = max(4096 * 16, top // SCALE_ZOOM**zoom)
+    lo = max(0, min(center - span // 2, top - span))
+    return (lo, lo + span)
+
+
+def max_zoom(mode: str, n: int, top: int) -> int:
+    if mode == COMPACT:
+        z = 0
+        while math.ceil(n / COMPACT_ZOOM**z) > MIN_REGIONS_IN_VIEW:
+            z += 1
+        return z
+    z = 0
+    while top // SCALE_ZOOM ** (z + 1) >= 4096 * 16:
+        z += 1
+    return z

@@ -1,0 +1,574 @@
+"""The region table: one line per region, rendered line by line.
+
+A ``ScrollView`` with ``render_line``: only the rows on screen are turned into text, so
+a refresh of a 60 000-region process costs one filter + sort (``table_model``) and about
+forty rendered lines, never a widget per row. The first line is the column header and
+stays put while the rows scroll under it.
+
+The cursor follows a region, not a row number: after a refresh (rows re-sorted, regions
+mapped or unmapped) it stays on the same region (same identity and start; for a stack
+whose start moved, the region of the same identity that overlaps the old one).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from vmtop.model import kinds
+from vmtop.model.names import display_name
+from vmtop.model.region import Region
+from vmtop.tui import sampler, theme
+from vmtop.tui.formatting import format_bytes, format_delta
+from vmtop.tui.sampler import RegionChange
+from vmtop.tui.widgets.table_model import (
+    DESCENDING_FIRST,
+    SORT_COLUMNS,
+    GroupRow,
+    RegionRow,
+    Row,
+    build_rows,
+    row_key,
+)
+
+
+class Column(NamedTuple):
+    key: str  # sort key it maps to ("" when not sortable)
+    title: str
+    width: int  # 0: takes the rest of the line
+    right: bool  # right-aligned
+
+
+def columns_for(addr_width: int) -> list[Column]:
+    return [
+        Column("start", "Start", addr_width, False),
+        Column("", "End", addr_width, False),
+        Column("size", "Size", 5, True),
+        Column("rss", "RSS", 5, True),
+        Column("pss", "PSS", 5, True),
+        Column("dirty", "Dirty", 5, True),
+        Column("swap", "Swap", 5, True),
+        Column("", "Perm", 4, False),
+        Column("kind", "Kind", 9, False),
+        Column("delta", "ΔSize", 6, True),
+        Column("", "ΔRSS", 6, True),
+        Column("name", "Object / name", 0, False),
+    ]
+
+
+# Row backgrounds for regions that changed in the last few refreshes.
+CHANGE_BG = {
+    sampler.NEW: "#0b3d1e",
+    sampler.GREW: "#3d3500",
+    sampler.SHRANK: "#0b2a4a",
+    sampler.RSS_UP: "#2b2b12",
+    sampler.RSS_DOWN: "#122232",
+    sampler.RESHAPED: "#2d1f3d",
+}
+CHANGE_MARK = {
+    sampler.NEW: "+",
+    sampler.GREW: "▲",
+    sampler.SHRANK: "▼",
+    sampler.RSS_UP: "↑",
+    sampler.RSS_DOWN: "↓",
+    sampler.RESHAPED: "~",
+}
+SELECTED_BG = "#264f78"
+HEADER_STYLE = Style(bold=True, color="#e4e4e4", bgcolor="#303030")
+HEADER_SORTED = Style(bold=True, color="#ffffff", bgcolor="#3a3a5a", underline=True)
+PLAIN = Style(color="#d0d0d0")
+DIM = Style(color="#808080")
+GROW_STYLE = Style(color=theme.GROWTH, bold=True)
+SHRINK_STYLE = Style(color=theme.SHRINK, bold=True)
+
+
+def shorten_left(text: str, width: int) -> str:
+    """The end of ``text`` (the file name matters most), with … where it was cut."""
+    if width <= 0:
+        return ""
+    if len(text) <= width:
+        return text
+    if width == 1:
+        return "…"
+    return "…" + text[-(width - 1) :]
+
+
+def region_name(region: Region) -> tuple[str, bool]:
+    """(what to show in the name column, whether it is a description rather than a name)."""
+    if region.path:
+        return display_name(region.path), False
+    if region.kind == kinds.THREAD_STACK and region.tid is not None:
+        return f"[stack of thread {region.tid}]", True
+    if region.object:
+        return f"{os.path.basename(display_name(region.object))} ({region.kind})", True
+    return "", True
+
+
+class RegionTable(ScrollView, can_focus=True):
+    """Scrollable table of regions with a fixed header line."""
+
+    DEFAULT_CSS = """
+    RegionTable {
+        overflow-x: hidden;
+        overflow-y: auto;
+        scrollbar-size-vertical: 1;
+    }
+    """
+
+    BINDINGS = [
+        Binding("up,k", "cursor_up", "Up", show=False),
+        Binding("down,j", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "PgUp", show=False),
+        Binding("pagedown", "page_down", "PgDn", show=False),
+        Binding("home", "first", "Home", show=False),
+        Binding("end", "last", "End", show=False),
+        Binding("enter", "open", "Detail"),
+        Binding("right", "expand", "Expand", show=False),
+        Binding("left", "collapse", "Collapse", show=False),
+    ]
+
+    cursor: reactive[int] = reactive(0, always_update=True, init=False)
+
+    class Highlighted(Message):
+        """The cursor moved to another row (``region`` is None on a group row)."""
+
+        def __init__(self, table: RegionTable, region: Region | None) -> None:
+            super().__init__()
+            self.table = table
+            self.region = region
+
+    class Opened(Message):
+        """Enter on a region row: show its detail."""
+
+        def __init__(self, table: RegionTable, region: Region) -> None:
+            super().__init__()
+            self.table = table
+            self.region = region
+
+    class SortChanged(Message):
+        def __init__(self, table: RegionTable) -> None:
+            super().__init__()
+            self.table = table
+
+    def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
+        super().__init__(name=name, id=id)
+        self.regions: Sequence[Region] = ()
+        self.changes: dict[int, RegionChange] = {}
+        self.recent: dict[int, str] = {}
+        self.rows: list[Row] = []
+        self.sort = "start"
+        self.descending = False
+        self.filter_text = ""
+        self.grouped = False
+        self.expanded: set[str] = set()
+        self.addr_width = 12
+        self.columns = columns_for(self.addr_width)
+        self._selected_key: tuple | None = None
+        self._selected_range: tuple[int, int] | None = None
+        self._cache: dict[tuple[int, bool], Strip] = {}
+        self._styles: dict[tuple, Style] = {}
+        self.lines_rendered = 0  # for tests and benchmarks: how many rows were drawn
+
+    # -- data ---------------------------------------------------------------------------
+
+    def set_regions(
+        self,
+        regions: Sequence[Region],
+        changes: dict[int, RegionChange],
+        recent: dict[int, str],
+        *,
+        addr_width: int = 12,
+    ) -> None:
+        """New data (a refresh): rebuild rows, keep the cursor on the same region."""
+        self.regions = regions
+        self.changes = changes
+        self.recent = recent
+        if addr_width != self.addr_width:
+            self.addr_width = addr_width
+            self.columns = columns_for(addr_width)
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        self.rows = build_rows(
+            self.regions,
+            self.changes,
+            sort=self.sort,
+            descending=self.descending,
+            filter_text=self.filter_text,
+            grouped=self.grouped,
+            expanded=self.expanded,
+        )
+        self._cache.clear()
+        self.virtual_size = Size(self.size.width, len(self.rows) + 1)
+        index = self._find_selected()
+        self.set_cursor(index, scroll=True, notify=index != self.cursor)
+        self.refresh()
+
+    def _find_selected(self) -> int:
+        rows = self.rows
+        if not rows:
+            return 0
+        key = self._selected_key
+        if key is None:
+            return min(self.cursor, len(rows) - 1)
+        cur = self.cursor
+        if 0 <= cur < len(rows) and row_key(rows[cur]) == key:
+            return cur
+        if key[0] == "group":
+            for i, row in enumerate(rows):
+                if isinstance(row, GroupRow) and row.key == key[1]:
+                    return i
+            return min(cur, len(rows) - 1)
+        _, dev, inode, path, start = key
+        lo, hi = self._selected_range or (start, start + 1)
+        overlap = -1
+        for i, row in enumerate(rows):
+            if isinstance(row, GroupRow):
+                continue
+            r = row.region
+            if r.start == start and r.path == path and r.inode == inode and r.dev == dev:
+                return i
+            if overlap < 0 and r.start < hi and r.end > lo and r.path == path and r.inode == inode:
+                overlap = i
+        if overlap >= 0:
+            return overlap
+        # The region is gone: stay on the row that took its place.
+        return min(cur, len(rows) - 1)
+
+    # -- settings that re-shape the rows -------------------------------------------------
+
+    def set_sort(self, column: str, descending: bool | None = None) -> None:
+        if descending is None:
+            descending = column in DESCENDING_FIRST
+        self.sort = column
+        self.descending = descending
+        self._rebuild()
+        self.post_message(self.SortChanged(self))
+
+    def cycle_sort(self) -> None:
+        i = SORT_COLUMNS.index(self.sort) if self.sort in SORT_COLUMNS else -1
+        self.set_sort(SORT_COLUMNS[(i + 1) % len(SORT_COLUMNS)])
+
+    def reverse_sort(self) -> None:
+        self.set_sort(self.sort, not self.descending)
+
+    def set_filter(self, text: str) -> None:
+        if text != self.filter_text:
+            self.filter_text = text
+            self._rebuild()
+
+    def set_grouped(self, grouped: bool) -> None:
+        if grouped != self.grouped:
+            self.grouped = grouped
+            self._rebuild()
+
+    # -- cursor ------------------------------------------------------------------------
+
+    @property
+    def page_height(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    @property
+    def selected_row(self) -> Row | None:
+        if 0 <= self.cursor < len(self.rows):
+            return self.rows[self.cursor]
+        return None
+
+    @property
+    def selected_region(self) -> Region | None:
+        row = self.selected_row
+        return row.region if isinstance(row, RegionRow) else None
+
+    def set_cursor(self, index: int, *, scroll: bool = True, notify: bool = True) -> None:
+        index = max(0, min(index, len(self.rows) - 1)) if self.rows else 0
+        old = self.cursor
+        self.set_reactive(RegionTable.cursor, index)
+        row = self.selected_row
+        if row is not None:
+            self._selected_key = row_key(row)
+            if isinstance(row, RegionRow):
+                self._selected_range = (row.region.start, row.region.end)
+        if scroll:
+            self._scroll_to_cursor()
+        if old != index:
+            self._cache.pop((old, True), None)
+            self._cache.pop((old, False), None)
+            self._cache.pop((index, True), None)
+            self._cache.pop((index, False), None)
+            self.refresh()
+        if notify:
+            self.post_message(self.Highlighted(self, self.selected_region))
+
+    def select_region(self, region: Region) -> bool:
+        """Move the cursor to ``region`` (clicked in the bar, found by `g`)."""
+        for i, row in enumerate(self.rows):
+            if isinstance(row, RegionRow) and row.region.start == region.start:
+                self.set_cursor(i)
+                return True
+        if self.grouped:
+            # Open its group so the region has a row.
+            from vmtop.tui.widgets.table_model import group_key
+
+            self.expanded.add(group_key(region)[0])
+            self._rebuild()
+            for i, row in enumerate(self.rows):
+                if isinstance(row, RegionRow) and row.region.start == region.start:
+                    self.set_cursor(i)
+                    return True
+        return False
+
+    def _scroll_to_cursor(self) -> None:
+        top = round(self.scroll_y)
+        page = self.page_height
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + page:
+            self.scroll_to(y=self.cursor - page + 1, animate=False, immediate=True)
+
+    def action_cursor_up(self) -> None:
+        self.set_cursor(self.cursor - 1)
+
+    def action_cursor_down(self) -> None:
+        self.set_cursor(self.cursor + 1)
+
+    def action_page_up(self) -> None:
+        self.set_cursor(self.cursor - self.page_height)
+
+    def action_page_down(self) -> None:
+        self.set_cursor(self.cursor + self.page_height)
+
+    def action_first(self) -> None:
+        self.set_cursor(0)
+
+    def action_last(self) -> None:
+        self.set_cursor(len(self.rows) - 1)
+
+    def action_open(self) -> None:
+        row = self.selected_row
+        if isinstance(row, GroupRow):
+            self._toggle_group(row)
+        elif isinstance(row, RegionRow):
+            self.post_message(self.Opened(self, row.region))
+
+    def action_expand(self) -> None:
+        row = self.selected_row
+        if isinstance(row, GroupRow) and not row.expanded:
+            self._toggle_group(row)
+
+    def action_collapse(self) -> None:
+        row = self.selected_row
+        if isinstance(row, GroupRow) and row.expanded:
+            self._toggle_group(row)
+        elif isinstance(row, RegionRow) and row.indent:
+            from vmtop.tui.widgets.table_model import group_key
+
+            key = group_key(row.region)[0]
+            self.expanded.discard(key)
+            self._selected_key = ("group", key)
+            self._rebuild()
+
+    def _toggle_group(self, row: GroupRow) -> None:
+        if row.key in self.expanded:
+            self.expanded.discard(row.key)
+        else:
+            self.expanded.add(row.key)
+        self._rebuild()
+
+    # -- mouse -------------------------------------------------------------------------
+
+    def on_click(self, event) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        if offset.y == 0:
+            column = self._column_at(offset.x)
+            if column is not None and column.key:
+                if column.key == self.sort:
+                    self.reverse_sort()
+                else:
+                    self.set_sort(column.key)
+            return
+        index = round(self.scroll_y) + offset.y - 1
+        if 0 <= index < len(self.rows):
+            if index == self.cursor and event.chain >= 2:
+                self.action_open()
+            else:
+                self.set_cursor(index)
+
+    def _column_at(self, x: int) -> Column | None:
+        pos = 1  # the kind swatch
+        for column in self.columns:
+            width = column.width or max(0, self.size.width - pos)
+            if pos <= x < pos + width + 1:
+                return column
+            pos += width + 1
+        return None
+
+    # -- rendering ---------------------------------------------------------------------
+
+    def on_resize(self) -> None:
+        self._cache.clear()
+        self.virtual_size = Size(self.size.width, len(self.rows) + 1)
+
+    def _style(self, color: str | None, bg: str | None, bold: bool = False, dim=False) -> Style:
+        key = (color, bg, bold, dim)
+        style = self._styles.get(key)
+        if style is None:
+            style = Style(color=color, bgcolor=bg, bold=bold, dim=dim)
+            self._styles[key] = style
+        return style
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        if y == 0:
+            return self._render_header(width)
+        index = round(self.scroll_y) + y - 1
+        if index >= len(self.rows):
+            return Strip.blank(width)
+        selected = index == self.cursor
+        cached = self._cache.get((index, selected))
+        if cached is not None and cached.cell_length == width:
+            return cached
+        self.lines_rendered += 1
+        row = self.rows[index]
+        if isinstance(row, GroupRow):
+            strip = self._render_group(row, width, selected)
+        else:
+            strip = self._render_region(row, width, selected)
+        if len(self._cache) > 2000:
+            self._cache.clear()
+        self._cache[(index, selected)] = strip
+        return strip
+
+    def _render_header(self, width: int) -> Strip:
+        segments = [Segment(" ", HEADER_STYLE)]
+        pos = 1
+        for column in self.columns:
+            w = column.width or max(0, width - pos)
+            title = column.title
+            style = HEADER_STYLE
+            if column.key and column.key == self.sort:
+                title = title + ("▼" if self.descending else "▲")
+                style = HEADER_SORTED
+            text = title.rjust(w) if column.right else title.ljust(w)
+            segments.append(Segment(text[:w], style))
+            if column.width:
+                segments.append(Segment(" ", HEADER_STYLE))
+            pos += w + (1 if column.width else 0)
+        return Strip(segments).adjust_cell_length(width, HEADER_STYLE)
+
+    def _cells(
+        self,
+        width: int,
+        values: list[tuple[str, Style]],
+        bg: str | None,
+        swatch: tuple[str, Style],
+    ) -> Strip:
+        segments = [Segment(*swatch)]
+        pos = 1
+        space = self._style(None, bg)
+        for column, (text, style) in zip(self.columns, values, strict=True):
+            w = column.width or max(0, width - pos)
+            if len(text) > w:
+                text = text[:w]
+            text = text.rjust(w) if column.right else text.ljust(w)
+            segments.append(Segment(text, style))
+            if column.width:
+                segments.append(Segment(" ", space))
+            pos += w + (1 if column.width else 0)
+        return Strip(segments).adjust_cell_length(width, space)
+
+    def _render_region(self, row: RegionRow, width: int, selected: bool) -> Strip:
+        r = row.region
+        status = self.recent.get(r.start)
+        bg = SELECTED_BG if selected else CHANGE_BG.get(status) if status else None
+        color = theme.kind_color(r.kind)
+        kind_style = self._style(color, bg, bold=selected)
+        plain = self._style("#ffffff" if selected else "#d0d0d0", bg)
+        dim = self._style("#9e9e9e" if selected else "#767676", bg)
+        addr = self._style(color, bg, dim=not selected)
+        change = row.change
+        size_delta = change.size_delta if change else 0
+        rss_delta = change.rss_delta if change else 0
+        name, described = region_name(r)
+        indent = "  " if row.indent else ""
+        name_width = max(1, width - self._fixed_width() - len(indent))
+        name = indent + shorten_left(name, name_width)
+        mark = CHANGE_MARK.get(status, "") if status else ""
+        values = [
+            (self._address(r.start), addr),
+            (self._address(r.end), addr),
+            (format_bytes(r.size), plain),
+            (format_bytes(r.rss), plain if r.rss else dim),
+            (format_bytes(r.pss), plain if r.pss else dim),
+            (format_bytes(r.dirty), plain if r.dirty else dim),
+            (format_bytes(r.swap), plain if r.swap else dim),
+            (r.perms, plain),
+            (theme.kind_label(r.kind), kind_style),
+            (self._delta_text(size_delta, status), self._delta_style(size_delta, bg)),
+            (format_delta(rss_delta), self._delta_style(rss_delta, bg)),
+            (name, dim if described else kind_style),
+        ]
+        swatch_char = mark or "▌"
+        swatch_style = (
+            self._style(theme.CHANGE_NEW if status == sampler.NEW else color, bg, bold=True)
+            if mark
+            else self._style(color, bg)
+        )
+        return self._cells(width, values, bg, (swatch_char, swatch_style))
+
+    def _address(self, value: int) -> str:
+        text = f"{value:0{self.addr_width}x}"
+        if len(text) > self.addr_width:  # [vsyscall], above user space: keep the low digits
+            text = "…" + text[-(self.addr_width - 1) :]
+        return text
+
+    def _delta_text(self, delta: int, status: str | None) -> str:
+        return format_delta(delta)
+
+    def _delta_style(self, delta: int, bg: str | None) -> Style:
+        if delta > 0:
+            return self._style(theme.GROWTH, bg, bold=True)
+        if delta < 0:
+            return self._style(theme.SHRINK, bg, bold=True)
+        return self._style("#767676", bg)
+
+    def _fixed_width(self) -> int:
+        return 1 + sum(c.width + 1 for c in self.columns if c.width)
+
+    def _render_group(self, row: GroupRow, width: int, selected: bool) -> Strip:
+        bg = SELECTED_BG if selected else "#1c1c1c"
+        color = theme.kind_color(row.kind)
+        kind_style = self._style(color, bg, bold=True)
+        plain = self._style("#ffffff", bg, bold=True)
+        dim = self._style("#8a8a8a", bg)
+        arrow = "▾" if row.expanded else "▸"
+        count = f"{arrow} {row.count} region{'s' if row.count != 1 else ''}"
+        # The first two columns (Start, End) hold the group's arrow and region count.
+        span = self.addr_width * 2 + 1
+        label = shorten_left(display_name(row.label), max(1, width - self._fixed_width()))
+        values = [
+            (count[: self.addr_width], kind_style),
+            (count[self.addr_width : span], kind_style),
+            (format_bytes(row.size), plain),
+            (format_bytes(row.rss), plain if row.rss else dim),
+            (format_bytes(row.pss), plain if row.pss else dim),
+            (format_bytes(row.dirty), plain if row.dirty else dim),
+            (format_bytes(row.swap), plain if row.swap else dim),
+            ("", dim),
+            (theme.kind_label(row.kind), kind_style),
+            (format_delta(row.size_delta), self._delta_style(row.size_delta, bg)),
+            (format_delta(row.rss_delta), self._delta_style(row.rss_delta, bg)),
+            (label, kind_style),
+        ]
+        return self._cells(width, values, bg, ("█", self._style(color, bg)))
