@@ -66,6 +66,14 @@ def _kb(value: int | None) -> str:
 
 
 def render_pmap(snapshot: Snapshot) -> str:
+    """The whole `pmap -x` text. Where vmtop knows more than pmap, it differs:
+
+    - a region without an Rss line (``--no-smaps``, a copied tree without smaps, a
+      kernel that does not print it) shows ``-``, where pmap shows 0 or no row at all
+      (pmap prints a row when it reads the block's ``Swap:`` line);
+    - a maps line longer than 1023 bytes (a name over ~950 bytes) is one row; pmap reads
+      lines into a 1024-byte buffer and prints a garbled row for it.
+    """
     info = snapshot.info
     lines = [f"{info.pid}:   {pmap_command(info.command)}"]
     lines.append("Address           Kbytes     RSS   Dirty Mode  Mapping")
@@ -82,5 +90,8 @@ def render_pmap(snapshot: Snapshot) -> str:
             f"{pmap_mode(r.perms):>5} {name}"
         )
     lines.append("---------------- ------- ------- ------- ")
-    lines.append(f"{'total kB':<16} {total_size >> 10:7d} {total_rss:7d} {total_dirty:7d}")
+    if snapshot.has_smaps:
+        lines.append(f"{'total kB':<16} {total_size >> 10:7d} {total_rss:7d} {total_dirty:7d}")
+    else:  # maps only: resident figures are unknown, not zero
+        lines.append(f"{'total kB':<16} {total_size >> 10:7d} {'-':>7} {'-':>7}")
     return "\n".join(lines) + "\n"
