@@ -1,0 +1,308 @@
+"""Classification of regions: kinds from the whole map, ELF objects, .bss spill, thread
+stacks from hand-written proc trees, and the cost on 60 000 regions."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from vmtop.model import kinds
+from vmtop.model.classify import (
+    classify_regions,
+    mark_thread_stacks,
+    parse_stat_kstkesp,
+    parse_task_syscall,
+    thread_stack_pointers,
+)
+from vmtop.model.region import Region
+from vmtop.procfs.parse_maps import parse_maps
+from vmtop.procfs.reader import ProcFS
+from vmtop.procfs.snapshot import take_snapshot
+
+# A PIE with a .bss spilling into anonymous memory, libc with its RELRO page and bss,
+# a library with a ---p hole, a mapped data file, shared memory and the kernel's names.
+MAPS = b"""\
+55d0c0a00000-55d0c0a01000 r--p 00000000 fe:00 100 /tmp/prog
+55d0c0a01000-55d0c0a02000 r-xp 00001000 fe:00 100 /tmp/prog
+55d0c0a02000-55d0c0a03000 r--p 00002000 fe:00 100 /tmp/prog
+55d0c0a03000-55d0c0a04000 r--p 00002000 fe:00 100 /tmp/prog
+55d0c0a04000-55d0c0a05000 rw-p 00003000 fe:00 100 /tmp/prog
+55d0c0a05000-55d0c0a45000 rw-p 00000000 00:00 0
+55d0c1000000-55d0c1021000 rw-p 00000000 00:00 0                          [heap]
+7f0000000000-7f0000010000 rw-s 00000000 00:01 15                         /SYSV00000000 (deleted)
+7f0000010000-7f0000110000 rw-p 00000000 00:00 0
+7f0000110000-7f0000210000 r--p 00000000 fe:00 200                        /data/file.bin
+7f0000300000-7f0000326000 r--p 00000000 fe:00 300                        /lib/libc.so.6
+7f0000326000-7f000047c000 r-xp 00026000 fe:00 300                        /lib/libc.so.6
+7f000047c000-7f00004cf000 r--p 0017c000 fe:00 300                        /lib/libc.so.6
+7f00004cf000-7f00004d3000 r--p 001cf000 fe:00 300                        /lib/libc.so.6
+7f00004d3000-7f00004d5000 rw-p 001d3000 fe:00 300                        /lib/libc.so.6
+7f00004d5000-7f00004e2000 rw-p 00000000 00:00 0
+7f0000500000-7f0000501000 r--p 00000000 fe:00 400                        /lib/libold.so
+7f0000501000-7f0000502000 r-xp 00001000 fe:00 400                        /lib/libold.so
+7f0000502000-7f0000601000 ---p 00002000 fe:00 400                        /lib/libold.so
+7f0000601000-7f0000602000 rw-p 00001000 fe:00 400                        /lib/libold.so
+7f0000602000-7f0000603000 r--p 00000000 00:00 0
+7f0000700000-7f0000701000 rw-p 00000000 00:00 0                          [anon:my arena]
+7f0000800000-7f0000804000 r--p 00000000 00:00 0                          [vvar]
+7f0000804000-7f0000806000 r-xp 00000000 00:00 0                          [vdso]
+7f0000806000-7f0000807000 rw-p 00000000 00:0e 77                         anon_inode:[io_uring]
+7ffc00000000-7ffc00021000 rw-p 00000000 00:00 0                          [stack]
+ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]
+"""
+
+# (kind, object) of each line, by hand.
+EXPECTED_KINDS = [
+    ("rodata", "/tmp/prog"),
+    ("text", "/tmp/prog"),
+    ("rodata", "/tmp/prog"),
+    ("rodata", "/tmp/prog"),  # RELRO: read-only once relocated
+    ("data", "/tmp/prog"),
+    ("bss", "/tmp/prog"),  # .bss past the file-backed page
+    ("heap", None),
+    ("shm", None),
+    ("anon", None),
+    ("file", None),
+    ("rodata", "/lib/libc.so.6"),
+    ("text", "/lib/libc.so.6"),
+    ("rodata", "/lib/libc.so.6"),
+    ("rodata", "/lib/libc.so.6"),
+    ("data", "/lib/libc.so.6"),
+    ("bss", "/lib/libc.so.6"),
+    ("rodata", "/lib/libold.so"),
+    ("text", "/lib/libold.so"),
+    ("guard", "/lib/libold.so"),  # the hole between segments belongs to the object
+    ("data", "/lib/libold.so"),
+    ("anon", None),  # not rw-p: not a .bss continuation
+    ("named_anon", None),
+    ("vvar", None),
+    ("vdso", None),
+    ("kernel", None),
+    ("stack", None),
+    ("vsyscall", None),
+]
+
+
+def test_kinds_and_objects_from_the_whole_map():
+    regions = classify_regions(parse_maps(MAPS))
+    assert [(r.kind, r.object) for r in regions] == EXPECTED_KINDS
+    assert all(r.tid is None for r in regions)
+
+
+def test_classifying_twice_changes_nothing():
+    once = classify_regions(parse_maps(MAPS))
+    assert classify_regions(once) == once
+
+
+def test_every_kind_is_known_and_described():
+    regions = classify_regions(parse_maps(MAPS))
+    assert {r.kind for r in regions} <= set(kinds.ALL_KINDS)
+    assert set(kinds.KIND_DESCRIPTIONS) == set(kinds.ALL_KINDS)
+
+
+@pytest.mark.parametrize(
+    "flags, nobits, kind",
+    [
+        (0x6, False, "text"),  # AX: .text, .plt
+        (0x2, False, "rodata"),  # A: .rodata, .eh_frame
+        (0x3, False, "data"),  # WA: .data, .got
+        (0x3, True, "bss"),  # WA NOBITS: .bss
+        (0x2, True, "rodata"),  # a read-only NOBITS section is not bss
+    ],
+)
+def test_kind_of_section(flags, nobits, kind):
+    assert kinds.kind_of_section(flags, nobits) == kind
+
+
+# -- stack pointers ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, sp",
+    [
+        # blocked in a syscall: number, six arguments, stack pointer, program counter
+        (b"202 0x7f00 0x80 0x2 0x0 0x0 0x0 0x7f0000a0fe90 0x7f00000d7df2\n", 0x7F0000A0FE90),
+        (b"-1 0x7ffd1234 0x401000\n", 0x7FFD1234),  # blocked, not in a syscall
+        (b"running\n", None),
+        (b"", None),
+        (b"garbage here\n", None),
+        (b"0 0x0 0x0 0x0 0x0 0x0 0x0 0x0 0x0\n", None),  # a zero SP is no SP
+    ],
+)
+def test_parse_task_syscall(text, sp):
+    assert parse_task_syscall(text) == sp
+
+
+def _stat_line(comm: str, kstkesp: int) -> bytes:
+    # Fields 3..52 after "pid (comm)"; field 29 is kstkesp.
+    fields = ["S"] + ["0"] * 49
+    fields[29 - 3] = str(kstkesp)
+    return f"1234 ({comm}) {' '.join(fields)}\n".encode()
+
+
+def test_parse_stat_kstkesp_with_an_awkward_comm():
+    assert parse_stat_kstkesp(_stat_line("a) (b c", 0x7F0012345678)) == 0x7F0012345678
+    assert parse_stat_kstkesp(_stat_line("worker", 0)) is None
+    assert parse_stat_kstkesp(b"1 (x) S 1") is None
+
+
+# -- thread stacks in a hand-made proc tree -------------------------------------------------
+
+PID = 4242
+THREAD_MAPS = b"""\
+55d0c0a00000-55d0c0a01000 r-xp 00000000 fe:00 100 /tmp/prog
+55d0c1000000-55d0c1021000 rw-p 00000000 00:00 0                          [heap]
+7f0000000000-7f0000021000 rw-p 00000000 00:00 0
+7f0000021000-7f0004000000 ---p 00000000 00:00 0
+7f0010000000-7f0010001000 ---p 00000000 00:00 0
+7f0010001000-7f0010801000 rw-p 00000000 00:00 0
+7f0010801000-7f0010802000 ---p 00000000 00:00 0
+7f0010802000-7f0011002000 rw-p 00000000 00:00 0
+7f0011002000-7f0011012000 ---p 00000000 00:00 0
+7f0011012000-7f0011812000 rw-p 00000000 00:00 0
+7f0011900000-7f0011901000 ---p 00000000 00:00 0
+7f0011901000-7f0012101000 rw-p 00000000 00:00 0
+7ffc00000000-7ffc00021000 rw-p 00000000 00:00 0                          [stack]
+"""
+
+
+def make_tree(root: Path, syscalls: dict[int, bytes]) -> ProcFS:
+    proc = root / str(PID)
+    proc.mkdir(parents=True)
+    (proc / "maps").write_bytes(THREAD_MAPS)
+    for tid, text in syscalls.items():
+        task = proc / "task" / str(tid)
+        task.mkdir(parents=True)
+        (task / "syscall").write_bytes(text)
+        (task / "stat").write_bytes(_stat_line("prog", 0))
+    return ProcFS(str(root))
+
+
+def _syscall(sp: int) -> bytes:
+    return f"7 0x1 0x2 0x3 0x4 0x5 0x6 {sp:#x} 0x7f00000d7df2\n".encode()
+
+
+def test_thread_stacks_found_by_stack_pointer(tmp_path):
+    procfs = make_tree(
+        tmp_path,
+        {
+            PID: _syscall(0x7FFC00020000),  # the main thread: [stack]
+            PID + 1: _syscall(0x7F0010800E90),
+            PID + 2: _syscall(0x7F0011001E90),
+            PID + 3: _syscall(0x7F0011811E90),
+            PID + 4: _syscall(0x7F0011900E90 + 0x1000),
+        },
+    )
+    regions = take_snapshot(procfs, PID).regions
+    stacks = {r.start: r.tid for r in regions if r.kind == "thread_stack"}
+    assert stacks == {
+        0x7F0010001000: PID + 1,
+        0x7F0010802000: PID + 2,
+        0x7F0011012000: PID + 3,
+        0x7F0011901000: PID + 4,
+    }
+    # The malloc arena (rw-p below its ---p reserve) stays anon; [stack] stays stack.
+    assert regions[2].kind == "anon" and regions[-1].kind == "stack"
+    assert regions[-1].tid is None
+
+
+def test_stack_pointer_in_the_heap_does_not_relabel_the_heap(tmp_path):
+    procfs = make_tree(tmp_path, {PID + 1: _syscall(0x55D0C1000100)})
+    regions = take_snapshot(procfs, PID).regions
+    assert regions[1].kind == "heap" and regions[1].tid is None
+    assert not [r for r in regions if r.kind == "thread_stack"]
+
+
+def test_unknown_stack_pointers_fall_back_to_the_guard_layout(tmp_path):
+    # Two threads known, two running (no stack pointer): the two remaining rw-p regions
+    # above a guard are taken, without a TID. The arena is not (its ---p is above it).
+    procfs = make_tree(
+        tmp_path,
+        {
+            PID + 1: _syscall(0x7F0010800E90),
+            PID + 2: _syscall(0x7F0011001E90),
+            PID + 3: b"running\n",
+            PID + 4: b"running\n",
+        },
+    )
+    regions = take_snapshot(procfs, PID).regions
+    stacks = {r.start: r.tid for r in regions if r.kind == "thread_stack"}
+    assert stacks == {
+        0x7F0010001000: PID + 1,
+        0x7F0010802000: PID + 2,
+        0x7F0011012000: None,
+        0x7F0011901000: None,
+    }
+
+
+def test_fallback_takes_no_more_stacks_than_unknown_threads(tmp_path):
+    # One thread unknown, three candidates: the one with the one-page guard wins over
+    # the 64 KiB guard; of the two one-page guards, the first.
+    procfs = make_tree(tmp_path, {PID + 1: b"running\n"})
+    regions = take_snapshot(procfs, PID).regions
+    stacks = [(r.start, r.tid) for r in regions if r.kind == "thread_stack"]
+    assert len(stacks) == 1
+    assert stacks[0][0] in (0x7F0010001000, 0x7F0010802000, 0x7F0011901000)
+    assert stacks[0][0] != 0x7F0011012000  # above the 64 KiB guard
+
+
+def test_no_threads_no_thread_stacks(tmp_path):
+    procfs = make_tree(tmp_path, {})
+    regions = take_snapshot(procfs, PID).regions
+    assert not [r for r in regions if r.kind == "thread_stack"]
+    assert thread_stack_pointers(procfs, PID) == {}
+
+
+def test_threads_whose_task_files_vanish_are_unknown(tmp_path):
+    procfs = make_tree(tmp_path, {PID + 1: _syscall(0x7F0010800E90)})
+    (tmp_path / str(PID) / "task" / str(PID + 1) / "syscall").unlink()
+    (tmp_path / str(PID) / "task" / str(PID + 1) / "stat").unlink()
+    assert thread_stack_pointers(procfs, PID) == {PID + 1: None}
+
+
+# -- cost --------------------------------------------------------------------------------
+
+
+def synthetic_regions(count: int) -> list[Region]:
+    """A big map: a library every 1000 regions, the rest anonymous rw-p / ---p pairs."""
+    from vmtop.model.kinds import kind_from_name
+
+    regions = []
+    address = 0x7F0000000000
+    for i in range(count):
+        slot = i % 1000
+        if slot < 5:
+            perms = ("r--p", "r-xp", "r--p", "rw-p", "rw-p")[slot]
+            path = f"/usr/lib/lib{i // 1000}.so" if slot < 4 else ""
+        else:
+            perms, path = ("rw-p" if i % 2 else "---p"), ""
+        inode = 1000 + i // 1000 if path else 0
+        dev = "fe:00" if inode else "00:00"
+        kind = kind_from_name(path, perms, inode)
+        regions.append(Region(address, address + 4096, perms, 0, dev, inode, path, kind=kind))
+        address += 8192 if slot >= 5 and i % 3 == 0 else 4096  # some holes
+    return regions
+
+
+def test_classify_60000_regions_is_fast():
+    regions = synthetic_regions(60_000)
+    best = min(_timed(lambda: classify_regions(regions)) for _ in range(3))
+    assert best < 0.1, f"classify_regions took {best * 1000:.0f} ms on 60 000 regions"
+    out = classify_regions(regions)
+    assert sum(r.kind == "bss" for r in out) == 60 and sum(r.kind == "text" for r in out) == 60
+
+
+def test_thread_stack_fallback_on_60000_regions_is_fast():
+    regions = classify_regions(synthetic_regions(60_000))
+    best = min(
+        _timed(lambda: mark_thread_stacks(list(regions), {1: None, 2: None})) for _ in range(3)
+    )
+    assert best < 0.1, f"the fallback took {best * 1000:.0f} ms on 60 000 regions"
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0

@@ -1,0 +1,75 @@
+"""Thread stacks of a live program: three threads, three thread_stack regions, right TIDs.
+
+Ground truth: each thread prints its TID (gettid) and the address of one of its locals;
+the region holding that local is that thread's stack.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from helpers_elf import gcc, vmtop_json
+
+from vmtop.procfs.reader import ProcFS
+from vmtop.procfs.snapshot import take_snapshot
+
+pytestmark = pytest.mark.live
+
+
+@pytest.fixture(scope="module")
+def threads3(tmp_path_factory):
+    return gcc("threads3.c", tmp_path_factory.mktemp("threads") / "threads3", "-pthread")
+
+
+def start(exe, spawn):
+    child = spawn([exe], stdin=subprocess.PIPE)
+    lines = child.read_until("ready")
+    threads = {}
+    main = None
+    for line in lines:
+        parts = line.split()
+        if parts[0] == "thread":
+            threads[int(parts[1])] = int(parts[2], 16)
+        elif parts[0] == "main":
+            main = (int(parts[1]), int(parts[2], 16))
+    assert len(threads) == 3 and main is not None, lines
+    return child, threads, main
+
+
+def test_three_threads_three_thread_stacks_with_their_tids(threads3, spawn):
+    child, threads, (main_tid, main_local) = start(threads3, spawn)
+    assert main_tid == child.pid
+    snapshot = take_snapshot(ProcFS(), child.pid)
+    stacks = [r for r in snapshot.regions if r.kind == "thread_stack"]
+    assert sorted(r.tid for r in stacks) == sorted(threads)
+    for tid, local in threads.items():
+        region = snapshot.region_at(local)
+        assert region is not None and region.kind == "thread_stack" and region.tid == tid
+        assert region.perms == "rw-p" and region.path == ""
+        # glibc's layout: a ---p guard page right below the stack.
+        below = snapshot.regions[snapshot.regions.index(region) - 1]
+        assert below.end == region.start and below.perms == "---p"
+    main_region = snapshot.region_at(main_local)
+    assert main_region.kind == "stack" and main_region.path == "[stack]"
+    assert main_region.tid is None
+    child.kill()
+
+
+def test_where_and_snapshot_json_name_the_thread(threads3, spawn):
+    child, threads, _main = start(threads3, spawn)
+    tids = sorted(threads)
+    results = vmtop_json("where", "--json", child.pid, *(hex(threads[t]) for t in tids))
+    for tid, result in zip(tids, results, strict=True):
+        assert result["kind"] == "thread_stack" and result["tid"] == tid
+        assert result["region"]["tid"] == tid
+    snapshot = vmtop_json("snapshot", "--format", "json", child.pid)
+    stacks = {
+        r["tid"]: (int(r["start"], 16), int(r["end"], 16))
+        for r in snapshot["regions"]
+        if r["kind"] == "thread_stack"
+    }
+    assert sorted(stacks) == tids
+    for tid, (lo, hi) in stacks.items():
+        assert lo <= threads[tid] < hi
+    child.kill()
