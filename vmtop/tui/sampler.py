@@ -11,22 +11,21 @@ regions), so it is read on a budget: on every tick while that costs less than
 only ``maps`` (cheap) and carry each unchanged region's resident figures from the last
 smaps read, so the table never blanks out.
 
-``region_changes`` / ``unmapped_ranges`` are the view's per-region highlights (new,
-grew, shrank, resident memory moved), computed here in one sweep over both sorted region
-lists; the named events of the event log come from ``vmtop.model.diff`` when it is
-available.
+What changed comes from ``vmtop.model.diff``: the named events for the log, the
+per-region changes for the highlights (new, grew, shrank, resident memory moved) and the
+ranges that were unmapped, for the bar's trace of them.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import NamedTuple
 
+from vmtop.model import diff
 from vmtop.model import events as ev
-from vmtop.model.region import Region, Snapshot
+from vmtop.model.region import Snapshot
 from vmtop.procfs.errors import NoSuchProcess, PidReused, ProcError, ProcessGone, ZombieProcess
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import take_snapshot
@@ -65,106 +64,32 @@ class SampleResult(NamedTuple):
 # -- per-region changes -----------------------------------------------------------------
 
 
-def _same_figures(a: Region, b: Region) -> bool:
-    return (
-        a.end == b.end
-        and a.perms == b.perms
-        and a.inode == b.inode
-        and a.path == b.path
-        and a.dev == b.dev
-        and a.rss == b.rss
-    )
-
-
-def region_changes(
-    old: Sequence[Region], new: Sequence[Region], rss_threshold: int = RSS_THRESHOLD
+def view_changes(
+    changes: dict[int, diff.RegionChange], rss_threshold: int = RSS_THRESHOLD
 ) -> dict[int, RegionChange]:
-    """Per region of ``new`` (keyed by start) that differs from ``old``: how.
-
-    Regions are matched by address overlap plus identity (device, inode, name), not by
-    start alone: the stack's start moves down as it grows, and a region that extends by
-    merging keeps its identity. A region overlapping nothing of the same identity is new.
-    Unchanged regions are not in the result. Both inputs are sorted by start.
-    """
-    by_start = {r.start: r for r in old}
-    old_starts = [r.start for r in old]
+    """The diff's per-region changes as the views show them (unchanged ones left out):
+    its ``changed`` is split into resident memory up, down, or reshaped (split, merged,
+    permissions changed) with the same size."""
     out: dict[int, RegionChange] = {}
-    for r in new:
-        o = by_start.get(r.start)
-        if o is not None and _same_figures(o, r):
+    for start, c in changes.items():
+        status = c.status
+        if status == diff.SAME:
             continue
-        matches = _overlapping_same_identity(old, old_starts, r)
-        if not matches:
-            out[r.start] = RegionChange(NEW, r.size, r.rss or 0)
-            continue
-        if len(matches) == 1:
-            m = matches[0]
-            size_delta = r.size - m.size
-            rss_delta = (r.rss - m.rss) if r.rss is not None and m.rss is not None else 0
-        else:  # several old lines became this one: compare with what they covered
-            size_delta = r.size - sum(min(m.end, r.end) - max(m.start, r.start) for m in matches)
-            rss_delta = 0
-        if size_delta > 0:
-            out[r.start] = RegionChange(GREW, size_delta, rss_delta)
-        elif size_delta < 0:
-            out[r.start] = RegionChange(SHRANK, size_delta, rss_delta)
-        elif rss_delta >= rss_threshold:
-            out[r.start] = RegionChange(RSS_UP, 0, rss_delta)
-        elif rss_delta <= -rss_threshold:
-            out[r.start] = RegionChange(RSS_DOWN, 0, rss_delta)
-        elif len(matches) > 1 or matches[0].start != r.start or matches[0].perms != r.perms:
-            out[r.start] = RegionChange(RESHAPED, 0, rss_delta)
+        rss_delta = c.rss_delta or 0
+        if status == diff.CHANGED:
+            if rss_delta >= rss_threshold:
+                status = RSS_UP
+            elif rss_delta <= -rss_threshold:
+                status = RSS_DOWN
+            else:
+                status = RESHAPED
+        out[start] = RegionChange(status, c.size_delta, rss_delta)
     return out
 
 
-def _overlapping_same_identity(
-    old: Sequence[Region], old_starts: list[int], r: Region
-) -> list[Region]:
-    """Old regions with r's identity that overlap r, or touch it (a region that grew by
-    merging a neighbour's range keeps its own identity)."""
-    i = max(0, bisect_right(old_starts, r.start) - 1)
-    found = []
-    ident = (r.dev, r.inode, r.path)
-    n = len(old)
-    while i < n and old[i].start <= r.end:
-        o = old[i]
-        if o.end >= r.start and (o.dev, o.inode, o.path) == ident:
-            if o.start < r.end and o.end > r.start:
-                found.append(o)
-        i += 1
-    return found
-
-
-def _coalesce(regions: Sequence[Region]) -> list[tuple[int, int]]:
-    out: list[list[int]] = []
-    for r in regions:
-        if out and r.start <= out[-1][1]:
-            if r.end > out[-1][1]:
-                out[-1][1] = r.end
-        else:
-            out.append([r.start, r.end])
-    return [(a, b) for a, b in out]
-
-
-def unmapped_ranges(old: Sequence[Region], new: Sequence[Region]) -> list[tuple[int, int]]:
-    """Address ranges mapped in ``old`` and not in ``new`` (both sorted by start)."""
-    a = _coalesce(old)
-    b = _coalesce(new)
-    out: list[tuple[int, int]] = []
-    j = 0
-    for start, end in a:
-        cur = start
-        while j < len(b) and b[j][1] <= cur:
-            j += 1
-        k = j
-        while k < len(b) and b[k][0] < end:
-            if b[k][0] > cur:
-                out.append((cur, b[k][0]))
-            cur = max(cur, b[k][1])
-            k += 1
-        if cur < end:
-            out.append((cur, end))
-    return out
+def region_changes(old: Snapshot, new: Snapshot) -> dict[int, RegionChange]:
+    """Per region of ``new`` (keyed by start) that differs from ``old``: how."""
+    return view_changes(diff.region_changes(old, new, rss_threshold=RSS_THRESHOLD))
 
 
 # -- carrying resident figures across maps-only ticks ----------------------------------
@@ -175,7 +100,9 @@ def carry_smaps(maps_snap: Snapshot, smaps_snap: Snapshot) -> Snapshot:
     the same region (same range and identity) of the last smaps read.
 
     The raw smaps text goes along so ``Snapshot.smaps_fields`` still answers (with the
-    figures of that read). Process RSS and swap stay the fresh ones from ``status``.
+    figures of that read), and ``has_smaps`` stays true: the figures are there, only
+    older, so the next smaps read is compared with them (resident changes are reported
+    then, not lost). Process RSS and swap stay the fresh ones from ``status``.
     """
     old = {r.start: r for r in smaps_snap.regions}
     regions = []
@@ -201,19 +128,12 @@ def carry_smaps(maps_snap: Snapshot, smaps_snap: Snapshot) -> Snapshot:
     totals = maps_snap.totals._replace(
         pss=pss, private_dirty=private_dirty, shared_dirty=shared_dirty
     )
-    return maps_snap._replace(regions=tuple(regions), totals=totals, raw_smaps=smaps_snap.raw_smaps)
+    return maps_snap._replace(
+        regions=tuple(regions), totals=totals, raw_smaps=smaps_snap.raw_smaps, has_smaps=True
+    )
 
 
 # -- the sampler ---------------------------------------------------------------------
-
-
-def _diff_module():
-    """vmtop.model.diff when it is there (it is written alongside this)."""
-    try:
-        from vmtop.model import diff
-    except ImportError:
-        return None
-    return diff
 
 
 class Sampler:
@@ -270,7 +190,8 @@ class Sampler:
                 cost_seconds=time.perf_counter() - t0,
             )
         snap = snap._replace(taken_at=self.clock())
-        if snap.has_smaps:
+        smaps_read = snap.has_smaps
+        if smaps_read:
             self.smaps_cost = snap.read_seconds + snap.parse_seconds
             self.last_smaps = snap
             self._ticks_since_smaps = 0
@@ -285,9 +206,9 @@ class Sampler:
         changes: dict = {}
         unmapped: tuple = ()
         if prev is not None:
-            changes = region_changes(prev.regions, snap.regions)
-            unmapped = tuple(unmapped_ranges(prev.regions, snap.regions))
-            events = self._events(prev, snap)
+            changes = region_changes(prev, snap)
+            unmapped = tuple(diff.unmapped_ranges(prev, snap))
+            events = tuple(diff.diff_snapshots(prev, snap, rss_threshold=RSS_THRESHOLD))
         self.last = snap
         return SampleResult(
             snap,
@@ -295,18 +216,9 @@ class Sampler:
             events,
             changes,
             unmapped,
-            smaps_read=snap.has_smaps,
+            smaps_read=smaps_read,
             cost_seconds=time.perf_counter() - t0,
         )
-
-    def _events(self, prev: Snapshot, snap: Snapshot) -> tuple:
-        diff = _diff_module()
-        if diff is None or not hasattr(diff, "diff_snapshots"):
-            return ()
-        try:
-            return tuple(diff.diff_snapshots(prev, snap))
-        except Exception:  # noqa: BLE001 - a diff bug must not take the screen down
-            return ()
 
     def _gone(self, prev: Snapshot | None, error: ProcError, t0: float) -> SampleResult:
         cost = time.perf_counter() - t0
@@ -314,14 +226,9 @@ class Sampler:
             return SampleResult(None, None, (), {}, (), error=error, cost_seconds=cost)
         now = self.clock()
         reused = isinstance(error, PidReused)
-        event = None
-        diff = _diff_module()
-        if diff is not None and hasattr(diff, "exited_event") and not reused:
-            try:
-                event = diff.exited_event(prev, now)
-            except Exception:  # noqa: BLE001
-                event = None
-        if event is None:
+        if not reused:
+            event = diff.exited_event(prev, now)
+        else:
             event = ev.Event(
                 time=now,
                 event=ev.PID_REUSED if reused else ev.EXITED,
@@ -336,14 +243,3 @@ class Sampler:
         return SampleResult(
             None, prev, (event,), {}, (), error=error, exited=True, cost_seconds=cost
         )
-
-
-def events_between(old: Snapshot, new: Snapshot) -> tuple:
-    """The diff's events from ``old`` to ``new`` (empty until vmtop.model.diff exists)."""
-    diff = _diff_module()
-    if diff is None or not hasattr(diff, "diff_snapshots"):
-        return ()
-    try:
-        return tuple(diff.diff_snapshots(old, new))
-    except Exception:  # noqa: BLE001
-        return ()

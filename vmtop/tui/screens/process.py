@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
+from pathlib import Path
 
 from textual import work
 from textual.app import ComposeResult
@@ -60,7 +61,7 @@ def parse_address(text: str) -> int | None:
 
 
 class ProcessScreen(Screen):
-    CSS_PATH = "process.tcss"
+    CSS_PATH = str(Path(__file__).with_name("process.tcss"))  # absolute: subclasses elsewhere
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -221,7 +222,7 @@ class ProcessScreen(Screen):
         self.traces = [t for t in self.traces if tick - t[2] < HIGHLIGHT_TICKS]
         self.traces.extend((a, b, tick) for a, b in result.unmapped)
         if self.baseline is not None:
-            self.ref_changes = smp.region_changes(self.baseline.regions, snap.regions)
+            self.ref_changes = smp.region_changes(self.baseline, snap)
         else:
             self.ref_changes = result.changes
         self._record_history(snap, result.smaps_read)
@@ -561,57 +562,56 @@ class ProcessScreen(Screen):
         else:
             self._close_prompt()
 
-    def go_to_address(self, text: str) -> Region | None:
+    def go_to_address(self, text: str) -> None:
+        """Find the region holding an address (in a worker: `where` may parse ELF files)."""
         address = parse_address(text)
-        snap = self.snapshot
         if address is None:
             self.notify(f"not an address: {text!r}", severity="warning")
-            return None
-        if snap is None:
-            return None
-        region, description = self._where(snap, address)
-        if region is None:
-            self.notify(description or f"{address:#x} is not mapped", severity="warning", timeout=6)
-            return None
+            return
+        if self.snapshot is None:
+            return
+        self._where_worker(self.snapshot, address)
+
+    class Located(Message):
+        def __init__(self, region: Region | None, text: str) -> None:
+            super().__init__()
+            self.region = region
+            self.text = text
+
+    @work(thread=True, group="where", exclusive=True, exit_on_error=False)
+    def _where_worker(self, snap: Snapshot, address: int) -> None:
+        region, text = describe_address(snap, address, self.procfs)
+        self.post_message(self.Located(region, text))
+
+    def on_process_screen_located(self, message: Located) -> None:
+        if message.region is None:
+            self.notify(message.text, severity="warning", timeout=8)
+            return
         table = self.query_one(RegionTable)
-        if not table.select_region(region):
+        if not table.select_region(message.region):
             table.set_filter("")
             self._update_table_title()
-            table.select_region(region)
-        self.notify(description, timeout=6)
-        return region
+            self._update_header()
+            table.select_region(message.region)
+        self.notify(message.text, timeout=8)
 
-    def _where(self, snap: Snapshot, address: int) -> tuple[Region | None, str]:
-        """The region holding ``address`` and one line describing where it is."""
-        try:
-            from vmtop.model.where import where
-        except ImportError:
-            where = None
-        if where is not None:
-            try:
-                answer = where(snap, address, self.procfs)
-            except Exception:  # noqa: BLE001 - fall back to the plain lookup
-                answer = None
-            if answer is not None:
-                region = getattr(answer, "region", None)
-                describe = getattr(answer, "describe", None)
-                text = describe() if callable(describe) else str(answer)
-                if isinstance(region, Region) or region is None:
-                    if region is None:
-                        return None, text
-                    return snap.region_at(region.start) or region, text
-        region = snap.region_at(address)
-        if region is None:
-            below = [r for r in snap.regions if r.end <= address]
-            above = [r for r in snap.regions if r.start > address]
-            parts = [f"{address:#x} is not mapped"]
-            if below:
-                parts.append(f"below: {below[-1].start:x}-{below[-1].end:x} {below[-1].safe_path}")
-            if above:
-                parts.append(f"above: {above[0].start:x}-{above[0].end:x} {above[0].safe_path}")
-            return None, "; ".join(parts)
-        offset = address - region.start
-        return region, (
-            f"{address:#x} is in {region.start:x}-{region.end:x} {region.perms} "
-            f"{region.kind} {region.safe_path} (+{offset:#x}, {format_bytes(offset)} in)"
-        )
+
+def describe_address(snap: Snapshot, address: int, procfs: ProcFS) -> tuple[Region | None, str]:
+    """The region holding ``address`` in ``snap`` and one line saying where it is
+    (kind, section, symbol: ``vmtop where``'s line)."""
+    try:
+        from vmtop.commands.where import format_where_lines
+        from vmtop.model.where import where
+
+        result = where(snap, address, procfs)
+        return result.region, format_where_lines([result])[0]
+    except Exception:  # noqa: BLE001 - an ELF problem must not lose the plain answer
+        pass
+    region = snap.region_at(address)
+    if region is None:
+        return None, f"{address:#x} is not mapped"
+    offset = address - region.start
+    return region, (
+        f"{address:#x} is in {region.start:x}-{region.end:x} {region.perms} "
+        f"{region.kind} {region.safe_path} (+{offset:#x}, {format_bytes(offset)} in)"
+    )

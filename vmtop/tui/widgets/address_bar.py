@@ -25,6 +25,8 @@ from vmtop.tui.formatting import format_bytes
 from vmtop.tui.widgets import bar_layout as bl
 
 EMPTY_BG = "#121212"
+RESIDENT_BG = "#262626"
+RESIDENT_BLOCKS = " ▁▂▃▄▅▆▇█"
 BREAK_STYLE = Style(color="#9e9e9e", bgcolor=EMPTY_BG)
 BREAK_DIM = Style(color="#4e4e4e", bgcolor=EMPTY_BG)
 EMPTY_STYLE = Style(color="#262626", bgcolor=EMPTY_BG)
@@ -217,6 +219,9 @@ class AddressBar(Widget):
             if kind in present:
                 segments.append(Segment("■", Style(color=theme.kind_color(kind))))
                 segments.append(Segment(theme.kind_label(kind) + " ", LEGEND_TEXT))
+        if any(c.resident is not None for c in layout.cells):
+            segments.append(Segment("  ▄", Style(color="#bcbcbc", bgcolor=RESIDENT_BG)))
+            segments.append(Segment(" lower row: resident share", INFO_STYLE))
         info = self._info(layout)
         used = sum(len(s.text) for s in segments)
         info_len = sum(len(s.text) for s in info)
@@ -254,10 +259,15 @@ class AddressBar(Widget):
                 segments.append(Segment(ch, BREAK_STYLE if upper else BREAK_DIM))
             elif c.kind is None:
                 segments.append(Segment("·" if upper else " ", EMPTY_STYLE))
-            else:
+            elif upper or c.resident is None:
                 color = theme.kind_color(c.kind)
                 ch = "█" if c.fill >= 0.5 else "▌"
                 segments.append(Segment(ch, Style(color=color, bgcolor=EMPTY_BG)))
+            else:
+                # The lower row: how much of it is resident, as a bar from the bottom.
+                color = theme.kind_color(c.kind)
+                level = 0 if c.resident <= 0 else max(1, min(8, round(c.resident * 8)))
+                segments.append(Segment(RESIDENT_BLOCKS[level], Style(color=color, bgcolor=RESIDENT_BG)))
         return Strip(segments).adjust_cell_length(width)
 
     def _marker_row(self, layout: bl.BarLayout, width: int) -> Strip:

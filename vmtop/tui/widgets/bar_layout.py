@@ -61,6 +61,7 @@ class BarCell(NamedTuple):
     start: int  # the address range the cell stands for
     end: int
     gap_char: str = ""  # a break cell in compact mode: the character to draw
+    resident: float | None = None  # RSS / size of what the cell shows; None: not known
 
 
 class BarLayout(NamedTuple):
@@ -119,6 +120,8 @@ def scale_layout(
         j1 = bisect_left(starts, b)
         counts: dict[str, float] = {}
         mapped = 0
+        resident = 0.0
+        known = False
         best, best_bytes = -1, 0
         for j in range(j0, j1):
             r = regions[j]
@@ -127,10 +130,14 @@ def scale_layout(
                 continue
             mapped += overlap
             counts[r.kind] = counts.get(r.kind, 0) + overlap
+            if r.rss is not None:
+                known = True
+                resident += r.rss * overlap / r.size
             if overlap > best_bytes:
                 best, best_bytes = j, overlap
         fill = mapped / (b - a)
-        cells.append(BarCell(_dominant(counts), fill, j0, max(j0, j1), best, a, b))
+        share = resident / mapped if known and mapped else None
+        cells.append(BarCell(_dominant(counts), fill, j0, max(j0, j1), best, a, b, "", share))
     axis = _scale_axis(lo, hi, width)
     return BarLayout(SCALE, regions, cells, top, lo, hi, axis, (lo, hi) != (0, top))
 
@@ -227,10 +234,11 @@ def compact_layout(
         for pos, k in enumerate(sub):
             r = regions[k]
             c = counts[pos]
+            share = r.rss / r.size if r.rss is not None and r.size else None
             for j in range(c):
                 a = r.start + r.size * j // c
                 b = r.start + r.size * (j + 1) // c
-                region_cells[pos].append(BarCell(r.kind, 1.0, k, k + 1, k, a, b))
+                region_cells[pos].append(BarCell(r.kind, 1.0, k, k + 1, k, a, b, "", share))
     else:
         _bucket(regions, sub, weights, max(1, room), region_cells)
 
@@ -302,8 +310,23 @@ def _bucket(
         last = max(first, pos - 1 if used == 0.0 else pos)
         lo_k = sub[min(first, n - 1)]
         hi_k = sub[min(last, n - 1)] + 1
+        size = rss = 0
+        known = False
+        for k in range(lo_k, hi_k):
+            size += regions[k].size
+            if regions[k].rss is not None:
+                known = True
+                rss += regions[k].rss
         cell = BarCell(
-            _dominant(counts), 1.0, lo_k, hi_k, best, regions[lo_k].start, regions[hi_k - 1].end
+            _dominant(counts),
+            1.0,
+            lo_k,
+            hi_k,
+            best,
+            regions[lo_k].start,
+            regions[hi_k - 1].end,
+            "",
+            rss / size if known and size else None,
         )
         region_cells[min(first, n - 1)].append(cell)
 

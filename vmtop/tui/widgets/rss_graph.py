@@ -32,6 +32,9 @@ def sparkline_rows(values: Sequence[float], rows: int) -> list[str]:
     if not values:
         return [""] * rows
     lo, hi = min(values), max(values)
+    # The lowest value sits half-way up when the range is narrow, so a change is visible
+    # but not exaggerated into "from nothing to everything".
+    lo = max(0, lo - (hi - lo))
     levels = rows * 8
     heights = []
     for v in values:

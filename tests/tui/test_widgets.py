@@ -1,0 +1,295 @@
+"""The process screen's widgets and their pure parts, without the whole screen.
+
+Expected values are worked out by hand from the inputs (sizes, addresses, columns), not
+taken from the code under test.
+"""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+
+from vmtop.model import kinds
+from vmtop.model.events import Event
+from vmtop.model.region import Region
+from vmtop.tui.formatting import format_bytes, format_delta
+from vmtop.tui.sampler import NEW, Sampler
+from vmtop.tui.theme import KIND_COLORS, kind_style
+from vmtop.tui.widgets import bar_layout as bl
+from vmtop.tui.widgets.event_log import EventLog
+from vmtop.tui.widgets.region_table import RegionTable, shorten_left
+from vmtop.tui.widgets.rss_graph import sparkline_rows
+from vmtop.tui.widgets.table_model import GroupRow, RegionRow, build_rows, filter_regions
+
+K = 1024
+M = 1024 * K
+
+
+def region(start, end, perms="rw-p", path="", kind=kinds.ANON, rss=None, obj=None, inode=0):
+    return Region(
+        start,
+        end,
+        perms,
+        0,
+        "00:00" if not inode else "fe:00",
+        inode,
+        path,
+        rss=rss,
+        pss=rss,
+        swap=0,
+        private_dirty=0,
+        shared_dirty=0,
+        kind=kind,
+        object=obj,
+    )
+
+
+# -- formatting and theme ---------------------------------------------------------------
+
+
+def test_format_bytes_human_units():
+    assert format_bytes(None) == "-"
+    assert format_bytes(0) == "0"
+    assert format_bytes(512) == "512B"
+    assert format_bytes(4096) == "4.0K"
+    assert format_bytes(64 * K) == "64K"
+    assert format_bytes(1258291) == "1.2M"  # 1.2 * 2**20
+    assert format_bytes(10 * 1024**3) == "10G"
+    assert format_bytes(2**47) == "128T"
+    assert format_delta(M) == "+1.0M"
+    assert format_delta(-64 * K) == "-64K"
+    assert format_delta(0) == ""
+
+
+def test_every_kind_has_its_own_colour():
+    assert set(KIND_COLORS) == set(kinds.ALL_KINDS)
+    assert len(set(KIND_COLORS.values())) == len(kinds.ALL_KINDS)
+    assert kind_style(kinds.HEAP) == KIND_COLORS[kinds.HEAP]
+
+
+# -- the bar's layout ------------------------------------------------------------------
+
+
+def test_true_scale_puts_a_region_in_the_column_of_its_address():
+    # 2**47 bytes over 128 columns: one column per TiB. A region at 100 TiB + 4 KiB is
+    # in column 100, a thin mark (it fills a tiny share of its column).
+    T = 1 << 40
+    regions = [region(100 * T + 4096, 100 * T + 8192, kind=kinds.HEAP, path="[heap]")]
+    layout = bl.scale_layout(regions, bl.TOP_47, 128)
+    occupied = [i for i, c in enumerate(layout.cells) if c.kind is not None]
+    assert occupied == [100]
+    assert layout.cells[100].fill < 0.5
+    assert layout.cells[100].pick == 0
+    assert layout.axis[0] == (0, "0x0")
+    assert layout.axis[-1][1] == "0x7fff_ffff_ffff"
+
+
+def test_top_is_56_bit_when_a_region_is_above_47_bits_and_vsyscall_is_left_out():
+    vsyscall = region(0xFFFFFFFFFF600000, 0xFFFFFFFFFF601000, "--xp", "[vsyscall]", kinds.VSYSCALL)
+    low = [region(0x1000, 0x2000), vsyscall]
+    assert bl.user_top(low) == 1 << 47
+    assert [r.path for r in bl.user_regions(low)] == [""]
+    high = [region(0x1000, 0x2000), region(0x7F_FFFF_0000_0000, 0x7F_FFFF_0001_0000), vsyscall]
+    assert bl.user_top(high) == 1 << 56
+    layout = bl.scale_layout(bl.user_regions(high), bl.user_top(high), 100)
+    assert layout.axis[-1][1] == "0xff_ffff_ffff_ffff"
+
+
+def test_compact_gives_every_region_a_cell_and_labels_gaps():
+    # 40 regions of 4 KiB, each followed by a 1 GiB gap except inside pairs.
+    regions = []
+    addr = 0x10000000
+    for i in range(40):
+        regions.append(region(addr, addr + 4096, kind=kinds.ANON if i % 2 else kinds.TEXT))
+        addr += 4096 if i % 2 == 0 else 1024**3
+    layout = bl.compact_layout(regions, bl.TOP_47, 156)
+    assert len(layout.cells) == 156
+    for index in range(40):
+        assert layout.columns_of_region(index), f"region {index} has no cell"
+    # 21 gaps (before the first, 19 of 1 GiB, after the last); the 15 largest (156 // 10)
+    # are marked, and 15 labelled breaks would take more than 30 % of the width, so each
+    # is one cell.
+    assert "".join(c.gap_char for c in layout.cells) == "┊" * 15
+
+
+def test_compact_break_is_labelled_with_the_gap_size():
+    regions = [region(0x400000, 0x401000, kind=kinds.TEXT), region(0x40400000, 0x40401000)]
+    # gaps: 0x0..0x400000 (4 MiB), 0x401000..0x40400000 (1 GiB - 4 KiB), up to the top.
+    layout = bl.compact_layout(regions, bl.TOP_47, 120)
+    text = "".join(c.gap_char for c in layout.cells)
+    assert "╌4.0M╌" in text
+    assert "╌1.0G╌" in text
+    top_gap = (1 << 47) - 0x40401000
+    assert f"╌{format_bytes(top_gap)}╌" in text
+    assert layout.axis[0] == (6, "400000")  # after the 6-cell break "╌4.0M╌"
+
+
+def test_compact_with_60000_regions_fills_the_width_and_every_cell_picks_a_region():
+    regions = [region(0x10000000 + i * 8192, 0x10000000 + i * 8192 + 4096) for i in range(60000)]
+    layout = bl.compact_layout(regions, bl.TOP_47, 160)
+    assert len(layout.cells) == 160
+    region_cells = [c for c in layout.cells if not c.gap_char]
+    assert all(0 <= c.pick < 60000 for c in region_cells)
+    assert region_cells[0].lo == 0 and max(c.hi for c in region_cells) == 60000
+
+
+def test_zoom_windows():
+    assert bl.compact_window(100, 0, 50) == (0, 100)
+    assert bl.compact_window(100, 1, 50) == (38, 63)  # 25 regions centred on 50
+    assert bl.compact_window(100, 1, 0) == (0, 25)
+    assert bl.scale_window(1 << 47, 1, 1 << 46) == ((1 << 46) - (1 << 42), (1 << 46) + (1 << 42))
+
+
+# -- the table model ---------------------------------------------------------------------
+
+
+FIXTURE_REGIONS = [
+    region(0x1000, 0x2000, "r-xp", "/usr/lib/libc.so.6", kinds.TEXT, 4096, "/usr/lib/libc.so.6", 7),
+    region(0x2000, 0x4000, "rw-p", "/usr/lib/libc.so.6", kinds.DATA, 8192, "/usr/lib/libc.so.6", 7),
+    region(0x4000, 0x6000, "rw-p", "", kinds.BSS, 4096, "/usr/lib/libc.so.6"),
+    region(0x10000, 0x30000, "rw-p", "[heap]", kinds.HEAP, 65536),
+    region(0x40000, 0x140000, "rw-p", "", kinds.ANON, 0),
+]
+
+
+def test_filter_by_name_object_kind_perms_and_address():
+    assert [r.start for r in filter_regions(FIXTURE_REGIONS, "libc")] == [0x1000, 0x2000, 0x4000]
+    assert [r.start for r in filter_regions(FIXTURE_REGIONS, "heap")] == [0x10000]
+    assert [r.start for r in filter_regions(FIXTURE_REGIONS, "r-x")] == [0x1000]
+    assert [r.start for r in filter_regions(FIXTURE_REGIONS, "0x40010")] == [0x40000]
+    assert [r.start for r in filter_regions(FIXTURE_REGIONS, "libc rw")] == [0x2000, 0x4000]
+    assert filter_regions(FIXTURE_REGIONS, "nothing-like-this") == []
+
+
+def test_group_by_object_sums_its_regions():
+    rows = build_rows(FIXTURE_REGIONS, {}, grouped=True)
+    groups = {r.label: r for r in rows if isinstance(r, GroupRow)}
+    libc = groups["/usr/lib/libc.so.6"]
+    assert (libc.count, libc.size, libc.rss) == (3, 0x5000, 4096 + 8192 + 4096)
+    assert libc.kind == kinds.TEXT
+    assert groups["[heap]"].size == 0x20000
+    assert groups["[anonymous]"].size == 0x100000
+    assert all(isinstance(r, GroupRow) for r in rows)  # collapsed
+    rows = build_rows(FIXTURE_REGIONS, {}, grouped=True, expanded={"[heap]"})
+    i = next(i for i, r in enumerate(rows) if isinstance(r, GroupRow) and r.key == "[heap]")
+    assert isinstance(rows[i + 1], RegionRow) and rows[i + 1].region.path == "[heap]"
+
+
+def test_sort_by_size_largest_first():
+    rows = build_rows(FIXTURE_REGIONS, {}, sort="size", descending=True)
+    assert [r.region.size for r in rows] == [0x100000, 0x20000, 0x2000, 0x2000, 0x1000]
+
+
+def test_shorten_keeps_the_end_of_a_path():
+    assert shorten_left("/usr/lib/x86_64-linux-gnu/libc.so.6", 12) == "…u/libc.so.6"  # 12 cells
+    assert shorten_left("short", 12) == "short"
+
+
+# -- sparkline ---------------------------------------------------------------------------
+
+
+def test_sparkline_scales_between_low_and_high():
+    # values 10, 20: range 10, the floor is 0 (10 - 10); 10 is half-way up one row of
+    # eight levels -> 1 + round(0.5 * 7) = 5 eighths ("▅"), 20 is full ("█").
+    assert sparkline_rows([10, 20], 1) == ["▅█"]
+    # two rows: 16 levels; 10 -> 1 + round(0.5 * 15) = 9: bottom full, top one eighth.
+    assert sparkline_rows([10, 20], 2) == ["▁█", "██"]
+    assert sparkline_rows([], 2) == ["", ""]
+
+
+# -- the sampler's smaps budget ----------------------------------------------------------
+
+
+def test_smaps_budget():
+    s = Sampler(procfs=None, pid=1)
+    s.smaps_cost = 0.26  # like 65 000 regions here
+    s.plan_smaps(1.0)  # 10 % of 1 s = 0.1 s per tick -> every 3rd tick
+    assert s.smaps_every == 3
+    s.plan_smaps(5.0)
+    assert s.smaps_every == 1
+    s.smaps_cost = 0.002
+    s.plan_smaps(0.25)
+    assert s.smaps_every == 1
+
+
+# -- line-based widgets with many rows -------------------------------------------------
+
+
+class TableApp(App):
+    def __init__(self, regions, changes=None):
+        super().__init__()
+        self.regions = regions
+        self.changes = changes or {}
+
+    def compose(self) -> ComposeResult:
+        yield RegionTable(id="t")
+
+    def on_mount(self) -> None:
+        self.query_one(RegionTable).set_regions(self.regions, self.changes, {})
+
+
+def synthetic(n: int) -> list[Region]:
+    return [
+        region(0x7F0000000000 + i * 0x3000, 0x7F0000000000 + i * 0x3000 + 0x2000, rss=4096)
+        for i in range(n)
+    ]
+
+
+async def test_table_with_60000_regions_draws_only_visible_rows():
+    regions = synthetic(60000)
+    app = TableApp(regions)
+    async with app.run_test(size=(160, 48)) as pilot:
+        table = app.query_one(RegionTable)
+        await pilot.pause()
+        assert len(table.rows) == 60000
+        visible = table.size.height - 1  # minus the header line
+        assert visible == 47
+        # Everything drawn so far is at most a couple of screens, never 60 000 rows.
+        assert 0 < table.lines_rendered <= 3 * visible
+        first = table.render_line(1).text
+        assert first.startswith("▌7f0000000000 7f0000002000")
+        before = table.lines_rendered
+        await pilot.press("end")
+        await pilot.pause()
+        drawn = table.lines_rendered - before
+        assert drawn <= 2 * visible
+        last = regions[-1]
+        assert table.selected_region == last
+        bottom = table.render_line(visible).text
+        assert bottom.startswith(f"▌{last.start:012x} {last.end:012x}")
+        # A refresh with new data rebuilds the rows, not 60 000 strips.
+        before = table.lines_rendered
+        table.set_regions(regions, {}, {regions[-1].start: NEW})
+        await pilot.pause()
+        assert table.lines_rendered - before <= 2 * visible
+        assert table.render_line(visible).text.startswith("+")  # the new-region marker
+
+
+async def test_event_log_newest_first_with_narration_interleaved():
+    class LogApp(App):
+        def compose(self) -> ComposeResult:
+            yield EventLog()
+
+    app = LogApp()
+    async with app.run_test(size=(120, 10)) as pilot:
+        log = app.query_one(EventLog)
+        log.add_events(
+            [
+                Event(
+                    100.0,
+                    "heap_grew",
+                    0x1000,
+                    0x22000,
+                    kinds.HEAP,
+                    0x21000,
+                    0x21000,
+                    "[heap]",
+                    None,
+                    "brk moved the end of the heap up",
+                )
+            ]
+        )
+        log.add_events([Event(99.5, "note", 0, 0, "", 0, 0, detail="malloc(100000) = 0x1000")])
+        await pilot.pause()
+        assert "heap_grew" in log.line_text(0) and "+132K" in log.line_text(0)
+        assert "» malloc(100000) = 0x1000" in log.line_text(1)
+        assert log.render_line(0).text.split()[1] == "heap_grew"
