@@ -46,3 +46,19 @@ def deny_pids(monkeypatch):
         monkeypatch.setattr(processes, "open_maps", open_maps)
 
     return install
+
+
+def rendered_text(widget, width: int = 200) -> str:
+    """What a Static shows (Rich tables and Text included), as plain text."""
+    from rich.console import Console
+
+    console = Console(width=width, record=True, file=open(os.devnull, "w"), color_system=None)
+    console.print(widget.content)
+    return console.export_text()
+
+
+async def settle(pilot, rounds: int = 3) -> None:
+    """Let workers finish and their results reach the screen."""
+    for _ in range(rounds):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()

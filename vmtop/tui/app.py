@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from textual.app import App
 from textual.binding import Binding
@@ -39,7 +40,7 @@ class BottomScreen(Screen):
 class VmtopApp(App):
     """``vmtop``: pick a process, watch its address space, drill into smaps."""
 
-    CSS_PATH = "vmtop.tcss"
+    CSS_PATH = str(Path(__file__).with_name("vmtop.tcss"))  # absolute: subclasses live elsewhere
     TITLE = "vmtop"
     SUB_TITLE = "top for one process's address space"
     ENABLE_COMMAND_PALETTE = True

@@ -13,6 +13,7 @@ too, so neither blocks the keyboard.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from rich.table import Table
 from rich.text import Text
@@ -87,7 +88,7 @@ def smaps_block(raw: bytes, region: Region) -> bytes | None:
 class RegionDetailScreen(Screen):
     """The smaps drill-down for one region. Esc / q go back."""
 
-    CSS_PATH = "detail.tcss"
+    CSS_PATH = str(Path(__file__).with_name("detail.tcss"))  # absolute: subclasses live elsewhere
 
     BINDINGS = [
         Binding("escape,q", "back", "Back"),
@@ -125,7 +126,7 @@ class RegionDetailScreen(Screen):
                 yield Static("ELF sections", classes="section-title")
                 yield Static(Text("looking up…", style="dim"), id="detail-sections")
                 yield Static("RSS history", classes="section-title")
-                yield Static(self._history(), id="detail-history")
+                yield self._history_widget()
                 yield Static("Pages (from /proc/PID/pagemap)", classes="section-title")
                 yield Static(Text("reading…", style="dim"), id="detail-pages")
             with VerticalScroll(id="detail-right"):
@@ -145,7 +146,9 @@ class RegionDetailScreen(Screen):
             self.set_interval(self.interval, self.action_reread_pages)
 
     def on_resize(self) -> None:
-        self.query_one("#detail-history", Static).update(self._history())
+        history = self.query_one("#detail-history")
+        if isinstance(history, Static):
+            history.update(self._history())
 
     # -- what the region is -------------------------------------------------------------
 
@@ -216,6 +219,20 @@ class RegionDetailScreen(Screen):
         widget.update(table)
 
     # -- RSS history ----------------------------------------------------------------------
+
+    def _history_widget(self):
+        """The process screen's RSS graph widget when there is one, else a sparkline."""
+        points = [(t, rss) for t, rss in self.rss_history if rss is not None]
+        if len(points) >= 2:
+            try:
+                from vmtop.tui.widgets.rss_graph import RssGraph
+
+                graph = RssGraph("Region RSS", id="detail-history")
+                graph.set_points(points)
+                return graph
+            except Exception:  # noqa: BLE001 - fall back to the built-in sparkline
+                pass
+        return Static(self._history(), id="detail-history")
 
     def _history(self) -> Text:
         points = [rss for _, rss in self.rss_history if rss is not None]

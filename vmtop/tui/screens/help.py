@@ -6,6 +6,8 @@ that this text does not mention is added from its BINDINGS, so help never misses
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -47,13 +49,16 @@ PROCESS = [
     ("Home End", "first / last region"),
     ("Enter", "region detail: every smaps field, pages, ELF sections"),
     ("b", "set the baseline: changes are then shown since this moment"),
+    ("B", "clear the baseline: changes since the last refresh again"),
     ("space", "pause / resume sampling"),
+    ("r", "take one sample now (also while paused)"),
     ("+ / -", "refresh faster / slower"),
     ("m", "address bar scale: compact (gaps collapsed) or true to scale"),
     ("z / Z", "zoom the bar in on the selected region / out"),
+    ("< > / [ ]", "pan the zoomed bar left / right"),
     ("g", "go to an address: select the region holding it"),
     ("/", "filter the regions (name, kind, object)"),
-    ("s", "change the table's sort column"),
+    ("s / S", "change the table's sort column / reverse it"),
     ("o", "group rows by object (program, each library, heap, stack, anon)"),
     ("click the bar", "select the region under the mouse"),
     ("Esc / q", "back to the picker (or quit when started with a PID)"),
@@ -74,6 +79,7 @@ def _process_screen_extra() -> list[tuple[str, str]]:
         return []
     mentioned = set()
     for keys, _ in PROCESS:
+        mentioned.update(keys.split())  # "/" itself is a key, and a separator
         mentioned.update(keys.replace("/", " ").split())
     extra = []
     for binding in getattr(ProcessScreen, "BINDINGS", []):
@@ -148,7 +154,7 @@ def events_table() -> Table:
 class HelpScreen(Screen):
     """Every key, every kind, every event."""
 
-    CSS_PATH = "help.tcss"
+    CSS_PATH = str(Path(__file__).with_name("help.tcss"))  # absolute: subclasses live elsewhere
 
     BINDINGS = [
         Binding("escape,q,question_mark", "close", "Close help"),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import NamedTuple
 
 from rich.segment import Segment
@@ -373,7 +374,7 @@ def what_to_do(row: ProcessRow) -> str:
 class PickerScreen(Screen):
     """Pick a process to watch."""
 
-    CSS_PATH = "picker.tcss"
+    CSS_PATH = str(Path(__file__).with_name("picker.tcss"))  # absolute: subclasses live elsewhere
 
     BINDINGS = [
         Binding("enter", "open", "Open", show=True),

@@ -1,0 +1,213 @@
+"""Region detail on the fixture tree and on a live child whose pages the test controls."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from textual.app import App
+
+from vmtop.procfs.reader import ProcFS
+from vmtop.procfs.snapshot import take_snapshot
+from vmtop.tui.screens.detail import RegionDetailScreen, smaps_block, spell_perms
+
+from .conftest import TUI_PROC, rendered_text, settle
+
+# proc.rst's VmFlags table, for the codes the fixture heap carries.
+PROC_RST_WORDS = {
+    "rd": "readable",
+    "wr": "writeable",
+    "mr": "may read",
+    "mw": "may write",
+    "me": "may execute",
+    "ac": "area is accountable",
+}
+
+
+class DetailApp(App):
+    def __init__(self, screen: RegionDetailScreen) -> None:
+        super().__init__()
+        self.detail = screen
+
+    def on_mount(self) -> None:
+        self.push_screen(self.detail)
+
+
+def heap_block_fields() -> list[str]:
+    """Field names of the [heap] block of 4242/smaps, read straight from the file."""
+    lines = (TUI_PROC / "4242" / "smaps").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.endswith("[heap]"))
+    names = []
+    for line in lines[start + 1 :]:
+        name = line.split(":", 1)[0]
+        if name == "VmFlags":
+            break
+        names.append(name)
+    return names
+
+
+def open_detail(procfs, pid, pick, **kwargs):
+    snapshot = take_snapshot(procfs, pid)
+    region = next(r for r in snapshot.regions if pick(r))
+    return (
+        snapshot,
+        region,
+        RegionDetailScreen(
+            procfs=procfs, snapshot=snapshot, region=region, rss_history=[], **kwargs
+        ),
+    )
+
+
+async def test_heap_detail_lists_every_smaps_field_with_meaning(fixture_procfs):
+    snapshot, region, screen = open_detail(fixture_procfs, 4242, lambda r: r.path == "[heap]")
+    app = DetailApp(screen)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        fields = rendered_text(screen.query_one("#detail-fields"), width=140)
+        expected = heap_block_fields()
+        assert len(expected) >= 20
+        for name in expected:
+            assert name in fields, name
+        assert "no description" not in fields
+        # The heap's Rss line in the file is "Rss: 72 kB": shown in human units.
+        assert "Rss" in fields and " 72K " in fields
+        flags = rendered_text(screen.query_one("#detail-flags"))
+        heap_flags = (TUI_PROC / "4242" / "smaps").read_text().split("[heap]")[1]
+        codes = heap_flags.split("VmFlags:")[1].splitlines()[0].split()
+        assert codes == ["rd", "wr", "mr", "mw", "me", "ac"]
+        for code in codes:
+            assert PROC_RST_WORDS[code] in flags
+        identity = rendered_text(screen.query_one("#detail-identity"))
+        assert "0x555d59066000 – 0x555d59087000" in identity
+        assert "132K (135,168 bytes)" in identity  # 0x21000 bytes
+        assert "read, write; private (copy-on-write)" in identity
+        assert "[heap]" in identity and "heap" in identity
+        pages = rendered_text(screen.query_one("#detail-pages"))
+        assert "pagemap not available" in pages
+        sections = rendered_text(screen.query_one("#detail-sections"))
+        assert sections.strip()  # an answer (none / not available), never "looking up…"
+        assert "looking up" not in sections
+
+
+async def test_unknown_smaps_field_and_flag_are_kept(tmp_path):
+    tree = tmp_path / "proc"
+    shutil.copytree(TUI_PROC / "4242", tree / "4242")
+    smaps = (tree / "4242" / "smaps").read_bytes()
+    at = smaps.index(b"[heap]")
+    flags_at = smaps.index(b"VmFlags: rd wr mr mw me ac", at)
+    smaps = (
+        smaps[:flags_at]
+        + b"FutureThing:          12 kB\n"
+        + b"VmFlags: rd wr mr mw me ac zz"
+        + smaps[flags_at + len(b"VmFlags: rd wr mr mw me ac") :]
+    )
+    (tree / "4242" / "smaps").write_bytes(smaps)
+    _, _, screen = open_detail(ProcFS(str(tree)), 4242, lambda r: r.path == "[heap]")
+    app = DetailApp(screen)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        fields = rendered_text(screen.query_one("#detail-fields"), width=160)
+        line = next(line for line in fields.splitlines() if "FutureThing" in line)
+        assert "12K" in line and "(no description: newer kernel field)" in line
+        flags = rendered_text(screen.query_one("#detail-flags"))
+        assert "zz" in flags and "unknown flag" in flags
+
+
+async def test_escape_and_q_go_back(fixture_procfs):
+    _, _, screen = open_detail(fixture_procfs, 4242, lambda r: r.path == "[heap]")
+    app = DetailApp(screen)
+    async with app.run_test(size=(160, 48)) as pilot:
+        assert app.screen is screen
+        await pilot.press("escape")
+        assert app.screen is not screen
+    _, _, screen = open_detail(fixture_procfs, 4242, lambda r: r.path == "[heap]")
+    app = DetailApp(screen)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("q")
+        assert app.screen is not screen
+
+
+async def test_rss_history_is_drawn(fixture_procfs):
+    snapshot = take_snapshot(fixture_procfs, 4242)
+    region = next(r for r in snapshot.regions if r.path == "[heap]")
+    history = [(100.0 + i, 4096 * (i + 1)) for i in range(18)]  # 4K .. 72K over 17 s
+    screen = RegionDetailScreen(
+        procfs=fixture_procfs, snapshot=snapshot, region=region, rss_history=history
+    )
+    app = DetailApp(screen)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        widget = screen.query_one("#detail-history")
+        if hasattr(widget, "content"):  # the built-in sparkline
+            lines = rendered_text(widget)
+        else:  # the process screen's RssGraph (Line API)
+            rows = range(widget.size.height)
+            lines = "\n".join("".join(s.text for s in widget.render_line(y)) for y in rows)
+        assert "72K" in lines and "4.0K" in lines and "17" in lines
+
+
+def test_perms_spelled_out():
+    assert spell_perms("r-xp") == "r-xp: read, execute; private (copy-on-write)"
+    assert spell_perms("rw-s") == "rw-s: read, write; shared"
+    assert spell_perms("---p") == "---p: no access; private (copy-on-write)"
+
+
+def test_smaps_block_finds_one_region():
+    raw = (TUI_PROC / "4242" / "smaps").read_bytes()
+    snapshot = take_snapshot(ProcFS(str(TUI_PROC)), 4242)
+    heap = next(r for r in snapshot.regions if r.path == "[heap]")
+    block = smaps_block(raw, heap)
+    assert block.startswith(b"555d59066000-555d59087000 rw-p")
+    assert block.rstrip().endswith(b"VmFlags: rd wr mr mw me ac")
+    assert block.count(b"\nSize:") == 1
+
+
+CHILD = r"""
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+int main(void) {
+    long page = sysconf(_SC_PAGESIZE);
+    /* 300 private anonymous pages, 40 of them touched: 0..29 and 290..299. */
+    char *p = mmap(NULL, 300 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    for (int i = 0; i < 30; i++) p[i * page] = 1;
+    for (int i = 290; i < 300; i++) p[i * page] = 1;
+    printf("%lx\n", (unsigned long)p);
+    fflush(stdout);
+    pause();
+    return 0;
+}
+"""
+
+
+@pytest.mark.live
+async def test_page_strip_counts_a_live_childs_pages(compile_c, spawn):
+    exe = compile_c(CHILD)
+    child = spawn([exe])
+    start = int(child.read_line(), 16)
+    procfs = ProcFS()
+    snapshot = take_snapshot(procfs, child.pid)
+    region = snapshot.region_at(start)
+    assert region is not None
+    # The kernel may merge the mapping with a neighbour; the strip covers the region.
+    screen = RegionDetailScreen(
+        procfs=procfs, snapshot=snapshot, region=region, rss_history=[], live=False
+    )
+    app = DetailApp(screen)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        text = rendered_text(screen.query_one("#detail-pages"), width=300)
+        pages = region.size // 4096
+        extra_present = (region.rss or 0) // 4096 - 40  # merged neighbour's own pages
+        assert f"{pages:,} pages of 4.0K" in text
+        kernel_line = next(line for line in text.splitlines() if "kernel bits" in line)
+        assert f"present {40 + extra_present:,}" in kernel_line
+        assert f"not present {pages - 40 - extra_present:,}" in kernel_line
+        if region.start == start and region.size == 300 * 4096:
+            assert "present 40 " in kernel_line + " "
+            assert "exclusive 40 " in kernel_line + " "
+        # "r" re-reads: still the same figures.
+        await pilot.press("r")
+        await settle(pilot)
+        assert rendered_text(screen.query_one("#detail-pages"), width=300).count("kernel bits") == 1

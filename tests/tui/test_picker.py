@@ -1,0 +1,208 @@
+"""Pilot tests of the process picker on the recorded fixture tree.
+
+Fixture figures (tests/fixtures/tui_proc): RSS 4343 18028 kB > 4444 5120 kB > 4242
+2432 kB; swap only 4444 (1024 kB); threads 4444: 4, 4242: 2, 4343: 1; PID 2 is a kernel
+thread.
+"""
+
+from __future__ import annotations
+
+import pytest
+from textual.screen import Screen
+
+from vmtop.tui.app import VmtopApp
+from vmtop.tui.screens.picker import AccessExplanation, ColumnHeader, PickerScreen, ProcessTable
+
+from .conftest import rendered_text, settle
+
+
+class OpenedScreen(Screen):
+    """Stands in for the process screen: records which PID the picker opened."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__()
+        self.pid = pid
+
+
+class PickerApp(VmtopApp):
+    def first_screen(self):
+        return PickerScreen(self.procfs, live=False)
+
+    def process_screen(self, pid: int):
+        return OpenedScreen(pid)
+
+
+def shown_pids(app) -> list[int]:
+    return [row.pid for row in app.screen.query_one(ProcessTable).rows]
+
+
+def selected_pid(app) -> int:
+    return app.screen.query_one(ProcessTable).selected.pid
+
+
+async def test_lists_processes_by_rss_without_kernel_threads(fixture_procfs):
+    app = PickerApp(fixture_procfs)
+    async with app.run_test(size=(160, 40)):
+        assert isinstance(app.screen, PickerScreen)
+        assert shown_pids(app) == [4343, 4444, 4242]
+        assert selected_pid(app) == 4343
+        title = str(app.screen.query_one("#picker-title").content)
+        assert "3 processes" in title and "sorted by RSS ▼" in title
+
+
+async def test_sort_keys(fixture_procfs):
+    app = PickerApp(fixture_procfs)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("N")  # by PID, ascending
+        assert shown_pids(app) == [4242, 4343, 4444]
+        await pilot.press("r")  # reversed
+        assert shown_pids(app) == [4444, 4343, 4242]
+        await pilot.press("M")  # back to RSS, biggest first
+        assert shown_pids(app) == [4343, 4444, 4242]
+        await pilot.press("s")  # next column after RSS: swap
+        assert shown_pids(app) == [4444, 4242, 4343]
+        await pilot.press("s")  # virtual size: 22724608 > 11980800 (tie by PID)
+        assert shown_pids(app) == [4343, 4242, 4444]
+        await pilot.press("s")  # threads: 4, 2, 1
+        assert shown_pids(app) == [4444, 4242, 4343]
+        await pilot.press("less_than_sign", "less_than_sign", "less_than_sign")
+        assert shown_pids(app) == [4343, 4444, 4242]  # back at RSS
+        await pilot.press("I")
+        assert shown_pids(app) == [4242, 4444, 4343]
+
+
+async def test_clicking_a_column_title_sorts_by_it(fixture_procfs):
+    app = PickerApp(fixture_procfs)
+    async with app.run_test(size=(160, 40)) as pilot:
+        header = app.screen.query_one(ColumnHeader)
+        # COMMAND starts after the fixed columns: 1+7+9+1+5+6+6+6+4 cells and 9 gaps.
+        await pilot.click(ColumnHeader, offset=(54, 0))
+        assert shown_pids(app) == [4343, 4242, 4444]  # /root…, /tmp…, /usr…
+        assert "COMMAND▲" in str(header.content)
+        await pilot.click(ColumnHeader, offset=(54, 0))
+        assert shown_pids(app) == [4444, 4242, 4343]
+
+
+async def test_selection_moves_and_stays_on_the_same_pid_across_refresh(fixture_procfs):
+    app = PickerApp(fixture_procfs)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("end")
+        assert selected_pid(app) == 4242
+        await pilot.press("k")
+        assert selected_pid(app) == 4444
+        await pilot.press("j", "home")
+        assert selected_pid(app) == 4343
+        await pilot.press("down", "down")
+        assert selected_pid(app) == 4242
+        # A refresh where 4242 grew to the top of the list: the cursor follows it.
+        screen = app.screen
+        rows = [
+            row._replace(rss=1 << 40) if row.pid == 4242 else row for row in screen.lister.list()
+        ]
+        screen._apply(rows)
+        await pilot.pause()
+        assert shown_pids(app) == [4242, 4343, 4444]
+        assert selected_pid(app) == 4242
+
+
+async def test_filter_as_you_type(fixture_procfs):
+    app = PickerApp(fixture_procfs)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("slash", "p", "y")
+        assert shown_pids(app) == [4343]
+        await pilot.press("backspace", "backspace", "4", "4")
+        assert shown_pids(app) == [4444]  # PID prefix
+        await pilot.press("backspace", "backspace", *"fixture")
+        assert shown_pids(app) == [4242]  # command line
+        await pilot.press("escape")  # clears the text
+        assert shown_pids(app) == [4343, 4444, 4242]
+        await pilot.press("escape")  # closes the filter box
+        assert not app.screen.query_one("#picker-filter").display
+        await pilot.press("slash", *"zzz")
+        assert shown_pids(app) == []
+        status = str(app.screen.query_one("#picker-status").content)
+        assert "no process matches" in status
+
+
+async def test_enter_opens_the_selected_process(fixture_procfs):
+    app = PickerApp(fixture_procfs)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("down", "down", "enter")
+        assert isinstance(app.screen, OpenedScreen)
+        assert app.screen.pid == 4242
+
+
+async def test_enter_in_the_filter_opens_the_match(fixture_procfs):
+    app = PickerApp(fixture_procfs)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("slash", *"python", "enter")
+        assert isinstance(app.screen, OpenedScreen)
+        assert app.screen.pid == 4343
+
+
+async def test_permission_denied_pick_explains_and_stays(fixture_procfs, deny_pids):
+    deny_pids(4444)
+    app = PickerApp(fixture_procfs)
+    async with app.run_test(size=(160, 40)) as pilot:
+        rows = {row.pid: row for row in app.screen.query_one(ProcessTable).rows}
+        assert rows[4444].denied and not rows[4343].denied
+        await pilot.press("down")
+        assert selected_pid(app) == 4444
+        status = str(app.screen.query_one("#picker-status").content)
+        assert "permission denied" in status
+        await pilot.press("enter")
+        assert isinstance(app.screen, AccessExplanation)
+        reason = rendered_text(app.screen.query_one("#explain-reason"))
+        advice = rendered_text(app.screen.query_one("#explain-advice"))
+        assert "permission denied reading the memory map of process 4444" in reason
+        assert "owned by nobody" in reason
+        import os
+
+        if os.geteuid() == 0:
+            assert "already runs as root" in advice and "undumpable" in advice
+        else:
+            assert "sudo" in advice
+        await pilot.press("escape")
+        assert isinstance(app.screen, PickerScreen)
+        assert app.is_running
+        await pilot.press("up", "enter")  # a readable one still opens
+        assert isinstance(app.screen, OpenedScreen) and app.screen.pid == 4343
+
+
+async def test_q_quits_from_the_picker(fixture_procfs):
+    app = PickerApp(fixture_procfs)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running
+
+
+async def test_live_refresh_runs_in_a_worker_and_keeps_the_list(fixture_procfs):
+    app = VmtopApp(fixture_procfs)
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, PickerScreen) and screen.live
+        await pilot.press("end")
+        screen.refresh_list()
+        await settle(pilot)
+        assert shown_pids(app) == [4343, 4444, 4242]
+        assert selected_pid(app) == 4242
+        # The second list has CPU figures (0 for the frozen fixture).
+        assert all(row.cpu_percent == 0.0 for row in screen.all_rows)
+
+
+@pytest.mark.live
+async def test_real_process_screen_opens_from_the_picker():
+    pytest.importorskip("vmtop.tui.screens.process")
+    import os
+
+    from vmtop.procfs.reader import ProcFS
+
+    app = VmtopApp(ProcFS())
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("slash", *str(os.getpid()), "enter")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ProcessScreen"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, PickerScreen)
