@@ -61,6 +61,20 @@ def nm_symbols(path: Path | str, dynamic: bool = False) -> list[Symbol]:
     return out
 
 
+def tls_symbol_names(path: Path | str, dynamic: bool = False) -> set[str]:
+    """Names of thread-local symbols (their values are offsets in the TLS block, not
+    addresses), from ``readelf -s`` / ``--dyn-syms``."""
+    require_tools("readelf")
+    option = "--dyn-syms" if dynamic else "--syms"
+    result = subprocess.run(["readelf", option, "-W", str(path)], capture_output=True, text=True)
+    names = set()
+    for line in result.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 8 and parts[0].endswith(":") and parts[3] == "TLS":
+            names.add(parts[7].split("@")[0])
+    return names
+
+
 def symbols_containing(symbols: list[Symbol], vaddr: int) -> dict[str, int]:
     """name -> offset for every sized symbol that holds ``vaddr``."""
     return {s.name: vaddr - s.value for s in symbols if s.value <= vaddr < s.value + s.size}

@@ -46,6 +46,7 @@ STRIPPED = "stripped: no symbols"
 NO_SYMBOL = "no symbol at this address"
 NOT_AN_OBJECT = "not part of a loaded ELF object"
 NO_SECTIONS = "no section headers"
+SHARED_MEMORY = "shared memory, not an ELF object"
 
 
 class SectionRange(NamedTuple):
@@ -324,8 +325,7 @@ def _from_elffile(elf: ELFFile, stream: BinaryIO, identity: FileIdentity | None)
             continue  # .tbss takes no address space in the image: it overlaps what follows
         if size and sec["sh_addr"]:
             sections.append(ElfSection(sec.name, sec["sh_addr"], size, flags, nobits))
-    if not has_headers:
-        text, data, bss = _sizes_from_segments(loads)
+    # Without section headers everything stays 0, as binutils 2.40 `size` prints it.
     sections.sort(key=lambda s: (s.addr, s.size))
     chosen = symtab if symtab is not None else dynsym
     table = None
@@ -341,25 +341,6 @@ def _from_elffile(elf: ELFFile, stream: BinaryIO, identity: FileIdentity | None)
         symtab=table,
         symtab_is_dynsym=symtab is None,
     )
-
-
-def _sizes_from_segments(loads: tuple[LoadSegment, ...]) -> SizeTotals:
-    """What BFD (and so `size`) counts for a file without section headers: a section
-    per PT_LOAD for its file part, and one for the part past the file (memsz > filesz)."""
-    text = data = bss = 0
-    for seg in loads:
-        readonly_or_code = bool(seg.flags & PF_X) or not seg.flags & PF_W
-        if seg.filesz:
-            if readonly_or_code:
-                text += seg.filesz
-            else:
-                data += seg.filesz
-        if seg.memsz > seg.filesz:
-            if readonly_or_code:
-                text += seg.memsz - seg.filesz
-            else:
-                bss += seg.memsz - seg.filesz
-    return SizeTotals(text, data, bss)
 
 
 def _read_symbol_table(elf: ELFFile, stream: BinaryIO, sec) -> _SymbolTable | None:
@@ -513,6 +494,9 @@ def loaded_object(
 ) -> LoadedObject:
     """The ELF object a region belongs to, with its load bias, or a reason."""
     cache = cache if cache is not None else DEFAULT_CACHE
+    if region.kind == kinds.SHM:
+        # SysV segments, memfds, /dev/shm: memory shared between processes, no program.
+        return LoadedObject(None, 0, None, None, SHARED_MEMORY)
     file_region, index = file_region_for(snapshot, region)
     if file_region is None:
         reason = NOT_FILE_BACKED if index >= 0 else "region not in this snapshot"

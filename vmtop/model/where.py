@@ -14,6 +14,7 @@ from typing import NamedTuple
 from vmtop.model import kinds
 from vmtop.model.elf import (
     NO_SYMBOL,
+    NOT_ELF,
     STRIPPED,
     ElfCache,
     loaded_object,
@@ -81,6 +82,9 @@ def where(snapshot: Snapshot, address: int, procfs, cache: ElfCache | None = Non
         return result
     obj = loaded_object(snapshot, region, procfs, cache)
     if obj.elf is None or obj.reason is not None:
+        if obj.reason == NOT_ELF:
+            # An executable mapping of a file that is no program: no object to name.
+            return result._replace(object=None, reason=NOT_ELF)
         reason = None if obj.reason == NOT_FILE_BACKED else obj.reason
         return result._replace(reason=reason)
     elf = obj.elf
