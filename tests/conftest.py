@@ -5,6 +5,8 @@ Generic on purpose, for every test module:
 - ``compile_c(source, *flags)``: build a C program with gcc into ``tmp_path`` and return
   the executable's path. ``source`` is a path to a ``.c`` file (absolute, or relative to
   ``tests/c/``) or the C source text itself. Skips the test when gcc is missing.
+- ``compile_c_once(source, *flags)``: the same, built once per test session (for a
+  program many tests run).
 - ``spawn(argv, **popen_kwargs)``: start a child whose stdout is a pipe and get a
   ``Child`` back; every child still running at the end of the test is killed and reaped.
 - ``Child.read_line(timeout)`` / ``Child.read_until(prefix)`` / ``Child.read_lines(n)``:
@@ -173,6 +175,21 @@ def compile_c(tmp_path):
 
     def build(source: str | os.PathLike, *flags: str) -> Path:
         return _build(source, tuple(flags), tmp_path)
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def compile_c_once(tmp_path_factory):
+    """``compile_c_once(source, *flags) -> Path``, built once per session and source."""
+    built: dict[tuple, Path] = {}
+    out_dir = tmp_path_factory.mktemp("c_once")
+
+    def build(source: str | os.PathLike, *flags: str) -> Path:
+        key = (str(source), flags)
+        if key not in built:
+            built[key] = _build(source, tuple(flags), out_dir)
+        return built[key]
 
     return build
 

@@ -75,7 +75,8 @@ def take_snapshot(
             after = procfs.read_stat(pid, seen=True)
         except ProcError:
             after = None
-        if after is None:
+        if after is None or after.state in ("Z", "X"):
+            # A zombie now: it exited mid-read, and what we read may stop part way.
             raise ProcessGone(pid)
         if after.start_time != stat.start_time:
             raise PidReused(pid)

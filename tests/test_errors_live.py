@@ -1,0 +1,247 @@
+"""Every way reading a live process can fail: one line on stderr, exit 1, no traceback.
+
+Usage errors exit 2. Each case is a real process on this machine: a zombie child,
+PID 2 (kthreadd), a root-owned process read as `nobody`, a child killed while vmtop
+reads its 60 000-region smaps, a PID nobody has.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import REPO, is_root, run_vmtop, wait_for_state
+
+from vmtop.procfs.errors import NoSuchProcess, ProcessGone
+from vmtop.procfs.reader import ProcFS
+from vmtop.procfs.snapshot import take_snapshot
+
+pytestmark = pytest.mark.live
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *words: str) -> str:
+    stderr = result.stderr.decode("utf-8", "replace")
+    assert result.returncode == 1, (result.returncode, stderr)
+    assert "Traceback" not in stderr
+    assert stderr.count("\n") == 1 and stderr.endswith("\n"), stderr
+    assert stderr.startswith("vmtop: ")
+    assert result.stdout == b""
+    for word in words:
+        assert word in stderr, stderr
+    return stderr
+
+
+def unused_pid() -> int:
+    with open("/proc/sys/kernel/pid_max") as f:
+        pid_max = int(f.read())
+    for pid in range(pid_max - 1, 1, -1):
+        if not os.path.exists(f"/proc/{pid}"):
+            return pid
+    raise AssertionError("every PID is in use")
+
+
+def test_no_such_process():
+    pid = unused_pid()
+    assert_one_line_error(run_vmtop("snapshot", pid), "no such process", str(pid))
+    with pytest.raises(NoSuchProcess):
+        take_snapshot(ProcFS(), pid)
+
+
+def test_zombie(spawn):
+    child = subprocess.Popen(["true"])  # exits at once; not reaped until wait()
+    try:
+        wait_for_state(child.pid, "Z")
+        stderr = assert_one_line_error(run_vmtop("snapshot", child.pid), "zombie")
+        assert str(child.pid) in stderr
+    finally:
+        child.wait()
+
+
+def test_kernel_thread():
+    assert_one_line_error(run_vmtop("snapshot", 2), "kernel thread", "kthreadd")
+
+
+@pytest.mark.skipif(not is_root(), reason="reading as nobody needs root to switch user")
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="setpriv (util-linux) missing")
+def test_another_users_process(spawn):
+    target = spawn(["sleep", "60"])  # owned by root, like this test
+    result = subprocess.run(
+        [
+            "setpriv",
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+            sys.executable,
+            "-m",
+            "vmtop",
+            "snapshot",
+            str(target.pid),
+        ],
+        capture_output=True,
+        cwd=REPO,
+        env=dict(os.environ, HOME="/tmp"),
+        timeout=60,
+    )
+    stderr = assert_one_line_error(result, "permission denied", "owned by root")
+    assert "run vmtop as root" in stderr
+    assert str(target.pid) in stderr
+
+
+@pytest.mark.skipif(not is_root(), reason="reading as nobody needs root to switch user")
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="setpriv (util-linux) missing")
+def test_same_user_as_nobody_works(spawn):
+    """The other side of the permission check: nobody may read nobody's process."""
+    as_nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    target = spawn([*as_nobody, "sleep", "60"])
+    wait_for_state(target.pid, "S")
+    result = subprocess.run(
+        [*as_nobody, sys.executable, "-m", "vmtop", "snapshot", str(target.pid)],
+        capture_output=True,
+        cwd=REPO,
+        env=dict(os.environ, HOME="/tmp"),
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{target.pid}:   sleep 60\n".encode())
+
+
+MANY_REGIONS = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    long n = atol(argv[1]), page = sysconf(_SC_PAGESIZE);
+    char *base = mmap(NULL, n * page, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED) return 1;
+    for (long i = 0; i < n; i += 2) mprotect(base + i * page, page, PROT_READ);
+    printf("READY\n");
+    fflush(stdout);
+    pause();
+}
+"""
+
+
+def test_process_exits_while_being_read(compile_c, spawn):
+    """A real race: kill a child with 60 000 regions while vmtop reads its smaps.
+
+    Reading that smaps takes the kernel a few hundred milliseconds, so a kill a few
+    milliseconds after vmtop starts usually lands mid-read. Whatever the timing, vmtop
+    must print one line and exit 1 (or succeed, if it won the race); the test needs
+    the mid-read case to happen at least once.
+    """
+    exe = compile_c(MANY_REGIONS)
+    outcomes = []
+    for attempt in range(5):
+        child = spawn([exe, "60000"])
+        child.read_until("READY")
+        reader = subprocess.Popen(
+            [sys.executable, "-m", "vmtop", "snapshot", str(child.pid), "--format", "json"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            cwd=REPO,
+        )
+        # Wait until vmtop has the smaps file open, then kill the child.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not _has_open(reader.pid, child.pid, "smaps"):
+            time.sleep(0.0005)
+        time.sleep(0.002 * attempt)
+        os.kill(child.pid, signal.SIGKILL)
+        if attempt % 2:
+            child.reap()  # sometimes the PID vanishes, sometimes it stays a zombie
+        _, stderr = reader.communicate(timeout=60)
+        stderr = stderr.decode()
+        assert "Traceback" not in stderr
+        if reader.returncode == 0:
+            outcomes.append("won")
+            continue
+        assert reader.returncode == 1 and stderr.count("\n") == 1, stderr
+        assert "exited while being read" in stderr, stderr
+        outcomes.append("gone")
+    print("race outcomes:", outcomes)
+    assert "gone" in outcomes, outcomes
+
+
+def _has_open(reader_pid: int, target_pid: int, name: str) -> bool:
+    want = f"/proc/{target_pid}/{name}"
+    try:
+        fds = os.listdir(f"/proc/{reader_pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{reader_pid}/fd/{fd}") == want:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def test_process_vanishes_between_reads(tmp_path, monkeypatch):
+    """Deterministic twin of the race: the tree disappears right after stat is read."""
+    tree = tmp_path / "4321"
+    tree.mkdir()
+    (tree / "stat").write_bytes(b"4321 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 77\n")
+    (tree / "maps").write_bytes(b"00400000-00401000 r--p 00000000 fe:00 5 /x\n")
+    (tree / "smaps").write_bytes(b"00400000-00401000 r--p 00000000 fe:00 5 /x\nRss: 4 kB\n")
+    procfs = ProcFS(str(tmp_path))
+    real_read_status = ProcFS.read_status
+
+    def read_status_then_exit(self, pid):
+        status = real_read_status(self, pid)
+        shutil.rmtree(tree)
+        return status
+
+    monkeypatch.setattr(ProcFS, "read_status", read_status_then_exit)
+    with pytest.raises(ProcessGone) as gone:
+        take_snapshot(procfs, 4321)
+    assert "exited while being read" in str(gone.value)
+
+
+def test_zombie_after_the_read_is_gone(monkeypatch, spawn):
+    """Killed after smaps was read but before the check: it is a zombie, not a map."""
+    target = spawn(["sleep", "60"])
+    wait_for_state(target.pid, "S")
+    real_read_optional = ProcFS.read_optional
+
+    def read_then_die(self, pid, name):
+        data = real_read_optional(self, pid, name)
+        if name in ("smaps", "maps"):
+            os.kill(pid, signal.SIGKILL)
+            wait_for_state(pid, "Z")
+        return data
+
+    monkeypatch.setattr(ProcFS, "read_optional", read_then_die)
+    with pytest.raises(ProcessGone):
+        take_snapshot(ProcFS(), target.pid)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["snapshot"],
+        ["snapshot", "abc"],
+        ["snapshot", "0"],
+        ["snapshot", "-5"],
+        ["snapshot", "1", "--format", "xml"],
+        ["snapshot", "1", "--bogus"],
+        ["nonsense-command"],
+    ],
+)
+def test_usage_errors_exit_2(args):
+    result = run_vmtop(*args)
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, (result.returncode, stderr)
+    assert "Traceback" not in stderr
+    assert "usage:" in stderr
+
+
+def test_proc_root_that_does_not_exist(tmp_path):
+    result = run_vmtop("--proc-root", tmp_path / "nowhere", "snapshot", "1")
+    assert_one_line_error(result, "no such process")
