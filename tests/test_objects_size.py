@@ -3,13 +3,22 @@ libc of a live process and for every shared library of this machine."""
 
 from __future__ import annotations
 
+import csv
 import glob
+import io
 import os
 import struct
 import subprocess
 
 import pytest
-from helpers_elf import binutils_size, gcc, parse_addresses, require_tools, vmtop_json
+from helpers_elf import (
+    binutils_size,
+    gcc,
+    parse_addresses,
+    require_tools,
+    vmtop_json,
+    vmtop_text,
+)
 
 from vmtop.model.elf import NotElf, parse_elf
 from vmtop.model.objects import object_sizes
@@ -51,7 +60,38 @@ def test_live_objects_match_size(programs, spawn, variant):
     record = vmtop_json("snapshot", "--format", "json", child.pid)
     by_path = {o["path"]: (o["text"], o["data"], o["bss"]) for o in record["objects"]}
     assert by_path == expected
+    # ...and each region names its ELF sections; the .bss spill region is .bss.
+    regions = {int(r["start"], 16): r for r in record["regions"]}
+    spill = next(r for r in record["regions"] if r["kind"] == "bss" and r["path"] == "")
+    assert spill["sections"] == [".bss"] and spill["object"] == os.path.realpath(exe)
+    text = [r for r in regions.values() if r["kind"] == "text" and r["object"] == spill["object"]]
+    assert len(text) == 1 and ".text" in text[0]["sections"]
+    assert all(r["sections"] == [] for r in regions.values() if r["object"] is None)
+
+    # CSV has the same columns, sections separated by spaces.
+    out = vmtop_text("snapshot", "--format", "csv", child.pid)
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert {"kind", "object", "sections"} <= set(rows[0])
+    csv_spill = next(r for r in rows if int(r["start"], 16) == int(spill["start"], 16))
+    assert (csv_spill["kind"], csv_spill["sections"]) == ("bss", ".bss")
     child.kill()
+
+
+def test_snapshot_of_a_copied_tree_has_kinds_but_no_files(tmp_path):
+    proc = tmp_path / "4321"
+    proc.mkdir()
+    (proc / "maps").write_bytes(
+        b"55d0c0a00000-55d0c0a01000 r-xp 00000000 fe:00 100 /bin/prog\n"
+        b"55d0c0a01000-55d0c0a02000 rw-p 00001000 fe:00 100 /bin/prog\n"
+        b"55d0c0a02000-55d0c0a03000 rw-p 00000000 00:00 0 \n"
+    )
+    record = vmtop_json("--proc-root", tmp_path, "snapshot", "--format", "json", "4321")
+    assert [(r["kind"], r["object"], r["sections"]) for r in record["regions"]] == [
+        ("text", "/bin/prog", []),
+        ("data", "/bin/prog", []),
+        ("bss", "/bin/prog", []),
+    ]
+    assert record["objects"] == []
 
 
 def _system_libraries(limit: int = 150) -> list[str]:
