@@ -1,0 +1,83 @@
+"""Below vmtop.tui nothing imports Textual or Rich (DESIGN.md: one-way flow).
+
+Every module of the headless packages, found with pkgutil so new ones are covered
+without editing this test, is imported in a fresh interpreter; then neither textual nor
+rich may be in sys.modules.
+"""
+
+from __future__ import annotations
+
+import json
+import pkgutil
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO
+
+import vmtop
+
+HEADLESS = ("procfs", "model", "output", "commands", "demo")
+
+
+def headless_modules() -> list[str]:
+    names = []
+    for package in HEADLESS:
+        path = [str(p) for p in vmtop.__path__]
+        found = [m for m in pkgutil.iter_modules(path) if m.name == package]
+        if not found:
+            continue
+        names.append(f"vmtop.{package}")
+        package_path = [f"{p}/{package}" for p in path]
+        for module in pkgutil.walk_packages(package_path, prefix=f"vmtop.{package}."):
+            names.append(module.name)
+    return sorted(names)
+
+
+def test_the_layers_exist():
+    modules = headless_modules()
+    for must in ("vmtop.procfs.parse_maps", "vmtop.model.region", "vmtop.output.pmap"):
+        assert must in modules
+
+
+@pytest.mark.parametrize("entry", ["modules", "cli snapshot"])
+def test_headless_code_never_imports_textual_or_rich(entry):
+    modules = headless_modules()
+    if entry == "modules":
+        code = (
+            "import importlib, json, sys\n"
+            f"for name in {modules!r}:\n"
+            "    importlib.import_module(name)\n"
+        )
+    else:
+        # What `vmtop snapshot` imports on its way, the headless command people script.
+        code = (
+            "import json, sys\n"
+            "from vmtop import cli\n"
+            "from vmtop.procfs.snapshot import take_snapshot\n"
+            "from vmtop.output import pmap, json_out, csv_out\n"
+        )
+    code += (
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich'))\n"
+        "print(json.dumps(bad))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []
+
+
+def test_the_check_can_fail():
+    """The same probe does see textual when the TUI is imported."""
+    code = (
+        "import json, sys\n"
+        "import vmtop.tui.app\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == 'textual')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60
+    )
+    if result.returncode != 0:
+        pytest.skip(f"the TUI does not import yet: {result.stderr.strip().splitlines()[-1:]}")
+    assert "textual" in json.loads(result.stdout)
