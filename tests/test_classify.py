@@ -46,6 +46,8 @@ MAPS = b"""\
 7f0000601000-7f0000602000 rw-p 00001000 fe:00 400                        /lib/libold.so
 7f0000602000-7f0000603000 r--p 00000000 00:00 0
 7f0000700000-7f0000701000 rw-p 00000000 00:00 0                          [anon:my arena]
+7f0000701000-7f0000702000 rw-s 00000000 00:01 9                          [anon_shmem:sh name]
+7f0000710000-7f0000720000 rw-p 00000000 00:00 0                          [stack:4321]
 7f0000800000-7f0000804000 r--p 00000000 00:00 0                          [vvar]
 7f0000804000-7f0000806000 r-xp 00000000 00:00 0                          [vdso]
 7f0000806000-7f0000807000 rw-p 00000000 00:0e 77                         anon_inode:[io_uring]
@@ -77,6 +79,8 @@ EXPECTED_KINDS = [
     ("data", "/lib/libold.so"),
     ("anon", None),  # not rw-p: not a .bss continuation
     ("named_anon", None),
+    ("named_anon", None),
+    ("thread_stack", None),  # kernels before 4.5 named thread stacks "[stack:TID]"
     ("vvar", None),
     ("vdso", None),
     ("kernel", None),
@@ -88,7 +92,8 @@ EXPECTED_KINDS = [
 def test_kinds_and_objects_from_the_whole_map():
     regions = classify_regions(parse_maps(MAPS))
     assert [(r.kind, r.object) for r in regions] == EXPECTED_KINDS
-    assert all(r.tid is None for r in regions)
+    assert [r.tid for r in regions if r.tid is not None] == [4321]
+    assert next(r for r in regions if r.tid).path == "[stack:4321]"
 
 
 def test_classifying_twice_changes_nothing():

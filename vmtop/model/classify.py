@@ -61,13 +61,14 @@ def classify_regions(
 
 def classify_objects(regions: Sequence[Region]) -> list[Region]:
     """text / rodata / data / bss and ``object`` for the regions of ELF objects."""
-    TEXT, DATA, RODATA, BSS, GUARD, ANON = (
+    TEXT, DATA, RODATA, BSS, GUARD, ANON, STACK = (
         kinds.TEXT,
         kinds.DATA,
         kinds.RODATA,
         kinds.BSS,
         kinds.GUARD,
         kinds.ANON,
+        kinds.STACK,
     )
     exec_objects = {(r.dev, r.inode) for r in regions if r.kind == TEXT and r.inode}
     out: list[Region] = []
@@ -93,6 +94,11 @@ def classify_objects(regions: Sequence[Region]) -> list[Region]:
             and not r.path
         ):
             r = _relabel(r, BSS, prev.object, r.tid)
+        elif r.kind == STACK and r.path.startswith("[stack:"):
+            # Kernels before 4.5 named thread stacks themselves: "[stack:TID]".
+            tid = r.path[7:-1]
+            if tid.isdigit():
+                r = _relabel(r, kinds.THREAD_STACK, r.object, int(tid))
         append(r)
         prev = r
     return out

@@ -55,7 +55,7 @@ KIND_DESCRIPTIONS = {
     STACK: "the main thread's stack; grows down as functions call deeper",
     THREAD_STACK: "a thread's stack: anonymous memory above a guard page",
     ANON: "anonymous private memory: big malloc()s (mmap), malloc arenas, JIT heaps",
-    NAMED_ANON: "anonymous memory the program named with prctl(PR_SET_VMA_ANON_NAME)",
+    NAMED_ANON: "anonymous memory the program named ([anon:NAME], [anon_shmem:NAME])",
     FILE: "a mapped data file (not code): mmap() of a file, locale archives, fonts",
     SHM: "shared memory: SysV segments, memfd, /dev/shm, shared anonymous mappings",
     GUARD: "no access (---p): guard pages that catch overflows, reserved address space",
@@ -76,7 +76,7 @@ def kind_from_name(path: str, perms: str, inode: int) -> str:
             if path == "[stack]" or path.startswith("[stack:"):
                 return STACK
             if path.startswith("[anon:") or path.startswith("[anon_shmem:"):
-                return SHM if path.startswith("[anon_shmem:") else NAMED_ANON
+                return NAMED_ANON
             if path == "[vdso]":
                 return VDSO
             if path.startswith("[vvar"):
