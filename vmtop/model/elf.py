@@ -16,6 +16,7 @@ offset 0), where the answer is unambiguous, and used for all its regions.
 from __future__ import annotations
 
 import bisect
+import mmap
 import struct
 import threading
 from collections import OrderedDict
@@ -38,8 +39,7 @@ SHF_WRITE = 0x1
 SHF_ALLOC = 0x2
 SHF_EXECINSTR = 0x4
 SHF_TLS = 0x400
-PF_X, PF_W, PF_R = 1, 2, 4
-PAGE = 4096  # mapping granularity used to align file offsets of PT_LOAD segments
+PAGE = mmap.PAGESIZE  # the granularity PT_LOAD file offsets are mapped at
 
 NOT_ELF = "not an ELF file"
 STRIPPED = "stripped: no symbols"
@@ -273,13 +273,14 @@ def _name_rank(name: str) -> tuple[int, int]:
 
 def parse_elf(stream: BinaryIO, identity: FileIdentity | None = None) -> ElfObject:
     """Parse an ELF file. Raises ``NotElf`` with a reason when it is not usable."""
-    magic = stream.read(4)
-    if magic != b"\x7fELF":
-        raise NotElf(NOT_ELF)
-    stream.seek(0)
     try:
+        if stream.read(4) != b"\x7fELF":
+            raise NotElf(NOT_ELF)
+        stream.seek(0)
         elf = ELFFile(stream)
         return _from_elffile(elf, stream, identity)
+    except NotElf:
+        raise
     except (ELFError, struct.error, ValueError, KeyError, IndexError, OSError) as e:
         raise NotElf(f"unreadable ELF file: {e}") from None
     except Exception as e:  # pyelftools raises construct errors on truncated files
@@ -416,7 +417,8 @@ class ElfCache:
         with open_mapped_file(
             procfs, pid, region, identity, use_map_files=self.use_map_files
         ) as stream:
-            self.parses += 1
+            with self._lock:
+                self.parses += 1
             try:
                 return parse_elf(stream, identity)
             except NotElf as e:
@@ -444,11 +446,20 @@ class LoadedObject(NamedTuple):
 
 
 def region_index(snapshot: Snapshot, region: Region) -> int:
+    """Where ``region`` is in the snapshot, or -1 (a region of another snapshot)."""
     regions = snapshot.regions
     i = bisect.bisect_left(regions, region.start, key=_start)
-    if i < len(regions) and regions[i].start == region.start:
+    if i < len(regions) and regions[i].start == region.start and regions[i].end == region.end:
         return i
     return -1
+
+
+def region_containing(snapshot: Snapshot, address: int) -> Region | None:
+    regions = snapshot.regions
+    i = bisect.bisect_right(regions, address, key=_start) - 1
+    if i >= 0 and regions[i].contains(address):
+        return regions[i]
+    return None
 
 
 def _start(region: Region) -> int:
@@ -534,7 +545,7 @@ def symbolize(
     snapshot: Snapshot, address: int, procfs, cache: ElfCache | None = None
 ) -> tuple[str | None, int | None]:
     """``(symbol, offset)`` for an address, or ``(None, None)``."""
-    region = snapshot.region_at(address)
+    region = region_containing(snapshot, address)
     if region is None:
         return None, None
     obj = loaded_object(snapshot, region, procfs, cache)

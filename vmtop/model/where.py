@@ -18,6 +18,7 @@ from vmtop.model.elf import (
     STRIPPED,
     ElfCache,
     loaded_object,
+    region_containing,
 )
 from vmtop.model.mapped_file import NOT_FILE_BACKED
 from vmtop.model.region import Region, Snapshot
@@ -56,14 +57,6 @@ def neighbours(snapshot: Snapshot, address: int) -> tuple[Region | None, Region 
 
 def _start(region: Region) -> int:
     return region.start
-
-
-def region_containing(snapshot: Snapshot, address: int) -> Region | None:
-    regions = snapshot.regions
-    i = bisect.bisect_right(regions, address, key=_start) - 1
-    if i >= 0 and regions[i].contains(address):
-        return regions[i]
-    return None
 
 
 def where(snapshot: Snapshot, address: int, procfs, cache: ElfCache | None = None) -> WhereResult:
