@@ -1,0 +1,464 @@
+"""Pilot tests of the process screen on a recorded proc tree.
+
+tests/fixtures/process_screen/6025 was copied from a live C program
+(tests/fixtures/process_screen/fixture_prog.c: 64 small mallocs on the brk heap, a 1 MiB
+and an 8 MiB malloc merged into one anonymous mapping, two threads). Expected values are
+read from the fixture's own maps/smaps text by the helpers below (plain line parsing,
+not vmtop's parser) or worked out by hand.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from vmtop.procfs.reader import ProcFS
+from vmtop.tui.app import VmtopApp
+from vmtop.tui.screens.process import ProcessScreen
+from vmtop.tui.widgets.address_bar import AddressBar
+from vmtop.tui.widgets.event_log import EventLog
+from vmtop.tui.widgets.kind_summary import KindSummary
+from vmtop.tui.widgets.process_header import ProcessHeader
+from vmtop.tui.widgets.region_table import RegionTable
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "process_screen"
+PID = 6025
+T0 = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
+
+
+# -- ground truth from the fixture text -----------------------------------------------
+
+
+def maps_lines(root: Path = FIXTURE) -> list[tuple[int, int, str, str]]:
+    """(start, end, perms, name) per line of the fixture's maps file."""
+    out = []
+    for line in (root / str(PID) / "maps").read_text().splitlines():
+        fields = line.split(None, 5)
+        start, end = (int(x, 16) for x in fields[0].split("-"))
+        out.append((start, end, fields[1], fields[5] if len(fields) > 5 else ""))
+    return out
+
+
+def smaps_field(start: int, field: str, root: Path = FIXTURE) -> int:
+    """One kB field of the region starting at ``start``, in bytes."""
+    text = (root / str(PID) / "smaps").read_text()
+    block = text.split(f"{start:x}-", 1)[1]
+    return int(re.search(rf"^{field}:\s+(\d+) kB", block, re.M).group(1)) * 1024
+
+
+# -- driving the screen ----------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self, now: float = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class ScreenApp(VmtopApp):
+    """The real app, opening the process screen paused (one sample, then by `r`)."""
+
+    def __init__(self, root: Path | str = FIXTURE, pid: int = PID, demo=None, **screen_kwargs):
+        super().__init__(ProcFS(str(root)), pid, demo, clock=Clock())
+        self.screen_kwargs = {"paused": True, **screen_kwargs}
+
+    def process_screen(self, pid: int):
+        return ProcessScreen(self.procfs, pid, demo=self.demo, **self.screen_kwargs)
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+async def settle(pilot, rounds: int = 4) -> None:
+    for _ in range(rounds):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def step(pilot, seconds: float = 1.0) -> None:
+    """Advance the clock and take one sample."""
+    pilot.app.clock.now += seconds
+    await pilot.press("r")
+    await settle(pilot)
+
+
+def lines(widget, count: int | None = None) -> list[str]:
+    height = widget.size.height if count is None else count
+    return [widget.render_line(y).text for y in range(height)]
+
+
+def table_rows(app) -> list[str]:
+    table = app.screen.query_one(RegionTable)
+    return [
+        table.render_line(y).text for y in range(1, min(table.size.height, len(table.rows) + 1))
+    ]
+
+
+def row_of(app, start: int) -> str:
+    return next(line for line in table_rows(app) if line[1:13] == f"{start:012x}")
+
+
+def copy_fixture(tmp_path: Path) -> Path:
+    root = tmp_path / "proc"
+    shutil.copytree(FIXTURE / str(PID), root / str(PID))
+    return root
+
+
+HEAP = next(m for m in maps_lines() if m[3] == "[heap]")
+
+
+# -- tests -----------------------------------------------------------------------------
+
+
+async def test_header_and_table_show_the_fixture():
+    app = ScreenApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ProcessScreen)
+        top, totals = lines(screen.query_one(ProcessHeader))
+        assert f" {PID} " in top and "./fixture_prog" in top and "threads 3" in top
+        assert "paused" in top
+        rss = sum(smaps_field(m[0], "Rss") for m in maps_lines())
+        assert rss == 6823936  # 6664 kB: "6.5M"
+        assert "RSS 6.5M" in totals and f"regions {len(maps_lines())}" in totals
+        table = screen.query_one(RegionTable)
+        assert len(table.rows) == len(maps_lines()) == 28
+        heap = row_of(app, HEAP[0])
+        # start, end, size 0x21000 = 132K, RSS from smaps (72 kB), perms, kind, name
+        assert heap.split()[:5] == [f"▌{HEAP[0]:012x}", f"{HEAP[1]:012x}", "132K", "72K", "72K"]
+        assert smaps_field(HEAP[0], "Rss") == 72 * 1024
+        assert "rw-p heap" in heap and heap.rstrip().endswith("[heap]")
+        # The kind summary's heap line agrees with the table.
+        summary = lines(screen.query_one(KindSummary))
+        assert any(line.startswith("■heap") and "132K" in line for line in summary)
+
+
+async def test_navigation_keys_move_the_selection():
+    app = ScreenApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(RegionTable)
+        names = [m[3] for m in maps_lines()]
+        assert table.selected_region.start == maps_lines()[0][0]
+        await pilot.press("j", "j", "j", "j", "j")
+        assert table.selected_region.path == names[5] == "[heap]"
+        await pilot.press("k")
+        assert table.selected_region.start == maps_lines()[4][0]
+        await pilot.press("end")
+        assert table.selected_region.path == "[vsyscall]"
+        await pilot.press("home")
+        assert table.cursor == 0
+        await pilot.press("pagedown")
+        # one page is 29 rows (30 lines minus the header): past the 28th, so the last row
+        assert table.size.height - 1 == 29 and table.cursor == 27
+        await pilot.press("pageup")
+        assert table.cursor == 0
+        # The bar marks the selected region under its cells.
+        bar = app.screen.query_one(AddressBar)
+        assert bar.selected == table.selected_region
+
+
+async def test_sort_cycles_columns():
+    app = ScreenApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(RegionTable)
+        await pilot.press("s")  # size, largest first
+        largest = max(maps_lines(), key=lambda m: m[1] - m[0])
+        assert largest[:2] == (0x7FA85847C000, 0x7FA858D81000)  # the 9 MiB of big mallocs
+        assert table_rows(app)[0][1:13] == f"{largest[0]:012x}"
+        assert "Size▼" in table.render_line(0).text
+        await pilot.press("s")  # RSS
+        by_rss = max(maps_lines(), key=lambda m: smaps_field(m[0], "Rss"))
+        assert table_rows(app)[0][1:13] == f"{by_rss[0]:012x}"
+        await pilot.press("S")  # reversed: smallest RSS first
+        assert "RSS▲" in table.render_line(0).text
+        assert table.rows[0].region.rss == 0
+
+
+async def test_filter_as_you_type_and_escape_clears():
+    app = ScreenApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(RegionTable)
+        await pilot.press("slash", "l", "i", "b", "c")
+        libc = [m for m in maps_lines() if "libc.so.6" in m[3]]
+        assert len(libc) == 5
+        # the 5 named regions, and libc's .bss (anonymous, right after its data)
+        assert len(table.rows) == 6
+        assert all("libc.so.6" in line for line in table_rows(app))
+        assert "6 of 28" in str(app.screen.query_one("#table-title").content)
+        await pilot.press("enter")  # keep the filter, back to the table
+        assert table.has_focus and table.filter_text == "libc"
+        await pilot.press("escape")
+        assert len(table.rows) == 28
+        # An address: the region that contains it.
+        await pilot.press("slash", *"0x560c4d12e100", "enter")
+        assert [r.region.path for r in table.rows] == ["[heap]"]
+
+
+async def test_group_by_object_with_totals():
+    app = ScreenApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(RegionTable)
+        await pilot.press("o")
+        text = table_rows(app)
+        libc = [m for m in maps_lines() if "libc.so.6" in m[3]]
+        bss = maps_lines()[len([m for m in maps_lines() if m[0] <= libc[-1][0]])]
+        size = sum(m[1] - m[0] for m in libc) + (bss[1] - bss[0])
+        rss = sum(smaps_field(m[0], "Rss") for m in [*libc, bss])
+        line = next(line for line in text if "libc.so.6" in line)
+        assert "▸ 6 regions" in line
+        assert size == 0x7FA858F63000 - 0x7FA858D81000  # libc's image and its .bss: 1.9M
+        assert rss == 1188 * 1024  # 1.16 MiB
+        tokens = line.split()
+        i = tokens.index("regions")
+        assert tokens[i + 1 : i + 3] == ["1.9M", "1.2M"]
+        # Enter opens the group: its regions follow it.
+        index = next(
+            i for i, r in enumerate(table.rows) if getattr(r, "label", "").endswith("libc.so.6")
+        )
+        table.set_cursor(index)
+        await pilot.press("enter")
+        assert len(table.rows) == len([r for r in table.rows if hasattr(r, "label")]) + 6
+
+
+async def test_region_that_grows_is_highlighted_and_logged(tmp_path):
+    root = copy_fixture(tmp_path)
+    app = ScreenApp(root)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await pilot.press("b")  # baseline before any change
+        # The heap grows by 132 KiB (brk) and 100 KiB more of it becomes resident.
+        new_end = HEAP[1] + 0x21000
+        grow_heap(root, HEAP, new_end, rss_kb=172)
+        await step(pilot)
+        row = row_of(app, HEAP[0])
+        assert row.startswith("▲")  # grew marker in place of the kind swatch
+        assert f"{new_end:012x}" in row and " 264K " in row
+        assert "+132K" in row and "+100K" in row  # Δ size, Δ RSS since the baseline
+        log = app.screen.query_one(EventLog)
+        texts = [log.line_text(i) for i in range(len(log.events))]
+        assert any("heap_grew" in t and "+132K" in t for t in texts)
+        assert texts[0].startswith("22:13:21")  # T0 + 1 s, in UTC
+        bar_lines = lines(app.screen.query_one(AddressBar))
+        assert "▲" in bar_lines[3]  # the marker row under the bar
+        # Again: since the baseline the heap grew twice as much; since the last refresh once.
+        grow_heap(root, (HEAP[0], new_end), new_end + 0x21000, rss_kb=172)
+        await step(pilot)
+        assert "+264K" in row_of(app, HEAP[0])
+        await pilot.press("B")  # drop the baseline
+        grow_heap(root, (HEAP[0], new_end + 0x21000), new_end + 0x42000, rss_kb=172)
+        await step(pilot)
+        row = row_of(app, HEAP[0])
+        assert "+132K" in row and "+264K" not in row
+        # Three refreshes later the highlight is gone.
+        for _ in range(3):
+            await step(pilot)
+        assert row_of(app, HEAP[0]).startswith("▌")
+
+
+def grow_heap(root: Path, old: tuple, new_end: int, rss_kb: int) -> None:
+    """Rewrite the fixture's maps and smaps as if brk moved the heap's end."""
+    old_range = f"{old[0]:x}-{old[1]:x}"
+    new_range = f"{old[0]:x}-{new_end:x}"
+    size_kb = (new_end - old[0]) // 1024
+    for name in ("maps", "smaps"):
+        path = root / str(PID) / name
+        text = path.read_text().replace(old_range, new_range)
+        if name == "smaps":
+            head, block = text.split(new_range, 1)
+            block_text, sep, rest = block.partition("VmFlags")
+            block_text = re.sub(
+                r"^Size:\s+\d+ kB", f"Size:           {size_kb} kB", block_text, count=1, flags=re.M
+            )
+            for field in ("Rss", "Pss", "Private_Dirty", "Anonymous"):
+                block_text = re.sub(
+                    rf"^{field}:\s+\d+ kB",
+                    f"{field}:  {rss_kb} kB",
+                    block_text,
+                    count=1,
+                    flags=re.M,
+                )
+            text = head + new_range + block_text + sep + rest
+        path.write_text(text)
+
+
+async def test_pause_and_interval():
+    app = ScreenApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        header = screen.query_one(ProcessHeader)
+        assert "paused" in lines(header)[0]
+        await pilot.press("space")
+        assert screen.live and "live every 1s" in lines(header)[0]
+        await pilot.press("minus")
+        assert "every 2s" in lines(header)[0]
+        await pilot.press("plus", "plus")
+        assert "every 0.5s" in lines(header)[0]
+        await pilot.press("space")
+        assert not screen.live and "paused" in lines(header)[0]
+        assert "smaps every tick" in lines(header)[0]
+
+
+async def test_bar_scales_zoom_and_click_selects(tmp_path):
+    app = ScreenApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        bar = app.screen.query_one(AddressBar)
+        table = app.screen.query_one(RegionTable)
+        legend, upper, lower, marks, axis = lines(bar)
+        # Compact: the gap below the program (0x0 .. 0x560c3bda6000 = 86 TiB) is a break.
+        assert 0x560C3BDA6000 // (1 << 40) == 86
+        assert upper.startswith("╌86T╌")
+        assert axis.split()[0] == "560c3bda6000" and axis.split()[-1] == "7fffffffffff"
+        assert "compact" in legend and "heap" in legend and "vsyscall" not in legend
+        await pilot.press("m")
+        legend, upper, lower, marks, axis = lines(bar)
+        assert "true scale" in legend
+        assert axis.startswith("0x0") and axis.rstrip().endswith("0x7fff_ffff_ffff")
+        # 160 columns for 2**47 bytes: the heap at 0x560c4d12e000 is in column 107.
+        col = HEAP[0] * 160 // (1 << 47)
+        assert col == 107 and upper[col] != "·"
+        assert set(upper[:100]) == {"·"}  # nothing mapped below 0x5000_0000_0000
+        await pilot.click(AddressBar, offset=(col, 1))
+        await pilot.pause()
+        assert table.selected_region.path == "[heap]"
+        await pilot.press("z")
+        legend = lines(bar)[0]
+        assert "zoom 8.0T of 128T" in legend  # 2**47 / 16
+        await pilot.press(*"zzzzz")
+        assert bar.zoom == 6
+        view = bar.layout.view_end - bar.layout.view_start
+        assert view == (1 << 47) // 16**6 == 8 << 20
+        assert bar.layout.view_start <= HEAP[0] and HEAP[1] <= bar.layout.view_end
+        upper = lines(bar)[1]
+        # 8 MiB over 160 columns: 52 KiB each; the 132 KiB heap fills two whole cells.
+        assert upper.count("█") >= 2
+        start = bar.layout.view_start
+        await pilot.press("greater_than_sign")
+        assert bar.layout.view_start == start + view // 2
+        await pilot.press(*"ZZZZZZ")
+        assert bar.zoom == 0
+        await pilot.press("m")  # back to compact; zoom shows a quarter of the regions
+        await pilot.press("z")
+        assert "zoom 7/27 regions" in lines(bar)[0]  # ceil(27 / 4), vsyscall not counted
+
+
+async def test_process_that_exits_keeps_its_last_snapshot(tmp_path):
+    root = copy_fixture(tmp_path)
+    app = ScreenApp(root)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        shutil.rmtree(root / str(PID))
+        await step(pilot, 5.0)
+        screen = app.screen
+        banner = str(screen.query_one("#banner").content)
+        assert banner.strip().startswith(f"process {PID} exited at 22:13:25")
+        assert screen.query_one("#banner").display
+        assert len(screen.query_one(RegionTable).rows) == 28
+        assert "exited 22:13:25" in lines(screen.query_one(ProcessHeader))[0]
+        log = screen.query_one(EventLog)
+        assert "exited" in log.line_text(0)
+        assert screen.check_action("pause", ()) is False  # nothing left to sample
+        assert screen._timer is None
+
+
+async def test_unreadable_process_shows_a_message_and_q_leaves(tmp_path):
+    app = ScreenApp(tmp_path, pid=99999)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        message = str(app.screen.query_one("#message").content)
+        assert "no such process: 99999" in message
+        assert not app.screen.query_one("#bar").display
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_kernel_thread_is_explained(tmp_path):
+    root = tmp_path / "proc"
+    shutil.copytree(Path(__file__).parent.parent / "fixtures" / "tui_proc" / "2", root / "2")
+    app = ScreenApp(root, pid=2)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        assert "kernel thread" in str(app.screen.query_one("#message").content)
+
+
+async def test_enter_opens_detail_and_escape_comes_back():
+    from vmtop.tui.screens.detail import RegionDetailScreen
+
+    app = ScreenApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(RegionTable)
+        await pilot.press(*"jjjjj")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, RegionDetailScreen)
+        assert app.screen.memory_region.path == "[heap]"
+        assert app.screen.rss_history == [(T0, 72 * 1024)]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ProcessScreen)
+        assert table.selected_region.path == "[heap]"
+
+
+async def test_go_to_address_selects_its_region():
+    app = ScreenApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(RegionTable)
+        await pilot.press("g", *"0x7fa858da8010", "enter")
+        await settle(pilot)
+        region = table.selected_region
+        assert (region.start, region.end) == (0x7FA858DA7000, 0x7FA858EFD000)  # libc's text
+        assert "libc.so.6" in region.path
+
+
+async def test_control_characters_in_names_are_escaped(tmp_path):
+    root = copy_fixture(tmp_path)
+    for name in ("maps", "smaps"):
+        path = root / str(PID) / name
+        path.write_bytes(path.read_bytes().replace(b"[heap]\n", b"/tmp/evil\x1b[2Jname\n", 1))
+    app = ScreenApp(root)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        row = row_of(app, HEAP[0])
+        assert "/tmp/evil\\x1b[2Jname" in row and "\x1b" not in row
+
+
+async def test_demo_narration_is_interleaved_in_the_log():
+    class Demo:
+        said = ["malloc(1048576) = 0x7f0000000010", "free(0x7f0000000010)"]
+
+        def read_narration(self):
+            lines, self.said = self.said, []
+            return lines
+
+        def stop(self):
+            pass
+
+    app = ScreenApp(demo=Demo())
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        log = app.screen.query_one(EventLog)
+        assert [log.line_text(i) for i in range(2)] == [
+            "22:13:20 » free(0x7f0000000010)",
+            "22:13:20 » malloc(1048576) = 0x7f0000000010",
+        ]
