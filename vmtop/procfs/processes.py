@@ -5,7 +5,9 @@ kernel-thread flag), ``status`` (owner, VmRSS, VmSwap) and ``cmdline``: each cos
 kernel no page-table walk. ``smaps`` and ``smaps_rollup`` are never read here, and
 ``maps`` is only *opened* (never read) to learn whether vmtop may read it: the kernel
 checks ptrace access at open time (``proc_maps_open`` → ``mm_access``), so opening is
-enough and costs the target nothing. That answer is cached per (PID, start time).
+enough and costs the target nothing (a few microseconds per process). It is asked on
+every refresh, not cached: a process can turn undumpable, or exec a setuid program,
+under the same PID and start time.
 
 Parsing is pure (``parse_process``, over bytes); ``list_processes`` does the I/O through a
 ``ProcFS``, so it works the same on ``/proc`` and on a copied fixture tree.
@@ -150,7 +152,7 @@ def probe_access(procfs: ProcFS, row: ProcessRow) -> str | None:
 
 
 class ProcessLister:
-    """Lists processes; remembers access answers and CPU ticks between calls.
+    """Lists processes; remembers CPU ticks between calls for the CPU percentages.
 
     ``clock`` gives seconds (monotonic) for the CPU percentages; ``probe`` says why a
     process cannot be read (``probe_access``); both are injectable for tests.
@@ -168,7 +170,6 @@ class ProcessLister:
         self.procfs = procfs
         self.clock = clock or time.monotonic
         self.probe = probe
-        self._denied: dict[tuple[int, int], str | None] = {}
         self._ticks: dict[tuple[int, int], int] = {}
         self._last_time: float | None = None
         self._users: dict[int | None, str | None] = {}
@@ -197,24 +198,18 @@ class ProcessLister:
         elapsed = None if self._last_time is None else now - self._last_time
         rows = []
         ticks: dict[tuple[int, int], int] = {}
-        denied: dict[tuple[int, int], str | None] = {}
         for pid in self.procfs.pids() if pids is None else pids:
             row = self._read(pid)
             if row is None:
                 continue
             key = row.identity
-            if key in self._denied:
-                reason = self._denied[key]
-            else:
-                reason = self.probe(self.procfs, row)
-            denied[key] = reason
+            reason = self.probe(self.procfs, row)
             ticks[key] = row.cpu_ticks
             cpu = None
             if elapsed and elapsed > 0 and key in self._ticks:
                 used = (row.cpu_ticks - self._ticks[key]) / CLOCK_TICKS
                 cpu = max(0.0, 100.0 * used / elapsed)
             rows.append(row._replace(denied=reason, cpu_percent=cpu))
-        self._denied = denied
         self._ticks = ticks
         self._last_time = now
         return rows

@@ -336,12 +336,18 @@ class AccessExplanation(ModalScreen[None]):
                 Text(f"Cannot open process {self.row.pid} ({self.row.comm})", style="bold"),
                 id="explain-title",
             )
-            yield Static(Text(self.row.denied or ""), id="explain-reason")
+            yield Static(Text(reason_only(self.row.denied or "")), id="explain-reason")
             yield Static(Text(what_to_do(self.row)), id="explain-advice", classes="muted")
             yield Static(Text("Esc / Enter: back to the list", style="dim"), id="explain-keys")
 
     def action_dismiss(self, result=None) -> None:
         self.dismiss(None)
+
+
+def reason_only(message: str) -> str:
+    """The "why" of an access message, without the advice the dialog spells out below."""
+    head, sep, _advice = message.partition("): ")
+    return head + ")" if sep and message.startswith("permission denied") else message
 
 
 def what_to_do(row: ProcessRow) -> str:
