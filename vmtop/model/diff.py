@@ -8,9 +8,11 @@ region splits it into several lines, and a stack's start moves down as it grows.
 Both region lists are sorted and non-overlapping, so one sweep over them does it:
 
 - runs of regions that are the same mapping in both snapshots (same range, perms,
-  offset, device, inode and name) are found by comparing slices of keys, which is
-  done in C and costs little even for 60 000 regions; only their resident size is
-  compared, one subtraction per region;
+  offset, device, inode and name) and the same resident size are found by comparing
+  slices of per-snapshot key lists (C-level list compares in growing chunks), so 60 000
+  regions cost little; the keys of the last few snapshots are cached, since a view
+  diffs each snapshot with the previous one and with a baseline; a pair that differs
+  only in its resident size is compared against the threshold;
 - everything else is grouped into clusters of regions whose ranges overlap (in a
   chain), and each cluster is cut at every boundary of either side into segments.
   A segment covered in both snapshots by the *same* mapping (same device, inode and
@@ -25,11 +27,12 @@ disappeared, so a view can draw a trace of it.
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
-from itertools import compress, pairwise
-from operator import itemgetter, sub
+from collections.abc import Iterator
+from itertools import compress, count, pairwise
+from operator import itemgetter, ne
 from typing import NamedTuple
 
 from vmtop.model import events as ev
@@ -46,46 +49,51 @@ HEAP_NAME = "[heap]"
 STACK_NAME = "[stack]"
 
 # Region fields 0..6: start, end, perms, offset, dev, inode, path. Two regions with
-# equal keys are the same mapping; only their resident figures can differ.
+# equal keys are the same mapping; only their resident figures can differ. Field 7 is
+# rss: with it, equal keys mean nothing to report at all.
 _KEY = itemgetter(0, 1, 2, 3, 4, 5, 6)
-_RSS = itemgetter(7)
+_KEY_RSS = itemgetter(0, 1, 2, 3, 4, 5, 6, 7)
 _START = itemgetter(0)
 
 
-# -- per-snapshot keys, cached -----------------------------------------------------------
+# -- keys, cached per snapshot ------------------------------------------------------------
 #
-# A view diffs each new snapshot against the previous one and against its baseline, so
-# the same regions tuple is keyed again and again; keep the keys of the last few.
+# A view diffs each new snapshot with the previous one and with its baseline, so the
+# same regions are keyed again and again: keep the keys of the last few snapshots.
+# The cache holds the regions tuple itself, so its id cannot be reused while cached.
 
-_CACHE_SIZE = 8
-_cache: OrderedDict[int, tuple[tuple[Region, ...], list, list | None]] = OrderedDict()
+_CACHE_SIZE = 6
+_cache: OrderedDict[tuple[int, bool], tuple[tuple, list]] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def _keys(regions: tuple[Region, ...], with_rss: bool) -> tuple[list, list | None]:
-    ident = id(regions)
+def _keys(regions: tuple[Region, ...], with_rss: bool) -> list:
+    slot = (id(regions), with_rss)
     with _cache_lock:
-        hit = _cache.get(ident)
-        if hit is not None and hit[0] is regions and (hit[2] is not None or not with_rss):
-            _cache.move_to_end(ident)
-            return hit[1], hit[2]
-    keys = list(map(_KEY, regions))
-    rss = None
-    if with_rss:
-        rss = list(map(_RSS, regions))
-        if None in rss:
-            rss = [0 if value is None else value for value in rss]
+        hit = _cache.get(slot)
+        if hit is not None and hit[0] is regions:
+            _cache.move_to_end(slot)
+            return hit[1]
+    # 60 000 new tuples would set off the cyclic garbage collector many times over
+    # (and a full collection of everything the snapshots hold): hold it off meanwhile.
+    # Key tuples hold only ints and strings, so they cannot be part of a cycle.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        keys = list(map(_KEY_RSS if with_rss else _KEY, regions))
+    finally:
+        if collecting:
+            gc.enable()
     with _cache_lock:
-        # The cached entry holds the regions tuple itself, so its id cannot be reused.
-        _cache[ident] = (regions, keys, rss)
-        _cache.move_to_end(ident)
+        _cache[slot] = (regions, keys)
+        _cache.move_to_end(slot)
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
-    return keys, rss
+    return keys
 
 
 def clear_cache() -> None:
-    """Forget cached keys (benchmarks use it to time a cold diff)."""
+    """Forget cached keys (the benchmark times a diff with and without them)."""
     with _cache_lock:
         _cache.clear()
 
@@ -93,40 +101,41 @@ def clear_cache() -> None:
 # -- the sweep ---------------------------------------------------------------------------
 
 
-def _equal_run(kp: list, i: int, kc: list, j: int, limit: int) -> int:
-    """How many keys are equal from kp[i] and kc[j] on, up to ``limit``.
+def _equal_run(kp: list, i: int, kc: list, j: int) -> int:
+    """How many keys are equal from kp[i] and kc[j] on.
 
-    Galloping slice comparisons: long equal runs cost a few C-level list compares.
+    Compares slices in growing chunks (C-level list compares), and finds the first
+    difference inside a chunk that differs with one pass of C-level iterators.
     """
-    if limit <= 0 or kp[i] != kc[j]:
-        return 0
-    n = 1
-    step = 16
-    while n < limit:
-        m = min(limit, n + step)
-        if kp[i + n : i + m] == kc[j + n : j + m]:
-            n = m
-            step *= 2
+    limit = min(len(kp) - i, len(kc) - j)
+    done = 0
+    chunk = 16
+    while done < limit:
+        m = min(chunk, limit - done)
+        before = kp[i + done : i + done + m]
+        after = kc[j + done : j + done + m]
+        if before == after:
+            done += m
+            chunk *= 8
             continue
-        lo, hi = n, m  # the first difference is in [lo, hi)
-        while hi - lo > 8:
-            mid = (lo + hi) // 2
-            if kp[i + lo : i + mid] == kc[j + lo : j + mid]:
-                lo = mid
-            else:
-                hi = mid
-        while lo < hi and kp[i + lo] == kc[j + lo]:
-            lo += 1
-        return lo
-    return n
+        return done + next(compress(count(), map(ne, before, after)))
+    return done
 
 
 class _Run(NamedTuple):
-    """``length`` regions from prev[i] and cur[j] on that are the same mappings."""
+    """``length`` regions from prev[i] and cur[j] on that are the same mappings with the
+    same resident size (or no resident sizes to compare)."""
 
     i: int
     j: int
     length: int
+
+
+class _Resized(NamedTuple):
+    """prev[i] and cur[j] are the same mapping; its resident size changed."""
+
+    i: int
+    j: int
 
 
 class _Cluster(NamedTuple):
@@ -137,40 +146,46 @@ class _Cluster(NamedTuple):
 
 
 def _sweep(
-    prev: Sequence[Region], kp: list, cur: Sequence[Region], kc: list
-) -> Iterator[_Run | _Cluster]:
+    P: tuple[Region, ...], C: tuple[Region, ...], with_rss: bool
+) -> Iterator[_Run | _Resized | _Cluster]:
+    kp, kc = _keys(P, with_rss), _keys(C, with_rss)
     i = j = 0
-    np_, nc = len(prev), len(cur)
+    np_, nc = len(P), len(C)
     while i < np_ or j < nc:
         if i < np_ and j < nc:
-            length = _equal_run(kp, i, kc, j, min(np_ - i, nc - j))
+            length = _equal_run(kp, i, kc, j)
             if length:
                 yield _Run(i, j, length)
                 i += length
                 j += length
                 continue
-        # Everything before prev[i] and cur[j] is done and ends at or before both.
+            if with_rss and kp[i][:7] == kc[j][:7]:
+                yield _Resized(i, j)
+                i += 1
+                j += 1
+                continue
+        # Everything before P[i] and C[j] is done and ends at or before both.
         cp: list[Region] = []
         cc: list[Region] = []
-        if j >= nc or (i < np_ and prev[i][0] <= cur[j][0]):
-            hi = prev[i][1]
-            cp.append(prev[i])
+        if j >= nc or (i < np_ and P[i][0] <= C[j][0]):
+            hi = P[i][1]
+            cp.append(P[i])
             i += 1
         else:
-            hi = cur[j][1]
-            cc.append(cur[j])
+            hi = C[j][1]
+            cc.append(C[j])
             j += 1
         grown = True
         while grown:
             grown = False
-            while i < np_ and prev[i][0] < hi:
-                cp.append(prev[i])
-                hi = max(hi, prev[i][1])
+            while i < np_ and P[i][0] < hi:
+                cp.append(P[i])
+                hi = max(hi, P[i][1])
                 i += 1
                 grown = True
-            while j < nc and cur[j][0] < hi:
-                cc.append(cur[j])
-                hi = max(hi, cur[j][1])
+            while j < nc and C[j][0] < hi:
+                cc.append(C[j])
+                hi = max(hi, C[j][1])
                 j += 1
                 grown = True
         yield _Cluster(cp, cc)
@@ -287,40 +302,21 @@ def diff_snapshots(
     if exec_event is not None:
         return [exec_event]
     with_rss = prev.has_smaps and cur.has_smaps
-    kp, rp = _keys(prev.regions, with_rss)
-    kc, rc = _keys(cur.regions, with_rss)
     threshold = max(1, rss_threshold)
     out: list[Event] = []
     P, C = prev.regions, cur.regions
-    for item in _sweep(P, kp, C, kc):
-        if type(item) is _Run:
-            if with_rss:
-                _rss_events_in_run(item, rp, C, rc, threshold, when, out)
+    for item in _sweep(P, C, with_rss):
+        kind = type(item)
+        if kind is _Run:
+            continue
+        if kind is _Resized:
+            p, c = P[item.i], C[item.j]
+            delta = (c.rss or 0) - (p.rss or 0)
+            if delta >= threshold or -delta >= threshold:
+                out.append(_rss_event(c, c.start, c.end, delta, c.rss, when))
             continue
         _cluster_events(item, with_rss, threshold, when, out)
     return out
-
-
-def _rss_events_in_run(
-    run: _Run,
-    rp: list,
-    C: Sequence[Region],
-    rc: list,
-    threshold: int,
-    when: float,
-    out: list[Event],
-) -> None:
-    i, j, n = run
-    before = rp[i : i + n]
-    after = rc[j : j + n]
-    if before == after:
-        return
-    deltas = list(map(sub, after, before))
-    for k in compress(range(n), deltas):
-        delta = deltas[k]
-        if delta >= threshold or -delta >= threshold:
-            region = C[j + k]
-            out.append(_rss_event(region, region.start, region.end, delta, region.rss, when))
 
 
 def _event(
@@ -659,25 +655,20 @@ def region_changes(
         or _exec_event(base, cur) is not None
     ):
         return {r.start: RegionChange(NEW, r.size, (r.rss or 0) if with_rss else None) for r in C}
-    kp, rp = _keys(base.regions, with_rss)
-    kc, rc = _keys(C, with_rss)
     threshold = max(1, rss_threshold)
     P = base.regions
-    result: dict[int, RegionChange] = {}
-    same_no_rss = RegionChange(SAME, 0, None)
-    same_zero = RegionChange(SAME, 0, 0)
-    for item in _sweep(P, kp, C, kc):
-        if type(item) is _Run:
-            i, j, n = item
-            if not with_rss:
-                result.update(dict.fromkeys(map(_START, C[j : j + n]), same_no_rss))
-                continue
-            deltas = list(map(sub, rc[j : j + n], rp[i : i + n]))
-            result.update(dict.fromkeys(map(_START, C[j : j + n]), same_zero))
-            for k in compress(range(n), deltas):
-                d = deltas[k]
-                status = CHANGED if (d >= threshold or -d >= threshold) else SAME
-                result[C[j + k][0]] = RegionChange(status, 0, d)
+    # Every region starts as unchanged (one C-level pass); the sweep overwrites the rest.
+    unchanged = RegionChange(SAME, 0, 0 if with_rss else None)
+    result: dict[int, RegionChange] = dict.fromkeys(map(_START, C), unchanged)
+    for item in _sweep(P, C, with_rss):
+        kind = type(item)
+        if kind is _Run:
+            continue
+        if kind is _Resized:
+            c = C[item.j]
+            d = (c.rss or 0) - (P[item.i].rss or 0)
+            status = CHANGED if (d >= threshold or -d >= threshold) else SAME
+            result[c.start] = RegionChange(status, 0, d)
             continue
         _cluster_changes(item, with_rss, threshold, result)
     return result

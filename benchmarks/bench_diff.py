@@ -1,0 +1,150 @@
+"""How much the diff costs next to the kernel's read of smaps, for a 60 000-region process.
+
+Starts a child that maps 60 000 regions (one anonymous area with every other page
+mprotect'ed read-only, so the kernel cannot merge them, and some pages touched), takes a
+snapshot, asks the child to change a few things (unmap some regions, map new ones,
+mprotect, touch pages), takes a second snapshot, then times:
+
+- the kernel's read of /proc/PID/smaps (open + read, bytes only: no parsing);
+- diff_snapshots(a, b) and region_changes(a, b): cold (no cached keys), and steady
+  (the older snapshot's keys cached, as in a view that diffs every new snapshot with
+  the one before).
+
+Prints each as milliseconds and as a ratio to the kernel read; the target is <= 0.2.
+
+    /work/venv/bin/python benchmarks/bench_diff.py [--regions 60000] [--repeat 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import textwrap
+import time
+
+from vmtop.model.diff import clear_cache, diff_snapshots, region_changes
+from vmtop.procfs.reader import ProcFS
+from vmtop.procfs.snapshot import take_snapshot
+
+CHILD = textwrap.dedent(
+    """
+    import ctypes, mmap, sys
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_int, ctypes.c_long]
+    libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    PAGE = mmap.PAGESIZE
+    n = int(sys.argv[1])
+    RW = mmap.PROT_READ | mmap.PROT_WRITE
+    base = libc.mmap(None, n * PAGE, RW, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)
+    assert base not in (None, ctypes.c_void_p(-1).value), ctypes.get_errno()
+    for k in range(1, n, 2):
+        if libc.mprotect(base + k * PAGE, PAGE, mmap.PROT_READ) != 0:
+            raise SystemExit(f"mprotect failed at {k}: errno {ctypes.get_errno()}")
+    for k in range(0, n, 8):  # touch every 4th writable page
+        ctypes.memset(base + k * PAGE, 1, 1)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    # A few changes of every kind, spread over the area.
+    for k in range(1000, n - 1000, n // 20):
+        k -= k % 2
+        libc.munmap(base + k * PAGE, 2 * PAGE)  # unmapped (two regions)
+        libc.mprotect(base + (k + 4) * PAGE, PAGE, mmap.PROT_READ)  # merged with neighbours
+        for j in range(k + 10, k + 10 + 64, 2):  # resident memory rises
+            ctypes.memset(base + j * PAGE, 1, 1)
+    for _ in range(20):
+        libc.mmap(None, 64 * PAGE, RW, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)
+    print("changed", flush=True)
+    sys.stdin.readline()
+    """
+)
+
+
+def best_seconds(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    # The least of several runs: the machine's other load only ever adds time.
+    return min(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--regions", type=int, default=60_000)
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(args.regions)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None and child.stdin is not None
+        if child.stdout.readline().strip() != "ready":
+            print("the child could not map its regions", file=sys.stderr)
+            return 1
+        procfs = ProcFS()
+        a = take_snapshot(procfs, child.pid, classify=False)
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        child.stdout.readline()
+        b = take_snapshot(procfs, child.pid, classify=False)
+        path = f"/proc/{child.pid}/smaps"
+
+        def kernel_read() -> bytes:
+            with open(path, "rb", buffering=0) as f:
+                return f.read()
+
+        kernel = best_seconds(kernel_read, args.repeat)
+
+        def cold(fn):
+            def run() -> None:
+                clear_cache()
+                fn(a, b)
+
+            return run
+
+        def steady(fn):
+            # A view's tick: the older snapshot was keyed on the tick before.
+            times = []
+            for _ in range(args.repeat):
+                clear_cache()
+                fn(a, a)
+                t0 = time.perf_counter()
+                fn(a, b)
+                times.append(time.perf_counter() - t0)
+            return min(times)
+
+        events = diff_snapshots(a, b)
+        results = {
+            "diff_snapshots, cold": best_seconds(cold(diff_snapshots), args.repeat),
+            "region_changes, cold": best_seconds(cold(region_changes), args.repeat),
+            "diff_snapshots, steady": steady(diff_snapshots),
+            "region_changes, steady": steady(region_changes),
+        }
+        kinds_seen: dict[str, int] = {}
+        for e in events:
+            kinds_seen[e.event] = kinds_seen.get(e.event, 0) + 1
+        print(f"regions: {len(a.regions)} -> {len(b.regions)}; events: {kinds_seen}")
+        print(f"kernel read of smaps: {kernel * 1000:8.1f} ms ({len(kernel_read()) >> 20} MiB)")
+        worst = 0.0
+        for name, seconds in results.items():
+            ratio = seconds / kernel
+            worst = max(worst, ratio)
+            print(f"{name:24}: {seconds * 1000:8.1f} ms  = {ratio:.3f} x the kernel read")
+        print(f"target <= 0.2 x: {'met' if worst <= 0.2 else 'NOT met'} (worst {worst:.3f})")
+        return 0
+    finally:
+        child.kill()
+        child.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
