@@ -242,13 +242,28 @@ def test_unknown_stack_pointers_fall_back_to_the_guard_layout(tmp_path):
     }
 
 
+def test_the_last_unknown_thread_gets_the_last_stack(tmp_path):
+    procfs = make_tree(
+        tmp_path,
+        {
+            PID + 1: _syscall(0x7F0010800E90),
+            PID + 2: _syscall(0x7F0011001E90),
+            PID + 3: _syscall(0x7F0011811E90),
+            PID + 4: b"running\n",
+        },
+    )
+    regions = take_snapshot(procfs, PID).regions
+    stacks = {r.start: r.tid for r in regions if r.kind == "thread_stack"}
+    assert stacks[0x7F0011901000] == PID + 4 and len(stacks) == 4
+
+
 def test_fallback_takes_no_more_stacks_than_unknown_threads(tmp_path):
     # One thread unknown, three candidates: the one with the one-page guard wins over
     # the 64 KiB guard; of the two one-page guards, the first.
     procfs = make_tree(tmp_path, {PID + 1: b"running\n"})
     regions = take_snapshot(procfs, PID).regions
     stacks = [(r.start, r.tid) for r in regions if r.kind == "thread_stack"]
-    assert len(stacks) == 1
+    assert len(stacks) == 1 and stacks[0][1] is None  # which thread's: unknown
     assert stacks[0][0] in (0x7F0010001000, 0x7F0010802000, 0x7F0011901000)
     assert stacks[0][0] != 0x7F0011012000  # above the 64 KiB guard
 

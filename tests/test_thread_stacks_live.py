@@ -6,7 +6,9 @@ the region holding that local is that thread's stack.
 
 from __future__ import annotations
 
+import os
 import subprocess
+import time
 
 import pytest
 from helpers_elf import gcc, vmtop_json
@@ -34,7 +36,24 @@ def start(exe, spawn):
         elif parts[0] == "main":
             main = (int(parts[1]), int(parts[2], 16))
     assert len(threads) == 3 and main is not None, lines
+    wait_until_all_threads_sleep(child.pid)
     return child, threads, main
+
+
+def wait_until_all_threads_sleep(pid: int, timeout: float = 10.0) -> None:
+    """Until every thread is blocked (in pause or read): a thread still running has no
+    stack pointer to read, and the test wants to see each one's TID."""
+    deadline = time.monotonic() + timeout
+    while True:
+        states = []
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/stat", "rb") as f:
+                data = f.read()
+            states.append(data[data.rfind(b")") + 2 :][:1])
+        if len(states) == 4 and all(state == b"S" for state in states):
+            return
+        assert time.monotonic() < deadline, f"threads of {pid} are {states}"
+        time.sleep(0.01)
 
 
 def test_three_threads_three_thread_stacks_with_their_tids(threads3, spawn):

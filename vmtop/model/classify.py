@@ -12,7 +12,8 @@
   is that thread's ``thread_stack`` with its TID. When some thread's stack pointer is
   unknown (it is running, or we may not read it), rw-p anonymous regions directly above
   a ---p anonymous guard (the layout glibc's pthread_create makes) are taken for thread
-  stacks without a TID, at most one per such thread.
+  stacks without a TID, at most one per such thread (with the TID when one thread and
+  one such region are left).
 
 This runs on every snapshot, for processes with tens of thousands of regions: one pass,
 no file I/O except one small read per thread, under a time budget.
@@ -147,10 +148,10 @@ def thread_stack_pointers(procfs, pid: int) -> dict[int, int | None]:
 def mark_thread_stacks(regions: list[Region], stack_pointers: dict[int, int | None]) -> None:
     """Mark, in place, the regions holding threads' stacks."""
     starts = [r.start for r in regions]
-    unknown = 0
+    unknown: list[int] = []
     for tid, sp in sorted(stack_pointers.items()):
         if sp is None:
-            unknown += 1
+            unknown.append(tid)
             continue
         i = bisect.bisect_right(starts, sp) - 1
         if i < 0:
@@ -176,8 +177,10 @@ def mark_thread_stacks(regions: list[Region], stack_pointers: dict[int, int | No
         ):
             candidates.append((guard.end - guard.start, i))
         guard = r if r.kind == GUARD and not r.inode and not r.path else None
-    if len(candidates) > unknown:
-        candidates = heapq.nsmallest(unknown, candidates)
+    # One thread unknown and exactly one such region: by elimination, it is that thread's.
+    tid = unknown[0] if len(unknown) == 1 == len(candidates) else None
+    if len(candidates) > len(unknown):
+        candidates = heapq.nsmallest(len(unknown), candidates)
     for _guard_size, i in candidates:
         r = regions[i]
-        regions[i] = _relabel(r, kinds.THREAD_STACK, r.object, None)
+        regions[i] = _relabel(r, kinds.THREAD_STACK, r.object, tid)
