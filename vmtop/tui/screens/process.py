@@ -68,8 +68,8 @@ class ProcessScreen(Screen):
         Binding("q", "back", "Back", show=False),
         Binding("space", "pause", "Pause"),
         Binding("r", "step", "Refresh", show=False),
-        Binding("plus,equals_sign", "faster", "Faster", key_display="+"),
-        Binding("minus", "slower", "Slower", key_display="-"),
+        Binding("plus,equals_sign", "faster", "Interval", key_display="+/-"),
+        Binding("minus", "slower", "Slower", show=False),
         Binding("b", "baseline", "Baseline"),
         Binding("B", "clear_baseline", "Clear base", show=False),
         Binding("slash", "filter", "Filter", key_display="/"),
@@ -79,8 +79,8 @@ class ProcessScreen(Screen):
         Binding("m", "scale", "Scale"),
         Binding("z", "zoom_in", "Zoom"),
         Binding("Z", "zoom_out", "Unzoom"),
-        Binding("less_than_sign,left_square_bracket", "pan(-1)", "Pan", key_display="<"),
-        Binding("greater_than_sign,right_square_bracket", "pan(1)", "Pan", key_display=">"),
+        Binding("less_than_sign,left_square_bracket", "pan(-1)", "Pan", key_display="</>"),
+        Binding("greater_than_sign,right_square_bracket", "pan(1)", "Pan", show=False),
         Binding("g", "goto", "Go to"),
     ]
 
@@ -352,7 +352,7 @@ class ProcessScreen(Screen):
             self._timer.stop()
             self._timer = None
         self._update_header()
-        self.refresh_bindings()
+        self._update_bindings()
 
     def _show_error(self, text: str) -> None:
         self.error = text
@@ -362,7 +362,7 @@ class ProcessScreen(Screen):
         for selector in ("#bar", "#body", "#events-title", "#events"):
             self.query_one(selector).display = False
         self.query_one(ProcessHeader).set_state(HeaderState(None, self.pid, live=False))
-        self.refresh_bindings()
+        self._update_bindings()
 
     # -- messages from widgets -----------------------------------------------------------
 
@@ -423,6 +423,19 @@ class ProcessScreen(Screen):
             return self.baseline is not None
         return True
 
+    def _update_bindings(self) -> None:
+        """Refresh the footer only when a key came or went (a footer rebuild costs
+        tens of milliseconds: not on every key press)."""
+        state = (
+            bool(self.query_one(AddressBar).zoom),
+            self.baseline is not None,
+            self.exited_at is not None,
+            self.error is not None,
+        )
+        if state != getattr(self, "_bindings_state", None):
+            self._bindings_state = state
+            self.refresh_bindings()
+
     def action_back(self) -> None:
         if self._input_mode is not None:
             self._close_prompt(clear=self._input_mode == "filter")
@@ -482,13 +495,13 @@ class ProcessScreen(Screen):
             timeout=3,
         )
         self._refresh_views()
-        self.refresh_bindings()
+        self._update_bindings()
 
     def action_clear_baseline(self) -> None:
         self.baseline = None
         self.ref_changes = {}
         self._refresh_views()
-        self.refresh_bindings()
+        self._update_bindings()
 
     def action_sort(self) -> None:
         self.query_one(RegionTable).cycle_sort()
@@ -503,18 +516,18 @@ class ProcessScreen(Screen):
 
     def action_scale(self) -> None:
         self.query_one(AddressBar).toggle_mode()
-        self.refresh_bindings()
+        self._update_bindings()
 
     def action_zoom_in(self) -> None:
         bar = self.query_one(AddressBar)
         if bar.selected is None:
             bar.set_selected(self.query_one(RegionTable).selected_region)
         bar.zoom_in()
-        self.refresh_bindings()
+        self._update_bindings()
 
     def action_zoom_out(self) -> None:
         self.query_one(AddressBar).zoom_out()
-        self.refresh_bindings()
+        self._update_bindings()
 
     def action_pan(self, direction: int) -> None:
         self.query_one(AddressBar).pan(direction)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from rich.segment import Segment
 from rich.style import Style
+from textual.geometry import Region as Area
 from textual.geometry import Size
 from textual.message import Message
 from textual.strip import Strip
@@ -92,10 +93,16 @@ class AddressBar(Widget):
         self._invalidate(layout=True)
 
     def set_selected(self, region: Region | None) -> None:
+        if region == self.selected:
+            return
         self.selected = region
         if self.zoom and region is not None and not self._in_view(region):
             self._center_on(region)
             self._invalidate(layout=True)
+        elif self._strips is not None:
+            # Only the marker row shows the selection.
+            self._strips[3] = self._marker_row(self.layout, max(1, self.size.width))
+            self.refresh(Area(0, 3, self.size.width, 1))
         else:
             self._invalidate(layout=False)
 
@@ -267,7 +274,9 @@ class AddressBar(Widget):
                 # The lower row: how much of it is resident, as a bar from the bottom.
                 color = theme.kind_color(c.kind)
                 level = 0 if c.resident <= 0 else max(1, min(8, round(c.resident * 8)))
-                segments.append(Segment(RESIDENT_BLOCKS[level], Style(color=color, bgcolor=RESIDENT_BG)))
+                segments.append(
+                    Segment(RESIDENT_BLOCKS[level], Style(color=color, bgcolor=RESIDENT_BG))
+                )
         return Strip(segments).adjust_cell_length(width)
 
     def _marker_row(self, layout: bl.BarLayout, width: int) -> Strip:

@@ -175,6 +175,8 @@ class RegionTable(ScrollView, can_focus=True):
         self.columns = columns_for(self.addr_width)
         self._selected_key: tuple | None = None
         self._selected_range: tuple[int, int] | None = None
+        self._selected_kind = kinds.ANON
+        self._selected_object: str | None = None
         self._cache: dict[tuple[int, bool], Strip] = {}
         self._styles: dict[tuple, Style] = {}
         self.lines_rendered = 0  # for tests and benchmarks: how many rows were drawn
@@ -242,6 +244,25 @@ class RegionTable(ScrollView, can_focus=True):
                 overlap = i
         if overlap >= 0:
             return overlap
+        if self.grouped:
+            # Its group is closed: stay on the group.
+            from vmtop.tui.widgets.table_model import group_key
+
+            probe = Region(
+                lo,
+                hi,
+                "",
+                0,
+                dev,
+                inode,
+                path,
+                kind=self._selected_kind,
+                object=self._selected_object,
+            )
+            group = group_key(probe)[0]
+            for i, row in enumerate(rows):
+                if isinstance(row, GroupRow) and row.key == group:
+                    return i
         # The region is gone: stay on the row that took its place.
         return min(cur, len(rows) - 1)
 
@@ -298,6 +319,8 @@ class RegionTable(ScrollView, can_focus=True):
             self._selected_key = row_key(row)
             if isinstance(row, RegionRow):
                 self._selected_range = (row.region.start, row.region.end)
+                self._selected_kind = row.region.kind
+                self._selected_object = row.region.object
         if scroll:
             self._scroll_to_cursor()
         if old != index:
