@@ -24,6 +24,7 @@ from helpers_elf import (
 
 from vmtop.model import elf as elf_mod
 from vmtop.model.elf import ElfCache, parse_elf, region_sections, symbolize
+from vmtop.model.mapped_file import MappedFileError, stat_mapped_file
 from vmtop.model.objects import object_sizes
 from vmtop.model.region import ProcessInfo, Region, Snapshot, Totals
 from vmtop.model.where import where
@@ -317,3 +318,50 @@ def test_region_of_a_snapshot_without_it_has_a_reason():
     snapshot = Snapshot(info, 0.0, (), Totals(0, 0, 0, 0, 0, 0), False, {})
     obj = elf_mod.loaded_object(snapshot, region, ProcFS())
     assert obj.elf is None and obj.reason == "region not in this snapshot"
+
+
+# -- finding a mapped file by its name, without map_files ----------------------------------
+
+
+def _region_for(path: Path, printed_name: str | None = None, inode: int | None = None) -> Region:
+    st = os.stat(path)
+    dev = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}"
+    name = printed_name if printed_name is not None else str(path)
+    return Region(0x1000, 0x2000, "r--p", 0, dev, inode or st.st_ino, name, kind="file")
+
+
+def _reason(region: Region) -> str:
+    try:
+        stat_mapped_file(ProcFS(), os.getpid(), region, use_map_files=False)
+    except MappedFileError as e:
+        return str(e)
+    return "found"
+
+
+def test_names_the_kernel_mangles_are_found(tmp_path):
+    plain = tmp_path / "plain.bin"
+    plain.write_bytes(b"x")
+    assert _reason(_region_for(plain)) == "found"
+    newline = tmp_path / "a\nb"
+    newline.write_bytes(b"x")
+    assert _reason(_region_for(newline, str(tmp_path / "a\\012b"))) == "found"
+    really = tmp_path / "really (deleted)"
+    really.write_bytes(b"x")
+    assert _reason(_region_for(really)) == "found"
+
+
+def test_names_that_lead_elsewhere_give_reasons(tmp_path):
+    plain = tmp_path / "plain.bin"
+    plain.write_bytes(b"x")
+    st = os.stat(plain)
+    assert _reason(_region_for(plain, inode=st.st_ino + 1)) == "replaced since mapped"
+    gone = _region_for(plain)._replace(path=str(tmp_path / "nothing"))
+    assert _reason(gone) == "file gone"
+    deleted = _region_for(plain)._replace(path=str(tmp_path / "nothing") + " (deleted)")
+    assert _reason(deleted) == "file gone (deleted since mapped)"
+    replaced = _region_for(plain, str(plain) + " (deleted)", inode=st.st_ino + 1)
+    assert _reason(replaced) == "replaced since mapped"
+    # A device is never opened, only stat()ed: it is not a regular file.
+    assert _reason(_region_for(Path("/dev/null"))) == "not a regular file"
+    anonymous = Region(0x1000, 0x2000, "rw-p", 0, "00:00", 0, "", kind="anon")
+    assert _reason(anonymous) == "not file-backed"

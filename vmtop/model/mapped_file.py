@@ -72,12 +72,22 @@ def _matches(st: os.stat_result, region: Region, via_map_files: bool) -> bool:
 def _routes(procfs, pid: int, region: Region, use_map_files: bool) -> Iterator[tuple[str, bool]]:
     if use_map_files:
         yield procfs.path(pid, "map_files", f"{region.start:x}-{region.end:x}"), True
-    name = region.path
-    if name.endswith(DELETED_SUFFIX):
-        name = name[: -len(DELETED_SUFFIX)]
-    if name.startswith("/"):
+    if not region.path.startswith("/"):
+        return
+    # The kernel appends " (deleted)" to a deleted file's name and prints a newline in
+    # a name as "\012"; a file can also really be called that. The inode check below
+    # tells which candidate, if any, is the mapped file.
+    names = []
+    if region.path.endswith(DELETED_SUFFIX):
+        names.append(region.path[: -len(DELETED_SUFFIX)])
+    names.append(region.path)
+    for name in list(names):
+        if "\\012" in name:
+            names.append(name.replace("\\012", "\n"))
+    root = procfs.path(pid, "root")
+    for name in names:
         # String concatenation: os.path.join would drop the root for an absolute name.
-        yield procfs.path(pid, "root") + name, False
+        yield root + name, False
 
 
 def stat_mapped_file(procfs, pid: int, region: Region, *, use_map_files: bool = True) -> FoundFile:
@@ -87,25 +97,26 @@ def stat_mapped_file(procfs, pid: int, region: Region, *, use_map_files: bool = 
     if not getattr(procfs, "is_live", False):
         raise MappedFileError(NOT_LIVE)
     deleted = region.path.endswith(DELETED_SUFFIX)
-    reason = None
+    replaced = denied = False
     for path, via_map_files in _routes(procfs, pid, region, use_map_files):
         try:
             st = os.stat(path)
         except OSError as e:
-            if e.errno in _DENIED:
-                reason = reason or NO_ACCESS
-            elif not via_map_files:
-                reason = FILE_DELETED if deleted else FILE_GONE
+            # map_files is closed to users without CAP_CHECKPOINT_RESTORE, and gone
+            # when the region changed since the snapshot: the names decide then.
+            denied = denied or (e.errno in _DENIED and not via_map_files)
             continue
         if not _matches(st, region, via_map_files):
-            reason = REPLACED
+            replaced = True
             continue
         if not stat.S_ISREG(st.st_mode):
             raise MappedFileError(NOT_REGULAR)
         return FoundFile(path, _identity(st), via_map_files)
-    if reason is None:
-        reason = FILE_DELETED if deleted else FILE_GONE
-    raise MappedFileError(reason)
+    if replaced:
+        raise MappedFileError(REPLACED)
+    if denied:
+        raise MappedFileError(NO_ACCESS)
+    raise MappedFileError(FILE_DELETED if deleted else FILE_GONE)
 
 
 @contextmanager
