@@ -18,8 +18,11 @@ import vmtop.procfs.processes as processes
 from vmtop.procfs.processes import (
     ProcessLister,
     matches,
+    parse_loadavg,
+    parse_meminfo,
     parse_process,
     probe_access,
+    read_system,
     sort_rows,
 )
 from vmtop.procfs.reader import ProcFS
@@ -163,3 +166,29 @@ def test_cpu_percent_of_a_busy_child(spawn):
     time.sleep(0.5)
     (row,) = lister.list([pid])
     assert row.cpu_percent is not None and row.cpu_percent > 20
+
+
+def test_meminfo_and_loadavg_parsing():
+    meminfo = (
+        b"MemTotal:       24684084 kB\nMemFree:         7932128 kB\n"
+        b"MemAvailable:    8789728 kB\nSwapTotal:       1048576 kB\n"
+        b"SwapFree:         524288 kB\nHugePages_Total:       0\n"
+    )
+    fields = parse_meminfo(meminfo)
+    assert fields["MemTotal"] == 24684084 * 1024
+    assert fields["HugePages_Total"] == 0
+    assert parse_loadavg(b"4.93 3.70 1.76 5/120 30791\n") == (4.93, 3.70, 1.76)
+    assert parse_loadavg(b"") is None
+
+
+def test_system_summary_from_a_tree(tmp_path):
+    (tmp_path / "meminfo").write_bytes(
+        b"MemTotal: 1000 kB\nMemAvailable: 250 kB\nSwapTotal: 100 kB\nSwapFree: 40 kB\n"
+    )
+    (tmp_path / "loadavg").write_bytes(b"0.50 0.25 0.10 1/99 7\n")
+    system = read_system(ProcFS(str(tmp_path)))
+    assert system.mem_total == 1000 * 1024
+    assert system.mem_used == 750 * 1024
+    assert (system.swap_total, system.swap_used) == (100 * 1024, 60 * 1024)
+    assert system.load == (0.5, 0.25, 0.1)
+    assert read_system(ProcFS(str(TUI_PROC))) is None  # the fixture tree has no meminfo

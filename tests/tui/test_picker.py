@@ -206,3 +206,24 @@ async def test_real_process_screen_opens_from_the_picker():
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, PickerScreen)
+
+
+async def test_command_lines_with_newlines_and_escapes_stay_on_one_line(fixture_procfs):
+    app = PickerApp(fixture_procfs)
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = app.screen
+        rows = [
+            row._replace(command="python3 -c\nimport os\n\tprint(1)\x1b[2J", comm="a\x1bb")
+            if row.pid == 4343
+            else row
+            for row in screen.lister.list()
+        ]
+        screen._apply(rows)
+        await pilot.pause()
+        table = screen.query_one(ProcessTable)
+        line = "".join(segment.text for segment in table.render_line(0))
+        assert table.rows[0].pid == 4343
+        assert "python3 -c import os  print(1)\\x1b[2J" in line
+        assert not any(ord(ch) < 32 for ch in line)
+        status = str(screen.query_one("#picker-status").content)
+        assert "\n" not in status and "\x1b" not in status

@@ -255,3 +255,56 @@ def matches(row: ProcessRow, text: str) -> bool:
         return True
     needle = text.lower()
     return needle in row.comm.lower() or needle in row.command.lower()
+
+
+# -- the machine, for the picker's meters ------------------------------------------------
+
+
+class SystemSummary(NamedTuple):
+    """Memory and load of the whole machine, as htop's meters show them (bytes)."""
+
+    mem_total: int
+    mem_used: int  # MemTotal - MemAvailable: what would not come back without swapping
+    swap_total: int
+    swap_used: int
+    load: tuple[float, float, float] | None
+
+
+def parse_meminfo(data: bytes) -> dict[str, int]:
+    """/proc/meminfo: ``kB`` values in bytes, keyed by name."""
+    fields = {}
+    for line in data.split(b"\n"):
+        key, sep, value = line.partition(b":")
+        parts = value.split()
+        if sep and parts and parts[0].isdigit():
+            scale = 1024 if parts[1:2] == [b"kB"] else 1
+            fields[key.decode("ascii", "replace")] = int(parts[0]) * scale
+    return fields
+
+
+def parse_loadavg(data: bytes) -> tuple[float, float, float] | None:
+    parts = data.split()
+    try:
+        return float(parts[0]), float(parts[1]), float(parts[2])
+    except (IndexError, ValueError):
+        return None
+
+
+def read_system(procfs: ProcFS) -> SystemSummary | None:
+    """The machine's memory and load from meminfo/loadavg; None when the tree lacks them."""
+    meminfo = _read_or_none(os.path.join(procfs.root, "meminfo"))
+    if not meminfo:
+        return None
+    fields = parse_meminfo(meminfo)
+    total = fields.get("MemTotal")
+    if not total:
+        return None
+    available = fields.get("MemAvailable", fields.get("MemFree", 0))
+    loadavg = _read_or_none(os.path.join(procfs.root, "loadavg"))
+    return SystemSummary(
+        mem_total=total,
+        mem_used=max(0, total - available),
+        swap_total=fields.get("SwapTotal", 0),
+        swap_used=max(0, fields.get("SwapTotal", 0) - fields.get("SwapFree", 0)),
+        load=parse_loadavg(loadavg) if loadavg else None,
+    )

@@ -25,6 +25,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from vmtop.model.kinds import KIND_DESCRIPTIONS
+from vmtop.model.names import display_name
 from vmtop.model.region import Region, Snapshot
 from vmtop.model.smaps_fields_doc import UNITLESS_FIELDS, describe_field, describe_flags
 from vmtop.procfs import pagemap as pm
@@ -160,7 +161,7 @@ class RegionDetailScreen(Screen):
         text.append("region detail", style="bold")
         text.append(f" · {region.start:#x}–{region.end:#x} · {format_bytes(region.size)} · ")
         text.append(name, style=kind_color(region.kind))
-        text.append(f" · process {info.pid} {info.comm}")
+        text.append(f" · process {info.pid} {display_name(info.comm)}")
         return text
 
     def _identity(self) -> Table:
@@ -183,7 +184,7 @@ class RegionDetailScreen(Screen):
         if description:
             kind.append(f": {description}")
         table.add_row("kind", kind)
-        table.add_row("object", Text(region.object or "-"))
+        table.add_row("object", Text(display_name(region.object or "-")))
         if region.tid is not None:
             table.add_row("thread", str(region.tid))
         return table
@@ -215,7 +216,9 @@ class RegionDetailScreen(Screen):
         table.add_column(justify="right", no_wrap=True)
         for section in sections:
             name, start, end = section.name, section.start, section.end
-            table.add_row(Text(name), f"{start:#x}–{end:#x}", format_bytes(end - start))
+            table.add_row(
+                Text(display_name(name)), f"{start:#x}–{end:#x}", format_bytes(end - start)
+            )
         widget.update(table)
 
     # -- RSS history ----------------------------------------------------------------------

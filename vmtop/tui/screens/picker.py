@@ -31,12 +31,15 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Footer, Input, Static
 
+from vmtop.model.names import display_name
 from vmtop.procfs.processes import (
     DESCENDING_BY_DEFAULT,
     ProcessLister,
     ProcessRow,
+    SystemSummary,
     matches,
     probe_access,
+    read_system,
     sort_rows,
 )
 from vmtop.procfs.reader import ProcFS
@@ -69,6 +72,12 @@ SORT_TITLES = {c.key: c.title for c in COLUMNS if c.key}
 GAP = 1
 
 
+def safe_command(text: str) -> str:
+    """A command line fit for one terminal line: newlines and tabs (common in
+    ``python -c`` scripts) become spaces, other control characters are escaped."""
+    return display_name(text.replace("\n", " ").replace("\t", " "))
+
+
 def _cells(row: ProcessRow) -> list[str]:
     cpu = "" if row.cpu_percent is None else f"{row.cpu_percent:.1f}"
     return [
@@ -81,7 +90,7 @@ def _cells(row: ProcessRow) -> list[str]:
         format_bytes(row.swap) if row.swap else "0",
         format_bytes(row.vsize),
         str(row.threads) if row.threads else "",
-        row.command,
+        safe_command(row.command),
     ]
 
 
@@ -128,8 +137,9 @@ def _size_style(value: int | None) -> Style:
 
 def _command_segments(row: ProcessRow, fitted: str, style: Style) -> list[Segment]:
     """The program's base name in bold, its path and arguments plain (as htop does)."""
-    program = row.command.split(" ", 1)[0]
-    if row.command.startswith("["):
+    command = safe_command(row.command)
+    program = command.split(" ", 1)[0]
+    if command.startswith("["):
         return [Segment(fitted, style + Style(dim=True, italic=True))]
     base = program.rsplit("/", 1)[-1]
     start = len(program) - len(base)
@@ -319,6 +329,33 @@ class ColumnHeader(Static):
                 return
 
 
+def _meter(label: str, used: int, total: int, width: int = 30) -> Text:
+    """``Mem [|||||||      3.2G/7.7G]`` as htop draws it."""
+    text = Text()
+    text.append(f"{label} ", style="bold #5fafd7")
+    text.append("[")
+    share = used / total if total else 0.0
+    filled = round(share * width)
+    color = "#5fd75f" if share < 0.6 else "#ffd75f" if share < 0.85 else "#ff5f5f"
+    figures = f"{format_bytes(used)}/{format_bytes(total)}"
+    bar = "|" * filled + " " * (width - filled)
+    bar = bar[: width - len(figures)] + figures
+    text.append(bar[:filled], style=color)
+    text.append(bar[filled:], style="dim" if total else "dim")
+    text.append("]  ")
+    return text
+
+
+def meter_line(system: SystemSummary) -> Text:
+    text = Text(" ")
+    text.append_text(_meter("Mem", system.mem_used, system.mem_total))
+    text.append_text(_meter("Swp", system.swap_used, system.swap_total))
+    if system.load is not None:
+        text.append("Load average ", style="bold #5fafd7")
+        text.append(" ".join(f"{x:.2f}" for x in system.load))
+    return text
+
+
 class AccessExplanation(ModalScreen[None]):
     """Why a process cannot be opened and what to do; any of Esc/Enter/q closes it."""
 
@@ -333,10 +370,15 @@ class AccessExplanation(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="explain-box"):
             yield Static(
-                Text(f"Cannot open process {self.row.pid} ({self.row.comm})", style="bold"),
+                Text(
+                    f"Cannot open process {self.row.pid} ({display_name(self.row.comm)})",
+                    style="bold",
+                ),
                 id="explain-title",
             )
-            yield Static(Text(reason_only(self.row.denied or "")), id="explain-reason")
+            yield Static(
+                Text(display_name(reason_only(self.row.denied or ""))), id="explain-reason"
+            )
             yield Static(Text(what_to_do(self.row)), id="explain-advice", classes="muted")
             yield Static(Text("Esc / Enter: back to the list", style="dim"), id="explain-keys")
 
@@ -419,6 +461,7 @@ class PickerScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="picker-title", classes="screen-title")
+        yield Static("", id="picker-meters")
         yield Input(placeholder="filter: name, command line or PID", id="picker-filter")
         yield ColumnHeader("", id="picker-header")
         yield ProcessTable(id="picker-table")
@@ -433,7 +476,7 @@ class PickerScreen(Screen):
         self.query_one("#picker-filter", Input).display = False
         self.table.focus()
         # The first list is read before the first frame, so the picker never opens empty.
-        self._apply(self.lister.list())
+        self._apply(self.lister.list(), read_system(self.procfs))
         if self.live:
             self.set_interval(self.interval, self.refresh_list)
 
@@ -449,14 +492,16 @@ class PickerScreen(Screen):
     def _read_rows(self) -> None:
         try:
             rows = self.lister.list()
+            system = read_system(self.procfs)
         except Exception:  # noqa: BLE001 - a failed refresh keeps the last list
-            rows = None
-        self.app.call_from_thread(self._apply, rows)
+            rows, system = None, None
+        self.app.call_from_thread(self._apply, rows, system)
 
-    def _apply(self, rows: list[ProcessRow] | None) -> None:
+    def _apply(self, rows: list[ProcessRow] | None, system: SystemSummary | None = None) -> None:
         self._loading = False
         if rows is None:
             return
+        self._show_meters(system)
         self.all_rows = [row for row in rows if not row.kernel_thread]
         self._refreshed_at = getattr(self.app, "clock", time.time)()
         self._show()
@@ -470,6 +515,12 @@ class PickerScreen(Screen):
         table.set_rows(rows, self._selected_pid)
         self._update_title(len(rows))
         self._update_header()
+
+    def _show_meters(self, system: SystemSummary | None) -> None:
+        meters = self.query_one("#picker-meters", Static)
+        meters.display = system is not None
+        if system is not None:
+            meters.update(meter_line(system))
 
     def _update_title(self, shown: int) -> None:
         total = len(self.all_rows)
@@ -503,9 +554,11 @@ class PickerScreen(Screen):
         if row is None:
             status.update(Text("no process matches the filter", style="italic"))
         elif row.denied:
-            status.update(Text(f"✗ {row.denied}  (Enter explains)", style="red"))
+            status.update(Text(f"✗ {display_name(row.denied)}  (Enter explains)", style="red"))
         else:
-            status.update(Text(f"{row.pid}  {row.command}", overflow="ellipsis", no_wrap=True))
+            status.update(
+                Text(f"{row.pid}  {safe_command(row.command)}", overflow="ellipsis", no_wrap=True)
+            )
 
     # -- sorting ------------------------------------------------------------------------
 
