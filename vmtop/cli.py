@@ -194,11 +194,11 @@ def cmd_snapshot(procfs: ProcFS, args: argparse.Namespace) -> int:
     elif args.format == "json":
         from vmtop.output.json_out import write_json
 
-        write_json(snapshot, out)
+        write_json(snapshot, out, procfs=procfs)
     else:
         from vmtop.output.csv_out import write_csv
 
-        write_csv(snapshot, out)
+        write_csv(snapshot, out, procfs=procfs)
     out.flush()
     return 0
 
