@@ -346,10 +346,12 @@ def _meter(label: str, used: int, total: int, width: int = 30) -> Text:
     return text
 
 
-def meter_line(system: SystemSummary) -> Text:
+def meter_line(system: SystemSummary, width: int = 160) -> Text:
+    # Two bars and "Load average x.xx x.xx x.xx" (about 30 cells) share the line.
+    bar = max(12, min(30, (width - 32) // 2 - 7))
     text = Text(" ")
-    text.append_text(_meter("Mem", system.mem_used, system.mem_total))
-    text.append_text(_meter("Swp", system.swap_used, system.swap_total))
+    text.append_text(_meter("Mem", system.mem_used, system.mem_total, bar))
+    text.append_text(_meter("Swp", system.swap_used, system.swap_total, bar))
     if system.load is not None:
         text.append("Load average ", style="bold #5fafd7")
         text.append(" ".join(f"{x:.2f}" for x in system.load))
@@ -520,7 +522,7 @@ class PickerScreen(Screen):
         meters = self.query_one("#picker-meters", Static)
         meters.display = system is not None
         if system is not None:
-            meters.update(meter_line(system))
+            meters.update(meter_line(system, self.size.width or 160))
 
     def _update_title(self, shown: int) -> None:
         total = len(self.all_rows)
