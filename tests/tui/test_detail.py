@@ -211,3 +211,22 @@ async def test_page_strip_counts_a_live_childs_pages(compile_c, spawn):
         await pilot.press("r")
         await settle(pilot)
         assert rendered_text(screen.query_one("#detail-pages"), width=300).count("kernel bits") == 1
+
+
+@pytest.mark.live
+async def test_vsyscall_page_strip_says_outside_user_space():
+    import os
+
+    procfs = ProcFS()
+    snapshot = take_snapshot(procfs, os.getpid())
+    region = next((r for r in snapshot.regions if r.path == "[vsyscall]"), None)
+    if region is None:
+        pytest.skip("this kernel maps no [vsyscall]")
+    screen = RegionDetailScreen(
+        procfs=procfs, snapshot=snapshot, region=region, rss_history=[], live=False
+    )
+    app = DetailApp(screen)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        text = rendered_text(screen.query_one("#detail-pages"))
+        assert "outside user space" in text

@@ -377,6 +377,15 @@ class RegionDetailScreen(Screen):
             widget.update(Text(result[1], style="dim"))
             return
         how, entries, strip, total_pages = result
+        if not entries:
+            widget.update(
+                Text(
+                    "pagemap has no entries for this range: it lies outside user space "
+                    "(like [vsyscall])",
+                    style="dim",
+                )
+            )
+            return
         counts = pm.count_pages(entries)
         width = self._strip_width()
         text = Text()
