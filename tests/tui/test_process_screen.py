@@ -186,7 +186,7 @@ async def test_sort_cycles_columns():
         assert table_rows(app)[0][1:13] == f"{by_rss[0]:012x}"
         await pilot.press("S")  # reversed: smallest RSS first
         assert "RSS▲" in table.render_line(0).text
-        assert table.rows[0].region.rss == 0
+        assert table.rows[0].rss == 0
 
 
 async def test_filter_as_you_type_and_escape_clears():
@@ -207,7 +207,7 @@ async def test_filter_as_you_type_and_escape_clears():
         assert len(table.rows) == 28
         # An address: the region that contains it.
         await pilot.press("slash", *"0x560c4d12e100", "enter")
-        assert [r.region.path for r in table.rows] == ["[heap]"]
+        assert [r.path for r in table.rows] == ["[heap]"]
 
 
 async def test_group_by_object_with_totals():

@@ -18,7 +18,7 @@ from vmtop.tui.widgets import bar_layout as bl
 from vmtop.tui.widgets.event_log import EventLog
 from vmtop.tui.widgets.region_table import RegionTable, shorten_left
 from vmtop.tui.widgets.rss_graph import sparkline_rows
-from vmtop.tui.widgets.table_model import GroupRow, RegionRow, build_rows, filter_regions
+from vmtop.tui.widgets.table_model import GroupRow, Member, build_rows, filter_regions
 
 K = 1024
 M = 1024 * K
@@ -171,12 +171,12 @@ def test_group_by_object_sums_its_regions():
     assert all(isinstance(r, GroupRow) for r in rows)  # collapsed
     rows = build_rows(FIXTURE_REGIONS, {}, grouped=True, expanded={"[heap]"})
     i = next(i for i, r in enumerate(rows) if isinstance(r, GroupRow) and r.key == "[heap]")
-    assert isinstance(rows[i + 1], RegionRow) and rows[i + 1].region.path == "[heap]"
+    assert isinstance(rows[i + 1], Member) and rows[i + 1].region.path == "[heap]"
 
 
 def test_sort_by_size_largest_first():
     rows = build_rows(FIXTURE_REGIONS, {}, sort="size", descending=True)
-    assert [r.region.size for r in rows] == [0x100000, 0x20000, 0x2000, 0x2000, 0x1000]
+    assert [r.size for r in rows] == [0x100000, 0x20000, 0x2000, 0x2000, 0x1000]
 
 
 def test_shorten_keeps_the_end_of_a_path():

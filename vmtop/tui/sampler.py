@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 from vmtop.model import diff
 from vmtop.model import events as ev
-from vmtop.model.region import Snapshot
+from vmtop.model.region import Region, Snapshot
 from vmtop.procfs.errors import NoSuchProcess, PidReused, ProcError, ProcessGone, ZombieProcess
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import take_snapshot
@@ -95,36 +95,54 @@ def region_changes(old: Snapshot, new: Snapshot) -> dict[int, RegionChange]:
 # -- carrying resident figures across maps-only ticks ----------------------------------
 
 
-def carry_smaps(maps_snap: Snapshot, smaps_snap: Snapshot) -> Snapshot:
+def carry_smaps(
+    maps_snap: Snapshot, smaps_snap: Snapshot, index: dict[int, Region] | None = None
+) -> Snapshot:
     """``maps_snap`` (read without smaps) with each region's resident figures taken from
-    the same region (same range and identity) of the last smaps read.
+    the same region (same range, permissions, offset, device, inode and name) of the last
+    smaps read, ``smaps_snap`` (``index``: its regions by start, when already built).
 
-    The raw smaps text goes along so ``Snapshot.smaps_fields`` still answers (with the
-    figures of that read), and ``has_smaps`` stays true: the figures are there, only
-    older, so the next smaps read is compared with them (resident changes are reported
-    then, not lost). Process RSS and swap stay the fresh ones from ``status``.
+    A region that is the same in every respect is the very object of ``smaps_snap``, so
+    an unchanged map gives a tuple of the same objects (and comparing it with the last
+    one costs a pointer comparison per region). The raw smaps text goes along so
+    ``Snapshot.smaps_fields`` still answers (with the figures of that read), and
+    ``has_smaps`` stays true: the figures are there, only older, so the next smaps read
+    is compared with them (resident changes are reported then, not lost). Process RSS
+    and swap stay the fresh ones from ``status``.
     """
-    old = {r.start: r for r in smaps_snap.regions}
+    old = index if index is not None else {r.start: r for r in smaps_snap.regions}
+    get = old.get
     regions = []
-    pss = private_dirty = shared_dirty = 0
+    append = regions.append
+    reused = 0
     for r in maps_snap.regions:
-        o = old.get(r.start)
-        if o is not None and o.end == r.end and o.identity == r.identity:
-            r = r._replace(
-                rss=o.rss,
-                pss=o.pss,
-                shared_clean=o.shared_clean,
-                shared_dirty=o.shared_dirty,
-                private_clean=o.private_clean,
-                private_dirty=o.private_dirty,
-                swap=o.swap,
-                anonymous=o.anonymous,
-                smaps_span=o.smaps_span,
+        o = get(r[0])
+        if o is None or o[:7] != r[:7]:
+            append(r)
+        elif o[15:18] == r[15:18]:
+            append(o)
+            reused += 1
+        else:  # same mapping, classified differently this time: keep the new kind
+            append(
+                r._replace(
+                    rss=o.rss,
+                    pss=o.pss,
+                    shared_clean=o.shared_clean,
+                    shared_dirty=o.shared_dirty,
+                    private_clean=o.private_clean,
+                    private_dirty=o.private_dirty,
+                    swap=o.swap,
+                    anonymous=o.anonymous,
+                    smaps_span=o.smaps_span,
+                )
             )
-            pss += o.pss or 0
-            private_dirty += o.private_dirty or 0
-            shared_dirty += o.shared_dirty or 0
-        regions.append(r)
+    if reused == len(regions) == len(smaps_snap.regions):
+        t = smaps_snap.totals
+        pss, private_dirty, shared_dirty = t.pss, t.private_dirty, t.shared_dirty
+    else:
+        pss = sum(r.pss or 0 for r in regions)
+        private_dirty = sum(r.private_dirty or 0 for r in regions)
+        shared_dirty = sum(r.shared_dirty or 0 for r in regions)
     totals = maps_snap.totals._replace(
         pss=pss, private_dirty=private_dirty, shared_dirty=shared_dirty
     )
@@ -159,6 +177,7 @@ class Sampler:
         self.smaps_cost = 0.0  # seconds the last smaps read cost (read + parse)
         self.smaps_every = 1  # read smaps once every this many ticks
         self._ticks_since_smaps = 0
+        self._smaps_index: dict[int, Region] | None = None
         self.start_time: int | None = None
 
     def plan_smaps(self, interval: float) -> None:
@@ -194,18 +213,23 @@ class Sampler:
         if smaps_read:
             self.smaps_cost = snap.read_seconds + snap.parse_seconds
             self.last_smaps = snap
+            self._smaps_index = None
             self._ticks_since_smaps = 0
         else:
             self._ticks_since_smaps += 1
             if self.last_smaps is not None:
-                snap = carry_smaps(snap, self.last_smaps)
+                if self._smaps_index is None:
+                    self._smaps_index = {r.start: r for r in self.last_smaps.regions}
+                snap = carry_smaps(snap, self.last_smaps, self._smaps_index)
         self.plan_smaps(interval)
         if self.start_time is None:
             self.start_time = snap.info.start_time or None
         events: tuple = ()
         changes: dict = {}
         unmapped: tuple = ()
-        if prev is not None:
+        if prev is not None and prev.regions == snap.regions:
+            pass  # the same region objects (carried): nothing changed, nothing to diff
+        elif prev is not None:
             changes = region_changes(prev, snap)
             unmapped = tuple(diff.unmapped_ranges(prev, snap))
             events = tuple(diff.diff_snapshots(prev, snap, rss_threshold=RSS_THRESHOLD))

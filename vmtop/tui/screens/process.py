@@ -37,6 +37,7 @@ from vmtop.tui.widgets.rss_graph import RssGraph
 INTERVALS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 HIGHLIGHT_TICKS = 3  # a change stays highlighted for this many refreshes
 HISTORY_POINTS = 600  # samples of history kept (process and per region)
+SAMPLE_BUDGET = 0.20  # at most this share of one core spent sampling
 
 
 def region_history_key(region: Region) -> tuple:
@@ -121,6 +122,8 @@ class ProcessScreen(Screen):
         self._timer = None
         self._input_mode: str | None = None  # "filter" | "goto"
         self._last_smaps_read = True
+        self.sample_cost = 0.0  # seconds the last sample took (worker thread)
+        self.period = interval  # seconds between samples, as scheduled
 
     # -- layout ------------------------------------------------------------------------
 
@@ -171,12 +174,20 @@ class ProcessScreen(Screen):
         result = self.sampler.sample(interval)
         self.post_message(self.Sampled(result))
 
-    def _arm(self, spent: float = 0.0) -> None:
+    def _arm(self, spent: float | None = None) -> None:
+        """Schedule the next sample: one interval after the last one started, but never
+        so soon that sampling takes more than SAMPLE_BUDGET of a core (a huge process
+        whose maps alone take a second to parse is sampled less often, and the header
+        says so)."""
+        if spent is not None:
+            self.sample_cost = spent
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
         if self.live and self.exited_at is None and self.error is None:
-            delay = max(self.interval * 0.1, self.interval - spent)
+            cost = self.sample_cost
+            delay = max(self.interval * 0.1, self.interval - cost, cost * (1 / SAMPLE_BUDGET - 1))
+            self.period = cost + delay
             self._timer = self.set_timer(delay, self._sample)
 
     def on_process_screen_sampled(self, message: Sampled) -> None:
@@ -209,25 +220,45 @@ class ProcessScreen(Screen):
     def _apply(self, result: SampleResult) -> None:
         snap = result.snapshot
         assert snap is not None
+        prev = self.snapshot
+        # Carried maps-only ticks of an idle process give the very same region objects:
+        # then only expiring highlights can change what the table and bar show.
+        same = prev is not None and prev.regions == snap.regions
         self.tick += 1
         self.snapshot = snap
         self._last_smaps_read = result.smaps_read
         tick = self.tick
         for start, change in result.changes.items():
             self.recent[start] = (change.status, tick)
-        starts = {r.start for r in snap.regions}
-        self.recent = {
-            s: v for s, v in self.recent.items() if s in starts and tick - v[1] < HIGHLIGHT_TICKS
-        }
+        before = len(self.recent), len(self.traces)
+        if same:
+            self.recent = {s: v for s, v in self.recent.items() if tick - v[1] < HIGHLIGHT_TICKS}
+        else:
+            starts = {r.start for r in snap.regions}
+            self.recent = {
+                s: v
+                for s, v in self.recent.items()
+                if s in starts and tick - v[1] < HIGHLIGHT_TICKS
+            }
         self.traces = [t for t in self.traces if tick - t[2] < HIGHLIGHT_TICKS]
         self.traces.extend((a, b, tick) for a, b in result.unmapped)
+        old_ref = self.ref_changes
         if self.baseline is not None:
-            self.ref_changes = smp.region_changes(self.baseline, snap)
+            if not same:
+                self.ref_changes = smp.region_changes(self.baseline, snap)
         else:
             self.ref_changes = result.changes
         self._record_history(snap, result.smaps_read)
         self.query_one(EventLog).add_events(result.events)
-        self._refresh_views()
+        if same and before == (len(self.recent), len(self.traces)) and old_ref == self.ref_changes:
+            self._refresh_light()
+        else:
+            self._refresh_views()
+
+    def _refresh_light(self) -> None:
+        """Nothing in the map changed: only the header and the RSS graph move."""
+        self.query_one(RssGraph).set_points(list(self.rss_points))
+        self._update_header()
 
     def _record_history(self, snap: Snapshot, smaps_read: bool) -> None:
         t = snap.taken_at
@@ -306,6 +337,7 @@ class ProcessScreen(Screen):
                 smaps_every=sampler.smaps_every if sampler else 1,
                 smaps_cost=sampler.smaps_cost if sampler else 0.0,
                 smaps_fresh=self._last_smaps_read,
+                period=self.period,
                 baseline_at=self.baseline.taken_at if self.baseline is not None else None,
                 exited_at=self.exited_at,
                 shown=len(table.rows) if table.filter_text else None,

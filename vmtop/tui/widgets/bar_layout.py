@@ -20,6 +20,8 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from itertools import accumulate
+from operator import sub as sub_
 from typing import NamedTuple
 
 from vmtop.model import kinds
@@ -206,14 +208,16 @@ def compact_layout(
     if not sub or width <= 0:
         return BarLayout(COMPACT, regions, [], top, 0, top, [], zoomed)
 
+    # Plain lists: a 60 000-region layout is a few passes of list comprehensions.
+    starts = [r.start for r in regions[i0:i1]]
+    ends = [r.end for r in regions[i0:i1]]
     # Gaps: (position in sub where the gap comes before, start, end).
     gaps: list[tuple[int, int, int]] = []
     if not zoomed and regions[i0].start > 0:
         gaps.append((0, 0, regions[i0].start))
-    for k in range(i0 + 1, i1):
-        a, b = regions[k - 1].end, regions[k].start
-        if b > a:
-            gaps.append((k - i0, a, b))
+    gaps += [
+        (pos + 1, a, b) for pos, (a, b) in enumerate(zip(ends, starts[1:], strict=False)) if b > a
+    ]
     if not zoomed and regions[i1 - 1].end < top:
         gaps.append((i1 - i0, regions[i1 - 1].end, top))
     keep = max(1, width // 10)
@@ -226,28 +230,39 @@ def compact_layout(
         gap_widths = [1] * len(gaps)
     room = width - sum(gap_widths)
     n = len(sub)
-    weights = [math.sqrt(max(1, regions[k].size)) for k in sub]
+    weights = list(map(math.sqrt, map(sub_, ends, starts)))
 
-    region_cells: list[list[BarCell]] = [[] for _ in range(n + 1)]  # cells before gap k
+    # Cells by the position (in sub) of the first region they show.
+    region_cells: dict[int, list[BarCell]] = {}
     if n <= room:
         counts = _allocate(weights, room)
         for pos, k in enumerate(sub):
             r = regions[k]
             c = counts[pos]
             share = r.rss / r.size if r.rss is not None and r.size else None
-            for j in range(c):
-                a = r.start + r.size * j // c
-                b = r.start + r.size * (j + 1) // c
-                region_cells[pos].append(BarCell(r.kind, 1.0, k, k + 1, k, a, b, "", share))
+            region_cells[pos] = [
+                BarCell(
+                    r.kind,
+                    1.0,
+                    k,
+                    k + 1,
+                    k,
+                    r.start + r.size * j // c,
+                    r.start + r.size * (j + 1) // c,
+                    "",
+                    share,
+                )
+                for j in range(c)
+            ]
     else:
-        _bucket(regions, sub, weights, max(1, room), region_cells)
+        _bucket(regions, i0, weights, max(1, room), region_cells)
 
     cells: list[BarCell] = []
     axis: list[tuple[int, str]] = []
     gap_iter = iter(zip(gaps, gap_widths, labels, strict=True))
     next_gap = next(gap_iter, None)
     segment_start = True
-    for pos in range(n + 1):
+    for pos in sorted({*region_cells, *(g[0] for g in gaps)}):
         while next_gap is not None and next_gap[0][0] == pos:
             (_, a, b), w, label = next_gap
             text = ("╌" + label + "╌") if w > 1 else "┊"
@@ -257,7 +272,7 @@ def compact_layout(
             segment_start = True
             next_gap = next(gap_iter, None)
         if pos < n:
-            for cell in region_cells[pos]:
+            for cell in region_cells.get(pos, ()):
                 if segment_start:
                     axis.append((len(cells), f"{cell.start:x}"))
                     segment_start = False
@@ -275,60 +290,52 @@ def compact_layout(
 
 def _bucket(
     regions: list[Region],
-    sub: range,
+    i0: int,
     weights: list[float],
     room: int,
-    region_cells: list[list[BarCell]],
+    region_cells: dict[int, list[BarCell]],
 ) -> None:
     """More regions than cells: each cell covers an equal share of the summed weights;
-    its colour is the kind with most weight in it. Cells are filed under the position
-    of the first region they show, so breaks land between the right cells."""
-    total = sum(weights)
+    its colour is the kind with most weight in it, a click picks the region in its
+    middle. Cells are filed under the position of the first region they show, so breaks
+    land between the right cells."""
+    n = len(weights)
+    cum = list(accumulate(weights))  # region p covers [cum[p] - weights[p], cum[p])
+    total = cum[-1]
     step = total / room
-    pos = 0
-    used = 0.0  # weight of regions[sub[pos]] already given to earlier cells
-    n = len(sub)
+    sub_regions = regions[i0 : i0 + n]
+    kinds_ = [r.kind for r in sub_regions]
+    size_sum = [0, *accumulate(r.end - r.start for r in sub_regions)]
+    rss_sum = [0, *accumulate(r.rss or 0 for r in sub_regions)]
+    known_sum = [0, *accumulate(r.rss is not None for r in sub_regions)]
     for c in range(room):
-        cell_end = step * (c + 1) if c < room - 1 else total
-        cell_start = step * c
+        a = step * c
+        b = step * (c + 1) if c < room - 1 else total
+        first = min(n - 1, bisect_right(cum, a))
+        last = max(first, min(n - 1, bisect_left(cum, b)))
         counts: dict[str, float] = {}
-        first = pos
-        best, best_w = sub[min(pos, n - 1)], -1.0
-        acc = cell_start
-        while pos < n and acc < cell_end - 1e-9:
-            w_left = weights[pos] - used
-            take = min(w_left, cell_end - acc)
-            k = sub[pos]
-            counts[regions[k].kind] = counts.get(regions[k].kind, 0.0) + take
-            if take > best_w:
-                best, best_w = k, take
-            acc += take
-            used += take
-            if used >= weights[pos] - 1e-9:
-                pos += 1
-                used = 0.0
-        last = max(first, pos - 1 if used == 0.0 else pos)
-        lo_k = sub[min(first, n - 1)]
-        hi_k = sub[min(last, n - 1)] + 1
-        size = rss = 0
-        known = False
-        for k in range(lo_k, hi_k):
-            size += regions[k].size
-            if regions[k].rss is not None:
-                known = True
-                rss += regions[k].rss
+        get = counts.get
+        for p in range(first, last + 1):
+            lo = cum[p] - weights[p]
+            hi = cum[p]
+            w = (hi if hi < b else b) - (lo if lo > a else a)
+            counts[kinds_[p]] = get(kinds_[p], 0.0) + w
+        middle = min(n - 1, bisect_right(cum, (a + b) / 2))
+        size = size_sum[last + 1] - size_sum[first]
+        known = known_sum[last + 1] > known_sum[first]
+        rss = rss_sum[last + 1] - rss_sum[first]
         cell = BarCell(
             _dominant(counts),
             1.0,
-            lo_k,
-            hi_k,
-            best,
-            regions[lo_k].start,
-            regions[hi_k - 1].end,
+            i0 + first,
+            i0 + last + 1,
+            i0 + middle,
+            sub_regions[first].start,
+            sub_regions[last].end,
             "",
             rss / size if known and size else None,
         )
-        region_cells[min(first, n - 1)].append(cell)
+        region_cells.setdefault(first, []).append(cell)
 
 
 # -- zoom windows ----------------------------------------------------------------------

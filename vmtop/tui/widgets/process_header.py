@@ -54,6 +54,7 @@ class HeaderState(NamedTuple):
     baseline_at: float | None = None
     exited_at: float | None = None
     shown: int | None = None  # regions shown in the table (after the filter)
+    period: float | None = None  # actual seconds between samples, when slowed down
 
 
 def _pair(label: str, value: str) -> list[Segment]:
@@ -89,6 +90,9 @@ class ProcessHeader(Widget):
             return [Segment(f"exited {_clock(s.exited_at)}", EXITED)]
         segments = [Segment("● live" if s.live else "❚❚ paused", LIVE if s.live else PAUSED)]
         segments.append(Segment(f" every {s.interval:g}s", VALUE))
+        if s.live and s.period is not None and s.period > s.interval * 1.2:
+            # Reading this process costs too much to do it that often.
+            segments.append(Segment(f" (slowed to {s.period:.1f}s)", PAUSED))
         if s.snapshot is not None:
             every = "every tick" if s.smaps_every <= 1 else f"every {s.smaps_every} ticks"
             segments.append(Segment("  smaps ", LABEL))

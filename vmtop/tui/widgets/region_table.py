@@ -35,10 +35,11 @@ from vmtop.tui.widgets.table_model import (
     DESCENDING_FIRST,
     SORT_COLUMNS,
     GroupRow,
-    RegionRow,
+    Member,
     Row,
     build_rows,
     row_key,
+    row_region,
 )
 
 
@@ -235,9 +236,9 @@ class RegionTable(ScrollView, can_focus=True):
         lo, hi = self._selected_range or (start, start + 1)
         overlap = -1
         for i, row in enumerate(rows):
-            if isinstance(row, GroupRow):
+            r = row_region(row)
+            if r is None:
                 continue
-            r = row.region
             if r.start == start and r.path == path and r.inode == inode and r.dev == dev:
                 return i
             if overlap < 0 and r.start < hi and r.end > lo and r.path == path and r.inode == inode:
@@ -308,7 +309,7 @@ class RegionTable(ScrollView, can_focus=True):
     @property
     def selected_region(self) -> Region | None:
         row = self.selected_row
-        return row.region if isinstance(row, RegionRow) else None
+        return row_region(row) if row is not None else None
 
     def set_cursor(self, index: int, *, scroll: bool = True, notify: bool = True) -> None:
         index = max(0, min(index, len(self.rows) - 1)) if self.rows else 0
@@ -317,10 +318,11 @@ class RegionTable(ScrollView, can_focus=True):
         row = self.selected_row
         if row is not None:
             self._selected_key = row_key(row)
-            if isinstance(row, RegionRow):
-                self._selected_range = (row.region.start, row.region.end)
-                self._selected_kind = row.region.kind
-                self._selected_object = row.region.object
+            region = row_region(row)
+            if region is not None:
+                self._selected_range = (region.start, region.end)
+                self._selected_kind = region.kind
+                self._selected_object = region.object
         if scroll:
             self._scroll_to_cursor()
         if old != index:
@@ -334,8 +336,17 @@ class RegionTable(ScrollView, can_focus=True):
 
     def select_region(self, region: Region) -> bool:
         """Move the cursor to ``region`` (clicked in the bar, found by `g`)."""
+        if not self.grouped and self.sort == "start" and not self.descending:
+            from bisect import bisect_left
+
+            i = bisect_left(self.rows, region.start, key=lambda r: r.start)
+            if i < len(self.rows) and self.rows[i].start == region.start:
+                self.set_cursor(i)
+                return True
+            return False
         for i, row in enumerate(self.rows):
-            if isinstance(row, RegionRow) and row.region.start == region.start:
+            r = row_region(row)
+            if r is not None and r.start == region.start:
                 self.set_cursor(i)
                 return True
         if self.grouped:
@@ -345,7 +356,8 @@ class RegionTable(ScrollView, can_focus=True):
             self.expanded.add(group_key(region)[0])
             self._rebuild()
             for i, row in enumerate(self.rows):
-                if isinstance(row, RegionRow) and row.region.start == region.start:
+                r = row_region(row)
+                if r is not None and r.start == region.start:
                     self.set_cursor(i)
                     return True
         return False
@@ -380,8 +392,8 @@ class RegionTable(ScrollView, can_focus=True):
         row = self.selected_row
         if isinstance(row, GroupRow):
             self._toggle_group(row)
-        elif isinstance(row, RegionRow):
-            self.post_message(self.Opened(self, row.region))
+        elif row is not None:
+            self.post_message(self.Opened(self, row_region(row)))
 
     def action_expand(self) -> None:
         row = self.selected_row
@@ -392,7 +404,7 @@ class RegionTable(ScrollView, can_focus=True):
         row = self.selected_row
         if isinstance(row, GroupRow) and row.expanded:
             self._toggle_group(row)
-        elif isinstance(row, RegionRow) and row.indent:
+        elif isinstance(row, Member):
             from vmtop.tui.widgets.table_model import group_key
 
             key = group_key(row.region)[0]
@@ -511,8 +523,9 @@ class RegionTable(ScrollView, can_focus=True):
             pos += w + (1 if column.width else 0)
         return Strip(segments).adjust_cell_length(width, space)
 
-    def _render_region(self, row: RegionRow, width: int, selected: bool) -> Strip:
-        r = row.region
+    def _render_region(self, row: Region | Member, width: int, selected: bool) -> Strip:
+        indented = isinstance(row, Member)
+        r = row.region if indented else row
         status = self.recent.get(r.start)
         bg = SELECTED_BG if selected else CHANGE_BG.get(status) if status else None
         color = theme.kind_color(r.kind)
@@ -520,11 +533,11 @@ class RegionTable(ScrollView, can_focus=True):
         plain = self._style("#ffffff" if selected else "#d0d0d0", bg)
         dim = self._style("#9e9e9e" if selected else "#767676", bg)
         addr = self._style(color, bg, dim=not selected)
-        change = row.change
+        change = self.changes.get(r.start)
         size_delta = change.size_delta if change else 0
         rss_delta = change.rss_delta if change else 0
         name, described = region_name(r)
-        indent = "  " if row.indent else ""
+        indent = "  " if indented else ""
         name_width = max(1, width - self._fixed_width() - len(indent))
         name = indent + shorten_left(name, name_width)
         mark = CHANGE_MARK.get(status, "") if status else ""
