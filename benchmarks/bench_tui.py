@@ -37,10 +37,13 @@ WIDTH, HEIGHT = 160, 48
 
 
 class Pane:
-    """One tmux session on a private socket running one command."""
+    """One tmux session on its own private socket running one command."""
+
+    count = 0
 
     def __init__(self, command: str) -> None:
-        self.socket = f"vmtop-bench-{os.getpid()}"
+        Pane.count += 1
+        self.socket = f"vmtop-bench-{os.getpid()}-{Pane.count}"
         self.t0 = time.perf_counter()
         self.tmux(
             "new-session", "-d", "-s", "b", "-x", str(WIDTH), "-y", str(HEIGHT),
@@ -162,6 +165,7 @@ def describe(values: list[float]) -> str:
 
 
 def main() -> int:
+    sys.stdout.reconfigure(line_buffering=True)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--regions", type=int, default=60000)
     parser.add_argument("--seconds", type=float, default=30.0)
