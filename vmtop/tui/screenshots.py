@@ -25,8 +25,25 @@ from pathlib import Path
 from vmtop.procfs.reader import ProcFS
 
 SIZE = (160, 48)
-DEMO_SECONDS = 5.0  # let the demo grow its heap and map a big block before the shot
+HISTORY_SECONDS = 5.0  # some RSS history and events before the shot
+DEMO_PACE = "2"  # seconds per demo step: each state lasts long enough for a 1 s sampler
+BIG_BLOCK = 4 << 20  # the demo's big malloc, in its own mapping
 NAMES = ("picker", "process-malloc-demo", "region-detail", "help")
+
+
+def big_block_mapped(pid: int) -> bool:
+    """Whether an anonymous mapping of at least BIG_BLOCK exists, read directly."""
+    try:
+        with open(f"/proc/{pid}/maps", "rb") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 5:  # no name: anonymous
+                    start, end = (int(x, 16) for x in parts[0].split(b"-"))
+                    if end - start >= BIG_BLOCK and parts[1] == b"rw-p":
+                        return True
+    except OSError:
+        return False
+    return False
 
 
 def heap_start(pid: int) -> int | None:
@@ -80,9 +97,14 @@ async def shoot_process(out: Path, demo, only: set[str]) -> list[Path]:
     from vmtop.tui.screens.help import HelpScreen
 
     paths = []
-    app = VmtopApp(ProcFS(), pid=demo.pid, demo=None)  # the caller owns the demo
+    # With the demo, so its narration is in the event log; the app stops it on exit.
+    app = VmtopApp(ProcFS(), pid=demo.pid, demo=demo)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(DEMO_SECONDS)
+        await pilot.pause(HISTORY_SECONDS)
+        # The moment the big block is mapped, plus one sampling interval.
+        if not await wait_until(pilot, lambda: big_block_mapped(demo.pid), timeout=60):
+            print("vmtop screenshots: the demo never mapped its big block", file=sys.stderr)
+        await pilot.pause(1.5)
         await app.workers.wait_for_complete()
         await pilot.pause()
         if "process-malloc-demo" in only:
@@ -118,6 +140,9 @@ async def shoot_process(out: Path, demo, only: set[str]) -> list[Path]:
 
 
 def start_demo():
+    from vmtop.demo.common import PACE_ENV
+
+    os.environ[PACE_ENV] = DEMO_PACE
     try:
         from vmtop.demo.runner import start_demo
     except ImportError as e:
@@ -131,10 +156,10 @@ async def main_async(out: Path, only: set[str]) -> list[Path]:
     paths: list[Path] = []
     demo = start_demo()
     try:
-        if demo is not None:
-            paths += await shoot_process(out, demo, only)
         if "picker" in only:
             paths.append(await shoot_picker(out, demo.pid if demo is not None else None))
+        if demo is not None:
+            paths += await shoot_process(out, demo, only)
     finally:
         if demo is not None:
             demo.stop()
