@@ -140,11 +140,11 @@ async def shoot_process(out: Path, demo, only: set[str]) -> list[Path]:
 
 
 def start_demo():
-    from vmtop.demo.common import PACE_ENV
-
-    os.environ[PACE_ENV] = DEMO_PACE
     try:
+        from vmtop.demo.common import PACE_ENV
         from vmtop.demo.runner import start_demo
+
+        os.environ[PACE_ENV] = DEMO_PACE
     except ImportError as e:
         print(f"vmtop screenshots: the malloc demo is not available: {e}", file=sys.stderr)
         return None
