@@ -142,7 +142,8 @@ class RegionDetailScreen(Screen):
         self._load_sections()
         if not self.fields and self.procfs.is_live:
             self._load_fields()
-        self.action_reread_pages()
+        # After the first layout, so the strip knows its width.
+        self.call_after_refresh(self.action_reread_pages)
         if self.live:
             self.set_interval(self.interval, self.action_reread_pages)
 
