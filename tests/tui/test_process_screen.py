@@ -462,3 +462,75 @@ async def test_demo_narration_is_interleaved_in_the_log():
             "22:13:20 » free(0x7f0000000010)",
             "22:13:20 » malloc(1048576) = 0x7f0000000010",
         ]
+
+
+PROC_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "proc"
+
+
+async def test_56_bit_address_space():
+    # tests/fixtures/proc/90004: 5-level paging, a region and the stack above 2**47.
+    app = ScreenApp(PROC_FIXTURES, pid=90004)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        bar = app.screen.query_one(AddressBar)
+        axis = lines(bar)[4]
+        assert axis.rstrip().endswith("ffffffffffffff")  # 2**56 - 1: 14 hex digits
+        assert bar.top == 1 << 56
+        rows = table_rows(app)
+        assert rows[1].startswith("▌ff7ffff7ff0000 ff7ffff7ff2000")  # 14-digit columns
+        await pilot.press("m")
+        assert lines(bar)[4].rstrip().endswith("0xff_ffff_ffff_ffff")
+
+
+async def test_process_without_smaps_shows_sizes_and_dashes():
+    # tests/fixtures/proc/90008: maps, stat, status and cmdline, no smaps.
+    app = ScreenApp(PROC_FIXTURES, pid=90008)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        row = row_of(app, 0x400000)
+        assert row.split()[2:5] == ["8.0K", "-", "-"]  # size 0x2000; no RSS, no PSS
+        totals = lines(app.screen.query_one(ProcessHeader))[1]
+        assert "PSS -" in totals
+
+
+async def test_pid_reused_is_not_diffed(tmp_path):
+    root = copy_fixture(tmp_path)
+    app = ScreenApp(root)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        stat = root / str(PID) / "stat"
+        fields = stat.read_text().split(") ", 1)
+        rest = fields[1].split()
+        rest[22 - 3] = str(int(rest[22 - 3]) + 1000)  # field 22, start time
+        stat.write_text(fields[0] + ") " + " ".join(rest) + "\n")
+        await step(pilot)
+        banner = str(app.screen.query_one("#banner").content)
+        assert "PID now belongs to another process" in banner
+        assert len(app.screen.query_one(RegionTable).rows) == 28
+
+
+async def test_clicks_on_header_and_kind_summary():
+    app = ScreenApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(RegionTable)
+        header = table.render_line(0).text
+        await pilot.click(RegionTable, offset=(header.index("Size") + 1, 0))
+        assert table.sort == "size" and table.descending
+        await pilot.click(RegionTable, offset=(header.index("Size") + 1, 0))
+        assert not table.descending  # a second click reverses
+        summary = app.screen.query_one(KindSummary)
+        heap_line = next(y for y, text in enumerate(lines(summary)) if text.startswith("■heap"))
+        await pilot.click(KindSummary, offset=(2, heap_line))
+        assert table.filter_text == "heap"
+        assert [r.path for r in table.rows] == ["[heap]"]
+
+
+async def test_q_leaves_even_with_a_filter():
+    app = ScreenApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"heap", "enter")
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0

@@ -66,7 +66,7 @@ class ProcessScreen(Screen):
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
-        Binding("q", "back", "Back", show=False),
+        Binding("q", "leave", "Back", show=False),
         Binding("space", "pause", "Pause"),
         Binding("r", "step", "Refresh", show=False),
         Binding("plus,equals_sign", "faster", "Interval", key_display="+/-"),
@@ -316,7 +316,7 @@ class ProcessScreen(Screen):
         table.set_regions(snap.regions, self.ref_changes, recent, addr_width=addr_width)
         log = self.query_one(EventLog)
         log.addr_width = addr_width
-        log.empty_text = "no changes yet"
+        log.set_empty_text("no changes yet")
         bar = self.query_one(AddressBar)
         bar.set_regions(snap.regions, recent, traces)
         bar.set_selected(table.selected_region)
@@ -443,7 +443,7 @@ class ProcessScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         running = self.exited_at is None and self.error is None
-        if self.error is not None and action not in ("back",):
+        if self.error is not None and action not in ("back", "leave"):
             return False
         if action in ("pause", "faster", "slower", "step"):
             return running
@@ -478,6 +478,10 @@ class ProcessScreen(Screen):
             self._update_table_title()
             self._update_header()
             return
+        self.action_leave()
+
+    def action_leave(self) -> None:
+        """Back to the screen below (the picker), or quit when there is none."""
         go_back = getattr(self.app, "go_back", None)
         if go_back is not None:
             go_back()
