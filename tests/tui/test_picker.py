@@ -227,3 +227,18 @@ async def test_command_lines_with_newlines_and_escapes_stay_on_one_line(fixture_
         assert not any(ord(ch) < 32 for ch in line)
         status = str(screen.query_one("#picker-status").content)
         assert "\n" not in status and "\x1b" not in status
+
+
+async def test_keys_typed_right_after_slash_land_in_the_filter(fixture_procfs):
+    """As in a terminal: the keys arrive together, before "/" has been handled."""
+    from textual import events
+
+    app = PickerApp(fixture_procfs)
+    async with app.run_test(size=(160, 40)) as pilot:
+        for char in "/tmp/vmtop-fix":
+            key = "slash" if char == "/" else ("minus" if char == "-" else char)
+            app.post_message(events.Key(key, char))
+        await pilot.pause(0.2)
+        assert app.screen.query_one("#picker-filter").value == "tmp/vmtop-fix"
+        assert shown_pids(app) == [4242]
+        assert app.screen.sort_key == "rss"  # the "s"... of the text did not sort

@@ -428,7 +428,10 @@ class PickerScreen(Screen):
 
     BINDINGS = [
         Binding("enter", "open", "Open", show=True),
-        Binding("slash", "filter", "Filter", key_display="/"),
+        # Priority: handled as the key arrives, so the keys typed right after it are
+        # sent to the filter box (a normal binding runs only once "/" has travelled
+        # through the focused widget, after the next keys were already routed).
+        Binding("slash", "filter", "Filter", key_display="/", priority=True),
         Binding("s,greater_than_sign", "sort(1)", "Sort", key_display="s"),
         Binding("less_than_sign", "sort(-1)", "Sort back", show=False),
         Binding("r,I", "reverse", "Reverse", key_display="r"),
@@ -599,7 +602,9 @@ class PickerScreen(Screen):
     def action_filter(self) -> None:
         box = self.query_one("#picker-filter", Input)
         box.display = True
-        box.focus()
+        # At once, not with focus() (which waits its turn in the message queue): keys
+        # typed right after "/" are already queued and must land in the filter.
+        self.set_focus(box)
         self.refresh_bindings()
 
     @on(Input.Changed, "#picker-filter")
@@ -614,7 +619,7 @@ class PickerScreen(Screen):
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#picker-filter", Input)
-        if box.has_focus and box.value:
+        if self.focused is box and box.value:
             box.value = ""
             return
         box.value = ""
@@ -625,7 +630,7 @@ class PickerScreen(Screen):
 
     def on_key(self, event: events.Key) -> None:
         box = self.query_one("#picker-filter", Input)
-        if box.has_focus and event.key in ("down", "up", "pagedown", "pageup"):
+        if self.focused is box and event.key in ("down", "up", "pagedown", "pageup"):
             # Arrows move in the list while the filter keeps the keyboard.
             table = self.table
             {
@@ -665,6 +670,8 @@ class PickerScreen(Screen):
         self.app.exit()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "filter" and self.focused is self.query_one("#picker-filter", Input):
+            return False  # "/" typed into the filter is a character (e.g. /usr/bin)
         if action == "clear_filter":
             return bool(self.filter_text) or self.query_one("#picker-filter", Input).display
         return True
