@@ -9,8 +9,8 @@ Runs the app headless at 160×48 (Textual's ``run_test``) on this machine's /pro
   the heap's start address from ``/proc/PID/maps``, Enter: the keys a person would use);
 - ``help.svg``: the help screen.
 
-The demo is started with ``vmtop.demo.runner.start_demo("malloc")`` and stopped at the
-end, whatever happens.
+The demo is started with ``vmtop.demo.runner.start_demo("malloc")`` (or, without the
+runner, as ``python -m vmtop.demo.malloc``) and stopped at the end, whatever happens.
 """
 
 from __future__ import annotations
@@ -139,15 +139,53 @@ async def shoot_process(out: Path, demo, only: set[str]) -> list[Path]:
     return paths
 
 
+class DirectDemo:
+    """The malloc workload run as a plain child, for when vmtop.demo.runner is missing:
+    the same ``pid`` / ``read_narration()`` / ``stop()`` the runner's demo offers."""
+
+    def __init__(self, module: str) -> None:
+        import fcntl
+        import subprocess
+
+        env = dict(os.environ, VMTOP_DEMO_PARENT=str(os.getpid()))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", module], stdout=subprocess.PIPE, env=env
+        )
+        flags = fcntl.fcntl(self.proc.stdout, fcntl.F_GETFL)
+        fcntl.fcntl(self.proc.stdout, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+        self.pid = self.proc.pid
+        self._partial = b""
+
+    def read_narration(self) -> list[str]:
+        try:
+            data = self.proc.stdout.read() or b""
+        except OSError:
+            data = b""
+        lines = (self._partial + data).split(b"\n")
+        self._partial = lines.pop()
+        return [line.decode("utf-8", "replace") for line in lines if line]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except Exception:  # noqa: BLE001 - it would not stop: make it
+                self.proc.kill()
+                self.proc.wait()
+
+
 def start_demo():
     try:
         from vmtop.demo.common import PACE_ENV
-        from vmtop.demo.runner import start_demo
-
-        os.environ[PACE_ENV] = DEMO_PACE
     except ImportError as e:
         print(f"vmtop screenshots: the malloc demo is not available: {e}", file=sys.stderr)
         return None
+    os.environ[PACE_ENV] = DEMO_PACE
+    try:
+        from vmtop.demo.runner import start_demo
+    except ImportError:
+        return DirectDemo("vmtop.demo.malloc")
     return start_demo("malloc")
 
 

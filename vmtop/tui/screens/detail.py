@@ -39,6 +39,7 @@ PAGEMAP_SECONDS = 2.0
 # (a 1 TiB PROT_NONE reservation would otherwise mean 2 GiB of pagemap).
 MAX_PAGES_READ = 1 << 19
 STRIP_ROWS_MAX = 6
+STRIP_ROWS_PER_PAGE = 8
 
 STATE_STYLE = {
     pm.EXCL: ("█", "#5fd75f"),
@@ -341,7 +342,8 @@ class RegionDetailScreen(Screen):
         region = self.memory_region
         pid = self.snapshot.pid
         pages = region.size // pm.PAGE_SIZE
-        cells = min(pages, width * STRIP_ROWS_MAX)
+        # One cell per page while that fits in STRIP_ROWS_PER_PAGE rows, else buckets.
+        cells = pages if pages <= width * STRIP_ROWS_PER_PAGE else width * STRIP_ROWS_MAX
         try:
             if pages <= MAX_PAGES_READ:
                 entries = pm.read_pagemap(self.procfs, pid, region.start, region.end)
@@ -403,7 +405,7 @@ class RegionDetailScreen(Screen):
         scale = (
             "one cell per page"
             if per_cell <= 1
-            else f"one cell ≈ {per_cell:.0f} pages ({format_bytes(int(per_cell * pm.PAGE_SIZE))})"
+            else f"one cell ≈ {per_cell:.3g} pages ({format_bytes(int(per_cell * pm.PAGE_SIZE))})"
         )
         text.append(f"{total_pages:,} pages of {format_bytes(pm.PAGE_SIZE)} · {scale}", style="dim")
         if how == "sampled":
