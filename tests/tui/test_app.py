@@ -107,7 +107,7 @@ async def test_help_lists_every_kind_and_event_and_closes(fixture_procfs):
         assert "[heap]" in rendered_text(app.screen.query_one("#help-events"), width=300)
         events = rendered_text(app.screen.query_one("#help-events"), width=300)
         for name, meaning in EVENT_DESCRIPTIONS.items():
-            assert name.replace("_", " ") in events
+            assert name in events  # the name the event log shows
             assert meaning in events
         keys = "\n".join(rendered_text(w, width=150) for w in app.screen.query("#help-keys Static"))
         for key in ("Enter", "b", "space", "+ / -", "m", "z / Z", "g", "/", "o", "Ctrl+P", "?"):

@@ -147,7 +147,7 @@ def events_table() -> Table:
     table.add_column(style="bold", no_wrap=True, width=19)
     table.add_column(ratio=1)
     for name, meaning in EVENT_DESCRIPTIONS.items():
-        table.add_row(Text(name.replace("_", " ")), Text(meaning))
+        table.add_row(Text(name), Text(meaning))  # as the event log prints it
     return table
 
 
