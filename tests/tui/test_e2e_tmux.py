@@ -23,6 +23,7 @@ pytestmark = [pytest.mark.live, pytest.mark.slow]
 
 VMTOP = Path(sys.executable).parent / "vmtop"
 PROMPT = "vmtop-e2e$ "
+PROMPT_SHOWN = PROMPT.rstrip()  # capture-pane drops trailing spaces
 WIDTH, HEIGHT = 160, 48
 
 
@@ -53,7 +54,7 @@ class Tmux:
             "new-session", "-d", "-s", "e2e", "-x", str(WIDTH), "-y", str(HEIGHT),
             f"env -i PATH=/usr/bin:/bin HOME=/tmp {env} bash --norc --noprofile",
         )  # fmt: skip
-        self.wait_for(lambda text: PROMPT in text, 5, "the shell prompt")
+        self.wait_for(lambda text: PROMPT_SHOWN in text, 5, "the shell prompt")
 
     def send(self, *keys: str) -> None:
         self.run("send-keys", "-t", "e2e", *keys)
@@ -128,9 +129,10 @@ def test_vmtop_demo_malloc_in_tmux():
         )
         assert "Traceback" not in screen
 
-        vmtop_procs = [p for p in descendants(shell) if "vmtop" in " ".join(_cmdline(p))]
-        assert vmtop_procs, "vmtop is not running under the shell"
-        demo_pids = [p for p in descendants(shell) if p not in vmtop_procs]
+        vmtop_procs = [c.pid for c in psutil.Process(shell).children()]
+        assert len(vmtop_procs) == 1, f"expected vmtop alone under the shell: {vmtop_procs}"
+        assert "demo" in _cmdline(vmtop_procs[0])
+        demo_pids = descendants(vmtop_procs[0])
         assert demo_pids, "the demo process was not found under vmtop"
         heap_owner = next((p for p in demo_pids if heap_start(p) is not None), None)
         assert heap_owner is not None
@@ -152,10 +154,10 @@ def test_vmtop_demo_malloc_in_tmux():
             tmux.send("q")
             time.sleep(0.7)
             text = tmux.capture()
-            if text.rstrip().endswith(PROMPT.rstrip()):
+            if text.rstrip().endswith(PROMPT_SHOWN):
                 break
         text = tmux.wait_for(
-            lambda t: t.rstrip().endswith(PROMPT.rstrip()), 5, "the shell prompt after q"
+            lambda t: t.rstrip().endswith(PROMPT_SHOWN), 5, "the shell prompt after q"
         )
         assert "Traceback" not in text
         assert tmux.flag("alternate_on") == "0", "the terminal is still in the alternate screen"

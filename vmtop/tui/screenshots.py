@@ -26,7 +26,7 @@ from vmtop.procfs.reader import ProcFS
 
 SIZE = (160, 48)
 HISTORY_SECONDS = 5.0  # some RSS history and events before the shot
-DEMO_PACE = "2"  # seconds per demo step: each state lasts long enough for a 1 s sampler
+DEMO_PACE = 2.0  # seconds per demo step: each state lasts long enough for a 1 s sampler
 BIG_BLOCK = 4 << 20  # the demo's big malloc, in its own mapping
 NAMES = ("picker", "process-malloc-demo", "region-detail", "help")
 
@@ -181,12 +181,12 @@ def start_demo():
     except ImportError as e:
         print(f"vmtop screenshots: the malloc demo is not available: {e}", file=sys.stderr)
         return None
-    os.environ[PACE_ENV] = DEMO_PACE
     try:
         from vmtop.demo.runner import start_demo
     except ImportError:
+        os.environ[PACE_ENV] = str(DEMO_PACE)
         return DirectDemo("vmtop.demo.malloc")
-    return start_demo("malloc")
+    return start_demo("malloc", pace=DEMO_PACE)
 
 
 async def main_async(out: Path, only: set[str]) -> list[Path]:
