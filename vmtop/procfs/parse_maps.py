@@ -12,54 +12,41 @@ can hold spaces, a trailing space, ESC, CR and invalid UTF-8 (a newline is print
 Parsing all fields of every region costs more than the kernel's own read, so only the
 resident figures the views use on every tick are parsed eagerly; the byte span of each
 region's block is kept so the rest is parsed on demand (``parse_smaps_fields``).
+
+How it stays fast (a process can have 65 000 regions, 47 MB of smaps): within one read
+the kernel prints the same field lines for every region, each ``%-16s%8lu kB`` wide
+unless a value needs more than 8 digits. So the first block teaches the layout, and one
+regular expression with fixed-width skips cuts every block into its header line, the
+run of lines holding the resident figures, and its VmFlags, in C. The text after the
+address range and the figures run repeat a lot between regions (every anonymous rw-p
+region has the same ``rw-p 00000000 00:00 0``, most figures are 0 or a few pages), so
+each distinct one is parsed once, through a dict. The Regions are then built column by
+column. If the matches do not tile the text exactly (a value wider than 8 digits, a
+torn or truncated read, another kernel's layout, garbage), the blocks that do not fit
+go through a careful line-by-line parser instead; nothing is dropped.
 """
 
 from __future__ import annotations
+
+import gc
+import re
+import sys
+from array import array
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from itertools import accumulate, islice, repeat
+from operator import add, itemgetter, le
 
 from vmtop.model.kinds import kind_from_name
 from vmtop.model.region import Region
 
 
 class ParseError(ValueError):
-    """A line that is not a maps header."""
+    """Text that is not what the kernel prints where it was expected."""
 
 
-_HEX = frozenset(b"0123456789abcdefABCDEF")
-_HEX_BYTES = bytes(sorted(_HEX))
-
-
-def parse_maps_header(line: bytes) -> Region:
-    """One maps line (without its newline) into a Region without smaps figures."""
-    parts = line.split(b" ", 5)
-    if len(parts) < 5:
-        raise ParseError(f"not a maps line: {line[:80]!r}")
-    rng, perms, offset, dev, inode = parts[0], parts[1], parts[2], parts[3], parts[4]
-    name = parts[5].lstrip(b" ") if len(parts) == 6 else b""
-    lo, sep, hi = rng.partition(b"-")
-    if not sep or len(perms) != 4 or b":" not in dev:
-        raise ParseError(f"not a maps line: {line[:80]!r}")
-    if not (_all_hex(lo) and _all_hex(hi) and _all_hex(offset) and inode.isdigit()):
-        raise ParseError(f"not a maps line: {line[:80]!r}")
-    major, _, minor = dev.partition(b":")
-    if not (_all_hex(major) and _all_hex(minor)):
-        raise ParseError(f"not a maps line: {line[:80]!r}")
-    start = int(lo, 16)
-    end = int(hi, 16)
-    if end < start:
-        raise ParseError(f"region ends before it starts: {line[:80]!r}")
-    path = name.decode("utf-8", "surrogateescape")
-    inode_n = int(inode)
-    perms_s = perms.decode("ascii", "replace")
-    return Region(
-        start,
-        end,
-        perms_s,
-        int(offset, 16),
-        dev.decode("ascii"),
-        inode_n,
-        path,
-        kind=kind_from_name(path, perms_s, inode_n),
-    )
+_HEX_BYTES = b"0123456789abcdefABCDEF"
+_PERM_BYTES = b"rwxsp-"
 
 
 def _all_hex(token: bytes) -> bool:
@@ -68,36 +55,347 @@ def _all_hex(token: bytes) -> bool:
     return bool(token) and not token.translate(None, _HEX_BYTES)
 
 
+def _parse_rest(rest: bytes) -> tuple[str, int, str, int, str, str]:
+    """``perms offset dev inode [padding name]`` -> (perms, offset, dev, inode, path, kind)."""
+    parts = rest.split(b" ", 4)
+    if len(parts) < 4:
+        raise ParseError(f"not a maps line: {rest[:80]!r}")
+    perms, offset, dev, inode = parts[0], parts[1], parts[2], parts[3]
+    name = parts[4].lstrip(b" ") if len(parts) == 5 else b""
+    major, colon, minor = dev.partition(b":")
+    if (
+        len(perms) != 4
+        or perms.translate(None, _PERM_BYTES)
+        or not _all_hex(offset)
+        or not colon
+        or not _all_hex(major)
+        or not _all_hex(minor)
+        or not inode.isdigit()
+    ):
+        raise ParseError(f"not a maps line: {rest[:80]!r}")
+    path = name.decode("utf-8", "surrogateescape")
+    perms_s = perms.decode("ascii")
+    inode_n = int(inode)
+    return (
+        perms_s,
+        int(offset, 16),
+        dev.decode("ascii"),
+        inode_n,
+        path,
+        kind_from_name(path, perms_s, inode_n),
+    )
+
+
+class _Memo(dict):
+    """A dict that computes a missing value once: map(memo.__getitem__, keys) in C."""
+
+    def __init__(self, compute: Callable, limit: int) -> None:
+        super().__init__()
+        self.compute = compute
+        self.limit = limit
+
+    def __missing__(self, key):
+        value = self.compute(key)
+        self[key] = value
+        return value
+
+    def trim(self) -> None:
+        # Names from every process ever watched would pile up: start over past a limit.
+        if len(self) > self.limit:
+            self.clear()
+
+
+def _rest_body(rest: bytes) -> tuple:
+    perms, offset, dev, inode, path, kind = _RESTS[rest]
+    return (perms, offset, dev, inode, path, *_NO_FIGURES, kind, *_TAIL_DEFAULTS)
+
+
+# The text after "start-end " -> its parsed fields; and -> everything of a Region
+# between its end address and its smaps_span, for a maps line (no figures). Shared by
+# all parses: values are immutable and depend only on the key.
+_RESTS = _Memo(_parse_rest, 200_000)
+_REST_BODIES = _Memo(_rest_body, 200_000)
+
+_FIGURES = (
+    "rss",
+    "pss",
+    "shared_clean",
+    "shared_dirty",
+    "private_clean",
+    "private_dirty",
+    "swap",
+    "anonymous",
+)
+_SMAPS_KEYS = {
+    b"Rss": "rss",
+    b"Pss": "pss",
+    b"Shared_Clean": "shared_clean",
+    b"Shared_Dirty": "shared_dirty",
+    b"Private_Clean": "private_clean",
+    b"Private_Dirty": "private_dirty",
+    b"Swap": "swap",
+    b"Anonymous": "anonymous",
+}
+_NO_FIGURES = (None,) * len(_FIGURES)
+
+# Regions are built by adding tuples in Region's field order: (start, end) +
+# (perms, offset, dev, inode, path) + figures + (kind, object, tid) + (smaps_span,) +
+# the defaults of any field Region gains later.
+_LAYOUT = ("start", "end", "perms", "offset", "dev", "inode", "path", *_FIGURES, "kind")
+if Region._fields[: len(_LAYOUT)] != _LAYOUT or "smaps_span" not in Region._fields:
+    raise ImportError("vmtop.model.region.Region changed its field order: update parse_maps")
+_SPAN_INDEX = Region._fields.index("smaps_span")
+_TAIL_DEFAULTS = tuple(
+    Region._field_defaults[f] for f in Region._fields[len(_LAYOUT) : _SPAN_INDEX]
+)
+_AFTER_SPAN = tuple(Region._field_defaults[f] for f in Region._fields[_SPAN_INDEX + 1 :])
+
+
+def _regions(starts, ends, bodies, spans) -> list[Region]:
+    """Regions from whole columns, built in C by adding tuples in Region's field order:
+    (start, end) + body (perms ... kind, object, tid) + (smaps_span,) + later fields."""
+    tails = zip(spans) if spans is not None else repeat((None,))
+    if _AFTER_SPAN:
+        tails = map(add, tails, repeat(_AFTER_SPAN))
+    rows = map(add, map(add, zip(starts, ends, strict=False), bodies), tails)
+    return list(map(tuple.__new__, repeat(Region), rows))
+
+
+def _addresses(ranges: list[bytes], widths: list[int]) -> tuple[list[int], list[int]]:
+    """``start-end`` texts -> starts and ends, as two lists of ints.
+
+    The kernel prints both with ``%08lx``: in one process nearly every range has the
+    same width (12 digits each on x86-64; [vsyscall] has 16). Those are decoded all at
+    once with bytes.fromhex into 64-bit words; the others one by one.
+    """
+    n = len(ranges)
+    width = widths[0]
+    digits = width // 2
+    if width % 2 == 0 or digits > 16 or widths.count(width) < n - 16:
+        return _addresses_one_by_one(ranges)
+    others: list[int] = []
+    for other in set(widths) - {width}:
+        i = -1
+        while True:
+            try:
+                i = widths.index(other, i + 1)
+            except ValueError:
+                break
+            others.append(i)
+    same = ranges
+    if others:
+        same = list(ranges)
+        dummy = b"0" * digits + b"-" + b"0" * digits
+        for i in others:
+            same[i] = dummy
+    # Each dash where a fixed-width range has it, or the words below would be shifted.
+    if b"".join(same)[digits::width] != b"-" * n:
+        return _addresses_one_by_one(ranges)
+    pad = b"0" * (16 - digits)
+    text = pad + pad.join(same).replace(b"-", pad)
+    words = array("Q", bytes.fromhex(text.decode("ascii")))  # ValueError if not hex
+    if len(words) != 2 * n:  # fromhex skips whitespace: then some digits were not there
+        raise ParseError("address range with spaces")
+    if sys.byteorder == "little":
+        words.byteswap()
+    both = words.tolist()
+    starts = both[0::2]
+    ends = both[1::2]
+    for i in others:
+        lo, _, hi = ranges[i].partition(b"-")
+        if not _all_hex(lo) or not _all_hex(hi):
+            raise ParseError(f"not an address range: {ranges[i]!r}")
+        starts[i] = int(lo, 16)
+        ends[i] = int(hi, 16)
+    return starts, ends
+
+
+def _addresses_one_by_one(ranges) -> tuple[list[int], list[int]]:
+    if b"".join(ranges).translate(None, b"0123456789abcdef-") or sum(
+        map(bytes.count, ranges, repeat(b"-"))
+    ) != len(ranges):
+        raise ParseError("not an address range")
+    los, _, his = zip(*map(bytes.partition, ranges, repeat(b"-")), strict=True)
+    return list(map(int, los, repeat(16))), list(map(int, his, repeat(16)))
+
+
+def _check_order(starts: list[int], ends: list[int]) -> bool:
+    """True when every region starts at or after where the one before ended."""
+    if not all(map(le, starts, ends)):
+        raise ParseError("a region ends before it starts")
+    return all(map(le, ends, islice(starts, 1, None)))
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Parsing makes no reference cycles, but 60 000 new tuples make the cycle
+    collector walk every object the program holds, several times: pause it."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _trim_memos() -> None:
+    for memo in (_RESTS, _REST_BODIES):
+        memo.trim()
+
+
+# -- one line -------------------------------------------------------------------------
+
+
+def parse_maps_header(line: bytes) -> Region:
+    """One maps line (without its newline) into a Region without smaps figures."""
+    rng, space, rest = line.partition(b" ")
+    lo, dash, hi = rng.partition(b"-")
+    if not space or not dash or not _all_hex(lo) or not _all_hex(hi):
+        raise ParseError(f"not a maps line: {line[:80]!r}")
+    start = int(lo, 16)
+    end = int(hi, 16)
+    if end < start:
+        raise ParseError(f"region ends before it starts: {line[:80]!r}")
+    perms, offset, dev, inode, path, kind = _RESTS[rest]
+    return Region(start, end, perms, offset, dev, inode, path, kind=kind)
+
+
+# -- maps -----------------------------------------------------------------------------
+
+_MAPS_LINE = re.compile(rb"([0-9a-f]+-[0-9a-f]+) ([^\n]*)\n")
+
+
 def parse_maps(data: bytes) -> list[Region]:
     """All regions of a maps file. Lines that are not maps lines are skipped."""
-    regions = []
-    for line in data.split(b"\n"):
-        if not line:
-            continue
-        try:
-            regions.append(parse_maps_header(line))
-        except ParseError:
-            continue
-    return dedupe_regions(regions)
+    with _no_gc():
+        _trim_memos()
+        lines = _MAPS_LINE.findall(data)
+        if lines:
+            ranges, rests = zip(*lines, strict=True)
+            widths = list(map(len, ranges))
+            # Every byte accounted for: each line matched where the one before ended.
+            if sum(widths) + sum(map(len, rests)) + 2 * len(lines) == len(data):
+                try:
+                    starts, ends = _addresses(ranges, widths)
+                    in_order = _check_order(starts, ends)
+                    regions = _regions(starts, ends, map(_REST_BODIES.__getitem__, rests), None)
+                    return regions if in_order else dedupe_regions(regions)
+                except ValueError:  # ParseError too: some line is not what it seemed
+                    pass
+        regions = []
+        for line in data.split(b"\n"):
+            if line:
+                try:
+                    regions.append(parse_maps_header(line))
+                except ParseError:
+                    continue
+        return dedupe_regions(regions)
 
 
-# The eager smaps fields, in the order the kernel prints them, with the Region field
-# each one fills.
-_EAGER = (
-    (b"\nRss:", "rss"),
-    (b"\nPss:", "pss"),
-    (b"\nShared_Clean:", "shared_clean"),
-    (b"\nShared_Dirty:", "shared_dirty"),
-    (b"\nPrivate_Clean:", "private_clean"),
-    (b"\nPrivate_Dirty:", "private_dirty"),
-    (b"\nAnonymous:", "anonymous"),
-    (b"\nSwap:", "swap"),
-)
-_EAGER_INDEX = {name: i for i, (_, name) in enumerate(_EAGER)}
+# -- smaps ----------------------------------------------------------------------------
 
 
-def _is_header_start(data: bytes, pos: int) -> bool:
-    return pos < len(data) and data[pos] in _HEX and not (65 <= data[pos] <= 90)
+class _Layout:
+    """The field lines of one kernel's smaps blocks, learnt from the first block.
+
+    ``pattern`` matches one whole block whose field lines have the learnt widths:
+    groups are the address range, the rest of the header line, the run of field lines
+    holding the eager figures, and the VmFlags text.
+    """
+
+    def __init__(self, lines: list[bytes]) -> None:
+        keys = [line.partition(b":")[0] for line in lines]
+        widths = [len(line) + 1 for line in lines]
+        eager = [i for i, key in enumerate(keys) if key in _SMAPS_KEYS]
+        first, last = (eager[0], eager[-1]) if eager else (0, -1)
+        pre = sum(widths[:first])
+        run = sum(widths[first : last + 1])
+        post = sum(widths[last + 1 :])
+        self.fixed = pre + run + post + 11  # " ", "\n", "VmFlags:", "\n"
+        # x86-64 user addresses print as 12 hex digits: skip those in one step (the
+        # digits are checked when they are decoded), match other widths digit by digit.
+        self.pattern = re.compile(
+            rb"(.{12}-.{12}|[0-9a-f]+-[0-9a-f]+) ([^\n]*)\n.{%d}(.{%d}).{%d}VmFlags:([^\n]*)\n"
+            % (pre, run, post),
+            re.S,
+        )
+        # Where each Region figure's line starts inside the run, and its key.
+        offsets = {}
+        at = 0
+        for i in range(first, last + 1):
+            if keys[i] in _SMAPS_KEYS:
+                offsets[_SMAPS_KEYS[keys[i]]] = (at, keys[i] + b":")
+            at += widths[i]
+        self.eager = [offsets.get(name) for name in _FIGURES]
+        self.figures = _Memo(self._parse_figures, 100_000)
+        self.bodies = _Memo(self._body, 100_000)
+
+    def _body(self, rest_and_run: tuple[bytes, bytes]) -> tuple:
+        rest, run = rest_and_run
+        perms, offset, dev, inode, path, kind = _RESTS[rest]
+        return (perms, offset, dev, inode, path, *self.figures[run], kind, *_TAIL_DEFAULTS)
+
+    def _parse_figures(self, run: bytes) -> tuple[int | None, ...]:
+        values = []
+        for where in self.eager:
+            if where is None:
+                values.append(None)
+                continue
+            at, key = where
+            if not run.startswith(key, at):
+                raise ParseError("smaps fields not where the first block had them")
+            line_end = run.find(b"\n", at)
+            values.append(_kb_value(run[at + len(key) : line_end]))
+        return tuple(values)
+
+    def regions(self, blocks: list[tuple], first_offset: int) -> tuple[list[Region], bool, int]:
+        """Regions of consecutive matched blocks starting at ``first_offset``: the
+        regions, whether they are in address order, and where the last block ends."""
+        ranges, rests, runs, flags = zip(*blocks, strict=True)
+        widths = list(map(len, ranges))
+        starts, ends = _addresses(ranges, widths)
+        in_order = _check_order(starts, ends)
+        bodies = map(self.bodies.__getitem__, zip(rests, runs, strict=True))
+        lengths = map(add, map(add, widths, map(len, rests)), map(len, flags))
+        offsets = list(accumulate(map(add, lengths, repeat(self.fixed)), initial=first_offset))
+        spans = zip(offsets, islice(offsets, 1, None), strict=False)
+        return _regions(starts, ends, bodies, spans), in_order, offsets[-1]
+
+
+_LAYOUTS: dict[tuple[bytes, ...], _Layout] = {}
+
+
+def _learn_layout(data: bytes) -> _Layout | None:
+    """The layout of the first block, if it is a header, field lines and VmFlags."""
+    header_end = data.find(b"\n")
+    flags = data.find(b"\nVmFlags:", header_end)
+    if header_end < 0 or flags < 0:
+        return None
+    try:
+        parse_maps_header(data[:header_end])
+    except ParseError:
+        return None
+    lines = data[header_end + 1 : flags].split(b"\n") if flags > header_end else []
+    for line in lines:
+        key, colon, _ = line.partition(b":")
+        if not colon or not key[:1].isupper() or not key.isascii() or b" " in key:
+            return None
+    signature = tuple(line.partition(b":")[0] + b"%d" % len(line) for line in lines)
+    layout = _LAYOUTS.get(signature)
+    if layout is None:
+        if len(_LAYOUTS) > 16:
+            _LAYOUTS.clear()
+        layout = _LAYOUTS[signature] = _Layout(lines)
+    return layout
+
+
+def _kb_value(raw: bytes) -> int | None:
+    """``      12 kB`` -> 12288; None when it is not a number of kB."""
+    value = raw.strip()
+    if value.endswith(b"kB"):
+        value = value[:-2].rstrip()
+    return int(value) * 1024 if value.isdigit() else None
 
 
 def parse_smaps(data: bytes) -> list[Region]:
@@ -107,45 +405,69 @@ def parse_smaps(data: bytes) -> list[Region]:
     Tolerates missing fields, unknown fields, missing VmFlags, garbage lines and the
     same region printed twice (torn reads): duplicates are removed.
     """
+    with _no_gc():
+        _trim_memos()
+        layout = _learn_layout(data)
+        if layout is not None:
+            layout.figures.trim()
+            layout.bodies.trim()
+            blocks = layout.pattern.findall(data)
+            if blocks:
+                try:
+                    regions, in_order, end = layout.regions(blocks, 0)
+                    if end == len(data):  # the blocks tile the whole text
+                        return regions if in_order else dedupe_regions(regions)
+                except ValueError:  # ParseError too: some block is not what it seemed
+                    pass
+        return dedupe_regions(_parse_smaps_mixed(data, layout))
+
+
+def _parse_smaps_mixed(data: bytes, layout: _Layout | None) -> list[Region]:
+    """Block by block: the layout's pattern where it fits, line by line where not."""
+    match = layout.pattern.match if layout is not None else None
     regions: list[Region] = []
-    find = data.find
-    n = len(data)
+    run: list[tuple] = []  # consecutive blocks that fit the pattern
+    run_start = 0
     pos = 0
-    # Lines per block, learnt from the first well-formed block. Every block of one read
-    # has the same fields, so a block with another count holds something unusual
-    # (a missing VmFlags, a torn read) and goes through the line-by-line path.
-    expected_lines = -1
+    n = len(data)
     while pos < n:
-        if not _is_header_start(data, pos):
-            # Not a header where one should be: resynchronise on the next header line.
-            pos = _next_header(data, pos)
+        m = match(data, pos) if match is not None else None
+        if m is not None:
+            rng, rest, figures, _ = m.groups()
+            lo, _, hi = rng.partition(b"-")
+            try:
+                layout.figures[figures]
+                _RESTS[rest]
+                if not _all_hex(lo) or not _all_hex(hi) or int(lo, 16) > int(hi, 16):
+                    m = None
+            except ParseError:
+                m = None
+        if m is not None:
+            if not run:
+                run_start = pos
+            run.append(m.groups())
+            pos = m.end()
             continue
-        vf = find(b"\nVmFlags:", pos)
-        if vf < 0:
-            regions.extend(_parse_smaps_lines(data, pos, n))
-            break
-        block_end = find(b"\n", vf + 1)
-        block_end = n if block_end < 0 else block_end + 1
-        lines = data.count(b"\n", pos, block_end)
-        if expected_lines < 0:
-            if _single_header(data, pos, block_end):
-                expected_lines = lines
-            else:
-                regions.extend(_parse_smaps_lines(data, pos, block_end))
-                pos = block_end
-                continue
-        if lines != expected_lines:
-            regions.extend(_parse_smaps_lines(data, pos, block_end))
-            pos = block_end
-            continue
-        region = _smaps_block(data, pos, block_end)
+        if run:
+            regions.extend(layout.regions(run, run_start)[0])
+            run = []
+        end = _next_header(data, pos)
+        region = _smaps_block(data, pos, end)
         if region is not None:
             regions.append(region)
-        pos = block_end
-    return dedupe_regions(regions)
+        pos = end
+    if run:
+        regions.extend(layout.regions(run, run_start)[0])
+    return regions
+
+
+def _is_header_start(data: bytes, pos: int) -> bool:
+    # Field lines start with a capital; headers with a lowercase hex digit.
+    return pos < len(data) and data[pos] in b"0123456789abcdef"
 
 
 def _next_header(data: bytes, pos: int) -> int:
+    """Where the next line that looks like a header starts (after the one at pos)."""
     n = len(data)
     while True:
         nl = data.find(b"\n", pos)
@@ -156,84 +478,22 @@ def _next_header(data: bytes, pos: int) -> int:
             return pos
 
 
-def _single_header(data: bytes, start: int, end: int) -> bool:
-    """True when only the first line of data[start:end] looks like a maps header."""
-    pos = data.find(b"\n", start, end)
-    while 0 <= pos < end - 1:
-        if _is_header_start(data, pos + 1):
-            return False
-        pos = data.find(b"\n", pos + 1, end)
-    return True
-
-
 def _smaps_block(data: bytes, start: int, end: int) -> Region | None:
-    """One region's block: header line plus field lines, eager fields parsed."""
-    find = data.find
-    nl = find(b"\n", start, end)
-    if nl < 0:
-        nl = end
+    """One block parsed line by line; None when its first line is not a header."""
+    header_end = data.find(b"\n", start, end)
+    if header_end < 0:
+        header_end = end
     try:
-        region = parse_maps_header(data[start:nl])
+        region = parse_maps_header(data[start:header_end])
     except ParseError:
         return None
-    values: list[int | None] = [None] * len(_EAGER)
-    lo = nl
-    for idx, (key, _) in enumerate(_EAGER):
-        i = find(key, lo, end)
-        if i < 0:
-            i = find(key, nl, end)  # fields in another order on this kernel
-            if i < 0:
-                continue
-        j = find(b"\n", i + 1, end)
-        if j < 0:
-            j = end
-        raw = data[i + len(key) : j]
-        if raw.endswith(b" kB"):
-            raw = raw[:-3]
-        try:
-            values[idx] = int(raw) * 1024
-        except ValueError:
-            continue
-        lo = j
-    return region._replace(
-        rss=values[0],
-        pss=values[1],
-        shared_clean=values[2],
-        shared_dirty=values[3],
-        private_clean=values[4],
-        private_dirty=values[5],
-        anonymous=values[6],
-        swap=values[7],
-        smaps_span=(start, end),
-    )
-
-
-def _parse_smaps_lines(data: bytes, start: int, end: int) -> list[Region]:
-    """The careful path: split data[start:end] into blocks at every header line."""
-    regions = []
-    block_start = None
-    pos = start
-    while pos < end:
-        nl = data.find(b"\n", pos, end)
-        line_end = end if nl < 0 else nl
-        if _is_header_start(data, pos):
-            try:
-                parse_maps_header(data[pos:line_end])
-                is_header = True
-            except ParseError:
-                is_header = False
-            if is_header:
-                if block_start is not None:
-                    region = _smaps_block(data, block_start, pos)
-                    if region is not None:
-                        regions.append(region)
-                block_start = pos
-        pos = line_end + 1
-    if block_start is not None:
-        region = _smaps_block(data, block_start, end)
-        if region is not None:
-            regions.append(region)
-    return regions
+    values: dict[str, int | None] = dict.fromkeys(_FIGURES)
+    for line in data[header_end + 1 : end].split(b"\n"):
+        key, colon, value = line.partition(b":")
+        name = _SMAPS_KEYS.get(key) if colon else None
+        if name is not None:
+            values[name] = _kb_value(value)
+    return region._replace(**values, smaps_span=(start, end))
 
 
 def parse_smaps_fields(block: bytes) -> dict[str, int | str]:
@@ -265,6 +525,9 @@ def parse_smaps_fields(block: bytes) -> dict[str, int | str]:
     return fields
 
 
+# -- torn reads -----------------------------------------------------------------------
+
+
 def dedupe_regions(regions: list[Region]) -> list[Region]:
     """Sorted by start, with torn-read artefacts removed; newer prints win.
 
@@ -276,7 +539,12 @@ def dedupe_regions(regions: list[Region]) -> list[Region]:
     file offset moved with its start; its smaps figures are still those of the whole
     region as it was printed). Nothing else is dropped.
     """
-    if not regions:
+    if len(regions) < 2:
+        return regions
+    # The usual case, checked in C: every region ends where or before the next starts.
+    ends = map(_END, regions)
+    starts = map(_START, islice(regions, 1, None))
+    if all(map(le, ends, starts)):
         return regions
     runs: list[list[Region]] = []
     run_start = 0
@@ -287,8 +555,6 @@ def dedupe_regions(regions: list[Region]) -> list[Region]:
             runs.append(regions[run_start:i])
             run_start = i
         prev_end = region.end
-    if not runs:
-        return regions  # the usual case: one ascending run, nothing to do
     runs.append(regions[run_start:])
     merged = runs[-1]
     for older in reversed(runs[:-1]):
@@ -316,6 +582,10 @@ def _merge_runs(newer: list[Region], older: list[Region]) -> list[Region]:
     if not pieces:
         return newer
     return sorted(newer + pieces, key=_start)
+
+
+_START = itemgetter(Region._fields.index("start"))
+_END = itemgetter(Region._fields.index("end"))
 
 
 def _start(region: Region) -> int:

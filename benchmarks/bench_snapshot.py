@@ -1,0 +1,152 @@
+"""What a snapshot costs next to the kernel's own read of smaps, at 10 000 and 60 000 regions.
+
+Starts ``many_regions`` (benchmarks/many_regions.c, built with gcc into a temporary
+directory) for each size, then measures, in the same run and in interleaved rounds
+(best of --repeat, so a busy machine hurts every line alike):
+
+- kernel read: open /proc/PID/smaps and read it to the end with a 1 MiB buffer, in
+  Python, bytes only: the floor any reader pays;
+- vmtop read+parse: ProcFS.read_bytes + parse_smaps (what a snapshot spends on smaps);
+- vmtop parse alone: parse_smaps on bytes already read;
+- take_snapshot: the whole snapshot (stat, status, cmdline, smaps, classify, totals);
+- psutil memory_maps(grouped=False): psutil's smaps parser, in this process;
+- pmap -x, pmap -X, and `vmtop snapshot PID --format json|pmap` as whole processes
+  (wall time, output to /dev/null).
+
+Each is printed in milliseconds and as a ratio to the kernel read. Targets (issue 2):
+vmtop read+parse <= 1.6x the kernel read; `vmtop snapshot --format json` no slower than
+`pmap -X` at 60 000 regions.
+
+    /work/venv/bin/python benchmarks/bench_snapshot.py [--regions 10000,60000] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from vmtop.procfs.parse_maps import parse_smaps
+from vmtop.procfs.reader import ProcFS
+from vmtop.procfs.snapshot import take_snapshot
+
+HERE = Path(__file__).resolve().parent
+
+
+def build(out_dir: str) -> str:
+    exe = os.path.join(out_dir, "many_regions")
+    subprocess.run(["gcc", "-O2", "-o", exe, str(HERE / "many_regions.c")], check=True)
+    return exe
+
+
+def start(exe: str, regions: int) -> subprocess.Popen:
+    # The program itself, libc and the loader take ~25 regions of their own.
+    child = subprocess.Popen([exe, str(regions)], stdout=subprocess.PIPE)
+    line = child.stdout.readline()
+    if not line.startswith(b"READY"):
+        child.kill()
+        raise SystemExit(f"many_regions {regions} failed: {line!r}")
+    return child
+
+
+def kernel_read(path: str) -> bytes:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+
+
+def whole_process(argv: list[str]) -> Callable[[], None]:
+    def run() -> None:
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+
+    return run
+
+
+def measure(pid: int, repeat: int, slow_repeat: int) -> dict[str, float]:
+    procfs = ProcFS()
+    path = f"/proc/{pid}/smaps"
+    data = kernel_read(path)
+    vmtop = [sys.executable, "-m", "vmtop", "snapshot", str(pid)]
+    fast: dict[str, Callable[[], object]] = {
+        "kernel read": lambda: kernel_read(path),
+        "vmtop read+parse": lambda: parse_smaps(procfs.read_bytes(pid, "smaps")),
+        "vmtop parse alone": lambda: parse_smaps(data),
+        "take_snapshot (classify)": lambda: take_snapshot(procfs, pid),
+    }
+    slow: dict[str, Callable[[], object]] = {}
+    try:
+        import psutil
+
+        process = psutil.Process(pid)
+        slow["psutil memory_maps()"] = lambda: process.memory_maps(grouped=False)
+    except ImportError:
+        pass
+    if shutil.which("pmap"):
+        slow["pmap -x (process)"] = whole_process(["pmap", "-x", str(pid)])
+        slow["pmap -X (process)"] = whole_process(["pmap", "-X", str(pid)])
+    slow["vmtop snapshot --format pmap"] = whole_process([*vmtop, "--format", "pmap"])
+    slow["vmtop snapshot --format json"] = whole_process([*vmtop, "--format", "json"])
+    best: dict[str, float] = {}
+    for round_ in range(max(repeat, slow_repeat)):
+        for name, fn in (*fast.items(), *(slow.items() if round_ < slow_repeat else ())):
+            if round_ >= repeat and name in fast and name != "kernel read":
+                continue
+            gc.collect()
+            t0 = time.perf_counter()
+            fn()
+            elapsed = time.perf_counter() - t0
+            best[name] = min(best.get(name, elapsed), elapsed)
+    best["smaps bytes"] = len(data)
+    return best
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--regions", default="10000,60000")
+    parser.add_argument("--repeat", type=int, default=5, help="rounds for in-process timings")
+    parser.add_argument(
+        "--slow-repeat", type=int, default=3, help="rounds for whole-process timings"
+    )
+    args = parser.parse_args()
+    if shutil.which("gcc") is None:
+        raise SystemExit("needs gcc to build many_regions.c")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = build(tmp)
+        for count in (int(x) for x in args.regions.split(",")):
+            child = start(exe, count)
+            try:
+                with open(f"/proc/{child.pid}/maps", "rb") as f:
+                    regions = f.read().count(b"\n")
+                results = measure(child.pid, args.repeat, args.slow_repeat)
+            finally:
+                child.kill()
+                child.wait()
+            size = results.pop("smaps bytes")
+            kernel = results["kernel read"]
+            print(f"\n{regions} regions, smaps {size / 1e6:.1f} MB")
+            print(f"  {'':32} {'ms':>8} {'x kernel read':>14}")
+            for name, seconds in results.items():
+                print(f"  {name:32} {seconds * 1000:8.1f} {seconds / kernel:14.2f}")
+            if "pmap -X (process)" in results:
+                ratio = results["vmtop snapshot --format json"] / results["pmap -X (process)"]
+                print(f"  vmtop snapshot --format json / pmap -X: {ratio:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
