@@ -4,6 +4,7 @@ process we finished reading is the one we started with (same PID and start time)
 from __future__ import annotations
 
 import time
+from operator import itemgetter
 
 from vmtop.model.region import ProcessInfo, Region, Snapshot, Totals
 from vmtop.procfs.errors import NoSuchProcess, PidReused, ProcError, ProcessGone
@@ -98,7 +99,8 @@ def take_snapshot(
 
 
 def _sum(regions: list[Region], field: str) -> int:
-    return sum(getattr(r, field) or 0 for r in regions)
+    # In C: pick the field of every region, drop the Nones (and zeros), add.
+    return sum(filter(None, map(itemgetter(Region._fields.index(field)), regions)))
 
 
 def compute_totals(regions: list[Region], status: dict, has_smaps: bool) -> Totals:
@@ -106,7 +108,7 @@ def compute_totals(regions: list[Region], status: dict, has_smaps: bool) -> Tota
         value = status.get(key)
         return value if isinstance(value, int) else None
 
-    size = sum(r.end - r.start for r in regions)
+    size = _sum(regions, "end") - _sum(regions, "start")
     if has_smaps:
         return Totals(
             size=size,
