@@ -1,6 +1,15 @@
-"""Builders for hand-made snapshots used by the diff tests."""
+"""Helpers for the diff, watch and demo tests: hand-made snapshots, and live runs of
+`vmtop watch --json` on a demo with the demo's narration."""
 
 from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
 
 from vmtop.model.kinds import kind_from_name
 from vmtop.model.region import ProcessInfo, Region, Snapshot, Totals
@@ -105,3 +114,153 @@ def base_regions(
         region(stack_start, STACK_TOP, "rw-p", "[stack]"),
         region(vdso, vdso + 0x2000, "r-xp", "[vdso]"),
     ]
+
+
+# -- live: `vmtop watch --json` as a child, and a demo's narration ----------------------
+
+VMTOP = [sys.executable, "-m", "vmtop"]
+
+
+class WatchProcess:
+    """``vmtop watch PID --json`` running as a child; its events parsed as they come."""
+
+    def __init__(self, pid: int, *args: str, interval: float = 0.1) -> None:
+        self.proc = subprocess.Popen(
+            [*VMTOP, "watch", str(pid), "--json", "--interval", str(interval), *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.events: list[dict] = []
+        self.lines: list[str] = []
+        self.stderr: list[str] = []
+        self._ready = threading.Event()
+        self._out = threading.Thread(target=self._read_stdout, daemon=True)
+        self._err = threading.Thread(target=self._read_stderr, daemon=True)
+        self._out.start()
+        self._err.start()
+
+    def _read_stdout(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line)
+            self.events.append(json.loads(line))
+
+    def _read_stderr(self) -> None:
+        for line in self.proc.stderr:
+            self.stderr.append(line)
+            if "watching PID" in line:
+                self._ready.set()
+
+    def wait_ready(self, timeout: float = 20.0) -> None:
+        """Until the watch has taken its first snapshot."""
+        if not self._ready.wait(timeout):
+            raise AssertionError(f"vmtop watch did not start: {''.join(self.stderr)}")
+
+    def stop(self, timeout: float = 10.0) -> int:
+        """Ctrl-C, and the exit status (0 expected)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        try:
+            code = self.proc.wait(timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+        self._out.join(5)
+        self._err.join(5)
+        return code
+
+    def wait(self, timeout: float) -> int:
+        code = self.proc.wait(timeout)
+        self._out.join(5)
+        self._err.join(5)
+        return code
+
+    def of(self, *names: str) -> list[dict]:
+        return [e for e in self.events if e["event"] in names]
+
+
+def span(event: dict) -> tuple[int, int]:
+    return int(event["start"], 16), int(event["end"], 16)
+
+
+def covers(event: dict, lo: int, hi: int | None = None) -> bool:
+    """Whether the event's range holds [lo, hi) (or the address lo)."""
+    start, end = span(event)
+    return start <= lo and (hi if hi is not None else lo + 1) <= end
+
+
+class Narration:
+    """A demo's lines, collected as they come, with the time each arrived."""
+
+    def __init__(self, demo) -> None:
+        self.demo = demo
+        self.lines: list[str] = []
+
+    def collect(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            line = self.demo.wait_narration(min(left, 0.2))
+            if line is not None:
+                self.lines.append(line)
+
+    def first_line(self, timeout: float = 20.0) -> str:
+        line = self.demo.wait_narration(timeout)
+        if line is None:
+            raise AssertionError(
+                f"the {self.demo.name} demo said nothing (exit {self.demo.poll()})"
+            )
+        self.lines.append(line)
+        return line
+
+    def until(self, pattern: str, timeout: float) -> re.Match:
+        """Collect lines until one matches ``pattern``; that match."""
+        regex = re.compile(pattern)
+        for line in self.lines:
+            if m := regex.search(line):
+                return m
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            line = self.demo.wait_narration(min(left, 0.2))
+            if line is None:
+                continue
+            self.lines.append(line)
+            if m := regex.search(line):
+                return m
+        raise AssertionError(f"no line matching {pattern!r} in {timeout} s: {self.lines[-5:]}")
+
+    def matches(self, pattern: str) -> list[re.Match]:
+        regex = re.compile(pattern)
+        return [m for line in self.lines if (m := regex.search(line))]
+
+
+def hexint(text: str) -> int:
+    return int(text, 16)
+
+
+def start_watched_demo(name: str, *, pace: float, interval: float = 0.1, **kwargs):
+    """A demo held at its start, a watch on it, and the demo released once the watch has
+    its first snapshot: the watch sees every step. Returns (demo, narration, watch)."""
+    from vmtop.demo.runner import start_demo
+
+    demo = start_demo(name, pace=pace, start_delay=60, **kwargs)
+    narration = Narration(demo)
+    try:
+        narration.first_line()
+        watch = WatchProcess(demo.pid, interval=interval)
+        watch.wait_ready()
+    except BaseException:
+        demo.stop()
+        raise
+    demo.begin()
+    return demo, narration, watch
+
+
+def process_gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read().rsplit(b")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state in (b"Z", b"X")

@@ -156,14 +156,21 @@ def demo_environment(
     return env
 
 
-def start_demo(name: str, *, size_mib: int | None = None, pace: float | None = None) -> DemoProcess:
+def start_demo(
+    name: str,
+    *,
+    size_mib: int | None = None,
+    pace: float | None = None,
+    start_delay: float | None = None,
+) -> DemoProcess:
     """Start demo ``name`` (malloc, mmap, stack, threads) as a child process.
 
     ``size_mib`` is the mmap demo's file size; ``pace`` the seconds per step (default:
-    the demo's own, about one step a second).
+    the demo's own, about one step a second); ``start_delay`` the seconds before its
+    first step (default two steps; ``DemoProcess.begin()`` cuts it short).
     """
     argv = demo_command(name, size_mib)
-    env = demo_environment(name, pace)
+    env = demo_environment(name, pace, start_delay)
 
     def spawn() -> subprocess.Popen:
         return subprocess.Popen(
