@@ -242,3 +242,25 @@ async def test_keys_typed_right_after_slash_land_in_the_filter(fixture_procfs):
         assert app.screen.query_one("#picker-filter").value == "tmp/vmtop-fix"
         assert shown_pids(app) == [4242]
         assert app.screen.sort_key == "rss"  # the "s"... of the text did not sort
+
+
+async def test_list_is_not_refreshed_while_another_screen_is_on_top(fixture_procfs):
+    app = VmtopApp(fixture_procfs)
+    async with app.run_test(size=(160, 40)) as pilot:
+        picker = app.screen
+        picker.interval = 0.05
+        picker._timer.stop()
+        picker._timer = picker.set_interval(0.05, picker.refresh_list)
+        calls = []
+        real = picker.lister.list
+        picker.lister.list = lambda *a: calls.append(1) or real(*a)
+        await pilot.pause(0.3)
+        assert calls, "the picker refreshes while shown"
+        await pilot.press("question_mark")
+        await settle(pilot)
+        calls.clear()
+        await pilot.pause(0.4)
+        assert calls == []
+        await pilot.press("escape")
+        await pilot.pause(0.3)
+        assert calls, "refreshing resumes when the picker is back"

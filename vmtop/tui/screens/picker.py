@@ -463,6 +463,7 @@ class PickerScreen(Screen):
         self._selected_pid: int | None = None
         self._loading = False
         self._refreshed_at: float | None = None
+        self._timer = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="picker-title", classes="screen-title")
@@ -483,7 +484,7 @@ class PickerScreen(Screen):
         # The first list is read before the first frame, so the picker never opens empty.
         self._apply(self.lister.list(), read_system(self.procfs))
         if self.live:
-            self.set_interval(self.interval, self.refresh_list)
+            self._timer = self.set_interval(self.interval, self.refresh_list)
 
     # -- refreshing ---------------------------------------------------------------------
 
@@ -676,7 +677,14 @@ class PickerScreen(Screen):
             return bool(self.filter_text) or self.query_one("#picker-filter", Input).display
         return True
 
+    def on_screen_suspend(self) -> None:
+        # Nobody sees the list while a process is watched: stop reading /proc for it.
+        if self._timer is not None:
+            self._timer.pause()
+
     def on_screen_resume(self) -> None:
         self.table.focus()
+        if self._timer is not None:
+            self._timer.resume()
         if self.live and self.all_rows:
             self.refresh_list()
