@@ -145,8 +145,18 @@ class RegionDetailScreen(Screen):
             self._load_fields()
         # After the first layout, so the strip knows its width.
         self.call_after_refresh(self.action_reread_pages)
-        if self.live:
-            self.set_interval(self.interval, self.action_reread_pages)
+        self._timer = (
+            self.set_interval(self.interval, self.action_reread_pages) if self.live else None
+        )
+
+    def on_screen_suspend(self) -> None:
+        # pagemap is read only while this screen is what the person looks at.
+        if self._timer is not None:
+            self._timer.pause()
+
+    def on_screen_resume(self) -> None:
+        if self._timer is not None:
+            self._timer.resume()
 
     def on_resize(self) -> None:
         history = self.query_one("#detail-history")
