@@ -496,20 +496,14 @@ def _smaps_block(data: bytes, start: int, end: int) -> Region | None:
     return region._replace(**values, smaps_span=(start, end))
 
 
-def parse_smaps_fields(block: bytes) -> dict[str, int | str]:
-    """Every field of one smaps block (the header line, if present, is skipped).
+_FIELD_LINE = re.compile(rb"^([A-Z][^ :\n]*):([^\n]*)", re.M)
 
-    ``kB`` values become bytes; other numeric values stay ints in their own unit
-    (``THPeligible: 1``, ``ProtectionKey: 0``); anything else is kept as text.
-    Unknown fields are kept under their own names.
-    """
+
+def _parse_fields_text(text: bytes) -> dict[str, int | str]:
     fields: dict[str, int | str] = {}
-    for line in block.split(b"\n"):
-        key, sep, rest = line.partition(b":")
-        if not sep or not key or not (65 <= key[0] <= 90) or b" " in key:
-            continue
+    for key, raw in _FIELD_LINE.findall(text):
         name = key.decode("ascii", "replace")
-        value = rest.strip()
+        value = raw.strip()
         if name == "VmFlags":
             fields[name] = value.decode("ascii", "replace")
             continue
@@ -523,6 +517,25 @@ def parse_smaps_fields(block: bytes) -> dict[str, int | str]:
             continue
         fields[name] = value.decode("utf-8", "surrogateescape")
     return fields
+
+
+# Field texts repeat between regions (same size, same figures): parse each once. Small,
+# because each entry holds a whole block's text and its dict.
+_FIELD_TEXTS = _Memo(_parse_fields_text, 4_000)
+
+
+def parse_smaps_fields(block: bytes) -> dict[str, int | str]:
+    """Every field of one smaps block (the header line, if present, is skipped).
+
+    ``kB`` values become bytes; other numeric values stay ints in their own unit
+    (``THPeligible: 1``, ``ProtectionKey: 0``); anything else is kept as text.
+    Unknown fields are kept under their own names. The dict is the caller's own.
+    """
+    if block[:1].isalnum() and not block[:1].isupper():  # a header line: skip it
+        newline = block.find(b"\n")
+        block = block[newline + 1 :] if newline >= 0 else b""
+    _FIELD_TEXTS.trim()
+    return dict(_FIELD_TEXTS[block])
 
 
 # -- torn reads -----------------------------------------------------------------------
