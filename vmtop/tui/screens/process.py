@@ -416,6 +416,27 @@ class ProcessScreen(Screen):
             table.select_region(message.region)
         table.focus()
 
+    def on_event_log_event_clicked(self, message: EventLog.EventClicked) -> None:
+        """Select the region an event is about (where its range is now)."""
+        event = message.event
+        if self.snapshot is None or event.end <= event.start:
+            return
+        region = self.snapshot.region_at(event.start) or self.snapshot.region_at(event.end - 1)
+        if region is None:
+            self.notify(f"{event.start:x}-{event.end:x} is no longer mapped", timeout=4)
+            return
+        table = self.query_one(RegionTable)
+        if not table.select_region(region):
+            table.set_filter("")
+            self._update_table_title()
+            self._update_header()
+            table.select_region(region)
+        table.focus()
+
+    def on_resize(self) -> None:
+        # The summary and graph only fit beside a table that still shows names.
+        self.query_one("#side").display = self.size.width >= 130
+
     def on_kind_summary_kind_clicked(self, message: KindSummary.KindClicked) -> None:
         table = self.query_one(RegionTable)
         table.set_filter(message.kind)

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Size
+from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -81,6 +82,12 @@ class EventLog(ScrollView):
     }
     """
 
+    class EventClicked(Message):
+        def __init__(self, log: EventLog, event: Event) -> None:
+            super().__init__()
+            self.log = log
+            self.event = event
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.events: list[Event] = []  # oldest first
@@ -98,6 +105,12 @@ class EventLog(ScrollView):
         self.virtual_size = Size(self.size.width, len(self.events))
         self.refresh()
 
+    def set_empty_text(self, text: str) -> None:
+        if text != self.empty_text:
+            self.empty_text = text
+            if not self.events:
+                self.refresh()
+
     def clear(self) -> None:
         self.events.clear()
         self.virtual_size = Size(self.size.width, 0)
@@ -113,6 +126,14 @@ class EventLog(ScrollView):
     def _segments(self, e: Event) -> list[Segment]:
         stamp = time.strftime("%H:%M:%S", time.localtime(e.time))
         return [Segment(stamp + " ", TIME_STYLE), *event_segments(e, self.addr_width)]
+
+    def on_click(self, event) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        index = round(self.scroll_y) + offset.y
+        if 0 <= index < len(self.events):
+            self.post_message(self.EventClicked(self, self.events[-1 - index]))
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width

@@ -44,27 +44,38 @@ from vmtop.tui.widgets.table_model import (
 
 
 class Column(NamedTuple):
+    id: str
     key: str  # sort key it maps to ("" when not sortable)
     title: str
     width: int  # 0: takes the rest of the line
     right: bool  # right-aligned
 
 
-def columns_for(addr_width: int) -> list[Column]:
-    return [
-        Column("start", "Start", addr_width, False),
-        Column("", "End", addr_width, False),
-        Column("size", "Size", 5, True),
-        Column("rss", "RSS", 5, True),
-        Column("pss", "PSS", 5, True),
-        Column("dirty", "Dirty", 5, True),
-        Column("swap", "Swap", 5, True),
-        Column("", "Perm", 4, False),
-        Column("kind", "Kind", 9, False),
-        Column("delta", "ΔSize", 6, True),
-        Column("", "ΔRSS", 6, True),
-        Column("name", "Object / name", 0, False),
+# On a narrow terminal, columns go in this order until the name has room.
+DROP_ORDER = ("end", "swap", "pss", "drss", "dirty", "perm")
+MIN_NAME = 18
+
+
+def columns_for(addr_width: int, width: int = 1000) -> list[Column]:
+    columns = [
+        Column("start", "start", "Start", addr_width, False),
+        Column("end", "", "End", addr_width, False),
+        Column("size", "size", "Size", 5, True),
+        Column("rss", "rss", "RSS", 5, True),
+        Column("pss", "pss", "PSS", 5, True),
+        Column("dirty", "dirty", "Dirty", 5, True),
+        Column("swap", "swap", "Swap", 5, True),
+        Column("perm", "", "Perm", 4, False),
+        Column("kind", "kind", "Kind", 9, False),
+        Column("dsize", "delta", "ΔSize", 6, True),
+        Column("drss", "", "ΔRSS", 6, True),
+        Column("name", "name", "Object / name", 0, False),
     ]
+    for drop in DROP_ORDER:
+        if 1 + sum(c.width + 1 for c in columns if c.width) + MIN_NAME <= width:
+            break
+        columns = [c for c in columns if c.id != drop]
+    return columns
 
 
 # Row backgrounds for regions that changed in the last few refreshes.
@@ -174,6 +185,7 @@ class RegionTable(ScrollView, can_focus=True):
         self.expanded: set[str] = set()
         self.addr_width = 12
         self.columns = columns_for(self.addr_width)
+        self._columns_width = 0
         self._selected_key: tuple | None = None
         self._selected_range: tuple[int, int] | None = None
         self._selected_kind = kinds.ANON
@@ -198,8 +210,15 @@ class RegionTable(ScrollView, can_focus=True):
         self.recent = recent
         if addr_width != self.addr_width:
             self.addr_width = addr_width
-            self.columns = columns_for(addr_width)
+            self._fit_columns(force=True)
         self._rebuild()
+
+    def _fit_columns(self, force: bool = False) -> None:
+        width = self.scrollable_content_region.width
+        if force or width != self._columns_width:
+            self._columns_width = width
+            self.columns = columns_for(self.addr_width, width or 1000)
+            self._cache.clear()
 
     def _rebuild(self) -> None:
         self.rows = build_rows(
@@ -453,6 +472,7 @@ class RegionTable(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._cache.clear()
+        self._fit_columns()
         self.virtual_size = Size(self.size.width, len(self.rows) + 1)
 
     def _style(self, color: str | None, bg: str | None, bold: bool = False, dim=False) -> Style:
@@ -505,14 +525,15 @@ class RegionTable(ScrollView, can_focus=True):
     def _cells(
         self,
         width: int,
-        values: list[tuple[str, Style]],
+        values: dict[str, tuple[str, Style]],
         bg: str | None,
         swatch: tuple[str, Style],
     ) -> Strip:
         segments = [Segment(*swatch)]
         pos = 1
         space = self._style(None, bg)
-        for column, (text, style) in zip(self.columns, values, strict=True):
+        for column in self.columns:
+            text, style = values[column.id]
             w = column.width or max(0, width - pos)
             if len(text) > w:
                 text = text[:w]
@@ -541,20 +562,20 @@ class RegionTable(ScrollView, can_focus=True):
         name_width = max(1, width - self._fixed_width() - len(indent))
         name = indent + shorten_left(name, name_width)
         mark = CHANGE_MARK.get(status, "") if status else ""
-        values = [
-            (self._address(r.start), addr),
-            (self._address(r.end), addr),
-            (format_bytes(r.size), plain),
-            (format_bytes(r.rss), plain if r.rss else dim),
-            (format_bytes(r.pss), plain if r.pss else dim),
-            (format_bytes(r.dirty), plain if r.dirty else dim),
-            (format_bytes(r.swap), plain if r.swap else dim),
-            (r.perms, plain),
-            (theme.kind_label(r.kind), kind_style),
-            (self._delta_text(size_delta, status), self._delta_style(size_delta, bg)),
-            (format_delta(rss_delta), self._delta_style(rss_delta, bg)),
-            (name, dim if described else kind_style),
-        ]
+        values = {
+            "start": (self._address(r.start), addr),
+            "end": (self._address(r.end), addr),
+            "size": (format_bytes(r.size), plain),
+            "rss": (format_bytes(r.rss), plain if r.rss else dim),
+            "pss": (format_bytes(r.pss), plain if r.pss else dim),
+            "dirty": (format_bytes(r.dirty), plain if r.dirty else dim),
+            "swap": (format_bytes(r.swap), plain if r.swap else dim),
+            "perm": (r.perms, plain),
+            "kind": (theme.kind_label(r.kind), kind_style),
+            "dsize": (format_delta(size_delta), self._delta_style(size_delta, bg)),
+            "drss": (format_delta(rss_delta), self._delta_style(rss_delta, bg)),
+            "name": (name, dim if described else kind_style),
+        }
         swatch_char = mark or "▌"
         swatch_style = (
             self._style(theme.CHANGE_NEW if status == sampler.NEW else color, bg, bold=True)
@@ -568,9 +589,6 @@ class RegionTable(ScrollView, can_focus=True):
         if len(text) > self.addr_width:  # [vsyscall], above user space: keep the low digits
             text = "…" + text[-(self.addr_width - 1) :]
         return text
-
-    def _delta_text(self, delta: int, status: str | None) -> str:
-        return format_delta(delta)
 
     def _delta_style(self, delta: int, bg: str | None) -> Style:
         if delta > 0:
@@ -590,21 +608,21 @@ class RegionTable(ScrollView, can_focus=True):
         dim = self._style("#8a8a8a", bg)
         arrow = "▾" if row.expanded else "▸"
         count = f"{arrow} {row.count} region{'s' if row.count != 1 else ''}"
-        # The first two columns (Start, End) hold the group's arrow and region count.
-        span = self.addr_width * 2 + 1
+        if len(count) > self.addr_width:
+            count = f"{arrow} {row.count}"
         label = shorten_left(display_name(row.label), max(1, width - self._fixed_width()))
-        values = [
-            (count[: self.addr_width], kind_style),
-            (count[self.addr_width : span], kind_style),
-            (format_bytes(row.size), plain),
-            (format_bytes(row.rss), plain if row.rss else dim),
-            (format_bytes(row.pss), plain if row.pss else dim),
-            (format_bytes(row.dirty), plain if row.dirty else dim),
-            (format_bytes(row.swap), plain if row.swap else dim),
-            ("", dim),
-            (theme.kind_label(row.kind), kind_style),
-            (format_delta(row.size_delta), self._delta_style(row.size_delta, bg)),
-            (format_delta(row.rss_delta), self._delta_style(row.rss_delta, bg)),
-            (label, kind_style),
-        ]
+        values = {
+            "start": (count, kind_style),
+            "end": ("", kind_style),
+            "size": (format_bytes(row.size), plain),
+            "rss": (format_bytes(row.rss), plain if row.rss else dim),
+            "pss": (format_bytes(row.pss), plain if row.pss else dim),
+            "dirty": (format_bytes(row.dirty), plain if row.dirty else dim),
+            "swap": (format_bytes(row.swap), plain if row.swap else dim),
+            "perm": ("", dim),
+            "kind": (theme.kind_label(row.kind), kind_style),
+            "dsize": (format_delta(row.size_delta), self._delta_style(row.size_delta, bg)),
+            "drss": (format_delta(row.rss_delta), self._delta_style(row.rss_delta, bg)),
+            "name": (label, kind_style),
+        }
         return self._cells(width, values, bg, ("█", self._style(color, bg)))
