@@ -534,3 +534,19 @@ async def test_q_leaves_even_with_a_filter():
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 0
+
+
+async def test_command_palette_offers_the_screen_actions():
+    app = ScreenApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"only heap")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is screen
+        table = screen.query_one(RegionTable)
+        assert [r.path for r in table.rows] == ["[heap]"]

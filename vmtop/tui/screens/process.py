@@ -11,17 +11,20 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from vmtop.model import events as ev
+from vmtop.model.kinds import ALL_KINDS, KIND_DESCRIPTIONS
 from vmtop.model.region import Region, Snapshot
 from vmtop.procfs.reader import ProcFS
 from vmtop.tui import sampler as smp
@@ -33,6 +36,7 @@ from vmtop.tui.widgets.kind_summary import KindSummary
 from vmtop.tui.widgets.process_header import HeaderState, ProcessHeader
 from vmtop.tui.widgets.region_table import RegionTable
 from vmtop.tui.widgets.rss_graph import RssGraph
+from vmtop.tui.widgets.table_model import SORT_COLUMNS
 
 INTERVALS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 HIGHLIGHT_TICKS = 3  # a change stays highlighted for this many refreshes
@@ -61,7 +65,69 @@ def parse_address(text: str) -> int | None:
         return None
 
 
+class ProcessCommands(Provider):
+    """The process screen's actions in the command palette (Ctrl+P), by name."""
+
+    def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
+        screen = self.screen
+        if not isinstance(screen, ProcessScreen):
+            return []
+        table = screen.query_one(RegionTable)
+        bar = screen.query_one(AddressBar)
+        out: list[tuple[str, Callable[[], object], str]] = []
+        for column in SORT_COLUMNS:
+            out.append(
+                (f"Sort regions by {column}", partial(table.set_sort, column), "the table's order")
+            )
+        out.append(
+            (
+                "Ungroup regions" if table.grouped else "Group regions by object",
+                screen.action_group,
+                "one row per program, library, heap, stack, anonymous memory, with totals",
+            )
+        )
+        other = "compact" if bar.mode == "scale" else "true scale"
+        out.append((f"Bar: {other}", screen.action_scale, "the address-space bar's scale"))
+        out.append(("Zoom the bar in on the selected region", screen.action_zoom_in, "z"))
+        out.append(("Zoom the bar out", screen.action_zoom_out, "Z"))
+        out.append(("Set the baseline here", screen.action_baseline, "Δ since this moment"))
+        if screen.baseline is not None:
+            out.append(("Clear the baseline", screen.action_clear_baseline, "Δ since last refresh"))
+        out.append(
+            (
+                "Resume sampling" if not screen.live else "Pause sampling",
+                screen.action_pause,
+                "space",
+            )
+        )
+        out.append(("Go to an address…", screen.action_goto, "g: which region holds it"))
+        out.append(("Filter regions…", screen.action_filter, "/: by name, kind, perms, address"))
+        present = {r.kind for r in screen.snapshot.regions} if screen.snapshot else set()
+        for kind in ALL_KINDS:
+            if kind in present:
+                out.append(
+                    (
+                        f"Show only {kind} regions",
+                        partial(screen.filter_kind, kind),
+                        KIND_DESCRIPTIONS.get(kind, ""),
+                    )
+                )
+        return out
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, help_text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)
+
+
 class ProcessScreen(Screen):
+    COMMANDS = {ProcessCommands}
     CSS_PATH = str(Path(__file__).with_name("process.tcss"))  # absolute: subclasses elsewhere
 
     BINDINGS = [
@@ -438,8 +504,11 @@ class ProcessScreen(Screen):
         self.query_one("#side").display = self.size.width >= 130
 
     def on_kind_summary_kind_clicked(self, message: KindSummary.KindClicked) -> None:
+        self.filter_kind(message.kind)
+
+    def filter_kind(self, kind: str) -> None:
         table = self.query_one(RegionTable)
-        table.set_filter(message.kind)
+        table.set_filter(kind)
         self._update_table_title()
         self._update_header()
 
