@@ -9,10 +9,12 @@ Both region lists are sorted and non-overlapping, so one sweep over them does it
 
 - runs of regions that are the same mapping in both snapshots (same range, perms,
   offset, device, inode and name) and the same resident size are found by comparing
-  slices of per-snapshot key lists (C-level list compares in growing chunks), so 60 000
-  regions cost little; the keys of the last few snapshots are cached, since a view
-  diffs each snapshot with the previous one and with a baseline; a pair that differs
-  only in its resident size is compared against the threshold;
+  slices of per-snapshot key lists (one int per region, C-level list compares in
+  growing chunks), so 60 000 regions cost little; the keys of the last few snapshots
+  are cached, since a view diffs each snapshot with the previous one and with a
+  baseline, and the sweep of the last pairs too, since it asks for events, per-region
+  changes and unmapped ranges of the same pair; a pair of regions that differs only
+  in its resident size is compared against the threshold;
 - everything else is grouped into clusters of regions whose ranges overlap (in a
   chain), and each cluster is cut at every boundary of either side into segments.
   A segment covered in both snapshots by the *same* mapping (same device, inode and
@@ -27,7 +29,6 @@ disappeared, so a view can draw a trace of it.
 
 from __future__ import annotations
 
-import gc
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -58,8 +59,9 @@ _START = itemgetter(0)
 
 # -- keys, cached per snapshot ------------------------------------------------------------
 #
-# A view diffs each new snapshot with the previous one and with its baseline, so the
-# same regions are keyed again and again: keep the keys of the last few snapshots.
+# A view diffs each new snapshot with the previous one and with its baseline (and
+# `watch` each one with the one before), so the same regions are keyed again and again:
+# keep the keys of the last few snapshots.
 # The cache holds the regions tuple itself, so its id cannot be reused while cached.
 
 _CACHE_SIZE = 6
@@ -74,16 +76,13 @@ def _keys(regions: tuple[Region, ...], with_rss: bool) -> list:
         if hit is not None and hit[0] is regions:
             _cache.move_to_end(slot)
             return hit[1]
-    # 60 000 new tuples would set off the cyclic garbage collector many times over
-    # (and a full collection of everything the snapshots hold): hold it off meanwhile.
-    # Key tuples hold only ints and strings, so they cannot be part of a cycle.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        keys = list(map(_KEY_RSS if with_rss else _KEY, regions))
-    finally:
-        if collecting:
-            gc.enable()
+    # A key is the hash of the region's key tuple: an int. A list of 60 000 tuples
+    # would be 60 000 objects for the cycle collector to walk, and comparing two tuples
+    # costs eight comparisons; the tuples here live for one hash() each. Two different
+    # keys with the same 64-bit hash (string hashes are salted per process, so names a
+    # watched program chooses cannot aim for one) would hide one change: runs of equal
+    # keys are trusted, everything else is compared field by field.
+    keys = list(map(hash, map(_KEY_RSS if with_rss else _KEY, regions)))
     with _cache_lock:
         _cache[slot] = (regions, keys)
         _cache.move_to_end(slot)
@@ -93,9 +92,10 @@ def _keys(regions: tuple[Region, ...], with_rss: bool) -> list:
 
 
 def clear_cache() -> None:
-    """Forget cached keys (the benchmark times a diff with and without them)."""
+    """Forget cached keys and sweeps (the benchmark times a diff with and without them)."""
     with _cache_lock:
         _cache.clear()
+        _sweeps.clear()
 
 
 # -- the sweep ---------------------------------------------------------------------------
@@ -108,6 +108,8 @@ def _equal_run(kp: list, i: int, kc: list, j: int) -> int:
     difference inside a chunk that differs with one pass of C-level iterators.
     """
     limit = min(len(kp) - i, len(kc) - j)
+    if limit <= 0 or kp[i] != kc[j]:
+        return 0
     done = 0
     chunk = 16
     while done < limit:
@@ -159,7 +161,7 @@ def _sweep(
                 i += length
                 j += length
                 continue
-            if with_rss and kp[i][:7] == kc[j][:7]:
+            if with_rss and _KEY(P[i]) == _KEY(C[j]):
                 yield _Resized(i, j)
                 i += 1
                 j += 1
@@ -189,6 +191,24 @@ def _sweep(
                 j += 1
                 grown = True
         yield _Cluster(cp, cc)
+
+
+# The process screen asks for the events, the per-region changes and the unmapped
+# ranges of the same pair of snapshots, one after the other: sweep them once.
+_SWEEPS_KEPT = 2  # (previous, new) and (baseline, new)
+_sweeps: list[tuple[tuple, tuple, bool, list]] = []
+
+
+def _sweep_items(P: tuple[Region, ...], C: tuple[Region, ...], with_rss: bool) -> list:
+    with _cache_lock:
+        for before, after, rss, items in _sweeps:
+            if before is P and after is C and rss == with_rss:
+                return items
+    items = list(_sweep(P, C, with_rss))
+    with _cache_lock:
+        _sweeps.insert(0, (P, C, with_rss, items))
+        del _sweeps[_SWEEPS_KEPT:]
+    return items
 
 
 def _continues(p: Region, c: Region) -> bool:
@@ -305,7 +325,7 @@ def diff_snapshots(
     threshold = max(1, rss_threshold)
     out: list[Event] = []
     P, C = prev.regions, cur.regions
-    for item in _sweep(P, C, with_rss):
+    for item in _sweep_items(P, C, with_rss):
         kind = type(item)
         if kind is _Run:
             continue
@@ -660,7 +680,7 @@ def region_changes(
     # Every region starts as unchanged (one C-level pass); the sweep overwrites the rest.
     unchanged = RegionChange(SAME, 0, 0 if with_rss else None)
     result: dict[int, RegionChange] = dict.fromkeys(map(_START, C), unchanged)
-    for item in _sweep(P, C, with_rss):
+    for item in _sweep_items(P, C, with_rss):
         kind = type(item)
         if kind is _Run:
             continue
@@ -734,25 +754,34 @@ def _cluster_changes(
 
 def unmapped_ranges(base: Snapshot, cur: Snapshot) -> list[tuple[int, int]]:
     """Address ranges mapped in ``base`` and not mapped in ``cur``, merged, sorted."""
+    with_rss = base.has_smaps and cur.has_smaps  # the key lists the other calls cached
     out: list[tuple[int, int]] = []
-    C = cur.regions
+    for item in _sweep_items(base.regions, cur.regions, with_rss):
+        if type(item) is not _Cluster:
+            continue  # the same ranges on both sides
+        for lo, hi in _uncovered(item.prev, item.cur):
+            _append_range(out, lo, hi)
+    return out
+
+
+def _uncovered(before: list[Region], after: list[Region]) -> Iterator[tuple[int, int]]:
+    """Parts of the ranges in ``before`` that no range in ``after`` covers."""
     j = 0
-    nc = len(C)
-    for r in base.regions:
+    n = len(after)
+    for r in before:
         lo, hi = r.start, r.end
-        while j < nc and C[j].end <= lo:
+        while j < n and after[j].end <= lo:
             j += 1
         k = j
         while lo < hi:
-            if k >= nc or C[k].start >= hi:
-                _append_range(out, lo, hi)
+            if k >= n or after[k].start >= hi:
+                yield lo, hi
                 break
-            c = C[k]
+            c = after[k]
             if c.start > lo:
-                _append_range(out, lo, c.start)
+                yield lo, c.start
             lo = max(lo, c.end)
             k += 1
-    return out
 
 
 def _append_range(out: list[tuple[int, int]], lo: int, hi: int) -> None:
