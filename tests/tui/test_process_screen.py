@@ -550,3 +550,58 @@ async def test_command_palette_offers_the_screen_actions():
         assert app.screen is screen
         table = screen.query_one(RegionTable)
         assert [r.path for r in table.rows] == ["[heap]"]
+
+
+def add_anon_region(root: Path, start: int, end: int, rss_kb: int) -> None:
+    """Insert an anonymous rw-p region into maps and smaps (a new mmap)."""
+    size_kb = (end - start) // 1024
+    line = f"{start:x}-{end:x} rw-p 00000000 00:00 0 \n"
+    maps = root / str(PID) / "maps"
+    maps_lines = maps.read_text().splitlines(keepends=True)
+    at = next(i for i, m in enumerate(maps_lines) if int(m.split("-", 1)[0], 16) > start)
+    maps.write_text("".join(maps_lines[:at] + [line] + maps_lines[at:]))
+    smaps = root / str(PID) / "smaps"
+    text = smaps.read_text()
+    blocks = re.split(r"(?m)^(?=[0-9a-f]+-[0-9a-f]+ )", text)
+    template = next(b for b in blocks if b.startswith("7fa85847c000-"))
+    body = template.split("\n", 1)[1]
+    body = re.sub(r"(?m)^Size:\s+\d+ kB", f"Size: {size_kb} kB", body)
+    for field in ("Rss", "Pss", "Private_Dirty", "Anonymous"):
+        body = re.sub(rf"(?m)^{field}:\s+\d+ kB", f"{field}: {rss_kb} kB", body)
+    block = line + body
+    at = next(i for i, b in enumerate(blocks) if b and int(b.split("-", 1)[0], 16) > start)
+    smaps.write_text("".join(blocks[:at] + [block] + blocks[at:]))
+
+
+def remove_region(root: Path, start: int) -> None:
+    maps = root / str(PID) / "maps"
+    maps.write_text(
+        "".join(
+            m for m in maps.read_text().splitlines(keepends=True) if not m.startswith(f"{start:x}-")
+        )
+    )
+    smaps = root / str(PID) / "smaps"
+    blocks = re.split(r"(?m)^(?=[0-9a-f]+-[0-9a-f]+ )", smaps.read_text())
+    smaps.write_text("".join(b for b in blocks if not b.startswith(f"{start:x}-")))
+
+
+async def test_selection_follows_its_region_when_rows_move(tmp_path):
+    root = copy_fixture(tmp_path)
+    app = ScreenApp(root)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(RegionTable)
+        libc_text = next(m for m in maps_lines() if m[2] == "r-xp" and "libc" in m[3])
+        index = maps_lines().index(libc_text)
+        table.set_cursor(index)
+        # A new mapping below it: every row from there on moves down by one.
+        add_anon_region(root, 0x7FA857000000, 0x7FA857100000, rss_kb=1024)
+        await step(pilot)
+        assert table.selected_region.start == libc_text[0]
+        assert table.cursor == index + 1
+        assert table.rows[6].start == 0x7FA857000000  # the new one, right after the heap
+        # The selected region itself unmapped: the cursor stays where it was.
+        remove_region(root, libc_text[0])
+        await step(pilot)
+        assert table.cursor == index + 1
+        assert table.selected_region.start != libc_text[0]

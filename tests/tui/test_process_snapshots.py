@@ -9,15 +9,20 @@ pinned. Update after a deliberate change with
 
 from __future__ import annotations
 
-import re
 import time
-from pathlib import Path
 
 import pytest
 
 import vmtop.tui.sampler as sampler_module
 
-from .test_process_screen import HEAP, PID, ScreenApp, copy_fixture, grow_heap
+from .test_process_screen import (
+    HEAP,
+    ScreenApp,
+    add_anon_region,
+    copy_fixture,
+    grow_heap,
+    remove_region,
+)
 
 SIZE = (160, 48)
 
@@ -69,39 +74,6 @@ def test_process_screen_grouped_by_object(snap_compare):
         await pilot.pause()
 
     assert snap_compare(ScreenApp(), terminal_size=SIZE, run_before=run_before)
-
-
-def add_anon_region(root: Path, start: int, end: int, rss_kb: int) -> None:
-    """Insert an anonymous rw-p region into maps and smaps (a new mmap)."""
-    size_kb = (end - start) // 1024
-    line = f"{start:x}-{end:x} rw-p 00000000 00:00 0 \n"
-    maps = root / str(PID) / "maps"
-    maps_lines = maps.read_text().splitlines(keepends=True)
-    at = next(i for i, m in enumerate(maps_lines) if int(m.split("-", 1)[0], 16) > start)
-    maps.write_text("".join(maps_lines[:at] + [line] + maps_lines[at:]))
-    smaps = root / str(PID) / "smaps"
-    text = smaps.read_text()
-    blocks = re.split(r"(?m)^(?=[0-9a-f]+-[0-9a-f]+ )", text)
-    template = next(b for b in blocks if b.startswith("7fa85847c000-"))
-    body = template.split("\n", 1)[1]
-    body = re.sub(r"(?m)^Size:\s+\d+ kB", f"Size: {size_kb} kB", body)
-    for field in ("Rss", "Pss", "Private_Dirty", "Anonymous"):
-        body = re.sub(rf"(?m)^{field}:\s+\d+ kB", f"{field}: {rss_kb} kB", body)
-    block = line + body
-    at = next(i for i, b in enumerate(blocks) if b and int(b.split("-", 1)[0], 16) > start)
-    smaps.write_text("".join(blocks[:at] + [block] + blocks[at:]))
-
-
-def remove_region(root: Path, start: int) -> None:
-    maps = root / str(PID) / "maps"
-    maps.write_text(
-        "".join(
-            m for m in maps.read_text().splitlines(keepends=True) if not m.startswith(f"{start:x}-")
-        )
-    )
-    smaps = root / str(PID) / "smaps"
-    blocks = re.split(r"(?m)^(?=[0-9a-f]+-[0-9a-f]+ )", smaps.read_text())
-    smaps.write_text("".join(b for b in blocks if not b.startswith(f"{start:x}-")))
 
 
 def test_process_screen_after_changes(snap_compare, tmp_path):

@@ -26,6 +26,7 @@ from textual.widgets import Footer, Input, Static
 from vmtop.model import events as ev
 from vmtop.model.kinds import ALL_KINDS, KIND_DESCRIPTIONS
 from vmtop.model.region import Region, Snapshot
+from vmtop.procfs.errors import ProcError
 from vmtop.procfs.reader import ProcFS
 from vmtop.tui import sampler as smp
 from vmtop.tui.formatting import format_bytes
@@ -237,7 +238,11 @@ class ProcessScreen(Screen):
     @work(thread=True, exclusive=False, group="sampler", exit_on_error=False)
     def _sample_worker(self, interval: float) -> None:
         assert self.sampler is not None
-        result = self.sampler.sample(interval)
+        try:
+            result = self.sampler.sample(interval)
+        except Exception as error:  # noqa: BLE001 - say so on screen rather than freeze
+            problem = ProcError(self.pid, f"vmtop could not read process {self.pid}: {error!r}")
+            result = SampleResult(None, self.sampler.last, (), {}, (), error=problem, exited=True)
         self.post_message(self.Sampled(result))
 
     def _arm(self, spent: float | None = None) -> None:
