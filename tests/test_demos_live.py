@@ -187,3 +187,67 @@ def test_stop_is_idempotent_and_narration_never_blocks():
         demo.stop()
     assert demo.poll() is not None
     assert process_gone(demo.pid)
+
+
+def test_a_demo_started_from_a_short_lived_thread_lives_until_its_parent_dies():
+    import subprocess
+    import sys
+
+    # PR_SET_PDEATHSIG fires when the *thread* that forked the child ends: the runner
+    # forks from a thread that lives as long as the process.
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import threading, time\n"
+            "from vmtop.demo.runner import start_demo\n"
+            "box = []\n"
+            "def starter():\n"
+            "    box.append(start_demo('stack', pace=0.2))\n"
+            "    box[0].wait_narration(20)  # the demo has set PR_SET_PDEATHSIG by now\n"
+            "t = threading.Thread(target=starter)\n"
+            "t.start(); t.join()\n"
+            "print(box[0].pid, flush=True)\n"
+            "time.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        demo_pid = int(parent.stdout.readline())
+        time.sleep(1.0)  # the starting thread is long gone
+        assert not process_gone(demo_pid), "the demo died with the thread that started it"
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while not process_gone(demo_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert process_gone(demo_pid), "the demo outlived the process that started it"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+
+
+def test_vmtop_demo_no_tui_prints_the_pid_and_narration_and_ctrl_c_exits_0():
+    import signal
+    import subprocess
+    import sys
+
+    vmtop = subprocess.Popen(
+        [sys.executable, "-m", "vmtop", "demo", "threads", "--no-tui"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        header = vmtop.stdout.readline()
+        demo_pid = int(header.split("PID ")[1].split(".")[0])
+        first = vmtop.stdout.readline()
+        assert first.startswith(f"threads demo, PID {demo_pid}:")
+        vmtop.send_signal(signal.SIGINT)  # to vmtop alone: it stops the demo itself
+        assert vmtop.wait(15) == 0
+    finally:
+        if vmtop.poll() is None:
+            vmtop.kill()
+            vmtop.wait()
+    assert process_gone(demo_pid)

@@ -136,6 +136,7 @@ CHILD = textwrap.dedent(
                           ctypes.c_int, ctypes.c_long]
     libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
     libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
     P = mmap.PAGESIZE
     RW = mmap.PROT_READ | mmap.PROT_WRITE
     def step(text):
@@ -149,6 +150,8 @@ CHILD = textwrap.dedent(
     step(f"protected {a + 4 * P:#x} {4 * P}")
     libc.mprotect(a + 4 * P, 4 * P, RW)
     step("unprotected")
+    libc.madvise(a, 8 * P, 4)  # MADV_DONTNEED: 32 KiB less resident
+    step(f"dropped {a:#x} {8 * P}")
     libc.munmap(a, 16 * P)
     step("unmapped")
     """
@@ -190,8 +193,11 @@ def commanded():
 
 def test_watch_follows_mmap_mprotect_munmap_and_the_exit(commanded):
     watch = WatchProcess(commanded.proc.pid, interval=0.05)
+    # A second watch with a lower resident-size threshold: it alone sees 32 KiB go.
+    fine = WatchProcess(commanded.proc.pid, "--threshold", "16384", interval=0.05)
     try:
         watch.wait_ready()
+        fine.wait_ready()
         word, addr, size = commanded.next()
         assert word == "mapped"
         a, size = int(addr, 16), int(size)
@@ -214,6 +220,12 @@ def test_watch_follows_mmap_mprotect_munmap_and_the_exit(commanded):
         (merged,) = watch.of("merged")
         assert covers(merged, a, a + size)
 
+        word, addr, dropped = commanded.next()
+        assert word == "dropped"
+        wait_for(lambda: fine.of("rss_changed"), what="rss_changed with --threshold 16384")
+        (fell,) = fine.of("rss_changed")
+        assert covers(fell, a, a + size) and fell["delta"] == -int(dropped)
+
         commanded.next()
         wait_for(lambda: watch.of("unmapped"), what="unmapped")
         (unmapped,) = watch.of("unmapped")
@@ -221,8 +233,11 @@ def test_watch_follows_mmap_mprotect_munmap_and_the_exit(commanded):
 
         commanded.proc.stdin.close()  # the child reads EOF and exits
         assert watch.wait(10) == 0
+        assert fine.wait(10) == 0
     finally:
         watch.stop()
+        fine.stop()
+    assert not watch.of("rss_changed")  # 32 KiB is under the default 64 KiB
     assert watch.events[-1]["event"] == "exited"
     assert str(commanded.proc.pid) in watch.events[-1]["detail"]
 
