@@ -270,7 +270,7 @@ def _segments(cluster: _Cluster) -> list[_Segment]:
 class _Groups:
     """Union-find over the regions of one cluster linked by kept (same) segments."""
 
-    def __init__(self, cluster: _Cluster, segments: list[_Segment]) -> None:
+    def __init__(self, segments: list[_Segment]) -> None:
         self.parent: dict[tuple[int, int], tuple[int, int]] = {}
         for s in segments:
             if s.state == _SAME:
@@ -362,7 +362,7 @@ def _cluster_events(
 ) -> None:
     cp, cc = cluster.prev, cluster.cur
     segs = _segments(cluster)
-    groups = _Groups(cluster, segs)
+    groups = _Groups(segs)
     kept_ends = {(s.c, s.end) for s in segs if s.state == _SAME}
     kept_starts = {(s.c, s.start) for s in segs if s.state == _SAME}
 
