@@ -131,11 +131,22 @@ def test_stack_start_moving_up_is_stack_shrank():
 
 def test_a_new_anonymous_region_of_1_mib_is_mapped_and_flagged_as_malloc_mmap():
     block = MiB + PAGE  # malloc(1 MiB): glibc maps the chunk header's page too
-    (event,) = diff(base_regions(), base_regions() + [region(ANON, ANON + block)])
+    at = ANON + 0x1_2345_6000  # where mmap puts things: no particular alignment
+    (event,) = diff(base_regions(), base_regions() + [region(at, at + block)])
     assert event.event == ev.MAPPED
-    assert (event.start, event.end, event.size, event.delta) == (ANON, ANON + block, block, block)
+    assert (event.start, event.end, event.size, event.delta) == (at, at + block, block, block)
     assert event.kind == kinds.ANON
     assert "mmap threshold" in event.detail
+    (freed,) = diff(base_regions() + [region(at, at + block)], base_regions())
+    assert freed.event == ev.UNMAPPED and "mmap threshold" in freed.detail
+
+
+def test_an_anonymous_region_at_a_64_mib_boundary_is_named_as_a_malloc_arena():
+    arena = [region(ANON, ANON + 132 * KiB), region(ANON + 132 * KiB, ANON + 64 * MiB, "---p")]
+    usable, reserved = diff(base_regions(), base_regions() + arena)
+    assert usable.event == reserved.event == ev.MAPPED
+    assert "arena" in usable.detail and usable.size == 132 * KiB
+    assert reserved.kind == kinds.GUARD and reserved.size == 64 * MiB - 132 * KiB
 
 
 def test_a_small_anonymous_mapping_is_not_flagged_as_malloc_mmap():

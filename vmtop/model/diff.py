@@ -451,6 +451,38 @@ def _is_private_anon_rw(r: Region) -> bool:
     return not r.inode and not r.path and r.perms == "rw-p"
 
 
+# glibc gives each thread arena a heap of its own, aligned to (and reserving) 64 MiB on
+# 64-bit (HEAP_MAX_SIZE): the usable part is rw-, the rest ---p until it grows.
+ARENA_RESERVE = 64 << 20
+
+
+def _what_it_is(r: Region, start: int, size: int, *, freed: bool) -> str:
+    """What a range that appeared (or went) most likely is, from its region."""
+    if r.kind == kinds.THREAD_STACK:
+        return "a thread's stack"
+    if _is_private_anon_rw(r) and r.kind == kinds.ANON:
+        if r.start % ARENA_RESERVE == 0 and r.size < ARENA_RESERVE:
+            return "anonymous memory at a 64 MiB boundary: a glibc malloc arena (a thread's heap)"
+        if size >= MALLOC_MMAP_THRESHOLD:
+            if freed:
+                return (
+                    "anonymous memory: free() of a glibc malloc block of 128 KiB or more "
+                    "(its mmap threshold) unmaps it like this"
+                )
+            return (
+                "anonymous memory: glibc malloc maps each block of 128 KiB or more like this "
+                "(above its mmap threshold)"
+            )
+        return "anonymous memory"
+    if r.kind == kinds.GUARD:
+        return "no access: a guard page, or address space reserved (thread stack, arena)"
+    if r.kind == kinds.SHM:
+        return "shared memory"
+    if r.path.startswith("/"):
+        return "a file"
+    return ""
+
+
 def _mapped_detail(c: Region, size: int, replaced: bool, below: bool, above: bool) -> str:
     parts = []
     if replaced:
@@ -465,22 +497,9 @@ def _mapped_detail(c: Region, size: int, replaced: bool, below: bool, above: boo
         parts.append(
             "merged into the region above: the kernel extended it instead of adding a line"
         )
-    if _is_private_anon_rw(c):
-        if size >= MALLOC_MMAP_THRESHOLD:
-            parts.append(
-                "anonymous memory of the size glibc malloc maps on its own "
-                "(above the mmap threshold, 128 KiB)"
-            )
-        else:
-            parts.append("anonymous memory")
-    elif c.kind == kinds.THREAD_STACK:
-        parts.append("a thread's stack")
-    elif c.kind == kinds.GUARD:
-        parts.append("no access: a guard page or reserved address space")
-    elif c.kind == kinds.SHM:
-        parts.append("shared memory")
-    elif c.path.startswith("/"):
-        parts.append("a file mapped")
+    what = _what_it_is(c, c.start, size, freed=False)
+    if what:
+        parts.append(what)
     return "; ".join(parts)
 
 
@@ -497,10 +516,11 @@ def _unmapped_detail(
             parts.append("cut from the top of the region below")
         else:
             parts.append("punched a hole in the region")
-    if _is_private_anon_rw(p) and size >= MALLOC_MMAP_THRESHOLD:
-        parts.append("freeing a glibc malloc block above the mmap threshold unmaps it")
-    elif not parts:
+    else:
         parts.append("munmap")
+    what = _what_it_is(p, start, size, freed=True)
+    if what:
+        parts.append(what)
     return "; ".join(parts)
 
 
