@@ -142,8 +142,8 @@ def test_process_exits_while_being_read(compile_c, spawn):
         child = spawn([exe, "60000"])
         child.read_until("READY")
         reader = subprocess.Popen(
-            [sys.executable, "-m", "vmtop", "snapshot", str(child.pid), "--format", "json"],
-            stdout=subprocess.DEVNULL,
+            [sys.executable, "-m", "vmtop", "snapshot", str(child.pid), "--format", "pmap"],
+            stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             cwd=REPO,
         )
@@ -155,12 +155,15 @@ def test_process_exits_while_being_read(compile_c, spawn):
         os.kill(child.pid, signal.SIGKILL)
         if attempt % 2:
             child.reap()  # sometimes the PID vanishes, sometimes it stays a zombie
-        _, stderr = reader.communicate(timeout=60)
+        stdout, stderr = reader.communicate(timeout=60)
         stderr = stderr.decode()
         assert "Traceback" not in stderr
         if reader.returncode == 0:
+            # Won the race: then the map must be whole, never cut where the exit hit.
+            assert stdout.count(b"\n") >= 60_000 + 4, "a truncated map printed as success"
             outcomes.append("won")
             continue
+        assert stdout == b""
         assert reader.returncode == 1 and stderr.count("\n") == 1, stderr
         assert "exited while being read" in stderr, stderr
         outcomes.append("gone")
@@ -220,6 +223,27 @@ def test_zombie_after_the_read_is_gone(monkeypatch, spawn):
     monkeypatch.setattr(ProcFS, "read_optional", read_then_die)
     with pytest.raises(ProcessGone):
         take_snapshot(ProcFS(), target.pid)
+
+
+def test_exiting_after_the_read_is_gone(monkeypatch, spawn):
+    """Killed mid-read, a process tears its memory down before it is a zombie: the
+    kernel then ends smaps early while stat still says R. PF_EXITING tells."""
+    from vmtop.procfs.reader import PF_EXITING
+
+    target = spawn(["sleep", "60"])
+    wait_for_state(target.pid, "S")
+    real_read_stat = ProcFS.read_stat
+    calls = []
+
+    def read_stat(self, pid, *, seen=False):
+        stat = real_read_stat(self, pid, seen=seen)
+        calls.append(stat)
+        return stat._replace(flags=stat.flags | PF_EXITING) if len(calls) > 1 else stat
+
+    monkeypatch.setattr(ProcFS, "read_stat", read_stat)
+    with pytest.raises(ProcessGone):
+        take_snapshot(ProcFS(), target.pid)
+    assert len(calls) == 2
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ class StatFields(NamedTuple):
     rss_pages: int  # field 24
     start_stack: int  # field 28
     kstkesp: int  # field 29 (0 unless the task is stopped/being dumped on new kernels)
+    flags: int = 0  # field 9: PF_* task flags (PF_EXITING, PF_KTHREAD, ...)
 
 
 def parse_stat(data: bytes) -> StatFields:
@@ -46,6 +47,7 @@ def parse_stat(data: bytes) -> StatFields:
         rss_pages=field(24),
         start_stack=field(28),
         kstkesp=field(29),
+        flags=field(9),
     )
 
 

@@ -27,6 +27,7 @@ from vmtop.procfs.errors import (
 from vmtop.procfs.parse_proc import StatFields, parse_cmdline, parse_stat, parse_status
 
 PF_KTHREAD = 0x00200000  # task flag (stat field 9) of kernel threads
+PF_EXITING = 0x00000004  # task flag: do_exit has started (set before the mm goes away)
 
 _GONE = (errno.ENOENT, errno.ESRCH)
 _DENIED = (errno.EACCES, errno.EPERM)

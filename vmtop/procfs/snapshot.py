@@ -10,7 +10,7 @@ from vmtop.model.region import ProcessInfo, Region, Snapshot, Totals
 from vmtop.procfs.errors import NoSuchProcess, PidReused, ProcError, ProcessGone
 from vmtop.procfs.parse_maps import parse_maps, parse_smaps
 from vmtop.procfs.parse_proc import StatFields, status_uid
-from vmtop.procfs.reader import ProcFS
+from vmtop.procfs.reader import PF_EXITING, ProcFS
 
 
 def read_process_info(procfs: ProcFS, pid: int) -> tuple[ProcessInfo, dict, StatFields | None]:
@@ -76,8 +76,9 @@ def take_snapshot(
             after = procfs.read_stat(pid, seen=True)
         except ProcError:
             after = None
-        if after is None or after.state in ("Z", "X"):
-            # A zombie now: it exited mid-read, and what we read may stop part way.
+        if after is None or after.state in ("Z", "X") or after.flags & PF_EXITING:
+            # It is exiting or has exited: once its memory is being torn down the
+            # kernel ends smaps early, so what we read may stop part way.
             raise ProcessGone(pid)
         if after.start_time != stat.start_time:
             raise PidReused(pid)
