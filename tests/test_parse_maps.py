@@ -401,3 +401,43 @@ def test_garbage_between_blocks_is_skipped():
     assert [maps_fields(r) for r in parse_smaps(mangled)] == [
         maps_fields(r) for r in parse_smaps(good)
     ]
+
+
+# -- blocks that do not fit the learnt layout -----------------------------------------
+
+
+def test_a_value_wider_than_eight_digits_in_one_block():
+    """A region of 100 GiB or more prints a 9-digit Size: that block does not fit the
+    fixed-width layout of the others and is parsed line by line; nothing shifts."""
+    pid = awkward_pid()
+    raw = fixture(pid, "smaps")
+    before = parse_smaps(raw)
+    victim = before[len(before) // 2]
+    start, end = victim.smaps_span
+    block = raw[start:end]
+    size_line = next(line for line in block.split(b"\n") if line.startswith(b"Size:"))
+    wide = b"Size:           123456789 kB"
+    widened = raw[:start] + block.replace(size_line, wide, 1) + raw[end:]
+    after = parse_smaps(widened)
+    assert [maps_fields(r) for r in after] == [maps_fields(r) for r in before]
+    assert [r.rss for r in after] == [r.rss for r in before]
+    for region in after:
+        a, b = region.smaps_span
+        assert widened[a:b].startswith(f"{region.start:x}-{region.end:x} ".encode())
+        assert widened[a:b].endswith(b"\n") and b"\nVmFlags:" in widened[a:b]
+    a, b = after[len(after) // 2].smaps_span
+    assert parse_smaps_fields(widened[a:b])["Size"] == 123456789 * KB
+
+
+def test_a_read_cut_short_keeps_what_was_read():
+    """The process exited mid-read: the text stops inside a block."""
+    pid = awkward_pid()
+    raw = fixture(pid, "smaps")
+    whole = parse_smaps(raw)
+    cut_block = whole[10]
+    a, b = cut_block.smaps_span
+    cut = raw[: a + (b - a) // 2]  # stops in the middle of block 10's fields
+    regions = parse_smaps(cut)
+    assert [maps_fields(r) for r in regions] == [maps_fields(r) for r in whole[:11]]
+    assert [r.rss for r in regions[:10]] == [r.rss for r in whole[:10]]
+    assert regions[10].smaps_span == (a, len(cut))

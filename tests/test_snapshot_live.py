@@ -239,3 +239,33 @@ def test_take_snapshot_in_process(threads_child):
     big, length = (int(x, 16) for x in next(p for p in printed if p.startswith("BIG")).split()[1:])
     assert snap.region_at(big).rss >= length // 2
     assert snap.read_seconds > 0 and snap.parse_seconds > 0
+
+
+HUGE_RESERVATION = r"""
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+int main(void) {
+    /* 1 TiB of address space, as allocators and JITs reserve: a 10-digit Size in kB. */
+    char *huge = mmap(NULL, 1UL << 40, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                      -1, 0);
+    char *small = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (huge == MAP_FAILED || small == MAP_FAILED) return 1;
+    memset(small, 1, 1 << 15);
+    printf("HUGE %lx\nREADY\n", (unsigned long)huge);
+    fflush(stdout);
+    for (;;) pause();
+}
+"""
+
+
+def test_huge_region_with_wide_figures_equals_pmap_x(compile_c, spawn):
+    child = spawn([compile_c(HUGE_RESERVATION)])
+    printed = child.read_until("READY")
+    child.stop()
+    huge = int(printed[0].split()[1], 16)
+    ours = vmtop(child.pid)
+    assert ours == pmap("-x", str(child.pid))
+    row = next(line for line in ours.split("\n") if line.startswith(f"{huge:016x} "))
+    assert row.split()[1] == str((1 << 40) // KB)
