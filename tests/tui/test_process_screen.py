@@ -490,7 +490,7 @@ async def test_process_without_smaps_shows_sizes_and_dashes():
         row = row_of(app, 0x400000)
         assert row.split()[2:5] == ["8.0K", "-", "-"]  # size 0x2000; no RSS, no PSS
         totals = lines(app.screen.query_one(ProcessHeader))[1]
-        assert "PSS -" in totals
+        assert "PSS -" in totals and "(no smaps: sizes without resident figures)" in totals
 
 
 async def test_pid_reused_is_not_diffed(tmp_path):
@@ -605,3 +605,17 @@ async def test_selection_follows_its_region_when_rows_move(tmp_path):
         await step(pilot)
         assert table.cursor == index + 1
         assert table.selected_region.start != libc_text[0]
+
+
+async def test_huge_map_is_shown_before_smaps_is_read(monkeypatch):
+    import vmtop.tui.sampler as sampler_module
+
+    monkeypatch.setattr(sampler_module, "QUICK_FIRST_REGIONS", 10)  # the fixture has 28
+    app = ScreenApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        # First a maps-only look, then at once (even paused) the smaps read.
+        assert screen.tick == 2
+        assert row_of(app, HEAP[0]).split()[3] == "72K"
+        assert "reading smaps" not in lines(screen.query_one(ProcessHeader))[1]

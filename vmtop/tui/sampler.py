@@ -31,6 +31,9 @@ from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import take_snapshot
 
 SMAPS_BUDGET = 0.10  # at most this share of wall time spent reading smaps
+# A first sample of more regions than this shows the map (maps only, fast) before
+# reading smaps (seconds, for tens of thousands of regions) on the very next sample.
+QUICK_FIRST_REGIONS = 5000
 RSS_THRESHOLD = 64 * 1024  # resident change that counts as "changed" for highlights
 
 NEW = "new"
@@ -59,6 +62,7 @@ class SampleResult(NamedTuple):
     exited: bool = False  # the process is gone (or its PID was reused): stop sampling
     smaps_read: bool = True
     cost_seconds: float = 0.0  # wall time of this sample (read + parse + diff)
+    smaps_pending: bool = False  # a first, maps-only look: smaps comes with the next sample
 
 
 # -- per-region changes -----------------------------------------------------------------
@@ -189,10 +193,23 @@ class Sampler:
         t0 = time.perf_counter()
         prev = self.last
         want_smaps = self.last_smaps is None or self._ticks_since_smaps + 1 >= self.smaps_every
+        pending = False
         try:
-            snap = take_snapshot(
-                self.procfs, self.pid, smaps=want_smaps, expected_start_time=self.start_time
-            )
+            if prev is None:
+                snap = take_snapshot(self.procfs, self.pid, smaps=False)
+                if len(snap.regions) <= QUICK_FIRST_REGIONS:
+                    snap = take_snapshot(
+                        self.procfs,
+                        self.pid,
+                        smaps=True,
+                        expected_start_time=snap.info.start_time or None,
+                    )
+                else:
+                    pending = True
+            else:
+                snap = take_snapshot(
+                    self.procfs, self.pid, smaps=want_smaps, expected_start_time=self.start_time
+                )
         except (ProcessGone, NoSuchProcess, ZombieProcess) as e:
             return self._gone(prev, e, t0)
         except ProcError as e:
@@ -242,6 +259,7 @@ class Sampler:
             unmapped,
             smaps_read=smaps_read,
             cost_seconds=time.perf_counter() - t0,
+            smaps_pending=pending,
         )
 
     def _gone(self, prev: Snapshot | None, error: ProcError, t0: float) -> SampleResult:

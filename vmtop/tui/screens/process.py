@@ -189,6 +189,7 @@ class ProcessScreen(Screen):
         self._timer = None
         self._input_mode: str | None = None  # "filter" | "goto"
         self._last_smaps_read = True
+        self._smaps_pending = False
         self.sample_cost = 0.0  # seconds the last sample took (worker thread)
         self.period = interval  # seconds between samples, as scheduled
 
@@ -271,8 +272,14 @@ class ProcessScreen(Screen):
             else:
                 self._show_error(str(result.error) if result.error else "no data")
             return
+        self._smaps_pending = result.smaps_pending
         self._apply(result)
-        self._arm(result.cost_seconds)
+        if result.smaps_pending:
+            # The first look was maps only (a huge map): resident figures come right away.
+            self._in_flight = True
+            self._sample_worker(self.interval)
+        else:
+            self._arm(result.cost_seconds)
 
     def _read_narration(self) -> None:
         if self.demo is None:
@@ -407,13 +414,25 @@ class ProcessScreen(Screen):
                 interval=self.interval,
                 smaps_every=sampler.smaps_every if sampler else 1,
                 smaps_cost=sampler.smaps_cost if sampler else 0.0,
-                smaps_fresh=self._last_smaps_read,
+                resident_note=self._resident_note(),
                 period=self.period,
                 baseline_at=self.baseline.taken_at if self.baseline is not None else None,
                 exited_at=self.exited_at,
                 shown=len(table.rows) if table.filter_text else None,
             )
         )
+
+    def _resident_note(self) -> str:
+        snap = self.snapshot
+        if snap is None:
+            return ""
+        if self._smaps_pending:
+            return "reading smaps…"
+        if not snap.has_smaps:
+            return "no smaps: sizes without resident figures"
+        if not self._last_smaps_read:
+            return "resident figures from the last smaps read"
+        return ""
 
     def _update_table_title(self) -> None:
         table = self.query_one(RegionTable)

@@ -50,7 +50,7 @@ class HeaderState(NamedTuple):
     interval: float = 1.0
     smaps_every: int = 1
     smaps_cost: float = 0.0
-    smaps_fresh: bool = True  # this snapshot's resident figures were read this tick
+    resident_note: str = ""  # where the resident figures come from, when not this tick
     baseline_at: float | None = None
     exited_at: float | None = None
     shown: int | None = None  # regions shown in the table (after the filter)
@@ -137,8 +137,8 @@ class ProcessHeader(Widget):
             if s.shown is not None and s.shown != len(snap.regions):
                 regions = f"{s.shown}/{regions}"
             segs += _pair("regions", regions)
-            if not s.smaps_fresh:
-                segs.append(Segment("(resident figures from the last smaps read)  ", LABEL))
+            if s.resident_note:
+                segs.append(Segment(f"({s.resident_note})  ", LABEL))
             if s.baseline_at is not None:
                 right = [
                     Segment("Δ since baseline ", LABEL),
