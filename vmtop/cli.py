@@ -127,25 +127,28 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("malloc", "mmap", "stack", "threads"),
     )
     demo.add_argument("--no-tui", action="store_true", help="run it in the foreground")
-    demo.add_argument("--size-mib", type=positive_int, default=None, metavar="MIB",
-                      help="mmap demo: size of the file (default 256)")
+    demo.add_argument(
+        "--size-mib",
+        type=positive_int,
+        default=None,
+        metavar="MIB",
+        help="mmap demo: size of the file (default 256)",
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    # `vmtop PID` (and `vmtop --proc-root X PID`) opens the TUI on PID.
+    # `vmtop PID` (and `vmtop --proc-root X PID`) opens the TUI on PID: take the PID
+    # out before argparse sees it, or it would be read as a subcommand name.
     tui_pid: int | None = None
-    positional = [a for a in argv if not a.startswith("-")]
-    if positional and positional[0] not in SUBCOMMANDS and positional[0].isdigit():
-        idx = argv.index(positional[0])
-        tui_pid = parse_pid(positional[0])
-        argv = argv[:idx] + argv[idx + 1 :]
-    elif positional and positional[0] not in SUBCOMMANDS:
-        proc_root_value = _proc_root_value(argv)
-        if positional[0] != proc_root_value:
-            parser.error(f"unknown command or PID: {positional[0]!r}")
+    first = _first_positional(argv)
+    if first is not None and argv[first] not in SUBCOMMANDS:
+        if not argv[first].isdigit():
+            parser.error(f"unknown command or PID: {argv[first]!r}")
+        tui_pid = parse_pid(argv[first])
+        argv = argv[:first] + argv[first + 1 :]
     args = parser.parse_args(argv)
     procfs = ProcFS(args.proc_root)
     try:
@@ -175,10 +178,20 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
-def _proc_root_value(argv: list[str]) -> str | None:
-    for i, a in enumerate(argv):
-        if a == "--proc-root" and i + 1 < len(argv):
-            return argv[i + 1]
+def _first_positional(argv: list[str]) -> int | None:
+    """Index of the first argument that is not an option or an option's value."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            return i + 1 if i + 1 < len(argv) else None
+        if arg == "--proc-root":
+            i += 2
+            continue
+        if arg.startswith("-"):
+            i += 1
+            continue
+        return i
     return None
 
 

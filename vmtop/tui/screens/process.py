@@ -140,7 +140,10 @@ class ProcessScreen(Screen):
         Binding("minus", "slower", "Slower", show=False),
         Binding("b", "baseline", "Baseline"),
         Binding("B", "clear_baseline", "Clear base", show=False),
-        Binding("slash", "filter", "Filter", key_display="/"),
+        # Priority: handled as the key arrives, so what is typed right after "/" or "g"
+        # lands in the prompt (a normal binding runs only after the next keys were
+        # already routed to the table, and fast typing lost them).
+        Binding("slash", "filter", "Filter", key_display="/", priority=True),
         Binding("s", "sort", "Sort"),
         Binding("S", "reverse_sort", "Reverse", show=False),
         Binding("o", "group", "Group"),
@@ -149,7 +152,7 @@ class ProcessScreen(Screen):
         Binding("Z", "zoom_out", "Unzoom"),
         Binding("less_than_sign,left_square_bracket", "pan(-1)", "Pan", key_display="</>"),
         Binding("greater_than_sign,right_square_bracket", "pan(1)", "Pan", show=False),
-        Binding("g", "goto", "Go to"),
+        Binding("g", "goto", "Go to", priority=True),
     ]
 
     class Sampled(Message):
@@ -557,6 +560,8 @@ class ProcessScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         running = self.exited_at is None and self.error is None
+        if action in ("filter", "goto") and self._prompt_focused():
+            return False  # "/" and "g" typed into the prompt are characters
         if self.error is not None and action not in ("back", "leave"):
             return False
         if action in ("pause", "faster", "slower", "step"):
@@ -568,6 +573,12 @@ class ProcessScreen(Screen):
         if action == "clear_baseline":
             return self.baseline is not None
         return True
+
+    def _prompt_focused(self) -> bool:
+        try:
+            return self.focused is self.query_one("#prompt", Input)
+        except Exception:  # not composed yet
+            return False
 
     def _update_bindings(self) -> None:
         """Refresh the footer only when a key came or went (a footer rebuild costs
@@ -700,7 +711,8 @@ class ProcessScreen(Screen):
         prompt.placeholder = placeholder
         prompt.value = value
         prompt.display = True
-        prompt.focus()
+        # At once, not with focus() (which waits its turn in the message queue).
+        self.set_focus(prompt)
 
     def _close_prompt(self, *, clear: bool = False) -> None:
         prompt = self.query_one("#prompt", Input)
