@@ -91,7 +91,11 @@ def test_snapshot_of_a_copied_tree_has_kinds_but_no_files(tmp_path):
         ("data", "/bin/prog", []),
         ("bss", "/bin/prog", []),
     ]
-    assert record["objects"] == []
+    # The object is named, but a copied tree has no files: no sizes, and a reason.
+    assert [(o["path"], o["text"], o["data"], o["bss"]) for o in record["objects"]] == [
+        ("/bin/prog", None, None, None)
+    ]
+    assert "copied" in record["objects"][0]["reason"]
 
 
 def _system_libraries(limit: int = 150) -> list[str]:

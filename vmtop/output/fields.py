@@ -49,13 +49,35 @@ def region_record(snapshot: Snapshot, region: Region, sections: list[str] | None
         record["sections"] = sections
     if region.tid is not None:
         record["tid"] = region.tid
-    fields = snapshot.smaps_fields(region)
-    flags = fields.pop("VmFlags", None)
-    for key, value in fields.items():
-        record[snake_case(key)] = value
-    if flags is not None:
-        record["vm_flags"] = str(flags).split()
+    record.update(smaps_record_part(snapshot, region))
     return record
+
+
+# smaps field text (a block without its header line) -> its snake_case fields. Regions
+# with the same size and figures share one text: parse and rename it once.
+_PARTS: dict[bytes, dict] = {}
+
+
+def smaps_record_part(snapshot: Snapshot, region: Region) -> dict:
+    """Every smaps field of a region under its snake_case name; do not modify it."""
+    if snapshot.raw_smaps is None or region.smaps_span is None:
+        return {}
+    start, end = region.smaps_span
+    raw = snapshot.raw_smaps
+    body = raw[raw.find(b"\n", start, end) + 1 : end]
+    part = _PARTS.get(body)
+    if part is None:
+        from vmtop.procfs.parse_maps import parse_smaps_fields
+
+        fields = parse_smaps_fields(body)
+        flags = fields.pop("VmFlags", None)
+        part = {snake_case(key): value for key, value in fields.items()}
+        if flags is not None:
+            part["vm_flags"] = str(flags).split()
+        if len(_PARTS) > 4000:
+            _PARTS.clear()
+        _PARTS[body] = part
+    return part
 
 
 def section_names(snapshot: Snapshot, procfs, cache=None) -> list[list[str]]:
