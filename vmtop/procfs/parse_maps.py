@@ -271,6 +271,7 @@ def parse_maps(data: bytes) -> list[Region]:
     with _no_gc():
         _trim_memos()
         lines = _MAPS_LINE.findall(data)
+        fast: list[Region] | None = None
         if lines:
             ranges, rests = zip(*lines, strict=True)
             widths = list(map(len, ranges))
@@ -279,10 +280,15 @@ def parse_maps(data: bytes) -> list[Region]:
                 try:
                     starts, ends = _addresses(ranges, widths)
                     in_order = _check_order(starts, ends)
-                    regions = _regions(starts, ends, map(_REST_BODIES.__getitem__, rests), None)
-                    return regions if in_order else dedupe_regions(regions)
+                    fast = _regions(starts, ends, map(_REST_BODIES.__getitem__, rests), None)
+                    if not in_order:
+                        fast = dedupe_regions(fast)
                 except ValueError:  # ParseError too: some line is not what it seemed
-                    pass
+                    fast = None
+        # Free the matches while the collector is still off (see parse_smaps).
+        del lines
+        if fast is not None:
+            return fast
         regions = []
         for line in data.split(b"\n"):
             if line:
@@ -415,10 +421,13 @@ def parse_smaps(data: bytes) -> list[Region]:
             if blocks:
                 try:
                     regions, in_order, end = layout.regions(blocks, 0)
-                    if end == len(data):  # the blocks tile the whole text
-                        return regions if in_order else dedupe_regions(regions)
                 except ValueError:  # ParseError too: some block is not what it seemed
-                    pass
+                    end = -1
+                # Free the matches while the collector is still off: re-enabling it runs
+                # a collection over every container made meanwhile, 60 000 of them.
+                del blocks
+                if end == len(data):  # the blocks tile the whole text
+                    return regions if in_order else dedupe_regions(regions)
         return dedupe_regions(_parse_smaps_mixed(data, layout))
 
 
