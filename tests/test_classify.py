@@ -34,6 +34,8 @@ MAPS = b"""\
 7f0000000000-7f0000010000 rw-s 00000000 00:01 15                         /SYSV00000000 (deleted)
 7f0000010000-7f0000110000 rw-p 00000000 00:00 0
 7f0000110000-7f0000210000 r--p 00000000 fe:00 200                        /data/file.bin
+7f0000210000-7f0000220000 r--s 00000000 fe:00 201                        /usr/lib/gconv/gconv-modules.cache
+7f0000220000-7f0000230000 rw-s 00000000 00:1a 202                        /dev/shm/posix-segment
 7f0000300000-7f0000326000 r--p 00000000 fe:00 300                        /lib/libc.so.6
 7f0000326000-7f000047c000 r-xp 00026000 fe:00 300                        /lib/libc.so.6
 7f000047c000-7f00004cf000 r--p 0017c000 fe:00 300                        /lib/libc.so.6
@@ -67,6 +69,8 @@ EXPECTED_KINDS = [
     ("shm", None),
     ("anon", None),
     ("file", None),
+    ("file", None),  # MAP_SHARED of an ordinary file: a file, not shared memory
+    ("shm", None),  # a POSIX shared memory object (shm_open) lives in /dev/shm
     ("rodata", "/lib/libc.so.6"),
     ("text", "/lib/libc.so.6"),
     ("rodata", "/lib/libc.so.6"),

@@ -91,9 +91,10 @@ def kind_from_name(path: str, perms: str, inode: int) -> str:
                 or path.startswith("/dev/shm/")
                 or path.startswith("/dev/zero")
                 or path.startswith("/drm mm object")
-                or perms[3:4] == "s"
             ):
                 return SHM
+            # A shared mapping of an ordinary file (MAP_SHARED: gconv caches, databases)
+            # is still that file: it is shm only when the file is shared memory itself.
             if perms[:3] == "---":
                 return GUARD
             if "x" in perms[:3]:
