@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 from pathlib import Path
-
-import pytest
 
 from vmtop.procfs.reader import ProcFS
 from vmtop.tui.app import VmtopApp
@@ -70,15 +67,6 @@ class ScreenApp(VmtopApp):
 
     def process_screen(self, pid: int):
         return ProcessScreen(self.procfs, pid, demo=self.demo, **self.screen_kwargs)
-
-
-@pytest.fixture(autouse=True)
-def utc(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 async def settle(pilot, rounds: int = 4) -> None:

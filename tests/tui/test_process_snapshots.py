@@ -9,8 +9,6 @@ pinned. Update after a deliberate change with
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 import vmtop.tui.sampler as sampler_module
@@ -25,15 +23,6 @@ from .test_process_screen import (
 )
 
 SIZE = (160, 48)
-
-
-@pytest.fixture(autouse=True)
-def utc(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 @pytest.fixture(autouse=True)

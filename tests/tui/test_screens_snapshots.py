@@ -8,10 +8,6 @@ UTC, the picker does not refresh, and the page strip says pagemap is not availab
 
 from __future__ import annotations
 
-import time
-
-import pytest
-
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import take_snapshot
 from vmtop.tui.app import VmtopApp
@@ -22,15 +18,6 @@ from .conftest import TUI_PROC
 
 SIZE = (160, 48)
 FIXED_TIME = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC
-
-
-@pytest.fixture(autouse=True)
-def utc(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 class FrozenPickerApp(VmtopApp):
