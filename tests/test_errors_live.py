@@ -213,8 +213,8 @@ def test_zombie_after_the_read_is_gone(monkeypatch, spawn):
     wait_for_state(target.pid, "S")
     real_read_optional = ProcFS.read_optional
 
-    def read_then_die(self, pid, name):
-        data = real_read_optional(self, pid, name)
+    def read_then_die(self, pid, name, consume=None):
+        data = real_read_optional(self, pid, name, consume)
         if name in ("smaps", "maps"):
             os.kill(pid, signal.SIGKILL)
             wait_for_state(pid, "Z")

@@ -31,7 +31,9 @@ def pinned_read_cost(monkeypatch):
     real = sampler_module.take_snapshot
 
     def take_snapshot(*args, **kwargs):
-        return real(*args, **kwargs)._replace(read_seconds=0.0008, parse_seconds=0.0004)
+        return real(*args, **kwargs)._replace(
+            read_seconds=0.0008, parse_seconds=0.0004, cpu_seconds=0.0012
+        )
 
     monkeypatch.setattr(sampler_module, "take_snapshot", take_snapshot)
 

@@ -118,8 +118,13 @@ class Snapshot(NamedTuple):
     has_smaps: bool
     status: dict  # parsed /proc/PID/status (values as strings; kB fields in bytes)
     raw_smaps: bytes | None = None  # kept for lazy per-region fields; None once compacted
-    read_seconds: float = 0.0  # how long reading (not parsing) took
+    # How long reading the map took (smaps is parsed while it arrives: included), and
+    # how long the parsing that was left once it had all arrived took.
+    read_seconds: float = 0.0
     parse_seconds: float = 0.0
+    # CPU time spent meanwhile: more than the two above, as smaps is read on a thread
+    # of its own while it is parsed.
+    cpu_seconds: float = 0.0
 
     @property
     def pid(self) -> int:

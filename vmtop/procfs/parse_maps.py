@@ -227,7 +227,7 @@ def _check_order(starts: list[int], ends: list[int]) -> bool:
 
 
 @contextmanager
-def _no_gc() -> Iterator[None]:
+def cycle_collector_paused() -> Iterator[None]:
     """Parsing makes no reference cycles, but 60 000 new tuples make the cycle
     collector walk every object the program holds, several times: pause it."""
     enabled = gc.isenabled()
@@ -268,7 +268,7 @@ _MAPS_LINE = re.compile(rb"([0-9a-f]+-[0-9a-f]+) ([^\n]*)\n")
 
 def parse_maps(data: bytes) -> list[Region]:
     """All regions of a maps file. Lines that are not maps lines are skipped."""
-    with _no_gc():
+    with cycle_collector_paused():
         _trim_memos()
         lines = _MAPS_LINE.findall(data)
         fast: list[Region] | None = None
@@ -372,14 +372,17 @@ class _Layout:
 _LAYOUTS: dict[tuple[bytes, ...], _Layout] = {}
 
 
-def _learn_layout(data: bytes) -> _Layout | None:
-    """The layout of the first block, if it is a header, field lines and VmFlags."""
-    header_end = data.find(b"\n")
-    flags = data.find(b"\nVmFlags:", header_end)
+def _learn_layout(data: bytes, start: int = 0, stop: int | None = None) -> _Layout | None:
+    """The layout of the first block (the one at ``start``), if it is a header, field
+    lines and VmFlags."""
+    if stop is None:
+        stop = len(data)
+    header_end = data.find(b"\n", start, stop)
+    flags = data.find(b"\nVmFlags:", header_end, stop)
     if header_end < 0 or flags < 0:
         return None
     try:
-        parse_maps_header(data[:header_end])
+        parse_maps_header(data[start:header_end])
     except ParseError:
         return None
     lines = data[header_end + 1 : flags].split(b"\n") if flags > header_end else []
@@ -411,24 +414,52 @@ def parse_smaps(data: bytes) -> list[Region]:
     Tolerates missing fields, unknown fields, missing VmFlags, garbage lines and the
     same region printed twice (torn reads): duplicates are removed.
     """
-    with _no_gc():
+    with cycle_collector_paused():
         _trim_memos()
         layout = _learn_layout(data)
-        if layout is not None:
-            layout.figures.trim()
-            layout.bodies.trim()
-            blocks = layout.pattern.findall(data)
-            if blocks:
-                try:
-                    regions, in_order, end = layout.regions(blocks, 0)
-                except ValueError:  # ParseError too: some block is not what it seemed
-                    end = -1
-                # Free the matches while the collector is still off: re-enabling it runs
-                # a collection over every container made meanwhile, 60 000 of them.
-                del blocks
-                if end == len(data):  # the blocks tile the whole text
-                    return regions if in_order else dedupe_regions(regions)
+        tiled = _parse_tiled(data, 0, len(data), layout)
+        if tiled is not None:
+            regions, in_order = tiled
+            return regions if in_order else dedupe_regions(regions)
         return dedupe_regions(_parse_smaps_mixed(data, layout))
+
+
+def parse_smaps_tiled(text, start: int, stop: int) -> tuple[list[Region], bool] | None:
+    """The regions of the smaps blocks in ``text[start:stop]``, when every one of them
+    has the first one's layout.
+
+    ``text`` is bytes or any buffer (the blocks are matched in place, not copied) and
+    ``text[start:stop]`` a run of complete blocks: each region's ``smaps_span`` counts
+    from the start of ``text``. Returns the regions as printed and whether they are in
+    address order, or None when the blocks do not tile ``text[start:stop]`` exactly
+    (then only ``parse_smaps`` of the whole text is right). Call it with the cycle
+    collector paused, as parse_smaps does.
+    """
+    _trim_memos()
+    return _parse_tiled(text, start, stop, _learn_layout(text, start, stop))
+
+
+def _parse_tiled(
+    text, start: int, stop: int, layout: _Layout | None
+) -> tuple[list[Region], bool] | None:
+    if layout is None:
+        return None
+    layout.figures.trim()
+    layout.bodies.trim()
+    blocks = layout.pattern.findall(text, start, stop)
+    if not blocks:
+        return None
+    try:
+        regions, in_order, end = layout.regions(blocks, start)
+    except ValueError:  # ParseError too: some block is not what it seemed
+        return None
+    finally:
+        # Free the matches while the collector is still off: re-enabling it runs a
+        # collection over every container made meanwhile, 60 000 of them.
+        del blocks
+    if end != stop:  # the blocks do not tile the whole text
+        return None
+    return regions, in_order
 
 
 def _parse_smaps_mixed(data: bytes, layout: _Layout | None) -> list[Region]:

@@ -16,6 +16,7 @@ import errno
 import os
 import pwd
 
+from vmtop.procfs.background_read import Consume, read_file
 from vmtop.procfs.errors import (
     AccessDenied,
     KernelThread,
@@ -68,23 +69,28 @@ class ProcFS:
 
     # -- raw reads -------------------------------------------------------------------
 
-    def read_bytes(self, pid: int, name: str, *, seen: bool = True) -> bytes:
+    def read_bytes(
+        self, pid: int, name: str, *, seen: bool = True, consume: Consume | None = None
+    ) -> bytes:
         """One file of a process, with errors translated.
 
         ``seen`` says whether we already know the process existed (then a vanished
-        file means it exited while being read, not that it never was).
+        file means it exited while being read, not that it never was). ``consume``
+        is shown the text as it arrives (see background_read.read_file).
         """
         path = self.path(pid, name)
         try:
+            if consume is not None:
+                return read_file(path, consume)
             with open(path, "rb", buffering=0) as f:
                 return f.read()
         except OSError as e:
             raise self._translate(pid, e, name, seen=seen) from None
 
-    def read_optional(self, pid: int, name: str) -> bytes | None:
+    def read_optional(self, pid: int, name: str, consume: Consume | None = None) -> bytes | None:
         """A file that a copied tree may lack: None when it is not there."""
         try:
-            return self.read_bytes(pid, name)
+            return self.read_bytes(pid, name, consume=consume)
         except ProcError:
             if not os.path.exists(self.path(pid, name)) and self.exists(pid):
                 return None

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import time
 from operator import itemgetter
+from typing import NamedTuple
 
 from vmtop.model.region import ProcessInfo, Region, Snapshot, Totals
 from vmtop.procfs.errors import NoSuchProcess, PidReused, ProcError, ProcessGone
-from vmtop.procfs.parse_maps import parse_maps, parse_smaps
+from vmtop.procfs.parse_maps import parse_maps
 from vmtop.procfs.parse_proc import StatFields, status_uid
 from vmtop.procfs.reader import PF_EXITING, ProcFS
+from vmtop.procfs.smaps_stream import SmapsStream
 
 
 def read_process_info(procfs: ProcFS, pid: int) -> tuple[ProcessInfo, dict, StatFields | None]:
@@ -41,6 +43,27 @@ def read_process_info(procfs: ProcFS, pid: int) -> tuple[ProcessInfo, dict, Stat
     return info, status, stat
 
 
+class SmapsRead(NamedTuple):
+    raw: bytes | None  # None: a copied tree without smaps
+    regions: list[Region] | None
+    read_seconds: float  # until the text was all there (parsing what had arrived)
+    parse_seconds: float  # parsing what was left once it was
+    cpu_seconds: float  # CPU time of the whole process meanwhile: both threads
+
+
+def read_smaps(procfs: ProcFS, pid: int) -> SmapsRead:
+    """A process's smaps text and its regions, parsed while it is read: the kernel's
+    page-table walk and our parse overlap. Errors are translated (ProcError)."""
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    with SmapsStream() as stream:
+        raw = procfs.read_optional(pid, "smaps", stream.feed)
+        t1 = time.perf_counter()
+        regions = stream.finish(raw) if raw is not None else None
+    t2 = time.perf_counter()
+    return SmapsRead(raw, regions, t1 - t0, t2 - t1, time.process_time() - c0)
+
+
 def take_snapshot(
     procfs: ProcFS,
     pid: int,
@@ -54,18 +77,22 @@ def take_snapshot(
     if expected_start_time is not None and stat is not None:
         if info.start_time != expected_start_time:
             raise PidReused(pid)
-    t0 = time.perf_counter()
-    raw: bytes | None = None
-    if smaps:
-        raw = procfs.read_optional(pid, "smaps")
+    read = read_smaps(procfs, pid) if smaps else SmapsRead(None, None, 0.0, 0.0, 0.0)
+    raw = read.raw
     has_smaps = raw is not None
-    if raw is None:
+    if read.regions is not None:
+        regions: list[Region] = read.regions
+        read_seconds, parse_seconds = read.read_seconds, read.parse_seconds
+        cpu_seconds = read.cpu_seconds
+    else:
+        t0 = time.perf_counter()
         maps_raw = procfs.read_optional(pid, "maps")
         if maps_raw is None:
             raise ProcError(pid, f"{procfs.path(pid)} has neither smaps nor maps")
-    t1 = time.perf_counter()
-    regions: list[Region] = parse_smaps(raw) if raw is not None else parse_maps(maps_raw)
-    t2 = time.perf_counter()
+        t1 = time.perf_counter()
+        regions = parse_maps(maps_raw)
+        read_seconds, parse_seconds = t1 - t0, time.perf_counter() - t1
+        cpu_seconds = read_seconds + parse_seconds  # one thread
     if not regions:
         if raw is not None and raw.strip() or raw is None and maps_raw.strip():
             raise ProcError(pid, f"could not parse the memory map of process {pid}")
@@ -94,8 +121,9 @@ def take_snapshot(
         has_smaps=has_smaps,
         status=status,
         raw_smaps=raw,
-        read_seconds=t1 - t0,
-        parse_seconds=t2 - t1,
+        read_seconds=read_seconds,
+        parse_seconds=parse_seconds,
+        cpu_seconds=cpu_seconds,
     )
 
 

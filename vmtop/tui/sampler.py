@@ -30,7 +30,7 @@ from vmtop.procfs.errors import NoSuchProcess, PidReused, ProcError, ProcessGone
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import take_snapshot
 
-SMAPS_BUDGET = 0.10  # at most this share of wall time spent reading smaps
+SMAPS_BUDGET = 0.10  # at most this share of one CPU's time spent reading smaps
 # A first sample of more regions than this shows the map (maps only, fast) before
 # reading smaps (seconds, for tens of thousands of regions) on the very next sample.
 QUICK_FIRST_REGIONS = 5000
@@ -178,7 +178,7 @@ class Sampler:
         self.budget = budget
         self.last: Snapshot | None = None
         self.last_smaps: Snapshot | None = None
-        self.smaps_cost = 0.0  # seconds the last smaps read cost (read + parse)
+        self.smaps_cost = 0.0  # CPU seconds the last smaps read cost (read + parse)
         self.smaps_every = 1  # read smaps once every this many ticks
         self._ticks_since_smaps = 0
         self._smaps_index: dict[int, Region] | None = None
@@ -228,7 +228,8 @@ class Sampler:
         snap = snap._replace(taken_at=self.clock())
         smaps_read = snap.has_smaps
         if smaps_read:
-            self.smaps_cost = snap.read_seconds + snap.parse_seconds
+            # CPU, not wall time: smaps is parsed on one thread while another reads it.
+            self.smaps_cost = max(snap.read_seconds + snap.parse_seconds, snap.cpu_seconds)
             self.last_smaps = snap
             self._smaps_index = None
             self._ticks_since_smaps = 0

@@ -1,0 +1,142 @@
+"""background_read: a /proc file read by libc's fread on another thread, shown to the
+caller as it arrives; and read_smaps, which parses smaps while it is read.
+
+Ground truth is a plain read of the same file of a stopped child (its map is frozen),
+and parse_smaps of that text.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from tests.conftest import PROC_FIXTURES, REPO
+from vmtop.procfs import background_read
+from vmtop.procfs.errors import ProcessGone
+from vmtop.procfs.parse_maps import parse_smaps
+from vmtop.procfs.reader import ProcFS
+from vmtop.procfs.snapshot import read_smaps, take_snapshot
+
+pytestmark = pytest.mark.live
+
+MANY_REGIONS = REPO / "benchmarks" / "many_regions.c"
+
+
+def plain_read(path: str) -> bytes:
+    with open(path, "rb", buffering=0) as f:
+        return f.read()
+
+
+@pytest.fixture
+def many_regions_child(compile_c_once, spawn):
+    """A stopped child with 20 000 separate regions: ~15 MB of smaps, tens of ms."""
+    child = spawn([str(compile_c_once(MANY_REGIONS, "-O2")), "20000"])
+    assert child.read_line(timeout=30).startswith("READY")
+    child.stop()
+    return child
+
+
+def test_the_text_arrives_in_order_and_whole(many_regions_child):
+    path = f"/proc/{many_regions_child.pid}/smaps"
+    calls: list[tuple[int, bytes, str]] = []
+
+    def consume(text, available: int) -> bool:
+        # Keep the last 4 KiB seen as final: where a wrong "available" would show.
+        calls.append(
+            (available, text[max(0, available - 4096) : available], threading.current_thread().name)
+        )
+        return False
+
+    data = background_read.read_file(path, consume)
+    assert data == plain_read(path)
+    availables = [available for available, _, _ in calls]
+    assert availables == sorted(availables)
+    # It was shown part of the text before the whole had arrived: the read overlapped.
+    assert any(0 < available < len(data) for available in availables)
+    for available, tail, thread in calls:
+        assert tail == data[max(0, available - 4096) : available]
+        assert thread == threading.current_thread().name  # consume runs on the caller's
+
+
+def test_read_smaps_equals_a_plain_read_and_parse(many_regions_child):
+    procfs = ProcFS()
+    pid = many_regions_child.pid
+    got = read_smaps(procfs, pid)
+    raw = plain_read(f"/proc/{pid}/smaps")
+    assert got.raw == raw
+    assert got.regions == parse_smaps(raw)
+    assert len(got.regions) >= 20000
+    assert got.cpu_seconds > 0
+
+
+def test_a_text_longer_than_the_reservation_goes_on_with_plain_reads(
+    many_regions_child, monkeypatch
+):
+    monkeypatch.setattr(background_read, "RESERVE", 1 << 20)
+    path = f"/proc/{many_regions_child.pid}/smaps"
+    seen = []
+    data = background_read.read_file(path, lambda text, n: seen.append(n) and False)
+    assert len(data) > 4 << 20
+    assert data == plain_read(path)
+    assert max(seen, default=0) <= 1 << 20
+
+
+def test_without_libc_it_reads_plainly(many_regions_child, monkeypatch):
+    monkeypatch.setattr(background_read, "_LIBC", None)
+    path = f"/proc/{many_regions_child.pid}/smaps"
+    calls = []
+    data = background_read.read_file(path, lambda text, n: calls.append(n) and False)
+    assert data == plain_read(path)
+    assert calls == []
+    got = read_smaps(ProcFS(), many_regions_child.pid)
+    assert got.regions == parse_smaps(data)
+
+
+def test_a_regular_file_is_read_at_once():
+    """A copied tree: the size is known, there is nothing to overlap."""
+    path = str(PROC_FIXTURES / "7925" / "smaps")
+    calls = []
+    data = background_read.read_file(path, lambda text, n: calls.append(n) and False)
+    assert data == plain_read(path)
+    assert calls == []
+
+
+def test_an_error_in_consume_comes_out_and_the_reader_is_waited_for(many_regions_child):
+    path = f"/proc/{many_regions_child.pid}/smaps"
+    before = threading.active_count()
+
+    def consume(text, available):
+        raise RuntimeError("parser bug")
+
+    with pytest.raises(RuntimeError, match="parser bug"):
+        background_read.read_file(path, consume)
+    assert threading.active_count() == before
+
+
+def test_open_errors_are_oserrors():
+    with pytest.raises(FileNotFoundError):
+        background_read.read_file("/proc/999999999/smaps", lambda text, n: False)
+
+
+def test_a_process_killed_while_read_is_gone(many_regions_child, monkeypatch):
+    """SIGKILL arrives while the reader thread is in the middle of smaps."""
+    pid = many_regions_child.pid
+    killed = []
+
+    def consume(text, available):
+        if not killed:
+            os.kill(pid, 9)
+            killed.append(available)
+        return False
+
+    real = ProcFS.read_optional
+
+    def read_optional(self, pid_, name, consume_=None):
+        return real(self, pid_, name, consume if name == "smaps" else consume_)
+
+    monkeypatch.setattr(ProcFS, "read_optional", read_optional)
+    with pytest.raises(ProcessGone):
+        take_snapshot(ProcFS(), pid)
+    assert killed

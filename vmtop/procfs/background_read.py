@@ -1,0 +1,128 @@
+"""Read a /proc file on another thread while this one looks at what has arrived.
+
+Why: the kernel prints smaps 4 KiB per read() call, walking page tables as it goes, so
+reading 60 000 regions takes ~11 000 calls and as long as parsing them. A Python thread
+calling os.read() would need the GIL back after every call, and the parser holds it:
+the read would crawl. So the reader thread makes one call into C, libc's fread() for
+the whole file (ctypes lets go of the GIL for the call, and fread loops over read()
+itself), into a zero-filled anonymous mapping.
+
+How this thread knows how far the text has arrived without asking the reader: /proc
+text never holds a NUL byte and the kernel writes each byte of the buffer once, so
+everything before the first NUL still in the buffer is final text (each byte is either
+still 0 or already its final value, whatever order the stores land in).
+
+Regular files (a copied tree) and machines where libc cannot be reached are read
+plainly, in one go: ``consume`` is then never called and the caller parses at the end.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import mmap
+import os
+import threading
+from collections.abc import Callable
+
+# Address space set aside for the text. Only pages the kernel writes to cost memory;
+# a text longer than this (more than ~300 000 regions) continues with plain reads.
+RESERVE = 256 << 20
+_POLL_SECONDS = 0.0002
+_IONBF = 2  # setvbuf mode "unbuffered", the same in glibc and musl
+
+
+def _load_libc():
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        functions = (libc.fdopen, libc.fread, libc.ferror, libc.fclose, libc.setvbuf)
+    except (OSError, AttributeError):
+        return None
+    fdopen, fread, ferror, fclose, setvbuf = functions
+    fdopen.argtypes = [ctypes.c_int, ctypes.c_char_p]
+    fdopen.restype = ctypes.c_void_p
+    fread.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_void_p]
+    fread.restype = ctypes.c_size_t
+    ferror.argtypes = [ctypes.c_void_p]
+    ferror.restype = ctypes.c_int
+    fclose.argtypes = [ctypes.c_void_p]
+    fclose.restype = ctypes.c_int
+    setvbuf.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_size_t]
+    setvbuf.restype = ctypes.c_int
+    return libc
+
+
+_LIBC = _load_libc()
+
+Consume = Callable[[object, int], bool]
+
+
+def read_file(path: str, consume: Consume | None = None) -> bytes:
+    """The whole file. While it is read, ``consume(text, available)`` is called each
+    time more has arrived: ``text[:available]`` is final, the rest is not to be looked
+    at. It returns True when it did some work (then it is called again at once).
+
+    Raises OSError as open() and read() would.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if consume is None or _LIBC is None or os.fstat(fd).st_size > 0:
+            return _read_rest(fd)
+        return _read_in_background(fd, consume)
+    finally:
+        os.close(fd)
+
+
+def _read_rest(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _read_in_background(fd: int, consume: Consume) -> bytes:
+    try:
+        buffer = mmap.mmap(-1, RESERVE)
+    except (OSError, ValueError):  # no room for the reservation (strict overcommit)
+        return _read_rest(fd)
+    stream = _LIBC.fdopen(os.dup(fd), b"r")  # fclose() closes the duplicate
+    if not stream:
+        buffer.close()
+        return _read_rest(fd)
+    _LIBC.setvbuf(stream, None, _IONBF, 0)  # fread straight into our buffer, nothing held
+    target = ctypes.c_char.from_buffer(buffer)  # keeps the mapping in place until del
+    address = ctypes.addressof(target)
+    outcome: list[tuple[int, int]] = []
+    done = threading.Event()
+
+    def read_all() -> None:
+        try:
+            count = _LIBC.fread(address, 1, RESERVE, stream)
+            error = ctypes.get_errno() if _LIBC.ferror(stream) else 0
+            outcome.append((count, error))
+        finally:
+            done.set()
+
+    reader = threading.Thread(target=read_all, name="vmtop-read", daemon=True)
+    reader.start()
+    try:
+        arrived = 0
+        while not done.is_set():
+            found = buffer.find(b"\0", arrived)
+            arrived = RESERVE if found < 0 else found
+            if not consume(buffer, arrived):
+                done.wait(_POLL_SECONDS)
+        reader.join()
+        if not outcome:  # the reader thread failed in Python: read the plain way
+            raise OSError("background read failed")
+        count, error = outcome[0]
+        if error:
+            raise OSError(error, os.strerror(error))
+        data = buffer[:count]
+        if count == RESERVE:  # longer than the reservation: the rest, plainly
+            data += _read_rest(fd)
+        return data
+    finally:
+        done.wait()  # fread writes into the buffer until it returns
+        _LIBC.fclose(stream)
+        del target
+        buffer.close()

@@ -1,0 +1,91 @@
+"""Parse smaps while the kernel is still printing it.
+
+Reading smaps is the kernel walking every page table of the process (about as long as
+parsing the text in Python); the two can run at once on two cores. ``SmapsStream``
+is fed the text as it arrives and parses each run of complete blocks with the same
+fixed-layout pattern as ``parse_smaps``; ``finish`` gets the whole text.
+
+The result is always exactly ``parse_smaps(whole text)``: the stream only keeps what it
+parsed while every run tiled its text exactly and every region's span points into the
+whole text. Anything else (a wider value, a torn read, an unknown layout, text that
+does not end in a VmFlags line) stops the stream, and ``finish`` parses the whole text
+the careful way. Pure: no I/O, so it is tested by feeding any text cut anywhere.
+"""
+
+from __future__ import annotations
+
+from vmtop.model.region import Region
+from vmtop.procfs.parse_maps import (
+    cycle_collector_paused,
+    dedupe_regions,
+    parse_smaps,
+    parse_smaps_tiled,
+)
+
+# Parse in runs of at least this much: each run costs a layout lookup and a few list
+# operations, and the last run is what is left to parse once the read has ended.
+MIN_RUN = 256 << 10
+# Complete blocks end with their VmFlags line. A text that shows none this far in
+# is not laid out as expected: stop looking, finish() parses it whole.
+_NO_FLAGS_LIMIT = 4 << 20
+_BLOCK_END = b"\nVmFlags:"
+
+
+class SmapsStream:
+    """Feed it the smaps text as it grows; ``finish`` returns ``parse_smaps(text)``.
+
+    Use it as a context manager around the read: the cycle collector stays paused
+    while regions pile up (see ``parse_smaps``).
+    """
+
+    def __init__(self, min_run: int = MIN_RUN) -> None:
+        self.min_run = min_run
+        self.parsed = 0  # the text before this offset is parsed into self._runs
+        self.streaming = True  # False once something did not fit: finish() parses all
+        self._runs: list[list[Region]] = []
+        self._pause = cycle_collector_paused()
+
+    def __enter__(self) -> SmapsStream:
+        self._pause.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._pause.__exit__(*exc)
+
+    def feed(self, text, available: int, *, final: bool = False) -> bool:
+        """Parse the complete blocks in ``text[parsed:available]``; True if it did.
+
+        ``text`` is anything that slices to bytes and has find/rfind (bytes, mmap):
+        only its first ``available`` bytes are looked at, the rest may still be
+        changing. Unless ``final``, runs shorter than ``min_run`` wait for more.
+        """
+        start = self.parsed
+        if not self.streaming or available - start < (1 if final else self.min_run):
+            return False
+        flags = text.rfind(_BLOCK_END, start, available)
+        end = text.find(b"\n", flags + 1, available) if flags >= 0 else -1
+        if end < 0:
+            if available - start > _NO_FLAGS_LIMIT or final:
+                self.streaming = False
+            return False
+        run = parse_smaps_tiled(text, start, end + 1)
+        if run is None:
+            self.streaming = False
+            return False
+        self._runs.append(run[0])
+        self.parsed = end + 1
+        return True
+
+    def finish(self, data: bytes) -> list[Region]:
+        """All regions of ``data``, the whole text whose beginning was fed."""
+        with cycle_collector_paused():
+            self.feed(data, len(data), final=True)
+            if self.streaming and self.parsed == len(data) and self._runs:
+                regions = self._runs[0]
+                for run in self._runs[1:]:
+                    regions.extend(run)
+                self._runs = []
+                # Runs are each in order; across them a torn read can still overlap.
+                return dedupe_regions(regions)
+            self._runs = []
+            return parse_smaps(data)
