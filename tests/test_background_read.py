@@ -40,24 +40,28 @@ def many_regions_child(compile_c_once, spawn):
 
 def test_the_text_arrives_in_order_and_whole(many_regions_child):
     path = f"/proc/{many_regions_child.pid}/smaps"
-    calls: list[tuple[int, bytes, str]] = []
+    calls: list[tuple[int, bytes, bool, str]] = []
 
-    def consume(text, available: int) -> bool:
+    def consume(text, available: int, final: bool) -> bool:
         # Keep the last 4 KiB seen as final: where a wrong "available" would show.
-        calls.append(
-            (available, text[max(0, available - 4096) : available], threading.current_thread().name)
-        )
+        tail = text[max(0, available - 4096) : available]
+        calls.append((available, tail, final, threading.current_thread().name))
         return False
 
     data = background_read.read_file(path, consume)
     assert data == plain_read(path)
-    availables = [available for available, _, _ in calls]
+    availables = [available for available, *_ in calls]
     assert availables == sorted(availables)
     # It was shown part of the text before the whole had arrived: the read overlapped.
     assert any(0 < available < len(data) for available in availables)
-    for available, tail, thread in calls:
+    # Then once the whole text, marked final.
+    assert [(available, final) for available, _, final, _ in calls if final] == [(len(data), True)]
+    assert calls[-1][2]
+    for available, tail, _, thread in calls:
         assert tail == data[max(0, available - 4096) : available]
         assert thread == threading.current_thread().name  # consume runs on the caller's
+    # Handed out without a copy, and nobody can write to it.
+    assert isinstance(data, memoryview) and data.readonly
 
 
 def test_read_smaps_equals_a_plain_read_and_parse(many_regions_child):
@@ -77,17 +81,18 @@ def test_a_text_longer_than_the_reservation_goes_on_with_plain_reads(
     monkeypatch.setattr(background_read, "RESERVE", 1 << 20)
     path = f"/proc/{many_regions_child.pid}/smaps"
     seen = []
-    data = background_read.read_file(path, lambda text, n: seen.append(n) and False)
+    data = background_read.read_file(path, lambda text, n, final: seen.append(n) and False)
     assert len(data) > 4 << 20
     assert data == plain_read(path)
-    assert max(seen, default=0) <= 1 << 20
+    assert seen[-1] == len(data)  # the final call, with the whole text
+    assert max(seen[:-1], default=0) <= 1 << 20
 
 
 def test_without_libc_it_reads_plainly(many_regions_child, monkeypatch):
     monkeypatch.setattr(background_read, "_LIBC", None)
     path = f"/proc/{many_regions_child.pid}/smaps"
     calls = []
-    data = background_read.read_file(path, lambda text, n: calls.append(n) and False)
+    data = background_read.read_file(path, lambda text, n, final: calls.append(n) and False)
     assert data == plain_read(path)
     assert calls == []
     got = read_smaps(ProcFS(), many_regions_child.pid)
@@ -98,7 +103,7 @@ def test_a_regular_file_is_read_at_once():
     """A copied tree: the size is known, there is nothing to overlap."""
     path = str(PROC_FIXTURES / "7925" / "smaps")
     calls = []
-    data = background_read.read_file(path, lambda text, n: calls.append(n) and False)
+    data = background_read.read_file(path, lambda text, n, final: calls.append(n) and False)
     assert data == plain_read(path)
     assert calls == []
 
@@ -107,7 +112,7 @@ def test_an_error_in_consume_comes_out_and_the_reader_is_waited_for(many_regions
     path = f"/proc/{many_regions_child.pid}/smaps"
     before = threading.active_count()
 
-    def consume(text, available):
+    def consume(text, available, final):
         raise RuntimeError("parser bug")
 
     with pytest.raises(RuntimeError, match="parser bug"):
@@ -117,7 +122,7 @@ def test_an_error_in_consume_comes_out_and_the_reader_is_waited_for(many_regions
 
 def test_open_errors_are_oserrors():
     with pytest.raises(FileNotFoundError):
-        background_read.read_file("/proc/999999999/smaps", lambda text, n: False)
+        background_read.read_file("/proc/999999999/smaps", lambda text, n, final: False)
 
 
 def test_a_process_killed_while_read_is_gone(many_regions_child, monkeypatch):
@@ -125,7 +130,7 @@ def test_a_process_killed_while_read_is_gone(many_regions_child, monkeypatch):
     pid = many_regions_child.pid
     killed = []
 
-    def consume(text, available):
+    def consume(text, available, final):
         if not killed:
             os.kill(pid, 9)
             killed.append(available)

@@ -52,6 +52,7 @@ def stream_parse(text: bytes, cuts: list[int], min_run: int, filler: bytes = b"\
             buffer = arriving.arrive(cut)
             while stream.feed(buffer, cut):
                 pass
+        stream.feed(text, len(text), final=True)
         return stream.finish(text), stream
 
 
@@ -96,11 +97,11 @@ def test_a_clean_text_is_parsed_while_it_arrives():
     with SmapsStream(min_run=1) as stream:
         for cut in cuts:
             stream.feed(arriving.arrive(cut), cut)
-        parsed_before_finish = stream.parsed
-        assert stream.streaming
-        regions = stream.finish(text)
-    assert 0 < parsed_before_finish < len(text)
-    assert parsed_before_finish > len(text) * 0.9
+        parsed_on_the_way = stream.parsed
+        assert stream.feed(text, len(text), final=True)
+        assert stream.streaming and stream.parsed == len(text)
+        regions = stream.finish(memoryview(text).toreadonly())
+    assert len(text) * 0.9 < parsed_on_the_way < len(text)
     assert regions == parse_smaps(text)
     assert len(regions) == text.count(b"\nVmFlags:")
     for region in regions:
@@ -115,6 +116,18 @@ def test_runs_wait_for_min_run():
         assert stream.parsed == 0
         assert stream.feed(text, len(text))
         assert stream.parsed == len(text)
+
+
+def test_without_the_final_feed_the_text_is_parsed_whole():
+    """finish() trusts the runs only when they reach the end of the text it is given."""
+    text = RECORDED[1]
+    half = text.rfind(b"\nVmFlags:", 0, len(text) // 2)
+    half = text.find(b"\n", half + 1) + 1
+    with SmapsStream(min_run=1) as stream:
+        assert stream.feed(text, half)
+        assert 0 < stream.parsed < len(text)
+        regions = stream.finish(text)
+    assert regions == parse_smaps(text)
 
 
 def test_a_text_with_no_vmflags_stops_streaming_and_is_parsed_whole():

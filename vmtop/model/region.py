@@ -117,7 +117,9 @@ class Snapshot(NamedTuple):
     totals: Totals
     has_smaps: bool
     status: dict  # parsed /proc/PID/status (values as strings; kB fields in bytes)
-    raw_smaps: bytes | None = None  # kept for lazy per-region fields; None once compacted
+    # The smaps text, kept for lazy per-region fields; None once compacted. Bytes, or a
+    # read-only memoryview of the buffer it was read into: bytes(raw_smaps[a:b]).
+    raw_smaps: bytes | memoryview | None = None
     # How long reading the map took (smaps is parsed while it arrives: included), and
     # how long the parsing that was left once it had all arrived took.
     read_seconds: float = 0.0
@@ -146,7 +148,7 @@ class Snapshot(NamedTuple):
         if self.raw_smaps is None or region.smaps_span is None:
             return {}
         start, end = region.smaps_span
-        return parse_smaps_fields(self.raw_smaps[start:end])
+        return parse_smaps_fields(bytes(self.raw_smaps[start:end]))
 
     def vm_flags(self, region: Region) -> list[str]:
         flags = self.smaps_fields(region).get("VmFlags", "")

@@ -63,8 +63,8 @@ def smaps_record_part(snapshot: Snapshot, region: Region) -> dict:
     if snapshot.raw_smaps is None or region.smaps_span is None:
         return {}
     start, end = region.smaps_span
-    raw = snapshot.raw_smaps
-    body = raw[raw.find(b"\n", start, end) + 1 : end]
+    block = bytes(snapshot.raw_smaps[start:end])
+    body = block[block.find(b"\n") + 1 :]
     part = _PARTS.get(body)
     if part is None:
         from vmtop.procfs.parse_maps import parse_smaps_fields

@@ -53,14 +53,20 @@ def _load_libc():
 
 _LIBC = _load_libc()
 
-Consume = Callable[[object, int], bool]
+# consume(text, available, final) -> True when it did some work; see read_file.
+Consume = Callable[[object, int, bool], bool]
 
 
-def read_file(path: str, consume: Consume | None = None) -> bytes:
-    """The whole file. While it is read, ``consume(text, available)`` is called each
-    time more has arrived: ``text[:available]`` is final, the rest is not to be looked
-    at. It returns True when it did some work (then it is called again at once).
+def read_file(path: str, consume: Consume | None = None) -> bytes | memoryview:
+    """The whole file, as bytes or a read-only memoryview (slice it and call bytes()).
 
+    While it is read, ``consume(text, available, False)`` is called each time more has
+    arrived: ``text[:available]`` is final, the rest is not to be looked at. It returns
+    True when it did some work (then it is called again at once). Once the whole text
+    is there, ``consume(text, length, True)`` is called once. ``text`` has ``find``,
+    ``rfind`` and slicing, like bytes.
+
+    A regular file (a copied tree) is read at once, without calls to ``consume``.
     Raises OSError as open() and read() would.
     """
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
@@ -79,7 +85,7 @@ def _read_rest(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def _read_in_background(fd: int, consume: Consume) -> bytes:
+def _read_in_background(fd: int, consume: Consume) -> bytes | memoryview:
     try:
         buffer = mmap.mmap(-1, RESERVE)
     except (OSError, ValueError):  # no room for the reservation (strict overcommit)
@@ -89,8 +95,9 @@ def _read_in_background(fd: int, consume: Consume) -> bytes:
         buffer.close()
         return _read_rest(fd)
     _LIBC.setvbuf(stream, None, _IONBF, 0)  # fread straight into our buffer, nothing held
-    target = ctypes.c_char.from_buffer(buffer)  # keeps the mapping in place until del
-    address = ctypes.addressof(target)
+    # fread's target: while this exists the mapping cannot be resized or closed.
+    pin = [ctypes.c_char.from_buffer(buffer)]
+    address = ctypes.addressof(pin[0])
     outcome: list[tuple[int, int]] = []
     done = threading.Event()
 
@@ -104,25 +111,36 @@ def _read_in_background(fd: int, consume: Consume) -> bytes:
 
     reader = threading.Thread(target=read_all, name="vmtop-read", daemon=True)
     reader.start()
+    text: bytes | memoryview | None = None
     try:
         arrived = 0
         while not done.is_set():
             found = buffer.find(b"\0", arrived)
             arrived = RESERVE if found < 0 else found
-            if not consume(buffer, arrived):
+            if not consume(buffer, arrived, False):
                 done.wait(_POLL_SECONDS)
         reader.join()
-        if not outcome:  # the reader thread failed in Python: read the plain way
+        if not outcome:  # the reader thread failed in Python
             raise OSError("background read failed")
         count, error = outcome[0]
         if error:
             raise OSError(error, os.strerror(error))
-        data = buffer[:count]
         if count == RESERVE:  # longer than the reservation: the rest, plainly
-            data += _read_rest(fd)
-        return data
+            text = buffer[:count] + _read_rest(fd)
+            consume(text, len(text), True)
+            return text
+        consume(buffer, count, True)
+        if count == 0:
+            return b""
+        # No copy: the mapping shrinks to the text (mremap) and is handed out read-only.
+        # Copying 45 MB into a new bytes object would cost a quarter of the read.
+        pin.clear()
+        buffer.resize(count)
+        text = memoryview(buffer).toreadonly()
+        return text
     finally:
         done.wait()  # fread writes into the buffer until it returns
         _LIBC.fclose(stream)
-        del target
-        buffer.close()
+        if not isinstance(text, memoryview):
+            pin.clear()
+            buffer.close()

@@ -71,12 +71,13 @@ class ProcFS:
 
     def read_bytes(
         self, pid: int, name: str, *, seen: bool = True, consume: Consume | None = None
-    ) -> bytes:
+    ) -> bytes | memoryview:
         """One file of a process, with errors translated.
 
         ``seen`` says whether we already know the process existed (then a vanished
-        file means it exited while being read, not that it never was). ``consume``
-        is shown the text as it arrives (see background_read.read_file).
+        file means it exited while being read, not that it never was). With
+        ``consume``, the text is shown to it as it arrives, and what comes back may be
+        a read-only memoryview instead of bytes (see background_read.read_file).
         """
         path = self.path(pid, name)
         try:
@@ -87,7 +88,9 @@ class ProcFS:
         except OSError as e:
             raise self._translate(pid, e, name, seen=seen) from None
 
-    def read_optional(self, pid: int, name: str, consume: Consume | None = None) -> bytes | None:
+    def read_optional(
+        self, pid: int, name: str, consume: Consume | None = None
+    ) -> bytes | memoryview | None:
         """A file that a copied tree may lack: None when it is not there."""
         try:
             return self.read_bytes(pid, name, consume=consume)

@@ -3,7 +3,7 @@
 Reading smaps is the kernel walking every page table of the process (about as long as
 parsing the text in Python); the two can run at once on two cores. ``SmapsStream``
 is fed the text as it arrives and parses each run of complete blocks with the same
-fixed-layout pattern as ``parse_smaps``; ``finish`` gets the whole text.
+fixed-layout pattern as ``parse_smaps``, in place; ``finish`` gets the whole text.
 
 The result is always exactly ``parse_smaps(whole text)``: the stream only keeps what it
 parsed while every run tiled its text exactly and every region's span points into the
@@ -52,12 +52,12 @@ class SmapsStream:
     def __exit__(self, *exc) -> None:
         self._pause.__exit__(*exc)
 
-    def feed(self, text, available: int, *, final: bool = False) -> bool:
+    def feed(self, text, available: int, final: bool = False) -> bool:
         """Parse the complete blocks in ``text[parsed:available]``; True if it did.
 
-        ``text`` is anything that slices to bytes and has find/rfind (bytes, mmap):
-        only its first ``available`` bytes are looked at, the rest may still be
-        changing. Unless ``final``, runs shorter than ``min_run`` wait for more.
+        ``text`` is anything with find, rfind and slicing (bytes, mmap): only its first
+        ``available`` bytes are looked at, the rest may still be changing. Unless
+        ``final`` (the whole text is there), runs shorter than ``min_run`` wait for more.
         """
         start = self.parsed
         if not self.streaming or available - start < (1 if final else self.min_run):
@@ -76,16 +76,18 @@ class SmapsStream:
         self.parsed = end + 1
         return True
 
-    def finish(self, data: bytes) -> list[Region]:
-        """All regions of ``data``, the whole text whose beginning was fed."""
+    def finish(self, data) -> list[Region]:
+        """All regions of ``data`` (bytes-like), the whole text whose beginning was fed.
+
+        Regions parsed on the way are used when they cover the whole text (the last
+        feed was ``final``); otherwise the text is parsed whole.
+        """
+        runs, self._runs = self._runs, []
         with cycle_collector_paused():
-            self.feed(data, len(data), final=True)
-            if self.streaming and self.parsed == len(data) and self._runs:
-                regions = self._runs[0]
-                for run in self._runs[1:]:
+            if self.streaming and self.parsed == len(data) and runs:
+                regions = runs[0]
+                for run in runs[1:]:
                     regions.extend(run)
-                self._runs = []
                 # Runs are each in order; across them a torn read can still overlap.
                 return dedupe_regions(regions)
-            self._runs = []
-            return parse_smaps(data)
+            return parse_smaps(bytes(data))

@@ -44,7 +44,7 @@ def read_process_info(procfs: ProcFS, pid: int) -> tuple[ProcessInfo, dict, Stat
 
 
 class SmapsRead(NamedTuple):
-    raw: bytes | None  # None: a copied tree without smaps
+    raw: bytes | memoryview | None  # read-only text; None: a copied tree without smaps
     regions: list[Region] | None
     read_seconds: float  # until the text was all there (parsing what had arrived)
     parse_seconds: float  # parsing what was left once it was
@@ -94,7 +94,7 @@ def take_snapshot(
         read_seconds, parse_seconds = t1 - t0, time.perf_counter() - t1
         cpu_seconds = read_seconds + parse_seconds  # one thread
     if not regions:
-        if raw is not None and raw.strip() or raw is None and maps_raw.strip():
+        if raw is not None and bytes(raw).strip() or raw is None and maps_raw.strip():
             raise ProcError(pid, f"could not parse the memory map of process {pid}")
         raise procfs.explain_empty_maps(pid, stat)
     if stat is not None and procfs.is_live:
