@@ -211,6 +211,30 @@ def test_smaps_budget():
     assert s.smaps_every == 1
 
 
+def test_sample_cost_counts_the_cpu_of_the_reading_thread(monkeypatch):
+    """smaps is read on a second thread: the sample's cost (what the screen's CPU budget
+    and the smaps budget work from) is CPU, not the shorter wall time."""
+    from vmtop.procfs.reader import ProcFS
+    from vmtop.procfs.snapshot import take_snapshot
+    from vmtop.tui import sampler as sampler_module
+
+    from .conftest import TUI_PROC
+
+    def slow_cpu(*args, **kwargs):
+        snap = take_snapshot(*args, **kwargs)
+        if not snap.has_smaps:
+            return snap
+        return snap._replace(read_seconds=0.2, parse_seconds=0.05, cpu_seconds=0.4)
+
+    monkeypatch.setattr(sampler_module, "take_snapshot", slow_cpu)
+    s = Sampler(ProcFS(str(TUI_PROC)), 4242)
+    result = s.sample(1.0)
+    assert result.smaps_read
+    assert s.smaps_cost == 0.4
+    assert s.smaps_every == 4  # 0.4 s against 10 % of 1 s
+    assert 0.15 <= result.cost_seconds < 0.15 + 1.0  # wall time + the other thread's 0.15 s
+
+
 # -- line-based widgets with many rows -------------------------------------------------
 
 

@@ -61,7 +61,9 @@ class SampleResult(NamedTuple):
     error: ProcError | None = None
     exited: bool = False  # the process is gone (or its PID was reused): stop sampling
     smaps_read: bool = True
-    cost_seconds: float = 0.0  # wall time of this sample (read + parse + diff)
+    # What this sample cost (read + parse + diff): wall time, plus the CPU time of the
+    # thread that read smaps, so that budgets in shares of a core hold.
+    cost_seconds: float = 0.0
     smaps_pending: bool = False  # a first, maps-only look: smaps comes with the next sample
 
 
@@ -252,6 +254,10 @@ class Sampler:
             unmapped = tuple(diff.unmapped_ranges(prev, snap))
             events = tuple(diff.diff_snapshots(prev, snap, rss_threshold=RSS_THRESHOLD))
         self.last = snap
+        cost = time.perf_counter() - t0
+        if smaps_read:
+            # smaps was read on a second thread while this one parsed: count its CPU too.
+            cost += max(0.0, snap.cpu_seconds - snap.read_seconds - snap.parse_seconds)
         return SampleResult(
             snap,
             prev,
@@ -259,7 +265,7 @@ class Sampler:
             changes,
             unmapped,
             smaps_read=smaps_read,
-            cost_seconds=time.perf_counter() - t0,
+            cost_seconds=cost,
             smaps_pending=pending,
         )
 
