@@ -89,6 +89,26 @@ async def test_heap_detail_lists_every_smaps_field_with_meaning(fixture_procfs):
         assert "looking up" not in sections
 
 
+async def test_a_snapshot_without_its_smaps_text_reads_the_fields_when_opened(fixture_procfs):
+    """Huge snapshots are compacted (their text dropped): the detail reads its block."""
+    snapshot = take_snapshot(fixture_procfs, 4242).compact()
+    region = next(r for r in snapshot.regions if r.path == "[heap]")
+    assert snapshot.smaps_fields(region) == {}
+    screen = RegionDetailScreen(
+        procfs=fixture_procfs, snapshot=snapshot, region=region, rss_history=[]
+    )
+    async with DetailApp(screen).run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        for _ in range(50):
+            if screen.fields:
+                break
+            await pilot.pause(0.05)
+        fields = rendered_text(screen.query_one("#detail-fields"), width=140)
+        for name in heap_block_fields():
+            assert name in fields, name
+        assert "Rss" in fields and " 72K " in fields
+
+
 async def test_unknown_smaps_field_and_flag_are_kept(tmp_path):
     tree = tmp_path / "proc"
     shutil.copytree(TUI_PROC / "4242", tree / "4242")

@@ -235,6 +235,22 @@ def test_sample_cost_counts_the_cpu_of_the_reading_thread(monkeypatch):
     assert 0.15 <= result.cost_seconds < 0.15 + 1.0  # wall time + the other thread's 0.15 s
 
 
+def test_a_huge_smaps_text_is_not_kept(monkeypatch):
+    from vmtop.procfs.reader import ProcFS
+    from vmtop.tui import sampler as sampler_module
+
+    from .conftest import TUI_PROC
+
+    size = len((TUI_PROC / "4242" / "smaps").read_bytes())
+    monkeypatch.setattr(sampler_module, "KEEP_SMAPS_TEXT_UP_TO", size)
+    kept = Sampler(ProcFS(str(TUI_PROC)), 4242).sample(1.0).snapshot
+    assert kept.raw_smaps is not None and len(kept.raw_smaps) == size
+    monkeypatch.setattr(sampler_module, "KEEP_SMAPS_TEXT_UP_TO", size - 1)
+    dropped = Sampler(ProcFS(str(TUI_PROC)), 4242).sample(1.0).snapshot
+    assert dropped.has_smaps and dropped.raw_smaps is None
+    assert dropped.totals.rss == kept.totals.rss and dropped.totals.rss
+
+
 # -- line-based widgets with many rows -------------------------------------------------
 
 

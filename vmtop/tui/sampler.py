@@ -34,6 +34,9 @@ SMAPS_BUDGET = 0.10  # at most this share of one CPU's time spent reading smaps
 # A first sample of more regions than this shows the map (maps only, fast) before
 # reading smaps (seconds, for tens of thousands of regions) on the very next sample.
 QUICK_FIRST_REGIONS = 5000
+# A snapshot keeps its smaps text for the region detail's fields, but not a huge one
+# (44 MB at 60 000 regions, held while the next one is read: a third of vmtop's memory).
+KEEP_SMAPS_TEXT_UP_TO = 8 << 20
 RSS_THRESHOLD = 64 * 1024  # resident change that counts as "changed" for highlights
 
 NEW = "new"
@@ -228,6 +231,9 @@ class Sampler:
                 cost_seconds=time.perf_counter() - t0,
             )
         snap = snap._replace(taken_at=self.clock())
+        if snap.raw_smaps is not None and len(snap.raw_smaps) > KEEP_SMAPS_TEXT_UP_TO:
+            # The region detail reads its own block afresh when it opens instead.
+            snap = snap.compact()
         smaps_read = snap.has_smaps
         if smaps_read:
             # CPU, not wall time: smaps is parsed on one thread while another reads it.

@@ -141,7 +141,8 @@ class RegionDetailScreen(Screen):
     def on_mount(self) -> None:
         self.query_one("#detail-right").focus()
         self._load_sections()
-        if not self.fields and self.procfs.is_live:
+        # No fields: a maps-only tick, or a huge snapshot that did not keep its smaps text.
+        if not self.fields and (self.procfs.is_live or self.snapshot.has_smaps):
             self._load_fields()
         # After the first layout, so the strip knows its width.
         self.call_after_refresh(self.action_reread_pages)
@@ -277,7 +278,7 @@ class RegionDetailScreen(Screen):
 
     @work(thread=True, exclusive=True, group="detail-fields")
     def _load_fields(self) -> None:
-        """The snapshot was a maps-only tick: read smaps once for this region's fields."""
+        """The snapshot has no smaps text: read smaps once for this region's fields."""
         from vmtop.procfs.parse_maps import parse_smaps_fields
 
         try:
