@@ -18,6 +18,7 @@ from vmtop.procfs.parse_maps import (
     parse_maps_header,
     parse_smaps,
     parse_smaps_fields,
+    smaps_block,
 )
 from vmtop.procfs.parse_proc import parse_cmdline, parse_stat, parse_status
 
@@ -126,8 +127,8 @@ def test_parse_maps_never_crashes(data):
 def test_parse_smaps_never_crashes(data):
     regions = parse_smaps(data)
     for region in regions:
-        start, end = region.smaps_span
-        assert 0 <= start <= end <= len(data)
+        block = smaps_block(data, region.start, region.end)
+        assert block is None or block in data
 
 
 @FAST

@@ -20,6 +20,7 @@ from vmtop.procfs.parse_maps import (
     parse_maps_header,
     parse_smaps,
     parse_smaps_fields,
+    smaps_block,
 )
 
 EXPECTED = PROC_FIXTURES / "expected"
@@ -212,13 +213,14 @@ def test_awkward_names_smaps_fields_belong_to_their_region():
     pid = awkward_pid()
     raw = fixture(pid, "smaps")
     for region in parse_smaps(raw):
-        start, end = region.smaps_span
-        fields = parse_smaps_fields(raw[start:end])
-        # The kernel's own Size line is the region's size: the span is this block.
+        block = smaps_block(raw, region.start, region.end)
+        fields = parse_smaps_fields(block)
+        # The kernel's own Size line is the region's size: the block is this region's.
         assert fields["Size"] == region.size
         assert fields["Rss"] == region.rss
         assert fields["Private_Dirty"] == region.private_dirty
-        assert raw[start:end].startswith(f"{region.start:x}-{region.end:x} ".encode())
+        assert block.startswith(f"{region.start:x}-{region.end:x} ".encode())
+        assert block.endswith(b"\n") and block.count(b"\nVmFlags:") == 1
 
 
 # -- hand-made trees ---------------------------------------------------------------------
@@ -279,8 +281,7 @@ def test_missing_unknown_and_odd_fields():
     assert missing.dirty == 4 * KB
 
     def fields(region):
-        start, end = region.smaps_span
-        return parse_smaps_fields(raw[start:end])
+        return parse_smaps_fields(smaps_block(raw, region.start, region.end))
 
     f = fields(full)
     assert (f["THPeligible"], f["ProtectionKey"], f["Size"]) == (1, 3, 16 * KB)
@@ -331,7 +332,6 @@ def test_56_bit_addresses_and_vsyscall():
             private_dirty=None,
             swap=None,
             anonymous=None,
-            smaps_span=None,
         )
         for r in regions
     ]
@@ -413,8 +413,9 @@ def test_a_value_wider_than_eight_digits_in_one_block():
     raw = fixture(pid, "smaps")
     before = parse_smaps(raw)
     victim = before[len(before) // 2]
-    start, end = victim.smaps_span
-    block = raw[start:end]
+    block = smaps_block(raw, victim.start, victim.end)
+    start = raw.index(block)
+    end = start + len(block)
     size_line = next(line for line in block.split(b"\n") if line.startswith(b"Size:"))
     wide = b"Size:           123456789 kB"
     widened = raw[:start] + block.replace(size_line, wide, 1) + raw[end:]
@@ -422,11 +423,13 @@ def test_a_value_wider_than_eight_digits_in_one_block():
     assert [maps_fields(r) for r in after] == [maps_fields(r) for r in before]
     assert [r.rss for r in after] == [r.rss for r in before]
     for region in after:
-        a, b = region.smaps_span
-        assert widened[a:b].startswith(f"{region.start:x}-{region.end:x} ".encode())
-        assert widened[a:b].endswith(b"\n") and b"\nVmFlags:" in widened[a:b]
-    a, b = after[len(after) // 2].smaps_span
-    assert parse_smaps_fields(widened[a:b])["Size"] == 123456789 * KB
+        block = smaps_block(widened, region.start, region.end)
+        assert block.startswith(f"{region.start:x}-{region.end:x} ".encode())
+        assert block.endswith(b"\n") and b"\nVmFlags:" in block
+    middle = after[len(after) // 2]
+    assert parse_smaps_fields(smaps_block(widened, middle.start, middle.end))["Size"] == (
+        123456789 * KB
+    )
 
 
 def test_a_read_cut_short_keeps_what_was_read():
@@ -435,9 +438,11 @@ def test_a_read_cut_short_keeps_what_was_read():
     raw = fixture(pid, "smaps")
     whole = parse_smaps(raw)
     cut_block = whole[10]
-    a, b = cut_block.smaps_span
+    block = smaps_block(raw, cut_block.start, cut_block.end)
+    a = raw.index(block)
+    b = a + len(block)
     cut = raw[: a + (b - a) // 2]  # stops in the middle of block 10's fields
     regions = parse_smaps(cut)
     assert [maps_fields(r) for r in regions] == [maps_fields(r) for r in whole[:11]]
     assert [r.rss for r in regions[:10]] == [r.rss for r in whole[:10]]
-    assert regions[10].smaps_span == (a, len(cut))
+    assert smaps_block(cut, regions[10].start, regions[10].end) == cut[a:]

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import PROC_FIXTURES
-from vmtop.procfs.parse_maps import parse_smaps
+from vmtop.procfs.parse_maps import parse_smaps, smaps_block
 from vmtop.procfs.smaps_stream import SmapsStream
 
 EXAMPLES = int(os.environ.get("VMTOP_FUZZ_EXAMPLES", "150"))
@@ -105,8 +105,8 @@ def test_a_clean_text_is_parsed_while_it_arrives():
     assert regions == parse_smaps(text)
     assert len(regions) == text.count(b"\nVmFlags:")
     for region in regions:
-        start, end = region.smaps_span
-        assert text[start:end].startswith(b"%x-%x " % (region.start, region.end))
+        block = smaps_block(text, region.start, region.end)
+        assert block.startswith(b"%x-%x " % (region.start, region.end))
 
 
 def test_runs_wait_for_min_run():

@@ -38,8 +38,6 @@ class Region(NamedTuple):
     kind: str = "anon"
     object: str | None = None
     tid: int | None = None
-    # Byte range of this region's block inside Snapshot.raw_smaps (for lazy fields).
-    smaps_span: tuple[int, int] | None = None
 
     @property
     def size(self) -> int:
@@ -117,8 +115,8 @@ class Snapshot(NamedTuple):
     totals: Totals
     has_smaps: bool
     status: dict  # parsed /proc/PID/status (values as strings; kB fields in bytes)
-    # The smaps text, kept for lazy per-region fields; None once compacted. Bytes, or a
-    # read-only memoryview of the buffer it was read into: bytes(raw_smaps[a:b]).
+    # The smaps text, kept for lazy per-region fields (smaps_block); None once
+    # compacted. Bytes, or a read-only memoryview of the buffer it was read into.
     raw_smaps: bytes | memoryview | None = None
     # How long reading the map took (smaps is parsed while it arrives: included), and
     # how long the parsing that was left once it had all arrived took.
@@ -143,12 +141,20 @@ class Snapshot(NamedTuple):
         ``ProtectionKey``, unknown ones) are kept as ints when numeric, else strings.
         ``VmFlags`` is a string of codes. Empty when the snapshot has no smaps text.
         """
+        block = self.smaps_block(region)
+        if block is None:
+            return {}
         from vmtop.procfs.parse_maps import parse_smaps_fields
 
-        if self.raw_smaps is None or region.smaps_span is None:
-            return {}
-        start, end = region.smaps_span
-        return parse_smaps_fields(bytes(self.raw_smaps[start:end]))
+        return parse_smaps_fields(block)
+
+    def smaps_block(self, region: Region) -> bytes | None:
+        """The region's smaps text (header line to VmFlags), or None without smaps."""
+        if self.raw_smaps is None:
+            return None
+        from vmtop.procfs.parse_maps import smaps_block
+
+        return smaps_block(self.raw_smaps, region.start, region.end)
 
     def vm_flags(self, region: Region) -> list[str]:
         flags = self.smaps_fields(region).get("VmFlags", "")

@@ -60,10 +60,9 @@ _PARTS: dict[bytes, dict] = {}
 
 def smaps_record_part(snapshot: Snapshot, region: Region) -> dict:
     """Every smaps field of a region under its snake_case name; do not modify it."""
-    if snapshot.raw_smaps is None or region.smaps_span is None:
+    block = snapshot.smaps_block(region)
+    if block is None:
         return {}
-    start, end = region.smaps_span
-    block = bytes(snapshot.raw_smaps[start:end])
     body = block[block.find(b"\n") + 1 :]
     part = _PARTS.get(body)
     if part is None:

@@ -34,8 +34,8 @@ import sys
 from array import array
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from itertools import accumulate, islice, repeat
-from operator import add, itemgetter, le
+from itertools import islice, repeat
+from operator import add, itemgetter, le, methodcaller
 
 from vmtop.model.kinds import kind_from_name
 from vmtop.model.region import Region
@@ -111,7 +111,7 @@ def _rest_body(rest: bytes) -> tuple:
 
 
 # The text after "start-end " -> its parsed fields; and -> everything of a Region
-# between its end address and its smaps_span, for a maps line (no figures). Shared by
+# after its end address, for a maps line (no figures). Shared by
 # all parses: values are immutable and depend only on the key.
 _RESTS = _Memo(_parse_rest, 200_000)
 _REST_BODIES = _Memo(_rest_body, 200_000)
@@ -138,26 +138,19 @@ _SMAPS_KEYS = {
 }
 _NO_FIGURES = (None,) * len(_FIGURES)
 
-# Regions are built by adding tuples in Region's field order: (start, end) +
-# (perms, offset, dev, inode, path) + figures + (kind, object, tid) + (smaps_span,) +
-# the defaults of any field Region gains later.
+# Regions are built by adding tuples in Region's field order: (start, end) + a body
+# (perms, offset, dev, inode, path) + figures + (kind,) + the defaults of the fields
+# after kind (object, tid, and any Region gains later). Only start and end differ
+# between regions; bodies repeat and are memoized.
 _LAYOUT = ("start", "end", "perms", "offset", "dev", "inode", "path", *_FIGURES, "kind")
-if Region._fields[: len(_LAYOUT)] != _LAYOUT or "smaps_span" not in Region._fields:
+if Region._fields[: len(_LAYOUT)] != _LAYOUT:
     raise ImportError("vmtop.model.region.Region changed its field order: update parse_maps")
-_SPAN_INDEX = Region._fields.index("smaps_span")
-_TAIL_DEFAULTS = tuple(
-    Region._field_defaults[f] for f in Region._fields[len(_LAYOUT) : _SPAN_INDEX]
-)
-_AFTER_SPAN = tuple(Region._field_defaults[f] for f in Region._fields[_SPAN_INDEX + 1 :])
+_TAIL_DEFAULTS = tuple(Region._field_defaults[f] for f in Region._fields[len(_LAYOUT) :])
 
 
-def _regions(starts, ends, bodies, spans) -> list[Region]:
-    """Regions from whole columns, built in C by adding tuples in Region's field order:
-    (start, end) + body (perms ... kind, object, tid) + (smaps_span,) + later fields."""
-    tails = zip(spans) if spans is not None else repeat((None,))
-    if _AFTER_SPAN:
-        tails = map(add, tails, repeat(_AFTER_SPAN))
-    rows = map(add, map(add, zip(starts, ends, strict=False), bodies), tails)
+def _regions(starts, ends, bodies) -> list[Region]:
+    """Regions from whole columns, built in C: (start, end) + body, as a Region."""
+    rows = map(add, zip(starts, ends, strict=False), bodies)
     return list(map(tuple.__new__, repeat(Region), rows))
 
 
@@ -280,7 +273,7 @@ def parse_maps(data: bytes) -> list[Region]:
                 try:
                     starts, ends = _addresses(ranges, widths)
                     in_order = _check_order(starts, ends)
-                    fast = _regions(starts, ends, map(_REST_BODIES.__getitem__, rests), None)
+                    fast = _regions(starts, ends, map(_REST_BODIES.__getitem__, rests))
                     if not in_order:
                         fast = dedupe_regions(fast)
                 except ValueError:  # ParseError too: some line is not what it seemed
@@ -305,9 +298,11 @@ def parse_maps(data: bytes) -> list[Region]:
 class _Layout:
     """The field lines of one kernel's smaps blocks, learnt from the first block.
 
-    ``pattern`` matches one whole block whose field lines have the learnt widths:
-    groups are the address range, the rest of the header line, the run of field lines
-    holding the eager figures, and the VmFlags text.
+    ``block`` matches one whole block whose field lines have the learnt widths: groups
+    are the address range, the rest of the header line and the run of field lines
+    holding the eager figures. ``pattern`` is ``block`` or else one line of anything
+    (a fourth group): its findall tiles any text, so a text is all blocks of this
+    layout exactly when no line was taken by the fourth group.
     """
 
     def __init__(self, lines: list[bytes]) -> None:
@@ -318,14 +313,12 @@ class _Layout:
         pre = sum(widths[:first])
         run = sum(widths[first : last + 1])
         post = sum(widths[last + 1 :])
-        self.fixed = pre + run + post + 11  # " ", "\n", "VmFlags:", "\n"
         # x86-64 user addresses print as 12 hex digits: skip those in one step (the
         # digits are checked when they are decoded), match other widths digit by digit.
-        self.pattern = re.compile(
-            rb"(.{12}-.{12}|[0-9a-f]+-[0-9a-f]+) ([^\n]*)\n.{%d}(.{%d}).{%d}VmFlags:([^\n]*)\n"
-            % (pre, run, post),
-            re.S,
-        )
+        block = rb"(.{12}-.{12}|[0-9a-f]+-[0-9a-f]+) ([^\n]*)\n.{%d}(.{%d}).{%d}VmFlags:[^\n]*\n"
+        block %= (pre, run, post)
+        self.block = re.compile(block, re.S)
+        self.pattern = re.compile(rb"(?:%s)|([^\n]*\n|[^\n]+)" % block, re.S)
         # Where each Region figure's line starts inside the run, and its key.
         offsets = {}
         at = 0
@@ -355,18 +348,14 @@ class _Layout:
             values.append(_kb_value(run[at + len(key) : line_end]))
         return tuple(values)
 
-    def regions(self, blocks: list[tuple], first_offset: int) -> tuple[list[Region], bool, int]:
-        """Regions of consecutive matched blocks starting at ``first_offset``: the
-        regions, whether they are in address order, and where the last block ends."""
-        ranges, rests, runs, flags = zip(*blocks, strict=True)
-        widths = list(map(len, ranges))
-        starts, ends = _addresses(ranges, widths)
+    def regions(self, ranges, rests, runs) -> tuple[list[Region], bool]:
+        """Regions of matched blocks (their groups as columns), and whether they are in
+        address order. Raises ValueError (ParseError) when a block is not what it
+        seemed."""
+        starts, ends = _addresses(ranges, list(map(len, ranges)))
         in_order = _check_order(starts, ends)
         bodies = map(self.bodies.__getitem__, zip(rests, runs, strict=True))
-        lengths = map(add, map(add, widths, map(len, rests)), map(len, flags))
-        offsets = list(accumulate(map(add, lengths, repeat(self.fixed)), initial=first_offset))
-        spans = zip(offsets, islice(offsets, 1, None), strict=False)
-        return _regions(starts, ends, bodies, spans), in_order, offsets[-1]
+        return _regions(starts, ends, bodies), in_order
 
 
 _LAYOUTS: dict[tuple[bytes, ...], _Layout] = {}
@@ -410,7 +399,7 @@ def _kb_value(raw: bytes) -> int | None:
 def parse_smaps(data: bytes) -> list[Region]:
     """All regions of an smaps file, with the eager resident figures in bytes.
 
-    Each region's ``smaps_span`` is the (start, end) of its block in ``data``.
+    The other fields are parsed on demand from the region's block (``smaps_block``).
     Tolerates missing fields, unknown fields, missing VmFlags, garbage lines and the
     same region printed twice (torn reads): duplicates are removed.
     """
@@ -429,8 +418,7 @@ def parse_smaps_tiled(text, start: int, stop: int) -> tuple[list[Region], bool] 
     has the first one's layout.
 
     ``text`` is bytes or any buffer (the blocks are matched in place, not copied) and
-    ``text[start:stop]`` a run of complete blocks: each region's ``smaps_span`` counts
-    from the start of ``text``. Returns the regions as printed and whether they are in
+    ``text[start:stop]`` a run of complete blocks. Returns the regions as printed and whether they are in
     address order, or None when the blocks do not tile ``text[start:stop]`` exactly
     (then only ``parse_smaps`` of the whole text is right). Call it with the cycle
     collector paused, as parse_smaps does.
@@ -446,34 +434,33 @@ def _parse_tiled(
         return None
     layout.figures.trim()
     layout.bodies.trim()
-    blocks = layout.pattern.findall(text, start, stop)
-    if not blocks:
-        return None
+    matches = layout.pattern.findall(text, start, stop)
     try:
-        regions, in_order, end = layout.regions(blocks, start)
+        if not matches:
+            return None
+        ranges, rests, runs, others = zip(*matches, strict=True)
+        if any(others):  # some line was not part of a block of this layout
+            return None
+        return layout.regions(ranges, rests, runs)
     except ValueError:  # ParseError too: some block is not what it seemed
         return None
     finally:
         # Free the matches while the collector is still off: re-enabling it runs a
         # collection over every container made meanwhile, 60 000 of them.
-        del blocks
-    if end != stop:  # the blocks do not tile the whole text
-        return None
-    return regions, in_order
+        del matches
 
 
 def _parse_smaps_mixed(data: bytes, layout: _Layout | None) -> list[Region]:
     """Block by block: the layout's pattern where it fits, line by line where not."""
-    match = layout.pattern.match if layout is not None else None
+    match = layout.block.match if layout is not None else None
     regions: list[Region] = []
     run: list[tuple] = []  # consecutive blocks that fit the pattern
-    run_start = 0
     pos = 0
     n = len(data)
     while pos < n:
         m = match(data, pos) if match is not None else None
         if m is not None:
-            rng, rest, figures, _ = m.groups()
+            rng, rest, figures = m.groups()
             lo, _, hi = rng.partition(b"-")
             try:
                 layout.figures[figures]
@@ -483,13 +470,11 @@ def _parse_smaps_mixed(data: bytes, layout: _Layout | None) -> list[Region]:
             except ParseError:
                 m = None
         if m is not None:
-            if not run:
-                run_start = pos
             run.append(m.groups())
             pos = m.end()
             continue
         if run:
-            regions.extend(layout.regions(run, run_start)[0])
+            regions.extend(layout.regions(*zip(*run, strict=True))[0])
             run = []
         end = _next_header(data, pos)
         region = _smaps_block(data, pos, end)
@@ -497,7 +482,7 @@ def _parse_smaps_mixed(data: bytes, layout: _Layout | None) -> list[Region]:
             regions.append(region)
         pos = end
     if run:
-        regions.extend(layout.regions(run, run_start)[0])
+        regions.extend(layout.regions(*zip(*run, strict=True))[0])
     return regions
 
 
@@ -533,7 +518,91 @@ def _smaps_block(data: bytes, start: int, end: int) -> Region | None:
         name = _SMAPS_KEYS.get(key) if colon else None
         if name is not None:
             values[name] = _kb_value(value)
-    return region._replace(**values, smaps_span=(start, end))
+    return region._replace(**values)
+
+
+# One block: its header (the address range captured) and every line up to the next
+# line that starts like a header (field lines start with a capital).
+_BLOCK_AT = re.compile(rb"([0-9a-f]+)-([0-9a-f]+) [^\n]*(?:\n(?![0-9a-f])[^\n]*)*\n?")
+
+
+class SmapsBlocks:
+    """Where each region's block lies in an smaps text; found in one pass, on demand.
+
+    Regions do not carry their block's position (working it out for 60 000 regions on
+    every read would cost a tenth of the parse), so the first lookup in a text indexes
+    it. A region printed twice (a torn read) gets its newest block; a piece of a region
+    that a newer one cut (see dedupe_regions) gets the block it was cut from.
+    """
+
+    def __init__(self, text) -> None:
+        self.text = text
+        self.by_range: dict[tuple[int, int], tuple[int, int]] = {}
+        self.printed: list[tuple[int, int, int, int]] = []  # start, end, block span
+        self.torn = False  # some block starts before the one printed before it ends
+        previous_end = 0
+        for start, end, a, b in self._blocks():
+            self.by_range[start, end] = (a, b)
+            self.printed.append((start, end, a, b))
+            self.torn = self.torn or start < previous_end
+            previous_end = end
+
+    def _blocks(self) -> Iterator[tuple[int, int, int, int]]:
+        """(start, end, block start, block end) of each block, in the order printed."""
+        text = self.text
+        # The first block teaches the layout (a buffer has no find(): learn on bytes).
+        layout = _learn_layout(bytes(text[: 1 << 16]))
+        if layout is not None:  # usually every block has the first one's layout: fast
+            matches = list(layout.pattern.finditer(text))
+            if matches and all(map(_matched_a_block, matches)):
+                ranges = list(map(_RANGE_GROUP, matches))
+                try:
+                    starts, ends = _addresses(ranges, list(map(len, ranges)))
+                except ValueError:
+                    pass
+                else:
+                    spans = map(_SPAN_OF, matches)
+                    return (
+                        (start, end, *span)
+                        for start, end, span in zip(starts, ends, spans, strict=True)
+                    )
+        return (
+            (int(m.group(1), 16), int(m.group(2), 16), *m.span()) for m in _BLOCK_AT.finditer(text)
+        )
+
+    def block(self, start: int, end: int) -> bytes | None:
+        """The text of the block of the region ``start``-``end``, or None."""
+        span = self.by_range.get((start, end))
+        if span is None:
+            if not self.torn:
+                return None
+            for lo, hi, a, b in reversed(self.printed):  # newest first
+                if lo <= start and end <= hi:
+                    span = a, b
+                    break
+            else:
+                return None
+        return bytes(self.text[span[0] : span[1]])
+
+
+def _matched_a_block(m: re.Match) -> bool:
+    return m.group(4) is None  # not the any-line alternative of _Layout.pattern
+
+
+_RANGE_GROUP = methodcaller("group", 1)
+_SPAN_OF = methodcaller("span")
+_BLOCKS_CACHE: list[SmapsBlocks] = []
+
+
+def smaps_block(text, start: int, end: int) -> bytes | None:
+    """The smaps block (header line to VmFlags) of the region ``start``-``end`` in
+    ``text`` (bytes or a buffer). The index of the last text asked about is kept, so
+    asking for every region of one text costs one pass over it."""
+    cached = _BLOCKS_CACHE[0] if _BLOCKS_CACHE else None
+    if cached is None or cached.text is not text:
+        cached = SmapsBlocks(text)
+        _BLOCKS_CACHE[:] = [cached]  # one reference to one text at a time
+    return cached.block(start, end)
 
 
 _FIELD_LINE = re.compile(rb"^([A-Z][^ :\n]*):([^\n]*)", re.M)

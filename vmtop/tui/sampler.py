@@ -142,7 +142,6 @@ def carry_smaps(
                     private_dirty=o.private_dirty,
                     swap=o.swap,
                     anonymous=o.anonymous,
-                    smaps_span=o.smaps_span,
                 )
             )
     if reused == len(regions) == len(smaps_snap.regions):
