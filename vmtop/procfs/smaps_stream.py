@@ -42,6 +42,7 @@ class SmapsStream:
         self.min_run = min_run
         self.parsed = 0  # the text before this offset is parsed into self._runs
         self.streaming = True  # False once something did not fit: finish() parses all
+        self.in_order = True  # every region so far starts where or after the last ended
         self._runs: list[list[Region]] = []
         self._pause = cycle_collector_paused()
 
@@ -72,7 +73,14 @@ class SmapsStream:
         if run is None:
             self.streaming = False
             return False
-        self._runs.append(run[0])
+        regions, in_order = run
+        if regions:
+            self.in_order = (
+                self.in_order
+                and in_order
+                and (not self._runs or self._runs[-1][-1].end <= regions[0].start)
+            )
+            self._runs.append(regions)
         self.parsed = end + 1
         return True
 
@@ -88,6 +96,7 @@ class SmapsStream:
                 regions = runs[0]
                 for run in runs[1:]:
                     regions.extend(run)
-                # Runs are each in order; across them a torn read can still overlap.
-                return dedupe_regions(regions)
+                # A torn read (the kernel went back to an earlier address) is resolved
+                # as parse_smaps does it.
+                return regions if self.in_order else dedupe_regions(regions)
             return parse_smaps(bytes(data))
