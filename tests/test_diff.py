@@ -54,6 +54,20 @@ def test_identical_snapshots_give_no_events():
     assert diff(base_regions(), base_regions()) == []
 
 
+def test_figures_other_than_rss_and_the_classification_changing_are_not_events():
+    """Keys cover every field of a region; a change in PSS, the other smaps figures or
+    the kind must still read as the same mapping with the same resident size."""
+    lib = region(LIBC_BASE + 0x400000, LIBC_BASE + 0x401000, "r--p", "/usr/lib/x.so")
+    lib = lib._replace(rss=8 * KiB, pss=8 * KiB, shared_clean=0)
+    before = base_regions() + [lib]
+    after = base_regions() + [lib._replace(pss=2 * KiB, shared_clean=8 * KiB, object="x")]
+    assert diff(before, after) == []
+    old, new = snapshot(before, taken_at=T0), snapshot(after, taken_at=T1)
+    changes = region_changes(old, new)
+    assert changes[lib.start].status == "same" and changes[lib.start].rss_delta == 0
+    assert unmapped_ranges(old, new) == []
+
+
 def test_small_rss_changes_below_the_threshold_are_not_events():
     before = base_regions() + [region(ANON, ANON + MiB, rss=100 * KiB)]
     after = base_regions() + [region(ANON, ANON + MiB, rss=100 * KiB + 60 * KiB)]

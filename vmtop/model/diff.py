@@ -50,10 +50,9 @@ HEAP_NAME = "[heap]"
 STACK_NAME = "[stack]"
 
 # Region fields 0..6: start, end, perms, offset, dev, inode, path. Two regions with
-# equal keys are the same mapping; only their resident figures can differ. Field 7 is
-# rss: with it, equal keys mean nothing to report at all.
+# equal keys are the same mapping; only their resident figures can differ. With smaps
+# on both sides the whole region is the key (see _keys): equal, nothing to report.
 _KEY = itemgetter(0, 1, 2, 3, 4, 5, 6)
-_KEY_RSS = itemgetter(0, 1, 2, 3, 4, 5, 6, 7)
 _START = itemgetter(0)
 
 
@@ -76,13 +75,16 @@ def _keys(regions: tuple[Region, ...], with_rss: bool) -> list:
         if hit is not None and hit[0] is regions:
             _cache.move_to_end(slot)
             return hit[1]
-    # A key is the hash of the region's key tuple: an int. A list of 60 000 tuples
-    # would be 60 000 objects for the cycle collector to walk, and comparing two tuples
-    # costs eight comparisons; the tuples here live for one hash() each. Two different
-    # keys with the same 64-bit hash (string hashes are salted per process, so names a
-    # watched program chooses cannot aim for one) would hide one change: runs of equal
-    # keys are trusted, everything else is compared field by field.
-    keys = list(map(hash, map(_KEY_RSS if with_rss else _KEY, regions)))
+    # A key is a hash, an int: with rss, of the whole region (its fields are all
+    # numbers, strings and None, and hashing the Region itself makes no tuple); without,
+    # of its mapping fields. A list of 60 000 tuples would be 60 000 objects for the
+    # cycle collector to walk, and comparing two tuples costs a comparison per field.
+    # Equal keys mean nothing changed; a region whose other figures (PSS, ...) or
+    # classification changed gets another key and is compared field by field, as is
+    # everything else. Two different regions with the same 64-bit hash (string hashes
+    # are salted per process, so names a watched program chooses cannot aim for one)
+    # would hide one change: runs of equal keys are trusted.
+    keys = list(map(hash, regions if with_rss else map(_KEY, regions)))
     with _cache_lock:
         _cache[slot] = (regions, keys)
         _cache.move_to_end(slot)

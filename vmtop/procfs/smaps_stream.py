@@ -5,11 +5,12 @@ parsing the text in Python); the two can run at once on two cores. ``SmapsStream
 is fed the text as it arrives and parses each run of complete blocks with the same
 fixed-layout pattern as ``parse_smaps``, in place; ``finish`` gets the whole text.
 
-The result is always exactly ``parse_smaps(whole text)``: the stream only keeps what it
-parsed while every run tiled its text exactly and every region's span points into the
-whole text. Anything else (a wider value, a torn read, an unknown layout, text that
-does not end in a VmFlags line) stops the stream, and ``finish`` parses the whole text
-the careful way. Pure: no I/O, so it is tested by feeding any text cut anywhere.
+The result is always exactly ``parse_smaps(whole text)``: the runs parsed on the way
+are used only when each of them tiled its text exactly and together they reach the end
+of the text. Anything else (a wider value, an unknown layout, garbage, text that does
+not end in a VmFlags line) stops the stream, and ``finish`` parses the whole text the
+careful way; a torn read is resolved as parse_smaps resolves it. Pure: no I/O, so it is
+tested by feeding any text cut anywhere.
 """
 
 from __future__ import annotations
