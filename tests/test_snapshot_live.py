@@ -269,3 +269,32 @@ def test_huge_region_with_wide_figures_equals_pmap_x(compile_c, spawn):
     assert ours == pmap("-x", str(child.pid))
     row = next(line for line in ours.split("\n") if line.startswith(f"{huge:016x} "))
     assert row.split()[1] == str((1 << 40) // KB)
+
+
+def test_a_process_whose_main_thread_exited_is_read_through_another_thread(compile_c_once, spawn):
+    """pthread_exit() in main: the main thread is a zombie with empty maps, the process
+    lives on. pmap shows nothing; vmtop reads the map through the living thread."""
+    from conftest import wait_for_state
+
+    child = spawn([compile_c_once("leader_exits.c", "-pthread")])
+    worker = child.read_line().split()
+    assert worker[0] == "worker"
+    tid, block = int(worker[1]), int(worker[2], 16)
+    assert child.read_line() == "READY"
+    wait_for_state(child.pid, "Z")  # the main thread has exited
+    with open(f"/proc/{child.pid}/maps", "rb") as f:
+        assert f.read() == b""
+    with open(f"/proc/{child.pid}/task/{tid}/maps", "rb") as f:
+        thread_maps = f.read()
+    snap = json.loads(vmtop(child.pid, "--format", "json"))
+    ranges = [(int(r["start"], 16), int(r["end"], 16)) for r in snap["regions"]]
+    expected = [
+        tuple(int(x, 16) for x in line.split(b" ", 1)[0].split(b"-"))
+        for line in thread_maps.splitlines()
+    ]
+    assert ranges == expected
+    holding = [r for r in snap["regions"] if int(r["start"], 16) <= block < int(r["end"], 16)]
+    assert len(holding) == 1 and holding[0]["rss"] >= 4 << 20  # the worker's 4 MiB
+    assert "leader_exits" in snap["command"]
+    pmap_rows = vmtop(child.pid).splitlines()
+    assert len(pmap_rows) == 4 + len(expected)  # header, column names, rows, dashes, total

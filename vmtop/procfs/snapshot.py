@@ -10,7 +10,7 @@ from typing import NamedTuple
 from vmtop.model.region import ProcessInfo, Region, Snapshot, Totals
 from vmtop.procfs.errors import NoSuchProcess, PidReused, ProcError, ProcessGone
 from vmtop.procfs.parse_maps import parse_maps
-from vmtop.procfs.parse_proc import StatFields, status_uid
+from vmtop.procfs.parse_proc import StatFields, parse_cmdline, parse_stat, status_uid
 from vmtop.procfs.reader import PF_EXITING, ProcFS
 from vmtop.procfs.smaps_stream import SmapsStream
 
@@ -51,17 +51,58 @@ class SmapsRead(NamedTuple):
     cpu_seconds: float  # CPU time of the whole process meanwhile: both threads
 
 
-def read_smaps(procfs: ProcFS, pid: int) -> SmapsRead:
+def read_smaps(procfs: ProcFS, pid: int, *, task: int | None = None) -> SmapsRead:
     """A process's smaps text and its regions, parsed while it is read: the kernel's
-    page-table walk and our parse overlap. Errors are translated (ProcError)."""
+    page-table walk and our parse overlap. Errors are translated (ProcError).
+    ``task``: read it through that thread (``task/TID/smaps``) instead."""
+    name = "smaps" if task is None else f"task/{task}/smaps"
     c0 = time.process_time()
     t0 = time.perf_counter()
     with SmapsStream() as stream:
-        raw = procfs.read_optional(pid, "smaps", stream.feed)
+        raw = procfs.read_optional(pid, name, stream.feed)
         t1 = time.perf_counter()
         regions = stream.finish(raw) if raw is not None else None
     t2 = time.perf_counter()
     return SmapsRead(raw, regions, t1 - t0, t2 - t1, time.process_time() - c0)
+
+
+def _read_map(procfs: ProcFS, pid: int, smaps: bool, task: int | None) -> SmapsRead:
+    """smaps if asked for and there, else maps (``raw`` None then): the regions and
+    what reading them cost."""
+    if smaps:
+        read = read_smaps(procfs, pid, task=task)
+        if read.regions is not None:
+            return read
+    name = "maps" if task is None else f"task/{task}/maps"
+    t0 = time.perf_counter()
+    maps_raw = procfs.read_optional(pid, name)
+    if maps_raw is None:
+        raise ProcError(pid, f"{procfs.path(pid)} has neither smaps nor maps")
+    t1 = time.perf_counter()
+    regions = parse_maps(maps_raw)
+    seconds = time.perf_counter() - t1
+    if not regions and maps_raw.strip():
+        raise ProcError(pid, f"could not parse the memory map of process {pid}")
+    return SmapsRead(None, regions, t1 - t0, seconds, t1 - t0 + seconds)
+
+
+def _living_thread(procfs: ProcFS, pid: int) -> tuple[int, StatFields] | None:
+    """A thread of the process that has not exited, other than the main one.
+
+    When the main thread calls pthread_exit() the others go on, but it stays behind as
+    a zombie whose maps are empty: the memory map is then read through another thread.
+    """
+    for tid in procfs.task_ids(pid):
+        if tid == pid:
+            continue
+        data = procfs.read_task_file(pid, tid, "stat")
+        try:
+            thread_stat = parse_stat(data) if data else None
+        except ValueError:
+            continue
+        if thread_stat is not None and thread_stat.state not in ("Z", "X"):
+            return tid, thread_stat
+    return None
 
 
 def take_snapshot(
@@ -77,38 +118,28 @@ def take_snapshot(
     if expected_start_time is not None and stat is not None:
         if info.start_time != expected_start_time:
             raise PidReused(pid)
-    read = read_smaps(procfs, pid) if smaps else SmapsRead(None, None, 0.0, 0.0, 0.0)
+    task: int | None = None
+    read = _read_map(procfs, pid, smaps, None)
+    if not read.regions and read.raw is not None and bytes(read.raw).strip():
+        raise ProcError(pid, f"could not parse the memory map of process {pid}")
+    if not read.regions and stat is not None and stat.state == "Z":
+        living = _living_thread(procfs, pid)
+        if living is not None:
+            task, thread_stat = living
+            info = info._replace(state=thread_stat.state)
+            # The zombie main thread shows no command line; its siblings do.
+            argv = parse_cmdline(procfs.read_task_file(pid, task, "cmdline") or b"")
+            if argv:
+                info = info._replace(command=" ".join(argv))
+            read = _read_map(procfs, pid, smaps, task)
+    regions: list[Region] = read.regions or []
     raw = read.raw
-    has_smaps = raw is not None
-    if read.regions is not None:
-        regions: list[Region] = read.regions
-        read_seconds, parse_seconds = read.read_seconds, read.parse_seconds
-        cpu_seconds = read.cpu_seconds
-    else:
-        t0 = time.perf_counter()
-        maps_raw = procfs.read_optional(pid, "maps")
-        if maps_raw is None:
-            raise ProcError(pid, f"{procfs.path(pid)} has neither smaps nor maps")
-        t1 = time.perf_counter()
-        regions = parse_maps(maps_raw)
-        read_seconds, parse_seconds = t1 - t0, time.perf_counter() - t1
-        cpu_seconds = read_seconds + parse_seconds  # one thread
     if not regions:
-        if raw is not None and bytes(raw).strip() or raw is None and maps_raw.strip():
+        if raw is not None and bytes(raw).strip():
             raise ProcError(pid, f"could not parse the memory map of process {pid}")
         raise procfs.explain_empty_maps(pid, stat)
     if stat is not None and procfs.is_live:
-        # The PID could have been reused while we read: never mix two processes.
-        try:
-            after = procfs.read_stat(pid, seen=True)
-        except ProcError:
-            after = None
-        if after is None or after.state in ("Z", "X") or after.flags & PF_EXITING:
-            # It is exiting or has exited: once its memory is being torn down the
-            # kernel ends smaps early, so what we read may stop part way.
-            raise ProcessGone(pid)
-        if after.start_time != stat.start_time:
-            raise PidReused(pid)
+        _check_still_there(procfs, pid, stat, task)
     if classify:
         from vmtop.model.classify import classify_regions
 
@@ -117,14 +148,34 @@ def take_snapshot(
         info=info,
         taken_at=time.time(),
         regions=tuple(regions),
-        totals=compute_totals(regions, status, has_smaps),
-        has_smaps=has_smaps,
+        totals=compute_totals(regions, status, raw is not None),
+        has_smaps=raw is not None,
         status=status,
         raw_smaps=raw,
-        read_seconds=read_seconds,
-        parse_seconds=parse_seconds,
-        cpu_seconds=cpu_seconds,
+        read_seconds=read.read_seconds,
+        parse_seconds=read.parse_seconds,
+        cpu_seconds=read.cpu_seconds,
     )
+
+
+def _check_still_there(procfs: ProcFS, pid: int, stat: StatFields, task: int | None) -> None:
+    """The PID could have been reused while we read: never mix two processes. And once
+    a process's memory is being torn down the kernel ends smaps early, so a process (or
+    the thread it was read through) that is exiting gives no snapshot."""
+    try:
+        after = procfs.read_stat(pid, seen=True)
+    except ProcError:
+        after = None
+    if after is not None and after.start_time != stat.start_time:
+        raise PidReused(pid)
+    if task is not None:  # the main thread is a zombie already: look at the reader
+        data = procfs.read_task_file(pid, task, "stat")
+        try:
+            after = parse_stat(data) if data else None
+        except ValueError:
+            after = None
+    if after is None or after.state in ("Z", "X") or after.flags & PF_EXITING:
+        raise ProcessGone(pid)
 
 
 def _sum(regions: list[Region], field: str) -> int:
