@@ -3,8 +3,10 @@
 - Regions of a file that has an executable mapping form an ELF object: its r-x regions
   are ``text``, r-- ``rodata`` (this includes the RELRO part made read-only after
   relocation), rw- ``data``; the anonymous rw- region right after its last file-backed
-  rw- region is its ``bss`` (where .bss spills past the file-backed page). Every region
-  of an object carries ``object`` = the object's path.
+  rw- region is its ``bss`` (where .bss spills past the file-backed page), unless the
+  object's program headers (read when the file can be reached) say it has no bss pages:
+  then it is some other mapping placed there. Every region of an object carries
+  ``object`` = the object's path.
 - Thread stacks: the kernel no longer names them. Each thread's stack pointer is read
   from ``/proc/PID/task/TID/syscall`` (the second-to-last field, while the thread is
   blocked; needs ptrace access) or, failing that, ``stat`` field 29 (kstkesp, which
@@ -54,6 +56,7 @@ def classify_regions(
     """A new list of regions with refined ``kind``, ``object`` and ``tid``."""
     out = classify_objects(regions)
     if procfs is not None and pid is not None:
+        check_bss(out, procfs, pid)
         stack_pointers = thread_stack_pointers(procfs, pid)
         if stack_pointers:
             mark_thread_stacks(out, stack_pointers)
@@ -103,6 +106,19 @@ def classify_objects(regions: Sequence[Region]) -> list[Region]:
         append(r)
         prev = r
     return out
+
+
+def check_bss(out: list[Region], procfs, pid: int) -> None:
+    """Undo ``bss`` where the object's program headers say it has no bss pages: the
+    anonymous region after its data is then some other mapping placed there (a big
+    malloc, an arena). Where the file cannot be read, the guess stands."""
+    from vmtop.model.bss import DEFAULT_BSS_SIZES
+
+    for i in range(1, len(out)):
+        r = out[i]
+        if r.kind == kinds.BSS and out[i - 1].kind == kinds.DATA:
+            if DEFAULT_BSS_SIZES.bss_after(procfs, pid, out[i - 1]) == 0:
+                out[i] = _relabel(r, kinds.ANON, None, r.tid)
 
 
 def parse_task_syscall(data: bytes) -> int | None:

@@ -1,0 +1,121 @@
+"""Is the anonymous region right after an ELF object's data really its .bss?
+
+The loader maps an object's writable PT_LOAD segment from the file up to the end of its
+file-backed pages, then maps anonymous memory for the rest of ``p_memsz``: that is the
+bss region, ``page_up(vaddr + memsz) - page_up(vaddr + filesz)`` bytes long, right
+after the data. An anonymous ``rw-p`` region there is not necessarily that: a big
+``malloc`` or a thread's arena can be placed right after an object that has no bss
+pages at all, and ``classify_objects`` alone (no file I/O) cannot tell. The program
+headers can: this reads them (a few hundred bytes, through the safe routes of
+``mapped_file``) and says how many bytes of bss the object has after its data.
+"""
+
+from __future__ import annotations
+
+import struct
+import threading
+from collections import OrderedDict
+
+from vmtop.model.mapped_file import MappedFileError, open_mapped_file, stat_mapped_file
+from vmtop.model.region import Region
+
+PAGE = 4096
+_PT_LOAD = 1
+_PF_W = 2
+_HEADERS_READ = 4096  # program headers sit right after the ELF header in practice
+
+
+def _page_up(value: int) -> int:
+    return -(-value // PAGE) * PAGE
+
+
+def bss_pages_after_data(headers: bytes) -> int | None:
+    """Bytes of anonymous bss the loader maps after the writable segment's file pages,
+    from the start of an ELF file (ELF header and program headers); None if it is not
+    ELF or the program headers are not in ``headers``."""
+    if len(headers) < 52 or headers[:4] != b"\x7fELF" or headers[4] not in (1, 2):
+        return None
+    elf64 = headers[4] == 2
+    order = {1: "<", 2: ">"}.get(headers[5])
+    if order is None:
+        return None
+    if elf64:
+        if len(headers) < 64:
+            return None
+        phoff, phentsize, phnum = (
+            struct.unpack_from(order + "Q", headers, 32)[0],
+            *struct.unpack_from(order + "HH", headers, 54),
+        )
+        entry = struct.Struct(
+            order + "IIQQQQQQ"
+        )  # type, flags, offset, vaddr, paddr, filesz, memsz
+    else:
+        phoff, phentsize, phnum = (
+            struct.unpack_from(order + "I", headers, 28)[0],
+            *struct.unpack_from(order + "HH", headers, 42),
+        )
+        entry = struct.Struct(
+            order + "IIIIIIII"
+        )  # type, offset, vaddr, paddr, filesz, memsz, flags
+    if phentsize < entry.size or phoff + phnum * phentsize > len(headers):
+        return None
+    best: tuple[int, int] | None = None  # (vaddr, bss bytes) of the highest writable segment
+    for i in range(phnum):
+        fields = entry.unpack_from(headers, phoff + i * phentsize)
+        if elf64:
+            p_type, p_flags, _, vaddr, _, filesz, memsz = fields[:7]
+        else:
+            p_type, _, vaddr, _, filesz, memsz, p_flags = fields[:7]
+        if p_type != _PT_LOAD or not p_flags & _PF_W:
+            continue
+        bss = max(0, _page_up(vaddr + memsz) - _page_up(vaddr + filesz))
+        if best is None or vaddr > best[0]:
+            best = (vaddr, bss)
+    return best[1] if best is not None else 0
+
+
+class BssSizes:
+    """Bss bytes after an object's data, per mapped file; thread-safe and bounded.
+
+    Keyed by the data region as mapped in one process (so a repeat costs no system
+    call) and by file identity (so each library's headers are read once)."""
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self.max_entries = max_entries
+        self._by_mapping: OrderedDict[tuple, int | None] = OrderedDict()
+        self._by_file: dict[tuple, int | None] = {}
+        self._lock = threading.Lock()
+
+    def bss_after(self, procfs, pid: int, data: Region) -> int | None:
+        """Bytes of bss after ``data`` (the object's last file-backed rw- region), or
+        None when its file cannot be read (a copied tree, no access, gone)."""
+        key = (pid, data.start, data.end, data.offset, data.dev, data.inode, data.path)
+        with self._lock:
+            if key in self._by_mapping:
+                return self._by_mapping[key]
+        size = self._read(procfs, pid, data)
+        with self._lock:
+            self._by_mapping[key] = size
+            while len(self._by_mapping) > self.max_entries:
+                self._by_mapping.popitem(last=False)
+        return size
+
+    def _read(self, procfs, pid: int, data: Region) -> int | None:
+        try:
+            found = stat_mapped_file(procfs, pid, data)
+            identity = tuple(found.identity)
+            with self._lock:
+                if identity in self._by_file:
+                    return self._by_file[identity]
+            with open_mapped_file(procfs, pid, data, found.identity) as stream:
+                size = bss_pages_after_data(stream.read(_HEADERS_READ))
+        except (MappedFileError, OSError):
+            return None
+        with self._lock:
+            if len(self._by_file) >= self.max_entries:
+                self._by_file.clear()
+            self._by_file[identity] = size
+        return size
+
+
+DEFAULT_BSS_SIZES = BssSizes()
