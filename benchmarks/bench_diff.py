@@ -23,11 +23,12 @@ Prints each as milliseconds and as a ratio to the kernel read; the target is <= 
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import textwrap
 import time
+
+from kernel_read import kernel_read
 
 from vmtop.model.diff import clear_cache, diff_snapshots, region_changes, unmapped_ranges
 from vmtop.procfs.reader import ProcFS
@@ -105,19 +106,7 @@ def main() -> int:
         b = take_snapshot(procfs, child.pid, classify=False)
         path = f"/proc/{child.pid}/smaps"
 
-        def kernel_read() -> int:
-            # The floor, as in bench_snapshot.py: read() into one reused buffer.
-            fd = os.open(path, os.O_RDONLY)
-            buffer = bytearray(1 << 20)
-            total = 0
-            try:
-                while count := os.readv(fd, [buffer]):
-                    total += count
-                return total
-            finally:
-                os.close(fd)
-
-        kernel = best_seconds(kernel_read, args.repeat)
+        kernel = best_seconds(lambda: kernel_read(path), args.repeat)
 
         def cold(fn):
             def run() -> None:
@@ -157,7 +146,7 @@ def main() -> int:
         for e in events:
             kinds_seen[e.event] = kinds_seen.get(e.event, 0) + 1
         print(f"regions: {len(a.regions)} -> {len(b.regions)}; events: {kinds_seen}")
-        print(f"kernel read of smaps: {kernel * 1000:8.1f} ms ({kernel_read() >> 20} MiB)")
+        print(f"kernel read of smaps: {kernel * 1000:8.1f} ms ({kernel_read(path) >> 20} MiB)")
         for name, seconds in results.items():
             ratio = seconds / kernel
             print(f"{name:25}: {seconds * 1000:8.1f} ms  = {ratio:.3f} x the kernel read")

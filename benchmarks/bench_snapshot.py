@@ -38,6 +38,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from kernel_read import kernel_read
+
 from vmtop.procfs.parse_maps import parse_smaps
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import read_smaps, take_snapshot
@@ -59,20 +61,6 @@ def start(exe: str, regions: int) -> subprocess.Popen:
         child.kill()
         raise SystemExit(f"many_regions {regions} failed: {line!r}")
     return child
-
-
-def kernel_read(path: str) -> int:
-    """The floor: read to the end into one reused 1 MiB buffer, keeping nothing, as a C
-    loop of read() would (measured the same as one here). Time spent is the kernel's."""
-    fd = os.open(path, os.O_RDONLY)
-    buffer = bytearray(1 << 20)
-    total = 0
-    try:
-        while count := os.readv(fd, [buffer]):
-            total += count
-        return total
-    finally:
-        os.close(fd)
 
 
 def read_to_bytes(path: str) -> bytes:
