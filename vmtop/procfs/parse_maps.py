@@ -10,14 +10,14 @@ can hold spaces, a trailing space, ESC, CR and invalid UTF-8 (a newline is print
 
 ``smaps`` repeats each header followed by ``Key: value [kB]`` lines and ``VmFlags``.
 Parsing all fields of every region costs more than the kernel's own read, so only the
-resident figures the views use on every tick are parsed eagerly; the byte span of each
-region's block is kept so the rest is parsed on demand (``parse_smaps_fields``).
+resident figures the views use on every tick are parsed eagerly; the rest is parsed on
+demand from the region's block (``smaps_block``, ``parse_smaps_fields``).
 
 How it stays fast (a process can have 65 000 regions, 47 MB of smaps): within one read
 the kernel prints the same field lines for every region, each ``%-16s%8lu kB`` wide
 unless a value needs more than 8 digits. So the first block teaches the layout, and one
-regular expression with fixed-width skips cuts every block into its header line, the
-run of lines holding the resident figures, and its VmFlags, in C. The text after the
+regular expression with fixed-width skips cuts every block into its header line and
+the run of lines holding the resident figures, in C. The text after the
 address range and the figures run repeat a lot between regions (every anonymous rw-p
 region has the same ``rw-p 00000000 00:00 0``, most figures are 0 or a few pages), so
 each distinct one is parsed once, through a dict. The Regions are then built column by
@@ -427,11 +427,11 @@ def parse_smaps_tiled(text, start: int, stop: int) -> tuple[list[Region], bool] 
     """The regions of the smaps blocks in ``text[start:stop]``, when every one of them
     has the first one's layout.
 
-    ``text`` is bytes or any buffer (the blocks are matched in place, not copied) and
-    ``text[start:stop]`` a run of complete blocks. Returns the regions as printed and whether they are in
-    address order, or None when the blocks do not tile ``text[start:stop]`` exactly
-    (then only ``parse_smaps`` of the whole text is right). Call it with the cycle
-    collector paused, as parse_smaps does.
+    ``text`` is bytes or a buffer with find() (mmap: the blocks are matched in place,
+    not copied) and ``text[start:stop]`` a run of complete blocks. Returns the regions
+    as printed and whether they are in address order, or None when the blocks do not
+    tile ``text[start:stop]`` exactly (then only ``parse_smaps`` of the whole text is
+    right). Call it with the cycle collector paused, as parse_smaps does.
     """
     _trim_memos()
     return _parse_tiled(text, start, stop, _learn_layout(text, start, stop))
