@@ -139,7 +139,7 @@ def _read_in_background(fd: int, consume: Consume) -> bytes | memoryview:
         text = memoryview(buffer).toreadonly()
         return text
     finally:
-        done.wait()  # fread writes into the buffer until it returns
+        reader.join()  # fread writes into the buffer until it returns
         _LIBC.fclose(stream)
         if not isinstance(text, memoryview):
             pin.clear()
