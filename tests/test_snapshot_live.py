@@ -296,5 +296,9 @@ def test_a_process_whose_main_thread_exited_is_read_through_another_thread(compi
     holding = [r for r in snap["regions"] if int(r["start"], 16) <= block < int(r["end"], 16)]
     assert len(holding) == 1 and holding[0]["rss"] >= 4 << 20  # the worker's 4 MiB
     assert "leader_exits" in snap["command"]
+    # The program's files are still reached (through the living thread's root): its
+    # text has ELF sections, as for any process.
+    text = [r for r in snap["regions"] if r["kind"] == "text" and "leader_exits" in r["path"]]
+    assert len(text) == 1 and ".text" in text[0]["sections"], text
     pmap_rows = vmtop(child.pid).splitlines()
     assert len(pmap_rows) == 4 + len(expected)  # header, column names, rows, dashes, total

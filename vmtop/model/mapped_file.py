@@ -85,6 +85,17 @@ def _routes(procfs, pid: int, region: Region, use_map_files: bool) -> Iterator[t
         if "\\012" in name:
             names.append(name.replace("\\012", "\n"))
     root = procfs.path(pid, "root")
+    if not os.path.exists(root):
+        # The main thread has exited (pthread_exit) and left a zombie without a root;
+        # the other threads still share the process's view of the files.
+        root = next(
+            (
+                procfs.path(pid, "task", str(tid), "root")
+                for tid in procfs.task_ids(pid)
+                if tid != pid and os.path.exists(procfs.path(pid, "task", str(tid), "root"))
+            ),
+            root,
+        )
     for name in names:
         # String concatenation: os.path.join would drop the root for an absolute name.
         yield root + name, False
