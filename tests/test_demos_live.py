@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
+import sys
 import time
 
 import pytest
@@ -251,3 +253,21 @@ def test_vmtop_demo_no_tui_prints_the_pid_and_narration_and_ctrl_c_exits_0():
             vmtop.kill()
             vmtop.wait()
     assert process_gone(demo_pid)
+
+
+def test_a_killed_mmap_demo_leaves_a_directory_the_next_one_removes(tmp_path):
+    """SIGKILL runs no cleanup: the next mmap demo removes what a dead demo left, and
+    nothing of a demo that still runs."""
+    from vmtop.demo.mmap_file import DIRECTORY_PREFIX, remove_stale_directories
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a PID that is no longer in use (reaped)
+    stale = tmp_path / f"{DIRECTORY_PREFIX}{dead.pid}-abc"
+    stale.mkdir()
+    (stale / "data.bin").write_bytes(b"x")
+    alive = tmp_path / f"{DIRECTORY_PREFIX}{os.getpid()}-def"
+    alive.mkdir()
+    unrelated = tmp_path / "vmtop-demo-mmap-notapid"
+    unrelated.mkdir()
+    assert remove_stale_directories(str(tmp_path)) == [str(stale)]
+    assert not stale.exists() and alive.exists() and unrelated.exists()

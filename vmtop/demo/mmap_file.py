@@ -6,7 +6,8 @@ file's holes read as zeros), so the mapping's resident size climbs while its siz
 the same, like the 1 GB file in the lab text. munmap gives the range back; the file's
 pages stay in the page cache, so the next round faults them in without disk reads.
 
-The file is sparse (no disk blocks), in its own temporary directory, removed on exit.
+The file is sparse (no disk blocks), in its own temporary directory, removed on exit
+(or, if the demo was killed, by the next mmap demo).
 """
 
 from __future__ import annotations
@@ -53,10 +54,41 @@ def touch_pages(start: int, end: int) -> int:
     return total
 
 
+DIRECTORY_PREFIX = "vmtop-demo-mmap-"
+
+
+def remove_stale_directories(parent: str | None = None) -> list[str]:
+    """Remove the directories of earlier mmap demos that were killed before they could
+    (SIGKILL runs no cleanup): each is named after its demo's PID. Returns them."""
+    parent = parent or tempfile.gettempdir()
+    removed = []
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return removed
+    for name in names:
+        pid_text = name[len(DIRECTORY_PREFIX) :].split("-", 1)[0]
+        if not name.startswith(DIRECTORY_PREFIX) or not pid_text.isdigit():
+            continue
+        path = os.path.join(parent, name)
+        try:
+            os.kill(int(pid_text), 0)
+            continue  # still running (or another user's, which we may not signal)
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        if os.stat(path).st_uid == os.getuid():
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
 def main(demo: Demo) -> None:
     size = size_from_argv()
     mib = size >> 20
-    directory = tempfile.mkdtemp(prefix="vmtop-demo-mmap-")
+    remove_stale_directories()
+    directory = tempfile.mkdtemp(prefix=f"{DIRECTORY_PREFIX}{os.getpid()}-")
     path = os.path.join(directory, "data.bin")
     try:
         with open(path, "wb") as f:
