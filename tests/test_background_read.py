@@ -145,3 +145,15 @@ def test_a_process_killed_while_read_is_gone(many_regions_child, monkeypatch):
     with pytest.raises(ProcessGone):
         take_snapshot(ProcFS(), pid)
     assert killed
+
+
+def test_where_the_mapping_cannot_shrink_the_text_is_copied(many_regions_child, monkeypatch):
+    class MmapWithoutResize(background_read.mmap.mmap):
+        def resize(self, size):
+            raise SystemError("mmap: resizing not available")
+
+    monkeypatch.setattr(background_read.mmap, "mmap", MmapWithoutResize)
+    path = f"/proc/{many_regions_child.pid}/smaps"
+    data = background_read.read_file(path, lambda text, n, final: False)
+    assert isinstance(data, bytes)
+    assert data == plain_read(path)

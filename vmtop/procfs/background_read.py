@@ -135,7 +135,11 @@ def _read_in_background(fd: int, consume: Consume) -> bytes | memoryview:
         # No copy: the mapping shrinks to the text (mremap) and is handed out read-only.
         # Copying 45 MB into a new bytes object would cost a quarter of the read.
         pin.clear()
-        buffer.resize(count)
+        try:
+            buffer.resize(count)
+        except (OSError, SystemError, ValueError):  # no mremap here: copy after all
+            text = buffer[:count]
+            return text
         text = memoryview(buffer).toreadonly()
         return text
     finally:
