@@ -195,3 +195,10 @@ def vmtop_text(*args: str) -> subprocess.CompletedProcess:
         timeout=60,
         cwd=REPO,
     )
+
+
+def where_results(*args: str) -> list:
+    """`vmtop where --json ARGS`: the results list, after checking the document's header."""
+    document = vmtop_json("where", "--json", *args)
+    assert document["format"] == "vmtop-where" and document["format_version"] == 1
+    return document["results"]

@@ -11,7 +11,7 @@ import subprocess
 import time
 
 import pytest
-from helpers_elf import gcc, vmtop_json
+from helpers_elf import gcc, vmtop_json, where_results
 
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import take_snapshot
@@ -78,7 +78,7 @@ def test_three_threads_three_thread_stacks_with_their_tids(threads3, spawn):
 def test_where_and_snapshot_json_name_the_thread(threads3, spawn):
     child, threads, _main = start(threads3, spawn)
     tids = sorted(threads)
-    results = vmtop_json("where", "--json", child.pid, *(hex(threads[t]) for t in tids))
+    results = where_results(child.pid, *(hex(threads[t]) for t in tids))
     for tid, result in zip(tids, results, strict=True):
         assert result["kind"] == "thread_stack" and result["tid"] == tid
         assert result["region"]["tid"] == tid

@@ -24,6 +24,7 @@ from helpers_elf import (
     section_containing,
     symbols_containing,
     vmtop_json,
+    where_results,
     vmtop_text,
 )
 
@@ -91,7 +92,7 @@ def start(program: Program, spawn):
 def test_where_gives_kind_section_and_symbol(program, spawn):
     child, printed = start(program, spawn)
     names = list(EXPECTED)
-    results = vmtop_json("where", "--json", child.pid, *(hex(printed[n]) for n in names))
+    results = where_results(child.pid, *(hex(printed[n]) for n in names))
     by_name = dict(zip(names, results, strict=True))
 
     symbols = nm_symbols(program.symbols_from)
@@ -174,7 +175,7 @@ def test_unmapped_address_names_neighbours(pie, spawn):
     below, above = next((a, b) for a, b in zip(maps, maps[1:], strict=False) if a[1] < b[0])
     hole = (below[1] + above[0]) // 2
     lowest = 0x1000  # below mmap_min_addr: nothing can be mapped there
-    results = vmtop_json("where", "--json", child.pid, hex(hole), str(lowest))
+    results = where_results(child.pid, hex(hole), str(lowest))
     got = results[0]
     assert got["mapped"] is False and got["kind"] is None and got["region"] is None
     assert (int(got["below"]["start"], 16), int(got["below"]["end"], 16)) == below

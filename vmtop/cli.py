@@ -10,8 +10,10 @@ import argparse
 import sys
 
 from vmtop import __version__
+from vmtop.model.names import display_name
 from vmtop.procfs.errors import ProcError
 from vmtop.procfs.reader import ProcFS
+from vmtop.terminal import NO_TERMINAL_STATUS, make_output_safe, no_terminal_reason
 
 SUBCOMMANDS = ("snapshot", "where", "watch", "demo")
 
@@ -26,6 +28,9 @@ def parse_pid(text: str) -> int:
     return pid
 
 
+ADDRESS_LIMIT = 1 << 64  # no address of a 64-bit process reaches it
+
+
 def parse_address(text: str) -> int:
     try:
         value = int(text, 16) if text.lower().startswith("0x") else int(text, 10)
@@ -35,6 +40,10 @@ def parse_address(text: str) -> int:
         ) from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"not an address: {text!r}")
+    if value >= ADDRESS_LIMIT:
+        raise argparse.ArgumentTypeError(
+            f"not an address: {text!r} (addresses are below 2^64 = 0x10000000000000000)"
+        )
     return value
 
 
@@ -139,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    make_output_safe()
     parser = build_parser()
     # `vmtop PID` (and `vmtop --proc-root X PID`) opens the TUI on PID: take the PID
     # out before argparse sees it, or it would be read as a subcommand name.
@@ -150,6 +160,11 @@ def main(argv: list[str] | None = None) -> int:
         tui_pid = parse_pid(argv[first])
         argv = argv[:first] + argv[first + 1 :]
     args = parser.parse_args(argv)
+    if _wants_tui(args):
+        reason = no_terminal_reason()
+        if reason is not None:
+            print(f"vmtop: {reason}", file=sys.stderr)
+            return NO_TERMINAL_STATUS
     procfs = ProcFS(args.proc_root)
     try:
         if args.command == "snapshot":
@@ -168,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_demo(procfs, args)
         return run_tui(procfs, tui_pid)
     except ProcError as e:
-        print(f"vmtop: {e}", file=sys.stderr)
+        print(f"vmtop: {display_name(str(e))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -176,6 +191,13 @@ def main(argv: list[str] | None = None) -> int:
         # `vmtop snapshot PID | head`: the reader left; that is not an error.
         sys.stderr.close()
         return 0
+
+
+def _wants_tui(args: argparse.Namespace) -> bool:
+    """Whether the command runs the TUI (and so needs a terminal)."""
+    if args.command is None:
+        return True
+    return args.command == "demo" and not args.no_tui
 
 
 def _first_positional(argv: list[str]) -> int | None:

@@ -1,4 +1,9 @@
-"""`vmtop where PID ADDRESS...`: one line per address, or a JSON list with --json."""
+"""`vmtop where PID ADDRESS...`: one line per address, or a JSON document with --json.
+
+Every name here comes from the target: region paths, and the section and symbol names
+inside the ELF files it loads. Text lines show each through ``display_name``; JSON keeps
+the exact value (surrogate escapes, ``ensure_ascii``), as everywhere in vmtop.
+"""
 
 from __future__ import annotations
 
@@ -20,13 +25,26 @@ def cmd_where(procfs, args: argparse.Namespace, out: TextIO | None = None) -> in
     snapshot = take_snapshot(procfs, args.pid, smaps=False)
     results = [where(snapshot, address, procfs) for address in args.addresses]
     if getattr(args, "json", False):
-        json.dump([where_record(r) for r in results], out, ensure_ascii=True)
+        json.dump(where_document(results), out, ensure_ascii=True)
         out.write("\n")
     else:
         for line in format_where_lines(results):
             out.write(line + "\n")
     out.flush()
     return 0
+
+
+WHERE_FORMAT = "vmtop-where"
+WHERE_FORMAT_VERSION = 1
+
+
+def where_document(results: list[WhereResult]) -> dict:
+    """What `where --json` prints: the format's name and version, then the results."""
+    return {
+        "format": WHERE_FORMAT,
+        "format_version": WHERE_FORMAT_VERSION,
+        "results": [where_record(r) for r in results],
+    }
 
 
 def _hex(value: int) -> str:
@@ -73,7 +91,7 @@ def _describe_region(region: Region | None, *, with_kind: bool = True) -> str:
         return "(none)"
     name = display_name(region.path) if region.path else "[anon]"
     text = f"{region.start:x}-{region.end:x} {region.perms} {name}"
-    return f"{text} ({region.kind})" if with_kind else text
+    return f"{text} ({display_name(region.kind)})" if with_kind else text
 
 
 def format_where_lines(results: list[WhereResult]) -> list[str]:
@@ -91,12 +109,13 @@ def format_where_lines(results: list[WhereResult]) -> list[str]:
             kind += f" tid={r.region.tid}"
         symbol = ""
         if r.symbol is not None:
-            symbol = f"{r.symbol}+0x{r.symbol_offset or 0:x}"
+            symbol = f"{display_name(r.symbol)}+0x{r.symbol_offset or 0:x}"
         obj = display_name(r.object) if r.object else "-"
         tail = "in " + _describe_region(r.region, with_kind=False)
         if r.reason:
-            tail += f"  ({r.reason})"
-        rows.append([address, kind, r.section or "-", symbol or "-", obj])
+            tail += f"  ({display_name(r.reason)})"
+        section = display_name(r.section) if r.section else "-"
+        rows.append([address, display_name(kind), section, symbol or "-", obj])
         tails.append(tail)
     widths = [max((len(row[i]) for row in rows), default=0) for i in range(5)]
     lines = []

@@ -1,20 +1,37 @@
-"""Region names come from the watched process: make them safe to show.
+"""Text the watched process controls: make it safe wherever it leaves vmtop.
 
-The kernel already turns a newline in a path into the four characters ``\\012``; every
-other byte arrives raw: ESC, CR, BEL, invalid UTF-8. Names are decoded with
-``surrogateescape`` (so nothing is lost), and escaped here only at the moment they are
-shown: a control character becomes ``\\xNN``, an undecodable byte ``\\xNN`` too, and a
-backslash stays a backslash (the kernel's own ``\\012`` is shown as printed).
+Region names, ELF section and symbol names, command lines, a copied tree's file names:
+the target (or whoever made the tree) chooses them. The kernel turns a newline in a
+path into the four characters ``\\012``; every other byte arrives raw: ESC, CR, BEL,
+DEL, C1 controls, bidi overrides, invalid UTF-8. Names are decoded with
+``surrogateescape`` (nothing is lost) and escaped here only at the moment they are
+shown, by one rule for every output:
+
+- a C0 control, DEL or C1 control becomes ``\\xNN`` (ESC is ``\\x1b``);
+- a byte that was not UTF-8 (a lone surrogate U+DC80..U+DCFF) becomes ``\\xNN`` too;
+- bidi controls (U+200E/U+200F, U+061C, U+202A..U+202E, U+2066..U+2069) and the line
+  and paragraph separators become ``\\uNNNN``: they reorder or break what a terminal
+  shows;
+- everything else, backslash included, is kept (the kernel's own ``\\012`` is shown as
+  printed), so the escaped text is not meant to be decoded back.
+
+Text formats (the TUI, pmap, CSV, ``where``, ``watch``, reports, error messages) show
+``display_name(text)``. JSON keeps the exact value instead: the surrogateescape'd
+string serialised with ``ensure_ascii=True``, so an invalid byte 0xff is ``"\\udcff"``
+and a program gets the original bytes back with
+``json.loads(doc)[...].encode("utf-8", "surrogateescape")`` (see ``exact_bytes``).
 """
 
 from __future__ import annotations
 
 import re
 
-# C0 controls, DEL, C1 controls, and the lone surrogates surrogateescape produced for
-# bytes that were not UTF-8. Unicode line/paragraph separators and bidi controls too:
-# they reorder or break what a terminal shows.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\udc80-\udcff\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# C0 controls, DEL, C1 controls, the lone surrogates surrogateescape produced for bytes
+# that were not UTF-8, bidi marks, embeddings, overrides and isolates, and the Unicode
+# line/paragraph separators.
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\udc80-\udcff]"
+)
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -34,9 +51,24 @@ def display_name(name: str) -> str:
     return _UNSAFE.sub(_escape, name)
 
 
+def is_safe(text: str) -> bool:
+    """True when ``display_name`` would leave ``text`` as it is."""
+    return _UNSAFE.search(text) is None
+
+
 def decode_name(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
 def encode_name(name: str) -> bytes:
     return name.encode("utf-8", "surrogateescape")
+
+
+def display_bytes(raw: bytes) -> str:
+    """Raw bytes (a name read from a file, a line of a copied tree) as safe text."""
+    return display_name(decode_name(raw))
+
+
+def exact_bytes(json_value: str) -> bytes:
+    """The original bytes of a name read back from vmtop's JSON (see the module doc)."""
+    return encode_name(json_value)

@@ -31,9 +31,10 @@ def write_csv(snapshot: Snapshot, out: TextIO, procfs=None, cache=None) -> None:
             if value is None:
                 row.append("")
             elif isinstance(value, list):
-                row.append(" ".join(str(v) for v in value))
-            elif key == "path":
-                # CSV is opened in spreadsheets and terminals: escape control bytes.
+                row.append(display_name(" ".join(str(v) for v in value)))
+            elif isinstance(value, str):
+                # CSV is opened in spreadsheets and terminals: every text column (path,
+                # object, sections: the target names them) through the one escape.
                 row.append(display_name(value))
             else:
                 row.append(value)

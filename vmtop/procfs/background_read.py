@@ -57,7 +57,17 @@ _LIBC = _load_libc()
 Consume = Callable[[object, int, bool], bool]
 
 
-def read_file(path: str, consume: Consume | None = None) -> bytes | memoryview:
+class TooLong(Exception):
+    """The file goes on past the limit it was read with."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"longer than {limit} bytes")
+        self.limit = limit
+
+
+def read_file(
+    path: str, consume: Consume | None = None, limit: int | None = None
+) -> bytes | memoryview:
     """The whole file, as bytes or a read-only memoryview (slice it and call bytes()).
 
     While it is read, ``consume(text, available, False)`` is called each time more has
@@ -67,33 +77,45 @@ def read_file(path: str, consume: Consume | None = None) -> bytes | memoryview:
     ``rfind`` and slicing, like bytes.
 
     A regular file (a copied tree) is read at once, without calls to ``consume``.
-    Raises OSError as open() and read() would.
+    Raises OSError as open() and read() would, TooLong past ``limit`` bytes.
     """
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        if consume is None or _LIBC is None or os.fstat(fd).st_size > 0:
-            return _read_rest(fd)
-        return _read_in_background(fd, consume)
+        return read_fd(fd, consume, limit)
     finally:
         os.close(fd)
 
 
-def _read_rest(fd: int) -> bytes:
+def read_fd(fd: int, consume: Consume | None = None, limit: int | None = None):
+    """``read_file`` on a file already open (the caller closes it)."""
+    size = os.fstat(fd).st_size
+    if limit is not None and size > limit:
+        raise TooLong(limit)
+    if consume is None or _LIBC is None or size > 0:
+        return _read_rest(fd, limit)
+    return _read_in_background(fd, consume, limit)
+
+
+def _read_rest(fd: int, limit: int | None = None) -> bytes:
     chunks = []
+    total = 0
     while chunk := os.read(fd, 1 << 20):
         chunks.append(chunk)
+        total += len(chunk)
+        if limit is not None and total > limit:
+            raise TooLong(limit)
     return b"".join(chunks)
 
 
-def _read_in_background(fd: int, consume: Consume) -> bytes | memoryview:
+def _read_in_background(fd: int, consume: Consume, limit: int | None) -> bytes | memoryview:
     try:
         buffer = mmap.mmap(-1, RESERVE)
     except (OSError, ValueError):  # no room for the reservation (strict overcommit)
-        return _read_rest(fd)
+        return _read_rest(fd, limit)
     stream = _LIBC.fdopen(os.dup(fd), b"r")  # fclose() closes the duplicate
     if not stream:
         buffer.close()
-        return _read_rest(fd)
+        return _read_rest(fd, limit)
     _LIBC.setvbuf(stream, None, _IONBF, 0)  # fread straight into our buffer, nothing held
     # fread's target: while this exists the mapping cannot be resized or closed.
     pin = [ctypes.c_char.from_buffer(buffer)]
@@ -125,8 +147,11 @@ def _read_in_background(fd: int, consume: Consume) -> bytes | memoryview:
         count, error = outcome[0]
         if error:
             raise OSError(error, os.strerror(error))
+        if limit is not None and count > limit:
+            raise TooLong(limit)
         if count == RESERVE:  # longer than the reservation: the rest, plainly
-            text = buffer[:count] + _read_rest(fd)
+            rest = _read_rest(fd, None if limit is None else max(0, limit - count))
+            text = buffer[:count] + rest
             consume(text, len(text), True)
             return text
         consume(buffer, count, True)

@@ -75,3 +75,14 @@ class KernelThread(ProcError):
             pid,
             f"process {pid}{name} is a kernel thread: it has no user address space",
         )
+
+
+class UnreadableFile(ProcError):
+    """A file of the tree that vmtop will not read: not a regular file (a FIFO, a
+    device), a symbolic link leading out of a copied tree, larger than any real one, or
+    not what the kernel prints. The message names the file."""
+
+    def __init__(self, pid: int, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(pid, f"cannot read {path}: {reason}")

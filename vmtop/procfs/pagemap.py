@@ -21,7 +21,7 @@ import struct
 from typing import NamedTuple
 
 from vmtop.procfs.errors import ProcError
-from vmtop.procfs.reader import ProcFS
+from vmtop.procfs.reader import ProcFS, UnsafeFile, open_regular
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 ENTRY_SIZE = 8
@@ -156,7 +156,9 @@ def read_pagemap(
     first = start // page_size
     count = max(0, (end - start) // page_size)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = open_regular(path, inside=procfs.confine_to)
+    except UnsafeFile as e:
+        raise PagemapUnavailable(f"{path}: {e.reason}") from None
     except FileNotFoundError:
         if procfs.exists(pid) and not procfs.is_live:
             raise PagemapUnavailable("this /proc tree has no pagemap") from None

@@ -46,6 +46,7 @@ class ParseError(ValueError):
 
 
 _HEX_BYTES = b"0123456789abcdefABCDEF"
+ADDRESS_END = 1 << 64  # an address at or above this is no address: the line is malformed
 _PERM_BYTES = b"rwxsp-"
 
 
@@ -200,6 +201,8 @@ def _addresses(ranges: list[bytes], widths: list[int]) -> tuple[list[int], list[
             raise ParseError(f"not an address range: {ranges[i]!r}")
         starts[i] = int(lo, 16)
         ends[i] = int(hi, 16)
+        if ends[i] >= ADDRESS_END or starts[i] >= ADDRESS_END:
+            raise ParseError(f"address out of range: {ranges[i][:80]!r}")
     return starts, ends
 
 
@@ -209,7 +212,10 @@ def _addresses_one_by_one(ranges) -> tuple[list[int], list[int]]:
     ) != len(ranges):
         raise ParseError("not an address range")
     los, _, his = zip(*map(bytes.partition, ranges, repeat(b"-")), strict=True)
-    return list(map(int, los, repeat(16))), list(map(int, his, repeat(16)))
+    starts, ends = list(map(int, los, repeat(16))), list(map(int, his, repeat(16)))
+    if max(starts, default=0) >= ADDRESS_END or max(ends, default=0) >= ADDRESS_END:
+        raise ParseError("address out of range")
+    return starts, ends
 
 
 def _check_order(starts: list[int], ends: list[int]) -> bool:
@@ -260,6 +266,8 @@ def parse_maps_header(line: bytes) -> Region:
     end = int(hi, 16)
     if end < start:
         raise ParseError(f"region ends before it starts: {line[:80]!r}")
+    if end >= ADDRESS_END:
+        raise ParseError(f"address out of range (2^64 or more): {line[:80]!r}")
     perms, offset, dev, inode, path, kind = _RESTS[rest]
     return Region(start, end, perms, offset, dev, inode, path, kind=kind)
 

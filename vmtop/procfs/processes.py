@@ -20,9 +20,23 @@ import os
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
-from vmtop.procfs.errors import AccessDenied, KernelThread, ProcError, ZombieProcess
+from vmtop.procfs.errors import (
+    AccessDenied,
+    KernelThread,
+    ProcError,
+    UnreadableFile,
+    ZombieProcess,
+)
 from vmtop.procfs.parse_proc import parse_cmdline, parse_stat, parse_status, status_uid
-from vmtop.procfs.reader import PF_KTHREAD, ProcFS, user_name
+from vmtop.procfs.reader import (
+    ARGUMENTS_LIMIT,
+    PF_KTHREAD,
+    ProcFS,
+    UnsafeFile,
+    check_inside,
+    open_regular,
+    user_name,
+)
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -117,11 +131,13 @@ def parse_process(
 
 def open_maps(path: str) -> None:
     """Open and close a maps file; the kernel answers EACCES here if we may not read it.
+    Opened as every file is (``open_regular``): a FIFO in a copied tree must not block
+    the picker. Raises UnsafeFile for a file vmtop will not read.
 
     A module-level function so tests can make a fixture process unreadable (as root,
     file modes cannot).
     """
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    fd = open_regular(path)
     os.close(fd)
 
 
@@ -132,7 +148,11 @@ def probe_access(procfs: ProcFS, row: ProcessRow) -> str | None:
     if row.state in ("Z", "X"):
         return ZombieProcess(row.pid).message
     try:
-        open_maps(procfs.path(row.pid, "maps"))
+        path = procfs.path(row.pid, "maps")
+        check_inside(path, procfs.confine_to)
+        open_maps(path)
+    except UnsafeFile as e:
+        return UnreadableFile(row.pid, procfs.path(row.pid, "maps"), e.reason).message
     except PermissionError:
         return AccessDenied(row.pid, row.user if row.user != "?" else None).message
     except FileNotFoundError:
@@ -180,13 +200,12 @@ class ProcessLister:
         return self._users[uid]
 
     def _read(self, pid: int) -> ProcessRow | None:
-        try:
-            with open(self.procfs.path(pid, "stat"), "rb", buffering=0) as f:
-                stat = f.read()
-        except OSError:
-            return None  # gone, or a copied tree without stat: nothing to list
-        status = _read_or_none(self.procfs.path(pid, "status"))
-        cmdline = _read_or_none(self.procfs.path(pid, "cmdline"))
+        read = self.procfs.read_any
+        stat = read(self.procfs.path(pid, "stat"))
+        if stat is None:
+            return None  # gone, or a copied tree without a readable stat: not listed
+        status = read(self.procfs.path(pid, "status"))
+        cmdline = read(self.procfs.path(pid, "cmdline"), ARGUMENTS_LIMIT)
         try:
             return parse_process(pid, stat, status, cmdline, user_of=self._user)
         except ValueError:
@@ -213,14 +232,6 @@ class ProcessLister:
         self._ticks = ticks
         self._last_time = now
         return rows
-
-
-def _read_or_none(path: str) -> bytes | None:
-    try:
-        with open(path, "rb", buffering=0) as f:
-            return f.read()
-    except OSError:
-        return None
 
 
 # -- sorting and filtering -------------------------------------------------------------
@@ -292,7 +303,7 @@ def parse_loadavg(data: bytes) -> tuple[float, float, float] | None:
 
 def read_system(procfs: ProcFS) -> SystemSummary | None:
     """The machine's memory and load from meminfo/loadavg; None when the tree lacks them."""
-    meminfo = _read_or_none(os.path.join(procfs.root, "meminfo"))
+    meminfo = procfs.read_any(os.path.join(procfs.root, "meminfo"))
     if not meminfo:
         return None
     fields = parse_meminfo(meminfo)
@@ -300,7 +311,7 @@ def read_system(procfs: ProcFS) -> SystemSummary | None:
     if not total:
         return None
     available = fields.get("MemAvailable", fields.get("MemFree", 0))
-    loadavg = _read_or_none(os.path.join(procfs.root, "loadavg"))
+    loadavg = procfs.read_any(os.path.join(procfs.root, "loadavg"))
     return SystemSummary(
         mem_total=total,
         mem_used=max(0, total - available),

@@ -8,6 +8,13 @@ OS errors are translated here, once (as psutil's _pslinux does): EACCES/EPERM be
 AccessDenied naming the owner; ENOENT/ESRCH become NoSuchProcess when the process
 was never seen, ProcessGone when it was; an empty ``maps`` is explained as a zombie
 or a kernel thread. Nothing here writes to /proc, ptraces or reads ``/proc/PID/mem``.
+
+A copied tree is whatever someone handed over, so every file is opened defensively
+(``open_regular``): without blocking (a FIFO would wait for a writer forever), only
+when it is a regular file (the files of /proc are; a device such as /dev/zero never
+ends), never through a symbolic link leading out of a copied tree, and read up to a
+bound (``read_limit``): a maps text larger than any real one is an error, not a
+MemoryError. Each refusal is an UnreadableFile naming the file.
 """
 
 from __future__ import annotations
@@ -15,14 +22,16 @@ from __future__ import annotations
 import errno
 import os
 import pwd
+import stat as stat_mode
 
-from vmtop.procfs.background_read import Consume, read_file
+from vmtop.procfs.background_read import Consume, TooLong, read_fd
 from vmtop.procfs.errors import (
     AccessDenied,
     KernelThread,
     NoSuchProcess,
     ProcError,
     ProcessGone,
+    UnreadableFile,
     ZombieProcess,
 )
 from vmtop.procfs.parse_proc import StatFields, parse_cmdline, parse_stat, parse_status
@@ -32,6 +41,89 @@ PF_EXITING = 0x00000004  # task flag: do_exit has started (set before the mm goe
 
 _GONE = (errno.ENOENT, errno.ESRCH)
 _DENIED = (errno.EACCES, errno.EPERM)
+
+# The most vmtop reads of one file. A maps or smaps text of 1 GiB would be ~7 million
+# regions (smaps), 7 times Fedora's vm.max_map_count: larger is no real process's.
+MAP_TEXT_LIMIT = 1 << 30
+ARGUMENTS_LIMIT = 64 << 20  # cmdline, environ: the kernel caps argv at 1/4 of the stack
+SMALL_FILE_LIMIT = 4 << 20  # stat, status, syscall, meminfo: a few KiB in truth
+
+
+def read_limit(name: str) -> int:
+    """The bound for reading the file ``name`` (``maps``, ``task/TID/smaps``, ...)."""
+    base = name.rpartition("/")[2]
+    if base in ("maps", "smaps"):
+        return MAP_TEXT_LIMIT
+    if base in ("cmdline", "environ"):
+        return ARGUMENTS_LIMIT
+    return SMALL_FILE_LIMIT
+
+
+class UnsafeFile(Exception):
+    """``open_regular`` refused a file; ``reason`` says why in a few words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+_FILE_TYPES = (
+    (stat_mode.S_ISFIFO, "a FIFO"),
+    (stat_mode.S_ISCHR, "a character device"),
+    (stat_mode.S_ISBLK, "a block device"),
+    (stat_mode.S_ISDIR, "a directory"),
+    (stat_mode.S_ISSOCK, "a socket"),
+)
+
+
+def _file_type(mode: int) -> str:
+    return next((name for test, name in _FILE_TYPES if test(mode)), "not a regular file")
+
+
+def check_inside(path: str, inside: str | None) -> None:
+    """Raise UnsafeFile when ``path`` resolves to somewhere outside ``inside`` (a real
+    path; None: anywhere is fine)."""
+    if inside is None:
+        return
+    real = os.path.realpath(path)
+    if not real.startswith(inside.rstrip("/") + "/"):
+        raise UnsafeFile(f"a symbolic link leading out of the tree (to {real})")
+
+
+def open_regular(path: str, *, inside: str | None = None) -> int:
+    """A file descriptor of ``path``, opened read-only without blocking, when it is a
+    regular file (the files of /proc are) and, with ``inside`` (a real path), when it
+    does not lead out of that directory. Raises OSError as os.open would, UnsafeFile
+    when it refuses."""
+    check_inside(path, inside)
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat_mode.S_ISREG(mode):
+            raise UnsafeFile(f"{_file_type(mode)}, not a regular file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_regular(
+    path: str, *, inside: str | None = None, limit: int = SMALL_FILE_LIMIT, consume=None
+) -> bytes | memoryview:
+    """The whole of a regular file, opened as ``open_regular`` does, at most ``limit``
+    bytes. Raises OSError, UnsafeFile, or UnsafeFile when longer than ``limit``."""
+    fd = open_regular(path, inside=inside)
+    try:
+        return read_fd(fd, consume, limit)
+    except TooLong:
+        raise UnsafeFile(_too_long(limit)) from None
+    finally:
+        os.close(fd)
+
+
+def _too_long(limit: int) -> str:
+    size = f"{limit >> 30} GiB" if limit >= 1 << 30 else f"{limit >> 20} MiB"
+    return f"larger than {size}, more than any real one"
 
 
 def user_name(uid: int | None) -> str | None:
@@ -48,11 +140,31 @@ class ProcFS:
 
     def __init__(self, root: str = "/proc") -> None:
         self.root = root
+        self._real: tuple[str, str] | None = None  # (root, its real path)
+
+    @property
+    def real_root(self) -> str:
+        if self._real is None or self._real[0] != self.root:
+            self._real = (self.root, os.path.realpath(self.root))
+        return self._real[1]
 
     @property
     def is_live(self) -> bool:
         """True for the real /proc of this machine (where map_files etc. exist)."""
-        return os.path.realpath(self.root) == "/proc"
+        return self.real_root == "/proc"
+
+    @property
+    def confine_to(self) -> str | None:
+        """The directory no file may lead out of: a copied tree's; None for /proc."""
+        return None if self.is_live else self.real_root
+
+    def read_any(self, path: str, limit: int = SMALL_FILE_LIMIT) -> bytes | None:
+        """A file of the tree (a full path under the root), or None when it cannot
+        be read, for whatever reason (missing, not regular, too long, no access)."""
+        try:
+            return bytes(read_regular(path, inside=self.confine_to, limit=limit))
+        except (OSError, UnsafeFile):
+            return None
 
     def path(self, pid: int | str, *parts: str) -> str:
         return os.path.join(self.root, str(pid), *parts)
@@ -81,10 +193,11 @@ class ProcFS:
         """
         path = self.path(pid, name)
         try:
-            if consume is not None:
-                return read_file(path, consume)
-            with open(path, "rb", buffering=0) as f:
-                return f.read()
+            return read_regular(
+                path, inside=self.confine_to, limit=read_limit(name), consume=consume
+            )
+        except UnsafeFile as e:
+            raise UnreadableFile(pid, path, e.reason) from None
         except OSError as e:
             raise self._translate(pid, e, name, seen=seen) from None
 
@@ -117,7 +230,11 @@ class ProcFS:
         try:
             return parse_stat(data)
         except ValueError:
-            raise ProcessGone(pid, "unreadable stat") from None
+            if not data and self.is_live:  # the kernel printed nothing: it was exiting
+                raise ProcessGone(pid, "empty stat") from None
+            raise UnreadableFile(
+                pid, self.path(pid, "stat"), "malformed: not what the kernel prints in stat"
+            ) from None
 
     def read_status(self, pid: int) -> dict[str, str | int]:
         data = self.read_optional(pid, "status")
@@ -166,11 +283,7 @@ class ProcFS:
 
     def read_task_file(self, pid: int, tid: int, name: str) -> bytes | None:
         """A per-thread file, or None if it cannot be read (thread gone, no access)."""
-        try:
-            with open(self.path(pid, "task", str(tid), name), "rb", buffering=0) as f:
-                return f.read()
-        except OSError:
-            return None
+        return self.read_any(self.path(pid, "task", str(tid), name), read_limit(name))
 
 
 def _describe(name: str) -> str:

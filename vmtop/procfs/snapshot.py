@@ -8,8 +8,14 @@ from operator import itemgetter
 from typing import NamedTuple
 
 from vmtop.model.region import ProcessInfo, Region, Snapshot, Totals
-from vmtop.procfs.errors import NoSuchProcess, PidReused, ProcError, ProcessGone
-from vmtop.procfs.parse_maps import parse_maps
+from vmtop.procfs.errors import (
+    NoSuchProcess,
+    PidReused,
+    ProcError,
+    ProcessGone,
+    UnreadableFile,
+)
+from vmtop.procfs.parse_maps import ParseError, parse_maps, parse_maps_header
 from vmtop.procfs.parse_proc import StatFields, parse_cmdline, parse_stat, status_uid
 from vmtop.procfs.reader import PF_EXITING, ProcFS
 from vmtop.procfs.smaps_stream import SmapsStream
@@ -77,13 +83,33 @@ def _read_map(procfs: ProcFS, pid: int, smaps: bool, task: int | None) -> SmapsR
     t0 = time.perf_counter()
     maps_raw = procfs.read_optional(pid, name)
     if maps_raw is None:
+        if not smaps:  # asked for maps alone (`where`), and there is only smaps
+            read = read_smaps(procfs, pid, task=task)
+            if read.regions is not None:
+                return read
         raise ProcError(pid, f"{procfs.path(pid)} has neither smaps nor maps")
     t1 = time.perf_counter()
     regions = parse_maps(maps_raw)
     seconds = time.perf_counter() - t1
-    if not regions and maps_raw.strip():
-        raise ProcError(pid, f"could not parse the memory map of process {pid}")
+    check_maps_parsed(procfs.path(pid, name), pid, maps_raw, regions)
     return SmapsRead(None, regions, t1 - t0, seconds, t1 - t0 + seconds)
+
+
+def check_maps_parsed(path: str, pid: int, raw, regions: list[Region]) -> None:
+    """Raise UnreadableFile naming the first malformed line of a maps text when
+    parse_maps left a line out (the kernel prints none: a copied tree's is broken).
+
+    Cheap when every line made a region; the line-by-line look happens only when fewer
+    regions than lines came out (de-duplicated overlaps of a torn read also do that)."""
+    if len(regions) >= raw.count(b"\n") + (not raw.endswith(b"\n") and len(raw) > 0):
+        return
+    for number, line in enumerate(bytes(raw).split(b"\n"), 1):
+        if not line:
+            continue
+        try:
+            parse_maps_header(line)
+        except ParseError as e:
+            raise UnreadableFile(pid, path, f"line {number} is malformed: {e}") from None
 
 
 def _living_thread(procfs: ProcFS, pid: int) -> tuple[int, StatFields] | None:
@@ -121,7 +147,7 @@ def take_snapshot(
     task: int | None = None
     read = _read_map(procfs, pid, smaps, None)
     if not read.regions and read.raw is not None and bytes(read.raw).strip():
-        raise ProcError(pid, f"could not parse the memory map of process {pid}")
+        raise _no_region(procfs, pid, None)
     if not read.regions and stat is not None and stat.state == "Z":
         living = _living_thread(procfs, pid)
         if living is not None:
@@ -136,7 +162,7 @@ def take_snapshot(
     raw = read.raw
     if not regions:
         if raw is not None and bytes(raw).strip():
-            raise ProcError(pid, f"could not parse the memory map of process {pid}")
+            raise _no_region(procfs, pid, task)
         raise procfs.explain_empty_maps(pid, stat)
     if stat is not None and procfs.is_live:
         _check_still_there(procfs, pid, stat, task)
@@ -156,6 +182,12 @@ def take_snapshot(
         parse_seconds=read.parse_seconds,
         cpu_seconds=read.cpu_seconds,
     )
+
+
+def _no_region(procfs: ProcFS, pid: int, task: int | None) -> ProcError:
+    """An smaps text that is not empty but holds no region: not what the kernel prints."""
+    name = "smaps" if task is None else f"task/{task}/smaps"
+    return UnreadableFile(pid, procfs.path(pid, name), "malformed: not one region in it")
 
 
 def _check_still_there(procfs: ProcFS, pid: int, stat: StatFields, task: int | None) -> None:
