@@ -215,7 +215,9 @@ def _build_symbol_index(table: _SymbolTable | None, elf: ElfObject) -> _SymbolIn
 
     def name_at(offset: int) -> str:
         end = strings.find(b"\0", offset)
-        return strings[offset : end if end >= 0 else len(strings)].decode("utf-8", "replace")
+        # surrogateescape: the exact name, even where it is not UTF-8 (escaped when shown).
+        raw = strings[offset : end if end >= 0 else len(strings)]
+        return raw.decode("utf-8", "surrogateescape")
 
     if table.elf64:
         unpacked = struct.iter_unpack(order + "IBBHQQ", table.entries)
@@ -325,7 +327,8 @@ def _from_elffile(elf: ELFFile, stream: BinaryIO, identity: FileIdentity | None)
         if flags & SHF_TLS and nobits:
             continue  # .tbss takes no address space in the image: it overlaps what follows
         if size and sec["sh_addr"]:
-            sections.append(ElfSection(sec.name, sec["sh_addr"], size, flags, nobits))
+            name = sec.name if "\ufffd" not in sec.name else _exact_section_name(elf, sec)
+            sections.append(ElfSection(name, sec["sh_addr"], size, flags, nobits))
     # Without section headers everything stays 0, as binutils 2.40 `size` prints it.
     sections.sort(key=lambda s: (s.addr, s.size))
     chosen = symtab if symtab is not None else dynsym
@@ -553,3 +556,16 @@ def symbolize(
         return None, None
     found = obj.elf.symbol_at(address - obj.bias)
     return found if found is not None else (None, None)
+
+
+def _exact_section_name(elf, sec) -> str:
+    """A section's name with its bytes kept (surrogateescape): pyelftools decodes names
+    with errors="replace", which loses a byte that is not UTF-8."""
+    from elftools.common.utils import parse_cstring_from_stream
+
+    try:
+        names = elf.get_section(elf["e_shstrndx"])
+        raw = parse_cstring_from_stream(names.stream, names["sh_offset"] + sec["sh_name"])
+    except Exception:  # noqa: BLE001 - a damaged table: keep what pyelftools read
+        return sec.name
+    return (raw or b"").decode("utf-8", "surrogateescape")
