@@ -29,6 +29,8 @@ def parse_stat(data: bytes) -> StatFields:
     comm = data[open_paren + 1 : close_paren].decode("utf-8", "surrogateescape")
     rest = data[close_paren + 2 :].split()
     # rest[0] is field 3 (state); field N is rest[N - 3].
+    if rest and not (len(rest[0]) == 1 and rest[0].isalpha()):
+        raise ValueError("malformed stat")  # the state is one letter
 
     def field(n: int) -> int:
         try:
