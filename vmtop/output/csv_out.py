@@ -23,7 +23,8 @@ def write_csv(snapshot: Snapshot, out: TextIO, procfs=None, cache=None) -> None:
         for key in record:
             columns.setdefault(key, None)
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
+    # Column names too: unknown smaps fields keep the name a copied tree gave them.
+    writer.writerow([display_name(column) for column in columns])
     for record in records:
         row = []
         for key in columns:

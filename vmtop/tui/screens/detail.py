@@ -310,7 +310,11 @@ class RegionDetailScreen(Screen):
             else:
                 shown = format_bytes(value)
             style = "dim" if value == 0 else ""
-            table.add_row(Text(name), Text(shown, style=style), Text(describe_field(name)))
+            table.add_row(
+                Text(display_name(name)),
+                Text(display_name(shown), style=style),
+                Text(describe_field(name)),
+            )
         return table
 
     def _flags_table(self) -> Table | Text:
@@ -321,7 +325,7 @@ class RegionDetailScreen(Screen):
         for _ in range(2):
             table.add_column(style="bold", no_wrap=True)
             table.add_column()
-        pairs = [(Text(c), Text(w)) for c, w in describe_flags(str(flags))]
+        pairs = [(Text(display_name(c)), Text(w)) for c, w in describe_flags(str(flags))]
         half = (len(pairs) + 1) // 2
         left, right = pairs[:half], pairs[half:]
         for i, (code, words) in enumerate(left):
