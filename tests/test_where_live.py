@@ -23,9 +23,8 @@ from helpers_elf import (
     readelf_sections,
     section_containing,
     symbols_containing,
-    vmtop_json,
-    where_results,
     vmtop_text,
+    where_results,
 )
 
 pytestmark = pytest.mark.live
