@@ -120,6 +120,11 @@ CASES: dict[str, tuple[Callable[[Path], None], str, str]] = {
         "maps",
         "out of range",
     ),
+    "smaps address 2^64": (
+        lambda d: write(d / "smaps", (d / "smaps").read_bytes() + b"10000000000000000-10000000000001000 r--p 00000000 00:00 0 \nSize: 4 kB\n"),
+        "smaps",
+        "out of range",
+    ),
     "stat malformed": (lambda d: write(d / "stat", b"7936 (sleep) this is not a stat line\n"), "stat", "malformed"),
     "stat garbage": (lambda d: write(d / "stat", garbage(300, 3)), "stat", "malformed"),
 }  # fmt: skip
