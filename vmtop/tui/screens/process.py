@@ -760,7 +760,8 @@ class ProcessScreen(Screen):
 
     def on_process_screen_located(self, message: Located) -> None:
         if message.region is None:
-            self.notify(message.text, severity="warning", timeout=8)
+            # markup=False: the text holds names the target chose ("[b]" is no style).
+            self.notify(message.text, severity="warning", timeout=8, markup=False)
             return
         table = self.query_one(RegionTable)
         if not table.select_region(message.region):
@@ -768,7 +769,7 @@ class ProcessScreen(Screen):
             self._update_table_title()
             self._update_header()
             table.select_region(message.region)
-        self.notify(message.text, timeout=8)
+        self.notify(message.text, timeout=8, markup=False)
 
 
 def describe_address(snap: Snapshot, address: int, procfs: ProcFS) -> tuple[Region | None, str]:
