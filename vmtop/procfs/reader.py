@@ -42,8 +42,9 @@ PF_EXITING = 0x00000004  # task flag: do_exit has started (set before the mm goe
 _GONE = (errno.ENOENT, errno.ESRCH)
 _DENIED = (errno.EACCES, errno.EPERM)
 
-# The most vmtop reads of one file. A maps or smaps text of 1 GiB would be ~7 million
-# regions (smaps), 7 times Fedora's vm.max_map_count: larger is no real process's.
+# The most vmtop reads of one file. smaps prints ~720 bytes per region (47 MB for
+# 65 000 here), so 1 GiB is ~1.5 million regions, more than Fedora's vm.max_map_count
+# (1 048 576) lets a process have; maps prints a seventh of that.
 MAP_TEXT_LIMIT = 1 << 30
 ARGUMENTS_LIMIT = 64 << 20  # cmdline, environ: the kernel caps argv at 1/4 of the stack
 SMALL_FILE_LIMIT = 4 << 20  # stat, status, syscall, meminfo: a few KiB in truth
@@ -111,7 +112,8 @@ def read_regular(
     path: str, *, inside: str | None = None, limit: int = SMALL_FILE_LIMIT, consume=None
 ) -> bytes | memoryview:
     """The whole of a regular file, opened as ``open_regular`` does, at most ``limit``
-    bytes. Raises OSError, UnsafeFile, or UnsafeFile when longer than ``limit``."""
+    bytes. Raises OSError as os.open and os.read would; UnsafeFile when it refuses the
+    file or the file goes on past ``limit``."""
     fd = open_regular(path, inside=inside)
     try:
         return read_fd(fd, consume, limit)
