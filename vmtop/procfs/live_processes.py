@@ -1,0 +1,141 @@
+"""The picker's rows for this machine's own /proc, read through psutil.
+
+psutil reads per process what the hand-written lister did, from the same cheap files
+(``stat``, ``status``, ``statm``, ``cmdline``; never ``smaps``), once each inside
+``Process.oneshot()``; its ``Process`` objects are kept between refreshes by
+``psutil.process_iter``. A copied ``/proc`` tree (``--proc-root``) is still read by
+``vmtop.procfs.processes.parse_process``: psutil reads only the machine's own /proc.
+
+What psutil does not give cheaply is filled in here: swap (psutil has it only from
+``smaps``, which vmtop never reads for the list) comes from ``status`` and only when the
+machine has swap in use; otherwise every process's swap is 0. Errors stay at this
+boundary: a process that vanished is left out, one that denies its files too.
+
+Identity is (PID, start time in clock ticks), the start time from psutil's
+``create_time`` (boot time + stat field 22). psutil keeps a cached ``Process`` per PID
+while the PID stays listed, so a PID that another process took within one refresh
+interval (the PID space wrapping in two seconds) would keep the old start time for that
+refresh: its CPU % would be wrong once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+
+import psutil
+
+from vmtop.procfs.parse_proc import parse_status
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+# psutil's words for the one letter of stat's state field, back to the letter.
+STATE_LETTERS = {
+    psutil.STATUS_RUNNING: "R",
+    psutil.STATUS_SLEEPING: "S",
+    psutil.STATUS_DISK_SLEEP: "D",
+    psutil.STATUS_STOPPED: "T",
+    psutil.STATUS_TRACING_STOP: "t",
+    psutil.STATUS_ZOMBIE: "Z",
+    psutil.STATUS_DEAD: "X",
+    psutil.STATUS_WAKING: "W",
+    psutil.STATUS_IDLE: "I",
+    psutil.STATUS_PARKED: "P",
+}
+for _name, _letter in (("STATUS_WAKE_KILL", "K"), ("STATUS_LOCKED", "L")):
+    if hasattr(psutil, _name):
+        STATE_LETTERS[getattr(psutil, _name)] = _letter
+
+
+class LiveProcess:
+    """What psutil says about one process, with vmtop's names. Sizes in bytes."""
+
+    __slots__ = (
+        "pid",
+        "ppid",
+        "uid",
+        "state",
+        "comm",
+        "argv",
+        "rss",
+        "vsize",
+        "threads",
+        "start_time",
+        "cpu_ticks",
+    )
+
+    def __init__(self, **fields) -> None:
+        for name in self.__slots__:
+            setattr(self, name, fields[name])
+
+    @property
+    def kernel_thread(self) -> bool:
+        # psutil does not expose stat's PF_KTHREAD flag. Every kernel thread is kthreadd
+        # (PID 2) or its child, and has no memory of its own (statm all zeros).
+        if self.pid == 2 or self.ppid == 2:
+            return True
+        return self.vsize == 0 and not self.argv and self.state not in ("Z", "X")
+
+
+def read_live_processes(pids: Iterable[int] | None = None) -> Iterator[LiveProcess]:
+    """Every process of this machine (or those of ``pids``) that can still be read."""
+    boot = psutil.boot_time()
+    procs: Iterable[psutil.Process]
+    procs = psutil.process_iter() if pids is None else _processes(pids)
+    for proc in procs:
+        row = _read(proc, boot)
+        if row is not None:
+            yield row
+
+
+def _processes(pids: Iterable[int]) -> Iterator[psutil.Process]:
+    for pid in pids:
+        try:
+            yield psutil.Process(pid)
+        except psutil.Error:
+            continue
+
+
+def _read(proc: psutil.Process, boot: float) -> LiveProcess | None:
+    try:
+        with proc.oneshot():
+            times = proc.cpu_times()
+            state = proc.status()
+            memory = proc.memory_info()
+            row = LiveProcess(
+                pid=proc.pid,
+                ppid=proc.ppid(),
+                uid=proc.uids().real,
+                state=STATE_LETTERS.get(state, "?"),
+                comm=proc.name(),
+                argv=_argv(proc),
+                rss=memory.rss,
+                vsize=memory.vms,
+                threads=proc.num_threads(),
+                start_time=round((proc.create_time() - boot) * CLOCK_TICKS),
+                cpu_ticks=round((times.user + times.system) * CLOCK_TICKS),
+            )
+    except psutil.Error:  # gone (NoSuchProcess), or its files denied (AccessDenied)
+        return None
+    return row
+
+
+def _argv(proc: psutil.Process) -> list[str]:
+    try:
+        argv = proc.cmdline()
+    except psutil.Error:  # a zombie's (or a denied) command line: none
+        return []
+    # A title written over argv (postgres, setproctitle) leaves NUL padding: psutil makes
+    # it empty arguments at the end. They are not arguments (parse_cmdline agrees).
+    while argv and not argv[-1]:
+        argv.pop()
+    return argv
+
+
+def swap_of(read_status: Callable[[int], bytes | None], pid: int) -> int | None:
+    """VmSwap from ``status`` (bytes), None when the file or the line is missing."""
+    data = read_status(pid)
+    if not data:
+        return None
+    swap = parse_status(data).get("VmSwap")
+    return swap if isinstance(swap, int) else None
