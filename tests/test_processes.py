@@ -314,3 +314,40 @@ def test_a_costly_list_spaces_out_the_refreshes():
     assert not lister.due(2.0)  # the tick at 2 s is skipped...
     now[0] += 2.0
     assert lister.due(2.0)  # ...the one at 4 s lists
+
+
+@pytest.mark.live
+def test_a_reused_pid_is_listed_with_the_new_process_identity(spawn):
+    """A process ends and another gets its PID between two refreshes (ns_last_pid makes
+    the kernel hand out that PID again): the second list shows the new process, with
+    its own start time, at once."""
+    import subprocess
+    import time
+
+    if os.geteuid() != 0 or not os.access("/proc/sys/kernel/ns_last_pid", os.W_OK):
+        pytest.skip("choosing the next PID (ns_last_pid) needs root")
+    lister = ProcessLister(ProcFS())
+    first = spawn(["sleep", "60"])
+    old = {r.pid: r for r in lister.list()}[first.pid]
+    first.kill()
+    time.sleep(0.05)  # a start time in another clock tick
+    second = None
+    for _ in range(20):  # another process may take the PID first: try again
+        with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+            f.write(str(first.pid - 1))
+        candidate = subprocess.Popen(["sleep", "60"])
+        if candidate.pid == first.pid:
+            second = candidate
+            break
+        candidate.kill()
+        candidate.wait()
+    if second is None:
+        pytest.skip("the PID could not be had again")
+    try:
+        new = {r.pid: r for r in lister.list()}.get(first.pid)
+        assert new is not None, "the process that took the PID is not listed"
+        assert new.start_time == int(stat_fields(second.pid)[19]) != old.start_time
+        assert new.identity != old.identity
+    finally:
+        second.kill()
+        second.wait()

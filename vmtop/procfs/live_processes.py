@@ -2,8 +2,7 @@
 
 psutil reads per process what the hand-written lister did, from the same cheap files
 (``stat``, ``status``, ``statm``, ``cmdline``; never ``smaps``), once each inside
-``Process.oneshot()``; its ``Process`` objects are kept between refreshes by
-``psutil.process_iter``. A copied ``/proc`` tree (``--proc-root``) is still read by
+``Process.oneshot()``; its ``Process`` objects are kept between refreshes. A copied ``/proc`` tree (``--proc-root``) is still read by
 ``vmtop.procfs.processes.parse_process``: psutil reads only the machine's own /proc.
 
 What psutil does not give cheaply is filled in here: swap (psutil has it only from
@@ -12,10 +11,11 @@ machine has swap in use; otherwise every process's swap is 0. Errors stay at thi
 boundary: a process that vanished is left out, one that denies its files too.
 
 Identity is (PID, start time in clock ticks), the start time from psutil's
-``create_time`` (boot time + stat field 22). psutil keeps a cached ``Process`` per PID
-while the PID stays listed, so a PID that another process took within one refresh
-interval (the PID space wrapping in two seconds) would keep the old start time for that
-refresh: its CPU % would be wrong once.
+``create_time`` (boot time + stat field 22). A ``Process`` kept from the last refresh
+compares its start time with the one now in stat when asked its ``ppid()`` (psutil's
+PID-reuse check, one more stat read). One found gone is looked up once more as a new
+``Process``: a PID another process took since the last refresh is listed with the new
+process's identity at once.
 """
 
 from __future__ import annotations
@@ -77,23 +77,37 @@ class LiveProcess:
         return self.vsize == 0 and not self.argv and self.state not in ("Z", "X")
 
 
-def read_live_processes(pids: Iterable[int] | None = None) -> Iterator[LiveProcess]:
-    """Every process of this machine (or those of ``pids``) that can still be read."""
-    boot = psutil.boot_time()
-    procs: Iterable[psutil.Process]
-    procs = psutil.process_iter() if pids is None else _processes(pids)
-    for proc in procs:
-        row = _read(proc, boot)
-        if row is not None:
-            yield row
+class LiveProcessReader:
+    """Reads the live processes, keeping one psutil ``Process`` per PID between calls
+    (its own table, not ``psutil.process_iter``'s, which after a PID reuse leaves the new
+    process out of one more refresh). Holds only the PIDs of the last call."""
 
+    def __init__(self) -> None:
+        self._known: dict[int, psutil.Process] = {}
 
-def _processes(pids: Iterable[int]) -> Iterator[psutil.Process]:
-    for pid in pids:
-        try:
-            yield psutil.Process(pid)
-        except psutil.Error:
-            continue
+    def read(self, pids: Iterable[int] | None = None) -> Iterator[LiveProcess]:
+        """Every process of this machine (or those of ``pids``) that can still be read."""
+        boot = psutil.boot_time()
+        known = self._known
+        kept: dict[int, psutil.Process] = {}
+        for pid in psutil.pids() if pids is None else pids:
+            proc = known.get(pid)
+            row = _read(proc, boot) if proc is not None else None
+            if row is None:
+                # New, gone, or its PID now another process's: a fresh Process reads
+                # the start time anew.
+                try:
+                    proc = psutil.Process(pid)
+                except psutil.Error:
+                    continue
+                row = _read(proc, boot)
+            if row is not None:
+                kept[pid] = proc
+                yield row
+        if pids is None:
+            self._known = kept
+        else:
+            known.update(kept)
 
 
 def _read(proc: psutil.Process, boot: float) -> LiveProcess | None:

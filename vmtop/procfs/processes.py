@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 from vmtop.procfs.errors import AccessDenied, KernelThread, ProcError, ZombieProcess
-from vmtop.procfs.live_processes import LiveProcess, read_live_processes, swap_of
+from vmtop.procfs.live_processes import LiveProcess, LiveProcessReader, swap_of
 from vmtop.procfs.parse_proc import parse_cmdline, parse_stat, parse_status, status_uid
 from vmtop.procfs.reader import PF_KTHREAD, ProcFS, user_name
 
@@ -210,6 +210,7 @@ class ProcessLister:
         self.clock = clock or time.monotonic
         self.probe = probe
         self.use_psutil = procfs.is_live if use_psutil is None else use_psutil
+        self._live = LiveProcessReader() if self.use_psutil else None
         self._ticks: dict[tuple[int, int], int] = {}
         self._last_time: float | None = None
         self.cost = 0.0  # CPU seconds the last list() took, in the thread that ran it
@@ -239,7 +240,7 @@ class ProcessLister:
         swap = self._read_swap if self._swap_in_use() else None
         return (
             row_from_live(process, self._user(process.uid), swap)
-            for process in read_live_processes(pids)
+            for process in self._live.read(pids)
         )
 
     def _swap_in_use(self) -> bool:
