@@ -3,13 +3,13 @@
 On this machine's /proc the rows come from psutil (``vmtop.procfs.live_processes``:
 owner, state, CPU time, threads, RSS, virtual size, command line, identity); on a copied
 tree (``--proc-root``), which psutil cannot read, from ``parse_process`` over the raw
-files. Either way, per process only ``stat``, ``status``, ``statm`` and ``cmdline`` are
-read: each costs the kernel no page-table walk. ``smaps`` and ``smaps_rollup`` are never read here, and
-``maps`` is only *opened* (never read) to learn whether vmtop may read it: the kernel
-checks ptrace access at open time (``proc_maps_open`` → ``mm_access``), so opening is
-enough and costs the target nothing (a few microseconds per process). It is asked on
-every refresh, not cached: a process can turn undumpable, or exec a setuid program,
-under the same PID and start time.
+files. Either way, per process only ``stat``, ``status``, ``cmdline`` (and, through
+psutil, ``statm``) are read: each costs the kernel no page-table walk. ``smaps`` and
+``smaps_rollup`` are never read here, and ``maps`` is only *opened* (never read) to learn
+whether vmtop may read it: the kernel checks ptrace access at open time
+(``proc_maps_open`` → ``mm_access``), so opening is enough and costs the target nothing
+(a few microseconds per process). It is asked on every refresh, not cached: a process
+can turn undumpable, or exec a setuid program, under the same PID and start time.
 
 Parsing is pure (``parse_process``, over bytes); ``ProcessLister`` does the I/O, through
 psutil on the live /proc and through a ``ProcFS`` on a copied tree.
