@@ -58,8 +58,7 @@ def run_foreground(name: str, size_mib: int | None, language: str | None = None)
     try:
         out.write(
             f"vmtop demo {name}: PID {demo.pid}, {which_runs(demo)}. Watch it from another "
-            "terminal with "
-            f"'vmtop {demo.pid}' or 'vmtop watch {demo.pid}'. Ctrl-C stops it.\n"
+            f"terminal with 'vmtop {demo.pid}' or 'vmtop watch {demo.pid}'. Ctrl-C stops it.\n"
         )
         out.flush()
         while True:
