@@ -266,10 +266,10 @@ static void report(int level) {
     pause_steps(1);
 }
 
-/* Each level holds a 72 KiB array on the stack and writes all of it. */
+/* Each level holds a 72 KiB array on the stack and writes to every page of it. */
 __attribute__((noinline)) static int descend(int level, int depth) {
     volatile char frame[FRAME];
-    memset((char *)frame, level, sizeof frame);
+    for (size_t i = 0; i < sizeof frame; i += 256) frame[i] = (char)level; /* every page */
     if (level % LEVELS_PER_STEP == 0 || level == depth) report(level);
     int below = level < depth ? descend(level + 1, depth) : 0;
     return below + frame[level % FRAME]; /* the frame is live across the call */
