@@ -268,12 +268,11 @@ def test_live_rows_swap_comes_from_status_only_while_the_machine_swaps():
     from vmtop.procfs.live_processes import LiveProcess
     from vmtop.procfs.processes import row_from_live
 
-    def process(pid: int, ppid: int = 1, vsize: int = 1 << 20, argv=("prog",)) -> LiveProcess:
+    def process(pid: int, vsize: int = 1 << 20, argv=("prog",), state="S") -> LiveProcess:
         return LiveProcess(
             pid=pid,
-            ppid=ppid,
             uid=0,
-            state="S",
+            state=state,
             comm="prog",
             argv=list(argv),
             rss=4096,
@@ -291,13 +290,13 @@ def test_live_rows_swap_comes_from_status_only_while_the_machine_swaps():
 
     assert row_from_live(process(10), "root", None).swap == 0  # no swap in use
     assert row_from_live(process(10), "root", read_swap).swap == 8192
-    kthread = row_from_live(process(11, ppid=2, vsize=0, argv=()), "root", read_swap)
+    # No memory and no command line, not a zombie: a kernel thread.
+    kthread = row_from_live(process(11, vsize=0, argv=()), "root", read_swap)
     assert kthread.kernel_thread and kthread.swap == 0 and kthread.command == "[prog]"
     assert asked == [10]
-    # No memory and no command line, not a zombie: a kernel thread (kthreadd's children
-    # are not always visible as such in a container).
-    assert row_from_live(process(12, vsize=0, argv=()), None, None).kernel_thread
-    assert row_from_live(process(12, vsize=0, argv=()), None, None).user == "?"
+    zombie = row_from_live(process(12, vsize=0, argv=(), state="Z"), None, None)
+    assert not zombie.kernel_thread and zombie.user == "?"
+    assert row_from_live(process(2, vsize=0, argv=()), None, None).kernel_thread
 
 
 def test_a_costly_list_spaces_out_the_refreshes():

@@ -11,11 +11,11 @@ machine has swap in use; otherwise every process's swap is 0. Errors stay at thi
 boundary: a process that vanished is left out, one that denies its files too.
 
 Identity is (PID, start time in clock ticks), the start time from psutil's
-``create_time`` (boot time + stat field 22). A ``Process`` kept from the last refresh
-compares its start time with the one now in stat when asked its ``ppid()`` (psutil's
-PID-reuse check, one more stat read). One found gone is looked up once more as a new
-``Process``: a PID another process took since the last refresh is listed with the new
-process's identity at once.
+``create_time`` (boot time + stat field 22). A ``Process`` kept from the last refresh is
+checked with ``is_running()`` (psutil's PID-reuse check: its start time against the one
+now in stat, one more stat read); where it is gone or its PID is now another process's,
+a new ``Process`` is made: a PID another process took since the last refresh is listed
+with the new process's identity at once.
 """
 
 from __future__ import annotations
@@ -52,7 +52,6 @@ class LiveProcess:
 
     __slots__ = (
         "pid",
-        "ppid",
         "uid",
         "state",
         "comm",
@@ -70,9 +69,9 @@ class LiveProcess:
 
     @property
     def kernel_thread(self) -> bool:
-        # psutil does not expose stat's PF_KTHREAD flag. Every kernel thread is kthreadd
-        # (PID 2) or its child, and has no memory of its own (statm all zeros).
-        if self.pid == 2 or self.ppid == 2:
+        # psutil does not expose stat's PF_KTHREAD flag. A kernel thread has no memory of
+        # its own (statm all zeros) and no command line; so has a zombie, which says so.
+        if self.pid == 2:
             return True
         return self.vsize == 0 and not self.argv and self.state not in ("Z", "X")
 
@@ -92,15 +91,14 @@ class LiveProcessReader:
         kept: dict[int, psutil.Process] = {}
         for pid in psutil.pids() if pids is None else pids:
             proc = known.get(pid)
-            row = _read(proc, boot) if proc is not None else None
-            if row is None:
-                # New, gone, or its PID now another process's: a fresh Process reads
-                # the start time anew.
+            # is_running() compares the kept Process's start time with the one now in
+            # stat: False when it is gone or its PID is now another process's.
+            if proc is None or not proc.is_running():
                 try:
-                    proc = psutil.Process(pid)
+                    proc = psutil.Process(pid)  # reads the start time anew
                 except psutil.Error:
                     continue
-                row = _read(proc, boot)
+            row = _read(proc, boot)
             if row is not None:
                 kept[pid] = proc
                 yield row
@@ -118,7 +116,6 @@ def _read(proc: psutil.Process, boot: float) -> LiveProcess | None:
             memory = proc.memory_info()
             row = LiveProcess(
                 pid=proc.pid,
-                ppid=proc.ppid(),
                 uid=proc.uids().real,
                 state=STATE_LETTERS.get(state, "?"),
                 comm=proc.name(),
