@@ -1,6 +1,9 @@
 """Each demo workload under `vmtop watch --json`: the events must be what the demo says it
 did, at the addresses it prints (its narration is the ground truth: sbrk(0), malloc's
-return values, mmap's, its stack pointer from getcontext, pthread_getattr_np)."""
+return values, mmap's, its stack pointer, pthread_getattr_np).
+
+Both versions of each demo: the C program (where a compiler is present: what vmtop runs
+by default) and the Python one (the fallback). They print the same narration."""
 
 from __future__ import annotations
 
@@ -11,11 +14,20 @@ import sys
 import time
 
 import pytest
-from helpers_diff import covers, hexint, process_gone, span, start_watched_demo
+from helpers_diff import Narration, covers, hexint, process_gone, span, start_watched_demo
 
-from vmtop.demo.runner import start_demo
+from vmtop.demo.build import find_compiler
+from vmtop.demo.runner import PYTHON, C, start_demo
 
 pytestmark = pytest.mark.live
+
+NO_COMPILER = find_compiler() is None
+LANGUAGE = [
+    pytest.param(
+        C, marks=pytest.mark.skipif(NO_COMPILER, reason="no C compiler: the C demo cannot be built")
+    ),
+    PYTHON,
+]
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 HEX = r"(0x[0-9a-f]+)"
@@ -31,8 +43,9 @@ def finish(demo, watch, *, settle: float = 0.4) -> None:
     assert process_gone(demo.pid)
 
 
-def test_malloc_demo_heap_grows_big_blocks_are_mapped_and_unmapped_trim_shrinks():
-    demo, narration, watch = start_watched_demo("malloc", pace=0.3)
+@pytest.mark.parametrize("language", LANGUAGE)
+def test_malloc_demo_heap_grows_big_blocks_are_mapped_and_unmapped_trim_shrinks(language):
+    demo, narration, watch = start_watched_demo("malloc", pace=0.3, language=language)
     try:
         trim = narration.until(rf"malloc_trim\(0\) = \d+\s+heap end = {HEX}", timeout=30)
     finally:
@@ -66,9 +79,12 @@ def test_malloc_demo_heap_grows_big_blocks_are_mapped_and_unmapped_trim_shrinks(
     assert any(span(e)[0] == trimmed_end for e in shrank), (hex(trimmed_end), shrank)
 
 
-def test_mmap_demo_file_mapping_rss_climbs_then_it_is_unmapped_and_the_file_removed():
+@pytest.mark.parametrize("language", LANGUAGE)
+def test_mmap_demo_file_mapping_rss_climbs_then_it_is_unmapped_and_the_file_removed(language):
     size = 32 << 20
-    demo, narration, watch = start_watched_demo("mmap", pace=0.25, size_mib=size >> 20)
+    demo, narration, watch = start_watched_demo(
+        "mmap", pace=0.25, size_mib=size >> 20, language=language
+    )
     try:
         mapped_line = narration.until(
             rf"mmap\((\d+), PROT_READ, MAP_PRIVATE, (.+)\) = {HEX}", timeout=20
@@ -98,8 +114,9 @@ def test_mmap_demo_file_mapping_rss_climbs_then_it_is_unmapped_and_the_file_remo
 @pytest.mark.skipif(
     platform.machine() != "x86_64", reason="the demo reads its stack pointer on x86-64 only"
 )
-def test_stack_demo_stack_grows_down_past_every_new_low_stack_pointer():
-    demo, narration, watch = start_watched_demo("stack", pace=0.12)
+@pytest.mark.parametrize("language", LANGUAGE)
+def test_stack_demo_stack_grows_down_past_every_new_low_stack_pointer(language):
+    demo, narration, watch = start_watched_demo("stack", pace=0.12, language=language)
     try:
         narration.until(r"returned from depth 64", timeout=40)
     finally:
@@ -113,10 +130,14 @@ def test_stack_demo_stack_grows_down_past_every_new_low_stack_pointer():
     # 64 levels of ~70 KiB frames: megabytes.
     assert sum(e["delta"] for e in grew) >= 4 << 20
     assert not watch.of("stack_shrank")
+    if language == C:
+        # Nothing but the lesson: no interpreter heap moving in the middle of it.
+        assert not watch.of("heap_grew", "heap_shrank", "mapped", "unmapped"), watch.events
 
 
-def test_threads_demo_thread_stacks_and_arenas_appear_and_stacks_are_unmapped():
-    demo, narration, watch = start_watched_demo("threads", pace=0.25)
+@pytest.mark.parametrize("language", LANGUAGE)
+def test_threads_demo_thread_stacks_and_arenas_appear_and_stacks_are_unmapped(language):
+    demo, narration, watch = start_watched_demo("threads", pace=0.25, language=language)
     try:
         narration.until(r"^thread 4 ended", timeout=30)
         narration.until(r"^-- round 2", timeout=10)
@@ -183,7 +204,8 @@ def test_stop_is_idempotent_and_narration_never_blocks():
         t0 = time.monotonic()
         early = demo.read_narration()  # whatever has arrived (likely nothing yet), at once
         assert isinstance(early, list) and time.monotonic() - t0 < 0.1
-        assert demo.wait_narration(20).startswith("threads demo, PID")
+        first = early[0] if early else demo.wait_narration(20)  # a C demo may be that quick
+        assert first.startswith(f"threads demo ({'C program' if demo.language == C else 'Python'}")
     finally:
         demo.stop()
         demo.stop()
@@ -243,9 +265,18 @@ def test_vmtop_demo_no_tui_prints_the_pid_and_narration_and_ctrl_c_exits_0():
     )
     try:
         header = vmtop.stdout.readline()
-        demo_pid = int(header.split("PID ")[1].split(".")[0])
+        demo_pid = int(header.split("PID ")[1].split(",")[0])
         first = vmtop.stdout.readline()
-        assert first.startswith(f"threads demo, PID {demo_pid}:")
+        if NO_COMPILER:
+            assert "the Python version" in header
+            assert first.startswith("running the Python version of the demo (no C compiler")
+            first = vmtop.stdout.readline()
+            assert first.startswith(f"threads demo (Python), PID {demo_pid}:")
+        else:
+            assert ", the C program /" in header
+            program = header.split("the C program ")[1].split(". Watch")[0]
+            assert os.readlink(f"/proc/{demo_pid}/exe") == program
+            assert first.startswith(f"threads demo (C program), PID {demo_pid}:")
         vmtop.send_signal(signal.SIGINT)  # to vmtop alone: it stops the demo itself
         assert vmtop.wait(15) == 0
     finally:
@@ -271,3 +302,51 @@ def test_a_killed_mmap_demo_leaves_a_directory_the_next_one_removes(tmp_path):
     unrelated.mkdir()
     assert remove_stale_directories(str(tmp_path)) == [str(stale)]
     assert not stale.exists() and alive.exists() and unrelated.exists()
+
+
+def map_lines(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/maps") as f:
+        return f.read().splitlines()
+
+
+@pytest.mark.skipif(NO_COMPILER, reason="no C compiler: the C demo cannot be built")
+@pytest.mark.parametrize("name", ["malloc", "mmap", "stack", "threads"])
+def test_the_c_demo_map_is_a_labs_map(name):
+    """The C program's map, held at its start: the program, libc, the loader, heap,
+    stack and the vDSO, about 20 regions, as in the labs; the Python version's has the
+    interpreter's 50 to 110 besides."""
+    demo = start_demo(name, pace=0.2, start_delay=60, size_mib=8)
+    try:
+        first = Narration(demo).first_line()
+        assert first.startswith(f"{name} demo (C program), PID {demo.pid}:"), first
+        assert demo.language == C
+        assert os.readlink(f"/proc/{demo.pid}/exe") == demo.program
+        lines = map_lines(demo.pid)
+        paths = {line.split(maxsplit=5)[5] for line in lines if len(line.split()) > 5}
+    finally:
+        demo.stop()
+    assert 15 <= len(lines) <= 30, "\n".join(lines)
+    objects = {p for p in paths if p.startswith("/")}
+    assert demo.program in objects
+    assert len(objects) == 3, objects  # the program, libc, the loader
+    assert {"[stack]", "[vdso]"} <= paths
+    assert not any("python" in p for p in paths), paths
+
+
+def test_without_a_compiler_the_python_demo_runs_and_says_why(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # nothing built there
+    monkeypatch.setenv("PATH", str(tmp_path))  # no cc, gcc or clang
+    monkeypatch.delenv("CC", raising=False)
+    demo = start_demo("malloc", pace=0.2, start_delay=60)
+    try:
+        narration = Narration(demo)
+        why = narration.first_line()
+        first = narration.first_line()
+        lines = map_lines(demo.pid)
+    finally:
+        demo.stop()
+    assert demo.language == PYTHON and demo.program is None
+    assert why.startswith("running the Python version of the demo (no C compiler"), why
+    assert first.startswith(f"malloc demo (Python), PID {demo.pid}:"), first
+    assert len(lines) > 40  # the interpreter's regions: why the C version is preferred
+    assert not (tmp_path / "cache" / "vmtop").exists()

@@ -15,7 +15,8 @@ import sys
 import time
 
 import pytest
-from conftest import REPO, is_root, run_vmtop, wait_for_state
+from conftest import REPO, run_vmtop, wait_for_state
+from helpers_nobody import AS_NOBODY, NobodyVmtop
 
 from vmtop.procfs.errors import NoSuchProcess, ProcessGone
 from vmtop.procfs.reader import ProcFS
@@ -66,46 +67,27 @@ def test_kernel_thread():
     assert_one_line_error(run_vmtop("snapshot", 2), "kernel thread", "kthreadd")
 
 
-@pytest.mark.skipif(not is_root(), reason="reading as nobody needs root to switch user")
-@pytest.mark.skipif(shutil.which("setpriv") is None, reason="setpriv (util-linux) missing")
-def test_another_users_process(spawn):
+@pytest.fixture(scope="module")
+def nobody():
+    """vmtop runnable as nobody, from a copy nobody can read (helpers_nobody)."""
+    made = NobodyVmtop.prepare()
+    yield made
+    made.remove()
+
+
+def test_another_users_process(spawn, nobody):
     target = spawn(["sleep", "60"])  # owned by root, like this test
-    result = subprocess.run(
-        [
-            "setpriv",
-            "--reuid=nobody",
-            "--regid=nogroup",
-            "--clear-groups",
-            sys.executable,
-            "-m",
-            "vmtop",
-            "snapshot",
-            str(target.pid),
-        ],
-        capture_output=True,
-        cwd=REPO,
-        env=dict(os.environ, HOME="/tmp"),
-        timeout=60,
-    )
+    result = nobody.run("snapshot", str(target.pid))
     stderr = assert_one_line_error(result, "permission denied", "owned by root")
     assert "run vmtop as root" in stderr
     assert str(target.pid) in stderr
 
 
-@pytest.mark.skipif(not is_root(), reason="reading as nobody needs root to switch user")
-@pytest.mark.skipif(shutil.which("setpriv") is None, reason="setpriv (util-linux) missing")
-def test_same_user_as_nobody_works(spawn):
+def test_same_user_as_nobody_works(spawn, nobody):
     """The other side of the permission check: nobody may read nobody's process."""
-    as_nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
-    target = spawn([*as_nobody, "sleep", "60"])
+    target = spawn([*AS_NOBODY, "sleep", "60"])
     wait_for_state(target.pid, "S")
-    result = subprocess.run(
-        [*as_nobody, sys.executable, "-m", "vmtop", "snapshot", str(target.pid)],
-        capture_output=True,
-        cwd=REPO,
-        env=dict(os.environ, HOME="/tmp"),
-        timeout=60,
-    )
+    result = nobody.run("snapshot", str(target.pid))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"{target.pid}:   sleep 60\n".encode())
 

@@ -117,6 +117,9 @@ def test_status_uid_missing_or_odd():
         (b"/bin/sleep\x001000\x00", ["/bin/sleep", "1000"]),
         (b"a\x00\x00b\x00", ["a", "", "b"]),  # an empty argument stays
         (b"rewritten title with spaces", ["rewritten title with spaces"]),  # no NUL
+        # A title written over argv: what is left of the old arguments is NUL padding.
+        (b"postgres: checkpointer \x00\x00\x00\x00", ["postgres: checkpointer "]),
+        (b"\x00\x00", []),
         (b"caf\xc3\xa9\x00\xff\x00", ["caf\u00e9", "\udcff"]),
     ],
 )

@@ -192,3 +192,161 @@ def test_system_summary_from_a_tree(tmp_path):
     assert (system.swap_total, system.swap_used) == (100 * 1024, 60 * 1024)
     assert system.load == (0.5, 0.25, 0.1)
     assert read_system(ProcFS(str(TUI_PROC))) is None  # the fixture tree has no meminfo
+
+
+# -- the live list through psutil ----------------------------------------------------------
+
+
+def stat_fields(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        data = f.read()
+    return data[data.rfind(b")") + 2 :].decode().split()
+
+
+@pytest.mark.live
+def test_live_list_comes_from_psutil_and_agrees_with_the_kernel(spawn, tmp_path):
+    """A child with a name longer than the kernel's 15-character comm: psutil gives the
+    whole name (the raw files give 15 characters); identity, state, threads and sizes
+    are the kernel's (stat fields 3, 20, 22, 23)."""
+    import shutil
+
+    sleep = shutil.which("sleep")
+    if sleep is None:
+        pytest.skip("sleep (coreutils) is missing")
+    program = tmp_path / "vmtop-a-very-long-program-name"
+    shutil.copy(sleep, program)
+    child = spawn([str(program), "60"])
+    from conftest import wait_for_state
+
+    wait_for_state(child.pid, "S")
+    lister = ProcessLister(ProcFS())
+    assert lister.use_psutil  # this machine's own /proc
+    (row,) = lister.list([child.pid])
+    fields = stat_fields(child.pid)
+    assert row.comm == "vmtop-a-very-long-program-name"
+    assert row.command == f"{program} 60"
+    assert row.state == fields[0] == "S"
+    assert row.threads == int(fields[17]) == 1
+    assert row.start_time == int(fields[19])  # identity: (PID, start time in ticks)
+    assert row.vsize == int(fields[20])
+    assert row.uid == os.getuid() and row.user == pwd.getpwuid(os.getuid()).pw_name
+    meminfo = parse_meminfo(open("/proc/meminfo", "rb").read())
+    if meminfo.get("SwapTotal", 0) == meminfo.get("SwapFree", 0):
+        assert row.swap == 0  # nothing swapped anywhere: no status was read for it
+    assert not row.kernel_thread and row.denied is None
+    assert matches(row, "long-program-name")
+    (raw,) = ProcessLister(ProcFS(), use_psutil=False).list([child.pid])
+    assert raw.comm == "vmtop-a-very-lo"  # what stat says; psutil's is the whole name
+    assert raw.identity == row.identity
+
+
+@pytest.mark.live
+def test_live_states_stopped_and_zombie_and_the_kernel_thread(spawn):
+    import signal
+    import subprocess
+
+    from conftest import wait_for_state
+
+    stopped = spawn(["sleep", "60"])
+    os.kill(stopped.pid, signal.SIGSTOP)
+    wait_for_state(stopped.pid, "T")
+    zombie = subprocess.Popen(["true"])
+    try:
+        wait_for_state(zombie.pid, "Z")
+        rows = {r.pid: r for r in ProcessLister(ProcFS()).list([stopped.pid, zombie.pid, 2])}
+    finally:
+        zombie.wait()
+    assert rows[stopped.pid].state == "T" and rows[stopped.pid].denied is None
+    assert rows[zombie.pid].state == "Z"
+    assert "zombie" in rows[zombie.pid].denied
+    with open("/proc/2/stat", "rb") as f:
+        if b"(kthreadd)" in f.read():  # not in every container
+            assert rows[2].kernel_thread and "kernel thread" in rows[2].denied
+
+
+def test_live_rows_swap_comes_from_status_only_while_the_machine_swaps():
+    from vmtop.procfs.live_processes import LiveProcess
+    from vmtop.procfs.processes import row_from_live
+
+    def process(pid: int, vsize: int = 1 << 20, argv=("prog",), state="S") -> LiveProcess:
+        return LiveProcess(
+            pid=pid,
+            uid=0,
+            state=state,
+            comm="prog",
+            argv=list(argv),
+            rss=4096,
+            vsize=vsize,
+            threads=1,
+            start_time=5,
+            cpu_ticks=0,
+        )
+
+    asked = []
+
+    def read_swap(pid: int) -> int:
+        asked.append(pid)
+        return 8192
+
+    assert row_from_live(process(10), "root", None).swap == 0  # no swap in use
+    assert row_from_live(process(10), "root", read_swap).swap == 8192
+    # No memory and no command line, not a zombie: a kernel thread.
+    kthread = row_from_live(process(11, vsize=0, argv=()), "root", read_swap)
+    assert kthread.kernel_thread and kthread.swap == 0 and kthread.command == "[prog]"
+    assert asked == [10]
+    zombie = row_from_live(process(12, vsize=0, argv=(), state="Z"), None, None)
+    assert not zombie.kernel_thread and zombie.user == "?"
+    assert row_from_live(process(2, vsize=0, argv=()), None, None).kernel_thread
+
+
+def test_a_costly_list_spaces_out_the_refreshes():
+    now = [100.0]
+    lister = ProcessLister(ProcFS(str(TUI_PROC)), clock=lambda: now[0])
+    assert lister.due(2.0)
+    lister.list()
+    assert 0 <= lister.cost < 0.2  # four processes
+    assert lister.interval(2.0) == 2.0
+    now[0] += 1.9  # the timer's next tick, a little early
+    assert lister.due(2.0)
+    lister.cost = 0.3  # 2 000 processes on a slow machine: 15 % of a core at 2 s
+    assert lister.interval(2.0) == pytest.approx(3.0)  # back to 10 %
+    assert not lister.due(2.0)  # the tick at 2 s is skipped...
+    now[0] += 2.0
+    assert lister.due(2.0)  # ...the one at 4 s lists
+
+
+@pytest.mark.live
+def test_a_reused_pid_is_listed_with_the_new_process_identity(spawn):
+    """A process ends and another gets its PID between two refreshes (ns_last_pid makes
+    the kernel hand out that PID again): the second list shows the new process, with
+    its own start time, at once."""
+    import subprocess
+    import time
+
+    if os.geteuid() != 0 or not os.access("/proc/sys/kernel/ns_last_pid", os.W_OK):
+        pytest.skip("choosing the next PID (ns_last_pid) needs root")
+    lister = ProcessLister(ProcFS())
+    first = spawn(["sleep", "60"])
+    old = {r.pid: r for r in lister.list()}[first.pid]
+    first.kill()
+    time.sleep(0.05)  # a start time in another clock tick
+    second = None
+    for _ in range(20):  # another process may take the PID first: try again
+        with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+            f.write(str(first.pid - 1))
+        candidate = subprocess.Popen(["sleep", "60"])
+        if candidate.pid == first.pid:
+            second = candidate
+            break
+        candidate.kill()
+        candidate.wait()
+    if second is None:
+        pytest.skip("the PID could not be had again")
+    try:
+        new = {r.pid: r for r in lister.list()}.get(first.pid)
+        assert new is not None, "the process that took the PID is not listed"
+        assert new.start_time == int(stat_fields(second.pid)[19]) != old.start_time
+        assert new.identity != old.identity
+    finally:
+        second.kill()
+        second.wait()

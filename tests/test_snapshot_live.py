@@ -71,6 +71,22 @@ def test_pmap_format_equals_pmap_x(threads_child):
     assert vmtop(child.pid) == pmap("-x", str(child.pid))
 
 
+def test_pmap_format_equals_pmap_x_for_a_process_that_rewrote_its_title(compile_c_once, spawn):
+    """postgres' children write their title over argv and pad the rest with NULs: the
+    title line keeps the title's own trailing space and nothing of the padding."""
+    title = "postgres: checkpointer "
+    child = spawn([compile_c_once("retitle.c"), title, "x" * 40, "y" * 40])
+    child.read_until("READY")
+    child.stop()
+    with open(f"/proc/{child.pid}/cmdline", "rb") as f:
+        cmdline = f.read()
+    assert cmdline.startswith(title.encode() + b"\0" * 80)  # the padding is really there
+    assert cmdline.rstrip(b"\0") == title.encode()
+    theirs = pmap("-x", str(child.pid))
+    assert theirs.startswith(f"{child.pid}:   {title}\n")
+    assert vmtop(child.pid) == theirs
+
+
 def test_pmap_format_equals_pmap_x_with_awkward_names(awkward_child):
     child, _ = awkward_child
     ours = vmtop(child.pid).split("\n")

@@ -137,6 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--no-tui", action="store_true", help="run it in the foreground")
     demo.add_argument(
+        "--python",
+        action="store_true",
+        help="run the Python version even where a C compiler is present",
+    )
+    demo.add_argument(
         "--size-mib",
         type=positive_int,
         default=None,

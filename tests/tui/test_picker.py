@@ -264,3 +264,15 @@ async def test_list_is_not_refreshed_while_another_screen_is_on_top(fixture_proc
         await pilot.press("escape")
         await pilot.pause(0.3)
         assert calls, "refreshing resumes when the picker is back"
+
+
+async def test_the_title_says_when_refreshes_are_spaced_out(fixture_procfs):
+    app = VmtopApp(fixture_procfs)
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = app.screen
+        title = screen.query_one("#picker-title")
+        assert "every 2s" in rendered_text(title)
+        screen.lister.cost = 0.31  # one list costs 15 % of a core at 2 s
+        screen._update_title(len(screen.all_rows))
+        await pilot.pause()
+        assert "every 4s (a list costs 310ms)" in rendered_text(title)

@@ -1,5 +1,9 @@
 """`vmtop demo NAME [--no-tui]`: run a demo workload and watch it.
 
+The demo is a small C program where a C compiler is present (built once into the user's
+cache directory), else the Python version (``--python`` asks for it); the first line of
+output, and the narration's first line, say which runs.
+
 With --no-tui the demo runs in the foreground: vmtop prints its PID (to watch it from
 another terminal: ``vmtop PID`` or ``vmtop watch PID``) and its narration, until Ctrl-C
 (exit 0; the demo is stopped). Without it, the TUI opens on the demo's process with the
@@ -11,23 +15,24 @@ from __future__ import annotations
 import signal
 import sys
 
-from vmtop.demo.runner import start_demo
+from vmtop.demo.runner import PYTHON, DemoProcess, start_demo
 from vmtop.procfs.reader import ProcFS
 
 
 def cmd_demo(procfs: ProcFS, args) -> int:
     name = getattr(args, "name", None) or "malloc"
     size_mib = getattr(args, "size_mib", None)
+    language = PYTHON if getattr(args, "python", False) else None
     if getattr(args, "no_tui", False):
-        return run_foreground(name, size_mib)
+        return run_foreground(name, size_mib, language)
     try:
         from vmtop.tui.app import VmtopApp
     except ImportError as e:
         print(
             f"vmtop: the TUI is not available ({e}); running the demo without it", file=sys.stderr
         )
-        return run_foreground(name, size_mib)
-    demo = start_demo(name, size_mib=size_mib)
+        return run_foreground(name, size_mib, language)
+    demo = start_demo(name, size_mib=size_mib, language=language)
     try:
         app = VmtopApp(procfs=procfs, pid=demo.pid, demo=demo)
         app.run()
@@ -36,17 +41,24 @@ def cmd_demo(procfs: ProcFS, args) -> int:
         demo.stop()
 
 
-def run_foreground(name: str, size_mib: int | None) -> int:
+def which_runs(demo: DemoProcess) -> str:
+    """Which version of the demo runs, in words."""
+    if demo.program:
+        return f"the C program {demo.program}"
+    return "the Python version"
+
+
+def run_foreground(name: str, size_mib: int | None, language: str | None = None) -> int:
     """Print the demo's PID and narration until Ctrl-C or the demo ends."""
     out = sys.stdout
     previous = signal.getsignal(signal.SIGTERM)
     # SIGTERM to vmtop ends the demo the same way Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)
-    demo = start_demo(name, size_mib=size_mib)
+    demo = start_demo(name, size_mib=size_mib, language=language)
     try:
         out.write(
-            f"vmtop demo {name}: PID {demo.pid}. Watch it from another terminal with "
-            f"'vmtop {demo.pid}' or 'vmtop watch {demo.pid}'. Ctrl-C stops it.\n"
+            f"vmtop demo {name}: PID {demo.pid}, {which_runs(demo)}. Watch it from another "
+            f"terminal with 'vmtop {demo.pid}' or 'vmtop watch {demo.pid}'. Ctrl-C stops it.\n"
         )
         out.flush()
         while True:

@@ -51,7 +51,9 @@ def malloc(size: int) -> int:
 def main(demo: Demo) -> None:
     import os
 
-    demo.say(f"malloc demo, PID {os.getpid()}: libc malloc/free, one step every {demo.pace:g} s")
+    demo.say(
+        f"malloc demo (Python), PID {os.getpid()}: libc malloc/free, one step every {demo.pace:g} s"
+    )
     libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
     libc.mallopt(M_TRIM_THRESHOLD, 1 << 30)
     demo.say(

@@ -93,7 +93,7 @@ def main(demo: Demo) -> None:
     try:
         with open(path, "wb") as f:
             f.truncate(size)
-        demo.say(f"mmap demo, PID {os.getpid()}: one step every {demo.pace:g} s")
+        demo.say(f"mmap demo (Python), PID {os.getpid()}: one step every {demo.pace:g} s")
         demo.say(f"created {path}: {size} bytes ({mib} MiB), sparse: no disk blocks yet")
         demo.wait_to_start()
         fd = os.open(path, os.O_RDONLY)

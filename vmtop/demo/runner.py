@@ -1,8 +1,14 @@
 """Start a demo workload as a child process and read what it says.
 
-``start_demo(name)`` runs ``python -m vmtop.demo.<module>`` with its output on a pipe;
-a background thread reads the narration into a queue, and ``read_narration()`` hands
-over the lines that arrived since the last call without blocking.
+``start_demo(name)`` runs the demo as a small C program (``demo.c``, built once into the
+user's cache directory by ``vmtop.demo.build``) where a C compiler is present, so the
+watched map is a lab's map: the program, libc, the loader, heap and stack, about 20
+regions. Without a compiler it runs the Python version (``python -m vmtop.demo.<module>``),
+whose map also holds the interpreter's 50-odd regions and whose heap moves on its own;
+``DemoProcess.language`` says which runs, and a first narration line says why Python.
+Both print the same narration, one line per step, on a pipe: a background thread reads
+it into a queue, and ``read_narration()`` hands over the lines that arrived since the last
+call without blocking.
 
 A demo never outlives the vmtop that started it:
 - the child asks the kernel for SIGTERM when its parent dies (PR_SET_PDEATHSIG), and
@@ -24,6 +30,7 @@ import sys
 import threading
 from typing import IO
 
+from vmtop.demo.build import Build, build_demo
 from vmtop.demo.common import PACE_ENV, PARENT_ENV, START_ENV
 
 DEMOS = {
@@ -34,16 +41,29 @@ DEMOS = {
 }
 DEFAULT_MMAP_MIB = 256
 STOP_TIMEOUT = 3.0  # seconds a demo gets to exit after SIGTERM before SIGKILL
+C, PYTHON = "C", "Python"
+LANGUAGES = (C, PYTHON)
 
 
 class DemoProcess:
     """A running demo: its PID, its narration, and a way to stop it."""
 
-    def __init__(self, name: str, process: subprocess.Popen) -> None:
+    def __init__(
+        self,
+        name: str,
+        process: subprocess.Popen,
+        language: str = PYTHON,
+        program: str | None = None,
+        first_lines: tuple[str, ...] = (),
+    ) -> None:
         self.name = name
         self.process = process
         self.pid = process.pid
+        self.language = language  # C or Python: which version of the demo runs
+        self.program = program  # the C program's path
         self._lines: queue.Queue[str] = queue.Queue()
+        for line in first_lines:
+            self._lines.put(line)
         self._stopped = False
         self._lock = threading.Lock()
         self._reader = threading.Thread(
@@ -128,13 +148,32 @@ def _stop_all() -> None:
 atexit.register(_stop_all)
 
 
-def demo_command(name: str, size_mib: int | None = None) -> list[str]:
+def demo_command(name: str, size_mib: int | None = None, program: str | None = None) -> list[str]:
+    """The demo's argv: the C ``program`` when given, else the Python version."""
     if name not in DEMOS:
         raise ValueError(f"unknown demo {name!r}: choose from {', '.join(DEMOS)}")
-    argv = [sys.executable, "-u", "-m", DEMOS[name]]
+    argv = [str(program), name] if program else [sys.executable, "-u", "-m", DEMOS[name]]
     if name == "mmap":
         argv.append(str(size_mib or DEFAULT_MMAP_MIB))
     return argv
+
+
+def choose_program(language: str | None) -> tuple[Build | None, tuple[str, ...]]:
+    """The C program to run (None: the Python version), and narration lines saying why
+    the Python version runs when C was wanted but could not be built."""
+    if language not in (None, *LANGUAGES):
+        raise ValueError(f"unknown demo language {language!r}: choose from C, Python")
+    if language == PYTHON:
+        return None, ()
+    build = build_demo()
+    if build.path is not None:
+        return build, ()
+    if language == C:
+        raise RuntimeError(f"the C demo cannot be built: {build.reason}")
+    return None, (
+        f"running the Python version of the demo ({build.reason}): its map also holds "
+        "the interpreter's regions, and its heap moves on its own",
+    )
 
 
 def demo_environment(
@@ -162,15 +201,26 @@ def start_demo(
     size_mib: int | None = None,
     pace: float | None = None,
     start_delay: float | None = None,
+    language: str | None = None,
 ) -> DemoProcess:
     """Start demo ``name`` (malloc, mmap, stack, threads) as a child process.
 
     ``size_mib`` is the mmap demo's file size; ``pace`` the seconds per step (default:
     the demo's own, about one step a second); ``start_delay`` the seconds before its
-    first step (default two steps; ``DemoProcess.begin()`` cuts it short).
+    first step (default two steps; ``DemoProcess.begin()`` cuts it short); ``language``
+    "C" or "Python" (default: C where it can be built, else Python).
     """
-    argv = demo_command(name, size_mib)
+    if name not in DEMOS:
+        raise ValueError(f"unknown demo {name!r}: choose from {', '.join(DEMOS)}")
+    build, why_python = choose_program(language)
+    program = str(build.path) if build is not None and build.path else None
+    argv = demo_command(name, size_mib, program)
     env = demo_environment(name, pace, start_delay)
+    if program and name == "mmap":
+        # The Python version does this itself: files of mmap demos killed outright.
+        from vmtop.demo.mmap_file import remove_stale_directories
+
+        remove_stale_directories()
 
     def spawn() -> subprocess.Popen:
         return subprocess.Popen(
@@ -183,7 +233,7 @@ def start_demo(
         )
 
     process = _spawn_from_long_lived_thread(spawn)
-    demo = DemoProcess(name, process)
+    demo = DemoProcess(name, process, C if program else PYTHON, program, why_python)
     _running.add(demo)
     return demo
 

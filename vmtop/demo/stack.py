@@ -109,7 +109,7 @@ def max_depth(per_level: int) -> int:
 
 def main(demo: Demo) -> None:
     demo.say(
-        f"stack demo, PID {os.getpid()}: recursion with ~70 KiB frames (calls with "
+        f"stack demo (Python), PID {os.getpid()}: recursion with ~70 KiB frames (calls with "
         f"{ARGS} arguments), one step every {demo.pace:g} s"
     )
     recursion = Recursion(demo)

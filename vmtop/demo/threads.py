@@ -76,7 +76,7 @@ class Worker:
 def main(demo: Demo) -> None:
     cache_off = STACK_CACHE_TUNABLE in os.environ.get("GLIBC_TUNABLES", "")
     demo.say(
-        f"threads demo, PID {os.getpid()}: {THREADS} threads started one by one, then "
+        f"threads demo (Python), PID {os.getpid()}: {THREADS} threads started one by one, then "
         f"ended; one step every {demo.pace:g} s"
     )
     demo.wait_to_start()

@@ -71,11 +71,13 @@ def parse_status(data: bytes) -> dict[str, str | int]:
 
 
 def parse_cmdline(data: bytes) -> list[str]:
-    """NUL-separated arguments; a trailing NUL does not make an empty argument."""
+    """NUL-separated arguments. Trailing NULs make no empty arguments: a process that
+    rewrites its title over its argv (postgres, setproctitle) leaves the rest of the old
+    arguments as NUL padding, and ps, top and pmap drop it the same way (procps'
+    ``read_unvectored``)."""
+    data = data.rstrip(b"\0")
     if not data:
         return []
-    if data.endswith(b"\0"):
-        data = data[:-1]
     return [arg.decode("utf-8", "surrogateescape") for arg in data.split(b"\0")]
 
 

@@ -1,22 +1,25 @@
 """The process list for the picker: one row per process, from cheap reads only.
 
-Per process vmtop reads ``stat`` (state, threads, virtual size, CPU ticks, start time,
-kernel-thread flag), ``status`` (owner, VmRSS, VmSwap) and ``cmdline``: each costs the
-kernel no page-table walk. ``smaps`` and ``smaps_rollup`` are never read here, and
-``maps`` is only *opened* (never read) to learn whether vmtop may read it: the kernel
-checks ptrace access at open time (``proc_maps_open`` → ``mm_access``), so opening is
-enough and costs the target nothing (a few microseconds per process). It is asked on
-every refresh, not cached: a process can turn undumpable, or exec a setuid program,
-under the same PID and start time.
+On this machine's /proc the rows come from psutil (``vmtop.procfs.live_processes``:
+owner, state, CPU time, threads, RSS, virtual size, command line, identity); on a copied
+tree (``--proc-root``), which psutil cannot read, from ``parse_process`` over the raw
+files. Either way, per process only ``stat``, ``status``, ``cmdline`` (and, through
+psutil, ``statm``) are read: each costs the kernel no page-table walk. ``smaps`` and
+``smaps_rollup`` are never read here, and ``maps`` is only *opened* (never read) to learn
+whether vmtop may read it: the kernel checks ptrace access at open time
+(``proc_maps_open`` → ``mm_access``), so opening is enough and costs the target nothing
+(a few microseconds per process). It is asked on every refresh, not cached: a process
+can turn undumpable, or exec a setuid program, under the same PID and start time.
 
-Parsing is pure (``parse_process``, over bytes); ``list_processes`` does the I/O through a
-``ProcFS``, so it works the same on ``/proc`` and on a copied fixture tree.
+Parsing is pure (``parse_process``, over bytes); ``ProcessLister`` does the I/O, through
+psutil on the live /proc and through a ``ProcFS`` on a copied tree.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import time
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
@@ -27,6 +30,7 @@ from vmtop.procfs.errors import (
     UnreadableFile,
     ZombieProcess,
 )
+from vmtop.procfs.live_processes import LiveProcess, LiveProcessReader, swap_of
 from vmtop.procfs.parse_proc import parse_cmdline, parse_stat, parse_status, status_uid
 from vmtop.procfs.reader import (
     ARGUMENTS_LIMIT,
@@ -39,6 +43,10 @@ from vmtop.procfs.reader import (
 )
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+# A refresh of the list may cost this share of one core, averaged over the interval:
+# where one list costs more (thousands of processes, a slow machine), refreshes are
+# spaced out instead (ProcessLister.interval).
+CPU_SHARE = 0.10
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
@@ -171,11 +179,43 @@ def probe_access(procfs: ProcFS, row: ProcessRow) -> str | None:
 # -- the whole list --------------------------------------------------------------------
 
 
+def row_from_live(
+    process: LiveProcess, user: str | None, read_swap: Callable[[int], int | None] | None
+) -> ProcessRow:
+    """A picker row from what psutil said. ``read_swap`` reads a process's swap when the
+    machine has swap in use (None: it has none, so every process's swap is 0)."""
+    kernel_thread = process.kernel_thread
+    argv = process.argv
+    if kernel_thread:
+        swap = 0
+    elif read_swap is None:
+        swap = 0
+    else:
+        swap = read_swap(process.pid)
+    return ProcessRow(
+        pid=process.pid,
+        user=user or "?",
+        uid=process.uid,
+        state=process.state,
+        rss=process.rss,
+        swap=swap,
+        vsize=process.vsize,
+        threads=process.threads or None,
+        command=" ".join(argv) if argv else f"[{process.comm}]",
+        comm=process.comm,
+        start_time=process.start_time,
+        cpu_ticks=process.cpu_ticks,
+        kernel_thread=kernel_thread,
+    )
+
+
 class ProcessLister:
     """Lists processes; remembers CPU ticks between calls for the CPU percentages.
 
     ``clock`` gives seconds (monotonic) for the CPU percentages; ``probe`` says why a
     process cannot be read (``probe_access``); both are injectable for tests.
+    ``use_psutil`` (default: whether ``procfs`` is this machine's /proc) picks psutil or
+    the raw files of the tree.
     """
 
     def __init__(
@@ -184,14 +224,16 @@ class ProcessLister:
         *,
         clock: Callable[[], float] | None = None,
         probe: Callable[[ProcFS, ProcessRow], str | None] = probe_access,
+        use_psutil: bool | None = None,
     ) -> None:
-        import time
-
         self.procfs = procfs
         self.clock = clock or time.monotonic
         self.probe = probe
+        self.use_psutil = procfs.is_live if use_psutil is None else use_psutil
+        self._live = LiveProcessReader() if self.use_psutil else None
         self._ticks: dict[tuple[int, int], int] = {}
         self._last_time: float | None = None
+        self.cost = 0.0  # CPU seconds the last list() took, in the thread that ran it
         self._users: dict[int | None, str | None] = {}
 
     def _user(self, uid: int | None) -> str | None:
@@ -211,14 +253,49 @@ class ProcessLister:
         except ValueError:
             return None
 
+    def _rows(self, pids: Iterable[int] | None) -> Iterable[ProcessRow | None]:
+        if not self.use_psutil:
+            return (self._read(pid) for pid in (self.procfs.pids() if pids is None else pids))
+        swap = self._read_swap if self._swap_in_use() else None
+        return (
+            row_from_live(process, self._user(process.uid), swap)
+            for process in self._live.read(pids)
+        )
+
+    def _swap_in_use(self) -> bool:
+        """Whether any swap is in use on the machine (meminfo): if not, none is used by
+        any process, and no ``status`` need be read for it."""
+        meminfo = self.procfs.read_any(os.path.join(self.procfs.root, "meminfo"))
+        if not meminfo:
+            return True  # cannot tell: read each process's
+        fields = parse_meminfo(meminfo)
+        return fields.get("SwapTotal", 0) - fields.get("SwapFree", 0) > 0
+
+    def _read_swap(self, pid: int) -> int | None:
+        return swap_of(lambda p: self.procfs.read_any(self.procfs.path(p, "status")), pid)
+
+    def interval(self, base: float) -> float:
+        """How often to list so that listing costs at most CPU_SHARE of a core: ``base``,
+        or longer when one list costs more than CPU_SHARE × ``base``."""
+        return max(base, self.cost / CPU_SHARE)
+
+    def due(self, base: float) -> bool:
+        """Whether a refresh every ``base`` seconds should list now. A timer that fires
+        every ``base`` seconds and asks this lists every ``base`` seconds while a list is
+        cheap, and skips ticks while it is not."""
+        if self._last_time is None:
+            return True
+        # A quarter of an interval of slack: timers fire a little early or late.
+        return self.clock() - self._last_time >= self.interval(base) - 0.25 * base
+
     def list(self, pids: Iterable[int] | None = None) -> list[ProcessRow]:
         """Every process in the tree (kernel threads included, marked), unsorted."""
+        cpu_start = time.thread_time()
         now = self.clock()
         elapsed = None if self._last_time is None else now - self._last_time
         rows = []
         ticks: dict[tuple[int, int], int] = {}
-        for pid in self.procfs.pids() if pids is None else pids:
-            row = self._read(pid)
+        for row in self._rows(pids):
             if row is None:
                 continue
             key = row.identity
@@ -231,6 +308,7 @@ class ProcessLister:
             rows.append(row._replace(denied=reason, cpu_percent=cpu))
         self._ticks = ticks
         self._last_time = now
+        self.cost = time.thread_time() - cpu_start
         return rows
 
 

@@ -48,6 +48,16 @@ from vmtop.tui.formatting import format_bytes
 REFRESH_SECONDS = 2.0
 
 
+def refresh_words(base: float, lister: ProcessLister) -> str:
+    """How often the list refreshes: every ``base`` seconds, or (where one list costs
+    more than its share of a core) every so many ticks of it, and why."""
+    every = lister.interval(base)
+    if every <= base:
+        return f"every {base:g}s"
+    ticks = -(-every // base)  # the timer ticks every base seconds: whole ticks
+    return f"every {ticks * base:g}s (a list costs {lister.cost * 1000:.0f}ms)"
+
+
 class Column(NamedTuple):
     key: str  # sort key (vmtop.procfs.processes.SORT_KEYS), "" when not sortable
     title: str
@@ -484,9 +494,14 @@ class PickerScreen(Screen):
         # The first list is read before the first frame, so the picker never opens empty.
         self._apply(self.lister.list(), read_system(self.procfs))
         if self.live:
-            self._timer = self.set_interval(self.interval, self.refresh_list)
+            self._timer = self.set_interval(self.interval, self._tick)
 
     # -- refreshing ---------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        # Where a list costs more than its share of a core, ticks are skipped.
+        if self.lister.due(self.interval):
+            self.refresh_list()
 
     def refresh_list(self) -> None:
         if self._loading:
@@ -539,7 +554,7 @@ class PickerScreen(Screen):
             parts.append(f"filter {self.filter_text!r}: {shown} match")
         parts.append(f"sorted by {SORT_TITLES[self.sort_key]} {order}")
         if self.live:
-            parts.append(f"every {self.interval:g}s")
+            parts.append(refresh_words(self.interval, self.lister))
         if self._refreshed_at is not None:
             parts.append(time.strftime("%H:%M:%S", time.localtime(self._refreshed_at)))
         self.query_one("#picker-title", Static).update(" · ".join(parts))
