@@ -13,6 +13,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.keys import format_key
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -71,46 +72,62 @@ DETAIL = [
 ]
 
 
-def _process_screen_extra() -> list[tuple[str, str]]:
-    """Bindings of the process screen that the hand-written list does not mention."""
-    try:
-        from vmtop.tui.screens.process import ProcessScreen
-    except Exception:  # noqa: BLE001 - help works without the process screen
-        return []
-    mentioned = set()
-    for keys, _ in PROCESS:
-        mentioned.update(keys.split())  # "/" itself is a key, and a separator
-        mentioned.update(keys.replace("/", " ").split())
-    extra = []
-    for binding in getattr(ProcessScreen, "BINDINGS", []):
-        if not isinstance(binding, Binding) or not binding.description:
-            continue
-        display = binding.key_display or binding.key
-        names = [k.strip() for k in binding.key.split(",")]
-        if any(_short(k) in mentioned for k in names) or display in mentioned:
-            continue
-        extra.append((display, binding.description))
-    return extra
-
-
-def _short(key: str) -> str:
+def key_label(key: str) -> str:
+    """One key as a person reads it: ``less_than_sign`` → ``<``, ``ctrl+p`` → ``Ctrl+P``."""
     aliases = {
-        "up": "↑",
-        "down": "↓",
+        "escape": "Esc",
+        "enter": "Enter",
+        "space": "space",
         "pageup": "PgUp",
         "pagedown": "PgDn",
         "home": "Home",
         "end": "End",
-        "enter": "Enter",
-        "escape": "Esc",
-        "space": "space",
+        "tab": "Tab",
         "plus": "+",
         "minus": "-",
         "slash": "/",
-        "question_mark": "?",
-        "equals_sign": "+",
     }
-    return aliases.get(key, key)
+    if key in aliases:
+        return aliases[key]
+    modifiers, _, base = key.rpartition("+")
+    name = aliases.get(base) or format_key(base)
+    if modifiers:
+        return "+".join(m.capitalize() for m in modifiers.split("+")) + "+" + name.upper()
+    return name
+
+
+def binding_keys(binding: Binding) -> list[str]:
+    return [key_label(k.strip()) for k in binding.key.split(",")]
+
+
+def _mentioned(rows: list[tuple[str, str]]) -> set[str]:
+    mentioned = set()
+    for keys, _ in rows:
+        mentioned.update(keys.split())  # "/" itself is a key, and a separator
+        mentioned.update(keys.replace("/", " ").split())
+    return mentioned
+
+
+def _process_screen_extra() -> list[tuple[str, str]]:
+    """Bindings of the process screen that the hand-written list does not mention,
+    with their keys by name (one row per action: ``<`` and ``>`` both pan)."""
+    try:
+        from vmtop.tui.screens.process import ProcessScreen
+    except Exception:  # noqa: BLE001 - help works without the process screen
+        return []
+    mentioned = _mentioned(PROCESS)
+    rows: dict[str, tuple[list[str], str]] = {}
+    for binding in getattr(ProcessScreen, "BINDINGS", []):
+        if not isinstance(binding, Binding) or not binding.description:
+            continue
+        names = binding_keys(binding)
+        if any(name in mentioned for name in names):
+            continue
+        action = binding.action.split("(")[0]
+        keys, description = rows.get(action, ([], binding.description))
+        keys.extend(n for n in names if n not in keys)
+        rows[action] = (keys, description)
+    return [(" ".join(keys), description) for keys, description in rows.values()]
 
 
 def keys_table(title: str, rows: list[tuple[str, str]]) -> Table:

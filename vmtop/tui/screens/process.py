@@ -147,6 +147,7 @@ class ProcessScreen(Screen):
         Binding("s", "sort", "Sort"),
         Binding("S", "reverse_sort", "Reverse", show=False),
         Binding("o", "group", "Group"),
+        Binding("c", "columns", "Columns"),
         Binding("m", "scale", "Scale"),
         Binding("z", "zoom_in", "Zoom"),
         Binding("Z", "zoom_out", "Unzoom"),
@@ -603,7 +604,12 @@ class ProcessScreen(Screen):
             self._update_table_title()
             self._update_header()
             return
-        self.action_leave()
+        if len(self.app.screen_stack) > 2 or not hasattr(self.app, "go_back"):
+            self.action_leave()  # back to the picker
+        else:
+            # Started on a PID: nothing is open, and Esc never quits (the baseline and
+            # the history would be lost to a stray key). q and Ctrl+C quit.
+            self.notify("Nothing to close: q quits vmtop", timeout=3)
 
     def action_leave(self) -> None:
         """Back to the screen below (the picker), or quit when there is none."""
@@ -669,6 +675,12 @@ class ProcessScreen(Screen):
 
     def action_reverse_sort(self) -> None:
         self.query_one(RegionTable).reverse_sort()
+
+    def action_columns(self) -> None:
+        from vmtop.tui.screens.columns import ColumnChooser
+
+        table = self.query_one(RegionTable)
+        self.app.push_screen(ColumnChooser(table.chosen, on_change=table.set_columns))
 
     def action_group(self) -> None:
         table = self.query_one(RegionTable)

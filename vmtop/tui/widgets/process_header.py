@@ -131,7 +131,7 @@ class ProcessHeader(Widget):
             segs += _pair("size", format_bytes(t.size))
             segs += _pair("RSS", format_bytes(t.rss))
             segs += _pair("PSS", format_bytes(t.pss))
-            segs += _pair("priv dirty", format_bytes(t.private_dirty))
+            segs += _pair("private dirty", format_bytes(t.private_dirty))
             segs += _pair("swap", format_bytes(t.swap))
             regions = str(len(snap.regions))
             if s.shown is not None and s.shown != len(snap.regions):

@@ -33,7 +33,7 @@ from vmtop.tui.formatting import format_bytes, format_delta
 from vmtop.tui.sampler import RegionChange
 from vmtop.tui.widgets.table_model import (
     DESCENDING_FIRST,
-    SORT_COLUMNS,
+    FIGURES,
     GroupRow,
     Member,
     Row,
@@ -49,32 +49,72 @@ class Column(NamedTuple):
     title: str
     width: int  # 0: takes the rest of the line
     right: bool  # right-aligned
+    priority: int = 50  # on a narrow terminal, the lowest go first
+    meaning: str = ""  # what the figure is (the column chooser says it)
 
 
-# On a narrow terminal, columns go in this order until the name has room.
-DROP_ORDER = ("end", "swap", "pss", "drss", "dirty", "perm")
+# Every column the table can show, in the order they appear. Figures are named for the
+# smaps field they come from, as `pmap -X` names them.
+CATALOGUE = (
+    Column("start", "start", "Start", 12, False, 100, "first address"),
+    Column("end", "", "End", 12, False, 10, "one past the last address"),
+    Column("size", "size", "Size", 5, True, 90, "mapped size (virtual)"),
+    Column("rss", "rss", "RSS", 5, True, 85, "Rss: resident in RAM"),
+    Column("pss", "pss", "PSS", 5, True, 60, "Pss: resident, shared pages divided by sharers"),
+    Column("shared_clean", "shared_clean", "ShClean", 7, True, 24, "Shared_Clean"),
+    Column("shared_dirty", "shared_dirty", "ShDirty", 7, True, 24, "Shared_Dirty"),
+    Column("private_clean", "private_clean", "PrClean", 7, True, 24, "Private_Clean"),
+    Column(
+        "private_dirty",
+        "private_dirty",
+        "PrDirty",
+        7,
+        True,
+        40,
+        "Private_Dirty: written by this process only (the header's private dirty)",
+    ),
+    Column(
+        "dirty",
+        "dirty",
+        "Dirty",
+        5,
+        True,
+        26,
+        "Shared_Dirty + Private_Dirty (what pmap -x calls Dirty)",
+    ),
+    Column("anonymous", "anonymous", "Anon", 5, True, 28, "Anonymous: not backed by a file"),
+    Column("swap", "swap", "Swap", 5, True, 55, "Swap: swapped out"),
+    Column("perm", "", "Perm", 4, False, 20, "permissions"),
+    Column("kind", "kind", "Kind", 9, False, 70, "what the region is"),
+    Column("dsize", "delta", "ΔSize", 6, True, 30, "change of size (since refresh/baseline)"),
+    Column("drss", "", "ΔRSS", 6, True, 65, "change of RSS (since refresh/baseline)"),
+    Column("name", "name", "Object / name", 0, False, 100, "file, object or description"),
+)
+COLUMN_IDS = tuple(c.id for c in CATALOGUE)
+DEFAULT_COLUMNS = (
+    "start", "end", "size", "rss", "pss", "private_dirty", "swap", "perm", "kind", "dsize",
+    "drss", "name",
+)  # fmt: skip
+REQUIRED_COLUMNS = ("start", "name")  # what a row is: never left out
 MIN_NAME = 18
 
 
-def columns_for(addr_width: int, width: int = 1000) -> list[Column]:
+def columns_for(
+    addr_width: int, width: int = 1000, chosen: tuple[str, ...] = DEFAULT_COLUMNS
+) -> list[Column]:
+    """The chosen columns that fit ``width`` with room for the name: on a narrow
+    terminal the lowest priorities go first (End and Perm long before PSS and Swap)."""
+    want = set(chosen) | set(REQUIRED_COLUMNS)
     columns = [
-        Column("start", "start", "Start", addr_width, False),
-        Column("end", "", "End", addr_width, False),
-        Column("size", "size", "Size", 5, True),
-        Column("rss", "rss", "RSS", 5, True),
-        Column("pss", "pss", "PSS", 5, True),
-        Column("dirty", "dirty", "Dirty", 5, True),
-        Column("swap", "swap", "Swap", 5, True),
-        Column("perm", "", "Perm", 4, False),
-        Column("kind", "kind", "Kind", 9, False),
-        Column("dsize", "delta", "ΔSize", 6, True),
-        Column("drss", "", "ΔRSS", 6, True),
-        Column("name", "name", "Object / name", 0, False),
+        c._replace(width=addr_width) if c.id in ("start", "end") else c
+        for c in CATALOGUE
+        if c.id in want
     ]
-    for drop in DROP_ORDER:
+    for drop in sorted(columns, key=lambda c: c.priority):
         if 1 + sum(c.width + 1 for c in columns if c.width) + MIN_NAME <= width:
             break
-        columns = [c for c in columns if c.id != drop]
+        if drop.id not in REQUIRED_COLUMNS:
+            columns = [c for c in columns if c.id != drop.id]
     return columns
 
 
@@ -184,6 +224,7 @@ class RegionTable(ScrollView, can_focus=True):
         self.grouped = False
         self.expanded: set[str] = set()
         self.addr_width = 12
+        self.chosen: tuple[str, ...] = DEFAULT_COLUMNS
         self.columns = columns_for(self.addr_width)
         self._columns_width = 0
         self._selected_key: tuple | None = None
@@ -217,8 +258,20 @@ class RegionTable(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         if force or width != self._columns_width:
             self._columns_width = width
-            self.columns = columns_for(self.addr_width, width or 1000)
+            self.columns = columns_for(self.addr_width, width or 1000, self.chosen)
             self._cache.clear()
+
+    def set_columns(self, chosen: tuple[str, ...]) -> None:
+        """Show these columns (ids from CATALOGUE), as far as the width allows."""
+        self.chosen = tuple(c for c in COLUMN_IDS if c in chosen or c in REQUIRED_COLUMNS)
+        self._fit_columns(force=True)
+        self.refresh()
+
+    @property
+    def sort_keys(self) -> list[str]:
+        """What `s` cycles through: the sortable columns on screen, and the change."""
+        keys = [c.key for c in self.columns if c.key]
+        return [*keys, "delta"] if "delta" not in keys else keys
 
     def _rebuild(self) -> None:
         self.rows = build_rows(
@@ -297,8 +350,9 @@ class RegionTable(ScrollView, can_focus=True):
         self.post_message(self.SortChanged(self))
 
     def cycle_sort(self) -> None:
-        i = SORT_COLUMNS.index(self.sort) if self.sort in SORT_COLUMNS else -1
-        self.set_sort(SORT_COLUMNS[(i + 1) % len(SORT_COLUMNS)])
+        keys = self.sort_keys
+        i = keys.index(self.sort) if self.sort in keys else -1
+        self.set_sort(keys[(i + 1) % len(keys)])
 
     def reverse_sort(self) -> None:
         self.set_sort(self.sort, not self.descending)
@@ -566,10 +620,7 @@ class RegionTable(ScrollView, can_focus=True):
             "start": (self._address(r.start), addr),
             "end": (self._address(r.end), addr),
             "size": (format_bytes(r.size), plain),
-            "rss": (format_bytes(r.rss), plain if r.rss else dim),
-            "pss": (format_bytes(r.pss), plain if r.pss else dim),
-            "dirty": (format_bytes(r.dirty), plain if r.dirty else dim),
-            "swap": (format_bytes(r.swap), plain if r.swap else dim),
+            **self._figures(r, plain, dim),
             "perm": (r.perms, plain),
             "kind": (theme.kind_label(r.kind), kind_style),
             "dsize": (format_delta(size_delta), self._delta_style(size_delta, bg)),
@@ -583,6 +634,16 @@ class RegionTable(ScrollView, can_focus=True):
             else self._style(color, bg)
         )
         return self._cells(width, values, bg, (swatch_char, swatch_style))
+
+    def _figures(self, row, plain: Style, dim: Style) -> dict[str, tuple[str, Style]]:
+        """The smaps figures of a region or group row, for the columns shown."""
+        out = {}
+        for column in self.columns:
+            figure = FIGURES.get(column.id)
+            if figure is not None:
+                value = getattr(row, figure[0])
+                out[column.id] = (format_bytes(value), plain if value else dim)
+        return out
 
     def _address(self, value: int) -> str:
         text = f"{value:0{self.addr_width}x}"
@@ -615,10 +676,7 @@ class RegionTable(ScrollView, can_focus=True):
             "start": (count, kind_style),
             "end": ("", kind_style),
             "size": (format_bytes(row.size), plain),
-            "rss": (format_bytes(row.rss), plain if row.rss else dim),
-            "pss": (format_bytes(row.pss), plain if row.pss else dim),
-            "dirty": (format_bytes(row.dirty), plain if row.dirty else dim),
-            "swap": (format_bytes(row.swap), plain if row.swap else dim),
+            **self._figures(row, plain, dim),
             "perm": ("", dim),
             "kind": (theme.kind_label(row.kind), kind_style),
             "dsize": (format_delta(row.size_delta), self._delta_style(row.size_delta, bg)),

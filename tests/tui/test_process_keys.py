@@ -1,0 +1,109 @@
+"""Pilot tests of the process screen's keys and texts as a new user meets them: Esc,
+the help's key names, the event log's long texts, the bar's zoom, the header's words.
+
+On the recorded fixture (tests/fixtures/process_screen, see test_process_screen.py).
+"""
+
+from __future__ import annotations
+
+from textual.widgets import SelectionList
+
+from vmtop.tui.formatting import format_bytes
+from vmtop.tui.screens.columns import ColumnChooser
+from vmtop.tui.screens.process import ProcessScreen
+from vmtop.tui.widgets.process_header import ProcessHeader
+from vmtop.tui.widgets.region_table import RegionTable
+
+from .test_process_screen import (
+    HEAP,
+    ScreenApp,
+    lines,
+    maps_lines,
+    row_of,
+    settle,
+    smaps_field,
+)
+
+
+async def test_escape_never_quits_a_screen_started_on_a_pid():
+    app = ScreenApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        table = screen.query_one(RegionTable)
+        await pilot.press("slash", *"heap")
+        await pilot.press("escape")  # closes the prompt, clears the filter
+        assert len(table.rows) == 28
+        await pilot.press("escape", "escape")  # nothing open: stays
+        await pilot.pause()
+        assert app.is_running and app.screen is screen
+        await pilot.press("enter")  # the region detail
+        await settle(pilot)
+        assert app.screen is not screen
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running
+    assert isinstance(screen, ProcessScreen)
+
+
+def header_cells(table) -> list[str]:
+    return [t.rstrip("▲▼") for t in table.render_line(0).text.split()]
+
+
+async def test_private_dirty_is_a_column_and_agrees_with_the_header():
+    """The table's figure and the header's are the same smaps field, named the same."""
+    app = ScreenApp()
+    async with app.run_test(size=(200, 60)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(RegionTable)
+        titles = header_cells(table)
+        assert "PrDirty" in titles and "Dirty" not in titles
+        heap = row_of(app, HEAP[0])
+        column = titles.index("PrDirty")
+        assert heap.split()[column] == format_bytes(smaps_field(HEAP[0], "Private_Dirty"))
+        total = sum(smaps_field(m[0], "Private_Dirty") for m in maps_lines())
+        _, totals = lines(app.screen.query_one(ProcessHeader))
+        assert f"private dirty {format_bytes(total)}" in totals
+
+
+async def test_columns_are_chosen_like_pmap_X():
+    app = ScreenApp()
+    async with app.run_test(size=(200, 60)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(RegionTable)
+        assert "Anon" not in header_cells(table)
+        await pilot.press("c")
+        chooser = app.screen
+        assert isinstance(chooser, ColumnChooser)
+        options = chooser.query_one(SelectionList)
+        ids = [options.get_option_at_index(i).value for i in range(options.option_count)]
+        # Tick Anonymous and Swap off: move to each and press space.
+        for wanted in ("anonymous", "swap"):
+            options.highlighted = ids.index(wanted)
+            await pilot.press("space")
+        await pilot.press("escape")
+        assert app.screen is not chooser
+        titles = header_cells(table)
+        assert "Anon" in titles and "Swap" not in titles
+        heap = row_of(app, HEAP[0])
+        column = titles.index("Anon")
+        assert heap.split()[column] == format_bytes(smaps_field(HEAP[0], "Anonymous"))
+        # Sorting by it puts the biggest anonymous region first.
+        while table.sort != "anonymous":
+            await pilot.press("s")
+        assert table.descending
+        biggest = max(maps_lines(), key=lambda m: smaps_field(m[0], "Anonymous"))
+        assert table.rows[0].start == biggest[0]
+
+
+async def test_narrow_table_keeps_pss_and_swap_before_end_and_perm():
+    app = ScreenApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        titles = header_cells(app.screen.query_one(RegionTable))
+        for kept in ("Start", "Size", "RSS", "PSS", "Swap", "Kind"):
+            assert kept in titles, titles
+        assert "End" not in titles and "Perm" not in titles
