@@ -11,17 +11,21 @@ from textual.widgets import SelectionList
 from vmtop.tui.formatting import format_bytes
 from vmtop.tui.screens.columns import ColumnChooser
 from vmtop.tui.screens.process import ProcessScreen
+from vmtop.tui.widgets.event_log import EventLog
 from vmtop.tui.widgets.process_header import ProcessHeader
 from vmtop.tui.widgets.region_table import RegionTable
 
 from .test_process_screen import (
     HEAP,
     ScreenApp,
+    copy_fixture,
+    grow_heap,
     lines,
     maps_lines,
     row_of,
     settle,
     smaps_field,
+    step,
 )
 
 
@@ -107,3 +111,64 @@ async def test_narrow_table_keeps_pss_and_swap_before_end_and_perm():
         for kept in ("Start", "Size", "RSS", "PSS", "Swap", "Kind"):
             assert kept in titles, titles
         assert "End" not in titles and "Perm" not in titles
+
+
+def log_texts(app) -> list[str]:
+    log = app.screen.query_one(EventLog)
+    return [log.line_text(i) for i in range(len(log.events))]
+
+
+async def test_slow_growth_reaches_the_log_once_it_adds_up(tmp_path):
+    """32 KiB more resident heap per second (the lab's program): under the 64 KiB
+    threshold each time, reported when the sum since the last report gets there."""
+    root = copy_fixture(tmp_path)
+    app = ScreenApp(root)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        rss_kb = smaps_field(HEAP[0], "Rss", root) // 1024
+        assert rss_kb == 72
+        grow_heap(root, HEAP, HEAP[1], rss_kb=rss_kb + 32)
+        await step(pilot)
+        assert not [t for t in log_texts(app) if "rss_changed" in t]
+        grow_heap(root, HEAP, HEAP[1], rss_kb=rss_kb + 64)
+        await step(pilot)
+        reported = [t for t in log_texts(app) if "rss_changed" in t]
+        assert len(reported) == 1 and "+64K" in reported[0] and "[heap]" in reported[0]
+        assert "now 136.0 KiB resident" in reported[0]
+        # Counting starts again from what was reported.
+        grow_heap(root, HEAP, HEAP[1], rss_kb=rss_kb + 96)
+        await step(pilot)
+        assert len([t for t in log_texts(app) if "rss_changed" in t]) == 1
+        # t lowers the threshold (64K -> 16K): the next 32 KiB shows at once.
+        await pilot.press("t")
+        assert "16K" in str(app.screen.query_one("#events-title").content)
+        grow_heap(root, HEAP, HEAP[1], rss_kb=rss_kb + 128)
+        await step(pilot)
+        reported = [t for t in log_texts(app) if "rss_changed" in t]
+        assert len(reported) == 2 and "+64K" in reported[0]  # 32K + 32K since the last
+
+
+async def test_threshold_option_reaches_the_screen(tmp_path):
+    root = copy_fixture(tmp_path)
+    app = ScreenApp(root)
+    app.rss_threshold = 8192
+    app.screen_kwargs["rss_threshold"] = 8192
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        assert "8.0K or more" in str(app.screen.query_one("#events-title").content)
+        grow_heap(root, HEAP, HEAP[1], rss_kb=80)
+        await step(pilot)
+        assert [t for t in log_texts(app) if "rss_changed" in t and "+8.0K" in t]
+
+
+def test_threshold_option_is_parsed_for_the_tui(monkeypatch):
+    import vmtop.cli as cli
+
+    seen = {}
+    monkeypatch.setattr(
+        cli,
+        "run_tui",
+        lambda procfs, pid, rss_threshold=None: seen.update(pid=pid, threshold=rss_threshold) or 0,
+    )
+    assert cli.main(["--threshold", "16384", "4242"]) == 0
+    assert seen == {"pid": 4242, "threshold": 16384}

@@ -40,6 +40,9 @@ from vmtop.tui.widgets.rss_graph import RssGraph
 from vmtop.tui.widgets.table_model import SORT_COLUMNS
 
 INTERVALS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
+# What `t` cycles through: the smallest resident change of a region the log reports
+# (summed since that region's last report, so slow growth gets there too).
+RSS_THRESHOLDS = (4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20)
 HIGHLIGHT_TICKS = 3  # a change stays highlighted for this many refreshes
 HISTORY_POINTS = 600  # samples of history kept (process and per region)
 SAMPLE_BUDGET = 0.20  # at most this share of one core spent sampling
@@ -154,6 +157,7 @@ class ProcessScreen(Screen):
         Binding("less_than_sign,left_square_bracket", "pan(-1)", "Pan", key_display="</>"),
         Binding("greater_than_sign,right_square_bracket", "pan(1)", "Pan", show=False),
         Binding("g", "goto", "Go to", priority=True),
+        Binding("t", "threshold", "Threshold", show=False),
     ]
 
     class Sampled(Message):
@@ -169,9 +173,11 @@ class ProcessScreen(Screen):
         *,
         interval: float = 1.0,
         paused: bool = False,
+        rss_threshold: int = smp.RSS_THRESHOLD,
         name: str | None = None,
     ) -> None:
         super().__init__(name=name)
+        self.rss_threshold = rss_threshold
         self.procfs = procfs
         self.pid = pid
         self.demo = demo
@@ -195,6 +201,7 @@ class ProcessScreen(Screen):
         self._last_smaps_read = True
         self._smaps_pending = False
         self.sample_cost = 0.0  # seconds the last sample took (worker thread)
+        self.smaps_at = 0.0  # when the resident figures shown were read
         self.period = interval  # seconds between samples, as scheduled
 
     # -- layout ------------------------------------------------------------------------
@@ -222,7 +229,10 @@ class ProcessScreen(Screen):
         return getattr(self.app, "clock", time.time)
 
     def on_mount(self) -> None:
-        self.sampler = Sampler(self.procfs, self.pid, clock=self.clock)
+        self.sampler = Sampler(
+            self.procfs, self.pid, clock=self.clock, rss_threshold=self.rss_threshold
+        )
+        self._update_events_title()
         self.query_one("#prompt", Input).display = False
         self.query_one("#banner", Static).display = False
         self.query_one("#message", Static).display = False
@@ -330,12 +340,31 @@ class ProcessScreen(Screen):
                 self.ref_changes = smp.region_changes(self.baseline, snap)
         else:
             self.ref_changes = result.changes
+        if result.smaps_read:
+            self.smaps_at = snap.taken_at
         self._record_history(snap, result.smaps_read)
         self.query_one(EventLog).add_events(result.events)
+        self._follow_in_detail(snap, result.smaps_read)
         if same and before == (len(self.recent), len(self.traces)) and old_ref == self.ref_changes:
             self._refresh_light()
         else:
             self._refresh_views()
+
+    def _open_details(self) -> list:
+        from vmtop.tui.screens.detail import RegionDetailScreen
+
+        return [
+            s
+            for s in self.app.screen_stack
+            if isinstance(s, RegionDetailScreen) and getattr(s, "source", None) is self
+        ]
+
+    def _follow_in_detail(self, snap: Snapshot, fresh: bool) -> None:
+        """An open region detail follows its region with every sample."""
+        for detail in self._open_details():
+            detail.follow(
+                snap, self.rss_history(detail.memory_region), smaps_at=self.smaps_at, fresh=fresh
+            )
 
     def _refresh_light(self) -> None:
         """Nothing in the map changed: only the header and the RSS graph move."""
@@ -473,6 +502,8 @@ class ProcessScreen(Screen):
             f"({time.strftime('%H:%M:%S', time.localtime(self.snapshot.taken_at))}) "
         )
         banner.display = True
+        for detail in self._open_details():
+            detail.lose(f"process {self.pid} {reason} at {stamp}")
         self.query_one(EventLog).add_events(result.events)
         if self._timer is not None:
             self._timer.stop()
@@ -548,14 +579,15 @@ class ProcessScreen(Screen):
         except ImportError:
             self.notify("The region detail screen is not available.", severity="warning")
             return
-        self.app.push_screen(
-            RegionDetailScreen(
-                procfs=self.procfs,
-                snapshot=self.snapshot,
-                region=region,
-                rss_history=self.rss_history(region),
-            )
+        detail = RegionDetailScreen(
+            procfs=self.procfs,
+            snapshot=self.snapshot,
+            region=region,
+            rss_history=self.rss_history(region),
+            smaps_at=self.smaps_at or None,
         )
+        detail.source = self  # the screen whose samples it follows
+        self.app.push_screen(detail)
 
     # -- actions -----------------------------------------------------------------------
 
@@ -681,6 +713,25 @@ class ProcessScreen(Screen):
 
         table = self.query_one(RegionTable)
         self.app.push_screen(ColumnChooser(table.chosen, on_change=table.set_columns))
+
+    def action_threshold(self) -> None:
+        """The next smaller resident change to report (from the smallest: the largest)."""
+        smaller = [t for t in RSS_THRESHOLDS if t < self.rss_threshold]
+        self.rss_threshold = smaller[-1] if smaller else RSS_THRESHOLDS[-1]
+        if self.sampler is not None:
+            self.sampler.drift.threshold = self.rss_threshold
+        self._update_events_title()
+        self.notify(
+            f"The log now reports a region's RSS change once it adds up to "
+            f"{format_bytes(self.rss_threshold)}",
+            timeout=3,
+        )
+
+    def _update_events_title(self) -> None:
+        self.query_one("#events-title", Static).update(
+            f"Events  newest first  ·  RSS changes of {format_bytes(self.rss_threshold)} "
+            "or more, summed since last shown (t changes)"
+        )
 
     def action_group(self) -> None:
         table = self.query_one(RegionTable)
