@@ -60,7 +60,7 @@ def header_cells(table) -> list[str]:
 async def test_private_dirty_is_a_column_and_agrees_with_the_header():
     """The table's figure and the header's are the same smaps field, named the same."""
     app = ScreenApp()
-    async with app.run_test(size=(200, 60)) as pilot:
+    async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
         table = app.screen.query_one(RegionTable)
         titles = header_cells(table)
@@ -75,7 +75,7 @@ async def test_private_dirty_is_a_column_and_agrees_with_the_header():
 
 async def test_columns_are_chosen_like_pmap_X():
     app = ScreenApp()
-    async with app.run_test(size=(200, 60)) as pilot:
+    async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
         table = app.screen.query_one(RegionTable)
         assert "Anon" not in header_cells(table)

@@ -150,8 +150,10 @@ async def test_navigation_keys_move_the_selection():
         await pilot.press("home")
         assert table.cursor == 0
         await pilot.press("pagedown")
-        # one page is 29 rows (30 lines minus the header): past the 28th, so the last row
-        assert table.size.height - 1 == 29 and table.cursor == 27
+        # one page is the table's height minus its header line: past the 28th row at
+        # 160×48, so the last row
+        page = table.size.height - 1
+        assert page >= 27 and table.cursor == 27
         await pilot.press("pageup")
         assert table.cursor == 0
         # The bar marks the selected region under its cells.

@@ -543,6 +543,10 @@ class PickerScreen(Screen):
             parts.append(f"every {self.interval:g}s")
         if self._refreshed_at is not None:
             parts.append(time.strftime("%H:%M:%S", time.localtime(self._refreshed_at)))
+        # A narrow terminal: leave out whole parts from the end, never cut one.
+        room = (self.size.width or 160) - 2
+        while len(parts) > 1 and len(" · ".join(parts)) > room:
+            parts.pop()
         self.query_one("#picker-title", Static).update(" · ".join(parts))
 
     def _update_header(self) -> None:
@@ -553,6 +557,7 @@ class PickerScreen(Screen):
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._update_header)
+        self._update_title(len(self.table.rows))
 
     @on(ProcessTable.Highlighted)
     def _highlighted(self, event: ProcessTable.Highlighted) -> None:

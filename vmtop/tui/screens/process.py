@@ -11,33 +11,31 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from vmtop.model import events as ev
-from vmtop.model.kinds import ALL_KINDS, KIND_DESCRIPTIONS
 from vmtop.model.region import Region, Snapshot
 from vmtop.procfs.errors import ProcError
 from vmtop.procfs.reader import ProcFS
 from vmtop.tui import sampler as smp
 from vmtop.tui.formatting import format_bytes
 from vmtop.tui.sampler import Sampler, SampleResult
+from vmtop.tui.screens.process_commands import ProcessCommands
+from vmtop.tui.screens.process_layout import ProcessLayout
 from vmtop.tui.widgets.address_bar import AddressBar
 from vmtop.tui.widgets.event_log import EventLog
 from vmtop.tui.widgets.kind_summary import KindSummary
 from vmtop.tui.widgets.process_header import HeaderState, ProcessHeader
 from vmtop.tui.widgets.region_table import RegionTable
 from vmtop.tui.widgets.rss_graph import RssGraph
-from vmtop.tui.widgets.table_model import SORT_COLUMNS
 
 INTERVALS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 # What `t` cycles through: the smallest resident change of a region the log reports
@@ -69,68 +67,7 @@ def parse_address(text: str) -> int | None:
         return None
 
 
-class ProcessCommands(Provider):
-    """The process screen's actions in the command palette (Ctrl+P), by name."""
-
-    def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
-        screen = self.screen
-        if not isinstance(screen, ProcessScreen):
-            return []
-        table = screen.query_one(RegionTable)
-        bar = screen.query_one(AddressBar)
-        out: list[tuple[str, Callable[[], object], str]] = []
-        for column in SORT_COLUMNS:
-            out.append(
-                (f"Sort regions by {column}", partial(table.set_sort, column), "the table's order")
-            )
-        out.append(
-            (
-                "Ungroup regions" if table.grouped else "Group regions by object",
-                screen.action_group,
-                "one row per program, library, heap, stack, anonymous memory, with totals",
-            )
-        )
-        other = "compact" if bar.mode == "scale" else "true scale"
-        out.append((f"Bar: {other}", screen.action_scale, "the address-space bar's scale"))
-        out.append(("Zoom the bar in on the selected region", screen.action_zoom_in, "z"))
-        out.append(("Zoom the bar out", screen.action_zoom_out, "Z"))
-        out.append(("Set the baseline here", screen.action_baseline, "Δ since this moment"))
-        if screen.baseline is not None:
-            out.append(("Clear the baseline", screen.action_clear_baseline, "Δ since last refresh"))
-        out.append(
-            (
-                "Resume sampling" if not screen.live else "Pause sampling",
-                screen.action_pause,
-                "space",
-            )
-        )
-        out.append(("Go to an address…", screen.action_goto, "g: which region holds it"))
-        out.append(("Filter regions…", screen.action_filter, "/: by name, kind, perms, address"))
-        present = {r.kind for r in screen.snapshot.regions} if screen.snapshot else set()
-        for kind in ALL_KINDS:
-            if kind in present:
-                out.append(
-                    (
-                        f"Show only {kind} regions",
-                        partial(screen.filter_kind, kind),
-                        KIND_DESCRIPTIONS.get(kind, ""),
-                    )
-                )
-        return out
-
-    async def discover(self) -> Hits:
-        for name, callback, help_text in self._commands():
-            yield DiscoveryHit(name, callback, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, callback, help_text in self._commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)
-
-
-class ProcessScreen(Screen):
+class ProcessScreen(ProcessLayout, Screen):
     COMMANDS = {ProcessCommands}
     CSS_PATH = str(Path(__file__).with_name("process.tcss"))  # absolute: subclasses elsewhere
 
@@ -158,6 +95,9 @@ class ProcessScreen(Screen):
         Binding("greater_than_sign,right_square_bracket", "pan(1)", "Pan", show=False),
         Binding("g", "goto", "Go to", priority=True),
         Binding("t", "threshold", "Threshold", show=False),
+        Binding("e", "toggle_events", "Events"),
+        Binding("i", "toggle_side", "Summary"),
+        Binding("a", "toggle_bar", "Bar"),
     ]
 
     class Sampled(Message):
@@ -518,6 +458,7 @@ class ProcessScreen(Screen):
         message.display = True
         for selector in ("#bar", "#body", "#events-title", "#events"):
             self.query_one(selector).display = False
+        self.fit_layout()
         self.query_one(ProcessHeader).set_state(HeaderState(None, self.pid, live=False))
         self._update_bindings()
 
@@ -559,8 +500,7 @@ class ProcessScreen(Screen):
         table.focus()
 
     def on_resize(self) -> None:
-        # The summary and graph only fit beside a table that still shows names.
-        self.query_one("#side").display = self.size.width >= 130
+        self.fit_layout()
 
     def on_kind_summary_kind_clicked(self, message: KindSummary.KindClicked) -> None:
         self.filter_kind(message.kind)

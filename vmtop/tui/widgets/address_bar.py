@@ -77,6 +77,15 @@ class AddressBar(Widget):
         self._layout: bl.BarLayout | None = None
         self._layout_key: tuple | None = None
         self._strips: list[Strip] | None = None
+        self.short = False  # three lines (bar, markers, axis) on a short terminal
+
+    def set_short(self, short: bool) -> None:
+        """Three lines instead of five: no legend, no resident row (the table's Kind
+        column and RSS say the same)."""
+        if short != self.short:
+            self.short = short
+            self.styles.height = 3 if short else 5
+            self._invalidate(layout=False)
 
     # -- state from the screen ---------------------------------------------------------
 
@@ -101,8 +110,9 @@ class AddressBar(Widget):
             self._invalidate(layout=True)
         elif self._strips is not None:
             # Only the marker row shows the selection.
-            self._strips[3] = self._marker_row(self.layout, max(1, self.size.width))
-            self.refresh(Area(0, 3, self.size.width, 1))
+            row = 1 if self.short else 3
+            self._strips[row] = self._marker_row(self.layout, max(1, self.size.width))
+            self.refresh(Area(0, row, self.size.width, 1))
         else:
             self._invalidate(layout=False)
 
@@ -191,7 +201,7 @@ class AddressBar(Widget):
         return self._layout
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return 5
+        return 3 if self.short else 5
 
     def on_resize(self) -> None:
         self._invalidate(layout=True)
@@ -199,7 +209,7 @@ class AddressBar(Widget):
     # -- drawing -----------------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
-        if self._strips is None or len(self._strips) != 5:
+        if self._strips is None:
             self._strips = self._render_all(max(1, self.size.width))
         if 0 <= y < len(self._strips):
             return self._strips[y]
@@ -207,6 +217,12 @@ class AddressBar(Widget):
 
     def _render_all(self, width: int) -> list[Strip]:
         layout = self.layout
+        if self.short:
+            return [
+                self._bar_row(layout, width, upper=True),
+                self._marker_row(layout, width),
+                self._axis_row(layout, width),
+            ]
         return [
             self._legend(layout, width),
             self._bar_row(layout, width, upper=True),
@@ -221,20 +237,34 @@ class AddressBar(Widget):
             lo = layout.cells[0].lo if layout.cells else 0
             hi = max((c.hi for c in layout.cells), default=0)
             present |= {r.kind for r in layout.regions[lo:hi]}
-        segments: list[Segment] = []
-        for kind in kinds.ALL_KINDS:
-            if kind in present:
-                segments.append(Segment("■", Style(color=theme.kind_color(kind))))
-                segments.append(Segment(theme.kind_label(kind) + " ", LEGEND_TEXT))
-        if any(c.resident is not None for c in layout.cells):
-            segments.append(Segment("  ▄", Style(color="#bcbcbc", bgcolor=RESIDENT_BG)))
-            segments.append(Segment(" lower row: resident share", INFO_STYLE))
         info = self._info(layout)
+        if sum(len(s.text) for s in info) + 40 > width:
+            info = info[:1]  # the scale's name; its range is on the axis below
+        room = width - sum(len(s.text) for s in info) - 1
+        segments: list[Segment] = []
+        shown = [k for k in kinds.ALL_KINDS if k in present]
+        for i, kind in enumerate(shown):
+            entry = [
+                Segment("■", Style(color=theme.kind_color(kind))),
+                Segment(theme.kind_label(kind) + " ", LEGEND_TEXT),
+            ]
+            more = len(shown) - i - 1
+            reserve = len(f"+{more} more ") if more else 0
+            if sum(len(s.text) for s in segments + entry) + reserve > room:
+                segments.append(Segment(f"+{len(shown) - i} more ", INFO_STYLE))
+                break
+            segments += entry
+        if any(c.resident is not None for c in layout.cells):
+            for words in (" lower row: resident share", " resident", ""):
+                extra = [
+                    Segment(" ▄", Style(color="#bcbcbc", bgcolor=RESIDENT_BG)),
+                    Segment(words, INFO_STYLE),
+                ]
+                if words and sum(len(s.text) for s in segments + extra) <= room:
+                    segments += extra
+                    break
         used = sum(len(s.text) for s in segments)
         info_len = sum(len(s.text) for s in info)
-        if used + info_len + 1 > width:
-            info = info[:1]
-            info_len = len(info[0].text) if info else 0
         pad = max(1, width - used - info_len)
         return Strip([*segments, Segment(" " * pad), *info]).crop(0, width)
 

@@ -101,7 +101,7 @@ class KindSummary(Widget):
         if y == 0:
             segments = [Segment(f"{'Kind':<9}{'Count':>6}", HEADER)]
             segments += [
-                Segment(f"{t:>6}", HEADER) for t in ("Size", "RSS", "PSS", "PrDrty", "Swap")
+                Segment(f"{t:>6}", HEADER) for t in ("Size", "RSS", "PSS", "PrDty", "Swap")
             ]
             return Strip(segments).adjust_cell_length(width)
         i = y - 1

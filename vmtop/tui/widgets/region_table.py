@@ -97,6 +97,7 @@ DEFAULT_COLUMNS = (
 )  # fmt: skip
 REQUIRED_COLUMNS = ("start", "name")  # what a row is: never left out
 MIN_NAME = 18
+FULL_ADDRESSES_FROM = 150  # table columns: from here [vsyscall]'s 16 digits are shown whole
 
 
 def columns_for(
@@ -224,6 +225,8 @@ class RegionTable(ScrollView, can_focus=True):
         self.grouped = False
         self.expanded: set[str] = set()
         self.addr_width = 12
+        self.user_addr_width = 12
+        self.full_addr_width = 12
         self.chosen: tuple[str, ...] = DEFAULT_COLUMNS
         self.columns = columns_for(self.addr_width)
         self._columns_width = 0
@@ -245,12 +248,16 @@ class RegionTable(ScrollView, can_focus=True):
         *,
         addr_width: int = 12,
     ) -> None:
-        """New data (a refresh): rebuild rows, keep the cursor on the same region."""
+        """New data (a refresh): rebuild rows, keep the cursor on the same region.
+
+        ``addr_width`` is what user-space addresses need; a region above user space
+        (``[vsyscall]``) needs 16 digits, given when the table is wide enough."""
         self.regions = regions
         self.changes = changes
         self.recent = recent
-        if addr_width != self.addr_width:
-            self.addr_width = addr_width
+        full = 16 if regions and regions[-1].end > (1 << 56) else addr_width
+        if (addr_width, full) != (self.user_addr_width, self.full_addr_width):
+            self.user_addr_width, self.full_addr_width = addr_width, full
             self._fit_columns(force=True)
         self._rebuild()
 
@@ -258,6 +265,10 @@ class RegionTable(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         if force or width != self._columns_width:
             self._columns_width = width
+            # Whole addresses above user space where the width allows (two columns of
+            # four more digits), else the low digits after "…".
+            wide = (width or 1000) >= FULL_ADDRESSES_FROM
+            self.addr_width = self.full_addr_width if wide else self.user_addr_width
             self.columns = columns_for(self.addr_width, width or 1000, self.chosen)
             self._cache.clear()
 
