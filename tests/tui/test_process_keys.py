@@ -10,14 +10,17 @@ from textual.widgets import SelectionList
 
 from vmtop.tui.formatting import format_bytes
 from vmtop.tui.screens.columns import ColumnChooser
+from vmtop.tui.screens.event_detail import EventDetail
 from vmtop.tui.screens.process import ProcessScreen
 from vmtop.tui.widgets.event_log import EventLog
 from vmtop.tui.widgets.process_header import ProcessHeader
 from vmtop.tui.widgets.region_table import RegionTable
 
+from .conftest import rendered_text
 from .test_process_screen import (
     HEAP,
     ScreenApp,
+    add_anon_region,
     copy_fixture,
     grow_heap,
     lines,
@@ -172,3 +175,40 @@ def test_threshold_option_is_parsed_for_the_tui(monkeypatch):
     )
     assert cli.main(["--threshold", "16384", "4242"]) == 0
     assert seen == {"pid": 4242, "threshold": 16384}
+
+
+async def test_long_event_is_cut_at_a_word_and_opens_in_full(tmp_path):
+    root = copy_fixture(tmp_path)
+    app = ScreenApp(root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        start, end = 0x7FA857000000, 0x7FA857100000
+        add_anon_region(root, start, end, rss_kb=1024)
+        await step(pilot)
+        log = app.screen.query_one(EventLog)
+        index = next(i for i in range(len(log.events)) if "mapped" in log.line_text(i))
+        event = log.events[-1 - index]
+        full = log.line_text(index)
+        assert len(full) > 80 and event.detail  # the "why" does not fit 80 columns
+        shown = log.render_line(index).text.rstrip()
+        assert shown.endswith("…")
+        kept = shown[:-1]
+        assert full.startswith(kept) and full[len(kept)] == " "  # cut between words
+        # Tab to the log, onto the event, Enter: all of it.
+        await pilot.press("tab")
+        assert log.has_focus
+        for _ in range(index):
+            await pilot.press("down")
+        await pilot.press("enter")
+        await pilot.pause()
+        detail = app.screen
+        assert isinstance(detail, EventDetail)
+        text = rendered_text(detail.query_one("#event-text"), width=86)
+        assert " ".join(event.detail.split()[-3:]) in " ".join(text.split())
+        assert f"{start:#x} – {end:#x}" in text
+        # Enter again: back, with its region selected in the table.
+        await pilot.press("enter")
+        await pilot.pause()
+        table = app.screen.query_one(RegionTable)
+        assert app.screen is not detail and table.has_focus
+        assert table.selected_region.start <= start < table.selected_region.end

@@ -483,8 +483,22 @@ class ProcessScreen(ProcessLayout, Screen):
         table.focus()
 
     def on_event_log_event_clicked(self, message: EventLog.EventClicked) -> None:
-        """Select the region an event is about (where its range is now)."""
+        self.select_event_region(message.event)
+
+    def on_event_log_opened(self, message: EventLog.Opened) -> None:
+        """Enter on an event: all of its text; from there Enter selects its region."""
+        from vmtop.tui.screens.event_detail import EventDetail
+
         event = message.event
+
+        def chosen(select: bool | None) -> None:
+            if select:
+                self.select_event_region(event)
+
+        self.app.push_screen(EventDetail(event, has_region=event.end > event.start), chosen)
+
+    def select_event_region(self, event: ev.Event) -> None:
+        """Select the region an event is about (where its range is now)."""
         if self.snapshot is None or event.end <= event.start:
             return
         region = self.snapshot.region_at(event.start) or self.snapshot.region_at(event.end - 1)
