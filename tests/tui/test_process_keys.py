@@ -12,6 +12,7 @@ from vmtop.tui.formatting import format_bytes
 from vmtop.tui.screens.columns import ColumnChooser
 from vmtop.tui.screens.event_detail import EventDetail
 from vmtop.tui.screens.process import ProcessScreen
+from vmtop.tui.widgets.address_bar import AddressBar
 from vmtop.tui.widgets.event_log import EventLog
 from vmtop.tui.widgets.process_header import ProcessHeader
 from vmtop.tui.widgets.region_table import RegionTable
@@ -212,3 +213,30 @@ async def test_long_event_is_cut_at_a_word_and_opens_in_full(tmp_path):
         table = app.screen.query_one(RegionTable)
         assert app.screen is not detail and table.has_focus
         assert table.selected_region.start <= start < table.selected_region.end
+
+
+async def test_true_scale_first_zoom_frames_the_libraries_and_stack():
+    """In the upper part of the map: one press shows the libraries and the stack, a
+    second the libraries alone, where libc's 1.3 MiB of code is many cells wide."""
+    app = ScreenApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(RegionTable)
+        bar = app.screen.query_one(AddressBar)
+        maps = maps_lines()
+        libc_text = next(m for m in maps if "libc.so.6" in m[3] and m[2] == "r-xp")
+        stack = next(m for m in maps if m[3] == "[stack]")
+        table.select_region(next(r for r in table.rows if r.start == libc_text[0]))
+        await pilot.press("m", "z")
+        layout = bar.layout
+        assert layout.view_start > maps[0][1]  # the program is not in view
+        assert layout.view_start <= libc_text[0] and stack[1] <= layout.view_end
+        assert layout.view_end - layout.view_start < (1 << 47) // 64
+        await pilot.press("z")
+        layout = bar.layout
+        assert layout.view_end < stack[0]  # the libraries alone
+        columns = layout.columns_of(libc_text[0], libc_text[1])
+        assert len(columns) >= 5
+        # Still to scale: every cell stands for the same number of bytes.
+        widths = {c.end - c.start for c in layout.cells}
+        assert max(widths) - min(widths) <= 1

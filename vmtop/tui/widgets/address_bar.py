@@ -70,7 +70,8 @@ class AddressBar(Widget):
         self.top = bl.TOP_47
         self.mode = bl.COMPACT
         self.zoom = 0
-        self.center: int | None = None  # region index (compact) or address (scale)
+        self.center: int | None = None  # region index (compact zoom)
+        self.views: list[tuple[int, int]] = []  # true scale: the address range per zoom
         self.selected: Region | None = None
         self.recent: dict[int, str] = {}
         self.traces: Sequence[tuple[int, int]] = ()
@@ -120,9 +121,12 @@ class AddressBar(Widget):
         self.mode = bl.SCALE if self.mode == bl.COMPACT else bl.COMPACT
         self.zoom = 0
         self.center = None
+        self.views = []
         self._invalidate(layout=True)
 
     def zoom_in(self) -> bool:
+        if self.mode == bl.SCALE:
+            return self._scale_zoom_in()
         limit = bl.max_zoom(self.mode, len(self.regions), self.top)
         if self.zoom >= limit:
             return False
@@ -134,10 +138,28 @@ class AddressBar(Widget):
         self._invalidate(layout=True)
         return True
 
+    def _scale_zoom_in(self) -> bool:
+        """True scale: the next view frames what is mapped there (see
+        ``bar_layout.scale_zoom_view``), so the first press shows the program and heap,
+        or the libraries and stack, rather than a sixteenth of empty space."""
+        view = self.views[-1] if self.views else (0, self.top)
+        focus = None
+        if self.selected is not None:
+            focus = self.selected.start + self.selected.size // 2
+        nearer = bl.scale_zoom_view(self.regions, view, focus)
+        if nearer is None or nearer == view:
+            return False
+        self.views.append(nearer)
+        self.zoom = len(self.views)
+        self._invalidate(layout=True)
+        return True
+
     def zoom_out(self) -> bool:
         if self.zoom == 0:
             return False
         self.zoom -= 1
+        if self.mode == bl.SCALE:
+            del self.views[self.zoom :]
         self._invalidate(layout=True)
         return True
 
@@ -151,16 +173,21 @@ class AddressBar(Widget):
             self.center = max(0, min(len(self.regions) - 1, (self.center or 0) + direction * step))
         else:
             lo, hi = self._window()
-            step = max(1, (hi - lo) // 2)
-            self.center = max(0, min(self.top - 1, (self.center or 0) + direction * step))
+            span = hi - lo
+            lo = max(0, min(self.top - span, lo + direction * max(1, span // 2)))
+            self.views[-1] = (lo, lo + span)
         self._invalidate(layout=True)
         return True
 
     def _center_on(self, region: Region) -> None:
         if self.mode == bl.COMPACT:
             self.center = self._index_of(region)
-        else:
-            self.center = region.start + region.size // 2
+        elif self.views:
+            # Keep the zoom's span, moved so that the region is in the middle.
+            lo, hi = self.views[-1]
+            span = hi - lo
+            start = max(0, min(self.top - span, region.start + region.size // 2 - span // 2))
+            self.views[-1] = (start, start + span)
 
     def _index_of(self, region: Region) -> int:
         from bisect import bisect_left
@@ -171,7 +198,7 @@ class AddressBar(Widget):
     def _window(self):
         if self.mode == bl.COMPACT:
             return bl.compact_window(len(self.regions), self.zoom, self.center or 0)
-        return bl.scale_window(self.top, self.zoom, self.center or 0)
+        return self.views[-1] if self.views else (0, self.top)
 
     def _in_view(self, region: Region) -> bool:
         if self._layout is None:
@@ -189,7 +216,7 @@ class AddressBar(Widget):
     @property
     def layout(self) -> bl.BarLayout:
         width = max(1, self.size.width)
-        key = (width, self.mode, self.zoom, self.center, id(self.regions))
+        key = (width, self.mode, self.zoom, self.center, tuple(self.views[-1:]), id(self.regions))
         if self._layout is None or self._layout_key != key:
             if self.mode == bl.COMPACT:
                 window = self._window() if self.zoom else None
@@ -281,7 +308,10 @@ class AddressBar(Widget):
                 span = layout.view_end - layout.view_start
                 parts.append(
                     Segment(
-                        f" · zoom {format_bytes(span)} of {format_bytes(layout.top)}", INFO_STYLE
+                        f" · {layout.view_start:#x}–{layout.view_end:#x}: "
+                        f"{format_bytes(span)} of {format_bytes(layout.top)}, "
+                        f"{format_bytes(max(1, span // max(1, len(layout.cells))))} per cell",
+                        INFO_STYLE,
                     )
                 )
         else:
