@@ -304,3 +304,37 @@ async def test_detail_follows_its_region_live_and_says_when_it_is_gone(tmp_path)
         assert "unmapped" in status and "22:13:23" in status
         assert " 150K " in rss_line()
         assert detail._timer is None  # its pages are no longer read
+
+
+async def test_page_strip_legend_and_kernel_bits_agree_for_a_shared_page(
+    fixture_procfs, monkeypatch
+):
+    """A file page mapped only here carries both the file/shared and exclusive bits: the
+    legend counts it once, as file/shared, and the kernel-bits line says the same."""
+    from vmtop.procfs import pagemap as pm
+
+    _, region, screen = open_detail(fixture_procfs, 4242, lambda r: r.path == "[heap]")
+    pages = region.size // 4096
+    file_only_here = pm.PRESENT | pm.FILE_SHARED | pm.EXCLUSIVE
+    file_shared = pm.PRESENT | pm.FILE_SHARED
+    anon_only_here = pm.PRESENT | pm.EXCLUSIVE
+    anon_shared = pm.PRESENT
+    entries = [file_only_here, file_shared, anon_only_here, anon_shared, pm.SWAPPED]
+    entries += [0] * (pages - len(entries))
+    monkeypatch.setattr(pm, "read_pagemap", lambda procfs, pid, start, end: list(entries))
+    async with DetailApp(screen).run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        text = rendered_text(screen.query_one("#detail-pages"), width=300)
+        legend = {}
+        for line in text.splitlines():
+            parts = line.split(None, 2)
+            if len(parts) == 3 and parts[1].replace(",", "").isdigit():
+                legend[parts[2]] = int(parts[1].replace(",", ""))
+        file_line = next(v for k, v in legend.items() if k.startswith("present, file"))
+        only_here = next(v for k, v in legend.items() if "mapped only here" in k)
+        shared_anon = next(v for k, v in legend.items() if "shared with another" in k)
+        assert (file_line, only_here, shared_anon) == (2, 1, 1)
+        bits = next(line for line in text.splitlines() if line.startswith("kernel bits"))
+        assert "present 4 = file/shared 2 (1 of them also exclusive)" in bits
+        assert "anonymous 2 (1 exclusive)" in bits
+        assert "swapped 1" in bits and f"not present {pages - 5}" in bits

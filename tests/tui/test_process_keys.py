@@ -6,8 +6,15 @@ On the recorded fixture (tests/fixtures/process_screen, see test_process_screen.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+
+import pytest
 from textual.widgets import SelectionList
 
+from vmtop.procfs.reader import ProcFS
+from vmtop.tui.app import VmtopApp
 from vmtop.tui.formatting import format_bytes
 from vmtop.tui.screens.columns import ColumnChooser
 from vmtop.tui.screens.event_detail import EventDetail
@@ -240,3 +247,74 @@ async def test_true_scale_first_zoom_frames_the_libraries_and_stack():
         # Still to scale: every cell stands for the same number of bytes.
         widths = {c.end - c.start for c in layout.cells}
         assert max(widths) - min(widths) <= 1
+
+
+SLEEPER = r"""
+#include <stdio.h>
+#include <unistd.h>
+int counter = 1;
+char buffer[1 << 16];
+int main(void) {
+    buffer[0] = 1;
+    printf("ready\n");
+    fflush(stdout);
+    pause();
+    return counter;
+}
+"""
+
+
+@pytest.mark.live
+async def test_group_by_object_shows_what_size_prints(compile_c, spawn, tmp_path):
+    if shutil.which("size") is None:
+        pytest.skip("binutils size is not installed")
+    source = tmp_path / "sleeper.c"
+    source.write_text(SLEEPER)
+    exe = compile_c(source)
+    child = spawn([str(exe)])
+    assert child.read_line() == "ready"
+    out = subprocess.run(["size", str(exe)], capture_output=True, text=True, check=True)
+    text, data, bss = (int(x) for x in out.stdout.splitlines()[1].split()[:3])
+    app = VmtopApp(ProcFS(), child.pid)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await settle(pilot)
+        app.screen.action_pause()
+        await pilot.press("o")
+        await settle(pilot)
+        table = app.screen.query_one(RegionTable)
+        real = os.path.realpath(exe)
+        index = next(i for i, row in enumerate(table.rows) if getattr(row, "key", "") == real)
+        line = table.render_line(index + 1 - round(table.scroll_y)).text
+        expected = (
+            f"text {format_bytes(text)} · data {format_bytes(data)} · bss {format_bytes(bss)}"
+        )
+        assert expected in line, line
+        assert bss >= 1 << 16  # the 64 KiB buffer, so the figure means something
+
+
+async def test_header_stops_saying_sleeping_once_the_process_exited(tmp_path):
+    root = copy_fixture(tmp_path)
+    app = ScreenApp(root)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        header = app.screen.query_one(ProcessHeader)
+        assert "sleeping" in lines(header)[0]
+        shutil.rmtree(root / "6025")
+        await step(pilot, 5.0)
+        top = lines(header)[0]
+        assert "sleeping" not in top and top.count("exited") == 2  # state, and when
+
+
+async def test_the_headers_smaps_cost_is_said_and_explained_in_help():
+    app = ScreenApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        top = lines(app.screen.query_one(ProcessHeader))[0]
+        assert "smaps every tick, read in " in top
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = " ".join(
+            " ".join(rendered_text(w, width=150).split()) for w in app.screen.query("Static")
+        )
+        assert "smaps every tick, read in" in text
+        assert "page tables" in text and "a tenth of a CPU" in text

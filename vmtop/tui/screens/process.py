@@ -371,6 +371,8 @@ class ProcessScreen(ProcessLayout, Screen):
         bar = self.query_one(AddressBar)
         bar.set_regions(snap.regions, recent, traces)
         bar.set_selected(table.selected_region)
+        if table.grouped:
+            self._read_object_sizes()
         self.query_one(KindSummary).set_regions(snap.regions)
         self.query_one(RssGraph).set_points(list(self.rss_points))
         self._update_header()
@@ -420,7 +422,7 @@ class ProcessScreen(ProcessLayout, Screen):
         order = "▼" if table.descending else "▲"
         parts.append(f"sorted by {table.sort} {order}")
         if table.grouped:
-            parts.append("grouped by object (Enter/→ opens a group)")
+            parts.append("grouped by object, with text / data / bss as `size` prints them")
         parts.append("Δ since baseline" if self.baseline is not None else "Δ since last refresh")
         self.query_one("#table-title", Static).update("  ·  ".join(parts))
 
@@ -691,6 +693,29 @@ class ProcessScreen(ProcessLayout, Screen):
         table = self.query_one(RegionTable)
         table.set_grouped(not table.grouped)
         self._update_table_title()
+        if table.grouped:
+            self._read_object_sizes()
+
+    def _read_object_sizes(self) -> None:
+        """What `size` prints for each ELF object mapped, for the grouped rows (the
+        files are parsed once each, in a worker; only new objects cost anything)."""
+        snap = self.snapshot
+        if snap is None:
+            return
+        objects = frozenset(r.object for r in snap.regions if r.object and r.is_file_backed)
+        if objects and objects != getattr(self, "_sized_objects", None):
+            self._sized_objects = objects
+            self._object_sizes_worker(snap)
+
+    @work(thread=True, group="object-sizes", exclusive=True, exit_on_error=False)
+    def _object_sizes_worker(self, snap: Snapshot) -> None:
+        from vmtop.model.objects import object_sizes
+
+        try:
+            sizes = {s.path: s for s in object_sizes(snap, self.procfs)}
+        except Exception:  # noqa: BLE001 - sizes are extra: never break the table
+            return
+        self.app.call_from_thread(self.query_one(RegionTable).set_object_sizes, sizes)
 
     def action_scale(self) -> None:
         self.query_one(AddressBar).toggle_mode()

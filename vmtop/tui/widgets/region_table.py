@@ -228,6 +228,8 @@ class RegionTable(ScrollView, can_focus=True):
         self.user_addr_width = 12
         self.full_addr_width = 12
         self.chosen: tuple[str, ...] = DEFAULT_COLUMNS
+        # Group-by-object: what `size` prints per ELF object (path -> ObjectSize).
+        self.object_sizes: dict[str, object] = {}
         self.columns = columns_for(self.addr_width)
         self._columns_width = 0
         self._selected_key: tuple | None = None
@@ -372,6 +374,13 @@ class RegionTable(ScrollView, can_focus=True):
         if text != self.filter_text:
             self.filter_text = text
             self._rebuild()
+
+    def set_object_sizes(self, sizes: dict[str, object]) -> None:
+        """text / data / bss per ELF object path, shown on its group's row."""
+        if sizes != self.object_sizes:
+            self.object_sizes = sizes
+            self._cache.clear()
+            self.refresh()
 
     def set_grouped(self, grouped: bool) -> None:
         if grouped != self.grouped:
@@ -682,7 +691,14 @@ class RegionTable(ScrollView, can_focus=True):
         count = f"{arrow} {row.count} region{'s' if row.count != 1 else ''}"
         if len(count) > self.addr_width:
             count = f"{arrow} {row.count}"
-        label = shorten_left(display_name(row.label), max(1, width - self._fixed_width()))
+        label = display_name(row.label)
+        sizes = self.object_sizes.get(row.key)
+        if sizes is not None and getattr(sizes, "text", None) is not None:
+            label += (
+                f"  text {format_bytes(sizes.text)} · data {format_bytes(sizes.data)}"
+                f" · bss {format_bytes(sizes.bss)}"
+            )
+        label = shorten_left(label, max(1, width - self._fixed_width()))
         values = {
             "start": (count, kind_style),
             "end": ("", kind_style),
