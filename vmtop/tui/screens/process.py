@@ -30,6 +30,7 @@ from vmtop.tui.formatting import format_bytes
 from vmtop.tui.sampler import Sampler, SampleResult
 from vmtop.tui.screens.process_commands import ProcessCommands
 from vmtop.tui.screens.process_layout import ProcessLayout
+from vmtop.tui.screens.process_prompt import ProcessPrompt
 from vmtop.tui.widgets.address_bar import AddressBar
 from vmtop.tui.widgets.event_log import EventLog
 from vmtop.tui.widgets.kind_summary import KindSummary
@@ -53,21 +54,7 @@ def region_history_key(region: Region) -> tuple:
     return (anchor, region.dev, region.inode, region.path)
 
 
-def parse_address(text: str) -> int | None:
-    text = text.strip().replace("_", "").lower()
-    if not text:
-        return None
-    try:
-        if text.startswith("0x"):
-            return int(text, 16)
-        if any(c in "abcdef" for c in text):
-            return int(text, 16)
-        return int(text, 10)
-    except ValueError:
-        return None
-
-
-class ProcessScreen(ProcessLayout, Screen):
+class ProcessScreen(ProcessPrompt, ProcessLayout, Screen):
     COMMANDS = {ProcessCommands}
     CSS_PATH = str(Path(__file__).with_name("process.tcss"))  # absolute: subclasses elsewhere
 
@@ -522,6 +509,8 @@ class ProcessScreen(ProcessLayout, Screen):
         self.filter_kind(message.kind)
 
     def filter_kind(self, kind: str) -> None:
+        if not self.query_one("#main").display:
+            self.action_toggle_side()  # the summary stood in the table's place: show it
         table = self.query_one(RegionTable)
         table.set_filter(kind)
         self._update_table_title()
@@ -562,12 +551,6 @@ class ProcessScreen(ProcessLayout, Screen):
         if action == "clear_baseline":
             return self.baseline is not None
         return True
-
-    def _prompt_focused(self) -> bool:
-        try:
-            return self.focused is self.query_one("#prompt", Input)
-        except Exception:  # not composed yet
-            return False
 
     def _update_bindings(self) -> None:
         """Refresh the footer only when a key came or went (a footer rebuild costs
@@ -734,101 +717,3 @@ class ProcessScreen(ProcessLayout, Screen):
 
     def action_pan(self, direction: int) -> None:
         self.query_one(AddressBar).pan(direction)
-
-    # -- the prompt (filter, go to address) ---------------------------------------------
-
-    def action_filter(self) -> None:
-        self._open_prompt(
-            "filter",
-            "filter: name, kind, perms or 0xADDRESS",
-            self.query_one(RegionTable).filter_text,
-        )
-
-    def action_goto(self) -> None:
-        self._open_prompt("goto", "go to address (0x… hex or decimal), Enter", "")
-
-    def _open_prompt(self, mode: str, placeholder: str, value: str) -> None:
-        prompt = self.query_one("#prompt", Input)
-        self._input_mode = mode
-        prompt.placeholder = placeholder
-        prompt.value = value
-        prompt.display = True
-        # At once, not with focus() (which waits its turn in the message queue).
-        self.set_focus(prompt)
-
-    def _close_prompt(self, *, clear: bool = False) -> None:
-        prompt = self.query_one("#prompt", Input)
-        if clear and self._input_mode == "filter":
-            self.query_one(RegionTable).set_filter("")
-            self._update_table_title()
-            self._update_header()
-        self._input_mode = None
-        prompt.display = False
-        self.query_one(RegionTable).focus()
-
-    def on_input_changed(self, message: Input.Changed) -> None:
-        if self._input_mode == "filter":
-            self.query_one(RegionTable).set_filter(message.value)
-            self._update_table_title()
-            self._update_header()
-
-    def on_input_submitted(self, message: Input.Submitted) -> None:
-        if self._input_mode == "goto":
-            self._close_prompt()
-            self.go_to_address(message.value)
-        else:
-            self._close_prompt()
-
-    def go_to_address(self, text: str) -> None:
-        """Find the region holding an address (in a worker: `where` may parse ELF files)."""
-        address = parse_address(text)
-        if address is None:
-            self.notify(f"not an address: {text!r}", severity="warning")
-            return
-        if self.snapshot is None:
-            return
-        self._where_worker(self.snapshot, address)
-
-    class Located(Message):
-        def __init__(self, region: Region | None, text: str) -> None:
-            super().__init__()
-            self.region = region
-            self.text = text
-
-    @work(thread=True, group="where", exclusive=True, exit_on_error=False)
-    def _where_worker(self, snap: Snapshot, address: int) -> None:
-        region, text = describe_address(snap, address, self.procfs)
-        self.post_message(self.Located(region, text))
-
-    def on_process_screen_located(self, message: Located) -> None:
-        if message.region is None:
-            self.notify(message.text, severity="warning", timeout=8)
-            return
-        table = self.query_one(RegionTable)
-        if not table.select_region(message.region):
-            table.set_filter("")
-            self._update_table_title()
-            self._update_header()
-            table.select_region(message.region)
-        self.notify(message.text, timeout=8)
-
-
-def describe_address(snap: Snapshot, address: int, procfs: ProcFS) -> tuple[Region | None, str]:
-    """The region holding ``address`` in ``snap`` and one line saying where it is
-    (kind, section, symbol: ``vmtop where``'s line)."""
-    try:
-        from vmtop.commands.where import format_where_lines
-        from vmtop.model.where import where
-
-        result = where(snap, address, procfs)
-        return result.region, format_where_lines([result])[0]
-    except Exception:  # noqa: BLE001 - an ELF problem must not lose the plain answer
-        pass
-    region = snap.region_at(address)
-    if region is None:
-        return None, f"{address:#x} is not mapped"
-    offset = address - region.start
-    return region, (
-        f"{address:#x} is in {region.start:x}-{region.end:x} {region.perms} "
-        f"{region.kind} {region.safe_path} (+{offset:#x}, {format_bytes(offset)} in)"
-    )
