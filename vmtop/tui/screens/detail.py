@@ -38,6 +38,7 @@ from vmtop.tui.widgets.page_strip import strip_text
 
 PAGEMAP_SECONDS = 2.0
 STACK_BELOW = 150  # columns: narrower than this, the two panes are stacked
+HUGE_REREAD_SECONDS = 10.0  # a snapshot without smaps text: re-read the block this often
 # Above this many pages a region's pagemap is sampled per strip cell, not read whole
 # (a 1 TiB PROT_NONE reservation would otherwise mean 2 GiB of pagemap).
 MAX_PAGES_READ = 1 << 19
@@ -113,6 +114,7 @@ class RegionDetailScreen(Screen):
         # When the figures shown were read (a maps-only tick carries older ones).
         self.smaps_at = snapshot.taken_at if smaps_at is None else smaps_at
         self.lost: str | None = None  # why the region is no longer followed
+        self._fields_read_at = 0.0  # when this screen last read smaps itself
         self.memory_region = region
         self.rss_history = list(rss_history or [])
         self.interval = interval
@@ -146,6 +148,7 @@ class RegionDetailScreen(Screen):
         self._load_sections()
         # No fields: a maps-only tick, or a huge snapshot that did not keep its smaps text.
         if not self.fields and (self.procfs.is_live or self.snapshot.has_smaps):
+            self._fields_read_at = getattr(self.app, "clock", time.time)()
             self._load_fields()
         # After the first layout, so the strip knows its width.
         self.call_after_refresh(self.action_reread_pages)
@@ -206,7 +209,13 @@ class RegionDetailScreen(Screen):
             if fields:
                 self._show_fields(fields)
             elif fresh and snapshot.has_smaps:
-                self._load_fields()  # a huge snapshot without its text: read the block
+                # A huge snapshot keeps no smaps text: reading the whole file again for
+                # one block costs as much as the sample, so at most every few seconds.
+                now = getattr(self.app, "clock", time.time)()
+                if now - self._fields_read_at >= HUGE_REREAD_SECONDS:
+                    self._fields_read_at = now
+                    self._load_fields()
+                self.smaps_at = self._fields_read_at
             self._update_history()
         else:
             self.lose(f"{found.note} (seen at {_clock(snapshot.taken_at)})")

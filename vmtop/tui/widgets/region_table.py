@@ -71,7 +71,7 @@ CATALOGUE = (
         7,
         True,
         40,
-        "Private_Dirty: written by this process only (the header's private dirty)",
+        "Private_Dirty: written by this process only",
     ),
     Column(
         "dirty",
@@ -80,7 +80,7 @@ CATALOGUE = (
         5,
         True,
         26,
-        "Shared_Dirty + Private_Dirty (what pmap -x calls Dirty)",
+        "Shared_ + Private_Dirty (pmap -x's Dirty)",
     ),
     Column("anonymous", "anonymous", "Anon", 5, True, 28, "Anonymous: not backed by a file"),
     Column("swap", "swap", "Swap", 5, True, 55, "Swap: swapped out"),
