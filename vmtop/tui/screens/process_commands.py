@@ -8,6 +8,7 @@ from functools import partial
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from vmtop.model.kinds import ALL_KINDS, KIND_DESCRIPTIONS
+from vmtop.tui.formatting import format_bytes
 from vmtop.tui.widgets.address_bar import AddressBar
 from vmtop.tui.widgets.region_table import RegionTable
 from vmtop.tui.widgets.table_model import SORT_COLUMNS
@@ -52,6 +53,22 @@ class ProcessCommands(Provider):
         )
         out.append(("Go to an address…", screen.action_goto, "g: which region holds it"))
         out.append(("Filter regions…", screen.action_filter, "/: by name, kind, perms, address"))
+        out.append(
+            ("Choose the table's columns…", screen.action_columns, "c: Private_Dirty, Anonymous, …")
+        )
+        out.append(
+            (
+                "Report smaller RSS changes in the log",
+                screen.action_threshold,
+                f"t: now {format_bytes(screen.rss_threshold)}, summed since last shown",
+            )
+        )
+        for action, what, key in (
+            (screen.action_toggle_events, "the event log", "e"),
+            (screen.action_toggle_side, "the summary by kind", "i"),
+            (screen.action_toggle_bar, "the address bar", "a"),
+        ):
+            out.append((f"Fold away or show {what}", action, key))
         present = {r.kind for r in screen.snapshot.regions} if screen.snapshot else set()
         for kind in ALL_KINDS:
             if kind in present:

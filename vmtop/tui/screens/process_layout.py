@@ -20,6 +20,7 @@ from vmtop.tui.widgets.address_bar import AddressBar
 
 SIDE_BESIDE_FROM = 130  # columns: the summary fits beside the table from here
 SHORT_BELOW = 32  # lines: the bar takes three lines below this
+SIDE_NORMAL, SIDE_WIDE, WIDE_FROM = 48, 64, 200  # the summary's width, and from when
 # The footer's keys by how much a newcomer needs them (actions; the rest after these).
 FOOTER_PRIORITY = (
     "back",
@@ -79,6 +80,9 @@ class ProcessLayout:
         # Narrow: the summary shows in the table's place (its key brings the table back).
         main.display = beside or not side_wanted
         side.set_class(not beside, "alone")
+        if beside:
+            # A wide terminal: a wider summary, so the RSS graph has more history.
+            side.styles.width = SIDE_WIDE if width >= WIDE_FROM else SIDE_NORMAL
         footer = self.query_one("Footer")
         footer.compact = width < 120
 
