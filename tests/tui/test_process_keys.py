@@ -7,6 +7,7 @@ On the recorded fixture (tests/fixtures/process_screen, see test_process_screen.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 
@@ -318,3 +319,24 @@ async def test_the_headers_smaps_cost_is_said_and_explained_in_help():
         )
         assert "smaps every tick, read in" in text
         assert "page tables" in text and "a tenth of a CPU" in text
+
+
+async def test_locked_column_reads_the_field_from_smaps(tmp_path):
+    """Locked is not carried by a region: the column reads it from the smaps text."""
+    root = copy_fixture(tmp_path)
+    smaps = root / "6025" / "smaps"
+    text = smaps.read_text()
+    head, block = text.split(f"{HEAP[0]:x}-", 1)
+    block = re.sub(r"^Locked:\s+\d+ kB", "Locked:               8 kB", block, count=1, flags=re.M)
+    smaps.write_text(head + f"{HEAP[0]:x}-" + block)
+    app = ScreenApp(root)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(RegionTable)
+        table.set_columns((*table.chosen, "locked"))
+        await pilot.pause()
+        titles = header_cells(table)
+        column = titles.index("Locked")
+        assert row_of(app, HEAP[0]).split()[column] == "8.0K"
+        first = maps_lines()[0]
+        assert row_of(app, first[0]).split()[column] == "0"

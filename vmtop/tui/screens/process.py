@@ -351,7 +351,10 @@ class ProcessScreen(ProcessPrompt, ProcessLayout, Screen):
             14 if any(r.end > (1 << 48) and r.kind != "vsyscall" for r in snap.regions[-3:]) else 12
         )
         table = self.query_one(RegionTable)
-        table.set_regions(snap.regions, self.ref_changes, recent, addr_width=addr_width)
+        fields_of = snap.smaps_fields if snap.raw_smaps is not None else None
+        table.set_regions(
+            snap.regions, self.ref_changes, recent, addr_width=addr_width, fields_of=fields_of
+        )
         log = self.query_one(EventLog)
         log.addr_width = addr_width
         log.set_empty_text("no changes yet")

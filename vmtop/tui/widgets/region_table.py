@@ -13,7 +13,7 @@ whose start moved, the region of the same identity that overlaps the old one).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from rich.segment import Segment
@@ -53,6 +53,9 @@ class Column(NamedTuple):
     meaning: str = ""  # what the figure is (the column chooser says it)
 
 
+# smaps fields shown as columns that a Region does not carry: read from the snapshot's
+# smaps text for the rows on screen only (so they are not sortable).
+FIELD_COLUMNS = {"locked": "Locked"}
 # Every column the table can show, in the order they appear. Figures are named for the
 # smaps field they come from, as `pmap -X` names them.
 CATALOGUE = (
@@ -84,6 +87,7 @@ CATALOGUE = (
     ),
     Column("anonymous", "anonymous", "Anon", 5, True, 28, "Anonymous: not backed by a file"),
     Column("swap", "swap", "Swap", 5, True, 55, "Swap: swapped out"),
+    Column("locked", "", "Locked", 6, True, 22, "Locked: mlock()ed, kept in RAM (rows on screen)"),
     Column("perm", "", "Perm", 4, False, 20, "permissions"),
     Column("kind", "kind", "Kind", 9, False, 70, "what the region is"),
     Column("dsize", "delta", "ΔSize", 6, True, 30, "change of size (since refresh/baseline)"),
@@ -228,6 +232,9 @@ class RegionTable(ScrollView, can_focus=True):
         self.user_addr_width = 12
         self.full_addr_width = 12
         self.chosen: tuple[str, ...] = DEFAULT_COLUMNS
+        # Every smaps field of a region (Snapshot.smaps_fields), for FIELD_COLUMNS.
+        self.fields_of: Callable[[Region], dict] | None = None
+        self._fields_cache: dict[tuple, dict] = {}
         # Group-by-object: what `size` prints per ELF object (path -> ObjectSize).
         self.object_sizes: dict[str, object] = {}
         self.columns = columns_for(self.addr_width)
@@ -249,14 +256,18 @@ class RegionTable(ScrollView, can_focus=True):
         recent: dict[int, str],
         *,
         addr_width: int = 12,
+        fields_of: Callable[[Region], dict] | None = None,
     ) -> None:
         """New data (a refresh): rebuild rows, keep the cursor on the same region.
 
-        ``addr_width`` is what user-space addresses need; a region above user space
+        ``fields_of`` gives every smaps field of a region (for Locked and the other
+        fields a Region does not carry). ``addr_width`` is what user-space addresses need; a region above user space
         (``[vsyscall]``) needs 16 digits, given when the table is wide enough."""
         self.regions = regions
         self.changes = changes
         self.recent = recent
+        self.fields_of = fields_of
+        self._fields_cache.clear()
         full = 16 if regions and regions[-1].end > (1 << 56) else addr_width
         if (addr_width, full) != (self.user_addr_width, self.full_addr_width):
             self.user_addr_width, self.full_addr_width = addr_width, full
@@ -663,7 +674,23 @@ class RegionTable(ScrollView, can_focus=True):
             if figure is not None:
                 value = getattr(row, figure[0])
                 out[column.id] = (format_bytes(value), plain if value else dim)
+            elif column.id in FIELD_COLUMNS:
+                value = self._field(row, FIELD_COLUMNS[column.id])
+                out[column.id] = (format_bytes(value), plain if value else dim)
         return out
+
+    def _field(self, row, name: str) -> int | None:
+        """One smaps field of a region row (None for a group, or without smaps text)."""
+        if not isinstance(row, Region) or self.fields_of is None:
+            return None
+        key = row[:7]
+        fields = self._fields_cache.get(key)
+        if fields is None:
+            if len(self._fields_cache) > 512:
+                self._fields_cache.clear()
+            fields = self._fields_cache[key] = self.fields_of(row)
+        value = fields.get(name)
+        return value if isinstance(value, int) else None
 
     def _address(self, value: int) -> str:
         text = f"{value:0{self.addr_width}x}"
