@@ -3,7 +3,12 @@
 Header (totals, refresh state) · address-space bar · region table beside a summary by
 kind and an RSS graph · event log. Sampling runs in a worker thread, one sample in
 flight; the timer is re-armed when a sample arrives. Everything the widgets show comes
-from immutable snapshots, so the UI thread never waits on /proc.
+from immutable snapshots, so the UI thread never waits on /proc. An open region
+detail is handed each new snapshot and follows its region.
+
+Beside this module: ``process_layout`` (which panels show at which terminal size, the
+footer's keys), ``process_prompt`` (filter and go-to-address prompt),
+``process_commands`` (the command palette's entries).
 """
 
 from __future__ import annotations
