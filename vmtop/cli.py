@@ -90,6 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="read this /proc tree instead of /proc (a copy from another machine)",
     )
+    parser.add_argument(
+        "--threshold",
+        type=positive_int,
+        default=None,
+        metavar="BYTES",
+        help="TUI: smallest RSS change of a region the event log reports, summed since "
+        "it was last reported (default 65536; t changes it)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     snap = sub.add_parser("snapshot", help="print one snapshot of a process's memory map")
@@ -186,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             from vmtop.commands.demo import cmd_demo
 
             return cmd_demo(procfs, args)
-        return run_tui(procfs, tui_pid)
+        return run_tui(procfs, tui_pid, rss_threshold=getattr(args, "threshold", None))
     except ProcError as e:
         print(f"vmtop: {display_name(str(e))}", file=sys.stderr)
         return 1
@@ -212,7 +220,7 @@ def _first_positional(argv: list[str]) -> int | None:
         arg = argv[i]
         if arg == "--":
             return i + 1 if i + 1 < len(argv) else None
-        if arg == "--proc-root":
+        if arg in ("--proc-root", "--threshold"):
             i += 2
             continue
         if arg.startswith("-"):
@@ -243,13 +251,13 @@ def cmd_snapshot(procfs: ProcFS, args: argparse.Namespace) -> int:
     return 0
 
 
-def run_tui(procfs: ProcFS, pid: int | None) -> int:
+def run_tui(procfs: ProcFS, pid: int | None, rss_threshold: int | None = None) -> int:
     try:
         from vmtop.tui.app import VmtopApp
     except ImportError as e:  # pragma: no cover - the TUI ships with the package
         print(f"vmtop: the TUI is not available: {e}", file=sys.stderr)
         return 1
-    app = VmtopApp(procfs=procfs, pid=pid)
+    app = VmtopApp(procfs=procfs, pid=pid, rss_threshold=rss_threshold)
     app.run()
     return app.return_code or 0
 

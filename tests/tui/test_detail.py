@@ -226,7 +226,7 @@ async def test_page_strip_counts_a_live_childs_pages(compile_c, spawn):
         assert f"not present {pages - 40 - extra_present:,}" in kernel_line
         if region.start == start and region.size == 300 * 4096:
             assert "present 40 " in kernel_line + " "
-            assert "exclusive 40 " in kernel_line + " "
+            assert "(40 exclusive)" in kernel_line
         # "r" re-reads: still the same figures.
         await pilot.press("r")
         await settle(pilot)
@@ -250,3 +250,91 @@ async def test_vsyscall_page_strip_says_outside_user_space():
         await settle(pilot)
         text = rendered_text(screen.query_one("#detail-pages"))
         assert "outside user space" in text
+
+
+# -- following the region while the process runs (on the process screen's fixture) --------
+
+
+async def test_detail_follows_its_region_live_and_says_when_it_is_gone(tmp_path):
+    from .test_process_screen import HEAP, ScreenApp, copy_fixture, grow_heap, remove_region
+
+    root = copy_fixture(tmp_path)
+    app = ScreenApp(root)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        process = app.screen
+        table = process.query_one("RegionTable")
+        heap = next(r for r in table.rows if r.path == "[heap]")
+        table.select_region(heap)
+        await pilot.press("enter")
+        await settle(pilot)
+        detail = app.screen
+        assert isinstance(detail, RegionDetailScreen)
+        status = str(detail.query_one("#detail-status").content)
+        assert "smaps read 22:13:20" in status
+
+        def rss_line() -> str:
+            fields = rendered_text(detail.query_one("#detail-fields"), width=140)
+            return next(line for line in fields.splitlines() if line.split()[:1] == ["Rss"])
+
+        assert " 72K " in rss_line()
+        # The heap's resident size grows: the open detail shows it at the next sample.
+        grow_heap(root, HEAP, HEAP[1], rss_kb=120)
+        app.clock.now += 1
+        process.action_step()
+        await settle(pilot)
+        assert " 120K " in rss_line()
+        assert "smaps read 22:13:21" in str(detail.query_one("#detail-status").content)
+        # brk moves its end: the same heap, changed, followed to its new range.
+        new_end = HEAP[1] + 0x21000
+        grow_heap(root, HEAP, new_end, rss_kb=150)
+        app.clock.now += 1
+        process.action_step()
+        await settle(pilot)
+        status = str(detail.query_one("#detail-status").content)
+        assert "changed: range" in status and f"{new_end:#x}" in status
+        assert f"{new_end:#x}" in rendered_text(detail.query_one("#detail-identity"))
+        assert " 150K " in rss_line()
+        # Unmapped: said, and the last figures stay.
+        remove_region(root, HEAP[0])
+        app.clock.now += 1
+        process.action_step()
+        await settle(pilot)
+        status = str(detail.query_one("#detail-status").content)
+        assert "unmapped" in status and "22:13:23" in status
+        assert " 150K " in rss_line()
+        assert detail._timer is None  # its pages are no longer read
+
+
+async def test_page_strip_legend_and_kernel_bits_agree_for_a_shared_page(
+    fixture_procfs, monkeypatch
+):
+    """A file page mapped only here carries both the file/shared and exclusive bits: the
+    legend counts it once, as file/shared, and the kernel-bits line says the same."""
+    from vmtop.procfs import pagemap as pm
+
+    _, region, screen = open_detail(fixture_procfs, 4242, lambda r: r.path == "[heap]")
+    pages = region.size // 4096
+    file_only_here = pm.PRESENT | pm.FILE_SHARED | pm.EXCLUSIVE
+    file_shared = pm.PRESENT | pm.FILE_SHARED
+    anon_only_here = pm.PRESENT | pm.EXCLUSIVE
+    anon_shared = pm.PRESENT
+    entries = [file_only_here, file_shared, anon_only_here, anon_shared, pm.SWAPPED]
+    entries += [0] * (pages - len(entries))
+    monkeypatch.setattr(pm, "read_pagemap", lambda procfs, pid, start, end: list(entries))
+    async with DetailApp(screen).run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        text = rendered_text(screen.query_one("#detail-pages"), width=300)
+        legend = {}
+        for line in text.splitlines():
+            parts = line.split(None, 2)
+            if len(parts) == 3 and parts[1].replace(",", "").isdigit():
+                legend[parts[2]] = int(parts[1].replace(",", ""))
+        file_line = next(v for k, v in legend.items() if k.startswith("present, file"))
+        only_here = next(v for k, v in legend.items() if "mapped only here" in k)
+        shared_anon = next(v for k, v in legend.items() if "shared with another" in k)
+        assert (file_line, only_here, shared_anon) == (2, 1, 1)
+        bits = next(line for line in text.splitlines() if line.startswith("kernel bits"))
+        assert "present 4 = file/shared 2 (1 of them also exclusive)" in bits
+        assert "anonymous 2 (1 exclusive)" in bits
+        assert "swapped 1" in bits and f"not present {pages - 5}" in bits

@@ -114,9 +114,8 @@ async def test_filter_as_you_type(fixture_procfs):
         assert shown_pids(app) == [4444]  # PID prefix
         await pilot.press("backspace", "backspace", *"fixture")
         assert shown_pids(app) == [4242]  # command line
-        await pilot.press("escape")  # clears the text
+        await pilot.press("escape")  # clears the text and closes the box
         assert shown_pids(app) == [4343, 4444, 4242]
-        await pilot.press("escape")  # closes the filter box
         assert not app.screen.query_one("#picker-filter").display
         await pilot.press("slash", *"zzz")
         assert shown_pids(app) == []
@@ -272,7 +271,41 @@ async def test_the_title_says_when_refreshes_are_spaced_out(fixture_procfs):
         screen = app.screen
         title = screen.query_one("#picker-title")
         assert "every 2s" in rendered_text(title)
+        await settle(pilot)  # no list in flight that would measure its own cost after ours
         screen.lister.cost = 0.31  # one list costs 15 % of a core at 2 s
         screen._update_title(len(screen.all_rows))
         await pilot.pause()
         assert "every 4s (a list costs 310ms)" in rendered_text(title)
+
+
+async def test_escape_in_the_filter_clears_it_and_gives_the_keys_back(fixture_procfs):
+    """After Esc, "/" opens the filter again and "q" quits: neither is typed as text."""
+    app = PickerApp(fixture_procfs)
+    async with app.run_test(size=(160, 40)) as pilot:
+        box = app.screen.query_one("#picker-filter")
+        await pilot.press("slash", *"fix")
+        assert shown_pids(app) == [4242]
+        await pilot.press("escape")
+        assert shown_pids(app) == [4343, 4444, 4242]
+        assert not box.has_focus and not box.display
+        assert app.screen.query_one(ProcessTable).has_focus
+        await pilot.press("slash")
+        assert box.has_focus and box.value == ""
+        await pilot.press("escape", "q")
+        await pilot.pause()
+        assert not app.is_running
+
+
+async def test_title_counts_are_singular_and_plural(fixture_procfs):
+    app = PickerApp(fixture_procfs)
+    async with app.run_test(size=(160, 40)) as pilot:
+        title = app.screen.query_one("#picker-title")
+        assert "· 3 processes ·" in str(title.content)
+        await pilot.press("slash", *"fixture")
+        assert "1 match ·" in str(title.content)
+        await pilot.press(*"zzz")
+        assert "no match ·" in str(title.content)
+        screen = app.screen
+        screen._apply([row for row in screen.lister.list() if row.pid == 4242])
+        await pilot.pause()
+        assert "· 1 process ·" in str(title.content)

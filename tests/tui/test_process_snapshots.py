@@ -51,7 +51,7 @@ def test_process_screen_compact(snap_compare):
 def test_process_screen_true_scale_zoomed_on_heap(snap_compare):
     async def run_before(pilot):
         await settled(pilot)
-        await pilot.press("m", *"jjjjj", *"zzzzzz")
+        await pilot.press("m", *"jjjjj", *"zz")  # the program and heap, then the heap
         await pilot.pause()
 
     assert snap_compare(ScreenApp(), terminal_size=SIZE, run_before=run_before)

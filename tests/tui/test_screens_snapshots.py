@@ -27,7 +27,7 @@ class FrozenPickerApp(VmtopApp):
 
 class DetailApp(VmtopApp):
     def first_screen(self):
-        snapshot = take_snapshot(self.procfs, 4242)
+        snapshot = take_snapshot(self.procfs, 4242)._replace(taken_at=FIXED_TIME)
         heap = next(r for r in snapshot.regions if r.path == "[heap]")
         history = [(FIXED_TIME - 30 + i * 2, 4096 * (3 + i)) for i in range(16)]
         return RegionDetailScreen(

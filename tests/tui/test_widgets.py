@@ -333,3 +333,25 @@ async def test_event_log_newest_first_with_narration_interleaved():
         assert "heap_grew" in log.line_text(0) and "+132K" in log.line_text(0)
         assert "» malloc(100000) = 0x1000" in log.line_text(1)
         assert log.render_line(0).text.split()[1] == "heap_grew"
+
+
+def test_find_again_same_changed_replaced_gone():
+    from vmtop.model.region import Snapshot
+    from vmtop.tui.region_follow import CHANGED, GONE, REPLACED, SAME, find_again
+
+    def make(*regions):
+        fields = dict.fromkeys(Snapshot._fields)
+        fields.update(regions=tuple(regions), taken_at=0.0, has_smaps=True)
+        return Snapshot(**fields)
+
+    lib = region(0x1000, 0x3000, "r--p", "/lib/a.so", kinds.RODATA, inode=5)
+    assert find_again(make(lib), lib).status == SAME
+    # mprotect split it: the piece that keeps its start, with its new range and perms.
+    split = [lib._replace(end=0x2000, perms="r-xp"), lib._replace(start=0x2000)]
+    found = find_again(make(*split), lib)
+    assert found.status == CHANGED and found.region == split[0]
+    assert "0x1000–0x3000 → 0x1000–0x2000" in found.note and "r--p → r-xp" in found.note
+    other = region(0x1000, 0x3000, "rw-p", "", kinds.ANON)
+    found = find_again(make(other), lib)
+    assert found.status == REPLACED and found.region == other
+    assert find_again(make(), lib).status == GONE

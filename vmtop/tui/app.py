@@ -57,8 +57,10 @@ class VmtopApp(App):
         demo=None,
         *,
         clock: Callable[[], float] = time.time,
+        rss_threshold: int | None = None,
     ) -> None:
         super().__init__()
+        self.rss_threshold = rss_threshold  # `--threshold`: None for the default
         self.procfs = procfs
         self.pid = pid
         self.demo = demo
@@ -82,9 +84,10 @@ class VmtopApp(App):
         """The process screen for ``pid`` (the picker opens it the same way)."""
         from vmtop.tui.screens.process import ProcessScreen
 
+        options = {} if self.rss_threshold is None else {"rss_threshold": self.rss_threshold}
         if pid == self.pid and self.demo is not None:
-            return ProcessScreen(self.procfs, pid, demo=self.demo)
-        return ProcessScreen(self.procfs, pid)
+            return ProcessScreen(self.procfs, pid, demo=self.demo, **options)
+        return ProcessScreen(self.procfs, pid, **options)
 
     # -- actions ------------------------------------------------------------------------
 

@@ -59,3 +59,8 @@ def format_duration(seconds: float) -> str:
         ms = seconds * 1000
         return f"{ms:.1f}ms" if ms < 100 else f"{ms:.0f}ms"
     return f"{seconds:.2f}s"
+
+
+def plural(count: int, one: str, many: str) -> str:
+    """``1 process``, ``2 processes``, ``0 processes``."""
+    return f"{count:,} {one if count == 1 else many}"

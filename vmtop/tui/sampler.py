@@ -26,6 +26,7 @@ from typing import NamedTuple
 from vmtop.model import diff
 from vmtop.model import events as ev
 from vmtop.model.region import Region, Snapshot
+from vmtop.model.rss_drift import RssDrift
 from vmtop.procfs.errors import NoSuchProcess, PidReused, ProcError, ProcessGone, ZombieProcess
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import take_snapshot
@@ -38,6 +39,9 @@ QUICK_FIRST_REGIONS = 5000
 # (44 MB at 60 000 regions, held while the next one is read: a third of vmtop's memory).
 KEEP_SMAPS_TEXT_UP_TO = 8 << 20
 RSS_THRESHOLD = 64 * 1024  # resident change that counts as "changed" for highlights
+# The diff's own per-tick resident events are turned off: RssDrift reports them, summed
+# since each region's last report, so slow growth shows too.
+_NO_TICK_RSS_EVENTS = 1 << 62
 
 NEW = "new"
 GREW = "grew"
@@ -175,8 +179,10 @@ class Sampler:
         *,
         clock: Callable[[], float] = time.time,
         budget: float = SMAPS_BUDGET,
+        rss_threshold: int = RSS_THRESHOLD,
     ) -> None:
         self.procfs = procfs
+        self.drift = RssDrift(rss_threshold)  # resident changes for the event log
         self.pid = pid
         self.clock = clock
         self.budget = budget
@@ -257,7 +263,9 @@ class Sampler:
         elif prev is not None:
             changes = region_changes(prev, snap)
             unmapped = tuple(diff.unmapped_ranges(prev, snap))
-            events = tuple(diff.diff_snapshots(prev, snap, rss_threshold=RSS_THRESHOLD))
+            events = tuple(diff.diff_snapshots(prev, snap, rss_threshold=_NO_TICK_RSS_EVENTS))
+        if smaps_read and (prev is None or snap.info.start_time == prev.info.start_time):
+            events += tuple(self.drift.update(snap))
         self.last = snap
         cost = time.perf_counter() - t0
         if smaps_read:

@@ -20,7 +20,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import ScrollableContainer, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -32,25 +32,24 @@ from vmtop.procfs import pagemap as pm
 from vmtop.procfs.errors import ProcError
 from vmtop.procfs.reader import ProcFS
 from vmtop.tui.formatting import format_bytes
+from vmtop.tui.region_follow import CHANGED, SAME, find_again
 from vmtop.tui.theme import kind_color, kind_label
+from vmtop.tui.widgets.page_strip import strip_text
 
 PAGEMAP_SECONDS = 2.0
+STACK_BELOW = 150  # columns: narrower than this, the two panes are stacked
+HUGE_REREAD_SECONDS = 10.0  # a snapshot without smaps text: re-read the block this often
 # Above this many pages a region's pagemap is sampled per strip cell, not read whole
 # (a 1 TiB PROT_NONE reservation would otherwise mean 2 GiB of pagemap).
 MAX_PAGES_READ = 1 << 19
 STRIP_ROWS_MAX = 6
 STRIP_ROWS_PER_PAGE = 8
 
-STATE_STYLE = {
-    pm.EXCL: ("█", "#5fd75f"),
-    pm.RESIDENT: ("█", "#5fafff"),
-    pm.FILE: ("█", "#d7af5f"),
-    pm.SWAP: ("▒", "#ff8700"),
-    pm.NOT_PRESENT: ("·", "#585858"),
-}
-PARTIAL = " ▁▂▃▄▅▆▇█"
-
 PERM_WORDS = {0: ("r", "read"), 1: ("w", "write"), 2: ("x", "execute")}
+
+
+def _clock(t: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(t))
 
 
 def spell_perms(perms: str) -> str:
@@ -107,10 +106,15 @@ class RegionDetailScreen(Screen):
         rss_history: list[tuple[float, int]] | None = None,
         interval: float = PAGEMAP_SECONDS,
         live: bool = True,
+        smaps_at: float | None = None,
     ) -> None:
         super().__init__()
         self.procfs = procfs
         self.snapshot = snapshot
+        # When the figures shown were read (a maps-only tick carries older ones).
+        self.smaps_at = snapshot.taken_at if smaps_at is None else smaps_at
+        self.lost: str | None = None  # why the region is no longer followed
+        self._fields_read_at = 0.0  # when this screen last read smaps itself
         self.memory_region = region
         self.rss_history = list(rss_history or [])
         self.interval = interval
@@ -122,7 +126,8 @@ class RegionDetailScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(self._title(), id="detail-title", classes="screen-title")
-        with Horizontal(id="detail-body"):
+        yield Static(self._status(), id="detail-status")
+        with ScrollableContainer(id="detail-body"):
             with VerticalScroll(id="detail-left"):
                 yield Static(self._identity(), id="detail-identity")
                 yield Static("ELF sections", classes="section-title")
@@ -139,10 +144,11 @@ class RegionDetailScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#detail-right").focus()
+        self._fit_layout()
         self._load_sections()
         # No fields: a maps-only tick, or a huge snapshot that did not keep its smaps text.
         if not self.fields and (self.procfs.is_live or self.snapshot.has_smaps):
+            self._fields_read_at = getattr(self.app, "clock", time.time)()
             self._load_fields()
         # After the first layout, so the strip knows its width.
         self.call_after_refresh(self.action_reread_pages)
@@ -160,9 +166,97 @@ class RegionDetailScreen(Screen):
             self._timer.resume()
 
     def on_resize(self) -> None:
+        self._fit_layout()
         history = self.query_one("#detail-history")
         if isinstance(history, Static):
             history.update(self._history())
+
+    def _fit_layout(self) -> None:
+        """Side by side when both panes get a useful width, else one above the other
+        (scrolled together)."""
+        stacked = 0 < self.size.width < STACK_BELOW
+        self.set_class(stacked, "stacked")
+        if self.focused is None or self.focused.id in ("detail-body", "detail-right"):
+            self.query_one("#detail-body" if stacked else "#detail-right").focus()
+
+    # -- following the region live -----------------------------------------------------
+
+    def follow(
+        self,
+        snapshot: Snapshot,
+        rss_history: list[tuple[float, int]],
+        *,
+        smaps_at: float,
+        fresh: bool = True,
+    ) -> None:
+        """A new sample of the process (from the process screen): find the region in it
+        and show its figures now, or say that it changed or went away."""
+        if self.lost is not None or snapshot.pid != self.snapshot.pid:
+            return
+        found = find_again(snapshot, self.memory_region)
+        if found.status in (SAME, CHANGED):
+            self.snapshot = snapshot
+            self.memory_region = found.region
+            self.rss_history = list(rss_history)
+            self.smaps_at = smaps_at
+            if found.status == CHANGED:
+                stamp = _clock(snapshot.taken_at)
+                self.change_note = f"{found.note} (at {stamp})"
+                self.query_one("#detail-title", Static).update(self._title())
+                self.query_one("#detail-identity", Static).update(self._identity())
+                self._load_sections()
+            fields = snapshot.smaps_fields(found.region)
+            if fields:
+                self._show_fields(fields)
+            elif fresh and snapshot.has_smaps:
+                # A huge snapshot keeps no smaps text: reading the whole file again for
+                # one block costs as much as the sample, so at most every few seconds.
+                now = getattr(self.app, "clock", time.time)()
+                if now - self._fields_read_at >= HUGE_REREAD_SECONDS:
+                    self._fields_read_at = now
+                    self._load_fields()
+                self.smaps_at = self._fields_read_at
+            self._update_history()
+        else:
+            self.lose(f"{found.note} (seen at {_clock(snapshot.taken_at)})")
+            return
+        self.query_one("#detail-status", Static).update(self._status())
+
+    def lose(self, why: str) -> None:
+        """The region (or its process) is gone: keep its last figures, say so, and
+        stop reading its pages."""
+        self.lost = why
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self.query_one("#detail-status", Static).update(self._status())
+
+    def _status(self) -> Text:
+        text = Text()
+        if self.lost is not None:
+            text.append(" ✗ ", style="bold #ff5f5f")
+            text.append(self.lost, style="bold #ff5f5f")
+            text.append(f" · figures below as read at {_clock(self.smaps_at)}", style="dim")
+            return text
+        text.append(" ● ", style="bold #00d75f")
+        text.append(f"smaps read {_clock(self.smaps_at)}", style="bold")
+        text.append(
+            " · follows the region: fields and RSS history with each sample, "
+            f"pages every {self.interval:g} s",
+            style="dim",
+        )
+        note = getattr(self, "change_note", None)
+        if note:
+            text.append(f" · {note}", style="#ffd75f")
+        return text
+
+    def _update_history(self) -> None:
+        widget = self.query_one("#detail-history")
+        points = [(t, rss) for t, rss in self.rss_history if rss is not None]
+        if isinstance(widget, Static):
+            widget.update(self._history())
+        elif hasattr(widget, "set_points"):
+            widget.set_points(points)
 
     # -- what the region is -------------------------------------------------------------
 
@@ -394,7 +488,7 @@ class RegionDetailScreen(Screen):
         if result[0] == "unavailable":
             widget.update(Text(result[1], style="dim"))
             return
-        how, entries, strip, total_pages = result
+        entries = result[1]
         if not entries:
             widget.update(
                 Text(
@@ -404,54 +498,8 @@ class RegionDetailScreen(Screen):
                 )
             )
             return
-        counts = pm.count_pages(entries)
-        width = self._strip_width()
-        text = Text()
-        for i, cell in enumerate(strip):
-            if i and i % width == 0:
-                text.append("\n")
-            glyph, color = STATE_STYLE[cell.state]
-            if cell.state in (pm.EXCL, pm.RESIDENT, pm.FILE) and cell.present < cell.pages:
-                level = max(1, round(cell.present / cell.pages * 8))
-                glyph = PARTIAL[level]
-            text.append(glyph, style=color)
-        text.append("\n")
-        per_cell = total_pages / max(1, len(strip))
-        scale = (
-            "one cell per page"
-            if per_cell <= 1
-            else f"one cell ≈ {per_cell:.3g} pages ({format_bytes(int(per_cell * pm.PAGE_SIZE))})"
-        )
-        text.append(f"{total_pages:,} pages of {format_bytes(pm.PAGE_SIZE)} · {scale}", style="dim")
-        if how == "sampled":
-            text.append(f" · sampled {counts.pages:,} pages", style="dim")
-        text.append("\n")
-        tally = pm.tally_states(entries)
-        legend = [
-            (pm.EXCL, "exclusive: present, mapped only here", tally[pm.EXCL]),
-            (pm.RESIDENT, "present, anonymous shared (fork)", tally[pm.RESIDENT]),
-            (pm.FILE, "present, file page or shared anonymous", tally[pm.FILE]),
-            (pm.SWAP, "swapped out", tally[pm.SWAP]),
-            (pm.NOT_PRESENT, "not present (never touched, or dropped)", tally[pm.NOT_PRESENT]),
-        ]
-        for state, label, count in legend:
-            glyph, color = STATE_STYLE[state]
-            text.append(f" {glyph} ", style=color)
-            text.append(f"{count:>9,}  {label}\n")
-        text.append(
-            f"kernel bits: present {counts.present:,} · swapped {counts.swapped:,} · "
-            f"file/shared {counts.file_shared:,} · exclusive {counts.exclusive:,} · "
-            f"not present {counts.not_present:,}",
-            style="dim",
-        )
-        text.append("\n")
-        resident = counts.present * pm.PAGE_SIZE
-        text.append(
-            f"resident {format_bytes(resident)} by pagemap · read "
-            f"{time.strftime('%H:%M:%S', time.localtime(getattr(self.app, 'clock', time.time)()))}",
-            style="dim",
-        )
-        widget.update(text)
+        now = getattr(self.app, "clock", time.time)()
+        widget.update(strip_text(result, self._strip_width(), now))
 
     # -- keys ---------------------------------------------------------------------------
 

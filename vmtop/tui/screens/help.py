@@ -12,7 +12,8 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import ScrollableContainer, VerticalScroll
+from textual.keys import format_key
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -23,7 +24,8 @@ from vmtop.tui.theme import kind_color, kind_label
 EVERYWHERE = [
     ("?", "this help"),
     ("Ctrl+P", "command palette: search every command"),
-    ("Esc / q", "back to the previous screen (quits from the first screen)"),
+    ("Esc", "close what is open: a prompt, a filter, a dialog, a screen; never quits"),
+    ("q", "back to the previous screen; quits from the first one"),
     ("Ctrl+C", "quit vmtop"),
 ]
 
@@ -34,7 +36,7 @@ PICKER = [
     ("Enter", "open the selected process (or explain why it cannot be read)"),
     ("double-click", "open the process under the mouse"),
     ("/", "filter as you type: part of the name or command line, or a PID prefix"),
-    ("Esc", "clear the filter"),
+    ("Esc", "clear and close the filter"),
     ("s / > / <", "sort by the next / previous column"),
     ("r / I", "reverse the sort order"),
     ("M P N", "sort by memory (RSS), CPU, PID"),
@@ -59,61 +61,97 @@ PROCESS = [
     ("g", "go to an address: select the region holding it"),
     ("/", "filter the regions (name, kind, object)"),
     ("s / S", "change the table's sort column / reverse it"),
-    ("o", "group rows by object (program, each library, heap, stack, anon)"),
+    ("o", "group rows by object, with text / data / bss as `size` prints them"),
+    ("c", "choose the table's columns: Private_Dirty, Anonymous, Swap, … (pmap -X)"),
+    ("t", "smallest RSS change of a region the log reports, summed since last shown"),
+    ("e / i / a", "fold away / show the event log, the summary by kind, the bar"),
+    ("Tab", "move between the region table and the event log"),
+    ("Enter on an event", "read all of it; Enter again selects its region"),
     ("click the bar", "select the region under the mouse"),
-    ("Esc / q", "back to the picker (or quit when started with a PID)"),
+    ("Esc", "close the prompt, clear the filter; then back to the picker (never quits)"),
+    ("q", "back to the picker, or quit when vmtop was started on a PID"),
 ]
+
+HEADER = [
+    ("● live every 1s", "sampling, and its interval (+ / -); it says 'slowed to' when reading "
+     "the process costs too much to do it that often"),
+    ("smaps every tick, read in 1.2ms", "how often /proc/PID/smaps is read, and what the "
+     "last read cost (read and parse): the kernel walks the process's page tables for it, "
+     "which slows the process too, so vmtop keeps it under a tenth of a CPU and reads it "
+     "less often when it is slow; between reads the figures are the last ones read"),
+    ("private dirty", "memory only this process has written (Private_Dirty): the table's "
+     "PrDirty column summed; Dirty (a column to choose) adds Shared_Dirty, as pmap -x"),
+    ("Δ since …", "what the Δ columns compare with: the last refresh, or the baseline (b)"),
+]  # fmt: skip
 
 DETAIL = [
     ("↑ ↓ PgUp PgDn", "scroll"),
     ("r", "re-read the page strip now (it refreshes every 2 s)"),
     ("Esc / q", "back to the process"),
-]
+    ("", "the detail follows its region with every sample, and says when the region "
+     "changed (brk, mprotect) or was unmapped"),
+]  # fmt: skip
 
 
-def _process_screen_extra() -> list[tuple[str, str]]:
-    """Bindings of the process screen that the hand-written list does not mention."""
-    try:
-        from vmtop.tui.screens.process import ProcessScreen
-    except Exception:  # noqa: BLE001 - help works without the process screen
-        return []
-    mentioned = set()
-    for keys, _ in PROCESS:
-        mentioned.update(keys.split())  # "/" itself is a key, and a separator
-        mentioned.update(keys.replace("/", " ").split())
-    extra = []
-    for binding in getattr(ProcessScreen, "BINDINGS", []):
-        if not isinstance(binding, Binding) or not binding.description:
-            continue
-        display = binding.key_display or binding.key
-        names = [k.strip() for k in binding.key.split(",")]
-        if any(_short(k) in mentioned for k in names) or display in mentioned:
-            continue
-        extra.append((display, binding.description))
-    return extra
-
-
-def _short(key: str) -> str:
+def key_label(key: str) -> str:
+    """One key as a person reads it: ``less_than_sign`` → ``<``, ``ctrl+p`` → ``Ctrl+P``."""
     aliases = {
-        "up": "↑",
-        "down": "↓",
+        "escape": "Esc",
+        "enter": "Enter",
+        "space": "space",
         "pageup": "PgUp",
         "pagedown": "PgDn",
         "home": "Home",
         "end": "End",
-        "enter": "Enter",
-        "escape": "Esc",
-        "space": "space",
+        "tab": "Tab",
         "plus": "+",
         "minus": "-",
         "slash": "/",
-        "question_mark": "?",
-        "equals_sign": "+",
     }
-    return aliases.get(key, key)
+    if key in aliases:
+        return aliases[key]
+    modifiers, _, base = key.rpartition("+")
+    name = aliases.get(base) or format_key(base)
+    if modifiers:
+        return "+".join(m.capitalize() for m in modifiers.split("+")) + "+" + name.upper()
+    return name
 
 
-def keys_table(title: str, rows: list[tuple[str, str]]) -> Table:
+def binding_keys(binding: Binding) -> list[str]:
+    return [key_label(k.strip()) for k in binding.key.split(",")]
+
+
+def _mentioned(rows: list[tuple[str, str]]) -> set[str]:
+    mentioned = set()
+    for keys, _ in rows:
+        mentioned.update(keys.split())  # "/" itself is a key, and a separator
+        mentioned.update(keys.replace("/", " ").split())
+    return mentioned
+
+
+def _process_screen_extra() -> list[tuple[str, str]]:
+    """Bindings of the process screen that the hand-written list does not mention,
+    with their keys by name (one row per action: ``<`` and ``>`` both pan)."""
+    try:
+        from vmtop.tui.screens.process import ProcessScreen
+    except Exception:  # noqa: BLE001 - help works without the process screen
+        return []
+    mentioned = _mentioned(PROCESS)
+    rows: dict[str, tuple[list[str], str]] = {}
+    for binding in getattr(ProcessScreen, "BINDINGS", []):
+        if not isinstance(binding, Binding) or not binding.description:
+            continue
+        names = binding_keys(binding)
+        if any(name in mentioned for name in names):
+            continue
+        action = binding.action.split("(")[0]
+        keys, description = rows.get(action, ([], binding.description))
+        keys.extend(n for n in names if n not in keys)
+        rows[action] = (keys, description)
+    return [(" ".join(keys), description) for keys, description in rows.values()]
+
+
+def keys_table(title: str, rows: list[tuple[str, str]], key_width: int = 15) -> Table:
     table = Table(
         title=title,
         title_justify="left",
@@ -123,7 +161,7 @@ def keys_table(title: str, rows: list[tuple[str, str]]) -> Table:
         padding=(0, 1),
         expand=True,
     )
-    table.add_column(style="bold #ffaf00", no_wrap=True, width=15)
+    table.add_column(style="bold #ffaf00", no_wrap=True, width=key_width)
     table.add_column(ratio=1)
     for key, meaning in rows:
         table.add_row(Text(key), Text(meaning))
@@ -165,12 +203,15 @@ class HelpScreen(Screen):
             "vmtop help · top for one process's address space · Esc closes",
             classes="screen-title",
         )
-        with Horizontal(id="help-body"):
+        with ScrollableContainer(id="help-body"):
             with VerticalScroll(id="help-keys"):
                 yield Static(keys_table("Everywhere", EVERYWHERE))
                 yield Static(keys_table("Process picker", PICKER), classes="help-block")
                 process = PROCESS + _process_screen_extra()
                 yield Static(keys_table("Process screen", process), classes="help-block")
+                yield Static(
+                    keys_table("Process header", HEADER, key_width=31), classes="help-block"
+                )
                 yield Static(keys_table("Region detail", DETAIL), classes="help-block")
             with VerticalScroll(id="help-meaning"):
                 yield Static("Region kinds (one colour each, everywhere)", classes="help-head")
@@ -181,6 +222,12 @@ class HelpScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#help-keys").focus()
+
+    def on_resize(self) -> None:
+        # One column under the other on a narrow terminal, scrolled together.
+        stacked = self.size.width < 120
+        self.set_class(stacked, "stacked")
+        self.query_one("#help-body" if stacked else "#help-keys").focus()
 
     def action_close(self) -> None:
         self.app.pop_screen()

@@ -43,7 +43,7 @@ from vmtop.procfs.processes import (
     sort_rows,
 )
 from vmtop.procfs.reader import ProcFS
-from vmtop.tui.formatting import format_bytes
+from vmtop.tui.formatting import format_bytes, plural
 
 REFRESH_SECONDS = 2.0
 
@@ -547,16 +547,21 @@ class PickerScreen(Screen):
         total = len(self.all_rows)
         denied = sum(1 for row in self.all_rows if row.denied)
         order = "▼" if self.descending else "▲"
-        parts = [f"vmtop · pick a process · {total} processes"]
+        parts = [f"vmtop · pick a process · {plural(total, 'process', 'processes')}"]
         if denied:
             parts.append(f"{denied} unreadable ✗")
         if self.filter_text:
-            parts.append(f"filter {self.filter_text!r}: {shown} match")
+            matching = "no match" if shown == 0 else plural(shown, "match", "matches")
+            parts.append(f"filter {self.filter_text!r}: {matching}")
         parts.append(f"sorted by {SORT_TITLES[self.sort_key]} {order}")
         if self.live:
             parts.append(refresh_words(self.interval, self.lister))
         if self._refreshed_at is not None:
             parts.append(time.strftime("%H:%M:%S", time.localtime(self._refreshed_at)))
+        # A narrow terminal: leave out whole parts from the end, never cut one.
+        room = (self.size.width or 160) - 2
+        while len(parts) > 1 and len(" · ".join(parts)) > room:
+            parts.pop()
         self.query_one("#picker-title", Static).update(" · ".join(parts))
 
     def _update_header(self) -> None:
@@ -567,6 +572,7 @@ class PickerScreen(Screen):
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._update_header)
+        self._update_title(len(self.table.rows))
 
     @on(ProcessTable.Highlighted)
     def _highlighted(self, event: ProcessTable.Highlighted) -> None:
@@ -634,10 +640,9 @@ class PickerScreen(Screen):
         self.action_open()
 
     def action_clear_filter(self) -> None:
+        # Clears and closes at once: a filter box left focused would take the next
+        # "/" or "q" as text.
         box = self.query_one("#picker-filter", Input)
-        if self.focused is box and box.value:
-            box.value = ""
-            return
         box.value = ""
         box.display = False
         self.filter_text = ""

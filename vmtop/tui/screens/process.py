@@ -3,7 +3,12 @@
 Header (totals, refresh state) · address-space bar · region table beside a summary by
 kind and an RSS graph · event log. Sampling runs in a worker thread, one sample in
 flight; the timer is re-armed when a sample arrives. Everything the widgets show comes
-from immutable snapshots, so the UI thread never waits on /proc.
+from immutable snapshots, so the UI thread never waits on /proc. An open region
+detail is handed each new snapshot and follows its region.
+
+Beside this module: ``process_layout`` (which panels show at which terminal size, the
+footer's keys), ``process_prompt`` (filter and go-to-address prompt),
+``process_commands`` (the command palette's entries).
 """
 
 from __future__ import annotations
@@ -11,35 +16,37 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from vmtop.model import events as ev
-from vmtop.model.kinds import ALL_KINDS, KIND_DESCRIPTIONS
 from vmtop.model.region import Region, Snapshot
 from vmtop.procfs.errors import ProcError
 from vmtop.procfs.reader import ProcFS
 from vmtop.tui import sampler as smp
 from vmtop.tui.formatting import format_bytes
 from vmtop.tui.sampler import Sampler, SampleResult
+from vmtop.tui.screens.process_commands import ProcessCommands
+from vmtop.tui.screens.process_layout import ProcessLayout
+from vmtop.tui.screens.process_prompt import ProcessPrompt
 from vmtop.tui.widgets.address_bar import AddressBar
 from vmtop.tui.widgets.event_log import EventLog
 from vmtop.tui.widgets.kind_summary import KindSummary
 from vmtop.tui.widgets.process_header import HeaderState, ProcessHeader
 from vmtop.tui.widgets.region_table import RegionTable
 from vmtop.tui.widgets.rss_graph import RssGraph
-from vmtop.tui.widgets.table_model import SORT_COLUMNS
 
 INTERVALS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
+# What `t` cycles through: the smallest resident change of a region the log reports
+# (summed since that region's last report, so slow growth gets there too).
+RSS_THRESHOLDS = (4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20)
 HIGHLIGHT_TICKS = 3  # a change stays highlighted for this many refreshes
 HISTORY_POINTS = 600  # samples of history kept (process and per region)
 SAMPLE_BUDGET = 0.20  # at most this share of one core spent sampling
@@ -52,82 +59,7 @@ def region_history_key(region: Region) -> tuple:
     return (anchor, region.dev, region.inode, region.path)
 
 
-def parse_address(text: str) -> int | None:
-    text = text.strip().replace("_", "").lower()
-    if not text:
-        return None
-    try:
-        if text.startswith("0x"):
-            return int(text, 16)
-        if any(c in "abcdef" for c in text):
-            return int(text, 16)
-        return int(text, 10)
-    except ValueError:
-        return None
-
-
-class ProcessCommands(Provider):
-    """The process screen's actions in the command palette (Ctrl+P), by name."""
-
-    def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
-        screen = self.screen
-        if not isinstance(screen, ProcessScreen):
-            return []
-        table = screen.query_one(RegionTable)
-        bar = screen.query_one(AddressBar)
-        out: list[tuple[str, Callable[[], object], str]] = []
-        for column in SORT_COLUMNS:
-            out.append(
-                (f"Sort regions by {column}", partial(table.set_sort, column), "the table's order")
-            )
-        out.append(
-            (
-                "Ungroup regions" if table.grouped else "Group regions by object",
-                screen.action_group,
-                "one row per program, library, heap, stack, anonymous memory, with totals",
-            )
-        )
-        other = "compact" if bar.mode == "scale" else "true scale"
-        out.append((f"Bar: {other}", screen.action_scale, "the address-space bar's scale"))
-        out.append(("Zoom the bar in on the selected region", screen.action_zoom_in, "z"))
-        out.append(("Zoom the bar out", screen.action_zoom_out, "Z"))
-        out.append(("Set the baseline here", screen.action_baseline, "Δ since this moment"))
-        if screen.baseline is not None:
-            out.append(("Clear the baseline", screen.action_clear_baseline, "Δ since last refresh"))
-        out.append(
-            (
-                "Resume sampling" if not screen.live else "Pause sampling",
-                screen.action_pause,
-                "space",
-            )
-        )
-        out.append(("Go to an address…", screen.action_goto, "g: which region holds it"))
-        out.append(("Filter regions…", screen.action_filter, "/: by name, kind, perms, address"))
-        present = {r.kind for r in screen.snapshot.regions} if screen.snapshot else set()
-        for kind in ALL_KINDS:
-            if kind in present:
-                out.append(
-                    (
-                        f"Show only {kind} regions",
-                        partial(screen.filter_kind, kind),
-                        KIND_DESCRIPTIONS.get(kind, ""),
-                    )
-                )
-        return out
-
-    async def discover(self) -> Hits:
-        for name, callback, help_text in self._commands():
-            yield DiscoveryHit(name, callback, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, callback, help_text in self._commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)
-
-
-class ProcessScreen(Screen):
+class ProcessScreen(ProcessPrompt, ProcessLayout, Screen):
     COMMANDS = {ProcessCommands}
     CSS_PATH = str(Path(__file__).with_name("process.tcss"))  # absolute: subclasses elsewhere
 
@@ -147,12 +79,17 @@ class ProcessScreen(Screen):
         Binding("s", "sort", "Sort"),
         Binding("S", "reverse_sort", "Reverse", show=False),
         Binding("o", "group", "Group"),
+        Binding("c", "columns", "Columns"),
         Binding("m", "scale", "Scale"),
         Binding("z", "zoom_in", "Zoom"),
         Binding("Z", "zoom_out", "Unzoom"),
         Binding("less_than_sign,left_square_bracket", "pan(-1)", "Pan", key_display="</>"),
         Binding("greater_than_sign,right_square_bracket", "pan(1)", "Pan", show=False),
         Binding("g", "goto", "Go to", priority=True),
+        Binding("t", "threshold", "Threshold", show=False),
+        Binding("e", "toggle_events", "Events"),
+        Binding("i", "toggle_side", "Summary"),
+        Binding("a", "toggle_bar", "Bar"),
     ]
 
     class Sampled(Message):
@@ -168,9 +105,11 @@ class ProcessScreen(Screen):
         *,
         interval: float = 1.0,
         paused: bool = False,
+        rss_threshold: int = smp.RSS_THRESHOLD,
         name: str | None = None,
     ) -> None:
         super().__init__(name=name)
+        self.rss_threshold = rss_threshold
         self.procfs = procfs
         self.pid = pid
         self.demo = demo
@@ -194,6 +133,7 @@ class ProcessScreen(Screen):
         self._last_smaps_read = True
         self._smaps_pending = False
         self.sample_cost = 0.0  # seconds the last sample took (worker thread)
+        self.smaps_at = 0.0  # when the resident figures shown were read
         self.period = interval  # seconds between samples, as scheduled
 
     # -- layout ------------------------------------------------------------------------
@@ -221,7 +161,10 @@ class ProcessScreen(Screen):
         return getattr(self.app, "clock", time.time)
 
     def on_mount(self) -> None:
-        self.sampler = Sampler(self.procfs, self.pid, clock=self.clock)
+        self.sampler = Sampler(
+            self.procfs, self.pid, clock=self.clock, rss_threshold=self.rss_threshold
+        )
+        self._update_events_title()
         self.query_one("#prompt", Input).display = False
         self.query_one("#banner", Static).display = False
         self.query_one("#message", Static).display = False
@@ -329,12 +272,31 @@ class ProcessScreen(Screen):
                 self.ref_changes = smp.region_changes(self.baseline, snap)
         else:
             self.ref_changes = result.changes
+        if result.smaps_read:
+            self.smaps_at = snap.taken_at
         self._record_history(snap, result.smaps_read)
         self.query_one(EventLog).add_events(result.events)
+        self._follow_in_detail(snap, result.smaps_read)
         if same and before == (len(self.recent), len(self.traces)) and old_ref == self.ref_changes:
             self._refresh_light()
         else:
             self._refresh_views()
+
+    def _open_details(self) -> list:
+        from vmtop.tui.screens.detail import RegionDetailScreen
+
+        return [
+            s
+            for s in self.app.screen_stack
+            if isinstance(s, RegionDetailScreen) and getattr(s, "source", None) is self
+        ]
+
+    def _follow_in_detail(self, snap: Snapshot, fresh: bool) -> None:
+        """An open region detail follows its region with every sample."""
+        for detail in self._open_details():
+            detail.follow(
+                snap, self.rss_history(detail.memory_region), smaps_at=self.smaps_at, fresh=fresh
+            )
 
     def _refresh_light(self) -> None:
         """Nothing in the map changed: only the header and the RSS graph move."""
@@ -394,13 +356,18 @@ class ProcessScreen(Screen):
             14 if any(r.end > (1 << 48) and r.kind != "vsyscall" for r in snap.regions[-3:]) else 12
         )
         table = self.query_one(RegionTable)
-        table.set_regions(snap.regions, self.ref_changes, recent, addr_width=addr_width)
+        fields_of = snap.smaps_fields if snap.raw_smaps is not None else None
+        table.set_regions(
+            snap.regions, self.ref_changes, recent, addr_width=addr_width, fields_of=fields_of
+        )
         log = self.query_one(EventLog)
         log.addr_width = addr_width
         log.set_empty_text("no changes yet")
         bar = self.query_one(AddressBar)
         bar.set_regions(snap.regions, recent, traces)
         bar.set_selected(table.selected_region)
+        if table.grouped:
+            self._read_object_sizes()
         self.query_one(KindSummary).set_regions(snap.regions)
         self.query_one(RssGraph).set_points(list(self.rss_points))
         self._update_header()
@@ -450,7 +417,7 @@ class ProcessScreen(Screen):
         order = "▼" if table.descending else "▲"
         parts.append(f"sorted by {table.sort} {order}")
         if table.grouped:
-            parts.append("grouped by object (Enter/→ opens a group)")
+            parts.append("grouped by object, with text / data / bss as `size` prints them")
         parts.append("Δ since baseline" if self.baseline is not None else "Δ since last refresh")
         self.query_one("#table-title", Static).update("  ·  ".join(parts))
 
@@ -472,6 +439,8 @@ class ProcessScreen(Screen):
             f"({time.strftime('%H:%M:%S', time.localtime(self.snapshot.taken_at))}) "
         )
         banner.display = True
+        for detail in self._open_details():
+            detail.lose(f"process {self.pid} {reason} at {stamp}")
         self.query_one(EventLog).add_events(result.events)
         if self._timer is not None:
             self._timer.stop()
@@ -486,6 +455,7 @@ class ProcessScreen(Screen):
         message.display = True
         for selector in ("#bar", "#body", "#events-title", "#events"):
             self.query_one(selector).display = False
+        self.fit_layout()
         self.query_one(ProcessHeader).set_state(HeaderState(None, self.pid, live=False))
         self._update_bindings()
 
@@ -510,8 +480,22 @@ class ProcessScreen(Screen):
         table.focus()
 
     def on_event_log_event_clicked(self, message: EventLog.EventClicked) -> None:
-        """Select the region an event is about (where its range is now)."""
+        self.select_event_region(message.event)
+
+    def on_event_log_opened(self, message: EventLog.Opened) -> None:
+        """Enter on an event: all of its text; from there Enter selects its region."""
+        from vmtop.tui.screens.event_detail import EventDetail
+
         event = message.event
+
+        def chosen(select: bool | None) -> None:
+            if select:
+                self.select_event_region(event)
+
+        self.app.push_screen(EventDetail(event, has_region=event.end > event.start), chosen)
+
+    def select_event_region(self, event: ev.Event) -> None:
+        """Select the region an event is about (where its range is now)."""
         if self.snapshot is None or event.end <= event.start:
             return
         region = self.snapshot.region_at(event.start) or self.snapshot.region_at(event.end - 1)
@@ -527,13 +511,14 @@ class ProcessScreen(Screen):
         table.focus()
 
     def on_resize(self) -> None:
-        # The summary and graph only fit beside a table that still shows names.
-        self.query_one("#side").display = self.size.width >= 130
+        self.fit_layout()
 
     def on_kind_summary_kind_clicked(self, message: KindSummary.KindClicked) -> None:
         self.filter_kind(message.kind)
 
     def filter_kind(self, kind: str) -> None:
+        if not self.query_one("#main").display:
+            self.action_toggle_side()  # the summary stood in the table's place: show it
         table = self.query_one(RegionTable)
         table.set_filter(kind)
         self._update_table_title()
@@ -547,14 +532,15 @@ class ProcessScreen(Screen):
         except ImportError:
             self.notify("The region detail screen is not available.", severity="warning")
             return
-        self.app.push_screen(
-            RegionDetailScreen(
-                procfs=self.procfs,
-                snapshot=self.snapshot,
-                region=region,
-                rss_history=self.rss_history(region),
-            )
+        detail = RegionDetailScreen(
+            procfs=self.procfs,
+            snapshot=self.snapshot,
+            region=region,
+            rss_history=self.rss_history(region),
+            smaps_at=self.smaps_at or None,
         )
+        detail.source = self  # the screen whose samples it follows
+        self.app.push_screen(detail)
 
     # -- actions -----------------------------------------------------------------------
 
@@ -573,12 +559,6 @@ class ProcessScreen(Screen):
         if action == "clear_baseline":
             return self.baseline is not None
         return True
-
-    def _prompt_focused(self) -> bool:
-        try:
-            return self.focused is self.query_one("#prompt", Input)
-        except Exception:  # not composed yet
-            return False
 
     def _update_bindings(self) -> None:
         """Refresh the footer only when a key came or went (a footer rebuild costs
@@ -603,7 +583,12 @@ class ProcessScreen(Screen):
             self._update_table_title()
             self._update_header()
             return
-        self.action_leave()
+        if len(self.app.screen_stack) > 2 or not hasattr(self.app, "go_back"):
+            self.action_leave()  # back to the picker
+        else:
+            # Started on a PID: nothing is open, and Esc never quits (the baseline and
+            # the history would be lost to a stray key). q and Ctrl+C quit.
+            self.notify("Nothing to close: q quits vmtop", timeout=3)
 
     def action_leave(self) -> None:
         """Back to the screen below (the picker), or quit when there is none."""
@@ -670,10 +655,58 @@ class ProcessScreen(Screen):
     def action_reverse_sort(self) -> None:
         self.query_one(RegionTable).reverse_sort()
 
+    def action_columns(self) -> None:
+        from vmtop.tui.screens.columns import ColumnChooser
+
+        table = self.query_one(RegionTable)
+        self.app.push_screen(ColumnChooser(table.chosen, on_change=table.set_columns))
+
+    def action_threshold(self) -> None:
+        """The next smaller resident change to report (from the smallest: the largest)."""
+        smaller = [t for t in RSS_THRESHOLDS if t < self.rss_threshold]
+        self.rss_threshold = smaller[-1] if smaller else RSS_THRESHOLDS[-1]
+        if self.sampler is not None:
+            self.sampler.drift.threshold = self.rss_threshold
+        self._update_events_title()
+        self.notify(
+            f"The log now reports a region's RSS change once it adds up to "
+            f"{format_bytes(self.rss_threshold)}",
+            timeout=3,
+        )
+
+    def _update_events_title(self) -> None:
+        self.query_one("#events-title", Static).update(
+            f"Events  newest first  ·  RSS changes of {format_bytes(self.rss_threshold)} "
+            "or more, summed since last shown (t changes)"
+        )
+
     def action_group(self) -> None:
         table = self.query_one(RegionTable)
         table.set_grouped(not table.grouped)
         self._update_table_title()
+        if table.grouped:
+            self._read_object_sizes()
+
+    def _read_object_sizes(self) -> None:
+        """What `size` prints for each ELF object mapped, for the grouped rows (the
+        files are parsed once each, in a worker; only new objects cost anything)."""
+        snap = self.snapshot
+        if snap is None:
+            return
+        objects = frozenset(r.object for r in snap.regions if r.object and r.is_file_backed)
+        if objects and objects != getattr(self, "_sized_objects", None):
+            self._sized_objects = objects
+            self._object_sizes_worker(snap)
+
+    @work(thread=True, group="object-sizes", exclusive=True, exit_on_error=False)
+    def _object_sizes_worker(self, snap: Snapshot) -> None:
+        from vmtop.model.objects import object_sizes
+
+        try:
+            sizes = {s.path: s for s in object_sizes(snap, self.procfs)}
+        except Exception:  # noqa: BLE001 - sizes are extra: never break the table
+            return
+        self.app.call_from_thread(self.query_one(RegionTable).set_object_sizes, sizes)
 
     def action_scale(self) -> None:
         self.query_one(AddressBar).toggle_mode()
@@ -692,102 +725,3 @@ class ProcessScreen(Screen):
 
     def action_pan(self, direction: int) -> None:
         self.query_one(AddressBar).pan(direction)
-
-    # -- the prompt (filter, go to address) ---------------------------------------------
-
-    def action_filter(self) -> None:
-        self._open_prompt(
-            "filter",
-            "filter: name, kind, perms or 0xADDRESS",
-            self.query_one(RegionTable).filter_text,
-        )
-
-    def action_goto(self) -> None:
-        self._open_prompt("goto", "go to address (0x… hex or decimal), Enter", "")
-
-    def _open_prompt(self, mode: str, placeholder: str, value: str) -> None:
-        prompt = self.query_one("#prompt", Input)
-        self._input_mode = mode
-        prompt.placeholder = placeholder
-        prompt.value = value
-        prompt.display = True
-        # At once, not with focus() (which waits its turn in the message queue).
-        self.set_focus(prompt)
-
-    def _close_prompt(self, *, clear: bool = False) -> None:
-        prompt = self.query_one("#prompt", Input)
-        if clear and self._input_mode == "filter":
-            self.query_one(RegionTable).set_filter("")
-            self._update_table_title()
-            self._update_header()
-        self._input_mode = None
-        prompt.display = False
-        self.query_one(RegionTable).focus()
-
-    def on_input_changed(self, message: Input.Changed) -> None:
-        if self._input_mode == "filter":
-            self.query_one(RegionTable).set_filter(message.value)
-            self._update_table_title()
-            self._update_header()
-
-    def on_input_submitted(self, message: Input.Submitted) -> None:
-        if self._input_mode == "goto":
-            self._close_prompt()
-            self.go_to_address(message.value)
-        else:
-            self._close_prompt()
-
-    def go_to_address(self, text: str) -> None:
-        """Find the region holding an address (in a worker: `where` may parse ELF files)."""
-        address = parse_address(text)
-        if address is None:
-            self.notify(f"not an address: {text!r}", severity="warning")
-            return
-        if self.snapshot is None:
-            return
-        self._where_worker(self.snapshot, address)
-
-    class Located(Message):
-        def __init__(self, region: Region | None, text: str) -> None:
-            super().__init__()
-            self.region = region
-            self.text = text
-
-    @work(thread=True, group="where", exclusive=True, exit_on_error=False)
-    def _where_worker(self, snap: Snapshot, address: int) -> None:
-        region, text = describe_address(snap, address, self.procfs)
-        self.post_message(self.Located(region, text))
-
-    def on_process_screen_located(self, message: Located) -> None:
-        if message.region is None:
-            # markup=False: the text holds names the target chose ("[b]" is no style).
-            self.notify(message.text, severity="warning", timeout=8, markup=False)
-            return
-        table = self.query_one(RegionTable)
-        if not table.select_region(message.region):
-            table.set_filter("")
-            self._update_table_title()
-            self._update_header()
-            table.select_region(message.region)
-        self.notify(message.text, timeout=8, markup=False)
-
-
-def describe_address(snap: Snapshot, address: int, procfs: ProcFS) -> tuple[Region | None, str]:
-    """The region holding ``address`` in ``snap`` and one line saying where it is
-    (kind, section, symbol: ``vmtop where``'s line)."""
-    try:
-        from vmtop.commands.where import format_where_lines
-        from vmtop.model.where import where
-
-        result = where(snap, address, procfs)
-        return result.region, format_where_lines([result])[0]
-    except Exception:  # noqa: BLE001 - an ELF problem must not lose the plain answer
-        pass
-    region = snap.region_at(address)
-    if region is None:
-        return None, f"{address:#x} is not mapped"
-    offset = address - region.start
-    return region, (
-        f"{address:#x} is in {region.start:x}-{region.end:x} {region.perms} "
-        f"{region.kind} {region.safe_path} (+{offset:#x}, {format_bytes(offset)} in)"
-    )

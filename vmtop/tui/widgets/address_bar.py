@@ -70,13 +70,23 @@ class AddressBar(Widget):
         self.top = bl.TOP_47
         self.mode = bl.COMPACT
         self.zoom = 0
-        self.center: int | None = None  # region index (compact) or address (scale)
+        self.center: int | None = None  # region index (compact zoom)
+        self.views: list[tuple[int, int]] = []  # true scale: the address range per zoom
         self.selected: Region | None = None
         self.recent: dict[int, str] = {}
         self.traces: Sequence[tuple[int, int]] = ()
         self._layout: bl.BarLayout | None = None
         self._layout_key: tuple | None = None
         self._strips: list[Strip] | None = None
+        self.short = False  # three lines (bar, markers, axis) on a short terminal
+
+    def set_short(self, short: bool) -> None:
+        """Three lines instead of five: no legend, no resident row (the table's Kind
+        column and RSS say the same)."""
+        if short != self.short:
+            self.short = short
+            self.styles.height = 3 if short else 5
+            self._invalidate(layout=False)
 
     # -- state from the screen ---------------------------------------------------------
 
@@ -101,8 +111,9 @@ class AddressBar(Widget):
             self._invalidate(layout=True)
         elif self._strips is not None:
             # Only the marker row shows the selection.
-            self._strips[3] = self._marker_row(self.layout, max(1, self.size.width))
-            self.refresh(Area(0, 3, self.size.width, 1))
+            row = 1 if self.short else 3
+            self._strips[row] = self._marker_row(self.layout, max(1, self.size.width))
+            self.refresh(Area(0, row, self.size.width, 1))
         else:
             self._invalidate(layout=False)
 
@@ -110,9 +121,12 @@ class AddressBar(Widget):
         self.mode = bl.SCALE if self.mode == bl.COMPACT else bl.COMPACT
         self.zoom = 0
         self.center = None
+        self.views = []
         self._invalidate(layout=True)
 
     def zoom_in(self) -> bool:
+        if self.mode == bl.SCALE:
+            return self._scale_zoom_in()
         limit = bl.max_zoom(self.mode, len(self.regions), self.top)
         if self.zoom >= limit:
             return False
@@ -124,10 +138,28 @@ class AddressBar(Widget):
         self._invalidate(layout=True)
         return True
 
+    def _scale_zoom_in(self) -> bool:
+        """True scale: the next view frames what is mapped there (see
+        ``bar_layout.scale_zoom_view``), so the first press shows the program and heap,
+        or the libraries and stack, rather than a sixteenth of empty space."""
+        view = self.views[-1] if self.views else (0, self.top)
+        focus = None
+        if self.selected is not None:
+            focus = self.selected.start + self.selected.size // 2
+        nearer = bl.scale_zoom_view(self.regions, view, focus)
+        if nearer is None or nearer == view:
+            return False
+        self.views.append(nearer)
+        self.zoom = len(self.views)
+        self._invalidate(layout=True)
+        return True
+
     def zoom_out(self) -> bool:
         if self.zoom == 0:
             return False
         self.zoom -= 1
+        if self.mode == bl.SCALE:
+            del self.views[self.zoom :]
         self._invalidate(layout=True)
         return True
 
@@ -141,16 +173,21 @@ class AddressBar(Widget):
             self.center = max(0, min(len(self.regions) - 1, (self.center or 0) + direction * step))
         else:
             lo, hi = self._window()
-            step = max(1, (hi - lo) // 2)
-            self.center = max(0, min(self.top - 1, (self.center or 0) + direction * step))
+            span = hi - lo
+            lo = max(0, min(self.top - span, lo + direction * max(1, span // 2)))
+            self.views[-1] = (lo, lo + span)
         self._invalidate(layout=True)
         return True
 
     def _center_on(self, region: Region) -> None:
         if self.mode == bl.COMPACT:
             self.center = self._index_of(region)
-        else:
-            self.center = region.start + region.size // 2
+        elif self.views:
+            # Keep the zoom's span, moved so that the region is in the middle.
+            lo, hi = self.views[-1]
+            span = hi - lo
+            start = max(0, min(self.top - span, region.start + region.size // 2 - span // 2))
+            self.views[-1] = (start, start + span)
 
     def _index_of(self, region: Region) -> int:
         from bisect import bisect_left
@@ -161,7 +198,7 @@ class AddressBar(Widget):
     def _window(self):
         if self.mode == bl.COMPACT:
             return bl.compact_window(len(self.regions), self.zoom, self.center or 0)
-        return bl.scale_window(self.top, self.zoom, self.center or 0)
+        return self.views[-1] if self.views else (0, self.top)
 
     def _in_view(self, region: Region) -> bool:
         if self._layout is None:
@@ -179,7 +216,7 @@ class AddressBar(Widget):
     @property
     def layout(self) -> bl.BarLayout:
         width = max(1, self.size.width)
-        key = (width, self.mode, self.zoom, self.center, id(self.regions))
+        key = (width, self.mode, self.zoom, self.center, tuple(self.views[-1:]), id(self.regions))
         if self._layout is None or self._layout_key != key:
             if self.mode == bl.COMPACT:
                 window = self._window() if self.zoom else None
@@ -191,7 +228,7 @@ class AddressBar(Widget):
         return self._layout
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return 5
+        return 3 if self.short else 5
 
     def on_resize(self) -> None:
         self._invalidate(layout=True)
@@ -199,7 +236,7 @@ class AddressBar(Widget):
     # -- drawing -----------------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
-        if self._strips is None or len(self._strips) != 5:
+        if self._strips is None:
             self._strips = self._render_all(max(1, self.size.width))
         if 0 <= y < len(self._strips):
             return self._strips[y]
@@ -207,6 +244,12 @@ class AddressBar(Widget):
 
     def _render_all(self, width: int) -> list[Strip]:
         layout = self.layout
+        if self.short:
+            return [
+                self._bar_row(layout, width, upper=True),
+                self._marker_row(layout, width),
+                self._axis_row(layout, width),
+            ]
         return [
             self._legend(layout, width),
             self._bar_row(layout, width, upper=True),
@@ -221,20 +264,34 @@ class AddressBar(Widget):
             lo = layout.cells[0].lo if layout.cells else 0
             hi = max((c.hi for c in layout.cells), default=0)
             present |= {r.kind for r in layout.regions[lo:hi]}
-        segments: list[Segment] = []
-        for kind in kinds.ALL_KINDS:
-            if kind in present:
-                segments.append(Segment("■", Style(color=theme.kind_color(kind))))
-                segments.append(Segment(theme.kind_label(kind) + " ", LEGEND_TEXT))
-        if any(c.resident is not None for c in layout.cells):
-            segments.append(Segment("  ▄", Style(color="#bcbcbc", bgcolor=RESIDENT_BG)))
-            segments.append(Segment(" lower row: resident share", INFO_STYLE))
         info = self._info(layout)
+        if sum(len(s.text) for s in info) + 40 > width:
+            info = info[:1]  # the scale's name; its range is on the axis below
+        room = width - sum(len(s.text) for s in info) - 1
+        segments: list[Segment] = []
+        shown = [k for k in kinds.ALL_KINDS if k in present]
+        for i, kind in enumerate(shown):
+            entry = [
+                Segment("■", Style(color=theme.kind_color(kind))),
+                Segment(theme.kind_label(kind) + " ", LEGEND_TEXT),
+            ]
+            more = len(shown) - i - 1
+            reserve = len(f"+{more} more ") if more else 0
+            if sum(len(s.text) for s in segments + entry) + reserve > room:
+                segments.append(Segment(f"+{len(shown) - i} more ", INFO_STYLE))
+                break
+            segments += entry
+        if any(c.resident is not None for c in layout.cells):
+            for words in (" lower row: resident share", " resident", ""):
+                extra = [
+                    Segment(" ▄", Style(color="#bcbcbc", bgcolor=RESIDENT_BG)),
+                    Segment(words, INFO_STYLE),
+                ]
+                if words and sum(len(s.text) for s in segments + extra) <= room:
+                    segments += extra
+                    break
         used = sum(len(s.text) for s in segments)
         info_len = sum(len(s.text) for s in info)
-        if used + info_len + 1 > width:
-            info = info[:1]
-            info_len = len(info[0].text) if info else 0
         pad = max(1, width - used - info_len)
         return Strip([*segments, Segment(" " * pad), *info]).crop(0, width)
 
@@ -251,7 +308,10 @@ class AddressBar(Widget):
                 span = layout.view_end - layout.view_start
                 parts.append(
                     Segment(
-                        f" · zoom {format_bytes(span)} of {format_bytes(layout.top)}", INFO_STYLE
+                        f" · {layout.view_start:#x}–{layout.view_end:#x}: "
+                        f"{format_bytes(span)} of {format_bytes(layout.top)}, "
+                        f"{format_bytes(max(1, span // max(1, len(layout.cells))))} per cell",
+                        INFO_STYLE,
                     )
                 )
         else:

@@ -359,6 +359,62 @@ def scale_window(top: int, zoom: int, center: int) -> tuple[int, int]:
     return (lo, lo + span)
 
 
+MIN_SCALE_VIEW = 4096 * 16  # the smallest address range true scale zooms in to
+
+
+def scale_zoom_view(
+    regions: Sequence[Region], view: tuple[int, int], focus: int | None
+) -> tuple[int, int] | None:
+    """The next, closer view of true scale, still linear (every cell the same number of
+    bytes), framing what is there rather than a fixed fraction:
+
+    - the mapped part of the view, when it fills less than a quarter of it;
+    - else, when the largest empty gap inside is more than half of the mapped part (the
+      program and heap far below the libraries and stack), the side holding ``focus``
+      (an address: the selected region), framed;
+    - else a sixteenth of the view around ``focus``.
+
+    None when the view is already as close as it goes.
+    """
+    lo, hi = view
+    if hi - lo <= MIN_SCALE_VIEW:
+        return None
+    inside = [r for r in regions if r.end > lo and r.start < hi]
+    if focus is None:
+        focus = (lo + hi) // 2
+    if inside:
+        first, last = max(lo, inside[0].start), min(hi, inside[-1].end)
+        occupied = last - first
+        if occupied * 4 < hi - lo:
+            return _framed(first, last, view)
+        gap, at = 0, -1
+        for i in range(len(inside) - 1):
+            g = inside[i + 1].start - inside[i].end
+            if g > gap:
+                gap, at = g, i
+        if at >= 0 and gap * 2 > occupied:
+            below, above = inside[: at + 1], inside[at + 1 :]
+            if focus >= inside[at].end and focus < inside[at + 1].start:
+                # In the gap itself: the side nearer to it.
+                near_below = focus - inside[at].end < inside[at + 1].start - focus
+                side = below if near_below else above
+            else:
+                side = below if focus < inside[at + 1].start else above
+            return _framed(max(lo, side[0].start), min(hi, side[-1].end), view)
+    span = max(MIN_SCALE_VIEW, (hi - lo) // SCALE_ZOOM)
+    start = max(lo, min(focus - span // 2, hi - span))
+    return (start, start + span)
+
+
+def _framed(first: int, last: int, view: tuple[int, int]) -> tuple[int, int]:
+    """[first, last) with a margin of a sixteenth on each side, inside ``view``."""
+    span = max(MIN_SCALE_VIEW, last - first)
+    margin = max(4096, span // 16)
+    lo = max(view[0], first - margin)
+    hi = min(view[1], first + span + margin)
+    return (lo, hi)
+
+
 def max_zoom(mode: str, n: int, top: int) -> int:
     if mode == COMPACT:
         z = 0

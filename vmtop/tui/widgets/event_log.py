@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from rich.segment import Segment
 from rich.style import Style
+from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -46,6 +47,7 @@ TEXT_STYLE = Style(color="#bcbcbc")
 DETAIL_STYLE = Style(color="#8a8a8a", italic=True)
 NOTE_STYLE = Style(color="#d7d7af", italic=True)
 EMPTY_STYLE = Style(color="#6c6c6c", italic=True)
+SELECTED = Style(bgcolor="#264f78")
 
 
 def event_segments(e: Event, addr_width: int = 12) -> list[Segment]:
@@ -73,7 +75,29 @@ def event_segments(e: Event, addr_width: int = 12) -> list[Segment]:
     return segments
 
 
-class EventLog(ScrollView):
+def fit_words(segments: list[Segment], width: int) -> list[Segment]:
+    """``segments`` cut to ``width`` cells at a word boundary, with "…" where text was
+    left out (Enter on the event shows all of it)."""
+    total = sum(len(s.text) for s in segments)
+    if total <= width:
+        return segments
+    text = "".join(s.text for s in segments)
+    cut = text.rfind(" ", 0, width - 1)
+    if cut < width // 2:
+        cut = width - 1  # one very long word (a path): cut it rather than lose the line
+    out: list[Segment] = []
+    used = 0
+    for seg in segments:
+        if used >= cut:
+            break
+        piece = seg.text[: cut - used]
+        out.append(Segment(piece, seg.style))
+        used += len(piece)
+    out.append(Segment("…", TIME_STYLE))
+    return out
+
+
+class EventLog(ScrollView, can_focus=True):
     DEFAULT_CSS = """
     EventLog {
         overflow-x: hidden;
@@ -82,7 +106,23 @@ class EventLog(ScrollView):
     }
     """
 
+    BINDINGS = [
+        Binding("up,k", "move(-1)", "Up", show=False),
+        Binding("down,j", "move(1)", "Down", show=False),
+        Binding("home", "edge(0)", "Newest", show=False),
+        Binding("end", "edge(1)", "Oldest", show=False),
+        Binding("enter", "open", "Read event"),
+    ]
+
     class EventClicked(Message):
+        def __init__(self, log: EventLog, event: Event) -> None:
+            super().__init__()
+            self.log = log
+            self.event = event
+
+    class Opened(Message):
+        """Enter (or a double click) on an event: show all of it."""
+
         def __init__(self, log: EventLog, event: Event) -> None:
             super().__init__()
             self.log = log
@@ -93,6 +133,7 @@ class EventLog(ScrollView):
         self.events: list[Event] = []  # oldest first
         self.addr_width = 12
         self.empty_text = "no changes yet"
+        self.cursor = 0  # selected line, newest first (shown while the log has focus)
 
     def add_events(self, events: Iterable[Event]) -> None:
         new = list(events)
@@ -127,13 +168,51 @@ class EventLog(ScrollView):
         stamp = time.strftime("%H:%M:%S", time.localtime(e.time))
         return [Segment(stamp + " ", TIME_STYLE), *event_segments(e, self.addr_width)]
 
+    @property
+    def selected_event(self) -> Event | None:
+        if 0 <= self.cursor < len(self.events):
+            return self.events[-1 - self.cursor]
+        return None
+
+    def action_move(self, step: int) -> None:
+        self._set_cursor(self.cursor + step)
+
+    def action_edge(self, end: int) -> None:
+        self._set_cursor(len(self.events) - 1 if end else 0)
+
+    def _set_cursor(self, index: int) -> None:
+        self.cursor = max(0, min(index, len(self.events) - 1))
+        top = round(self.scroll_y)
+        height = max(1, self.scrollable_content_region.height)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+        self.refresh()
+
+    def action_open(self) -> None:
+        event = self.selected_event
+        if event is not None:
+            self.post_message(self.Opened(self, event))
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
     def on_click(self, event) -> None:
         offset = event.get_content_offset(self)
         if offset is None:
             return
         index = round(self.scroll_y) + offset.y
         if 0 <= index < len(self.events):
-            self.post_message(self.EventClicked(self, self.events[-1 - index]))
+            self._set_cursor(index)
+            chosen = self.events[-1 - index]
+            if event.chain >= 2:
+                self.post_message(self.Opened(self, chosen))
+            else:
+                self.post_message(self.EventClicked(self, chosen))
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
@@ -144,4 +223,8 @@ class EventLog(ScrollView):
         if index >= len(self.events):
             return Strip.blank(width)
         e = self.events[-1 - index]
-        return Strip(self._segments(e)).crop(0, width).adjust_cell_length(width)
+        segments = fit_words(self._segments(e), width)
+        if index == self.cursor and self.has_focus:
+            segments = [Segment(s.text, s.style + SELECTED) for s in segments]
+            return Strip(segments).adjust_cell_length(width, SELECTED)
+        return Strip(segments).adjust_cell_length(width)

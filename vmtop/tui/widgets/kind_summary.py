@@ -1,4 +1,5 @@
-"""Totals per region kind: how many regions, and their size, RSS, PSS, dirty and swap.
+"""Totals per region kind: how many regions, and their size, RSS, PSS, private dirty
+and swap (the figures the header totals, named the same).
 
 Each line is in its kind's colour (the same as the bar and the table); clicking a line
 asks the screen to filter the table to that kind.
@@ -33,7 +34,7 @@ class KindTotals(NamedTuple):
     size: int
     rss: int | None
     pss: int | None
-    dirty: int | None
+    private_dirty: int | None
     swap: int | None
 
 
@@ -54,7 +55,7 @@ def kind_totals(regions: Sequence[Region]) -> list[KindTotals]:
         t[1] += r.end - r.start
         t[2] = _add(t[2], r.rss)
         t[3] = _add(t[3], r.pss)
-        t[4] = _add(t[4], r.dirty)
+        t[4] = _add(t[4], r.private_dirty)
         t[5] = _add(t[5], r.swap)
     order = {k: i for i, k in enumerate(kinds.ALL_KINDS)}
     return [KindTotals(k, *v) for k, v in sorted(acc.items(), key=lambda kv: order.get(kv[0], 99))]
@@ -100,7 +101,7 @@ class KindSummary(Widget):
         if y == 0:
             segments = [Segment(f"{'Kind':<9}{'Count':>6}", HEADER)]
             segments += [
-                Segment(f"{t:>6}", HEADER) for t in ("Size", "RSS", "PSS", "Dirty", "Swap")
+                Segment(f"{t:>6}", HEADER) for t in ("Size", "RSS", "PSS", "PrDty", "Swap")
             ]
             return Strip(segments).adjust_cell_length(width)
         i = y - 1
@@ -110,7 +111,7 @@ class KindSummary(Widget):
             segments = [Segment("■", style)] + _line(
                 theme.kind_label(t.kind)[:8],
                 str(t.count),
-                (t.size, t.rss, t.pss, t.dirty, t.swap),
+                (t.size, t.rss, t.pss, t.private_dirty, t.swap),
                 style,
             )
             segments[1] = Segment(f"{theme.kind_label(t.kind):<8.8}", style)
@@ -118,7 +119,7 @@ class KindSummary(Widget):
         if i == len(self.totals) and self.totals:
             sums: list[int | None] = [None] * 5
             for t in self.totals:
-                for k, v in enumerate((t.size, t.rss, t.pss, t.dirty, t.swap)):
+                for k, v in enumerate((t.size, t.rss, t.pss, t.private_dirty, t.swap)):
                     sums[k] = _add(sums[k], v)
             count = str(sum(t.count for t in self.totals))
             return Strip(_line("total", count, sums, TOTAL)).adjust_cell_length(width)

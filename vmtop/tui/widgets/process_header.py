@@ -84,71 +84,112 @@ class ProcessHeader(Widget):
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return 2
 
-    def refresh_segments(self) -> list[Segment]:
+    def refresh_pieces(self) -> list[tuple[int, list[Segment]]]:
+        """The refresh state, as (priority, segments) pieces."""
         s = self.state
         if s.exited_at is not None:
-            return [Segment(f"exited {_clock(s.exited_at)}", EXITED)]
-        segments = [Segment("● live" if s.live else "❚❚ paused", LIVE if s.live else PAUSED)]
-        segments.append(Segment(f" every {s.interval:g}s", VALUE))
+            return [(100, [Segment(f"exited {_clock(s.exited_at)}", EXITED)])]
+        pieces = [(100, [Segment("● live" if s.live else "❚❚ paused", LIVE if s.live else PAUSED)])]
+        pieces.append((90, [Segment(f" every {s.interval:g}s", VALUE)]))
         if s.live and s.period is not None and s.period > s.interval * 1.2:
             # Reading this process costs too much to do it that often.
-            segments.append(Segment(f" (slowed to {s.period:.1f}s)", PAUSED))
+            pieces.append((85, [Segment(f" (slowed to {s.period:.1f}s)", PAUSED)]))
         if s.snapshot is not None:
             every = "every tick" if s.smaps_every <= 1 else f"every {s.smaps_every} ticks"
-            segments.append(Segment("  smaps ", LABEL))
-            segments.append(Segment(every, VALUE))
-            segments.append(Segment(f" ({format_duration(s.smaps_cost)})", LABEL))
-            segments.append(Segment("  " + _clock(s.snapshot.taken_at), LABEL))
-        return segments
+            # How often smaps is read, and what the last read cost (it walks the
+            # process's page tables: see help).
+            pieces.append((60, [Segment("  smaps ", LABEL), Segment(every, VALUE)]))
+            pieces.append((45, [Segment(f", read in {format_duration(s.smaps_cost)}", LABEL)]))
+            pieces.append((30, [Segment("  " + _clock(s.snapshot.taken_at), LABEL)]))
+        return pieces
+
+    def refresh_segments(self) -> list[Segment]:
+        return [seg for _, segs in self.refresh_pieces() for seg in segs]
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         s = self.state
         snap = s.snapshot
         if y == 0:
-            right = self.refresh_segments() + [Segment(" ")]
-            right_len = sum(len(seg.text) for seg in right)
-            left = [Segment(f" {s.pid} ", PID_STYLE), Segment(" ")]
+            left = [(100, [Segment(f" {s.pid} ", PID_STYLE), Segment(" ")])]
+            command = ""
             if snap is not None:
                 info = snap.info
-                state = STATES.get(info.state, info.state)
-                left += [Segment(state, VALUE), Segment("  ")]
+                state = "exited" if s.exited_at is not None else STATES.get(info.state, info.state)
+                left.append((70, [Segment(state, VALUE), Segment("  ")]))
                 if info.threads:
-                    left += _pair("threads", str(info.threads))
-                room = width - sum(len(seg.text) for seg in left) - right_len - 1
+                    left.append((50, _pair("threads", str(info.threads))))
                 command = display_name(info.command)
-                if len(command) > room:
-                    command = command[: max(0, room - 1)] + "…"
-                left.append(Segment(command, COMMAND))
-            used = sum(len(seg.text) for seg in left)
-            pad = max(1, width - used - right_len)
-            return Strip([*left, Segment(" " * pad), *right]).crop(0, width)
+            right = self.refresh_pieces() + [(100, [Segment(" ")])]
+            # The command takes what is left, but keeps at least its program's name.
+            want = min(len(command), 24)
+            left, right = fit_pieces(left, right, width - want - 1)
+            used = _length(left) + _length(right)
+            room = width - used - 1
+            if len(command) > room:
+                command = command[: max(0, room - 1)] + "…" if room > 1 else ""
+            segments = [seg for _, segs in left for seg in segs]
+            if command:
+                segments.append(Segment(command, COMMAND))
+            pad = max(1, width - _length(left) - len(command) - _length(right))
+            tail = [seg for _, segs in right for seg in segs]
+            return Strip([*segments, Segment(" " * pad), *tail]).crop(0, width)
         if y == 1:
             if snap is None:
                 return Strip([Segment(" reading…", LABEL)]).adjust_cell_length(width)
             t = snap.totals
-            segs = [Segment(" ")]
-            segs += _pair("size", format_bytes(t.size))
-            segs += _pair("RSS", format_bytes(t.rss))
-            segs += _pair("PSS", format_bytes(t.pss))
-            segs += _pair("priv dirty", format_bytes(t.private_dirty))
-            segs += _pair("swap", format_bytes(t.swap))
             regions = str(len(snap.regions))
             if s.shown is not None and s.shown != len(snap.regions):
                 regions = f"{s.shown}/{regions}"
-            segs += _pair("regions", regions)
+            left = [
+                (100, [Segment(" ")]),
+                (90, _pair("size", format_bytes(t.size))),
+                (95, _pair("RSS", format_bytes(t.rss))),
+                (70, _pair("PSS", format_bytes(t.pss))),
+                (60, _pair("private dirty", format_bytes(t.private_dirty))),
+                (65, _pair("swap", format_bytes(t.swap))),
+                (50, _pair("regions", regions)),
+            ]
             if s.resident_note:
-                segs.append(Segment(f"({s.resident_note})  ", LABEL))
+                left.append((40, [Segment(f"({s.resident_note})  ", LABEL)]))
             if s.baseline_at is not None:
                 right = [
-                    Segment("Δ since baseline ", LABEL),
-                    Segment(_clock(s.baseline_at), BASELINE),
+                    (
+                        35,
+                        [
+                            Segment("Δ since baseline ", LABEL),
+                            Segment(_clock(s.baseline_at), BASELINE),
+                        ],
+                    )
                 ]
             else:
-                right = [Segment("Δ since last refresh", LABEL)]
-            right.append(Segment(" "))
-            used = sum(len(seg.text) for seg in segs)
-            right_len = sum(len(seg.text) for seg in right)
-            pad = max(1, width - used - right_len)
-            return Strip([*segs, Segment(" " * pad), *right]).crop(0, width)
+                right = [(20, [Segment("Δ since last refresh", LABEL)])]
+            right.append((100, [Segment(" ")]))
+            left, right = fit_pieces(left, right, width)
+            segs = [seg for _, segments in left for seg in segments]
+            tail = [seg for _, segments in right for seg in segments]
+            pad = max(1, width - _length(left) - _length(right))
+            return Strip([*segs, Segment(" " * pad), *tail]).crop(0, width)
         return Strip.blank(width)
+
+
+def _length(pieces: list[tuple[int, list[Segment]]]) -> int:
+    return sum(len(seg.text) for _, segs in pieces for seg in segs)
+
+
+def fit_pieces(
+    left: list[tuple[int, list[Segment]]], right: list[tuple[int, list[Segment]]], width: int
+) -> tuple[list, list]:
+    """Leave out whole pieces, lowest priority first, until both sides fit ``width``
+    with a space between: a figure is shown whole or not at all, never cut."""
+    left, right = list(left), list(right)
+    while _length(left) + _length(right) + 1 > width:
+        candidates = [p for p in left + right if p[0] < 100]
+        if not candidates:
+            break
+        drop = min(candidates, key=lambda p: p[0])
+        if drop in right:
+            right.remove(drop)
+        else:
+            left.remove(drop)
+    return left, right

@@ -13,7 +13,7 @@ whose start moved, the region of the same identity that overlaps the old one).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from rich.segment import Segment
@@ -33,7 +33,7 @@ from vmtop.tui.formatting import format_bytes, format_delta
 from vmtop.tui.sampler import RegionChange
 from vmtop.tui.widgets.table_model import (
     DESCENDING_FIRST,
-    SORT_COLUMNS,
+    FIGURES,
     GroupRow,
     Member,
     Row,
@@ -49,32 +49,77 @@ class Column(NamedTuple):
     title: str
     width: int  # 0: takes the rest of the line
     right: bool  # right-aligned
+    priority: int = 50  # on a narrow terminal, the lowest go first
+    meaning: str = ""  # what the figure is (the column chooser says it)
 
 
-# On a narrow terminal, columns go in this order until the name has room.
-DROP_ORDER = ("end", "swap", "pss", "drss", "dirty", "perm")
+# smaps fields shown as columns that a Region does not carry: read from the snapshot's
+# smaps text for the rows on screen only (so they are not sortable).
+FIELD_COLUMNS = {"locked": "Locked"}
+# Every column the table can show, in the order they appear. Figures are named for the
+# smaps field they come from, as `pmap -X` names them.
+CATALOGUE = (
+    Column("start", "start", "Start", 12, False, 100, "first address"),
+    Column("end", "", "End", 12, False, 10, "one past the last address"),
+    Column("size", "size", "Size", 5, True, 90, "mapped size (virtual)"),
+    Column("rss", "rss", "RSS", 5, True, 85, "Rss: resident in RAM"),
+    Column("pss", "pss", "PSS", 5, True, 60, "Pss: resident, shared pages divided by sharers"),
+    Column("shared_clean", "shared_clean", "ShClean", 7, True, 24, "Shared_Clean"),
+    Column("shared_dirty", "shared_dirty", "ShDirty", 7, True, 24, "Shared_Dirty"),
+    Column("private_clean", "private_clean", "PrClean", 7, True, 24, "Private_Clean"),
+    Column(
+        "private_dirty",
+        "private_dirty",
+        "PrDirty",
+        7,
+        True,
+        40,
+        "Private_Dirty: written by this process only",
+    ),
+    Column(
+        "dirty",
+        "dirty",
+        "Dirty",
+        5,
+        True,
+        26,
+        "Shared_ + Private_Dirty (pmap -x's Dirty)",
+    ),
+    Column("anonymous", "anonymous", "Anon", 5, True, 28, "Anonymous: not backed by a file"),
+    Column("swap", "swap", "Swap", 5, True, 55, "Swap: swapped out"),
+    Column("locked", "", "Locked", 6, True, 22, "Locked: mlock()ed, kept in RAM (rows on screen)"),
+    Column("perm", "", "Perm", 4, False, 20, "permissions"),
+    Column("kind", "kind", "Kind", 9, False, 70, "what the region is"),
+    Column("dsize", "delta", "ΔSize", 6, True, 30, "change of size (since refresh/baseline)"),
+    Column("drss", "", "ΔRSS", 6, True, 65, "change of RSS (since refresh/baseline)"),
+    Column("name", "name", "Object / name", 0, False, 100, "file, object or description"),
+)
+COLUMN_IDS = tuple(c.id for c in CATALOGUE)
+DEFAULT_COLUMNS = (
+    "start", "end", "size", "rss", "pss", "private_dirty", "swap", "perm", "kind", "dsize",
+    "drss", "name",
+)  # fmt: skip
+REQUIRED_COLUMNS = ("start", "name")  # what a row is: never left out
 MIN_NAME = 18
+FULL_ADDRESSES_FROM = 150  # table columns: from here [vsyscall]'s 16 digits are shown whole
 
 
-def columns_for(addr_width: int, width: int = 1000) -> list[Column]:
+def columns_for(
+    addr_width: int, width: int = 1000, chosen: tuple[str, ...] = DEFAULT_COLUMNS
+) -> list[Column]:
+    """The chosen columns that fit ``width`` with room for the name: on a narrow
+    terminal the lowest priorities go first (End and Perm long before PSS and Swap)."""
+    want = set(chosen) | set(REQUIRED_COLUMNS)
     columns = [
-        Column("start", "start", "Start", addr_width, False),
-        Column("end", "", "End", addr_width, False),
-        Column("size", "size", "Size", 5, True),
-        Column("rss", "rss", "RSS", 5, True),
-        Column("pss", "pss", "PSS", 5, True),
-        Column("dirty", "dirty", "Dirty", 5, True),
-        Column("swap", "swap", "Swap", 5, True),
-        Column("perm", "", "Perm", 4, False),
-        Column("kind", "kind", "Kind", 9, False),
-        Column("dsize", "delta", "ΔSize", 6, True),
-        Column("drss", "", "ΔRSS", 6, True),
-        Column("name", "name", "Object / name", 0, False),
+        c._replace(width=addr_width) if c.id in ("start", "end") else c
+        for c in CATALOGUE
+        if c.id in want
     ]
-    for drop in DROP_ORDER:
+    for drop in sorted(columns, key=lambda c: c.priority):
         if 1 + sum(c.width + 1 for c in columns if c.width) + MIN_NAME <= width:
             break
-        columns = [c for c in columns if c.id != drop]
+        if drop.id not in REQUIRED_COLUMNS:
+            columns = [c for c in columns if c.id != drop.id]
     return columns
 
 
@@ -184,6 +229,14 @@ class RegionTable(ScrollView, can_focus=True):
         self.grouped = False
         self.expanded: set[str] = set()
         self.addr_width = 12
+        self.user_addr_width = 12
+        self.full_addr_width = 12
+        self.chosen: tuple[str, ...] = DEFAULT_COLUMNS
+        # Every smaps field of a region (Snapshot.smaps_fields), for FIELD_COLUMNS.
+        self.fields_of: Callable[[Region], dict] | None = None
+        self._fields_cache: dict[tuple, dict] = {}
+        # Group-by-object: what `size` prints per ELF object (path -> ObjectSize).
+        self.object_sizes: dict[str, object] = {}
         self.columns = columns_for(self.addr_width)
         self._columns_width = 0
         self._selected_key: tuple | None = None
@@ -203,13 +256,21 @@ class RegionTable(ScrollView, can_focus=True):
         recent: dict[int, str],
         *,
         addr_width: int = 12,
+        fields_of: Callable[[Region], dict] | None = None,
     ) -> None:
-        """New data (a refresh): rebuild rows, keep the cursor on the same region."""
+        """New data (a refresh): rebuild rows, keep the cursor on the same region.
+
+        ``fields_of`` gives every smaps field of a region (for Locked and the other
+        fields a Region does not carry). ``addr_width`` is what user-space addresses need; a region above user space
+        (``[vsyscall]``) needs 16 digits, given when the table is wide enough."""
         self.regions = regions
         self.changes = changes
         self.recent = recent
-        if addr_width != self.addr_width:
-            self.addr_width = addr_width
+        self.fields_of = fields_of
+        self._fields_cache.clear()
+        full = 16 if regions and regions[-1].end > (1 << 56) else addr_width
+        if (addr_width, full) != (self.user_addr_width, self.full_addr_width):
+            self.user_addr_width, self.full_addr_width = addr_width, full
             self._fit_columns(force=True)
         self._rebuild()
 
@@ -217,8 +278,24 @@ class RegionTable(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         if force or width != self._columns_width:
             self._columns_width = width
-            self.columns = columns_for(self.addr_width, width or 1000)
+            # Whole addresses above user space where the width allows (two columns of
+            # four more digits), else the low digits after "…".
+            wide = (width or 1000) >= FULL_ADDRESSES_FROM
+            self.addr_width = self.full_addr_width if wide else self.user_addr_width
+            self.columns = columns_for(self.addr_width, width or 1000, self.chosen)
             self._cache.clear()
+
+    def set_columns(self, chosen: tuple[str, ...]) -> None:
+        """Show these columns (ids from CATALOGUE), as far as the width allows."""
+        self.chosen = tuple(c for c in COLUMN_IDS if c in chosen or c in REQUIRED_COLUMNS)
+        self._fit_columns(force=True)
+        self.refresh()
+
+    @property
+    def sort_keys(self) -> list[str]:
+        """What `s` cycles through: the sortable columns on screen, and the change."""
+        keys = [c.key for c in self.columns if c.key]
+        return [*keys, "delta"] if "delta" not in keys else keys
 
     def _rebuild(self) -> None:
         self.rows = build_rows(
@@ -297,8 +374,9 @@ class RegionTable(ScrollView, can_focus=True):
         self.post_message(self.SortChanged(self))
 
     def cycle_sort(self) -> None:
-        i = SORT_COLUMNS.index(self.sort) if self.sort in SORT_COLUMNS else -1
-        self.set_sort(SORT_COLUMNS[(i + 1) % len(SORT_COLUMNS)])
+        keys = self.sort_keys
+        i = keys.index(self.sort) if self.sort in keys else -1
+        self.set_sort(keys[(i + 1) % len(keys)])
 
     def reverse_sort(self) -> None:
         self.set_sort(self.sort, not self.descending)
@@ -307,6 +385,13 @@ class RegionTable(ScrollView, can_focus=True):
         if text != self.filter_text:
             self.filter_text = text
             self._rebuild()
+
+    def set_object_sizes(self, sizes: dict[str, object]) -> None:
+        """text / data / bss per ELF object path, shown on its group's row."""
+        if sizes != self.object_sizes:
+            self.object_sizes = sizes
+            self._cache.clear()
+            self.refresh()
 
     def set_grouped(self, grouped: bool) -> None:
         if grouped != self.grouped:
@@ -566,10 +651,7 @@ class RegionTable(ScrollView, can_focus=True):
             "start": (self._address(r.start), addr),
             "end": (self._address(r.end), addr),
             "size": (format_bytes(r.size), plain),
-            "rss": (format_bytes(r.rss), plain if r.rss else dim),
-            "pss": (format_bytes(r.pss), plain if r.pss else dim),
-            "dirty": (format_bytes(r.dirty), plain if r.dirty else dim),
-            "swap": (format_bytes(r.swap), plain if r.swap else dim),
+            **self._figures(r, plain, dim),
             "perm": (r.perms, plain),
             "kind": (theme.kind_label(r.kind), kind_style),
             "dsize": (format_delta(size_delta), self._delta_style(size_delta, bg)),
@@ -583,6 +665,32 @@ class RegionTable(ScrollView, can_focus=True):
             else self._style(color, bg)
         )
         return self._cells(width, values, bg, (swatch_char, swatch_style))
+
+    def _figures(self, row, plain: Style, dim: Style) -> dict[str, tuple[str, Style]]:
+        """The smaps figures of a region or group row, for the columns shown."""
+        out = {}
+        for column in self.columns:
+            figure = FIGURES.get(column.id)
+            if figure is not None:
+                value = getattr(row, figure[0])
+                out[column.id] = (format_bytes(value), plain if value else dim)
+            elif column.id in FIELD_COLUMNS:
+                value = self._field(row, FIELD_COLUMNS[column.id])
+                out[column.id] = (format_bytes(value), plain if value else dim)
+        return out
+
+    def _field(self, row, name: str) -> int | None:
+        """One smaps field of a region row (None for a group, or without smaps text)."""
+        if not isinstance(row, Region) or self.fields_of is None:
+            return None
+        key = row[:7]
+        fields = self._fields_cache.get(key)
+        if fields is None:
+            if len(self._fields_cache) > 512:
+                self._fields_cache.clear()
+            fields = self._fields_cache[key] = self.fields_of(row)
+        value = fields.get(name)
+        return value if isinstance(value, int) else None
 
     def _address(self, value: int) -> str:
         text = f"{value:0{self.addr_width}x}"
@@ -610,15 +718,19 @@ class RegionTable(ScrollView, can_focus=True):
         count = f"{arrow} {row.count} region{'s' if row.count != 1 else ''}"
         if len(count) > self.addr_width:
             count = f"{arrow} {row.count}"
-        label = shorten_left(display_name(row.label), max(1, width - self._fixed_width()))
+        label = display_name(row.label)
+        sizes = self.object_sizes.get(row.key)
+        if sizes is not None and getattr(sizes, "text", None) is not None:
+            label += (
+                f"  text {format_bytes(sizes.text)} · data {format_bytes(sizes.data)}"
+                f" · bss {format_bytes(sizes.bss)}"
+            )
+        label = shorten_left(label, max(1, width - self._fixed_width()))
         values = {
             "start": (count, kind_style),
             "end": ("", kind_style),
             "size": (format_bytes(row.size), plain),
-            "rss": (format_bytes(row.rss), plain if row.rss else dim),
-            "pss": (format_bytes(row.pss), plain if row.pss else dim),
-            "dirty": (format_bytes(row.dirty), plain if row.dirty else dim),
-            "swap": (format_bytes(row.swap), plain if row.swap else dim),
+            **self._figures(row, plain, dim),
             "perm": ("", dim),
             "kind": (theme.kind_label(row.kind), kind_style),
             "dsize": (format_delta(row.size_delta), self._delta_style(row.size_delta, bg)),

@@ -13,9 +13,23 @@ from vmtop.model import kinds
 from vmtop.model.region import Region
 from vmtop.tui.sampler import RegionChange
 
+# The smaps figures a row can show, by sort key: (Region attribute, smaps field name).
+# "dirty" is shared + private dirty (pmap -x's Dirty); "private_dirty" is the memory
+# only this process has written (the header's "private dirty").
+FIGURES = {
+    "rss": ("rss", "Rss"),
+    "pss": ("pss", "Pss"),
+    "shared_clean": ("shared_clean", "Shared_Clean"),
+    "shared_dirty": ("shared_dirty", "Shared_Dirty"),
+    "private_clean": ("private_clean", "Private_Clean"),
+    "private_dirty": ("private_dirty", "Private_Dirty"),
+    "dirty": ("dirty", "Shared_Dirty + Private_Dirty"),
+    "anonymous": ("anonymous", "Anonymous"),
+    "swap": ("swap", "Swap"),
+}
 # Sort columns, in the order `s` cycles through them. Sizes sort largest first.
-SORT_COLUMNS = ("start", "size", "rss", "pss", "dirty", "swap", "delta", "kind", "name")
-DESCENDING_FIRST = {"size", "rss", "pss", "dirty", "swap", "delta"}
+SORT_COLUMNS = ("start", "size", *FIGURES, "delta", "kind", "name")
+DESCENDING_FIRST = {"size", *FIGURES, "delta"}
 
 
 class GroupRow(NamedTuple):
@@ -34,6 +48,11 @@ class GroupRow(NamedTuple):
     size_delta: int
     rss_delta: int
     expanded: bool
+    shared_clean: int | None = None
+    shared_dirty: int | None = None
+    private_clean: int | None = None
+    private_dirty: int | None = None
+    anonymous: int | None = None
 
 
 class Member(NamedTuple):
@@ -128,14 +147,8 @@ def _sort_value(column: str, region: Region, change: RegionChange | None):
         return region.start
     if column == "size":
         return region.size
-    if column == "rss":
-        return region.rss or 0
-    if column == "pss":
-        return region.pss or 0
-    if column == "dirty":
-        return region.dirty or 0
-    if column == "swap":
-        return region.swap or 0
+    if column in FIGURES:
+        return getattr(region, FIGURES[column][0]) or 0
     if column == "delta":
         if change is None:
             return 0
@@ -201,6 +214,11 @@ def build_rows(
             size_delta=size_delta,
             rss_delta=rss_delta,
             expanded=key in expanded,
+            shared_clean=_sum_opt([r.shared_clean for r in regs]),
+            shared_dirty=_sum_opt([r.shared_dirty for r in regs]),
+            private_clean=_sum_opt([r.private_clean for r in regs]),
+            private_dirty=_sum_opt([r.private_dirty for r in regs]),
+            anonymous=_sum_opt([r.anonymous for r in regs]),
         )
         groups.append((group, regs))
     groups.sort(key=lambda gr: _group_sort_value(sort, gr[0]), reverse=descending)
@@ -219,8 +237,8 @@ def build_rows(
 def _group_sort_value(column: str, g: GroupRow):
     if column == "start":
         return g.start
-    if column in ("size", "rss", "pss", "dirty", "swap"):
-        return getattr(g, column) or 0
+    if column == "size" or column in FIGURES:
+        return getattr(g, FIGURES[column][0] if column in FIGURES else column) or 0
     if column == "delta":
         return abs(g.size_delta) + abs(g.rss_delta)
     if column == "kind":

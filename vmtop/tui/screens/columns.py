@@ -1,0 +1,78 @@
+"""Choosing the region table's columns, as `pmap -X` shows more fields than `pmap -x`.
+
+A small dialog over the process screen: one checkbox per column, each with the smaps
+field it comes from. Changes apply as they are made; Esc or Enter closes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import SelectionList, Static
+from textual.widgets.selection_list import Selection
+
+from vmtop.tui.widgets.region_table import CATALOGUE, REQUIRED_COLUMNS
+
+
+class ColumnChooser(ModalScreen[tuple[str, ...]]):
+    """Tick the columns to show; Start and the name are always there."""
+
+    DEFAULT_CSS = """
+    ColumnChooser {
+        align: center middle;
+    }
+    ColumnChooser #columns-box {
+        width: 72;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        border: round $accent;
+        background: $surface;
+        padding: 0 1;
+    }
+    ColumnChooser SelectionList {
+        height: auto;
+        max-height: 20;
+        border: none;
+    }
+    """
+
+    BINDINGS = [Binding("escape,enter,c", "close", "Close", priority=True)]
+
+    def __init__(
+        self, chosen: tuple[str, ...], on_change: Callable[[tuple[str, ...]], None] | None = None
+    ) -> None:
+        super().__init__()
+        self.chosen = tuple(chosen)
+        self.on_change = on_change
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="columns-box"):
+            yield Static("[b]Columns[/b]  space ticks · Esc closes", id="columns-title")
+            yield SelectionList[str](
+                *(
+                    Selection(f"{c.title:<13} {c.meaning}", c.id, c.id in self.chosen)
+                    for c in CATALOGUE
+                    if c.id not in REQUIRED_COLUMNS
+                ),
+                id="columns-list",
+            )
+            yield Static(
+                "Columns that do not fit the width are left out, lowest priority first.",
+                classes="muted",
+            )
+
+    def on_mount(self) -> None:
+        self.query_one(SelectionList).focus()
+
+    def on_selection_list_selected_changed(self, message: SelectionList.SelectedChanged) -> None:
+        self.chosen = (*REQUIRED_COLUMNS, *message.selection_list.selected)
+        if self.on_change is not None:
+            self.on_change(self.chosen)
+
+    def action_close(self) -> None:
+        self.dismiss(self.chosen)

@@ -1,0 +1,94 @@
+"""One event of the log in full: its whole text (the log's line may be cut), what that
+kind of event means, and a key to select the region it is about."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from vmtop.model import events as ev
+from vmtop.model.events import EVENT_DESCRIPTIONS, Event
+from vmtop.model.names import display_name
+from vmtop.tui import theme
+from vmtop.tui.formatting import format_bytes, format_delta
+
+
+def event_text(e: Event) -> Text:
+    """Every field of the event, one per line, wrapped by the screen."""
+    text = Text()
+    stamp = time.strftime("%H:%M:%S", time.localtime(e.time))
+    text.append(f"{e.event}", style="bold")
+    text.append(f"  at {stamp}\n", style="dim")
+    meaning = EVENT_DESCRIPTIONS.get(e.event)
+    if meaning:
+        text.append(meaning + "\n", style="italic dim")
+    text.append("\n")
+    if e.event == ev.NOTE:
+        text.append(display_name(e.detail or e.path) + "\n")
+        return text
+    change = format_delta(e.delta) if e.delta else format_bytes(e.size)
+    rows = [("change", f"{change} ({e.delta:+,} bytes)" if e.delta else change)]
+    if e.end > e.start:
+        rows.append(("range", f"{e.start:#x} – {e.end:#x} ({format_bytes(e.end - e.start)})"))
+    if e.kind:
+        rows.append(("kind", theme.kind_label(e.kind)))
+    if e.path:
+        rows.append(("name", display_name(e.path)))
+    if e.tid is not None:
+        rows.append(("thread", str(e.tid)))
+    if e.detail:
+        rows.append(("why", display_name(e.detail)))
+    for label, value in rows:
+        text.append(f"{label:<7}", style="bold")
+        text.append(value + "\n")
+    return text
+
+
+class EventDetail(ModalScreen[bool]):
+    """Dismissed with True when the person asks to select the event's region."""
+
+    DEFAULT_CSS = """
+    EventDetail {
+        align: center middle;
+    }
+    EventDetail #event-box {
+        width: 90;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        border: round $accent;
+        background: $surface;
+        padding: 0 1;
+    }
+    EventDetail #event-text {
+        height: auto;
+    }
+    """
+
+    BINDINGS = [
+        Binding("enter,j", "select_region", "Select its region", priority=True),
+        Binding("escape,q", "close", "Close", priority=True),
+    ]
+
+    def __init__(self, event: Event, *, has_region: bool) -> None:
+        super().__init__()
+        self.event = event
+        self.has_region = has_region
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="event-box"):
+            yield Static(event_text(self.event), id="event-text")
+            keys = "Enter: select its region in the table · " if self.has_region else ""
+            yield Static(Text(keys + "Esc: close", style="dim"), id="event-keys")
+
+    def action_select_region(self) -> None:
+        self.dismiss(self.has_region)
+
+    def action_close(self) -> None:
+        self.dismiss(False)

@@ -1,0 +1,140 @@
+"""The process screen's prompt: filter the regions as you type (/), or go to an
+address (g) and select the region holding it, said the way `vmtop where` says it.
+
+A mixin of ``ProcessScreen``; the lookup of an address (which may parse ELF files)
+runs in a worker.
+"""
+
+from __future__ import annotations
+
+from textual import work
+from textual.message import Message
+from textual.widgets import Input
+
+from vmtop.model.region import Region, Snapshot
+from vmtop.procfs.reader import ProcFS
+from vmtop.tui.formatting import format_bytes
+from vmtop.tui.widgets.region_table import RegionTable
+
+
+def parse_address(text: str) -> int | None:
+    text = text.strip().replace("_", "").lower()
+    if not text:
+        return None
+    try:
+        if text.startswith("0x"):
+            return int(text, 16)
+        if any(c in "abcdef" for c in text):
+            return int(text, 16)
+        return int(text, 10)
+    except ValueError:
+        return None
+
+
+class ProcessPrompt:
+    """The prompt line under the region table."""
+
+    _input_mode: str | None = None  # "filter" | "goto"
+
+    def _prompt_focused(self) -> bool:
+        try:
+            return self.focused is self.query_one("#prompt", Input)
+        except Exception:  # not composed yet
+            return False
+
+    def action_filter(self) -> None:
+        self._open_prompt(
+            "filter",
+            "filter: name, kind, perms or 0xADDRESS",
+            self.query_one(RegionTable).filter_text,
+        )
+
+    def action_goto(self) -> None:
+        self._open_prompt("goto", "go to address (0x… hex or decimal), Enter", "")
+
+    def _open_prompt(self, mode: str, placeholder: str, value: str) -> None:
+        prompt = self.query_one("#prompt", Input)
+        self._input_mode = mode
+        prompt.placeholder = placeholder
+        prompt.value = value
+        prompt.display = True
+        # At once, not with focus() (which waits its turn in the message queue).
+        self.set_focus(prompt)
+
+    def _close_prompt(self, *, clear: bool = False) -> None:
+        prompt = self.query_one("#prompt", Input)
+        if clear and self._input_mode == "filter":
+            self.query_one(RegionTable).set_filter("")
+            self._update_table_title()
+            self._update_header()
+        self._input_mode = None
+        prompt.display = False
+        self.query_one(RegionTable).focus()
+
+    def on_input_changed(self, message: Input.Changed) -> None:
+        if self._input_mode == "filter":
+            self.query_one(RegionTable).set_filter(message.value)
+            self._update_table_title()
+            self._update_header()
+
+    def on_input_submitted(self, message: Input.Submitted) -> None:
+        if self._input_mode == "goto":
+            self._close_prompt()
+            self.go_to_address(message.value)
+        else:
+            self._close_prompt()
+
+    def go_to_address(self, text: str) -> None:
+        """Find the region holding an address (in a worker: `where` may parse ELF files)."""
+        address = parse_address(text)
+        if address is None:
+            self.notify(f"not an address: {text!r}", severity="warning", markup=False)
+            return
+        if self.snapshot is None:
+            return
+        self._where_worker(self.snapshot, address)
+
+    class Located(Message):
+        def __init__(self, region: Region | None, text: str) -> None:
+            super().__init__()
+            self.region = region
+            self.text = text
+
+    @work(thread=True, group="where", exclusive=True, exit_on_error=False)
+    def _where_worker(self, snap: Snapshot, address: int) -> None:
+        region, text = describe_address(snap, address, self.procfs)
+        self.post_message(self.Located(region, text))
+
+    def on_process_prompt_located(self, message: Located) -> None:
+        if message.region is None:
+            # markup=False: the text holds names the target chose ("[b]" is no style).
+            self.notify(message.text, severity="warning", timeout=8, markup=False)
+            return
+        table = self.query_one(RegionTable)
+        if not table.select_region(message.region):
+            table.set_filter("")
+            self._update_table_title()
+            self._update_header()
+            table.select_region(message.region)
+        self.notify(message.text, timeout=8, markup=False)
+
+
+def describe_address(snap: Snapshot, address: int, procfs: ProcFS) -> tuple[Region | None, str]:
+    """The region holding ``address`` in ``snap`` and one line saying where it is
+    (kind, section, symbol: ``vmtop where``'s line)."""
+    try:
+        from vmtop.commands.where import format_where_lines
+        from vmtop.model.where import where
+
+        result = where(snap, address, procfs)
+        return result.region, format_where_lines([result])[0]
+    except Exception:  # noqa: BLE001 - an ELF problem must not lose the plain answer
+        pass
+    region = snap.region_at(address)
+    if region is None:
+        return None, f"{address:#x} is not mapped"
+    offset = address - region.start
+    return region, (
+        f"{address:#x} is in {region.start:x}-{region.end:x} {region.perms} "
+        f"{region.kind} {region.safe_path} (+{offset:#x}, {format_bytes(offset)} in)"
+    )

@@ -1,0 +1,89 @@
+"""The region detail's page strip: which pages of a region are resident, from pagemap.
+
+Pure text building, apart from the screen that reads pagemap: one glyph per page (or
+per bucket of pages), a legend whose states partition the pages, and the kernel's
+flag counts said in the same terms, so a shared page is counted the same way in both.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+
+from vmtop.procfs import pagemap as pm
+from vmtop.tui.formatting import format_bytes
+
+STATE_STYLE = {
+    pm.EXCL: ("█", "#5fd75f"),
+    pm.RESIDENT: ("█", "#5fafff"),
+    pm.FILE: ("█", "#d7af5f"),
+    pm.SWAP: ("▒", "#ff8700"),
+    pm.NOT_PRESENT: ("·", "#585858"),
+}
+PARTIAL = " ▁▂▃▄▅▆▇█"
+
+# One line per strip state; the states partition the pages (pagemap.page_state).
+LEGEND = (
+    (pm.EXCL, "present, anonymous, mapped only here"),
+    (pm.RESIDENT, "present, anonymous, shared with another process (after fork)"),
+    (pm.FILE, "present, file page or shared memory (in the page cache)"),
+    (pm.SWAP, "swapped out"),
+    (pm.NOT_PRESENT, "not present (never touched, or dropped)"),
+)
+
+
+def file_pages_mapped_only_here(entries: list[int]) -> int:
+    """Present file/shared-memory pages that carry the exclusive bit as well."""
+    both = pm.PRESENT | pm.FILE_SHARED | pm.EXCLUSIVE
+    return sum(1 for e in entries if e & both == both)
+
+
+def strip_text(result: tuple, width: int, now: float) -> Text:
+    """The strip, its scale, the legend and the kernel bits, for a pagemap read
+    (``("full" | "sampled", entries, strip cells, total pages)``)."""
+    how, entries, strip, total_pages = result
+    counts = pm.count_pages(entries)
+    text = Text()
+    for i, cell in enumerate(strip):
+        if i and i % width == 0:
+            text.append("\n")
+        glyph, color = STATE_STYLE[cell.state]
+        if cell.state in (pm.EXCL, pm.RESIDENT, pm.FILE) and cell.present < cell.pages:
+            level = max(1, round(cell.present / cell.pages * 8))
+            glyph = PARTIAL[level]
+        text.append(glyph, style=color)
+    text.append("\n")
+    per_cell = total_pages / max(1, len(strip))
+    scale = (
+        "one cell per page"
+        if per_cell <= 1
+        else f"one cell ≈ {per_cell:.3g} pages ({format_bytes(int(per_cell * pm.PAGE_SIZE))})"
+    )
+    text.append(f"{total_pages:,} pages of {format_bytes(pm.PAGE_SIZE)} · {scale}", style="dim")
+    if how == "sampled":
+        text.append(f" · sampled {counts.pages:,} pages", style="dim")
+    text.append("\n")
+    tally = pm.tally_states(entries)
+    for state, label in LEGEND:
+        glyph, color = STATE_STYLE[state]
+        text.append(f" {glyph} ", style=color)
+        text.append(f"{tally[state]:>9,}  {label}\n")
+    # The kernel's bits overlap (a file page mapped only here is both "file/shared" and
+    # "exclusive"): say them in the legend's terms so the two never disagree.
+    file_excl = file_pages_mapped_only_here(entries)
+    text.append(
+        f"kernel bits: present {counts.present:,} = file/shared {tally[pm.FILE]:,} "
+        f"({file_excl:,} of them also exclusive) + anonymous "
+        f"{tally[pm.EXCL] + tally[pm.RESIDENT]:,} ({tally[pm.EXCL]:,} exclusive) · "
+        f"swapped {counts.swapped:,} · not present {counts.not_present:,}",
+        style="dim",
+    )
+    text.append("\n")
+    resident = counts.present * pm.PAGE_SIZE
+    text.append(
+        f"resident {format_bytes(resident)} by pagemap · read "
+        f"{time.strftime('%H:%M:%S', time.localtime(now))}",
+        style="dim",
+    )
+    return text
