@@ -32,7 +32,7 @@ EVENT_DESCRIPTIONS = {
     "a JIT code cache or a runtime heap grew into address space kept for it",
     RESERVE_RELEASED: "part of a usable range went back to no-access reserve: its pages "
     "were freed (an arena or a runtime heap shrank)",
-    HEAP_GREW: "the [heap] end moved up: the program called brk (small mallocs)",
+    HEAP_GREW: "the [heap] end moved up: brk, for mallocs below the mmap threshold",
     HEAP_SHRANK: "the [heap] end moved down: brk gave memory back (malloc_trim, free)",
     STACK_GREW: "the [stack] start moved down: deeper calls or large locals",
     STACK_SHRANK: "the [stack] region got smaller",
