@@ -650,3 +650,16 @@ def test_random_maps_region_changes_and_unmapped_ranges(before, after):
     listed = [p for lo, hi in ranges for p in range((lo - AREA) // PAGE, (hi - AREA) // PAGE)]
     assert listed == gone_pages
     assert all(a[1] < b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+
+
+def test_a_big_mapping_merged_into_a_bss_region_is_still_malloc_or_mmap():
+    LIB = 0x7F20_0000_0000  # noqa: N806
+    bss_end = LIB + 0x20000
+    exe = region(LIB, LIB + 0x1000, "r-xp", "/lib/libx.so", inode=99)
+    data = region(LIB + 0x1000, LIB + 0x2000, "rw-p", "/lib/libx.so", inode=99)
+    before = [exe, data, region(LIB + 0x2000, bss_end)]
+    after = [exe, data, region(LIB + 0x2000, bss_end + 256 * KiB)]
+    (event,) = diff(base_regions() + before, base_regions() + after)
+    assert event.kind == kinds.BSS and "malloc above its mmap threshold" in event.detail
+    (gone,) = [e for e in diff(base_regions() + before, base_regions()) if e.kind == kinds.BSS]
+    assert "dlclose" in gone.detail

@@ -541,10 +541,14 @@ def _what_it_is(r: Region, start: int, size: int, *, freed: bool) -> str:
         )
     if kind == kinds.DEVICE:
         return f"a device mapping: {r.object}" if r.object else "a device mapping"
-    if _is_private_anon_rw(r) and kind == kinds.ANON:
+    # A range merged into an object's .bss region is no .bss: that never grows. (A .bss
+    # going away is its object unloaded: dlclose.)
+    if _is_private_anon_rw(r) and (kind == kinds.ANON or kind == kinds.BSS and not freed):
         if size >= MALLOC_MMAP_THRESHOLD:
             return BIG_ANON_FREED if freed else BIG_ANON_MAPPED
         return "anonymous memory"
+    if kind == kinds.BSS:
+        return f"the .bss of {r.object}: unmapped with its object (dlclose)"
     if kind == kinds.SHM:
         return f"shared memory: {r.object}" if r.object else "shared memory"
     if r.path.startswith("/"):
