@@ -325,3 +325,25 @@ def _timed(fn) -> float:
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0
+
+
+def test_mappings_glibc_names_itself():
+    """glibc.mem.decorate_maps (glibc 2.40+, kernels with CONFIG_ANON_VMA_NAME) names
+    arenas and thread stacks: the names are evidence enough."""
+    maps = (
+        b"7f0000000000-7f0000021000 rw-p 00000000 00:00 0    [anon: glibc: malloc arena]\n"
+        b"7f0000021000-7f0004000000 ---p 00000000 00:00 0\n"
+        b"7f0010000000-7f0010001000 ---p 00000000 00:00 0\n"
+        b"7f0010001000-7f0010801000 rw-p 00000000 00:00 0    [anon: glibc: pthread stack: 4243]\n"
+        b"7f0020000000-7f0020040000 rw-p 00000000 00:00 0    [anon: glibc: malloc]\n"
+    )
+    regions = classify_regions(parse_maps(maps))
+    got = [(r.kind, r.object, r.tid) for r in regions]
+    assert got == [
+        ("arena", "arena 1", None),
+        ("reserved", "arena 1", None),
+        ("guard", "the stack of thread 4243", None),
+        ("thread_stack", None, 4243),
+        ("named_anon", None, None),
+    ]
+    assert classify_regions(regions) == regions

@@ -15,7 +15,9 @@ classifies a live process, a copied ``/proc`` tree and a recording.
 - glibc malloc arenas of other threads: an rw- anonymous region starting on a 64 MiB
   boundary, followed by no-access memory up to the next boundary (or 64 MiB long), is
   an ``arena`` (``object`` "arena N", numbered in address order); its no-access tail is
-  ``reserved`` with the same object: the arena grows into it with mprotect.
+  ``reserved`` with the same object: the arena grows into it with mprotect. Where glibc
+  names its mappings (``[anon: glibc: malloc arena]``, ``[anon: glibc: pthread stack:
+  TID]``, glibc 2.40+ with ``glibc.mem.decorate_maps``), the names say it.
 - Thread stacks: the anonymous region holding a thread's stack pointer is its
   ``thread_stack`` (``tid``; when the kernel merged several threads' stacks into one
   region, ``tid`` is the lowest and ``object`` lists them all: "threads 12, 13").
@@ -67,6 +69,8 @@ assert _OBJECT == _KIND + 1 and _TID == _KIND + 2  # _relabel replaces the three
 _STACK_SHAPE = "the rw- region above it (the shape of a thread's stack)"
 _JIT_CODE = "JIT code"
 _RESERVED_KIND = kinds.RESERVED
+_GLIBC_NAMED = "[anon: glibc: "
+_GLIBC_STACKS = ("pthread stack: ", "pthread user stack: ")
 
 
 def _relabel(r: Region, kind: str, obj: str | None, tid: int | None) -> Region:
@@ -185,6 +189,17 @@ def classify_objects(regions: Sequence[Region], facts: ClassifyFacts = NO_FACTS)
                 tid = r.path[7:-1]
                 if tid.isdigit():
                     r = _relabel(r, kinds.THREAD_STACK, r.object, int(tid))
+            elif r.path.startswith(_GLIBC_NAMED):
+                # glibc 2.40+ with glibc.mem.decorate_maps=1 names its own mappings.
+                named = r.path[len(_GLIBC_NAMED) :]
+                if named == "malloc arena]":
+                    arenas += 1
+                    tail_start = r.end
+                    r = _relabel(r, ARENA, f"arena {arenas}", None)
+                elif named.startswith(_GLIBC_STACKS) and named[-1:] == "]":
+                    tid = named[named.rfind(" ") + 1 : -1]
+                    tid_n = int(tid) if tid.isdigit() else None
+                    r = _relabel(r, kinds.THREAD_STACK, r.object, tid_n)
         elif k in RW_ANON:
             if not r.start % ARENA_HEAP and _is_arena(r, regions[i + 1] if i + 1 < n else None):
                 arenas += 1
