@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 
+from vmtop.model.classify import classify_regions
 from vmtop.model.kinds import kind_from_name
 from vmtop.model.region import ProcessInfo, Region, Snapshot, Totals
 
@@ -58,7 +59,8 @@ def snapshot(
     taken_at: float = 1_700_000_000.0,
     smaps: bool = True,
 ) -> Snapshot:
-    regions = sorted(regions, key=lambda r: r.start)
+    # Classified as take_snapshot does (no facts: kinds given by hand are kept).
+    regions = classify_regions(sorted(regions, key=lambda r: r.start))
     if not smaps:
         regions = [r._replace(rss=None) for r in regions]
     info = ProcessInfo(

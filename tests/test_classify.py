@@ -9,14 +9,9 @@ from pathlib import Path
 import pytest
 
 from vmtop.model import kinds
-from vmtop.model.classify import (
-    classify_regions,
-    mark_thread_stacks,
-    parse_stat_kstkesp,
-    parse_task_syscall,
-    thread_stack_pointers,
-)
+from vmtop.model.classify import classify_regions, mark_thread_stacks
 from vmtop.model.region import Region
+from vmtop.procfs.facts import parse_stat_kstkesp, parse_task_syscall, thread_stack_pointers
 from vmtop.procfs.parse_maps import parse_maps
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import take_snapshot
@@ -62,11 +57,11 @@ EXPECTED_KINDS = [
     ("rodata", "/tmp/prog"),
     ("text", "/tmp/prog"),
     ("rodata", "/tmp/prog"),
-    ("rodata", "/tmp/prog"),  # RELRO: read-only once relocated
+    ("relro", "/tmp/prog"),  # RELRO: read-only once relocated, right below .data
     ("data", "/tmp/prog"),
     ("bss", "/tmp/prog"),  # .bss past the file-backed page
     ("heap", None),
-    ("shm", None),
+    ("shm", "SysV shmid 15 key IPC_PRIVATE"),  # no SysV table handed in: name and inode
     ("anon", None),
     ("file", None),
     ("file", None),  # MAP_SHARED of an ordinary file: a file, not shared memory
@@ -74,12 +69,12 @@ EXPECTED_KINDS = [
     ("rodata", "/lib/libc.so.6"),
     ("text", "/lib/libc.so.6"),
     ("rodata", "/lib/libc.so.6"),
-    ("rodata", "/lib/libc.so.6"),
+    ("relro", "/lib/libc.so.6"),
     ("data", "/lib/libc.so.6"),
     ("bss", "/lib/libc.so.6"),
     ("rodata", "/lib/libold.so"),
     ("text", "/lib/libold.so"),
-    ("guard", "/lib/libold.so"),  # the hole between segments belongs to the object
+    ("gap", "/lib/libold.so"),  # the hole between segments belongs to the object
     ("data", "/lib/libold.so"),
     ("anon", None),  # not rw-p: not a .bss continuation
     ("named_anon", None),
@@ -212,8 +207,8 @@ def test_thread_stacks_found_by_stack_pointer(tmp_path):
         0x7F0011012000: PID + 3,
         0x7F0011901000: PID + 4,
     }
-    # The malloc arena (rw-p below its ---p reserve) stays anon; [stack] stays stack.
-    assert regions[2].kind == "anon" and regions[-1].kind == "stack"
+    # The malloc arena (rw-p below its ---p reserve to 64 MiB) is an arena.
+    assert regions[2].kind == "arena" and regions[-1].kind == "stack"
     assert regions[-1].tid is None
 
 
@@ -330,3 +325,25 @@ def _timed(fn) -> float:
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0
+
+
+def test_mappings_glibc_names_itself():
+    """glibc.mem.decorate_maps (glibc 2.40+, kernels with CONFIG_ANON_VMA_NAME) names
+    arenas and thread stacks: the names are evidence enough."""
+    maps = (
+        b"7f0000000000-7f0000021000 rw-p 00000000 00:00 0    [anon: glibc: malloc arena]\n"
+        b"7f0000021000-7f0004000000 ---p 00000000 00:00 0\n"
+        b"7f0010000000-7f0010001000 ---p 00000000 00:00 0\n"
+        b"7f0010001000-7f0010801000 rw-p 00000000 00:00 0    [anon: glibc: pthread stack: 4243]\n"
+        b"7f0020000000-7f0020040000 rw-p 00000000 00:00 0    [anon: glibc: malloc]\n"
+    )
+    regions = classify_regions(parse_maps(maps))
+    got = [(r.kind, r.object, r.tid) for r in regions]
+    assert got == [
+        ("arena", "arena 1", None),
+        ("reserved", "arena 1", None),
+        ("guard", "the stack of thread 4243", None),
+        ("thread_stack", None, 4243),
+        ("named_anon", None, None),
+    ]
+    assert classify_regions(regions) == regions

@@ -150,17 +150,68 @@ def test_a_new_anonymous_region_of_1_mib_is_mapped_and_flagged_as_malloc_mmap():
     assert event.event == ev.MAPPED
     assert (event.start, event.end, event.size, event.delta) == (at, at + block, block, block)
     assert event.kind == kinds.ANON
-    assert "mmap threshold" in event.detail
+    assert "malloc above its mmap threshold, or a direct mmap" in event.detail
     (freed,) = diff(base_regions() + [region(at, at + block)], base_regions())
     assert freed.event == ev.UNMAPPED and "mmap threshold" in freed.detail
+    assert "or a direct munmap" in freed.detail
 
 
 def test_an_anonymous_region_at_a_64_mib_boundary_is_named_as_a_malloc_arena():
     arena = [region(ANON, ANON + 132 * KiB), region(ANON + 132 * KiB, ANON + 64 * MiB, "---p")]
     usable, reserved = diff(base_regions(), base_regions() + arena)
     assert usable.event == reserved.event == ev.MAPPED
-    assert "arena" in usable.detail and usable.size == 132 * KiB
-    assert reserved.kind == kinds.GUARD and reserved.size == 64 * MiB - 132 * KiB
+    assert "new glibc malloc arena (arena 1)" in usable.detail and usable.size == 132 * KiB
+    assert usable.kind == kinds.ARENA
+    assert reserved.kind == kinds.RESERVED and reserved.size == 64 * MiB - 132 * KiB
+    assert "the rest of arena 1's 64 MiB heap" in reserved.detail
+
+
+def test_an_arena_growing_into_its_reserve_is_a_reserve_committed():
+    before = [region(ANON, ANON + 132 * KiB), region(ANON + 132 * KiB, ANON + 64 * MiB, "---p")]
+    after = [region(ANON, ANON + 264 * KiB), region(ANON + 264 * KiB, ANON + 64 * MiB, "---p")]
+    (event,) = diff(base_regions() + before, base_regions() + after)
+    assert event.event == ev.RESERVE_COMMITTED
+    assert (event.start, event.end) == (ANON + 132 * KiB, ANON + 264 * KiB)
+    assert event.kind == kinds.ARENA and "arena 1 grew into its reserve" in event.detail
+    (back,) = diff(base_regions() + after, base_regions() + before)
+    assert back.event == ev.RESERVE_RELEASED and "arena 1 shrank" in back.detail
+
+
+def test_a_runtime_committing_part_of_a_big_reserve():
+    reserve = [region(ANON, ANON + 512 * MiB, "---p")]
+    committed = [region(ANON, ANON + 2 * MiB), region(ANON + 2 * MiB, ANON + 512 * MiB, "---p")]
+    split, event = diff(base_regions() + reserve, base_regions() + committed)
+    assert split.event == ev.SPLIT
+    assert event.event == ev.RESERVE_COMMITTED and event.size == 2 * MiB
+    assert "committed address space it had reserved" in event.detail
+
+
+def test_a_thread_exiting_unmaps_its_stack_and_guard_in_one_event():
+    guard = region(ANON, ANON + PAGE, "---p")
+    stack = region(ANON + PAGE, ANON + PAGE + 8 * MiB, kind=kinds.THREAD_STACK, tid=4322)
+    (event,) = diff(base_regions() + [guard, stack], base_regions())
+    assert event.event == ev.THREAD_EXITED and event.tid == 4322
+    assert (event.start, event.end, event.delta) == (ANON, ANON + PAGE + 8 * MiB, -(8 * MiB + PAGE))
+    assert "thread exited" in event.detail and "free()" not in event.detail
+
+
+def test_jit_code_and_device_mappings_say_what_they_are():
+    code = region(ANON, ANON + 64 * KiB, "rwxp")
+    (jit,) = diff(base_regions(), base_regions() + [code])
+    assert jit.kind == kinds.JIT and "JIT-compiled code appeared" in jit.detail
+    uvm = region(ANON, ANON + 2 * MiB, "rw-s", "/dev/nvidia-uvm", inode=77, dev="00:05")
+    (device,) = diff(base_regions(), base_regions() + [uvm])
+    assert device.kind == kinds.DEVICE and "Unified Memory" in device.detail
+
+
+def test_a_big_brk_growth_explains_the_dynamic_mmap_threshold():
+    before = base_regions()
+    after = base_regions(heap_end=HEAP + 132 * KiB + 388 * KiB)
+    (event,) = diff(before, after)
+    assert event.event == ev.HEAP_GREW and "threshold is dynamic" in event.detail
+    small = base_regions(heap_end=HEAP + 132 * KiB + 136 * KiB)
+    (event,) = diff(before, small)
+    assert event.event == ev.HEAP_GREW and "threshold" not in event.detail
 
 
 def test_a_small_anonymous_mapping_is_not_flagged_as_malloc_mmap():
@@ -574,7 +625,8 @@ def test_random_maps_events_account_for_every_page(before, after):
     assert sorted(pages_of(events, GROWING)) == appeared
     assert sorted(pages_of(events, SHRINKING)) == vanished
     reprotected = sorted(p for p in same if old[p][4] != new[p][4])
-    assert sorted(pages_of(events, {ev.PROTECTION_CHANGED})) == reprotected
+    protection = {ev.PROTECTION_CHANGED, ev.RESERVE_COMMITTED, ev.RESERVE_RELEASED}
+    assert sorted(pages_of(events, protection)) == reprotected
     total = sum(e.delta for e in events if e.event in GROWING | SHRINKING)
     assert total == sum(r.size for r in after) - sum(r.size for r in before)
     if before == after:
@@ -598,3 +650,16 @@ def test_random_maps_region_changes_and_unmapped_ranges(before, after):
     listed = [p for lo, hi in ranges for p in range((lo - AREA) // PAGE, (hi - AREA) // PAGE)]
     assert listed == gone_pages
     assert all(a[1] < b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+
+
+def test_a_big_mapping_merged_into_a_bss_region_is_still_malloc_or_mmap():
+    LIB = 0x7F20_0000_0000  # noqa: N806
+    bss_end = LIB + 0x20000
+    exe = region(LIB, LIB + 0x1000, "r-xp", "/lib/libx.so", inode=99)
+    data = region(LIB + 0x1000, LIB + 0x2000, "rw-p", "/lib/libx.so", inode=99)
+    before = [exe, data, region(LIB + 0x2000, bss_end)]
+    after = [exe, data, region(LIB + 0x2000, bss_end + 256 * KiB)]
+    (event,) = diff(base_regions() + before, base_regions() + after)
+    assert event.kind == kinds.BSS and "malloc above its mmap threshold" in event.detail
+    (gone,) = [e for e in diff(base_regions() + before, base_regions()) if e.kind == kinds.BSS]
+    assert "dlclose" in gone.detail

@@ -1,163 +1,260 @@
-"""Refine the per-line kinds with what needs the whole map, and find thread stacks.
+"""Refine the per-line kinds with what needs the whole map and the process's facts.
 
-- Regions of a file that has an executable mapping form an ELF object: its r-x regions
-  are ``text``, r-- ``rodata`` (this includes the RELRO part made read-only after
-  relocation), rw- ``data``; the anonymous rw- region right after its last file-backed
-  rw- region is its ``bss`` (where .bss spills past the file-backed page), unless the
-  object's program headers (read when the file can be reached) say it has no bss pages:
-  then it is some other mapping placed there. Every region of an object carries
-  ``object`` = the object's path.
-- Thread stacks: the kernel no longer names them. Each thread's stack pointer is read
-  from ``/proc/PID/task/TID/syscall`` (the second-to-last field, while the thread is
-  blocked; needs ptrace access) or, failing that, ``stat`` field 29 (kstkesp, which
-  modern kernels only fill for a thread dumping core). The anonymous region holding it
-  is that thread's ``thread_stack`` with its TID. When some thread's stack pointer is
-  unknown (it is running, or we may not read it), rw-p anonymous regions directly above
-  a ---p anonymous guard (the layout glibc's pthread_create makes) are taken for thread
-  stacks without a TID, at most one per such thread (with the TID when one thread and
-  one such region are left).
+Pure: the map plus ``ClassifyFacts`` (thread stack pointers, .bss sizes from program
+headers, the SysV table), which ``vmtop.procfs.facts`` reads and hands in. The same code
+classifies a live process, a copied ``/proc`` tree and a recording.
 
-This runs on every snapshot, for processes with tens of thousands of regions: one pass,
-no file I/O except one small read per thread, under a time budget.
+- ELF objects: regions of a file that has an executable mapping. r-x is ``text``, rw-
+  ``data``, r-- ``rodata``, except the r-- region right below the object's rw- data,
+  which is its RELRO part (``.got``, ``.dynamic``, ``.init_array`` made read-only after
+  relocation): ``relro``. No-access parts of the object's file, and no-access anonymous
+  regions between two regions of the same object, are the loader's alignment ``gap``.
+  The anonymous rw- region right after the object's data is its ``bss`` (where .bss
+  spills past the file-backed page) unless the program headers say it has no bss
+  pages. Every region of an object carries ``object`` = the object's path.
+- glibc malloc arenas of other threads: an rw- anonymous region starting on a 64 MiB
+  boundary, followed by no-access memory up to the next boundary (or 64 MiB long), is
+  an ``arena`` (``object`` "arena N", numbered in address order); its no-access tail is
+  ``reserved`` with the same object: the arena grows into it with mprotect. Where glibc
+  names its mappings (``[anon: glibc: malloc arena]``, ``[anon: glibc: pthread stack:
+  TID]``, glibc 2.40+ with ``glibc.mem.decorate_maps``), the names say it.
+- Thread stacks: the anonymous region holding a thread's stack pointer is its
+  ``thread_stack`` (``tid``; when the kernel merged several threads' stacks into one
+  region, ``tid`` is the lowest and ``object`` lists them all: "threads 12, 13").
+  When some thread's stack pointer is unknown, rw-p anonymous regions directly above a
+  small no-access region (glibc's pthread_create layout) are taken for thread stacks
+  without a TID, at most one per such thread.
+- No-access anonymous regions: ``guard`` when small (GUARD_MAX) and right below a stack
+  or beside JIT code, with ``object`` saying whose guard it is; any other is
+  ``reserved``: address space kept for growth (runtime heap and code reserves, arena
+  tails, the GPU's unified address space).
+- Devices get the driver's meaning as ``object``; SysV segments their shmid and key.
+
+This runs on every snapshot, for processes with tens of thousands of regions: a few
+passes over the list, no I/O.
 """
 
 from __future__ import annotations
 
 import bisect
+import gc
 import heapq
-import time
 from collections.abc import Sequence
+from operator import itemgetter
 
 from vmtop.model import kinds
+from vmtop.model.devices import device_meaning
+from vmtop.model.facts import NO_FACTS, ClassifyFacts
 from vmtop.model.region import Region
+from vmtop.model.sysv import SYSV_PREFIX, describe_sysv
 
-# Reading threads' stack pointers stops after this long; the rest count as unknown.
-THREAD_READ_BUDGET_S = 0.025
+# glibc's per-thread malloc heaps are HEAP_MAX_SIZE apart and long (64-bit).
+ARENA_HEAP = 64 << 20
+# The most a no-access region can be and still be called a guard: "a few pages". glibc
+# puts one page below a thread's stack, the JVM four, V8 one beside its code space.
+GUARD_MAX = 64 * 1024
 
-_OBJECT_KINDS = frozenset((kinds.TEXT, kinds.RODATA, kinds.DATA, kinds.FILE, kinds.GUARD))
+_NO_ACCESS = frozenset((kinds.RESERVED, kinds.GUARD, kinds.GAP))
+_OBJECT_KINDS = (
+    frozenset((kinds.TEXT, kinds.RODATA, kinds.RELRO, kinds.DATA, kinds.FILE)) | _NO_ACCESS
+)
+_RW_ANON_KINDS = frozenset((kinds.ANON, kinds.ARENA, kinds.BSS))
 _STACK_CANDIDATE_KINDS = frozenset((kinds.ANON, kinds.NAMED_ANON, kinds.THREAD_STACK))
 _KIND = Region._fields.index("kind")
 _OBJECT = Region._fields.index("object")
 _TID = Region._fields.index("tid")
+_GET_KIND = itemgetter(_KIND)
+_AFTER_TID = _TID + 1
+assert _OBJECT == _KIND + 1 and _TID == _KIND + 2  # _relabel replaces the three at once
+_STACK_SHAPE = "the rw- region above it (the shape of a thread's stack)"
+_JIT_CODE = "JIT code"
+_RESERVED_KIND = kinds.RESERVED
+_GLIBC_NAMED = "[anon: glibc: "
+_GLIBC_STACKS = ("pthread stack: ", "pthread user stack: ")
 
 
 def _relabel(r: Region, kind: str, obj: str | None, tid: int | None) -> Region:
     # Three times faster than Region._replace, which matters at 60 000 regions.
-    values = list(r)
-    values[_KIND] = kind
-    values[_OBJECT] = obj
-    values[_TID] = tid
-    return tuple.__new__(Region, values)
+    return tuple.__new__(Region, r[:_KIND] + (kind, obj, tid) + r[_AFTER_TID:])
 
 
-def classify_regions(
-    regions: Sequence[Region], procfs=None, pid: int | None = None
-) -> list[Region]:
+def classify_regions(regions: Sequence[Region], facts: ClassifyFacts | None = None) -> list[Region]:
     """A new list of regions with refined ``kind``, ``object`` and ``tid``."""
-    out = classify_objects(regions)
-    if procfs is not None and pid is not None:
-        check_bss(out, procfs, pid)
-        stack_pointers = thread_stack_pointers(procfs, pid)
-        if stack_pointers:
-            mark_thread_stacks(out, stack_pointers)
+    facts = facts if facts is not None else NO_FACTS
+    # Relabelling tens of thousands of regions allocates as many tuples, and each 700
+    # allocations start a collection that walks the caller's heap too (a TUI's is big):
+    # without the pause that more than doubled the time. Nothing here makes cycles.
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        out = classify_objects(regions, facts)
+        if facts.stack_pointers:
+            mark_thread_stacks(out, facts.stack_pointers)
+        name_stack_guards(out)
+    finally:
+        if paused:
+            gc.enable()
     return out
 
 
-def classify_objects(regions: Sequence[Region]) -> list[Region]:
-    """text / rodata / data / bss and ``object`` for the regions of ELF objects."""
-    TEXT, DATA, RODATA, BSS, GUARD, ANON, STACK = (
+def _is_arena(r: Region, nxt: Region | None) -> bool:
+    """The usable part of a glibc heap of a non-main arena (see module docstring)."""
+    if r.start % ARENA_HEAP or r.perms != "rw-p" or r.path or r.inode:
+        return False
+    size = r.end - r.start
+    if size == ARENA_HEAP:
+        return True
+    return (
+        size < ARENA_HEAP
+        and nxt is not None
+        and nxt.start == r.end
+        and nxt.kind in _NO_ACCESS
+        and not nxt.inode
+        and not nxt.path
+        and nxt.end == r.start + ARENA_HEAP
+    )
+
+
+def _is_guard_below(guard: Region | None, r: Region) -> bool:
+    """Is ``guard`` a small no-access anonymous region touching ``r`` (either side)?"""
+    return (
+        guard is not None
+        and (guard.kind is _RESERVED_KIND or guard.kind == kinds.GUARD)
+        and (guard.end == r.start or guard.start == r.end)
+        and guard.end - guard.start <= GUARD_MAX
+        and not guard.inode
+        and not guard.path
+        and (guard.object is None or guard.kind == kinds.GUARD)
+    )
+
+
+def classify_objects(regions: Sequence[Region], facts: ClassifyFacts = NO_FACTS) -> list[Region]:
+    """Everything but thread stacks and guards: ELF objects (text, rodata, relro, data,
+    bss, gap), arenas and their reserved tails, devices, SysV segments."""
+    TEXT, DATA, RODATA, RELRO, BSS, GAP = (
         kinds.TEXT,
         kinds.DATA,
         kinds.RODATA,
+        kinds.RELRO,
         kinds.BSS,
-        kinds.GUARD,
-        kinds.ANON,
-        kinds.STACK,
+        kinds.GAP,
     )
+    ANON, ARENA, RESERVED, STACK = kinds.ANON, kinds.ARENA, kinds.RESERVED, kinds.STACK
+    GUARD, JIT = kinds.GUARD, kinds.JIT
+    NO_ACCESS, OBJECT_KINDS, RW_ANON = _NO_ACCESS, _OBJECT_KINDS, _RW_ANON_KINDS
+    bss_after = facts.bss_after_data
     exec_objects = {(r.dev, r.inode) for r in regions if r.kind == TEXT and r.inode}
     out: list[Region] = []
     append = out.append
     prev: Region | None = None
-    for r in regions:
+    arenas = 0
+    tail_start = -1  # start of the no-access tail of the arena just seen
+    n = len(regions)
+    for i, r in enumerate(regions):
+        k = r.kind
         if r.inode:
-            if r.kind in _OBJECT_KINDS and (r.dev, r.inode) in exec_objects:
+            if k in OBJECT_KINDS and (r.dev, r.inode) in exec_objects:
                 p = r.perms
-                if r.kind == GUARD:
-                    kind = GUARD
+                if p[:3] == "---":
+                    kind = GAP
+                elif p[2] == "x":
+                    kind = TEXT
+                elif p[1] == "w":
+                    kind = DATA
+                    # The r-- part of the data segment right below: RELRO.
+                    if (
+                        prev is not None
+                        and prev.kind == RODATA
+                        and prev.end == r.start
+                        and prev.inode == r.inode
+                        and prev.dev == r.dev
+                    ):
+                        prev = out[-1] = _relabel(prev, RELRO, prev.object, prev.tid)
                 else:
-                    kind = TEXT if p[2] == "x" else DATA if p[1] == "w" else RODATA
-                if kind != r.kind or r.object != r.path:
+                    kind = RODATA
+                if kind != k or r.object != r.path:
                     r = _relabel(r, kind, r.path, r.tid)
-        elif (
-            r.kind == ANON
-            and prev is not None
-            and prev.kind == DATA
-            and prev.end == r.start
-            and prev.inode
-            and r.perms == "rw-p"
-            and not r.path
-        ):
-            r = _relabel(r, BSS, prev.object, r.tid)
-        elif r.kind == STACK and r.path.startswith("[stack:"):
-            # Kernels before 4.5 named thread stacks themselves: "[stack:TID]".
-            tid = r.path[7:-1]
-            if tid.isdigit():
-                r = _relabel(r, kinds.THREAD_STACK, r.object, int(tid))
+            elif k == kinds.DEVICE:
+                meaning = device_meaning(r.path)
+                if r.object != meaning:
+                    r = _relabel(r, k, meaning, r.tid)
+            elif k == kinds.SHM and r.path.startswith(SYSV_PREFIX):
+                described = describe_sysv(r.path, r.inode, facts.sysv)
+                if r.object != described:
+                    r = _relabel(r, k, described, r.tid)
+        elif r.path:
+            if k == STACK and r.path.startswith("[stack:"):
+                # Kernels before 4.5 named thread stacks themselves: "[stack:TID]".
+                tid = r.path[7:-1]
+                if tid.isdigit():
+                    r = _relabel(r, kinds.THREAD_STACK, r.object, int(tid))
+            elif r.path.startswith(_GLIBC_NAMED):
+                # glibc 2.40+ with glibc.mem.decorate_maps=1 names its own mappings.
+                named = r.path[len(_GLIBC_NAMED) :]
+                if named == "malloc arena]":
+                    arenas += 1
+                    tail_start = r.end
+                    r = _relabel(r, ARENA, f"arena {arenas}", None)
+                elif named.startswith(_GLIBC_STACKS) and named[-1:] == "]":
+                    tid = named[named.rfind(" ") + 1 : -1]
+                    tid_n = int(tid) if tid.isdigit() else None
+                    r = _relabel(r, kinds.THREAD_STACK, r.object, tid_n)
+        elif k in RW_ANON:
+            if not r.start % ARENA_HEAP and _is_arena(r, regions[i + 1] if i + 1 < n else None):
+                arenas += 1
+                tail_start = r.end
+                r = _relabel(r, ARENA, f"arena {arenas}", r.tid)
+            elif (
+                prev is not None
+                and prev.kind == DATA
+                and prev.end == r.start
+                and prev.inode
+                and r.perms == "rw-p"
+                and bss_after.get(prev.start) != 0
+            ):
+                r = _relabel(r, BSS, prev.object, r.tid)
+            elif k != ANON:
+                r = _relabel(r, ANON, None, r.tid)
+            if (
+                prev is not None
+                and prev.kind == RESERVED
+                and prev.end == r.start
+                and prev.end - prev.start <= GUARD_MAX
+                and r.kind == ANON
+                and r.perms == "rw-p"
+                and prev.object is None
+                and not prev.inode
+                and not prev.path
+            ):
+                # A small no-access region below rw- memory: a thread stack's shape.
+                # name_stack_guards says whose once thread stacks are known.
+                out[-1] = _relabel(prev, GUARD, _STACK_SHAPE, None)
+        elif k == JIT:
+            if _is_guard_below(prev, r):
+                out[-1] = _relabel(prev, GUARD, _JIT_CODE, None)
+        elif k in NO_ACCESS:
+            if r.start == tail_start:
+                r = _relabel(r, RESERVED, f"arena {arenas}", None)
+            elif (
+                prev is not None
+                and prev.object
+                and prev.end == r.start
+                and prev.inode
+                and i + 1 < n
+                and (nxt := regions[i + 1]).start == r.end
+                and nxt.inode == prev.inode
+                and nxt.dev == prev.dev
+                and (nxt.dev, nxt.inode) in exec_objects
+            ):
+                # Between two parts of one object: the loader reserved the whole span.
+                r = _relabel(r, GAP, prev.object, None)
+            elif prev is not None and prev.kind == JIT and _is_guard_below(r, prev):
+                r = _relabel(r, GUARD, _JIT_CODE, None)
+            elif k != RESERVED or r.object is not None:
+                r = _relabel(r, RESERVED, None, None)
         append(r)
         prev = r
-    return out
-
-
-def check_bss(out: list[Region], procfs, pid: int) -> None:
-    """Undo ``bss`` where the object's program headers say it has no bss pages: the
-    anonymous region after its data is then some other mapping placed there (a big
-    malloc, an arena). Where the file cannot be read, the guess stands."""
-    from vmtop.model.bss import DEFAULT_BSS_SIZES
-
-    for i in range(1, len(out)):
-        r = out[i]
-        if r.kind == kinds.BSS and out[i - 1].kind == kinds.DATA:
-            if DEFAULT_BSS_SIZES.bss_after(procfs, pid, out[i - 1]) == 0:
-                out[i] = _relabel(r, kinds.ANON, None, r.tid)
-
-
-def parse_task_syscall(data: bytes) -> int | None:
-    """The stack pointer in /proc/PID/task/TID/syscall: "NR ARGS... SP PC" while in a
-    system call, "-1 SP PC" while blocked outside one, "running" while running."""
-    fields = data.split()
-    if len(fields) < 3 or fields[0] == b"running":
-        return None
-    try:
-        sp = int(fields[-2], 16)
-    except ValueError:
-        return None
-    return sp or None
-
-
-def parse_stat_kstkesp(data: bytes) -> int | None:
-    """Field 29 of a stat line (0 on modern kernels unless the thread dumps core)."""
-    rest = data[data.rfind(b")") + 2 :].split()
-    try:
-        sp = int(rest[29 - 3])
-    except (IndexError, ValueError):
-        return None
-    return sp or None
-
-
-def thread_stack_pointers(procfs, pid: int) -> dict[int, int | None]:
-    """Stack pointer of every thread except the main one; None where unknown."""
-    tids = [tid for tid in procfs.task_ids(pid) if tid != pid]
-    out: dict[int, int | None] = {}
-    deadline = time.monotonic() + THREAD_READ_BUDGET_S
-    for tid in tids:
-        sp = None
-        if time.monotonic() < deadline:
-            data = procfs.read_task_file(pid, tid, "syscall")
-            sp = parse_task_syscall(data) if data else None
-            if sp is None:
-                data = procfs.read_task_file(pid, tid, "stat")
-                sp = parse_stat_kstkesp(data) if data else None
-        out[tid] = sp
     return out
 
 
@@ -165,6 +262,7 @@ def mark_thread_stacks(regions: list[Region], stack_pointers: dict[int, int | No
     """Mark, in place, the regions holding threads' stacks."""
     starts = [r.start for r in regions]
     unknown: list[int] = []
+    held: dict[int, list[int]] = {}
     for tid, sp in sorted(stack_pointers.items()):
         if sp is None:
             unknown.append(tid)
@@ -173,14 +271,18 @@ def mark_thread_stacks(regions: list[Region], stack_pointers: dict[int, int | No
         if i < 0:
             continue
         r = regions[i]
-        if r.start <= sp < r.end and r.kind in _STACK_CANDIDATE_KINDS and r.tid is None:
-            regions[i] = _relabel(r, kinds.THREAD_STACK, r.object, tid)
+        if r.start <= sp < r.end and r.kind in _STACK_CANDIDATE_KINDS:
+            held.setdefault(i, []).append(tid)
+    for i, tids in held.items():
+        r = regions[i]
+        listed = None if len(tids) == 1 else "threads " + ", ".join(map(str, tids))
+        regions[i] = _relabel(r, kinds.THREAD_STACK, listed, tids[0])
     if not unknown:
         return
-    # Candidates: rw-p anonymous right above a ---p anonymous guard. There can be more
-    # than unknown threads (other programs make that layout too): keep the ones with
-    # the smallest guard, as glibc's default guard is one page.
-    ANON, GUARD = kinds.ANON, kinds.GUARD
+    # Candidates: rw-p anonymous right above a no-access anonymous region. There can be
+    # more than unknown threads (other programs make that layout too): keep the ones
+    # with the smallest guard, as glibc's default guard is one page.
+    ANON = kinds.ANON
     candidates: list[tuple[int, int]] = []
     guard: Region | None = None
     for i, r in enumerate(regions):
@@ -192,7 +294,7 @@ def mark_thread_stacks(regions: list[Region], stack_pointers: dict[int, int | No
             and not r.path
         ):
             candidates.append((guard.end - guard.start, i))
-        guard = r if r.kind == GUARD and not r.inode and not r.path else None
+        guard = r if r.kind in _NO_ACCESS and not r.inode and not r.path else None
     # One thread unknown and exactly one such region: by elimination, it is that thread's.
     tid = unknown[0] if len(unknown) == 1 == len(candidates) else None
     if len(candidates) > len(unknown):
@@ -200,3 +302,25 @@ def mark_thread_stacks(regions: list[Region], stack_pointers: dict[int, int | No
     for _guard_size, i in candidates:
         r = regions[i]
         regions[i] = _relabel(r, kinds.THREAD_STACK, r.object, tid)
+
+
+def _stack_owner(r: Region) -> str:
+    if r.kind == kinds.STACK and not r.path.startswith("[stack:"):
+        return "the main thread's stack"
+    if r.object and r.object.startswith("threads "):
+        return f"the stack of {r.object}"
+    if r.tid is not None:
+        return f"the stack of thread {r.tid}"
+    return "a thread's stack"
+
+
+def name_stack_guards(regions: list[Region]) -> None:
+    """In place: the small no-access region right below each thread stack is its guard,
+    and says whose."""
+    THREAD_STACK = kinds.THREAD_STACK
+    for i in [i for i, k in enumerate(map(_GET_KIND, regions)) if k == THREAD_STACK]:
+        below = regions[i - 1] if i else None
+        if _is_guard_below(below, regions[i]) and below.end == regions[i].start:
+            owner = _stack_owner(regions[i])
+            if below.kind != kinds.GUARD or below.object != owner:
+                regions[i - 1] = _relabel(below, kinds.GUARD, owner, None)

@@ -46,6 +46,13 @@ DEFAULT_RSS_THRESHOLD = 64 * 1024
 # default; glibc raises it at run time after freeing such a block, unless it was set).
 MALLOC_MMAP_THRESHOLD = 128 * 1024
 
+# What a brk growth bigger than glibc's 128 KiB top pad plus 128 KiB means.
+HEAP_GREW_BIG = (
+    "brk moved the end of the heap up by more than 256 KiB: a block of 128 KiB or more "
+    "came from the heap, not from mmap. glibc's mmap threshold is dynamic: freeing an "
+    "mmapped block raises it to that block's size, so later blocks that big use the heap"
+)
+
 HEAP_NAME = "[heap]"
 STACK_NAME = "[stack]"
 
@@ -370,7 +377,16 @@ def _cluster_events(
 
     # Ranges that went away: unmapped, or the heap/stack getting smaller.
     for start, end, pi, replaced in _runs(segs, side=0):
-        out.append(_gone_event(cp[pi], start, end, replaced, groups.linked(0, pi), when))
+        event = _gone_event(cp[pi], start, end, replaced, groups.linked(0, pi), when)
+        p = cp[pi]
+        if (
+            p.kind == kinds.THREAD_STACK
+            and event.event == ev.UNMAPPED
+            and not replaced
+            and (start, end) == (p.start, p.end)
+        ):
+            event = _thread_exit(event, out)
+        out.append(event)
     # Ranges that appeared: mapped (maybe merged into a neighbour), heap/stack growth.
     for start, end, ci, replaced in _runs(segs, side=1):
         below = (ci, start) in kept_ends
@@ -388,6 +404,21 @@ def _cluster_events(
             if delta >= threshold or -delta >= threshold:
                 first, last = cc[cur_idx[0]], cc[cur_idx[-1]]
                 out.append(_rss_event(first, first.start, last.end, delta, now, when))
+
+
+def _thread_exit(stack: Event, out: list[Event]) -> Event:
+    """A whole thread stack unmapped: the thread exited. The guard page below it, just
+    unmapped too, becomes part of the same event."""
+    start = stack.start
+    if out:
+        last = out[-1]
+        if last.event == ev.UNMAPPED and last.kind == kinds.GUARD and last.end == start:
+            out.pop()
+            start = last.start
+    size = stack.end - start
+    return stack._replace(
+        event=ev.THREAD_EXITED, start=start, size=size, delta=-size, detail=THREAD_EXIT
+    )
 
 
 def _runs(segs: list[_Segment], side: int) -> Iterator[tuple[int, int, int, bool]]:
@@ -423,7 +454,9 @@ def _new_event(
 ) -> Event:
     size = end - start
     if c.path == HEAP_NAME and not replaced and (below or not linked):
-        if below:
+        if below and size > 2 * MALLOC_MMAP_THRESHOLD:
+            detail = HEAP_GREW_BIG
+        elif below:
             detail = "brk moved the end of the heap up"
         else:
             detail = "the heap appeared: the program's first brk"
@@ -457,29 +490,67 @@ def _is_private_anon_rw(r: Region) -> bool:
 # 64-bit (HEAP_MAX_SIZE): the usable part is rw-, the rest ---p until it grows.
 ARENA_RESERVE = 64 << 20
 
+BIG_ANON_MAPPED = (
+    "anonymous memory of 128 KiB or more: malloc above its mmap threshold, or a direct "
+    "mmap (the map cannot tell which)"
+)
+BIG_ANON_FREED = (
+    "anonymous memory of 128 KiB or more: free() of a malloc block above its mmap "
+    "threshold, or a direct munmap (the map cannot tell which)"
+)
+THREAD_EXIT = (
+    "a thread exited: its stack and the guard page below it were unmapped together "
+    "(glibc keeps a few finished threads' stacks cached for reuse; this one was let go)"
+)
+
 
 def _what_it_is(r: Region, start: int, size: int, *, freed: bool) -> str:
     """What a range that appeared (or went) most likely is, from its region."""
-    if r.kind == kinds.THREAD_STACK:
-        return "a thread's stack"
-    if _is_private_anon_rw(r) and r.kind == kinds.ANON:
-        if r.start % ARENA_RESERVE == 0 and r.size < ARENA_RESERVE:
-            return "anonymous memory at a 64 MiB boundary: a glibc malloc arena (a thread's heap)"
+    kind = r.kind
+    if kind == kinds.THREAD_STACK:
+        if freed:
+            return "a thread's stack: its thread exited, or glibc let a cached stack go"
+        return "a thread's stack: pthread_create maps it with a guard page below"
+    if kind == kinds.ARENA:
+        if freed:
+            return f"a glibc malloc arena heap given back ({r.object}): it was empty"
+        return (
+            f"a new glibc malloc arena ({r.object}): a thread's malloc got a 64 MiB-aligned "
+            "heap of its own; this is its usable part, the rest is reserved for it"
+        )
+    if kind == kinds.RESERVED:
+        if r.object:
+            return f"the rest of {r.object}'s 64 MiB heap, reserved for it to grow into"
+        return (
+            "no-access address space reserved for later (a runtime's heap or code "
+            "reserve, a GPU address range): it costs no memory until made accessible"
+        )
+    if kind == kinds.GUARD:
+        text = f"no-access guard of {r.object}" if r.object else "no-access guard pages"
+        if freed and r.object and "stack" in r.object:
+            text += ": unmapped with its stack when the thread went"
+        return text
+    if kind == kinds.GAP:
+        return f"a no-access hole in {r.object}'s span: the loader's alignment gap"
+    if kind == kinds.JIT:
+        if freed:
+            return "executable anonymous memory: JIT-compiled code given back"
+        return (
+            "executable anonymous memory: JIT-compiled code appeared (JVM code cache, V8, "
+            "PCRE2 JIT, libffi trampolines)"
+        )
+    if kind == kinds.DEVICE:
+        return f"a device mapping: {r.object}" if r.object else "a device mapping"
+    # A range merged into an object's .bss region is no .bss: that never grows. (A .bss
+    # going away is its object unloaded: dlclose.)
+    if _is_private_anon_rw(r) and (kind == kinds.ANON or kind == kinds.BSS and not freed):
         if size >= MALLOC_MMAP_THRESHOLD:
-            if freed:
-                return (
-                    "anonymous memory: free() of a glibc malloc block of 128 KiB or more "
-                    "(its mmap threshold) unmaps it like this"
-                )
-            return (
-                "anonymous memory: glibc malloc maps each block of 128 KiB or more like this "
-                "(above its mmap threshold)"
-            )
+            return BIG_ANON_FREED if freed else BIG_ANON_MAPPED
         return "anonymous memory"
-    if r.kind == kinds.GUARD:
-        return "no access: a guard page, or address space reserved (thread stack, arena)"
-    if r.kind == kinds.SHM:
-        return "shared memory"
+    if kind == kinds.BSS:
+        return f"the .bss of {r.object}: unmapped with its object (dlclose)"
+    if kind == kinds.SHM:
+        return f"shared memory: {r.object}" if r.object else "shared memory"
     if r.path.startswith("/"):
         return "a file"
     return ""
@@ -546,15 +617,40 @@ def _structure_events(
             p, c = cp[s.p], cc[s.c]
             if p.perms == c.perms:
                 continue
-            detail = f"{p.perms} -> {c.perms} (mprotect)"
+            name, detail = _protection_change(p, c)
             if changed is not None and changed.end == s.start and changed.detail == detail:
                 changed = changed._replace(end=s.end, size=s.end - changed.start)
                 continue
             if changed is not None:
                 out.append(changed)
-            changed = _event(when, ev.PROTECTION_CHANGED, c, s.start, s.end, 0, detail)
+            changed = _event(when, name, c, s.start, s.end, 0, detail)
         if changed is not None:
             out.append(changed)
+
+
+def _protection_change(p: Region, c: Region) -> tuple[str, str]:
+    """The event for the same mapping with other permissions: a reserve committed or
+    given back, code made executable, or a plain mprotect."""
+    change = f"{p.perms} -> {c.perms}"
+    was_none, now_none = p.perms[:3] == "---", c.perms[:3] == "---"
+    if was_none and not now_none and p.kind in (kinds.RESERVED, kinds.GUARD):
+        if c.kind == kinds.ARENA:
+            why = f"{c.object} grew into its reserve"
+        elif c.kind == kinds.JIT:
+            why = "the JIT's code cache grew into its reserve"
+        else:
+            why = "the program committed address space it had reserved (a runtime's heap "
+            why += "growing, e.g. the Java heap)"
+        return ev.RESERVE_COMMITTED, f"{change}: {why} (mprotect or mmap over it)"
+    if now_none and not was_none and c.kind == kinds.RESERVED:
+        why = f"{c.object} shrank" if c.object else "a runtime gave memory back"
+        return ev.RESERVE_RELEASED, f"{change}: back to reserve, its pages freed ({why})"
+    if "x" in c.perms[:3] and "x" not in p.perms[:3] and not c.inode:
+        return (
+            ev.PROTECTION_CHANGED,
+            f"{change} (mprotect): code written here made executable (JIT)",
+        )
+    return ev.PROTECTION_CHANGED, f"{change} (mprotect)"
 
 
 def _kept_runs(segs: list[_Segment]) -> Iterator[list[_Segment]]:

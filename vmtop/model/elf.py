@@ -508,6 +508,9 @@ def loaded_object(
 ) -> LoadedObject:
     """The ELF object a region belongs to, with its load bias, or a reason."""
     cache = cache if cache is not None else DEFAULT_CACHE
+    if region.kind == kinds.DEVICE:
+        # A device file: never opened (opening a GPU device has side effects).
+        return LoadedObject(None, 0, None, None, "a device mapping, not a program")
     if region.kind == kinds.SHM:
         # SysV segments, memfds, /dev/shm: memory shared between processes, no program.
         return LoadedObject(None, 0, None, None, SHARED_MEMORY)

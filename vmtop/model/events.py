@@ -11,6 +11,9 @@ HEAP_SHRANK = "heap_shrank"
 STACK_GREW = "stack_grew"
 STACK_SHRANK = "stack_shrank"
 PROTECTION_CHANGED = "protection_changed"
+THREAD_EXITED = "thread_exited"
+RESERVE_COMMITTED = "reserve_committed"
+RESERVE_RELEASED = "reserve_released"
 SPLIT = "split"
 MERGED = "merged"
 RSS_CHANGED = "rss_changed"
@@ -20,9 +23,16 @@ PID_REUSED = "pid_reused"
 NOTE = "note"  # narration from a demo workload, interleaved in the event log
 
 EVENT_DESCRIPTIONS = {
-    MAPPED: "a range became mapped: a new region, or one merged into a neighbour",
+    MAPPED: "a range became mapped: a new region, or one merged into a neighbour. "
+    "Anonymous, 128 KiB or more: malloc above its mmap threshold, or a direct mmap",
     UNMAPPED: "a range is no longer mapped: munmap, or cut from a neighbour",
-    HEAP_GREW: "the [heap] end moved up: the program called brk (small mallocs)",
+    THREAD_EXITED: "a thread's stack and the guard page below it were unmapped together: "
+    "the thread exited",
+    RESERVE_COMMITTED: "part of a reserved (no-access) range became usable: an arena, "
+    "a JIT code cache or a runtime heap grew into address space kept for it",
+    RESERVE_RELEASED: "part of a usable range went back to no-access reserve: its pages "
+    "were freed (an arena or a runtime heap shrank)",
+    HEAP_GREW: "the [heap] end moved up: brk, for mallocs below the mmap threshold",
     HEAP_SHRANK: "the [heap] end moved down: brk gave memory back (malloc_trim, free)",
     STACK_GREW: "the [stack] start moved down: deeper calls or large locals",
     STACK_SHRANK: "the [stack] region got smaller",
@@ -35,6 +45,20 @@ EVENT_DESCRIPTIONS = {
     PID_REUSED: "the PID now belongs to another process (different start time)",
     NOTE: "what the demo workload says it is doing",
 }
+
+# What help says about the cause vmtop gives for anonymous mappings and heap growth.
+MALLOC_THRESHOLD_NOTE = (
+    "malloc and mmap: glibc's malloc serves a request of M_MMAP_THRESHOLD (128 KiB at "
+    "start) or more with an mmap of its own, and free() unmaps it; smaller ones come from "
+    "the heap (brk) or, in other threads, from their arena. The threshold is dynamic: "
+    "when such an mmapped block is freed, glibc raises the threshold to its size (up to "
+    "32 MiB), so the next blocks of that size come from the heap: a 256 KiB malloc after "
+    "a 256 KiB free grows the heap instead of adding a mapping. Setting M_MMAP_THRESHOLD "
+    "(mallopt, or GLIBC_TUNABLES=glibc.malloc.mmap_threshold) turns this off. A new "
+    "anonymous mapping of 128 KiB or more is therefore 'malloc above its mmap threshold, "
+    "or a direct mmap': the map cannot tell which. A thread's exit unmaps its stack and "
+    "guard together (glibc keeps up to 40 MiB of finished threads' stacks for reuse)."
+)
 
 
 class Event(NamedTuple):

@@ -11,14 +11,20 @@ from __future__ import annotations
 TEXT = "text"
 RODATA = "rodata"
 DATA = "data"
+RELRO = "relro"
 BSS = "bss"
+GAP = "gap"
 HEAP = "heap"
 STACK = "stack"
 THREAD_STACK = "thread_stack"
 ANON = "anon"
+ARENA = "arena"
+JIT = "jit"
 FILE = "file"
 SHM = "shm"
 GUARD = "guard"
+RESERVED = "reserved"
+DEVICE = "device"
 VDSO = "vdso"
 VVAR = "vvar"
 VSYSCALL = "vsyscall"
@@ -30,16 +36,22 @@ KERNEL = "kernel"
 ALL_KINDS = (
     TEXT,
     RODATA,
+    RELRO,
     DATA,
     BSS,
+    GAP,
     HEAP,
+    ARENA,
+    ANON,
+    JIT,
     STACK,
     THREAD_STACK,
-    ANON,
     NAMED_ANON,
     FILE,
     SHM,
+    DEVICE,
     GUARD,
+    RESERVED,
     VDSO,
     VVAR,
     VSYSCALL,
@@ -49,16 +61,24 @@ ALL_KINDS = (
 KIND_DESCRIPTIONS = {
     TEXT: "executable code of the program or a library (r-x, file-backed)",
     RODATA: "read-only data of an ELF object: constants, string literals, ELF headers",
-    DATA: "initialised writable globals and statics of an ELF object (.data, .got)",
+    RELRO: "data made read-only after relocation (RELRO): .got, .dynamic, .init_array",
+    DATA: "initialised writable globals and statics of an ELF object (.data, .got.plt)",
     BSS: "zero-initialised globals and statics (.bss), anonymous memory after .data",
-    HEAP: "the brk heap: small malloc()s; grows up when the program calls brk",
+    GAP: "no-access hole inside an ELF object's span, left by the loader's alignment",
+    HEAP: "the brk heap: small malloc()s (the main arena); grows up through brk",
+    ARENA: "a glibc malloc arena of another thread: the usable part of a 64 MiB heap",
     STACK: "the main thread's stack; grows down as functions call deeper",
     THREAD_STACK: "a thread's stack: anonymous memory above a guard page",
-    ANON: "anonymous private memory: big malloc()s (mmap), malloc arenas, JIT heaps",
+    ANON: "anonymous private memory: malloc above its mmap threshold, direct mmap, "
+    "runtime heaps (Java, V8)",
+    JIT: "anonymous executable memory: JIT-compiled code (JVM code cache, V8, PCRE2)",
     NAMED_ANON: "anonymous memory the program named ([anon:NAME], [anon_shmem:NAME])",
     FILE: "a mapped data file (not code): mmap() of a file, locale archives, fonts",
     SHM: "shared memory: SysV segments, memfd, /dev/shm, shared anonymous mappings",
-    GUARD: "no access (---p): guard pages that catch overflows, reserved address space",
+    DEVICE: "a character device mapped in: GPU driver (NVIDIA, DRM, AMD KFD), framebuffer",
+    GUARD: "a few no-access pages below a stack or beside JIT code: an overrun faults",
+    RESERVED: "no-access address space kept for growth (arena tails, JVM/V8 reserves, "
+    "GPU address space): virtual only, nothing resident",
     VDSO: "code the kernel maps in so some system calls need no kernel entry",
     VVAR: "kernel data read by the vDSO (clock values)",
     VSYSCALL: "legacy fixed-address system call page, above user space",
@@ -90,23 +110,29 @@ def kind_from_name(path: str, perms: str, inode: int) -> str:
                 or path.startswith("/memfd:")
                 or path.startswith("/dev/shm/")
                 or path.startswith("/dev/zero")
+                or path.startswith("/dev/hugepages/")
                 or path.startswith("/drm mm object")
             ):
                 return SHM
+            if path.startswith("/dev/"):
+                return DEVICE
             # A shared mapping of an ordinary file (MAP_SHARED: gconv caches, databases)
             # is still that file: it is shm only when the file is shared memory itself.
             if perms[:3] == "---":
-                return GUARD
+                return RESERVED
             if "x" in perms[:3]:
                 return TEXT
             return FILE
         if path.startswith("anon_inode:"):
             return KERNEL
         return FILE if inode else ANON
+    # No access: reserved until classify finds the stack or code it guards.
     if perms[:3] == "---":
-        return GUARD
+        return RESERVED
     if perms[3:4] == "s":
         return SHM
+    if perms[2:3] == "x":
+        return JIT
     return ANON
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from vmtop.model import kinds
 from vmtop.model.elf import DEFAULT_CACHE, ElfCache
 from vmtop.model.region import Snapshot
 
@@ -31,7 +32,7 @@ def object_sizes(snapshot: Snapshot, procfs, cache: ElfCache | None = None) -> l
     seen: set[tuple[str, int, str]] = set()
     out: list[ObjectSize] = []
     for region in snapshot.regions:
-        if not region.object or not region.is_file_backed:
+        if not region.object or not region.is_file_backed or region.kind == kinds.DEVICE:
             continue
         key = (region.dev, region.inode, region.path)
         if key in seen:

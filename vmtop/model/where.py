@@ -27,7 +27,9 @@ NOT_MAPPED = "not mapped"
 NOT_IN_A_SECTION = "not in any section (ELF headers or padding)"
 
 # Regions whose file would not be an ELF object anyway: no file to open for them.
-_NO_ELF_KINDS = frozenset((kinds.SHM, kinds.HEAP, kinds.STACK, kinds.THREAD_STACK))
+_NO_ELF_KINDS = frozenset(
+    (kinds.SHM, kinds.HEAP, kinds.STACK, kinds.THREAD_STACK, kinds.DEVICE, kinds.ARENA)
+)
 
 
 class WhereResult(NamedTuple):
@@ -86,7 +88,7 @@ def where(snapshot: Snapshot, address: int, procfs, cache: ElfCache | None = Non
     if section is not None:
         kind = section.kind
         if kind in (kinds.DATA, kinds.BSS) and "w" not in region.perms[:3]:
-            kind = kinds.RODATA  # RELRO: writable at link time, read-only once relocated
+            kind = kinds.RELRO  # writable at link time, read-only once relocated
     found = elf.symbol_at(vaddr)
     reason = None
     if found is None:

@@ -287,6 +287,15 @@ class ProcFS:
         """A per-thread file, or None if it cannot be read (thread gone, no access)."""
         return self.read_any(self.path(pid, "task", str(tid), name), read_limit(name))
 
+    def read_global(self, name: str) -> bytes | None:
+        """A file of the proc tree that belongs to no process (``sysvipc/shm``), or None
+        when it cannot be read (a copied tree without it, no access)."""
+        try:
+            with open(os.path.join(self.root, name), "rb", buffering=0) as f:
+                return f.read()
+        except OSError:
+            return None
+
 
 def _describe(name: str) -> str:
     if name in ("maps", "smaps"):

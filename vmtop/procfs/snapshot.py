@@ -192,8 +192,9 @@ def take_snapshot(
         _check_still_there(procfs, pid, stat, task)
     if classify:
         from vmtop.model.classify import classify_regions
+        from vmtop.procfs.facts import read_classify_facts
 
-        regions = classify_regions(regions, procfs=procfs, pid=pid)
+        regions = classify_regions(regions, read_classify_facts(procfs, pid, regions))
     return Snapshot(
         info=info,
         taken_at=time.time(),

@@ -24,6 +24,7 @@ from textual.containers import ScrollableContainer, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from vmtop.model.explain import why_kind
 from vmtop.model.kinds import KIND_DESCRIPTIONS
 from vmtop.model.names import display_name
 from vmtop.model.region import Region, Snapshot
@@ -291,6 +292,9 @@ class RegionDetailScreen(Screen):
         if description:
             kind.append(f": {description}")
         table.add_row("kind", kind)
+        why = why_kind(region)
+        if why:
+            table.add_row("why", Text(why))
         table.add_row("object", Text(display_name(region.object or "-")))
         if region.tid is not None:
             table.add_row("thread", str(region.tid))

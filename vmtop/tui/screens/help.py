@@ -17,7 +17,7 @@ from textual.keys import format_key
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from vmtop.model.events import EVENT_DESCRIPTIONS
+from vmtop.model.events import EVENT_DESCRIPTIONS, MALLOC_THRESHOLD_NOTE
 from vmtop.model.kinds import ALL_KINDS, KIND_DESCRIPTIONS
 from vmtop.tui.theme import kind_color, kind_label
 
@@ -218,6 +218,7 @@ class HelpScreen(Screen):
                 yield Static(kinds_table(), id="help-kinds")
                 yield Static("Events (what changed between two snapshots)", classes="help-head")
                 yield Static(events_table(), id="help-events")
+                yield Static(Text(MALLOC_THRESHOLD_NOTE), id="help-malloc", classes="help-block")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -1,8 +1,13 @@
 """Totals per region kind: how many regions, and their size, RSS, PSS, private dirty
 and swap (the figures the header totals, named the same).
 
-Each line is in its kind's colour (the same as the bar and the table); clicking a line
-asks the screen to filter the table to that kind.
+Kinds come grouped to answer "where does my RSS go" (vmtop.model.kind_groups): malloc
+(heap + arenas + big anonymous blocks), stacks, JIT, the program image, files, shared
+memory, devices, reserved (virtual only). A group with more than one kind present gets
+a subtotal line ("▸malloc") above its kinds.
+
+Each kind line is in its kind's colour (the same as the bar and the table); clicking a
+line asks the screen to filter the table to that kind.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-from vmtop.model import kinds
+from vmtop.model.kind_groups import group_of, summary_order
 from vmtop.model.region import Region
 from vmtop.tui import theme
 from vmtop.tui.formatting import format_bytes
@@ -26,6 +31,7 @@ HEADER = Style(bold=True, color="#bcbcbc")
 NUMBER = Style(color="#d0d0d0")
 DIM = Style(color="#6c6c6c")
 TOTAL = Style(bold=True, color="#ffffff")
+GROUP = Style(bold=True, italic=True, color="#e4e4e4")
 
 
 class KindTotals(NamedTuple):
@@ -45,7 +51,7 @@ def _add(a: int | None, b: int | None) -> int | None:
 
 
 def kind_totals(regions: Sequence[Region]) -> list[KindTotals]:
-    """Per kind present, in legend order (vmtop.model.kinds.ALL_KINDS)."""
+    """Per kind present, group by group (vmtop.model.kind_groups)."""
     acc: dict[str, list] = {}
     for r in regions:
         t = acc.get(r.kind)
@@ -57,8 +63,37 @@ def kind_totals(regions: Sequence[Region]) -> list[KindTotals]:
         t[3] = _add(t[3], r.pss)
         t[4] = _add(t[4], r.private_dirty)
         t[5] = _add(t[5], r.swap)
-    order = {k: i for i, k in enumerate(kinds.ALL_KINDS)}
+    order = {k: i for i, k in enumerate(summary_order())}
     return [KindTotals(k, *v) for k, v in sorted(acc.items(), key=lambda kv: order.get(kv[0], 99))]
+
+
+class SummaryLine(NamedTuple):
+    totals: KindTotals  # of the kind, or of the group (kind = group name)
+    group: bool
+
+
+def summary_lines(totals: list[KindTotals]) -> list[SummaryLine]:
+    """The kind lines, each group of more than one kind preceded by its subtotal."""
+    out: list[SummaryLine] = []
+    i = 0
+    while i < len(totals):
+        group = group_of(totals[i].kind)
+        j = i
+        while j < len(totals) and group_of(totals[j].kind) is group:
+            j += 1
+        members = totals[i:j]
+        if len(members) > 1:
+            sums: list[int | None] = [None] * 4
+            for t in members:
+                for k, v in enumerate((t.rss, t.pss, t.private_dirty, t.swap)):
+                    sums[k] = _add(sums[k], v)
+            subtotal = KindTotals(
+                group.name, sum(t.count for t in members), sum(t.size for t in members), *sums
+            )
+            out.append(SummaryLine(subtotal, True))
+        out.extend(SummaryLine(t, False) for t in members)
+        i = j
+    return out
 
 
 def _line(label: str, count: str, values: Sequence[int | None], style: Style) -> list[Segment]:
@@ -84,17 +119,19 @@ class KindSummary(Widget):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.totals: list[KindTotals] = []
+        self.lines: list[SummaryLine] = []
 
     def set_regions(self, regions: Sequence[Region]) -> None:
-        old = len(self.totals)
+        old = len(self.lines)
         self.totals = kind_totals(regions)
-        if len(self.totals) != old:
+        self.lines = summary_lines(self.totals)
+        if len(self.lines) != old:
             self.refresh(layout=True)
         else:
             self.refresh()
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return len(self.totals) + 2
+        return len(self.lines) + 2
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -105,8 +142,15 @@ class KindSummary(Widget):
             ]
             return Strip(segments).adjust_cell_length(width)
         i = y - 1
-        if i < len(self.totals):
-            t = self.totals[i]
+        if i < len(self.lines) and self.lines[i].group:
+            t = self.lines[i].totals
+            segments = [Segment("▸", GROUP)] + _line(
+                t.kind, str(t.count), (t.size, t.rss, t.pss, t.private_dirty, t.swap), GROUP
+            )
+            segments[1] = Segment(f"{t.kind:<8.8}", GROUP)
+            return Strip(segments).adjust_cell_length(width)
+        if i < len(self.lines):
+            t = self.lines[i].totals
             style = Style(color=theme.kind_color(t.kind), bold=True)
             segments = [Segment("■", style)] + _line(
                 theme.kind_label(t.kind)[:8],
@@ -116,7 +160,7 @@ class KindSummary(Widget):
             )
             segments[1] = Segment(f"{theme.kind_label(t.kind):<8.8}", style)
             return Strip(segments).adjust_cell_length(width)
-        if i == len(self.totals) and self.totals:
+        if i == len(self.lines) and self.totals:
             sums: list[int | None] = [None] * 5
             for t in self.totals:
                 for k, v in enumerate((t.size, t.rss, t.pss, t.private_dirty, t.swap)):
@@ -130,5 +174,5 @@ class KindSummary(Widget):
         if offset is None:
             return
         i = offset.y - 1
-        if 0 <= i < len(self.totals):
-            self.post_message(self.KindClicked(self, self.totals[i].kind))
+        if 0 <= i < len(self.lines) and not self.lines[i].group:
+            self.post_message(self.KindClicked(self, self.lines[i].totals.kind))

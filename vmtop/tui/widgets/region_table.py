@@ -164,6 +164,8 @@ def region_name(region: Region) -> tuple[str, bool]:
     """(what to show in the name column, whether it is a description rather than a name)."""
     if region.path:
         return display_name(region.path), False
+    if region.kind == kinds.THREAD_STACK and (region.object or "").startswith("threads "):
+        return f"[stacks of {region.object}]", True  # merged: every TID
     if region.kind == kinds.THREAD_STACK and region.tid is not None:
         return f"[stack of thread {region.tid}]", True
     if region.object:

@@ -1,0 +1,138 @@
+"""What vmtop says about kinds: the driver's meaning of a device, the SysV table, the
+"why this kind" text of the region detail, and the summary's groups."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import FIXTURES
+from hypothesis import given
+from hypothesis import strategies as st
+
+from vmtop.model import kinds
+from vmtop.model.devices import device_meaning
+from vmtop.model.explain import why_kind
+from vmtop.model.kind_groups import GROUPS, group_of
+from vmtop.model.kinds import kind_from_name
+from vmtop.model.sysv import SHM_DEST, describe_sysv, key_from_name, parse_sysv_shm
+from vmtop.procfs.reader import ProcFS
+from vmtop.procfs.snapshot import take_snapshot
+
+REAL = FIXTURES / "real"
+SHM_TABLE = (
+    b"       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid"
+    b"  cgid      atime      dtime      ctime                   rss                  swap\n"
+    b"         0         35  1600               1048576 12878 12878      1     0     0     0"
+    b"     0 1795799861          0 1795799861                  4096                     0\n"
+    b"   2148145         40   600                    56 12898 12898      6 65534 65534 65534"
+    b" 65534 1795799862 1795799862 1795799862                  4096                     0\n"
+)
+
+
+def regions_of(name: str):
+    root = REAL / name
+    pid = int(next(p for p in root.iterdir() if p.name.isdigit()).name)
+    return take_snapshot(ProcFS(str(root)), pid).regions
+
+
+@pytest.mark.parametrize(
+    "path, perms, inode, kind",
+    [
+        ("/dev/nvidia0", "rw-s", 9, kinds.DEVICE),
+        ("/dev/nvidia-uvm", "---p", 9, kinds.DEVICE),  # a device even when no access
+        ("/dev/dri/renderD128", "rw-s", 9, kinds.DEVICE),
+        ("/dev/shm/PostgreSQL.1", "rw-s", 9, kinds.SHM),
+        ("/dev/zero (deleted)", "rw-s", 9, kinds.SHM),
+        ("", "rwxp", 0, kinds.JIT),
+        ("", "r-xp", 0, kinds.JIT),
+        ("", "rwxs", 0, kinds.SHM),
+        ("", "---p", 0, kinds.RESERVED),
+        ("/usr/lib/libx.so", "---p", 7, kinds.RESERVED),  # a gap once the object is known
+    ],
+)
+def test_first_guess_from_one_line(path, perms, inode, kind):
+    assert kind_from_name(path, perms, inode) == kind
+
+
+@pytest.mark.parametrize(
+    "path, words",
+    [
+        ("/dev/nvidiactl", "NVIDIA control device"),
+        ("/dev/nvidia3", "NVIDIA GPU 3"),
+        ("/dev/nvidia-uvm", "cudaMallocManaged"),
+        ("/dev/dri/renderD129", "DRM render node 129"),
+        ("/dev/dri/card1", "DRM primary node 1"),
+        ("/dev/kfd", "AMD KFD"),
+        ("/dev/fb0 (deleted)", "framebuffer 0"),
+        ("/dev/something-new", "a device mapped into memory"),
+    ],
+)
+def test_device_meanings(path, words):
+    assert words in device_meaning(path)
+
+
+def test_sysv_table_parses_and_marks_removed_segments():
+    table = parse_sysv_shm(SHM_TABLE)
+    assert sorted(table) == [35, 40]
+    assert table[35].perms & SHM_DEST and table[35].marked_for_removal
+    assert (table[40].key, table[40].size, table[40].cpid, table[40].nattch) == (
+        2148145,
+        56,
+        12898,
+        6,
+    )
+    assert not table[40].marked_for_removal
+    assert key_from_name("/SYSV0020c731 (deleted)") == 0x20C731
+    assert key_from_name("/memfd:x") is None
+    described = describe_sysv("/SYSV0020c731 (deleted)", 40, table)
+    assert described == "SysV shmid 40 key 0x0020c731, created by PID 12898, 6 attached"
+    # A table line for the shmid with another key is another segment (reused shmid).
+    assert describe_sysv("/SYSV00000001 (deleted)", 40, table) == "SysV shmid 40 key 0x00000001"
+
+
+@given(st.binary(max_size=2000))
+def test_sysv_parser_takes_any_bytes(data):
+    parse_sysv_shm(data)
+    parse_sysv_shm(SHM_TABLE.splitlines(keepends=True)[0] + data)
+
+
+def test_why_a_gap_is_no_guard():
+    (gap, *_) = [r for r in regions_of("dlopen_gap") if r.kind == kinds.GAP]
+    text = why_kind(gap)
+    assert gap.object in text and "alignment" in text and "Not a guard" in text
+
+
+def test_why_a_guard_says_whose_and_a_reserve_says_what_it_is_for():
+    regions = regions_of("jvm")
+    guard = next(r for r in regions if r.kind == kinds.GUARD)
+    assert f"thread {regions[regions.index(guard) + 1].tid}" in why_kind(guard)
+    tail = next(r for r in regions if r.kind == kinds.RESERVED and r.object)
+    assert tail.object.startswith("arena") and "arena's heap" in why_kind(tail)
+    big = max((r for r in regions if r.kind == kinds.RESERVED), key=lambda r: r.size)
+    assert why_kind(big).startswith("No-access anonymous region, 1024 MiB: reserved")
+
+
+def test_deleted_shared_memory_is_explained():
+    regions = regions_of("postgres")
+    zero = next(r for r in regions if r.path == "/dev/zero (deleted)")
+    assert "MAP_SHARED|MAP_ANONYMOUS" in why_kind(zero) and "tmpfs" in why_kind(zero)
+    sysv = next(r for r in regions if r.path.startswith("/SYSV"))
+    assert "shmid is its inode" in why_kind(sysv)
+    removed = next(r for r in regions_of("dlopen_gap") if r.path.startswith("/SYSV"))
+    assert "marked for removal" in why_kind(removed)
+
+
+def test_why_for_devices_jit_arena_and_relro():
+    nvidia = regions_of("nvidia_handmade")
+    uvm = next(r for r in nvidia if r.path == "/dev/nvidia-uvm")
+    assert "Unified Memory" in why_kind(uvm)
+    node = regions_of("node")
+    assert "JIT" in why_kind(next(r for r in node if r.kind == kinds.JIT))
+    assert "64 MiB boundary" in why_kind(next(r for r in node if r.kind == kinds.ARENA))
+    assert "RELRO" in why_kind(next(r for r in node if r.kind == kinds.RELRO))
+
+
+def test_every_kind_is_in_exactly_one_summary_group():
+    grouped = [kind for group in GROUPS for kind in group.kinds]
+    assert sorted(grouped) == sorted(kinds.ALL_KINDS)
+    assert group_of(kinds.ARENA).name == group_of(kinds.HEAP).name == "malloc"
+    assert group_of(kinds.RESERVED).name == "reserved"

@@ -1,0 +1,198 @@
+"""Real runtimes and real glibc behaviour, live: a JVM and Node classified with JIT code
+and only small guards; three thread exits seen as three thread-exit events; glibc's
+dynamic mmap threshold told right; a PostgreSQL postmaster's SysV segment with its
+shmid, key and creator. Each skips with a reason where its runtime is missing."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES
+
+from vmtop.model import events as ev
+from vmtop.model import kinds
+from vmtop.model.classify import GUARD_MAX
+from vmtop.model.diff import diff_snapshots
+from vmtop.procfs.reader import ProcFS
+from vmtop.procfs.snapshot import take_snapshot
+
+pytestmark = pytest.mark.live
+
+SRC = FIXTURES / "real" / "src"
+
+
+def all_threads_asleep(pid: int, count: int, timeout: float = 20.0) -> None:
+    """Wait until the process has ``count`` threads, all blocked: a running thread's
+    stack pointer cannot be read."""
+    deadline = time.monotonic() + timeout
+    while True:
+        states = []
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                data = Path(f"/proc/{pid}/task/{tid}/stat").read_bytes()
+            except OSError:
+                continue
+            states.append(data[data.rfind(b")") + 2 :][:1])
+        if len(states) == count and all(s == b"S" for s in states):
+            return
+        assert time.monotonic() < deadline, f"threads of {pid}: {states}"
+        time.sleep(0.01)
+
+
+def check_runtime(regions) -> None:
+    assert any(r.kind == kinds.JIT for r in regions), "no JIT code found"
+    big_guards = [r for r in regions if r.kind == kinds.GUARD and r.size > GUARD_MAX]
+    assert not big_guards
+    reserved = sum(r.size for r in regions if r.kind == kinds.RESERVED)
+    guard = sum(r.size for r in regions if r.kind == kinds.GUARD)
+    assert reserved > 100 * guard
+
+
+def test_a_jvm_has_jit_code_and_only_small_guards(spawn):
+    if shutil.which("java") is None:
+        pytest.skip("no java here (apt install default-jre-headless)")
+    child = spawn(["java", "-Xmx256m", "-cp", str(SRC), "Sleeper"])
+    child.read_until("READY", timeout=120)
+    snap = take_snapshot(ProcFS(), child.pid)
+    check_runtime(snap.regions)
+    assert any(r.kind == kinds.ARENA for r in snap.regions)  # its threads' malloc arenas
+    assert any(r.kind == kinds.THREAD_STACK and r.tid for r in snap.regions)
+
+
+def test_node_has_jit_code_and_only_small_guards(spawn):
+    node = shutil.which("node") or shutil.which("nodejs")
+    if node is None:
+        pytest.skip("no node here (apt install nodejs)")
+    child = spawn([node, str(SRC / "node_ready.js")])
+    child.read_until("READY", timeout=120)
+    check_runtime(take_snapshot(ProcFS(), child.pid).regions)
+
+
+def test_three_thread_exits_are_three_thread_exit_events(compile_c, spawn):
+    exe = compile_c("threads_exit.c", "-pthread")
+    # No stack cache: glibc unmaps a joined thread's stack at once instead of keeping it.
+    env = dict(os.environ, GLIBC_TUNABLES="glibc.pthread.stack_cache_size=0")
+    child = spawn([exe], stdin=subprocess.PIPE, env=env)
+    lines = child.read_until("ready")
+    tids = {int(p[1]): int(p[2]) for p in (line.split() for line in lines) if p[0] == "thread"}
+    assert len(tids) == 3
+    all_threads_asleep(child.pid, 4)
+    procfs = ProcFS()
+    prev = take_snapshot(procfs, child.pid)
+    stacks = {r.tid: r for r in prev.regions if r.kind == kinds.THREAD_STACK}
+    assert sorted(stacks) == sorted(tids.values())
+    for n in range(3):
+        child.proc.stdin.write(f"exit {n}\n".encode())
+        child.proc.stdin.flush()
+        assert child.read_line() == f"joined {n}"
+        all_threads_asleep(child.pid, 3 - n)
+        cur = take_snapshot(procfs, child.pid)
+        events = diff_snapshots(prev, cur)
+        (exited,) = [e for e in events if e.event == ev.THREAD_EXITED]
+        stack = stacks[tids[n]]
+        assert exited.tid == tids[n]
+        # The stack and the guard page below it, in one event.
+        assert exited.end == stack.end and exited.start < stack.start
+        assert "thread exited" in exited.detail
+        assert not [e for e in events if "malloc" in e.detail or "free()" in e.detail]
+        prev = cur
+
+
+def _event_at(events, address: int, name: str):
+    found = [e for e in events if e.event == name and e.start <= address < e.end]
+    assert len(found) == 1, [(e.event, hex(e.start), hex(e.end), e.detail) for e in events]
+    return found[0]
+
+
+def test_malloc_after_free_of_a_big_block_is_told_by_the_dynamic_threshold(compile_c, spawn):
+    exe = compile_c("malloc_threshold.c")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "GLIBC_"))}
+    child = spawn([exe], stdin=subprocess.PIPE, env=env)
+    child.read_until("ready")
+    procfs = ProcFS()
+
+    def step(command: str):
+        before = take_snapshot(procfs, child.pid)
+        child.proc.stdin.write(f"{command}\n".encode())
+        child.proc.stdin.flush()
+        said = child.read_line()
+        return said, diff_snapshots(before, take_snapshot(procfs, child.pid))
+
+    said, events = step("big")
+    block = int(said.split()[1], 16)
+    mapped = _event_at(events, block, ev.MAPPED)
+    assert "malloc above its mmap threshold, or a direct mmap" in mapped.detail
+
+    said, events = step("free")
+    freed = _event_at(events, block, ev.UNMAPPED)
+    assert "free() of a malloc block above its mmap threshold" in freed.detail
+
+    said, events = step("again")
+    again = int(said.split()[1], 16)
+    # The block starts in the heap's free top and ends in what brk added.
+    (grew,) = [e for e in events if e.event == ev.HEAP_GREW]
+    assert grew.start < again + 256 * 1024 <= grew.end
+    assert grew.size >= 256 * 1024
+    assert "threshold is dynamic" in grew.detail
+    assert not [e for e in events if e.event == ev.MAPPED]
+
+
+def _postgres_bin() -> str | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
+    return found[-1] if found else None
+
+
+def test_a_postgres_sysv_segment_has_shmid_key_and_creator(spawn):
+    postgres = _postgres_bin()
+    if postgres is None:
+        pytest.skip("no PostgreSQL here (apt install postgresql)")
+    bindir = os.path.dirname(postgres)
+    user: dict = {}
+    data = tempfile.mkdtemp(prefix="vmtop-pg-")
+    try:
+        if os.geteuid() == 0:  # PostgreSQL will not run as root
+            shutil.chown(data, "nobody")
+            os.chmod(data, 0o700)
+            user = {"user": "nobody", "group": "nogroup", "extra_groups": [], "cwd": data}
+        pgdata = os.path.join(data, "data")
+        init = subprocess.run(
+            [f"{bindir}/initdb", "-D", pgdata, "--no-sync", "-A", "trust"],
+            capture_output=True,
+            **user,
+        )
+        if init.returncode != 0:
+            pytest.skip(f"initdb failed: {init.stderr.decode(errors='replace')[-200:]}")
+        server = subprocess.Popen(
+            [f"{bindir}/postgres", "-D", pgdata, "-k", data, "-c", "listen_addresses="],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            **user,
+        )
+        try:
+            pid_file = Path(pgdata, "postmaster.pid")
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and server.poll() is None:
+                text = pid_file.read_text() if pid_file.exists() else ""
+                if len(text.splitlines()) >= 8 and "ready" in text.splitlines()[7]:
+                    break
+                time.sleep(0.1)
+            else:
+                pytest.skip("the PostgreSQL server did not start")
+            snap = take_snapshot(ProcFS(), server.pid)
+            sysv = [r for r in snap.regions if r.path.startswith("/SYSV")]
+            assert sysv, "a postmaster attaches its SysV interlock segment"
+            key = int(sysv[0].path[5:13], 16)
+            assert sysv[0].object.startswith(f"SysV shmid {sysv[0].inode} key 0x{key:08x}")
+            assert f"created by PID {server.pid}" in sysv[0].object
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    finally:
+        shutil.rmtree(data, ignore_errors=True)

@@ -1,0 +1,26 @@
+"""Facts about a process that classification needs beyond its memory map.
+
+``vmtop.procfs.facts`` reads them from ``/proc`` (or a copied tree); classification is
+a pure function of the map and these, so every kind can be tested on recorded facts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import NamedTuple
+
+from vmtop.model.sysv import SysvSegment
+
+
+class ClassifyFacts(NamedTuple):
+    # Stack pointer of every thread but the main one (None: unknown, e.g. running).
+    stack_pointers: Mapping[int, int | None] = {}
+    # Start of an object's last file-backed rw- region -> bytes of .bss the loader maps
+    # right after it, from the object's program headers. Missing or None: the file
+    # could not be read, and the anonymous region after the data is taken for bss.
+    bss_after_data: Mapping[int, int | None] = {}
+    # /proc/sysvipc/shm by shmid.
+    sysv: Mapping[int, SysvSegment] = {}
+
+
+NO_FACTS = ClassifyFacts()

@@ -1,0 +1,103 @@
+"""Read what classification needs besides the map: the facts of ``ClassifyFacts``.
+
+- each thread's stack pointer, from ``task/TID/syscall`` (the second-to-last field,
+  while the thread is blocked; needs ptrace access) or, failing that, ``stat`` field 29
+  (kstkesp, which modern kernels fill only for a thread dumping core), under a time
+  budget: a copied tree with ``task/*/{stat,syscall}`` answers the same way;
+- for each ELF object whose data is followed by anonymous memory, how much .bss its
+  program headers say the loader maps there (``vmtop.model.bss``);
+- the SysV shared memory table, ``/proc/sysvipc/shm`` (readable by anyone), when the
+  map has a ``/SYSV…`` mapping.
+
+Every read may fail (a copied tree lacks the file, the process exits): the fact is then
+left out and classification falls back on the map's shape.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from vmtop.model.bss import DEFAULT_BSS_SIZES
+from vmtop.model.facts import ClassifyFacts
+from vmtop.model.region import Region
+from vmtop.model.sysv import SYSV_PREFIX, SysvSegment, parse_sysv_shm
+
+# Reading threads' stack pointers stops after this long; the rest count as unknown.
+THREAD_READ_BUDGET_S = 0.025
+
+
+def parse_task_syscall(data: bytes) -> int | None:
+    """The stack pointer in /proc/PID/task/TID/syscall: "NR ARGS... SP PC" while in a
+    system call, "-1 SP PC" while blocked outside one, "running" while running."""
+    fields = data.split()
+    if len(fields) < 3 or fields[0] == b"running":
+        return None
+    try:
+        sp = int(fields[-2], 16)
+    except ValueError:
+        return None
+    return sp or None
+
+
+def parse_stat_kstkesp(data: bytes) -> int | None:
+    """Field 29 of a stat line (0 on modern kernels unless the thread dumps core)."""
+    rest = data[data.rfind(b")") + 2 :].split()
+    try:
+        sp = int(rest[29 - 3])
+    except (IndexError, ValueError):
+        return None
+    return sp or None
+
+
+def thread_stack_pointers(procfs, pid: int) -> dict[int, int | None]:
+    """Stack pointer of every thread except the main one; None where unknown."""
+    tids = [tid for tid in procfs.task_ids(pid) if tid != pid]
+    out: dict[int, int | None] = {}
+    deadline = time.monotonic() + THREAD_READ_BUDGET_S
+    for tid in tids:
+        sp = None
+        if time.monotonic() < deadline:
+            data = procfs.read_task_file(pid, tid, "syscall")
+            sp = parse_task_syscall(data) if data else None
+            if sp is None:
+                data = procfs.read_task_file(pid, tid, "stat")
+                sp = parse_stat_kstkesp(data) if data else None
+        out[tid] = sp
+    return out
+
+
+def bss_after_data(procfs, pid: int, regions: Sequence[Region]) -> dict[int, int | None]:
+    """For each file-backed rw-p region followed by anonymous rw-p memory (where an
+    object's .bss spills), the bss bytes its program headers give; None if unreadable.
+    Each file's headers are read once (``BssSizes`` caches them)."""
+    out: dict[int, int | None] = {}
+    for prev, r in zip(regions, regions[1:], strict=False):
+        if (
+            prev.inode
+            and prev.perms == "rw-p"
+            and prev.end == r.start
+            and not r.inode
+            and not r.path
+            and r.perms == "rw-p"
+            and prev.path.startswith("/")
+        ):
+            out[prev.start] = DEFAULT_BSS_SIZES.bss_after(procfs, pid, prev)
+    return out
+
+
+def read_sysv_table(procfs) -> dict[int, SysvSegment]:
+    data = procfs.read_global("sysvipc/shm")
+    return parse_sysv_shm(data) if data else {}
+
+
+def read_classify_facts(procfs, pid: int, regions: Sequence[Region]) -> ClassifyFacts:
+    """Every fact ``classify_regions`` uses about ``pid``, read now."""
+    sysv: dict[int, SysvSegment] = {}
+    if any(r.path.startswith(SYSV_PREFIX) for r in regions):
+        sysv = read_sysv_table(procfs)
+    return ClassifyFacts(
+        stack_pointers=thread_stack_pointers(procfs, pid),
+        bss_after_data=bss_after_data(procfs, pid, regions),
+        sysv=sysv,
+    )
