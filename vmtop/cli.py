@@ -10,10 +10,11 @@ import argparse
 import sys
 
 from vmtop import __version__
+from vmtop.commands import recordings
 from vmtop.procfs.errors import ProcError
 from vmtop.procfs.reader import ProcFS
 
-SUBCOMMANDS = ("snapshot", "where", "watch", "demo")
+SUBCOMMANDS = ("snapshot", "where", "watch", "demo", *recordings.COMMANDS)
 
 
 def parse_pid(text: str) -> int:
@@ -134,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MIB",
         help="mmap demo: size of the file (default 256)",
     )
+    recordings.add_parsers(sub, _common, parse_pid, positive_float, positive_int)
     return parser
 
 
@@ -166,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
             from vmtop.commands.demo import cmd_demo
 
             return cmd_demo(procfs, args)
+        if args.command in recordings.COMMANDS:
+            return recordings.run(procfs, args)
         return run_tui(procfs, tui_pid)
     except ProcError as e:
         print(f"vmtop: {e}", file=sys.stderr)

@@ -236,9 +236,7 @@ class Recording:
                     continue
                 if kind == "end":
                     self.end_reason = str(record.get("reason", ""))
-                    self.end_events = tuple(
-                        fmt.row_event(e) for e in record.get("events", ())
-                    )
+                    self.end_events = tuple(fmt.row_event(e) for e in record.get("events", ()))
                     break
                 if kind != "sample":
                     continue  # a line type from a later minor addition: skip it
@@ -409,8 +407,10 @@ def _apply_delta(cursor: _Cursor, record: dict) -> None:
         regions[r.start] = r
         changed = True
     for row in record.get("resident", ()):
-        start = row[0]
-        regions[start] = regions[start]._replace(**dict(zip(fmt.RESIDENT_FIELDS, row[1:])))
+        old = regions[row[0]]
+        if len(row) != 1 + len(fmt.RESIDENT_FIELDS):
+            raise ValueError(f"a resident entry has {len(row)} fields")
+        regions[row[0]] = Region._make((*old[fmt.MAP_PART], *row[1:], *old[fmt.CLASS_PART]))
         changed = True
     if changed:
         cursor.order = None

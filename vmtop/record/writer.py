@@ -201,8 +201,10 @@ class RecordingWriter:
                 data = _dumps(body)
                 self._delta_bytes += len(data)
                 self._put(data)
-        kinds = fmt.kind_rss(snap.regions) if prev is None or prev.regions != snap.regions else (
-            self._prev_kinds or {}
+        kinds = (
+            fmt.kind_rss(snap.regions)
+            if prev is None or prev.regions != snap.regions
+            else (self._prev_kinds or {})
         )
         line: dict = {"type": "sample", "i": i, "time": snap.taken_at}
         if prev is None or body["type"] == "keyframe" or snap.totals != prev.totals:
