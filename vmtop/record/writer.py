@@ -104,6 +104,7 @@ class RecordingWriter:
         self._keyframe_bytes = 0
         self.samples = 0
         self.keyframes = 0
+        self.size = 0  # bytes on disk after the last complete sample
         self.closed = False
 
     # -- compression ----------------------------------------------------------------------
@@ -122,6 +123,7 @@ class RecordingWriter:
         assert self._file is not None and self._z is not None
         self._file.write(self._z.flush(zlib.Z_SYNC_FLUSH))
         self._file.flush()
+        self.size = self._file.tell()
 
     @property
     def bytes_written(self) -> int:

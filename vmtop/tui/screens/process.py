@@ -23,14 +23,15 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from vmtop.model import events as ev
 from vmtop.model.kinds import ALL_KINDS, KIND_DESCRIPTIONS
 from vmtop.model.region import Region, Snapshot
 from vmtop.procfs.errors import ProcError
 from vmtop.procfs.reader import ProcFS
 from vmtop.tui import sampler as smp
 from vmtop.tui.formatting import format_bytes
-from vmtop.tui.sampler import Sampler, SampleResult
+from vmtop.tui.recording_controls import RecordingCommands, RecordingControls
+from vmtop.tui.sampler import SampleResult
+from vmtop.tui.sources import SnapshotSource, source_for
 from vmtop.tui.widgets.address_bar import AddressBar
 from vmtop.tui.widgets.event_log import EventLog
 from vmtop.tui.widgets.kind_summary import KindSummary
@@ -127,8 +128,8 @@ class ProcessCommands(Provider):
                 yield Hit(score, matcher.highlight(name), callback, help=help_text)
 
 
-class ProcessScreen(Screen):
-    COMMANDS = {ProcessCommands}
+class ProcessScreen(RecordingControls, Screen):
+    COMMANDS = {ProcessCommands, RecordingCommands}
     CSS_PATH = str(Path(__file__).with_name("process.tcss"))  # absolute: subclasses elsewhere
 
     BINDINGS = [
@@ -153,6 +154,7 @@ class ProcessScreen(Screen):
         Binding("less_than_sign,left_square_bracket", "pan(-1)", "Pan", key_display="</>"),
         Binding("greater_than_sign,right_square_bracket", "pan(1)", "Pan", show=False),
         Binding("g", "goto", "Go to", priority=True),
+        Binding("R", "record", "Record"),
     ]
 
     class Sampled(Message):
@@ -169,6 +171,7 @@ class ProcessScreen(Screen):
         interval: float = 1.0,
         paused: bool = False,
         name: str | None = None,
+        source: SnapshotSource | None = None,
     ) -> None:
         super().__init__(name=name)
         self.procfs = procfs
@@ -176,7 +179,7 @@ class ProcessScreen(Screen):
         self.demo = demo
         self.interval = interval
         self.live = not paused
-        self.sampler: Sampler | None = None
+        self.sampler: SnapshotSource | None = source
         self.snapshot: Snapshot | None = None
         self.baseline: Snapshot | None = None
         self.error: str | None = None
@@ -221,7 +224,9 @@ class ProcessScreen(Screen):
         return getattr(self.app, "clock", time.time)
 
     def on_mount(self) -> None:
-        self.sampler = Sampler(self.procfs, self.pid, clock=self.clock)
+        if self.sampler is None:
+            self.sampler = source_for(self.procfs, self.pid, demo=self.demo, clock=self.clock)
+        self.live = self.live and self.sampler.refreshes
         self.query_one("#prompt", Input).display = False
         self.query_one("#banner", Static).display = False
         self.query_one("#message", Static).display = False
@@ -268,7 +273,6 @@ class ProcessScreen(Screen):
     def on_process_screen_sampled(self, message: Sampled) -> None:
         self._in_flight = False
         result = message.result
-        self._read_narration()
         if result.snapshot is None:
             if result.exited and self.snapshot is not None:
                 self._process_gone(result)
@@ -283,20 +287,6 @@ class ProcessScreen(Screen):
             self._sample_worker(self.interval)
         else:
             self._arm(result.cost_seconds)
-
-    def _read_narration(self) -> None:
-        if self.demo is None:
-            return
-        try:
-            lines = self.demo.read_narration()
-        except Exception:  # noqa: BLE001 - a demo that went away has nothing to say
-            return
-        now = self.clock()
-        notes = [
-            ev.Event(now, ev.NOTE, 0, 0, "", 0, 0, detail=str(line).rstrip("\n"))
-            for line in lines or ()
-        ]
-        self.query_one(EventLog).add_events(notes)
 
     def _apply(self, result: SampleResult) -> None:
         snap = result.snapshot
@@ -422,6 +412,8 @@ class ProcessScreen(Screen):
                 baseline_at=self.baseline.taken_at if self.baseline is not None else None,
                 exited_at=self.exited_at,
                 shown=len(table.rows) if table.filter_text else None,
+                source=sampler.describe(self.live) if sampler else None,
+                recording=self.recording_label(),
             )
         )
 
@@ -564,8 +556,12 @@ class ProcessScreen(Screen):
             return False  # "/" and "g" typed into the prompt are characters
         if self.error is not None and action not in ("back", "leave"):
             return False
-        if action in ("pause", "faster", "slower", "step"):
+        if action == "step":
             return running
+        if action in ("pause", "faster", "slower"):
+            return running and self.sampler is not None and self.sampler.refreshes
+        if action == "record":
+            return running and self.can_record()
         if action == "pan":
             return bool(self.query_one(AddressBar).zoom)
         if action == "zoom_out":

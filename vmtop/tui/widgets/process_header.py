@@ -55,6 +55,8 @@ class HeaderState(NamedTuple):
     exited_at: float | None = None
     shown: int | None = None  # regions shown in the table (after the filter)
     period: float | None = None  # actual seconds between samples, when slowed down
+    source: str | None = None  # where snapshots come from, when not live: "copy of /proc …"
+    recording: str | None = None  # "REC file 1.2M" while the screen records
 
 
 def _pair(label: str, value: str) -> list[Segment]:
@@ -88,7 +90,10 @@ class ProcessHeader(Widget):
         s = self.state
         if s.exited_at is not None:
             return [Segment(f"exited {_clock(s.exited_at)}", EXITED)]
-        segments = [Segment("● live" if s.live else "❚❚ paused", LIVE if s.live else PAUSED)]
+        segments = [Segment(f"● {s.recording}  ", EXITED)] if s.recording else []
+        if s.source is not None:
+            return [*segments, Segment(s.source, PAUSED)]
+        segments.append(Segment("● live" if s.live else "❚❚ paused", LIVE if s.live else PAUSED))
         segments.append(Segment(f" every {s.interval:g}s", VALUE))
         if s.live and s.period is not None and s.period > s.interval * 1.2:
             # Reading this process costs too much to do it that often.
