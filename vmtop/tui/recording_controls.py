@@ -31,7 +31,7 @@ class RecordingControls:
         return hasattr(self.sampler, "start_recording")
 
     @property
-    def recording(self) -> bool:
+    def is_recording(self) -> bool:
         return getattr(self.sampler, "recorder", None) is not None
 
     def recording_label(self) -> str | None:
@@ -80,7 +80,7 @@ class RecordingCommands(Provider):
         screen = self.screen
         if not isinstance(screen, RecordingControls) or not screen.can_record():
             return []
-        if screen.recording:
+        if screen.is_recording:
             return [("Stop recording", screen.action_record, "R: close the file")]
         return [
             (

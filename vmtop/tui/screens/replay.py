@@ -1,0 +1,309 @@
+"""The replay screen: the process screen driven by a recording, with a timeline.
+
+Everything the process screen shows (bar, table, summary, event log, region detail)
+comes from a ``ReplaySource``; this screen adds the timeline and the keys to move in
+time: step a sample back / forth (``,`` ``.``), jump to the previous / next event
+(``N`` ``n``), play / pause (space) at 1×, 10×, 100× (``+`` ``-``), go to a time (``t``:
+``12:03:10``, ``+5m``, ``90s``), and mark two instants A and B (``a`` ``b``): A is the
+baseline, so the Δ columns show everything that changed since A, and the line under
+the timeline says what changed from A to B.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from textual.binding import Binding
+from textual.widgets import Static
+
+from vmtop.model import diff
+from vmtop.model import events as ev
+from vmtop.procfs.reader import ProcFS
+from vmtop.record.reader import Recording
+from vmtop.record.timespec import resolve_time
+from vmtop.tui.formatting import format_bytes, format_delta
+from vmtop.tui.replay_source import SPEEDS, ReplaySource, clock_text, span_text
+from vmtop.tui.sampler import RSS_THRESHOLD
+from vmtop.tui.screens.process import HISTORY_POINTS, ProcessScreen
+from vmtop.tui.widgets.event_log import EventLog
+from vmtop.tui.widgets.timeline import Timeline, timeline_data
+
+AB_EVENTS = (ev.MAPPED, ev.UNMAPPED, ev.HEAP_GREW, ev.HEAP_SHRANK, ev.STACK_GREW)
+LOG_EVENTS = 1000  # events before the cursor put back in the log after a jump
+
+
+class ReplayScreen(ProcessScreen):
+    BINDINGS = [
+        Binding("space", "pause", "Play"),
+        Binding("comma", "step_back", "Step", key_display=",/."),
+        Binding("full_stop", "step_forward", "Step", show=False),
+        Binding("n", "next_event", "Event", key_display="n/N"),
+        Binding("N", "prev_event", "Prev event", show=False),
+        Binding("plus,equals_sign", "faster", "Speed", key_display="+/-"),
+        Binding("minus", "slower", "Slower", show=False),
+        Binding("t", "goto_time", "Time", priority=True),
+        Binding("a", "mark_a", "Mark A"),
+        Binding("b", "mark_b", "Mark B"),
+        Binding("B", "clear_baseline", "Clear marks", show=False),
+        Binding("home", "seek(0)", "Start", show=False),
+        Binding("end", "seek(-1)", "End", show=False),
+    ]
+
+    def __init__(self, recording: Recording, procfs: ProcFS, *, name: str | None = None):
+        self.recording = recording
+        super().__init__(
+            procfs,
+            recording.pid,
+            interval=recording.interval,
+            paused=True,
+            name=name,
+            source=ReplaySource(recording),
+        )
+        self.mark_a: int | None = None
+        self.mark_b: int | None = None
+        self.ab_summary = ""
+
+    @property
+    def source(self) -> ReplaySource:
+        return self.sampler  # type: ignore[return-value]
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.mount(Timeline(timeline_data(self.recording), id="timeline"), after="#header")
+        self.mount(Static("", id="ab"), after="#timeline")
+        self.query_one("#ab", Static).display = False
+        for note in self.recording.notes:
+            self.notify(note, severity="warning", timeout=10)
+
+    # -- moving ---------------------------------------------------------------------------
+
+    @property
+    def position(self) -> int:
+        return max(self.source.position, 0)
+
+    def seek(self, index: int) -> None:
+        self.source.seek(index)
+        self._sample()
+
+    def on_process_screen_sampled(self, message) -> None:
+        super().on_process_screen_sampled(message)
+        if self.source.problem:
+            self.notify(self.source.problem, severity="error", timeout=10)
+            self.source.problem = None
+        if self.live and not self.source.playing:
+            self.live = False  # played to the end
+            self._arm()
+            self._update_header()
+        if not self._in_flight and self.source.target != self.source.position:
+            self._sample()  # a key moved the cursor while a sample was being rebuilt
+
+    def action_seek(self, index: int) -> None:
+        self.seek(index if index >= 0 else len(self.recording) - 1)
+
+    def action_step_back(self) -> None:
+        self._stop_playing()
+        self.seek(self.source.target - 1)
+
+    def action_step_forward(self) -> None:
+        self._stop_playing()
+        self.seek(self.source.target + 1)
+
+    def action_next_event(self) -> None:
+        self._jump_event(1)
+
+    def action_prev_event(self) -> None:
+        self._jump_event(-1)
+
+    def _jump_event(self, step: int) -> None:
+        self._stop_playing()
+        j = self.recording.next_event(self.source.target, step)
+        if j is None:
+            self.notify("no later event" if step > 0 else "no earlier event", timeout=3)
+            return
+        self.seek(j)
+
+    def action_pause(self) -> None:
+        """Play or pause (the replay's space)."""
+        if self.source.playing:
+            self._stop_playing()
+        else:
+            self.source.play()
+            self.live = True
+            self._sample()
+        self._update_header()
+
+    def _stop_playing(self) -> None:
+        if self.source.playing or self.live:
+            self.source.pause()
+            self.live = False
+            self._arm()
+            self._update_header()
+
+    def _set_speed(self, step: int) -> None:
+        i = SPEEDS.index(self.source.speed) if self.source.speed in SPEEDS else 0
+        speed = SPEEDS[max(0, min(len(SPEEDS) - 1, i + step))]
+        self.source.set_speed(speed)
+        # Sample often enough to show every recorded sample at this pace.
+        self.interval = max(0.05, self.recording.interval / speed)
+        if self.live and not self._in_flight:
+            self._arm()
+        self._update_header()
+
+    def action_faster(self) -> None:
+        self._set_speed(+1)
+
+    def action_slower(self) -> None:
+        self._set_speed(-1)
+
+    # -- go to a time ---------------------------------------------------------------------
+
+    def action_goto_time(self) -> None:
+        self._open_prompt(
+            "time", "go to: 12:03:10, 90s or 5m from the start, +5m / -30s from here, end", ""
+        )
+
+    def go_to_time(self, text: str) -> bool:
+        rec = self.recording
+        try:
+            when = resolve_time(text, rec.start, rec.end, now=rec.time_of(self.position))
+        except ValueError as e:
+            self.notify(str(e), severity="warning")
+            return False
+        if when < rec.start - rec.interval or when > rec.end + rec.interval:
+            self.notify(
+                f"{text} is outside the recording ({clock_text(rec.start)} to "
+                f"{clock_text(rec.end)})",
+                severity="warning",
+            )
+            return False
+        self._stop_playing()
+        self.seek(rec.index_at(when))
+        return True
+
+    def on_input_submitted(self, message) -> None:
+        if self._input_mode == "time":
+            self._close_prompt()
+            self.go_to_time(message.value)
+            return
+        super().on_input_submitted(message)
+
+    # -- marks A and B --------------------------------------------------------------------
+
+    def action_mark_a(self) -> None:
+        if self.snapshot is None:
+            return
+        self.mark_a = self.position
+        self.action_baseline()  # A is the baseline: Δ since A
+        self._show_ab()
+
+    def action_mark_b(self) -> None:
+        if self.snapshot is None:
+            return
+        self.mark_b = self.position
+        if self.mark_a is None:
+            self.notify("B marked: press a at another moment to mark A", timeout=4)
+        self._show_ab()
+
+    def action_clear_baseline(self) -> None:
+        self.mark_a = self.mark_b = None
+        super().action_clear_baseline()
+        self._show_ab()
+
+    def ab_text(self) -> str:
+        """What changed from A to B, in one line (empty until both are marked)."""
+        a, b = self.mark_a, self.mark_b
+        if a is None or b is None:
+            return ""
+        rec = self.recording
+        old, new = rec.snapshot(a), rec.snapshot(b)
+        events = diff.diff_snapshots(old, new, rss_threshold=RSS_THRESHOLD)
+        counts: dict[str, int] = {}
+        grown: dict[str, int] = {}
+        for e in events:
+            counts[e.event] = counts.get(e.event, 0) + 1
+            grown[e.event] = grown.get(e.event, 0) + e.delta
+        rss_a, rss_b = old.totals.rss or 0, new.totals.rss or 0
+        parts = [
+            f"A {clock_text(old.taken_at)} → B {clock_text(new.taken_at)} "
+            f"({'+' if b >= a else '-'}{span_text(abs(new.taken_at - old.taken_at))})",
+            f"RSS {format_bytes(rss_a)} → {format_bytes(rss_b)} "
+            f"({format_delta(rss_b - rss_a) or '±0'})",
+            f"regions {len(old.regions)} → {len(new.regions)}",
+        ]
+        for name in AB_EVENTS:
+            if counts.get(name):
+                parts.append(f"{name} {counts[name]} ({format_delta(grown[name]) or '±0'})")
+        others = sum(n for k, n in counts.items() if k not in AB_EVENTS)
+        if others:
+            parts.append(f"{others} other changes")
+        if not events:
+            parts.append("no change to the map")
+        return "  ·  ".join(parts)
+
+    def _show_ab(self) -> None:
+        self.ab_summary = self.ab_text()
+        ab = self.query_one("#ab", Static)
+        ab.update(" " + self.ab_summary)
+        ab.display = bool(self.ab_summary)
+        self._update_timeline()
+
+    def _update_timeline(self) -> None:
+        self.query_one(Timeline).set_position(self.position, self.mark_a, self.mark_b)
+
+    # -- what the process screen does with a sample, for a replay ---------------------------
+
+    def _apply(self, result) -> None:
+        # The log holds what was recorded up to here, however the cursor got here.
+        log = self.query_one(EventLog)
+        log.clear()
+        log.add_events(self._events_before(self.position))
+        super()._apply(result)
+        if self.is_mounted and self.query("#timeline"):
+            self._update_timeline()
+
+    def _events_before(self, index: int) -> list:
+        out: list = []
+        j = index - 1
+        while j >= 0 and len(out) < LOG_EVENTS:
+            out.extend(reversed(self.recording.events_of(j)))
+            j -= 1
+        out.reverse()
+        return out
+
+    def _record_history(self, snap, smaps_read: bool) -> None:
+        samples = self.recording.samples
+        j = self.position
+        first = max(0, j + 1 - HISTORY_POINTS)
+        window = samples[first : j + 1]
+        self.sample_times = deque((s.time for s in window), maxlen=HISTORY_POINTS)
+        self.rss_points = deque(
+            ((s.time, s.totals.rss) for s in window if s.totals and s.totals.rss is not None),
+            maxlen=HISTORY_POINTS,
+        )
+
+    def open_detail(self, region) -> None:
+        if self.snapshot is None:
+            return
+        from vmtop.tui.screens.detail import RegionDetailScreen
+
+        # The recording has no smaps text nor pages: the detail shows what it holds.
+        self.app.push_screen(
+            RegionDetailScreen(
+                procfs=self.procfs,
+                snapshot=self.snapshot._replace(has_smaps=False),
+                region=region,
+                rss_history=[],
+                live=False,
+            )
+        )
+
+    def on_timeline_seek(self, message: Timeline.Seek) -> None:
+        self._stop_playing()
+        self.seek(message.index)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "goto_time" and self._prompt_focused():
+            return False
+        if action == "clear_baseline":
+            return self.mark_a is not None or self.mark_b is not None
+        return super().check_action(action, parameters)
