@@ -225,13 +225,17 @@ class Timeline(Widget):
                     cells[x + k] = ch
                     styles[x + k] = style
 
-        put(
-            1,
-            f"{clock_text(d.times[0])}  RSS {format_bytes(self.floor)}–{format_bytes(self.peak)}",
-            LABEL,
-        )
+        taken = {1 + cursor, *(1 + col for col in marks)}
+        left = f"{clock_text(d.times[0])}  RSS {format_bytes(self.floor)}–{format_bytes(self.peak)}"
+        x = 1
+        while hits := [m for m in taken if x <= m < x + len(left)]:
+            x = max(hits) + 2  # the labels make way for the cursor and the marks
+        put(x, left, LABEL)
         end = clock_text(d.times[-1])
-        put(width - len(end) - 1, end, LABEL)
+        x = width - len(end) - 1
+        while hits := [m for m in taken if x <= m < x + len(end)]:
+            x = min(hits) - len(end) - 1
+        put(x, end, LABEL)
         put(1 + cursor, "▼", CURSOR)
         for col, letter in marks.items():
             put(1 + col, letter, MARK)
