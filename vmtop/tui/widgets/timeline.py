@@ -225,17 +225,16 @@ class Timeline(Widget):
                     cells[x + k] = ch
                     styles[x + k] = style
 
-        taken = {1 + cursor, *(1 + col for col in marks)}
-        left = f"{clock_text(d.times[0])}  RSS {format_bytes(self.floor)}–{format_bytes(self.peak)}"
-        x = 1
-        while hits := [m for m in taken if x <= m < x + len(left)]:
-            x = max(hits) + 2  # the labels make way for the cursor and the marks
-        put(x, left, LABEL)
-        end = clock_text(d.times[-1])
-        x = width - len(end) - 1
-        while hits := [m for m in taken if x <= m < x + len(end)]:
-            x = min(hits) - len(end) - 1
-        put(x, end, LABEL)
+        # One label, on the half away from the cursor: the span and the RSS scale.
+        label = (
+            f"{clock_text(d.times[0])} → {clock_text(d.times[-1])}   "
+            f"RSS {format_bytes(self.floor)}–{format_bytes(self.peak)}"
+        )
+        x = 1 if cursor > width // 2 else width - len(label) - 1
+        for col in marks:
+            if x <= 1 + col < x + len(label):  # nor over a mark
+                x = 1 if x > 1 else width - len(label) - 1
+        put(x, label, LABEL)
         put(1 + cursor, "▼", CURSOR)
         for col, letter in marks.items():
             put(1 + col, letter, MARK)
