@@ -14,6 +14,7 @@ recording raises ``RecordingError`` with one line for a person.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import threading
@@ -31,6 +32,7 @@ from vmtop.record.format import RecordingError
 
 CHUNK = 1 << 20
 SNAPSHOT_CACHE = 16  # rebuilt snapshots kept for stepping back and forth
+KEYFRAME_CACHE = 3  # decoded keyframes kept: stepping back starts from one, not the file
 
 _KEYFRAME = b'{"type":"keyframe"'
 _DELTA = b'{"type":"delta"'
@@ -117,7 +119,9 @@ class _Cursor:
         self.lines = lines
         self.i = -1
         self.regions: dict[int, Region] = {}
-        self.order: tuple[Region, ...] | None = ()  # the keyframe's order while intact
+        self.order: tuple[Region, ...] | None = ()  # the map as a tuple, while up to date
+        self.in_order = True  # ``regions`` iterates in address order
+        self.keyframe_state = None  # a decoded keyframe to start from instead of parsing
         self.status: dict = {}
         self.info = None
         self.has_smaps = False
@@ -140,6 +144,7 @@ class Recording:
         self._lock = threading.Lock()
         self._cursor: _Cursor | None = None
         self._cache: OrderedDict[int, Snapshot] = OrderedDict()
+        self._keyframes: OrderedDict[int, tuple] = OrderedDict()
 
     # -- opening --------------------------------------------------------------------------
 
@@ -341,16 +346,28 @@ class Recording:
             f = open(self.path, "rb")  # noqa: SIM115 - the cursor's generator owns it
             cursor = _Cursor(self._lines_owning(f, self.keyframe_offsets[keyframe]))
             cursor.i = keyframe - 1
+            cursor.keyframe_state = self._keyframes.get(keyframe)
         self._cursor = None
+        # Tens of thousands of new tuples would set the cyclic collector off again and
+        # again over everything this process holds; none of them makes a cycle.
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             self._advance(cursor, i)
+            regions = cursor.order
+            if regions is None:
+                if not cursor.in_order:
+                    ordered = sorted(cursor.regions.values(), key=_start)
+                    cursor.regions = {r.start: r for r in ordered}
+                    cursor.in_order = True
+                regions = tuple(cursor.regions.values())
+                cursor.order = regions
         except (ValueError, KeyError, TypeError, IndexError, _Damage) as e:
             raise RecordingError(f"{self.path}: sample {i} cannot be read back ({e})") from None
+        finally:
+            if collecting:
+                gc.enable()
         self._cursor = cursor
-        regions = cursor.order
-        if regions is None:
-            regions = tuple(sorted(cursor.regions.values(), key=_start))
-            cursor.order = regions
         info = self.samples[i]
         return Snapshot(
             info=cursor.info,
@@ -370,6 +387,13 @@ class Recording:
             if line.startswith(b'{"type":"sample"') or line.startswith(b'{"type":"end"'):
                 kind = "sample" if line[9:10] == b"s" else "end"
                 record = None
+            elif cursor.keyframe_state is not None and line.startswith(_KEYFRAME):
+                state = cursor.keyframe_state
+                regions, cursor.status, cursor.info, cursor.has_smaps, cursor.in_order = state
+                cursor.keyframe_state = None
+                cursor.regions = {r.start: r for r in regions}
+                cursor.order = regions
+                continue
             else:
                 record = json.loads(line)
                 kind = record.get("type")
@@ -382,14 +406,25 @@ class Recording:
                 regions = tuple(map(fmt.row_region, rows))
                 cursor.regions = {r.start: r for r in regions}
                 cursor.order = regions
+                cursor.in_order = all(
+                    a.start < b.start for a, b in zip(regions, regions[1:], strict=False)
+                )
                 cursor.status = dict(record.get("status") or {})
                 cursor.info = fmt.row_info(record["info"])
                 cursor.has_smaps = bool(record.get("has_smaps"))
+                self._keep_keyframe(cursor.i + 1, cursor)
             elif kind == "delta":
                 _apply_delta(cursor, record)
             elif kind == "end":
                 break
         raise ValueError("the file ends before it")
+
+    def _keep_keyframe(self, index: int, cursor: _Cursor) -> None:
+        state = (cursor.order, cursor.status, cursor.info, cursor.has_smaps, cursor.in_order)
+        self._keyframes[index] = state
+        self._keyframes.move_to_end(index)
+        if len(self._keyframes) > KEYFRAME_CACHE:
+            self._keyframes.popitem(last=False)
 
 
 def _start(region: Region) -> int:
@@ -404,6 +439,8 @@ def _apply_delta(cursor: _Cursor, record: dict) -> None:
         changed = True
     for row in record.get("put", ()):
         r = fmt.row_region(row)
+        if r.start not in regions:
+            cursor.in_order = False  # a new start goes to the end of the dict
         regions[r.start] = r
         changed = True
     for row in record.get("resident", ()):

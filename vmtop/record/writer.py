@@ -17,14 +17,20 @@ import platform
 import socket
 import zlib
 from collections.abc import Iterable
-from typing import BinaryIO
+from itertools import islice
+from operator import itemgetter, lt
+from typing import BinaryIO, NamedTuple
 
 from vmtop import __version__
 from vmtop.model.events import Event
 from vmtop.model.region import Snapshot
 from vmtop.record import format as fmt
 
-KEYFRAME_EVERY = 60  # samples between keyframes, at most
+# A keyframe after this many samples that changed the map (idle samples do not count:
+# they cost nothing to replay), or once the deltas since the last keyframe add up to
+# half of it: seeking decodes one keyframe and at most this many deltas.
+KEYFRAME_EVERY = 30
+DELTA_SHARE = 0.5
 COMPRESS_LEVEL = 6
 
 
@@ -33,36 +39,73 @@ def _dumps(record: dict) -> bytes:
     return json.dumps(record, separators=(",", ":"), ensure_ascii=True).encode("ascii") + b"\n"
 
 
+_START = itemgetter(0)
+
+
 def _sorted_unique(regions) -> bool:
-    last = -1
-    for r in regions:
-        if r.start <= last:
-            return False
-        last = r.start
-    return True
+    starts = list(map(_START, regions))
+    return all(map(lt, starts, islice(starts, 1, None)))
 
 
-def region_delta(old_regions, new_regions) -> tuple[list, list, list] | None:
-    """(removed starts, full rows of new or reshaped regions, resident rows) from
-    ``old_regions`` to ``new_regions``; None when a delta cannot describe it (the new
-    map is not sorted by start with unique starts: then write a keyframe)."""
+class RegionDelta(NamedTuple):
+    removed: list  # starts of old regions gone (unmapped, or replaced by a put)
+    put: list  # full rows: regions that are new or changed in more than resident figures
+    resident: list  # [start, *resident figures] of regions changed only in those
+    gone: list  # the old Region objects that are not in the new map as they were
+    came: list  # the new Region objects that were not in the old map as they are
+
+
+def region_delta(old_regions, new_regions) -> RegionDelta | None:
+    """What changed from ``old_regions`` to ``new_regions``; None when a delta cannot
+    describe it (the new map is not sorted by start with unique starts: then write a
+    keyframe).
+
+    Regions carried from one sample to the next are the very same objects (the sampler
+    reuses them while smaps is not read again): those are set aside by identity, in C,
+    and only the rest is compared field by field.
+    """
     if not _sorted_unique(new_regions):
         return None
-    old = {r.start: r for r in old_regions}
+    if old_regions == new_regions:  # in C, by identity first: an idle process
+        return RegionDelta([], [], [], [], [])
+    old_ids = set(map(id, old_regions))
+    new_ids = set(map(id, new_regions))
+    came = [
+        r
+        for r, same in zip(
+            new_regions, map(old_ids.__contains__, map(id, new_regions)), strict=True
+        )
+        if not same
+    ]
+    left = {
+        o.start: o
+        for o, same in zip(
+            old_regions, map(new_ids.__contains__, map(id, old_regions)), strict=True
+        )
+        if not same
+    }
     put: list = []
     resident: list = []
-    pop = old.pop
-    for r in new_regions:
-        o = pop(r.start, None)
+    gone: list = []
+    kept: list = []
+    for r in came:
+        o = left.pop(r.start, None)
         if o is None:
             put.append(fmt.region_row(r))
-        elif o is r or o == r:
+        elif o == r:
+            kept.append(r)
             continue
         elif o[fmt.MAP_PART] == r[fmt.MAP_PART] and o[fmt.CLASS_PART] == r[fmt.CLASS_PART]:
             resident.append([r.start, *r[fmt.RESIDENT_PART]])
+            gone.append(o)
         else:
             put.append(fmt.region_row(r))
-    return list(old), put, resident
+            gone.append(o)
+    if kept:
+        kept_ids = set(map(id, kept))
+        came = [r for r in came if id(r) not in kept_ids]
+    gone.extend(left.values())
+    return RegionDelta(list(left), put, resident, gone, came)
 
 
 def status_delta(old: dict, new: dict) -> tuple[dict, list]:
@@ -72,6 +115,18 @@ def status_delta(old: dict, new: dict) -> tuple[dict, list]:
 
 
 _MISSING = object()
+
+
+def _moved_kinds(kinds: dict, gone, came) -> dict:
+    """Resident bytes per kind after ``gone`` regions left and ``came`` ones arrived."""
+    out = dict(kinds)
+    for r in gone:
+        if r.rss:
+            out[r.kind] = out.get(r.kind, 0) - r.rss
+    for r in came:
+        if r.rss:
+            out[r.kind] = out.get(r.kind, 0) + r.rss
+    return {k: v for k, v in out.items() if v}
 
 
 def kernel_release() -> str:
@@ -162,7 +217,7 @@ class RecordingWriter:
         body: dict | None = None
         delta = None
         if prev is not None and self._since_keyframe < self.keyframe_every:
-            if self._delta_bytes <= self._keyframe_bytes:
+            if self._delta_bytes <= self._keyframe_bytes * DELTA_SHARE:
                 delta = region_delta(prev.regions, snap.regions)
         if delta is None:
             body = {
@@ -181,7 +236,7 @@ class RecordingWriter:
             self._keyframe_bytes = len(data)
             self.keyframes += 1
         else:
-            removed, put, resident = delta
+            removed, put, resident = delta.removed, delta.put, delta.resident
             body = {"type": "delta", "i": i}
             if prev is not None and snap.info != prev.info:
                 body["info"] = fmt.info_row(snap.info)
@@ -198,16 +253,17 @@ class RecordingWriter:
                 body["put"] = put
             if resident:
                 body["resident"] = resident
-            self._since_keyframe += 1
             if len(body) > 2:
+                self._since_keyframe += 1
                 data = _dumps(body)
                 self._delta_bytes += len(data)
                 self._put(data)
-        kinds = (
-            fmt.kind_rss(snap.regions)
-            if prev is None or prev.regions != snap.regions
-            else (self._prev_kinds or {})
-        )
+        if delta is None or self._prev_kinds is None:
+            kinds = fmt.kind_rss(snap.regions)
+        elif delta.gone or delta.came:
+            kinds = _moved_kinds(self._prev_kinds, delta.gone, delta.came)
+        else:
+            kinds = self._prev_kinds
         line: dict = {"type": "sample", "i": i, "time": snap.taken_at}
         if prev is None or body["type"] == "keyframe" or snap.totals != prev.totals:
             line["totals"] = fmt.totals_row(snap.totals)
