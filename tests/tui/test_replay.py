@@ -207,3 +207,29 @@ def test_replay_screen_snapshot(recording, snap_compare):
 
     app = ReplayApp(recording)
     assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)
+
+
+async def test_R_records_what_the_process_screen_samples(tmp_path, monkeypatch):
+    from vmtop.tui.sources import LiveSource
+
+    from .test_process_screen import PID, ScreenApp, step
+
+    monkeypatch.setenv("VMTOP_RECORDINGS", str(tmp_path))
+    app = ScreenApp()
+    app.screen_kwargs["source"] = LiveSource(app.procfs, PID, clock=app.clock)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await pilot.press("R")
+        assert f"REC vmtop-{PID}-" in header(app)[0]
+        await step(pilot)
+        await step(pilot)
+        shown = app.screen.snapshot
+        assert "REC" in header(app)[0]
+        await pilot.press("R")
+        await settle(pilot)
+        assert "REC" not in header(app)[0]
+    files = list(tmp_path.glob(f"vmtop-{PID}-*.jsonl.gz"))
+    assert len(files) == 1
+    rec = Recording.open(str(files[0]))
+    assert len(rec) == 2 and rec.end_reason == "stopped" and rec.pid == PID
+    assert rec.snapshot(1).regions == shown.regions and rec.time_of(1) == shown.taken_at

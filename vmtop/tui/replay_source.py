@@ -119,7 +119,8 @@ class ReplaySource:
         i = max(self.position, 0)
         state = f"▶ {self.speed}×" if self.playing else "❚❚"
         now = rec.time_of(i)
+        day = time.strftime("%Y-%m-%d", time.localtime(rec.start))
         return (
-            f"replay {state}  {clock_text(now)}  +{span_text(now - rec.start)} of "
+            f"replay of {day}  {state}  {clock_text(now)}  +{span_text(now - rec.start)} of "
             f"{span_text(rec.end - rec.start)}  sample {i + 1}/{len(rec)}"
         )
