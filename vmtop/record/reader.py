@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import struct
 import threading
 import time
 import zlib
@@ -45,11 +46,36 @@ class _Damage(Exception):
         self.why = why
 
 
-def iter_lines(f, start: int, compressed: bool) -> Iterator[tuple[int, bytes]]:
+def keyframe_member(f, offset: int) -> int | None:
+    """The whole length of the gzip member at ``offset`` if it is a keyframe member
+    (header with the "VK" extra subfield: see writer.keyframe_member_header), else None."""
+    f.seek(offset)
+    head = f.read(12)
+    if len(head) < 12 or head[:2] != b"\x1f\x8b" or not head[3] & 0x04 or head[3] & 0x1A:
+        return None
+    (xlen,) = struct.unpack("<H", head[10:12])
+    extra = f.read(xlen)
+    k = 0
+    while k + 4 <= len(extra):
+        (size,) = struct.unpack("<H", extra[k + 2 : k + 4])
+        if extra[k : k + 2] == b"VK" and size == 8 and k + 12 <= len(extra):
+            (length,) = struct.unpack("<Q", extra[k + 4 : k + 12])
+            return 12 + xlen + length + 8
+        k += 4 + size
+    return None
+
+
+SKIPPED = b"\x00keyframe stepped over\x00"  # stands for its line (skip_keyframes)
+
+
+def iter_lines(
+    f, start: int, compressed: bool, *, skip_keyframes: bool = False
+) -> Iterator[tuple[int, bytes]]:
     """(offset of the gzip member the line starts in, line without its newline) from
     ``start``; for an uncompressed file the offset is the line's own. A last line
-    without its newline (cut short) is not yielded. Raises _Damage where the
-    compressed data stops making sense."""
+    without its newline (cut short) is not yielded. With ``skip_keyframes``, a
+    keyframe member is not decompressed: ``SKIPPED`` stands for its line. Raises
+    _Damage where the compressed data stops making sense."""
     f.seek(start)
     if not compressed:
         offset = start
@@ -64,44 +90,44 @@ def iter_lines(f, start: int, compressed: bool) -> Iterator[tuple[int, bytes]]:
             for line in lines:
                 yield offset, line
                 offset += len(line) + 1
-    member = start  # compressed offset of the current member
-    used = 0  # compressed bytes of it fed so far
-    z = zlib.decompressobj(31)
-    pending = b""
-    line_member = member
-    while True:
-        data = f.read(CHUNK)
-        if not data:
-            return
-        while data:
+    size = os.fstat(f.fileno()).st_size
+    member = start
+    while member < size:
+        if skip_keyframes:
+            length = keyframe_member(f, member)
+            if length is not None:
+                if member + length > size:
+                    return  # cut short inside it: its sample never came
+                yield member, SKIPPED
+                member += length
+                continue
+        f.seek(member)
+        used = 0  # compressed bytes of this member fed so far
+        z = zlib.decompressobj(31)
+        pending = b""
+        line_member = member
+        while not z.eof:
+            data = f.read(CHUNK)
+            if not data:
+                return  # cut short inside this member
             try:
                 out = z.decompress(data)
             except zlib.error as e:
                 raise _Damage(member + used, f"damaged compressed data ({e})") from None
+            used += len(data) - len(z.unused_data)
             if out:
-                if not pending:
-                    line_member = member
                 pending += out
                 if b"\n" in out:
                     lines = pending.split(b"\n")
                     pending = lines.pop()
-                    first = True
                     for line in lines:
-                        yield (line_member if first else member), line
-                        first = False
-                    line_member = member
-            if z.eof:
-                rest = z.unused_data
-                used += len(data) - len(rest)
-                member += used
-                used = 0
-                data = rest
-                z = zlib.decompressobj(31)
-                if data and not b"\x1f\x8b".startswith(data[:2]):
-                    raise _Damage(member, "data after the end of a compressed part")
-            else:
-                used += len(data)
-                data = b""
+                        yield line_member, line
+        if pending:
+            raise _Damage(member + used, "a line runs past the end of its compressed part")
+        member += used
+        f.seek(member)
+        if f.read(2) not in (b"\x1f\x8b", b""):
+            raise _Damage(member, "data after the end of a compressed part")
 
 
 class SampleInfo(NamedTuple):
@@ -175,7 +201,7 @@ class Recording:
                     f"{name} is not a vmtop recording (not gzip-compressed JSON Lines)"
                 )
             try:
-                self._scan_lines(iter_lines(f, 0, self.compressed))
+                self._scan_lines(iter_lines(f, 0, self.compressed, skip_keyframes=True))
             except _Damage as e:
                 self._cut(f"damaged at byte {e.offset} ({e.why})")
                 return
@@ -226,7 +252,7 @@ class Recording:
             if not self.header:
                 self._check_header(line)
                 continue
-            if line.startswith(_KEYFRAME):
+            if line is SKIPPED or line.startswith(_KEYFRAME):
                 body_offset, body_i = offset, len(self.samples)
                 continue
             if line.startswith(_DELTA) or not line.strip():

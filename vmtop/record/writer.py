@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import socket
+import struct
 import zlib
 from collections.abc import Iterable
 from itertools import islice
@@ -117,6 +118,19 @@ def status_delta(old: dict, new: dict) -> tuple[dict, list]:
 _MISSING = object()
 
 
+def keyframe_member_header(length: int) -> bytes:
+    """A gzip member header (deflate, no name, mtime 0, OS unknown) with the "VK"
+    extra subfield holding ``length``, the size of the compressed data that follows."""
+    extra = b"VK" + struct.pack("<HQ", 8, length)
+    return (
+        b"\x1f\x8b\x08\x04"
+        + b"\x00\x00\x00\x00"
+        + b"\x00\xff"
+        + struct.pack("<H", len(extra))
+        + extra
+    )
+
+
 def _moved_kinds(kinds: dict, gone, came) -> dict:
     """Resident bytes per kind after ``gone`` regions left and ``came`` ones arrived."""
     out = dict(kinds)
@@ -168,6 +182,21 @@ class RecordingWriter:
         assert self._file is not None
         if self._z is not None:
             self._file.write(self._z.flush(zlib.Z_FINISH))
+        self._z = zlib.compressobj(self.level, zlib.DEFLATED, 31)
+
+    def _write_keyframe_member(self, data: bytes) -> None:
+        """The keyframe line as a gzip member of its own, whose header says how long
+        its compressed data is (RFC 1952 FEXTRA subfield "VK": 8 bytes, little-endian),
+        so that a reader scanning for the timeline can step over it without
+        decompressing it. Other gzip readers ignore the subfield. The lines after it go
+        into a new member."""
+        assert self._file is not None and self._z is not None
+        self._file.write(self._z.flush(zlib.Z_FINISH))
+        c = zlib.compressobj(self.level, zlib.DEFLATED, -15)
+        raw = c.compress(data) + c.flush()
+        self._file.write(keyframe_member_header(len(raw)))
+        self._file.write(raw)
+        self._file.write(struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF))
         self._z = zlib.compressobj(self.level, zlib.DEFLATED, 31)
 
     def _put(self, data: bytes) -> None:
@@ -229,8 +258,7 @@ class RecordingWriter:
                 "regions": [fmt.region_row(r) for r in snap.regions],
             }
             data = _dumps(body)
-            self._new_member()
-            self._put(data)
+            self._write_keyframe_member(data)
             self._since_keyframe = 0
             self._delta_bytes = 0
             self._keyframe_bytes = len(data)
