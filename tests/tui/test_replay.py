@@ -233,3 +233,35 @@ async def test_R_records_what_the_process_screen_samples(tmp_path, monkeypatch):
     rec = Recording.open(str(files[0]))
     assert len(rec) == 2 and rec.end_reason == "stopped" and rec.pid == PID
     assert rec.snapshot(1).regions == shown.regions and rec.time_of(1) == shown.taken_at
+
+
+async def test_region_detail_of_a_replayed_region(recording):
+    from vmtop.tui.screens.detail import RegionDetailScreen
+
+    app = ReplayApp(recording)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await opened(app, pilot)
+        await pilot.press("t", *"+6s", "enter")
+        await settle(pilot)
+        block = next(r for r in screen.snapshot.regions if r.size == BLOCK)
+        screen.open_detail(block)
+        await settle(pilot)
+        assert isinstance(app.screen, RegionDetailScreen)
+        assert app.screen.memory_region == block
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is screen
+
+
+async def test_palette_plays_at_a_speed(recording):
+    app = ReplayApp(recording)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await opened(app, pilot)
+        screen.play_at(100)
+        assert screen.source.speed == 100 and screen.source.playing
+        for _ in range(30):
+            await pilot.pause(0.1)
+            if not screen.source.playing:
+                break
+        await settle(pilot)
+        assert screen.source.position == SAMPLES - 1

@@ -12,8 +12,10 @@ the timeline says what changed from A to B.
 from __future__ import annotations
 
 from collections import deque
+from functools import partial
 
 from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.widgets import Static
 
 from vmtop.model import diff
@@ -32,7 +34,43 @@ AB_EVENTS = (ev.MAPPED, ev.UNMAPPED, ev.HEAP_GREW, ev.HEAP_SHRANK, ev.STACK_GREW
 LOG_EVENTS = 1000  # events before the cursor put back in the log after a jump
 
 
+class ReplayCommands(Provider):
+    """Moving in the recording, in the command palette (Ctrl+P)."""
+
+    def _commands(self):
+        screen = self.screen
+        if not isinstance(screen, ReplayScreen):
+            return []
+        out = [
+            ("Pause" if screen.source.playing else "Play", screen.action_pause, "space"),
+            ("Go to a time…", screen.action_goto_time, "t: 12:03:10, +5m, 90s"),
+            ("Next event", screen.action_next_event, "n"),
+            ("Previous event", screen.action_prev_event, "N"),
+            ("Step forward one sample", screen.action_step_forward, "."),
+            ("Step back one sample", screen.action_step_back, ","),
+            ("Mark A here (the baseline)", screen.action_mark_a, "a: Δ since A"),
+            ("Mark B here", screen.action_mark_b, "b: what changed from A to B"),
+        ]
+        if screen.mark_a is not None or screen.mark_b is not None:
+            out.append(("Clear the marks", screen.action_clear_baseline, "B"))
+        for speed in SPEEDS:
+            out.append((f"Play at {speed}×", partial(screen.play_at, speed), "+ / -"))
+        return out
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, help_text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)
+
+
 class ReplayScreen(ProcessScreen):
+    COMMANDS = ProcessScreen.COMMANDS | {ReplayCommands}
     BINDINGS = [
         Binding("space", "pause", "Play"),
         Binding("comma", "step_back", "Step", key_display=",/."),
@@ -148,6 +186,12 @@ class ReplayScreen(ProcessScreen):
         if self.live and not self._in_flight:
             self._arm()
         self._update_header()
+
+    def play_at(self, speed: int) -> None:
+        self.source.set_speed(speed)
+        self._set_speed(0)
+        if not self.source.playing:
+            self.action_pause()
 
     def action_faster(self) -> None:
         self._set_speed(+1)
