@@ -248,6 +248,9 @@ async def test_region_detail_of_a_replayed_region(recording):
         await settle(pilot)
         assert isinstance(app.screen, RegionDetailScreen)
         assert app.screen.memory_region == block
+        fields = app.screen.fields  # the recorded figures, under their smaps names
+        assert fields["Rss"] == block.rss and fields["Private_Dirty"] == block.private_dirty
+        assert fields["Size"] == BLOCK
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen is screen

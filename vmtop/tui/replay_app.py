@@ -16,11 +16,23 @@ from vmtop.tui.app import VmtopApp
 NOWHERE = "/nonexistent/vmtop-replay"
 
 
+class RecordingProcFS(ProcFS):
+    """The /proc of a replay: the process is there (in the recording) but none of its
+    files are, so what needs them (pagemap, ELF files) says it is not available
+    rather than that the process exited."""
+
+    def __init__(self) -> None:
+        super().__init__(NOWHERE)
+
+    def exists(self, pid: int) -> bool:
+        return True
+
+
 class ReplayApp(VmtopApp):
     SUB_TITLE = "replay of a recording"
 
     def __init__(self, recording: Recording, *, clock: Callable[[], float] = time.time):
-        super().__init__(ProcFS(NOWHERE), recording.pid, clock=clock)
+        super().__init__(RecordingProcFS(), recording.pid, clock=clock)
         self.recording = recording
 
     def first_screen(self) -> Screen:

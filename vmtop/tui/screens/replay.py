@@ -34,6 +34,37 @@ AB_EVENTS = (ev.MAPPED, ev.UNMAPPED, ev.HEAP_GREW, ev.HEAP_SHRANK, ev.STACK_GREW
 LOG_EVENTS = 1000  # events before the cursor put back in the log after a jump
 
 
+# The smaps fields a recording keeps for each region, by the names smaps gives them.
+RECORDED_FIELDS = (
+    ("Rss", "rss"),
+    ("Pss", "pss"),
+    ("Shared_Clean", "shared_clean"),
+    ("Shared_Dirty", "shared_dirty"),
+    ("Private_Clean", "private_clean"),
+    ("Private_Dirty", "private_dirty"),
+    ("Anonymous", "anonymous"),
+    ("Swap", "swap"),
+)
+
+
+def recorded_smaps_text(region) -> bytes | None:
+    """The region's smaps block as far as the recording knows it: its header line,
+    Size, and the resident figures recorded (None when there are none)."""
+    if region.rss is None:
+        return None
+    name = region.path.encode("utf-8", "surrogateescape")
+    head = (
+        f"{region.start:x}-{region.end:x} {region.perms} {region.offset:08x} {region.dev} "
+        f"{region.inode}"
+    ).encode() + (b" " * 10 + name if name else b"")
+    lines = [head, f"Size: {region.size // 1024:>14} kB".encode()]
+    for label, field in RECORDED_FIELDS:
+        value = getattr(region, field)
+        if value is not None:
+            lines.append(f"{label + ':':<15}{value // 1024:>8} kB".encode())
+    return b"\n".join(lines) + b"\n"
+
+
 class ReplayCommands(Provider):
     """Moving in the recording, in the command palette (Ctrl+P)."""
 
@@ -330,11 +361,13 @@ class ReplayScreen(ProcessScreen):
             return
         from vmtop.tui.screens.detail import RegionDetailScreen
 
-        # The recording has no smaps text nor pages: the detail shows what it holds.
+        # The recording holds a region's resident figures, not its smaps text nor its
+        # pages: the detail shows those figures as the smaps fields they came from.
+        text = recorded_smaps_text(region)
         self.app.push_screen(
             RegionDetailScreen(
                 procfs=self.procfs,
-                snapshot=self.snapshot._replace(has_smaps=False),
+                snapshot=self.snapshot._replace(raw_smaps=text, has_smaps=text is not None),
                 region=region,
                 rss_history=[],
                 live=False,
