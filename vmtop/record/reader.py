@@ -26,7 +26,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from vmtop.model.events import Event
+from vmtop.model.events import NOTE, Event
 from vmtop.model.region import Region, Snapshot
 from vmtop.record import format as fmt
 from vmtop.record.format import RecordingError
@@ -340,10 +340,11 @@ class Recording:
         return events
 
     def next_event(self, i: int, step: int) -> int | None:
-        """The nearest sample after (step 1) or before (step -1) ``i`` with events."""
+        """The nearest sample after (step 1) or before (step -1) ``i`` with events
+        (changes to the map: narration alone does not count)."""
         j = i + step
         while 0 <= j < len(self.samples):
-            if self.events_of(j):
+            if any(e.event != NOTE for e in self.events_of(j)):
                 return j
             j += step
         return None
