@@ -369,3 +369,44 @@ def test_headless_replay_at_a_time(tmp_path):
     missing = run_vmtop("replay", tmp_path / "nope", "--events")
     assert missing.returncode == 1 and missing.stderr.count(b"\n") == 1
     assert b"Traceback" not in missing.stderr
+
+
+def test_report_names_the_peak_and_the_growths(tmp_path):
+    import re
+    from collections import Counter
+
+    snaps = []
+    for s in fixture_sequence()[:30]:
+        rss = sum(r.rss or 0 for r in s.regions)
+        snaps.append(s._replace(totals=s.totals._replace(rss=rss)))
+    path = tmp_path / "r.jsonl.gz"
+    write(path, snaps)
+    out = run_vmtop("report", path)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout.decode()
+    assert "30 samples every 1 s" in text and "(29s)" in text
+    rss = [s.totals.rss for s in snaps]
+    peak = max(range(len(rss)), key=lambda i: (rss[i], -i))
+    stamp = time.strftime("%H:%M:%S", time.localtime(snaps[peak].taken_at))
+    assert re.search(rf"peak \S+ at \S+ {stamp} \(\+{peak}s\)", text), text
+
+    # The kind that grew most, from the snapshots themselves.
+    def by_kind(s):
+        out: dict = {}
+        for r in s.regions:
+            out[r.kind] = out.get(r.kind, 0) + (r.rss or 0)
+        return out
+
+    first, last = by_kind(snaps[0]), by_kind(snaps[-1])
+    top_kind = max(last, key=lambda k: last[k] - first.get(k, 0))
+    section = text.split("Largest growths by kind")[1].splitlines()[1]
+    assert section.split()[0] == top_kind
+    # The region that grew most: regions[1], whose resident size rose every 3 samples.
+    grown = snaps[-1].regions[1]
+    region_line = text.split("Largest growths by region")[1].splitlines()[1]
+    assert region_line.split()[0].startswith(f"{grown.start:012x}-")
+    counts = Counter(
+        e.event for p, s in zip(snaps, snaps[1:], strict=False) for e in diff.diff_snapshots(p, s)
+    )
+    for name, n in counts.items():
+        assert re.search(rf"^  {name}\s+{n}$", text, re.M), name
