@@ -7,10 +7,13 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import tempfile
 import time
 
 import pytest
 from conftest import PROC_FIXTURES, run_vmtop
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from vmtop.model import diff
 from vmtop.model.events import Event
@@ -410,3 +413,51 @@ def test_report_names_the_peak_and_the_growths(tmp_path):
     )
     for name, n in counts.items():
         assert re.search(rf"^  {name}\s+{n}$", text, re.M), name
+
+
+# -- whatever the bytes, a clear error or a replay: never a traceback ---------------------
+
+_VALID: dict = {}
+
+
+def _valid_recording() -> bytes:
+    if "data" not in _VALID:
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "r.jsonl.gz")
+            write(path, fixture_sequence()[:14], keyframe_every=4)
+            with open(path, "rb") as f:
+                _VALID["data"] = f.read()
+    return _VALID["data"]
+
+
+def _read_all(path) -> None:
+    try:
+        rec = Recording.open(str(path))
+    except RecordingError as e:
+        assert "\n" not in str(e)
+        return
+    rec.events()
+    for i in range(len(rec)):
+        try:
+            rec.snapshot(i)
+        except RecordingError as e:
+            assert "\n" not in str(e)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    cut=st.integers(min_value=0, max_value=1 << 20),
+    flips=st.lists(st.tuples(st.integers(min_value=0), st.integers(0, 255)), max_size=4),
+    plain=st.booleans(),
+)
+def test_damaged_bytes_never_raise_anything_else(tmp_path_factory, cut, flips, plain):
+    data = bytearray(_valid_recording())
+    if plain:
+        data = bytearray(gzip.decompress(bytes(data)))
+    for where, value in flips:
+        if data:
+            data[where % len(data)] = value
+    data = data[: cut % (len(data) + 1)]
+    path = tmp_path_factory.mktemp("fuzz") / "r.jsonl.gz"
+    path.write_bytes(bytes(data))
+    _read_all(path)

@@ -285,7 +285,7 @@ class Recording:
                     kinds = dict(record["kinds"])
                 events = tuple(fmt.row_event(e) for e in record.get("events", ()))
                 when = float(record["time"])
-            except (ValueError, KeyError, TypeError) as e:
+            except (ValueError, KeyError, TypeError, AttributeError) as e:
                 raise _Damage(offset, f"unreadable line ({type(e).__name__})") from None
             self.samples.append(SampleInfo(when, totals, kinds, keyframe, events))
             self._times.append(when)
@@ -389,8 +389,10 @@ class Recording:
                     cursor.in_order = True
                 regions = tuple(cursor.regions.values())
                 cursor.order = regions
-        except (ValueError, KeyError, TypeError, IndexError, _Damage) as e:
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError, _Damage) as e:
             raise RecordingError(f"{self.path}: sample {i} cannot be read back ({e})") from None
+        except OSError as e:
+            raise RecordingError(f"{self.path}: {e.strerror or e}") from None
         finally:
             if collecting:
                 gc.enable()
