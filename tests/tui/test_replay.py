@@ -24,6 +24,8 @@ from vmtop.tui.widgets.timeline import Timeline
 
 from .conftest import TUI_PROC, settle
 
+CHART_ROW_TICKS = 4  # the timeline row with the event ticks and the cursor
+
 START = 1_700_000_000.0  # 22:13:20 UTC
 SAMPLES = 30
 BLOCK = 4 << 20
@@ -268,3 +270,17 @@ async def test_palette_plays_at_a_speed(recording):
                 break
         await settle(pilot)
         assert screen.source.position == SAMPLES - 1
+
+
+async def test_a_click_on_the_timeline_goes_there(recording):
+    app = ReplayApp(recording)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await opened(app, pilot)
+        timeline = screen.query_one(Timeline)
+        # 30 samples over the chart's width: where sample 15 is drawn.
+        column = timeline.column_of(15)
+        assert 0 < column < timeline.size.width - 2
+        await pilot.click(Timeline, offset=(1 + column, 2))
+        await settle(pilot)
+        assert screen.source.position == 15
+        assert timeline.render_line(CHART_ROW_TICKS).text[1 + column] == "▲"
