@@ -65,7 +65,11 @@ class LiveSource(Sampler):
         result = with_narration(result, self.demo, self.clock)
         with self._record_lock:
             if self.recorder is not None:
+                t0 = time.perf_counter()
                 self._record(result)
+                # Writing is part of what a sample costs: the screen's budget counts it.
+                spent = time.perf_counter() - t0
+                result = result._replace(cost_seconds=result.cost_seconds + spent)
         return result
 
     def _record(self, result: SampleResult) -> None:
