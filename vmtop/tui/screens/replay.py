@@ -14,13 +14,16 @@ from __future__ import annotations
 from collections import deque
 from functools import partial
 
+from textual import work
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.message import Message
 from textual.widgets import Static
 
 from vmtop.model import diff
 from vmtop.model import events as ev
 from vmtop.procfs.reader import ProcFS
+from vmtop.record.format import RecordingError
 from vmtop.record.reader import Recording
 from vmtop.record.timespec import resolve_time
 from vmtop.tui.formatting import format_bytes, format_delta
@@ -284,9 +287,11 @@ class ReplayScreen(ProcessScreen):
         super().action_clear_baseline()
         self._show_ab()
 
-    def ab_text(self) -> str:
-        """What changed from A to B, in one line (empty until both are marked)."""
-        a, b = self.mark_a, self.mark_b
+    def ab_text(self, a: int | None = None, b: int | None = None) -> str:
+        """What changed from sample ``a`` to ``b`` (by default the marks A and B), in
+        one line; empty until both are marked."""
+        if a is None and b is None:
+            a, b = self.mark_a, self.mark_b
         if a is None or b is None:
             return ""
         rec = self.recording
@@ -316,11 +321,37 @@ class ReplayScreen(ProcessScreen):
         return "  ·  ".join(parts)
 
     def _show_ab(self) -> None:
-        self.ab_summary = self.ab_text()
-        ab = self.query_one("#ab", Static)
-        ab.update(" " + self.ab_summary)
-        ab.display = bool(self.ab_summary)
+        """Say what changed from A to B: worked out in a thread (two samples to rebuild
+        and diff: a fraction of a second for a huge map), shown when it is there."""
         self._update_timeline()
+        if self.mark_a is None or self.mark_b is None:
+            self._set_ab("")
+            return
+        self._ab_worker(self.mark_a, self.mark_b)
+
+    class Compared(Message):
+        def __init__(self, marks: tuple[int, int], text: str) -> None:
+            super().__init__()
+            self.marks = marks
+            self.text = text
+
+    @work(thread=True, group="ab", exclusive=True, exit_on_error=False)
+    def _ab_worker(self, a: int, b: int) -> None:
+        try:
+            text = self.ab_text(a, b)
+        except RecordingError as e:
+            text = f"A → B: {e}"
+        self.post_message(self.Compared((a, b), text))
+
+    def on_replay_screen_compared(self, message: Compared) -> None:
+        if message.marks == (self.mark_a, self.mark_b):
+            self._set_ab(message.text)
+
+    def _set_ab(self, text: str) -> None:
+        self.ab_summary = text
+        ab = self.query_one("#ab", Static)
+        ab.update(" " + text)
+        ab.display = bool(text)
 
     def _update_timeline(self) -> None:
         self.query_one(Timeline).set_position(self.position, self.mark_a, self.mark_b)
