@@ -284,3 +284,17 @@ async def test_a_click_on_the_timeline_goes_there(recording):
         await settle(pilot)
         assert screen.source.position == 15
         assert timeline.render_line(CHART_ROW_TICKS).text[1 + column] == "▲"
+
+
+async def test_stepping_back_shows_no_highlight_from_later(recording):
+    app = ReplayApp(recording)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await opened(app, pilot)
+        await pilot.press("t", *"+12s", "enter")
+        await settle(pilot)
+        heap = next(r for r in screen.snapshot.regions if r.path == "[heap]")
+        assert screen.recent[heap.start][0] == "grew"  # the heap grew at this sample
+        await pilot.press("comma")
+        await settle(pilot)
+        assert screen.source.position == HEAP_AT - 1
+        assert screen.recent == {}  # nothing changed at sample 11

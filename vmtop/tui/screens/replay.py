@@ -134,6 +134,7 @@ class ReplayScreen(ProcessScreen):
         self.mark_a: int | None = None
         self.mark_b: int | None = None
         self.ab_summary = ""
+        self._shown = -1  # the sample shown before this one
 
     @property
     def source(self) -> ReplaySource:
@@ -363,6 +364,12 @@ class ReplayScreen(ProcessScreen):
         log = self.query_one(EventLog)
         log.clear()
         log.add_events(self._events_before(self.position))
+        if self.position != self._shown + 1:
+            # Highlights linger a few samples when playing forward; after a jump they
+            # would show changes that belong to another moment.
+            self.recent = {}
+            self.traces = []
+        self._shown = self.position
         super()._apply(result)
         if self.is_mounted and self.query("#timeline"):
             self._update_timeline()
