@@ -250,6 +250,8 @@ async def test_region_detail_of_a_replayed_region(recording):
         await settle(pilot)
         assert isinstance(app.screen, RegionDetailScreen)
         assert app.screen.memory_region == block
+        # Its RSS over the samples so far, as recorded: 8 KiB since it was mapped.
+        assert app.screen.rss_history == [(START + i, 8192) for i in range(MAPPED_AT, 7)]
         fields = app.screen.fields  # the recorded figures, under their smaps names
         assert fields["Rss"] == block.rss and fields["Private_Dirty"] == block.private_dirty
         assert fields["Size"] == BLOCK

@@ -29,7 +29,7 @@ from vmtop.record.timespec import resolve_time
 from vmtop.tui.formatting import format_bytes, format_delta
 from vmtop.tui.replay_source import SPEEDS, ReplaySource, clock_text, span_text
 from vmtop.tui.sampler import RSS_THRESHOLD
-from vmtop.tui.screens.process import HISTORY_POINTS, ProcessScreen
+from vmtop.tui.screens.process import HISTORY_POINTS, ProcessScreen, region_history_key
 from vmtop.tui.widgets.event_log import EventLog
 from vmtop.tui.widgets.timeline import Timeline, timeline_data
 
@@ -66,6 +66,23 @@ def recorded_smaps_text(region) -> bytes | None:
         if value is not None:
             lines.append(f"{label + ':':<15}{value // 1024:>8} kB".encode())
     return b"\n".join(lines) + b"\n"
+
+
+DETAIL_HISTORY = 300  # samples of a region's RSS history the detail shows
+
+
+def region_rss_history(recording: Recording, region, index: int) -> list[tuple[float, int]]:
+    """(time, resident bytes) of ``region`` over the samples up to ``index`` in which
+    the same mapping (by region_history_key: its start, the stack by its end) was there."""
+    key = region_history_key(region)
+    anchor = key[0]
+    out = []
+    for j in range(max(0, index - DETAIL_HISTORY + 1), index + 1):
+        snap = recording.snapshot(j)
+        other = snap.region_at(anchor - 1 if region.kind == "stack" else anchor)
+        if other is not None and region_history_key(other) == key and other.rss is not None:
+            out.append((snap.taken_at, other.rss))
+    return out
 
 
 class ReplayCommands(Provider):
@@ -395,19 +412,40 @@ class ReplayScreen(ProcessScreen):
         )
 
     def open_detail(self, region) -> None:
+        """The region detail, once its RSS history over the samples before this one is
+        read back (in a thread: it rebuilds those samples)."""
         if self.snapshot is None:
             return
+        self._history_worker(self.snapshot, region, self.position)
+
+    class HistoryRead(Message):
+        def __init__(self, snapshot, region, history: list) -> None:
+            super().__init__()
+            self.snapshot = snapshot
+            self.region = region
+            self.history = history
+
+    @work(thread=True, group="history", exclusive=True, exit_on_error=False)
+    def _history_worker(self, snapshot, region, index: int) -> None:
+        try:
+            history = region_rss_history(self.recording, region, index)
+        except RecordingError:
+            history = []
+        self.post_message(self.HistoryRead(snapshot, region, history))
+
+    def on_replay_screen_history_read(self, message: HistoryRead) -> None:
         from vmtop.tui.screens.detail import RegionDetailScreen
 
         # The recording holds a region's resident figures, not its smaps text nor its
         # pages: the detail shows those figures as the smaps fields they came from.
+        region = message.region
         text = recorded_smaps_text(region)
         self.app.push_screen(
             RegionDetailScreen(
                 procfs=self.procfs,
-                snapshot=self.snapshot._replace(raw_smaps=text, has_smaps=text is not None),
+                snapshot=message.snapshot._replace(raw_smaps=text, has_smaps=text is not None),
                 region=region,
-                rss_history=[],
+                rss_history=message.history,
                 live=False,
             )
         )
