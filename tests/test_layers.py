@@ -17,7 +17,7 @@ from conftest import REPO
 
 import vmtop
 
-HEADLESS = ("procfs", "model", "output", "commands", "demo")
+HEADLESS = ("procfs", "model", "output", "commands", "demo", "record")
 
 
 def headless_modules() -> list[str]:

@@ -30,6 +30,7 @@ TUI_COMMANDS = [
     ["demo", "mmap"],
     ["demo", "stack"],
     ["demo", "threads"],
+    ["replay", "/nonexistent/recording.jsonl.gz"],
 ]
 
 

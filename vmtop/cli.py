@@ -10,12 +10,13 @@ import argparse
 import sys
 
 from vmtop import __version__
+from vmtop.commands import recordings
 from vmtop.model.names import display_name
 from vmtop.procfs.errors import ProcError
 from vmtop.procfs.reader import ProcFS
 from vmtop.terminal import NO_TERMINAL_STATUS, make_output_safe, no_terminal_reason
 
-SUBCOMMANDS = ("snapshot", "where", "watch", "demo")
+SUBCOMMANDS = ("snapshot", "where", "watch", "demo", *recordings.COMMANDS)
 
 
 def parse_pid(text: str) -> int:
@@ -156,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MIB",
         help="mmap demo: size of the file (default 256)",
     )
+    recordings.add_parsers(sub, _common, parse_pid, positive_float, positive_int)
     return parser
 
 
@@ -194,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
             from vmtop.commands.demo import cmd_demo
 
             return cmd_demo(procfs, args)
+        if args.command in recordings.COMMANDS:
+            return recordings.run(procfs, args)
         return run_tui(procfs, tui_pid, rss_threshold=getattr(args, "threshold", None))
     except ProcError as e:
         print(f"vmtop: {display_name(str(e))}", file=sys.stderr)
@@ -210,6 +214,8 @@ def _wants_tui(args: argparse.Namespace) -> bool:
     """Whether the command runs the TUI (and so needs a terminal)."""
     if args.command is None:
         return True
+    if args.command == "replay":  # headless with --at or --events
+        return not args.events and args.at is None
     return args.command == "demo" and not args.no_tui
 
 

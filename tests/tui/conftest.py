@@ -66,6 +66,15 @@ async def settle(pilot, rounds: int = 3) -> None:
 
 
 @pytest.fixture(autouse=True)
+def copy_taken_at_a_fixed_time(monkeypatch):
+    """A copied tree's "taken HH:MM:SS" comes from its files' mtimes, which a checkout
+    sets: pin it, so that screens and SVG snapshots are the same in every clone."""
+    import vmtop.tui.sources as sources
+
+    monkeypatch.setattr(sources, "copy_time", lambda procfs, pid: 1_700_000_000.0)
+
+
+@pytest.fixture(autouse=True)
 def utc(monkeypatch):
     """Times on screen in UTC, so SVG snapshots and asserted clocks are the same anywhere."""
     monkeypatch.setenv("TZ", "UTC")

@@ -119,7 +119,8 @@ async def test_header_and_table_show_the_fixture():
         assert isinstance(screen, ProcessScreen)
         top, totals = lines(screen.query_one(ProcessHeader))
         assert f" {PID} " in top and "./fixture_prog" in top and "threads 3" in top
-        assert "paused" in top
+        # A copied tree is shown as what it is: not live, no refresh interval.
+        assert "copy of /proc taken" in top and "live" not in top and "every" not in top
         rss = sum(smaps_field(m[0], "Rss") for m in maps_lines())
         assert rss == 6823936  # 6664 kB: "6.5M"
         assert "RSS 6.5M" in totals and f"regions {len(maps_lines())}" in totals
@@ -290,7 +291,10 @@ def grow_heap(root: Path, old: tuple, new_end: int, rss_kb: int) -> None:
 
 
 async def test_pause_and_interval():
-    app = ScreenApp()
+    from vmtop.tui.sources import LiveSource
+
+    app = ScreenApp()  # sampled as if it were live (a copied tree is not)
+    app.screen_kwargs["source"] = LiveSource(app.procfs, PID, clock=app.clock)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
         screen = app.screen

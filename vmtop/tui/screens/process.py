@@ -32,10 +32,12 @@ from vmtop.procfs.errors import ProcError
 from vmtop.procfs.reader import ProcFS
 from vmtop.tui import sampler as smp
 from vmtop.tui.formatting import format_bytes
-from vmtop.tui.sampler import Sampler, SampleResult
+from vmtop.tui.recording_controls import RecordingCommands, RecordingControls
+from vmtop.tui.sampler import SampleResult
 from vmtop.tui.screens.process_commands import ProcessCommands
 from vmtop.tui.screens.process_layout import ProcessLayout
 from vmtop.tui.screens.process_prompt import ProcessPrompt
+from vmtop.tui.sources import SnapshotSource, source_for
 from vmtop.tui.widgets.address_bar import AddressBar
 from vmtop.tui.widgets.event_log import EventLog
 from vmtop.tui.widgets.kind_summary import KindSummary
@@ -59,8 +61,8 @@ def region_history_key(region: Region) -> tuple:
     return (anchor, region.dev, region.inode, region.path)
 
 
-class ProcessScreen(ProcessPrompt, ProcessLayout, Screen):
-    COMMANDS = {ProcessCommands}
+class ProcessScreen(RecordingControls, ProcessPrompt, ProcessLayout, Screen):
+    COMMANDS = {ProcessCommands, RecordingCommands}
     CSS_PATH = str(Path(__file__).with_name("process.tcss"))  # absolute: subclasses elsewhere
 
     BINDINGS = [
@@ -90,6 +92,7 @@ class ProcessScreen(ProcessPrompt, ProcessLayout, Screen):
         Binding("e", "toggle_events", "Events"),
         Binding("i", "toggle_side", "Summary"),
         Binding("a", "toggle_bar", "Bar"),
+        Binding("R", "record", "Record"),
     ]
 
     class Sampled(Message):
@@ -107,6 +110,7 @@ class ProcessScreen(ProcessPrompt, ProcessLayout, Screen):
         paused: bool = False,
         rss_threshold: int = smp.RSS_THRESHOLD,
         name: str | None = None,
+        source: SnapshotSource | None = None,
     ) -> None:
         super().__init__(name=name)
         self.rss_threshold = rss_threshold
@@ -115,7 +119,7 @@ class ProcessScreen(ProcessPrompt, ProcessLayout, Screen):
         self.demo = demo
         self.interval = interval
         self.live = not paused
-        self.sampler: Sampler | None = None
+        self.sampler: SnapshotSource | None = source
         self.snapshot: Snapshot | None = None
         self.baseline: Snapshot | None = None
         self.error: str | None = None
@@ -161,9 +165,15 @@ class ProcessScreen(ProcessPrompt, ProcessLayout, Screen):
         return getattr(self.app, "clock", time.time)
 
     def on_mount(self) -> None:
-        self.sampler = Sampler(
-            self.procfs, self.pid, clock=self.clock, rss_threshold=self.rss_threshold
-        )
+        if self.sampler is None:
+            self.sampler = source_for(
+                self.procfs,
+                self.pid,
+                demo=self.demo,
+                clock=self.clock,
+                rss_threshold=self.rss_threshold,
+            )
+        self.live = self.live and self.sampler.refreshes
         self._update_events_title()
         self.query_one("#prompt", Input).display = False
         self.query_one("#banner", Static).display = False
@@ -211,7 +221,6 @@ class ProcessScreen(ProcessPrompt, ProcessLayout, Screen):
     def on_process_screen_sampled(self, message: Sampled) -> None:
         self._in_flight = False
         result = message.result
-        self._read_narration()
         if result.snapshot is None:
             if result.exited and self.snapshot is not None:
                 self._process_gone(result)
@@ -226,20 +235,6 @@ class ProcessScreen(ProcessPrompt, ProcessLayout, Screen):
             self._sample_worker(self.interval)
         else:
             self._arm(result.cost_seconds)
-
-    def _read_narration(self) -> None:
-        if self.demo is None:
-            return
-        try:
-            lines = self.demo.read_narration()
-        except Exception:  # noqa: BLE001 - a demo that went away has nothing to say
-            return
-        now = self.clock()
-        notes = [
-            ev.Event(now, ev.NOTE, 0, 0, "", 0, 0, detail=str(line).rstrip("\n"))
-            for line in lines or ()
-        ]
-        self.query_one(EventLog).add_events(notes)
 
     def _apply(self, result: SampleResult) -> None:
         snap = result.snapshot
@@ -389,6 +384,8 @@ class ProcessScreen(ProcessPrompt, ProcessLayout, Screen):
                 baseline_at=self.baseline.taken_at if self.baseline is not None else None,
                 exited_at=self.exited_at,
                 shown=len(table.rows) if table.filter_text else None,
+                source=sampler.describe(self.live) if sampler else None,
+                recording=self.recording_label(),
             )
         )
 
@@ -550,8 +547,12 @@ class ProcessScreen(ProcessPrompt, ProcessLayout, Screen):
             return False  # "/" and "g" typed into the prompt are characters
         if self.error is not None and action not in ("back", "leave"):
             return False
-        if action in ("pause", "faster", "slower", "step"):
+        if action == "step":
             return running
+        if action in ("pause", "faster", "slower"):
+            return running and self.sampler is not None and self.sampler.refreshes
+        if action == "record":
+            return running and self.can_record()
         if action == "pan":
             return bool(self.query_one(AddressBar).zoom)
         if action == "zoom_out":
@@ -665,8 +666,10 @@ class ProcessScreen(ProcessPrompt, ProcessLayout, Screen):
         """The next smaller resident change to report (from the smallest: the largest)."""
         smaller = [t for t in RSS_THRESHOLDS if t < self.rss_threshold]
         self.rss_threshold = smaller[-1] if smaller else RSS_THRESHOLDS[-1]
-        if self.sampler is not None:
-            self.sampler.drift.threshold = self.rss_threshold
+        # A recording's events were decided when it was recorded: it has no drift.
+        drift = getattr(self.sampler, "drift", None)
+        if drift is not None:
+            drift.threshold = self.rss_threshold
         self._update_events_title()
         self.notify(
             f"The log now reports a region's RSS change once it adds up to "

@@ -55,6 +55,8 @@ class HeaderState(NamedTuple):
     exited_at: float | None = None
     shown: int | None = None  # regions shown in the table (after the filter)
     period: float | None = None  # actual seconds between samples, when slowed down
+    source: str | None = None  # where snapshots come from, when not live: "copy of /proc …"
+    recording: str | None = None  # "REC file 1.2M" while the screen records
 
 
 def _pair(label: str, value: str) -> list[Segment]:
@@ -89,7 +91,18 @@ class ProcessHeader(Widget):
         s = self.state
         if s.exited_at is not None:
             return [(100, [Segment(f"exited {_clock(s.exited_at)}", EXITED)])]
-        pieces = [(100, [Segment("● live" if s.live else "❚❚ paused", LIVE if s.live else PAUSED)])]
+        pieces = [(100, [Segment(f"● {s.recording}  ", EXITED)])] if s.recording else []
+        if s.source is not None:
+            pieces.append((100, [Segment(s.source, PAUSED)]))
+            if s.snapshot is not None and s.smaps_cost:
+                # Read once, not on a tick: only what that read cost.
+                pieces.append(
+                    (45, [Segment(f"  smaps read in {format_duration(s.smaps_cost)}", LABEL)])
+                )
+            return pieces
+        pieces.append(
+            (100, [Segment("● live" if s.live else "❚❚ paused", LIVE if s.live else PAUSED)])
+        )
         pieces.append((90, [Segment(f" every {s.interval:g}s", VALUE)]))
         if s.live and s.period is not None and s.period > s.interval * 1.2:
             # Reading this process costs too much to do it that often.

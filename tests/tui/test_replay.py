@@ -1,0 +1,302 @@
+"""The replay screen on a recording made from the fixture tree: step, next event, play,
+go to a time, marks A and B with the diff between them; and its SVG snapshot.
+
+The recording is written by the real writer from snapshots of tests/fixtures/tui_proc
+4242 changed the way a program changes its map: a 4 MiB block mapped at sample 5 (one
+new anonymous region), the heap grown at sample 12, pages faulted into the block at 20.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from vmtop.model import diff
+from vmtop.procfs.reader import ProcFS
+from vmtop.procfs.snapshot import take_snapshot
+from vmtop.record.reader import Recording
+from vmtop.record.writer import RecordingWriter
+from vmtop.tui.replay_app import ReplayApp
+from vmtop.tui.screens.replay import ReplayScreen
+from vmtop.tui.widgets.event_log import EventLog
+from vmtop.tui.widgets.process_header import ProcessHeader
+from vmtop.tui.widgets.region_table import RegionTable
+from vmtop.tui.widgets.timeline import Timeline
+
+from .conftest import TUI_PROC, settle
+
+CHART_ROW_TICKS = 4  # the timeline row with the event ticks and the cursor
+
+START = 1_700_000_000.0  # 22:13:20 UTC
+SAMPLES = 30
+BLOCK = 4 << 20
+MAPPED_AT, HEAP_AT, FAULT_AT = 5, 12, 20
+
+
+def snapshots() -> list:
+    base = take_snapshot(ProcFS(str(TUI_PROC)), 4242)
+    regions = list(base.regions)
+    # Room for the block: below the first library, far above the heap.
+    libs = [r for r in regions if r.start > 0x7F0000000000]
+    block_end = libs[0].start - 0x100000
+    block = libs[0]._replace(
+        start=block_end - BLOCK, end=block_end, perms="rw-p", offset=0, dev="00:00",
+        inode=0, path="", kind="anon", object=None, rss=8192, pss=8192, shared_clean=0,
+        shared_dirty=0, private_clean=0, private_dirty=8192, swap=0, anonymous=8192,
+    )  # fmt: skip
+    heap_i = next(i for i, r in enumerate(regions) if r.path == "[heap]")
+    out = []
+    for i in range(SAMPLES):
+        now = list(regions)
+        if i >= MAPPED_AT:
+            b = block if i < FAULT_AT else block._replace(rss=BLOCK, private_dirty=BLOCK)
+            now.append(b)
+            now.sort(key=lambda r: r.start)
+        if i >= HEAP_AT:
+            k = next(j for j, r in enumerate(now) if r.path == "[heap]")
+            heap = regions[heap_i]
+            now[k] = heap._replace(end=heap.end + 0x21000)
+        rss = sum(r.rss or 0 for r in now)
+        out.append(
+            base._replace(
+                taken_at=START + i, regions=tuple(now), totals=base.totals._replace(rss=rss)
+            )
+        )
+    return out
+
+
+@pytest.fixture
+def recording(tmp_path) -> Recording:
+    snaps = snapshots()
+    path = tmp_path / "fixture.jsonl.gz"
+    writer = RecordingWriter(str(path), interval=1.0, keyframe_every=8)
+    prev = None
+    for snap in snaps:
+        writer.write_sample(snap, diff.diff_snapshots(prev, snap) if prev else [])
+        prev = snap
+    writer.close()
+    return Recording.open(str(path))
+
+
+def header(app) -> list[str]:
+    widget = app.screen.query_one(ProcessHeader)
+    return [widget.render_line(y).text for y in range(2)]
+
+
+async def opened(app, pilot) -> ReplayScreen:
+    await settle(pilot)
+    screen = app.screen
+    assert isinstance(screen, ReplayScreen)
+    return screen
+
+
+async def test_replay_opens_at_the_start_with_its_timeline(recording):
+    app = ReplayApp(recording)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await opened(app, pilot)
+        top = header(app)[0]
+        assert "4242" in top and "replay" in top and "22:13:20" in top
+        assert f"sample 1/{SAMPLES}" in top and "live" not in top
+        timeline = screen.query_one(Timeline)
+        top_line = timeline.render_line(0).text
+        assert top_line[1] == "▼" and "22:13:20 → 22:13:49" in top_line
+        assert screen.snapshot.regions == recording.snapshot(0).regions
+
+
+async def test_step_forth_and_back(recording):
+    app = ReplayApp(recording)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await opened(app, pilot)
+        await pilot.press("full_stop", "full_stop")
+        await settle(pilot)
+        assert screen.source.position == 2 and "sample 3/" in header(app)[0]
+        await pilot.press("comma")
+        await settle(pilot)
+        assert screen.source.position == 1
+        assert screen.snapshot.taken_at == START + 1
+
+
+async def test_next_event_lands_on_the_block_being_mapped(recording):
+    app = ReplayApp(recording)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await opened(app, pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        assert screen.source.position == MAPPED_AT
+        log = screen.query_one(EventLog)
+        mapped = [e for e in log.events if e.event == "mapped"]
+        assert mapped and mapped[-1].size == BLOCK
+        table = screen.query_one(RegionTable)
+        block = screen.snapshot.region_at(mapped[-1].start)
+        assert block is not None and block in table.rows
+        assert screen.recent.get(block.start, ("",))[0] == "new"  # highlighted as new
+        await pilot.press("n")
+        await settle(pilot)
+        assert screen.source.position == HEAP_AT
+        await pilot.press("N")
+        await settle(pilot)
+        assert screen.source.position == MAPPED_AT
+        # Going back in time takes the later events out of the log again.
+        assert not any(e.event == "heap_grew" for e in screen.query_one(EventLog).events)
+
+
+async def test_play_runs_to_the_end_and_stops(recording):
+    app = ReplayApp(recording)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await opened(app, pilot)
+        await pilot.press("plus", "plus", "minus")  # 10×, 100×, back to 10×
+        assert screen.source.speed == 10
+        await pilot.press("space")
+        await pilot.pause(0.8)
+        # 30 samples a second apart at 10×: three seconds to play them all.
+        assert screen.source.playing and "▶ 10×" in header(app)[0]
+        assert 2 <= screen.source.position <= 20
+        for _ in range(60):
+            await pilot.pause(0.1)
+            if not screen.source.playing:
+                break
+        await settle(pilot)
+        assert screen.source.position == SAMPLES - 1
+        assert not screen.live and "❚❚" in header(app)[0]
+
+
+async def test_go_to_a_time(recording):
+    app = ReplayApp(recording)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await opened(app, pilot)
+        for text, index in (("+10s", 10), ("22:13:45", 25), ("-5s", 20), ("90s", None)):
+            await pilot.press("t")
+            await pilot.press(*text, "enter")
+            await settle(pilot)
+            if index is None:  # past the end: a warning, the cursor stays
+                assert screen.source.position == 20
+            else:
+                assert screen.source.position == index, text
+
+
+async def test_marks_a_and_b_show_what_changed_between_them(recording):
+    app = ReplayApp(recording)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await opened(app, pilot)
+        await pilot.press("full_stop", "full_stop")
+        await settle(pilot)
+        await pilot.press("a")
+        await pilot.press("t", *"+20s", "enter")
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        assert (screen.mark_a, screen.mark_b) == (2, 22)
+        text = screen.ab_summary
+        a, b = recording.snapshot(2), recording.snapshot(22)
+        assert "A 22:13:22 → B 22:13:42" in text
+        assert f"regions {len(a.regions)} → {len(b.regions)}" in text
+        assert "mapped 1 (+4.0M)" in text and "heap_grew 1" in text
+        # The Δ columns compare with A: the block is new since then, the heap grew.
+        changes = screen.ref_changes
+        block = b.region_at(b.regions[0].start)
+        assert any(c.status == "new" for c in changes.values())
+        assert any(c.status == "grew" for c in changes.values())
+        assert block is not None and "Δ since baseline 22:13:22" in header(app)[1]
+        assert "A" in screen.query_one(Timeline).render_line(0).text
+
+
+def test_replay_screen_snapshot(recording, snap_compare):
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("t", *"+12s", "enter")
+        await settle(pilot)
+        await pilot.press("comma")
+        await settle(pilot)
+
+    app = ReplayApp(recording)
+    assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)
+
+
+async def test_R_records_what_the_process_screen_samples(tmp_path, monkeypatch):
+    from vmtop.tui.sources import LiveSource
+
+    from .test_process_screen import PID, ScreenApp, step
+
+    monkeypatch.setenv("VMTOP_RECORDINGS", str(tmp_path))
+    app = ScreenApp()
+    app.screen_kwargs["source"] = LiveSource(app.procfs, PID, clock=app.clock)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await pilot.press("R")
+        assert f"REC vmtop-{PID}-" in header(app)[0]
+        await step(pilot)
+        await step(pilot)
+        shown = app.screen.snapshot
+        assert "REC" in header(app)[0]
+        await pilot.press("R")
+        await settle(pilot)
+        assert "REC" not in header(app)[0]
+    files = list(tmp_path.glob(f"vmtop-{PID}-*.jsonl.gz"))
+    assert len(files) == 1
+    rec = Recording.open(str(files[0]))
+    assert len(rec) == 2 and rec.end_reason == "stopped" and rec.pid == PID
+    assert rec.snapshot(1).regions == shown.regions and rec.time_of(1) == shown.taken_at
+
+
+async def test_region_detail_of_a_replayed_region(recording):
+    from vmtop.tui.screens.detail import RegionDetailScreen
+
+    app = ReplayApp(recording)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await opened(app, pilot)
+        await pilot.press("t", *"+6s", "enter")
+        await settle(pilot)
+        block = next(r for r in screen.snapshot.regions if r.size == BLOCK)
+        screen.open_detail(block)
+        await settle(pilot)
+        assert isinstance(app.screen, RegionDetailScreen)
+        assert app.screen.memory_region == block
+        # Its RSS over the samples so far, as recorded: 8 KiB since it was mapped.
+        assert app.screen.rss_history == [(START + i, 8192) for i in range(MAPPED_AT, 7)]
+        fields = app.screen.fields  # the recorded figures, under their smaps names
+        assert fields["Rss"] == block.rss and fields["Private_Dirty"] == block.private_dirty
+        assert fields["Size"] == BLOCK
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is screen
+
+
+async def test_palette_plays_at_a_speed(recording):
+    app = ReplayApp(recording)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await opened(app, pilot)
+        screen.play_at(100)
+        assert screen.source.speed == 100 and screen.source.playing
+        for _ in range(30):
+            await pilot.pause(0.1)
+            if not screen.source.playing:
+                break
+        await settle(pilot)
+        assert screen.source.position == SAMPLES - 1
+
+
+async def test_a_click_on_the_timeline_goes_there(recording):
+    app = ReplayApp(recording)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await opened(app, pilot)
+        timeline = screen.query_one(Timeline)
+        # 30 samples over the chart's width: where sample 15 is drawn.
+        column = timeline.column_of(15)
+        assert 0 < column < timeline.size.width - 2
+        await pilot.click(Timeline, offset=(1 + column, 2))
+        await settle(pilot)
+        assert screen.source.position == 15
+        assert timeline.render_line(CHART_ROW_TICKS).text[1 + column] == "▲"
+
+
+async def test_stepping_back_shows_no_highlight_from_later(recording):
+    app = ReplayApp(recording)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await opened(app, pilot)
+        await pilot.press("t", *"+12s", "enter")
+        await settle(pilot)
+        heap = next(r for r in screen.snapshot.regions if r.path == "[heap]")
+        assert screen.recent[heap.start][0] == "grew"  # the heap grew at this sample
+        await pilot.press("comma")
+        await settle(pilot)
+        assert screen.source.position == HEAP_AT - 1
+        assert screen.recent == {}  # nothing changed at sample 11

@@ -1,0 +1,119 @@
+"""The recording format, version 1: what each line holds, and how values are encoded.
+
+A recording is JSON Lines, gzip-compressed, one gzip member per keyframe (so a reader
+can start decompressing at any keyframe). Lines, in order:
+
+- ``{"type": "header", ...}``: once, first (see ``header_record``);
+- per sample, a body then its commit line: the body is ``{"type": "keyframe", ...}``
+  (the whole map) or ``{"type": "delta", ...}`` (only what changed since the previous
+  sample); the commit line ``{"type": "sample", ...}`` carries the time, the totals the
+  timeline needs and the sample's events. A sample exists once its commit line does:
+  a file cut short anywhere replays up to its last complete sample;
+- ``{"type": "end", ...}``: once, last, when the recording stopped cleanly.
+
+Regions, events, process info and totals are JSON arrays in the field order named in
+the header (``region_fields`` ...), so a reader can map them to names without this code.
+"""
+
+from __future__ import annotations
+
+from vmtop.model.events import Event
+from vmtop.model.region import ProcessInfo, Region, Totals
+
+FORMAT_NAME = "vmtop-recording"
+FORMAT_VERSION = 1
+
+REGION_FIELDS = Region._fields
+EVENT_FIELDS = Event._fields
+INFO_FIELDS = ProcessInfo._fields
+TOTALS_FIELDS = Totals._fields
+# The resident figures of a region, in order (Region fields 7 to 14): what a "resident"
+# entry of a delta carries for a region whose range and identity stayed the same.
+RESIDENT_FIELDS = REGION_FIELDS[7:15]
+MAP_PART = slice(0, 7)  # start end perms offset dev inode path
+RESIDENT_PART = slice(7, 15)
+CLASS_PART = slice(15, 18)  # kind object tid
+
+
+class RecordingError(Exception):
+    """A file that cannot be replayed: the message is one line, for a person."""
+
+
+def region_row(region: Region) -> list:
+    return list(region)
+
+
+def row_region(row: list) -> Region:
+    if len(row) != len(REGION_FIELDS):
+        raise ValueError(f"a region has {len(row)} fields, not {len(REGION_FIELDS)}")
+    return Region._make(row)
+
+
+def event_row(event: Event) -> list:
+    return list(event)
+
+
+def row_event(row: list) -> Event:
+    return Event._make(row)
+
+
+def info_row(info: ProcessInfo) -> list:
+    return list(info)
+
+
+def row_info(row: list) -> ProcessInfo:
+    return ProcessInfo._make(row)
+
+
+def totals_row(totals: Totals) -> list:
+    return list(totals)
+
+
+def row_totals(row: list) -> Totals:
+    return Totals._make(row)
+
+
+def kind_rss(regions) -> dict[str, int]:
+    """Resident bytes per kind: what the timeline draws for each sample."""
+    out: dict[str, int] = {}
+    for r in regions:
+        if r.rss:
+            out[r.kind] = out.get(r.kind, 0) + r.rss
+    return out
+
+
+def header_record(
+    *,
+    vmtop_version: str,
+    kernel: str,
+    page_size: int,
+    pid: int,
+    process_start_time: int,
+    command: str,
+    started_at: float,
+    interval: float,
+    keyframe_every: int,
+    hostname: str = "",
+    source: str = "live",
+) -> dict:
+    return {
+        "type": "header",
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "vmtop_version": vmtop_version,
+        "kernel": kernel,
+        "hostname": hostname,
+        "page_size": page_size,
+        "pid": pid,
+        "process_start_time": process_start_time,
+        "command": command,
+        "started_at": started_at,
+        "interval": interval,
+        "keyframe_every": keyframe_every,
+        "source": source,
+        "region_fields": list(REGION_FIELDS),
+        "resident_fields": list(RESIDENT_FIELDS),
+        "event_fields": list(EVENT_FIELDS),
+        "info_fields": list(INFO_FIELDS),
+        "totals_fields": list(TOTALS_FIELDS),
+    }

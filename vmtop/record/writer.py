@@ -1,0 +1,338 @@
+"""Write a recording while sampling: a header, then each sample as a keyframe or a delta.
+
+Compressed on the fly with zlib (gzip format): one gzip member per keyframe, so a reader
+can start at any keyframe, and a sync flush after every sample, so what is on disk is
+always readable up to the last complete sample (``kill -9``, a full disk). The flush
+costs a few bytes per sample; an idle sample is one short line.
+
+Nothing is kept per sample: the previous snapshot (to compute the next delta) and a few
+counters. Not thread-safe: one thread writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import struct
+import zlib
+from collections.abc import Iterable
+from itertools import islice
+from operator import itemgetter, lt
+from typing import BinaryIO, NamedTuple
+
+from vmtop import __version__
+from vmtop.model.events import Event
+from vmtop.model.region import Snapshot
+from vmtop.record import format as fmt
+
+# A keyframe after this many samples that changed the map (idle samples do not count:
+# they cost nothing to replay), or once the deltas since the last keyframe add up to
+# half of it: seeking decodes one keyframe and at most this many deltas.
+KEYFRAME_EVERY = 30
+DELTA_SHARE = 0.5
+COMPRESS_LEVEL = 6
+
+
+def _dumps(record: dict) -> bytes:
+    # ensure_ascii: names that are not UTF-8 are kept as \udcXX escapes (surrogateescape).
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=True).encode("ascii") + b"\n"
+
+
+_START = itemgetter(0)
+
+
+def _sorted_unique(regions) -> bool:
+    starts = list(map(_START, regions))
+    return all(map(lt, starts, islice(starts, 1, None)))
+
+
+class RegionDelta(NamedTuple):
+    removed: list  # starts of old regions gone (unmapped, or replaced by a put)
+    put: list  # full rows: regions that are new or changed in more than resident figures
+    resident: list  # [start, *resident figures] of regions changed only in those
+    gone: list  # the old Region objects that are not in the new map as they were
+    came: list  # the new Region objects that were not in the old map as they are
+
+
+def region_delta(old_regions, new_regions) -> RegionDelta | None:
+    """What changed from ``old_regions`` to ``new_regions``; None when a delta cannot
+    describe it (the new map is not sorted by start with unique starts: then write a
+    keyframe).
+
+    Regions carried from one sample to the next are the very same objects (the sampler
+    reuses them while smaps is not read again): those are set aside by identity, in C,
+    and only the rest is compared field by field.
+    """
+    if not _sorted_unique(new_regions):
+        return None
+    if old_regions == new_regions:  # in C, by identity first: an idle process
+        return RegionDelta([], [], [], [], [])
+    old_ids = set(map(id, old_regions))
+    new_ids = set(map(id, new_regions))
+    came = [
+        r
+        for r, same in zip(
+            new_regions, map(old_ids.__contains__, map(id, new_regions)), strict=True
+        )
+        if not same
+    ]
+    left = {
+        o.start: o
+        for o, same in zip(
+            old_regions, map(new_ids.__contains__, map(id, old_regions)), strict=True
+        )
+        if not same
+    }
+    put: list = []
+    resident: list = []
+    gone: list = []
+    kept: list = []
+    for r in came:
+        o = left.pop(r.start, None)
+        if o is None:
+            put.append(fmt.region_row(r))
+        elif o == r:
+            kept.append(r)
+            continue
+        elif o[fmt.MAP_PART] == r[fmt.MAP_PART] and o[fmt.CLASS_PART] == r[fmt.CLASS_PART]:
+            resident.append([r.start, *r[fmt.RESIDENT_PART]])
+            gone.append(o)
+        else:
+            put.append(fmt.region_row(r))
+            gone.append(o)
+    if kept:
+        kept_ids = set(map(id, kept))
+        came = [r for r in came if id(r) not in kept_ids]
+    gone.extend(left.values())
+    return RegionDelta(list(left), put, resident, gone, came)
+
+
+def status_delta(old: dict, new: dict) -> tuple[dict, list]:
+    changed = {k: v for k, v in new.items() if old.get(k, _MISSING) != v}
+    removed = [k for k in old if k not in new]
+    return changed, removed
+
+
+_MISSING = object()
+
+
+def keyframe_member_header(length: int) -> bytes:
+    """A gzip member header (deflate, no name, mtime 0, OS unknown) with the "VK"
+    extra subfield holding ``length``, the size of the compressed data that follows."""
+    extra = b"VK" + struct.pack("<HQ", 8, length)
+    return (
+        b"\x1f\x8b\x08\x04"
+        + b"\x00\x00\x00\x00"
+        + b"\x00\xff"
+        + struct.pack("<H", len(extra))
+        + extra
+    )
+
+
+def _moved_kinds(kinds: dict, gone, came) -> dict:
+    """Resident bytes per kind after ``gone`` regions left and ``came`` ones arrived."""
+    out = dict(kinds)
+    for r in gone:
+        if r.rss:
+            out[r.kind] = out.get(r.kind, 0) - r.rss
+    for r in came:
+        if r.rss:
+            out[r.kind] = out.get(r.kind, 0) + r.rss
+    return {k: v for k, v in out.items() if v}
+
+
+def kernel_release() -> str:
+    return platform.release()
+
+
+class RecordingWriter:
+    """``write_sample(snapshot, events)`` for each sample, then ``close()``."""
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        interval: float,
+        keyframe_every: int = KEYFRAME_EVERY,
+        level: int = COMPRESS_LEVEL,
+        source: str = "live",
+    ) -> None:
+        self.path = path
+        self.interval = interval
+        self.keyframe_every = max(1, keyframe_every)
+        self.level = level
+        self.source = source
+        self._file: BinaryIO | None = open(path, "wb")  # noqa: SIM115 - closed in close()
+        self._z = None
+        self._prev: Snapshot | None = None
+        self._prev_kinds: dict | None = None
+        self._since_keyframe = 0
+        self._delta_bytes = 0  # uncompressed bytes of deltas since the last keyframe
+        self._keyframe_bytes = 0
+        self.samples = 0
+        self.keyframes = 0
+        self.size = 0  # bytes on disk after the last complete sample
+        self.closed = False
+
+    # -- compression ----------------------------------------------------------------------
+
+    def _new_member(self) -> None:
+        assert self._file is not None
+        if self._z is not None:
+            self._file.write(self._z.flush(zlib.Z_FINISH))
+        self._z = zlib.compressobj(self.level, zlib.DEFLATED, 31)
+
+    def _write_keyframe_member(self, data: bytes) -> None:
+        """The keyframe line as a gzip member of its own, whose header says how long
+        its compressed data is (RFC 1952 FEXTRA subfield "VK": 8 bytes, little-endian),
+        so that a reader scanning for the timeline can step over it without
+        decompressing it. Other gzip readers ignore the subfield. The lines after it go
+        into a new member."""
+        assert self._file is not None and self._z is not None
+        self._file.write(self._z.flush(zlib.Z_FINISH))
+        c = zlib.compressobj(self.level, zlib.DEFLATED, -15)
+        raw = c.compress(data) + c.flush()
+        self._file.write(keyframe_member_header(len(raw)))
+        self._file.write(raw)
+        self._file.write(struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF))
+        self._z = zlib.compressobj(self.level, zlib.DEFLATED, 31)
+
+    def _put(self, data: bytes) -> None:
+        assert self._file is not None and self._z is not None
+        self._file.write(self._z.compress(data))
+
+    def _sync(self) -> None:
+        assert self._file is not None and self._z is not None
+        self._file.write(self._z.flush(zlib.Z_SYNC_FLUSH))
+        self._file.flush()
+        self.size = self._file.tell()
+
+    @property
+    def bytes_written(self) -> int:
+        if self._file is None:
+            try:
+                return os.path.getsize(self.path)
+            except OSError:
+                return 0
+        return self._file.tell()
+
+    # -- samples --------------------------------------------------------------------------
+
+    def _header(self, snap: Snapshot) -> dict:
+        return fmt.header_record(
+            vmtop_version=__version__,
+            kernel=kernel_release(),
+            page_size=os.sysconf("SC_PAGE_SIZE"),
+            pid=snap.info.pid,
+            process_start_time=snap.info.start_time,
+            command=snap.info.command,
+            started_at=snap.taken_at,
+            interval=self.interval,
+            keyframe_every=self.keyframe_every,
+            hostname=socket.gethostname(),
+            source=self.source,
+        )
+
+    def write_sample(self, snap: Snapshot, events: Iterable[Event] = ()) -> None:
+        if self.closed:
+            raise ValueError("the recording is closed")
+        i = self.samples
+        prev = self._prev
+        if prev is None:
+            self._new_member()
+            self._put(_dumps(self._header(snap)))
+        body: dict | None = None
+        delta = None
+        if prev is not None and self._since_keyframe < self.keyframe_every:
+            if self._delta_bytes <= self._keyframe_bytes * DELTA_SHARE:
+                delta = region_delta(prev.regions, snap.regions)
+        if delta is None:
+            body = {
+                "type": "keyframe",
+                "i": i,
+                "info": fmt.info_row(snap.info),
+                "has_smaps": snap.has_smaps,
+                "status": snap.status,
+                "regions": [fmt.region_row(r) for r in snap.regions],
+            }
+            data = _dumps(body)
+            self._write_keyframe_member(data)
+            self._since_keyframe = 0
+            self._delta_bytes = 0
+            self._keyframe_bytes = len(data)
+            self.keyframes += 1
+        else:
+            removed, put, resident = delta.removed, delta.put, delta.resident
+            body = {"type": "delta", "i": i}
+            if prev is not None and snap.info != prev.info:
+                body["info"] = fmt.info_row(snap.info)
+            if prev is not None and snap.has_smaps != prev.has_smaps:
+                body["has_smaps"] = snap.has_smaps
+            changed, gone = status_delta(prev.status, snap.status)
+            if changed:
+                body["status"] = changed
+            if gone:
+                body["status_removed"] = gone
+            if removed:
+                body["removed"] = removed
+            if put:
+                body["put"] = put
+            if resident:
+                body["resident"] = resident
+            if len(body) > 2:
+                self._since_keyframe += 1
+                data = _dumps(body)
+                self._delta_bytes += len(data)
+                self._put(data)
+        if delta is None or self._prev_kinds is None:
+            kinds = fmt.kind_rss(snap.regions)
+        elif delta.gone or delta.came:
+            kinds = _moved_kinds(self._prev_kinds, delta.gone, delta.came)
+        else:
+            kinds = self._prev_kinds
+        line: dict = {"type": "sample", "i": i, "time": snap.taken_at}
+        if prev is None or body["type"] == "keyframe" or snap.totals != prev.totals:
+            line["totals"] = fmt.totals_row(snap.totals)
+        if prev is None or body["type"] == "keyframe" or kinds != self._prev_kinds:
+            line["kinds"] = kinds
+        events = list(events)
+        if events:
+            line["events"] = [fmt.event_row(e) for e in events]
+        self._put(_dumps(line))
+        self._sync()
+        self._prev = snap.compact()
+        self._prev_kinds = kinds
+        self.samples += 1
+
+    def close(self, reason: str = "stopped", events: Iterable[Event] = ()) -> None:
+        """Write the end mark (with events that came after the last sample: the
+        process exited) and close. A recording without a sample is removed."""
+        if self.closed:
+            return
+        self.closed = True
+        f, self._file = self._file, None
+        if f is None:
+            return
+        try:
+            if self._z is not None:
+                end: dict = {"type": "end", "reason": reason, "samples": self.samples}
+                events = list(events)
+                if events:
+                    end["events"] = [fmt.event_row(e) for e in events]
+                f.write(self._z.compress(_dumps(end)))
+                f.write(self._z.flush(zlib.Z_FINISH))
+        finally:
+            f.close()
+            if self.samples == 0:
+                try:
+                    os.unlink(self.path)
+                except OSError:
+                    pass
+
+    def __enter__(self) -> RecordingWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,102 @@
+"""Recording from the process screen: ``R`` (or the palette) starts and stops writing
+what the screen samples to a file; the header shows its name and size meanwhile.
+
+A mixin for the process screen (``self.sampler`` is its snapshot source): only a source
+that can record (the live one) offers it. The writing happens in the sampling worker
+(vmtop.tui.sources.LiveSource), never on the UI thread.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from vmtop.tui.formatting import format_bytes
+
+RECORDINGS_DIR_ENV = "VMTOP_RECORDINGS"  # where R writes; the current directory otherwise
+
+
+def default_recording_path(pid: int, now: float | None = None) -> str:
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    folder = os.environ.get(RECORDINGS_DIR_ENV) or os.getcwd()
+    return os.path.join(folder, f"vmtop-{pid}-{stamp}.jsonl.gz")
+
+
+class RecordingControls:
+    """``action_record``, ``can_record``, ``recording_label`` for a screen with a source."""
+
+    def can_record(self) -> bool:
+        return hasattr(self.sampler, "start_recording")
+
+    @property
+    def is_recording(self) -> bool:
+        return getattr(self.sampler, "recorder", None) is not None
+
+    def recording_label(self) -> str | None:
+        source = self.sampler
+        error = getattr(source, "record_error", None)
+        if error:
+            source.record_error = None
+            self.notify(error, severity="error", timeout=10)
+        recorder = getattr(source, "recorder", None)
+        if recorder is None:
+            return None
+        return f"REC {os.path.basename(recorder.path)} {format_bytes(recorder.size)}"
+
+    def action_record(self) -> None:
+        source = self.sampler
+        if not self.can_record():
+            return
+        if source.recorder is None:
+            path = default_recording_path(self.pid)
+            try:
+                source.start_recording(path, self.interval)
+            except OSError as e:
+                self.notify(f"cannot record to {path}: {e.strerror or e}", severity="error")
+                return
+            self.notify(f"Recording to {path} — R stops", timeout=5)
+        else:
+            writer = source.stop_recording()
+            if writer is not None:
+                self.notify(
+                    f"Saved {writer.path}: {writer.samples} samples, "
+                    f"{format_bytes(writer.size)}. Replay it with: vmtop replay {writer.path}",
+                    timeout=10,
+                )
+        self._update_header()
+
+    def on_unmount(self) -> None:
+        stop = getattr(self.sampler, "stop_recording", None)
+        if stop is not None:
+            stop()
+
+
+class RecordingCommands(Provider):
+    """Start / stop recording in the command palette."""
+
+    def _commands(self):
+        screen = self.screen
+        if not isinstance(screen, RecordingControls) or not screen.can_record():
+            return []
+        if screen.is_recording:
+            return [("Stop recording", screen.action_record, "R: close the file")]
+        return [
+            (
+                "Record this process to a file",
+                screen.action_record,
+                "R: every sample from now, to vmtop-PID-TIME.jsonl.gz (vmtop replay FILE)",
+            )
+        ]
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, help_text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)

@@ -1,0 +1,126 @@
+"""A recording as a snapshot source: the process screen replays it by position.
+
+``seek(i)`` says which sample to show next; ``play(speed)`` makes each ``sample()`` go to
+where the replay clock has got to (1×, 10×, 100× the recorded pace, skipping samples
+when the screen cannot keep up, as a video player drops frames). Each result compares
+the sample with the one recorded before it, so highlights show what changed at that
+moment, and carries the events recorded with it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from vmtop.model import diff
+from vmtop.record.format import RecordingError
+from vmtop.record.reader import Recording
+from vmtop.tui.sampler import SampleResult, region_changes
+
+SPEEDS = (1, 10, 100)
+
+
+def clock_text(t: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(t))
+
+
+def span_text(seconds: float) -> str:
+    seconds = int(round(max(0.0, seconds)))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    if h:
+        return f"{h}h{m:02d}m{s:02d}s"
+    return f"{m}m{s:02d}s" if m else f"{s}s"
+
+
+class ReplaySource:
+    refreshes = True  # it can play
+    smaps_every = 1
+    smaps_cost = 0.0
+
+    def __init__(self, recording: Recording, *, wall: Callable[[], float] = time.monotonic):
+        self.recording = recording
+        self.pid = recording.pid
+        self.wall = wall
+        self.position = -1  # the sample shown
+        self.target = 0  # the sample to show next
+        self.speed = 1
+        self.last = None
+        self.problem: str | None = None  # a sample that could not be read back
+        self._anchor: tuple[float, float] | None = None  # (wall, recording time) playing
+
+    def plan_smaps(self, interval: float) -> None:
+        pass
+
+    # -- moving -----------------------------------------------------------------------------
+
+    def seek(self, index: int) -> None:
+        self.target = max(0, min(len(self.recording) - 1, index))
+        if self._anchor is not None:
+            self._anchor = (self.wall(), self.recording.time_of(self.target))
+
+    @property
+    def playing(self) -> bool:
+        return self._anchor is not None
+
+    def play(self, speed: int | None = None) -> None:
+        if speed is not None:
+            self.speed = speed
+        start = max(self.position, 0)
+        if start >= len(self.recording) - 1:
+            start = 0  # at the end: play from the start again
+            self.target = 0
+        self._anchor = (self.wall(), self.recording.time_of(start))
+
+    def pause(self) -> None:
+        self._anchor = None
+
+    def set_speed(self, speed: int) -> None:
+        if self._anchor is not None:
+            self._anchor = (self.wall(), self.recording.time_of(max(self.position, 0)))
+        self.speed = speed
+
+    def replay_time(self) -> float:
+        """Where the replay clock is: the shown sample's time, or further while playing."""
+        if self._anchor is None:
+            return self.recording.time_of(max(self.position, 0))
+        wall, t0 = self._anchor
+        return min(self.recording.end, t0 + (self.wall() - wall) * self.speed)
+
+    # -- the source interface ---------------------------------------------------------------
+
+    def sample(self, interval: float = 1.0) -> SampleResult:
+        rec = self.recording
+        if self._anchor is not None:
+            self.target = rec.index_at(self.replay_time())
+            if self.target >= len(rec) - 1:
+                self.target = len(rec) - 1
+                self._anchor = None  # the end: stop there
+        j = self.target
+        try:
+            snap = rec.snapshot(j)
+            prev = rec.snapshot(j - 1) if j > 0 else None
+        except RecordingError as e:
+            self.problem = str(e)
+            self._anchor = None
+            self.target = self.position
+            return SampleResult(self.last, self.last, (), {}, ())
+        changes: dict = {}
+        unmapped: tuple = ()
+        if prev is not None and prev.regions != snap.regions:
+            changes = region_changes(prev, snap)
+            unmapped = tuple(diff.unmapped_ranges(prev, snap))
+        self.position = j
+        self.last = snap
+        return SampleResult(snap, prev, rec.events_of(j), changes, unmapped)
+
+    def describe(self, live: bool) -> str | None:
+        rec = self.recording
+        i = max(self.position, 0)
+        state = f"▶ {self.speed}×" if self.playing else "❚❚"
+        now = rec.time_of(i)
+        day = time.strftime("%Y-%m-%d", time.localtime(rec.start))
+        return (
+            f"replay of {day}  {state}  {clock_text(now)}  +{span_text(now - rec.start)} of "
+            f"{span_text(rec.end - rec.start)}  sample {i + 1}/{len(rec)}"
+        )

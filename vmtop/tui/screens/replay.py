@@ -1,0 +1,462 @@
+"""The replay screen: the process screen driven by a recording, with a timeline.
+
+Everything the process screen shows (bar, table, summary, event log, region detail)
+comes from a ``ReplaySource``; this screen adds the timeline and the keys to move in
+time: step a sample back / forth (``,`` ``.``), jump to the previous / next event
+(``N`` ``n``), play / pause (space) at 1×, 10×, 100× (``+`` ``-``), go to a time (``t``:
+``12:03:10``, ``+5m``, ``90s``), and mark two instants A and B (``a`` ``b``): A is the
+baseline, so the Δ columns show everything that changed since A, and the line under
+the timeline says what changed from A to B.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from functools import partial
+
+from textual import work
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.message import Message
+from textual.widgets import Static
+
+from vmtop.model import diff
+from vmtop.model import events as ev
+from vmtop.procfs.reader import ProcFS
+from vmtop.record.format import RecordingError
+from vmtop.record.reader import Recording
+from vmtop.record.timespec import resolve_time
+from vmtop.tui.formatting import format_bytes, format_delta
+from vmtop.tui.replay_source import SPEEDS, ReplaySource, clock_text, span_text
+from vmtop.tui.sampler import RSS_THRESHOLD
+from vmtop.tui.screens.process import HISTORY_POINTS, ProcessScreen, region_history_key
+from vmtop.tui.widgets.event_log import EventLog
+from vmtop.tui.widgets.timeline import Timeline, timeline_data
+
+AB_EVENTS = (ev.MAPPED, ev.UNMAPPED, ev.HEAP_GREW, ev.HEAP_SHRANK, ev.STACK_GREW)
+LOG_EVENTS = 1000  # events before the cursor put back in the log after a jump
+
+
+# The smaps fields a recording keeps for each region, by the names smaps gives them.
+RECORDED_FIELDS = (
+    ("Rss", "rss"),
+    ("Pss", "pss"),
+    ("Shared_Clean", "shared_clean"),
+    ("Shared_Dirty", "shared_dirty"),
+    ("Private_Clean", "private_clean"),
+    ("Private_Dirty", "private_dirty"),
+    ("Anonymous", "anonymous"),
+    ("Swap", "swap"),
+)
+
+
+def recorded_smaps_text(region) -> bytes | None:
+    """The region's smaps block as far as the recording knows it: its header line,
+    Size, and the resident figures recorded (None when there are none)."""
+    if region.rss is None:
+        return None
+    name = region.path.encode("utf-8", "surrogateescape")
+    head = (
+        f"{region.start:x}-{region.end:x} {region.perms} {region.offset:08x} {region.dev} "
+        f"{region.inode}"
+    ).encode() + (b" " * 10 + name if name else b"")
+    lines = [head, f"Size: {region.size // 1024:>14} kB".encode()]
+    for label, field in RECORDED_FIELDS:
+        value = getattr(region, field)
+        if value is not None:
+            lines.append(f"{label + ':':<15}{value // 1024:>8} kB".encode())
+    return b"\n".join(lines) + b"\n"
+
+
+DETAIL_HISTORY = 300  # samples of a region's RSS history the detail shows
+
+
+def region_rss_history(recording: Recording, region, index: int) -> list[tuple[float, int]]:
+    """(time, resident bytes) of ``region`` over the samples up to ``index`` in which
+    the same mapping (by region_history_key: its start, the stack by its end) was there."""
+    key = region_history_key(region)
+    anchor = key[0]
+    out = []
+    for j in range(max(0, index - DETAIL_HISTORY + 1), index + 1):
+        snap = recording.snapshot(j)
+        other = snap.region_at(anchor - 1 if region.kind == "stack" else anchor)
+        if other is not None and region_history_key(other) == key and other.rss is not None:
+            out.append((snap.taken_at, other.rss))
+    return out
+
+
+class ReplayCommands(Provider):
+    """Moving in the recording, in the command palette (Ctrl+P)."""
+
+    def _commands(self):
+        screen = self.screen
+        if not isinstance(screen, ReplayScreen):
+            return []
+        out = [
+            ("Pause" if screen.source.playing else "Play", screen.action_pause, "space"),
+            ("Go to a time…", screen.action_goto_time, "t: 12:03:10, +5m, 90s"),
+            ("Next event", screen.action_next_event, "n"),
+            ("Previous event", screen.action_prev_event, "N"),
+            ("Step forward one sample", screen.action_step_forward, "."),
+            ("Step back one sample", screen.action_step_back, ","),
+            ("Mark A here (the baseline)", screen.action_mark_a, "a: Δ since A"),
+            ("Mark B here", screen.action_mark_b, "b: what changed from A to B"),
+        ]
+        if screen.mark_a is not None or screen.mark_b is not None:
+            out.append(("Clear the marks", screen.action_clear_baseline, "B"))
+        for speed in SPEEDS:
+            out.append((f"Play at {speed}×", partial(screen.play_at, speed), "+ / -"))
+        return out
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, help_text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)
+
+
+class ReplayScreen(ProcessScreen):
+    COMMANDS = ProcessScreen.COMMANDS | {ReplayCommands}
+    BINDINGS = [
+        Binding("space", "pause", "Play"),
+        Binding("comma", "step_back", "Step", key_display=",/."),
+        Binding("full_stop", "step_forward", "Step", show=False),
+        Binding("n", "next_event", "Event", key_display="n/N"),
+        Binding("N", "prev_event", "Prev event", show=False),
+        Binding("plus,equals_sign", "faster", "Speed", key_display="+/-"),
+        Binding("minus", "slower", "Slower", show=False),
+        Binding("t", "goto_time", "Time", priority=True),
+        Binding("a", "mark_a", "Mark A"),
+        Binding("b", "mark_b", "Mark B"),
+        Binding("B", "clear_baseline", "Clear marks", show=False),
+        Binding("home", "seek(0)", "Start", show=False),
+        Binding("end", "seek(-1)", "End", show=False),
+    ]
+
+    def __init__(self, recording: Recording, procfs: ProcFS, *, name: str | None = None):
+        self.recording = recording
+        super().__init__(
+            procfs,
+            recording.pid,
+            interval=recording.interval,
+            paused=True,
+            name=name,
+            source=ReplaySource(recording),
+        )
+        self.mark_a: int | None = None
+        self.mark_b: int | None = None
+        self.ab_summary = ""
+        self._shown = -1  # the sample shown before this one
+
+    @property
+    def source(self) -> ReplaySource:
+        return self.sampler  # type: ignore[return-value]
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.mount(Timeline(timeline_data(self.recording), id="timeline"), after="#header")
+        self.mount(Static("", id="ab"), after="#timeline")
+        self.query_one("#ab", Static).display = False
+        for note in self.recording.notes:
+            self.notify(note, severity="warning", timeout=10)
+
+    # -- moving ---------------------------------------------------------------------------
+
+    @property
+    def position(self) -> int:
+        return max(self.source.position, 0)
+
+    def seek(self, index: int) -> None:
+        self.source.seek(index)
+        self._sample()
+
+    def on_process_screen_sampled(self, message) -> None:
+        super().on_process_screen_sampled(message)
+        if self.source.problem:
+            self.notify(self.source.problem, severity="error", timeout=10)
+            self.source.problem = None
+        if self.live and not self.source.playing:
+            self.live = False  # played to the end
+            self._arm()
+            self._update_header()
+        if not self._in_flight and self.source.target != self.source.position:
+            self._sample()  # a key moved the cursor while a sample was being rebuilt
+
+    def action_seek(self, index: int) -> None:
+        self.seek(index if index >= 0 else len(self.recording) - 1)
+
+    def action_step_back(self) -> None:
+        self._stop_playing()
+        self.seek(self.source.target - 1)
+
+    def action_step_forward(self) -> None:
+        self._stop_playing()
+        self.seek(self.source.target + 1)
+
+    def action_next_event(self) -> None:
+        self._jump_event(1)
+
+    def action_prev_event(self) -> None:
+        self._jump_event(-1)
+
+    def _jump_event(self, step: int) -> None:
+        self._stop_playing()
+        j = self.recording.next_event(self.source.target, step)
+        if j is None:
+            self.notify("no later event" if step > 0 else "no earlier event", timeout=3)
+            return
+        self.seek(j)
+
+    def action_pause(self) -> None:
+        """Play or pause (the replay's space)."""
+        if self.source.playing:
+            self._stop_playing()
+        else:
+            self.source.play()
+            self.live = True
+            self._sample()
+        self._update_header()
+
+    def _stop_playing(self) -> None:
+        if self.source.playing or self.live:
+            self.source.pause()
+            self.live = False
+            self._arm()
+            self._update_header()
+
+    def _set_speed(self, step: int) -> None:
+        i = SPEEDS.index(self.source.speed) if self.source.speed in SPEEDS else 0
+        speed = SPEEDS[max(0, min(len(SPEEDS) - 1, i + step))]
+        self.source.set_speed(speed)
+        # Sample often enough to show every recorded sample at this pace.
+        self.interval = max(0.05, self.recording.interval / speed)
+        if self.live and not self._in_flight:
+            self._arm()
+        self._update_header()
+
+    def play_at(self, speed: int) -> None:
+        self.source.set_speed(speed)
+        self._set_speed(0)
+        if not self.source.playing:
+            self.action_pause()
+
+    def action_faster(self) -> None:
+        self._set_speed(+1)
+
+    def action_slower(self) -> None:
+        self._set_speed(-1)
+
+    # -- go to a time ---------------------------------------------------------------------
+
+    def action_goto_time(self) -> None:
+        self._open_prompt(
+            "time", "go to: 12:03:10, 90s or 5m from the start, +5m / -30s from here, end", ""
+        )
+
+    def go_to_time(self, text: str) -> bool:
+        rec = self.recording
+        try:
+            when = resolve_time(text, rec.start, rec.end, now=rec.time_of(self.position))
+        except ValueError as e:
+            self.notify(str(e), severity="warning")
+            return False
+        if when < rec.start - rec.interval or when > rec.end + rec.interval:
+            self.notify(
+                f"{text} is outside the recording ({clock_text(rec.start)} to "
+                f"{clock_text(rec.end)})",
+                severity="warning",
+            )
+            return False
+        self._stop_playing()
+        self.seek(rec.index_at(when))
+        return True
+
+    def on_input_submitted(self, message) -> None:
+        if self._input_mode == "time":
+            self._close_prompt()
+            self.go_to_time(message.value)
+            return
+        super().on_input_submitted(message)
+
+    # -- marks A and B --------------------------------------------------------------------
+
+    def action_mark_a(self) -> None:
+        if self.snapshot is None:
+            return
+        self.mark_a = self.position
+        self.action_baseline()  # A is the baseline: Δ since A
+        self._show_ab()
+
+    def action_mark_b(self) -> None:
+        if self.snapshot is None:
+            return
+        self.mark_b = self.position
+        if self.mark_a is None:
+            self.notify("B marked: press a at another moment to mark A", timeout=4)
+        self._show_ab()
+
+    def action_clear_baseline(self) -> None:
+        self.mark_a = self.mark_b = None
+        super().action_clear_baseline()
+        self._show_ab()
+
+    def ab_text(self, a: int | None = None, b: int | None = None) -> str:
+        """What changed from sample ``a`` to ``b`` (by default the marks A and B), in
+        one line; empty until both are marked."""
+        if a is None and b is None:
+            a, b = self.mark_a, self.mark_b
+        if a is None or b is None:
+            return ""
+        rec = self.recording
+        old, new = rec.snapshot(a), rec.snapshot(b)
+        events = diff.diff_snapshots(old, new, rss_threshold=RSS_THRESHOLD)
+        counts: dict[str, int] = {}
+        grown: dict[str, int] = {}
+        for e in events:
+            counts[e.event] = counts.get(e.event, 0) + 1
+            grown[e.event] = grown.get(e.event, 0) + e.delta
+        rss_a, rss_b = old.totals.rss or 0, new.totals.rss or 0
+        parts = [
+            f"A {clock_text(old.taken_at)} → B {clock_text(new.taken_at)} "
+            f"({'+' if b >= a else '-'}{span_text(abs(new.taken_at - old.taken_at))})",
+            f"RSS {format_bytes(rss_a)} → {format_bytes(rss_b)} "
+            f"({format_delta(rss_b - rss_a) or '±0'})",
+            f"regions {len(old.regions)} → {len(new.regions)}",
+        ]
+        for name in AB_EVENTS:
+            if counts.get(name):
+                parts.append(f"{name} {counts[name]} ({format_delta(grown[name]) or '±0'})")
+        others = sum(n for k, n in counts.items() if k not in AB_EVENTS)
+        if others:
+            parts.append(f"{others} other changes")
+        if not events:
+            parts.append("no change to the map")
+        return "  ·  ".join(parts)
+
+    def _show_ab(self) -> None:
+        """Say what changed from A to B: worked out in a thread (two samples to rebuild
+        and diff: a fraction of a second for a huge map), shown when it is there."""
+        self._update_timeline()
+        if self.mark_a is None or self.mark_b is None:
+            self._set_ab("")
+            return
+        self._ab_worker(self.mark_a, self.mark_b)
+
+    class Compared(Message):
+        def __init__(self, marks: tuple[int, int], text: str) -> None:
+            super().__init__()
+            self.marks = marks
+            self.text = text
+
+    @work(thread=True, group="ab", exclusive=True, exit_on_error=False)
+    def _ab_worker(self, a: int, b: int) -> None:
+        try:
+            text = self.ab_text(a, b)
+        except RecordingError as e:
+            text = f"A → B: {e}"
+        self.post_message(self.Compared((a, b), text))
+
+    def on_replay_screen_compared(self, message: Compared) -> None:
+        if message.marks == (self.mark_a, self.mark_b):
+            self._set_ab(message.text)
+
+    def _set_ab(self, text: str) -> None:
+        self.ab_summary = text
+        ab = self.query_one("#ab", Static)
+        ab.update(" " + text)
+        ab.display = bool(text)
+
+    def _update_timeline(self) -> None:
+        self.query_one(Timeline).set_position(self.position, self.mark_a, self.mark_b)
+
+    # -- what the process screen does with a sample, for a replay ---------------------------
+
+    def _apply(self, result) -> None:
+        # The log holds what was recorded up to here, however the cursor got here.
+        log = self.query_one(EventLog)
+        log.clear()
+        log.add_events(self._events_before(self.position))
+        if self.position != self._shown + 1:
+            # Highlights linger a few samples when playing forward; after a jump they
+            # would show changes that belong to another moment.
+            self.recent = {}
+            self.traces = []
+        self._shown = self.position
+        super()._apply(result)
+        if self.is_mounted and self.query("#timeline"):
+            self._update_timeline()
+
+    def _events_before(self, index: int) -> list:
+        out: list = []
+        j = index - 1
+        while j >= 0 and len(out) < LOG_EVENTS:
+            out.extend(reversed(self.recording.events_of(j)))
+            j -= 1
+        out.reverse()
+        return out
+
+    def _record_history(self, snap, smaps_read: bool) -> None:
+        samples = self.recording.samples
+        j = self.position
+        first = max(0, j + 1 - HISTORY_POINTS)
+        window = samples[first : j + 1]
+        self.sample_times = deque((s.time for s in window), maxlen=HISTORY_POINTS)
+        self.rss_points = deque(
+            ((s.time, s.totals.rss) for s in window if s.totals and s.totals.rss is not None),
+            maxlen=HISTORY_POINTS,
+        )
+
+    def open_detail(self, region) -> None:
+        """The region detail, once its RSS history over the samples before this one is
+        read back (in a thread: it rebuilds those samples)."""
+        if self.snapshot is None:
+            return
+        self._history_worker(self.snapshot, region, self.position)
+
+    class HistoryRead(Message):
+        def __init__(self, snapshot, region, history: list) -> None:
+            super().__init__()
+            self.snapshot = snapshot
+            self.region = region
+            self.history = history
+
+    @work(thread=True, group="history", exclusive=True, exit_on_error=False)
+    def _history_worker(self, snapshot, region, index: int) -> None:
+        try:
+            history = region_rss_history(self.recording, region, index)
+        except RecordingError:
+            history = []
+        self.post_message(self.HistoryRead(snapshot, region, history))
+
+    def on_replay_screen_history_read(self, message: HistoryRead) -> None:
+        from vmtop.tui.screens.detail import RegionDetailScreen
+
+        # The recording holds a region's resident figures, not its smaps text nor its
+        # pages: the detail shows those figures as the smaps fields they came from.
+        region = message.region
+        text = recorded_smaps_text(region)
+        self.app.push_screen(
+            RegionDetailScreen(
+                procfs=self.procfs,
+                snapshot=message.snapshot._replace(raw_smaps=text, has_smaps=text is not None),
+                region=region,
+                rss_history=message.history,
+                live=False,
+            )
+        )
+
+    def on_timeline_seek(self, message: Timeline.Seek) -> None:
+        self._stop_playing()
+        self.seek(message.index)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "goto_time" and self._prompt_focused():
+            return False
+        if action == "clear_baseline":
+            return self.mark_a is not None or self.mark_b is not None
+        return super().check_action(action, parameters)

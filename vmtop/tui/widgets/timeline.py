@@ -1,0 +1,246 @@
+"""The replay timeline: the process's resident memory over the whole recording, stacked
+by kind in each kind's colour, with the cursor (the sample on screen), the marks A and B,
+and a tick under every moment that has events. A click moves the cursor there.
+
+Row 0: start time · A · B · ▼ cursor · end time. Rows 1 to 3: RSS by kind, scaled to
+the recording's peak, one column per stretch of time (the sample with the most RSS in
+it). Row 4: event ticks and the cursor's ▲.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Size
+from textual.message import Message
+from textual.strip import Strip
+from textual.widget import Widget
+
+from vmtop.model.kinds import ALL_KINDS
+from vmtop.tui.formatting import format_bytes
+from vmtop.tui.theme import kind_color
+
+BLOCKS = " ▁▂▃▄▅▆▇█"
+CHART_ROWS = 3
+LABEL = Style(color="#8a8a8a")
+VALUE = Style(color="#ffffff", bold=True)
+CURSOR = Style(color="#ffffff", bold=True)
+CURSOR_BG = "#4e4e4e"
+MARK = Style(color="#000000", bgcolor="#ffd75f", bold=True)
+MARK_BG = "#3a3a00"
+TICK = Style(color="#ffaf00")
+NOTE_TICK = Style(color="#87afd7")
+NO_KIND = "#808080"
+_ORDER = {k: i for i, k in enumerate(ALL_KINDS)}
+
+
+class TimelineData(NamedTuple):
+    times: list[float]
+    kinds: list[dict]  # per sample: kind -> resident bytes
+    totals: list[int]  # per sample: the RSS the chart stacks (sum of kinds, else VmRSS)
+    event_counts: list[int]  # per sample: events (narration counted apart)
+    note_counts: list[int]
+
+
+def timeline_data(recording) -> TimelineData:
+    times, kinds, totals, counts, notes = [], [], [], [], []
+    for i, s in enumerate(recording.samples):
+        times.append(s.time)
+        kinds.append(s.kinds)
+        total = sum(s.kinds.values()) if s.kinds else ((s.totals.rss or 0) if s.totals else 0)
+        totals.append(total)
+        events = recording.events_of(i)
+        n_notes = sum(1 for e in events if e.event == "note")
+        counts.append(len(events) - n_notes)
+        notes.append(n_notes)
+    return TimelineData(times, kinds, totals, counts, notes)
+
+
+class Timeline(Widget):
+    DEFAULT_CSS = """
+    Timeline {
+        height: 5;
+        background: #121212;
+    }
+    """
+
+    class Seek(Message):
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+
+    def __init__(self, data: TimelineData, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.data = data
+        self.cursor = 0
+        self.mark_a: int | None = None
+        self.mark_b: int | None = None
+        self._columns: tuple[int, list] | None = None  # (width, per column)
+        self.peak = max(data.totals) if data.totals else 0
+        # The chart starts a little below the lowest RSS, not at zero: growth is what
+        # it is for, and from zero a 10 % rise is a line's width.
+        low = min(data.totals) if data.totals else 0
+        self.floor = int(low * 0.8) if self.peak > low else 0
+
+    def set_position(self, cursor: int, mark_a: int | None, mark_b: int | None) -> None:
+        if (cursor, mark_a, mark_b) != (self.cursor, self.mark_a, self.mark_b):
+            self.cursor, self.mark_a, self.mark_b = cursor, mark_a, mark_b
+            self.refresh()
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return CHART_ROWS + 2
+
+    # -- geometry -----------------------------------------------------------------------
+
+    @property
+    def _chart_width(self) -> int:
+        return max(1, self.size.width - 2)
+
+    def column_of(self, index: int) -> int:
+        t = self.data.times
+        if len(t) < 2 or t[-1] <= t[0]:
+            return 0
+        frac = (t[index] - t[0]) / (t[-1] - t[0])
+        return min(self._chart_width - 1, int(frac * (self._chart_width - 1) + 0.5))
+
+    def index_at_column(self, column: int) -> int:
+        t = self.data.times
+        if len(t) < 2:
+            return 0
+        when = t[0] + (t[-1] - t[0]) * max(0, min(column, self._chart_width - 1)) / max(
+            1, self._chart_width - 1
+        )
+        from bisect import bisect_left
+
+        i = bisect_left(t, when)
+        if i >= len(t):
+            return len(t) - 1
+        if i > 0 and when - t[i - 1] < t[i] - when:
+            return i - 1
+        return i
+
+    def _per_column(self) -> list:
+        """Per column: (the sample with the most RSS there, events, notes)."""
+        width = self._chart_width
+        if self._columns is not None and self._columns[0] == width:
+            return self._columns[1]
+        cols: list = [[-1, 0, 0] for _ in range(width)]
+        d = self.data
+        for i in range(len(d.times)):
+            c = cols[self.column_of(i)]
+            if c[0] < 0 or d.totals[i] > d.totals[c[0]]:
+                c[0] = i
+            c[1] += d.event_counts[i]
+            c[2] += d.note_counts[i]
+        # Columns between two samples (a short recording, a wide screen) hold the
+        # earlier one: the map as it was until the next sample.
+        last = -1
+        for c in cols:
+            if c[0] < 0:
+                c[0] = last
+            else:
+                last = c[0]
+        self._columns = (width, cols)
+        return cols
+
+    # -- drawing --------------------------------------------------------------------------
+
+    def _stack(self, i: int) -> list[tuple[str, float]]:
+        """(colour, top in eighths of the chart) from the bottom up."""
+        d = self.data
+        span = self.peak - self.floor
+        if i < 0 or span <= 0:
+            return []
+        levels = CHART_ROWS * 8
+        kinds = d.kinds[i]
+        if not kinds:
+            return [(NO_KIND, (d.totals[i] - self.floor) / span * levels)]
+        out = []
+        acc = 0
+        for kind, value in sorted(kinds.items(), key=lambda kv: _ORDER.get(kv[0], 99)):
+            acc += value
+            if acc > self.floor:
+                out.append((kind_color(kind), (acc - self.floor) / span * levels))
+        return out
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        d = self.data
+        if not d.times or width < 4:
+            return Strip.blank(width)
+        cols = self._per_column()
+        cursor = self.column_of(self.cursor)
+        marks = {}
+        if self.mark_a is not None:
+            marks[self.column_of(self.mark_a)] = "A"
+        if self.mark_b is not None:
+            marks[self.column_of(self.mark_b)] = "B"
+        if y == 0:
+            return self._top_line(width, cursor, marks)
+        if y == CHART_ROWS + 1:
+            segs = [Segment(" ")]
+            for x, (_i, events, notes) in enumerate(cols):
+                if x == cursor:
+                    segs.append(Segment("▲", CURSOR))
+                elif events:
+                    segs.append(Segment("┃" if events > 3 else "╵", TICK))
+                elif notes:
+                    segs.append(Segment("·", NOTE_TICK))
+                else:
+                    segs.append(Segment(" "))
+            return Strip(segs).adjust_cell_length(width)
+        row = CHART_ROWS - y  # 0 is the bottom row
+        segs = [Segment(" ")]
+        for x, (i, _e, _n) in enumerate(cols):
+            bg = CURSOR_BG if x == cursor else (MARK_BG if x in marks else None)
+            char, color = self._cell(self._stack(i), row)
+            segs.append(Segment(char, Style(color=color, bgcolor=bg)))
+        return Strip(segs).adjust_cell_length(width)
+
+    @staticmethod
+    def _cell(stack: list[tuple[str, float]], row: int) -> tuple[str, str | None]:
+        low = row * 8
+        if not stack or stack[-1][1] <= low:
+            return " ", None
+        top = stack[-1][1]
+        mid = low + 4 if top >= low + 8 else (low + top) / 2
+        color = next((c for c, level in stack if level >= mid), stack[-1][0])
+        if top >= low + 8:
+            return "█", color
+        eighths = max(1, int(round(top - low)))
+        return BLOCKS[min(8, eighths)], color
+
+    def _top_line(self, width: int, cursor: int, marks: dict) -> Strip:
+        from vmtop.tui.replay_source import clock_text
+
+        d = self.data
+        cells = [" "] * width
+        styles: list[Style | None] = [None] * width
+
+        def put(x: int, text: str, style: Style) -> None:
+            for k, ch in enumerate(text):
+                if 0 <= x + k < width:
+                    cells[x + k] = ch
+                    styles[x + k] = style
+
+        # One label, on the half away from the cursor: the span and the RSS scale.
+        label = (
+            f"{clock_text(d.times[0])} → {clock_text(d.times[-1])}   "
+            f"RSS {format_bytes(self.floor)}–{format_bytes(self.peak)}"
+        )
+        x = 1 if cursor > width // 2 else width - len(label) - 1
+        for col in marks:
+            if x <= 1 + col < x + len(label):  # nor over a mark
+                x = 1 if x > 1 else width - len(label) - 1
+        put(x, label, LABEL)
+        put(1 + cursor, "▼", CURSOR)
+        for col, letter in marks.items():
+            put(1 + col, letter, MARK)
+        segs = [Segment(c, s) for c, s in zip(cells, styles, strict=True)]
+        return Strip(segs).simplify()
+
+    def on_click(self, event) -> None:
+        if 1 <= event.x <= self._chart_width and 1 <= event.y <= CHART_ROWS + 1:
+            self.post_message(self.Seek(self.index_at_column(event.x - 1)))
