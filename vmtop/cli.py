@@ -13,7 +13,17 @@ from vmtop import __version__
 from vmtop.procfs.errors import ProcError
 from vmtop.procfs.reader import ProcFS
 
-SUBCOMMANDS = ("snapshot", "where", "watch", "demo")
+SUBCOMMANDS = ("snapshot", "where", "watch", "demo", "serve", "completion", "man")
+# Top-level options that take a value (so `vmtop --theme X PID` finds the PID).
+VALUE_OPTIONS = (
+    "--proc-root",
+    "--interval",
+    "--threshold",
+    "--columns",
+    "--theme",
+    "--bar-scale",
+    "--config",
+)
 
 
 def parse_pid(text: str) -> int:
@@ -81,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="read this /proc tree instead of /proc (a copy from another machine)",
     )
+    _settings_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     snap = sub.add_parser("snapshot", help="print one snapshot of a process's memory map")
@@ -107,15 +118,21 @@ def build_parser() -> argparse.ArgumentParser:
     watch = sub.add_parser("watch", help="print one line per change to the memory map")
     _common(watch)
     watch.add_argument("pid", type=parse_pid, metavar="PID")
-    watch.add_argument("--interval", type=positive_float, default=1.0, metavar="S")
+    watch.add_argument(
+        "--interval",
+        type=positive_float,
+        default=None,
+        metavar="S",
+        help="seconds between samples (default: the config's interval, 1)",
+    )
     watch.add_argument("--count", type=positive_int, default=None, metavar="N")
     watch.add_argument("--json", action="store_true", help="one JSON object per line")
     watch.add_argument(
         "--threshold",
         type=positive_int,
-        default=64 * 1024,
+        default=None,
         metavar="BYTES",
-        help="smallest RSS change of a region that is reported (default 65536)",
+        help="smallest RSS change of a region that is reported (default: the config's, 65536)",
     )
 
     demo = sub.add_parser("demo", help="run a workload that shows memory behaviour")
@@ -134,7 +151,66 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MIB",
         help="mmap demo: size of the file (default 256)",
     )
+    from vmtop.commands.completion import add_completion_parsers
+    from vmtop.commands.serve import add_serve_parser
+
+    add_serve_parser(sub, _common)
+    add_completion_parsers(sub)
     return parser
+
+
+def _settings_options(parser: argparse.ArgumentParser) -> None:
+    """The settings the config file also holds (vmtop/config.py); dest cfg_* so that a
+    subcommand's own --interval does not clobber them."""
+    from vmtop.config import BAR_SCALES
+
+    group = parser.add_argument_group("settings (override the config file and VMTOP_* variables)")
+    group.add_argument(
+        "--interval", dest="cfg_interval", metavar="S", help="seconds between samples (default 1)"
+    )
+    group.add_argument(
+        "--threshold",
+        dest="cfg_threshold",
+        metavar="BYTES",
+        help="smallest RSS change of a region that is an event (default 65536)",
+    )
+    group.add_argument(
+        "--columns",
+        dest="cfg_columns",
+        metavar="LIST",
+        help="region table columns, comma-separated",
+    )
+    group.add_argument(
+        "--theme",
+        dest="cfg_theme",
+        metavar="NAME",
+        help="vmtop-dark, vmtop-light or any Textual theme",
+    )
+    group.add_argument(
+        "--bar-scale",
+        dest="cfg_bar_scale",
+        choices=BAR_SCALES,
+        help="the address-space bar's scale",
+    )
+    group.add_argument(
+        "--config", metavar="PATH", help="read this config file (default: XDG config dir)"
+    )
+    group.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the settings in effect and where each came from, then exit",
+    )
+
+
+def load_settings_from(args: argparse.Namespace):
+    from vmtop.config import KEYS, load_settings
+
+    options = {key: getattr(args, "cfg_" + key, None) for key in KEYS}
+    # A subcommand's own --interval / --threshold (vmtop watch) is the command line too.
+    for key in ("interval", "threshold"):
+        if getattr(args, key, None) is not None:
+            options[key] = getattr(args, key)
+    return load_settings(options, path=args.config)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,6 +226,21 @@ def main(argv: list[str] | None = None) -> int:
         tui_pid = parse_pid(argv[first])
         argv = argv[:first] + argv[first + 1 :]
     args = parser.parse_args(argv)
+    from vmtop.config import ConfigError
+
+    try:
+        settings = load_settings_from(args)
+    except ConfigError as e:
+        print(f"vmtop: {e}", file=sys.stderr)
+        return 2
+    if args.print_config:
+        from vmtop.config import format_settings
+
+        sys.stdout.write(format_settings(settings))
+        return 0
+    args.settings = settings
+    if args.command == "watch":
+        args.interval, args.threshold = settings.interval, settings.threshold
     procfs = ProcFS(args.proc_root)
     try:
         if args.command == "snapshot":
@@ -166,7 +257,15 @@ def main(argv: list[str] | None = None) -> int:
             from vmtop.commands.demo import cmd_demo
 
             return cmd_demo(procfs, args)
-        return run_tui(procfs, tui_pid)
+        if args.command == "serve":
+            from vmtop.commands.serve import cmd_serve
+
+            return cmd_serve(args, settings)
+        if args.command in ("completion", "man"):
+            from vmtop.commands.completion import cmd_completion
+
+            return cmd_completion(parser, args)
+        return run_tui(procfs, tui_pid, settings)
     except ProcError as e:
         print(f"vmtop: {e}", file=sys.stderr)
         return 1
@@ -185,7 +284,7 @@ def _first_positional(argv: list[str]) -> int | None:
         arg = argv[i]
         if arg == "--":
             return i + 1 if i + 1 < len(argv) else None
-        if arg == "--proc-root":
+        if arg in VALUE_OPTIONS:
             i += 2
             continue
         if arg.startswith("-"):
@@ -216,13 +315,17 @@ def cmd_snapshot(procfs: ProcFS, args: argparse.Namespace) -> int:
     return 0
 
 
-def run_tui(procfs: ProcFS, pid: int | None) -> int:
+def run_tui(procfs: ProcFS, pid: int | None, settings=None) -> int:
     try:
         from vmtop.tui.app import VmtopApp
     except ImportError as e:  # pragma: no cover - the TUI ships with the package
         print(f"vmtop: the TUI is not available: {e}", file=sys.stderr)
         return 1
-    app = VmtopApp(procfs=procfs, pid=pid)
+    app = VmtopApp(procfs=procfs, pid=pid, settings=settings)
+    problem = app.settings_problem()
+    if problem:
+        print(f"vmtop: {problem}", file=sys.stderr)
+        return 2
     app.run()
     return app.return_code or 0
 

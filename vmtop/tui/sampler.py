@@ -175,8 +175,10 @@ class Sampler:
         *,
         clock: Callable[[], float] = time.time,
         budget: float = SMAPS_BUDGET,
+        rss_threshold: int = RSS_THRESHOLD,
     ) -> None:
         self.procfs = procfs
+        self.rss_threshold = rss_threshold  # for events; highlights keep RSS_THRESHOLD
         self.pid = pid
         self.clock = clock
         self.budget = budget
@@ -257,7 +259,7 @@ class Sampler:
         elif prev is not None:
             changes = region_changes(prev, snap)
             unmapped = tuple(diff.unmapped_ranges(prev, snap))
-            events = tuple(diff.diff_snapshots(prev, snap, rss_threshold=RSS_THRESHOLD))
+            events = tuple(diff.diff_snapshots(prev, snap, rss_threshold=self.rss_threshold))
         self.last = snap
         cost = time.perf_counter() - t0
         if smaps_read:

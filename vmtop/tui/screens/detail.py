@@ -31,6 +31,7 @@ from vmtop.model.smaps_fields_doc import UNITLESS_FIELDS, describe_field, descri
 from vmtop.procfs import pagemap as pm
 from vmtop.procfs.errors import ProcError
 from vmtop.procfs.reader import ProcFS
+from vmtop.tui import theme
 from vmtop.tui.formatting import format_bytes
 from vmtop.tui.theme import kind_color, kind_label
 
@@ -41,12 +42,12 @@ MAX_PAGES_READ = 1 << 19
 STRIP_ROWS_MAX = 6
 STRIP_ROWS_PER_PAGE = 8
 
-STATE_STYLE = {
-    pm.EXCL: ("█", "#5fd75f"),
-    pm.RESIDENT: ("█", "#5fafff"),
-    pm.FILE: ("█", "#d7af5f"),
-    pm.SWAP: ("▒", "#ff8700"),
-    pm.NOT_PRESENT: ("·", "#585858"),
+STATE_STYLE = {  # (glyph, theme role)
+    pm.EXCL: ("█", "page-exclusive"),
+    pm.RESIDENT: ("█", "page-resident"),
+    pm.FILE: ("█", "page-file"),
+    pm.SWAP: ("▒", "page-swap"),
+    pm.NOT_PRESENT: ("·", "page-absent"),
 }
 PARTIAL = " ▁▂▃▄▅▆▇█"
 
@@ -406,7 +407,8 @@ class RegionDetailScreen(Screen):
         for i, cell in enumerate(strip):
             if i and i % width == 0:
                 text.append("\n")
-            glyph, color = STATE_STYLE[cell.state]
+            glyph, role = STATE_STYLE[cell.state]
+            color = theme.color(role)
             if cell.state in (pm.EXCL, pm.RESIDENT, pm.FILE) and cell.present < cell.pages:
                 level = max(1, round(cell.present / cell.pages * 8))
                 glyph = PARTIAL[level]
@@ -431,7 +433,8 @@ class RegionDetailScreen(Screen):
             (pm.NOT_PRESENT, "not present (never touched, or dropped)", tally[pm.NOT_PRESENT]),
         ]
         for state, label, count in legend:
-            glyph, color = STATE_STYLE[state]
+            glyph, role = STATE_STYLE[state]
+            color = theme.color(role)
             text.append(f" {glyph} ", style=color)
             text.append(f"{count:>9,}  {label}\n")
         text.append(

@@ -18,6 +18,7 @@ from textual.widgets import Footer, Static
 
 from vmtop.model.events import EVENT_DESCRIPTIONS
 from vmtop.model.kinds import ALL_KINDS, KIND_DESCRIPTIONS
+from vmtop.tui import theme
 from vmtop.tui.theme import kind_color, kind_label
 
 EVERYWHERE = [
@@ -123,7 +124,7 @@ def keys_table(title: str, rows: list[tuple[str, str]]) -> Table:
         padding=(0, 1),
         expand=True,
     )
-    table.add_column(style="bold #ffaf00", no_wrap=True, width=15)
+    table.add_column(style=theme.style("key", bold=True), no_wrap=True, width=15)
     table.add_column(ratio=1)
     for key, meaning in rows:
         table.add_row(Text(key), Text(meaning))

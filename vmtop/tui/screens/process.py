@@ -31,6 +31,7 @@ from vmtop.procfs.reader import ProcFS
 from vmtop.tui import sampler as smp
 from vmtop.tui.formatting import format_bytes
 from vmtop.tui.sampler import Sampler, SampleResult
+from vmtop.tui.widgets import bar_layout as bl
 from vmtop.tui.widgets.address_bar import AddressBar
 from vmtop.tui.widgets.event_log import EventLog
 from vmtop.tui.widgets.kind_summary import KindSummary
@@ -221,7 +222,14 @@ class ProcessScreen(Screen):
         return getattr(self.app, "clock", time.time)
 
     def on_mount(self) -> None:
-        self.sampler = Sampler(self.procfs, self.pid, clock=self.clock)
+        settings = getattr(self.app, "settings", None)
+        threshold = settings.threshold if settings is not None else smp.RSS_THRESHOLD
+        self.sampler = Sampler(self.procfs, self.pid, clock=self.clock, rss_threshold=threshold)
+        if settings is not None:
+            self.query_one(RegionTable).shown_columns = frozenset(settings.columns)
+            self.query_one(AddressBar).mode = (
+                bl.SCALE if settings.bar_scale == "true" else bl.COMPACT
+            )
         self.query_one("#prompt", Input).display = False
         self.query_one("#banner", Static).display = False
         self.query_one("#message", Static).display = False

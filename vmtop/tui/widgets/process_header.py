@@ -12,24 +12,14 @@ import time
 from typing import NamedTuple
 
 from rich.segment import Segment
-from rich.style import Style
 from textual.geometry import Size
 from textual.strip import Strip
 from textual.widget import Widget
 
 from vmtop.model.names import display_name
 from vmtop.model.region import Snapshot
+from vmtop.tui import theme
 from vmtop.tui.formatting import format_bytes, format_duration
-
-LABEL = Style(color="#8a8a8a")
-VALUE = Style(color="#ffffff", bold=True)
-PID_STYLE = Style(color="#000000", bgcolor="#5fafff", bold=True)
-COMMAND = Style(color="#d7d7ff", bold=True)
-LIVE = Style(color="#00d75f", bold=True)
-PAUSED = Style(color="#ffaf00", bold=True)
-EXITED = Style(color="#ff5f5f", bold=True)
-SEP = Style(color="#4e4e4e")
-BASELINE = Style(color="#ffd75f", bold=True)
 
 STATES = {
     "R": "running",
@@ -58,7 +48,11 @@ class HeaderState(NamedTuple):
 
 
 def _pair(label: str, value: str) -> list[Segment]:
-    return [Segment(label + " ", LABEL), Segment(value, VALUE), Segment("  ")]
+    return [
+        Segment(label + " ", theme.style("muted")),
+        Segment(value, theme.style("strong", bold=True)),
+        Segment("  "),
+    ]
 
 
 def _clock(t: float) -> str:
@@ -69,7 +63,7 @@ class ProcessHeader(Widget):
     DEFAULT_CSS = """
     ProcessHeader {
         height: 2;
-        background: #1c1c1c;
+        background: $vmtop-panel;
     }
     """
 
@@ -87,18 +81,25 @@ class ProcessHeader(Widget):
     def refresh_segments(self) -> list[Segment]:
         s = self.state
         if s.exited_at is not None:
-            return [Segment(f"exited {_clock(s.exited_at)}", EXITED)]
-        segments = [Segment("● live" if s.live else "❚❚ paused", LIVE if s.live else PAUSED)]
-        segments.append(Segment(f" every {s.interval:g}s", VALUE))
+            return [Segment(f"exited {_clock(s.exited_at)}", theme.style("exited", bold=True))]
+        segments = [
+            Segment(
+                "● live" if s.live else "❚❚ paused",
+                theme.style("live", bold=True) if s.live else theme.style("paused", bold=True),
+            )
+        ]
+        segments.append(Segment(f" every {s.interval:g}s", theme.style("strong", bold=True)))
         if s.live and s.period is not None and s.period > s.interval * 1.2:
             # Reading this process costs too much to do it that often.
-            segments.append(Segment(f" (slowed to {s.period:.1f}s)", PAUSED))
+            segments.append(
+                Segment(f" (slowed to {s.period:.1f}s)", theme.style("paused", bold=True))
+            )
         if s.snapshot is not None:
             every = "every tick" if s.smaps_every <= 1 else f"every {s.smaps_every} ticks"
-            segments.append(Segment("  smaps ", LABEL))
-            segments.append(Segment(every, VALUE))
-            segments.append(Segment(f" ({format_duration(s.smaps_cost)})", LABEL))
-            segments.append(Segment("  " + _clock(s.snapshot.taken_at), LABEL))
+            segments.append(Segment("  smaps ", theme.style("muted")))
+            segments.append(Segment(every, theme.style("strong", bold=True)))
+            segments.append(Segment(f" ({format_duration(s.smaps_cost)})", theme.style("muted")))
+            segments.append(Segment("  " + _clock(s.snapshot.taken_at), theme.style("muted")))
         return segments
 
     def render_line(self, y: int) -> Strip:
@@ -108,24 +109,24 @@ class ProcessHeader(Widget):
         if y == 0:
             right = self.refresh_segments() + [Segment(" ")]
             right_len = sum(len(seg.text) for seg in right)
-            left = [Segment(f" {s.pid} ", PID_STYLE), Segment(" ")]
+            left = [Segment(f" {s.pid} ", theme.style("pid-fg", "pid-bg", bold=True)), Segment(" ")]
             if snap is not None:
                 info = snap.info
                 state = STATES.get(info.state, info.state)
-                left += [Segment(state, VALUE), Segment("  ")]
+                left += [Segment(state, theme.style("strong", bold=True)), Segment("  ")]
                 if info.threads:
                     left += _pair("threads", str(info.threads))
                 room = width - sum(len(seg.text) for seg in left) - right_len - 1
                 command = display_name(info.command)
                 if len(command) > room:
                     command = command[: max(0, room - 1)] + "…"
-                left.append(Segment(command, COMMAND))
+                left.append(Segment(command, theme.style("command", bold=True)))
             used = sum(len(seg.text) for seg in left)
             pad = max(1, width - used - right_len)
             return Strip([*left, Segment(" " * pad), *right]).crop(0, width)
         if y == 1:
             if snap is None:
-                return Strip([Segment(" reading…", LABEL)]).adjust_cell_length(width)
+                return Strip([Segment(" reading…", theme.style("muted"))]).adjust_cell_length(width)
             t = snap.totals
             segs = [Segment(" ")]
             segs += _pair("size", format_bytes(t.size))
@@ -138,14 +139,14 @@ class ProcessHeader(Widget):
                 regions = f"{s.shown}/{regions}"
             segs += _pair("regions", regions)
             if s.resident_note:
-                segs.append(Segment(f"({s.resident_note})  ", LABEL))
+                segs.append(Segment(f"({s.resident_note})  ", theme.style("muted")))
             if s.baseline_at is not None:
                 right = [
-                    Segment("Δ since baseline ", LABEL),
-                    Segment(_clock(s.baseline_at), BASELINE),
+                    Segment("Δ since baseline ", theme.style("muted")),
+                    Segment(_clock(s.baseline_at), theme.style("baseline", bold=True)),
                 ]
             else:
-                right = [Segment("Δ since last refresh", LABEL)]
+                right = [Segment("Δ since last refresh", theme.style("muted"))]
             right.append(Segment(" "))
             used = sum(len(seg.text) for seg in segs)
             right_len = sum(len(seg.text) for seg in right)
