@@ -16,8 +16,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from rich.segment import Segment
+from rich.style import Style
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.filter import Monochrome
 from textual.screen import Screen
 
 from vmtop.config import Settings
@@ -37,6 +40,16 @@ class BottomScreen(Screen):
         # The first resume comes when the app starts, before anything covered it.
         if self._covered:
             self.app.exit()
+
+
+class NoneSafeMonochrome(Monochrome):
+    """Textual's NO_COLOR filter, which fails on a segment without a style (a plain
+    ``Segment(" ")`` from a render_line widget): give such segments the null style."""
+
+    def apply(self, segments: list[Segment], background) -> list[Segment]:
+        null = Style.null()
+        safe = [s if s.style is not None else Segment(s.text, null, s.control) for s in segments]
+        return super().apply(safe, background)
 
 
 class VmtopApp(App):
@@ -64,6 +77,10 @@ class VmtopApp(App):
     ) -> None:
         super().__init__()
         self.settings = settings or Settings()
+        # NO_COLOR: Textual added a Monochrome filter; use the one that takes any segment.
+        self._filters = [
+            NoneSafeMonochrome() if type(f) is Monochrome else f for f in self._filters
+        ]
         for t in theme.THEMES:
             self.register_theme(t)
         # The theme: --theme / VMTOP_THEME / the config file / TEXTUAL_THEME, else ours.

@@ -317,3 +317,17 @@ def style(
         )
         _Cache.styles[key] = found
     return found
+
+
+class ThemedLines:
+    """Mixed in (first) by the widgets that draw with ``render_line``.
+
+    Textual leaves a ``render_line`` widget's background and text colour to the widget:
+    segments without a background would show the terminal's own (black in a browser,
+    white in a light terminal), whatever the theme. This gives every line the widget's
+    colours under what the segments set themselves.
+    """
+
+    def render_lines(self, crop):
+        base = self.rich_style
+        return [strip.apply_style(base) for strip in super().render_lines(crop)]

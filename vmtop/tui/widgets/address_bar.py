@@ -38,7 +38,7 @@ MARKS = {
 UNMAPPED_MARK = ("×", "change-unmapped")
 
 
-class AddressBar(Widget):
+class AddressBar(theme.ThemedLines, Widget):
     """Draws a ``BarLayout``; ``m`` / ``z`` / ``Z`` / ``<`` / ``>`` are handled by the screen."""
 
     DEFAULT_CSS = """

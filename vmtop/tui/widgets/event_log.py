@@ -56,7 +56,7 @@ def event_segments(e: Event, addr_width: int = 12) -> list[Segment]:
     return segments
 
 
-class EventLog(ScrollView):
+class EventLog(theme.ThemedLines, ScrollView):
     DEFAULT_CSS = """
     EventLog {
         overflow-x: hidden;

@@ -67,7 +67,7 @@ def _line(label: str, count: str, values: Sequence[int | None], style: Style) ->
     return segments
 
 
-class KindSummary(Widget):
+class KindSummary(theme.ThemedLines, Widget):
     DEFAULT_CSS = """
     KindSummary {
         height: auto;

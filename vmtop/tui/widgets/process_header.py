@@ -59,7 +59,7 @@ def _clock(t: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(t))
 
 
-class ProcessHeader(Widget):
+class ProcessHeader(theme.ThemedLines, Widget):
     DEFAULT_CSS = """
     ProcessHeader {
         height: 2;

@@ -119,7 +119,7 @@ def region_name(region: Region) -> tuple[str, bool]:
     return "", True
 
 
-class RegionTable(ScrollView, can_focus=True):
+class RegionTable(theme.ThemedLines, ScrollView, can_focus=True):
     """Scrollable table of regions with a fixed header line."""
 
     DEFAULT_CSS = """

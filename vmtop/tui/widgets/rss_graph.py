@@ -46,7 +46,7 @@ def sparkline_rows(values: Sequence[float], rows: int) -> list[str]:
     return out
 
 
-class RssGraph(Widget):
+class RssGraph(theme.ThemedLines, Widget):
     """``set_points([(t, bytes), ...])``; the title says the latest, lowest and highest."""
 
     DEFAULT_CSS = """
