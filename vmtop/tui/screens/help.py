@@ -26,6 +26,7 @@ EVERYWHERE = [
     ("Ctrl+P", "command palette: search every command"),
     ("Esc / q", "back to the previous screen (quits from the first screen)"),
     ("Ctrl+C", "quit vmtop"),
+    ("t", "light / dark theme (Ctrl+P: any Textual theme)"),
 ]
 
 PICKER = [
