@@ -167,6 +167,28 @@ class Page:
     async def enter(self) -> None:
         await self.key("Enter", "\r", 13)
 
+    async def click_text(self, needle: str, line_hint: str = "") -> None:
+        """A real mouse click on the first cell of ``needle`` on the screen (on the first
+        line that also holds ``line_hint``)."""
+        text = await self.screen_text()
+        for row, line in enumerate(text.splitlines()):
+            if needle in line and line_hint in line:
+                column = line.index(needle)
+                break
+        else:
+            raise AssertionError(f"{needle!r} is not on the screen:\n{text}")
+        left, top, cell_w, cell_h = await self.evaluate(
+            "(() => { const t = window.__vmtopTerm;"
+            " const r = t.element.querySelector('.xterm-screen').getBoundingClientRect();"
+            " return [r.left, r.top, r.width / t.cols, r.height / t.rows]; })()"
+        )
+        x, y = left + (column + 0.5) * cell_w, top + (row + 0.5) * cell_h
+        await self.send("Input.dispatchMouseEvent", type="mouseMoved", x=x, y=y)
+        for kind in ("mousePressed", "mouseReleased"):
+            await self.send(
+                "Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1
+            )
+
     async def screenshot(self, path: Path) -> None:
         result = await self.send("Page.captureScreenshot", format="png")
         path.write_bytes(base64.b64decode(result["data"]))

@@ -112,6 +112,10 @@ async def _drive(browser: Browser, url: str, shot: Path) -> None:
         text = await page.wait_for_text("fixture_prog", "secretd", "python3", timeout=60)
         assert "PID" in text
 
+        # The mouse works: a click on a column title sorts by it.
+        await page.click_text("PID", "COMMAND")
+        await page.wait_for_text("sorted by PID")
+
         # Typing filters it: "/" opens the filter, the others leave the list.
         await page.evaluate("window.__vmtopTerm.focus()")
         await page.type_text("/fixture_prog")
@@ -133,6 +137,21 @@ async def _drive(browser: Browser, url: str, shot: Path) -> None:
         )
         await asyncio.sleep(0.5)  # let the fade-in finish before the shot
         await page.screenshot(shot)
+
+        # Help, and back.
+        await page.type_text("?")
+        await page.wait_for_text("Region kinds", "Events")
+        await page.key("Escape", None, 27)
+        await page.wait_for_text("[heap]", "By kind")
+
+        # The region detail of the heap: filter the table to it, Enter.
+        await page.type_text("/heap")
+        await page.wait_for_text("regions 1/")  # the table holds the heap alone
+        await page.enter()  # closes the filter prompt, back to the table
+        await asyncio.sleep(1)
+        await page.enter()
+        text = await page.wait_for_text("region detail", "smaps fields", "Private_Dirty")
+        assert "[heap]" in text.splitlines()[0]
 
 
 def test_serve_refuses_a_non_loopback_address_without_the_flag():

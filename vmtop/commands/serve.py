@@ -135,6 +135,14 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
             )
             return 2
         print(remote_warning(args.host, args.port), file=sys.stderr)
+    # A setting only the TUI can check (the theme name): say so here, not in the page.
+    from vmtop.procfs.reader import ProcFS
+    from vmtop.tui.app import VmtopApp
+
+    problem = VmtopApp(ProcFS(args.proc_root), settings=settings).settings_problem()
+    if problem:
+        print(f"vmtop: {problem}", file=sys.stderr)
+        return 2
     try:
         from textual_serve.server import Server
     except ImportError:
