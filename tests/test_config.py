@@ -152,7 +152,10 @@ def test_a_bad_config_file_is_one_line_and_exit_status_2(tmp_path, clean_env):
 
 
 def test_unknown_theme_is_refused_before_the_tui_starts(clean_env):
-    result = run_vmtop("--theme", "no-such-theme", "1", env=clean_env)
+    # As textual-serve would run it (no terminal, a driver named), so that the check for
+    # a terminal lets it through: the theme is what must stop it.
+    env = dict(clean_env, TEXTUAL_DRIVER="textual.drivers.headless_driver:HeadlessDriver")
+    result = run_vmtop("--theme", "no-such-theme", "1", env=env)
     assert result.returncode == 2
     assert "option --theme: key 'theme': unknown theme 'no-such-theme'" in result.stderr
     assert "vmtop-light" in result.stderr
