@@ -171,12 +171,13 @@ class Page:
         """A real mouse click on the first cell of ``needle`` on the screen (on the first
         line that also holds ``line_hint``)."""
         text = await self.screen_text()
-        for row, line in enumerate(text.splitlines()):
-            if needle in line and line_hint in line:
-                column = line.index(needle)
-                break
-        else:
-            raise AssertionError(f"{needle!r} is not on the screen:\n{text}")
+        found = [
+            (y, line.index(needle))
+            for y, line in enumerate(text.splitlines())
+            if needle in line and line_hint in line
+        ]
+        assert found, f"{needle!r} is not on the screen:\n{text}"
+        row, column = found[0]
         left, top, cell_w, cell_h = await self.evaluate(
             "(() => { const t = window.__vmtopTerm;"
             " const r = t.element.querySelector('.xterm-screen').getBoundingClientRect();"
