@@ -192,3 +192,25 @@ def test_every_variable_is_set_by_both_themes():
     assert set(dark) <= set(theme.DARK_THEME.variables)
     assert set(dark) <= set(theme.LIGHT_THEME.variables)
     assert theme.kind_variable("thread_stack") == "vmtop-kind-thread-stack"
+
+
+async def test_help_redraws_its_kind_colours_when_the_theme_changes():
+    from textual.widgets import Static
+
+    from vmtop.model.kinds import ALL_KINDS
+
+    app = FrozenPickerApp(ProcFS(str(TUI_PROC)), clock=lambda: FIXED_TIME)
+
+    def heap_swatch_style() -> str:
+        table = app.screen.query_one("#help-kinds", Static).content
+        cell = table.columns[0]._cells[ALL_KINDS.index("heap")]
+        return str(cell.spans[0].style)
+
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        await pilot.press("question_mark")
+        await settled(pilot)
+        assert heap_swatch_style() == theme.KIND_PALETTE["heap"][0]
+        await pilot.press("t")
+        await settled(pilot)
+        assert heap_swatch_style() == theme.KIND_PALETTE["heap"][1]

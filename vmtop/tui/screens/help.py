@@ -183,6 +183,8 @@ class HelpScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#help-keys").focus()
+        # The tables are drawn with the theme's colours: draw them again when it changes.
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.refresh(recompose=True))
 
     def action_close(self) -> None:
         self.app.pop_screen()
