@@ -124,6 +124,66 @@ def test_zsh_script_parses_and_registers(tmp_path):
     assert result.stdout.strip() == "_vmtop", result.stderr
 
 
+def zsh_complete(fpath_dir: Path, line: str) -> str:
+    """What interactive zsh lists after ``line`` and Tab, with vmtop's completion in
+    fpath, driven through a pseudo-terminal as a person would."""
+    import pty
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: an interactive zsh, no user startup files
+        os.environ.update(TERM="dumb", HOME=str(fpath_dir))
+        os.execvp("zsh", ["zsh", "-f", "-i"])
+
+    def read(seconds: float, until: bytes = b"") -> bytes:
+        out = b""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if ready:
+                try:
+                    data = os.read(fd, 65536)
+                except OSError:
+                    break
+                if not data:
+                    break
+                out += data
+                if until and until in out:
+                    break
+        return out
+
+    try:
+        setup = (
+            f"fpath=({fpath_dir} $fpath); autoload -U compinit; "
+            f"compinit -u -d {fpath_dir}/.zcompdump; setopt autolist nolistbeep; "
+            "LISTMAX=100000; PROMPT='READY> '\n"
+        )
+        os.write(fd, setup.encode())
+        read(10, b"READY>")
+        os.write(fd, (line + "\t").encode())
+        out = read(10, b"\nREADY> ")  # the prompt again, under the list
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        os.close(fd)
+    return out.decode(errors="replace")
+
+
+@pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
+def test_zsh_completes_commands_formats_demos_and_pids(tmp_path):
+    (tmp_path / "_vmtop").write_text(vmtop_stdout("completion", "zsh"))
+    listed = zsh_complete(tmp_path, "vmtop demo ").split()
+    assert {"malloc", "mmap", "stack", "threads"} <= set(listed)
+    assert {"csv", "json", "pmap"} <= set(
+        zsh_complete(tmp_path, "vmtop snapshot --format ").split()
+    )
+    assert {"compact", "true"} <= set(zsh_complete(tmp_path, "vmtop --bar-scale ").split())
+    assert str(os.getpid()) in zsh_complete(tmp_path, "vmtop watch ").split()
+    first = zsh_complete(tmp_path, "vmtop ")
+    assert all(name in first for name in COMMANDS)
+
+
 def test_zsh_specs_carry_the_values(specs):
     script = zsh_script(specs)
     assert "--format[" in script and ":(pmap json csv)'" in script

@@ -113,7 +113,7 @@ class VmtopApp(App):
         )
 
     def action_toggle_theme(self) -> None:
-        self.theme = theme.opposite_theme(self.theme, self.current_theme.dark)
+        self.theme = theme.opposite_theme(self.current_theme.dark)
 
     def get_default_screen(self) -> Screen:
         return BottomScreen()

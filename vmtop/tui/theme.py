@@ -227,8 +227,8 @@ THEMES = (DARK_THEME, LIGHT_THEME)
 DEFAULT_THEME = DARK_THEME.name
 
 
-def opposite_theme(current: str, dark: bool) -> str:
-    """The vmtop theme to switch to from ``current``: light from dark, dark from light."""
+def opposite_theme(dark: bool) -> str:
+    """The vmtop theme to switch to from a dark or a light one (any Textual theme)."""
     return LIGHT_THEME.name if dark else DARK_THEME.name
 
 
