@@ -164,7 +164,8 @@ def test_unknown_theme_is_refused_before_the_tui_starts(clean_env):
 def test_watch_takes_its_defaults_from_the_config(tmp_path, clean_env):
     import argparse
 
-    from vmtop.cli import build_parser, load_settings_from
+    from vmtop.cli import build_parser
+    from vmtop.config import settings_from_args
 
     parser = build_parser()
     args = parser.parse_args(["watch", "1"])
@@ -176,10 +177,10 @@ def test_watch_takes_its_defaults_from_the_config(tmp_path, clean_env):
     try:
         os.environ.clear()
         os.environ.update(clean_env)
-        settings = load_settings_from(args)
+        settings = settings_from_args(args)
         assert (settings.interval, settings.threshold) == (7.0, 12345)
         args = parser.parse_args(["watch", "1", "--interval", "2"])
-        assert load_settings_from(args).interval == 2.0
+        assert settings_from_args(args).interval == 2.0
     finally:
         os.environ.clear()
         os.environ.update(old)

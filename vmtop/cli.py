@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from vmtop import __version__
+from vmtop.config import ConfigError, add_settings_options, format_settings, settings_from_args
 from vmtop.procfs.errors import ProcError
 from vmtop.procfs.reader import ProcFS
 
@@ -91,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="read this /proc tree instead of /proc (a copy from another machine)",
     )
-    _settings_options(parser)
+    add_settings_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     snap = sub.add_parser("snapshot", help="print one snapshot of a process's memory map")
@@ -159,60 +160,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings_options(parser: argparse.ArgumentParser) -> None:
-    """The settings the config file also holds (vmtop/config.py); dest cfg_* so that a
-    subcommand's own --interval does not clobber them."""
-    from vmtop.config import BAR_SCALES
-
-    group = parser.add_argument_group("settings (override the config file and VMTOP_* variables)")
-    group.add_argument(
-        "--interval", dest="cfg_interval", metavar="S", help="seconds between samples (default 1)"
-    )
-    group.add_argument(
-        "--threshold",
-        dest="cfg_threshold",
-        metavar="BYTES",
-        help="smallest RSS change of a region that is an event (default 65536)",
-    )
-    group.add_argument(
-        "--columns",
-        dest="cfg_columns",
-        metavar="LIST",
-        help="region table columns, comma-separated",
-    )
-    group.add_argument(
-        "--theme",
-        dest="cfg_theme",
-        metavar="NAME",
-        help="vmtop-dark, vmtop-light or any Textual theme",
-    )
-    group.add_argument(
-        "--bar-scale",
-        dest="cfg_bar_scale",
-        choices=BAR_SCALES,
-        help="the address-space bar's scale",
-    )
-    group.add_argument(
-        "--config", metavar="PATH", help="read this config file (default: XDG config dir)"
-    )
-    group.add_argument(
-        "--print-config",
-        action="store_true",
-        help="print the settings in effect and where each came from, then exit",
-    )
-
-
-def load_settings_from(args: argparse.Namespace):
-    from vmtop.config import KEYS, load_settings
-
-    options = {key: getattr(args, "cfg_" + key, None) for key in KEYS}
-    # A subcommand's own --interval / --threshold (vmtop watch) is the command line too.
-    for key in ("interval", "threshold"):
-        if getattr(args, key, None) is not None:
-            options[key] = getattr(args, key)
-    return load_settings(options, path=args.config)
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -226,16 +173,12 @@ def main(argv: list[str] | None = None) -> int:
         tui_pid = parse_pid(argv[first])
         argv = argv[:first] + argv[first + 1 :]
     args = parser.parse_args(argv)
-    from vmtop.config import ConfigError
-
     try:
-        settings = load_settings_from(args)
+        settings = settings_from_args(args)
     except ConfigError as e:
         print(f"vmtop: {e}", file=sys.stderr)
         return 2
     if args.print_config:
-        from vmtop.config import format_settings
-
         sys.stdout.write(format_settings(settings))
         return 0
     args.settings = settings

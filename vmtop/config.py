@@ -16,6 +16,7 @@ Every value says where it came from (``vmtop --print-config``). A bad value is o
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Mapping
@@ -267,3 +268,57 @@ def format_settings(settings: Settings) -> str:
     for key in KEYS:
         lines.append(f"{key} = {_toml_value(getattr(settings, key))}  # {settings.source(key)}")
     return "\n".join(lines) + "\n"
+
+
+# -- the command line ------------------------------------------------------------------
+
+
+def add_settings_options(parser: argparse.ArgumentParser) -> None:
+    """The command-line options for the settings (on vmtop itself); dest cfg_* so that a
+    subcommand's own --interval does not clobber them."""
+    group = parser.add_argument_group("settings (override the config file and VMTOP_* variables)")
+    group.add_argument(
+        "--interval", dest="cfg_interval", metavar="S", help="seconds between samples (default 1)"
+    )
+    group.add_argument(
+        "--threshold",
+        dest="cfg_threshold",
+        metavar="BYTES",
+        help="smallest RSS change of a region that is an event (default 65536)",
+    )
+    group.add_argument(
+        "--columns",
+        dest="cfg_columns",
+        metavar="LIST",
+        help="region table columns, comma-separated",
+    )
+    group.add_argument(
+        "--theme",
+        dest="cfg_theme",
+        metavar="NAME",
+        help="vmtop-dark, vmtop-light or any Textual theme",
+    )
+    group.add_argument(
+        "--bar-scale",
+        dest="cfg_bar_scale",
+        choices=BAR_SCALES,
+        help="the address-space bar's scale",
+    )
+    group.add_argument(
+        "--config", metavar="PATH", help="read this config file (default: XDG config dir)"
+    )
+    group.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the settings in effect and where each came from, then exit",
+    )
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """The settings for a parsed command line (with ``add_settings_options``)."""
+    options = {key: getattr(args, "cfg_" + key, None) for key in KEYS}
+    # A subcommand's own --interval / --threshold (vmtop watch) is the command line too.
+    for key in ("interval", "threshold"):
+        if getattr(args, key, None) is not None:
+            options[key] = getattr(args, key)
+    return load_settings(options, path=getattr(args, "config", None))
