@@ -22,13 +22,13 @@ from pathlib import Path
 
 import pytest
 
-from .cdp import TERMINAL_HOOK, Browser, find_chromium
-
 ROOT = Path(__file__).resolve().parents[2]
 TUI_PROC = ROOT / "tests" / "fixtures" / "tui_proc"
 
 pytest.importorskip("textual_serve", reason="vmtop[web] (textual-serve) is not installed")
 aiohttp = pytest.importorskip("aiohttp")
+
+from .cdp import TERMINAL_HOOK, Browser, find_chromium  # noqa: E402 - needs aiohttp
 
 
 def free_port() -> int:
