@@ -11,12 +11,32 @@ import sys
 
 from vmtop import __version__
 from vmtop.commands import recordings
+from vmtop.config import ConfigError, add_settings_options, format_settings, settings_from_args
 from vmtop.model.names import display_name
 from vmtop.procfs.errors import ProcError
 from vmtop.procfs.reader import ProcFS
 from vmtop.terminal import NO_TERMINAL_STATUS, make_output_safe, no_terminal_reason
 
-SUBCOMMANDS = ("snapshot", "where", "watch", "demo", *recordings.COMMANDS)
+SUBCOMMANDS = (
+    "snapshot",
+    "where",
+    "watch",
+    "demo",
+    *recordings.COMMANDS,
+    "serve",
+    "completion",
+    "man",
+)
+# Top-level options that take a value (so `vmtop --theme X PID` finds the PID).
+VALUE_OPTIONS = (
+    "--proc-root",
+    "--interval",
+    "--threshold",
+    "--columns",
+    "--theme",
+    "--bar-scale",
+    "--config",
+)
 
 
 def parse_pid(text: str) -> int:
@@ -91,14 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="read this /proc tree instead of /proc (a copy from another machine)",
     )
-    parser.add_argument(
-        "--threshold",
-        type=positive_int,
-        default=None,
-        metavar="BYTES",
-        help="TUI: smallest RSS change of a region the event log reports, summed since "
-        "it was last reported (default 65536; t changes it)",
-    )
+    add_settings_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     snap = sub.add_parser("snapshot", help="print one snapshot of a process's memory map")
@@ -125,15 +138,21 @@ def build_parser() -> argparse.ArgumentParser:
     watch = sub.add_parser("watch", help="print one line per change to the memory map")
     _common(watch)
     watch.add_argument("pid", type=parse_pid, metavar="PID")
-    watch.add_argument("--interval", type=positive_float, default=1.0, metavar="S")
+    watch.add_argument(
+        "--interval",
+        type=positive_float,
+        default=None,
+        metavar="S",
+        help="seconds between samples (default: the config's interval, 1)",
+    )
     watch.add_argument("--count", type=positive_int, default=None, metavar="N")
     watch.add_argument("--json", action="store_true", help="one JSON object per line")
     watch.add_argument(
         "--threshold",
         type=positive_int,
-        default=64 * 1024,
+        default=None,
         metavar="BYTES",
-        help="smallest RSS change of a region that is reported (default 65536)",
+        help="smallest RSS change of a region that is reported (default: the config's, 65536)",
     )
 
     demo = sub.add_parser("demo", help="run a workload that shows memory behaviour")
@@ -158,6 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="mmap demo: size of the file (default 256)",
     )
     recordings.add_parsers(sub, _common, parse_pid, positive_float, positive_int)
+    from vmtop.commands.completion import add_completion_parsers
+    from vmtop.commands.serve import add_serve_parser
+
+    add_serve_parser(sub, _common)
+    add_completion_parsers(sub)
     return parser
 
 
@@ -175,6 +199,17 @@ def main(argv: list[str] | None = None) -> int:
         tui_pid = parse_pid(argv[first])
         argv = argv[:first] + argv[first + 1 :]
     args = parser.parse_args(argv)
+    try:
+        settings = settings_from_args(args)
+    except ConfigError as e:
+        print(f"vmtop: {e}", file=sys.stderr)
+        return 2
+    if args.print_config:
+        sys.stdout.write(format_settings(settings))
+        return 0
+    args.settings = settings
+    if args.command == "watch":
+        args.interval, args.threshold = settings.interval, settings.threshold
     if _wants_tui(args):
         reason = no_terminal_reason()
         if reason is not None:
@@ -198,7 +233,15 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_demo(procfs, args)
         if args.command in recordings.COMMANDS:
             return recordings.run(procfs, args)
-        return run_tui(procfs, tui_pid, rss_threshold=getattr(args, "threshold", None))
+        if args.command == "serve":
+            from vmtop.commands.serve import cmd_serve
+
+            return cmd_serve(args, settings)
+        if args.command in ("completion", "man"):
+            from vmtop.commands.completion import cmd_completion
+
+            return cmd_completion(parser, args)
+        return run_tui(procfs, tui_pid, settings)
     except ProcError as e:
         print(f"vmtop: {display_name(str(e))}", file=sys.stderr)
         return 1
@@ -226,7 +269,7 @@ def _first_positional(argv: list[str]) -> int | None:
         arg = argv[i]
         if arg == "--":
             return i + 1 if i + 1 < len(argv) else None
-        if arg in ("--proc-root", "--threshold"):
+        if arg in VALUE_OPTIONS:
             i += 2
             continue
         if arg.startswith("-"):
@@ -257,13 +300,17 @@ def cmd_snapshot(procfs: ProcFS, args: argparse.Namespace) -> int:
     return 0
 
 
-def run_tui(procfs: ProcFS, pid: int | None, rss_threshold: int | None = None) -> int:
+def run_tui(procfs: ProcFS, pid: int | None, settings=None) -> int:
     try:
         from vmtop.tui.app import VmtopApp
     except ImportError as e:  # pragma: no cover - the TUI ships with the package
         print(f"vmtop: the TUI is not available: {e}", file=sys.stderr)
         return 1
-    app = VmtopApp(procfs=procfs, pid=pid, rss_threshold=rss_threshold)
+    app = VmtopApp(procfs=procfs, pid=pid, settings=settings)
+    problem = app.settings_problem()
+    if problem:
+        print(f"vmtop: {problem}", file=sys.stderr)
+        return 2
     app.run()
     return app.return_code or 0
 

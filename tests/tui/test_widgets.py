@@ -13,7 +13,7 @@ from vmtop.model.events import Event
 from vmtop.model.region import Region
 from vmtop.tui.formatting import format_bytes, format_delta
 from vmtop.tui.sampler import NEW, Sampler
-from vmtop.tui.theme import KIND_COLORS, kind_style
+from vmtop.tui.theme import KIND_PALETTE, kind_style
 from vmtop.tui.widgets import bar_layout as bl
 from vmtop.tui.widgets.event_log import EventLog
 from vmtop.tui.widgets.region_table import RegionTable, shorten_left
@@ -61,9 +61,10 @@ def test_format_bytes_human_units():
 
 
 def test_every_kind_has_its_own_colour():
-    assert set(KIND_COLORS) == set(kinds.ALL_KINDS)
-    assert len(set(KIND_COLORS.values())) == len(kinds.ALL_KINDS)
-    assert kind_style(kinds.HEAP) == KIND_COLORS[kinds.HEAP]
+    assert set(kinds.ALL_KINDS) <= set(KIND_PALETTE)
+    assert len({dark for dark, _ in KIND_PALETTE.values()}) == len(KIND_PALETTE)
+    assert len({light for _, light in KIND_PALETTE.values()}) == len(KIND_PALETTE)
+    assert kind_style(kinds.HEAP) == KIND_PALETTE[kinds.HEAP][0]  # outside an app: dark
 
 
 # -- the bar's layout ------------------------------------------------------------------

@@ -1,1 +1,1 @@
-"""Headless subcommands: where, watch, demo."""
+"""Subcommands: where, watch, demo, serve, completion and man."""

@@ -34,7 +34,9 @@ def cmd_demo(procfs: ProcFS, args) -> int:
         return run_foreground(name, size_mib, language)
     demo = start_demo(name, size_mib=size_mib, language=language)
     try:
-        app = VmtopApp(procfs=procfs, pid=demo.pid, demo=demo)
+        app = VmtopApp(
+            procfs=procfs, pid=demo.pid, demo=demo, settings=getattr(args, "settings", None)
+        )
         app.run()
         return app.return_code or 0
     finally:

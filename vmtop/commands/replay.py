@@ -54,7 +54,7 @@ def cmd_replay(args) -> int:
         return _print_events(rec, json_lines=args.json)
     if args.at is not None:
         return _print_at(rec, args.at, args.format)
-    return _run_tui(rec)
+    return _run_tui(rec, getattr(args, "settings", None))
 
 
 def _print_events(rec: Recording, *, json_lines: bool) -> int:
@@ -104,9 +104,9 @@ def _clock(t: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(t))
 
 
-def _run_tui(rec: Recording) -> int:
+def _run_tui(rec: Recording, settings=None) -> int:
     from vmtop.tui.replay_app import ReplayApp
 
-    app = ReplayApp(rec)
+    app = ReplayApp(rec, settings=settings)
     app.run()
     return app.return_code or 0

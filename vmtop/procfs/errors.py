@@ -51,9 +51,10 @@ class AccessDenied(ProcError):
                 "(the process may be undumpable or in another user namespace)"
             )
         elif owner in (None, "root"):
-            advice = "run vmtop as root (sudo vmtop)"
+            # sudo's PATH does not include ~/.local/bin, where pipx and uv put vmtop.
+            advice = f'run vmtop as root: sudo "$(command -v vmtop)" {pid}'
         else:
-            advice = f"run vmtop as {owner} or as root"
+            advice = f'run vmtop as {owner} or as root: sudo "$(command -v vmtop)" {pid}'
         super().__init__(
             pid, f"permission denied reading the {what} of process {pid} ({who}): {advice}"
         )

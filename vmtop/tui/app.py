@@ -16,11 +16,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.app import App
+from rich.segment import Segment
+from rich.style import Style
+from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.filter import Monochrome
 from textual.screen import Screen
 
+from vmtop.config import Settings
 from vmtop.procfs.reader import ProcFS
+from vmtop.tui import theme
 
 
 class BottomScreen(Screen):
@@ -37,6 +42,16 @@ class BottomScreen(Screen):
             self.app.exit()
 
 
+class NoneSafeMonochrome(Monochrome):
+    """Textual's NO_COLOR filter, which fails on a segment without a style (a plain
+    ``Segment(" ")`` from a render_line widget): give such segments the null style."""
+
+    def apply(self, segments: list[Segment], background) -> list[Segment]:
+        null = Style.null()
+        safe = [s if s.style is not None else Segment(s.text, null, s.control) for s in segments]
+        return super().apply(safe, background)
+
+
 class VmtopApp(App):
     """``vmtop``: pick a process, watch its address space, drill into smaps."""
 
@@ -47,6 +62,7 @@ class VmtopApp(App):
 
     BINDINGS = [
         Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("T", "toggle_theme", "Light/dark", show=False),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
     ]
 
@@ -57,15 +73,50 @@ class VmtopApp(App):
         demo=None,
         *,
         clock: Callable[[], float] = time.time,
+        settings: Settings | None = None,
         rss_threshold: int | None = None,
     ) -> None:
         super().__init__()
-        self.rss_threshold = rss_threshold  # `--threshold`: None for the default
+        self.settings = settings or Settings()
+        # `--threshold` (tests pass it directly); else the settings' threshold.
+        self.rss_threshold = self.settings.threshold if rss_threshold is None else rss_threshold
+        # NO_COLOR: Textual added a Monochrome filter; use the one that takes any segment.
+        self._filters = [
+            NoneSafeMonochrome() if type(f) is Monochrome else f for f in self._filters
+        ]
+        for t in theme.THEMES:
+            self.register_theme(t)
+        # The theme: --theme / VMTOP_THEME / the config file / TEXTUAL_THEME, else ours.
+        chosen = self.get_theme(self.settings.theme)
+        self.theme = chosen.name if chosen is not None else theme.DEFAULT_THEME
         self.procfs = procfs
         self.pid = pid
         self.demo = demo
         self.clock = clock
         self._demo_stopped = False
+
+    def settings_problem(self) -> str | None:
+        """What is wrong with the settings that only the TUI can tell (the theme name)."""
+        if self.get_theme(self.settings.theme) is None:
+            names = ", ".join(sorted(self.available_themes))
+            where = self.settings.source("theme")
+            return f"{where}: key 'theme': unknown theme {self.settings.theme!r} (themes: {names})"
+        return None
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        # Any Textual theme gets vmtop's kind/event/role colours for its brightness.
+        return theme.default_variables(dark=self.current_theme.dark)
+
+    def get_system_commands(self, screen: Screen):
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "Light / dark theme",
+            "Switch between vmtop's light and dark themes (key t)",
+            self.action_toggle_theme,
+        )
+
+    def action_toggle_theme(self) -> None:
+        self.theme = theme.opposite_theme(self.current_theme.dark)
 
     def get_default_screen(self) -> Screen:
         return BottomScreen()
@@ -84,10 +135,14 @@ class VmtopApp(App):
         """The process screen for ``pid`` (the picker opens it the same way)."""
         from vmtop.tui.screens.process import ProcessScreen
 
-        options = {} if self.rss_threshold is None else {"rss_threshold": self.rss_threshold}
-        if pid == self.pid and self.demo is not None:
-            return ProcessScreen(self.procfs, pid, demo=self.demo, **options)
-        return ProcessScreen(self.procfs, pid, **options)
+        demo = self.demo if pid == self.pid else None
+        return ProcessScreen(
+            self.procfs,
+            pid,
+            demo=demo,
+            interval=self.settings.interval,
+            rss_threshold=self.rss_threshold,
+        )
 
     # -- actions ------------------------------------------------------------------------
 

@@ -31,8 +31,10 @@ class RecordingProcFS(ProcFS):
 class ReplayApp(VmtopApp):
     SUB_TITLE = "replay of a recording"
 
-    def __init__(self, recording: Recording, *, clock: Callable[[], float] = time.time):
-        super().__init__(RecordingProcFS(), recording.pid, clock=clock)
+    def __init__(
+        self, recording: Recording, *, clock: Callable[[], float] = time.time, settings=None
+    ):
+        super().__init__(RecordingProcFS(), recording.pid, clock=clock, settings=settings)
         self.recording = recording
 
     def first_screen(self) -> Screen:

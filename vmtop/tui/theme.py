@@ -1,79 +1,282 @@
-"""One colour per region kind, used everywhere: bar, table, legend, summary, help.
+"""Colours: one per region kind and per event, everywhere (bar, table, legend, log, help).
 
-Colours are Rich colour strings (truecolor hex); Textual downgrades them on terminals
-with fewer colours. They are chosen to stay distinct on a dark background and to group
-by meaning: the program image in blues/ambers, dynamic memory in greens/magentas, the
-stack in reds, kernel-provided pages in muted greys.
+Every colour is a Textual theme variable (``$vmtop-kind-heap``, ``$vmtop-event-mapped``,
+``$vmtop-muted``, ...), so a theme can set any of them and .tcss files can use them. Two
+themes ship: ``vmtop-dark`` and ``vmtop-light``. Any other Textual theme (picked with
+``TEXTUAL_THEME``, the command palette or ``--theme``) gets the dark or the light defaults
+below, by its ``dark`` flag (``VmtopApp.get_theme_variable_defaults``).
+
+Widgets draw with Rich styles, not CSS, so they ask this module: ``kind_color(kind)``,
+``color(role)``, ``style(role, ...)``. These read the running app's theme variables and
+fall back to the dark defaults outside an app (headless tests). ``NO_COLOR`` needs
+nothing here: Textual turns every colour to monochrome when it is set.
+
+Adding a kind is one entry in ``KIND_PALETTE`` (dark and light colour) and one in
+``KIND_LABELS``. The dark colours group by meaning (the program image in blues/ambers,
+dynamic memory in greens/magentas, stacks in reds, kernel pages in greys); the light
+ones keep the same hues, darker, and every pair stays apart (tests/tui/test_theme.py
+measures it).
 """
 
 from __future__ import annotations
 
-from vmtop.model import kinds
+from collections.abc import Mapping
 
-KIND_COLORS: dict[str, str] = {
-    kinds.TEXT: "#5f87ff",
-    kinds.RODATA: "#87afd7",
-    kinds.RELRO: "#afafd7",
-    kinds.DATA: "#ffaf5f",
-    kinds.BSS: "#d78700",
-    kinds.GAP: "#767676",
-    kinds.HEAP: "#5fd75f",
-    kinds.ARENA: "#87d787",
-    kinds.JIT: "#ff5fd7",
-    kinds.STACK: "#ff5f5f",
-    kinds.THREAD_STACK: "#ff87af",
-    kinds.ANON: "#d787ff",
-    kinds.NAMED_ANON: "#af5fd7",
-    kinds.FILE: "#5fd7d7",
-    kinds.SHM: "#ffd75f",
-    kinds.DEVICE: "#00afaf",
-    kinds.GUARD: "#a8a8a8",
-    kinds.RESERVED: "#585858",
-    kinds.VDSO: "#d7d7af",
-    kinds.VVAR: "#afaf87",
-    kinds.VSYSCALL: "#878787",
-    kinds.KERNEL: "#bcbcbc",
+from rich.style import Style
+from textual._context import active_app  # the app running this code, if any
+from textual.color import Color
+from textual.theme import Theme
+
+# kind -> (on a dark background, on a light background)
+KIND_PALETTE: dict[str, tuple[str, str]] = {
+    "text": ("#5f87ff", "#1f4fd6"),
+    "rodata": ("#87afd7", "#5f7f9f"),
+    "data": ("#ffaf5f", "#d86f00"),
+    "relro": ("#d7af87", "#a0522d"),
+    "bss": ("#d78700", "#7a5200"),
+    "gap": ("#303030", "#d4d4d4"),
+    "heap": ("#5fd75f", "#1b9e1b"),
+    "arena": ("#afd75f", "#6b8e00"),
+    "stack": ("#ff5f5f", "#e00000"),
+    "thread_stack": ("#ff87af", "#e0407f"),
+    "anon": ("#d787ff", "#9c27d0"),
+    "named_anon": ("#af5fd7", "#5c1a8a"),
+    "jit": ("#ff5fff", "#e000e0"),
+    "file": ("#5fd7d7", "#00868f"),
+    "shm": ("#ffd75f", "#b89400"),
+    "device": ("#00afff", "#0090e0"),
+    "guard": ("#6c6c6c", "#808080"),
+    "reserved": ("#4a4a4a", "#ababab"),
+    "vdso": ("#d7d7af", "#6e6e30"),
+    "vvar": ("#afaf87", "#94946a"),
+    "vsyscall": ("#949494", "#505050"),
+    "kernel": ("#bcbcbc", "#2a2a2a"),
 }
 
-FALLBACK_COLOR = "#bcbcbc"
+FALLBACK_KIND = ("#bcbcbc", "#2a2a2a")
 
 # Short labels for the legend and narrow columns.
 KIND_LABELS: dict[str, str] = {
-    kinds.TEXT: "text",
-    kinds.RODATA: "rodata",
-    kinds.RELRO: "relro",
-    kinds.DATA: "data",
-    kinds.BSS: "bss",
-    kinds.GAP: "gap",
-    kinds.HEAP: "heap",
-    kinds.ARENA: "arena",
-    kinds.JIT: "jit",
-    kinds.STACK: "stack",
-    kinds.THREAD_STACK: "tstack",
-    kinds.ANON: "anon",
-    kinds.NAMED_ANON: "anon:name",
-    kinds.FILE: "file",
-    kinds.SHM: "shm",
-    kinds.DEVICE: "device",
-    kinds.GUARD: "guard",
-    kinds.RESERVED: "reserved",
-    kinds.VDSO: "vdso",
-    kinds.VVAR: "vvar",
-    kinds.VSYSCALL: "vsyscall",
-    kinds.KERNEL: "kernel",
+    "text": "text",
+    "rodata": "rodata",
+    "data": "data",
+    "relro": "relro",
+    "bss": "bss",
+    "gap": "gap",
+    "heap": "heap",
+    "arena": "arena",
+    "stack": "stack",
+    "thread_stack": "tstack",
+    "anon": "anon",
+    "named_anon": "anon:name",
+    "jit": "jit",
+    "file": "file",
+    "shm": "shm",
+    "device": "device",
+    "guard": "guard",
+    "reserved": "reserved",
+    "vdso": "vdso",
+    "vvar": "vvar",
+    "vsyscall": "vsyscall",
+    "kernel": "kernel",
 }
 
-# Change highlights (bar and table).
-CHANGE_NEW = "#00ff87"  # a region that appeared
-CHANGE_GREW = "#ffff5f"  # a region that got bigger (or its RSS rose)
-CHANGE_SHRANK = "#5fafff"  # a region that got smaller (or its RSS fell)
-CHANGE_UNMAPPED = "#ff5f5f"  # trace of a range that was unmapped
-GROWTH = "#ffaf00"
-SHRINK = "#5fafff"
+# event (vmtop.model.events) -> (dark, light)
+EVENT_PALETTE: dict[str, tuple[str, str]] = {
+    "mapped": ("#00ff87", "#00a152"),
+    "unmapped": ("#ff5f5f", "#c62828"),
+    "heap_grew": KIND_PALETTE["heap"],
+    "heap_shrank": ("#5fafff", "#1565c0"),
+    "stack_grew": KIND_PALETTE["stack"],
+    "stack_shrank": ("#5fafff", "#1565c0"),
+    "protection_changed": ("#d787ff", "#8e24aa"),
+    "thread_exited": KIND_PALETTE["thread_stack"],
+    "reserve_committed": ("#87d787", "#2e7d32"),
+    "reserve_released": ("#5fafff", "#1565c0"),
+    "split": ("#d7afff", "#7b4fb0"),
+    "merged": ("#d7afff", "#7b4fb0"),
+    "rss_changed": ("#ffd75f", "#8a6d00"),
+    "exec": ("#ff87ff", "#ad1fad"),
+    "exited": ("#ff0000", "#c00000"),
+    "pid_reused": ("#ff0000", "#c00000"),
+    "note": ("#d7d7af", "#6e6e30"),
+}
+
+FALLBACK_EVENT = ("#ffffff", "#000000")
+
+# Everything else a widget draws: role -> (dark, light).
+ROLE_PALETTE: dict[str, tuple[str, str]] = {
+    # text
+    "text": ("#d0d0d0", "#262626"),
+    "strong": ("#ffffff", "#000000"),
+    "soft": ("#bcbcbc", "#3a3a3a"),
+    "muted": ("#8a8a8a", "#5f5f5f"),
+    "dim": ("#767676", "#767676"),
+    "faint": ("#6c6c6c", "#8f8f8f"),
+    "rule": ("#4e4e4e", "#b2b2b2"),
+    "accent": ("#5fafd7", "#005f87"),
+    "key": ("#ffaf00", "#a35200"),
+    # what changed (bar marks, table swatches and deltas)
+    "change-new": ("#00ff87", "#00a152"),
+    "change-grew": ("#ffff5f", "#9a7b00"),
+    "change-shrank": ("#5fafff", "#1565c0"),
+    "change-unmapped": ("#ff5f5f", "#c62828"),
+    "change-reshaped": ("#d787ff", "#8e24aa"),
+    "growth": ("#ffaf00", "#c25e00"),
+    "shrink": ("#5fafff", "#1565c0"),
+    # row backgrounds of changed regions in the table
+    "row-new": ("#0b3d1e", "#d4f5dc"),
+    "row-grew": ("#3d3500", "#fff2b8"),
+    "row-shrank": ("#0b2a4a", "#d6e8fb"),
+    "row-rss-up": ("#2b2b12", "#f5f1d6"),
+    "row-rss-down": ("#122232", "#e3eef8"),
+    "row-reshaped": ("#2d1f3d", "#efe0f8"),
+    "row-selected": ("#264f78", "#b3d4fc"),
+    "row-group": ("#1c1c1c", "#ececec"),
+    "table-header": ("#303030", "#dadada"),
+    "table-header-sorted": ("#3a3a5a", "#c5c5e8"),
+    # the address-space bar
+    "bar-empty": ("#121212", "#f0f0f0"),
+    "bar-resident": ("#262626", "#d6d6d6"),
+    "bar-break": ("#9e9e9e", "#5a5a5a"),
+    "bar-break-dim": ("#4e4e4e", "#b0b0b0"),
+    # header and panes
+    "pid-fg": ("#000000", "#ffffff"),
+    "pid-bg": ("#5fafff", "#1565c0"),
+    "command": ("#d7d7ff", "#303080"),
+    "live": ("#00d75f", "#007a3d"),
+    "paused": ("#ffaf00", "#a35200"),
+    "exited": ("#ff5f5f", "#c62828"),
+    "baseline": ("#ffd75f", "#7a6000"),
+    "panel": ("#1c1c1c", "#eeeeee"),
+    "pane-title": ("#262626", "#dedede"),
+    "pane-title-fg": ("#d7d7d7", "#262626"),
+    "banner": ("#870000", "#c62828"),
+    "banner-fg": ("#ffffff", "#ffffff"),
+    "warning-fg": ("#ff8787", "#b71c1c"),
+    "prompt": ("#303030", "#dadada"),
+    "graph": ("#5fd7af", "#00897b"),
+    "graph-axis": ("#3a3a3a", "#c0c0c0"),
+    # page residency (region detail)
+    "page-exclusive": ("#5fd75f", "#2e7d32"),
+    "page-resident": ("#5fafff", "#1565c0"),
+    "page-file": ("#d7af5f", "#8d6e00"),
+    "page-swap": ("#ff8700", "#e65100"),
+    "page-absent": ("#585858", "#bdbdbd"),
+    # sizes in the picker, like htop: bigger stands out more
+    "size-huge": ("#ff5f5f", "#c62828"),
+    "size-large": ("#ffd75f", "#8a6d00"),
+    "size-medium": ("#5fd7d7", "#00838f"),
+    "meter-ok": ("#5fd75f", "#2e7d32"),
+    "meter-high": ("#ffd75f", "#8a6d00"),
+    "meter-full": ("#ff5f5f", "#c62828"),
+}
+
+
+def kind_variable(kind: str) -> str:
+    return "vmtop-kind-" + kind.replace("_", "-")
+
+
+def event_variable(event: str) -> str:
+    return "vmtop-event-" + event.replace("_", "-")
+
+
+def role_variable(role: str) -> str:
+    return "vmtop-" + role
+
+
+def default_variables(dark: bool = True) -> dict[str, str]:
+    """Every vmtop theme variable with its default for a dark or a light theme."""
+    i = 0 if dark else 1
+    out = {kind_variable(k): v[i] for k, v in KIND_PALETTE.items()}
+    out.update({event_variable(e): v[i] for e, v in EVENT_PALETTE.items()})
+    out.update({role_variable(r): v[i] for r, v in ROLE_PALETTE.items()})
+    return out
+
+
+DARK_THEME = Theme(
+    name="vmtop-dark",
+    primary="#5fafff",
+    secondary="#d787ff",
+    accent="#ffaf00",
+    warning="#ffaf00",
+    error="#ff5f5f",
+    success="#5fd75f",
+    foreground="#d0d0d0",
+    background="#121212",
+    surface="#1c1c1c",
+    panel="#262626",
+    dark=True,
+    variables=default_variables(dark=True),
+)
+
+LIGHT_THEME = Theme(
+    name="vmtop-light",
+    primary="#1565c0",
+    secondary="#8e24aa",
+    accent="#c25e00",
+    warning="#a35200",
+    error="#c62828",
+    success="#2e7d32",
+    foreground="#1c1c1c",
+    background="#fafafa",
+    surface="#f0f0f0",
+    panel="#e4e4e4",
+    dark=False,
+    variables=default_variables(dark=False),
+)
+
+THEMES = (DARK_THEME, LIGHT_THEME)
+DEFAULT_THEME = DARK_THEME.name
+
+
+def opposite_theme(dark: bool) -> str:
+    """The vmtop theme to switch to from a dark or a light one (any Textual theme)."""
+    return LIGHT_THEME.name if dark else DARK_THEME.name
+
+
+# -- lookups for widgets ------------------------------------------------------------------
+
+_DARK_DEFAULTS = default_variables(dark=True)
+
+
+def palette() -> Mapping[str, str]:
+    """The running app's theme variables, or the dark defaults outside an app."""
+    try:
+        app = active_app.get()
+    except LookupError:
+        return _DARK_DEFAULTS
+    variables = getattr(app, "theme_variables", None)
+    return variables or _DARK_DEFAULTS
+
+
+class _Cache:
+    """Parsed colours and built styles for one palette; rebuilt when the theme changes."""
+
+    source: Mapping[str, str] | None = None
+    colors: dict[str, str] = {}
+    styles: dict[tuple, Style] = {}
+
+
+def _resolve(variable: str, fallback: str) -> str:
+    source = palette()
+    if source is not _Cache.source:
+        _Cache.source = source
+        _Cache.colors = {}
+        _Cache.styles = {}
+    value = _Cache.colors.get(variable)
+    if value is None:
+        raw = source.get(variable, fallback)
+        try:
+            value = Color.parse(raw).hex.lower()
+        except Exception:  # noqa: BLE001 - a theme's bad value must not crash a render
+            value = fallback
+        _Cache.colors[variable] = value
+    return value
 
 
 def kind_color(kind: str) -> str:
-    return KIND_COLORS.get(kind, FALLBACK_COLOR)
+    return _resolve(kind_variable(kind), KIND_PALETTE.get(kind, FALLBACK_KIND)[0])
 
 
 def kind_style(kind: str) -> str:
@@ -83,3 +286,51 @@ def kind_style(kind: str) -> str:
 
 def kind_label(kind: str) -> str:
     return KIND_LABELS.get(kind, kind)
+
+
+def event_color(event: str) -> str:
+    return _resolve(event_variable(event), EVENT_PALETTE.get(event, FALLBACK_EVENT)[0])
+
+
+def color(role: str) -> str:
+    """The colour of a role of ``ROLE_PALETTE`` in the current theme."""
+    return _resolve(role_variable(role), ROLE_PALETTE[role][0])
+
+
+def style(
+    role: str | None = None,
+    bg: str | None = None,
+    *,
+    bold: bool = False,
+    italic: bool = False,
+    underline: bool = False,
+) -> Style:
+    """A Rich style: foreground ``role`` on background ``bg`` (both roles), cached."""
+    fg_value = color(role) if role else None
+    bg_value = color(bg) if bg else None
+    key = (fg_value, bg_value, bold, italic, underline)
+    found = _Cache.styles.get(key)
+    if found is None:
+        found = Style(
+            color=fg_value,
+            bgcolor=bg_value,
+            bold=bold or None,
+            italic=italic or None,
+            underline=underline or None,
+        )
+        _Cache.styles[key] = found
+    return found
+
+
+class ThemedLines:
+    """Mixed in (first) by the widgets that draw with ``render_line``.
+
+    Textual leaves a ``render_line`` widget's background and text colour to the widget:
+    segments without a background would show the terminal's own (black in a browser,
+    white in a light terminal), whatever the theme. This gives every line the widget's
+    colours under what the segments set themselves.
+    """
+
+    def render_lines(self, crop):
+        base = self.rich_style
+        return [strip.apply_style(base) for strip in super().render_lines(crop)]

@@ -32,6 +32,7 @@ from vmtop.model.smaps_fields_doc import UNITLESS_FIELDS, describe_field, descri
 from vmtop.procfs import pagemap as pm
 from vmtop.procfs.errors import ProcError
 from vmtop.procfs.reader import ProcFS
+from vmtop.tui import theme
 from vmtop.tui.formatting import format_bytes
 from vmtop.tui.region_follow import CHANGED, SAME, find_again
 from vmtop.tui.theme import kind_color, kind_label
@@ -235,11 +236,11 @@ class RegionDetailScreen(Screen):
     def _status(self) -> Text:
         text = Text()
         if self.lost is not None:
-            text.append(" ✗ ", style="bold #ff5f5f")
-            text.append(self.lost, style="bold #ff5f5f")
+            text.append(" ✗ ", style=theme.style("exited", bold=True))
+            text.append(self.lost, style=theme.style("exited", bold=True))
             text.append(f" · figures below as read at {_clock(self.smaps_at)}", style="dim")
             return text
-        text.append(" ● ", style="bold #00d75f")
+        text.append(" ● ", style=theme.style("live", bold=True))
         text.append(f"smaps read {_clock(self.smaps_at)}", style="bold")
         text.append(
             " · follows the region: fields and RSS history with each sample, "
@@ -248,7 +249,7 @@ class RegionDetailScreen(Screen):
         )
         note = getattr(self, "change_note", None)
         if note:
-            text.append(f" · {note}", style="#ffd75f")
+            text.append(f" · {note}", style=theme.style("baseline"))
         return text
 
     def _update_history(self) -> None:

@@ -19,6 +19,7 @@ from textual.widgets import Footer, Static
 
 from vmtop.model.events import EVENT_DESCRIPTIONS, MALLOC_THRESHOLD_NOTE
 from vmtop.model.kinds import ALL_KINDS, KIND_DESCRIPTIONS
+from vmtop.tui import theme
 from vmtop.tui.theme import kind_color, kind_label
 
 EVERYWHERE = [
@@ -27,6 +28,7 @@ EVERYWHERE = [
     ("Esc", "close what is open: a prompt, a filter, a dialog, a screen; never quits"),
     ("q", "back to the previous screen; quits from the first one"),
     ("Ctrl+C", "quit vmtop"),
+    ("T", "light / dark theme (Ctrl+P: any Textual theme)"),
 ]
 
 PICKER = [
@@ -161,7 +163,7 @@ def keys_table(title: str, rows: list[tuple[str, str]], key_width: int = 15) -> 
         padding=(0, 1),
         expand=True,
     )
-    table.add_column(style="bold #ffaf00", no_wrap=True, width=key_width)
+    table.add_column(style=theme.style("key", bold=True), no_wrap=True, width=key_width)
     table.add_column(ratio=1)
     for key, meaning in rows:
         table.add_row(Text(key), Text(meaning))
@@ -223,6 +225,8 @@ class HelpScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#help-keys").focus()
+        # The tables are drawn with the theme's colours: draw them again when it changes.
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.refresh(recompose=True))
 
     def on_resize(self) -> None:
         # One column under the other on a narrow terminal, scrolled together.

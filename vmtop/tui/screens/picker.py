@@ -43,6 +43,7 @@ from vmtop.procfs.processes import (
     sort_rows,
 )
 from vmtop.procfs.reader import ProcFS
+from vmtop.tui import theme
 from vmtop.tui.formatting import format_bytes, plural
 
 REFRESH_SECONDS = 2.0
@@ -137,11 +138,11 @@ def _size_style(value: int | None) -> Style:
     if not value:
         return Style(dim=True)
     if value >= 1024 * _MIB:
-        return Style(color="#ff5f5f", bold=True)
+        return theme.style("size-huge", bold=True)
     if value >= 100 * _MIB:
-        return Style(color="#ffd75f")
+        return theme.style("size-large")
     if value >= 10 * _MIB:
-        return Style(color="#5fd7d7")
+        return theme.style("size-medium")
     return Style()
 
 
@@ -342,11 +343,12 @@ class ColumnHeader(Static):
 def _meter(label: str, used: int, total: int, width: int = 30) -> Text:
     """``Mem [|||||||      3.2G/7.7G]`` as htop draws it."""
     text = Text()
-    text.append(f"{label} ", style="bold #5fafd7")
+    text.append(f"{label} ", style=theme.style("accent", bold=True))
     text.append("[")
     share = used / total if total else 0.0
     filled = round(share * width)
-    color = "#5fd75f" if share < 0.6 else "#ffd75f" if share < 0.85 else "#ff5f5f"
+    role = "meter-ok" if share < 0.6 else "meter-high" if share < 0.85 else "meter-full"
+    color = theme.color(role)
     figures = f"{format_bytes(used)}/{format_bytes(total)}"
     bar = "|" * filled + " " * (width - filled)
     bar = bar[: width - len(figures)] + figures
@@ -363,7 +365,7 @@ def meter_line(system: SystemSummary, width: int = 160) -> Text:
     text.append_text(_meter("Mem", system.mem_used, system.mem_total, bar))
     text.append_text(_meter("Swp", system.swap_used, system.swap_total, bar))
     if system.load is not None:
-        text.append("Load average ", style="bold #5fafd7")
+        text.append("Load average ", style=theme.style("accent", bold=True))
         text.append(" ".join(f"{x:.2f}" for x in system.load))
     return text
 
@@ -426,9 +428,13 @@ def what_to_do(row: ProcessRow) -> str:
     if owner and owner != "root":
         return (
             f"Reading another process's memory map needs the same user or root: run "
-            f"'sudo -u {owner} vmtop {row.pid}' or 'sudo vmtop {row.pid}'."
+            f"'sudo -u {owner} \"$(command -v vmtop)\" {row.pid}' or "
+            f"'sudo \"$(command -v vmtop)\" {row.pid}'."
         )
-    return f"Reading another user's memory map needs root: run 'sudo vmtop {row.pid}'."
+    return (
+        "Reading another user's memory map needs root: run "
+        f"'sudo \"$(command -v vmtop)\" {row.pid}'."
+    )
 
 
 class PickerScreen(Screen):

@@ -38,6 +38,7 @@ from vmtop.tui.screens.process_commands import ProcessCommands
 from vmtop.tui.screens.process_layout import ProcessLayout
 from vmtop.tui.screens.process_prompt import ProcessPrompt
 from vmtop.tui.sources import SnapshotSource, source_for
+from vmtop.tui.widgets import bar_layout as bl
 from vmtop.tui.widgets.address_bar import AddressBar
 from vmtop.tui.widgets.event_log import EventLog
 from vmtop.tui.widgets.kind_summary import KindSummary
@@ -175,6 +176,12 @@ class ProcessScreen(RecordingControls, ProcessPrompt, ProcessLayout, Screen):
             )
         self.live = self.live and self.sampler.refreshes
         self._update_events_title()
+        settings = getattr(self.app, "settings", None)
+        if settings is not None:
+            self.query_one(RegionTable).set_columns(settings.columns)
+            self.query_one(AddressBar).mode = (
+                bl.SCALE if settings.bar_scale == "true" else bl.COMPACT
+            )
         self.query_one("#prompt", Input).display = False
         self.query_one("#banner", Static).display = False
         self.query_one("#message", Static).display = False

@@ -25,30 +25,20 @@ from vmtop.tui import sampler, theme
 from vmtop.tui.formatting import format_bytes
 from vmtop.tui.widgets import bar_layout as bl
 
-EMPTY_BG = "#121212"
-RESIDENT_BG = "#262626"
 RESIDENT_BLOCKS = " ▁▂▃▄▅▆▇█"
-BREAK_STYLE = Style(color="#9e9e9e", bgcolor=EMPTY_BG)
-BREAK_DIM = Style(color="#4e4e4e", bgcolor=EMPTY_BG)
-EMPTY_STYLE = Style(color="#262626", bgcolor=EMPTY_BG)
-AXIS_STYLE = Style(color="#8a8a8a")
-LEGEND_TEXT = Style(color="#bcbcbc")
-INFO_STYLE = Style(color="#8a8a8a")
-INFO_KEY = Style(color="#d7d7d7", bold=True)
-SELECT_STYLE = Style(color="#ffffff", bold=True)
 
 MARKS = {
-    sampler.NEW: ("+", theme.CHANGE_NEW),
-    sampler.GREW: ("▲", theme.CHANGE_GREW),
-    sampler.SHRANK: ("▼", theme.CHANGE_SHRANK),
-    sampler.RSS_UP: ("↑", theme.CHANGE_GREW),
-    sampler.RSS_DOWN: ("↓", theme.CHANGE_SHRANK),
-    sampler.RESHAPED: ("~", "#d787ff"),
+    sampler.NEW: ("+", "change-new"),
+    sampler.GREW: ("▲", "change-grew"),
+    sampler.SHRANK: ("▼", "change-shrank"),
+    sampler.RSS_UP: ("↑", "change-grew"),
+    sampler.RSS_DOWN: ("↓", "change-shrank"),
+    sampler.RESHAPED: ("~", "change-reshaped"),
 }
-UNMAPPED_MARK = ("×", theme.CHANGE_UNMAPPED)
+UNMAPPED_MARK = ("×", "change-unmapped")
 
 
-class AddressBar(Widget):
+class AddressBar(theme.ThemedLines, Widget):
     """Draws a ``BarLayout``; ``m`` / ``z`` / ``Z`` / ``<`` / ``>`` are handled by the screen."""
 
     DEFAULT_CSS = """
@@ -273,19 +263,19 @@ class AddressBar(Widget):
         for i, kind in enumerate(shown):
             entry = [
                 Segment("■", Style(color=theme.kind_color(kind))),
-                Segment(theme.kind_label(kind) + " ", LEGEND_TEXT),
+                Segment(theme.kind_label(kind) + " ", theme.style("soft")),
             ]
             more = len(shown) - i - 1
             reserve = len(f"+{more} more ") if more else 0
             if sum(len(s.text) for s in segments + entry) + reserve > room:
-                segments.append(Segment(f"+{len(shown) - i} more ", INFO_STYLE))
+                segments.append(Segment(f"+{len(shown) - i} more ", theme.style("muted")))
                 break
             segments += entry
         if any(c.resident is not None for c in layout.cells):
             for words in (" lower row: resident share", " resident", ""):
                 extra = [
-                    Segment(" ▄", Style(color="#bcbcbc", bgcolor=RESIDENT_BG)),
-                    Segment(words, INFO_STYLE),
+                    Segment(" ▄", theme.style("soft", "bar-resident")),
+                    Segment(words, theme.style("muted")),
                 ]
                 if words and sum(len(s.text) for s in segments + extra) <= room:
                     segments += extra
@@ -297,12 +287,14 @@ class AddressBar(Widget):
 
     def _info(self, layout: bl.BarLayout) -> list[Segment]:
         scale = "compact" if layout.mode == bl.COMPACT else "true scale"
-        parts = [Segment(scale, INFO_KEY)]
+        parts = [Segment(scale, theme.style("soft", bold=True))]
         if self.zoom:
             if layout.mode == bl.COMPACT:
                 lo, hi = self._window()
                 parts.append(
-                    Segment(f" · zoom {hi - lo}/{len(layout.regions)} regions", INFO_STYLE)
+                    Segment(
+                        f" · zoom {hi - lo}/{len(layout.regions)} regions", theme.style("muted")
+                    )
                 )
             else:
                 span = layout.view_end - layout.view_start
@@ -311,11 +303,11 @@ class AddressBar(Widget):
                         f" · {layout.view_start:#x}–{layout.view_end:#x}: "
                         f"{format_bytes(span)} of {format_bytes(layout.top)}, "
                         f"{format_bytes(max(1, span // max(1, len(layout.cells))))} per cell",
-                        INFO_STYLE,
+                        theme.style("muted"),
                     )
                 )
         else:
-            parts.append(Segment(f" · 0x0–{layout.top - 1:#x}", INFO_STYLE))
+            parts.append(Segment(f" · 0x0–{layout.top - 1:#x}", theme.style("muted")))
         return parts
 
     def _bar_row(self, layout: bl.BarLayout, width: int, *, upper: bool) -> Strip:
@@ -323,19 +315,31 @@ class AddressBar(Widget):
         for c in layout.cells[:width]:
             if c.gap_char:
                 ch = c.gap_char if upper else ("╌" if c.gap_char != "┊" else "┊")
-                segments.append(Segment(ch, BREAK_STYLE if upper else BREAK_DIM))
+                segments.append(
+                    Segment(
+                        ch,
+                        theme.style("bar-break", "bar-empty")
+                        if upper
+                        else theme.style("bar-break-dim", "bar-empty"),
+                    )
+                )
             elif c.kind is None:
-                segments.append(Segment("·" if upper else " ", EMPTY_STYLE))
+                segments.append(
+                    Segment("·" if upper else " ", theme.style("bar-resident", "bar-empty"))
+                )
             elif upper or c.resident is None:
                 color = theme.kind_color(c.kind)
                 ch = "█" if c.fill >= 0.5 else "▌"
-                segments.append(Segment(ch, Style(color=color, bgcolor=EMPTY_BG)))
+                segments.append(Segment(ch, Style(color=color, bgcolor=theme.color("bar-empty"))))
             else:
                 # The lower row: how much of it is resident, as a bar from the bottom.
                 color = theme.kind_color(c.kind)
                 level = 0 if c.resident <= 0 else max(1, min(8, round(c.resident * 8)))
                 segments.append(
-                    Segment(RESIDENT_BLOCKS[level], Style(color=color, bgcolor=RESIDENT_BG))
+                    Segment(
+                        RESIDENT_BLOCKS[level],
+                        Style(color=color, bgcolor=theme.color("bar-resident")),
+                    )
                 )
         return Strip(segments).adjust_cell_length(width)
 
@@ -344,20 +348,20 @@ class AddressBar(Widget):
         sel = self.selected
         if sel is not None:
             for col in layout.columns_of(sel.start, sel.end):
-                marks[col] = ("▔", SELECT_STYLE)
+                marks[col] = ("▔", theme.style("strong", bold=True))
         for start, end in self.traces:
             if end <= layout.view_start or start >= layout.view_end:
                 continue
             for col in layout.columns_of(start, end)[:1] or []:
-                marks[col] = (UNMAPPED_MARK[0], Style(color=UNMAPPED_MARK[1], bold=True))
+                marks[col] = (UNMAPPED_MARK[0], theme.style(UNMAPPED_MARK[1], bold=True))
         if self.recent:
             for col, c in enumerate(layout.cells):
                 for k in range(c.lo, min(c.hi, len(layout.regions))):
                     status = self.recent.get(layout.regions[k].start)
                     if status is not None:
-                        ch, color = MARKS.get(status, ("•", "#ffffff"))
+                        ch, role = MARKS.get(status, ("•", "strong"))
                         selected = marks[col] is not None and marks[col][0] == "▔"
-                        marks[col] = (ch, Style(color=color, bold=True, underline=selected))
+                        marks[col] = (ch, theme.style(role, bold=True, underline=selected))
                         break
         segments = [Segment(m[0], m[1]) if m else Segment(" ") for m in marks]
         return Strip(segments).adjust_cell_length(width)
@@ -368,7 +372,7 @@ class AddressBar(Widget):
             for i, ch in enumerate(text):
                 if 0 <= col + i < width:
                     line[col + i] = ch
-        return Strip([Segment("".join(line), AXIS_STYLE)])
+        return Strip([Segment("".join(line), theme.style("muted"))])
 
     # -- mouse -------------------------------------------------------------------------
 

@@ -26,55 +26,34 @@ from vmtop.tui.formatting import format_bytes, format_delta
 
 MAX_EVENTS = 5000
 
-EVENT_COLORS = {
-    ev.MAPPED: "#00ff87",
-    ev.UNMAPPED: "#ff5f5f",
-    ev.HEAP_GREW: theme.KIND_COLORS["heap"],
-    ev.HEAP_SHRANK: "#5fafff",
-    ev.STACK_GREW: theme.KIND_COLORS["stack"],
-    ev.STACK_SHRANK: "#5fafff",
-    ev.PROTECTION_CHANGED: "#d787ff",
-    ev.THREAD_EXITED: theme.KIND_COLORS["thread_stack"],
-    ev.RESERVE_COMMITTED: "#87d787",
-    ev.RESERVE_RELEASED: "#5fafff",
-    ev.SPLIT: "#d7afff",
-    ev.MERGED: "#d7afff",
-    ev.RSS_CHANGED: "#ffd75f",
-    ev.EXEC: "#ff87ff",
-    ev.EXITED: "#ff0000",
-    ev.PID_REUSED: "#ff0000",
-    ev.NOTE: "#d7d7af",
-}
-TIME_STYLE = Style(color="#767676")
-TEXT_STYLE = Style(color="#bcbcbc")
-DETAIL_STYLE = Style(color="#8a8a8a", italic=True)
-NOTE_STYLE = Style(color="#d7d7af", italic=True)
-EMPTY_STYLE = Style(color="#6c6c6c", italic=True)
-SELECTED = Style(bgcolor="#264f78")
-
 
 def event_segments(e: Event, addr_width: int = 12) -> list[Segment]:
     """One event as coloured text (without the time)."""
-    color = EVENT_COLORS.get(e.event, "#ffffff")
+    color = theme.event_color(e.event)
     if e.event == ev.NOTE:
         text = display_name(e.detail or e.path)
-        return [Segment("» ", Style(color=color, bold=True)), Segment(text, NOTE_STYLE)]
+        return [
+            Segment("» ", Style(color=color, bold=True)),
+            Segment(text, Style(color=color, italic=True)),
+        ]
     bold = e.event in (ev.EXITED, ev.PID_REUSED, ev.EXEC)
     segments = [Segment(f"{e.event:<18}", Style(color=color, bold=True, reverse=bold))]
     change = format_delta(e.delta) if e.delta else format_bytes(e.size)
     segments.append(Segment(f"{change:>7} ", Style(color=color)))
     if e.end > e.start:
-        segments.append(Segment(f"{e.start:0{addr_width}x}-{e.end:0{addr_width}x} ", TEXT_STYLE))
+        segments.append(
+            Segment(f"{e.start:0{addr_width}x}-{e.end:0{addr_width}x} ", theme.style("soft"))
+        )
     if e.kind:
         segments.append(
             Segment(f"{theme.kind_label(e.kind):<9} ", Style(color=theme.kind_color(e.kind)))
         )
     if e.path:
-        segments.append(Segment(display_name(e.path) + " ", TEXT_STYLE))
+        segments.append(Segment(display_name(e.path) + " ", theme.style("soft")))
     if e.tid is not None:
-        segments.append(Segment(f"tid {e.tid} ", TEXT_STYLE))
+        segments.append(Segment(f"tid {e.tid} ", theme.style("soft")))
     if e.detail:
-        segments.append(Segment(display_name(e.detail), DETAIL_STYLE))
+        segments.append(Segment(display_name(e.detail), theme.style("muted", italic=True)))
     return segments
 
 
@@ -96,11 +75,11 @@ def fit_words(segments: list[Segment], width: int) -> list[Segment]:
         piece = seg.text[: cut - used]
         out.append(Segment(piece, seg.style))
         used += len(piece)
-    out.append(Segment("…", TIME_STYLE))
+    out.append(Segment("…", theme.style("dim")))
     return out
 
 
-class EventLog(ScrollView, can_focus=True):
+class EventLog(theme.ThemedLines, ScrollView, can_focus=True):
     DEFAULT_CSS = """
     EventLog {
         overflow-x: hidden;
@@ -169,7 +148,7 @@ class EventLog(ScrollView, can_focus=True):
 
     def _segments(self, e: Event) -> list[Segment]:
         stamp = time.strftime("%H:%M:%S", time.localtime(e.time))
-        return [Segment(stamp + " ", TIME_STYLE), *event_segments(e, self.addr_width)]
+        return [Segment(stamp + " ", theme.style("dim")), *event_segments(e, self.addr_width)]
 
     @property
     def selected_event(self) -> Event | None:
@@ -222,12 +201,15 @@ class EventLog(ScrollView, can_focus=True):
         index = round(self.scroll_y) + y
         if not self.events:
             text = self.empty_text if y == 0 else ""
-            return Strip([Segment(text.ljust(width), EMPTY_STYLE)]).crop(0, width)
+            return Strip([Segment(text.ljust(width), theme.style("faint", italic=True))]).crop(
+                0, width
+            )
         if index >= len(self.events):
             return Strip.blank(width)
         e = self.events[-1 - index]
         segments = fit_words(self._segments(e), width)
         if index == self.cursor and self.has_focus:
-            segments = [Segment(s.text, s.style + SELECTED) for s in segments]
-            return Strip(segments).adjust_cell_length(width, SELECTED)
+            selected = theme.style(None, "row-selected")
+            segments = [Segment(s.text, s.style + selected) for s in segments]
+            return Strip(segments).adjust_cell_length(width, selected)
         return Strip(segments).adjust_cell_length(width)

@@ -27,12 +27,6 @@ from vmtop.model.region import Region
 from vmtop.tui import theme
 from vmtop.tui.formatting import format_bytes
 
-HEADER = Style(bold=True, color="#bcbcbc")
-NUMBER = Style(color="#d0d0d0")
-DIM = Style(color="#6c6c6c")
-TOTAL = Style(bold=True, color="#ffffff")
-GROUP = Style(bold=True, italic=True, color="#e4e4e4")
-
 
 class KindTotals(NamedTuple):
     kind: str
@@ -97,13 +91,18 @@ def summary_lines(totals: list[KindTotals]) -> list[SummaryLine]:
 
 
 def _line(label: str, count: str, values: Sequence[int | None], style: Style) -> list[Segment]:
-    segments = [Segment(f"{label:<9.9}", style), Segment(f"{count:>6}", NUMBER if count else DIM)]
+    segments = [
+        Segment(f"{label:<9.9}", style),
+        Segment(f"{count:>6}", theme.style("text") if count else theme.style("faint")),
+    ]
     for v in values:
-        segments.append(Segment(f"{format_bytes(v):>6}", NUMBER if v else DIM))
+        segments.append(
+            Segment(f"{format_bytes(v):>6}", theme.style("text") if v else theme.style("faint"))
+        )
     return segments
 
 
-class KindSummary(Widget):
+class KindSummary(theme.ThemedLines, Widget):
     DEFAULT_CSS = """
     KindSummary {
         height: auto;
@@ -136,18 +135,20 @@ class KindSummary(Widget):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         if y == 0:
-            segments = [Segment(f"{'Kind':<9}{'Count':>6}", HEADER)]
+            segments = [Segment(f"{'Kind':<9}{'Count':>6}", theme.style("soft", bold=True))]
             segments += [
-                Segment(f"{t:>6}", HEADER) for t in ("Size", "RSS", "PSS", "PrDty", "Swap")
+                Segment(f"{t:>6}", theme.style("soft", bold=True))
+                for t in ("Size", "RSS", "PSS", "PrDty", "Swap")
             ]
             return Strip(segments).adjust_cell_length(width)
         i = y - 1
         if i < len(self.lines) and self.lines[i].group:
             t = self.lines[i].totals
-            segments = [Segment("▸", GROUP)] + _line(
-                t.kind, str(t.count), (t.size, t.rss, t.pss, t.private_dirty, t.swap), GROUP
+            group = theme.style("strong", bold=True, italic=True)
+            segments = [Segment("▸", group)] + _line(
+                t.kind, str(t.count), (t.size, t.rss, t.pss, t.private_dirty, t.swap), group
             )
-            segments[1] = Segment(f"{t.kind:<8.8}", GROUP)
+            segments[1] = Segment(f"{t.kind:<8.8}", group)
             return Strip(segments).adjust_cell_length(width)
         if i < len(self.lines):
             t = self.lines[i].totals
@@ -166,7 +167,9 @@ class KindSummary(Widget):
                 for k, v in enumerate((t.size, t.rss, t.pss, t.private_dirty, t.swap)):
                     sums[k] = _add(sums[k], v)
             count = str(sum(t.count for t in self.totals))
-            return Strip(_line("total", count, sums, TOTAL)).adjust_cell_length(width)
+            return Strip(
+                _line("total", count, sums, theme.style("strong", bold=True))
+            ).adjust_cell_length(width)
         return Strip.blank(width)
 
     def on_click(self, event) -> None:

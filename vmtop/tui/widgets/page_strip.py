@@ -12,14 +12,15 @@ import time
 from rich.text import Text
 
 from vmtop.procfs import pagemap as pm
+from vmtop.tui import theme
 from vmtop.tui.formatting import format_bytes
 
-STATE_STYLE = {
-    pm.EXCL: ("█", "#5fd75f"),
-    pm.RESIDENT: ("█", "#5fafff"),
-    pm.FILE: ("█", "#d7af5f"),
-    pm.SWAP: ("▒", "#ff8700"),
-    pm.NOT_PRESENT: ("·", "#585858"),
+STATE_STYLE = {  # (glyph, theme role)
+    pm.EXCL: ("█", "page-exclusive"),
+    pm.RESIDENT: ("█", "page-resident"),
+    pm.FILE: ("█", "page-file"),
+    pm.SWAP: ("▒", "page-swap"),
+    pm.NOT_PRESENT: ("·", "page-absent"),
 }
 PARTIAL = " ▁▂▃▄▅▆▇█"
 
@@ -48,7 +49,8 @@ def strip_text(result: tuple, width: int, now: float) -> Text:
     for i, cell in enumerate(strip):
         if i and i % width == 0:
             text.append("\n")
-        glyph, color = STATE_STYLE[cell.state]
+        glyph, role = STATE_STYLE[cell.state]
+        color = theme.color(role)
         if cell.state in (pm.EXCL, pm.RESIDENT, pm.FILE) and cell.present < cell.pages:
             level = max(1, round(cell.present / cell.pages * 8))
             glyph = PARTIAL[level]
@@ -66,8 +68,8 @@ def strip_text(result: tuple, width: int, now: float) -> Text:
     text.append("\n")
     tally = pm.tally_states(entries)
     for state, label in LEGEND:
-        glyph, color = STATE_STYLE[state]
-        text.append(f" {glyph} ", style=color)
+        glyph, role = STATE_STYLE[state]
+        text.append(f" {glyph} ", style=theme.color(role))
         text.append(f"{tally[state]:>9,}  {label}\n")
     # The kernel's bits overlap (a file page mapped only here is both "file/shared" and
     # "exclusive"): say them in the legend's terms so the two never disagree.

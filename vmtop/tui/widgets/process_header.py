@@ -12,24 +12,14 @@ import time
 from typing import NamedTuple
 
 from rich.segment import Segment
-from rich.style import Style
 from textual.geometry import Size
 from textual.strip import Strip
 from textual.widget import Widget
 
 from vmtop.model.names import display_name
 from vmtop.model.region import Snapshot
+from vmtop.tui import theme
 from vmtop.tui.formatting import format_bytes, format_duration
-
-LABEL = Style(color="#8a8a8a")
-VALUE = Style(color="#ffffff", bold=True)
-PID_STYLE = Style(color="#000000", bgcolor="#5fafff", bold=True)
-COMMAND = Style(color="#d7d7ff", bold=True)
-LIVE = Style(color="#00d75f", bold=True)
-PAUSED = Style(color="#ffaf00", bold=True)
-EXITED = Style(color="#ff5f5f", bold=True)
-SEP = Style(color="#4e4e4e")
-BASELINE = Style(color="#ffd75f", bold=True)
 
 STATES = {
     "R": "running",
@@ -60,18 +50,22 @@ class HeaderState(NamedTuple):
 
 
 def _pair(label: str, value: str) -> list[Segment]:
-    return [Segment(label + " ", LABEL), Segment(value, VALUE), Segment("  ")]
+    return [
+        Segment(label + " ", theme.style("muted")),
+        Segment(value, theme.style("strong", bold=True)),
+        Segment("  "),
+    ]
 
 
 def _clock(t: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(t))
 
 
-class ProcessHeader(Widget):
+class ProcessHeader(theme.ThemedLines, Widget):
     DEFAULT_CSS = """
     ProcessHeader {
         height: 2;
-        background: #1c1c1c;
+        background: $vmtop-panel;
     }
     """
 
@@ -90,30 +84,66 @@ class ProcessHeader(Widget):
         """The refresh state, as (priority, segments) pieces."""
         s = self.state
         if s.exited_at is not None:
-            return [(100, [Segment(f"exited {_clock(s.exited_at)}", EXITED)])]
-        pieces = [(100, [Segment(f"● {s.recording}  ", EXITED)])] if s.recording else []
+            return [
+                (100, [Segment(f"exited {_clock(s.exited_at)}", theme.style("exited", bold=True))])
+            ]
+        pieces = (
+            [(100, [Segment(f"● {s.recording}  ", theme.style("exited", bold=True))])]
+            if s.recording
+            else []
+        )
         if s.source is not None:
-            pieces.append((100, [Segment(s.source, PAUSED)]))
+            pieces.append((100, [Segment(s.source, theme.style("paused", bold=True))]))
             if s.snapshot is not None and s.smaps_cost:
                 # Read once, not on a tick: only what that read cost.
                 pieces.append(
-                    (45, [Segment(f"  smaps read in {format_duration(s.smaps_cost)}", LABEL)])
+                    (
+                        45,
+                        [
+                            Segment(
+                                f"  smaps read in {format_duration(s.smaps_cost)}",
+                                theme.style("muted"),
+                            )
+                        ],
+                    )
                 )
             return pieces
         pieces.append(
-            (100, [Segment("● live" if s.live else "❚❚ paused", LIVE if s.live else PAUSED)])
+            (
+                100,
+                [
+                    Segment(
+                        "● live" if s.live else "❚❚ paused",
+                        theme.style("live", bold=True)
+                        if s.live
+                        else theme.style("paused", bold=True),
+                    )
+                ],
+            )
         )
-        pieces.append((90, [Segment(f" every {s.interval:g}s", VALUE)]))
+        pieces.append((90, [Segment(f" every {s.interval:g}s", theme.style("strong", bold=True))]))
         if s.live and s.period is not None and s.period > s.interval * 1.2:
             # Reading this process costs too much to do it that often.
-            pieces.append((85, [Segment(f" (slowed to {s.period:.1f}s)", PAUSED)]))
+            pieces.append(
+                (85, [Segment(f" (slowed to {s.period:.1f}s)", theme.style("paused", bold=True))])
+            )
         if s.snapshot is not None:
             every = "every tick" if s.smaps_every <= 1 else f"every {s.smaps_every} ticks"
             # How often smaps is read, and what the last read cost (it walks the
             # process's page tables: see help).
-            pieces.append((60, [Segment("  smaps ", LABEL), Segment(every, VALUE)]))
-            pieces.append((45, [Segment(f", read in {format_duration(s.smaps_cost)}", LABEL)]))
-            pieces.append((30, [Segment("  " + _clock(s.snapshot.taken_at), LABEL)]))
+            pieces.append(
+                (
+                    60,
+                    [
+                        Segment("  smaps ", theme.style("muted")),
+                        Segment(every, theme.style("strong", bold=True)),
+                    ],
+                )
+            )
+            pieces.append(
+                (45, [Segment(f", read in {format_duration(s.smaps_cost)}", theme.style("muted"))])
+            )
+            pieces.append((30, [Segment("  " + _clock(s.snapshot.taken_at), theme.style("muted"))]))
         return pieces
 
     def refresh_segments(self) -> list[Segment]:
@@ -124,12 +154,20 @@ class ProcessHeader(Widget):
         s = self.state
         snap = s.snapshot
         if y == 0:
-            left = [(100, [Segment(f" {s.pid} ", PID_STYLE), Segment(" ")])]
+            left = [
+                (
+                    100,
+                    [
+                        Segment(f" {s.pid} ", theme.style("pid-fg", "pid-bg", bold=True)),
+                        Segment(" "),
+                    ],
+                )
+            ]
             command = ""
             if snap is not None:
                 info = snap.info
                 state = "exited" if s.exited_at is not None else STATES.get(info.state, info.state)
-                left.append((70, [Segment(state, VALUE), Segment("  ")]))
+                left.append((70, [Segment(state, theme.style("strong", bold=True)), Segment("  ")]))
                 if info.threads:
                     left.append((50, _pair("threads", str(info.threads))))
                 command = display_name(info.command)
@@ -143,13 +181,13 @@ class ProcessHeader(Widget):
                 command = command[: max(0, room - 1)] + "…" if room > 1 else ""
             segments = [seg for _, segs in left for seg in segs]
             if command:
-                segments.append(Segment(command, COMMAND))
+                segments.append(Segment(command, theme.style("command", bold=True)))
             pad = max(1, width - _length(left) - len(command) - _length(right))
             tail = [seg for _, segs in right for seg in segs]
             return Strip([*segments, Segment(" " * pad), *tail]).crop(0, width)
         if y == 1:
             if snap is None:
-                return Strip([Segment(" reading…", LABEL)]).adjust_cell_length(width)
+                return Strip([Segment(" reading…", theme.style("muted"))]).adjust_cell_length(width)
             t = snap.totals
             regions = str(len(snap.regions))
             if s.shown is not None and s.shown != len(snap.regions):
@@ -164,19 +202,19 @@ class ProcessHeader(Widget):
                 (50, _pair("regions", regions)),
             ]
             if s.resident_note:
-                left.append((40, [Segment(f"({s.resident_note})  ", LABEL)]))
+                left.append((40, [Segment(f"({s.resident_note})  ", theme.style("muted"))]))
             if s.baseline_at is not None:
                 right = [
                     (
                         35,
                         [
-                            Segment("Δ since baseline ", LABEL),
-                            Segment(_clock(s.baseline_at), BASELINE),
+                            Segment("Δ since baseline ", theme.style("muted")),
+                            Segment(_clock(s.baseline_at), theme.style("baseline", bold=True)),
                         ],
                     )
                 ]
             else:
-                right = [(20, [Segment("Δ since last refresh", LABEL)])]
+                right = [(20, [Segment("Δ since last refresh", theme.style("muted"))])]
             right.append((100, [Segment(" ")]))
             left, right = fit_pieces(left, right, width)
             segs = [seg for _, segments in left for seg in segments]

@@ -124,13 +124,13 @@ def columns_for(
 
 
 # Row backgrounds for regions that changed in the last few refreshes.
-CHANGE_BG = {
-    sampler.NEW: "#0b3d1e",
-    sampler.GREW: "#3d3500",
-    sampler.SHRANK: "#0b2a4a",
-    sampler.RSS_UP: "#2b2b12",
-    sampler.RSS_DOWN: "#122232",
-    sampler.RESHAPED: "#2d1f3d",
+CHANGE_BG = {  # theme roles
+    sampler.NEW: "row-new",
+    sampler.GREW: "row-grew",
+    sampler.SHRANK: "row-shrank",
+    sampler.RSS_UP: "row-rss-up",
+    sampler.RSS_DOWN: "row-rss-down",
+    sampler.RESHAPED: "row-reshaped",
 }
 CHANGE_MARK = {
     sampler.NEW: "+",
@@ -140,13 +140,6 @@ CHANGE_MARK = {
     sampler.RSS_DOWN: "↓",
     sampler.RESHAPED: "~",
 }
-SELECTED_BG = "#264f78"
-HEADER_STYLE = Style(bold=True, color="#e4e4e4", bgcolor="#303030")
-HEADER_SORTED = Style(bold=True, color="#ffffff", bgcolor="#3a3a5a", underline=True)
-PLAIN = Style(color="#d0d0d0")
-DIM = Style(color="#808080")
-GROW_STYLE = Style(color=theme.GROWTH, bold=True)
-SHRINK_STYLE = Style(color=theme.SHRINK, bold=True)
 
 
 def shorten_left(text: str, width: int) -> str:
@@ -173,7 +166,7 @@ def region_name(region: Region) -> tuple[str, bool]:
     return "", True
 
 
-class RegionTable(ScrollView, can_focus=True):
+class RegionTable(theme.ThemedLines, ScrollView, can_focus=True):
     """Scrollable table of regions with a fixed header line."""
 
     DEFAULT_CSS = """
@@ -247,6 +240,7 @@ class RegionTable(ScrollView, can_focus=True):
         self._selected_object: str | None = None
         self._cache: dict[tuple[int, bool], Strip] = {}
         self._styles: dict[tuple, Style] = {}
+        self._palette = theme.palette()
         self.lines_rendered = 0  # for tests and benchmarks: how many rows were drawn
 
     # -- data ---------------------------------------------------------------------------
@@ -578,6 +572,9 @@ class RegionTable(ScrollView, can_focus=True):
         if index >= len(self.rows):
             return Strip.blank(width)
         selected = index == self.cursor
+        if self._palette is not theme.palette():  # the theme changed: redraw every row
+            self._palette = theme.palette()
+            self._cache.clear()
         cached = self._cache.get((index, selected))
         if cached is not None and cached.cell_length == width:
             return cached
@@ -593,21 +590,23 @@ class RegionTable(ScrollView, can_focus=True):
         return strip
 
     def _render_header(self, width: int) -> Strip:
-        segments = [Segment(" ", HEADER_STYLE)]
+        segments = [Segment(" ", theme.style("text", "table-header", bold=True))]
         pos = 1
         for column in self.columns:
             w = column.width or max(0, width - pos)
             title = column.title
-            style = HEADER_STYLE
+            style = theme.style("text", "table-header", bold=True)
             if column.key and column.key == self.sort:
                 title = title + ("▼" if self.descending else "▲")
-                style = HEADER_SORTED
+                style = theme.style("strong", "table-header-sorted", bold=True, underline=True)
             text = title.rjust(w) if column.right else title.ljust(w)
             segments.append(Segment(text[:w], style))
             if column.width:
-                segments.append(Segment(" ", HEADER_STYLE))
+                segments.append(Segment(" ", theme.style("text", "table-header", bold=True)))
             pos += w + (1 if column.width else 0)
-        return Strip(segments).adjust_cell_length(width, HEADER_STYLE)
+        return Strip(segments).adjust_cell_length(
+            width, theme.style("text", "table-header", bold=True)
+        )
 
     def _cells(
         self,
@@ -635,11 +634,17 @@ class RegionTable(ScrollView, can_focus=True):
         indented = isinstance(row, Member)
         r = row.region if indented else row
         status = self.recent.get(r.start)
-        bg = SELECTED_BG if selected else CHANGE_BG.get(status) if status else None
+        bg = (
+            theme.color("row-selected")
+            if selected
+            else theme.color(CHANGE_BG[status])
+            if status in CHANGE_BG
+            else None
+        )
         color = theme.kind_color(r.kind)
         kind_style = self._style(color, bg, bold=selected)
-        plain = self._style("#ffffff" if selected else "#d0d0d0", bg)
-        dim = self._style("#9e9e9e" if selected else "#767676", bg)
+        plain = self._style(theme.color("strong" if selected else "text"), bg)
+        dim = self._style(theme.color("muted" if selected else "dim"), bg)
         addr = self._style(color, bg, dim=not selected)
         change = self.changes.get(r.start)
         size_delta = change.size_delta if change else 0
@@ -662,7 +667,9 @@ class RegionTable(ScrollView, can_focus=True):
         }
         swatch_char = mark or "▌"
         swatch_style = (
-            self._style(theme.CHANGE_NEW if status == sampler.NEW else color, bg, bold=True)
+            self._style(
+                theme.color("change-new") if status == sampler.NEW else color, bg, bold=True
+            )
             if mark
             else self._style(color, bg)
         )
@@ -702,20 +709,20 @@ class RegionTable(ScrollView, can_focus=True):
 
     def _delta_style(self, delta: int, bg: str | None) -> Style:
         if delta > 0:
-            return self._style(theme.GROWTH, bg, bold=True)
+            return self._style(theme.color("growth"), bg, bold=True)
         if delta < 0:
-            return self._style(theme.SHRINK, bg, bold=True)
-        return self._style("#767676", bg)
+            return self._style(theme.color("shrink"), bg, bold=True)
+        return self._style(theme.color("dim"), bg)
 
     def _fixed_width(self) -> int:
         return 1 + sum(c.width + 1 for c in self.columns if c.width)
 
     def _render_group(self, row: GroupRow, width: int, selected: bool) -> Strip:
-        bg = SELECTED_BG if selected else "#1c1c1c"
+        bg = theme.color("row-selected" if selected else "row-group")
         color = theme.kind_color(row.kind)
         kind_style = self._style(color, bg, bold=True)
-        plain = self._style("#ffffff", bg, bold=True)
-        dim = self._style("#8a8a8a", bg)
+        plain = self._style(theme.color("strong"), bg, bold=True)
+        dim = self._style(theme.color("muted"), bg)
         arrow = "▾" if row.expanded else "▸"
         count = f"{arrow} {row.count} region{'s' if row.count != 1 else ''}"
         if len(count) > self.addr_width:

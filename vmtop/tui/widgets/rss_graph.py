@@ -12,17 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.segment import Segment
-from rich.style import Style
 from textual.strip import Strip
 from textual.widget import Widget
 
+from vmtop.tui import theme
 from vmtop.tui.formatting import format_bytes
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
-GRAPH_COLOR = "#5fd7af"
-TITLE = Style(color="#d0d0d0", bold=True)
-LABEL = Style(color="#8a8a8a")
-AXIS = Style(color="#3a3a3a")
 
 
 def sparkline_rows(values: Sequence[float], rows: int) -> list[str]:
@@ -50,7 +46,7 @@ def sparkline_rows(values: Sequence[float], rows: int) -> list[str]:
     return out
 
 
-class RssGraph(Widget):
+class RssGraph(theme.ThemedLines, Widget):
     """``set_points([(t, bytes), ...])``; the title says the latest, lowest and highest."""
 
     DEFAULT_CSS = """
@@ -78,22 +74,25 @@ class RssGraph(Widget):
         rows = sparkline_rows(shown, height - 1)
         if not shown:
             text = "no samples yet" if y == 1 else ""
-            return Strip([Segment(text.ljust(width), LABEL)]).crop(0, width)
+            return Strip([Segment(text.ljust(width), theme.style("muted"))]).crop(0, width)
         line = rows[y - 1].rjust(width)
-        return Strip([Segment(line, Style(color=GRAPH_COLOR))]).crop(0, width)
+        return Strip([Segment(line, theme.style("graph"))]).crop(0, width)
 
     def _title(self, shown: list[int], width: int) -> Strip:
         if not shown:
-            return Strip([Segment(self.title.ljust(width), TITLE)]).crop(0, width)
+            return Strip([Segment(self.title.ljust(width), theme.style("text", bold=True))]).crop(
+                0, width
+            )
         latest = shown[-1]
         span = ""
         if len(self.points) >= 2:
             seconds = self.points[-1][0] - self.points[max(0, len(self.points) - len(shown))][0]
             span = f" over {seconds:.0f}s" if seconds < 120 else f" over {seconds / 60:.0f}m"
         segments = [
-            Segment(f"{self.title} {format_bytes(latest)}", TITLE),
+            Segment(f"{self.title} {format_bytes(latest)}", theme.style("text", bold=True)),
             Segment(
-                f"  min {format_bytes(min(shown))} max {format_bytes(max(shown))}{span}", LABEL
+                f"  min {format_bytes(min(shown))} max {format_bytes(max(shown))}{span}",
+                theme.style("muted"),
             ),
         ]
         return Strip(segments).adjust_cell_length(width)

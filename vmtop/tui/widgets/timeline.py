@@ -19,20 +19,12 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from vmtop.model.kinds import ALL_KINDS
+from vmtop.tui import theme
 from vmtop.tui.formatting import format_bytes
 from vmtop.tui.theme import kind_color
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 CHART_ROWS = 3
-LABEL = Style(color="#8a8a8a")
-VALUE = Style(color="#ffffff", bold=True)
-CURSOR = Style(color="#ffffff", bold=True)
-CURSOR_BG = "#4e4e4e"
-MARK = Style(color="#000000", bgcolor="#ffd75f", bold=True)
-MARK_BG = "#3a3a00"
-TICK = Style(color="#ffaf00")
-NOTE_TICK = Style(color="#87afd7")
-NO_KIND = "#808080"
 _ORDER = {k: i for i, k in enumerate(ALL_KINDS)}
 
 
@@ -58,11 +50,11 @@ def timeline_data(recording) -> TimelineData:
     return TimelineData(times, kinds, totals, counts, notes)
 
 
-class Timeline(Widget):
+class Timeline(theme.ThemedLines, Widget):
     DEFAULT_CSS = """
     Timeline {
         height: 5;
-        background: #121212;
+        background: $background;
     }
     """
 
@@ -156,7 +148,7 @@ class Timeline(Widget):
         levels = CHART_ROWS * 8
         kinds = d.kinds[i]
         if not kinds:
-            return [(NO_KIND, (d.totals[i] - self.floor) / span * levels)]
+            return [(theme.color("muted"), (d.totals[i] - self.floor) / span * levels)]
         out = []
         acc = 0
         for kind, value in sorted(kinds.items(), key=lambda kv: _ORDER.get(kv[0], 99)):
@@ -183,18 +175,22 @@ class Timeline(Widget):
             segs = [Segment(" ")]
             for x, (_i, events, notes) in enumerate(cols):
                 if x == cursor:
-                    segs.append(Segment("▲", CURSOR))
+                    segs.append(Segment("▲", theme.style("strong", bold=True)))
                 elif events:
-                    segs.append(Segment("┃" if events > 3 else "╵", TICK))
+                    segs.append(Segment("┃" if events > 3 else "╵", theme.style("key")))
                 elif notes:
-                    segs.append(Segment("·", NOTE_TICK))
+                    segs.append(Segment("·", theme.style("accent")))
                 else:
                     segs.append(Segment(" "))
             return Strip(segs).adjust_cell_length(width)
         row = CHART_ROWS - y  # 0 is the bottom row
         segs = [Segment(" ")]
         for x, (i, _e, _n) in enumerate(cols):
-            bg = CURSOR_BG if x == cursor else (MARK_BG if x in marks else None)
+            bg = (
+                theme.color("rule")
+                if x == cursor
+                else (theme.color("row-grew") if x in marks else None)
+            )
             char, color = self._cell(self._stack(i), row)
             segs.append(Segment(char, Style(color=color, bgcolor=bg)))
         return Strip(segs).adjust_cell_length(width)
@@ -234,10 +230,10 @@ class Timeline(Widget):
         for col in marks:
             if x <= 1 + col < x + len(label):  # nor over a mark
                 x = 1 if x > 1 else width - len(label) - 1
-        put(x, label, LABEL)
-        put(1 + cursor, "▼", CURSOR)
+        put(x, label, theme.style("muted"))
+        put(1 + cursor, "▼", theme.style("strong", bold=True))
         for col, letter in marks.items():
-            put(1 + col, letter, MARK)
+            put(1 + col, letter, theme.style("pid-fg", "baseline", bold=True))
         segs = [Segment(c, s) for c, s in zip(cells, styles, strict=True)]
         return Strip(segs).simplify()
 

@@ -1,0 +1,244 @@
+"""Shell completion and the man page, generated from the parser, run in the real shells."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from vmtop.cli import build_parser
+from vmtop.commands.completion import (
+    bash_script,
+    command_specs,
+    fish_script,
+    man_page,
+    zsh_script,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMANDS = (
+    "snapshot",
+    "where",
+    "watch",
+    "demo",
+    "record",
+    "replay",
+    "report",
+    "serve",
+    "completion",
+    "man",
+)
+
+
+@pytest.fixture(scope="module")
+def specs():
+    return command_specs(build_parser())
+
+
+def vmtop_stdout(*args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "vmtop", *args], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_specs_follow_the_parser(specs):
+    assert [c.name for c in specs] == ["", *COMMANDS]
+    by_name = {c.name: c for c in specs}
+    formats = next(o for o in by_name["snapshot"].options if "--format" in o.flags)
+    assert formats.values == ["pmap", "json", "csv"]
+    assert by_name["demo"].positionals[0].values == ["malloc", "mmap", "stack", "threads"]
+    assert by_name["watch"].positionals[0].values == "pids"
+    assert by_name[""].positionals[0].values == "pids"
+
+
+def bash_complete(script: Path, *words: str) -> list[str]:
+    words_array = " ".join(f"'{w}'" for w in words)
+    program = (
+        f"source {script}; COMP_WORDS=({words_array}); COMP_CWORD={len(words) - 1}; "
+        '_vmtop; printf "%s\\n" "${COMPREPLY[@]}"'
+    )
+    result = subprocess.run(["bash", "-c", program], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    return [line for line in result.stdout.splitlines() if line]
+
+
+@pytest.fixture(scope="module")
+def bash_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("completion") / "vmtop.bash"
+    path.write_text(vmtop_stdout("completion", "bash"))
+    return path
+
+
+def test_bash_completes_commands_options_formats_demos_and_pids(bash_file):
+    first = set(bash_complete(bash_file, "vmtop", ""))
+    assert set(COMMANDS) <= first
+    assert str(os.getpid()) in first  # this process is one of the PIDs offered
+    assert bash_complete(bash_file, "vmtop", "sn") == ["snapshot"]
+    assert bash_complete(bash_file, "vmtop", "snapshot", "--format", "") == ["pmap", "json", "csv"]
+    assert bash_complete(bash_file, "vmtop", "demo", "") == ["malloc", "mmap", "stack", "threads"]
+    assert bash_complete(bash_file, "vmtop", "--bar-scale", "") == ["compact", "true"]
+    assert "vmtop-light" in bash_complete(bash_file, "vmtop", "--theme", "vmtop-")
+    assert set(bash_complete(bash_file, "vmtop", "watch", "--")) >= {
+        "--interval",
+        "--count",
+        "--json",
+        "--threshold",
+    }
+    # Options that take a value are skipped when finding the command and the PID.
+    pids = set(bash_complete(bash_file, "vmtop", "--theme", "nord", "watch", ""))
+    assert str(os.getpid()) in pids and all(p.isdigit() for p in pids)
+    assert "watch" not in pids and "nord" not in pids
+    assert bash_complete(bash_file, "vmtop", "watch", "1", "") == []
+    assert bash_complete(bash_file, "vmtop", "completion", "") == ["bash", "zsh", "fish"]
+
+
+@pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
+def test_fish_completes_commands_formats_demos_and_pids(tmp_path):
+    script = tmp_path / "vmtop.fish"
+    script.write_text(vmtop_stdout("completion", "fish"))
+
+    def complete(line: str) -> list[str]:
+        result = subprocess.run(
+            ["fish", "--no-config", "-c", f"source {script}; complete -C '{line}'"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert result.returncode == 0, result.stderr
+        return [row.split("\t")[0] for row in result.stdout.splitlines()]
+
+    assert set(COMMANDS) <= set(complete("vmtop "))
+    assert str(os.getpid()) in complete("vmtop ")
+    assert sorted(complete("vmtop snapshot --format ")) == ["csv", "json", "pmap"]
+    assert complete("vmtop demo ") == ["malloc", "mmap", "stack", "threads"]
+    assert str(os.getpid()) in complete("vmtop where ")
+    assert "--print-config" in complete("vmtop --print")
+
+
+@pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
+def test_zsh_script_parses_and_registers(tmp_path):
+    script = tmp_path / "_vmtop"
+    script.write_text(vmtop_stdout("completion", "zsh"))
+    subprocess.run(["zsh", "-n", str(script)], check=True, timeout=30)
+    program = (
+        f"autoload -U compinit && compinit -u -d {tmp_path}/zcompdump; "
+        f"source {script}; print -r -- $_comps[vmtop]"
+    )
+    result = subprocess.run(["zsh", "-fc", program], capture_output=True, text=True, timeout=30)
+    assert result.stdout.strip() == "_vmtop", result.stderr
+
+
+def zsh_complete(fpath_dir: Path, line: str) -> str:
+    """What interactive zsh lists after ``line`` and Tab, with vmtop's completion in
+    fpath, driven through a pseudo-terminal as a person would."""
+    import pty
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: an interactive zsh, no user startup files
+        os.environ.update(TERM="dumb", HOME=str(fpath_dir))
+        os.execvp("zsh", ["zsh", "-f", "-i"])
+
+    def read(seconds: float, until: bytes = b"") -> bytes:
+        out = b""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if ready:
+                try:
+                    data = os.read(fd, 65536)
+                except OSError:
+                    break
+                if not data:
+                    break
+                out += data
+                if until and until in out:
+                    break
+        return out
+
+    try:
+        setup = (
+            f"fpath=({fpath_dir} $fpath); autoload -U compinit; "
+            f"compinit -u -d {fpath_dir}/.zcompdump; setopt autolist nolistbeep; "
+            "LISTMAX=100000; PROMPT='READY> '\n"
+        )
+        os.write(fd, setup.encode())
+        read(10, b"READY>")
+        os.write(fd, (line + "\t").encode())
+        out = read(10, b"\nREADY> ")  # the prompt again, under the list
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        os.close(fd)
+    return out.decode(errors="replace")
+
+
+@pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
+def test_zsh_completes_commands_formats_demos_and_pids(tmp_path):
+    (tmp_path / "_vmtop").write_text(vmtop_stdout("completion", "zsh"))
+    listed = zsh_complete(tmp_path, "vmtop demo ").split()
+    assert {"malloc", "mmap", "stack", "threads"} <= set(listed)
+    assert {"csv", "json", "pmap"} <= set(
+        zsh_complete(tmp_path, "vmtop snapshot --format ").split()
+    )
+    assert {"compact", "true"} <= set(zsh_complete(tmp_path, "vmtop --bar-scale ").split())
+    assert str(os.getpid()) in zsh_complete(tmp_path, "vmtop watch ").split()
+    first = zsh_complete(tmp_path, "vmtop ")
+    assert all(name in first for name in COMMANDS)
+
+
+def test_zsh_specs_carry_the_values(specs):
+    script = zsh_script(specs)
+    assert "--format[" in script and ":(pmap json csv)'" in script
+    assert ":(malloc mmap stack threads)'" in script
+    assert "_vmtop_pids" in script
+    for name in COMMANDS:
+        assert f"\n        {name})\n" in script
+
+
+def test_scripts_cover_every_option_of_the_parser(specs):
+    every_flag = {f for c in specs for o in c.options for f in o.flags}
+    assert {"--print-config", "--theme", "--format", "--allow-remote", "--count"} <= every_flag
+    for text in (bash_script(specs), fish_script(specs)):
+        for flag in every_flag:
+            if flag.startswith("--"):
+                name = flag if "bash" in text[:30] else flag[2:]
+                assert name in text, flag
+
+
+@pytest.mark.skipif(shutil.which("man") is None, reason="man is not installed")
+def test_man_page_renders_with_every_command_and_option(tmp_path, specs):
+    page = tmp_path / "vmtop.1"
+    page.write_text(vmtop_stdout("man"))
+    result = subprocess.run(
+        ["man", "-l", str(page)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ, MANWIDTH="100", MAN_KEEP_FORMATTING="0", PAGER="cat"),
+    )
+    assert result.returncode == 0, result.stderr
+    text = re.sub(".\b", "", result.stdout)  # man's overstrike bold and underline
+    assert "VMTOP(1)" in text
+    for name in COMMANDS:
+        assert f"\n   {name}\n" in text, name
+    for flag in ("--print-config", "--allow-remote", "--format {pmap,json,csv}", "--bar-scale"):
+        assert flag in text
+    assert 'sudo "$(command -v vmtop)" PID' in text
+    assert "config.toml" in text
+
+
+def test_man_page_escapes_roff(specs):
+    page = man_page(specs, "9.9")
+    assert '.TH VMTOP 1 "" "vmtop 9.9"' in page
+    body = [line for line in page.splitlines() if not line.startswith((".", "'", "\\&"))]
+    # Every hyphen in text is escaped, so man does not turn options into dashes.
+    assert all("-" not in line.replace("\\-", "") for line in body if "--" in line)

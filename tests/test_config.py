@@ -1,0 +1,195 @@
+"""Settings: file, then environment, then command line; bad values say file and key."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from vmtop.config import ConfigError, Settings, config_path, load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_config(home: Path, text: str) -> Path:
+    path = home / "vmtop" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def run_vmtop(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "vmtop", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def clean_env(tmp_path, monkeypatch):
+    """An environment with no VMTOP_* / TEXTUAL_THEME and XDG_CONFIG_HOME in tmp_path."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VMTOP_", "TEXTUAL_THEME"))}
+    env["XDG_CONFIG_HOME"] = str(tmp_path)
+    return env
+
+
+def test_the_file_is_in_the_xdg_config_dir(tmp_path):
+    assert config_path({"XDG_CONFIG_HOME": str(tmp_path), "HOME": "/h"}) == (
+        tmp_path / "vmtop" / "config.toml"
+    )
+    assert config_path({"HOME": "/h"}) == Path("/h/.config/vmtop/config.toml")
+    # A relative XDG_CONFIG_HOME is invalid by the spec and ignored.
+    assert config_path({"XDG_CONFIG_HOME": "rel", "HOME": "/h"}) == Path(
+        "/h/.config/vmtop/config.toml"
+    )
+    assert config_path({"VMTOP_CONFIG": "/etc/x.toml", "HOME": "/h"}) == Path("/etc/x.toml")
+
+
+def test_no_file_gives_the_defaults(clean_env):
+    settings = load_settings({}, environ=clean_env)
+    assert settings == Settings()
+    assert not settings.config_found
+    assert all(settings.source(k) == "default" for k in ("interval", "theme", "columns"))
+
+
+def test_file_then_environment_then_command_line(tmp_path, clean_env):
+    path = write_config(
+        tmp_path,
+        'interval = 0.5\nthreshold = 1000\ntheme = "vmtop-light"\n'
+        'columns = ["name", "start", "rss"]\nbar_scale = "true"\n',
+    )
+    env = dict(clean_env, VMTOP_THRESHOLD="2000", VMTOP_THEME="nord")
+    settings = load_settings({"theme": "gruvbox", "interval": None}, environ=env)
+    assert settings.interval == 0.5 and settings.source("interval") == f"file {path}"
+    assert settings.threshold == 2000 and settings.source("threshold") == "env VMTOP_THRESHOLD"
+    assert settings.theme == "gruvbox" and settings.source("theme") == "option --theme"
+    assert settings.columns == ("start", "rss", "name")  # the table's order
+    assert settings.bar_scale == "true"
+    # The environment alone beats the file.
+    assert load_settings({}, environ=env).theme == "nord"
+
+
+def test_textual_theme_counts_below_vmtop_theme(clean_env):
+    env = dict(clean_env, TEXTUAL_THEME="dracula")
+    settings = load_settings({}, environ=env)
+    assert settings.theme == "dracula" and settings.source("theme") == "env TEXTUAL_THEME"
+    env["VMTOP_THEME"] = "vmtop-light"
+    assert load_settings({}, environ=env).theme == "vmtop-light"
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "words"),
+    [
+        ("interval = -1\n", "interval", "between"),
+        ('interval = "fast"\n', "interval", "number"),
+        ("threshold = 1.5\n", "threshold", "whole number"),
+        ('columns = ["start", "colour"]\n', "columns", "'colour'"),
+        ('bar_scale = "log"\n', "bar_scale", "'compact'"),
+        ("intervall = 1\n", "intervall", "unknown key"),
+    ],
+)
+def test_a_bad_value_names_the_file_and_the_key(tmp_path, clean_env, text, key, words):
+    path = write_config(tmp_path, text)
+    with pytest.raises(ConfigError) as e:
+        load_settings({}, environ=clean_env)
+    message = str(e.value)
+    assert "\n" not in message
+    assert message.startswith(f"{path}: ")
+    assert repr(key) in message and words in message
+
+
+def test_bad_toml_names_the_file_and_the_line(tmp_path, clean_env):
+    path = write_config(tmp_path, 'interval = 1\ntheme = "vmtop-light\n')
+    with pytest.raises(ConfigError) as e:
+        load_settings({}, environ=clean_env)
+    assert str(e.value).startswith(f"{path}: not valid TOML")
+    assert "line 2" in str(e.value)
+
+
+def test_a_bad_environment_value_names_the_variable(clean_env):
+    with pytest.raises(ConfigError, match="VMTOP_INTERVAL.*'interval'"):
+        load_settings({}, environ=dict(clean_env, VMTOP_INTERVAL="soon"))
+
+
+def test_print_config_shows_each_value_and_its_source(tmp_path, clean_env):
+    path = write_config(tmp_path, "interval = 0.25\n")
+    env = dict(clean_env, VMTOP_BAR_SCALE="true")
+    result = run_vmtop("--threshold", "4096", "--print-config", env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert f"# config file: {path} (found)" in lines
+    assert f"interval = 0.25  # file {path}" in lines
+    assert "threshold = 4096  # option --threshold" in lines
+    assert 'bar_scale = "true"  # env VMTOP_BAR_SCALE' in lines
+    assert 'theme = "vmtop-dark"  # default' in lines
+
+
+def test_print_config_output_reads_back_as_the_same_settings(tmp_path, clean_env):
+    env = dict(clean_env, VMTOP_COLUMNS="start,kind,name", VMTOP_INTERVAL="3")
+    first = run_vmtop("--theme", "vmtop-light", "--print-config", env=env)
+    assert first.returncode == 0, first.stderr
+    copy = tmp_path / "copy.toml"
+    copy.write_text(first.stdout)
+    again = load_settings({}, environ=clean_env, path=copy)
+    assert again.columns == ("start", "kind", "name")
+    assert again.interval == 3.0 and again.theme == "vmtop-light"
+
+
+def test_a_bad_config_file_is_one_line_and_exit_status_2(tmp_path, clean_env):
+    path = write_config(tmp_path, "threshold = 0\n")
+    result = run_vmtop("snapshot", "1", env=clean_env)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"vmtop: {path}: key 'threshold'")
+
+
+def test_unknown_theme_is_refused_before_the_tui_starts(clean_env):
+    # As textual-serve would run it (no terminal, a driver named), so that the check for
+    # a terminal lets it through: the theme is what must stop it.
+    env = dict(clean_env, TEXTUAL_DRIVER="textual.drivers.headless_driver:HeadlessDriver")
+    result = run_vmtop("--theme", "no-such-theme", "1", env=env)
+    assert result.returncode == 2
+    assert "option --theme: key 'theme': unknown theme 'no-such-theme'" in result.stderr
+    assert "vmtop-light" in result.stderr
+
+
+def test_watch_takes_its_defaults_from_the_config(tmp_path, clean_env):
+    import argparse
+
+    from vmtop.cli import build_parser
+    from vmtop.config import settings_from_args
+
+    parser = build_parser()
+    args = parser.parse_args(["watch", "1"])
+    assert args.interval is None  # so the config can give it
+    write_config(tmp_path, "interval = 7\nthreshold = 12345\n")
+    import os
+
+    old = dict(os.environ)
+    try:
+        os.environ.clear()
+        os.environ.update(clean_env)
+        settings = settings_from_args(args)
+        assert (settings.interval, settings.threshold) == (7.0, 12345)
+        args = parser.parse_args(["watch", "1", "--interval", "2"])
+        assert settings_from_args(args).interval == 2.0
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    assert isinstance(args, argparse.Namespace)
+
+
+def test_the_table_columns_are_the_region_tables():
+    from vmtop.config import DEFAULT_TABLE_COLUMNS, TABLE_COLUMNS
+    from vmtop.tui.widgets.region_table import COLUMN_IDS, DEFAULT_COLUMNS
+
+    assert COLUMN_IDS == TABLE_COLUMNS
+    assert DEFAULT_COLUMNS == DEFAULT_TABLE_COLUMNS

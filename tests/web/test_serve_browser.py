@@ -1,0 +1,208 @@
+"""``vmtop serve`` in a real headless browser, and its refusals.
+
+The server runs ``python -m vmtop serve`` on a free loopback port over the fixture /proc
+tree (tests/fixtures/tui_proc: 4242 is a C program with a heap); Chromium opens the page
+and the test types into it as a person would: "/" and a name filter the picker, Enter
+opens the process, whose header and ``[heap]`` row must appear. The page is saved as a
+PNG (``VMTOP_UPDATE_SCREENSHOTS=1`` also writes screenshots/serve-browser.png).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TUI_PROC = ROOT / "tests" / "fixtures" / "tui_proc"
+
+pytest.importorskip("textual_serve", reason="vmtop[web] (textual-serve) is not installed")
+aiohttp = pytest.importorskip("aiohttp")
+
+from .cdp import TERMINAL_HOOK, Browser, find_chromium  # noqa: E402 - needs aiohttp
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def vmtop(*args: str, env: dict | None = None, timeout: float = 30) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "vmtop", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=ROOT,
+    )
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VMTOP_", "TEXTUAL"))}
+    env["XDG_CONFIG_HOME"] = str(tmp_path)  # no config file: the defaults
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vmtop", "--proc-root", str(TUI_PROC), "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                assert response.status == 200
+                break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+                proc.kill()
+                pytest.fail(f"vmtop serve did not start: {out}")
+            time.sleep(0.2)
+    try:
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@pytest.mark.slow
+def test_the_tui_works_in_a_browser(server, tmp_path):
+    binary = find_chromium()
+    if binary is None:
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    browser = Browser(binary, 1400, 900)
+    browser.start()
+    shot = tmp_path / "serve-browser.png"
+    try:
+        asyncio.run(_drive(browser, server, shot))
+    finally:
+        browser.stop()
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("VMTOP_UPDATE_SCREENSHOTS"):
+        shutil.copy(shot, ROOT / "screenshots" / "serve-browser.png")
+
+
+async def _drive(browser: Browser, url: str, shot: Path) -> None:
+    async with aiohttp.ClientSession() as session:
+        page = await browser.page(session)
+        await page.send("Page.enable")
+        await page.send("Page.addScriptToEvaluateOnNewDocument", source=TERMINAL_HOOK)
+        await page.send("Page.navigate", url=url)
+
+        # The picker: every fixture process, with its command.
+        text = await page.wait_for_text("fixture_prog", "secretd", "python3", timeout=60)
+        assert "PID" in text
+
+        # The mouse works: a click on a column title sorts by it.
+        await page.click_text("PID", "COMMAND")
+        await page.wait_for_text("sorted by PID")
+
+        # Typing filters it: "/" opens the filter, the others leave the list.
+        await page.evaluate("window.__vmtopTerm.focus()")
+        await page.type_text("/fixture_prog")
+        deadline = time.monotonic() + 20
+        while True:
+            text = await page.screen_text()
+            if "fixture_prog" in text and "secretd" not in text and "python3" not in text:
+                break
+            assert time.monotonic() < deadline, f"typing did not filter the picker:\n{text}"
+            await asyncio.sleep(0.25)
+
+        # Enter opens the process: its header (PID and command) and its [heap] row.
+        await page.enter()
+        text = await page.wait_for_text("4242", "[heap]", "fixture_prog", timeout=30)
+        header = text.splitlines()[0]
+        assert "4242" in header and "fixture_prog" in header
+        assert any(
+            "[heap]" in line and "heap" in line.replace("[heap]", "") for line in text.splitlines()
+        )
+        await asyncio.sleep(0.5)  # let the fade-in finish before the shot
+        await page.screenshot(shot)
+
+        # Help, and back.
+        await page.type_text("?")
+        await page.wait_for_text("Region kinds", "Everywhere")
+        await page.key("Escape", None, 27)
+        await page.wait_for_text("[heap]", "By kind")
+
+        # The region detail of the heap: filter the table to it, Enter.
+        await page.type_text("/heap")
+        await page.wait_for_text("regions 1/")  # the table holds the heap alone
+        await page.enter()  # closes the filter prompt, back to the table
+        await asyncio.sleep(1)
+        await page.enter()
+        text = await page.wait_for_text("region detail", "smaps fields", "Private_Dirty")
+        assert "[heap]" in text.splitlines()[0]
+
+
+def test_serve_refuses_a_non_loopback_address_without_the_flag():
+    result = vmtop("serve", "--host", "0.0.0.0", "--port", str(free_port()))
+    assert result.returncode == 2
+    line = result.stderr.strip()
+    assert "\n" not in line
+    assert "refusing to serve on 0.0.0.0" in line and "--allow-remote" in line
+
+
+def test_serve_with_allow_remote_warns_what_is_exposed():
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vmtop",
+            "serve",
+            "--host",
+            "0.0.0.0",
+            "--allow-remote",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        cwd=ROOT,
+    )
+    try:
+        warning = proc.stderr.readline()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+    assert "WARNING" in warning and "no authentication" in warning
+    assert "memory maps" in warning
+
+
+def test_loopback_names():
+    from vmtop.commands.serve import is_loopback
+
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("::") and not is_loopback("192.0.2.1")
+
+
+def test_serve_without_textual_serve_says_what_to_install(tmp_path):
+    # A textual_serve that cannot be imported, first on the path.
+    (tmp_path / "textual_serve").mkdir()
+    (tmp_path / "textual_serve" / "__init__.py").write_text("raise ImportError('absent')\n")
+    env = dict(os.environ, PYTHONPATH=f"{tmp_path}{os.pathsep}{ROOT}")
+    result = vmtop("serve", "--port", str(free_port()), env=env)
+    assert result.returncode == 1
+    assert "pip install 'vmtop[web]'" in result.stderr

@@ -1,0 +1,158 @@
+"""``vmtop serve [PID]``: the TUI in a web browser, through textual-serve.
+
+textual-serve (the optional extra ``vmtop[web]``) runs one ``python -m vmtop`` per
+visitor over a websocket; each sees the whole TUI. It has no authentication, so anyone
+who reaches the port sees what the user running vmtop may read: the default address is
+127.0.0.1 and any other needs ``--allow-remote``, which prints that warning first.
+
+textual-serve starts the app with ``TEXTUAL_DRIVER`` set to Textual's web driver and no
+terminal on stdin/stdout; vmtop's "needs a terminal" check skips itself when
+``TEXTUAL_DRIVER`` is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import shlex
+import socket
+import sys
+from collections.abc import Callable
+
+INSTALL_HINT = (
+    "'vmtop serve' needs textual-serve, which is not installed: "
+    "pip install 'vmtop[web]' (pipx: pipx inject vmtop textual-serve; "
+    "uv: uv tool install 'vmtop[web]')"
+)
+
+
+def add_serve_parser(sub, common: Callable[[argparse.ArgumentParser], None]) -> None:
+    serve = sub.add_parser(
+        "serve",
+        help="serve the TUI to a web browser (needs vmtop[web]; loopback only by default)",
+        description="Serve the vmtop TUI to web browsers with textual-serve: one vmtop per "
+        "visitor. Listens on 127.0.0.1 unless --allow-remote is given.",
+    )
+    common(serve)
+    serve.add_argument("pid", type=_pid, nargs="?", metavar="PID", help="open this process")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=8000, help="port to listen on (8000)")
+    serve.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow an address other than loopback (there is no authentication)",
+    )
+
+
+def _pid(text: str) -> int:
+    from vmtop.cli import parse_pid
+
+    return parse_pid(text)
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port number (1-65535): {text!r}")
+    return port
+
+
+def is_loopback(host: str) -> bool:
+    """True when every address ``host`` names is a loopback address."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    addresses = {info[4][0] for info in infos}
+    return bool(addresses) and all(
+        ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses
+    )
+
+
+def remote_warning(host: str, port: int) -> str:
+    user = _user()
+    return (
+        f"vmtop: WARNING: serving on {host}:{port}, which is not a loopback address. "
+        "textual-serve has no authentication: anyone who can reach this port gets a vmtop "
+        f"running as {user} and can read the memory maps (every mapped file and library, "
+        f"heap and stack layout, command lines) of every process {user} may read."
+    )
+
+
+def _user() -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except (KeyError, ImportError):
+        return f"uid {os.geteuid()}"
+
+
+def app_command(args: argparse.Namespace) -> str:
+    """The shell command textual-serve runs for each visitor."""
+    argv = [sys.executable, "-m", "vmtop"]
+    proc_root = getattr(args, "proc_root", "/proc")
+    if proc_root != "/proc":
+        argv += ["--proc-root", os.path.abspath(proc_root)]
+    settings = args.settings
+    # The visitor's vmtop reads the same config file and environment; pass the
+    # settings as resolved so that command-line ones carry over too.
+    argv += [
+        "--interval",
+        repr(settings.interval),
+        "--threshold",
+        str(settings.threshold),
+        "--columns",
+        ",".join(settings.columns),
+        "--theme",
+        settings.theme,
+        "--bar-scale",
+        settings.bar_scale,
+    ]
+    if args.pid is not None:
+        argv.append(str(args.pid))
+    return shlex.join(argv)
+
+
+def cmd_serve(args: argparse.Namespace, settings) -> int:
+    args.settings = settings
+    if not is_loopback(args.host):
+        if not args.allow_remote:
+            print(
+                f"vmtop: refusing to serve on {args.host}: it is not a loopback address and "
+                "textual-serve has no authentication. Use --allow-remote to serve there "
+                "anyway (anyone who reaches the port can read the memory maps of every "
+                f"process {_user()} may read), or an SSH tunnel to 127.0.0.1.",
+                file=sys.stderr,
+            )
+            return 2
+        print(remote_warning(args.host, args.port), file=sys.stderr)
+    # A setting only the TUI can check (the theme name): say so here, not in the page.
+    from vmtop.procfs.reader import ProcFS
+    from vmtop.tui.app import VmtopApp
+
+    problem = VmtopApp(ProcFS(args.proc_root), settings=settings).settings_problem()
+    if problem:
+        print(f"vmtop: {problem}", file=sys.stderr)
+        return 2
+    try:
+        from textual_serve.server import Server
+    except ImportError:
+        print(f"vmtop: {INSTALL_HINT}", file=sys.stderr)
+        return 1
+    title = f"vmtop {args.pid}" if args.pid is not None else "vmtop"
+    server = Server(app_command(args), host=args.host, port=args.port, title=title)
+    try:
+        server.serve()
+    except OSError as e:  # the port is taken, the address is not ours, ...
+        print(f"vmtop: cannot serve on {args.host}:{args.port}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    return 0

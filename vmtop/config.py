@@ -1,0 +1,337 @@
+"""Settings: built-in defaults, then the config file, then the environment, then the
+command line; each later source overrides the earlier ones, setting by setting.
+
+The file is TOML at ``$XDG_CONFIG_HOME/vmtop/config.toml`` (``~/.config/vmtop/...``
+when ``XDG_CONFIG_HOME`` is unset), or wherever ``VMTOP_CONFIG`` / ``--config`` say::
+
+    interval = 0.5            # seconds between samples (TUI and `vmtop watch`)
+    threshold = 131072        # smallest RSS change of a region that is an event (bytes)
+    columns = ["start", "size", "rss", "kind", "drss", "name"]   # region table columns
+    theme = "vmtop-light"     # any Textual theme name
+    bar_scale = "compact"     # "compact" (empty gaps collapse) or "true" (to scale)
+
+Every value says where it came from (``vmtop --print-config``). A bad value is one
+``ConfigError`` naming the file (or variable, or option) and the key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+# The region table's columns, in the table's order (CATALOGUE in
+# vmtop/tui/widgets/region_table.py, which a test keeps in step with this list; the
+# config cannot import the TUI).
+TABLE_COLUMNS = (
+    "start",
+    "end",
+    "size",
+    "rss",
+    "pss",
+    "shared_clean",
+    "shared_dirty",
+    "private_clean",
+    "private_dirty",
+    "dirty",
+    "anonymous",
+    "swap",
+    "locked",
+    "perm",
+    "kind",
+    "dsize",
+    "drss",
+    "name",
+)
+# What the table shows unless told otherwise (DEFAULT_COLUMNS there).
+DEFAULT_TABLE_COLUMNS = (
+    "start", "end", "size", "rss", "pss", "private_dirty", "swap", "perm", "kind", "dsize",
+    "drss", "name",
+)  # fmt: skip
+BAR_SCALES = ("compact", "true")
+DEFAULT_THEME = "vmtop-dark"
+
+DEFAULTS: dict[str, Any] = {
+    "interval": 1.0,
+    "threshold": 64 * 1024,
+    "columns": DEFAULT_TABLE_COLUMNS,
+    "theme": DEFAULT_THEME,
+    "bar_scale": "compact",
+}
+KEYS = tuple(DEFAULTS)
+
+ENV_VARS = {
+    "interval": "VMTOP_INTERVAL",
+    "threshold": "VMTOP_THRESHOLD",
+    "columns": "VMTOP_COLUMNS",
+    "theme": "VMTOP_THEME",
+    "bar_scale": "VMTOP_BAR_SCALE",
+}
+OPTIONS = {
+    "interval": "--interval",
+    "threshold": "--threshold",
+    "columns": "--columns",
+    "theme": "--theme",
+    "bar_scale": "--bar-scale",
+}
+
+
+class ConfigError(Exception):
+    """A bad setting; ``str()`` is one line naming where it came from and the key."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    interval: float = DEFAULTS["interval"]
+    threshold: int = DEFAULTS["threshold"]
+    columns: tuple[str, ...] = DEFAULTS["columns"]
+    theme: str = DEFAULTS["theme"]
+    bar_scale: str = DEFAULTS["bar_scale"]
+    # key -> where its value came from: "default", "file PATH", "env NAME", "option --x"
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+    config_path: Path | None = field(default=None, compare=False)
+    config_found: bool = field(default=False, compare=False)
+
+    def source(self, key: str) -> str:
+        return self.sources.get(key, "default")
+
+
+# -- validation: one function per key, from any source --------------------------------------
+
+
+def _interval(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError("must be a number of seconds")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"must be a number of seconds, not {value!r}") from None
+    if not 0.05 <= number <= 3600:
+        raise ValueError(f"must be between 0.05 and 3600 seconds, not {value!r}")
+    return number
+
+
+def _threshold(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number of bytes")
+    if isinstance(value, str):
+        try:
+            value = int(value, 0)
+        except ValueError:
+            raise ValueError(f"must be a whole number of bytes, not {value!r}") from None
+    if not isinstance(value, int) or value < 1:
+        raise ValueError(f"must be a whole number of bytes of at least 1, not {value!r}")
+    return value
+
+
+def _columns(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ValueError("must be a list of column names")
+    unknown = [v for v in value if v not in TABLE_COLUMNS]
+    if unknown:
+        raise ValueError(f"unknown column {unknown[0]!r} (columns: {', '.join(TABLE_COLUMNS)})")
+    if not value:
+        raise ValueError("must name at least one column")
+    chosen = set(value)
+    return tuple(c for c in TABLE_COLUMNS if c in chosen)  # the table's order
+
+
+def _theme(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError('must be a theme name, e.g. "vmtop-dark" or "vmtop-light"')
+    return value.strip()
+
+
+def _bar_scale(value: Any) -> str:
+    if value not in BAR_SCALES:
+        raise ValueError(f"must be one of {', '.join(map(repr, BAR_SCALES))}, not {value!r}")
+    return value
+
+
+VALIDATORS = {
+    "interval": _interval,
+    "threshold": _threshold,
+    "columns": _columns,
+    "theme": _theme,
+    "bar_scale": _bar_scale,
+}
+
+
+# -- sources ----------------------------------------------------------------------------
+
+
+def config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Where the config file is looked for: ``VMTOP_CONFIG``, else the XDG location."""
+    env = os.environ if environ is None else environ
+    if env.get("VMTOP_CONFIG"):
+        return Path(env["VMTOP_CONFIG"])
+    base = env.get("XDG_CONFIG_HOME") or ""
+    if not base or not os.path.isabs(base):  # the spec: ignore a relative value
+        base = os.path.join(env.get("HOME") or os.path.expanduser("~"), ".config")
+    return Path(base) / "vmtop" / "config.toml"
+
+
+def read_file(path: Path) -> dict[str, Any] | None:
+    """The file's settings, validated; None when there is no such file."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror or e}") from None
+    try:
+        table = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in VALIDATORS:
+            raise ConfigError(f"{path}: unknown key {key!r} (known keys: {', '.join(KEYS)})")
+        try:
+            out[key] = VALIDATORS[key](value)
+        except ValueError as e:
+            raise ConfigError(f"{path}: key {key!r}: {e}") from None
+    return out
+
+
+def read_env(environ: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
+    out: dict[str, tuple[Any, str]] = {}
+    for key, name in ENV_VARS.items():
+        raw = environ.get(name)
+        if raw is None or raw == "":
+            continue
+        try:
+            out[key] = (VALIDATORS[key](raw), f"env {name}")
+        except ValueError as e:
+            raise ConfigError(f"environment variable {name} (key {key!r}): {e}") from None
+    # Textual's own theme selection counts, below vmtop's variable.
+    if "theme" not in out and environ.get("TEXTUAL_THEME"):
+        out["theme"] = (_theme(environ["TEXTUAL_THEME"]), "env TEXTUAL_THEME")
+    return out
+
+
+def load_settings(
+    options: Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    path: Path | str | None = None,
+) -> Settings:
+    """Defaults, then the file, then the environment, then ``options`` (not None values).
+
+    ``options`` holds raw command-line values by key; ``path`` is ``--config``.
+    """
+    env = os.environ if environ is None else environ
+    file_path = Path(path) if path is not None else config_path(env)
+    values: dict[str, Any] = dict(DEFAULTS)
+    sources: dict[str, str] = {}
+    from_file = read_file(file_path)
+    if from_file is None and path is not None:
+        raise ConfigError(f"{file_path}: no such file (given with --config)")
+    for key, value in (from_file or {}).items():
+        values[key] = value
+        sources[key] = f"file {file_path}"
+    for key, (value, source) in read_env(env).items():
+        values[key] = value
+        sources[key] = source
+    for key, raw in (options or {}).items():
+        if raw is None:
+            continue
+        try:
+            values[key] = VALIDATORS[key](raw)
+        except ValueError as e:
+            raise ConfigError(f"option {OPTIONS[key]} (key {key!r}): {e}") from None
+        sources[key] = f"option {OPTIONS[key]}"
+    return Settings(
+        **values,
+        sources=sources,
+        config_path=file_path,
+        config_found=from_file is not None,
+    )
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)
+
+
+def format_settings(settings: Settings) -> str:
+    """What ``vmtop --print-config`` prints: valid TOML, each value with its source."""
+    found = "found" if settings.config_found else "not found"
+    lines = [
+        "# vmtop settings in effect. Sources, each overriding the one before:",
+        "# defaults, config file, environment (VMTOP_*), command line.",
+        f"# config file: {settings.config_path} ({found})",
+    ]
+    for key in KEYS:
+        lines.append(f"{key} = {_toml_value(getattr(settings, key))}  # {settings.source(key)}")
+    return "\n".join(lines) + "\n"
+
+
+# -- the command line ------------------------------------------------------------------
+
+
+def add_settings_options(parser: argparse.ArgumentParser) -> None:
+    """The command-line options for the settings (on vmtop itself); dest cfg_* so that a
+    subcommand's own --interval does not clobber them."""
+    group = parser.add_argument_group("settings (override the config file and VMTOP_* variables)")
+    group.add_argument(
+        "--interval", dest="cfg_interval", metavar="S", help="seconds between samples (default 1)"
+    )
+    group.add_argument(
+        "--threshold",
+        dest="cfg_threshold",
+        metavar="BYTES",
+        help="smallest RSS change of a region that is an event (default 65536)",
+    )
+    group.add_argument(
+        "--columns",
+        dest="cfg_columns",
+        metavar="LIST",
+        help="region table columns, comma-separated",
+    )
+    group.add_argument(
+        "--theme",
+        dest="cfg_theme",
+        metavar="NAME",
+        help="vmtop-dark, vmtop-light or any Textual theme",
+    )
+    group.add_argument(
+        "--bar-scale",
+        dest="cfg_bar_scale",
+        choices=BAR_SCALES,
+        help="the address-space bar's scale",
+    )
+    group.add_argument(
+        "--config", metavar="PATH", help="read this config file (default: XDG config dir)"
+    )
+    group.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the settings in effect and where each came from, then exit",
+    )
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """The settings for a parsed command line (with ``add_settings_options``)."""
+    options = {key: getattr(args, "cfg_" + key, None) for key in KEYS}
+    # A subcommand's own --interval / --threshold (vmtop watch) is the command line too.
+    for key in ("interval", "threshold"):
+        if getattr(args, key, None) is not None:
+            options[key] = getattr(args, key)
+    return load_settings(options, path=getattr(args, "config", None))
