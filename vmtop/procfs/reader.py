@@ -15,8 +15,9 @@ from __future__ import annotations
 import errno
 import os
 import pwd
+from collections.abc import Iterator
 
-from vmtop.procfs.background_read import Consume, read_file
+from vmtop.procfs.background_read import CHUNK, Consume, read_chunks, read_file
 from vmtop.procfs.errors import (
     AccessDenied,
     KernelThread,
@@ -87,6 +88,15 @@ class ProcFS:
                 return f.read()
         except OSError as e:
             raise self._translate(pid, e, name, seen=seen) from None
+
+    def read_pieces(self, pid: int, name: str, size: int = CHUNK) -> Iterator[bytes]:
+        """One file of a process in pieces of a few MiB (background_read.read_chunks),
+        with errors translated; for texts too long to hold at once."""
+        path = self.path(pid, name)
+        try:
+            yield from read_chunks(path, size)
+        except OSError as e:
+            raise self._translate(pid, e, name, seen=True) from None
 
     def read_optional(
         self, pid: int, name: str, consume: Consume | None = None
