@@ -19,6 +19,7 @@ ranges that were unmapped, for the bar's trace of them.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -237,3 +238,123 @@ class Sampler:
         return SampleResult(
             None, prev, (event,), {}, (), error=error, exited=True, cost_seconds=cost
         )
+
+
+# -- what is kept over time, bounded -----------------------------------------------------
+
+HISTORY_POINTS = 600  # samples of history kept (process and per region)
+# Regions whose resident size history is kept (the ones that changed most recently);
+# every other region's history is its current size, flat.
+MAX_REGION_HISTORIES = 4096
+MAX_EVENTS = 5000  # events kept for the log; older ones are counted, not kept
+
+
+def region_history_key(region: Region) -> tuple:
+    """What a region's RSS history is filed under: its start and identity (for the
+    stack, its end: its start moves down as it grows)."""
+    anchor = region.end if region.kind == "stack" else region.start
+    return (anchor, region.dev, region.inode, region.path)
+
+
+class RssHistory:
+    """Each region's resident size over the samples, bounded whatever the region count
+    and however long the watch: ``max_points`` samples, and a history only for the
+    ``max_regions`` regions whose resident size changed most recently (a region whose
+    size never changed is flat, and costs nothing; at a million regions, one list per
+    region would cost hundreds of MB). Not thread-safe: the UI thread records."""
+
+    def __init__(
+        self, max_points: int = HISTORY_POINTS, max_regions: int = MAX_REGION_HISTORIES
+    ) -> None:
+        self.max_points = max_points
+        self.max_regions = max_regions
+        self.sample_times: deque[float] = deque(maxlen=max_points)
+        self.changed: OrderedDict[tuple, deque[tuple[float, int]]] = OrderedDict()
+        self.first_seen: OrderedDict[tuple, float] = OrderedDict()  # regions that came later
+        self.dropped = 0  # histories forgotten to stay within max_regions
+        self._last: tuple | None = None  # the regions of the last smaps read
+        self._last_time = 0.0
+
+    def record(self, snap: Snapshot, smaps_read: bool) -> None:
+        t = snap.taken_at
+        self.sample_times.append(t)
+        if not smaps_read or snap.regions is self._last:
+            return  # maps-only tick: resident figures are carried, nothing new
+        last, self._last = self._last, snap.regions
+        previous_time, self._last_time = self._last_time, t
+        if last is None:
+            return
+        # Built afresh per smaps read rather than kept: a dict of every region would
+        # be the per-region cost this class exists to avoid.
+        before = {region_history_key(r): r.rss for r in last if r.rss is not None}
+        changed = self.changed
+        first_seen = self.first_seen
+        current = set()
+        for r in snap.regions:
+            rss = r.rss
+            if rss is None:
+                continue
+            key = region_history_key(r)
+            current.add(key)
+            old = before.get(key)
+            if old is None:
+                first_seen[key] = t
+                continue
+            if old == rss:
+                continue
+            points = changed.pop(key, None)
+            if points is None:
+                points = deque([(previous_time, old)], maxlen=self.max_points)
+            points.append((t, rss))
+            changed[key] = points  # most recently changed last
+        for store in (changed, first_seen):
+            for key in [k for k in store if k not in current]:
+                del store[key]
+        while len(changed) > self.max_regions:
+            changed.popitem(last=False)
+            self.dropped += 1
+        while len(first_seen) > self.max_regions:
+            first_seen.popitem(last=False)
+
+    def points(self, region: Region) -> list[tuple[float, int]]:
+        """The region's resident size at every kept sample since it was first seen."""
+        if region.rss is None:
+            return []
+        key = region_history_key(region)
+        points = self.changed.get(key)
+        since = self.first_seen.get(key, float("-inf"))
+        if not points:
+            return [(t, region.rss) for t in self.sample_times if t >= since]
+        out = []
+        i = 0
+        value = points[0][1]  # what it was before its first kept change
+        for t in self.sample_times:
+            if t < since:
+                continue
+            while i < len(points) and points[i][0] <= t:
+                value = points[i][1]
+                i += 1
+            out.append((t, value))
+        return out
+
+    def kept(self) -> int:
+        """How many points are held, all regions together."""
+        return sum(map(len, self.changed.values())) + len(self.first_seen)
+
+
+def keep_recent_events(events: list, new, limit: int = MAX_EVENTS) -> int:
+    """Add ``new`` events to ``events`` (oldest first, in time order) and drop the
+    oldest beyond ``limit``, in place; how many were dropped."""
+    if not new:
+        return 0
+    events.extend(new)
+    events.sort(key=_event_time)  # narration and diff events interleave
+    over = len(events) - limit
+    if over > 0:
+        del events[:over]
+        return over
+    return 0
+
+
+def _event_time(e) -> float:
+    return e.time
