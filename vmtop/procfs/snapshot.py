@@ -11,6 +11,7 @@ from vmtop.model.region import ProcessInfo, Region, Snapshot, Totals
 from vmtop.procfs.errors import NoSuchProcess, PidReused, ProcError, ProcessGone
 from vmtop.procfs.parse_maps import parse_maps
 from vmtop.procfs.parse_proc import StatFields, parse_cmdline, parse_stat, status_uid
+from vmtop.procfs.pieces import read_regions_in_pieces
 from vmtop.procfs.reader import PF_EXITING, ProcFS
 from vmtop.procfs.smaps_stream import SmapsStream
 
@@ -49,6 +50,7 @@ class SmapsRead(NamedTuple):
     read_seconds: float  # until the text was all there (parsing what had arrived)
     parse_seconds: float  # parsing what was left once it was
     cpu_seconds: float  # CPU time of the whole process meanwhile: both threads
+    from_smaps: bool = True  # False: read from maps (no resident figures)
 
 
 def read_smaps(procfs: ProcFS, pid: int, *, task: int | None = None) -> SmapsRead:
@@ -66,10 +68,29 @@ def read_smaps(procfs: ProcFS, pid: int, *, task: int | None = None) -> SmapsRea
     return SmapsRead(raw, regions, t1 - t0, t2 - t1, time.process_time() - c0)
 
 
-def _read_map(procfs: ProcFS, pid: int, smaps: bool, task: int | None) -> SmapsRead:
+def read_smaps_without_text(procfs: ProcFS, pid: int, *, task: int | None = None) -> SmapsRead:
+    """A process's smaps regions, read and parsed a piece at a time with the text
+    dropped as it goes (``raw`` is None; regions None when there is no smaps): at a
+    million regions, 100 MB where holding the text costs a GB."""
+    name = "smaps" if task is None else f"task/{task}/smaps"
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    regions = read_regions_in_pieces(procfs, pid, name)
+    seconds = time.perf_counter() - t0
+    return SmapsRead(None, regions, seconds, 0.0, time.process_time() - c0)
+
+
+def _read_map(
+    procfs: ProcFS, pid: int, smaps: bool, task: int | None, keep_text: bool = True
+) -> SmapsRead:
     """smaps if asked for and there, else maps (``raw`` None then): the regions and
-    what reading them cost."""
-    if smaps:
+    what reading them cost. Without ``keep_text``, smaps is read in pieces and its
+    text not kept (``has_smaps`` says whether it was read)."""
+    if smaps and not keep_text:
+        read = read_smaps_without_text(procfs, pid, task=task)
+        if read.regions is not None:
+            return read
+    elif smaps:
         read = read_smaps(procfs, pid, task=task)
         if read.regions is not None:
             return read
@@ -83,7 +104,7 @@ def _read_map(procfs: ProcFS, pid: int, smaps: bool, task: int | None) -> SmapsR
     seconds = time.perf_counter() - t1
     if not regions and maps_raw.strip():
         raise ProcError(pid, f"could not parse the memory map of process {pid}")
-    return SmapsRead(None, regions, t1 - t0, seconds, t1 - t0 + seconds)
+    return SmapsRead(None, regions, t1 - t0, seconds, t1 - t0 + seconds, from_smaps=False)
 
 
 def _living_thread(procfs: ProcFS, pid: int) -> tuple[int, StatFields] | None:
@@ -112,14 +133,19 @@ def take_snapshot(
     smaps: bool = True,
     classify: bool = True,
     expected_start_time: int | None = None,
+    keep_text: bool = True,
 ) -> Snapshot:
-    """Read and parse one snapshot. Raises a ProcError subclass with a clear message."""
+    """Read and parse one snapshot. Raises a ProcError subclass with a clear message.
+
+    ``keep_text=False``: smaps is read in pieces and its text not kept (``raw_smaps``
+    None, as after ``Snapshot.compact``): for huge maps, where the text alone would
+    cost more than everything else."""
     info, status, stat = read_process_info(procfs, pid)
     if expected_start_time is not None and stat is not None:
         if info.start_time != expected_start_time:
             raise PidReused(pid)
     task: int | None = None
-    read = _read_map(procfs, pid, smaps, None)
+    read = _read_map(procfs, pid, smaps, None, keep_text)
     if not read.regions and read.raw is not None and bytes(read.raw).strip():
         raise ProcError(pid, f"could not parse the memory map of process {pid}")
     if not read.regions and stat is not None and stat.state == "Z":
@@ -131,7 +157,7 @@ def take_snapshot(
             argv = parse_cmdline(procfs.read_task_file(pid, task, "cmdline") or b"")
             if argv:
                 info = info._replace(command=" ".join(argv))
-            read = _read_map(procfs, pid, smaps, task)
+            read = _read_map(procfs, pid, smaps, task, keep_text)
     regions: list[Region] = read.regions or []
     raw = read.raw
     if not regions:
@@ -148,8 +174,8 @@ def take_snapshot(
         info=info,
         taken_at=time.time(),
         regions=tuple(regions),
-        totals=compute_totals(regions, status, raw is not None),
-        has_smaps=raw is not None,
+        totals=compute_totals(regions, status, read.from_smaps),
+        has_smaps=read.from_smaps,
         status=status,
         raw_smaps=raw,
         read_seconds=read.read_seconds,

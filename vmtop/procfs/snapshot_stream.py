@@ -19,16 +19,19 @@ pages; a region printed again after a torn read is cut to what was not written y
 
 from __future__ import annotations
 
-import os
-import re
 import time
 from collections.abc import Iterator
 
 from vmtop.model.region import Region, Snapshot, Totals
 from vmtop.procfs.background_read import CHUNK
 from vmtop.procfs.errors import ProcError
-from vmtop.procfs.parse_maps import ParseError, _piece, parse_maps, parse_maps_header, parse_smaps
+from vmtop.procfs.parse_maps import (
+    _piece,
+    parse_maps,
+    parse_smaps,
+)
 from vmtop.procfs.parse_proc import parse_cmdline
+from vmtop.procfs.pieces import cut, exists
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import (
     _check_still_there,
@@ -39,7 +42,6 @@ from vmtop.procfs.snapshot import (
 
 # Past this much text without a place to cut (one huge object?), cut anyway.
 MAX_CARRY = 64 << 20
-_HEADER = re.compile(rb"[0-9a-f]+-[0-9a-f]+ ")
 
 
 class StreamedSnapshot:
@@ -107,14 +109,14 @@ class StreamedSnapshot:
                 yield from self.procfs.read_pieces(self.pid, name, self.chunk)
                 return
             except ProcError:
-                if not (self.procfs.exists(self.pid) and not _exists(self.procfs, self.pid, name)):
+                if not (self.procfs.exists(self.pid) and not exists(self.procfs, self.pid, name)):
                     raise
         self.has_smaps = False
         name = prefix + "maps"
         try:
             yield from self.procfs.read_pieces(self.pid, name, self.chunk)
         except ProcError:
-            if self.procfs.exists(self.pid) and not _exists(self.procfs, self.pid, name):
+            if self.procfs.exists(self.pid) and not exists(self.procfs, self.pid, name):
                 raise ProcError(
                     self.pid, f"{self.procfs.path(self.pid)} has neither smaps nor maps"
                 ) from None
@@ -130,14 +132,14 @@ class StreamedSnapshot:
             pending = next(texts, None)
             final = pending is None
             if final:
-                cut = len(text)
+                at = len(text)
             else:
-                cut = _cut(text, self.classify and len(text) <= MAX_CARRY)
-            if cut <= 0:  # no place to cut yet: wait for more
+                at = cut(text, self.classify and len(text) <= MAX_CARRY)
+            if at <= 0:  # no place to cut yet: wait for more
                 carry = text
                 continue
-            carry = text[cut:]
-            piece = text[:cut]
+            carry = text[at:]
+            piece = text[:at]
             regions = self._parse(piece)
             if not regions and piece.strip():
                 raise ProcError(self.pid, f"could not parse the memory map of process {self.pid}")
@@ -214,48 +216,3 @@ class StreamedSnapshot:
             shared_dirty=shared_dirty,
             swap=swap,
         )
-
-
-def _exists(procfs: ProcFS, pid: int, name: str) -> bool:
-    return os.path.exists(procfs.path(pid, name))
-
-
-def _cut(text: bytes, between_objects: bool) -> int:
-    """Where to end a piece of ``text``: at the start of a region's line (what follows
-    may be incomplete), and with ``between_objects`` only where that region and the
-    one printed before it are both outside any file, in address order, and the one
-    before is not a guard page. 0 when there is no such place (looking at the last
-    ``_LOOK_BACK`` regions)."""
-    after: Region | None = None
-    after_at = 0
-    pos = len(text)
-    seen = 0
-    while seen < _LOOK_BACK:
-        nl = text.rfind(b"\n", 0, pos)
-        if nl < 0:
-            return 0
-        pos = nl
-        if not _HEADER.match(text, nl + 1):
-            continue
-        if not between_objects:
-            return nl + 1
-        seen += 1
-        line_end = text.find(b"\n", nl + 1)
-        try:
-            here = parse_maps_header(text[nl + 1 : line_end if line_end >= 0 else len(text)])
-        except ParseError:
-            here = None
-        if (
-            here is not None
-            and after is not None
-            and not here.inode
-            and not after.inode
-            and here.perms != "---p"
-            and here.end <= after.start
-        ):
-            return after_at
-        after, after_at = here, nl + 1
-    return 0
-
-
-_LOOK_BACK = 4096

@@ -37,6 +37,7 @@ QUICK_FIRST_REGIONS = 5000
 # A snapshot keeps its smaps text for the region detail's fields, but not a huge one
 # (44 MB at 60 000 regions, held while the next one is read: a third of vmtop's memory).
 KEEP_SMAPS_TEXT_UP_TO = 8 << 20
+KEEP_SMAPS_TEXT_REGIONS = 10_000  # about that much text; past it, smaps is read in pieces
 RSS_THRESHOLD = 64 * 1024  # resident change that counts as "changed" for highlights
 
 NEW = "new"
@@ -153,7 +154,12 @@ class Sampler:
                     pending = True
             else:
                 snap = take_snapshot(
-                    self.procfs, self.pid, smaps=want_smaps, expected_start_time=self.start_time
+                    self.procfs,
+                    self.pid,
+                    smaps=want_smaps,
+                    expected_start_time=self.start_time,
+                    # A text that would not be kept is not held while it is parsed either.
+                    keep_text=len(prev.regions) <= KEEP_SMAPS_TEXT_REGIONS,
                 )
         except (ProcessGone, NoSuchProcess, ZombieProcess) as e:
             return self._gone(prev, e, t0)
