@@ -113,7 +113,7 @@ def test_history_and_events_stay_bounded_on_a_churning_process(tmp_path) -> None
     # The sampler itself holds two snapshots' worth, whatever the number of samples.
     regions = len(result.snapshot.regions)
     assert len(sampler.last.regions) == regions
-    assert sampler._smaps_index is None or len(sampler._smaps_index) <= regions
+    assert len(sampler.last_smaps.regions) == regions
     # A region that changed has its history; one never seen changing is flat.
     region = result.snapshot.regions[0]
     points = history.points(region)
@@ -141,3 +141,26 @@ def test_a_region_history_follows_its_changes() -> None:
     assert history.points(first) == [(1.0, 4096), (2.0, 4096), (3.0, 8192), (4.0, 8192)]
     new = snap(4.0, 8192, extra=True).regions[1]
     assert history.points(new) == [(3.0, 4096), (4.0, 4096)]  # since it was first seen
+
+
+def test_the_stack_keeps_its_history_as_it_grows_down() -> None:
+    from vmtop.model.region import ProcessInfo, Region, Snapshot, Totals
+
+    info = ProcessInfo(1, 1, "x", "x", "S", 0, 0, 1, None)
+    top = 0x7FFF0000
+
+    def snap(t: float, pages: int, rss: int) -> Snapshot:
+        stack = Region(top - pages * 4096, top, "rw-p", 0, "00:00", 0, "[stack]", rss=rss)
+        stack = stack._replace(kind="stack")
+        lib = Region(0x1000, 0x2000, "r-xp", 0, "fe:00", 5, "/lib/x.so", rss=4096, kind="text")
+        return Snapshot(info, t, (lib, stack), Totals(0, 0, 0, 0, 0, 0), True, {})
+
+    history = RssHistory(max_points=10, max_regions=10)
+    history.record(snap(1.0, 2, 8192), True)
+    history.record(snap(2.0, 3, 12288), True)  # grew down a page: its start moved
+    history.record(snap(3.0, 5, 20480), True)
+    stack = snap(3.0, 5, 20480).regions[1]
+    assert history.points(stack) == [(1.0, 8192), (2.0, 12288), (3.0, 20480)]
+    lib = snap(3.0, 5, 20480).regions[0]
+    assert history.points(lib) == [(1.0, 4096), (2.0, 4096), (3.0, 4096)]  # flat
+    assert list(history.changed) == [(top, "00:00", 0, "[stack]")]

@@ -77,7 +77,6 @@ class SmapsReads:
         self.cost = 0.0
         self.since = 0
         self.last: Snapshot | None = None  # the last smaps read
-        self.index: dict | None = None
         self.fresh = False  # the last snapshot read smaps
         self.fresh_after: Snapshot | None = None  # the smaps read before that one
 
@@ -93,16 +92,13 @@ class SmapsReads:
             self.fresh_after = self.last
             self.cost = max(snap.read_seconds + snap.parse_seconds, snap.cpu_seconds)
             self.last = snap
-            self.index = None
             self.since = 0
             self.every = smaps_every(self.cost, self.interval)
             return snap
         self.since += 1
         if self.last is None:
             return snap
-        if self.index is None:
-            self.index = {r.start: r for r in self.last.regions}
-        return carry_smaps(snap, self.last, self.index)
+        return carry_smaps(snap, self.last)
 
     def describe(self) -> str:
         ms = self.cost * 1000

@@ -42,8 +42,10 @@ def carry_smaps(
     is compared with them (resident changes are reported then, not lost). Process RSS
     and swap stay the fresh ones from ``status``.
     """
-    old = index if index is not None else {r.start: r for r in smaps_snap.regions}
-    get = old.get
+    # The region of the last smaps read at the same start: by a walk of both (each in
+    # address order), or through ``index`` when the caller keeps one. A walk builds
+    # nothing per region (a dict of a million regions is 100 MB).
+    get = index.get if index is not None else _Walk(smaps_snap.regions).at
     regions = []
     append = regions.append
     reused = 0
@@ -80,3 +82,22 @@ def carry_smaps(
     return maps_snap._replace(
         regions=tuple(regions), totals=totals, raw_smaps=smaps_snap.raw_smaps, has_smaps=True
     )
+
+
+class _Walk:
+    """``at(start)``: the region starting there, for starts asked in ascending order."""
+
+    def __init__(self, regions) -> None:
+        self.regions = regions
+        self.i = 0
+
+    def at(self, start: int) -> Region | None:
+        regions = self.regions
+        i = self.i
+        n = len(regions)
+        while i < n and regions[i][0] < start:
+            i += 1
+        self.i = i
+        if i < n and regions[i][0] == start:
+            return regions[i]
+        return None

@@ -19,8 +19,10 @@ ranges that were unmapped, for the bar's trace of them.
 from __future__ import annotations
 
 import time
+from bisect import bisect_right
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from operator import itemgetter
 from typing import NamedTuple
 
 from vmtop.model import diff
@@ -128,7 +130,6 @@ class Sampler:
         self.smaps_cost = 0.0  # CPU seconds the last smaps read cost (read + parse)
         self.smaps_every = 1  # read smaps once every this many ticks
         self._ticks_since_smaps = 0
-        self._smaps_index: dict[int, Region] | None = None
         self.start_time: int | None = None
 
     def plan_smaps(self, interval: float) -> None:
@@ -185,14 +186,11 @@ class Sampler:
             # CPU, not wall time: smaps is parsed on one thread while another reads it.
             self.smaps_cost = max(snap.read_seconds + snap.parse_seconds, snap.cpu_seconds)
             self.last_smaps = snap
-            self._smaps_index = None
             self._ticks_since_smaps = 0
         else:
             self._ticks_since_smaps += 1
             if self.last_smaps is not None:
-                if self._smaps_index is None:
-                    self._smaps_index = {r.start: r for r in self.last_smaps.regions}
-                snap = carry_smaps(snap, self.last_smaps, self._smaps_index)
+                snap = carry_smaps(snap, self.last_smaps)
         self.plan_smaps(interval)
         if self.start_time is None:
             self.start_time = snap.info.start_time or None
@@ -290,31 +288,20 @@ class RssHistory:
         previous_time, self._last_time = self._last_time, t
         if last is None:
             return
-        # Built afresh per smaps read rather than kept: a dict of every region would
-        # be the per-region cost this class exists to avoid.
-        before = {region_history_key(r): r.rss for r in last if r.rss is not None}
         changed = self.changed
         first_seen = self.first_seen
-        current = set()
-        for r in snap.regions:
-            rss = r.rss
-            if rss is None:
-                continue
-            key = region_history_key(r)
-            current.add(key)
-            old = before.get(key)
-            if old is None:
-                first_seen[key] = t
-                continue
-            if old == rss:
-                continue
+        moved, new_keys = _rss_moves(last, snap.regions)
+        for key in new_keys:
+            first_seen[key] = t
+        for key, old, rss in moved:
             points = changed.pop(key, None)
             if points is None:
                 points = deque([(previous_time, old)], maxlen=self.max_points)
             points.append((t, rss))
             changed[key] = points  # most recently changed last
+        regions = snap.regions
         for store in (changed, first_seen):
-            for key in [k for k in store if k not in current]:
+            for key in [k for k in store if not _still_there(regions, k)]:
                 del store[key]
         while len(changed) > self.max_regions:
             changed.popitem(last=False)
@@ -346,6 +333,66 @@ class RssHistory:
     def kept(self) -> int:
         """How many points are held, all regions together."""
         return sum(map(len, self.changed.values())) + len(self.first_seen)
+
+
+def _rss_moves(last: tuple, regions: tuple) -> tuple[list, list]:
+    """Between two snapshots (each in address order): (key, before, now) of each region
+    whose resident size moved, and the keys of regions that were not there before.
+
+    A walk of both by start: a region at the same start with the same key is compared
+    in place, and no key is made for it unless its size moved, so an unchanged map of
+    a million regions costs one pass and no allocation per region. Regions left over
+    (the stack, whose start moves; anything mapped or unmapped) are matched by key."""
+    moved: list = []
+    old_left: list = []
+    new_left: list = []
+    i = 0
+    n = len(last)
+    for r in regions:
+        start = r[0]
+        while i < n and last[i][0] < start:
+            old_left.append(last[i])
+            i += 1
+        if i < n and last[i][0] == start:
+            o = last[i]
+            i += 1
+            if o is r or (o.rss == r.rss and o[1:7] == r[1:7]):
+                continue
+            key = region_history_key(r)
+            if key == region_history_key(o):
+                if o.rss is not None and r.rss is not None and o.rss != r.rss:
+                    moved.append((key, o.rss, r.rss))
+                continue
+            old_left.append(o)
+        new_left.append(r)
+    old_left.extend(last[i:])
+    if not new_left:
+        return moved, []
+    before = {region_history_key(o): o.rss for o in old_left if o.rss is not None}
+    new_keys = []
+    for r in new_left:
+        if r.rss is None:
+            continue
+        key = region_history_key(r)
+        old = before.get(key)
+        if old is None:
+            new_keys.append(key)
+        elif old != r.rss:
+            moved.append((key, old, r.rss))
+    return moved, new_keys
+
+
+def _still_there(regions: tuple, key: tuple) -> bool:
+    """Is a region with this history key in ``regions`` (in address order)?"""
+    anchor = key[0]
+    i = bisect_right(regions, anchor, key=_START) - 1
+    for j in (i - 1, i, i + 1):  # starts there; or, for the stack, ends there
+        if 0 <= j < len(regions) and region_history_key(regions[j]) == key:
+            return True
+    return False
+
+
+_START = itemgetter(0)
 
 
 def keep_recent_events(events: list, new, limit: int = MAX_EVENTS) -> int:
