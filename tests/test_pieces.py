@@ -74,14 +74,15 @@ def test_any_bytes_in_pieces_never_crash(data: bytes, cuts: list[int]) -> None:
 
 
 @pytest.mark.parametrize("pid", PROCFS.pids())
-def test_take_snapshot_without_text_is_the_same_snapshot(pid: int) -> None:
+@pytest.mark.parametrize("smaps", [True, False])
+def test_take_snapshot_without_text_is_the_same_snapshot(pid: int, smaps: bool) -> None:
     try:
-        whole = take_snapshot(PROCFS, pid)
+        whole = take_snapshot(PROCFS, pid, smaps=smaps)
     except ProcError:
         with pytest.raises(ProcError):
-            take_snapshot(PROCFS, pid, keep_text=False)
+            take_snapshot(PROCFS, pid, smaps=smaps, keep_text=False)
         return
-    ours = take_snapshot(PROCFS, pid, keep_text=False)
+    ours = take_snapshot(PROCFS, pid, smaps=smaps, keep_text=False)
     assert ours.regions == whole.regions  # every field, kinds included
     assert ours.totals == whole.totals
     assert ours.has_smaps == whole.has_smaps

@@ -96,6 +96,12 @@ def _read_map(
             return read
     name = "maps" if task is None else f"task/{task}/maps"
     t0 = time.perf_counter()
+    if not keep_text:  # a huge map: parsed a piece at a time, as smaps is
+        pieces = read_regions_in_pieces(procfs, pid, name)
+        if pieces is None:
+            raise ProcError(pid, f"{procfs.path(pid)} has neither smaps nor maps")
+        seconds = time.perf_counter() - t0
+        return SmapsRead(None, pieces, seconds, 0.0, seconds, from_smaps=False)
     maps_raw = procfs.read_optional(pid, name)
     if maps_raw is None:
         raise ProcError(pid, f"{procfs.path(pid)} has neither smaps nor maps")
@@ -137,9 +143,9 @@ def take_snapshot(
 ) -> Snapshot:
     """Read and parse one snapshot. Raises a ProcError subclass with a clear message.
 
-    ``keep_text=False``: smaps is read in pieces and its text not kept (``raw_smaps``
-    None, as after ``Snapshot.compact``): for huge maps, where the text alone would
-    cost more than everything else."""
+    ``keep_text=False``: smaps (or maps) is read in pieces and its text not kept
+    (``raw_smaps`` None, as after ``Snapshot.compact``): for huge maps, where the text
+    and the parse of all of it at once would cost more than the regions."""
     info, status, stat = read_process_info(procfs, pid)
     if expected_start_time is not None and stat is not None:
         if info.start_time != expected_start_time:

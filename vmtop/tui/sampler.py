@@ -143,7 +143,9 @@ class Sampler:
         pending = False
         try:
             if prev is None:
-                snap = take_snapshot(self.procfs, self.pid, smaps=False)
+                # maps only: its text is never kept, so read it in pieces (a million
+                # regions: 75 MB of text and its parse never held at once)
+                snap = take_snapshot(self.procfs, self.pid, smaps=False, keep_text=False)
                 if len(snap.regions) <= QUICK_FIRST_REGIONS:
                     snap = take_snapshot(
                         self.procfs,
