@@ -1,4 +1,5 @@
-"""What a snapshot costs next to the kernel's own read of smaps, at 10 000 and 60 000 regions.
+"""What a snapshot costs next to the kernel's own read of smaps, at 60 000, 250 000 and
+1 000 000 regions (vm.max_map_count raised for the run when root, then restored).
 
 Starts ``many_regions`` (benchmarks/many_regions.c, built with gcc into a temporary
 directory) for each size, then measures, in the same run and in interleaved rounds
@@ -11,6 +12,8 @@ directory) for each size, then measures, in the same run and in interleaved roun
 - vmtop read+parse: snapshot.read_smaps, what a snapshot spends on smaps: the text is
   parsed while a second thread reads it (wall time; both threads' CPU time is printed
   on the line after);
+- vmtop read+parse in pieces: snapshot.read_smaps_without_text, the same read a few
+  MiB at a time with the text dropped as it goes (the TUI past 10 000 regions);
 - vmtop read, then parse: ProcFS.read_bytes then parse_smaps, on one thread;
 - vmtop parse alone: parse_smaps on bytes already read;
 - take_snapshot: the whole snapshot (stat, status, cmdline, smaps, classify, totals);
@@ -39,10 +42,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kernel_read import kernel_read
+from map_count import max_map_count_for
 
 from vmtop.procfs.parse_maps import parse_smaps
 from vmtop.procfs.reader import ProcFS
-from vmtop.procfs.snapshot import read_smaps, take_snapshot
+from vmtop.procfs.snapshot import read_smaps, read_smaps_without_text, take_snapshot
 
 HERE = Path(__file__).resolve().parent
 
@@ -77,9 +81,26 @@ def read_to_bytes(path: str) -> bytes:
         os.close(fd)
 
 
-def whole_process(argv: list[str]) -> Callable[[], None]:
+PEAK_RSS: dict[str, int] = {}  # whole-process line -> its largest peak RSS, in KiB
+
+
+def whole_process(argv: list[str], name: str) -> Callable[[], None]:
+    """Run ``argv``, output to /dev/null. Its peak RSS comes from GNU time when it is
+    there: a child forked from this (big) process would report this one's peak, as
+    Linux carries the high-water mark across fork and exec."""
+    time_tool = shutil.which("time") or (
+        "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
+    )
+
     def run() -> None:
-        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        with tempfile.NamedTemporaryFile("r") as report:
+            wrapped = [time_tool, "-f", "%M", "-o", report.name, *argv] if time_tool else argv
+            subprocess.run(
+                wrapped, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
+            )
+            text = report.read().strip().splitlines()
+        if text and text[-1].isdigit():
+            PEAK_RSS[name] = max(PEAK_RSS.get(name, 0), int(text[-1]))
 
     return run
 
@@ -87,19 +108,24 @@ def whole_process(argv: list[str]) -> Callable[[], None]:
 CPU = "  CPU time of both threads"
 
 
-def measure(pid: int, repeat: int, slow_repeat: int) -> dict[str, float]:
+def measure(pid: int, repeat: int, slow_repeat: int, skip_whole: bool) -> dict[str, float]:
     procfs = ProcFS()
     path = f"/proc/{pid}/smaps"
-    data = read_to_bytes(path)
+    data = b"" if skip_whole else read_to_bytes(path)
+    size = len(read_to_bytes(path)) if skip_whole else len(data)
     vmtop = [sys.executable, "-m", "vmtop", "snapshot", str(pid)]
     fast: dict[str, Callable[[], object]] = {
         "kernel read": lambda: kernel_read(path),
         "python read to bytes": lambda: read_to_bytes(path),
         "vmtop read+parse": lambda: read_smaps(procfs, pid),
+        "vmtop read+parse in pieces": lambda: read_smaps_without_text(procfs, pid),
         "vmtop read, then parse": lambda: parse_smaps(procfs.read_bytes(pid, "smaps")),
         "vmtop parse alone": lambda: parse_smaps(data),
         "take_snapshot (classify)": lambda: take_snapshot(procfs, pid),
     }
+    if skip_whole:  # a million regions: the whole-text paths hold ~1 GB each
+        for name in ("python read to bytes", "vmtop read, then parse", "vmtop parse alone"):
+            del fast[name]
     slow: dict[str, Callable[[], object]] = {}
     try:
         import psutil
@@ -109,10 +135,12 @@ def measure(pid: int, repeat: int, slow_repeat: int) -> dict[str, float]:
     except ImportError:
         pass
     if shutil.which("pmap"):
-        slow["pmap -x (process)"] = whole_process(["pmap", "-x", str(pid)])
-        slow["pmap -X (process)"] = whole_process(["pmap", "-X", str(pid)])
-    slow["vmtop snapshot --format pmap"] = whole_process([*vmtop, "--format", "pmap"])
-    slow["vmtop snapshot --format json"] = whole_process([*vmtop, "--format", "json"])
+        for opt in ("-x", "-X"):
+            name = f"pmap {opt} (process)"
+            slow[name] = whole_process(["pmap", opt, str(pid)], name)
+    for fmt in ("pmap", "json", "csv"):
+        name = f"vmtop snapshot --format {fmt}"
+        slow[name] = whole_process([*vmtop, "--format", fmt], name)
     best: dict[str, float] = {}
     for round_ in range(max(repeat, slow_repeat)):
         for name, fn in (*fast.items(), *(slow.items() if round_ < slow_repeat else ())):
@@ -131,13 +159,13 @@ def measure(pid: int, repeat: int, slow_repeat: int) -> dict[str, float]:
             best[name] = min(best.get(name, elapsed), elapsed)
             if name == "vmtop read+parse":
                 best[CPU] = min(best.get(CPU, cpu), cpu)
-    best["smaps bytes"] = len(data)
+    best["smaps bytes"] = size
     return best
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--regions", default="10000,60000")
+    parser.add_argument("--regions", default="60000,250000,1000000")
     parser.add_argument("--repeat", type=int, default=5, help="rounds for in-process timings")
     parser.add_argument(
         "--slow-repeat", type=int, default=3, help="rounds for whole-process timings"
@@ -149,14 +177,18 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         exe = build(tmp)
         for count in (int(x) for x in args.regions.split(",")):
-            child = start(exe, count)
-            try:
-                with open(f"/proc/{child.pid}/maps", "rb") as f:
-                    regions = f.read().count(b"\n")
-                results = measure(child.pid, args.repeat, args.slow_repeat)
-            finally:
-                child.kill()
-                child.wait()
+            PEAK_RSS.clear()
+            with max_map_count_for(count):
+                child = start(exe, count)
+                try:
+                    with open(f"/proc/{child.pid}/maps", "rb") as f:
+                        regions = f.read().count(b"\n")
+                    results = measure(
+                        child.pid, args.repeat, args.slow_repeat, skip_whole=count > 300_000
+                    )
+                finally:
+                    child.kill()
+                    child.wait()
             size = results.pop("smaps bytes")
             kernel = results["kernel read"]
             print(f"\n{regions} regions, smaps {size / 1e6:.1f} MB")
@@ -166,6 +198,12 @@ def main() -> int:
             if "pmap -X (process)" in results:
                 ratio = results["vmtop snapshot --format json"] / results["pmap -X (process)"]
                 print(f"  vmtop snapshot --format json / pmap -X: {ratio:.2f}")
+            if "pmap -x (process)" in results:
+                ratio = results["vmtop snapshot --format pmap"] / results["pmap -x (process)"]
+                print(f"  vmtop snapshot --format pmap / pmap -x: {ratio:.2f}")
+            print(
+                "  peak RSS (MiB): " + ", ".join(f"{k} {v / 1024:.0f}" for k, v in PEAK_RSS.items())
+            )
     return 0
 
 

@@ -2,6 +2,9 @@
 
     python benchmarks/bench_tui.py [--regions 60000] [--seconds 180] [--repeats 5]
 
+With more regions than vm.max_map_count allows, it raises it for the run (as root)
+and puts it back.
+
 Measures, against the targets of issue 5:
 
 1. launch → first drawn process screen (``vmtop PID``: the pane shows the header's
@@ -31,6 +34,7 @@ import time
 from pathlib import Path
 
 import psutil
+from map_count import max_map_count_for
 
 HERE = Path(__file__).resolve().parent
 VMTOP = Path(sys.executable).parent / "vmtop"
@@ -111,19 +115,24 @@ def launch_times(pid: int | None, repeats: int) -> list[float]:
     for _ in range(repeats):
         pane = Pane(f"{VMTOP} {pid}" if pid is not None else str(VMTOP))
         try:
-            times.append(pane.wait_for(process_screen_drawn if pid else picker_drawn))
+            check = process_screen_drawn if pid else picker_drawn
+            times.append(pane.wait_for(check, timeout=120))
         finally:
             pane.close()
         time.sleep(0.3)
     return times
 
 
-def key_latencies(pid: int, presses: int) -> list[float]:
+def key_latencies(pid: int, presses: int, paused: bool = True) -> list[float]:
+    """Key press to a changed pane. ``paused``: sampling paused first (only keys change
+    the screen); else while samples are being taken (a repaint by a sample can end a
+    wait early: an upper bound on quickness, a lower bound on the wait)."""
     pane = Pane(f"{VMTOP} {pid}")
     try:
-        pane.wait_for(process_screen_drawn)
+        pane.wait_for(process_screen_drawn, timeout=120)
         time.sleep(1.5)
-        pane.send("space")  # pause sampling: from now on only keys change the screen
+        if paused:
+            pane.send("space")  # pause sampling: from now on only keys change the screen
         time.sleep(1.5)
         latencies = []
         for _ in range(presses):
@@ -134,7 +143,7 @@ def key_latencies(pid: int, presses: int) -> list[float]:
                 if pane.capture(styles=True) != before:
                     latencies.append(time.perf_counter() - t0)
                     break
-                if time.perf_counter() - t0 > 2:
+                if time.perf_counter() - t0 > 10:
                     latencies.append(float("inf"))
                     break
             time.sleep(0.15)
@@ -147,7 +156,7 @@ def watch_cost(pid: int, seconds: float) -> tuple[float, int, float]:
     """(CPU share of one core, peak RSS bytes, smaps cost line) while vmtop watches pid."""
     pane = Pane(f"{VMTOP} {pid}")
     try:
-        pane.wait_for(process_screen_drawn, timeout=60)
+        pane.wait_for(process_screen_drawn, timeout=120)
         vmtop = psutil.Process(pane.pid)
         time.sleep(3)  # past start-up
         cpu0 = vmtop.cpu_times()
@@ -183,7 +192,7 @@ def main() -> int:
             print(f"{tool} is needed", file=sys.stderr)
             return 1
     small = subprocess.Popen(["sleep", "3600"])
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, max_map_count_for(args.regions):
         many = start_many_regions(args.regions, Path(tmp))
         try:
             regions = sum(1 for _ in open(f"/proc/{many.pid}/maps", "rb"))
@@ -200,6 +209,9 @@ def main() -> int:
             print("key press -> repaint, sampling paused (target < 100 ms)")
             print(f"  small process : {describe(key_latencies(small.pid, 20))}")
             print(f"  {regions} regions: {describe(key_latencies(many.pid, 20))}")
+            print("key press -> repaint while sampling (target p95 < 100 ms)")
+            lat = key_latencies(many.pid, 20, paused=False)
+            print(f"  {regions} regions: {describe(lat)}")
             print(f"watching {regions} regions at 1 s for {args.seconds:.0f} s")
             cpu, peak, header = watch_cost(many.pid, args.seconds)
             print(f"  vmtop CPU : {cpu * 100:.1f} % of one core (target < 25 %)")

@@ -32,6 +32,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from map_count import max_map_count_for  # noqa: E402
+
 from vmtop.model import diff  # noqa: E402
 from vmtop.procfs.reader import ProcFS  # noqa: E402
 from vmtop.procfs.snapshot import take_snapshot  # noqa: E402
@@ -101,7 +103,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     procfs = ProcFS()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, max_map_count_for(args.regions):
         child = start_child(args.regions, Path(tmp))
         try:
             run(procfs, child.pid, args.repeats)
@@ -116,8 +118,11 @@ def run(procfs: ProcFS, pid: int, repeats: int) -> None:
     t_maps, maps_snap = timed(lambda: take_snapshot(procfs, pid, smaps=False), repeats)
     n = len(maps_snap.regions)
     report(f"maps read + parse + classify ({n} regions)", t_maps)
-    t_smaps, smaps_snap = timed(lambda: take_snapshot(procfs, pid, smaps=True), repeats)
-    report("smaps read + parse + classify", t_smaps)
+    keep_text = n <= sampler.KEEP_SMAPS_TEXT_REGIONS  # as the sampler reads it
+    t_smaps, smaps_snap = timed(
+        lambda: take_snapshot(procfs, pid, smaps=True, keep_text=keep_text), repeats
+    )
+    report("smaps read + parse + classify" + ("" if keep_text else " (in pieces)"), t_smaps)
     report("  of which the kernel's read of smaps", smaps_snap.read_seconds)
     t_carry, carried = timed(lambda: sampler.carry_smaps(maps_snap, smaps_snap), repeats)
     report("carry resident figures (maps-only tick)", t_carry)

@@ -134,6 +134,7 @@ class WatchProcess:
             stderr=subprocess.PIPE,
             text=True,
         )
+        self.header: dict | None = None
         self.events: list[dict] = []
         self.lines: list[str] = []
         self.stderr: list[str] = []
@@ -146,7 +147,11 @@ class WatchProcess:
     def _read_stdout(self) -> None:
         for line in self.proc.stdout:
             self.lines.append(line)
-            self.events.append(json.loads(line))
+            record = json.loads(line)
+            if record.get("format") == "vmtop-watch":  # the header line, first
+                self.header = record
+            else:
+                self.events.append(record)
 
     def _read_stderr(self) -> None:
         for line in self.proc.stderr:

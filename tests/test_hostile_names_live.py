@@ -273,7 +273,8 @@ def test_watch_escapes_names_in_events(target, locale, as_json):
     assert rb"ev\x1b[2J\x9b\x7f" in err  # the hostile comm, escaped, in the notice
     if as_json:
         out.decode("ascii")
-        events = [json.loads(line) for line in out.splitlines()]
+        header, *events = [json.loads(line) for line in out.splitlines()]
+        assert header["format"] == "vmtop-watch"
         mapped = [e for e in events if int(e["start"], 16) <= address < int(e["end"], 16)]
         assert mapped, events
         assert mapped[0]["path"].encode("utf-8", "surrogateescape") == target.datafile

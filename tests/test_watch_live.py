@@ -3,6 +3,7 @@ the test rewrites between snapshots (exact ranges, exec, PID reuse)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -251,7 +252,16 @@ def test_an_idle_process_gives_no_events_and_count_stops_the_watch(commanded):
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout == ""
+    (line,) = result.stdout.splitlines()  # the header, and no event
+    header = json.loads(line)
+    assert header["format"] == "vmtop-watch" and header["format_version"] == 1
+    assert header["pid"] == commanded.proc.pid and header["interval"] == 0.1
+    stat = Path(f"/proc/{commanded.proc.pid}/stat").read_text()
+    assert header["start_time"] == int(stat[stat.rfind(")") + 2 :].split()[19])
+    assert header["command"] == " ".join(
+        Path(f"/proc/{commanded.proc.pid}/cmdline").read_bytes().rstrip(b"\0").decode().split("\0")
+    )
+    assert "smaps every" in result.stderr
     assert time.monotonic() - t0 >= 0.4  # four intervals between five snapshots
 
 

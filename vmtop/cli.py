@@ -280,23 +280,10 @@ def _first_positional(argv: list[str]) -> int | None:
 
 
 def cmd_snapshot(procfs: ProcFS, args: argparse.Namespace) -> int:
-    from vmtop.procfs.snapshot import take_snapshot
+    from vmtop.output.streamed import write_snapshot
 
-    snapshot = take_snapshot(procfs, args.pid, smaps=not args.no_smaps)
-    out = sys.stdout
-    if args.format == "pmap":
-        from vmtop.output.pmap import render_pmap
-
-        out.write(render_pmap(snapshot))
-    elif args.format == "json":
-        from vmtop.output.json_out import write_json
-
-        write_json(snapshot, out, procfs=procfs)
-    else:
-        from vmtop.output.csv_out import write_csv
-
-        write_csv(snapshot, out, procfs=procfs)
-    out.flush()
+    write_snapshot(procfs, args.pid, args.format, sys.stdout, smaps=not args.no_smaps)
+    sys.stdout.flush()
     return 0
 
 

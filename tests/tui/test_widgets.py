@@ -356,3 +356,24 @@ def test_find_again_same_changed_replaced_gone():
     found = find_again(make(other), lib)
     assert found.status == REPLACED and found.region == other
     assert find_again(make(), lib).status == GONE
+
+
+async def test_event_log_keeps_a_bounded_ring_and_says_how_many_were_dropped(monkeypatch):
+    from vmtop.tui.widgets import event_log
+
+    monkeypatch.setattr(event_log, "MAX_EVENTS", 10)
+
+    class LogApp(App):
+        def compose(self) -> ComposeResult:
+            yield EventLog()
+
+    app = LogApp()
+    async with app.run_test(size=(120, 30)) as pilot:
+        log = app.query_one(EventLog)
+        for i in range(25):
+            log.add_events([Event(float(i), "mapped", 0x1000, 0x2000, kinds.ANON, 4096, 4096)])
+        await pilot.pause()
+        assert len(log.events) == 10 and log.dropped == 15
+        assert log.events[0].time == 15.0  # the oldest kept
+        assert log.render_line(10).text.strip() == "15 older events dropped"
+        assert log.virtual_size.height == 11

@@ -21,32 +21,42 @@ from vmtop.model.names import display_name
 from vmtop.model.region import Snapshot
 from vmtop.procfs.errors import NoSuchProcess, PidReused, ProcError, ProcessGone, ZombieProcess
 from vmtop.procfs.reader import ProcFS
+from vmtop.procfs.smaps_budget import SMAPS_BUDGET, carry_smaps, smaps_every
 from vmtop.procfs.snapshot import take_snapshot
 
 # The process is gone (or its PID is someone else's now): the end of the watch.
 _GONE = (NoSuchProcess, ProcessGone, ZombieProcess)
 
 
+WATCH_FORMAT = "vmtop-watch"
+WATCH_FORMAT_VERSION = 1
+
+
 def cmd_watch(procfs: ProcFS, args) -> int:
     out = sys.stdout
-    write = _json_line if getattr(args, "json", False) else _human_line
+    as_json = getattr(args, "json", False)
+    write = _json_line if as_json else _human_line
     threshold = getattr(args, "threshold", None) or DEFAULT_RSS_THRESHOLD
     interval = float(getattr(args, "interval", None) or 1.0)
     count = getattr(args, "count", None)
     prev = take_snapshot(procfs, args.pid)  # a ProcError here is the CLI's exit 1
+    budget = SmapsReads(interval)
+    prev = budget.read(prev)
+    if as_json:
+        _json_header(prev, interval, budget, out)
     # On stderr, so that stdout holds events only (one JSON object per line with --json).
     print(
         f"vmtop: watching PID {prev.info.pid} ({display_name(prev.info.comm)}) every "
-        f"{interval:g} s; Ctrl-C stops",
+        f"{interval:g} s; {budget.describe()}; Ctrl-C stops",
         file=sys.stderr,
         flush=True,
     )
     try:
-        for cur in _snapshots(procfs, prev, interval, count):
+        for cur in _snapshots(procfs, prev, interval, count, budget):
             if isinstance(cur, Event):
                 write(cur, out)
                 return 0
-            for event in diff_snapshots(prev, cur, rss_threshold=threshold):
+            for event in _events(prev, cur, budget, threshold):
                 write(event, out)
             prev = cur
     except KeyboardInterrupt:
@@ -56,7 +66,82 @@ def cmd_watch(procfs: ProcFS, args) -> int:
     return 0
 
 
-def _snapshots(procfs: ProcFS, first: Snapshot, interval: float, count: int | None):
+class SmapsReads:
+    """When to read smaps (smaps_budget): every tick while one read costs less than
+    ``SMAPS_BUDGET`` of the interval, else every ``every`` ticks, with the figures of
+    the last read carried in between. Says so on stderr when the plan changes."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.every = 1
+        self.cost = 0.0
+        self.since = 0
+        self.last: Snapshot | None = None  # the last smaps read
+        self.fresh = False  # the last snapshot read smaps
+        self.fresh_after: Snapshot | None = None  # the smaps read before that one
+
+    def due(self) -> bool:
+        return self.last is None or self.since + 1 >= self.every
+
+    def read(self, snap: Snapshot) -> Snapshot:
+        """Note a new snapshot; one read without smaps comes back with the figures of
+        the last smaps read carried over."""
+        self.fresh = snap.has_smaps
+        if snap.has_smaps:
+            snap = snap.compact()  # the text is not needed here: 45 MB at 60 000 regions
+            self.fresh_after = self.last
+            self.cost = max(snap.read_seconds + snap.parse_seconds, snap.cpu_seconds)
+            self.last = snap
+            self.since = 0
+            self.every = smaps_every(self.cost, self.interval)
+            return snap
+        self.since += 1
+        if self.last is None:
+            return snap
+        return carry_smaps(snap, self.last)
+
+    def describe(self) -> str:
+        ms = self.cost * 1000
+        if self.every <= 1:
+            return f"smaps every read ({ms:.0f} ms a read)"
+        return (
+            f"smaps every {self.every} reads, maps in between ({ms:.0f} ms a read of smaps; "
+            f"at most {SMAPS_BUDGET:.0%} of a core)"
+        )
+
+
+def _events(prev: Snapshot, cur: Snapshot, budget: SmapsReads, threshold: int) -> list[Event]:
+    """What changed from ``prev`` to ``cur``. Between smaps reads a region that changed
+    has no resident figures, so resident changes are taken from one smaps read to the
+    next; the rest from one snapshot to the next."""
+    events = diff_snapshots(prev, cur, rss_threshold=threshold)
+    if budget.fresh and budget.fresh_after is prev:
+        return list(events)  # smaps read on both: one diff says all
+    events = [e for e in events if e.event != ev.RSS_CHANGED]
+    if budget.fresh and budget.fresh_after is not None:
+        rss = diff_snapshots(budget.fresh_after, cur, rss_threshold=threshold)
+        events.extend(e for e in rss if e.event == ev.RSS_CHANGED)
+    return events
+
+
+def _json_header(first: Snapshot, interval: float, budget: SmapsReads, out: TextIO) -> None:
+    header = {
+        "format": WATCH_FORMAT,
+        "format_version": WATCH_FORMAT_VERSION,
+        "pid": first.info.pid,
+        "start_time": first.info.start_time,
+        "command": first.info.command,
+        "interval": interval,
+        "smaps_every": budget.every,
+        "smaps_budget": SMAPS_BUDGET,
+    }
+    out.write(json.dumps(header, ensure_ascii=True) + "\n")
+    out.flush()
+
+
+def _snapshots(
+    procfs: ProcFS, first: Snapshot, interval: float, count: int | None, budget: SmapsReads
+):
     """Snapshots after ``first`` every ``interval`` seconds; an exited event (and the
     end) when the process is gone. ``count`` counts ``first`` too."""
     taken = 1
@@ -68,9 +153,13 @@ def _snapshots(procfs: ProcFS, first: Snapshot, interval: float, count: int | No
             time.sleep(delay)
         # A slow read (a huge smaps) pushes the schedule back rather than piling up.
         next_at = max(next_at + interval, time.monotonic())
+        every = budget.every
         try:
             cur = take_snapshot(
-                procfs, first.info.pid, expected_start_time=first.info.start_time or None
+                procfs,
+                first.info.pid,
+                smaps=budget.due(),
+                expected_start_time=first.info.start_time or None,
             )
         except PidReused:
             gone = exited_event(last, time.time())
@@ -81,6 +170,9 @@ def _snapshots(procfs: ProcFS, first: Snapshot, interval: float, count: int | No
             return
         except ProcError:
             raise
+        cur = budget.read(cur)
+        if budget.every != every:
+            print(f"vmtop: now {budget.describe()}", file=sys.stderr, flush=True)
         taken += 1
         last = cur
         yield cur

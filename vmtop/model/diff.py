@@ -71,6 +71,9 @@ _START = itemgetter(0)
 # The cache holds the regions tuple itself, so its id cannot be reused while cached.
 
 _CACHE_SIZE = 6
+# Keys of at most this many distinct snapshots: each entry holds its regions (60 MB at
+# 250 000 regions), and the next tick needs only the newest (and a baseline's).
+_SNAPSHOTS_CACHED = 2
 _cache: OrderedDict[tuple[int, bool], tuple[tuple, list]] = OrderedDict()
 _cache_lock = threading.Lock()
 
@@ -95,7 +98,9 @@ def _keys(regions: tuple[Region, ...], with_rss: bool) -> list:
     with _cache_lock:
         _cache[slot] = (regions, keys)
         _cache.move_to_end(slot)
-        while len(_cache) > _CACHE_SIZE:
+        while len(_cache) > _CACHE_SIZE or (
+            len({id(entry[0]) for entry in _cache.values()}) > _SNAPSHOTS_CACHED
+        ):
             _cache.popitem(last=False)
     return keys
 

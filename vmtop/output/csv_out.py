@@ -13,30 +13,52 @@ from vmtop.output.fields import live_procfs_for, region_record, section_names
 def write_csv(snapshot: Snapshot, out: TextIO, procfs=None, cache=None) -> None:
     """One row per region; ``sections`` holds ELF section names separated by spaces
     (files opened through ``procfs``, by default the live /proc; see json_out)."""
-    sections = section_names(snapshot, live_procfs_for(snapshot, procfs), cache)
-    records = [
-        region_record(snapshot, r, names)
-        for r, names in zip(snapshot.regions, sections, strict=True)
-    ]
-    columns: dict[str, None] = {}
-    for record in records:
-        for key in record:
-            columns.setdefault(key, None)
-    writer = csv.writer(out, lineterminator="\n")
-    # Column names too: unknown smaps fields keep the name a copied tree gave them.
-    writer.writerow([display_name(column) for column in columns])
-    for record in records:
-        row = []
-        for key in columns:
-            value = record.get(key)
-            if value is None:
-                row.append("")
-            elif isinstance(value, list):
-                row.append(display_name(" ".join(str(v) for v in value)))
-            elif isinstance(value, str):
-                # CSV is opened in spreadsheets and terminals: every text column (path,
-                # object, sections: the target names them) through the one escape.
-                row.append(display_name(value))
-            else:
-                row.append(value)
-        writer.writerow(row)
+    writer = CsvWriter(out, live_procfs_for(snapshot, procfs), cache)
+    writer.piece(snapshot)
+
+
+class CsvWriter:
+    """Writes the rows a piece at a time. The columns are those of the first piece
+    (every key any of its regions has, in the order they first appear); a streamed
+    snapshot of more than one piece also gets a ``tid`` column, as a thread stack may
+    come later. A key that only a later piece has is left out."""
+
+    def __init__(self, out: TextIO, procfs=None, cache=None, *, more_pieces: bool = False):
+        self.procfs = procfs
+        self.cache = cache
+        self.more_pieces = more_pieces
+        self.columns: list[str] | None = None
+        self.writer = csv.writer(out, lineterminator="\n")
+
+    def piece(self, snapshot: Snapshot) -> None:
+        sections = section_names(snapshot, self.procfs, self.cache)
+        records = [
+            region_record(snapshot, r, names)
+            for r, names in zip(snapshot.regions, sections, strict=True)
+        ]
+        if self.columns is None:
+            columns: dict[str, None] = {}
+            for record in records:
+                for key in record:
+                    columns.setdefault(key, None)
+            if self.more_pieces:
+                columns.setdefault("tid", None)
+            self.columns = list(columns)
+            # Column names too: unknown smaps fields keep the name a copied tree gave them.
+            self.writer.writerow([display_name(column) for column in self.columns])
+        writerow = self.writer.writerow
+        for record in records:
+            row = []
+            for key in self.columns:
+                value = record.get(key)
+                if value is None:
+                    row.append("")
+                elif isinstance(value, list):
+                    row.append(display_name(" ".join(str(v) for v in value)))
+                elif isinstance(value, str):
+                    # CSV is opened in spreadsheets and terminals: every text column (path,
+                    # object, sections: the target names them) through the one escape.
+                    row.append(display_name(value))
+                else:
+                    row.append(value)
+            writerow(row)

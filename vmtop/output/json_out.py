@@ -8,11 +8,15 @@ from typing import TextIO
 from vmtop.model.region import Snapshot
 from vmtop.output.fields import live_procfs_for, region_record, section_names, totals_record
 
+FORMAT = "vmtop-snapshot"
+FORMAT_VERSION = 1
 
-def snapshot_record(snapshot: Snapshot, procfs=None, cache=None, region_text=None) -> dict:
-    """The snapshot as one dict. ``procfs`` is where the ELF files are opened through
-    (for ``sections`` and ``objects``); by default the live /proc when the snapshot's
-    process still runs there, else those stay empty."""
+
+def snapshot_record(snapshot: Snapshot, procfs=None, cache=None) -> dict:
+    """The snapshot as one dict, keys in the order ``write_json`` prints them.
+    ``procfs`` is where the ELF files are opened through (for ``sections`` and
+    ``objects``); by default the live /proc when the snapshot's process still runs
+    there, else those stay empty."""
     from vmtop.model.objects import object_sizes
 
     info = snapshot.info
@@ -20,17 +24,17 @@ def snapshot_record(snapshot: Snapshot, procfs=None, cache=None, region_text=Non
     sections = section_names(snapshot, procfs, cache)
     objects = object_sizes(snapshot, procfs, cache) if procfs is not None else []
     return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
         "pid": info.pid,
         "start_time": info.start_time,
         "command": info.command,
-        "taken_at": snapshot.taken_at,
-        "totals": totals_record(snapshot),
         "regions": [
             region_record(snapshot, r, names)
             for r, names in zip(snapshot.regions, sections, strict=True)
-        ]
-        if region_text is None
-        else region_text(snapshot, sections),
+        ],
+        "taken_at": snapshot.taken_at,
+        "totals": totals_record(snapshot),
         "objects": [_object_record(o) for o in objects],
     }
 
@@ -43,26 +47,65 @@ def _object_record(size) -> dict:
 
 
 def write_json(snapshot: Snapshot, out: TextIO, procfs=None, cache=None) -> None:
-    # ensure_ascii keeps surrogate-escaped bytes of odd names printable as \udcXX.
-    # Regions are serialised as text straight away, each distinct part once: at
-    # 60 000 regions a dict per region costs more than taking the snapshot.
-    texts: list[str] = []
-
-    def region_text(snap, sections):
-        texts.extend(_region_texts(snap, sections))
-        return _PLACEHOLDER
-
-    record = snapshot_record(snapshot, procfs, cache, region_text)
-    head, _, tail = json.dumps(record, ensure_ascii=True).partition(json.dumps(_PLACEHOLDER))
-    out.write(head)
-    out.write("[")
-    out.write(", ".join(texts))
-    out.write("]")
-    out.write(tail)
-    out.write("\n")
+    """The snapshot as one JSON object (``snapshot_record``'s, as text)."""
+    writer = JsonWriter(out, live_procfs_for(snapshot, procfs), cache)
+    writer.head(snapshot.info)
+    writer.piece(snapshot)
+    writer.tail(snapshot.taken_at, snapshot.totals)
 
 
-_PLACEHOLDER = "\x00regions\x00"
+class JsonWriter:
+    """Writes the JSON object a piece at a time: the regions as they are read, then
+    the time the read finished, the totals and the objects (known only at the end,
+    so they come after the regions). ensure_ascii keeps surrogate-escaped bytes of
+    odd names printable as \\udcXX. Regions are serialised as text straight away,
+    each distinct part once: at 60 000 regions a dict per region costs more than
+    taking the snapshot."""
+
+    def __init__(self, out: TextIO, procfs=None, cache=None) -> None:
+        self.out = out
+        self.procfs = procfs
+        self.cache = cache
+        self.objects: list = []  # ObjectSize, in address order
+        self.written = 0
+
+    def head(self, info) -> None:
+        head = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "pid": info.pid,
+            "start_time": info.start_time,
+            "command": info.command,
+        }
+        self.out.write(json.dumps(head, ensure_ascii=True)[:-1] + ', "regions": [')
+
+    def piece(self, snapshot: Snapshot) -> None:
+        """The regions of ``snapshot`` (all of it, or a piece of a streamed one)."""
+        from vmtop.model.objects import object_sizes
+
+        sections = section_names(snapshot, self.procfs, self.cache)
+        texts = _region_texts(snapshot, sections)
+        if not texts:
+            return
+        if self.written:
+            self.out.write(", ")
+        self.out.write(", ".join(texts))
+        self.written += len(texts)
+        if self.procfs is not None:
+            # A piece's objects are its own; one of an earlier piece is not listed again.
+            known = set(self.objects)
+            new = object_sizes(snapshot, self.procfs, self.cache)
+            self.objects.extend(o for o in new if o not in known)
+
+    def tail(self, taken_at: float, totals) -> None:
+        rest = {
+            "taken_at": taken_at,
+            "totals": totals._asdict(),
+            "objects": [_object_record(o) for o in self.objects],
+        }
+        self.out.write("], " + json.dumps(rest, ensure_ascii=True)[1:] + "\n")
+
+
 _TEXT = (
     '{"start": "0x%x", "end": "0x%x", "size": %d, "perms": %s, "offset": %d, "dev": %s, '
     '"inode": %d, "path": %s, "kind": %s, "object": %s, "sections": %s%s%s}'

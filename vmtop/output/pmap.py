@@ -74,48 +74,79 @@ def render_pmap(snapshot: Snapshot) -> str:
     - a maps line longer than 1023 bytes (a name over ~950 bytes) is one row; pmap reads
       lines into a 1024-byte buffer and prints a garbled row for it.
     """
-    info = snapshot.info
-    start_stack = info.start_stack
-    lines = [f"{info.pid}:   {pmap_command(info.command)}"]
-    lines.append("Address           Kbytes     RSS   Dirty Mode  Mapping")
-    append = lines.append
-    # Mode and Mapping depend on the region's name, permissions and identity alone,
-    # except "[ stack ]": compute each distinct one once (60 000 regions share a few).
-    suffixes: dict[tuple, tuple[str, str]] = {}
-    if start_stack is None:
-        start_stack = -1
-    total_size = total_rss = total_dirty = 0
-    for r in snapshot.regions:
-        start = r.start
-        end = r.end
-        key = (r.perms, r.path, r.dev, r.inode)
-        suffix = suffixes.get(key)
-        if suffix is None:
-            mode = f"{pmap_mode(r.perms):>5} "
-            name = pmap_mapping_name(r, None)
-            # Anonymous: "[ stack ]" instead when the process's stack starts inside.
-            stack = "  [ stack ]" if name == "  [ anon ]" else name
-            suffix = suffixes[key] = (mode + name, mode + stack)
-        suffix = suffix[start <= start_stack <= end]
-        rss = r.rss
-        shared_dirty = r.shared_dirty
-        private_dirty = r.private_dirty
-        if shared_dirty is None and private_dirty is None:
-            dirty = "-"
-        else:
-            dirty = ((shared_dirty or 0) + (private_dirty or 0)) >> 10
-            total_dirty += dirty
-        if rss is None:
-            rss = "-"
-        else:
-            rss >>= 10
-            total_rss += rss
-        size = (end - start) >> 10
-        total_size += size
-        append(_ROW % (start, size, rss, dirty, suffix))
-    lines.append("---------------- ------- ------- ------- ")
-    if snapshot.has_smaps:
-        lines.append(f"{'total kB':<16} {total_size:7d} {total_rss:7d} {total_dirty:7d}")
-    else:  # maps only: resident figures are unknown, not zero
-        lines.append(f"{'total kB':<16} {total_size:7d} {'-':>7} {'-':>7}")
-    return "\n".join(lines) + "\n"
+    rows = PmapRows(snapshot.info.start_stack)
+    return pmap_head(snapshot.info) + rows.text(snapshot.regions) + rows.foot(snapshot.has_smaps)
+
+
+def pmap_head(info) -> str:
+    """The first two lines: PID and command, then the column titles."""
+    return (
+        f"{info.pid}:   {pmap_command(info.command)}\n"
+        "Address           Kbytes     RSS   Dirty Mode  Mapping\n"
+    )
+
+
+class PmapRows:
+    """The rows of `pmap -x`, written a run of regions at a time (a streamed snapshot
+    comes in pieces), keeping the totals for the last line."""
+
+    def __init__(self, start_stack: int | None) -> None:
+        self.start_stack = -1 if start_stack is None else start_stack
+        # Mode and Mapping depend on the region's name, permissions and identity
+        # alone, except "[ stack ]": compute each distinct one once.
+        self.suffixes: dict[tuple, tuple[str, str]] = {}
+        self.total_size = self.total_rss = self.total_dirty = 0
+
+    def text(self, regions) -> str:
+        """The rows of ``regions``, each ending in a newline."""
+        lines: list[str] = []
+        append = lines.append
+        suffixes = self.suffixes
+        start_stack = self.start_stack
+        total_size = total_rss = total_dirty = 0
+        for r in regions:
+            start = r.start
+            end = r.end
+            key = (r.perms, r.path, r.dev, r.inode)
+            suffix = suffixes.get(key)
+            if suffix is None:
+                if len(suffixes) > 100_000:  # a million distinct names: start over
+                    suffixes.clear()
+                mode = f"{pmap_mode(r.perms):>5} "
+                name = pmap_mapping_name(r, None)
+                # Anonymous: "[ stack ]" instead when the process's stack starts inside.
+                stack = "  [ stack ]" if name == "  [ anon ]" else name
+                suffix = suffixes[key] = (mode + name, mode + stack)
+            suffix = suffix[start <= start_stack <= end]
+            rss = r.rss
+            shared_dirty = r.shared_dirty
+            private_dirty = r.private_dirty
+            if shared_dirty is None and private_dirty is None:
+                dirty = "-"
+            else:
+                dirty = ((shared_dirty or 0) + (private_dirty or 0)) >> 10
+                total_dirty += dirty
+            if rss is None:
+                rss = "-"
+            else:
+                rss >>= 10
+                total_rss += rss
+            size = (end - start) >> 10
+            total_size += size
+            append(_ROW % (start, size, rss, dirty, suffix))
+        self.total_size += total_size
+        self.total_rss += total_rss
+        self.total_dirty += total_dirty
+        if not lines:
+            return ""
+        lines.append("")
+        return "\n".join(lines)
+
+    def foot(self, has_smaps: bool) -> str:
+        """The last two lines, with the totals of every row written."""
+        text = "---------------- ------- ------- ------- \n"
+        if has_smaps:
+            size, rss, dirty = self.total_size, self.total_rss, self.total_dirty
+            return text + f"{'total kB':<16} {size:7d} {rss:7d} {dirty:7d}\n"
+        # maps only: resident figures are unknown, not zero
+        return text + f"{'total kB':<16} {self.total_size:7d} {'-':>7} {'-':>7}\n"

@@ -21,8 +21,9 @@ from __future__ import annotations
 import ctypes
 import mmap
 import os
+import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 # Address space set aside for the text. Only pages the kernel writes to cost memory;
 # a text longer than this (more than ~300 000 regions) continues with plain reads.
@@ -173,3 +174,73 @@ def _read_in_background(fd: int, consume: Consume, limit: int | None) -> bytes |
         if not isinstance(text, memoryview):
             pin.clear()
             buffer.close()
+
+
+# -- in pieces -------------------------------------------------------------------------
+
+CHUNK = 4 << 20
+
+
+def read_chunks(path: str, size: int = CHUNK) -> Iterator[bytes]:
+    """The file in pieces of about ``size`` bytes, for texts too long to hold (smaps of
+    a million regions is 700 MB). A thread reads the next piece (fread, the GIL let
+    go, as in read_file) while the caller looks at this one; at most two wait.
+    Raises OSError as open() and read() would, from the call that reaches it."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        yield from read_fd_chunks(fd, size)
+    finally:
+        os.close(fd)
+
+
+def read_fd_chunks(fd: int, size: int = CHUNK) -> Iterator[bytes]:
+    """``read_chunks`` of a file already open (the caller closes it)."""
+    if _LIBC is None or os.fstat(fd).st_size > 0:
+        while chunk := os.read(fd, size):
+            yield chunk
+        return
+    yield from _chunks_in_background(fd, size)
+
+
+def _chunks_in_background(fd: int, size: int) -> Iterator[bytes]:
+    stream = _LIBC.fdopen(os.dup(fd), b"r")
+    if not stream:
+        while chunk := os.read(fd, size):
+            yield chunk
+        return
+    _LIBC.setvbuf(stream, None, _IONBF, 0)
+    pieces: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def read_all() -> None:
+        buffer = ctypes.create_string_buffer(size)
+        try:
+            while not stop.is_set():
+                count = _LIBC.fread(buffer, 1, size, stream)
+                if count:
+                    pieces.put(buffer.raw[:count])
+                if count < size:
+                    error = ctypes.get_errno() if _LIBC.ferror(stream) else 0
+                    pieces.put(OSError(error, os.strerror(error)) if error else None)
+                    return
+        except BaseException as e:  # noqa: BLE001 - handed to the caller
+            pieces.put(OSError(f"background read failed: {e}"))
+
+    reader = threading.Thread(target=read_all, name="vmtop-read-chunks", daemon=True)
+    reader.start()
+    try:
+        while True:
+            piece = pieces.get()
+            if piece is None:
+                return
+            if isinstance(piece, OSError):
+                raise piece
+            yield piece
+    finally:
+        stop.set()
+        while reader.is_alive():  # unblock a put() waiting for room
+            try:
+                pieces.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        _LIBC.fclose(stream)

@@ -230,12 +230,12 @@ def cycle_collector_paused() -> Iterator[None]:
     """Parsing makes no reference cycles, but 60 000 new tuples make the cycle
     collector walk every object the program holds, several times: pause it.
 
-    When it comes back on, the regions made meanwhile would still be walked by the
-    next young-generation collection (15-20 ms for 60 000), and again by the next one
-    up. They only hold numbers and strings and live as long as their snapshot, so
-    they are moved straight to the oldest generation instead (gc.freeze moves every
-    tracked object to a permanent generation, gc.unfreeze moves them all back into the
-    oldest one): only full collections look at them, as at everything long-lived.
+    Only paused and resumed: the regions made meanwhile are walked by the next young
+    collections, like any new object. An earlier version moved everything to the
+    oldest generation when it resumed (gc.freeze then gc.unfreeze) to spare those
+    walks; that moved the caller's own young cyclic garbage there too (the TUI's,
+    every sample), where only a full collection frees it and none ran: the TUI grew
+    by megabytes a minute.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -243,8 +243,6 @@ def cycle_collector_paused() -> Iterator[None]:
         yield
     finally:
         if enabled:
-            gc.freeze()
-            gc.unfreeze()
             gc.enable()
 
 

@@ -23,8 +23,9 @@ import errno
 import os
 import pwd
 import stat as stat_mode
+from collections.abc import Iterator
 
-from vmtop.procfs.background_read import Consume, TooLong, read_fd
+from vmtop.procfs.background_read import CHUNK, Consume, TooLong, read_fd, read_fd_chunks
 from vmtop.procfs.errors import (
     AccessDenied,
     KernelThread,
@@ -202,6 +203,34 @@ class ProcFS:
             raise UnreadableFile(pid, path, e.reason) from None
         except OSError as e:
             raise self._translate(pid, e, name, seen=seen) from None
+
+    def read_pieces(self, pid: int, name: str, size: int = CHUNK) -> Iterator[bytes]:
+        """One file of a process in pieces of a few MiB (background_read.read_chunks),
+        with errors translated; for texts too long to hold at once."""
+        path = self.path(pid, name)
+        try:
+            # Opened as every file is: a FIFO or a link out of a copied tree is refused.
+            fd = open_regular(path, inside=self.confine_to)
+            # A copy's file says its size (/proc's say 0): one larger than any real map
+            # is refused before reading a GiB of it.
+            if not self.is_live and os.fstat(fd).st_size > MAP_TEXT_LIMIT:
+                os.close(fd)
+                raise UnsafeFile(_too_long(MAP_TEXT_LIMIT))
+        except UnsafeFile as e:
+            raise UnreadableFile(pid, path, e.reason) from None
+        except OSError as e:
+            raise self._translate(pid, e, name, seen=True) from None
+        try:
+            total = 0
+            for chunk in read_fd_chunks(fd, size):
+                total += len(chunk)
+                if total > MAP_TEXT_LIMIT:  # larger than any real map: a broken tree
+                    raise UnreadableFile(pid, path, _too_long(MAP_TEXT_LIMIT))
+                yield chunk
+        except OSError as e:
+            raise self._translate(pid, e, name, seen=True) from None
+        finally:
+            os.close(fd)
 
     def read_optional(
         self, pid: int, name: str, consume: Consume | None = None

@@ -18,6 +18,7 @@ from vmtop.procfs.errors import (
 )
 from vmtop.procfs.parse_maps import ParseError, parse_maps, parse_maps_header
 from vmtop.procfs.parse_proc import StatFields, parse_cmdline, parse_stat, status_uid
+from vmtop.procfs.pieces import read_regions_in_pieces
 from vmtop.procfs.reader import PF_EXITING, ProcFS
 from vmtop.procfs.smaps_stream import SmapsStream
 
@@ -56,6 +57,7 @@ class SmapsRead(NamedTuple):
     read_seconds: float  # until the text was all there (parsing what had arrived)
     parse_seconds: float  # parsing what was left once it was
     cpu_seconds: float  # CPU time of the whole process meanwhile: both threads
+    from_smaps: bool = True  # False: read from maps (no resident figures)
 
 
 def read_smaps(procfs: ProcFS, pid: int, *, task: int | None = None) -> SmapsRead:
@@ -95,15 +97,44 @@ def check_smaps_parsed(path: str, pid: int, raw, regions: list[Region]) -> None:
             raise UnreadableFile(pid, path, f"line {number} is malformed: {e}") from None
 
 
-def _read_map(procfs: ProcFS, pid: int, smaps: bool, task: int | None) -> SmapsRead:
+def read_smaps_without_text(procfs: ProcFS, pid: int, *, task: int | None = None) -> SmapsRead:
+    """A process's smaps regions, read and parsed a piece at a time with the text
+    dropped as it goes (``raw`` is None; regions None when there is no smaps): at a
+    million regions, 100 MB where holding the text costs a GB."""
+    name = "smaps" if task is None else f"task/{task}/smaps"
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    regions = read_regions_in_pieces(procfs, pid, name)
+    seconds = time.perf_counter() - t0
+    return SmapsRead(None, regions, seconds, 0.0, time.process_time() - c0)
+
+
+def _read_map(
+    procfs: ProcFS, pid: int, smaps: bool, task: int | None, keep_text: bool = True
+) -> SmapsRead:
     """smaps if asked for and there, else maps (``raw`` None then): the regions and
-    what reading them cost."""
-    if smaps:
+    what reading them cost. Without ``keep_text``, smaps is read in pieces and its
+    text not kept (``has_smaps`` says whether it was read)."""
+    if smaps and not keep_text:
+        read = read_smaps_without_text(procfs, pid, task=task)
+        if read.regions is not None:
+            return read
+    elif smaps:
         read = read_smaps(procfs, pid, task=task)
         if read.regions is not None:
             return read
     name = "maps" if task is None else f"task/{task}/maps"
     t0 = time.perf_counter()
+    if not keep_text:  # a huge map: parsed a piece at a time, as smaps is
+        pieces = read_regions_in_pieces(procfs, pid, name)
+        if pieces is None:
+            if not smaps:  # asked for maps alone, and there is only smaps
+                read = read_smaps_without_text(procfs, pid, task=task)
+                if read.regions is not None:
+                    return read
+            raise ProcError(pid, f"{procfs.path(pid)} has neither smaps nor maps")
+        seconds = time.perf_counter() - t0
+        return SmapsRead(None, pieces, seconds, 0.0, seconds, from_smaps=False)
     maps_raw = procfs.read_optional(pid, name)
     if maps_raw is None:
         if not smaps:  # asked for maps alone (`where`), and there is only smaps
@@ -116,7 +147,7 @@ def _read_map(procfs: ProcFS, pid: int, smaps: bool, task: int | None) -> SmapsR
     seconds = time.perf_counter() - t1
     if not procfs.is_live:  # the kernel prints no malformed line (see read_smaps)
         check_maps_parsed(procfs.path(pid, name), pid, maps_raw, regions)
-    return SmapsRead(None, regions, t1 - t0, seconds, t1 - t0 + seconds)
+    return SmapsRead(None, regions, t1 - t0, seconds, t1 - t0 + seconds, from_smaps=False)
 
 
 def check_maps_parsed(path: str, pid: int, raw, regions: list[Region]) -> None:
@@ -162,14 +193,19 @@ def take_snapshot(
     smaps: bool = True,
     classify: bool = True,
     expected_start_time: int | None = None,
+    keep_text: bool = True,
 ) -> Snapshot:
-    """Read and parse one snapshot. Raises a ProcError subclass with a clear message."""
+    """Read and parse one snapshot. Raises a ProcError subclass with a clear message.
+
+    ``keep_text=False``: smaps (or maps) is read in pieces and its text not kept
+    (``raw_smaps`` None, as after ``Snapshot.compact``): for huge maps, where the text
+    and the parse of all of it at once would cost more than the regions."""
     info, status, stat = read_process_info(procfs, pid)
     if expected_start_time is not None and stat is not None:
         if info.start_time != expected_start_time:
             raise PidReused(pid)
     task: int | None = None
-    read = _read_map(procfs, pid, smaps, None)
+    read = _read_map(procfs, pid, smaps, None, keep_text)
     if not read.regions and read.raw is not None and bytes(read.raw).strip():
         raise _no_region(procfs, pid, None)
     if not read.regions and stat is not None and stat.state == "Z":
@@ -181,7 +217,7 @@ def take_snapshot(
             argv = parse_cmdline(procfs.read_task_file(pid, task, "cmdline") or b"")
             if argv:
                 info = info._replace(command=" ".join(argv))
-            read = _read_map(procfs, pid, smaps, task)
+            read = _read_map(procfs, pid, smaps, task, keep_text)
     regions: list[Region] = read.regions or []
     raw = read.raw
     if not regions:
@@ -199,8 +235,8 @@ def take_snapshot(
         info=info,
         taken_at=time.time(),
         regions=tuple(regions),
-        totals=compute_totals(regions, status, raw is not None),
-        has_smaps=raw is not None,
+        totals=compute_totals(regions, status, read.from_smaps),
+        has_smaps=read.from_smaps,
         status=status,
         raw_smaps=raw,
         read_seconds=read.read_seconds,

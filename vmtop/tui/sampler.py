@@ -18,9 +18,11 @@ ranges that were unmapped, for the bar's trace of them.
 
 from __future__ import annotations
 
-import math
 import time
+from bisect import bisect_right
+from collections import OrderedDict, deque
 from collections.abc import Callable
+from operator import itemgetter
 from typing import NamedTuple
 
 from vmtop.model import diff
@@ -29,15 +31,16 @@ from vmtop.model.region import Region, Snapshot
 from vmtop.model.rss_drift import RssDrift
 from vmtop.procfs.errors import NoSuchProcess, PidReused, ProcError, ProcessGone, ZombieProcess
 from vmtop.procfs.reader import ProcFS
+from vmtop.procfs.smaps_budget import SMAPS_BUDGET, carry_smaps, smaps_every
 from vmtop.procfs.snapshot import take_snapshot
 
-SMAPS_BUDGET = 0.10  # at most this share of one CPU's time spent reading smaps
 # A first sample of more regions than this shows the map (maps only, fast) before
 # reading smaps (seconds, for tens of thousands of regions) on the very next sample.
 QUICK_FIRST_REGIONS = 5000
 # A snapshot keeps its smaps text for the region detail's fields, but not a huge one
 # (44 MB at 60 000 regions, held while the next one is read: a third of vmtop's memory).
 KEEP_SMAPS_TEXT_UP_TO = 8 << 20
+KEEP_SMAPS_TEXT_REGIONS = 10_000  # about that much text; past it, smaps is read in pieces
 RSS_THRESHOLD = 64 * 1024  # resident change that counts as "changed" for highlights
 # The diff's own per-tick resident events are turned off: RssDrift reports them, summed
 # since each region's last report, so slow growth shows too.
@@ -105,64 +108,6 @@ def region_changes(old: Snapshot, new: Snapshot) -> dict[int, RegionChange]:
     return view_changes(diff.region_changes(old, new, rss_threshold=RSS_THRESHOLD))
 
 
-# -- carrying resident figures across maps-only ticks ----------------------------------
-
-
-def carry_smaps(
-    maps_snap: Snapshot, smaps_snap: Snapshot, index: dict[int, Region] | None = None
-) -> Snapshot:
-    """``maps_snap`` (read without smaps) with each region's resident figures taken from
-    the same region (same range, permissions, offset, device, inode and name) of the last
-    smaps read, ``smaps_snap`` (``index``: its regions by start, when already built).
-
-    A region that is the same in every respect is the very object of ``smaps_snap``, so
-    an unchanged map gives a tuple of the same objects (and comparing it with the last
-    one costs a pointer comparison per region). The raw smaps text goes along so
-    ``Snapshot.smaps_fields`` still answers (with the figures of that read), and
-    ``has_smaps`` stays true: the figures are there, only older, so the next smaps read
-    is compared with them (resident changes are reported then, not lost). Process RSS
-    and swap stay the fresh ones from ``status``.
-    """
-    old = index if index is not None else {r.start: r for r in smaps_snap.regions}
-    get = old.get
-    regions = []
-    append = regions.append
-    reused = 0
-    for r in maps_snap.regions:
-        o = get(r[0])
-        if o is None or o[:7] != r[:7]:
-            append(r)
-        elif o[15:18] == r[15:18]:
-            append(o)
-            reused += 1
-        else:  # same mapping, classified differently this time: keep the new kind
-            append(
-                r._replace(
-                    rss=o.rss,
-                    pss=o.pss,
-                    shared_clean=o.shared_clean,
-                    shared_dirty=o.shared_dirty,
-                    private_clean=o.private_clean,
-                    private_dirty=o.private_dirty,
-                    swap=o.swap,
-                    anonymous=o.anonymous,
-                )
-            )
-    if reused == len(regions) == len(smaps_snap.regions):
-        t = smaps_snap.totals
-        pss, private_dirty, shared_dirty = t.pss, t.private_dirty, t.shared_dirty
-    else:
-        pss = sum(r.pss or 0 for r in regions)
-        private_dirty = sum(r.private_dirty or 0 for r in regions)
-        shared_dirty = sum(r.shared_dirty or 0 for r in regions)
-    totals = maps_snap.totals._replace(
-        pss=pss, private_dirty=private_dirty, shared_dirty=shared_dirty
-    )
-    return maps_snap._replace(
-        regions=tuple(regions), totals=totals, raw_smaps=smaps_snap.raw_smaps, has_smaps=True
-    )
-
-
 # -- the sampler ---------------------------------------------------------------------
 
 
@@ -191,13 +136,11 @@ class Sampler:
         self.smaps_cost = 0.0  # CPU seconds the last smaps read cost (read + parse)
         self.smaps_every = 1  # read smaps once every this many ticks
         self._ticks_since_smaps = 0
-        self._smaps_index: dict[int, Region] | None = None
         self.start_time: int | None = None
 
     def plan_smaps(self, interval: float) -> None:
         """Recompute how often smaps may be read at this interval."""
-        allowed = max(1e-6, self.budget * interval)
-        self.smaps_every = max(1, math.ceil(self.smaps_cost / allowed))
+        self.smaps_every = smaps_every(self.smaps_cost, interval, self.budget)
 
     def sample(self, interval: float = 1.0) -> SampleResult:
         t0 = time.perf_counter()
@@ -206,7 +149,9 @@ class Sampler:
         pending = False
         try:
             if prev is None:
-                snap = take_snapshot(self.procfs, self.pid, smaps=False)
+                # maps only: its text is never kept, so read it in pieces (a million
+                # regions: 75 MB of text and its parse never held at once)
+                snap = take_snapshot(self.procfs, self.pid, smaps=False, keep_text=False)
                 if len(snap.regions) <= QUICK_FIRST_REGIONS:
                     snap = take_snapshot(
                         self.procfs,
@@ -218,7 +163,12 @@ class Sampler:
                     pending = True
             else:
                 snap = take_snapshot(
-                    self.procfs, self.pid, smaps=want_smaps, expected_start_time=self.start_time
+                    self.procfs,
+                    self.pid,
+                    smaps=want_smaps,
+                    expected_start_time=self.start_time,
+                    # A text that would not be kept is not held while it is parsed either.
+                    keep_text=len(prev.regions) <= KEEP_SMAPS_TEXT_REGIONS,
                 )
         except (ProcessGone, NoSuchProcess, ZombieProcess) as e:
             return self._gone(prev, e, t0)
@@ -244,14 +194,11 @@ class Sampler:
             # CPU, not wall time: smaps is parsed on one thread while another reads it.
             self.smaps_cost = max(snap.read_seconds + snap.parse_seconds, snap.cpu_seconds)
             self.last_smaps = snap
-            self._smaps_index = None
             self._ticks_since_smaps = 0
         else:
             self._ticks_since_smaps += 1
             if self.last_smaps is not None:
-                if self._smaps_index is None:
-                    self._smaps_index = {r.start: r for r in self.last_smaps.regions}
-                snap = carry_smaps(snap, self.last_smaps, self._smaps_index)
+                snap = carry_smaps(snap, self.last_smaps)
         self.plan_smaps(interval)
         if self.start_time is None:
             self.start_time = snap.info.start_time or None
@@ -305,3 +252,172 @@ class Sampler:
         return SampleResult(
             None, prev, (event,), {}, (), error=error, exited=True, cost_seconds=cost
         )
+
+
+# -- what is kept over time, bounded -----------------------------------------------------
+
+HISTORY_POINTS = 600  # samples of history kept (process and per region)
+# Regions whose resident size history is kept (the ones that changed most recently);
+# every other region's history is its current size, flat.
+MAX_REGION_HISTORIES = 4096
+MAX_EVENTS = 5000  # events kept for the log; older ones are counted, not kept
+
+
+def region_history_key(region: Region) -> tuple:
+    """What a region's RSS history is filed under: its start and identity (for the
+    stack, its end: its start moves down as it grows)."""
+    anchor = region.end if region.kind == "stack" else region.start
+    return (anchor, region.dev, region.inode, region.path)
+
+
+class RssHistory:
+    """Each region's resident size over the samples, bounded whatever the region count
+    and however long the watch: ``max_points`` samples, and a history only for the
+    ``max_regions`` regions whose resident size changed most recently (a region whose
+    size never changed is flat, and costs nothing; at a million regions, one list per
+    region would cost hundreds of MB). Not thread-safe: the UI thread records."""
+
+    def __init__(
+        self, max_points: int = HISTORY_POINTS, max_regions: int = MAX_REGION_HISTORIES
+    ) -> None:
+        self.max_points = max_points
+        self.max_regions = max_regions
+        self.sample_times: deque[float] = deque(maxlen=max_points)
+        self.changed: OrderedDict[tuple, deque[tuple[float, int]]] = OrderedDict()
+        self.first_seen: OrderedDict[tuple, float] = OrderedDict()  # regions that came later
+        self.dropped = 0  # histories forgotten to stay within max_regions
+        self._last: tuple | None = None  # the regions of the last smaps read
+        self._last_time = 0.0
+
+    def record(self, snap: Snapshot, smaps_read: bool) -> None:
+        t = snap.taken_at
+        self.sample_times.append(t)
+        if not smaps_read or snap.regions is self._last:
+            return  # maps-only tick: resident figures are carried, nothing new
+        last, self._last = self._last, snap.regions
+        previous_time, self._last_time = self._last_time, t
+        if last is None:
+            return
+        changed = self.changed
+        first_seen = self.first_seen
+        moved, new_keys = _rss_moves(last, snap.regions)
+        for key in new_keys:
+            first_seen[key] = t
+        for key, old, rss in moved:
+            points = changed.pop(key, None)
+            if points is None:
+                points = deque([(previous_time, old)], maxlen=self.max_points)
+            points.append((t, rss))
+            changed[key] = points  # most recently changed last
+        regions = snap.regions
+        for store in (changed, first_seen):
+            for key in [k for k in store if not _still_there(regions, k)]:
+                del store[key]
+        while len(changed) > self.max_regions:
+            changed.popitem(last=False)
+            self.dropped += 1
+        while len(first_seen) > self.max_regions:
+            first_seen.popitem(last=False)
+
+    def points(self, region: Region) -> list[tuple[float, int]]:
+        """The region's resident size at every kept sample since it was first seen."""
+        if region.rss is None:
+            return []
+        key = region_history_key(region)
+        points = self.changed.get(key)
+        since = self.first_seen.get(key, float("-inf"))
+        if not points:
+            return [(t, region.rss) for t in self.sample_times if t >= since]
+        out = []
+        i = 0
+        value = points[0][1]  # what it was before its first kept change
+        for t in self.sample_times:
+            if t < since:
+                continue
+            while i < len(points) and points[i][0] <= t:
+                value = points[i][1]
+                i += 1
+            out.append((t, value))
+        return out
+
+    def kept(self) -> int:
+        """How many points are held, all regions together."""
+        return sum(map(len, self.changed.values())) + len(self.first_seen)
+
+
+def _rss_moves(last: tuple, regions: tuple) -> tuple[list, list]:
+    """Between two snapshots (each in address order): (key, before, now) of each region
+    whose resident size moved, and the keys of regions that were not there before.
+
+    A walk of both by start: a region at the same start with the same key is compared
+    in place, and no key is made for it unless its size moved, so an unchanged map of
+    a million regions costs one pass and no allocation per region. Regions left over
+    (the stack, whose start moves; anything mapped or unmapped) are matched by key."""
+    moved: list = []
+    old_left: list = []
+    new_left: list = []
+    i = 0
+    n = len(last)
+    for r in regions:
+        start = r[0]
+        while i < n and last[i][0] < start:
+            old_left.append(last[i])
+            i += 1
+        if i < n and last[i][0] == start:
+            o = last[i]
+            i += 1
+            if o is r or (o.rss == r.rss and o[1:7] == r[1:7]):
+                continue
+            key = region_history_key(r)
+            if key == region_history_key(o):
+                if o.rss is not None and r.rss is not None and o.rss != r.rss:
+                    moved.append((key, o.rss, r.rss))
+                continue
+            old_left.append(o)
+        new_left.append(r)
+    old_left.extend(last[i:])
+    if not new_left:
+        return moved, []
+    before = {region_history_key(o): o.rss for o in old_left if o.rss is not None}
+    new_keys = []
+    for r in new_left:
+        if r.rss is None:
+            continue
+        key = region_history_key(r)
+        old = before.get(key)
+        if old is None:
+            new_keys.append(key)
+        elif old != r.rss:
+            moved.append((key, old, r.rss))
+    return moved, new_keys
+
+
+def _still_there(regions: tuple, key: tuple) -> bool:
+    """Is a region with this history key in ``regions`` (in address order)?"""
+    anchor = key[0]
+    i = bisect_right(regions, anchor, key=_START) - 1
+    for j in (i - 1, i, i + 1):  # starts there; or, for the stack, ends there
+        if 0 <= j < len(regions) and region_history_key(regions[j]) == key:
+            return True
+    return False
+
+
+_START = itemgetter(0)
+
+
+def keep_recent_events(events: list, new, limit: int = MAX_EVENTS) -> int:
+    """Add ``new`` events to ``events`` (oldest first, in time order) and drop the
+    oldest beyond ``limit``, in place; how many were dropped."""
+    if not new:
+        return 0
+    events.extend(new)
+    events.sort(key=_event_time)  # narration and diff events interleave
+    over = len(events) - limit
+    if over > 0:
+        del events[:over]
+        return over
+    return 0
+
+
+def _event_time(e) -> float:
+    return e.time

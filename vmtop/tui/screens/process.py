@@ -51,15 +51,12 @@ INTERVALS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 # (summed since that region's last report, so slow growth gets there too).
 RSS_THRESHOLDS = (4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20)
 HIGHLIGHT_TICKS = 3  # a change stays highlighted for this many refreshes
-HISTORY_POINTS = 600  # samples of history kept (process and per region)
+HISTORY_POINTS = smp.HISTORY_POINTS  # samples of history kept (process and per region)
 SAMPLE_BUDGET = 0.20  # at most this share of one core spent sampling
 
 
-def region_history_key(region: Region) -> tuple:
-    """What a region's RSS history is filed under: its start and identity (for the
-    stack, its end: its start moves down as it grows)."""
-    anchor = region.end if region.kind == "stack" else region.start
-    return (anchor, region.dev, region.inode, region.path)
+# Where a region's RSS history is filed (the replay screen files its own the same way).
+region_history_key = smp.region_history_key
 
 
 class ProcessScreen(RecordingControls, ProcessPrompt, ProcessLayout, Screen):
@@ -131,7 +128,7 @@ class ProcessScreen(RecordingControls, ProcessPrompt, ProcessLayout, Screen):
         self.ref_changes: dict = {}  # vs baseline or last refresh, by region start
         self.rss_points: deque[tuple[float, int]] = deque(maxlen=HISTORY_POINTS)
         self.sample_times: deque[float] = deque(maxlen=HISTORY_POINTS)
-        self.region_rss: dict[tuple, list[tuple[float, int]]] = {}
+        self.region_history = smp.RssHistory(HISTORY_POINTS)  # bounded: see RssHistory
         self._in_flight = False
         self._timer = None
         self._input_mode: str | None = None  # "filter" | "goto"
@@ -310,40 +307,11 @@ class ProcessScreen(RecordingControls, ProcessPrompt, ProcessLayout, Screen):
         self.sample_times.append(t)
         if snap.totals.rss is not None:
             self.rss_points.append((t, snap.totals.rss))
-        if not smaps_read and self.region_rss:
-            return  # maps-only tick: resident figures are carried, nothing new to record
-        history = {}
-        old = self.region_rss
-        for r in snap.regions:
-            if r.rss is None:
-                continue
-            key = region_history_key(r)
-            points = old.get(key)
-            if points is None:
-                points = [(t, r.rss)]
-            elif points[-1][1] != r.rss:
-                points.append((t, r.rss))
-                if len(points) > HISTORY_POINTS:
-                    del points[0]
-            history[key] = points
-        self.region_rss = history
+        self.region_history.record(snap, smaps_read)
 
     def rss_history(self, region: Region) -> list[tuple[float, int]]:
-        """The region's resident size at every sample since it was first seen."""
-        points = self.region_rss.get(region_history_key(region))
-        if not points:
-            return []
-        out = []
-        i = 0
-        value = points[0][1]
-        for t in self.sample_times:
-            if t < points[0][0]:
-                continue
-            while i < len(points) and points[i][0] <= t:
-                value = points[i][1]
-                i += 1
-            out.append((t, value))
-        return out
+        """The region's resident size at every kept sample since it was first seen."""
+        return self.region_history.points(region)
 
     def _recent_status(self) -> dict[int, str]:
         return {s: v[0] for s, v in self.recent.items()}

@@ -21,10 +21,10 @@ from textual.strip import Strip
 from vmtop.model import events as ev
 from vmtop.model.events import Event
 from vmtop.model.names import display_name
-from vmtop.tui import theme
+from vmtop.tui import sampler, theme
 from vmtop.tui.formatting import format_bytes, format_delta
 
-MAX_EVENTS = 5000
+MAX_EVENTS = sampler.MAX_EVENTS
 
 
 def event_segments(e: Event, addr_width: int = 12) -> list[Segment]:
@@ -112,7 +112,8 @@ class EventLog(theme.ThemedLines, ScrollView, can_focus=True):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.events: list[Event] = []  # oldest first
+        self.events: list[Event] = []  # oldest first, at most MAX_EVENTS
+        self.dropped = 0  # older events not kept
         self.addr_width = 12
         self.empty_text = "no changes yet"
         self.cursor = 0  # selected line, newest first (shown while the log has focus)
@@ -121,12 +122,13 @@ class EventLog(theme.ThemedLines, ScrollView, can_focus=True):
         new = list(events)
         if not new:
             return
-        self.events.extend(new)
-        self.events.sort(key=lambda e: e.time)  # narration and diff events interleave
-        if len(self.events) > MAX_EVENTS:
-            del self.events[: len(self.events) - MAX_EVENTS]
-        self.virtual_size = Size(self.size.width, len(self.events))
+        self.dropped += sampler.keep_recent_events(self.events, new, MAX_EVENTS)
+        self.virtual_size = Size(self.size.width, self._lines())
         self.refresh()
+
+    def _lines(self) -> int:
+        # The last line says how many older events were dropped, once there are some.
+        return len(self.events) + (1 if self.dropped else 0)
 
     def set_empty_text(self, text: str) -> None:
         if text != self.empty_text:
@@ -136,11 +138,12 @@ class EventLog(theme.ThemedLines, ScrollView, can_focus=True):
 
     def clear(self) -> None:
         self.events.clear()
+        self.dropped = 0
         self.virtual_size = Size(self.size.width, 0)
         self.refresh()
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.events))
+        self.virtual_size = Size(self.size.width, self._lines())
 
     def line_text(self, index: int) -> str:
         """Plain text of the ``index``-th newest event (for tests and exports)."""
@@ -201,9 +204,12 @@ class EventLog(theme.ThemedLines, ScrollView, can_focus=True):
         index = round(self.scroll_y) + y
         if not self.events:
             text = self.empty_text if y == 0 else ""
-            return Strip([Segment(text.ljust(width), theme.style("faint", italic=True))]).crop(
-                0, width
-            )
+            empty = theme.style("faint", italic=True)
+            return Strip([Segment(text.ljust(width), empty)]).crop(0, width)
+        if index == len(self.events) and self.dropped:
+            text = f"{self.dropped:,} older events dropped".replace(",", " ")
+            empty = theme.style("faint", italic=True)
+            return Strip([Segment(text.ljust(width), empty)]).crop(0, width)
         if index >= len(self.events):
             return Strip.blank(width)
         e = self.events[-1 - index]

@@ -105,28 +105,39 @@ def _sum_opt(values: Sequence[int | None]) -> int | None:
 
 
 def _matches(region: Region, terms: Sequence[str]) -> bool:
-    name = region.path.lower()
-    obj = (region.object or "").lower()
-    for term in terms:
-        if term in name or term in obj:
-            continue
-        if region.kind.startswith(term) or term == region.kind:
-            continue
-        if term in region.perms:
-            continue
-        hexpart = term[2:] if term.startswith("0x") else term
-        if hexpart and all(c in "0123456789abcdef_" for c in hexpart):
-            hexpart = hexpart.replace("_", "")
-            if term.startswith("0x"):
-                try:
-                    if region.contains(int(hexpart, 16)):
-                        continue
-                except ValueError:
-                    pass
-            if f"{region.start:x}".startswith(hexpart) or f"{region.end:x}".startswith(hexpart):
-                continue
+    return all(
+        _text_match(region.path, region.object, region.kind, region.perms, term)
+        or _address_match(region, term)
+        for term in terms
+    )
+
+
+def _text_match(path: str, obj: str | None, kind: str, perms: str, term: str) -> bool:
+    """Does a term match the name or object (substring, any case), the kind (prefix)
+    or the permissions?"""
+    if term in path.lower() or term in (obj or "").lower():
+        return True
+    if kind.startswith(term) or term == kind:
+        return True
+    return term in perms
+
+
+def _is_hex_term(term: str) -> bool:
+    hexpart = term[2:] if term.startswith("0x") else term
+    return bool(hexpart) and all(c in "0123456789abcdef_" for c in hexpart)
+
+
+def _address_match(region: Region, term: str) -> bool:
+    if not _is_hex_term(term):
         return False
-    return True
+    hexpart = (term[2:] if term.startswith("0x") else term).replace("_", "")
+    if term.startswith("0x"):
+        try:
+            if region.contains(int(hexpart, 16)):
+                return True
+        except ValueError:
+            pass
+    return f"{region.start:x}".startswith(hexpart) or f"{region.end:x}".startswith(hexpart)
 
 
 def filter_regions(regions: Sequence[Region], text: str) -> list[Region]:
@@ -135,11 +146,35 @@ def filter_regions(regions: Sequence[Region], text: str) -> list[Region]:
     A term matches the name or object (substring, any case), the kind (prefix), the
     permissions (``rw``, ``r-x``, ``s``), or an address: ``0x7f12…`` matches the region
     containing that address, and bare hex matches the start or end address prefix.
+
+    Regions share a few names, kinds and permissions (a million regions may have a
+    few hundred distinct ones): the text part is decided once per distinct one, and
+    only regions it does not settle are looked at by address.
     """
     terms = text.lower().split()
     if not terms:
         return list(regions)
-    return [r for r in regions if _matches(r, terms)]
+    hex_terms = {t for t in terms if _is_hex_term(t)}
+    decided: dict[tuple, bool | None] = {}  # True: all match; False: cannot; None: by address
+
+    def decide(key: tuple) -> bool | None:
+        unmatched = [t for t in terms if not _text_match(*key, t)]
+        if not unmatched:
+            return True
+        return None if all(t in hex_terms for t in unmatched) else False
+
+    out = []
+    append = out.append
+    for r in regions:
+        key = (r.path, r.object, r.kind, r.perms)
+        verdict = decided.get(key, 0)
+        if verdict == 0:
+            if len(decided) > 100_000:
+                decided.clear()
+            verdict = decided[key] = decide(key)
+        if verdict or (verdict is None and _matches(r, terms)):
+            append(r)
+    return out
 
 
 def _sort_value(column: str, region: Region, change: RegionChange | None):

@@ -1,0 +1,112 @@
+"""smaps and maps parsed a piece at a time (the text dropped as it goes) give what
+parsing the whole text gives: same regions, same fields, same kinds; on every fixture,
+cut anywhere, glued into torn reads, and through take_snapshot(keep_text=False)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from conftest import PROC_FIXTURES
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vmtop.procfs.errors import ProcError
+from vmtop.procfs.parse_maps import parse_maps, parse_smaps
+from vmtop.procfs.pieces import parse_in_pieces, read_regions_in_pieces
+from vmtop.procfs.reader import ProcFS
+from vmtop.procfs.snapshot import take_snapshot
+
+EXAMPLES = int(os.environ.get("VMTOP_FUZZ_EXAMPLES", "150"))
+FAST = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SMAPS = {
+    p.parent.name: p.read_bytes() for p in sorted(PROC_FIXTURES.glob("*/smaps")) if p.stat().st_size
+}
+MAPS = {
+    p.parent.name: p.read_bytes() for p in sorted(PROC_FIXTURES.glob("*/maps")) if p.stat().st_size
+}
+PROCFS = ProcFS(str(PROC_FIXTURES))
+
+
+def pieces(text: bytes, cuts: list[int]) -> list[bytes]:
+    at = sorted({min(c, len(text)) for c in cuts} | {0, len(text)})
+    return [text[a:b] for a, b in zip(at, at[1:], strict=False)]
+
+
+@pytest.mark.parametrize("name", sorted(SMAPS))
+@pytest.mark.parametrize("size", [1, 7, 100, 1000, 1 << 20])
+def test_every_smaps_fixture_in_pieces(name: str, size: int) -> None:
+    text = SMAPS[name]
+    chunks = [text[i : i + size] for i in range(0, len(text), size)]
+    assert parse_in_pieces(chunks, parse_smaps) == parse_smaps(text)
+
+
+@pytest.mark.parametrize("name", sorted(MAPS))
+@pytest.mark.parametrize("size", [1, 50, 1 << 20])
+def test_every_maps_fixture_in_pieces(name: str, size: int) -> None:
+    text = MAPS[name]
+    chunks = [text[i : i + size] for i in range(0, len(text), size)]
+    assert parse_in_pieces(chunks, parse_maps) == parse_maps(text)
+
+
+clean = st.one_of(
+    st.sampled_from(list(SMAPS.values())),
+    # glued: other layouts, addresses that go back (torn reads)
+    st.lists(st.sampled_from(list(SMAPS.values())), min_size=2, max_size=3).map(b"".join),
+)
+
+
+@FAST
+@given(text=clean, cuts=st.lists(st.integers(0, 200_000), max_size=20))
+def test_cut_anywhere_it_is_the_whole_parse(text: bytes, cuts: list[int]) -> None:
+    assert parse_in_pieces(pieces(text, cuts), parse_smaps) == parse_smaps(text)
+
+
+@FAST
+@given(data=st.binary(max_size=2000), cuts=st.lists(st.integers(0, 2000), max_size=6))
+def test_any_bytes_in_pieces_never_crash(data: bytes, cuts: list[int]) -> None:
+    try:
+        regions = parse_in_pieces(pieces(data, cuts), parse_smaps)
+    except ValueError:
+        return
+    starts = [r.start for r in regions]
+    assert starts == sorted(starts)
+
+
+@pytest.mark.parametrize("pid", PROCFS.pids())
+@pytest.mark.parametrize("smaps", [True, False])
+def test_take_snapshot_without_text_is_the_same_snapshot(pid: int, smaps: bool) -> None:
+    try:
+        whole = take_snapshot(PROCFS, pid, smaps=smaps)
+    except ProcError:
+        with pytest.raises(ProcError):
+            take_snapshot(PROCFS, pid, smaps=smaps, keep_text=False)
+        return
+    ours = take_snapshot(PROCFS, pid, smaps=smaps, keep_text=False)
+    assert ours.regions == whole.regions  # every field, kinds included
+    assert ours.totals == whole.totals
+    assert ours.has_smaps == whole.has_smaps
+    assert ours.raw_smaps is None
+
+
+def test_a_tree_without_smaps_says_so() -> None:
+    pid = next(p for p in PROCFS.pids() if not (PROC_FIXTURES / str(p) / "smaps").exists())
+    assert read_regions_in_pieces(PROCFS, pid) is None
+
+
+def test_live_process_in_pieces_matches_the_whole_read() -> None:
+    pid = os.getpid()
+    ours = take_snapshot(ProcFS(), pid, keep_text=False)
+    whole = take_snapshot(ProcFS(), pid)
+
+    # This process allocates between the two reads (the whole read's buffer is a
+    # shared /dev/zero mapping): compare its files, which cannot have moved.
+    def files(snap):
+        return {
+            (r.start, r.end, r.perms, r.path)
+            for r in snap.regions
+            if r.path.startswith("/") and not r.path.startswith("/dev/zero")
+        }
+
+    assert files(ours) == files(whole) and len(files(ours)) > 5 and ours.has_smaps
+    assert all(r.rss is not None for r in ours.regions)

@@ -1,0 +1,59 @@
+"""`vmtop watch` reads smaps on a budget; resident changes are still reported, from
+one smaps read to the next, even when the map changed on a maps-only read between."""
+
+from __future__ import annotations
+
+from vmtop.commands.watch import SmapsReads, _events
+from vmtop.model.region import ProcessInfo, Region, Snapshot, Totals
+from vmtop.procfs.smaps_budget import smaps_every
+
+KB = 1024
+INFO = ProcessInfo(1, 10, "x", "x", "S", 0, 0, 1, None)
+
+
+def snap(regions, *, smaps: bool, cost: float = 0.0) -> Snapshot:
+    size = sum(r.end - r.start for r in regions)
+    return Snapshot(
+        INFO,
+        0.0,
+        tuple(regions),
+        Totals(size, None, None, None, None, None),
+        smaps,
+        {},
+        read_seconds=cost,
+    )
+
+
+def anon(start: int, end: int, rss: int | None) -> Region:
+    return Region(start, end, "rw-p", 0, "00:00", 0, "", rss=rss, kind="anon")
+
+
+def test_smaps_every_follows_the_cost() -> None:
+    assert smaps_every(0.05, 1.0) == 1
+    assert smaps_every(0.35, 1.0) == 4  # 10 % of a 1 s tick: every 4th
+    assert smaps_every(0.35, 5.0) == 1
+
+
+def test_reads_between_smaps_reads_carry_figures_and_changes_are_not_lost() -> None:
+    budget = SmapsReads(1.0)
+    first = budget.read(snap([anon(0x1000, 0x5000, 16 * KB)], smaps=True, cost=0.15))
+    assert budget.every == 2 and not budget.due()
+    # A maps-only read: the region split in two; no figures for either piece.
+    split = [anon(0x1000, 0x3000, None), anon(0x3000, 0x5000, None)]
+    second = budget.read(snap(split, smaps=False))
+    events = _events(first, second, budget, 4 * KB)
+    assert not [e for e in events if e.event == "rss_changed"]
+    assert budget.due()  # every second tick: smaps again
+    third = budget.read(snap([anon(0x1000, 0x5000, 4 * KB)], smaps=True, cost=0.15))
+    events = _events(second, third, budget, 4 * KB)
+    rss = [e for e in events if e.event == "rss_changed"]
+    assert len(rss) == 1 and rss[0].delta == -12 * KB
+
+
+def test_a_cheap_smaps_is_read_every_time_and_diffed_once() -> None:
+    budget = SmapsReads(1.0)
+    first = budget.read(snap([anon(0x1000, 0x5000, 16 * KB)], smaps=True, cost=0.01))
+    assert budget.every == 1 and budget.due()
+    second = budget.read(snap([anon(0x1000, 0x5000, 4 * KB)], smaps=True, cost=0.01))
+    rss = [e for e in _events(first, second, budget, 4 * KB) if e.event == "rss_changed"]
+    assert len(rss) == 1

@@ -1,0 +1,110 @@
+"""Reading a long /proc text a piece at a time and parsing each piece as it comes.
+
+smaps of a million regions is 700 MB of text: holding it, or the parse of all of it at
+once, costs more than the regions themselves. ``ProcFS.read_pieces`` hands the text
+over a few MiB at a time; ``cut`` says where in a piece the complete regions end.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable
+
+from vmtop.model.region import Region
+from vmtop.procfs.background_read import CHUNK
+from vmtop.procfs.errors import ProcError
+from vmtop.procfs.parse_maps import (
+    ParseError,
+    cycle_collector_paused,
+    dedupe_regions,
+    parse_maps,
+    parse_maps_header,
+    parse_smaps,
+)
+from vmtop.procfs.reader import ProcFS
+
+_HEADER = re.compile(rb"[0-9a-f]+-[0-9a-f]+ ")
+_LOOK_BACK = 4096
+
+
+def exists(procfs: ProcFS, pid: int, name: str) -> bool:
+    return os.path.exists(procfs.path(pid, name))
+
+
+def cut(text: bytes, between_objects: bool) -> int:
+    """Where to end a piece of ``text``: at the start of a region's line (what follows
+    may be incomplete), and with ``between_objects`` only where that region and the
+    one printed before it are both outside any file, in address order, and the one
+    before is not a guard page. 0 when there is no such place (looking at the last
+    ``_LOOK_BACK`` regions)."""
+    after: Region | None = None
+    after_at = 0
+    pos = len(text)
+    seen = 0
+    while seen < _LOOK_BACK:
+        nl = text.rfind(b"\n", 0, pos)
+        if nl < 0:
+            return 0
+        pos = nl
+        if not _HEADER.match(text, nl + 1):
+            continue
+        if not between_objects:
+            return nl + 1
+        seen += 1
+        line_end = text.find(b"\n", nl + 1)
+        try:
+            here = parse_maps_header(text[nl + 1 : line_end if line_end >= 0 else len(text)])
+        except ParseError:
+            here = None
+        if (
+            here is not None
+            and after is not None
+            and not here.inode
+            and not after.inode
+            and here.perms != "---p"
+            and here.end <= after.start
+        ):
+            return after_at
+        after, after_at = here, nl + 1
+    return 0
+
+
+def read_regions_in_pieces(
+    procfs: ProcFS, pid: int, name: str = "smaps", chunk: int = CHUNK
+) -> list[Region] | None:
+    """Every region of ``name`` (smaps or maps, possibly under task/TID/), parsed a
+    piece at a time as it is read (``parse_in_pieces``). None when the file is not
+    there (a copied tree). Raises ProcError as ProcFS.read_bytes does."""
+    parse = parse_smaps if name.endswith("smaps") else parse_maps
+    try:
+        return parse_in_pieces(procfs.read_pieces(pid, name, chunk), parse)
+    except ProcError:
+        if procfs.exists(pid) and not exists(procfs, pid, name):
+            return None
+        raise
+
+
+def parse_in_pieces(texts: Iterable[bytes], parse: Callable[[bytes], list[Region]]) -> list[Region]:
+    """``parse(b"".join(texts))``, a piece at a time, each text dropped once parsed:
+    memory is that of the regions, not of the whole text (700 MB at a million
+    regions) or of parsing all of it at once. The same regions; a torn read is
+    resolved over all of them, as parse_smaps does."""
+    runs: list[list[Region]] = []
+    carry = b""
+    for text in texts:
+        if carry:
+            text = carry + text
+        at = cut(text, False)
+        if at <= 0:
+            carry = text
+            continue
+        carry = text[at:]
+        runs.append(parse(text[:at]))
+    if carry:
+        runs.append(parse(carry))
+    with cycle_collector_paused():
+        regions = runs[0] if runs else []
+        for run in runs[1:]:
+            regions.extend(run)
+        return dedupe_regions(regions)
