@@ -67,6 +67,7 @@ PROCESS = [
     ("c", "choose the table's columns: Private_Dirty, Anonymous, Swap, … (pmap -X)"),
     ("t", "smallest RSS change of a region the log reports, summed since last shown"),
     ("e / i / a", "fold away / show the event log, the summary by kind, the bar"),
+    ("R", "start / stop recording this process to a file (vmtop replay FILE plays it)"),
     ("Tab", "move between the region table and the event log"),
     ("Enter on an event", "read all of it; Enter again selects its region"),
     ("click the bar", "select the region under the mouse"),
@@ -92,6 +93,19 @@ DETAIL = [
     ("Esc / q", "back to the process"),
     ("", "the detail follows its region with every sample, and says when the region "
      "changed (brk, mprotect) or was unmapped"),
+]  # fmt: skip
+
+REPLAY = [
+    ("space", "play / pause (at 1×, 10× or 100×)"),
+    ("+ / -", "play faster / slower"),
+    (", / .", "one sample back / forward"),
+    ("n / N", "next / previous event"),
+    ("Home / End", "first / last sample"),
+    ("t", "go to a time: 12:03:10, 90s (from the start), +5m / -30s (from here), end"),
+    ("a / b", "mark A (the baseline) / B: the line under the timeline says what changed "
+     "from A to B"),
+    ("B", "clear the marks"),
+    ("click", "the timeline: go to that moment"),
 ]  # fmt: skip
 
 
@@ -215,6 +229,7 @@ class HelpScreen(Screen):
                     keys_table("Process header", HEADER, key_width=31), classes="help-block"
                 )
                 yield Static(keys_table("Region detail", DETAIL), classes="help-block")
+                yield Static(keys_table("Replay (vmtop replay FILE)", REPLAY), classes="help-block")
             with VerticalScroll(id="help-meaning"):
                 yield Static("Region kinds (one colour each, everywhere)", classes="help-head")
                 yield Static(kinds_table(), id="help-kinds")
