@@ -7,7 +7,7 @@ from typing import TextIO
 
 from vmtop.model.names import display_name
 from vmtop.model.region import Snapshot
-from vmtop.output.fields import live_procfs_for, region_record, section_names
+from vmtop.output.fields import live_procfs_for, region_record, section_names, sysv_table
 
 
 def write_csv(snapshot: Snapshot, out: TextIO, procfs=None, cache=None) -> None:
@@ -29,11 +29,14 @@ class CsvWriter:
         self.more_pieces = more_pieces
         self.columns: list[str] | None = None
         self.writer = csv.writer(out, lineterminator="\n")
+        self.sysv: dict | None = None  # /proc/sysvipc/shm, read once when needed
 
     def piece(self, snapshot: Snapshot) -> None:
         sections = section_names(snapshot, self.procfs, self.cache)
+        if not self.sysv:
+            self.sysv = sysv_table(self.procfs, snapshot.regions)
         records = [
-            region_record(snapshot, r, names)
+            region_record(snapshot, r, names, self.sysv)
             for r, names in zip(snapshot.regions, sections, strict=True)
         ]
         if self.columns is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from vmtop.model.region import Region, Snapshot
+from vmtop.model.sysv import SYSV_PREFIX
 
 # Names whose capitals don't split cleanly by rule.
 _SPECIAL = {
@@ -30,9 +31,12 @@ def hex_address(value: int) -> str:
     return f"0x{value:x}"
 
 
-def region_record(snapshot: Snapshot, region: Region, sections: list[str] | None = None) -> dict:
+def region_record(
+    snapshot: Snapshot, region: Region, sections: list[str] | None = None, sysv=None
+) -> dict:
     """One region as a flat dict: maps fields, classification, ELF section names (when
-    given), every smaps field."""
+    given), a SysV segment's figures (``sysv``: /proc/sysvipc/shm by shmid), every
+    smaps field."""
     record: dict = {
         "start": hex_address(region.start),
         "end": hex_address(region.end),
@@ -49,8 +53,36 @@ def region_record(snapshot: Snapshot, region: Region, sections: list[str] | None
         record["sections"] = sections
     if region.tid is not None:
         record["tid"] = region.tid
+    record.update(sysv_fields(region, sysv))
     record.update(smaps_record_part(snapshot, region))
     return record
+
+
+def sysv_table(procfs, regions) -> dict:
+    """/proc/sysvipc/shm by shmid when a region is a SysV segment (else not read)."""
+    if procfs is None or not any(r.path.startswith(SYSV_PREFIX) for r in regions):
+        return {}
+    from vmtop.procfs.facts import read_sysv_table
+
+    return read_sysv_table(procfs)
+
+
+def sysv_fields(region: Region, table) -> dict:
+    """A SysV segment's shmid and key (from its maps line: the inode is the shmid, the
+    name ``/SYSV%08x`` the key) and, where /proc/sysvipc/shm lists it, its creator,
+    how many attach it, and whether it is marked for removal (IPC_RMID)."""
+    if not region.path.startswith(SYSV_PREFIX):
+        return {}
+    out: dict = {"sysv_shmid": region.inode}
+    key = region.path[len(SYSV_PREFIX) :].split(" ", 1)[0]
+    if key:
+        out["sysv_key"] = "0x" + key.lower()
+    segment = (table or {}).get(region.inode)
+    if segment is not None:
+        out["sysv_creator_pid"] = segment.cpid
+        out["sysv_attached"] = segment.nattch
+        out["sysv_removed"] = segment.marked_for_removal
+    return out
 
 
 # smaps field text (a block without its header line) -> its snake_case fields. Regions

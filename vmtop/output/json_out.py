@@ -6,7 +6,15 @@ import json
 from typing import TextIO
 
 from vmtop.model.region import Snapshot
-from vmtop.output.fields import live_procfs_for, region_record, section_names, totals_record
+from vmtop.model.sysv import SYSV_PREFIX
+from vmtop.output.fields import (
+    live_procfs_for,
+    region_record,
+    section_names,
+    sysv_fields,
+    sysv_table,
+    totals_record,
+)
 
 FORMAT = "vmtop-snapshot"
 FORMAT_VERSION = 1
@@ -23,6 +31,7 @@ def snapshot_record(snapshot: Snapshot, procfs=None, cache=None) -> dict:
     procfs = live_procfs_for(snapshot, procfs)
     sections = section_names(snapshot, procfs, cache)
     objects = object_sizes(snapshot, procfs, cache) if procfs is not None else []
+    sysv = sysv_table(procfs, snapshot.regions)
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -30,7 +39,7 @@ def snapshot_record(snapshot: Snapshot, procfs=None, cache=None) -> dict:
         "start_time": info.start_time,
         "command": info.command,
         "regions": [
-            region_record(snapshot, r, names)
+            region_record(snapshot, r, names, sysv)
             for r, names in zip(snapshot.regions, sections, strict=True)
         ],
         "taken_at": snapshot.taken_at,
@@ -68,6 +77,7 @@ class JsonWriter:
         self.cache = cache
         self.objects: list = []  # ObjectSize, in address order
         self.written = 0
+        self.sysv: dict | None = None  # /proc/sysvipc/shm, read once when needed
 
     def head(self, info) -> None:
         head = {
@@ -84,7 +94,9 @@ class JsonWriter:
         from vmtop.model.objects import object_sizes
 
         sections = section_names(snapshot, self.procfs, self.cache)
-        texts = _region_texts(snapshot, sections)
+        if not self.sysv:
+            self.sysv = sysv_table(self.procfs, snapshot.regions)
+        texts = _region_texts(snapshot, sections, self.sysv)
         if not texts:
             return
         if self.written:
@@ -112,7 +124,7 @@ _TEXT = (
 )
 
 
-def _region_texts(snapshot: Snapshot, sections) -> list[str]:
+def _region_texts(snapshot: Snapshot, sections, sysv=None) -> list[str]:
     from vmtop.output.fields import smaps_record_part
 
     quoted: dict = {}
@@ -135,6 +147,8 @@ def _region_texts(snapshot: Snapshot, sections) -> list[str]:
             entry = tails[id(part)] = (part, text)
         tail = entry[1]
         tid = f', "tid": {r.tid}' if r.tid is not None else ""
+        if r.path.startswith(SYSV_PREFIX):  # rare: one dict for these few
+            tid += ", " + json.dumps(sysv_fields(r, sysv))[1:-1]
         append(
             _TEXT
             % (

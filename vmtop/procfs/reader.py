@@ -320,9 +320,9 @@ class ProcFS:
         """A file of the proc tree that belongs to no process (``sysvipc/shm``), or None
         when it cannot be read (a copied tree without it, no access)."""
         try:
-            with open(os.path.join(self.root, name), "rb", buffering=0) as f:
-                return f.read()
-        except OSError:
+            # Opened as every file is: a FIFO or a link out of a copied tree is refused.
+            return bytes(read_regular(os.path.join(self.root, name), inside=self.confine_to))
+        except (OSError, UnsafeFile):
             return None
 
 
