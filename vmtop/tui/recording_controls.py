@@ -11,9 +11,8 @@ from __future__ import annotations
 import os
 import time
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
-
 from vmtop.tui.formatting import format_bytes
+from vmtop.tui.named_commands import NamedCommands
 
 RECORDINGS_DIR_ENV = "VMTOP_RECORDINGS"  # where R writes; the current directory otherwise
 
@@ -73,7 +72,7 @@ class RecordingControls:
             stop()
 
 
-class RecordingCommands(Provider):
+class RecordingCommands(NamedCommands):
     """Start / stop recording in the command palette."""
 
     def _commands(self):
@@ -89,14 +88,3 @@ class RecordingCommands(Provider):
                 "R: every sample from now, to vmtop-PID-TIME.jsonl.gz (vmtop replay FILE)",
             )
         ]
-
-    async def discover(self) -> Hits:
-        for name, callback, help_text in self._commands():
-            yield DiscoveryHit(name, callback, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, callback, help_text in self._commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)

@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
-
 from vmtop.model.kinds import ALL_KINDS, KIND_DESCRIPTIONS
 from vmtop.tui.formatting import format_bytes
+from vmtop.tui.named_commands import NamedCommands
 from vmtop.tui.widgets.address_bar import AddressBar
 from vmtop.tui.widgets.region_table import RegionTable
 from vmtop.tui.widgets.table_model import SORT_COLUMNS
 
 
-class ProcessCommands(Provider):
+class ProcessCommands(NamedCommands):
     """The process screen's actions in the command palette (Ctrl+P), by name."""
 
     def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
@@ -80,14 +79,3 @@ class ProcessCommands(Provider):
                     )
                 )
         return out
-
-    async def discover(self) -> Hits:
-        for name, callback, help_text in self._commands():
-            yield DiscoveryHit(name, callback, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, callback, help_text in self._commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)

@@ -16,7 +16,6 @@ from functools import partial
 
 from textual import work
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.message import Message
 from textual.widgets import Static
 
@@ -27,6 +26,7 @@ from vmtop.record.format import RecordingError
 from vmtop.record.reader import Recording
 from vmtop.record.timespec import resolve_time
 from vmtop.tui.formatting import format_bytes, format_delta
+from vmtop.tui.named_commands import NamedCommands
 from vmtop.tui.replay_source import SPEEDS, ReplaySource, clock_text, span_text
 from vmtop.tui.sampler import RSS_THRESHOLD
 from vmtop.tui.screens.process import HISTORY_POINTS, ProcessScreen, region_history_key
@@ -85,7 +85,7 @@ def region_rss_history(recording: Recording, region, index: int) -> list[tuple[f
     return out
 
 
-class ReplayCommands(Provider):
+class ReplayCommands(NamedCommands):
     """Moving in the recording, in the command palette (Ctrl+P)."""
 
     def _commands(self):
@@ -107,17 +107,6 @@ class ReplayCommands(Provider):
         for speed in SPEEDS:
             out.append((f"Play at {speed}×", partial(screen.play_at, speed), "+ / -"))
         return out
-
-    async def discover(self) -> Hits:
-        for name, callback, help_text in self._commands():
-            yield DiscoveryHit(name, callback, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, callback, help_text in self._commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)
 
 
 class ReplayScreen(ProcessScreen):
