@@ -9,9 +9,11 @@ the process screen does at every tick, split by where it runs:
 - worker thread: reading + parsing maps (every tick) or smaps (on the smaps budget),
   carrying resident figures across maps-only ticks, the diff (events, per-region
   changes, unmapped ranges);
-- UI thread: the screen's bookkeeping (highlights, RSS history), the region table's
-  rows (filter + sort), the bar's layout (compact and true scale), the kind summary,
-  and drawing one screenful of table lines.
+- worker thread too, since issue 10: the bar's layout (compact and true scale) and
+  the kind summary, handed to the screen with the sample;
+- UI thread: the screen's bookkeeping (highlights), the region table's rows (filter +
+  sort), drawing one screenful of table lines, and taking over and drawing the bar
+  and the summary laid out in the worker.
 
 The UI-thread total is what a refresh can delay a key press by; the sum of both is
 vmtop's CPU per tick (at a 1 s interval, 0.25 s per tick is 25 % of one core).
@@ -38,6 +40,7 @@ from vmtop.model import diff  # noqa: E402
 from vmtop.procfs.reader import ProcFS  # noqa: E402
 from vmtop.procfs.snapshot import take_snapshot  # noqa: E402
 from vmtop.tui import sampler  # noqa: E402
+from vmtop.tui.screens.process import _starts_at  # noqa: E402
 from vmtop.tui.widgets import bar_layout as bl  # noqa: E402
 from vmtop.tui.widgets.kind_summary import kind_totals  # noqa: E402
 from vmtop.tui.widgets.table_model import build_rows  # noqa: E402
@@ -71,15 +74,21 @@ def report(name: str, seconds: float) -> None:
     print(f"  {name:<44} {seconds * 1000:9.1f} ms")
 
 
-async def draw_screenful(regions, changes, recent) -> tuple[float, float, int]:
+async def draw_screenful(regions, changes, recent) -> tuple[float, float, int, float, float]:
     """Set the table's data in a running app and draw one screen at 160x48: (seconds to
-    set the data, seconds to draw the visible lines, lines drawn)."""
+    set the data, seconds to draw the visible lines, lines drawn, seconds for the
+    worker's share of the bar and summary, seconds for the UI thread to take them over
+    and draw them)."""
     from textual.app import App
 
+    from vmtop.tui.widgets.address_bar import AddressBar, prepare_bar
+    from vmtop.tui.widgets.kind_summary import KindSummary, prepare_summary
     from vmtop.tui.widgets.region_table import RegionTable
 
     class TableApp(App):
         def compose(self):
+            yield AddressBar()
+            yield KindSummary()
             yield RegionTable()
 
     app = TableApp()
@@ -93,8 +102,22 @@ async def draw_screenful(regions, changes, recent) -> tuple[float, float, int]:
         for y in range(table.size.height):
             table.render_line(y)
         t2 = time.perf_counter()
+        bar = app.query_one(AddressBar)
+        summary = app.query_one(KindSummary)
+        status = {start: "new" for start in list(recent)[:3]}
+        t3 = time.perf_counter()
+        prepared_bar = prepare_bar(regions, bar.bar_view())  # in the sampling worker
+        prepared_summary = prepare_summary(regions)
+        t4 = time.perf_counter()
+        bar.set_regions(regions, status, (), prepared_bar)  # on the UI thread
+        for y in range(5):
+            bar.render_line(y)
+        summary.set_prepared(prepared_summary)
+        for y in range(len(summary.lines) + 2):
+            summary.render_line(y)
+        t5 = time.perf_counter()
         await pilot.pause()
-        return t1 - t0, t2 - t1, table.lines_rendered - before
+        return t1 - t0, t2 - t1, table.lines_rendered - before, t4 - t3, t5 - t4
 
 
 def main() -> None:
@@ -156,24 +179,33 @@ def run(procfs: ProcFS, pid: int, repeats: int) -> None:
     user = bl.user_regions(regions)
     top = bl.user_top(regions)
     t_compact, _ = timed(lambda: bl.compact_layout(user, top, 160), repeats)
-    report("bar layout, compact", t_compact)
+    report("bar layout, compact (worker thread, now)", t_compact)
     t_scale, _ = timed(lambda: bl.scale_layout(user, top, 160), repeats)
-    report("bar layout, true scale", t_scale)
+    report("bar layout, true scale (worker thread, now)", t_scale)
     t_kinds, _ = timed(lambda: kind_totals(regions), repeats)
-    report("kind summary", t_kinds)
+    report("kind summary (worker thread, now)", t_kinds)
     t_starts, _ = timed(lambda: {r.start for r in regions}, repeats)
-    report("highlight bookkeeping (set of starts)", t_starts)
-    set_data, draw, drawn = asyncio.run(draw_screenful(regions, {}, {}))
+    report("highlight bookkeeping (set of starts; before)", t_starts)
+    highlights = [regions[i].start for i in range(0, len(regions), max(1, len(regions) // 5))]
+    t_lookup, _ = timed(lambda: [_starts_at(regions, s) for s in highlights], repeats)
+    report("highlight bookkeeping (5 looked up; now)", t_lookup)
+    recent = {s: "new" for s in highlights}
+    set_data, draw, drawn, t_prepare, t_show = asyncio.run(draw_screenful(regions, {}, recent))
     report("table: set data (rows + keep selection)", set_data)
     report(f"table: draw one screenful ({drawn} lines)", draw)
-    ui = set_data + draw + t_compact + t_kinds + t_starts
+    report("bar + summary laid out (worker thread, now)", t_prepare)
+    report("bar + summary taken over and drawn (UI thread)", t_show)
+    before = set_data + draw + t_compact + t_kinds + t_starts
+    report("UI total per refresh, before issue 10's move", before)
+    ui = set_data + draw + t_lookup + t_show
     report("UI total per refresh (address order, compact)", ui)
     idle = t_maps + t_carry + t_same
     report("idle process (nothing changed), per tick", idle)
     print(
         f"per tick: {idle * 1000:.0f} ms when nothing changed (maps-only, the table, bar and "
         f"summary are not rebuilt), {(worker_maps_tick + ui) * 1000:.0f} ms when something "
-        f"changed, {(worker_smaps_tick + ui) * 1000:.0f} ms on a smaps tick.\n"
+        f"changed, {(worker_smaps_tick + ui) * 1000:.0f} ms on a smaps tick (plus "
+        f"{t_prepare * 1000:.0f} ms in the worker for the bar and summary).\n"
         "The screen spaces samples so that sampling stays under 20 % of one core (the "
         "header then says 'slowed to …')."
     )

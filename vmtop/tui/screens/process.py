@@ -14,8 +14,10 @@ footer's keys), ``process_prompt`` (filter and go-to-address prompt),
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable
+from operator import itemgetter
 from pathlib import Path
 
 from textual import work
@@ -32,6 +34,7 @@ from vmtop.procfs.errors import ProcError
 from vmtop.procfs.reader import ProcFS
 from vmtop.tui import sampler as smp
 from vmtop.tui.formatting import format_bytes
+from vmtop.tui.prepared_view import PreparedView, prepare_view
 from vmtop.tui.recording_controls import RecordingCommands, RecordingControls
 from vmtop.tui.sampler import SampleResult
 from vmtop.tui.screens.process_commands import ProcessCommands
@@ -57,6 +60,15 @@ SAMPLE_BUDGET = 0.20  # at most this share of one core spent sampling
 
 # Where a region's RSS history is filed (the replay screen files its own the same way).
 region_history_key = smp.region_history_key
+
+
+def _starts_at(regions: tuple, start: int) -> bool:
+    """Does a region of ``regions`` (by start) start at ``start``?"""
+    i = bisect_left(regions, start, key=_START)
+    return i < len(regions) and regions[i].start == start
+
+
+_START = itemgetter(0)
 
 
 class ProcessScreen(RecordingControls, ProcessPrompt, ProcessLayout, Screen):
@@ -94,9 +106,10 @@ class ProcessScreen(RecordingControls, ProcessPrompt, ProcessLayout, Screen):
     ]
 
     class Sampled(Message):
-        def __init__(self, result: SampleResult) -> None:
+        def __init__(self, result: SampleResult, prepared: PreparedView | None = None) -> None:
             super().__init__()
             self.result = result
+            self.prepared = prepared  # the bar and summary of result.snapshot, laid out
 
     def __init__(
         self,
@@ -131,6 +144,7 @@ class ProcessScreen(RecordingControls, ProcessPrompt, ProcessLayout, Screen):
         self.region_history = smp.RssHistory(HISTORY_POINTS)  # bounded: see RssHistory
         self._in_flight = False
         self._timer = None
+        self.prepared: PreparedView | None = None  # of the last sample's snapshot
         self._input_mode: str | None = None  # "filter" | "goto"
         self._last_smaps_read = True
         self._smaps_pending = False
@@ -186,7 +200,9 @@ class ProcessScreen(RecordingControls, ProcessPrompt, ProcessLayout, Screen):
         self._update_header()
         self._update_table_title()
         self.query_one(RegionTable).focus()
-        self._sample()
+        # After the first layout: the bar's width is known then, and the worker lays the
+        # bar out for it (at a million regions, a second not spent on the UI thread).
+        self.call_after_refresh(self._sample)
 
     # -- sampling ----------------------------------------------------------------------
 
@@ -194,17 +210,25 @@ class ProcessScreen(RecordingControls, ProcessPrompt, ProcessLayout, Screen):
         if self._in_flight or self.exited_at is not None or self.error is not None:
             return
         self._in_flight = True
-        self._sample_worker(self.interval)
+        self._sample_worker(self.interval, self.query_one(AddressBar).bar_view())
 
     @work(thread=True, exclusive=False, group="sampler", exit_on_error=False)
-    def _sample_worker(self, interval: float) -> None:
+    def _sample_worker(self, interval: float, bar_view: bl.BarView) -> None:
+        """Take a sample and lay out what the bar and the summary show of it (linear
+        in regions: seconds at a million, so not on the UI thread)."""
         assert self.sampler is not None
         try:
             result = self.sampler.sample(interval)
         except Exception as error:  # noqa: BLE001 - say so on screen rather than freeze
             problem = ProcError(self.pid, f"vmtop could not read process {self.pid}: {error!r}")
             result = SampleResult(None, self.sampler.last, (), {}, (), error=problem, exited=True)
-        self.post_message(self.Sampled(result))
+        prepared = None
+        if result.snapshot is not None:
+            try:
+                prepared = prepare_view(result.snapshot, bar_view)
+            except Exception:  # noqa: BLE001 - the widgets then lay it out themselves
+                prepared = None
+        self.post_message(self.Sampled(result, prepared))
 
     def _arm(self, spent: float | None = None) -> None:
         """Schedule the next sample: one interval after the last one started, but never
@@ -232,11 +256,12 @@ class ProcessScreen(RecordingControls, ProcessPrompt, ProcessLayout, Screen):
                 self._show_error(str(result.error) if result.error else "no data")
             return
         self._smaps_pending = result.smaps_pending
+        self.prepared = message.prepared
         self._apply(result)
         if result.smaps_pending:
             # The first look was maps only (a huge map): resident figures come right away.
             self._in_flight = True
-            self._sample_worker(self.interval)
+            self._sample_worker(self.interval, self.query_one(AddressBar).bar_view())
         else:
             self._arm(result.cost_seconds)
 
@@ -257,11 +282,11 @@ class ProcessScreen(RecordingControls, ProcessPrompt, ProcessLayout, Screen):
         if same:
             self.recent = {s: v for s, v in self.recent.items() if tick - v[1] < HIGHLIGHT_TICKS}
         else:
-            starts = {r.start for r in snap.regions}
+            # Looked up (a few highlights), not a set of every start (a million regions).
             self.recent = {
                 s: v
                 for s, v in self.recent.items()
-                if s in starts and tick - v[1] < HIGHLIGHT_TICKS
+                if tick - v[1] < HIGHLIGHT_TICKS and _starts_at(snap.regions, s)
             }
         self.traces = [t for t in self.traces if tick - t[2] < HIGHLIGHT_TICKS]
         self.traces.extend((a, b, tick) for a, b in result.unmapped)
@@ -333,12 +358,21 @@ class ProcessScreen(RecordingControls, ProcessPrompt, ProcessLayout, Screen):
         log = self.query_one(EventLog)
         log.addr_width = addr_width
         log.set_empty_text("no changes yet")
+        # Laid out in the sampling worker, from these very regions (else, after a
+        # failed layout there, here).
+        prepared = self.prepared
+        if prepared is not None and prepared.regions is not snap.regions:
+            prepared = None
         bar = self.query_one(AddressBar)
-        bar.set_regions(snap.regions, recent, traces)
+        bar.set_regions(snap.regions, recent, traces, prepared.bar if prepared else None)
         bar.set_selected(table.selected_region)
         if table.grouped:
             self._read_object_sizes()
-        self.query_one(KindSummary).set_regions(snap.regions)
+        summary = self.query_one(KindSummary)
+        if prepared is not None:
+            summary.set_prepared(prepared.summary)
+        else:
+            summary.set_regions(snap.regions)
         self.query_one(RssGraph).set_points(list(self.rss_points))
         self._update_header()
         self._update_table_title()

@@ -9,7 +9,11 @@ regions.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from itertools import accumulate
+from operator import itemgetter
+from typing import NamedTuple
 
 from rich.segment import Segment
 from rich.style import Style
@@ -36,6 +40,61 @@ MARKS = {
     sampler.RESHAPED: ("~", "change-reshaped"),
 }
 UNMAPPED_MARK = ("×", "change-unmapped")
+
+
+class PreparedBar(NamedTuple):
+    """The bar's share of a sample, worked out in the sampling worker: the user-space
+    regions, the top of user space, and the layout for the bar's state ``view`` (as it
+    was when the sample was asked for; None: lay out on the UI thread)."""
+
+    regions: list[Region]
+    top: int
+    view: bl.BarView
+    layout: bl.BarLayout | None
+
+
+_START = itemgetter(0)
+
+
+def _first_changed(layout: bl.BarLayout, recent: dict[int, str]) -> dict[int, int]:
+    """Per column: the index of the first region it shows that is in ``recent``.
+
+    A few changes among a million regions are looked up (by start) rather than every
+    region in view being looked for in ``recent``; many changes are walked as before."""
+    cells = layout.cells
+    regions = layout.regions
+    out: dict[int, int] = {}
+    if not cells:
+        return out
+    shown = sum(min(c.hi, len(regions)) - c.lo for c in cells if c.hi > c.lo)
+    if len(recent) * 8 >= shown:
+        for col, c in enumerate(cells):
+            for k in range(c.lo, min(c.hi, len(regions))):
+                if regions[k].start in recent:
+                    out[col] = k
+                    break
+        return out
+    los = [c.lo for c in cells]
+    reach = list(accumulate((c.hi for c in cells), max))  # nondecreasing, unlike hi
+    for start in recent:
+        k = bisect_left(regions, start, key=_START)
+        if k >= len(regions) or regions[k].start != start:
+            continue
+        # Columns showing region k: lo <= k < hi; lo never decreases from column to
+        # column, and no column before the first whose reach passes k can hold it.
+        for col in range(bisect_right(reach, k), bisect_right(los, k)):
+            c = cells[col]
+            if c.lo <= k < c.hi and k < out.get(col, len(regions)):
+                out[col] = k
+    return out
+
+
+def prepare_bar(regions: Sequence[Region], view: bl.BarView) -> PreparedBar:
+    """Everything linear in regions that the bar needs for a new sample. Pure: runs in
+    the sampling worker, and shares nothing with the widget until handed over."""
+    user = bl.user_regions(regions)
+    top = bl.user_top(regions)
+    return PreparedBar(user, top, view, bl.layout_for(user, top, view))
 
 
 class AddressBar(theme.ThemedLines, Widget):
@@ -85,12 +144,24 @@ class AddressBar(theme.ThemedLines, Widget):
         regions: Sequence[Region],
         recent: dict[int, str],
         traces: Sequence[tuple[int, int]],
+        prepared: PreparedBar | None = None,
     ) -> None:
-        self.regions = bl.user_regions(regions)
-        self.top = bl.user_top(regions)
+        """Show ``regions``; with ``prepared`` (worked out from the same regions in the
+        sampling worker), nothing linear in regions runs here when the bar's state is
+        still the one it was laid out for."""
+        if prepared is None:
+            self.regions = bl.user_regions(regions)
+            self.top = bl.user_top(regions)
+        else:
+            self.regions = prepared.regions
+            self.top = prepared.top
         self.recent = recent
         self.traces = traces
         self._invalidate(layout=True)
+        if prepared is not None and prepared.layout is not None:
+            key = self._key_for(prepared.view)
+            if key == self._key_for(self.bar_view()):
+                self._layout, self._layout_key = prepared.layout, key
 
     def set_selected(self, region: Region | None) -> None:
         if region == self.selected:
@@ -180,10 +251,9 @@ class AddressBar(theme.ThemedLines, Widget):
             self.views[-1] = (start, start + span)
 
     def _index_of(self, region: Region) -> int:
-        from bisect import bisect_left
-
-        starts = [r.start for r in self.regions]
-        return min(len(self.regions) - 1, max(0, bisect_left(starts, region.start)))
+        return min(
+            len(self.regions) - 1, max(0, bisect_left(self.regions, region.start, key=_START))
+        )
 
     def _window(self):
         if self.mode == bl.COMPACT:
@@ -203,17 +273,25 @@ class AddressBar(theme.ThemedLines, Widget):
         self._strips = None
         self.refresh()
 
+    def bar_view(self) -> bl.BarView:
+        """What the layout depends on besides the regions, as one immutable value (the
+        screen hands it to the sampling worker, which lays the bar out for it)."""
+        return bl.BarView(
+            max(1, self.size.width),
+            self.mode,
+            self.zoom,
+            self.center,
+            self.views[-1] if self.views else None,
+        )
+
+    def _key_for(self, view: bl.BarView) -> tuple:
+        return (view, id(self.regions))
+
     @property
     def layout(self) -> bl.BarLayout:
-        width = max(1, self.size.width)
-        key = (width, self.mode, self.zoom, self.center, tuple(self.views[-1:]), id(self.regions))
+        key = self._key_for(self.bar_view())
         if self._layout is None or self._layout_key != key:
-            if self.mode == bl.COMPACT:
-                window = self._window() if self.zoom else None
-                self._layout = bl.compact_layout(self.regions, self.top, width, window)
-            else:
-                window = self._window() if self.zoom else None
-                self._layout = bl.scale_layout(self.regions, self.top, width, window)
+            self._layout = bl.layout_for(self.regions, self.top, key[0])
             self._layout_key = key
         return self._layout
 
@@ -251,9 +329,7 @@ class AddressBar(theme.ThemedLines, Widget):
     def _legend(self, layout: bl.BarLayout, width: int) -> Strip:
         present = {c.kind for c in layout.cells if c.kind}
         if layout.mode == bl.COMPACT:
-            lo = layout.cells[0].lo if layout.cells else 0
-            hi = max((c.hi for c in layout.cells), default=0)
-            present |= {r.kind for r in layout.regions[lo:hi]}
+            present |= layout.kinds_in_view
         info = self._info(layout)
         if sum(len(s.text) for s in info) + 40 > width:
             info = info[:1]  # the scale's name; its range is on the axis below
@@ -355,14 +431,11 @@ class AddressBar(theme.ThemedLines, Widget):
             for col in layout.columns_of(start, end)[:1] or []:
                 marks[col] = (UNMAPPED_MARK[0], theme.style(UNMAPPED_MARK[1], bold=True))
         if self.recent:
-            for col, c in enumerate(layout.cells):
-                for k in range(c.lo, min(c.hi, len(layout.regions))):
-                    status = self.recent.get(layout.regions[k].start)
-                    if status is not None:
-                        ch, role = MARKS.get(status, ("•", "strong"))
-                        selected = marks[col] is not None and marks[col][0] == "▔"
-                        marks[col] = (ch, theme.style(role, bold=True, underline=selected))
-                        break
+            for col, k in _first_changed(layout, self.recent).items():
+                status = self.recent[layout.regions[k].start]
+                ch, role = MARKS.get(status, ("•", "strong"))
+                selected = marks[col] is not None and marks[col][0] == "▔"
+                marks[col] = (ch, theme.style(role, bold=True, underline=selected))
         segments = [Segment(m[0], m[1]) if m else Segment(" ") for m in marks]
         return Strip(segments).adjust_cell_length(width)
 

@@ -75,6 +75,9 @@ class BarLayout(NamedTuple):
     view_end: int
     axis: list[tuple[int, str]]  # (column, label)
     zoomed: bool
+    # Kinds of the regions in view (compact mode), for the legend: worked out with the
+    # layout, off the UI thread, not by the legend over a million regions.
+    kinds_in_view: frozenset = frozenset()
 
     def columns_of(self, start: int, end: int) -> list[int]:
         """Columns showing any byte of [start, end) (or the break where it would be)."""
@@ -207,6 +210,7 @@ def compact_layout(
     sub = range(i0, i1)
     if not sub or width <= 0:
         return BarLayout(COMPACT, regions, [], top, 0, top, [], zoomed)
+    in_view = frozenset(r.kind for r in regions[i0:i1])
 
     # Plain lists: a 60 000-region layout is a few passes of list comprehensions.
     starts = [r.start for r in regions[i0:i1]]
@@ -285,7 +289,7 @@ def compact_layout(
         axis.append((width - len(end_label), end_label))
     start = regions[i0].start if zoomed else 0
     end = regions[i1 - 1].end if zoomed else top
-    return BarLayout(COMPACT, regions, cells, top, start, end, _place(axis, width), zoomed)
+    return BarLayout(COMPACT, regions, cells, top, start, end, _place(axis, width), zoomed, in_view)
 
 
 def _bucket(
@@ -336,6 +340,30 @@ def _bucket(
             rss / size if known and size else None,
         )
         region_cells.setdefault(first, []).append(cell)
+
+
+# -- what the bar shows, as one value -----------------------------------------------------
+
+
+class BarView(NamedTuple):
+    """The bar's own state that its layout depends on (besides the regions): taken on
+    the UI thread and handed to the sampling worker, which lays the bar out for it."""
+
+    width: int
+    mode: str
+    zoom: int
+    center: int | None  # compact zoom: the region index in the middle
+    view: tuple[int, int] | None  # true scale zoom: the address range in view
+
+
+def layout_for(regions: list[Region], top: int, bar: BarView) -> BarLayout:
+    """The layout of ``regions`` (user space, by start) as a bar in state ``bar`` shows
+    them."""
+    if bar.mode == COMPACT:
+        window = compact_window(len(regions), bar.zoom, bar.center or 0) if bar.zoom else None
+        return compact_layout(regions, top, bar.width, window)
+    window = (bar.view or (0, top)) if bar.zoom else None
+    return scale_layout(regions, top, bar.width, window)
 
 
 # -- zoom windows ----------------------------------------------------------------------

@@ -90,6 +90,19 @@ def summary_lines(totals: list[KindTotals]) -> list[SummaryLine]:
     return out
 
 
+class PreparedSummary(NamedTuple):
+    """The summary's lines for one sample, worked out in the sampling worker."""
+
+    totals: tuple[KindTotals, ...]
+    lines: tuple[SummaryLine, ...]
+
+
+def prepare_summary(regions: Sequence[Region]) -> PreparedSummary:
+    """Everything linear in regions that the summary needs (pure: runs in a worker)."""
+    totals = kind_totals(regions)
+    return PreparedSummary(tuple(totals), tuple(summary_lines(totals)))
+
+
 def _line(label: str, count: str, values: Sequence[int | None], style: Style) -> list[Segment]:
     segments = [
         Segment(f"{label:<9.9}", style),
@@ -121,9 +134,14 @@ class KindSummary(theme.ThemedLines, Widget):
         self.lines: list[SummaryLine] = []
 
     def set_regions(self, regions: Sequence[Region]) -> None:
+        """Total ``regions`` here, on the UI thread (the process screen hands over
+        totals worked out in its sampling worker instead: ``set_prepared``)."""
+        self.set_prepared(prepare_summary(regions))
+
+    def set_prepared(self, prepared: PreparedSummary) -> None:
         old = len(self.lines)
-        self.totals = kind_totals(regions)
-        self.lines = summary_lines(self.totals)
+        self.totals = list(prepared.totals)
+        self.lines = list(prepared.lines)
         if len(self.lines) != old:
             self.refresh(layout=True)
         else:
