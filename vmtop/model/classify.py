@@ -39,10 +39,11 @@ from __future__ import annotations
 import bisect
 import gc
 import heapq
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from operator import itemgetter
 
 from vmtop.model import kinds
+from vmtop.model.columns import ColumnsBuilder, RegionColumns
 from vmtop.model.devices import device_meaning
 from vmtop.model.facts import NO_FACTS, ClassifyFacts
 from vmtop.model.region import Region
@@ -98,6 +99,63 @@ def classify_regions(regions: Sequence[Region], facts: ClassifyFacts | None = No
     return out
 
 
+def classify_columns(regions: RegionColumns, facts: ClassifyFacts | None = None) -> RegionColumns:
+    """``classify_regions`` for a map held as columns, giving columns: the same regions,
+    never a list of all of them (a Region is made for each in turn, and dropped)."""
+    facts = facts if facts is not None else NO_FACTS
+    builder = ColumnsBuilder()
+    # A Region is made for every row and dropped a chunk later: with the collector on,
+    # each chunk would be walked and promoted, and the promotions start full collections
+    # (dozens of 50 ms passes at a million regions). Nothing here makes cycles.
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        builder.extend(_classified_objects(regions, facts))
+    finally:
+        if paused:
+            gc.enable()
+    out = builder.build()
+    patched = _Patched(out)
+    if facts.stack_pointers:
+        mark_thread_stacks(patched, facts.stack_pointers)
+    name_stack_guards(patched)
+    return out.replaced(patched.rows)
+
+
+class _Patched:
+    """Columns seen through the regions replaced in them (``rows``, by index): what
+    mark_thread_stacks and name_stack_guards change in place in a list."""
+
+    def __init__(self, base: RegionColumns) -> None:
+        self.base = base
+        self.rows: dict[int, Region] = {}
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def __getitem__(self, i: int) -> Region:
+        if i < 0:
+            i += len(self.base)
+        row = self.rows.get(i)
+        return row if row is not None else self.base[i]
+
+    def __setitem__(self, i: int, region: Region) -> None:
+        self.rows[i] = region
+
+    def __iter__(self) -> Iterator[Region]:
+        rows = self.rows
+        for i, r in enumerate(self.base):
+            yield rows.get(i, r)
+
+    def column(self, name: str) -> list:
+        values = list(self.base.column(name))
+        field = Region._fields.index(name)
+        for i, r in self.rows.items():
+            values[i] = r[field]
+        return values
+
+
 def _is_arena(r: Region, nxt: Region | None) -> bool:
     """The usable part of a glibc heap of a non-main arena (see module docstring)."""
     if r.start % ARENA_HEAP or r.perms != "rw-p" or r.path or r.inode:
@@ -132,6 +190,21 @@ def _is_guard_below(guard: Region | None, r: Region) -> bool:
 def classify_objects(regions: Sequence[Region], facts: ClassifyFacts = NO_FACTS) -> list[Region]:
     """Everything but thread stacks and guards: ELF objects (text, rodata, relro, data,
     bss, gap), arenas and their reserved tails, devices, SysV segments."""
+    return list(_classified_objects(regions, facts))
+
+
+def _exec_objects(regions: Sequence[Region]) -> set[tuple[str, int]]:
+    """(dev, inode) of every file with an executable (text) mapping."""
+    if isinstance(regions, RegionColumns):
+        rows = zip(
+            regions.column("kind"), regions.column("dev"), regions.column("inode"), strict=True
+        )
+        return {(dev, inode) for kind, dev, inode in rows if kind == kinds.TEXT and inode}
+    return {(r.dev, r.inode) for r in regions if r.kind == kinds.TEXT and r.inode}
+
+
+def _classified_objects(regions: Sequence[Region], facts: ClassifyFacts) -> Iterator[Region]:
+    """classify_objects, one region at a time, in order."""
     TEXT, DATA, RODATA, RELRO, BSS, GAP = (
         kinds.TEXT,
         kinds.DATA,
@@ -144,9 +217,11 @@ def classify_objects(regions: Sequence[Region], facts: ClassifyFacts = NO_FACTS)
     GUARD, JIT = kinds.GUARD, kinds.JIT
     NO_ACCESS, OBJECT_KINDS, RW_ANON = _NO_ACCESS, _OBJECT_KINDS, _RW_ANON_KINDS
     bss_after = facts.bss_after_data
-    exec_objects = {(r.dev, r.inode) for r in regions if r.kind == TEXT and r.inode}
-    out: list[Region] = []
-    append = out.append
+    exec_objects = _exec_objects(regions)
+    # Each region is final once the next one is seen (only the one before can be
+    # relabelled): ``held`` waits for that, and what is final is yielded, so classified
+    # columns are built without a list of every region.
+    held: Region | None = None
     prev: Region | None = None
     arenas = 0
     tail_start = -1  # start of the no-access tail of the arena just seen
@@ -170,7 +245,7 @@ def classify_objects(regions: Sequence[Region], facts: ClassifyFacts = NO_FACTS)
                         and prev.inode == r.inode
                         and prev.dev == r.dev
                     ):
-                        prev = out[-1] = _relabel(prev, RELRO, prev.object, prev.tid)
+                        prev = held = _relabel(prev, RELRO, prev.object, prev.tid)
                 else:
                     kind = RODATA
                 if kind != k or r.object != r.path:
@@ -229,10 +304,10 @@ def classify_objects(regions: Sequence[Region], facts: ClassifyFacts = NO_FACTS)
             ):
                 # A small no-access region below rw- memory: a thread stack's shape.
                 # name_stack_guards says whose once thread stacks are known.
-                out[-1] = _relabel(prev, GUARD, _STACK_SHAPE, None)
+                held = _relabel(prev, GUARD, _STACK_SHAPE, None)
         elif k == JIT:
             if _is_guard_below(prev, r):
-                out[-1] = _relabel(prev, GUARD, _JIT_CODE, None)
+                held = _relabel(prev, GUARD, _JIT_CODE, None)
         elif k in NO_ACCESS:
             if r.start == tail_start:
                 r = _relabel(r, RESERVED, f"arena {arenas}", None)
@@ -253,14 +328,16 @@ def classify_objects(regions: Sequence[Region], facts: ClassifyFacts = NO_FACTS)
                 r = _relabel(r, GUARD, _JIT_CODE, None)
             elif k != RESERVED or r.object is not None:
                 r = _relabel(r, RESERVED, None, None)
-        append(r)
-        prev = r
-    return out
+        if held is not None:
+            yield held
+        held = prev = r
+    if held is not None:
+        yield held
 
 
 def mark_thread_stacks(regions: list[Region], stack_pointers: dict[int, int | None]) -> None:
     """Mark, in place, the regions holding threads' stacks."""
-    starts = [r.start for r in regions]
+    starts = regions.base.starts if isinstance(regions, _Patched) else [r.start for r in regions]
     unknown: list[int] = []
     held: dict[int, list[int]] = {}
     for tid, sp in sorted(stack_pointers.items()):
@@ -318,7 +395,8 @@ def name_stack_guards(regions: list[Region]) -> None:
     """In place: the small no-access region right below each thread stack is its guard,
     and says whose."""
     THREAD_STACK = kinds.THREAD_STACK
-    for i in [i for i, k in enumerate(map(_GET_KIND, regions)) if k == THREAD_STACK]:
+    kinds_of = regions.column("kind") if isinstance(regions, _Patched) else map(_GET_KIND, regions)
+    for i in [i for i, k in enumerate(kinds_of) if k == THREAD_STACK]:
         below = regions[i - 1] if i else None
         if _is_guard_below(below, regions[i]) and below.end == regions[i].start:
             owner = _stack_owner(regions[i])

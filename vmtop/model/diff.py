@@ -30,14 +30,16 @@ disappeared, so a view can draw a trace of it.
 from __future__ import annotations
 
 import threading
+from array import array
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from itertools import compress, count, pairwise
 from operator import itemgetter, ne
 from typing import NamedTuple
 
 from vmtop.model import events as ev
 from vmtop.model import kinds
+from vmtop.model.columns import RegionColumns, row_hashes
 from vmtop.model.events import Event
 from vmtop.model.region import Region, Snapshot
 
@@ -78,7 +80,7 @@ _cache: OrderedDict[tuple[int, bool], tuple[tuple, list]] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def _keys(regions: tuple[Region, ...], with_rss: bool) -> list:
+def _keys(regions: Sequence[Region], with_rss: bool) -> array:
     slot = (id(regions), with_rss)
     with _cache_lock:
         hit = _cache.get(slot)
@@ -94,7 +96,12 @@ def _keys(regions: tuple[Region, ...], with_rss: bool) -> list:
     # everything else. Two different regions with the same 64-bit hash (string hashes
     # are salted per process, so names a watched program chooses cannot aim for one)
     # would hide one change: runs of equal keys are trusted.
-    keys = list(map(hash, regions if with_rss else map(_KEY, regions)))
+    if isinstance(regions, RegionColumns):
+        keys = row_hashes(regions, mapping_only=not with_rss)  # the same numbers, in C
+    else:
+        # An array either way: keys of two snapshots compare slice by slice (an array
+        # never equals a list), and it is 8 bytes a key the collector never walks.
+        keys = array("q", map(hash, regions if with_rss else map(_KEY, regions)))
     with _cache_lock:
         _cache[slot] = (regions, keys)
         _cache.move_to_end(slot)
@@ -103,6 +110,12 @@ def _keys(regions: tuple[Region, ...], with_rss: bool) -> list:
         ):
             _cache.popitem(last=False)
     return keys
+
+
+def mapping_keys(regions) -> list | array:
+    """Per region, a hash of its mapping (start to name), cached for the last snapshots
+    (see _keys): equal keys at the same start, the same mapping."""
+    return _keys(regions, False)
 
 
 def clear_cache() -> None:

@@ -12,10 +12,18 @@ forgotten. Pure: snapshots in, events out.
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
+from itertools import compress, repeat
+from operator import eq, ne
+
 from vmtop.model import events as ev
-from vmtop.model.diff import _size_text
+from vmtop.model.columns import RegionColumns, matching_rows, take
+from vmtop.model.diff import _size_text, mapping_keys
 from vmtop.model.events import Event
 from vmtop.model.region import Region, Snapshot
+
+_UNSEEN = -2  # (a region not seen before; -1 is a figure that was None)
 
 
 class RssDrift:
@@ -25,12 +33,76 @@ class RssDrift:
         self.threshold = max(1, threshold)
         # anchor (start; for the stack, minus its end) -> (rss reported, inode, path)
         self.reported: dict[int, tuple[int, int, str]] = {}
+        # For regions held as columns: the last ones, and what was reported for each
+        # row (-1: nothing), an array rather than a dict of a million entries.
+        self._columns: RegionColumns | None = None
+        self._reported: array | None = None
+
+    def __len__(self) -> int:
+        """How many regions it remembers."""
+        return len(self._reported) if self._reported is not None else len(self.reported)
+
+    def _update_columns(self, regions: RegionColumns, when: float) -> list[Event]:
+        if regions.figures is None:
+            return []
+        rss = regions.figures[0]
+        old, reported = self._columns, self._reported
+        if old is not None and reported is not None:
+            rows = matching_rows(regions, old, mapping_keys(regions), mapping_keys(old))
+            base = array("q", reported) if rows is None else take(reported, rows, _UNSEEN)
+            unmatched = compress(range(len(regions)), map(eq, base, repeat(_UNSEEN)))
+        else:
+            base = array("q", repeat(_UNSEEN, len(regions)))
+            unmatched = range(len(regions))
+        # Regions not the same mapping as one at the same place (grown, shrunk: its
+        # start, or the stack's end, is where the last one's was): by anchor.
+        for k in list(unmatched):
+            base[k] = self._reported_for(regions[k], old, reported)
+        out: list[Event] = []
+        threshold = self.threshold
+        for k in compress(range(len(regions)), map(ne, rss, base)):
+            now, was = rss[k], base[k]
+            if now < 0:
+                base[k] = _UNSEEN  # no figure: forgotten, as in the tuple path
+            elif was < 0:
+                base[k] = now  # first seen: counting starts
+            elif now - was >= threshold or was - now >= threshold:
+                out.append(_event(regions[k], now - was, when))
+                base[k] = now
+        self._columns, self._reported = regions, base
+        self.reported = {}
+        return out
+
+    def _reported_for(self, r: Region, old: RegionColumns | None, reported: array | None) -> int:
+        """What was last reported for the region at the same anchor with the same
+        inode and name: in the last columns, or in the dict of the tuple path."""
+        stack = r.kind == "stack"
+        if old is None or reported is None:
+            seen = self.reported.get(-r.end if stack else r.start)
+            if seen is None or seen[1] != r.inode or seen[2] != r.path:
+                return _UNSEEN
+            return seen[0]
+        if stack:
+            j = bisect_left(old.ends, r.end)
+            if j >= len(old) or old.ends[j] != r.end:
+                return _UNSEEN
+        else:
+            j = old.index_at(r.start)
+            if j is None:
+                return _UNSEEN
+        o = old[j]
+        if o.inode != r.inode or o.path != r.path or (o.kind == "stack") != stack:
+            return _UNSEEN
+        return reported[j]
 
     def update(self, snapshot: Snapshot) -> list[Event]:
         """Events for regions whose resident size moved by at least the threshold
         since it was last reported. A snapshot without smaps changes nothing."""
         if not snapshot.has_smaps:
             return []
+        if isinstance(snapshot.regions, RegionColumns):
+            return self._update_columns(snapshot.regions, snapshot.taken_at)
+        self._columns = self._reported = None
         when = snapshot.taken_at
         get = self.reported.get
         new: dict[int, tuple[int, int, str]] = {}

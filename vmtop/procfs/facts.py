@@ -16,9 +16,12 @@ left out and classification falls back on the map's shape.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from itertools import compress, repeat
+from operator import and_, eq
 
 from vmtop.model.bss import DEFAULT_BSS_SIZES
+from vmtop.model.columns import RegionColumns
 from vmtop.model.facts import ClassifyFacts
 from vmtop.model.region import Region
 from vmtop.model.sysv import SYSV_PREFIX, SysvSegment, parse_sysv_shm
@@ -72,7 +75,7 @@ def bss_after_data(procfs, pid: int, regions: Sequence[Region]) -> dict[int, int
     object's .bss spills), the bss bytes its program headers give; None if unreadable.
     Each file's headers are read once (``BssSizes`` caches them)."""
     out: dict[int, int | None] = {}
-    for prev, r in zip(regions, regions[1:], strict=False):
+    for prev, r in _file_rw_and_next(regions):
         if (
             prev.inode
             and prev.perms == "rw-p"
@@ -86,6 +89,18 @@ def bss_after_data(procfs, pid: int, regions: Sequence[Region]) -> dict[int, int
     return out
 
 
+def _file_rw_and_next(regions: Sequence[Region]) -> Iterator[tuple[Region, Region]]:
+    """(region, the next one) for the file-backed rw-p regions: the few that matter,
+    found in the columns of a huge map without making a Region of every one."""
+    if not isinstance(regions, RegionColumns):
+        return zip(regions, regions[1:], strict=False)
+    n = len(regions)
+    wanted = map(
+        and_, map(bool, regions.column("inode")), map(eq, regions.column("perms"), repeat("rw-p"))
+    )
+    return ((regions[i], regions[i + 1]) for i in compress(range(n - 1), wanted))
+
+
 def read_sysv_table(procfs) -> dict[int, SysvSegment]:
     data = procfs.read_global("sysvipc/shm")
     return parse_sysv_shm(data) if data else {}
@@ -94,7 +109,12 @@ def read_sysv_table(procfs) -> dict[int, SysvSegment]:
 def read_classify_facts(procfs, pid: int, regions: Sequence[Region]) -> ClassifyFacts:
     """Every fact ``classify_regions`` uses about ``pid``, read now."""
     sysv: dict[int, SysvSegment] = {}
-    if any(r.path.startswith(SYSV_PREFIX) for r in regions):
+    paths = (
+        regions.distinct("path")
+        if isinstance(regions, RegionColumns)
+        else (r.path for r in regions)
+    )
+    if any(path.startswith(SYSV_PREFIX) for path in paths):
         sysv = read_sysv_table(procfs)
     return ClassifyFacts(
         stack_pointers=thread_stack_pointers(procfs, pid),

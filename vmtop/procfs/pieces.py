@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from operator import itemgetter, le
 
+from vmtop.model.columns import ColumnsBuilder, RegionColumns
 from vmtop.model.region import Region
 from vmtop.procfs.background_read import CHUNK
 from vmtop.procfs.errors import ProcError
@@ -26,6 +29,8 @@ from vmtop.procfs.reader import ProcFS
 
 _HEADER = re.compile(rb"[0-9a-f]+-[0-9a-f]+ ")
 _LOOK_BACK = 4096
+_START = itemgetter(0)
+_END = itemgetter(1)
 
 
 def exists(procfs: ProcFS, pid: int, name: str) -> bool:
@@ -71,26 +76,24 @@ def cut(text: bytes, between_objects: bool) -> int:
 
 
 def read_regions_in_pieces(
-    procfs: ProcFS, pid: int, name: str = "smaps", chunk: int = CHUNK
-) -> list[Region] | None:
+    procfs: ProcFS, pid: int, name: str = "smaps", chunk: int = CHUNK, *, columns: bool = False
+) -> list[Region] | RegionColumns | None:
     """Every region of ``name`` (smaps or maps, possibly under task/TID/), parsed a
-    piece at a time as it is read (``parse_in_pieces``). None when the file is not
-    there (a copied tree). Raises ProcError as ProcFS.read_bytes does."""
+    piece at a time as it is read (``parse_in_pieces``; with ``columns``,
+    ``parse_in_pieces_to_columns``). None when the file is not there (a copied tree).
+    Raises ProcError as ProcFS.read_bytes does."""
     parse = parse_smaps if name.endswith("smaps") else parse_maps
+    into = parse_in_pieces_to_columns if columns else parse_in_pieces
     try:
-        return parse_in_pieces(procfs.read_pieces(pid, name, chunk), parse)
+        return into(procfs.read_pieces(pid, name, chunk), parse)
     except ProcError:
         if procfs.exists(pid) and not exists(procfs, pid, name):
             return None
         raise
 
 
-def parse_in_pieces(texts: Iterable[bytes], parse: Callable[[bytes], list[Region]]) -> list[Region]:
-    """``parse(b"".join(texts))``, a piece at a time, each text dropped once parsed:
-    memory is that of the regions, not of the whole text (700 MB at a million
-    regions) or of parsing all of it at once. The same regions; a torn read is
-    resolved over all of them, as parse_smaps does."""
-    runs: list[list[Region]] = []
+def _pieces(texts: Iterable[bytes]) -> Iterator[bytes]:
+    """The texts re-cut so that each one ends at the end of a region's block."""
     carry = b""
     for text in texts:
         if carry:
@@ -100,9 +103,45 @@ def parse_in_pieces(texts: Iterable[bytes], parse: Callable[[bytes], list[Region
             carry = text
             continue
         carry = text[at:]
-        runs.append(parse(text[:at]))
+        yield text[:at]
     if carry:
-        runs.append(parse(carry))
+        yield carry
+
+
+def parse_in_pieces_to_columns(
+    texts: Iterable[bytes], parse: Callable[[bytes], list[Region]]
+) -> RegionColumns:
+    """``parse_in_pieces``, as columns: each piece's regions go into the columns as it
+    is parsed, so the Region tuples of one piece at most are alive at once (a million
+    of them would be 264 MB and walked by every full collection)."""
+    builder = ColumnsBuilder()
+    last_end = 0
+    in_order = True
+    for text in _pieces(texts):
+        with cycle_collector_paused():  # the tuples die with the piece: no walks
+            run = parse(text)
+            if run and in_order:
+                ends = map(_END, run)
+                starts = map(_START, islice(run, 1, None))
+                in_order = run[0].start >= last_end and all(map(le, ends, starts))
+                last_end = run[-1].end
+            builder.extend_rows(run)
+        del run
+    columns = builder.build()
+    if in_order:
+        return columns
+    # A torn read (the process changed its map while it was read): rare, and resolved
+    # over all the regions at once, as parse_smaps does.
+    with cycle_collector_paused():
+        return RegionColumns.from_regions(dedupe_regions(list(columns)))
+
+
+def parse_in_pieces(texts: Iterable[bytes], parse: Callable[[bytes], list[Region]]) -> list[Region]:
+    """``parse(b"".join(texts))``, a piece at a time, each text dropped once parsed:
+    memory is that of the regions, not of the whole text (700 MB at a million
+    regions) or of parsing all of it at once. The same regions; a torn read is
+    resolved over all of them, as parse_smaps does."""
+    runs = [parse(text) for text in _pieces(texts)]
     with cycle_collector_paused():
         regions = runs[0] if runs else []
         for run in runs[1:]:

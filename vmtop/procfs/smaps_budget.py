@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 
+from vmtop.model.columns import RegionColumns, matching_rows, take
+from vmtop.model.diff import mapping_keys
 from vmtop.model.region import Region, Snapshot
 
 SMAPS_BUDGET = 0.10  # at most this share of one CPU's time spent reading smaps
@@ -42,6 +44,10 @@ def carry_smaps(
     is compared with them (resident changes are reported then, not lost). Process RSS
     and swap stay the fresh ones from ``status``.
     """
+    if isinstance(maps_snap.regions, RegionColumns) and isinstance(
+        smaps_snap.regions, RegionColumns
+    ):
+        return _carry_columns(maps_snap, smaps_snap)
     # The region of the last smaps read at the same start: by a walk of both (each in
     # address order), or through ``index`` when the caller keeps one. A walk builds
     # nothing per region (a dict of a million regions is 100 MB).
@@ -81,6 +87,31 @@ def carry_smaps(
     )
     return maps_snap._replace(
         regions=tuple(regions), totals=totals, raw_smaps=smaps_snap.raw_smaps, has_smaps=True
+    )
+
+
+def _carry_columns(maps_snap: Snapshot, smaps_snap: Snapshot) -> Snapshot:
+    """carry_smaps for regions held as columns: the figures' arrays of the last smaps
+    read, taken row by row where the mapping is the same (or, for an unchanged map,
+    the very regions of that read)."""
+    new, old = maps_snap.regions, smaps_snap.regions
+    rows = matching_rows(new, old, mapping_keys(new), mapping_keys(old))
+    if old.figures is None:
+        figures = None
+    elif rows is None:
+        figures = old.figures
+    else:
+        figures = tuple(take(c, rows) for c in old.figures)
+    carried = RegionColumns(new.numbers, new.names, new.tables, figures, new.tids)
+    if rows is None and carried == old:
+        carried = old  # the same regions: the same object (nothing to diff)
+    totals = maps_snap.totals._replace(
+        pss=carried.total("pss"),
+        private_dirty=carried.total("private_dirty"),
+        shared_dirty=carried.total("shared_dirty"),
+    )
+    return maps_snap._replace(
+        regions=carried, totals=totals, raw_smaps=smaps_snap.raw_smaps, has_smaps=True
     )
 
 

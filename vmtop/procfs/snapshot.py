@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from operator import itemgetter
 from typing import NamedTuple
 
+from vmtop.model.classify import classify_columns, classify_regions
+from vmtop.model.columns import RegionColumns
 from vmtop.model.region import ProcessInfo, Region, Snapshot, Totals
 from vmtop.procfs.errors import (
     NoSuchProcess,
@@ -16,6 +19,7 @@ from vmtop.procfs.errors import (
     ProcessGone,
     UnreadableFile,
 )
+from vmtop.procfs.facts import read_classify_facts
 from vmtop.procfs.parse_maps import ParseError, parse_maps, parse_maps_header
 from vmtop.procfs.parse_proc import StatFields, parse_cmdline, parse_stat, status_uid
 from vmtop.procfs.pieces import read_regions_in_pieces
@@ -53,7 +57,8 @@ def read_process_info(procfs: ProcFS, pid: int) -> tuple[ProcessInfo, dict, Stat
 
 class SmapsRead(NamedTuple):
     raw: bytes | memoryview | None  # read-only text; None: a copied tree without smaps
-    regions: list[Region] | None
+    # Columns when read in pieces (a huge map: see vmtop.model.columns), else a list.
+    regions: list[Region] | RegionColumns | None
     read_seconds: float  # until the text was all there (parsing what had arrived)
     parse_seconds: float  # parsing what was left once it was
     cpu_seconds: float  # CPU time of the whole process meanwhile: both threads
@@ -104,7 +109,7 @@ def read_smaps_without_text(procfs: ProcFS, pid: int, *, task: int | None = None
     name = "smaps" if task is None else f"task/{task}/smaps"
     c0 = time.process_time()
     t0 = time.perf_counter()
-    regions = read_regions_in_pieces(procfs, pid, name)
+    regions = read_regions_in_pieces(procfs, pid, name, columns=True)
     seconds = time.perf_counter() - t0
     return SmapsRead(None, regions, seconds, 0.0, time.process_time() - c0)
 
@@ -126,7 +131,7 @@ def _read_map(
     name = "maps" if task is None else f"task/{task}/maps"
     t0 = time.perf_counter()
     if not keep_text:  # a huge map: parsed a piece at a time, as smaps is
-        pieces = read_regions_in_pieces(procfs, pid, name)
+        pieces = read_regions_in_pieces(procfs, pid, name, columns=True)
         if pieces is None:
             if not smaps:  # asked for maps alone, and there is only smaps
                 read = read_smaps_without_text(procfs, pid, task=task)
@@ -218,7 +223,7 @@ def take_snapshot(
             if argv:
                 info = info._replace(command=" ".join(argv))
             read = _read_map(procfs, pid, smaps, task, keep_text)
-    regions: list[Region] = read.regions or []
+    regions: Sequence[Region] = read.regions or []
     raw = read.raw
     if not regions:
         if raw is not None and bytes(raw).strip():
@@ -227,14 +232,15 @@ def take_snapshot(
     if stat is not None and procfs.is_live:
         _check_still_there(procfs, pid, stat, task)
     if classify:
-        from vmtop.model.classify import classify_regions
-        from vmtop.procfs.facts import read_classify_facts
-
-        regions = classify_regions(regions, read_classify_facts(procfs, pid, regions))
+        facts = read_classify_facts(procfs, pid, regions)
+        if isinstance(regions, RegionColumns):
+            regions = classify_columns(regions, facts)
+        else:
+            regions = classify_regions(regions, facts)
     return Snapshot(
         info=info,
         taken_at=time.time(),
-        regions=tuple(regions),
+        regions=regions if isinstance(regions, RegionColumns) else tuple(regions),
         totals=compute_totals(regions, status, read.from_smaps),
         has_smaps=read.from_smaps,
         status=status,
@@ -271,12 +277,14 @@ def _check_still_there(procfs: ProcFS, pid: int, stat: StatFields, task: int | N
         raise ProcessGone(pid)
 
 
-def _sum(regions: list[Region], field: str) -> int:
+def _sum(regions: Sequence[Region], field: str) -> int:
+    if isinstance(regions, RegionColumns):
+        return regions.total(field)
     # In C: pick the field of every region, drop the Nones (and zeros), add.
     return sum(filter(None, map(itemgetter(Region._fields.index(field)), regions)))
 
 
-def compute_totals(regions: list[Region], status: dict, has_smaps: bool) -> Totals:
+def compute_totals(regions: Sequence[Region], status: dict, has_smaps: bool) -> Totals:
     def status_bytes(key: str) -> int | None:
         value = status.get(key)
         return value if isinstance(value, int) else None

@@ -22,11 +22,13 @@ import time
 from bisect import bisect_right
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from operator import itemgetter
+from itertools import compress
+from operator import itemgetter, ne
 from typing import NamedTuple
 
 from vmtop.model import diff
 from vmtop.model import events as ev
+from vmtop.model.columns import RegionColumns, matching_rows, starts_of
 from vmtop.model.region import Region, Snapshot
 from vmtop.model.rss_drift import RssDrift
 from vmtop.procfs.errors import NoSuchProcess, PidReused, ProcError, ProcessGone, ZombieProcess
@@ -75,6 +77,9 @@ class SampleResult(NamedTuple):
     # thread that read smaps, so that budgets in shares of a core hold.
     cost_seconds: float = 0.0
     smaps_pending: bool = False  # a first, maps-only look: smaps comes with the next sample
+    # (regions of the smaps read before, moved, new keys): RssHistory's work, done here
+    # in the worker (a pass over every region: a second at a million).
+    rss_moves: tuple | None = None
 
 
 # -- per-region changes -----------------------------------------------------------------
@@ -190,6 +195,7 @@ class Sampler:
             # The region detail reads its own block afresh when it opens instead.
             snap = snap.compact()
         smaps_read = snap.has_smaps
+        before_smaps = self.last_smaps
         if smaps_read:
             # CPU, not wall time: smaps is parsed on one thread while another reads it.
             self.smaps_cost = max(snap.read_seconds + snap.parse_seconds, snap.cpu_seconds)
@@ -214,6 +220,9 @@ class Sampler:
         if smaps_read and (prev is None or snap.info.start_time == prev.info.start_time):
             events += tuple(self.drift.update(snap))
         self.last = snap
+        rss_moves = None
+        if smaps_read and before_smaps is not None and before_smaps.regions is not snap.regions:
+            rss_moves = (before_smaps.regions, *_rss_moves(before_smaps.regions, snap.regions))
         cost = time.perf_counter() - t0
         if smaps_read:
             # smaps was read on a second thread while this one parsed: count its CPU too.
@@ -227,6 +236,7 @@ class Sampler:
             smaps_read=smaps_read,
             cost_seconds=cost,
             smaps_pending=pending,
+            rss_moves=rss_moves,
         )
 
     def _gone(self, prev: Snapshot | None, error: ProcError, t0: float) -> SampleResult:
@@ -289,7 +299,9 @@ class RssHistory:
         self._last: tuple | None = None  # the regions of the last smaps read
         self._last_time = 0.0
 
-    def record(self, snap: Snapshot, smaps_read: bool) -> None:
+    def record(self, snap: Snapshot, smaps_read: bool, moves: tuple | None = None) -> None:
+        """Add a sample. ``moves``: SampleResult.rss_moves, worked out in the sampling
+        worker against the smaps read before (used when that is the one recorded last)."""
         t = snap.taken_at
         self.sample_times.append(t)
         if not smaps_read or snap.regions is self._last:
@@ -300,7 +312,10 @@ class RssHistory:
             return
         changed = self.changed
         first_seen = self.first_seen
-        moved, new_keys = _rss_moves(last, snap.regions)
+        if moves is not None and moves[0] is last:
+            moved, new_keys = moves[1], moves[2]
+        else:
+            moved, new_keys = _rss_moves(last, snap.regions)
         for key in new_keys:
             first_seen[key] = t
         for key, old, rss in moved:
@@ -310,8 +325,9 @@ class RssHistory:
             points.append((t, rss))
             changed[key] = points  # most recently changed last
         regions = snap.regions
+        starts = starts_of(regions)
         for store in (changed, first_seen):
-            for key in [k for k in store if not _still_there(regions, k)]:
+            for key in [k for k in store if not _still_there(regions, k, starts)]:
                 del store[key]
         while len(changed) > self.max_regions:
             changed.popitem(last=False)
@@ -345,7 +361,31 @@ class RssHistory:
         return sum(map(len, self.changed.values())) + len(self.first_seen)
 
 
-def _rss_moves(last: tuple, regions: tuple) -> tuple[list, list]:
+def _rss_moves(last, regions) -> tuple[list, list]:
+    if isinstance(last, RegionColumns) and isinstance(regions, RegionColumns):
+        return _rss_moves_in_columns(last, regions)
+    return _rss_moves_by_walk(last, regions)
+
+
+def _rss_moves_in_columns(last: RegionColumns, regions: RegionColumns) -> tuple[list, list]:
+    """_rss_moves for columns. Where every region is the same mapping as the one at the
+    same index (the usual tick: two memcmps), the resident sizes are compared in C and
+    only the regions that moved become Regions; a changed map is walked."""
+    rows = matching_rows(regions, last, diff.mapping_keys(regions), diff.mapping_keys(last))
+    if rows is not None or regions.figures is None or last.figures is None:
+        return _rss_moves_by_walk(last, regions)
+    new_rss, old_rss = regions.figures[0], last.figures[0]
+    moved: list = []
+    for k in compress(range(len(regions)), map(ne, new_rss, old_rss)):
+        now, was = new_rss[k], old_rss[k]
+        if now < 0:  # no figure now (None)
+            continue
+        if was >= 0:  # (a figure that was None: nothing to compare, as in the walk)
+            moved.append((region_history_key(regions[k]), was, now))
+    return moved, []
+
+
+def _rss_moves_by_walk(last, regions) -> tuple[list, list]:
     """Between two snapshots (each in address order): (key, before, now) of each region
     whose resident size moved, and the keys of regions that were not there before.
 
@@ -392,10 +432,12 @@ def _rss_moves(last: tuple, regions: tuple) -> tuple[list, list]:
     return moved, new_keys
 
 
-def _still_there(regions: tuple, key: tuple) -> bool:
+def _still_there(regions, key: tuple, starts=None) -> bool:
     """Is a region with this history key in ``regions`` (in address order)?"""
     anchor = key[0]
-    i = bisect_right(regions, anchor, key=_START) - 1
+    if starts is None:
+        starts = starts_of(regions)
+    i = bisect_right(starts, anchor) - 1
     for j in (i - 1, i, i + 1):  # starts there; or, for the stack, ends there
         if 0 <= j < len(regions) and region_history_key(regions[j]) == key:
             return True

@@ -29,6 +29,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from vmtop.model import events as ev
+from vmtop.model.columns import RegionColumns
 from vmtop.model.region import Region, Snapshot
 from vmtop.procfs.errors import ProcError
 from vmtop.procfs.reader import ProcFS
@@ -62,8 +63,10 @@ SAMPLE_BUDGET = 0.20  # at most this share of one core spent sampling
 region_history_key = smp.region_history_key
 
 
-def _starts_at(regions: tuple, start: int) -> bool:
+def _starts_at(regions, start: int) -> bool:
     """Does a region of ``regions`` (by start) start at ``start``?"""
+    if isinstance(regions, RegionColumns):
+        return regions.index_at(start) is not None
     i = bisect_left(regions, start, key=_START)
     return i < len(regions) and regions[i].start == start
 
@@ -298,7 +301,7 @@ class ProcessScreen(RecordingControls, ProcessPrompt, ProcessLayout, Screen):
             self.ref_changes = result.changes
         if result.smaps_read:
             self.smaps_at = snap.taken_at
-        self._record_history(snap, result.smaps_read)
+        self._record_history(snap, result.smaps_read, result.rss_moves)
         self.query_one(EventLog).add_events(result.events)
         self._follow_in_detail(snap, result.smaps_read)
         if same and before == (len(self.recent), len(self.traces)) and old_ref == self.ref_changes:
@@ -327,12 +330,12 @@ class ProcessScreen(RecordingControls, ProcessPrompt, ProcessLayout, Screen):
         self.query_one(RssGraph).set_points(list(self.rss_points))
         self._update_header()
 
-    def _record_history(self, snap: Snapshot, smaps_read: bool) -> None:
+    def _record_history(self, snap: Snapshot, smaps_read: bool, moves=None) -> None:
         t = snap.taken_at
         self.sample_times.append(t)
         if snap.totals.rss is not None:
             self.rss_points.append((t, snap.totals.rss))
-        self.region_history.record(snap, smaps_read)
+        self.region_history.record(snap, smaps_read, moves)
 
     def rss_history(self, region: Region) -> list[tuple[float, int]]:
         """The region's resident size at every kept sample since it was first seen."""

@@ -389,7 +389,7 @@ class ReplayScreen(ProcessScreen):
         out.reverse()
         return out
 
-    def _record_history(self, snap, smaps_read: bool) -> None:
+    def _record_history(self, snap, smaps_read: bool, moves=None) -> None:
         samples = self.recording.samples
         j = self.position
         first = max(0, j + 1 - HISTORY_POINTS)

@@ -17,14 +17,17 @@ Two scales:
 
 from __future__ import annotations
 
+import heapq
 import math
+from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from itertools import accumulate
+from itertools import accumulate, chain, islice
 from operator import sub as sub_
 from typing import NamedTuple
 
 from vmtop.model import kinds
+from vmtop.model.columns import RegionColumns, field_values, starts_of
 from vmtop.model.region import Region
 from vmtop.tui.formatting import format_bytes
 
@@ -48,9 +51,14 @@ def user_top(regions: Sequence[Region]) -> int:
     return TOP_47
 
 
-def user_regions(regions: Sequence[Region]) -> list[Region]:
-    """The regions the bar shows: everything below the top of user space."""
+def user_regions(regions: Sequence[Region]) -> Sequence[Region]:
+    """The regions the bar shows: everything below the top of user space (of columns,
+    the first so many: a view, no copy, no Region made)."""
     top = user_top(regions)
+    if isinstance(regions, RegionColumns):
+        below = bisect_left(regions.starts, top)
+        if kinds.VSYSCALL not in frozenset(regions.column("kind", 0, below)):
+            return regions.head(below)
     return [r for r in regions if r.kind != kinds.VSYSCALL and r.start < top]
 
 
@@ -112,7 +120,7 @@ def scale_layout(
 ) -> BarLayout:
     lo, hi = view or (0, top)
     span = max(1, hi - lo)
-    starts = [r.start for r in regions]
+    starts = starts_of(regions)
     cells: list[BarCell] = []
     for i in range(width):
         a = lo + span * i // width
@@ -210,31 +218,38 @@ def compact_layout(
     sub = range(i0, i1)
     if not sub or width <= 0:
         return BarLayout(COMPACT, regions, [], top, 0, top, [], zoomed)
-    in_view = frozenset(r.kind for r in regions[i0:i1])
+    in_view = frozenset(field_values(regions, "kind", i0, i1))
 
-    # Plain lists: a 60 000-region layout is a few passes of list comprehensions.
-    starts = [r.start for r in regions[i0:i1]]
-    ends = [r.end for r in regions[i0:i1]]
+    # Arrays, a pass each in C: 8 bytes a region (a list of ints costs 40, and at a
+    # million regions this runs every tick).
+    starts = array("Q", field_values(regions, "start", i0, i1))
+    ends = array("Q", field_values(regions, "end", i0, i1))
     # Gaps: (position in sub where the gap comes before, start, end).
-    gaps: list[tuple[int, int, int]] = []
-    if not zoomed and regions[i0].start > 0:
-        gaps.append((0, 0, regions[i0].start))
-    gaps += [
-        (pos + 1, a, b) for pos, (a, b) in enumerate(zip(ends, starts[1:], strict=False)) if b > a
-    ]
-    if not zoomed and regions[i1 - 1].end < top:
-        gaps.append((i1 - i0, regions[i1 - 1].end, top))
+    first: list[tuple[int, int, int]] = []
+    last: list[tuple[int, int, int]] = []
+    if not zoomed and starts[0] > 0:
+        first.append((0, 0, starts[0]))
+    if not zoomed and ends[-1] < top:
+        last.append((i1 - i0, ends[-1], top))
+    inner = (
+        (pos + 1, a, b)
+        for pos, (a, b) in enumerate(zip(ends, islice(starts, 1, None), strict=False))
+        if b > a
+    )
     keep = max(1, width // 10)
+    # The biggest ``keep`` (as sorted(..., reverse=True)[:keep] picks them), in address
+    # order; not a list of every gap (a million, in a fragmented map).
+    gaps = heapq.nlargest(keep + 1, chain(first, inner, last), key=_gap_size)
     if len(gaps) > keep:
-        biggest = sorted(gaps, key=lambda g: g[2] - g[1], reverse=True)[:keep]
-        gaps = sorted(biggest)
+        gaps = gaps[:keep]
+    gaps.sort()
     labels = [format_bytes(b - a) for _, a, b in gaps]
     gap_widths = [len(t) + 2 for t in labels]
     if sum(gap_widths) > width * 0.3:
         gap_widths = [1] * len(gaps)
     room = width - sum(gap_widths)
     n = len(sub)
-    weights = list(map(math.sqrt, map(sub_, ends, starts)))
+    weights = array("d", map(math.sqrt, map(sub_, ends, starts)))
 
     # Cells by the position (in sub) of the first region they show.
     region_cells: dict[int, list[BarCell]] = {}
@@ -292,6 +307,10 @@ def compact_layout(
     return BarLayout(COMPACT, regions, cells, top, start, end, _place(axis, width), zoomed, in_view)
 
 
+def _gap_size(gap: tuple[int, int, int]) -> int:
+    return gap[2] - gap[1]
+
+
 def _bucket(
     regions: list[Region],
     i0: int,
@@ -304,14 +323,23 @@ def _bucket(
     middle. Cells are filed under the position of the first region they show, so breaks
     land between the right cells."""
     n = len(weights)
-    cum = list(accumulate(weights))  # region p covers [cum[p] - weights[p], cum[p])
+    cum = array("d", accumulate(weights))  # region p covers [cum[p] - weights[p], cum[p])
     total = cum[-1]
     step = total / room
-    sub_regions = regions[i0 : i0 + n]
-    kinds_ = [r.kind for r in sub_regions]
-    size_sum = [0, *accumulate(r.end - r.start for r in sub_regions)]
-    rss_sum = [0, *accumulate(r.rss or 0 for r in sub_regions)]
-    known_sum = [0, *accumulate(r.rss is not None for r in sub_regions)]
+    kinds_ = list(field_values(regions, "kind", i0, i0 + n))
+    starts = array("Q", field_values(regions, "start", i0, i0 + n))
+    ends = array("Q", field_values(regions, "end", i0, i0 + n))
+    size_sum = array("Q", [0])
+    size_sum.extend(accumulate(map(sub_, ends, starts)))
+    rss_sum = array("q", [0])
+    known_sum = array("q", [0])
+    rss_total = known = 0
+    for v in field_values(regions, "rss", i0, i0 + n):
+        if v is not None:
+            rss_total += v
+            known += 1
+        rss_sum.append(rss_total)
+        known_sum.append(known)
     for c in range(room):
         a = step * c
         b = step * (c + 1) if c < room - 1 else total
@@ -334,8 +362,8 @@ def _bucket(
             i0 + first,
             i0 + last + 1,
             i0 + middle,
-            sub_regions[first].start,
-            sub_regions[last].end,
+            starts[first],
+            ends[last],
             "",
             rss / size if known and size else None,
         )

@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
+from vmtop.model.columns import field_values
 from vmtop.model.kind_groups import group_of, summary_order
 from vmtop.model.region import Region
 from vmtop.tui import theme
@@ -47,16 +48,22 @@ def _add(a: int | None, b: int | None) -> int | None:
 def kind_totals(regions: Sequence[Region]) -> list[KindTotals]:
     """Per kind present, group by group (vmtop.model.kind_groups)."""
     acc: dict[str, list] = {}
-    for r in regions:
-        t = acc.get(r.kind)
+    # Field by field: columns of a huge map answer without making a Region per row.
+    rows = zip(
+        *(field_values(regions, f) for f in ("kind", "start", "end", "rss", "pss")),
+        *(field_values(regions, f) for f in ("private_dirty", "swap")),
+        strict=True,
+    )
+    for kind, start, end, rss, pss, private_dirty, swap in rows:
+        t = acc.get(kind)
         if t is None:
-            t = acc[r.kind] = [0, 0, None, None, None, None]
+            t = acc[kind] = [0, 0, None, None, None, None]
         t[0] += 1
-        t[1] += r.end - r.start
-        t[2] = _add(t[2], r.rss)
-        t[3] = _add(t[3], r.pss)
-        t[4] = _add(t[4], r.private_dirty)
-        t[5] = _add(t[5], r.swap)
+        t[1] += end - start
+        t[2] = _add(t[2], rss)
+        t[3] = _add(t[3], pss)
+        t[4] = _add(t[4], private_dirty)
+        t[5] = _add(t[5], swap)
     order = {k: i for i, k in enumerate(summary_order())}
     return [KindTotals(k, *v) for k, v in sorted(acc.items(), key=lambda kv: order.get(kv[0], 99))]
 

@@ -13,6 +13,7 @@ whose start moved, the region of the same identity that overlaps the old one).
 from __future__ import annotations
 
 import os
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -26,6 +27,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from vmtop.model import kinds
+from vmtop.model.columns import RegionColumns
 from vmtop.model.names import display_name
 from vmtop.model.region import Region
 from vmtop.tui import sampler, theme
@@ -217,7 +219,7 @@ class RegionTable(theme.ThemedLines, ScrollView, can_focus=True):
         self.regions: Sequence[Region] = ()
         self.changes: dict[int, RegionChange] = {}
         self.recent: dict[int, str] = {}
-        self.rows: list[Row] = []
+        self.rows: Sequence[Row] = []
         self.sort = "start"
         self.descending = False
         self.filter_text = ""
@@ -326,6 +328,8 @@ class RegionTable(theme.ThemedLines, ScrollView, can_focus=True):
             return min(cur, len(rows) - 1)
         _, dev, inode, path, start = key
         lo, hi = self._selected_range or (start, start + 1)
+        if isinstance(rows, RegionColumns):  # address order: look it up, not a pass
+            return _find_in_columns(rows, key, lo, hi, cur)
         overlap = -1
         for i, row in enumerate(rows):
             r = row_region(row)
@@ -747,3 +751,23 @@ class RegionTable(theme.ThemedLines, ScrollView, can_focus=True):
             "name": (label, kind_style),
         }
         return self._cells(width, values, bg, ("█", self._style(color, bg)))
+
+
+def _find_in_columns(rows: RegionColumns, key: tuple, lo: int, hi: int, cur: int) -> int:
+    """_find_selected in regions held as columns (in address order): the same region at
+    the same start, else one of the same mapping overlapping where it was, else the row
+    that took its place."""
+    _, dev, inode, path, start = key
+    i = rows.index_at(start)
+    if i is not None:
+        r = rows[i]
+        if r.path == path and r.inode == inode and r.dev == dev:
+            return i
+    first = max(0, bisect_right(rows.starts, lo) - 1)
+    for j in range(first, len(rows)):
+        r = rows[j]
+        if r.start >= hi:
+            break
+        if r.end > lo and r.path == path and r.inode == inode:
+            return j
+    return min(cur, len(rows) - 1)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from vmtop.model import kinds
+from vmtop.model.columns import RegionColumns
 from vmtop.model.region import Region
 from vmtop.tui.sampler import RegionChange
 
@@ -207,8 +208,15 @@ def build_rows(
     filter_text: str = "",
     grouped: bool = False,
     expanded: frozenset[str] | set[str] = frozenset(),
-) -> list[Row]:
-    """The rows to show, in order. ``changes`` is keyed by region start."""
+) -> Sequence[Row]:
+    """The rows to show, in order. ``changes`` is keyed by region start.
+
+    Regions held as columns, in address order, unfiltered, are their own rows (a
+    Sequence: the table makes a Region for the rows on screen only)."""
+    if isinstance(regions, RegionColumns) and not (
+        filter_text.split() or grouped or sort != "start" or descending
+    ):
+        return regions
     shown = filter_regions(regions, filter_text)
     get = changes.get
     if not grouped:

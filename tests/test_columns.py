@@ -1,0 +1,199 @@
+"""RegionColumns against Region tuples: the same regions, the same fields, the same
+kinds, whichever way a snapshot was read.
+
+The tuple path (the whole smaps text parsed at once, classified as a list) is the older
+one, checked against pmap, readelf and hand-written expectations elsewhere; the columnar
+path (read in pieces, parsed a piece at a time into columns, classified as columns) must
+agree with it on every fixture tree and on generated maps.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, PROC_FIXTURES
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vmtop.model.classify import classify_columns, classify_regions
+from vmtop.model.columns import RegionColumns
+from vmtop.model.facts import ClassifyFacts
+from vmtop.model.region import Region
+from vmtop.procfs.errors import ProcError
+from vmtop.procfs.parse_maps import parse_maps, parse_smaps
+from vmtop.procfs.pieces import parse_in_pieces, parse_in_pieces_to_columns
+from vmtop.procfs.reader import ProcFS
+from vmtop.procfs.snapshot import take_snapshot
+
+
+def trees() -> list[tuple[Path, int]]:
+    """(proc root, pid) of every recorded or hand-made process with a map."""
+    out = []
+    for root in [PROC_FIXTURES, *sorted((FIXTURES / "real").iterdir())]:
+        if not root.is_dir():
+            continue
+        for d in sorted(root.iterdir()):
+            if d.name.isdigit() and ((d / "smaps").is_file() or (d / "maps").is_file()):
+                out.append((root, int(d.name)))
+    return out
+
+
+def snapshots(root: Path, pid: int, smaps: bool):
+    procfs = ProcFS(str(root))
+    try:
+        whole = take_snapshot(procfs, pid, smaps=smaps)
+    except ProcError as e:
+        with pytest.raises(type(e)):
+            take_snapshot(procfs, pid, smaps=smaps, keep_text=False)
+        pytest.skip(f"no snapshot of this tree: {e}")
+    pieces = take_snapshot(procfs, pid, smaps=smaps, keep_text=False)
+    return whole, pieces
+
+
+TREES = trees()
+
+
+def test_the_corpus_is_there():
+    assert len(TREES) >= 15  # the hand-made trees and the real recordings
+
+
+@pytest.mark.parametrize("smaps", [True, False], ids=["smaps", "maps"])
+@pytest.mark.parametrize(("root", "pid"), TREES, ids=[f"{r.name}/{p}" for r, p in TREES])
+def test_columnar_snapshot_equals_tuple_snapshot(root, pid, smaps):
+    whole, pieces = snapshots(root, pid, smaps)
+    assert isinstance(pieces.regions, RegionColumns)
+    assert isinstance(whole.regions, tuple)
+    assert list(pieces.regions) == list(whole.regions)  # every field, kinds included
+    assert [pieces.regions[i] for i in range(len(whole.regions))] == list(whole.regions)
+    assert pieces.regions == whole.regions
+    assert pieces.totals == whole.totals
+    assert pieces.has_smaps == whole.has_smaps
+
+
+@pytest.mark.parametrize(("root", "pid"), TREES, ids=[f"{r.name}/{p}" for r, p in TREES])
+def test_columns_answer_per_field_without_regions(root, pid):
+    whole, pieces = snapshots(root, pid, True)
+    columns = pieces.regions
+    for i, name in enumerate(Region._fields):
+        assert list(columns.column(name)) == [r[i] for r in whole.regions], name
+    for name in ("rss", "pss", "swap", "private_dirty", "start", "end"):
+        assert columns.total(name) == sum(r[Region._fields.index(name)] or 0 for r in whole.regions)
+    for r in whole.regions[:: max(1, len(whole.regions) // 20)]:
+        assert columns.index_at(r.start) == whole.regions.index(r)
+        assert columns[columns.index_containing(r.end - 1)] == r
+        assert r in columns
+    assert columns.index_at(whole.regions[0].start + 1) is None
+
+
+def test_columns_survive_pickle_and_compare_by_content():
+    root, pid = TREES[0]
+    whole, pieces = snapshots(root, pid, True)
+    again = pickle.loads(pickle.dumps(pieces.regions))
+    assert again == pieces.regions and again is not pieces.regions
+    rebuilt = RegionColumns.from_regions(reversed(list(reversed(whole.regions))))
+    assert rebuilt == pieces.regions
+    changed = list(whole.regions)
+    changed[1] = changed[1]._replace(rss=(changed[1].rss or 0) + 4096)
+    assert RegionColumns.from_regions(changed) != pieces.regions
+
+
+# -- generated maps ------------------------------------------------------------------
+
+PERMS = ["r--p", "rw-p", "r-xp", "---p", "rw-s", "r--s"]
+NAMES = [
+    ("00:00", 0, ""),
+    ("00:00", 0, "[heap]"),
+    ("00:00", 0, "[stack]"),
+    ("00:00", 0, "[anon: glibc: malloc arena]"),
+    ("08:01", 1234, "/usr/lib/libc.so.6"),
+    ("08:01", 1234, "/usr/lib/libc.so.6"),
+    ("08:01", 99, "/data/index file (deleted)"),
+    ("00:01", 7, "/SYSV00000000"),
+    ("00:05", 3, "/dev/nvidiactl"),
+]
+
+
+@st.composite
+def maps_texts(draw) -> bytes:
+    n = draw(st.integers(1, 60))
+    at = 0x400000
+    lines = []
+    for _ in range(n):
+        at += draw(st.sampled_from([0, 0, 4096, 1 << 20, 64 << 20]))
+        # Some starts on a 64 MiB boundary (arena candidates), some sizes a page.
+        if draw(st.booleans()):
+            at = (at + (64 << 20) - 1) & ~((64 << 20) - 1)
+        size = draw(st.sampled_from([4096, 8192, 65536, 1 << 20, 64 << 20]))
+        perms = draw(st.sampled_from(PERMS))
+        dev, inode, path = draw(st.sampled_from(NAMES))
+        offset = draw(st.sampled_from([0, 4096, 0x1000000])) if inode else 0
+        line = f"{at:x}-{at + size:x} {perms} {offset:08x} {dev} {inode}"
+        lines.append(f"{line:<73}{path}".rstrip() if path else line)
+        at += size
+    return ("\n".join(lines) + "\n").encode()
+
+
+def smaps_of(maps: bytes, figures: list[int]) -> bytes:
+    out = []
+    for i, line in enumerate(maps.splitlines()):
+        kb = figures[i % len(figures)]
+        out.append(line.decode())
+        for key in ("Size", "KernelPageSize", "MMUPageSize"):
+            out.append(f"{key + ':':<16}{4:>8} kB")
+        for key in ("Rss", "Pss", "Pss_Dirty", "Shared_Clean", "Shared_Dirty"):
+            out.append(f"{key + ':':<16}{kb:>8} kB")
+        for key in ("Private_Clean", "Private_Dirty", "Referenced", "Anonymous", "Swap"):
+            out.append(f"{key + ':':<16}{kb // 2:>8} kB")
+        out.append(f"{'VmFlags:':<16}rd wr mr mw me ac")
+    return ("\n".join(out) + "\n").encode()
+
+
+def cut_into(text: bytes, sizes: list[int]) -> list[bytes]:
+    pieces, at = [], 0
+    for size in sizes:
+        pieces.append(text[at : at + size])
+        at += size
+    pieces.append(text[at:])
+    return [p for p in pieces if p]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    maps=maps_texts(),
+    figures=st.lists(st.integers(0, 5000), min_size=1, max_size=4),
+    sizes=st.lists(st.integers(1, 4000), max_size=8),
+    stack_pointers=st.dictionaries(
+        st.integers(100, 110), st.none() | st.integers(0x400000, 0x7FFFFFFFFFFF), max_size=3
+    ),
+    use_smaps=st.booleans(),
+)
+def test_generated_maps_parse_and_classify_alike(maps, figures, sizes, stack_pointers, use_smaps):
+    text = smaps_of(maps, figures) if use_smaps else maps
+    parse = parse_smaps if use_smaps else parse_maps
+    pieces = cut_into(text, sizes)
+    regions = parse_in_pieces(pieces, parse)
+    columns = parse_in_pieces_to_columns(pieces, parse)
+    assert list(columns) == regions
+    facts = ClassifyFacts(stack_pointers=stack_pointers, bss_after_data={}, sysv={})
+    expected = classify_regions(regions, facts)
+    got = classify_columns(columns, facts)
+    assert list(got) == expected
+    assert got == RegionColumns.from_regions(expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(maps=maps_texts(), picks=st.lists(st.integers(0, 10_000), max_size=6))
+def test_replaced_rows_are_what_a_list_gives(maps, picks):
+    regions = classify_regions(parse_maps(maps))
+    columns = RegionColumns.from_regions(regions)
+    rows = {}
+    for k, pick in enumerate(picks):
+        i = pick % len(regions)
+        rows[i] = regions[i]._replace(kind=f"kind{k}", object=f"o{k}", tid=k, rss=k * 4096)
+    expected = [rows.get(i, r) for i, r in enumerate(regions)]
+    replaced = columns.replaced(rows)
+    assert list(replaced) == expected
+    assert [replaced[i] for i in range(len(expected))] == expected
+    assert list(columns) == regions  # the original is untouched
