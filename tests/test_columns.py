@@ -197,3 +197,71 @@ def test_replaced_rows_are_what_a_list_gives(maps, picks):
     assert list(replaced) == expected
     assert [replaced[i] for i in range(len(expected))] == expected
     assert list(columns) == regions  # the original is untouched
+
+
+# -- what the views work out from columns -----------------------------------------------
+
+
+@pytest.mark.parametrize(("root", "pid"), TREES, ids=[f"{r.name}/{p}" for r, p in TREES])
+def test_summary_and_bar_from_columns_equal_those_from_tuples(root, pid):
+    from vmtop.tui.widgets import bar_layout as bl
+    from vmtop.tui.widgets.kind_summary import kind_totals
+
+    for smaps in (True, False):
+        whole, pieces = snapshots(root, pid, smaps)
+        assert kind_totals(pieces.regions) == kind_totals(whole.regions)
+        for width in (7, 40, 158):
+            for mode in (bl.COMPACT, bl.SCALE):
+                for zoom in (0, 1):
+                    view = bl.BarView(width, mode, zoom, len(whole.regions) // 2, None)
+                    laid = []
+                    for regions in (whole.regions, pieces.regions):
+                        user = bl.user_regions(regions)
+                        layout = bl.layout_for(user, bl.user_top(regions), view)
+                        laid.append((layout.cells, layout.axis, layout.kinds_in_view))
+                    assert laid[0] == laid[1], (width, mode, zoom)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    maps=maps_texts(),
+    figures=st.lists(st.integers(0, 5000), min_size=1, max_size=4),
+    no_figures=st.sets(st.integers(0, 59), max_size=10),
+)
+def test_kind_totals_with_some_figures_missing(maps, figures, no_figures):
+    from vmtop.tui.widgets.kind_summary import kind_totals
+
+    regions = classify_regions(parse_smaps(smaps_of(maps, figures)))
+    blank = dict.fromkeys(("rss", "pss", "private_dirty", "swap"))
+    regions = [r._replace(**blank) if i in no_figures else r for i, r in enumerate(regions)]
+    assert kind_totals(RegionColumns.from_regions(regions)) == kind_totals(regions)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    maps=maps_texts(),
+    edits=st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from(["rss", "drop", "kind"]))),
+)
+def test_recording_deltas_of_columns_are_those_of_tuples(maps, edits):
+    from vmtop.record.writer import region_delta
+
+    old = classify_regions(parse_smaps(smaps_of(maps, [4, 8])))
+    new = list(old)
+    for pick, what in edits:
+        if not new:
+            break
+        i = pick % len(new)
+        if what == "rss":
+            new[i] = new[i]._replace(rss=(new[i].rss or 0) + 4096)
+        elif what == "kind":
+            new[i] = new[i]._replace(kind="reserved", object="x")
+        else:
+            del new[i]
+    # Fresh tuples on both sides (no object shared), as columns hand them out.
+    expected = region_delta([r._replace() for r in old], [r._replace() for r in new])
+    got = region_delta(RegionColumns.from_regions(old), RegionColumns.from_regions(new))
+    assert got.removed == expected.removed
+    assert got.put == expected.put
+    assert got.resident == expected.resident
+    assert sorted(got.gone) == sorted(expected.gone)
+    assert sorted(got.came) == sorted(expected.came)

@@ -43,7 +43,7 @@ from collections.abc import Iterator, Sequence
 from operator import itemgetter
 
 from vmtop.model import kinds
-from vmtop.model.columns import ColumnsBuilder, RegionColumns
+from vmtop.model.columns import RegionColumns
 from vmtop.model.devices import device_meaning
 from vmtop.model.facts import NO_FACTS, ClassifyFacts
 from vmtop.model.region import Region
@@ -61,6 +61,8 @@ _OBJECT_KINDS = (
 )
 _RW_ANON_KINDS = frozenset((kinds.ANON, kinds.ARENA, kinds.BSS))
 _STACK_CANDIDATE_KINDS = frozenset((kinds.ANON, kinds.NAMED_ANON, kinds.THREAD_STACK))
+_START, _END, _PERMS, _OFFSET, _DEV, _INODE, _PATH = range(7)  # (by index: classify
+# reads plain tuples of columns' rows as well as Regions)
 _KIND = Region._fields.index("kind")
 _OBJECT = Region._fields.index("object")
 _TID = Region._fields.index("tid")
@@ -103,24 +105,39 @@ def classify_columns(regions: RegionColumns, facts: ClassifyFacts | None = None)
     """``classify_regions`` for a map held as columns, giving columns: the same regions,
     never a list of all of them (a Region is made for each in turn, and dropped)."""
     facts = facts if facts is not None else NO_FACTS
-    builder = ColumnsBuilder()
-    # A Region is made for every row and dropped a chunk later: with the collector on,
-    # each chunk would be walked and promoted, and the promotions start full collections
-    # (dozens of 50 ms passes at a million regions). Nothing here makes cycles.
-    paused = gc.isenabled()
-    if paused:
-        gc.disable()
-    try:
-        builder.extend(_classified_objects(regions, facts))
-    finally:
-        if paused:
-            gc.enable()
-    out = builder.build()
-    patched = _Patched(out)
+    # Most regions keep the kind their line gave them: only the relabelled ones are
+    # kept (by index), and patched into a copy of the arrays at the end.
+    patched = _Patched(regions)
+    rows = patched.rows
+    # Rows as plain tuples (no Region made: ~0.5 µs a row), read by index.
+    rows_in = _PlainRows(regions)
+    for i, (r, as_it_came) in enumerate(_classified_objects(rows_in, facts)):
+        if r is not as_it_came:
+            rows[i] = r
     if facts.stack_pointers:
         mark_thread_stacks(patched, facts.stack_pointers)
     name_stack_guards(patched)
-    return out.replaced(patched.rows)
+    return regions.replaced(rows)
+
+
+class _PlainRows(Sequence):
+    """Columns as a sequence of plain tuples in Region's field order (iterating makes
+    no Region; indexing, rare here, gives a Region)."""
+
+    def __init__(self, base: RegionColumns) -> None:
+        self.base = base
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def __getitem__(self, i):
+        return self.base[i]
+
+    def __iter__(self) -> Iterator[tuple]:
+        return self.base.plain_rows()
+
+    def column(self, name: str):
+        return self.base.column(name)
 
 
 class _Patched:
@@ -158,19 +175,19 @@ class _Patched:
 
 def _is_arena(r: Region, nxt: Region | None) -> bool:
     """The usable part of a glibc heap of a non-main arena (see module docstring)."""
-    if r.start % ARENA_HEAP or r.perms != "rw-p" or r.path or r.inode:
+    if r[_START] % ARENA_HEAP or r[_PERMS] != "rw-p" or r[_PATH] or r[_INODE]:
         return False
-    size = r.end - r.start
+    size = r[_END] - r[_START]
     if size == ARENA_HEAP:
         return True
     return (
         size < ARENA_HEAP
         and nxt is not None
-        and nxt.start == r.end
-        and nxt.kind in _NO_ACCESS
-        and not nxt.inode
-        and not nxt.path
-        and nxt.end == r.start + ARENA_HEAP
+        and nxt[_START] == r[_END]
+        and nxt[_KIND] in _NO_ACCESS
+        and not nxt[_INODE]
+        and not nxt[_PATH]
+        and nxt[_END] == r[_START] + ARENA_HEAP
     )
 
 
@@ -178,23 +195,25 @@ def _is_guard_below(guard: Region | None, r: Region) -> bool:
     """Is ``guard`` a small no-access anonymous region touching ``r`` (either side)?"""
     return (
         guard is not None
-        and (guard.kind is _RESERVED_KIND or guard.kind == kinds.GUARD)
-        and (guard.end == r.start or guard.start == r.end)
-        and guard.end - guard.start <= GUARD_MAX
-        and not guard.inode
-        and not guard.path
-        and (guard.object is None or guard.kind == kinds.GUARD)
+        and (guard[_KIND] is _RESERVED_KIND or guard[_KIND] == kinds.GUARD)
+        and (guard[_END] == r[_START] or guard[_START] == r[_END])
+        and guard[_END] - guard[_START] <= GUARD_MAX
+        and not guard[_INODE]
+        and not guard[_PATH]
+        and (guard[_OBJECT] is None or guard[_KIND] == kinds.GUARD)
     )
 
 
 def classify_objects(regions: Sequence[Region], facts: ClassifyFacts = NO_FACTS) -> list[Region]:
     """Everything but thread stacks and guards: ELF objects (text, rodata, relro, data,
     bss, gap), arenas and their reserved tails, devices, SysV segments."""
-    return list(_classified_objects(regions, facts))
+    return [r for r, _ in _classified_objects(regions, facts)]
 
 
 def _exec_objects(regions: Sequence[Region]) -> set[tuple[str, int]]:
     """(dev, inode) of every file with an executable (text) mapping."""
+    if isinstance(regions, _PlainRows):
+        regions = regions.base
     if isinstance(regions, RegionColumns):
         rows = zip(
             regions.column("kind"), regions.column("dev"), regions.column("inode"), strict=True
@@ -203,8 +222,10 @@ def _exec_objects(regions: Sequence[Region]) -> set[tuple[str, int]]:
     return {(r.dev, r.inode) for r in regions if r.kind == kinds.TEXT and r.inode}
 
 
-def _classified_objects(regions: Sequence[Region], facts: ClassifyFacts) -> Iterator[Region]:
-    """classify_objects, one region at a time, in order."""
+def _classified_objects(
+    regions: Sequence[Region], facts: ClassifyFacts
+) -> Iterator[tuple[Region, Region]]:
+    """classify_objects, one region at a time, in order: (classified, as it came)."""
     TEXT, DATA, RODATA, RELRO, BSS, GAP = (
         kinds.TEXT,
         kinds.DATA,
@@ -222,15 +243,17 @@ def _classified_objects(regions: Sequence[Region], facts: ClassifyFacts) -> Iter
     # relabelled): ``held`` waits for that, and what is final is yielded, so classified
     # columns are built without a list of every region.
     held: Region | None = None
+    held_as_it_came: Region | None = None
     prev: Region | None = None
     arenas = 0
     tail_start = -1  # start of the no-access tail of the arena just seen
     n = len(regions)
     for i, r in enumerate(regions):
-        k = r.kind
-        if r.inode:
-            if k in OBJECT_KINDS and (r.dev, r.inode) in exec_objects:
-                p = r.perms
+        as_it_came = r
+        k = r[_KIND]
+        if r[_INODE]:
+            if k in OBJECT_KINDS and (r[_DEV], r[_INODE]) in exec_objects:
+                p = r[_PERMS]
                 if p[:3] == "---":
                     kind = GAP
                 elif p[2] == "x":
@@ -240,67 +263,67 @@ def _classified_objects(regions: Sequence[Region], facts: ClassifyFacts) -> Iter
                     # The r-- part of the data segment right below: RELRO.
                     if (
                         prev is not None
-                        and prev.kind == RODATA
-                        and prev.end == r.start
-                        and prev.inode == r.inode
-                        and prev.dev == r.dev
+                        and prev[_KIND] == RODATA
+                        and prev[_END] == r[_START]
+                        and prev[_INODE] == r[_INODE]
+                        and prev[_DEV] == r[_DEV]
                     ):
-                        prev = held = _relabel(prev, RELRO, prev.object, prev.tid)
+                        prev = held = _relabel(prev, RELRO, prev[_OBJECT], prev[_TID])
                 else:
                     kind = RODATA
-                if kind != k or r.object != r.path:
-                    r = _relabel(r, kind, r.path, r.tid)
+                if kind != k or r[_OBJECT] != r[_PATH]:
+                    r = _relabel(r, kind, r[_PATH], r[_TID])
             elif k == kinds.DEVICE:
-                meaning = device_meaning(r.path)
-                if r.object != meaning:
-                    r = _relabel(r, k, meaning, r.tid)
-            elif k == kinds.SHM and r.path.startswith(SYSV_PREFIX):
-                described = describe_sysv(r.path, r.inode, facts.sysv)
-                if r.object != described:
-                    r = _relabel(r, k, described, r.tid)
-        elif r.path:
-            if k == STACK and r.path.startswith("[stack:"):
+                meaning = device_meaning(r[_PATH])
+                if r[_OBJECT] != meaning:
+                    r = _relabel(r, k, meaning, r[_TID])
+            elif k == kinds.SHM and r[_PATH].startswith(SYSV_PREFIX):
+                described = describe_sysv(r[_PATH], r[_INODE], facts.sysv)
+                if r[_OBJECT] != described:
+                    r = _relabel(r, k, described, r[_TID])
+        elif r[_PATH]:
+            if k == STACK and r[_PATH].startswith("[stack:"):
                 # Kernels before 4.5 named thread stacks themselves: "[stack:TID]".
-                tid = r.path[7:-1]
+                tid = r[_PATH][7:-1]
                 if tid.isdigit():
-                    r = _relabel(r, kinds.THREAD_STACK, r.object, int(tid))
-            elif r.path.startswith(_GLIBC_NAMED):
+                    r = _relabel(r, kinds.THREAD_STACK, r[_OBJECT], int(tid))
+            elif r[_PATH].startswith(_GLIBC_NAMED):
                 # glibc 2.40+ with glibc.mem.decorate_maps=1 names its own mappings.
-                named = r.path[len(_GLIBC_NAMED) :]
+                named = r[_PATH][len(_GLIBC_NAMED) :]
                 if named == "malloc arena]":
                     arenas += 1
-                    tail_start = r.end
+                    tail_start = r[_END]
                     r = _relabel(r, ARENA, f"arena {arenas}", None)
                 elif named.startswith(_GLIBC_STACKS) and named[-1:] == "]":
                     tid = named[named.rfind(" ") + 1 : -1]
                     tid_n = int(tid) if tid.isdigit() else None
-                    r = _relabel(r, kinds.THREAD_STACK, r.object, tid_n)
+                    r = _relabel(r, kinds.THREAD_STACK, r[_OBJECT], tid_n)
         elif k in RW_ANON:
-            if not r.start % ARENA_HEAP and _is_arena(r, regions[i + 1] if i + 1 < n else None):
+            if not r[_START] % ARENA_HEAP and _is_arena(r, regions[i + 1] if i + 1 < n else None):
                 arenas += 1
-                tail_start = r.end
-                r = _relabel(r, ARENA, f"arena {arenas}", r.tid)
+                tail_start = r[_END]
+                r = _relabel(r, ARENA, f"arena {arenas}", r[_TID])
             elif (
                 prev is not None
-                and prev.kind == DATA
-                and prev.end == r.start
-                and prev.inode
-                and r.perms == "rw-p"
-                and bss_after.get(prev.start) != 0
+                and prev[_KIND] == DATA
+                and prev[_END] == r[_START]
+                and prev[_INODE]
+                and r[_PERMS] == "rw-p"
+                and bss_after.get(prev[_START]) != 0
             ):
-                r = _relabel(r, BSS, prev.object, r.tid)
+                r = _relabel(r, BSS, prev[_OBJECT], r[_TID])
             elif k != ANON:
-                r = _relabel(r, ANON, None, r.tid)
+                r = _relabel(r, ANON, None, r[_TID])
             if (
                 prev is not None
-                and prev.kind == RESERVED
-                and prev.end == r.start
-                and prev.end - prev.start <= GUARD_MAX
-                and r.kind == ANON
-                and r.perms == "rw-p"
-                and prev.object is None
-                and not prev.inode
-                and not prev.path
+                and prev[_KIND] == RESERVED
+                and prev[_END] == r[_START]
+                and prev[_END] - prev[_START] <= GUARD_MAX
+                and r[_KIND] == ANON
+                and r[_PERMS] == "rw-p"
+                and prev[_OBJECT] is None
+                and not prev[_INODE]
+                and not prev[_PATH]
             ):
                 # A small no-access region below rw- memory: a thread stack's shape.
                 # name_stack_guards says whose once thread stacks are known.
@@ -309,30 +332,31 @@ def _classified_objects(regions: Sequence[Region], facts: ClassifyFacts) -> Iter
             if _is_guard_below(prev, r):
                 held = _relabel(prev, GUARD, _JIT_CODE, None)
         elif k in NO_ACCESS:
-            if r.start == tail_start:
+            if r[_START] == tail_start:
                 r = _relabel(r, RESERVED, f"arena {arenas}", None)
             elif (
                 prev is not None
-                and prev.object
-                and prev.end == r.start
-                and prev.inode
+                and prev[_OBJECT]
+                and prev[_END] == r[_START]
+                and prev[_INODE]
                 and i + 1 < n
-                and (nxt := regions[i + 1]).start == r.end
-                and nxt.inode == prev.inode
-                and nxt.dev == prev.dev
-                and (nxt.dev, nxt.inode) in exec_objects
+                and (nxt := regions[i + 1])[_START] == r[_END]
+                and nxt[_INODE] == prev[_INODE]
+                and nxt[_DEV] == prev[_DEV]
+                and (nxt[_DEV], nxt[_INODE]) in exec_objects
             ):
                 # Between two parts of one object: the loader reserved the whole span.
-                r = _relabel(r, GAP, prev.object, None)
-            elif prev is not None and prev.kind == JIT and _is_guard_below(r, prev):
+                r = _relabel(r, GAP, prev[_OBJECT], None)
+            elif prev is not None and prev[_KIND] == JIT and _is_guard_below(r, prev):
                 r = _relabel(r, GUARD, _JIT_CODE, None)
-            elif k != RESERVED or r.object is not None:
+            elif k != RESERVED or r[_OBJECT] is not None:
                 r = _relabel(r, RESERVED, None, None)
         if held is not None:
-            yield held
+            yield held, held_as_it_came
         held = prev = r
+        held_as_it_came = as_it_came
     if held is not None:
-        yield held
+        yield held, held_as_it_came
 
 
 def mark_thread_stacks(regions: list[Region], stack_pointers: dict[int, int | None]) -> None:

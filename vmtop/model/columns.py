@@ -63,6 +63,7 @@ if Region._fields != (
 ):
     raise ImportError("vmtop.model.region.Region changed its fields: update RegionColumns")
 _NONE = -1
+_TID = _FIELD["tid"]
 
 
 def _none_if_negative(value: int) -> int | None:
@@ -94,6 +95,9 @@ class ColumnsBuilder:
         self.figures = [array("q") for _ in FIGURES]
         self.tids = array("q")
         self.count = 0
+        # What the number columns that may be None held so far: a value, a None.
+        self.valued = [False] * (len(FIGURES) + 1)
+        self.missing = [False] * (len(FIGURES) + 1)
 
     def extend(self, regions: Iterable[Region]) -> None:
         it = iter(regions)
@@ -105,25 +109,45 @@ class ColumnsBuilder:
 
     def extend_rows(self, rows: Sequence[tuple]) -> None:
         """Add rows in Region's field order (Regions, or plain tuples laid out alike)."""
-        if not rows:
-            return
-        fields = list(zip(*rows, strict=True))
+        if rows:
+            self._extend_fields(list(zip(*rows, strict=True)))
+
+    def extend_parts(self, starts: Sequence[int], ends: Sequence[int], bodies: Sequence[tuple]):
+        """Add regions given as their starts, ends and bodies (the fields after end, in
+        Region's order), as the parser has them: no Region made."""
+        if starts:
+            self._extend_fields([starts, ends, *zip(*bodies, strict=True)])
+
+    def _extend_fields(self, fields: list[Sequence]) -> None:
+        """``fields[k]``: the values of Region field k, one per region."""
         for column, name in zip(self.numbers, _NUMBERS, strict=True):
             column.extend(fields[_FIELD[name]])
         for column, table, name in zip(self.names, self.tables, _NAMES, strict=True):
             column.extend(map(table.__getitem__, fields[_FIELD[name]]))
-        for column, name in zip(self.figures, FIGURES, strict=True):
-            _extend(column, fields[_FIELD[name]])
-        _extend(self.tids, fields[_FIELD["tid"]])
-        self.count += len(rows)
+        optional = [*self.figures, self.tids]
+        for k, (column, name) in enumerate(zip(optional, (*FIGURES, "tid"), strict=True)):
+            values = fields[_FIELD[name]]
+            nones = values.count(None)
+            if nones == len(values):  # (a maps read: no figures; no thread ids)
+                column.frombytes(_ALL_NONE_BYTES * len(values))
+                self.missing[k] = True
+            elif nones:
+                column.extend(_NONE if v is None else v for v in values)
+                self.valued[k] = self.missing[k] = True
+            else:
+                column.extend(values)
+                self.valued[k] = True
+        self.count += len(fields[0])
 
     def build(self) -> RegionColumns:
+        figured = any(self.valued[:-1])
         return RegionColumns(
             tuple(self.numbers),
             tuple(self.names),
             tuple(tuple(t.values) for t in self.tables),
-            tuple(self.figures),
-            self.tids,
+            tuple(self.figures) if figured else None,
+            self.tids if self.valued[-1] else None,
+            mixed=figured and any(self.missing[:-1]),
         )
 
 
@@ -132,20 +156,18 @@ def _own(column: array | memoryview) -> array:
     return column if isinstance(column, array) else array(column.format, column)
 
 
-def _extend(column: array, values: tuple) -> None:
-    """Append numbers that may be None (stored as -1)."""
-    if None in values:  # (a failed extend would leave part of it appended)
-        column.extend(_NONE if v is None else v for v in values)
-    else:
-        column.extend(values)
+_ALL_NONE_BYTES = array("q", [_NONE]).tobytes()
+
+
+def _count_none(column: array | memoryview) -> int:
+    if isinstance(column, array):
+        return column.count(_NONE)
+    return column.tolist().count(_NONE)
 
 
 def _all_none(columns: Iterable[array]) -> bool:
-    """Is every value of these columns -1 (None)? In C: min and max of each."""
-    for column in columns:
-        if len(column) and (min(column) != _NONE or max(column) != _NONE):
-            return False
-    return True
+    """Is every value of these columns -1 (None)?"""
+    return all(_count_none(c) == len(c) for c in columns)
 
 
 class RegionColumns(Sequence):
@@ -160,22 +182,28 @@ class RegionColumns(Sequence):
         tables: tuple[tuple, ...],
         figures: tuple[array, ...] | None,
         tids: array | None,
+        *,
+        mixed: bool | None = None,
     ) -> None:
+        """``mixed``: whether the figures hold both numbers and None, when known (else
+        the arrays are scanned, as are figures and thread ids for all None)."""
         self.numbers = numbers  # start, end, offset, inode
         self.names = names  # perms, dev, path, kind, object: indexes into tables
         self.tables = tables
         self._len = len(numbers[0])
         # One representation for one content (equality compares arrays): no arrays for
         # figures or thread ids that are all None.
-        if figures is not None and _all_none(figures):
-            figures = None
-        if tids is not None and _all_none((tids,)):
-            tids = None
+        if mixed is None:
+            if figures is not None and _all_none(figures):
+                figures = None
+            if tids is not None and _all_none((tids,)):
+                tids = None
+            mixed = figures is not None and any(map(_count_none, figures))
         self.figures = figures
         self.tids = tids
         # Figures with some None among numbers (a maps-only tick carrying the figures of
         # the last smaps read: the regions mapped since have none) convert value by value.
-        self._mixed = figures is not None and any(len(c) and min(c) == _NONE for c in figures)
+        self._mixed = mixed
 
     @classmethod
     def from_regions(cls, regions: Iterable[Region]) -> RegionColumns:
@@ -215,6 +243,13 @@ class RegionColumns(Sequence):
         n = self._len
         for lo in range(0, n, CHUNK):
             yield from self._rows(lo, min(n, lo + CHUNK), 1)
+
+    def plain_rows(self) -> Iterator[tuple]:
+        """Every region as a plain tuple of its fields (not a Region: half the cost, for
+        code that reads fields by index), a chunk at a time."""
+        n = self._len
+        for lo in range(0, n, CHUNK):
+            yield from self._zipped(lo, min(n, lo + CHUNK))
 
     def __reversed__(self) -> Iterator[Region]:
         for i in range(self._len - 1, -1, -1):
@@ -262,6 +297,11 @@ class RegionColumns(Sequence):
         return (RegionColumns, (numbers, names, self.tables, figures, tids))
 
     # -- columns ---------------------------------------------------------------------
+
+    @property
+    def mixed(self) -> bool:
+        """Do the figures hold both numbers and None?"""
+        return self._mixed
 
     @property
     def starts(self) -> array:
@@ -336,6 +376,10 @@ class RegionColumns(Sequence):
             return (self[i] for i in range(lo, hi, step))
         if hi <= lo:
             return iter(())
+        return map(tuple.__new__, repeat(Region), self._zipped(lo, hi))
+
+    def _zipped(self, lo: int, hi: int) -> Iterator[tuple]:
+        """Plain tuples of regions[lo:hi]'s fields, in C."""
         start, end, offset, inode = (c[lo:hi] for c in self.numbers)
         perms, dev, path, kind, obj = (
             map(t.__getitem__, c[lo:hi]) for t, c in zip(self.tables, self.names, strict=True)
@@ -347,10 +391,9 @@ class RegionColumns(Sequence):
         else:
             figures = [c[lo:hi] for c in self.figures]
         tid = repeat(None) if self.tids is None else map(_none_if_negative, self.tids[lo:hi])
-        rows = zip(
+        return zip(
             start, end, perms, offset, dev, inode, path, *figures, kind, obj, tid, strict=False
         )
-        return map(tuple.__new__, repeat(Region), rows)
 
     # -- new columns from these -------------------------------------------------------
 
@@ -361,15 +404,26 @@ class RegionColumns(Sequence):
         if not rows:
             return self
         n = self._len
-        numbers = [array("Q", c) for c in self.numbers]
-        names = [array("I", c) for c in self.names]
+        numbers = [_copy(c, "Q") for c in self.numbers]
+        names = [_copy(c, "I") for c in self.names]
         tables = [list(t) for t in self.tables]
         lookups = [{v: i for i, v in enumerate(t)} for t in tables]
-        if self.figures is None:
-            figures = [array("q", repeat(_NONE, n)) for _ in FIGURES]
+        patched = rows.values()
+        # Arrays for figures and thread ids only where some region has them (so that
+        # equal contents keep one representation: see __init__).
+        figured = self.figures is not None or any(r[7] is not None for r in patched)
+        if not figured:
+            figures = None
+        elif self.figures is None:
+            figures = [_nones(n) for _ in FIGURES]
         else:
-            figures = [array("q", c) for c in self.figures]
-        tids = array("q", repeat(_NONE, n)) if self.tids is None else array("q", self.tids)
+            figures = [_copy(c, "q") for c in self.figures]
+        with_tids = self.tids is not None or any(r[_TID] is not None for r in patched)
+        if not with_tids:
+            tids = None
+        else:
+            tids = _nones(n) if self.tids is None else _copy(self.tids, "q")
+        mixed = self._mixed or self.figures is None
         for i, r in rows.items():
             for column, name in zip(numbers, _NUMBERS, strict=True):
                 column[i] = r[_FIELD[name]]
@@ -380,14 +434,38 @@ class RegionColumns(Sequence):
                     index = lookup[value] = len(table)
                     table.append(value)
                 column[i] = index
-            for column, name in zip(figures, FIGURES, strict=True):
-                value = r[_FIELD[name]]
-                column[i] = _NONE if value is None else value
-            tid = r[_FIELD["tid"]]
-            tids[i] = _NONE if tid is None else tid
+            if figures is not None:
+                for column, name in zip(figures, FIGURES, strict=True):
+                    value = r[_FIELD[name]]
+                    if value is None:
+                        mixed = True
+                        value = _NONE
+                    column[i] = value
+            if tids is not None:
+                tid = r[_TID]
+                tids[i] = _NONE if tid is None else tid
         return RegionColumns(
-            tuple(numbers), tuple(names), tuple(map(tuple, tables)), tuple(figures), tids
+            tuple(numbers),
+            tuple(names),
+            tuple(map(tuple, tables)),
+            None if figures is None else tuple(figures),
+            tids,
+            mixed=figures is not None and mixed,
         )
+
+
+def _copy(column: array | memoryview, typecode: str) -> array:
+    if isinstance(column, array):
+        return array(typecode, column)  # (same type: a memcpy)
+    out = array(typecode)
+    out.frombytes(column.tobytes())
+    return out
+
+
+def _nones(n: int) -> array:
+    out = array("q")
+    out.frombytes(_ALL_NONE_BYTES * n)
+    return out
 
 
 def as_columns(regions: Sequence[Region]) -> RegionColumns:

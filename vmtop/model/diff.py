@@ -112,7 +112,13 @@ def _keys(regions: Sequence[Region], with_rss: bool) -> array:
     return keys
 
 
-def mapping_keys(regions) -> list | array:
+def region_keys(regions) -> array:
+    """Per region, a hash of all of it, cached as mapping_keys: equal keys at the same
+    start, the same region in every field."""
+    return _keys(regions, True)
+
+
+def mapping_keys(regions) -> array:
     """Per region, a hash of its mapping (start to name), cached for the last snapshots
     (see _keys): equal keys at the same start, the same mapping."""
     return _keys(regions, False)

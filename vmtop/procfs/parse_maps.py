@@ -308,6 +308,30 @@ def parse_maps(data: bytes) -> list[Region]:
         return dedupe_regions(regions)
 
 
+def parse_maps_parts(data: bytes) -> tuple[list[int], list[int], list[tuple]] | None:
+    """parse_maps without making Regions, for columns: the starts, the ends and the
+    bodies (a Region's fields after ``end``, shared between lines alike) of every line;
+    None unless every byte of ``data`` is maps lines in address order (then
+    parse_maps, which handles anything, is the way)."""
+    with cycle_collector_paused():
+        _trim_memos()
+        lines = _MAPS_LINE.findall(data)
+        if not lines:
+            return None
+        ranges, rests = zip(*lines, strict=True)
+        del lines
+        widths = list(map(len, ranges))
+        if sum(widths) + sum(map(len, rests)) + 2 * len(ranges) != len(data):
+            return None
+        try:
+            starts, ends = _addresses(ranges, widths)
+            if not _check_order(starts, ends):
+                return None
+            return starts, ends, list(map(_REST_BODIES.__getitem__, rests))
+        except ValueError:  # ParseError too: some line is not what it seemed
+            return None
+
+
 # -- smaps ----------------------------------------------------------------------------
 
 

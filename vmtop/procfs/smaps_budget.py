@@ -97,12 +97,15 @@ def _carry_columns(maps_snap: Snapshot, smaps_snap: Snapshot) -> Snapshot:
     new, old = maps_snap.regions, smaps_snap.regions
     rows = matching_rows(new, old, mapping_keys(new), mapping_keys(old))
     if old.figures is None:
-        figures = None
+        figures, mixed = None, False
     elif rows is None:
-        figures = old.figures
+        figures, mixed = old.figures, old.mixed
+    elif rows.count(-1) == len(rows):  # not one region the same
+        figures, mixed = None, False
     else:
         figures = tuple(take(c, rows) for c in old.figures)
-    carried = RegionColumns(new.numbers, new.names, new.tables, figures, new.tids)
+        mixed = old.mixed or -1 in rows
+    carried = RegionColumns(new.numbers, new.names, new.tables, figures, new.tids, mixed=mixed)
     if rows is None and carried == old:
         carried = old  # the same regions: the same object (nothing to diff)
     totals = maps_snap.totals._replace(

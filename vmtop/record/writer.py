@@ -17,12 +17,15 @@ import platform
 import socket
 import struct
 import zlib
+from array import array
 from collections.abc import Iterable
-from itertools import islice
-from operator import itemgetter, lt
+from itertools import compress, islice, repeat
+from operator import add, eq, itemgetter, lt, ne
 from typing import BinaryIO, NamedTuple
 
 from vmtop import __version__
+from vmtop.model.columns import RegionColumns, as_columns, matching_rows
+from vmtop.model.diff import region_keys
 from vmtop.model.events import Event
 from vmtop.model.region import Snapshot
 from vmtop.record import format as fmt
@@ -69,6 +72,11 @@ def region_delta(old_regions, new_regions) -> RegionDelta | None:
         return None
     if old_regions == new_regions:  # in C, by identity first: an idle process
         return RegionDelta([], [], [], [], [])
+    if isinstance(old_regions, RegionColumns) or isinstance(new_regions, RegionColumns):
+        # Columns make a new Region at every access: no identity to go by (and the id of
+        # one dropped can be the next one's). The rows whose whole region is the same
+        # as one of the old map at the same start are set aside by their hashes.
+        old_regions, new_regions = _changed_rows(as_columns(old_regions), as_columns(new_regions))
     old_ids = set(map(id, old_regions))
     new_ids = set(map(id, new_regions))
     came = [
@@ -107,6 +115,26 @@ def region_delta(old_regions, new_regions) -> RegionDelta | None:
         came = [r for r in came if id(r) not in kept_ids]
     gone.extend(left.values())
     return RegionDelta(list(left), put, resident, gone, came)
+
+
+def _changed_rows(old: RegionColumns, new: RegionColumns) -> tuple[list, list]:
+    """The regions of each map that the other does not have, as they are (lists of
+    Regions that stay alive meanwhile, so their ids are theirs)."""
+    keys_old, keys_new = region_keys(old), region_keys(new)
+    rows = matching_rows(new, old, keys_new, keys_old)
+    if rows is None:
+        return [], []
+    came = [new[k] for k in compress(range(len(new)), map(eq, rows, repeat(-1)))]
+    # The old rows kept, in increasing order; the others are the gaps between them.
+    kept = array("q", compress(rows, map(ne, rows, repeat(-1))))
+    if not kept:
+        return list(old), came
+    left = [old[j] for j in range(kept[0])]
+    steps = map(ne, islice(kept, 1, None), map(add, kept, repeat(1)))
+    for p in compress(range(len(kept) - 1), steps):
+        left.extend(old[j] for j in range(kept[p] + 1, kept[p + 1]))
+    left.extend(old[j] for j in range(kept[-1] + 1, len(old)))
+    return left, came
 
 
 def status_delta(old: dict, new: dict) -> tuple[dict, list]:

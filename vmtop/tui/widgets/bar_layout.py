@@ -22,7 +22,8 @@ import math
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from itertools import accumulate, chain, islice
+from itertools import accumulate, chain, compress, islice
+from operator import ne
 from operator import sub as sub_
 from typing import NamedTuple
 
@@ -307,6 +308,29 @@ def compact_layout(
     return BarLayout(COMPACT, regions, cells, top, start, end, _place(axis, width), zoomed, in_view)
 
 
+def _resident_sums(regions: Sequence[Region], lo: int, hi: int) -> tuple[array, array]:
+    """Running sums of RSS (None as 0) and of how many regions have one, from 0, over
+    regions[lo:hi]: in C for columns without figures or with all of them."""
+    n = hi - lo
+    if isinstance(regions, RegionColumns) and not regions.mixed:
+        if regions.figures is None:  # a maps-only look: nothing resident known yet
+            zeros = array("q", bytes(8 * (n + 1)))
+            return zeros, array("q", zeros)
+        rss_sum = array("q", [0])
+        rss_sum.extend(accumulate(regions.figures[0][lo:hi]))
+        return rss_sum, array("q", range(n + 1))
+    rss_sum = array("q", [0])
+    known_sum = array("q", [0])
+    rss_total = known = 0
+    for v in field_values(regions, "rss", lo, hi):
+        if v is not None:
+            rss_total += v
+            known += 1
+        rss_sum.append(rss_total)
+        known_sum.append(known)
+    return rss_sum, known_sum
+
+
 def _gap_size(gap: tuple[int, int, int]) -> int:
     return gap[2] - gap[1]
 
@@ -327,19 +351,13 @@ def _bucket(
     total = cum[-1]
     step = total / room
     kinds_ = list(field_values(regions, "kind", i0, i0 + n))
+    # Where each run of regions of one kind starts.
+    runs = [0, *compress(range(1, n), map(ne, islice(kinds_, 1, None), kinds_))]
     starts = array("Q", field_values(regions, "start", i0, i0 + n))
     ends = array("Q", field_values(regions, "end", i0, i0 + n))
     size_sum = array("Q", [0])
     size_sum.extend(accumulate(map(sub_, ends, starts)))
-    rss_sum = array("q", [0])
-    known_sum = array("q", [0])
-    rss_total = known = 0
-    for v in field_values(regions, "rss", i0, i0 + n):
-        if v is not None:
-            rss_total += v
-            known += 1
-        rss_sum.append(rss_total)
-        known_sum.append(known)
+    rss_sum, known_sum = _resident_sums(regions, i0, i0 + n)
     for c in range(room):
         a = step * c
         b = step * (c + 1) if c < room - 1 else total
@@ -347,11 +365,19 @@ def _bucket(
         last = max(first, min(n - 1, bisect_left(cum, b)))
         counts: dict[str, float] = {}
         get = counts.get
-        for p in range(first, last + 1):
-            lo = cum[p] - weights[p]
-            hi = cum[p]
+        # By runs of one kind: the regions of a run are next to each other in weight,
+        # so a run's share of the cell is one subtraction (a million regions of a few
+        # kinds: a few runs per cell, not thousands of regions).
+        r = bisect_right(runs, first) - 1
+        while r < len(runs) and runs[r] <= last:
+            p0 = max(runs[r], first)
+            p1 = min(runs[r + 1] - 1 if r + 1 < len(runs) else n - 1, last)
+            lo = cum[p0] - weights[p0]
+            hi = cum[p1]
             w = (hi if hi < b else b) - (lo if lo > a else a)
-            counts[kinds_[p]] = get(kinds_[p], 0.0) + w
+            kind = kinds_[p0]
+            counts[kind] = get(kind, 0.0) + w
+            r += 1
         middle = min(n - 1, bisect_right(cum, (a + b) / 2))
         size = size_sum[last + 1] - size_sum[first]
         known = known_sum[last + 1] > known_sum[first]

@@ -12,7 +12,11 @@ line asks the screen to filter the table to that kind.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from array import array
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from itertools import compress, repeat
+from operator import ne
 from typing import NamedTuple
 
 from rich.segment import Segment
@@ -22,7 +26,7 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-from vmtop.model.columns import field_values
+from vmtop.model.columns import FIGURES, RegionColumns, field_values
 from vmtop.model.kind_groups import group_of, summary_order
 from vmtop.model.region import Region
 from vmtop.tui import theme
@@ -47,6 +51,50 @@ def _add(a: int | None, b: int | None) -> int | None:
 
 def kind_totals(regions: Sequence[Region]) -> list[KindTotals]:
     """Per kind present, group by group (vmtop.model.kind_groups)."""
+    if isinstance(regions, RegionColumns):
+        acc = _column_totals(regions)
+    else:
+        acc = _row_totals(regions)
+    order = {k: i for i, k in enumerate(summary_order())}
+    ordered = sorted(acc.items(), key=lambda kv: order.get(kv[0], 99))
+    return [KindTotals(k, *v[:6]) for k, v in ordered]
+
+
+def _column_totals(regions: RegionColumns) -> dict[str, list]:
+    """_row_totals for columns. One kind usually holds most regions (a million pages of
+    one anonymous mapping): the others are added up row by row, the biggest one is the
+    whole map's totals (sums in C) less theirs."""
+    counts = Counter(regions.names[3])  # kind indexes
+    if not counts:
+        return {}
+    table = regions.distinct("kind")
+    biggest = counts.most_common(1)[0][0]
+    others = compress(range(len(regions)), map(ne, regions.names[3], repeat(biggest)))
+    acc = _row_totals([regions[i] for i in others])
+    whole = [len(regions), regions.total("end") - regions.total("start")]
+    rest = whole + [None] * 4
+    for k, name in enumerate(("rss", "pss", "private_dirty", "swap"), 2):
+        known = len(regions) - _count_missing(regions, name)
+        # A kind's figure is None when none of its regions has one.
+        if known - sum(t[k + 4] for t in acc.values()) > 0:
+            rest[k] = regions.total(name) - sum(t[k] or 0 for t in acc.values())
+    rest[0] -= sum(t[0] for t in acc.values())
+    rest[1] -= sum(t[1] for t in acc.values())
+    acc[table[biggest]] = rest
+    return acc
+
+
+def _count_missing(regions: RegionColumns, name: str) -> int:
+    """Regions without this figure (None)."""
+    if regions.figures is None:
+        return len(regions)
+    column = regions.figures[FIGURES.index(name)]
+    return column.count(-1) if isinstance(column, array) else column.tolist().count(-1)
+
+
+def _row_totals(regions: Iterable[Region]) -> dict[str, list]:
+    """Per kind: count, size, RSS, PSS, private dirty, swap (None: none known), and how
+    many regions had each of the four figures."""
     acc: dict[str, list] = {}
     # Field by field: columns of a huge map answer without making a Region per row.
     rows = zip(
@@ -57,15 +105,19 @@ def kind_totals(regions: Sequence[Region]) -> list[KindTotals]:
     for kind, start, end, rss, pss, private_dirty, swap in rows:
         t = acc.get(kind)
         if t is None:
-            t = acc[kind] = [0, 0, None, None, None, None]
+            t = acc[kind] = [0, 0, None, None, None, None, 0, 0, 0, 0]
         t[0] += 1
         t[1] += end - start
         t[2] = _add(t[2], rss)
         t[3] = _add(t[3], pss)
         t[4] = _add(t[4], private_dirty)
         t[5] = _add(t[5], swap)
-    order = {k: i for i, k in enumerate(summary_order())}
-    return [KindTotals(k, *v) for k, v in sorted(acc.items(), key=lambda kv: order.get(kv[0], 99))]
+        # how many had each figure (for the biggest kind in _column_totals)
+        t[6] += rss is not None
+        t[7] += pss is not None
+        t[8] += private_dirty is not None
+        t[9] += swap is not None
+    return acc
 
 
 class SummaryLine(NamedTuple):
