@@ -22,7 +22,7 @@ from vmtop.model.columns import RegionColumns
 from vmtop.model.facts import ClassifyFacts
 from vmtop.model.region import Region
 from vmtop.procfs.errors import ProcError
-from vmtop.procfs.parse_maps import parse_maps, parse_smaps
+from vmtop.procfs.parse_maps import parse_maps, parse_maps_parts, parse_smaps, parse_smaps_parts
 from vmtop.procfs.pieces import parse_in_pieces, parse_in_pieces_to_columns
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import take_snapshot
@@ -176,6 +176,9 @@ def test_generated_maps_parse_and_classify_alike(maps, figures, sizes, stack_poi
     regions = parse_in_pieces(pieces, parse)
     columns = parse_in_pieces_to_columns(pieces, parse)
     assert list(columns) == regions
+    # and the parse that makes no Region (what reading a live process uses)
+    parts = parse_smaps_parts if use_smaps else parse_maps_parts
+    assert list(parse_in_pieces_to_columns(pieces, parse, parts)) == regions
     facts = ClassifyFacts(stack_pointers=stack_pointers, bss_after_data={}, sysv={})
     expected = classify_regions(regions, facts)
     got = classify_columns(columns, facts)
@@ -265,3 +268,14 @@ def test_recording_deltas_of_columns_are_those_of_tuples(maps, edits):
     assert got.resident == expected.resident
     assert sorted(got.gone) == sorted(expected.gone)
     assert sorted(got.came) == sorted(expected.came)
+
+
+@settings(max_examples=60, deadline=None)
+@given(first=maps_texts(), second=maps_texts(), use_smaps=st.booleans())
+def test_a_torn_read_in_pieces_is_resolved_as_the_tuples_resolve_it(first, second, use_smaps):
+    # The second piece goes back to lower addresses: the map changed while it was read.
+    texts = [smaps_of(first, [4]), smaps_of(second, [8])] if use_smaps else [first, second]
+    parse = parse_smaps if use_smaps else parse_maps
+    parts = parse_smaps_parts if use_smaps else parse_maps_parts
+    expected = parse_in_pieces(texts, parse)
+    assert list(parse_in_pieces_to_columns(texts, parse, parts)) == expected

@@ -388,6 +388,13 @@ class _Layout:
             values.append(_kb_value(run[at + len(key) : line_end]))
         return tuple(values)
 
+    def parts(self, ranges, rests, runs) -> tuple[list[int], list[int], list[tuple], bool]:
+        """``regions`` without making them: starts, ends, bodies, in address order?"""
+        starts, ends = _addresses(ranges, list(map(len, ranges)))
+        in_order = _check_order(starts, ends)
+        bodies = list(map(self.bodies.__getitem__, zip(rests, runs, strict=True)))
+        return starts, ends, bodies, in_order
+
     def regions(self, ranges, rests, runs) -> tuple[list[Region], bool]:
         """Regions of matched blocks (their groups as columns), and whether they are in
         address order. Raises ValueError (ParseError) when a block is not what it
@@ -451,6 +458,30 @@ def parse_smaps(data: bytes) -> list[Region]:
             regions, in_order = tiled
             return regions if in_order else dedupe_regions(regions)
         return dedupe_regions(_parse_smaps_mixed(data, layout))
+
+
+def parse_smaps_parts(data: bytes) -> tuple[list[int], list[int], list[tuple]] | None:
+    """parse_smaps without making Regions (see parse_maps_parts): None unless every
+    block has the first one's layout and they are in address order."""
+    with cycle_collector_paused():
+        _trim_memos()
+        layout = _learn_layout(data)
+        if layout is None:
+            return None
+        layout.figures.trim()
+        layout.bodies.trim()
+        matches = layout.pattern.findall(data)
+        try:
+            if not matches:
+                return None
+            ranges, rests, runs, others = zip(*matches, strict=True)
+            del matches
+            if any(others):
+                return None
+            starts, ends, bodies, in_order = layout.parts(ranges, rests, runs)
+            return (starts, ends, bodies) if in_order else None
+        except ValueError:  # ParseError too
+            return None
 
 
 def parse_smaps_tiled(text, start: int, stop: int) -> tuple[list[Region], bool] | None:

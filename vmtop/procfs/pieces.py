@@ -25,6 +25,7 @@ from vmtop.procfs.parse_maps import (
     parse_maps_header,
     parse_maps_parts,
     parse_smaps,
+    parse_smaps_parts,
 )
 from vmtop.procfs.reader import ProcFS
 
@@ -88,7 +89,7 @@ def read_regions_in_pieces(
         texts = procfs.read_pieces(pid, name, chunk)
         if not columns:
             return parse_in_pieces(texts, parse)
-        parts = None if parse is parse_smaps else parse_maps_parts
+        parts = parse_smaps_parts if parse is parse_smaps else parse_maps_parts
         return parse_in_pieces_to_columns(texts, parse, parts)
     except ProcError:
         if procfs.exists(pid) and not exists(procfs, pid, name):
