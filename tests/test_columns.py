@@ -223,6 +223,14 @@ def test_summary_and_bar_from_columns_equal_those_from_tuples(root, pid):
                         layout = bl.layout_for(user, bl.user_top(regions), view)
                         laid.append((layout.cells, layout.axis, layout.kinds_in_view))
                     assert laid[0] == laid[1], (width, mode, zoom)
+        top = bl.user_top(whole.regions)
+        views = [(0, top), (0, top // 2), (top // 2, top)]
+        r = whole.regions[len(whole.regions) // 3]
+        views.append((max(0, r.start - (1 << 24)), r.end + (1 << 24)))
+        for view in views:
+            for focus in (None, r.start, view[0], (view[0] + view[1]) // 2):
+                got = bl.scale_zoom_view(bl.user_regions(pieces.regions), view, focus)
+                assert got == bl.scale_zoom_view(bl.user_regions(whole.regions), view, focus)
 
 
 @settings(max_examples=80, deadline=None)

@@ -23,6 +23,7 @@ from tests.tui.test_process_screen import (
     step,
 )
 from vmtop.model.columns import RegionColumns
+from vmtop.tui.widgets import address_bar
 from vmtop.tui.widgets.address_bar import AddressBar
 from vmtop.tui.widgets.event_log import EventLog
 from vmtop.tui.widgets.kind_summary import KindSummary
@@ -53,6 +54,8 @@ async def watch(tmp_path, monkeypatch, columns: bool) -> list[dict]:
         # and the first look maps only.
         monkeypatch.setattr(sampler_module, "KEEP_SMAPS_TEXT_REGIONS", 0)
         monkeypatch.setattr(sampler_module, "QUICK_FIRST_REGIONS", 0)
+        # and the bar laid out in a thread after a key, as for a huge map
+        monkeypatch.setattr(address_bar, "LAYOUT_IN_THREAD_FROM", 0)
     root = copy_fixture(tmp_path / ("columns" if columns else "tuples"))
     app = ScreenApp(root)
     seen = []
@@ -72,7 +75,19 @@ async def watch(tmp_path, monkeypatch, columns: bool) -> list[dict]:
         remove_region(root, 0x7FA857000000)
         await step(pilot)
         seen.append(shown(app))
-        for keys in (["s"], ["s", "s", "S"], ["g"], ["g", "slash", "h", "e", "a", "p", "enter"]):
+        keys_pressed = (
+            ["z"],
+            ["z", "greater_than_sign"],
+            ["m"],
+            ["z"],
+            ["less_than_sign"],
+            ["m"],
+            ["s"],
+            ["s", "s", "S"],
+            ["g"],
+            ["g", "slash", "h", "e", "a", "p", "enter"],
+        )
+        for keys in keys_pressed:
             for key in keys:
                 await pilot.press(key)
             await settle(pilot)
@@ -91,3 +106,5 @@ async def test_the_screen_is_the_same_with_columns(tmp_path, monkeypatch, size):
     # and the steps did change what is shown (the comparison compared something)
     assert tuples[0]["table"] != tuples[1]["table"] != tuples[2]["table"]
     assert any("heap" in line for line in tuples[1]["events"])
+    bars = [step["bar"] for step in tuples[5:11]]
+    assert len({tuple(bar) for bar in bars}) >= 3  # the bar keys changed the bar

@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 from rich.segment import Segment
 from rich.style import Style
+from textual import work
 from textual.geometry import Region as Area
 from textual.geometry import Size
 from textual.message import Message
@@ -54,6 +55,8 @@ class PreparedBar(NamedTuple):
 
 
 _START = itemgetter(0)
+# From this many regions, a layout the sample did not bring is made in a thread.
+LAYOUT_IN_THREAD_FROM = 100_000
 
 
 def _first_changed(layout: bl.BarLayout, recent: dict[int, str]) -> dict[int, int]:
@@ -126,6 +129,7 @@ class AddressBar(theme.ThemedLines, Widget):
         self.traces: Sequence[tuple[int, int]] = ()
         self._layout: bl.BarLayout | None = None
         self._layout_key: tuple | None = None
+        self._laying_out: tuple | None = None  # the key a thread is laying out for
         self._strips: list[Strip] | None = None
         self.short = False  # three lines (bar, markers, axis) on a short terminal
 
@@ -291,9 +295,27 @@ class AddressBar(theme.ThemedLines, Widget):
     def layout(self) -> bl.BarLayout:
         key = self._key_for(self.bar_view())
         if self._layout is None or self._layout_key != key:
+            if self._layout is not None and len(self.regions) >= LAYOUT_IN_THREAD_FROM:
+                # A key (m, z, <, >) or a resize on a huge map: a second of layout. The
+                # bar it had stays up meanwhile; the new one comes from a thread.
+                if self._laying_out != key:
+                    self._laying_out = key
+                    self._layout_worker(self.regions, self.top, key)
+                return self._layout
             self._layout = bl.layout_for(self.regions, self.top, key[0])
             self._layout_key = key
         return self._layout
+
+    @work(thread=True, exclusive=True, group="bar-layout", exit_on_error=False)
+    def _layout_worker(self, regions: Sequence[Region], top: int, key: tuple) -> None:
+        layout = bl.layout_for(regions, top, key[0])
+        self.app.call_from_thread(self._take_layout, key, layout)
+
+    def _take_layout(self, key: tuple, layout: bl.BarLayout) -> None:
+        self._laying_out = None
+        if key == self._key_for(self.bar_view()):
+            self._layout, self._layout_key = layout, key
+            self._invalidate(layout=False)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return 3 if self.short else 5

@@ -461,28 +461,33 @@ def scale_zoom_view(
     lo, hi = view
     if hi - lo <= MIN_SCALE_VIEW:
         return None
-    inside = [r for r in regions if r.end > lo and r.start < hi]
+    # By addresses alone (columns of a huge map: bisected and subtracted in C).
+    starts = starts_of(regions)
+    ends = regions.ends if isinstance(regions, RegionColumns) else [r[1] for r in regions]
+    i0 = bisect_right(ends, lo)  # the first region ending above lo
+    i1 = bisect_left(starts, hi)  # one past the last starting below hi
     if focus is None:
         focus = (lo + hi) // 2
-    if inside:
-        first, last = max(lo, inside[0].start), min(hi, inside[-1].end)
+    if i0 < i1:
+        first, last = max(lo, starts[i0]), min(hi, ends[i1 - 1])
         occupied = last - first
         if occupied * 4 < hi - lo:
             return _framed(first, last, view)
         gap, at = 0, -1
-        for i in range(len(inside) - 1):
-            g = inside[i + 1].start - inside[i].end
-            if g > gap:
-                gap, at = g, i
-        if at >= 0 and gap * 2 > occupied:
-            below, above = inside[: at + 1], inside[at + 1 :]
-            if focus >= inside[at].end and focus < inside[at + 1].start:
+        if i1 - i0 > 1:
+            gaps = array("q", map(sub_, starts[i0 + 1 : i1], ends[i0 : i1 - 1]))
+            at = max(range(len(gaps)), key=gaps.__getitem__)  # the first of the largest
+            gap = gaps[at]
+            at += i0  # the region below the gap
+        if at >= 0 and gap > 0 and gap * 2 > occupied:
+            below_end, above_start = ends[at], starts[at + 1]
+            if below_end <= focus < above_start:
                 # In the gap itself: the side nearer to it.
-                near_below = focus - inside[at].end < inside[at + 1].start - focus
-                side = below if near_below else above
+                near_below = focus - below_end < above_start - focus
+                side = (i0, at + 1) if near_below else (at + 1, i1)
             else:
-                side = below if focus < inside[at + 1].start else above
-            return _framed(max(lo, side[0].start), min(hi, side[-1].end), view)
+                side = (i0, at + 1) if focus < above_start else (at + 1, i1)
+            return _framed(max(lo, starts[side[0]]), min(hi, ends[side[1] - 1]), view)
     span = max(MIN_SCALE_VIEW, (hi - lo) // SCALE_ZOOM)
     start = max(lo, min(focus - span // 2, hi - span))
     return (start, start + span)
