@@ -287,3 +287,25 @@ def test_a_torn_read_in_pieces_is_resolved_as_the_tuples_resolve_it(first, secon
     parts = parse_smaps_parts if use_smaps else parse_maps_parts
     expected = parse_in_pieces(texts, parse)
     assert list(parse_in_pieces_to_columns(texts, parse, parts)) == expected
+
+
+@pytest.mark.parametrize(("root", "pid"), TREES, ids=[f"{r.name}/{p}" for r, p in TREES])
+def test_table_rows_from_columns_equal_those_from_tuples(root, pid):
+    from vmtop.tui.widgets.table_model import SORT_COLUMNS, build_rows
+
+    whole, pieces = snapshots(root, pid, True)
+    some = whole.regions[len(whole.regions) // 2]
+    changes = {some.start: pieces_change()}
+    filters = ["", "rw", "lib", "anon", f"{some.start:x}"[:6], f"0x{some.start + 1:x}", "nothing"]
+    for text in filters:
+        for sort in SORT_COLUMNS:
+            for descending in (False, True):
+                kwargs = {"sort": sort, "descending": descending, "filter_text": text}
+                got = build_rows(pieces.regions, changes, **kwargs)
+                assert list(got) == list(build_rows(whole.regions, changes, **kwargs)), kwargs
+
+
+def pieces_change():
+    from vmtop.tui.sampler import RegionChange
+
+    return RegionChange("grew", 8192, 4096)

@@ -39,6 +39,7 @@ from vmtop.tui.widgets.table_model import (
     GroupRow,
     Member,
     Row,
+    RowsOf,
     build_rows,
     row_key,
     row_region,
@@ -330,6 +331,13 @@ class RegionTable(theme.ThemedLines, ScrollView, can_focus=True):
         lo, hi = self._selected_range or (start, start + 1)
         if isinstance(rows, RegionColumns):  # address order: look it up, not a pass
             return _find_in_columns(rows, key, lo, hi, cur)
+        if isinstance(rows, RowsOf):  # filtered or sorted columns
+            i = rows.row_of_start(start)
+            if i is not None:
+                r = rows[i]
+                if r.path == path and r.inode == inode and r.dev == dev:
+                    return i
+            return min(cur, len(rows) - 1)
         overlap = -1
         for i, row in enumerate(rows):
             r = row_region(row)
@@ -448,6 +456,12 @@ class RegionTable(theme.ThemedLines, ScrollView, can_focus=True):
                 self.set_cursor(i)
                 return True
             return False
+        if isinstance(self.rows, RowsOf):
+            i = self.rows.row_of_start(region.start)
+            if i is None:
+                return False
+            self.set_cursor(i)
+            return True
         for i, row in enumerate(self.rows):
             r = row_region(row)
             if r is not None and r.start == region.start:

@@ -6,7 +6,9 @@ of 60 000 regions costs one pass of filtering and one sort, never per-row widget
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
+from operator import sub
 from typing import NamedTuple
 
 from vmtop.model import kinds
@@ -178,6 +180,110 @@ def filter_regions(regions: Sequence[Region], text: str) -> list[Region]:
     return out
 
 
+class RowsOf(Sequence):
+    """Rows that are regions of columns picked by index (filtered, sorted): a Region
+    is made for the rows on screen only."""
+
+    def __init__(self, regions: RegionColumns, order: array) -> None:
+        self.regions = regions
+        self.order = order
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self.regions[k] for k in self.order[i]]
+        return self.regions[self.order[i]]
+
+    def __iter__(self):
+        regions = self.regions
+        return (regions[k] for k in self.order)
+
+    def row_of_start(self, start: int) -> int | None:
+        """The row showing the region that starts at ``start``, if shown."""
+        k = self.regions.index_at(start)
+        if k is None:
+            return None
+        try:
+            return self.order.index(k)  # (in C)
+        except ValueError:
+            return None
+
+
+def _column_rows(
+    regions: RegionColumns,
+    changes: dict[int, RegionChange],
+    sort: str,
+    descending: bool,
+    filter_text: str,
+) -> RowsOf:
+    """build_rows for columns, not grouped: indexes of the regions shown, filtered by
+    what each distinct name decides (a Region made only where an address decides),
+    and sorted by a column's values (the Regions made for the rows on screen only)."""
+    n = len(regions)
+    terms = filter_text.lower().split()
+    if terms:
+        hex_terms = {t for t in terms if _is_hex_term(t)}
+        decided: dict[tuple, bool | None] = {}
+        keys = zip(
+            regions.column("path"),
+            regions.column("object"),
+            regions.column("kind"),
+            regions.column("perms"),
+            strict=True,
+        )
+        order = array("q")
+        append = order.append
+        for i, key in enumerate(keys):
+            verdict = decided.get(key, 0)
+            if verdict == 0:
+                unmatched = [t for t in terms if not _text_match(*key, t)]
+                if not unmatched:
+                    verdict = True
+                elif all(t in hex_terms for t in unmatched):
+                    verdict = None
+                else:
+                    verdict = False
+                decided[key] = verdict
+            if verdict or (verdict is None and _matches(regions[i], terms)):
+                append(i)
+    else:
+        order = array("q", range(n))
+    if sort == "start" and not descending:
+        return RowsOf(regions, order)
+    values = _column_sort_values(regions, sort, changes)
+    if values is None:  # (a sort the columns cannot answer: by Region, row by row)
+        get = changes.get
+        rows = [regions[i] for i in order]
+        ranked = sorted(
+            range(len(rows)),
+            key=lambda k: _sort_value(sort, rows[k], get(rows[k].start)),
+            reverse=descending,
+        )
+        return RowsOf(regions, array("q", (order[k] for k in ranked)))
+    return RowsOf(regions, array("q", sorted(order, key=values.__getitem__, reverse=descending)))
+
+
+def _column_sort_values(regions: RegionColumns, sort: str, changes) -> list | None:
+    """Per region, the value build_rows sorts by, from the columns (None: not one of
+    those)."""
+    if sort == "start":
+        return regions.starts
+    if sort == "size":
+        return list(map(sub, regions.ends, regions.starts))
+    if sort in FIGURES and sort != "dirty":
+        return [v or 0 for v in regions.column(FIGURES[sort][0])]
+    if sort == "delta":
+        values = [0] * len(regions)
+        for start, c in changes.items():
+            i = regions.index_at(start)
+            if i is not None:
+                values[i] = abs(c.size_delta) + abs(c.rss_delta)
+        return values
+    return None
+
+
 def _sort_value(column: str, region: Region, change: RegionChange | None):
     if column == "start":
         return region.start
@@ -213,10 +319,10 @@ def build_rows(
 
     Regions held as columns, in address order, unfiltered, are their own rows (a
     Sequence: the table makes a Region for the rows on screen only)."""
-    if isinstance(regions, RegionColumns) and not (
-        filter_text.split() or grouped or sort != "start" or descending
-    ):
-        return regions
+    if isinstance(regions, RegionColumns) and not grouped:
+        if not filter_text.split() and sort == "start" and not descending:
+            return regions
+        return _column_rows(regions, changes, sort, descending, filter_text)
     shown = filter_regions(regions, filter_text)
     get = changes.get
     if not grouped:
