@@ -138,10 +138,13 @@ def main() -> None:
 def run(procfs: ProcFS, pid: int, repeats: int) -> None:
     print(f"process {pid}: benchmarks/many_regions.c, median of {repeats} runs each")
     print("worker thread (reading /proc, diff):")
-    t_maps, maps_snap = timed(lambda: take_snapshot(procfs, pid, smaps=False), repeats)
-    n = len(maps_snap.regions)
-    report(f"maps read + parse + classify ({n} regions)", t_maps)
+    n = len(take_snapshot(procfs, pid, smaps=False).regions)
     keep_text = n <= sampler.KEEP_SMAPS_TEXT_REGIONS  # as the sampler reads it
+    t_maps, maps_snap = timed(
+        lambda: take_snapshot(procfs, pid, smaps=False, keep_text=keep_text), repeats
+    )
+    held = "" if keep_text else ", in pieces, as columns"
+    report(f"maps read + parse + classify ({n} regions{held})", t_maps)
     t_smaps, smaps_snap = timed(
         lambda: take_snapshot(procfs, pid, smaps=True, keep_text=keep_text), repeats
     )
@@ -157,8 +160,10 @@ def run(procfs: ProcFS, pid: int, repeats: int) -> None:
     report("diff: per-region changes (for the view)", t_changes)
     t_unmapped, _ = timed(lambda: diff.unmapped_ranges(prev, cur), repeats)
     report("diff: unmapped ranges", t_unmapped)
-    index = {r.start: r for r in smaps_snap.regions}
-    again = sampler.carry_smaps(take_snapshot(procfs, pid, smaps=False), smaps_snap, index)
+    index = {r.start: r for r in smaps_snap.regions} if keep_text else None
+    again = sampler.carry_smaps(
+        take_snapshot(procfs, pid, smaps=False, keep_text=keep_text), smaps_snap, index
+    )
     t_same, same = timed(lambda: carried.regions == again.regions, repeats)
     report(f"unchanged? (compare with the last tick: {same})", t_same)
     worker_maps_tick = t_maps + t_carry + t_events + t_changes + t_unmapped

@@ -309,3 +309,79 @@ def pieces_change():
     from vmtop.tui.sampler import RegionChange
 
     return RegionChange("grew", 8192, 4096)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    maps=maps_texts(),
+    edits=st.lists(
+        st.tuples(
+            st.integers(0, 10_000),
+            st.sampled_from(["rss", "drop", "grow", "perms", "kind", "add", "split"]),
+        ),
+        max_size=8,
+    ),
+    smaps=st.booleans(),
+)
+def test_the_diff_of_columns_is_the_diff_of_tuples(maps, edits, smaps):
+    """Events, per-region changes and unmapped ranges, between two snapshots held as
+    columns (compared column by column) and as tuples (compared by hashes)."""
+    from helpers_diff import snapshot
+
+    from vmtop.model import diff
+
+    old = parse_smaps(smaps_of(maps, [4, 8, 64])) if smaps else parse_maps(maps)
+    new = list(old)
+    for pick, what in edits:
+        i = pick % len(new)
+        r = new[i]
+        if what == "rss" and r.rss is not None:
+            new[i] = r._replace(rss=r.rss + 128 * 1024)
+        elif what == "drop" and len(new) > 1:
+            del new[i]
+        elif what == "grow" and (i + 1 == len(new) or new[i + 1].start >= r.end + 8192):
+            new[i] = r._replace(end=r.end + 8192)
+        elif what == "perms":
+            new[i] = r._replace(perms="---p" if r.perms != "---p" else "rw-p")
+        elif what == "kind":
+            new[i] = r._replace(path="[anon: renamed]", inode=0)
+        elif what == "add" and (i + 1 == len(new) or new[i + 1].start >= r.end + 4096):
+            new.insert(i + 1, r._replace(start=r.end, end=r.end + 4096, rss=None))
+        elif what == "split" and r.end - r.start >= 8192:
+            middle = r.start + 4096
+            new[i : i + 1] = [r._replace(end=middle), r._replace(start=middle)]
+    before, after = snapshot(old, smaps=smaps), snapshot(new, smaps=smaps, taken_at=1.7e9 + 1)
+    as_cols = [s._replace(regions=RegionColumns.from_regions(s.regions)) for s in (before, after)]
+    for a, b in ((before, after), (after, before)):
+        ca, cb = (as_cols[0], as_cols[1]) if a is before else (as_cols[1], as_cols[0])
+        diff.clear_cache()
+        expected = (
+            diff.diff_snapshots(a, b),
+            diff.region_changes(a, b),
+            list(diff.unmapped_ranges(a, b)),
+        )
+        diff.clear_cache()
+        got = (
+            diff.diff_snapshots(ca, cb),
+            diff.region_changes(ca, cb),
+            list(diff.unmapped_ranges(ca, cb)),
+        )
+        assert got == expected
+
+
+def test_keys_stay_right_when_the_shared_numbering_of_names_starts_over(monkeypatch):
+    from vmtop.model import column_keys, diff
+
+    root, pid = next((r, p) for r, p in TREES if r.name == "jvm")
+    whole, pieces = snapshots(root, pid, True)
+    fewer = whole._replace(regions=whole.regions[:-5], taken_at=whole.taken_at + 1)
+    fewer_columns = fewer._replace(regions=RegionColumns.from_regions(fewer.regions))
+    diff.clear_cache()
+    expected = diff.diff_snapshots(whole, fewer), diff.region_changes(whole, fewer)
+    # Smaller than one snapshot's names: it starts over for every snapshot keyed.
+    monkeypatch.setattr(column_keys, "VOCABULARY_MAX", 3)
+    before = column_keys._generation
+    diff.clear_cache()
+    got = diff.diff_snapshots(pieces, fewer_columns), diff.region_changes(pieces, fewer_columns)
+    assert column_keys._generation > before + 1
+    assert got == expected

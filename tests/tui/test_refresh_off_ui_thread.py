@@ -105,3 +105,46 @@ def test_marker_columns_looked_up_are_those_a_walk_finds():
                 expected = _walk(layout, recent)
                 assert expected  # the test sees marks at all
                 assert _first_changed(layout, recent) == expected
+
+
+async def test_a_huge_maps_filtered_sorted_rows_and_baseline_changes_come_from_the_worker(
+    tmp_path, monkeypatch
+):
+    from vmtop.tui import prepared_view
+    from vmtop.tui.widgets import region_table, table_model
+    from vmtop.tui.widgets.region_table import RegionTable
+
+    monkeypatch.setattr(prepared_view, "ROWS_IN_WORKER_FROM", 0)  # as for a huge map
+    calls: list[tuple[str, bool]] = []
+    for module in (table_model, region_table, prepared_view):
+        original = module.build_rows
+
+        def wrapped(*args, _original=original, **kw):
+            calls.append(("build_rows", threading.current_thread() is threading.main_thread()))
+            return _original(*args, **kw)
+
+        monkeypatch.setattr(module, "build_rows", wrapped)
+    root = copy_fixture(tmp_path)
+    app = ScreenApp(root)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(RegionTable)
+        for key in ("b", "slash", "r", "w", "enter", "s", "s"):  # baseline, filter, sort
+            await pilot.press(key)
+        await settle(pilot)
+        assert table.filter_text == "rw" and table.sort != "start"
+        calls.clear()
+        grow_heap(root, HEAP, HEAP[1] + 0x21000, rss_kb=172)
+        await step(pilot)
+        shown = [table.render_line(y).text for y in range(1, len(table.rows) + 1)]
+        rows = list(table.rows)
+        regions, ref_changes = app.screen.snapshot.regions, app.screen.ref_changes
+
+    assert calls and all(not ui for _, ui in calls), calls
+    # What the worker built is what the UI would have: rw regions, sorted, the heap
+    # marked as grown since the baseline.
+    assert rows == table_model.build_rows(regions, ref_changes, **table.table_state()._asdict())
+    assert 0 < len(rows) < len(regions)
+    assert all("rw" in f"{r.perms} {r.path} {r.object}".lower() for r in rows)
+    heap_row = next(line for line in shown if "[heap]" in line)
+    assert "+132K" in heap_row

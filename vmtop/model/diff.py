@@ -39,7 +39,8 @@ from typing import NamedTuple
 
 from vmtop.model import events as ev
 from vmtop.model import kinds
-from vmtop.model.columns import RegionColumns, row_hashes
+from vmtop.model.column_keys import ColumnKeys
+from vmtop.model.columns import RegionColumns, row_hashes, starts_of
 from vmtop.model.events import Event
 from vmtop.model.region import Region, Snapshot
 
@@ -80,7 +81,7 @@ _cache: OrderedDict[tuple[int, bool], tuple[tuple, list]] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def _keys(regions: Sequence[Region], with_rss: bool) -> array:
+def _keys(regions: Sequence[Region], with_rss: bool) -> array | ColumnKeys:
     slot = (id(regions), with_rss)
     with _cache_lock:
         hit = _cache.get(slot)
@@ -97,7 +98,7 @@ def _keys(regions: Sequence[Region], with_rss: bool) -> array:
     # are salted per process, so names a watched program chooses cannot aim for one)
     # would hide one change: runs of equal keys are trusted.
     if isinstance(regions, RegionColumns):
-        keys = row_hashes(regions, mapping_only=not with_rss)  # the same numbers, in C
+        keys = ColumnKeys.of(regions, whole=with_rss)  # the rows themselves (no hashing)
     else:
         # An array either way: keys of two snapshots compare slice by slice (an array
         # never equals a list), and it is 8 bytes a key the collector never walks.
@@ -112,16 +113,23 @@ def _keys(regions: Sequence[Region], with_rss: bool) -> array:
     return keys
 
 
-def region_keys(regions) -> array:
-    """Per region, a hash of all of it, cached as mapping_keys: equal keys at the same
-    start, the same region in every field."""
-    return _keys(regions, True)
-
-
-def mapping_keys(regions) -> array:
-    """Per region, a hash of its mapping (start to name), cached for the last snapshots
-    (see _keys): equal keys at the same start, the same mapping."""
-    return _keys(regions, False)
+def key_pair(a: Sequence[Region], b: Sequence[Region], whole: bool) -> tuple:
+    """Keys of two snapshots' regions that compare with each other (cached, see _keys):
+    with ``whole``, of every field (equal: the same region), else of the mapping
+    (start to name: the same mapping). Hashes for Region tuples, ColumnKeys for
+    columns; hashes for both when one of each (a map that crossed the size at which
+    it is read in pieces)."""
+    ka, kb = _keys(a, whole), _keys(b, whole)
+    a_columns, b_columns = isinstance(ka, ColumnKeys), isinstance(kb, ColumnKeys)
+    if a_columns and b_columns:
+        if ka.generation != kb.generation:  # the shared numbering of names started over
+            ka, kb = ColumnKeys.of(a, whole), ColumnKeys.of(b, whole)
+        return ka, kb
+    if a_columns:
+        ka = row_hashes(a, mapping_only=not whole)
+    if b_columns:
+        kb = row_hashes(b, mapping_only=not whole)
+    return ka, kb
 
 
 def clear_cache() -> None:
@@ -183,7 +191,7 @@ class _Cluster(NamedTuple):
 def _sweep(
     P: tuple[Region, ...], C: tuple[Region, ...], with_rss: bool
 ) -> Iterator[_Run | _Resized | _Cluster]:
-    kp, kc = _keys(P, with_rss), _keys(C, with_rss)
+    kp, kc = key_pair(P, C, with_rss)
     i = j = 0
     np_, nc = len(P), len(C)
     while i < np_ or j < nc:
@@ -797,9 +805,15 @@ NEW, GREW, SHRANK, CHANGED, SAME = "new", "grew", "shrank", "changed", "same"
 
 
 def region_changes(
-    base: Snapshot, cur: Snapshot, *, rss_threshold: int = DEFAULT_RSS_THRESHOLD
+    base: Snapshot,
+    cur: Snapshot,
+    *,
+    rss_threshold: int = DEFAULT_RSS_THRESHOLD,
+    changed_only: bool = False,
 ) -> dict[int, RegionChange]:
-    """For each region of ``cur`` (keyed by its start): what changed since ``base``.
+    """For each region of ``cur`` (keyed by its start): what changed since ``base``
+    (with ``changed_only``, regions left out are ``same``: at a million regions, a
+    dict of every one is 100 MB).
 
     - new: no part of it was mapped in ``base`` by the same mapping;
     - grew / shrank: it is the same mapping with another size (``size_delta``);
@@ -821,7 +835,7 @@ def region_changes(
     P = base.regions
     # Every region starts as unchanged (one C-level pass); the sweep overwrites the rest.
     unchanged = RegionChange(SAME, 0, 0 if with_rss else None)
-    result: dict[int, RegionChange] = dict.fromkeys(map(_START, C), unchanged)
+    result: dict[int, RegionChange] = {} if changed_only else dict.fromkeys(starts_of(C), unchanged)
     for item in _sweep_items(P, C, with_rss):
         kind = type(item)
         if kind is _Run:

@@ -19,7 +19,7 @@ from operator import eq, ne
 
 from vmtop.model import events as ev
 from vmtop.model.columns import RegionColumns, matching_rows, take
-from vmtop.model.diff import _size_text, mapping_keys
+from vmtop.model.diff import _size_text, key_pair
 from vmtop.model.events import Event
 from vmtop.model.region import Region, Snapshot
 
@@ -48,7 +48,7 @@ class RssDrift:
         rss = regions.figures[0]
         old, reported = self._columns, self._reported
         if old is not None and reported is not None:
-            rows = matching_rows(regions, old, mapping_keys(regions), mapping_keys(old))
+            rows = matching_rows(regions, old, *key_pair(regions, old, whole=False))
             base = array("q", reported) if rows is None else take(reported, rows, _UNSEEN)
             unmatched = compress(range(len(regions)), map(eq, base, repeat(_UNSEEN)))
         else:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 
-from vmtop.model.columns import RegionColumns, matching_rows, take
-from vmtop.model.diff import mapping_keys
+from vmtop.model.columns import RegionColumns, matching_rows, starts_of, take
+from vmtop.model.diff import key_pair
 from vmtop.model.region import Region, Snapshot
 
 SMAPS_BUDGET = 0.10  # at most this share of one CPU's time spent reading smaps
@@ -95,7 +95,7 @@ def _carry_columns(maps_snap: Snapshot, smaps_snap: Snapshot) -> Snapshot:
     read, taken row by row where the mapping is the same (or, for an unchanged map,
     the very regions of that read)."""
     new, old = maps_snap.regions, smaps_snap.regions
-    rows = matching_rows(new, old, mapping_keys(new), mapping_keys(old))
+    rows = matching_rows(new, old, *key_pair(new, old, whole=False))
     if old.figures is None:
         figures, mixed = None, False
     elif rows is None:
@@ -123,15 +123,16 @@ class _Walk:
 
     def __init__(self, regions) -> None:
         self.regions = regions
+        self.starts = starts_of(regions)  # (columns: a Region only for the ones asked)
         self.i = 0
 
     def at(self, start: int) -> Region | None:
-        regions = self.regions
+        starts = self.starts
         i = self.i
-        n = len(regions)
-        while i < n and regions[i][0] < start:
+        n = len(starts)
+        while i < n and starts[i] < start:
             i += 1
         self.i = i
-        if i < n and regions[i][0] == start:
-            return regions[i]
+        if i < n and starts[i] == start:
+            return self.regions[i]
         return None

@@ -25,7 +25,7 @@ from typing import BinaryIO, NamedTuple
 
 from vmtop import __version__
 from vmtop.model.columns import RegionColumns, as_columns, matching_rows
-from vmtop.model.diff import region_keys
+from vmtop.model.diff import key_pair
 from vmtop.model.events import Event
 from vmtop.model.region import Snapshot
 from vmtop.record import format as fmt
@@ -120,8 +120,7 @@ def region_delta(old_regions, new_regions) -> RegionDelta | None:
 def _changed_rows(old: RegionColumns, new: RegionColumns) -> tuple[list, list]:
     """The regions of each map that the other does not have, as they are (lists of
     Regions that stay alive meanwhile, so their ids are theirs)."""
-    keys_old, keys_new = region_keys(old), region_keys(new)
-    rows = matching_rows(new, old, keys_new, keys_old)
+    rows = matching_rows(new, old, *key_pair(new, old, whole=True))
     if rows is None:
         return [], []
     came = [new[k] for k in compress(range(len(new)), map(eq, rows, repeat(-1)))]

@@ -13,18 +13,46 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from vmtop.model.region import Snapshot
+from vmtop.tui.sampler import region_changes
 from vmtop.tui.widgets.address_bar import PreparedBar, prepare_bar
 from vmtop.tui.widgets.bar_layout import BarView
 from vmtop.tui.widgets.kind_summary import PreparedSummary, prepare_summary
+from vmtop.tui.widgets.region_table import PreparedRows
+from vmtop.tui.widgets.table_model import TableState, build_rows
+
+# From this many regions, the table's rows (filtered, sorted, grouped) and the changes
+# since a baseline are worked out here too (below it they cost a few ms).
+ROWS_IN_WORKER_FROM = 50_000
 
 
 class PreparedView(NamedTuple):
     regions: tuple  # the snapshot's regions (the very tuple) these were worked out from
     bar: PreparedBar
     summary: PreparedSummary
+    rows: PreparedRows | None = None  # the table's, for the state it was in
+    baseline: Snapshot | None = None  # what ref_changes were worked out against
+    ref_changes: dict | None = None  # vs the baseline
 
 
-def prepare_view(snapshot: Snapshot, bar: BarView) -> PreparedView:
-    """The bar and the summary of ``snapshot``, for a bar in state ``bar``."""
+def prepare_view(
+    snapshot: Snapshot,
+    bar: BarView,
+    table: TableState | None = None,
+    baseline: Snapshot | None = None,
+    changes: dict | None = None,
+) -> PreparedView:
+    """The bar and the summary of ``snapshot``, for a bar in state ``bar``; for a huge
+    map, also the changes since ``baseline`` and the table's rows in state ``table``
+    (with ``changes`` since the last sample when there is no baseline)."""
     regions = snapshot.regions
-    return PreparedView(regions, prepare_bar(regions, bar), prepare_summary(regions))
+    view = PreparedView(regions, prepare_bar(regions, bar), prepare_summary(regions))
+    if len(regions) < ROWS_IN_WORKER_FROM:
+        return view
+    ref = changes
+    if baseline is not None:
+        ref = region_changes(baseline, snapshot)
+        view = view._replace(baseline=baseline, ref_changes=ref)
+    if table is not None and ref is not None and not table.by_address:
+        rows = build_rows(regions, ref, **table._asdict())
+        view = view._replace(rows=PreparedRows(regions, ref, table, rows))
+    return view

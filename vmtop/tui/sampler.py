@@ -110,7 +110,8 @@ def view_changes(
 
 def region_changes(old: Snapshot, new: Snapshot) -> dict[int, RegionChange]:
     """Per region of ``new`` (keyed by start) that differs from ``old``: how."""
-    return view_changes(diff.region_changes(old, new, rss_threshold=RSS_THRESHOLD))
+    changes = diff.region_changes(old, new, rss_threshold=RSS_THRESHOLD, changed_only=True)
+    return view_changes(changes)
 
 
 # -- the sampler ---------------------------------------------------------------------
@@ -371,7 +372,7 @@ def _rss_moves_in_columns(last: RegionColumns, regions: RegionColumns) -> tuple[
     """_rss_moves for columns. Where every region is the same mapping as the one at the
     same index (the usual tick: two memcmps), the resident sizes are compared in C and
     only the regions that moved become Regions; a changed map is walked."""
-    rows = matching_rows(regions, last, diff.mapping_keys(regions), diff.mapping_keys(last))
+    rows = matching_rows(regions, last, *diff.key_pair(regions, last, whole=False))
     if rows is not None or regions.figures is None or last.figures is None:
         return _rss_moves_by_walk(last, regions)
     new_rss, old_rss = regions.figures[0], last.figures[0]

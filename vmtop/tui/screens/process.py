@@ -49,6 +49,7 @@ from vmtop.tui.widgets.kind_summary import KindSummary
 from vmtop.tui.widgets.process_header import HeaderState, ProcessHeader
 from vmtop.tui.widgets.region_table import RegionTable
 from vmtop.tui.widgets.rss_graph import RssGraph
+from vmtop.tui.widgets.table_model import TableState
 
 INTERVALS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 # What `t` cycles through: the smallest resident change of a region the log reports
@@ -213,10 +214,25 @@ class ProcessScreen(RecordingControls, ProcessPrompt, ProcessLayout, Screen):
         if self._in_flight or self.exited_at is not None or self.error is not None:
             return
         self._in_flight = True
-        self._sample_worker(self.interval, self.query_one(AddressBar).bar_view())
+        self._sample_worker(self.interval, *self._view_state())
+
+    def _view_state(self) -> tuple:
+        """What the worker lays out for, as it is now: the bar's state, the table's,
+        the baseline."""
+        return (
+            self.query_one(AddressBar).bar_view(),
+            self.query_one(RegionTable).table_state(),
+            self.baseline,
+        )
 
     @work(thread=True, exclusive=False, group="sampler", exit_on_error=False)
-    def _sample_worker(self, interval: float, bar_view: bl.BarView) -> None:
+    def _sample_worker(
+        self,
+        interval: float,
+        bar_view: bl.BarView,
+        table_state: TableState | None = None,
+        baseline: Snapshot | None = None,
+    ) -> None:
         """Take a sample and lay out what the bar and the summary show of it (linear
         in regions: seconds at a million, so not on the UI thread)."""
         assert self.sampler is not None
@@ -228,7 +244,9 @@ class ProcessScreen(RecordingControls, ProcessPrompt, ProcessLayout, Screen):
         prepared = None
         if result.snapshot is not None:
             try:
-                prepared = prepare_view(result.snapshot, bar_view)
+                prepared = prepare_view(
+                    result.snapshot, bar_view, table_state, baseline, result.changes
+                )
             except Exception:  # noqa: BLE001 - the widgets then lay it out themselves
                 prepared = None
         self.post_message(self.Sampled(result, prepared))
@@ -264,7 +282,7 @@ class ProcessScreen(RecordingControls, ProcessPrompt, ProcessLayout, Screen):
         if result.smaps_pending:
             # The first look was maps only (a huge map): resident figures come right away.
             self._in_flight = True
-            self._sample_worker(self.interval, self.query_one(AddressBar).bar_view())
+            self._sample_worker(self.interval, *self._view_state())
         else:
             self._arm(result.cost_seconds)
 
@@ -294,8 +312,11 @@ class ProcessScreen(RecordingControls, ProcessPrompt, ProcessLayout, Screen):
         self.traces = [t for t in self.traces if tick - t[2] < HIGHLIGHT_TICKS]
         self.traces.extend((a, b, tick) for a, b in result.unmapped)
         old_ref = self.ref_changes
+        prepared = self.prepared
         if self.baseline is not None:
-            if not same:
+            if prepared is not None and prepared.baseline is self.baseline:
+                self.ref_changes = prepared.ref_changes  # worked out in the worker
+            elif not same:
                 self.ref_changes = smp.region_changes(self.baseline, snap)
         else:
             self.ref_changes = result.changes
@@ -355,17 +376,22 @@ class ProcessScreen(RecordingControls, ProcessPrompt, ProcessLayout, Screen):
         )
         table = self.query_one(RegionTable)
         fields_of = snap.smaps_fields if snap.raw_smaps is not None else None
+        prepared = self.prepared
+        if prepared is not None and prepared.regions is not snap.regions:
+            prepared = None
         table.set_regions(
-            snap.regions, self.ref_changes, recent, addr_width=addr_width, fields_of=fields_of
+            snap.regions,
+            self.ref_changes,
+            recent,
+            addr_width=addr_width,
+            fields_of=fields_of,
+            prepared=prepared.rows if prepared is not None else None,
         )
         log = self.query_one(EventLog)
         log.addr_width = addr_width
         log.set_empty_text("no changes yet")
         # Laid out in the sampling worker, from these very regions (else, after a
         # failed layout there, here).
-        prepared = self.prepared
-        if prepared is not None and prepared.regions is not snap.regions:
-            prepared = None
         bar = self.query_one(AddressBar)
         bar.set_regions(snap.regions, recent, traces, prepared.bar if prepared else None)
         bar.set_selected(table.selected_region)

@@ -40,10 +40,20 @@ from vmtop.tui.widgets.table_model import (
     Member,
     Row,
     RowsOf,
+    TableState,
     build_rows,
     row_key,
     row_region,
 )
+
+
+class PreparedRows(NamedTuple):
+    """Rows built in the sampling worker: for these regions, changes and table state."""
+
+    regions: Sequence[Region]
+    changes: dict
+    state: TableState
+    rows: Sequence[Row]
 
 
 class Column(NamedTuple):
@@ -256,6 +266,7 @@ class RegionTable(theme.ThemedLines, ScrollView, can_focus=True):
         *,
         addr_width: int = 12,
         fields_of: Callable[[Region], dict] | None = None,
+        prepared: PreparedRows | None = None,
     ) -> None:
         """New data (a refresh): rebuild rows, keep the cursor on the same region.
 
@@ -271,7 +282,7 @@ class RegionTable(theme.ThemedLines, ScrollView, can_focus=True):
         if (addr_width, full) != (self.user_addr_width, self.full_addr_width):
             self.user_addr_width, self.full_addr_width = addr_width, full
             self._fit_columns(force=True)
-        self._rebuild()
+        self._rebuild(prepared)
 
     def _fit_columns(self, force: bool = False) -> None:
         width = self.scrollable_content_region.width
@@ -296,16 +307,21 @@ class RegionTable(theme.ThemedLines, ScrollView, can_focus=True):
         keys = [c.key for c in self.columns if c.key]
         return [*keys, "delta"] if "delta" not in keys else keys
 
-    def _rebuild(self) -> None:
-        self.rows = build_rows(
-            self.regions,
-            self.changes,
-            sort=self.sort,
-            descending=self.descending,
-            filter_text=self.filter_text,
-            grouped=self.grouped,
-            expanded=self.expanded,
+    def table_state(self) -> TableState:
+        return TableState(
+            self.sort, self.descending, self.filter_text, self.grouped, frozenset(self.expanded)
         )
+
+    def _rebuild(self, prepared: PreparedRows | None = None) -> None:
+        if (
+            prepared is not None
+            and prepared.regions is self.regions
+            and prepared.changes is self.changes
+            and prepared.state == self.table_state()
+        ):
+            self.rows = prepared.rows  # built in the sampling worker for this very state
+        else:
+            self.rows = build_rows(self.regions, self.changes, **self.table_state()._asdict())
         self._cache.clear()
         self.virtual_size = Size(self.size.width, len(self.rows) + 1)
         index = self._find_selected()

@@ -305,6 +305,24 @@ def _sort_value(column: str, region: Region, change: RegionChange | None):
     return region.start
 
 
+class TableState(NamedTuple):
+    """What the rows depend on besides the regions and changes: taken on the UI thread
+    and handed to the sampling worker, which builds the rows of a huge map for it."""
+
+    sort: str = "start"
+    descending: bool = False
+    filter_text: str = ""
+    grouped: bool = False
+    expanded: frozenset = frozenset()
+
+    @property
+    def by_address(self) -> bool:
+        """Every region in address order: rows that cost nothing to make (columns)."""
+        return not (self.filter_text.split() or self.grouped) and (
+            self.sort == "start" and not self.descending
+        )
+
+
 def build_rows(
     regions: Sequence[Region],
     changes: dict[int, RegionChange],
