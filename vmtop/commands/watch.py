@@ -20,6 +20,7 @@ from vmtop.model.events import Event
 from vmtop.model.names import display_name
 from vmtop.model.region import Snapshot
 from vmtop.procfs.errors import NoSuchProcess, PidReused, ProcError, ProcessGone, ZombieProcess
+from vmtop.procfs.maps_ticks import MapsTicks
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.smaps_budget import SMAPS_BUDGET, carry_smaps, smaps_every
 from vmtop.procfs.snapshot import take_snapshot
@@ -100,6 +101,12 @@ class SmapsReads:
             return snap
         return carry_smaps(snap, self.last)
 
+    def carried(self) -> None:
+        """Note a read without smaps that came with the last read's figures already
+        carried (MapsTicks): what ``read`` does for one, but the carrying."""
+        self.fresh = False
+        self.since += 1
+
     def describe(self) -> str:
         ms = self.cost * 1000
         if self.every <= 1:
@@ -146,6 +153,7 @@ def _snapshots(
     end) when the process is gone. ``count`` counts ``first`` too."""
     taken = 1
     next_at = time.monotonic() + interval
+    maps = MapsTicks(procfs, first.info.pid, first.info.start_time)
     last = first
     while count is None or taken < count:
         delay = next_at - time.monotonic()
@@ -155,12 +163,20 @@ def _snapshots(
         next_at = max(next_at + interval, time.monotonic())
         every = budget.every
         try:
-            cur = take_snapshot(
-                procfs,
-                first.info.pid,
-                smaps=budget.due(),
-                expected_start_time=first.info.start_time or None,
-            )
+            cur = None
+            if not budget.due():
+                # Between smaps reads: maps, parsed and classified where it changed.
+                cur = maps.take(budget.last)
+                if cur is not None:
+                    budget.carried()
+            if cur is None:
+                cur = take_snapshot(
+                    procfs,
+                    first.info.pid,
+                    smaps=budget.due(),
+                    expected_start_time=first.info.start_time or None,
+                )
+                cur = budget.read(cur)
         except PidReused:
             gone = exited_event(last, time.time())
             yield gone._replace(detail=gone.detail + "; its PID now belongs to another process")
@@ -170,7 +186,6 @@ def _snapshots(
             return
         except ProcError:
             raise
-        cur = budget.read(cur)
         if budget.every != every:
             print(f"vmtop: now {budget.describe()}", file=sys.stderr, flush=True)
         taken += 1
