@@ -10,6 +10,7 @@ start time of the PID is checked on every read.
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 import time
 from typing import TextIO
@@ -28,6 +29,10 @@ from vmtop.procfs.snapshot import take_snapshot
 # The process is gone (or its PID is someone else's now): the end of the watch.
 _GONE = (NoSuchProcess, ProcessGone, ZombieProcess)
 
+
+# At most this share of one CPU's time spent reading maps between smaps reads (smaps
+# has its own, SMAPS_BUDGET): at 60 000 regions a read costs ~45 ms, every tick at 1 s.
+MAPS_BUDGET = 0.10
 
 WATCH_FORMAT = "vmtop-watch"
 WATCH_FORMAT_VERSION = 1
@@ -107,6 +112,10 @@ class SmapsReads:
         self.fresh = False
         self.since += 1
 
+    def skipped(self) -> None:
+        """Note a tick with no read at all (MapsPlan): smaps stays due on time."""
+        self.since += 1
+
     def describe(self) -> str:
         ms = self.cost * 1000
         if self.every <= 1:
@@ -114,6 +123,43 @@ class SmapsReads:
         return (
             f"smaps every {self.every} reads, maps in between ({ms:.0f} ms a read of smaps; "
             f"at most {SMAPS_BUDGET:.0%} of a core)"
+        )
+
+
+class MapsPlan:
+    """When to read maps between smaps reads: every tick while a read costs less than
+    ``MAPS_BUDGET`` of the interval in CPU (the kernel's printing of the text included,
+    which the target's mmap waits on), else every ``every`` ticks. The cost is the
+    median of the last few maps reads: the first ones are parsed whole, and the first
+    after an smaps read carries every region's figures anew. Says so on stderr when
+    the plan changes."""
+
+    KEEP = 5
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.every = 1
+        self.costs: list[float] = []
+        self.waited = 0
+
+    def skip(self) -> bool:
+        """Whether this tick reads nothing (counts the ticks)."""
+        self.waited += 1
+        if self.waited < self.every:
+            return True
+        self.waited = 0
+        return False
+
+    def note(self, cost: float) -> None:
+        self.costs = [*self.costs[1 - self.KEEP :], cost]
+        if len(self.costs) >= 3:  # the first reads are whole ones: no plan on them alone
+            self.every = smaps_every(statistics.median(self.costs), self.interval, MAPS_BUDGET)
+
+    def describe(self) -> str:
+        ms = statistics.median(self.costs) * 1000 if self.costs else 0.0
+        return (
+            f"maps every {self.every} ticks in between ({ms:.0f} ms a read of maps; "
+            f"at most {MAPS_BUDGET:.0%} of a core)"
         )
 
 
@@ -154,6 +200,7 @@ def _snapshots(
     taken = 1
     next_at = time.monotonic() + interval
     maps = MapsTicks(procfs, first.info.pid, first.info.start_time)
+    plan = MapsPlan(interval)
     last = first
     while count is None or taken < count:
         delay = next_at - time.monotonic()
@@ -161,7 +208,10 @@ def _snapshots(
             time.sleep(delay)
         # A slow read (a huge smaps) pushes the schedule back rather than piling up.
         next_at = max(next_at + interval, time.monotonic())
-        every = budget.every
+        every, maps_every = budget.every, plan.every
+        if not budget.due() and plan.skip():
+            budget.skipped()  # maps costs too much to read every tick
+            continue
         try:
             cur = None
             if not budget.due():
@@ -169,6 +219,7 @@ def _snapshots(
                 cur = maps.take(budget.last)
                 if cur is not None:
                     budget.carried()
+                    plan.note(cur.cpu_seconds)
             if cur is None:
                 cur = take_snapshot(
                     procfs,
@@ -188,6 +239,8 @@ def _snapshots(
             raise
         if budget.every != every:
             print(f"vmtop: now {budget.describe()}", file=sys.stderr, flush=True)
+        if plan.every != maps_every:
+            print(f"vmtop: now {plan.describe()}", file=sys.stderr, flush=True)
         taken += 1
         last = cur
         yield cur
