@@ -42,8 +42,15 @@ def rates(target: subprocess.Popen, seconds: float) -> tuple[float, float]:
     return statistics.median(values), worst
 
 
+def pinned(cpu: int | None):
+    """A preexec_fn that keeps the child (and its threads) on one CPU, or None."""
+    if cpu is None:
+        return None
+    return lambda: os.sched_setaffinity(0, {cpu})
+
+
 def watched_rate(
-    target: subprocess.Popen, seconds: float, source: Path | None
+    target: subprocess.Popen, seconds: float, source: Path | None, cpu: int | None = None
 ) -> tuple[float, float, str, float]:
     """The target's rate while `vmtop watch` (of ``source``, else this tree) runs on
     it: median pairs/s, worst pair, watch's first stderr line, its CPU share."""
@@ -57,6 +64,7 @@ def watched_rate(
         text=True,
         env=env,
         cwd=source or HERE.parent,
+        preexec_fn=pinned(cpu),
     )
     note = watch.stderr.readline().strip()
     rates(target, 2)
@@ -82,6 +90,12 @@ def main() -> int:
     parser.add_argument(
         "--rounds", type=int, default=1, help="alone / watch (/ before) this many times over"
     )
+    parser.add_argument(
+        "--cpu",
+        type=int,
+        help="pin the target and each watch to this one CPU: what watching costs when "
+        "they compete for a core (the worst case; not pmap)",
+    )
     args = parser.parse_args()
     if shutil.which("gcc") is None:
         raise SystemExit("needs gcc")
@@ -97,7 +111,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, max_map_count_for(args.regions):
         exe = Path(tmp) / "churn_rate"
         subprocess.run(["gcc", "-O2", "-o", str(exe), str(HERE / "churn_rate.c")], check=True)
-        target = subprocess.Popen([str(exe), str(args.regions)], stdout=subprocess.PIPE)
+        target = subprocess.Popen(
+            [str(exe), str(args.regions)], stdout=subprocess.PIPE, preexec_fn=pinned(args.cpu)
+        )
         try:
             assert target.stdout.readline().startswith(b"READY")
             rates(target, 2)  # settle
@@ -109,7 +125,7 @@ def main() -> int:
                     flush=True,
                 )
                 for label, source in variants:
-                    rate, worst, note, share = watched_rate(target, args.seconds, source)
+                    rate, worst, note, share = watched_rate(target, args.seconds, source, args.cpu)
                     ratios[label].append(rate / alone)
                     shares[label].append(share)
                     notes.setdefault(label, note)
@@ -127,7 +143,8 @@ def main() -> int:
         finally:
             target.kill()
             target.wait()
-    print(f"{args.regions} regions, {args.rounds} round(s) of {args.seconds:g} s:")
+    pin = f", target and watch on CPU {args.cpu}" if args.cpu is not None else ""
+    print(f"{args.regions} regions, {args.rounds} round(s) of {args.seconds:g} s{pin}:")
     for label, source in variants:
         print(
             f"  {label:<18} median {statistics.median(ratios[label]):.2f}x alone "
