@@ -5,6 +5,12 @@ after --count snapshots, on Ctrl-C, or when the process exits (printing ``exited
 all three exit with status 0. A process that cannot be read at the start is a ProcError
 (exit 1, by the CLI). A snapshot is never compared with one of another process: the
 start time of the PID is checked on every read.
+
+What watching costs the watched process is kept small: smaps (a page-table walk the
+target's mmap waits on) is read on a budget (SmapsReads), maps in between, and each
+maps read parses and classifies only the lines that changed since the last one
+(MapsTicks); when even that costs more than its share of a core, maps is read every
+few ticks (MapsPlan). Both plans are said on stderr.
 """
 
 from __future__ import annotations
