@@ -200,6 +200,32 @@ def test_a_one_page_mmap_in_a_big_map_is_read_alone():
     assert not change.whole and back[-3] is old.classified[-3]
 
 
+def test_threads_with_unknown_stack_pointers_keep_it_to_the_window():
+    # A running thread's stack pointer is unknown: classify then picks thread stacks
+    # among the rw- regions right above a no-access one, over the whole map.
+    guard = (
+        b"7f0fe0000000-7f0fe0001000 ---p 00000000 00:00 0 \n"
+        b"7f0fe0001000-7f0fe0801000 rw-p 00000000 00:00 0 \n"
+    )
+    read_facts = facts_for({101: None})
+    old, classified = read_whole(churn_map(5_000, guard), read_facts)
+    assert [r.kind for r in classified[-5:-3]] == ["guard", "thread_stack"]
+    page = b"7f0ff0000000-7f0ff0001000 rw-p 00000000 00:00 0 \n"
+    new_text = churn_map(5_000, guard + page)
+    _, regions, change = read_again(old, new_text, read_facts)
+    assert regions == truth(new_text, read_facts)
+    assert not change.whole and change.new_hi - change.lo <= 3
+    # A new region of that shape: the choice is the whole map's again.
+    shaped = (
+        guard
+        + b"7f0ff0000000-7f0ff0001000 ---p 00000000 00:00 0 \n"
+        + page.replace(b"7f0ff0000000-7f0ff0001000", b"7f0ff0001000-7f0ff0002000")
+    )
+    _, regions, change = read_again(old, churn_map(5_000, shaped), read_facts)
+    assert change.whole
+    assert regions == truth(churn_map(5_000, shaped), read_facts)
+
+
 def test_the_same_text_reuses_everything():
     read_facts = facts_for({})
     text = churn_map(1000)

@@ -18,8 +18,9 @@ alike whatever is on the other side. What is global is checked instead, and when
 moved the whole map is classified again (never a guess): the set of ELF objects with
 code, arenas (numbered in address order), SysV segments (their object names the
 attach count, read anew each time), and the threads' stack pointers (each must stay in
-the window or in the same region outside it; an unknown one makes the choice of
-thread stacks global).
+the window or in the same region outside it; while some are unknown, classify picks
+their stacks among all regions of a stack's shape, so none may be in the window).
+Then the lines already parsed are classified whole, not parsed again.
 
 Pure: text in, regions out; the facts are read by a function the caller hands in. A
 hypothesis test checks the result against parse_maps + classify_regions of the whole
@@ -32,7 +33,7 @@ import re
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Sequence
-from itertools import repeat
+from itertools import pairwise, repeat
 from operator import attrgetter
 from typing import NamedTuple
 
@@ -179,6 +180,23 @@ def _whole(text: bytes, read_facts: ReadFacts) -> tuple[MapsRead | None, list[Re
     return state, classified, Change(0, 0, len(classified), whole=True)
 
 
+def _classify_again(
+    text: bytes, regions: list[Region], read_facts: ReadFacts
+) -> tuple[MapsRead, list[Region], Change]:
+    """Classify all of ``regions`` (the parse of ``text``, spliced: not parsed again)."""
+    facts = read_facts(regions)
+    classified = classify_regions(regions, facts)
+    state = MapsRead(
+        text,
+        regions,
+        classified,
+        dict(facts.stack_pointers),
+        _exec_objects(regions),
+        _sysv(regions),
+    )
+    return state, classified, Change(0, 0, len(classified), whole=True)
+
+
 def _place(regions: Sequence[Region], sp: int | None) -> int:
     """Index of the region holding ``sp``, -1 if none."""
     if sp is None:
@@ -187,21 +205,42 @@ def _place(regions: Sequence[Region], sp: int | None) -> int:
     return i if i >= 0 and regions[i].start <= sp < regions[i].end else -1
 
 
+def _stack_shapes(regions: Sequence[Region]) -> bool:
+    """Is there an rw-p anonymous region right above a no-access anonymous one (where
+    classify looks for the stacks of threads whose stack pointer is unknown)?"""
+    return any(
+        a.end == b.start
+        and a.perms[:3] == "---"
+        and not a.inode
+        and not a.path
+        and b.perms == "rw-p"
+        and not b.inode
+        and not b.path
+        for a, b in pairwise(regions)
+    )
+
+
 def _stacks_stay(
     old: MapsRead, new_regions: list[Region], sps: dict, lo: int, old_hi: int, new_hi: int
 ) -> bool:
-    """Does every thread's stack pointer stay where the old classification put it:
-    in the window, or in the same region outside it (or in none)?"""
-    if sps == old.stack_pointers:
-        # The same pointers: outside the window they are in the same regions.
-        return None not in sps.values()
-    if None in sps.values() or None in old.stack_pointers.values():
+    """Does every thread's stack stay where the old classification put it? Each known
+    stack pointer in the window, or in the same region outside it (or in none); the
+    same threads with unknown ones, and then no region in either window of the shape
+    classify picks their stacks from (it picks among all such regions of the map)."""
+    old_sps = old.stack_pointers
+    unknown = {tid for tid, sp in sps.items() if sp is None}
+    if unknown != {tid for tid, sp in old_sps.items() if sp is None}:
         return False
+    if unknown and (_stack_shapes(old.regions[lo:old_hi]) or _stack_shapes(new_regions[lo:new_hi])):
+        return False
+    if sps == old_sps:
+        # The same pointers: outside the window they are in the same regions.
+        return True
     shift = new_hi - old_hi
-    for tid in sps.keys() | old.stack_pointers.keys():
-        before = _place(old.regions, old.stack_pointers.get(tid))
+    for tid in (sps.keys() | old_sps.keys()) - unknown:
+        before = _place(old.regions, old_sps.get(tid))
         after = _place(new_regions, sps.get(tid))
-        # In the new list's terms; "window" for either side's window.
+        # In the new list's terms; -2 for either side's window.
         if lo <= before < old_hi:
             before = -2
         elif before >= old_hi:
@@ -260,7 +299,7 @@ def read_again(
         old_hi += 1
     window = regions[lo:new_hi]
     if len(window) > len(regions) // 4 + 64:
-        return _whole(text, read_facts)
+        return _classify_again(text, regions, read_facts)
     # Global facts: the ELF objects with code, arenas, SysV segments.
     gone = _exec_objects(old_regions[lo:old_hi])
     came = _exec_objects(window)
@@ -268,19 +307,21 @@ def read_again(
     if gone != came:
         exec_objects = exec_objects - gone + came
         if exec_objects.keys() != old.exec_objects.keys():
-            return _whole(text, read_facts)
+            return _classify_again(text, regions, read_facts)
     for r in window:
         if r.inode and (r.dev, r.inode) in exec_objects and (r.dev, r.inode) not in came:
-            return _whole(text, read_facts)  # its code is outside the window
+            return _classify_again(text, regions, read_facts)  # its code is outside the window
     sysv = old.sysv - _sysv(old_regions[lo:old_hi]) + _sysv(window)
+    if sysv:  # their objects say how many attach them: read anew each time
+        return _classify_again(text, regions, read_facts)
     facts = read_facts(window)
     sps = dict(facts.stack_pointers)
-    if sysv or not _stacks_stay(old, regions, sps, lo, old_hi, new_hi):
-        return _whole(text, read_facts)
+    if not _stacks_stay(old, regions, sps, lo, old_hi, new_hi):
+        return _classify_again(text, regions, read_facts)
     classified_window = classify_regions(window, facts)
     for r in (*old.classified[lo:old_hi], *classified_window):
         if r.kind == kinds.ARENA or (r.object and r.object.startswith(_ARENA_OBJECT)):
-            return _whole(text, read_facts)  # arenas are numbered across the map
+            return _classify_again(text, regions, read_facts)  # arenas are numbered across the map
     classified = old.classified[:lo]
     classified.extend(classified_window)
     classified.extend(old.classified[old_hi:])
