@@ -5,7 +5,12 @@
 The target is benchmarks/churn_rate.c: N separate regions, then mmap + munmap of one
 page in a loop, printing its rate every second. Target: rate with watch >= 0.9x alone.
 
-    python benchmarks/bench_watch_cost.py [--regions 60000] [--seconds 20]
+    python benchmarks/bench_watch_cost.py [--regions 60000] [--seconds 20] [--before DIR]
+
+``--before DIR``: also measure the `vmtop watch` of another source tree (e.g. an older
+commit unpacked with ``git archive REV | tar -x -C DIR``), on the same target in the
+same run, so that the two are compared under the same load. Each watch's own CPU time
+per second is printed too (from /proc/PID/stat).
 """
 
 from __future__ import annotations
@@ -37,33 +42,98 @@ def rates(target: subprocess.Popen, seconds: float) -> tuple[float, float]:
     return statistics.median(values), worst
 
 
+def pinned(cpu: int | None):
+    """A preexec_fn that keeps the child (and its threads) on one CPU, or None."""
+    if cpu is None:
+        return None
+    return lambda: os.sched_setaffinity(0, {cpu})
+
+
+def watched_rate(
+    target: subprocess.Popen, seconds: float, source: Path | None, cpu: int | None = None
+) -> tuple[float, float, str, float]:
+    """The target's rate while `vmtop watch` (of ``source``, else this tree) runs on
+    it: median pairs/s, worst pair, watch's first stderr line, its CPU share."""
+    env = dict(os.environ)
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "vmtop", "watch", str(target.pid)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=source or HERE.parent,
+        preexec_fn=pinned(cpu),
+    )
+    note = watch.stderr.readline().strip()
+    rates(target, 2)
+    cpu0, t0 = cpu_seconds(watch.pid), time.monotonic()
+    rate, worst = rates(target, seconds)
+    share = (cpu_seconds(watch.pid) - cpu0) / (time.monotonic() - t0)
+    watch.terminate()
+    watch.wait()
+    return rate, worst, note, share
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from /proc/PID/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--regions", type=int, default=60_000)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--before", type=Path, help="another source tree's watch, too")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="alone / watch (/ before) this many times over"
+    )
+    parser.add_argument(
+        "--cpu",
+        type=int,
+        help="pin the target and each watch to this one CPU: what watching costs when "
+        "they compete for a core (the worst case; not pmap)",
+    )
     args = parser.parse_args()
     if shutil.which("gcc") is None:
         raise SystemExit("needs gcc")
     print(f"{os.cpu_count()} CPUs, load {os.getloadavg()}")
+    # Per round: the rate alone, then with each watch; ratios against that round's alone
+    # (the machine's other load drifts between rounds more than within one).
+    variants: list[tuple[str, Path | None]] = [("with vmtop watch", None)]
+    if args.before is not None:
+        variants.append(("with watch before", args.before.resolve()))
+    ratios: dict[str, list[float]] = {label: [] for label, _ in variants}
+    shares: dict[str, list[float]] = {label: [] for label, _ in variants}
+    notes: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as tmp, max_map_count_for(args.regions):
         exe = Path(tmp) / "churn_rate"
         subprocess.run(["gcc", "-O2", "-o", str(exe), str(HERE / "churn_rate.c")], check=True)
-        target = subprocess.Popen([str(exe), str(args.regions)], stdout=subprocess.PIPE)
+        target = subprocess.Popen(
+            [str(exe), str(args.regions)], stdout=subprocess.PIPE, preexec_fn=pinned(args.cpu)
+        )
         try:
             assert target.stdout.readline().startswith(b"READY")
             rates(target, 2)  # settle
-            alone, alone_worst = rates(target, args.seconds)
-            watch = subprocess.Popen(
-                [sys.executable, "-m", "vmtop", "watch", str(target.pid)],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            note = watch.stderr.readline().strip()
-            rates(target, 2)
-            watched, watched_worst = rates(target, args.seconds)
-            watch.terminate()
-            watch.wait()
+            for round_ in range(1, args.rounds + 1):
+                alone, alone_worst = rates(target, args.seconds)
+                print(
+                    f"round {round_}: alone {alone:10.0f} pairs/s   worst "
+                    f"{alone_worst / 1000:6.1f} ms   (load {os.getloadavg()[0]:.2f})",
+                    flush=True,
+                )
+                for label, source in variants:
+                    rate, worst, note, share = watched_rate(target, args.seconds, source, args.cpu)
+                    ratios[label].append(rate / alone)
+                    shares[label].append(share)
+                    notes.setdefault(label, note)
+                    print(
+                        f"  {label:<18} {rate:10.0f} pairs/s   worst {worst / 1000:6.1f} ms"
+                        f"   {rate / alone:.2f}x alone   (watch: {share:.1%} of a core)",
+                        flush=True,
+                    )
             loop = subprocess.Popen(
                 ["sh", "-c", f"while :; do pmap -x {target.pid} >/dev/null; done"],
             )
@@ -73,15 +143,18 @@ def main() -> int:
         finally:
             target.kill()
             target.wait()
-    print(f"{args.regions} regions; {note}")
-    print(f"  alone              {alone:10.0f} pairs/s   worst {alone_worst / 1000:6.1f} ms")
-    print(
-        f"  with vmtop watch   {watched:10.0f} pairs/s   worst {watched_worst / 1000:6.1f} ms"
-        f"   {watched / alone:.2f}x alone"
-    )
+    pin = f", target and watch on CPU {args.cpu}" if args.cpu is not None else ""
+    print(f"{args.regions} regions, {args.rounds} round(s) of {args.seconds:g} s{pin}:")
+    for label, source in variants:
+        print(
+            f"  {label:<18} median {statistics.median(ratios[label]):.2f}x alone "
+            f"(rounds: {', '.join(f'{r:.2f}' for r in ratios[label])}); watch "
+            f"{statistics.median(shares[label]):.1%} of a core"
+        )
+        print(f"    {source or 'this tree'}: {notes[label]}")
     print(
         f"  with pmap -x loop  {pmapped:10.0f} pairs/s   worst {pmap_worst / 1000:6.1f} ms"
-        f"   {pmapped / alone:.2f}x alone"
+        f"   {pmapped / alone:.2f}x the last alone"
     )
     return 0
 

@@ -5,11 +5,18 @@ after --count snapshots, on Ctrl-C, or when the process exits (printing ``exited
 all three exit with status 0. A process that cannot be read at the start is a ProcError
 (exit 1, by the CLI). A snapshot is never compared with one of another process: the
 start time of the PID is checked on every read.
+
+What watching costs the watched process is kept small: smaps (a page-table walk the
+target's mmap waits on) is read on a budget (SmapsReads), maps in between, and each
+maps read parses and classifies only the lines that changed since the last one
+(MapsTicks); when even that costs more than its share of a core, maps is read every
+few ticks (MapsPlan). Both plans are said on stderr.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 import time
 from typing import TextIO
@@ -20,6 +27,7 @@ from vmtop.model.events import Event
 from vmtop.model.names import display_name
 from vmtop.model.region import Snapshot
 from vmtop.procfs.errors import NoSuchProcess, PidReused, ProcError, ProcessGone, ZombieProcess
+from vmtop.procfs.maps_ticks import MapsTicks
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.smaps_budget import SMAPS_BUDGET, carry_smaps, smaps_every
 from vmtop.procfs.snapshot import take_snapshot
@@ -27,6 +35,10 @@ from vmtop.procfs.snapshot import take_snapshot
 # The process is gone (or its PID is someone else's now): the end of the watch.
 _GONE = (NoSuchProcess, ProcessGone, ZombieProcess)
 
+
+# At most this share of one CPU's time spent reading maps between smaps reads (smaps
+# has its own, SMAPS_BUDGET): at 60 000 regions a read costs ~45 ms, every tick at 1 s.
+MAPS_BUDGET = 0.10
 
 WATCH_FORMAT = "vmtop-watch"
 WATCH_FORMAT_VERSION = 1
@@ -100,6 +112,16 @@ class SmapsReads:
             return snap
         return carry_smaps(snap, self.last)
 
+    def carried(self) -> None:
+        """Note a read without smaps that came with the last read's figures already
+        carried (MapsTicks): what ``read`` does for one, but the carrying."""
+        self.fresh = False
+        self.since += 1
+
+    def skipped(self) -> None:
+        """Note a tick with no read at all (MapsPlan): smaps stays due on time."""
+        self.since += 1
+
     def describe(self) -> str:
         ms = self.cost * 1000
         if self.every <= 1:
@@ -107,6 +129,43 @@ class SmapsReads:
         return (
             f"smaps every {self.every} reads, maps in between ({ms:.0f} ms a read of smaps; "
             f"at most {SMAPS_BUDGET:.0%} of a core)"
+        )
+
+
+class MapsPlan:
+    """When to read maps between smaps reads: every tick while a read costs less than
+    ``MAPS_BUDGET`` of the interval in CPU (the kernel's printing of the text included,
+    which the target's mmap waits on), else every ``every`` ticks. The cost is the
+    median of the last few maps reads: the first ones are parsed whole, and the first
+    after an smaps read carries every region's figures anew. Says so on stderr when
+    the plan changes."""
+
+    KEEP = 5
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.every = 1
+        self.costs: list[float] = []
+        self.waited = 0
+
+    def skip(self) -> bool:
+        """Whether this tick reads nothing (counts the ticks)."""
+        self.waited += 1
+        if self.waited < self.every:
+            return True
+        self.waited = 0
+        return False
+
+    def note(self, cost: float) -> None:
+        self.costs = [*self.costs[1 - self.KEEP :], cost]
+        if len(self.costs) >= 3:  # the first reads are whole ones: no plan on them alone
+            self.every = smaps_every(statistics.median(self.costs), self.interval, MAPS_BUDGET)
+
+    def describe(self) -> str:
+        ms = statistics.median(self.costs) * 1000 if self.costs else 0.0
+        return (
+            f"maps every {self.every} ticks in between ({ms:.0f} ms a read of maps; "
+            f"at most {MAPS_BUDGET:.0%} of a core)"
         )
 
 
@@ -146,6 +205,8 @@ def _snapshots(
     end) when the process is gone. ``count`` counts ``first`` too."""
     taken = 1
     next_at = time.monotonic() + interval
+    maps = MapsTicks(procfs, first.info.pid, first.info.start_time)
+    plan = MapsPlan(interval)
     last = first
     while count is None or taken < count:
         delay = next_at - time.monotonic()
@@ -153,14 +214,26 @@ def _snapshots(
             time.sleep(delay)
         # A slow read (a huge smaps) pushes the schedule back rather than piling up.
         next_at = max(next_at + interval, time.monotonic())
-        every = budget.every
+        every, maps_every = budget.every, plan.every
+        if not budget.due() and plan.skip():
+            budget.skipped()  # maps costs too much to read every tick
+            continue
         try:
-            cur = take_snapshot(
-                procfs,
-                first.info.pid,
-                smaps=budget.due(),
-                expected_start_time=first.info.start_time or None,
-            )
+            cur = None
+            if not budget.due():
+                # Between smaps reads: maps, parsed and classified where it changed.
+                cur = maps.take(budget.last)
+                if cur is not None:
+                    budget.carried()
+                    plan.note(cur.cpu_seconds)
+            if cur is None:
+                cur = take_snapshot(
+                    procfs,
+                    first.info.pid,
+                    smaps=budget.due(),
+                    expected_start_time=first.info.start_time or None,
+                )
+                cur = budget.read(cur)
         except PidReused:
             gone = exited_event(last, time.time())
             yield gone._replace(detail=gone.detail + "; its PID now belongs to another process")
@@ -170,9 +243,10 @@ def _snapshots(
             return
         except ProcError:
             raise
-        cur = budget.read(cur)
         if budget.every != every:
             print(f"vmtop: now {budget.describe()}", file=sys.stderr, flush=True)
+        if plan.every != maps_every:
+            print(f"vmtop: now {plan.describe()}", file=sys.stderr, flush=True)
         taken += 1
         last = cur
         yield cur
