@@ -289,7 +289,7 @@ def cmd_snapshot(procfs: ProcFS, args: argparse.Namespace) -> int:
 
 def run_tui(procfs: ProcFS, pid: int | None, settings=None) -> int:
     try:
-        from vmtop.tui.app import VmtopApp
+        from vmtop.tui.app import VmtopApp, freeze_startup_objects
     except ImportError as e:  # pragma: no cover - the TUI ships with the package
         print(f"vmtop: the TUI is not available: {e}", file=sys.stderr)
         return 1
@@ -298,6 +298,7 @@ def run_tui(procfs: ProcFS, pid: int | None, settings=None) -> int:
     if problem:
         print(f"vmtop: {problem}", file=sys.stderr)
         return 2
+    freeze_startup_objects()
     app.run()
     return app.return_code or 0
 

@@ -26,7 +26,7 @@ def cmd_demo(procfs: ProcFS, args) -> int:
     if getattr(args, "no_tui", False):
         return run_foreground(name, size_mib, language)
     try:
-        from vmtop.tui.app import VmtopApp
+        from vmtop.tui.app import VmtopApp, freeze_startup_objects
     except ImportError as e:
         print(
             f"vmtop: the TUI is not available ({e}); running the demo without it", file=sys.stderr
@@ -37,6 +37,7 @@ def cmd_demo(procfs: ProcFS, args) -> int:
         app = VmtopApp(
             procfs=procfs, pid=demo.pid, demo=demo, settings=getattr(args, "settings", None)
         )
+        freeze_startup_objects()
         app.run()
         return app.return_code or 0
     finally:

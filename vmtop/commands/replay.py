@@ -105,8 +105,10 @@ def _clock(t: float) -> str:
 
 
 def _run_tui(rec: Recording, settings=None) -> int:
+    from vmtop.tui.app import freeze_startup_objects
     from vmtop.tui.replay_app import ReplayApp
 
     app = ReplayApp(rec, settings=settings)
+    freeze_startup_objects()
     app.run()
     return app.return_code or 0

@@ -40,7 +40,8 @@ import bisect
 import gc
 import heapq
 from collections.abc import Iterator, Sequence
-from operator import itemgetter
+from itertools import compress, count, repeat
+from operator import eq, itemgetter
 
 from vmtop.model import kinds
 from vmtop.model.columns import RegionColumns
@@ -215,10 +216,12 @@ def _exec_objects(regions: Sequence[Region]) -> set[tuple[str, int]]:
     if isinstance(regions, _PlainRows):
         regions = regions.base
     if isinstance(regions, RegionColumns):
-        rows = zip(
-            regions.column("kind"), regions.column("dev"), regions.column("inode"), strict=True
-        )
-        return {(dev, inode) for kind, dev, inode in rows if kind == kinds.TEXT and inode}
+        if kinds.TEXT not in regions.distinct("kind"):
+            return set()
+        text = regions.distinct("kind").index(kinds.TEXT)
+        is_text = map(eq, regions.names[3], repeat(text))  # (in C: no Region made)
+        files = compress(zip(regions.column("dev"), regions.column("inode"), strict=True), is_text)
+        return {(dev, inode) for dev, inode in files if inode}
     return {(r.dev, r.inode) for r in regions if r.kind == kinds.TEXT and r.inode}
 
 
@@ -420,7 +423,8 @@ def name_stack_guards(regions: list[Region]) -> None:
     and says whose."""
     THREAD_STACK = kinds.THREAD_STACK
     kinds_of = regions.column("kind") if isinstance(regions, _Patched) else map(_GET_KIND, regions)
-    for i in [i for i, k in enumerate(kinds_of) if k == THREAD_STACK]:
+    stacks = compress(count(), map(eq, kinds_of, repeat(THREAD_STACK)))  # in C
+    for i in list(stacks):
         below = regions[i - 1] if i else None
         if _is_guard_below(below, regions[i]) and below.end == regions[i].start:
             owner = _stack_owner(regions[i])

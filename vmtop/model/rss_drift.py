@@ -53,7 +53,9 @@ class RssDrift:
             unmatched = compress(range(len(regions)), map(eq, base, repeat(_UNSEEN)))
         else:
             base = array("q", repeat(_UNSEEN, len(regions)))
-            unmatched = range(len(regions))
+            # Nothing to look up unless the tuple path reported (a map that grew past the
+            # size at which it is held as columns): a first look is all new.
+            unmatched = range(len(regions)) if self.reported else ()
         # Regions not the same mapping as one at the same place (grown, shrunk: its
         # start, or the stack's end, is where the last one's was): by anchor.
         for k in list(unmatched):

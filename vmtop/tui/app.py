@@ -12,6 +12,7 @@ exits (q, Ctrl+C, an exception): see ``on_unmount`` and ``run``.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -50,6 +51,18 @@ class NoneSafeMonochrome(Monochrome):
         null = Style.null()
         safe = [s if s.style is not None else Segment(s.text, null, s.control) for s in segments]
         return super().apply(safe, background)
+
+
+def freeze_startup_objects() -> None:
+    """Move what exists before the app runs (modules, classes, functions: ~70 000
+    objects that live as long as the process) out of the cycle collector's sight, once,
+    garbage collected first. Every full collection walks every tracked object; with the
+    snapshots held as columns, the startup objects were most of them: 35-50 ms a pass,
+    and at a million regions the parse sets off dozens of passes (benchmarks/README.md,
+    issue 10). Not done again later: objects that die in cycles after being frozen are
+    never freed (what the parser's old freeze-per-parse did to the TUI's garbage)."""
+    gc.collect()
+    gc.freeze()
 
 
 class VmtopApp(App):

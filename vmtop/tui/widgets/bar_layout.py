@@ -28,7 +28,7 @@ from operator import sub as sub_
 from typing import NamedTuple
 
 from vmtop.model import kinds
-from vmtop.model.columns import RegionColumns, field_values, starts_of
+from vmtop.model.columns import RegionColumns, chunked_extend, field_values, starts_of
 from vmtop.model.region import Region
 from vmtop.tui.formatting import format_bytes
 
@@ -223,8 +223,8 @@ def compact_layout(
 
     # Arrays, a pass each in C: 8 bytes a region (a list of ints costs 40, and at a
     # million regions this runs every tick).
-    starts = array("Q", field_values(regions, "start", i0, i1))
-    ends = array("Q", field_values(regions, "end", i0, i1))
+    starts = chunked_extend(array("Q"), field_values(regions, "start", i0, i1))
+    ends = chunked_extend(array("Q"), field_values(regions, "end", i0, i1))
     # Gaps: (position in sub where the gap comes before, start, end).
     first: list[tuple[int, int, int]] = []
     last: list[tuple[int, int, int]] = []
@@ -250,7 +250,7 @@ def compact_layout(
         gap_widths = [1] * len(gaps)
     room = width - sum(gap_widths)
     n = len(sub)
-    weights = array("d", map(math.sqrt, map(sub_, ends, starts)))
+    weights = chunked_extend(array("d"), map(math.sqrt, map(sub_, ends, starts)))
 
     # Cells by the position (in sub) of the first region they show.
     region_cells: dict[int, list[BarCell]] = {}
@@ -316,9 +316,8 @@ def _resident_sums(regions: Sequence[Region], lo: int, hi: int) -> tuple[array, 
         if regions.figures is None:  # a maps-only look: nothing resident known yet
             zeros = array("q", bytes(8 * (n + 1)))
             return zeros, array("q", zeros)
-        rss_sum = array("q", [0])
-        rss_sum.extend(accumulate(regions.figures[0][lo:hi]))
-        return rss_sum, array("q", range(n + 1))
+        rss_sum = chunked_extend(array("q", [0]), accumulate(regions.figures[0][lo:hi]))
+        return rss_sum, chunked_extend(array("q"), range(n + 1))
     rss_sum = array("q", [0])
     known_sum = array("q", [0])
     rss_total = known = 0
@@ -347,16 +346,15 @@ def _bucket(
     middle. Cells are filed under the position of the first region they show, so breaks
     land between the right cells."""
     n = len(weights)
-    cum = array("d", accumulate(weights))  # region p covers [cum[p] - weights[p], cum[p])
+    cum = chunked_extend(array("d"), accumulate(weights))  # p: [cum[p] - weights[p], cum[p])
     total = cum[-1]
     step = total / room
     kinds_ = list(field_values(regions, "kind", i0, i0 + n))
     # Where each run of regions of one kind starts.
     runs = [0, *compress(range(1, n), map(ne, islice(kinds_, 1, None), kinds_))]
-    starts = array("Q", field_values(regions, "start", i0, i0 + n))
-    ends = array("Q", field_values(regions, "end", i0, i0 + n))
-    size_sum = array("Q", [0])
-    size_sum.extend(accumulate(map(sub_, ends, starts)))
+    starts = chunked_extend(array("Q"), field_values(regions, "start", i0, i0 + n))
+    ends = chunked_extend(array("Q"), field_values(regions, "end", i0, i0 + n))
+    size_sum = chunked_extend(array("Q", [0]), accumulate(map(sub_, ends, starts)))
     rss_sum, known_sum = _resident_sums(regions, i0, i0 + n)
     for c in range(room):
         a = step * c

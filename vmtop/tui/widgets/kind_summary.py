@@ -26,7 +26,7 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-from vmtop.model.columns import FIGURES, RegionColumns, field_values
+from vmtop.model.columns import CHUNK, FIGURES, RegionColumns, field_values
 from vmtop.model.kind_groups import group_of, summary_order
 from vmtop.model.region import Region
 from vmtop.tui import theme
@@ -64,7 +64,10 @@ def _column_totals(regions: RegionColumns) -> dict[str, list]:
     """_row_totals for columns. One kind usually holds most regions (a million pages of
     one anonymous mapping): the others are added up row by row, the biggest one is the
     whole map's totals (sums in C) less theirs."""
-    counts = Counter(regions.names[3])  # kind indexes
+    counts: Counter = Counter()  # of kind indexes, a chunk at a time (the GIL)
+    kind_indexes = regions.names[3]
+    for lo in range(0, len(kind_indexes), CHUNK):
+        counts.update(kind_indexes[lo : lo + CHUNK])
     if not counts:
         return {}
     table = regions.distinct("kind")
@@ -88,6 +91,8 @@ def _count_missing(regions: RegionColumns, name: str) -> int:
     """Regions without this figure (None)."""
     if regions.figures is None:
         return len(regions)
+    if not regions.mixed:  # every region has its figures
+        return 0
     column = regions.figures[FIGURES.index(name)]
     return column.count(-1) if isinstance(column, array) else column.tolist().count(-1)
 
