@@ -66,6 +66,7 @@ class Sample:
     screen_clock: str  # the header's clock
     newest_event: str  # time of the first event line (newest first)
     events_on_screen: int
+    load1: float  # the machine's 1-minute load average
 
 
 def status_fields(pid: int) -> dict[str, str]:
@@ -198,6 +199,13 @@ def main() -> int:
                 sys.exit("bench_soak: no process screen within 60 s")
             vmtop = vmtop or find_vmtop(pane_pid)
             time.sleep(0.2)
+        checkout = args.repo or HERE.parent
+        commit = subprocess.run(
+            ["git", "-C", str(checkout), "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        print(f"vmtop from {checkout} at {commit or '?'}, {os.cpu_count()} CPUs")
         print(
             f"churner pid {churner.pid} ({region_count(churner.pid)} regions), "
             f"vmtop pid {vmtop}: {' '.join(cmdline(vmtop))}",
@@ -209,7 +217,7 @@ def main() -> int:
         previous = (t0, cpu_seconds(vmtop))
         print(
             "   min    RSS MiB  HWM MiB  CPU s  CPU %  thr  regions  screen  "
-            "clock     newest ev  ev",
+            "clock     newest ev  ev  load",
             flush=True,
         )
         k = 0
@@ -234,6 +242,7 @@ def main() -> int:
                 int(status["Threads"]),
                 region_count(churner.pid),
                 *screen,
+                float(Path("/proc/loadavg").read_text().split()[0]),
             )
             previous = (now, cpu)
             samples.append(sample)
@@ -242,7 +251,8 @@ def main() -> int:
                 f"{s.elapsed_s / 60:6.1f}  {s.rss_kib / 1024:9.1f}  "
                 f"{s.hwm_kib / 1024:7.1f}  {s.cpu_s:5.1f}  {s.cpu_pct:5.1f}  "
                 f"{s.threads:3d}  {s.target_regions:7d}  {s.screen_regions:6d}  "
-                f"{s.screen_clock:8s}  {s.newest_event:9s}  {s.events_on_screen:2d}",
+                f"{s.screen_clock:8s}  {s.newest_event:9s}  {s.events_on_screen:2d}  "
+                f"{s.load1:4.2f}",
                 flush=True,
             )
             if now - t0 >= total - 0.5:
@@ -273,6 +283,8 @@ def main() -> int:
         )
         print(f"peak RSS (VmHWM)          {mib(max(s.hwm_kib for s in samples))}")
         print(f"mean CPU                  {mean_cpu:.1f} % of one core")
+        load = [s.load1 for s in samples]
+        print(f"machine load (1 min)      mean {sum(load) / len(load):.2f}, max {max(load):.2f}")
         print(f"churner                   {(tmp / 'churn.out').read_text().split()[-4:]}")
         print()
         print("tmux pane at the end:")
