@@ -13,8 +13,9 @@ exactly that, end to end, not headless:
   160x48 tmux session on a socket of its own;
 - every ``--interval-samples`` seconds records the vmtop Python process's VmRSS and
   VmHWM (/proc/PID/status), its CPU time (utime+stime), its threads, the target's region
-  count, and from the screen the clock in the header, the time of the newest event shown
-  and how many event lines are on screen (is the screen still live?). One line per sample
+  count, and from the screen the clock in the header, the time of the newest event shown,
+  how many event lines are on screen (is the screen still live?) and the header's smaps
+  read time. One line per sample
   on stdout, and a CSV with ``--csv``;
 - at the end prints RSS at the start, at 5 minutes and at the end, end / 5 min against
   the 10 % target, the peak (VmHWM), vmtop's mean CPU in % of one core, and the tmux pane
@@ -51,6 +52,7 @@ TICK = os.sysconf("SC_CLK_TCK")
 CLOCK = re.compile(r"\b(\d\d:\d\d:\d\d)\s*$")
 EVENT_LINE = re.compile(r"^(\d\d:\d\d:\d\d) [a-z_]+ ")
 REGIONS = re.compile(r"\bregions (\d+)\b")
+READ_IN = re.compile(r"read in ([\d.]+)ms")
 
 
 @dataclass
@@ -66,6 +68,7 @@ class Sample:
     screen_clock: str  # the header's clock
     newest_event: str  # time of the first event line (newest first)
     events_on_screen: int
+    smaps_read_ms: float  # the header's "read in N ms" (-1: not shown)
     load1: float  # the machine's 1-minute load average
 
 
@@ -125,16 +128,18 @@ class Tmux:
         self.run("kill-server", check=False)
 
 
-def read_screen(pane: str) -> tuple[int, str, str, int]:
+def read_screen(pane: str) -> tuple[int, str, str, int, float]:
     lines = pane.splitlines()
     clock = CLOCK.search(lines[0]) if lines else None
     regions = REGIONS.search(lines[1]) if len(lines) > 1 else None
     events = [m.group(1) for line in lines if (m := EVENT_LINE.match(line))]
+    read_in = READ_IN.search(lines[0]) if lines else None
     return (
         int(regions.group(1)) if regions else -1,
         clock.group(1) if clock else "",
         events[0] if events else "",
         len(events),
+        float(read_in.group(1)) if read_in else -1.0,
     )
 
 
@@ -217,7 +222,7 @@ def main() -> int:
         previous = (t0, cpu_seconds(vmtop))
         print(
             "   min    RSS MiB  HWM MiB  CPU s  CPU %  thr  regions  screen  "
-            "clock     newest ev  ev  load",
+            "clock     newest ev  ev  smaps ms  load",
             flush=True,
         )
         k = 0
@@ -252,7 +257,7 @@ def main() -> int:
                 f"{s.hwm_kib / 1024:7.1f}  {s.cpu_s:5.1f}  {s.cpu_pct:5.1f}  "
                 f"{s.threads:3d}  {s.target_regions:7d}  {s.screen_regions:6d}  "
                 f"{s.screen_clock:8s}  {s.newest_event:9s}  {s.events_on_screen:2d}  "
-                f"{s.load1:4.2f}",
+                f"{s.smaps_read_ms:8.1f}  {s.load1:4.2f}",
                 flush=True,
             )
             if now - t0 >= total - 0.5:
