@@ -251,6 +251,12 @@ class ProcessScreen(RecordingControls, ProcessPrompt, ProcessLayout, Screen):
                 prepared = None
         self.post_message(self.Sampled(result, prepared))
 
+    def _read_pending_smaps(self) -> None:
+        if self.exited_at is None and self.error is None:
+            self._sample_worker(self.interval, *self._view_state())
+        else:
+            self._in_flight = False
+
     def _arm(self, spent: float | None = None) -> None:
         """Schedule the next sample: one interval after the last one started, but never
         so soon that sampling takes more than SAMPLE_BUDGET of a core (a huge process
@@ -280,9 +286,11 @@ class ProcessScreen(RecordingControls, ProcessPrompt, ProcessLayout, Screen):
         self.prepared = message.prepared
         self._apply(result)
         if result.smaps_pending:
-            # The first look was maps only (a huge map): resident figures come right away.
+            # The first look was maps only (a huge map): resident figures come right
+            # away, once this look is on screen (parsing smaps meanwhile would hold the
+            # GIL while the first screen is drawn, and delay it by a few hundred ms).
             self._in_flight = True
-            self._sample_worker(self.interval, *self._view_state())
+            self.call_after_refresh(self._read_pending_smaps)
         else:
             self._arm(result.cost_seconds)
 
