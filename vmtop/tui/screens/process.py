@@ -31,16 +31,16 @@ from textual.widgets import Footer, Input, Static
 from vmtop.model import events as ev
 from vmtop.model.columns import RegionColumns
 from vmtop.model.region import Region, Snapshot
-from vmtop.procfs.errors import ProcError
 from vmtop.procfs.reader import ProcFS
 from vmtop.tui import sampler as smp
 from vmtop.tui.formatting import format_bytes
-from vmtop.tui.prepared_view import PreparedView, prepare_view
+from vmtop.tui.prepared_view import PreparedView
 from vmtop.tui.recording_controls import RecordingCommands, RecordingControls
 from vmtop.tui.sampler import SampleResult
 from vmtop.tui.screens.process_commands import ProcessCommands
 from vmtop.tui.screens.process_layout import ProcessLayout
 from vmtop.tui.screens.process_prompt import ProcessPrompt
+from vmtop.tui.screens.process_sampling import ProcessSampling
 from vmtop.tui.sources import SnapshotSource, source_for
 from vmtop.tui.widgets import bar_layout as bl
 from vmtop.tui.widgets.address_bar import AddressBar
@@ -49,7 +49,6 @@ from vmtop.tui.widgets.kind_summary import KindSummary
 from vmtop.tui.widgets.process_header import HeaderState, ProcessHeader
 from vmtop.tui.widgets.region_table import RegionTable
 from vmtop.tui.widgets.rss_graph import RssGraph
-from vmtop.tui.widgets.table_model import TableState
 
 INTERVALS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 # What `t` cycles through: the smallest resident change of a region the log reports
@@ -57,7 +56,6 @@ INTERVALS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 RSS_THRESHOLDS = (4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20)
 HIGHLIGHT_TICKS = 3  # a change stays highlighted for this many refreshes
 HISTORY_POINTS = smp.HISTORY_POINTS  # samples of history kept (process and per region)
-SAMPLE_BUDGET = 0.20  # at most this share of one core spent sampling
 
 
 # Where a region's RSS history is filed (the replay screen files its own the same way).
@@ -75,7 +73,7 @@ def _starts_at(regions, start: int) -> bool:
 _START = itemgetter(0)
 
 
-class ProcessScreen(RecordingControls, ProcessPrompt, ProcessLayout, Screen):
+class ProcessScreen(ProcessSampling, RecordingControls, ProcessPrompt, ProcessLayout, Screen):
     COMMANDS = {ProcessCommands, RecordingCommands}
     CSS_PATH = str(Path(__file__).with_name("process.tcss"))  # absolute: subclasses elsewhere
 
@@ -207,92 +205,6 @@ class ProcessScreen(RecordingControls, ProcessPrompt, ProcessLayout, Screen):
         # After the first layout: the bar's width is known then, and the worker lays the
         # bar out for it (at a million regions, a second not spent on the UI thread).
         self.call_after_refresh(self._sample)
-
-    # -- sampling ----------------------------------------------------------------------
-
-    def _sample(self) -> None:
-        if self._in_flight or self.exited_at is not None or self.error is not None:
-            return
-        self._in_flight = True
-        self._sample_worker(self.interval, *self._view_state())
-
-    def _view_state(self) -> tuple:
-        """What the worker lays out for, as it is now: the bar's state, the table's,
-        the baseline."""
-        return (
-            self.query_one(AddressBar).bar_view(),
-            self.query_one(RegionTable).table_state(),
-            self.baseline,
-        )
-
-    @work(thread=True, exclusive=False, group="sampler", exit_on_error=False)
-    def _sample_worker(
-        self,
-        interval: float,
-        bar_view: bl.BarView,
-        table_state: TableState | None = None,
-        baseline: Snapshot | None = None,
-    ) -> None:
-        """Take a sample and lay out what the bar and the summary show of it (linear
-        in regions: seconds at a million, so not on the UI thread)."""
-        assert self.sampler is not None
-        try:
-            result = self.sampler.sample(interval)
-        except Exception as error:  # noqa: BLE001 - say so on screen rather than freeze
-            problem = ProcError(self.pid, f"vmtop could not read process {self.pid}: {error!r}")
-            result = SampleResult(None, self.sampler.last, (), {}, (), error=problem, exited=True)
-        prepared = None
-        if result.snapshot is not None:
-            try:
-                prepared = prepare_view(
-                    result.snapshot, bar_view, table_state, baseline, result.changes
-                )
-            except Exception:  # noqa: BLE001 - the widgets then lay it out themselves
-                prepared = None
-        self.post_message(self.Sampled(result, prepared))
-
-    def _read_pending_smaps(self) -> None:
-        if self.exited_at is None and self.error is None:
-            self._sample_worker(self.interval, *self._view_state())
-        else:
-            self._in_flight = False
-
-    def _arm(self, spent: float | None = None) -> None:
-        """Schedule the next sample: one interval after the last one started, but never
-        so soon that sampling takes more than SAMPLE_BUDGET of a core (a huge process
-        whose maps alone take a second to parse is sampled less often, and the header
-        says so)."""
-        if spent is not None:
-            self.sample_cost = spent
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
-        if self.live and self.exited_at is None and self.error is None:
-            cost = self.sample_cost
-            delay = max(self.interval * 0.1, self.interval - cost, cost * (1 / SAMPLE_BUDGET - 1))
-            self.period = cost + delay
-            self._timer = self.set_timer(delay, self._sample)
-
-    def on_process_screen_sampled(self, message: Sampled) -> None:
-        self._in_flight = False
-        result = message.result
-        if result.snapshot is None:
-            if result.exited and self.snapshot is not None:
-                self._process_gone(result)
-            else:
-                self._show_error(str(result.error) if result.error else "no data")
-            return
-        self._smaps_pending = result.smaps_pending
-        self.prepared = message.prepared
-        self._apply(result)
-        if result.smaps_pending:
-            # The first look was maps only (a huge map): resident figures come right
-            # away, once this look is on screen (parsing smaps meanwhile would hold the
-            # GIL while the first screen is drawn, and delay it by a few hundred ms).
-            self._in_flight = True
-            self.call_after_refresh(self._read_pending_smaps)
-        else:
-            self._arm(result.cost_seconds)
 
     def _apply(self, result: SampleResult) -> None:
         snap = result.snapshot

@@ -1,0 +1,110 @@
+"""The process screen's sampling: one sample in flight, taken in a worker thread with
+what its widgets show of it laid out there too (``prepare_view``), and the next one
+scheduled within a share of a core (``SAMPLE_BUDGET``). A mixin of ``ProcessScreen``,
+which holds the state it uses (sampler, interval, timer, the snapshot shown)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import work
+
+from vmtop.model.region import Snapshot
+from vmtop.procfs.errors import ProcError
+from vmtop.tui.prepared_view import prepare_view
+from vmtop.tui.sampler import SampleResult
+from vmtop.tui.widgets import bar_layout as bl
+from vmtop.tui.widgets.address_bar import AddressBar
+from vmtop.tui.widgets.region_table import RegionTable
+from vmtop.tui.widgets.table_model import TableState
+
+if TYPE_CHECKING:
+    from vmtop.tui.screens.process import ProcessScreen
+
+SAMPLE_BUDGET = 0.20  # at most this share of one core spent sampling
+
+
+class ProcessSampling:
+    def _sample(self) -> None:
+        if self._in_flight or self.exited_at is not None or self.error is not None:
+            return
+        self._in_flight = True
+        self._sample_worker(self.interval, *self._view_state())
+
+    def _view_state(self) -> tuple:
+        """What the worker lays out for, as it is now: the bar's state, the table's,
+        the baseline."""
+        return (
+            self.query_one(AddressBar).bar_view(),
+            self.query_one(RegionTable).table_state(),
+            self.baseline,
+        )
+
+    @work(thread=True, exclusive=False, group="sampler", exit_on_error=False)
+    def _sample_worker(
+        self,
+        interval: float,
+        bar_view: bl.BarView,
+        table_state: TableState | None = None,
+        baseline: Snapshot | None = None,
+    ) -> None:
+        """Take a sample and lay out what the bar and the summary show of it (linear
+        in regions: seconds at a million, so not on the UI thread)."""
+        assert self.sampler is not None
+        try:
+            result = self.sampler.sample(interval)
+        except Exception as error:  # noqa: BLE001 - say so on screen rather than freeze
+            problem = ProcError(self.pid, f"vmtop could not read process {self.pid}: {error!r}")
+            result = SampleResult(None, self.sampler.last, (), {}, (), error=problem, exited=True)
+        prepared = None
+        if result.snapshot is not None:
+            try:
+                prepared = prepare_view(
+                    result.snapshot, bar_view, table_state, baseline, result.changes
+                )
+            except Exception:  # noqa: BLE001 - the widgets then lay it out themselves
+                prepared = None
+        self.post_message(self.Sampled(result, prepared))
+
+    def _read_pending_smaps(self) -> None:
+        if self.exited_at is None and self.error is None:
+            self._sample_worker(self.interval, *self._view_state())
+        else:
+            self._in_flight = False
+
+    def _arm(self, spent: float | None = None) -> None:
+        """Schedule the next sample: one interval after the last one started, but never
+        so soon that sampling takes more than SAMPLE_BUDGET of a core (a huge process
+        whose maps alone take a second to parse is sampled less often, and the header
+        says so)."""
+        if spent is not None:
+            self.sample_cost = spent
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if self.live and self.exited_at is None and self.error is None:
+            cost = self.sample_cost
+            delay = max(self.interval * 0.1, self.interval - cost, cost * (1 / SAMPLE_BUDGET - 1))
+            self.period = cost + delay
+            self._timer = self.set_timer(delay, self._sample)
+
+    def on_process_screen_sampled(self, message: ProcessScreen.Sampled) -> None:
+        self._in_flight = False
+        result = message.result
+        if result.snapshot is None:
+            if result.exited and self.snapshot is not None:
+                self._process_gone(result)
+            else:
+                self._show_error(str(result.error) if result.error else "no data")
+            return
+        self._smaps_pending = result.smaps_pending
+        self.prepared = message.prepared
+        self._apply(result)
+        if result.smaps_pending:
+            # The first look was maps only (a huge map): resident figures come right
+            # away, once this look is on screen (parsing smaps meanwhile would hold the
+            # GIL while the first screen is drawn, and delay it by a few hundred ms).
+            self._in_flight = True
+            self.call_after_refresh(self._read_pending_smaps)
+        else:
+            self._arm(result.cost_seconds)
