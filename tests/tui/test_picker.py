@@ -253,7 +253,10 @@ async def test_list_is_not_refreshed_while_another_screen_is_on_top(fixture_proc
         calls = []
         real = picker.lister.list
         picker.lister.list = lambda *a: calls.append(1) or real(*a)
-        await pilot.pause(0.3)
+        for _ in range(60):  # a few ticks; more time on a loaded machine
+            await pilot.pause(0.05)
+            if calls:
+                break
         assert calls, "the picker refreshes while shown"
         await pilot.press("question_mark")
         await settle(pilot)
