@@ -385,3 +385,32 @@ def test_keys_stay_right_when_the_shared_numbering_of_names_starts_over(monkeypa
     got = diff.diff_snapshots(pieces, fewer_columns), diff.region_changes(pieces, fewer_columns)
     assert column_keys._generation > before + 1
     assert got == expected
+
+
+def test_classification_skips_runs_of_plain_anonymous_memory_and_still_agrees():
+    from vmtop.model.classify import _rows_to_classify
+
+    lines = []
+    at = 0x7F0000000000 - 0x10000  # the run crosses a 64 MiB boundary (an arena start)
+    for i in range(5000):
+        perms = "rw-p" if i % 2 else "r--p"
+        lines.append(f"{at:x}-{at + 0x1000:x} {perms} 00000000 00:00 0")
+        at += 0x1000
+    # an object's data with a bss after it, a guard below rw memory, a named region
+    lines += [
+        f"{at:x}-{at + 0x1000:x} r-xp 00000000 08:01 77 /usr/lib/libx.so",
+        f"{at + 0x1000:x}-{at + 0x2000:x} rw-p 00001000 08:01 77 /usr/lib/libx.so",
+        f"{at + 0x2000:x}-{at + 0x3000:x} rw-p 00000000 00:00 0",
+        f"{at + 0x3000:x}-{at + 0x4000:x} ---p 00000000 00:00 0",
+        f"{at + 0x4000:x}-{at + 0x9000:x} rw-p 00000000 00:00 0",
+        f"{at + 0x9000:x}-{at + 0xA000:x} rw-p 00000000 00:00 0 [anon: x]",
+    ]
+    regions = parse_maps(("\n".join(lines) + "\n").encode())
+    columns = RegionColumns.from_regions(regions)
+    looked_at = [i for i, _ in _rows_to_classify(columns)]
+    assert len(looked_at) < 20  # the run's first page, the one at the boundary, the rest
+    assert 0 in looked_at and 16 in looked_at  # 0x7F0000000000 is page 16 of the run
+    facts = ClassifyFacts(stack_pointers={}, bss_after_data={}, sysv={})
+    expected = classify_regions(regions, facts)
+    assert list(classify_columns(columns, facts)) == expected
+    assert {r.kind for r in expected} >= {"bss", "guard", "text", "data", "named_anon"}

@@ -393,6 +393,11 @@ class RegionColumns(Sequence):
             return iter(())
         return map(tuple.__new__, repeat(Region), self._zipped(lo, hi))
 
+    def rows_between(self, lo: int, hi: int) -> Iterator[tuple]:
+        """regions[lo:hi] as plain tuples of their fields (see plain_rows)."""
+        for at in range(lo, hi, CHUNK):
+            yield from self._zipped(at, min(hi, at + CHUNK))
+
     def _zipped(self, lo: int, hi: int) -> Iterator[tuple]:
         """Plain tuples of regions[lo:hi]'s fields, in C."""
         start, end, offset, inode = (c[lo:hi] for c in self.numbers)
