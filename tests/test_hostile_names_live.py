@@ -329,10 +329,12 @@ def test_tui_never_writes_a_hostile_name_raw(target, locale, tmp_path):
         tmux("send-keys", "-t", "h", command, "Enter")
         wait_for(lambda t: "HOSTILELIB" in t, "row of the hostile library")
         # Open the library's code region: its detail lists the ELF section names.
+        # (Sleeps long enough for a loaded CI machine: once, 0.3 s and 0.8 s were not,
+        # and Enter opened the row the cursor was on before the jump.)
         tmux("send-keys", "-t", "h", "g")
-        time.sleep(0.3)
+        time.sleep(1.0)
         tmux("send-keys", "-t", "h", f"{target.code:#x}", "Enter")
-        time.sleep(0.8)
+        time.sleep(2.5)
         tmux("send-keys", "-t", "h", "Enter")
         detail = wait_for(lambda t: ".evtext" in t, "the hostile section in the detail")
         assert "Traceback" not in detail
