@@ -77,7 +77,7 @@ def test_maps_ticks_give_what_a_whole_read_gives():
                 want = carry_smaps(take_snapshot(procfs, child.pid, smaps=False), smaps)
                 assert got.regions == want.regions
                 assert got.totals == want.totals
-                assert got.has_smaps and got.info == want.info
+                assert got.has_smaps and same_process(got.info, want.info)
             if steps == 3:  # a new smaps read: every region's figures from it
                 smaps = take_snapshot(procfs, child.pid).compact()
             child.stdin.write("\n")
@@ -93,3 +93,9 @@ def test_maps_ticks_give_what_a_whole_read_gives():
     finally:
         child.kill()
         child.wait()
+
+
+def same_process(a, b) -> bool:
+    """Two reads' ProcessInfo, but for the state letter (the child may be running in one
+    read and sleeping in the other: R and S in one CI run)."""
+    return a._replace(state="?") == b._replace(state="?")
