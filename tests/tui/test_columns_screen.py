@@ -33,7 +33,8 @@ from vmtop.tui.widgets.region_table import RegionTable
 
 def timeless(text: list[str]) -> list[str]:
     """Without the times things took to read (which vary from run to run)."""
-    return [re.sub(r"\b\d+(\.\d+)?(µs|ms|s)\b", "T", line) for line in text]
+    # (and so the spaces that right-align what follows them: collapsed)
+    return [re.sub(r" +", " ", re.sub(r"\b\d+(\.\d+)?(µs|ms|s)\b", "T", line)) for line in text]
 
 
 def shown(app) -> dict[str, list[str]]:
