@@ -37,6 +37,7 @@ from contextlib import contextmanager
 from itertools import islice, repeat
 from operator import add, itemgetter, le, methodcaller
 
+from vmtop.model.columns import FIGURES
 from vmtop.model.kinds import kind_from_name
 from vmtop.model.region import Region
 
@@ -117,16 +118,7 @@ def _rest_body(rest: bytes) -> tuple:
 _RESTS = _Memo(_parse_rest, 200_000)
 _REST_BODIES = _Memo(_rest_body, 200_000)
 
-_FIGURES = (
-    "rss",
-    "pss",
-    "shared_clean",
-    "shared_dirty",
-    "private_clean",
-    "private_dirty",
-    "swap",
-    "anonymous",
-)
+_FIGURES = FIGURES  # the resident figures a Region carries, in its field order
 _SMAPS_KEYS = {
     b"Rss": "rss",
     b"Pss": "pss",
