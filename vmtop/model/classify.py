@@ -169,9 +169,6 @@ class _PlainRows(Sequence):
     def __iter__(self) -> Iterator[tuple]:
         return self.base.plain_rows()
 
-    def column(self, name: str):
-        return self.base.column(name)
-
 
 class _Patched:
     """Columns seen through the regions replaced in them (``rows``, by index): what
