@@ -42,10 +42,10 @@ import heapq
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import compress, count, repeat
-from operator import and_, eq, itemgetter, mod, not_
+from operator import eq, itemgetter
 
 from vmtop.model import kinds
-from vmtop.model.columns import RegionColumns
+from vmtop.model.columns import RegionColumns, after_mask, mask_and, mask_not, zero_mask
 from vmtop.model.devices import device_meaning
 from vmtop.model.facts import NO_FACTS, ClassifyFacts
 from vmtop.model.region import Region
@@ -138,16 +138,14 @@ def _rows_to_classify(regions: RegionColumns) -> Iterator[tuple[int, tuple]]:
     if n < 2 or kinds.ANON not in kind_table or "" not in path_table:
         yield from enumerate(regions.plain_rows())
         return
-    anon, unnamed = kind_table.index(kinds.ANON), path_table.index("")
-    plain = bytes(
-        map(
-            and_,
-            map(and_, map(not_, regions.numbers[3]), map(eq, regions.names[3], repeat(anon))),
-            map(eq, regions.names[2], repeat(unnamed)),
-        )
+    # A byte a region, 1 where it is plain anonymous memory (in C: see columns' masks).
+    plain = mask_and(
+        zero_mask(regions.numbers[3]),  # no inode
+        regions.name_mask("kind", kinds.ANON),
+        regions.name_mask("path", ""),
     )
-    unaligned = bytes(map(bool, map(mod, regions.starts, repeat(ARENA_HEAP))))
-    skip = b"\x00" + bytes(map(and_, map(and_, plain[1:], plain[:-1]), unaligned[1:]))
+    aligned = zero_mask(regions.starts, low_bits=ARENA_HEAP.bit_length() - 1)
+    skip = mask_and(plain, after_mask(plain), mask_not(aligned))
     for run in re.finditer(rb"\x00+", skip):
         lo, hi = run.span()
         yield from zip(range(lo, hi), regions.rows_between(lo, hi), strict=True)
@@ -195,12 +193,16 @@ class _Patched:
         for i, r in enumerate(self.base):
             yield rows.get(i, r)
 
-    def column(self, name: str) -> list:
-        values = list(self.base.column(name))
-        field = Region._fields.index(name)
+    def indexes_of_kind(self, kind: str) -> list[int]:
+        """The indexes of the regions of this kind, in order (in C but for the rows
+        replaced)."""
+        found = set(compress(count(), self.base.name_mask("kind", kind)))
         for i, r in self.rows.items():
-            values[i] = r[field]
-        return values
+            if r[_KIND] == kind:
+                found.add(i)
+            else:
+                found.discard(i)
+        return sorted(found)
 
 
 def _is_arena(r: Region, nxt: Region | None) -> bool:
@@ -247,10 +249,9 @@ def _exec_objects(regions: Sequence[Region]) -> set[tuple[str, int]]:
     if isinstance(regions, RegionColumns):
         if kinds.TEXT not in regions.distinct("kind"):
             return set()
-        text = regions.distinct("kind").index(kinds.TEXT)
-        is_text = map(eq, regions.names[3], repeat(text))  # (in C: no Region made)
-        files = compress(zip(regions.column("dev"), regions.column("inode"), strict=True), is_text)
-        return {(dev, inode) for dev, inode in files if inode}
+        rows = compress(count(), regions.name_mask("kind", kinds.TEXT))  # (in C)
+        dev, inode = regions.distinct("dev"), regions.numbers[3]
+        return {(dev[regions.names[1][i]], inode[i]) for i in rows if inode[i]}
     return {(r.dev, r.inode) for r in regions if r.kind == kinds.TEXT and r.inode}
 
 
@@ -455,9 +456,11 @@ def name_stack_guards(regions: list[Region]) -> None:
     """In place: the small no-access region right below each thread stack is its guard,
     and says whose."""
     THREAD_STACK = kinds.THREAD_STACK
-    kinds_of = regions.column("kind") if isinstance(regions, _Patched) else map(_GET_KIND, regions)
-    stacks = compress(count(), map(eq, kinds_of, repeat(THREAD_STACK)))  # in C
-    for i in list(stacks):
+    if isinstance(regions, _Patched):
+        stacks = regions.indexes_of_kind(THREAD_STACK)
+    else:
+        stacks = list(compress(count(), map(eq, map(_GET_KIND, regions), repeat(THREAD_STACK))))
+    for i in stacks:
         below = regions[i - 1] if i else None
         if _is_guard_below(below, regions[i]) and below.end == regions[i].start:
             owner = _stack_owner(regions[i])

@@ -24,6 +24,7 @@ Long loops in C hold the GIL for their whole length, so building and converting 
 
 from __future__ import annotations
 
+import sys
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
@@ -112,11 +113,49 @@ class ColumnsBuilder:
         if rows:
             self._extend_fields(list(zip(*rows, strict=True)))
 
-    def extend_parts(self, starts: Sequence[int], ends: Sequence[int], bodies: Sequence[tuple]):
-        """Add regions given as their starts, ends and bodies (the fields after end, in
-        Region's order), as the parser has them: no Region made."""
-        if starts:
-            self._extend_fields([starts, ends, *zip(*bodies, strict=True)])
+    def extend_parts(
+        self,
+        starts: Sequence[int],
+        ends: Sequence[int],
+        ids: bytes | array,
+        bodies: Sequence[tuple],
+    ) -> None:
+        """Add regions given as the parser has them, no Region made: their starts, their
+        ends, and for each the index (``ids``) of its body in ``bodies``: the distinct
+        tuples of the fields after end in Region's order, each some region's (a map of a
+        million regions has a few hundred: every anonymous ``rw-p`` region shares one).
+
+        Each column is spread from the bodies' values by the ids, in C: one value
+        repeated when the bodies agree (most columns of a maps read), byte planes
+        through ``bytes.translate`` when ``ids`` is bytes (under 256 bodies), else one
+        lookup a region."""
+        n = len(ids)
+        if not n:
+            return
+        if len(starts) != n or len(ends) != n:
+            raise ValueError("starts, ends and ids differ in length")
+        self.numbers[0].extend(starts)
+        self.numbers[1].extend(ends)
+        per_body = list(zip(*bodies, strict=True))  # per field after end: a value a body
+
+        def values(name: str) -> tuple:
+            return per_body[_FIELD[name] - 2]
+
+        for column, name in zip(self.numbers[2:], _NUMBERS[2:], strict=True):
+            column.extend(_spread(values(name), ids, column.typecode))
+        for column, table, name in zip(self.names, self.tables, _NAMES, strict=True):
+            column.extend(_spread(list(map(table.__getitem__, values(name))), ids, "I"))
+        optional = [*self.figures, self.tids]
+        for k, (column, name) in enumerate(zip(optional, (*FIGURES, "tid"), strict=True)):
+            of_body = values(name)
+            nones = of_body.count(None)  # (every body is some region's)
+            if nones:
+                self.missing[k] = True
+                of_body = [_NONE if v is None else v for v in of_body]
+            if nones < len(of_body):
+                self.valued[k] = True
+            column.extend(_spread(of_body, ids, "q"))
+        self.count += n
 
     def _extend_fields(self, fields: list[Sequence]) -> None:
         """``fields[k]``: the values of Region field k, one per region."""
@@ -149,6 +188,99 @@ class ColumnsBuilder:
             self.tids if self.valued[-1] else None,
             mixed=figured and any(self.missing[:-1]),
         )
+
+
+def _spread(of_body: Sequence[int], ids: bytes | array, typecode: str) -> array:
+    """``array(typecode, [of_body[i] for i in ids])``, in C (``extend_parts``)."""
+    n = len(ids)
+    first = of_body[0]
+    if of_body.count(first) == len(of_body):
+        return array(typecode, [first]) * n
+    if not isinstance(ids, bytes):
+        return array(typecode, map(of_body.__getitem__, ids))
+    # Byte k of every value, looked up by id with bytes.translate, written to every
+    # itemsize-th byte of the result from byte k on.
+    size = array(typecode).itemsize
+    mask = (1 << (8 * size)) - 1
+    wide = [v & mask for v in of_body]  # two's complement for the signed typecodes
+    out = bytearray(size * n)
+    padding = bytes(256 - len(wide))
+    for k in range(size):
+        plane = bytes([(v >> (8 * k)) & 255 for v in wide]) + padding
+        if any(plane):
+            at = k if sys.byteorder == "little" else size - 1 - k
+            out[at::size] = ids.translate(plane)
+    column = array(typecode)
+    column.frombytes(out)
+    return column
+
+
+# -- masks: a byte a row, 1 where a test holds ------------------------------------------
+# Built from the columns' bytes, a byte plane at a time (strided slices, translate, and
+# big-int bit operations, all in C at a few ms a million rows): a map over a million
+# values costs 30-100 ms each.
+
+_ONE_IF_ZERO = bytes([1] + [0] * 255)
+_ONE_IF_NONZERO = bytes([0] + [1] * 255)
+
+
+def _plane(raw: bytes, size: int, k: int) -> bytes:
+    """Byte k (0: the lowest) of every value of ``size`` bytes in ``raw``."""
+    return raw[(k if sys.byteorder == "little" else size - 1 - k) :: size]
+
+
+def _as_int(mask: bytes) -> int:
+    return int.from_bytes(mask, "little")
+
+
+def _as_mask(bits: int, n: int) -> bytes:
+    """Back from ``_as_int``, with any nonzero byte made 1."""
+    return bits.to_bytes(n, "little").translate(_ONE_IF_NONZERO)
+
+
+def mask_and(*masks: bytes) -> bytes:
+    """1 where every mask has 1."""
+    bits = _as_int(masks[0])
+    for mask in masks[1:]:
+        bits &= _as_int(mask)
+    return _as_mask(bits, len(masks[0]))
+
+
+def mask_not(mask: bytes) -> bytes:
+    return mask.translate(_ONE_IF_ZERO)
+
+
+def after_mask(mask: bytes) -> bytes:
+    """1 where the row before has 1 in ``mask`` (row 0: 0)."""
+    return b"\x00" + mask[:-1]
+
+
+def zero_mask(column: array | memoryview, low_bits: int | None = None) -> bytes:
+    """1 where the value is 0 (``low_bits``: where its lowest so many bits are 0)."""
+    n = len(column)
+    if low_bits is None and isinstance(column, array) and column.count(0) == n:
+        return b"\x01" * n
+    size = column.itemsize
+    bits = size * 8 if low_bits is None else min(low_bits, size * 8)
+    raw = bytes(column)
+    nonzero = 0
+    for k in range((bits + 7) // 8):
+        plane = _plane(raw, size, k)
+        if bits < 8 * (k + 1):  # a partial byte: keep its low bits
+            keep = (1 << (bits - 8 * k)) - 1
+            plane = plane.translate(bytes(b & keep for b in range(256)))
+        nonzero |= _as_int(plane)
+    return nonzero.to_bytes(n, "little").translate(_ONE_IF_ZERO)
+
+
+def equal_mask(column: array | memoryview, value: int, bound: int) -> bytes:
+    """1 where the value is ``value``; every value is below ``bound`` (a name column:
+    its table's length), so under 256 only their lowest bytes are looked at."""
+    if bound <= 256 and value < 256:
+        table = bytearray(256)
+        table[value] = 1
+        return _plane(bytes(column), column.itemsize, 0).translate(table)
+    return bytes(map(eq, column, repeat(value)))
 
 
 def _own(column: array | memoryview) -> array:
@@ -357,6 +489,17 @@ class RegionColumns(Sequence):
             None if self.tids is None else memoryview(self.tids)[:count],
             mixed=self._mixed,  # (a scan of a million values would hold the GIL 0.3 s)
         )
+
+    def codes(self, name: str, lo: int = 0, hi: int | None = None) -> Sequence[int]:
+        """A name column's own numbers for ``lo:hi`` (indexes into ``distinct(name)``)."""
+        return self.names[_NAMES.index(name)][lo : self._len if hi is None else hi]
+
+    def name_mask(self, name: str, value) -> bytes:
+        """A byte a region, 1 where its ``name`` field is ``value`` (see ``equal_mask``)."""
+        table = self.distinct(name)
+        if value not in table:
+            return bytes(self._len)
+        return equal_mask(self.codes(name), table.index(value), len(table))
 
     def distinct(self, name: str) -> tuple:
         """The values a name column can take here (may hold some no region has now)."""

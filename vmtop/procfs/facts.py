@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from itertools import compress, repeat
-from operator import and_, eq
+from itertools import compress
 
 from vmtop.model.bss import DEFAULT_BSS_SIZES
-from vmtop.model.columns import RegionColumns
+from vmtop.model.columns import RegionColumns, mask_and, mask_not, zero_mask
 from vmtop.model.facts import ClassifyFacts
 from vmtop.model.region import Region
 from vmtop.model.sysv import SYSV_PREFIX, SysvSegment, parse_sysv_shm
@@ -94,11 +93,8 @@ def _file_rw_and_next(regions: Sequence[Region]) -> Iterator[tuple[Region, Regio
     found in the columns of a huge map without making a Region of every one."""
     if not isinstance(regions, RegionColumns):
         return zip(regions, regions[1:], strict=False)
-    n = len(regions)
-    wanted = map(
-        and_, map(bool, regions.column("inode")), map(eq, regions.column("perms"), repeat("rw-p"))
-    )
-    return ((regions[i], regions[i + 1]) for i in compress(range(n - 1), wanted))
+    wanted = mask_and(mask_not(zero_mask(regions.numbers[3])), regions.name_mask("perms", "rw-p"))
+    return ((regions[i], regions[i + 1]) for i in compress(range(len(regions) - 1), wanted))
 
 
 def read_sysv_table(procfs) -> dict[int, SysvSegment]:

@@ -32,7 +32,7 @@ import gc
 import re
 import sys
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import islice, repeat
 from operator import add, itemgetter, le, methodcaller
@@ -147,8 +147,8 @@ def _regions(starts, ends, bodies) -> list[Region]:
     return list(map(tuple.__new__, repeat(Region), rows))
 
 
-def _addresses(ranges: list[bytes], widths: list[int]) -> tuple[list[int], list[int]]:
-    """``start-end`` texts -> starts and ends, as two lists of ints.
+def _addresses(ranges: list[bytes], widths: list[int]) -> tuple[Sequence[int], Sequence[int]]:
+    """``start-end`` texts -> starts and ends (two arrays of 64-bit words, or lists).
 
     The kernel prints both with ``%08lx``: in one process nearly every range has the
     same width (12 digits each on x86-64; [vsyscall] has 16). Those are decoded all at
@@ -174,27 +174,28 @@ def _addresses(ranges: list[bytes], widths: list[int]) -> tuple[list[int], list[
         dummy = b"0" * digits + b"-" + b"0" * digits
         for i in others:
             same[i] = dummy
-    # Each dash where a fixed-width range has it, or the words below would be shifted.
-    if b"".join(same)[digits::width] != b"-" * n:
-        return _addresses_one_by_one(ranges)
     pad = b"0" * (16 - digits)
-    text = pad + pad.join(same).replace(b"-", pad)
+    text = pad.join(same)
+    # Each dash where a fixed-width range has it, or the words below would be shifted.
+    if text[digits :: width + len(pad)] != b"-" * n:
+        return _addresses_one_by_one(ranges)
+    text = pad + text.replace(b"-", pad)
     words = array("Q", bytes.fromhex(text.decode("ascii")))  # ValueError if not hex
     if len(words) != 2 * n:  # fromhex skips whitespace: then some digits were not there
         raise ParseError("address range with spaces")
     if sys.byteorder == "little":
         words.byteswap()
-    both = words.tolist()
-    starts = both[0::2]
-    ends = both[1::2]
+    starts = words[0::2]  # arrays, not lists: the columns take them as they are
+    ends = words[1::2]
     for i in others:
         lo, _, hi = ranges[i].partition(b"-")
         if not _all_hex(lo) or not _all_hex(hi):
             raise ParseError(f"not an address range: {ranges[i]!r}")
-        starts[i] = int(lo, 16)
-        ends[i] = int(hi, 16)
-        if ends[i] >= ADDRESS_END or starts[i] >= ADDRESS_END:
+        start, end = int(lo, 16), int(hi, 16)
+        if end >= ADDRESS_END or start >= ADDRESS_END:
             raise ParseError(f"address out of range: {ranges[i][:80]!r}")
+        starts[i] = start
+        ends[i] = end
     return starts, ends
 
 
@@ -265,6 +266,7 @@ def parse_maps_header(line: bytes) -> Region:
 # -- maps -----------------------------------------------------------------------------
 
 _MAPS_LINE = re.compile(rb"([0-9a-f]+-[0-9a-f]+) ([^\n]*)\n")
+_MAPS_LINE_AT_START = re.compile(rb"^([0-9a-f]+-[0-9a-f]+) ([^\n]*)\n", re.M)
 
 
 def parse_maps(data: bytes) -> list[Region]:
@@ -300,26 +302,55 @@ def parse_maps(data: bytes) -> list[Region]:
         return dedupe_regions(regions)
 
 
-def parse_maps_parts(data: bytes) -> tuple[list[int], list[int], list[tuple]] | None:
-    """parse_maps without making Regions, for columns: the starts, the ends and the
-    bodies (a Region's fields after ``end``, shared between lines alike) of every line;
-    None unless every byte of ``data`` is maps lines in address order (then
-    parse_maps, which handles anything, is the way)."""
+# What the no-Region parses give: the starts, the ends, each line's index into the
+# bodies (bytes while there are under 256 bodies, else an array('I')), and the distinct
+# bodies (a Region's fields after ``end``): ColumnsBuilder.extend_parts takes them.
+Parts = tuple[Sequence[int], Sequence[int], "bytes | array", list[tuple]]
+
+
+class _Ids(dict):
+    """key -> a small int, numbered as keys come (in C, by map(ids.__getitem__, keys))."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys_in_order: list = []
+
+    def __missing__(self, key) -> int:
+        self[key] = index = len(self.keys_in_order)
+        self.keys_in_order.append(key)
+        return index
+
+
+def _numbered(keys: Sequence) -> tuple[bytes | array, list]:
+    """Each key's number (bytes when under 256 distinct keys) and the distinct keys.
+    ``keys`` is a sequence: past 255 keys it is read again from the start."""
+    ids = _Ids()
+    try:
+        numbers = bytes(map(ids.__getitem__, keys))
+    except ValueError:  # a 257th key: numbers too big for a byte (the dict goes on)
+        numbers = array("I", map(ids.__getitem__, keys))
+    return numbers, ids.keys_in_order
+
+
+def parse_maps_parts(data: bytes) -> Parts | None:
+    """parse_maps without making Regions, for columns (``Parts``); None unless every
+    byte of ``data`` is maps lines in address order (then parse_maps, which handles
+    anything, is the way)."""
     with cycle_collector_paused():
         _trim_memos()
-        lines = _MAPS_LINE.findall(data)
-        if not lines:
+        lines = _MAPS_LINE_AT_START.findall(data)
+        # Every line matched whole (each match starts a line and ends at its newline).
+        if not lines or len(lines) != data.count(b"\n") or not data.endswith(b"\n"):
             return None
         ranges, rests = zip(*lines, strict=True)
         del lines
         widths = list(map(len, ranges))
-        if sum(widths) + sum(map(len, rests)) + 2 * len(ranges) != len(data):
-            return None
         try:
             starts, ends = _addresses(ranges, widths)
             if not _check_order(starts, ends):
                 return None
-            return starts, ends, list(map(_REST_BODIES.__getitem__, rests))
+            ids, distinct = _numbered(rests)
+            return starts, ends, ids, list(map(_REST_BODIES.__getitem__, distinct))
         except ValueError:  # ParseError too: some line is not what it seemed
             return None
 
@@ -380,12 +411,12 @@ class _Layout:
             values.append(_kb_value(run[at + len(key) : line_end]))
         return tuple(values)
 
-    def parts(self, ranges, rests, runs) -> tuple[list[int], list[int], list[tuple], bool]:
-        """``regions`` without making them: starts, ends, bodies, in address order?"""
+    def parts(self, ranges, rests, runs) -> tuple[Parts, bool]:
+        """``regions`` without making them (``Parts``), and whether in address order."""
         starts, ends = _addresses(ranges, list(map(len, ranges)))
         in_order = _check_order(starts, ends)
-        bodies = list(map(self.bodies.__getitem__, zip(rests, runs, strict=True)))
-        return starts, ends, bodies, in_order
+        ids, distinct = _numbered(list(zip(rests, runs, strict=True)))
+        return (starts, ends, ids, list(map(self.bodies.__getitem__, distinct))), in_order
 
     def regions(self, ranges, rests, runs) -> tuple[list[Region], bool]:
         """Regions of matched blocks (their groups as columns), and whether they are in
@@ -452,7 +483,7 @@ def parse_smaps(data: bytes) -> list[Region]:
         return dedupe_regions(_parse_smaps_mixed(data, layout))
 
 
-def parse_smaps_parts(data: bytes) -> tuple[list[int], list[int], list[tuple]] | None:
+def parse_smaps_parts(data: bytes) -> Parts | None:
     """parse_smaps without making Regions (see parse_maps_parts): None unless every
     block has the first one's layout and they are in address order."""
     with cycle_collector_paused():
@@ -470,8 +501,8 @@ def parse_smaps_parts(data: bytes) -> tuple[list[int], list[int], list[tuple]] |
             del matches
             if any(others):
                 return None
-            starts, ends, bodies, in_order = layout.parts(ranges, rests, runs)
-            return (starts, ends, bodies) if in_order else None
+            parts, in_order = layout.parts(ranges, rests, runs)
+            return parts if in_order else None
         except ValueError:  # ParseError too
             return None
 

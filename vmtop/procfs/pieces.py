@@ -129,11 +129,11 @@ def parse_in_pieces_to_columns(
         with cycle_collector_paused():  # what a piece makes dies with it: no walks
             parts = parse_parts(text) if parse_parts is not None and in_order else None
             if parts is not None:
-                starts, ends, bodies = parts
+                starts, ends = parts[0], parts[1]
                 in_order = starts[0] >= last_end
                 last_end = ends[-1]
-                builder.extend_parts(starts, ends, bodies)
-                del parts, starts, ends, bodies
+                builder.extend_parts(*parts)
+                del parts, starts, ends
                 continue
         with cycle_collector_paused():  # the tuples die with the piece: no walks
             run = parse(text)

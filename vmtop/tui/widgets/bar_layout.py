@@ -22,8 +22,8 @@ import math
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from itertools import accumulate, chain, compress, islice
-from operator import ne
+from itertools import accumulate, chain, compress, islice, repeat
+from operator import add, ge, lt, ne
 from operator import sub as sub_
 from typing import NamedTuple
 
@@ -58,7 +58,8 @@ def user_regions(regions: Sequence[Region]) -> Sequence[Region]:
     top = user_top(regions)
     if isinstance(regions, RegionColumns):
         below = bisect_left(regions.starts, top)
-        if kinds.VSYSCALL not in frozenset(regions.column("kind", 0, below)):
+        meaning = regions.distinct("kind")
+        if kinds.VSYSCALL not in map(meaning.__getitem__, set(regions.codes("kind", 0, below))):
             return regions.head(below)
     return [r for r in regions if r.kind != kinds.VSYSCALL and r.start < top]
 
@@ -219,12 +220,13 @@ def compact_layout(
     sub = range(i0, i1)
     if not sub or width <= 0:
         return BarLayout(COMPACT, regions, [], top, 0, top, [], zoomed)
-    in_view = frozenset(field_values(regions, "kind", i0, i1))
+    codes, meaning = _kind_codes(regions, i0, i1)
+    in_view = frozenset(set(codes) if meaning is None else map(meaning.__getitem__, set(codes)))
 
-    # Arrays, a pass each in C: 8 bytes a region (a list of ints costs 40, and at a
-    # million regions this runs every tick).
-    starts = chunked_extend(array("Q"), field_values(regions, "start", i0, i1))
-    ends = chunked_extend(array("Q"), field_values(regions, "end", i0, i1))
+    # Arrays (columns: their own, no copy), a pass each in C: at a million regions each
+    # pass over them costs ~0.1 s, so there are as few as the layout allows.
+    starts = _number_column(regions, "start", i0, i1)
+    ends = _number_column(regions, "end", i0, i1)
     # Gaps: (position in sub where the gap comes before, start, end).
     first: list[tuple[int, int, int]] = []
     last: list[tuple[int, int, int]] = []
@@ -232,14 +234,10 @@ def compact_layout(
         first.append((0, 0, starts[0]))
     if not zoomed and ends[-1] < top:
         last.append((i1 - i0, ends[-1], top))
-    inner = (
-        (pos + 1, a, b)
-        for pos, (a, b) in enumerate(zip(ends, islice(starts, 1, None), strict=False))
-        if b > a
-    )
     keep = max(1, width // 10)
     # The biggest ``keep`` (as sorted(..., reverse=True)[:keep] picks them), in address
     # order; not a list of every gap (a million, in a fragmented map).
+    inner = _largest_gaps(starts, ends, keep + 1)
     gaps = heapq.nlargest(keep + 1, chain(first, inner, last), key=_gap_size)
     if len(gaps) > keep:
         gaps = gaps[:keep]
@@ -250,12 +248,11 @@ def compact_layout(
         gap_widths = [1] * len(gaps)
     room = width - sum(gap_widths)
     n = len(sub)
-    weights = chunked_extend(array("d"), map(math.sqrt, map(sub_, ends, starts)))
 
     # Cells by the position (in sub) of the first region they show.
     region_cells: dict[int, list[BarCell]] = {}
     if n <= room:
-        counts = _allocate(weights, room)
+        counts = _allocate(list(map(math.sqrt, map(sub_, ends, starts))), room)
         for pos, k in enumerate(sub):
             r = regions[k]
             c = counts[pos]
@@ -275,7 +272,11 @@ def compact_layout(
                 for j in range(c)
             ]
     else:
-        _bucket(regions, i0, weights, max(1, room), region_cells)
+        # Running sums of the weights, square roots of the sizes, in one pass: region p
+        # covers [cum[p - 1], cum[p]) of the whole.
+        weights = map(math.sqrt, map(sub_, ends, starts))
+        cum = chunked_extend(array("d"), accumulate(weights))
+        _bucket(regions, i0, _Span(starts, ends, cum, codes, meaning), max(1, room), region_cells)
 
     cells: list[BarCell] = []
     axis: list[tuple[int, str]] = []
@@ -308,36 +309,83 @@ def compact_layout(
     return BarLayout(COMPACT, regions, cells, top, start, end, _place(axis, width), zoomed, in_view)
 
 
-def _resident_sums(regions: Sequence[Region], lo: int, hi: int) -> tuple[array, array]:
-    """Running sums of RSS (None as 0) and of how many regions have one, from 0, over
-    regions[lo:hi]: in C for columns without figures or with all of them."""
-    n = hi - lo
-    if isinstance(regions, RegionColumns) and not regions.mixed:
-        if regions.figures is None:  # a maps-only look: nothing resident known yet
-            zeros = array("q", bytes(8 * (n + 1)))
-            return zeros, array("q", zeros)
-        rss_sum = chunked_extend(array("q", [0]), accumulate(regions.figures[0][lo:hi]))
-        return rss_sum, chunked_extend(array("q"), range(n + 1))
-    rss_sum = array("q", [0])
-    known_sum = array("q", [0])
-    rss_total = known = 0
-    for v in field_values(regions, "rss", lo, hi):
-        if v is not None:
-            rss_total += v
-            known += 1
-        rss_sum.append(rss_total)
-        known_sum.append(known)
-    return rss_sum, known_sum
+def _number_column(regions: Sequence[Region], name: str, lo: int, hi: int) -> Sequence[int]:
+    """regions[lo:hi]'s values of a number field, to index: of columns, the column's own
+    slice; else an array."""
+    values = field_values(regions, name, lo, hi)
+    if isinstance(values, (array, memoryview)):
+        return values
+    return chunked_extend(array("Q"), values)
+
+
+def _kind_codes(regions: Sequence[Region], lo: int, hi: int) -> tuple[Sequence, tuple | None]:
+    """Each region's kind as a code, and what each code stands for: of columns, their
+    own numbers (no string per region); else the kinds themselves, and None."""
+    if isinstance(regions, RegionColumns):
+        return regions.codes("kind", lo, hi), regions.distinct("kind")
+    return list(field_values(regions, "kind", lo, hi)), None
+
+
+def _largest_gaps(starts: Sequence[int], ends: Sequence[int], count: int) -> list[tuple]:
+    """The ``count`` biggest gaps between neighbours (earlier first among equals), as
+    (position of the region after the gap, gap start, gap end), in address order.
+
+    Passes in C find where the gaps are and their sizes; only the gaps that make it
+    are looked at one by one (a million regions can have a million gaps, or none)."""
+    before = list(compress(range(len(ends)), map(lt, ends, islice(starts, 1, None))))
+
+    def sizes():  # of the gaps, in address order
+        after = map(starts.__getitem__, map(add, before, repeat(1)))
+        return map(sub_, after, map(ends.__getitem__, before))
+
+    biggest = heapq.nlargest(count, sizes())
+    if not biggest:
+        return []
+    least = biggest[-1]
+    above = sum(1 for size in biggest if size > least)
+    ties = len(biggest) - above  # of size ``least``: the first ones in address order
+    out = []
+    for pos in compress(before, map(ge, sizes(), repeat(least))):
+        a, b = ends[pos], starts[pos + 1]
+        if b - a > least:
+            above -= 1
+        elif ties:
+            ties -= 1
+        else:
+            continue
+        out.append((pos + 1, a, b))
+        if not above and not ties:
+            break
+    return out
 
 
 def _gap_size(gap: tuple[int, int, int]) -> int:
     return gap[2] - gap[1]
 
 
+class _Span(NamedTuple):
+    """What bucketing needs of the regions in view (position p: regions[i0 + p])."""
+
+    starts: Sequence[int]
+    ends: Sequence[int]
+    cum: Sequence[float]  # running sums of the weights
+    codes: Sequence  # each region's kind, or its code
+    meaning: tuple | None  # code -> kind; None: codes are the kinds
+
+    def resident(self, regions: Sequence[Region], lo: int, hi: int) -> tuple[int, bool]:
+        """(RSS of regions[lo:hi], None counting 0; whether any of them has one)."""
+        if isinstance(regions, RegionColumns) and not regions.mixed:
+            if regions.figures is None:  # a maps-only look: nothing resident known yet
+                return 0, False
+            return sum(regions.figures[0][lo:hi]), hi > lo
+        known = [v for v in field_values(regions, "rss", lo, hi) if v is not None]
+        return sum(known), bool(known)
+
+
 def _bucket(
     regions: list[Region],
     i0: int,
-    weights: list[float],
+    span: _Span,
     room: int,
     region_cells: dict[int, list[BarCell]],
 ) -> None:
@@ -345,17 +393,12 @@ def _bucket(
     its colour is the kind with most weight in it, a click picks the region in its
     middle. Cells are filed under the position of the first region they show, so breaks
     land between the right cells."""
-    n = len(weights)
-    cum = chunked_extend(array("d"), accumulate(weights))  # p: [cum[p] - weights[p], cum[p])
+    cum, codes, meaning = span.cum, span.codes, span.meaning
+    n = len(cum)
     total = cum[-1]
     step = total / room
-    kinds_ = list(field_values(regions, "kind", i0, i0 + n))
     # Where each run of regions of one kind starts.
-    runs = [0, *compress(range(1, n), map(ne, islice(kinds_, 1, None), kinds_))]
-    starts = chunked_extend(array("Q"), field_values(regions, "start", i0, i0 + n))
-    ends = chunked_extend(array("Q"), field_values(regions, "end", i0, i0 + n))
-    size_sum = chunked_extend(array("Q", [0]), accumulate(map(sub_, ends, starts)))
-    rss_sum, known_sum = _resident_sums(regions, i0, i0 + n)
+    runs = [0, *compress(range(1, n), map(ne, islice(codes, 1, None), codes))]
     for c in range(room):
         a = step * c
         b = step * (c + 1) if c < room - 1 else total
@@ -370,24 +413,23 @@ def _bucket(
         while r < len(runs) and runs[r] <= last:
             p0 = max(runs[r], first)
             p1 = min(runs[r + 1] - 1 if r + 1 < len(runs) else n - 1, last)
-            lo = cum[p0] - weights[p0]
+            lo = cum[p0 - 1] if p0 else 0.0
             hi = cum[p1]
             w = (hi if hi < b else b) - (lo if lo > a else a)
-            kind = kinds_[p0]
+            kind = codes[p0] if meaning is None else meaning[codes[p0]]
             counts[kind] = get(kind, 0.0) + w
             r += 1
         middle = min(n - 1, bisect_right(cum, (a + b) / 2))
-        size = size_sum[last + 1] - size_sum[first]
-        known = known_sum[last + 1] > known_sum[first]
-        rss = rss_sum[last + 1] - rss_sum[first]
+        size = sum(span.ends[first : last + 1]) - sum(span.starts[first : last + 1])
+        rss, known = span.resident(regions, i0 + first, i0 + last + 1)
         cell = BarCell(
             _dominant(counts),
             1.0,
             i0 + first,
             i0 + last + 1,
             i0 + middle,
-            starts[first],
-            ends[last],
+            span.starts[first],
+            span.ends[last],
             "",
             rss / size if known and size else None,
         )

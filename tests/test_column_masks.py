@@ -1,0 +1,126 @@
+"""The C-speed building blocks of huge maps against the plain Python they stand for:
+masks over columns (classification's skips, the bss facts), spreading parsed bodies
+into columns (the maps parse), and the biggest gaps of the compact bar."""
+
+from __future__ import annotations
+
+import heapq
+from array import array
+from itertools import islice
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vmtop.model.columns import (
+    FIGURES,
+    ColumnsBuilder,
+    RegionColumns,
+    after_mask,
+    equal_mask,
+    mask_and,
+    mask_not,
+    zero_mask,
+)
+from vmtop.model.region import Region
+from vmtop.tui.widgets.bar_layout import _largest_gaps
+
+words = st.lists(st.integers(0, 2**64 - 1) | st.sampled_from([0, 1, 2**26, 2**40, 255, 256]))
+
+
+def ones(flags) -> bytes:
+    return bytes(1 if f else 0 for f in flags)
+
+
+@given(values=words, low_bits=st.none() | st.integers(1, 64), view=st.booleans())
+def test_zero_mask_is_value_by_value(values, low_bits, view):
+    column = array("Q", values)
+    given_column = memoryview(column) if view else column
+    keep = (1 << (64 if low_bits is None else low_bits)) - 1
+    assert zero_mask(given_column, low_bits) == ones(v & keep == 0 for v in values)
+
+
+@given(codes=st.lists(st.integers(0, 400)), value=st.integers(0, 400))
+def test_equal_mask_is_value_by_value(codes, value):
+    column = array("I", codes)
+    bound = max(codes, default=0) + 1
+    assert equal_mask(column, value, max(bound, value + 1)) == ones(c == value for c in codes)
+
+
+@given(st.data())
+def test_mask_operations(data):
+    n = data.draw(st.integers(1, 300))
+    a = data.draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    b = data.draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    assert mask_and(ones(a), ones(b)) == ones(x and y for x, y in zip(a, b, strict=True))
+    assert mask_not(ones(a)) == ones(not x for x in a)
+    assert after_mask(ones(a)) == ones([False, *a[:-1]])
+
+
+def test_name_mask_of_a_value_not_there():
+    columns = RegionColumns.from_regions([Region(0x1000, 0x2000, "rw-p", 0, "00:00", 0, "")])
+    assert columns.name_mask("kind", "no such kind") == b"\x00"
+    assert columns.name_mask("perms", "rw-p") == b"\x01"
+
+
+body_fields = Region._fields[2:]
+
+
+@st.composite
+def bodies(draw):
+    """Distinct bodies (the fields after end), few or more than 256 of them."""
+    count = draw(st.sampled_from([1, 2, 7, 300]))
+    figure = st.none() | st.integers(0, 2**40)
+    out = set()
+    while len(out) < count:
+        values = {
+            "perms": draw(st.sampled_from(["rw-p", "r--p", "---p"])),
+            "offset": draw(st.integers(0, 2**63)),
+            "dev": draw(st.sampled_from(["00:00", "fe:01"])),
+            "inode": draw(st.integers(0, 2**40)),
+            "path": draw(st.sampled_from(["", "/lib/x.so", "[heap]"])) + str(len(out) % 3),
+            "kind": draw(st.sampled_from(["anon", "file"])),
+            "object": draw(st.none() | st.just("o")),
+            "tid": draw(st.none() | st.integers(1, 2**31)),
+            **{name: draw(figure) for name in FIGURES},
+        }
+        out.add(tuple(values[f] for f in body_fields))
+    return list(out)
+
+
+@settings(max_examples=40, deadline=None)
+@given(bodies=bodies(), data=st.data())
+def test_columns_from_bodies_equal_columns_from_rows(bodies, data):
+    n = data.draw(st.integers(len(bodies), len(bodies) + 200))
+    extra = data.draw(st.lists(st.integers(0, len(bodies) - 1), min_size=n - len(bodies)))
+    picks = [*range(len(bodies)), *extra][:n]  # every body used at least once
+    data.draw(st.randoms()).shuffle(picks)
+    starts = [0x1000 * (2 * i + 1) for i in range(len(picks))]
+    ends = [s + 0x1000 for s in starts]
+    ids = bytes(picks) if len(bodies) <= 256 else array("I", picks)
+    by_parts = ColumnsBuilder()
+    by_parts.extend_parts(array("Q", starts), array("Q", ends), ids, bodies)
+    by_rows = ColumnsBuilder()
+    by_rows.extend_rows([(s, e, *bodies[k]) for s, e, k in zip(starts, ends, picks, strict=True)])
+    assert list(by_parts.build()) == list(by_rows.build())
+    assert by_parts.build() == by_rows.build()
+
+
+@given(
+    sizes=st.lists(st.tuples(st.integers(1, 50), st.integers(0, 5)), min_size=1, max_size=80),
+    count=st.integers(1, 20),
+)
+def test_largest_gaps_are_those_a_sort_gives(sizes, count):
+    starts, ends, at = [], [], 0x10000
+    for size, gap in sizes:
+        at += gap * 0x1000  # many equal gaps: ties go to the earlier
+        starts.append(at)
+        at += size * 0x1000
+        ends.append(at)
+    every = [
+        (pos + 1, a, b)
+        for pos, (a, b) in enumerate(zip(ends, islice(starts, 1, None), strict=False))
+        if b > a
+    ]
+    expected = sorted(heapq.nlargest(count, every, key=lambda g: g[2] - g[1]))
+    got = _largest_gaps(array("Q", starts), memoryview(array("Q", ends)), count)
+    assert got == expected
