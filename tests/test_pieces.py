@@ -5,6 +5,7 @@ cut anywhere, glued into torn reads, and through take_snapshot(keep_text=False).
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 from conftest import PROC_FIXTURES
@@ -12,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vmtop.procfs.errors import ProcError
-from vmtop.procfs.parse_maps import parse_maps, parse_smaps
-from vmtop.procfs.pieces import parse_in_pieces, read_regions_in_pieces
+from vmtop.procfs.parse_maps import dedupe_regions, parse_maps, parse_smaps
+from vmtop.procfs.pieces import _pieces, parse_in_pieces, read_regions_in_pieces
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import take_snapshot
 
@@ -60,6 +61,24 @@ clean = st.one_of(
 @given(text=clean, cuts=st.lists(st.integers(0, 200_000), max_size=20))
 def test_cut_anywhere_it_is_the_whole_parse(text: bytes, cuts: list[int]) -> None:
     assert parse_in_pieces(pieces(text, cuts), parse_smaps) == parse_smaps(text)
+
+
+@FAST
+@given(text=clean, most=st.integers(1, 5000), use_maps=st.booleans())
+def test_parts_of_at_most_a_size_are_whole_blocks(text: bytes, most: int, use_maps: bool) -> None:
+    # What a UI waits for is one part's parse: parts of about ``most`` bytes, and
+    # each of them whole blocks (it parses alone as the blocks it holds).
+    if use_maps:
+        text = b"".join(
+            line + b"\n" for line in text.split(b"\n") if re.match(rb"[0-9a-f]+-", line)
+        )
+    parse = parse_maps if use_maps else parse_smaps
+    parts = list(_pieces([text], most))
+    assert b"".join(parts) == text
+    block = max(len(b) for b in re.split(rb"\n(?=[0-9a-f]+-)", text))
+    assert all(len(p) <= most + most // 2 + block + 1 for p in parts)
+    # (torn texts: the same duplicates, removed over all parts as parse_in_pieces does)
+    assert dedupe_regions([r for p in parts for r in parse(p)]) == parse(text)
 
 
 @FAST

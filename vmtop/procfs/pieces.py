@@ -30,6 +30,7 @@ from vmtop.procfs.parse_maps import (
 from vmtop.procfs.reader import ProcFS
 
 _HEADER = re.compile(rb"[0-9a-f]+-[0-9a-f]+ ")
+_NEXT_HEADER = re.compile(rb"\n[0-9a-f]+-[0-9a-f]+ ")
 _LOOK_BACK = 4096
 _START = itemgetter(0)
 _END = itemgetter(1)
@@ -97,8 +98,15 @@ def read_regions_in_pieces(
         raise
 
 
-def _pieces(texts: Iterable[bytes]) -> Iterator[bytes]:
-    """The texts re-cut so that each one ends at the end of a region's block."""
+# The most text parsed in one go: the parse's longest steps are single C calls over a
+# piece (a regular expression, a join) holding the GIL, ~10 ms a MiB: a key press in
+# the UI waits for the one under way.
+PARSE_PIECE = 1 << 20
+
+
+def _pieces(texts: Iterable[bytes], most: int = PARSE_PIECE) -> Iterator[bytes]:
+    """The texts re-cut so that each one ends at the end of a region's block, and is
+    not much longer than ``most`` bytes unless one block is."""
     carry = b""
     for text in texts:
         if carry:
@@ -108,9 +116,23 @@ def _pieces(texts: Iterable[bytes]) -> Iterator[bytes]:
             carry = text
             continue
         carry = text[at:]
-        yield text[:at]
+        yield from _at_most(text[:at], most)
     if carry:
-        yield carry
+        yield from _at_most(carry, most)
+
+
+def _at_most(text: bytes, most: int) -> Iterator[bytes]:
+    """``text`` (whole blocks) in parts of about ``most`` bytes, each whole blocks."""
+    while len(text) > most + most // 2:
+        at = cut(text[: most + 1], False)  # the last block starting within ``most``
+        if at <= 0:  # the first block is longer: end after it
+            found = _NEXT_HEADER.search(text, most)
+            if found is None:
+                break
+            at = found.start() + 1
+        yield text[:at]
+        text = text[at:]
+    yield text
 
 
 def parse_in_pieces_to_columns(
