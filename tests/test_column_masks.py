@@ -1,6 +1,7 @@
 """The C-speed building blocks of huge maps against the plain Python they stand for:
-masks over columns (classification's skips, the bss facts), spreading parsed bodies
-into columns (the maps parse), and the biggest gaps of the compact bar."""
+masks over columns (classification's skips, the bss facts), the maps parse of
+fixed-width lines, spreading parsed bodies into columns, and the biggest gaps of the
+compact bar."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from vmtop.model.columns import (
     zero_mask,
 )
 from vmtop.model.region import Region
+from vmtop.procfs.parse_maps import _fixed_width_lines, parse_maps, parse_maps_parts
 from vmtop.tui.widgets.bar_layout import _largest_gaps
 
 words = st.lists(st.integers(0, 2**64 - 1) | st.sampled_from([0, 1, 2**26, 2**40, 255, 256]))
@@ -124,3 +126,46 @@ def test_largest_gaps_are_those_a_sort_gives(sizes, count):
     expected = sorted(heapq.nlargest(count, every, key=lambda g: g[2] - g[1]))
     got = _largest_gaps(array("Q", starts), memoryview(array("Q", ends)), count)
     assert got == expected
+
+
+@st.composite
+def wide_maps(draw) -> bytes:
+    """Maps text as x86-64 prints it for a process's mappings: 12-digit addresses."""
+    at = draw(st.sampled_from([0x55D0_0000_0000, 0x7F00_0000_0000, 0x1000_0000_0000]))
+    lines = []
+    for _ in range(draw(st.integers(1, 40))):
+        at += draw(st.sampled_from([0, 4096, 1 << 20]))
+        size = draw(st.sampled_from([4096, 8192, 1 << 21]))
+        perms = draw(st.sampled_from(["rw-p", "r--p", "---p", "r-xp", "rw-s"]))
+        dev, inode, path = draw(
+            st.sampled_from(
+                [("00:00", 0, ""), ("fe:01", 1234, "/usr/lib/libc.so.6"), ("00:00", 0, "[heap]")]
+            )
+        )
+        line = f"{at:012x}-{at + size:012x} {perms} {0:08x} {dev} {inode} "
+        lines.append(f"{line:<73}{path}" if path else line)
+        at += size
+    return ("\n".join(lines) + "\n").encode()
+
+
+def parts_as_regions(parts) -> list[Region]:
+    builder = ColumnsBuilder()
+    builder.extend_parts(*parts)
+    return list(builder.build())
+
+
+@given(text=wide_maps())
+def test_fixed_width_maps_take_the_fast_parse_and_agree(text):
+    assert _fixed_width_lines(text) is not None  # this is the path under test
+    parts = parse_maps_parts(text)
+    assert parts is not None
+    assert parts_as_regions(parts) == parse_maps(text)
+
+
+@given(text=wide_maps(), at=st.integers(0, 10_000), byte=st.sampled_from(b"-0 aAgx\n\t:"))
+def test_a_damaged_fixed_width_maps_is_refused_or_read_as_parse_maps_reads_it(text, at, byte):
+    at %= len(text)
+    damaged = text[:at] + bytes([byte]) + text[at + 1 :]
+    parts = parse_maps_parts(damaged)
+    if parts is not None:  # else parse_maps reads it (it handles anything)
+        assert parts_as_regions(parts) == parse_maps(damaged)

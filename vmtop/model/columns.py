@@ -99,6 +99,24 @@ class ColumnsBuilder:
         # What the number columns that may be None held so far: a value, a None.
         self.valued = [False] * (len(FIGURES) + 1)
         self.missing = [False] * (len(FIGURES) + 1)
+        # Rows of None not written to those columns yet: a maps read has no figures and
+        # most maps have no thread ids, so those arrays (72 bytes a region) are written
+        # only if some value comes, or the snapshot keeps the column after all.
+        self.unwritten = [0] * (len(FIGURES) + 1)
+
+    def _optional_columns(self) -> list[array]:
+        return [*self.figures, self.tids]
+
+    def _none_rows(self, k: int, count: int) -> None:
+        self.missing[k] = True
+        self.unwritten[k] += count
+
+    def _write_pending(self, k: int) -> array:
+        column = self._optional_columns()[k]
+        if self.unwritten[k]:
+            column.frombytes(_ALL_NONE_BYTES * self.unwritten[k])
+            self.unwritten[k] = 0
+        return column
 
     def extend(self, regions: Iterable[Region]) -> None:
         it = iter(regions)
@@ -145,16 +163,17 @@ class ColumnsBuilder:
             column.extend(_spread(values(name), ids, column.typecode))
         for column, table, name in zip(self.names, self.tables, _NAMES, strict=True):
             column.extend(_spread(list(map(table.__getitem__, values(name))), ids, "I"))
-        optional = [*self.figures, self.tids]
-        for k, (column, name) in enumerate(zip(optional, (*FIGURES, "tid"), strict=True)):
+        for k, name in enumerate((*FIGURES, "tid")):
             of_body = values(name)
             nones = of_body.count(None)  # (every body is some region's)
+            if nones == len(of_body):
+                self._none_rows(k, n)
+                continue
             if nones:
                 self.missing[k] = True
                 of_body = [_NONE if v is None else v for v in of_body]
-            if nones < len(of_body):
-                self.valued[k] = True
-            column.extend(_spread(of_body, ids, "q"))
+            self.valued[k] = True
+            self._write_pending(k).extend(_spread(of_body, ids, "q"))
         self.count += n
 
     def _extend_fields(self, fields: list[Sequence]) -> None:
@@ -163,23 +182,24 @@ class ColumnsBuilder:
             column.extend(fields[_FIELD[name]])
         for column, table, name in zip(self.names, self.tables, _NAMES, strict=True):
             column.extend(map(table.__getitem__, fields[_FIELD[name]]))
-        optional = [*self.figures, self.tids]
-        for k, (column, name) in enumerate(zip(optional, (*FIGURES, "tid"), strict=True)):
+        for k, name in enumerate((*FIGURES, "tid")):
             values = fields[_FIELD[name]]
             nones = values.count(None)
             if nones == len(values):  # (a maps read: no figures; no thread ids)
-                column.frombytes(_ALL_NONE_BYTES * len(values))
-                self.missing[k] = True
+                self._none_rows(k, len(values))
             elif nones:
-                column.extend(_NONE if v is None else v for v in values)
+                self._write_pending(k).extend(_NONE if v is None else v for v in values)
                 self.valued[k] = self.missing[k] = True
             else:
-                column.extend(values)
+                self._write_pending(k).extend(values)
                 self.valued[k] = True
         self.count += len(fields[0])
 
     def build(self) -> RegionColumns:
         figured = any(self.valued[:-1])
+        for k in range(len(FIGURES) + 1):
+            if figured if k < len(FIGURES) else self.valued[k]:
+                self._write_pending(k)
         return RegionColumns(
             tuple(self.numbers),
             tuple(self.names),
