@@ -311,6 +311,28 @@ async def test_pause_and_interval():
         assert "smaps every tick" in lines(header)[0]
 
 
+async def test_sampling_slows_down_to_keep_vmtop_under_its_cpu_budget(monkeypatch):
+    """Whatever the CPU goes to (a sample, an smaps read, drawing), vmtop as a whole
+    stays under PROCESS_BUDGET of a core: the next sample waits, and the header says so."""
+    from vmtop.tui.screens import process_sampling
+    from vmtop.tui.sources import LiveSource
+
+    cpu = iter(range(0, 10_000, 2))  # each scheduling finds 2 s more process CPU spent
+    monkeypatch.setattr(process_sampling, "process_time", lambda: float(next(cpu)))
+    app = ScreenApp()
+    app.screen_kwargs["source"] = LiveSource(app.procfs, PID, clock=app.clock)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("space")  # live: scheduled after each sample
+        await pilot.pause(0.05)
+        assert screen.live
+        wanted = 2.0 / process_sampling.PROCESS_BUDGET  # a period of 2 s of CPU per 22 %
+        assert screen.period >= wanted * 0.99
+        header = lines(screen.query_one(ProcessHeader))[0]
+        assert f"slowed to {screen.period:.1f}s" in header
+
+
 async def test_bar_scales_zoom_and_click_selects(tmp_path):
     app = ScreenApp()
     async with app.run_test(size=(160, 48)) as pilot:

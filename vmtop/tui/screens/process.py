@@ -153,6 +153,8 @@ class ProcessScreen(ProcessSampling, RecordingControls, ProcessPrompt, ProcessLa
         self.sample_cost = 0.0  # seconds the last sample took (worker thread)
         self.smaps_at = 0.0  # when the resident figures shown were read
         self.period = interval  # seconds between samples, as scheduled
+        self._cpu_mark: float | None = None  # process CPU time at the last scheduling
+        self._cpu_per_cycle: float | None = None
 
     # -- layout ------------------------------------------------------------------------
 

@@ -1,10 +1,12 @@
 """The process screen's sampling: one sample in flight, taken in a worker thread with
 what its widgets show of it laid out there too (``prepare_view``), and the next one
-scheduled within a share of a core (``SAMPLE_BUDGET``). A mixin of ``ProcessScreen``,
+scheduled within a share of a core (``SAMPLE_BUDGET`` for sampling,
+``PROCESS_BUDGET`` for everything vmtop does). A mixin of ``ProcessScreen``,
 which holds the state it uses (sampler, interval, timer, the snapshot shown)."""
 
 from __future__ import annotations
 
+from time import process_time
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -22,6 +24,9 @@ if TYPE_CHECKING:
     from vmtop.tui.screens.process import ProcessScreen
 
 SAMPLE_BUDGET = 0.20  # at most this share of one core spent sampling
+# vmtop's own CPU, every thread together (sampling, smaps reads, laying out, drawing), as
+# a share of one core over a sampling cycle: sampling slows down to keep under it.
+PROCESS_BUDGET = 0.22
 
 
 class ProcessSampling:
@@ -79,14 +84,36 @@ class ProcessSampling:
         says so)."""
         if spent is not None:
             self.sample_cost = spent
+        cycle_cpu = self._cycle_cpu()
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
         if self.live and self.exited_at is None and self.error is None:
             cost = self.sample_cost
-            delay = max(self.interval * 0.1, self.interval - cost, cost * (1 / SAMPLE_BUDGET - 1))
-            self.period = cost + delay
+            delay = max(
+                self.interval * 0.1,
+                self.interval - cost,
+                cost * (1 / SAMPLE_BUDGET - 1),
+                cycle_cpu / PROCESS_BUDGET - cost,
+            )
+            period = cost + delay
+            if period != self.period:
+                self.period = period
+                self._update_header()  # (it says when sampling is slowed down)
             self._timer = self.set_timer(delay, self._sample)
+
+    def _cycle_cpu(self) -> float:
+        """CPU seconds the whole process spent since the last call (all threads: the
+        sample, an smaps read, the refresh it caused, keys), smoothed over cycles."""
+        now = process_time()
+        last, self._cpu_mark = self._cpu_mark, now
+        if last is None:
+            return 0.0
+        used = now - last
+        self._cpu_per_cycle = (
+            used if self._cpu_per_cycle is None else (0.5 * self._cpu_per_cycle + 0.5 * used)
+        )
+        return self._cpu_per_cycle
 
     def on_process_screen_sampled(self, message: ProcessScreen.Sampled) -> None:
         self._in_flight = False
