@@ -79,12 +79,20 @@ def cut(text: bytes, between_objects: bool) -> int:
 
 
 def read_regions_in_pieces(
-    procfs: ProcFS, pid: int, name: str = "smaps", chunk: int = CHUNK, *, columns: bool = False
+    procfs: ProcFS,
+    pid: int,
+    name: str = "smaps",
+    chunk: int | None = None,
+    *,
+    columns: bool = False,
 ) -> list[Region] | RegionColumns | None:
     """Every region of ``name`` (smaps or maps, possibly under task/TID/), parsed a
     piece at a time as it is read (``parse_in_pieces``; with ``columns``,
     ``parse_in_pieces_to_columns``). None when the file is not there (a copied tree).
-    Raises ProcError as ProcFS.read_bytes does."""
+    Raises ProcError as ProcFS.read_bytes does. ``chunk``: bytes a read asks for; by
+    default what is parsed in one go (``PARSE_PIECE``), so no piece is cut again."""
+    if chunk is None:
+        chunk = PARSE_PIECE if columns else CHUNK
     parse = parse_smaps if name.endswith("smaps") else parse_maps
     try:
         texts = procfs.read_pieces(pid, name, chunk)
