@@ -12,18 +12,11 @@ from itertools import islice
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vmtop.model.columns import (
-    FIGURES,
-    ColumnsBuilder,
-    RegionColumns,
-    after_mask,
-    equal_mask,
-    mask_and,
-    mask_not,
-    zero_mask,
-)
+from vmtop.model.column_masks import after_mask, equal_mask, mask_and, mask_not, zero_mask
+from vmtop.model.columns import FIGURES, ColumnsBuilder, RegionColumns
 from vmtop.model.region import Region
-from vmtop.procfs.parse_maps import _fixed_width_lines, parse_maps, parse_maps_parts
+from vmtop.procfs.parse_lines import fixed_width_lines
+from vmtop.procfs.parse_maps import parse_maps, parse_maps_parts
 from vmtop.tui.widgets.bar_layout import _largest_gaps
 
 words = st.lists(st.integers(0, 2**64 - 1) | st.sampled_from([0, 1, 2**26, 2**40, 255, 256]))
@@ -156,7 +149,7 @@ def parts_as_regions(parts) -> list[Region]:
 
 @given(text=wide_maps())
 def test_fixed_width_maps_take_the_fast_parse_and_agree(text):
-    assert _fixed_width_lines(text) is not None  # this is the path under test
+    assert fixed_width_lines(text) is not None  # this is the path under test
     parts = parse_maps_parts(text)
     assert parts is not None
     assert parts_as_regions(parts) == parse_maps(text)

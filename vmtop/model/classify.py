@@ -45,7 +45,8 @@ from itertools import compress, count, repeat
 from operator import eq, itemgetter
 
 from vmtop.model import kinds
-from vmtop.model.columns import RegionColumns, after_mask, mask_and, mask_not, zero_mask
+from vmtop.model.column_masks import after_mask, mask_and, mask_not, zero_mask
+from vmtop.model.columns import RegionColumns
 from vmtop.model.devices import device_meaning
 from vmtop.model.facts import NO_FACTS, ClassifyFacts
 from vmtop.model.region import Region

@@ -20,7 +20,8 @@ from collections.abc import Iterator, Sequence
 from itertools import compress
 
 from vmtop.model.bss import DEFAULT_BSS_SIZES
-from vmtop.model.columns import RegionColumns, mask_and, mask_not, zero_mask
+from vmtop.model.column_masks import mask_and, mask_not, zero_mask
+from vmtop.model.columns import RegionColumns
 from vmtop.model.facts import ClassifyFacts
 from vmtop.model.region import Region
 from vmtop.model.sysv import SYSV_PREFIX, SysvSegment, parse_sysv_shm

@@ -35,11 +35,12 @@ from array import array
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import islice, repeat
-from operator import add, getitem, itemgetter, le, methodcaller
+from operator import add, itemgetter, le, methodcaller
 
 from vmtop.model.columns import FIGURES
 from vmtop.model.kinds import kind_from_name
 from vmtop.model.region import Region
+from vmtop.procfs.parse_lines import Parts, fixed_width_lines, numbered
 
 
 class ParseError(ValueError):
@@ -302,77 +303,13 @@ def parse_maps(data: bytes) -> list[Region]:
         return dedupe_regions(regions)
 
 
-# What the no-Region parses give: the starts, the ends, each line's index into the
-# bodies (bytes while there are under 256 bodies, else an array('I')), and the distinct
-# bodies (a Region's fields after ``end``): ColumnsBuilder.extend_parts takes them.
-Parts = tuple[Sequence[int], Sequence[int], "bytes | array", list[tuple]]
-
-
-class _Ids(dict):
-    """key -> a small int, numbered as keys come (in C, by map(ids.__getitem__, keys))."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.keys_in_order: list = []
-
-    def __missing__(self, key) -> int:
-        self[key] = index = len(self.keys_in_order)
-        self.keys_in_order.append(key)
-        return index
-
-
-def _numbered(keys: Sequence) -> tuple[bytes | array, list]:
-    """Each key's number (bytes when under 256 distinct keys) and the distinct keys.
-    ``keys`` is a sequence: past 255 keys it is read again from the start."""
-    ids = _Ids()
-    try:
-        numbers = bytes(map(ids.__getitem__, keys))
-    except ValueError:  # a 257th key: numbers too big for a byte (the dict goes on)
-        numbers = array("I", map(ids.__getitem__, keys))
-    return numbers, ids.keys_in_order
-
-
-_RANGE = 25  # "start-end" of x86-64 user space: 12 hex digits each
-_DIGITS = _RANGE - 1
-_DASH_AND_SPACE = b"- "
-
-
-def _fixed_width_lines(data: bytes) -> tuple[array, array, list[bytes]] | None:
-    """The starts, ends and rests (what follows "start-end ") of maps lines whose
-    ranges all have the usual width (12 digits, a dash, 12 digits, a space); None for
-    any other text. In C, without a regular expression: the lines split, the first 26
-    bytes of each joined and decoded at once, the rests sliced off."""
-    if not data.endswith(b"\n") or sys.byteorder != "little":
-        return None
-    lines = data.split(b"\n")
-    lines.pop()  # the empty text after the last newline
-    n = len(lines)
-    heads = b"".join(map(getitem, lines, repeat(slice(0, _RANGE + 1))))
-    if (
-        len(heads) != (_RANGE + 1) * n  # (a shorter line took fewer bytes)
-        or heads[_RANGE // 2 :: _RANGE + 1] != b"-" * n
-        or heads[_RANGE :: _RANGE + 1] != b" " * n
-    ):
-        return None
-    digits = heads.translate(None, _DASH_AND_SPACE)
-    if len(digits) != _DIGITS * n or digits.translate(None, b"0123456789abcdef"):
-        return None
-    packed = bytes.fromhex(digits.decode("ascii"))  # 6 bytes an address, big-endian
-    words = bytearray(16 * n)  # 8 bytes an address, little-endian
-    for k in range(6):
-        words[k::8] = packed[5 - k :: 6]
-    both = array("Q")
-    both.frombytes(words)
-    return both[0::2], both[1::2], list(map(getitem, lines, repeat(slice(_RANGE + 1, None))))
-
-
 def parse_maps_parts(data: bytes) -> Parts | None:
     """parse_maps without making Regions, for columns (``Parts``); None unless every
     byte of ``data`` is maps lines in address order (then parse_maps, which handles
     anything, is the way)."""
     with cycle_collector_paused():
         _trim_memos()
-        fixed = _fixed_width_lines(data)
+        fixed = fixed_width_lines(data)
         if fixed is not None:
             starts, ends, rests = fixed
         else:
@@ -387,7 +324,7 @@ def parse_maps_parts(data: bytes) -> Parts | None:
                 starts, ends = _addresses(ranges, list(map(len, ranges)))
             if not _check_order(starts, ends):
                 return None
-            ids, distinct = _numbered(rests)
+            ids, distinct = numbered(rests)
             return starts, ends, ids, list(map(_REST_BODIES.__getitem__, distinct))
         except ValueError:  # ParseError too: some line is not what it seemed
             return None
@@ -453,7 +390,7 @@ class _Layout:
         """``regions`` without making them (``Parts``), and whether in address order."""
         starts, ends = _addresses(ranges, list(map(len, ranges)))
         in_order = _check_order(starts, ends)
-        ids, distinct = _numbered(list(zip(rests, runs, strict=True)))
+        ids, distinct = numbered(list(zip(rests, runs, strict=True)))
         return (starts, ends, ids, list(map(self.bodies.__getitem__, distinct))), in_order
 
     def regions(self, ranges, rests, runs) -> tuple[list[Region], bool]:
