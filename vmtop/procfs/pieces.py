@@ -106,16 +106,6 @@ def read_regions_in_pieces(
         raise
 
 
-# Called after each piece is parsed into columns, on the parsing thread: the TUI hands
-# in a function that sleeps while a key is being handled (vmtop.tui.input_first).
-_between_pieces: Callable[[], object] | None = None
-
-
-def set_between_pieces(hook: Callable[[], object] | None) -> None:
-    global _between_pieces
-    _between_pieces = hook
-
-
 # The most text parsed in one go: the parse's longest steps are single C calls over a
 # piece (a regular expression, a join) holding the GIL, ~10 ms a MiB: a key press in
 # the UI waits for the one under way.
@@ -166,8 +156,6 @@ def parse_in_pieces_to_columns(
     last_end = 0
     in_order = True
     for text in _pieces(texts):
-        if _between_pieces is not None:
-            _between_pieces()
         with cycle_collector_paused():  # what a piece makes dies with it: no walks
             parts = parse_parts(text) if parse_parts is not None and in_order else None
             if parts is not None:

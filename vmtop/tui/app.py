@@ -19,16 +19,14 @@ from pathlib import Path
 
 from rich.segment import Segment
 from rich.style import Style
-from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.filter import Monochrome
 from textual.screen import Screen
 
 from vmtop.config import Settings
-from vmtop.procfs.pieces import set_between_pieces
 from vmtop.procfs.reader import ProcFS
-from vmtop.tui import input_first, theme
+from vmtop.tui import theme
 
 
 class BottomScreen(Screen):
@@ -65,10 +63,6 @@ def freeze_startup_objects() -> None:
     never freed (what the parser's old freeze-per-parse did to the TUI's garbage)."""
     gc.collect()
     gc.freeze()
-
-
-# What someone does (not what the terminal reports by itself: resizes, focus, moves).
-_INPUT_EVENTS = (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)
 
 
 class VmtopApp(App):
@@ -113,12 +107,6 @@ class VmtopApp(App):
         self.demo = demo
         self.clock = clock
         self._demo_stopped = False
-        set_between_pieces(input_first.step_aside)  # keys first (see input_first)
-
-    async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, _INPUT_EVENTS):
-            input_first.note_input()
-        await super().on_event(event)
 
     def settings_problem(self) -> str | None:
         """What is wrong with the settings that only the TUI can tell (the theme name)."""
