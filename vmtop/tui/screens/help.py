@@ -77,7 +77,7 @@ PROCESS = [
 
 HEADER = [
     ("● live every 1s", "sampling, and its interval (+ / -); it says 'slowed to' when reading "
-     "the process costs too much to do it that often"),
+     "and drawing the process that often would take vmtop over a fifth of a CPU"),
     ("smaps every tick, read in 1.2ms", "how often /proc/PID/smaps is read, and what the "
      "last read cost (read and parse): the kernel walks the process's page tables for it, "
      "which slows the process too, so vmtop keeps it under a tenth of a CPU and reads it "
