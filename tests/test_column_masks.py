@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vmtop.model.column_masks import after_mask, equal_mask, mask_and, mask_not, zero_mask
-from vmtop.model.columns import FIGURES, ColumnsBuilder, RegionColumns
+from vmtop.model.columns import FIGURES, RegionColumns
+from vmtop.model.columns_builder import ColumnsBuilder
 from vmtop.model.region import Region
 from vmtop.procfs.parse_lines import fixed_width_lines
 from vmtop.procfs.parse_maps import parse_maps, parse_maps_parts
@@ -96,8 +97,8 @@ def test_columns_from_bodies_equal_columns_from_rows(bodies, data):
     by_parts.extend_parts(array("Q", starts), array("Q", ends), ids, bodies)
     by_rows = ColumnsBuilder()
     by_rows.extend_rows([(s, e, *bodies[k]) for s, e, k in zip(starts, ends, picks, strict=True)])
-    assert list(by_parts.build()) == list(by_rows.build())
-    assert by_parts.build() == by_rows.build()
+    assert list(RegionColumns.from_builder(by_parts)) == list(RegionColumns.from_builder(by_rows))
+    assert RegionColumns.from_builder(by_parts) == RegionColumns.from_builder(by_rows)
 
 
 @given(
@@ -144,7 +145,7 @@ def wide_maps(draw) -> bytes:
 def parts_as_regions(parts) -> list[Region]:
     builder = ColumnsBuilder()
     builder.extend_parts(*parts)
-    return list(builder.build())
+    return list(RegionColumns.from_builder(builder))
 
 
 @given(text=wide_maps())

@@ -17,9 +17,14 @@ _ONE_IF_ZERO = bytes([1] + [0] * 255)
 _ONE_IF_NONZERO = bytes([0] + [1] * 255)
 
 
+def byte_at(size: int, k: int) -> int:
+    """Where byte k (0: the lowest) of a value of ``size`` bytes is in memory."""
+    return k if sys.byteorder == "little" else size - 1 - k
+
+
 def _plane(raw: bytes, size: int, k: int) -> bytes:
-    """Byte k (0: the lowest) of every value of ``size`` bytes in ``raw``."""
-    return raw[(k if sys.byteorder == "little" else size - 1 - k) :: size]
+    """Byte k of every value of ``size`` bytes in ``raw``."""
+    return raw[byte_at(size, k) :: size]
 
 
 def _as_int(mask: bytes) -> int:

@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from operator import itemgetter, le
 
-from vmtop.model.columns import ColumnsBuilder, RegionColumns
+from vmtop.model.columns import RegionColumns
+from vmtop.model.columns_builder import ColumnsBuilder
 from vmtop.model.region import Region
 from vmtop.procfs.background_read import CHUNK
 from vmtop.procfs.errors import ProcError
@@ -174,7 +175,7 @@ def parse_in_pieces_to_columns(
                 last_end = run[-1].end
             builder.extend_rows(run)
         del run
-    columns = builder.build()
+    columns = RegionColumns.from_builder(builder)
     if in_order:
         return columns
     # A torn read (the process changed its map while it was read): rare, and resolved
