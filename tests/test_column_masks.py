@@ -8,10 +8,12 @@ from __future__ import annotations
 import heapq
 from array import array
 from itertools import islice
+from unittest.mock import patch
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vmtop.model import column_steps
 from vmtop.model.column_masks import after_mask, equal_mask, mask_and, mask_not, zero_mask
 from vmtop.model.columns import FIGURES, RegionColumns
 from vmtop.model.columns_builder import ColumnsBuilder
@@ -104,8 +106,9 @@ def test_columns_from_bodies_equal_columns_from_rows(bodies, data):
 @given(
     sizes=st.lists(st.tuples(st.integers(1, 50), st.integers(0, 5)), min_size=1, max_size=80),
     count=st.integers(1, 20),
+    chunk=st.integers(1, 9),
 )
-def test_largest_gaps_are_those_a_sort_gives(sizes, count):
+def test_largest_gaps_are_those_a_sort_gives(sizes, count, chunk):
     starts, ends, at = [], [], 0x10000
     for size, gap in sizes:
         at += gap * 0x1000  # many equal gaps: ties go to the earlier
@@ -118,7 +121,8 @@ def test_largest_gaps_are_those_a_sort_gives(sizes, count):
         if b > a
     ]
     expected = sorted(heapq.nlargest(count, every, key=lambda g: g[2] - g[1]))
-    got = _largest_gaps(array("Q", starts), memoryview(array("Q", ends)), count)
+    with patch.object(column_steps, "CHUNK", chunk):  # passes over several chunks
+        got = _largest_gaps(array("Q", starts), memoryview(array("Q", ends)), count)
     assert got == expected
 
 

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vmtop.model.classify import classify_columns, classify_regions
+from vmtop.model.column_fields import _NAMES, _NUMBERS
 from vmtop.model.columns import RegionColumns
 from vmtop.model.facts import ClassifyFacts
 from vmtop.model.region import Region
@@ -186,20 +187,51 @@ def test_generated_maps_parse_and_classify_alike(maps, figures, sizes, stack_poi
     assert got == RegionColumns.from_regions(expected)
 
 
-@settings(max_examples=60, deadline=None)
-@given(maps=maps_texts(), picks=st.lists(st.integers(0, 10_000), max_size=6))
-def test_replaced_rows_are_what_a_list_gives(maps, picks):
+CHANGES = {
+    "same": lambda r, k: r,
+    "kind": lambda r, k: r._replace(kind=f"kind{k}"),
+    "object": lambda r, k: r._replace(object=f"o{k}"),
+    "figures": lambda r, k: r._replace(rss=k * 4096, pss=None),
+    "all": lambda r, k: r._replace(kind=f"kind{k}", object=f"o{k}", tid=k, rss=k * 4096),
+}
+
+
+def array_of(columns: RegionColumns, name: str):
+    if name in _NUMBERS:
+        return columns.numbers[_NUMBERS.index(name)]
+    return columns.names[_NAMES.index(name)]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    maps=maps_texts(),
+    figures=st.booleans(),
+    picks=st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from(list(CHANGES))), max_size=6),
+)
+def test_replaced_rows_are_what_a_list_gives(maps, figures, picks):
     regions = classify_regions(parse_maps(maps))
+    if figures:
+        regions = [r._replace(rss=4096 * k, swap=0) for k, r in enumerate(regions)]
     columns = RegionColumns.from_regions(regions)
     rows = {}
-    for k, pick in enumerate(picks):
+    for k, (pick, change) in enumerate(picks):
         i = pick % len(regions)
-        rows[i] = regions[i]._replace(kind=f"kind{k}", object=f"o{k}", tid=k, rss=k * 4096)
+        rows[i] = CHANGES[change](regions[i], k)
     expected = [rows.get(i, r) for i, r in enumerate(regions)]
     replaced = columns.replaced(rows)
     assert list(replaced) == expected
     assert [replaced[i] for i in range(len(expected))] == expected
     assert list(columns) == regions  # the original is untouched
+    # A column no replaced row changes is shared, not copied.
+    unchanged = {f for f in ("start", "end", "offset", "inode", "perms", "dev", "path")}
+    same = [
+        f
+        for f in ("kind", "object")
+        if all(getattr(rows[i], f) == getattr(regions[i], f) for i in rows)
+    ]
+    unchanged.update(same)
+    for name in unchanged:
+        assert array_of(replaced, name) is array_of(columns, name), name
 
 
 # -- what the views work out from columns -----------------------------------------------

@@ -46,6 +46,7 @@ from operator import eq, itemgetter
 
 from vmtop.model import kinds
 from vmtop.model.column_masks import after_mask, mask_and, mask_not, zero_mask
+from vmtop.model.column_steps import where
 from vmtop.model.columns import RegionColumns
 from vmtop.model.devices import device_meaning
 from vmtop.model.facts import NO_FACTS, ClassifyFacts
@@ -197,7 +198,7 @@ class _Patched:
     def indexes_of_kind(self, kind: str) -> list[int]:
         """The indexes of the regions of this kind, in order (in C but for the rows
         replaced)."""
-        found = set(compress(count(), self.base.name_mask("kind", kind)))
+        found = set(where(self.base.name_mask("kind", kind)))
         for i, r in self.rows.items():
             if r[_KIND] == kind:
                 found.add(i)
@@ -250,7 +251,7 @@ def _exec_objects(regions: Sequence[Region]) -> set[tuple[str, int]]:
     if isinstance(regions, RegionColumns):
         if kinds.TEXT not in regions.distinct("kind"):
             return set()
-        rows = compress(count(), regions.name_mask("kind", kinds.TEXT))  # (in C)
+        rows = where(regions.name_mask("kind", kinds.TEXT))
         dev, inode = regions.distinct("dev"), regions.numbers[3]
         return {(dev[regions.names[1][i]], inode[i]) for i in rows if inode[i]}
     return {(r.dev, r.inode) for r in regions if r.kind == kinds.TEXT and r.inode}

@@ -27,7 +27,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import compress, islice, repeat
+from itertools import repeat
 from operator import eq, itemgetter
 
 from vmtop.model.column_fields import (
@@ -41,6 +41,7 @@ from vmtop.model.column_fields import (
     FIGURES,
 )
 from vmtop.model.column_masks import equal_mask
+from vmtop.model.column_steps import chunked_extend, chunked_sum, where_value
 from vmtop.model.columns_builder import ColumnsBuilder
 from vmtop.model.region import Region
 
@@ -56,21 +57,6 @@ def _own(column: array | memoryview) -> array:
 
 def _count_none(column: array | memoryview) -> int:
     return sum(column[lo : lo + CHUNK].tolist().count(_NONE) for lo in range(0, len(column), CHUNK))
-
-
-def chunked_sum(column) -> int:
-    """sum(column), a CHUNK at a time (one sum over a million values holds the GIL)."""
-    return sum(sum(column[lo : lo + CHUNK]) for lo in range(0, len(column), CHUNK))
-
-
-def chunked_extend(out: array, values: Iterable) -> array:
-    """out.extend(values), a CHUNK at a time, for the same reason; returns ``out``."""
-    values = iter(values)
-    while True:
-        before = len(out)
-        out.extend(islice(values, CHUNK))
-        if len(out) - before < CHUNK:
-            return out
 
 
 def _all_none(columns: Iterable[array]) -> bool:
@@ -330,51 +316,57 @@ class RegionColumns(Sequence):
 
     def replaced(self, rows: dict[int, Region]) -> RegionColumns:
         """The same regions with the ones at these indexes replaced (a relabelled kind,
-        carried figures; the same start and end, as order must hold). The arrays are
-        copied (memcpy) and patched: no Region is made for the others."""
+        carried figures; the same start and end, as order must hold). Only the columns
+        in which a replaced row differs are copied (memcpy) and patched, the others are
+        shared (a relabelling touches two of eighteen: at a million regions each copy is
+        8 MB); no Region is made for the others."""
         if not rows:
             return self
         n = self._len
-        numbers = [_copy(c, "Q") for c in self.numbers]
-        names = [_copy(c, "I") for c in self.names]
         tables = [list(t) for t in self.tables]
         lookups = [{v: i for i, v in enumerate(t)} for t in tables]
         patched = rows.values()
-        # Arrays for figures and thread ids only where some region has them (so that
-        # equal contents keep one representation: see __init__).
-        figured = self.figures is not None or any(r[7] is not None for r in patched)
-        if not figured:
-            figures = None
-        elif self.figures is None:
-            figures = [_nones(n) for _ in FIGURES]
-        else:
-            figures = [_copy(c, "q") for c in self.figures]
-        with_tids = self.tids is not None or any(r[_TID] is not None for r in patched)
-        if not with_tids:
-            tids = None
-        else:
-            tids = _nones(n) if self.tids is None else _copy(self.tids, "q")
-        mixed = self._mixed or self.figures is None
-        for i, r in rows.items():
-            for column, name in zip(numbers, _NUMBERS, strict=True):
-                column[i] = r[_FIELD[name]]
-            for column, table, lookup, name in zip(names, tables, lookups, _NAMES, strict=True):
-                value = r[_FIELD[name]]
+
+        def field(name: str) -> dict[int, object]:
+            return {i: r[_FIELD[name]] for i, r in rows.items()}
+
+        def indexes(table: list, lookup: dict, values: dict[int, object]) -> dict[int, int]:
+            out = {}
+            for i, value in values.items():
                 index = lookup.get(value)
                 if index is None:
                     index = lookup[value] = len(table)
                     table.append(value)
-                column[i] = index
-            if figures is not None:
-                for column, name in zip(figures, FIGURES, strict=True):
-                    value = r[_FIELD[name]]
-                    if value is None:
-                        mixed = True
-                        value = _NONE
-                    column[i] = value
-            if tids is not None:
-                tid = r[_TID]
-                tids[i] = _NONE if tid is None else tid
+                out[i] = index
+            return out
+
+        numbers = [
+            _patched(c, "Q", field(name)) for c, name in zip(self.numbers, _NUMBERS, strict=True)
+        ]
+        names = [
+            _patched(c, "I", indexes(table, lookup, field(name)))
+            for c, table, lookup, name in zip(self.names, tables, lookups, _NAMES, strict=True)
+        ]
+        # Arrays for figures and thread ids only where some region has them (so that
+        # equal contents keep one representation: see __init__).
+        figured = self.figures is not None or any(r[7] is not None for r in patched)
+        mixed = self._mixed or self.figures is None
+        figures = None
+        if figured:
+            figures = []
+            for k, name in enumerate(FIGURES):
+                values = field(name)
+                if None in values.values():
+                    mixed = True
+                values = {i: _NONE if v is None else v for i, v in values.items()}
+                column = _nones(n) if self.figures is None else self.figures[k]
+                figures.append(_patched(column, "q", values, fresh=self.figures is None))
+        with_tids = self.tids is not None or any(r[_TID] is not None for r in patched)
+        tids = None
+        if with_tids:
+            values = {i: _NONE if t is None else t for i, t in field("tid").items()}
+            column = _nones(n) if self.tids is None else self.tids
+            tids = _patched(column, "q", values, fresh=self.tids is None)
         return RegionColumns(
             tuple(numbers),
             tuple(names),
@@ -383,6 +375,18 @@ class RegionColumns(Sequence):
             tids,
             mixed=figures is not None and mixed,
         )
+
+
+def _patched(column, typecode: str, values: dict[int, int], fresh: bool = False):
+    """``column`` with these values at these indexes: itself when it holds them all
+    already, else a copy (``fresh``: a new array of ours, patched in place)."""
+    if not fresh:
+        if all(column[i] == v for i, v in values.items()):
+            return column
+        column = _copy(column, typecode)
+    for i, v in values.items():
+        column[i] = v
+    return column
 
 
 def _copy(column: array | memoryview, typecode: str) -> array:
@@ -445,7 +449,7 @@ def matching_rows(new: RegionColumns, old: RegionColumns, new_keys, old_keys) ->
     n, m = len(new), len(old)
     if n == m and new_keys == old_keys and new.starts == old.starts:
         return None
-    out = array("q", repeat(_NONE, n))
+    out = array("q", [_NONE]) * n
     ns, os_ = new.starts, old.starts
     i = j = 0
     while i < n and j < m:
@@ -495,7 +499,7 @@ def take(column, rows: array, missing: int = _NONE) -> array:
     if not len(column):
         out.extend(repeat(missing, len(rows)))
         return out
-    out.extend(map(column.__getitem__, rows))  # -1 picks the last: put right below
-    for k in compress(range(len(rows)), map(eq, rows, repeat(_NONE))):
+    chunked_extend(out, map(column.__getitem__, rows))  # -1 picks the last: put right below
+    for k in where_value(eq, rows, _NONE):
         out[k] = missing
     return out

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from itertools import compress, repeat
 from operator import eq, ne
 
 from vmtop.model import events as ev
+from vmtop.model.column_steps import where_pair, where_value
 from vmtop.model.columns import RegionColumns, matching_rows, take
 from vmtop.model.diff import _size_text, key_pair
 from vmtop.model.events import Event
@@ -50,9 +50,9 @@ class RssDrift:
         if old is not None and reported is not None:
             rows = matching_rows(regions, old, *key_pair(regions, old, whole=False))
             base = array("q", reported) if rows is None else take(reported, rows, _UNSEEN)
-            unmatched = compress(range(len(regions)), map(eq, base, repeat(_UNSEEN)))
+            unmatched = where_value(eq, base, _UNSEEN)
         else:
-            base = array("q", repeat(_UNSEEN, len(regions)))
+            base = array("q", [_UNSEEN]) * len(regions)
             # Nothing to look up unless the tuple path reported (a map that grew past the
             # size at which it is held as columns): a first look is all new.
             unmatched = range(len(regions)) if self.reported else ()
@@ -62,7 +62,7 @@ class RssDrift:
             base[k] = self._reported_for(regions[k], old, reported)
         out: list[Event] = []
         threshold = self.threshold
-        for k in compress(range(len(regions)), map(ne, rss, base)):
+        for k in where_pair(ne, rss, base, len(regions)):
             now, was = rss[k], base[k]
             if now < 0:
                 base[k] = _UNSEEN  # no figure: forgotten, as in the tuple path

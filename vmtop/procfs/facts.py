@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from itertools import compress
 
 from vmtop.model.bss import DEFAULT_BSS_SIZES
 from vmtop.model.column_masks import mask_and, mask_not, zero_mask
+from vmtop.model.column_steps import where
 from vmtop.model.columns import RegionColumns
 from vmtop.model.facts import ClassifyFacts
 from vmtop.model.region import Region
@@ -95,7 +95,7 @@ def _file_rw_and_next(regions: Sequence[Region]) -> Iterator[tuple[Region, Regio
     if not isinstance(regions, RegionColumns):
         return zip(regions, regions[1:], strict=False)
     wanted = mask_and(mask_not(zero_mask(regions.numbers[3])), regions.name_mask("perms", "rw-p"))
-    return ((regions[i], regions[i + 1]) for i in compress(range(len(regions) - 1), wanted))
+    return ((regions[i], regions[i + 1]) for i in where(wanted[:-1]))
 
 
 def read_sysv_table(procfs) -> dict[int, SysvSegment]:

@@ -22,12 +22,12 @@ import time
 from bisect import bisect_right
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from itertools import compress
 from operator import itemgetter, ne
 from typing import NamedTuple
 
 from vmtop.model import diff
 from vmtop.model import events as ev
+from vmtop.model.column_steps import where_pair
 from vmtop.model.columns import RegionColumns, matching_rows, starts_of
 from vmtop.model.region import Region, Snapshot
 from vmtop.model.rss_drift import RssDrift
@@ -377,7 +377,7 @@ def _rss_moves_in_columns(last: RegionColumns, regions: RegionColumns) -> tuple[
         return _rss_moves_by_walk(last, regions)
     new_rss, old_rss = regions.figures[0], last.figures[0]
     moved: list = []
-    for k in compress(range(len(regions)), map(ne, new_rss, old_rss)):
+    for k in where_pair(ne, new_rss, old_rss, len(regions)):
         now, was = new_rss[k], old_rss[k]
         if now < 0:  # no figure now (None)
             continue

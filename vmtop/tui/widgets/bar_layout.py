@@ -22,13 +22,14 @@ import math
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from itertools import accumulate, chain, compress, islice, repeat
+from itertools import accumulate, chain, compress, repeat
 from operator import add, ge, lt, ne
 from operator import sub as sub_
 from typing import NamedTuple
 
 from vmtop.model import kinds
-from vmtop.model.columns import RegionColumns, chunked_extend, field_values, starts_of
+from vmtop.model.column_steps import chunked_extend, distinct, steps, where_pair
+from vmtop.model.columns import RegionColumns, field_values, starts_of
 from vmtop.model.region import Region
 from vmtop.tui.formatting import format_bytes
 
@@ -59,7 +60,9 @@ def user_regions(regions: Sequence[Region]) -> Sequence[Region]:
     if isinstance(regions, RegionColumns):
         below = bisect_left(regions.starts, top)
         meaning = regions.distinct("kind")
-        if kinds.VSYSCALL not in map(meaning.__getitem__, set(regions.codes("kind", 0, below))):
+        if kinds.VSYSCALL not in map(
+            meaning.__getitem__, distinct(regions.codes("kind", 0, below))
+        ):
             return regions.head(below)
     return [r for r in regions if r.kind != kinds.VSYSCALL and r.start < top]
 
@@ -221,7 +224,9 @@ def compact_layout(
     if not sub or width <= 0:
         return BarLayout(COMPACT, regions, [], top, 0, top, [], zoomed)
     codes, meaning = _kind_codes(regions, i0, i1)
-    in_view = frozenset(set(codes) if meaning is None else map(meaning.__getitem__, set(codes)))
+    in_view = frozenset(
+        distinct(codes) if meaning is None else map(meaning.__getitem__, distinct(codes))
+    )
 
     # Arrays (columns: their own, no copy), a pass each in C: at a million regions each
     # pass over them costs ~0.1 s, so there are as few as the layout allows.
@@ -332,11 +337,13 @@ def _largest_gaps(starts: Sequence[int], ends: Sequence[int], count: int) -> lis
 
     Passes in C find where the gaps are and their sizes; only the gaps that make it
     are looked at one by one (a million regions can have a million gaps, or none)."""
-    before = list(compress(range(len(ends)), map(lt, ends, islice(starts, 1, None))))
+    before = list(where_pair(lt, ends, starts, len(ends) - 1, shift=1))
 
-    def sizes():  # of the gaps, in address order
-        after = map(starts.__getitem__, map(add, before, repeat(1)))
-        return map(sub_, after, map(ends.__getitem__, before))
+    def sizes():  # of the gaps, in address order, a chunk of gaps at a time
+        for lo, hi in steps(len(before)):
+            part = before[lo:hi]
+            after = map(starts.__getitem__, map(add, part, repeat(1)))
+            yield from map(sub_, after, map(ends.__getitem__, part))
 
     biggest = heapq.nlargest(count, sizes())
     if not biggest:
@@ -398,7 +405,7 @@ def _bucket(
     total = cum[-1]
     step = total / room
     # Where each run of regions of one kind starts.
-    runs = [0, *compress(range(1, n), map(ne, islice(codes, 1, None), codes))]
+    runs = [0, *where_pair(ne, codes, codes, n - 1, shift=1, first=1)]
     for c in range(room):
         a = step * c
         b = step * (c + 1) if c < room - 1 else total

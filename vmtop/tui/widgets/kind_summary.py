@@ -15,7 +15,6 @@ from __future__ import annotations
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from itertools import compress, repeat
 from operator import ne
 from typing import NamedTuple
 
@@ -26,6 +25,7 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
+from vmtop.model.column_steps import where_value
 from vmtop.model.columns import CHUNK, FIGURES, RegionColumns, field_values
 from vmtop.model.kind_groups import group_of, summary_order
 from vmtop.model.region import Region
@@ -72,7 +72,7 @@ def _column_totals(regions: RegionColumns) -> dict[str, list]:
         return {}
     table = regions.distinct("kind")
     biggest = counts.most_common(1)[0][0]
-    others = compress(range(len(regions)), map(ne, regions.names[3], repeat(biggest)))
+    others = where_value(ne, regions.names[3], biggest)
     acc = _row_totals([regions[i] for i in others])
     whole = [len(regions), regions.total("end") - regions.total("start")]
     rest = whole + [None] * 4
