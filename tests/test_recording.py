@@ -359,9 +359,10 @@ def test_headless_replay_at_a_time(tmp_path):
     from vmtop.output.pmap import render_pmap
 
     for at, i in (("+10s", 10), ("25", 25), ("start", 0), ("end", 29), ("-3s", 26)):
-        out = run_vmtop("replay", path, f"--at={at}")  # "--at -3s" would read as an option
-        assert out.returncode == 0, out.stderr
-        assert out.stdout.decode() == render_pmap(snaps[i]), at
+        for words in ([f"--at={at}"], ["--at", at]):  # "--at -3s" too, not read as an option
+            out = run_vmtop("replay", path, *words)
+            assert out.returncode == 0, out.stderr
+            assert out.stdout.decode() == render_pmap(snaps[i]), words
     js = run_vmtop("replay", path, "--at", "+12s", "--format", "json")
     record = json.loads(js.stdout)
     assert [int(r["start"], 16) for r in record["regions"]] == [r.start for r in snaps[12].regions]

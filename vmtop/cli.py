@@ -185,8 +185,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Options whose value may be a time before the end ("-30s"), which argparse would
+# otherwise take for an option of its own.
+_TIME_OPTIONS = ("--at",)
+
+
+def _times_before_the_end(argv: list[str]) -> list[str]:
+    """``--at -30s`` as ``--at=-30s``."""
+    out: list[str] = []
+    k = 0
+    while k < len(argv):
+        word = argv[k]
+        after = argv[k + 1] if k + 1 < len(argv) else ""
+        if word in _TIME_OPTIONS and len(after) > 1 and after[0] == "-" and after[1].isdigit():
+            out.append(f"{word}={after}")
+            k += 2
+            continue
+        if word == "--":  # the rest are not options
+            out.extend(argv[k:])
+            break
+        out.append(word)
+        k += 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _times_before_the_end(list(sys.argv[1:] if argv is None else argv))
     make_output_safe()
     parser = build_parser()
     # `vmtop PID` (and `vmtop --proc-root X PID`) opens the TUI on PID: take the PID

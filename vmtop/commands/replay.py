@@ -21,7 +21,7 @@ def add_parser(sub) -> None:
         metavar="TIME",
         default=None,
         help="print the map as it was then: 12:03:10, 90s or +5m (after the start), "
-        "--at=-30s (before the end), start, end",
+        "-30s (before the end), start, end",
     )
     replay.add_argument(
         "--format",
