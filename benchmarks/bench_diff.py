@@ -32,7 +32,9 @@ import time
 from kernel_read import kernel_read
 from map_count import max_map_count_for
 
-from vmtop.model.diff import clear_cache, diff_snapshots, region_changes, unmapped_ranges
+from vmtop.model.diff import diff_snapshots
+from vmtop.model.region_changes import region_changes, unmapped_ranges
+from vmtop.model.sweep import clear_cache
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import take_snapshot
 

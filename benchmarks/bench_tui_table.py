@@ -37,6 +37,7 @@ sys.path.insert(0, str(HERE.parent))
 from map_count import max_map_count_for  # noqa: E402
 
 from vmtop.model import diff  # noqa: E402
+from vmtop.model.region_changes import unmapped_ranges  # noqa: E402
 from vmtop.procfs.reader import ProcFS  # noqa: E402
 from vmtop.procfs.snapshot import take_snapshot  # noqa: E402
 from vmtop.tui import sampler  # noqa: E402
@@ -158,7 +159,7 @@ def run(procfs: ProcFS, pid: int, repeats: int) -> None:
     report("diff: events", t_events)
     t_changes, _ = timed(lambda: sampler.region_changes(prev, cur), repeats)
     report("diff: per-region changes (for the view)", t_changes)
-    t_unmapped, _ = timed(lambda: diff.unmapped_ranges(prev, cur), repeats)
+    t_unmapped, _ = timed(lambda: unmapped_ranges(prev, cur), repeats)
     report("diff: unmapped ranges", t_unmapped)
     index = {r.start: r for r in smaps_snap.regions} if keep_text else None
     again = sampler.carry_smaps(

@@ -360,7 +360,8 @@ def test_the_diff_of_columns_is_the_diff_of_tuples(maps, edits, smaps):
     columns (compared column by column) and as tuples (compared by hashes)."""
     from helpers_diff import snapshot
 
-    from vmtop.model import diff
+    from vmtop.model import diff, sweep
+    from vmtop.model.region_changes import region_changes, unmapped_ranges
 
     old = parse_smaps(smaps_of(maps, [4, 8, 64])) if smaps else parse_maps(maps)
     new = list(old)
@@ -386,35 +387,36 @@ def test_the_diff_of_columns_is_the_diff_of_tuples(maps, edits, smaps):
     as_cols = [s._replace(regions=RegionColumns.from_regions(s.regions)) for s in (before, after)]
     for a, b in ((before, after), (after, before)):
         ca, cb = (as_cols[0], as_cols[1]) if a is before else (as_cols[1], as_cols[0])
-        diff.clear_cache()
+        sweep.clear_cache()
         expected = (
             diff.diff_snapshots(a, b),
-            diff.region_changes(a, b),
-            list(diff.unmapped_ranges(a, b)),
+            region_changes(a, b),
+            list(unmapped_ranges(a, b)),
         )
-        diff.clear_cache()
+        sweep.clear_cache()
         got = (
             diff.diff_snapshots(ca, cb),
-            diff.region_changes(ca, cb),
-            list(diff.unmapped_ranges(ca, cb)),
+            region_changes(ca, cb),
+            list(unmapped_ranges(ca, cb)),
         )
         assert got == expected
 
 
 def test_keys_stay_right_when_the_shared_numbering_of_names_starts_over(monkeypatch):
-    from vmtop.model import column_keys, diff
+    from vmtop.model import column_keys, diff, sweep
+    from vmtop.model.region_changes import region_changes
 
     root, pid = next((r, p) for r, p in TREES if r.name == "jvm")
     whole, pieces = snapshots(root, pid, True)
     fewer = whole._replace(regions=whole.regions[:-5], taken_at=whole.taken_at + 1)
     fewer_columns = fewer._replace(regions=RegionColumns.from_regions(fewer.regions))
-    diff.clear_cache()
-    expected = diff.diff_snapshots(whole, fewer), diff.region_changes(whole, fewer)
+    sweep.clear_cache()
+    expected = diff.diff_snapshots(whole, fewer), region_changes(whole, fewer)
     # Smaller than one snapshot's names: it starts over for every snapshot keyed.
     monkeypatch.setattr(column_keys, "VOCABULARY_MAX", 3)
     before = column_keys._generation
-    diff.clear_cache()
-    got = diff.diff_snapshots(pieces, fewer_columns), diff.region_changes(pieces, fewer_columns)
+    sweep.clear_cache()
+    got = diff.diff_snapshots(pieces, fewer_columns), region_changes(pieces, fewer_columns)
     assert column_keys._generation > before + 1
     assert got == expected
 

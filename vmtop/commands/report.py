@@ -7,8 +7,8 @@ import sys
 import time
 from collections import Counter
 
-from vmtop.model import diff
 from vmtop.model.names import display_name
+from vmtop.model.region_changes import SAME, region_changes
 from vmtop.record.format import RecordingError
 from vmtop.record.reader import Recording
 from vmtop.tui.formatting import format_bytes, format_delta
@@ -89,11 +89,11 @@ def report_lines(rec: Recording, top: int = TOP) -> list[str]:
 
 def _region_growths(rec: Recording, top: int) -> list[str]:
     first, last = rec.snapshot(0), rec.snapshot(len(rec) - 1)
-    changes = diff.region_changes(first, last)
+    changes = region_changes(first, last)
     by_start = {r.start: r for r in last.regions}
     rows = []
     for start, c in changes.items():
-        if c.status == diff.SAME:
+        if c.status == SAME:
             continue
         growth = c.rss_delta if c.rss_delta is not None else c.size_delta
         if growth > 0 or c.size_delta > 0:

@@ -19,9 +19,10 @@ from operator import eq, ne
 from vmtop.model import events as ev
 from vmtop.model.column_steps import where_pair, where_value
 from vmtop.model.columns import RegionColumns, matching_rows, take
-from vmtop.model.diff import _size_text, key_pair
+from vmtop.model.diff import _size_text
 from vmtop.model.events import Event
 from vmtop.model.region import Region, Snapshot
+from vmtop.model.sweep import key_pair
 
 _UNSEEN = -2  # (a region not seen before; -1 is a figure that was None)
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 
 from vmtop.model.columns import RegionColumns, matching_rows, starts_of, take
-from vmtop.model.diff import key_pair
 from vmtop.model.region import Region, Snapshot
+from vmtop.model.sweep import key_pair
 
 SMAPS_BUDGET = 0.10  # at most this share of one CPU's time spent reading smaps
 

@@ -25,9 +25,9 @@ from typing import BinaryIO, NamedTuple
 
 from vmtop import __version__
 from vmtop.model.columns import RegionColumns, as_columns, matching_rows
-from vmtop.model.diff import key_pair
 from vmtop.model.events import Event
 from vmtop.model.region import Snapshot
+from vmtop.model.sweep import key_pair
 from vmtop.record import format as fmt
 
 # A keyframe after this many samples that changed the map (idle samples do not count:

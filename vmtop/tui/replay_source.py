@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from vmtop.model import diff
+from vmtop.model.region_changes import unmapped_ranges
 from vmtop.record.format import RecordingError
 from vmtop.record.reader import Recording
 from vmtop.tui.sampler import SampleResult, region_changes
@@ -109,7 +109,7 @@ class ReplaySource:
         unmapped: tuple = ()
         if prev is not None and prev.regions != snap.regions:
             changes = region_changes(prev, snap)
-            unmapped = tuple(diff.unmapped_ranges(prev, snap))
+            unmapped = tuple(unmapped_ranges(prev, snap))
         self.position = j
         self.last = snap
         return SampleResult(snap, prev, rec.events_of(j), changes, unmapped)

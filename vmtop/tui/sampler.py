@@ -11,9 +11,10 @@ regions), so it is read on a budget: on every tick while that costs less than
 only ``maps`` (cheap) and carry each unchanged region's resident figures from the last
 smaps read, so the table never blanks out.
 
-What changed comes from ``vmtop.model.diff``: the named events for the log, the
-per-region changes for the highlights (new, grew, shrank, resident memory moved) and the
-ranges that were unmapped, for the bar's trace of them.
+What changed comes from ``vmtop.model.diff``: the named events for the log; and from
+``vmtop.model.region_changes``: the per-region changes for the highlights (new, grew,
+shrank, resident memory moved) and the ranges that were unmapped, for the bar's trace
+of them.
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ from typing import NamedTuple
 
 from vmtop.model import diff
 from vmtop.model import events as ev
+from vmtop.model import region_changes as model_changes
 from vmtop.model.column_steps import where_pair
 from vmtop.model.columns import RegionColumns, matching_rows, starts_of
 from vmtop.model.region import Region, Snapshot
 from vmtop.model.rss_drift import RssDrift
+from vmtop.model.sweep import key_pair
 from vmtop.procfs.errors import NoSuchProcess, PidReused, ProcError, ProcessGone, ZombieProcess
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.smaps_budget import SMAPS_BUDGET, carry_smaps, smaps_every
@@ -86,7 +89,7 @@ class SampleResult(NamedTuple):
 
 
 def view_changes(
-    changes: dict[int, diff.RegionChange], rss_threshold: int = RSS_THRESHOLD
+    changes: dict[int, model_changes.RegionChange], rss_threshold: int = RSS_THRESHOLD
 ) -> dict[int, RegionChange]:
     """The diff's per-region changes as the views show them (unchanged ones left out):
     its ``changed`` is split into resident memory up, down, or reshaped (split, merged,
@@ -94,10 +97,10 @@ def view_changes(
     out: dict[int, RegionChange] = {}
     for start, c in changes.items():
         status = c.status
-        if status == diff.SAME:
+        if status == model_changes.SAME:
             continue
         rss_delta = c.rss_delta or 0
-        if status == diff.CHANGED:
+        if status == model_changes.CHANGED:
             if rss_delta >= rss_threshold:
                 status = RSS_UP
             elif rss_delta <= -rss_threshold:
@@ -110,7 +113,7 @@ def view_changes(
 
 def region_changes(old: Snapshot, new: Snapshot) -> dict[int, RegionChange]:
     """Per region of ``new`` (keyed by start) that differs from ``old``: how."""
-    changes = diff.region_changes(old, new, rss_threshold=RSS_THRESHOLD, changed_only=True)
+    changes = model_changes.region_changes(old, new, rss_threshold=RSS_THRESHOLD, changed_only=True)
     return view_changes(changes)
 
 
@@ -216,7 +219,7 @@ class Sampler:
             pass  # the same region objects (carried): nothing changed, nothing to diff
         elif prev is not None:
             changes = region_changes(prev, snap)
-            unmapped = tuple(diff.unmapped_ranges(prev, snap))
+            unmapped = tuple(model_changes.unmapped_ranges(prev, snap))
             events = tuple(diff.diff_snapshots(prev, snap, rss_threshold=_NO_TICK_RSS_EVENTS))
         if smaps_read and (prev is None or snap.info.start_time == prev.info.start_time):
             events += tuple(self.drift.update(snap))
@@ -372,7 +375,7 @@ def _rss_moves_in_columns(last: RegionColumns, regions: RegionColumns) -> tuple[
     """_rss_moves for columns. Where every region is the same mapping as the one at the
     same index (the usual tick: two memcmps), the resident sizes are compared in C and
     only the regions that moved become Regions; a changed map is walked."""
-    rows = matching_rows(regions, last, *diff.key_pair(regions, last, whole=False))
+    rows = matching_rows(regions, last, *key_pair(regions, last, whole=False))
     if rows is not None or regions.figures is None or last.figures is None:
         return _rss_moves_by_walk(last, regions)
     new_rss, old_rss = regions.figures[0], last.figures[0]
