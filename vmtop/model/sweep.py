@@ -39,7 +39,6 @@ from vmtop.model.region import Region
 # equal keys are the same mapping; only their resident figures can differ. With smaps
 # on both sides the whole region is the key (see _keys): equal, nothing to report.
 _KEY = itemgetter(0, 1, 2, 3, 4, 5, 6)
-_START = itemgetter(0)
 
 
 # -- keys, cached per snapshot ------------------------------------------------------------
