@@ -160,6 +160,55 @@ def cut_into(text: bytes, sizes: list[int]) -> list[bytes]:
     return [p for p in pieces if p]
 
 
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    maps=maps_texts(),
+    figures=st.lists(st.integers(0, 5000), min_size=1, max_size=4),
+    later=st.lists(st.integers(0, 5000), min_size=1, max_size=4),
+    sizes=st.lists(st.integers(1, 4000), max_size=8),
+    change=st.sampled_from(["none", "figures", "one more", "one less", "renamed"]),
+    use_smaps=st.booleans(),
+)
+def test_a_parse_like_the_last_shares_what_did_not_change(
+    maps, figures, later, sizes, change, use_smaps
+):
+    """The columns of a parse handed the last parse's columns (``like``): the same
+    regions as a parse without them, and each column that holds what the last one held
+    is that column itself."""
+    lines = maps.splitlines(keepends=True)
+    if change == "one more":
+        last = lines[-1].split(b" ")[0].split(b"-")[1]
+        end = int(last, 16)
+        lines.append(b"%x-%x rw-p 00000000 00:00 0\n" % (end + 4096, end + 8192))
+    elif change == "one less" and len(lines) > 1:
+        lines.pop(len(lines) // 2)
+    elif change == "renamed":
+        lines[0] = lines[0].rstrip(b"\n") + b" /renamed\n"
+    now = b"".join(lines)
+    parse = parse_smaps if use_smaps else parse_maps
+    parts = parse_smaps_parts if use_smaps else parse_maps_parts
+
+    def text(m, f):
+        return smaps_of(m, f) if use_smaps else m
+
+    before = parse_in_pieces_to_columns(cut_into(text(maps, figures), sizes), parse, parts)
+    after_figures = later if change == "figures" else figures
+    pieces = cut_into(text(now, after_figures), sizes)
+    got = parse_in_pieces_to_columns(pieces, parse, parts, like=before)
+    alone = parse_in_pieces_to_columns(pieces, parse, parts)
+    assert list(got) == list(alone) == parse(text(now, after_figures))
+    groups = ("numbers", "names") + (("figures",) if use_smaps else ())
+    for group in groups:
+        for k, (old, new) in enumerate(
+            zip(getattr(before, group), getattr(got, group), strict=True)
+        ):
+            same_table = group != "names" or before.tables[k] == got.tables[k]
+            if len(old) == len(new) and list(old) == list(new) and same_table:
+                assert new is old, group
+            else:
+                assert new is not old
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     maps=maps_texts(),

@@ -106,8 +106,12 @@ class RegionColumns(Sequence):
         return cls.from_builder(builder)
 
     @classmethod
-    def from_builder(cls, builder: ColumnsBuilder) -> RegionColumns:
-        numbers, names, tables, figures, tids, mixed = builder.parts()
+    def from_builder(
+        cls, builder: ColumnsBuilder, like: RegionColumns | None = None
+    ) -> RegionColumns:
+        """The built columns; ``like`` (the last build of the same file): its columns
+        are shared wherever they hold the same values (ColumnsBuilder.parts)."""
+        numbers, names, tables, figures, tids, mixed = builder.parts(like)
         return cls(numbers, names, tables, figures, tids, mixed=mixed)
 
     # -- the Sequence ----------------------------------------------------------------

@@ -86,12 +86,17 @@ def read_regions_in_pieces(
     chunk: int | None = None,
     *,
     columns: bool = False,
+    parsed: dict[str, RegionColumns] | None = None,
 ) -> list[Region] | RegionColumns | None:
     """Every region of ``name`` (smaps or maps, possibly under task/TID/), parsed a
     piece at a time as it is read (``parse_in_pieces``; with ``columns``,
     ``parse_in_pieces_to_columns``). None when the file is not there (a copied tree).
     Raises ProcError as ProcFS.read_bytes does. ``chunk``: bytes a read asks for; by
-    default what is parsed in one go (``PARSE_PIECE``), so no piece is cut again."""
+    default what is parsed in one go (``PARSE_PIECE``), so no piece is cut again.
+    ``parsed``: the columns each file's last parse gave, by file name (the caller's, for
+    one process): columns that did not change are shared with them, not joined anew
+    (with the other file's, maps or smaps, until this one has been parsed), and this
+    parse's columns are put there."""
     if chunk is None:
         chunk = PARSE_PIECE if columns else CHUNK
     parse = parse_smaps if name.endswith("smaps") else parse_maps
@@ -100,7 +105,11 @@ def read_regions_in_pieces(
         if not columns:
             return parse_in_pieces(texts, parse)
         parts = parse_smaps_parts if parse is parse_smaps else parse_maps_parts
-        return parse_in_pieces_to_columns(texts, parse, parts)
+        like = None if parsed is None else parsed.get(name, parsed.get(_other_file(name)))
+        regions = parse_in_pieces_to_columns(texts, parse, parts, like)
+        if parsed is not None:
+            parsed[name] = regions
+        return regions
     except ProcError:
         if procfs.exists(pid) and not exists(procfs, pid, name):
             return None
@@ -144,15 +153,23 @@ def _at_most(text: bytes, most: int) -> Iterator[bytes]:
     yield text
 
 
+def _other_file(name: str) -> str:
+    """maps for smaps and smaps for maps (of the same task): the same regions, so the
+    same address and name columns while the map stays as it is."""
+    return name[:-5] + "maps" if name.endswith("smaps") else name[:-4] + "smaps"
+
+
 def parse_in_pieces_to_columns(
     texts: Iterable[bytes],
     parse: Callable[[bytes], list[Region]],
     parse_parts: Callable[[bytes], tuple | None] | None = None,
+    like: RegionColumns | None = None,
 ) -> RegionColumns:
     """``parse_in_pieces``, as columns: each piece's regions go into the columns as it
     is parsed, so the Region tuples of one piece at most are alive at once (a million
     of them would be 264 MB and walked by every full collection). ``parse_parts``
-    (parse_maps_parts): a faster parse that makes no Region, tried first."""
+    (parse_maps_parts): a faster parse that makes no Region, tried first. ``like``:
+    the columns of the last parse of the same file, shared where nothing changed."""
     builder = ColumnsBuilder()
     last_end = 0
     in_order = True
@@ -175,7 +192,7 @@ def parse_in_pieces_to_columns(
                 last_end = run[-1].end
             builder.extend_rows(run)
         del run
-    columns = RegionColumns.from_builder(builder)
+    columns = RegionColumns.from_builder(builder, like)
     if in_order:
         return columns
     # A torn read (the process changed its map while it was read): rare, and resolved

@@ -102,26 +102,34 @@ def check_smaps_parsed(path: str, pid: int, raw, regions: list[Region]) -> None:
             raise UnreadableFile(pid, path, f"line {number} is malformed: {e}") from None
 
 
-def read_smaps_without_text(procfs: ProcFS, pid: int, *, task: int | None = None) -> SmapsRead:
+def read_smaps_without_text(
+    procfs: ProcFS, pid: int, *, task: int | None = None, parsed: dict | None = None
+) -> SmapsRead:
     """A process's smaps regions, read and parsed a piece at a time with the text
     dropped as it goes (``raw`` is None; regions None when there is no smaps): at a
-    million regions, 100 MB where holding the text costs a GB."""
+    million regions, 100 MB where holding the text costs a GB. ``parsed``: see
+    read_regions_in_pieces."""
     name = "smaps" if task is None else f"task/{task}/smaps"
     c0 = time.process_time()
     t0 = time.perf_counter()
-    regions = read_regions_in_pieces(procfs, pid, name, columns=True)
+    regions = read_regions_in_pieces(procfs, pid, name, columns=True, parsed=parsed)
     seconds = time.perf_counter() - t0
     return SmapsRead(None, regions, seconds, 0.0, time.process_time() - c0)
 
 
 def _read_map(
-    procfs: ProcFS, pid: int, smaps: bool, task: int | None, keep_text: bool = True
+    procfs: ProcFS,
+    pid: int,
+    smaps: bool,
+    task: int | None,
+    keep_text: bool = True,
+    parsed: dict | None = None,
 ) -> SmapsRead:
     """smaps if asked for and there, else maps (``raw`` None then): the regions and
     what reading them cost. Without ``keep_text``, smaps is read in pieces and its
     text not kept (``has_smaps`` says whether it was read)."""
     if smaps and not keep_text:
-        read = read_smaps_without_text(procfs, pid, task=task)
+        read = read_smaps_without_text(procfs, pid, task=task, parsed=parsed)
         if read.regions is not None:
             return read
     elif smaps:
@@ -131,10 +139,10 @@ def _read_map(
     name = "maps" if task is None else f"task/{task}/maps"
     t0 = time.perf_counter()
     if not keep_text:  # a huge map: parsed a piece at a time, as smaps is
-        pieces = read_regions_in_pieces(procfs, pid, name, columns=True)
+        pieces = read_regions_in_pieces(procfs, pid, name, columns=True, parsed=parsed)
         if pieces is None:
             if not smaps:  # asked for maps alone, and there is only smaps
-                read = read_smaps_without_text(procfs, pid, task=task)
+                read = read_smaps_without_text(procfs, pid, task=task, parsed=parsed)
                 if read.regions is not None:
                     return read
             raise ProcError(pid, f"{procfs.path(pid)} has neither smaps nor maps")
@@ -199,18 +207,21 @@ def take_snapshot(
     classify: bool = True,
     expected_start_time: int | None = None,
     keep_text: bool = True,
+    parsed: dict | None = None,
 ) -> Snapshot:
     """Read and parse one snapshot. Raises a ProcError subclass with a clear message.
 
     ``keep_text=False``: smaps (or maps) is read in pieces and its text not kept
     (``raw_smaps`` None, as after ``Snapshot.compact``): for huge maps, where the text
-    and the parse of all of it at once would cost more than the regions."""
+    and the parse of all of it at once would cost more than the regions. ``parsed``:
+    the caller's record of this process's last parses, whose columns are shared where
+    nothing changed (see read_regions_in_pieces)."""
     info, status, stat = read_process_info(procfs, pid)
     if expected_start_time is not None and stat is not None:
         if info.start_time != expected_start_time:
             raise PidReused(pid)
     task: int | None = None
-    read = _read_map(procfs, pid, smaps, None, keep_text)
+    read = _read_map(procfs, pid, smaps, None, keep_text, parsed)
     if not read.regions and read.raw is not None and bytes(read.raw).strip():
         raise _no_region(procfs, pid, None)
     if not read.regions and stat is not None and stat.state == "Z":
@@ -222,7 +233,7 @@ def take_snapshot(
             argv = parse_cmdline(procfs.read_task_file(pid, task, "cmdline") or b"")
             if argv:
                 info = info._replace(command=" ".join(argv))
-            read = _read_map(procfs, pid, smaps, task, keep_text)
+            read = _read_map(procfs, pid, smaps, task, keep_text, parsed)
     regions: Sequence[Region] = read.regions or []
     raw = read.raw
     if not regions:

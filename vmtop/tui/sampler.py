@@ -145,6 +145,9 @@ class Sampler:
         self.smaps_cost = 0.0  # CPU seconds the last smaps read cost (read + parse)
         self.smaps_every = 1  # read smaps once every this many ticks
         self._ticks_since_smaps = 0
+        # The columns of the last parse of maps and of smaps, by file (a huge map):
+        # the next parse shares the ones that did not change instead of new copies.
+        self._parsed: dict = {}
         self.start_time: int | None = None
 
     def plan_smaps(self, interval: float) -> None:
@@ -160,7 +163,9 @@ class Sampler:
             if prev is None:
                 # maps only: its text is never kept, so read it in pieces (a million
                 # regions: 75 MB of text and its parse never held at once)
-                snap = take_snapshot(self.procfs, self.pid, smaps=False, keep_text=False)
+                snap = take_snapshot(
+                    self.procfs, self.pid, smaps=False, keep_text=False, parsed=self._parsed
+                )
                 if len(snap.regions) <= QUICK_FIRST_REGIONS:
                     snap = take_snapshot(
                         self.procfs,
@@ -178,6 +183,7 @@ class Sampler:
                     expected_start_time=self.start_time,
                     # A text that would not be kept is not held while it is parsed either.
                     keep_text=len(prev.regions) <= KEEP_SMAPS_TEXT_REGIONS,
+                    parsed=self._parsed,
                 )
         except (ProcessGone, NoSuchProcess, ZombieProcess) as e:
             return self._gone(prev, e, t0)
