@@ -29,6 +29,10 @@ MAPS = {
 PROCFS = ProcFS(str(PROC_FIXTURES))
 
 
+def _size(path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
 def pieces(text: bytes, cuts: list[int]) -> list[bytes]:
     at = sorted({min(c, len(text)) for c in cuts} | {0, len(text)})
     return [text[a:b] for a, b in zip(at, at[1:], strict=False)]
@@ -129,3 +133,21 @@ def test_live_process_in_pieces_matches_the_whole_read() -> None:
 
     assert files(ours) == files(whole) and len(files(ours)) > 5 and ours.has_smaps
     assert all(r.rss is not None for r in ours.regions)
+
+
+@pytest.mark.parametrize(
+    "pid", [p for p in PROCFS.pids() if _size(PROC_FIXTURES / str(p) / "smaps")][:4]
+)
+def test_parses_handed_the_last_ones_give_the_same_snapshots(pid: int) -> None:
+    """What a sampler does: maps, then smaps, then both again, each parse handed the
+    record of the last ones (``parsed``). The snapshots are those of parses without it;
+    unchanged columns are shared with the last parse, maps and smaps alike; the record
+    holds one task's two files at most."""
+    parsed: dict = {"task/9/maps": None, "task/9/smaps": None}  # another task's: dropped
+    for smaps in (False, True, False, True):
+        alone = take_snapshot(PROCFS, pid, smaps=smaps, keep_text=False)
+        got = take_snapshot(PROCFS, pid, smaps=smaps, keep_text=False, parsed=parsed)
+        assert got.regions == alone.regions and got.totals == alone.totals
+        assert set(parsed) <= {"maps", "smaps"} and ("smaps" if smaps else "maps") in parsed
+    assert parsed["maps"].numbers[0] is parsed["smaps"].numbers[0]  # the starts, once
+    assert got.regions.numbers[0] is parsed["smaps"].numbers[0]

@@ -107,7 +107,9 @@ def read_regions_in_pieces(
         parts = parse_smaps_parts if parse is parse_smaps else parse_maps_parts
         like = None if parsed is None else parsed.get(name, parsed.get(_other_file(name)))
         regions = parse_in_pieces_to_columns(texts, parse, parts, like)
-        if parsed is not None:
+        if parsed is not None:  # (one task's two files at most: its maps and smaps)
+            for other in [k for k in parsed if k not in (name, _other_file(name))]:
+                del parsed[other]
             parsed[name] = regions
         return regions
     except ProcError:
