@@ -189,7 +189,7 @@ def test_watch_takes_its_defaults_from_the_config(tmp_path, clean_env):
 
 def test_the_table_columns_are_the_region_tables():
     from vmtop.config import DEFAULT_TABLE_COLUMNS, TABLE_COLUMNS
-    from vmtop.tui.widgets.region_table import COLUMN_IDS, DEFAULT_COLUMNS
+    from vmtop.tui.widgets.table_columns import COLUMN_IDS, DEFAULT_COLUMNS
 
     assert COLUMN_IDS == TABLE_COLUMNS
     assert DEFAULT_COLUMNS == DEFAULT_TABLE_COLUMNS

@@ -30,7 +30,7 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 # The region table's columns, in the table's order (CATALOGUE in
-# vmtop/tui/widgets/region_table.py, which a test keeps in step with this list; the
+# vmtop/tui/widgets/table_columns.py, which a test keeps in step with this list; the
 # config cannot import the TUI).
 TABLE_COLUMNS = (
     "start",

@@ -16,8 +16,9 @@ from vmtop.tui.sampler import NEW, Sampler
 from vmtop.tui.theme import KIND_PALETTE, kind_style
 from vmtop.tui.widgets import bar_layout as bl
 from vmtop.tui.widgets.event_log import EventLog
-from vmtop.tui.widgets.region_table import RegionTable, shorten_left
+from vmtop.tui.widgets.region_table import RegionTable
 from vmtop.tui.widgets.rss_graph import sparkline_rows
+from vmtop.tui.widgets.table_columns import shorten_left
 from vmtop.tui.widgets.table_model import GroupRow, Member, build_rows, filter_regions
 
 K = 1024

@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from vmtop.tui.widgets.region_table import CATALOGUE, REQUIRED_COLUMNS
+from vmtop.tui.widgets.table_columns import CATALOGUE, REQUIRED_COLUMNS
 
 
 class ColumnChooser(ModalScreen[tuple[str, ...]]):

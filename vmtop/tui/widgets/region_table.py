@@ -12,7 +12,6 @@ whose start moved, the region of the same identity that overlaps the old one).
 
 from __future__ import annotations
 
-import os
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
@@ -33,6 +32,19 @@ from vmtop.model.region import Region
 from vmtop.tui import sampler, theme
 from vmtop.tui.formatting import format_bytes, format_delta
 from vmtop.tui.sampler import RegionChange
+from vmtop.tui.widgets.table_columns import (
+    CHANGE_BG,
+    CHANGE_MARK,
+    COLUMN_IDS,
+    DEFAULT_COLUMNS,
+    FIELD_COLUMNS,
+    FULL_ADDRESSES_FROM,
+    REQUIRED_COLUMNS,
+    Column,
+    columns_for,
+    region_name,
+    shorten_left,
+)
 from vmtop.tui.widgets.table_model import (
     DESCENDING_FIRST,
     FIGURES,
@@ -54,129 +66,6 @@ class PreparedRows(NamedTuple):
     changes: dict
     state: TableState
     rows: Sequence[Row]
-
-
-class Column(NamedTuple):
-    id: str
-    key: str  # sort key it maps to ("" when not sortable)
-    title: str
-    width: int  # 0: takes the rest of the line
-    right: bool  # right-aligned
-    priority: int = 50  # on a narrow terminal, the lowest go first
-    meaning: str = ""  # what the figure is (the column chooser says it)
-
-
-# smaps fields shown as columns that a Region does not carry: read from the snapshot's
-# smaps text for the rows on screen only (so they are not sortable).
-FIELD_COLUMNS = {"locked": "Locked"}
-# Every column the table can show, in the order they appear. Figures are named for the
-# smaps field they come from, as `pmap -X` names them.
-CATALOGUE = (
-    Column("start", "start", "Start", 12, False, 100, "first address"),
-    Column("end", "", "End", 12, False, 10, "one past the last address"),
-    Column("size", "size", "Size", 5, True, 90, "mapped size (virtual)"),
-    Column("rss", "rss", "RSS", 5, True, 85, "Rss: resident in RAM"),
-    Column("pss", "pss", "PSS", 5, True, 60, "Pss: resident, shared pages divided by sharers"),
-    Column("shared_clean", "shared_clean", "ShClean", 7, True, 24, "Shared_Clean"),
-    Column("shared_dirty", "shared_dirty", "ShDirty", 7, True, 24, "Shared_Dirty"),
-    Column("private_clean", "private_clean", "PrClean", 7, True, 24, "Private_Clean"),
-    Column(
-        "private_dirty",
-        "private_dirty",
-        "PrDirty",
-        7,
-        True,
-        40,
-        "Private_Dirty: written by this process only",
-    ),
-    Column(
-        "dirty",
-        "dirty",
-        "Dirty",
-        5,
-        True,
-        26,
-        "Shared_ + Private_Dirty (pmap -x's Dirty)",
-    ),
-    Column("anonymous", "anonymous", "Anon", 5, True, 28, "Anonymous: not backed by a file"),
-    Column("swap", "swap", "Swap", 5, True, 55, "Swap: swapped out"),
-    Column("locked", "", "Locked", 6, True, 22, "Locked: mlock()ed, kept in RAM (rows on screen)"),
-    Column("perm", "", "Perm", 4, False, 20, "permissions"),
-    Column("kind", "kind", "Kind", 9, False, 70, "what the region is"),
-    Column("dsize", "delta", "ΔSize", 6, True, 30, "change of size (since refresh/baseline)"),
-    Column("drss", "", "ΔRSS", 6, True, 65, "change of RSS (since refresh/baseline)"),
-    Column("name", "name", "Object / name", 0, False, 100, "file, object or description"),
-)
-COLUMN_IDS = tuple(c.id for c in CATALOGUE)
-DEFAULT_COLUMNS = (
-    "start", "end", "size", "rss", "pss", "private_dirty", "swap", "perm", "kind", "dsize",
-    "drss", "name",
-)  # fmt: skip
-REQUIRED_COLUMNS = ("start", "name")  # what a row is: never left out
-MIN_NAME = 18
-FULL_ADDRESSES_FROM = 150  # table columns: from here [vsyscall]'s 16 digits are shown whole
-
-
-def columns_for(
-    addr_width: int, width: int = 1000, chosen: tuple[str, ...] = DEFAULT_COLUMNS
-) -> list[Column]:
-    """The chosen columns that fit ``width`` with room for the name: on a narrow
-    terminal the lowest priorities go first (End and Perm long before PSS and Swap)."""
-    want = set(chosen) | set(REQUIRED_COLUMNS)
-    columns = [
-        c._replace(width=addr_width) if c.id in ("start", "end") else c
-        for c in CATALOGUE
-        if c.id in want
-    ]
-    for drop in sorted(columns, key=lambda c: c.priority):
-        if 1 + sum(c.width + 1 for c in columns if c.width) + MIN_NAME <= width:
-            break
-        if drop.id not in REQUIRED_COLUMNS:
-            columns = [c for c in columns if c.id != drop.id]
-    return columns
-
-
-# Row backgrounds for regions that changed in the last few refreshes.
-CHANGE_BG = {  # theme roles
-    sampler.NEW: "row-new",
-    sampler.GREW: "row-grew",
-    sampler.SHRANK: "row-shrank",
-    sampler.RSS_UP: "row-rss-up",
-    sampler.RSS_DOWN: "row-rss-down",
-    sampler.RESHAPED: "row-reshaped",
-}
-CHANGE_MARK = {
-    sampler.NEW: "+",
-    sampler.GREW: "▲",
-    sampler.SHRANK: "▼",
-    sampler.RSS_UP: "↑",
-    sampler.RSS_DOWN: "↓",
-    sampler.RESHAPED: "~",
-}
-
-
-def shorten_left(text: str, width: int) -> str:
-    """The end of ``text`` (the file name matters most), with … where it was cut."""
-    if width <= 0:
-        return ""
-    if len(text) <= width:
-        return text
-    if width == 1:
-        return "…"
-    return "…" + text[-(width - 1) :]
-
-
-def region_name(region: Region) -> tuple[str, bool]:
-    """(what to show in the name column, whether it is a description rather than a name)."""
-    if region.path:
-        return display_name(region.path), False
-    if region.kind == kinds.THREAD_STACK and (region.object or "").startswith("threads "):
-        return f"[stacks of {region.object}]", True  # merged: every TID
-    if region.kind == kinds.THREAD_STACK and region.tid is not None:
-        return f"[stack of thread {region.tid}]", True
-    if region.object:
-        return f"{os.path.basename(display_name(region.object))} ({region.kind})", True
-    return "", True
 
 
 class RegionTable(theme.ThemedLines, ScrollView, can_focus=True):
