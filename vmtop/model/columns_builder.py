@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable, Sequence
-from itertools import islice
+from itertools import islice, repeat
 
 from vmtop.model.column_fields import (
     _ALL_NONE_BYTES,
@@ -211,18 +211,16 @@ class ColumnsBuilder:
             if figured if k < len(FIGURES) else self.valued[k]:
                 self._write_pending(k)
         tables = tuple(tuple(t.values) for t in self.tables)
-        if like is None or len(like) != self.count:
-            like_numbers = like_names = like_figures = (None,) * len(FIGURES)
-            like_tids = None
-        else:
-            like_numbers = like.numbers
+        none = repeat(None)
+        like_numbers = like_names = like_figures = none
+        like_tids = None
+        if like is not None and len(like) == self.count:
+            like_numbers, like_figures, like_tids = like.numbers, like.figures or none, like.tids
             # (indexes into tables mean the same only where the tables are the same)
             like_names = [
-                c if t == tables[k] else None
-                for k, (c, t) in enumerate(zip(like.names, like.tables, strict=True))
+                c if t == ours else None
+                for c, t, ours in zip(like.names, like.tables, tables, strict=True)
             ]
-            like_figures = like.figures or (None,) * len(FIGURES)
-            like_tids = like.tids
         return (
             tuple(map(_Column.joined, self.numbers, like_numbers)),
             tuple(map(_Column.joined, self.names, like_names)),
