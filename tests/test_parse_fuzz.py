@@ -17,10 +17,9 @@ from vmtop.procfs.parse_maps import (
     parse_maps,
     parse_maps_header,
     parse_smaps,
-    parse_smaps_fields,
-    smaps_block,
 )
 from vmtop.procfs.parse_proc import parse_cmdline, parse_stat, parse_status
+from vmtop.procfs.smaps_blocks import parse_smaps_fields, smaps_block
 
 # VMTOP_FUZZ_EXAMPLES=5000 for a longer hunt.
 EXAMPLES = int(os.environ.get("VMTOP_FUZZ_EXAMPLES", "150"))

@@ -15,13 +15,12 @@ from conftest import PROC_FIXTURES
 
 from vmtop.procfs.parse_maps import (
     ParseError,
-    dedupe_regions,
     parse_maps,
     parse_maps_header,
     parse_smaps,
-    parse_smaps_fields,
-    smaps_block,
 )
+from vmtop.procfs.smaps_blocks import parse_smaps_fields, smaps_block
+from vmtop.procfs.torn_reads import dedupe_regions
 
 EXPECTED = PROC_FIXTURES / "expected"
 KB = 1024

@@ -13,10 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vmtop.procfs.errors import ProcError
-from vmtop.procfs.parse_maps import dedupe_regions, parse_maps, parse_smaps
+from vmtop.procfs.parse_maps import parse_maps, parse_smaps
 from vmtop.procfs.pieces import _pieces, parse_in_pieces, read_regions_in_pieces
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import take_snapshot
+from vmtop.procfs.torn_reads import dedupe_regions
 
 EXAMPLES = int(os.environ.get("VMTOP_FUZZ_EXAMPLES", "150"))
 FAST = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])

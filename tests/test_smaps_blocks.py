@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import PROC_FIXTURES
-from vmtop.procfs import parse_maps
-from vmtop.procfs.parse_maps import SmapsBlocks, parse_smaps, parse_smaps_fields, smaps_block
+from vmtop.procfs import smaps_blocks
+from vmtop.procfs.parse_maps import parse_smaps
+from vmtop.procfs.smaps_blocks import SmapsBlocks, parse_smaps_fields, smaps_block
 
 RECORDED = [
     path.read_bytes() for path in sorted(PROC_FIXTURES.glob("79*/smaps")) if path.stat().st_size > 0
@@ -36,7 +37,7 @@ def test_every_region_gets_its_own_block(index, as_buffer):
 def test_the_fast_index_equals_the_careful_one(monkeypatch):
     text = b"".join(RECORDED)  # several processes glued: a torn-looking text
     fast = SmapsBlocks(text)
-    monkeypatch.setattr(parse_maps, "_learn_layout", lambda data: None)
+    monkeypatch.setattr(smaps_blocks, "_learn_layout", lambda data: None)
     careful = SmapsBlocks(text)
     assert fast.printed == careful.printed
     assert fast.by_range == careful.by_range
@@ -78,7 +79,7 @@ def test_the_index_is_kept_for_one_text_at_a_time():
     a, b = RECORDED[0], RECORDED[1]
     first = parse_smaps(a)[0]
     smaps_block(a, first.start, first.end)
-    assert parse_maps._BLOCKS_CACHE[0].text is a
+    assert smaps_blocks._BLOCKS_CACHE[0].text is a
     second = parse_smaps(b)[0]
     smaps_block(b, second.start, second.end)
-    assert len(parse_maps._BLOCKS_CACHE) == 1 and parse_maps._BLOCKS_CACHE[0].text is b
+    assert len(smaps_blocks._BLOCKS_CACHE) == 1 and smaps_blocks._BLOCKS_CACHE[0].text is b

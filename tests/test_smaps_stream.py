@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import PROC_FIXTURES
-from vmtop.procfs.parse_maps import parse_smaps, smaps_block
+from vmtop.procfs.parse_maps import parse_smaps
+from vmtop.procfs.smaps_blocks import smaps_block
 from vmtop.procfs.smaps_stream import SmapsStream
 
 EXAMPLES = int(os.environ.get("VMTOP_FUZZ_EXAMPLES", "150"))

@@ -144,7 +144,7 @@ class Snapshot(NamedTuple):
         block = self.smaps_block(region)
         if block is None:
             return {}
-        from vmtop.procfs.parse_maps import parse_smaps_fields
+        from vmtop.procfs.smaps_blocks import parse_smaps_fields
 
         return parse_smaps_fields(block)
 
@@ -152,7 +152,7 @@ class Snapshot(NamedTuple):
         """The region's smaps text (header line to VmFlags), or None without smaps."""
         if self.raw_smaps is None:
             return None
-        from vmtop.procfs.parse_maps import smaps_block
+        from vmtop.procfs.smaps_blocks import smaps_block
 
         return smaps_block(self.raw_smaps, region.start, region.end)
 

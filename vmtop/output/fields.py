@@ -98,7 +98,7 @@ def smaps_record_part(snapshot: Snapshot, region: Region) -> dict:
     body = block[block.find(b"\n") + 1 :]
     part = _PARTS.get(body)
     if part is None:
-        from vmtop.procfs.parse_maps import parse_smaps_fields
+        from vmtop.procfs.smaps_blocks import parse_smaps_fields
 
         fields = parse_smaps_fields(body)
         flags = fields.pop("VmFlags", None)

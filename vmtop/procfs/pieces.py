@@ -21,7 +21,6 @@ from vmtop.procfs.errors import ProcError
 from vmtop.procfs.parse_maps import (
     ParseError,
     cycle_collector_paused,
-    dedupe_regions,
     parse_maps,
     parse_maps_header,
     parse_maps_parts,
@@ -29,6 +28,7 @@ from vmtop.procfs.parse_maps import (
     parse_smaps_parts,
 )
 from vmtop.procfs.reader import ProcFS
+from vmtop.procfs.torn_reads import dedupe_regions
 
 _HEADER = re.compile(rb"[0-9a-f]+-[0-9a-f]+ ")
 _NEXT_HEADER = re.compile(rb"\n[0-9a-f]+-[0-9a-f]+ ")

@@ -18,10 +18,10 @@ from __future__ import annotations
 from vmtop.model.region import Region
 from vmtop.procfs.parse_maps import (
     cycle_collector_paused,
-    dedupe_regions,
     parse_smaps,
     parse_smaps_tiled,
 )
+from vmtop.procfs.torn_reads import dedupe_regions
 
 # Parse in runs of at least this much: each run costs a layout lookup and a few list
 # operations, and the last run is what is left to parse once the read has ended.

@@ -27,7 +27,6 @@ from vmtop.model.region import Region, Snapshot, Totals
 from vmtop.procfs.background_read import CHUNK
 from vmtop.procfs.errors import ProcError
 from vmtop.procfs.parse_maps import (
-    _piece,
     parse_maps,
     parse_smaps,
 )
@@ -42,6 +41,7 @@ from vmtop.procfs.snapshot import (
     compute_totals,
     read_process_info,
 )
+from vmtop.procfs.torn_reads import _piece
 
 # Past this much text without a place to cut (one huge object?), cut anyway.
 MAX_CARRY = 64 << 20

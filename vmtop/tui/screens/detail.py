@@ -378,7 +378,7 @@ class RegionDetailScreen(Screen):
     @work(thread=True, exclusive=True, group="detail-fields")
     def _load_fields(self) -> None:
         """The snapshot has no smaps text: read smaps once for this region's fields."""
-        from vmtop.procfs.parse_maps import parse_smaps_fields
+        from vmtop.procfs.smaps_blocks import parse_smaps_fields
 
         try:
             raw = self.procfs.read_bytes(self.snapshot.pid, "smaps")

@@ -1,0 +1,141 @@
+"""One region's block in an smaps text and its fields, both found on demand.
+
+Parsing all fields of every region costs more than the kernel's own read, so
+``parse_smaps`` parses only the resident figures the views use on every tick; the rest
+comes from the region's block when asked for: ``smaps_block`` finds it (regions do not
+carry their block's position), ``parse_smaps_fields`` parses its ``Key: value [kB]``
+lines. No I/O here, like parse_maps.py.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from operator import methodcaller
+
+from vmtop.procfs.parse_maps import _addresses, _learn_layout, _Memo
+
+# One block: its header (the address range captured) and every line up to the next
+# line that starts like a header (field lines start with a capital).
+_BLOCK_AT = re.compile(rb"([0-9a-f]+)-([0-9a-f]+) [^\n]*(?:\n(?![0-9a-f])[^\n]*)*\n?")
+
+
+class SmapsBlocks:
+    """Where each region's block lies in an smaps text; found in one pass, on demand.
+
+    Regions do not carry their block's position (working it out for 60 000 regions on
+    every read would cost a tenth of the parse), so the first lookup in a text indexes
+    it. A region printed twice (a torn read) gets its newest block; a piece of a region
+    that a newer one cut (see dedupe_regions) gets the block it was cut from.
+    """
+
+    def __init__(self, text) -> None:
+        self.text = text
+        self.by_range: dict[tuple[int, int], tuple[int, int]] = {}
+        self.printed: list[tuple[int, int, int, int]] = []  # start, end, block span
+        self.torn = False  # some block starts before the one printed before it ends
+        previous_end = 0
+        for start, end, a, b in self._blocks():
+            self.by_range[start, end] = (a, b)
+            self.printed.append((start, end, a, b))
+            self.torn = self.torn or start < previous_end
+            previous_end = end
+
+    def _blocks(self) -> Iterator[tuple[int, int, int, int]]:
+        """(start, end, block start, block end) of each block, in the order printed."""
+        text = self.text
+        # The first block teaches the layout (a buffer has no find(): learn on bytes).
+        layout = _learn_layout(bytes(text[: 1 << 16]))
+        if layout is not None:  # usually every block has the first one's layout: fast
+            matches = list(layout.pattern.finditer(text))
+            if matches and all(map(_matched_a_block, matches)):
+                ranges = list(map(_RANGE_GROUP, matches))
+                try:
+                    starts, ends = _addresses(ranges, list(map(len, ranges)))
+                except ValueError:
+                    pass
+                else:
+                    spans = map(_SPAN_OF, matches)
+                    return (
+                        (start, end, *span)
+                        for start, end, span in zip(starts, ends, spans, strict=True)
+                    )
+        return (
+            (int(m.group(1), 16), int(m.group(2), 16), *m.span()) for m in _BLOCK_AT.finditer(text)
+        )
+
+    def block(self, start: int, end: int) -> bytes | None:
+        """The text of the block of the region ``start``-``end``, or None."""
+        span = self.by_range.get((start, end))
+        if span is None:
+            if not self.torn:
+                return None
+            for lo, hi, a, b in reversed(self.printed):  # newest first
+                if lo <= start and end <= hi:
+                    span = a, b
+                    break
+            else:
+                return None
+        return bytes(self.text[span[0] : span[1]])
+
+
+def _matched_a_block(m: re.Match) -> bool:
+    return m.group(4) is None  # not the any-line alternative of _Layout.pattern
+
+
+_RANGE_GROUP = methodcaller("group", 1)
+_SPAN_OF = methodcaller("span")
+_BLOCKS_CACHE: list[SmapsBlocks] = []
+
+
+def smaps_block(text, start: int, end: int) -> bytes | None:
+    """The smaps block (header line to VmFlags) of the region ``start``-``end`` in
+    ``text`` (bytes or a buffer). The index of the last text asked about is kept, so
+    asking for every region of one text costs one pass over it."""
+    cached = _BLOCKS_CACHE[0] if _BLOCKS_CACHE else None
+    if cached is None or cached.text is not text:
+        cached = SmapsBlocks(text)
+        _BLOCKS_CACHE[:] = [cached]  # one reference to one text at a time
+    return cached.block(start, end)
+
+
+_FIELD_LINE = re.compile(rb"^([A-Z][^ :\n]*):([^\n]*)", re.M)
+
+
+def _parse_fields_text(text: bytes) -> dict[str, int | str]:
+    fields: dict[str, int | str] = {}
+    for key, raw in _FIELD_LINE.findall(text):
+        name = key.decode("ascii", "replace")
+        value = raw.strip()
+        if name == "VmFlags":
+            fields[name] = value.decode("ascii", "replace")
+            continue
+        if value.endswith(b" kB"):
+            number = value[:-3].strip()
+            if number.isdigit():
+                fields[name] = int(number) * 1024
+                continue
+        if value.isdigit():
+            fields[name] = int(value)
+            continue
+        fields[name] = value.decode("utf-8", "surrogateescape")
+    return fields
+
+
+# Field texts repeat between regions (same size, same figures): parse each once. Small,
+# because each entry holds a whole block's text and its dict.
+_FIELD_TEXTS = _Memo(_parse_fields_text, 4_000)
+
+
+def parse_smaps_fields(block: bytes) -> dict[str, int | str]:
+    """Every field of one smaps block (the header line, if present, is skipped).
+
+    ``kB`` values become bytes; other numeric values stay ints in their own unit
+    (``THPeligible: 1``, ``ProtectionKey: 0``); anything else is kept as text.
+    Unknown fields are kept under their own names. The dict is the caller's own.
+    """
+    if block[:1].isalnum() and not block[:1].isupper():  # a header line: skip it
+        newline = block.find(b"\n")
+        block = block[newline + 1 :] if newline >= 0 else b""
+    _FIELD_TEXTS.trim()
+    return dict(_FIELD_TEXTS[block])
