@@ -7,14 +7,15 @@ and parse_smaps of that text.
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 
 import pytest
 
 from tests.conftest import PROC_FIXTURES, REPO
-from vmtop.procfs import background_read
-from vmtop.procfs.errors import ProcessGone
+from vmtop.procfs import background_read, pieces
+from vmtop.procfs.errors import ProcError, ProcessGone
 from vmtop.procfs.parse_maps import parse_smaps
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import read_smaps, take_snapshot
@@ -157,3 +158,52 @@ def test_where_the_mapping_cannot_shrink_the_text_is_copied(many_regions_child, 
     data = background_read.read_file(path, lambda text, n, final: False)
     assert isinstance(data, bytes)
     assert data == plain_read(path)
+
+
+def _blocks_end(text: bytes) -> int:
+    return pieces._regions_end(text)
+
+
+@pytest.mark.parametrize("libc", [True, False], ids=["fread", "os.read"])
+@pytest.mark.parametrize(
+    ("size", "tail"),
+    [(1 << 16, background_read._TAIL), (1 << 16, 64), (300, background_read._TAIL)],
+    ids=["64KiB", "64KiB-short-tail", "shorter-than-a-block"],
+)
+def test_pieces_cut_by_ends_hold_whole_blocks(many_regions_child, monkeypatch, libc, size, tail):
+    """With ``ends`` every piece ends where a block ends (the next begins with a
+    header), the pieces add up to the file, and each parses to its share of the
+    regions: also when no block fits the buffer (300 bytes: it grows), and when the
+    tail shown first holds no header (the whole buffer is looked at)."""
+    if not libc:
+        monkeypatch.setattr(background_read, "_LIBC", None)
+    monkeypatch.setattr(background_read, "_TAIL", tail)
+    path = f"/proc/{many_regions_child.pid}/smaps"
+    got = list(background_read.read_chunks(path, size, ends=_blocks_end))
+    whole = plain_read(path)
+    assert b"".join(got) == whole
+    assert len(got) > 20
+    for piece in got:
+        assert pieces._HEADER.match(piece), piece[:80]
+        assert piece.endswith(b"\n")
+    assert [r for piece in got for r in parse_smaps(piece)] == parse_smaps(whole)
+    if libc and size > 1000:  # (many blocks to a buffer: pieces of about its size;
+        # os.read of /proc gives a page or so a call)
+        assert max(map(len, got)) <= size
+        assert sum(map(len, got)) / len(got) > size / 2
+
+
+@pytest.mark.parametrize("libc", [True, False], ids=["fread", "os.read"])
+def test_a_unit_longer_than_the_longest_allowed_fails_the_read(
+    many_regions_child, monkeypatch, libc
+):
+    if not libc:
+        monkeypatch.setattr(background_read, "_LIBC", None)
+    monkeypatch.setattr(background_read, "LONGEST_UNIT", 1 << 16)
+    path = f"/proc/{many_regions_child.pid}/smaps"
+    with pytest.raises(OSError) as raised:
+        list(background_read.read_chunks(path, 4096, ends=lambda text: 0))
+    assert raised.value.errno == errno.EFBIG
+    # Through ProcFS, as every other read error: translated once.
+    with pytest.raises(ProcError):
+        list(ProcFS().read_pieces(many_regions_child.pid, "smaps", 4096, ends=lambda text: 0))

@@ -1,6 +1,6 @@
 """The C-speed building blocks of huge maps against the plain Python they stand for:
 masks over columns (classification's skips, the bss facts), the maps parse of
-fixed-width lines, spreading parsed bodies into columns, and the biggest gaps of the
+fixed-width lines, the address-order check, spreading parsed bodies into columns, and the biggest gaps of the
 compact bar."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from vmtop.model.column_masks import after_mask, equal_mask, mask_and, mask_not,
 from vmtop.model.columns import FIGURES, RegionColumns
 from vmtop.model.columns_builder import ColumnsBuilder
 from vmtop.model.region import Region
-from vmtop.procfs.parse_lines import fixed_width_lines
+from vmtop.procfs.parse_lines import fixed_width_lines, in_address_order
 from vmtop.procfs.parse_maps import parse_maps, parse_maps_parts
 from vmtop.tui.widgets.bar_layout import _largest_gaps
 
@@ -167,3 +167,27 @@ def test_a_damaged_fixed_width_maps_is_refused_or_read_as_parse_maps_reads_it(te
     parts = parse_maps_parts(damaged)
     if parts is not None:  # else parse_maps reads it (it handles anything)
         assert parts_as_regions(parts) == parse_maps(damaged)
+
+
+_EDGES = [0, 1, 2**32 - 1, 2**32, 2**63 - 1, 2**63, 2**64 - 2, 2**64 - 1]
+
+
+@st.composite
+def address_pairs(draw):
+    """starts and ends, sorted as a valid map's, then perhaps one value moved."""
+    pool = draw(st.sampled_from([_EDGES, list(range(4)), None]))
+    value = st.integers(0, 2**64 - 1) if pool is None else st.sampled_from(pool)
+    values = sorted(draw(st.lists(value, max_size=40).filter(lambda v: len(v) % 2 == 0)))
+    if values and draw(st.booleans()):
+        i = draw(st.integers(0, len(values) - 1))
+        values[i] = draw(value)
+    return array("Q", values[0::2]), array("Q", values[1::2])
+
+
+@given(pair=address_pairs())
+@settings(max_examples=500)
+def test_in_address_order_is_every_value_at_or_after_the_one_before(pair):
+    starts, ends = pair
+    sequence = [v for start_end in zip(starts, ends, strict=True) for v in start_end]
+    expected = all(a <= b for a, b in zip(sequence, sequence[1:], strict=False))
+    assert in_address_order(starts, ends) == expected

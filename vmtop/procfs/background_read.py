@@ -19,6 +19,7 @@ plainly, in one go: ``consume`` is then never called and the caller parses at th
 from __future__ import annotations
 
 import ctypes
+import errno
 import mmap
 import os
 import queue
@@ -181,48 +182,118 @@ def _read_in_background(fd: int, consume: Consume, limit: int | None) -> bytes |
 CHUNK = 4 << 20
 
 
-def read_chunks(path: str, size: int = CHUNK) -> Iterator[bytes]:
+# ends(text) -> where the complete units (lines, smaps blocks) of a text end, 0 when
+# it holds none whole: the pieces of ``read_chunks`` then hold whole units only.
+Ends = Callable[[bytes], int]
+
+# The longest unit a piece may have to hold: past it the read fails (OSError EFBIG).
+# A region's smaps block is under a KiB, and a few KiB with the longest path.
+LONGEST_UNIT = 64 << 20
+
+# What ``ends`` is shown from a full buffer: the end of it, where the last unit starts.
+_TAIL = 16 << 10
+
+
+def read_chunks(path: str, size: int = CHUNK, ends: Ends | None = None) -> Iterator[bytes]:
     """The file in pieces of about ``size`` bytes, for texts too long to hold (smaps of
     a million regions is 700 MB). A thread reads the next piece (fread, the GIL let
     go, as in read_file) while the caller looks at this one; at most two wait.
+    With ``ends``, every piece ends where a unit ends (what follows is kept for the
+    next piece, in the reader's buffer: no piece is copied again to be cut).
     Raises OSError as open() and read() would, from the call that reaches it."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        yield from read_fd_chunks(fd, size)
+        yield from read_fd_chunks(fd, size, ends)
     finally:
         os.close(fd)
 
 
-def read_fd_chunks(fd: int, size: int = CHUNK) -> Iterator[bytes]:
+def read_fd_chunks(fd: int, size: int = CHUNK, ends: Ends | None = None) -> Iterator[bytes]:
     """``read_chunks`` of a file already open (the caller closes it)."""
     if _LIBC is None or os.fstat(fd).st_size > 0:
-        while chunk := os.read(fd, size):
-            yield chunk
+        yield from _whole_units(_plain_chunks(fd, size), ends)
         return
-    yield from _chunks_in_background(fd, size)
+    yield from _chunks_in_background(fd, size, ends)
 
 
-def _chunks_in_background(fd: int, size: int) -> Iterator[bytes]:
+def _plain_chunks(fd: int, size: int) -> Iterator[bytes]:
+    while chunk := os.read(fd, size):
+        yield chunk
+
+
+def _whole_units(chunks: Iterator[bytes], ends: Ends | None) -> Iterator[bytes]:
+    """The chunks re-cut where ``ends`` says (a copy each: the plain reads only)."""
+    if ends is None:
+        yield from chunks
+        return
+    carry = b""
+    for chunk in chunks:
+        text = carry + chunk if carry else chunk
+        at = ends(text)
+        if at <= 0:
+            if len(text) > LONGEST_UNIT:
+                raise _unit_too_long()
+            carry = text
+            continue
+        yield text[:at]
+        carry = text[at:]
+    if carry:
+        yield carry
+
+
+def _unit_too_long() -> OSError:
+    return OSError(errno.EFBIG, f"no line or block ends within {LONGEST_UNIT} bytes")
+
+
+def _units_end(buffer, count: int, ends: Ends) -> int:
+    """Where the complete units of the buffer's first ``count`` bytes end (0: none),
+    looking at its tail first: copying out the whole buffer costs what reading it does."""
+    base = ctypes.addressof(buffer)
+    tail = min(count, _TAIL)
+    at = ends(ctypes.string_at(base + count - tail, tail))
+    if at > 0:
+        return count - tail + at
+    return ends(ctypes.string_at(base, count)) if tail < count else 0
+
+
+def _chunks_in_background(fd: int, size: int, ends: Ends | None = None) -> Iterator[bytes]:
     stream = _LIBC.fdopen(os.dup(fd), b"r")
     if not stream:
-        while chunk := os.read(fd, size):
-            yield chunk
+        yield from _whole_units(_plain_chunks(fd, size), ends)
         return
     _LIBC.setvbuf(stream, None, _IONBF, 0)
     pieces: queue.Queue = queue.Queue(maxsize=2)
     stop = threading.Event()
 
     def read_all() -> None:
-        buffer = ctypes.create_string_buffer(size)
+        capacity = size
+        buffer = ctypes.create_string_buffer(capacity)
+        held = 0  # bytes of a unit begun, moved to the start of the buffer
         try:
             while not stop.is_set():
-                count = _LIBC.fread(buffer, 1, size, stream)
-                if count:
-                    pieces.put(buffer.raw[:count])
-                if count < size:
+                base = ctypes.addressof(buffer)
+                count = held + _LIBC.fread(base + held, 1, capacity - held, stream)
+                final = count < capacity  # (end of file, or an error)
+                at = count if final or ends is None else _units_end(buffer, count, ends)
+                if at <= 0 and not final:  # one unit longer than the buffer: read on
+                    if capacity >= LONGEST_UNIT:
+                        raise _unit_too_long()
+                    capacity *= 2
+                    larger = ctypes.create_string_buffer(capacity)
+                    ctypes.memmove(larger, buffer, count)
+                    buffer, held = larger, count
+                    continue
+                if at:
+                    pieces.put(ctypes.string_at(base, at))
+                held = count - at
+                if held:
+                    ctypes.memmove(base, base + at, held)
+                if final:
                     error = ctypes.get_errno() if _LIBC.ferror(stream) else 0
                     pieces.put(OSError(error, os.strerror(error)) if error else None)
                     return
+        except OSError as e:
+            pieces.put(e)
         except BaseException as e:  # noqa: BLE001 - handed to the caller
             pieces.put(OSError(f"background read failed: {e}"))
 

@@ -41,7 +41,7 @@ from operator import add, le
 from vmtop.model.columns import FIGURES
 from vmtop.model.kinds import kind_from_name
 from vmtop.model.region import Region
-from vmtop.procfs.parse_lines import Parts, fixed_width_lines, numbered
+from vmtop.procfs.parse_lines import Parts, fixed_width_lines, in_address_order, numbered
 from vmtop.procfs.torn_reads import dedupe_regions
 
 
@@ -214,8 +214,11 @@ def _addresses_one_by_one(ranges) -> tuple[list[int], list[int]]:
     return starts, ends
 
 
-def _check_order(starts: list[int], ends: list[int]) -> bool:
-    """True when every region starts at or after where the one before ended."""
+def _check_order(starts: Sequence[int], ends: Sequence[int]) -> bool:
+    """True when every region starts at or after where the one before ended. Raises
+    ParseError when a region ends before it starts."""
+    if isinstance(starts, array) and isinstance(ends, array) and in_address_order(starts, ends):
+        return True  # (the usual case, found in C; anything else is looked at closely)
     if not all(map(le, starts, ends)):
         raise ParseError("a region ends before it starts")
     return all(map(le, ends, islice(starts, 1, None)))

@@ -101,12 +101,12 @@ def read_regions_in_pieces(
         chunk = PARSE_PIECE if columns else CHUNK
     parse = parse_smaps if name.endswith("smaps") else parse_maps
     try:
-        texts = procfs.read_pieces(pid, name, chunk)
+        texts = procfs.read_pieces(pid, name, chunk, ends=_regions_end)
         if not columns:
-            return parse_in_pieces(texts, parse)
+            return parse_in_pieces(texts, parse, whole=True)
         parts = parse_smaps_parts if parse is parse_smaps else parse_maps_parts
         like = None if parsed is None else parsed.get(name, parsed.get(_other_file(name)))
-        regions = parse_in_pieces_to_columns(texts, parse, parts, like)
+        regions = parse_in_pieces_to_columns(texts, parse, parts, like, whole=True)
         if parsed is not None:  # (one task's two files at most: its maps and smaps)
             for other in [k for k in parsed if k not in (name, _other_file(name))]:
                 del parsed[other]
@@ -124,9 +124,23 @@ def read_regions_in_pieces(
 PARSE_PIECE = 1 << 20
 
 
-def _pieces(texts: Iterable[bytes], most: int = PARSE_PIECE) -> Iterator[bytes]:
+def _regions_end(text: bytes) -> int:
+    """Where the last region's line or block that may be cut short begins: what comes
+    before it is whole (0 when nothing is)."""
+    return cut(text, False)
+
+
+def _pieces(
+    texts: Iterable[bytes], most: int = PARSE_PIECE, whole: bool = False
+) -> Iterator[bytes]:
     """The texts re-cut so that each one ends at the end of a region's block, and is
-    not much longer than ``most`` bytes unless one block is."""
+    not much longer than ``most`` bytes unless one block is. ``whole``: each text
+    already ends at the end of a block (``read_pieces`` with ``ends``): no text is
+    copied to be cut, unless it is longer than ``most``."""
+    if whole:
+        for text in texts:
+            yield from _at_most(text, most)
+        return
     carry = b""
     for text in texts:
         if carry:
@@ -166,16 +180,18 @@ def parse_in_pieces_to_columns(
     parse: Callable[[bytes], list[Region]],
     parse_parts: Callable[[bytes], tuple | None] | None = None,
     like: RegionColumns | None = None,
+    whole: bool = False,
 ) -> RegionColumns:
     """``parse_in_pieces``, as columns: each piece's regions go into the columns as it
     is parsed, so the Region tuples of one piece at most are alive at once (a million
     of them would be 264 MB and walked by every full collection). ``parse_parts``
     (parse_maps_parts): a faster parse that makes no Region, tried first. ``like``:
-    the columns of the last parse of the same file, shared where nothing changed."""
+    the columns of the last parse of the same file, shared where nothing changed.
+    ``whole``: each text ends at the end of a block (see ``_pieces``)."""
     builder = ColumnsBuilder()
     last_end = 0
     in_order = True
-    for text in _pieces(texts):
+    for text in _pieces(texts, whole=whole):
         with cycle_collector_paused():  # what a piece makes dies with it: no walks
             parts = parse_parts(text) if parse_parts is not None and in_order else None
             if parts is not None:
@@ -203,12 +219,14 @@ def parse_in_pieces_to_columns(
         return RegionColumns.from_regions(dedupe_regions(list(columns)))
 
 
-def parse_in_pieces(texts: Iterable[bytes], parse: Callable[[bytes], list[Region]]) -> list[Region]:
+def parse_in_pieces(
+    texts: Iterable[bytes], parse: Callable[[bytes], list[Region]], whole: bool = False
+) -> list[Region]:
     """``parse(b"".join(texts))``, a piece at a time, each text dropped once parsed:
     memory is that of the regions, not of the whole text (700 MB at a million
     regions) or of parsing all of it at once. The same regions; a torn read is
-    resolved over all of them, as parse_smaps does."""
-    runs = [parse(text) for text in _pieces(texts)]
+    resolved over all of them, as parse_smaps does. ``whole``: see ``_pieces``."""
+    runs = [parse(text) for text in _pieces(texts, whole=whole)]
     with cycle_collector_paused():
         regions = runs[0] if runs else []
         for run in runs[1:]:

@@ -25,7 +25,14 @@ import pwd
 import stat as stat_mode
 from collections.abc import Iterator
 
-from vmtop.procfs.background_read import CHUNK, Consume, TooLong, read_fd, read_fd_chunks
+from vmtop.procfs.background_read import (
+    CHUNK,
+    Consume,
+    Ends,
+    TooLong,
+    read_fd,
+    read_fd_chunks,
+)
 from vmtop.procfs.errors import (
     AccessDenied,
     KernelThread,
@@ -204,9 +211,12 @@ class ProcFS:
         except OSError as e:
             raise self._translate(pid, e, name, seen=seen) from None
 
-    def read_pieces(self, pid: int, name: str, size: int = CHUNK) -> Iterator[bytes]:
+    def read_pieces(
+        self, pid: int, name: str, size: int = CHUNK, ends: Ends | None = None
+    ) -> Iterator[bytes]:
         """One file of a process in pieces of a few MiB (background_read.read_chunks),
-        with errors translated; for texts too long to hold at once."""
+        with errors translated; for texts too long to hold at once. ``ends``: where a
+        text's complete units end, so that each piece holds whole ones."""
         path = self.path(pid, name)
         try:
             # Opened as every file is: a FIFO or a link out of a copied tree is refused.
@@ -222,7 +232,7 @@ class ProcFS:
             raise self._translate(pid, e, name, seen=True) from None
         try:
             total = 0
-            for chunk in read_fd_chunks(fd, size):
+            for chunk in read_fd_chunks(fd, size, ends):
                 total += len(chunk)
                 if total > MAP_TEXT_LIMIT:  # larger than any real map: a broken tree
                     raise UnreadableFile(pid, path, _too_long(MAP_TEXT_LIMIT))
