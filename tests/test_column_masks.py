@@ -20,7 +20,7 @@ from vmtop.model.columns_builder import ColumnsBuilder
 from vmtop.model.region import Region
 from vmtop.procfs.parse_lines import fixed_width_lines, in_address_order
 from vmtop.procfs.parse_maps import parse_maps, parse_maps_parts
-from vmtop.tui.widgets.bar_layout import _largest_gaps
+from vmtop.tui.widgets.bar_cells import largest_gaps
 
 words = st.lists(st.integers(0, 2**64 - 1) | st.sampled_from([0, 1, 2**26, 2**40, 255, 256]))
 
@@ -122,7 +122,7 @@ def test_largest_gaps_are_those_a_sort_gives(sizes, count, chunk):
     ]
     expected = sorted(heapq.nlargest(count, every, key=lambda g: g[2] - g[1]))
     with patch.object(column_steps, "CHUNK", chunk):  # passes over several chunks
-        got = _largest_gaps(array("Q", starts), memoryview(array("Q", ends)), count)
+        got = largest_gaps(array("Q", starts), memoryview(array("Q", ends)), count)
     assert got == expected
 
 
