@@ -386,6 +386,86 @@ def test_table_rows_from_columns_equal_those_from_tuples(root, pid):
                 assert list(got) == list(build_rows(whole.regions, changes, **kwargs)), kwargs
 
 
+@pytest.mark.parametrize(("root", "pid"), TREES, ids=[f"{r.name}/{p}" for r, p in TREES])
+def test_grouped_table_rows_from_columns_equal_those_from_tuples(root, pid):
+    """Grouped by object, closed and open, every sort and some filters: the groups
+    added up from columns run by run are those added up from Regions."""
+    from vmtop.tui.widgets.table_model import (
+        SORT_COLUMNS,
+        GroupedRows,
+        GroupRow,
+        build_rows,
+        group_key,
+    )
+
+    for smaps in (True, False):
+        whole, pieces = snapshots(root, pid, smaps)
+        regions = whole.regions
+        some = regions[len(regions) // 2]
+        other = regions[len(regions) // 3]
+        changes = {some.start: pieces_change(), other.start: pieces_change()}
+        keys = {group_key(r)[0] for r in regions}
+        for text in ["", "rw", "lib", f"0x{some.start + 1:x}", "nothing"]:
+            for expanded in (frozenset(), frozenset(keys), frozenset([group_key(some)[0]])):
+                for sort in SORT_COLUMNS:
+                    for descending in (False, True):
+                        kwargs = {
+                            "sort": sort,
+                            "descending": descending,
+                            "filter_text": text,
+                            "grouped": True,
+                            "expanded": expanded,
+                        }
+                        got = build_rows(pieces.regions, changes, **kwargs)
+                        assert isinstance(got, GroupedRows)
+                        expected = build_rows(regions, changes, **kwargs)
+                        assert list(got) == expected, kwargs
+                        assert [got[i] for i in range(len(got))] == expected
+                        if expected and isinstance(expected[0], GroupRow):
+                            assert got.row_of_group(expected[0].key) == 0
+                        member = next(
+                            (k for k, r in enumerate(expected) if r not in got.groups), None
+                        )
+                        if member is not None:
+                            assert got.row_of_start(expected[member].region.start) == member
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    maps=maps_texts(),
+    figures=st.lists(st.integers(0, 5000), min_size=1, max_size=4),
+    no_figures=st.sets(st.integers(0, 59), max_size=10),
+    sort=st.sampled_from(["start", "size", "rss", "dirty", "name"]),
+)
+def test_grouped_rows_with_some_figures_missing(maps, figures, no_figures, sort):
+    from vmtop.tui.widgets.table_model import build_rows, group_key
+
+    regions = classify_regions(parse_smaps(smaps_of(maps, figures)))
+    blank = dict.fromkeys(("rss", "pss", "private_dirty", "shared_dirty", "swap"))
+    regions = [r._replace(**blank) if i in no_figures else r for i, r in enumerate(regions)]
+    expanded = frozenset(group_key(r)[0] for r in regions[::2])
+    kwargs = {"sort": sort, "grouped": True, "expanded": expanded}
+    got = build_rows(RegionColumns.from_regions(regions), {}, **kwargs)
+    assert list(got) == build_rows(regions, {}, **kwargs)
+
+
+@pytest.mark.parametrize(("root", "pid"), TREES, ids=[f"{r.name}/{p}" for r, p in TREES])
+def test_objects_and_the_main_image_from_columns_are_those_from_tuples(root, pid):
+    """Looked for in C over columns (a huge map is mostly anonymous regions): the
+    regions of objects (what `size` is asked about) and the program's first mapping
+    (exec detection)."""
+    from vmtop.model.diff import _main_image
+    from vmtop.model.objects import regions_of_objects
+
+    for smaps in (True, False):
+        whole, pieces = snapshots(root, pid, smaps)
+        expected = [r for r in whole.regions if r.object]
+        assert list(regions_of_objects(pieces.regions)) == expected
+        assert list(regions_of_objects(whole.regions)) == expected
+        assert _main_image(pieces) == _main_image(whole)
+        assert _main_image(whole) is None or _main_image(whole).path.startswith("/")
+
+
 def pieces_change():
     from vmtop.tui.sampler import RegionChange
 

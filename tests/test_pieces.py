@@ -12,10 +12,17 @@ from conftest import PROC_FIXTURES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from vmtop.procfs import pieces as pieces_module
 from vmtop.procfs.errors import ProcError
 from vmtop.procfs.parse_maps import parse_maps, parse_smaps
-from vmtop.procfs.pieces import _pieces, parse_in_pieces, read_regions_in_pieces
+from vmtop.procfs.pieces import (
+    _pieces,
+    parse_in_pieces,
+    read_regions_in_pieces,
+    read_smaps_block,
+)
 from vmtop.procfs.reader import ProcFS
+from vmtop.procfs.smaps_blocks import SmapsBlocks, smaps_block
 from vmtop.procfs.snapshot import take_snapshot
 from vmtop.procfs.torn_reads import dedupe_regions
 
@@ -152,3 +159,40 @@ def test_parses_handed_the_last_ones_give_the_same_snapshots(pid: int) -> None:
         assert set(parsed) <= {"maps", "smaps"} and ("smaps" if smaps else "maps") in parsed
     assert parsed["maps"].numbers[0] is parsed["smaps"].numbers[0]  # the starts, once
     assert got.regions.numbers[0] is parsed["smaps"].numbers[0]
+
+
+@pytest.mark.parametrize("pid", [int(p) for p in SMAPS])
+def test_a_regions_block_read_up_to_it_is_its_block_in_the_whole_text(pid, monkeypatch) -> None:
+    """read_smaps_block (a region's detail, when a huge snapshot kept no text) gives the
+    block the whole text has, reading in pieces (small here: many of them) up to it
+    and no further; a region not there is None, the read stopped past its address."""
+    monkeypatch.setattr(pieces_module, "PARSE_PIECE", 2048)
+    text = SMAPS[str(pid)]
+    if SmapsBlocks(text).torn:
+        # Blocks out of address order (made by hand: the kernel resumes where it was):
+        # the read stops at the first block past the region, as it may. A new read is a
+        # new text anyway.
+        pytest.skip("a torn read")
+    regions = parse_smaps(text)
+    read = []
+    real_read_pieces = ProcFS.read_pieces
+
+    def counted(self, *args, **kwargs):
+        for piece in real_read_pieces(self, *args, **kwargs):
+            read.append(len(piece))
+            yield piece
+
+    monkeypatch.setattr(ProcFS, "read_pieces", counted)
+    for r in regions[:3] + regions[-3:]:
+        read.clear()
+        block = smaps_block(text, r.start, r.end)
+        assert read_smaps_block(PROCFS, pid, r.start, r.end) == block
+        assert text.index(block) + len(block) <= sum(read)  # (read up to it)
+    read.clear()
+    assert read_smaps_block(PROCFS, pid, regions[0].start, regions[0].end) is not None
+    assert sum(read) < len(text) or len(read) == 1  # the first region: the first piece
+    if len(regions) > 2 and len(text) > 3 * 2048:
+        gone = regions[1].start + 1  # inside a region, so no block starts there
+        read.clear()
+        assert read_smaps_block(PROCFS, pid, gone, regions[1].end) is None
+        assert sum(read) < len(text)  # stopped past it, not at the end of the file

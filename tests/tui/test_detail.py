@@ -9,7 +9,7 @@ from textual.app import App
 
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import take_snapshot
-from vmtop.tui.screens.detail import RegionDetailScreen, smaps_block, spell_perms
+from vmtop.tui.screens.detail import RegionDetailScreen, spell_perms
 
 from .conftest import TUI_PROC, rendered_text, settle
 
@@ -170,16 +170,6 @@ def test_perms_spelled_out():
     assert spell_perms("r-xp") == "r-xp: read, execute; private (copy-on-write)"
     assert spell_perms("rw-s") == "rw-s: read, write; shared"
     assert spell_perms("---p") == "---p: no access; private (copy-on-write)"
-
-
-def test_smaps_block_finds_one_region():
-    raw = (TUI_PROC / "4242" / "smaps").read_bytes()
-    snapshot = take_snapshot(ProcFS(str(TUI_PROC)), 4242)
-    heap = next(r for r in snapshot.regions if r.path == "[heap]")
-    block = smaps_block(raw, heap)
-    assert block.startswith(b"555d59066000-555d59087000 rw-p")
-    assert block.rstrip().endswith(b"VmFlags: rd wr mr mw me ac")
-    assert block.count(b"\nSize:") == 1
 
 
 CHILD = r"""

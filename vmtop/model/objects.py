@@ -9,11 +9,15 @@ what is resident; see ``ElfObject.sizes`` for where they are computed.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from operator import ne
 from typing import NamedTuple
 
 from vmtop.model import kinds
+from vmtop.model.column_steps import where_value
+from vmtop.model.columns import RegionColumns
 from vmtop.model.elf import DEFAULT_CACHE, ElfCache
-from vmtop.model.region import Snapshot
+from vmtop.model.region import Region, Snapshot
 
 
 class ObjectSize(NamedTuple):
@@ -31,8 +35,8 @@ def object_sizes(snapshot: Snapshot, procfs, cache: ElfCache | None = None) -> l
     cache = cache if cache is not None else DEFAULT_CACHE
     seen: set[tuple[str, int, str]] = set()
     out: list[ObjectSize] = []
-    for region in snapshot.regions:
-        if not region.object or not region.is_file_backed or region.kind == kinds.DEVICE:
+    for region in regions_of_objects(snapshot.regions):
+        if not region.is_file_backed or region.kind == kinds.DEVICE:
             continue
         key = (region.dev, region.inode, region.path)
         if key in seen:
@@ -45,3 +49,16 @@ def object_sizes(snapshot: Snapshot, procfs, cache: ElfCache | None = None) -> l
         elif reason is not None and not reason.startswith("not an ELF"):
             out.append(ObjectSize(region.path, None, None, None, reason))
     return out
+
+
+def regions_of_objects(regions: Sequence[Region]) -> Iterator[Region]:
+    """The regions that belong to an object (``object`` set: the program, a library),
+    in address order. Of columns, those are found in C and only they are made into
+    Regions (a map of a million regions is mostly anonymous ones)."""
+    if not isinstance(regions, RegionColumns):
+        return (r for r in regions if r.object)
+    table = regions.distinct("object")
+    codes = regions.codes("object")
+    if None not in table:
+        return iter(regions)
+    return map(regions.__getitem__, where_value(ne, codes, table.index(None)))

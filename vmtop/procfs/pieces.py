@@ -28,6 +28,7 @@ from vmtop.procfs.parse_maps import (
     parse_smaps_parts,
 )
 from vmtop.procfs.reader import ProcFS
+from vmtop.procfs.smaps_blocks import smaps_block
 from vmtop.procfs.torn_reads import dedupe_regions
 
 _HEADER = re.compile(rb"[0-9a-f]+-[0-9a-f]+ ")
@@ -232,3 +233,24 @@ def parse_in_pieces(
         for run in runs[1:]:
             regions.extend(run)
         return dedupe_regions(regions)
+
+
+def read_smaps_block(procfs: ProcFS, pid: int, start: int, end: int) -> bytes | None:
+    """The smaps block of the region ``start``-``end``, read from the start of the file
+    up to it and no further, a piece at a time: when a snapshot kept no smaps text (a
+    huge map), what a region's detail costs is the text before it, and a piece of
+    memory (the whole text is 700 MB at a million regions). None when the region is
+    not there (the kernel prints regions in address order: the read stops past it).
+    Raises ProcError as ProcFS.read_bytes does."""
+    for text in procfs.read_pieces(pid, "smaps", PARSE_PIECE, ends=_regions_end):
+        block = smaps_block(text, start, end)
+        if block is not None:
+            return block
+        last = cut(text, False)
+        line_end = text.find(b"\n", last)
+        try:
+            if parse_maps_header(text[last:line_end]).start > start:
+                return None
+        except ParseError:
+            continue
+    return None

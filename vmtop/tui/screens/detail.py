@@ -31,7 +31,9 @@ from vmtop.model.region import Region, Snapshot
 from vmtop.model.smaps_fields_doc import UNITLESS_FIELDS, describe_field, describe_flags
 from vmtop.procfs import pagemap as pm
 from vmtop.procfs.errors import ProcError
+from vmtop.procfs.pieces import read_smaps_block
 from vmtop.procfs.reader import ProcFS
+from vmtop.procfs.smaps_blocks import parse_smaps_fields
 from vmtop.tui import theme
 from vmtop.tui.formatting import format_bytes
 from vmtop.tui.region_follow import CHANGED, SAME, find_again
@@ -74,18 +76,6 @@ def sparkline(values: list[int], width: int) -> str:
     if high == low:
         return bars[3 if high else 0] * len(values)
     return "".join(bars[round((v - low) / (high - low) * (len(bars) - 1))] for v in values)
-
-
-def smaps_block(raw: bytes, region: Region) -> bytes | None:
-    """The smaps lines of one region (header to VmFlags) inside a whole smaps text."""
-    for width in (8, 0):
-        header = f"{region.start:0{width}x}-{region.end:0{width}x} ".encode()
-        at = raw.find(header)
-        if at == 0 or (at > 0 and raw[at - 1 : at] == b"\n"):
-            flags = raw.find(b"\nVmFlags:", at)
-            end = raw.find(b"\n", flags + 1) if flags >= 0 else -1
-            return raw[at : end if end >= 0 else len(raw)]
-    return None
 
 
 class RegionDetailScreen(Screen):
@@ -377,14 +367,13 @@ class RegionDetailScreen(Screen):
 
     @work(thread=True, exclusive=True, group="detail-fields")
     def _load_fields(self) -> None:
-        """The snapshot has no smaps text: read smaps once for this region's fields."""
-        from vmtop.procfs.smaps_blocks import parse_smaps_fields
-
+        """The snapshot has no smaps text: read smaps up to this region's block (a
+        piece at a time, never the whole text) for its fields."""
+        region = self.memory_region
         try:
-            raw = self.procfs.read_bytes(self.snapshot.pid, "smaps")
+            block = read_smaps_block(self.procfs, self.snapshot.pid, region.start, region.end)
         except ProcError:
             return
-        block = smaps_block(raw, self.memory_region)
         if block:
             fields = parse_smaps_fields(block)
             self.app.call_from_thread(self._show_fields, fields)

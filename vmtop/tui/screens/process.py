@@ -30,6 +30,7 @@ from textual.widgets import Footer, Input, Static
 
 from vmtop.model import events as ev
 from vmtop.model.columns import RegionColumns
+from vmtop.model.objects import object_sizes, regions_of_objects
 from vmtop.model.region import Region, Snapshot
 from vmtop.procfs.reader import ProcFS
 from vmtop.tui import sampler as smp
@@ -656,15 +657,13 @@ class ProcessScreen(ProcessSampling, RecordingControls, ProcessPrompt, ProcessLa
         snap = self.snapshot
         if snap is None:
             return
-        objects = frozenset(r.object for r in snap.regions if r.object and r.is_file_backed)
+        objects = frozenset(r.object for r in regions_of_objects(snap.regions) if r.is_file_backed)
         if objects and objects != getattr(self, "_sized_objects", None):
             self._sized_objects = objects
             self._object_sizes_worker(snap)
 
     @work(thread=True, group="object-sizes", exclusive=True, exit_on_error=False)
     def _object_sizes_worker(self, snap: Snapshot) -> None:
-        from vmtop.model.objects import object_sizes
-
         try:
             sizes = {s.path: s for s in object_sizes(snap, self.procfs)}
         except Exception:  # noqa: BLE001 - sizes are extra: never break the table

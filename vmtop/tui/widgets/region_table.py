@@ -48,12 +48,14 @@ from vmtop.tui.widgets.table_columns import (
 from vmtop.tui.widgets.table_model import (
     DESCENDING_FIRST,
     FIGURES,
+    GroupedRows,
     GroupRow,
     Member,
     Row,
     RowsOf,
     TableState,
     build_rows,
+    group_key,
     row_key,
     row_region,
 )
@@ -228,6 +230,11 @@ class RegionTable(theme.ThemedLines, ScrollView, can_focus=True):
         if 0 <= cur < len(rows) and row_key(rows[cur]) == key:
             return cur
         if key[0] == "group":
+            if isinstance(rows, GroupedRows):
+                i = rows.row_of_group(key[1])
+                return min(cur, len(rows) - 1) if i is None else i
+            if isinstance(rows, (RegionColumns, RowsOf)):  # (regions only: no group row)
+                return min(cur, len(rows) - 1)
             for i, row in enumerate(rows):
                 if isinstance(row, GroupRow) and row.key == key[1]:
                     return i
@@ -243,6 +250,14 @@ class RegionTable(theme.ThemedLines, ScrollView, can_focus=True):
                 if r.path == path and r.inode == inode and r.dev == dev:
                     return i
             return min(cur, len(rows) - 1)
+        if isinstance(rows, GroupedRows):  # grouped columns: members looked up, not walked
+            i = rows.row_of_start(start)
+            if i is not None:
+                r = rows[i].region
+                if r.path == path and r.inode == inode and r.dev == dev:
+                    return i
+            i = rows.row_of_group(self._group_of_selected(key))  # its group is closed
+            return min(cur, len(rows) - 1) if i is None else i
         overlap = -1
         for i, row in enumerate(rows):
             r = row_region(row)
@@ -256,20 +271,7 @@ class RegionTable(theme.ThemedLines, ScrollView, can_focus=True):
             return overlap
         if self.grouped:
             # Its group is closed: stay on the group.
-            from vmtop.tui.widgets.table_model import group_key
-
-            probe = Region(
-                lo,
-                hi,
-                "",
-                0,
-                dev,
-                inode,
-                path,
-                kind=self._selected_kind,
-                object=self._selected_object,
-            )
-            group = group_key(probe)[0]
+            group = self._group_of_selected(key)
             for i, row in enumerate(rows):
                 if isinstance(row, GroupRow) and row.key == group:
                     return i
@@ -351,6 +353,15 @@ class RegionTable(theme.ThemedLines, ScrollView, can_focus=True):
         if notify:
             self.post_message(self.Highlighted(self, self.selected_region))
 
+    def _group_of_selected(self, key: tuple) -> str:
+        """The group key of the selected region (a region row's ``key``)."""
+        _, dev, inode, path, start = key
+        lo, hi = self._selected_range or (start, start + 1)
+        probe = Region(
+            lo, hi, "", 0, dev, inode, path, kind=self._selected_kind, object=self._selected_object
+        )
+        return group_key(probe)[0]
+
     def select_region(self, region: Region) -> bool:
         """Move the cursor to ``region`` (clicked in the bar, found by `g`)."""
         if not self.grouped and self.sort == "start" and not self.descending:
@@ -367,6 +378,16 @@ class RegionTable(theme.ThemedLines, ScrollView, can_focus=True):
                 return False
             self.set_cursor(i)
             return True
+        if isinstance(self.rows, GroupedRows):
+            i = self.rows.row_of_start(region.start)
+            if i is None:  # open its group, so that the region has a row
+                self.expanded.add(group_key(region)[0])
+                self._rebuild()
+                i = self.rows.row_of_start(region.start)
+            if i is None:
+                return False
+            self.set_cursor(i)
+            return True
         for i, row in enumerate(self.rows):
             r = row_region(row)
             if r is not None and r.start == region.start:
@@ -374,8 +395,6 @@ class RegionTable(theme.ThemedLines, ScrollView, can_focus=True):
                 return True
         if self.grouped:
             # Open its group so the region has a row.
-            from vmtop.tui.widgets.table_model import group_key
-
             self.expanded.add(group_key(region)[0])
             self._rebuild()
             for i, row in enumerate(self.rows):
@@ -428,8 +447,6 @@ class RegionTable(theme.ThemedLines, ScrollView, can_focus=True):
         if isinstance(row, GroupRow) and row.expanded:
             self._toggle_group(row)
         elif isinstance(row, Member):
-            from vmtop.tui.widgets.table_model import group_key
-
             key = group_key(row.region)[0]
             self.expanded.discard(key)
             self._selected_key = ("group", key)
