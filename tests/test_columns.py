@@ -372,7 +372,7 @@ def test_a_torn_read_in_pieces_is_resolved_as_the_tuples_resolve_it(first, secon
 
 @pytest.mark.parametrize(("root", "pid"), TREES, ids=[f"{r.name}/{p}" for r, p in TREES])
 def test_table_rows_from_columns_equal_those_from_tuples(root, pid):
-    from vmtop.tui.widgets.table_model import SORT_COLUMNS, build_rows
+    from vmtop.tui.widgets.table_model import SORT_COLUMNS, build_rows, regions_in
 
     whole, pieces = snapshots(root, pid, True)
     some = whole.regions[len(whole.regions) // 2]
@@ -384,6 +384,7 @@ def test_table_rows_from_columns_equal_those_from_tuples(root, pid):
                 kwargs = {"sort": sort, "descending": descending, "filter_text": text}
                 got = build_rows(pieces.regions, changes, **kwargs)
                 assert list(got) == list(build_rows(whole.regions, changes, **kwargs)), kwargs
+                assert regions_in(got) == len(list(got))
 
 
 @pytest.mark.parametrize(("root", "pid"), TREES, ids=[f"{r.name}/{p}" for r, p in TREES])
@@ -395,7 +396,9 @@ def test_grouped_table_rows_from_columns_equal_those_from_tuples(root, pid):
         GroupedRows,
         GroupRow,
         build_rows,
+        filter_regions,
         group_key,
+        regions_in,
     )
 
     for smaps in (True, False):
@@ -421,6 +424,9 @@ def test_grouped_table_rows_from_columns_equal_those_from_tuples(root, pid):
                         expected = build_rows(regions, changes, **kwargs)
                         assert list(got) == expected, kwargs
                         assert [got[i] for i in range(len(got))] == expected
+                        # The title's count: every region of every group shown.
+                        shown = len(filter_regions(regions, text))
+                        assert regions_in(got) == regions_in(expected) == shown
                         if expected and isinstance(expected[0], GroupRow):
                             assert got.row_of_group(expected[0].key) == 0
                         member = next(

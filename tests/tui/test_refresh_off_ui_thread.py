@@ -148,3 +148,46 @@ async def test_a_huge_maps_filtered_sorted_rows_and_baseline_changes_come_from_t
     assert all("rw" in f"{r.perms} {r.path} {r.object}".lower() for r in rows)
     heap_row = next(line for line in shown if "[heap]" in line)
     assert "+132K" in heap_row
+
+
+async def test_a_key_that_reshapes_a_huge_maps_rows_builds_them_in_a_thread(tmp_path, monkeypatch):
+    """Sort, filter, group: at a million regions a sort takes half a second, so the
+    table builds the rows in a thread and shows the last ones meanwhile, the sorted
+    column marked "…"; then the rows for the state it is in by then."""
+    from vmtop.tui.widgets import region_table, table_model
+    from vmtop.tui.widgets.region_table import RegionTable
+
+    monkeypatch.setattr(region_table, "ROWS_OFF_THREAD_FROM", 0)  # as for a huge map
+    calls: list[bool] = []
+    original = region_table.build_rows
+
+    def wrapped(*args, **kw):
+        calls.append(threading.current_thread() is threading.main_thread())
+        return original(*args, **kw)
+
+    monkeypatch.setattr(region_table, "build_rows", wrapped)
+    app = ScreenApp(copy_fixture(tmp_path))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(RegionTable)
+        before = table.rows
+        calls.clear()
+        table.set_sort("size")
+        assert table.pending == table.table_state()  # asked for, not built here
+        assert table.rows is before
+        assert "…" in table.render_line(0).text
+        await settle(pilot)
+        assert table.pending is None
+        assert "▼" in table.render_line(0).text
+        sizes = [r.size for r in table.rows]
+        assert sizes == sorted(sizes, reverse=True)
+        # Two keys before the first rows come: the rows are those of the last state.
+        table.set_filter("rw")
+        table.set_grouped(True)
+        await settle(pilot)
+        rows = list(table.rows)
+        regions, changes = table.regions, table.changes
+    assert calls and not any(calls), calls
+    expected = table_model.build_rows(regions, changes, **table.table_state()._asdict())
+    assert rows == list(expected)
+    assert any(isinstance(r, table_model.GroupRow) for r in rows)

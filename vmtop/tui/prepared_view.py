@@ -17,12 +17,13 @@ from vmtop.tui.sampler import region_changes
 from vmtop.tui.widgets.address_bar import PreparedBar, prepare_bar
 from vmtop.tui.widgets.bar_layout import BarView
 from vmtop.tui.widgets.kind_summary import PreparedSummary, prepare_summary
-from vmtop.tui.widgets.region_table import PreparedRows
+from vmtop.tui.widgets.region_table import ROWS_OFF_THREAD_FROM, PreparedRows
 from vmtop.tui.widgets.table_model import TableState, build_rows
 
 # From this many regions, the table's rows (filtered, sorted, grouped) and the changes
-# since a baseline are worked out here too (below it they cost a few ms).
-ROWS_IN_WORKER_FROM = 50_000
+# since a baseline are worked out here too (below it they cost a few ms); the table
+# builds them in a thread of its own too when a key re-shapes them.
+ROWS_IN_WORKER_FROM = ROWS_OFF_THREAD_FROM
 
 
 class PreparedView(NamedTuple):

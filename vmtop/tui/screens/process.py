@@ -50,6 +50,7 @@ from vmtop.tui.widgets.kind_summary import KindSummary
 from vmtop.tui.widgets.process_header import HeaderState, ProcessHeader
 from vmtop.tui.widgets.region_table import RegionTable
 from vmtop.tui.widgets.rss_graph import RssGraph
+from vmtop.tui.widgets.table_model import regions_in
 
 INTERVALS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 # What `t` cycles through: the smallest resident change of a region the log reports
@@ -368,7 +369,7 @@ class ProcessScreen(ProcessSampling, RecordingControls, ProcessPrompt, ProcessLa
         if self.snapshot is not None:
             total = len(self.snapshot.regions)
             if table.filter_text:
-                shown = sum(1 for r in table.rows if not hasattr(r, "label"))
+                shown = "…" if table.pending else regions_in(table.rows)
                 parts.append(f"{shown} of {total} matching “{table.filter_text}”")
             else:
                 parts.append(str(total))
@@ -426,6 +427,9 @@ class ProcessScreen(ProcessSampling, RecordingControls, ProcessPrompt, ProcessLa
         self.open_detail(message.region)
 
     def on_region_table_sort_changed(self, message: RegionTable.SortChanged) -> None:
+        self._update_table_title()
+
+    def on_region_table_rows_built(self, message: RegionTable.RowsBuilt) -> None:
         self._update_table_title()
 
     def on_address_bar_region_clicked(self, message: AddressBar.RegionClicked) -> None:

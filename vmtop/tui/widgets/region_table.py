@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 from rich.segment import Segment
 from rich.style import Style
+from textual import work
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
@@ -59,6 +60,11 @@ from vmtop.tui.widgets.table_model import (
     row_key,
     row_region,
 )
+
+# From this many regions, rows that a key re-shapes (sorted, filtered, grouped) are
+# built in a thread: a sort of a million regions takes half a second, and the keys
+# pressed meanwhile would wait for it. The rows shown until then are the last ones.
+ROWS_OFF_THREAD_FROM = 50_000
 
 
 class PreparedRows(NamedTuple):
@@ -116,12 +122,21 @@ class RegionTable(theme.ThemedLines, ScrollView, can_focus=True):
             super().__init__()
             self.table = table
 
+    class RowsBuilt(Message):
+        """Rows built in a thread (a huge map) are shown: what the title counts changed."""
+
+        def __init__(self, table: RegionTable) -> None:
+            super().__init__()
+            self.table = table
+
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
         self.regions: Sequence[Region] = ()
         self.changes: dict[int, RegionChange] = {}
         self.recent: dict[int, str] = {}
         self.rows: Sequence[Row] = []
+        self.pending: TableState | None = None  # rows being built in a thread, for this
+        self._building = False
         self.sort = "start"
         self.descending = False
         self.filter_text = ""
@@ -203,16 +218,54 @@ class RegionTable(theme.ThemedLines, ScrollView, can_focus=True):
             self.sort, self.descending, self.filter_text, self.grouped, frozenset(self.expanded)
         )
 
-    def _rebuild(self, prepared: PreparedRows | None = None) -> None:
+    def _rebuild(self, prepared: PreparedRows | None = None, *, now: bool = False) -> None:
+        """Rows for the regions and the table's state: ``prepared`` when it was built
+        for these very ones; else built here, or for a huge map (unless ``now``) in a
+        thread, the last rows shown until they come (``pending``)."""
+        state = self.table_state()
         if (
             prepared is not None
             and prepared.regions is self.regions
             and prepared.changes is self.changes
-            and prepared.state == self.table_state()
+            and prepared.state == state
         ):
-            self.rows = prepared.rows  # built in the sampling worker for this very state
+            self._show_rows(prepared.rows)  # built in the sampling worker for this state
+        elif now or len(self.regions) < ROWS_OFF_THREAD_FROM or state.by_address:
+            self._show_rows(build_rows(self.regions, self.changes, **state._asdict()))
         else:
-            self.rows = build_rows(self.regions, self.changes, **self.table_state()._asdict())
+            self.pending = state
+            if not self._building:  # (one build at a time: the last state asked for next)
+                self._building = True
+                self._build_rows(self.regions, self.changes, state)
+
+    @work(thread=True, group="table-rows", exit_on_error=False)
+    def _build_rows(self, regions: Sequence[Region], changes: dict, state: TableState) -> None:
+        # (regions, changes and state are immutable, or no longer changed once handed
+        # to the table: nothing here is shared with the UI thread but what it reads)
+        rows = None
+        try:
+            rows = build_rows(regions, changes, **state._asdict())
+        finally:  # (whatever happened, the table hears back: no build waits forever)
+            self.app.call_from_thread(self._rows_built, PreparedRows(regions, changes, state, rows))
+
+    def _rows_built(self, built: PreparedRows) -> None:
+        self._building = False
+        if built.rows is None:  # the build failed: the last rows stay
+            self.pending = None
+            self.refresh()
+        elif (
+            built.regions is self.regions
+            and built.changes is self.changes
+            and built.state == self.table_state()
+        ):
+            self._show_rows(built.rows)
+            self.post_message(self.RowsBuilt(self))
+        elif self.pending is not None:  # asked for since (another key, a new sample)
+            self._rebuild()
+
+    def _show_rows(self, rows: Sequence[Row]) -> None:
+        self.pending = None
+        self.rows = rows
         self._cache.clear()
         self.virtual_size = Size(self.size.width, len(self.rows) + 1)
         index = self._find_selected()
@@ -382,7 +435,7 @@ class RegionTable(theme.ThemedLines, ScrollView, can_focus=True):
             i = self.rows.row_of_start(region.start)
             if i is None:  # open its group, so that the region has a row
                 self.expanded.add(group_key(region)[0])
-                self._rebuild()
+                self._rebuild(now=True)
                 i = self.rows.row_of_start(region.start)
             if i is None:
                 return False
@@ -396,7 +449,7 @@ class RegionTable(theme.ThemedLines, ScrollView, can_focus=True):
         if self.grouped:
             # Open its group so the region has a row.
             self.expanded.add(group_key(region)[0])
-            self._rebuild()
+            self._rebuild(now=True)
             for i, row in enumerate(self.rows):
                 r = row_region(row)
                 if r is not None and r.start == region.start:
@@ -537,7 +590,8 @@ class RegionTable(theme.ThemedLines, ScrollView, can_focus=True):
             title = column.title
             style = theme.style("text", "table-header", bold=True)
             if column.key and column.key == self.sort:
-                title = title + ("▼" if self.descending else "▲")
+                # (… while the rows in that order are being built: a huge map)
+                title = title + ("…" if self.pending else "▼" if self.descending else "▲")
                 style = theme.style("strong", "table-header-sorted", bold=True, underline=True)
             text = title.rjust(w) if column.right else title.ljust(w)
             segments.append(Segment(text[:w], style))

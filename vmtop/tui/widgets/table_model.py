@@ -425,6 +425,17 @@ def build_rows(
     return rows
 
 
+def regions_in(rows: Sequence[Row]) -> int:
+    """How many regions the rows stand for: each region row, or each group's count
+    (open or not). In C or per group, never a pass over a million rows."""
+    if isinstance(rows, (RegionColumns, RowsOf)):
+        return len(rows)
+    if isinstance(rows, GroupedRows):
+        return sum(group.count for group in rows.groups)
+    groups = [row.count for row in rows if isinstance(row, GroupRow)]
+    return sum(groups) if groups else len(rows)
+
+
 def _group_sort_value(column: str, g: GroupRow):
     if column == "start":
         return g.start
