@@ -12,11 +12,9 @@ whose start moved, the region of the same identity that overlaps the old one).
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
-from rich.segment import Segment
 from rich.style import Style
 from textual import work
 from textual.binding import Binding
@@ -27,28 +25,20 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from vmtop.model import kinds
-from vmtop.model.columns import RegionColumns
-from vmtop.model.names import display_name
 from vmtop.model.region import Region
-from vmtop.tui import sampler, theme
-from vmtop.tui.formatting import format_bytes, format_delta
+from vmtop.tui import theme
 from vmtop.tui.sampler import RegionChange
 from vmtop.tui.widgets.table_columns import (
-    CHANGE_BG,
-    CHANGE_MARK,
     COLUMN_IDS,
     DEFAULT_COLUMNS,
-    FIELD_COLUMNS,
     FULL_ADDRESSES_FROM,
     REQUIRED_COLUMNS,
     Column,
     columns_for,
-    region_name,
-    shorten_left,
 )
+from vmtop.tui.widgets.table_lines import RegionTableLines
 from vmtop.tui.widgets.table_model import (
     DESCENDING_FIRST,
-    FIGURES,
     GroupedRows,
     GroupRow,
     Member,
@@ -60,6 +50,7 @@ from vmtop.tui.widgets.table_model import (
     row_key,
     row_region,
 )
+from vmtop.tui.widgets.table_selection import Selected, find_row
 
 # From this many regions, rows that a key re-shapes (sorted, filtered, grouped) are
 # built in a thread: a sort of a million regions takes half a second, and the keys
@@ -76,7 +67,7 @@ class PreparedRows(NamedTuple):
     rows: Sequence[Row]
 
 
-class RegionTable(theme.ThemedLines, ScrollView, can_focus=True):
+class RegionTable(RegionTableLines, theme.ThemedLines, ScrollView, can_focus=True):
     """Scrollable table of regions with a fixed header line."""
 
     DEFAULT_CSS = """
@@ -273,63 +264,11 @@ class RegionTable(theme.ThemedLines, ScrollView, can_focus=True):
         self.refresh()
 
     def _find_selected(self) -> int:
-        rows = self.rows
-        if not rows:
-            return 0
         key = self._selected_key
-        if key is None:
-            return min(self.cursor, len(rows) - 1)
-        cur = self.cursor
-        if 0 <= cur < len(rows) and row_key(rows[cur]) == key:
-            return cur
-        if key[0] == "group":
-            if isinstance(rows, GroupedRows):
-                i = rows.row_of_group(key[1])
-                return min(cur, len(rows) - 1) if i is None else i
-            if isinstance(rows, (RegionColumns, RowsOf)):  # (regions only: no group row)
-                return min(cur, len(rows) - 1)
-            for i, row in enumerate(rows):
-                if isinstance(row, GroupRow) and row.key == key[1]:
-                    return i
-            return min(cur, len(rows) - 1)
-        _, dev, inode, path, start = key
+        start = key[-1] if key is not None and key[0] == "region" else 0
         lo, hi = self._selected_range or (start, start + 1)
-        if isinstance(rows, RegionColumns):  # address order: look it up, not a pass
-            return _find_in_columns(rows, key, lo, hi, cur)
-        if isinstance(rows, RowsOf):  # filtered or sorted columns
-            i = rows.row_of_start(start)
-            if i is not None:
-                r = rows[i]
-                if r.path == path and r.inode == inode and r.dev == dev:
-                    return i
-            return min(cur, len(rows) - 1)
-        if isinstance(rows, GroupedRows):  # grouped columns: members looked up, not walked
-            i = rows.row_of_start(start)
-            if i is not None:
-                r = rows[i].region
-                if r.path == path and r.inode == inode and r.dev == dev:
-                    return i
-            i = rows.row_of_group(self._group_of_selected(key))  # its group is closed
-            return min(cur, len(rows) - 1) if i is None else i
-        overlap = -1
-        for i, row in enumerate(rows):
-            r = row_region(row)
-            if r is None:
-                continue
-            if r.start == start and r.path == path and r.inode == inode and r.dev == dev:
-                return i
-            if overlap < 0 and r.start < hi and r.end > lo and r.path == path and r.inode == inode:
-                overlap = i
-        if overlap >= 0:
-            return overlap
-        if self.grouped:
-            # Its group is closed: stay on the group.
-            group = self._group_of_selected(key)
-            for i, row in enumerate(rows):
-                if isinstance(row, GroupRow) and row.key == group:
-                    return i
-        # The region is gone: stay on the row that took its place.
-        return min(cur, len(rows) - 1)
+        selected = Selected(key, lo, hi, self._selected_kind, self._selected_object)
+        return find_row(self.rows, selected, self.cursor, self.grouped)
 
     # -- settings that re-shape the rows -------------------------------------------------
 
@@ -405,15 +344,6 @@ class RegionTable(theme.ThemedLines, ScrollView, can_focus=True):
             self.refresh()
         if notify:
             self.post_message(self.Highlighted(self, self.selected_region))
-
-    def _group_of_selected(self, key: tuple) -> str:
-        """The group key of the selected region (a region row's ``key``)."""
-        _, dev, inode, path, start = key
-        lo, hi = self._selected_range or (start, start + 1)
-        probe = Region(
-            lo, hi, "", 0, dev, inode, path, kind=self._selected_kind, object=self._selected_object
-        )
-        return group_key(probe)[0]
 
     def select_region(self, region: Region) -> bool:
         """Move the cursor to ``region`` (clicked in the bar, found by `g`)."""
@@ -548,216 +478,3 @@ class RegionTable(theme.ThemedLines, ScrollView, can_focus=True):
         self._cache.clear()
         self._fit_columns()
         self.virtual_size = Size(self.size.width, len(self.rows) + 1)
-
-    def _style(self, color: str | None, bg: str | None, bold: bool = False, dim=False) -> Style:
-        key = (color, bg, bold, dim)
-        style = self._styles.get(key)
-        if style is None:
-            style = Style(color=color, bgcolor=bg, bold=bold, dim=dim)
-            self._styles[key] = style
-        return style
-
-    def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
-        if y == 0:
-            return self._render_header(width)
-        index = round(self.scroll_y) + y - 1
-        if index >= len(self.rows):
-            return Strip.blank(width)
-        selected = index == self.cursor
-        if self._palette is not theme.palette():  # the theme changed: redraw every row
-            self._palette = theme.palette()
-            self._cache.clear()
-        cached = self._cache.get((index, selected))
-        if cached is not None and cached.cell_length == width:
-            return cached
-        self.lines_rendered += 1
-        row = self.rows[index]
-        if isinstance(row, GroupRow):
-            strip = self._render_group(row, width, selected)
-        else:
-            strip = self._render_region(row, width, selected)
-        if len(self._cache) > 2000:
-            self._cache.clear()
-        self._cache[(index, selected)] = strip
-        return strip
-
-    def _render_header(self, width: int) -> Strip:
-        segments = [Segment(" ", theme.style("text", "table-header", bold=True))]
-        pos = 1
-        for column in self.columns:
-            w = column.width or max(0, width - pos)
-            title = column.title
-            style = theme.style("text", "table-header", bold=True)
-            if column.key and column.key == self.sort:
-                # (… while the rows in that order are being built: a huge map)
-                title = title + ("…" if self.pending else "▼" if self.descending else "▲")
-                style = theme.style("strong", "table-header-sorted", bold=True, underline=True)
-            text = title.rjust(w) if column.right else title.ljust(w)
-            segments.append(Segment(text[:w], style))
-            if column.width:
-                segments.append(Segment(" ", theme.style("text", "table-header", bold=True)))
-            pos += w + (1 if column.width else 0)
-        return Strip(segments).adjust_cell_length(
-            width, theme.style("text", "table-header", bold=True)
-        )
-
-    def _cells(
-        self,
-        width: int,
-        values: dict[str, tuple[str, Style]],
-        bg: str | None,
-        swatch: tuple[str, Style],
-    ) -> Strip:
-        segments = [Segment(*swatch)]
-        pos = 1
-        space = self._style(None, bg)
-        for column in self.columns:
-            text, style = values[column.id]
-            w = column.width or max(0, width - pos)
-            if len(text) > w:
-                text = text[:w]
-            text = text.rjust(w) if column.right else text.ljust(w)
-            segments.append(Segment(text, style))
-            if column.width:
-                segments.append(Segment(" ", space))
-            pos += w + (1 if column.width else 0)
-        return Strip(segments).adjust_cell_length(width, space)
-
-    def _render_region(self, row: Region | Member, width: int, selected: bool) -> Strip:
-        indented = isinstance(row, Member)
-        r = row.region if indented else row
-        status = self.recent.get(r.start)
-        bg = (
-            theme.color("row-selected")
-            if selected
-            else theme.color(CHANGE_BG[status])
-            if status in CHANGE_BG
-            else None
-        )
-        color = theme.kind_color(r.kind)
-        kind_style = self._style(color, bg, bold=selected)
-        plain = self._style(theme.color("strong" if selected else "text"), bg)
-        dim = self._style(theme.color("muted" if selected else "dim"), bg)
-        addr = self._style(color, bg, dim=not selected)
-        change = self.changes.get(r.start)
-        size_delta = change.size_delta if change else 0
-        rss_delta = change.rss_delta if change else 0
-        name, described = region_name(r)
-        indent = "  " if indented else ""
-        name_width = max(1, width - self._fixed_width() - len(indent))
-        name = indent + shorten_left(name, name_width)
-        mark = CHANGE_MARK.get(status, "") if status else ""
-        values = {
-            "start": (self._address(r.start), addr),
-            "end": (self._address(r.end), addr),
-            "size": (format_bytes(r.size), plain),
-            **self._figures(r, plain, dim),
-            "perm": (r.perms, plain),
-            "kind": (theme.kind_label(r.kind), kind_style),
-            "dsize": (format_delta(size_delta), self._delta_style(size_delta, bg)),
-            "drss": (format_delta(rss_delta), self._delta_style(rss_delta, bg)),
-            "name": (name, dim if described else kind_style),
-        }
-        swatch_char = mark or "▌"
-        swatch_style = (
-            self._style(
-                theme.color("change-new") if status == sampler.NEW else color, bg, bold=True
-            )
-            if mark
-            else self._style(color, bg)
-        )
-        return self._cells(width, values, bg, (swatch_char, swatch_style))
-
-    def _figures(self, row, plain: Style, dim: Style) -> dict[str, tuple[str, Style]]:
-        """The smaps figures of a region or group row, for the columns shown."""
-        out = {}
-        for column in self.columns:
-            figure = FIGURES.get(column.id)
-            if figure is not None:
-                value = getattr(row, figure[0])
-                out[column.id] = (format_bytes(value), plain if value else dim)
-            elif column.id in FIELD_COLUMNS:
-                value = self._field(row, FIELD_COLUMNS[column.id])
-                out[column.id] = (format_bytes(value), plain if value else dim)
-        return out
-
-    def _field(self, row, name: str) -> int | None:
-        """One smaps field of a region row (None for a group, or without smaps text)."""
-        if not isinstance(row, Region) or self.fields_of is None:
-            return None
-        key = row[:7]
-        fields = self._fields_cache.get(key)
-        if fields is None:
-            if len(self._fields_cache) > 512:
-                self._fields_cache.clear()
-            fields = self._fields_cache[key] = self.fields_of(row)
-        value = fields.get(name)
-        return value if isinstance(value, int) else None
-
-    def _address(self, value: int) -> str:
-        text = f"{value:0{self.addr_width}x}"
-        if len(text) > self.addr_width:  # [vsyscall], above user space: keep the low digits
-            text = "…" + text[-(self.addr_width - 1) :]
-        return text
-
-    def _delta_style(self, delta: int, bg: str | None) -> Style:
-        if delta > 0:
-            return self._style(theme.color("growth"), bg, bold=True)
-        if delta < 0:
-            return self._style(theme.color("shrink"), bg, bold=True)
-        return self._style(theme.color("dim"), bg)
-
-    def _fixed_width(self) -> int:
-        return 1 + sum(c.width + 1 for c in self.columns if c.width)
-
-    def _render_group(self, row: GroupRow, width: int, selected: bool) -> Strip:
-        bg = theme.color("row-selected" if selected else "row-group")
-        color = theme.kind_color(row.kind)
-        kind_style = self._style(color, bg, bold=True)
-        plain = self._style(theme.color("strong"), bg, bold=True)
-        dim = self._style(theme.color("muted"), bg)
-        arrow = "▾" if row.expanded else "▸"
-        count = f"{arrow} {row.count} region{'s' if row.count != 1 else ''}"
-        if len(count) > self.addr_width:
-            count = f"{arrow} {row.count}"
-        label = display_name(row.label)
-        sizes = self.object_sizes.get(row.key)
-        if sizes is not None and getattr(sizes, "text", None) is not None:
-            label += (
-                f"  text {format_bytes(sizes.text)} · data {format_bytes(sizes.data)}"
-                f" · bss {format_bytes(sizes.bss)}"
-            )
-        label = shorten_left(label, max(1, width - self._fixed_width()))
-        values = {
-            "start": (count, kind_style),
-            "end": ("", kind_style),
-            "size": (format_bytes(row.size), plain),
-            **self._figures(row, plain, dim),
-            "perm": ("", dim),
-            "kind": (theme.kind_label(row.kind), kind_style),
-            "dsize": (format_delta(row.size_delta), self._delta_style(row.size_delta, bg)),
-            "drss": (format_delta(row.rss_delta), self._delta_style(row.rss_delta, bg)),
-            "name": (label, kind_style),
-        }
-        return self._cells(width, values, bg, ("█", self._style(color, bg)))
-
-
-def _find_in_columns(rows: RegionColumns, key: tuple, lo: int, hi: int, cur: int) -> int:
-    """_find_selected in regions held as columns (in address order): the same region at
-    the same start, else one of the same mapping overlapping where it was, else the row
-    that took its place."""
-    _, dev, inode, path, start = key
-    i = rows.index_at(start)
-    if i is not None:
-        r = rows[i]
-        if r.path == path and r.inode == inode and r.dev == dev:
-            return i
-    first = max(0, bisect_right(rows.starts, lo) - 1)
-    for j in range(first, len(rows)):
-        r = rows[j]
-        if r.start >= hi:
-            break
-        if r.end > lo and r.path == path and r.inode == inode:
-            return j
-    return min(cur, len(rows) - 1)
