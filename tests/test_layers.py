@@ -81,3 +81,22 @@ def test_the_check_can_fail():
     if result.returncode != 0:
         pytest.skip(f"the TUI does not import yet: {result.stderr.strip().splitlines()[-1:]}")
     assert "textual" in json.loads(result.stdout)
+
+
+def test_the_model_imports_nothing_above_it():
+    """The model is pure (DESIGN.md): the facts it needs are read by procfs and handed
+    in. No module of it imports procfs, output or the TUI, not even inside a function
+    (a lazy import running back up the layers)."""
+    import ast
+
+    above = ("vmtop.procfs", "vmtop.output", "vmtop.tui", "vmtop.commands", "vmtop.cli")
+    found = []
+    for path in sorted((REPO / "vmtop" / "model").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            found += [f"{path.name}: {n}" for n in names if n.startswith(above)]
+    assert found == []

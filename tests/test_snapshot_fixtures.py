@@ -17,6 +17,7 @@ from conftest import PROC_FIXTURES
 
 from vmtop.procfs.errors import KernelThread, NoSuchProcess, ZombieProcess
 from vmtop.procfs.reader import ProcFS
+from vmtop.procfs.smaps_blocks import region_fields, region_flags
 from vmtop.procfs.snapshot import take_snapshot
 
 EXPECTED = PROC_FIXTURES / "expected"
@@ -224,7 +225,7 @@ def test_maps_without_smaps_gives_sizes_without_rss(procfs):
     ]
     assert snap.totals.size == 140 * KB
     assert snap.totals.rss == 40 * KB  # from status VmRSS
-    assert snap.smaps_fields(snap.regions[0]) == {}
+    assert region_fields(snap, snap.regions[0]) == {}
     assert snap.info.command == "/usr/bin/nosmaps -v"
 
 
@@ -239,14 +240,14 @@ def test_tree_with_smaps_only(procfs):
     snap = take_snapshot(procfs, 90010)
     (region,) = snap.regions
     assert (region.start, region.rss, region.private_clean) == (0x400000, 4 * KB, 4 * KB)
-    assert snap.smaps_fields(region)["Size"] == 4 * KB
+    assert region_fields(snap, region)["Size"] == 4 * KB
 
 
 def test_old_kernel_tree(procfs):
     snap = take_snapshot(procfs, 90003)
     assert snap.info.comm == "old"
     assert snap.totals.rss == 16 * KB and snap.totals.swap == 8 * KB
-    assert snap.vm_flags(snap.regions[0]) == []
+    assert region_flags(snap, snap.regions[0]) == []
 
 
 def test_32_bit_and_56_bit_trees(procfs):

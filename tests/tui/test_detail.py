@@ -8,6 +8,7 @@ import pytest
 from textual.app import App
 
 from vmtop.procfs.reader import ProcFS
+from vmtop.procfs.smaps_blocks import region_fields
 from vmtop.procfs.snapshot import take_snapshot
 from vmtop.tui.screens.detail import RegionDetailScreen, spell_perms
 
@@ -93,7 +94,7 @@ async def test_a_snapshot_without_its_smaps_text_reads_the_fields_when_opened(fi
     """Huge snapshots are compacted (their text dropped): the detail reads its block."""
     snapshot = take_snapshot(fixture_procfs, 4242).compact()
     region = next(r for r in snapshot.regions if r.path == "[heap]")
-    assert snapshot.smaps_fields(region) == {}
+    assert region_fields(snapshot, region) == {}
     screen = RegionDetailScreen(
         procfs=fixture_procfs, snapshot=snapshot, region=region, rss_history=[]
     )

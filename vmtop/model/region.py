@@ -2,7 +2,8 @@
 
 A ``Region`` is one line of ``/proc/PID/maps`` plus, when ``smaps`` was read, the
 resident figures the views need on every tick. The rest of a region's smaps fields
-are parsed on demand from the raw text the snapshot keeps (``Snapshot.smaps_fields``),
+are parsed on demand from the raw text the snapshot keeps (``raw_smaps``; see
+``procfs.smaps_blocks.region_fields``),
 because parsing all ~25 fields of 60 000 regions every tick would cost more than the
 kernel's own read.
 
@@ -133,32 +134,6 @@ class Snapshot(NamedTuple):
     @property
     def identity(self) -> tuple[int, int]:
         return (self.info.pid, self.info.start_time)
-
-    def smaps_fields(self, region: Region) -> dict[str, int | str]:
-        """Every smaps field of one region (names as the kernel prints them).
-
-        Values with a ``kB`` unit are converted to bytes; other values (``THPeligible``,
-        ``ProtectionKey``, unknown ones) are kept as ints when numeric, else strings.
-        ``VmFlags`` is a string of codes. Empty when the snapshot has no smaps text.
-        """
-        block = self.smaps_block(region)
-        if block is None:
-            return {}
-        from vmtop.procfs.smaps_blocks import parse_smaps_fields
-
-        return parse_smaps_fields(block)
-
-    def smaps_block(self, region: Region) -> bytes | None:
-        """The region's smaps text (header line to VmFlags), or None without smaps."""
-        if self.raw_smaps is None:
-            return None
-        from vmtop.procfs.smaps_blocks import smaps_block
-
-        return smaps_block(self.raw_smaps, region.start, region.end)
-
-    def vm_flags(self, region: Region) -> list[str]:
-        flags = self.smaps_fields(region).get("VmFlags", "")
-        return str(flags).split()
 
     def compact(self) -> Snapshot:
         """The same snapshot without the raw smaps text (for history kept in memory)."""

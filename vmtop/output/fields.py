@@ -6,6 +6,7 @@ import re
 
 from vmtop.model.region import Region, Snapshot
 from vmtop.model.sysv import SYSV_PREFIX
+from vmtop.procfs.smaps_blocks import region_block
 
 # Names whose capitals don't split cleanly by rule.
 _SPECIAL = {
@@ -92,7 +93,7 @@ _PARTS: dict[bytes, dict] = {}
 
 def smaps_record_part(snapshot: Snapshot, region: Region) -> dict:
     """Every smaps field of a region under its snake_case name; do not modify it."""
-    block = snapshot.smaps_block(region)
+    block = region_block(snapshot, region)
     if block is None:
         return {}
     body = block[block.find(b"\n") + 1 :]

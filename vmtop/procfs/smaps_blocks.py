@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from operator import methodcaller
 
+from vmtop.model.region import Region, Snapshot
 from vmtop.procfs.parse_maps import _addresses, _learn_layout, _Memo
 
 # One block: its header (the address range captured) and every line up to the next
@@ -139,3 +140,26 @@ def parse_smaps_fields(block: bytes) -> dict[str, int | str]:
         block = block[newline + 1 :] if newline >= 0 else b""
     _FIELD_TEXTS.trim()
     return dict(_FIELD_TEXTS[block])
+
+
+# -- a snapshot's regions ----------------------------------------------------------------
+
+
+def region_block(snapshot: Snapshot, region: Region) -> bytes | None:
+    """The region's smaps text (header line to VmFlags) in the text the snapshot kept,
+    or None (no smaps read, or its text not kept: a huge map)."""
+    if snapshot.raw_smaps is None:
+        return None
+    return smaps_block(snapshot.raw_smaps, region.start, region.end)
+
+
+def region_fields(snapshot: Snapshot, region: Region) -> dict[str, int | str]:
+    """Every smaps field of one region of the snapshot (names as the kernel prints
+    them; see parse_smaps_fields). Empty when the snapshot has no smaps text."""
+    block = region_block(snapshot, region)
+    return {} if block is None else parse_smaps_fields(block)
+
+
+def region_flags(snapshot: Snapshot, region: Region) -> list[str]:
+    """The region's VmFlags codes ([] without smaps text)."""
+    return str(region_fields(snapshot, region).get("VmFlags", "")).split()

@@ -39,7 +39,7 @@ def carry_smaps(
     A region that is the same in every respect is the very object of ``smaps_snap``, so
     an unchanged map gives a tuple of the same objects (and comparing it with the last
     one costs a pointer comparison per region). The raw smaps text goes along so
-    ``Snapshot.smaps_fields`` still answers (with the figures of that read), and
+    ``smaps_blocks.region_fields`` still answers (with the figures of that read), and
     ``has_smaps`` stays true: the figures are there, only older, so the next smaps read
     is compared with them (resident changes are reported then, not lost). Process RSS
     and swap stay the fresh ones from ``status``.

@@ -33,7 +33,7 @@ from vmtop.procfs import pagemap as pm
 from vmtop.procfs.errors import ProcError
 from vmtop.procfs.pieces import read_smaps_block
 from vmtop.procfs.reader import ProcFS
-from vmtop.procfs.smaps_blocks import parse_smaps_fields
+from vmtop.procfs.smaps_blocks import parse_smaps_fields, region_fields
 from vmtop.tui import theme
 from vmtop.tui.formatting import format_bytes
 from vmtop.tui.region_follow import CHANGED, SAME, find_again
@@ -111,7 +111,7 @@ class RegionDetailScreen(Screen):
         self.rss_history = list(rss_history or [])
         self.interval = interval
         self.live = live
-        self.fields: dict[str, int | str] = snapshot.smaps_fields(region)
+        self.fields: dict[str, int | str] = region_fields(snapshot, region)
         self._reading_pages = False
 
     # -- layout -------------------------------------------------------------------------
@@ -197,7 +197,7 @@ class RegionDetailScreen(Screen):
                 self.query_one("#detail-title", Static).update(self._title())
                 self.query_one("#detail-identity", Static).update(self._identity())
                 self._load_sections()
-            fields = snapshot.smaps_fields(found.region)
+            fields = region_fields(snapshot, found.region)
             if fields:
                 self._show_fields(fields)
             elif fresh and snapshot.has_smaps:

@@ -17,6 +17,7 @@ import time
 from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable
+from functools import partial
 from operator import itemgetter
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from vmtop.model.columns import RegionColumns
 from vmtop.model.objects import object_sizes, regions_of_objects
 from vmtop.model.region import Region, Snapshot
 from vmtop.procfs.reader import ProcFS
+from vmtop.procfs.smaps_blocks import region_fields
 from vmtop.tui import sampler as smp
 from vmtop.tui.formatting import format_bytes
 from vmtop.tui.prepared_view import PreparedView
@@ -299,7 +301,7 @@ class ProcessScreen(ProcessSampling, RecordingControls, ProcessPrompt, ProcessLa
             14 if any(r.end > (1 << 48) and r.kind != "vsyscall" for r in snap.regions[-3:]) else 12
         )
         table = self.query_one(RegionTable)
-        fields_of = snap.smaps_fields if snap.raw_smaps is not None else None
+        fields_of = partial(region_fields, snap) if snap.raw_smaps is not None else None
         prepared = self.prepared
         if prepared is not None and prepared.regions is not snap.regions:
             prepared = None

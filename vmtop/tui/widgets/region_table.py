@@ -137,7 +137,7 @@ class RegionTable(RegionTableLines, theme.ThemedLines, ScrollView, can_focus=Tru
         self.user_addr_width = 12
         self.full_addr_width = 12
         self.chosen: tuple[str, ...] = DEFAULT_COLUMNS
-        # Every smaps field of a region (Snapshot.smaps_fields), for FIELD_COLUMNS.
+        # Every smaps field of a region (smaps_blocks.region_fields), for FIELD_COLUMNS.
         self.fields_of: Callable[[Region], dict] | None = None
         self._fields_cache: dict[tuple, dict] = {}
         # Group-by-object: what `size` prints per ELF object (path -> ObjectSize).
