@@ -378,3 +378,27 @@ async def test_event_log_keeps_a_bounded_ring_and_says_how_many_were_dropped(mon
         assert log.events[0].time == 15.0  # the oldest kept
         assert log.render_line(10).text.strip() == "15 older events dropped"
         assert log.virtual_size.height == 11
+
+
+async def test_a_groups_object_name_shows_before_its_size_figures():
+    """`size`'s text / data / bss go after the object's name, and only where the name
+    shows too: in a narrow table the file name stays and the figures go."""
+    from vmtop.model.objects import ObjectSize
+
+    lib = "/usr/lib/x86_64-linux-gnu/libsomething-long-name.so.6"
+    regions = [
+        region(0x7F0000000000, 0x7F0000002000, "r-xp", lib, kinds.TEXT, 4096, lib, inode=7),
+        region(0x7F0000002000, 0x7F0000003000, "rw-p", lib, kinds.DATA, 4096, lib, inode=7),
+    ]
+    sizes = {lib: ObjectSize(lib, 70 * K, 3 * K, 512)}
+    figures = "text 70K · data 3.0K · bss 512B"
+    for width, name_shows, figures_show in ((220, True, True), (120, True, False)):
+        app = TableApp(regions)
+        async with app.run_test(size=(width, 20)) as pilot:
+            table = app.query_one(RegionTable)
+            table.set_grouped(True)
+            table.set_object_sizes(sizes)
+            await pilot.pause()
+            line = table.render_line(1).text
+        assert ("so.6" in line) == name_shows, (width, line)
+        assert (figures in line) == figures_show, (width, line)

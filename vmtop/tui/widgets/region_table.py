@@ -225,6 +225,7 @@ class RegionTable(RegionTableLines, theme.ThemedLines, ScrollView, can_focus=Tru
             self._show_rows(build_rows(self.regions, self.changes, **state._asdict()))
         else:
             self.pending = state
+            self.refresh()  # (the header: the column sorted by, marked "…" until then)
             if not self._building:  # (one build at a time: the last state asked for next)
                 self._building = True
                 self._build_rows(self.regions, self.changes, state)

@@ -21,6 +21,9 @@ from vmtop.tui.widgets.table_columns import (
 )
 from vmtop.tui.widgets.table_model import FIGURES, GroupRow, Member
 
+# A group's object name keeps at least this much of its end before its `size` figures.
+NAME_BEFORE_SIZES = 12
+
 
 class RegionTableLines:
     """render_line and what it draws with (RegionTable's state: rows, columns, cursor,
@@ -199,13 +202,17 @@ class RegionTableLines:
         if len(count) > self.addr_width:
             count = f"{arrow} {row.count}"
         label = display_name(row.label)
+        room = max(1, width - self._fixed_width())
         sizes = self.object_sizes.get(row.key)
         if sizes is not None and getattr(sizes, "text", None) is not None:
-            label += (
+            extra = (
                 f"  text {format_bytes(sizes.text)} · data {format_bytes(sizes.data)}"
                 f" · bss {format_bytes(sizes.bss)}"
             )
-        label = shorten_left(label, max(1, width - self._fixed_width()))
+            # The object's file name first: its sizes only where some of it shows too.
+            if len(extra) + min(len(label), NAME_BEFORE_SIZES) <= room:
+                label = shorten_left(label, room - len(extra)) + extra
+        label = shorten_left(label, room)
         values = {
             "start": (count, kind_style),
             "end": ("", kind_style),
