@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 
 from vmtop.procfs import pieces as pieces_module
 from vmtop.procfs.errors import ProcError
-from vmtop.procfs.parse_maps import parse_maps, parse_smaps
+from vmtop.procfs.parse_maps import parse_maps, parse_smaps, parse_smaps_parts
 from vmtop.procfs.pieces import (
     _pieces,
     parse_in_pieces,
+    parse_in_pieces_to_columns,
     read_regions_in_pieces,
     read_smaps_block,
 )
@@ -196,3 +197,16 @@ def test_a_regions_block_read_up_to_it_is_its_block_in_the_whole_text(pid, monke
         read.clear()
         assert read_smaps_block(PROCFS, pid, gone, regions[1].end) is None
         assert sum(read) < len(text)  # stopped past it, not at the end of the file
+
+
+def test_a_text_of_another_layout_after_the_last_one_is_learnt_anew() -> None:
+    """Each piece's layout is its own: a text of another layout (a field more), or of
+    the same widths with another field where a figure was, after one of the usual
+    layout, parses as a whole parse of it does (and the usual one after them)."""
+    text = max(SMAPS.values(), key=len)
+    more = text.replace(b"\nVmFlags:", b"\nFutureThing:          0 kB\nVmFlags:")
+    renamed = text.replace(b"\nRss:", b"\nRsx:")
+    assert more != text and renamed != text
+    for each in (text, more, text, renamed, more, renamed, text):
+        columns = parse_in_pieces_to_columns([each], parse_smaps, parse_smaps_parts)
+        assert list(columns) == parse_smaps(each)
