@@ -8,7 +8,9 @@ detail is handed each new snapshot and follows its region.
 
 Beside this module: ``process_layout`` (which panels show at which terminal size, the
 footer's keys), ``process_prompt`` (filter and go-to-address prompt),
-``process_commands`` (the command palette's entries).
+``process_commands`` (the command palette's entries), ``process_views`` (what the
+widgets show of a snapshot), ``process_view_actions`` (the table's and the bar's keys),
+``process_messages`` (the widgets' messages: selecting a region, opening its detail).
 """
 
 from __future__ import annotations
@@ -17,11 +19,9 @@ import time
 from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable
-from functools import partial
 from operator import itemgetter
 from pathlib import Path
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -29,12 +29,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from vmtop.model import events as ev
 from vmtop.model.columns import RegionColumns
-from vmtop.model.objects import object_sizes, regions_of_objects
 from vmtop.model.region import Region, Snapshot
 from vmtop.procfs.reader import ProcFS
-from vmtop.procfs.smaps_blocks import region_fields
 from vmtop.tui import sampler as smp
 from vmtop.tui.formatting import format_bytes
 from vmtop.tui.prepared_view import PreparedView
@@ -42,8 +39,11 @@ from vmtop.tui.recording_controls import RecordingCommands, RecordingControls
 from vmtop.tui.sampler import SampleResult
 from vmtop.tui.screens.process_commands import ProcessCommands
 from vmtop.tui.screens.process_layout import ProcessLayout
+from vmtop.tui.screens.process_messages import ProcessMessages
 from vmtop.tui.screens.process_prompt import ProcessPrompt
 from vmtop.tui.screens.process_sampling import ProcessSampling
+from vmtop.tui.screens.process_view_actions import ProcessViewActions
+from vmtop.tui.screens.process_views import ProcessViews
 from vmtop.tui.sources import SnapshotSource, source_for
 from vmtop.tui.widgets import bar_layout as bl
 from vmtop.tui.widgets.address_bar import AddressBar
@@ -52,7 +52,6 @@ from vmtop.tui.widgets.kind_summary import KindSummary
 from vmtop.tui.widgets.process_header import HeaderState, ProcessHeader
 from vmtop.tui.widgets.region_table import RegionTable
 from vmtop.tui.widgets.rss_graph import RssGraph
-from vmtop.tui.widgets.table_model import regions_in
 
 INTERVALS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 # What `t` cycles through: the smallest resident change of a region the log reports
@@ -77,7 +76,16 @@ def _starts_at(regions, start: int) -> bool:
 _START = itemgetter(0)
 
 
-class ProcessScreen(ProcessSampling, RecordingControls, ProcessPrompt, ProcessLayout, Screen):
+class ProcessScreen(
+    ProcessSampling,
+    RecordingControls,
+    ProcessPrompt,
+    ProcessLayout,
+    ProcessViews,
+    ProcessViewActions,
+    ProcessMessages,
+    Screen,
+):
     COMMANDS = {ProcessCommands, RecordingCommands}
     CSS_PATH = str(Path(__file__).with_name("process.tcss"))  # absolute: subclasses elsewhere
 
@@ -272,11 +280,6 @@ class ProcessScreen(ProcessSampling, RecordingControls, ProcessPrompt, ProcessLa
                 snap, self.rss_history(detail.memory_region), smaps_at=self.smaps_at, fresh=fresh
             )
 
-    def _refresh_light(self) -> None:
-        """Nothing in the map changed: only the header and the RSS graph move."""
-        self.query_one(RssGraph).set_points(list(self.rss_points))
-        self._update_header()
-
     def _record_history(self, snap: Snapshot, smaps_read: bool, moves=None) -> None:
         t = snap.taken_at
         self.sample_times.append(t)
@@ -290,97 +293,6 @@ class ProcessScreen(ProcessSampling, RecordingControls, ProcessPrompt, ProcessLa
 
     def _recent_status(self) -> dict[int, str]:
         return {s: v[0] for s, v in self.recent.items()}
-
-    def _refresh_views(self) -> None:
-        snap = self.snapshot
-        if snap is None:
-            return
-        recent = self._recent_status()
-        traces = [(a, b) for a, b, _ in self.traces]
-        addr_width = (
-            14 if any(r.end > (1 << 48) and r.kind != "vsyscall" for r in snap.regions[-3:]) else 12
-        )
-        table = self.query_one(RegionTable)
-        fields_of = partial(region_fields, snap) if snap.raw_smaps is not None else None
-        prepared = self.prepared
-        if prepared is not None and prepared.regions is not snap.regions:
-            prepared = None
-        table.set_regions(
-            snap.regions,
-            self.ref_changes,
-            recent,
-            addr_width=addr_width,
-            fields_of=fields_of,
-            prepared=prepared.rows if prepared is not None else None,
-        )
-        log = self.query_one(EventLog)
-        log.addr_width = addr_width
-        log.set_empty_text("no changes yet")
-        # Laid out in the sampling worker, from these very regions (else, after a
-        # failed layout there, here).
-        bar = self.query_one(AddressBar)
-        bar.set_regions(snap.regions, recent, traces, prepared.bar if prepared else None)
-        bar.set_selected(table.selected_region)
-        if table.grouped:
-            self._read_object_sizes()
-        summary = self.query_one(KindSummary)
-        if prepared is not None:
-            summary.set_prepared(prepared.summary)
-        else:
-            summary.set_regions(snap.regions)
-        self.query_one(RssGraph).set_points(list(self.rss_points))
-        self._update_header()
-        self._update_table_title()
-
-    def _update_header(self) -> None:
-        sampler = self.sampler
-        table = self.query_one(RegionTable)
-        self.query_one(ProcessHeader).set_state(
-            HeaderState(
-                snapshot=self.snapshot,
-                pid=self.pid,
-                live=self.live,
-                interval=self.interval,
-                smaps_every=sampler.smaps_every if sampler else 1,
-                smaps_cost=sampler.smaps_cost if sampler else 0.0,
-                resident_note=self._resident_note(),
-                period=self.period,
-                baseline_at=self.baseline.taken_at if self.baseline is not None else None,
-                exited_at=self.exited_at,
-                shown=len(table.rows) if table.filter_text else None,
-                source=sampler.describe(self.live) if sampler else None,
-                recording=self.recording_label(),
-            )
-        )
-
-    def _resident_note(self) -> str:
-        snap = self.snapshot
-        if snap is None:
-            return ""
-        if self._smaps_pending:
-            return "reading smaps…"
-        if not snap.has_smaps:
-            return "no smaps: sizes without resident figures"
-        if not self._last_smaps_read:
-            return "resident figures from the last smaps read"
-        return ""
-
-    def _update_table_title(self) -> None:
-        table = self.query_one(RegionTable)
-        parts = ["Regions"]
-        if self.snapshot is not None:
-            total = len(self.snapshot.regions)
-            if table.filter_text:
-                shown = "…" if table.pending else regions_in(table.rows)
-                parts.append(f"{shown} of {total} matching “{table.filter_text}”")
-            else:
-                parts.append(str(total))
-        order = "▼" if table.descending else "▲"
-        parts.append(f"sorted by {table.sort} {order}")
-        if table.grouped:
-            parts.append("grouped by object, with text / data / bss as `size` prints them")
-        parts.append("Δ since baseline" if self.baseline is not None else "Δ since last refresh")
-        self.query_one("#table-title", Static).update("  ·  ".join(parts))
 
     # -- exit and errors ----------------------------------------------------------------
 
@@ -420,91 +332,10 @@ class ProcessScreen(ProcessSampling, RecordingControls, ProcessPrompt, ProcessLa
         self.query_one(ProcessHeader).set_state(HeaderState(None, self.pid, live=False))
         self._update_bindings()
 
-    # -- messages from widgets -----------------------------------------------------------
-
-    def on_region_table_highlighted(self, message: RegionTable.Highlighted) -> None:
-        self.query_one(AddressBar).set_selected(message.region)
-
-    def on_region_table_opened(self, message: RegionTable.Opened) -> None:
-        self.open_detail(message.region)
-
-    def on_region_table_sort_changed(self, message: RegionTable.SortChanged) -> None:
-        self._update_table_title()
-
-    def on_region_table_rows_built(self, message: RegionTable.RowsBuilt) -> None:
-        self._update_table_title()
-
-    def on_address_bar_region_clicked(self, message: AddressBar.RegionClicked) -> None:
-        table = self.query_one(RegionTable)
-        if not table.select_region(message.region):
-            # Hidden by the filter: clear it so the clicked region has a row.
-            table.set_filter("")
-            self._update_table_title()
-            table.select_region(message.region)
-        table.focus()
-
-    def on_event_log_event_clicked(self, message: EventLog.EventClicked) -> None:
-        self.select_event_region(message.event)
-
-    def on_event_log_opened(self, message: EventLog.Opened) -> None:
-        """Enter on an event: all of its text; from there Enter selects its region."""
-        from vmtop.tui.screens.event_detail import EventDetail
-
-        event = message.event
-
-        def chosen(select: bool | None) -> None:
-            if select:
-                self.select_event_region(event)
-
-        self.app.push_screen(EventDetail(event, has_region=event.end > event.start), chosen)
-
-    def select_event_region(self, event: ev.Event) -> None:
-        """Select the region an event is about (where its range is now)."""
-        if self.snapshot is None or event.end <= event.start:
-            return
-        region = self.snapshot.region_at(event.start) or self.snapshot.region_at(event.end - 1)
-        if region is None:
-            self.notify(f"{event.start:x}-{event.end:x} is no longer mapped", timeout=4)
-            return
-        table = self.query_one(RegionTable)
-        if not table.select_region(region):
-            table.set_filter("")
-            self._update_table_title()
-            self._update_header()
-            table.select_region(region)
-        table.focus()
+    # -- resizing ----------------------------------------------------------------------
 
     def on_resize(self) -> None:
         self.fit_layout()
-
-    def on_kind_summary_kind_clicked(self, message: KindSummary.KindClicked) -> None:
-        self.filter_kind(message.kind)
-
-    def filter_kind(self, kind: str) -> None:
-        if not self.query_one("#main").display:
-            self.action_toggle_side()  # the summary stood in the table's place: show it
-        table = self.query_one(RegionTable)
-        table.set_filter(kind)
-        self._update_table_title()
-        self._update_header()
-
-    def open_detail(self, region: Region) -> None:
-        if self.snapshot is None:
-            return
-        try:
-            from vmtop.tui.screens.detail import RegionDetailScreen
-        except ImportError:
-            self.notify("The region detail screen is not available.", severity="warning")
-            return
-        detail = RegionDetailScreen(
-            procfs=self.procfs,
-            snapshot=self.snapshot,
-            region=region,
-            rss_history=self.rss_history(region),
-            smaps_at=self.smaps_at or None,
-        )
-        detail.source = self  # the screen whose samples it follows
-        self.app.push_screen(detail)
 
     # -- actions -----------------------------------------------------------------------
 
@@ -617,18 +448,6 @@ class ProcessScreen(ProcessSampling, RecordingControls, ProcessPrompt, ProcessLa
         self._refresh_views()
         self._update_bindings()
 
-    def action_sort(self) -> None:
-        self.query_one(RegionTable).cycle_sort()
-
-    def action_reverse_sort(self) -> None:
-        self.query_one(RegionTable).reverse_sort()
-
-    def action_columns(self) -> None:
-        from vmtop.tui.screens.columns import ColumnChooser
-
-        table = self.query_one(RegionTable)
-        self.app.push_screen(ColumnChooser(table.chosen, on_change=table.set_columns))
-
     def action_threshold(self) -> None:
         """The next smaller resident change to report (from the smallest: the largest)."""
         smaller = [t for t in RSS_THRESHOLDS if t < self.rss_threshold]
@@ -649,47 +468,3 @@ class ProcessScreen(ProcessSampling, RecordingControls, ProcessPrompt, ProcessLa
             f"Events  newest first  ·  RSS changes of {format_bytes(self.rss_threshold)} "
             "or more, summed since last shown (t changes)"
         )
-
-    def action_group(self) -> None:
-        table = self.query_one(RegionTable)
-        table.set_grouped(not table.grouped)
-        self._update_table_title()
-        if table.grouped:
-            self._read_object_sizes()
-
-    def _read_object_sizes(self) -> None:
-        """What `size` prints for each ELF object mapped, for the grouped rows (the
-        files are parsed once each, in a worker; only new objects cost anything)."""
-        snap = self.snapshot
-        if snap is None:
-            return
-        objects = frozenset(r.object for r in regions_of_objects(snap.regions) if r.is_file_backed)
-        if objects and objects != getattr(self, "_sized_objects", None):
-            self._sized_objects = objects
-            self._object_sizes_worker(snap)
-
-    @work(thread=True, group="object-sizes", exclusive=True, exit_on_error=False)
-    def _object_sizes_worker(self, snap: Snapshot) -> None:
-        try:
-            sizes = {s.path: s for s in object_sizes(snap, self.procfs)}
-        except Exception:  # noqa: BLE001 - sizes are extra: never break the table
-            return
-        self.app.call_from_thread(self.query_one(RegionTable).set_object_sizes, sizes)
-
-    def action_scale(self) -> None:
-        self.query_one(AddressBar).toggle_mode()
-        self._update_bindings()
-
-    def action_zoom_in(self) -> None:
-        bar = self.query_one(AddressBar)
-        if bar.selected is None:
-            bar.set_selected(self.query_one(RegionTable).selected_region)
-        bar.zoom_in()
-        self._update_bindings()
-
-    def action_zoom_out(self) -> None:
-        self.query_one(AddressBar).zoom_out()
-        self._update_bindings()
-
-    def action_pan(self, direction: int) -> None:
-        self.query_one(AddressBar).pan(direction)

@@ -1,0 +1,118 @@
+"""What the process screen's widgets show of the snapshot shown: the region table, the
+address bar, the summary by kind, the RSS graph, the header and the table's title. A
+mixin of ``ProcessScreen``, which holds the state it draws from."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.widgets import Static
+
+from vmtop.procfs.smaps_blocks import region_fields
+from vmtop.tui.widgets.address_bar import AddressBar
+from vmtop.tui.widgets.event_log import EventLog
+from vmtop.tui.widgets.kind_summary import KindSummary
+from vmtop.tui.widgets.process_header import HeaderState, ProcessHeader
+from vmtop.tui.widgets.region_table import RegionTable
+from vmtop.tui.widgets.rss_graph import RssGraph
+from vmtop.tui.widgets.table_model import regions_in
+
+
+class ProcessViews:
+    """Redraws the process screen's widgets from its snapshot."""
+
+    def _refresh_light(self) -> None:
+        """Nothing in the map changed: only the header and the RSS graph move."""
+        self.query_one(RssGraph).set_points(list(self.rss_points))
+        self._update_header()
+
+    def _refresh_views(self) -> None:
+        snap = self.snapshot
+        if snap is None:
+            return
+        recent = self._recent_status()
+        traces = [(a, b) for a, b, _ in self.traces]
+        addr_width = (
+            14 if any(r.end > (1 << 48) and r.kind != "vsyscall" for r in snap.regions[-3:]) else 12
+        )
+        table = self.query_one(RegionTable)
+        fields_of = partial(region_fields, snap) if snap.raw_smaps is not None else None
+        prepared = self.prepared
+        if prepared is not None and prepared.regions is not snap.regions:
+            prepared = None
+        table.set_regions(
+            snap.regions,
+            self.ref_changes,
+            recent,
+            addr_width=addr_width,
+            fields_of=fields_of,
+            prepared=prepared.rows if prepared is not None else None,
+        )
+        log = self.query_one(EventLog)
+        log.addr_width = addr_width
+        log.set_empty_text("no changes yet")
+        # Laid out in the sampling worker, from these very regions (else, after a
+        # failed layout there, here).
+        bar = self.query_one(AddressBar)
+        bar.set_regions(snap.regions, recent, traces, prepared.bar if prepared else None)
+        bar.set_selected(table.selected_region)
+        if table.grouped:
+            self._read_object_sizes()
+        summary = self.query_one(KindSummary)
+        if prepared is not None:
+            summary.set_prepared(prepared.summary)
+        else:
+            summary.set_regions(snap.regions)
+        self.query_one(RssGraph).set_points(list(self.rss_points))
+        self._update_header()
+        self._update_table_title()
+
+    def _update_header(self) -> None:
+        sampler = self.sampler
+        table = self.query_one(RegionTable)
+        self.query_one(ProcessHeader).set_state(
+            HeaderState(
+                snapshot=self.snapshot,
+                pid=self.pid,
+                live=self.live,
+                interval=self.interval,
+                smaps_every=sampler.smaps_every if sampler else 1,
+                smaps_cost=sampler.smaps_cost if sampler else 0.0,
+                resident_note=self._resident_note(),
+                period=self.period,
+                baseline_at=self.baseline.taken_at if self.baseline is not None else None,
+                exited_at=self.exited_at,
+                shown=len(table.rows) if table.filter_text else None,
+                source=sampler.describe(self.live) if sampler else None,
+                recording=self.recording_label(),
+            )
+        )
+
+    def _resident_note(self) -> str:
+        snap = self.snapshot
+        if snap is None:
+            return ""
+        if self._smaps_pending:
+            return "reading smaps…"
+        if not snap.has_smaps:
+            return "no smaps: sizes without resident figures"
+        if not self._last_smaps_read:
+            return "resident figures from the last smaps read"
+        return ""
+
+    def _update_table_title(self) -> None:
+        table = self.query_one(RegionTable)
+        parts = ["Regions"]
+        if self.snapshot is not None:
+            total = len(self.snapshot.regions)
+            if table.filter_text:
+                shown = "…" if table.pending else regions_in(table.rows)
+                parts.append(f"{shown} of {total} matching “{table.filter_text}”")
+            else:
+                parts.append(str(total))
+        order = "▼" if table.descending else "▲"
+        parts.append(f"sorted by {table.sort} {order}")
+        if table.grouped:
+            parts.append("grouped by object, with text / data / bss as `size` prints them")
+        parts.append("Δ since baseline" if self.baseline is not None else "Δ since last refresh")
+        self.query_one("#table-title", Static).update("  ·  ".join(parts))
