@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from itertools import compress, repeat
 from operator import ge, ne, sub
 
-from vmtop.model import kinds
 from vmtop.model.column_steps import chunked_extend, where_pair
 from vmtop.model.columns import FIGURES as COLUMN_FIGURES
 from vmtop.model.columns import RegionColumns
@@ -19,6 +18,7 @@ from vmtop.tui.widgets.table_rows import (
     GroupRow,
     Member,
     group_key_of,
+    group_kind,
     group_sort_value,
     is_hex_term,
     matches,
@@ -328,9 +328,7 @@ def _figure_columns(regions: RegionColumns) -> dict[str, Sequence[int]]:
 
 
 def _group_row(sums: _GroupSums, expanded: bool) -> GroupRow:
-    kind = max(sums.by_kind.items(), key=lambda kv: kv[1])[0]
-    if kinds.TEXT in sums.by_kind:
-        kind = kinds.TEXT  # an ELF object: colour it as code
+    kind = group_kind(sums.by_kind)
     figures = {k: (v if k in sums.seen else None) for k, v in sums.figures.items()}
     return GroupRow(
         key=sums.key,

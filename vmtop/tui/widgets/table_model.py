@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from vmtop.model import kinds
 from vmtop.model.columns import RegionColumns
 from vmtop.model.region import Region
 from vmtop.tui.sampler import RegionChange
@@ -23,6 +22,7 @@ from vmtop.tui.widgets.table_rows import (
     TableState,
     filter_regions,
     group_key,
+    group_kind,
     group_sort_value,
     row_key,
     row_region,
@@ -91,9 +91,7 @@ def build_rows(
             if c is not None:
                 size_delta += c.size_delta
                 rss_delta += c.rss_delta
-        kind = max(by_kind.items(), key=lambda kv: kv[1])[0]
-        if kinds.TEXT in by_kind:
-            kind = kinds.TEXT  # an ELF object: colour it as code
+        kind = group_kind(by_kind)
         group = GroupRow(
             key=key,
             label=labels[key],

@@ -76,6 +76,14 @@ def row_region(row: Row) -> Region | None:
     return None
 
 
+def group_kind(by_kind: dict[str, int]) -> str:
+    """The kind that colours a group: the one with most bytes in it, or text when the
+    group is an ELF object (its code)."""
+    if kinds.TEXT in by_kind:
+        return kinds.TEXT
+    return max(by_kind.items(), key=lambda kv: kv[1])[0]
+
+
 def group_key(region: Region) -> tuple[str, str]:
     """(key, label) of the group a region belongs to in group-by-object mode."""
     return group_key_of(region.object, region.kind, region.path)
