@@ -18,7 +18,7 @@ from vmtop.model.column_masks import after_mask, equal_mask, mask_and, mask_not,
 from vmtop.model.columns import FIGURES, RegionColumns
 from vmtop.model.columns_builder import ColumnsBuilder
 from vmtop.model.region import Region
-from vmtop.procfs.parse_lines import fixed_width_lines, in_address_order
+from vmtop.procfs.parse_lines import fixed_width_lines, in_address_order, words_in_order
 from vmtop.procfs.parse_maps import parse_maps, parse_maps_parts
 from vmtop.tui.widgets.bar_cells import largest_gaps
 
@@ -191,3 +191,20 @@ def test_in_address_order_is_every_value_at_or_after_the_one_before(pair):
     sequence = [v for start_end in zip(starts, ends, strict=True) for v in start_end]
     expected = all(a <= b for a, b in zip(sequence, sequence[1:], strict=False))
     assert in_address_order(starts, ends) == expected
+
+
+_EDGES_48 = [0, 1, 2**32 - 1, 2**32, 2**47, 2**48 - 2, 2**48 - 1]
+
+
+@given(data=st.data())
+@settings(max_examples=500)
+def test_words_in_order_is_every_word_at_or_after_the_one_before(data):
+    """On words under 2**48 (what 12 hex digits give), sorted then perhaps one moved."""
+    pool = data.draw(st.sampled_from([_EDGES_48, list(range(4)), None]))
+    value = st.integers(0, 2**48 - 1) if pool is None else st.sampled_from(pool)
+    values = sorted(data.draw(st.lists(value, max_size=40)))
+    if values and data.draw(st.booleans()):
+        values[data.draw(st.integers(0, len(values) - 1))] = data.draw(value)
+    raw = b"".join(v.to_bytes(8, "big") for v in values)
+    expected = all(a <= b for a, b in zip(values, values[1:], strict=False))
+    assert words_in_order(raw) == expected

@@ -112,3 +112,33 @@ def in_address_order(starts: array, ends: array) -> bool:
     below_top = whole & ((1 << (_FIELD_BITS * fields)) - 1)
     differences = (whole >> _FIELD_BITS) - below_top
     return differences >= 0 and not differences & int.from_bytes(_GUARD * fields, "little")
+
+
+# Words of at most this many hex digits leave their top two bytes 0: the guard that
+# ``words_in_order`` needs.
+WORD_IN_ORDER_DIGITS = 12
+_WORD = 8
+_WORD_GUARD = b"\xff\xff" + b"\x00" * 6
+
+
+def words_in_order(raw: bytes) -> bool:
+    """Whether the big-endian 64-bit words of ``raw``, each under 2**48 (their top two
+    bytes 0), never go down: ``in_address_order`` on the bytes that bytes.fromhex
+    gave, before they are split into starts and ends (no bytes to lay out again).
+
+    The words read as one big integer, the first one on top. That integer less its
+    top word, minus the integer shifted down by one word, has in each word the
+    difference d (next less this). From the lowest word up, a d >= 0 is under 2**48
+    and borrows nothing; the first d < 0 leaves 2**64 + d there, whose top two bytes
+    are not 0. So the words never go down exactly when that difference is >= 0 with
+    the top two bytes of every word 0."""
+    words = len(raw) // _WORD
+    if len(raw) % _WORD:
+        raise ValueError("not a run of 64-bit words")
+    if words < 2:
+        return True
+    whole = int.from_bytes(raw, "big")
+    differences = int.from_bytes(raw[_WORD:], "big") - (whole >> 64)
+    if differences < 0:
+        return False
+    return not differences & int.from_bytes(_WORD_GUARD * (words - 1), "big")

@@ -41,7 +41,14 @@ from operator import add, le
 from vmtop.model.columns import FIGURES
 from vmtop.model.kinds import kind_from_name
 from vmtop.model.region import Region
-from vmtop.procfs.parse_lines import Parts, fixed_width_lines, in_address_order, numbered
+from vmtop.procfs.parse_lines import (
+    WORD_IN_ORDER_DIGITS,
+    Parts,
+    fixed_width_lines,
+    in_address_order,
+    numbered,
+    words_in_order,
+)
 from vmtop.procfs.torn_reads import dedupe_regions
 
 
@@ -151,17 +158,29 @@ def _regions(starts, ends, bodies) -> list[Region]:
 
 
 def _addresses(ranges: list[bytes], widths: list[int]) -> tuple[Sequence[int], Sequence[int]]:
-    """``start-end`` texts -> starts and ends (two arrays of 64-bit words, or lists).
+    """``start-end`` texts -> starts and ends (two arrays of 64-bit words, or lists)."""
+    starts, ends, _ = _addresses_in_order(ranges, widths)
+    return starts, ends
+
+
+def _addresses_in_order(
+    ranges: list[bytes], widths: list[int]
+) -> tuple[Sequence[int], Sequence[int], bool | None]:
+    """``start-end`` texts -> starts, ends (two arrays of 64-bit words, or lists) and
+    True when they are known to be in address order (None: not looked at).
 
     The kernel prints both with ``%08lx``: in one process nearly every range has the
     same width (12 digits each on x86-64; [vsyscall] has 16). Those are decoded all at
-    once with bytes.fromhex into 64-bit words; the others one by one.
+    once with bytes.fromhex into 64-bit words; the others one by one. When every range
+    has that width, the order is checked on the decoded bytes, before they are split
+    into starts and ends (``words_in_order``).
     """
     n = len(ranges)
     width = widths[0]
     digits = width // 2
     if width % 2 == 0 or digits > 16 or widths.count(width) < n - 16:
-        return _addresses_one_by_one(ranges)
+        starts, ends = _addresses_one_by_one(ranges)
+        return starts, ends, None
     others: list[int] = []
     for other in set(widths) - {width}:
         i = -1
@@ -181,11 +200,16 @@ def _addresses(ranges: list[bytes], widths: list[int]) -> tuple[Sequence[int], S
     text = pad.join(same)
     # Each dash where a fixed-width range has it, or the words below would be shifted.
     if text[digits :: width + len(pad)] != b"-" * n:
-        return _addresses_one_by_one(ranges)
+        starts, ends = _addresses_one_by_one(ranges)
+        return starts, ends, None
     text = pad + text.replace(b"-", pad)
-    words = array("Q", bytes.fromhex(text.decode("ascii")))  # ValueError if not hex
-    if len(words) != 2 * n:  # fromhex skips whitespace: then some digits were not there
+    raw = bytes.fromhex(text.decode("ascii"))  # ValueError if not hex
+    if len(raw) != 16 * n:  # fromhex skips whitespace: then some digits were not there
         raise ParseError("address range with spaces")
+    in_order = None
+    if not others and digits <= WORD_IN_ORDER_DIGITS and words_in_order(raw):
+        in_order = True
+    words = array("Q", raw)
     if sys.byteorder == "little":
         words.byteswap()
     starts = words[0::2]  # arrays, not lists: the columns take them as they are
@@ -199,7 +223,12 @@ def _addresses(ranges: list[bytes], widths: list[int]) -> tuple[Sequence[int], S
             raise ParseError(f"address out of range: {ranges[i][:80]!r}")
         starts[i] = start
         ends[i] = end
-    return starts, ends
+    return starts, ends, in_order
+
+
+def _in_order(starts: Sequence[int], ends: Sequence[int], known: bool | None) -> bool:
+    """``_check_order`` unless the addresses were already found in order."""
+    return True if known else _check_order(starts, ends)
 
 
 def _addresses_one_by_one(ranges) -> tuple[list[int], list[int]]:
@@ -287,8 +316,8 @@ def parse_maps(data: bytes) -> list[Region]:
             # Every byte accounted for: each line matched where the one before ended.
             if sum(widths) + sum(map(len, rests)) + 2 * len(lines) == len(data):
                 try:
-                    starts, ends = _addresses(ranges, widths)
-                    in_order = _check_order(starts, ends)
+                    starts, ends, known = _addresses_in_order(ranges, widths)
+                    in_order = _in_order(starts, ends, known)
                     fast = _regions(starts, ends, map(_REST_BODIES.__getitem__, rests))
                     if not in_order:
                         fast = dedupe_regions(fast)
@@ -325,9 +354,10 @@ def parse_maps_parts(data: bytes) -> Parts | None:
             ranges, rests = zip(*lines, strict=True)
             del lines
         try:
+            known = None
             if fixed is None:
-                starts, ends = _addresses(ranges, list(map(len, ranges)))
-            if not _check_order(starts, ends):
+                starts, ends, known = _addresses_in_order(ranges, list(map(len, ranges)))
+            if not _in_order(starts, ends, known):
                 return None
             ids, distinct = numbered(rests)
             return starts, ends, ids, list(map(_REST_BODIES.__getitem__, distinct))
@@ -393,8 +423,8 @@ class _Layout:
 
     def parts(self, ranges, rests, runs) -> tuple[Parts, bool]:
         """``regions`` without making them (``Parts``), and whether in address order."""
-        starts, ends = _addresses(ranges, list(map(len, ranges)))
-        in_order = _check_order(starts, ends)
+        starts, ends, known = _addresses_in_order(ranges, list(map(len, ranges)))
+        in_order = _in_order(starts, ends, known)
         ids, distinct = numbered(list(zip(rests, runs, strict=True)))
         return (starts, ends, ids, list(map(self.bodies.__getitem__, distinct))), in_order
 
@@ -402,8 +432,8 @@ class _Layout:
         """Regions of matched blocks (their groups as columns), and whether they are in
         address order. Raises ValueError (ParseError) when a block is not what it
         seemed."""
-        starts, ends = _addresses(ranges, list(map(len, ranges)))
-        in_order = _check_order(starts, ends)
+        starts, ends, known = _addresses_in_order(ranges, list(map(len, ranges)))
+        in_order = _in_order(starts, ends, known)
         bodies = map(self.bodies.__getitem__, zip(rests, runs, strict=True))
         return _regions(starts, ends, bodies), in_order
 
