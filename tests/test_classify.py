@@ -347,3 +347,82 @@ def test_mappings_glibc_names_itself():
         ("named_anon", None, None),
     ]
     assert classify_regions(regions) == regions
+
+
+# -- CUDA --------------------------------------------------------------------------------
+
+# The shapes recorded in tests/fixtures/real/cuda, small: reserves beside the driver's
+# device mappings and beside pinned memory (shared anonymous), one beside nothing, a
+# private /dev/zero mapping, and a thread stack whose guard page sits on a driver mapping.
+CUDA_MAPS = b"""\
+200000000-200600000 ---p 00000000 00:00 0
+200600000-200800000 rw-s 00000000 00:06 143                              /dev/nvidia0
+200800000-200a00000 rw-s 200800000 00:06 144                             /dev/nvidia-uvm
+200a00000-300000000 ---p 00000000 00:00 0
+7f0000000000-7f0004000000 rw-s 00000000 00:01 2052                       /dev/zero (deleted)
+7f0004000000-7f0010000000 ---p 00000000 00:00 0
+7f0020000000-7f0030000000 ---p 00000000 00:00 0
+7f0030000000-7f0030200000 rw-p 00000000 00:06 5                          /dev/zero
+7f0040000000-7f0040200000 rw-s 00000000 00:06 142                        /dev/nvidiactl
+7f0040200000-7f0040201000 ---p 00000000 00:00 0
+7f0040201000-7f0040a01000 rw-p 00000000 00:00 0
+"""
+CUDA_SP = {7: 0x7F0040A00000 - 0x100}
+CUDA_KINDS = [
+    ("reserved", "CUDA driver"),  # below /dev/nvidia0
+    ("device", "NVIDIA GPU 0"),
+    ("device", "NVIDIA Unified Memory"),
+    ("reserved", "CUDA driver"),  # above /dev/nvidia-uvm
+    ("shm", "CUDA pinned host memory"),
+    ("reserved", "CUDA driver"),  # above pinned memory
+    ("reserved", None),  # touches nothing of the driver's
+    ("shm", None),  # MAP_PRIVATE of /dev/zero: not what CUDA pins
+    ("device", "NVIDIA control device"),
+    ("guard", "the stack of thread 7"),  # a guard's size: the stack rule keeps it
+    ("thread_stack", None),
+]
+
+
+def _cuda_map(without: bytes = b"") -> list[Region]:
+    lines = [
+        line for line in CUDA_MAPS.splitlines(keepends=True) if not without or without not in line
+    ]
+    return parse_maps(b"".join(lines))
+
+
+def test_cuda_reserves_and_pinned_memory_are_named():
+    from vmtop.model.facts import ClassifyFacts
+
+    regions = classify_regions(_cuda_map(), ClassifyFacts(stack_pointers=CUDA_SP))
+    assert [(r.kind, r.object) for r in regions] == CUDA_KINDS
+    assert classify_regions(regions, ClassifyFacts(stack_pointers=CUDA_SP)) == regions
+
+
+def test_cuda_rule_on_columns_is_the_rule_on_a_list():
+    from vmtop.model.classify import classify_columns
+    from vmtop.model.columns import RegionColumns
+    from vmtop.model.facts import ClassifyFacts
+
+    facts = ClassifyFacts(stack_pointers=CUDA_SP)
+    raw = _cuda_map()
+    got = classify_columns(RegionColumns.from_regions(raw), facts)
+    assert list(got) == classify_regions(raw, facts)
+
+
+def test_without_the_unified_memory_device_nothing_is_cuda():
+    """An NVIDIA driver client that is no CUDA process (no /dev/nvidia-uvm, as an
+    OpenGL program): its reserves and shared anonymous memory stay plain."""
+    regions = classify_regions(_cuda_map(without=b"/dev/nvidia-uvm"))
+    assert not [r for r in regions if (r.object or "").startswith("CUDA")]
+    assert [r.object for r in regions if r.kind == kinds.RESERVED] == [None, None, None, None]
+    (pinned_shape,) = [r for r in regions if r.path == "/dev/zero (deleted)"]
+    assert pinned_shape.kind == kinds.SHM and pinned_shape.object is None
+
+
+def test_a_reserve_in_a_process_without_nvidia_devices_stays_plain():
+    maps = b"""\
+7f0000000000-7f0004000000 rw-s 00000000 00:01 2052                       /dev/zero (deleted)
+7f0004000000-7f0010000000 ---p 00000000 00:00 0
+"""
+    regions = classify_regions(parse_maps(maps))
+    assert [(r.kind, r.object) for r in regions] == [("shm", None), ("reserved", None)]

@@ -113,6 +113,8 @@ NAMES = [
     ("08:01", 99, "/data/index file (deleted)"),
     ("00:01", 7, "/SYSV00000000"),
     ("00:05", 3, "/dev/nvidiactl"),
+    ("00:05", 4, "/dev/nvidia-uvm"),  # with it, the CUDA rules apply (vmtop.model.cuda)
+    ("00:01", 8, "/dev/zero (deleted)"),
 ]
 
 

@@ -199,6 +199,14 @@ def test_jit_code_and_device_mappings_say_what_they_are():
     assert device.kind == kinds.DEVICE and "Unified Memory" in device.detail
 
 
+def test_a_cuda_reserve_is_not_called_an_arena_tail():
+    uvm = region(ANON, ANON + 2 * MiB, "rw-s", "/dev/nvidia-uvm", inode=77, dev="00:05")
+    reserve = region(ANON + 2 * MiB, ANON + 66 * MiB, "---p")
+    (event,) = diff(base_regions() + [uvm], base_regions() + [uvm, reserve])
+    assert event.event == ev.MAPPED and event.kind == kinds.RESERVED
+    assert "CUDA driver" in event.detail and "heap" not in event.detail
+
+
 def test_a_big_brk_growth_explains_the_dynamic_mmap_threshold():
     before = base_regions()
     after = base_regions(heap_end=HEAP + 132 * KiB + 388 * KiB)

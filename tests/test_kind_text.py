@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vmtop.model import kinds
-from vmtop.model.devices import device_meaning
+from vmtop.model.devices import device_meaning, device_name
 from vmtop.model.explain import why_kind
 from vmtop.model.kind_groups import GROUPS, group_of
 from vmtop.model.kinds import kind_from_name
@@ -70,6 +70,35 @@ def test_device_meanings(path, words):
     assert words in device_meaning(path)
 
 
+@pytest.mark.parametrize(
+    "path, name",
+    [
+        ("/dev/nvidiactl", "NVIDIA control device"),
+        ("/dev/nvidia3", "NVIDIA GPU 3"),
+        ("/dev/nvidia-uvm", "NVIDIA Unified Memory"),
+        ("/dev/dri/renderD129", "DRM render node 129"),
+        ("/dev/kfd", "AMD KFD"),
+        ("/dev/fb0 (deleted)", "framebuffer 0"),
+        ("/dev/something-new (deleted)", "/dev/something-new"),
+    ],
+)
+def test_device_names_are_short_and_start_the_meaning(path, name):
+    """The name is a region's object (a table column, a group): short, and what the
+    detail's meaning starts with."""
+    assert device_name(path) == name
+    if not path.startswith("/dev/something"):
+        assert device_meaning(path).startswith(name + ": ")
+
+
+def test_nvidia_texts_say_what_the_recording_shows():
+    # Pinned memory is no /dev/nvidia* mapping: the texts no longer say so.
+    assert "cudaHostAlloc" not in device_meaning("/dev/nvidia0")
+    assert "PCI BARs" in device_meaning("/dev/nvidia0")
+    assert "doorbell" in device_meaning("/dev/nvidia0")
+    ctl = device_meaning("/dev/nvidiactl")
+    assert "host memory the driver allocated" in ctl and "/dev/zero" in ctl
+
+
 def test_sysv_table_parses_and_marks_removed_segments():
     table = parse_sysv_shm(SHM_TABLE)
     assert sorted(table) == [35, 40]
@@ -121,10 +150,25 @@ def test_deleted_shared_memory_is_explained():
     assert "marked for removal" in why_kind(removed)
 
 
+def test_why_cuda_reserves_and_pinned_memory():
+    regions = regions_of("cuda")
+    reserve = next(r for r in regions if r.object == "CUDA driver")
+    text = why_kind(reserve)
+    assert text.startswith("No access, 6 MiB, beside the NVIDIA driver's mappings")
+    assert "unified addressing" in text and "cudaMalloc" in text
+    plain = next(r for r in regions if r.kind == kinds.RESERVED and r.object is None)
+    assert "CUDA" not in why_kind(plain)
+    pinned = next(r for r in regions if r.object == "CUDA pinned host memory")
+    assert "cudaHostAlloc" in why_kind(pinned) and "most likely" in why_kind(pinned)
+    # The same shared anonymous memory outside a CUDA process says nothing of CUDA.
+    zero = next(r for r in regions_of("postgres") if r.path == "/dev/zero (deleted)")
+    assert "CUDA" not in why_kind(zero)
+
+
 def test_why_for_devices_jit_arena_and_relro():
-    nvidia = regions_of("nvidia_handmade")
+    nvidia = regions_of("cuda")
     uvm = next(r for r in nvidia if r.path == "/dev/nvidia-uvm")
-    assert "Unified Memory" in why_kind(uvm)
+    assert "Unified Memory" in why_kind(uvm) and "cudaMallocManaged" in why_kind(uvm)
     node = regions_of("node")
     assert "JIT" in why_kind(next(r for r in node if r.kind == kinds.JIT))
     assert "64 MiB boundary" in why_kind(next(r for r in node if r.kind == kinds.ARENA))

@@ -1,15 +1,18 @@
 """Kinds of real processes: the recorded corpus under tests/fixtures/real (a JVM, Node,
 CPython with threads, a C program with a big-alignment library, a PostgreSQL
-postmaster) and hand-made GPU driver shapes (NVIDIA, AMD). Every region's expected kind
-is written down in the fixture's expected_kinds.tsv, checked by hand once."""
+postmaster, two CUDA processes on an H200) and hand-made GPU driver shapes (NVIDIA,
+AMD). Every region's expected kind is written down in the fixture's
+expected_kinds.tsv, checked by hand once; the CUDA ones are also checked against the
+addresses their workloads printed (ready.txt)."""
 
 from __future__ import annotations
 
 import pytest
 from conftest import FIXTURES
 
-from vmtop.model import kinds
+from vmtop.model import cuda, kinds
 from vmtop.model.classify import GUARD_MAX, classify_regions, mark_thread_stacks
+from vmtop.model.explain import why_kind
 from vmtop.model.facts import ClassifyFacts
 from vmtop.model.region import Region
 from vmtop.model.sysv import parse_sysv_shm
@@ -39,8 +42,9 @@ def snapshot(name: str):
 
 
 def test_the_corpus_is_there():
-    for must in ("jvm", "node", "python", "dlopen_gap", "postgres", "nvidia_handmade"):
+    for must in ("jvm", "node", "python", "dlopen_gap", "postgres", "cuda", "pytorch"):
         assert must in NAMES
+    assert "nvidia_handmade" in NAMES and "amd_handmade" in NAMES
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -171,22 +175,119 @@ def test_unknown_thread_fallback_still_uses_small_no_access_regions():
     assert regions[1].kind == kinds.THREAD_STACK and regions[1].tid == 5
 
 
-def test_gpu_reserves_are_reserved_and_devices_say_what_they_are():
-    regions = snapshot("nvidia_handmade").regions
+def ready(name: str) -> dict[str, tuple[int, int]]:
+    """What the CUDA workload printed: {"device": (address, size), "pinned": ..., ...}."""
+    fields = (REAL / name / "ready.txt").read_text().split()[1:]
+    out = {}
+    for field in fields:
+        what, value = field.split("=")
+        address, size = value.split("+")
+        out[what] = (int(address, 16), int(size, 16))
+    return out
+
+
+def region_at(regions, address: int) -> Region:
+    (found,) = [r for r in regions if r.contains(address)]
+    return found
+
+
+@pytest.mark.parametrize("name", ["cuda", "pytorch"])
+def test_cuda_allocations_are_where_the_driver_put_them(name):
+    """Ground truth: the addresses the CUDA driver returned to the workload."""
+    regions = snapshot(name).regions
+    got = ready(name)
+    # A device allocation is host address space the driver reserved: no access, and
+    # nothing resident on the host.
+    address, size = got["device"]
+    held = region_at(regions, address)
+    assert held.contains(address + size - 1) and held.perms == "---p"
+    assert held.kind == kinds.RESERVED and held.object == cuda.RESERVE and held.rss == 0
+    assert "unified addressing" in why_kind(held) and "no memory" in why_kind(held)
+    # Pinned host memory is shared anonymous memory, all of it resident.
+    address, size = got["pinned"]
+    pinned = region_at(regions, address)
+    assert (pinned.start, pinned.end, pinned.path) == (
+        address,
+        address + size,
+        "/dev/zero (deleted)",
+    )
+    assert pinned.kind == kinds.SHM and pinned.object == cuda.PINNED and pinned.rss == size
+    assert "page-locked" in why_kind(pinned)
+    if "managed" in got:  # a mapping of the Unified Memory device, paged in on the host
+        address, size = got["managed"]
+        managed = region_at(regions, address)
+        assert (managed.start, managed.end, managed.path) == (
+            address,
+            address + size,
+            "/dev/nvidia-uvm",
+        )
+        assert managed.kind == kinds.DEVICE and managed.object == "NVIDIA Unified Memory"
+        assert "cudaMallocManaged" in why_kind(managed)
+
+
+@pytest.mark.parametrize("name", ["cuda", "pytorch", "nvidia_handmade"])
+def test_cuda_reserves_touch_the_driver_and_cost_nothing(name):
+    regions = snapshot(name).regions
     assert not [r for r in regions if r.kind == kinds.GUARD and r.size > GUARD_MAX]
-    reserved = sum(r.size for r in regions if r.kind == kinds.RESERVED)
-    assert reserved > 55 << 30
-    uvm = [r for r in regions if r.path == "/dev/nvidia-uvm"]
-    assert uvm and all(r.kind == kinds.DEVICE and "managed memory" in r.object for r in uvm)
+    ours = [i for i, r in enumerate(regions) if r.object == cuda.RESERVE]
+    assert ours
+    for i in ours:
+        r, below, above = regions[i], regions[i - 1], regions[i + 1]
+        assert r.kind == kinds.RESERVED and r.perms == "---p" and not r.path
+        assert r.size > GUARD_MAX and r.rss in (0, None)
+        touching = [n for n in (below, above) if n.start == r.end or n.end == r.start]
+        assert any(n.path.startswith("/dev/nvidia") or n.object == cuda.PINNED for n in touching)
+
+
+def test_cuda_reserves_the_map_cannot_tie_to_the_driver_stay_plain():
+    """The 64 MiB at 1 TiB is the same in both recordings, the driver's by every sign,
+    but it touches none of its mappings: vmtop does not guess."""
+    for name in ("cuda", "pytorch"):
+        lone = region_at(snapshot(name).regions, 0x10000000000)
+        assert (lone.kind, lone.object, lone.size) == (kinds.RESERVED, None, 64 << 20)
+
+
+def test_no_cuda_object_outside_a_cuda_process():
+    for name in NAMES:
+        regions = snapshot(name).regions
+        if any(r.path == cuda.UVM for r in regions):
+            continue
+        assert not [r for r in regions if r.object in (cuda.RESERVE, cuda.PINNED)], name
+    # PostgreSQL's shared anonymous memory is its own.
+    (zero,) = [r for r in snapshot("postgres").regions if r.path == "/dev/zero (deleted)"]
+    assert zero.kind == kinds.SHM and zero.object is None
+
+
+def test_nvidia_devices_say_which_device_and_the_detail_says_what_it_holds():
+    regions = snapshot("cuda").regions
+    names = {r.path: r.object for r in regions if r.kind == kinds.DEVICE}
+    assert names == {
+        "/dev/nvidia0": "NVIDIA GPU 0",
+        "/dev/nvidiactl": "NVIDIA control device",
+        "/dev/nvidia-uvm": "NVIDIA Unified Memory",
+    }
+    bar = [r for r in regions if r.path == "/dev/nvidia0"]
+    # The GPU's BARs: registers and video memory, never resident host memory.
+    assert all(r.rss == 0 for r in bar) and {r.perms for r in bar} == {"rw-s", "-w-s"}
+    assert "PCI BARs" in why_kind(bar[0]) and "no host memory" in why_kind(bar[0])
+    ctl = [r for r in regions if r.path == "/dev/nvidiactl"]
+    assert sum(r.rss for r in ctl) > 60 << 20  # host memory, resident
+    assert "host memory the driver allocated" in why_kind(ctl[0])
 
 
 def test_where_on_a_managed_pointer_says_device():
     from vmtop.model.where import where
 
-    snap = snapshot("nvidia_handmade")
-    result = where(snap, 0x600001000, None)
-    assert result.kind == kinds.DEVICE and "Unified Memory" in result.object
-    assert where(snap, 0x700000000, None).kind == kinds.RESERVED
+    snap = snapshot("cuda")
+    address, _ = ready("cuda")["managed"]
+    result = where(snap, address + 4096, None)
+    assert result.kind == kinds.DEVICE and result.object == "NVIDIA Unified Memory"
+    address, _ = ready("cuda")["device"]
+    result = where(snap, address, None)
+    assert result.kind == kinds.RESERVED and result.object == cuda.RESERVE
+    hand = snapshot("nvidia_handmade")  # an older layout: managed memory at a low address
+    assert where(hand, 0x600001000, None).object == "NVIDIA Unified Memory"
+    assert where(hand, 0x700000000, None).kind == kinds.RESERVED
 
 
 def test_fixture_files_stay_small():

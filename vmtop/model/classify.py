@@ -28,7 +28,11 @@ classifies a live process, a copied ``/proc`` tree and a recording.
   or beside JIT code, with ``object`` saying whose guard it is; any other is
   ``reserved``: address space kept for growth (runtime heap and code reserves, arena
   tails, the GPU's unified address space).
-- Devices get the driver's meaning as ``object``; SysV segments their shmid and key.
+- In a process that maps /dev/nvidia-uvm (CUDA), a reserve bigger than a guard that
+  touches an NVIDIA device mapping or shared anonymous memory is ``reserved`` with
+  ``object`` "CUDA driver", and shared anonymous memory is ``shm`` with
+  ``object`` "CUDA pinned host memory" (why: ``vmtop.model.cuda``).
+- Devices get the device's short name as ``object``; SysV segments their shmid and key.
 
 This runs on every snapshot, for processes with tens of thousands of regions: a few
 passes over the list, no I/O.
@@ -44,11 +48,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import compress, count, repeat
 from operator import eq, itemgetter
 
-from vmtop.model import kinds
+from vmtop.model import cuda, kinds
 from vmtop.model.column_masks import after_mask, mask_and, mask_not, zero_mask
 from vmtop.model.column_steps import where
 from vmtop.model.columns import RegionColumns
-from vmtop.model.devices import device_meaning
+from vmtop.model.devices import device_name
 from vmtop.model.facts import NO_FACTS, ClassifyFacts
 from vmtop.model.region import Region
 from vmtop.model.sysv import SYSV_PREFIX, describe_sysv
@@ -257,6 +261,28 @@ def _exec_objects(regions: Sequence[Region]) -> set[tuple[str, int]]:
     return {(r.dev, r.inode) for r in regions if r.kind == kinds.TEXT and r.inode}
 
 
+def _uses_cuda(regions: Sequence[Region]) -> bool:
+    """Does some region map /dev/nvidia-uvm (the process uses CUDA)?"""
+    if isinstance(regions, _PlainRows):
+        regions = regions.base
+    if isinstance(regions, RegionColumns):
+        return next(where(regions.name_mask("path", cuda.UVM)), None) is not None
+    return any(r[_PATH] == cuda.UVM for r in regions)
+
+
+def _touches_driver_mapping(r: Region, prev: Region | None, nxt: Region | None) -> bool:
+    """Is the region right beside an NVIDIA device mapping or shared anonymous memory?"""
+    return (
+        prev is not None
+        and prev[_END] == r[_START]
+        and cuda.is_driver_mapping(prev[_PATH], prev[_PERMS])
+    ) or (
+        nxt is not None
+        and nxt[_START] == r[_END]
+        and cuda.is_driver_mapping(nxt[_PATH], nxt[_PERMS])
+    )
+
+
 def _classified_objects(
     rows: Iterable[tuple[int, Region]], regions: Sequence[Region], facts: ClassifyFacts
 ) -> Iterator[tuple[int, Region, Region]]:
@@ -276,6 +302,7 @@ def _classified_objects(
     NO_ACCESS, OBJECT_KINDS, RW_ANON = _NO_ACCESS, _OBJECT_KINDS, _RW_ANON_KINDS
     bss_after = facts.bss_after_data
     exec_objects = _exec_objects(regions)
+    uses_cuda = _uses_cuda(regions)
     # Each region is final once the next one is seen (only the one before can be
     # relabelled): ``held`` waits for that, and what is final is yielded, so classified
     # columns are built without a list of every region.
@@ -312,13 +339,16 @@ def _classified_objects(
                 if kind != k or r[_OBJECT] != r[_PATH]:
                     r = _relabel(r, kind, r[_PATH], r[_TID])
             elif k == kinds.DEVICE:
-                meaning = device_meaning(r[_PATH])
-                if r[_OBJECT] != meaning:
-                    r = _relabel(r, k, meaning, r[_TID])
+                name = device_name(r[_PATH])
+                if r[_OBJECT] != name:
+                    r = _relabel(r, k, name, r[_TID])
             elif k == kinds.SHM and r[_PATH].startswith(SYSV_PREFIX):
                 described = describe_sysv(r[_PATH], r[_INODE], facts.sysv)
                 if r[_OBJECT] != described:
                     r = _relabel(r, k, described, r[_TID])
+            elif uses_cuda and k == kinds.SHM and cuda.is_pinned_shape(r[_PATH], r[_PERMS]):
+                if r[_OBJECT] != cuda.PINNED:
+                    r = _relabel(r, k, cuda.PINNED, r[_TID])
         elif r[_PATH]:
             if k == STACK and r[_PATH].startswith("[stack:"):
                 # Kernels before 4.5 named thread stacks themselves: "[stack:TID]".
@@ -387,6 +417,15 @@ def _classified_objects(
                 r = _relabel(r, GAP, prev[_OBJECT], None)
             elif prev is not None and prev[_KIND] == JIT and _is_guard_below(r, prev):
                 r = _relabel(r, GUARD, _JIT_CODE, None)
+            elif (
+                uses_cuda
+                # A guard's size is left to the guard rules: in the recording, a thread's
+                # guard page sits right on a /dev/nvidia0 mapping.
+                and r[_END] - r[_START] > GUARD_MAX
+                and _touches_driver_mapping(r, prev, regions[i + 1] if i + 1 < n else None)
+            ):
+                if k != RESERVED or r[_OBJECT] != cuda.RESERVE:
+                    r = _relabel(r, RESERVED, cuda.RESERVE, None)
             elif k != RESERVED or r[_OBJECT] is not None:
                 r = _relabel(r, RESERVED, None, None)
         if held is not None:

@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from operator import ne
 
+from vmtop.model import cuda, kinds
 from vmtop.model import events as ev
-from vmtop.model import kinds
 from vmtop.model.column_steps import steps, where_value
 from vmtop.model.columns import RegionColumns
 from vmtop.model.events import Event
@@ -264,8 +264,13 @@ def _what_it_is(r: Region, start: int, size: int, *, freed: bool) -> str:
             "heap of its own; this is its usable part, the rest is reserved for it"
         )
     if kind == kinds.RESERVED:
-        if r.object:
+        if r.object and r.object.startswith("arena"):
             return f"the rest of {r.object}'s 64 MiB heap, reserved for it to grow into"
+        if r.object == cuda.RESERVE:
+            return (
+                "no-access address space the CUDA driver keeps (with unified addressing, "
+                "GPU allocations get their addresses from it): it costs the host no memory"
+            )
         return (
             "no-access address space reserved for later (a runtime's heap or code "
             "reserve, a GPU address range): it costs no memory until made accessible"
@@ -388,7 +393,8 @@ def _protection_change(p: Region, c: Region) -> tuple[str, str]:
             why += "growing, e.g. the Java heap)"
         return ev.RESERVE_COMMITTED, f"{change}: {why} (mprotect or mmap over it)"
     if now_none and not was_none and c.kind == kinds.RESERVED:
-        why = f"{c.object} shrank" if c.object else "a runtime gave memory back"
+        arena = c.object and c.object.startswith("arena")
+        why = f"{c.object} shrank" if arena else "a runtime gave memory back"
         return ev.RESERVE_RELEASED, f"{change}: back to reserve, its pages freed ({why})"
     if "x" in c.perms[:3] and "x" not in p.perms[:3] and not c.inode:
         return (

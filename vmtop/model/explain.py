@@ -3,7 +3,7 @@ detail. Pure: the region alone (classification put what it knew into ``object``)
 
 from __future__ import annotations
 
-from vmtop.model import kinds
+from vmtop.model import cuda, kinds
 from vmtop.model.classify import ARENA_HEAP, GUARD_MAX
 from vmtop.model.devices import device_meaning
 from vmtop.model.region import Region
@@ -32,6 +32,14 @@ def why_kind(region: Region) -> str:
                 f"No access, {size}, up to the 64 MiB boundary above {r.object}: the part "
                 "of that arena's heap not in use yet. malloc makes it usable (mprotect) "
                 "as the arena grows; until then it costs no memory."
+            )
+        if r.object == cuda.RESERVE:
+            return (
+                f"No access, {size}, beside the NVIDIA driver's mappings in a process that "
+                "uses CUDA: address space the CUDA driver keeps. With unified addressing a "
+                "GPU allocation (cudaMalloc, cuMemAlloc, a tensor on the GPU) gets an "
+                "address the host never uses, from ranges like this one; its memory is on "
+                "the GPU, so this costs the host no memory."
             )
         if r.path:
             return f"No access, {size}, of a file that is no loaded program: reserved."
@@ -113,6 +121,13 @@ def _why_shm(r: Region) -> str:
     if path.startswith("/memfd:"):
         return "A memfd (memfd_create): a file in memory, shared by passing its fd." + (
             deleted if path.endswith(DELETED) else ""
+        )
+    if r.object == cuda.PINNED:
+        return (
+            "Shared anonymous memory (shown as /dev/zero) in a process that uses CUDA: "
+            "most likely host memory the CUDA driver allocated page-locked for the GPU to "
+            "reach (cudaHostAlloc, cuMemHostAlloc, pinned tensors). It stays resident; a "
+            "program's own shared anonymous mapping would look the same."
         )
     if path.startswith("/dev/zero"):
         return (
