@@ -179,6 +179,21 @@ def compile_c(tmp_path):
     return build
 
 
+@pytest.fixture(scope="session", autouse=True)
+def demo_cache_of_the_session(tmp_path_factory):
+    """Demos that tests run (and the vmtop processes they start) are built into a cache
+    of this session, not the user's ~/.cache/vmtop: a test run leaves nothing in the
+    home directory it runs in."""
+    cache = tmp_path_factory.mktemp("xdg_cache")
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(cache)
+    yield cache
+    if before is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = before
+
+
 @pytest.fixture(scope="session")
 def compile_c_once(tmp_path_factory):
     """``compile_c_once(source, *flags) -> Path``, built once per session and source."""

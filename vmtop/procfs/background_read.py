@@ -245,20 +245,15 @@ def _unit_too_long() -> OSError:
     return OSError(errno.EFBIG, f"no line or block ends within {LONGEST_UNIT} bytes")
 
 
-def _units_end(text, ends: Ends) -> int:
-    """Where the complete units of ``text`` (a buffer) end (0: none), looking at its
-    tail first: copying out the whole text costs what reading it does."""
-    count = len(text)
+def _units_end(buffer, count: int, ends: Ends) -> int:
+    """Where the complete units of the buffer's first ``count`` bytes end (0: none),
+    looking at its tail first: copying out the whole buffer costs what reading it does."""
+    base = ctypes.addressof(buffer)
     tail = min(count, _TAIL)
-    at = ends(bytes(text[count - tail :]))
+    at = ends(ctypes.string_at(base + count - tail, tail))
     if at > 0:
         return count - tail + at
-    return ends(bytes(text)) if tail < count else 0
-
-
-# Buffers the reader thread fills in turn: while the caller looks at one piece, it
-# reads the next ones. Its memory, ``size`` bytes each.
-BUFFERS = 4
+    return ends(ctypes.string_at(base, count)) if tail < count else 0
 
 
 def _chunks_in_background(fd: int, size: int, ends: Ends | None = None) -> Iterator[bytes]:
@@ -267,63 +262,56 @@ def _chunks_in_background(fd: int, size: int, ends: Ends | None = None) -> Itera
         yield from _whole_units(_plain_chunks(fd, size), ends)
         return
     _LIBC.setvbuf(stream, None, _IONBF, 0)
-    # The reader thread only fills buffers and hands them over. After each fread it
-    # waits for the GIL, which the caller holds while it parses: so everything else
-    # (finding where the units end, copying the piece out) is done by the caller.
-    filled: queue.Queue = queue.Queue()  # (buffer, bytes in it, final, errno)
-    free: queue.Queue = queue.Queue()
-    for _ in range(BUFFERS):
-        free.put(ctypes.create_string_buffer(size))
+    pieces: queue.Queue = queue.Queue(maxsize=2)
     stop = threading.Event()
 
     def read_all() -> None:
+        capacity = size
+        buffer = ctypes.create_string_buffer(capacity)
+        held = 0  # bytes of a unit begun, moved to the start of the buffer
         try:
-            while (buffer := free.get()) is not None and not stop.is_set():
-                count = _LIBC.fread(ctypes.addressof(buffer), 1, size, stream)
-                if count < size:  # end of file, or an error
+            while not stop.is_set():
+                base = ctypes.addressof(buffer)
+                count = held + _LIBC.fread(base + held, 1, capacity - held, stream)
+                final = count < capacity  # (end of file, or an error)
+                at = count if final or ends is None else _units_end(buffer, count, ends)
+                if at <= 0 and not final:  # one unit longer than the buffer: read on
+                    if capacity >= LONGEST_UNIT:
+                        raise _unit_too_long()
+                    capacity *= 2
+                    larger = ctypes.create_string_buffer(capacity)
+                    ctypes.memmove(larger, buffer, count)
+                    buffer, held = larger, count
+                    continue
+                if at:
+                    pieces.put(ctypes.string_at(base, at))
+                held = count - at
+                if held:
+                    ctypes.memmove(base, base + at, held)
+                if final:
                     error = ctypes.get_errno() if _LIBC.ferror(stream) else 0
-                    filled.put((buffer, count, True, error))
+                    pieces.put(OSError(error, os.strerror(error)) if error else None)
                     return
-                filled.put((buffer, count, False, 0))
+        except OSError as e:
+            pieces.put(e)
         except BaseException as e:  # noqa: BLE001 - handed to the caller
-            filled.put(OSError(f"background read failed: {e}"))
+            pieces.put(OSError(f"background read failed: {e}"))
 
     reader = threading.Thread(target=read_all, name="vmtop-read-chunks", daemon=True)
     reader.start()
     try:
-        held = b""  # the start of a unit that the last buffer ended in
         while True:
-            item = filled.get()
-            if isinstance(item, OSError):
-                raise item
-            buffer, count, final, error = item
-            piece, held = _cut_units(held, memoryview(buffer)[:count], final, ends)
-            free.put(buffer)  # copied out: the reader may fill it again
-            if piece:
-                yield piece
-            if error:
-                raise OSError(error, os.strerror(error))
-            if final:
+            piece = pieces.get()
+            if piece is None:
                 return
+            if isinstance(piece, OSError):
+                raise piece
+            yield piece
     finally:
         stop.set()
-        free.put(None)  # (wakes the reader if it waits for a buffer)
-        reader.join()  # fread writes into a buffer until it returns
+        while reader.is_alive():  # unblock a put() waiting for room
+            try:
+                pieces.get(timeout=0.05)
+            except queue.Empty:
+                pass
         _LIBC.fclose(stream)
-
-
-def _cut_units(held: bytes, view: memoryview, final: bool, ends: Ends | None):
-    """(the whole units of ``held`` + ``view``, what is left of the last one), copies:
-    all of it at the end of the file or without ``ends``."""
-    if final or ends is None:
-        return b"".join((held, view)), b""
-    at = _units_end(view, ends)
-    if at > 0:
-        return b"".join((held, view[:at])), bytes(view[at:])
-    text = held + bytes(view)  # no unit begins in the view past its start
-    at = ends(text)
-    if at > 0:
-        return text[:at], text[at:]
-    if len(text) > LONGEST_UNIT:
-        raise _unit_too_long()
-    return b"", text
