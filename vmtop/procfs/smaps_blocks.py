@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from operator import methodcaller
 
 from vmtop.model.region import Region, Snapshot
-from vmtop.procfs.parse_maps import _addresses, _learn_layout, _Memo
+from vmtop.procfs.parse_addresses import _addresses
+from vmtop.procfs.parse_maps import _learn_layout, _Memo
 
 # One block: its header (the address range captured) and every line up to the next
 # line that starts like a header (field lines start with a capital).
