@@ -57,3 +57,21 @@ def test_a_cheap_smaps_is_read_every_time_and_diffed_once() -> None:
     second = budget.read(snap([anon(0x1000, 0x5000, 4 * KB)], smaps=True, cost=0.01))
     rss = [e for e in _events(first, second, budget, 4 * KB) if e.event == "rss_changed"]
     assert len(rss) == 1
+
+
+def test_watch_help_says_what_watching_costs_with_the_figures_in_force(capsys):
+    import pytest
+
+    from vmtop.cli import main
+    from vmtop.commands.watch import MAPS_BUDGET
+    from vmtop.procfs.smaps_budget import SMAPS_BUDGET
+    from vmtop.procfs.snapshot import HUGE_MAP_REGIONS
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["watch", "--help"])
+    assert exit_.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # (argparse wraps the lines)
+    assert SMAPS_BUDGET == MAPS_BUDGET
+    assert f"at most {SMAPS_BUDGET:.0%} of a core" in text
+    assert f"more than {HUGE_MAP_REGIONS:,} regions".replace(",", " ") in text
+    assert "said on stderr" in text

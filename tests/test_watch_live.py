@@ -140,6 +140,11 @@ CHILD = textwrap.dedent(
     libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
     P = mmap.PAGESIZE
     RW = mmap.PROT_READ | mmap.PROT_WRITE
+    if len(sys.argv) > 1:  # a huge map first: every other page read-only, one region each
+        n = int(sys.argv[1])
+        b = libc.mmap(None, 2 * n * P, RW, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)
+        for i in range(n):
+            libc.mprotect(b + (2 * i + 1) * P, P, mmap.PROT_READ)
     def step(text):
         print(text, flush=True)
         sys.stdin.readline()
@@ -162,9 +167,9 @@ CHILD = textwrap.dedent(
 class Commanded:
     """The child above: one step per line written to it."""
 
-    def __init__(self) -> None:
+    def __init__(self, split_pages: int = 0) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", CHILD],
+            [sys.executable, "-c", CHILD, *([str(split_pages)] if split_pages else [])],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -241,6 +246,62 @@ def test_watch_follows_mmap_mprotect_munmap_and_the_exit(commanded):
     assert not watch.of("rss_changed")  # 32 KiB is under the default 64 KiB
     assert watch.events[-1]["event"] == "exited"
     assert str(commanded.proc.pid) in watch.events[-1]["detail"]
+
+
+# Past HUGE_MAP_REGIONS: the regions of the split pages, and the program's own.
+HUGE = 12_000
+
+
+@pytest.fixture
+def huge_commanded():
+    child = Commanded(split_pages=HUGE)
+    yield child
+    child.close()
+
+
+def test_a_huge_map_is_read_in_pieces_and_its_changes_still_reported(huge_commanded):
+    from vmtop.procfs.snapshot import HUGE_MAP_REGIONS
+
+    assert 2 * HUGE > HUGE_MAP_REGIONS
+    pid = huge_commanded.proc.pid
+    regions = len(Path(f"/proc/{pid}/maps").read_text().splitlines())
+    watch = WatchProcess(pid, interval=0.05)
+    try:
+        watch.wait_ready(60)
+        notice = "".join(watch.stderr)
+        assert f"a huge map ({regions} regions): read in pieces, its text not held" in notice
+
+        word, addr, size = huge_commanded.next()
+        a, size = int(addr, 16), int(size)
+        wait_for(lambda: watch.of("mapped"), 30, what="mapped")
+        (mapped,) = watch.of("mapped")
+        assert span(mapped) == (a, a + size) and mapped["kind"] == "anon"
+
+        word, middle, length = huge_commanded.next()
+        m, length = int(middle, 16), int(length)
+        wait_for(lambda: watch.of("protection_changed"), 30, what="protection_changed")
+        (changed,) = watch.of("protection_changed")
+        assert span(changed) == (m, m + length)
+        assert changed["detail"].startswith("rw-p -> r--p")
+
+        huge_commanded.next()
+        wait_for(lambda: watch.of("merged"), 30, what="merged")
+        assert covers(watch.of("merged")[0], a, a + size)
+
+        huge_commanded.next()  # (the resident drop: under the threshold)
+        huge_commanded.next()
+        wait_for(lambda: watch.of("unmapped"), 30, what="unmapped")
+        (unmapped,) = watch.of("unmapped")
+        assert span(unmapped) == (a, a + size)
+
+        huge_commanded.proc.stdin.close()
+        assert watch.wait(30) == 0
+    finally:
+        watch.stop()
+    assert watch.events[-1]["event"] == "exited"
+    # The split pages were there from the start: no event is about them.
+    for e in watch.events[:-1]:
+        assert int(e["start"], 16) < a + size and int(e["end"], 16) > a, e
 
 
 def test_an_idle_process_gives_no_events_and_count_stops_the_watch(commanded):

@@ -135,7 +135,17 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("addresses", type=parse_address, nargs="+", metavar="ADDRESS")
     where.add_argument("--json", action="store_true", help="print a JSON list")
 
-    watch = sub.add_parser("watch", help="print one line per change to the memory map")
+    watch = sub.add_parser(
+        "watch",
+        help="print one line per change to the memory map",
+        description="Print one line per change to a process's memory map, as it happens. "
+        "What watching costs the process is kept small: smaps (resident sizes; reading it "
+        "walks the page tables, and the process's mmap waits) is read on a budget, "
+        "at most 10% of a core, and maps in between; maps too is read less often when it "
+        "costs more than that. A map of more than 10 000 regions is read a piece at a "
+        "time, its text never held. The plans are said on stderr, and again when they "
+        "change.",
+    )
     _common(watch)
     watch.add_argument("pid", type=parse_pid, metavar="PID")
     watch.add_argument(

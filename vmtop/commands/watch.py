@@ -11,6 +11,11 @@ target's mmap waits on) is read on a budget (SmapsReads), maps in between, and e
 maps read parses and classifies only the lines that changed since the last one
 (MapsTicks); when even that costs more than its share of a core, maps is read every
 few ticks (MapsPlan). Both plans are said on stderr.
+
+A huge map (past HUGE_MAP_REGIONS) is read as the TUI reads one: smaps and maps a piece
+at a time into columns, the text never held and no Region made per region, the columns
+that did not change shared with the last read's. At a million regions that is a few
+hundred MB, where holding smaps's text and a Region a region would be gigabytes.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from vmtop.procfs.errors import NoSuchProcess, PidReused, ProcError, ProcessGone
 from vmtop.procfs.maps_ticks import MapsTicks
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.smaps_budget import SMAPS_BUDGET, carry_smaps, smaps_every
-from vmtop.procfs.snapshot import take_snapshot
+from vmtop.procfs.snapshot import HUGE_MAP_REGIONS, take_snapshot
 
 # The process is gone (or its PID is someone else's now): the end of the watch.
 _GONE = (NoSuchProcess, ProcessGone, ZombieProcess)
@@ -51,20 +56,26 @@ def cmd_watch(procfs: ProcFS, args) -> int:
     threshold = getattr(args, "threshold", None) or DEFAULT_RSS_THRESHOLD
     interval = float(getattr(args, "interval", None) or 1.0)
     count = getattr(args, "count", None)
-    prev = take_snapshot(procfs, args.pid)  # a ProcError here is the CLI's exit 1
+    parsed: dict = {}  # a huge map's last parses (see read_regions_in_pieces)
+    prev = _first_snapshot(procfs, args.pid, parsed)  # a ProcError: the CLI's exit 1
     budget = SmapsReads(interval)
     prev = budget.read(prev)
     if as_json:
         _json_header(prev, interval, budget, out)
     # On stderr, so that stdout holds events only (one JSON object per line with --json).
+    huge = (
+        f"; a huge map ({len(prev.regions)} regions): read in pieces, its text not held"
+        if _is_huge(prev)
+        else ""
+    )
     print(
         f"vmtop: watching PID {prev.info.pid} ({display_name(prev.info.comm)}) every "
-        f"{interval:g} s; {budget.describe()}; Ctrl-C stops",
+        f"{interval:g} s; {budget.describe()}{huge}; Ctrl-C stops",
         file=sys.stderr,
         flush=True,
     )
     try:
-        for cur in _snapshots(procfs, prev, interval, count, budget):
+        for cur in _snapshots(procfs, prev, interval, count, budget, parsed):
             if isinstance(cur, Event):
                 write(cur, out)
                 return 0
@@ -76,6 +87,33 @@ def cmd_watch(procfs: ProcFS, args) -> int:
     except BrokenPipeError:
         return 0  # the reader (`| head`) left
     return 0
+
+
+def _first_snapshot(procfs: ProcFS, pid: int, parsed: dict) -> Snapshot:
+    """The first snapshot, read as the map's size asks: a look at maps first, in pieces
+    and not classified (a few ms, or a second at a million regions), says whether it is
+    huge. What is wrong with a process that cannot be read is said by the read itself."""
+    try:
+        peek = take_snapshot(procfs, pid, smaps=False, classify=False, keep_text=False)
+    except ProcError:  # (a malformed line: the pieces' parse is not the one that says so)
+        return take_snapshot(procfs, pid)
+    return _take(procfs, pid, True, peek.info.start_time or None, peek, parsed)
+
+
+def _is_huge(snap: Snapshot) -> bool:
+    return len(snap.regions) > HUGE_MAP_REGIONS
+
+
+def _take(
+    procfs: ProcFS, pid: int, smaps: bool, start_time: int | None, last: Snapshot, parsed: dict
+) -> Snapshot:
+    """take_snapshot, a huge map (as big as ``last``'s) read a piece at a time."""
+    if not _is_huge(last):
+        parsed.clear()  # (a map that was huge and shrank: its columns are not needed)
+        return take_snapshot(procfs, pid, smaps=smaps, expected_start_time=start_time)
+    return take_snapshot(
+        procfs, pid, smaps=smaps, expected_start_time=start_time, keep_text=False, parsed=parsed
+    )
 
 
 class SmapsReads:
@@ -199,7 +237,12 @@ def _json_header(first: Snapshot, interval: float, budget: SmapsReads, out: Text
 
 
 def _snapshots(
-    procfs: ProcFS, first: Snapshot, interval: float, count: int | None, budget: SmapsReads
+    procfs: ProcFS,
+    first: Snapshot,
+    interval: float,
+    count: int | None,
+    budget: SmapsReads,
+    parsed: dict,
 ):
     """Snapshots after ``first`` every ``interval`` seconds; an exited event (and the
     end) when the process is gone. ``count`` counts ``first`` too."""
@@ -220,19 +263,17 @@ def _snapshots(
             continue
         try:
             cur = None
-            if not budget.due():
+            if not budget.due() and not _is_huge(last):
                 # Between smaps reads: maps, parsed and classified where it changed.
                 cur = maps.take(budget.last)
                 if cur is not None:
                     budget.carried()
                     plan.note(cur.cpu_seconds)
             if cur is None:
-                cur = take_snapshot(
-                    procfs,
-                    first.info.pid,
-                    smaps=budget.due(),
-                    expected_start_time=first.info.start_time or None,
-                )
+                pid, start_time = first.info.pid, first.info.start_time or None
+                cur = _take(procfs, pid, budget.due(), start_time, last, parsed)
+                if not cur.has_smaps:  # a huge map's maps, read whole (in pieces)
+                    plan.note(cur.cpu_seconds)
                 cur = budget.read(cur)
         except PidReused:
             gone = exited_event(last, time.time())

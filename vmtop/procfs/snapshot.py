@@ -55,6 +55,11 @@ def read_process_info(procfs: ProcFS, pid: int) -> tuple[ProcessInfo, dict, Stat
     return info, status, stat
 
 
+# Past this many regions a map is huge: smaps (and maps) are read a piece at a time into
+# columns, the text never held (about 7 MB of smaps text here; 700 MB at a million).
+HUGE_MAP_REGIONS = 10_000
+
+
 class SmapsRead(NamedTuple):
     raw: bytes | memoryview | None  # read-only text; None: a copied tree without smaps
     # Columns when read in pieces (a huge map: see vmtop.model.columns), else a list.

@@ -37,7 +37,7 @@ from vmtop.model.sweep import key_pair
 from vmtop.procfs.errors import NoSuchProcess, PidReused, ProcError, ProcessGone, ZombieProcess
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.smaps_budget import SMAPS_BUDGET, carry_smaps, smaps_every
-from vmtop.procfs.snapshot import take_snapshot
+from vmtop.procfs.snapshot import HUGE_MAP_REGIONS, take_snapshot
 
 # A first sample of more regions than this shows the map (maps only, fast) before
 # reading smaps (seconds, for tens of thousands of regions) on the very next sample.
@@ -45,7 +45,7 @@ QUICK_FIRST_REGIONS = 5000
 # A snapshot keeps its smaps text for the region detail's fields, but not a huge one
 # (44 MB at 60 000 regions, held while the next one is read: a third of vmtop's memory).
 KEEP_SMAPS_TEXT_UP_TO = 8 << 20
-KEEP_SMAPS_TEXT_REGIONS = 10_000  # about that much text; past it, smaps is read in pieces
+KEEP_SMAPS_TEXT_REGIONS = HUGE_MAP_REGIONS  # past it, smaps is read in pieces
 RSS_THRESHOLD = 64 * 1024  # resident change that counts as "changed" for highlights
 # The diff's own per-tick resident events are turned off: RssDrift reports them, summed
 # since each region's last report, so slow growth shows too.
