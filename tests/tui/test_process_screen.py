@@ -264,6 +264,28 @@ async def test_region_that_grows_is_highlighted_and_logged(tmp_path):
         assert row_of(app, HEAP[0]).startswith("▌")
 
 
+async def test_the_events_title_says_how_many_older_events_were_dropped(tmp_path, monkeypatch):
+    from textual.widgets import Static
+
+    from vmtop.tui.widgets import event_log
+
+    monkeypatch.setattr(event_log, "MAX_EVENTS", 2)
+    root = copy_fixture(tmp_path)
+    app = ScreenApp(root)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        title = app.screen.query_one("#events-title", Static)
+        assert "dropped" not in str(title.render())
+        end = HEAP[1]
+        for _ in range(4):  # one heap_grew event each
+            grow_heap(root, (HEAP[0], end), end + 0x21000, rss_kb=172)
+            end += 0x21000
+            await step(pilot)
+        log = app.screen.query_one(EventLog)
+        assert len(log.events) == 2 and log.dropped >= 2
+        assert f"newest first  ·  {log.dropped} older dropped  ·" in str(title.render())
+
+
 def grow_heap(root: Path, old: tuple, new_end: int, rss_kb: int) -> None:
     """Rewrite the fixture's maps and smaps as if brk moved the heap's end."""
     old_range = f"{old[0]:x}-{old[1]:x}"

@@ -257,7 +257,7 @@ class ProcessScreen(
         if result.smaps_read:
             self.smaps_at = snap.taken_at
         self._record_history(snap, result.smaps_read, result.rss_moves)
-        self.query_one(EventLog).add_events(result.events)
+        self._add_events(result.events)
         self._follow_in_detail(snap, result.smaps_read)
         if same and before == (len(self.recent), len(self.traces)) and old_ref == self.ref_changes:
             self._refresh_light()
@@ -314,7 +314,7 @@ class ProcessScreen(
         banner.display = True
         for detail in self._open_details():
             detail.lose(f"process {self.pid} {reason} at {stamp}")
-        self.query_one(EventLog).add_events(result.events)
+        self._add_events(result.events)
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
@@ -463,8 +463,18 @@ class ProcessScreen(
             timeout=3,
         )
 
+    def _add_events(self, events) -> None:
+        log = self.query_one(EventLog)
+        dropped = log.dropped
+        log.add_events(events)
+        if log.dropped != dropped:
+            self._update_events_title()
+
     def _update_events_title(self) -> None:
+        # Once the log is full, how many older events it let go (also its last line).
+        dropped = self.query_one(EventLog).dropped
+        kept = f"  ·  {dropped:,} older dropped".replace(",", " ") if dropped else ""
         self.query_one("#events-title", Static).update(
-            f"Events  newest first  ·  RSS changes of {format_bytes(self.rss_threshold)} "
+            f"Events  newest first{kept}  ·  RSS changes of {format_bytes(self.rss_threshold)} "
             "or more, summed since last shown (t changes)"
         )

@@ -368,8 +368,11 @@ class ReplayScreen(ProcessScreen):
     def _apply(self, result) -> None:
         # The log holds what was recorded up to here, however the cursor got here.
         log = self.query_one(EventLog)
+        dropped = log.dropped
         log.clear()
         log.add_events(self._events_before(self.position))
+        if log.dropped != dropped:
+            self._update_events_title()
         if self.position != self._shown + 1:
             # Highlights linger a few samples when playing forward; after a jump they
             # would show changes that belong to another moment.
