@@ -173,6 +173,30 @@ def test_a_region_history_follows_its_changes() -> None:
     assert history.points(new) == [(3.0, 4096), (4.0, 4096)]  # since it was first seen
 
 
+def test_a_forgotten_history_is_not_drawn_as_flat_before_it_was_forgotten() -> None:
+    from vmtop.model.region import ProcessInfo, Region, Snapshot, Totals
+
+    info = ProcessInfo(1, 1, "x", "x", "S", 0, 0, 1, None)
+
+    def snap(t: float, a: int, b: int) -> Snapshot:
+        regions = (
+            Region(0x1000, 0x9000, "rw-p", 0, "00:00", 0, "", rss=a),
+            Region(0xA000, 0xC000, "r--p", 0, "00:00", 0, "", rss=b),
+        )
+        return Snapshot(info, t, regions, Totals(0, 0, 0, 0, 0, 0), True, {})
+
+    history = RssHistory(max_points=10, max_regions=1)  # one history kept
+    history.record(snap(1.0, 4096, 4096), True)
+    history.record(snap(2.0, 8192, 4096), True)  # A changes
+    history.record(snap(3.0, 8192, 8192), True)  # B changes: A's history goes
+    history.record(snap(4.0, 8192, 8192), True)
+    a, b = snap(4.0, 8192, 8192).regions
+    assert history.dropped == 1
+    # A was 4 KiB at 1.0: only from its last change on is it known to be flat.
+    assert history.points(a) == [(2.0, 8192), (3.0, 8192), (4.0, 8192)]
+    assert history.points(b) == [(1.0, 4096), (2.0, 4096), (3.0, 8192), (4.0, 8192)]
+
+
 def test_the_stack_keeps_its_history_as_it_grows_down() -> None:
     from vmtop.model.region import ProcessInfo, Region, Snapshot, Totals
 

@@ -306,6 +306,10 @@ class RssHistory:
         self.changed: OrderedDict[tuple, deque[tuple[float, int]]] = OrderedDict()
         self.first_seen: OrderedDict[tuple, float] = OrderedDict()  # regions that came later
         self.dropped = 0  # histories forgotten to stay within max_regions
+        # The last change of the most recently forgotten history: every region without
+        # a history has not changed since (the histories go least recently changed
+        # first), so its flat line is drawn from then on only, not over the whole time.
+        self.forgotten_until = float("-inf")
         self._last: tuple | None = None  # the regions of the last smaps read
         self._last_time = 0.0
 
@@ -340,7 +344,8 @@ class RssHistory:
             for key in [k for k in store if not _still_there(regions, k, starts)]:
                 del store[key]
         while len(changed) > self.max_regions:
-            changed.popitem(last=False)
+            _, forgotten = changed.popitem(last=False)
+            self.forgotten_until = max(self.forgotten_until, forgotten[-1][0])
             self.dropped += 1
         while len(first_seen) > self.max_regions:
             first_seen.popitem(last=False)
@@ -353,6 +358,7 @@ class RssHistory:
         points = self.changed.get(key)
         since = self.first_seen.get(key, float("-inf"))
         if not points:
+            since = max(since, self.forgotten_until)
             return [(t, region.rss) for t in self.sample_times if t >= since]
         out = []
         i = 0
