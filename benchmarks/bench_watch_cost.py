@@ -1,11 +1,13 @@
 """What watching costs the watched process: its mmap+munmap rate alone, then while
 `vmtop watch` runs on it at its defaults (1 s interval, smaps on a budget), then while
-`pmap -x` runs on it in a loop, for comparison.
+`pmap -x` runs on it in a loop, for comparison; with ``--tui``, also while the TUI
+(``python -m vmtop PID`` in a 160x48 tmux session of its own) watches it.
 
 The target is benchmarks/churn_rate.c: N separate regions, then mmap + munmap of one
 page in a loop, printing its rate every second. Target: rate with watch >= 0.9x alone.
 
     python benchmarks/bench_watch_cost.py [--regions 60000] [--seconds 20] [--before DIR]
+                                          [--tui] [--rounds N] [--cpu K]
 
 ``--before DIR``: also measure the `vmtop watch` of another source tree (e.g. an older
 commit unpacked with ``git archive REV | tar -x -C DIR``), on the same target in the
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -76,6 +79,37 @@ def watched_rate(
     return rate, worst, note, share
 
 
+def tui_rate(
+    target: subprocess.Popen, seconds: float, source: Path | None, cpu: int | None = None
+) -> tuple[float, float, str, float]:
+    """The target's rate while the TUI (of ``source``, else this tree) shows it in a
+    160x48 tmux session on a socket of its own: median pairs/s, worst pair, the TUI's
+    header line, its CPU share. (``cpu`` is not applied: tmux starts the TUI.)"""
+    with tempfile.TemporaryDirectory() as tmp:
+        sock = os.path.join(tmp, "tmux.sock")
+        path = f"PYTHONPATH={shlex.quote(str(source))} " if source is not None else ""
+        command = (
+            f"cd {shlex.quote(str(source or HERE.parent))} && exec env {path}"
+            f"{shlex.quote(sys.executable)} -m vmtop {target.pid}"
+        )
+        tmux = ["tmux", "-S", sock]
+        subprocess.run([*tmux, "new-session", "-d", "-x", "160", "-y", "48", command], check=True)
+        try:
+            shown = subprocess.run(
+                [*tmux, "display", "-p", "#{pane_pid}"], capture_output=True, text=True
+            )
+            pid = int(shown.stdout)  # (exec: the pane's process is the TUI)
+            rates(target, 4)  # its first screen
+            cpu0, t0 = cpu_seconds(pid), time.monotonic()
+            rate, worst = rates(target, seconds)
+            share = (cpu_seconds(pid) - cpu0) / (time.monotonic() - t0)
+            pane = subprocess.run([*tmux, "capture-pane", "-p"], capture_output=True, text=True)
+            header = " ".join(pane.stdout.splitlines()[:1]).strip()
+        finally:
+            subprocess.run([*tmux, "kill-server"], capture_output=True)
+    return rate, worst, header, share
+
+
 def cpu_seconds(pid: int) -> float:
     """utime + stime of a process, from /proc/PID/stat."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
@@ -87,6 +121,7 @@ def main() -> int:
     parser.add_argument("--regions", type=int, default=60_000)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--before", type=Path, help="another source tree's watch, too")
+    parser.add_argument("--tui", action="store_true", help="the TUI too (needs tmux)")
     parser.add_argument(
         "--rounds", type=int, default=1, help="alone / watch (/ before) this many times over"
     )
@@ -102,11 +137,17 @@ def main() -> int:
     print(f"{os.cpu_count()} CPUs, load {os.getloadavg()}")
     # Per round: the rate alone, then with each watch; ratios against that round's alone
     # (the machine's other load drifts between rounds more than within one).
-    variants: list[tuple[str, Path | None]] = [("with vmtop watch", None)]
+    variants: list[tuple[str, Path | None, object]] = [("with vmtop watch", None, watched_rate)]
     if args.before is not None:
-        variants.append(("with watch before", args.before.resolve()))
-    ratios: dict[str, list[float]] = {label: [] for label, _ in variants}
-    shares: dict[str, list[float]] = {label: [] for label, _ in variants}
+        variants.append(("with watch before", args.before.resolve(), watched_rate))
+    if args.tui:
+        if shutil.which("tmux") is None:
+            raise SystemExit("--tui needs tmux")
+        variants.append(("with the TUI", None, tui_rate))
+        if args.before is not None:
+            variants.append(("with TUI before", args.before.resolve(), tui_rate))
+    ratios: dict[str, list[float]] = {label: [] for label, _, _ in variants}
+    shares: dict[str, list[float]] = {label: [] for label, _, _ in variants}
     notes: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as tmp, max_map_count_for(args.regions):
         exe = Path(tmp) / "churn_rate"
@@ -124,14 +165,14 @@ def main() -> int:
                     f"{alone_worst / 1000:6.1f} ms   (load {os.getloadavg()[0]:.2f})",
                     flush=True,
                 )
-                for label, source in variants:
-                    rate, worst, note, share = watched_rate(target, args.seconds, source, args.cpu)
+                for label, source, measure in variants:
+                    rate, worst, note, share = measure(target, args.seconds, source, args.cpu)
                     ratios[label].append(rate / alone)
                     shares[label].append(share)
                     notes.setdefault(label, note)
                     print(
                         f"  {label:<18} {rate:10.0f} pairs/s   worst {worst / 1000:6.1f} ms"
-                        f"   {rate / alone:.2f}x alone   (watch: {share:.1%} of a core)",
+                        f"   {rate / alone:.2f}x alone   (vmtop: {share:.1%} of a core)",
                         flush=True,
                     )
             loop = subprocess.Popen(
@@ -145,10 +186,10 @@ def main() -> int:
             target.wait()
     pin = f", target and watch on CPU {args.cpu}" if args.cpu is not None else ""
     print(f"{args.regions} regions, {args.rounds} round(s) of {args.seconds:g} s{pin}:")
-    for label, source in variants:
+    for label, source, _ in variants:
         print(
             f"  {label:<18} median {statistics.median(ratios[label]):.2f}x alone "
-            f"(rounds: {', '.join(f'{r:.2f}' for r in ratios[label])}); watch "
+            f"(rounds: {', '.join(f'{r:.2f}' for r in ratios[label])}); vmtop "
             f"{statistics.median(shares[label]):.1%} of a core"
         )
         print(f"    {source or 'this tree'}: {notes[label]}")

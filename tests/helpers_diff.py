@@ -126,9 +126,11 @@ VMTOP = [sys.executable, "-m", "vmtop"]
 class WatchProcess:
     """``vmtop watch PID --json`` running as a child; its events parsed as they come."""
 
-    def __init__(self, pid: int, *args: str, interval: float = 0.1) -> None:
+    def __init__(
+        self, pid: int, *args: str, interval: float = 0.1, vmtop: list[str] = VMTOP
+    ) -> None:
         self.proc = subprocess.Popen(
-            [*VMTOP, "watch", str(pid), "--json", "--interval", str(interval), *args],
+            [*vmtop, "watch", str(pid), "--json", "--interval", str(interval), *args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

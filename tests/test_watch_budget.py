@@ -63,9 +63,8 @@ def test_watch_help_says_what_watching_costs_with_the_figures_in_force(capsys):
     import pytest
 
     from vmtop.cli import main
-    from vmtop.commands.watch import MAPS_BUDGET
+    from vmtop.commands.watch import MAPS_BUDGET, WATCH_PIECES_FROM
     from vmtop.procfs.smaps_budget import SMAPS_BUDGET
-    from vmtop.procfs.snapshot import HUGE_MAP_REGIONS
 
     with pytest.raises(SystemExit) as exit_:
         main(["watch", "--help"])
@@ -73,5 +72,5 @@ def test_watch_help_says_what_watching_costs_with_the_figures_in_force(capsys):
     text = " ".join(capsys.readouterr().out.split())  # (argparse wraps the lines)
     assert SMAPS_BUDGET == MAPS_BUDGET
     assert f"at most {SMAPS_BUDGET:.0%} of a core" in text
-    assert f"more than {HUGE_MAP_REGIONS:,} regions".replace(",", " ") in text
+    assert f"more than {WATCH_PIECES_FROM:,} regions".replace(",", " ") in text
     assert "said on stderr" in text

@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         "What watching costs the process is kept small: smaps (resident sizes; reading it "
         "walks the page tables, and the process's mmap waits) is read on a budget, "
         "at most 10% of a core, and maps in between; maps too is read less often when it "
-        "costs more than that. A map of more than 10 000 regions is read a piece at a "
+        "costs more than that. A map of more than 100 000 regions is read a piece at a "
         "time, its text never held. The plans are said on stderr, and again when they "
         "change.",
     )
