@@ -18,7 +18,10 @@ this thread), the least of several runs: other load on the machine only adds to 
 
 Prints each as milliseconds and as a ratio to the kernel read; the target is <= 0.2.
 
-    /work/venv/bin/python benchmarks/bench_diff.py [--regions 60000] [--repeat 7]
+With ``--columns`` the two snapshots are read as the TUI and `watch` read a huge map,
+in pieces into columns (RegionColumns), and the columns' diff is what is timed.
+
+    /work/venv/bin/python benchmarks/bench_diff.py [--regions 60000] [--repeat 7] [--columns]
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import time
 from kernel_read import kernel_read
 from map_count import max_map_count_for
 
+from vmtop.model.columns import RegionColumns
 from vmtop.model.diff import diff_snapshots
 from vmtop.model.region_changes import region_changes, unmapped_ranges
 from vmtop.model.sweep import clear_cache
@@ -89,6 +93,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--regions", type=int, default=60_000)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--columns", action="store_true", help="snapshots as columns")
     args = parser.parse_args()
     with max_map_count_for(args.regions):
         return measure(args)
@@ -107,11 +112,14 @@ def measure(args) -> int:
             print("the child could not map its regions", file=sys.stderr)
             return 1
         procfs = ProcFS()
-        a = take_snapshot(procfs, child.pid, classify=False)
+        pieces = {"keep_text": False} if args.columns else {}
+        a = take_snapshot(procfs, child.pid, classify=False, **pieces)
         child.stdin.write("go\n")
         child.stdin.flush()
         child.stdout.readline()
-        b = take_snapshot(procfs, child.pid, classify=False)
+        b = take_snapshot(procfs, child.pid, classify=False, **pieces)
+        if isinstance(a.regions, RegionColumns) != args.columns:
+            raise SystemExit("the snapshots are not read as asked")
         path = f"/proc/{child.pid}/smaps"
 
         kernel = best_seconds(lambda: kernel_read(path), args.repeat)
@@ -153,7 +161,8 @@ def measure(args) -> int:
         kinds_seen: dict[str, int] = {}
         for e in events:
             kinds_seen[e.event] = kinds_seen.get(e.event, 0) + 1
-        print(f"regions: {len(a.regions)} -> {len(b.regions)}; events: {kinds_seen}")
+        read_as = "columns" if args.columns else "Regions"
+        print(f"regions ({read_as}): {len(a.regions)} -> {len(b.regions)}; events: {kinds_seen}")
         print(f"kernel read of smaps: {kernel * 1000:8.1f} ms ({kernel_read(path) >> 20} MiB)")
         for name, seconds in results.items():
             ratio = seconds / kernel

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 from array import array
+from operator import eq, itemgetter
 
 from vmtop.model.columns import FIGURES, RegionColumns
 
@@ -77,8 +78,8 @@ class ColumnKeys:
             lo, hi, step = index.indices(self._len)
             if step != 1:
                 raise ValueError("key slices are contiguous")
-            return _Run(tuple(c[lo:hi] for c in self.columns))
-        return tuple(c[index] for c in self.columns)
+            return _Run(tuple(map(itemgetter(slice(lo, hi)), self.columns)))
+        return tuple(map(itemgetter(index), self.columns))
 
     def __eq__(self, other) -> bool:
         if not isinstance(other, ColumnKeys):
@@ -103,7 +104,7 @@ class _Run:
     def __eq__(self, other) -> bool:
         if not isinstance(other, _Run):
             return NotImplemented
-        return all(a == b for a, b in zip(self.columns, other.columns, strict=True))
+        return all(map(eq, self.columns, other.columns))
 
     def __iter__(self):
         return zip(*self.columns, strict=True)

@@ -120,8 +120,11 @@ def clear_cache() -> None:
 def _equal_run(kp: list, i: int, kc: list, j: int) -> int:
     """How many keys are equal from kp[i] and kc[j] on.
 
-    Compares slices in growing chunks (C-level list compares), and finds the first
-    difference inside a chunk that differs with one pass of C-level iterators.
+    Compares slices in growing chunks (C-level list compares), narrows a chunk that
+    differs down by halves the same way, and finds the first difference in what is left
+    with one pass of C-level iterators. (Keys of columns are rows made one at a time
+    when iterated: a pass over a whole chunk of 8 192 cost a diff at 60 000 regions
+    two thirds of its time; halves compare slices of the columns, in C.)
     """
     limit = min(len(kp) - i, len(kc) - j)
     if limit <= 0 or kp[i] != kc[j]:
@@ -136,8 +139,20 @@ def _equal_run(kp: list, i: int, kc: list, j: int) -> int:
             done += m
             chunk *= 8
             continue
+        while m > _SCAN:  # the first difference is within kp[i + done : i + done + m]
+            half = m // 2
+            if kp[i + done : i + done + half] == kc[j + done : j + done + half]:
+                done += half
+                m -= half
+            else:
+                m = half
+        before = kp[i + done : i + done + m]
+        after = kc[j + done : j + done + m]
         return done + next(compress(count(), map(ne, before, after)))
     return done
+
+
+_SCAN = 32  # keys looked at one by one once a difference is narrowed down to so many
 
 
 class _Run(NamedTuple):
