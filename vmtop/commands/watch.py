@@ -12,10 +12,10 @@ maps read parses and classifies only the lines that changed since the last one
 (MapsTicks); when even that costs more than its share of a core, maps is read every
 few ticks (MapsPlan). Both plans are said on stderr.
 
-A huge map (past WATCH_PIECES_FROM regions) is read as the TUI reads one: smaps and maps a piece
-at a time into columns, the text never held and no Region made per region, the columns
-that did not change shared with the last read's. At a million regions that is a few
-hundred MB, where holding smaps's text and a Region a region would be gigabytes.
+A huge map (past WATCH_PIECES_FROM regions) is read as the TUI reads one: smaps and maps
+a piece at a time into columns, the text never held and no Region made per region, the
+columns that did not change shared with the last read's. At a million regions that is a
+few hundred MB, where holding smaps's text and a Region a region would be gigabytes.
 """
 
 from __future__ import annotations
