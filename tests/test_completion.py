@@ -242,3 +242,18 @@ def test_man_page_escapes_roff(specs):
     body = [line for line in page.splitlines() if not line.startswith((".", "'", "\\&"))]
     # Every hyphen in text is escaped, so man does not turn options into dashes.
     assert all("-" not in line.replace("\\-", "") for line in body if "--" in line)
+
+
+def test_every_option_says_what_it_does():
+    """`vmtop CMD --help` and the man page: no option left as a bare name."""
+    import argparse
+
+    parser = build_parser()
+    (sub,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    bare = [
+        f"{name} {action.option_strings[-1]}"
+        for name, command in [("vmtop", parser), *sub.choices.items()]
+        for action in command._actions
+        if action.option_strings and not action.help
+    ]
+    assert not bare, bare

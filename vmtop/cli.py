@@ -155,7 +155,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="seconds between samples (default: the config's interval, 1)",
     )
-    watch.add_argument("--count", type=positive_int, default=None, metavar="N")
+    watch.add_argument(
+        "--count",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="stop after N snapshots, the first included (default: until the process "
+        "exits or Ctrl-C)",
+    )
     watch.add_argument("--json", action="store_true", help="one JSON object per line")
     watch.add_argument(
         "--threshold",

@@ -255,6 +255,15 @@ async def test_region_detail_of_a_replayed_region(recording):
         fields = app.screen.fields  # the recorded figures, under their smaps names
         assert fields["Rss"] == block.rss and fields["Private_Dirty"] == block.private_dirty
         assert fields["Size"] == BLOCK
+        # Nothing of this machine is read for it, and it says so rather than "follows".
+        status = str(app.screen.query_one("#detail-status").render())
+        assert "recorded at" in status and "follows" not in status
+        pages = str(app.screen.query_one("#detail-pages").render())
+        assert pages.startswith("not recorded"), pages
+        assert app.screen.check_action("reread_pages", ()) is False
+        await pilot.press("r")
+        await settle(pilot)
+        assert str(app.screen.query_one("#detail-pages").render()).startswith("not recorded")
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen is screen

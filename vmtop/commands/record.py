@@ -32,11 +32,27 @@ def add_parser(sub, common, parse_pid, positive_float, positive_int) -> None:
     common(record)
     record.add_argument("pid", type=parse_pid, metavar="PID")
     record.add_argument("-o", "--output", required=True, metavar="FILE", help="the recording")
-    record.add_argument("--interval", type=positive_float, default=1.0, metavar="S")
     record.add_argument(
-        "--duration", type=duration_arg, default=None, metavar="D", help="90s, 10m, 1h"
+        "--interval",
+        type=positive_float,
+        default=1.0,
+        metavar="S",
+        help="seconds between samples (default 1)",
     )
-    record.add_argument("--count", type=positive_int, default=None, metavar="N")
+    record.add_argument(
+        "--duration",
+        type=duration_arg,
+        default=None,
+        metavar="D",
+        help="stop after this long: 90, 90s, 10m, 1h",
+    )
+    record.add_argument(
+        "--count",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="stop after N samples (default: when the process exits, or Ctrl-C)",
+    )
 
 
 class _Stop(Exception):

@@ -43,6 +43,7 @@ from vmtop.tui.widgets.page_strip import strip_text
 PAGEMAP_SECONDS = 2.0
 STACK_BELOW = 150  # columns: narrower than this, the two panes are stacked
 HUGE_REREAD_SECONDS = 10.0  # a snapshot without smaps text: re-read the block this often
+NOT_RECORDED = "not recorded: a recording holds each region's figures, not its pages"
 # Above this many pages a region's pagemap is sampled per strip cell, not read whole
 # (a 1 TiB PROT_NONE reservation would otherwise mean 2 GiB of pagemap).
 MAX_PAGES_READ = 1 << 19
@@ -99,7 +100,10 @@ class RegionDetailScreen(Screen):
         interval: float = PAGEMAP_SECONDS,
         live: bool = True,
         smaps_at: float | None = None,
+        recorded: bool = False,
     ) -> None:
+        """``live``: follow the region, reading its pages every ``interval``.
+        ``recorded``: a replayed sample's region, whose pages no file holds."""
         super().__init__()
         self.procfs = procfs
         self.snapshot = snapshot
@@ -110,7 +114,8 @@ class RegionDetailScreen(Screen):
         self.memory_region = region
         self.rss_history = list(rss_history or [])
         self.interval = interval
-        self.live = live
+        self.live = live and not recorded
+        self.recorded = recorded
         self.fields: dict[str, int | str] = region_fields(snapshot, region)
         self._reading_pages = False
 
@@ -229,6 +234,11 @@ class RegionDetailScreen(Screen):
             text.append(" ✗ ", style=theme.style("exited", bold=True))
             text.append(self.lost, style=theme.style("exited", bold=True))
             text.append(f" · figures below as read at {_clock(self.smaps_at)}", style="dim")
+            return text
+        if self.recorded:  # a replay: the figures of one recorded sample, nothing read
+            text.append(" ● ", style=theme.style("baseline", bold=True))
+            text.append(f"recorded at {_clock(self.smaps_at)}", style="bold")
+            text.append(" · the figures of that sample; a recording holds no pages", style="dim")
             return text
         text.append(" ● ", style=theme.style("live", bold=True))
         text.append(f"smaps read {_clock(self.smaps_at)}", style="bold")
@@ -427,7 +437,15 @@ class RegionDetailScreen(Screen):
 
     # -- pages --------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "reread_pages":
+            return not self.recorded  # a replay has no pages to read again
+        return True
+
     def action_reread_pages(self) -> None:
+        if self.recorded:
+            self._show_pages(("unavailable", NOT_RECORDED))
+            return
         if self._reading_pages:
             return
         self._reading_pages = True

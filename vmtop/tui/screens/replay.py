@@ -438,7 +438,7 @@ class ReplayScreen(ProcessScreen):
                 snapshot=message.snapshot._replace(raw_smaps=text, has_smaps=text is not None),
                 region=region,
                 rss_history=message.history,
-                live=False,
+                recorded=True,
             )
         )
 
