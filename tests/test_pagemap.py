@@ -137,3 +137,56 @@ def test_reading_a_range_in_the_middle_uses_the_right_offset(compile_c, spawn):
     # Pages 8..23 of the anonymous mapping: 10..19 are resident.
     entries = pm.read_pagemap(ProcFS(), child.pid, anon + 8 * page, anon + 24 * page)
     assert [i + 8 for i, e in enumerate(entries) if e & PRESENT] == list(range(10, 20))
+
+
+HUGE_CHILD = r"""
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+int main(void) {
+    long page = sysconf(_SC_PAGESIZE);
+    long pages = 2L * 1024 * 1024;  /* 8 GiB of 4 KiB pages: past MAX_PAGES_READ */
+    char *p = mmap(NULL, pages * page, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) { perror("mmap"); return 1; }
+    long share = pages / 64;  /* the pages each of 64 cells stands for */
+    p[0] = 1;                               /* cell 0, in its window */
+    p[(48 * share + 5) * page] = 1;         /* cell 48, in its window */
+    p[(40 * share + share - 1) * page] = 1; /* cell 40, past its window: not read */
+    printf("%lx %ld\n", (unsigned long)p, pages);
+    fflush(stdout);
+    pause();
+    return 0;
+}
+"""
+
+
+@pytest.mark.live
+def test_a_huge_region_is_sampled_a_window_per_cell(compile_c, spawn):
+    if pm.PAGE_SIZE != 4096:
+        pytest.skip("the child's arithmetic assumes 4 KiB pages")
+    exe = compile_c(HUGE_CHILD)
+    child = spawn([exe])
+    start_hex, pages_text = child.read_line().split()
+    start, pages = int(start_hex, 16), int(pages_text)
+    strip = pm.read_page_strip(ProcFS(), child.pid, start, start + pages * 4096, 64)
+    assert strip.how == "sampled" and strip.pages == pages
+    # MAX_PAGES_READ entries in all, a window at the start of each cell's share...
+    assert len(strip.entries) == pm.MAX_PAGES_READ
+    # ...and the cells tile the region, each standing for all of its share.
+    assert [c.first_page for c in strip.cells] == [i * pages // 64 for i in range(64)]
+    assert sum(c.pages for c in strip.cells) == pages
+    present = {i: c.state for i, c in enumerate(strip.cells) if c.present}
+    assert present == {0: pm.EXCL, 48: pm.EXCL}  # cell 40's page lies past its window
+
+
+@pytest.mark.live
+def test_a_small_region_is_read_whole(compile_c, spawn):
+    exe = compile_c(CHILD)
+    child = spawn([exe])
+    anon = int(child.read_line().split()[0], 16)
+    strip = pm.read_page_strip(ProcFS(), child.pid, anon, anon + 64 * pm.PAGE_SIZE, 8)
+    assert strip.how == "full" and strip.pages == 64 and len(strip.entries) == 64
+    # 8 cells of 8 pages: 0 and 3 in the first, 10..15 in the second, ...
+    assert [c.present for c in strip.cells] == [2, 6, 4, 0, 0, 0, 0, 1]

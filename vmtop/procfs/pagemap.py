@@ -184,6 +184,44 @@ def read_pagemap(
     return parse_entries(b"".join(chunks))
 
 
+# Above this many pages a region's pagemap is sampled per strip cell, not read whole
+# (a 1 TiB PROT_NONE reservation would otherwise mean 2 GiB of pagemap).
+MAX_PAGES_READ = 1 << 19
+
+
+class PageStrip(NamedTuple):
+    """What the region detail's page strip shows of a region."""
+
+    how: str  # "full": every page read; "sampled": a window of pages per cell
+    entries: list[int]  # the pagemap entries read
+    cells: list[StripCell]
+    pages: int  # pages in the region
+
+
+def read_page_strip(procfs: ProcFS, pid: int, start: int, end: int, cells: int) -> PageStrip:
+    """The pages of ``start``..``end`` in at most ``cells`` cells: every page's entry
+    when the region has up to MAX_PAGES_READ pages, else a window at the start of each
+    cell's share (MAX_PAGES_READ entries in all), so that a cell stands for its pages.
+    Raises as read_pagemap does."""
+    pages = (end - start) // PAGE_SIZE
+    if pages <= MAX_PAGES_READ:
+        entries = read_pagemap(procfs, pid, start, end)
+        return PageStrip("full", entries, bucket(entries, cells), len(entries))
+    per_cell = max(1, MAX_PAGES_READ // cells)
+    strip = []
+    sampled: list[int] = []
+    for i in range(cells):
+        lo = i * pages // cells
+        hi = (i + 1) * pages // cells
+        at = start + lo * PAGE_SIZE
+        entries = read_pagemap(procfs, pid, at, at + min(hi - lo, per_cell) * PAGE_SIZE)
+        sampled.extend(entries)
+        cell = bucket(entries, 1)
+        if cell:
+            strip.append(cell[0]._replace(first_page=lo, pages=hi - lo))
+    return PageStrip("sampled", sampled, strip, pages)
+
+
 def _translate(procfs: ProcFS, pid: int, *, denied: bool = False) -> ProcError:
     from vmtop.procfs.errors import AccessDenied, ProcessGone
 

@@ -44,9 +44,6 @@ PAGEMAP_SECONDS = 2.0
 STACK_BELOW = 150  # columns: narrower than this, the two panes are stacked
 HUGE_REREAD_SECONDS = 10.0  # a snapshot without smaps text: re-read the block this often
 NOT_RECORDED = "not recorded: a recording holds each region's figures, not its pages"
-# Above this many pages a region's pagemap is sampled per strip cell, not read whole
-# (a 1 TiB PROT_NONE reservation would otherwise mean 2 GiB of pagemap).
-MAX_PAGES_READ = 1 << 19
 STRIP_ROWS_MAX = 6
 STRIP_ROWS_PER_PAGE = 8
 
@@ -461,38 +458,18 @@ class RegionDetailScreen(Screen):
     @work(thread=True, exclusive=True, group="detail-pages")
     def _read_pages(self, width: int) -> None:
         region = self.memory_region
-        pid = self.snapshot.pid
         pages = region.size // pm.PAGE_SIZE
         # One cell per page while that fits in STRIP_ROWS_PER_PAGE rows, else buckets.
         cells = pages if pages <= width * STRIP_ROWS_PER_PAGE else width * STRIP_ROWS_MAX
         try:
-            if pages <= MAX_PAGES_READ:
-                entries = pm.read_pagemap(self.procfs, pid, region.start, region.end)
-                result = ("full", entries, pm.bucket(entries, cells), len(entries))
-            else:
-                result = self._sampled(pid, pages, cells)
+            result = pm.read_page_strip(
+                self.procfs, self.snapshot.pid, region.start, region.end, cells
+            )
         except pm.PagemapUnavailable:
             result = ("unavailable", "pagemap not available (this /proc tree has none)")
         except ProcError as e:
             result = ("unavailable", f"pagemap not available: {e}")
         self.app.call_from_thread(self._show_pages, result)
-
-    def _sampled(self, pid: int, pages: int, cells: int):
-        """Read a window of pages at the start of each strip cell's bucket."""
-        per_cell = max(1, MAX_PAGES_READ // cells)
-        strip = []
-        sampled: list[int] = []
-        for i in range(cells):
-            lo = i * pages // cells
-            hi = (i + 1) * pages // cells
-            take = min(hi - lo, per_cell)
-            start = self.memory_region.start + lo * pm.PAGE_SIZE
-            entries = pm.read_pagemap(self.procfs, pid, start, start + take * pm.PAGE_SIZE)
-            sampled.extend(entries)
-            cell = pm.bucket(entries, 1)
-            if cell:
-                strip.append(cell[0]._replace(first_page=lo, pages=hi - lo))
-        return ("sampled", sampled, strip, pages)
 
     def _show_pages(self, result) -> None:
         self._reading_pages = False
