@@ -197,3 +197,31 @@ def _alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+@pytest.mark.skipif(shutil.which("setsid") is None, reason="setsid is not installed")
+@pytest.mark.skipif(not VMTOP.exists(), reason=f"no vmtop console script at {VMTOP}")
+def test_vmtop_ends_when_its_terminal_goes_away(spawn):
+    """A TUI with no controlling terminal (setsid, or left behind by su) gets no SIGHUP
+    when the terminal closes: it must notice, not spin on the end of input forever."""
+    target = spawn(["sleep", "120"])
+    tmux = Tmux()
+    vmtop_pid = None
+    try:
+        tmux.start()
+        shell = tmux.pane_pid()
+        tmux.send(f"setsid -w {VMTOP} {target.pid}", "Enter")
+        tmux.wait_for(lambda t: "Regions" in t and "sleep" in t, 10, "the process screen")
+        found = [p for p in descendants(shell) if str(VMTOP) in " ".join(_cmdline(p))]
+        assert found, "vmtop was not found under the shell"
+        vmtop_pid = found[-1]
+        tmux.kill()  # the terminal goes away
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline and _alive(vmtop_pid):
+            time.sleep(0.2)
+        assert not _alive(vmtop_pid), "vmtop kept running after its terminal went away"
+    finally:
+        tmux.kill()
+        if vmtop_pid is not None and _alive(vmtop_pid):
+            os.kill(vmtop_pid, 9)

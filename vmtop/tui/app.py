@@ -13,6 +13,7 @@ exits (q, Ctrl+C, an exception): see ``on_unmount`` and ``run``.
 from __future__ import annotations
 
 import gc
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +28,7 @@ from textual.screen import Screen
 from vmtop.config import Settings
 from vmtop.procfs.reader import ProcFS
 from vmtop.tui import theme
+from vmtop.tui.terminal_watch import CHECK_SECONDS, exit_soon_even_so, terminal_gone
 
 
 class BottomScreen(Screen):
@@ -63,6 +65,10 @@ def freeze_startup_objects() -> None:
     never freed (what the parser's old freeze-per-parse did to the TUI's garbage)."""
     gc.collect()
     gc.freeze()
+
+
+# The exit status when the terminal went away: 128 + SIGHUP, as if hung up.
+TERMINAL_GONE = 129
 
 
 class VmtopApp(App):
@@ -136,6 +142,16 @@ class VmtopApp(App):
 
     def on_mount(self) -> None:
         self.push_screen(self.first_screen())
+        # In a real terminal only (not the pilot's headless driver, not a browser's).
+        fd = getattr(self._driver, "fileno", None)
+        if not self.is_headless and isinstance(fd, int) and os.isatty(fd):
+            self._terminal_fd = fd
+            self.set_interval(CHECK_SECONDS, self._check_terminal)
+
+    def _check_terminal(self) -> None:
+        if terminal_gone(self._terminal_fd):
+            exit_soon_even_so(TERMINAL_GONE)
+            self.exit(return_code=TERMINAL_GONE)
 
     def first_screen(self) -> Screen:
         if self.pid is None:
