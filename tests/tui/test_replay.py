@@ -309,3 +309,26 @@ async def test_stepping_back_shows_no_highlight_from_later(recording):
         await settle(pilot)
         assert screen.source.position == HEAP_AT - 1
         assert screen.recent == {}  # nothing changed at sample 11
+
+
+async def test_home_and_end_go_to_the_first_and_last_sample(recording):
+    app = ReplayApp(recording)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await opened(app, pilot)
+        await pilot.press("full_stop", "full_stop")
+        await settle(pilot)
+        assert screen.source.position == 2
+        # The region table has focus, and binds Home / End too: the replay's come first.
+        await pilot.press("end")
+        await settle(pilot)
+        assert screen.source.position == SAMPLES - 1
+        await pilot.press("home")
+        await settle(pilot)
+        assert screen.source.position == 0
+        # In the go-to-time prompt they move its cursor, not the replay.
+        await pilot.press("t", *"end", "home")
+        await settle(pilot)
+        assert screen.source.position == 0
+        await pilot.press("enter")
+        await settle(pilot)
+        assert screen.source.position == SAMPLES - 1  # "end" was typed whole

@@ -100,7 +100,7 @@ REPLAY = [
     ("+ / -", "play faster / slower"),
     (", / .", "one sample back / forward"),
     ("n / N", "next / previous event"),
-    ("Home / End", "first / last sample"),
+    ("Home / End", "first / last sample (in a replay, not the table's first / last region)"),
     ("t", "go to a time: 12:03:10, 90s (from the start), +5m / -30s (from here), end"),
     ("a / b", "mark A (the baseline) / B: the line under the timeline says what changed "
      "from A to B"),

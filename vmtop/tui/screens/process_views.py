@@ -114,5 +114,5 @@ class ProcessViews:
         parts.append(f"sorted by {table.sort} {order}")
         if table.grouped:
             parts.append("grouped by object, with text / data / bss as `size` prints them")
-        parts.append("Δ since baseline" if self.baseline is not None else "Δ since last refresh")
+        parts.append("Δ since baseline" if self.baseline is not None else "Δ since the last sample")
         self.query_one("#table-title", Static).update("  ·  ".join(parts))

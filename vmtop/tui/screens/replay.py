@@ -123,8 +123,10 @@ class ReplayScreen(ProcessScreen):
         Binding("a", "mark_a", "Mark A"),
         Binding("b", "mark_b", "Mark B"),
         Binding("B", "clear_baseline", "Clear marks", show=False),
-        Binding("home", "seek(0)", "Start", show=False),
-        Binding("end", "seek(-1)", "End", show=False),
+        # Before the region table's Home / End (first / last row): in a replay they
+        # move in time, as the help says.
+        Binding("home", "seek(0)", "Start", show=False, priority=True),
+        Binding("end", "seek(-1)", "End", show=False, priority=True),
     ]
 
     def __init__(self, recording: Recording, procfs: ProcFS, *, name: str | None = None):
@@ -447,8 +449,8 @@ class ReplayScreen(ProcessScreen):
         self.seek(message.index)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "goto_time" and self._prompt_focused():
-            return False
+        if action in ("goto_time", "seek") and self._prompt_focused():
+            return False  # the key edits the prompt
         if action == "clear_baseline":
             return self.mark_a is not None or self.mark_b is not None
         return super().check_action(action, parameters)

@@ -214,7 +214,7 @@ class ProcessHeader(theme.ThemedLines, Widget):
                     )
                 ]
             else:
-                right = [(20, [Segment("Δ since last refresh", theme.style("muted"))])]
+                right = [(20, [Segment("Δ since the last sample", theme.style("muted"))])]
             right.append((100, [Segment(" ")]))
             left, right = fit_pieces(left, right, width)
             segs = [seg for _, segments in left for seg in segments]

@@ -21,9 +21,9 @@ from vmtop.tui.widgets.table_rows import (
     group_kind,
     group_sort_value,
     is_hex_term,
+    key_verdict,
     matches,
     sort_value,
-    text_match,
 )
 
 
@@ -97,14 +97,7 @@ def _shown_indexes(regions: RegionColumns, filter_text: str) -> array | None:
     for i, key in enumerate(keys):
         verdict = decided.get(key, 0)
         if verdict == 0:
-            unmatched = [t for t in terms if not text_match(*key, t)]
-            if not unmatched:
-                verdict = True
-            elif all(t in hex_terms for t in unmatched):
-                verdict = None
-            else:
-                verdict = False
-            decided[key] = verdict
+            verdict = decided[key] = key_verdict(key, terms, hex_terms)
         if verdict or (verdict is None and matches(regions[i], terms)):
             append(i)
     return order

@@ -10,6 +10,8 @@ from typing import NamedTuple
 from vmtop.model import kinds
 from vmtop.model.region import Region
 from vmtop.tui.sampler import RegionChange
+from vmtop.tui.theme import kind_label
+from vmtop.tui.widgets.table_columns import region_name
 
 # The smaps figures a row can show, by sort key: (Region attribute, smaps field name).
 # "dirty" is shared + private dirty (pmap -x's Dirty); "private_dirty" is the memory
@@ -111,18 +113,38 @@ def matches(region: Region, terms: Sequence[str]) -> bool:
     return all(
         text_match(region.path, region.object, region.kind, region.perms, term)
         or _address_match(region, term)
+        or _shown_name_match(region, term)
         for term in terms
     )
 
 
 def text_match(path: str, obj: str | None, kind: str, perms: str, term: str) -> bool:
-    """Does a term match the name or object (substring, any case), the kind (prefix)
-    or the permissions?"""
+    """Does a term match the name or object (substring, any case), the kind (prefix
+    of its name or of the label the table shows: ``tstack`` for thread_stack) or the
+    permissions?"""
     if term in path.lower() or term in (obj or "").lower():
         return True
-    if kind.startswith(term) or term == kind:
+    if kind.startswith(term) or kind_label(kind).lower().startswith(term):
         return True
     return term in perms
+
+
+def key_verdict(key: tuple, terms: Sequence[str], hex_terms: set[str]) -> bool | None:
+    """What ``text_match`` settles for every region of one (path, object, kind, perms):
+    True, all match; False, none can; None, each region decides (an address term, or
+    a thread stack, whose shown name holds its thread id)."""
+    unmatched = [t for t in terms if not text_match(*key, t)]
+    if not unmatched:
+        return True
+    if key[2] == kinds.THREAD_STACK or all(t in hex_terms for t in unmatched):
+        return None
+    return False
+
+
+def _shown_name_match(region: Region, term: str) -> bool:
+    """The name column's description of an unnamed region: ``[stack of thread 812]``."""
+    name, described = region_name(region)
+    return described and term in name.lower()
 
 
 def is_hex_term(term: str) -> bool:
@@ -146,7 +168,8 @@ def _address_match(region: Region, term: str) -> bool:
 def filter_regions(regions: Sequence[Region], text: str) -> list[Region]:
     """Regions matching every whitespace-separated term of ``text`` (a new list).
 
-    A term matches the name or object (substring, any case), the kind (prefix), the
+    A term matches the name or object (substring, any case; for a thread's stack, the
+    name shown: ``stack of thread 812``), the kind (prefix of its name or label), the
     permissions (``rw``, ``r-x``, ``s``), or an address: ``0x7f12…`` matches the region
     containing that address, and bare hex matches the start or end address prefix.
 
@@ -158,14 +181,7 @@ def filter_regions(regions: Sequence[Region], text: str) -> list[Region]:
     if not terms:
         return list(regions)
     hex_terms = {t for t in terms if is_hex_term(t)}
-    decided: dict[tuple, bool | None] = {}  # True: all match; False: cannot; None: by address
-
-    def decide(key: tuple) -> bool | None:
-        unmatched = [t for t in terms if not text_match(*key, t)]
-        if not unmatched:
-            return True
-        return None if all(t in hex_terms for t in unmatched) else False
-
+    decided: dict[tuple, bool | None] = {}  # key_verdict's, by key
     out = []
     append = out.append
     for r in regions:
@@ -174,7 +190,7 @@ def filter_regions(regions: Sequence[Region], text: str) -> list[Region]:
         if verdict == 0:
             if len(decided) > 100_000:
                 decided.clear()
-            verdict = decided[key] = decide(key)
+            verdict = decided[key] = key_verdict(key, terms, hex_terms)
         if verdict or (verdict is None and matches(r, terms)):
             append(r)
     return out
