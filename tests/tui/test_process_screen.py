@@ -429,9 +429,13 @@ async def test_unreadable_process_shows_a_message_and_q_leaves(tmp_path):
         message = str(app.screen.query_one("#message").content)
         assert "no such process: 99999" in message
         assert not app.screen.query_one("#bar").display
+        # The header says so too, rather than "paused" and "reading…".
+        header = [app.screen.query_one(ProcessHeader).render_line(y).text for y in (0, 1)]
+        assert "not watched" in header[0] and "paused" not in header[0]
+        assert "reading" not in header[1]
         await pilot.press("q")
         await pilot.pause()
-    assert app.return_code == 0
+    assert app.return_code == 1  # as `vmtop snapshot 99999` fails
 
 
 async def test_kernel_thread_is_explained(tmp_path):
@@ -440,7 +444,9 @@ async def test_kernel_thread_is_explained(tmp_path):
     app = ScreenApp(root, pid=2)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
-        assert "kernel thread" in str(app.screen.query_one("#message").content)
+        message = str(app.screen.query_one("#message").render())
+        # Its name in brackets, shown as it is (not taken for markup).
+        assert "process 2 [kthreadd] is a kernel thread" in message
 
 
 async def test_enter_opens_detail_and_escape_comes_back():

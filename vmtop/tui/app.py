@@ -186,7 +186,9 @@ class VmtopApp(App):
         if len(self.screen_stack) > 2:
             self.pop_screen()
         else:
-            self.exit()
+            # Started on a process it could not watch: a failure, as the CLI's would be.
+            failed = getattr(self.screen, "error", None) is not None
+            self.exit(return_code=1 if failed else 0)
 
     # -- the demo child ---------------------------------------------------------------
 

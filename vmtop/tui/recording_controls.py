@@ -53,9 +53,11 @@ class RecordingControls:
             try:
                 source.start_recording(path, self.interval)
             except OSError as e:
-                self.notify(f"cannot record to {path}: {e.strerror or e}", severity="error")
+                self.notify(
+                    f"cannot record to {path}: {e.strerror or e}", severity="error", markup=False
+                )
                 return
-            self.notify(f"Recording to {path} — R stops", timeout=5)
+            self.notify(f"Recording to {path} — R stops", timeout=5, markup=False)
         else:
             writer = source.stop_recording()
             if writer is not None:
@@ -63,6 +65,7 @@ class RecordingControls:
                     f"Saved {writer.path}: {writer.samples} samples, "
                     f"{format_bytes(writer.size)}. Replay it with: vmtop replay {writer.path}",
                     timeout=10,
+                    markup=False,  # a path is shown as it is
                 )
         self._update_header()
 

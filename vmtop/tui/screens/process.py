@@ -22,6 +22,7 @@ from collections.abc import Callable
 from operator import itemgetter
 from pathlib import Path
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -324,12 +325,15 @@ class ProcessScreen(
     def _show_error(self, text: str) -> None:
         self.error = text
         message = self.query_one("#message", Static)
-        message.update(f"{text}\n\nPress q or Esc to go back.")
+        # Text, not markup: "[kthreadd]" and any bracket in a name are shown as they are.
+        message.update(Text(f"{text}\n\nPress q or Esc to go back."))
         message.display = True
         for selector in ("#bar", "#body", "#events-title", "#events"):
             self.query_one(selector).display = False
         self.fit_layout()
-        self.query_one(ProcessHeader).set_state(HeaderState(None, self.pid, live=False))
+        self.query_one(ProcessHeader).set_state(
+            HeaderState(None, self.pid, live=False, failed=True)
+        )
         self._update_bindings()
 
     # -- resizing ----------------------------------------------------------------------

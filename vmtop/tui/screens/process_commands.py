@@ -42,7 +42,9 @@ class ProcessCommands(NamedCommands):
         out.append(("Zoom the bar out", screen.action_zoom_out, "Z"))
         out.append(("Set the baseline here", screen.action_baseline, "Δ since this moment"))
         if screen.baseline is not None:
-            out.append(("Clear the baseline", screen.action_clear_baseline, "Δ since the last sample"))
+            out.append(
+                ("Clear the baseline", screen.action_clear_baseline, "Δ since the last sample")
+            )
         out.append(
             (
                 "Resume sampling" if not screen.live else "Pause sampling",

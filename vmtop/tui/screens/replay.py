@@ -254,13 +254,14 @@ class ReplayScreen(ProcessScreen):
         try:
             when = resolve_time(text, rec.start, rec.end, now=rec.time_of(self.position))
         except ValueError as e:
-            self.notify(str(e), severity="warning")
+            self.notify(str(e), severity="warning", markup=False)
             return False
         if when < rec.start - rec.interval or when > rec.end + rec.interval:
             self.notify(
                 f"{text} is outside the recording ({clock_text(rec.start)} to "
                 f"{clock_text(rec.end)})",
                 severity="warning",
+                markup=False,  # what was typed, shown as it is
             )
             return False
         self._stop_playing()

@@ -47,6 +47,7 @@ class HeaderState(NamedTuple):
     period: float | None = None  # actual seconds between samples, when slowed down
     source: str | None = None  # where snapshots come from, when not live: "copy of /proc …"
     recording: str | None = None  # "REC file 1.2M" while the screen records
+    failed: bool = False  # the process cannot be watched (the screen says why)
 
 
 def _pair(label: str, value: str) -> list[Segment]:
@@ -83,6 +84,8 @@ class ProcessHeader(theme.ThemedLines, Widget):
     def refresh_pieces(self) -> list[tuple[int, list[Segment]]]:
         """The refresh state, as (priority, segments) pieces."""
         s = self.state
+        if s.failed:
+            return [(100, [Segment("✗ not watched", theme.style("exited", bold=True))])]
         if s.exited_at is not None:
             return [
                 (100, [Segment(f"exited {_clock(s.exited_at)}", theme.style("exited", bold=True))])
@@ -187,7 +190,8 @@ class ProcessHeader(theme.ThemedLines, Widget):
             return Strip([*segments, Segment(" " * pad), *tail]).crop(0, width)
         if y == 1:
             if snap is None:
-                return Strip([Segment(" reading…", theme.style("muted"))]).adjust_cell_length(width)
+                why = " no memory map to show" if s.failed else " reading…"
+                return Strip([Segment(why, theme.style("muted"))]).adjust_cell_length(width)
             t = snap.totals
             regions = str(len(snap.regions))
             if s.shown is not None and s.shown != len(snap.regions):
