@@ -181,6 +181,30 @@ async def test_sort_cycles_columns():
         assert table.rows[0].rss == 0
 
 
+async def test_a_new_sort_shows_its_top_when_the_selection_is_on_it():
+    """Scrolled down in address order, the selected region sorts onto the first page
+    by RSS: the table shows that page from its top row, not from the selection."""
+    app = ScreenApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(RegionTable)
+        page = table.page_height
+        by_rss = sorted(maps_lines(), key=lambda m: -smaps_field(m[0], "Rss"))
+        by_start = sorted(maps_lines())
+        # One ranked 2nd-4th by RSS, far enough down in address order to scroll to.
+        chosen = next(m for m in by_rss[1:4] if by_start.index(m) >= page + 3)
+        region = next(r for r in app.screen.snapshot.regions if r.start == chosen[0])
+        table.select_region(region)
+        await settle(pilot)
+        assert table.scroll_y > 0
+        await pilot.press("s", "s")  # size, then RSS
+        await settle(pilot)
+        assert "RSS▼" in table.render_line(0).text
+        assert table.selected_region.start == chosen[0]
+        assert table.scroll_y == 0
+        assert table_rows(app)[0][1:13] == f"{by_rss[0][0]:012x}"  # the largest, shown
+
+
 async def test_filter_as_you_type_and_escape_clears():
     app = ScreenApp()
     async with app.run_test(size=(160, 48)) as pilot:

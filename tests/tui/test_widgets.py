@@ -402,3 +402,36 @@ async def test_a_groups_object_name_shows_before_its_size_figures():
             line = table.render_line(1).text
         assert ("so.6" in line) == name_shows, (width, line)
         assert (figures in line) == figures_show, (width, line)
+
+
+class TimelineApp(App):
+    def __init__(self, totals: list[int]) -> None:
+        super().__init__()
+        from vmtop.tui.widgets.timeline import Timeline, TimelineData
+
+        n = len(totals)
+        data = TimelineData(
+            times=[1_000_000.0 + i for i in range(n)],
+            kinds=[{kinds.ANON: t} for t in totals],
+            totals=totals,
+            event_counts=[0] * n,
+            note_counts=[0] * n,
+        )
+        self.timeline = Timeline(data)
+
+    def compose(self) -> ComposeResult:
+        yield self.timeline
+
+
+async def test_timeline_label_says_the_rss_the_recording_went_through():
+    mib = 1 << 20
+    for totals, said, not_said in (
+        ([100 * mib, 150 * mib, 120 * mib], "RSS 100M–150M", "80M"),  # not the chart's floor
+        ([285 * mib, 285 * mib + 16 * 1024], "RSS 285M", "–"),  # flat: one figure
+    ):
+        app = TimelineApp(totals)
+        async with app.run_test(size=(120, 10)) as pilot:
+            await pilot.pause()
+            top = app.timeline.render_line(0).text
+            assert said in top, top
+            assert not_said not in top.split("RSS", 1)[1], top

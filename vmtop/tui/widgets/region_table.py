@@ -132,6 +132,7 @@ class RegionTable(RegionTableLines, theme.ThemedLines, ScrollView, can_focus=Tru
         self.descending = False
         self.filter_text = ""
         self.grouped = False
+        self._reshaped = False  # the next rows shown are a new order (see _show_rows)
         self.expanded: set[str] = set()
         self.addr_width = 12
         self.user_addr_width = 12
@@ -261,6 +262,11 @@ class RegionTable(RegionTableLines, theme.ThemedLines, ScrollView, can_focus=Tru
         self._cache.clear()
         self.virtual_size = Size(self.size.width, len(self.rows) + 1)
         index = self._find_selected()
+        if self._reshaped and index < self.page_height:
+            # Sorted, filtered or grouped anew: the top of the new order is what was
+            # asked for, and the selection is on that first page; no scrolled-off top.
+            self.scroll_to(y=0, animate=False, immediate=True)
+        self._reshaped = False
         self.set_cursor(index, scroll=True, notify=index != self.cursor)
         self.refresh()
 
@@ -278,6 +284,7 @@ class RegionTable(RegionTableLines, theme.ThemedLines, ScrollView, can_focus=Tru
             descending = column in DESCENDING_FIRST
         self.sort = column
         self.descending = descending
+        self._reshaped = True
         self._rebuild()
         self.post_message(self.SortChanged(self))
 
@@ -292,6 +299,7 @@ class RegionTable(RegionTableLines, theme.ThemedLines, ScrollView, can_focus=Tru
     def set_filter(self, text: str) -> None:
         if text != self.filter_text:
             self.filter_text = text
+            self._reshaped = True
             self._rebuild()
 
     def set_object_sizes(self, sizes: dict[str, object]) -> None:
@@ -304,6 +312,7 @@ class RegionTable(RegionTableLines, theme.ThemedLines, ScrollView, can_focus=Tru
     def set_grouped(self, grouped: bool) -> None:
         if grouped != self.grouped:
             self.grouped = grouped
+            self._reshaped = True
             self._rebuild()
 
     # -- cursor ------------------------------------------------------------------------

@@ -73,7 +73,7 @@ class Timeline(theme.ThemedLines, Widget):
         self.peak = max(data.totals) if data.totals else 0
         # The chart starts a little below the lowest RSS, not at zero: growth is what
         # it is for, and from zero a 10 % rise is a line's width.
-        low = min(data.totals) if data.totals else 0
+        self.low = low = min(data.totals) if data.totals else 0
         self.floor = int(low * 0.8) if self.peak > low else 0
 
     def set_position(self, cursor: int, mark_a: int | None, mark_b: int | None) -> None:
@@ -221,11 +221,12 @@ class Timeline(theme.ThemedLines, Widget):
                     cells[x + k] = ch
                     styles[x + k] = style
 
-        # One label, on the half away from the cursor: the span and the RSS scale.
-        label = (
-            f"{clock_text(d.times[0])} → {clock_text(d.times[-1])}   "
-            f"RSS {format_bytes(self.floor)}–{format_bytes(self.peak)}"
-        )
+        # One label, on the half away from the cursor: the span and the RSS it went
+        # through (not the chart's floor, which is below the lowest: read as a range,
+        # it said RSS dipped where it never did).
+        low, peak = format_bytes(self.low), format_bytes(self.peak)
+        rss = f"RSS {low}–{peak}" if low != peak else f"RSS {peak}"
+        label = f"{clock_text(d.times[0])} → {clock_text(d.times[-1])}   {rss}"
         x = 1 if cursor > width // 2 else width - len(label) - 1
         for col in marks:
             if x <= 1 + col < x + len(label):  # nor over a mark
