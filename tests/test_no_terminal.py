@@ -30,7 +30,6 @@ TUI_COMMANDS = [
     ["demo", "mmap"],
     ["demo", "stack"],
     ["demo", "threads"],
-    ["replay", "/nonexistent/recording.jsonl.gz"],
 ]
 
 

@@ -9,6 +9,7 @@ import json
 import os
 import tempfile
 import time
+import zlib
 
 import pytest
 from conftest import PROC_FIXTURES, run_vmtop
@@ -194,6 +195,89 @@ def test_damaged_file_replays_to_the_damage(tmp_path):
             assert_same_sample(rec.snapshot(i), snaps[i], i)
         except RecordingError as e:  # the sample whose body sits in the damage
             assert "cannot be read back" in str(e)
+
+
+def _members(data: bytes) -> list[bytes]:
+    """The gzip members of a recording, each as its bytes."""
+    out = []
+    while data:
+        z = zlib.decompressobj(31)
+        z.decompress(data)
+        used = len(data) - len(z.unused_data)
+        out.append(data[:used])
+        data = data[used:]
+    return out
+
+
+def _with_line(data: bytes, number: int, text: bytes) -> bytes:
+    """The recording with its line ``number`` (from 1, as ``zcat FILE | sed -n Np``
+    counts) replaced by ``text``; the other gzip members are kept byte for byte, the
+    keyframe members the reader steps over without reading them among them."""
+    out, seen = [], 0
+    for member in _members(data):
+        lines = gzip.decompress(member).split(b"\n")[:-1]
+        if seen < number <= seen + len(lines):
+            lines[number - seen - 1] = text
+            member = gzip.compress(b"\n".join(lines) + b"\n")
+        seen += len(lines)
+        out.append(member)
+    return b"".join(out)
+
+
+# Lines of _valid_recording() (14 samples, keyframe_every=4): 1 the header, 2 a keyframe,
+# then a delta and its sample's commit line by turns; 12 the second keyframe, 16 the
+# delta of the 8th sample, 17 its commit line.
+@pytest.mark.parametrize(
+    ("number", "text", "why", "kept"),
+    [
+        (6, b"{not json", "not JSON", 2),
+        (6, b"\xff\xfe", "not JSON", 2),
+        (16, b"garbage where a delta was", "not JSON", 7),
+        (17, b"[1, 2, 3]", "a JSON array, not a record object", 7),
+        (17, b'"sample"', "a JSON string, not a record object", 7),
+        (17, b"42", "a number, not a record object", 7),
+        (17, b'{"i":7,"time":1}', "a record object without a type", 7),
+        (17, b'{"type":"sample","i":7}', "no time in sample 8", 7),
+        (17, b'{"type":"sample","i":7,"time":"noon"}', "bad time in sample 8", 7),
+        (17, b'{"type":"sample","i":7,"time":1,"totals":5}', "bad totals in sample 8", 7),
+        (17, b'{"type":"sample","i":7,"time":1,"kinds":[1]}', "bad resident bytes", 7),
+        (17, b'{"type":"sample","i":7,"time":1,"events":[[1]]}', "bad events in sample 8", 7),
+        (17, b'{"type":"sample","i":8,"time":1}', "sample 8 is missing", 7),
+        (28, b'{"type":"end","events":{"a":1}}', "bad events in the end mark", 14),
+    ],
+)
+@pytest.mark.parametrize("plain", [False, True], ids=["gzip", "plain"])
+def test_a_damaged_line_is_named_by_its_number_and_what_is_wrong(
+    tmp_path, number, text, why, kept, plain
+):
+    data = _with_line(_valid_recording(), number, text)
+    if plain:  # JSON Lines not compressed: read the same way, line for line
+        data = gzip.decompress(data)
+    path = tmp_path / "r.jsonl.gz"
+    path.write_bytes(data)
+    rec = Recording.open(str(path))
+    assert len(rec) == kept
+    (note,) = rec.notes
+    assert rec.end_reason is None  # the end mark does not count when it is damaged
+    assert f"line {number} is damaged ({why}" in note, note
+    assert f"replaying up to sample {kept} " in note
+    assert "Error" not in note and "byte 0" not in note  # no exception class names
+
+
+def test_damaged_compressed_data_is_named_by_its_byte_and_line(tmp_path):
+    members = _members(_valid_recording())
+    # The fifth member holds lines 13 to 21 (sample 6's commit line to sample 10's).
+    assert gzip.decompress(members[4]).startswith(b'{"type":"sample","i":5,')
+    start = sum(map(len, members[:4]))
+    data = bytearray(b"".join(members))
+    data[start + 20 : start + 28] = b"\xff" * 8
+    path = tmp_path / "r.jsonl.gz"
+    path.write_bytes(bytes(data))
+    rec = Recording.open(str(path))
+    assert len(rec) == 5
+    (note,) = rec.notes
+    assert f"damaged from byte {start} of the file, line 13 on (" in note, note
+    assert "compressed data that does not decompress" in note and "Error" not in note
 
 
 def _one_line_error(path) -> str:

@@ -298,8 +298,7 @@ def _wants_tui(args: argparse.Namespace) -> bool:
     """Whether the command runs the TUI (and so needs a terminal)."""
     if args.command is None:
         return True
-    if args.command == "replay":  # headless with --at or --events
-        return not args.events and args.at is None
+    # (replay checks its options and the terminal itself: commands.replay.cmd_replay)
     return args.command == "demo" and not args.no_tui
 
 

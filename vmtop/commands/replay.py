@@ -7,30 +7,64 @@ import json
 import sys
 import time
 
+from vmtop import terminal
 from vmtop.commands.watch import event_record, human_line
 from vmtop.record.format import RecordingError
 from vmtop.record.reader import Recording
 from vmtop.record.timespec import resolve_time
 
+FORMATS = ("pmap", "json", "csv")
+
 
 def add_parser(sub) -> None:
     replay = sub.add_parser("replay", help="replay a recording (the TUI, or headless)")
     replay.add_argument("file", metavar="FILE")
-    replay.add_argument(
+    # Two different outputs, the map at one moment or the whole event stream: asking for
+    # both is a usage error, not one of them silently dropped.
+    output = replay.add_mutually_exclusive_group()
+    output.add_argument(
         "--at",
         metavar="TIME",
         default=None,
         help="print the map as it was then: 12:03:10, 90s or +5m (after the start), "
         "-30s (before the end), start, end",
     )
+    output.add_argument("--events", action="store_true", help="print the recorded events")
     replay.add_argument(
         "--format",
-        choices=("pmap", "json", "csv"),
-        default="pmap",
-        help="with --at: pmap like 'pmap -x', json, or csv",
+        choices=FORMATS,
+        default=None,  # not "pmap": cmd_replay must tell a --format given without --at
+        help="with --at: pmap like 'pmap -x' (the default), json, or csv",
     )
-    replay.add_argument("--events", action="store_true", help="print the recorded events")
     replay.add_argument("--json", action="store_true", help="with --events: JSON lines")
+    # cmd_replay checks what argparse cannot (an option that needs another one) and says
+    # so the way argparse does: this parser's usage line, exit status 2.
+    replay.set_defaults(replay_usage_error=replay.error)
+
+
+def usage_problem(args) -> str | None:
+    """What is wrong with the options together, or None: each of --format and --json
+    only shapes the output of another option, and alone it would open the TUI."""
+    if args.format is not None and args.at is None:
+        hint = "; with --events use --json" if args.events else ""
+        return f"--format needs --at (a headless snapshot of one moment){hint}"
+    if args.json and not args.events:
+        hint = "; with --at use --format json" if args.at is not None else ""
+        return f"--json needs --events (the recorded events as JSON lines){hint}"
+    return None
+
+
+def no_terminal_reason() -> str | None:
+    """Why the replay TUI cannot start here, pointing to the headless replays rather than
+    to the live commands (snapshot, watch, record) that the general reason names."""
+    reason = terminal.no_terminal_reason()
+    if reason is None:
+        return None
+    need = reason.partition("; ")[0]  # "the TUI needs a terminal, and stdout is not one"
+    return (
+        f"{need}; without a terminal use 'vmtop replay FILE --at TIME' (the map at one "
+        "moment) or 'vmtop replay FILE --events' (what changed, in order)"
+    )
 
 
 def open_recording(path: str) -> Recording:
@@ -48,12 +82,23 @@ def print_notes(rec: Recording) -> None:
 
 
 def cmd_replay(args) -> int:
+    problem = usage_problem(args)
+    if problem is not None:
+        args.replay_usage_error(problem)  # exits 2
+    headless = args.events or args.at is not None
+    if not headless:
+        # Before the file is opened: without a terminal, say so at once (a recording of
+        # hours takes a while to scan), whether or not the file is readable.
+        reason = no_terminal_reason()
+        if reason is not None:
+            print(f"vmtop: {reason}", file=sys.stderr)
+            return terminal.NO_TERMINAL_STATUS
     rec = open_recording(args.file)
     print_notes(rec)
     if args.events:
         return _print_events(rec, json_lines=args.json)
     if args.at is not None:
-        return _print_at(rec, args.at, args.format)
+        return _print_at(rec, args.at, args.format or "pmap")
     return _run_tui(rec, getattr(args, "settings", None))
 
 

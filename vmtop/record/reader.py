@@ -40,10 +40,27 @@ _DELTA = b'{"type":"delta"'
 
 
 class _Damage(Exception):
-    def __init__(self, offset: int, why: str) -> None:
+    """Where a file stops being a readable recording, and why, in words.
+
+    ``line`` counts the lines of the uncompressed text from 1 (the header): for a
+    compressed file it is the only position a person can find the damage by (``zcat
+    FILE | sed -n 6p``), since a line's own offset is known only inside its gzip member.
+    ``offset`` is a byte of the file itself, given for damage to the compressed data:
+    where the part that cannot be read starts (zlib does not say where inside it), and
+    ``line`` then the first line lost.
+    """
+
+    def __init__(self, why: str, *, offset: int | None = None, line: int | None = None):
         super().__init__(why)
-        self.offset = offset
         self.why = why
+        self.offset = offset
+        self.line = line
+
+    def place(self) -> str:
+        """The note's words: "line 6 is damaged (not JSON)"."""
+        if self.offset is None:
+            return f"line {self.line} is damaged ({self.why})"
+        return f"damaged from byte {self.offset} of the file, line {self.line} on ({self.why})"
 
 
 def keyframe_member(f, offset: int) -> int | None:
@@ -113,7 +130,10 @@ def iter_lines(
             try:
                 out = z.decompress(data)
             except zlib.error as e:
-                raise _Damage(member + used, f"damaged compressed data ({e})") from None
+                # zlib says "Error -3 while decompressing data: invalid block type".
+                detail = str(e).rpartition(": ")[2]
+                why = f"compressed data that does not decompress: {detail}"
+                raise _Damage(why, offset=member + used) from None
             used += len(data) - len(z.unused_data)
             if out:
                 pending += out
@@ -123,11 +143,47 @@ def iter_lines(
                     for line in lines:
                         yield line_member, line
         if pending:
-            raise _Damage(member + used, "a line runs past the end of its compressed part")
+            raise _Damage("a line runs past the end of its compressed part", offset=member + used)
         member += used
         f.seek(member)
         if f.read(2) not in (b"\x1f\x8b", b""):
-            raise _Damage(member, "data after the end of a compressed part")
+            raise _Damage("data after the end of a compressed part", offset=member)
+
+
+_JSON_KINDS = {list: "a JSON array", str: "a JSON string", bool: "true or false"}
+_REQUIRED = object()
+
+
+def _record(line: bytes) -> dict:
+    """The line as a record object with a type, or _Damage saying what it is instead."""
+    try:
+        record = json.loads(line)
+    except ValueError:  # UnicodeDecodeError is one too
+        raise _Damage("not JSON") from None
+    if not isinstance(record, dict):
+        kind = "null" if record is None else _JSON_KINDS.get(type(record), "a number")
+        raise _Damage(f"{kind}, not a record object")
+    if "type" not in record:
+        raise _Damage("a record object without a type")
+    return record
+
+
+def _field(record: dict, key: str, convert, of: str, default=_REQUIRED, *, what: str = ""):
+    """``convert(record[key])``, ``default`` where the key is absent, or _Damage naming
+    the field and the record ("bad totals in sample 5", "no time in sample 5")."""
+    name = what or key
+    if key not in record:
+        if default is _REQUIRED:
+            raise _Damage(f"no {name} in {of}")
+        return default
+    try:
+        return convert(record[key])
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError):
+        raise _Damage(f"bad {name} in {of}") from None
+
+
+def _events(rows) -> tuple:
+    return tuple(map(fmt.row_event, rows))
 
 
 class SampleInfo(NamedTuple):
@@ -203,7 +259,7 @@ class Recording:
             try:
                 self._scan_lines(iter_lines(f, 0, self.compressed, skip_keyframes=True))
             except _Damage as e:
-                self._cut(f"damaged at byte {e.offset} ({e.why})")
+                self._cut(e.place())
                 return
             except OSError as e:
                 raise RecordingError(f"{name}: {e.strerror or e}") from None
@@ -248,17 +304,19 @@ class Recording:
         keyframe = -1
         totals = None
         kinds: dict = {}
-        for offset, line in lines:
-            if not self.header:
-                self._check_header(line)
-                continue
-            if line is SKIPPED or line.startswith(_KEYFRAME):
-                body_offset, body_i = offset, len(self.samples)
-                continue
-            if line.startswith(_DELTA) or not line.strip():
-                continue
-            try:
-                record = json.loads(line)
+        number = 0  # of the line in hand, from 1 (the header)
+        try:
+            for offset, line in lines:
+                number += 1
+                if not self.header:
+                    self._check_header(line)
+                    continue
+                if line is SKIPPED or line.startswith(_KEYFRAME):
+                    body_offset, body_i = offset, len(self.samples)
+                    continue
+                if line.startswith(_DELTA) or not line.strip():
+                    continue
+                record = _record(line)
                 kind = record["type"]
                 if kind == "keyframe":  # written by another tool: another key order
                     body_offset, body_i = offset, len(self.samples)
@@ -266,29 +324,31 @@ class Recording:
                 if kind == "delta":
                     continue
                 if kind == "end":
-                    self.end_reason = str(record.get("reason", ""))
-                    self.end_events = tuple(fmt.row_event(e) for e in record.get("events", ()))
+                    self.end_events = _field(record, "events", _events, "the end mark", ())
+                    self.end_reason = str(record.get("reason", ""))  # read to the end
                     break
                 if kind != "sample":
                     continue  # a line type from a later minor addition: skip it
                 i = len(self.samples)
                 if record.get("i", i) != i:
-                    raise _Damage(offset, f"sample {i} is missing")
+                    raise _Damage(f"sample {i + 1} is missing")  # counted from 1, as in notes
                 if body_i == i:
                     keyframe = i
                     self.keyframe_offsets[i] = body_offset
                 if keyframe < 0:
-                    raise _Damage(offset, "a sample before any keyframe")
-                if "totals" in record:
-                    totals = fmt.row_totals(record["totals"])
-                if "kinds" in record:
-                    kinds = dict(record["kinds"])
-                events = tuple(fmt.row_event(e) for e in record.get("events", ()))
-                when = float(record["time"])
-            except (ValueError, KeyError, TypeError, AttributeError) as e:
-                raise _Damage(offset, f"unreadable line ({type(e).__name__})") from None
-            self.samples.append(SampleInfo(when, totals, kinds, keyframe, events))
-            self._times.append(when)
+                    raise _Damage("a sample before any keyframe")
+                of = f"sample {i + 1}"
+                totals = _field(record, "totals", fmt.row_totals, of, totals)
+                kinds = _field(record, "kinds", dict, of, kinds, what="resident bytes by kind")
+                events = _field(record, "events", _events, of, ())
+                when = _field(record, "time", float, of)
+                self.samples.append(SampleInfo(when, totals, kinds, keyframe, events))
+                self._times.append(when)
+        except _Damage as e:
+            # Damage to the compressed data is met looking for the next line; any other
+            # is the line in hand's.
+            e.line = number + 1 if e.offset is not None else number
+            raise
         if not self.header:
             raise RecordingError(f"{self.path} is not a vmtop recording (no header line)")
         if not self.samples:

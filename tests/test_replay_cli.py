@@ -1,0 +1,101 @@
+"""`vmtop replay FILE` and its options: an option that only shapes another one's output
+is a usage error alone, the two outputs (--at, --events) are not taken together, and
+without a terminal the TUI's refusal names the headless replays.
+
+Before, `--format json` or `--json` alone opened the TUI (or, without a terminal, said
+to use snapshot, watch or record: no help for a recording), and `--at end --events`
+printed every event, --at dropped without a word.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+from conftest import PROC_FIXTURES, run_vmtop
+
+from vmtop.procfs.reader import ProcFS
+from vmtop.procfs.snapshot import take_snapshot
+from vmtop.record.writer import RecordingWriter
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory):
+    snap = take_snapshot(ProcFS(str(PROC_FIXTURES)), 7925)
+    path = tmp_path_factory.mktemp("replay") / "r.jsonl.gz"
+    with RecordingWriter(str(path), interval=1.0) as writer:
+        for i in range(3):
+            writer.write_sample(snap._replace(taken_at=1_700_000_000.0 + i))
+    return path
+
+
+def _replay(*args) -> subprocess.CompletedProcess:
+    """No terminal on either end, as in a script: what was wrong went to the TUI then."""
+    env = {k: v for k, v in os.environ.items() if k != "TEXTUAL_DRIVER"}
+    return run_vmtop("replay", *args, stdin=subprocess.DEVNULL, env=env)
+
+
+def _usage_error(out: subprocess.CompletedProcess) -> str:
+    """The error line of an argparse usage error, after checking it is one."""
+    err = out.stderr.decode()
+    assert out.returncode == 2, err
+    assert out.stdout == b""
+    assert err.startswith("usage: vmtop replay"), err
+    assert "terminal" not in err  # not the TUI's refusal
+    return err.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("words", "says"),
+    [
+        (["--format", "json"], "--format needs --at"),
+        (["--format=csv"], "--format needs --at"),
+        (["--events", "--format", "json"], "--format needs --at"),
+        (["--json"], "--json needs --events"),
+        (["--at", "end", "--json"], "--json needs --events"),
+    ],
+)
+def test_an_option_without_the_one_it_shapes_is_a_usage_error(recording, words, says):
+    line = _usage_error(_replay(recording, *words))
+    assert line.startswith(f"vmtop replay: error: {says}"), line
+
+
+def test_the_hint_points_to_the_option_for_the_output_asked_for(recording):
+    line = _usage_error(_replay(recording, "--events", "--format", "json"))
+    assert "with --events use --json" in line
+    line = _usage_error(_replay(recording, "--at", "end", "--json"))
+    assert "with --at use --format json" in line
+
+
+@pytest.mark.parametrize("words", [["--at", "end", "--events"], ["--events", "--at=-1s"]])
+def test_at_and_events_together_are_refused(recording, words):
+    # --at prints the map at one moment, --events the event stream: two outputs, and
+    # --at is no filter on the events (its help says so), so neither is dropped.
+    line = _usage_error(_replay(recording, *words))
+    assert "--events" in line and "--at" in line and "not allowed" in line
+
+
+def test_the_options_together_as_their_help_says(recording):
+    out = _replay(recording, "--at", "end", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(b'{"format": "vmtop-snapshot"')
+    out = _replay(recording, "--at", "start")  # pmap, the default
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(b"7925:")
+    out = _replay(recording, "--events", "--json")
+    assert out.returncode == 0 and out.stderr == b"", out.stderr
+
+
+@pytest.mark.parametrize("file", ["recording", "missing"])
+def test_no_terminal_names_the_headless_replays(recording, tmp_path, file):
+    # At once, before the file is opened: the same line whether or not it is readable.
+    path = recording if file == "recording" else tmp_path / "nope.jsonl.gz"
+    out = _replay(path)
+    err = out.stderr.decode()
+    assert out.returncode == 2 and out.stdout == b"", err
+    assert len(err.splitlines()) == 1, err
+    assert "the TUI needs a terminal" in err
+    assert "'vmtop replay FILE --at TIME'" in err and "'vmtop replay FILE --events'" in err
+    for live in ("snapshot", "watch", "vmtop record"):  # commands for a live process
+        assert live not in err
