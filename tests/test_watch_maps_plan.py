@@ -41,3 +41,20 @@ def test_one_dear_read_among_cheap_ones_changes_nothing():
     for cost in (0.04, 0.04, 0.6, 0.04):  # the first after an smaps read is dearer
         plan.note(cost)
         assert plan.every == 1
+
+
+def test_a_thread_exit_line_names_the_thread():
+    from vmtop.commands.watch import human_line
+    from vmtop.model import events as ev
+    from vmtop.model.events import Event
+
+    stack = 0x7F0000000000
+    event = Event(
+        1_700_000_000.0, ev.THREAD_EXITED, stack, stack + (8 << 20), "thread_stack",
+        (8 << 20), -(8 << 20), path="", tid=812,
+    )  # fmt: skip
+    line = human_line(event)
+    assert "thread_exited" in line and "[stack of thread 812]" in line
+    assert "[anon]" not in line
+    # Without a thread id (an anonymous region), as before.
+    assert "[anon]" in human_line(event._replace(event=ev.UNMAPPED, tid=None))

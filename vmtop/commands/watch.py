@@ -362,7 +362,12 @@ def human_line(event: Event) -> str:
         size = format_size(event.delta, signed=True)
     else:
         size = format_size(event.size)
-    name = display_name(event.path) if event.path else "[anon]"
+    if event.path:
+        name = display_name(event.path)
+    elif event.tid is not None:  # as the TUI's table names it
+        name = f"[stack of thread {event.tid}]"
+    else:
+        name = "[anon]"
     text = (
         f"{stamp}  {event.event:<18} {size:>14}  {event.start:#014x}-{event.end:#014x}  "
         f"{event.kind or '-':<12} {name}"
