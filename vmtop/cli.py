@@ -53,11 +53,17 @@ ADDRESS_LIMIT = 1 << 64  # no address of a 64-bit process reaches it
 
 
 def parse_address(text: str) -> int:
+    lowered = text.lower()
+    # Hex with 0x; without it, hex when it has a letter a-f (an address pasted from maps
+    # or pmap: 7fb608b20123), else decimal (digits alone could be either).
+    is_hex = lowered.startswith("0x") or (
+        any(c in "abcdef" for c in lowered) and all(c in "0123456789abcdef" for c in lowered)
+    )
     try:
-        value = int(text, 16) if text.lower().startswith("0x") else int(text, 10)
+        value = int(text, 16) if is_hex else int(text, 10)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"not an address: {text!r} (use hex with 0x, or decimal)"
+            f"not an address: {text!r} (use hex, with 0x or as maps prints it, or decimal)"
         ) from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"not an address: {text!r}")
@@ -132,7 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
     where = sub.add_parser("where", help="say what is at each address of a process")
     _common(where)
     where.add_argument("pid", type=parse_pid, metavar="PID")
-    where.add_argument("addresses", type=parse_address, nargs="+", metavar="ADDRESS")
+    where.add_argument(
+        "addresses",
+        type=parse_address,
+        nargs="+",
+        metavar="ADDRESS",
+        help="hex (0x7f12…, or 7f12… as maps prints it) or decimal",
+    )
     where.add_argument("--json", action="store_true", help="print a JSON list")
 
     watch = sub.add_parser(

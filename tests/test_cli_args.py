@@ -1,0 +1,29 @@
+"""The CLI's argument types: what a person pastes is read as they meant it."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from vmtop.cli import parse_address
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("0x7fb608b20123", 0x7FB608B20123),
+        ("0X10", 0x10),
+        ("7fb608b20123", 0x7FB608B20123),  # as maps and pmap print it: hex without 0x
+        ("ffffffffff600000", 0xFFFFFFFFFF600000),
+        ("4096", 4096),  # digits alone: decimal
+    ],
+)
+def test_addresses_are_read_as_printed(text: str, value: int) -> None:
+    assert parse_address(text) == value
+
+
+@pytest.mark.parametrize("text", ["7fzz", "0xg", "", "-1", "1" + "0" * 20, "0x1" + "0" * 16])
+def test_what_is_not_an_address_is_refused(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="not an address"):
+        parse_address(text)
