@@ -12,6 +12,7 @@ import sys
 from vmtop import __version__
 from vmtop.commands import recordings
 from vmtop.config import ConfigError, add_settings_options, format_settings, settings_from_args
+from vmtop.model.address_text import parse_address_text
 from vmtop.model.names import display_name
 from vmtop.procfs.errors import ProcError
 from vmtop.procfs.reader import ProcFS
@@ -49,27 +50,11 @@ def parse_pid(text: str) -> int:
     return pid
 
 
-ADDRESS_LIMIT = 1 << 64  # no address of a 64-bit process reaches it
-
-
 def parse_address(text: str) -> int:
-    lowered = text.lower()
-    # Hex with 0x; without it, hex when it has a letter a-f (an address pasted from maps
-    # or pmap: 7fb608b20123), else decimal (digits alone could be either).
-    is_hex = lowered.startswith("0x") or (
-        any(c in "abcdef" for c in lowered) and all(c in "0123456789abcdef" for c in lowered)
-    )
-    try:
-        value = int(text, 16) if is_hex else int(text, 10)
-    except ValueError:
+    value = parse_address_text(text)
+    if value is None:
         raise argparse.ArgumentTypeError(
-            f"not an address: {text!r} (use hex, with 0x or as maps prints it, or decimal)"
-        ) from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"not an address: {text!r}")
-    if value >= ADDRESS_LIMIT:
-        raise argparse.ArgumentTypeError(
-            f"not an address: {text!r} (addresses are below 2^64 = 0x10000000000000000)"
+            f"not an address: {text!r} (hex, with 0x or as maps prints it, or decimal, below 2^64)"
         )
     return value
 

@@ -11,24 +11,11 @@ from textual import work
 from textual.message import Message
 from textual.widgets import Input
 
+from vmtop.model.address_text import parse_address_text
 from vmtop.model.region import Region, Snapshot
 from vmtop.procfs.reader import ProcFS
 from vmtop.tui.formatting import format_bytes
 from vmtop.tui.widgets.region_table import RegionTable
-
-
-def parse_address(text: str) -> int | None:
-    text = text.strip().replace("_", "").lower()
-    if not text:
-        return None
-    try:
-        if text.startswith("0x"):
-            return int(text, 16)
-        if any(c in "abcdef" for c in text):
-            return int(text, 16)
-        return int(text, 10)
-    except ValueError:
-        return None
 
 
 class ProcessPrompt:
@@ -86,7 +73,7 @@ class ProcessPrompt:
 
     def go_to_address(self, text: str) -> None:
         """Find the region holding an address (in a worker: `where` may parse ELF files)."""
-        address = parse_address(text)
+        address = parse_address_text(text)
         if address is None:
             self.notify(f"not an address: {text!r}", severity="warning", markup=False)
             return
