@@ -27,3 +27,17 @@ def test_addresses_are_read_as_printed(text: str, value: int) -> None:
 def test_what_is_not_an_address_is_refused(text: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError, match="not an address"):
         parse_address(text)
+
+
+def test_demo_refuses_a_copied_tree(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "vmtop", "--proc-root", str(tmp_path), "demo", "--no-tui"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--proc-root does not apply" in result.stderr

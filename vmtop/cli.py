@@ -170,12 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     demo = sub.add_parser("demo", help="run a workload that shows memory behaviour")
-    _common(demo)
     demo.add_argument(
         "name",
         nargs="?",
         default="malloc",
         choices=("malloc", "mmap", "stack", "threads"),
+        help="malloc: the heap and mmap thresholds (the default); mmap: a file paged in; "
+        "stack: the stack growing down; threads: thread stacks and malloc arenas",
     )
     demo.add_argument("--no-tui", action="store_true", help="run it in the foreground")
     demo.add_argument(

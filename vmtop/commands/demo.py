@@ -20,6 +20,13 @@ from vmtop.procfs.reader import ProcFS
 
 
 def cmd_demo(procfs: ProcFS, args) -> int:
+    if not procfs.is_live:  # (vmtop --proc-root X demo)
+        print(
+            "vmtop: demo runs a process here and watches it in this machine's /proc: "
+            "--proc-root does not apply",
+            file=sys.stderr,
+        )
+        return 2
     name = getattr(args, "name", None) or "malloc"
     size_mib = getattr(args, "size_mib", None)
     language = PYTHON if getattr(args, "python", False) else None
