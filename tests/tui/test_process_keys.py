@@ -96,6 +96,9 @@ async def test_columns_are_chosen_like_pmap_X():
         assert isinstance(chooser, ColumnChooser)
         options = chooser.query_one(SelectionList)
         ids = [options.get_option_at_index(i).value for i in range(options.option_count)]
+        # Ticked and unticked boxes differ in shape, not only in colour (NO_COLOR).
+        boxes = {ids[i]: options.render_line(i).text[:3] for i in range(options.option_count)}
+        assert boxes["pss"] == "▐X▌" and boxes["anonymous"] == "▐ ▌", boxes
         # Tick Anonymous and Swap off: move to each and press space.
         for wanted in ("anonymous", "swap"):
             options.highlighted = ids.index(wanted)

@@ -12,10 +12,33 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import SelectionList, Static
+from textual.strip import Strip
+from textual.widgets import Checkbox, SelectionList, Static
+from textual.widgets.option_list import OptionDoesNotExist
 from textual.widgets.selection_list import Selection
 
 from vmtop.tui.widgets.table_columns import CATALOGUE, REQUIRED_COLUMNS
+
+
+class TickList(SelectionList[str]):
+    """A SelectionList whose unticked boxes are empty. Textual draws an X in every box
+    and tells ticked from unticked by colour alone: with NO_COLOR, or on a monochrome
+    terminal, they looked the same."""
+
+    def render_line(self, y: int) -> Strip:
+        strip = super().render_line(y)
+        try:
+            option = self.get_option_at_index(self.scroll_offset.y + y)
+        except OptionDoesNotExist:
+            return strip
+        segments = list(strip)
+        if option.value in self.selected or len(segments) < 2:
+            return strip
+        box = segments[1]
+        if box.text != Checkbox.BUTTON_INNER:  # (the box SelectionList draws, as a checkbox)
+            return strip
+        segments[1] = box._replace(text=" " * len(box.text))
+        return Strip(segments, strip.cell_length)
 
 
 class ColumnChooser(ModalScreen[tuple[str, ...]]):
@@ -53,7 +76,7 @@ class ColumnChooser(ModalScreen[tuple[str, ...]]):
     def compose(self) -> ComposeResult:
         with Vertical(id="columns-box"):
             yield Static("[b]Columns[/b]  space ticks · Esc closes", id="columns-title")
-            yield SelectionList[str](
+            yield TickList(
                 *(
                     Selection(f"{c.title:<13} {c.meaning}", c.id, c.id in self.chosen)
                     for c in CATALOGUE
