@@ -237,6 +237,43 @@ async def test_R_records_what_the_process_screen_samples(tmp_path, monkeypatch):
     assert rec.snapshot(1).regions == shown.regions and rec.time_of(1) == shown.taken_at
 
 
+async def test_R_records_elsewhere_when_the_current_directory_refuses(tmp_path, monkeypatch):
+    """vmtop started from / (or a read-only tree): R writes under $XDG_STATE_HOME/vmtop."""
+    import errno
+    from pathlib import Path
+
+    from vmtop.tui.sources import LiveSource
+
+    from .test_process_screen import PID, ScreenApp, step
+
+    here, state = tmp_path / "readonly", tmp_path / "state"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    monkeypatch.delenv("VMTOP_RECORDINGS", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    app = ScreenApp()
+    source = app.screen_kwargs["source"] = LiveSource(app.procfs, PID, clock=app.clock)
+    start = source.start_recording
+
+    def refused_here(path, interval):  # (root writes anywhere: the refusal is simulated)
+        if Path(path).parent == here:
+            raise PermissionError(errno.EACCES, "Permission denied", path)
+        return start(path, interval)
+
+    source.start_recording = refused_here
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await pilot.press("R")
+        assert f"REC vmtop-{PID}-" in header(app)[0]
+        await step(pilot)
+        await pilot.press("R")
+        await settle(pilot)
+    (saved,) = (state / "vmtop").glob(f"vmtop-{PID}-*.jsonl.gz")
+    assert Recording.open(str(saved)).pid == PID
+    assert (state / "vmtop").stat().st_mode & 0o777 == 0o700
+    assert not list(here.iterdir())
+
+
 async def test_region_detail_of_a_replayed_region(recording):
     from vmtop.tui.screens.detail import RegionDetailScreen
 

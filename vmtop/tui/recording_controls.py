@@ -8,6 +8,7 @@ that can record (the live one) offers it. The writing happens in the sampling wo
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 
@@ -21,6 +22,30 @@ def default_recording_path(pid: int, now: float | None = None) -> str:
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
     folder = os.environ.get(RECORDINGS_DIR_ENV) or os.getcwd()
     return os.path.join(folder, f"vmtop-{pid}-{stamp}.jsonl.gz")
+
+
+def fallback_recording_path(pid: int, now: float | None = None) -> str | None:
+    """Where R writes when the current directory will not take the file (vmtop started
+    from / or a read-only tree): $XDG_STATE_HOME/vmtop, else ~/.local/state/vmtop,
+    made private. None when $VMTOP_RECORDINGS was set: that choice is kept."""
+    if os.environ.get(RECORDINGS_DIR_ENV):
+        return None
+    state = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+    folder = os.path.join(state, "vmtop")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    return os.path.join(folder, f"vmtop-{pid}-{stamp}.jsonl.gz")
+
+
+def _start(source, path: str, interval: float) -> OSError | None:
+    try:
+        source.start_recording(path, interval)
+    except OSError as e:
+        return e
+    return None
 
 
 class RecordingControls:
@@ -50,11 +75,16 @@ class RecordingControls:
             return
         if source.recorder is None:
             path = default_recording_path(self.pid)
-            try:
-                source.start_recording(path, self.interval)
-            except OSError as e:
+            error = _start(source, path, self.interval)
+            if error is not None and error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                elsewhere = fallback_recording_path(self.pid)
+                if elsewhere is not None:
+                    path, error = elsewhere, _start(source, elsewhere, self.interval)
+            if error is not None:
                 self.notify(
-                    f"cannot record to {path}: {e.strerror or e}", severity="error", markup=False
+                    f"cannot record to {path}: {error.strerror or error}",
+                    severity="error",
+                    markup=False,
                 )
                 return
             self.notify(f"Recording to {path} — R stops", timeout=5, markup=False)
