@@ -434,6 +434,21 @@ def test_record_command_ctrl_c_and_count(tmp_path, spawn):
     assert proc.returncode == 0, err
     rec = Recording.open(str(path2))
     assert rec.end_reason == "stopped" and len(rec) >= 3 and rec.notes == []
+    # Stopped between samples, it says the span the samples cover, as `report` does.
+    path3 = tmp_path / "s.jsonl.gz"
+    proc = subprocess.Popen(
+        [*VMTOP, "record", str(child.pid), "-o", str(path3), "--interval", "1"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert "recording PID" in proc.stderr.readline()
+    time.sleep(1.7)  # samples at 0 s and 1 s, the next due at 2 s
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=10)
+    rec = Recording.open(str(path3))
+    span = round(rec.end - rec.start)
+    assert f"{len(rec)} samples over {span} s" in err, err
+    assert f"({span}s)" in run_vmtop("report", path3).stdout.decode()
 
 
 def test_headless_replay_at_a_time(tmp_path):

@@ -86,6 +86,7 @@ def cmd_record(procfs: ProcFS, args) -> int:
     )
     old_term = signal.signal(signal.SIGTERM, _on_term)
     started = time.monotonic()
+    first_at = last_at = first.snapshot.taken_at
     reason = "stopped"
     end_events: tuple = ()
     try:
@@ -96,6 +97,7 @@ def cmd_record(procfs: ProcFS, args) -> int:
                 reason, end_events = "exited", result.events
                 break
             writer.write_sample(result.snapshot, result.events)
+            last_at = result.snapshot.taken_at
             if args.count is not None and writer.samples >= args.count:
                 reason = "count"
                 break
@@ -121,7 +123,8 @@ def cmd_record(procfs: ProcFS, args) -> int:
     _close(writer, reason, end_events)
     why = {"exited": "the process exited", "stopped": "stopped"}.get(reason, "done")
     print(
-        f"vmtop: {why}: {writer.samples} samples over {time.monotonic() - started:.0f} s, "
+        # The span from the first sample to the last, as `vmtop report` gives it.
+        f"vmtop: {why}: {writer.samples} samples over {last_at - first_at:.0f} s, "
         f"{format_bytes(writer.bytes_written)} in {args.output}",
         file=sys.stderr,
     )
