@@ -16,9 +16,7 @@ from vmtop.tui.widgets.table_model import filter_regions
 
 PROCFS = ProcFS(str(PROC_FIXTURES))
 # 90007 has a thread's stack (thread 1234).
-REGIONS = [
-    r for pid in (7925, 7932, 7936, 90007) for r in take_snapshot(PROCFS, pid).regions
-]
+REGIONS = [r for pid in (7925, 7932, 7936, 90007) for r in take_snapshot(PROCFS, pid).regions]
 # The kinds' labels in the Kind column, where they differ from the kinds' names.
 LABELS = {"thread_stack": "tstack"}
 COLUMNS = RegionColumns.from_regions(sorted(REGIONS))

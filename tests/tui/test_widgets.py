@@ -435,3 +435,15 @@ async def test_timeline_label_says_the_rss_the_recording_went_through():
             top = app.timeline.render_line(0).text
             assert said in top, top
             assert not_said not in top.split("RSS", 1)[1], top
+
+
+def test_a_group_is_coloured_by_what_it_uses_not_what_it_sets_aside():
+    from vmtop.tui.widgets.table_rows import group_kind
+
+    mib = 1 << 20
+    # A malloc arena: 132K in use, the rest of its 64M reserved.
+    assert group_kind({kinds.ARENA: 132 << 10, kinds.RESERVED: 64 * mib}) == kinds.ARENA
+    assert group_kind({kinds.ANON: 4096, kinds.GUARD: 8 * mib}) == kinds.ANON
+    # Nothing but reserved space and guards: the reservation it is.
+    assert group_kind({kinds.RESERVED: 64 * mib, kinds.GUARD: 4096}) == kinds.RESERVED
+    assert group_kind({kinds.TEXT: 4096, kinds.DATA: 8 * mib}) == kinds.TEXT

@@ -78,12 +78,19 @@ def row_region(row: Row) -> Region | None:
     return None
 
 
+# Address space set aside, not memory: a group is what its other regions are (a malloc
+# arena of 132K in use and 64M reserved is an arena, not a reservation).
+_SET_ASIDE = frozenset({kinds.RESERVED, kinds.GUARD})
+
+
 def group_kind(by_kind: dict[str, int]) -> str:
-    """The kind that colours a group: the one with most bytes in it, or text when the
-    group is an ELF object (its code)."""
+    """The kind that colours a group: the one with most bytes in it, leaving out
+    reserved space and guard pages unless that is all it has; text when the group is an
+    ELF object (its code)."""
     if kinds.TEXT in by_kind:
         return kinds.TEXT
-    return max(by_kind.items(), key=lambda kv: kv[1])[0]
+    used = {k: v for k, v in by_kind.items() if k not in _SET_ASIDE} or by_kind
+    return max(used.items(), key=lambda kv: kv[1])[0]
 
 
 def group_key(region: Region) -> tuple[str, str]:
