@@ -8,17 +8,19 @@ reads its 60 000-region smaps, a PID nobody has.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from conftest import REPO, run_vmtop, wait_for_state
-from helpers_nobody import AS_NOBODY, NobodyVmtop
+from helpers_nobody import AS_NOBODY, NobodyVmtop, _readable_by_all
 
-from vmtop.procfs.errors import NoSuchProcess, ProcessGone
+from vmtop.procfs.errors import AccessDenied, NoSuchProcess, ProcessGone
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import take_snapshot
 
@@ -71,6 +73,16 @@ def test_kernel_thread():
 def nobody():
     """vmtop runnable as nobody, from a copy nobody can read (helpers_nobody)."""
     made = NobodyVmtop.prepare()
+    # prepare() copies what `vmtop snapshot` loads; `vmtop where` also loads pyelftools.
+    import elftools
+
+    shutil.copytree(
+        Path(elftools.__file__).parent,
+        made.root / "elftools",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        dirs_exist_ok=True,
+    )
+    _readable_by_all(made.root)
     yield made
     made.remove()
 
@@ -81,6 +93,48 @@ def test_another_users_process(spawn, nobody):
     stderr = assert_one_line_error(result, "permission denied", "owned by root")
     assert "run vmtop as root" in stderr
     assert str(target.pid) in stderr
+
+
+# What an ordinary user types, and the arguments sudo must be given back: the command
+# itself, not the TUI on the PID. "{pid}" is the process; quoting is shlex's.
+DENIED_COMMANDS = [
+    (["where", "{pid}", "0x1000"], "where {pid} 0x1000"),
+    (["watch", "{pid}", "--count", "1"], "watch {pid} --count 1"),
+    (["record", "{pid}", "-o", "{out}"], "record {pid} -o {out}"),
+    (["snapshot", "{pid}", "--format", "json"], "snapshot {pid} --format json"),
+]
+
+
+@pytest.mark.parametrize(
+    ("command", "again"), DENIED_COMMANDS, ids=[c[0] for c, _again in DENIED_COMMANDS]
+)
+def test_advice_repeats_the_command_that_was_denied(spawn, nobody, command, again):
+    target = spawn(["sleep", "60"])  # owned by root
+    out = f"/tmp/vmtop-denied-{os.getpid()}-{command[0]}.jsonl.gz"
+    fill = {"pid": target.pid, "out": out}
+    try:
+        result = nobody.run(*(arg.format(**fill) for arg in command))
+    finally:
+        if os.path.exists(out):
+            os.unlink(out)
+    stderr = assert_one_line_error(result, "permission denied", "owned by root")
+    want = 'run vmtop as root: sudo "$(command -v vmtop)" ' + again.format(**fill)
+    assert stderr.rstrip("\n").endswith(want), stderr
+
+
+def test_advice_quotes_the_command_for_a_shell(monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)  # the advice of an ordinary user
+    denied = AccessDenied(4321, "alice")
+    command = ["record", "4321", "-o", "my run; rm -rf ~.gz", "--duration", "$(id)"]
+    sudo = 'sudo "$(command -v vmtop)" '
+    expected = sudo + "record 4321 -o 'my run; rm -rf ~.gz' --duration '$(id)'"
+    assert denied.message_for(command).endswith(f"run vmtop as alice or as root: {expected}")
+    assert shlex.split(expected)[2:] == command  # a shell gets the same words back
+    # A command about another process (the TUI's picker, started as `vmtop`): the
+    # TUI on this one, as before.
+    assert denied.message_for([]).endswith(sudo + "4321")
+    assert denied.message_for(["43210"]).endswith(sudo + "4321")
+    assert denied.message == denied.message_for(["4321"])
 
 
 def test_same_user_as_nobody_works(spawn, nobody):

@@ -29,6 +29,8 @@ from helpers_elf import (
 
 pytestmark = pytest.mark.live
 
+STRIPPED = "stripped: no symbols"
+
 # What each printed address is, by hand: kind, and section for those in the program.
 EXPECTED = {
     "main": ("text", ".text"),
@@ -101,6 +103,14 @@ def test_where_gives_kind_section_and_symbol(program, spawn):
         assert bias == 0, "a non-PIE executable runs at its link address"
     sections = readelf_sections(program.exe)
     exe = os.path.realpath(program.exe)
+    # strip keeps .dynsym: with a symbol defined there (stdout, a copy relocation, with
+    # glibc) the program has symbols, none of them where asked; without, none at all.
+    exported = subprocess.run(
+        ["nm", "-D", "--defined-only", program.exe], capture_output=True, text=True
+    ).stdout.strip()
+    stripped_reason = (
+        "no symbol covers it (only exported symbols: .dynsym)" if exported else STRIPPED
+    )
 
     for name, (kind, section) in EXPECTED.items():
         got = by_name[name]
@@ -114,9 +124,10 @@ def test_where_gives_kind_section_and_symbol(program, spawn):
             expected_symbols = symbols_containing(symbols, vaddr)
             if program.variant == "stripped":
                 assert got["symbol"] is None, (name, got)
-                assert got["reason"] == "stripped: no symbols", (name, got)
+                assert got["reason"] == stripped_reason, (name, got)
             elif not expected_symbols:
                 assert got["symbol"] is None, (name, got)  # a string literal has no name
+                assert got["reason"] == "no symbol covers it", (name, got)
             else:
                 assert got["symbol"] in expected_symbols, (name, got, expected_symbols)
                 assert got["symbol_offset"] == expected_symbols[got["symbol"]], (name, got)
@@ -211,3 +222,79 @@ def test_where_on_a_process_that_is_gone_is_one_line_error():
     result = vmtop_text("where", "999999999", "0x1000")
     assert result.returncode == 1
     assert result.stderr.startswith("vmtop: ") and result.stderr.count("\n") == 1
+
+
+WAITS = r"""
+#include <stdio.h>
+#include <unistd.h>
+int main(void) {
+    printf("ready\n");
+    fflush(stdout);
+    pause();
+}
+"""
+
+
+def test_a_gap_between_exported_symbols_is_not_called_stripped(compile_c, spawn):
+    """libc as distributions ship it: .symtab stripped, .dynsym kept. An address in
+    its .text that no exported symbol covers (an internal function) has no symbol,
+    but the object has symbols, so "stripped: no symbols" would be false."""
+    child = spawn([compile_c(WAITS)])
+    child.read_until("ready")  # past the dynamic loader: libc is mapped
+    with open(f"/proc/{child.pid}/maps") as f:
+        paths = {line.split()[-1] for line in f if len(line.split()) == 6}
+    libc = next((p for p in paths if os.path.basename(p).startswith("libc.so")), None)
+    if libc is None:
+        pytest.skip("the program is not linked with a glibc here")
+    bias = lowest_mapping(child.pid, libc) - first_load_vaddr(libc)
+    text = next(s for s in readelf_sections(libc) if s.name == ".text")
+    # Every defined symbol's address (sized or not, from nm), and the sized ones.
+    listed = subprocess.run(
+        ["nm", "-D", "--defined-only", libc], capture_output=True, text=True
+    ).stdout
+    starts = sorted({int(line.split()[0], 16) for line in listed.splitlines()})
+    sized = [s for s in nm_symbols(libc, dynamic=True) if s.size]
+    # The first address in .text past the end of a sized symbol, before the next
+    # symbol starts: no symbol, sized or a label, can be said to cover it.
+    gap = next(
+        s.value + s.size
+        for s in sorted(sized, key=lambda s: s.value)
+        if text.addr <= s.value + s.size < text.addr + text.size
+        and not symbols_containing(sized, s.value + s.size)
+        and not any(s.value < v <= s.value + s.size for v in starts)
+    )
+    malloc = next(s for s in sized if s.name == "malloc")
+    results = where_results(child.pid, hex(gap + bias), hex(malloc.value + 0x10 + bias))
+    inside, in_malloc = results
+    assert (in_malloc["symbol"], in_malloc["symbol_offset"]) == ("malloc", 0x10)
+    assert inside["section"] == ".text" and inside["symbol"] is None, inside
+    assert inside["reason"] == "no symbol covers it (only exported symbols: .dynsym)"
+    line = vmtop_text("where", child.pid, hex(gap + bias)).stdout
+    assert "stripped" not in line and "only exported symbols: .dynsym" in line, line
+
+
+# No C library, no symbol table once stripped: not even a .dynsym. It waits in pause(2).
+SYMBOL_LESS = r"""
+void _start(void) {
+    for (;;)
+        __asm__ volatile("syscall" : : "a"(34) : "rcx", "r11", "memory");
+}
+"""
+
+
+def test_an_object_without_any_symbol_table_is_stripped(compile_c, spawn):
+    if os.uname().machine != "x86_64":
+        pytest.skip("the symbol-less program is written for x86-64 Linux")
+    exe = compile_c(SYMBOL_LESS, "-nostdlib", "-static", "-fno-pie", "-no-pie")
+    subprocess.run(["strip", str(exe)], check=True)
+    tables = {s.type for s in readelf_sections(exe)}
+    assert not tables & {"SYMTAB", "DYNSYM"}, tables
+    child = spawn([exe])
+    header = subprocess.run(["readelf", "-hW", str(exe)], capture_output=True, text=True)
+    entry = next(
+        int(line.split()[-1], 16) for line in header.stdout.splitlines() if "Entry point" in line
+    )
+    lowest_mapping(child.pid, os.path.realpath(exe))  # the kernel has mapped it
+    (got,) = where_results(child.pid, hex(entry))
+    assert got["section"] == ".text" and got["symbol"] is None, got
+    assert got["reason"] == STRIPPED, got

@@ -225,7 +225,8 @@ def _times_before_the_end(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = _times_before_the_end(list(sys.argv[1:] if argv is None else argv))
+    command_line = list(sys.argv[1:] if argv is None else argv)  # as typed, for advice
+    argv = _times_before_the_end(command_line)
     make_output_safe()
     parser = build_parser()
     # `vmtop PID` (and `vmtop --proc-root X PID`) opens the TUI on PID: take the PID
@@ -282,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_completion(parser, args)
         return run_tui(procfs, tui_pid, settings)
     except ProcError as e:
-        print(f"vmtop: {display_name(str(e))}", file=sys.stderr)
+        print(f"vmtop: {display_name(e.message_for(command_line))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

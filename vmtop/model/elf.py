@@ -43,7 +43,10 @@ PAGE = mmap.PAGESIZE  # the granularity PT_LOAD file offsets are mapped at
 
 NOT_ELF = "not an ELF file"
 STRIPPED = "stripped: no symbols"
-NO_SYMBOL = "no symbol at this address"
+NO_SYMBOL = "no symbol covers it"
+# Distributions strip .symtab from their libraries: the exported symbols are all there
+# is, and the many internal functions between them have no name to give.
+NO_EXPORTED_SYMBOL = "no symbol covers it (only exported symbols: .dynsym)"
 NOT_AN_OBJECT = "not part of a loaded ELF object"
 NO_SECTIONS = "no section headers"
 SHARED_MEMORY = "shared memory, not an ELF object"
@@ -133,6 +136,9 @@ class ElfObject:
         self.sizes = sizes
         self.has_section_headers = has_section_headers
         self.has_symtab = symtab is not None and not symtab_is_dynsym
+        self._symbols_from = (
+            None if symtab is None else (".dynsym" if symtab_is_dynsym else ".symtab")
+        )
         self._symtab = symtab
         self._index: _SymbolIndex | None = None
         self._lock = threading.Lock()
@@ -205,6 +211,13 @@ class ElfObject:
     @property
     def symbol_count(self) -> int:
         return len(self._symbols().starts)
+
+    def no_symbol_reason(self) -> str:
+        """Why ``symbol_at`` found no symbol: the object has none at all (no table, or
+        one naming no address), or it has some and none of them covers the address."""
+        if self._symbols_from is None or not self.symbol_count:
+            return STRIPPED
+        return NO_EXPORTED_SYMBOL if self._symbols_from == ".dynsym" else NO_SYMBOL
 
 
 def _build_symbol_index(table: _SymbolTable | None, elf: ElfObject) -> _SymbolIndex:

@@ -13,9 +13,7 @@ from typing import NamedTuple
 
 from vmtop.model import kinds
 from vmtop.model.elf import (
-    NO_SYMBOL,
     NOT_ELF,
-    STRIPPED,
     ElfCache,
     loaded_object,
     region_containing,
@@ -92,7 +90,7 @@ def where(snapshot: Snapshot, address: int, procfs, cache: ElfCache | None = Non
     found = elf.symbol_at(vaddr)
     reason = None
     if found is None:
-        reason = NO_SYMBOL if elf.has_symtab else STRIPPED
+        reason = elf.no_symbol_reason()
     if section is None:
         reason = NOT_IN_A_SECTION if reason is None else f"{NOT_IN_A_SECTION}; {reason}"
     return result._replace(

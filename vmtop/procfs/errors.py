@@ -6,6 +6,10 @@ exits 1, the TUI shows it and keeps running.
 
 from __future__ import annotations
 
+import os
+import shlex
+from collections.abc import Sequence
+
 
 class ProcError(Exception):
     """Base class: something about the process stops vmtop from reading it."""
@@ -16,6 +20,11 @@ class ProcError(Exception):
         self.message = message
 
     def __str__(self) -> str:
+        return self.message
+
+    def message_for(self, command: Sequence[str]) -> str:
+        """The message as the CLI prints it after running ``command`` (its arguments,
+        without the program name). Only advice that names a command depends on it."""
         return self.message
 
 
@@ -41,9 +50,21 @@ class PidReused(ProcessGone):
 
 class AccessDenied(ProcError):
     def __init__(self, pid: int, owner: str | None, what: str = "memory map") -> None:
+        self.pid = pid
         self.owner = owner
-        import os
+        self.what = what
+        super().__init__(pid, self.message_for([str(pid)]))
 
+    def message_for(self, command: Sequence[str]) -> str:
+        """The advice repeats ``command``: ``where PID ADDR`` run again with sudo must
+        not open the TUI instead. A command that does not name this process (the
+        TUI's picker reading another one) gets ``vmtop PID``, the TUI on it."""
+        if not any(arg.isascii() and arg.isdigit() and int(arg) == self.pid for arg in command):
+            command = [str(self.pid)]
+        # sudo's PATH does not include ~/.local/bin, where pipx and uv put vmtop; the
+        # arguments are quoted so that the line can be pasted into a shell as it is.
+        again = f'sudo "$(command -v vmtop)" {shlex.join(command)}'
+        owner = self.owner
         who = f"owned by {owner}" if owner else "owned by another user"
         if os.geteuid() == 0:
             advice = (
@@ -51,13 +72,10 @@ class AccessDenied(ProcError):
                 "(the process may be undumpable or in another user namespace)"
             )
         elif owner in (None, "root"):
-            # sudo's PATH does not include ~/.local/bin, where pipx and uv put vmtop.
-            advice = f'run vmtop as root: sudo "$(command -v vmtop)" {pid}'
+            advice = f"run vmtop as root: {again}"
         else:
-            advice = f'run vmtop as {owner} or as root: sudo "$(command -v vmtop)" {pid}'
-        super().__init__(
-            pid, f"permission denied reading the {what} of process {pid} ({who}): {advice}"
-        )
+            advice = f"run vmtop as {owner} or as root: {again}"
+        return f"permission denied reading the {self.what} of process {self.pid} ({who}): {advice}"
 
 
 class ZombieProcess(ProcError):
