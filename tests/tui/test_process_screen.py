@@ -502,6 +502,10 @@ async def test_go_to_address_selects_its_region():
         region = table.selected_region
         assert (region.start, region.end) == (0x7FA858DA7000, 0x7FA858EFD000)  # libc's text
         assert "libc.so.6" in region.path
+        # What it found, said in words: not `vmtop where`'s columns without their header.
+        (said,) = [n.message for n in app._notifications]
+        assert said.startswith("0x7fa858da8010: text of /") and "libc.so.6" in said, said
+        assert "(7fa858da7000-7fa858efd000 r-xp, +0x1010 in)" in said, said
 
 
 async def test_control_characters_in_names_are_escaped(tmp_path):

@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.widgets import Input
 
 from vmtop.model.address_text import parse_address_text
+from vmtop.model.names import display_name
 from vmtop.model.region import Region, Snapshot
 from vmtop.procfs.reader import ProcFS
 from vmtop.tui.formatting import format_bytes
@@ -114,7 +115,9 @@ def describe_address(snap: Snapshot, address: int, procfs: ProcFS) -> tuple[Regi
         from vmtop.model.where import where
 
         result = where(snap, address, procfs)
-        return result.region, format_where_lines([result])[0]
+        if not result.mapped:
+            return None, format_where_lines([result])[0]  # (and the regions around it)
+        return result.region, located_sentence(result)
     except Exception:  # noqa: BLE001 - an ELF problem must not lose the plain answer
         pass
     region = snap.region_at(address)
@@ -124,4 +127,29 @@ def describe_address(snap: Snapshot, address: int, procfs: ProcFS) -> tuple[Regi
     return region, (
         f"{address:#x} is in {region.start:x}-{region.end:x} {region.perms} "
         f"{region.kind} {region.safe_path} (+{offset:#x}, {format_bytes(offset)} in)"
+    )
+
+
+def located_sentence(result) -> str:
+    """What ``g`` found, in words (``vmtop where``'s columns need its header):
+    ``0x7f…100: in text of /usr/lib/libc.so.6, section .text, malloc+0x10 (7f…000-7f…000
+    r-xp, +0x100 in)``."""
+    region = result.region
+    what = [display_name(result.kind or region.kind)]
+    if result.object:
+        what[0] += f" of {display_name(result.object)}"
+    elif region.path:
+        what[0] += f" {display_name(region.path)}"
+    if region.tid is not None:
+        what.append(f"thread {region.tid}")
+    if result.section:
+        what.append(f"section {display_name(result.section)}")
+    if result.symbol is not None:
+        what.append(f"{display_name(result.symbol)}+{result.symbol_offset or 0:#x}")
+    elif result.reason:
+        what.append(display_name(result.reason))
+    offset = result.address - region.start
+    return (
+        f"{result.address:#x}: {', '.join(what)} "
+        f"({region.start:x}-{region.end:x} {region.perms}, +{offset:#x} in)"
     )
