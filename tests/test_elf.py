@@ -23,11 +23,12 @@ from helpers_elf import (
 )
 
 from vmtop.model import elf as elf_mod
-from vmtop.model.elf import ElfCache, parse_elf, region_sections, symbolize
-from vmtop.model.mapped_file import MappedFileError, stat_mapped_file
+from vmtop.model.elf import parse_elf, region_sections, symbolize
 from vmtop.model.objects import object_sizes
 from vmtop.model.region import ProcessInfo, Region, Snapshot, Totals
 from vmtop.model.where import where
+from vmtop.procfs.elf_files import ElfCache, ProcessElfFiles
+from vmtop.procfs.mapped_file import MappedFileError, stat_mapped_file
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import take_snapshot
 
@@ -104,7 +105,7 @@ def test_region_sections_have_absolute_addresses(built, spawn):
         s.name: (s.addr + bias, s.addr + s.size + bias) for s in readelf_sections(built["target"])
     }
     text_region = snapshot.region_at(printed["main"])
-    sections, reason = region_sections(snapshot, text_region, procfs)
+    sections, reason = region_sections(snapshot, text_region, ProcessElfFiles(procfs))
     assert reason is None
     assert ".text" in [s.name for s in sections]
     for s in sections:
@@ -112,12 +113,12 @@ def test_region_sections_have_absolute_addresses(built, spawn):
     # The anonymous region past the data page is .bss of the program, and only that.
     spill = snapshot.region_at(printed["big_zeroed_end"])
     assert spill.path == "" and spill.kind == "bss"
-    sections, reason = region_sections(snapshot, spill, procfs)
+    sections, reason = region_sections(snapshot, spill, ProcessElfFiles(procfs))
     assert [(s.name, s.start, s.end) for s in sections] == [(".bss", *expected[".bss"])]
     heap = snapshot.region_at(printed["malloc_small"])
-    assert region_sections(snapshot, heap, procfs) == ([], "not file-backed")
-    assert symbolize(snapshot, printed["main"] + 5, procfs) == ("main", 5)
-    assert symbolize(snapshot, printed["malloc_small"], procfs) == (None, None)
+    assert region_sections(snapshot, heap, ProcessElfFiles(procfs)) == ([], "not file-backed")
+    assert symbolize(snapshot, printed["main"] + 5, ProcessElfFiles(procfs)) == ("main", 5)
+    assert symbolize(snapshot, printed["malloc_small"], ProcessElfFiles(procfs)) == (None, None)
     child.kill()
 
 
@@ -141,8 +142,8 @@ def test_each_object_is_parsed_once_even_from_many_threads(built, spawn):
     assert cache.parses == 1
     assert len({id(elf) for elf, _reason in results}) == 1 and results[0][1] is None
     for region in snapshot.regions:
-        region_sections(snapshot, region, procfs, cache)
-        region_sections(snapshot, region, procfs, cache)
+        region_sections(snapshot, region, ProcessElfFiles(procfs, cache))
+        region_sections(snapshot, region, ProcessElfFiles(procfs, cache))
     # ELF objects: their regions carry their path as object (a SysV segment its shmid).
     objects = {(r.dev, r.inode) for r in snapshot.regions if r.object == r.path}
     assert cache.parses == len(objects) == 3  # the program, libc, ld.so
@@ -158,11 +159,68 @@ def test_a_copied_proc_tree_has_no_files_to_open(tmp_path):
     )
     procfs = ProcFS(str(tmp_path))
     snapshot = take_snapshot(procfs, 77)
-    sections, reason = region_sections(snapshot, snapshot.regions[0], procfs)
+    sections, reason = region_sections(snapshot, snapshot.regions[0], ProcessElfFiles(procfs))
     assert sections == [] and reason.startswith("not a live process")
-    result = where(snapshot, 0x55D0C0A00010, procfs)
+    result = where(snapshot, 0x55D0C0A00010, ProcessElfFiles(procfs))
     assert result.kind == "text" and result.section is None
     assert result.reason.startswith("not a live process")
+
+
+class ParsedFiles:
+    """The ``ElfFiles`` a test hands the model: files it parsed itself, by path."""
+
+    def __init__(self, parsed: dict) -> None:
+        self.parsed = parsed
+        self.asked: list[tuple[int, str]] = []
+
+    def lookup(self, pid, region):
+        self.asked.append((pid, region.path))
+        return (self.parsed[region.path], None) if region.path in self.parsed else (None, "gone")
+
+
+def test_the_overlay_works_on_parsed_files_and_a_copied_map(built, tmp_path):
+    """No process and no /proc files: the map is copied text, the ELF file is parsed by
+    the test and handed in, and sections and symbols land where binutils says."""
+    exe = str(built["target"])
+    with open(exe, "rb") as f:
+        elf = parse_elf(f)
+    base = 0x5600_0000_0000
+    page = 4096
+    lines = []
+    for seg in elf.loads:  # as the loader maps each PT_LOAD of a PIE at ``base``
+        start = base + seg.vaddr - seg.vaddr % page
+        end = base + -(-(seg.vaddr + seg.filesz) // page) * page
+        perms = ("r" if seg.flags & 4 else "-") + ("w" if seg.flags & 2 else "-")
+        perms += ("x" if seg.flags & 1 else "-") + "p"
+        offset = seg.offset - seg.offset % page
+        lines.append(f"{start:x}-{end:x} {perms} {offset:08x} fe:01 4242 {exe}\n")
+    proc = tmp_path / "proc" / "88"
+    proc.mkdir(parents=True)
+    (proc / "maps").write_text("".join(lines))
+    snapshot = take_snapshot(ProcFS(str(tmp_path / "proc")), 88)
+    files = ParsedFiles({exe: elf})
+
+    main = next(s for s in nm_symbols(exe) if s.name == "main")
+    result = where(snapshot, base + main.value + 3, files)
+    assert (result.kind, result.section, result.symbol, result.symbol_offset) == (
+        "text",
+        ".text",
+        "main",
+        3,
+    )
+    assert symbolize(snapshot, base + main.value, files) == ("main", 0)
+    text = snapshot.region_at(base + main.value)
+    sections, reason = region_sections(snapshot, text, files)
+    expected = {s.name: (s.addr + base, s.addr + s.size + base) for s in readelf_sections(exe)}
+    assert reason is None and ".text" in [s.name for s in sections]
+    assert all((s.start, s.end) == expected[s.name] for s in sections)
+    assert files.asked and {pid for pid, _ in files.asked} == {88}
+    # A file the ElfFiles cannot give: its reason, the region's kind still known.
+    result = where(snapshot, base + main.value, ParsedFiles({}))
+    assert (result.kind, result.symbol, result.reason) == ("text", None, "gone")
+    assert where(snapshot, base + main.value, elf_mod.NO_FILES).reason.startswith(
+        "not a live process"
+    )
 
 
 # -- files that vanish, are replaced, or are not ELF ----------------------------------------
@@ -223,14 +281,14 @@ def test_vanished_replaced_and_not_elf_files_give_reasons(built, spawn, mapped_f
         "r4": "not an ELF file",
     }
     for name, reason in expectations.items():
-        result = where(snapshot, printed[name], procfs, by_name)
+        result = where(snapshot, printed[name], ProcessElfFiles(procfs, by_name))
         assert result.mapped and result.reason == reason, (name, result)
         assert result.section is None and result.symbol is None
-        sections, why = region_sections(snapshot, result.region, procfs, by_name)
+        sections, why = region_sections(snapshot, result.region, ProcessElfFiles(procfs, by_name))
         assert sections == [] and why == reason
-    assert where(snapshot, printed["x3"], procfs, by_name).kind == "text"
-    assert where(snapshot, printed["r4"], procfs, by_name).kind == "file"
-    sizes = {s.path: s for s in object_sizes(snapshot, procfs, by_name)}
+    assert where(snapshot, printed["x3"], ProcessElfFiles(procfs, by_name)).kind == "text"
+    assert where(snapshot, printed["r4"], ProcessElfFiles(procfs, by_name)).kind == "file"
+    sizes = {s.path: s for s in object_sizes(snapshot, ProcessElfFiles(procfs, by_name))}
     assert sizes[f"{gone} (deleted)"].reason == "file gone (deleted since mapped)"
     assert sizes[f"{replaced} (deleted)"].reason == "replaced since mapped"
     assert sizes[f"{gone} (deleted)"].text is None
@@ -240,10 +298,10 @@ def test_vanished_replaced_and_not_elf_files_give_reasons(built, spawn, mapped_f
         # map_files reaches the very file that was mapped, deleted or not.
         through_map_files = ElfCache()
         for name in ("dl1_func", "dl2_func"):
-            result = where(snapshot, printed[name], procfs, through_map_files)
+            result = where(snapshot, printed[name], ProcessElfFiles(procfs, through_map_files))
             assert (result.symbol, result.symbol_offset) == ("where_lib_func", 0)
             assert result.section == ".text" and result.reason is None
-        result = where(snapshot, printed["dl2_data"], procfs, through_map_files)
+        result = where(snapshot, printed["dl2_data"], ProcessElfFiles(procfs, through_map_files))
         assert (result.kind, result.section, result.symbol) == ("data", ".data", "where_lib_data")
 
     # The CLI: one line each, the reasons shown, no traceback.
@@ -317,7 +375,7 @@ def test_region_of_a_snapshot_without_it_has_a_reason():
     region = Region(0x1000, 0x2000, "r-xp", 0, "fe:00", 5, "/x", kind="text", object="/x")
     info = ProcessInfo(1, 1, "x", "x", "S", 0, 0, 1, None)
     snapshot = Snapshot(info, 0.0, (), Totals(0, 0, 0, 0, 0, 0), False, {})
-    obj = elf_mod.loaded_object(snapshot, region, ProcFS())
+    obj = elf_mod.loaded_object(snapshot, region, ProcessElfFiles(ProcFS()))
     assert obj.elf is None and obj.reason == "region not in this snapshot"
 
 

@@ -22,6 +22,7 @@ from helpers_elf import (
 
 from vmtop.model.elf import NotElf, parse_elf
 from vmtop.model.objects import object_sizes
+from vmtop.procfs.elf_files import ProcessElfFiles
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import take_snapshot
 
@@ -42,7 +43,7 @@ def test_live_objects_match_size(programs, spawn, variant):
     child = spawn([exe], stdin=subprocess.PIPE)
     parse_addresses(child.read_until("ready"))
     snapshot = take_snapshot(ProcFS(), child.pid)
-    sizes = object_sizes(snapshot, ProcFS())
+    sizes = object_sizes(snapshot, ProcessElfFiles(ProcFS()))
     paths = [s.path for s in sizes]
     assert os.path.realpath(exe) in paths
     assert any(os.path.basename(p).startswith("libc.so") for p in paths)

@@ -276,18 +276,19 @@ def test_nvidia_devices_say_which_device_and_the_detail_says_what_it_holds():
 
 
 def test_where_on_a_managed_pointer_says_device():
+    from vmtop.model.elf import NO_FILES
     from vmtop.model.where import where
 
     snap = snapshot("cuda")
     address, _ = ready("cuda")["managed"]
-    result = where(snap, address + 4096, None)
+    result = where(snap, address + 4096, NO_FILES)
     assert result.kind == kinds.DEVICE and result.object == "NVIDIA Unified Memory"
     address, _ = ready("cuda")["device"]
-    result = where(snap, address, None)
+    result = where(snap, address, NO_FILES)
     assert result.kind == kinds.RESERVED and result.object == cuda.RESERVE
     hand = snapshot("nvidia_handmade")  # an older layout: managed memory at a low address
-    assert where(hand, 0x600001000, None).object == "NVIDIA Unified Memory"
-    assert where(hand, 0x700000000, None).kind == kinds.RESERVED
+    assert where(hand, 0x600001000, NO_FILES).object == "NVIDIA Unified Memory"
+    assert where(hand, 0x700000000, NO_FILES).kind == kinds.RESERVED
 
 
 def test_fixture_files_stay_small():

@@ -15,6 +15,7 @@ from typing import TextIO
 from vmtop.model.names import display_name
 from vmtop.model.region import Region
 from vmtop.model.where import WhereResult, where
+from vmtop.procfs.elf_files import ProcessElfFiles
 
 
 def cmd_where(procfs, args: argparse.Namespace, out: TextIO | None = None) -> int:
@@ -23,7 +24,8 @@ def cmd_where(procfs, args: argparse.Namespace, out: TextIO | None = None) -> in
     out = out if out is not None else sys.stdout
     # maps is enough (no resident figures needed) and far cheaper than smaps.
     snapshot = take_snapshot(procfs, args.pid, smaps=False)
-    results = [where(snapshot, address, procfs) for address in args.addresses]
+    elf_files = ProcessElfFiles(procfs)
+    results = [where(snapshot, address, elf_files) for address in args.addresses]
     if getattr(args, "json", False):
         json.dump(where_document(results), out, ensure_ascii=True)
         out.write("\n")

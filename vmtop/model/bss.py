@@ -6,23 +6,18 @@ bss region, ``page_up(vaddr + memsz) - page_up(vaddr + filesz)`` bytes long, rig
 after the data. An anonymous ``rw-p`` region there is not necessarily that: a big
 ``malloc`` or a thread's arena can be placed right after an object that has no bss
 pages at all, and ``classify_objects`` alone (no file I/O) cannot tell. The program
-headers can: this reads them (a few hundred bytes, through the safe routes of
-``mapped_file``) and says how many bytes of bss the object has after its data.
+headers can: this says, from their bytes, how many bytes of bss the object has after
+its data. ``vmtop.procfs.bss_sizes`` reads them (a few hundred bytes, through the safe
+routes of ``vmtop.procfs.mapped_file``).
 """
 
 from __future__ import annotations
 
 import struct
-import threading
-from collections import OrderedDict
-
-from vmtop.model.mapped_file import MappedFileError, open_mapped_file, stat_mapped_file
-from vmtop.model.region import Region
 
 PAGE = 4096
 _PT_LOAD = 1
 _PF_W = 2
-_HEADERS_READ = 4096  # program headers sit right after the ELF header in practice
 
 
 def _page_up(value: int) -> int:
@@ -72,50 +67,3 @@ def bss_pages_after_data(headers: bytes) -> int | None:
         if best is None or vaddr > best[0]:
             best = (vaddr, bss)
     return best[1] if best is not None else 0
-
-
-class BssSizes:
-    """Bss bytes after an object's data, per mapped file; thread-safe and bounded.
-
-    Keyed by the data region as mapped in one process (so a repeat costs no system
-    call) and by file identity (so each library's headers are read once)."""
-
-    def __init__(self, max_entries: int = 4096) -> None:
-        self.max_entries = max_entries
-        self._by_mapping: OrderedDict[tuple, int | None] = OrderedDict()
-        self._by_file: dict[tuple, int | None] = {}
-        self._lock = threading.Lock()
-
-    def bss_after(self, procfs, pid: int, data: Region) -> int | None:
-        """Bytes of bss after ``data`` (the object's last file-backed rw- region), or
-        None when its file cannot be read (a copied tree, no access, gone)."""
-        key = (pid, data.start, data.end, data.offset, data.dev, data.inode, data.path)
-        with self._lock:
-            if key in self._by_mapping:
-                return self._by_mapping[key]
-        size = self._read(procfs, pid, data)
-        with self._lock:
-            self._by_mapping[key] = size
-            while len(self._by_mapping) > self.max_entries:
-                self._by_mapping.popitem(last=False)
-        return size
-
-    def _read(self, procfs, pid: int, data: Region) -> int | None:
-        try:
-            found = stat_mapped_file(procfs, pid, data)
-            identity = tuple(found.identity)
-            with self._lock:
-                if identity in self._by_file:
-                    return self._by_file[identity]
-            with open_mapped_file(procfs, pid, data, found.identity) as stream:
-                size = bss_pages_after_data(stream.read(_HEADERS_READ))
-        except (MappedFileError, OSError):
-            return None
-        with self._lock:
-            if len(self._by_file) >= self.max_entries:
-                self._by_file.clear()
-            self._by_file[identity] = size
-        return size
-
-
-DEFAULT_BSS_SIZES = BssSizes()

@@ -1,8 +1,10 @@
 """The ELF overlay: which sections and symbols a region of a live process holds.
 
-Files are opened the safe way (see ``vmtop.model.mapped_file``), parsed once per
-(device, inode, size, mtime) with pyelftools and cached in an ``ElfCache``. Everything
-here answers with a reason instead of raising when a file cannot be used.
+``parse_elf`` reads an ELF file from a stream with pyelftools. The functions on
+snapshots get parsed files from an ``ElfFiles`` handed in: ``vmtop.procfs.elf_files``
+opens a live process's files the safe way and parses each once per (device, inode,
+size, mtime); tests hand in files parsed from fixtures. Nothing here opens a file, and
+everything answers with a reason instead of raising when a file cannot be used.
 
 Addresses: an object loaded at run time is moved by its *load bias* (0 for a non-PIE
 executable). A region maps file offset ``region.offset`` at ``region.start``; the
@@ -19,20 +21,13 @@ import bisect
 import mmap
 import struct
 import threading
-from collections import OrderedDict
-from typing import BinaryIO, NamedTuple
+from typing import BinaryIO, NamedTuple, Protocol
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
 from vmtop.model import kinds
-from vmtop.model.mapped_file import (
-    NOT_FILE_BACKED,
-    FileIdentity,
-    MappedFileError,
-    open_mapped_file,
-    stat_mapped_file,
-)
+from vmtop.model.file_facts import NOT_FILE_BACKED, NOT_LIVE, FileIdentity
 from vmtop.model.region import Region, Snapshot
 
 SHF_WRITE = 0x1
@@ -375,80 +370,28 @@ def _read_symbol_table(elf: ELFFile, stream: BinaryIO, sec) -> _SymbolTable | No
     return _SymbolTable(entries, strings, elf.elfclass == 64, elf.little_endian)
 
 
-# -- the cache -------------------------------------------------------------------------
-
-
-class ElfCache:
-    """Parsed ELF objects keyed by file identity; thread-safe.
-
-    Each file is parsed at most once: a second thread asking for a file being parsed
-    waits for that parse. Files that are not ELF are remembered too. The identity
-    includes size and mtime, so an inode number reused by a new file is not mistaken
-    for the old one.
-    """
-
-    def __init__(self, *, use_map_files: bool = True, max_objects: int = 512) -> None:
-        self.use_map_files = use_map_files
-        self.max_objects = max_objects
-        self._entries: OrderedDict[FileIdentity, ElfObject | str] = OrderedDict()
-        self._pending: dict[FileIdentity, threading.Event] = {}
-        self._lock = threading.Lock()
-        self.parses = 0  # how many files were actually parsed (for tests and stats)
-
-    def lookup(self, procfs, pid: int, region: Region) -> tuple[ElfObject | None, str | None]:
-        """The parsed ELF file mapped by a file-backed region, or None and a reason."""
-        if not region.is_file_backed:
-            return None, NOT_FILE_BACKED
-        try:
-            found = stat_mapped_file(procfs, pid, region, use_map_files=self.use_map_files)
-        except MappedFileError as e:
-            return None, str(e)
-        identity = found.identity
-        while True:
-            with self._lock:
-                entry = self._entries.get(identity)
-                if entry is not None:
-                    self._entries.move_to_end(identity)
-                    return (None, entry) if isinstance(entry, str) else (entry, None)
-                pending = self._pending.get(identity)
-                if pending is None:
-                    pending = self._pending[identity] = threading.Event()
-                    break
-            pending.wait()
-        try:
-            entry = self._parse(procfs, pid, region, identity)
-            with self._lock:
-                self._entries[identity] = entry
-                while len(self._entries) > self.max_objects:
-                    self._entries.popitem(last=False)
-        except MappedFileError as e:
-            return None, str(e)  # not cached: a later try may succeed
-        finally:
-            with self._lock:
-                self._pending.pop(identity, None)
-            pending.set()
-        return (None, entry) if isinstance(entry, str) else (entry, None)
-
-    def _parse(self, procfs, pid: int, region: Region, identity: FileIdentity) -> ElfObject | str:
-        with open_mapped_file(
-            procfs, pid, region, identity, use_map_files=self.use_map_files
-        ) as stream:
-            with self._lock:
-                self.parses += 1
-            try:
-                return parse_elf(stream, identity)
-            except NotElf as e:
-                return str(e)
-
-    def cached(self, identity: FileIdentity) -> ElfObject | str | None:
-        with self._lock:
-            return self._entries.get(identity)
-
-
-DEFAULT_CACHE = ElfCache()
-
-
 # -- regions of a snapshot -------------------------------------------------------------
+
+
+class ElfFiles(Protocol):
+    """Where the functions below get a region's parsed file: ``vmtop.procfs.elf_files``
+    opens a live process's files; a test hands in files it parsed itself."""
+
+    def lookup(self, pid: int, region: Region) -> tuple[ElfObject | None, str | None]:
+        """The parsed ELF file a file-backed region maps, or None and a reason (the
+        reason alone, with None, for a file that is readable but not ELF)."""
+        ...
+
+
+class NoFiles:
+    """The files of a process that is not there to open them from: a recording, a
+    copied /proc tree."""
+
+    def lookup(self, pid: int, region: Region) -> tuple[ElfObject | None, str | None]:
+        return None, NOT_LIVE
+
+
+NO_FILES = NoFiles()
 
 
 class LoadedObject(NamedTuple):
@@ -516,11 +459,8 @@ def file_region_for(snapshot: Snapshot, region: Region) -> tuple[Region | None, 
     return None, index
 
 
-def loaded_object(
-    snapshot: Snapshot, region: Region, procfs, cache: ElfCache | None = None
-) -> LoadedObject:
+def loaded_object(snapshot: Snapshot, region: Region, elf_files: ElfFiles) -> LoadedObject:
     """The ELF object a region belongs to, with its load bias, or a reason."""
-    cache = cache if cache is not None else DEFAULT_CACHE
     if region.kind == kinds.DEVICE:
         # A device file: never opened (opening a GPU device has side effects).
         return LoadedObject(None, 0, None, None, "a device mapping, not a program")
@@ -531,7 +471,7 @@ def loaded_object(
     if file_region is None:
         reason = NOT_FILE_BACKED if index >= 0 else "region not in this snapshot"
         return LoadedObject(None, 0, None, None, reason)
-    elf, reason = cache.lookup(procfs, snapshot.pid, file_region)
+    elf, reason = elf_files.lookup(snapshot.pid, file_region)
     if elf is None:
         return LoadedObject(None, 0, file_region.path, file_region, reason)
     if not region.object and region.kind not in (kinds.TEXT, kinds.RODATA, kinds.DATA):
@@ -542,14 +482,14 @@ def loaded_object(
 
 
 def region_sections(
-    snapshot: Snapshot, region: Region, procfs, cache: ElfCache | None = None
+    snapshot: Snapshot, region: Region, elf_files: ElfFiles
 ) -> tuple[list[SectionRange], str | None]:
     """Sections overlapping a region (absolute addresses), or [] and why there are none.
 
     For the anonymous region that continues an object's .bss past its last file-backed
     page, the sections are that object's (.bss).
     """
-    obj = loaded_object(snapshot, region, procfs, cache)
+    obj = loaded_object(snapshot, region, elf_files)
     if obj.elf is None or obj.reason is not None:
         return [], obj.reason
     if not obj.elf.has_section_headers:
@@ -561,13 +501,13 @@ def region_sections(
 
 
 def symbolize(
-    snapshot: Snapshot, address: int, procfs, cache: ElfCache | None = None
+    snapshot: Snapshot, address: int, elf_files: ElfFiles
 ) -> tuple[str | None, int | None]:
     """``(symbol, offset)`` for an address, or ``(None, None)``."""
     region = region_containing(snapshot, address)
     if region is None:
         return None, None
-    obj = loaded_object(snapshot, region, procfs, cache)
+    obj = loaded_object(snapshot, region, elf_files)
     if obj.elf is None or obj.reason is not None:
         return None, None
     found = obj.elf.symbol_at(address - obj.bias)

@@ -16,7 +16,7 @@ from typing import NamedTuple
 from vmtop.model import kinds
 from vmtop.model.column_steps import where_value
 from vmtop.model.columns import RegionColumns
-from vmtop.model.elf import DEFAULT_CACHE, ElfCache
+from vmtop.model.elf import ElfFiles
 from vmtop.model.region import Region, Snapshot
 
 
@@ -28,11 +28,10 @@ class ObjectSize(NamedTuple):
     reason: str | None = None
 
 
-def object_sizes(snapshot: Snapshot, procfs, cache: ElfCache | None = None) -> list[ObjectSize]:
+def object_sizes(snapshot: Snapshot, elf_files: ElfFiles) -> list[ObjectSize]:
     """One entry per ELF object mapped in the process (the program, each library),
     in address order. Files that cannot be read are listed with a reason; files that
     turn out not to be ELF are left out."""
-    cache = cache if cache is not None else DEFAULT_CACHE
     seen: set[tuple[str, int, str]] = set()
     out: list[ObjectSize] = []
     for region in regions_of_objects(snapshot.regions):
@@ -42,7 +41,7 @@ def object_sizes(snapshot: Snapshot, procfs, cache: ElfCache | None = None) -> l
         if key in seen:
             continue
         seen.add(key)
-        elf, reason = cache.lookup(procfs, snapshot.pid, region)
+        elf, reason = elf_files.lookup(snapshot.pid, region)
         if elf is not None:
             text, data, bss = elf.sizes
             out.append(ObjectSize(region.path, text, data, bss))

@@ -12,13 +12,8 @@ import bisect
 from typing import NamedTuple
 
 from vmtop.model import kinds
-from vmtop.model.elf import (
-    NOT_ELF,
-    ElfCache,
-    loaded_object,
-    region_containing,
-)
-from vmtop.model.mapped_file import NOT_FILE_BACKED
+from vmtop.model.elf import NOT_ELF, ElfFiles, loaded_object, region_containing
+from vmtop.model.file_facts import NOT_FILE_BACKED
 from vmtop.model.region import Region, Snapshot
 
 NOT_MAPPED = "not mapped"
@@ -59,8 +54,9 @@ def _start(region: Region) -> int:
     return region.start
 
 
-def where(snapshot: Snapshot, address: int, procfs, cache: ElfCache | None = None) -> WhereResult:
-    """Describe one address of the process the snapshot was taken of."""
+def where(snapshot: Snapshot, address: int, elf_files: ElfFiles) -> WhereResult:
+    """Describe one address of the process the snapshot was taken of; its ELF files
+    come from ``elf_files`` (``elf.NO_FILES`` when there is no live process)."""
     region = region_containing(snapshot, address)
     if region is None:
         below, above = neighbours(snapshot, address)
@@ -73,7 +69,7 @@ def where(snapshot: Snapshot, address: int, procfs, cache: ElfCache | None = Non
     )
     if region.kind in _NO_ELF_KINDS:
         return result
-    obj = loaded_object(snapshot, region, procfs, cache)
+    obj = loaded_object(snapshot, region, elf_files)
     if obj.elf is None or obj.reason is not None:
         if obj.reason == NOT_ELF:
             # An executable mapping of a file that is no program: no object to name.

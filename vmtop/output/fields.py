@@ -116,16 +116,18 @@ def section_names(snapshot: Snapshot, procfs, cache=None) -> list[list[str]]:
     """The ELF section names of each region of the snapshot ([] outside ELF objects).
 
     Only regions of ELF objects are looked at, so no data file is opened; each object
-    is parsed once (``vmtop.model.elf.ElfCache``).
+    is parsed once (``vmtop.procfs.elf_files.ElfCache``).
     """
     from vmtop.model.elf import region_sections
+    from vmtop.procfs.elf_files import ProcessElfFiles
 
+    elf_files = ProcessElfFiles(procfs, cache)
     names: list[list[str]] = []
     for region in snapshot.regions:
         if procfs is None or not region.object:
             names.append([])
             continue
-        sections, _reason = region_sections(snapshot, region, procfs, cache)
+        sections, _reason = region_sections(snapshot, region, elf_files)
         names.append([s.name for s in sections])
     return names
 

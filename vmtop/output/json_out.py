@@ -26,11 +26,12 @@ def snapshot_record(snapshot: Snapshot, procfs=None, cache=None) -> dict:
     ``objects``); by default the live /proc when the snapshot's process still runs
     there, else those stay empty."""
     from vmtop.model.objects import object_sizes
+    from vmtop.procfs.elf_files import ProcessElfFiles
 
     info = snapshot.info
     procfs = live_procfs_for(snapshot, procfs)
     sections = section_names(snapshot, procfs, cache)
-    objects = object_sizes(snapshot, procfs, cache) if procfs is not None else []
+    objects = object_sizes(snapshot, ProcessElfFiles(procfs, cache)) if procfs is not None else []
     sysv = sysv_table(procfs, snapshot.regions)
     return {
         "format": FORMAT,
@@ -92,6 +93,7 @@ class JsonWriter:
     def piece(self, snapshot: Snapshot) -> None:
         """The regions of ``snapshot`` (all of it, or a piece of a streamed one)."""
         from vmtop.model.objects import object_sizes
+        from vmtop.procfs.elf_files import ProcessElfFiles
 
         sections = section_names(snapshot, self.procfs, self.cache)
         if not self.sysv:
@@ -106,7 +108,7 @@ class JsonWriter:
         if self.procfs is not None:
             # A piece's objects are its own; one of an earlier piece is not listed again.
             known = set(self.objects)
-            new = object_sizes(snapshot, self.procfs, self.cache)
+            new = object_sizes(snapshot, ProcessElfFiles(self.procfs, self.cache))
             self.objects.extend(o for o in new if o not in known)
 
     def tail(self, taken_at: float, totals) -> None:

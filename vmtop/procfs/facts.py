@@ -18,13 +18,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 
-from vmtop.model.bss import DEFAULT_BSS_SIZES
 from vmtop.model.column_masks import mask_and, mask_not, zero_mask
 from vmtop.model.column_steps import where
 from vmtop.model.columns import RegionColumns
 from vmtop.model.facts import ClassifyFacts
 from vmtop.model.region import Region
 from vmtop.model.sysv import SYSV_PREFIX, SysvSegment, parse_sysv_shm
+from vmtop.procfs.bss_sizes import DEFAULT_BSS_SIZES
 
 # Reading threads' stack pointers stops after this long; the rest count as unknown.
 THREAD_READ_BUDGET_S = 0.025

@@ -304,8 +304,10 @@ class RegionDetailScreen(Screen):
     def _load_sections(self) -> None:
         try:
             from vmtop.model.elf import region_sections
+            from vmtop.procfs.elf_files import ProcessElfFiles
 
-            result = region_sections(self.snapshot, self.memory_region, self.procfs)
+            elf_files = ProcessElfFiles(self.procfs)
+            result = region_sections(self.snapshot, self.memory_region, elf_files)
         except Exception:  # noqa: BLE001 - the overlay is optional; never break the screen
             result = None
         self.app.call_from_thread(self._show_sections, result)

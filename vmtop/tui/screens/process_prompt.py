@@ -11,9 +11,12 @@ from textual import work
 from textual.message import Message
 from textual.widgets import Input
 
+from vmtop.commands.where import format_where_lines
 from vmtop.model.address_text import parse_address_text
 from vmtop.model.names import display_name
 from vmtop.model.region import Region, Snapshot
+from vmtop.model.where import where
+from vmtop.procfs.elf_files import ProcessElfFiles
 from vmtop.procfs.reader import ProcFS
 from vmtop.tui.formatting import format_bytes
 from vmtop.tui.widgets.region_table import RegionTable
@@ -111,10 +114,7 @@ def describe_address(snap: Snapshot, address: int, procfs: ProcFS) -> tuple[Regi
     """The region holding ``address`` in ``snap`` and one line saying where it is
     (kind, section, symbol: ``vmtop where``'s line)."""
     try:
-        from vmtop.commands.where import format_where_lines
-        from vmtop.model.where import where
-
-        result = where(snap, address, procfs)
+        result = where(snap, address, ProcessElfFiles(procfs))
         if not result.mapped:
             return None, format_where_lines([result])[0]  # (and the regions around it)
         return result.region, located_sentence(result)

@@ -8,6 +8,7 @@ from textual import work
 
 from vmtop.model.objects import object_sizes, regions_of_objects
 from vmtop.model.region import Snapshot
+from vmtop.procfs.elf_files import ProcessElfFiles
 from vmtop.tui.widgets.address_bar import AddressBar
 from vmtop.tui.widgets.region_table import RegionTable
 
@@ -48,7 +49,7 @@ class ProcessViewActions:
     @work(thread=True, group="object-sizes", exclusive=True, exit_on_error=False)
     def _object_sizes_worker(self, snap: Snapshot) -> None:
         try:
-            sizes = {s.path: s for s in object_sizes(snap, self.procfs)}
+            sizes = {s.path: s for s in object_sizes(snap, ProcessElfFiles(self.procfs))}
         except Exception:  # noqa: BLE001 - sizes are extra: never break the table
             return
         self.app.call_from_thread(self.query_one(RegionTable).set_object_sizes, sizes)

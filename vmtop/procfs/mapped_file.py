@@ -21,27 +21,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import BinaryIO, NamedTuple
 
+from vmtop.model.file_facts import (
+    DELETED_SUFFIX,
+    FILE_DELETED,
+    FILE_GONE,
+    NO_ACCESS,
+    NOT_FILE_BACKED,
+    NOT_LIVE,
+    NOT_REGULAR,
+    REPLACED,
+    FileIdentity,
+)
 from vmtop.model.region import Region
 
-NOT_FILE_BACKED = "not file-backed"
-FILE_GONE = "file gone"
-FILE_DELETED = "file gone (deleted since mapped)"
-REPLACED = "replaced since mapped"
-NO_ACCESS = "no access"
-NOT_REGULAR = "not a regular file"
-NOT_LIVE = "not a live process (a copied /proc tree has no files)"
-DELETED_SUFFIX = " (deleted)"
-
 _DENIED = (errno.EACCES, errno.EPERM)
-
-
-class FileIdentity(NamedTuple):
-    """Which file, and which version of it: enough to cache a parse by."""
-
-    dev: int  # st_dev
-    inode: int
-    size: int
-    mtime_ns: int
 
 
 class FoundFile(NamedTuple):
