@@ -87,19 +87,31 @@ def test_the_model_imports_nothing_above_it():
     """The model is pure (DESIGN.md): the facts it needs are read by procfs and handed
     in. No module of it imports procfs, output or the TUI, not even inside a function
     (a lazy import running back up the layers)."""
-    import ast
-
     above = ("vmtop.procfs", "vmtop.output", "vmtop.tui", "vmtop.commands", "vmtop.cli")
     found = []
-    for path in sorted((REPO / "vmtop" / "model").glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names = [node.module]
-            found += [f"{path.name}: {n}" for n in names if n.startswith(above)]
+    for path, node in _model_nodes(REPO / "vmtop" / "model"):
+        found += [f"{path.name}: {n}" for n in _imported(node) if n.startswith(above)]
     assert found == []
+
+
+def _model_nodes(model_dir):
+    """Every syntax node of every module in ``model_dir``, with its file."""
+    import ast
+
+    for path in sorted(model_dir.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            yield path, node
+
+
+def _imported(node) -> list[str]:
+    """The modules an import statement names (none for other nodes)."""
+    import ast
+
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        return [node.module]
+    return []
 
 
 # What reaching files takes: the model must get its facts handed in instead.
@@ -109,19 +121,12 @@ _FILE_MODULES = ("os", "io", "pathlib", "shutil", "glob", "tempfile")
 def model_file_access(model_dir) -> list[str]:
     """Where a module of the model could reach a file itself: an import of a module
     that opens, stats or lists files, or a call of the builtin ``open``."""
-    import ast
-
     found = []
-    for path in sorted(model_dir.glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names = [node.module]
-            found += [f"{path.name}: import {n}" for n in names if n.split(".")[0] in _FILE_MODULES]
-            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "open":
-                found.append(f"{path.name}:{node.lineno}: open()")
+    for path, node in _model_nodes(model_dir):
+        names = _imported(node)
+        found += [f"{path.name}: import {n}" for n in names if n.split(".")[0] in _FILE_MODULES]
+        if type(node).__name__ == "Call" and getattr(node.func, "id", None) == "open":
+            found.append(f"{path.name}:{node.lineno}: open()")
     return found
 
 
