@@ -5,10 +5,12 @@ from __future__ import annotations
 import sys
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from vmtop.model import events as ev
 from vmtop.model.columns import RegionColumns
-from vmtop.model.region import Region, Snapshot, Totals
+from vmtop.model.region import ProcessInfo, Region, Snapshot, Totals
 from vmtop.model.rss_drift import RssDrift
 
 K = 1024
@@ -76,3 +78,102 @@ def test_a_growing_heap_keeps_what_was_reported_and_unchanged_neighbours_cost_no
     back = [region(0x1000, 0x90000, 400 * K, "[heap]", "heap")]
     assert drift.update(make(back + others, 4)) == []
     assert len(drift) == 51
+
+
+M = 1024 * K
+
+
+def test_a_mapping_merged_into_a_neighbour_adds_what_was_faulted_in_and_a_split_moves_nothing():
+    """A: 64 MiB, 32 MiB resident. B (100 MiB) is mapped right below and the kernel
+    merges the two lines; B is faulted in. Then mprotect of A's first 64 KiB splits
+    the line in three. What `watch`'s diff says: +100 MiB, then nothing."""
+    drift = RssDrift(64 * K)
+    a = (0x7F0004000000, 0x7F0008000000)
+    b_start = a[0] - 100 * M
+    assert drift.update(make([region(*a, 32 * M)], 0)) == []
+    merged = region(b_start, a[1], 132 * M)
+    out = drift.update(make([merged], 1))
+    assert [(e.event, e.start, e.end, e.delta) for e in out] == [
+        (ev.RSS_CHANGED, b_start, a[1], 100 * M)
+    ]
+    assert out[0].detail.endswith("now 132.0 MiB resident")
+    pieces = [
+        region(b_start, a[0], 100 * M),
+        region(a[0], a[0] + 64 * K, 64 * K)._replace(perms="r--p"),
+        region(a[0] + 64 * K, a[1], 32 * M - 64 * K),
+    ]
+    assert drift.update(make(pieces, 2)) == []
+    # Each piece counts on from its own figure: A's rest freed shows as A's rest.
+    pieces[2] = pieces[2]._replace(rss=0)
+    out = drift.update(make(pieces, 3))
+    assert [(e.start, e.end, e.delta) for e in out] == [(a[0] + 64 * K, a[1], -(32 * M - 64 * K))]
+
+
+def test_a_change_too_small_to_report_stays_counted_across_a_split():
+    drift = RssDrift(64 * K)
+    whole = (0x10000000, 0x10100000)
+    drift.update(make([region(*whole, 100 * K)], 0))
+    half = 0x10080000
+    # +40 KiB since first seen, and split: not yet 64 KiB.
+    split = [region(whole[0], half, 90 * K), region(half, whole[1], 50 * K)._replace(perms="r--p")]
+    assert drift.update(make(split, 1)) == []
+    # 30 KiB more in the larger piece: 70 KiB since the figure counting started.
+    split[0] = split[0]._replace(rss=120 * K)
+    out = drift.update(make(split, 2))
+    assert [(e.start, e.delta) for e in out] == [(whole[0], 70 * K)]
+
+
+def test_a_new_mapping_overlapping_no_old_line_of_it_starts_afresh():
+    drift = RssDrift(64 * K)
+    # (vsyscall's line is above the largest signed 64-bit number)
+    vsyscall = region(0xFFFFFFFFFF600000, 0xFFFFFFFFFF601000, 4 * K, "[vsyscall]", "vsyscall")
+    drift.update(make([region(0x1000, 0x2000, 4 * K), vsyscall], 0))
+    new = region(0x9000, 0x99000, 500 * K)
+    out = drift.update(make([region(0x1000, 0x2000, 4 * K), new, vsyscall], 1))
+    assert out == []  # (the diff's `mapped` event says it; its memory is no change)
+    new = new._replace(rss=580 * K)
+    out = drift.update(make([region(0x1000, 0x2000, 4 * K), new, vsyscall], 2))
+    assert [(e.start, e.delta) for e in out] == [(0x9000, 80 * K)]
+
+
+PAGE = 4096
+
+
+@st.composite
+def maps(draw):
+    """Up to 8 regions on a 64-page range: anonymous or one file, two protections,
+    residents in steps of 16 KiB (the threshold below is 64 KiB)."""
+    cuts = sorted(draw(st.sets(st.integers(0, 64), min_size=2, max_size=12)))
+    out = []
+    for lo, hi in zip(cuts, cuts[1:], strict=False):
+        if draw(st.booleans()):
+            continue  # a gap
+        start, end = 0x10000 + lo * PAGE, 0x10000 + hi * PAGE
+        rss = draw(st.integers(0, (hi - lo) // 4)) * 16 * K
+        perms = draw(st.sampled_from(["rw-p", "r--p"]))
+        if draw(st.booleans()):
+            r = region(start, end, rss)
+        else:
+            r = Region(start, end, perms, start - 0x10000, "08:01", 7, "/f", rss=rss, kind="file")
+        out.append(r._replace(perms=perms))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(maps(), maps())
+def test_from_one_sample_to_the_next_it_reports_what_the_diff_does(before, after):
+    """What `watch` reports (the diff of two snapshots) is what the TUI's drift reports
+    from a first sample to the next: the same ranges and the same changes."""
+    from vmtop.model.diff import diff_snapshots
+
+    info = ProcessInfo(1, 1, "x", "x", "S", 0, 0, 1, None)
+    first, second = make(before, 0)._replace(info=info), make(after, 1)._replace(info=info)
+    drift = RssDrift(64 * K)
+    drift.update(first)
+    got = drift.update(second)
+    diff = diff_snapshots(first, second, rss_threshold=64 * K)
+    assume(not any(e.event == ev.EXEC for e in diff))  # (its file's first line moved)
+    want = [e for e in diff if e.event == ev.RSS_CHANGED]
+    assert sorted((e.start, e.end, e.delta) for e in got) == sorted(
+        (e.start, e.end, e.delta) for e in want
+    )

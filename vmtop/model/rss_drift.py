@@ -6,6 +6,14 @@ reported. ``RssDrift`` remembers each region's resident size when its change was
 reported (or when it was first seen) and reports a change once the difference since
 then reaches the threshold, however many samples it took.
 
+A region that is the same mapping line as one of the last snapshot keeps that one's
+figure. Where lines changed (a heap or stack that grew, a mapping the kernel merged
+with a new neighbour, one that mprotect split), the changed lines are taken together
+with the old lines of the same mapping they overlap, as the diff does: their resident
+sizes are compared as sums. So a split moves no memory, and a mapping merged into its
+neighbour adds what was faulted in since, not the neighbour's whole size. Memory of a
+range that no old line of the mapping covered (newly mapped) counts from nothing.
+
 Bounded: one number per region of the latest snapshot; regions that went away are
 forgotten. Pure: snapshots in, events out.
 """
@@ -13,7 +21,8 @@ forgotten. Pure: snapshots in, events out.
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_left
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
 from operator import eq, ne
 
 from vmtop.model import events as ev
@@ -22,9 +31,20 @@ from vmtop.model.columns import RegionColumns, matching_rows, take
 from vmtop.model.diff import _size_text
 from vmtop.model.events import Event
 from vmtop.model.region import Region, Snapshot
-from vmtop.model.sweep import key_pair
+from vmtop.model.sweep import _continues, key_pair
 
 _UNSEEN = -2  # (a region not seen before; -1 is a figure that was None)
+
+
+class _Lines:
+    """The starts and ends of regions held as a tuple, as columns hold them."""
+
+    def __init__(self, regions: Sequence[Region]) -> None:
+        self.starts = array("Q", [r[0] for r in regions])
+        self.ends = array("Q", [r[1] for r in regions])
+
+    def __len__(self) -> int:
+        return len(self.starts)
 
 
 class RssDrift:
@@ -32,108 +52,118 @@ class RssDrift:
 
     def __init__(self, threshold: int) -> None:
         self.threshold = max(1, threshold)
-        # anchor (start; for the stack, minus its end) -> (rss reported, inode, path)
-        self.reported: dict[int, tuple[int, int, str]] = {}
-        # For regions held as columns: the last ones, and what was reported for each
-        # row (-1: nothing), an array rather than a dict of a million entries.
-        self._columns: RegionColumns | None = None
+        # The last snapshot's regions, their starts and ends, and for each row what was
+        # last reported (or first seen): an array, not a dict of a million entries.
+        self._regions: Sequence[Region] | None = None
+        self._lines: RegionColumns | _Lines | None = None
         self._reported: array | None = None
 
     def __len__(self) -> int:
         """How many regions it remembers."""
-        return len(self._reported) if self._reported is not None else len(self.reported)
-
-    def _update_columns(self, regions: RegionColumns, when: float) -> list[Event]:
-        if regions.figures is None:
-            return []
-        rss = regions.figures[0]
-        old, reported = self._columns, self._reported
-        if old is not None and reported is not None:
-            rows = matching_rows(regions, old, *key_pair(regions, old, whole=False))
-            base = array("q", reported) if rows is None else take(reported, rows, _UNSEEN)
-            unmatched = where_value(eq, base, _UNSEEN)
-        else:
-            base = array("q", [_UNSEEN]) * len(regions)
-            # Nothing to look up unless the tuple path reported (a map that grew past the
-            # size at which it is held as columns): a first look is all new.
-            unmatched = range(len(regions)) if self.reported else ()
-        # Regions not the same mapping as one at the same place (grown, shrunk: its
-        # start, or the stack's end, is where the last one's was): by anchor.
-        for k in list(unmatched):
-            base[k] = self._reported_for(regions[k], old, reported)
-        out: list[Event] = []
-        threshold = self.threshold
-        for k in where_pair(ne, rss, base, len(regions)):
-            now, was = rss[k], base[k]
-            if now < 0:
-                base[k] = _UNSEEN  # no figure: forgotten, as in the tuple path
-            elif was < 0:
-                base[k] = now  # first seen: counting starts
-            elif now - was >= threshold or was - now >= threshold:
-                out.append(_event(regions[k], now - was, when))
-                base[k] = now
-        self._columns, self._reported = regions, base
-        self.reported = {}
-        return out
-
-    def _reported_for(self, r: Region, old: RegionColumns | None, reported: array | None) -> int:
-        """What was last reported for the region at the same anchor with the same
-        inode and name: in the last columns, or in the dict of the tuple path."""
-        stack = r.kind == "stack"
-        if old is None or reported is None:
-            seen = self.reported.get(-r.end if stack else r.start)
-            if seen is None or seen[1] != r.inode or seen[2] != r.path:
-                return _UNSEEN
-            return seen[0]
-        if stack:
-            j = bisect_left(old.ends, r.end)
-            if j >= len(old) or old.ends[j] != r.end:
-                return _UNSEEN
-        else:
-            j = old.index_at(r.start)
-            if j is None:
-                return _UNSEEN
-        o = old[j]
-        if o.inode != r.inode or o.path != r.path or (o.kind == "stack") != stack:
-            return _UNSEEN
-        return reported[j]
+        return 0 if self._reported is None else len(self._reported)
 
     def update(self, snapshot: Snapshot) -> list[Event]:
         """Events for regions whose resident size moved by at least the threshold
         since it was last reported. A snapshot without smaps changes nothing."""
         if not snapshot.has_smaps:
             return []
-        if isinstance(snapshot.regions, RegionColumns):
-            return self._update_columns(snapshot.regions, snapshot.taken_at)
-        self._columns = self._reported = None
+        regions = snapshot.regions
+        if isinstance(regions, RegionColumns):
+            if regions.figures is None:
+                return []
+            rss, lines = regions.figures[0], regions
+        else:
+            rss = array("q", [-1 if r[7] is None else r[7] for r in regions])
+            lines = _Lines(regions)
         when = snapshot.taken_at
-        get = self.reported.get
-        new: dict[int, tuple[int, int, str]] = {}
         out: list[Event] = []
+        old, reported = self._regions, self._reported
+        if old is None or reported is None:
+            base = array("q", [_UNSEEN]) * len(regions)
+        else:
+            kn, ko = key_pair(regions, old, whole=False)
+            rows = matching_rows(lines, self._lines, kn, ko)
+            base = array("q", reported) if rows is None else take(reported, rows, _UNSEEN)
+            # Lines that are no line of the last snapshot: by what they overlap.
+            changed = list(where_value(eq, base, _UNSEEN))
+            for group, olds in self._overlaps(regions, changed):
+                event = self._settle(regions, rss, base, group, olds, when)
+                if event is not None:
+                    out.append(event)
         threshold = self.threshold
-        # One pass, no per-region calls: this runs on every smaps read, 60 000 regions.
-        for r in snapshot.regions:
-            rss = r[7]
-            if rss is None:
-                continue
-            anchor = -r[1] if r[15] == "stack" else r[0]
-            seen = get(anchor)
-            if seen is None or seen[1] != r[5] or seen[2] != r[6]:
-                new[anchor] = (rss, r[5], r[6])
-                continue
-            delta = rss - seen[0]
-            if delta >= threshold or -delta >= threshold:
-                out.append(_event(r, delta, when))
-                new[anchor] = (rss, r[5], r[6])
-            else:
-                new[anchor] = seen
-        self.reported = new
+        for k in where_pair(ne, rss, base, len(regions)):
+            now, was = rss[k], base[k]
+            if now < 0:
+                base[k] = _UNSEEN  # no figure: forgotten
+            elif was < 0:
+                base[k] = now  # first seen: counting starts
+            elif now - was >= threshold or was - now >= threshold:
+                out.append(_event(regions[k], regions[k].end, now - was, now, when))
+                base[k] = now
+        self._regions, self._lines, self._reported = regions, lines, base
         return out
 
+    def _overlaps(
+        self, regions: Sequence[Region], changed: list[int]
+    ) -> Iterator[tuple[list[int], list[int]]]:
+        """The changed rows that overlap old rows of the same mapping, in groups with
+        those old rows: rows that share an old row are one group (a split, even with
+        another mapping put between its pieces), and a row overlapping several old rows
+        takes them all (a merge). Rows overlapping none are left out: first seen."""
+        old, lines = self._regions, self._lines
+        group: list[int] = []
+        olds: list[int] = []
+        for k in changed:
+            r = regions[k]
+            j = bisect_right(lines.ends, r[0])  # the first old row ending after r starts
+            mine = []
+            while j < len(lines) and lines.starts[j] < r[1]:
+                if _continues(old[j], r):
+                    mine.append(j)
+                j += 1
+            if not mine:
+                continue  # newly mapped, or another mapping in its place: first seen
+            if group and mine[0] == olds[-1]:
+                group.append(k)
+                olds += mine[1:]
+                continue
+            if group:
+                yield group, olds
+            group, olds = [k], mine
+        if group:
+            yield group, olds
 
-def _event(r: Region, delta: int, when: float) -> Event:
+    def _settle(
+        self,
+        regions: Sequence[Region],
+        rss: array,
+        base: array,
+        group: list[int],
+        olds: list[int],
+        when: float,
+    ) -> Event | None:
+        """Set the group's rows' figures from the old rows they replace; the event when
+        their sum moved by the threshold since the old rows' were reported."""
+        was = [self._reported[j] for j in olds]
+        figures = [rss[k] for k in group]
+        if min(was) < 0 or min(figures) < 0:
+            return None  # some figure unknown: counting starts afresh
+        now = sum(figures)
+        delta = now - sum(was)
+        for k in group:
+            base[k] = rss[k]
+        if delta >= self.threshold or -delta >= self.threshold:
+            first = regions[group[0]]
+            return _event(first, regions[group[-1]].end, delta, now, when)
+        # Not yet enough: the change so far stays counted, on the largest line.
+        largest = max(group, key=rss.__getitem__)
+        base[largest] = max(0, rss[largest] - delta)
+        return None
+
+
+def _event(r: Region, end: int, delta: int, now: int, when: float) -> Event:
     why = "pages faulted in" if delta > 0 else "pages freed, reclaimed or swapped out"
-    detail = f"{why}: now {_size_text(r.rss or 0)} resident"
+    detail = f"{why}: now {_size_text(now)} resident"
     return Event(
-        when, ev.RSS_CHANGED, r.start, r.end, r.kind, abs(delta), delta, r.path, r.tid, detail
+        when, ev.RSS_CHANGED, r.start, end, r.kind, abs(delta), delta, r.path, r.tid, detail
     )
