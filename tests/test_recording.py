@@ -401,7 +401,8 @@ def test_record_replay_report_on_a_live_demo(tmp_path):
     assert any(e.event == "mapped" and e.size >= 1 << 20 for ev in events for e in ev)
     out = run_vmtop("replay", path, "--events", "--json")
     assert out.returncode == 0
-    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    header, *lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert header["format"] == "vmtop-watch" and header["pid"] == demo.pid
     assert len(lines) == sum(map(len, events))
     report = run_vmtop("report", path)
     text = report.stdout.decode()

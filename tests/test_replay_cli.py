@@ -9,12 +9,15 @@ printed every event, --at dropped without a word.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 
 import pytest
 from conftest import PROC_FIXTURES, run_vmtop
 
+from vmtop.commands.watch import event_record
+from vmtop.model.events import Event
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import take_snapshot
 from vmtop.record.writer import RecordingWriter
@@ -99,3 +102,54 @@ def test_no_terminal_names_the_headless_replays(recording, tmp_path, file):
     assert "'vmtop replay FILE --at TIME'" in err and "'vmtop replay FILE --events'" in err
     for live in ("snapshot", "watch", "vmtop record"):  # commands for a live process
         assert live not in err
+
+
+# -- --events --json: a header line first, as every JSON Lines stream of vmtop has -------
+
+
+@pytest.fixture(scope="module")
+def recording_with_events(tmp_path_factory):
+    """Three samples of a fixture process, with events (narration and an odd name too)
+    on the second and third, and the process's exit after the last."""
+    snap = take_snapshot(ProcFS(str(PROC_FIXTURES)), 7925)
+    t = 1_700_000_000.0
+    events = [
+        [],
+        [
+            Event(t + 1, "note", 0, 0, "", 0, 0, detail="malloc(1048576) = 0x7f0000000000"),
+            Event(t + 1, "mapped", 0x1000, 0x3000, "anon", 8192, 8192, detail="a direct mmap"),
+        ],
+        [Event(t + 2, "rss_changed", 0x1000, 0x3000, "file", 8192, -4096, path="/tmp/\udcff")],
+    ]
+    gone = Event(t + 3, "exited", 0, 0, "", 0, 0, detail="the process exited")
+    path = tmp_path_factory.mktemp("events") / "e.jsonl.gz"
+    writer = RecordingWriter(str(path), interval=1.0)
+    for i, sample_events in enumerate(events):
+        writer.write_sample(snap._replace(taken_at=t + i), sample_events)
+    writer.close("exited", [gone])
+    return path, snap, [e for sample_events in events for e in sample_events] + [gone]
+
+
+def test_events_json_starts_with_a_header_line(recording_with_events):
+    path, snap, events = recording_with_events
+    out = _replay(path, "--events", "--json")
+    assert out.returncode == 0 and out.stderr == b"", out.stderr
+    first, *rest = out.stdout.decode().splitlines()
+    header = json.loads(first)
+    # The event lines are those of `vmtop watch --json`: the same stream, the same name.
+    assert header["format"] == "vmtop-watch" and header["format_version"] == 1
+    assert "event" not in header
+    assert header["pid"] == snap.info.pid == 7925
+    assert header["start_time"] == snap.info.start_time
+    assert header["command"] == snap.info.command
+    assert header["interval"] == 1.0
+    assert header["recording"] == str(path)
+    # The events after it, unchanged.
+    assert [json.loads(line) for line in rest] == [event_record(e) for e in events]
+
+
+def test_events_as_text_have_no_header(recording_with_events):
+    path, _snap, events = recording_with_events
+    out = _replay(path, "--events")
+    assert out.returncode == 0, out.stderr
+    assert len(out.stdout.decode().splitlines()) == len(events)

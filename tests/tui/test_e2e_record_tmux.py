@@ -54,7 +54,8 @@ def test_record_the_malloc_demo_and_replay_its_first_big_block(tmp_path):
             [str(VMTOP), "replay", str(path), "--events", "--json"],
             capture_output=True, text=True, timeout=30, check=True,
         ).stdout  # fmt: skip
-        records = [json.loads(line) for line in events.splitlines()]
+        header, *records = [json.loads(line) for line in events.splitlines()]
+        assert header["format"] == "vmtop-watch" and header["recording"] == str(path)
         notes = [r for r in records if r["event"] == "note"]
         big = next(
             (int(m.group(2), 16), r["time"])

@@ -8,7 +8,7 @@ import sys
 import time
 
 from vmtop import terminal
-from vmtop.commands.watch import event_record, human_line
+from vmtop.commands.watch import WATCH_FORMAT, WATCH_FORMAT_VERSION, event_record, human_line
 from vmtop.record.format import RecordingError
 from vmtop.record.reader import Recording
 from vmtop.record.timespec import resolve_time
@@ -102,8 +102,27 @@ def cmd_replay(args) -> int:
     return _run_tui(rec, getattr(args, "settings", None))
 
 
+def events_header(rec: Recording) -> dict:
+    """The first line of ``--events --json``. The event lines are those `vmtop watch
+    --json` prints (the same event_record), so the stream is a ``vmtop-watch`` one: a
+    reader of watch's output reads a replay's. Watch's smaps plan (``smaps_every``,
+    ``smaps_budget``) is not recorded and is left out; ``recording`` names the file."""
+    header = rec.header
+    return {
+        "format": WATCH_FORMAT,
+        "format_version": WATCH_FORMAT_VERSION,
+        "pid": rec.pid,
+        "start_time": header.get("process_start_time"),
+        "command": rec.command,
+        "interval": rec.interval,
+        "recording": rec.path,
+    }
+
+
 def _print_events(rec: Recording, *, json_lines: bool) -> int:
     out = sys.stdout
+    if json_lines:
+        out.write(json.dumps(events_header(rec), ensure_ascii=True) + "\n")
     for _i, event in rec.events():
         if json_lines:
             out.write(json.dumps(event_record(event), ensure_ascii=True) + "\n")
@@ -134,9 +153,12 @@ def _print_at(rec: Recording, text: str, form: str) -> int:
 
         out.write(render_pmap(snapshot))
     elif form == "json":
+        from vmtop.output.fields import RESIDENT_FIELDS
         from vmtop.output.json_out import write_json
 
-        write_json(snapshot, out)
+        # A recording keeps a region's resident figures, not the rest of its smaps
+        # fields, and none where smaps was not read: the document says which it has.
+        write_json(snapshot, out, smaps_fields=RESIDENT_FIELDS if snapshot.has_smaps else ())
     else:
         from vmtop.output.csv_out import write_csv
 

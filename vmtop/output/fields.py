@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from operator import attrgetter
 
 from vmtop.model.region import Region, Snapshot
 from vmtop.model.sysv import SYSV_PREFIX
@@ -91,11 +92,33 @@ def sysv_fields(region: Region, table) -> dict:
 _PARTS: dict[bytes, dict] = {}
 
 
+# The smaps fields a Region holds itself, named as smaps_record_part names them: all a
+# snapshot without its smaps text knows, such as one rebuilt from a recording.
+RESIDENT_FIELDS = (
+    "rss",
+    "pss",
+    "shared_clean",
+    "shared_dirty",
+    "private_clean",
+    "private_dirty",
+    "swap",
+    "anonymous",
+)
+_resident_figures = attrgetter(*RESIDENT_FIELDS)
+# A region's resident figures -> those that are known, by name. Many regions share
+# their figures (all zero, say): one dict each, so the JSON writer serialises it once.
+_RESIDENT_PARTS: dict[tuple, dict] = {}
+
+
 def smaps_record_part(snapshot: Snapshot, region: Region) -> dict:
-    """Every smaps field of a region under its snake_case name; do not modify it."""
+    """Every smaps field of a region under its snake_case name; do not modify it.
+
+    Without the smaps text (a replayed recording keeps only the figures of a Region, a
+    huge map does not keep its text) those figures alone, where known: a figure that
+    was not read is left out, never 0, and so are all of them when smaps was not read."""
     block = region_block(snapshot, region)
     if block is None:
-        return {}
+        return resident_record_part(region) if snapshot.has_smaps else {}
     body = block[block.find(b"\n") + 1 :]
     part = _PARTS.get(body)
     if part is None:
@@ -109,6 +132,23 @@ def smaps_record_part(snapshot: Snapshot, region: Region) -> dict:
         if len(_PARTS) > 4000:
             _PARTS.clear()
         _PARTS[body] = part
+    return part
+
+
+def resident_record_part(region: Region) -> dict:
+    """The resident figures the region holds, under their smaps names, the unknown
+    (None) ones left out; do not modify it."""
+    figures = _resident_figures(region)
+    part = _RESIDENT_PARTS.get(figures)
+    if part is None:
+        part = {
+            name: value
+            for name, value in zip(RESIDENT_FIELDS, figures, strict=True)
+            if value is not None
+        }
+        if len(_RESIDENT_PARTS) > 4000:
+            _RESIDENT_PARTS.clear()
+        _RESIDENT_PARTS[figures] = part
     return part
 
 

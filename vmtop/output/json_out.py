@@ -56,10 +56,13 @@ def _object_record(size) -> dict:
     return record
 
 
-def write_json(snapshot: Snapshot, out: TextIO, procfs=None, cache=None) -> None:
-    """The snapshot as one JSON object (``snapshot_record``'s, as text)."""
+def write_json(snapshot: Snapshot, out: TextIO, procfs=None, cache=None, smaps_fields=None) -> None:
+    """The snapshot as one JSON object (``snapshot_record``'s, as text). ``smaps_fields``:
+    the only smaps fields its regions can have, when not every one (a replayed
+    recording keeps a few), written as such so a reader tells a field not recorded
+    from one the kernel does not print."""
     writer = JsonWriter(out, live_procfs_for(snapshot, procfs), cache)
-    writer.head(snapshot.info)
+    writer.head(snapshot.info, smaps_fields)
     writer.piece(snapshot)
     writer.tail(snapshot.taken_at, snapshot.totals)
 
@@ -80,7 +83,7 @@ class JsonWriter:
         self.written = 0
         self.sysv: dict | None = None  # /proc/sysvipc/shm, read once when needed
 
-    def head(self, info) -> None:
+    def head(self, info, smaps_fields=None) -> None:
         head = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -88,6 +91,8 @@ class JsonWriter:
             "start_time": info.start_time,
             "command": info.command,
         }
+        if smaps_fields is not None:
+            head["smaps_fields"] = list(smaps_fields)
         self.out.write(json.dumps(head, ensure_ascii=True)[:-1] + ', "regions": [')
 
     def piece(self, snapshot: Snapshot) -> None:
