@@ -81,6 +81,8 @@ def test_heap_end_moving_up_is_heap_grew_for_the_new_range():
     assert event.size == 264 * KiB and event.delta == 264 * KiB
     assert event.kind == kinds.HEAP and event.path == "[heap]"
     assert event.time == T1
+    # 264 KiB between two samples: one big block, or many small ones; it cannot tell.
+    assert "many small blocks" in event.detail and "128 KiB or more" in event.detail
 
 
 def test_heap_end_moving_down_is_heap_shrank():
@@ -516,6 +518,18 @@ def test_region_changes_split_regions_are_changed():
     )
     for start in (ANON, ANON + 4 * PAGE, ANON + 6 * PAGE):
         assert result[start].status == "changed" and result[start].size_delta == 0
+        # Each piece's resident change is against its share of the old line: worked out.
+        assert result[start].rss_estimated
+
+
+def test_region_changes_says_which_resident_changes_are_worked_out():
+    grown = changes(base_regions(heap_end=HEAP + 132 * KiB), base_regions(heap_end=HEAP + MiB))
+    assert not grown[HEAP].rss_estimated  # one old line, one new: read, not shared out
+    merged = changes(
+        base_regions() + [region(ANON, ANON + MiB, rss=MiB), region(ANON + MiB, ANON + 2 * MiB)],
+        base_regions() + [region(ANON, ANON + 2 * MiB, rss=MiB)],
+    )
+    assert not merged[ANON].rss_estimated and merged[ANON].rss_delta == 0  # whole lines: exact
 
 
 def test_region_changes_rss_beyond_the_threshold_is_changed():

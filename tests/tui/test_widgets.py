@@ -11,8 +11,8 @@ from textual.app import App, ComposeResult
 from vmtop.model import kinds
 from vmtop.model.events import Event
 from vmtop.model.region import Region
-from vmtop.tui.formatting import format_bytes, format_delta
-from vmtop.tui.sampler import NEW, Sampler
+from vmtop.tui.formatting import format_bytes, format_delta, format_estimated_delta
+from vmtop.tui.sampler import NEW, RESHAPED, RSS_UP, Sampler
 from vmtop.tui.theme import KIND_PALETTE, kind_style
 from vmtop.tui.widgets import bar_layout as bl
 from vmtop.tui.widgets.event_log import EventLog
@@ -59,6 +59,26 @@ def test_format_bytes_human_units():
     assert format_delta(M) == "+1.0M"
     assert format_delta(-64 * K) == "-64K"
     assert format_delta(0) == ""
+    # Worked out, not read: marked, and still six columns wide.
+    assert format_estimated_delta(-32 * K) == "~-32K"
+    assert format_estimated_delta(1023 * K) == "~+1.0M"
+    assert format_estimated_delta(0) == ""
+
+
+async def test_a_resident_change_shared_out_over_a_split_is_marked_as_worked_out():
+    from vmtop.tui.sampler import RegionChange
+
+    regions = synthetic(3)
+    changes = {
+        regions[0].start: RegionChange(RESHAPED, 0, 32 * K, True),
+        regions[1].start: RegionChange(RSS_UP, 0, 96 * K),
+    }
+    app = TableApp(regions, changes)
+    async with app.run_test(size=(160, 10)) as pilot:
+        table = app.query_one(RegionTable)
+        await pilot.pause()
+        assert " ~+32K " in table.render_line(1).text
+        assert " +96K " in table.render_line(2).text and "~" not in table.render_line(2).text
 
 
 def test_every_kind_has_its_own_colour():

@@ -46,10 +46,12 @@ DEFAULT_RSS_THRESHOLD = 64 * 1024
 MALLOC_MMAP_THRESHOLD = 128 * 1024
 
 # What a brk growth bigger than glibc's 128 KiB top pad plus 128 KiB means.
+# Between two samples many small blocks can add up to as much, so both are said.
 HEAP_GREW_BIG = (
-    "brk moved the end of the heap up by more than 256 KiB: a block of 128 KiB or more "
-    "came from the heap, not from mmap. glibc's mmap threshold is dynamic: freeing an "
-    "mmapped block raises it to that block's size, so later blocks that big use the heap"
+    "brk moved the end of the heap up by more than 256 KiB since the last sample: many "
+    "small blocks, or a block of 128 KiB or more that came from the heap, not from mmap "
+    "(glibc's mmap threshold is dynamic: freeing an mmapped block raises it to that "
+    "block's size, so later blocks that big use the heap)"
 )
 
 HEAP_NAME = "[heap]"

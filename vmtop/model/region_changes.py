@@ -23,6 +23,9 @@ class RegionChange(NamedTuple):
     status: str  # "new", "grew", "shrank", "changed", "same"
     size_delta: int  # bytes, signed
     rss_delta: int | None  # bytes, signed; None when either snapshot has no smaps
+    # Split or merged since: smaps gives each old line's resident size, not where in
+    # the line it is, so the change is against each old line's share by address.
+    rss_estimated: bool = False
 
 
 NEW, GREW, SHRANK, CHANGED, SAME = "new", "grew", "shrank", "changed", "same"
@@ -97,6 +100,7 @@ def _cluster_changes(
             result[c.start] = RegionChange(NEW, c.size, rss_now if with_rss else None)
             continue
         mates = partners[k]
+        estimated = False
         one_to_one = len(mates) == 1 and users[next(iter(mates))] == {k}
         if one_to_one:
             p = cp[next(iter(mates))]
@@ -115,6 +119,8 @@ def _cluster_changes(
                         s.end - s.start for s in segs if s.state == _SAME and s.p == pi and s.c == k
                     )
                     before += (p.rss or 0) * kept / max(1, p.size)
+                    # Part of an old line: its share of that line's figure, by address.
+                    estimated = estimated or kept < p.size
                 rss_delta = rss_now - int(before)
             reshaped = True
         if size_delta > 0:
@@ -129,7 +135,7 @@ def _cluster_changes(
             status = CHANGED
         else:
             status = SAME
-        result[c.start] = RegionChange(status, size_delta, rss_delta)
+        result[c.start] = RegionChange(status, size_delta, rss_delta, estimated)
 
 
 def unmapped_ranges(base: Snapshot, cur: Snapshot) -> list[tuple[int, int]]:

@@ -34,6 +34,19 @@ def format_delta(n: int | None) -> str:
     return sign + format_bytes(abs(n))
 
 
+def format_estimated_delta(n: int | None) -> str:
+    """A change worked out rather than read (``"~+32K"``), in the six columns a change
+    has: ``"~+1.0M"`` for 1000K-1023K (``format_bytes`` shows those in K)."""
+    text = format_delta(n)
+    if len(text) > 5 and text[-1] in _NEXT_UNIT:
+        unit, scale = _NEXT_UNIT[text[-1]]
+        text = text[0] + f"{abs(n) / scale:.1f}{unit}"
+    return "~" + text if text else ""
+
+
+_NEXT_UNIT = {"K": ("M", 1024**2), "M": ("G", 1024**3), "G": ("T", 1024**4)}
+
+
 def format_address(addr: int, width: int = 12) -> str:
     """Hex without ``0x``, zero-padded to ``width`` digits (12 for 47-bit, 14 for 56-bit)."""
     return f"{addr:0{width}x}"

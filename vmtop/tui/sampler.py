@@ -65,6 +65,7 @@ class RegionChange(NamedTuple):
     status: str  # NEW, GREW, SHRANK, RSS_UP, RSS_DOWN, RESHAPED
     size_delta: int
     rss_delta: int
+    rss_estimated: bool = False  # split or merged: shared out by address (region_changes)
 
 
 class SampleResult(NamedTuple):
@@ -107,7 +108,7 @@ def view_changes(
                 status = RSS_DOWN
             else:
                 status = RESHAPED
-        out[start] = RegionChange(status, c.size_delta, rss_delta)
+        out[start] = RegionChange(status, c.size_delta, rss_delta, c.rss_estimated)
     return out
 
 

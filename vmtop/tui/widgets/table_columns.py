@@ -61,7 +61,15 @@ CATALOGUE = (
     Column("perm", "", "Perm", 4, False, 20, "permissions"),
     Column("kind", "kind", "Kind", 9, False, 70, "what the region is"),
     Column("dsize", "delta", "ΔSize", 6, True, 30, "change of size (since refresh/baseline)"),
-    Column("drss", "", "ΔRSS", 6, True, 65, "change of RSS (since refresh/baseline)"),
+    Column(
+        "drss",
+        "",
+        "ΔRSS",
+        6,
+        True,
+        65,
+        "change of RSS (since refresh/baseline; ~ estimated: split/merged)",
+    ),
     Column("name", "name", "Object / name", 0, False, 100, "file, object or description"),
 )
 COLUMN_IDS = tuple(c.id for c in CATALOGUE)

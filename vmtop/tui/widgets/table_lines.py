@@ -11,7 +11,7 @@ from textual.strip import Strip
 from vmtop.model.names import display_name
 from vmtop.model.region import Region
 from vmtop.tui import sampler, theme
-from vmtop.tui.formatting import format_bytes, format_delta
+from vmtop.tui.formatting import format_bytes, format_delta, format_estimated_delta
 from vmtop.tui.widgets.table_columns import (
     CHANGE_BG,
     CHANGE_MARK,
@@ -123,6 +123,7 @@ class RegionTableLines:
         change = self.changes.get(r.start)
         size_delta = change.size_delta if change else 0
         rss_delta = change.rss_delta if change else 0
+        rss_text = format_estimated_delta if change and change.rss_estimated else format_delta
         name, described = region_name(r)
         indent = "  " if indented else ""
         name_width = max(1, width - self._fixed_width() - len(indent))
@@ -136,7 +137,7 @@ class RegionTableLines:
             "perm": (r.perms, plain),
             "kind": (theme.kind_label(r.kind), kind_style),
             "dsize": (format_delta(size_delta), self._delta_style(size_delta, bg)),
-            "drss": (format_delta(rss_delta), self._delta_style(rss_delta, bg)),
+            "drss": (rss_text(rss_delta), self._delta_style(rss_delta, bg)),
             "name": (name, dim if described else kind_style),
         }
         swatch_char = mark or "▌"
