@@ -187,7 +187,7 @@ async def test_marks_a_and_b_show_what_changed_between_them(recording):
         assert (screen.mark_a, screen.mark_b) == (2, 22)
         text = screen.ab_summary
         a, b = recording.snapshot(2), recording.snapshot(22)
-        assert "A 22:13:22 → B 22:13:42" in text
+        assert "A 22:13:22.0 → B 22:13:42.0 (+20.0s)" in text  # tenths: samples are close
         assert f"regions {len(a.regions)} → {len(b.regions)}" in text
         assert "mapped 1 (+4.0M)" in text and "heap_grew 1" in text
         # The Δ columns compare with A: the block is new since then, the heap grew.
@@ -197,6 +197,16 @@ async def test_marks_a_and_b_show_what_changed_between_them(recording):
         assert any(c.status == "grew" for c in changes.values())
         assert block is not None and "Δ since baseline 22:13:22" in header(app)[1]
         assert "A" in screen.query_one(Timeline).render_line(0).text
+
+
+async def test_the_footer_shows_the_replay_keys_first(recording):
+    """A replay is for moving in time and comparing two moments: those keys get the
+    footer's room before the process screen's (they were the ones left out)."""
+    app = ReplayApp(recording)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await opened(app, pilot)
+        shown = {b.binding.description for b in screen.active_bindings.values() if b.binding.show}
+        assert {"Play", "Step", "Event", "Time", "Mark A", "Mark B", "Back"} <= shown
 
 
 def test_replay_screen_snapshot(recording, snap_compare):

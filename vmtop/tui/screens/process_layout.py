@@ -104,6 +104,10 @@ class ProcessLayout:
         else:
             self.query_one("#table").focus()
 
+    # Which keys the footer shows first when it has no room for all (a replay's own
+    # keys come first on its screen).
+    footer_priority: tuple[str, ...] = FOOTER_PRIORITY
+
     @property
     def active_bindings(self):
         """The screen's keys, with those the footer has no room for left out of it
@@ -114,7 +118,7 @@ class ProcessLayout:
             return active
         room = width - PALETTE_WIDTH
         compact = width < 120
-        order = {a: i for i, a in enumerate(FOOTER_PRIORITY)}
+        order = {a: i for i, a in enumerate(self.footer_priority)}
         shown = [(key, item) for key, item in active.items() if item.binding.show]
         actions = list(dict.fromkeys(item.binding.action for _, item in shown))
         ranked = sorted(actions, key=lambda a: order.get(a.split("(")[0], len(order)))

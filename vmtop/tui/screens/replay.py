@@ -30,6 +30,7 @@ from vmtop.tui.named_commands import NamedCommands
 from vmtop.tui.replay_source import SPEEDS, ReplaySource, clock_text, span_text
 from vmtop.tui.sampler import RSS_THRESHOLD
 from vmtop.tui.screens.process import HISTORY_POINTS, ProcessScreen, region_history_key
+from vmtop.tui.screens.process_layout import FOOTER_PRIORITY
 from vmtop.tui.widgets.event_log import EventLog
 from vmtop.tui.widgets.timeline import Timeline, timeline_data
 
@@ -111,6 +112,19 @@ class ReplayCommands(NamedCommands):
 
 class ReplayScreen(ProcessScreen):
     COMMANDS = ProcessScreen.COMMANDS | {ReplayCommands}
+    # Moving in time and the marks first: they are what a replay is for.
+    footer_priority = (
+        "back",
+        "open",
+        "pause",
+        "step_back",
+        "next_event",
+        "goto_time",
+        "mark_a",
+        "mark_b",
+        "faster",
+        *(a for a in FOOTER_PRIORITY if a not in ("back", "open", "pause", "faster")),
+    )
     BINDINGS = [
         Binding("space", "pause", "Play"),
         Binding("comma", "step_back", "Step", key_display=",/."),
@@ -314,8 +328,8 @@ class ReplayScreen(ProcessScreen):
             grown[e.event] = grown.get(e.event, 0) + e.delta
         rss_a, rss_b = old.totals.rss or 0, new.totals.rss or 0
         parts = [
-            f"A {clock_text(old.taken_at)} → B {clock_text(new.taken_at)} "
-            f"({'+' if b >= a else '-'}{span_text(abs(new.taken_at - old.taken_at))})",
+            f"A {_clock_tenths(old.taken_at)} → B {_clock_tenths(new.taken_at)} "
+            f"({'+' if b >= a else '-'}{_span_tenths(abs(new.taken_at - old.taken_at))})",
             f"RSS {format_bytes(rss_a)} → {format_bytes(rss_b)} "
             f"({format_delta(rss_b - rss_a) or '±0'})",
             f"regions {len(old.regions)} → {len(new.regions)}",
@@ -325,7 +339,7 @@ class ReplayScreen(ProcessScreen):
                 parts.append(f"{name} {counts[name]} ({format_delta(grown[name]) or '±0'})")
         others = sum(n for k, n in counts.items() if k not in AB_EVENTS)
         if others:
-            parts.append(f"{others} other changes")
+            parts.append(f"{others} other change{'s' if others > 1 else ''}")
         if not events:
             parts.append("no change to the map")
         return "  ·  ".join(parts)
@@ -455,3 +469,14 @@ class ReplayScreen(ProcessScreen):
         if action == "clear_baseline":
             return self.mark_a is not None or self.mark_b is not None
         return super().check_action(action, parameters)
+
+
+def _clock_tenths(t: float) -> str:
+    """``12:03:10.4``: samples come a second or less apart, so A and B need tenths."""
+    tenths = int(t * 10) % 10
+    return f"{clock_text(t)}.{tenths}"
+
+
+def _span_tenths(seconds: float) -> str:
+    """``6.5s`` under a minute (the clocks above show tenths), else as span_text."""
+    return f"{seconds:.1f}s" if seconds < 59.95 else span_text(seconds)
