@@ -312,7 +312,8 @@ def test_a_huge_map_is_read_in_pieces_and_its_changes_still_reported(huge_comman
 def test_an_idle_process_gives_no_events_and_count_stops_the_watch(commanded):
     t0 = time.monotonic()
     result = subprocess.run(
-        [*VMTOP, "watch", str(commanded.proc.pid), "--json", "--interval", "0.1", "--count", "5"],
+        [*VMTOP, "watch", str(commanded.proc.pid), "--json", "--interval", "0.1", "--count", "5"]
+        + ["--threshold", "131072"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -322,6 +323,9 @@ def test_an_idle_process_gives_no_events_and_count_stops_the_watch(commanded):
     header = json.loads(line)
     assert header["format"] == "vmtop-watch" and header["format_version"] == 1
     assert header["pid"] == commanded.proc.pid and header["interval"] == 0.1
+    # Which resident changes are events: a reader of the stream needs to know.
+    assert header["threshold"] == 131072
+    assert header["smaps_every"] >= 1 and header["smaps_budget"] > 0
     stat = Path(f"/proc/{commanded.proc.pid}/stat").read_text()
     assert header["start_time"] == int(stat[stat.rfind(")") + 2 :].split()[19])
     assert header["command"] == " ".join(

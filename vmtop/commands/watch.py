@@ -68,7 +68,7 @@ def cmd_watch(procfs: ProcFS, args) -> int:
     budget = SmapsReads(interval)
     prev = budget.read(prev)
     if as_json:
-        _json_header(prev, interval, budget, out)
+        _json_header(prev, interval, threshold, budget, out)
     # On stderr, so that stdout holds events only (one JSON object per line with --json).
     huge = (
         f"; a huge map ({len(prev.regions)} regions): read in pieces, its text not held"
@@ -228,7 +228,9 @@ def _events(prev: Snapshot, cur: Snapshot, budget: SmapsReads, threshold: int) -
     return events
 
 
-def _json_header(first: Snapshot, interval: float, budget: SmapsReads, out: TextIO) -> None:
+def _json_header(
+    first: Snapshot, interval: float, threshold: int, budget: SmapsReads, out: TextIO
+) -> None:
     header = {
         "format": WATCH_FORMAT,
         "format_version": WATCH_FORMAT_VERSION,
@@ -236,6 +238,7 @@ def _json_header(first: Snapshot, interval: float, budget: SmapsReads, out: Text
         "start_time": first.info.start_time,
         "command": first.info.command,
         "interval": interval,
+        "threshold": threshold,
         "smaps_every": budget.every,
         "smaps_budget": SMAPS_BUDGET,
     }
