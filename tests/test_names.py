@@ -18,7 +18,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vmtop.model.names import decode_name, display_bytes, display_name, exact_bytes, is_safe
+from vmtop.model.names import (
+    decode_name,
+    display_bytes,
+    display_command,
+    display_name,
+    exact_bytes,
+    is_safe,
+)
 from vmtop.terminal import make_output_safe
 
 CASES = [
@@ -46,6 +53,12 @@ def test_escapes(raw, shown):
     assert display_name(raw) == shown
     assert is_safe(shown)
     assert is_safe(raw) == (raw == shown)
+
+
+def test_a_command_line_is_one_terminal_line():
+    """Newlines and tabs in arguments are spaces (the picker and the process header
+    show a command alike); other controls are escaped as in any name."""
+    assert display_command("python -c 'a\nb'\tx\x1b[2J") == "python -c 'a b' x\\x1b[2J"
 
 
 def test_bytes_that_are_not_utf8():

@@ -111,6 +111,9 @@ def test_sysv_segment_gets_shmid_key_creator_and_attach_count():
     )
     removed = [r for r in snapshot("dlopen_gap").regions if r.path.startswith("/SYSV")][0]
     assert "IPC_PRIVATE" in removed.object and "IPC_RMID" in removed.object
+    why = why_kind(removed)  # says what the object does not, once
+    assert why.count("detach") == 1, why  # (the object, quoted in it)
+    assert "'(deleted)'" in why
 
 
 def test_without_the_sysv_table_the_name_and_inode_still_give_shmid_and_key():

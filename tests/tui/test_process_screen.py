@@ -508,6 +508,16 @@ async def test_go_to_address_selects_its_region():
         assert "(7fa858da7000-7fa858efd000 r-xp, +0x1010 in)" in said, said
 
 
+async def test_a_newline_in_the_command_line_is_a_space_as_in_the_picker(tmp_path):
+    root = copy_fixture(tmp_path)
+    (root / str(PID) / "cmdline").write_bytes(b"./fixture_prog\0arg with\nnewline\0")
+    app = ScreenApp(root)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        top, _ = lines(app.screen.query_one(ProcessHeader))
+        assert "./fixture_prog arg with newline" in top and "\\x0a" not in top
+
+
 async def test_control_characters_in_names_are_escaped(tmp_path):
     root = copy_fixture(tmp_path)
     for name in ("maps", "smaps"):

@@ -15,7 +15,7 @@ import time
 from collections import Counter
 
 from vmtop.model import events as ev
-from vmtop.model.names import display_name
+from vmtop.model.names import display_command, display_name
 from vmtop.model.recording_summary import (
     Spacing,
     first_with_resident,
@@ -80,7 +80,7 @@ def report_lines(rec: Recording, top: int = TOP) -> list[str]:
     totals = [s.totals for s in rec.samples]
     spacing = sample_spacing([s.time for s in rec.samples], rec.interval)
     lines = [
-        f"Recording of PID {rec.pid}: {display_name(rec.command)}",
+        f"Recording of PID {rec.pid}: {display_command(rec.command)}",
         f"  host {display_name(str(h.get('hostname', '?')))}, kernel {h.get('kernel', '?')}, "
         f"page size {h.get('page_size', '?')}, vmtop {h.get('vmtop_version', '?')}",
         f"  from {_stamp(rec.start)} to {_stamp(rec.end)} ({_span(rec.end - rec.start)}), "

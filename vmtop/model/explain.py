@@ -113,10 +113,8 @@ def _why_shm(r: Region) -> str:
     if path.startswith("/SYSV"):
         text = f"A SysV shared memory segment ({r.object or 'shmid ' + str(r.inode)})."
         if r.object and "IPC_RMID" in r.object:
-            return text + (
-                " '(deleted)': its segment was also marked for removal, and goes when the "
-                "last process detaches."
-            )
+            # The object already says it was removed and goes with its last detach.
+            return text + " '(deleted)' in its name is the kernel's mark of that removal."
         return text + " The key is in its name and the shmid is its inode." + deleted
     if path.startswith("/memfd:"):
         return "A memfd (memfd_create): a file in memory, shared by passing its fd." + (

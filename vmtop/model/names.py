@@ -51,6 +51,13 @@ def display_name(name: str) -> str:
     return _UNSAFE.sub(_escape, name)
 
 
+def display_command(text: str) -> str:
+    """A command line fit for one terminal line: newlines and tabs between or inside
+    arguments (common in ``python -c`` scripts) become spaces, other control
+    characters are escaped as ``display_name`` does."""
+    return display_name(text.replace("\n", " ").replace("\t", " "))
+
+
 def is_safe(text: str) -> bool:
     """True when ``display_name`` would leave ``text`` as it is."""
     return _UNSAFE.search(text) is None

@@ -26,7 +26,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from vmtop.model.names import display_name
+from vmtop.model.names import display_command, display_name
 from vmtop.procfs.processes import (
     DESCENDING_BY_DEFAULT,
     ProcessLister,
@@ -46,7 +46,6 @@ from vmtop.tui.screens.picker_table import (
     SORTABLE,
     ColumnHeader,
     ProcessTable,
-    safe_command,
 )
 
 REFRESH_SECONDS = 2.0
@@ -245,7 +244,9 @@ class PickerScreen(Screen):
             status.update(Text(f"✗ {display_name(row.denied)}  (Enter explains)", style="red"))
         else:
             status.update(
-                Text(f"{row.pid}  {safe_command(row.command)}", overflow="ellipsis", no_wrap=True)
+                Text(
+                    f"{row.pid}  {display_command(row.command)}", overflow="ellipsis", no_wrap=True
+                )
             )
 
     # -- sorting ------------------------------------------------------------------------

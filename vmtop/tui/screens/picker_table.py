@@ -17,7 +17,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Static
 
-from vmtop.model.names import display_name
+from vmtop.model.names import display_command
 from vmtop.procfs.processes import ProcessRow
 from vmtop.tui import theme
 from vmtop.tui.formatting import format_bytes
@@ -47,12 +47,6 @@ SORT_TITLES = {c.key: c.title for c in COLUMNS if c.key}
 GAP = 1
 
 
-def safe_command(text: str) -> str:
-    """A command line fit for one terminal line: newlines and tabs (common in
-    ``python -c`` scripts) become spaces, other control characters are escaped."""
-    return display_name(text.replace("\n", " ").replace("\t", " "))
-
-
 def _cells(row: ProcessRow) -> list[str]:
     cpu = "" if row.cpu_percent is None else f"{row.cpu_percent:.1f}"
     return [
@@ -65,7 +59,7 @@ def _cells(row: ProcessRow) -> list[str]:
         format_bytes(row.swap) if row.swap else "0",
         format_bytes(row.vsize),
         str(row.threads) if row.threads else "",
-        safe_command(row.command),
+        display_command(row.command),
     ]
 
 
@@ -112,7 +106,7 @@ def _size_style(value: int | None) -> Style:
 
 def _command_segments(row: ProcessRow, fitted: str, style: Style) -> list[Segment]:
     """The program's base name in bold, its path and arguments plain (as htop does)."""
-    command = safe_command(row.command)
+    command = display_command(row.command)
     program = command.split(" ", 1)[0]
     if command.startswith("["):
         return [Segment(fitted, style + Style(dim=True, italic=True))]

@@ -16,7 +16,7 @@ from textual.geometry import Size
 from textual.strip import Strip
 from textual.widget import Widget
 
-from vmtop.model.names import display_name
+from vmtop.model.names import display_command
 from vmtop.model.region import Snapshot
 from vmtop.tui import theme
 from vmtop.tui.formatting import format_bytes, format_duration
@@ -173,7 +173,7 @@ class ProcessHeader(theme.ThemedLines, Widget):
                 left.append((70, [Segment(state, theme.style("strong", bold=True)), Segment("  ")]))
                 if info.threads:
                     left.append((50, _pair("threads", str(info.threads))))
-                command = display_name(info.command)
+                command = display_command(info.command)
             right = self.refresh_pieces() + [(100, [Segment(" ")])]
             # The command takes what is left, but keeps at least its program's name.
             want = min(len(command), 24)
