@@ -134,6 +134,34 @@ async def test_no_color_draws_no_kind_colours(monkeypatch):
     assert colors == greys  # monochrome: every colour drawn is a grey
 
 
+async def test_without_colour_the_bar_and_legend_tell_kind_groups_apart_by_fill(monkeypatch):
+    """With NO_COLOR every kind is one grey: the bar's cells and the legend's swatches
+    then use each group's fill (the program image ▓, malloc's memory █, stacks ▒ ...)."""
+    from vmtop.tui.widgets.address_bar import AddressBar
+    from vmtop.tui.widgets.kind_summary import KindSummary
+
+    fills = set(theme.GROUP_FILLS.values())
+    for no_color in (False, True):
+        if no_color:
+            monkeypatch.setenv("NO_COLOR", "1")
+        app = ScreenApp()
+        async with app.run_test(size=SIZE) as pilot:
+            await settled(pilot)
+            bar = app.screen.query_one(AddressBar)
+            drawn = {ch for y in range(bar.size.height) for ch in bar.render_line(y).text}
+            legend = app.screen.query_one(KindSummary)
+            rows = [legend.render_line(y).text for y in range(legend.size.height)]
+        heap = next(r for r in rows if " heap " in f" {r[1:]} ")
+        text = next(r for r in rows if r[1:].startswith("text "))
+        if no_color:
+            assert {"▓", "█"} <= drawn & fills  # image and malloc's memory, apart
+            assert "▓text" in bar.render_line(0).text and "■" not in bar.render_line(0).text
+            assert (heap[0], text[0]) == (theme.GROUP_FILLS["malloc"], theme.GROUP_FILLS["image"])
+        else:
+            assert drawn & fills == {"█"}  # colours tell them apart
+            assert heap[0] == text[0] == "■"
+
+
 def test_settings_theme_is_applied():
     from vmtop.config import Settings
     from vmtop.tui.app import VmtopApp

@@ -27,6 +27,8 @@ from textual._context import active_app  # the app running this code, if any
 from textual.color import Color
 from textual.theme import Theme
 
+from vmtop.model import kind_groups
+
 # kind -> (on a dark background, on a light background)
 KIND_PALETTE: dict[str, tuple[str, str]] = {
     "text": ("#5f87ff", "#1f4fd6"),
@@ -286,6 +288,41 @@ def kind_style(kind: str) -> str:
 
 def kind_label(kind: str) -> str:
     return KIND_LABELS.get(kind, kind)
+
+
+# With NO_COLOR every kind is drawn in the same grey, so the bar and the legend tell the
+# groups of kinds apart (``model.kind_groups``: where the RSS goes) by a fill of their own.
+GROUP_FILLS = {
+    "malloc": "█",
+    "stacks": "▒",
+    "jit": "▚",
+    "image": "▓",
+    "files": "░",
+    "shared": "▞",
+    "device": "▙",
+    "reserved": "╳",
+    "kernel": "▘",
+}
+
+
+def no_color() -> bool:
+    """Whether the running app draws without colour (``NO_COLOR``)."""
+    app = active_app.get(None)
+    return bool(getattr(app, "no_color", False))
+
+
+def kind_swatch(kind: str) -> str:
+    """The mark a legend shows before a kind: a square in its colour, or without colour
+    the fill its bar cells have."""
+    return kind_fill(kind) if no_color() else "■"
+
+
+def kind_fill(kind: str) -> str:
+    """The character a whole bar cell of this kind is drawn with: a full block, or
+    without colour its group's fill."""
+    if not no_color():
+        return "█"
+    return GROUP_FILLS.get(kind_groups.group_of(kind).name, "?")
 
 
 def event_color(event: str) -> str:

@@ -360,7 +360,7 @@ class AddressBar(theme.ThemedLines, Widget):
         shown = [k for k in kinds.ALL_KINDS if k in present]
         for i, kind in enumerate(shown):
             entry = [
-                Segment("■", Style(color=theme.kind_color(kind))),
+                Segment(theme.kind_swatch(kind), Style(color=theme.kind_color(kind))),
                 Segment(theme.kind_label(kind) + " ", theme.style("soft")),
             ]
             more = len(shown) - i - 1
@@ -427,7 +427,7 @@ class AddressBar(theme.ThemedLines, Widget):
                 )
             elif upper or c.resident is None:
                 color = theme.kind_color(c.kind)
-                ch = "█" if c.fill >= 0.5 else "▌"
+                ch = theme.kind_fill(c.kind) if c.fill >= 0.5 else "▌"
                 segments.append(Segment(ch, Style(color=color, bgcolor=theme.color("bar-empty"))))
             else:
                 # The lower row: how much of it is resident, as a bar from the bottom.

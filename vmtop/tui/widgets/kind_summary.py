@@ -235,7 +235,7 @@ class KindSummary(theme.ThemedLines, Widget):
         if i < len(self.lines):
             t = self.lines[i].totals
             style = Style(color=theme.kind_color(t.kind), bold=True)
-            segments = [Segment("■", style)] + _line(
+            segments = [Segment(theme.kind_swatch(t.kind), style)] + _line(
                 theme.kind_label(t.kind)[:8],
                 str(t.count),
                 (t.size, t.rss, t.pss, t.private_dirty, t.swap),
