@@ -329,3 +329,149 @@ async def test_page_strip_legend_and_kernel_bits_agree_for_a_shared_page(
         assert "present 4 = file/shared 2 (1 of them also exclusive)" in bits
         assert "anonymous 2 (1 exclusive)" in bits
         assert "swapped 1" in bits and f"not present {pages - 5}" in bits
+
+
+# -- following the memory opened through a merge and a split (hand-made samples) -------
+
+
+def graph_title(screen: RegionDetailScreen) -> str:
+    widget = screen.query_one("#detail-history")
+    return "".join(s.text for s in widget.render_line(0))
+
+
+async def test_detail_follows_the_opened_memory_through_a_merge_and_a_split(tmp_path):
+    """A is opened; B is mapped below it and merged; mprotect splits B | A[0:64K] | A[64K:];
+    A is unmapped. The history is never a mix that is not said, its max never exceeds
+    the region, and A's unmapping is reported (not B's, later)."""
+    from .test_region_follow import A_HEAD, A_TAIL, MERGED, A, B, MiB, snap
+
+    def at(t: float, *regions):
+        return snap(*regions)._replace(taken_at=t, has_smaps=False)
+
+    screen = RegionDetailScreen(
+        procfs=ProcFS(str(tmp_path)),
+        snapshot=at(100.0, A),
+        region=A,
+        rss_history=[(99.0, 30 * MiB), (100.0, 32 * MiB)],
+    )
+    async with DetailApp(screen).run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        note = screen.query_one("#detail-history-note")
+        assert not note.display
+        # Merged: the process files the merged region's history under its new start.
+        screen.follow(at(101.0, MERGED), [(101.0, 132 * MiB)], smaps_at=101.0)
+        await settle(pilot)
+        assert screen.memory_region == MERGED
+        assert screen.rss_history == [(99.0, 30 * MiB), (100.0, 32 * MiB), (101.0, 132 * MiB)]
+        said = rendered_text(note)
+        assert note.display and "merged" in said and f"{B.start:#x}–{A.end:#x}" in said
+        assert f"{A.start:#x}–{A.end:#x}" in said  # what it was of before
+        # Split: A's larger piece is followed; the merged region's figures are dropped
+        # even where the process hands them over (a piece keeping a filed start).
+        screen.follow(
+            at(102.0, B, A_HEAD, A_TAIL),
+            [(101.0, 132 * MiB), (102.0, A_TAIL.rss)],
+            smaps_at=102.0,
+        )
+        await settle(pilot)
+        assert screen.memory_region == A_TAIL
+        assert screen.rss_history == [(102.0, A_TAIL.rss)]
+        assert max(rss for _, rss in screen.rss_history) <= A_TAIL.size
+        assert "132M" not in graph_title(screen)
+        said = rendered_text(note)
+        assert "restarted" in said and "split" in said
+        status = str(screen.query_one("#detail-status").content)
+        assert f"follows {A_TAIL.start:#x}–{A_TAIL.end:#x}" in status
+        # A unmapped, B still there: said now.
+        screen.follow(at(103.0, B), [(103.0, B.rss)], smaps_at=103.0)
+        await settle(pilot)
+        status = str(screen.query_one("#detail-status").content)
+        assert "✗" in status and "unmapped" in status and f"{A.start:#x}–{A.end:#x}" in status
+        assert screen.memory_region == A_TAIL
+
+
+# -- a replayed region ------------------------------------------------------------------
+
+
+async def test_replayed_region_says_what_a_recording_does_not_hold(fixture_procfs):
+    from vmtop.tui.screens.replay import recorded_smaps_text
+
+    snapshot = take_snapshot(fixture_procfs, 4242)
+    region = next(r for r in snapshot.regions if r.path == "[heap]")
+    text = recorded_smaps_text(region)
+    screen = RegionDetailScreen(
+        procfs=fixture_procfs,
+        snapshot=snapshot._replace(raw_smaps=text, has_smaps=True),
+        region=region,
+        rss_history=[],
+        recorded=True,
+    )
+    async with DetailApp(screen).run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        flags = rendered_text(screen.query_one("#detail-flags"))
+        assert "not recorded" in flags and "none listed" not in flags
+        fields = rendered_text(screen.query_one("#detail-fields"), width=160)
+        rss = next(line for line in fields.splitlines() if line.split()[:1] == ["Rss"])
+        assert "at that moment" in rss and "right now" not in fields
+
+
+# -- opened after the process exited ----------------------------------------------------
+
+
+async def test_detail_opened_after_the_process_exited_says_so(tmp_path):
+    from .test_process_screen import PID, ScreenApp, copy_fixture, step
+
+    root = copy_fixture(tmp_path)
+    app = ScreenApp(root)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        shutil.rmtree(root / str(PID))
+        await step(pilot, 5.0)
+        table = app.screen.query_one("RegionTable")
+        table.select_region(next(r for r in table.rows if r.path == "[heap]"))
+        await pilot.press("enter")
+        await settle(pilot)
+        detail = app.screen
+        assert isinstance(detail, RegionDetailScreen)
+        status = str(detail.query_one("#detail-status").content)
+        assert f"✗ process {PID} exited at 22:13:25" in status, status
+        assert "follows" not in status
+        assert detail._timer is None
+
+
+# -- the page strip's legend ------------------------------------------------------------
+
+
+async def test_page_strip_legend_entries_are_never_cut_mid_phrase(fixture_procfs, monkeypatch):
+    from vmtop.procfs import pagemap as pm
+    from vmtop.tui.widgets.page_strip import LEGEND
+
+    _, region, screen = open_detail(fixture_procfs, 4242, lambda r: r.path == "[heap]")
+    entries = [pm.PRESENT | pm.EXCLUSIVE] * (region.size // 4096)
+    monkeypatch.setattr(pm, "read_pagemap", lambda procfs, pid, start, end: list(entries))
+    for size in ((160, 48), (80, 24)):
+        async with DetailApp(screen).run_test(size=size) as pilot:
+            await settle(pilot)
+            widget = screen.query_one("#detail-pages")
+            text = rendered_text(widget, width=widget.content_region.width)
+            for _, label in LEGEND:
+                assert any(line.endswith(label) for line in text.splitlines()), (size, label)
+        _, region, screen = open_detail(fixture_procfs, 4242, lambda r: r.path == "[heap]")
+
+
+# -- the go-to notification ------------------------------------------------------------
+
+
+async def test_go_to_notice_is_dismissed_when_the_detail_of_its_region_opens():
+    from .test_process_screen import HEAP, ScreenApp
+
+    app = ScreenApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await pilot.press("g", *f"{HEAP[0] + 0x10:#x}", "enter")
+        await settle(pilot)
+        assert any(f"{HEAP[0]:x}-{HEAP[1]:x}" in n.message for n in app._notifications)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, RegionDetailScreen)
+        assert not [n.message for n in app._notifications]

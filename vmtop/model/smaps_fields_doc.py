@@ -14,9 +14,8 @@ UNITLESS_FIELDS = frozenset({"THPeligible", "ProtectionKey"})
 
 SMAPS_FIELD_DOCS: dict[str, str] = {
     "Size": "virtual size of the region: how much address space it covers",
-    "KernelPageSize": "smallest page size the kernel uses to back this region",
-    "MMUPageSize": "smallest page size the MMU uses for this region (same as KernelPageSize "
-    "except on some PPC64 hugetlb setups)",
+    "KernelPageSize": "page size the kernel backs it with (e.g. 2 MB for hugetlb)",
+    "MMUPageSize": "page size the MMU uses (KernelPageSize's but on some PPC64)",
     "Rss": "resident set size: how much of the region is in RAM right now",
     "Pss": "proportional set size: resident memory with each shared page divided by the "
     "number of processes that map it",
@@ -24,12 +23,12 @@ SMAPS_FIELD_DOCS: dict[str, str] = {
     "Pss_Anon": "the part of Pss made of anonymous pages (smaps_rollup only)",
     "Pss_File": "the part of Pss made of file-backed pages (smaps_rollup only)",
     "Pss_Shmem": "the part of Pss made of shared-memory (shmem/tmpfs) pages (smaps_rollup only)",
-    "Shared_Clean": "resident pages also mapped elsewhere, unmodified: can be dropped and "
-    "re-read from the file",
+    "Shared_Clean": "resident pages also mapped elsewhere, unmodified: a file's can be "
+    "dropped, shmem/shared anonymous only swapped out",
     "Shared_Dirty": "resident pages also mapped elsewhere, modified since they were read",
     "Private_Clean": "resident pages mapped only here, unmodified",
-    "Private_Dirty": "resident pages mapped only here and modified: memory only this "
-    "process holds (must be swapped out, not dropped)",
+    "Private_Dirty": "resident pages mapped only here, modified: a shared file mapping's are "
+    "written back to the file; anonymous ones and copy-on-write copies swapped out",
     "Referenced": "memory currently marked as referenced (accessed recently)",
     "Anonymous": "memory that belongs to no file; in a private file mapping, pages the "
     "process wrote to became anonymous copies",
@@ -98,7 +97,20 @@ VM_FLAG_DOCS: dict[str, str] = {
 }
 
 
-def describe_field(name: str) -> str:
+# The same fields said of a recorded sample: a replay shows the figures of one moment,
+# and "right now" would be read as the time the replay is watched.
+RECORDED_FIELD_DOCS: dict[str, str] = {
+    "Rss": "resident set size: how much of the region was in RAM at that moment",
+    "Referenced": "memory marked as referenced (accessed recently) at that moment",
+    "Swap": "would-be-anonymous memory that was out on swap at that moment (for shmem also "
+    "the swapped part of the shared object)",
+}
+
+
+def describe_field(name: str, *, recorded: bool = False) -> str:
+    """What smaps field ``name`` means; ``recorded``: said of a recorded sample."""
+    if recorded and name in RECORDED_FIELD_DOCS:
+        return RECORDED_FIELD_DOCS[name]
     return SMAPS_FIELD_DOCS.get(name, UNKNOWN_FIELD)
 
 

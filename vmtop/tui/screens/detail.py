@@ -21,6 +21,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import ScrollableContainer, VerticalScroll
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -36,7 +37,7 @@ from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.smaps_blocks import parse_smaps_fields, region_fields
 from vmtop.tui import theme
 from vmtop.tui.formatting import format_bytes
-from vmtop.tui.region_follow import CHANGED, SAME, find_again
+from vmtop.tui.region_follow import CHANGED, GREW, RESTARTS, SAME, Found, find_again
 from vmtop.tui.theme import kind_color, kind_label
 from vmtop.tui.widgets.page_strip import strip_text
 
@@ -44,8 +45,10 @@ PAGEMAP_SECONDS = 2.0
 STACK_BELOW = 150  # columns: narrower than this, the two panes are stacked
 HUGE_REREAD_SECONDS = 10.0  # a snapshot without smaps text: re-read the block this often
 NOT_RECORDED = "not recorded: a recording holds each region's figures, not its pages"
+NO_VMFLAGS_RECORDED = "not recorded: a recording keeps each region's figures, not its VmFlags"
 STRIP_ROWS_MAX = 6
 STRIP_ROWS_PER_PAGE = 8
+HISTORY_POINTS_MAX = 600  # a followed region's RSS history, bounded as the process's is
 
 PERM_WORDS = {0: ("r", "read"), 1: ("w", "write"), 2: ("x", "execute")}
 
@@ -87,6 +90,10 @@ class RegionDetailScreen(Screen):
         Binding("question_mark", "app.help", "Help", key_display="?"),
     ]
 
+    # What the RSS history shown is of, once the region followed merged or split
+    # (region_follow's rules); empty while it is simply the region opened.
+    history_note: reactive[str] = reactive("", init=False)
+
     def __init__(
         self,
         *,
@@ -109,12 +116,19 @@ class RegionDetailScreen(Screen):
         self.lost: str | None = None  # why the region is no longer followed
         self._fields_read_at = 0.0  # when this screen last read smaps itself
         self.memory_region = region
+        self.opened = (region.start, region.end)  # the memory the person opened
         self.rss_history = list(rss_history or [])
+        # The history shown starts here (a split restarts it) and begins with these
+        # points of before the region grew (the process files a region's history under
+        # its start: one that merged with the memory below starts a new one).
+        self._history_since = float("-inf")
+        self._history_before: list[tuple[float, int]] = []
         self.interval = interval
         self.live = live and not recorded
         self.recorded = recorded
         self.fields: dict[str, int | str] = region_fields(snapshot, region)
         self._reading_pages = False
+        self._timer = None  # reads the pages every interval while live
 
     # -- layout -------------------------------------------------------------------------
 
@@ -127,6 +141,7 @@ class RegionDetailScreen(Screen):
                 yield Static("ELF sections", classes="section-title")
                 yield Static(Text("looking up…", style="dim"), id="detail-sections")
                 yield Static("RSS history", classes="section-title")
+                yield Static(id="detail-history-note")
                 yield self._history_widget()
                 yield Static("Pages (from /proc/PID/pagemap)", classes="section-title")
                 yield Static(Text("reading…", style="dim"), id="detail-pages")
@@ -139,6 +154,13 @@ class RegionDetailScreen(Screen):
 
     def on_mount(self) -> None:
         self._fit_layout()
+        self._dismiss_go_to_notice()
+        exited_at = getattr(getattr(self, "source", None), "exited_at", None)
+        if exited_at is not None and self.lost is None:
+            # Opened after the process exited: the same words as a detail that was open
+            # when it did, and nothing is read again.
+            self.live = False
+            self.lose(f"process {self.snapshot.pid} exited at {_clock(exited_at)}")
         self._load_sections()
         # No fields: a maps-only tick, or a huge snapshot that did not keep its smaps text.
         if not self.fields and (self.procfs.is_live or self.snapshot.has_smaps):
@@ -149,6 +171,17 @@ class RegionDetailScreen(Screen):
         self._timer = (
             self.set_interval(self.interval, self.action_reread_pages) if self.live else None
         )
+
+    def _dismiss_go_to_notice(self) -> None:
+        """The process screen's `g` notice said where an address is, naming its region's
+        range; the detail of that region is open now, so the notice has served (and it
+        would cover the VmFlags)."""
+        region = self.memory_region
+        said = f"({region.start:x}-{region.end:x} "  # as located_sentence / describe_address
+        notifications = getattr(self.app, "_notifications", None)  # Textual keeps no handle
+        for notification in list(notifications or ()):
+            if notification.severity == "information" and said in notification.message:
+                self.app._unnotify(notification)
 
     def on_screen_suspend(self) -> None:
         # pagemap is read only while this screen is what the person looks at.
@@ -187,11 +220,12 @@ class RegionDetailScreen(Screen):
         and show its figures now, or say that it changed or went away."""
         if self.lost is not None or snapshot.pid != self.snapshot.pid:
             return
-        found = find_again(snapshot, self.memory_region)
+        found = find_again(snapshot, self.memory_region, self.opened)
         if found.status in (SAME, CHANGED):
+            self._follow_history(found, snapshot.taken_at)
             self.snapshot = snapshot
             self.memory_region = found.region
-            self.rss_history = list(rss_history)
+            self._set_history(rss_history)
             self.smaps_at = smaps_at
             if found.status == CHANGED:
                 stamp = _clock(snapshot.taken_at)
@@ -215,6 +249,36 @@ class RegionDetailScreen(Screen):
             self.lose(f"{found.note} (seen at {_clock(snapshot.taken_at)})")
             return
         self.query_one("#detail-status", Static).update(self._status())
+
+    def _follow_history(self, found: Found, t: float) -> None:
+        """What the history shown so far is worth for the region followed now."""
+        old, new = self.memory_region, found.region
+        if found.history == GREW:
+            self._history_before = list(self.rss_history)
+            self.history_note = (
+                f"since {_clock(t)} of {new.start:#x}–{new.end:#x} ({format_bytes(new.size)}), "
+                f"merged with the memory next to it or grown; before, of "
+                f"{old.start:#x}–{old.end:#x} ({format_bytes(old.size)})"
+            )
+        elif found.history == RESTARTS:
+            self._history_since = t
+            self._history_before = []
+            self.history_note = (
+                f"restarted at {_clock(t)}: the region was split, cut or moved "
+                f"({old.start:#x}–{old.end:#x} before); the history is of "
+                f"{new.start:#x}–{new.end:#x} ({format_bytes(new.size)}) alone"
+            )
+
+    def _set_history(self, points: list[tuple[float, int]]) -> None:
+        points = [p for p in points if p[0] >= self._history_since]
+        first = points[0][0] if points else float("inf")
+        earlier = [p for p in self._history_before if p[0] < first]
+        self.rss_history = (earlier + points)[-HISTORY_POINTS_MAX:]
+
+    def watch_history_note(self, note: str) -> None:
+        widget = self.query_one("#detail-history-note", Static)
+        widget.update(Text(note))
+        widget.display = bool(note)
 
     def lose(self, why: str) -> None:
         """The region (or its process) is gone: keep its last figures, say so, and
@@ -410,14 +474,14 @@ class RegionDetailScreen(Screen):
             table.add_row(
                 Text(display_name(name)),
                 Text(display_name(shown), style=style),
-                Text(describe_field(name)),
+                Text(describe_field(name, recorded=self.recorded)),
             )
         return table
 
     def _flags_table(self) -> Table | Text:
         flags = self.fields.get("VmFlags")
         if not flags:
-            return Text("none listed", style="dim")
+            return Text(NO_VMFLAGS_RECORDED if self.recorded else "none listed", style="dim")
         table = Table.grid(padding=(0, 1))
         for _ in range(2):
             table.add_column(style="bold", no_wrap=True)

@@ -7,6 +7,7 @@ flag counts said in the same terms, so a shared page is counted the same way in 
 
 from __future__ import annotations
 
+import textwrap
 import time
 
 from rich.text import Text
@@ -24,14 +25,25 @@ STATE_STYLE = {  # (glyph, theme role)
 }
 PARTIAL = " ▁▂▃▄▅▆▇█"
 
-# One line per strip state; the states partition the pages (pagemap.page_state).
+# One line per strip state; the states partition the pages (pagemap.page_state). Short
+# enough for one line of the side-by-side pane (LEGEND_INDENT + 47 ≤ its 63 columns).
 LEGEND = (
     (pm.EXCL, "present, anonymous, mapped only here"),
-    (pm.RESIDENT, "present, anonymous, shared with another process (after fork)"),
-    (pm.FILE, "present, file page or shared memory (in the page cache)"),
+    (pm.RESIDENT, "present, anonymous, shared with another process"),
+    (pm.FILE, "present, file or shared memory (page cache)"),
     (pm.SWAP, "swapped out"),
     (pm.NOT_PRESENT, "not present (never touched, or dropped)"),
 )
+LEGEND_INDENT = 14  # " █ " and a count of nine digits and two spaces
+
+
+def legend_label(label: str, width: int) -> str:
+    """``label`` wrapped under itself (never back to the glyph column) when the strip is
+    too narrow for it on one line."""
+    room = width - LEGEND_INDENT
+    if len(label) <= room or room < 12:
+        return label
+    return ("\n" + " " * LEGEND_INDENT).join(textwrap.wrap(label, room))
 
 
 def file_pages_mapped_only_here(entries: list[int]) -> int:
@@ -70,7 +82,7 @@ def strip_text(result: tuple, width: int, now: float) -> Text:
     for state, label in LEGEND:
         glyph, role = STATE_STYLE[state]
         text.append(f" {glyph} ", style=theme.color(role))
-        text.append(f"{tally[state]:>9,}  {label}\n")
+        text.append(f"{tally[state]:>9,}  {legend_label(label, width)}\n")
     # The kernel's bits overlap (a file page mapped only here is both "file/shared" and
     # "exclusive"): say them in the legend's terms so the two never disagree.
     file_excl = file_pages_mapped_only_here(entries)
