@@ -10,7 +10,8 @@ from textual.app import App
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.smaps_blocks import region_fields
 from vmtop.procfs.snapshot import take_snapshot
-from vmtop.tui.screens.detail import RegionDetailScreen, spell_perms
+from vmtop.tui.screens.detail import RegionDetailScreen
+from vmtop.tui.screens.detail_panels import spell_perms
 
 from .conftest import TUI_PROC, rendered_text, settle
 

@@ -25,11 +25,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from vmtop.model.explain import why_kind
-from vmtop.model.kinds import KIND_DESCRIPTIONS
-from vmtop.model.names import display_name
 from vmtop.model.region import Region, Snapshot
-from vmtop.model.smaps_fields_doc import UNITLESS_FIELDS, describe_field, describe_flags
 from vmtop.procfs import pagemap as pm
 from vmtop.procfs.errors import ProcError
 from vmtop.procfs.pieces import read_smaps_block
@@ -38,45 +34,27 @@ from vmtop.procfs.smaps_blocks import parse_smaps_fields, region_fields
 from vmtop.tui import theme
 from vmtop.tui.formatting import format_bytes
 from vmtop.tui.region_follow import CHANGED, GREW, RESTARTS, SAME, Found, find_again
-from vmtop.tui.theme import kind_color, kind_label
+from vmtop.tui.screens.detail_panels import (
+    fields_table,
+    flags_table,
+    history_text,
+    identity_table,
+    sections_panel,
+    title_text,
+)
 from vmtop.tui.widgets.page_strip import strip_text
 
 PAGEMAP_SECONDS = 2.0
 STACK_BELOW = 150  # columns: narrower than this, the two panes are stacked
 HUGE_REREAD_SECONDS = 10.0  # a snapshot without smaps text: re-read the block this often
 NOT_RECORDED = "not recorded: a recording holds each region's figures, not its pages"
-NO_VMFLAGS_RECORDED = "not recorded: a recording keeps each region's figures, not its VmFlags"
 STRIP_ROWS_MAX = 6
 STRIP_ROWS_PER_PAGE = 8
 HISTORY_POINTS_MAX = 600  # a followed region's RSS history, bounded as the process's is
 
-PERM_WORDS = {0: ("r", "read"), 1: ("w", "write"), 2: ("x", "execute")}
-
 
 def _clock(t: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(t))
-
-
-def spell_perms(perms: str) -> str:
-    words = [word for i, (letter, word) in PERM_WORDS.items() if perms[i : i + 1] == letter]
-    if not words:
-        words = ["no access"]
-    sharing = "shared" if perms[3:4] == "s" else "private (copy-on-write)"
-    return f"{perms}: {', '.join(words)}; {sharing}"
-
-
-def sparkline(values: list[int], width: int) -> str:
-    """``values`` resampled to ``width`` cells of ▁..█ (the last value on the right)."""
-    if not values or width <= 0:
-        return ""
-    if len(values) > width:
-        step = len(values) / width
-        values = [values[min(len(values) - 1, int((i + 1) * step) - 1)] for i in range(width)]
-    low, high = min(values), max(values)
-    bars = "▁▂▃▄▅▆▇█"
-    if high == low:
-        return bars[3 if high else 0] * len(values)
-    return "".join(bars[round((v - low) / (high - low) * (len(bars) - 1))] for v in values)
 
 
 class RegionDetailScreen(Screen):
@@ -324,43 +302,10 @@ class RegionDetailScreen(Screen):
     # -- what the region is -------------------------------------------------------------
 
     def _title(self) -> Text:
-        region = self.memory_region
-        info = self.snapshot.info
-        name = region.safe_path or "[anonymous]"
-        text = Text()
-        text.append("region detail", style="bold")
-        text.append(f" · {region.start:#x}–{region.end:#x} · {format_bytes(region.size)} · ")
-        text.append(name, style=kind_color(region.kind))
-        text.append(f" · process {info.pid} {display_name(info.comm)}")
-        return text
+        return title_text(self.memory_region, self.snapshot.info)
 
     def _identity(self) -> Table:
-        region = self.memory_region
-        table = Table.grid(padding=(0, 1))
-        table.add_column(style="bold", no_wrap=True)
-        table.add_column(overflow="fold")
-        major, minor = region.dev_major_minor
-        table.add_row("range", f"{region.start:#x} – {region.end:#x}")
-        table.add_row("size", f"{format_bytes(region.size)} ({region.size:,} bytes)")
-        table.add_row("perms", spell_perms(region.perms))
-        table.add_row("offset", f"{region.offset:#x}")
-        table.add_row("device", f"{region.dev} (major {major}, minor {minor})")
-        table.add_row("inode", str(region.inode))
-        table.add_row("name", Text(region.safe_path or "(none: anonymous memory)"))
-        kind = Text()
-        kind.append("■ ", style=kind_color(region.kind))
-        kind.append(kind_label(region.kind), style=f"bold {kind_color(region.kind)}")
-        description = KIND_DESCRIPTIONS.get(region.kind)
-        if description:
-            kind.append(f": {description}")
-        table.add_row("kind", kind)
-        why = why_kind(region)
-        if why:
-            table.add_row("why", Text(why))
-        table.add_row("object", Text(display_name(region.object or "-")))
-        if region.tid is not None:
-            table.add_row("thread", str(region.tid))
-        return table
+        return identity_table(self.memory_region)
 
     # -- ELF sections ---------------------------------------------------------------------
 
@@ -377,24 +322,7 @@ class RegionDetailScreen(Screen):
         self.app.call_from_thread(self._show_sections, result)
 
     def _show_sections(self, result) -> None:
-        widget = self.query_one("#detail-sections", Static)
-        if result is None:
-            widget.update(Text("sections: not available", style="dim"))
-            return
-        sections, reason = result if isinstance(result, tuple) else (result, None)
-        if not sections:
-            widget.update(Text(f"none: {reason}" if reason else "none", style="dim"))
-            return
-        table = Table.grid(padding=(0, 1))
-        table.add_column(style="bold", no_wrap=True)
-        table.add_column(no_wrap=True)
-        table.add_column(justify="right", no_wrap=True)
-        for section in sections:
-            name, start, end = section.name, section.start, section.end
-            table.add_row(
-                Text(display_name(name)), f"{start:#x}–{end:#x}", format_bytes(end - start)
-            )
-        widget.update(table)
+        self.query_one("#detail-sections", Static).update(sections_panel(result))
 
     # -- RSS history ----------------------------------------------------------------------
 
@@ -413,28 +341,11 @@ class RegionDetailScreen(Screen):
         return Static(self._history(), id="detail-history")
 
     def _history(self) -> Text:
-        points = [rss for _, rss in self.rss_history if rss is not None]
-        if not points:
-            if self.memory_region.rss is None:
-                return Text("no resident figures yet (smaps not read)", style="dim")
-            points = [self.memory_region.rss]
         try:
             width = max(8, self.query_one("#detail-history").content_region.width)
         except Exception:  # noqa: BLE001 - before layout
             width = 56
-        text = Text()
-        text.append(sparkline(points, width), style=kind_color(self.memory_region.kind))
-        text.append("\n")
-        span = ""
-        if len(self.rss_history) >= 2:
-            seconds = self.rss_history[-1][0] - self.rss_history[0][0]
-            span = f" · over {seconds:.0f} s ({len(points)} samples)"
-        text.append(
-            f"now {format_bytes(points[-1])} · min {format_bytes(min(points))} · "
-            f"max {format_bytes(max(points))}{span}",
-            style="dim",
-        )
-        return text
+        return history_text(self.rss_history, self.memory_region, width)
 
     # -- smaps fields -------------------------------------------------------------------
 
@@ -457,46 +368,10 @@ class RegionDetailScreen(Screen):
         self.query_one("#detail-flags", Static).update(self._flags_table())
 
     def _fields_table(self) -> Table | Text:
-        if not self.fields:
-            return Text("smaps was not read for this region (maps only)", style="dim")
-        table = Table(box=None, padding=(0, 1), show_header=True, header_style="bold dim")
-        table.add_column("field", style="bold", no_wrap=True)
-        table.add_column("value", justify="right", no_wrap=True)
-        table.add_column("what it means", overflow="fold")
-        for name, value in self.fields.items():
-            if name == "VmFlags":
-                continue
-            if name in UNITLESS_FIELDS or not isinstance(value, int):
-                shown = str(value)
-            else:
-                shown = format_bytes(value)
-            style = "dim" if value == 0 else ""
-            table.add_row(
-                Text(display_name(name)),
-                Text(display_name(shown), style=style),
-                Text(describe_field(name, recorded=self.recorded)),
-            )
-        return table
+        return fields_table(self.fields, recorded=self.recorded)
 
     def _flags_table(self) -> Table | Text:
-        flags = self.fields.get("VmFlags")
-        if not flags:
-            return Text(NO_VMFLAGS_RECORDED if self.recorded else "none listed", style="dim")
-        table = Table.grid(padding=(0, 1))
-        for _ in range(2):
-            table.add_column(style="bold", no_wrap=True)
-            table.add_column()
-        pairs = [(Text(display_name(c)), Text(w)) for c, w in describe_flags(str(flags))]
-        half = (len(pairs) + 1) // 2
-        left, right = pairs[:half], pairs[half:]
-        for i, (code, words) in enumerate(left):
-            row = [code, words]
-            if i < len(right):
-                row += list(right[i])
-            else:
-                row += ["", ""]
-            table.add_row(*row)
-        return table
+        return flags_table(self.fields, recorded=self.recorded)
 
     # -- pages --------------------------------------------------------------------------
 
