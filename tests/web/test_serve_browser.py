@@ -10,13 +10,16 @@ PNG (``VMTOP_UPDATE_SCREENSHOTS=1`` also writes screenshots/serve-browser.png).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -48,19 +51,34 @@ def vmtop(*args: str, env: dict | None = None, timeout: float = 30) -> subproces
     )
 
 
-@pytest.fixture
-def server(tmp_path):
-    port = free_port()
+def has_ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def serving(tmp_path: Path, host: str = "127.0.0.1"):
+    """``vmtop serve`` on the fixture tree, on a free port of ``host``; yields the page's
+    URL once it answers."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as s:
+        s.bind((host, 0))
+        port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VMTOP_", "TEXTUAL"))}
     env["XDG_CONFIG_HOME"] = str(tmp_path)  # no config file: the defaults
     proc = subprocess.Popen(
-        [sys.executable, "-m", "vmtop", "--proc-root", str(TUI_PROC), "serve", "--port", str(port)],
+        [sys.executable, "-m", "vmtop", "--proc-root", str(TUI_PROC), "serve"]
+        + ["--host", host, "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env=env,
         start_new_session=True,
     )
-    url = f"http://127.0.0.1:{port}/"
+    url = f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -69,8 +87,9 @@ def server(tmp_path):
                 break
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
                 proc.kill()
+                out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+                proc.wait()
                 pytest.fail(f"vmtop serve did not start: {out}")
             time.sleep(0.2)
     try:
@@ -82,6 +101,12 @@ def server(tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+@pytest.fixture
+def server(tmp_path):
+    with serving(tmp_path) as url:
+        yield url
 
 
 @pytest.mark.slow
@@ -152,6 +177,60 @@ async def _drive(browser: Browser, url: str, shot: Path) -> None:
         await page.enter()
         text = await page.wait_for_text("region detail", "smaps fields", "Private_Dirty")
         assert "[heap]" in text.splitlines()[0]
+
+
+def _own_urls(page: str, port: int) -> list[str]:
+    """The absolute URLs in the page that lead back to the server (its assets and its
+    websocket; not the web fonts)."""
+    urls = re.findall(r"(?:https?|wss?)://[^\"'\s)]+", page)
+    return [u for u in urls if f":{port}/" in u]
+
+
+@pytest.mark.parametrize("host", ["::1", "localhost", "127.0.0.1"])
+def test_the_page_links_back_to_the_server_it_came_from(tmp_path, host):
+    """The stylesheet, scripts and websocket are absolute URLs; an IPv6 address in them
+    must be bracketed, or the browser cannot load any of them."""
+    if host == "::1" and not has_ipv6_loopback():
+        pytest.skip("this machine has no IPv6 loopback address")
+    with serving(tmp_path, host) as url:
+        port = urllib.parse.urlsplit(url).port
+        with urllib.request.urlopen(url, timeout=10) as response:
+            page = response.read().decode()
+        own = _own_urls(page, port)
+        expected_netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        assert own, f"no URL of the server in the page:\n{page}"
+        assert {urllib.parse.urlsplit(u).netloc for u in own} == {expected_netloc}, own
+        sockets = [u for u in own if u.startswith("ws://")]
+        assert [urllib.parse.urlsplit(u).path for u in sockets] == ["/ws"]
+        stylesheet = next(u for u in own if u.endswith("/xterm.css"))
+        with urllib.request.urlopen(stylesheet, timeout=10) as response:
+            assert response.status == 200 and b"xterm" in response.read()
+
+
+@pytest.mark.slow
+def test_the_tui_works_in_a_browser_over_ipv6(tmp_path):
+    binary = find_chromium()
+    if binary is None:
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    if not has_ipv6_loopback():
+        pytest.skip("this machine has no IPv6 loopback address")
+    with serving(tmp_path, "::1") as url:
+        browser = Browser(binary, 1000, 700)
+        browser.start()
+        try:
+            asyncio.run(_open_the_picker(browser, url))
+        finally:
+            browser.stop()
+
+
+async def _open_the_picker(browser: Browser, url: str) -> None:
+    """The page loads, its websocket connects, and the picker shows the fixture tree."""
+    async with aiohttp.ClientSession() as session:
+        page = await browser.page(session)
+        await page.send("Page.enable")
+        await page.send("Page.addScriptToEvaluateOnNewDocument", source=TERMINAL_HOOK)
+        await page.send("Page.navigate", url=url)
+        await page.wait_for_text("fixture_prog", "secretd", "python3", timeout=60)
 
 
 def test_serve_refuses_a_non_loopback_address_without_the_flag():

@@ -139,20 +139,69 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
     from vmtop.procfs.reader import ProcFS
     from vmtop.tui.app import VmtopApp
 
-    problem = VmtopApp(ProcFS(args.proc_root), settings=settings).settings_problem()
+    procfs = ProcFS(args.proc_root)
+    problem = VmtopApp(procfs, settings=settings).settings_problem()
     if problem:
         print(f"vmtop: {problem}", file=sys.stderr)
         return 2
+    if args.pid is not None:
+        check_pid(procfs, args.pid)
     try:
         from textual_serve.server import Server
     except ImportError:
         print(f"vmtop: {INSTALL_HINT}", file=sys.stderr)
         return 1
+    host = args.host.strip("[]")
+    address = f"{url_host(host)}:{args.port}"
     title = f"vmtop {args.pid}" if args.pid is not None else "vmtop"
-    server = Server(app_command(args), host=args.host, port=args.port, title=title)
+    # The page's stylesheet, scripts and websocket are absolute URLs made from this; by
+    # default textual-serve writes the host as it is, and "http://::1:8000" is no URL.
+    server = Server(
+        app_command(args), host=host, port=args.port, title=title, public_url=f"http://{address}"
+    )
     try:
+        # textual-serve says "Serving ... on URL" before it binds the port: try first.
+        check_can_listen(host, args.port)
         server.serve()
     except OSError as e:  # the port is taken, the address is not ours, ...
-        print(f"vmtop: cannot serve on {args.host}:{args.port}: {e.strerror or e}", file=sys.stderr)
+        print(f"vmtop: cannot serve on {address}: {e.strerror or e}", file=sys.stderr)
         return 1
     return 0
+
+
+def check_pid(procfs, pid: int) -> None:
+    """Raise the ProcError the TUI would show for ``pid`` (no such process, a kernel
+    thread, a zombie, permission denied, ...), so that ``vmtop serve PID`` refuses it
+    at once with the CLI's words rather than in every visitor's browser. Reads the maps
+    once, as the TUI's first sample does (without smaps: the same permission, less
+    work)."""
+    from vmtop.procfs.snapshot import take_snapshot
+
+    take_snapshot(procfs, pid, smaps=False, classify=False, keep_text=False)
+
+
+def url_host(host: str) -> str:
+    """``host`` as a URL writes it: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host else host
+
+
+def check_can_listen(host: str, port: int) -> None:
+    """Raise the OSError that listening on ``host``:``port`` would, by binding every
+    address it names as aiohttp will (asyncio's create_server: SO_REUSEADDR, IPv6
+    sockets IPv6-only) and closing them again. With SO_REUSEADDR a port held only by
+    closed connections (TIME_WAIT) passes, as it does for the server; a listening socket
+    fails. Another program could still take the port in the moment between; the server
+    then fails as before, after its "Serving" line."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, sockaddr in dict.fromkeys(infos):
+            listener = socket.socket(family, kind, proto)
+            sockets.append(listener)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            listener.bind(sockaddr)
+    finally:
+        for listener in sockets:
+            listener.close()
