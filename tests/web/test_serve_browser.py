@@ -61,9 +61,10 @@ def has_ipv6_loopback() -> bool:
 
 
 @contextlib.contextmanager
-def serving(tmp_path: Path, host: str = "127.0.0.1"):
-    """``vmtop serve`` on the fixture tree, on a free port of ``host``; yields the page's
-    URL once it answers."""
+def serving(tmp_path: Path, host: str = "127.0.0.1", *more: str):
+    """``vmtop serve`` on the fixture tree, on a free port of ``host`` (with ``more``
+    arguments); yields the page's URL once it answers (through 127.0.0.1 for a server
+    on every address)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family) as s:
         s.bind((host, 0))
@@ -72,13 +73,14 @@ def serving(tmp_path: Path, host: str = "127.0.0.1"):
     env["XDG_CONFIG_HOME"] = str(tmp_path)  # no config file: the defaults
     proc = subprocess.Popen(
         [sys.executable, "-m", "vmtop", "--proc-root", str(TUI_PROC), "serve"]
-        + ["--host", host, "--port", str(port)],
+        + ["--host", host, "--port", str(port), *more],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env=env,
         start_new_session=True,
     )
-    url = f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+    reach = "127.0.0.1" if host == "0.0.0.0" else host
+    url = f"http://[{reach}]:{port}/" if ":" in reach else f"http://{reach}:{port}/"
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -205,6 +207,27 @@ def test_the_page_links_back_to_the_server_it_came_from(tmp_path, host):
         stylesheet = next(u for u in own if u.endswith("/xterm.css"))
         with urllib.request.urlopen(stylesheet, timeout=10) as response:
             assert response.status == 200 and b"xterm" in response.read()
+
+
+@pytest.mark.parametrize("public_url", [None, "https://vmtop.example.test/lab"])
+def test_served_on_every_address_the_page_links_where_browsers_reach_it(tmp_path, public_url):
+    """On 0.0.0.0 the page's links said 0.0.0.0: a browser on another machine loaded
+    them from itself. They name this machine, or the --public-url given (a proxy)."""
+    more = ["--allow-remote"] + (["--public-url", public_url] if public_url else [])
+    with serving(tmp_path, "0.0.0.0", *more) as url:
+        port = urllib.parse.urlsplit(url).port
+        with urllib.request.urlopen(url, timeout=10) as response:
+            page = response.read().decode()
+    if public_url is None:
+        own = _own_urls(page, port)
+        assert own and {urllib.parse.urlsplit(u).netloc for u in own} == {
+            f"{socket.gethostname()}:{port}"
+        }, own
+    else:
+        links = re.findall(r"(?:https?|wss?)://vmtop\.example\.test/lab/[^\"'\s)]+", page)
+        assert any(u.startswith("wss://") and u.endswith("/ws") for u in links), page
+        assert any(u.endswith("/xterm.css") for u in links), page
+    assert "0.0.0.0" not in page
 
 
 @pytest.mark.slow

@@ -43,12 +43,26 @@ def add_serve_parser(sub, common: Callable[[argparse.ArgumentParser], None]) -> 
         action="store_true",
         help="allow an address other than loopback (there is no authentication)",
     )
+    serve.add_argument(
+        "--public-url",
+        type=_public_url,
+        metavar="URL",
+        help="where browsers reach this server, for the page's links (default: "
+        "http://HOST:PORT; for --host 0.0.0.0 or ::, this machine's name), e.g. the "
+        "address of a reverse proxy",
+    )
 
 
 def _pid(text: str) -> int:
     from vmtop.cli import parse_pid
 
     return parse_pid(text)
+
+
+def _public_url(text: str) -> str:
+    if not text.startswith(("http://", "https://")) or len(text.split("//", 1)[1]) == 0:
+        raise argparse.ArgumentTypeError(f"not an http:// or https:// URL: {text!r}")
+    return text.rstrip("/")
 
 
 def _port(text: str) -> int:
@@ -135,6 +149,13 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
             )
             return 2
         print(remote_warning(args.host, args.port), file=sys.stderr)
+        if not args.public_url:
+            where = default_public_url(args.host.strip("[]"), args.port)
+            print(
+                f"vmtop: the page links to {where}; if browsers reach this machine by "
+                "another name, give it with --public-url",
+                file=sys.stderr,
+            )
     # A setting only the TUI can check (the theme name): say so here, not in the page.
     from vmtop.procfs.reader import ProcFS
     from vmtop.tui.app import VmtopApp
@@ -156,8 +177,9 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
     title = f"vmtop {args.pid}" if args.pid is not None else "vmtop"
     # The page's stylesheet, scripts and websocket are absolute URLs made from this; by
     # default textual-serve writes the host as it is, and "http://::1:8000" is no URL.
+    public_url = args.public_url or default_public_url(host, args.port)
     server = Server(
-        app_command(args), host=host, port=args.port, title=title, public_url=f"http://{address}"
+        app_command(args), host=host, port=args.port, title=title, public_url=public_url
     )
     try:
         # textual-serve says "Serving ... on URL" before it binds the port: try first.
@@ -167,6 +189,15 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
         print(f"vmtop: cannot serve on {address}: {e.strerror or e}", file=sys.stderr)
         return 1
     return 0
+
+
+def default_public_url(host: str, port: int) -> str:
+    """The address the page links to: the host served on, or for every address (0.0.0.0,
+    ::) this machine's name, which a browser elsewhere can reach; "0.0.0.0" in the
+    page's links sends the browser to its own machine."""
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.gethostname()
+    return f"http://{url_host(host)}:{port}"
 
 
 def check_pid(procfs, pid: int) -> None:
