@@ -114,7 +114,7 @@ def _why_shm(r: Region) -> str:
         text = f"A SysV shared memory segment ({r.object or 'shmid ' + str(r.inode)})."
         if r.object and "IPC_RMID" in r.object:
             # The object already says it was removed and goes with its last detach.
-            return text + " '(deleted)' in its name is the kernel's mark of that removal."
+            return text + " '(deleted)' in its name: the segment is marked for removal."
         return text + " The key is in its name and the shmid is its inode." + deleted
     if path.startswith("/memfd:"):
         return "A memfd (memfd_create): a file in memory, shared by passing its fd." + (
