@@ -17,6 +17,9 @@ from vmtop.cli import parse_address
         ("7fb608b20123", 0x7FB608B20123),  # as maps and pmap print it: hex without 0x
         ("ffffffffff600000", 0xFFFFFFFFFF600000),
         ("4096", 4096),  # digits alone: decimal
+        ("00401000", 0x401000),  # zero-padded, as maps prints a non-PIE program: hex
+        ("0000000000401126", 0x401126),  # as nm prints it
+        ("0", 0),
     ],
 )
 def test_addresses_are_read_as_printed(text: str, value: int) -> None:
@@ -27,6 +30,15 @@ def test_addresses_are_read_as_printed(text: str, value: int) -> None:
 def test_what_is_not_an_address_is_refused(text: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError, match="not an address"):
         parse_address(text)
+
+
+def test_digits_alone_say_what_they_would_be_as_hex() -> None:
+    from vmtop.model.address_text import hex_reading
+
+    assert parse_address("401000") == 401000 and hex_reading("401000") == 0x401000
+    assert parse_address("401000").text == "401000"  # kept, to say how it was read
+    for text in ("0x401000", "7fab", "00401000", "7", ""):
+        assert hex_reading(text) is None, text
 
 
 def test_demo_refuses_a_copied_tree(tmp_path) -> None:

@@ -177,6 +177,33 @@ def test_where_gives_kind_section_and_symbol(program, spawn):
     child.kill()
 
 
+@pytest.fixture(scope="module")
+def nopie(tmp_path_factory) -> Program:
+    return build("nopie", tmp_path_factory)
+
+
+def test_an_address_as_maps_prints_it_is_hex_even_without_a_letter(nopie, spawn):
+    """A non-PIE program's text is at 00401000 in maps: digits alone, zero-padded.
+    It was read as decimal (0x61e68, not mapped). Digits without the zero are still
+    decimal, and then `where` says what they would be as hex."""
+    child, printed = start(nopie, spawn)
+    page = printed["main"] & ~0xFFF  # the start of main's page: 0x401000 or so
+    assert page < 0x1000000, "a non-PIE program runs at its low link address"
+    padded = f"{page:016x}"  # as nm and pmap print it
+    (got,) = where_results(child.pid, padded)
+    assert got["mapped"] and got["address"] == hex(page) and got["kind"] == "text"
+    text = f"{page:x}"
+    if not text.isdigit():
+        child.kill()
+        pytest.skip(f"main's page is at {page:#x}: its hex has letters, so it is not ambiguous")
+    result = vmtop_text("where", child.pid, text)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{int(text):#x}") and "not mapped" in result.stdout
+    assert f"{text} was read as decimal" in result.stderr
+    assert f"as hex, {page:#x} is mapped: write 0x{text}" in result.stderr
+    child.kill()
+
+
 def test_unmapped_address_names_neighbours(pie, spawn):
     child, printed = start(pie, spawn)
     maps = []

@@ -50,13 +50,22 @@ def parse_pid(text: str) -> int:
     return pid
 
 
-def parse_address(text: str) -> int:
+class TypedAddress(int):
+    """An address from the command line, with the text it was typed as (``where``
+    says when digits alone were read as decimal)."""
+
+    text: str
+
+
+def parse_address(text: str) -> TypedAddress:
     value = parse_address_text(text)
     if value is None:
         raise argparse.ArgumentTypeError(
             f"not an address: {text!r} (hex, with 0x or as maps prints it, or decimal, below 2^64)"
         )
-    return value
+    address = TypedAddress(value)
+    address.text = text
+    return address
 
 
 def positive_float(text: str) -> float:
@@ -128,9 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=parse_address,
         nargs="+",
         metavar="ADDRESS",
-        help="hex (0x7f12…, or 7f12… as maps prints it) or decimal",
+        help="hex (0x7f12…, or 7f12… / 00401000 as maps prints it) or decimal (digits "
+        "alone, without a leading zero)",
     )
-    where.add_argument("--json", action="store_true", help="print a JSON list")
+    where.add_argument(
+        "--json", action="store_true", help="print a JSON object with one result per address"
+    )
 
     watch = sub.add_parser(
         "watch",

@@ -13,6 +13,7 @@ import re
 import shutil
 from pathlib import Path
 
+from vmtop.model.region import Region
 from vmtop.procfs.reader import ProcFS
 from vmtop.tui.app import VmtopApp
 from vmtop.tui.formatting import format_bytes
@@ -516,6 +517,25 @@ async def test_a_newline_in_the_command_line_is_a_space_as_in_the_picker(tmp_pat
         await settle(pilot)
         top, _ = lines(app.screen.query_one(ProcessHeader))
         assert "./fixture_prog arg with newline" in top and "\\x0a" not in top
+
+
+async def test_go_to_digits_alone_says_when_they_were_meant_as_hex():
+    """A non-PIE program's text at 0x401000: typed as maps prints it (00401000) it is
+    found; typed 401000 it is decimal, not mapped, and `g` says what hex would be."""
+    app = ScreenApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        text = Region(0x401000, 0x402000, "r-xp", 0x1000, "fe:00", 7, "/prog", kind="text")
+        screen.snapshot = screen.snapshot._replace(regions=(text,))
+        app._notifications.clear()
+        screen.go_to_address("401000")
+        await settle(pilot)
+        screen.go_to_address("00401000")
+        await settle(pilot)
+        said = [n.message for n in app._notifications]
+        assert any("0x61e68" in m and "as hex, 0x401000 is mapped" in m for m in said), said
+        assert any(m.startswith("0x401000: text /prog") for m in said), said
 
 
 async def test_control_characters_in_names_are_escaped(tmp_path):

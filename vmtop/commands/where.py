@@ -14,7 +14,7 @@ from typing import TextIO
 
 from vmtop.model.names import display_name
 from vmtop.model.region import Region
-from vmtop.model.where import WhereResult, where
+from vmtop.model.where import WhereResult, hex_instead, where
 from vmtop.procfs.elf_files import ProcessElfFiles
 
 
@@ -26,6 +26,10 @@ def cmd_where(procfs, args: argparse.Namespace, out: TextIO | None = None) -> in
     snapshot = take_snapshot(procfs, args.pid, smaps=False)
     elf_files = ProcessElfFiles(procfs)
     results = [where(snapshot, address, elf_files) for address in args.addresses]
+    for address, result in zip(args.addresses, results, strict=True):
+        hint = decimal_hint(snapshot, getattr(address, "text", ""), result)
+        if hint:
+            print(f"vmtop: {hint}", file=sys.stderr)
     if getattr(args, "json", False):
         json.dump(where_document(results), out, ensure_ascii=True)
         out.write("\n")
@@ -34,6 +38,18 @@ def cmd_where(procfs, args: argparse.Namespace, out: TextIO | None = None) -> in
             out.write(line + "\n")
     out.flush()
     return 0
+
+
+def decimal_hint(snapshot, text: str, result: WhereResult) -> str | None:
+    """What to say when digits alone, read as decimal, are not mapped but would be as
+    hex (``model.where.hex_instead``)."""
+    as_hex = hex_instead(snapshot, text)
+    if as_hex is None:
+        return None
+    return (
+        f"{text} was read as decimal ({result.address:#x}), which is not mapped; as hex, "
+        f"{as_hex:#x} is mapped: write 0x{text} for it"
+    )
 
 
 WHERE_FORMAT = "vmtop-where"

@@ -12,6 +12,7 @@ import bisect
 from typing import NamedTuple
 
 from vmtop.model import kinds
+from vmtop.model.address_text import hex_reading, parse_address_text
 from vmtop.model.elf import NOT_ELF, ElfFiles, loaded_object, region_containing
 from vmtop.model.file_facts import NOT_FILE_BACKED
 from vmtop.model.region import Region, Snapshot
@@ -97,3 +98,13 @@ def where(snapshot: Snapshot, address: int, elf_files: ElfFiles) -> WhereResult:
         symbol_offset=found[1] if found else None,
         reason=reason,
     )
+
+
+def hex_instead(snapshot: Snapshot, text: str) -> int | None:
+    """Digits alone are read as decimal; when that address is not mapped and the same
+    digits as hex are (``401000`` typed for a non-PIE program's text), the hex address,
+    for saying so. None otherwise."""
+    value, as_hex = parse_address_text(text), hex_reading(text)
+    if value is None or as_hex is None or snapshot.region_at(value) is not None:
+        return None
+    return as_hex if snapshot.region_at(as_hex) is not None else None

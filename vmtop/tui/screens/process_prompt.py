@@ -15,7 +15,7 @@ from vmtop.commands.where import format_where_lines
 from vmtop.model.address_text import parse_address_text
 from vmtop.model.names import display_name
 from vmtop.model.region import Region, Snapshot
-from vmtop.model.where import where
+from vmtop.model.where import hex_instead, where
 from vmtop.procfs.elf_files import ProcessElfFiles
 from vmtop.procfs.reader import ProcFS
 from vmtop.tui.formatting import format_bytes
@@ -41,7 +41,11 @@ class ProcessPrompt:
         )
 
     def action_goto(self) -> None:
-        self._open_prompt("goto", "go to address (0x… hex or decimal), Enter", "")
+        self._open_prompt(
+            "goto",
+            "go to address (hex: 0x…, or as maps prints it; digits alone: decimal), Enter",
+            "",
+        )
 
     def _open_prompt(self, mode: str, placeholder: str, value: str) -> None:
         prompt = self.query_one("#prompt", Input)
@@ -83,7 +87,7 @@ class ProcessPrompt:
             return
         if self.snapshot is None:
             return
-        self._where_worker(self.snapshot, address)
+        self._where_worker(self.snapshot, address, text)
 
     class Located(Message):
         def __init__(self, region: Region | None, text: str) -> None:
@@ -92,8 +96,10 @@ class ProcessPrompt:
             self.text = text
 
     @work(thread=True, group="where", exclusive=True, exit_on_error=False)
-    def _where_worker(self, snap: Snapshot, address: int) -> None:
+    def _where_worker(self, snap: Snapshot, address: int, typed: str = "") -> None:
         region, text = describe_address(snap, address, self.procfs)
+        if region is None and hex_instead(snap, typed) is not None:
+            text += f"; read as decimal: as hex, 0x{typed.strip()} is mapped (type it so)"
         self.post_message(self.Located(region, text))
 
     def on_process_prompt_located(self, message: Located) -> None:
