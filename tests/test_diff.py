@@ -192,6 +192,24 @@ def test_a_thread_exiting_unmaps_its_stack_and_guard_in_one_event():
     assert "thread exited" in event.detail and "free()" not in event.detail
 
 
+def test_a_thread_exiting_with_its_stack_kept_for_reuse_is_said_too():
+    """glibc keeps a finished thread's stack for the next thread: nothing is unmapped,
+    the region is anonymous memory now. A stack pointer not read this time (a busy
+    thread) relabels a stack too: the thread count tells the two apart."""
+    guard = region(ANON, ANON + PAGE, "---p")
+    stack = region(ANON + PAGE, ANON + PAGE + 8 * MiB, kind=kinds.THREAD_STACK, tid=4322)
+    cached = region(ANON + PAGE, ANON + PAGE + 8 * MiB, kind=kinds.ANON)
+    before = snapshot(base_regions() + [guard, stack], taken_at=T0)
+    before = before._replace(info=before.info._replace(threads=2))
+    after = snapshot(base_regions() + [guard, cached], taken_at=T1)
+    (event,) = diff_snapshots(before, after._replace(info=after.info._replace(threads=1)))
+    assert event.event == ev.THREAD_EXITED and event.tid == 4322
+    assert (event.start, event.end, event.delta) == (ANON + PAGE, ANON + PAGE + 8 * MiB, 0)
+    assert "stays mapped" in event.detail and "cached" in event.detail
+    # Still two threads: the stack pointer was not read, nobody exited.
+    assert diff_snapshots(before, after._replace(info=after.info._replace(threads=2))) == []
+
+
 def test_jit_code_and_device_mappings_say_what_they_are():
     code = region(ANON, ANON + 64 * KiB, "rwxp")
     (jit,) = diff(base_regions(), base_regions() + [code])

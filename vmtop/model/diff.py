@@ -22,7 +22,7 @@ from operator import ne
 
 from vmtop.model import cuda, kinds
 from vmtop.model import events as ev
-from vmtop.model.column_steps import steps, where_value
+from vmtop.model.column_steps import steps, where, where_value
 from vmtop.model.columns import RegionColumns
 from vmtop.model.events import Event
 from vmtop.model.region import Region, Snapshot
@@ -92,7 +92,54 @@ def diff_snapshots(
                 out.append(_rss_event(c, c.start, c.end, delta, c.rss, when))
             continue
         _cluster_events(item, with_rss, threshold, when, out)
+    out += _threads_gone_with_stacks_kept(prev, cur, out)
     return out
+
+
+def _thread_stacks(regions) -> dict[int, Region]:
+    """The regions known to hold a thread's stack, by thread id (of columns, only those
+    rows are made into Regions)."""
+    if isinstance(regions, RegionColumns):
+        rows = (regions[i] for i in where(regions.name_mask("kind", kinds.THREAD_STACK)))
+    else:
+        rows = (r for r in regions if r.kind == kinds.THREAD_STACK)
+    return {r.tid: r for r in rows if r.tid is not None}
+
+
+def _threads_gone_with_stacks_kept(prev: Snapshot, cur: Snapshot, out: list[Event]) -> list[Event]:
+    """Threads that exited while their stack stays mapped: glibc keeps a few finished
+    threads' stacks for the next thread, so nothing is unmapped (and the region is just
+    anonymous memory now). Told from a busy thread whose stack pointer could not be read
+    this time by the thread count: never more exits than the count says went."""
+    before = _thread_stacks(prev.regions)
+    if not before:
+        return []
+    after = _thread_stacks(cur.regions)
+    told = {e.tid for e in out if e.event == ev.THREAD_EXITED}
+    gone = [r for tid, r in sorted(before.items()) if tid not in after and tid not in told]
+    if not gone or prev.info.threads is None or cur.info.threads is None:
+        return []
+    exits = prev.info.threads - cur.info.threads + len(after.keys() - before.keys())
+    events = []
+    for r in gone[: max(0, exits)]:
+        now = cur.region_at(r.start)
+        if now is None or now.kind == kinds.THREAD_STACK:
+            continue  # unmapped (said above), or still a thread's stack
+        events.append(
+            Event(
+                cur.taken_at,
+                ev.THREAD_EXITED,
+                r.start,
+                r.end,
+                r.kind,
+                0,
+                0,
+                r.path,
+                r.tid,
+                THREAD_EXIT_CACHED,
+            )
+        )
+    return events
 
 
 def _event(
@@ -244,6 +291,10 @@ BIG_ANON_MAPPED = (
 BIG_ANON_FREED = (
     "anonymous memory of 128 KiB or more: free() of a malloc block above its mmap "
     "threshold, or a direct munmap (the map cannot tell which)"
+)
+THREAD_EXIT_CACHED = (
+    "a thread exited; its stack stays mapped: glibc keeps a few finished threads' stacks "
+    "cached for the next thread it starts (no memory was given back)"
 )
 THREAD_EXIT = (
     "a thread exited: its stack and the guard page below it were unmapped together "

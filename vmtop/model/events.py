@@ -26,8 +26,8 @@ EVENT_DESCRIPTIONS = {
     MAPPED: "a range became mapped: a new region, or one merged into a neighbour. "
     "Anonymous, 128 KiB or more: malloc above its mmap threshold, or a direct mmap",
     UNMAPPED: "a range is no longer mapped: munmap, or cut from a neighbour",
-    THREAD_EXITED: "a thread's stack and the guard page below it were unmapped together: "
-    "the thread exited",
+    THREAD_EXITED: "a thread exited: its stack and the guard page below it were unmapped "
+    "together, or its stack stays mapped, kept by glibc for the next thread",
     RESERVE_COMMITTED: "part of a reserved (no-access) range became usable: an arena, "
     "a JIT code cache or a runtime heap grew into address space kept for it",
     RESERVE_RELEASED: "part of a usable range went back to no-access reserve: its pages "
