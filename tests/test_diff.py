@@ -698,3 +698,15 @@ def test_a_big_mapping_merged_into_a_bss_region_is_still_malloc_or_mmap():
     assert event.kind == kinds.BSS and "malloc above its mmap threshold" in event.detail
     (gone,) = [e for e in diff(base_regions() + before, base_regions()) if e.kind == kinds.BSS]
     assert "dlclose" in gone.detail
+
+
+def test_an_event_read_in_full_does_not_contradict_itself():
+    """The event detail shows what every event of its type is, then this one's why:
+    a reserve's mapped event was introduced as 'malloc above its mmap threshold'."""
+    from vmtop.tui.screens.event_detail import event_text
+
+    reserve = region(ANON, ANON + 16 * MiB, "---p")
+    (event,) = diff(base_regions(), base_regions() + [reserve])
+    assert event.event == ev.MAPPED and "reserve" in event.detail
+    shown = event_text(event).plain
+    assert "malloc" not in shown, shown

@@ -23,8 +23,10 @@ PID_REUSED = "pid_reused"
 NOTE = "note"  # narration from a demo workload, interleaved in the event log
 
 EVENT_DESCRIPTIONS = {
-    MAPPED: "a range became mapped: a new region, or one merged into a neighbour. "
-    "Anonymous, 128 KiB or more: malloc above its mmap threshold, or a direct mmap",
+    # What every mapped event is; what this one is (a malloc, a reserve, a library...)
+    # is in its own detail, so none is named here.
+    MAPPED: "a range became mapped: a new region (mmap, a library, a thread's stack), or "
+    "one merged into a neighbour",
     UNMAPPED: "a range is no longer mapped: munmap, or cut from a neighbour",
     THREAD_EXITED: "a thread exited: its stack and the guard page below it were unmapped "
     "together, or its stack stays mapped, kept by glibc for the next thread",
