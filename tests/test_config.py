@@ -145,10 +145,57 @@ def test_print_config_output_reads_back_as_the_same_settings(tmp_path, clean_env
 
 def test_a_bad_config_file_is_one_line_and_exit_status_2(tmp_path, clean_env):
     path = write_config(tmp_path, "threshold = 0\n")
-    result = run_vmtop("snapshot", "1", env=clean_env)
+    result = run_vmtop("watch", "1", env=clean_env)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith(f"vmtop: {path}: key 'threshold'")
+
+
+def test_a_command_that_uses_no_setting_runs_despite_a_bad_one(clean_env):
+    """`where` and `snapshot` read no interval, threshold or theme: a bad VMTOP_INTERVAL
+    is said, and they run (they exited 2)."""
+    import os
+
+    env = dict(clean_env, VMTOP_INTERVAL="abc")
+    for args in (("where", str(os.getpid()), "0x1"), ("snapshot", str(os.getpid()))):
+        result = run_vmtop(*args, env=env)
+        assert result.returncode == 0, (args, result.stderr)
+        assert "warning: environment variable VMTOP_INTERVAL" in result.stderr
+    assert run_vmtop("watch", str(os.getpid()), "--count", "1", env=env).returncode == 2
+
+
+def test_vmtop_config_naming_no_file_is_an_error_as_config_is(tmp_path, clean_env):
+    env = dict(clean_env, VMTOP_CONFIG=str(tmp_path / "nope.toml"))
+    result = run_vmtop("--print-config", env=env)
+    assert result.returncode == 2
+    assert "nope.toml: no such file (given with VMTOP_CONFIG)" in result.stderr
+
+
+def test_a_float_threshold_says_how_to_write_it(tmp_path, clean_env):
+    write_config(tmp_path, "threshold = 1e6\n")
+    with pytest.raises(ConfigError, match="write 1000000, not 1000000.0"):
+        load_settings({}, environ=clean_env)
+
+
+def test_print_config_refuses_a_theme_the_tui_would_refuse(clean_env):
+    result = run_vmtop("--theme", "nope", "--print-config", env=clean_env)
+    assert result.returncode == 2
+    assert "unknown theme 'nope'" in result.stderr
+
+
+def test_an_unknown_textual_theme_is_passed_over_with_a_warning(clean_env):
+    """TEXTUAL_THEME is every Textual app's: vmtop starts with its own theme and says
+    so, where it refused to start."""
+    from vmtop.config import load_settings as load
+    from vmtop.procfs.reader import ProcFS
+    from vmtop.tui.app import VmtopApp
+
+    settings = load({}, environ=dict(clean_env, TEXTUAL_THEME="nope"))
+    app = VmtopApp(ProcFS(), settings=settings)
+    assert app.settings_problem() is None and app.theme == "vmtop-dark"
+    assert "TEXTUAL_THEME 'nope'" in app.settings_warning()
+    result = run_vmtop("--print-config", env=dict(clean_env, TEXTUAL_THEME="nope"))
+    assert result.returncode == 0, result.stderr
 
 
 def test_unknown_theme_is_refused_before_the_tui_starts(clean_env):

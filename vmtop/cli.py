@@ -254,10 +254,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = settings_from_args(args)
     except ConfigError as e:
-        print(f"vmtop: {e}", file=sys.stderr)
-        return 2
+        if args.command in SETTINGS_UNUSED and not args.print_config:
+            # None of them is used: a bad one is no reason to fail, only to say so.
+            print(f"vmtop: warning: {e} ('{args.command}' uses no settings)", file=sys.stderr)
+            settings = None
+        else:
+            print(f"vmtop: {e}", file=sys.stderr)
+            return 2
     if args.print_config:
         sys.stdout.write(format_settings(settings))
+        problem = theme_problem(settings)
+        if problem:  # what starting the TUI with these settings would say
+            print(f"vmtop: {problem}", file=sys.stderr)
+            return 2
         return 0
     args.settings = settings
     if args.command == "watch":
@@ -336,6 +345,17 @@ def cmd_snapshot(procfs: ProcFS, args: argparse.Namespace) -> int:
     write_snapshot(procfs, args.pid, args.format, sys.stdout, smaps=not args.no_smaps)
     sys.stdout.flush()
     return 0
+
+
+# Commands that read none of the settings (interval, threshold, columns, theme, bar scale).
+SETTINGS_UNUSED = ("snapshot", "where", "report", "completion", "man")
+
+
+def theme_problem(settings) -> str | None:
+    """The settings' theme as the TUI would judge it (``VmtopApp.settings_problem``)."""
+    from vmtop.tui.app import VmtopApp
+
+    return VmtopApp(ProcFS(), settings=settings).settings_problem()
 
 
 def run_tui(procfs: ProcFS, pid: int | None, settings=None) -> int:

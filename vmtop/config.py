@@ -46,6 +46,11 @@ TABLE_COLUMNS = (
     "anonymous",
     "swap",
     "locked",
+    "referenced",
+    "pss_dirty",
+    "swap_pss",
+    "anon_huge",
+    "lazyfree",
     "perm",
     "kind",
     "dsize",
@@ -128,8 +133,13 @@ def _threshold(value: Any) -> int:
             value = int(value, 0)
         except ValueError:
             raise ValueError(f"must be a whole number of bytes, not {value!r}") from None
-    if not isinstance(value, int) or value < 1:
-        raise ValueError(f"must be a whole number of bytes of at least 1, not {value!r}")
+    if isinstance(value, float) and value.is_integer() and value >= 1:
+        # TOML reads 1e6 as a float: say how to write the number instead.
+        raise ValueError(f"must be a whole number of bytes: write {int(value)}, not {value!r}")
+    if not isinstance(value, int):
+        raise ValueError(f"must be a whole number of bytes, not {value!r}")
+    if value < 1:
+        raise ValueError(f"must be at least 1 byte, not {value!r}")
     return value
 
 
@@ -240,6 +250,8 @@ def load_settings(
     from_file = read_file(file_path)
     if from_file is None and path is not None:
         raise ConfigError(f"{file_path}: no such file (given with --config)")
+    if from_file is None and env.get("VMTOP_CONFIG"):
+        raise ConfigError(f"{file_path}: no such file (given with VMTOP_CONFIG)")
     for key, value in (from_file or {}).items():
         values[key] = value
         sources[key] = f"file {file_path}"

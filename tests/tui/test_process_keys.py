@@ -327,22 +327,36 @@ async def test_the_headers_smaps_cost_is_said_and_explained_in_help():
         assert "page tables" in text and "a tenth of a CPU" in text
 
 
-async def test_locked_column_reads_the_field_from_smaps(tmp_path):
-    """Locked is not carried by a region: the column reads it from the smaps text."""
+@pytest.mark.parametrize(
+    ("column", "title", "field"),
+    [
+        ("locked", "Locked", "Locked"),
+        ("referenced", "Refd", "Referenced"),
+        ("pss_dirty", "PssDty", "Pss_Dirty"),
+        ("swap_pss", "SwPss", "SwapPss"),
+        ("anon_huge", "THP", "AnonHugePages"),
+        ("lazyfree", "Lazy", "LazyFree"),
+    ],
+)
+async def test_field_columns_read_the_field_from_smaps(tmp_path, column, title, field):
+    """Figures not carried by a region (the rest of what `pmap -X` shows): the column
+    reads them from the smaps text."""
     root = copy_fixture(tmp_path)
     smaps = root / "6025" / "smaps"
     text = smaps.read_text()
     head, block = text.split(f"{HEAP[0]:x}-", 1)
-    block = re.sub(r"^Locked:\s+\d+ kB", "Locked:               8 kB", block, count=1, flags=re.M)
+    line = f"{field + ':':<16}{8:>9} kB"
+    block, found = re.subn(rf"^{field}:\s+\d+ kB", line, block, count=1, flags=re.M)
+    assert found, f"{field} is not in the fixture's smaps"
     smaps.write_text(head + f"{HEAP[0]:x}-" + block)
     app = ScreenApp(root)
-    async with app.run_test(size=(160, 48)) as pilot:
+    async with app.run_test(size=(200, 48)) as pilot:
         await settle(pilot)
         table = app.screen.query_one(RegionTable)
-        table.set_columns((*table.chosen, "locked"))
+        table.set_columns((*table.chosen, column))
         await pilot.pause()
         titles = header_cells(table)
-        column = titles.index("Locked")
+        column = titles.index(title)
         assert row_of(app, HEAP[0]).split()[column] == "8.0K"
-        first = maps_lines()[0]
-        assert row_of(app, first[0]).split()[column] == "0"
+        first = maps_lines()[0]  # untouched: what the recorded smaps says
+        assert row_of(app, first[0]).split()[column] == format_bytes(smaps_field(first[0], field))

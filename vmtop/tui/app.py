@@ -115,12 +115,26 @@ class VmtopApp(App):
         self._demo_stopped = False
 
     def settings_problem(self) -> str | None:
-        """What is wrong with the settings that only the TUI can tell (the theme name)."""
-        if self.get_theme(self.settings.theme) is None:
+        """What is wrong with the settings that only the TUI can tell (the theme name).
+        TEXTUAL_THEME is every Textual app's: one vmtop does not know is no reason to
+        refuse to start (``settings_warning`` says it, and vmtop's own theme is used)."""
+        if self.get_theme(self.settings.theme) is None and not self._theme_from_textual():
             names = ", ".join(sorted(self.available_themes))
             where = self.settings.source("theme")
             return f"{where}: key 'theme': unknown theme {self.settings.theme!r} (themes: {names})"
         return None
+
+    def settings_warning(self) -> str | None:
+        """A setting vmtop passed over, to say once the screen is up."""
+        if self.get_theme(self.settings.theme) is None and self._theme_from_textual():
+            return (
+                f"TEXTUAL_THEME {self.settings.theme!r} is no theme here: "
+                f"using {theme.DEFAULT_THEME}"
+            )
+        return None
+
+    def _theme_from_textual(self) -> bool:
+        return self.settings.source("theme") == "env TEXTUAL_THEME"
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         # Any Textual theme gets vmtop's kind/event/role colours for its brightness.
@@ -142,6 +156,9 @@ class VmtopApp(App):
 
     def on_mount(self) -> None:
         self.push_screen(self.first_screen())
+        warning = self.settings_warning()
+        if warning:
+            self.notify(warning, severity="warning", timeout=10, markup=False)
         # In a real terminal only (not the pilot's headless driver, not a browser's).
         fd = getattr(self._driver, "fileno", None)
         if not self.is_headless and isinstance(fd, int) and os.isatty(fd):

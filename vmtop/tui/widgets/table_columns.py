@@ -25,7 +25,16 @@ class Column(NamedTuple):
 
 # smaps fields shown as columns that a Region does not carry: read from the snapshot's
 # smaps text for the rows on screen only (so they are not sortable).
-FIELD_COLUMNS = {"locked": "Locked"}
+# Figures no region carries, read from its smaps text for the rows on screen: the rest
+# of what `pmap -X` shows.
+FIELD_COLUMNS = {
+    "locked": "Locked",
+    "referenced": "Referenced",
+    "pss_dirty": "Pss_Dirty",
+    "swap_pss": "SwapPss",
+    "anon_huge": "AnonHugePages",
+    "lazyfree": "LazyFree",
+}
 # Every column the table can show, in the order they appear. Figures are named for the
 # smaps field they come from, as `pmap -X` names them.
 CATALOGUE = (
@@ -58,6 +67,37 @@ CATALOGUE = (
     Column("anonymous", "anonymous", "Anon", 5, True, 28, "Anonymous: not backed by a file"),
     Column("swap", "swap", "Swap", 5, True, 55, "Swap: swapped out"),
     Column("locked", "", "Locked", 6, True, 22, "Locked: mlock()ed, kept in RAM (rows on screen)"),
+    Column("referenced", "", "Refd", 5, True, 21, "Referenced: accessed lately (rows on screen)"),
+    Column(
+        "pss_dirty", "", "PssDty", 6, True, 21, "Pss_Dirty: the dirty part of Pss (rows on screen)"
+    ),
+    Column(
+        "swap_pss",
+        "",
+        "SwPss",
+        5,
+        True,
+        21,
+        "SwapPss: this process's share of Swap (rows on screen)",
+    ),
+    Column(
+        "anon_huge",
+        "",
+        "THP",
+        5,
+        True,
+        21,
+        "AnonHugePages: in transparent huge pages (rows on screen)",
+    ),
+    Column(
+        "lazyfree",
+        "",
+        "Lazy",
+        5,
+        True,
+        21,
+        "LazyFree: MADV_FREE'd, freed under pressure (rows on screen)",
+    ),
     Column("perm", "", "Perm", 4, False, 20, "permissions"),
     Column("kind", "kind", "Kind", 9, False, 70, "what the region is"),
     Column("dsize", "delta", "ΔSize", 6, True, 30, "change of size (since refresh/baseline)"),
