@@ -116,6 +116,14 @@ async def test_columns_are_chosen_like_pmap_X():
         assert table.descending
         biggest = max(maps_lines(), key=lambda m: smaps_field(m[0], "Anonymous"))
         assert table.rows[0].start == biggest[0]
+        # Every field pmap -X shows is offered, and q closes the chooser as help says.
+        await pilot.press("c")
+        chooser = app.screen
+        options = chooser.query_one(SelectionList)
+        ids = {options.get_option_at_index(i).value for i in range(options.option_count)}
+        assert {"referenced", "pss_dirty", "swap_pss", "anon_huge", "lazyfree"} <= ids
+        await pilot.press("q")
+        assert app.screen is not chooser
 
 
 async def test_narrow_table_keeps_pss_and_swap_before_end_and_perm():

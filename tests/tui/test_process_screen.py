@@ -463,6 +463,17 @@ async def test_unreadable_process_shows_a_message_and_q_leaves(tmp_path):
     assert app.return_code == 1  # as `vmtop snapshot 99999` fails
 
 
+async def test_unreadable_process_started_on_its_pid_leaves_on_esc_as_it_says(tmp_path):
+    app = ScreenApp(tmp_path, pid=99999)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        message = str(app.screen.query_one("#message").content)
+        assert "Press q or Esc to quit." in message  # no list below it to go back to
+        await pilot.press("escape")
+        await pilot.pause()
+    assert app.return_code == 1  # it said "Nothing to close" and stayed
+
+
 async def test_kernel_thread_is_explained(tmp_path):
     root = tmp_path / "proc"
     shutil.copytree(Path(__file__).parent.parent / "fixtures" / "tui_proc" / "2", root / "2")

@@ -64,7 +64,7 @@ class ColumnChooser(ModalScreen[tuple[str, ...]]):
     }
     """
 
-    BINDINGS = [Binding("escape,enter,c", "close", "Close", priority=True)]
+    BINDINGS = [Binding("escape,enter,c,q", "close", "Close", priority=True)]
 
     def __init__(
         self, chosen: tuple[str, ...], on_change: Callable[[tuple[str, ...]], None] | None = None

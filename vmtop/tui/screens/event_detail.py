@@ -72,7 +72,7 @@ class EventDetail(ModalScreen[bool]):
     """
 
     BINDINGS = [
-        Binding("enter,j", "select_region", "Select its region", priority=True),
+        Binding("enter", "select_region", "Select its region", priority=True),
         Binding("escape,q", "close", "Close", priority=True),
     ]
 

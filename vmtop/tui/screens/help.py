@@ -63,15 +63,23 @@ PROCESS = [
     ("g", "go to an address: select the region holding it"),
     ("/", "filter the regions (name, kind, object)"),
     ("s / S", "change the table's sort column / reverse it"),
-    ("o", "group rows by object, with text / data / bss as `size` prints them"),
+    (
+        "o",
+        "group rows by object, with text / data / bss as `size` prints them; "
+        "→ / ← or Enter open / close a group",
+    ),
     ("c", "choose the table's columns: Private_Dirty, Anonymous, Swap, … (pmap -X)"),
     ("t", "smallest RSS change of a region the log reports, summed since last shown"),
     ("e / i / a", "fold away / show the event log, the summary by kind, the bar"),
     ("R", "start / stop recording this process to a file (vmtop replay FILE plays it)"),
-    ("Tab", "move between the region table and the event log"),
+    ("Tab", "move between the region table and the event log (there Home: newest, End: oldest)"),
     ("Enter on an event", "read all of it; Enter again selects its region"),
     ("click the bar", "select the region under the mouse"),
-    ("Esc", "close the prompt, clear the filter; then back to the picker (never quits)"),
+    (
+        "Esc",
+        "close the prompt, clear the filter; then back to the picker (quits only "
+        "a process that could not be watched)",
+    ),
     ("q", "back to the picker, or quit when vmtop was started on a PID"),
 ]
 

@@ -326,7 +326,9 @@ class ProcessScreen(
         self.error = text
         message = self.query_one("#message", Static)
         # Text, not markup: "[kthreadd]" and any bracket in a name are shown as they are.
-        message.update(Text(f"{text}\n\nPress q or Esc to go back."))
+        below = len(self.app.screen_stack) > 2 or not hasattr(self.app, "go_back")
+        leave = "go back" if below else "quit"
+        message.update(Text(f"{text}\n\nPress q or Esc to {leave}."))
         message.display = True
         for selector in ("#bar", "#body", "#events-title", "#events"):
             self.query_one(selector).display = False
@@ -388,6 +390,8 @@ class ProcessScreen(
             return
         if len(self.app.screen_stack) > 2 or not hasattr(self.app, "go_back"):
             self.action_leave()  # back to the picker
+        elif self.error is not None:
+            self.action_leave()  # nothing watched, nothing to lose: Esc quits, as said
         else:
             # Started on a PID: nothing is open, and Esc never quits (the baseline and
             # the history would be lost to a stray key). q and Ctrl+C quit.
