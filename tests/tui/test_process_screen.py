@@ -21,7 +21,7 @@ from vmtop.tui.screens.process import ProcessScreen
 from vmtop.tui.widgets.address_bar import AddressBar
 from vmtop.tui.widgets.event_log import EventLog
 from vmtop.tui.widgets.kind_summary import KindSummary
-from vmtop.tui.widgets.process_header import ProcessHeader
+from vmtop.tui.widgets.process_header import HeaderState, ProcessHeader
 from vmtop.tui.widgets.region_table import RegionTable
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "process_screen"
@@ -723,6 +723,33 @@ async def test_selection_follows_its_region_when_rows_move(tmp_path):
         await step(pilot)
         assert table.cursor == index + 1
         assert table.selected_region.start != libc_text[0]
+
+
+async def test_the_header_gives_no_smaps_cost_before_smaps_was_read():
+    """A huge map's first look reads maps only: the header said 'read in 0µs'."""
+    app = ScreenApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        header = app.screen.query_one(ProcessHeader)
+        snap = app.screen.snapshot
+        header.set_state(HeaderState(snap, PID, smaps_cost=0.0))
+        await pilot.pause()
+        top = lines(header)[0]
+        assert "not read yet" in top and "0µs" not in top
+        header.set_state(HeaderState(snap, PID, smaps_cost=0.0012))
+        await pilot.pause()
+        assert "read in 1.2ms" in lines(header)[0]
+
+
+async def test_the_title_names_a_sort_by_its_smaps_field():
+    app = ScreenApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(RegionTable)
+        while table.sort != "private_dirty":
+            await pilot.press("s")
+        title = str(app.screen.query_one("#table-title").content)
+        assert "sorted by Private_Dirty" in title, title
 
 
 async def test_huge_map_is_shown_before_smaps_is_read(monkeypatch):

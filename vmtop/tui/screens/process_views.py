@@ -17,6 +17,16 @@ from vmtop.tui.widgets.region_table import RegionTable
 from vmtop.tui.widgets.rss_graph import RssGraph
 from vmtop.tui.widgets.table_model import regions_in
 
+# The sort keys that are no word a person would say: the smaps field, the change.
+SORT_WORDS = {
+    "shared_clean": "Shared_Clean",
+    "shared_dirty": "Shared_Dirty",
+    "private_clean": "Private_Clean",
+    "private_dirty": "Private_Dirty",
+    "anonymous": "Anonymous",
+    "delta": "change (Δ)",
+}
+
 
 class ProcessViews:
     """Redraws the process screen's widgets from its snapshot."""
@@ -111,7 +121,7 @@ class ProcessViews:
             else:
                 parts.append(str(total))
         order = "▼" if table.descending else "▲"
-        parts.append(f"sorted by {table.sort} {order}")
+        parts.append(f"sorted by {SORT_WORDS.get(table.sort, table.sort)} {order}")
         if table.grouped:
             parts.append("grouped by object, with text / data / bss as `size` prints them")
         parts.append("Δ since baseline" if self.baseline is not None else "Δ since the last sample")
