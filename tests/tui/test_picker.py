@@ -48,6 +48,7 @@ async def test_lists_processes_by_rss_without_kernel_threads(fixture_procfs):
         assert selected_pid(app) == 4343
         title = str(app.screen.query_one("#picker-title").content)
         assert "3 processes" in title and "sorted by RSS ▼" in title
+        assert "1 kernel thread not listed" in title  # pid 2: it has no memory map
 
 
 async def test_sort_keys(fixture_procfs):

@@ -184,6 +184,7 @@ class PickerScreen(Screen):
             return
         self._show_meters(system)
         self.all_rows = [row for row in rows if not row.kernel_thread]
+        self.kernel_threads = len(rows) - len(self.all_rows)  # (no memory map: not listed)
         self._refreshed_at = getattr(self.app, "clock", time.time)()
         self._show()
 
@@ -214,6 +215,9 @@ class PickerScreen(Screen):
             matching = "no match" if shown == 0 else plural(shown, "match", "matches")
             parts.append(f"filter {self.filter_text!r}: {matching}")
         parts.append(f"sorted by {SORT_TITLES[self.sort_key]} {order}")
+        hidden = getattr(self, "kernel_threads", 0)
+        if hidden:  # (after what a narrow title must keep)
+            parts.append(f"{plural(hidden, 'kernel thread', 'kernel threads')} not listed")
         if self.live:
             parts.append(refresh_words(self.interval, self.lister))
         if self._refreshed_at is not None:
