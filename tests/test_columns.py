@@ -462,8 +462,8 @@ def test_objects_and_the_main_image_from_columns_are_those_from_tuples(root, pid
     """Looked for in C over columns (a huge map is mostly anonymous regions): the
     regions of objects (what `size` is asked about) and the program's first mapping
     (exec detection)."""
-    from vmtop.model.diff import _main_image
     from vmtop.model.objects import regions_of_objects
+    from vmtop.model.process_events import main_image as _main_image
 
     for smaps in (True, False):
         whole, pieces = snapshots(root, pid, smaps)

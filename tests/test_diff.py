@@ -26,7 +26,8 @@ from hypothesis import strategies as st
 
 from vmtop.model import events as ev
 from vmtop.model import kinds
-from vmtop.model.diff import diff_snapshots, exited_event
+from vmtop.model.diff import diff_snapshots
+from vmtop.model.process_events import exited_event
 from vmtop.model.region_changes import RegionChange, region_changes, unmapped_ranges
 
 T0 = 1_700_000_000.0

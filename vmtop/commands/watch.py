@@ -27,9 +27,10 @@ import time
 from typing import TextIO
 
 from vmtop.model import events as ev
-from vmtop.model.diff import DEFAULT_RSS_THRESHOLD, diff_snapshots, exited_event
+from vmtop.model.diff import DEFAULT_RSS_THRESHOLD, diff_snapshots
 from vmtop.model.events import Event
 from vmtop.model.names import display_name
+from vmtop.model.process_events import exited_event
 from vmtop.model.region import Snapshot
 from vmtop.procfs.errors import NoSuchProcess, PidReused, ProcError, ProcessGone, ZombieProcess
 from vmtop.procfs.maps_ticks import MapsTicks

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from vmtop.model.columns import starts_of
-from vmtop.model.diff import DEFAULT_RSS_THRESHOLD, _exec_event
+from vmtop.model.diff import DEFAULT_RSS_THRESHOLD
+from vmtop.model.process_events import exec_event
 from vmtop.model.region import Region, Snapshot
 from vmtop.model.sweep import _SAME, _Cluster, _Resized, _Run, _segments, _sweep_items
 
@@ -55,7 +56,7 @@ def region_changes(
     if (
         base.info.pid != cur.info.pid
         or base.info.start_time != cur.info.start_time
-        or _exec_event(base, cur) is not None
+        or exec_event(base, cur) is not None
     ):
         return {r.start: RegionChange(NEW, r.size, (r.rss or 0) if with_rss else None) for r in C}
     threshold = max(1, rss_threshold)

@@ -31,6 +31,7 @@ from vmtop.model import events as ev
 from vmtop.model import region_changes as model_changes
 from vmtop.model.column_steps import where_pair
 from vmtop.model.columns import RegionColumns, matching_rows, starts_of
+from vmtop.model.process_events import exited_event
 from vmtop.model.region import Region, Snapshot
 from vmtop.model.rss_drift import RssDrift
 from vmtop.model.sweep import key_pair
@@ -257,7 +258,7 @@ class Sampler:
         now = self.clock()
         reused = isinstance(error, PidReused)
         if not reused:
-            event = diff.exited_event(prev, now)
+            event = exited_event(prev, now)
         else:
             event = ev.Event(
                 time=now,

@@ -144,7 +144,9 @@ class ProcessHeader(theme.ThemedLines, Widget):
                 )
             )
             # (Nothing read yet, as on a huge map's first, maps-only look: no cost to give.)
-            cost = f", read in {format_duration(s.smaps_cost)}" if s.smaps_cost else ", not read yet"
+            cost = (
+                f", read in {format_duration(s.smaps_cost)}" if s.smaps_cost else ", not read yet"
+            )
             pieces.append((45, [Segment(cost, theme.style("muted"))]))
             pieces.append((30, [Segment("  " + _clock(s.snapshot.taken_at), theme.style("muted"))]))
         return pieces

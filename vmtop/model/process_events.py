@@ -1,0 +1,109 @@
+"""Events about the process rather than its regions: it ran a new program (exec), its
+PID went to another process, it exited. ``diff_snapshots`` asks these first: regions of
+two different address spaces are never compared."""
+
+from __future__ import annotations
+
+from operator import ne
+
+from vmtop.model import events as ev
+from vmtop.model.column_steps import steps, where_value
+from vmtop.model.columns import RegionColumns
+from vmtop.model.events import Event
+from vmtop.model.region import Region, Snapshot
+
+
+def main_image(snapshot: Snapshot) -> Region | None:
+    """The program's first file-backed region: where its executable is mapped (of
+    columns, looked for by inode in C: near the start, but a chunk of Regions each
+    sample at a million regions otherwise)."""
+    regions = snapshot.regions
+    if isinstance(regions, RegionColumns):
+        for lo, hi in steps(len(regions)):
+            for k in where_value(ne, regions.column("inode", lo, hi), 0):
+                if regions[lo + k].path.startswith("/"):
+                    return regions[lo + k]
+        return None
+    for r in regions:
+        if r.inode and r.path.startswith("/"):
+            return r
+    return None
+
+
+def _named_start(snapshot: Snapshot, name: str) -> int | None:
+    # The kernel's own mappings ([vdso], [vvar]) sit at the top of the list.
+    for r in reversed(snapshot.regions):
+        if r.path == name:
+            return r.start
+    return None
+
+
+def exec_event(prev: Snapshot, cur: Snapshot) -> Event | None:
+    """An exec event when ``cur`` is a new program in the same process, else None.
+
+    exec replaces the whole address space, and the vDSO, which never moves within one
+    address space, gets a new random address; the executable mapped first changes too
+    (or, for the same program, moves). A changed ``comm`` alone is not enough: a
+    program can rename itself with prctl(PR_SET_NAME) without exec.
+    """
+    before, after = main_image(prev), main_image(cur)
+    vdso_before, vdso_after = _named_start(prev, "[vdso]"), _named_start(cur, "[vdso]")
+    vdso_known = vdso_before is not None and vdso_after is not None
+    if vdso_known and vdso_before != vdso_after:
+        changed = True
+    elif before is not None and after is not None:
+        # Without address randomisation the vDSO stays put: the program's file tells.
+        changed = before.identity != after.identity or (
+            not vdso_known and before.start != after.start
+        )
+    else:
+        changed = prev.info.comm != cur.info.comm
+    if not changed:
+        return None
+    path = after.path if after is not None else ""
+    old, new = prev.info.comm or "?", cur.info.comm or "?"
+    return Event(
+        cur.taken_at,
+        ev.EXEC,
+        0,
+        0,
+        "",
+        cur.totals.size,
+        cur.totals.size - prev.totals.size,
+        path,
+        None,
+        f"process {cur.info.pid} ran a new program: {old} -> {new} ({cur.info.command})",
+    )
+
+
+def pid_reused_event(prev: Snapshot, cur: Snapshot) -> Event:
+    return Event(
+        cur.taken_at,
+        ev.PID_REUSED,
+        0,
+        0,
+        "",
+        0,
+        0,
+        "",
+        None,
+        f"PID {cur.info.pid} now belongs to another process ({cur.info.command}); "
+        f"the one watched ({prev.info.command}) exited",
+    )
+
+
+def exited_event(last: Snapshot, when: float) -> Event:
+    """The event for a process that exited after its last snapshot ``last``."""
+    info = last.info
+    return Event(
+        when,
+        ev.EXITED,
+        0,
+        0,
+        "",
+        last.totals.size,
+        -last.totals.size,
+        "",
+        None,
+        f"process {info.pid} ({info.comm or info.command}) exited",
+    )
