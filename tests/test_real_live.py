@@ -75,10 +75,10 @@ def test_node_has_jit_code_and_only_small_guards(spawn):
     check_runtime(take_snapshot(ProcFS(), child.pid).regions)
 
 
-def test_three_thread_exits_are_three_thread_exit_events(compile_c, spawn):
+def thread_exits(compile_c, spawn, env):
+    """threads_exit.c's three threads told to exit one by one: for each, its TID, the
+    stack it had, and the snapshots before and after it was joined."""
     exe = compile_c("threads_exit.c", "-pthread")
-    # No stack cache: glibc unmaps a joined thread's stack at once instead of keeping it.
-    env = dict(os.environ, GLIBC_TUNABLES="glibc.pthread.stack_cache_size=0")
     child = spawn([exe], stdin=subprocess.PIPE, env=env)
     lines = child.read_until("ready")
     tids = {int(p[1]): int(p[2]) for p in (line.split() for line in lines) if p[0] == "thread"}
@@ -94,42 +94,33 @@ def test_three_thread_exits_are_three_thread_exit_events(compile_c, spawn):
         assert child.read_line() == f"joined {n}"
         all_threads_asleep(child.pid, 3 - n)
         cur = take_snapshot(procfs, child.pid)
+        yield tids[n], stacks[tids[n]], prev, cur
+        prev = cur
+
+
+def test_three_thread_exits_are_three_thread_exit_events(compile_c, spawn):
+    # No stack cache: glibc unmaps a joined thread's stack at once instead of keeping it.
+    env = dict(os.environ, GLIBC_TUNABLES="glibc.pthread.stack_cache_size=0")
+    for tid, stack, prev, cur in thread_exits(compile_c, spawn, env):
         events = diff_snapshots(prev, cur)
         (exited,) = [e for e in events if e.event == ev.THREAD_EXITED]
-        stack = stacks[tids[n]]
-        assert exited.tid == tids[n]
+        assert exited.tid == tid
         # The stack and the guard page below it, in one event.
         assert exited.end == stack.end and exited.start < stack.start
         assert "thread exited" in exited.detail
         assert not [e for e in events if "malloc" in e.detail or "free()" in e.detail]
-        prev = cur
 
 
 def test_a_thread_whose_stack_glibc_keeps_still_exits_in_an_event(compile_c, spawn):
     """With glibc's stack cache (the default) a joined thread's stack stays mapped for
     the next thread: nothing is unmapped, and the exit was silent."""
-    exe = compile_c("threads_exit.c", "-pthread")
     env = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
-    child = spawn([exe], stdin=subprocess.PIPE, env=env)
-    lines = child.read_until("ready")
-    tids = {int(p[1]): int(p[2]) for p in (line.split() for line in lines) if p[0] == "thread"}
-    all_threads_asleep(child.pid, 4)
-    procfs = ProcFS()
-    prev = take_snapshot(procfs, child.pid)
-    stacks = {r.tid: r for r in prev.regions if r.kind == kinds.THREAD_STACK}
-    assert sorted(stacks) == sorted(tids.values())
-    for n in range(3):
-        child.proc.stdin.write(f"exit {n}\n".encode())
-        child.proc.stdin.flush()
-        assert child.read_line() == f"joined {n}"
-        all_threads_asleep(child.pid, 3 - n)
-        cur = take_snapshot(procfs, child.pid)
-        kept = cur.region_at(stacks[tids[n]].start)
-        assert kept is not None and kept.end == stacks[tids[n]].end, "glibc kept the stack"
+    for tid, stack, prev, cur in thread_exits(compile_c, spawn, env):
+        kept = cur.region_at(stack.start)
+        assert kept is not None and kept.end == stack.end, "glibc kept the stack"
         exited = [e for e in diff_snapshots(prev, cur) if e.event == ev.THREAD_EXITED]
-        assert [e.tid for e in exited] == [tids[n]]
+        assert [e.tid for e in exited] == [tid]
         assert "stays mapped" in exited[0].detail and exited[0].delta == 0
-        prev = cur
 
 
 def _event_at(events, address: int, name: str):

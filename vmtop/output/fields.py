@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from operator import attrgetter
 
+from vmtop.model.column_fields import FIGURES
 from vmtop.model.region import Region, Snapshot
 from vmtop.model.sysv import SYSV_PREFIX
 from vmtop.procfs.smaps_blocks import region_block
@@ -94,16 +95,7 @@ _PARTS: dict[bytes, dict] = {}
 
 # The smaps fields a Region holds itself, named as smaps_record_part names them: all a
 # snapshot without its smaps text knows, such as one rebuilt from a recording.
-RESIDENT_FIELDS = (
-    "rss",
-    "pss",
-    "shared_clean",
-    "shared_dirty",
-    "private_clean",
-    "private_dirty",
-    "swap",
-    "anonymous",
-)
+RESIDENT_FIELDS = FIGURES
 _resident_figures = attrgetter(*RESIDENT_FIELDS)
 # A region's resident figures -> those that are known, by name. Many regions share
 # their figures (all zero, say): one dict each, so the JSON writer serialises it once.
