@@ -199,6 +199,19 @@ async def test_marks_a_and_b_show_what_changed_between_them(recording):
         assert "A" in screen.query_one(Timeline).render_line(0).text
 
 
+async def test_marks_at_both_ends_leave_the_timeline_label_whole(recording):
+    """A at the first sample and B at the last: the label went on one side and the A
+    was drawn over its first digit ("A2:13:20 → ...")."""
+    app = ReplayApp(recording)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await opened(app, pilot)
+        await pilot.press("a", "end", "b")
+        await settle(pilot)
+        top = screen.query_one(Timeline).render_line(0).text
+        assert "22:13:20 → 22:13:" in top, top
+        assert top.count("A") == 1 and top.count("B") == 1, top
+
+
 async def test_the_footer_shows_the_replay_keys_first(recording):
     """A replay is for moving in time and comparing two moments: those keys get the
     footer's room before the process screen's (they were the ones left out)."""

@@ -227,11 +227,9 @@ class Timeline(theme.ThemedLines, Widget):
         low, peak = format_bytes(self.low), format_bytes(self.peak)
         rss = f"RSS {low}–{peak}" if low != peak else f"RSS {peak}"
         label = f"{clock_text(d.times[0])} → {clock_text(d.times[-1])}   {rss}"
-        x = 1 if cursor > width // 2 else width - len(label) - 1
-        for col in marks:
-            if x <= 1 + col < x + len(label):  # nor over a mark
-                x = 1 if x > 1 else width - len(label) - 1
-        put(x, label, theme.style("muted"))
+        x = _label_place(label, width, 1 + cursor, [1 + col for col in marks])
+        if x is not None:
+            put(x, label, theme.style("muted"))
         put(1 + cursor, "▼", theme.style("strong", bold=True))
         for col, letter in marks.items():
             put(1 + col, letter, theme.style("pid-fg", "baseline", bold=True))
@@ -241,3 +239,21 @@ class Timeline(theme.ThemedLines, Widget):
     def on_click(self, event) -> None:
         if 1 <= event.x <= self._chart_width and 1 <= event.y <= CHART_ROWS + 1:
             self.post_message(self.Seek(self.index_at_column(event.x - 1)))
+
+
+def _label_place(label: str, width: int, cursor: int, marks: list[int]) -> int | None:
+    """Where the top line's label goes: on the half away from the cursor, else beside a
+    mark, never over the cursor or a mark (A at the first sample and B at the last left
+    no side free: the A covered the label's first digit); None when it fits nowhere."""
+    taken = {cursor, *marks}
+    left, right = 1, width - len(label) - 1
+    tries = [left, right] if cursor > width // 2 else [right, left]
+    tries += [col + 2 for col in sorted(taken)]
+    for x in tries:
+        if (
+            x >= 1
+            and x + len(label) <= width - 1
+            and not any(x <= t < x + len(label) for t in taken)
+        ):
+            return x
+    return None
