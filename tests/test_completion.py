@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,85 @@ def test_bash_completes_commands_options_formats_demos_and_pids(bash_file):
     assert "watch" not in pids and "nord" not in pids
     assert bash_complete(bash_file, "vmtop", "watch", "1", "") == []
     assert bash_complete(bash_file, "vmtop", "completion", "") == ["bash", "zsh", "fish"]
+
+
+FIXTURE_PROC = ROOT / "tests" / "fixtures" / "proc"
+# In the fixture tree: 2 is kthreadd (PF_KTHREAD), 7919 a zombie; the rest have maps.
+FIXTURE_SHOWN = {"7925", "7932", "7936", *(str(p) for p in range(90001, 90011))}
+PF_KTHREAD = 0x00200000
+
+
+def _kernel_thread(pid: str) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False  # gone since
+    return bool(int(stat.rsplit(")", 1)[1].split()[6]) & PF_KTHREAD)
+
+
+@pytest.fixture
+def zombie():
+    """A child that exited and was not reaped: a PID with no map to show."""
+    child = subprocess.Popen(["true"])
+    stat = Path(f"/proc/{child.pid}/stat")
+    for _ in range(500):
+        if stat.read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            break
+        time.sleep(0.01)
+    yield str(child.pid)
+    child.wait()
+
+
+def test_bash_pids_leave_out_kernel_threads_and_zombies(bash_file, zombie):
+    offered = bash_complete(bash_file, "vmtop", "watch", "")
+    assert str(os.getpid()) in offered
+    assert zombie not in offered
+    assert not [pid for pid in offered if _kernel_thread(pid)]
+
+
+def test_bash_pids_come_from_the_proc_root_given(bash_file):
+    root = str(FIXTURE_PROC)
+    assert set(bash_complete(bash_file, "vmtop", "--proc-root", root, "snapshot", "")) == (
+        FIXTURE_SHOWN
+    )
+    # Given to the command, or as --proc-root=PATH (which bash splits at the =).
+    assert set(bash_complete(bash_file, "vmtop", "where", "--proc-root", root, "")) == (
+        FIXTURE_SHOWN
+    )
+    first = set(bash_complete(bash_file, "vmtop", "--proc-root", "=", root, ""))
+    assert FIXTURE_SHOWN <= first and str(os.getpid()) not in first
+
+
+def test_bash_completes_columns_one_name_at_a_time(bash_file):
+    assert bash_complete(bash_file, "vmtop", "--columns", "start,en") == ["start,end"]
+    after = bash_complete(bash_file, "vmtop", "--columns", "start,end,")
+    assert "start,end,size" in after and "start,end,name" in after
+    assert "start,end,start" not in after and "start,end,end" not in after
+    assert "size" in bash_complete(bash_file, "vmtop", "--columns", "")
+
+
+@pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
+def test_fish_pids_have_names_and_follow_the_proc_root(tmp_path, zombie):
+    script = tmp_path / "vmtop.fish"
+    script.write_text(vmtop_stdout("completion", "fish"))
+
+    def complete(line: str) -> dict[str, str]:
+        result = subprocess.run(
+            ["fish", "--no-config", "-c", f"source {script}; complete -C '{line}'"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert result.returncode == 0, result.stderr
+        return dict((row.split("\t") + [""])[:2] for row in result.stdout.splitlines())
+
+    live = complete("vmtop watch ")
+    assert live[str(os.getpid())] == Path("/proc/self/comm").read_text().strip()
+    assert zombie not in live and not [p for p in live if _kernel_thread(p)]
+    copied = complete(f"vmtop --proc-root {FIXTURE_PROC} snapshot ")
+    assert set(copied) == FIXTURE_SHOWN and copied["7936"] == "sleep"
+    assert set(complete(f"vmtop where --proc-root={FIXTURE_PROC} ")) == FIXTURE_SHOWN
+    assert "start,end" in complete("vmtop --columns start,en")
 
 
 @pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
@@ -193,6 +273,20 @@ def test_zsh_completes_commands_formats_demos_and_pids(tmp_path):
     assert str(os.getpid()) in zsh_complete(tmp_path, "vmtop watch ").split()
     first = zsh_complete(tmp_path, "vmtop ")
     assert all(name in first for name in COMMANDS)
+
+
+@pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
+def test_zsh_pids_follow_the_proc_root_and_options_shared_with_vmtop(tmp_path):
+    (tmp_path / "_vmtop").write_text(vmtop_stdout("completion", "zsh"))
+    # --proc-root and --interval are options of vmtop and of the command both: after
+    # them, the command's PID is still completed, from the tree given.
+    copied = zsh_complete(tmp_path, f"vmtop snapshot --proc-root {FIXTURE_PROC} ")
+    assert "90001" in copied.split() and "torn" in copied.split()
+    assert str(os.getpid()) not in copied.split()
+    assert "7936" in zsh_complete(tmp_path, f"vmtop --proc-root {FIXTURE_PROC} where ").split()
+    assert str(os.getpid()) in zsh_complete(tmp_path, "vmtop watch --interval 2 ").split()
+    listed = zsh_complete(tmp_path, "vmtop --columns start,").split()
+    assert {"size", "rss", "name"} <= set(listed)
 
 
 def test_zsh_specs_carry_the_values(specs):
