@@ -476,3 +476,33 @@ async def test_go_to_notice_is_dismissed_when_the_detail_of_its_region_opens():
         await settle(pilot)
         assert isinstance(app.screen, RegionDetailScreen)
         assert not [n.message for n in app._notifications]
+
+
+@pytest.mark.live
+async def test_vdso_detail_lists_its_sections_and_says_whose_image(tmp_path):
+    """A live process's [vdso] has no file; its sections come from vmtop's own image,
+    and the detail says so. Ground truth: readelf on the child's image, dumped by the
+    test through /proc/PID/mem (vmtop itself never reads it)."""
+    import subprocess
+
+    from helpers_elf import readelf_sections, require_tools
+
+    require_tools("readelf")
+    child = subprocess.Popen(["sleep", "60"])
+    try:
+        procfs = ProcFS("/proc")
+        snapshot, region, screen = open_detail(procfs, child.pid, lambda r: r.path == "[vdso]")
+        with open(f"/proc/{child.pid}/mem", "rb") as mem:
+            mem.seek(region.start)
+            (tmp_path / "vdso.so").write_bytes(mem.read(region.size))
+        text = next(s for s in readelf_sections(tmp_path / "vdso.so") if s.name == ".text")
+        app = DetailApp(screen)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await settle(pilot)
+            sections = rendered_text(screen.query_one("#detail-sections"), width=150)
+        start = region.start + text.addr
+        assert f".text {start:#x}–{start + text.size:#x}" in " ".join(sections.split())
+        assert "vmtop's own vDSO" in sections
+    finally:
+        child.kill()
+        child.wait()

@@ -467,6 +467,12 @@ def loaded_object(snapshot: Snapshot, region: Region, elf_files: ElfFiles) -> Lo
     if region.kind == kinds.SHM:
         # SysV segments, memfds, /dev/shm: memory shared between processes, no program.
         return LoadedObject(None, 0, None, None, SHARED_MEMORY)
+    if region.kind == kinds.VDSO:
+        # No file: ``elf_files`` hands in the kernel's image (procfs.own_vdso).
+        elf, reason = elf_files.lookup(snapshot.pid, region)
+        if elf is None:
+            return LoadedObject(None, 0, None, None, reason)
+        return LoadedObject(elf, elf.bias_for(region), region.path, region, None)
     file_region, index = file_region_for(snapshot, region)
     if file_region is None:
         reason = NOT_FILE_BACKED if index >= 0 else "region not in this snapshot"

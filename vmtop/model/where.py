@@ -80,7 +80,7 @@ def where(snapshot: Snapshot, address: int, elf_files: ElfFiles) -> WhereResult:
     elf = obj.elf
     vaddr = address - obj.bias
     section = elf.section_at(vaddr)
-    if section is not None:
+    if section is not None and region.kind != kinds.VDSO:  # the vDSO's .text is the vDSO
         kind = section.kind
         if kind in (kinds.DATA, kinds.BSS) and "w" not in region.perms[:3]:
             kind = kinds.RELRO  # writable at link time, read-only once relocated

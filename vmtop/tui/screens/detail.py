@@ -322,7 +322,9 @@ class RegionDetailScreen(Screen):
         self.app.call_from_thread(self._show_sections, result)
 
     def _show_sections(self, result) -> None:
-        self.query_one("#detail-sections", Static).update(sections_panel(result))
+        self.query_one("#detail-sections", Static).update(
+            sections_panel(result, self.memory_region.kind)
+        )
 
     # -- RSS history ----------------------------------------------------------------------
 

@@ -4,14 +4,16 @@ screen (``detail.py``) reads and follows; these only lay out."""
 
 from __future__ import annotations
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from vmtop.model.explain import why_kind
-from vmtop.model.kinds import KIND_DESCRIPTIONS
+from vmtop.model.kinds import KIND_DESCRIPTIONS, VDSO
 from vmtop.model.names import display_name
 from vmtop.model.region import ProcessInfo, Region
 from vmtop.model.smaps_fields_doc import UNITLESS_FIELDS, describe_field, describe_flags
+from vmtop.procfs.own_vdso import FROM_OWN_IMAGE
 from vmtop.tui.formatting import format_bytes
 from vmtop.tui.theme import kind_color, kind_label, kind_swatch
 
@@ -81,9 +83,10 @@ def identity_table(region: Region) -> Table:
     return table
 
 
-def sections_panel(result) -> Table | Text:
+def sections_panel(result, kind: str | None = None) -> Table | Text | Group:
     """The ELF sections inside the region (``region_sections``' result), or why none;
-    None when the overlay failed."""
+    None when the overlay failed. ``kind``: the region's, to say where a vDSO's came
+    from."""
     if result is None:
         return Text("sections: not available", style="dim")
     sections, reason = result if isinstance(result, tuple) else (result, None)
@@ -96,6 +99,8 @@ def sections_panel(result) -> Table | Text:
     for section in sections:
         name, start, end = section.name, section.start, section.end
         table.add_row(Text(display_name(name)), f"{start:#x}–{end:#x}", format_bytes(end - start))
+    if kind == VDSO:
+        return Group(table, Text(f"({FROM_OWN_IMAGE})", style="dim"))
     return table
 
 
