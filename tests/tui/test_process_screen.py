@@ -377,7 +377,27 @@ async def test_sampling_slows_down_to_keep_vmtop_under_its_cpu_budget(monkeypatc
         wanted = 2.0 / process_sampling.PROCESS_BUDGET  # a period of 2 s of CPU per 22 %
         assert screen.period >= wanted * 0.99
         header = lines(screen.query_one(ProcessHeader))[0]
-        assert f"slowed to {screen.period:.1f}s" in header
+        assert f"slowed to {screen.slowed_period:.1f}s" in header
+        assert abs(screen.slowed_period - screen.period) <= 0.1 * screen.slowed_period
+        await pilot.press("minus", "minus", "minus", "minus", "minus")  # every 10s
+        header = lines(screen.query_one(ProcessHeader))[0]
+        assert "every 10s" in header and "slowed" not in header
+
+
+def test_slowed_to_neither_flickers_nor_jitters():
+    """A period hovering at the edge is said once, and a figure that moves by tenths at
+    every sample stays put until it really changes."""
+    from vmtop.tui.screens.process_sampling import slowed_to
+
+    shown = None
+    said = []
+    for period in (1.0, 1.25, 1.19, 1.21, 1.15, 1.24, 1.18):
+        shown = slowed_to(period, 1.0, shown)
+        said.append(shown)
+    assert said == [None, 1.25, 1.25, 1.25, 1.25, 1.25, 1.25]
+    assert slowed_to(1.05, 1.0, 1.25) is None  # back near the interval: no longer slowed
+    assert slowed_to(2.0, 1.0, 1.25) == 2.0  # a real change is shown
+    assert slowed_to(2.5, 2.0, None) == 2.5 and slowed_to(2.3, 2.0, None) is None
 
 
 async def test_bar_scales_zoom_and_click_selects(tmp_path):

@@ -42,7 +42,7 @@ from vmtop.tui.screens.process_commands import ProcessCommands
 from vmtop.tui.screens.process_layout import ProcessLayout
 from vmtop.tui.screens.process_messages import ProcessMessages
 from vmtop.tui.screens.process_prompt import ProcessPrompt
-from vmtop.tui.screens.process_sampling import ProcessSampling
+from vmtop.tui.screens.process_sampling import SLOWED_OFF, ProcessSampling
 from vmtop.tui.screens.process_view_actions import ProcessViewActions
 from vmtop.tui.screens.process_views import ProcessViews
 from vmtop.tui.sources import SnapshotSource, source_for
@@ -166,6 +166,7 @@ class ProcessScreen(
         self.sample_cost = 0.0  # seconds the last sample took (worker thread)
         self.smaps_at = 0.0  # when the resident figures shown were read
         self.period = interval  # seconds between samples, as scheduled
+        self.slowed_period: float | None = None  # the period the header shows as slowed
         self._cpu_mark: float | None = None  # process CPU time at the last scheduling
         self._cpu_per_cycle: float | None = None
 
@@ -425,6 +426,8 @@ class ProcessScreen(
         i = min(range(len(options)), key=lambda k: abs(options[k] - self.interval))
         i = max(0, min(len(options) - 1, i + step))
         self.interval = options[i]
+        if self.slowed_period is not None and self.slowed_period <= self.interval * SLOWED_OFF:
+            self.slowed_period = None  # a longer interval than the slowed period
         if self.sampler is not None:
             self.sampler.plan_smaps(self.interval)
         if self.live and not self._in_flight:

@@ -27,6 +27,10 @@ SAMPLE_BUDGET = 0.20  # at most this share of one core spent sampling
 # vmtop's own CPU, every thread together (sampling, smaps reads, laying out, drawing), as
 # a share of one core over a sampling cycle: sampling slows down to keep under it.
 PROCESS_BUDGET = 0.22
+# The header says "slowed to" once samples are this many intervals apart, and stops at
+# the lower figure: a period that hovers at one edge made it come and go each sample.
+SLOWED_ON = 1.2
+SLOWED_OFF = 1.1
 
 
 class ProcessSampling:
@@ -96,9 +100,10 @@ class ProcessSampling:
                 cost * (1 / SAMPLE_BUDGET - 1),
                 cycle_cpu / PROCESS_BUDGET - cost,
             )
-            period = cost + delay
-            if period != self.period:
-                self.period = period
+            self.period = cost + delay
+            shown = slowed_to(self.period, self.interval, self.slowed_period)
+            if shown != self.slowed_period:
+                self.slowed_period = shown
                 self._update_header()  # (it says when sampling is slowed down)
             self._timer = self.set_timer(delay, self._sample)
 
@@ -135,3 +140,14 @@ class ProcessSampling:
             self.call_after_refresh(self._read_pending_smaps)
         else:
             self._arm(result.cost_seconds)
+
+
+def slowed_to(period: float, interval: float, shown: float | None) -> float | None:
+    """The period the header gives as "slowed to" (None: not slowed), from the period
+    just scheduled and the one shown. Steady within a tenth: a figure that moves by
+    tenths of a second at every sample is noise."""
+    if period <= interval * (SLOWED_OFF if shown is not None else SLOWED_ON):
+        return None
+    if shown is not None and abs(period - shown) <= 0.1 * shown:
+        return shown
+    return period

@@ -89,7 +89,7 @@ class ProcessViews:
                 smaps_every=sampler.smaps_every if sampler else 1,
                 smaps_cost=sampler.smaps_cost if sampler else 0.0,
                 resident_note=self._resident_note(),
-                period=self.period,
+                period=self.slowed_period,
                 baseline_at=self.baseline.taken_at if self.baseline is not None else None,
                 exited_at=self.exited_at,
                 shown=len(table.rows) if table.filter_text else None,

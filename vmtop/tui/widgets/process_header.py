@@ -44,7 +44,7 @@ class HeaderState(NamedTuple):
     baseline_at: float | None = None
     exited_at: float | None = None
     shown: int | None = None  # regions shown in the table (after the filter)
-    period: float | None = None  # actual seconds between samples, when slowed down
+    period: float | None = None  # seconds between samples, when slowed down (else None)
     source: str | None = None  # where snapshots come from, when not live: "copy of /proc …"
     recording: str | None = None  # "REC file 1.2M" while the screen records
     failed: bool = False  # the process cannot be watched (the screen says why)
@@ -125,7 +125,7 @@ class ProcessHeader(theme.ThemedLines, Widget):
             )
         )
         pieces.append((90, [Segment(f" every {s.interval:g}s", theme.style("strong", bold=True))]))
-        if s.live and s.period is not None and s.period > s.interval * 1.2:
+        if s.live and s.period is not None:
             # Reading this process costs too much to do it that often.
             pieces.append(
                 (85, [Segment(f" (slowed to {s.period:.1f}s)", theme.style("paused", bold=True))])
