@@ -784,3 +784,22 @@ async def test_huge_map_is_shown_before_smaps_is_read(monkeypatch):
         assert screen.tick == 2
         assert row_of(app, HEAP[0]).split()[3] == "72K"
         assert "reading smaps" not in lines(screen.query_one(ProcessHeader))[1]
+
+
+async def test_a_group_of_a_hundred_regions_says_regions_in_the_end_column(tmp_path):
+    """``▸ 150 regions`` does not fit the Start column (12 cells): the word goes in the
+    End column, which a group row leaves empty; it used to be dropped."""
+    root = tmp_path / "proc"
+    (root / "77").mkdir(parents=True)
+    base = 0x7F00_0000_0000
+    lines_ = [
+        f"{base + i * 0x2000:x}-{base + i * 0x2000 + 0x1000:x} rw-p 00000000 00:00 0 \n"
+        for i in range(150)
+    ]
+    (root / "77" / "maps").write_text("".join(lines_))
+    app = ScreenApp(root, 77)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await pilot.press("o")
+        line = next(line for line in table_rows(app) if "[anonymous]" in line)
+        assert line.split()[:3] == ["█▸", "150", "regions"], line  # swatch, arrow

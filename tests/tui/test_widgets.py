@@ -6,6 +6,7 @@ taken from the code under test.
 
 from __future__ import annotations
 
+import pytest
 from textual.app import App, ComposeResult
 
 from vmtop.model import kinds
@@ -467,3 +468,46 @@ def test_a_group_is_coloured_by_what_it_uses_not_what_it_sets_aside():
     # Nothing but reserved space and guards: the reservation it is.
     assert group_kind({kinds.RESERVED: 64 * mib, kinds.GUARD: 4096}) == kinds.RESERVED
     assert group_kind({kinds.TEXT: 4096, kinds.DATA: 8 * mib}) == kinds.TEXT
+
+
+def test_guard_pages_group_with_the_stacks_they_guard():
+    """An anonymous guard's object says whose stack it guards (it names no object): it
+    goes in the stacks' group, not a group of its own per thread."""
+    from vmtop.model.classify import MAIN_STACK_OWNER
+    from vmtop.tui.widgets.table_rows import group_key_of
+
+    for owner in ("the stack of thread 752", "the stack of threads 7-9", "a thread's stack"):
+        assert group_key_of(owner, kinds.GUARD, "")[0] == "[thread stacks]"
+    assert group_key_of(MAIN_STACK_OWNER, kinds.GUARD, "")[0] == "[stack]"
+    hedged = "the rw- region above it (the shape of a thread's stack)"
+    assert group_key_of(hedged, kinds.GUARD, "")[0] == "[guard pages]"
+    # A library's ---p gap is the library's.
+    assert group_key_of("/lib/a.so", kinds.GUARD, "/lib/a.so")[0] == "/lib/a.so"
+
+
+@pytest.mark.live
+def test_a_live_threads_stacks_and_guards_are_one_group(spawn):
+    """Classified on a real process: three threads' stacks and their three guards make
+    one group, and no group is named after one thread."""
+    import sys
+
+    from vmtop.procfs.reader import ProcFS
+    from vmtop.procfs.snapshot import take_snapshot
+
+    program = (
+        "import threading, time\n"
+        "ts = [threading.Thread(target=time.sleep, args=(60,)) for _ in range(3)]\n"
+        "[t.start() for t in ts]\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    child = spawn([sys.executable, "-c", program])
+    child.read_until("ready")
+    snapshot = take_snapshot(ProcFS("/proc"), child.pid)
+    stacks = [r for r in snapshot.regions if r.kind == kinds.THREAD_STACK]
+    guards = [r for r in snapshot.regions if r.kind == kinds.GUARD and not r.path]
+    assert len(stacks) == 3 and len(guards) == 3
+    groups = {r.label: r for r in build_rows(snapshot.regions, {}, grouped=True)}
+    assert groups["[thread stacks]"].count == 6
+    assert groups["[thread stacks]"].kind == kinds.THREAD_STACK
+    assert not [label for label in groups if "stack of" in label]

@@ -483,9 +483,14 @@ def mark_thread_stacks(regions: list[Region], stack_pointers: dict[int, int | No
         regions[i] = _relabel(r, kinds.THREAD_STACK, r.object, tid)
 
 
+# What a guard page's object says it guards (name_stack_guards).
+MAIN_STACK_OWNER = "the main thread's stack"
+THREAD_STACK_OWNERS = ("the stack of ", "a thread's stack")
+
+
 def _stack_owner(r: Region) -> str:
     if r.kind == kinds.STACK and not r.path.startswith("[stack:"):
-        return "the main thread's stack"
+        return MAIN_STACK_OWNER
     if r.object and r.object.startswith("threads "):
         return f"the stack of {r.object}"
     if r.tid is not None:

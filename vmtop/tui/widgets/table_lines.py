@@ -200,8 +200,10 @@ class RegionTableLines:
         dim = self._style(theme.color("muted"), bg)
         arrow = "▾" if row.expanded else "▸"
         count = f"{arrow} {row.count} region{'s' if row.count != 1 else ''}"
+        count_end = ""
         if len(count) > self.addr_width:
-            count = f"{arrow} {row.count}"
+            # No room beside the number: the word goes in the End column (empty here).
+            count, count_end = f"{arrow} {row.count}", "regions"
         label = display_name(row.label)
         room = max(1, width - self._fixed_width())
         sizes = self.object_sizes.get(row.key)
@@ -216,7 +218,7 @@ class RegionTableLines:
         label = shorten_left(label, room)
         values = {
             "start": (count, kind_style),
-            "end": ("", kind_style),
+            "end": (count_end, kind_style),
             "size": (format_bytes(row.size), plain),
             **self._figures(row, plain, dim),
             "perm": ("", dim),

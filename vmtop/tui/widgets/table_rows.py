@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from vmtop.model import kinds
+from vmtop.model.classify import MAIN_STACK_OWNER, THREAD_STACK_OWNERS
 from vmtop.model.region import Region
 from vmtop.tui.sampler import RegionChange
 from vmtop.tui.theme import kind_label
@@ -99,6 +100,14 @@ def group_key(region: Region) -> tuple[str, str]:
 
 
 def group_key_of(obj: str | None, kind: str, path: str) -> tuple[str, str]:
+    if kind == kinds.GUARD and not path:
+        # An anonymous guard's object says what it guards, which is no object: a
+        # stack's goes with the stacks, the rest together.
+        if obj == MAIN_STACK_OWNER:
+            return "[stack]", "[stack]"
+        if obj and obj.startswith(THREAD_STACK_OWNERS):
+            return "[thread stacks]", "[thread stacks]"
+        return "[guard pages]", "[guard pages]"
     if obj:
         return obj, obj
     if kind == kinds.HEAP:
@@ -109,8 +118,6 @@ def group_key_of(obj: str | None, kind: str, path: str) -> tuple[str, str]:
         return "[thread stacks]", "[thread stacks]"
     if kind in (kinds.ANON, kinds.BSS):
         return "[anonymous]", "[anonymous]"
-    if kind == kinds.GUARD and not path:
-        return "[guard pages]", "[guard pages]"
     if path:
         return path, path
     return f"[{kind}]", f"[{kind}]"
