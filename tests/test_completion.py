@@ -155,6 +155,40 @@ def test_bash_completes_columns_one_name_at_a_time(bash_file):
     assert "size" in bash_complete(bash_file, "vmtop", "--columns", "")
 
 
+def test_bash_paths_keep_spaces(bash_file, tmp_path):
+    (tmp_path / "rec one.jsonl").touch()
+    (tmp_path / "rec.jsonl").touch()
+    got = bash_complete(bash_file, "vmtop", "replay", f"{tmp_path}/rec")
+    assert sorted(got) == [f"{tmp_path}/rec one.jsonl", f"{tmp_path}/rec.jsonl"]
+
+
+def test_bash_goes_into_directories_as_a_person_types(bash_file, tmp_path):
+    """Interactive bash, through a pseudo-terminal: Tab on a directory gives its name
+    and a slash, with no space after, so the next Tab goes on inside it."""
+    import pty
+    import select
+
+    (tmp_path / "recordings").mkdir()
+    (tmp_path / "recordings" / "churn.jsonl").touch()
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ.update(TERM="dumb", PS1="READY> ", INPUTRC="/dev/null")
+        os.execvp("bash", ["bash", "--norc", "--noprofile", "-i"])
+    out = b""
+    try:
+        os.write(fd, f"source {bash_file}; cd {tmp_path}\n".encode())
+        os.write(fd, b"vmtop replay rec\t\tch\t")
+        end = time.monotonic() + 10
+        while time.monotonic() < end and b"churn.jsonl" not in out:
+            if select.select([fd], [], [], 0.1)[0]:
+                out += os.read(fd, 65536)
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        os.close(fd)
+    assert b"vmtop replay recordings/churn.jsonl" in out, out[-300:]
+
+
 @pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
 def test_fish_pids_have_names_and_follow_the_proc_root(tmp_path, zombie):
     script = tmp_path / "vmtop.fish"

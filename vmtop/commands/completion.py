@@ -162,7 +162,7 @@ def _bash_case_values(values) -> str:
         return f'__vmtop_comma "{" ".join(values.names)}"; return;;'
     if values in (FILES, DIRS):
         flag = "-d" if values == DIRS else "-f"
-        return f'COMPREPLY=($(compgen {flag} -- "$cur")); return;;'
+        return f"__vmtop_paths {flag}; return;;"
     words = _bash_words(values)
     return f'COMPREPLY=($(compgen -W "{words}" -- "$cur")); return;;'
 
@@ -185,6 +185,14 @@ def bash_script(commands: list[Command]) -> str:
         "        ((${f[6]:-0} & 0x200000)) && continue",
         "        printf '%s\\n' \"${p##*/}\"",
         "    done",
+        "}",
+        "",
+        "# Paths (-f files, -d directories), one per line so that spaces stay; readline",
+        "# then adds / to a directory and no space after it, and quotes what needs it.",
+        "__vmtop_paths() {",
+        "    local IFS=$'\\n'",
+        '    COMPREPLY=($(compgen "$1" -- "$cur"))',
+        "    compopt -o filenames 2>/dev/null",
         "}",
         "",
         "# One more name of a comma-separated list: those typed stay, and are not offered.",
@@ -249,9 +257,7 @@ def bash_script(commands: list[Command]) -> str:
                 pattern = "*" if pos.many else str(k)
                 if pos.values in (FILES, DIRS):
                     flag = "-d" if pos.values == DIRS else "-f"
-                    lines.append(
-                        f'            {pattern}) COMPREPLY=($(compgen {flag} -- "$cur"));;'
-                    )
+                    lines.append(f"            {pattern}) __vmtop_paths {flag};;")
                 elif pos.values:
                     words = _bash_words(pos.values)
                     lines.append(
