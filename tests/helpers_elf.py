@@ -198,7 +198,12 @@ def vmtop_text(*args: str) -> subprocess.CompletedProcess:
 
 
 def where_results(*args: str) -> list:
-    """`vmtop where --json ARGS`: the results list, after checking the document's header."""
+    """`vmtop where --json ARGS`: the results list, after checking the document's header
+    (the process it names is the one asked about, started when /proc says)."""
     document = vmtop_json("where", "--json", *args)
     assert document["format"] == "vmtop-where" and document["format_version"] == 1
+    pid = next(a for a in args if str(a).isdigit())
+    assert document["pid"] == int(pid)
+    with open(f"/proc/{pid}/stat") as f:
+        assert document["start_time"] == int(f.read().rsplit(")", 1)[1].split()[19])
     return document["results"]

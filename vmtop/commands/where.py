@@ -31,7 +31,7 @@ def cmd_where(procfs, args: argparse.Namespace, out: TextIO | None = None) -> in
         if hint:
             print(f"vmtop: {hint}", file=sys.stderr)
     if getattr(args, "json", False):
-        json.dump(where_document(results), out, ensure_ascii=True)
+        json.dump(where_document(results, snapshot.info), out, ensure_ascii=True)
         out.write("\n")
     else:
         for line in format_where_lines(results):
@@ -56,11 +56,14 @@ WHERE_FORMAT = "vmtop-where"
 WHERE_FORMAT_VERSION = 1
 
 
-def where_document(results: list[WhereResult]) -> dict:
-    """What `where --json` prints: the format's name and version, then the results."""
+def where_document(results: list[WhereResult], info) -> dict:
+    """What `where --json` prints: the format's name and version, the process (PID and
+    start time: which process, as in `snapshot --format json`), then the results."""
     return {
         "format": WHERE_FORMAT,
         "format_version": WHERE_FORMAT_VERSION,
+        "pid": info.pid,
+        "start_time": info.start_time,
         "results": [where_record(r) for r in results],
     }
 
