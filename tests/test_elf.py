@@ -424,3 +424,20 @@ def test_names_that_lead_elsewhere_give_reasons(tmp_path):
     assert _reason(_region_for(Path("/dev/null"))) == "not a regular file"
     anonymous = Region(0x1000, 0x2000, "rw-p", 0, "00:00", 0, "", kind="anon")
     assert _reason(anonymous) == "not file-backed"
+
+
+def test_a_file_of_a_process_that_exited_says_so(spawn):
+    """The way to its files (map_files, root) went with the process; the file did not."""
+    import shutil as sh
+
+    from vmtop.model.file_facts import PROCESS_EXITED
+
+    child = subprocess.Popen([sh.which("sleep"), "60"])
+    procfs = ProcFS("/proc")
+    snapshot = take_snapshot(procfs, child.pid)
+    text = next(r for r in snapshot.regions if r.is_file_backed and "x" in r.perms)
+    child.kill()
+    child.wait()
+    elf, reason = ElfCache().lookup(procfs, child.pid, text)
+    assert elf is None and reason == PROCESS_EXITED
+    assert Path(text.path).exists()  # the file is still there

@@ -506,3 +506,35 @@ async def test_vdso_detail_lists_its_sections_and_says_whose_image(tmp_path):
     finally:
         child.kill()
         child.wait()
+
+
+@pytest.mark.live
+async def test_a_live_process_that_exited_has_no_files_or_pages_to_read(spawn):
+    """A real process killed, then a region of its program opened: the sections and the
+    pages say the process exited (its files were reached through /proc/PID). They
+    used to say "file gone" of a program that is still on disk, and that the process
+    exited "while being read"."""
+    import subprocess
+
+    from .test_process_screen import ScreenApp, step
+
+    sleep = shutil.which("sleep")
+    child = subprocess.Popen([sleep, "60"])
+    app = ScreenApp("/proc", child.pid)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        child.kill()
+        child.wait()
+        await step(pilot, 5.0)
+        table = app.screen.query_one("RegionTable")
+        real = __import__("os").path.realpath(sleep)
+        table.select_region(next(r for r in table.rows if r.path == real))
+        await pilot.press("enter")
+        await settle(pilot)
+        detail = app.screen
+        assert isinstance(detail, RegionDetailScreen)
+        sections = rendered_text(detail.query_one("#detail-sections"), width=150)
+        pages = rendered_text(detail.query_one("#detail-pages"), width=150)
+        assert "process has exited" in sections and "file gone" not in sections
+        assert "process has exited" in pages and "while being read" not in pages
+        assert not detail.check_action("reread_pages", ())

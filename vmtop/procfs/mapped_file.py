@@ -29,6 +29,7 @@ from vmtop.model.file_facts import (
     NOT_FILE_BACKED,
     NOT_LIVE,
     NOT_REGULAR,
+    PROCESS_EXITED,
     REPLACED,
     FileIdentity,
 )
@@ -120,6 +121,8 @@ def stat_mapped_file(procfs, pid: int, region: Region, *, use_map_files: bool = 
         raise MappedFileError(REPLACED)
     if denied:
         raise MappedFileError(NO_ACCESS)
+    if not os.path.isdir(os.path.join(procfs.root, str(pid))):
+        raise MappedFileError(PROCESS_EXITED)  # not the file: the way to it went
     raise MappedFileError(FILE_DELETED if deleted else FILE_GONE)
 
 

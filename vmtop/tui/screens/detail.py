@@ -25,6 +25,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from vmtop.model.file_facts import PROCESS_EXITED
 from vmtop.model.region import Region, Snapshot
 from vmtop.procfs import pagemap as pm
 from vmtop.procfs.errors import ProcError
@@ -139,6 +140,10 @@ class RegionDetailScreen(Screen):
             # when it did, and nothing is read again.
             self.live = False
             self.lose(f"process {self.snapshot.pid} exited at {_clock(exited_at)}")
+            # Its files were reached through /proc/PID, and its pages read there: gone.
+            self._show_sections(([], PROCESS_EXITED))
+            self._show_pages(("unavailable", f"pages not read: {PROCESS_EXITED}"))
+            return
         self._load_sections()
         # No fields: a maps-only tick, or a huge snapshot that did not keep its smaps text.
         if not self.fields and (self.procfs.is_live or self.snapshot.has_smaps):
@@ -266,6 +271,7 @@ class RegionDetailScreen(Screen):
             self._timer.stop()
             self._timer = None
         self.query_one("#detail-status", Static).update(self._status())
+        self.refresh_bindings()  # r (re-read pages) goes
 
     def _status(self) -> Text:
         text = Text()
@@ -379,10 +385,13 @@ class RegionDetailScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "reread_pages":
-            return not self.recorded  # a replay has no pages to read again
+            # A replay has no pages to read again; a region or process gone has none.
+            return not self.recorded and self.lost is None
         return True
 
     def action_reread_pages(self) -> None:
+        if self.lost is not None:
+            return  # (the first read, scheduled before the loss)
         if self.recorded:
             self._show_pages(("unavailable", NOT_RECORDED))
             return
