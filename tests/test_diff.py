@@ -701,6 +701,28 @@ def test_a_big_mapping_merged_into_a_bss_region_is_still_malloc_or_mmap():
     assert "dlclose" in gone.detail
 
 
+def test_a_library_loaded_with_its_bss_says_dlopen_not_malloc():
+    """dlopen maps an object with a .bss of 488 KiB (libLLVM, under PostgreSQL's JIT):
+    that .bss is the object's, not a malloc block."""
+    LIB = 0x7F20_0000_0000  # noqa: N806
+    exe = region(LIB, LIB + 0x1000, "r-xp", "/lib/libllvm.so", inode=99)
+    data = region(LIB + 0x1000, LIB + 0x2000, "rw-p", "/lib/libllvm.so", inode=99)
+    bss = region(LIB + 0x2000, LIB + 0x2000 + 488 * KiB)
+    events = diff(base_regions(), base_regions() + [exe, data, bss])
+    (event,) = [e for e in events if e.kind == kinds.BSS]
+    assert "the .bss of /lib/libllvm.so: mapped with its object (dlopen)" in event.detail
+    assert "malloc" not in event.detail
+
+
+def test_anonymous_memory_that_is_not_read_write_is_explained():
+    """mmap then mprotect(PROT_READ) within one sample: r--p anonymous memory, which no
+    malloc block is. It had no explanation at all."""
+    ANON = 0x7F30_0000_0000  # noqa: N806
+    (event,) = diff(base_regions(), base_regions() + [region(ANON, ANON + MiB, "r--p")])
+    assert event.kind == kinds.ANON
+    assert "anonymous memory, r--" in event.detail and "malloc's memory is rw-" in event.detail
+
+
 def test_an_event_read_in_full_does_not_contradict_itself():
     """The event detail shows what every event of its type is, then this one's why:
     a reserve's mapped event was introduced as 'malloc above its mmap threshold'."""

@@ -258,7 +258,7 @@ def _new_event(
     if c.path == STACK_NAME and not replaced and above and start == c.start:
         detail = "the stack's start moved down: deeper calls or large locals"
         return _event(when, ev.STACK_GREW, c, start, end, size, detail)
-    detail = _mapped_detail(c, size, replaced, below, above)
+    detail = _mapped_detail(c, start, size, replaced, below, above)
     return _event(when, ev.MAPPED, c, start, end, size, detail)
 
 
@@ -344,12 +344,21 @@ def _what_it_is(r: Region, start: int, size: int, *, freed: bool) -> str:
         )
     if kind == kinds.DEVICE:
         return f"a device mapping: {r.object}" if r.object else "a device mapping"
+    if kind == kinds.BSS and not freed and start == r.start and r.object:
+        # The .bss region itself is new, not grown: its object was just loaded.
+        return f"the .bss of {r.object}: mapped with its object (dlopen)"
     # A range merged into an object's .bss region is no .bss: that never grows. (A .bss
     # going away is its object unloaded: dlclose.)
     if _is_private_anon_rw(r) and (kind == kinds.ANON or kind == kinds.BSS and not freed):
         if size >= MALLOC_MMAP_THRESHOLD:
             return BIG_ANON_FREED if freed else BIG_ANON_MAPPED
         return "anonymous memory"
+    if kind == kinds.ANON and not r.inode and not r.path and r.perms.endswith("p"):
+        # Not rw-: no malloc block (those are read-write).
+        return (
+            f"anonymous memory, {r.perms[:3]}: a direct mmap with those permissions, or "
+            "one mprotect changed since (malloc's memory is rw-)"
+        )
     if kind == kinds.BSS:
         return f"the .bss of {r.object}: unmapped with its object (dlclose)"
     if kind == kinds.SHM:
@@ -359,7 +368,9 @@ def _what_it_is(r: Region, start: int, size: int, *, freed: bool) -> str:
     return ""
 
 
-def _mapped_detail(c: Region, size: int, replaced: bool, below: bool, above: bool) -> str:
+def _mapped_detail(
+    c: Region, start: int, size: int, replaced: bool, below: bool, above: bool
+) -> str:
     parts = []
     if replaced:
         parts.append("mapped over what was there before (MAP_FIXED)")
@@ -373,7 +384,7 @@ def _mapped_detail(c: Region, size: int, replaced: bool, below: bool, above: boo
         parts.append(
             "merged into the region above: the kernel extended it instead of adding a line"
         )
-    what = _what_it_is(c, c.start, size, freed=False)
+    what = _what_it_is(c, start, size, freed=False)
     if what:
         parts.append(what)
     return "; ".join(parts)
