@@ -106,6 +106,8 @@ def test_watch_a_proc_tree_reports_exact_ranges_then_pid_reuse_ends_it(proc_tree
     assert watch.events[-1]["event"] == "exited"
     assert "another process" in watch.events[-1]["detail"]
     assert len(watch.events) == 3  # nothing about the new process's regions
+    # About the whole process: no range, kind or path made up for it (0x0, "").
+    assert not {"start", "end", "kind", "path"} & set(watch.events[-1])
 
 
 def test_watch_a_proc_tree_sees_an_exec_then_diffs_the_new_program(proc_tree):
@@ -123,6 +125,7 @@ def test_watch_a_proc_tree_sees_an_exec_then_diffs_the_new_program(proc_tree):
     names = [e["event"] for e in watch.events]
     assert names == ["exec", "heap_grew"]
     assert watch.events[0]["path"] == "/usr/bin/python3"
+    assert "start" not in watch.events[0] and "end" not in watch.events[0]
     assert span(watch.events[1]) == (HEAP + 132 * KiB, HEAP + MiB)
 
 

@@ -312,17 +312,16 @@ def _hex(value: int) -> str:
 
 
 def event_record(event: Event) -> dict:
-    """An event as the JSON object `watch --json` prints (addresses as 0x… strings)."""
-    record = {
-        "time": round(event.time, 6),
-        "event": event.event,
-        "start": _hex(event.start),
-        "end": _hex(event.end),
-        "size": event.size,
-        "delta": event.delta,
-        "kind": event.kind,
-        "path": event.path,
-    }
+    """An event as the JSON object `watch --json` prints (addresses as 0x… strings).
+    An event about the whole process has no range, kind or path: left out, not 0x0."""
+    record = {"time": round(event.time, 6), "event": event.event}
+    if event.event not in ev.WHOLE_PROCESS:
+        record.update(start=_hex(event.start), end=_hex(event.end))
+    record.update(size=event.size, delta=event.delta)
+    if event.event not in ev.WHOLE_PROCESS or event.kind:
+        record["kind"] = event.kind
+    if event.event not in ev.WHOLE_PROCESS or event.path:
+        record["path"] = event.path
     if event.tid is not None:
         record["tid"] = event.tid
     if event.detail:

@@ -21,6 +21,8 @@ EXEC = "exec"
 EXITED = "exited"
 PID_REUSED = "pid_reused"
 NOTE = "note"  # narration from a demo workload, interleaved in the event log
+# About the whole process (or the log), not one address range: no start, end or kind.
+WHOLE_PROCESS = frozenset((EXEC, EXITED, PID_REUSED, NOTE))
 
 EVENT_DESCRIPTIONS = {
     # What every mapped event is; what this one is (a malloc, a reserve, a library...)
