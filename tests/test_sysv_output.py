@@ -48,6 +48,10 @@ def test_csv_has_the_same_columns():
     assert int(segment["sysv_shmid"]) == row["shmid"]
     assert int(segment["sysv_key"], 16) == row["key"]
     assert int(segment["sysv_attached"]) == row["nattch"]
+    # IPC_RMID sets SHM_DEST (01000) in the table's perms (printed in octal); CSV says
+    # 0/1, as for THP.
+    removed = int(str(row["perms"]), 8) & 0o1000
+    assert segment["sysv_removed"] == str(int(bool(removed)))
 
 
 def test_a_fifo_as_the_sysv_table_is_not_opened(tmp_path):

@@ -56,6 +56,8 @@ class CsvWriter:
                 value = record.get(key)
                 if value is None:
                     row.append("")
+                elif isinstance(value, bool):
+                    row.append(int(value))  # 0/1, as thp_eligible (csv wrote False)
                 elif isinstance(value, list):
                     row.append(display_name(" ".join(str(v) for v in value)))
                 elif isinstance(value, str):
