@@ -53,3 +53,26 @@ def test_demo_refuses_a_copied_tree(tmp_path) -> None:
     )
     assert result.returncode == 2
     assert "--proc-root does not apply" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "usage", "unknown"),
+    [
+        (["report", "rec.jsonl", "--json"], "usage: vmtop report ", "--json"),
+        (["snapshot", "1", "--nope"], "usage: vmtop snapshot ", "--nope"),
+        (["where", "1", "0x10", "--format", "json"], "usage: vmtop where ", "--format json"),
+        (["--nope"], "usage: vmtop [-h]", "--nope"),
+    ],
+)
+def test_an_unknown_option_is_refused_with_its_commands_usage(argv, usage, unknown) -> None:
+    """The usage shown is the one of the command the option was given to: vmtop's own
+    did not list the command's options."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "vmtop", *argv], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(usage), result.stderr
+    assert f"error: unrecognized arguments: {unknown}\n" in result.stderr

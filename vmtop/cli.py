@@ -236,6 +236,14 @@ def _times_before_the_end(argv: list[str]) -> list[str]:
     return out
 
 
+def _parser_of(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser:
+    """The parser of a subcommand (vmtop's own for none)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            return action.choices[command]
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     command_line = list(sys.argv[1:] if argv is None else argv)  # as typed, for advice
     argv = _times_before_the_end(command_line)
@@ -250,7 +258,11 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unknown command or PID: {argv[first]!r}")
         tui_pid = parse_pid(argv[first])
         argv = argv[:first] + argv[first + 1 :]
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # argparse leaves a subcommand's unknown options to vmtop's own parser, whose
+        # usage line then names no option of that command: the command's parser says it.
+        _parser_of(parser, args.command).error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         settings = settings_from_args(args)
     except ConfigError as e:
