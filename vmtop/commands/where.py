@@ -15,6 +15,7 @@ from typing import TextIO
 from vmtop.model.names import display_name
 from vmtop.model.region import Region
 from vmtop.model.where import WhereResult, hex_instead, where
+from vmtop.output.demangle import demangle
 from vmtop.procfs.elf_files import ProcessElfFiles
 
 
@@ -101,6 +102,8 @@ def where_record(result: WhereResult) -> dict:
         "tid": result.region.tid if result.region is not None else None,
         "reason": result.reason,
     }
+    if result.symbol is not None and demangle(result.symbol) != result.symbol:
+        record["symbol_demangled"] = demangle(result.symbol)  # C++: as gdb shows it
     if not result.mapped:
         record["below"] = _region_record(result.below)
         record["above"] = _region_record(result.above)
@@ -130,7 +133,7 @@ def format_where_lines(results: list[WhereResult]) -> list[str]:
             kind += f" tid={r.region.tid}"
         symbol = ""
         if r.symbol is not None:
-            symbol = f"{display_name(r.symbol)}+0x{r.symbol_offset or 0:x}"
+            symbol = f"{display_name(demangle(r.symbol))}+0x{r.symbol_offset or 0:x}"
         obj = display_name(r.object) if r.object else "-"
         tail = "in " + _describe_region(r.region, with_kind=False)
         if r.reason:

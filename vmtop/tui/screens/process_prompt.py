@@ -16,6 +16,7 @@ from vmtop.model.address_text import parse_address_text
 from vmtop.model.names import display_name
 from vmtop.model.region import Region, Snapshot
 from vmtop.model.where import hex_instead, where
+from vmtop.output.demangle import demangle
 from vmtop.procfs.elf_files import ProcessElfFiles
 from vmtop.procfs.reader import ProcFS
 from vmtop.tui.formatting import format_bytes
@@ -151,7 +152,7 @@ def located_sentence(result) -> str:
     if result.section:
         what.append(f"section {display_name(result.section)}")
     if result.symbol is not None:
-        what.append(f"{display_name(result.symbol)}+{result.symbol_offset or 0:#x}")
+        what.append(f"{display_name(demangle(result.symbol))}+{result.symbol_offset or 0:#x}")
     elif result.reason:
         what.append(display_name(result.reason))
     offset = result.address - region.start
