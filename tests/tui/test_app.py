@@ -141,3 +141,14 @@ def test_help_mentions_every_process_screen_binding():
             assert any(name in listed for name in names), binding
     for keys, _ in rows:
         assert "_" not in keys and "," not in keys, keys
+
+
+def test_no_key_in_help_is_cut():
+    """The key column is KEY_WIDTH cells and never wraps: a longer key showed as
+    ``Enter on an ev…`` at every size."""
+    from vmtop.tui.screens import help as h
+
+    tables = [h.EVERYWHERE, h.PICKER, h.PROCESS, h.DETAIL, h.REPLAY, h._process_screen_extra()]
+    long_keys = [key for rows in tables for key, _ in rows if len(key) > h.KEY_WIDTH]
+    assert long_keys == []
+    assert [key for key, _ in h.HEADER if len(key) > h.HEADER_KEY_WIDTH] == []

@@ -538,3 +538,13 @@ async def test_a_live_process_that_exited_has_no_files_or_pages_to_read(spawn):
         assert "process has exited" in sections and "file gone" not in sections
         assert "process has exited" in pages and "while being read" not in pages
         assert not detail.check_action("reread_pages", ())
+
+
+async def test_the_status_line_fits_80_columns(fixture_procfs):
+    """A wrapped status line went on at column 0, under its marker."""
+    _, _, screen = open_detail(fixture_procfs, 4242, lambda r: r.path == "[heap]")
+    async with DetailApp(screen).run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        status = screen.query_one("#detail-status")
+        assert "follows the region" in str(status.content)
+        assert status.size.height == 1, str(status.content)

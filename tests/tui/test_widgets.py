@@ -511,3 +511,35 @@ def test_a_live_threads_stacks_and_guards_are_one_group(spawn):
     assert groups["[thread stacks]"].count == 6
     assert groups["[thread stacks]"].kind == kinds.THREAD_STACK
     assert not [label for label in groups if "stack of" in label]
+
+
+MiB = 1 << 20
+
+
+async def test_event_log_keeps_the_name_in_sight_at_80_columns():
+    """At 80 columns the name of a shm segment was cut off whole (a "…" where it was):
+    the range shrinks to its start, and a long name keeps its end."""
+
+    class LogApp(App):
+        def compose(self) -> ComposeResult:
+            yield EventLog()
+
+    shm = "/dev/shm/PostgreSQL.1804289383"
+    deep = "/var/lib/postgresql/15/main/base/16384/pg_internal.init"
+    start = 0x7F77_AC03_3000
+    app = LogApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        log = app.query_one(EventLog)
+        for path in (shm, deep):
+            log.add_events([Event(1.0, "mapped", start, start + MiB, kinds.SHM, MiB, MiB, path)])
+        await pilot.pause()
+        deep_line, shm_line = log.render_line(0).text, log.render_line(1).text
+        assert "PostgreSQL.1804289383" in shm_line and f"{start:012x} " in shm_line, shm_line
+        assert f"{start + MiB:012x}" not in shm_line  # the size says where it ends
+        assert "/pg_internal.init" in deep_line and "…" in deep_line, deep_line
+    async with LogApp().run_test(size=(160, 10)) as pilot:
+        log = pilot.app.query_one(EventLog)
+        log.add_events([Event(1.0, "mapped", start, start + MiB, kinds.SHM, MiB, MiB, shm)])
+        await pilot.pause()
+        wide = log.render_line(0).text
+        assert f"{start:012x}-{start + MiB:012x} " in wide and shm in wide  # room for all

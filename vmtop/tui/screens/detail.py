@@ -287,14 +287,14 @@ class RegionDetailScreen(Screen):
             return text
         text.append(" ● ", style=theme.style("live", bold=True))
         text.append(f"smaps read {_clock(self.smaps_at)}", style="bold")
+        # Short enough for one line at 80 columns: a wrapped line starts at column 0,
+        # under the marker. The note of a change gets a line of its own, indented.
         text.append(
-            " · follows the region: fields and RSS history with each sample, "
-            f"pages every {self.interval:g} s",
-            style="dim",
+            f" · follows the region each sample; pages every {self.interval:g} s", style="dim"
         )
         note = getattr(self, "change_note", None)
         if note:
-            text.append(f" · {note}", style=theme.style("baseline"))
+            text.append(f"\n   {note}", style=theme.style("baseline"))
         return text
 
     def _update_history(self) -> None:

@@ -73,7 +73,7 @@ PROCESS = [
     ("e / i / a", "fold away / show the event log, the summary by kind, the bar"),
     ("R", "start / stop recording this process to a file (vmtop replay FILE plays it)"),
     ("Tab", "move between the region table and the event log (there Home: newest, End: oldest)"),
-    ("Enter on an event", "read all of it; Enter again selects its region"),
+    ("Enter (log)", "on an event: read all of it; Enter again selects its region"),
     ("click the bar", "select the region under the mouse"),
     (
         "Esc",
@@ -175,7 +175,11 @@ def _process_screen_extra() -> list[tuple[str, str]]:
     return [(" ".join(keys), description) for keys, description in rows.values()]
 
 
-def keys_table(title: str, rows: list[tuple[str, str]], key_width: int = 15) -> Table:
+KEY_WIDTH = 15  # cells of the key column (keys are never wrapped or cut)
+HEADER_KEY_WIDTH = 31  # the header table's "keys" are pieces of the header line
+
+
+def keys_table(title: str, rows: list[tuple[str, str]], key_width: int = KEY_WIDTH) -> Table:
     table = Table(
         title=title,
         title_justify="left",
@@ -234,7 +238,8 @@ class HelpScreen(Screen):
                 process = PROCESS + _process_screen_extra()
                 yield Static(keys_table("Process screen", process), classes="help-block")
                 yield Static(
-                    keys_table("Process header", HEADER, key_width=31), classes="help-block"
+                    keys_table("Process header", HEADER, key_width=HEADER_KEY_WIDTH),
+                    classes="help-block",
                 )
                 yield Static(keys_table("Region detail", DETAIL), classes="help-block")
                 yield Static(keys_table("Replay (vmtop replay FILE)", REPLAY), classes="help-block")

@@ -23,12 +23,19 @@ from vmtop.model.events import Event
 from vmtop.model.names import display_name
 from vmtop.tui import sampler, theme
 from vmtop.tui.formatting import format_bytes, format_delta
+from vmtop.tui.widgets.table_columns import shorten_left
 
 MAX_EVENTS = sampler.MAX_EVENTS
 
 
-def event_segments(e: Event, addr_width: int = 12) -> list[Segment]:
-    """One event as coloured text (without the time)."""
+PATH_ROOM = 20  # cells a name should get before the end address is left out for it
+
+
+def event_segments(e: Event, addr_width: int = 12, room: int | None = None) -> list[Segment]:
+    """One event as coloured text (without the time). With ``room`` (the cells there
+    are), the name is kept in sight: the range shrinks to its start address, and a long
+    name keeps its end (``…/PostgreSQL.1804289383``); at 80 columns the name was cut
+    off whole."""
     color = theme.event_color(e.event)
     if e.event == ev.NOTE:
         text = display_name(e.detail or e.path)
@@ -40,16 +47,25 @@ def event_segments(e: Event, addr_width: int = 12) -> list[Segment]:
     segments = [Segment(f"{e.event:<18}", Style(color=color, bold=True, reverse=bold))]
     change = format_delta(e.delta) if e.delta else format_bytes(e.size)
     segments.append(Segment(f"{change:>7} ", Style(color=color)))
+    kind = f"{theme.kind_label(e.kind):<9} " if e.kind else ""
+    name = display_name(e.path) if e.path else ""
     if e.end > e.start:
-        segments.append(
-            Segment(f"{e.start:0{addr_width}x}-{e.end:0{addr_width}x} ", theme.style("soft"))
-        )
-    if e.kind:
-        segments.append(
-            Segment(f"{theme.kind_label(e.kind):<9} ", Style(color=theme.kind_color(e.kind)))
-        )
-    if e.path:
-        segments.append(Segment(display_name(e.path) + " ", theme.style("soft")))
+        span = f"{e.start:0{addr_width}x}-{e.end:0{addr_width}x} "
+        if room is not None and name:
+            used = 18 + 8 + len(span) + len(kind)
+            if used + min(len(name) + 1, PATH_ROOM) > room:
+                span = f"{e.start:0{addr_width}x} "  # the size says how far it goes
+        segments.append(Segment(span, theme.style("soft")))
+    if kind:
+        segments.append(Segment(kind, Style(color=theme.kind_color(e.kind))))
+    if name:
+        if room is not None:
+            left = room - sum(len(seg.text) for seg in segments) - 1
+            if len(name) > left >= 8:
+                base = name.rsplit("/", 1)[-1]
+                # The file name whole, even where no "…" fits before it.
+                name = base if len(base) in (left, left - 1) else shorten_left(name, left)
+        segments.append(Segment(name + " ", theme.style("soft")))
     if e.tid is not None:
         segments.append(Segment(f"tid {e.tid} ", theme.style("soft")))
     if e.detail:
@@ -151,7 +167,9 @@ class EventLog(theme.ThemedLines, ScrollView, can_focus=True):
 
     def _segments(self, e: Event) -> list[Segment]:
         stamp = time.strftime("%H:%M:%S", time.localtime(e.time))
-        return [Segment(stamp + " ", theme.style("dim")), *event_segments(e, self.addr_width)]
+        width = self.scrollable_content_region.width
+        room = width - len(stamp) - 1
+        return [Segment(stamp + " ", theme.style("dim")), *event_segments(e, self.addr_width, room)]
 
     @property
     def selected_event(self) -> Event | None:
