@@ -178,5 +178,5 @@ def test_why_for_devices_jit_arena_and_relro():
 def test_every_kind_is_in_exactly_one_summary_group():
     grouped = [kind for group in GROUPS for kind in group.kinds]
     assert sorted(grouped) == sorted(kinds.ALL_KINDS)
-    assert group_of(kinds.ARENA).name == group_of(kinds.HEAP).name == "malloc"
+    assert group_of(kinds.ARENA).name == group_of(kinds.HEAP).name == "heaps"
     assert group_of(kinds.RESERVED).name == "reserved"

@@ -1,4 +1,4 @@
-"""The summary by kind answers "where does my RSS go": kinds grouped, malloc first, with
+"""The summary by kind answers "where does my RSS go": kinds grouped, heaps first, with
 a subtotal per group of several kinds, on a recorded JVM."""
 
 from __future__ import annotations
@@ -17,16 +17,16 @@ def jvm_regions():
     return take_snapshot(ProcFS(str(root)), pid).regions
 
 
-def test_malloc_group_first_with_heap_arenas_and_anonymous_memory():
+def test_heaps_group_first_with_heap_arenas_and_anonymous_memory():
     regions = jvm_regions()
     lines = summary_lines(kind_totals(regions))
     first = lines[0]
-    assert first.group and first.totals.kind == "malloc"
-    malloc_kinds = (kinds.HEAP, kinds.ARENA, kinds.ANON)
-    assert [line.totals.kind for line in lines[1:4]] == list(malloc_kinds)
-    expected_rss = sum(r.rss for r in regions if r.kind in malloc_kinds)
+    assert first.group and first.totals.kind == "heaps"
+    heap_kinds = (kinds.HEAP, kinds.ARENA, kinds.ANON)
+    assert [line.totals.kind for line in lines[1:4]] == list(heap_kinds)
+    expected_rss = sum(r.rss for r in regions if r.kind in heap_kinds)
     assert first.totals.rss == expected_rss > 0
-    assert first.totals.count == sum(r.kind in malloc_kinds for r in regions)
+    assert first.totals.count == sum(r.kind in heap_kinds for r in regions)
 
 
 def test_reserved_group_has_size_and_no_resident_memory():

@@ -156,7 +156,7 @@ async def test_without_colour_the_bar_and_legend_tell_kind_groups_apart_by_fill(
         if no_color:
             assert {"▓", "█"} <= drawn & fills  # image and malloc's memory, apart
             assert "▓text" in bar.render_line(0).text and "■" not in bar.render_line(0).text
-            assert (heap[0], text[0]) == (theme.GROUP_FILLS["malloc"], theme.GROUP_FILLS["image"])
+            assert (heap[0], text[0]) == (theme.GROUP_FILLS["heaps"], theme.GROUP_FILLS["image"])
         else:
             assert drawn & fills == {"█"}  # colours tell them apart
             assert heap[0] == text[0] == "■"

@@ -3,8 +3,9 @@
 A heap profiler counts what malloc handed out; the process's RSS also holds the
 program's code and data, thread stacks, JIT code, mapped files, shared memory and
 device memory, while reserved address space counts in the virtual size only. The
-summary groups kinds that way, malloc first: the heap, the other threads' arenas and
-big anonymous blocks (malloc above its mmap threshold; runtimes' own heaps too).
+summary groups kinds that way, heaps first: the heap, the other threads' arenas and
+anonymous memory (malloc above its mmap threshold, and runtimes' own heaps: a JVM's
+Java heap, V8's, Go's, which malloc never sees; so the group is not called malloc).
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ class KindGroup(NamedTuple):
 
 GROUPS: tuple[KindGroup, ...] = (
     KindGroup(
-        "malloc",
+        "heaps",
         (kinds.HEAP, kinds.ARENA, kinds.ANON, kinds.NAMED_ANON),
-        "heap + arenas + big anonymous blocks: what malloc and runtime heaps hold",
+        "heap + arenas + anonymous memory: what malloc and runtimes' heaps (JVM, V8) hold",
     ),
     KindGroup("stacks", (kinds.STACK, kinds.THREAD_STACK), "the main and thread stacks"),
     KindGroup("jit", (kinds.JIT,), "JIT-compiled code"),

@@ -293,7 +293,7 @@ def kind_label(kind: str) -> str:
 # With NO_COLOR every kind is drawn in the same grey, so the bar and the legend tell the
 # groups of kinds apart (``model.kind_groups``: where the RSS goes) by a fill of their own.
 GROUP_FILLS = {
-    "malloc": "█",
+    "heaps": "█",
     "stacks": "▒",
     "jit": "▚",
     "image": "▓",

@@ -1,10 +1,10 @@
 """Totals per region kind: how many regions, and their size, RSS, PSS, private dirty
 and swap (the figures the header totals, named the same).
 
-Kinds come grouped to answer "where does my RSS go" (vmtop.model.kind_groups): malloc
+Kinds come grouped to answer "where does my RSS go" (vmtop.model.kind_groups): heaps
 (heap + arenas + big anonymous blocks), stacks, JIT, the program image, files, shared
 memory, devices, reserved (virtual only). A group with more than one kind present gets
-a subtotal line ("▸malloc") above its kinds.
+a subtotal line ("▸heaps") above its kinds.
 
 Each kind line is in its kind's colour (the same as the bar and the table); clicking a
 line asks the screen to filter the table to that kind.
