@@ -189,8 +189,8 @@ def test_bash_goes_into_directories_as_a_person_types(bash_file, tmp_path):
     assert b"vmtop replay recordings/churn.jsonl" in out, out[-300:]
 
 
-@pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
-def test_fish_pids_have_names_and_follow_the_proc_root(tmp_path, zombie):
+def fish_completer(tmp_path: Path):
+    """``complete(line) -> {candidate: description}``, from fish with vmtop's script."""
     script = tmp_path / "vmtop.fish"
     script.write_text(vmtop_stdout("completion", "fish"))
 
@@ -204,6 +204,13 @@ def test_fish_pids_have_names_and_follow_the_proc_root(tmp_path, zombie):
         assert result.returncode == 0, result.stderr
         return dict((row.split("\t") + [""])[:2] for row in result.stdout.splitlines())
 
+    return complete
+
+
+@pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
+def test_fish_pids_have_names_and_follow_the_proc_root(tmp_path, zombie):
+    complete = fish_completer(tmp_path)
+
     live = complete("vmtop watch ")
     assert live[str(os.getpid())] == Path("/proc/self/comm").read_text().strip()
     assert zombie not in live and not [p for p in live if _kernel_thread(p)]
@@ -215,18 +222,10 @@ def test_fish_pids_have_names_and_follow_the_proc_root(tmp_path, zombie):
 
 @pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
 def test_fish_completes_commands_formats_demos_and_pids(tmp_path):
-    script = tmp_path / "vmtop.fish"
-    script.write_text(vmtop_stdout("completion", "fish"))
+    described = fish_completer(tmp_path)
 
     def complete(line: str) -> list[str]:
-        result = subprocess.run(
-            ["fish", "--no-config", "-c", f"source {script}; complete -C '{line}'"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-        assert result.returncode == 0, result.stderr
-        return [row.split("\t")[0] for row in result.stdout.splitlines()]
+        return list(described(line))
 
     assert set(COMMANDS) <= set(complete("vmtop "))
     assert str(os.getpid()) in complete("vmtop ")
