@@ -701,6 +701,18 @@ def test_a_big_mapping_merged_into_a_bss_region_is_still_malloc_or_mmap():
     assert "dlclose" in gone.detail
 
 
+def test_unmapping_part_of_a_region_moves_no_memory_out_of_the_rest():
+    """munmap of the top 16 MiB of a 32 MiB region with 5 MiB resident, 4 MiB of it in
+    the top: the unmapped event, and no "-4 MiB freed" on the half that stays."""
+    A = 0x7F40_0000_0000  # noqa: N806
+    before = base_regions() + [region(A, A + 32 * MiB, rss=5 * MiB)]
+    after = base_regions() + [region(A, A + 16 * MiB, rss=1 * MiB)]
+    events = diff(before, after)
+    assert [(e.event, e.start, e.end) for e in events] == [
+        (ev.UNMAPPED, A + 16 * MiB, A + 32 * MiB)
+    ]
+
+
 def test_a_library_loaded_with_its_bss_says_dlopen_not_malloc():
     """dlopen maps an object with a .bss of 488 KiB (libLLVM, under PostgreSQL's JIT):
     that .bss is the object's, not a malloc block."""

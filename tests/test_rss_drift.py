@@ -177,3 +177,22 @@ def test_from_one_sample_to_the_next_it_reports_what_the_diff_does(before, after
     assert sorted((e.start, e.end, e.delta) for e in got) == sorted(
         (e.start, e.end, e.delta) for e in want
     )
+
+
+def test_memory_that_left_with_an_unmapped_part_is_no_change_of_the_rest():
+    """munmap of a region's top 16 MiB: its resident pages went with it. What stays
+    reported "-4 MiB freed" (as watch did) though it never held them."""
+    M = 1024 * K  # noqa: N806
+    a = 0x7F00_0000_0000
+    drift = RssDrift(64 * K)
+    drift.update(make([region(a, a + 32 * M, 5 * M)], 0))
+    assert drift.update(make([region(a, a + 16 * M, 1 * M)], 1)) == []
+    # More gone than the cut could have held: the rest did lose some, at least 2 MiB.
+    drift = RssDrift(64 * K)
+    drift.update(make([region(a, a + 32 * M, 8 * M)], 0))
+    out = drift.update(make([region(a, a + 30 * M, 4 * M)], 1))
+    assert [e.delta for e in out] == [-2 * M]
+    # A rise is a rise, cut or not.
+    drift = RssDrift(64 * K)
+    drift.update(make([region(a, a + 32 * M, 1 * M)], 0))
+    assert [e.delta for e in drift.update(make([region(a, a + 16 * M, 3 * M)], 1))] == [2 * M]

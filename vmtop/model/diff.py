@@ -17,7 +17,7 @@ disappeared, so a view can draw a trace of it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from vmtop.model import cuda, kinds
 from vmtop.model import events as ev
@@ -194,10 +194,37 @@ def _cluster_events(
             if not cur_idx:
                 continue
             now = sum(cc[k].rss or 0 for k in cur_idx)
-            delta = now - sum(cp[k].rss or 0 for k in prev_idx)
+            was = sum(cp[k].rss or 0 for k in prev_idx)
+            lost = lost_bytes([cp[k] for k in prev_idx], [cc[k] for k in cur_idx])
+            delta = certain_rss_change(now - was, was, lost)
             if delta >= threshold or -delta >= threshold:
                 first, last = cc[cur_idx[0]], cc[cur_idx[-1]]
                 out.append(_rss_event(first, first.start, last.end, delta, now, when))
+
+
+def lost_bytes(old: Sequence[Region], new: Sequence[Region]) -> int:
+    """Bytes of the ``old`` lines (address order) that none of the ``new`` lines (of
+    the same mapping, address order) still covers: unmapped from it."""
+    covered = 0
+    j = 0
+    for o in old:
+        while j < len(new) and new[j][1] <= o[0]:
+            j += 1
+        k = j
+        while k < len(new) and new[k][0] < o[1]:
+            covered += min(o[1], new[k][1]) - max(o[0], new[k][0])
+            k += 1
+    return sum(o[1] - o[0] for o in old) - covered
+
+
+def certain_rss_change(delta: int, was: int, lost: int) -> int:
+    """The part of a mapping's resident change that surely happened in what is still
+    mapped. Where ``lost`` bytes of it were unmapped, the memory they held (at most
+    ``was``, at most ``lost``) left with them: a fall that this can explain is no
+    change of the rest (cut 16 MiB off a region and its other half "lost 4 MiB")."""
+    if delta >= 0 or lost <= 0:
+        return delta
+    return min(0, delta + min(lost, was))
 
 
 def _thread_exit(stack: Event, out: list[Event]) -> Event:

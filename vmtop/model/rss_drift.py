@@ -28,7 +28,7 @@ from operator import eq, ne
 from vmtop.model import events as ev
 from vmtop.model.column_steps import where_pair, where_value
 from vmtop.model.columns import RegionColumns, matching_rows, take
-from vmtop.model.diff import _size_text
+from vmtop.model.diff import _size_text, certain_rss_change, lost_bytes
 from vmtop.model.events import Event
 from vmtop.model.region import Region, Snapshot
 from vmtop.model.sweep import _continues, key_pair
@@ -149,7 +149,8 @@ class RssDrift:
         if min(was) < 0 or min(figures) < 0:
             return None  # some figure unknown: counting starts afresh
         now = sum(figures)
-        delta = now - sum(was)
+        lost = lost_bytes([self._regions[j] for j in olds], [regions[k] for k in group])
+        delta = certain_rss_change(now - sum(was), sum(was), lost)
         for k in group:
             base[k] = rss[k]
         if delta >= self.threshold or -delta >= self.threshold:
