@@ -17,7 +17,8 @@ at a plain anonymous neighbour, so the regions on either side of a cut are class
 alike whatever is on the other side. What is global is checked instead, and when it
 moved the whole map is classified again (never a guess): the set of ELF objects with
 code, arenas (numbered in address order), SysV segments (their object names the
-attach count, read anew each time), and the threads' stack pointers (each must stay in
+attach count, read anew each time), /dev/nvidia-uvm (in a CUDA process, shared memory
+and reserves are the driver's: classified whole), and the threads' stack pointers (each must stay in
 the window or in the same region outside it; while some are unknown, classify picks
 their stacks among all regions of a stack's shape, so none may be in the window).
 Then the lines already parsed are classified whole, not parsed again.
@@ -37,7 +38,7 @@ from itertools import pairwise, repeat
 from operator import attrgetter
 from typing import NamedTuple
 
-from vmtop.model import kinds
+from vmtop.model import cuda, kinds
 from vmtop.model.classify import classify_regions
 from vmtop.model.facts import ClassifyFacts
 from vmtop.model.region import Region
@@ -63,6 +64,7 @@ class MapsRead(NamedTuple):
     stack_pointers: dict[int, int | None]  # the facts' stack pointers
     exec_objects: Counter  # (dev, inode) -> how many lines of code it has
     sysv: int  # how many SysV segments
+    uvm: int  # how many /dev/nvidia-uvm lines (a CUDA process)
 
 
 class Change(NamedTuple):
@@ -138,6 +140,10 @@ def _sysv(regions: Sequence[Region]) -> int:
     return sum(1 for r in regions if r.path.startswith(SYSV_PREFIX))
 
 
+def _uvm(regions: Sequence[Region]) -> int:
+    return sum(1 for r in regions if r.path == cuda.UVM)
+
+
 _RANGE = re.compile(rb"^([0-9a-f]+)-([0-9a-f]+) ", re.M)
 
 
@@ -172,6 +178,7 @@ def read_whole(text: bytes, read_facts: ReadFacts) -> tuple[MapsRead | None, lis
         dict(facts.stack_pointers),
         _exec_objects(regions),
         _sysv(regions),
+        _uvm(regions),
     ), classified
 
 
@@ -193,6 +200,7 @@ def _classify_again(
         dict(facts.stack_pointers),
         _exec_objects(regions),
         _sysv(regions),
+        _uvm(regions),
     )
     return state, classified, Change(0, 0, len(classified), whole=True)
 
@@ -314,6 +322,9 @@ def read_again(
     sysv = old.sysv - _sysv(old_regions[lo:old_hi]) + _sysv(window)
     if sysv:  # their objects say how many attach them: read anew each time
         return _classify_again(text, regions, read_facts)
+    uvm = old.uvm - _uvm(old_regions[lo:old_hi]) + _uvm(window)
+    if uvm or old.uvm:  # in a CUDA process, what shared memory is depends on the map
+        return _classify_again(text, regions, read_facts)
     facts = read_facts(window)
     sps = dict(facts.stack_pointers)
     if not _stacks_stay(old, regions, sps, lo, old_hi, new_hi):
@@ -325,5 +336,5 @@ def read_again(
     classified = old.classified[:lo]
     classified.extend(classified_window)
     classified.extend(old.classified[old_hi:])
-    state = MapsRead(text, regions, classified, sps, exec_objects, sysv)
+    state = MapsRead(text, regions, classified, sps, exec_objects, sysv, uvm)
     return state, classified, Change(lo, old_hi, new_hi)
