@@ -78,7 +78,8 @@ def test_runtimes_have_jit_and_only_small_guards(name):
 def test_jvm_arenas_are_numbered_and_their_tails_reserved():
     regions = snapshot("jvm").regions
     arenas = [r for r in regions if r.kind == kinds.ARENA]
-    assert [r.object for r in arenas] == [f"arena {i}" for i in range(1, len(arenas) + 1)]
+    # From the top of the map down: the order glibc made them in.
+    assert [r.object for r in arenas] == [f"arena {i}" for i in range(len(arenas), 0, -1)]
     for r in arenas:
         assert r.start % (64 << 20) == 0
     tails = [
@@ -297,3 +298,28 @@ def test_where_on_a_managed_pointer_says_device():
 def test_fixture_files_stay_small():
     total = sum(p.stat().st_size for p in REAL.rglob("*") if p.is_file())
     assert total < 2_500_000, f"tests/fixtures/real is {total} bytes"
+
+
+def test_a_new_arena_leaves_the_others_their_numbers():
+    """glibc maps a new arena below the others: numbered from the top, every arena
+    keeps its number (numbered from the bottom, all moved up one, and the log's
+    "arena 1" became the table's "arena 4")."""
+    procfs, pid = tree("jvm")
+    text = (REAL / "jvm" / str(pid) / "maps").read_bytes()
+    before = classify_regions(parse_maps(text))
+    arenas = [r for r in before if r.kind == kinds.ARENA]
+    lowest = min(r.start for r in arenas)
+    new = lowest - (64 << 20)
+    assert not [r for r in before if r.start < lowest and r.end > new]  # room below
+    lines = text.split(b"\n")
+    at = next(i for i, line in enumerate(lines) if line.startswith(b"%x-" % lowest))
+    lines[at:at] = [
+        b"%x-%x rw-p 00000000 00:00 0 " % (new, new + 0x21000),
+        b"%x-%x ---p 00000000 00:00 0 " % (new + 0x21000, lowest),
+    ]
+    after = classify_regions(parse_maps(b"\n".join(lines)))
+    names = {r.start: r.object for r in after if r.kind in (kinds.ARENA, kinds.RESERVED)}
+    for r in before:
+        if r.object and r.object.startswith("arena "):
+            assert names[r.start] == r.object
+    assert names[new] == names[new + 0x21000] == f"arena {len(arenas) + 1}"

@@ -14,7 +14,8 @@ classifies a live process, a copied ``/proc`` tree and a recording.
   pages. Every region of an object carries ``object`` = the object's path.
 - glibc malloc arenas of other threads: an rw- anonymous region starting on a 64 MiB
   boundary, followed by no-access memory up to the next boundary (or 64 MiB long), is
-  an ``arena`` (``object`` "arena N", numbered in address order); its no-access tail is
+  an ``arena`` (``object`` "arena N", numbered from the top of the map down: in the
+  order glibc made them, as each new one goes below the last); its no-access tail is
   ``reserved`` with the same object: the arena grows into it with mprotect. Where glibc
   names its mappings (``[anon: glibc: malloc arena]``, ``[anon: glibc: pthread stack:
   TID]``, glibc 2.40+ with ``glibc.mem.decorate_maps``), the names say it.
@@ -120,9 +121,12 @@ def classify_columns(regions: RegionColumns, facts: ClassifyFacts | None = None)
     # Rows as plain tuples (no Region made: ~0.5 µs a row), read by index; and not the
     # runs of plain anonymous memory no rule can touch.
     rows_in = _PlainRows(regions)
-    for i, r, as_it_came in _classified_objects(_rows_to_classify(regions), rows_in, facts):
+    arena_rows: list[tuple[int, int]] = []
+    classified = _classified_objects(_rows_to_classify(regions), rows_in, facts, arena_rows)
+    for i, r, as_it_came in classified:
         if r is not as_it_came:
             rows[i] = r
+    _number_arenas_from_the_top(patched, arena_rows)
     if facts.stack_pointers:
         mark_thread_stacks(patched, facts.stack_pointers)
     name_stack_guards(patched)
@@ -245,7 +249,24 @@ def _is_guard_below(guard: Region | None, r: Region) -> bool:
 def classify_objects(regions: Sequence[Region], facts: ClassifyFacts = NO_FACTS) -> list[Region]:
     """Everything but thread stacks and guards: ELF objects (text, rodata, relro, data,
     bss, gap), arenas and their reserved tails, devices, SysV segments."""
-    return [r for _, r, _ in _classified_objects(enumerate(regions), regions, facts)]
+    arena_rows: list[tuple[int, int]] = []
+    out = [r for _, r, _ in _classified_objects(enumerate(regions), regions, facts, arena_rows)]
+    _number_arenas_from_the_top(out, arena_rows)
+    return out
+
+
+def _number_arenas_from_the_top(out, arena_rows: list[tuple[int, int]]) -> None:
+    """In place: arena N of M (numbered going up the map) becomes arena M + 1 - N.
+    glibc maps each new arena below the last (mmap goes down), so numbered from the
+    top an arena keeps its number as the program makes more: the log's "arena 3" is
+    the table's "arena 3" minutes later (numbered from the bottom, the newest arena was
+    always 1 and every other one moved up)."""
+    if not arena_rows:
+        return
+    total = max(n for _, n in arena_rows)
+    for i, n in arena_rows:
+        r = out[i]
+        out[i] = _relabel(r, r[_KIND], f"arena {total + 1 - n}", r[_TID])
 
 
 def _exec_objects(regions: Sequence[Region]) -> set[tuple[str, int]]:
@@ -284,11 +305,16 @@ def _touches_driver_mapping(r: Region, prev: Region | None, nxt: Region | None) 
 
 
 def _classified_objects(
-    rows: Iterable[tuple[int, Region]], regions: Sequence[Region], facts: ClassifyFacts
+    rows: Iterable[tuple[int, Region]],
+    regions: Sequence[Region],
+    facts: ClassifyFacts,
+    arena_rows: list[tuple[int, int]],
 ) -> Iterator[tuple[int, Region, Region]]:
     """classify_objects, one region at a time, in order: (index, classified, as it
     came). ``rows``: (index, region) of every region of ``regions``, or of all but runs
-    that no rule can touch (see ``_rows_to_classify``)."""
+    that no rule can touch (see ``_rows_to_classify``). Arenas are numbered going up;
+    ``arena_rows`` gets (index, number) of each arena and tail, for the caller to
+    number them from the top once all are seen."""
     TEXT, DATA, RODATA, RELRO, BSS, GAP = (
         kinds.TEXT,
         kinds.DATA,
@@ -362,6 +388,7 @@ def _classified_objects(
                     arenas += 1
                     tail_start = r[_END]
                     r = _relabel(r, ARENA, f"arena {arenas}", None)
+                    arena_rows.append((i, arenas))
                 elif named.startswith(_GLIBC_STACKS) and named[-1:] == "]":
                     tid = named[named.rfind(" ") + 1 : -1]
                     tid_n = int(tid) if tid.isdigit() else None
@@ -371,6 +398,7 @@ def _classified_objects(
                 arenas += 1
                 tail_start = r[_END]
                 r = _relabel(r, ARENA, f"arena {arenas}", r[_TID])
+                arena_rows.append((i, arenas))
             elif (
                 prev is not None
                 and prev[_KIND] == DATA
@@ -402,6 +430,7 @@ def _classified_objects(
         elif k in NO_ACCESS:
             if r[_START] == tail_start:
                 r = _relabel(r, RESERVED, f"arena {arenas}", None)
+                arena_rows.append((i, arenas))
             elif (
                 prev is not None
                 and prev[_OBJECT]
