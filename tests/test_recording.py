@@ -22,7 +22,14 @@ from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import take_snapshot
 from vmtop.record.format import RecordingError
 from vmtop.record.reader import Recording
-from vmtop.record.timespec import parse_duration, resolve_time
+from vmtop.record.timespec import (
+    clock_label,
+    label_digits,
+    nearest_index,
+    parse_duration,
+    resolve_time,
+    span_label,
+)
 from vmtop.record.writer import RecordingWriter
 
 FIXTURE_PIDS = (7925, 7932, 7936, 90001, 90007)
@@ -346,6 +353,42 @@ def test_times_people_type():
         resolve_time("25:00", start, end)
     with pytest.raises(ValueError):
         resolve_time("yesterday", start, end)
+
+
+def test_a_typed_time_names_the_nearest_sample():
+    """Samples every 0.5 s, each a few ms late: 30 s after the start is the sample taken
+    at 30.004 s, not the one at 29.504 s (the last at or before it)."""
+    times = [100.0 + 0.5 * k + 0.004 * (k > 0) for k in range(80)]
+    assert nearest_index(times, 100.0 + 30) == 60
+    assert nearest_index(times, 100.0 + 29.8) == 60
+    assert nearest_index(times, 100.0 + 29.7) == 59
+    assert nearest_index(times, 50.0) == 0 and nearest_index(times, 500.0) == 79
+    assert nearest_index([1.0, 2.0], 1.5) == 0  # halfway: the map as it already was
+
+
+def test_sample_labels_have_the_decimals_the_samples_need():
+    whole = [100.0 + k for k in range(5)]
+    assert label_digits(whole) == 1  # a second apart: tenths, as a replay shows them
+    assert label_digits([100.0 + 5 * k for k in range(5)]) == 0  # every 5 s, on the second
+    assert label_digits([100.3 + 5 * k for k in range(5)]) == 1  # ... off the second
+    assert label_digits([100.77 + 0.5 * k for k in range(5)]) == 1
+    assert label_digits([100.0 + 0.1 * k for k in range(5)]) == 2  # 12:00:00.1 and .2
+    assert label_digits([100.0 + 0.05 * k for k in range(5)]) == 2
+    assert label_digits([100.5]) == 1 and label_digits([100.0]) == 0
+
+
+def test_sample_labels_are_rounded_and_trimmed_on_request():
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    noon = 1_700_049_600.0  # 12:00:00 UTC
+    assert clock_label(noon + 31.96, 1) == "12:00:32.0"  # rounded, the carry into seconds
+    assert clock_label(noon + 31.96, 1, trim=True) == "12:00:32"
+    assert clock_label(noon + 32.774, 1) == "12:00:32.8"
+    assert clock_label(noon + 32.774, 2) == "12:00:32.77"
+    assert clock_label(noon + 32.4, 0) == "12:00:32"
+    assert span_label(30.004, 1) == "30.0s" and span_label(30.004, 1, trim=True) == "30s"
+    assert span_label(65.5, 1) == "1m05.5s" and span_label(3723.46, 1) == "1h02m03.5s"
+    assert span_label(59.96, 1) == "1m00.0s"
 
 
 def test_events_and_notes_round_trip(tmp_path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -153,3 +154,42 @@ def test_events_as_text_have_no_header(recording_with_events):
     out = _replay(path, "--events")
     assert out.returncode == 0, out.stderr
     assert len(out.stdout.decode().splitlines()) == len(events)
+
+
+# -- --at: the sample nearest the time, and which one it was -------------------------------
+
+
+@pytest.fixture(scope="module")
+def late_recording(tmp_path_factory):
+    """Samples every 0.5 s, each 4 ms late but the first (as the recorder takes them:
+    the review's sample 60 was at +30.0041 s), from a start 0.77 s past the second."""
+    snap = take_snapshot(ProcFS(str(PROC_FIXTURES)), 7925)
+    start = 1_700_000_000.77
+    times = [start + 0.5 * k + 0.004 * (k > 0) for k in range(40)]
+    path = tmp_path_factory.mktemp("late") / "late.jsonl.gz"
+    with RecordingWriter(str(path), interval=0.5) as writer:
+        for when in times:
+            writer.write_sample(snap._replace(taken_at=when))
+    return path, times
+
+
+@pytest.mark.parametrize(("at", "index"), [("10s", 20), ("+15s", 30), ("-9.5s", 20), ("0.5", 1)])
+def test_at_shows_the_sample_taken_then_though_a_little_late(late_recording, at, index):
+    # The last sample at or before 10 s after the start was the one at 9.504 s.
+    path, times = late_recording
+    out = _replay(path, "--at", at, "--format", "json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["taken_at"] == times[index]
+    # Which sample it was, on stderr (pmap's format has no place for it).
+    assert f"sample {index + 1}/{len(times)}" in out.stderr.decode()
+
+
+def test_at_says_when_the_sample_shown_was_taken_as_it_can_be_typed_back(late_recording):
+    path, times = late_recording
+    out = _replay(path, "--at", "10s")  # pmap
+    said = out.stderr.decode()
+    found = re.search(r"taken at (\S+) \(\+(\S+)\)", said)
+    assert found is not None, said
+    for again in found.groups():  # a clock time with tenths, and the time from the start
+        out = _replay(path, "--at", again, "--format", "json")
+        assert json.loads(out.stdout)["taken_at"] == times[20], again

@@ -8,6 +8,7 @@ never from the report itself."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import time
@@ -400,3 +401,117 @@ def test_live_peak_and_free(tmp_path, compile_c, spawn):
     peak = row_of(section(text, "Largest peaks by kind"), "anon").split()[1]
     # The anon kind also holds the child's other anonymous pages (a few KiB to hundreds).
     assert peak in {format_bytes(touched + extra) for extra in range(0, MiB, 4 * KiB)}, peak
+
+
+# -- 4. what fell, and where the RSS change went ------------------------------------------
+
+
+def test_a_kind_that_fell_from_a_high_start_is_listed_and_the_kinds_add_up(tmp_path):
+    """Recording began with 32 MiB of anonymous memory mapped, which went to 33 MiB and
+    was then unmapped but for 1 MiB; the heap grew by 4 KiB and the stack fell by 8 KiB.
+    The RSS fell by nearly 31 MiB: the report says which kinds that was."""
+    plan = [  # (anon, heap, stack) resident bytes per second
+        (32 * MiB, 8 * KiB, 20 * KiB),
+        (32 * MiB, 8 * KiB, 20 * KiB),
+        (33 * MiB, 8 * KiB, 20 * KiB),
+        (1 * MiB, 12 * KiB, 12 * KiB),
+        (1 * MiB, 12 * KiB, 12 * KiB),
+    ]
+    text_rss = 8 * KiB
+    snaps = []
+    for k, (anon, heap, stack) in enumerate(plan):
+        regions = [
+            region(TEXT, rss=text_rss),
+            region(HEAP, size=heap, rss=heap),
+            region(ANON, size=anon, rss=anon),
+            region(STACK, rss=stack),
+        ]
+        snaps.append(snapshot(T0 + k, regions))
+    path = write(tmp_path / "fell.jsonl.gz", snaps)
+    text = report(path)
+    fallen = section(text, "Largest falls by kind")
+    assert [r.split()[0] for r in fallen] == ["anon", "stack"], fallen  # the larger fall first
+    anon = row_of(fallen, "anon")
+    assert anon.split()[1] == format_delta(1 * MiB - 32 * MiB), anon
+    assert re.search(rf"{format_bytes(32 * MiB)}\s+→\s+{format_bytes(1 * MiB)}\s", anon), anon
+    assert anon.endswith(f"peak {format_bytes(33 * MiB)} at {clock(T0 + 2)}"), anon
+    stack = row_of(fallen, "stack")
+    assert stack.split()[1] == format_delta(-8 * KiB), stack
+    assert stack.endswith(f"peak {format_bytes(20 * KiB)}"), stack  # its peak is its start
+    assert [r.split()[0] for r in section(text, "Largest growths by kind")] == ["heap"]
+    # All kinds together: the same change as the RSS line's.
+    start = text_rss + 32 * MiB + 8 * KiB + 20 * KiB
+    end = text_rss + 1 * MiB + 12 * KiB + 12 * KiB
+    change = format_delta(end - start)
+    rss_line = next(line for line in text.splitlines() if line.startswith("RSS:"))
+    assert f"({change})" in rss_line, rss_line
+    together = next(line for line in text.splitlines() if line.startswith("All kinds together"))
+    assert together.endswith(f": {format_bytes(start)} → {format_bytes(end)} ({change})")
+    # Fewer rows than kinds that fell: what the rest changed is said, so the rows and it
+    # still add up to the whole.
+    fallen = section(report(path, "--top", "1"), "Largest falls by kind")
+    assert [r.split()[0] for r in fallen] == ["anon", "and"], fallen
+    assert fallen[1] == f"  and 1 more kind ({format_delta(-8 * KiB)})", fallen
+
+
+def test_nothing_fell(tmp_path):
+    snaps = [
+        snapshot(T0 + k, [region(TEXT, rss=8 * KiB), region(HEAP, size=h, rss=h)])
+        for k, h in enumerate([MiB, 2 * MiB])
+    ]
+    text = report(write(tmp_path / "grew.jsonl.gz", snaps))
+    assert section(text, "Largest falls by kind") == ["  none fell"]
+
+
+# -- 5. the times printed name the samples they are of ------------------------------------
+
+# Samples every 0.5 s from a start 0.77 s past a whole second, each a few milliseconds
+# late, as the recorder takes them (the review's recording: sample 60 at +30.0041 s).
+LATE_START = T0 + 0.77
+LATE = 0.004
+
+
+def _late_churn(path) -> tuple[str, int]:
+    """32 MiB mapped for 5 s of every 10 s, 80 samples at 0.5 s: the peak (1 MiB more)
+    at sample 60, 30.004 s after the start; the sample before it has 32 MiB less."""
+    snaps, rss = [], []
+    for k in range(80):
+        when = LATE_START + 0.5 * k + (LATE if k else 0.0)
+        anon = (32 * MiB if (k // 10) % 2 == 0 else MiB) + (MiB if k == 60 else 0)
+        regions = [region(TEXT, rss=8 * KiB), region(ANON, size=anon, rss=anon)]
+        rss.append(8 * KiB + anon)
+        snaps.append(snapshot(when, regions))
+    assert max(rss) == rss[60] and rss.count(rss[60]) == 1
+    return write(path, snaps, interval=0.5), rss[60]
+
+
+def _rss_at(path, at: str) -> int:
+    out = run_vmtop("replay", path, "--at", at, "--format", "json")
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)["totals"]["rss"]
+
+
+def test_the_peak_time_printed_shows_the_peak_when_typed_back(tmp_path):
+    """The report said "peak 50M at 12:11:32 (+30s)"; `replay --at 12:11:32` and `--at
+    30s` showed the sample before the peak, 31 MiB less."""
+    path, peak_rss = _late_churn(tmp_path / "late.jsonl.gz")
+    text = report(path)
+    rss_line = next(line for line in text.splitlines() if line.startswith("RSS:"))
+    found = re.search(r"peak (\S+) at \S+ (\S+) \(\+(\S+)\)", rss_line)
+    assert found is not None, rss_line
+    size, clock_text, after = found.groups()
+    assert size == format_bytes(peak_rss)
+    # 30.774 s past the whole second: with its tenths, rounded.
+    assert clock_text == f"{clock(T0 + 30)}.8", rss_line
+    for typed in (clock_text, after):
+        assert _rss_at(path, typed) == peak_rss, typed
+
+
+def test_start_end_and_length_are_as_precise_as_the_samples(tmp_path):
+    """They were printed in whole seconds, as was the peak's time (the heap's had
+    tenths): at 0.5 s, two samples to a second, one label for both."""
+    path, _ = _late_churn(tmp_path / "late.jsonl.gz")
+    text = report(path)
+    heading = next(line for line in text.splitlines() if line.startswith("  from "))
+    # Start and end, and the duration between: 39.504 s, not "40s".
+    assert f"{clock(T0)}.8 to " in heading and f" {clock(T0 + 40)}.3 (39.5s)" in heading, heading

@@ -392,3 +392,57 @@ async def test_home_and_end_go_to_the_first_and_last_sample(recording):
         await pilot.press("enter")
         await settle(pilot)
         assert screen.source.position == SAMPLES - 1  # "end" was typed whole
+
+
+# -- a recording at 0.5 s whose samples land a few milliseconds late ------------------------
+
+LATE_START = START + 0.77  # 22:13:20.77
+LATE_INTERVAL = 0.5
+LATE = 0.004  # each sample after the first this late (the review's: 4.1 ms at +30 s)
+
+
+@pytest.fixture
+def late_recording(tmp_path) -> Recording:
+    path = tmp_path / "late.jsonl.gz"
+    writer = RecordingWriter(str(path), interval=LATE_INTERVAL, keyframe_every=8)
+    prev = None
+    for k, snap in enumerate(snapshots()):
+        snap = snap._replace(taken_at=LATE_START + LATE_INTERVAL * k + (LATE if k else 0.0))
+        writer.write_sample(snap, diff.diff_snapshots(prev, snap) if prev else [])
+        prev = snap
+    writer.close()
+    return Recording.open(str(path))
+
+
+def test_the_header_names_every_sample_differently(late_recording):
+    """It said "22:13:25 +5s" at samples 10 and 11 (4.504 and 5.004 s after the start,
+    both 22:13:25.x): the time alone did not say which sample was on screen."""
+    from vmtop.tui.replay_source import ReplaySource
+
+    source = ReplaySource(late_recording)
+    said = []
+    for i in range(len(late_recording)):
+        source.seek(i)
+        source.sample()
+        said.append(source.describe(False).rsplit("sample", 1)[0])
+    assert len(set(said)) == len(said), said
+    assert "22:13:25.3  +4.5s of 14.5s" in said[9] and "22:13:25.8  +5.0s" in said[10]
+
+
+async def test_go_to_a_time_lands_on_the_sample_taken_then(late_recording):
+    """`t` 5s went to the sample 4.504 s after the start: the one at 5.004 s was 4 ms
+    after the time asked for."""
+    app = ReplayApp(late_recording)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await opened(app, pilot)
+        for text, index in (("5s", 10), ("+2s", 14), ("22:13:25.8", 10), ("-1.5s", 7)):
+            await pilot.press("t")
+            await pilot.press(*text, "enter")
+            await settle(pilot)
+            assert screen.source.position == index, text
+        # A and B as the header writes them: the same tenths.
+        await pilot.press("a", "t", *"+3s", "enter")
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        assert "A 22:13:24.3 → B 22:13:27.3 (+3.0s)" in screen.ab_summary, screen.ab_summary

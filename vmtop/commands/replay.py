@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 
 from vmtop import terminal
 from vmtop.commands.watch import WATCH_FORMAT, WATCH_FORMAT_VERSION, event_record, human_line
 from vmtop.record.format import RecordingError
 from vmtop.record.reader import Recording
-from vmtop.record.timespec import resolve_time
+from vmtop.record.timespec import clock_label, resolve_time, span_label
 
 FORMATS = ("pmap", "json", "csv")
 
@@ -26,8 +25,8 @@ def add_parser(sub) -> None:
         "--at",
         metavar="TIME",
         default=None,
-        help="print the map as it was then: 12:03:10, 90s or +5m (after the start), "
-        "-30s (before the end), start, end",
+        help="print the map of the sample nearest that time: 12:03:10, 90s or +5m (after "
+        "the start), -30s (before the end), start, end",
     )
     output.add_argument("--events", action="store_true", help="print the recorded events")
     replay.add_argument(
@@ -139,14 +138,23 @@ def _print_at(rec: Recording, text: str, form: str) -> int:
         print(f"vmtop: {e}", file=sys.stderr)
         return 2
     if when < rec.start - 0.5 or when > rec.end + rec.interval:
-        span = f"{_clock(rec.start)} to {_clock(rec.end)}"
+        span = f"{_clock(rec, rec.start)} to {_clock(rec, rec.end)}"
         print(f"vmtop: {text} is outside the recording ({span})", file=sys.stderr)
         return 1
+    index = rec.index_nearest(when)
     try:
-        snapshot = rec.snapshot(rec.index_at(when))
+        snapshot = rec.snapshot(index)
     except RecordingError as e:
         print(f"vmtop: {e}", file=sys.stderr)
         return 1
+    # Which sample that is, as the report and the replay name it: the nearest one to the
+    # time asked for, which the map formats (pmap's above all) have no place to say.
+    taken = rec.time_of(index)
+    print(
+        f"vmtop: {rec.path}: sample {index + 1}/{len(rec)}, taken at {_clock(rec, taken)} "
+        f"(+{span_label(taken - rec.start, rec.digits, trim=True)})",
+        file=sys.stderr,
+    )
     out = sys.stdout
     if form == "pmap":
         from vmtop.output.pmap import render_pmap
@@ -167,8 +175,8 @@ def _print_at(rec: Recording, text: str, form: str) -> int:
     return 0
 
 
-def _clock(t: float) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(t))
+def _clock(rec: Recording, t: float) -> str:
+    return clock_label(t, rec.digits, trim=True)
 
 
 def _run_tui(rec: Recording, settings=None) -> int:

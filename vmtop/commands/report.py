@@ -1,6 +1,11 @@
 """`vmtop report FILE`: what a recording shows, in text: how long, how many samples and
-how they were spaced (with the gaps), the peak RSS and when, the largest growths by
-kind and by region, the kinds that rose and fell back, events by type.
+how they were spaced (with the gaps), the peak RSS and when, the largest growths and
+falls by kind (and all kinds together: what the RSS change is made of), the largest
+growths by region, the kinds that rose and fell back, events by type.
+
+The time of a sample is printed with as many decimals as the recording needs to tell
+its samples apart (timespec.label_digits), so that ``vmtop replay FILE --at`` that time
+shows the sample the report speaks of.
 
 Growth is measured from the first sample whose resident figures are known (a process
 of many regions has its first sample read without smaps) and after the last exec (a
@@ -17,6 +22,7 @@ from collections import Counter
 from vmtop.model import events as ev
 from vmtop.model.names import display_command, display_name
 from vmtop.model.recording_summary import (
+    KindCourse,
     Spacing,
     first_with_resident,
     kind_courses,
@@ -27,6 +33,7 @@ from vmtop.model.recording_summary import (
 from vmtop.model.region_changes import SAME, region_changes
 from vmtop.record.format import RecordingError
 from vmtop.record.reader import Recording
+from vmtop.record.timespec import clock_label, span_label
 from vmtop.tui.formatting import format_bytes, format_delta
 
 TOP = 10
@@ -39,22 +46,19 @@ def add_parser(sub) -> None:
     report.add_argument("--top", type=int, default=TOP, metavar="N", help="rows per list")
 
 
-def _stamp(t: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+def _stamp(rec: Recording, t: float) -> str:
+    # The date of the time as rounded: 23:59:59.96 is 00:00:00.0 of the next day.
+    return time.strftime("%Y-%m-%d ", time.localtime(round(t, rec.digits))) + _clock(rec, t)
 
 
-def _clock(t: float) -> str:
-    """The time of day, with tenths where there are any: "12:00:04.6"."""
-    tenths = round(t * 10)
-    whole = time.strftime("%H:%M:%S", time.localtime(tenths // 10))
-    return f"{whole}.{tenths % 10}" if tenths % 10 else whole
+def _clock(rec: Recording, t: float) -> str:
+    """The time of day, with the decimals the recording's samples need where there are
+    any: "12:00:04.6", "12:00:05"."""
+    return clock_label(t, rec.digits, trim=True)
 
 
-def _span(seconds: float) -> str:
-    seconds = int(round(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}h{m:02d}m{s:02d}s" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
+def _span(rec: Recording, seconds: float) -> str:
+    return span_label(seconds, rec.digits, trim=True)
 
 
 def _seconds(seconds: float) -> str:
@@ -83,12 +87,13 @@ def report_lines(rec: Recording, top: int = TOP) -> list[str]:
         f"Recording of PID {rec.pid}: {display_command(rec.command)}",
         f"  host {display_name(str(h.get('hostname', '?')))}, kernel {h.get('kernel', '?')}, "
         f"page size {h.get('page_size', '?')}, vmtop {h.get('vmtop_version', '?')}",
-        f"  from {_stamp(rec.start)} to {_stamp(rec.end)} ({_span(rec.end - rec.start)}), "
+        f"  from {_stamp(rec, rec.start)} to {_stamp(rec, rec.end)} "
+        f"({_span(rec, rec.end - rec.start)}), "
         f"{n} sample{'s' if n != 1 else ''}{_spacing_words(spacing, rec.interval)}",
     ]
     for gap in spacing.gaps[:top]:
         lines.append(
-            f"  no samples from {_clock(gap.start)} to {_clock(gap.end)} "
+            f"  no samples from {_clock(rec, gap.start)} to {_clock(rec, gap.end)} "
             f"({_seconds(gap.end - gap.start)}, where {_seconds(gap.expected)} was the "
             "interval): sampling paused or held up? The recording does not say why"
         )
@@ -100,7 +105,7 @@ def report_lines(rec: Recording, top: int = TOP) -> list[str]:
     new_program = 0  # the first sample of the program growth is measured in
     for i, e in rec.events():
         if e.event in NEW_PROGRAM:
-            lines.append(f"  {e.event} at {_clock(e.time)}: {display_name(e.detail or '')}")
+            lines.append(f"  {e.event} at {_clock(rec, e.time)}: {display_name(e.detail or '')}")
             new_program = i
     lines.append("")
     lines.append(_rss_line(rec, [t.rss if t is not None else None for t in totals]))
@@ -113,35 +118,22 @@ def report_lines(rec: Recording, top: int = TOP) -> list[str]:
         lines.append(f"  - (no sample{since} has resident figures: smaps was not read)")
         courses = []
     else:
-        lines.append(
-            f"Largest growths by kind (resident, {since or 'start → end'}, peak; sorted by growth):"
-        )
         courses = kind_courses([s.kinds for s in rec.samples], first, totals)
-        grown = sorted((c for c in courses if c.growth > 0), key=lambda c: (-c.growth, c.kind))
-        for c in grown[:top]:
-            peak = format_bytes(c.peak)
-            if c.peak != c.end:
-                peak += f" at {_clock(rec.time_of(c.peak_at))}"
-            lines.append(
-                f"  {c.kind:<14} {format_delta(c.growth):>8}  {format_bytes(c.start):>6} → "
-                f"{format_bytes(c.end):>6}  peak {peak}"
-            )
-        if not grown:
-            lines.append("  none grew")
+        lines += _kind_changes(rec, courses, since or "start → end", top)
     # Peaks are of each kind over time, across an exec too: nothing is compared there.
     first_ever = first_with_resident(totals)
     if first_ever is not None and first_ever != first:
         courses = kind_courses([s.kinds for s in rec.samples], first_ever, totals)
-    fell = sorted((c for c in courses if c.rose_and_fell), key=lambda c: (c.end - c.peak, c.kind))
-    if fell:
+    peaked = sorted((c for c in courses if c.rose_and_fell), key=lambda c: (c.end - c.peak, c.kind))
+    if peaked:
         lines.append("")
         lines.append(
             "Largest peaks by kind (rose and fell back: peak, when, start → end; "
             "sorted by the fall from the peak):"
         )
-        for c in fell[:top]:
+        for c in peaked[:top]:
             lines.append(
-                f"  {c.kind:<14} {format_bytes(c.peak):>6} at {_clock(rec.time_of(c.peak_at))}  "
+                f"  {c.kind:<14} {format_bytes(c.peak):>6} at {_at(rec, c.peak_at)}  "
                 f"{format_bytes(c.start):>6} → {format_bytes(c.end):>6}"
             )
     lines.append("")
@@ -160,6 +152,51 @@ def report_lines(rec: Recording, top: int = TOP) -> list[str]:
     return lines
 
 
+def _kind_changes(rec: Recording, courses: list[KindCourse], span: str, top: int) -> list[str]:
+    """The kinds that grew and those that fell, each sorted by how much, and all kinds
+    together: what the change in RSS is made of (a kind that fell from a high start is
+    no growth, and no peak that rose and fell back, but it is where the memory went)."""
+    grown = sorted((c for c in courses if c.growth > 0), key=lambda c: (-c.growth, c.kind))
+    fallen = sorted((c for c in courses if c.growth < 0), key=lambda c: (c.growth, c.kind))
+    lines = [f"Largest growths by kind (resident, {span}, peak; sorted by growth):"]
+    lines += _kind_rows(rec, grown, top) or ["  none grew"]
+    lines.append("")
+    lines.append(f"Largest falls by kind (resident, {span}, peak; sorted by fall):")
+    lines += _kind_rows(rec, fallen, top) or ["  none fell"]
+    start = sum(c.start for c in courses)
+    end = sum(c.end for c in courses)
+    lines.append("")
+    lines.append(
+        f"All kinds together (resident, {span}): {format_bytes(start)} → {format_bytes(end)} "
+        f"({format_delta(end - start) or '±0'})"
+    )
+    return lines
+
+
+def _kind_rows(rec: Recording, courses: list[KindCourse], top: int) -> list[str]:
+    """A row per kind (change, start → end, peak, and when the peak was where it is
+    neither end), then what the kinds left out changed together."""
+    rows = []
+    for c in courses[:top]:
+        peak = format_bytes(c.peak)
+        if c.peak not in (c.start, c.end):
+            peak += f" at {_at(rec, c.peak_at)}"
+        rows.append(
+            f"  {c.kind:<14} {format_delta(c.growth):>8}  {format_bytes(c.start):>6} → "
+            f"{format_bytes(c.end):>6}  peak {peak}"
+        )
+    rest = courses[top:]
+    if rest:
+        change = format_delta(sum(c.growth for c in rest))
+        rows.append(f"  and {len(rest)} more kind{'s' if len(rest) > 1 else ''} ({change})")
+    return rows
+
+
+def _at(rec: Recording, i: int) -> str:
+    """The time of sample ``i``."""
+    return _clock(rec, rec.time_of(i))
+
+
 def _rss_line(rec: Recording, rss: list[int | None]) -> str:
     known = [i for i, v in enumerate(rss) if v is not None]
     peak = peak_of(rss)
@@ -168,13 +205,13 @@ def _rss_line(rec: Recording, rss: list[int | None]) -> str:
     first, last = known[0], known[-1]
     start, end = rss[first], rss[last]
     assert start is not None and end is not None
-    at_start = "at the start" if first == 0 else f"at {_clock(rec.time_of(first))}"
-    at_end = "at the end" if last == len(rss) - 1 else f"at {_clock(rec.time_of(last))}"
+    at_start = "at the start" if first == 0 else f"at {_at(rec, first)}"
+    at_end = "at the end" if last == len(rss) - 1 else f"at {_at(rec, last)}"
     when = rec.time_of(peak.at)
     return (
         f"RSS: {format_bytes(start)} {at_start}, {format_bytes(end)} {at_end} "
         f"({format_delta(end - start) or '±0'}), peak {format_bytes(peak.value)} at "
-        f"{_stamp(when)} (+{_span(when - rec.start)})"
+        f"{_stamp(rec, when)} (+{_span(rec, when - rec.start)})"
     )
 
 
@@ -190,7 +227,7 @@ def _since_words(rec: Recording, first: int | None, new_program: int) -> str:
         return after
     if first == 0:
         return ""
-    at = _clock(rec.time_of(first))
+    at = _at(rec, first)
     if first == new_program:
         return f"from {at}, the first sample{after}, to the end"
     return f"from {at}, the first sample{after} with resident figures, to the end"

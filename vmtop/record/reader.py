@@ -24,12 +24,14 @@ import zlib
 from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Iterator
+from functools import cached_property
 from typing import NamedTuple
 
 from vmtop.model.events import NOTE, Event
 from vmtop.model.region import Region, Snapshot
 from vmtop.record import format as fmt
 from vmtop.record.format import RecordingError
+from vmtop.record.timespec import label_digits, nearest_index
 
 CHUNK = 1 << 20
 SNAPSHOT_CACHE = 16  # rebuilt snapshots kept for stepping back and forth
@@ -383,8 +385,19 @@ class Recording:
         return self.samples[i].time
 
     def index_at(self, when: float) -> int:
-        """The last sample taken at or before ``when`` (the first one if before all)."""
+        """The last sample taken at or before ``when`` (the first one if before all):
+        where playing has got to."""
         return max(0, bisect_right(self._times, when) - 1)
+
+    def index_nearest(self, when: float) -> int:
+        """The sample a time someone typed names: the nearest (timespec.nearest_index)."""
+        return nearest_index(self._times, when)
+
+    @cached_property
+    def digits(self) -> int:
+        """The decimals of a second in the labels of this recording's sample times
+        (timespec.label_digits): enough that no two samples share one."""
+        return label_digits(self._times)
 
     def events(self) -> list[tuple[int, Event]]:
         """Every event with the sample it came with; the end mark's after the last."""

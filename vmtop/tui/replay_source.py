@@ -15,22 +15,10 @@ from collections.abc import Callable
 from vmtop.model.region_changes import unmapped_ranges
 from vmtop.record.format import RecordingError
 from vmtop.record.reader import Recording
+from vmtop.record.timespec import clock_label, span_label
 from vmtop.tui.sampler import SampleResult, region_changes
 
 SPEEDS = (1, 10, 100)
-
-
-def clock_text(t: float) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(t))
-
-
-def span_text(seconds: float) -> str:
-    seconds = int(round(max(0.0, seconds)))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    if h:
-        return f"{h}h{m:02d}m{s:02d}s"
-    return f"{m}m{s:02d}s" if m else f"{s}s"
 
 
 class ReplaySource:
@@ -120,7 +108,11 @@ class ReplaySource:
         state = f"▶ {self.speed}×" if self.playing else "❚❚"
         now = rec.time_of(i)
         day = time.strftime("%Y-%m-%d", time.localtime(rec.start))
+        # As many decimals as tell this sample from its neighbours (the report's and
+        # `t`'s times alike), every one shown: the header does not jitter in width.
+        digits = rec.digits
         return (
-            f"replay of {day}  {state}  {clock_text(now)}  +{span_text(now - rec.start)} of "
-            f"{span_text(rec.end - rec.start)}  sample {i + 1}/{len(rec)}"
+            f"replay of {day}  {state}  {clock_label(now, digits)}  "
+            f"+{span_label(now - rec.start, digits)} of {span_label(rec.end - rec.start, digits)}"
+            f"  sample {i + 1}/{len(rec)}"
         )

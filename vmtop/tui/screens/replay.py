@@ -24,10 +24,10 @@ from vmtop.model import events as ev
 from vmtop.procfs.reader import ProcFS
 from vmtop.record.format import RecordingError
 from vmtop.record.reader import Recording
-from vmtop.record.timespec import resolve_time
+from vmtop.record.timespec import clock_label, resolve_time, span_label
 from vmtop.tui.formatting import format_bytes, format_delta
 from vmtop.tui.named_commands import NamedCommands
-from vmtop.tui.replay_source import SPEEDS, ReplaySource, clock_text, span_text
+from vmtop.tui.replay_source import SPEEDS, ReplaySource
 from vmtop.tui.sampler import RSS_THRESHOLD
 from vmtop.tui.screens.process import HISTORY_POINTS, ProcessScreen, region_history_key
 from vmtop.tui.screens.process_layout import FOOTER_PRIORITY
@@ -272,14 +272,16 @@ class ReplayScreen(ProcessScreen):
             return False
         if when < rec.start - rec.interval or when > rec.end + rec.interval:
             self.notify(
-                f"{text} is outside the recording ({clock_text(rec.start)} to "
-                f"{clock_text(rec.end)})",
+                f"{text} is outside the recording ({clock_label(rec.start, rec.digits)} to "
+                f"{clock_label(rec.end, rec.digits)})",
                 severity="warning",
                 markup=False,  # what was typed, shown as it is
             )
             return False
         self._stop_playing()
-        self.seek(rec.index_at(when))
+        # The nearest sample, not the last at or before: a time the report or the header
+        # printed is of a sample taken a few milliseconds after it, or rounded up.
+        self.seek(rec.index_nearest(when))
         return True
 
     def on_input_submitted(self, message) -> None:
@@ -327,9 +329,10 @@ class ReplayScreen(ProcessScreen):
             counts[e.event] = counts.get(e.event, 0) + 1
             grown[e.event] = grown.get(e.event, 0) + e.delta
         rss_a, rss_b = old.totals.rss or 0, new.totals.rss or 0
+        digits = rec.digits
         parts = [
-            f"A {_clock_tenths(old.taken_at)} → B {_clock_tenths(new.taken_at)} "
-            f"({'+' if b >= a else '-'}{_span_tenths(abs(new.taken_at - old.taken_at))})",
+            f"A {clock_label(old.taken_at, digits)} → B {clock_label(new.taken_at, digits)} "
+            f"({'+' if b >= a else '-'}{span_label(abs(new.taken_at - old.taken_at), digits)})",
             f"RSS {format_bytes(rss_a)} → {format_bytes(rss_b)} "
             f"({format_delta(rss_b - rss_a) or '±0'})",
             f"regions {len(old.regions)} → {len(new.regions)}",
@@ -469,14 +472,3 @@ class ReplayScreen(ProcessScreen):
         if action == "clear_baseline":
             return self.mark_a is not None or self.mark_b is not None
         return super().check_action(action, parameters)
-
-
-def _clock_tenths(t: float) -> str:
-    """``12:03:10.4``: samples come a second or less apart, so A and B need tenths."""
-    tenths = int(t * 10) % 10
-    return f"{clock_text(t)}.{tenths}"
-
-
-def _span_tenths(seconds: float) -> str:
-    """``6.5s`` under a minute (the clocks above show tenths), else as span_text."""
-    return f"{seconds:.1f}s" if seconds < 59.95 else span_text(seconds)

@@ -19,6 +19,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from vmtop.model.kinds import ALL_KINDS
+from vmtop.record.timespec import clock_label, label_digits
 from vmtop.tui import theme
 from vmtop.tui.formatting import format_bytes
 from vmtop.tui.theme import kind_color
@@ -75,6 +76,18 @@ class Timeline(theme.ThemedLines, Widget):
         # it is for, and from zero a 10 % rise is a line's width.
         self.low = low = min(data.totals) if data.totals else 0
         self.floor = int(low * 0.8) if self.peak > low else 0
+        # The first and last sample's times, as the report writes them: as precise as
+        # the header's, without its trailing zeros (the label needs the room).
+        digits = label_digits(data.times)
+        first, last = (
+            (
+                clock_label(data.times[0], digits, trim=True),
+                clock_label(data.times[-1], digits, trim=True),
+            )
+            if data.times
+            else ("", "")
+        )
+        self.span_label = f"{first} → {last}"
 
     def set_position(self, cursor: int, mark_a: int | None, mark_b: int | None) -> None:
         if (cursor, mark_a, mark_b) != (self.cursor, self.mark_a, self.mark_b):
@@ -209,9 +222,6 @@ class Timeline(theme.ThemedLines, Widget):
         return BLOCKS[min(8, eighths)], color
 
     def _top_line(self, width: int, cursor: int, marks: dict) -> Strip:
-        from vmtop.tui.replay_source import clock_text
-
-        d = self.data
         cells = [" "] * width
         styles: list[Style | None] = [None] * width
 
@@ -226,7 +236,7 @@ class Timeline(theme.ThemedLines, Widget):
         # it said RSS dipped where it never did).
         low, peak = format_bytes(self.low), format_bytes(self.peak)
         rss = f"RSS {low}–{peak}" if low != peak else f"RSS {peak}"
-        label = f"{clock_text(d.times[0])} → {clock_text(d.times[-1])}   {rss}"
+        label = f"{self.span_label}   {rss}"
         x = _label_place(label, width, 1 + cursor, [1 + col for col in marks])
         if x is not None:
             put(x, label, theme.style("muted"))
