@@ -5,16 +5,25 @@ smaps walks the target's page tables (about 3.4 µs per region; 260 ms for 65 00
 regions) and the target's mmap and munmap wait on it. So it is read on every tick only
 while that costs less than ``SMAPS_BUDGET`` of the interval, less often otherwise;
 ticks in between read ``maps`` (cheap) and carry each unchanged region's resident
-figures from the last smaps read (``carry_smaps``).
+figures from the last smaps read (``carry_smaps``). A region that changed since (grew
+by a merge, was cut, split by mprotect) gets the figures of the old lines of the same
+mapping it covers, shared out by bytes: an estimate, but of the memory that was there
+(it counted as nothing: on a big map the totals fell by two thirds between reads).
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
+from collections.abc import Sequence
+from operator import eq
 
+from vmtop.model.column_steps import where_value
 from vmtop.model.columns import RegionColumns, matching_rows, starts_of, take
 from vmtop.model.region import Region, Snapshot
-from vmtop.model.sweep import key_pair
+from vmtop.model.sweep import _continues, key_pair
+
+_FIGURES = slice(7, 15)  # rss .. anonymous, in Region's field order
 
 SMAPS_BUDGET = 0.10  # at most this share of one CPU's time spent reading smaps
 
@@ -55,10 +64,14 @@ def carry_smaps(
     regions = []
     append = regions.append
     reused = 0
+    old_lines: _OldLines | None = None
     for r in maps_snap.regions:
         o = get(r[0])
         if o is None or o[:7] != r[:7]:
-            append(r)
+            if old_lines is None:
+                old_lines = _OldLines(smaps_snap.regions)
+            shares = old_lines.shares(r)
+            append(r if shares is None else r._replace(**dict(zip(_NAMES, shares, strict=True))))
         elif o[15:18] == r[15:18]:
             append(o)
             reused += 1
@@ -104,7 +117,7 @@ def _carry_columns(maps_snap: Snapshot, smaps_snap: Snapshot) -> Snapshot:
         figures, mixed = None, False
     else:
         figures = tuple(take(c, rows) for c in old.figures)
-        mixed = old.mixed or -1 in rows
+        mixed = _estimate_rows(new, old, rows, figures) or old.mixed
     carried = RegionColumns(new.numbers, new.names, new.tables, figures, new.tids, mixed=mixed)
     if rows is None and carried == old:
         carried = old  # the same regions: the same object (nothing to diff)
@@ -136,3 +149,61 @@ class _Walk:
         if i < n and starts[i] == start:
             return self.regions[i]
         return None
+
+
+_NAMES = Region._fields[_FIGURES]
+
+
+class _OldLines:
+    """The regions of the last smaps read, to share out their figures over the lines
+    that replaced them."""
+
+    def __init__(self, regions: Sequence[Region]) -> None:
+        self.regions = regions
+        if isinstance(regions, RegionColumns):
+            self.starts, self.ends = regions.starts, regions.ends
+        else:
+            self.starts = [r[0] for r in regions]
+            self.ends = [r[1] for r in regions]
+
+    def shares(self, r: Region) -> tuple[int | None, ...] | None:
+        """The figures of the old lines of the same mapping that ``r`` overlaps, each
+        times the share of it that ``r`` covers (a merge adds them up, a split shares
+        them by size; a range newly mapped adds nothing: it was not read). None when
+        ``r`` overlaps none (a new mapping: no figures until smaps is read)."""
+        starts, ends, old = self.starts, self.ends, self.regions
+        j = bisect_right(ends, r[0])
+        total: list[int | None] | None = None
+        while j < len(starts) and starts[j] < r[1]:
+            o = old[j]
+            j += 1
+            if not _continues(o, r):
+                continue
+            size = o[1] - o[0]
+            part = min(o[1], r[1]) - max(o[0], r[0])
+            figures = o[_FIGURES]
+            if total is None:
+                total = [0] * len(figures)
+            for f, value in enumerate(figures):
+                if value is None or total[f] is None:
+                    total[f] = None
+                else:
+                    total[f] += value if part == size else value * part // size
+        return None if total is None else tuple(total)
+
+
+def _estimate_rows(new: RegionColumns, old: RegionColumns, rows, figures) -> bool:
+    """In place: the figures of the rows of ``new`` that match no row of ``old`` (-1 in
+    ``rows``), shared out from the old lines they overlap. Whether some are left
+    unknown (the columns are then mixed)."""
+    lines = _OldLines(old)
+    unknown = False
+    for k in where_value(eq, rows, -1):
+        shares = lines.shares(new[k])
+        if shares is None or None in shares:
+            unknown = True
+        if shares is None:
+            continue
+        for column, value in zip(figures, shares, strict=True):
+            column[k] = -1 if value is None else value
+    return unknown
