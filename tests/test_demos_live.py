@@ -164,6 +164,12 @@ def test_threads_demo_thread_stacks_and_arenas_appear_and_stacks_are_unmapped(la
     unmapped = watch.of("unmapped", "thread_exited")
     gone = [s for s in stacks if any(covers(e, *s) for e in unmapped)]
     assert len(gone) >= 3, (stacks, unmapped)
+    if language == C:
+        # The C demo joins its threads: pthread_join frees the stack then and there
+        # (the narration said "when the next thread exits", of the last one too).
+        assert len(gone) == 4, (stacks, unmapped)
+        ended = [line for line in round_1 if " ended " in line]
+        assert all("pthread_join freed it" in line for line in ended), ended
 
 
 def test_a_demo_dies_with_the_process_that_started_it():

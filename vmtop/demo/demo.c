@@ -369,7 +369,7 @@ static int demo_threads(void) {
             pthread_join(w->thread, NULL);
             printf("thread %d ended (TID %d): its stack 0x%lx-0x%lx is %s\n", w->number, w->tid,
                    w->stack, w->stack + w->size,
-                   cache_off ? "unmapped when the next thread exits (glibc's stack cache is off)"
+                   cache_off ? "unmapped now: pthread_join freed it (glibc's stack cache is off)"
                              : "kept by glibc for the next thread (its stack cache)");
             sem_destroy(&w->ready);
             sem_destroy(&w->stop);
