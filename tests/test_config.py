@@ -240,3 +240,40 @@ def test_the_table_columns_are_the_region_tables():
 
     assert COLUMN_IDS == TABLE_COLUMNS
     assert DEFAULT_COLUMNS == DEFAULT_TABLE_COLUMNS
+
+
+def test_print_config_prints_nothing_it_would_refuse(tmp_path, clean_env):
+    """A theme the TUI refuses: the whole config went to stdout first, so
+    `vmtop --print-config > config.toml` left a file vmtop then rejected."""
+    config = tmp_path / "bad.toml"
+    config.write_text('theme = "nonexistent-theme"\n')
+    result = run_vmtop("--config", config, "--print-config", env=clean_env)
+    assert result.returncode == 2 and result.stdout == ""
+    assert f"{config}: key 'theme': unknown theme 'nonexistent-theme'" in result.stderr
+
+
+def test_print_config_shows_the_theme_in_effect_when_textual_theme_is_passed_over(clean_env):
+    result = run_vmtop("--print-config", env=dict(clean_env, TEXTUAL_THEME="nope"))
+    assert result.returncode == 0
+    assert 'theme = "vmtop-dark"' in result.stdout and "nope" not in result.stdout
+    assert "warning: TEXTUAL_THEME 'nope' is no theme here" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("how", "said"),
+    [
+        ("file", "{config}: key 'interval': "),
+        ("env", "environment variable VMTOP_INTERVAL: key 'interval': "),
+        ("option", "option --interval: key 'interval': "),
+    ],
+)
+def test_every_bad_setting_is_said_the_same_way(tmp_path, clean_env, how, said):
+    """Where the value came from, the key, the problem: the same form from a file, the
+    environment and an option (they were three)."""
+    config = tmp_path / "c.toml"
+    config.write_text('interval = "x"\n' if how == "file" else "")
+    env = dict(clean_env, VMTOP_INTERVAL="x") if how == "env" else clean_env
+    args = ["--interval", "x"] if how == "option" else []
+    result = run_vmtop("--config", config, *args, "--print-config", env=env)
+    assert result.returncode == 2
+    assert result.stderr.startswith("vmtop: " + said.format(config=config)), result.stderr

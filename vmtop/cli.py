@@ -8,10 +8,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 
 from vmtop import __version__
 from vmtop.commands import recordings
-from vmtop.config import ConfigError, add_settings_options, format_settings, settings_from_args
+from vmtop.config import (
+    DEFAULTS,
+    ConfigError,
+    add_settings_options,
+    format_settings,
+    settings_from_args,
+)
 from vmtop.model.address_text import parse_address_text
 from vmtop.model.names import display_name
 from vmtop.procfs.errors import ProcError
@@ -274,12 +281,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"vmtop: {e}", file=sys.stderr)
             return 2
     if args.print_config:
-        sys.stdout.write(format_settings(settings))
-        problem = theme_problem(settings)
-        if problem:  # what starting the TUI with these settings would say
-            print(f"vmtop: {problem}", file=sys.stderr)
-            return 2
-        return 0
+        return print_config(settings)
     args.settings = settings
     if args.command == "watch":
         args.interval, args.threshold = settings.interval, settings.threshold
@@ -363,11 +365,24 @@ def cmd_snapshot(procfs: ProcFS, args: argparse.Namespace) -> int:
 SETTINGS_UNUSED = ("snapshot", "where", "report", "completion", "man")
 
 
-def theme_problem(settings) -> str | None:
-    """The settings' theme as the TUI would judge it (``VmtopApp.settings_problem``)."""
+def print_config(settings) -> int:
+    """``--print-config``: the settings in effect, as a file vmtop takes back. Checked
+    first as the TUI would (the theme), so that nothing is printed that is refused; a
+    TEXTUAL_THEME the TUI passes over is shown as the theme it uses instead."""
     from vmtop.tui.app import VmtopApp
 
-    return VmtopApp(ProcFS(), settings=settings).settings_problem()
+    app = VmtopApp(ProcFS(), settings=settings)
+    problem = app.settings_problem()
+    if problem:
+        print(f"vmtop: {problem}", file=sys.stderr)
+        return 2
+    warning = app.settings_warning()
+    if warning:
+        print(f"vmtop: warning: {warning}", file=sys.stderr)
+        sources = {k: v for k, v in settings.sources.items() if k != "theme"}
+        settings = replace(settings, theme=DEFAULTS["theme"], sources=sources)
+    sys.stdout.write(format_settings(settings))
+    return 0
 
 
 def run_tui(procfs: ProcFS, pid: int | None, settings=None) -> int:

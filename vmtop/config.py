@@ -109,6 +109,21 @@ class Settings:
     def source(self, key: str) -> str:
         return self.sources.get(key, "default")
 
+    def origin(self, key: str) -> str:
+        """Where a value came from, as every settings message begins: the file's path,
+        "environment variable NAME", "option --x" (or "default")."""
+        return described_source(self.source(key))
+
+
+def described_source(source: str) -> str:
+    """A ``sources`` value ("file PATH", "env NAME", "option --x") as messages say it."""
+    kind, _, rest = source.partition(" ")
+    if kind == "file":
+        return rest
+    if kind == "env":
+        return f"environment variable {rest}"
+    return source
+
 
 # -- validation: one function per key, from any source --------------------------------------
 
@@ -226,7 +241,7 @@ def read_env(environ: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
         try:
             out[key] = (VALIDATORS[key](raw), f"env {name}")
         except ValueError as e:
-            raise ConfigError(f"environment variable {name} (key {key!r}): {e}") from None
+            raise ConfigError(f"environment variable {name}: key {key!r}: {e}") from None
     # Textual's own theme selection counts, below vmtop's variable.
     if "theme" not in out and environ.get("TEXTUAL_THEME"):
         out["theme"] = (_theme(environ["TEXTUAL_THEME"]), "env TEXTUAL_THEME")
@@ -264,7 +279,7 @@ def load_settings(
         try:
             values[key] = VALIDATORS[key](raw)
         except ValueError as e:
-            raise ConfigError(f"option {OPTIONS[key]} (key {key!r}): {e}") from None
+            raise ConfigError(f"option {OPTIONS[key]}: key {key!r}: {e}") from None
         sources[key] = f"option {OPTIONS[key]}"
     return Settings(
         **values,

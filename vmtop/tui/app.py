@@ -120,7 +120,7 @@ class VmtopApp(App):
         refuse to start (``settings_warning`` says it, and vmtop's own theme is used)."""
         if self.get_theme(self.settings.theme) is None and not self._theme_from_textual():
             names = ", ".join(sorted(self.available_themes))
-            where = self.settings.source("theme")
+            where = self.settings.origin("theme")
             return f"{where}: key 'theme': unknown theme {self.settings.theme!r} (themes: {names})"
         return None
 
