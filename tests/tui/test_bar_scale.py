@@ -137,3 +137,23 @@ def test_kinds_with_as_many_bytes_in_a_cell_go_to_the_first_in_it():
         cell = bl.scale_layout(given_regions, bl.TOP_47, 1, (1 << 30, at)).cells[0]
         assert cell.kind == kinds.ANON
         assert cell.pick == 1
+
+
+@pytest.mark.parametrize("columns", [False, True])
+def test_a_region_alone_between_two_breaks_keeps_a_cell(columns):
+    """At 60 000 regions the compact bar shares cells by weight over the whole map, and
+    the [stack], alone between the 826G and 3.9G breaks, got none: two gap labels side
+    by side, and a legend entry with nothing in the bar."""
+    page = 0x1000
+    low = 0x7F00_0000_0000
+    many = [region(low + 2 * k * page, low + (2 * k + 1) * page) for k in range(60_000)]
+    stack_at = 0x7FFD_0000_0000
+    stack = region(stack_at, stack_at + 0x21000, "rw-p", "[stack]", kinds.STACK)
+    regions = [*many, stack]
+    given_regions = RegionColumns.from_regions(regions) if columns else regions
+    layout = bl.compact_layout(given_regions, bl.TOP_47, 156)
+    assert len(layout.cells) == 156
+    shown = [c for c in layout.cells if c.kind == kinds.STACK]
+    assert shown and all((c.lo, c.pick) == (len(many), len(many)) for c in shown)
+    # And the 60 000 pages still fill the bar before it.
+    assert sum(c.kind == kinds.ANON for c in layout.cells) > 100

@@ -114,7 +114,19 @@ def compact_layout(
         # covers [cum[p - 1], cum[p]) of the whole.
         weights = map(math.sqrt, map(sub_, ends, starts))
         cum = chunked_extend(array("d"), accumulate(weights))
-        _bucket(regions, i0, _Span(starts, ends, cum, codes, meaning), max(1, room), region_cells)
+        # Where each run of regions of one kind starts.
+        runs = [0, *where_pair(ne, codes, codes, n - 1, shift=1, first=1)]
+        span = _Span(starts, ends, cum, codes, meaning, runs)
+        # Each stretch between two breaks gets a cell at least (a [stack] alone between
+        # two gaps, at a million regions, got none: two gap labels side by side), the
+        # rest by weight.
+        cuts = sorted({g[0] for g in gaps if 0 < g[0] < n})
+        stretches = list(zip([0, *cuts], [*cuts, n], strict=True))
+        if len(stretches) > max(1, room):
+            stretches = [(0, n)]
+        shares = [cum[hi - 1] - (cum[lo - 1] if lo else 0.0) for lo, hi in stretches]
+        for (lo, hi), count in zip(stretches, _allocate(shares, max(1, room)), strict=True):
+            _bucket(regions, i0, span, count, region_cells, lo, hi)
 
     cells: list[BarCell] = []
     axis: list[tuple[int, str]] = []
@@ -161,6 +173,7 @@ class _Span(NamedTuple):
     cum: Sequence[float]  # running sums of the weights
     codes: Sequence  # each region's kind, or its code
     meaning: tuple | None  # code -> kind; None: codes are the kinds
+    runs: list[int]  # where each run of regions of one kind starts
 
     def resident(self, regions: Sequence[Region], lo: int, hi: int) -> tuple[int, bool]:
         """(RSS of regions[lo:hi], None counting 0; whether any of them has one)."""
@@ -178,22 +191,23 @@ def _bucket(
     span: _Span,
     room: int,
     region_cells: dict[int, list[BarCell]],
+    lo_pos: int,
+    hi_pos: int,
 ) -> None:
-    """More regions than cells: each cell covers an equal share of the summed weights;
-    its colour is the kind with most weight in it, a click picks the region in its
-    middle. Cells are filed under the position of the first region they show, so breaks
-    land between the right cells."""
-    cum, codes, meaning = span.cum, span.codes, span.meaning
-    n = len(cum)
-    total = cum[-1]
-    step = total / room
-    # Where each run of regions of one kind starts.
-    runs = [0, *where_pair(ne, codes, codes, n - 1, shift=1, first=1)]
+    """More regions than cells: the positions [lo_pos, hi_pos) in ``room`` cells, each covering
+    an equal share of their summed weights; its colour is the kind with most weight in
+    it, a click picks the region in its middle. Cells are filed under the position of
+    the first region they show, so breaks land between the right cells."""
+    cum, codes, meaning, runs = span.cum, span.codes, span.meaning, span.runs
+    n = hi_pos
+    base = cum[lo_pos - 1] if lo_pos else 0.0
+    total = cum[hi_pos - 1]
+    step = (total - base) / room
     for c in range(room):
-        a = step * c
-        b = step * (c + 1) if c < room - 1 else total
-        first = min(n - 1, bisect_right(cum, a))
-        last = max(first, min(n - 1, bisect_left(cum, b)))
+        a = base + step * c
+        b = base + step * (c + 1) if c < room - 1 else total
+        first = max(lo_pos, min(n - 1, bisect_right(cum, a, lo_pos, hi_pos)))
+        last = max(first, min(n - 1, bisect_left(cum, b, lo_pos, hi_pos)))
         counts: dict[str, float] = {}
         get = counts.get
         # By runs of one kind: the regions of a run are next to each other in weight,
@@ -209,7 +223,7 @@ def _bucket(
             kind = codes[p0] if meaning is None else meaning[codes[p0]]
             counts[kind] = get(kind, 0.0) + w
             r += 1
-        middle = min(n - 1, bisect_right(cum, (a + b) / 2))
+        middle = max(lo_pos, min(n - 1, bisect_right(cum, (a + b) / 2, lo_pos, hi_pos)))
         size = sum(span.ends[first : last + 1]) - sum(span.starts[first : last + 1])
         rss, known = span.resident(regions, i0 + first, i0 + last + 1)
         cell = BarCell(
