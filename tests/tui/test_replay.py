@@ -212,6 +212,26 @@ async def test_marks_at_both_ends_leave_the_timeline_label_whole(recording):
         assert top.count("A") == 1 and top.count("B") == 1, top
 
 
+async def test_the_a_to_b_line_breaks_between_its_parts_at_80_columns(recording):
+    """At 80 columns it broke anywhere: "regions 24 →" at the end of a line, "25" on the
+    next."""
+    from vmtop.tui.screens.replay import AB_SEPARATOR
+
+    app = ReplayApp(recording)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await opened(app, pilot)
+        await pilot.press("full_stop", "full_stop", "a", "end", "b")
+        await settle(pilot)
+        parts = screen.ab_summary.split(AB_SEPARATOR)
+        ab = screen.query_one("#ab")
+        lines = [ab.render_line(y).text.strip() for y in range(ab.size.height)]
+        lines = [line for line in lines if line]
+        assert len(lines) > 1, lines  # it does not fit one line
+        for line in lines:
+            assert all(part.strip() in parts for part in line.split("·")), line
+        assert sum(len(line.split("·")) for line in lines) == len(parts)
+
+
 async def test_the_footer_shows_the_replay_keys_first(recording):
     """A replay is for moving in time and comparing two moments: those keys get the
     footer's room before the process screen's (they were the ones left out)."""

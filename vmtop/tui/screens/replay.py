@@ -345,7 +345,7 @@ class ReplayScreen(ProcessScreen):
             parts.append(f"{others} other change{'s' if others > 1 else ''}")
         if not events:
             parts.append("no change to the map")
-        return "  ·  ".join(parts)
+        return AB_SEPARATOR.join(parts)
 
     def _show_ab(self) -> None:
         """Say what changed from A to B: worked out in a thread (two samples to rebuild
@@ -377,8 +377,13 @@ class ReplayScreen(ProcessScreen):
     def _set_ab(self, text: str) -> None:
         self.ab_summary = text
         ab = self.query_one("#ab", Static)
-        ab.update(" " + text)
+        ab.update(ab_lines(text, max(20, self.size.width - 2)))
         ab.display = bool(text)
+
+    def on_resize(self) -> None:
+        super().on_resize()
+        if self.ab_summary:
+            self._set_ab(self.ab_summary)  # broken into lines for the new width
 
     def _update_timeline(self) -> None:
         self.query_one(Timeline).set_position(self.position, self.mark_a, self.mark_b)
@@ -472,3 +477,22 @@ class ReplayScreen(ProcessScreen):
         if action == "clear_baseline":
             return self.mark_a is not None or self.mark_b is not None
         return super().check_action(action, parameters)
+
+
+AB_SEPARATOR = "  ·  "
+
+
+def ab_lines(text: str, width: int) -> str:
+    """The A→B line broken between its parts, never inside one ("regions 24 →" at the
+    end of a line and "25" on the next), each line indented by one."""
+    lines: list[str] = []
+    line = ""
+    for part in text.split(AB_SEPARATOR):
+        longer = f"{line}{AB_SEPARATOR}{part}" if line else part
+        if line and len(longer) > width:
+            lines.append(line)
+            line = part
+        else:
+            line = longer
+    lines.append(line)
+    return "\n".join(" " + line for line in lines)
