@@ -39,14 +39,35 @@ def many_regions_child(compile_c_once, spawn):
     return child
 
 
-def test_the_text_arrives_in_order_and_whole(many_regions_child):
+class _HeldFread:
+    """libc, but fread stops after its first megabyte until ``seen`` is set: on a
+    loaded machine the whole read could end before the caller first looked, and then
+    there was no part of the text to be shown."""
+
+    def __init__(self, libc, seen: threading.Event) -> None:
+        self._libc, self._seen = libc, seen
+
+    def __getattr__(self, name):
+        return getattr(self._libc, name)
+
+    def fread(self, address, size, count, stream):
+        first = self._libc.fread(address, size, min(count, 1 << 20), stream)
+        self._seen.wait(30)
+        return first + self._libc.fread(address + first, size, count - first, stream)
+
+
+def test_the_text_arrives_in_order_and_whole(many_regions_child, monkeypatch):
     path = f"/proc/{many_regions_child.pid}/smaps"
     calls: list[tuple[int, bytes, bool, str]] = []
+    part_seen = threading.Event()
+    monkeypatch.setattr(background_read, "_LIBC", _HeldFread(background_read._LIBC, part_seen))
 
     def consume(text, available: int, final: bool) -> bool:
         # Keep the last 4 KiB seen as final: where a wrong "available" would show.
         tail = text[max(0, available - 4096) : available]
         calls.append((available, tail, final, threading.current_thread().name))
+        if available > 0:
+            part_seen.set()
         return False
 
     data = background_read.read_file(path, consume)
