@@ -138,12 +138,14 @@ class MapsTicks:
 
     @staticmethod
     def _carry_window(snap: Snapshot, window: list[Region], smaps: Snapshot) -> list[Region]:
-        """carry_smaps of the window alone, against the smaps regions at its starts."""
+        """carry_smaps of the window alone, against the smaps regions its range overlaps
+        (a changed region takes its figures from the old lines it covers, which may
+        start below it)."""
         if not window:
             return []
         regions = smaps.regions
-        i = bisect_left(regions, window[0].start, key=_START)
-        j = bisect_right(regions, window[-1].start, key=_START)
+        i = max(0, bisect_right(regions, window[0].start, key=_START) - 1)
+        j = bisect_left(regions, window[-1].end, key=_START)
         sub = smaps._replace(regions=regions[i:j])
         return list(carry_smaps(snap._replace(regions=tuple(window)), sub).regions)
 
