@@ -34,3 +34,12 @@ def test_replayed_figures_are_said_of_their_moment():
     for name in SMAPS_FIELD_DOCS:
         said = describe_field(name, recorded=True)
         assert "right now" not in said and "currently" not in said, name
+
+
+def test_mmu_page_size_says_it_matches_the_kernels_except_on_some_systems():
+    # proc.rst: KernelPageSize is the page size the kernel backs a VMA with; the MMU's
+    # is the same except e.g. on PPC64, where a 64K-page kernel may use 4K MMU pages.
+    text = describe_field("MMUPageSize")
+    assert "MMU" in text and "same as KernelPageSize" in text
+    assert "PPC64" in text and "64K" in text and "4K" in text
+    assert "KernelPageSize's" not in text

@@ -15,7 +15,8 @@ UNITLESS_FIELDS = frozenset({"THPeligible", "ProtectionKey"})
 SMAPS_FIELD_DOCS: dict[str, str] = {
     "Size": "virtual size of the region: how much address space it covers",
     "KernelPageSize": "page size the kernel backs it with (e.g. 2 MB for hugetlb)",
-    "MMUPageSize": "page size the MMU uses (KernelPageSize's but on some PPC64)",
+    "MMUPageSize": "page size the MMU uses for it: the same as KernelPageSize except on "
+    "some systems, e.g. PPC64 with 64K kernel pages on an MMU that uses 4K pages",
     "Rss": "resident set size: how much of the region is in RAM right now",
     "Pss": "proportional set size: resident memory with each shared page divided by the "
     "number of processes that map it",

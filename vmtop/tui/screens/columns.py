@@ -7,6 +7,7 @@ field it comes from. Changes apply as they are made; Esc or Enter closes it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -44,25 +45,7 @@ class TickList(SelectionList[str]):
 class ColumnChooser(ModalScreen[tuple[str, ...]]):
     """Tick the columns to show; Start and the name are always there."""
 
-    DEFAULT_CSS = """
-    ColumnChooser {
-        align: center middle;
-    }
-    ColumnChooser #columns-box {
-        width: 72;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        border: round $accent;
-        background: $surface;
-        padding: 0 1;
-    }
-    ColumnChooser SelectionList {
-        height: auto;
-        max-height: 20;
-        border: none;
-    }
-    """
+    CSS_PATH = str(Path(__file__).with_name("columns.tcss"))  # absolute: subclasses elsewhere
 
     BINDINGS = [Binding("escape,enter,c,q", "close", "Close", priority=True)]
 

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import ScrollableContainer, VerticalScroll
+from textual.containers import ScrollableContainer, Vertical
 from textual.keys import format_key
 from textual.screen import Screen
 from textual.widgets import Footer, Static
@@ -232,7 +232,7 @@ class HelpScreen(Screen):
             classes="screen-title",
         )
         with ScrollableContainer(id="help-body"):
-            with VerticalScroll(id="help-keys"):
+            with Vertical(id="help-keys"):
                 yield Static(keys_table("Everywhere", EVERYWHERE))
                 yield Static(keys_table("Process picker", PICKER), classes="help-block")
                 process = PROCESS + _process_screen_extra()
@@ -243,7 +243,7 @@ class HelpScreen(Screen):
                 )
                 yield Static(keys_table("Region detail", DETAIL), classes="help-block")
                 yield Static(keys_table("Replay (vmtop replay FILE)", REPLAY), classes="help-block")
-            with VerticalScroll(id="help-meaning"):
+            with Vertical(id="help-meaning"):
                 yield Static("Region kinds (one colour each, everywhere)", classes="help-head")
                 yield Static(kinds_table(), id="help-kinds")
                 yield Static("Events (what changed between two snapshots)", classes="help-head")
@@ -252,15 +252,13 @@ class HelpScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#help-keys").focus()
+        self.query_one("#help-body").focus()  # (the keys scroll all of the help)
         # The tables are drawn with the theme's colours: draw them again when it changes.
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.refresh(recompose=True))
 
     def on_resize(self) -> None:
-        # One column under the other on a narrow terminal, scrolled together.
-        stacked = self.size.width < 120
-        self.set_class(stacked, "stacked")
-        self.query_one("#help-body" if stacked else "#help-keys").focus()
+        # One column under the other on a narrow terminal.
+        self.set_class(self.size.width < 120, "stacked")
 
     def action_close(self) -> None:
         self.app.pop_screen()

@@ -74,7 +74,8 @@ def strip_text(result: tuple, width: int, now: float) -> Text:
         if per_cell <= 1
         else f"one cell ≈ {per_cell:.3g} pages ({format_bytes(int(per_cell * pm.PAGE_SIZE))})"
     )
-    text.append(f"{total_pages:,} pages of {format_bytes(pm.PAGE_SIZE)} · {scale}", style="dim")
+    pages = "page" if total_pages == 1 else "pages"
+    text.append(f"{total_pages:,} {pages} of {format_bytes(pm.PAGE_SIZE)} · {scale}", style="dim")
     if how == "sampled":
         text.append(f" · sampled {counts.pages:,} pages", style="dim")
     text.append("\n")

@@ -187,7 +187,8 @@ class RegionTable(RegionTableLines, theme.ThemedLines, ScrollView, can_focus=Tru
         if force or width != self._columns_width:
             self._columns_width = width
             # Whole addresses above user space where the width allows (two columns of
-            # four more digits), else the low digits after "…".
+            # four more digits); else [vsyscall]'s row shows its start across Start and
+            # End, or in a short form (table_lines).
             wide = (width or 1000) >= FULL_ADDRESSES_FROM
             self.addr_width = self.full_addr_width if wide else self.user_addr_width
             self.columns = columns_for(self.addr_width, width or 1000, self.chosen)

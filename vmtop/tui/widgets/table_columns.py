@@ -112,6 +112,11 @@ CATALOGUE = (
     ),
     Column("name", "name", "Object / name", 0, False, 100, "file, object or description"),
 )
+# A sortable column's title has room for the sort order's ▼/▲ after it (PrDirty▼):
+# cut to the column's width, the arrow was lost.
+CATALOGUE = tuple(
+    c._replace(width=max(c.width, len(c.title) + 1)) if c.key and c.width else c for c in CATALOGUE
+)
 COLUMN_IDS = tuple(c.id for c in CATALOGUE)
 DEFAULT_COLUMNS = (
     "start", "end", "size", "rss", "pss", "private_dirty", "swap", "perm", "kind", "dsize",

@@ -16,6 +16,7 @@ from vmtop.tui.widgets.table_columns import (
     CHANGE_BG,
     CHANGE_MARK,
     FIELD_COLUMNS,
+    Column,
     region_name,
     shorten_left,
 )
@@ -23,6 +24,8 @@ from vmtop.tui.widgets.table_model import FIGURES, GroupRow, Member
 
 # A group's object name keeps at least this much of its end before its `size` figures.
 NAME_BEFORE_SIZES = 12
+# An address too long for its column keeps this many leading digits before "…".
+KERNEL_ADDRESS_HEAD = 4
 
 
 class RegionTableLines:
@@ -71,7 +74,8 @@ class RegionTableLines:
             style = theme.style("text", "table-header", bold=True)
             if column.key and column.key == self.sort:
                 # (… while the rows in that order are being built: a huge map)
-                title = title + ("…" if self.pending else "▼" if self.descending else "▲")
+                order = "…" if self.pending else "▼" if self.descending else "▲"
+                title = title[: max(0, w - 1)] + order  # the order shows, whatever the width
                 style = theme.style("strong", "table-header-sorted", bold=True, underline=True)
             text = title.rjust(w) if column.right else title.ljust(w)
             segments.append(Segment(text[:w], style))
@@ -92,17 +96,36 @@ class RegionTableLines:
         segments = [Segment(*swatch)]
         pos = 1
         space = self._style(None, bg)
+        spill = None  # cells of this column a longer text on its left already took
         for column in self.columns:
             text, style = values[column.id]
             w = column.width or max(0, width - pos)
+            pos += w + (1 if column.width else 0)
+            if spill is not None:  # (an empty cell: the text on its left runs on into it)
+                segments.append(Segment(" " * (w + 1 - spill), space))
+                spill = None
+                continue
             if len(text) > w:
+                # Too long: it runs on into an empty cell on its right, if any.
+                following = self._column_after(column)
+                if following is not None and not values[following.id][0]:
+                    text = text[: w + 1 + following.width]
+                    spill = max(0, len(text) - w - 1)  # (after its own space)
+                    segments.append(Segment(text.ljust(w + 1), style))
+                    continue
                 text = text[:w]
             text = text.rjust(w) if column.right else text.ljust(w)
             segments.append(Segment(text, style))
             if column.width:
                 segments.append(Segment(" ", space))
-            pos += w + (1 if column.width else 0)
         return Strip(segments).adjust_cell_length(width, space)
+
+    def _column_after(self, column: Column) -> Column | None:
+        """The column shown right of ``column`` when it has a fixed width, else None."""
+        index = self.columns.index(column)
+        if index + 1 < len(self.columns) and self.columns[index + 1].width:
+            return self.columns[index + 1]
+        return None
 
     def _render_region(self, row: Region | Member, width: int, selected: bool) -> Strip:
         indented = isinstance(row, Member)
@@ -129,9 +152,14 @@ class RegionTableLines:
         name_width = max(1, width - self._fixed_width() - len(indent))
         name = indent + shorten_left(name, name_width)
         mark = CHANGE_MARK.get(status, "") if status else ""
+        start, end = self._address(r.start), self._address(r.end)
+        if len(f"{r.start:x}") > self.addr_width and any(c.id == "end" for c in self.columns):
+            # [vsyscall], above user space, in columns sized for user addresses: its
+            # start whole across Start and End (Size says where it ends), not both cut.
+            start, end = f"{r.start:x}", ""
         values = {
-            "start": (self._address(r.start), addr),
-            "end": (self._address(r.end), addr),
+            "start": (start, addr),
+            "end": (end, addr),
             "size": (format_bytes(r.size), plain),
             **self._figures(r, plain, dim),
             "perm": (r.perms, plain),
@@ -178,8 +206,11 @@ class RegionTableLines:
 
     def _address(self, value: int) -> str:
         text = f"{value:0{self.addr_width}x}"
-        if len(text) > self.addr_width:  # [vsyscall], above user space: keep the low digits
-            text = "…" + text[-(self.addr_width - 1) :]
+        if len(text) > self.addr_width:
+            # [vsyscall], above user space, with no room for all its digits: its first
+            # ones say kernel half (ffff…), its last ones which page (…f600000).
+            keep = self.addr_width - 1 - KERNEL_ADDRESS_HEAD
+            text = text[:KERNEL_ADDRESS_HEAD] + "…" + text[-keep:]
         return text
 
     def _delta_style(self, delta: int, bg: str | None) -> Style:
