@@ -13,13 +13,9 @@ from pathlib import Path
 import pytest
 
 from vmtop.cli import build_parser
-from vmtop.commands.completion import (
-    bash_script,
-    command_specs,
-    fish_script,
-    man_page,
-    zsh_script,
-)
+from vmtop.commands.completion_scripts import bash_script, fish_script, zsh_script
+from vmtop.commands.completion_specs import command_specs
+from vmtop.commands.man_page import man_page
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = (
