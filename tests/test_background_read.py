@@ -30,6 +30,18 @@ def plain_read(path: str) -> bytes:
         return f.read()
 
 
+def steady(path: str, read):
+    """``(read(), the text)``: ``read()`` done between two plain reads of ``path`` that
+    agree. The PSS of a shared library moves when another process maps or leaves it
+    (the suite and the machine start processes meanwhile), even of a stopped child."""
+    for _ in range(5):
+        before = plain_read(path)
+        got = read()
+        if plain_read(path) == before:
+            break
+    return got, before
+
+
 @pytest.fixture
 def many_regions_child(compile_c_once, spawn):
     """A stopped child with 20 000 separate regions: ~15 MB of smaps, tens of ms."""
@@ -70,8 +82,13 @@ def test_the_text_arrives_in_order_and_whole(many_regions_child, monkeypatch):
             part_seen.set()
         return False
 
-    data = background_read.read_file(path, consume)
-    assert data == plain_read(path)
+    def read():
+        calls.clear()
+        part_seen.clear()
+        return background_read.read_file(path, consume)
+
+    data, whole = steady(path, read)
+    assert data == whole
     availables = [available for available, *_ in calls]
     assert availables == sorted(availables)
     # It was shown part of the text before the whole had arrived: the read overlapped.
@@ -89,8 +106,7 @@ def test_the_text_arrives_in_order_and_whole(many_regions_child, monkeypatch):
 def test_read_smaps_equals_a_plain_read_and_parse(many_regions_child):
     procfs = ProcFS()
     pid = many_regions_child.pid
-    got = read_smaps(procfs, pid)
-    raw = plain_read(f"/proc/{pid}/smaps")
+    got, raw = steady(f"/proc/{pid}/smaps", lambda: read_smaps(procfs, pid))
     assert got.raw == raw
     assert got.regions == parse_smaps(raw)
     assert len(got.regions) >= 20000
@@ -103,9 +119,14 @@ def test_a_text_longer_than_the_reservation_goes_on_with_plain_reads(
     monkeypatch.setattr(background_read, "RESERVE", 1 << 20)
     path = f"/proc/{many_regions_child.pid}/smaps"
     seen = []
-    data = background_read.read_file(path, lambda text, n, final: seen.append(n) and False)
+
+    def read():
+        seen.clear()
+        return background_read.read_file(path, lambda text, n, final: seen.append(n) and False)
+
+    data, whole = steady(path, read)
     assert len(data) > 4 << 20
-    assert data == plain_read(path)
+    assert data == whole
     assert seen[-1] == len(data)  # the final call, with the whole text
     assert max(seen[:-1], default=0) <= 1 << 20
 
@@ -114,17 +135,13 @@ def test_without_libc_it_reads_plainly(many_regions_child, monkeypatch):
     monkeypatch.setattr(background_read, "_LIBC", None)
     path = f"/proc/{many_regions_child.pid}/smaps"
     calls = []
-    data = background_read.read_file(path, lambda text, n, final: calls.append(n) and False)
-    assert data == plain_read(path)
+    data, whole = steady(
+        path,
+        lambda: background_read.read_file(path, lambda text, n, final: calls.append(n) and False),
+    )
+    assert data == whole
     assert calls == []
-    # The PSS of a shared library moves when another process maps or leaves it (the
-    # suite and the machine start processes meanwhile): compare with a text read just
-    # before and unchanged just after.
-    for _ in range(5):
-        before = plain_read(path)
-        got = read_smaps(ProcFS(), many_regions_child.pid)
-        if plain_read(path) == before:
-            break
+    got, before = steady(path, lambda: read_smaps(ProcFS(), many_regions_child.pid))
     assert got.regions == parse_smaps(before)
 
 
@@ -183,9 +200,9 @@ def test_where_the_mapping_cannot_shrink_the_text_is_copied(many_regions_child, 
 
     monkeypatch.setattr(background_read.mmap, "mmap", MmapWithoutResize)
     path = f"/proc/{many_regions_child.pid}/smaps"
-    data = background_read.read_file(path, lambda text, n, final: False)
+    data, whole = steady(path, lambda: background_read.read_file(path, lambda *_: False))
     assert isinstance(data, bytes)
-    assert data == plain_read(path)
+    assert data == whole
 
 
 def _blocks_end(text: bytes) -> int:
@@ -207,8 +224,9 @@ def test_pieces_cut_by_ends_hold_whole_blocks(many_regions_child, monkeypatch, l
         monkeypatch.setattr(background_read, "_LIBC", None)
     monkeypatch.setattr(background_read, "_TAIL", tail)
     path = f"/proc/{many_regions_child.pid}/smaps"
-    got = list(background_read.read_chunks(path, size, ends=_blocks_end))
-    whole = plain_read(path)
+    got, whole = steady(
+        path, lambda: list(background_read.read_chunks(path, size, ends=_blocks_end))
+    )
     assert b"".join(got) == whole
     assert len(got) > 20
     for piece in got:
