@@ -184,13 +184,17 @@ async def chooser_text(pilot) -> str:
     return "\n".join(seen)
 
 
+async def open_chooser(pilot) -> None:
+    await settle(pilot)
+    await pilot.press("c")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, ColumnChooser)
+
+
 async def test_column_chooser_shows_every_description_whole_on_a_large_terminal():
     app = ScreenApp()
     async with app.run_test(size=(220, 60)) as pilot:
-        await settle(pilot)
-        await pilot.press("c")
-        await pilot.pause()
-        assert isinstance(app.screen, ColumnChooser)
+        await open_chooser(pilot)
         text = await chooser_text(pilot)
         for description in LONGEST_DESCRIPTIONS:
             assert description in text, description
@@ -199,9 +203,7 @@ async def test_column_chooser_shows_every_description_whole_on_a_large_terminal(
 async def test_column_chooser_fits_an_80x24_terminal():
     app = ScreenApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("c")
-        await pilot.pause()
+        await open_chooser(pilot)
         box = app.screen.query_one("#columns-box")
         options = app.screen.query_one(SelectionList)
         assert box.region.x >= 0 and box.region.right <= 80, box.region
