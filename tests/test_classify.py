@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from vmtop.model import kinds
-from vmtop.model.classify import classify_regions, mark_thread_stacks
+from vmtop.model.classify import classify_regions
 from vmtop.model.region import Region
+from vmtop.model.stacks import mark_thread_stacks
 from vmtop.procfs.facts import parse_stat_kstkesp, parse_task_syscall, thread_stack_pointers
 from vmtop.procfs.parse_maps import parse_maps
 from vmtop.procfs.reader import ProcFS

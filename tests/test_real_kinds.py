@@ -11,10 +11,11 @@ import pytest
 from conftest import FIXTURES
 
 from vmtop.model import cuda, kinds
-from vmtop.model.classify import GUARD_MAX, classify_regions, mark_thread_stacks
+from vmtop.model.classify import classify_regions
 from vmtop.model.explain import why_kind
 from vmtop.model.facts import ClassifyFacts
 from vmtop.model.region import Region
+from vmtop.model.stacks import GUARD_MAX, mark_thread_stacks
 from vmtop.model.sysv import parse_sysv_shm
 from vmtop.procfs.facts import parse_task_syscall, read_classify_facts
 from vmtop.procfs.parse_maps import parse_maps

@@ -18,8 +18,8 @@ from conftest import FIXTURES
 
 from vmtop.model import events as ev
 from vmtop.model import kinds
-from vmtop.model.classify import GUARD_MAX
 from vmtop.model.diff import diff_snapshots
+from vmtop.model.stacks import GUARD_MAX
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import take_snapshot
 

@@ -473,7 +473,7 @@ def test_a_group_is_coloured_by_what_it_uses_not_what_it_sets_aside():
 def test_guard_pages_group_with_the_stacks_they_guard():
     """An anonymous guard's object says whose stack it guards (it names no object): it
     goes in the stacks' group, not a group of its own per thread."""
-    from vmtop.model.classify import MAIN_STACK_OWNER
+    from vmtop.model.stacks import MAIN_STACK_OWNER
     from vmtop.tui.widgets.table_rows import group_key_of
 
     for owner in ("the stack of thread 752", "the stack of threads 7-9", "a thread's stack"):

@@ -24,7 +24,7 @@ classifies a live process, a copied ``/proc`` tree and a recording.
   region, ``tid`` is the lowest and ``object`` lists them all: "threads 12, 13").
   When some thread's stack pointer is unknown, rw-p anonymous regions directly above a
   small no-access region (glibc's pthread_create layout) are taken for thread stacks
-  without a TID, at most one per such thread.
+  without a TID, at most one per such thread (``vmtop.model.stacks``).
 - No-access anonymous regions: ``guard`` when small (GUARD_MAX) and right below a stack
   or beside JIT code, with ``object`` saying whose guard it is; any other is
   ``reserved``: address space kept for growth (runtime heap and code reserves, arena
@@ -41,13 +41,9 @@ passes over the list, no I/O.
 
 from __future__ import annotations
 
-import bisect
 import gc
-import heapq
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import compress, count, repeat
-from operator import eq, itemgetter
 
 from vmtop.model import cuda, kinds
 from vmtop.model.column_masks import after_mask, mask_and, mask_not, zero_mask
@@ -55,39 +51,37 @@ from vmtop.model.column_steps import where
 from vmtop.model.columns import RegionColumns
 from vmtop.model.devices import device_name
 from vmtop.model.facts import NO_FACTS, ClassifyFacts
+from vmtop.model.kinds import NO_ACCESS_KINDS
 from vmtop.model.region import Region
+from vmtop.model.region_rows import (
+    DEV,
+    END,
+    INODE,
+    KIND,
+    OBJECT,
+    PATH,
+    PERMS,
+    START,
+    TID,
+    Patched,
+    PlainRows,
+    relabel,
+)
+from vmtop.model.stacks import GUARD_MAX, is_guard_beside, mark_thread_stacks, name_stack_guards
 from vmtop.model.sysv import SYSV_PREFIX, describe_sysv
 
 # glibc's per-thread malloc heaps are HEAP_MAX_SIZE apart and long (64-bit).
 ARENA_HEAP = 64 << 20
-# The most a no-access region can be and still be called a guard: "a few pages". glibc
-# puts one page below a thread's stack, the JVM four, V8 one beside its code space.
-GUARD_MAX = 64 * 1024
 
-_NO_ACCESS = frozenset((kinds.RESERVED, kinds.GUARD, kinds.GAP))
 _OBJECT_KINDS = (
-    frozenset((kinds.TEXT, kinds.RODATA, kinds.RELRO, kinds.DATA, kinds.FILE)) | _NO_ACCESS
+    frozenset((kinds.TEXT, kinds.RODATA, kinds.RELRO, kinds.DATA, kinds.FILE)) | NO_ACCESS_KINDS
 )
 _RW_ANON_KINDS = frozenset((kinds.ANON, kinds.ARENA, kinds.BSS))
-_STACK_CANDIDATE_KINDS = frozenset((kinds.ANON, kinds.NAMED_ANON, kinds.THREAD_STACK))
-_START, _END, _PERMS, _OFFSET, _DEV, _INODE, _PATH = range(7)  # (by index: classify
-# reads plain tuples of columns' rows as well as Regions)
-_KIND = Region._fields.index("kind")
-_OBJECT = Region._fields.index("object")
-_TID = Region._fields.index("tid")
-_GET_KIND = itemgetter(_KIND)
-_AFTER_TID = _TID + 1
-assert _OBJECT == _KIND + 1 and _TID == _KIND + 2  # _relabel replaces the three at once
 _STACK_SHAPE = "the rw- region above it (the shape of a thread's stack)"
 _JIT_CODE = "JIT code"
 _RESERVED_KIND = kinds.RESERVED
 _GLIBC_NAMED = "[anon: glibc: "
 _GLIBC_STACKS = ("pthread stack: ", "pthread user stack: ")
-
-
-def _relabel(r: Region, kind: str, obj: str | None, tid: int | None) -> Region:
-    # Three times faster than Region._replace, which matters at 60 000 regions.
-    return tuple.__new__(Region, r[:_KIND] + (kind, obj, tid) + r[_AFTER_TID:])
 
 
 def classify_regions(regions: Sequence[Region], facts: ClassifyFacts | None = None) -> list[Region]:
@@ -116,11 +110,11 @@ def classify_columns(regions: RegionColumns, facts: ClassifyFacts | None = None)
     facts = facts if facts is not None else NO_FACTS
     # Most regions keep the kind their line gave them: only the relabelled ones are
     # kept (by index), and patched into a copy of the arrays at the end.
-    patched = _Patched(regions)
+    patched = Patched(regions)
     rows = patched.rows
     # Rows as plain tuples (no Region made: ~0.5 µs a row), read by index; and not the
     # runs of plain anonymous memory no rule can touch.
-    rows_in = _PlainRows(regions)
+    rows_in = PlainRows(regions)
     arena_rows: list[tuple[int, int]] = []
     classified = _classified_objects(_rows_to_classify(regions), rows_in, facts, arena_rows)
     for i, r, as_it_came in classified:
@@ -161,88 +155,21 @@ def _rows_to_classify(regions: RegionColumns) -> Iterator[tuple[int, tuple]]:
         yield from zip(range(lo, hi), regions.rows_between(lo, hi), strict=True)
 
 
-class _PlainRows(Sequence):
-    """Columns as a sequence of plain tuples in Region's field order (iterating makes
-    no Region; indexing, rare here, gives a Region)."""
-
-    def __init__(self, base: RegionColumns) -> None:
-        self.base = base
-
-    def __len__(self) -> int:
-        return len(self.base)
-
-    def __getitem__(self, i):
-        return self.base[i]
-
-    def __iter__(self) -> Iterator[tuple]:
-        return self.base.plain_rows()
-
-
-class _Patched:
-    """Columns seen through the regions replaced in them (``rows``, by index): what
-    mark_thread_stacks and name_stack_guards change in place in a list."""
-
-    def __init__(self, base: RegionColumns) -> None:
-        self.base = base
-        self.rows: dict[int, Region] = {}
-
-    def __len__(self) -> int:
-        return len(self.base)
-
-    def __getitem__(self, i: int) -> Region:
-        if i < 0:
-            i += len(self.base)
-        row = self.rows.get(i)
-        return row if row is not None else self.base[i]
-
-    def __setitem__(self, i: int, region: Region) -> None:
-        self.rows[i] = region
-
-    def __iter__(self) -> Iterator[Region]:
-        rows = self.rows
-        for i, r in enumerate(self.base):
-            yield rows.get(i, r)
-
-    def indexes_of_kind(self, kind: str) -> list[int]:
-        """The indexes of the regions of this kind, in order (in C but for the rows
-        replaced)."""
-        found = set(where(self.base.name_mask("kind", kind)))
-        for i, r in self.rows.items():
-            if r[_KIND] == kind:
-                found.add(i)
-            else:
-                found.discard(i)
-        return sorted(found)
-
-
 def _is_arena(r: Region, nxt: Region | None) -> bool:
     """The usable part of a glibc heap of a non-main arena (see module docstring)."""
-    if r[_START] % ARENA_HEAP or r[_PERMS] != "rw-p" or r[_PATH] or r[_INODE]:
+    if r[START] % ARENA_HEAP or r[PERMS] != "rw-p" or r[PATH] or r[INODE]:
         return False
-    size = r[_END] - r[_START]
+    size = r[END] - r[START]
     if size == ARENA_HEAP:
         return True
     return (
         size < ARENA_HEAP
         and nxt is not None
-        and nxt[_START] == r[_END]
-        and nxt[_KIND] in _NO_ACCESS
-        and not nxt[_INODE]
-        and not nxt[_PATH]
-        and nxt[_END] == r[_START] + ARENA_HEAP
-    )
-
-
-def _is_guard_below(guard: Region | None, r: Region) -> bool:
-    """Is ``guard`` a small no-access anonymous region touching ``r`` (either side)?"""
-    return (
-        guard is not None
-        and (guard[_KIND] is _RESERVED_KIND or guard[_KIND] == kinds.GUARD)
-        and (guard[_END] == r[_START] or guard[_START] == r[_END])
-        and guard[_END] - guard[_START] <= GUARD_MAX
-        and not guard[_INODE]
-        and not guard[_PATH]
-        and (guard[_OBJECT] is None or guard[_KIND] == kinds.GUARD)
+        and nxt[START] == r[END]
+        and nxt[KIND] in NO_ACCESS_KINDS
+        and not nxt[INODE]
+        and not nxt[PATH]
+        and nxt[END] == r[START] + ARENA_HEAP
     )
 
 
@@ -266,12 +193,12 @@ def _number_arenas_from_the_top(out, arena_rows: list[tuple[int, int]]) -> None:
     total = max(n for _, n in arena_rows)
     for i, n in arena_rows:
         r = out[i]
-        out[i] = _relabel(r, r[_KIND], f"arena {total + 1 - n}", r[_TID])
+        out[i] = relabel(r, r[KIND], f"arena {total + 1 - n}", r[TID])
 
 
 def _exec_objects(regions: Sequence[Region]) -> set[tuple[str, int]]:
     """(dev, inode) of every file with an executable (text) mapping."""
-    if isinstance(regions, _PlainRows):
+    if isinstance(regions, PlainRows):
         regions = regions.base
     if isinstance(regions, RegionColumns):
         if kinds.TEXT not in regions.distinct("kind"):
@@ -284,23 +211,21 @@ def _exec_objects(regions: Sequence[Region]) -> set[tuple[str, int]]:
 
 def _uses_cuda(regions: Sequence[Region]) -> bool:
     """Does some region map /dev/nvidia-uvm (the process uses CUDA)?"""
-    if isinstance(regions, _PlainRows):
+    if isinstance(regions, PlainRows):
         regions = regions.base
     if isinstance(regions, RegionColumns):
         return next(where(regions.name_mask("path", cuda.UVM)), None) is not None
-    return any(r[_PATH] == cuda.UVM for r in regions)
+    return any(r[PATH] == cuda.UVM for r in regions)
 
 
 def _touches_driver_mapping(r: Region, prev: Region | None, nxt: Region | None) -> bool:
     """Is the region right beside an NVIDIA device mapping or shared anonymous memory?"""
     return (
         prev is not None
-        and prev[_END] == r[_START]
-        and cuda.is_driver_mapping(prev[_PATH], prev[_PERMS])
+        and prev[END] == r[START]
+        and cuda.is_driver_mapping(prev[PATH], prev[PERMS])
     ) or (
-        nxt is not None
-        and nxt[_START] == r[_END]
-        and cuda.is_driver_mapping(nxt[_PATH], nxt[_PERMS])
+        nxt is not None and nxt[START] == r[END] and cuda.is_driver_mapping(nxt[PATH], nxt[PERMS])
     )
 
 
@@ -325,7 +250,7 @@ def _classified_objects(
     )
     ANON, ARENA, RESERVED, STACK = kinds.ANON, kinds.ARENA, kinds.RESERVED, kinds.STACK
     GUARD, JIT = kinds.GUARD, kinds.JIT
-    NO_ACCESS, OBJECT_KINDS, RW_ANON = _NO_ACCESS, _OBJECT_KINDS, _RW_ANON_KINDS
+    NO_ACCESS, OBJECT_KINDS, RW_ANON = NO_ACCESS_KINDS, _OBJECT_KINDS, _RW_ANON_KINDS
     bss_after = facts.bss_after_data
     exec_objects = _exec_objects(regions)
     uses_cuda = _uses_cuda(regions)
@@ -341,10 +266,10 @@ def _classified_objects(
     n = len(regions)
     for i, r in rows:
         as_it_came = r
-        k = r[_KIND]
-        if r[_INODE]:
-            if k in OBJECT_KINDS and (r[_DEV], r[_INODE]) in exec_objects:
-                p = r[_PERMS]
+        k = r[KIND]
+        if r[INODE]:
+            if k in OBJECT_KINDS and (r[DEV], r[INODE]) in exec_objects:
+                p = r[PERMS]
                 if p[:3] == "---":
                     kind = GAP
                 elif p[2] == "x":
@@ -354,109 +279,109 @@ def _classified_objects(
                     # The r-- part of the data segment right below: RELRO.
                     if (
                         prev is not None
-                        and prev[_KIND] == RODATA
-                        and prev[_END] == r[_START]
-                        and prev[_INODE] == r[_INODE]
-                        and prev[_DEV] == r[_DEV]
+                        and prev[KIND] == RODATA
+                        and prev[END] == r[START]
+                        and prev[INODE] == r[INODE]
+                        and prev[DEV] == r[DEV]
                     ):
-                        prev = held = _relabel(prev, RELRO, prev[_OBJECT], prev[_TID])
+                        prev = held = relabel(prev, RELRO, prev[OBJECT], prev[TID])
                 else:
                     kind = RODATA
-                if kind != k or r[_OBJECT] != r[_PATH]:
-                    r = _relabel(r, kind, r[_PATH], r[_TID])
+                if kind != k or r[OBJECT] != r[PATH]:
+                    r = relabel(r, kind, r[PATH], r[TID])
             elif k == kinds.DEVICE:
-                name = device_name(r[_PATH])
-                if r[_OBJECT] != name:
-                    r = _relabel(r, k, name, r[_TID])
-            elif k == kinds.SHM and r[_PATH].startswith(SYSV_PREFIX):
-                described = describe_sysv(r[_PATH], r[_INODE], facts.sysv)
-                if r[_OBJECT] != described:
-                    r = _relabel(r, k, described, r[_TID])
-            elif uses_cuda and k == kinds.SHM and cuda.is_pinned_shape(r[_PATH], r[_PERMS]):
-                if r[_OBJECT] != cuda.PINNED:
-                    r = _relabel(r, k, cuda.PINNED, r[_TID])
-        elif r[_PATH]:
-            if k == STACK and r[_PATH].startswith("[stack:"):
+                name = device_name(r[PATH])
+                if r[OBJECT] != name:
+                    r = relabel(r, k, name, r[TID])
+            elif k == kinds.SHM and r[PATH].startswith(SYSV_PREFIX):
+                described = describe_sysv(r[PATH], r[INODE], facts.sysv)
+                if r[OBJECT] != described:
+                    r = relabel(r, k, described, r[TID])
+            elif uses_cuda and k == kinds.SHM and cuda.is_pinned_shape(r[PATH], r[PERMS]):
+                if r[OBJECT] != cuda.PINNED:
+                    r = relabel(r, k, cuda.PINNED, r[TID])
+        elif r[PATH]:
+            if k == STACK and r[PATH].startswith("[stack:"):
                 # Kernels before 4.5 named thread stacks themselves: "[stack:TID]".
-                tid = r[_PATH][7:-1]
+                tid = r[PATH][7:-1]
                 if tid.isdigit():
-                    r = _relabel(r, kinds.THREAD_STACK, r[_OBJECT], int(tid))
-            elif r[_PATH].startswith(_GLIBC_NAMED):
+                    r = relabel(r, kinds.THREAD_STACK, r[OBJECT], int(tid))
+            elif r[PATH].startswith(_GLIBC_NAMED):
                 # glibc 2.40+ with glibc.mem.decorate_maps=1 names its own mappings.
-                named = r[_PATH][len(_GLIBC_NAMED) :]
+                named = r[PATH][len(_GLIBC_NAMED) :]
                 if named == "malloc arena]":
                     arenas += 1
-                    tail_start = r[_END]
-                    r = _relabel(r, ARENA, f"arena {arenas}", None)
+                    tail_start = r[END]
+                    r = relabel(r, ARENA, f"arena {arenas}", None)
                     arena_rows.append((i, arenas))
                 elif named.startswith(_GLIBC_STACKS) and named[-1:] == "]":
                     tid = named[named.rfind(" ") + 1 : -1]
                     tid_n = int(tid) if tid.isdigit() else None
-                    r = _relabel(r, kinds.THREAD_STACK, r[_OBJECT], tid_n)
+                    r = relabel(r, kinds.THREAD_STACK, r[OBJECT], tid_n)
         elif k in RW_ANON:
-            if not r[_START] % ARENA_HEAP and _is_arena(r, regions[i + 1] if i + 1 < n else None):
+            if not r[START] % ARENA_HEAP and _is_arena(r, regions[i + 1] if i + 1 < n else None):
                 arenas += 1
-                tail_start = r[_END]
-                r = _relabel(r, ARENA, f"arena {arenas}", r[_TID])
+                tail_start = r[END]
+                r = relabel(r, ARENA, f"arena {arenas}", r[TID])
                 arena_rows.append((i, arenas))
             elif (
                 prev is not None
-                and prev[_KIND] == DATA
-                and prev[_END] == r[_START]
-                and prev[_INODE]
-                and r[_PERMS] == "rw-p"
-                and bss_after.get(prev[_START]) != 0
+                and prev[KIND] == DATA
+                and prev[END] == r[START]
+                and prev[INODE]
+                and r[PERMS] == "rw-p"
+                and bss_after.get(prev[START]) != 0
             ):
-                r = _relabel(r, BSS, prev[_OBJECT], r[_TID])
+                r = relabel(r, BSS, prev[OBJECT], r[TID])
             elif k != ANON:
-                r = _relabel(r, ANON, None, r[_TID])
+                r = relabel(r, ANON, None, r[TID])
             if (
                 prev is not None
-                and prev[_KIND] == RESERVED
-                and prev[_END] == r[_START]
-                and prev[_END] - prev[_START] <= GUARD_MAX
-                and r[_KIND] == ANON
-                and r[_PERMS] == "rw-p"
-                and prev[_OBJECT] is None
-                and not prev[_INODE]
-                and not prev[_PATH]
+                and prev[KIND] == RESERVED
+                and prev[END] == r[START]
+                and prev[END] - prev[START] <= GUARD_MAX
+                and r[KIND] == ANON
+                and r[PERMS] == "rw-p"
+                and prev[OBJECT] is None
+                and not prev[INODE]
+                and not prev[PATH]
             ):
                 # A small no-access region below rw- memory: a thread stack's shape.
                 # name_stack_guards says whose once thread stacks are known.
-                held = _relabel(prev, GUARD, _STACK_SHAPE, None)
+                held = relabel(prev, GUARD, _STACK_SHAPE, None)
         elif k == JIT:
-            if _is_guard_below(prev, r):
-                held = _relabel(prev, GUARD, _JIT_CODE, None)
+            if is_guard_beside(prev, r):
+                held = relabel(prev, GUARD, _JIT_CODE, None)
         elif k in NO_ACCESS:
-            if r[_START] == tail_start:
-                r = _relabel(r, RESERVED, f"arena {arenas}", None)
+            if r[START] == tail_start:
+                r = relabel(r, RESERVED, f"arena {arenas}", None)
                 arena_rows.append((i, arenas))
             elif (
                 prev is not None
-                and prev[_OBJECT]
-                and prev[_END] == r[_START]
-                and prev[_INODE]
+                and prev[OBJECT]
+                and prev[END] == r[START]
+                and prev[INODE]
                 and i + 1 < n
-                and (nxt := regions[i + 1])[_START] == r[_END]
-                and nxt[_INODE] == prev[_INODE]
-                and nxt[_DEV] == prev[_DEV]
-                and (nxt[_DEV], nxt[_INODE]) in exec_objects
+                and (nxt := regions[i + 1])[START] == r[END]
+                and nxt[INODE] == prev[INODE]
+                and nxt[DEV] == prev[DEV]
+                and (nxt[DEV], nxt[INODE]) in exec_objects
             ):
                 # Between two parts of one object: the loader reserved the whole span.
-                r = _relabel(r, GAP, prev[_OBJECT], None)
-            elif prev is not None and prev[_KIND] == JIT and _is_guard_below(r, prev):
-                r = _relabel(r, GUARD, _JIT_CODE, None)
+                r = relabel(r, GAP, prev[OBJECT], None)
+            elif prev is not None and prev[KIND] == JIT and is_guard_beside(r, prev):
+                r = relabel(r, GUARD, _JIT_CODE, None)
             elif (
                 uses_cuda
                 # A guard's size is left to the guard rules: in the recording, a thread's
                 # guard page sits right on a /dev/nvidia0 mapping.
-                and r[_END] - r[_START] > GUARD_MAX
+                and r[END] - r[START] > GUARD_MAX
                 and _touches_driver_mapping(r, prev, regions[i + 1] if i + 1 < n else None)
             ):
-                if k != RESERVED or r[_OBJECT] != cuda.RESERVE:
-                    r = _relabel(r, RESERVED, cuda.RESERVE, None)
-            elif k != RESERVED or r[_OBJECT] is not None:
-                r = _relabel(r, RESERVED, None, None)
+                if k != RESERVED or r[OBJECT] != cuda.RESERVE:
+                    r = relabel(r, RESERVED, cuda.RESERVE, None)
+            elif k != RESERVED or r[OBJECT] is not None:
+                r = relabel(r, RESERVED, None, None)
         if held is not None:
             yield held_at, held, held_as_it_came
         held = prev = r
@@ -464,80 +389,3 @@ def _classified_objects(
         held_at = i
     if held is not None:
         yield held_at, held, held_as_it_came
-
-
-def mark_thread_stacks(regions: list[Region], stack_pointers: dict[int, int | None]) -> None:
-    """Mark, in place, the regions holding threads' stacks."""
-    starts = regions.base.starts if isinstance(regions, _Patched) else [r.start for r in regions]
-    unknown: list[int] = []
-    held: dict[int, list[int]] = {}
-    for tid, sp in sorted(stack_pointers.items()):
-        if sp is None:
-            unknown.append(tid)
-            continue
-        i = bisect.bisect_right(starts, sp) - 1
-        if i < 0:
-            continue
-        r = regions[i]
-        if r.start <= sp < r.end and r.kind in _STACK_CANDIDATE_KINDS:
-            held.setdefault(i, []).append(tid)
-    for i, tids in held.items():
-        r = regions[i]
-        listed = None if len(tids) == 1 else "threads " + ", ".join(map(str, tids))
-        regions[i] = _relabel(r, kinds.THREAD_STACK, listed, tids[0])
-    if not unknown:
-        return
-    # Candidates: rw-p anonymous right above a no-access anonymous region. There can be
-    # more than unknown threads (other programs make that layout too): keep the ones
-    # with the smallest guard, as glibc's default guard is one page.
-    ANON = kinds.ANON
-    candidates: list[tuple[int, int]] = []
-    guard: Region | None = None
-    for i, r in enumerate(regions):
-        if (
-            guard is not None
-            and r.kind == ANON
-            and guard.end == r.start
-            and r.perms == "rw-p"
-            and not r.path
-        ):
-            candidates.append((guard.end - guard.start, i))
-        guard = r if r.kind in _NO_ACCESS and not r.inode and not r.path else None
-    # One thread unknown and exactly one such region: by elimination, it is that thread's.
-    tid = unknown[0] if len(unknown) == 1 == len(candidates) else None
-    if len(candidates) > len(unknown):
-        candidates = heapq.nsmallest(len(unknown), candidates)
-    for _guard_size, i in candidates:
-        r = regions[i]
-        regions[i] = _relabel(r, kinds.THREAD_STACK, r.object, tid)
-
-
-# What a guard page's object says it guards (name_stack_guards).
-MAIN_STACK_OWNER = "the main thread's stack"
-THREAD_STACK_OWNERS = ("the stack of ", "a thread's stack")
-
-
-def _stack_owner(r: Region) -> str:
-    if r.kind == kinds.STACK and not r.path.startswith("[stack:"):
-        return MAIN_STACK_OWNER
-    if r.object and r.object.startswith("threads "):
-        return f"the stack of {r.object}"
-    if r.tid is not None:
-        return f"the stack of thread {r.tid}"
-    return "a thread's stack"
-
-
-def name_stack_guards(regions: list[Region]) -> None:
-    """In place: the small no-access region right below each thread stack is its guard,
-    and says whose."""
-    THREAD_STACK = kinds.THREAD_STACK
-    if isinstance(regions, _Patched):
-        stacks = regions.indexes_of_kind(THREAD_STACK)
-    else:
-        stacks = list(compress(count(), map(eq, map(_GET_KIND, regions), repeat(THREAD_STACK))))
-    for i in stacks:
-        below = regions[i - 1] if i else None
-        if _is_guard_below(below, regions[i]) and below.end == regions[i].start:
-            owner = _stack_owner(regions[i])
-            if below.kind != kinds.GUARD or below.object != owner:
-                regions[i - 1] = _relabel(below, kinds.GUARD, owner, None)

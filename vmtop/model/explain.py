@@ -4,9 +4,10 @@ detail. Pure: the region alone (classification put what it knew into ``object``)
 from __future__ import annotations
 
 from vmtop.model import cuda, kinds
-from vmtop.model.classify import ARENA_HEAP, GUARD_MAX
+from vmtop.model.classify import ARENA_HEAP
 from vmtop.model.devices import device_meaning
 from vmtop.model.region import Region
+from vmtop.model.stacks import GUARD_MAX
 
 DELETED = " (deleted)"
 

@@ -30,6 +30,8 @@ VVAR = "vvar"
 VSYSCALL = "vsyscall"
 NAMED_ANON = "named_anon"
 KERNEL = "kernel"
+# The kinds of a no-access region.
+NO_ACCESS_KINDS = frozenset((RESERVED, GUARD, GAP))
 
 # Order used by legends and summaries: the program's image first, then the dynamic
 # parts, then what the kernel provides.

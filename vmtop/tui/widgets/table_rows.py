@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from vmtop.model import kinds
-from vmtop.model.classify import MAIN_STACK_OWNER, THREAD_STACK_OWNERS
 from vmtop.model.region import Region
+from vmtop.model.stacks import MAIN_STACK_OWNER, THREAD_STACK_OWNERS
 from vmtop.tui.sampler import RegionChange
 from vmtop.tui.theme import kind_label
 from vmtop.tui.widgets.table_columns import region_name
