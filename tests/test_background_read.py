@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import threading
 
 import pytest
@@ -28,6 +29,11 @@ MANY_REGIONS = REPO / "benchmarks" / "many_regions.c"
 def plain_read(path: str) -> bytes:
     with open(path, "rb", buffering=0) as f:
         return f.read()
+
+
+def figures_masked(text: bytes) -> bytes:
+    """smaps with every kB figure replaced by #: its structure, headers and names."""
+    return re.sub(rb"(?m)^(\w+:\s+)\d+ kB$", rb"\1# kB", text)
 
 
 def steady(path: str, read):
@@ -227,12 +233,17 @@ def test_pieces_cut_by_ends_hold_whole_blocks(many_regions_child, monkeypatch, l
     got, whole = steady(
         path, lambda: list(background_read.read_chunks(path, size, ends=_blocks_end))
     )
-    assert b"".join(got) == whole
+    # Figures masked: another process mapping or leaving libc moves its pages between
+    # Shared_ and Private_Clean and its PSS, even of a stopped child, and "steady" can
+    # miss a change that came and went (CI saw a PSS digit differ under load).
+    assert figures_masked(b"".join(got)) == figures_masked(whole)
     assert len(got) > 20
     for piece in got:
         assert pieces._HEADER.match(piece), piece[:80]
         assert piece.endswith(b"\n")
-    assert [r for piece in got for r in parse_smaps(piece)] == parse_smaps(whole)
+    assert [r[:7] for piece in got for r in parse_smaps(piece)] == [
+        r[:7] for r in parse_smaps(whole)
+    ]
     if libc and size > 1000:  # (many blocks to a buffer: pieces of about its size;
         # os.read of /proc gives a page or so a call)
         assert max(map(len, got)) <= size

@@ -26,6 +26,7 @@ COMMANDS = (
     "record",
     "replay",
     "report",
+    "diff",
     "serve",
     "completion",
     "man",
@@ -128,6 +129,38 @@ def test_bash_pids_leave_out_kernel_threads_and_zombies(bash_file, zombie):
     assert str(os.getpid()) in offered
     assert zombie not in offered
     assert not [pid for pid in offered if _kernel_thread(pid)]
+
+
+@pytest.fixture
+def leader_exit_tree(tmp_path):
+    """500: its main thread exited (Z) while another runs (Threads 2): alive. 600: a
+    zombie (Z, one thread). 700: a sleeping process."""
+    from helpers_proc_trees import leader_exited, stat_line, zombie
+
+    root = tmp_path / "proc"
+    leader_exited(root, 500)
+    zombie(root, 600)
+    (root / "700").mkdir()
+    (root / "700" / "stat").write_bytes(stat_line(700, "sleep", "S", 1))
+    return root
+
+
+def test_bash_pids_keep_a_process_whose_main_thread_exited(bash_file, leader_exit_tree):
+    offered = bash_complete(bash_file, "vmtop", "--proc-root", str(leader_exit_tree), "watch", "")
+    assert sorted(offered) == ["500", "700"]
+
+
+@pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
+def test_fish_pids_keep_a_process_whose_main_thread_exited(tmp_path, leader_exit_tree):
+    complete = fish_completer(tmp_path)
+    assert sorted(complete(f"vmtop --proc-root {leader_exit_tree} watch ")) == ["500", "700"]
+
+
+@pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
+def test_zsh_pids_keep_a_process_whose_main_thread_exited(tmp_path, leader_exit_tree):
+    (tmp_path / "_vmtop").write_text(vmtop_stdout("completion", "zsh"))
+    listed = zsh_complete(tmp_path, f"vmtop --proc-root {leader_exit_tree} watch ").split()
+    assert "500" in listed and "700" in listed and "600" not in listed
 
 
 def test_bash_pids_come_from_the_proc_root_given(bash_file):

@@ -322,6 +322,28 @@ def test_another_file_mapped_over_the_same_range_is_unmapped_then_mapped():
     assert all((e.start, e.end) == (ANON, ANON + MiB) for e in events)
 
 
+def test_a_range_mapped_again_between_samples_is_not_called_map_fixed():
+    """munmap of a file, then a thread's stack that the kernel put in the freed range,
+    between two samples (a slow interval): the map cannot tell that from an mmap with
+    MAP_FIXED over the file, so neither event says it was MAP_FIXED, and both say it
+    could have been either."""
+    data = region(ANON, ANON + 32 * MiB, "rw-p", "/tmp/data.bin", inode=1, dev="fe:01")
+    guard = region(ANON, ANON + PAGE, "---p")
+    stack = region(ANON + PAGE, ANON + 8 * MiB, kind=kinds.THREAD_STACK, tid=4322)
+    events = diff(base_regions() + [data], base_regions() + [guard, stack])
+    unmapped = [e for e in events if e.event == ev.UNMAPPED]
+    mapped = [e for e in events if e.event == ev.MAPPED]
+    assert [e.path for e in unmapped] == ["/tmp/data.bin"] and len(mapped) == 2
+    said = unmapped[0].detail
+    assert "replaced between samples" in said, said
+    assert "unmapped and mapped again, or MAP_FIXED" in said, said
+    for e in mapped:
+        assert "between samples" in e.detail and "or an mmap with MAP_FIXED" in e.detail
+    for e in events:
+        assert "(MAP_FIXED)" not in e.detail, e.detail
+        assert "mapped over what was there" not in e.detail, e.detail
+
+
 def test_the_same_file_at_another_offset_is_another_mapping():
     old = region(ANON, ANON + MiB, "r--p", "/tmp/a", inode=1, dev="fe:01", offset=0)
     new = region(ANON, ANON + MiB, "r--p", "/tmp/a", inode=1, dev="fe:01", offset=MiB)

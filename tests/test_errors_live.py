@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, run_vmtop, wait_for_state
-from helpers_nobody import AS_NOBODY, NobodyVmtop, _readable_by_all
+from helpers_nobody import AS_NOBODY, NOBODY_ENV, NobodyVmtop, _readable_by_all
 
 from vmtop.procfs.errors import AccessDenied, NoSuchProcess, ProcessGone
 from vmtop.procfs.reader import ProcFS
@@ -144,6 +144,72 @@ def test_same_user_as_nobody_works(spawn, nobody):
     result = nobody.run("snapshot", str(target.pid))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"{target.pid}:   sleep 60\n".encode())
+
+
+@pytest.fixture
+def undumpable(compile_c):
+    """tests/c/undumpable.c, where nobody may run it: (as "undumpable", as "hidden_prog")."""
+    import tempfile
+
+    built = compile_c("undumpable.c")
+    where = Path(tempfile.mkdtemp(prefix="vmtop-undumpable-"))
+    try:
+        os.chmod(where, 0o755)
+        for name in ("undumpable", "hidden_prog"):
+            shutil.copy(built, where / name)
+            os.chmod(where / name, 0o755)
+        yield where / "undumpable", where / "hidden_prog"
+    finally:
+        shutil.rmtree(where, ignore_errors=True)
+
+
+def test_own_undumpable_process_needs_root(spawn, nobody, undumpable):
+    """nobody's own process that set PR_SET_DUMPABLE to 0: "run vmtop as nobody" is
+    what was done; only root gets past it."""
+    target = spawn([*AS_NOBODY, undumpable[0], "hide"])
+    assert target.read_line() == "READY"
+    stderr = assert_one_line_error(
+        nobody.run("snapshot", str(target.pid)), "permission denied", "owned by nobody"
+    )
+    assert "not dumpable: it set PR_SET_DUMPABLE to 0" in stderr
+    assert "run vmtop as nobody" not in stderr
+    assert stderr.rstrip("\n").endswith(
+        f'run vmtop as root: sudo "$(command -v vmtop)" snapshot {target.pid}'
+    )
+
+
+def test_watch_of_a_process_that_execs_what_it_may_not_read(spawn, nobody, undumpable):
+    """Watched as nobody, nobody's process exec's a program that makes itself
+    undumpable: the watch prints the exec, says the process still runs but can no
+    longer be read, and fails; it never says the process exited."""
+    target = spawn([*AS_NOBODY, undumpable[0], str(undumpable[1])])
+    assert target.read_line() == "READY"
+    watch = subprocess.Popen(
+        nobody.argv("watch", str(target.pid), "--interval", "0.1"),
+        cwd=nobody.root,
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(nobody.root), **NOBODY_ENV},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert b"watching PID" in watch.stderr.readline()
+        os.kill(target.pid, signal.SIGUSR1)
+        assert target.read_line() == "READY"  # hidden_prog runs, not dumpable
+        stdout, stderr = watch.communicate(timeout=30)
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+            watch.wait()
+    out, err = stdout.decode(), stderr.decode()
+    assert watch.returncode == 1, err
+    assert "Traceback" not in err and "exited" not in out + err
+    assert [line for line in out.splitlines() if "  exec  " in line], out
+    last = err.rstrip("\n").splitlines()[-1]
+    assert last.startswith(
+        f"vmtop: process {target.pid} (hidden_prog) is still running but can no longer be "
+        "read: it is not dumpable now"
+    ), last
+    assert last.endswith(f'sudo "$(command -v vmtop)" watch {target.pid} --interval 0.1')
 
 
 MANY_REGIONS = r"""

@@ -147,7 +147,9 @@ def test_deleted_shared_memory_is_explained():
     sysv = next(r for r in regions if r.path.startswith("/SYSV"))
     assert "shmid is its inode" in why_kind(sysv)
     removed = next(r for r in regions_of("dlopen_gap") if r.path.startswith("/SYSV"))
-    assert "marked for removal" in why_kind(removed)
+    # Removed, and why its name says "(deleted)": not because it was removed.
+    assert "No process can attach it any more" in why_kind(removed)
+    assert "in every SysV mapping's name" in why_kind(removed)
 
 
 def test_why_cuda_reserves_and_pinned_memory():
@@ -180,3 +182,18 @@ def test_every_kind_is_in_exactly_one_summary_group():
     assert sorted(grouped) == sorted(kinds.ALL_KINDS)
     assert group_of(kinds.ARENA).name == group_of(kinds.HEAP).name == "heaps"
     assert group_of(kinds.RESERVED).name == "reserved"
+
+
+def test_a_stack_glibc_kept_after_its_thread_exited_is_explained_and_named():
+    from vmtop.model.cached_stacks import CACHED
+    from vmtop.model.region import Region
+    from vmtop.tui.widgets.table_columns import region_name
+
+    stack = Region(
+        0x7F0000000000, 0x7F0000800000, "rw-p", 0, "00:00", 0, "",
+        kind=kinds.THREAD_STACK, object=CACHED + "exited thread 30028",
+    )  # fmt: skip
+    why = why_kind(stack)
+    assert "cached stack of exited thread 30028" in why and "pthread_create" in why
+    assert "could not be read" not in why  # (what a stack found by its shape says)
+    assert region_name(stack) == ("[cached stack of exited thread 30028]", True)

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers_proc_trees import leader_exited, zombie
 
 import vmtop.procfs.processes as processes
 from vmtop.procfs.processes import (
@@ -90,6 +91,39 @@ def test_access_is_asked_again_on_every_refresh(monkeypatch):
 
     monkeypatch.setattr(processes, "open_maps", refuse)
     assert "permission denied" in {r.pid: r.denied for r in lister.list()}[4242]
+
+
+def test_a_main_thread_that_exited_is_not_a_zombie_while_other_threads_run(tmp_path):
+    """pthread_exit() in main: stat says Z, Threads 2. The process is alive: it opens,
+    and its row shows what the living thread's files say (state, sizes, command line),
+    not the empty ones of the exited main thread. A Z with one thread is a zombie."""
+    leader_exited(tmp_path, 500)
+    zombie(tmp_path, 600)
+    rows = {row.pid: row for row in ProcessLister(ProcFS(str(tmp_path))).list()}
+    alive = rows[500]
+    assert alive.denied is None
+    assert (alive.state, alive.threads) == ("S", 2)
+    assert alive.rss == 4608 * processes.PAGE_SIZE  # task/501/statm, resident pages
+    assert alive.vsize == 20480 * processes.PAGE_SIZE
+    assert alive.command == "/opt/leaderexit --serve"
+    assert "zombie" in rows[600].denied
+
+
+def test_a_main_thread_that_exited_is_asked_through_a_living_thread(tmp_path, monkeypatch):
+    """The exited main thread's maps opens for anyone (it has no memory to guard): the
+    kernel's answer for the process is the living thread's maps."""
+    tid = leader_exited(tmp_path, 500)
+    asked = []
+
+    def refuse_threads(path):
+        asked.append(path)
+        if "/task/" in path:
+            raise PermissionError(errno.EACCES, "Permission denied", path)
+
+    monkeypatch.setattr(processes, "open_maps", refuse_threads)
+    (row,) = ProcessLister(ProcFS(str(tmp_path))).list()
+    assert asked == [str(tmp_path / "500" / "task" / str(tid) / "maps")]
+    assert "permission denied" in row.denied and "process 500" in row.denied
 
 
 def test_sorting_by_each_key():
@@ -238,6 +272,23 @@ def test_live_list_comes_from_psutil_and_agrees_with_the_kernel(spawn, tmp_path)
     (raw,) = ProcessLister(ProcFS(), use_psutil=False).list([child.pid])
     assert raw.comm == "vmtop-a-very-lo"  # what stat says; psutil's is the whole name
     assert raw.identity == row.identity
+
+
+@pytest.mark.live
+def test_live_process_whose_main_thread_exited_can_be_opened(compile_c_once, spawn):
+    """tests/c/leader_exits.c: main() calls pthread_exit() while a thread holding a
+    4 MiB block runs on. stat says Z; the process is alive and listed as such."""
+    from conftest import wait_for_state
+
+    child = spawn([compile_c_once("leader_exits.c", "-pthread")])
+    child.read_until("READY")
+    wait_for_state(child.pid, "Z")
+    assert stat_fields(child.pid)[17] == "2"  # num_threads
+    for lister in (ProcessLister(ProcFS()), ProcessLister(ProcFS(), use_psutil=False)):
+        (row,) = lister.list([child.pid])
+        assert row.denied is None
+        assert row.state != "Z" and row.threads == 2
+        assert row.rss >= 4 << 20 and "leader_exits" in row.command
 
 
 @pytest.mark.live

@@ -186,7 +186,7 @@ def test_cut_short_replays_to_the_last_complete_sample(tmp_path):
         assert_same_sample(rec.snapshot(last), snaps[last], last)
 
 
-def test_damaged_file_replays_to_the_damage(tmp_path):
+def test_damaged_file_replays_to_the_damage_and_goes_on_at_the_next_keyframe(tmp_path):
     snaps = fixture_sequence()
     path = tmp_path / "r.jsonl.gz"
     write(path, snaps)
@@ -196,12 +196,12 @@ def test_damaged_file_replays_to_the_damage(tmp_path):
     path.write_bytes(bytes(data))
     rec = Recording.open(str(path))
     assert 0 < len(rec) < len(snaps)
-    assert "damaged" in rec.notes[0] or "cut short" in rec.notes[0]
-    for i in range(len(rec)):
-        try:
-            assert_same_sample(rec.snapshot(i), snaps[i], i)
-        except RecordingError as e:  # the sample whose body sits in the damage
-            assert "cannot be read back" in str(e)
+    (note,) = rec.notes
+    assert " lost: " in note and "the replay goes on from sample" in note
+    numbers = [rec.number(i) for i in range(len(rec))]
+    assert numbers[-1] == len(snaps) and rec.recorded == len(snaps)  # the end was read
+    for i in range(len(rec)):  # every sample kept rebuilds: the damage is in none
+        assert_same_sample(rec.snapshot(i), snaps[numbers[i] - 1], i)
 
 
 def _members(data: bytes) -> list[bytes]:
@@ -232,30 +232,32 @@ def _with_line(data: bytes, number: int, text: bytes) -> bytes:
 
 
 # Lines of _valid_recording() (14 samples, keyframe_every=4): 1 the header, 2 a keyframe,
-# then a delta and its sample's commit line by turns; 12 the second keyframe, 16 the
-# delta of the 8th sample, 17 its commit line.
+# then a delta and its sample's commit line by turns; 12 the second keyframe (sample 6),
+# 16 the delta of the 8th sample, 17 its commit line; the third keyframe is sample 11's.
+# A damaged line loses the samples from its own to the next keyframe: reading goes on
+# there.
 @pytest.mark.parametrize(
-    ("number", "text", "why", "kept"),
+    ("number", "text", "why", "lost"),
     [
-        (6, b"{not json", "not JSON", 2),
-        (6, b"\xff\xfe", "not JSON", 2),
-        (16, b"garbage where a delta was", "not JSON", 7),
-        (17, b"[1, 2, 3]", "a JSON array, not a record object", 7),
-        (17, b'"sample"', "a JSON string, not a record object", 7),
-        (17, b"42", "a number, not a record object", 7),
-        (17, b'{"i":7,"time":1}', "a record object without a type", 7),
-        (17, b'{"type":"sample","i":7}', "no time in sample 8", 7),
-        (17, b'{"type":"sample","i":7,"time":"noon"}', "bad time in sample 8", 7),
-        (17, b'{"type":"sample","i":7,"time":1,"totals":5}', "bad totals in sample 8", 7),
-        (17, b'{"type":"sample","i":7,"time":1,"kinds":[1]}', "bad resident bytes", 7),
-        (17, b'{"type":"sample","i":7,"time":1,"events":[[1]]}', "bad events in sample 8", 7),
-        (17, b'{"type":"sample","i":8,"time":1}', "sample 8 is missing", 7),
-        (28, b'{"type":"end","events":{"a":1}}', "bad events in the end mark", 14),
+        (6, b"{not json", "not JSON", (3, 5)),
+        (6, b"\xff\xfe", "not JSON", (3, 5)),
+        (16, b"garbage where a delta was", "not JSON", (8, 10)),
+        (17, b"[1, 2, 3]", "a JSON array, not a record object", (8, 10)),
+        (17, b'"sample"', "a JSON string, not a record object", (8, 10)),
+        (17, b"42", "a number, not a record object", (8, 10)),
+        (17, b'{"i":7,"time":1}', "a record object without a type", (8, 10)),
+        (17, b'{"type":"sample","i":7}', "no time in sample 8", (8, 10)),
+        (17, b'{"type":"sample","i":7,"time":"noon"}', "bad time in sample 8", (8, 10)),
+        (17, b'{"type":"sample","i":7,"time":1,"totals":5}', "bad totals in sample 8", (8, 10)),
+        (17, b'{"type":"sample","i":7,"time":1,"kinds":[1]}', "bad resident bytes", (8, 10)),
+        (17, b'{"type":"sample","i":7,"time":1,"events":[[1]]}', "bad events in sample 8", (8, 10)),
+        (17, b'{"type":"sample","i":8,"time":1}', "sample 8 is missing", (8, 10)),
+        (28, b'{"type":"end","events":{"a":1}}', "bad events in the end mark", None),
     ],
 )
 @pytest.mark.parametrize("plain", [False, True], ids=["gzip", "plain"])
 def test_a_damaged_line_is_named_by_its_number_and_what_is_wrong(
-    tmp_path, number, text, why, kept, plain
+    tmp_path, number, text, why, lost, plain
 ):
     data = _with_line(_valid_recording(), number, text)
     if plain:  # JSON Lines not compressed: read the same way, line for line
@@ -263,12 +265,26 @@ def test_a_damaged_line_is_named_by_its_number_and_what_is_wrong(
     path = tmp_path / "r.jsonl.gz"
     path.write_bytes(data)
     rec = Recording.open(str(path))
-    assert len(rec) == kept
     (note,) = rec.notes
-    assert rec.end_reason is None  # the end mark does not count when it is damaged
-    assert f"line {number} is damaged ({why}" in note, note
-    assert f"replaying up to sample {kept} " in note
     assert "Error" not in note and "byte 0" not in note  # no exception class names
+    numbers = [rec.number(i) for i in range(len(rec))]
+    if lost is None:  # the end mark: every sample is there, the end is not
+        assert numbers == list(range(1, 15)) and rec.end_reason is None
+        assert note == (
+            f"line {number} is damaged ({why}): nothing after sample 14 "
+            f"({time.strftime('%H:%M:%S', time.localtime(rec.end))}) can be read"
+        )
+        return
+    first, last = lost
+    assert numbers == [n for n in range(1, 15) if not first <= n <= last]
+    assert rec.end_reason == "stopped"
+    assert note.startswith(f"samples {first}–{last} lost: line {number} is damaged ({why}"), note
+    assert note.endswith(f"; the replay goes on from sample {last + 1} ({_clock(rec, last + 1)})")
+
+
+def _clock(rec, number: int) -> str:
+    i = next(i for i in range(len(rec)) if rec.number(i) == number)
+    return time.strftime("%H:%M:%S", time.localtime(rec.time_of(i)))
 
 
 def test_damaged_compressed_data_is_named_by_its_byte_and_line(tmp_path):
@@ -281,9 +297,12 @@ def test_damaged_compressed_data_is_named_by_its_byte_and_line(tmp_path):
     path = tmp_path / "r.jsonl.gz"
     path.write_bytes(bytes(data))
     rec = Recording.open(str(path))
-    assert len(rec) == 5
+    assert [rec.number(i) for i in range(len(rec))] == [1, 2, 3, 4, 5, 11, 12, 13, 14]
     (note,) = rec.notes
-    assert f"damaged from byte {start} of the file, line 13 on (" in note, note
+    resume = start + len(members[4])  # the third keyframe's member
+    assert note.startswith(
+        f"samples 6–10 lost: damaged from byte {start} to {resume} of the file, line 13 on ("
+    ), note
     assert "compressed data that does not decompress" in note and "Error" not in note
 
 

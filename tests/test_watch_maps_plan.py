@@ -56,5 +56,8 @@ def test_a_thread_exit_line_names_the_thread():
     line = human_line(event)
     assert "thread_exited" in line and "[stack of thread 812]" in line
     assert "[anon]" not in line
-    # Without a thread id (an anonymous region), as before.
-    assert "[anon]" in human_line(event._replace(event=ev.UNMAPPED, tid=None))
+    # Without a thread id: an anonymous region, as before; a thread's stack of no thread
+    # (kept by glibc after its thread exited) is still a thread stack.
+    gone = event._replace(event=ev.UNMAPPED, tid=None)
+    assert "[anon]" in human_line(gone._replace(kind="anon"))
+    assert "[thread stack]" in human_line(gone) and "[anon]" not in human_line(gone)

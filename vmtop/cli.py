@@ -31,6 +31,7 @@ SUBCOMMANDS = (
     "watch",
     "demo",
     *recordings.COMMANDS,
+    "diff",
     "serve",
     "completion",
     "man",
@@ -211,7 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="mmap demo: size of the file (default 256)",
     )
     recordings.add_parsers(sub, _common, parse_pid, positive_float, positive_int)
+    from vmtop.commands import diff as diff_command
     from vmtop.commands.completion import add_completion_parsers
+
+    diff_command.add_parser(sub, positive_int)
     from vmtop.commands.serve import add_serve_parser
 
     add_serve_parser(sub, _common)
@@ -285,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     args.settings = settings
     if args.command == "watch":
         args.interval, args.threshold = settings.interval, settings.threshold
+    if args.command == "diff":
+        args.threshold = settings.threshold
     if _wants_tui(args):
         reason = no_terminal_reason()
         if reason is not None:
@@ -308,6 +314,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_demo(procfs, args)
         if args.command in recordings.COMMANDS:
             return recordings.run(procfs, args)
+        if args.command == "diff":
+            from vmtop.commands.diff import cmd_diff
+
+            return cmd_diff(args)
         if args.command == "serve":
             from vmtop.commands.serve import cmd_serve
 

@@ -51,6 +51,7 @@ TABLE_COLUMNS = (
     "swap_pss",
     "anon_huge",
     "lazyfree",
+    "hugetlb",
     "perm",
     "kind",
     "dsize",

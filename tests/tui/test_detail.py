@@ -327,7 +327,7 @@ async def test_page_strip_legend_and_kernel_bits_agree_for_a_shared_page(
         shared_anon = next(v for k, v in legend.items() if "shared with another" in k)
         assert (file_line, only_here, shared_anon) == (2, 1, 1)
         bits = next(line for line in text.splitlines() if line.startswith("kernel bits"))
-        assert "present 4 = file/shared 2 (1 of them also exclusive)" in bits
+        assert "present 4 = file/shared 2 (1 of them mapped only here)" in bits
         assert "anonymous 2 (1 exclusive)" in bits
         assert "swapped 1" in bits and f"not present {pages - 5}" in bits
 

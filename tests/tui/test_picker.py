@@ -169,6 +169,50 @@ async def test_permission_denied_pick_explains_and_stays(fixture_procfs, deny_pi
         assert isinstance(app.screen, OpenedScreen) and app.screen.pid == 4343
 
 
+async def test_why_a_process_is_refused_is_read_whole_at_80_columns(fixture_procfs, deny_pids):
+    """The bottom line says why in a few words, on as many lines as it takes; the
+    dialog says it all."""
+    deny_pids(4444)
+    app = PickerApp(fixture_procfs)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("down")
+        assert selected_pid(app) == 4444
+        status = app.screen.query_one("#picker-status")
+        shown = " ".join(status.render_line(y).text.strip() for y in range(status.size.height))
+        assert shown == "✗ permission denied (owned by nobody)  (Enter explains)"
+        # A reason longer than the line wraps rather than lose its end.
+        row = app.screen.query_one(ProcessTable).selected
+        long = f"cannot read {'/very/long/path' * 6}/maps: a FIFO, not a regular file"
+        app.screen._highlighted(ProcessTable.Highlighted(row._replace(denied=long)))
+        await pilot.pause()
+        shown = " ".join(status.render_line(y).text.strip() for y in range(status.size.height))
+        assert status.size.height > 1 and shown.endswith("not a regular file  (Enter explains)")
+        await pilot.press("up")
+        await pilot.pause()
+        assert status.size.height == 1  # a command line stays on one line
+
+
+async def test_a_process_of_ones_own_that_is_refused_is_not_dumpable(
+    fixture_procfs, deny_pids, monkeypatch
+):
+    """As nobody, nobody's process refused: "sudo -u nobody" would change nothing."""
+    import os
+
+    monkeypatch.setattr(os, "geteuid", lambda: 65534)  # vmtop runs as nobody
+    deny_pids(4444)  # nobody's
+    app = PickerApp(fixture_procfs)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("down")
+        status = str(app.screen.query_one("#picker-status").content)
+        assert "permission denied (owned by nobody, not dumpable)" in status
+        await pilot.press("enter")
+        reason = rendered_text(app.screen.query_one("#explain-reason"))
+        advice = rendered_text(app.screen.query_one("#explain-advice"))
+        assert "owned by nobody, but not dumpable: it set PR_SET_DUMPABLE to 0" in reason
+        assert "sudo -u" not in advice
+        assert "not dumpable" in advice and 'sudo "$(command -v vmtop)" 4444' in advice
+
+
 async def test_q_quits_from_the_picker(fixture_procfs):
     app = PickerApp(fixture_procfs)
     async with app.run_test(size=(160, 40)) as pilot:

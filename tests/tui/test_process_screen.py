@@ -467,6 +467,48 @@ async def test_process_that_exits_keeps_its_last_snapshot(tmp_path):
         assert screen._timer is None
 
 
+async def test_process_that_runs_a_program_it_may_not_read_has_not_exited(tmp_path, monkeypatch):
+    """The process exec'd a setuid program: its maps is refused from then on, its stat
+    (same start time, a new name) still reads. The screen keeps the last snapshot, says
+    the process still runs, and gives the whole advice, its PID included, at 80 columns."""
+    import errno
+    import os
+
+    import vmtop.procfs.reader as reader
+
+    root = copy_fixture(tmp_path)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)  # an ordinary user's advice
+    monkeypatch.setattr(ProcFS, "owner", lambda self, pid: "root")
+    app = ScreenApp(root)
+    async with app.run_test(size=(80, 30)) as pilot:
+        await settle(pilot)
+        stat = root / str(PID) / "stat"
+        stat.write_text(stat.read_text().replace("(fixture_prog)", "(passwd)"))
+        real_open = reader.open_regular
+
+        def open_regular(path, *, inside=None):
+            if os.path.basename(path) in ("maps", "smaps"):
+                raise PermissionError(errno.EACCES, "Permission denied", path)
+            return real_open(path, inside=inside)
+
+        monkeypatch.setattr(reader, "open_regular", open_regular)
+        await step(pilot, 5.0)
+        screen = app.screen
+        header = lines(screen.query_one(ProcessHeader))[0]
+        assert "exited" not in header
+        assert "unreadable since 22:13:25" in header
+        banner = screen.query_one("#banner")
+        shown = " ".join(line.strip() for line in lines(banner))
+        assert "exited" not in shown
+        assert shown.startswith(f"process {PID} is still running but can no longer be read")
+        assert "it exec'd passwd, which vmtop may not read (now owned by root)" in shown
+        assert shown.endswith(f'run vmtop as root: sudo "$(command -v vmtop)" {PID}')
+        assert len(screen.query_one(RegionTable).rows) == 28  # the last snapshot stays
+        log = screen.query_one(EventLog)
+        assert "fixture_prog -> passwd" in log.line_text(0)
+        assert screen._timer is None  # nothing more is read
+
+
 async def test_unreadable_process_shows_a_message_and_q_leaves(tmp_path):
     app = ScreenApp(tmp_path, pid=99999)
     async with app.run_test(size=(160, 48)) as pilot:

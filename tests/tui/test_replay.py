@@ -239,7 +239,7 @@ async def test_the_footer_shows_the_replay_keys_first(recording):
     async with app.run_test(size=(160, 48)) as pilot:
         screen = await opened(app, pilot)
         shown = {b.binding.description for b in screen.active_bindings.values() if b.binding.show}
-        assert {"Play", "Step", "Event", "Time", "Mark A", "Mark B", "Back"} <= shown
+        assert {"Play", "Step", "Event", "Time", "Mark A/B", "Back", "Help"} <= shown
 
 
 def test_replay_screen_snapshot(recording, snap_compare):
@@ -466,3 +466,55 @@ async def test_go_to_a_time_lands_on_the_sample_taken_then(late_recording):
         await pilot.press("b")
         await settle(pilot)
         assert "A 22:13:24.3 → B 22:13:27.3 (+3.0s)" in screen.ab_summary, screen.ab_summary
+
+
+# -- a damaged recording -------------------------------------------------------------------
+
+
+async def test_a_damaged_recording_replays_what_is_intact_and_says_once_what_is_lost(tmp_path):
+    """A keyframe damaged: the replay shows the samples before it and from the next
+    keyframe on, numbered as the file numbers them, with one warning. Before, the scan
+    stepped over the keyframe without seeing the damage, and stepping onto its sample
+    said it "cannot be read back"."""
+    import json
+    import zlib
+
+    snaps = snapshots()
+    path = tmp_path / "damaged.jsonl.gz"
+    writer = RecordingWriter(str(path), interval=1.0, keyframe_every=1)
+    prev = None
+    for snap in snaps:
+        writer.write_sample(snap, diff.diff_snapshots(prev, snap) if prev else [])
+        prev = snap
+    writer.close()
+    data = bytearray(path.read_bytes())
+    at, keyframes = 0, []  # (offset, sample) of each keyframe's gzip member
+    while at < len(data):
+        z = zlib.decompressobj(31)
+        line = z.decompress(bytes(data[at:])).split(b"\n")[0]
+        if line.startswith(b'{"type":"keyframe"'):
+            keyframes.append((at, json.loads(line)["i"]))
+        at = len(data) - len(z.unused_data)
+    (second, lost_from), (_, lost_to) = keyframes[1], keyframes[2]
+    data[second + 40] ^= 0xFF
+    path.write_bytes(bytes(data))
+    rec = Recording.open(str(path))
+    kept = [*range(1, lost_from + 1), *range(lost_to + 1, SAMPLES + 1)]
+    assert [rec.number(i) for i in range(len(rec))] == kept
+    app = ReplayApp(rec)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await opened(app, pilot)
+        (said,) = [n.message for n in app._notifications]
+        assert said.startswith(f"samples {lost_from + 1}–{lost_to} lost: ")
+        assert said == rec.notes[0]
+        assert f"sample 1/{SAMPLES}" in header(app)[0]
+        for _ in range(lost_from):
+            await pilot.press("full_stop")
+        await settle(pilot)
+        assert f"sample {lost_to + 1}/{SAMPLES}" in header(app)[0]
+        assert screen.source.position == lost_from and screen.source.problem is None
+        assert screen.snapshot.regions == snaps[lost_to].regions
+        await pilot.press("end")
+        await settle(pilot)
+        assert f"sample {SAMPLES}/{SAMPLES}" in header(app)[0]
+        assert screen.source.problem is None

@@ -4,12 +4,20 @@ Samples like the process screen does (vmtop.tui.sampler: smaps on a budget, resi
 figures carried between reads, events from the diff), every --interval seconds, until
 --duration or --count is reached, the process exits, or Ctrl-C / SIGTERM: each ends the
 recording cleanly with its end mark. What was written before a crash stays readable.
+
+A FILE that exists is not overwritten without --force; ``-o -`` writes the recording
+to stdout (not a terminal), for a pipe: ``vmtop record PID -o - | ssh host 'cat > r'``.
+A copied /proc tree (--proc-root) does not change: one sample of it is recorded, with
+the copy's host name and kernel where the tree has them (sys/kernel/hostname,
+osrelease), else none: never this machine's.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
+import stat
 import sys
 import time
 
@@ -31,11 +39,20 @@ def add_parser(sub, common, parse_pid, positive_float, positive_int) -> None:
     record = sub.add_parser("record", help="record a process's memory map to a file")
     common(record)
     record.add_argument("pid", type=parse_pid, metavar="PID")
-    record.add_argument("-o", "--output", required=True, metavar="FILE", help="the recording")
+    record.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="FILE",
+        help="the recording (- for stdout)",
+    )
+    record.add_argument(
+        "--force", action="store_true", help="overwrite FILE if it exists (a recording lost)"
+    )
     record.add_argument(
         "--interval",
         type=positive_float,
-        default=1.0,
+        default=None,  # not 1: a copied tree says when it is given to no purpose
         metavar="S",
         help="seconds between samples (default 1)",
     )
@@ -63,27 +80,60 @@ def _on_term(signum, frame) -> None:
     raise _Stop()
 
 
+def plural(n: int, word: str) -> str:
+    """ "1 sample", "2 samples"."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+STDOUT = "-"
+
+
 def cmd_record(procfs: ProcFS, args) -> int:
     from vmtop.tui.sampler import Sampler
 
-    interval = float(args.interval)
+    output = args.output
+    shown = "stdout" if output == STDOUT else output
+    refused = _refuse_output(output, args.force)
+    if refused:
+        print(f"vmtop: {refused}", file=sys.stderr)
+        return 1
+    live = procfs.is_live
+    interval = float(args.interval) if args.interval is not None else 1.0
     sampler = Sampler(procfs, args.pid)
     first = sampler.sample(interval)  # before the file exists: a process we cannot read
     if first.snapshot is None:
         assert first.error is not None
         raise first.error
     try:
-        writer = RecordingWriter(args.output, interval=interval, source=_source(procfs))
+        writer = _writer(procfs, output, interval, args.force)
+    except FileExistsError:  # made meanwhile
+        print(f"vmtop: {_exists(output)}", file=sys.stderr)
+        return 1
     except OSError as e:
-        print(f"vmtop: cannot write {args.output}: {e.strerror or e}", file=sys.stderr)
+        print(f"vmtop: cannot write {output}: {e.strerror or e}", file=sys.stderr)
         return 1
     info = first.snapshot.info
-    print(
-        f"vmtop: recording PID {info.pid} ({display_name(info.comm)}) to {args.output} every "
-        f"{interval:g} s; Ctrl-C stops",
-        file=sys.stderr,
-        flush=True,
-    )
+    who = f"PID {info.pid} ({display_name(info.comm)})"
+    if live:
+        say = f"recording {who} to {shown} every {interval:g} s; Ctrl-C stops"
+    else:
+        # A copy does not change: one sample is all there is to record.
+        say = (
+            f"recording one sample of {who} in the copied tree "
+            f"{display_name(procfs.root)} to {shown}: a copy does not change"
+        )
+        unused = [
+            option
+            for option, value in (
+                ("--interval", args.interval),
+                ("--duration", args.duration),
+                ("--count", args.count),
+            )
+            if value is not None
+        ]
+        if unused:
+            say += f" ({' and '.join(unused)} {'does' if len(unused) == 1 else 'do'} not apply)"
+    print(f"vmtop: {say}", file=sys.stderr, flush=True)
     old_term = signal.signal(signal.SIGTERM, _on_term)
     started = time.monotonic()
     first_at = last_at = first.snapshot.taken_at
@@ -98,11 +148,11 @@ def cmd_record(procfs: ProcFS, args) -> int:
                 break
             writer.write_sample(result.snapshot, result.events)
             last_at = result.snapshot.taken_at
+            if not live:
+                reason = "copy"  # a copied tree does not change: one sample is all
+                break
             if args.count is not None and writer.samples >= args.count:
                 reason = "count"
-                break
-            if not procfs.is_live:
-                reason = "copy"  # a copied tree does not change: one sample is all
                 break
             next_at = max(next_at + interval, time.monotonic())
             if args.duration is not None and next_at - started > args.duration + 1e-6:
@@ -115,27 +165,105 @@ def cmd_record(procfs: ProcFS, args) -> int:
     except (KeyboardInterrupt, _Stop):
         reason = "stopped"
     except OSError as e:
-        print(f"vmtop: writing {args.output}: {e.strerror or e}", file=sys.stderr)
-        _close(writer, "error", ())
+        print(f"vmtop: writing {shown}: {e.strerror or e}", file=sys.stderr)
+        _close(writer, "error", (), shown)
         return 1
     finally:
         signal.signal(signal.SIGTERM, old_term)
-    _close(writer, reason, end_events)
+    if not _close(writer, reason, end_events, shown):
+        return 1
     why = {"exited": "the process exited", "stopped": "stopped"}.get(reason, "done")
+    # The span from the first sample to the last, as `vmtop report` gives it.
+    span = f" over {last_at - first_at:.0f} s" if writer.samples > 1 else ""
     print(
-        # The span from the first sample to the last, as `vmtop report` gives it.
-        f"vmtop: {why}: {writer.samples} samples over {last_at - first_at:.0f} s, "
-        f"{format_bytes(writer.bytes_written)} in {args.output}",
+        f"vmtop: {why}: {plural(writer.samples, 'sample')}{span}, "
+        f"{format_bytes(writer.bytes_written)} {'to' if output == STDOUT else 'in'} {shown}",
         file=sys.stderr,
     )
     return 0
 
 
-def _close(writer: RecordingWriter, reason: str, events) -> None:
+def _exists(output: str) -> str:
+    return f"{output} exists: not overwriting it (--force replaces it)"
+
+
+def _refuse_output(output: str, force: bool) -> str | None:
+    """Why the recording cannot go to ``output``, or None: a regular file that exists
+    without --force (a recording it may be), stdout that is a terminal."""
+    if output == STDOUT:
+        if sys.stdout.isatty():
+            return "not writing a recording to a terminal: redirect stdout, or give -o FILE"
+        return None
+    try:
+        mode = os.stat(output).st_mode
+    except OSError:
+        return None  # not there (or not reachable: opening it says why)
+    if stat.S_ISREG(mode) and not force:
+        return _exists(output)
+    return None
+
+
+def _writer(procfs: ProcFS, output: str, interval: float, force: bool) -> RecordingWriter:
+    source = _source(procfs)
+    machine = {} if procfs.is_live else _copied_machine(procfs)
+    if output == STDOUT:
+        return RecordingWriter(
+            output, interval=interval, source=source, file=sys.stdout.buffer, **machine
+        )
+    try:
+        existing = os.stat(output).st_mode
+    except OSError:
+        existing = None
+    # Without --force, a new file only (made here, not one made meanwhile); a device or a
+    # FIFO given as FILE is written to as it is.
+    overwrite = force or (existing is not None and not stat.S_ISREG(existing))
+    return RecordingWriter(output, interval=interval, source=source, overwrite=overwrite, **machine)
+
+
+def _copied_machine(procfs: ProcFS) -> dict:
+    """The host name and kernel of the machine a copied tree comes from, where the tree
+    has them (sys/kernel/hostname, sys/kernel/osrelease: the scripts that copy the
+    fixture trees do not copy them), else None each: not known, left out."""
+    out = {}
+    for key, name in (("hostname", "hostname"), ("kernel", "osrelease")):
+        data = procfs.read_global(f"sys/kernel/{name}")
+        value = None
+        if data is not None:
+            try:
+                text = data.decode("utf-8").strip()
+            except UnicodeDecodeError:
+                text = ""
+            if text and len(text) <= 256 and text.isprintable():
+                value = text
+        out[key] = value
+    return out
+
+
+def _close(writer: RecordingWriter, reason: str, events, shown: str) -> bool:
     try:
         writer.close(reason, events)
     except OSError as e:
-        print(f"vmtop: closing {writer.path}: {e.strerror or e}", file=sys.stderr)
+        print(f"vmtop: closing {shown}: {e.strerror or e}", file=sys.stderr)
+        return False
+    finally:
+        if writer.path == STDOUT:
+            _quiet_stdout()
+    return True
+
+
+def _quiet_stdout() -> None:
+    """Whatever is left in stdout's buffer (a pipe closed early) is not flushed again
+    at exit, where Python would print a traceback for it."""
+    try:
+        sys.stdout.flush()
+    except OSError:
+        pass
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except OSError:
+        pass
 
 
 def _source(procfs: ProcFS) -> str:

@@ -151,7 +151,7 @@ def _print_at(rec: Recording, text: str, form: str) -> int:
     # time asked for, which the map formats (pmap's above all) have no place to say.
     taken = rec.time_of(index)
     print(
-        f"vmtop: {rec.path}: sample {index + 1}/{len(rec)}, taken at {_clock(rec, taken)} "
+        f"vmtop: {rec.path}: {rec.label(index)}, taken at {_clock(rec, taken)} "
         f"(+{span_label(taken - rec.start, rec.digits, trim=True)})",
         file=sys.stderr,
     )

@@ -9,8 +9,9 @@ shows the sample the report speaks of.
 
 Growth is measured from the first sample whose resident figures are known (a process
 of many regions has its first sample read without smaps) and after the last exec (a
-new program: growth across it would compare two programs). The computations are in
-vmtop.model.recording_summary.
+new program: growth across it would compare two programs); so are the peaks, the RSS
+line and the events counted: every section after the header is of the program run
+last. The computations are in vmtop.model.recording_summary.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 from collections import Counter
 
 from vmtop.model import events as ev
+from vmtop.model import kinds
 from vmtop.model.names import display_command, display_name
 from vmtop.model.recording_summary import (
     KindCourse,
@@ -102,13 +104,17 @@ def report_lines(rec: Recording, top: int = TOP) -> list[str]:
     if rec.end_reason:
         lines.append(f"  ended: {rec.end_reason}")
     lines += [f"  note: {note}" for note in rec.notes]
-    new_program = 0  # the first sample of the program growth is measured in
+    # Every section below is of the program run last: the first sample of it is where
+    # the last exec (or the PID's new process) was seen. Before it, another program's
+    # map: neither its growth nor its peaks nor its events are this one's.
+    new_program = 0
     for i, e in rec.events():
         if e.event in NEW_PROGRAM:
             lines.append(f"  {e.event} at {_clock(rec, e.time)}: {display_name(e.detail or '')}")
             new_program = i
     lines.append("")
-    lines.append(_rss_line(rec, [t.rss if t is not None else None for t in totals]))
+    rss = [t.rss if t is not None else None for t in totals]
+    lines.append(_rss_line(rec, rss, new_program))
 
     first = first_with_resident(totals, new_program)
     since = _since_words(rec, first, new_program)
@@ -120,16 +126,12 @@ def report_lines(rec: Recording, top: int = TOP) -> list[str]:
     else:
         courses = kind_courses([s.kinds for s in rec.samples], first, totals)
         lines += _kind_changes(rec, courses, since or "start → end", top)
-    # Peaks are of each kind over time, across an exec too: nothing is compared there.
-    first_ever = first_with_resident(totals)
-    if first_ever is not None and first_ever != first:
-        courses = kind_courses([s.kinds for s in rec.samples], first_ever, totals)
     peaked = sorted((c for c in courses if c.rose_and_fell), key=lambda c: (c.end - c.peak, c.kind))
     if peaked:
         lines.append("")
         lines.append(
-            "Largest peaks by kind (rose and fell back: peak, when, start → end; "
-            "sorted by the fall from the peak):"
+            f"Largest peaks by kind ({since or 'start → end'}; rose and fell back: peak, "
+            "when, start → end; sorted by the fall from the peak):"
         )
         for c in peaked[:top]:
             lines.append(
@@ -142,9 +144,15 @@ def report_lines(rec: Recording, top: int = TOP) -> list[str]:
         "sorted by resident growth, then size):"
     )
     lines += _region_growths(rec, new_program if first is None else first, top)
-    counts = Counter(e.event for _i, e in rec.events())
+    counts = Counter(e.event for i, e in rec.events() if i >= new_program)
     lines.append("")
-    lines.append("Events by type:")
+    if new_program:
+        lines.append(
+            f"Events by type (from {_at(rec, new_program)}, the first sample"
+            f"{_after_words(rec, new_program)}, on):"
+        )
+    else:
+        lines.append("Events by type:")
     for name, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         lines.append(f"  {name:<20} {count}")
     if not counts:
@@ -197,15 +205,22 @@ def _at(rec: Recording, i: int) -> str:
     return _clock(rec, rec.time_of(i))
 
 
-def _rss_line(rec: Recording, rss: list[int | None]) -> str:
+def _rss_line(rec: Recording, rss: list[int | None], new_program: int = 0) -> str:
+    """The process's RSS at the start, the end and its peak: of the program run last
+    (from ``new_program``, the first sample after the last exec, on)."""
+    rss = [None] * new_program + rss[new_program:]
     known = [i for i, v in enumerate(rss) if v is not None]
     peak = peak_of(rss)
     if peak is None:
-        return "RSS: not recorded"
+        return "RSS: not recorded" + (_after_words(rec, new_program) if new_program else "")
     first, last = known[0], known[-1]
     start, end = rss[first], rss[last]
     assert start is not None and end is not None
     at_start = "at the start" if first == 0 else f"at {_at(rec, first)}"
+    if new_program and first == new_program:
+        at_start += f" (the first sample{_after_words(rec, new_program)})"
+    elif new_program:
+        at_start += f" (the first sample{_after_words(rec, new_program)} with an RSS)"
     at_end = "at the end" if last == len(rss) - 1 else f"at {_at(rec, last)}"
     when = rec.time_of(peak.at)
     return (
@@ -218,11 +233,7 @@ def _rss_line(rec: Recording, rss: list[int | None]) -> str:
 def _since_words(rec: Recording, first: int | None, new_program: int) -> str:
     """Where growth is measured from, when not the first sample: "from 10:06:31, the
     first sample with resident figures"; for no sample with them, "after the exec"."""
-    after = ""
-    if new_program:
-        name = rec.samples[new_program].events
-        event = next((e.event for e in name if e.event in NEW_PROGRAM), ev.EXEC)
-        after = " after the exec" if event == ev.EXEC else " of the new process"
+    after = _after_words(rec, new_program) if new_program else ""
     if first is None:
         return after
     if first == 0:
@@ -231,6 +242,13 @@ def _since_words(rec: Recording, first: int | None, new_program: int) -> str:
     if first == new_program:
         return f"from {at}, the first sample{after}, to the end"
     return f"from {at}, the first sample{after} with resident figures, to the end"
+
+
+def _after_words(rec: Recording, new_program: int) -> str:
+    """ " after the exec", or " of the new process" (the PID went to another one)."""
+    events = rec.events_of(new_program)
+    event = next((e.event for e in reversed(events) if e.event in NEW_PROGRAM), ev.EXEC)
+    return " after the exec" if event == ev.EXEC else " of the new process"
 
 
 def _region_growths(rec: Recording, first: int, top: int) -> list[str]:
@@ -248,7 +266,7 @@ def _region_growths(rec: Recording, first: int, top: int) -> list[str]:
     out = []
     for *_key, start, c in rows[:top]:
         r = by_start[start]
-        name = display_name(r.path) if r.path else "[anon]"
+        name = _region_name(r)
         size = format_delta(c.size_delta) or "±0"
         resident = (format_delta(c.rss_delta) or "±0") if c.rss_delta is not None else "-"
         out.append(
@@ -256,6 +274,20 @@ def _region_growths(rec: Recording, first: int, top: int) -> list[str]:
             f"RSS {resident:>7}  {name}"
         )
     return out or ["  none grew"]
+
+
+def _region_name(r) -> str:
+    """The region's name, or what it is: a thread's stack says whose (as the table)."""
+    if r.path:
+        return display_name(r.path)
+    if r.kind == kinds.THREAD_STACK:
+        if (r.object or "").startswith("threads "):
+            return f"[stacks of {r.object}]"
+        if r.tid is not None:
+            return f"[stack of thread {r.tid}]"
+        if r.object:  # kept by glibc after its thread exited (cached_stacks)
+            return f"[{display_name(r.object)}]"
+    return "[anon]"
 
 
 def cmd_report(args) -> int:

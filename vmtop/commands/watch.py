@@ -3,7 +3,8 @@
 A snapshot every interval, each diffed with the one before (vmtop.model.diff). Stops
 after --count snapshots, on Ctrl-C, or when the process exits (printing ``exited``);
 all three exit with status 0. A process that cannot be read at the start is a ProcError
-(exit 1, by the CLI). A snapshot is never compared with one of another process: the
+(exit 1, by the CLI), and so is one that may no longer be read while it still runs (an
+exec of a setuid program: its ``exec`` event first, when its name changed). A snapshot is never compared with one of another process: the
 start time of the PID is checked on every read.
 
 What watching costs the watched process is kept small: smaps (a page-table walk the
@@ -27,12 +28,26 @@ import time
 from typing import TextIO
 
 from vmtop.model import events as ev
-from vmtop.model.diff import DEFAULT_RSS_THRESHOLD, diff_snapshots
+from vmtop.model import kinds
+from vmtop.model.cached_stacks import keep_cached_stacks
+from vmtop.model.diff import (
+    DEFAULT_RSS_THRESHOLD,
+    diff_snapshots,
+    resident_since_mapped,
+    told_resident,
+)
 from vmtop.model.events import Event
 from vmtop.model.names import display_name
-from vmtop.model.process_events import exited_event
+from vmtop.model.process_events import exited_event, unreadable_exec_event
 from vmtop.model.region import Snapshot
-from vmtop.procfs.errors import NoSuchProcess, PidReused, ProcError, ProcessGone, ZombieProcess
+from vmtop.procfs.errors import (
+    NoLongerReadable,
+    NoSuchProcess,
+    PidReused,
+    ProcError,
+    ProcessGone,
+    ZombieProcess,
+)
 from vmtop.procfs.maps_ticks import MapsTicks
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.smaps_budget import SMAPS_BUDGET, carry_smaps, smaps_every
@@ -85,8 +100,8 @@ def cmd_watch(procfs: ProcFS, args) -> int:
     try:
         for cur in _snapshots(procfs, prev, interval, count, budget, parsed):
             if isinstance(cur, Event):
-                write(cur, out)
-                return 0
+                write(cur, out)  # the last: exited (or exec'd a program vmtop may not read)
+                continue
             for event in _events(prev, cur, budget, threshold):
                 write(event, out)
             prev = cur
@@ -226,6 +241,13 @@ def _events(prev: Snapshot, cur: Snapshot, budget: SmapsReads, threshold: int) -
     if budget.fresh and budget.fresh_after is not None:
         rss = diff_snapshots(budget.fresh_after, cur, rss_threshold=threshold)
         events.extend(e for e in rss if e.event == ev.RSS_CHANGED)
+        # Regions mapped on a tick that read maps only came without their resident
+        # size: this read gives it (those mapped on this tick said it themselves).
+        told = told_resident(events)
+        for e in rss:
+            if e.start in told or e.rss is None or e.rss < threshold or e.delta <= 0:
+                continue
+            events.append(resident_since_mapped(e))
     return events
 
 
@@ -256,7 +278,9 @@ def _snapshots(
     parsed: dict,
 ):
     """Snapshots after ``first`` every ``interval`` seconds; an exited event (and the
-    end) when the process is gone. ``count`` counts ``first`` too."""
+    end) when the process is gone. A process that still runs but may no longer be read
+    (it exec'd a setuid program) gives its exec event when its name tells, then raises
+    NoLongerReadable: the CLI says so and exits 1. ``count`` counts ``first`` too."""
     taken = 1
     next_at = time.monotonic() + interval
     maps = MapsTicks(procfs, first.info.pid, first.info.start_time)
@@ -278,6 +302,7 @@ def _snapshots(
                 # Between smaps reads: maps, parsed and classified where it changed.
                 cur = maps.take(budget.last)
                 if cur is not None:
+                    cur = keep_cached_stacks(last, cur)
                     budget.carried()
                     plan.note(cur.cpu_seconds)
             if cur is None:
@@ -285,7 +310,9 @@ def _snapshots(
                 cur = _take(procfs, pid, budget.due(), start_time, last, parsed)
                 if not cur.has_smaps:  # a huge map's maps, read whole (in pieces)
                     plan.note(cur.cpu_seconds)
-                cur = budget.read(cur)
+                # A thread stack glibc kept for reuse stays one (before the budget keeps
+                # the read: the next ones are compared with it as given out).
+                cur = budget.read(keep_cached_stacks(last, cur))
         except PidReused:
             gone = exited_event(last, time.time())
             yield gone._replace(detail=gone.detail + "; its PID now belongs to another process")
@@ -293,6 +320,11 @@ def _snapshots(
         except _GONE:
             yield exited_event(last, time.time())
             return
+        except NoLongerReadable as e:
+            execed = unreadable_exec_event(last, e.comm, e.why, time.time())
+            if execed is not None:
+                yield execed
+            raise
         except ProcError:
             raise
         if budget.every != every:
@@ -326,6 +358,8 @@ def event_record(event: Event) -> dict:
         record["tid"] = event.tid
     if event.detail:
         record["detail"] = event.detail
+    if event.rss is not None:
+        record["rss"] = event.rss  # a whole region's resident bytes, come or gone with it
     return record
 
 
@@ -369,6 +403,8 @@ def human_line(event: Event) -> str:
         name = display_name(event.path)
     elif event.tid is not None:  # as the TUI's table names it
         name = f"[stack of thread {event.tid}]"
+    elif event.kind == kinds.THREAD_STACK:  # (kept by glibc: its thread exited)
+        name = "[thread stack]"
     else:
         name = "[anon]"
     text = (

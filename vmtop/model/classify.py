@@ -33,7 +33,9 @@ classifies a live process, a copied ``/proc`` tree and a recording.
   touches an NVIDIA device mapping or shared anonymous memory is ``reserved`` with
   ``object`` "CUDA driver", and shared anonymous memory is ``shm`` with
   ``object`` "CUDA pinned host memory" (why: ``vmtop.model.cuda``).
-- Devices get the device's short name as ``object``; SysV segments their shmid and key.
+- Devices get the device's short name as ``object``; SysV segments their shmid and key;
+  memory in hugetlb pages (``/anon_hugepage``, files on ``/dev/hugepages``) "hugetlb
+  pages".
 
 This runs on every snapshot, for processes with tens of thousands of regions: a few
 passes over the list, no I/O.
@@ -80,6 +82,10 @@ _RW_ANON_KINDS = frozenset((kinds.ANON, kinds.ARENA, kinds.BSS))
 _STACK_SHAPE = "the rw- region above it (the shape of a thread's stack)"
 _JIT_CODE = "JIT code"
 _RESERVED_KIND = kinds.RESERVED
+# The object of memory in hugetlb pages (MAP_HUGETLB, a file on /dev/hugepages): they
+# come from the pool of /proc/sys/vm/nr_hugepages and are not counted in Rss.
+HUGETLB = "hugetlb pages"
+_HUGETLB_NAMES = (kinds.HUGETLB_ANON_NAME, kinds.HUGETLBFS_DIR)
 _GLIBC_NAMED = "[anon: glibc: "
 _GLIBC_STACKS = ("pthread stack: ", "pthread user stack: ")
 
@@ -297,6 +303,9 @@ def _classified_objects(
                 described = describe_sysv(r[PATH], r[INODE], facts.sysv)
                 if r[OBJECT] != described:
                     r = relabel(r, k, described, r[TID])
+            elif r[PATH].startswith(_HUGETLB_NAMES):
+                if r[OBJECT] != HUGETLB:
+                    r = relabel(r, k, HUGETLB, r[TID])
             elif uses_cuda and k == kinds.SHM and cuda.is_pinned_shape(r[PATH], r[PERMS]):
                 if r[OBJECT] != cuda.PINNED:
                     r = relabel(r, k, cuda.PINNED, r[TID])

@@ -17,10 +17,11 @@ disappeared, so a view can draw a trace of it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from vmtop.model import cuda, kinds
 from vmtop.model import events as ev
+from vmtop.model.cached_stacks import CACHED_GUARD, is_cached_stack
 from vmtop.model.column_steps import where
 from vmtop.model.columns import RegionColumns
 from vmtop.model.events import Event
@@ -108,9 +109,11 @@ def _thread_stacks(regions) -> dict[int, Region]:
 
 def _threads_gone_with_stacks_kept(prev: Snapshot, cur: Snapshot, out: list[Event]) -> list[Event]:
     """Threads that exited while their stack stays mapped: glibc keeps a few finished
-    threads' stacks for the next thread, so nothing is unmapped (and the region is just
-    anonymous memory now). Told from a busy thread whose stack pointer could not be read
-    this time by the thread count: never more exits than the count says went."""
+    threads' stacks for the next thread, so nothing is unmapped (the region is no
+    thread's now: plain anonymous memory to classification, a cached stack once
+    ``cached_stacks.keep_cached_stacks`` has seen it). Told from a busy thread whose
+    stack pointer could not be read this time by the thread count: never more exits
+    than the count says went."""
     before = _thread_stacks(prev.regions)
     if not before:
         return []
@@ -123,7 +126,7 @@ def _threads_gone_with_stacks_kept(prev: Snapshot, cur: Snapshot, out: list[Even
     events = []
     for r in gone[: max(0, exits)]:
         now = cur.region_at(r.start)
-        if now is None or now.kind == kinds.THREAD_STACK:
+        if now is None or now.kind == kinds.THREAD_STACK and not is_cached_stack(now):
             continue  # unmapped (said above), or still a thread's stack
         events.append(
             Event(
@@ -171,22 +174,34 @@ def _cluster_events(
 
     # Ranges that went away: unmapped, or the heap/stack getting smaller.
     for start, end, pi, replaced in _runs(segs, side=0):
-        event = _gone_event(cp[pi], start, end, replaced, groups.linked(0, pi), when)
         p = cp[pi]
+        linked = groups.linked(0, pi)
+        event = _gone_event(p, start, end, replaced, linked, when)
+        whole = not linked and (start, end) == (p.start, p.end)
+        if whole:
+            event = event._replace(rss=p.rss)  # what it held went with it
         if (
             p.kind == kinds.THREAD_STACK
             and event.event == ev.UNMAPPED
             and not replaced
-            and (start, end) == (p.start, p.end)
+            and whole
+            and not is_cached_stack(p)
         ):
             event = _thread_exit(event, out)
-        out.append(event)
+        out.append(_resident_said(event, gone=True))
     # Ranges that appeared: mapped (maybe merged into a neighbour), heap/stack growth.
     for start, end, ci, replaced in _runs(segs, side=1):
+        c = cc[ci]
         below = (ci, start) in kept_ends
         above = (ci, end) in kept_starts
         linked = groups.linked(1, ci)
-        out.append(_new_event(cc[ci], start, end, replaced, below, above, linked, when))
+        event = _new_event(c, start, end, replaced, below, above, linked, when)
+        if not linked and (start, end) == (c.start, c.end):
+            # A region of its own, new: its resident memory (known when smaps was read)
+            # arrived with it, and no rss_changed will say so (there is nothing to
+            # compare it with). Merged into a neighbour, that one's rss_changed does.
+            event = _resident_said(event._replace(rss=c.rss), gone=False)
+        out.append(event)
     # Same mapping, other lines or other permissions.
     _structure_events(cp, cc, segs, when, out)
     if with_rss:
@@ -231,15 +246,46 @@ def _thread_exit(stack: Event, out: list[Event]) -> Event:
     """A whole thread stack unmapped: the thread exited. The guard page below it, just
     unmapped too, becomes part of the same event."""
     start = stack.start
+    rss = stack.rss
     if out:
         last = out[-1]
         if last.event == ev.UNMAPPED and last.kind == kinds.GUARD and last.end == start:
             out.pop()
             start = last.start
+            if rss is not None and last.rss is not None:
+                rss += last.rss
     size = stack.end - start
     return stack._replace(
-        event=ev.THREAD_EXITED, start=start, size=size, delta=-size, detail=THREAD_EXIT
+        event=ev.THREAD_EXITED, start=start, size=size, delta=-size, detail=THREAD_EXIT, rss=rss
     )
+
+
+def _resident_said(event: Event, *, gone: bool) -> Event:
+    """The event with its resident size (``rss``: of a whole region that appeared, or
+    went) said in its detail too, where there was any."""
+    if not event.rss:
+        return event
+    said = f"{_size_text(event.rss)} {'was resident' if gone else 'resident'}"
+    if event.event == ev.THREAD_EXITED:
+        said = f"{_size_text(event.rss)} was resident in its stack"
+    detail = f"{event.detail}; {said}" if event.detail else said
+    return event._replace(detail=detail)
+
+
+def told_resident(events: Iterable[Event]) -> set[int]:
+    """The starts of the regions that these events say appeared with their resident
+    size (a new region's ``rss``): no rss_changed is to count that memory again."""
+    return {e.start for e in events if e.rss is not None and e.delta > 0}
+
+
+def resident_since_mapped(event: Event) -> Event:
+    """For a region mapped when its resident size was not read (a tick that read maps
+    only), whose size the next smaps read gives (``event``: the new region's event of
+    a diff from the smaps read before it, carrying ``rss``): what it brought, as the
+    rss_changed no diff of two snapshots has for it."""
+    rss = event.rss or 0
+    detail = f"pages faulted in since it was mapped: now {_size_text(rss)} resident"
+    return event._replace(event=ev.RSS_CHANGED, size=rss, delta=rss, detail=detail, rss=None)
 
 
 def _runs(segs: list[_Segment], side: int) -> Iterator[tuple[int, int, int, bool]]:
@@ -319,6 +365,13 @@ BIG_ANON_FREED = (
     "anonymous memory of 128 KiB or more: free() of a malloc block above its mmap "
     "threshold, or a direct munmap (the map cannot tell which)"
 )
+# Between two samples an munmap followed by a new mapping at the same address (glibc and
+# the kernel reuse freed ranges all the time) looks just like an mmap with MAP_FIXED.
+MAPPED_OVER = (
+    "took the place of another mapping between samples (it was unmapped and this one "
+    "mapped there, or an mmap with MAP_FIXED over it)"
+)
+REPLACED = "replaced between samples by another mapping (unmapped and mapped again, or MAP_FIXED)"
 THREAD_EXIT_CACHED = (
     "a thread exited; its stack stays mapped: glibc keeps a few finished threads' stacks "
     "cached for the next thread it starts (no memory was given back)"
@@ -333,6 +386,8 @@ def _what_it_is(r: Region, start: int, size: int, *, freed: bool) -> str:
     """What a range that appeared (or went) most likely is, from its region."""
     kind = r.kind
     if kind == kinds.THREAD_STACK:
+        if freed and is_cached_stack(r):
+            return f"a {r.object}: glibc let it go (it keeps up to 40 MiB of them)"
         if freed:
             return "a thread's stack: its thread exited, or glibc let a cached stack go"
         return "a thread's stack: pthread_create maps it with a guard page below"
@@ -357,7 +412,9 @@ def _what_it_is(r: Region, start: int, size: int, *, freed: bool) -> str:
         )
     if kind == kinds.GUARD:
         text = f"no-access guard of {r.object}" if r.object else "no-access guard pages"
-        if freed and r.object and "stack" in r.object:
+        if freed and r.object and r.object.endswith(CACHED_GUARD):
+            text += ": unmapped with its stack, which glibc let go"
+        elif freed and r.object and "stack" in r.object:
             text += ": unmapped with its stack when the thread went"
         return text
     if kind == kinds.GAP:
@@ -400,7 +457,7 @@ def _mapped_detail(
 ) -> str:
     parts = []
     if replaced:
-        parts.append("mapped over what was there before (MAP_FIXED)")
+        parts.append(MAPPED_OVER)
     if below and above:
         parts.append("joined the regions below and above into one")
     elif below:
@@ -422,7 +479,7 @@ def _unmapped_detail(
 ) -> str:
     parts = []
     if replaced:
-        parts.append("replaced by another mapping (MAP_FIXED)")
+        parts.append(REPLACED)
     elif linked:
         if start == p.start:
             parts.append("cut from the bottom of the region above")

@@ -76,3 +76,7 @@ class Event(NamedTuple):
     path: str = ""
     tid: int | None = None
     detail: str = ""  # one human line: "merged into the region below", "malloc > mmap threshold"
+    # Resident bytes of a whole region that appeared (mapped, the heap's first brk) or
+    # went (unmapped, a thread's exit), when smaps gave them: the memory that came or
+    # left with it, which no rss_changed says. None when not known, or not such a region.
+    rss: int | None = None

@@ -1,10 +1,12 @@
 """Why a region got its kind: one or two sentences from the evidence, for the region
-detail. Pure: the region alone (classification put what it knew into ``object``)."""
+detail. Pure: the region alone (classification put what it knew into ``object``), and
+for what its pages are (``huge_pages_note``) its smaps fields."""
 
 from __future__ import annotations
 
 from vmtop.model import cuda, kinds
-from vmtop.model.classify import ARENA_HEAP
+from vmtop.model.cached_stacks import is_cached_stack
+from vmtop.model.classify import ARENA_HEAP, HUGETLB
 from vmtop.model.devices import device_meaning
 from vmtop.model.region import Region
 from vmtop.model.stacks import GUARD_MAX
@@ -84,6 +86,13 @@ def why_kind(region: Region) -> str:
             "relocated it, then made read-only against overwrites."
         )
     if kind == kinds.THREAD_STACK:
+        if is_cached_stack(r):
+            return (
+                f"The {r.object}: glibc keeps a finished thread's stack, guard page and "
+                "all, for the next pthread_create to reuse (up to 40 MiB of them, "
+                "glibc.pthread.stack_cache_size). No thread runs on it now; what it "
+                "holds resident stays until a new thread reuses it or glibc unmaps it."
+            )
         if r.object and r.object.startswith("threads "):
             return (
                 f"Holds the stack pointers of {r.object}: the kernel merged their "
@@ -95,13 +104,94 @@ def why_kind(region: Region) -> str:
             "Read-write anonymous memory above a guard page, the layout pthread_create "
             "makes; which thread's it is could not be read."
         )
+    if r.object == HUGETLB:
+        return _why_hugetlb(r)
     if kind == kinds.SHM:
         return _why_shm(r)
+    if r.path.endswith(DELETED) and kind in _FILE_KINDS:
+        return _why_deleted_file(r)
     if kind == kinds.ANON and not r.path and r.size >= 128 * 1024:
         return (
             "Anonymous memory of 128 KiB or more: a malloc above its mmap threshold, a "
-            "direct mmap, or a runtime's heap (the map alone cannot tell which)."
+            "direct mmap, or a runtime's heap: the JVM's, V8's, CPython's object "
+            "allocator (1 MiB arenas, which the kernel merges when they are adjacent). "
+            "The map alone cannot tell which."
         )
+    return ""
+
+
+_FILE_KINDS = frozenset(
+    (kinds.TEXT, kinds.RODATA, kinds.RELRO, kinds.DATA, kinds.FILE, kinds.GAP, kinds.RESERVED)
+)
+
+
+def _why_deleted_file(r: Region) -> str:
+    """A mapped file that was unlinked (or replaced by a new file of its name)."""
+    text = (
+        "'(deleted)': the file was removed, or replaced by a new file of the same name "
+        "(a package upgrade, an editor's save), after it was mapped. The mapping keeps "
+        "the old file alive: its blocks stay in use on disk until the last mapping and "
+        "descriptor go (lsof +L1 lists such files)."
+    )
+    if r.kind == kinds.TEXT or (r.object and r.kind != kinds.FILE):
+        text += " The process runs the old code; only a restart loads the new file."
+    return text
+
+
+def _why_hugetlb(r: Region) -> str:
+    how = (
+        "a file on hugetlbfs"
+        if r.path.startswith(kinds.HUGETLBFS_DIR)
+        else "mmap with MAP_HUGETLB, which the kernel names /anon_hugepage"
+    )
+    return (
+        f"Memory in hugetlb pages ({how}): huge pages taken from the pool reserved in "
+        "/proc/sys/vm/nr_hugepages (HugePages_* in /proc/meminfo), never swapped. Rss "
+        "and Pss leave them out: what is resident is Shared_Hugetlb + Private_Hugetlb "
+        "(the HugeTLB column)."
+    )
+
+
+def huge_pages_note(fields: dict[str, int | str]) -> str:
+    """What the region's smaps fields say about huge pages ("" when nothing): hugetlb
+    pages (not in Rss), transparent huge pages, and whether the program asked for them."""
+    flags = str(fields.get("VmFlags", "")).split()
+    page = fields.get("KernelPageSize")
+    hugetlb = sum(
+        v for k in ("Shared_Hugetlb", "Private_Hugetlb") if isinstance(v := fields.get(k), int)
+    )
+    if "ht" in flags or (isinstance(page, int) and page > 4096):
+        size = f"{_size(page)} " if isinstance(page, int) else ""
+        return (
+            f"Backed by {size}hugetlb pages: {_size(hugetlb)} resident (Shared_Hugetlb + "
+            "Private_Hugetlb; not in Rss)."
+        )
+    thp = sum(
+        v
+        for k in ("AnonHugePages", "ShmemPmdMapped", "FilePmdMapped")
+        if isinstance(v := fields.get(k), int)
+    )
+    if thp:
+        why = (
+            "the program asked for them (madvise MADV_HUGEPAGE)"
+            if "hg" in flags
+            else "the kernel gave them unasked (transparent_hugepage 'always', or "
+            "khugepaged collapsed small pages)"
+        )
+        return (
+            f"{_size(thp)} of it in transparent huge pages (one page table entry maps 2 MiB "
+            f"on x86-64: fewer TLB misses): {why}."
+        )
+    if "hg" in flags:
+        eligible = fields.get("THPeligible")
+        return "The program asked for transparent huge pages (madvise MADV_HUGEPAGE)" + (
+            ", but this region cannot get them (THPeligible 0)."
+            if eligible == 0
+            else "; none yet (the region may be too small or not 2 MiB aligned, or "
+            "khugepaged has not got to it)."
+        )
+    if "nh" in flags:
+        return "The program asked for no transparent huge pages here (MADV_NOHUGEPAGE)."
     return ""
 
 
@@ -114,8 +204,12 @@ def _why_shm(r: Region) -> str:
     if path.startswith("/SYSV"):
         text = f"A SysV shared memory segment ({r.object or 'shmid ' + str(r.inode)})."
         if r.object and "IPC_RMID" in r.object:
-            # The object already says it was removed and goes with its last detach.
-            return text + " '(deleted)' in its name: the segment is marked for removal."
+            # The object says it was removed and goes with its last detach.
+            return text + (
+                " No process can attach it any more. ('(deleted)' is in every SysV "
+                "mapping's name: segments are files of the kernel's internal tmpfs, "
+                "linked in no directory.)"
+            )
         return text + " The key is in its name and the shmid is its inode." + deleted
     if path.startswith("/memfd:"):
         return "A memfd (memfd_create): a file in memory, shared by passing its fd." + (
@@ -134,5 +228,11 @@ def _why_shm(r: Region) -> str:
             + (deleted if path.endswith(DELETED) else "")
         )
     if path.startswith("/dev/shm/"):
-        return "A POSIX shared memory object (shm_open), a file in /dev/shm."
+        text = "A POSIX shared memory object (shm_open), a file in /dev/shm."
+        if path.endswith(DELETED):
+            text += (
+                " '(deleted)': it was removed (shm_unlink) while mapped. Its memory stays "
+                "until the last mapping and descriptor go."
+            )
+        return text
     return ""

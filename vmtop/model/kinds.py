@@ -30,6 +30,11 @@ VVAR = "vvar"
 VSYSCALL = "vsyscall"
 NAMED_ANON = "named_anon"
 KERNEL = "kernel"
+# The name the kernel gives anonymous memory in hugetlb pages (mmap MAP_HUGETLB).
+HUGETLB_ANON_NAME = "/anon_hugepage"
+# Where distributions mount hugetlbfs (systemd's dev-hugepages.mount).
+HUGETLBFS_DIR = "/dev/hugepages/"
+
 # The kinds of a no-access region.
 NO_ACCESS_KINDS = frozenset((RESERVED, GUARD, GAP))
 
@@ -72,11 +77,12 @@ KIND_DESCRIPTIONS = {
     STACK: "the main thread's stack; grows down as functions call deeper",
     THREAD_STACK: "a thread's stack: anonymous memory above a guard page",
     ANON: "anonymous private memory: malloc above its mmap threshold, direct mmap, "
-    "runtime heaps (Java, V8)",
+    "runtime heaps (Java, V8, CPython)",
     JIT: "anonymous executable memory: JIT-compiled code (JVM code cache, V8, PCRE2)",
     NAMED_ANON: "anonymous memory the program named ([anon:NAME], [anon_shmem:NAME])",
     FILE: "a mapped data file (not code): mmap() of a file, locale archives, fonts",
-    SHM: "shared memory: SysV segments, memfd, /dev/shm, shared anonymous mappings",
+    SHM: "shared memory: SysV segments, memfd, /dev/shm, shared anonymous mappings, "
+    "shared hugetlb pages",
     DEVICE: "a character device mapped in: GPU driver (NVIDIA, DRM, AMD KFD), framebuffer",
     GUARD: "a few no-access pages below a stack or beside JIT code: an overrun faults",
     RESERVED: "no-access address space kept for growth (arena tails, JVM/V8 reserves, "
@@ -107,12 +113,16 @@ def kind_from_name(path: str, perms: str, inode: int) -> str:
                 return VSYSCALL
             return KERNEL
         if first == "/":
+            if path.startswith(HUGETLB_ANON_NAME):
+                # MAP_HUGETLB anonymous memory: the kernel backs it with a file of an
+                # internal hugetlbfs, like shared anonymous memory with /dev/zero.
+                return SHM if perms[3:4] == "s" else ANON
             if (
                 path.startswith("/SYSV")
                 or path.startswith("/memfd:")
                 or path.startswith("/dev/shm/")
                 or path.startswith("/dev/zero")
-                or path.startswith("/dev/hugepages/")
+                or path.startswith(HUGETLBFS_DIR)
                 or path.startswith("/drm mm object")
             ):
                 return SHM

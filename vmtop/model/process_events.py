@@ -107,3 +107,27 @@ def exited_event(last: Snapshot, when: float) -> Event:
         None,
         f"process {info.pid} ({info.comm or info.command}) exited",
     )
+
+
+def unreadable_exec_event(last: Snapshot, comm: str, why: str, when: float) -> Event | None:
+    """The exec event for a process that ran a program vmtop may not read (a setuid
+    program: its map is refused from then on), when its name (stat's comm, which anyone
+    may read) tells that it did: ``comm`` is not the one of ``last``, its last
+    snapshot. ``why``: in a few words, why the new program cannot be read. None when
+    the name did not change (it may have made itself undumpable without exec)."""
+    info = last.info
+    if not comm or comm == info.comm:
+        return None
+    return Event(
+        when,
+        ev.EXEC,
+        0,
+        0,
+        "",
+        0,
+        0,
+        "",
+        None,
+        f"process {info.pid} ran a new program: {info.comm or '?'} -> {comm}, which vmtop "
+        f"may not read ({why})",
+    )

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from operator import eq, ne
 
 from vmtop.model import events as ev
@@ -62,9 +62,15 @@ class RssDrift:
         """How many regions it remembers."""
         return 0 if self._reported is None else len(self._reported)
 
-    def update(self, snapshot: Snapshot) -> list[Event]:
+    def update(self, snapshot: Snapshot, announced: Collection[int] | None = None) -> list[Event]:
         """Events for regions whose resident size moved by at least the threshold
-        since it was last reported. A snapshot without smaps changes nothing."""
+        since it was last reported. A snapshot without smaps changes nothing.
+
+        A region mapped since the last snapshot (no line of the same mapping there)
+        counts from its first figure. Given ``announced`` (the starts of the regions
+        whose events said their resident size as they were mapped:
+        ``diff.told_resident``), the memory of the others until then is reported too:
+        one mapped on a tick that read maps only had no figure to say."""
         if not snapshot.has_smaps:
             return []
         regions = snapshot.regions
@@ -86,10 +92,18 @@ class RssDrift:
             base = array("q", reported) if rows is None else take(reported, rows, _UNSEEN)
             # Lines that are no line of the last snapshot: by what they overlap.
             changed = list(where_value(eq, base, _UNSEEN))
+            grouped: set[int] = set()
             for group, olds in self._overlaps(regions, changed):
+                grouped.update(group)
                 event = self._settle(regions, rss, base, group, olds, when)
                 if event is not None:
                     out.append(event)
+            for k in changed if announced is not None else ():
+                now = rss[k]
+                if k in grouped or now < self.threshold or regions[k][0] in announced:
+                    continue
+                r = regions[k]
+                out.append(_event(r, r.end, now, now, when, "since it was mapped"))
         threshold = self.threshold
         for k in where_pair(ne, rss, base, len(regions)):
             now, was = rss[k], base[k]
@@ -162,8 +176,10 @@ class RssDrift:
         return None
 
 
-def _event(r: Region, end: int, delta: int, now: int, when: float) -> Event:
+def _event(r: Region, end: int, delta: int, now: int, when: float, since: str = "") -> Event:
     why = "pages faulted in" if delta > 0 else "pages freed, reclaimed or swapped out"
+    if since:
+        why += " " + since
     detail = f"{why}: now {_size_text(now)} resident"
     return Event(
         when, ev.RSS_CHANGED, r.start, end, r.kind, abs(delta), delta, r.path, r.tid, detail

@@ -85,7 +85,9 @@ def describe_sysv(path: str, inode: int, table: Mapping[int, SysvSegment]) -> st
     key_text = "IPC_PRIVATE" if key == 0 else f"0x{key:08x}"
     text = f"SysV shmid {inode} key {key_text}"
     seg = table.get(inode)
-    if seg is None or seg.key != key:
+    # IPC_RMID sets the table's key to IPC_PRIVATE (0) while processes are attached:
+    # the name keeps the key it had.
+    if seg is None or (seg.key != key and not (seg.marked_for_removal and seg.key == 0)):
         return text
     text += f", created by PID {seg.cpid}, {seg.nattch} attached"
     if seg.marked_for_removal:

@@ -7,6 +7,7 @@ exits 1, the TUI shows it and keeps running.
 from __future__ import annotations
 
 import os
+import pwd
 import shlex
 from collections.abc import Sequence
 
@@ -59,23 +60,85 @@ class AccessDenied(ProcError):
         """The advice repeats ``command``: ``where PID ADDR`` run again with sudo must
         not open the TUI instead. A command that does not name this process (the
         TUI's picker reading another one) gets ``vmtop PID``, the TUI on it."""
+        owner = self.owner
+        who = f"owned by {owner}" if owner else "owned by another user"
+        if owner is not None and owner == running_as():
+            # The same user and still refused: the process is not dumpable.
+            who += f", but not dumpable: {NOT_DUMPABLE_WHY}, and only root may read it"
+        return (
+            f"permission denied reading the {self.what} of process {self.pid} ({who}): "
+            f"{self.advice(command)}"
+        )
+
+    def advice(self, command: Sequence[str]) -> str:
+        """What to run instead: vmtop as the owner or as root, ``command`` again."""
         if not any(arg.isascii() and arg.isdigit() and int(arg) == self.pid for arg in command):
             command = [str(self.pid)]
         # sudo's PATH does not include ~/.local/bin, where pipx and uv put vmtop; the
         # arguments are quoted so that the line can be pasted into a shell as it is.
         again = f'sudo "$(command -v vmtop)" {shlex.join(command)}'
         owner = self.owner
-        who = f"owned by {owner}" if owner else "owned by another user"
         if os.geteuid() == 0:
-            advice = (
+            return (
                 "vmtop already runs as root, so the kernel refuses for another reason "
                 "(the process may be undumpable or in another user namespace)"
             )
-        elif owner in (None, "root"):
-            advice = f"run vmtop as root: {again}"
-        else:
-            advice = f"run vmtop as {owner} or as root: {again}"
-        return f"permission denied reading the {self.what} of process {self.pid} ({who}): {advice}"
+        if owner in (None, "root") or owner == running_as():
+            return f"run vmtop as root: {again}"
+        return f"run vmtop as {owner} or as root: {again}"
+
+
+# Why the kernel refuses vmtop a process of its own user; only root gets past it.
+NOT_DUMPABLE_WHY = "it set PR_SET_DUMPABLE to 0 or runs a setuid or setgid program"
+
+
+def running_as() -> str | None:
+    """The name of the user vmtop runs as (its effective UID), as ``owner`` gives names
+    (``uid N`` for a UID without one); None as root, who is never refused for this."""
+    uid = os.geteuid()
+    if uid == 0:
+        return None
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+class NoLongerReadable(AccessDenied):
+    """Read before, refused now, and still the same process (the same PID and start
+    time: exec keeps both): it ran a program vmtop may not read (a setuid program, now
+    owned by root), or made itself undumpable. It has not exited. ``comm``: its name
+    now, from stat (readable by anyone), "" when unknown."""
+
+    def __init__(self, pid: int, owner: str | None, comm: str = "", what: str = "memory map"):
+        self.comm = comm
+        super().__init__(pid, owner, what)
+
+    @property
+    def not_dumpable(self) -> bool:
+        """Owned by the user vmtop runs as, and refused all the same."""
+        return self.owner is not None and self.owner == running_as()
+
+    @property
+    def why(self) -> str:
+        """Why the program it runs now cannot be read, in a few words."""
+        if self.not_dumpable:
+            return "not dumpable"
+        return f"now owned by {self.owner}" if self.owner else "now owned by another user"
+
+    def message_for(self, command: Sequence[str]) -> str:
+        if self.not_dumpable:
+            name = f" ({self.comm})" if self.comm else ""
+            return (
+                f"process {self.pid}{name} is still running but can no longer be read: it "
+                "is not dumpable now (it set PR_SET_DUMPABLE to 0 or exec'd a setuid or "
+                f"setgid program), and only root may read it: {self.advice(command)}"
+            )
+        program = self.comm or "a program"
+        return (
+            f"process {self.pid} is still running but can no longer be read: it exec'd "
+            f"{program}, which vmtop may not read ({self.why}): {self.advice(command)}"
+        )
 
 
 class ZombieProcess(ProcError):

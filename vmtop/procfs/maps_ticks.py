@@ -17,7 +17,7 @@ from bisect import bisect_left, bisect_right
 from operator import attrgetter
 
 from vmtop.model.region import Region, Snapshot
-from vmtop.procfs.errors import PidReused
+from vmtop.procfs.errors import AccessDenied, PidReused
 from vmtop.procfs.facts import read_classify_facts
 from vmtop.procfs.maps_delta import MapsRead, read_again
 from vmtop.procfs.reader import ProcFS
@@ -70,7 +70,10 @@ class MapsTicks:
         info, status, stat = read_process_info(procfs, pid)
         if self.start_time and stat is not None and info.start_time != self.start_time:
             raise PidReused(pid)
-        text = procfs.read_optional(pid, "maps")
+        try:
+            text = procfs.read_optional(pid, "maps")
+        except AccessDenied as e:  # read before: an exec of a setuid program, or gone
+            raise procfs.denied_again(pid, e, self.start_time or 0) from None
         if text is None or not bytes(text).strip():
             return self._give_up()  # a copied tree without maps, a zombie, ...
         text = bytes(text)

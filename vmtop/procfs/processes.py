@@ -38,6 +38,7 @@ from vmtop.procfs.reader import (
     ProcFS,
     UnsafeFile,
     check_inside,
+    is_zombie,
     open_regular,
     user_name,
 )
@@ -150,17 +151,26 @@ def open_maps(path: str) -> None:
 
 
 def probe_access(procfs: ProcFS, row: ProcessRow) -> str | None:
-    """Why vmtop cannot show this process's address space, or None when it can."""
+    """Why vmtop cannot show this process's address space, or None when it can.
+
+    A main thread that called pthread_exit() is a zombie while the other threads run:
+    its maps is empty and opens for anyone (it has no memory of its own to guard), so
+    the maps of a living thread is the one asked."""
     if row.kernel_thread:
         return KernelThread(row.pid, row.comm).message
-    if row.state in ("Z", "X"):
+    if is_zombie(row.state, row.threads):
         return ZombieProcess(row.pid).message
+    name = "maps"
+    if row.state in ("Z", "X"):
+        living = procfs.living_thread(row.pid)
+        if living is not None:
+            name = f"task/{living[0]}/maps"
     try:
-        path = procfs.path(row.pid, "maps")
+        path = procfs.path(row.pid, name)
         check_inside(path, procfs.confine_to)
         open_maps(path)
     except UnsafeFile as e:
-        return UnreadableFile(row.pid, procfs.path(row.pid, "maps"), e.reason).message
+        return UnreadableFile(row.pid, procfs.path(row.pid, name), e.reason).message
     except PermissionError:
         return AccessDenied(row.pid, row.user if row.user != "?" else None).message
     except FileNotFoundError:
@@ -172,8 +182,28 @@ def probe_access(procfs: ProcFS, row: ProcessRow) -> str | None:
     except OSError as e:
         if e.errno in (errno.ESRCH,):
             return None
-        return ProcError(row.pid, f"cannot open {procfs.path(row.pid, 'maps')}: {e.strerror}")
+        return ProcError(row.pid, f"cannot open {procfs.path(row.pid, name)}: {e.strerror}")
     return None
+
+
+def through_living_thread(procfs: ProcFS, row: ProcessRow) -> ProcessRow:
+    """A row whose main thread has exited while others run on (pthread_exit): its own
+    files show no memory, no command line and the state Z; a living thread's show the
+    process's (statm, cmdline and state of ``task/TID``). Any other row as it is."""
+    if row.state not in ("Z", "X") or is_zombie(row.state, row.threads):
+        return row
+    living = procfs.living_thread(row.pid)
+    if living is None:
+        return row
+    tid, stat = living
+    row = row._replace(state=stat.state)
+    statm = (procfs.read_task_file(row.pid, tid, "statm") or b"").split()
+    if len(statm) >= 2 and statm[0].isdigit() and statm[1].isdigit():
+        row = row._replace(vsize=int(statm[0]) * PAGE_SIZE, rss=int(statm[1]) * PAGE_SIZE)
+    argv = parse_cmdline(procfs.read_task_file(row.pid, tid, "cmdline") or b"")
+    if argv:
+        row = row._replace(command=" ".join(argv))
+    return row
 
 
 # -- the whole list --------------------------------------------------------------------
@@ -300,6 +330,7 @@ class ProcessLister:
                 continue
             key = row.identity
             reason = self.probe(self.procfs, row)
+            row = through_living_thread(self.procfs, row)
             ticks[key] = row.cpu_ticks
             cpu = None
             if elapsed and elapsed > 0 and key in self._ticks:

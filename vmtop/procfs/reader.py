@@ -36,7 +36,9 @@ from vmtop.procfs.background_read import (
 from vmtop.procfs.errors import (
     AccessDenied,
     KernelThread,
+    NoLongerReadable,
     NoSuchProcess,
+    PidReused,
     ProcError,
     ProcessGone,
     UnreadableFile,
@@ -134,6 +136,15 @@ def read_regular(
 def _too_long(limit: int) -> str:
     size = f"{limit >> 30} GiB" if limit >= 1 << 30 else f"{limit >> 20} MiB"
     return f"larger than {size}, more than any real one"
+
+
+def is_zombie(state: str, threads: int | None) -> bool:
+    """Whether a process has exited and left nothing to read, from its main thread's
+    state and its thread count (stat fields 3 and 20, status's Threads). Only when every
+    thread has exited: a main thread that called pthread_exit() stays behind as a zombie
+    (Z) while the others run on (Threads > 1), and that process is alive, its memory map
+    read through a living thread."""
+    return state in ("Z", "X") and (threads or 0) <= 1
 
 
 def user_name(uid: int | None) -> str | None:
@@ -308,13 +319,61 @@ class ProcFS:
             fresh = self.read_stat(pid, seen=True)
         except ProcError:
             return ProcessGone(pid)
-        if fresh.state in ("Z", "X"):
+        if is_zombie(fresh.state, fresh.num_threads):
             return ZombieProcess(pid)
+        if fresh.state in ("Z", "X"):  # its main thread exited; no other one was read
+            if self.is_live:
+                return ProcessGone(pid, "its last threads were exiting")
+            return ProcError(
+                pid,
+                f"process {pid}'s main thread had exited (pthread_exit) and "
+                f"{self.path(pid, 'task')} holds no other thread's memory map",
+            )
         if self.stat_flags(pid) & PF_KTHREAD or pid == 2 or fresh.ppid == 2:
             return KernelThread(pid, fresh.comm)
         return ProcessGone(pid, "no memory map")
 
+    def denied_again(self, pid: int, error: AccessDenied, start_time: int) -> ProcError:
+        """Why a process read before (started at ``start_time``) is refused now.
+
+        The same PID and start time (exec keeps both) and not exited: it still runs,
+        but a program vmtop may not read (exec of a setuid program) or undumpable
+        (NoLongerReadable, with its name now from stat, which anyone may read). Else it
+        exited meanwhile, or its PID is another process's; ``error`` when stat cannot
+        tell."""
+        if isinstance(error, NoLongerReadable):
+            return error
+        try:
+            stat = self.read_stat(pid, seen=True)
+        except AccessDenied:
+            return error
+        except ProcError as gone:
+            return gone
+        if start_time and stat.start_time != start_time:
+            return PidReused(pid)
+        if is_zombie(stat.state, stat.num_threads) or stat.flags & PF_EXITING:
+            return ProcessGone(pid)
+        return NoLongerReadable(pid, self.owner(pid), stat.comm, error.what)
+
     # -- threads ---------------------------------------------------------------------
+
+    def living_thread(self, pid: int) -> tuple[int, StatFields] | None:
+        """A thread of the process that has not exited, other than the main one.
+
+        When the main thread calls pthread_exit() the others go on, but it stays behind
+        as a zombie whose maps are empty: the memory map is then read through another
+        thread."""
+        for tid in self.task_ids(pid):
+            if tid == pid:
+                continue
+            data = self.read_task_file(pid, tid, "stat")
+            try:
+                thread_stat = parse_stat(data) if data else None
+            except ValueError:
+                continue
+            if thread_stat is not None and thread_stat.state not in ("Z", "X"):
+                return tid, thread_stat
+        return None
 
     def task_ids(self, pid: int) -> list[int]:
         try:

@@ -13,6 +13,7 @@ from vmtop.model.classify import classify_columns, classify_regions
 from vmtop.model.columns import RegionColumns
 from vmtop.model.region import ProcessInfo, Region, Snapshot, Totals
 from vmtop.procfs.errors import (
+    AccessDenied,
     NoSuchProcess,
     PidReused,
     ProcError,
@@ -23,7 +24,7 @@ from vmtop.procfs.facts import read_classify_facts
 from vmtop.procfs.parse_maps import ParseError, parse_maps, parse_maps_header
 from vmtop.procfs.parse_proc import StatFields, parse_cmdline, parse_stat, status_uid
 from vmtop.procfs.pieces import read_regions_in_pieces
-from vmtop.procfs.reader import PF_EXITING, ProcFS
+from vmtop.procfs.reader import PF_EXITING, PF_KTHREAD, ProcFS
 from vmtop.procfs.smaps_stream import SmapsStream
 
 
@@ -186,22 +187,9 @@ def check_maps_parsed(path: str, pid: int, raw, regions: list[Region]) -> None:
 
 
 def _living_thread(procfs: ProcFS, pid: int) -> tuple[int, StatFields] | None:
-    """A thread of the process that has not exited, other than the main one.
-
-    When the main thread calls pthread_exit() the others go on, but it stays behind as
-    a zombie whose maps are empty: the memory map is then read through another thread.
-    """
-    for tid in procfs.task_ids(pid):
-        if tid == pid:
-            continue
-        data = procfs.read_task_file(pid, tid, "stat")
-        try:
-            thread_stat = parse_stat(data) if data else None
-        except ValueError:
-            continue
-        if thread_stat is not None and thread_stat.state not in ("Z", "X"):
-            return tid, thread_stat
-    return None
+    """A thread of the process that has not exited, other than the main one (a main
+    thread that called pthread_exit() is a zombie with empty maps): ProcFS.living_thread."""
+    return procfs.living_thread(pid)
 
 
 def take_snapshot(
@@ -220,7 +208,54 @@ def take_snapshot(
     (``raw_smaps`` None, as after ``Snapshot.compact``): for huge maps, where the text
     and the parse of all of it at once would cost more than the regions. ``parsed``:
     the caller's record of this process's last parses, whose columns are shared where
-    nothing changed (see read_regions_in_pieces)."""
+    nothing changed (see read_regions_in_pieces).
+
+    With ``expected_start_time`` (a process read before), a refusal says whether the
+    same process still runs, a program vmtop may not read (NoLongerReadable), or is
+    gone (ProcFS.denied_again)."""
+    try:
+        return _take_snapshot(
+            procfs,
+            pid,
+            smaps=smaps,
+            classify=classify,
+            expected_start_time=expected_start_time,
+            keep_text=keep_text,
+            parsed=parsed,
+        )
+    except AccessDenied as e:
+        if expected_start_time is None:
+            raise
+        raise procfs.denied_again(pid, e, expected_start_time) from None
+
+
+# An empty map of a running user process: read again this many times, this far apart.
+EXEC_RETRIES = 10
+EXEC_RETRY_SECONDS = 0.005
+
+
+def _maybe_in_exec(procfs: ProcFS, pid: int, stat: StatFields | None) -> bool:
+    """Could an empty map be a live process in the middle of exec? Not for a copied
+    tree, a zombie, an exiting process or a kernel thread (which never has one)."""
+    return (
+        procfs.is_live
+        and stat is not None
+        and stat.state not in ("Z", "X")
+        and not stat.flags & (PF_EXITING | PF_KTHREAD)
+        and stat.ppid != 2
+    )
+
+
+def _take_snapshot(
+    procfs: ProcFS,
+    pid: int,
+    *,
+    smaps: bool,
+    classify: bool,
+    expected_start_time: int | None,
+    keep_text: bool,
+    parsed: dict | None,
+) -> Snapshot:
     info, status, stat = read_process_info(procfs, pid)
     if expected_start_time is not None and stat is not None:
         if info.start_time != expected_start_time:
@@ -239,6 +274,15 @@ def take_snapshot(
             if argv:
                 info = info._replace(command=" ".join(argv))
             read = _read_map(procfs, pid, smaps, task, keep_text, parsed)
+    if not read.regions and _maybe_in_exec(procfs, pid, stat):
+        # exec replaces the memory map: read in between, it is empty for a moment, and
+        # the process looked as if it had exited (the TUI, watch, record all ended).
+        for _ in range(EXEC_RETRIES):
+            time.sleep(EXEC_RETRY_SECONDS)
+            info, status, stat = read_process_info(procfs, pid)
+            read = _read_map(procfs, pid, smaps, task, keep_text, parsed)
+            if read.regions or not _maybe_in_exec(procfs, pid, stat):
+                break
     regions: Sequence[Region] = read.regions or []
     raw = read.raw
     if not regions:

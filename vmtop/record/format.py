@@ -39,6 +39,41 @@ class RecordingError(Exception):
     """A file that cannot be replayed: the message is one line, for a person."""
 
 
+# The JSON types of each field, for rows read from a file that may be damaged (a digit
+# turned into a dot is still JSON): what the readers check rows against.
+_NONE = type(None)
+_INT, _OPT_INT, _STR, _OPT_STR = (int,), (int, _NONE), (str,), (str, _NONE)
+REGION_TYPES = (_INT, _INT, _STR, _INT, _STR, _INT, _STR, *[_OPT_INT] * 8, _STR, _OPT_STR, _OPT_INT)
+RESIDENT_TYPES = (_INT, *[_OPT_INT] * len(RESIDENT_FIELDS))  # start, then the figures
+EVENT_TYPES = ((int, float), _STR, _INT, _INT, _STR, _INT, _INT, _STR, _OPT_INT, _STR, _OPT_INT)
+EVENT_REQUIRED = 7  # time to delta: the fields without a default
+INFO_TYPES = (_INT, _INT, _STR, _STR, _STR, _INT, _OPT_INT, _OPT_INT, _OPT_INT)
+TOTALS_TYPES = (_INT, *[_OPT_INT] * (len(TOTALS_FIELDS) - 1))
+assert len(REGION_TYPES) == len(REGION_FIELDS) and len(EVENT_TYPES) == len(EVENT_FIELDS)
+assert len(INFO_TYPES) == len(INFO_FIELDS) and len(TOTALS_TYPES) == len(TOTALS_FIELDS)
+
+
+def _fits(value, types: tuple) -> bool:
+    return type(value) in types  # not isinstance: true is no number here
+
+
+def check_row(row, types: tuple, what: str, required: int | None = None) -> list:
+    """``row`` if it is a JSON array of values of ``types`` (the first ``required`` of
+    them at least), else ValueError naming ``what``."""
+    if (
+        type(row) is not list
+        or not (len(types) if required is None else required) <= len(row) <= len(types)
+        or not all(map(_fits, row, types))
+    ):
+        raise ValueError(f"{what} that does not hold what it should")
+    return row
+
+
+def checked_region(row) -> Region:
+    """row_region, with the types of its values checked."""
+    return Region._make(check_row(row, REGION_TYPES, "a region"))
+
+
 def region_row(region: Region) -> list:
     return list(region)
 
@@ -54,7 +89,8 @@ def event_row(event: Event) -> list:
 
 
 def row_event(row: list) -> Event:
-    return Event._make(row)
+    # (Event(*row): recordings written before events had ``rss`` have a field less.)
+    return Event(*check_row(row, EVENT_TYPES, "an event", EVENT_REQUIRED))
 
 
 def info_row(info: ProcessInfo) -> list:
@@ -62,7 +98,7 @@ def info_row(info: ProcessInfo) -> list:
 
 
 def row_info(row: list) -> ProcessInfo:
-    return ProcessInfo._make(row)
+    return ProcessInfo._make(check_row(row, INFO_TYPES, "process info"))
 
 
 def totals_row(totals: Totals) -> list:
@@ -70,7 +106,16 @@ def totals_row(totals: Totals) -> list:
 
 
 def row_totals(row: list) -> Totals:
-    return Totals._make(row)
+    return Totals._make(check_row(row, TOTALS_TYPES, "totals"))
+
+
+def row_kinds(value) -> dict[str, int]:
+    """A sample's resident bytes by kind, checked."""
+    if type(value) is not dict or not all(
+        type(k) is str and type(v) is int for k, v in value.items()
+    ):
+        raise ValueError("resident bytes by kind that are not")
+    return value
 
 
 def kind_rss(regions) -> dict[str, int]:
@@ -85,7 +130,7 @@ def kind_rss(regions) -> dict[str, int]:
 def header_record(
     *,
     vmtop_version: str,
-    kernel: str,
+    kernel: str | None,
     page_size: int,
     pid: int,
     process_start_time: int,
@@ -93,10 +138,11 @@ def header_record(
     started_at: float,
     interval: float,
     keyframe_every: int,
-    hostname: str = "",
+    hostname: str | None = "",
     source: str = "live",
 ) -> dict:
-    return {
+    """The header line. ``kernel`` and ``hostname`` None (not known) are left out."""
+    record = {
         "type": "header",
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -117,3 +163,4 @@ def header_record(
         "info_fields": list(INFO_FIELDS),
         "totals_fields": list(TOTALS_FIELDS),
     }
+    return {k: v for k, v in record.items() if v is not None or k not in ("kernel", "hostname")}

@@ -3,27 +3,36 @@
 ``Recording.open(path)`` checks the header and scans the file: per sample its time,
 totals, RSS by kind and events, and where its keyframe's gzip member starts. It does
 not parse the map bodies on the way (a line's type is read from its first bytes), so
-opening costs decompression, not JSON of every region. ``snapshot(i)`` starts
+opening costs decompression, not JSON of every region. Keyframe members are
+decompressed only to check them against their gzip checksum. ``snapshot(i)`` starts
 decompressing at the keyframe at or before sample ``i`` and applies the deltas after
 it; stepping forward continues from where the last call stopped.
 
-A file cut short (``kill -9``, a full disk) or damaged part way replays up to its last
-complete sample, and ``notes`` says where it was cut. Anything that is not a readable
-recording raises ``RecordingError`` with one line for a person.
+Damage loses only what it must. A file cut short (``kill -9``, a full disk) replays up
+to its last complete sample. Where a part of the file cannot be read (compressed data
+that does not decompress, a line that is not what it should be), the samples from
+there to the next keyframe that is intact are left out, and reading goes on from that
+keyframe: each gzip member can be decompressed on its own. A part whose gzip checksum
+does not match is kept as it reads, once every sample it holds has been rebuilt
+without a fault. ``notes`` says, in words, what was lost and where. Samples are
+numbered as the file numbers them (``number(i)``), from 1. Anything that is not a
+readable recording raises ``RecordingError`` with one line for a person.
 """
 
 from __future__ import annotations
 
 import gc
 import json
+import math
 import os
+import re
 import struct
 import threading
 import time
 import zlib
 from bisect import bisect_right
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from functools import cached_property
 from typing import NamedTuple
 
@@ -34,11 +43,17 @@ from vmtop.record.format import RecordingError
 from vmtop.record.timespec import label_digits, nearest_index
 
 CHUNK = 1 << 20
+PIECE = 1 << 18  # compressed bytes handed to zlib at a time (see inflate_member)
 SNAPSHOT_CACHE = 16  # rebuilt snapshots kept for stepping back and forth
 KEYFRAME_CACHE = 3  # decoded keyframes kept: stepping back starts from one, not the file
 
 _KEYFRAME = b'{"type":"keyframe"'
 _DELTA = b'{"type":"delta"'
+_HEADER = (b'{"type":"header"', b'{"type": "header"')
+# How a keyframe member starts (writer.keyframe_member_header): gzip magic, deflate,
+# FLG.FEXTRA. What the reader looks for to go on after damage.
+_KEYFRAME_MEMBER = b"\x1f\x8b\x08\x04"
+_CHECKSUM_ERRORS = ("incorrect data check", "incorrect length check")
 
 
 class _Damage(Exception):
@@ -46,23 +61,43 @@ class _Damage(Exception):
 
     ``line`` counts the lines of the uncompressed text from 1 (the header): for a
     compressed file it is the only position a person can find the damage by (``zcat
-    FILE | sed -n 6p``), since a line's own offset is known only inside its gzip member.
+    FILE | sed -n 6p``), since a line's own offset is known only inside its gzip member;
+    None once a damaged stretch was stepped over (the lines in it are not known).
     ``offset`` is a byte of the file itself, given for damage to the compressed data:
     where the part that cannot be read starts (zlib does not say where inside it), and
-    ``line`` then the first line lost.
+    ``line`` then the first line lost. ``after`` is the byte past which the next intact
+    keyframe is looked for; ``partial`` what was decompressed of the part before the
+    damage.
     """
 
-    def __init__(self, why: str, *, offset: int | None = None, line: int | None = None):
+    def __init__(
+        self,
+        why: str,
+        *,
+        offset: int | None = None,
+        line: int | None = None,
+        after: int | None = None,
+    ):
         super().__init__(why)
         self.why = why
         self.offset = offset
         self.line = line
+        self.after = after
+        self.at: int | None = None  # the line's own byte, for a line of a file not compressed
+        self.partial = b""
 
-    def place(self) -> str:
-        """The note's words: "line 6 is damaged (not JSON)"."""
+    def place(self, resume: int | None = None) -> str:
+        """The note's words: "line 6 is damaged (not JSON)", "damaged from byte 1778 to
+        5120 of the file, line 3 on (compressed data that does not decompress: …)"."""
         if self.offset is None:
-            return f"line {self.line} is damaged ({self.why})"
-        return f"damaged from byte {self.offset} of the file, line {self.line} on ({self.why})"
+            if self.line is not None:
+                return f"line {self.line} is damaged ({self.why})"
+            if self.at is not None:
+                return f"the line at byte {self.at} is damaged ({self.why})"
+            return f"a line is damaged ({self.why})"
+        span = f"from byte {self.offset}" + (f" to {resume}" if resume is not None else "")
+        line = f", line {self.line} on" if self.line is not None else ""
+        return f"damaged {span} of the file{line} ({self.why})"
 
 
 def keyframe_member(f, offset: int) -> int | None:
@@ -84,24 +119,133 @@ def keyframe_member(f, offset: int) -> int | None:
     return None
 
 
-SKIPPED = b"\x00keyframe stepped over\x00"  # stands for its line (skip_keyframes)
+def _zlib_words(error: zlib.error) -> str:
+    # zlib says "Error -3 while decompressing data: invalid block type".
+    return str(error).rpartition(": ")[2]
 
 
-def iter_lines(
-    f, start: int, compressed: bool, *, skip_keyframes: bool = False
-) -> Iterator[tuple[int, bytes]]:
-    """(offset of the gzip member the line starts in, line without its newline) from
-    ``start``; for an uncompressed file the offset is the line's own. A last line
-    without its newline (cut short) is not yielded. With ``skip_keyframes``, a
-    keyframe member is not decompressed: ``SKIPPED`` stands for its line. Raises
-    _Damage where the compressed data stops making sense."""
-    f.seek(start)
-    if not compressed:
+def _salvage(z, data: bytes) -> tuple[bytes, int, str]:
+    """What ``z`` makes of ``data``, which it refuses: the output up to the byte it
+    refuses, the index of that byte in ``data``, and zlib's words for what is wrong.
+    Found by bisection on copies of ``z``: a prefix that is refused stays refused when
+    it grows."""
+    good, bad = 0, len(data)  # the longest prefix known to pass, the shortest refused
+    words = "unexpected end"
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        try:
+            z.copy().decompress(data[:mid])
+        except zlib.error:
+            bad = mid
+        else:
+            good = mid
+    try:
+        z.copy().decompress(data[:bad])
+    except zlib.error as e:
+        words = _zlib_words(e)
+    return z.decompress(data[:good]), good, words
+
+
+def inflate_member(
+    f, member: int, *, keep: bool = True
+) -> Generator[bytes, None, tuple[int, bool] | None]:
+    """The decompressed data of the gzip member at ``member``, as it comes (nothing
+    without ``keep``: checked, not kept). Returns (the offset after the member, whether
+    its checksum matched), or None where the file ends inside it. A checksum that does
+    not match leaves the data as it decompressed; data that does not decompress raises
+    _Damage once what came before the damage was yielded: the data is fed to zlib a
+    piece at a time, and the piece zlib refuses again a byte at a time, since zlib
+    gives no output of a call that fails."""
+    f.seek(member)
+    z = zlib.decompressobj(31)
+    pos = member
+    while not z.eof:
+        data = f.read(PIECE)
+        if not data:
+            return None  # cut short inside this member
+        before = z.copy()
+        try:
+            out = z.decompress(data)
+        except zlib.error:
+            out, k, words = _salvage(before, data)
+            if out and keep:
+                yield out
+            if words in _CHECKSUM_ERRORS:
+                # zlib checks the CRC-32 once its 4 bytes are in, then the length (4).
+                return pos + k + 1 + (4 if words == _CHECKSUM_ERRORS[0] else 0), False
+            why = f"compressed data that does not decompress: {words}"
+            raise _Damage(why, offset=member, after=member) from None
+        pos += len(data) - len(z.unused_data)
+        if out and keep:
+            yield out
+    return pos, True
+
+
+def _head(gen: Generator) -> tuple[bytes, object]:
+    """The first HEAD bytes ``gen`` yields, and what it returns."""
+    head = b""
+    while True:
+        try:
+            out = next(gen)
+        except StopIteration as stop:
+            return head, stop.value
+        if len(head) < HEAD:
+            head += out[: HEAD - len(head)]
+
+
+def _finish(gen: Generator) -> tuple[list, object]:
+    """Everything ``gen`` yields, and what it returns."""
+    out = []
+    while True:
+        try:
+            out.append(next(gen))
+        except StopIteration as stop:
+            return out, stop.value
+
+
+class Skipped(bytes):
+    """Stands for a keyframe's line stepped over (skip_keyframes): its first bytes."""
+
+
+HEAD = 64  # bytes of a keyframe line stepped over that are kept: its type and number
+_KEYFRAME_NUMBER = re.compile(rb'\{"type":"keyframe","i":(\d{1,18})[,}]')
+# Comes after the lines of a gzip member whose checksum does not match (as its own line).
+BAD_CHECKSUM = b"\x00checksum does not match\x00"
+
+
+class LineReader:
+    """The lines of a recording, from an offset on: ``lines(start)`` yields (the offset
+    of the gzip member the line starts in, the line without its newline); for a file not
+    compressed, the offset is the line's own. A last line without its newline (cut
+    short) is not yielded: ``cut`` is then what there is of it. With
+    ``skip_keyframes``, a keyframe member is decompressed only to check it: a
+    ``Skipped`` (its first bytes) stands for its line. After the lines of a member whose checksum does not match
+    comes ``BAD_CHECKSUM``. Raises _Damage where the compressed data stops making
+    sense."""
+
+    def __init__(self, f, compressed: bool, *, skip_keyframes: bool = False) -> None:
+        self.f = f
+        self.compressed = compressed
+        self.skip_keyframes = skip_keyframes
+        self.size = os.fstat(f.fileno()).st_size
+        self.cut: bytes | None = None
+
+    def lines(self, start: int) -> Iterator[tuple[int, bytes]]:
+        if self.compressed:
+            yield from self._members(start)
+        else:
+            yield from self._plain(start)
+
+    def _plain(self, start: int) -> Iterator[tuple[int, bytes]]:
+        f = self.f
+        f.seek(start)
         offset = start
         pending = b""
         while True:
             chunk = f.read(CHUNK)
             if not chunk:
+                if pending:
+                    self.cut = pending
                 return
             pending += chunk
             lines = pending.split(b"\n")
@@ -109,47 +253,116 @@ def iter_lines(
             for line in lines:
                 yield offset, line
                 offset += len(line) + 1
-    size = os.fstat(f.fileno()).st_size
-    member = start
-    while member < size:
-        if skip_keyframes:
-            length = keyframe_member(f, member)
-            if length is not None:
-                if member + length > size:
+
+    def _members(self, start: int) -> Iterator[tuple[int, bytes]]:
+        f = self.f
+        member = start
+        while member < self.size:
+            if self.skip_keyframes and keyframe_member(f, member) is not None:
+                head, result = _head(inflate_member(f, member))
+                if result is None:
+                    self._cut_short(member, b"")
                     return  # cut short inside it: its sample never came
-                yield member, SKIPPED
-                member += length
-                continue
-        f.seek(member)
-        used = 0  # compressed bytes of this member fed so far
-        z = zlib.decompressobj(31)
-        pending = b""
-        line_member = member
-        while not z.eof:
-            data = f.read(CHUNK)
-            if not data:
-                return  # cut short inside this member
-            try:
-                out = z.decompress(data)
-            except zlib.error as e:
-                # zlib says "Error -3 while decompressing data: invalid block type".
-                detail = str(e).rpartition(": ")[2]
-                why = f"compressed data that does not decompress: {detail}"
-                raise _Damage(why, offset=member + used) from None
-            used += len(data) - len(z.unused_data)
-            if out:
-                pending += out
-                if b"\n" in out:
-                    lines = pending.split(b"\n")
-                    pending = lines.pop()
-                    for line in lines:
-                        yield line_member, line
+                end, matched = result
+                if matched:
+                    yield member, Skipped(head)
+                else:  # read it again, for the line as it decompresses
+                    text = b"".join(_finish(inflate_member(f, member))[0])
+                    if not text.endswith(b"\n"):
+                        why = "a line runs past the end of its compressed part"
+                        raise _Damage(why, offset=member, after=member)
+                    for line in text[:-1].split(b"\n"):
+                        yield member, line
+                    yield member, BAD_CHECKSUM
+            else:
+                end, matched = yield from self._member_lines(member)
+                if end < 0:
+                    return
+            f.seek(end)
+            magic = f.read(2)
+            if magic != b"\x1f\x8b" and len(magic) == 2:
+                raise _Damage("data after the end of a compressed part", offset=end, after=member)
+            if magic == b"\x1f":
+                self.cut = b""
+                return
+            member = end
+
+    def _cut_short(self, member: int, pending: bytes) -> None:
+        """The file ends inside the member at ``member``: cut short there, unless a
+        keyframe can be read after it (then that member's header is damaged)."""
+        if next_keyframe(self.f, member, True) is not None:
+            why = "a compressed part that runs past the end of the file"
+            damage = _Damage(why, offset=member, after=member)
+            damage.partial = pending
+            raise damage
+        self.cut = pending
+
+    def _member_lines(self, member: int) -> Generator[tuple[int, bytes], None, tuple[int, bool]]:
+        """The lines of the member at ``member``; (its end, whether its checksum
+        matched), or (-1, False) where the file ends inside it."""
+        parts: list[bytes] = []  # of the line not ended yet (a keyframe: megabytes)
+        gen = inflate_member(self.f, member)
+        try:
+            while True:
+                out = next(gen)
+                if b"\n" not in out:
+                    parts.append(out)
+                    continue
+                lines = out.split(b"\n")
+                if parts:
+                    parts.append(lines[0])
+                    lines[0] = b"".join(parts)
+                    parts = []
+                last = lines.pop()
+                if last:
+                    parts.append(last)
+                for line in lines:
+                    yield member, line
+        except StopIteration as stop:
+            result = stop.value
+        except _Damage as e:
+            e.partial = b"".join(parts)
+            raise
+        pending = b"".join(parts)
+        if result is None:
+            self._cut_short(member, pending)
+            return -1, False
+        end, matched = result
         if pending:
-            raise _Damage("a line runs past the end of its compressed part", offset=member + used)
-        member += used
-        f.seek(member)
-        if f.read(2) not in (b"\x1f\x8b", b""):
-            raise _Damage("data after the end of a compressed part", offset=member)
+            why = "a line runs past the end of its compressed part"
+            damage = _Damage(why, offset=member, after=member)
+            damage.partial = pending
+            raise damage
+        if not matched:
+            yield member, BAD_CHECKSUM
+        return end, matched
+
+
+def next_keyframe(f, after: int, compressed: bool) -> int | None:
+    """Where the first keyframe that can be read starts after byte ``after``: the next
+    keyframe gzip member that decompresses and matches its checksum, or, in a file not
+    compressed, the next line that starts as a keyframe does. None if there is none."""
+    pattern = _KEYFRAME_MEMBER if compressed else b"\n" + _KEYFRAME
+    size = os.fstat(f.fileno()).st_size
+    at = after + 1
+    while at < size:
+        f.seek(at)
+        chunk = f.read(CHUNK + len(pattern) - 1)
+        k = chunk.find(pattern)
+        while k >= 0:
+            found = at + k
+            if not compressed:
+                return found + 1
+            if keyframe_member(f, found) is not None:
+                try:
+                    _, result = _finish(inflate_member(f, found, keep=False))
+                except _Damage:
+                    result = None
+                if result is not None and result[1]:
+                    return found
+            k = chunk.find(pattern, k + 1)
+        at += CHUNK
+    return None
 
 
 _JSON_KINDS = {list: "a JSON array", str: "a JSON string", bool: "true or false"}
@@ -188,6 +401,34 @@ def _events(rows) -> tuple:
     return tuple(map(fmt.row_event, rows))
 
 
+def _looks_like_header(text: bytes) -> bool:
+    """Whether ``text`` is the start of a header line (or the whole of one)."""
+    text = text.lstrip()[:16]
+    return bool(text) and any(h.startswith(text) or text.startswith(h) for h in _HEADER)
+
+
+def samples_words(first: int, last: int) -> str:
+    """ "sample 5", "samples 2–21": samples numbered from 0, said from 1."""
+    if first == last:
+        return f"sample {first + 1}"
+    return f"samples {first + 1}–{last + 1}"
+
+
+def _clock(when: float) -> str:
+    try:
+        return time.strftime("%H:%M:%S", time.localtime(when))
+    except (ValueError, OverflowError, OSError):
+        return "time unknown"
+
+
+def _time(value) -> float:
+    """A sample's time: a finite number of seconds."""
+    when = float(value)
+    if not math.isfinite(when):
+        raise ValueError(when)
+    return when
+
+
 class SampleInfo(NamedTuple):
     time: float
     totals: tuple  # vmtop.model.region.Totals
@@ -209,6 +450,40 @@ class _Cursor:
         self.status: dict = {}
         self.info = None
         self.has_smaps = False
+        self.strict = False  # check every value's type (a file that may be damaged)
+
+
+class _Scan:
+    """Where the scan of a file stands."""
+
+    def __init__(self) -> None:
+        self.number: int | None = 0  # lines read, the header 1; None after a stretch skipped
+        self.offset = 0  # of the line in hand (its member's, compressed)
+        self.body_offset: int | None = None  # member of the keyframe body seen, not committed
+        self.body_i: int | None = None
+        self.body_number: int | None = None  # the sample the keyframe says it is, from 0
+        self.keyframe = -1  # index of the keyframe of the samples being read
+        self.totals = None
+        self.kinds: dict = {}
+        self.member: int | None = None  # the member of the last line
+        self.member_first = 0  # index of the first sample read from it
+        self.suspect = False  # the samples from ``keyframe`` on are to be rebuilt to be kept
+        self.bad: list = []  # (offset, first sample read from it or None) of bad checksums
+        # (first sample lost, why: words, or the damage) until a sample is read again
+        self.gap: tuple[int, str | _Damage] | None = None
+        self.resume: int | None = None  # the byte reading went on at after the damage
+        self.ended = False  # the end mark was read
+        self.end_samples: int | None = None  # how many samples the end mark says
+
+    def after_gap(self) -> None:
+        """Reading goes on at a keyframe after a stretch stepped over."""
+        self.number = None
+        self.body_offset = self.body_i = None
+        self.keyframe = -1
+        self.totals, self.kinds = None, {}
+        self.member = None
+        self.suspect = False
+        self.bad = []
 
 
 class Recording:
@@ -224,6 +499,8 @@ class Recording:
         self.end_events: tuple = ()
         self.compressed = True
         self.size = 0
+        self._numbers: list[int] = []  # each sample's number in the file, from 0
+        self._end_samples: int | None = None
         self._times: list[float] = []
         self._lock = threading.Lock()
         self._cursor: _Cursor | None = None
@@ -259,31 +536,113 @@ class Recording:
                     f"{name} is not a vmtop recording (not gzip-compressed JSON Lines)"
                 )
             try:
-                self._scan_lines(iter_lines(f, 0, self.compressed, skip_keyframes=True))
-            except _Damage as e:
-                self._cut(e.place())
-                return
+                self._scan_file(f)
             except OSError as e:
                 raise RecordingError(f"{name}: {e.strerror or e}") from None
-        if self.end_reason is None and self.samples:
-            self._cut("it has no end mark (vmtop was stopped abruptly or the disk filled)")
+        self._times = [s.time for s in self.samples]
 
-    def _cut(self, why: str) -> None:
+    def _scan_file(self, f) -> None:
+        """Every sample that can be read, stepping over damaged stretches to the next
+        intact keyframe, with a note for each."""
+        reader = LineReader(f, self.compressed, skip_keyframes=True)
+        scan = _Scan()
+        start = 0
+        while True:
+            try:
+                self._scan_lines(reader.lines(start), scan)
+                break
+            except _Damage as e:
+                if not self.header:
+                    raise RecordingError(self._header_damage(f, e)) from None
+                if scan.ended:
+                    break  # whatever comes after the end mark
+                # What was read of the damaged part before the damage showed may be
+                # wrong as well: the samples of its keyframe are rebuilt to be kept.
+                had_gap = scan.gap is not None
+                scan.suspect = True
+                self._settle(scan)
+                resume = next_keyframe(f, e.after if e.after is not None else 0, self.compressed)
+                if not had_gap:
+                    if scan.gap is not None:  # what _settle lost: the damage is why
+                        lost = scan.gap[0]
+                    else:
+                        lost = self._numbers[-1] + 1 if self._numbers else 0
+                    scan.gap = (lost, e)
+                scan.resume = resume  # damage upon damage: one stretch, to here
+                if resume is None:
+                    break
+                scan.after_gap()
+                start = resume
+        self._settle(scan)
+        self._end_notes(scan, reader)
+
+    def _header_damage(self, f, e: _Damage) -> str:
+        """The error for a file whose first part cannot be read: a recording damaged
+        there when what came out looks like a header, or a keyframe can be read further
+        on; else not a recording."""
+        if _looks_like_header(e.partial) or next_keyframe(f, 0, self.compressed) is not None:
+            return (
+                f"{self.path} is damaged from its first bytes: its header cannot be read ({e.why})"
+            )
+        return f"{self.path} is not a vmtop recording ({e.why})"
+
+    def _end_notes(self, scan: _Scan, reader: LineReader) -> None:
+        name = self.path
         if not self.header:
-            raise RecordingError(f"{self.path} is not a vmtop recording: {why}")
+            cut = reader.cut
+            if cut and _looks_like_header(cut):
+                raise RecordingError(
+                    f"{name} is a vmtop recording cut short: it ends inside its header, "
+                    f"after {self.size} bytes"
+                )
+            if cut is not None and self.compressed:
+                raise RecordingError(
+                    f"{name} ends after {self.size} bytes, before its first line can be "
+                    "read: a recording cut short, or not a recording"
+                )
+            raise RecordingError(f"{name} is not a vmtop recording (no header line)")
+        self._end_samples = scan.end_samples
+        if scan.gap is not None:
+            first, why = scan.gap[0], self._why(scan)
+            if not self.samples:
+                raise RecordingError(f"{name} has no complete sample: {why}")
+            if scan.end_samples is not None and scan.end_samples > first:
+                self.notes.append(f"{samples_words(first, scan.end_samples - 1)} lost: {why}")
+            else:
+                last = len(self.samples) - 1
+                self.notes.append(
+                    f"{why}: nothing after sample {self.number(last)} "
+                    f"({_clock(self.samples[last].time)}) can be read"
+                )
+            self.end_events = ()  # they came after a sample that is lost
+            return
         if not self.samples:
-            raise RecordingError(f"{self.path} has no complete sample: {why}")
-        last = self.samples[-1].time
-        self.notes.append(
-            f"recording cut short: {why}; replaying up to sample {len(self.samples)} "
-            f"({time.strftime('%H:%M:%S', time.localtime(last))})"
-        )
+            raise RecordingError(f"{name} has no complete sample")
+        last = self._numbers[-1]
+        if scan.end_samples is not None and scan.end_samples > last + 1:
+            # Sample lines that are not there, and no damage seen: lines run together.
+            self.notes.append(
+                f"{samples_words(last + 1, scan.end_samples - 1)} lost: not in the file "
+                f"(its end mark counts {scan.end_samples})"
+            )
+            self.end_events = ()  # they came after a sample that is lost
+        if self.end_reason is None:
+            last = len(self.samples) - 1
+            self.notes.append(
+                "recording cut short: it has no end mark (vmtop was stopped abruptly or the "
+                f"disk filled); replaying up to sample {self.number(last)} "
+                f"({_clock(self.samples[last].time)})"
+            )
 
     def _check_header(self, line: bytes) -> None:
         name = self.path
         try:
             header = json.loads(line)
         except (ValueError, UnicodeDecodeError):
+            if _looks_like_header(line):
+                raise RecordingError(
+                    f"{name} is damaged from its first bytes: its header line is not JSON"
+                ) from None
             raise RecordingError(
                 f"{name} is not a vmtop recording (its first line is not a header)"
             ) from None
@@ -300,61 +659,183 @@ class Recording:
             raise RecordingError(f"{name}: its regions have fields this vmtop does not know")
         self.header = header
 
-    def _scan_lines(self, lines: Iterator[tuple[int, bytes]]) -> None:
-        body_offset: int | None = None  # member of the keyframe body seen, not committed
-        body_i: int | None = None
-        keyframe = -1
-        totals = None
-        kinds: dict = {}
-        number = 0  # of the line in hand, from 1 (the header)
+    def _scan_lines(self, lines: Iterator[tuple[int, bytes]], scan: _Scan) -> None:
         try:
             for offset, line in lines:
-                number += 1
+                scan.offset = offset
+                if line is BAD_CHECKSUM:
+                    self._bad_checksum(offset, scan)
+                    continue
+                if scan.number is not None:
+                    scan.number += 1
+                if scan.ended:
+                    continue
                 if not self.header:
                     self._check_header(line)
                     continue
-                if line is SKIPPED or line.startswith(_KEYFRAME):
-                    body_offset, body_i = offset, len(self.samples)
+                if offset != scan.member:
+                    scan.member, scan.member_first = offset, len(self.samples)
+                if isinstance(line, Skipped) or line.startswith(_KEYFRAME):
+                    self._keyframe(offset, scan, line)
                     continue
                 if line.startswith(_DELTA) or not line.strip():
                     continue
                 record = _record(line)
                 kind = record["type"]
                 if kind == "keyframe":  # written by another tool: another key order
-                    body_offset, body_i = offset, len(self.samples)
+                    self._keyframe(offset, scan, line)
                     continue
                 if kind == "delta":
                     continue
                 if kind == "end":
                     self.end_events = _field(record, "events", _events, "the end mark", ())
-                    self.end_reason = str(record.get("reason", ""))  # read to the end
-                    break
+                    self.end_reason = str(record.get("reason", ""))
+                    samples = record.get("samples")
+                    if type(samples) is int and samples >= 0:
+                        scan.end_samples = samples
+                    scan.ended = True  # read on only for the checksum of its part
+                    continue
                 if kind != "sample":
                     continue  # a line type from a later minor addition: skip it
-                i = len(self.samples)
-                if record.get("i", i) != i:
-                    raise _Damage(f"sample {i + 1} is missing")  # counted from 1, as in notes
-                if body_i == i:
-                    keyframe = i
-                    self.keyframe_offsets[i] = body_offset
-                if keyframe < 0:
-                    raise _Damage("a sample before any keyframe")
-                of = f"sample {i + 1}"
-                totals = _field(record, "totals", fmt.row_totals, of, totals)
-                kinds = _field(record, "kinds", dict, of, kinds, what="resident bytes by kind")
-                events = _field(record, "events", _events, of, ())
-                when = _field(record, "time", float, of)
-                self.samples.append(SampleInfo(when, totals, kinds, keyframe, events))
-                self._times.append(when)
+                self._commit(record, scan)
         except _Damage as e:
             # Damage to the compressed data is met looking for the next line; any other
             # is the line in hand's.
-            e.line = number + 1 if e.offset is not None else number
+            if scan.number is not None:
+                e.line = scan.number + 1 if e.offset is not None else scan.number
+            if e.after is None:  # the line's: go on after its member (or itself)
+                e.after = scan.offset
+                if not self.compressed:
+                    e.at = scan.offset
             raise
-        if not self.header:
-            raise RecordingError(f"{self.path} is not a vmtop recording (no header line)")
-        if not self.samples:
-            raise RecordingError(f"{self.path} has no complete sample")
+
+    def _keyframe(self, offset: int, scan: _Scan, line: bytes) -> None:
+        self._settle(scan)
+        scan.body_offset, scan.body_i = offset, len(self.samples)
+        number = _KEYFRAME_NUMBER.match(line)
+        scan.body_number = int(number[1]) if number else None
+        # Without gzip checksums, a sample is kept once it was rebuilt.
+        scan.suspect = not self.compressed
+
+    def _commit(self, record: dict, scan: _Scan) -> None:
+        """The sample line ``record`` read: the sample is kept."""
+        at = len(self.samples)
+        last = self._numbers[-1] if self._numbers else -1
+        i = record.get("i", last + 1)
+        if type(i) is not int:
+            raise _Damage(f"bad i in the sample after sample {last + 1}")
+        if scan.body_i == at and scan.body_number not in (None, i):
+            # The two agree in a file as written: a keyframe's number settles where the
+            # samples after it belong, after damage too.
+            raise _Damage(
+                f"the keyframe of sample {i + 1} says it is sample {scan.body_number + 1}"
+            )
+        if scan.gap is None and i != last + 1:
+            if scan.body_i != at:
+                raise _Damage(f"sample {last + 2} is missing")  # counted from 1, as in notes
+            # A keyframe is read on its own: what is missing before it is lost, no more.
+            why = "not in the file" if i > last else f"sample {i + 1} comes after {last + 1}"
+            scan.gap = (last + 1, why)
+        if scan.body_i == at:
+            scan.keyframe = at
+            self.keyframe_offsets[at] = scan.body_offset
+        if scan.keyframe < 0:
+            raise _Damage("a sample before any keyframe")
+        of = f"sample {i + 1}"
+        totals = _field(record, "totals", fmt.row_totals, of, scan.totals)
+        kinds = _field(
+            record, "kinds", fmt.row_kinds, of, scan.kinds, what="resident bytes by kind"
+        )
+        events = _field(record, "events", _events, of, ())
+        when = _field(record, "time", _time, of)
+        if scan.gap is not None:
+            first, why = scan.gap[0], self._why(scan)
+            scan.gap = None
+            # A number that does not follow (i <= last) was damaged on one side or the
+            # other: the samples of an intact keyframe are kept all the same.
+            lost = f"{samples_words(first, i - 1)} lost: {why}" if i > first else why
+            self.notes.append(f"{lost}; the replay goes on from sample {i + 1} ({_clock(when)})")
+        self.samples.append(SampleInfo(when, totals, kinds, scan.keyframe, events))
+        self._numbers.append(i)
+        scan.totals, scan.kinds = totals, kinds
+
+    def _why(self, scan: _Scan) -> str:
+        """The words for the stretch lost (scan.gap)."""
+        assert scan.gap is not None
+        why = scan.gap[1]
+        if isinstance(why, _Damage):
+            return why.place(scan.resume if self.compressed else None)
+        return why
+
+    def _bad_checksum(self, offset: int, scan: _Scan) -> None:
+        """The part of the file at ``offset`` decompressed whole, but its gzip checksum
+        does not match: what it holds is kept as it reads once the samples that depend
+        on it are rebuilt (_settle)."""
+        scan.suspect = True
+        if offset == scan.body_offset and scan.body_i == len(self.samples):
+            scan.bad.append((offset, None))  # a keyframe: every sample rebuilt from it
+        elif scan.member == offset:
+            scan.bad.append((offset, scan.member_first))
+        else:
+            scan.bad.append((offset, len(self.samples)))  # no sample from it
+
+    def _settle(self, scan: _Scan) -> None:
+        """The samples from the last keyframe on, rebuilt once when something in them
+        is not known to be sound (a checksum that did not match, no checksum at all):
+        from the first that fails, they are lost; the others are kept, and a note
+        says which were read from a part whose checksum does not match."""
+        if not scan.suspect:
+            return
+        scan.suspect = False
+        bad, scan.bad = scan.bad, []
+        first = scan.keyframe
+        end = len(self.samples)
+        failed = self._rebuild_all(first) if 0 <= first < end else None
+        if failed is not None:
+            end = failed[0]
+        parts = ", ".join(str(offset) for offset, _ in bad)
+        whose = f"the part{'s' if len(bad) > 1 else ''} of the file from byte {parts}"
+        kept = min((first if at is None else at for _, at in bad), default=end)
+        if bad and kept < end and first >= 0:
+            words = samples_words(self._numbers[kept], self._numbers[end - 1])
+            self.notes.append(
+                f"{whose} {'does' if len(bad) == 1 else 'do'} not match {'its' if len(bad) == 1 else 'their'} checksum: "
+                f"{words}, read from {'it' if len(bad) == 1 else 'them'}, kept as read"
+            )
+        elif bad and failed is None:
+            self.notes.append(
+                f"{whose} {'does' if len(bad) == 1 else 'do'} not match {'its' if len(bad) == 1 else 'their'} checksum: kept as read"
+            )
+        if failed is None:
+            return
+        at, why = failed
+        lost = self._numbers[at]
+        del self.samples[at:]
+        del self._numbers[at:]
+        for k in [k for k in self.keyframe_offsets if k >= at]:
+            del self.keyframe_offsets[k]
+        self._keyframes.clear()
+        if scan.gap is None:
+            cause = f"{whose} does not match its checksum, and " if bad else ""
+            scan.gap = (lost, f"{cause}sample {lost + 1} cannot be rebuilt ({why})")
+
+    def _rebuild_all(self, keyframe: int) -> tuple[int, str] | None:
+        """Rebuild every sample from the keyframe of sample ``keyframe`` to the last one
+        read: None when each could be, else the first that could not and why."""
+        f = open(self.path, "rb")  # noqa: SIM115 - the generator owns it
+        lines = self._lines_owning(f, self.keyframe_offsets[keyframe])
+        cursor = _Cursor(lines)
+        cursor.i = keyframe - 1
+        cursor.strict = True
+        try:
+            self._advance(cursor, len(self.samples) - 1)
+            if cursor.order is None and not cursor.in_order:
+                sorted(cursor.regions.values(), key=_start)
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError, _Damage) as e:
+            return max(cursor.i + 1, keyframe), _fault(e)
+        finally:
+            lines.close()
+        return None
 
     # -- what it holds ----------------------------------------------------------------------
 
@@ -380,6 +861,21 @@ class Recording:
     @property
     def interval(self) -> float:
         return float(self.header.get("interval", 1.0))
+
+    def number(self, i: int) -> int:
+        """Sample ``i`` as the file numbers it, from 1: the same as ``i + 1`` but after
+        samples lost to damage, which ``i`` does not count."""
+        return self._numbers[i] + 1
+
+    @property
+    def recorded(self) -> int:
+        """How many samples the file was written with, as far as it says: the end
+        mark's count, else up to the last sample read."""
+        return max(self._end_samples or 0, self._numbers[-1] + 1 if self._numbers else 0)
+
+    def label(self, i: int) -> str:
+        """ "sample 22/49": sample ``i`` as the file numbers it, of those it holds."""
+        return f"sample {self.number(i)}/{self.recorded}"
 
     def time_of(self, i: int) -> float:
         return self.samples[i].time
@@ -463,7 +959,9 @@ class Recording:
                 regions = tuple(cursor.regions.values())
                 cursor.order = regions
         except (ValueError, KeyError, TypeError, IndexError, AttributeError, _Damage) as e:
-            raise RecordingError(f"{self.path}: sample {i} cannot be read back ({e})") from None
+            raise RecordingError(
+                f"{self.path}: sample {self.number(i)} cannot be read back ({_fault(e)})"
+            ) from None
         except OSError as e:
             raise RecordingError(f"{self.path}: {e.strerror or e}") from None
         finally:
@@ -482,10 +980,12 @@ class Recording:
 
     def _lines_owning(self, f, offset: int) -> Iterator[tuple[int, bytes]]:
         with f:
-            yield from iter_lines(f, offset, self.compressed)
+            yield from LineReader(f, self.compressed).lines(offset)
 
     def _advance(self, cursor: _Cursor, target: int) -> None:
         for _offset, line in cursor.lines:
+            if line is BAD_CHECKSUM:
+                continue  # the scan said so, and rebuilt what it holds
             if line.startswith(b'{"type":"sample"') or line.startswith(b'{"type":"end"'):
                 kind = "sample" if line[9:10] == b"s" else "end"
                 record = None
@@ -505,7 +1005,9 @@ class Recording:
                     return
             elif kind == "keyframe":
                 rows = record["regions"]
-                regions = tuple(map(fmt.row_region, rows))
+                if cursor.strict:
+                    _check_status(record.get("status") or {})
+                regions = tuple(map(fmt.checked_region if cursor.strict else fmt.row_region, rows))
                 cursor.regions = {r.start: r for r in regions}
                 cursor.order = regions
                 cursor.in_order = all(
@@ -516,6 +1018,8 @@ class Recording:
                 cursor.has_smaps = bool(record.get("has_smaps"))
                 self._keep_keyframe(cursor.i + 1, cursor)
             elif kind == "delta":
+                if cursor.strict:
+                    _check_delta(record)
                 _apply_delta(cursor, record)
             elif kind == "end":
                 break
@@ -531,6 +1035,45 @@ class Recording:
 
 def _start(region: Region) -> int:
     return region.start
+
+
+def _fault(e: Exception) -> str:
+    """What went wrong rebuilding a sample, in words."""
+    if isinstance(e, _Damage):
+        return e.place()
+    if isinstance(e, json.JSONDecodeError | UnicodeDecodeError):
+        return "a line is not JSON"
+    if isinstance(e, ValueError) and str(e):
+        return str(e)  # "the file ends before it", JSON's own words
+    if isinstance(e, KeyError):
+        return "a change names a region that is not there"
+    return "a line does not hold what it should"
+
+
+def _check_status(status) -> None:
+    if type(status) is not dict or not all(
+        type(k) is str and type(v) in (str, int) for k, v in status.items()
+    ):
+        raise ValueError("a status that does not hold what it should")
+
+
+def _check_delta(record: dict) -> None:
+    """The types of every value of a delta, for a file that may be damaged."""
+    removed = record.get("removed", [])
+    if type(removed) is not list or not all(type(start) is int for start in removed):
+        raise ValueError("a delta that removes what is not a region's start")
+    put = record.get("put", [])
+    resident = record.get("resident", [])
+    if type(put) is not list or type(resident) is not list:
+        raise ValueError("a delta that does not hold what it should")
+    for row in put:
+        fmt.check_row(row, fmt.REGION_TYPES, "a region")
+    for row in resident:
+        fmt.check_row(row, fmt.RESIDENT_TYPES, "resident figures")
+    _check_status(record.get("status") or {})
+    gone = record.get("status_removed", [])
+    if type(gone) is not list or not all(type(key) is str for key in gone):
+        raise ValueError("a delta that does not hold what it should")
 
 
 def _apply_delta(cursor: _Cursor, record: dict) -> None:

@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import socket
+import stat
 import struct
 import zlib
 from array import array
@@ -174,6 +175,9 @@ def kernel_release() -> str:
     return platform.release()
 
 
+THIS_MACHINE = object()  # RecordingWriter's kernel/hostname: this machine's
+
+
 class RecordingWriter:
     """``write_sample(snapshot, events)`` for each sample, then ``close()``."""
 
@@ -185,13 +189,31 @@ class RecordingWriter:
         keyframe_every: int = KEYFRAME_EVERY,
         level: int = COMPRESS_LEVEL,
         source: str = "live",
+        file: BinaryIO | None = None,
+        overwrite: bool = True,
+        kernel=THIS_MACHINE,
+        hostname=THIS_MACHINE,
     ) -> None:
+        """Writes to ``path``, or to ``file`` where one is given (stdout: it is written
+        front to back, never sought; flushed, not closed, at the end; ``path`` then only
+        names it). Without ``overwrite``, a file that exists raises FileExistsError.
+        ``kernel`` and ``hostname`` are this machine's unless given: None leaves them
+        out of the header (not known: a copied /proc tree that does not say)."""
         self.path = path
         self.interval = interval
         self.keyframe_every = max(1, keyframe_every)
         self.level = level
         self.source = source
-        self._file: BinaryIO | None = open(path, "wb")  # noqa: SIM115 - closed in close()
+        self.kernel = kernel_release() if kernel is THIS_MACHINE else kernel
+        self.hostname = socket.gethostname() if hostname is THIS_MACHINE else hostname
+        self._owned = file is None  # opened here: closed here
+        if file is None:
+            file = open(path, "wb" if overwrite else "xb")  # noqa: SIM115 - closed in close()
+        # A file of ours left without a sample is removed; never a device or a FIFO.
+        self._removable = self._owned and stat.S_ISREG(os.fstat(file.fileno()).st_mode)
+        self._file: BinaryIO | None = file
+        self._written = 0  # bytes handed to the file (tell() needs a file that seeks)
+        self._broken = False  # a write failed: the stream stops there
         self._z = None
         self._prev: Snapshot | None = None
         self._prev_kinds: dict | None = None
@@ -205,10 +227,18 @@ class RecordingWriter:
 
     # -- compression ----------------------------------------------------------------------
 
-    def _new_member(self) -> None:
+    def _write(self, data: bytes) -> None:
         assert self._file is not None
+        try:
+            self._file.write(data)
+        except BaseException:
+            self._broken = True  # part of it may be out: no end mark after that
+            raise
+        self._written += len(data)
+
+    def _new_member(self) -> None:
         if self._z is not None:
-            self._file.write(self._z.flush(zlib.Z_FINISH))
+            self._write(self._z.flush(zlib.Z_FINISH))
         self._z = zlib.compressobj(self.level, zlib.DEFLATED, 31)
 
     def _write_keyframe_member(self, data: bytes) -> None:
@@ -217,40 +247,40 @@ class RecordingWriter:
         so that a reader scanning for the timeline can step over it without
         decompressing it. Other gzip readers ignore the subfield. The lines after it go
         into a new member."""
-        assert self._file is not None and self._z is not None
-        self._file.write(self._z.flush(zlib.Z_FINISH))
+        assert self._z is not None
+        self._write(self._z.flush(zlib.Z_FINISH))
         c = zlib.compressobj(self.level, zlib.DEFLATED, -15)
         raw = c.compress(data) + c.flush()
-        self._file.write(keyframe_member_header(len(raw)))
-        self._file.write(raw)
-        self._file.write(struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF))
+        self._write(keyframe_member_header(len(raw)))
+        self._write(raw)
+        self._write(struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF))
         self._z = zlib.compressobj(self.level, zlib.DEFLATED, 31)
 
     def _put(self, data: bytes) -> None:
-        assert self._file is not None and self._z is not None
-        self._file.write(self._z.compress(data))
+        assert self._z is not None
+        self._write(self._z.compress(data))
 
     def _sync(self) -> None:
         assert self._file is not None and self._z is not None
-        self._file.write(self._z.flush(zlib.Z_SYNC_FLUSH))
-        self._file.flush()
-        self.size = self._file.tell()
+        self._write(self._z.flush(zlib.Z_SYNC_FLUSH))
+        try:
+            self._file.flush()
+        except BaseException:
+            self._broken = True
+            raise
+        self.size = self._written
 
     @property
     def bytes_written(self) -> int:
-        if self._file is None:
-            try:
-                return os.path.getsize(self.path)
-            except OSError:
-                return 0
-        return self._file.tell()
+        """Bytes written so far, the end mark's once closed."""
+        return self._written
 
     # -- samples --------------------------------------------------------------------------
 
     def _header(self, snap: Snapshot) -> dict:
         return fmt.header_record(
             vmtop_version=__version__,
-            kernel=kernel_release(),
+            kernel=self.kernel,
             page_size=os.sysconf("SC_PAGE_SIZE"),
             pid=snap.info.pid,
             process_start_time=snap.info.start_time,
@@ -258,7 +288,7 @@ class RecordingWriter:
             started_at=snap.taken_at,
             interval=self.interval,
             keyframe_every=self.keyframe_every,
-            hostname=socket.gethostname(),
+            hostname=self.hostname,
             source=self.source,
         )
 
@@ -343,16 +373,19 @@ class RecordingWriter:
         if f is None:
             return
         try:
-            if self._z is not None:
+            if self._z is not None and not self._broken:
                 end: dict = {"type": "end", "reason": reason, "samples": self.samples}
                 events = list(events)
                 if events:
                     end["events"] = [fmt.event_row(e) for e in events]
-                f.write(self._z.compress(_dumps(end)))
-                f.write(self._z.flush(zlib.Z_FINISH))
+                tail = self._z.compress(_dumps(end)) + self._z.flush(zlib.Z_FINISH)
+                f.write(tail)
+                self._written += len(tail)
+                f.flush()
         finally:
-            f.close()
-            if self.samples == 0:
+            if self._owned:
+                f.close()
+            if self.samples == 0 and self._removable:
                 try:
                     os.unlink(self.path)
                 except OSError:

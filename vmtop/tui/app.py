@@ -193,10 +193,10 @@ class VmtopApp(App):
     # -- actions ------------------------------------------------------------------------
 
     def action_help(self) -> None:
-        from vmtop.tui.screens.help import HelpScreen
+        from vmtop.tui.screens.help import HelpScreen, section_for
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(section_for(self.screen)))
 
     def go_back(self) -> None:
         """Leave the current screen: back to the one below, or quit from the first."""

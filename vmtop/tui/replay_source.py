@@ -114,5 +114,5 @@ class ReplaySource:
         return (
             f"replay of {day}  {state}  {clock_label(now, digits)}  "
             f"+{span_label(now - rec.start, digits)} of {span_label(rec.end - rec.start, digits)}"
-            f"  sample {i + 1}/{len(rec)}"
+            f"  {rec.label(i)}"
         )

@@ -29,13 +29,21 @@ from typing import NamedTuple
 from vmtop.model import diff
 from vmtop.model import events as ev
 from vmtop.model import region_changes as model_changes
+from vmtop.model.cached_stacks import keep_cached_stacks
 from vmtop.model.column_steps import where_pair
 from vmtop.model.columns import RegionColumns, matching_rows, starts_of
-from vmtop.model.process_events import exited_event
+from vmtop.model.process_events import exited_event, unreadable_exec_event
 from vmtop.model.region import Region, Snapshot
 from vmtop.model.rss_drift import RssDrift
 from vmtop.model.sweep import key_pair
-from vmtop.procfs.errors import NoSuchProcess, PidReused, ProcError, ProcessGone, ZombieProcess
+from vmtop.procfs.errors import (
+    NoLongerReadable,
+    NoSuchProcess,
+    PidReused,
+    ProcError,
+    ProcessGone,
+    ZombieProcess,
+)
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.smaps_budget import SMAPS_BUDGET, carry_smaps, smaps_every
 from vmtop.procfs.snapshot import HUGE_MAP_REGIONS, take_snapshot
@@ -191,11 +199,15 @@ class Sampler:
             return self._gone(prev, e, t0)
         except ProcError as e:
             # The first sample failing is an error to show; later, the process most
-            # likely changed under us (exec of a setuid program): stop and say why.
+            # likely changed under us (exec of a setuid program: NoLongerReadable, with
+            # an exec event when its name tells): stop and say why.
+            execed = None
+            if isinstance(e, NoLongerReadable) and prev is not None:
+                execed = unreadable_exec_event(prev, e.comm, e.why, self.clock())
             return SampleResult(
                 None,
                 prev,
-                (),
+                (execed,) if execed is not None else (),
                 {},
                 (),
                 error=e,
@@ -220,6 +232,8 @@ class Sampler:
         self.plan_smaps(interval)
         if self.start_time is None:
             self.start_time = snap.info.start_time or None
+        # A thread stack glibc kept for reuse after its thread exited stays one.
+        snap = keep_cached_stacks(prev, snap)
         events: tuple = ()
         changes: dict = {}
         unmapped: tuple = ()
@@ -229,8 +243,10 @@ class Sampler:
             changes = region_changes(prev, snap)
             unmapped = tuple(model_changes.unmapped_ranges(prev, snap))
             events = tuple(diff.diff_snapshots(prev, snap, rss_threshold=_NO_TICK_RSS_EVENTS))
+        if any(e.event == ev.EXEC for e in events):
+            self.drift = RssDrift(self.drift.threshold)  # another program's regions
         if smaps_read and (prev is None or snap.info.start_time == prev.info.start_time):
-            events += tuple(self.drift.update(snap))
+            events += tuple(self.drift.update(snap, diff.told_resident(events)))
         self.last = snap
         rss_moves = None
         if smaps_read and before_smaps is not None and before_smaps.regions is not snap.regions:

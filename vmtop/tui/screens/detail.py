@@ -134,15 +134,20 @@ class RegionDetailScreen(Screen):
     def on_mount(self) -> None:
         self._fit_layout()
         self._dismiss_go_to_notice()
-        exited_at = getattr(getattr(self, "source", None), "exited_at", None)
+        source = getattr(self, "source", None)
+        exited_at = getattr(source, "exited_at", None)
         if exited_at is not None and self.lost is None:
-            # Opened after the process exited: the same words as a detail that was open
-            # when it did, and nothing is read again.
+            # Opened after the process exited (or could no longer be read): the same
+            # words as a detail that was open when it did, and nothing is read again.
             self.live = False
-            self.lose(f"process {self.snapshot.pid} exited at {_clock(exited_at)}")
+            lost_why = getattr(source, "lost_why", None)
+            self.lose(lost_why or f"process {self.snapshot.pid} exited at {_clock(exited_at)}")
             # Its files were reached through /proc/PID, and its pages read there: gone.
-            self._show_sections(([], PROCESS_EXITED))
-            self._show_pages(("unavailable", f"pages not read: {PROCESS_EXITED}"))
+            gone = PROCESS_EXITED
+            if getattr(source, "unreadable", False):
+                gone = "the process still runs, but may no longer be read"
+            self._show_sections(([], gone))
+            self._show_pages(("unavailable", f"pages not read: {gone}"))
             return
         self._load_sections()
         # No fields: a maps-only tick, or a huge snapshot that did not keep its smaps text.
@@ -311,7 +316,7 @@ class RegionDetailScreen(Screen):
         return title_text(self.memory_region, self.snapshot.info)
 
     def _identity(self) -> Table:
-        return identity_table(self.memory_region)
+        return identity_table(self.memory_region, self.fields)
 
     # -- ELF sections ---------------------------------------------------------------------
 
@@ -372,6 +377,8 @@ class RegionDetailScreen(Screen):
 
     def _show_fields(self, fields: dict[str, int | str]) -> None:
         self.fields = fields
+        # What the fields say about huge pages goes with the region's identity.
+        self.query_one("#detail-identity", Static).update(self._identity())
         self.query_one("#detail-fields", Static).update(self._fields_table())
         self.query_one("#detail-flags", Static).update(self._flags_table())
 
@@ -440,7 +447,9 @@ class RegionDetailScreen(Screen):
             )
             return
         now = getattr(self.app, "clock", time.time)()
-        widget.update(strip_text(result, self._strip_width(), now))
+        page = self.fields.get("KernelPageSize")
+        huge_page = page if isinstance(page, int) and page > pm.PAGE_SIZE else None
+        widget.update(strip_text(result, self._strip_width(), now, huge_page))
 
     # -- keys ---------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from vmtop.model.explain import why_kind
+from vmtop.model.explain import huge_pages_note, why_kind
 from vmtop.model.kinds import KIND_DESCRIPTIONS, VDSO
 from vmtop.model.names import display_name
 from vmtop.model.region import ProcessInfo, Region
@@ -54,8 +54,9 @@ def title_text(region: Region, info: ProcessInfo) -> Text:
     return text
 
 
-def identity_table(region: Region) -> Table:
-    """Range, permissions, offset, device, inode, name, kind and why, object, thread."""
+def identity_table(region: Region, fields: dict[str, int | str] | None = None) -> Table:
+    """Range, permissions, offset, device, inode, name, kind and why, what its smaps
+    ``fields`` say about huge pages, object, thread."""
     table = Table.grid(padding=(0, 1))
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
@@ -77,6 +78,9 @@ def identity_table(region: Region) -> Table:
     why = why_kind(region)
     if why:
         table.add_row("why", Text(why))
+    pages = huge_pages_note(fields) if fields else ""
+    if pages:
+        table.add_row("pages", Text(pages))
     table.add_row("object", Text(display_name(region.object or "-")))
     if region.tid is not None:
         table.add_row("thread", str(region.tid))

@@ -95,6 +95,14 @@ HEADER = [
     ("Δ since …", "what the Δ columns compare with: the last refresh, or the baseline (b)"),
 ]  # fmt: skip
 
+DELTAS = [
+    ("~+1.2M in Δ RSS", "a change worked out, not read: the region was split or merged "
+     "since, and smaps gives the old line's resident size, not where in the line it was, "
+     "so the old figure is shared out by address"),
+    ("~ as a row's mark", "split, merged or other permissions: the same bytes in other "
+     "lines (+ new, ▲ ▼ grew / shrank, ↑ ↓ resident memory rose / fell)"),
+]  # fmt: skip
+
 DETAIL = [
     ("↑ ↓ PgUp PgDn", "scroll"),
     ("r", "re-read the page strip now (it refreshes every 2 s)"),
@@ -110,8 +118,11 @@ REPLAY = [
     ("n / N", "next / previous event"),
     ("Home / End", "first / last sample (in a replay, not the table's first / last region)"),
     ("t", "go to a time: 12:03:10, 90s (from the start), +5m / -30s (from here), end"),
-    ("a / b", "mark A (the baseline) / B: the line under the timeline says what changed "
-     "from A to B"),
+    ("a / b", "mark A (the baseline) / B: the line under the timeline says what the "
+     "recording saw between A and B (RSS and its peak, events by type with their sizes) "
+     "and, after 'ends:', how the map at B differs from A's, region by region; the Δ "
+     "columns compare a region with A only where it is the same mapping at both and "
+     "nothing was mapped over it in between: else it is new"),
     ("B", "clear the marks"),
     ("click", "the timeline: go to that moment"),
 ]  # fmt: skip
@@ -217,8 +228,26 @@ def events_table() -> Table:
     return table
 
 
+# The section help opens at, by the screen ``?`` was pressed on (its class or a base).
+SECTIONS = {
+    "ReplayScreen": "help-replay",
+    "RegionDetailScreen": "help-detail",
+    "ProcessScreen": "help-process",
+}
+
+
+def section_for(screen) -> str | None:
+    """The id of the help section about ``screen``'s keys, or None (the top, where the
+    keys that work everywhere and the picker's are)."""
+    for cls in type(screen).__mro__:
+        if cls.__name__ in SECTIONS:
+            return SECTIONS[cls.__name__]
+    return None
+
+
 class HelpScreen(Screen):
-    """Every key, every kind, every event."""
+    """Every key, every kind, every event; opened at the keys of ``section`` (the
+    screen it was asked for on: section_for), scrolled to the top of it."""
 
     CSS_PATH = str(Path(__file__).with_name("help.tcss"))  # absolute: subclasses live elsewhere
 
@@ -236,13 +265,25 @@ class HelpScreen(Screen):
                 yield Static(keys_table("Everywhere", EVERYWHERE))
                 yield Static(keys_table("Process picker", PICKER), classes="help-block")
                 process = PROCESS + _process_screen_extra()
-                yield Static(keys_table("Process screen", process), classes="help-block")
+                yield Static(
+                    keys_table("Process screen", process), classes="help-block", id="help-process"
+                )
                 yield Static(
                     keys_table("Process header", HEADER, key_width=HEADER_KEY_WIDTH),
                     classes="help-block",
                 )
-                yield Static(keys_table("Region detail", DETAIL), classes="help-block")
-                yield Static(keys_table("Replay (vmtop replay FILE)", REPLAY), classes="help-block")
+                yield Static(
+                    keys_table("Δ columns and row marks", DELTAS, key_width=HEADER_KEY_WIDTH),
+                    classes="help-block",
+                )
+                yield Static(
+                    keys_table("Region detail", DETAIL), classes="help-block", id="help-detail"
+                )
+                yield Static(
+                    keys_table("Replay (vmtop replay FILE)", REPLAY),
+                    classes="help-block",
+                    id="help-replay",
+                )
             with Vertical(id="help-meaning"):
                 yield Static("Region kinds (one colour each, everywhere)", classes="help-head")
                 yield Static(kinds_table(), id="help-kinds")
@@ -251,14 +292,26 @@ class HelpScreen(Screen):
                 yield Static(Text(MALLOC_THRESHOLD_NOTE), id="help-malloc", classes="help-block")
         yield Footer()
 
+    def __init__(self, section: str | None = None) -> None:
+        super().__init__()
+        self.section = section
+
     def on_mount(self) -> None:
         self.query_one("#help-body").focus()  # (the keys scroll all of the help)
+        if self.section:
+            self.call_after_refresh(self._show_section)
         # The tables are drawn with the theme's colours: draw them again when it changes.
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.refresh(recompose=True))
 
     def on_resize(self) -> None:
         # One column under the other on a narrow terminal.
         self.set_class(self.size.width < 120, "stacked")
+
+    def _show_section(self) -> None:
+        found = self.query(f"#{self.section}")
+        if found:
+            body = self.query_one("#help-body")
+            body.scroll_to_widget(found.first(), top=True, animate=False)
 
     def action_close(self) -> None:
         self.app.pop_screen()

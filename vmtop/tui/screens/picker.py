@@ -40,7 +40,7 @@ from vmtop.procfs.processes import (
 from vmtop.procfs.reader import ProcFS
 from vmtop.tui import theme
 from vmtop.tui.formatting import format_bytes, plural
-from vmtop.tui.screens.picker_access import AccessExplanation
+from vmtop.tui.screens.picker_access import AccessExplanation, short_reason
 from vmtop.tui.screens.picker_table import (
     SORT_TITLES,
     SORTABLE,
@@ -242,10 +242,15 @@ class PickerScreen(Screen):
     def _highlighted(self, event: ProcessTable.Highlighted) -> None:
         row = event.row
         status = self.query_one("#picker-status", Static)
+        # One line (a command line is cut), but a reason wraps rather than lose its end.
+        status.set_class(row is not None and row.denied is not None, "denied")
         if row is None:
             status.update(Text("no process matches the filter", style="italic"))
         elif row.denied:
-            status.update(Text(f"✗ {display_name(row.denied)}  (Enter explains)", style="red"))
+            # Short: the dialog says it whole, with what to do.
+            status.update(
+                Text(f"✗ {display_name(short_reason(row))}  (Enter explains)", style="red")
+            )
         else:
             status.update(
                 Text(

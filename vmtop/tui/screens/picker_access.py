@@ -10,6 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from vmtop.model.names import display_name
+from vmtop.procfs.errors import running_as
 from vmtop.procfs.processes import ProcessRow
 
 
@@ -49,6 +50,20 @@ def reason_only(message: str) -> str:
     return head + ")" if sep and message.startswith("permission denied") else message
 
 
+def short_reason(row: ProcessRow) -> str:
+    """Why the process cannot be opened, short enough for the picker's status line at
+    80 columns (the dialog says it whole, with what to do): a refusal in a few words,
+    any other reason (a kernel thread, a zombie) as it is."""
+    reason = row.denied or ""
+    if not reason.startswith("permission denied"):
+        return reason
+    owner = row.user if row.user not in ("?", "") else None
+    if owner is None:
+        return "permission denied (owned by another user)"
+    dumpable = ", not dumpable" if owner == running_as() else ""
+    return f"permission denied (owned by {owner}{dumpable})"
+
+
 def what_to_do(row: ProcessRow) -> str:
     """The advice under the reason, for the person at the keyboard."""
     import os
@@ -68,6 +83,11 @@ def what_to_do(row: ProcessRow) -> str:
             "ptrace_scope, SELinux, AppArmor)."
         )
     owner = row.user if row.user not in ("?", "") else None
+    if owner is not None and owner == running_as():
+        return (
+            "Only root may read the memory map of a process that is not dumpable, even "
+            f"your own: run 'sudo \"$(command -v vmtop)\" {row.pid}'."
+        )
     if owner and owner != "root":
         return (
             f"Reading another process's memory map needs the same user or root: run "

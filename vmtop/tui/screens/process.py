@@ -31,6 +31,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from vmtop.model.columns import RegionColumns
+from vmtop.model.names import display_name
 from vmtop.model.region import Region, Snapshot
 from vmtop.procfs.reader import ProcFS
 from vmtop.tui import sampler as smp
@@ -150,6 +151,9 @@ class ProcessScreen(
         self.baseline: Snapshot | None = None
         self.error: str | None = None
         self.exited_at: float | None = None
+        # Since exited_at: the process still runs, but vmtop may no longer read it.
+        self.unreadable = False
+        self.lost_why: str | None = None  # what an open region detail says of it
         self.tick = 0
         self.recent: dict[int, tuple[str, int]] = {}  # region start -> (status, tick)
         self.traces: list[tuple[int, int, int]] = []  # unmapped (start, end, tick)
@@ -253,7 +257,7 @@ class ProcessScreen(
             if prepared is not None and prepared.baseline is self.baseline:
                 self.ref_changes = prepared.ref_changes  # worked out in the worker
             elif not same:
-                self.ref_changes = smp.region_changes(self.baseline, snap)
+                self.ref_changes = self.changes_since_baseline(snap)
         else:
             self.ref_changes = result.changes
         if result.smaps_read:
@@ -299,23 +303,37 @@ class ProcessScreen(
     # -- exit and errors ----------------------------------------------------------------
 
     def _process_gone(self, result: SampleResult) -> None:
+        """The last sample failed after others worked: the process exited, or it still
+        runs but may no longer be read (``unreadable``: an exec of a setuid program)."""
         self.exited_at = self.clock()
         stamp = time.strftime("%H:%M:%S", time.localtime(self.exited_at))
+        error = result.error
         reason = "exited"
-        if result.error is not None and "belongs to another process" in str(result.error):
+        why = ""  # the error's own words, on a line of their own (they name a command)
+        self.unreadable = isinstance(error, smp.NoLongerReadable)
+        if error is not None and "belongs to another process" in str(error):
             reason = "exited (its PID now belongs to another process)"
-        elif result.error is not None and not isinstance(
-            result.error, (smp.ProcessGone, smp.NoSuchProcess, smp.ZombieProcess)
+        elif self.unreadable:
+            reason = "is still running but can no longer be read"
+            why = display_name(str(error).partition("can no longer be read: ")[2] or str(error))
+        elif error is not None and not isinstance(
+            error, (smp.ProcessGone, smp.NoSuchProcess, smp.ZombieProcess)
         ):
-            reason = f"can no longer be read: {result.error}"
+            reason = "can no longer be read"
+            why = display_name(str(error))
         banner = self.query_one("#banner", Static)
+        # Text, not markup; the second line wraps: the advice ends with the PID to give.
         banner.update(
-            f" process {self.pid} {reason} at {stamp} — showing its last snapshot "
-            f"({time.strftime('%H:%M:%S', time.localtime(self.snapshot.taken_at))}) "
+            Text(
+                f" process {self.pid} {reason} at {stamp} — showing its last snapshot "
+                f"({time.strftime('%H:%M:%S', time.localtime(self.snapshot.taken_at))}) "
+                + (f"\n {why}" if why else "")
+            )
         )
         banner.display = True
+        self.lost_why = f"process {self.pid} {reason} at {stamp}"
         for detail in self._open_details():
-            detail.lose(f"process {self.pid} {reason} at {stamp}")
+            detail.lose(self.lost_why)
         self._add_events(result.events)
         if self._timer is not None:
             self._timer.stop()
@@ -452,6 +470,11 @@ class ProcessScreen(
         )
         self._refresh_views()
         self._update_bindings()
+
+    def changes_since_baseline(self, snap: Snapshot) -> dict:
+        """The Δ columns' changes of ``snap`` since the baseline (a replay knows what
+        was mapped in between: ReplayScreen)."""
+        return smp.region_changes(self.baseline, snap)
 
     def action_clear_baseline(self) -> None:
         self.baseline = None

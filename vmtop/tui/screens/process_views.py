@@ -92,6 +92,7 @@ class ProcessViews:
                 period=self.slowed_period,
                 baseline_at=self.baseline.taken_at if self.baseline is not None else None,
                 exited_at=self.exited_at,
+                unreadable=self.unreadable,
                 shown=len(table.rows) if table.filter_text else None,
                 source=sampler.describe(self.live) if sampler else None,
                 recording=self.recording_label(),

@@ -19,22 +19,19 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Static
 
-from vmtop.model import diff
-from vmtop.model import events as ev
 from vmtop.procfs.reader import ProcFS
 from vmtop.record.format import RecordingError
 from vmtop.record.reader import Recording
-from vmtop.record.timespec import clock_label, resolve_time, span_label
-from vmtop.tui.formatting import format_bytes, format_delta
+from vmtop.record.timespec import clock_label, resolve_time
+from vmtop.tui import replay_compare
 from vmtop.tui.named_commands import NamedCommands
+from vmtop.tui.replay_compare import AB_SEPARATOR, ab_lines  # noqa: F401 - AB_SEPARATOR: tests
 from vmtop.tui.replay_source import SPEEDS, ReplaySource
-from vmtop.tui.sampler import RSS_THRESHOLD
 from vmtop.tui.screens.process import HISTORY_POINTS, ProcessScreen, region_history_key
 from vmtop.tui.screens.process_layout import FOOTER_PRIORITY
 from vmtop.tui.widgets.event_log import EventLog
 from vmtop.tui.widgets.timeline import Timeline, timeline_data
 
-AB_EVENTS = (ev.MAPPED, ev.UNMAPPED, ev.HEAP_GREW, ev.HEAP_SHRANK, ev.STACK_GREW)
 LOG_EVENTS = 1000  # events before the cursor put back in the log after a jump
 
 
@@ -112,18 +109,20 @@ class ReplayCommands(NamedCommands):
 
 class ReplayScreen(ProcessScreen):
     COMMANDS = ProcessScreen.COMMANDS | {ReplayCommands}
-    # Moving in time and the marks first: they are what a replay is for.
+    # Moving in time, the marks and help first: they are what a replay is for, and at
+    # 80 columns they are all the footer has room for (a and b share one item).
     footer_priority = (
         "back",
-        "open",
         "pause",
         "step_back",
         "next_event",
         "goto_time",
         "mark_a",
-        "mark_b",
+        "app.help",
+        "help",
+        "open",
         "faster",
-        *(a for a in FOOTER_PRIORITY if a not in ("back", "open", "pause", "faster")),
+        *(a for a in FOOTER_PRIORITY if a not in ("back", "open", "pause", "faster", "help")),
     )
     BINDINGS = [
         Binding("space", "pause", "Play"),
@@ -134,8 +133,8 @@ class ReplayScreen(ProcessScreen):
         Binding("plus,equals_sign", "faster", "Speed", key_display="+/-"),
         Binding("minus", "slower", "Slower", show=False),
         Binding("t", "goto_time", "Time", priority=True),
-        Binding("a", "mark_a", "Mark A"),
-        Binding("b", "mark_b", "Mark B"),
+        Binding("a", "mark_a", "Mark A/B", key_display="a/b"),
+        Binding("b", "mark_b", "Mark B", show=False),
         Binding("B", "clear_baseline", "Clear marks", show=False),
         # Before the region table's Home / End (first / last row): in a replay they
         # move in time, as the help says.
@@ -314,38 +313,26 @@ class ReplayScreen(ProcessScreen):
         self._show_ab()
 
     def ab_text(self, a: int | None = None, b: int | None = None) -> str:
-        """What changed from sample ``a`` to ``b`` (by default the marks A and B), in
-        one line; empty until both are marked."""
+        """What happened from sample ``a`` to ``b`` (by default the marks A and B), in
+        one line (replay_compare.ab_text); empty until both are marked."""
         if a is None and b is None:
             a, b = self.mark_a, self.mark_b
         if a is None or b is None:
             return ""
-        rec = self.recording
-        old, new = rec.snapshot(a), rec.snapshot(b)
-        events = diff.diff_snapshots(old, new, rss_threshold=RSS_THRESHOLD)
-        counts: dict[str, int] = {}
-        grown: dict[str, int] = {}
-        for e in events:
-            counts[e.event] = counts.get(e.event, 0) + 1
-            grown[e.event] = grown.get(e.event, 0) + e.delta
-        rss_a, rss_b = old.totals.rss or 0, new.totals.rss or 0
-        digits = rec.digits
-        parts = [
-            f"A {clock_label(old.taken_at, digits)} → B {clock_label(new.taken_at, digits)} "
-            f"({'+' if b >= a else '-'}{span_label(abs(new.taken_at - old.taken_at), digits)})",
-            f"RSS {format_bytes(rss_a)} → {format_bytes(rss_b)} "
-            f"({format_delta(rss_b - rss_a) or '±0'})",
-            f"regions {len(old.regions)} → {len(new.regions)}",
-        ]
-        for name in AB_EVENTS:
-            if counts.get(name):
-                parts.append(f"{name} {counts[name]} ({format_delta(grown[name]) or '±0'})")
-        others = sum(n for k, n in counts.items() if k not in AB_EVENTS)
-        if others:
-            parts.append(f"{others} other change{'s' if others > 1 else ''}")
-        if not events:
-            parts.append("no change to the map")
-        return AB_SEPARATOR.join(parts)
+        return replay_compare.ab_text(self.recording, a, b)
+
+    def changes_since_baseline(self, snap) -> dict:
+        """Δ since A: a region compared only with the same mapping at A, none mapped
+        over in between (replay_compare.changes_since_mark)."""
+        if self.mark_a is None:
+            return super().changes_since_baseline(snap)
+        return replay_compare.changes_since_mark(self.recording, self.mark_a, self.position)
+
+    def _view_state(self) -> tuple:
+        # Changes since A are this screen's own (changes_since_baseline): the sampling
+        # worker is not asked to work them out the process screen's way.
+        bar, table, _baseline = super()._view_state()
+        return bar, table, None
 
     def _show_ab(self) -> None:
         """Say what changed from A to B: worked out in a thread (two samples to rebuild
@@ -477,22 +464,3 @@ class ReplayScreen(ProcessScreen):
         if action == "clear_baseline":
             return self.mark_a is not None or self.mark_b is not None
         return super().check_action(action, parameters)
-
-
-AB_SEPARATOR = "  ·  "
-
-
-def ab_lines(text: str, width: int) -> str:
-    """The A→B line broken between its parts, never inside one ("regions 24 →" at the
-    end of a line and "25" on the next), each line indented by one."""
-    lines: list[str] = []
-    line = ""
-    for part in text.split(AB_SEPARATOR):
-        longer = f"{line}{AB_SEPARATOR}{part}" if line else part
-        if line and len(longer) > width:
-            lines.append(line)
-            line = part
-        else:
-            line = longer
-    lines.append(line)
-    return "\n".join(" " + line for line in lines)

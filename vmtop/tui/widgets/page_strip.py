@@ -52,9 +52,14 @@ def file_pages_mapped_only_here(entries: list[int]) -> int:
     return sum(1 for e in entries if e & both == both)
 
 
-def strip_text(result: tuple, width: int, now: float) -> Text:
+HUGETLB_LABEL = "present, hugetlb page of a shared mapping"
+
+
+def strip_text(result: tuple, width: int, now: float, huge_page: int | None = None) -> Text:
     """The strip, its scale, the legend and the kernel bits, for a pagemap read
-    (``("full" | "sampled", entries, strip cells, total pages)``)."""
+    (``("full" | "sampled", entries, strip cells, total pages)``). ``huge_page``: the
+    size of the hugetlb pages backing the region, if it is in them (pagemap still has
+    an entry per base page)."""
     how, entries, strip, total_pages = result
     counts = pm.count_pages(entries)
     text = Text()
@@ -78,9 +83,19 @@ def strip_text(result: tuple, width: int, now: float) -> Text:
     text.append(f"{total_pages:,} {pages} of {format_bytes(pm.PAGE_SIZE)} · {scale}", style="dim")
     if how == "sampled":
         text.append(f" · sampled {counts.pages:,} pages", style="dim")
+    if huge_page:
+        per_huge = max(1, huge_page // pm.PAGE_SIZE)
+        text.append(
+            f"\nin {format_bytes(huge_page)} hugetlb pages: "
+            f"{counts.present // per_huge:,} of {total_pages // per_huge:,} present",
+            style="dim",
+        )
     text.append("\n")
     tally = pm.tally_states(entries)
     for state, label in LEGEND:
+        if huge_page and state == pm.FILE:
+            # Shared hugetlb pages carry the file/shared bit: they are no page cache.
+            label = HUGETLB_LABEL
         glyph, role = STATE_STYLE[state]
         text.append(f" {glyph} ", style=theme.color(role))
         text.append(f"{tally[state]:>9,}  {legend_label(label, width)}\n")
@@ -89,15 +104,16 @@ def strip_text(result: tuple, width: int, now: float) -> Text:
     file_excl = file_pages_mapped_only_here(entries)
     text.append(
         f"kernel bits: present {counts.present:,} = file/shared {tally[pm.FILE]:,} "
-        f"({file_excl:,} of them also exclusive) + anonymous "
+        f"({file_excl:,} of them mapped only here) + anonymous "
         f"{tally[pm.EXCL] + tally[pm.RESIDENT]:,} ({tally[pm.EXCL]:,} exclusive) · "
         f"swapped {counts.swapped:,} · not present {counts.not_present:,}",
         style="dim",
     )
     text.append("\n")
     resident = counts.present * pm.PAGE_SIZE
+    leave_out = " (Rss leaves hugetlb pages out)" if huge_page else ""
     text.append(
-        f"resident {format_bytes(resident)} by pagemap · read "
+        f"resident {format_bytes(resident)} by pagemap{leave_out} · read "
         f"{time.strftime('%H:%M:%S', time.localtime(now))}",
         style="dim",
     )

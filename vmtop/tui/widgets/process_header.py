@@ -2,8 +2,9 @@
 
 Line 1: PID, state, threads, the command; on the right the refresh state (live or
 paused, the interval, how often smaps is read and what the last read cost).
-Line 2: the totals (size, RSS, PSS, private dirty, swap), the region count, and what the
-Δ columns compare with (the last refresh, or the baseline set with `b`).
+Line 2: the totals (size, RSS, PSS, private dirty, swap, hugetlb pages when there are
+any), the region count, and what the Δ columns compare with (the last refresh, or the
+baseline set with `b`).
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ class HeaderState(NamedTuple):
     source: str | None = None  # where snapshots come from, when not live: "copy of /proc …"
     recording: str | None = None  # "REC file 1.2M" while the screen records
     failed: bool = False  # the process cannot be watched (the screen says why)
+    # Since exited_at, the process still runs but may no longer be read (it exec'd a
+    # setuid program): it has not exited.
+    unreadable: bool = False
 
 
 def _pair(label: str, value: str) -> list[Segment]:
@@ -87,8 +91,12 @@ class ProcessHeader(theme.ThemedLines, Widget):
         if s.failed:
             return [(100, [Segment("✗ not watched", theme.style("exited", bold=True))])]
         if s.exited_at is not None:
+            what = "unreadable since" if s.unreadable else "exited"
             return [
-                (100, [Segment(f"exited {_clock(s.exited_at)}", theme.style("exited", bold=True))])
+                (
+                    100,
+                    [Segment(f"{what} {_clock(s.exited_at)}", theme.style("exited", bold=True))],
+                )
             ]
         pieces = (
             [(100, [Segment(f"● {s.recording}  ", theme.style("exited", bold=True))])]
@@ -171,7 +179,9 @@ class ProcessHeader(theme.ThemedLines, Widget):
             command = ""
             if snap is not None:
                 info = snap.info
-                state = "exited" if s.exited_at is not None else STATES.get(info.state, info.state)
+                state = STATES.get(info.state, info.state)
+                if s.exited_at is not None:
+                    state = "unreadable" if s.unreadable else "exited"
                 left.append((70, [Segment(state, theme.style("strong", bold=True)), Segment("  ")]))
                 if info.threads:
                     left.append((50, _pair("threads", str(info.threads))))
@@ -205,8 +215,13 @@ class ProcessHeader(theme.ThemedLines, Widget):
                 (70, _pair("PSS", format_bytes(t.pss))),
                 (60, _pair("private dirty", format_bytes(t.private_dirty))),
                 (65, _pair("swap", format_bytes(t.swap))),
-                (50, _pair("regions", regions)),
             ]
+            hugetlb = snap.status.get("HugetlbPages")
+            if isinstance(hugetlb, int) and hugetlb:
+                # Memory in hugetlb pages is in no RSS: without this a database on
+                # huge pages looked as if it used none of its shared buffers.
+                left.append((62, _pair("hugetlb", format_bytes(hugetlb))))
+            left.append((50, _pair("regions", regions)))
             if s.resident_note:
                 left.append((40, [Segment(f"({s.resident_note})  ", theme.style("muted"))]))
             if s.baseline_at is not None:

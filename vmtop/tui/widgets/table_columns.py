@@ -8,6 +8,7 @@ import os
 from typing import NamedTuple
 
 from vmtop.model import kinds
+from vmtop.model.cached_stacks import is_cached_stack
 from vmtop.model.names import display_name
 from vmtop.model.region import Region
 from vmtop.tui import sampler
@@ -34,6 +35,8 @@ FIELD_COLUMNS = {
     "swap_pss": "SwapPss",
     "anon_huge": "AnonHugePages",
     "lazyfree": "LazyFree",
+    # hugetlb pages are in neither Rss nor Pss: the only figure of them.
+    "hugetlb": ("Shared_Hugetlb", "Private_Hugetlb"),
 }
 # Every column the table can show, in the order they appear. Figures are named for the
 # smaps field they come from, as `pmap -X` names them.
@@ -97,6 +100,15 @@ CATALOGUE = (
         True,
         21,
         "LazyFree: MADV_FREE'd, freed under pressure (rows on screen)",
+    ),
+    Column(
+        "hugetlb",
+        "",
+        "HugeTLB",
+        7,
+        True,
+        21,
+        "Shared_ + Private_Hugetlb: in hugetlb pages, not in RSS (rows on screen)",
     ),
     Column("perm", "", "Perm", 4, False, 20, "permissions"),
     Column("kind", "kind", "Kind", 9, False, 70, "what the region is"),
@@ -166,14 +178,32 @@ CHANGE_MARK = {
 
 
 def shorten_left(text: str, width: int) -> str:
-    """The end of ``text`` (the file name matters most), with … where it was cut."""
+    """The end of ``text`` (the file name matters most), with … where it was cut; the
+    start of a kernel's name that is no file's path (``/SYSV0000162e (deleted)``,
+    ``/anon_hugepage``, ``/memfd:…``, ``[anon:…]``): there the start says what it is,
+    and a cut start read "…YSV766d41bd (deleted)"."""
     if width <= 0:
         return ""
     if len(text) <= width:
         return text
     if width == 1:
         return "…"
+    if text.startswith(_NAMES_READ_FROM_THE_START):
+        return text[: width - 1] + "…"
     return "…" + text[-(width - 1) :]
+
+
+# The kernel's names that are no path of a file in a directory.
+_NAMES_READ_FROM_THE_START = (
+    "[anon:",
+    "[anon_shmem:",
+    "/SYSV",
+    "/anon_hugepage",
+    "/memfd:",
+    "/dev/zero",
+    "/drm mm object",
+    "anon_inode:",
+)
 
 
 def region_name(region: Region) -> tuple[str, bool]:
@@ -184,6 +214,8 @@ def region_name(region: Region) -> tuple[str, bool]:
         return f"[stacks of {region.object}]", True  # merged: every TID
     if region.kind == kinds.THREAD_STACK and region.tid is not None:
         return f"[stack of thread {region.tid}]", True
+    if is_cached_stack(region):
+        return f"[{region.object}]", True  # "[cached stack of exited thread 12]"
     if region.object:
         return f"{os.path.basename(display_name(region.object))} ({region.kind})", True
     return "", True

@@ -191,8 +191,9 @@ class RegionTableLines:
                 out[column.id] = (format_bytes(value), plain if value else dim)
         return out
 
-    def _field(self, row, name: str) -> int | None:
-        """One smaps field of a region row (None for a group, or without smaps text)."""
+    def _field(self, row, name: str | tuple[str, ...]) -> int | None:
+        """One smaps field of a region row, or the sum of several (None for a group, or
+        without smaps text)."""
         if not isinstance(row, Region) or self.fields_of is None:
             return None
         key = row[:7]
@@ -201,6 +202,9 @@ class RegionTableLines:
             if len(self._fields_cache) > 512:
                 self._fields_cache.clear()
             fields = self._fields_cache[key] = self.fields_of(row)
+        if isinstance(name, tuple):
+            values = [v for v in map(fields.get, name) if isinstance(v, int)]
+            return sum(values) if values else None
         value = fields.get(name)
         return value if isinstance(value, int) else None
 

@@ -1,0 +1,410 @@
+"""`vmtop diff`: compare two moments of one process, headless.
+
+- ``vmtop diff A.json B.json``: two snapshots (``vmtop snapshot PID --format json``, or
+  ``vmtop replay FILE --at TIME --format json``);
+- ``vmtop diff REC [FROM [TO]]``: two moments of a recording (times as ``replay --at``
+  takes them; by default its start and its end): the events the recording holds
+  between them, and the RSS peak between.
+
+Both say what is different at B, region by region (``vmtop.model.moments``): regions
+new, gone, grown, shrunk, split, merged, with other permissions or resident sizes. A
+recording also says which ranges were mapped or unmapped in between, so a range freed
+and mapped again by something else is a region gone and a new one, not the same one
+changed. Text by default, ``--json`` one object. Exit status as diff(1)'s: 0 nothing
+changed, 1 something did, 2 trouble (a file that cannot be read, a bad time, a usage
+error).
+
+The summaries here (``tally_parts``, ``net_parts``, ``between_samples``) are the replay
+screen's A→B line too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from typing import NamedTuple
+
+from vmtop.commands.watch import event_record, human_line
+from vmtop.model import events as ev
+from vmtop.model import moments
+from vmtop.model.diff import DEFAULT_RSS_THRESHOLD
+from vmtop.model.events import Event
+from vmtop.model.names import display_command, display_name
+from vmtop.model.recording_summary import peak_of
+from vmtop.model.region import Snapshot
+from vmtop.output.fields import totals_record
+from vmtop.record.format import RecordingError
+from vmtop.record.reader import Recording
+from vmtop.record.timespec import clock_label, label_digits, resolve_time, span_label
+from vmtop.tui.formatting import format_bytes, format_delta
+
+FORMAT = "vmtop-diff"
+FORMAT_VERSION = 1
+SAME, CHANGED, TROUBLE = 0, 1, 2  # diff(1)'s exit statuses
+
+DESCRIPTION = (
+    "Compare two moments of one process: two snapshots (vmtop snapshot PID --format json, "
+    "or vmtop replay FILE --at TIME --format json), or two moments of a recording (FROM "
+    "and TO as 'replay --at' takes them: 12:03:10, 90s, +5m, -30s, start, end; by default "
+    "its start and its end). It prints the totals at both, what is different at B region "
+    "by region (new, gone, grown, shrunk, split, merged, other permissions, resident "
+    "size), and for a recording the events it holds between the two moments and the RSS "
+    "peak between. Two snapshots of different processes (another PID or start time), or "
+    "of two programs of one (exec), are compared by their totals only: each address "
+    "space is laid out at random, so a region of one says nothing about the other. "
+    "Exit status as diff(1)'s: 0 nothing changed, 1 something did (or two processes), "
+    "2 trouble."
+)
+
+
+def add_parser(sub, positive_int) -> None:
+    diff = sub.add_parser(
+        "diff",
+        help="compare two snapshots, or two moments of a recording",
+        description=DESCRIPTION,
+        usage="%(prog)s [-h] [--json] [--threshold BYTES] (A.json B.json | REC [FROM [TO]])",
+    )
+    diff.add_argument(
+        "first",
+        metavar="FILE",
+        help="A: a snapshot in JSON, or a recording",
+    )
+    diff.add_argument(
+        "second",
+        metavar="FILE",
+        nargs="?",
+        default=None,
+        help="B: the snapshot to compare A with; after a recording, the time FROM "
+        "(default: its start)",
+    )
+    diff.add_argument(
+        "third",
+        metavar="TO",
+        nargs="?",
+        default=None,
+        help="after a recording: the time TO (default: its end)",
+    )
+    diff.add_argument("--json", action="store_true", help="print one JSON object")
+    diff.add_argument(
+        "--threshold",
+        type=positive_int,
+        default=None,
+        metavar="BYTES",
+        help="smallest change of a region's resident size that is reported (default: "
+        "the config's, 65536)",
+    )
+    # "-30s" (30 s before the end) is a time, not an option: argparse takes a word for
+    # an option unless it looks like a negative number, which this says it does.
+    diff._negative_number_matcher = re.compile(r"^-\d")
+    diff.set_defaults(diff_usage_error=diff.error)
+
+
+# -- the two moments ------------------------------------------------------------------------
+
+
+class Moment(NamedTuple):
+    snapshot: Snapshot
+    source: str  # the file (of a snapshot), or "sample 7/36" (of a recording)
+    sample: int | None = None  # of a recording: the sample's index
+
+
+class Between(NamedTuple):
+    """What a recording holds between two of its samples."""
+
+    events: list  # Event, in time order (the later sample's included, not the earlier's)
+    remapped: list  # (start, end): ranges mapped or unmapped by them
+    peak: tuple[int, float] | None  # the highest RSS of the samples, and when
+
+
+def between_samples(rec: Recording, i: int, j: int) -> Between:
+    """The events recorded after sample ``min(i, j)`` up to sample ``max(i, j)``, and the
+    RSS peak over those samples (both ends included)."""
+    lo, hi = min(i, j), max(i, j)
+    events = [e for k in range(lo + 1, hi + 1) for e in rec.samples[k].events]
+    samples = rec.samples[lo : hi + 1]
+    peak = peak_of([s.totals.rss if s.totals is not None else None for s in samples])
+    top = (peak.value, samples[peak.at].time) if peak is not None else None
+    return Between(events, moments.remapped_ranges(events), top)
+
+
+class Comparison(NamedTuple):
+    a: Moment
+    b: Moment
+    net: list  # Event: what is different at B (moments.net_change)
+    not_compared: str | None  # why the regions were not compared, or None
+    recording: Recording | None = None
+    between: Between | None = None
+    threshold: int = DEFAULT_RSS_THRESHOLD
+
+    @property
+    def changed(self) -> bool:
+        recorded = self.between is not None and any(e.event != ev.NOTE for e in self.between.events)
+        return bool(self.net) or recorded or self.not_compared is not None
+
+
+def compare(a: Moment, b: Moment, threshold: int, rec: Recording | None = None) -> Comparison:
+    between = None
+    remapped = None
+    if rec is not None and a.sample is not None and b.sample is not None:
+        between = between_samples(rec, a.sample, b.sample)
+        remapped = between.remapped
+    reason = moments.comparable(a.snapshot, b.snapshot)
+    net = moments.net_change(a.snapshot, b.snapshot, remapped, rss_threshold=threshold)
+    return Comparison(a, b, net, reason, rec, between, threshold)
+
+
+# -- summaries (the replay's A→B line too) --------------------------------------------------
+
+# What a region-level change is called in a summary ("3 new (+40M)").
+NET_WORDS = {
+    ev.MAPPED: "new",
+    ev.UNMAPPED: "gone",
+    moments.REGION_GREW: "grew",
+    ev.HEAP_GREW: "grew",
+    ev.STACK_GREW: "grew",
+    moments.REGION_SHRANK: "shrank",
+    ev.HEAP_SHRANK: "shrank",
+    ev.STACK_SHRANK: "shrank",
+    ev.SPLIT: "split",
+    ev.MERGED: "merged",
+    ev.PROTECTION_CHANGED: "other permissions",
+    ev.RSS_CHANGED: "resident changed",
+}
+
+
+def tally_parts(events) -> list[str]:
+    """The events by type, each with its count and what it changed: "mapped 22 (+150M)"."""
+    return [
+        f"{t.event} {t.count}" + (f" ({format_delta(t.delta)})" if t.delta else "")
+        for t in moments.tally(events)
+    ]
+
+
+def net_parts(net: list[Event]) -> list[str]:
+    """What is different at B, by kind of change: "16 new (+66M)", "1 shrank (-100M)"."""
+    counts: dict[str, list[int]] = {}
+    for e in net:
+        entry = counts.setdefault(NET_WORDS.get(e.event, e.event), [0, 0])
+        entry[0] += 1
+        entry[1] += e.delta
+    order = list(dict.fromkeys(NET_WORDS.values()))
+    words = sorted(counts, key=lambda w: order.index(w) if w in order else len(order))
+    return [
+        f"{counts[w][0]} {w}" + (f" ({format_delta(counts[w][1])})" if counts[w][1] else "")
+        for w in words
+    ]
+
+
+def totals_parts(a: Snapshot, b: Snapshot) -> list[str]:
+    """The totals at A and at B: "RSS 1.2M → 42M (+41M)", ..., "regions 24 → 40"."""
+    parts = []
+    for label, key in (("size", "size"), ("RSS", "rss"), ("PSS", "pss"), ("swap", "swap")):
+        was, now = getattr(a.totals, key), getattr(b.totals, key)
+        if not was and not now and key != "size":
+            continue  # (no swap, or no figures: nothing to say)
+        change = "?" if was is None or now is None else (format_delta(now - was) or "±0")
+        parts.append(f"{label} {format_bytes(was)} → {format_bytes(now)} ({change})")
+    parts.append(f"regions {len(a.regions)} → {len(b.regions)}")
+    return parts
+
+
+# -- the command ----------------------------------------------------------------------------
+
+
+class Trouble(Exception):
+    """One line for stderr; exit status 2."""
+
+
+def cmd_diff(args) -> int:
+    threshold = getattr(args, "threshold", None) or DEFAULT_RSS_THRESHOLD
+    try:
+        comparison = _comparison(args, threshold)
+    except Trouble as e:
+        print(f"vmtop: {e}", file=sys.stderr)
+        return TROUBLE
+    out = sys.stdout
+    if args.json:
+        out.write(json.dumps(json_record(comparison), ensure_ascii=True) + "\n")
+    else:
+        out.write("\n".join(text_lines(comparison)) + "\n")
+    out.flush()
+    return CHANGED if comparison.changed else SAME
+
+
+def _comparison(args, threshold: int) -> Comparison:
+    from vmtop.output.json_in import SnapshotFileError, read_snapshot_file
+
+    if _is_recording(args.first):
+        rec = _open_recording(args.first)
+        i = _sample_at(rec, args.second or "start", "FROM")
+        j = _sample_at(rec, args.third or "end", "TO")
+        try:
+            a, b = rec.snapshot(i), rec.snapshot(j)
+        except RecordingError as e:
+            raise Trouble(str(e)) from None
+        n = len(rec)
+        return compare(
+            Moment(a, f"sample {i + 1}/{n}", i), Moment(b, f"sample {j + 1}/{n}", j), threshold, rec
+        )
+    if args.second is None:
+        args.diff_usage_error("two snapshots to compare, or a recording (REC [FROM [TO]])")
+    if args.third is not None:
+        args.diff_usage_error(
+            f"{args.third!r}: a time TO follows a recording, not two snapshots "
+            f"({args.first} is not a recording)"
+        )
+    try:
+        a = read_snapshot_file(args.first)
+        b = read_snapshot_file(args.second)
+    except SnapshotFileError as e:
+        raise Trouble(str(e)) from None
+    return compare(Moment(a, args.first), Moment(b, args.second), threshold)
+
+
+def _is_recording(path: str) -> bool:
+    """Whether the file starts as a recording does (compressed, or its header line)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(200)
+    except OSError:
+        return False  # said when it is read as a snapshot
+    return head[:2] == b"\x1f\x8b" or (head[:1] == b"{" and b'"vmtop-recording"' in head)
+
+
+def _open_recording(path: str) -> Recording:
+    from vmtop.commands.replay import print_notes
+
+    try:
+        rec = Recording.open(path)
+    except RecordingError as e:
+        raise Trouble(str(e)) from None
+    print_notes(rec)
+    return rec
+
+
+def _sample_at(rec: Recording, text: str, which: str) -> int:
+    """The sample nearest the time ``text`` names, as ``replay --at`` finds it."""
+    try:
+        when = resolve_time(text, rec.start, rec.end)
+    except ValueError as e:
+        raise Trouble(f"{which}: {e}") from None
+    if when < rec.start - 0.5 or when > rec.end + rec.interval:
+        span = f"{_clock(rec, rec.start)} to {_clock(rec, rec.end)}"
+        raise Trouble(f"{which} {text} is outside the recording ({span})")
+    return rec.index_nearest(when)
+
+
+def _clock(rec: Recording, t: float) -> str:
+    return clock_label(t, rec.digits, trim=True)
+
+
+# -- text ---------------------------------------------------------------------------------
+
+
+def _untimed(line: str) -> str:
+    """A ``human_line`` without its time: a net change is of no one moment."""
+    return line.split("  ", 1)[1].lstrip()
+
+
+def text_lines(c: Comparison) -> list[str]:
+    a, b = c.a.snapshot, c.b.snapshot
+    rec = c.recording
+    digits = rec.digits if rec is not None else label_digits(sorted((a.taken_at, b.taken_at)))
+    span = b.taken_at - a.taken_at
+    after = f", {'+' if span >= 0 else '-'}{span_label(abs(span), digits, trim=True)} after A"
+    if rec is not None:
+        lines = [f"Recording {display_name(rec.path)} of PID {rec.pid}: "]
+        lines[0] += display_command(rec.command)
+        lines.append(f"A  {_stamp(a.taken_at, digits)} ({c.a.source})")
+        lines.append(f"B  {_stamp(b.taken_at, digits)} ({c.b.source}){after}")
+    else:
+        lines = [
+            f"A  {display_name(c.a.source)}: {_process(a)}, taken {_stamp(a.taken_at, digits)}",
+            f"B  {display_name(c.b.source)}: {_process(b)}, taken "
+            f"{_stamp(b.taken_at, digits)}{after}",
+        ]
+    lines.append("   " + " · ".join(totals_parts(a, b)))
+    between = c.between
+    if between is not None and between.peak is not None:
+        value, when = between.peak
+        lines.append(f"   RSS peak between A and B: {format_bytes(value)} at {_clock(rec, when)}")
+    if c.not_compared is not None:
+        lines += ["", f"Regions not compared: {c.not_compared}."]
+    if between is not None:
+        lines.append("")
+        if c.a.sample == c.b.sample:
+            lines.append("Recorded between A and B: nothing (A and B are the same sample)")
+        elif not between.events:
+            lines.append("Recorded between A and B: no events")
+        else:
+            changes = sum(e.event != ev.NOTE for e in between.events)
+            head = f"Recorded between A and B: {changes} event{'s' if changes != 1 else ''}"
+            parts = tally_parts(between.events)
+            lines.append(head + (": " + " · ".join(parts) if parts else ""))
+            lines += ["  " + human_line(e) for e in between.events]
+    if c.not_compared is None:
+        lines.append("")
+        if c.net:
+            lines.append(
+                "What is different at B, region by region: " + " · ".join(net_parts(c.net))
+            )
+            lines += ["  " + _untimed(human_line(e)) for e in c.net]
+        else:
+            lines.append(
+                "What is different at B, region by region: nothing (the same regions; "
+                f"resident sizes within {format_bytes(c.threshold)})"
+            )
+    return lines
+
+
+def _process(s: Snapshot) -> str:
+    return f"PID {s.info.pid} ({display_command(s.info.command)}, started at {s.info.start_time})"
+
+
+def _stamp(t: float, digits: int) -> str:
+    return time.strftime("%Y-%m-%d ", time.localtime(round(t, digits))) + clock_label(
+        t, digits, trim=True
+    )
+
+
+# -- JSON -----------------------------------------------------------------------------------
+
+
+def _side(m: Moment) -> dict:
+    s = m.snapshot
+    record: dict = {}
+    if m.sample is None:
+        record["file"] = m.source
+    else:
+        record["sample"] = m.sample + 1
+    record.update(
+        pid=s.info.pid,
+        start_time=s.info.start_time,
+        command=s.info.command,
+        time=s.taken_at,
+        totals=totals_record(s),
+        regions=len(s.regions),
+    )
+    return record
+
+
+def json_record(c: Comparison) -> dict:
+    record: dict = {"format": FORMAT, "format_version": FORMAT_VERSION}
+    if c.recording is not None:
+        record["recording"] = c.recording.path
+    record.update(a=_side(c.a), b=_side(c.b), compared=c.not_compared is None)
+    if c.not_compared is not None:
+        record["not_compared"] = c.not_compared
+    if c.between is not None:
+        record["events"] = [event_record(e) for e in c.between.events]
+        record["counts"] = {
+            t.event: {"count": t.count, "delta": t.delta, "size": t.size}
+            for t in moments.tally(c.between.events)
+        }
+        if c.between.peak is not None:
+            record["rss_peak"] = {"rss": c.between.peak[0], "time": c.between.peak[1]}
+    record["changes"] = [event_record(e) for e in c.net]
+    record["changed"] = c.changed
+    return record
