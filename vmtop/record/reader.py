@@ -25,14 +25,11 @@ import gc
 import json
 import math
 import os
-import re
-import struct
 import threading
 import time
-import zlib
 from bisect import bisect_right
 from collections import OrderedDict
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from functools import cached_property
 from typing import NamedTuple
 
@@ -40,361 +37,52 @@ from vmtop.model.events import NOTE, Event
 from vmtop.model.region import Region, Snapshot
 from vmtop.record import format as fmt
 from vmtop.record.format import RecordingError
+from vmtop.record.members import (
+    BAD_CHECKSUM,
+    DELTA_LINE,
+    HEADER_LINES,
+    KEYFRAME_LINE,
+    KEYFRAME_NUMBER,
+    Damage,
+    LineReader,
+    Skipped,
+    next_keyframe,
+)
 from vmtop.record.timespec import label_digits, nearest_index
 
-CHUNK = 1 << 20
-PIECE = 1 << 18  # compressed bytes handed to zlib at a time (see inflate_member)
 SNAPSHOT_CACHE = 16  # rebuilt snapshots kept for stepping back and forth
 KEYFRAME_CACHE = 3  # decoded keyframes kept: stepping back starts from one, not the file
-
-_KEYFRAME = b'{"type":"keyframe"'
-_DELTA = b'{"type":"delta"'
-_HEADER = (b'{"type":"header"', b'{"type": "header"')
-# How a keyframe member starts (writer.keyframe_member_header): gzip magic, deflate,
-# FLG.FEXTRA. What the reader looks for to go on after damage.
-_KEYFRAME_MEMBER = b"\x1f\x8b\x08\x04"
-_CHECKSUM_ERRORS = ("incorrect data check", "incorrect length check")
-
-
-class _Damage(Exception):
-    """Where a file stops being a readable recording, and why, in words.
-
-    ``line`` counts the lines of the uncompressed text from 1 (the header): for a
-    compressed file it is the only position a person can find the damage by (``zcat
-    FILE | sed -n 6p``), since a line's own offset is known only inside its gzip member;
-    None once a damaged stretch was stepped over (the lines in it are not known).
-    ``offset`` is a byte of the file itself, given for damage to the compressed data:
-    where the part that cannot be read starts (zlib does not say where inside it), and
-    ``line`` then the first line lost. ``after`` is the byte past which the next intact
-    keyframe is looked for; ``partial`` what was decompressed of the part before the
-    damage.
-    """
-
-    def __init__(
-        self,
-        why: str,
-        *,
-        offset: int | None = None,
-        line: int | None = None,
-        after: int | None = None,
-    ):
-        super().__init__(why)
-        self.why = why
-        self.offset = offset
-        self.line = line
-        self.after = after
-        self.at: int | None = None  # the line's own byte, for a line of a file not compressed
-        self.partial = b""
-
-    def place(self, resume: int | None = None) -> str:
-        """The note's words: "line 6 is damaged (not JSON)", "damaged from byte 1778 to
-        5120 of the file, line 3 on (compressed data that does not decompress: …)"."""
-        if self.offset is None:
-            if self.line is not None:
-                return f"line {self.line} is damaged ({self.why})"
-            if self.at is not None:
-                return f"the line at byte {self.at} is damaged ({self.why})"
-            return f"a line is damaged ({self.why})"
-        span = f"from byte {self.offset}" + (f" to {resume}" if resume is not None else "")
-        line = f", line {self.line} on" if self.line is not None else ""
-        return f"damaged {span} of the file{line} ({self.why})"
-
-
-def keyframe_member(f, offset: int) -> int | None:
-    """The whole length of the gzip member at ``offset`` if it is a keyframe member
-    (header with the "VK" extra subfield: see writer.keyframe_member_header), else None."""
-    f.seek(offset)
-    head = f.read(12)
-    if len(head) < 12 or head[:2] != b"\x1f\x8b" or not head[3] & 0x04 or head[3] & 0x1A:
-        return None
-    (xlen,) = struct.unpack("<H", head[10:12])
-    extra = f.read(xlen)
-    k = 0
-    while k + 4 <= len(extra):
-        (size,) = struct.unpack("<H", extra[k + 2 : k + 4])
-        if extra[k : k + 2] == b"VK" and size == 8 and k + 12 <= len(extra):
-            (length,) = struct.unpack("<Q", extra[k + 4 : k + 12])
-            return 12 + xlen + length + 8
-        k += 4 + size
-    return None
-
-
-def _zlib_words(error: zlib.error) -> str:
-    # zlib says "Error -3 while decompressing data: invalid block type".
-    return str(error).rpartition(": ")[2]
-
-
-def _salvage(z, data: bytes) -> tuple[bytes, int, str]:
-    """What ``z`` makes of ``data``, which it refuses: the output up to the byte it
-    refuses, the index of that byte in ``data``, and zlib's words for what is wrong.
-    Found by bisection on copies of ``z``: a prefix that is refused stays refused when
-    it grows."""
-    good, bad = 0, len(data)  # the longest prefix known to pass, the shortest refused
-    words = "unexpected end"
-    while bad - good > 1:
-        mid = (good + bad) // 2
-        try:
-            z.copy().decompress(data[:mid])
-        except zlib.error:
-            bad = mid
-        else:
-            good = mid
-    try:
-        z.copy().decompress(data[:bad])
-    except zlib.error as e:
-        words = _zlib_words(e)
-    return z.decompress(data[:good]), good, words
-
-
-def inflate_member(
-    f, member: int, *, keep: bool = True
-) -> Generator[bytes, None, tuple[int, bool] | None]:
-    """The decompressed data of the gzip member at ``member``, as it comes (nothing
-    without ``keep``: checked, not kept). Returns (the offset after the member, whether
-    its checksum matched), or None where the file ends inside it. A checksum that does
-    not match leaves the data as it decompressed; data that does not decompress raises
-    _Damage once what came before the damage was yielded: the data is fed to zlib a
-    piece at a time, and the piece zlib refuses again a byte at a time, since zlib
-    gives no output of a call that fails."""
-    f.seek(member)
-    z = zlib.decompressobj(31)
-    pos = member
-    while not z.eof:
-        data = f.read(PIECE)
-        if not data:
-            return None  # cut short inside this member
-        before = z.copy()
-        try:
-            out = z.decompress(data)
-        except zlib.error:
-            out, k, words = _salvage(before, data)
-            if out and keep:
-                yield out
-            if words in _CHECKSUM_ERRORS:
-                # zlib checks the CRC-32 once its 4 bytes are in, then the length (4).
-                return pos + k + 1 + (4 if words == _CHECKSUM_ERRORS[0] else 0), False
-            why = f"compressed data that does not decompress: {words}"
-            raise _Damage(why, offset=member, after=member) from None
-        pos += len(data) - len(z.unused_data)
-        if out and keep:
-            yield out
-    return pos, True
-
-
-def _head(gen: Generator) -> tuple[bytes, object]:
-    """The first HEAD bytes ``gen`` yields, and what it returns."""
-    head = b""
-    while True:
-        try:
-            out = next(gen)
-        except StopIteration as stop:
-            return head, stop.value
-        if len(head) < HEAD:
-            head += out[: HEAD - len(head)]
-
-
-def _finish(gen: Generator) -> tuple[list, object]:
-    """Everything ``gen`` yields, and what it returns."""
-    out = []
-    while True:
-        try:
-            out.append(next(gen))
-        except StopIteration as stop:
-            return out, stop.value
-
-
-class Skipped(bytes):
-    """Stands for a keyframe's line stepped over (skip_keyframes): its first bytes."""
-
-
-HEAD = 64  # bytes of a keyframe line stepped over that are kept: its type and number
-_KEYFRAME_NUMBER = re.compile(rb'\{"type":"keyframe","i":(\d{1,18})[,}]')
-# Comes after the lines of a gzip member whose checksum does not match (as its own line).
-BAD_CHECKSUM = b"\x00checksum does not match\x00"
-
-
-class LineReader:
-    """The lines of a recording, from an offset on: ``lines(start)`` yields (the offset
-    of the gzip member the line starts in, the line without its newline); for a file not
-    compressed, the offset is the line's own. A last line without its newline (cut
-    short) is not yielded: ``cut`` is then what there is of it. With
-    ``skip_keyframes``, a keyframe member is decompressed only to check it: a
-    ``Skipped`` (its first bytes) stands for its line. After the lines of a member whose checksum does not match
-    comes ``BAD_CHECKSUM``. Raises _Damage where the compressed data stops making
-    sense."""
-
-    def __init__(self, f, compressed: bool, *, skip_keyframes: bool = False) -> None:
-        self.f = f
-        self.compressed = compressed
-        self.skip_keyframes = skip_keyframes
-        self.size = os.fstat(f.fileno()).st_size
-        self.cut: bytes | None = None
-
-    def lines(self, start: int) -> Iterator[tuple[int, bytes]]:
-        if self.compressed:
-            yield from self._members(start)
-        else:
-            yield from self._plain(start)
-
-    def _plain(self, start: int) -> Iterator[tuple[int, bytes]]:
-        f = self.f
-        f.seek(start)
-        offset = start
-        pending = b""
-        while True:
-            chunk = f.read(CHUNK)
-            if not chunk:
-                if pending:
-                    self.cut = pending
-                return
-            pending += chunk
-            lines = pending.split(b"\n")
-            pending = lines.pop()
-            for line in lines:
-                yield offset, line
-                offset += len(line) + 1
-
-    def _members(self, start: int) -> Iterator[tuple[int, bytes]]:
-        f = self.f
-        member = start
-        while member < self.size:
-            if self.skip_keyframes and keyframe_member(f, member) is not None:
-                head, result = _head(inflate_member(f, member))
-                if result is None:
-                    self._cut_short(member, b"")
-                    return  # cut short inside it: its sample never came
-                end, matched = result
-                if matched:
-                    yield member, Skipped(head)
-                else:  # read it again, for the line as it decompresses
-                    text = b"".join(_finish(inflate_member(f, member))[0])
-                    if not text.endswith(b"\n"):
-                        why = "a line runs past the end of its compressed part"
-                        raise _Damage(why, offset=member, after=member)
-                    for line in text[:-1].split(b"\n"):
-                        yield member, line
-                    yield member, BAD_CHECKSUM
-            else:
-                end, matched = yield from self._member_lines(member)
-                if end < 0:
-                    return
-            f.seek(end)
-            magic = f.read(2)
-            if magic != b"\x1f\x8b" and len(magic) == 2:
-                raise _Damage("data after the end of a compressed part", offset=end, after=member)
-            if magic == b"\x1f":
-                self.cut = b""
-                return
-            member = end
-
-    def _cut_short(self, member: int, pending: bytes) -> None:
-        """The file ends inside the member at ``member``: cut short there, unless a
-        keyframe can be read after it (then that member's header is damaged)."""
-        if next_keyframe(self.f, member, True) is not None:
-            why = "a compressed part that runs past the end of the file"
-            damage = _Damage(why, offset=member, after=member)
-            damage.partial = pending
-            raise damage
-        self.cut = pending
-
-    def _member_lines(self, member: int) -> Generator[tuple[int, bytes], None, tuple[int, bool]]:
-        """The lines of the member at ``member``; (its end, whether its checksum
-        matched), or (-1, False) where the file ends inside it."""
-        parts: list[bytes] = []  # of the line not ended yet (a keyframe: megabytes)
-        gen = inflate_member(self.f, member)
-        try:
-            while True:
-                out = next(gen)
-                if b"\n" not in out:
-                    parts.append(out)
-                    continue
-                lines = out.split(b"\n")
-                if parts:
-                    parts.append(lines[0])
-                    lines[0] = b"".join(parts)
-                    parts = []
-                last = lines.pop()
-                if last:
-                    parts.append(last)
-                for line in lines:
-                    yield member, line
-        except StopIteration as stop:
-            result = stop.value
-        except _Damage as e:
-            e.partial = b"".join(parts)
-            raise
-        pending = b"".join(parts)
-        if result is None:
-            self._cut_short(member, pending)
-            return -1, False
-        end, matched = result
-        if pending:
-            why = "a line runs past the end of its compressed part"
-            damage = _Damage(why, offset=member, after=member)
-            damage.partial = pending
-            raise damage
-        if not matched:
-            yield member, BAD_CHECKSUM
-        return end, matched
-
-
-def next_keyframe(f, after: int, compressed: bool) -> int | None:
-    """Where the first keyframe that can be read starts after byte ``after``: the next
-    keyframe gzip member that decompresses and matches its checksum, or, in a file not
-    compressed, the next line that starts as a keyframe does. None if there is none."""
-    pattern = _KEYFRAME_MEMBER if compressed else b"\n" + _KEYFRAME
-    size = os.fstat(f.fileno()).st_size
-    at = after + 1
-    while at < size:
-        f.seek(at)
-        chunk = f.read(CHUNK + len(pattern) - 1)
-        k = chunk.find(pattern)
-        while k >= 0:
-            found = at + k
-            if not compressed:
-                return found + 1
-            if keyframe_member(f, found) is not None:
-                try:
-                    _, result = _finish(inflate_member(f, found, keep=False))
-                except _Damage:
-                    result = None
-                if result is not None and result[1]:
-                    return found
-            k = chunk.find(pattern, k + 1)
-        at += CHUNK
-    return None
-
 
 _JSON_KINDS = {list: "a JSON array", str: "a JSON string", bool: "true or false"}
 _REQUIRED = object()
 
 
 def _record(line: bytes) -> dict:
-    """The line as a record object with a type, or _Damage saying what it is instead."""
+    """The line as a record object with a type, or Damage saying what it is instead."""
     try:
         record = json.loads(line)
     except ValueError:  # UnicodeDecodeError is one too
-        raise _Damage("not JSON") from None
+        raise Damage("not JSON") from None
     if not isinstance(record, dict):
         kind = "null" if record is None else _JSON_KINDS.get(type(record), "a number")
-        raise _Damage(f"{kind}, not a record object")
+        raise Damage(f"{kind}, not a record object")
     if "type" not in record:
-        raise _Damage("a record object without a type")
+        raise Damage("a record object without a type")
     return record
 
 
 def _field(record: dict, key: str, convert, of: str, default=_REQUIRED, *, what: str = ""):
-    """``convert(record[key])``, ``default`` where the key is absent, or _Damage naming
+    """``convert(record[key])``, ``default`` where the key is absent, or Damage naming
     the field and the record ("bad totals in sample 5", "no time in sample 5")."""
     name = what or key
     if key not in record:
         if default is _REQUIRED:
-            raise _Damage(f"no {name} in {of}")
+            raise Damage(f"no {name} in {of}")
         return default
     try:
         return convert(record[key])
     except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError):
-        raise _Damage(f"bad {name} in {of}") from None
+        raise Damage(f"bad {name} in {of}") from None
 
 
 def _events(rows) -> tuple:
@@ -404,7 +92,7 @@ def _events(rows) -> tuple:
 def _looks_like_header(text: bytes) -> bool:
     """Whether ``text`` is the start of a header line (or the whole of one)."""
     text = text.lstrip()[:16]
-    return bool(text) and any(h.startswith(text) or text.startswith(h) for h in _HEADER)
+    return bool(text) and any(h.startswith(text) or text.startswith(h) for h in HEADER_LINES)
 
 
 def samples_words(first: int, last: int) -> str:
@@ -470,7 +158,7 @@ class _Scan:
         self.suspect = False  # the samples from ``keyframe`` on are to be rebuilt to be kept
         self.bad: list = []  # (offset, first sample read from it or None) of bad checksums
         # (first sample lost, why: words, or the damage) until a sample is read again
-        self.gap: tuple[int, str | _Damage] | None = None
+        self.gap: tuple[int, str | Damage] | None = None
         self.resume: int | None = None  # the byte reading went on at after the damage
         self.ended = False  # the end mark was read
         self.end_samples: int | None = None  # how many samples the end mark says
@@ -551,7 +239,7 @@ class Recording:
             try:
                 self._scan_lines(reader.lines(start), scan)
                 break
-            except _Damage as e:
+            except Damage as e:
                 if not self.header:
                     raise RecordingError(self._header_damage(f, e)) from None
                 if scan.ended:
@@ -576,7 +264,7 @@ class Recording:
         self._settle(scan)
         self._end_notes(scan, reader)
 
-    def _header_damage(self, f, e: _Damage) -> str:
+    def _header_damage(self, f, e: Damage) -> str:
         """The error for a file whose first part cannot be read: a recording damaged
         there when what came out looks like a header, or a keyframe can be read further
         on; else not a recording."""
@@ -675,10 +363,10 @@ class Recording:
                     continue
                 if offset != scan.member:
                     scan.member, scan.member_first = offset, len(self.samples)
-                if isinstance(line, Skipped) or line.startswith(_KEYFRAME):
+                if isinstance(line, Skipped) or line.startswith(KEYFRAME_LINE):
                     self._keyframe(offset, scan, line)
                     continue
-                if line.startswith(_DELTA) or not line.strip():
+                if line.startswith(DELTA_LINE) or not line.strip():
                     continue
                 record = _record(line)
                 kind = record["type"]
@@ -698,7 +386,7 @@ class Recording:
                 if kind != "sample":
                     continue  # a line type from a later minor addition: skip it
                 self._commit(record, scan)
-        except _Damage as e:
+        except Damage as e:
             # Damage to the compressed data is met looking for the next line; any other
             # is the line in hand's.
             if scan.number is not None:
@@ -712,7 +400,7 @@ class Recording:
     def _keyframe(self, offset: int, scan: _Scan, line: bytes) -> None:
         self._settle(scan)
         scan.body_offset, scan.body_i = offset, len(self.samples)
-        number = _KEYFRAME_NUMBER.match(line)
+        number = KEYFRAME_NUMBER.match(line)
         scan.body_number = int(number[1]) if number else None
         # Without gzip checksums, a sample is kept once it was rebuilt.
         scan.suspect = not self.compressed
@@ -723,16 +411,14 @@ class Recording:
         last = self._numbers[-1] if self._numbers else -1
         i = record.get("i", last + 1)
         if type(i) is not int:
-            raise _Damage(f"bad i in the sample after sample {last + 1}")
+            raise Damage(f"bad i in the sample after sample {last + 1}")
         if scan.body_i == at and scan.body_number not in (None, i):
             # The two agree in a file as written: a keyframe's number settles where the
             # samples after it belong, after damage too.
-            raise _Damage(
-                f"the keyframe of sample {i + 1} says it is sample {scan.body_number + 1}"
-            )
+            raise Damage(f"the keyframe of sample {i + 1} says it is sample {scan.body_number + 1}")
         if scan.gap is None and i != last + 1:
             if scan.body_i != at:
-                raise _Damage(f"sample {last + 2} is missing")  # counted from 1, as in notes
+                raise Damage(f"sample {last + 2} is missing")  # counted from 1, as in notes
             # A keyframe is read on its own: what is missing before it is lost, no more.
             why = "not in the file" if i > last else f"sample {i + 1} comes after {last + 1}"
             scan.gap = (last + 1, why)
@@ -740,7 +426,7 @@ class Recording:
             scan.keyframe = at
             self.keyframe_offsets[at] = scan.body_offset
         if scan.keyframe < 0:
-            raise _Damage("a sample before any keyframe")
+            raise Damage("a sample before any keyframe")
         of = f"sample {i + 1}"
         totals = _field(record, "totals", fmt.row_totals, of, scan.totals)
         kinds = _field(
@@ -763,7 +449,7 @@ class Recording:
         """The words for the stretch lost (scan.gap)."""
         assert scan.gap is not None
         why = scan.gap[1]
-        if isinstance(why, _Damage):
+        if isinstance(why, Damage):
             return why.place(scan.resume if self.compressed else None)
         return why
 
@@ -831,7 +517,7 @@ class Recording:
             self._advance(cursor, len(self.samples) - 1)
             if cursor.order is None and not cursor.in_order:
                 sorted(cursor.regions.values(), key=_start)
-        except (ValueError, KeyError, TypeError, IndexError, AttributeError, _Damage) as e:
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError, Damage) as e:
             return max(cursor.i + 1, keyframe), _fault(e)
         finally:
             lines.close()
@@ -958,7 +644,7 @@ class Recording:
                     cursor.in_order = True
                 regions = tuple(cursor.regions.values())
                 cursor.order = regions
-        except (ValueError, KeyError, TypeError, IndexError, AttributeError, _Damage) as e:
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError, Damage) as e:
             raise RecordingError(
                 f"{self.path}: sample {self.number(i)} cannot be read back ({_fault(e)})"
             ) from None
@@ -989,7 +675,7 @@ class Recording:
             if line.startswith(b'{"type":"sample"') or line.startswith(b'{"type":"end"'):
                 kind = "sample" if line[9:10] == b"s" else "end"
                 record = None
-            elif cursor.keyframe_state is not None and line.startswith(_KEYFRAME):
+            elif cursor.keyframe_state is not None and line.startswith(KEYFRAME_LINE):
                 state = cursor.keyframe_state
                 regions, cursor.status, cursor.info, cursor.has_smaps, cursor.in_order = state
                 cursor.keyframe_state = None
@@ -1039,7 +725,7 @@ def _start(region: Region) -> int:
 
 def _fault(e: Exception) -> str:
     """What went wrong rebuilding a sample, in words."""
-    if isinstance(e, _Damage):
+    if isinstance(e, Damage):
         return e.place()
     if isinstance(e, json.JSONDecodeError | UnicodeDecodeError):
         return "a line is not JSON"
