@@ -108,7 +108,7 @@ CATALOGUE = (
         7,
         True,
         21,
-        "Shared_ + Private_Hugetlb: in hugetlb pages, not in RSS (rows on screen)",
+        "Shared/Private_Hugetlb: not in RSS (rows on screen)",
     ),
     Column("perm", "", "Perm", 4, False, 20, "permissions"),
     Column("kind", "kind", "Kind", 9, False, 70, "what the region is"),
