@@ -1,5 +1,6 @@
 """A recording's lines, out of its gzip members (or an uncompressed file), with the
-damage found on the way: what ``reader.Recording`` scans and rebuilds samples from.
+damage found on the way: what ``scan.Timeline`` scans and ``rebuild`` rebuilds samples
+from.
 
 Each keyframe starts a gzip member whose header says how long it is (see
 docs/recording-format.md), so reading can start at any keyframe, step over one, or go
