@@ -19,11 +19,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
-from vmtop.model import cuda, kinds
 from vmtop.model import events as ev
-from vmtop.model.cached_stacks import CACHED_GUARD, is_cached_stack
+from vmtop.model import kinds
+from vmtop.model.cached_stacks import is_cached_stack
 from vmtop.model.column_steps import where
 from vmtop.model.columns import RegionColumns
+from vmtop.model.event_words import (
+    HEAP_GREW_BIG,
+    HEAP_NAME,
+    MALLOC_MMAP_THRESHOLD,
+    STACK_NAME,
+    THREAD_EXIT,
+    THREAD_EXIT_CACHED,
+    mapped_detail,
+    protection_change,
+    regions_text,
+    size_text,
+    unmapped_detail,
+)
 from vmtop.model.events import Event
 from vmtop.model.process_events import exec_event, pid_reused_event
 from vmtop.model.region import Region, Snapshot
@@ -42,21 +55,6 @@ from vmtop.model.sweep import (
 )
 
 DEFAULT_RSS_THRESHOLD = 64 * 1024
-# glibc malloc serves a request of at least this size with its own mmap (M_MMAP_THRESHOLD
-# default; glibc raises it at run time after freeing such a block, unless it was set).
-MALLOC_MMAP_THRESHOLD = 128 * 1024
-
-# What a brk growth bigger than glibc's 128 KiB top pad plus 128 KiB means.
-# Between two samples many small blocks can add up to as much, so both are said.
-HEAP_GREW_BIG = (
-    "brk moved the end of the heap up by more than 256 KiB since the last sample: many "
-    "small blocks, or a block of 128 KiB or more that came from the heap, not from mmap "
-    "(glibc's mmap threshold is dynamic: freeing an mmapped block raises it to that "
-    "block's size, so later blocks that big use the heap)"
-)
-
-HEAP_NAME = "[heap]"
-STACK_NAME = "[stack]"
 
 
 # -- events ------------------------------------------------------------------------------
@@ -158,7 +156,7 @@ def _rss_event(
     region: Region, start: int, end: int, delta: int, now: int | None, when: float
 ) -> Event:
     why = "pages faulted in" if delta > 0 else "pages freed, reclaimed or swapped out"
-    detail = f"{why}: now {_size_text(now or 0)} resident"
+    detail = f"{why}: now {size_text(now or 0)} resident"
     # size is the resident change, not the range: what moved is the resident memory.
     return _event(when, ev.RSS_CHANGED, region, start, end, delta, detail)._replace(size=abs(delta))
 
@@ -265,9 +263,9 @@ def _resident_said(event: Event, *, gone: bool) -> Event:
     went) said in its detail too, where there was any."""
     if not event.rss:
         return event
-    said = f"{_size_text(event.rss)} {'was resident' if gone else 'resident'}"
+    said = f"{size_text(event.rss)} {'was resident' if gone else 'resident'}"
     if event.event == ev.THREAD_EXITED:
-        said = f"{_size_text(event.rss)} was resident in its stack"
+        said = f"{size_text(event.rss)} was resident in its stack"
     detail = f"{event.detail}; {said}" if event.detail else said
     return event._replace(detail=detail)
 
@@ -284,7 +282,7 @@ def resident_since_mapped(event: Event) -> Event:
     a diff from the smaps read before it, carrying ``rss``): what it brought, as the
     rss_changed no diff of two snapshots has for it."""
     rss = event.rss or 0
-    detail = f"pages faulted in since it was mapped: now {_size_text(rss)} resident"
+    detail = f"pages faulted in since it was mapped: now {size_text(rss)} resident"
     return event._replace(event=ev.RSS_CHANGED, size=rss, delta=rss, detail=detail, rss=None)
 
 
@@ -331,7 +329,7 @@ def _new_event(
     if c.path == STACK_NAME and not replaced and above and start == c.start:
         detail = "the stack's start moved down: deeper calls or large locals"
         return _event(when, ev.STACK_GREW, c, start, end, size, detail)
-    detail = _mapped_detail(c, start, size, replaced, below, above)
+    detail = mapped_detail(c, start, size, replaced, below, above)
     return _event(when, ev.MAPPED, c, start, end, size, detail)
 
 
@@ -345,154 +343,8 @@ def _gone_event(
     if p.path == STACK_NAME and linked and start == p.start and not replaced:
         detail = "the bottom of the stack was given back"
         return _event(when, ev.STACK_SHRANK, p, start, end, -size, detail)
-    detail = _unmapped_detail(p, start, end, size, replaced, linked)
+    detail = unmapped_detail(p, start, end, size, replaced, linked)
     return _event(when, ev.UNMAPPED, p, start, end, -size, detail)
-
-
-def _is_private_anon_rw(r: Region) -> bool:
-    return not r.inode and not r.path and r.perms == "rw-p"
-
-
-# glibc gives each thread arena a heap of its own, aligned to (and reserving) 64 MiB on
-# 64-bit (HEAP_MAX_SIZE): the usable part is rw-, the rest ---p until it grows.
-ARENA_RESERVE = 64 << 20
-
-BIG_ANON_MAPPED = (
-    "anonymous memory of 128 KiB or more: malloc above its mmap threshold, or a direct "
-    "mmap (the map cannot tell which)"
-)
-BIG_ANON_FREED = (
-    "anonymous memory of 128 KiB or more: free() of a malloc block above its mmap "
-    "threshold, or a direct munmap (the map cannot tell which)"
-)
-# Between two samples an munmap followed by a new mapping at the same address (glibc and
-# the kernel reuse freed ranges all the time) looks just like an mmap with MAP_FIXED.
-MAPPED_OVER = (
-    "took the place of another mapping between samples (it was unmapped and this one "
-    "mapped there, or an mmap with MAP_FIXED over it)"
-)
-REPLACED = "replaced between samples by another mapping (unmapped and mapped again, or MAP_FIXED)"
-THREAD_EXIT_CACHED = (
-    "a thread exited; its stack stays mapped: glibc keeps a few finished threads' stacks "
-    "cached for the next thread it starts (no memory was given back)"
-)
-THREAD_EXIT = (
-    "a thread exited: its stack and the guard page below it were unmapped together "
-    "(glibc keeps a few finished threads' stacks cached for reuse; this one was let go)"
-)
-
-
-def _what_it_is(r: Region, start: int, size: int, *, freed: bool) -> str:
-    """What a range that appeared (or went) most likely is, from its region."""
-    kind = r.kind
-    if kind == kinds.THREAD_STACK:
-        if freed and is_cached_stack(r):
-            return f"a {r.object}: glibc let it go (it keeps up to 40 MiB of them)"
-        if freed:
-            return "a thread's stack: its thread exited, or glibc let a cached stack go"
-        return "a thread's stack: pthread_create maps it with a guard page below"
-    if kind == kinds.ARENA:
-        if freed:
-            return f"a glibc malloc arena heap given back ({r.object}): it was empty"
-        return (
-            f"a new glibc malloc arena ({r.object}): a thread's malloc got a 64 MiB-aligned "
-            "heap of its own; this is its usable part, the rest is reserved for it"
-        )
-    if kind == kinds.RESERVED:
-        if r.object and r.object.startswith("arena"):
-            return f"the rest of {r.object}'s 64 MiB heap, reserved for it to grow into"
-        if r.object == cuda.RESERVE:
-            return (
-                "no-access address space the CUDA driver keeps (with unified addressing, "
-                "GPU allocations get their addresses from it): it costs the host no memory"
-            )
-        return (
-            "no-access address space reserved for later (a runtime's heap or code "
-            "reserve, a GPU address range): it costs no memory until made accessible"
-        )
-    if kind == kinds.GUARD:
-        text = f"no-access guard of {r.object}" if r.object else "no-access guard pages"
-        if freed and r.object and r.object.endswith(CACHED_GUARD):
-            text += ": unmapped with its stack, which glibc let go"
-        elif freed and r.object and "stack" in r.object:
-            text += ": unmapped with its stack when the thread went"
-        return text
-    if kind == kinds.GAP:
-        return f"a no-access hole in {r.object}'s span: the loader's alignment gap"
-    if kind == kinds.JIT:
-        if freed:
-            return "executable anonymous memory: JIT-compiled code given back"
-        return (
-            "executable anonymous memory: JIT-compiled code appeared (JVM code cache, V8, "
-            "PCRE2 JIT, libffi trampolines)"
-        )
-    if kind == kinds.DEVICE:
-        return f"a device mapping: {r.object}" if r.object else "a device mapping"
-    if kind == kinds.BSS and not freed and start == r.start and r.object:
-        # The .bss region itself is new, not grown: its object was just loaded.
-        return f"the .bss of {r.object}: mapped with its object (dlopen)"
-    # A range merged into an object's .bss region is no .bss: that never grows. (A .bss
-    # going away is its object unloaded: dlclose.)
-    if _is_private_anon_rw(r) and (kind == kinds.ANON or kind == kinds.BSS and not freed):
-        if size >= MALLOC_MMAP_THRESHOLD:
-            return BIG_ANON_FREED if freed else BIG_ANON_MAPPED
-        return "anonymous memory"
-    if kind == kinds.ANON and not r.inode and not r.path and r.perms.endswith("p"):
-        # Not rw-: no malloc block (those are read-write).
-        return (
-            f"anonymous memory, {r.perms[:3]}: a direct mmap with those permissions, or "
-            "one mprotect changed since (malloc's memory is rw-)"
-        )
-    if kind == kinds.BSS:
-        return f"the .bss of {r.object}: unmapped with its object (dlclose)"
-    if kind == kinds.SHM:
-        return f"shared memory: {r.object}" if r.object else "shared memory"
-    if r.path.startswith("/"):
-        return "a file"
-    return ""
-
-
-def _mapped_detail(
-    c: Region, start: int, size: int, replaced: bool, below: bool, above: bool
-) -> str:
-    parts = []
-    if replaced:
-        parts.append(MAPPED_OVER)
-    if below and above:
-        parts.append("joined the regions below and above into one")
-    elif below:
-        parts.append(
-            "merged into the region below: the kernel extended it instead of adding a line"
-        )
-    elif above:
-        parts.append(
-            "merged into the region above: the kernel extended it instead of adding a line"
-        )
-    what = _what_it_is(c, start, size, freed=False)
-    if what:
-        parts.append(what)
-    return "; ".join(parts)
-
-
-def _unmapped_detail(
-    p: Region, start: int, end: int, size: int, replaced: bool, linked: bool
-) -> str:
-    parts = []
-    if replaced:
-        parts.append(REPLACED)
-    elif linked:
-        if start == p.start:
-            parts.append("cut from the bottom of the region above")
-        elif end == p.end:
-            parts.append("cut from the top of the region below")
-        else:
-            parts.append("punched a hole in the region")
-    else:
-        parts.append("munmap")
-    what = _what_it_is(p, start, size, freed=True)
-    if what:
-        parts.append(what)
-    return "; ".join(parts)
 
 
 def _structure_events(
@@ -505,17 +357,17 @@ def _structure_events(
         n_now = len({s.c for s in run})
         region = cc[first.c]
         if n_now > n_before:
-            detail = f"{_regions_text(n_before)} became {n_now}: mprotect or madvise of part of it"
+            detail = f"{regions_text(n_before)} became {n_now}: mprotect or madvise of part of it"
             out.append(_event(when, ev.SPLIT, region, first.start, last.end, 0, detail))
         elif n_before > n_now:
-            detail = f"{n_before} regions became {_regions_text(n_now)}: permissions match again"
+            detail = f"{n_before} regions became {regions_text(n_now)}: permissions match again"
             out.append(_event(when, ev.MERGED, region, first.start, last.end, 0, detail))
         changed: Event | None = None
         for s in run:
             p, c = cp[s.p], cc[s.c]
             if p.perms == c.perms:
                 continue
-            name, detail = _protection_change(p, c)
+            name, detail = protection_change(p, c)
             if changed is not None and changed.end == s.start and changed.detail == detail:
                 changed = changed._replace(end=s.end, size=s.end - changed.start)
                 continue
@@ -524,32 +376,6 @@ def _structure_events(
             changed = _event(when, name, c, s.start, s.end, 0, detail)
         if changed is not None:
             out.append(changed)
-
-
-def _protection_change(p: Region, c: Region) -> tuple[str, str]:
-    """The event for the same mapping with other permissions: a reserve committed or
-    given back, code made executable, or a plain mprotect."""
-    change = f"{p.perms} -> {c.perms}"
-    was_none, now_none = p.perms[:3] == "---", c.perms[:3] == "---"
-    if was_none and not now_none and p.kind in (kinds.RESERVED, kinds.GUARD):
-        if c.kind == kinds.ARENA:
-            why = f"{c.object} grew into its reserve"
-        elif c.kind == kinds.JIT:
-            why = "the JIT's code cache grew into its reserve"
-        else:
-            why = "the program committed address space it had reserved (a runtime's heap "
-            why += "growing, e.g. the Java heap)"
-        return ev.RESERVE_COMMITTED, f"{change}: {why} (mprotect or mmap over it)"
-    if now_none and not was_none and c.kind == kinds.RESERVED:
-        arena = c.object and c.object.startswith("arena")
-        why = f"{c.object} shrank" if arena else "a runtime gave memory back"
-        return ev.RESERVE_RELEASED, f"{change}: back to reserve, its pages freed ({why})"
-    if "x" in c.perms[:3] and "x" not in p.perms[:3] and not c.inode:
-        return (
-            ev.PROTECTION_CHANGED,
-            f"{change} (mprotect): code written here made executable (JIT)",
-        )
-    return ev.PROTECTION_CHANGED, f"{change} (mprotect)"
 
 
 def _kept_runs(segs: list[_Segment]) -> Iterator[list[_Segment]]:
@@ -566,17 +392,3 @@ def _kept_runs(segs: list[_Segment]) -> Iterator[list[_Segment]]:
         run = [s]
     if run:
         yield run
-
-
-def _regions_text(n: int) -> str:
-    return "one region" if n == 1 else f"{n} regions"
-
-
-def _size_text(n: int) -> str:
-    value = float(abs(n))
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            text = f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-            return ("-" if n < 0 else "") + text
-        value /= 1024
-    return str(n)

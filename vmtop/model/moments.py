@@ -31,14 +31,14 @@ from typing import NamedTuple
 
 from vmtop.model import events as ev
 from vmtop.model import kinds
-from vmtop.model.diff import (
+from vmtop.model.diff import DEFAULT_RSS_THRESHOLD
+from vmtop.model.event_words import (
     BIG_ANON_FREED,
     BIG_ANON_MAPPED,
-    DEFAULT_RSS_THRESHOLD,
     HEAP_NAME,
     MALLOC_MMAP_THRESHOLD,
     STACK_NAME,
-    _size_text,
+    size_text,
 )
 from vmtop.model.events import Event
 from vmtop.model.process_events import exec_event
@@ -289,7 +289,7 @@ def net_change(
         if with_rss:
             was, now = _rss(mates), c.rss or 0
             if abs(now - was) >= threshold:
-                detail = f"resident {_size_text(was)} -> {_size_text(now)}"
+                detail = f"resident {size_text(was)} -> {size_text(now)}"
                 item = _item(when, ev.RSS_CHANGED, c, c.start, c.end, now - was, detail)
                 out.append(item._replace(size=abs(now - was)))
     out += _splits(A, B, pairing, when, hits if remapped is not None else None)
@@ -325,7 +325,7 @@ def _splits(A, B, pairing: _Pairing, when: float, hits: _Hits | None) -> list[Ev
         out.append(_item(when, ev.SPLIT, p, first.start, last.end, 0, detail))
         kept = sum(min(p.end, B[j].end) - max(p.start, B[j].start) for j in users)
         if kept < p.size:
-            lost = f"{_size_text(p.size - kept)} of it is no longer mapped"
+            lost = f"{size_text(p.size - kept)} of it is no longer mapped"
             out.append(_grown(when, p, p.start, p.end, kept - p.size, lost))
     return out
 
@@ -343,7 +343,7 @@ def _resized(when: float, p: Region, c: Region, delta: int) -> Event:
         lo, hi = c.end, p.end
     elif c.end == p.end:
         lo, hi = p.start, c.start
-    detail = f"{_size_text(p.size)} at A, {_size_text(c.size)} at B"
+    detail = f"{size_text(p.size)} at A, {size_text(c.size)} at B"
     return _grown(when, c, lo, hi, delta, detail)
 
 

@@ -28,7 +28,8 @@ from operator import eq, ne
 from vmtop.model import events as ev
 from vmtop.model.column_steps import where_pair, where_value
 from vmtop.model.columns import RegionColumns, matching_rows, take
-from vmtop.model.diff import _size_text, certain_rss_change, lost_bytes
+from vmtop.model.diff import certain_rss_change, lost_bytes
+from vmtop.model.event_words import size_text
 from vmtop.model.events import Event
 from vmtop.model.region import Region, Snapshot
 from vmtop.model.sweep import _continues, key_pair
@@ -180,7 +181,7 @@ def _event(r: Region, end: int, delta: int, now: int, when: float, since: str = 
     why = "pages faulted in" if delta > 0 else "pages freed, reclaimed or swapped out"
     if since:
         why += " " + since
-    detail = f"{why}: now {_size_text(now)} resident"
+    detail = f"{why}: now {size_text(now)} resident"
     return Event(
         when, ev.RSS_CHANGED, r.start, end, r.kind, abs(delta), delta, r.path, r.tid, detail
     )
