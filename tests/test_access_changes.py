@@ -191,6 +191,44 @@ def test_watch_prints_the_exec_and_fails_saying_it_still_runs(tree, monkeypatch,
     )
 
 
+def test_record_ends_unreadable_not_exited_and_says_it_still_runs(
+    tree, monkeypatch, capsys, tmp_path
+):
+    """`vmtop record` on a process that exec's a setuid program: the recording keeps
+    what was read and the exec event, ends "unreadable", and the CLI says it still runs
+    (as watch does), not "the process exited"."""
+    run_as(monkeypatch, 1000, "root")
+    monkeypatch.setattr(ProcFS, "is_live", property(lambda self: True))  # samples go on
+    real_sample = Sampler.sample
+    taken = []
+
+    def sample_then_exec(self, interval=1.0):
+        result = real_sample(self, interval)
+        taken.append(result)
+        if len(taken) == 2:  # passwd runs after the second read
+            rewrite_stat(tree, comm="passwd")
+            deny(monkeypatch)
+        return result
+
+    monkeypatch.setattr(Sampler, "sample", sample_then_exec)
+    out = tmp_path / "r.jsonl.gz"
+    rc = main(["--proc-root", str(tree), "record", str(PID), "-o", str(out), "--interval", "0.05"])
+    err = capsys.readouterr().err.splitlines()
+    assert rc == 1
+    assert "exited" not in err[-2] and err[-2].startswith(
+        "vmtop: stopped, the process can no longer be read: 2 samples"
+    ), err
+    assert err[-1].startswith(
+        f"vmtop: process {PID} is still running but can no longer be read: it exec'd passwd"
+    ), err
+    from vmtop.record.reader import Recording
+
+    rec = Recording.open(str(out))
+    assert len(rec) == 2 and rec.end_reason == "unreadable"
+    (event,) = rec.end_events
+    assert event.event == "exec" and "fixture_prog -> passwd" in event.detail
+
+
 # -- a main thread that exited while others run -------------------------------------------
 
 

@@ -274,6 +274,9 @@ def test_every_reader_path_keeps_the_same_samples_and_warns_once(tmp_path, plain
     assert out.returncode == 0, out.stderr
     text = out.stdout.decode()
     assert f"  note: {note}" in text and "27 samples" in text
+    # The time the lost samples covered is a gap in the report: lost, not a pause.
+    assert "): samples 11–27 of the file lost to damage (see the note below)" in text
+    assert "sampling paused" not in text
 
     out = run_vmtop("replay", path, "--at", "end")
     err = out.stderr.decode()

@@ -2,8 +2,9 @@
 
 Samples like the process screen does (vmtop.tui.sampler: smaps on a budget, resident
 figures carried between reads, events from the diff), every --interval seconds, until
---duration or --count is reached, the process exits, or Ctrl-C / SIGTERM: each ends the
-recording cleanly with its end mark. What was written before a crash stays readable.
+--duration or --count is reached, the process exits (or runs a program vmtop may not
+read: a setuid one), or Ctrl-C / SIGTERM: each ends the recording cleanly with its end
+mark. What was written before a crash stays readable.
 
 A FILE that exists is not overwritten without --force; ``-o -`` writes the recording
 to stdout (not a terminal), for a pipe: ``vmtop record PID -o - | ssh host 'cat > r'``.
@@ -22,6 +23,7 @@ import sys
 import time
 
 from vmtop.model.names import display_name
+from vmtop.procfs.errors import NoLongerReadable
 from vmtop.procfs.reader import ProcFS
 from vmtop.record.timespec import parse_duration
 from vmtop.record.writer import RecordingWriter
@@ -139,12 +141,16 @@ def cmd_record(procfs: ProcFS, args) -> int:
     first_at = last_at = first.snapshot.taken_at
     reason = "stopped"
     end_events: tuple = ()
+    refused: NoLongerReadable | None = None  # it exec'd a program vmtop may not read
     try:
         result = first
         next_at = started
         while True:
             if result.snapshot is None:
-                reason, end_events = "exited", result.events
+                end_events = result.events
+                reason = "exited"
+                if isinstance(result.error, NoLongerReadable):
+                    reason, refused = "unreadable", result.error
                 break
             writer.write_sample(result.snapshot, result.events)
             last_at = result.snapshot.taken_at
@@ -172,7 +178,11 @@ def cmd_record(procfs: ProcFS, args) -> int:
         signal.signal(signal.SIGTERM, old_term)
     if not _close(writer, reason, end_events, shown):
         return 1
-    why = {"exited": "the process exited", "stopped": "stopped"}.get(reason, "done")
+    why = {
+        "exited": "the process exited",
+        "stopped": "stopped",
+        "unreadable": "stopped, the process can no longer be read",
+    }.get(reason, "done")
     # The span from the first sample to the last, as `vmtop report` gives it.
     span = f" over {last_at - first_at:.0f} s" if writer.samples > 1 else ""
     print(
@@ -180,6 +190,8 @@ def cmd_record(procfs: ProcFS, args) -> int:
         f"{format_bytes(writer.bytes_written)} {'to' if output == STDOUT else 'in'} {shown}",
         file=sys.stderr,
     )
+    if refused is not None:
+        raise refused  # the CLI says why, and what to run instead; it still runs
     return 0
 
 

@@ -35,6 +35,7 @@ from vmtop.model.recording_summary import (
 from vmtop.model.region_changes import SAME, region_changes
 from vmtop.record.format import RecordingError
 from vmtop.record.reader import Recording
+from vmtop.record.scan import samples_words
 from vmtop.record.timespec import clock_label, span_label
 from vmtop.tui.formatting import format_bytes, format_delta
 
@@ -51,6 +52,18 @@ def add_parser(sub) -> None:
 def _stamp(rec: Recording, t: float) -> str:
     # The date of the time as rounded: 23:59:59.96 is 00:00:00.0 of the next day.
     return time.strftime("%Y-%m-%d ", time.localtime(round(t, rec.digits))) + _clock(rec, t)
+
+
+def _gap_cause(rec: Recording, before: float) -> str:
+    """Why no samples are there after the one taken at ``before``: samples the file
+    numbers but cannot give back (damage: the notes say what), or none was taken."""
+    k = rec.index_at(before)
+    if k + 1 < len(rec) and rec.number(k + 1) - rec.number(k) > 1:
+        return (
+            f"{samples_words(rec.number(k), rec.number(k + 1) - 2)} of the file lost to "
+            "damage (see the note below)"
+        )
+    return "sampling paused or held up? The recording does not say why"
 
 
 def _clock(rec: Recording, t: float) -> str:
@@ -97,7 +110,7 @@ def report_lines(rec: Recording, top: int = TOP) -> list[str]:
         lines.append(
             f"  no samples from {_clock(rec, gap.start)} to {_clock(rec, gap.end)} "
             f"({_seconds(gap.end - gap.start)}, where {_seconds(gap.expected)} was the "
-            "interval): sampling paused or held up? The recording does not say why"
+            f"interval): {_gap_cause(rec, gap.start)}"
         )
     if len(spacing.gaps) > top:
         lines.append(f"  and {len(spacing.gaps) - top} more such gaps")
