@@ -380,15 +380,11 @@ def format_size(n: int, *, signed: bool = False) -> str:
     return f"{sign}{n}"
 
 
-# Events that are about the whole process, not one range.
-_PROCESS_EVENTS = {ev.EXEC, ev.EXITED, ev.PID_REUSED}
-
-
 def human_line(event: Event) -> str:
     """time, event, size, range, kind, name (and what it means)."""
     stamp = time.strftime("%H:%M:%S", time.localtime(event.time))
     stamp += f".{int(event.time * 1000) % 1000:03d}"
-    if event.event in _PROCESS_EVENTS:
+    if event.event in ev.WHOLE_PROCESS:
         text = f"{stamp}  {event.event:<18}"
         if event.path:
             text += f"  {display_name(event.path)}"

@@ -38,7 +38,7 @@ from vmtop.model.event_words import (
     unmapped_detail,
 )
 from vmtop.model.events import Event
-from vmtop.model.process_events import exec_event, pid_reused_event
+from vmtop.model.process_events import exec_event, pid_reused_event, state_event
 from vmtop.model.region import Region, Snapshot
 from vmtop.model.sweep import (
     _GONE,
@@ -67,7 +67,8 @@ def diff_snapshots(
 
     A different process (PID reused: other start time) gives one ``pid_reused`` event
     and a new program in the same process one ``exec`` event: regions of two different
-    address spaces are never compared. Resident-size changes are reported per region
+    address spaces are never compared. A process stopped by a signal since ``prev``, or
+    continued, starts the list with a ``stopped`` or ``continued`` event. Resident-size changes are reported per region
     when both snapshots have smaps and the change is at least ``rss_threshold`` bytes.
     """
     when = cur.taken_at
@@ -78,7 +79,8 @@ def diff_snapshots(
         return [new_program]
     with_rss = prev.has_smaps and cur.has_smaps
     threshold = max(1, rss_threshold)
-    out: list[Event] = []
+    stopped_or_continued = state_event(prev, cur)
+    out: list[Event] = [stopped_or_continued] if stopped_or_continued is not None else []
     P, C = prev.regions, cur.regions
     for item in _sweep_items(P, C, with_rss):
         kind = type(item)

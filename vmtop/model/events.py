@@ -20,9 +20,11 @@ RSS_CHANGED = "rss_changed"
 EXEC = "exec"
 EXITED = "exited"
 PID_REUSED = "pid_reused"
+STOPPED = "stopped"  # a signal stopped it (state T): its map cannot change until SIGCONT
+CONTINUED = "continued"
 NOTE = "note"  # narration from a demo workload, interleaved in the event log
 # About the whole process (or the log), not one address range: no start, end or kind.
-WHOLE_PROCESS = frozenset((EXEC, EXITED, PID_REUSED, NOTE))
+WHOLE_PROCESS = frozenset((EXEC, EXITED, PID_REUSED, STOPPED, CONTINUED, NOTE))
 
 EVENT_DESCRIPTIONS = {
     # What every mapped event is; what this one is (a malloc, a reserve, a library...)
@@ -47,6 +49,9 @@ EVENT_DESCRIPTIONS = {
     EXEC: "the process ran a new program (same PID, new image)",
     EXITED: "the process exited",
     PID_REUSED: "the PID now belongs to another process (different start time)",
+    STOPPED: "the process was stopped by a signal (SIGSTOP, Ctrl-Z): its map cannot change "
+    "until it is continued",
+    CONTINUED: "the stopped process was continued (SIGCONT, fg, bg)",
     NOTE: "what the demo workload says it is doing",
 }
 

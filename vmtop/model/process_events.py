@@ -76,6 +76,30 @@ def exec_event(prev: Snapshot, cur: Snapshot) -> Event | None:
     )
 
 
+# Stopped by a signal (SIGSTOP, SIGTSTP: Ctrl-Z, SIGTTIN, SIGTTOU). A tracing stop ("t")
+# is left out: strace stops its tracee at every system call, so samples would catch it
+# stopped and running by turns.
+STOPPED_STATE = "T"
+
+
+def state_event(prev: Snapshot, cur: Snapshot) -> Event | None:
+    """A stopped or continued event when ``cur`` (of the same process as ``prev``) was
+    stopped by a signal and ``prev`` was not, or the other way round; else None."""
+    was, now = prev.info.state == STOPPED_STATE, cur.info.state == STOPPED_STATE
+    if was == now:
+        return None
+    who = f"process {cur.info.pid} ({cur.info.comm or cur.info.command})"
+    if now:
+        name = ev.STOPPED
+        detail = (
+            f"{who} was stopped (SIGSTOP, or Ctrl-Z in its terminal): its map cannot "
+            "change until it is continued (SIGCONT, fg)"
+        )
+    else:
+        name, detail = ev.CONTINUED, f"{who} was continued"
+    return Event(cur.taken_at, name, 0, 0, "", 0, 0, "", None, detail)
+
+
 def pid_reused_event(prev: Snapshot, cur: Snapshot) -> Event:
     return Event(
         cur.taken_at,

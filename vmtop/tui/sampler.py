@@ -32,7 +32,7 @@ from vmtop.model import region_changes as model_changes
 from vmtop.model.cached_stacks import keep_cached_stacks
 from vmtop.model.column_steps import where_pair
 from vmtop.model.columns import RegionColumns, matching_rows, starts_of
-from vmtop.model.process_events import exited_event, unreadable_exec_event
+from vmtop.model.process_events import exited_event, state_event, unreadable_exec_event
 from vmtop.model.region import Region, Snapshot
 from vmtop.model.rss_drift import RssDrift
 from vmtop.model.sweep import key_pair
@@ -238,7 +238,11 @@ class Sampler:
         changes: dict = {}
         unmapped: tuple = ()
         if prev is not None and prev.regions == snap.regions:
-            pass  # the same region objects (carried): nothing changed, nothing to diff
+            # The same region objects (carried): the map did not change, nothing to
+            # diff; the process may have been stopped or continued all the same.
+            stopped_or_continued = state_event(prev, snap)
+            if stopped_or_continued is not None:
+                events = (stopped_or_continued,)
         elif prev is not None:
             changes = region_changes(prev, snap)
             unmapped = tuple(model_changes.unmapped_ranges(prev, snap))

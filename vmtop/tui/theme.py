@@ -101,6 +101,8 @@ EVENT_PALETTE: dict[str, tuple[str, str]] = {
     "exec": ("#ff87ff", "#ad1fad"),
     "exited": ("#ff0000", "#c00000"),
     "pid_reused": ("#ff0000", "#c00000"),
+    "stopped": ("#ffaf00", "#a65e00"),
+    "continued": ("#87d787", "#2e7d32"),
     "note": ("#d7d7af", "#6e6e30"),
 }
 

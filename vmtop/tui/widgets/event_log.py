@@ -45,7 +45,10 @@ def event_segments(e: Event, addr_width: int = 12, room: int | None = None) -> l
         ]
     bold = e.event in (ev.EXITED, ev.PID_REUSED, ev.EXEC)
     segments = [Segment(f"{e.event:<18}", Style(color=color, bold=True, reverse=bold))]
-    change = format_delta(e.delta) if e.delta else format_bytes(e.size)
+    if e.event in ev.WHOLE_PROCESS and not (e.delta or e.size):
+        change = ""  # stopped, continued: nothing mapped or unmapped
+    else:
+        change = format_delta(e.delta) if e.delta else format_bytes(e.size)
     segments.append(Segment(f"{change:>7} ", Style(color=color)))
     kind = f"{theme.kind_label(e.kind):<9} " if e.kind else ""
     name = display_name(e.path) if e.path else ""
