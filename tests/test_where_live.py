@@ -325,3 +325,29 @@ def test_an_object_without_any_symbol_table_is_stripped(compile_c, spawn):
     (got,) = where_results(child.pid, hex(entry))
     assert got["section"] == ".text" and got["symbol"] is None, got
     assert got["reason"] == STRIPPED, got
+
+
+@pytest.mark.parametrize("variant", ["nopie", "pie"])
+def test_code_mapped_again_elsewhere_is_still_its_section_and_symbol(variant, spawn, tmp_path):
+    """V8 maps its embedded builtins a second time near each isolate's heap: a region of
+    the executable far from it, at the same file offset. Its addresses were looked up as
+    if at the link address (a non-PIE program) or with the bias of the program below:
+    "not in any section (ELF headers or padding)"."""
+    flags = ("-fno-pie", "-no-pie") if variant == "nopie" else ("-fPIE", "-pie")
+    exe = gcc("remapped_text.c", tmp_path / "remapped_text", *flags)
+    child = spawn([exe], stdin=subprocess.PIPE)
+    printed = parse_addresses(child.read_until("ready"))
+    main, copy = printed["main"], printed["main_copy"]
+    assert abs(copy - main) > 1 << 30, "the copy is far from the program (premise)"
+    text = section_containing(readelf_sections(exe), _main_symbol(exe))  # link-time
+    results = where_results(child.pid, hex(copy), hex(main), hex(copy + 4))
+    for got in results:
+        assert got["kind"] == "text" and got["object"] == os.path.realpath(exe), got
+        assert got["section"] == text == ".text", got
+        assert got["symbol"] == "main", got
+    assert [got["symbol_offset"] for got in results] == [0, 0, 4]
+    child.kill()
+
+
+def _main_symbol(exe: Path) -> int:
+    return next(s.value for s in nm_symbols(exe) if s.name == "main")

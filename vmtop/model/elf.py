@@ -142,9 +142,9 @@ class ElfObject:
     # -- addresses -------------------------------------------------------------------
 
     def bias_for(self, anchor: Region) -> int:
-        """Load bias of the instance whose first region is ``anchor``."""
-        if self.elf_type == "ET_EXEC":
-            return 0
+        """Load bias of the instance whose first region is ``anchor`` (0 for a program
+        not built as PIE where it is loaded at its link address; not where a part of
+        it is mapped again elsewhere, as V8 does with its builtins)."""
         best: LoadSegment | None = None
         for seg in self.loads:
             if seg.offset - seg.offset % PAGE <= anchor.offset < seg.offset + max(seg.filesz, 1):
@@ -153,6 +153,15 @@ class ElfObject:
         if best is None:
             return anchor.start - anchor.offset
         return anchor.start - (best.vaddr + anchor.offset - best.offset)
+
+    def fits(self, region: Region, bias: int) -> bool:
+        """Whether ``region`` maps its part of the file where the instance loaded with
+        ``bias`` has that part: false for a copy mapped on its own elsewhere."""
+        for seg in self.loads:
+            if seg.offset - seg.offset % PAGE <= region.offset < seg.offset + max(seg.filesz, 1):
+                if region.start - bias == seg.vaddr + region.offset - seg.offset:
+                    return True
+        return False
 
     def sections_in(self, start: int, end: int, bias: int) -> list[SectionRange]:
         """Sections overlapping the run-time range [start, end)."""
@@ -483,7 +492,12 @@ def loaded_object(snapshot: Snapshot, region: Region, elf_files: ElfFiles) -> Lo
     if not region.object and region.kind not in (kinds.TEXT, kinds.RODATA, kinds.DATA):
         # An ELF file mapped as data (no executable mapping of it): not loaded code.
         return LoadedObject(elf, 0, file_region.path, file_region, NOT_AN_OBJECT)
-    bias = elf.bias_for(_anchor(snapshot, index))
+    anchor = _anchor(snapshot, index)
+    bias = elf.bias_for(anchor)
+    if anchor is not file_region and not elf.fits(file_region, bias):
+        # Not where the instance below has this part of the file: a copy mapped on its
+        # own (V8 maps its embedded builtins again, near each isolate's heap).
+        bias = elf.bias_for(file_region)
     return LoadedObject(elf, bias, file_region.path, file_region, None)
 
 
