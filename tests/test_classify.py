@@ -268,6 +268,39 @@ def test_fallback_takes_no_more_stacks_than_unknown_threads(tmp_path):
     assert stacks[0][0] != 0x7F0011012000  # above the 64 KiB guard
 
 
+# A JVM's compressed class space (a 1 GiB reserve, committed upwards in pieces: a 64 KiB
+# hole left between two of them) above a thread's stack (its one-page guard below it).
+JVM_CLASS_SPACE_MAPS = b"""\
+55d0c0a00000-55d0c0a01000 r-xp 00000000 fe:00 100 /tmp/prog
+7f0850000000-7f0850001000 ---p 00000000 00:00 0
+7f0850001000-7f0850801000 rw-p 00000000 00:00 0
+7f0860000000-7f0860040000 rw-p 00000000 00:00 0
+7f0860040000-7f0860070000 rw-p 00000000 00:00 0
+7f0860070000-7f0860080000 ---p 00000000 00:00 0
+7f0860080000-7f0860150000 rw-p 00000000 00:00 0
+7f0860150000-7f08a0000000 ---p 00000000 00:00 0
+7ffc00000000-7ffc00021000 rw-p 00000000 00:00 0                          [stack]
+"""
+
+
+def test_a_hole_in_a_runtime_reserve_is_no_guard_and_its_neighbour_no_stack(tmp_path):
+    """A small no-access region below rw- memory has a thread stack's shape, but not
+    when that memory runs straight into a big no-access reserve: a runtime committing
+    its reservation in pieces (`jcmd VM.native_memory`: class space reserved 1 GiB,
+    committed 1280 KiB = 256 + 192 + 832). It was a "guard" of "the rw- region above it
+    (the shape of a thread's stack)", and the piece above a candidate thread stack."""
+    procfs = make_tree(tmp_path, {PID + 1: b"running\n"})
+    (tmp_path / str(PID) / "maps").write_bytes(JVM_CLASS_SPACE_MAPS)
+    by_start = {r.start: r for r in take_snapshot(procfs, PID).regions}
+    hole, above = by_start[0x7F0860070000], by_start[0x7F0860080000]
+    assert (hole.kind, hole.object) == ("reserved", None)
+    assert above.kind == "anon" and above.tid is None
+    # The thread whose stack pointer is unknown has the one stack-shaped region left.
+    stack = by_start[0x7F0850001000]
+    assert (stack.kind, stack.tid) == ("thread_stack", PID + 1)
+    assert by_start[0x7F0850000000].kind == "guard"
+
+
 def test_no_threads_no_thread_stacks(tmp_path):
     procfs = make_tree(tmp_path, {})
     regions = take_snapshot(procfs, PID).regions

@@ -69,7 +69,13 @@ from vmtop.model.region_rows import (
     PlainRows,
     relabel,
 )
-from vmtop.model.stacks import GUARD_MAX, is_guard_beside, mark_thread_stacks, name_stack_guards
+from vmtop.model.stacks import (
+    GUARD_MAX,
+    is_guard_beside,
+    mark_thread_stacks,
+    name_stack_guards,
+    reserve_above,
+)
 from vmtop.model.sysv import SYSV_PREFIX, describe_sysv
 
 # glibc's per-thread malloc heaps are HEAP_MAX_SIZE apart and long (64-bit).
@@ -354,6 +360,7 @@ def _classified_objects(
                 and prev[OBJECT] is None
                 and not prev[INODE]
                 and not prev[PATH]
+                and not reserve_above(r, regions[i + 1] if i + 1 < n else None)
             ):
                 # A small no-access region below rw- memory: a thread stack's shape.
                 # name_stack_guards says whose once thread stacks are known.

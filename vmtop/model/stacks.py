@@ -46,6 +46,21 @@ def is_guard_beside(guard: Region | None, r: Region) -> bool:
     )
 
 
+def reserve_above(r: Region, above: Region | None) -> bool:
+    """Whether ``above`` is a no-access anonymous region bigger than a guard, right on
+    top of ``r``: ``r`` is then a committed part of a runtime's reservation (a JVM's
+    class space or metaspace, a V8 heap), which commits upwards in pieces that leave
+    small no-access holes between them. A thread's stack has no such reserve above."""
+    return (
+        above is not None
+        and above[START] == r[END]
+        and above[KIND] in NO_ACCESS_KINDS
+        and above[END] - above[START] > GUARD_MAX
+        and not above[INODE]
+        and not above[PATH]
+    )
+
+
 def mark_thread_stacks(regions: list[Region], stack_pointers: dict[int, int | None]) -> None:
     """Mark, in place, the regions holding threads' stacks."""
     starts = regions.base.starts if isinstance(regions, Patched) else [r.start for r in regions]
@@ -73,6 +88,7 @@ def mark_thread_stacks(regions: list[Region], stack_pointers: dict[int, int | No
     ANON = kinds.ANON
     candidates: list[tuple[int, int]] = []
     guard: Region | None = None
+    last = len(regions) - 1
     for i, r in enumerate(regions):
         if (
             guard is not None
@@ -80,6 +96,7 @@ def mark_thread_stacks(regions: list[Region], stack_pointers: dict[int, int | No
             and guard.end == r.start
             and r.perms == "rw-p"
             and not r.path
+            and not reserve_above(r, regions[i + 1] if i < last else None)
         ):
             candidates.append((guard.end - guard.start, i))
         guard = r if r.kind in NO_ACCESS_KINDS and not r.inode and not r.path else None
