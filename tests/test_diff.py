@@ -767,3 +767,24 @@ def test_an_event_read_in_full_does_not_contradict_itself():
     assert event.event == ev.MAPPED and "reserve" in event.detail
     shown = event_text(event).plain
     assert "malloc" not in shown, shown
+
+
+def test_resident_change_of_a_reserve_committed_in_part_is_the_committed_range():
+    """mprotect commits a wasm memory's reserve from the bottom: the rw- line grows into
+    the ---p tail. Its resident change was said over both lines (8 GiB, "anon"), a range
+    that is no region of the map."""
+    M = 1 << 20
+    base, top = 0x7F0600000000, 0x7F0600000000 + (8 << 30)
+    before = snapshot(
+        [region(base, base + 128 * M, rss=100 * M), region(base + 128 * M, top, "---p", rss=0)]
+    )
+    after = snapshot(
+        [region(base, base + 160 * M, rss=133 * M), region(base + 160 * M, top, "---p", rss=0)],
+        taken_at=before.taken_at + 1,
+    )
+    events = diff_snapshots(before, after)
+    (committed,) = [e for e in events if e.event == "reserve_committed"]
+    assert (committed.start, committed.end) == (base + 128 * M, base + 160 * M)
+    (resident,) = [e for e in events if e.event == "rss_changed"]
+    assert (resident.start, resident.end, resident.kind) == (base, base + 160 * M, "anon")
+    assert resident.delta == 33 * M

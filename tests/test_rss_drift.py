@@ -196,3 +196,21 @@ def test_memory_that_left_with_an_unmapped_part_is_no_change_of_the_rest():
     drift = RssDrift(64 * K)
     drift.update(make([region(a, a + 32 * M, 1 * M)], 0))
     assert [e.delta for e in drift.update(make([region(a, a + 16 * M, 3 * M)], 1))] == [2 * M]
+
+
+def test_a_reserve_committed_in_part_is_said_as_the_part_that_holds_memory():
+    """A wasm memory (or an arena) commits its reserve from the bottom: mprotect cuts
+    the no-access tail off. The change was said over the whole group, committed part
+    and 8 GiB reserve together: a range that is no region of the map."""
+    drift = RssDrift(64 * K)
+    base, top = 0x7F0600000000, 0x7F0600000000 + 8 * 1024 * M
+
+    def reserve(start):
+        return region(start, top, 0, kind="reserved")._replace(perms="---p")
+
+    drift.update(make([region(base, base + 128 * M, 100 * M), reserve(base + 128 * M)], 0))
+    grown = [region(base, base + 160 * M, 133 * M), reserve(base + 160 * M)]
+    out = drift.update(make(grown, 1))
+    assert [(e.start, e.end, e.kind, e.delta) for e in out] == [
+        (base, base + 160 * M, "anon", 33 * M)
+    ]

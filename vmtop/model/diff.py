@@ -213,8 +213,23 @@ def _cluster_events(
             lost = lost_bytes([cp[k] for k in prev_idx], [cc[k] for k in cur_idx])
             delta = certain_rss_change(now - was, was, lost)
             if delta >= threshold or -delta >= threshold:
-                first, last = cc[cur_idx[0]], cc[cur_idx[-1]]
-                out.append(_rss_event(first, first.start, last.end, delta, now, when))
+                rows = [cc[k] for k in cur_idx]
+                said, start, end = resident_range(rows, [r.rss or 0 for r in rows])
+                out.append(_rss_event(said, start, end, delta, now, when))
+
+
+def resident_range(rows: Sequence[Region], rss: Sequence[int]) -> tuple[Region, int, int]:
+    """Where a resident change of the lines ``rows`` of one mapping (address order;
+    ``rss`` their figures) is said: from the first to the last line that holds memory
+    (else that is accessible), as the biggest of them. Not the whole group, where
+    mprotect cut a reserve's no-access tail off a committed part: that would be an
+    arena's 64 MiB, or a wasm memory's 8 GiB, none of it one region of the map."""
+    held = [k for k in range(len(rows)) if rss[k] > 0] or [
+        k for k in range(len(rows)) if rows[k].perms[:3] != "---"
+    ]
+    held = held or list(range(len(rows)))
+    biggest = max(held, key=rss.__getitem__)
+    return rows[biggest], rows[held[0]].start, rows[held[-1]].end
 
 
 def lost_bytes(old: Sequence[Region], new: Sequence[Region]) -> int:

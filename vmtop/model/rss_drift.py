@@ -28,7 +28,7 @@ from operator import eq, ne
 from vmtop.model import events as ev
 from vmtop.model.column_steps import where_pair, where_value
 from vmtop.model.columns import RegionColumns, matching_rows, take
-from vmtop.model.diff import certain_rss_change, lost_bytes
+from vmtop.model.diff import certain_rss_change, lost_bytes, resident_range
 from vmtop.model.event_words import size_text
 from vmtop.model.events import Event
 from vmtop.model.region import Region, Snapshot
@@ -169,8 +169,8 @@ class RssDrift:
         for k in group:
             base[k] = rss[k]
         if delta >= self.threshold or -delta >= self.threshold:
-            first = regions[group[0]]
-            return _event(first, regions[group[-1]].end, delta, now, when)
+            said, start, end = resident_range([regions[k] for k in group], figures)
+            return _event(said._replace(start=start), end, delta, now, when)
         # Not yet enough: the change so far stays counted, on the largest line.
         largest = max(group, key=rss.__getitem__)
         base[largest] = max(0, rss[largest] - delta)
