@@ -16,9 +16,15 @@ from typing import TextIO
 NO_TERMINAL_STATUS = 2
 
 
+def served() -> bool:
+    """Whether this vmtop is a visitor's of ``vmtop serve``: textual-serve runs it with
+    Textual's web driver, named in TEXTUAL_DRIVER."""
+    return bool(os.environ.get("TEXTUAL_DRIVER"))
+
+
 def no_terminal_reason(stdin: TextIO | None = None, stdout: TextIO | None = None) -> str | None:
     """Why the TUI cannot start here (one line), or None when it can."""
-    if os.environ.get("TEXTUAL_DRIVER"):
+    if served():
         return None
     stdin = sys.stdin if stdin is None else stdin
     stdout = sys.stdout if stdout is None else stdout

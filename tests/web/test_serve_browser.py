@@ -65,6 +65,13 @@ def serving(tmp_path: Path, host: str = "127.0.0.1", *more: str):
     """``vmtop serve`` on the fixture tree, on a free port of ``host`` (with ``more``
     arguments); yields the page's URL once it answers (through 127.0.0.1 for a server
     on every address)."""
+    with server_process(tmp_path, host, *more) as (url, _proc):
+        yield url
+
+
+@contextlib.contextmanager
+def server_process(tmp_path: Path, host: str = "127.0.0.1", *more: str):
+    """As ``serving``, yielding the server's process as well."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family) as s:
         s.bind((host, 0))
@@ -95,9 +102,10 @@ def serving(tmp_path: Path, host: str = "127.0.0.1", *more: str):
                 pytest.fail(f"vmtop serve did not start: {out}")
             time.sleep(0.2)
     try:
-        yield url
+        yield url, proc
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:

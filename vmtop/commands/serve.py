@@ -133,7 +133,9 @@ def app_command(args: argparse.Namespace) -> str:
     ]
     if args.pid is not None:
         argv.append(str(args.pid))
-    return shlex.join(argv)
+    # exec: the visitor's vmtop is the server's own child, not a shell's, so it sees the
+    # server go (its parent changes) and ends, even when the server is killed outright.
+    return "exec " + shlex.join(argv)
 
 
 def cmd_serve(args: argparse.Namespace, settings) -> int:
@@ -178,7 +180,7 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
     # The page's stylesheet, scripts and websocket are absolute URLs made from this; by
     # default textual-serve writes the host as it is, and "http://::1:8000" is no URL.
     public_url = args.public_url or default_public_url(host, args.port)
-    server = Server(
+    server = closing_server(Server)(
         app_command(args), host=host, port=args.port, title=title, public_url=public_url
     )
     try:
@@ -189,6 +191,43 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
         print(f"vmtop: cannot serve on {address}: {e.strerror or e}", file=sys.stderr)
         return 1
     return 0
+
+
+# How long stopping the server waits for the visitors' vmtops to quit.
+QUIT_WAIT = 5.0
+
+
+def closing_server(server_class):
+    """textual-serve's server, ending its visitors' sessions when it is stopped. As it
+    is, Ctrl-C or SIGTERM closes the port, then aiohttp waits for the open websockets to
+    end (up to its shutdown timeout): half a minute of a server that seems to hang, its
+    visitors' vmtops still sampling. Here each session's handler is cancelled at
+    shutdown: textual-serve then closes its websocket and tells its vmtop to quit."""
+    import asyncio
+
+    class ClosingServer(server_class):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self._sessions: set[asyncio.Task] = set()
+
+        async def handle_websocket(self, request):
+            task = asyncio.current_task()
+            if task is not None:
+                self._sessions.add(task)
+            try:
+                return await super().handle_websocket(request)
+            finally:
+                self._sessions.discard(task)
+
+        async def on_shutdown(self, app) -> None:
+            await super().on_shutdown(app)
+            sessions = list(self._sessions)
+            for task in sessions:
+                task.cancel()
+            if sessions:
+                await asyncio.wait(sessions, timeout=QUIT_WAIT)
+
+    return ClosingServer
 
 
 def default_public_url(host: str, port: int) -> str:

@@ -27,6 +27,7 @@ from textual.screen import Screen
 
 from vmtop.config import Settings
 from vmtop.procfs.reader import ProcFS
+from vmtop.terminal import served
 from vmtop.tui import theme
 from vmtop.tui.terminal_watch import CHECK_SECONDS, exit_soon_even_so, terminal_gone
 
@@ -67,8 +68,9 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-# The exit status when the terminal went away: 128 + SIGHUP, as if hung up.
-TERMINAL_GONE = 129
+# The exit status when the terminal went away: 128 + SIGHUP, as if hung up; the same
+# when the server of a browser's vmtop went away.
+TERMINAL_GONE = SERVER_GONE = 129
 
 
 class VmtopApp(App):
@@ -164,6 +166,17 @@ class VmtopApp(App):
         if not self.is_headless and isinstance(fd, int) and os.isatty(fd):
             self._terminal_fd = fd
             self.set_interval(CHECK_SECONDS, self._check_terminal)
+        elif served():
+            # Served to a browser (vmtop serve): the server is the parent. Textual's web
+            # driver stops reading when the server goes, and nothing ends the app: it
+            # would sample on, orphaned, after the server was killed.
+            self._server_pid = os.getppid()
+            self.set_interval(CHECK_SECONDS, self._check_server)
+
+    def _check_server(self) -> None:
+        if os.getppid() != self._server_pid:
+            exit_soon_even_so(SERVER_GONE)
+            self.exit(return_code=SERVER_GONE)
 
     def _check_terminal(self) -> None:
         if terminal_gone(self._terminal_fd):

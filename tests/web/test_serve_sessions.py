@@ -1,0 +1,113 @@
+"""A visitor's vmtop ends with the server that started it.
+
+textual-serve runs one vmtop per browser session. Killed outright (kill -9, the OOM
+killer), the server left them running, orphaned, sampling /proc every second for
+nobody; stopped with Ctrl-C or SIGTERM it seemed to hang for half a minute, waiting for
+the open websockets, its visitors' vmtops still running. A session is opened here with
+a plain websocket client, as the page's script does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import threading
+import time
+
+import psutil
+import pytest
+
+from .test_serve_browser import server_process
+
+aiohttp = pytest.importorskip("aiohttp")
+
+
+def open_session(url: str, server_pid: int):
+    """Open a session as the page does, on a thread of its own that reads on (as a
+    browser does: it answers the server's closing handshake); wait until the server's
+    vmtop has drawn. Returns (the thread's loop, the session, the vmtop's Process)."""
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    session = asyncio.run_coroutine_threadsafe(_connect(url), loop).result(60)
+    asyncio.run_coroutine_threadsafe(_read_on(session[1]), loop)
+    children = [
+        p
+        for p in psutil.Process(server_pid).children(recursive=True)
+        if "vmtop" in " ".join(p.cmdline())
+    ]
+    assert children, "the server started no vmtop for the session"
+    (child,) = children
+    assert child.ppid() == server_pid, "the visitor's vmtop is the server's own child"
+    return loop, session, child
+
+
+async def _connect(url: str):
+    client = aiohttp.ClientSession()
+    ws = await client.ws_connect(url.replace("http://", "ws://") + "ws?width=80&height=24")
+    await ws.send_json(["resize", {"width": 80, "height": 24}])  # as the page does
+    # The app draws the picker: its column title comes.
+    drawn = b""
+    deadline = time.monotonic() + 30
+    while b"COMMAND" not in drawn:
+        assert time.monotonic() < deadline, "the app did not draw its picker"
+        message = await asyncio.wait_for(ws.receive(), 30)
+        if isinstance(message.data, bytes):
+            drawn += message.data
+    return client, ws
+
+
+async def _read_on(ws) -> None:
+    while not ws.closed:
+        await ws.receive()
+
+
+def gone_within(process: psutil.Process, seconds: float) -> bool:
+    try:
+        process.wait(seconds)
+    except psutil.TimeoutExpired:
+        return False
+    return True
+
+
+def close(loop, session) -> None:
+    client, ws = session
+
+    async def closing() -> None:
+        await ws.close()
+        await client.close()
+
+    asyncio.run_coroutine_threadsafe(closing(), loop).result(30)
+    loop.call_soon_threadsafe(loop.stop)
+
+
+@pytest.mark.slow
+def test_a_server_killed_outright_takes_its_visitors_vmtops_with_it(tmp_path):
+    with server_process(tmp_path) as (url, server):
+        loop, session, child = open_session(url, server.pid)
+        try:
+            os.kill(server.pid, signal.SIGKILL)
+            server.wait(10)
+            assert gone_within(child, 10), "the visitor's vmtop outlived its server"
+        finally:
+            if child.is_running():
+                child.kill()
+            close(loop, session)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_stopping_the_server_ends_its_sessions_at_once(tmp_path, sig):
+    with server_process(tmp_path) as (url, server):
+        loop, session, child = open_session(url, server.pid)
+        try:
+            t0 = time.monotonic()
+            os.kill(server.pid, sig)
+            server.wait(30)
+            stopped = time.monotonic() - t0
+            assert stopped < 8, f"the server took {stopped:.1f} s to stop"
+            assert gone_within(child, 3), "the visitor's vmtop outlived its server"
+        finally:
+            if child.is_running():
+                child.kill()
+            close(loop, session)
