@@ -76,3 +76,25 @@ def test_an_unknown_option_is_refused_with_its_commands_usage(argv, usage, unkno
     assert result.returncode == 2
     assert result.stderr.startswith(usage), result.stderr
     assert f"error: unrecognized arguments: {unknown}\n" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda tmp: tmp / "nonexistent", "no such directory"),
+        (lambda tmp: tmp, "it holds no process directory (PID/): not a copy of /proc"),
+        (lambda tmp: (tmp / "f").write_text("x") and tmp / "f", "not a directory"),
+    ],
+    ids=["missing", "empty", "a file"],
+)
+@pytest.mark.parametrize("command", [["snapshot", "1"], ["where", "1", "0x1000"], ["serve"]])
+def test_a_proc_root_that_is_no_proc_tree_is_refused_saying_why(
+    tmp_path, capsys, make, says, command
+):
+    """A mistyped --proc-root showed an empty picker ("0 processes"), and `serve` served
+    it; `snapshot 1` said "no such process: 1"."""
+    from vmtop.cli import main
+
+    root = make(tmp_path)
+    assert main(["--proc-root", str(root), *command]) == 2
+    assert capsys.readouterr().err == f"vmtop: --proc-root {root}: {says}\n"

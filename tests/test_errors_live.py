@@ -369,5 +369,8 @@ def test_usage_errors_exit_2(args):
 
 
 def test_proc_root_that_does_not_exist(tmp_path):
+    """Said as it is: not "no such process: 1" (a usage error: status 2)."""
     result = run_vmtop("--proc-root", tmp_path / "nowhere", "snapshot", "1")
-    assert_one_line_error(result, "no such process")
+    stderr = result.stderr.decode()
+    assert result.returncode == 2 and result.stdout == b""
+    assert stderr == f"vmtop: --proc-root {tmp_path / 'nowhere'}: no such directory\n"

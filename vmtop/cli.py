@@ -7,6 +7,7 @@ traceback), 2 usage errors.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import replace
 
@@ -255,6 +256,26 @@ def _parser_of(parser: argparse.ArgumentParser, command: str | None) -> argparse
     return parser
 
 
+# The commands that read the /proc tree (None: the TUI).
+READS_PROC = (None, "snapshot", "where", "watch", "record", "serve")
+
+
+def proc_root_problem(path: str) -> str | None:
+    """Why ``path`` is no /proc tree to read (a mistyped path showed an empty picker,
+    "0 processes"), or None."""
+    if not os.path.exists(path):
+        return "no such directory"
+    if not os.path.isdir(path):
+        return "not a directory"
+    try:
+        with os.scandir(path) as entries:
+            if any(e.name.isdigit() for e in entries):
+                return None
+    except OSError as e:
+        return e.strerror or str(e)
+    return "it holds no process directory (PID/): not a copy of /proc"
+
+
 def main(argv: list[str] | None = None) -> int:
     command_line = list(sys.argv[1:] if argv is None else argv)  # as typed, for advice
     argv = _times_before_the_end(command_line)
@@ -296,6 +317,11 @@ def main(argv: list[str] | None = None) -> int:
         if reason is not None:
             print(f"vmtop: {reason}", file=sys.stderr)
             return NO_TERMINAL_STATUS
+    if args.command in READS_PROC and args.proc_root != "/proc":
+        problem = proc_root_problem(args.proc_root)
+        if problem:
+            print(f"vmtop: --proc-root {display_name(args.proc_root)}: {problem}", file=sys.stderr)
+            return 2
     procfs = ProcFS(args.proc_root)
     try:
         if args.command == "snapshot":

@@ -316,3 +316,13 @@ def test_serve_without_textual_serve_says_what_to_install(tmp_path):
     result = vmtop("serve", "--port", str(free_port()), env=env)
     assert result.returncode == 1
     assert "pip install 'vmtop[web]'" in result.stderr
+
+
+def test_serve_on_a_name_that_does_not_resolve_says_so():
+    """Not "not a loopback address: use --allow-remote", which then failed to resolve
+    it after printing the security warning."""
+    result = vmtop("serve", "--host", "nosuchhost.invalid", "--port", str(free_port()))
+    assert result.returncode == 2
+    assert result.stderr.startswith("vmtop: cannot serve on nosuchhost.invalid: ")
+    assert "loopback" not in result.stderr and "--allow-remote" not in result.stderr
+    assert len(result.stderr.splitlines()) == 1

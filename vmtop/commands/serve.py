@@ -91,6 +91,19 @@ def is_loopback(host: str) -> bool:
     )
 
 
+def unresolved(host: str) -> str | None:
+    """Why ``host`` names no address to listen on ("Name or service not known"), or
+    None when it names one. (Not to be refused as "not a loopback address", with advice
+    to serve it anyway.) An empty one is every address."""
+    if not host.strip("[]"):
+        return None
+    try:
+        socket.getaddrinfo(host.strip("[]"), None, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError) as e:
+        return getattr(e, "strerror", None) or str(e)
+    return None
+
+
 def remote_warning(host: str, port: int) -> str:
     user = _user()
     return (
@@ -140,6 +153,10 @@ def app_command(args: argparse.Namespace) -> str:
 
 def cmd_serve(args: argparse.Namespace, settings) -> int:
     args.settings = settings
+    unknown = unresolved(args.host)
+    if unknown:
+        print(f"vmtop: cannot serve on {args.host}: {unknown}", file=sys.stderr)
+        return 2
     if not is_loopback(args.host):
         if not args.allow_remote:
             print(

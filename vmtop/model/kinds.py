@@ -85,8 +85,9 @@ KIND_DESCRIPTIONS = {
     "shared hugetlb pages",
     DEVICE: "a character device mapped in: GPU driver (NVIDIA, DRM, AMD KFD), framebuffer",
     GUARD: "a few no-access pages below a stack or beside JIT code: an overrun faults",
-    RESERVED: "no-access address space kept for growth (arena tails, JVM/V8 reserves, "
-    "GPU address space): virtual only, nothing resident",
+    RESERVED: "no-access address space: kept for growth (arena tails, JVM/V8 reserves, "
+    "GPU address space), or kept inaccessible on purpose (a JVM's safepoint polling "
+    "page): virtual only, nothing resident",
     VDSO: "code the kernel maps in so some system calls need no kernel entry",
     VVAR: "kernel data read by the vDSO (clock values)",
     VSYSCALL: "legacy fixed-address system call page, above user space",

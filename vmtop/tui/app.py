@@ -146,7 +146,7 @@ class VmtopApp(App):
         yield from super().get_system_commands(screen)
         yield SystemCommand(
             "Light / dark theme",
-            "Switch between vmtop's light and dark themes (key t)",
+            "Switch between vmtop's light and dark themes (key T)",
             self.action_toggle_theme,
         )
 

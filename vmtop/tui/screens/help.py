@@ -90,8 +90,9 @@ HEADER = [
      "last read cost (read and parse): the kernel walks the process's page tables for it, "
      "which slows the process too, so vmtop keeps it under a tenth of a CPU and reads it "
      "less often when it is slow; between reads the figures are the last ones read"),
-    ("private dirty", "memory only this process has written (Private_Dirty): the table's "
-     "PrDirty column summed; Dirty (a column to choose) adds Shared_Dirty, as pmap -x"),
+    ("private dirty", "modified pages mapped by this process alone (Private_Dirty): its "
+     "own writes, or a file's pages not yet written back to disk; the table's PrDirty "
+     "column summed; Dirty (a column to choose) adds Shared_Dirty, as pmap -x"),
     ("Δ since …", "what the Δ columns compare with: the last refresh, or the baseline (b)"),
 ]  # fmt: skip
 

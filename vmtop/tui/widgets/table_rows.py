@@ -15,8 +15,8 @@ from vmtop.tui.theme import kind_label
 from vmtop.tui.widgets.table_columns import region_name
 
 # The smaps figures a row can show, by sort key: (Region attribute, smaps field name).
-# "dirty" is shared + private dirty (pmap -x's Dirty); "private_dirty" is the memory
-# only this process has written (the header's "private dirty").
+# "dirty" is shared + private dirty (pmap -x's Dirty); "private_dirty" is the modified
+# pages mapped by this process alone (the header's "private dirty").
 FIGURES = {
     "rss": ("rss", "Rss"),
     "pss": ("pss", "Pss"),
