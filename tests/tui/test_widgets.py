@@ -485,6 +485,24 @@ def test_guard_pages_group_with_the_stacks_they_guard():
     assert group_key_of("/lib/a.so", kinds.GUARD, "/lib/a.so")[0] == "/lib/a.so"
 
 
+def test_a_guard_is_named_by_whose_it_is_with_the_number_at_the_end():
+    """The table cuts names at the start, to keep a file's name: a guard's was its
+    object and kind, "the stack of thread 2916 (guard)", cut to "…f thread 2916
+    (guard)" in the JVM at 160 columns; now "[guard of thread 2916]"."""
+    from vmtop.model.stacks import MAIN_STACK_OWNER, STACK_SHAPE
+    from vmtop.tui.widgets.table_columns import region_name
+
+    def guard(owner: str) -> Region:
+        return Region(0x1000, 0x2000, "---p", 0, "00:00", 0, "", kind=kinds.GUARD, object=owner)
+
+    assert region_name(guard("the stack of thread 2916")) == ("[guard of thread 2916]", True)
+    assert region_name(guard("the stack of threads 7, 9"))[0] == "[guard of threads 7, 9]"
+    assert region_name(guard(MAIN_STACK_OWNER))[0] == "[guard of the main stack]"
+    assert region_name(guard(STACK_SHAPE))[0] == "[guard, stack shape]"
+    assert region_name(guard("JIT code"))[0] == "[guard of JIT code]"
+    assert shorten_left("[guard of thread 2916]", 20) == "…ard of thread 2916]"
+
+
 @pytest.mark.live
 def test_a_live_threads_stacks_and_guards_are_one_group(spawn):
     """Classified on a real process: three threads' stacks and their three guards make

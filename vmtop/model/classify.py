@@ -71,6 +71,7 @@ from vmtop.model.region_rows import (
 )
 from vmtop.model.stacks import (
     GUARD_MAX,
+    STACK_SHAPE,
     is_guard_beside,
     mark_thread_stacks,
     name_stack_guards,
@@ -85,7 +86,6 @@ _OBJECT_KINDS = (
     frozenset((kinds.TEXT, kinds.RODATA, kinds.RELRO, kinds.DATA, kinds.FILE)) | NO_ACCESS_KINDS
 )
 _RW_ANON_KINDS = frozenset((kinds.ANON, kinds.ARENA, kinds.BSS))
-_STACK_SHAPE = "the rw- region above it (the shape of a thread's stack)"
 _JIT_CODE = "JIT code"
 _RESERVED_KIND = kinds.RESERVED
 # The object of memory in hugetlb pages (MAP_HUGETLB, a file on /dev/hugepages): they
@@ -364,7 +364,7 @@ def _classified_objects(
             ):
                 # A small no-access region below rw- memory: a thread stack's shape.
                 # name_stack_guards says whose once thread stacks are known.
-                held = relabel(prev, GUARD, _STACK_SHAPE, None)
+                held = relabel(prev, GUARD, STACK_SHAPE, None)
         elif k == JIT:
             if is_guard_beside(prev, r):
                 held = relabel(prev, GUARD, _JIT_CODE, None)

@@ -109,8 +109,10 @@ def mark_thread_stacks(regions: list[Region], stack_pointers: dict[int, int | No
         regions[i] = relabel(r, kinds.THREAD_STACK, r.object, tid)
 
 
-# What a guard page's object says it guards (name_stack_guards).
+# What a guard page's object says it guards (name_stack_guards), and what one below rw-
+# memory that no thread's stack pointer was found in says (classification).
 MAIN_STACK_OWNER = "the main thread's stack"
+STACK_SHAPE = "the rw- region above it (the shape of a thread's stack)"
 THREAD_STACK_OWNERS = ("the stack of ", "a thread's stack")
 
 

@@ -11,6 +11,7 @@ from vmtop.model import kinds
 from vmtop.model.cached_stacks import is_cached_stack
 from vmtop.model.names import display_name
 from vmtop.model.region import Region
+from vmtop.model.stacks import MAIN_STACK_OWNER, STACK_SHAPE
 from vmtop.tui import sampler
 
 
@@ -206,6 +207,11 @@ _NAMES_READ_FROM_THE_START = (
 )
 
 
+_STACK_OF = "the stack of "  # how a guard's object starts (stacks.name_stack_guards)
+# A guard's whose, short, where its object is long (the detail says it whole).
+_GUARDED = {MAIN_STACK_OWNER: "the main stack"}
+
+
 def region_name(region: Region) -> tuple[str, bool]:
     """(what to show in the name column, whether it is a description rather than a name)."""
     if region.path:
@@ -216,6 +222,13 @@ def region_name(region: Region) -> tuple[str, bool]:
         return f"[stack of thread {region.tid}]", True
     if is_cached_stack(region):
         return f"[{region.object}]", True  # "[cached stack of exited thread 12]"
+    if region.kind == kinds.GUARD and region.object:
+        # "[guard of thread 2916]": whose, short, with the thread's number at the end,
+        # where a cut name keeps its end ("…f thread 2916 (guard)" said neither).
+        if region.object == STACK_SHAPE:
+            return "[guard, stack shape]", True  # below rw- memory no thread was found in
+        whose = _GUARDED.get(region.object, region.object.removeprefix(_STACK_OF))
+        return f"[guard of {whose}]", True
     if region.object:
         return f"{os.path.basename(display_name(region.object))} ({region.kind})", True
     return "", True
