@@ -17,16 +17,20 @@ def write_csv(snapshot: Snapshot, out: TextIO, procfs=None, cache=None) -> None:
     writer.piece(snapshot)
 
 
+# Columns every CSV has, whether or not a region fills them: files of several processes
+# (one per PostgreSQL backend) go together, column for column.
+ALWAYS = ("tid", "sysv_shmid", "sysv_key", "sysv_creator_pid", "sysv_attached", "sysv_removed")
+
+
 class CsvWriter:
     """Writes the rows a piece at a time. The columns are those of the first piece
-    (every key any of its regions has, in the order they first appear); a streamed
-    snapshot of more than one piece also gets a ``tid`` column, as a thread stack may
-    come later. A key that only a later piece has is left out."""
+    (every key any of its regions has, in the order they first appear), and ``ALWAYS``
+    after the maps fields and the classification (a thread stack may come in a later
+    piece). A key that only a later piece has is left out."""
 
-    def __init__(self, out: TextIO, procfs=None, cache=None, *, more_pieces: bool = False):
+    def __init__(self, out: TextIO, procfs=None, cache=None):
         self.procfs = procfs
         self.cache = cache
-        self.more_pieces = more_pieces
         self.columns: list[str] | None = None
         self.writer = csv.writer(out, lineterminator="\n")
         self.sysv: dict | None = None  # /proc/sysvipc/shm, read once when needed
@@ -43,10 +47,11 @@ class CsvWriter:
             columns: dict[str, None] = {}
             for record in records:
                 for key in record:
-                    columns.setdefault(key, None)
-            if self.more_pieces:
-                columns.setdefault("tid", None)
-            self.columns = list(columns)
+                    if key not in ALWAYS:
+                        columns.setdefault(key, None)
+            names = list(columns)
+            after = names.index("sections" if "sections" in columns else "object") + 1
+            self.columns = names[:after] + list(ALWAYS) + names[after:]
             # Column names too: unknown smaps fields keep the name a copied tree gave them.
             self.writer.writerow([display_name(column) for column in self.columns])
         writerow = self.writer.writerow

@@ -95,5 +95,5 @@ def _write(stream: StreamedSnapshot, fmt: str, sink: HeldBack, procfs: ProcFS) -
     csv_writer: CsvWriter | None = None
     for piece in stream.pieces():
         if csv_writer is None:
-            csv_writer = CsvWriter(sink, procfs, more_pieces=not stream.single_piece)
+            csv_writer = CsvWriter(sink, procfs)
         csv_writer.piece(piece)

@@ -71,7 +71,6 @@ class StreamedSnapshot:
         self.taken_at: float | None = None
         self.totals: Totals | None = None
         self.region_count = 0
-        self.single_piece = True  # until a second piece comes
         self.read_seconds = 0.0
         self._sums = [0, 0, 0, 0, 0, 0]  # size, rss, pss, private_dirty, shared_dirty, swap
         self._emitted_end = 0
@@ -157,8 +156,6 @@ class StreamedSnapshot:
             if not regions and piece.strip():
                 raise ProcError(self.pid, f"could not parse the memory map of process {self.pid}")
             if regions:
-                if not (first and final):
-                    self.single_piece = False
                 yield self._piece(regions, piece, single=first and final)
                 first = False
 
