@@ -280,7 +280,54 @@ def _resolve(variable: str, fallback: str) -> str:
 
 
 def kind_color(kind: str) -> str:
+    if few_colors():
+        return ANSI_KIND_PALETTE.get(kind, _ANSI_GREY)
     return _resolve(kind_variable(kind), KIND_PALETTE.get(kind, FALLBACK_KIND)[0])
+
+
+# A terminal of 16 colours (TERM=xterm, TERM=linux): the theme's colours, brought down to
+# the nearest of the 16, made one of rodata, relro and arena and the text's grey, and
+# anon and thread stacks the same magenta. There each kind gets one of the 16 itself
+# (as Rich's standard palette has them, so each stays itself), and the bar and legend
+# tell the groups of kinds apart by their fills as well (``GROUP_FILLS``).
+_ANSI_GREY, _ANSI_WHITE = "#555555", "#aaaaaa"
+ANSI_KIND_PALETTE: dict[str, str] = {
+    # heaps (█)
+    "heap": "#55ff55",
+    "arena": "#00aa00",
+    "anon": "#ff55ff",
+    "named_anon": "#aa00aa",
+    # stacks (▒)
+    "stack": "#ff5555",
+    "thread_stack": "#aa0000",
+    # jit (▚)
+    "jit": "#ff55ff",
+    # the program image (▓)
+    "text": "#5555ff",
+    "rodata": "#0000aa",
+    "relro": "#00aaaa",
+    "data": "#ffff55",
+    "bss": "#aa5500",
+    # files (░), shared (▞), device (▙)
+    "file": "#55ffff",
+    "shm": "#ffff55",
+    "device": "#00aaaa",
+    # no access (╳), kernel pages (▘)
+    "reserved": _ANSI_GREY,
+    "gap": _ANSI_GREY,
+    "guard": "#ffffff",
+    "vdso": _ANSI_WHITE,
+    "vvar": _ANSI_WHITE,
+    "vsyscall": _ANSI_GREY,
+    "kernel": _ANSI_WHITE,
+}
+
+
+def few_colors() -> bool:
+    """Whether the running app draws with 16 colours or 8 (``TERM=xterm``, ``linux``)."""
+    app = active_app.get(None)
+    console = getattr(app, "console", None)
+    return getattr(console, "color_system", None) in ("standard", "windows")
 
 
 def kind_style(kind: str) -> str:
@@ -293,7 +340,8 @@ def kind_label(kind: str) -> str:
 
 
 # With NO_COLOR every kind is drawn in the same grey, so the bar and the legend tell the
-# groups of kinds apart (``model.kind_groups``: where the RSS goes) by a fill of their own.
+# groups of kinds apart (``model.kind_groups``: where the RSS goes) by a fill of their own;
+# with 16 colours too (a colour is shared by kinds of different groups).
 GROUP_FILLS = {
     "heaps": "█",
     "stacks": "▒",
@@ -315,14 +363,14 @@ def no_color() -> bool:
 
 def kind_swatch(kind: str) -> str:
     """The mark a legend shows before a kind: a square in its colour, or without colour
-    the fill its bar cells have."""
-    return kind_fill(kind) if no_color() else "■"
+    (or with 16 colours) the fill its bar cells have."""
+    return kind_fill(kind) if no_color() or few_colors() else "■"
 
 
 def kind_fill(kind: str) -> str:
     """The character a whole bar cell of this kind is drawn with: a full block, or
-    without colour its group's fill."""
-    if not no_color():
+    without colour (or with 16 colours) its group's fill."""
+    if not no_color() and not few_colors():
         return "█"
     return GROUP_FILLS.get(kind_groups.group_of(kind).name, "?")
 
