@@ -42,6 +42,28 @@ async def whole_words_at(width: int, height: int) -> tuple[list[str], list[str]]
     return words(out[0]), words(out[1])
 
 
+@pytest.mark.parametrize(("width", "height", "rows"), [(40, 12, 6), (80, 15, 9), (80, 18, 9)])
+async def test_a_short_terminal_keeps_table_rows_and_folds_the_log(width, height, rows):
+    """A split tmux pane: at 40×12 the table had no row left (the empty event log kept
+    five lines), at 80×15 two. The log folds away below 20 lines and the bar below 16,
+    until their keys show them."""
+    app = ScreenApp()
+    async with app.run_test(size=(width, height)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        table = screen.query_one(RegionTable)
+        assert table.size.height - 1 >= rows  # rows, under the column titles
+        log = screen.query_one(EventLog)
+        assert not log.display
+        await pilot.press("e")  # shown when asked for
+        await settle(pilot)
+        assert log.display and log.size.height >= 1
+        await pilot.press("e")
+        await settle(pilot)
+        assert not log.display
+        assert screen.query_one(AddressBar).display == (height >= 16)
+
+
 async def test_80x24_process_screen_keeps_a_useful_table_and_whole_words():
     app = ScreenApp()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -20,6 +20,10 @@ from vmtop.tui.widgets.address_bar import AddressBar
 
 SIDE_BESIDE_FROM = 130  # columns: the summary fits beside the table from here
 SHORT_BELOW = 32  # lines: the bar takes three lines below this
+# On a terminal shorter than 80×24 (a split tmux pane), the table keeps its rows: the
+# event log folds away below EVENTS_FROM lines, and the bar too below BAR_FROM, until
+# their keys show them (at 40×12 the table had no row left, the empty log five lines).
+EVENTS_FROM, BAR_FROM = 20, 16
 SIDE_NORMAL, SIDE_WIDE, WIDE_FROM = 48, 64, 200  # the summary's width, and from when
 # The footer's keys by how much a newcomer needs them (actions; the rest after these).
 FOOTER_PRIORITY = (
@@ -58,8 +62,8 @@ def footer_item_width(binding: Binding, key_display: str) -> int:
 class ProcessLayout:
     """Panels, their sizes and the footer of the process screen."""
 
-    show_bar = True
-    show_events = True
+    show_bar: bool | None = None  # None: as the height allows
+    show_events: bool | None = None  # None: as the height allows
     show_side: bool | None = None  # None: as the width allows
 
     def fit_layout(self) -> None:
@@ -67,10 +71,10 @@ class ProcessLayout:
         if not width or not height:
             return
         bar = self.query_one(AddressBar)
-        bar.display = self.show_bar and self.error is None
+        bar.display = self._bar_shown() and self.error is None
         bar.set_short(height < SHORT_BELOW)
         for selector in ("#events-title", "#events"):
-            self.query_one(selector).display = self.show_events and self.error is None
+            self.query_one(selector).display = self._events_shown() and self.error is None
         self.query_one("#events").styles.height = events_height(height)
         beside = width >= SIDE_BESIDE_FROM
         side_wanted = beside if self.show_side is None else self.show_side
@@ -86,12 +90,22 @@ class ProcessLayout:
         footer = self.query_one("Footer")
         footer.compact = width < 120
 
+    def _events_shown(self) -> bool:
+        if self.show_events is None:
+            return self.size.height >= EVENTS_FROM
+        return self.show_events
+
+    def _bar_shown(self) -> bool:
+        if self.show_bar is None:
+            return self.size.height >= BAR_FROM
+        return self.show_bar
+
     def action_toggle_events(self) -> None:
-        self.show_events = not self.show_events
+        self.show_events = not self._events_shown()
         self.fit_layout()
 
     def action_toggle_bar(self) -> None:
-        self.show_bar = not self.show_bar
+        self.show_bar = not self._bar_shown()
         self.fit_layout()
 
     def action_toggle_side(self) -> None:
