@@ -361,6 +361,7 @@ class ProcessScreen(
 
     def on_resize(self) -> None:
         self.fit_layout()
+        self.call_after_refresh(self._update_table_title)  # what fits in the table
 
     # -- actions -----------------------------------------------------------------------
 

@@ -117,6 +117,7 @@ class ProcessLayout:
             self.query_one("#kinds").focus()
         else:
             self.query_one("#table").focus()
+        self.call_after_refresh(self._update_table_title)  # the table's width changed
 
     # Which keys the footer shows first when it has no room for all (a replay's own
     # keys come first on its screen).

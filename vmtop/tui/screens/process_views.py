@@ -123,7 +123,10 @@ class ProcessViews:
                 parts.append(str(total))
         order = "▼" if table.descending else "▲"
         parts.append(f"sorted by {SORT_WORDS.get(table.sort, table.sort)} {order}")
-        if table.grouped:
+        if table.grouped and table.object_sizes_fit(table.size.width):
             parts.append("grouped by object, with text / data / bss as `size` prints them")
+        elif table.grouped:
+            # (With the summary beside it at 160 columns, the sizes did not fit, unsaid.)
+            parts.append("grouped by object (text / data / bss need a wider name column)")
         parts.append("Δ since baseline" if self.baseline is not None else "Δ since the last sample")
         self.query_one("#table-title", Static).update("  ·  ".join(parts))

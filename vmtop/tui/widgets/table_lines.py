@@ -24,6 +24,9 @@ from vmtop.tui.widgets.table_model import FIGURES, GroupRow, Member
 
 # A group's object name keeps at least this much of its end before its `size` figures.
 NAME_BEFORE_SIZES = 12
+# What a group row's sizes need at least, in the short form ("  t 1.5K d 17K b 8.0M")
+# after the start of a name.
+SIZES_ROOM = NAME_BEFORE_SIZES + len("  t 999K d 999K b 999M")
 # An address too long for its column keeps this many leading digits before "…".
 KERNEL_ADDRESS_HEAD = 4
 
@@ -224,6 +227,11 @@ class RegionTableLines:
             return self._style(theme.color("shrink"), bg, bold=True)
         return self._style(theme.color("dim"), bg)
 
+    def object_sizes_fit(self, width: int) -> bool:
+        """Whether a group row ``width`` cells wide has room for its object's text /
+        data / bss (the title says so only then)."""
+        return width - self._fixed_width() >= SIZES_ROOM
+
     def _fixed_width(self) -> int:
         return 1 + sum(c.width + 1 for c in self.columns if c.width)
 
@@ -243,13 +251,17 @@ class RegionTableLines:
         room = max(1, width - self._fixed_width())
         sizes = self.object_sizes.get(row.key)
         if sizes is not None and getattr(sizes, "text", None) is not None:
-            extra = (
-                f"  text {format_bytes(sizes.text)} · data {format_bytes(sizes.data)}"
-                f" · bss {format_bytes(sizes.bss)}"
-            )
-            # The object's file name first: its sizes only where some of it shows too.
-            if len(extra) + min(len(label), NAME_BEFORE_SIZES) <= room:
-                label = shorten_left(label, room - len(extra)) + extra
+            text, data, bss = (format_bytes(n) for n in (sizes.text, sizes.data, sizes.bss))
+            # Said whole where there is room, else short (the summary beside the table
+            # at 160 columns left no room for the long form: the sizes were left out).
+            for extra in (
+                f"  text {text} · data {data} · bss {bss}",
+                f"  t {text} d {data} b {bss}",
+            ):
+                # The object's file name first: its sizes only where some of it shows too.
+                if len(extra) + min(len(label), NAME_BEFORE_SIZES) <= room:
+                    label = shorten_left(label, room - len(extra)) + extra
+                    break
         label = shorten_left(label, room)
         values = {
             "start": (count, kind_style),
