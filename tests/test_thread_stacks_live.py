@@ -92,3 +92,31 @@ def test_where_and_snapshot_json_name_the_thread(threads3, spawn):
     for tid, (lo, hi) in stacks.items():
         assert lo <= threads[tid] < hi
     child.kill()
+
+
+def test_a_thread_that_named_itself_has_its_stack_named_after_it(threads3, spawn):
+    """pthread_setname_np (Java's, PostgreSQL's, a thread pool's names): the stack's
+    object is the name, read from task/TID/comm, and its guard says whose; a thread
+    that did not name itself (its comm is the process's) has none."""
+    from vmtop.tui.widgets.table_columns import region_name
+
+    child, threads, _main = start(threads3, spawn)
+    names = {}
+    for tid in threads:
+        with open(f"/proc/{child.pid}/task/{tid}/comm") as f:
+            names[tid] = f.read().strip()
+    assert sorted(names.values()) == ["threads3", "worker-0", "worker-1"]  # premise
+    snapshot = take_snapshot(ProcFS(), child.pid)
+    for tid, local in threads.items():
+        stack = snapshot.region_at(local)
+        assert (stack.kind, stack.tid) == ("thread_stack", tid)
+        guard = snapshot.regions[snapshot.regions.index(stack) - 1]
+        if names[tid] == "threads3":
+            assert stack.object is None
+            assert region_name(stack)[0] == f"[stack of thread {tid}]"
+            assert guard.object == f"the stack of thread {tid}"
+        else:
+            assert stack.object == names[tid]
+            assert region_name(stack)[0] == f"[stack of thread {tid} ({names[tid]})]"
+            assert guard.object == f"the stack of thread {tid} ({names[tid]})"
+    child.kill()

@@ -1,5 +1,7 @@
-/* Starts three threads; each prints "thread TID 0xADDRESS_OF_A_LOCAL" and blocks.
- * Then prints "ready" and waits for stdin to close. Ground truth for thread stacks. */
+/* Starts three threads; each prints "thread TID 0xADDRESS_OF_A_LOCAL" and blocks; the
+ * first two name themselves "worker-0" and "worker-1" (pthread_setname_np), the third
+ * does not. Then prints "ready" and waits for stdin to close. Ground truth for thread
+ * stacks. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
@@ -12,6 +14,11 @@ static pthread_barrier_t started;
 static void *worker(void *arg)
 {
     volatile int local = (int)(long)arg;
+    char name[16];
+    if ((long)arg < 2) {
+        snprintf(name, sizeof name, "worker-%ld", (long)arg);
+        pthread_setname_np(pthread_self(), name);
+    }
     pthread_mutex_lock(&print_lock);
     printf("thread %ld %p\n", (long)syscall(SYS_gettid), (void *)&local);
     fflush(stdout);

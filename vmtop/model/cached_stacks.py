@@ -61,7 +61,8 @@ def cached_object(stack: Region) -> str | None:
     if obj.startswith("threads "):  # stacks the kernel merged: all their threads gone
         return f"{CACHED}{EXITED}{obj}"
     if stack[TID] is not None:
-        return f"{CACHED}{EXITED}thread {stack[TID]}"
+        name = f" ({obj})" if obj else ""  # the thread's name
+        return f"{CACHED}{EXITED}thread {stack[TID]}{name}"
     return None
 
 

@@ -108,7 +108,7 @@ def classify_regions(regions: Sequence[Region], facts: ClassifyFacts | None = No
     try:
         out = classify_objects(regions, facts)
         if facts.stack_pointers:
-            mark_thread_stacks(out, facts.stack_pointers)
+            mark_thread_stacks(out, facts.stack_pointers, facts.thread_names)
         name_stack_guards(out)
     finally:
         if paused:
@@ -134,7 +134,7 @@ def classify_columns(regions: RegionColumns, facts: ClassifyFacts | None = None)
             rows[i] = r
     _number_arenas_from_the_top(patched, arena_rows)
     if facts.stack_pointers:
-        mark_thread_stacks(patched, facts.stack_pointers)
+        mark_thread_stacks(patched, facts.stack_pointers, facts.thread_names)
     name_stack_guards(patched)
     return regions.replaced(rows)
 

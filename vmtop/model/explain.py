@@ -99,7 +99,8 @@ def why_kind(region: Region) -> str:
                 "adjacent stacks into one mapping."
             )
         if r.tid is not None:
-            return f"Holds the stack pointer of thread {r.tid}."
+            name = f", named {r.object!r}" if r.object else ""
+            return f"Holds the stack pointer of thread {r.tid}{name}."
         return (
             "Read-write anonymous memory above a guard page, the layout pthread_create "
             "makes; which thread's it is could not be read."

@@ -15,6 +15,9 @@ from vmtop.model.sysv import SysvSegment
 class ClassifyFacts(NamedTuple):
     # Stack pointer of every thread but the main one (None: unknown, e.g. running).
     stack_pointers: Mapping[int, int | None] = {}
+    # The name of every thread but the main one (task/TID/comm: pthread_setname_np,
+    # Java's and PostgreSQL's thread names), where it could be read.
+    thread_names: Mapping[int, str] = {}
     # Start of an object's last file-backed rw- region -> bytes of .bss the loader maps
     # right after it, from the object's program headers. Missing or None: the file
     # could not be read, and the anonymous region after the data is taken for bss.

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+from collections.abc import Mapping
 from itertools import compress, count, repeat
 from operator import eq, itemgetter
 
@@ -61,8 +62,13 @@ def reserve_above(r: Region, above: Region | None) -> bool:
     )
 
 
-def mark_thread_stacks(regions: list[Region], stack_pointers: dict[int, int | None]) -> None:
-    """Mark, in place, the regions holding threads' stacks."""
+def mark_thread_stacks(
+    regions: list[Region],
+    stack_pointers: Mapping[int, int | None],
+    names: Mapping[int, str] | None = None,
+) -> None:
+    """Mark, in place, the regions holding threads' stacks; a stack of one thread has
+    the thread's name (``names``, where known) as its object."""
     starts = regions.base.starts if isinstance(regions, Patched) else [r.start for r in regions]
     unknown: list[int] = []
     held: dict[int, list[int]] = {}
@@ -78,7 +84,10 @@ def mark_thread_stacks(regions: list[Region], stack_pointers: dict[int, int | No
             held.setdefault(i, []).append(tid)
     for i, tids in held.items():
         r = regions[i]
-        listed = None if len(tids) == 1 else "threads " + ", ".join(map(str, tids))
+        if len(tids) == 1:
+            listed = (names or {}).get(tids[0]) or None
+        else:
+            listed = "threads " + ", ".join(map(str, tids))
         regions[i] = relabel(r, kinds.THREAD_STACK, listed, tids[0])
     if not unknown:
         return
@@ -121,6 +130,8 @@ def _stack_owner(r: Region) -> str:
         return MAIN_STACK_OWNER
     if r.object and r.object.startswith("threads "):
         return f"the stack of {r.object}"
+    if r.tid is not None and r.object:
+        return f"the stack of thread {r.tid} ({r.object})"
     if r.tid is not None:
         return f"the stack of thread {r.tid}"
     return "a thread's stack"

@@ -70,6 +70,23 @@ def thread_stack_pointers(procfs, pid: int) -> dict[int, int | None]:
     return out
 
 
+def thread_names(procfs, pid: int, tids) -> dict[int, str]:
+    """The name (task/TID/comm) of each of ``tids`` that named itself, read in time: a
+    thread that did not has the process's name, which says nothing about it."""
+    out: dict[int, str] = {}
+    if not tids:
+        return out
+    deadline = time.monotonic() + THREAD_READ_BUDGET_S
+    main = procfs.read_task_file(pid, pid, "comm")
+    for tid in tids:
+        if time.monotonic() >= deadline:
+            break
+        data = procfs.read_task_file(pid, tid, "comm")
+        if data and data != main:
+            out[tid] = data.rstrip(b"\n").decode("utf-8", "surrogateescape")
+    return out
+
+
 def bss_after_data(procfs, pid: int, regions: Sequence[Region]) -> dict[int, int | None]:
     """For each file-backed rw-p region followed by anonymous rw-p memory (where an
     object's .bss spills), the bss bytes its program headers give; None if unreadable.
@@ -113,8 +130,10 @@ def read_classify_facts(procfs, pid: int, regions: Sequence[Region]) -> Classify
     )
     if any(path.startswith(SYSV_PREFIX) for path in paths):
         sysv = read_sysv_table(procfs)
+    stack_pointers = thread_stack_pointers(procfs, pid)
     return ClassifyFacts(
-        stack_pointers=thread_stack_pointers(procfs, pid),
+        stack_pointers=stack_pointers,
+        thread_names=thread_names(procfs, pid, stack_pointers),
         bss_after_data=bss_after_data(procfs, pid, regions),
         sysv=sysv,
     )

@@ -62,6 +62,7 @@ class MapsRead(NamedTuple):
     regions: list[Region]  # parse_maps(text)
     classified: list[Region]  # classify_regions(regions, facts)
     stack_pointers: dict[int, int | None]  # the facts' stack pointers
+    thread_names: dict[int, str]  # and thread names
     exec_objects: Counter  # (dev, inode) -> how many lines of code it has
     sysv: int  # how many SysV segments
     uvm: int  # how many /dev/nvidia-uvm lines (a CUDA process)
@@ -176,6 +177,7 @@ def read_whole(text: bytes, read_facts: ReadFacts) -> tuple[MapsRead | None, lis
         regions,
         classified,
         dict(facts.stack_pointers),
+        dict(facts.thread_names),
         _exec_objects(regions),
         _sysv(regions),
         _uvm(regions),
@@ -198,6 +200,7 @@ def _classify_again(
         regions,
         classified,
         dict(facts.stack_pointers),
+        dict(facts.thread_names),
         _exec_objects(regions),
         _sysv(regions),
         _uvm(regions),
@@ -327,7 +330,11 @@ def read_again(
         return _classify_again(text, regions, read_facts)
     facts = read_facts(window)
     sps = dict(facts.stack_pointers)
-    if not _stacks_stay(old, regions, sps, lo, old_hi, new_hi):
+    names = dict(facts.thread_names)
+    renamed = any(old.thread_names.get(tid, name) != name for tid, name in names.items())
+    if renamed or not _stacks_stay(old, regions, sps, lo, old_hi, new_hi):
+        # (A thread that named itself anew: its stack's object is its name, and the
+        # stack may be outside the window.)
         return _classify_again(text, regions, read_facts)
     classified_window = classify_regions(window, facts)
     for r in (*old.classified[lo:old_hi], *classified_window):
@@ -336,5 +343,5 @@ def read_again(
     classified = old.classified[:lo]
     classified.extend(classified_window)
     classified.extend(old.classified[old_hi:])
-    state = MapsRead(text, regions, classified, sps, exec_objects, sysv, uvm)
+    state = MapsRead(text, regions, classified, sps, names, exec_objects, sysv, uvm)
     return state, classified, Change(lo, old_hi, new_hi)

@@ -324,8 +324,12 @@ ANSI_KIND_PALETTE: dict[str, str] = {
 
 
 def few_colors() -> bool:
-    """Whether the running app draws with 16 colours or 8 (``TERM=xterm``, ``linux``)."""
+    """Whether the running app draws to a terminal of 16 colours or 8 (``TERM=xterm``,
+    ``linux``). Not headless (the pilot's console says "standard" for want of a
+    terminal; its screenshots are drawn in true colour)."""
     app = active_app.get(None)
+    if app is None or getattr(app, "is_headless", True):
+        return False
     console = getattr(app, "console", None)
     return getattr(console, "color_system", None) in ("standard", "windows")
 

@@ -90,13 +90,10 @@ HEADER = [
      "last read cost (read and parse): the kernel walks the process's page tables for it, "
      "which slows the process too, so vmtop keeps it under a tenth of a CPU and reads it "
      "less often when it is slow; between reads the figures are the last ones read"),
-    ("PSS", "the regions' Pss summed: each shared page divided among the processes "
-     "that map it. smaps gives each region's in whole KiB, rounded down, so the sum is "
-     "a little below smaps_rollup's (up to 1 KiB a region; vmtop does not read that file: "
-     "its walk holds the process's memory lock the whole time)"),
-    ("private dirty", "modified pages mapped by this process alone (Private_Dirty): its "
-     "own writes, or a file's pages not yet written back to disk; the table's PrDirty "
-     "column summed; Dirty (a column to choose) adds Shared_Dirty, as pmap -x"),
+    ("PSS", "the regions' Pss summed, each in whole KiB rounded down: a little below "
+     "smaps_rollup's"),
+    ("private dirty", "modified pages only this process maps (its writes, or a file's "
+     "not yet written back): PrDirty summed; Dirty adds Shared_Dirty, as pmap -x"),
     ("Δ since …", "what the Δ columns compare with: the last refresh, or the baseline (b)"),
 ]  # fmt: skip
 

@@ -219,7 +219,8 @@ def region_name(region: Region) -> tuple[str, bool]:
     if region.kind == kinds.THREAD_STACK and (region.object or "").startswith("threads "):
         return f"[stacks of {region.object}]", True  # merged: every TID
     if region.kind == kinds.THREAD_STACK and region.tid is not None:
-        return f"[stack of thread {region.tid}]", True
+        name = f" ({display_name(region.object)})" if region.object else ""  # its name
+        return f"[stack of thread {region.tid}{name}]", True
     if is_cached_stack(region):
         return f"[{region.object}]", True  # "[cached stack of exited thread 12]"
     if region.kind == kinds.GUARD and region.object:

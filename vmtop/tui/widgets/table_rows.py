@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from vmtop.model import kinds
+from vmtop.model.cached_stacks import CACHED
 from vmtop.model.region import Region
 from vmtop.model.stacks import MAIN_STACK_OWNER, THREAD_STACK_OWNERS
 from vmtop.tui.sampler import RegionChange
@@ -108,6 +109,8 @@ def group_key_of(obj: str | None, kind: str, path: str) -> tuple[str, str]:
         if obj and obj.startswith(THREAD_STACK_OWNERS):
             return "[thread stacks]", "[thread stacks]"
         return "[guard pages]", "[guard pages]"
+    if kind == kinds.THREAD_STACK and not (obj or "").startswith(CACHED):
+        return "[thread stacks]", "[thread stacks]"  # (a thread's name is no object)
     if obj:
         return obj, obj
     if kind == kinds.HEAP:
