@@ -23,13 +23,13 @@ from .test_serve_browser import server_process
 aiohttp = pytest.importorskip("aiohttp")
 
 
-def open_session(url: str, server_pid: int):
+def open_session(url: str, server_pid: int, until: bytes = b"COMMAND"):
     """Open a session as the page does, on a thread of its own that reads on (as a
     browser does: it answers the server's closing handshake); wait until the server's
     vmtop has drawn. Returns (the thread's loop, the session, the vmtop's Process)."""
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, daemon=True).start()
-    session = asyncio.run_coroutine_threadsafe(_connect(url), loop).result(60)
+    session = asyncio.run_coroutine_threadsafe(_connect(url, until), loop).result(60)
     asyncio.run_coroutine_threadsafe(_read_on(session[1]), loop)
     children = [
         p
@@ -42,15 +42,15 @@ def open_session(url: str, server_pid: int):
     return loop, session, child
 
 
-async def _connect(url: str):
+async def _connect(url: str, until: bytes):
     client = aiohttp.ClientSession()
     ws = await client.ws_connect(url.replace("http://", "ws://") + "ws?width=80&height=24")
     await ws.send_json(["resize", {"width": 80, "height": 24}])  # as the page does
-    # The app draws the picker: its column title comes.
+    # The app draws: the picker's column title comes (or what ``until`` says).
     drawn = b""
     deadline = time.monotonic() + 30
-    while b"COMMAND" not in drawn:
-        assert time.monotonic() < deadline, "the app did not draw its picker"
+    while until not in drawn:
+        assert time.monotonic() < deadline, f"the app did not draw {until!r}"
         message = await asyncio.wait_for(ws.receive(), 30)
         if isinstance(message.data, bytes):
             drawn += message.data
@@ -111,3 +111,46 @@ def test_stopping_the_server_ends_its_sessions_at_once(tmp_path, sig):
             if child.is_running():
                 child.kill()
             close(loop, session)
+
+
+def test_a_recording_is_served_as_its_replay(tmp_path):
+    """`vmtop serve --replay FILE`: each visitor gets the replay (a lecture, a bug
+    report read in a browser); it could not be served before."""
+    import subprocess
+    import sys
+
+    from .test_serve_browser import TUI_PROC
+
+    recording = tmp_path / "r.jsonl.gz"
+    subprocess.run(
+        [sys.executable, "-m", "vmtop", "--proc-root", str(TUI_PROC), "record", "4242"]
+        + ["-o", str(recording)],
+        check=True,
+        capture_output=True,
+    )
+    with server_process(tmp_path, "127.0.0.1", "--replay", str(recording)) as (url, server):
+        loop, session, child = open_session(url, server.pid, until=b"sample 1/1")
+        try:
+            assert child.cmdline()[-2:] == ["replay", str(recording)]
+        finally:
+            close(loop, session)
+
+
+def test_serve_refuses_what_is_no_recording_before_serving(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "x").write_text("not a recording\n")
+    for args, status in (
+        (["--replay", str(tmp_path / "nowhere")], 1),
+        (["--replay", str(tmp_path / "x")], 1),
+        (["4242", "--replay", str(tmp_path / "x")], 2),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "vmtop", "serve", *args, "--port", "1"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert result.returncode == status, (args, result.stderr)
+        assert len(result.stderr.splitlines()) == 1 and "Serving" not in result.stdout

@@ -1,4 +1,4 @@
-"""``vmtop serve [PID]``: the TUI in a web browser, through textual-serve.
+"""``vmtop serve [PID | --replay FILE]``: the TUI in a web browser, through textual-serve.
 
 textual-serve (the optional extra ``vmtop[web]``) runs one ``python -m vmtop`` per
 visitor over a websocket; each sees the whole TUI. It has no authentication, so anyone
@@ -36,6 +36,11 @@ def add_serve_parser(sub, common: Callable[[argparse.ArgumentParser], None]) -> 
     )
     common(serve)
     serve.add_argument("pid", type=_pid, nargs="?", metavar="PID", help="open this process")
+    serve.add_argument(
+        "--replay",
+        metavar="FILE",
+        help="serve the replay of this recording (vmtop record) instead of live processes",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8000, help="port to listen on (8000)")
     serve.add_argument(
@@ -144,7 +149,9 @@ def app_command(args: argparse.Namespace) -> str:
         "--bar-scale",
         settings.bar_scale,
     ]
-    if args.pid is not None:
+    if args.replay is not None:
+        argv += ["replay", os.path.abspath(args.replay)]
+    elif args.pid is not None:
         argv.append(str(args.pid))
     # exec: the visitor's vmtop is the server's own child, not a shell's, so it sees the
     # server go (its parent changes) and ends, even when the server is killed outright.
@@ -184,7 +191,15 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
     if problem:
         print(f"vmtop: {problem}", file=sys.stderr)
         return 2
-    if args.pid is not None:
+    if args.replay is not None and args.pid is not None:
+        print("vmtop: serve a PID or --replay FILE, not both", file=sys.stderr)
+        return 2
+    if args.replay is not None:
+        # Refused here, with the replay's words, not in every visitor's browser.
+        from vmtop.commands.replay import open_recording, print_notes
+
+        print_notes(open_recording(args.replay))  # exits 1 when it is no recording
+    elif args.pid is not None:
         check_pid(procfs, args.pid)
     try:
         from textual_serve.server import Server
@@ -193,7 +208,10 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
         return 1
     host = args.host.strip("[]")
     address = f"{url_host(host)}:{args.port}"
-    title = f"vmtop {args.pid}" if args.pid is not None else "vmtop"
+    if args.replay is not None:
+        title = f"vmtop replay {os.path.basename(args.replay)}"
+    else:
+        title = f"vmtop {args.pid}" if args.pid is not None else "vmtop"
     # The page's stylesheet, scripts and websocket are absolute URLs made from this; by
     # default textual-serve writes the host as it is, and "http://::1:8000" is no URL.
     public_url = args.public_url or default_public_url(host, args.port)
