@@ -59,8 +59,12 @@ def test_the_sampler_says_it_when_the_map_did_not_change(tmp_path, monkeypatch):
     def take(procfs, pid, **kwargs):
         return in_state(first, next(states), 0)
 
+    class NoThreads:
+        def task_ids(self, pid):
+            return [pid]
+
     monkeypatch.setattr(smp, "take_snapshot", take)
-    sampler = smp.Sampler(None, 4321, clock=lambda: 1_700_000_000.0)
+    sampler = smp.Sampler(NoThreads(), 4321, clock=lambda: 1_700_000_000.0)
     said = [[e.event for e in sampler.sample().events] for _ in range(4)]
     assert said == [[], [ev.STOPPED], [], [ev.CONTINUED]]
 

@@ -29,7 +29,6 @@ from typing import TextIO
 
 from vmtop.model import events as ev
 from vmtop.model import kinds
-from vmtop.model.cached_stacks import keep_cached_stacks
 from vmtop.model.diff import (
     DEFAULT_RSS_THRESHOLD,
     diff_snapshots,
@@ -40,6 +39,7 @@ from vmtop.model.events import Event
 from vmtop.model.names import display_name
 from vmtop.model.process_events import exited_event, unreadable_exec_event
 from vmtop.model.region import Snapshot
+from vmtop.model.stack_owners import keep_thread_stacks
 from vmtop.procfs.errors import (
     NoLongerReadable,
     NoSuchProcess,
@@ -302,7 +302,7 @@ def _snapshots(
                 # Between smaps reads: maps, parsed and classified where it changed.
                 cur = maps.take(budget.last)
                 if cur is not None:
-                    cur = keep_cached_stacks(last, cur)
+                    cur = keep_thread_stacks(last, cur, procfs.task_ids(last.info.pid))
                     budget.carried()
                     plan.note(cur.cpu_seconds)
             if cur is None:
@@ -310,9 +310,10 @@ def _snapshots(
                 cur = _take(procfs, pid, budget.due(), start_time, last, parsed)
                 if not cur.has_smaps:  # a huge map's maps, read whole (in pieces)
                     plan.note(cur.cpu_seconds)
-                # A thread stack glibc kept for reuse stays one (before the budget keeps
-                # the read: the next ones are compared with it as given out).
-                cur = budget.read(keep_cached_stacks(last, cur))
+                # A running thread's stack stays its own, one glibc kept for reuse stays a
+                # thread stack (before the budget keeps the read: the next ones are
+                # compared with it as given out).
+                cur = budget.read(keep_thread_stacks(last, cur, procfs.task_ids(pid)))
         except PidReused:
             gone = exited_event(last, time.time())
             yield gone._replace(detail=gone.detail + "; its PID now belongs to another process")

@@ -72,21 +72,21 @@ def guard_owner(obj: str) -> str:
     return f"the stack of {obj[len(CACHED) :]}{CACHED_GUARD}"
 
 
-def _stack_rows(regions: Sequence[Region]) -> Iterable[int]:
+def stack_rows(regions: Sequence[Region]) -> Iterable[int]:
     if isinstance(regions, RegionColumns):
         return where(regions.name_mask("kind", kinds.THREAD_STACK))
     return compress(count(), map(eq, map(_KIND, regions), repeat(kinds.THREAD_STACK)))
 
 
-def _index_at(regions: Sequence[Region], start: int) -> int | None:
+def index_at(regions: Sequence[Region], start: int) -> int | None:
     if isinstance(regions, RegionColumns):
         return regions.index_at(start)
     i = bisect_right(regions, start, key=_START) - 1
     return i if i >= 0 and regions[i][0] == start else None
 
 
-def _region_at(regions: Sequence[Region], start: int) -> Region | None:
-    i = _index_at(regions, start)
+def region_at_start(regions: Sequence[Region], start: int) -> Region | None:
+    i = index_at(regions, start)
     return None if i is None else regions[i]
 
 
@@ -94,12 +94,12 @@ def kept_stacks(prev: Snapshot, cur: Snapshot) -> dict[int, Region]:
     """The regions of ``cur`` to relabel, by index: kept stacks and their guards."""
     P, C = prev.regions, cur.regions
     rows: dict[int, Region] = {}
-    for i in _stack_rows(P):
+    for i in stack_rows(P):
         p = P[i]
         obj = cached_object(p)
         if obj is None:
             continue
-        k = _index_at(C, p[0])
+        k = index_at(C, p[0])
         if k is None:
             continue
         c = C[k]
@@ -112,7 +112,7 @@ def kept_stacks(prev: Snapshot, cur: Snapshot) -> dict[int, Region]:
             continue
         owner = guard_owner(obj)
         if guard[KIND] != kinds.GUARD or guard[OBJECT] != owner:
-            was = _region_at(P, guard[0])
+            was = region_at_start(P, guard[0])
             marked = relabel(guard, kinds.GUARD, owner, None)
             rows[k - 1] = was if was == marked else marked
     return rows

@@ -125,7 +125,7 @@ STACK_SHAPE = "the rw- region above it (the shape of a thread's stack)"
 THREAD_STACK_OWNERS = ("the stack of ", "a thread's stack")
 
 
-def _stack_owner(r: Region) -> str:
+def stack_owner(r: Region) -> str:
     if r.kind == kinds.STACK and not r.path.startswith("[stack:"):
         return MAIN_STACK_OWNER
     if r.object and r.object.startswith("threads "):
@@ -148,6 +148,6 @@ def name_stack_guards(regions: list[Region]) -> None:
     for i in stacks:
         below = regions[i - 1] if i else None
         if is_guard_beside(below, regions[i]) and below.end == regions[i].start:
-            owner = _stack_owner(regions[i])
+            owner = stack_owner(regions[i])
             if below.kind != kinds.GUARD or below.object != owner:
                 regions[i - 1] = relabel(below, kinds.GUARD, owner, None)

@@ -29,12 +29,12 @@ from typing import NamedTuple
 from vmtop.model import diff
 from vmtop.model import events as ev
 from vmtop.model import region_changes as model_changes
-from vmtop.model.cached_stacks import keep_cached_stacks
 from vmtop.model.column_steps import where_pair
 from vmtop.model.columns import RegionColumns, matching_rows, starts_of
 from vmtop.model.process_events import exited_event, state_event, unreadable_exec_event
 from vmtop.model.region import Region, Snapshot
 from vmtop.model.rss_drift import RssDrift
+from vmtop.model.stack_owners import keep_thread_stacks
 from vmtop.model.sweep import key_pair
 from vmtop.procfs.errors import (
     NoLongerReadable,
@@ -232,8 +232,10 @@ class Sampler:
         self.plan_smaps(interval)
         if self.start_time is None:
             self.start_time = snap.info.start_time or None
-        # A thread stack glibc kept for reuse after its thread exited stays one.
-        snap = keep_cached_stacks(prev, snap)
+        # A running thread's stack stays its own (no stack pointer to read), and one
+        # glibc kept for reuse after its thread exited stays a thread stack.
+        live = self.procfs.task_ids(self.pid) if prev is not None else ()
+        snap = keep_thread_stacks(prev, snap, live)
         events: tuple = ()
         changes: dict = {}
         unmapped: tuple = ()
