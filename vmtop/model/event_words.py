@@ -34,13 +34,17 @@ def _is_private_anon_rw(r: Region) -> bool:
     return not r.inode and not r.path and r.perms == "rw-p"
 
 
+# (In Node, V8's 256 KiB heap pages come and go by the dozen: malloc is not the only
+# maker of such memory, and the words do not put it first alone.)
 BIG_ANON_MAPPED = (
     "anonymous memory of 128 KiB or more: malloc above its mmap threshold, or a direct "
-    "mmap (the map cannot tell which)"
+    "mmap, as runtimes make for their heaps (V8's pages, the JVM's heap); the map cannot "
+    "tell which"
 )
 BIG_ANON_FREED = (
     "anonymous memory of 128 KiB or more: free() of a malloc block above its mmap "
-    "threshold, or a direct munmap (the map cannot tell which)"
+    "threshold, or a direct munmap, as runtimes make for their heaps; the map cannot "
+    "tell which"
 )
 # Between two samples an munmap followed by a new mapping at the same address (glibc and
 # the kernel reuse freed ranges all the time) looks just like an mmap with MAP_FIXED.
