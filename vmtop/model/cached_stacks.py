@@ -107,15 +107,31 @@ def kept_stacks(prev: Snapshot, cur: Snapshot) -> dict[int, Region]:
             continue  # unmapped, changed, or some thread's stack again
         kept = relabel(c, kinds.THREAD_STACK, obj, None)
         rows[k] = p if kept == p else kept  # (the same object: carried regions stay so)
-        guard = C[k - 1] if k else None
-        if guard is None or guard[1] != c[0] or not is_guard_beside(guard, c):
-            continue
-        owner = guard_owner(obj)
-        if guard[KIND] != kinds.GUARD or guard[OBJECT] != owner:
-            was = region_at_start(P, guard[0])
-            marked = relabel(guard, kinds.GUARD, owner, None)
-            rows[k - 1] = was if was == marked else marked
+        mark_guard_below(P, C, k, guard_owner(obj), rows)
     return rows
+
+
+def mark_guard_below(P, C, k: int, owner: str, rows: dict[int, Region]) -> None:
+    """Into ``rows``: the guard right below region ``k`` of ``C`` (if it has one) as the
+    guard of ``owner``; the very region of ``P`` where it is that already."""
+    guard = C[k - 1] if k else None
+    if guard is None or guard[1] != C[k][0] or not is_guard_beside(guard, C[k]):
+        return
+    if guard[KIND] != kinds.GUARD or guard[OBJECT] != owner:
+        was = region_at_start(P, guard[0])
+        marked = relabel(guard, kinds.GUARD, owner, None)
+        rows[k - 1] = was if was == marked else marked
+
+
+def with_rows(cur: Snapshot, rows: dict[int, Region]) -> Snapshot:
+    """``cur`` with its regions at the indexes of ``rows`` replaced."""
+    C = cur.regions
+    if isinstance(C, RegionColumns):
+        return cur._replace(regions=C.replaced(rows))
+    regions = list(C)
+    for k, r in rows.items():
+        regions[k] = r
+    return cur._replace(regions=tuple(regions))
 
 
 def keep_cached_stacks(prev: Snapshot | None, cur: Snapshot) -> Snapshot:
@@ -129,10 +145,4 @@ def keep_cached_stacks(prev: Snapshot | None, cur: Snapshot) -> Snapshot:
     rows = kept_stacks(prev, cur)
     if not rows or exec_event(prev, cur) is not None:
         return cur
-    C = cur.regions
-    if isinstance(C, RegionColumns):
-        return cur._replace(regions=C.replaced(rows))
-    regions = list(C)
-    for k, r in rows.items():
-        regions[k] = r
-    return cur._replace(regions=tuple(regions))
+    return with_rows(cur, rows)

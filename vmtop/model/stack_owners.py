@@ -25,13 +25,13 @@ from vmtop.model.cached_stacks import (
     CACHED,
     index_at,
     keep_cached_stacks,
-    region_at_start,
+    mark_guard_below,
     stack_rows,
+    with_rows,
 )
-from vmtop.model.columns import RegionColumns
 from vmtop.model.region import Region, Snapshot
 from vmtop.model.region_rows import KIND, OBJECT, TID, relabel
-from vmtop.model.stacks import is_guard_beside, stack_owner
+from vmtop.model.stacks import stack_owner
 
 _MAPPING = slice(0, 7)  # start end perms offset dev inode path
 
@@ -66,14 +66,7 @@ def kept_owners(prev: Snapshot, cur: Snapshot, live_tids: Collection[int]) -> di
             continue  # its stack pointer is elsewhere now
         kept = relabel(c, kinds.THREAD_STACK, p[OBJECT], tid)
         rows[k] = p if kept == p else kept  # (the same object: carried regions stay so)
-        guard = C[k - 1] if k else None
-        if guard is None or guard[1] != c[0] or not is_guard_beside(guard, c):
-            continue
-        owner = stack_owner(kept)
-        if guard[KIND] != kinds.GUARD or guard[OBJECT] != owner:
-            was = region_at_start(P, guard[0])
-            marked = relabel(guard, kinds.GUARD, owner, None)
-            rows[k - 1] = was if was == marked else marked
+        mark_guard_below(P, C, k, stack_owner(kept), rows)
     return rows
 
 
@@ -84,15 +77,7 @@ def keep_stack_owners(prev: Snapshot | None, cur: Snapshot, live_tids: Collectio
     if prev is None or prev.identity != cur.identity or not live_tids:
         return cur
     rows = kept_owners(prev, cur, live_tids)
-    if not rows:
-        return cur
-    C = cur.regions
-    if isinstance(C, RegionColumns):
-        return cur._replace(regions=C.replaced(rows))
-    regions = list(C)
-    for k, r in rows.items():
-        regions[k] = r
-    return cur._replace(regions=tuple(regions))
+    return with_rows(cur, rows) if rows else cur
 
 
 def keep_thread_stacks(
