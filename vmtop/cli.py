@@ -24,7 +24,7 @@ from vmtop.model.address_text import parse_address_text
 from vmtop.model.names import display_name
 from vmtop.procfs.errors import ProcError
 from vmtop.procfs.reader import ProcFS
-from vmtop.terminal import NO_TERMINAL_STATUS, make_output_safe, no_terminal_reason
+from vmtop.terminal import HEADLESS, NO_TERMINAL_STATUS, make_output_safe, no_terminal_reason
 
 SUBCOMMANDS = (
     "snapshot",
@@ -196,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="?",
         default="malloc",
         choices=("malloc", "mmap", "stack", "threads"),
+        metavar="NAME",
         help="malloc: the heap and mmap thresholds (the default); mmap: a file paged in; "
         "stack: the stack growing down; threads: thread stacks and malloc arenas",
     )
@@ -313,7 +314,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "diff":
         args.threshold = settings.threshold
     if _wants_tui(args):
-        reason = no_terminal_reason()
+        # A demo's own way without a terminal: it prints its PID and its narration.
+        instead = f"'vmtop demo {args.name} --no-tui'" if args.command == "demo" else HEADLESS
+        reason = no_terminal_reason(instead=instead)
         if reason is not None:
             print(f"vmtop: {reason}", file=sys.stderr)
             return NO_TERMINAL_STATUS

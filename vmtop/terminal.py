@@ -22,8 +22,14 @@ def served() -> bool:
     return bool(os.environ.get("TEXTUAL_DRIVER"))
 
 
-def no_terminal_reason(stdin: TextIO | None = None, stdout: TextIO | None = None) -> str | None:
-    """Why the TUI cannot start here (one line), or None when it can."""
+HEADLESS = "'vmtop snapshot PID', 'vmtop watch PID' or 'vmtop record PID -o FILE'"
+
+
+def no_terminal_reason(
+    stdin: TextIO | None = None, stdout: TextIO | None = None, *, instead: str = HEADLESS
+) -> str | None:
+    """Why the TUI cannot start here (one line), or None when it can; ``instead``: what
+    to run without a terminal."""
     if served():
         return None
     stdin = sys.stdin if stdin is None else stdin
@@ -37,7 +43,7 @@ def no_terminal_reason(stdin: TextIO | None = None, stdout: TextIO | None = None
     verb = "are" if len(missing) > 1 else "is"
     return (
         f"the TUI needs a terminal, and {which} {verb} not one; without a terminal use "
-        "'vmtop snapshot PID', 'vmtop watch PID' or 'vmtop record PID -o FILE'"
+        f"{instead}"
     )
 
 

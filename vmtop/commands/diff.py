@@ -68,12 +68,12 @@ def add_parser(sub, positive_int) -> None:
     )
     diff.add_argument(
         "first",
-        metavar="FILE",
-        help="A: a snapshot in JSON, or a recording",
+        metavar="A.json|REC",
+        help="a snapshot in JSON (A), or a recording",
     )
     diff.add_argument(
         "second",
-        metavar="FILE",
+        metavar="B.json|FROM",
         nargs="?",
         default=None,
         help="B: the snapshot to compare A with; after a recording, the time FROM "

@@ -128,6 +128,7 @@ def _row_totals(regions: Iterable[Region]) -> dict[str, list]:
 class SummaryLine(NamedTuple):
     totals: KindTotals  # of the kind, or of the group (kind = group name)
     group: bool
+    member: bool = False  # a kind under its group's subtotal (drawn indented)
 
 
 def summary_lines(totals: list[KindTotals]) -> list[SummaryLine]:
@@ -149,7 +150,7 @@ def summary_lines(totals: list[KindTotals]) -> list[SummaryLine]:
                 group.name, sum(t.count for t in members), sum(t.size for t in members), *sums
             )
             out.append(SummaryLine(subtotal, True))
-        out.extend(SummaryLine(t, False) for t in members)
+        out.extend(SummaryLine(t, False, len(members) > 1) for t in members)
         i = j
     return out
 
@@ -167,9 +168,17 @@ def prepare_summary(regions: Sequence[Region]) -> PreparedSummary:
     return PreparedSummary(tuple(totals), tuple(summary_lines(totals)))
 
 
-def _line(label: str, count: str, values: Sequence[int | None], style: Style) -> list[Segment]:
+# The kind column: a group's "▸" or a kind's swatch, and the name; a kind under its
+# group's subtotal one further in (a group of one kind, "stack", was drawn as if it were
+# the last member of the group above: the subtotal did not add up).
+LABEL_WIDTH = 10
+
+
+def _line(
+    label: str, count: str, values: Sequence[int | None], style: Style, width: int = LABEL_WIDTH
+) -> list[Segment]:
     segments = [
-        Segment(f"{label:<9.9}", style),
+        Segment(f"{label:<{width}.{width}}", style),
         Segment(f"{count:>6}", theme.style("text") if count else theme.style("faint")),
     ]
     for v in values:
@@ -217,7 +226,9 @@ class KindSummary(theme.ThemedLines, Widget):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         if y == 0:
-            segments = [Segment(f"{'Kind':<9}{'Count':>6}", theme.style("soft", bold=True))]
+            segments = [
+                Segment(f"{'Kind':<{LABEL_WIDTH}}{'Count':>6}", theme.style("soft", bold=True))
+            ]
             segments += [
                 Segment(f"{t:>6}", theme.style("soft", bold=True))
                 for t in ("Size", "RSS", "PSS", "PrDty", "Swap")
@@ -228,20 +239,25 @@ class KindSummary(theme.ThemedLines, Widget):
             t = self.lines[i].totals
             group = theme.style("strong", bold=True, italic=True)
             segments = [Segment("▸", group)] + _line(
-                t.kind, str(t.count), (t.size, t.rss, t.pss, t.private_dirty, t.swap), group
+                t.kind,
+                str(t.count),
+                (t.size, t.rss, t.pss, t.private_dirty, t.swap),
+                group,
+                LABEL_WIDTH - 1,
             )
-            segments[1] = Segment(f"{t.kind:<8.8}", group)
             return Strip(segments).adjust_cell_length(width)
         if i < len(self.lines):
-            t = self.lines[i].totals
+            line = self.lines[i]
+            t = line.totals
             style = Style(color=theme.kind_color(t.kind), bold=True)
-            segments = [Segment(theme.kind_swatch(t.kind), style)] + _line(
-                theme.kind_label(t.kind)[:8],
+            indent = " " if line.member else ""
+            segments = [Segment(indent + theme.kind_swatch(t.kind), style)] + _line(
+                theme.kind_label(t.kind),
                 str(t.count),
                 (t.size, t.rss, t.pss, t.private_dirty, t.swap),
                 style,
+                LABEL_WIDTH - 1 - len(indent),
             )
-            segments[1] = Segment(f"{theme.kind_label(t.kind):<8.8}", style)
             return Strip(segments).adjust_cell_length(width)
         if i == len(self.lines) and self.totals:
             sums: list[int | None] = [None] * 5
