@@ -133,3 +133,34 @@ def test_the_check_itself(tmp_path, monkeypatch):
     finally:
         os.close(leader)
         os.close(follower)
+
+
+@pytest.mark.parametrize(
+    ("pid", "says"), [("99999999", "no such process: 99999999"), ("2", "kernel thread")]
+)
+def test_a_pid_that_cannot_be_watched_is_one_line_in_a_terminal_too(pid, says):
+    """In a terminal, `vmtop 99999999` took the whole screen to say "no such process"
+    and waited for q; every other command says it in one line."""
+    leader, follower = pty.openpty()
+    try:
+        result = subprocess.run(
+            [*VMTOP, pid],
+            stdin=follower,
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            cwd=REPO,
+            env=_env(),
+            timeout=30,
+        )
+    finally:
+        os.close(follower)
+        os.set_blocking(leader, False)
+        try:
+            drawn = os.read(leader, 65536)
+        except OSError:
+            drawn = b""
+        os.close(leader)
+    err = result.stderr.decode()
+    assert result.returncode == 1, err
+    assert len(err.splitlines()) == 1 and says in err, err
+    assert b"\x1b[?1049h" not in drawn, "no full-screen TUI for it"

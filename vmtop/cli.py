@@ -435,6 +435,13 @@ def run_tui(procfs: ProcFS, pid: int | None, settings=None) -> int:
     if problem:
         print(f"vmtop: {problem}", file=sys.stderr)
         return 2
+    if pid is not None:
+        # A PID that cannot be watched (no such process, a kernel thread, a zombie,
+        # permission denied) is said in one line, as every other command says it, not
+        # on a full screen the user then has to leave (ProcError: main prints it).
+        from vmtop.procfs.snapshot import check_watchable
+
+        check_watchable(procfs, pid)
     freeze_startup_objects()
     app.run()
     return app.return_code or 0

@@ -41,10 +41,7 @@ def no_terminal_reason(
         return None
     which = " and ".join(missing)
     verb = "are" if len(missing) > 1 else "is"
-    return (
-        f"the TUI needs a terminal, and {which} {verb} not one; without a terminal use "
-        f"{instead}"
-    )
+    return f"the TUI needs a terminal, and {which} {verb} not one; without a terminal use {instead}"
 
 
 def _is_tty(stream: TextIO | None) -> bool:

@@ -200,7 +200,10 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
 
         print_notes(open_recording(args.replay))  # exits 1 when it is no recording
     elif args.pid is not None:
-        check_pid(procfs, args.pid)
+        # At once, with the CLI's words, not in every visitor's browser.
+        from vmtop.procfs.snapshot import check_watchable
+
+        check_watchable(procfs, args.pid)
     try:
         from textual_serve.server import Server
     except ImportError:
@@ -272,17 +275,6 @@ def default_public_url(host: str, port: int) -> str:
     if host in ("0.0.0.0", "::", ""):
         host = socket.gethostname()
     return f"http://{url_host(host)}:{port}"
-
-
-def check_pid(procfs, pid: int) -> None:
-    """Raise the ProcError the TUI would show for ``pid`` (no such process, a kernel
-    thread, a zombie, permission denied, ...), so that ``vmtop serve PID`` refuses it
-    at once with the CLI's words rather than in every visitor's browser. Reads the maps
-    once, as the TUI's first sample does (without smaps: the same permission, less
-    work)."""
-    from vmtop.procfs.snapshot import take_snapshot
-
-    take_snapshot(procfs, pid, smaps=False, classify=False, keep_text=False)
 
 
 def url_host(host: str) -> str:

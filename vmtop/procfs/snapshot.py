@@ -373,3 +373,11 @@ def compute_totals(regions: Sequence[Region], status: dict, has_smaps: bool) -> 
         rss_file=status_bytes("RssFile"),
         rss_shmem=status_bytes("RssShmem"),
     )
+
+
+def check_watchable(procfs: ProcFS, pid: int) -> None:
+    """Raise the ProcError the TUI would show for ``pid`` (no such process, a kernel
+    thread, a zombie, permission denied, ...), for the CLI to say in one line before a
+    screen or a server starts. Reads the maps once, as the TUI's first sample does
+    (without smaps: the same permission, less work)."""
+    take_snapshot(procfs, pid, smaps=False, classify=False, keep_text=False)
