@@ -124,6 +124,18 @@ def zombie():
     child.wait()
 
 
+def test_bash_pids_leave_out_the_completions_own_subshells(bash_file):
+    """The $(...) subshells that build the list were offered too: gone before one
+    could be picked ("no such process"), and other ones on every Tab."""
+    program = (
+        f"source {bash_file}; COMP_WORDS=(vmtop watch ''); COMP_CWORD=2; _vmtop; "
+        'for p in "${COMPREPLY[@]}"; do [[ -d /proc/$p ]] || echo "gone $p"; done'
+    )
+    for _ in range(3):
+        result = subprocess.run(["bash", "-c", program], capture_output=True, text=True)
+        assert result.returncode == 0 and result.stdout == "", result.stdout + result.stderr
+
+
 def test_bash_pids_leave_out_kernel_threads_and_zombies(bash_file, zombie):
     offered = bash_complete(bash_file, "vmtop", "watch", "")
     assert str(os.getpid()) in offered
