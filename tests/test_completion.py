@@ -402,6 +402,13 @@ def test_man_page_renders_with_every_command_and_option(tmp_path, specs):
         assert flag in text
     assert 'sudo "$(command -v vmtop)" PID' in text
     assert "config.toml" in text
+    assert "VMTOP_RECORDINGS" in text and "~/.cache/vmtop" in text
+
+
+def test_man_page_is_ascii_where_it_can_be():
+    """Under LANG=C man dropped "…": "0x7f12…" read as a whole address."""
+    page = vmtop_stdout("man")
+    assert "…" not in page and "0x7f12..." in page
 
 
 def test_man_page_escapes_roff(specs):

@@ -6,7 +6,9 @@ from vmtop.commands.completion_specs import Command, Option
 
 
 def _roff(text: str) -> str:
-    text = text.replace("\\", "\\e").replace("-", "\\-")
+    # ("…" as "...": man without UTF-8 (LANG=C) dropped it, and "0x7f12…" read as a
+    # whole address.)
+    text = text.replace("\\", "\\e").replace("-", "\\-").replace("…", "...")
     lines = []
     for line in text.splitlines() or [""]:
         if line.startswith((".", "'")):
@@ -80,6 +82,15 @@ def man_page(commands: list[Command], version: str) -> str:
             "~/.config/vmtop/config.toml; vmtop --print-config shows what is in effect "
             "and where each value came from."
         ),
+        ".TP",
+        ".I ~/.cache/vmtop",
+        _roff("The demos' programs, built there with gcc the first time (XDG_CACHE_HOME)."),
+        ".TP",
+        ".I $XDG_STATE_HOME/vmtop",
+        _roff(
+            "Where R writes a recording when the current directory refuses it (default "
+            "~/.local/state/vmtop)."
+        ),
         ".SH ENVIRONMENT",
         ".TP",
         ".B VMTOP_CONFIG",
@@ -87,6 +98,9 @@ def man_page(commands: list[Command], version: str) -> str:
         ".TP",
         ".B VMTOP_INTERVAL, VMTOP_THRESHOLD, VMTOP_COLUMNS, VMTOP_THEME, VMTOP_BAR_SCALE",
         _roff("Override the config file; the command line overrides these."),
+        ".TP",
+        ".B VMTOP_RECORDINGS",
+        _roff("The directory R writes recordings in (else the current directory)."),
         ".TP",
         ".B TEXTUAL_THEME",
         _roff("A Textual theme to use when neither vmtop's settings nor options name one."),
