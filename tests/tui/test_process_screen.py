@@ -845,3 +845,32 @@ async def test_a_group_of_a_hundred_regions_says_regions_in_the_end_column(tmp_p
         await pilot.press("o")
         line = next(line for line in table_rows(app) if "[anonymous]" in line)
         assert line.split()[:3] == ["█▸", "150", "regions"], line  # swatch, arrow
+
+
+async def test_a_demo_keeps_the_region_it_is_about_selected_until_the_cursor_moves(tmp_path):
+    """At 80×24 the stack and thread stacks of the demos were below the rows shown,
+    while the narration spoke of them: each change to the map now selects its region
+    (scrolled into view), until the person moves the cursor."""
+
+    class Demo:
+        def read_narration(self):
+            return []
+
+        def stop(self):
+            pass
+
+    root = copy_fixture(tmp_path)
+    app = ScreenApp(root, demo=Demo())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(RegionTable)
+        assert table.cursor == 0 and table.selected_region.start != HEAP[0]
+        end = HEAP[1] + 0x21000
+        grow_heap(root, HEAP, end, rss_kb=172)
+        await step(pilot)
+        assert table.selected_region.start == HEAP[0]  # the heap grew: selected
+        await pilot.press("down")  # the person moves on
+        moved = table.selected_region.start
+        grow_heap(root, (HEAP[0], end), end + 0x21000, rss_kb=172)
+        await step(pilot)
+        assert table.selected_region.start == moved != HEAP[0]

@@ -40,6 +40,7 @@ from vmtop.tui.prepared_view import PreparedView
 from vmtop.tui.recording_controls import RecordingCommands, RecordingControls
 from vmtop.tui.sampler import SampleResult
 from vmtop.tui.screens.process_commands import ProcessCommands
+from vmtop.tui.screens.process_demo_follow import DemoFollow
 from vmtop.tui.screens.process_layout import ProcessLayout
 from vmtop.tui.screens.process_messages import ProcessMessages
 from vmtop.tui.screens.process_prompt import ProcessPrompt
@@ -79,6 +80,7 @@ _START = itemgetter(0)
 
 
 class ProcessScreen(
+    DemoFollow,
     ProcessSampling,
     RecordingControls,
     ProcessPrompt,
@@ -269,6 +271,7 @@ class ProcessScreen(
             self._refresh_light()
         else:
             self._refresh_views()
+        self.follow_demo(result.events)
 
     def _open_details(self) -> list:
         from vmtop.tui.screens.detail import RegionDetailScreen
