@@ -98,3 +98,13 @@ def test_a_proc_root_that_is_no_proc_tree_is_refused_saying_why(
     root = make(tmp_path)
     assert main(["--proc-root", str(root), *command]) == 2
     assert capsys.readouterr().err == f"vmtop: --proc-root {root}: {says}\n"
+
+
+def test_size_mib_is_the_mmap_demos_only(capsys):
+    """It was taken without a word by the other demos, which have no file."""
+    from vmtop.cli import main
+
+    assert main(["demo", "malloc", "--no-tui", "--size-mib", "5"]) == 2
+    assert capsys.readouterr().err == (
+        "vmtop: --size-mib is the mmap demo's; the malloc demo has no file\n"
+    )

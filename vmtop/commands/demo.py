@@ -29,6 +29,9 @@ def cmd_demo(procfs: ProcFS, args) -> int:
         return 2
     name = getattr(args, "name", None) or "malloc"
     size_mib = getattr(args, "size_mib", None)
+    if size_mib is not None and name != "mmap":
+        print(f"vmtop: --size-mib is the mmap demo's; the {name} demo has no file", file=sys.stderr)
+        return 2
     language = PYTHON if getattr(args, "python", False) else None
     if getattr(args, "no_tui", False):
         return run_foreground(name, size_mib, language)

@@ -46,7 +46,9 @@ NEW_PROGRAM = (ev.EXEC, ev.PID_REUSED)  # events after which the map is another 
 def add_parser(sub) -> None:
     report = sub.add_parser("report", help="summarise a recording in text")
     report.add_argument("file", metavar="FILE")
-    report.add_argument("--top", type=int, default=TOP, metavar="N", help="rows per list")
+    report.add_argument(
+        "--top", type=int, default=TOP, metavar="N", help=f"rows per list (default {TOP})"
+    )
 
 
 def _stamp(rec: Recording, t: float) -> str:
