@@ -189,7 +189,7 @@ def test_threshold_option_is_parsed_for_the_tui(monkeypatch):
 
     seen = {}
     # pytest's stdout is no terminal: the TUI's check would refuse before run_tui.
-    monkeypatch.setattr(cli, "no_terminal_reason", lambda: None)
+    monkeypatch.setattr(cli, "no_terminal_reason", lambda **_: None)
     monkeypatch.setattr(
         cli,
         "run_tui",

@@ -134,7 +134,7 @@ async def test_header_and_table_show_the_fixture():
         assert "rw-p heap" in heap and heap.rstrip().endswith("[heap]")
         # The kind summary's heap line agrees with the table.
         summary = lines(screen.query_one(KindSummary))
-        assert any(line.startswith("■heap") and "132K" in line for line in summary)
+        assert any(line.startswith(" ■heap") and "132K" in line for line in summary)
 
 
 async def test_navigation_keys_move_the_selection():
@@ -700,7 +700,7 @@ async def test_clicks_on_header_and_kind_summary():
         await pilot.click(RegionTable, offset=(header.index("Size") + 1, 0))
         assert not table.descending  # a second click reverses
         summary = app.screen.query_one(KindSummary)
-        heap_line = next(y for y, text in enumerate(lines(summary)) if text.startswith("■heap"))
+        heap_line = next(y for y, text in enumerate(lines(summary)) if text.startswith(" ■heap"))
         await pilot.click(KindSummary, offset=(2, heap_line))
         assert table.filter_text == "heap"
         assert [r.path for r in table.rows] == ["[heap]"]
