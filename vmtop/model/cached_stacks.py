@@ -90,11 +90,12 @@ def region_at_start(regions: Sequence[Region], start: int) -> Region | None:
     return None if i is None else regions[i]
 
 
-def kept_stacks(prev: Snapshot, cur: Snapshot) -> dict[int, Region]:
-    """The regions of ``cur`` to relabel, by index: kept stacks and their guards."""
+def kept_stacks(prev: Snapshot, cur: Snapshot, p_rows=None) -> dict[int, Region]:
+    """The regions of ``cur`` to relabel, by index: kept stacks and their guards
+    (``p_rows``: the thread stacks' rows of ``prev``, when already found)."""
     P, C = prev.regions, cur.regions
     rows: dict[int, Region] = {}
-    for i in stack_rows(P):
+    for i in stack_rows(P) if p_rows is None else p_rows:
         p = P[i]
         obj = cached_object(p)
         if obj is None:
@@ -134,7 +135,7 @@ def with_rows(cur: Snapshot, rows: dict[int, Region]) -> Snapshot:
     return cur._replace(regions=tuple(regions))
 
 
-def keep_cached_stacks(prev: Snapshot | None, cur: Snapshot) -> Snapshot:
+def keep_cached_stacks(prev: Snapshot | None, cur: Snapshot, p_rows=None) -> Snapshot:
     """``cur`` with the thread stacks of ``prev`` that glibc kept after their thread
     exited still thread stacks (module docstring). ``cur`` itself when there are none,
     or when the two are not one program (another process, an exec)."""
@@ -142,7 +143,7 @@ def keep_cached_stacks(prev: Snapshot | None, cur: Snapshot) -> Snapshot:
         return cur
     if prev.info.start_time != cur.info.start_time:
         return cur
-    rows = kept_stacks(prev, cur)
+    rows = kept_stacks(prev, cur, p_rows)
     if not rows or exec_event(prev, cur) is not None:
         return cur
     return with_rows(cur, rows)

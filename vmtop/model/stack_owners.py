@@ -40,14 +40,16 @@ def _owned(regions) -> set[int]:
     return {r[TID] for r in (regions[i] for i in stack_rows(regions)) if r[TID] is not None}
 
 
-def kept_owners(prev: Snapshot, cur: Snapshot, live_tids: Collection[int]) -> dict[int, Region]:
+def kept_owners(
+    prev: Snapshot, cur: Snapshot, live_tids: Collection[int], p_rows=None
+) -> dict[int, Region]:
     """The regions of ``cur`` to relabel, by index: stacks of running threads, and the
-    guards below them."""
+    guards below them (``p_rows``: the thread stacks' rows of ``prev``, when found)."""
     P, C = prev.regions, cur.regions
     live = set(live_tids)
     owned = None  # the threads whose stack cur knows, once needed
     rows: dict[int, Region] = {}
-    for i in stack_rows(P):
+    for i in stack_rows(P) if p_rows is None else p_rows:
         p = P[i]
         tid, obj = p[TID], p[OBJECT] or ""
         if tid is None or tid not in live or obj.startswith(("threads ", CACHED)):
@@ -70,13 +72,15 @@ def kept_owners(prev: Snapshot, cur: Snapshot, live_tids: Collection[int]) -> di
     return rows
 
 
-def keep_stack_owners(prev: Snapshot | None, cur: Snapshot, live_tids: Collection[int]) -> Snapshot:
+def keep_stack_owners(
+    prev: Snapshot | None, cur: Snapshot, live_tids: Collection[int], p_rows=None
+) -> Snapshot:
     """``cur`` with the stacks of threads that run on (``live_tids``) and whose stack
     pointer it could not read still theirs, as in ``prev`` (module docstring). ``cur``
     itself when there are none, or when the two are not of one process."""
     if prev is None or prev.identity != cur.identity or not live_tids:
         return cur
-    rows = kept_owners(prev, cur, live_tids)
+    rows = kept_owners(prev, cur, live_tids, p_rows)
     return with_rows(cur, rows) if rows else cur
 
 
@@ -86,4 +90,10 @@ def keep_thread_stacks(
     """``cur`` with the thread stacks of ``prev`` kept: those of threads that run on
     (``keep_stack_owners``), then those glibc keeps after their thread exited
     (``cached_stacks.keep_cached_stacks``)."""
-    return keep_cached_stacks(prev, keep_stack_owners(prev, cur, live_tids))
+    if prev is None:
+        return cur
+    p_rows = list(stack_rows(prev.regions))  # (a pass over a million regions: once)
+    if not p_rows:
+        return cur
+    owned = keep_stack_owners(prev, cur, live_tids, p_rows)
+    return keep_cached_stacks(prev, owned, p_rows)
