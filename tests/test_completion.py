@@ -322,6 +322,9 @@ def zsh_complete(fpath_dir: Path, line: str) -> str:
         setup = (
             f"fpath=({fpath_dir} $fpath); autoload -U compinit; "
             f"compinit -u -d {fpath_dir}/.zcompdump; setopt autolist nolistbeep; "
+            # List even when the candidates share a prefix zsh could insert instead
+            # (every PID starting with 1, say), so what is offered can be read back.
+            "unsetopt listambiguous; "
             "LISTMAX=100000; PROMPT='READY> '\n"
         )
         os.write(fd, setup.encode())
@@ -361,6 +364,18 @@ def test_zsh_pids_follow_the_proc_root_and_options_shared_with_vmtop(tmp_path):
     assert str(os.getpid()) in zsh_complete(tmp_path, "vmtop watch --interval 2 ").split()
     listed = zsh_complete(tmp_path, "vmtop --columns start,").split()
     assert {"size", "rss", "name"} <= set(listed)
+
+
+@pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
+def test_zsh_lists_pids_that_share_a_prefix(tmp_path):
+    # On a machine where every PID starts with 1 the harness once read back only
+    # the prefix zsh inserted; two PIDs sharing "9000" must both be read back.
+    (tmp_path / "_vmtop").write_text(vmtop_stdout("completion", "zsh"))
+    tree = tmp_path / "proc"
+    shutil.copytree(FIXTURE_PROC / "90001", tree / "90001")
+    shutil.copytree(FIXTURE_PROC / "90002", tree / "90003")
+    listed = zsh_complete(tmp_path, f"vmtop snapshot --proc-root {tree} ").split()
+    assert {"90001", "90003"} <= set(listed)
 
 
 def test_zsh_specs_carry_the_values(specs):
