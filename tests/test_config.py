@@ -208,6 +208,49 @@ def test_unknown_theme_is_refused_before_the_tui_starts(clean_env):
     assert "vmtop-light" in result.stderr
 
 
+def test_a_command_that_draws_no_screen_warns_of_an_unknown_theme(tmp_path, clean_env):
+    # Before, `VMTOP_THEME=bogus vmtop snapshot` said nothing, and the TUI refused it
+    # at its next start; a bad --interval was already said by every command.
+    import os
+
+    pid = str(os.getpid())
+    result = run_vmtop("--theme", "bogus", "snapshot", pid, env=clean_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{pid}:")  # the map is still printed
+    assert "warning: option --theme: key 'theme': unknown theme 'bogus'" in result.stderr
+    assert "'snapshot' draws no screen" in result.stderr
+    write_config(tmp_path, 'theme = "bogus"\n')
+    result = run_vmtop("watch", "--count", "1", pid, env=clean_env)
+    assert "config.toml: key 'theme': unknown theme 'bogus'" in result.stderr
+    # A theme there is, or TEXTUAL_THEME (every Textual app's), draws no warning.
+    result = run_vmtop("--theme", "nord", "snapshot", pid, env=clean_env)
+    assert "theme" not in result.stderr
+    (tmp_path / "vmtop" / "config.toml").unlink()
+    result = run_vmtop("snapshot", pid, env=dict(clean_env, TEXTUAL_THEME="bogus"))
+    assert result.returncode == 0 and "theme" not in result.stderr
+
+
+def test_replay_refuses_an_unknown_theme_before_its_screen(tmp_path, clean_env):
+    # The live TUI refused it; the replay's screen fell back to the default silently.
+    from conftest import PROC_FIXTURES
+
+    from vmtop.procfs.reader import ProcFS
+    from vmtop.procfs.snapshot import take_snapshot
+    from vmtop.record.writer import RecordingWriter
+
+    path = tmp_path / "r.jsonl.gz"
+    with RecordingWriter(str(path), interval=1.0) as writer:
+        writer.write_sample(take_snapshot(ProcFS(str(PROC_FIXTURES)), 7925))
+    env = dict(clean_env, TEXTUAL_DRIVER="textual.drivers.headless_driver:HeadlessDriver")
+    result = run_vmtop("--theme", "no-such-theme", "replay", str(path), env=env)
+    assert result.returncode == 2
+    assert "option --theme: key 'theme': unknown theme 'no-such-theme'" in result.stderr
+    # Printing the map at a moment draws no screen: said, not refused.
+    result = run_vmtop("--theme", "no-such-theme", "replay", str(path), "--at", "end", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "'replay' draws no screen" in result.stderr
+
+
 def test_watch_takes_its_defaults_from_the_config(tmp_path, clean_env):
     import argparse
 

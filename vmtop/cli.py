@@ -308,6 +308,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     if args.print_config:
         return print_config(settings)
+    warning = None if _draws_screen(args) else unused_theme_warning(args.command, settings)
+    if warning:
+        print(f"vmtop: warning: {warning}", file=sys.stderr)
     args.settings = settings
     if args.command == "watch":
         args.interval, args.threshold = settings.interval, settings.threshold
@@ -365,6 +368,35 @@ def main(argv: list[str] | None = None) -> int:
         # `vmtop snapshot PID | head`: the reader left; that is not an error.
         sys.stderr.close()
         return 0
+
+
+def _draws_screen(args: argparse.Namespace) -> bool:
+    """Whether the command draws the TUI, and so checks the theme itself, refusing a
+    bad one (run_tui, serve, replay's _run_tui)."""
+    if args.command == "serve":
+        return True
+    if args.command == "replay":
+        return not (args.events or args.at is not None)
+    return _wants_tui(args)
+
+
+def unused_theme_warning(command: str | None, settings) -> str | None:
+    """A theme vmtop does not have, given to a command that draws no screen: not
+    refused (nothing uses it), but said, as a bad --interval is, rather than left to
+    surprise on the next start of the TUI. TEXTUAL_THEME is every Textual app's."""
+    if settings is None:
+        return None
+    if settings.source("theme") in ("default", "env TEXTUAL_THEME"):
+        return None
+    from vmtop.tui.theme import theme_names
+
+    names = theme_names()
+    if settings.theme in names:
+        return None
+    return (
+        f"{settings.origin('theme')}: key 'theme': unknown theme {settings.theme!r} "
+        f"(themes: {', '.join(names)}; '{command}' draws no screen)"
+    )
 
 
 def _wants_tui(args: argparse.Namespace) -> bool:

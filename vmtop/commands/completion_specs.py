@@ -81,14 +81,9 @@ def _metavar(action: argparse.Action) -> str:
 
 
 def _theme_names() -> list[str]:
-    names = ["vmtop-dark", "vmtop-light"]
-    try:
-        from textual.theme import BUILTIN_THEMES
+    from vmtop.tui.theme import theme_names
 
-        names += sorted(BUILTIN_THEMES)
-    except ImportError:  # pragma: no cover - textual is a dependency
-        pass
-    return names
+    return theme_names()
 
 
 def _help(action: argparse.Action) -> str:

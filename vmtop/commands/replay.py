@@ -92,6 +92,10 @@ def cmd_replay(args) -> int:
         if reason is not None:
             print(f"vmtop: {reason}", file=sys.stderr)
             return terminal.NO_TERMINAL_STATUS
+        problem = theme_problem(getattr(args, "settings", None))
+        if problem is not None:
+            print(f"vmtop: {problem}", file=sys.stderr)
+            return 2
     rec = open_recording(args.file)
     print_notes(rec)
     if args.events:
@@ -177,6 +181,16 @@ def _print_at(rec: Recording, text: str, form: str) -> int:
 
 def _clock(rec: Recording, t: float) -> str:
     return clock_label(t, rec.digits, trim=True)
+
+
+def theme_problem(settings) -> str | None:
+    """A theme the replay's screen would not have, refused as the live TUI refuses it."""
+    if settings is None:
+        return None
+    from vmtop.procfs.reader import ProcFS
+    from vmtop.tui.app import VmtopApp
+
+    return VmtopApp(ProcFS(), settings=settings).settings_problem()
 
 
 def _run_tui(rec: Recording, settings=None) -> int:

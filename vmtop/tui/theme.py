@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from rich.style import Style
 from textual._context import active_app  # the app running this code, if any
 from textual.color import Color
-from textual.theme import Theme
+from textual.theme import BUILTIN_THEMES, Theme
 
 from vmtop.model import kind_groups
 
@@ -232,6 +232,11 @@ LIGHT_THEME = Theme(
 
 THEMES = (DARK_THEME, LIGHT_THEME)
 DEFAULT_THEME = DARK_THEME.name
+
+
+def theme_names() -> list[str]:
+    """Every theme ``--theme`` takes: vmtop's two, then Textual's own."""
+    return [t.name for t in THEMES] + sorted(BUILTIN_THEMES)
 
 
 def opposite_theme(dark: bool) -> str:
