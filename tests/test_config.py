@@ -320,3 +320,39 @@ def test_every_bad_setting_is_said_the_same_way(tmp_path, clean_env, how, said):
     result = run_vmtop("--config", config, *args, "--print-config", env=env)
     assert result.returncode == 2
     assert result.stderr.startswith("vmtop: " + said.format(config=config)), result.stderr
+
+
+def test_a_misspelt_vmtop_variable_is_said_with_the_likely_name():
+    from vmtop.config import unknown_env_warnings
+
+    said = unknown_env_warnings({"VMTOP_INTREVAL": "3", "VMTOP_THEME": "nord", "HOME": "/h"})
+    assert said == [
+        "environment variable VMTOP_INTREVAL is not one vmtop reads (did you mean VMTOP_INTERVAL?)"
+    ]
+    (far,) = unknown_env_warnings({"VMTOP_XYZZY": "1"})
+    assert "VMTOP_XYZZY" in far and "VMTOP_INTERVAL" in far and "VMTOP_RECORDINGS" in far
+    assert unknown_env_warnings({"VMTOP_RECORDINGS": "/tmp", "VMTOP_CONFIG": "/c"}) == []
+
+
+def test_every_vmtop_variable_the_source_reads_is_known():
+    # A new VMTOP_ variable left off the list would be called a typo on every run.
+    import re
+
+    from vmtop.config import unknown_env_warnings
+
+    names = set()
+    for path in [*ROOT.glob("vmtop/**/*.py"), *ROOT.glob("tests/**/*.py"), ROOT / ".ci/run"]:
+        names |= set(re.findall(r"\bVMTOP_[A-Z_]*[A-Z]\b", path.read_text()))
+    names -= {"VMTOP_INTREVAL", "VMTOP_XYZZY"}  # this file's own typos
+    assert len(names) >= 10
+    assert unknown_env_warnings(dict.fromkeys(names, "1")) == []
+
+
+def test_a_misspelt_variable_is_warned_of_by_a_command(clean_env):
+    import os
+
+    env = dict(clean_env, VMTOP_INTREVAL="3")
+    result = run_vmtop("snapshot", str(os.getpid()), env=env)
+    assert result.returncode == 0
+    assert "warning: environment variable VMTOP_INTREVAL" in result.stderr
+    assert "did you mean VMTOP_INTERVAL?" in result.stderr

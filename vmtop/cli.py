@@ -19,6 +19,7 @@ from vmtop.config import (
     add_settings_options,
     format_settings,
     settings_from_args,
+    unknown_env_warnings,
 )
 from vmtop.model.address_text import parse_address_text
 from vmtop.model.names import display_name
@@ -296,6 +297,9 @@ def main(argv: list[str] | None = None) -> int:
         # argparse leaves a subcommand's unknown options to vmtop's own parser, whose
         # usage line then names no option of that command: the command's parser says it.
         _parser_of(parser, args.command).error(f"unrecognized arguments: {' '.join(unknown)}")
+    if args.command == "serve" or not _draws_screen(args):  # the screen says it itself
+        for warning in unknown_env_warnings(os.environ):
+            print(f"vmtop: warning: {warning}", file=sys.stderr)
     try:
         settings = settings_from_args(args)
     except ConfigError as e:

@@ -17,6 +17,7 @@ Every value says where it came from (``vmtop --print-config``). A bad value is o
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 from collections.abc import Mapping
@@ -82,6 +83,19 @@ ENV_VARS = {
     "theme": "VMTOP_THEME",
     "bar_scale": "VMTOP_BAR_SCALE",
 }
+# Every other VMTOP_ variable vmtop or its tests read: the config file's path, where R
+# writes recordings, what a demo is told by the vmtop that started it, and the test
+# suite's and CI's own. One not here is a typo to say (tests check the list is whole).
+OTHER_ENV_VARS = (
+    "VMTOP_CONFIG",
+    "VMTOP_RECORDINGS",
+    "VMTOP_DEMO_PARENT",
+    "VMTOP_DEMO_PACE",
+    "VMTOP_DEMO_START_DELAY",
+    "VMTOP_FUZZ_EXAMPLES",
+    "VMTOP_UPDATE_SCREENSHOTS",
+    "VMTOP_CI_VENV",
+)
 OPTIONS = {
     "interval": "--interval",
     "threshold": "--threshold",
@@ -246,6 +260,19 @@ def read_env(environ: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
     # Textual's own theme selection counts, below vmtop's variable.
     if "theme" not in out and environ.get("TEXTUAL_THEME"):
         out["theme"] = (_theme(environ["TEXTUAL_THEME"]), "env TEXTUAL_THEME")
+    return out
+
+
+def unknown_env_warnings(environ: Mapping[str, str]) -> list[str]:
+    """A VMTOP_ variable vmtop does not read is most likely a misspelt one, which
+    would otherwise be ignored without a word: one line each, with the likely name."""
+    known = (*ENV_VARS.values(), *OTHER_ENV_VARS)
+    out = []
+    for name in sorted(n for n in environ if n.startswith("VMTOP_") and n not in known):
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.7)
+        # (the first seven are the ones a user sets: the settings, the file, recordings)
+        hint = f"did you mean {close[0]}?" if close else "vmtop reads " + ", ".join(known[:7])
+        out.append(f"environment variable {name} is not one vmtop reads ({hint})")
     return out
 
 

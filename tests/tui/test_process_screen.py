@@ -874,3 +874,13 @@ async def test_a_demo_keeps_the_region_it_is_about_selected_until_the_cursor_mov
         grow_heap(root, (HEAP[0], end), end + 0x21000, rss_kb=172)
         await step(pilot)
         assert table.selected_region.start == moved != HEAP[0]
+
+
+async def test_the_screen_says_a_misspelt_vmtop_variable(monkeypatch):
+    # Printed before the screen took the terminal, it was gone behind it.
+    monkeypatch.setenv("VMTOP_INTREVAL", "3")
+    app = ScreenApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        said = [n.message for n in app._notifications]
+        assert any("VMTOP_INTREVAL" in m and "VMTOP_INTERVAL" in m for m in said), said

@@ -25,7 +25,7 @@ from textual.binding import Binding
 from textual.filter import Monochrome
 from textual.screen import Screen
 
-from vmtop.config import Settings
+from vmtop.config import Settings, unknown_env_warnings
 from vmtop.procfs.reader import ProcFS
 from vmtop.terminal import served
 from vmtop.tui import theme
@@ -158,9 +158,9 @@ class VmtopApp(App):
 
     def on_mount(self) -> None:
         self.push_screen(self.first_screen())
-        warning = self.settings_warning()
-        if warning:
-            self.notify(warning, severity="warning", timeout=10, markup=False)
+        for warning in [self.settings_warning(), *unknown_env_warnings(os.environ)]:
+            if warning:
+                self.notify(warning, severity="warning", timeout=10, markup=False)
         # In a real terminal only (not the pilot's headless driver, not a browser's).
         fd = getattr(self._driver, "fileno", None)
         if not self.is_headless and isinstance(fd, int) and os.isatty(fd):
