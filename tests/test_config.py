@@ -356,3 +356,21 @@ def test_a_misspelt_variable_is_warned_of_by_a_command(clean_env):
     assert result.returncode == 0
     assert "warning: environment variable VMTOP_INTREVAL" in result.stderr
     assert "did you mean VMTOP_INTERVAL?" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("interval = true", "key 'interval': must be a number of seconds, not true"),
+        ("threshold = false", "key 'threshold': must be a whole number of bytes, not false"),
+        ("columns = 3", "key 'columns': must be a list of column names, not 3"),
+        ("theme = 5", 'or "vmtop-light", not 5'),
+        ("threshold = {a = 1}", "must be a whole number of bytes, not a table"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_echoed_as_the_file_wrote_it(tmp_path, clean_env, line, says):
+    # `interval = true` was "must be a number of seconds", with no word of what it was.
+    write_config(tmp_path, line + "\n")
+    with pytest.raises(ConfigError, match="config.toml: ") as caught:
+        load_settings({}, environ=clean_env)
+    assert str(caught.value).endswith(says), str(caught.value)

@@ -143,33 +143,44 @@ def described_source(source: str) -> str:
 # -- validation: one function per key, from any source --------------------------------------
 
 
+def _written(value: Any) -> str:
+    """A value as the file wrote it, for the message: TOML's true, not Python's True."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    return repr(value)
+
+
 def _interval(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ValueError("must be a number of seconds")
+        raise ValueError(f"must be a number of seconds, not {_written(value)}")
     try:
         number = float(value)
     except ValueError:
-        raise ValueError(f"must be a number of seconds, not {value!r}") from None
+        raise ValueError(f"must be a number of seconds, not {_written(value)}") from None
     if not 0.05 <= number <= 3600:
-        raise ValueError(f"must be between 0.05 and 3600 seconds, not {value!r}")
+        raise ValueError(f"must be between 0.05 and 3600 seconds, not {_written(value)}")
     return number
 
 
 def _threshold(value: Any) -> int:
     if isinstance(value, bool):
-        raise ValueError("must be a whole number of bytes")
+        raise ValueError(f"must be a whole number of bytes, not {_written(value)}")
     if isinstance(value, str):
         try:
             value = int(value, 0)
         except ValueError:
-            raise ValueError(f"must be a whole number of bytes, not {value!r}") from None
+            raise ValueError(f"must be a whole number of bytes, not {_written(value)}") from None
     if isinstance(value, float) and value.is_integer() and value >= 1:
         # TOML reads 1e6 as a float: say how to write the number instead.
-        raise ValueError(f"must be a whole number of bytes: write {int(value)}, not {value!r}")
+        raise ValueError(
+            f"must be a whole number of bytes: write {int(value)}, not {_written(value)}"
+        )
     if not isinstance(value, int):
-        raise ValueError(f"must be a whole number of bytes, not {value!r}")
+        raise ValueError(f"must be a whole number of bytes, not {_written(value)}")
     if value < 1:
-        raise ValueError(f"must be at least 1 byte, not {value!r}")
+        raise ValueError(f"must be at least 1 byte, not {_written(value)}")
     return value
 
 
@@ -177,7 +188,7 @@ def _columns(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [v.strip() for v in value.split(",") if v.strip()]
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-        raise ValueError("must be a list of column names")
+        raise ValueError(f"must be a list of column names, not {_written(value)}")
     unknown = [v for v in value if v not in TABLE_COLUMNS]
     if unknown:
         raise ValueError(f"unknown column {unknown[0]!r} (columns: {', '.join(TABLE_COLUMNS)})")
@@ -189,13 +200,17 @@ def _columns(value: Any) -> tuple[str, ...]:
 
 def _theme(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError('must be a theme name, e.g. "vmtop-dark" or "vmtop-light"')
+        raise ValueError(
+            f'must be a theme name, e.g. "vmtop-dark" or "vmtop-light", not {_written(value)}'
+        )
     return value.strip()
 
 
 def _bar_scale(value: Any) -> str:
     if value not in BAR_SCALES:
-        raise ValueError(f"must be one of {', '.join(map(repr, BAR_SCALES))}, not {value!r}")
+        raise ValueError(
+            f"must be one of {', '.join(map(repr, BAR_SCALES))}, not {_written(value)}"
+        )
     return value
 
 
