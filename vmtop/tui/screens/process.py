@@ -10,7 +10,8 @@ Beside this module: ``process_layout`` (which panels show at which terminal size
 footer's keys), ``process_prompt`` (filter and go-to-address prompt),
 ``process_commands`` (the command palette's entries), ``process_views`` (what the
 widgets show of a snapshot), ``process_view_actions`` (the table's and the bar's keys),
-``process_messages`` (the widgets' messages: selecting a region, opening its detail).
+``process_messages`` (the widgets' messages: selecting a region, opening its detail),
+``process_pace`` (pause, step, the interval, the baseline, the log's threshold).
 """
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ from vmtop.tui.screens.process_commands import ProcessCommands
 from vmtop.tui.screens.process_demo_follow import DemoFollow
 from vmtop.tui.screens.process_layout import ProcessLayout
 from vmtop.tui.screens.process_messages import ProcessMessages
+from vmtop.tui.screens.process_pace import ProcessPace
 from vmtop.tui.screens.process_prompt import ProcessPrompt
-from vmtop.tui.screens.process_sampling import SLOWED_OFF, ProcessSampling
+from vmtop.tui.screens.process_sampling import ProcessSampling
 from vmtop.tui.screens.process_view_actions import ProcessViewActions
 from vmtop.tui.screens.process_views import ProcessViews
 from vmtop.tui.sources import SnapshotSource, source_for
@@ -56,10 +58,6 @@ from vmtop.tui.widgets.process_header import HeaderState, ProcessHeader
 from vmtop.tui.widgets.region_table import RegionTable
 from vmtop.tui.widgets.rss_graph import RssGraph
 
-INTERVALS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
-# What `t` cycles through: the smallest resident change of a region the log reports
-# (summed since that region's last report, so slow growth gets there too).
-RSS_THRESHOLDS = (4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20)
 HIGHLIGHT_TICKS = 3  # a change stays highlighted for this many refreshes
 HISTORY_POINTS = smp.HISTORY_POINTS  # samples of history kept (process and per region)
 
@@ -82,6 +80,7 @@ _START = itemgetter(0)
 class ProcessScreen(
     DemoFollow,
     ProcessSampling,
+    ProcessPace,
     RecordingControls,
     ProcessPrompt,
     ProcessLayout,
@@ -429,77 +428,6 @@ class ProcessScreen(
             self.app.pop_screen()
         else:
             self.app.exit()
-
-    def action_pause(self) -> None:
-        self.live = not self.live
-        if self.live:
-            self._sample()
-        elif self._timer is not None:
-            self._timer.stop()
-            self._timer = None
-        self._update_header()
-
-    def action_step(self) -> None:
-        """Take one sample now (also while paused)."""
-        self._sample()
-
-    def _set_interval(self, step: int) -> None:
-        options = list(INTERVALS)
-        i = min(range(len(options)), key=lambda k: abs(options[k] - self.interval))
-        i = max(0, min(len(options) - 1, i + step))
-        self.interval = options[i]
-        if self.slowed_period is not None and self.slowed_period <= self.interval * SLOWED_OFF:
-            self.slowed_period = None  # a longer interval than the slowed period
-        if self.sampler is not None:
-            self.sampler.plan_smaps(self.interval)
-        if self.live and not self._in_flight:
-            self._arm()
-        self._update_header()
-
-    def action_faster(self) -> None:
-        self._set_interval(-1)
-
-    def action_slower(self) -> None:
-        self._set_interval(+1)
-
-    def action_baseline(self) -> None:
-        if self.snapshot is None:
-            return
-        self.baseline = self.snapshot
-        self.ref_changes = {}
-        self.notify(
-            "Baseline set: the Δ columns now show changes since "
-            + time.strftime("%H:%M:%S", time.localtime(self.baseline.taken_at)),
-            timeout=3,
-        )
-        self._refresh_views()
-        self._update_bindings()
-
-    def changes_since_baseline(self, snap: Snapshot) -> dict:
-        """The Δ columns' changes of ``snap`` since the baseline (a replay knows what
-        was mapped in between: ReplayScreen)."""
-        return smp.region_changes(self.baseline, snap)
-
-    def action_clear_baseline(self) -> None:
-        self.baseline = None
-        self.ref_changes = {}
-        self._refresh_views()
-        self._update_bindings()
-
-    def action_threshold(self) -> None:
-        """The next smaller resident change to report (from the smallest: the largest)."""
-        smaller = [t for t in RSS_THRESHOLDS if t < self.rss_threshold]
-        self.rss_threshold = smaller[-1] if smaller else RSS_THRESHOLDS[-1]
-        # A recording's events were decided when it was recorded: it has no drift.
-        drift = getattr(self.sampler, "drift", None)
-        if drift is not None:
-            drift.threshold = self.rss_threshold
-        self._update_events_title()
-        self.notify(
-            f"The log now reports a region's RSS change once it adds up to "
-            f"{format_bytes(self.rss_threshold)}",
-            timeout=3,
-        )
 
     def _add_events(self, events) -> None:
         log = self.query_one(EventLog)

@@ -1,0 +1,90 @@
+"""The process screen's pace and reference: pause and step, the sampling interval, the
+baseline the Δ columns compare with, and the smallest resident change the event log
+reports. A mixin of ``ProcessScreen``, which holds the state it sets."""
+
+from __future__ import annotations
+
+import time
+
+from vmtop.model.region import Snapshot
+from vmtop.tui import sampler as smp
+from vmtop.tui.formatting import format_bytes
+from vmtop.tui.screens.process_sampling import SLOWED_OFF
+
+INTERVALS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
+# What `t` cycles through: the smallest resident change of a region the log reports
+# (summed since that region's last report, so slow growth gets there too).
+RSS_THRESHOLDS = (4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20)
+
+
+class ProcessPace:
+    def action_pause(self) -> None:
+        self.live = not self.live
+        if self.live:
+            self._sample()
+        elif self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self._update_header()
+
+    def action_step(self) -> None:
+        """Take one sample now (also while paused)."""
+        self._sample()
+
+    def _set_interval(self, step: int) -> None:
+        options = list(INTERVALS)
+        i = min(range(len(options)), key=lambda k: abs(options[k] - self.interval))
+        i = max(0, min(len(options) - 1, i + step))
+        self.interval = options[i]
+        if self.slowed_period is not None and self.slowed_period <= self.interval * SLOWED_OFF:
+            self.slowed_period = None  # a longer interval than the slowed period
+        if self.sampler is not None:
+            self.sampler.plan_smaps(self.interval)
+        if self.live and not self._in_flight:
+            self._arm()
+        self._update_header()
+
+    def action_faster(self) -> None:
+        self._set_interval(-1)
+
+    def action_slower(self) -> None:
+        self._set_interval(+1)
+
+    def action_baseline(self) -> None:
+        if self.snapshot is None:
+            return
+        self.baseline = self.snapshot
+        self.ref_changes = {}
+        self.notify(
+            "Baseline set: the Δ columns now show changes since "
+            + time.strftime("%H:%M:%S", time.localtime(self.baseline.taken_at)),
+            timeout=3,
+        )
+        self._refresh_views()
+        self._update_bindings()
+
+    def changes_since_baseline(self, snap: Snapshot) -> dict:
+        """The Δ columns' changes of ``snap`` since the baseline (a replay knows what
+        was mapped in between: ReplayScreen)."""
+        return smp.region_changes(self.baseline, snap)
+
+    def action_clear_baseline(self) -> None:
+        self.baseline = None
+        self.ref_changes = {}
+        self._refresh_views()
+        self._update_bindings()
+
+    def action_threshold(self) -> None:
+        """The next smaller resident change to report (from the smallest: the largest)."""
+        smaller = [t for t in RSS_THRESHOLDS if t < self.rss_threshold]
+        self.rss_threshold = smaller[-1] if smaller else RSS_THRESHOLDS[-1]
+        # A recording's events were decided when it was recorded: it has no drift.
+        drift = getattr(self.sampler, "drift", None)
+        if drift is not None:
+            drift.threshold = self.rss_threshold
+        self._update_events_title()
+        self.notify(
+            f"The log now reports a region's RSS change once it adds up to "
+            f"{format_bytes(self.rss_threshold)}",
+            timeout=3,
+        )
