@@ -171,3 +171,18 @@ def test_one_sample_is_one_sample(tmp_path, sleeper):
     assert out.returncode == 0, out.stderr
     last = out.stderr.decode().splitlines()[-1]
     assert last.startswith("vmtop: done: 1 sample, "), last
+
+
+def test_an_output_path_with_control_characters_is_shown_not_obeyed(tmp_path, sleeper):
+    # The path was printed raw: a newline in it broke the line, an escape coloured the
+    # terminal. It is written to as given and shown escaped, as process names are.
+    path = tmp_path / "a\nb\x1b[31m.rec"
+    out = record(sleeper.pid, "-o", path, "--count", "1", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert len(Recording.open(str(path))) == 1
+    said = out.stderr.decode()
+    assert "\x1b" not in said and "a\\x0ab\\x1b[31m.rec" in said, said
+    assert all(line.startswith("vmtop: ") for line in said.splitlines()), said
+    out = record(sleeper.pid, "-o", path, "--count", "1", cwd=tmp_path)
+    assert out.returncode == 1
+    assert out.stderr.decode().count("\n") == 1 and "\x1b" not in out.stderr.decode()

@@ -94,7 +94,8 @@ def cmd_record(procfs: ProcFS, args) -> int:
     from vmtop.tui.sampler import Sampler
 
     output = args.output
-    shown = "stdout" if output == STDOUT else output
+    # (a path is the user's bytes: a newline or an escape in it is shown, not obeyed)
+    shown = "stdout" if output == STDOUT else display_name(output)
     refused = _refuse_output(output, args.force)
     if refused:
         print(f"vmtop: {refused}", file=sys.stderr)
@@ -112,7 +113,7 @@ def cmd_record(procfs: ProcFS, args) -> int:
         print(f"vmtop: {_exists(output)}", file=sys.stderr)
         return 1
     except OSError as e:
-        print(f"vmtop: cannot write {output}: {e.strerror or e}", file=sys.stderr)
+        print(f"vmtop: cannot write {shown}: {e.strerror or e}", file=sys.stderr)
         return 1
     info = first.snapshot.info
     who = f"PID {info.pid} ({display_name(info.comm)})"
@@ -196,7 +197,7 @@ def cmd_record(procfs: ProcFS, args) -> int:
 
 
 def _exists(output: str) -> str:
-    return f"{output} exists: not overwriting it (--force replaces it)"
+    return f"{display_name(output)} exists: not overwriting it (--force replaces it)"
 
 
 def _refuse_output(output: str, force: bool) -> str | None:
