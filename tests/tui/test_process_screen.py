@@ -884,3 +884,31 @@ async def test_the_screen_says_a_misspelt_vmtop_variable(monkeypatch):
         await settle(pilot)
         said = [n.message for n in app._notifications]
         assert any("VMTOP_INTREVAL" in m and "VMTOP_INTERVAL" in m for m in said), said
+
+
+async def test_a_region_freed_and_mapped_again_is_new_since_the_baseline(tmp_path):
+    # The diff of two samples pairs the same kind of mapping over the same range: across
+    # the baseline and now, a block freed and allocated again where it was read as the
+    # same region, unchanged. The screen saw it unmapped and mapped: it is new.
+    root = copy_fixture(tmp_path)
+    block = (0x7FA857000000, 0x7FA857100000)
+    add_anon_region(root, *block, rss_kb=1024)
+    app = ScreenApp(root)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        remove_region(root, block[0])
+        await step(pilot)
+        add_anon_region(root, *block, rss_kb=1024)
+        await step(pilot)
+        await step(pilot)  # past the highlight of the last sample: the baseline's Δ
+        await step(pilot)
+        await step(pilot)
+        row = row_of(app, block[0])
+        assert "+1.0M" in row, row
+        change = app.screen.ref_changes[block[0]]
+        assert change.status == "new", change
+        # The heap, untouched since the baseline, is still no change at all.
+        assert HEAP[0] not in app.screen.ref_changes
+        await pilot.press("B")
+        assert block[0] not in app.screen.ref_changes

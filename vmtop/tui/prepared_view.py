@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from vmtop.model.region import Snapshot
-from vmtop.tui.sampler import region_changes
+from vmtop.model.since_baseline import Ranges
+from vmtop.tui.sampler import changes_since_baseline
 from vmtop.tui.widgets.address_bar import PreparedBar, prepare_bar
 from vmtop.tui.widgets.bar_layout import BarView
 from vmtop.tui.widgets.kind_summary import PreparedSummary, prepare_summary
@@ -33,6 +34,7 @@ class PreparedView(NamedTuple):
     rows: PreparedRows | None = None  # the table's, for the state it was in
     baseline: Snapshot | None = None  # what ref_changes were worked out against
     ref_changes: dict | None = None  # vs the baseline
+    remapped: Ranges = ()  # what ref_changes knew was remapped since the baseline
 
 
 def prepare_view(
@@ -41,18 +43,20 @@ def prepare_view(
     table: TableState | None = None,
     baseline: Snapshot | None = None,
     changes: dict | None = None,
+    remapped: Ranges = (),
 ) -> PreparedView:
     """The bar and the summary of ``snapshot``, for a bar in state ``bar``; for a huge
     map, also the changes since ``baseline`` and the table's rows in state ``table``
-    (with ``changes`` since the last sample when there is no baseline)."""
+    (with ``changes`` since the last sample when there is no baseline; ``remapped``:
+    the ranges mapped or unmapped since the baseline)."""
     regions = snapshot.regions
     view = PreparedView(regions, prepare_bar(regions, bar), prepare_summary(regions))
     if len(regions) < ROWS_IN_WORKER_FROM:
         return view
     ref = changes
     if baseline is not None:
-        ref = region_changes(baseline, snapshot)
-        view = view._replace(baseline=baseline, ref_changes=ref)
+        ref = changes_since_baseline(baseline, snapshot, remapped)
+        view = view._replace(baseline=baseline, ref_changes=ref, remapped=remapped)
     if table is not None and ref is not None and not table.by_address:
         rows = build_rows(regions, ref, **table._asdict())
         view = view._replace(rows=PreparedRows(regions, ref, table, rows))

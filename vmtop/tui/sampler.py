@@ -26,7 +26,7 @@ from collections.abc import Callable
 from operator import itemgetter, ne
 from typing import NamedTuple
 
-from vmtop.model import diff
+from vmtop.model import diff, since_baseline
 from vmtop.model import events as ev
 from vmtop.model import region_changes as model_changes
 from vmtop.model.column_steps import where_pair
@@ -34,6 +34,7 @@ from vmtop.model.columns import RegionColumns, matching_rows, starts_of
 from vmtop.model.process_events import exited_event, state_event, unreadable_exec_event
 from vmtop.model.region import Region, Snapshot
 from vmtop.model.rss_drift import RssDrift
+from vmtop.model.since_baseline import Ranges
 from vmtop.model.stack_owners import keep_thread_stacks
 from vmtop.model.sweep import key_pair
 from vmtop.procfs.errors import (
@@ -119,6 +120,17 @@ def view_changes(
                 status = RESHAPED
         out[start] = RegionChange(status, c.size_delta, rss_delta, c.rss_estimated)
     return out
+
+
+def changes_since_baseline(
+    base: Snapshot, cur: Snapshot, remapped: Ranges = ()
+) -> dict[int, RegionChange]:
+    """Per region of ``cur`` that differs from the baseline ``base``: how, told apart
+    from what was mapped or unmapped since over ``remapped`` (model.since_baseline)."""
+    changes = since_baseline.changes_since_baseline(
+        base, cur, remapped, rss_threshold=RSS_THRESHOLD
+    )
+    return view_changes(changes)
 
 
 def region_changes(old: Snapshot, new: Snapshot) -> dict[int, RegionChange]:

@@ -34,6 +34,7 @@ from textual.widgets import Footer, Input, Static
 from vmtop.model.columns import RegionColumns
 from vmtop.model.names import display_name
 from vmtop.model.region import Region, Snapshot
+from vmtop.model.since_baseline import Ranges, add_remapped
 from vmtop.procfs.reader import ProcFS
 from vmtop.tui import sampler as smp
 from vmtop.tui.formatting import format_bytes
@@ -150,6 +151,9 @@ class ProcessScreen(
         self.sampler: SnapshotSource | None = source
         self.snapshot: Snapshot | None = None
         self.baseline: Snapshot | None = None
+        # Ranges mapped or unmapped since the baseline: a region there now is compared
+        # only with the same mapping at the baseline (model.since_baseline).
+        self.baseline_remapped: Ranges = ()
         self.error: str | None = None
         self.exited_at: float | None = None
         # Since exited_at: the process still runs, but vmtop may no longer read it.
@@ -255,7 +259,12 @@ class ProcessScreen(
         old_ref = self.ref_changes
         prepared = self.prepared
         if self.baseline is not None:
-            if prepared is not None and prepared.baseline is self.baseline:
+            self.baseline_remapped = add_remapped(self.baseline_remapped, result.events)
+            if (
+                prepared is not None
+                and prepared.baseline is self.baseline
+                and prepared.remapped == self.baseline_remapped
+            ):
                 self.ref_changes = prepared.ref_changes  # worked out in the worker
             elif not same:
                 self.ref_changes = self.changes_since_baseline(snap)

@@ -54,6 +54,7 @@ class ProcessPace:
         if self.snapshot is None:
             return
         self.baseline = self.snapshot
+        self.baseline_remapped = ()
         self.ref_changes = {}
         self.notify(
             "Baseline set: the Δ columns now show changes since "
@@ -64,12 +65,13 @@ class ProcessPace:
         self._update_bindings()
 
     def changes_since_baseline(self, snap: Snapshot) -> dict:
-        """The Δ columns' changes of ``snap`` since the baseline (a replay knows what
-        was mapped in between: ReplayScreen)."""
-        return smp.region_changes(self.baseline, snap)
+        """The Δ columns' changes of ``snap`` since the baseline, told apart from what
+        was mapped or unmapped since (a replay's mark A: ReplayScreen)."""
+        return smp.changes_since_baseline(self.baseline, snap, self.baseline_remapped)
 
     def action_clear_baseline(self) -> None:
         self.baseline = None
+        self.baseline_remapped = ()
         self.ref_changes = {}
         self._refresh_views()
         self._update_bindings()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from textual import work
 
 from vmtop.model.region import Snapshot
+from vmtop.model.since_baseline import Ranges, add_remapped
 from vmtop.procfs.errors import ProcError
 from vmtop.tui.prepared_view import prepare_view
 from vmtop.tui.sampler import SampleResult
@@ -42,11 +43,12 @@ class ProcessSampling:
 
     def _view_state(self) -> tuple:
         """What the worker lays out for, as it is now: the bar's state, the table's,
-        the baseline."""
+        the baseline and the ranges remapped since it."""
         return (
             self.query_one(AddressBar).bar_view(),
             self.query_one(RegionTable).table_state(),
             self.baseline,
+            self.baseline_remapped,
         )
 
     @work(thread=True, exclusive=False, group="sampler", exit_on_error=False)
@@ -56,6 +58,7 @@ class ProcessSampling:
         bar_view: bl.BarView,
         table_state: TableState | None = None,
         baseline: Snapshot | None = None,
+        remapped: Ranges = (),
     ) -> None:
         """Take a sample and lay out what the bar and the summary show of it (linear
         in regions: seconds at a million, so not on the UI thread)."""
@@ -68,8 +71,10 @@ class ProcessSampling:
         prepared = None
         if result.snapshot is not None:
             try:
+                if baseline is not None:  # as _apply adds them on the UI thread
+                    remapped = add_remapped(remapped, result.events)
                 prepared = prepare_view(
-                    result.snapshot, bar_view, table_state, baseline, result.changes
+                    result.snapshot, bar_view, table_state, baseline, result.changes, remapped
                 )
             except Exception:  # noqa: BLE001 - the widgets then lay it out themselves
                 prepared = None

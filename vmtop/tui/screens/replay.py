@@ -331,8 +331,8 @@ class ReplayScreen(ProcessScreen):
     def _view_state(self) -> tuple:
         # Changes since A are this screen's own (changes_since_baseline): the sampling
         # worker is not asked to work them out the process screen's way.
-        bar, table, _baseline = super()._view_state()
-        return bar, table, None
+        bar, table, *_baseline = super()._view_state()
+        return bar, table, None, ()
 
     def _show_ab(self) -> None:
         """Say what changed from A to B: worked out in a thread (two samples to rebuild
