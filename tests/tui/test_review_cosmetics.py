@@ -275,3 +275,19 @@ def test_fixture_has_a_vsyscall_above_user_space():
     # (the address tests above need it: a kernel that maps [vsyscall])
     maps = (FIXTURE / str(PID) / "maps").read_text()
     assert "ffffffffff600000-ffffffffff601000" in maps
+
+
+@pytest.mark.parametrize("size", [(160, 48), (80, 24), (60, 12)])
+async def test_column_chooser_lists_every_column_where_the_screen_has_room(size):
+    # The list was capped at 20 rows: two columns sat behind a scroll even at 160x48.
+    app = ScreenApp()
+    async with app.run_test(size=size) as pilot:
+        await open_chooser(pilot)
+        await pilot.pause()
+        listed = pilot.app.screen.query_one(SelectionList)
+        box = pilot.app.screen.query_one("#columns-box")
+        assert box.region.height <= size[1]  # the dialog fits the screen
+        if size[1] - 4 >= listed.option_count:
+            assert listed.size.height == listed.option_count
+        else:
+            assert listed.size.height == size[1] - 4 and listed.max_scroll_y > 0

@@ -42,6 +42,9 @@ class TickList(SelectionList[str]):
         return Strip(segments, strip.cell_length)
 
 
+LIST_CHROME = 4  # rows of the dialog that are not the list: its border, title, note
+
+
 class ColumnChooser(ModalScreen[tuple[str, ...]]):
     """Tick the columns to show; Start and the name are always there."""
 
@@ -74,6 +77,16 @@ class ColumnChooser(ModalScreen[tuple[str, ...]]):
 
     def on_mount(self) -> None:
         self.query_one(SelectionList).focus()
+        self._fit_list()
+
+    def on_resize(self) -> None:
+        self._fit_list()
+
+    def _fit_list(self) -> None:
+        # As many rows as the screen has room for (its border, the title and the note
+        # take four): a fixed cap of 20 hid the last columns behind a scroll even on a
+        # terminal with room for every one.
+        self.query_one(SelectionList).styles.max_height = max(3, self.size.height - LIST_CHROME)
 
     def on_selection_list_selected_changed(self, message: SelectionList.SelectedChanged) -> None:
         self.chosen = (*REQUIRED_COLUMNS, *message.selection_list.selected)
