@@ -789,3 +789,20 @@ def test_resident_change_of_a_reserve_committed_in_part_is_the_committed_range()
     (resident,) = [e for e in events if e.event == "rss_changed"]
     assert (resident.start, resident.end, resident.kind) == (base, base + 160 * M, "anon")
     assert resident.delta == 33 * M
+
+
+def test_an_event_read_in_full_gives_its_date_and_time_to_the_millisecond(monkeypatch):
+    # The log's whole seconds gave events of samples a quarter second apart one time.
+    import time
+
+    from vmtop.model.events import Event
+    from vmtop.tui.screens.event_detail import event_text
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        event = Event(1_700_000_000.25, ev.MAPPED, ANON, ANON + MiB, kinds.ANON, MiB, MiB)
+        assert "at 2023-11-14 22:13:20.250" in event_text(event).plain
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -22,7 +22,10 @@ from vmtop.tui.formatting import format_bytes, format_delta
 def event_text(e: Event) -> Text:
     """Every field of the event, one per line, wrapped by the screen."""
     text = Text()
-    stamp = time.strftime("%H:%M:%S", time.localtime(e.time))
+    # To the millisecond (the sample's time): the log's whole seconds give four events
+    # the same time at a quarter-second interval; read in full, their order shows.
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.time))
+    stamp += f".{int(e.time * 1000) % 1000:03d}"
     text.append(f"{e.event}", style="bold")
     text.append(f"  at {stamp}\n", style="dim")
     meaning = EVENT_DESCRIPTIONS.get(e.event)
