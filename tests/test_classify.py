@@ -374,8 +374,8 @@ def test_mappings_glibc_names_itself():
     regions = classify_regions(parse_maps(maps))
     got = [(r.kind, r.object, r.tid) for r in regions]
     assert got == [
-        ("arena", "arena 1", None),
-        ("reserved", "arena 1", None),
+        ("arena", "arena heap 1", None),
+        ("reserved", "arena heap 1", None),
         ("guard", "the stack of thread 4243", None),
         ("thread_stack", None, 4243),
         ("named_anon", None, None),

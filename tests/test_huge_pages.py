@@ -97,8 +97,14 @@ def test_huge_pages_note_words_each_case():
     assert "none yet" in huge_pages_note(asked)
     assert "cannot get them" in huge_pages_note({**asked, "THPeligible": 0})
     unasked = {"VmFlags": "rd wr mr mw me ac", "AnonHugePages": 2 * MIB}
-    assert "unasked" in huge_pages_note(unasked)
-    assert "MADV_NOHUGEPAGE" in huge_pages_note({"VmFlags": "rd wr nh", "AnonHugePages": 0})
+    assert "without madvise MADV_HUGEPAGE" in huge_pages_note(unasked)
+    assert "MADV_COLLAPSE" in huge_pages_note(unasked)  # khugepaged is not the only way
+    no_thp = huge_pages_note({"VmFlags": "rd wr nh", "AnonHugePages": 0})
+    # The kernel sets nh on every MAP_STACK mapping (Linux 6.7+): not always asked for.
+    assert "MADV_NOHUGEPAGE" in no_thp and "MAP_STACK" in no_thp
+    # A 64 KiB base page (arm64, ppc64le) is no hugetlb page: VmFlags would say ht.
+    assert huge_pages_note({"VmFlags": "rd wr mr mw me ac", "KernelPageSize": 65536}) == ""
+    assert "hugetlb" in huge_pages_note({"VmFlags": "rd wr ht", "KernelPageSize": 2 * MIB})
     assert huge_pages_note({"VmFlags": "rd wr", "KernelPageSize": 4096}) == ""
 
 

@@ -80,7 +80,7 @@ def test_jvm_arenas_are_numbered_and_their_tails_reserved():
     regions = snapshot("jvm").regions
     arenas = [r for r in regions if r.kind == kinds.ARENA]
     # From the top of the map down: the order glibc made them in.
-    assert [r.object for r in arenas] == [f"arena {i}" for i in range(len(arenas), 0, -1)]
+    assert [r.object for r in arenas] == [f"arena heap {i}" for i in range(len(arenas), 0, -1)]
     for r in arenas:
         assert r.start % (64 << 20) == 0
     tails = [
@@ -304,7 +304,7 @@ def test_fixture_files_stay_small():
 def test_a_new_arena_leaves_the_others_their_numbers():
     """glibc maps a new arena below the others: numbered from the top, every arena
     keeps its number (numbered from the bottom, all moved up one, and the log's
-    "arena 1" became the table's "arena 4")."""
+    "arena heap 1" became the table's "arena heap 4")."""
     procfs, pid = tree("jvm")
     text = (REAL / "jvm" / str(pid) / "maps").read_bytes()
     before = classify_regions(parse_maps(text))
@@ -323,4 +323,4 @@ def test_a_new_arena_leaves_the_others_their_numbers():
     for r in before:
         if r.object and r.object.startswith("arena "):
             assert names[r.start] == r.object
-    assert names[new] == names[new + 0x21000] == f"arena {len(arenas) + 1}"
+    assert names[new] == names[new + 0x21000] == f"arena heap {len(arenas) + 1}"

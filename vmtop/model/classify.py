@@ -12,10 +12,12 @@ classifies a live process, a copied ``/proc`` tree and a recording.
   The anonymous rw- region right after the object's data is its ``bss`` (where .bss
   spills past the file-backed page) unless the program headers say it has no bss
   pages. Every region of an object carries ``object`` = the object's path.
-- glibc malloc arenas of other threads: an rw- anonymous region starting on a 64 MiB
-  boundary, followed by no-access memory up to the next boundary (or 64 MiB long), is
-  an ``arena`` (``object`` "arena N", numbered from the top of the map down: in the
-  order glibc made them, as each new one goes below the last); its no-access tail is
+- heaps of glibc's non-main malloc arenas (threads share them): an rw- anonymous
+  region starting on a 64 MiB boundary, followed by no-access memory up to the next
+  boundary (or 64 MiB long), is an ``arena`` (``object`` "arena heap N", numbered from
+  the top of the map down: in the order glibc made them, as each new one goes below
+  the last; an arena whose heap is full maps another, so N counts heaps, not arenas,
+  which the map cannot tell apart); its no-access tail is
   ``reserved`` with the same object: the arena grows into it with mprotect. Where glibc
   names its mappings (``[anon: glibc: malloc arena]``, ``[anon: glibc: pthread stack:
   TID]``, glibc 2.40+ with ``glibc.mem.decorate_maps``), the names say it.
@@ -195,17 +197,17 @@ def classify_objects(regions: Sequence[Region], facts: ClassifyFacts = NO_FACTS)
 
 
 def _number_arenas_from_the_top(out, arena_rows: list[tuple[int, int]]) -> None:
-    """In place: arena N of M (numbered going up the map) becomes arena M + 1 - N.
+    """In place: arena heap N of M (numbered going up the map) becomes M + 1 - N.
     glibc maps each new arena below the last (mmap goes down), so numbered from the
-    top an arena keeps its number as the program makes more: the log's "arena 3" is
-    the table's "arena 3" minutes later (numbered from the bottom, the newest arena was
+    top an arena keeps its number as the program makes more: the log's "arena heap 3" is
+    the table's "arena heap 3" minutes later (numbered from the bottom, the newest arena was
     always 1 and every other one moved up)."""
     if not arena_rows:
         return
     total = max(n for _, n in arena_rows)
     for i, n in arena_rows:
         r = out[i]
-        out[i] = relabel(r, r[KIND], f"arena {total + 1 - n}", r[TID])
+        out[i] = relabel(r, r[KIND], f"arena heap {total + 1 - n}", r[TID])
 
 
 def _exec_objects(regions: Sequence[Region]) -> set[tuple[str, int]]:
@@ -327,7 +329,7 @@ def _classified_objects(
                 if named == "malloc arena]":
                     arenas += 1
                     tail_start = r[END]
-                    r = relabel(r, ARENA, f"arena {arenas}", None)
+                    r = relabel(r, ARENA, f"arena heap {arenas}", None)
                     arena_rows.append((i, arenas))
                 elif named.startswith(_GLIBC_STACKS) and named[-1:] == "]":
                     tid = named[named.rfind(" ") + 1 : -1]
@@ -337,7 +339,7 @@ def _classified_objects(
             if not r[START] % ARENA_HEAP and _is_arena(r, regions[i + 1] if i + 1 < n else None):
                 arenas += 1
                 tail_start = r[END]
-                r = relabel(r, ARENA, f"arena {arenas}", r[TID])
+                r = relabel(r, ARENA, f"arena heap {arenas}", r[TID])
                 arena_rows.append((i, arenas))
             elif (
                 prev is not None
@@ -370,7 +372,7 @@ def _classified_objects(
                 held = relabel(prev, GUARD, _JIT_CODE, None)
         elif k in NO_ACCESS:
             if r[START] == tail_start:
-                r = relabel(r, RESERVED, f"arena {arenas}", None)
+                r = relabel(r, RESERVED, f"arena heap {arenas}", None)
                 arena_rows.append((i, arenas))
             elif (
                 prev is not None

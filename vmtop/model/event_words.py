@@ -54,12 +54,14 @@ MAPPED_OVER = (
 )
 REPLACED = "replaced between samples by another mapping (unmapped and mapped again, or MAP_FIXED)"
 THREAD_EXIT_CACHED = (
-    "a thread exited; its stack stays mapped: glibc keeps a few finished threads' stacks "
-    "cached for the next thread it starts (no memory was given back)"
+    "a thread exited; its stack stays mapped: glibc keeps finished threads' stacks (up to "
+    "40 MiB) cached for the next thread it starts, and gave back almost all of its pages "
+    "(madvise): resident memory falls, no address space is freed"
 )
 THREAD_EXIT = (
-    "a thread exited: its stack and the guard page below it were unmapped together "
-    "(glibc keeps a few finished threads' stacks cached for reuse; this one was let go)"
+    "a thread exited and its stack and the guard below it were unmapped together: glibc "
+    "caches finished threads' stacks (up to 40 MiB) and unmaps the oldest past that, for "
+    "a joinable thread at pthread_join"
 )
 
 
@@ -71,13 +73,17 @@ def what_it_is(r: Region, start: int, size: int, *, freed: bool) -> str:
             return f"a {r.object}: glibc let it go (it keeps up to 40 MiB of them)"
         if freed:
             return "a thread's stack: its thread exited, or glibc let a cached stack go"
-        return "a thread's stack: pthread_create maps it with a guard page below"
+        return (
+            "a thread's stack: pthread_create maps it with a guard at its low end (a "
+            "no-access region below; with glibc 2.42+ on Linux 6.13+, inside it)"
+        )
     if kind == kinds.ARENA:
         if freed:
             return f"a glibc malloc arena heap given back ({r.object}): it was empty"
         return (
-            f"a new glibc malloc arena ({r.object}): a thread's malloc got a 64 MiB-aligned "
-            "heap of its own; this is its usable part, the rest is reserved for it"
+            f"a new 64 MiB-aligned glibc malloc heap ({r.object}): a new arena for threads, "
+            "or more room for an arena whose heap was full; this is its usable part, the "
+            "rest is reserved for it"
         )
     if kind == kinds.RESERVED:
         if r.object and r.object.startswith("arena"):
@@ -192,8 +198,17 @@ def protection_change(p: Region, c: Region) -> tuple[str, str]:
         return ev.RESERVE_COMMITTED, f"{change}: {why} (mprotect or mmap over it)"
     if now_none and not was_none and c.kind == kinds.RESERVED:
         arena = c.object and c.object.startswith("arena")
-        why = f"{c.object} shrank" if arena else "a runtime gave memory back"
-        return ev.RESERVE_RELEASED, f"{change}: back to reserve, its pages freed ({why})"
+        # (glibc maps no-access over a shrinking arena only under strict overcommit;
+        # otherwise it gives the pages back in place, which is an rss_changed)
+        why = (
+            f"{c.object} shrank, as glibc does with vm.overcommit_memory=2"
+            if arena
+            else "a runtime gave memory back"
+        )
+        # mprotect alone leaves the pages resident: freed only where the RSS fell.
+        freed = c.rss is not None and p.rss is not None and c.rss < p.rss
+        pages = ", its pages freed" if freed else ""
+        return ev.RESERVE_RELEASED, f"{change}: back to reserve{pages} ({why})"
     if "x" in c.perms[:3] and "x" not in p.perms[:3] and not c.inode:
         return (
             ev.PROTECTION_CHANGED,

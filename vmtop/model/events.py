@@ -32,12 +32,14 @@ EVENT_DESCRIPTIONS = {
     MAPPED: "a range became mapped: a new region (mmap, a library, a thread's stack), or "
     "one merged into a neighbour",
     UNMAPPED: "a range is no longer mapped: munmap, or cut from a neighbour",
-    THREAD_EXITED: "a thread exited: its stack and the guard page below it were unmapped "
-    "together, or its stack stays mapped, kept by glibc for the next thread",
+    THREAD_EXITED: "a thread exited: its stack stays mapped, cached by glibc for the next "
+    "thread (most of its pages given back), or it and its guard were unmapped together "
+    "(glibc unmaps the oldest cached stacks past 40 MiB)",
     RESERVE_COMMITTED: "part of a reserved (no-access) range became usable: an arena, "
     "a JIT code cache or a runtime heap grew into address space kept for it",
-    RESERVE_RELEASED: "part of a usable range went back to no-access reserve: its pages "
-    "were freed (an arena or a runtime heap shrank)",
+    RESERVE_RELEASED: "part of a usable range went back to no-access reserve: a runtime "
+    "heap shrank (glibc's arenas only with vm.overcommit_memory=2; otherwise they give "
+    "pages back in place, an rss_changed)",
     HEAP_GREW: "the [heap] end moved up: brk, for mallocs below the mmap threshold",
     HEAP_SHRANK: "the [heap] end moved down: brk gave memory back (malloc_trim, free)",
     STACK_GREW: "the [stack] start moved down: deeper calls or large locals",
@@ -49,8 +51,9 @@ EVENT_DESCRIPTIONS = {
     EXEC: "the process ran a new program (same PID, new image)",
     EXITED: "the process exited",
     PID_REUSED: "the PID now belongs to another process (different start time)",
-    STOPPED: "the process was stopped by a signal (SIGSTOP, Ctrl-Z): its map cannot change "
-    "until it is continued",
+    STOPPED: "the process was stopped by a signal (SIGSTOP, Ctrl-Z): its own code cannot "
+    "change its map until it is continued (its resident memory can still be reclaimed "
+    "or swapped)",
     CONTINUED: "the stopped process was continued (SIGCONT, fg, bg)",
     NOTE: "what the demo workload says it is doing",
 }
@@ -62,11 +65,15 @@ MALLOC_THRESHOLD_NOTE = (
     "the heap (brk) or, in other threads, from their arena. The threshold is dynamic: "
     "when such an mmapped block is freed, glibc raises the threshold to its size (up to "
     "32 MiB), so the next blocks of that size come from the heap: a 256 KiB malloc after "
-    "a 256 KiB free grows the heap instead of adding a mapping. Setting M_MMAP_THRESHOLD "
-    "(mallopt, or GLIBC_TUNABLES=glibc.malloc.mmap_threshold) turns this off. A new "
-    "anonymous mapping of 128 KiB or more is therefore 'malloc above its mmap threshold, "
-    "or a direct mmap': the map cannot tell which. A thread's exit unmaps its stack and "
-    "guard together (glibc keeps up to 40 MiB of finished threads' stacks for reuse)."
+    "a 256 KiB free grows the heap instead of adding a mapping. Setting M_MMAP_THRESHOLD, "
+    "M_TRIM_THRESHOLD, M_TOP_PAD or M_MMAP_MAX (mallopt, or the glibc.malloc.* tunables) "
+    "turns this off. A big request is also served from the heap, with no new mapping, "
+    "when a free block there is large enough: glibc compares it with the threshold only "
+    "when the heap has no room. A new anonymous mapping of 128 KiB or more is therefore "
+    "'malloc above its mmap threshold, or a direct mmap': the map cannot tell which. A "
+    "finished thread's stack is cached for the next thread, most of its pages given "
+    "back; glibc unmaps the oldest cached stacks, guard and all, once the cache is over "
+    "40 MiB."
 )
 
 

@@ -69,8 +69,10 @@ def why_kind(region: Region) -> str:
     if kind == kinds.ARENA:
         return (
             f"Read-write anonymous memory starting on a 64 MiB boundary with no-access "
-            f"memory up to the next one ({_size(ARENA_HEAP)} heap): glibc's malloc heap for "
-            f"other threads, {r.object}. It grows into the reserved rest with mprotect."
+            f"memory up to the next one ({_size(ARENA_HEAP)} heap): {r.object}, a heap "
+            "of one of glibc's malloc arenas other than the main one, which threads share "
+            "(up to 8 a core; an arena whose heap is full maps another). It grows into the "
+            "reserved rest with mprotect."
         )
     if kind == kinds.JIT:
         return (
@@ -82,7 +84,8 @@ def why_kind(region: Region) -> str:
     if kind == kinds.RELRO:
         return (
             "Read-only, right below the object's writable data and mapped from the same "
-            "segment: RELRO (.got, .dynamic, .init_array), writable while the loader "
+            "segment: RELRO (.data.rel.ro, .got, .dynamic, .init_array), writable while "
+            "the loader "
             "relocated it, then made read-only against overwrites."
         )
     if kind == kinds.THREAD_STACK:
@@ -90,8 +93,9 @@ def why_kind(region: Region) -> str:
             return (
                 f"The {r.object}: glibc keeps a finished thread's stack, guard page and "
                 "all, for the next pthread_create to reuse (up to 40 MiB of them, "
-                "glibc.pthread.stack_cache_size). No thread runs on it now; what it "
-                "holds resident stays until a new thread reuses it or glibc unmaps it."
+                "glibc.pthread.stack_cache_size; past that it unmaps the oldest). No "
+                "thread runs on it now: glibc gave back almost all of its pages as the "
+                "thread exited (madvise), keeping a few KiB at its top."
             )
         if r.object and r.object.startswith("threads "):
             return (
@@ -103,7 +107,8 @@ def why_kind(region: Region) -> str:
             return f"Holds the stack pointer of thread {r.tid}{name}."
         return (
             "Read-write anonymous memory above a guard page, the layout pthread_create "
-            "makes; which thread's it is could not be read."
+            "makes (glibc 2.42+ on Linux 6.13+ puts the guard inside the stack's own "
+            "region instead, VmFlag gu); which thread's it is could not be read."
         )
     if r.object == HUGETLB:
         return _why_hugetlb(r)
@@ -115,7 +120,8 @@ def why_kind(region: Region) -> str:
         return (
             "Anonymous memory of 128 KiB or more: a malloc above its mmap threshold, a "
             "direct mmap, or a runtime's heap: the JVM's, V8's, CPython's object "
-            "allocator (1 MiB arenas, which the kernel merges when they are adjacent). "
+            "allocator (1 MiB arenas since 3.10, 256 KiB before, which the kernel merges "
+            "when they are adjacent). "
             "The map alone cannot tell which."
         )
     return ""
@@ -132,7 +138,8 @@ def _why_deleted_file(r: Region) -> str:
         "'(deleted)': the file was removed, or replaced by a new file of the same name "
         "(a package upgrade, an editor's save), after it was mapped. The mapping keeps "
         "the old file alive: its blocks stay in use on disk until the last mapping and "
-        "descriptor go (lsof +L1 lists such files)."
+        "descriptor go (`grep '(deleted)' /proc/*/maps` finds such mappings; "
+        "lsof +L1 lists only files still open by a descriptor)."
     )
     if r.kind == kinds.TEXT or (r.object and r.kind != kinds.FILE):
         text += " The process runs the old code; only a restart loads the new file."
@@ -147,7 +154,9 @@ def _why_hugetlb(r: Region) -> str:
     )
     return (
         f"Memory in hugetlb pages ({how}): huge pages taken from the pool reserved in "
-        "/proc/sys/vm/nr_hugepages (HugePages_* in /proc/meminfo), never swapped. Rss "
+        "/proc/sys/vm/nr_hugepages for the default size (other sizes under "
+        "/sys/kernel/mm/hugepages/; surplus pages as nr_overcommit_hugepages allows; "
+        "HugePages_* in /proc/meminfo), never swapped. Rss "
         "and Pss leave them out: what is resident is Shared_Hugetlb + Private_Hugetlb "
         "(the HugeTLB column)."
     )
@@ -161,7 +170,9 @@ def huge_pages_note(fields: dict[str, int | str]) -> str:
     hugetlb = sum(
         v for k in ("Shared_Hugetlb", "Private_Hugetlb") if isinstance(v := fields.get(k), int)
     )
-    if "ht" in flags or (isinstance(page, int) and page > 4096):
+    # VmFlag ht says it (since Linux 3.8); KernelPageSize alone would call every region
+    # hugetlb where the base page is 16 or 64 KiB (arm64, ppc64le).
+    if "ht" in flags or (not flags and isinstance(page, int) and page > 4096):
         size = f"{_size(page)} " if isinstance(page, int) else ""
         return (
             f"Backed by {size}hugetlb pages: {_size(hugetlb)} resident (Shared_Hugetlb + "
@@ -176,8 +187,9 @@ def huge_pages_note(fields: dict[str, int | str]) -> str:
         why = (
             "the program asked for them (madvise MADV_HUGEPAGE)"
             if "hg" in flags
-            else "the kernel gave them unasked (transparent_hugepage 'always', or "
-            "khugepaged collapsed small pages)"
+            else "without madvise MADV_HUGEPAGE: transparent_hugepage 'always', a "
+            "shmem or tmpfs huge= setting, the file system's large folios, or an "
+            "explicit MADV_COLLAPSE"
         )
         return (
             f"{_size(thp)} of it in transparent huge pages (one page table entry maps 2 MiB "
@@ -192,7 +204,11 @@ def huge_pages_note(fields: dict[str, int | str]) -> str:
             "khugepaged has not got to it)."
         )
     if "nh" in flags:
-        return "The program asked for no transparent huge pages here (MADV_NOHUGEPAGE)."
+        return (
+            "No transparent huge pages here (VM_NOHUGEPAGE): the program asked (madvise "
+            "MADV_NOHUGEPAGE), or the kernel set it on a stack mapped with MAP_STACK "
+            "(Linux 6.7+), as every thread stack is."
+        )
     return ""
 
 
@@ -207,7 +223,8 @@ def _why_shm(r: Region) -> str:
         if r.object and "IPC_RMID" in r.object:
             # The object says it was removed and goes with its last detach.
             return text + (
-                " No process can attach it any more. ('(deleted)' is in every SysV "
+                " Its key no longer finds it (shmget), but on Linux a process that knows "
+                "the shmid can still attach it. ('(deleted)' is in every SysV "
                 "mapping's name: segments are files of the kernel's internal tmpfs, "
                 "linked in no directory.)"
             )

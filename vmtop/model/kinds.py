@@ -68,14 +68,18 @@ ALL_KINDS = (
 KIND_DESCRIPTIONS = {
     TEXT: "executable code of the program or a library (r-x, file-backed)",
     RODATA: "read-only data of an ELF object: constants, string literals, ELF headers",
-    RELRO: "data made read-only after relocation (RELRO): .got, .dynamic, .init_array",
-    DATA: "initialised writable globals and statics of an ELF object (.data, .got.plt)",
+    RELRO: "data made read-only after relocation (RELRO): .data.rel.ro, .got, .dynamic, "
+    ".init_array",
+    DATA: "initialised writable globals and statics of an ELF object (.data; .got.plt "
+    "with lazy binding)",
     BSS: "zero-initialised globals and statics (.bss), anonymous memory after .data",
     GAP: "no-access hole inside an ELF object's span, left by the loader's alignment",
     HEAP: "the brk heap: small malloc()s (the main arena); grows up through brk",
-    ARENA: "a glibc malloc arena of another thread: the usable part of a 64 MiB heap",
+    ARENA: "a heap of a glibc malloc arena other than the main one (threads share up to "
+    "8 a core): the usable part of a 64 MiB heap",
     STACK: "the main thread's stack; grows down as functions call deeper",
-    THREAD_STACK: "a thread's stack: anonymous memory above a guard page",
+    THREAD_STACK: "a thread's stack (anonymous memory; its guard is a no-access region "
+    "below it, or inside it with glibc 2.42+ on Linux 6.13+)",
     ANON: "anonymous private memory: malloc above its mmap threshold, direct mmap, "
     "runtime heaps (Java, V8, CPython)",
     JIT: "anonymous executable memory: JIT-compiled code (JVM code cache, V8, PCRE2)",
@@ -87,7 +91,7 @@ KIND_DESCRIPTIONS = {
     GUARD: "a few no-access pages below a stack or beside JIT code: an overrun faults",
     RESERVED: "no-access address space: kept for growth (arena tails, JVM/V8 reserves, "
     "GPU address space), or kept inaccessible on purpose (a JVM's safepoint polling "
-    "page): virtual only, nothing resident",
+    "page): usually virtual only (pages made no-access by mprotect alone stay resident)",
     VDSO: "code the kernel maps in so some system calls need no kernel entry",
     VVAR: "kernel data read by the vDSO (clock values)",
     VSYSCALL: "legacy fixed-address system call page, above user space",

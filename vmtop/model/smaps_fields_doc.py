@@ -31,8 +31,9 @@ SMAPS_FIELD_DOCS: dict[str, str] = {
     "Private_Dirty": "resident pages mapped only here, modified: a shared file mapping's are "
     "written back to the file; anonymous ones and copy-on-write copies swapped out",
     "Referenced": "memory currently marked as referenced (accessed recently)",
-    "Anonymous": "memory that belongs to no file; in a private file mapping, pages the "
-    "process wrote to became anonymous copies",
+    "Anonymous": "private anonymous pages: memory of no file, including the copies a "
+    "process made by writing to a private file mapping; shared memory (shared anonymous, "
+    "memfd, SysV, /dev/shm) is not counted here",
     "KSM": "pages merged with identical pages by Kernel Samepage Merging",
     "LazyFree": "memory marked with madvise(MADV_FREE): freed only under memory pressure, "
     "if still clean",
@@ -43,8 +44,10 @@ SMAPS_FIELD_DOCS: dict[str, str] = {
     "Private_Hugetlb": "hugetlbfs memory mapped only here (not counted in Rss or Pss)",
     "Swap": "would-be-anonymous memory that is out on swap (for shmem also the swapped "
     "part of the shared object)",
-    "SwapPss": "this process's proportional share of the region's swap",
-    "Locked": "memory locked in RAM (mlock): it will not be swapped out",
+    "SwapPss": "this process's proportional share of the region's swap (not counting "
+    "swapped shmem pages)",
+    "Locked": "the Pss of this region if it is locked in RAM (mlock): locked pages are not "
+    "swapped out",
     "THPeligible": "1 if the region may get transparent huge pages, 0 if not",
     "ProtectionKey": "the memory protection key (pkey) of the region",
     "VmFlags": "the kernel's flags for the region, spelled out below",

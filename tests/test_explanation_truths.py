@@ -1,0 +1,94 @@
+"""What vmtop says about Linux and glibc, checked against what they do (a review of
+every explanation against the kernel's and glibc's sources, with experiments on this
+kernel): each test pins the true statement where vmtop had said a false or misleading
+one."""
+
+from __future__ import annotations
+
+from helpers_diff import MiB, base_regions, region, snapshot
+
+from vmtop.model import events as ev
+from vmtop.model import kinds
+from vmtop.model.cached_stacks import CACHED
+from vmtop.model.diff import diff_snapshots
+from vmtop.model.event_words import THREAD_EXIT, THREAD_EXIT_CACHED, protection_change
+from vmtop.model.events import EVENT_DESCRIPTIONS, MALLOC_THRESHOLD_NOTE
+from vmtop.model.explain import why_kind
+from vmtop.model.kinds import KIND_DESCRIPTIONS
+from vmtop.model.region import Region
+from vmtop.model.smaps_fields_doc import SMAPS_FIELD_DOCS
+
+AT = 0x7F20_0000_0000
+
+
+def test_a_cached_stack_holds_almost_nothing_resident():
+    # glibc madvises a finished thread's stack (all but PTHREAD_STACK_MIN) as the thread
+    # exits (nptl/pthread_create.c, advise_stack_range): 4 MiB used, 24 kB left after.
+    stack = Region(AT, AT + 8 * MiB, "rw-p", 0, "00:00", 0, "", kind=kinds.THREAD_STACK,
+                   object=f"{CACHED}exited thread 7")  # fmt: skip
+    said = why_kind(stack)
+    assert "gave back almost all of its pages" in said, said
+    assert "stays until" not in said
+    assert "no memory was given back" not in THREAD_EXIT_CACHED
+    assert "gave back almost all of its pages" in THREAD_EXIT_CACHED
+
+
+def test_a_thread_exit_is_not_said_to_unmap_its_own_stack_first():
+    # The stack goes to glibc's cache; past 40 MiB the oldest cached ones are unmapped
+    # (nptl/nptl-stack.c, __nptl_free_stacks walks the cache from its tail).
+    assert "oldest" in THREAD_EXIT and "40 MiB" in THREAD_EXIT
+    assert "oldest" in EVENT_DESCRIPTIONS[ev.THREAD_EXITED]
+    assert "A thread's exit unmaps its stack" not in MALLOC_THRESHOLD_NOTE
+
+
+def test_the_malloc_note_names_every_setting_that_fixes_the_threshold():
+    # mallopt(3): setting any of these disables the dynamic mmap threshold.
+    for name in ("M_MMAP_THRESHOLD", "M_TRIM_THRESHOLD", "M_TOP_PAD", "M_MMAP_MAX"):
+        assert name in MALLOC_THRESHOLD_NOTE
+    # sysmalloc alone checks the threshold: a free block in the heap serves first.
+    assert "free block there is large enough" in MALLOC_THRESHOLD_NOTE
+
+
+def test_anonymous_leaves_out_shared_memory():
+    # proc.rst: shmem pages (MAP_SHARED|MAP_ANONYMOUS, memfd, SysV, /dev/shm) belong to
+    # files of the internal tmpfs: 1 MiB touched showed Anonymous: 0 kB.
+    assert "shared memory" in SMAPS_FIELD_DOCS["Anonymous"]
+    assert "not counted" in SMAPS_FIELD_DOCS["Anonymous"]
+    assert SMAPS_FIELD_DOCS["Locked"].startswith("the Pss")  # task_mmu.c: pss_locked
+
+
+def test_a_deleted_mapped_file_is_found_by_maps_not_lsof_l1():
+    # lsof +L1 selects open descriptors: a file only mapped shows as DEL, not under +L1.
+    old = Region(AT, AT + MiB, "r--p", 0, "fe:00", 12, "/tmp/data (deleted)", kind=kinds.FILE)
+    said = why_kind(old)
+    assert "(deleted)' /proc/*/maps" in said and "lsof +L1 lists such files" not in said
+
+
+def test_no_access_memory_can_still_be_resident():
+    # mprotect(PROT_NONE) on touched pages leaves them resident (1 MiB Rss, ---p).
+    assert "nothing resident" not in KIND_DESCRIPTIONS[kinds.RESERVED]
+    assert "stay resident" in KIND_DESCRIPTIONS[kinds.RESERVED]
+
+
+def test_back_to_reserve_says_pages_freed_only_where_rss_fell():
+    was = region(AT, AT + 16 * MiB, rss=4 * MiB)._replace(kind=kinds.ANON)
+    kept = region(AT, AT + 16 * MiB, "---p", rss=4 * MiB)._replace(kind=kinds.RESERVED)
+    name, detail = protection_change(was, kept)
+    assert name == ev.RESERVE_RELEASED and "pages freed" not in detail, detail
+    freed = kept._replace(rss=0)
+    assert "its pages freed" in protection_change(was, freed)[1]
+    # glibc maps no-access over a shrinking arena only under strict overcommit.
+    arena = was._replace(kind=kinds.ARENA, object="arena heap 1")
+    tail = freed._replace(object="arena heap 1")
+    assert "vm.overcommit_memory=2" in protection_change(arena, tail)[1]
+
+
+def test_a_new_arena_heap_is_not_said_to_be_a_new_arena():
+    # arena.c new_heap: an arena whose heap is full maps another 64 MiB heap for itself.
+    at = 0x7F30_0000_0000
+    heap = [region(at, at + 132 * 1024), region(at + 132 * 1024, at + 64 * MiB, "---p")]
+    before = snapshot(base_regions())
+    after = snapshot(base_regions() + heap, taken_at=before.taken_at + 1)
+    usable = next(e for e in diff_snapshots(before, after) if e.kind == kinds.ARENA)
+    assert "new glibc malloc arena" not in usable.detail
+    assert "arena heap 1" in usable.detail
