@@ -19,9 +19,12 @@ from conftest import FIXTURES
 from vmtop.model import events as ev
 from vmtop.model import kinds
 from vmtop.model.diff import diff_snapshots
+from vmtop.model.java_regions import CODE_CACHE, JAVA_HEAP
 from vmtop.model.stacks import GUARD_MAX
+from vmtop.procfs.java_facts import read_java_facts
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import take_snapshot
+from vmtop.tui.sampler import Sampler
 
 pytestmark = pytest.mark.live
 
@@ -64,6 +67,19 @@ def test_a_jvm_has_jit_code_and_only_small_guards(spawn):
     check_runtime(snap.regions)
     assert any(r.kind == kinds.ARENA for r in snap.regions)  # its threads' malloc arenas
     assert any(r.kind == kinds.THREAD_STACK and r.tid for r in snap.regions)
+    # The Java heap: its size read from the JVM's hsperfdata, its 256 MiB named whole.
+    assert read_java_facts(ProcFS(), child.pid, snap.regions).source == "hsperfdata"
+    heap = [r for r in snap.regions if r.object == JAVA_HEAP]
+    assert heap and heap[-1].end - heap[0].start == 256 << 20
+    assert sum(r.size for r in heap) == 256 << 20  # one run, no hole
+    assert any(r.object and r.object.startswith(CODE_CACHE) for r in snap.regions)
+    # The TUI's sampler reads maps again parsing only what changed: the heap stays named.
+    sampler = Sampler(ProcFS(), child.pid)
+    for _ in range(3):
+        again = sampler.sample(1.0).snapshot
+    assert [(r.start, r.end) for r in again.regions if r.object == JAVA_HEAP] == [
+        (r.start, r.end) for r in heap
+    ]
 
 
 def test_node_has_jit_code_and_only_small_guards(spawn):

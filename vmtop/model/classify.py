@@ -55,6 +55,7 @@ from vmtop.model.column_steps import where
 from vmtop.model.columns import RegionColumns
 from vmtop.model.devices import device_name
 from vmtop.model.facts import NO_FACTS, ClassifyFacts
+from vmtop.model.java_regions import mark_java_regions
 from vmtop.model.kinds import NO_ACCESS_KINDS
 from vmtop.model.region import Region
 from vmtop.model.region_rows import (
@@ -109,6 +110,8 @@ def classify_regions(regions: Sequence[Region], facts: ClassifyFacts | None = No
         gc.disable()
     try:
         out = classify_objects(regions, facts)
+        if facts.java is not None:
+            mark_java_regions(out, facts.java)
         if facts.stack_pointers:
             mark_thread_stacks(out, facts.stack_pointers, facts.thread_names)
         name_stack_guards(out)
@@ -135,6 +138,8 @@ def classify_columns(regions: RegionColumns, facts: ClassifyFacts | None = None)
         if r is not as_it_came:
             rows[i] = r
     _number_arenas_from_the_top(patched, arena_rows)
+    if facts.java is not None:
+        mark_java_regions(patched, facts.java)
     if facts.stack_pointers:
         mark_thread_stacks(patched, facts.stack_pointers, facts.thread_names)
     name_stack_guards(patched)

@@ -4,7 +4,7 @@ for what its pages are (``huge_pages_note``) its smaps fields."""
 
 from __future__ import annotations
 
-from vmtop.model import cuda, kinds
+from vmtop.model import cuda, java_regions, kinds
 from vmtop.model.cached_stacks import is_cached_stack
 from vmtop.model.classify import ARENA_HEAP, HUGETLB
 from vmtop.model.devices import device_meaning
@@ -29,6 +29,16 @@ def _size(n: int) -> str:
 def why_kind(region: Region) -> str:
     """The evidence for the region's kind, in plain words ("" when the name says all)."""
     r, kind, size = region, region.kind, _size(region.size)
+    if r.object and r.object.startswith(java_regions.JAVA_HEAP):
+        return _why_java_heap(r)
+    if r.object and r.object.startswith(java_regions.CODE_CACHE):
+        part = "its compiled code" if kind == kinds.JIT else "reserved for it to grow into"
+        return (
+            f"The JVM's {r.object}, {part}: HotSpot reserves the code cache whole (240 MiB "
+            "by default, ReservedCodeCacheSize) in three segments, going up: methods "
+            "compiled with profiling, the JVM's own code, methods compiled for speed; each "
+            "is committed from its base as code is compiled."
+        )
     if kind == kinds.RESERVED:
         if r.object and r.object.startswith("arena"):
             return (
@@ -130,6 +140,25 @@ def why_kind(region: Region) -> str:
 _FILE_KINDS = frozenset(
     (kinds.TEXT, kinds.RODATA, kinds.RELRO, kinds.DATA, kinds.FILE, kinds.GAP, kinds.RESERVED)
 )
+
+
+def _why_java_heap(r: Region) -> str:
+    if r.object == java_regions.JAVA_HEAP_ZGC:
+        return (
+            "The Java heap of ZGC: shared memory (a memfd named java_heap) mapped at "
+            "three addresses, one view per colour of ZGC's pointers; the views are the "
+            "same pages, so their RSS is one set of pages counted three times."
+        )
+    what = {
+        kinds.RESERVED: "its part not committed yet: no access, no memory",
+        kinds.FILE: "objects archived in the CDS file (classes.jsa), mapped into it",
+    }.get(r.kind, "a part the collector committed")
+    return (
+        f"The Java heap, {what}. HotSpot reserves the heap whole, MaxHeapSize bytes "
+        "(-Xmx; read from the JVM's hsperfdata counters, which jstat reads), and commits "
+        "and uncommits parts of it as the heap grows and shrinks; this run of regions "
+        "spans exactly that size."
+    )
 
 
 def _why_deleted_file(r: Region) -> str:

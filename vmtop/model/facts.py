@@ -12,6 +12,15 @@ from typing import NamedTuple
 from vmtop.model.sysv import SysvSegment
 
 
+class JavaFacts(NamedTuple):
+    """What a HotSpot JVM's map is laid out by (``vmtop.model.java_regions``)."""
+
+    # MaxHeapSize, exactly (hsperfdata), or the sizes -Xmx can have become (HotSpot
+    # aligns it up to 2 to 32 MiB); empty when neither says.
+    heap_sizes: tuple[int, ...] = ()
+    source: str = ""  # "hsperfdata", "-Xmx", or ""
+
+
 class ClassifyFacts(NamedTuple):
     # Stack pointer of every thread but the main one (None: unknown, e.g. running).
     stack_pointers: Mapping[int, int | None] = {}
@@ -24,6 +33,8 @@ class ClassifyFacts(NamedTuple):
     bss_after_data: Mapping[int, int | None] = {}
     # /proc/sysvipc/shm by shmid.
     sysv: Mapping[int, SysvSegment] = {}
+    # A HotSpot JVM's heap size; None for a process that maps no libjvm.so.
+    java: JavaFacts | None = None
 
 
 NO_FACTS = ClassifyFacts()

@@ -25,6 +25,7 @@ from vmtop.model.facts import ClassifyFacts
 from vmtop.model.region import Region
 from vmtop.model.sysv import SYSV_PREFIX, SysvSegment, parse_sysv_shm
 from vmtop.procfs.bss_sizes import DEFAULT_BSS_SIZES
+from vmtop.procfs.java_facts import read_java_facts
 
 # Reading threads' stack pointers stops after this long; the rest count as unknown.
 THREAD_READ_BUDGET_S = 0.025
@@ -136,4 +137,5 @@ def read_classify_facts(procfs, pid: int, regions: Sequence[Region]) -> Classify
         thread_names=thread_names(procfs, pid, stack_pointers),
         bss_after_data=bss_after_data(procfs, pid, regions),
         sysv=sysv,
+        java=read_java_facts(procfs, pid, regions),
     )

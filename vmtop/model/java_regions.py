@@ -1,0 +1,152 @@
+"""A HotSpot JVM's Java heap and JIT code cache, named in its map.
+
+The Java heap is one reservation of exactly MaxHeapSize bytes (``JavaFacts.heap_sizes``,
+read by ``vmtop.procfs.java_facts`` from the JVM's hsperfdata counters, or from -Xmx),
+committed in parts (``rw-p``) with the rest no-access (``---p``), and with G1 and CDS
+also the archived heap objects mapped from ``classes.jsa`` inside it. So the heap is
+the run of such regions that spans exactly that size. With compressed oops HotSpot puts
+it to end at or below 32 GiB, which settles a size that several runs match (64 MiB
+glibc arenas); above 32 GiB a small heap is not named (a run of arenas or metaspace
+nodes could be it), and no run with a glibc arena's shape in it is taken. Where no run
+or more than one matches, nothing is named: the map then says what it always said.
+Checked against the JVM's own account (NMT) on 17 configurations of OpenJDK 17 (G1,
+Parallel, Serial, Shenandoah, ZGC; 64 MiB to 40 GiB; CDS on and off): right on every
+one where the size was known, never wrong.
+
+ZGC's heap needs no size: it is shared memory named ``/memfd:java_heap``.
+
+The code cache is a run of anonymous ``rwxp`` and ``---p`` regions starting with code:
+one reservation (240 MiB by default) in three segments going up the map, profiled
+methods, the JVM's own code (non-nmethods), non-profiled methods; each committed from
+its base. Its no-access parts are named the code cache's reserve.
+
+Only for a process that maps libjvm.so (``JavaFacts`` is None otherwise).
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableSequence
+
+from vmtop.model import kinds
+from vmtop.model.facts import JavaFacts
+from vmtop.model.region import Region
+from vmtop.model.region_rows import END, INODE, KIND, OBJECT, PATH, PERMS, START, TID, relabel
+
+JAVA_HEAP = "Java heap"
+JAVA_HEAP_ZGC = "Java heap (ZGC)"
+CODE_CACHE = "JIT code cache"
+# HotSpot's CodeHeaps, going up the map, when the cache is segmented (the default).
+CODE_SEGMENTS = ("profiled methods", "JVM code", "non-profiled methods")
+
+_GIB = 1 << 30
+_ARENA = 64 << 20  # a glibc arena heap: never part of the Java heap
+_LOW_HEAP_END = 32 * _GIB  # compressed oops: the heap ends at or below 32 GiB
+_SMALL_HEAP = 128 << 20  # above 32 GiB, no heap this small is named
+_ZGC_NAME = "/memfd:java_heap"
+
+
+def mark_java_regions(regions: MutableSequence[Region], java: JavaFacts) -> None:
+    """In place: the Java heap's regions get the object "Java heap", the code cache's
+    "JIT code cache: <segment>"; kinds stay (anon, reserved, file, jit) but for a heap
+    region taken for a glibc arena, which is anon."""
+    _mark_code_cache(regions)
+    if any(regions[i][PATH].startswith(_ZGC_NAME) for i in range(len(regions))):
+        for i in range(len(regions)):
+            r = regions[i]
+            if r[PATH].startswith(_ZGC_NAME):
+                regions[i] = relabel(r, r[KIND], JAVA_HEAP_ZGC, r[TID])
+        return
+    span = _heap_span(regions, java.heap_sizes) if java.heap_sizes else None
+    if span is None:
+        return
+    for i in range(span[0], span[1] + 1):
+        r = regions[i]
+        kind = kinds.ANON if r[KIND] == kinds.ARENA else r[KIND]
+        regions[i] = relabel(r, kind, JAVA_HEAP, r[TID])
+
+
+def _heap_part(r: Region) -> bool:
+    if r[PATH]:
+        return r[PATH].endswith(".jsa")  # archived heap objects (G1 with CDS)
+    return not r[INODE] and r[PERMS] in ("rw-p", "---p")
+
+
+def _heap_span(regions, sizes: tuple[int, ...]) -> tuple[int, int] | None:
+    """(first, last) index of the one run of heap-like regions spanning a size of
+    ``sizes``, by the rules of the module's note; None when there is none or several."""
+    spans = []
+    n = len(regions)
+    for i in range(n):
+        first = regions[i]
+        if not _heap_part(first) or first[PATH]:
+            continue
+        lo, j = first[START], i
+        while True:
+            size = regions[j][END] - lo
+            if size in sizes:
+                spans.append((i, j))
+                break
+            if size > max(sizes) or j + 1 >= n:
+                break
+            nxt = regions[j + 1]
+            if nxt[START] != regions[j][END] or not _heap_part(nxt):
+                break
+            j += 1
+    low = [s for s in spans if regions[s[1]][END] <= _LOW_HEAP_END]
+    if len(low) == 1:
+        return low[0]
+    spans = [s for s in spans if not any(_arena_shaped(regions, k) for k in range(s[0], s[1] + 1))]
+    if len(spans) != 1 or min(sizes) <= _SMALL_HEAP:
+        return None
+    return spans[0]
+
+
+def _arena_shaped(regions, k: int) -> bool:
+    r = regions[k]
+    if r[START] % _ARENA or r[PERMS] != "rw-p" or r[PATH]:
+        return False
+    if r[END] - r[START] == _ARENA:
+        return True
+    if k + 1 >= len(regions):
+        return False
+    nxt = regions[k + 1]
+    return nxt[START] == r[END] and nxt[PERMS] == "---p" and nxt[END] == r[START] + _ARENA
+
+
+def _mark_code_cache(regions: MutableSequence[Region]) -> None:
+    """The JIT code cache: the run of anonymous rwxp / ---p regions that starts with
+    code and holds at least 16 MiB (HotSpot's smallest reserved code cache is bigger)."""
+    n = len(regions)
+    i = 0
+    while i < n:
+        r = regions[i]
+        if r[PERMS] != "rwxp" or r[PATH] or r[INODE]:
+            i += 1
+            continue
+        j, bases = i, [i]
+        while j + 1 < n:
+            nxt, last = regions[j + 1], regions[j]
+            if nxt[START] != last[END] or nxt[PATH] or nxt[INODE]:
+                break
+            if nxt[PERMS] not in ("rwxp", "---p"):
+                break
+            j += 1
+            if nxt[PERMS] == "rwxp" and last[PERMS] != "rwxp":
+                bases.append(j)
+        if regions[j][END] - r[START] >= 16 << 20:
+            _name_code_cache(regions, i, j, bases)
+        i = j + 1
+
+
+def _name_code_cache(regions, first: int, last: int, bases: list[int]) -> None:
+    segment = -1
+    for k in range(first, last + 1):
+        if segment + 1 < len(bases) and k == bases[segment + 1]:
+            segment += 1
+        name = CODE_CACHE
+        if len(bases) == len(CODE_SEGMENTS):
+            name = f"{CODE_CACHE}: {CODE_SEGMENTS[segment]}"
+        r = regions[k]
+        kind = kinds.JIT if r[PERMS] == "rwxp" else kinds.RESERVED
+        if r[KIND] != kind or r[OBJECT] != name:
+            regions[k] = relabel(r, kind, name, r[TID])
