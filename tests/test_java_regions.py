@@ -60,7 +60,7 @@ def proc_tree(tmp_path: Path, config: str, *, hsperf: bool = True) -> ProcFS:
 def classified(tmp_path: Path, config: str, *, hsperf: bool = True):
     procfs = proc_tree(tmp_path, config, hsperf=hsperf)
     regions = parse_maps((LAYOUTS / config / "maps").read_bytes())
-    java = read_java_facts(procfs, PID, regions)
+    java = read_java_facts(procfs, PID, {r.path for r in regions})
     return java, classify_regions(regions, ClassifyFacts(java=java))
 
 
@@ -125,7 +125,7 @@ def test_the_code_cache_and_its_three_segments(tmp_path, config):
 def test_no_java_facts_without_libjvm_and_no_names_without_them():
     regions = parse_maps((LAYOUTS / "g1_default" / "maps").read_bytes())
     without_jvm = [r for r in regions if not r.path.endswith("/libjvm.so")]
-    assert read_java_facts(ProcFS("/nonexistent"), PID, without_jvm) is None
+    assert read_java_facts(ProcFS("/nonexistent"), PID, {r.path for r in without_jvm}) is None
     plain = classify_regions(regions)
     assert not [r for r in plain if r.object and r.object.startswith((JAVA_HEAP, CODE_CACHE))]
 

@@ -68,7 +68,9 @@ def test_a_jvm_has_jit_code_and_only_small_guards(spawn):
     assert any(r.kind == kinds.ARENA for r in snap.regions)  # its threads' malloc arenas
     assert any(r.kind == kinds.THREAD_STACK and r.tid for r in snap.regions)
     # The Java heap: its size read from the JVM's hsperfdata, its 256 MiB named whole.
-    assert read_java_facts(ProcFS(), child.pid, snap.regions).source == "hsperfdata"
+    assert (
+        read_java_facts(ProcFS(), child.pid, {r.path for r in snap.regions}).source == "hsperfdata"
+    )
     heap = [r for r in snap.regions if r.object == JAVA_HEAP]
     assert heap and heap[-1].end - heap[0].start == 256 << 20
     assert sum(r.size for r in heap) == 256 << 20  # one run, no hole

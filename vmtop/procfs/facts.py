@@ -127,7 +127,7 @@ def read_classify_facts(procfs, pid: int, regions: Sequence[Region]) -> Classify
     paths = (
         regions.distinct("path")
         if isinstance(regions, RegionColumns)
-        else (r.path for r in regions)
+        else {r.path for r in regions}
     )
     if any(path.startswith(SYSV_PREFIX) for path in paths):
         sysv = read_sysv_table(procfs)
@@ -137,5 +137,5 @@ def read_classify_facts(procfs, pid: int, regions: Sequence[Region]) -> Classify
         thread_names=thread_names(procfs, pid, stack_pointers),
         bss_after_data=bss_after_data(procfs, pid, regions),
         sysv=sysv,
-        java=read_java_facts(procfs, pid, regions),
+        java=read_java_facts(procfs, pid, paths),
     )

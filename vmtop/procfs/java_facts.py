@@ -12,11 +12,9 @@ neither: its heap is then not named (its default size depends on too much to gue
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-from vmtop.model.columns import RegionColumns
 from vmtop.model.facts import JavaFacts
-from vmtop.model.region import Region
 from vmtop.procfs.hsperfdata import max_heap_size, parse_hsperfdata
 from vmtop.procfs.parse_proc import parse_cmdline
 
@@ -30,12 +28,9 @@ _SHIFT = {"": 0, "k": 10, "m": 20, "g": 30, "t": 40}
 _ALIGNMENTS = tuple(1 << k for k in range(21, 26))
 
 
-def read_java_facts(procfs, pid: int, regions: Sequence[Region]) -> JavaFacts | None:
-    paths = (
-        regions.distinct("path")
-        if isinstance(regions, RegionColumns)
-        else {r.path for r in regions}
-    )
+def read_java_facts(procfs, pid: int, paths: Iterable[str]) -> JavaFacts | None:
+    """``paths``: the distinct paths of the process's map."""
+    paths = tuple(paths)
     if not any(path.endswith(LIBJVM) for path in paths):
         return None
     for path in paths:
