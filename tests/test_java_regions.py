@@ -115,9 +115,9 @@ def test_the_code_cache_and_its_three_segments(tmp_path, config):
     named = [r for r in regions if r.object and r.object.startswith(CODE_CACHE)]
     code = [r for r in named if r.perms == "rwxp"]
     assert [r.object for r in code] == [
-        f"{CODE_CACHE}: profiled methods",
-        f"{CODE_CACHE}: JVM code",
-        f"{CODE_CACHE}: non-profiled methods",
+        f"{CODE_CACHE}: profiled",
+        f"{CODE_CACHE}: JVM",
+        f"{CODE_CACHE}: non-profiled",
     ]
     assert {r.kind for r in named} == {kinds.JIT, kinds.RESERVED}
 
@@ -169,7 +169,7 @@ def test_the_heap_and_the_code_cache_are_explained(tmp_path):
     reserve = next(r for r in regions if r.object == JAVA_HEAP and r.kind == kinds.RESERVED)
     assert why_kind(committed).startswith("The Java heap, a part the collector committed")
     assert "MaxHeapSize" in why_kind(reserve) and "not committed yet" in why_kind(reserve)
-    code = next(r for r in regions if r.object == f"{CODE_CACHE}: profiled methods")
+    code = next(r for r in regions if r.object == f"{CODE_CACHE}: profiled")
     assert "three segments" in why_kind(code)
     # The heap growing into its reserve is said as that, not as "a runtime's heap".
     grown = reserve._replace(perms="rw-p", kind=kinds.ANON)

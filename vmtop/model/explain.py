@@ -34,7 +34,7 @@ def why_kind(region: Region) -> str:
     if r.object and r.object.startswith(java_regions.CODE_CACHE):
         part = "its compiled code" if kind == kinds.JIT else "reserved for it to grow into"
         return (
-            f"The JVM's {r.object}, {part}: HotSpot reserves the code cache whole (240 MiB "
+            f"The JVM's JIT {r.object}, {part}: HotSpot reserves the code cache whole (240 MiB "
             "by default, ReservedCodeCacheSize) in three segments, going up: methods "
             "compiled with profiling, the JVM's own code, methods compiled for speed; each "
             "is committed from its base as code is compiled."

@@ -34,9 +34,9 @@ from vmtop.model.region_rows import END, INODE, KIND, OBJECT, PATH, PERMS, START
 
 JAVA_HEAP = "Java heap"
 JAVA_HEAP_ZGC = "Java heap (ZGC)"
-CODE_CACHE = "JIT code cache"
+CODE_CACHE = "code cache"
 # HotSpot's CodeHeaps, going up the map, when the cache is segmented (the default).
-CODE_SEGMENTS = ("profiled methods", "JVM code", "non-profiled methods")
+CODE_SEGMENTS = ("profiled", "JVM", "non-profiled")
 
 _GIB = 1 << 30
 _ARENA = 64 << 20  # a glibc arena heap: never part of the Java heap
@@ -47,7 +47,7 @@ _ZGC_NAME = "/memfd:java_heap"
 
 def mark_java_regions(regions: MutableSequence[Region], java: JavaFacts) -> None:
     """In place: the Java heap's regions get the object "Java heap", the code cache's
-    "JIT code cache: <segment>"; kinds stay (anon, reserved, file, jit) but for a heap
+    "code cache: <segment>"; kinds stay (anon, reserved, file, jit) but for a heap
     region taken for a glibc arena, which is anon."""
     _mark_code_cache(regions)
     if any(regions[i][PATH].startswith(_ZGC_NAME) for i in range(len(regions))):
