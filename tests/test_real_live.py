@@ -21,6 +21,7 @@ from vmtop.model import kinds
 from vmtop.model.diff import diff_snapshots
 from vmtop.model.java_regions import CODE_CACHE, JAVA_HEAP
 from vmtop.model.stacks import GUARD_MAX
+from vmtop.model.v8_pages import V8_PAGE
 from vmtop.procfs.java_facts import read_java_facts
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import take_snapshot
@@ -90,7 +91,10 @@ def test_node_has_jit_code_and_only_small_guards(spawn):
         pytest.skip("no node here (apt install nodejs)")
     child = spawn([node, str(SRC / "node_ready.js")])
     child.read_until("READY", timeout=120)
-    check_runtime(take_snapshot(ProcFS(), child.pid).regions)
+    regions = take_snapshot(ProcFS(), child.pid).regions
+    check_runtime(regions)
+    pages = [r for r in regions if r.object == V8_PAGE]
+    assert len(pages) >= 8 and all(r.start % (256 << 10) == 0 for r in pages)
 
 
 def thread_exits(compile_c, spawn, env):

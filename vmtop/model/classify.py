@@ -81,6 +81,7 @@ from vmtop.model.stacks import (
     reserve_above,
 )
 from vmtop.model.sysv import SYSV_PREFIX, describe_sysv
+from vmtop.model.v8_pages import mark_v8_pages
 
 # glibc's per-thread malloc heaps are HEAP_MAX_SIZE apart and long (64-bit).
 ARENA_HEAP = 64 << 20
@@ -112,6 +113,8 @@ def classify_regions(regions: Sequence[Region], facts: ClassifyFacts | None = No
         out = classify_objects(regions, facts)
         if facts.java is not None:
             mark_java_regions(out, facts.java)
+        if facts.v8:
+            mark_v8_pages(out)
         if facts.stack_pointers:
             mark_thread_stacks(out, facts.stack_pointers, facts.thread_names)
         name_stack_guards(out)
@@ -140,6 +143,8 @@ def classify_columns(regions: RegionColumns, facts: ClassifyFacts | None = None)
     _number_arenas_from_the_top(patched, arena_rows)
     if facts.java is not None:
         mark_java_regions(patched, facts.java)
+    if facts.v8:
+        mark_v8_pages(patched)
     if facts.stack_pointers:
         mark_thread_stacks(patched, facts.stack_pointers, facts.thread_names)
     name_stack_guards(patched)

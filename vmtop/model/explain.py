@@ -4,7 +4,7 @@ for what its pages are (``huge_pages_note``) its smaps fields."""
 
 from __future__ import annotations
 
-from vmtop.model import cuda, java_regions, kinds
+from vmtop.model import cuda, java_regions, kinds, v8_pages
 from vmtop.model.cached_stacks import is_cached_stack
 from vmtop.model.classify import ARENA_HEAP, HUGETLB
 from vmtop.model.devices import device_meaning
@@ -31,6 +31,14 @@ def why_kind(region: Region) -> str:
     r, kind, size = region, region.kind, _size(region.size)
     if r.object and r.object.startswith(java_regions.JAVA_HEAP):
         return _why_java_heap(r)
+    if r.object in (v8_pages.V8_PAGE, v8_pages.V8_LARGE):
+        what = "one page" if r.object == v8_pages.V8_PAGE else "a large object's own pages"
+        return (
+            f"Node's JavaScript heap (V8), {what}: V8 maps each 256 KiB page of its heap "
+            "on its own, at a random address below 2^46, away from other mappings. "
+            "Which space it is in (old, new, code) the map cannot tell; the heap's limit "
+            "(--max-old-space-size) leaves no trace in it."
+        )
     if r.object and r.object.startswith(java_regions.CODE_CACHE):
         part = "its compiled code" if kind == kinds.JIT else "reserved for it to grow into"
         return (

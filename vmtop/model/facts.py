@@ -35,6 +35,8 @@ class ClassifyFacts(NamedTuple):
     sysv: Mapping[int, SysvSegment] = {}
     # A HotSpot JVM's heap size; None for a process that maps no libjvm.so.
     java: JavaFacts | None = None
+    # Whether the process runs V8 (Node): its heap pages are named by their addresses.
+    v8: bool = False
 
 
 NO_FACTS = ClassifyFacts()

@@ -24,6 +24,7 @@ from vmtop.model.columns import RegionColumns
 from vmtop.model.facts import ClassifyFacts
 from vmtop.model.region import Region
 from vmtop.model.sysv import SYSV_PREFIX, SysvSegment, parse_sysv_shm
+from vmtop.model.v8_pages import runs_v8
 from vmtop.procfs.bss_sizes import DEFAULT_BSS_SIZES
 from vmtop.procfs.java_facts import read_java_facts
 
@@ -138,4 +139,5 @@ def read_classify_facts(procfs, pid: int, regions: Sequence[Region]) -> Classify
         bss_after_data=bss_after_data(procfs, pid, regions),
         sysv=sysv,
         java=read_java_facts(procfs, pid, paths),
+        v8=runs_v8(paths),
     )

@@ -66,8 +66,8 @@ class MapsRead(NamedTuple):
     exec_objects: Counter  # (dev, inode) -> how many lines of code it has
     sysv: int  # how many SysV segments
     uvm: int  # how many /dev/nvidia-uvm lines (a CUDA process)
-    # A JVM: its heap is named by a size across the whole map (classified whole).
-    java: bool = False
+    # A JVM or V8: their heaps are named by what the whole map holds (classified whole).
+    runtime: bool = False
 
 
 class Change(NamedTuple):
@@ -183,7 +183,7 @@ def read_whole(text: bytes, read_facts: ReadFacts) -> tuple[MapsRead | None, lis
         _exec_objects(regions),
         _sysv(regions),
         _uvm(regions),
-        facts.java is not None,
+        facts.java is not None or facts.v8,
     ), classified
 
 
@@ -207,7 +207,7 @@ def _classify_again(
         _exec_objects(regions),
         _sysv(regions),
         _uvm(regions),
-        facts.java is not None,
+        facts.java is not None or facts.v8,
     )
     return state, classified, Change(0, 0, len(classified), whole=True)
 
@@ -275,7 +275,7 @@ def read_again(
     classified; the new state, the regions, and what changed."""
     if old is None or not text.endswith(b"\n"):
         return _whole(text, read_facts)
-    if old.java:  # (a few thousand regions: the heap's span is the map's to say)
+    if old.runtime:  # (a few thousand regions: the heap's span is the map's to say)
         return _whole(text, read_facts)
     a, b = old.text, text
     # Common prefix and suffix, cut back to whole lines.

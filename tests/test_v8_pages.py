@@ -1,0 +1,65 @@
+"""V8's heap pages named in a Node process's map (vmtop.model.v8_pages), checked
+against V8's own list of its pages (node --trace-gc-heap-layout) of the same moment:
+tests/fixtures/v8_layout/ holds the maps of Node 20 and the page list (space, address,
+size)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vmtop.model.classify import classify_regions
+from vmtop.model.facts import ClassifyFacts
+from vmtop.model.v8_pages import BELOW, PAGE_SIZE, V8_LARGE, V8_PAGE, runs_v8
+from vmtop.procfs.parse_maps import parse_maps
+
+LAYOUT = Path(__file__).parent / "fixtures" / "v8_layout"
+
+
+def pages() -> list[tuple[str, int, int]]:
+    rows = (line.split("\t") for line in (LAYOUT / "pages.tsv").read_text().splitlines())
+    return [(space, int(at, 16), int(size)) for space, at, size in rows]
+
+
+def named(regions) -> list:
+    return [r for r in regions if r.object in (V8_PAGE, V8_LARGE)]
+
+
+def test_every_heap_page_below_2_46_is_named_and_nothing_else():
+    regions = classify_regions(parse_maps((LAYOUT / "maps").read_bytes()), ClassifyFacts(v8=True))
+    found = named(regions)
+    listed = [(at, size) for _, at, size in pages() if at < BELOW]
+    assert len(listed) == 265
+    for at, size in listed:
+        assert any(r.start <= at and at + size <= r.end for r in found), hex(at)
+    # Named and not in the list: pages V8 keeps pooled (freed by the last GC): two.
+    extra = [r for r in found if not any(r.start <= at < r.end for at, _ in listed)]
+    assert len(extra) <= 2 and all(r.size == PAGE_SIZE for r in extra)
+    assert all(r.start % PAGE_SIZE == 0 and r.start < BELOW for r in found)
+    big = [r for r in found if r.object == V8_LARGE]
+    assert big and all(r.size > PAGE_SIZE for r in big)
+
+
+def test_not_named_outside_v8_or_where_libraries_sit_low():
+    text = (LAYOUT / "maps").read_bytes()
+    assert not named(classify_regions(parse_maps(text)))
+    # The legacy bottom-up layout (ulimit -s unlimited): mmaps, libraries among them,
+    # land below 2^46 too; the rule is off.
+    low = b"2aaaaaaab000-2aaaaaad1000 r--p 00000000 fe:00 1234 /usr/lib/libc.so.6\n"
+    lines = sorted(
+        [*text.splitlines(keepends=True), low], key=lambda ln: int(ln.split(b"-")[0], 16)
+    )
+    assert not named(classify_regions(parse_maps(b"".join(lines)), ClassifyFacts(v8=True)))
+
+
+def test_which_programs_run_v8():
+    assert runs_v8(["/usr/bin/node", "[heap]"]) and runs_v8(["/usr/lib/libnode.so.109"])
+    assert not runs_v8(["/usr/bin/python3.11", "/usr/lib/x86_64-linux-gnu/libc.so.6"])
+    assert not runs_v8(["[anon:node]"])
+
+
+def test_a_page_is_explained():
+    from vmtop.model.explain import why_kind
+
+    regions = classify_regions(parse_maps((LAYOUT / "maps").read_bytes()), ClassifyFacts(v8=True))
+    page = next(r for r in regions if r.object == V8_PAGE)
+    assert why_kind(page).startswith("Node's JavaScript heap (V8), one page")
