@@ -134,8 +134,12 @@ def test_why_a_guard_says_whose_and_a_reserve_says_what_it_is_for():
     regions = regions_of("jvm")
     guard = next(r for r in regions if r.kind == kinds.GUARD)
     assert f"thread {regions[regions.index(guard) + 1].tid}" in why_kind(guard)
-    tail = next(r for r in regions if r.kind == kinds.RESERVED and r.object)
-    assert tail.object.startswith("arena") and "arena's heap" in why_kind(tail)
+    tail = next(
+        r for r in regions if r.kind == kinds.RESERVED and (r.object or "").startswith("arena")
+    )
+    assert "arena's heap" in why_kind(tail)
+    heap = next(r for r in regions if r.kind == kinds.RESERVED and r.object == "Java heap")
+    assert "not committed yet" in why_kind(heap)
     big = max((r for r in regions if r.kind == kinds.RESERVED), key=lambda r: r.size)
     assert why_kind(big).startswith("No-access anonymous region, 1024 MiB: reserved")
 
