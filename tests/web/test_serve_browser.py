@@ -173,9 +173,10 @@ async def _drive(browser: Browser, url: str, shot: Path) -> None:
         await asyncio.sleep(0.5)  # let the fade-in finish before the shot
         await page.screenshot(shot)
 
-        # Help, and back.
+        # Help, and back. (Opened from the process screen it is scrolled to that screen's
+        # keys: what is above them is out of view once the help is long enough.)
         await page.type_text("?")
-        await page.wait_for_text("Region kinds", "Everywhere")
+        await page.wait_for_text("vmtop help", "Process screen", "move in the region table")
         await page.key("Escape", None, 27)
         await page.wait_for_text("[heap]", "By kind")
 
