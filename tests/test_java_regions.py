@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from vmtop.model import kinds
 from vmtop.model.classify import classify_regions
 from vmtop.model.facts import ClassifyFacts
-from vmtop.model.java_regions import CODE_CACHE, JAVA_HEAP, JAVA_HEAP_ZGC
+from vmtop.model.java_regions import CDS_ARCHIVE, CLASS_SPACE, CODE_CACHE, JAVA_HEAP, JAVA_HEAP_ZGC
 from vmtop.procfs.hsperfdata import MAGIC, max_heap_size, parse_hsperfdata
 from vmtop.procfs.java_facts import heap_size_option, read_java_facts
 from vmtop.procfs.parse_maps import parse_maps
@@ -177,3 +177,32 @@ def test_the_heap_and_the_code_cache_are_explained(tmp_path):
     _, zgc = classified(tmp_path / "z", "zgc")
     view = next(r for r in zgc if r.object == JAVA_HEAP_ZGC)
     assert "three addresses" in why_kind(view)
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_the_cds_archive_and_the_class_space(tmp_path, config):
+    _, regions = classified(tmp_path, config)
+    known = truth(config)
+    if "cds_archive" in known:
+        (cds,) = known["cds_archive"]
+        tail = [r for r in regions if r.object == CDS_ARCHIVE]
+        assert tail and tail[-1].end == cds[1] and all(r.kind == kinds.RESERVED for r in tail)
+        jsa = next(r for r in regions if r.end == tail[0].start)
+        assert jsa.path.endswith(".jsa") and jsa.start == cds[0]
+    else:
+        assert not [r for r in regions if r.object == CDS_ARCHIVE]
+    # The class space's size comes from hsperfdata: none without it (g1_noperf).
+    if config == "g1_noperf":
+        assert span(regions, CLASS_SPACE) is None
+    else:
+        assert span(regions, CLASS_SPACE) == known["class_space"][0]
+
+
+def test_the_archive_and_the_class_space_are_explained(tmp_path):
+    from vmtop.model.explain import why_kind
+
+    _, regions = classified(tmp_path, "g1_default")
+    tail = next(r for r in regions if r.object == CDS_ARCHIVE)
+    space = next(r for r in regions if r.object == CLASS_SPACE)
+    assert "CDS archive" in why_kind(tail) and "16 MiB boundary" in why_kind(tail)
+    assert why_kind(space).startswith("The JVM's compressed class space")

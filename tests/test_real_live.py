@@ -19,7 +19,7 @@ from conftest import FIXTURES
 from vmtop.model import events as ev
 from vmtop.model import kinds
 from vmtop.model.diff import diff_snapshots
-from vmtop.model.java_regions import CODE_CACHE, JAVA_HEAP
+from vmtop.model.java_regions import CLASS_SPACE, CODE_CACHE, JAVA_HEAP
 from vmtop.model.stacks import GUARD_MAX
 from vmtop.model.v8_pages import V8_PAGE
 from vmtop.procfs.java_facts import read_java_facts
@@ -76,6 +76,8 @@ def test_a_jvm_has_jit_code_and_only_small_guards(spawn):
     assert heap and heap[-1].end - heap[0].start == 256 << 20
     assert sum(r.size for r in heap) == 256 << 20  # one run, no hole
     assert any(r.object and r.object.startswith(CODE_CACHE) for r in snap.regions)
+    space = [r for r in snap.regions if r.object == CLASS_SPACE]  # 1 GiB by default
+    assert space and space[-1].end - space[0].start == 1 << 30
     # The TUI's sampler reads maps again parsing only what changed: the heap stays named.
     sampler = Sampler(ProcFS(), child.pid)
     for _ in range(3):

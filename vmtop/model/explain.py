@@ -29,6 +29,19 @@ def _size(n: int) -> str:
 def why_kind(region: Region) -> str:
     """The evidence for the region's kind, in plain words ("" when the name says all)."""
     r, kind, size = region, region.kind, _size(region.size)
+    if r.object == java_regions.CDS_ARCHIVE:
+        return (
+            f"No access, {size}: the rest of the reservation of the JVM's CDS archive "
+            "(classes.jsa, mapped right below: class metadata shared between JVMs), "
+            "reserved up to a 16 MiB boundary."
+        )
+    if r.object == java_regions.CLASS_SPACE:
+        return (
+            "The JVM's compressed class space: class metadata that objects point to with "
+            "32-bit offsets, one reservation (1 GiB by default, CompressedClassSpaceSize, "
+            "size read from the JVM's hsperfdata) right after the CDS archive, committed "
+            "in parts as classes are loaded."
+        )
     if r.object and r.object.startswith(java_regions.JAVA_HEAP):
         return _why_java_heap(r)
     if r.object in (v8_pages.V8_PAGE, v8_pages.V8_LARGE):

@@ -19,6 +19,8 @@ class JavaFacts(NamedTuple):
     # aligns it up to 2 to 32 MiB); empty when neither says.
     heap_sizes: tuple[int, ...] = ()
     source: str = ""  # "hsperfdata", "-Xmx", or ""
+    # The compressed class space's reservation (hsperfdata; 0: none; None: unknown).
+    class_space_size: int | None = None
 
 
 class ClassifyFacts(NamedTuple):

@@ -30,9 +30,22 @@ from collections.abc import MutableSequence
 from vmtop.model import kinds
 from vmtop.model.facts import JavaFacts
 from vmtop.model.region import Region
-from vmtop.model.region_rows import END, INODE, KIND, OBJECT, PATH, PERMS, START, TID, relabel
+from vmtop.model.region_rows import (
+    END,
+    INODE,
+    KIND,
+    OBJECT,
+    OFFSET,
+    PATH,
+    PERMS,
+    START,
+    TID,
+    relabel,
+)
 
 JAVA_HEAP = "Java heap"
+CDS_ARCHIVE = "Java CDS archive"
+CLASS_SPACE = "Java class space"
 JAVA_HEAP_ZGC = "Java heap (ZGC)"
 CODE_CACHE = "code cache"
 # HotSpot's CodeHeaps, going up the map, when the cache is segmented (the default).
@@ -43,6 +56,7 @@ _ARENA = 64 << 20  # a glibc arena heap: never part of the Java heap
 _LOW_HEAP_END = 32 * _GIB  # compressed oops: the heap ends at or below 32 GiB
 _SMALL_HEAP = 128 << 20  # above 32 GiB, no heap this small is named
 _ZGC_NAME = "/memfd:java_heap"
+_CDS_ALIGN = 16 << 20  # the CDS archive's reservation ends on this boundary
 
 
 def mark_java_regions(regions: MutableSequence[Region], java: JavaFacts) -> None:
@@ -50,19 +64,81 @@ def mark_java_regions(regions: MutableSequence[Region], java: JavaFacts) -> None
     "code cache: <segment>"; kinds stay (anon, reserved, file, jit) but for a heap
     region taken for a glibc arena, which is anon."""
     _mark_code_cache(regions)
+    span = None
     if any(regions[i][PATH].startswith(_ZGC_NAME) for i in range(len(regions))):
         for i in range(len(regions)):
             r = regions[i]
             if r[PATH].startswith(_ZGC_NAME):
                 regions[i] = relabel(r, r[KIND], JAVA_HEAP_ZGC, r[TID])
+    elif java.heap_sizes:
+        span = _heap_span(regions, java.heap_sizes)
+        if span is not None:
+            for i in range(span[0], span[1] + 1):
+                r = regions[i]
+                kind = kinds.ANON if r[KIND] == kinds.ARENA else r[KIND]
+                regions[i] = relabel(r, kind, JAVA_HEAP, r[TID])
+    cds_end = _mark_cds_archive(regions, span)
+    heap_end = regions[span[1]][END] if span is not None else None
+    start = cds_end if cds_end is not None else heap_end
+    if java.class_space_size and start is not None:
+        _mark_class_space(regions, start, java.class_space_size)
+
+
+def _mark_cds_archive(regions, heap: tuple[int, int] | None) -> int | None:
+    """The CDS archive (classes.jsa, mapped from its start) and the no-access rest of
+    its reservation, up to the next 16 MiB: named; its end, or None. (The pieces of
+    the archive mapped inside a G1 heap, its archived objects, are not its base.)"""
+    n = len(regions)
+    pieces = [
+        i
+        for i in range(n)
+        if regions[i][PATH].endswith(".jsa") and (heap is None or not heap[0] <= i <= heap[1])
+    ]
+    if not pieces:
+        return None
+    j = min(pieces, key=lambda i: regions[i][OFFSET])
+    while (
+        j + 1 < n
+        and regions[j + 1][START] == regions[j][END]
+        and regions[j + 1][PATH].endswith(".jsa")
+    ):
+        j += 1
+    end = -(-regions[j][END] // _CDS_ALIGN) * _CDS_ALIGN
+    k = j + 1
+    while k < n and regions[k][START] == regions[k - 1][END] and regions[k][END] <= end:
+        r = regions[k]
+        if r[PATH] or r[INODE] or r[PERMS] != "---p":
+            break
+        k += 1
+    if regions[k - 1][END] != end:
+        return None  # not the shape of the reservation: nothing said
+    for i in range(j + 1, k):
+        r = regions[i]
+        regions[i] = relabel(r, kinds.RESERVED, CDS_ARCHIVE, r[TID])
+    return end
+
+
+def _mark_class_space(regions, start: int, size: int) -> None:
+    """The compressed class space: anonymous rw-/no-access regions from ``start``
+    (right after the CDS archive, or after the heap without CDS) spanning ``size``."""
+    n = len(regions)
+    first = next((i for i in range(n) if regions[i][START] == start), None)
+    if first is None:
         return
-    span = _heap_span(regions, java.heap_sizes) if java.heap_sizes else None
-    if span is None:
-        return
-    for i in range(span[0], span[1] + 1):
+    j = first
+    while True:
+        r = regions[j]
+        if r[PATH] or r[INODE] or r[PERMS] not in ("rw-p", "---p"):
+            return
+        if r[END] - start == size:
+            break
+        if r[END] - start > size or j + 1 >= n or regions[j + 1][START] != r[END]:
+            return
+        j += 1
+    for i in range(first, j + 1):
         r = regions[i]
         kind = kinds.ANON if r[KIND] == kinds.ARENA else r[KIND]
-        regions[i] = relabel(r, kind, JAVA_HEAP, r[TID])
+        regions[i] = relabel(r, kind, CLASS_SPACE, r[TID])
 
 
 def _heap_part(r: Region) -> bool:

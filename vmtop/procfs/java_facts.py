@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from vmtop.model.facts import JavaFacts
-from vmtop.procfs.hsperfdata import max_heap_size, parse_hsperfdata
+from vmtop.procfs.hsperfdata import class_space_size, max_heap_size, parse_hsperfdata
 from vmtop.procfs.parse_proc import parse_cmdline
 
 LIBJVM = "/libjvm.so"
@@ -37,11 +37,12 @@ def read_java_facts(procfs, pid: int, paths: Iterable[str]) -> JavaFacts | None:
         if _HSPERF_DIR in path and path.startswith("/") and not path.endswith(")"):
             data = procfs.read_any(procfs.path(pid, "root", path[1:]), limit=_HSPERF_LIMIT)
             try:
-                size = max_heap_size(parse_hsperfdata(data)) if data else None
+                counters = parse_hsperfdata(data) if data else {}
             except ValueError:
-                size = None
+                counters = {}
+            size = max_heap_size(counters)
             if size:
-                return JavaFacts((size,), "hsperfdata")
+                return JavaFacts((size,), "hsperfdata", class_space_size(counters))
     args = procfs.read_cmdline(pid)
     environ = _environ(procfs.read_any(procfs.path(pid, "environ")) or b"")
     given = heap_size_option(
