@@ -84,13 +84,17 @@ def tally(events: Iterable[Event]) -> list[Tally]:
 def remapped_ranges(events: Iterable[Event]) -> list[tuple[int, int]]:
     """The address ranges that the events mapped or unmapped (a thread's exit with its
     stack let go included), sorted and merged."""
-    ranges = sorted(
+    return merged_ranges(
         (e.start, e.end)
         for e in events
         if e.event in _REMAPPING and e.end > e.start and (e.delta or e.event != ev.THREAD_EXITED)
     )
+
+
+def merged_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The address ranges sorted, and those that overlap or touch made one."""
     out: list[tuple[int, int]] = []
-    for lo, hi in ranges:
+    for lo, hi in sorted(ranges):
         if out and lo <= out[-1][1]:
             out[-1] = (out[-1][0], max(hi, out[-1][1]))
         else:

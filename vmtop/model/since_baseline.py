@@ -41,12 +41,7 @@ def add_remapped(ranges: Ranges, events: Iterable[Event], cap: int = REMAPPED_CA
     new = moments.remapped_ranges(events)
     if not new:
         return ranges
-    merged: list[tuple[int, int]] = []
-    for lo, hi in sorted((*ranges, *new)):
-        if merged and lo <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
-        else:
-            merged.append((lo, hi))
+    merged = moments.merged_ranges((*ranges, *new))
     if len(merged) > cap:
         merged = _joined(merged, cap)
     return tuple(merged)
