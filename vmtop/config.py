@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vmtop.model.names import display_name
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
@@ -239,26 +241,28 @@ def config_path(environ: Mapping[str, str] | None = None) -> Path:
 
 def read_file(path: Path) -> dict[str, Any] | None:
     """The file's settings, validated; None when there is no such file."""
+    # (a path is the user's bytes: an escape or a newline in it is shown, not obeyed)
+    shown = display_name(str(path))
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         return None
     except OSError as e:
-        raise ConfigError(f"{path}: cannot read: {e.strerror or e}") from None
+        raise ConfigError(f"{shown}: cannot read: {e.strerror or e}") from None
     try:
         table = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
+        raise ConfigError(f"{shown}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+        raise ConfigError(f"{shown}: not valid TOML: {e}") from None
     out: dict[str, Any] = {}
     for key, value in table.items():
         if key not in VALIDATORS:
-            raise ConfigError(f"{path}: unknown key {key!r} (known keys: {', '.join(KEYS)})")
+            raise ConfigError(f"{shown}: unknown key {key!r} (known keys: {', '.join(KEYS)})")
         try:
             out[key] = VALIDATORS[key](value)
         except ValueError as e:
-            raise ConfigError(f"{path}: key {key!r}: {e}") from None
+            raise ConfigError(f"{shown}: key {key!r}: {e}") from None
     return out
 
 
@@ -307,12 +311,12 @@ def load_settings(
     sources: dict[str, str] = {}
     from_file = read_file(file_path)
     if from_file is None and path is not None:
-        raise ConfigError(f"{file_path}: no such file (given with --config)")
+        raise ConfigError(f"{display_name(str(file_path))}: no such file (given with --config)")
     if from_file is None and env.get("VMTOP_CONFIG"):
-        raise ConfigError(f"{file_path}: no such file (given with VMTOP_CONFIG)")
+        raise ConfigError(f"{display_name(str(file_path))}: no such file (given with VMTOP_CONFIG)")
     for key, value in (from_file or {}).items():
         values[key] = value
-        sources[key] = f"file {file_path}"
+        sources[key] = f"file {display_name(str(file_path))}"
     for key, (value, source) in read_env(env).items():
         values[key] = value
         sources[key] = source
@@ -346,7 +350,7 @@ def format_settings(settings: Settings) -> str:
     lines = [
         "# vmtop settings in effect. Sources, each overriding the one before:",
         "# defaults, config file, environment (VMTOP_*), command line.",
-        f"# config file: {settings.config_path} ({found})",
+        f"# config file: {display_name(str(settings.config_path))} ({found})",
     ]
     for key in KEYS:
         lines.append(f"{key} = {_toml_value(getattr(settings, key))}  # {settings.source(key)}")

@@ -8,6 +8,7 @@ import sys
 
 from vmtop import terminal
 from vmtop.commands.watch import WATCH_FORMAT, WATCH_FORMAT_VERSION, event_record, human_line
+from vmtop.model.names import display_name
 from vmtop.record.format import RecordingError
 from vmtop.record.reader import Recording
 from vmtop.record.timespec import clock_label, resolve_time, span_label
@@ -77,7 +78,7 @@ def open_recording(path: str) -> Recording:
 
 def print_notes(rec: Recording) -> None:
     for note in rec.notes:
-        print(f"vmtop: {rec.path}: {note}", file=sys.stderr)
+        print(f"vmtop: {display_name(rec.path)}: {note}", file=sys.stderr)
 
 
 def cmd_replay(args) -> int:

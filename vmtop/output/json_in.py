@@ -12,7 +12,9 @@ and ``SnapshotFileError`` says so and how to take a snapshot that is.
 from __future__ import annotations
 
 import json
+import os
 
+from vmtop.model.names import display_name
 from vmtop.model.region import ProcessInfo, Region, Snapshot, Totals
 from vmtop.output.fields import RESIDENT_FIELDS
 from vmtop.output.json_out import FORMAT, FORMAT_VERSION
@@ -25,34 +27,36 @@ class SnapshotFileError(Exception):
 
 
 def read_snapshot_file(path: str) -> Snapshot:
+    # (a path is the user's bytes: an escape or a newline in it is shown, not obeyed)
+    shown = display_name(os.fspath(path))
     try:
         with open(path, "rb") as f:
             data = f.read()
     except FileNotFoundError:
-        raise SnapshotFileError(f"{path}: no such file") from None
+        raise SnapshotFileError(f"{shown}: no such file") from None
     except IsADirectoryError:
-        raise SnapshotFileError(f"{path} is a directory, not a snapshot") from None
+        raise SnapshotFileError(f"{shown} is a directory, not a snapshot") from None
     except OSError as e:
-        raise SnapshotFileError(f"{path}: {e.strerror or e}") from None
+        raise SnapshotFileError(f"{shown}: {e.strerror or e}") from None
     what = _not_json_snapshot(data)
     if what is not None:
-        raise SnapshotFileError(f"{path} is {what}")
+        raise SnapshotFileError(f"{shown} is {what}")
     try:
         document = json.loads(data)
     except ValueError:  # UnicodeDecodeError is one too
-        raise SnapshotFileError(f"{path} is not JSON: not a vmtop snapshot ({TAKE_ONE})") from None
+        raise SnapshotFileError(f"{shown} is not JSON: not a vmtop snapshot ({TAKE_ONE})") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise SnapshotFileError(f"{path} is JSON but not a vmtop snapshot ({TAKE_ONE})")
+        raise SnapshotFileError(f"{shown} is JSON but not a vmtop snapshot ({TAKE_ONE})")
     version = document.get("format_version")
     if version != FORMAT_VERSION:
         raise SnapshotFileError(
-            f"{path} is a vmtop snapshot of format version {version}; this vmtop reads "
+            f"{shown} is a vmtop snapshot of format version {version!r}; this vmtop reads "
             f"version {FORMAT_VERSION}"
         )
     try:
         return snapshot_of(document)
     except (KeyError, TypeError, ValueError, AttributeError) as e:
-        raise SnapshotFileError(f"{path}: a vmtop snapshot with a bad field ({e})") from None
+        raise SnapshotFileError(f"{shown}: a vmtop snapshot with a bad field ({e})") from None
 
 
 def _not_json_snapshot(data: bytes) -> str | None:

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 
+from vmtop.model.names import display_name
 from vmtop.model.region import Region, Snapshot
 from vmtop.record import format as fmt
 from vmtop.record.format import RecordingError
@@ -128,9 +130,13 @@ class Rebuilder:
                 regions = tuple(cursor.regions.values())
                 cursor.order = regions
         except REBUILD_FAULTS as e:
-            raise RecordingError(f"{self.path}: {label} cannot be read back ({fault(e)})") from None
+            raise RecordingError(
+                f"{display_name(os.fspath(self.path))}: {label} cannot be read back ({fault(e)})"
+            ) from None
         except OSError as e:
-            raise RecordingError(f"{self.path}: {e.strerror or e}") from None
+            raise RecordingError(
+                f"{display_name(os.fspath(self.path))}: {e.strerror or e}"
+            ) from None
         finally:
             if collecting:
                 gc.enable()

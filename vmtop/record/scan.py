@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from vmtop.model.names import display_name
 from vmtop.record import format as fmt
 from vmtop.record.format import RecordingError
 from vmtop.record.members import (
@@ -152,6 +153,8 @@ class Timeline:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        # (a path is the user's bytes: an escape or a newline in it is shown, not obeyed)
+        self.shown_path = display_name(os.fspath(path))
         self.header: dict = {}
         self.samples: list[SampleInfo] = []
         self.keyframe_offsets: dict[int, int] = {}  # sample index -> its member's byte
@@ -172,7 +175,7 @@ class Timeline:
     def scan(self) -> None:
         """Read the file through once: the header, every sample that can be read, and
         notes on what cannot."""
-        name = self.path
+        name = self.shown_path
         try:
             f = open(self.path, "rb")  # noqa: SIM115 - closed below
         except FileNotFoundError:
@@ -237,13 +240,11 @@ class Timeline:
         there when what came out looks like a header, or a keyframe can be read further
         on; else not a recording."""
         if _looks_like_header(e.partial) or next_keyframe(f, 0, self.compressed) is not None:
-            return (
-                f"{self.path} is damaged from its first bytes: its header cannot be read ({e.why})"
-            )
-        return f"{self.path} is not a vmtop recording ({e.why})"
+            return f"{self.shown_path} is damaged from its first bytes: its header cannot be read ({e.why})"
+        return f"{self.shown_path} is not a vmtop recording ({e.why})"
 
     def _end_notes(self, scan: _Scan, reader: LineReader) -> None:
-        name = self.path
+        name = self.shown_path
         if not self.header:
             cut = reader.cut
             if cut and _looks_like_header(cut):
@@ -291,7 +292,7 @@ class Timeline:
             )
 
     def _check_header(self, line: bytes) -> None:
-        name = self.path
+        name = self.shown_path
         try:
             header = json.loads(line)
         except (ValueError, UnicodeDecodeError):

@@ -63,7 +63,7 @@ class RecordingControls:
         error = getattr(source, "record_error", None)
         if error:
             source.record_error = None
-            self.notify(error, severity="error", timeout=10)
+            self.notify(error, severity="error", timeout=10, markup=False)  # names a path
         recorder = getattr(source, "recorder", None)
         if recorder is None:
             return None

@@ -167,7 +167,7 @@ class ReplayScreen(ProcessScreen):
         self.mount(Static("", id="ab"), after="#timeline")
         self.query_one("#ab", Static).display = False
         for note in self.recording.notes:
-            self.notify(note, severity="warning", timeout=10)
+            self.notify(note, severity="warning", timeout=10, markup=False)
 
     # -- moving ---------------------------------------------------------------------------
 
@@ -182,7 +182,7 @@ class ReplayScreen(ProcessScreen):
     def on_process_screen_sampled(self, message) -> None:
         super().on_process_screen_sampled(message)
         if self.source.problem:
-            self.notify(self.source.problem, severity="error", timeout=10)
+            self.notify(self.source.problem, severity="error", timeout=10, markup=False)
             self.source.problem = None
         if self.live and not self.source.playing:
             self.live = False  # played to the end
