@@ -554,11 +554,18 @@ async def test_event_log_keeps_the_name_in_sight_at_80_columns():
         log = app.query_one(EventLog)
         for path in (shm, deep):
             log.add_events([Event(1.0, "mapped", start, start + MiB, kinds.SHM, MiB, MiB, path)])
+        # As real events come: words after the name. The name was shortened to fill the
+        # line to its end, and the cut for those words fell at the space before it.
+        said = "shared memory; shm_open, a file in /dev/shm"
+        log.add_events([Event(1.0, "mapped", start, start + MiB, kinds.SHM, MiB, MiB, shm, detail=said)])
         await pilot.pause()
-        deep_line, shm_line = log.render_line(0).text, log.render_line(1).text
+        said_line = log.render_line(0).text
+        deep_line, shm_line = log.render_line(1).text, log.render_line(2).text
         assert "PostgreSQL.1804289383" in shm_line and f"{start:012x} " in shm_line, shm_line
         assert f"{start + MiB:012x}" not in shm_line  # the size says where it ends
         assert "/pg_internal.init" in deep_line and "…" in deep_line, deep_line
+        assert "PostgreSQL.1804289383" in said_line and said_line.rstrip().endswith("…")
+        assert len(said_line.rstrip()) <= 80, said_line
     async with LogApp().run_test(size=(160, 10)) as pilot:
         log = pilot.app.query_one(EventLog)
         log.add_events([Event(1.0, "mapped", start, start + MiB, kinds.SHM, MiB, MiB, shm)])

@@ -83,7 +83,9 @@ def fit_words(segments: list[Segment], width: int) -> list[Segment]:
     if total <= width:
         return segments
     text = "".join(s.text for s in segments)
-    cut = text.rfind(" ", 0, width - 1)
+    # The "…" takes the place of the space cut at, so a space in the last cell will do
+    # (where a name shortened to fit ends: cutting before it lost the name whole).
+    cut = text.rfind(" ", 0, width)
     if cut < width // 2:
         cut = width - 1  # one very long word (a path): cut it rather than lose the line
     out: list[Segment] = []
