@@ -102,6 +102,24 @@ def test_a_heap_that_appears_is_heap_grew_not_mapped():
     assert (event.start, event.end, event.delta) == (HEAP, HEAP + 132 * KiB, 132 * KiB)
 
 
+def test_a_forked_childs_first_brk_is_the_heap_growing_not_a_first_brk():
+    # A forked child (a PostgreSQL backend) inherits its parent's heap; its first brk
+    # maps a second [heap] line right after it (the inherited one has another anon_vma).
+    # It was told as "the heap appeared: the program's first brk".
+    before = base_regions(heap_end=HEAP + 132 * KiB)
+    inherited = next(r for r in before if r.path == "[heap]")
+    own = inherited._replace(start=inherited.end, end=inherited.end + 360 * KiB)
+    after = sorted([*before, own], key=lambda r: r.start)
+    (event,) = diff(before, after)
+    assert event.event == ev.HEAP_GREW
+    assert (event.start, event.end) == (own.start, own.end)
+    assert "first brk" not in event.detail and "brk moved the end of the heap up" in event.detail
+    # A heap line with no heap before it is still the first brk.
+    alone = [r for r in after if r is not inherited]
+    (event,) = diff([r for r in before if r is not inherited], alone)
+    assert "first brk" in event.detail
+
+
 def test_heap_growth_with_pages_touched_also_reports_rss():
     before = base_regions()
     after = base_regions(heap_end=HEAP + 1 * MiB)

@@ -557,7 +557,9 @@ async def test_event_log_keeps_the_name_in_sight_at_80_columns():
         # As real events come: words after the name. The name was shortened to fill the
         # line to its end, and the cut for those words fell at the space before it.
         said = "shared memory; shm_open, a file in /dev/shm"
-        log.add_events([Event(1.0, "mapped", start, start + MiB, kinds.SHM, MiB, MiB, shm, detail=said)])
+        log.add_events(
+            [Event(1.0, "mapped", start, start + MiB, kinds.SHM, MiB, MiB, shm, detail=said)]
+        )
         await pilot.pause()
         said_line = log.render_line(0).text
         deep_line, shm_line = log.render_line(1).text, log.render_line(2).text

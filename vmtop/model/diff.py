@@ -92,7 +92,7 @@ def diff_snapshots(
             if delta >= threshold or -delta >= threshold:
                 out.append(_rss_event(c, c.start, c.end, delta, c.rss, when))
             continue
-        _cluster_events(item, with_rss, threshold, when, out)
+        _cluster_events(item, prev, with_rss, threshold, when, out)
     out += _threads_gone_with_stacks_kept(prev, cur, out)
     return out
 
@@ -164,7 +164,12 @@ def _rss_event(
 
 
 def _cluster_events(
-    cluster: _Cluster, with_rss: bool, threshold: int, when: float, out: list[Event]
+    cluster: _Cluster,
+    prev: Snapshot,
+    with_rss: bool,
+    threshold: int,
+    when: float,
+    out: list[Event],
 ) -> None:
     cp, cc = cluster.prev, cluster.cur
     segs = _segments(cluster)
@@ -195,6 +200,8 @@ def _cluster_events(
         below = (ci, start) in kept_ends
         above = (ci, end) in kept_starts
         linked = groups.linked(1, ci)
+        if c.path == HEAP_NAME and not below and not linked and not replaced:
+            below = _heap_ends_at(prev, start)
         event = _new_event(c, start, end, replaced, below, above, linked, when)
         if not linked and (start, end) == (c.start, c.end):
             # A region of its own, new: its resident memory (known when smaps was read)
@@ -322,6 +329,15 @@ def _runs(segs: list[_Segment], side: int) -> Iterator[tuple[int, int, int, bool
         run = [s.start, s.end, idx, replaced]
     if run:
         yield run[0], run[1], run[2], run[3]
+
+
+def _heap_ends_at(prev: Snapshot, address: int) -> bool:
+    """``prev`` had a heap line ending at ``address``: a heap line starting there is the
+    heap growing, not a first brk. A forked child (every PostgreSQL backend) inherits
+    its parent's heap, and its first brk maps a second [heap] line after it (the
+    inherited one belongs to another anon_vma), a region of its own."""
+    before = prev.region_at(address - 1) if address else None
+    return before is not None and before.path == HEAP_NAME and before.end == address
 
 
 def _new_event(

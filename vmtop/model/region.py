@@ -13,6 +13,7 @@ Sizes are in bytes everywhere.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import NamedTuple
 
 from vmtop.model.names import display_name
@@ -142,9 +143,9 @@ class Snapshot(NamedTuple):
         return self._replace(raw_smaps=None)
 
     def region_at(self, address: int) -> Region | None:
-        from bisect import bisect_right
-
-        starts = [r.start for r in self.regions]
+        regions = self.regions
+        # Columns keep their starts as an array (no Region made for each row).
+        starts = getattr(regions, "starts", None) or [r.start for r in regions]
         i = bisect_right(starts, address) - 1
         if i >= 0 and self.regions[i].contains(address):
             return self.regions[i]
