@@ -280,6 +280,31 @@ async def test_R_records_what_the_process_screen_samples(tmp_path, monkeypatch):
     assert rec.snapshot(1).regions == shown.regions and rec.time_of(1) == shown.taken_at
 
 
+async def test_R_while_paused_and_R_again_keeps_no_file_and_says_so(tmp_path, monkeypatch):
+    """It said "Saved …: 0 samples. Replay it with: vmtop replay FILE" of a file the
+    writer had removed (a recording without a sample is not kept)."""
+    from vmtop.tui.sources import LiveSource
+
+    from .test_process_screen import PID, ScreenApp
+
+    monkeypatch.setenv("VMTOP_RECORDINGS", str(tmp_path))
+    app = ScreenApp()
+    app.screen_kwargs["source"] = LiveSource(app.procfs, PID, clock=app.clock)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        assert not app.screen.live  # this app's screen starts paused
+        await pilot.press("R")
+        await settle(pilot)
+        said = [n.message for n in app._notifications]
+        assert any("paused: nothing is recorded until space resumes" in m for m in said), said
+        await pilot.press("R")
+        await settle(pilot)
+        said = [n.message for n in app._notifications]
+        assert not any("Saved" in m or "Replay it with" in m for m in said), said
+        assert any(m.startswith("Nothing recorded: no sample was taken (paused)") for m in said)
+    assert not list(tmp_path.iterdir())
+
+
 async def test_R_records_elsewhere_when_the_current_directory_refuses(tmp_path, monkeypatch):
     """vmtop started from / (or a read-only tree): R writes under $XDG_STATE_HOME/vmtop."""
     import errno

@@ -87,10 +87,18 @@ class RecordingControls:
                     markup=False,
                 )
                 return
-            self.notify(f"Recording to {path} — R stops", timeout=5, markup=False)
+            said = f"Recording to {path} — R stops"
+            if not getattr(self, "live", True):
+                said += "; paused: nothing is recorded until space resumes"
+            self.notify(said, timeout=5, markup=False)
         else:
             writer = source.stop_recording()
-            if writer is not None:
+            if writer is not None and writer.samples == 0:
+                # The writer removes a file of its own with no sample in it: there is
+                # nothing to replay, so no command to replay it is given.
+                why = "paused" if not getattr(self, "live", True) else "stopped before one"
+                self.notify(f"Nothing recorded: no sample was taken ({why}), no file kept")
+            elif writer is not None:
                 self.notify(
                     f"Saved {writer.path}: {writer.samples} samples, "
                     f"{format_bytes(writer.size)}. Replay it with: vmtop replay {writer.path}",
