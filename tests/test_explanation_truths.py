@@ -92,3 +92,32 @@ def test_a_new_arena_heap_is_not_said_to_be_a_new_arena():
     usable = next(e for e in diff_snapshots(before, after) if e.kind == kinds.ARENA)
     assert "new glibc malloc arena" not in usable.detail
     assert "arena heap 1" in usable.detail
+
+
+def test_private_dirty_of_shared_memory_is_not_said_to_be_this_process_writes():
+    # proc.rst: "even a page which is part of a MAP_SHARED mapping, but has only a single
+    # pte mapped, i.e. is currently used by only one process, is accounted as private".
+    # A PostgreSQL backend reading buffers an exited backend filled has them as
+    # Private_Dirty; the column said "written by this process only", the help "its writes".
+    from vmtop.tui.screens.help import HEADER
+    from vmtop.tui.widgets.table_columns import CATALOGUE
+
+    (column,) = [c for c in CATALOGUE if c.id == "private_dirty"]
+    assert "written by this process" not in column.meaning
+    said = dict(HEADER)["private dirty"]
+    assert "whoever wrote it" in said and "not freed when this process exits" in said
+    assert "whoever wrote it" in SMAPS_FIELD_DOCS["Private_Dirty"]
+
+
+def test_rss_and_the_page_strip_do_not_say_untouched_shared_pages_are_out_of_ram():
+    # Rss and pagemap's present bit count the pages mapped in this process's page tables:
+    # a postmaster showed 17M of 278M of shared buffers, all of it in RAM (the backends
+    # mapped the rest). "how much of the region is in RAM" fed the classic confusion.
+    from vmtop.procfs import pagemap as pm
+    from vmtop.tui.widgets.page_strip import LEGEND
+
+    assert "how much of the region is in RAM" not in SMAPS_FIELD_DOCS["Rss"]
+    assert "this process maps" in SMAPS_FIELD_DOCS["Rss"]
+    assert "not counted" in SMAPS_FIELD_DOCS["Rss"]
+    not_present = dict(LEGEND)[pm.NOT_PRESENT]
+    assert "not mapped here" in not_present and "never touched" not in not_present

@@ -568,6 +568,14 @@ async def test_event_log_keeps_the_name_in_sight_at_80_columns():
         assert "/pg_internal.init" in deep_line and "…" in deep_line, deep_line
         assert "PostgreSQL.1804289383" in said_line and said_line.rstrip().endswith("…")
         assert len(said_line.rstrip()) <= 80, said_line
+        # A name read from its start is shortened at its end: one "…" says both cuts.
+        huge = "/anon_hugepage (deleted)"
+        log.add_events(
+            [Event(1.0, "rss_changed", start, start + MiB, kinds.SHM, MiB, MiB, huge, detail=said)]
+        )
+        await pilot.pause()
+        line = log.render_line(0).text.rstrip()
+        assert "/anon_hugepage" in line and line.endswith("…") and "……" not in line, line
     async with LogApp().run_test(size=(160, 10)) as pilot:
         log = pilot.app.query_one(EventLog)
         log.add_events([Event(1.0, "mapped", start, start + MiB, kinds.SHM, MiB, MiB, shm)])

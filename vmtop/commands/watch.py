@@ -36,6 +36,7 @@ from vmtop.model.diff import (
     told_resident,
 )
 from vmtop.model.events import Event
+from vmtop.model.hugetlb_events import HUGETLB_WORDS
 from vmtop.model.names import display_name
 from vmtop.model.process_events import exited_event, unreadable_exec_event
 from vmtop.model.region import Snapshot
@@ -391,7 +392,9 @@ def human_line(event: Event) -> str:
             text += f"  {display_name(event.path)}"
         return text + (f"  {display_name(event.detail)}" if event.detail else "")
     if event.event == ev.RSS_CHANGED:
-        size = "RSS " + format_size(event.delta, signed=True)
+        # Memory in hugetlb pages is resident but in no Rss: not called RSS here.
+        figure = "hugetlb " if HUGETLB_WORDS in event.detail else "RSS "
+        size = figure + format_size(event.delta, signed=True)
     elif event.delta:
         size = format_size(event.delta, signed=True)
     else:

@@ -38,6 +38,7 @@ from vmtop.model.event_words import (
     unmapped_detail,
 )
 from vmtop.model.events import Event
+from vmtop.model.hugetlb_events import hugetlb_events
 from vmtop.model.process_events import exec_event, pid_reused_event, state_event
 from vmtop.model.region import Region, Snapshot
 from vmtop.model.sweep import (
@@ -94,6 +95,8 @@ def diff_snapshots(
             continue
         _cluster_events(item, prev, with_rss, threshold, when, out)
     out += _threads_gone_with_stacks_kept(prev, cur, out)
+    if with_rss:
+        out += hugetlb_events(prev, cur, threshold)
     return out
 
 

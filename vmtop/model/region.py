@@ -127,6 +127,10 @@ class Snapshot(NamedTuple):
     # CPU time spent meanwhile: more than the two above, as smaps is read on a thread
     # of its own while it is parsed.
     cpu_seconds: float = 0.0
+    # (start, bytes) of each region with memory in hugetlb pages, which no Rss counts
+    # (Shared_Hugetlb + Private_Hugetlb of its smaps block); () when it has none, None
+    # when not known (no smaps read, a snapshot read back from a file).
+    hugetlb: tuple[tuple[int, int], ...] | None = None
 
     @property
     def pid(self) -> int:

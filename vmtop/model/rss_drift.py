@@ -14,6 +14,8 @@ sizes are compared as sums. So a split moves no memory, and a mapping merged int
 neighbour adds what was faulted in since, not the neighbour's whole size. Memory of a
 range that no old line of the mapping covered (newly mapped) counts from nothing.
 
+Memory in hugetlb pages (no Rss counts it) is reported the same way (hugetlb_events).
+
 Bounded: one number per region of the latest snapshot; regions that went away are
 forgotten. Pure: snapshots in, events out.
 """
@@ -31,6 +33,7 @@ from vmtop.model.columns import RegionColumns, matching_rows, take
 from vmtop.model.diff import certain_rss_change, lost_bytes, resident_range
 from vmtop.model.event_words import size_text
 from vmtop.model.events import Event
+from vmtop.model.hugetlb_events import HugetlbDrift
 from vmtop.model.region import Region, Snapshot
 from vmtop.model.sweep import _continues, key_pair
 
@@ -58,6 +61,8 @@ class RssDrift:
         self._regions: Sequence[Region] | None = None
         self._lines: RegionColumns | _Lines | None = None
         self._reported: array | None = None
+        # Memory in hugetlb pages, which no Rss counts, reported the same way.
+        self._hugetlb = HugetlbDrift(threshold)
 
     def __len__(self) -> int:
         """How many regions it remembers."""
@@ -116,6 +121,8 @@ class RssDrift:
                 out.append(_event(regions[k], regions[k].end, now - was, now, when))
                 base[k] = now
         self._regions, self._lines, self._reported = regions, lines, base
+        self._hugetlb.threshold = threshold
+        out += self._hugetlb.update(snapshot)
         return out
 
     def _overlaps(

@@ -17,7 +17,9 @@ SMAPS_FIELD_DOCS: dict[str, str] = {
     "KernelPageSize": "page size the kernel backs it with (e.g. 2 MB for hugetlb)",
     "MMUPageSize": "page size the MMU uses for it: the same as KernelPageSize except on "
     "some systems, e.g. PPC64 with 64K kernel pages on an MMU that uses 4K pages",
-    "Rss": "resident set size: how much of the region is in RAM right now",
+    "Rss": "resident set size: the region's pages in RAM that this process maps now; a "
+    "file's or shared memory's pages in RAM that it has not touched (or that were "
+    "unmapped from it) are not counted, though other processes or the page cache hold them",
     "Pss": "proportional set size: resident memory with each shared page divided by the "
     "number of processes that map it",
     "Pss_Dirty": "the part of Pss made of dirty (modified) pages",
@@ -28,7 +30,8 @@ SMAPS_FIELD_DOCS: dict[str, str] = {
     "dropped, shmem/shared anonymous only swapped out",
     "Shared_Dirty": "resident pages also mapped elsewhere, modified since they were read",
     "Private_Clean": "resident pages mapped only here, unmodified",
-    "Private_Dirty": "resident pages mapped only here, modified: a shared file mapping's are "
+    "Private_Dirty": "resident pages mapped only here, modified; a page of shared memory "
+    "counts here while no other process maps it, whoever wrote it. A shared file mapping's are "
     "written back to the file; anonymous ones and copy-on-write copies swapped out",
     "Referenced": "memory currently marked as referenced (accessed recently)",
     "Anonymous": "private anonymous pages: memory of no file, including the copies a "

@@ -136,7 +136,11 @@ class MapsTicks:
             size=size, pss=pss, private_dirty=private_dirty, shared_dirty=shared_dirty
         )
         return snap._replace(
-            regions=tuple(carried), totals=totals, raw_smaps=smaps.raw_smaps, has_smaps=True
+            regions=tuple(carried),
+            totals=totals,
+            raw_smaps=smaps.raw_smaps,
+            has_smaps=True,
+            hugetlb=smaps.hugetlb,
         )
 
     @staticmethod

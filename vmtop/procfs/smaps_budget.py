@@ -99,7 +99,11 @@ def carry_smaps(
         pss=pss, private_dirty=private_dirty, shared_dirty=shared_dirty
     )
     return maps_snap._replace(
-        regions=tuple(regions), totals=totals, raw_smaps=smaps_snap.raw_smaps, has_smaps=True
+        regions=tuple(regions),
+        totals=totals,
+        raw_smaps=smaps_snap.raw_smaps,
+        has_smaps=True,
+        hugetlb=smaps_snap.hugetlb,
     )
 
 
@@ -127,7 +131,11 @@ def _carry_columns(maps_snap: Snapshot, smaps_snap: Snapshot) -> Snapshot:
         shared_dirty=carried.total("shared_dirty"),
     )
     return maps_snap._replace(
-        regions=carried, totals=totals, raw_smaps=smaps_snap.raw_smaps, has_smaps=True
+        regions=carried,
+        totals=totals,
+        raw_smaps=smaps_snap.raw_smaps,
+        has_smaps=True,
+        hugetlb=smaps_snap.hugetlb,
     )
 
 

@@ -21,6 +21,7 @@ from vmtop.procfs.errors import (
     UnreadableFile,
 )
 from vmtop.procfs.facts import read_classify_facts
+from vmtop.procfs.hugetlb_figures import hugetlb_figures
 from vmtop.procfs.parse_maps import ParseError, parse_maps, parse_maps_header
 from vmtop.procfs.parse_proc import StatFields, parse_cmdline, parse_stat, status_uid
 from vmtop.procfs.pieces import read_regions_in_pieces
@@ -308,7 +309,20 @@ def _take_snapshot(
         read_seconds=read.read_seconds,
         parse_seconds=read.parse_seconds,
         cpu_seconds=read.cpu_seconds,
+        hugetlb=_hugetlb(status, read) if read.from_smaps else None,
     )
+
+
+def _hugetlb(status: dict, read: SmapsRead) -> tuple[tuple[int, int], ...] | None:
+    """Each region's memory in hugetlb pages, searched for only where the process has
+    some (status: HugetlbPages, since Linux 4.15); None where the text is not kept (a
+    huge map, read in pieces) or status does not say."""
+    pages = status.get("HugetlbPages")
+    if pages == 0:
+        return ()
+    if not isinstance(pages, int) or read.raw is None:
+        return None
+    return hugetlb_figures(read.raw)
 
 
 def _no_region(procfs: ProcFS, pid: int, task: int | None) -> ProcError:

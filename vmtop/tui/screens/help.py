@@ -92,8 +92,10 @@ HEADER = [
      "less often when it is slow; between reads the figures are the last ones read"),
     ("PSS", "the regions' Pss summed, each in whole KiB rounded down: a little below "
      "smaps_rollup's"),
-    ("private dirty", "modified pages only this process maps (its writes, or a file's "
-     "not yet written back): PrDirty summed; Dirty adds Shared_Dirty, as pmap -x"),
+    ("private dirty", "modified pages only this process maps now: its writes, a file's "
+     "not yet written back, or shared memory no other process maps at the moment, whoever "
+     "wrote it (that is not freed when this process exits): PrDirty summed; Dirty adds "
+     "Shared_Dirty, as pmap -x"),
     ("Δ since …", "what the Δ columns compare with: the last refresh, or the baseline (b)"),
 ]  # fmt: skip
 

@@ -96,7 +96,8 @@ def fit_words(segments: list[Segment], width: int) -> list[Segment]:
         piece = seg.text[: cut - used]
         out.append(Segment(piece, seg.style))
         used += len(piece)
-    out.append(Segment("…", theme.style("dim")))
+    if not text[:cut].endswith("…"):  # (a name shortened at its end says it already)
+        out.append(Segment("…", theme.style("dim")))
     return out
 
 

@@ -32,7 +32,7 @@ LEGEND = (
     (pm.RESIDENT, "present, anonymous, shared with another process"),
     (pm.FILE, "present, file or shared memory (page cache)"),
     (pm.SWAP, "swapped out"),
-    (pm.NOT_PRESENT, "not present (never touched, or dropped)"),
+    (pm.NOT_PRESENT, "not mapped here: not touched here, or dropped"),
 )
 LEGEND_INDENT = 14  # " █ " and a count of nine digits and two spaces
 

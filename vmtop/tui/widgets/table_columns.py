@@ -45,7 +45,7 @@ CATALOGUE = (
     Column("start", "start", "Start", 12, False, 100, "first address"),
     Column("end", "", "End", 12, False, 10, "one past the last address"),
     Column("size", "size", "Size", 5, True, 90, "mapped size (virtual)"),
-    Column("rss", "rss", "RSS", 5, True, 85, "Rss: resident in RAM"),
+    Column("rss", "rss", "RSS", 5, True, 85, "Rss: in RAM and mapped by this process"),
     Column("pss", "pss", "PSS", 5, True, 60, "Pss: resident, shared pages divided by sharers"),
     Column("shared_clean", "shared_clean", "ShClean", 7, True, 24, "Shared_Clean"),
     Column("shared_dirty", "shared_dirty", "ShDirty", 7, True, 24, "Shared_Dirty"),
@@ -57,7 +57,7 @@ CATALOGUE = (
         7,
         True,
         40,
-        "Private_Dirty: written by this process only",
+        "Private_Dirty: modified, mapped only here now",
     ),
     Column(
         "dirty",

@@ -1,0 +1,224 @@
+"""Memory in hugetlb pages faulted in or freed makes events (it is in no Rss).
+
+PostgreSQL with huge_pages=on maps its shared buffers with MAP_HUGETLB: a backend going
+from 18 MiB to 272 MiB of them made no event in `watch` or the TUI, while 64 KiB of a
+library made one. Ground truth: the recorded process's smaps (huge_pages.c), and a live
+C child that says where its hugetlb pages are and how much of them it touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES
+from helpers_diff import MiB, base_regions, region, snapshot
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vmtop.model import events as ev
+from vmtop.model.diff import diff_snapshots
+from vmtop.model.hugetlb_events import HUGETLB_WORDS, HugetlbDrift, hugetlb_events
+from vmtop.model.rss_drift import RssDrift
+from vmtop.procfs.hugetlb_figures import hugetlb_figures
+from vmtop.procfs.reader import ProcFS
+from vmtop.procfs.smaps_blocks import region_fields
+from vmtop.procfs.snapshot import take_snapshot
+
+ROOT = FIXTURES / "real" / "huge_pages"
+PID = int(next(p.name for p in ROOT.iterdir() if p.name.isdigit()))
+AT = 0x7F30_0000_0000
+HUGE = 2 * MiB
+
+
+# -- the figures, from smaps -------------------------------------------------------------
+
+
+def test_the_recorded_process_figures_are_its_smaps_hugetlb_lines():
+    snap = take_snapshot(ProcFS(str(ROOT)), PID)
+    ready = (ROOT / "ready.txt").read_text().split()[1:]
+    printed = {k: int(v, 16) for k, v in (f.split("=") for f in ready)}
+    got = dict(snap.hugetlb)
+    assert got == {printed["hugetlb_shared"]: 4 * MiB, printed["hugetlb_private"]: 6 * MiB}
+    # Every region's two lines, as the region detail parses them.
+    for r in snap.regions:
+        fields = region_fields(snap, r)
+        total = fields.get("Shared_Hugetlb", 0) + fields.get("Private_Hugetlb", 0)
+        assert got.get(r.start, 0) == total, r
+    assert sum(got.values()) == snap.status["HugetlbPages"]
+
+
+def test_figures_are_searched_for_only_where_status_says_there_are_some(tmp_path):
+    tree = tmp_path / "proc"
+    (tree / str(PID)).mkdir(parents=True)
+    for name in ("maps", "smaps", "stat", "cmdline"):
+        (tree / str(PID) / name).write_bytes((ROOT / str(PID) / name).read_bytes())
+    status = (ROOT / str(PID) / "status").read_text()
+    hugetlb_line = next(ln for ln in status.splitlines() if ln.startswith("HugetlbPages:"))
+    without = status.replace(hugetlb_line, "HugetlbPages:\t       0 kB")
+    (tree / str(PID) / "status").write_text(without)
+    assert take_snapshot(ProcFS(str(tree)), PID).hugetlb == ()  # none, as status says
+    (tree / str(PID) / "status").write_text(status.replace(hugetlb_line + "\n", ""))
+    assert take_snapshot(ProcFS(str(tree)), PID).hugetlb is None  # status does not say
+    assert take_snapshot(ProcFS(str(tree)), PID, smaps=False).hugetlb is None
+
+
+def _block(start: int, name: str, shared_kb: int, private_kb: int) -> bytes:
+    return (
+        f"{start:x}-{start + HUGE:x} rw-s 00000000 00:0f 4242 {name}\n"
+        f"Size:               {HUGE >> 10} kB\nRss:                   0 kB\n"
+        f"Shared_Hugetlb:  {shared_kb:>8} kB\nPrivate_Hugetlb: {private_kb:>8} kB\n"
+        "Swap:                  0 kB\nVmFlags: rd wr sh mr mw me ms ht\n"
+    ).encode()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 5000),
+            st.integers(0, 5000),
+            st.text(alphabet="ab/-_ .0123456789", max_size=300),
+        ),
+        max_size=12,
+    )
+)
+def test_figures_match_each_blocks_lines(blocks):
+    text = b"".join(
+        _block(AT + k * HUGE, "/x" + name, shared, private)
+        for k, (shared, private, name) in enumerate(blocks)
+    )
+    expected = {
+        AT + k * HUGE: (shared + private) * 1024
+        for k, (shared, private, _) in enumerate(blocks)
+        if shared + private
+    }
+    assert dict(hugetlb_figures(text)) == expected
+    assert dict(hugetlb_figures(memoryview(text))) == expected
+
+
+# -- events --------------------------------------------------------------------------------
+
+
+def _with(regions, figures: dict[int, int] | None, taken_at: float = 1.0):
+    return snapshot(regions, taken_at=taken_at)._replace(
+        hugetlb=None if figures is None else tuple(figures.items())
+    )
+
+
+def _shared_buffers(size: int = 16 * HUGE):
+    return region(AT, AT + size, "rw-s", "/anon_hugepage (deleted)", inode=9)
+
+
+def test_hugetlb_pages_faulted_in_are_an_rss_changed_event_that_says_hugetlb():
+    regions = [*base_regions(), _shared_buffers()]
+    before, after = _with(regions, {AT: 9 * HUGE}), _with(regions, {AT: 136 * HUGE}, 2.0)
+    (event,) = diff_snapshots(before, after)
+    assert event.event == ev.RSS_CHANGED and (event.start, event.end) == (AT, AT + 16 * HUGE)
+    assert event.delta == 127 * HUGE and event.size == 127 * HUGE
+    assert "hugetlb pages faulted in" in event.detail and HUGETLB_WORDS in event.detail
+    assert "now 272.0 MiB" in event.detail
+    # A region that had no hugetlb page yet is no region "mapped since".
+    (event,) = diff_snapshots(_with(regions, {}), after)
+    assert event.delta == 136 * HUGE and "since it was mapped" not in event.detail
+    # Freed (the region stays mapped): its figure falls to nothing.
+    (event,) = diff_snapshots(after, _with(regions, {}, 3.0))
+    assert event.delta == -136 * HUGE and "hugetlb pages freed" in event.detail
+
+
+def test_no_event_where_either_snapshot_does_not_know_its_figures():
+    regions = [*base_regions(), _shared_buffers()]
+    known = _with(regions, {AT: 4 * HUGE})
+    assert diff_snapshots(_with(regions, None), known) == []
+    assert diff_snapshots(known, _with(regions, None)) == []
+    assert hugetlb_events(_with(regions, {}), _with(regions, {}), 1) == []
+
+
+def test_slow_faulting_is_summed_until_it_reaches_the_threshold():
+    regions = [*base_regions(), _shared_buffers()]
+    drift = HugetlbDrift(threshold=3 * HUGE)
+    assert drift.update(_with(regions, {AT: HUGE})) == []  # first seen: counting starts
+    assert drift.update(_with(regions, {AT: 2 * HUGE})) == []
+    assert drift.update(_with(regions, {AT: 3 * HUGE})) == []
+    (event,) = drift.update(_with(regions, {AT: 4 * HUGE}))
+    assert event.delta == 3 * HUGE
+    assert drift.update(_with(regions, {AT: 5 * HUGE})) == []  # counted from 4 now
+    assert drift.update(_with(regions, None)) == []  # a tick without the figures
+    (event,) = drift.update(_with(regions, {AT: 7 * HUGE}))
+    assert event.delta == 3 * HUGE
+
+
+def test_a_region_mapped_since_counts_from_nothing_and_one_unmapped_is_forgotten():
+    drift = HugetlbDrift(threshold=HUGE)
+    assert drift.update(_with(base_regions(), {})) == []
+    regions = [*base_regions(), _shared_buffers()]
+    (event,) = drift.update(_with(regions, {AT: 4 * HUGE}))
+    assert event.delta == 4 * HUGE and "since it was mapped" in event.detail
+    assert len(drift) == 1
+    assert drift.update(_with(base_regions(), {})) == []  # unmapped: the unmapped event says
+    assert len(drift) == 0
+    # Another mapping at the same address later counts from nothing too.
+    again = [*base_regions(), _shared_buffers(8 * HUGE)._replace(inode=10)]
+    (event,) = drift.update(_with(again, {AT: 2 * HUGE}))
+    assert event.delta == 2 * HUGE
+
+
+def test_the_tuis_drift_reports_hugetlb_with_rss_at_its_threshold():
+    regions = [*base_regions(), _shared_buffers()]
+    drift = RssDrift(threshold=64 << 10)
+    assert drift.update(_with(regions, {AT: 0})) == []
+    drift.threshold = 8 * HUGE  # `t` changes it, for hugetlb too
+    assert drift.update(_with(regions, {AT: 4 * HUGE})) == []
+    (event,) = drift.update(_with(regions, {AT: 8 * HUGE}))
+    assert event.delta == 8 * HUGE and HUGETLB_WORDS in event.detail
+
+
+# -- live ----------------------------------------------------------------------------------
+
+
+def _pool_raised(pages: int) -> int | None:
+    path = Path("/proc/sys/vm/nr_hugepages")
+    if os.geteuid() != 0 or not path.exists():
+        return None
+    old = int(path.read_text())
+    try:
+        path.write_text(str(old + pages))
+    except OSError:
+        return None
+    if int(path.read_text()) < old + pages:
+        path.write_text(str(old))
+        return None
+    return old
+
+
+@pytest.mark.live
+def test_watch_says_when_a_process_touches_its_hugetlb_pages(compile_c, spawn):
+    exe = compile_c("hugetlb_touch.c")
+    old = _pool_raised(8)
+    if old is None:
+        pytest.skip("raising /proc/sys/vm/nr_hugepages needs root and free memory")
+    try:
+        child = spawn([exe], stdin=subprocess.PIPE)
+        ready = child.read_line().split()
+        assert ready[0] == "READY", ready
+        start, size = int(ready[1], 16), int(ready[2])
+        argv = [sys.executable, "-m", "vmtop", "watch", "--json", "--interval", "0.2"]
+        watch = spawn([*argv, child.pid], stderr=subprocess.DEVNULL)
+        json.loads(watch.read_line(30))  # the first snapshot is read
+        child.proc.stdin.write(b"touch\n")
+        child.proc.stdin.flush()
+        touched = child.read_line().split()
+        assert touched[0] == "TOUCHED", touched
+        while True:
+            event = json.loads(watch.read_line(10))
+            if event.get("event") == ev.RSS_CHANGED and HUGETLB_WORDS in event["detail"]:
+                break
+        assert int(str(event["start"]), 0) == start, event
+        assert int(str(event["end"]), 0) - start == size
+        assert event["delta"] == int(touched[1]), event
+    finally:
+        Path("/proc/sys/vm/nr_hugepages").write_text(str(old))
