@@ -121,3 +121,23 @@ def test_rss_and_the_page_strip_do_not_say_untouched_shared_pages_are_out_of_ram
     assert "not counted" in SMAPS_FIELD_DOCS["Rss"]
     not_present = dict(LEGEND)[pm.NOT_PRESENT]
     assert "not mapped here" in not_present and "never touched" not in not_present
+
+
+def test_a_sysv_segment_going_is_said_to_be_detached_not_only_munmapped():
+    # PostgreSQL (dynamic_shared_memory_type=sysv) detaches its segments with shmdt.
+    from vmtop.model.event_words import unmapped_detail
+
+    sysv = Region(AT, AT + 2 * MiB, "rw-s", 0, "00:01", 294922, "/SYSV3b003e40 (deleted)",
+                  kind=kinds.SHM)  # fmt: skip
+    assert unmapped_detail(sysv, sysv.start, sysv.end, sysv.size, False, False).startswith(
+        "shmdt or munmap"
+    )
+    plain = sysv._replace(path="/dev/shm/PostgreSQL.70056950", inode=7)
+    assert unmapped_detail(plain, plain.start, plain.end, plain.size, False, False).startswith(
+        "munmap;"
+    )
+
+
+def test_jit_code_names_llvm_as_postgresql_uses_it():
+    jit = Region(AT, AT + 64 * 1024, "r-xp", 0, "00:00", 0, "", kind=kinds.JIT)
+    assert "PostgreSQL" in why_kind(jit) and "LLVM" in KIND_DESCRIPTIONS[kinds.JIT]

@@ -12,6 +12,7 @@ from vmtop.model import cuda, kinds
 from vmtop.model import events as ev
 from vmtop.model.cached_stacks import CACHED_GUARD, is_cached_stack
 from vmtop.model.region import Region
+from vmtop.model.sysv import SYSV_PREFIX
 
 # glibc malloc serves a request of at least this size with its own mmap (M_MMAP_THRESHOLD
 # default; glibc raises it at run time after freeing such a block, unless it was set).
@@ -111,7 +112,7 @@ def what_it_is(r: Region, start: int, size: int, *, freed: bool) -> str:
             return "executable anonymous memory: JIT-compiled code given back"
         return (
             "executable anonymous memory: JIT-compiled code appeared (JVM code cache, V8, "
-            "PCRE2 JIT, libffi trampolines)"
+            "LLVM's ORC JIT as in PostgreSQL's jit, PCRE2 JIT, libffi trampolines)"
         )
     if kind == kinds.DEVICE:
         return f"a device mapping: {r.object}" if r.object else "a device mapping"
@@ -174,6 +175,8 @@ def unmapped_detail(
             parts.append("cut from the top of the region below")
         else:
             parts.append("punched a hole in the region")
+    elif p.path.startswith(SYSV_PREFIX):
+        parts.append("shmdt or munmap")  # (a SysV segment is detached with shmdt)
     else:
         parts.append("munmap")
     what = what_it_is(p, start, size, freed=True)

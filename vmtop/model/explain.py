@@ -108,7 +108,8 @@ def why_kind(region: Region) -> str:
     if kind == kinds.JIT:
         return (
             "Anonymous memory that is executable: code generated at run time (a JIT "
-            "compiler's code cache: JVM, V8, PCRE2, libffi trampolines)."
+            "compiler's code cache: JVM, V8, LLVM's ORC JIT as in PostgreSQL's jit, PCRE2, "
+            "libffi trampolines)."
         )
     if kind == kinds.DEVICE:
         return f"A mapping of the device {r.path}: {device_meaning(r.path)}."

@@ -82,7 +82,7 @@ KIND_DESCRIPTIONS = {
     "below it, or inside it with glibc 2.42+ on Linux 6.13+)",
     ANON: "anonymous private memory: malloc above its mmap threshold, direct mmap, "
     "runtime heaps (Java, V8, CPython)",
-    JIT: "anonymous executable memory: JIT-compiled code (JVM code cache, V8, PCRE2)",
+    JIT: "anonymous executable memory: JIT-compiled code (JVM code cache, V8, LLVM, PCRE2)",
     NAMED_ANON: "anonymous memory the program named ([anon:NAME], [anon_shmem:NAME])",
     FILE: "a mapped data file (not code): mmap() of a file, locale archives, fonts",
     SHM: "shared memory: SysV segments, memfd, /dev/shm, shared anonymous mappings, "
