@@ -101,6 +101,13 @@ def test_figures_match_each_blocks_lines(blocks):
     assert dict(hugetlb_figures(memoryview(text))) == expected
 
 
+def test_json_totals_say_the_memory_in_hugetlb_pages():
+    # It is in no RSS: the totals said 0 of a backend's 278 MiB of shared buffers.
+    argv = [sys.executable, "-m", "vmtop", "snapshot", "--proc-root", ROOT, "--format", "json"]
+    out = subprocess.run([*map(str, argv), str(PID)], capture_output=True, check=True)
+    assert json.loads(out.stdout)["totals"]["hugetlb"] == 10 * MiB
+
+
 # -- events --------------------------------------------------------------------------------
 
 

@@ -184,4 +184,11 @@ def live_procfs_for(snapshot: Snapshot, procfs=None):
 
 
 def totals_record(snapshot: Snapshot) -> dict:
-    return {key: value for key, value in snapshot.totals._asdict().items()}
+    return totals_fields(snapshot.totals, snapshot.status)
+
+
+def totals_fields(totals, status: dict) -> dict:
+    """The totals, and the memory in hugetlb pages (status: HugetlbPages), which is in no
+    RSS: a database on huge pages seemed to use none of its shared buffers."""
+    hugetlb = status.get("HugetlbPages")
+    return {**totals._asdict(), "hugetlb": hugetlb if isinstance(hugetlb, int) else None}

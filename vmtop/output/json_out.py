@@ -13,6 +13,7 @@ from vmtop.output.fields import (
     section_names,
     sysv_fields,
     sysv_table,
+    totals_fields,
     totals_record,
 )
 
@@ -64,7 +65,7 @@ def write_json(snapshot: Snapshot, out: TextIO, procfs=None, cache=None, smaps_f
     writer = JsonWriter(out, live_procfs_for(snapshot, procfs), cache)
     writer.head(snapshot.info, smaps_fields)
     writer.piece(snapshot)
-    writer.tail(snapshot.taken_at, snapshot.totals)
+    writer.tail(snapshot.taken_at, snapshot.totals, snapshot.status)
 
 
 class JsonWriter:
@@ -116,10 +117,10 @@ class JsonWriter:
             new = object_sizes(snapshot, ProcessElfFiles(self.procfs, self.cache))
             self.objects.extend(o for o in new if o not in known)
 
-    def tail(self, taken_at: float, totals) -> None:
+    def tail(self, taken_at: float, totals, status: dict) -> None:
         rest = {
             "taken_at": taken_at,
-            "totals": totals._asdict(),
+            "totals": totals_fields(totals, status),
             "objects": [_object_record(o) for o in self.objects],
         }
         self.out.write("], " + json.dumps(rest, ensure_ascii=True)[1:] + "\n")

@@ -88,7 +88,7 @@ def _write(stream: StreamedSnapshot, fmt: str, sink: HeldBack, procfs: ProcFS) -
                 writer.head(stream.info)
                 first = False
             writer.piece(piece)
-        writer.tail(stream.taken_at, stream.totals)
+        writer.tail(stream.taken_at, stream.totals, stream.status)
         return
     from vmtop.output.csv_out import CsvWriter
 
