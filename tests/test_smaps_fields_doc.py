@@ -28,9 +28,9 @@ def test_kernel_page_size_is_the_page_size_backing_the_region():
 
 
 def test_replayed_figures_are_said_of_their_moment():
-    assert "right now" in describe_field("Rss")
+    assert "maps now" in describe_field("Rss")
     recorded = describe_field("Rss", recorded=True)
-    assert "at that moment" in recorded and "right now" not in recorded
+    assert "at that moment" in recorded and " now" not in recorded
     for name in SMAPS_FIELD_DOCS:
         said = describe_field(name, recorded=True)
         assert "right now" not in said and "currently" not in said, name

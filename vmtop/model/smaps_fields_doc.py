@@ -107,7 +107,9 @@ VM_FLAG_DOCS: dict[str, str] = {
 # The same fields said of a recorded sample: a replay shows the figures of one moment,
 # and "right now" would be read as the time the replay is watched.
 RECORDED_FIELD_DOCS: dict[str, str] = {
-    "Rss": "resident set size: how much of the region was in RAM at that moment",
+    "Rss": "resident set size: the region's pages in RAM that this process mapped at that "
+    "moment; a file's or shared memory's pages in RAM that it had not touched were not "
+    "counted, though other processes or the page cache held them",
     "Referenced": "memory marked as referenced (accessed recently) at that moment",
     "Swap": "would-be-anonymous memory that was out on swap at that moment (for shmem also "
     "the swapped part of the shared object)",
