@@ -56,7 +56,15 @@ def add_parser(sub, common, parse_pid, positive_float, positive_int) -> None:
         type=positive_float,
         default=None,  # not 1: a copied tree says when it is given to no purpose
         metavar="S",
-        help="seconds between samples (default 1)",
+        help="seconds between samples (default: the config's interval, 1)",
+    )
+    record.add_argument(
+        "--threshold",
+        type=positive_int,
+        default=None,
+        metavar="BYTES",
+        help="smallest RSS change of a region its events report (default: the config's, "
+        "65536)",
     )
     record.add_argument(
         "--duration",
@@ -91,7 +99,7 @@ STDOUT = "-"
 
 
 def cmd_record(procfs: ProcFS, args) -> int:
-    from vmtop.tui.sampler import Sampler
+    from vmtop.tui.sampler import RSS_THRESHOLD, Sampler
 
     output = args.output
     # (a path is the user's bytes: a newline or an escape in it is shown, not obeyed)
@@ -101,14 +109,21 @@ def cmd_record(procfs: ProcFS, args) -> int:
         print(f"vmtop: {refused}", file=sys.stderr)
         return 1
     live = procfs.is_live
-    interval = float(args.interval) if args.interval is not None else 1.0
-    sampler = Sampler(procfs, args.pid)
+    settings = getattr(args, "settings", None)
+    # Its own --interval, else the settings' (vmtop --interval, VMTOP_INTERVAL, the
+    # config file): the same sources as watch and the TUI.
+    if args.interval is not None:
+        interval = float(args.interval)
+    else:
+        interval = settings.interval if settings is not None else 1.0
+    threshold = settings.threshold if settings is not None else RSS_THRESHOLD
+    sampler = Sampler(procfs, args.pid, rss_threshold=threshold)
     first = sampler.sample(interval)  # before the file exists: a process we cannot read
     if first.snapshot is None:
         assert first.error is not None
         raise first.error
     try:
-        writer = _writer(procfs, output, interval, args.force)
+        writer = _writer(procfs, output, interval, threshold, args.force)
     except FileExistsError:  # made meanwhile
         print(f"vmtop: {_exists(output)}", file=sys.stderr)
         return 1
@@ -216,12 +231,19 @@ def _refuse_output(output: str, force: bool) -> str | None:
     return None
 
 
-def _writer(procfs: ProcFS, output: str, interval: float, force: bool) -> RecordingWriter:
+def _writer(
+    procfs: ProcFS, output: str, interval: float, threshold: int, force: bool
+) -> RecordingWriter:
     source = _source(procfs)
     machine = {} if procfs.is_live else _copied_machine(procfs)
     if output == STDOUT:
         return RecordingWriter(
-            output, interval=interval, source=source, file=sys.stdout.buffer, **machine
+            output,
+            interval=interval,
+            rss_threshold=threshold,
+            source=source,
+            file=sys.stdout.buffer,
+            **machine,
         )
     try:
         existing = os.stat(output).st_mode
@@ -230,7 +252,14 @@ def _writer(procfs: ProcFS, output: str, interval: float, force: bool) -> Record
     # Without --force, a new file only (made here, not one made meanwhile); a device or a
     # FIFO given as FILE is written to as it is.
     overwrite = force or (existing is not None and not stat.S_ISREG(existing))
-    return RecordingWriter(output, interval=interval, source=source, overwrite=overwrite, **machine)
+    return RecordingWriter(
+        output,
+        interval=interval,
+        rss_threshold=threshold,
+        source=source,
+        overwrite=overwrite,
+        **machine,
+    )
 
 
 def _copied_machine(procfs: ProcFS) -> dict:

@@ -140,8 +140,11 @@ def header_record(
     keyframe_every: int,
     hostname: str | None = "",
     source: str = "live",
+    rss_threshold: int | None = None,
 ) -> dict:
-    """The header line. ``kernel`` and ``hostname`` None (not known) are left out."""
+    """The header line. ``kernel`` and ``hostname`` None (not known) are left out, and
+    ``rss_threshold`` (the smallest resident change of a region its events report, when
+    it started) where not given."""
     record = {
         "type": "header",
         "format": FORMAT_NAME,
@@ -155,6 +158,7 @@ def header_record(
         "command": command,
         "started_at": started_at,
         "interval": interval,
+        "rss_threshold": rss_threshold,
         "keyframe_every": keyframe_every,
         "source": source,
         "region_fields": list(REGION_FIELDS),
@@ -163,4 +167,5 @@ def header_record(
         "info_fields": list(INFO_FIELDS),
         "totals_fields": list(TOTALS_FIELDS),
     }
-    return {k: v for k, v in record.items() if v is not None or k not in ("kernel", "hostname")}
+    optional = ("kernel", "hostname", "rss_threshold")
+    return {k: v for k, v in record.items() if v is not None or k not in optional}

@@ -57,6 +57,13 @@ class Recording(Timeline):
         return float(self.header.get("interval", 1.0))
 
     @property
+    def rss_threshold(self) -> int | None:
+        """The smallest resident change of a region its events report (when recording
+        started); None for a recording that does not say (vmtop 0.x before it did)."""
+        value = self.header.get("rss_threshold")
+        return value if type(value) is int and value > 0 else None
+
+    @property
     def recorded(self) -> int:
         """How many samples the file was written with, as far as it says: the end
         mark's count, else up to the last sample read."""

@@ -186,6 +186,7 @@ class RecordingWriter:
         path: str,
         *,
         interval: float,
+        rss_threshold: int | None = None,
         keyframe_every: int = KEYFRAME_EVERY,
         level: int = COMPRESS_LEVEL,
         source: str = "live",
@@ -201,6 +202,7 @@ class RecordingWriter:
         out of the header (not known: a copied /proc tree that does not say)."""
         self.path = path
         self.interval = interval
+        self.rss_threshold = rss_threshold
         self.keyframe_every = max(1, keyframe_every)
         self.level = level
         self.source = source
@@ -287,6 +289,7 @@ class RecordingWriter:
             command=snap.info.command,
             started_at=snap.taken_at,
             interval=self.interval,
+            rss_threshold=self.rss_threshold,
             keyframe_every=self.keyframe_every,
             hostname=self.hostname,
             source=self.source,

@@ -96,7 +96,8 @@ class LiveSource(Sampler):
         with self._record_lock:
             if self.recorder is None:
                 self.record_error = None
-                self.recorder = RecordingWriter(path, interval=interval)
+                threshold = self.drift.threshold
+                self.recorder = RecordingWriter(path, interval=interval, rss_threshold=threshold)
 
     def stop_recording(self):
         """Close the recording; the writer (for its path, samples and size), or None."""
