@@ -543,3 +543,23 @@ async def test_a_damaged_recording_replays_what_is_intact_and_says_once_what_is_
         await settle(pilot)
         assert f"sample {SAMPLES}/{SAMPLES}" in header(app)[0]
         assert screen.source.problem is None
+
+
+async def test_the_replays_event_log_says_its_events_are_as_recorded(recording, tmp_path):
+    """It said "(t changes)" of the threshold, but `t` in a replay goes to a time, and
+    the recording decided its events: the title says the recorded threshold."""
+    app = ReplayApp(recording)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await opened(app, pilot)
+        title = str(screen.query_one("#events-title").content)
+        assert "t changes" not in title and "as recorded" in title, title
+    path = tmp_path / "with_threshold.jsonl.gz"
+    writer = RecordingWriter(str(path), interval=1.0, rss_threshold=16 << 10)
+    for snap in snapshots()[:2]:
+        writer.write_sample(snap, [])
+    writer.close()
+    app = ReplayApp(Recording.open(str(path)))
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await opened(app, pilot)
+        title = str(screen.query_one("#events-title").content)
+        assert "as recorded: RSS changes of 16K or more" in title, title

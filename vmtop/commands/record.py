@@ -63,8 +63,7 @@ def add_parser(sub, common, parse_pid, positive_float, positive_int) -> None:
         type=positive_int,
         default=None,
         metavar="BYTES",
-        help="smallest RSS change of a region its events report (default: the config's, "
-        "65536)",
+        help="smallest RSS change of a region its events report (default: the config's, 65536)",
     )
     record.add_argument(
         "--duration",

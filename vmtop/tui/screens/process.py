@@ -450,6 +450,12 @@ class ProcessScreen(
         dropped = self.query_one(EventLog).dropped
         kept = f"  ·  {dropped:,} older dropped".replace(",", " ") if dropped else ""
         self.query_one("#events-title", Static).update(
-            f"Events  newest first{kept}  ·  RSS changes of {format_bytes(self.rss_threshold)} "
-            "or more, summed since last shown (t changes)"
+            f"Events  newest first{kept}  ·  {self.events_scope()}"
+        )
+
+    def events_scope(self) -> str:
+        """Which events the log shows (its title says it)."""
+        return (
+            f"RSS changes of {format_bytes(self.rss_threshold)} or more, summed since last "
+            "shown (t changes)"
         )

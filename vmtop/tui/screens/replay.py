@@ -24,6 +24,7 @@ from vmtop.record.format import RecordingError
 from vmtop.record.reader import Recording
 from vmtop.record.timespec import clock_label, resolve_time
 from vmtop.tui import replay_compare
+from vmtop.tui.formatting import format_bytes
 from vmtop.tui.named_commands import NamedCommands
 from vmtop.tui.replay_compare import AB_SEPARATOR, ab_lines  # noqa: F401 - AB_SEPARATOR: tests
 from vmtop.tui.replay_source import SPEEDS, ReplaySource
@@ -320,6 +321,13 @@ class ReplayScreen(ProcessScreen):
         if a is None or b is None:
             return ""
         return replay_compare.ab_text(self.recording, a, b)
+
+    def events_scope(self) -> str:
+        # As recorded: `t` here goes to a time, and the recording decided its events.
+        threshold = self.recording.rss_threshold
+        if threshold is None:
+            return "as recorded"
+        return f"as recorded: RSS changes of {format_bytes(threshold)} or more"
 
     def changes_since_baseline(self, snap) -> dict:
         """Δ since A: a region compared only with the same mapping at A, none mapped
