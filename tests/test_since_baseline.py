@@ -107,3 +107,21 @@ def test_ranges_are_sorted_disjoint_and_cover_what_was_remapped(spans, cap):
     assert all(ranges[i][1] < ranges[i + 1][0] for i in range(len(ranges) - 1))
     for e in events:
         assert any(lo <= e.start and e.end <= hi for lo, hi in ranges)
+
+
+def test_against_a_baseline_every_resident_change_shows_down_to_a_page():
+    # A review: bss 0 -> 16K and [stack] 20K -> 76K between the marks A and B left the
+    # ΔRSS cells empty (below the 64K a change between two samples needs), read as
+    # "unchanged".
+    from helpers_diff import KiB, base_regions, snapshot
+
+    from vmtop.tui import sampler as smp
+
+    before = base_regions()
+    after = [r._replace(rss=(r.rss or 0) + 16 * KiB) if r.path == "[heap]" else r for r in before]
+    changes = smp.changes_since_baseline(snapshot(before), snapshot(after, taken_at=2e9))
+    (heap,) = [r for r in after if r.path == "[heap]"]
+    assert changes[heap.start].status == smp.RSS_UP
+    assert changes[heap.start].rss_delta == 16 * KiB
+    # Between two samples it stays below the threshold of a change (noise).
+    assert heap.start not in smp.region_changes(snapshot(before), snapshot(after, taken_at=2e9))

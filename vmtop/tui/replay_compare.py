@@ -16,7 +16,7 @@ from vmtop.model import moments
 from vmtop.record.reader import Recording
 from vmtop.record.timespec import clock_label, span_label
 from vmtop.tui.formatting import format_bytes, format_delta
-from vmtop.tui.sampler import RSS_THRESHOLD, view_changes
+from vmtop.tui.sampler import BASELINE_RSS_THRESHOLD, RSS_THRESHOLD, view_changes
 
 AB_SEPARATOR = "  ·  "
 
@@ -67,9 +67,9 @@ def changes_since_mark(rec: Recording, a: int, j: int) -> dict:
     show them (``vmtop.tui.sampler.RegionChange``, unchanged regions left out)."""
     between = between_samples(rec, a, j)
     changes = moments.changes_since(
-        rec.snapshot(a), rec.snapshot(j), between.remapped, rss_threshold=RSS_THRESHOLD
+        rec.snapshot(a), rec.snapshot(j), between.remapped, rss_threshold=BASELINE_RSS_THRESHOLD
     )
-    return view_changes(changes)
+    return view_changes(changes, BASELINE_RSS_THRESHOLD)
 
 
 def ab_lines(text: str, width: int) -> str:

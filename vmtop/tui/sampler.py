@@ -57,6 +57,10 @@ QUICK_FIRST_REGIONS = 5000
 KEEP_SMAPS_TEXT_UP_TO = 8 << 20
 KEEP_SMAPS_TEXT_REGIONS = HUGE_MAP_REGIONS  # past it, smaps is read in pieces
 RSS_THRESHOLD = 64 * 1024  # resident change that counts as "changed" for highlights
+# Against a baseline (or the mark A of a replay), moments the person chose: every
+# change of a region's resident size shows, down to a page. Between two samples a
+# smaller change than RSS_THRESHOLD is left out, as noise.
+BASELINE_RSS_THRESHOLD = 4096
 # The diff's own per-tick resident events are turned off: RssDrift reports them, summed
 # since each region's last report, so slow growth shows too.
 _NO_TICK_RSS_EVENTS = 1 << 62
@@ -128,9 +132,9 @@ def changes_since_baseline(
     """Per region of ``cur`` that differs from the baseline ``base``: how, told apart
     from what was mapped or unmapped since over ``remapped`` (model.since_baseline)."""
     changes = since_baseline.changes_since_baseline(
-        base, cur, remapped, rss_threshold=RSS_THRESHOLD
+        base, cur, remapped, rss_threshold=BASELINE_RSS_THRESHOLD
     )
-    return view_changes(changes)
+    return view_changes(changes, BASELINE_RSS_THRESHOLD)
 
 
 def region_changes(old: Snapshot, new: Snapshot) -> dict[int, RegionChange]:
