@@ -387,3 +387,38 @@ def test_damage_anywhere_keeps_every_intact_keyframe(tmp_path_factory, data, pla
         assert rec.notes  # nothing lost without a word
     report_lines(rec)
     rec.events()
+
+
+def test_diff_numbers_samples_as_the_file_does_and_says_what_was_lost_between(tmp_path):
+    # diff renumbered the samples it kept ("sample 24/53" where replay said "37/66"),
+    # and nothing on stdout said that events of lost samples were not counted.
+    w = written()
+    second = w.stretches[1]
+    path = damaged(tmp_path, w.data, flips=[(second.start + 40, w.data[second.start + 40] ^ 0xFF)])
+    rec = Recording.open(str(path))
+    lost = len(w.snaps) - len(rec)
+    assert lost > 0, rec.notes
+    out = run_vmtop("diff", path, "start", "end")
+    text = out.stdout.decode()
+    total = len(w.snaps)
+    assert f"(sample 1/{total})" in text and f"(sample {total}/{total})" in text, text
+    assert f"Lost to damage between A and B: {lost} samples" in text, text
+    out = run_vmtop("diff", path, "start", "end", "--json")
+    doc = json.loads(out.stdout)
+    assert (doc["a"]["sample"], doc["b"]["sample"], doc["lost_samples"]) == (1, total, lost)
+    # Within one intact stretch nothing was lost.
+    first = w.stretches[0]
+    doc = json.loads(run_vmtop("diff", path, "start", f"+{first.last}s", "--json").stdout)
+    assert doc["lost_samples"] == 0
+
+
+def test_diff_refuses_a_to_before_its_from(tmp_path):
+    # Reversed, it said "mapped 8 (+120M)" recorded between and "9 gone" at B: frees
+    # that never happened.
+    path = tmp_path / "r.jsonl.gz"
+    path.write_bytes(written().data)
+    out = run_vmtop("diff", path, "end", "start")
+    assert out.returncode == 2, out
+    said = out.stderr.decode()
+    assert "is before FROM" in said and "give the earlier moment first" in said, said
+    assert out.stdout == b""

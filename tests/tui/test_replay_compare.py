@@ -200,3 +200,52 @@ async def test_help_says_what_the_tilde_means(recording):
         assert "~+1.2M in Δ RSS" in keys and "worked out, not read" in keys
         assert "~ as a row's mark" in keys
         assert "same mapping at both" in keys  # what Δ since A compares
+
+
+async def test_marks_out_of_time_order_are_swapped_a_first(recording):
+    """A marked after B read the recording backwards: "mapped 8 (+120M)" recorded between
+    and "9 gone" at B, frees that never happened."""
+    app = ReplayApp(recording)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.seek(FREED_AT + 2)
+        await settle(pilot)
+        await pilot.press("b")
+        screen.seek(MAPPED_AT - 1)
+        await settle(pilot)
+        await pilot.press("a")  # earlier than B: in order
+        assert (screen.mark_a, screen.mark_b) == (MAPPED_AT - 1, FREED_AT + 2)
+        screen.seek(THREADS_AT + 2)
+        await settle(pilot)
+        await pilot.press("a")  # after B: A is the earlier moment
+        await settle(pilot)
+        assert (screen.mark_a, screen.mark_b) == (FREED_AT + 2, THREADS_AT + 2)
+        assert screen.baseline.taken_at == recording.time_of(FREED_AT + 2)
+        said = [n.message for n in app._notifications]
+        assert any(m.startswith("A is the earlier moment") for m in said), said
+        assert screen.ab_text().startswith("A 22:13:29.0 → B 22:13:32.0 (+3.0s)")
+
+
+async def test_the_baseline_and_a_recorded_detail_name_their_sample_with_its_tenths(tmp_path):
+    """ "Δ since baseline 00:10:04" named sample 5 (04.1) for sample 6 (04.6): given back
+    to `t`, the time must lead to the sample it was said of."""
+    path = tmp_path / "half_seconds.jsonl.gz"
+    writer = RecordingWriter(str(path), interval=0.5, keyframe_every=8)
+    for k, snap in enumerate(snapshots()[:6]):
+        writer.write_sample(snap._replace(taken_at=START + 0.1 + k / 2), [])
+    writer.close()
+    rec = Recording.open(str(path))
+    app = ReplayApp(rec)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.seek(3)  # 22:13:21.6
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        header = screen.query_one("ProcessHeader")
+        lines = [header.render_line(y).text for y in range(2)]
+        assert any("Δ since baseline 22:13:21.6" in line for line in lines), lines
+        said = [n.message for n in app._notifications]
+        assert any(m.endswith("changes since 22:13:21.6") for m in said), said

@@ -108,6 +108,7 @@ class Moment(NamedTuple):
     snapshot: Snapshot
     source: str  # the file (of a snapshot), or "sample 7/36" (of a recording)
     sample: int | None = None  # of a recording: the sample's index
+    number: int | None = None  # of a recording: the sample's number in the file, from 1
 
 
 class Between(NamedTuple):
@@ -116,6 +117,7 @@ class Between(NamedTuple):
     events: list  # Event, in time order (the later sample's included, not the earlier's)
     remapped: list  # (start, end): ranges mapped or unmapped by them
     peak: tuple[int, float] | None  # the highest RSS of the samples, and when
+    lost: int = 0  # samples between them lost to damage: their events are not in events
 
 
 def between_samples(rec: Recording, i: int, j: int) -> Between:
@@ -126,7 +128,8 @@ def between_samples(rec: Recording, i: int, j: int) -> Between:
     samples = rec.samples[lo : hi + 1]
     peak = peak_of([s.totals.rss if s.totals is not None else None for s in samples])
     top = (peak.value, samples[peak.at].time) if peak is not None else None
-    return Between(events, moments.remapped_ranges(events), top)
+    lost = (rec.number(hi) - rec.number(lo)) - (hi - lo)
+    return Between(events, moments.remapped_ranges(events), top, lost)
 
 
 class Comparison(NamedTuple):
@@ -240,13 +243,23 @@ def _comparison(args, threshold: int) -> Comparison:
         rec = _open_recording(args.first)
         i = _sample_at(rec, args.second or "start", "FROM")
         j = _sample_at(rec, args.third or "end", "TO")
+        if j < i:
+            # What was recorded between is in time order; after B it read as the undoing
+            # of changes that never were ("unmapped", "shrank" of what was only mapped).
+            raise Trouble(
+                f"TO ({_clock(rec, rec.time_of(j))}) is before FROM "
+                f"({_clock(rec, rec.time_of(i))}): give the earlier moment first"
+            )
         try:
             a, b = rec.snapshot(i), rec.snapshot(j)
         except RecordingError as e:
             raise Trouble(str(e)) from None
-        n = len(rec)
+        # Numbered as the file numbers them (as replay does), past samples lost to damage.
         return compare(
-            Moment(a, f"sample {i + 1}/{n}", i), Moment(b, f"sample {j + 1}/{n}", j), threshold, rec
+            Moment(a, rec.label(i), i, rec.number(i)),
+            Moment(b, rec.label(j), j, rec.number(j)),
+            threshold,
+            rec,
         )
     if args.second is None:
         args.diff_usage_error("two snapshots to compare, or a recording (REC [FROM [TO]])")
@@ -344,6 +357,11 @@ def text_lines(c: Comparison) -> list[str]:
             parts = tally_parts(between.events)
             lines.append(head + (": " + " · ".join(parts) if parts else ""))
             lines += ["  " + human_line(e) for e in between.events]
+        if between.lost:
+            lines.append(
+                f"Lost to damage between A and B: {between.lost} sample"
+                f"{'s' if between.lost != 1 else ''}; what they recorded is not counted above"
+            )
     if c.not_compared is None:
         lines.append("")
         if c.net:
@@ -378,7 +396,7 @@ def _side(m: Moment) -> dict:
     if m.sample is None:
         record["file"] = m.source
     else:
-        record["sample"] = m.sample + 1
+        record["sample"] = m.number
     record.update(
         pid=s.info.pid,
         start_time=s.info.start_time,
@@ -403,6 +421,7 @@ def json_record(c: Comparison) -> dict:
             t.event: {"count": t.count, "delta": t.delta, "size": t.size}
             for t in moments.tally(c.between.events)
         }
+        record["lost_samples"] = c.between.lost
         if c.between.peak is not None:
             record["rss_peak"] = {"rss": c.between.peak[0], "time": c.between.peak[1]}
     record["changes"] = [event_record(e) for e in c.net]

@@ -84,9 +84,11 @@ class RegionDetailScreen(Screen):
         live: bool = True,
         smaps_at: float | None = None,
         recorded: bool = False,
+        moment: str | None = None,
     ) -> None:
         """``live``: follow the region, reading its pages every ``interval``.
-        ``recorded``: a replayed sample's region, whose pages no file holds."""
+        ``recorded``: a replayed sample's region, whose pages no file holds; ``moment``:
+        that sample's time as the replay says it (with the tenths that tell it apart)."""
         super().__init__()
         self.procfs = procfs
         self.snapshot = snapshot
@@ -105,6 +107,7 @@ class RegionDetailScreen(Screen):
         self.interval = interval
         self.live = live and not recorded
         self.recorded = recorded
+        self.moment = moment
         self.fields: dict[str, int | str] = region_fields(snapshot, region)
         self._reading_pages = False
         self._timer = None  # reads the pages every interval while live
@@ -287,7 +290,7 @@ class RegionDetailScreen(Screen):
             return text
         if self.recorded:  # a replay: the figures of one recorded sample, nothing read
             text.append(" ● ", style=theme.style("baseline", bold=True))
-            text.append(f"recorded at {_clock(self.smaps_at)}", style="bold")
+            text.append(f"recorded at {self.moment or _clock(self.smaps_at)}", style="bold")
             text.append(" · the figures of that sample; a recording holds no pages", style="dim")
             return text
         text.append(" ● ", style=theme.style("live", bold=True))

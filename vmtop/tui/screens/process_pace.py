@@ -58,11 +58,16 @@ class ProcessPace:
         self.ref_changes = {}
         self.notify(
             "Baseline set: the Δ columns now show changes since "
-            + time.strftime("%H:%M:%S", time.localtime(self.baseline.taken_at)),
+            + self.moment_label(self.baseline.taken_at),
             timeout=3,
         )
         self._refresh_views()
         self._update_bindings()
+
+    def moment_label(self, t: float) -> str:
+        """A sample's time as the screen says it (a replay: with the tenths that make it,
+        given back to `t`, that sample)."""
+        return time.strftime("%H:%M:%S", time.localtime(t))
 
     def changes_since_baseline(self, snap: Snapshot) -> dict:
         """The Δ columns' changes of ``snap`` since the baseline, told apart from what

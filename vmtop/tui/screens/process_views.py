@@ -90,7 +90,9 @@ class ProcessViews:
                 smaps_cost=sampler.smaps_cost if sampler else 0.0,
                 resident_note=self._resident_note(),
                 period=self.slowed_period,
-                baseline_at=self.baseline.taken_at if self.baseline is not None else None,
+                baseline_label=(
+                    self.moment_label(self.baseline.taken_at) if self.baseline is not None else None
+                ),
                 exited_at=self.exited_at,
                 unreadable=self.unreadable,
                 shown=len(table.rows) if table.filter_text else None,

@@ -293,8 +293,14 @@ class ReplayScreen(ProcessScreen):
 
     # -- marks A and B --------------------------------------------------------------------
 
+    def moment_label(self, t: float) -> str:
+        return clock_label(t, self.recording.digits)
+
     def action_mark_a(self) -> None:
         if self.snapshot is None:
+            return
+        if self.mark_b is not None and self.position > self.mark_b:
+            self._swapped(self.mark_b, self.position)
             return
         self.mark_a = self.position
         self.action_baseline()  # A is the baseline: Δ since A
@@ -303,9 +309,29 @@ class ReplayScreen(ProcessScreen):
     def action_mark_b(self) -> None:
         if self.snapshot is None:
             return
+        if self.mark_a is not None and self.position < self.mark_a:
+            self._swapped(self.position, self.mark_a)
+            return
         self.mark_b = self.position
         if self.mark_a is None:
             self.notify("B marked: press a at another moment to mark A", timeout=4)
+        self._show_ab()
+
+    def _swapped(self, a: int, b: int) -> None:
+        """Marks given out of time order: A is the earlier one. (What was recorded
+        between them is in time order; from a later A it read as the undoing of changes
+        that never were.)"""
+        self.mark_a, self.mark_b = a, b
+        self.baseline = self.recording.snapshot(a)  # A is the baseline: Δ since A
+        self.baseline_remapped = ()
+        self.ref_changes = {}
+        self.notify(
+            f"A is the earlier moment: A {self.moment_label(self.recording.time_of(a))}, "
+            f"B {self.moment_label(self.recording.time_of(b))}",
+            timeout=4,
+        )
+        self._refresh_views()
+        self._update_bindings()
         self._show_ab()
 
     def action_clear_baseline(self) -> None:
@@ -459,6 +485,7 @@ class ReplayScreen(ProcessScreen):
                 region=region,
                 rss_history=message.history,
                 recorded=True,
+                moment=self.moment_label(message.snapshot.taken_at),
             )
         )
 

@@ -42,7 +42,7 @@ class HeaderState(NamedTuple):
     smaps_every: int = 1
     smaps_cost: float = 0.0
     resident_note: str = ""  # where the resident figures come from, when not this tick
-    baseline_at: float | None = None
+    baseline_label: str | None = None  # when the baseline was taken, as the screen says it
     exited_at: float | None = None
     shown: int | None = None  # regions shown in the table (after the filter)
     period: float | None = None  # seconds between samples, when slowed down (else None)
@@ -224,13 +224,13 @@ class ProcessHeader(theme.ThemedLines, Widget):
             left.append((50, _pair("regions", regions)))
             if s.resident_note:
                 left.append((40, [Segment(f"({s.resident_note})  ", theme.style("muted"))]))
-            if s.baseline_at is not None:
+            if s.baseline_label is not None:
                 right = [
                     (
                         35,
                         [
                             Segment("Δ since baseline ", theme.style("muted")),
-                            Segment(_clock(s.baseline_at), theme.style("baseline", bold=True)),
+                            Segment(s.baseline_label, theme.style("baseline", bold=True)),
                         ],
                     )
                 ]
