@@ -422,3 +422,20 @@ def test_diff_refuses_a_to_before_its_from(tmp_path):
     said = out.stderr.decode()
     assert "is before FROM" in said and "give the earlier moment first" in said, said
     assert out.stdout == b""
+
+
+def test_diff_of_two_recordings_says_how_to_compare_them(tmp_path):
+    # It said "FROM: not a time: 'quick.jsonl.gz'".
+    path = tmp_path / "r.jsonl.gz"
+    path.write_bytes(written().data)
+    other = tmp_path / "other.jsonl.gz"
+    other.write_bytes(written().data)
+    out = run_vmtop("diff", path, other)
+    said = out.stderr.decode()
+    assert out.returncode == 2 and "is a file, not a time" in said, said
+    assert "--at TIME --format json > a.json" in said and "vmtop diff a.json b.json" in said
+    snap = tmp_path / "a.json"
+    snap.write_bytes(run_vmtop("replay", path, "--at", "start", "--format", "json").stdout)
+    out = run_vmtop("diff", snap, other)
+    said = out.stderr.decode()
+    assert out.returncode == 2 and "is a recording, not a snapshot" in said, said
