@@ -469,7 +469,7 @@ def test_the_header_names_every_sample_differently(late_recording):
     for i in range(len(late_recording)):
         source.seek(i)
         source.sample()
-        said.append(source.describe(False).rsplit("sample", 1)[0])
+        said.append("".join(text for _, text in source.describe(False)).rsplit("sample", 1)[0])
     assert len(set(said)) == len(said), said
     assert "22:13:25.3  +4.5s of 14.5s" in said[9] and "22:13:25.8  +5.0s" in said[10]
 
@@ -563,3 +563,42 @@ async def test_the_replays_event_log_says_its_events_are_as_recorded(recording, 
         screen = await opened(app, pilot)
         title = str(screen.query_one("#events-title").content)
         assert "as recorded: RSS changes of 16K or more" in title, title
+
+
+async def test_esc_back_is_in_the_footer_only_where_esc_goes_back(recording):
+    """The replay's footer said "esc Back" where Esc did nothing but say so."""
+    from textual.widgets import Footer
+
+    app = ReplayApp(recording)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await opened(app, pilot)
+
+        def footer() -> str:
+            return " ".join(str(k.render()) for k in app.screen.query_one(Footer).children)
+
+        await settle(pilot)
+        assert "Back" not in footer(), footer()
+        await pilot.press("escape")
+        await settle(pilot)
+        said = [n.message for n in app._notifications]
+        assert "Nothing to close: q quits vmtop" in said, said
+        await pilot.press("slash", "h", "e", "a", "p", "enter")
+        await settle(pilot)
+        assert screen.query_one("RegionTable").filter_text == "heap"
+        assert "Back" in footer(), footer()
+        await pilot.press("escape")  # clears the filter
+        await settle(pilot)
+        assert screen.query_one("RegionTable").filter_text == ""
+        assert "Back" not in footer(), footer()
+
+
+async def test_at_80_columns_the_replay_header_keeps_the_command_name(recording):
+    """ "25583  ./… replay of 2026-11-29  ❚❚  00:10:22.6  +20.5s of 32.5s  sample 42/66":
+    the replay's words took the line, the command was cut to nothing."""
+    app = ReplayApp(recording)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await opened(app, pilot)
+        line = header(app)[0]
+        command = recording.command
+        assert command[:12] in line, line
+        assert "❚❚" in line and "sample 1/" in line, line

@@ -147,7 +147,8 @@ async def test_at_80_columns_the_footer_has_both_marks_and_help(recording):
             if b.binding.show
         }
         assert ("a/b", "Mark A/B") in shown and ("?", "Help") in shown, shown
-        assert {"Play", "Step", "Event", "Time", "Back"} <= {d for _k, d in shown}
+        assert {"Play", "Step", "Event", "Time"} <= {d for _k, d in shown}
+        assert "Back" not in {d for _k, d in shown}  # the first screen: Esc has nowhere to go
 
 
 def _section_on_screen(help_screen: HelpScreen, section: str) -> bool:
@@ -249,3 +250,33 @@ async def test_the_baseline_and_a_recorded_detail_name_their_sample_with_its_ten
         assert any("Δ since baseline 22:13:21.6" in line for line in lines), lines
         said = [n.message for n in app._notifications]
         assert any(m.endswith("changes since 22:13:21.6") for m in said), said
+
+
+def test_the_ab_summary_is_cut_to_the_lines_it_may_take():
+    from vmtop.tui.replay_compare import AB_SEPARATOR, ab_lines
+
+    text = AB_SEPARATOR.join(f"part {k} of the summary" for k in range(12))
+    whole = ab_lines(text, 60)
+    assert len(whole.splitlines()) > 2 and "…" not in whole
+    short = ab_lines(text, 60, 2).splitlines()
+    assert len(short) == 2 and short[-1].endswith("  …") and all(len(x) <= 61 for x in short)
+
+
+async def test_at_80x24_the_ab_summary_leaves_the_table_its_rows(recording):
+    """Five lines of A→B left the region table one row at 80×24."""
+    app = ReplayApp(recording)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await marked(app, pilot, MAPPED_AT - 1, THREADS_AT + 2)
+        await settle(pilot)
+        assert screen.query_one("#ab").size.height <= 2
+        assert screen.query_one(RegionTable).size.height >= 4
+
+
+def test_the_timelines_label_keeps_away_from_the_marks_and_says_it_is_the_recordings():
+    from vmtop.tui.widgets.timeline import GAP, _label_place
+
+    label = "recording 00:10:02.1 → 00:10:34.6"
+    x = _label_place(label, 80, 50, [7, 50])
+    assert x is not None and (x - GAP > 7 or x > 50 + GAP)
+    # Between two marks too close for it: no place, rather than against a letter.
+    assert _label_place(label, 80, 60, [10, 40]) not in range(9, 13)

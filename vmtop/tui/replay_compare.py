@@ -72,9 +72,10 @@ def changes_since_mark(rec: Recording, a: int, j: int) -> dict:
     return view_changes(changes, BASELINE_RSS_THRESHOLD)
 
 
-def ab_lines(text: str, width: int) -> str:
+def ab_lines(text: str, width: int, max_lines: int | None = None) -> str:
     """The A→B line broken between its parts, never inside one ("regions 24 →" at the
-    end of a line and "25" on the next), each line indented by one."""
+    end of a line and "25" on the next), each line indented by one; with ``max_lines``,
+    no more lines than that, the last ending in "…" where parts were left out."""
     lines: list[str] = []
     line = ""
     for part in text.split(AB_SEPARATOR):
@@ -85,4 +86,10 @@ def ab_lines(text: str, width: int) -> str:
         else:
             line = longer
     lines.append(line)
+    if max_lines is not None and len(lines) > max_lines:
+        lines = lines[:max_lines]
+        last = lines[-1]
+        if len(last) + 3 > width:
+            last = last[: last.rfind(AB_SEPARATOR)] if AB_SEPARATOR in last else last[: width - 3]
+        lines[-1] = last + "  …"
     return "\n".join(" " + line for line in lines)

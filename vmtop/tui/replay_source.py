@@ -102,7 +102,9 @@ class ReplaySource:
         self.last = snap
         return SampleResult(snap, prev, rec.events_of(j), changes, unmapped)
 
-    def describe(self, live: bool) -> str | None:
+    def describe(self, live: bool) -> tuple[tuple[int, str], ...]:
+        """What the header says of the replay, in pieces by priority: at 80 columns the
+        date and the span go first, so the command keeps its name."""
         rec = self.recording
         i = max(self.position, 0)
         state = f"▶ {self.speed}×" if self.playing else "❚❚"
@@ -112,7 +114,11 @@ class ReplaySource:
         # `t`'s times alike), every one shown: the header does not jitter in width.
         digits = rec.digits
         return (
-            f"replay of {day}  {state}  {clock_label(now, digits)}  "
-            f"+{span_label(now - rec.start, digits)} of {span_label(rec.end - rec.start, digits)}"
-            f"  {rec.label(i)}"
+            (40, f"replay of {day}  "),
+            (100, f"{state}  {clock_label(now, digits)}"),
+            (
+                50,
+                f"  +{span_label(now - rec.start, digits)} of {span_label(rec.end - rec.start, digits)}",
+            ),
+            (75, f"  {rec.label(i)}"),
         )

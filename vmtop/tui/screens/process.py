@@ -95,6 +95,8 @@ class ProcessScreen(
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
+        # Esc where it has nothing to close: no "Back" in the footer, only a word on q.
+        Binding("escape", "nothing_to_close", "", show=False),
         Binding("q", "leave", "Back", show=False),
         Binding("space", "pause", "Pause"),
         Binding("r", "step", "Refresh", show=False),
@@ -394,6 +396,8 @@ class ProcessScreen(
             return bool(self.query_one(AddressBar).zoom)
         if action == "clear_baseline":
             return self.baseline is not None
+        if action == "back":
+            return self._back_goes_somewhere()
         return True
 
     def _update_bindings(self) -> None:
@@ -404,10 +408,25 @@ class ProcessScreen(
             self.baseline is not None,
             self.exited_at is not None,
             self.error is not None,
+            self._back_goes_somewhere(),
         )
         if state != getattr(self, "_bindings_state", None):
             self._bindings_state = state
             self.refresh_bindings()
+
+    def _back_goes_somewhere(self) -> bool:
+        """Esc closes a prompt or a filter, or leaves for the screen below (or quits
+        where nothing is watched); not on the first screen with nothing open."""
+        if self._input_mode is not None or self.error is not None:
+            return True
+        if self.query_one(RegionTable).filter_text:
+            return True
+        return len(self.app.screen_stack) > 2 or not hasattr(self.app, "go_back")
+
+    def action_nothing_to_close(self) -> None:
+        # Started on a PID: nothing is open, and Esc never quits (the baseline and the
+        # history would be lost to a stray key). q and Ctrl+C quit.
+        self.notify("Nothing to close: q quits vmtop", timeout=3)
 
     def action_back(self) -> None:
         if self._input_mode is not None:
@@ -424,9 +443,7 @@ class ProcessScreen(
         elif self.error is not None:
             self.action_leave()  # nothing watched, nothing to lose: Esc quits, as said
         else:
-            # Started on a PID: nothing is open, and Esc never quits (the baseline and
-            # the history would be lost to a stray key). q and Ctrl+C quit.
-            self.notify("Nothing to close: q quits vmtop", timeout=3)
+            self.action_nothing_to_close()
 
     def action_leave(self) -> None:
         """Back to the screen below (the picker), or quit when there is none."""

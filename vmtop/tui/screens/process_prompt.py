@@ -56,6 +56,7 @@ class ProcessPrompt:
         prompt.display = True
         # At once, not with focus() (which waits its turn in the message queue).
         self.set_focus(prompt)
+        self._update_bindings()  # Esc closes it: "Back" in the footer
 
     def _close_prompt(self, *, clear: bool = False) -> None:
         prompt = self.query_one("#prompt", Input)
@@ -66,6 +67,7 @@ class ProcessPrompt:
         self._input_mode = None
         prompt.display = False
         self.query_one(RegionTable).focus()
+        self._update_bindings()
 
     def on_input_changed(self, message: Input.Changed) -> None:
         if self._input_mode == "filter":

@@ -114,6 +114,7 @@ class ProcessViews:
         return ""
 
     def _update_table_title(self) -> None:
+        self._update_bindings()  # (a filter set or cleared: Esc's "Back" comes or goes)
         table = self.query_one(RegionTable)
         parts = ["Regions"]
         if self.snapshot is not None:

@@ -108,6 +108,10 @@ class ReplayCommands(NamedCommands):
         return out
 
 
+SHORT_SCREEN = 32  # rows: below it the A→B summary takes at most AB_LINES_SHORT
+AB_LINES_SHORT = 2
+
+
 class ReplayScreen(ProcessScreen):
     COMMANDS = ProcessScreen.COMMANDS | {ReplayCommands}
     # Moving in time, the marks and help first: they are what a replay is for, and at
@@ -398,7 +402,9 @@ class ReplayScreen(ProcessScreen):
     def _set_ab(self, text: str) -> None:
         self.ab_summary = text
         ab = self.query_one("#ab", Static)
-        ab.update(ab_lines(text, max(20, self.size.width - 2)))
+        # On a short screen two lines at most: five left the region table one row.
+        most = AB_LINES_SHORT if self.size.height < SHORT_SCREEN else None
+        ab.update(ab_lines(text, max(20, self.size.width - 2), most))
         ab.display = bool(text)
 
     def on_resize(self) -> None:

@@ -83,8 +83,9 @@ def fit_words(segments: list[Segment], width: int) -> list[Segment]:
     if total <= width:
         return segments
     text = "".join(s.text for s in segments)
-    # The "…" takes the place of the space cut at, so a space in the last cell will do
-    # (where a name shortened to fit ends: cutting before it lost the name whole).
+    # A space in the last cell will do: a name shortened to fit ends there (cutting at
+    # the space before it lost the name whole). What follows it is then left out with
+    # no "…": one there read as part of the name ("data.bin…").
     cut = text.rfind(" ", 0, width)
     if cut < width // 2:
         cut = width - 1  # one very long word (a path): cut it rather than lose the line
@@ -96,7 +97,7 @@ def fit_words(segments: list[Segment], width: int) -> list[Segment]:
         piece = seg.text[: cut - used]
         out.append(Segment(piece, seg.style))
         used += len(piece)
-    if not text[:cut].endswith("…"):  # (a name shortened at its end says it already)
+    if cut < width - 1 or text[cut] != " ":
         out.append(Segment("…", theme.style("dim")))
     return out
 

@@ -46,7 +46,8 @@ class HeaderState(NamedTuple):
     exited_at: float | None = None
     shown: int | None = None  # regions shown in the table (after the filter)
     period: float | None = None  # seconds between samples, when slowed down (else None)
-    source: str | None = None  # where snapshots come from, when not live: "copy of /proc …"
+    # Where snapshots come from, when not live: "copy of /proc …", or pieces by priority.
+    source: str | tuple[tuple[int, str], ...] | None = None
     recording: str | None = None  # "REC file 1.2M" while the screen records
     failed: bool = False  # the process cannot be watched (the screen says why)
     # Since exited_at, the process still runs but may no longer be read (it exec'd a
@@ -104,7 +105,10 @@ class ProcessHeader(theme.ThemedLines, Widget):
             else []
         )
         if s.source is not None:
-            pieces.append((100, [Segment(s.source, theme.style("paused", bold=True))]))
+            # A replay says itself in pieces, the least needed left out first.
+            said = [(100, s.source)] if isinstance(s.source, str) else s.source
+            for priority, text in said:
+                pieces.append((priority, [Segment(text, theme.style("paused", bold=True))]))
             if s.snapshot is not None and s.smaps_cost:
                 # Read once, not on a tick: only what that read cost.
                 pieces.append(

@@ -236,10 +236,14 @@ class Timeline(theme.ThemedLines, Widget):
         # it said RSS dipped where it never did).
         low, peak = format_bytes(self.low), format_bytes(self.peak)
         rss = f"RSS {low}–{peak}" if low != peak else f"RSS {peak}"
-        label = f"{self.span_label}   {rss}"
-        x = _label_place(label, width, 1 + cursor, [1 + col for col in marks])
-        if x is not None:
-            put(x, label, theme.style("muted"))
+        # The whole label where it fits, else a part of it: next to a mark, its letter
+        # read as the label's ("A 00:10:02.1 → …" with the mark A at another moment).
+        span = f"recording {self.span_label}"  # its span, not the marks' times
+        for label in (f"{span}   {rss}", span, rss):
+            x = _label_place(label, width, 1 + cursor, [1 + col for col in marks])
+            if x is not None:
+                put(x, label, theme.style("muted"))
+                break
         put(1 + cursor, "▼", theme.style("strong", bold=True))
         for col, letter in marks.items():
             put(1 + col, letter, theme.style("pid-fg", "baseline", bold=True))
@@ -258,12 +262,17 @@ def _label_place(label: str, width: int, cursor: int, marks: list[int]) -> int |
     taken = {cursor, *marks}
     left, right = 1, width - len(label) - 1
     tries = [left, right] if cursor > width // 2 else [right, left]
-    tries += [col + 2 for col in sorted(taken)]
+    tries += [col + GAP + 1 for col in sorted(taken)]
     for x in tries:
+        # Not over the cursor or a mark, and GAP cells from a mark's letter.
         if (
             x >= 1
             and x + len(label) <= width - 1
             and not any(x <= t < x + len(label) for t in taken)
+            and not any(x - GAP <= m < x + len(label) + GAP for m in marks)
         ):
             return x
     return None
+
+
+GAP = 2  # cells between a mark's letter and the label, so the letter is not read as its
