@@ -93,3 +93,14 @@ def test_the_threshold_decides_the_recorded_events_and_is_in_the_header(tmp_path
     assert rec.rss_threshold == 4096
     grew = [e for _, e in rec.events() if e.event == ev.RSS_CHANGED and e.start == start]
     assert [e.delta for e in grew] == [32 << 10], grew
+
+
+def test_an_interval_longer_than_the_duration_still_records_the_duration(tmp_path, sleeper):
+    # It stopped after the first sample (0.1 s) and said the duration had run out.
+    path = tmp_path / "r.jsonl.gz"
+    out = record("record", sleeper.pid, "-o", path, "--interval", "3600", "--duration", "1s",
+                 cwd=tmp_path)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    rec = Recording.open(str(path))
+    assert len(rec) == 2 and rec.end_reason == "duration"
+    assert 0.9 <= rec.time_of(1) - rec.time_of(0) <= 2.0

@@ -175,10 +175,17 @@ def cmd_record(procfs: ProcFS, args) -> int:
             if args.count is not None and writer.samples >= args.count:
                 reason = "count"
                 break
-            next_at = max(next_at + interval, time.monotonic())
+            sampled_at = time.monotonic()
+            next_at = max(next_at + interval, sampled_at)
             if args.duration is not None and next_at - started > args.duration + 1e-6:
-                reason = "duration"
-                break
+                # The next sample would come after the duration: one last sample when it
+                # ends, so the recording covers it (an interval longer than the duration
+                # stopped at once, saying the duration had run out).
+                end_at = started + args.duration
+                if sampled_at >= end_at - 1e-3:
+                    reason = "duration"
+                    break
+                next_at = end_at
             delay = next_at - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
