@@ -241,3 +241,19 @@ def needs_root(reason: str = "this test needs root"):
 
 def needs_tool(name: str):
     return pytest.mark.skipif(shutil.which(name) is None, reason=f"{name} is not installed")
+
+
+def hugetlb_pool_raised(pages: int) -> int | None:
+    """Raise the hugetlb pool by ``pages`` (root): the old size, or None if not possible."""
+    path = Path("/proc/sys/vm/nr_hugepages")
+    if os.geteuid() != 0 or not path.exists():
+        return None
+    old = int(path.read_text())
+    try:
+        path.write_text(str(old + pages))
+    except OSError:
+        return None
+    if int(path.read_text()) < old + pages:
+        path.write_text(str(old))
+        return None
+    return old

@@ -8,14 +8,13 @@ hugetlb pages are in neither Rss nor Pss (proc.rst): before, a MAP_HUGETLB regio
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, hugetlb_pool_raised
 
 from vmtop.model import kinds
 from vmtop.model.classify import HUGETLB
@@ -157,22 +156,6 @@ def test_the_hugetlb_column_and_the_header_figure(snap):
     assert snap.status["HugetlbPages"] == 10 * MIB
 
 
-def _pool_raised(pages: int) -> int | None:
-    """Raise the hugetlb pool by ``pages`` (root): the old size, or None if not possible."""
-    path = Path("/proc/sys/vm/nr_hugepages")
-    if os.geteuid() != 0 or not path.exists():
-        return None
-    old = int(path.read_text())
-    try:
-        path.write_text(str(old + pages))
-    except OSError:
-        return None
-    if int(path.read_text()) < old + pages:
-        path.write_text(str(old))
-        return None
-    return old
-
-
 @pytest.mark.live
 def test_live_process_in_huge_pages_matches_pmap(tmp_path):
     """A live run of the same program: kinds and objects as in the recording, and
@@ -182,7 +165,7 @@ def test_live_process_in_huge_pages_matches_pmap(tmp_path):
     exe = tmp_path / "huge_pages"
     src = FIXTURES / "real" / "src" / "huge_pages.c"
     subprocess.run(["gcc", "-O1", "-o", str(exe), str(src)], check=True)
-    old = _pool_raised(8)
+    old = hugetlb_pool_raised(8)
     if old is None:
         pytest.skip("raising /proc/sys/vm/nr_hugepages needs root and free memory")
     child = None

@@ -9,13 +9,12 @@ C child that says where its hugetlb pages are and how much of them it touched.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, hugetlb_pool_raised
 from helpers_diff import MiB, base_regions, region, snapshot
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -187,25 +186,10 @@ def test_the_tuis_drift_reports_hugetlb_with_rss_at_its_threshold():
 # -- live ----------------------------------------------------------------------------------
 
 
-def _pool_raised(pages: int) -> int | None:
-    path = Path("/proc/sys/vm/nr_hugepages")
-    if os.geteuid() != 0 or not path.exists():
-        return None
-    old = int(path.read_text())
-    try:
-        path.write_text(str(old + pages))
-    except OSError:
-        return None
-    if int(path.read_text()) < old + pages:
-        path.write_text(str(old))
-        return None
-    return old
-
-
 @pytest.mark.live
 def test_watch_says_when_a_process_touches_its_hugetlb_pages(compile_c, spawn):
     exe = compile_c("hugetlb_touch.c")
-    old = _pool_raised(8)
+    old = hugetlb_pool_raised(8)
     if old is None:
         pytest.skip("raising /proc/sys/vm/nr_hugepages needs root and free memory")
     try:

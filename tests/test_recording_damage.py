@@ -438,4 +438,4 @@ def test_diff_of_two_recordings_says_how_to_compare_them(tmp_path):
     snap.write_bytes(run_vmtop("replay", path, "--at", "start", "--format", "json").stdout)
     out = run_vmtop("diff", snap, other)
     said = out.stderr.decode()
-    assert out.returncode == 2 and "is a recording, not a snapshot" in said, said
+    assert out.returncode == 2 and "a recording, not a snapshot" in said, said

@@ -242,7 +242,7 @@ def _comparison(args, threshold: int) -> Comparison:
 
     if _is_recording(args.first):
         if args.second is not None and os.path.isfile(args.second):
-            raise Trouble(_not_two_recordings(args.second, "a file, not a time"))
+            raise Trouble(_not_two_recordings(args.second))
         rec = _open_recording(args.first)
         i = _sample_at(rec, args.second or "start", "FROM")
         j = _sample_at(rec, args.third or "end", "TO")
@@ -271,8 +271,6 @@ def _comparison(args, threshold: int) -> Comparison:
             f"{args.third!r}: a time TO follows a recording, not two snapshots "
             f"({args.first} is not a recording)"
         )
-    if _is_recording(args.second):
-        raise Trouble(_not_two_recordings(args.second, "a recording, not a snapshot"))
     try:
         a = read_snapshot_file(args.first)
         b = read_snapshot_file(args.second)
@@ -281,9 +279,9 @@ def _comparison(args, threshold: int) -> Comparison:
     return compare(Moment(a, args.first), Moment(b, args.second), threshold)
 
 
-def _not_two_recordings(second: str, what: str) -> str:
+def _not_two_recordings(second: str) -> str:
     return (
-        f"{display_name(second)} is {what}: diff compares two moments of one "
+        f"{display_name(second)} is a file, not a time: diff compares two moments of one "
         "recording (REC FROM TO), or two snapshots. For moments of two recordings, take a "
         "snapshot of each: vmtop replay REC1 --at TIME --format json > a.json, the same "
         "for REC2 > b.json, then vmtop diff a.json b.json"
