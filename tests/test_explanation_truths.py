@@ -118,7 +118,7 @@ def test_rss_and_the_page_strip_do_not_say_untouched_shared_pages_are_out_of_ram
 
     assert "how much of the region is in RAM" not in SMAPS_FIELD_DOCS["Rss"]
     assert "this process maps" in SMAPS_FIELD_DOCS["Rss"]
-    assert "not counted" in SMAPS_FIELD_DOCS["Rss"]
+    assert "not touched are left out, even in RAM" in SMAPS_FIELD_DOCS["Rss"]
     not_present = dict(LEGEND)[pm.NOT_PRESENT]
     assert "not mapped here" in not_present and "never touched" not in not_present
 

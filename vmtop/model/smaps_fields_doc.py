@@ -17,9 +17,8 @@ SMAPS_FIELD_DOCS: dict[str, str] = {
     "KernelPageSize": "page size the kernel backs it with (e.g. 2 MB for hugetlb)",
     "MMUPageSize": "page size the MMU uses for it: the same as KernelPageSize except on "
     "some systems, e.g. PPC64 with 64K kernel pages on an MMU that uses 4K pages",
-    "Rss": "resident set size: the region's pages in RAM that this process maps now; a "
-    "file's or shared memory's pages in RAM that it has not touched (or that were "
-    "unmapped from it) are not counted, though other processes or the page cache hold them",
+    "Rss": "resident set size: the region's pages in RAM that this process maps now (a "
+    "file's or shared memory's pages it has not touched are left out, even in RAM)",
     "Pss": "proportional set size: resident memory with each shared page divided by the "
     "number of processes that map it",
     "Pss_Dirty": "the part of Pss made of dirty (modified) pages",
@@ -108,8 +107,7 @@ VM_FLAG_DOCS: dict[str, str] = {
 # and "right now" would be read as the time the replay is watched.
 RECORDED_FIELD_DOCS: dict[str, str] = {
     "Rss": "resident set size: the region's pages in RAM that this process mapped at that "
-    "moment; a file's or shared memory's pages in RAM that it had not touched were not "
-    "counted, though other processes or the page cache held them",
+    "moment (a file's or shared memory's pages it had not touched are left out, even in RAM)",
     "Referenced": "memory marked as referenced (accessed recently) at that moment",
     "Swap": "would-be-anonymous memory that was out on swap at that moment (for shmem also "
     "the swapped part of the shared object)",
