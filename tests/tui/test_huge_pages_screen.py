@@ -27,9 +27,9 @@ async def test_header_shows_hugetlb_pages_and_the_column_shows_each_region():
         header = " ".join(lines(app.screen.query_one(ProcessHeader), 2))
         # status: HugetlbPages 10240 kB; the RSS beside it leaves them out.
         assert "hugetlb 10M" in header, header
+        # The column comes by itself for a process with hugetlb pages (the columns
+        # being the defaults): their RSS reads 0.
         table = app.screen.query_one(RegionTable)
-        table.set_columns((*table.chosen, "hugetlb"))
-        await pilot.pause()
         column = header_cells(table).index("HugeTLB")
         assert row_of(app, SHARED).split()[column] == "4.0M"
         assert row_of(app, PRIVATE).split()[column] == "6.0M"
@@ -43,6 +43,7 @@ async def test_no_hugetlb_figure_for_a_process_without_them():
         await settle(pilot)
         header = " ".join(lines(app.screen.query_one(ProcessHeader), 2))
         assert "RSS" in header and "hugetlb" not in header
+        assert "HugeTLB" not in header_cells(app.screen.query_one(RegionTable))
 
 
 async def test_region_detail_says_what_its_pages_are():
@@ -74,3 +75,17 @@ def test_page_strip_of_hugetlb_pages_says_so():
     assert "Rss leaves hugetlb pages out" in text
     plain = strip_text(result, 64, 0.0).plain  # a region in base pages: as before
     assert "hugetlb" not in plain and "page cache" in plain
+
+
+async def test_the_column_comes_once_and_the_persons_choice_stays():
+    from vmtop.tui.widgets.table_columns import DEFAULT_COLUMNS
+
+    app = ScreenApp(ROOT, PID)
+    async with app.run_test(size=(200, 48)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(RegionTable)
+        assert "HugeTLB" in header_cells(table)
+        table.set_columns(DEFAULT_COLUMNS)  # taken away in the column chooser
+        await pilot.press("r")  # another sample
+        await settle(pilot)
+        assert "HugeTLB" not in header_cells(table)

@@ -243,6 +243,7 @@ class ProcessScreen(
         self.tick += 1
         self.snapshot = snap
         self._last_smaps_read = result.smaps_read
+        self.show_hugetlb_column(snap)
         tick = self.tick
         for start, change in result.changes.items():
             self.recent[start] = (change.status, tick)

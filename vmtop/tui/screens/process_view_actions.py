@@ -11,6 +11,7 @@ from vmtop.model.region import Snapshot
 from vmtop.procfs.elf_files import ProcessElfFiles
 from vmtop.tui.widgets.address_bar import AddressBar
 from vmtop.tui.widgets.region_table import RegionTable
+from vmtop.tui.widgets.table_columns import DEFAULT_COLUMNS
 
 
 class ProcessViewActions:
@@ -27,6 +28,23 @@ class ProcessViewActions:
 
         table = self.query_one(RegionTable)
         self.app.push_screen(ColumnChooser(table.chosen, on_change=table.set_columns))
+
+    def show_hugetlb_column(self, snap: Snapshot) -> None:
+        """Add the HugeTLB column once, when the process turns out to have memory in
+        hugetlb pages (status: HugetlbPages) and the columns are still the defaults: that
+        memory is in no RSS, and a database's shared buffers on huge pages read as 0."""
+        if getattr(self, "_hugetlb_column_offered", False):
+            return
+        pages = snap.status.get("HugetlbPages")
+        if not isinstance(pages, int) or pages <= 0:
+            return
+        self._hugetlb_column_offered = True
+        settings = getattr(self.app, "settings", None)
+        table = self.query_one(RegionTable)
+        chose = settings is not None and settings.source("columns") != "default"
+        if chose or table.chosen != DEFAULT_COLUMNS or "hugetlb" in table.chosen:
+            return  # the person's own choice stays
+        table.set_columns((*table.chosen, "hugetlb"))
 
     def action_group(self) -> None:
         table = self.query_one(RegionTable)
