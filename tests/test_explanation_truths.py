@@ -141,3 +141,15 @@ def test_a_sysv_segment_going_is_said_to_be_detached_not_only_munmapped():
 def test_jit_code_names_llvm_as_postgresql_uses_it():
     jit = Region(AT, AT + 64 * 1024, "r-xp", 0, "00:00", 0, "", kind=kinds.JIT)
     assert "PostgreSQL" in why_kind(jit) and "LLVM" in KIND_DESCRIPTIONS[kinds.JIT]
+
+
+def test_a_sysv_segment_going_does_not_give_the_attach_count_of_before():
+    # "3 attached" was said of a segment ipcs no longer listed: the count is the sample's
+    # before the detach.
+    from vmtop.model.event_words import unmapped_detail
+
+    sysv = Region(AT, AT + 2 * MiB, "rw-s", 0, "00:01", 294922, "/SYSV3b003e40 (deleted)",
+                  kind=kinds.SHM, object="SysV shmid 294922 key 0x3b003e40, created by PID "
+                  "20406, 3 attached")  # fmt: skip
+    said = unmapped_detail(sysv, sysv.start, sysv.end, sysv.size, False, False)
+    assert "attached" not in said and "created by PID 20406" in said, said

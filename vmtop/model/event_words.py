@@ -8,6 +8,8 @@ Pure over ``Region`` values: no files, no terminal.
 
 from __future__ import annotations
 
+import re
+
 from vmtop.model import cuda, kinds
 from vmtop.model import events as ev
 from vmtop.model.cached_stacks import CACHED_GUARD, is_cached_stack
@@ -134,7 +136,13 @@ def what_it_is(r: Region, start: int, size: int, *, freed: bool) -> str:
     if kind == kinds.BSS:
         return f"the .bss of {r.object}: unmapped with its object (dlclose)"
     if kind == kinds.SHM:
-        return f"shared memory: {r.object}" if r.object else "shared memory"
+        if not r.object:
+            return "shared memory"
+        if freed:
+            # The attach count was the sample's before: this process's detach, and
+            # maybe others', came since ("3 attached" of a segment no longer listed).
+            return f"shared memory: {_ATTACHED.sub('', r.object)}"
+        return f"shared memory: {r.object}"
     if r.path.startswith("/"):
         return "a file"
     return ""
@@ -160,6 +168,9 @@ def mapped_detail(
     if what:
         parts.append(what)
     return "; ".join(parts)
+
+
+_ATTACHED = re.compile(r", \d+ attached")
 
 
 def unmapped_detail(
