@@ -460,3 +460,22 @@ def test_a_reserve_in_a_process_without_nvidia_devices_stays_plain():
 """
     regions = classify_regions(parse_maps(maps))
     assert [(r.kind, r.object) for r in regions] == [("shm", None), ("reserved", None)]
+
+
+def test_a_shared_view_of_a_loaded_library_is_a_file_not_its_segment():
+    # A program (a debugger, ldconfig, a JIT) mapping libc.so.6 MAP_SHARED to read it:
+    # it was "rodata" of libc, and `where` gave ".text" in a view nothing runs from.
+    # The loader maps an object's segments private.
+    libc = "/usr/lib/x86_64-linux-gnu/libc.so.6"
+    text = (
+        b"7f0000000000-7f0000028000 r--p 00000000 fe:00 4242 " + libc.encode() + b"\n"
+        b"7f0000028000-7f000017d000 r-xp 00028000 fe:00 4242 " + libc.encode() + b"\n"
+        b"7f1000000000-7f1000100000 r--s 00000000 fe:00 4242 " + libc.encode() + b"\n"
+        b"7f2000000000-7f2000100000 r--p 00000000 fe:00 4242 " + libc.encode() + b"\n"
+    )
+    regions = classify_regions(parse_maps(text))
+    loaded, code, view, private_view = regions
+    assert (loaded.kind, code.kind) == (kinds.RODATA, kinds.TEXT)
+    assert view.kind not in (kinds.RODATA, kinds.TEXT) and view.object is None, view
+    # A private read-only view looks like the loader's own: not told apart (left as is).
+    assert private_view.kind == kinds.RODATA

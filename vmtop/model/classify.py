@@ -292,7 +292,9 @@ def _classified_objects(
         as_it_came = r
         k = r[KIND]
         if r[INODE]:
-            if k in OBJECT_KINDS and (r[DEV], r[INODE]) in exec_objects:
+            # (Not a shared mapping: the loader maps an object's segments private; a
+            # MAP_SHARED view of libc.so is a program reading the file as data.)
+            if k in OBJECT_KINDS and r[PERMS][3] != "s" and (r[DEV], r[INODE]) in exec_objects:
                 p = r[PERMS]
                 if p[:3] == "---":
                     kind = GAP
