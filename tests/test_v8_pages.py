@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from vmtop.model import kinds
 from vmtop.model.classify import classify_regions
 from vmtop.model.facts import ClassifyFacts
+from vmtop.model.region import Region
 from vmtop.model.v8_pages import BELOW, PAGE_SIZE, V8_LARGE, V8_PAGE, runs_v8
 from vmtop.procfs.parse_maps import parse_maps
 
@@ -63,3 +65,16 @@ def test_a_page_is_explained():
     regions = classify_regions(parse_maps((LAYOUT / "maps").read_bytes()), ClassifyFacts(v8=True))
     page = next(r for r in regions if r.object == V8_PAGE)
     assert why_kind(page).startswith("Node's JavaScript heap (V8), one page")
+
+
+def test_a_v8_page_mapped_is_said_to_be_one_not_a_malloc_the_map_cannot_tell():
+    # watch said "malloc above its mmap threshold, or a direct mmap …; the map cannot
+    # tell which" of pages snapshot names "V8 heap page".
+    from vmtop.model.event_words import BIG_ANON_MAPPED, mapped_detail, unmapped_detail
+
+    page = Region(0x1959D40000, 0x1959D80000, "rw-p", 0, "00:00", 0, "", kind=kinds.ANON,
+                  object=V8_PAGE)  # fmt: skip
+    said = mapped_detail(page, page.start, page.size, False, False, False)
+    assert "V8 heap page" in said and "cannot tell" not in said and BIG_ANON_MAPPED not in said
+    gone = unmapped_detail(page, page.start, page.end, page.size, False, False)
+    assert "V8 heap page given back" in gone, gone

@@ -15,6 +15,7 @@ from vmtop.model import events as ev
 from vmtop.model.cached_stacks import CACHED_GUARD, is_cached_stack
 from vmtop.model.region import Region
 from vmtop.model.sysv import SYSV_PREFIX
+from vmtop.model.v8_pages import V8_LARGE, V8_PAGE
 
 # glibc malloc serves a request of at least this size with its own mmap (M_MMAP_THRESHOLD
 # default; glibc raises it at run time after freeing such a block, unless it was set).
@@ -121,6 +122,12 @@ def what_it_is(r: Region, start: int, size: int, *, freed: bool) -> str:
     if kind == kinds.BSS and not freed and start == r.start and r.object:
         # The .bss region itself is new, not grown: its object was just loaded.
         return f"the .bss of {r.object}: mapped with its object (dlopen)"
+    if kind == kinds.ANON and r.object in (V8_PAGE, V8_LARGE):
+        # Told by its place (v8_pages): not "the map cannot tell which".
+        what = "a V8 heap page" if r.object == V8_PAGE else "a V8 large object's page"
+        if freed:
+            return f"{what} given back: Node's JavaScript heap shrank"
+        return f"{what}: Node's JavaScript heap grew (V8 maps it in 256 KiB-aligned pages)"
     # A range merged into an object's .bss region is no .bss: that never grows. (A .bss
     # going away is its object unloaded: dlclose.)
     if _is_private_anon_rw(r) and (kind == kinds.ANON or kind == kinds.BSS and not freed):
