@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+
 from vmtop.model.region import Region, Snapshot
 
 
@@ -41,18 +44,55 @@ def pmap_printable(name: str) -> str:
     return raw.translate(_TO_QUESTION_MARK).decode("ascii")
 
 
-def pmap_command(command: str) -> str:
-    """The command in pmap's first line, as procps' library escapes it in a UTF-8 locale.
+def locale_is_utf8(environ=None) -> bool:
+    """Whether the user's locale is UTF-8, as pmap (a C program) would find it.
 
-    A newline shows as a space, other control characters (and DEL) as '?', the rest as
-    is. Unlike pmap, vmtop also turns into '?' bytes that are not UTF-8 and every other
-    character Python does not call printable (C1 controls, bidi overrides, zero-width
-    and non-breaking spaces, line separators): it never writes them to a terminal.
+    LC_ALL, else LC_CTYPE, else LANG. Python coerces a C locale by setting LC_CTYPE to
+    C.UTF-8 in its own environment (PEP 538), so that value with no LANG (or LANG C or
+    POSIX) is taken for the C locale pmap would have run in.
+    """
+    env = os.environ if environ is None else environ
+    name = env.get("LC_ALL") or env.get("LC_CTYPE") or env.get("LANG") or "C"
+    if not env.get("LC_ALL") and name == "C.UTF-8" and env.get("LANG", "C") in ("C", "POSIX"):
+        return False
+    return name.replace("-", "").lower().endswith("utf8")
+
+
+# What procps-ng 4.0.2's escape_str makes of the command line's bytes (its escape.c,
+# checked against pmap -x): a newline was made a space before it; in a UTF-8 locale a
+# C0 control or DEL is '?' up to the first byte that is not UTF-8, and from there on
+# (and everywhere in the C locale) a C0 control or DEL is '.' and each byte above 0x7f
+# is '?'.
+_C0_AND_DEL = "".join(map(chr, range(0x20))) + "\x7f"
+_TO_UTF8_LOCALE = str.maketrans(dict.fromkeys(_C0_AND_DEL, "?"))
+_TO_C_LOCALE = str.maketrans(dict.fromkeys(_C0_AND_DEL, "."))
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+
+
+def _as_in_c_locale(text: str) -> str:
+    raw = text.encode("utf-8", "surrogateescape").decode("latin-1").translate(_TO_C_LOCALE)
+    return raw if raw.isascii() else "".join(c if c < "\x80" else "?" for c in raw)
+
+
+def pmap_command(command: str, utf8: bool | None = None) -> str:
+    """The command in pmap's first line, as procps escapes it in the user's locale
+    (``utf8``: None to find it from the environment).
+
+    In a UTF-8 locale vmtop also writes '?' for every character Python does not call
+    printable (C1 controls, bidi overrides, zero-width and non-breaking spaces, line
+    separators), which pmap writes raw: vmtop never writes them to a terminal.
     """
     command = command.replace("\n", " ")
-    if command.isprintable():
+    if command.isascii() and command.isprintable():
         return command
-    return "".join(c if c.isprintable() or c == " " else "?" for c in command)
+    if not (locale_is_utf8() if utf8 is None else utf8):
+        return _as_in_c_locale(command)
+    bad = _NOT_UTF8.search(command)
+    head, tail = (command, "") if bad is None else (command[: bad.start()], command[bad.start() :])
+    head = head.translate(_TO_UTF8_LOCALE)
+    if not head.isprintable():
+        head = "".join(c if c.isprintable() or c == " " else "?" for c in head)
+    return head + _as_in_c_locale(tail)
 
 
 def pmap_mode(perms: str) -> str:
