@@ -76,12 +76,16 @@ def test_three_threads_three_thread_stacks_with_their_tids(threads3, spawn):
 
 
 def test_where_and_snapshot_json_name_the_thread(threads3, spawn):
-    child, threads, _main = start(threads3, spawn)
+    child, threads, (_main_tid, main_local) = start(threads3, spawn)
     tids = sorted(threads)
-    results = where_results(child.pid, *(hex(threads[t]) for t in tids))
-    for tid, result in zip(tids, results, strict=True):
+    results = where_results(child.pid, *(hex(threads[t]) for t in tids), hex(main_local))
+    for tid, result in zip(tids, results[:-1], strict=True):
         assert result["kind"] == "thread_stack" and result["tid"] == tid
         assert result["region"]["tid"] == tid
+        assert "reason" not in result  # nothing is missing: left out, not null
+    # The main thread's stack is no thread stack: no tid (left out, not null).
+    main = results[-1]
+    assert main["kind"] == "stack" and "tid" not in main and "tid" not in main["region"]
     snapshot = vmtop_json("snapshot", "--format", "json", child.pid)
     stacks = {
         r["tid"]: (int(r["start"], 16), int(r["end"], 16))

@@ -99,9 +99,12 @@ def where_record(result: WhereResult) -> dict:
         "section": result.section,
         "symbol": result.symbol,
         "symbol_offset": result.symbol_offset,
-        "tid": result.region.tid if result.region is not None else None,
-        "reason": result.reason,
     }
+    # Left out where they do not apply, as the README's conventions say (not null).
+    if result.region is not None and result.region.tid is not None:
+        record["tid"] = result.region.tid
+    if result.reason is not None:
+        record["reason"] = result.reason
     if result.symbol is not None and demangle(result.symbol) != result.symbol:
         record["symbol_demangled"] = demangle(result.symbol)  # C++: as gdb shows it
     if not result.mapped:
