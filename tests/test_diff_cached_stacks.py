@@ -117,6 +117,19 @@ def test_the_exit_is_said_once_and_later_changes_are_of_a_thread_stack(held_as):
     assert stack.event == ev.UNMAPPED and "glibc let it go" in stack.detail
 
 
+def test_pages_given_back_as_the_thread_exits_are_said_after_the_exit_with_its_tid(held_as):
+    # One sample sees both: the thread gone, and glibc's madvise of its cached stack.
+    # The rss_changed names the same thread as the exit it follows ("[stack of thread
+    # N]"), not a nameless "[thread stack]" before the exit that explains it.
+    alive = held_as(take(0, stack_regions(), threads=2))
+    raw = held_as(take(1, stack_regions(kind=kinds.ANON, tid=None, rss=0), threads=1))
+    events = diff_snapshots(alive, keep_cached_stacks(alive, raw), rss_threshold=16 * KiB)
+    assert [(e.event, e.tid, e.delta) for e in events] == [
+        (ev.THREAD_EXITED, TID, 0),
+        (ev.RSS_CHANGED, TID, -64 * KiB),
+    ]
+
+
 # -- live ----------------------------------------------------------------------------------
 
 TOUCHED = 1 << 20

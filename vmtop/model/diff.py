@@ -94,7 +94,9 @@ def diff_snapshots(
                 out.append(_rss_event(c, c.start, c.end, delta, c.rss, when))
             continue
         _cluster_events(item, prev, with_rss, threshold, when, out)
-    out += _threads_gone_with_stacks_kept(prev, cur, out)
+    exited = _threads_gone_with_stacks_kept(prev, cur, out)
+    if exited:
+        out = _freed_after_their_exit(out, exited)
     if with_rss:
         out += hugetlb_events(prev, cur, threshold)
     return out
@@ -146,6 +148,29 @@ def _threads_gone_with_stacks_kept(prev: Snapshot, cur: Snapshot, out: list[Even
             )
         )
     return events
+
+
+def _freed_after_their_exit(out: list[Event], exited: list[Event]) -> list[Event]:
+    """``out`` with the exits of threads whose stacks glibc keeps added, each followed
+    by the rss_changed of its stack in the same sample (glibc gives most of its pages
+    back as the thread exits), named with the thread's id as the exit is: not a
+    nameless thread stack said before the exit that explains it."""
+    freed: dict[int, list[Event]] = {e.start: [] for e in exited}
+    kept = []
+    for e in out:
+        owner = e.event == ev.RSS_CHANGED and e.tid is None and _exit_holding(exited, e.start)
+        if owner:
+            freed[owner.start].append(e._replace(tid=owner.tid))
+        else:
+            kept.append(e)
+    for e in exited:
+        kept.append(e)
+        kept += freed[e.start]
+    return kept
+
+
+def _exit_holding(exited: list[Event], address: int) -> Event | None:
+    return next((e for e in exited if e.start <= address < e.end), None)
 
 
 def _event(
