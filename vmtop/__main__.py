@@ -1,5 +1,5 @@
 import sys
 
-from vmtop.cli import main
+from vmtop.entry import main
 
 sys.exit(main())
