@@ -174,6 +174,7 @@ NET_WORDS = {
     ev.SPLIT: "split",
     ev.MERGED: "merged",
     ev.PROTECTION_CHANGED: "other permissions",
+    ev.FILE_RENAMED: "file renamed",
     ev.RSS_CHANGED: "resident changed",
 }
 

@@ -34,6 +34,8 @@ from vmtop.model.event_words import (
     mapped_detail,
     protection_change,
     regions_text,
+    renamed_words,
+    resident_change_words,
     size_text,
     unmapped_detail,
 )
@@ -91,7 +93,8 @@ def diff_snapshots(
             p, c = P[item.i], C[item.j]
             delta = (c.rss or 0) - (p.rss or 0)
             if delta >= threshold or -delta >= threshold:
-                out.append(_rss_event(c, c.start, c.end, delta, c.rss, when))
+                swap = (p.swap, c.swap)
+                out.append(_rss_event(c, c.start, c.end, delta, c.rss, when, swap))
             continue
         _cluster_events(item, prev, with_rss, threshold, when, out)
     exited = _threads_gone_with_stacks_kept(prev, cur, out)
@@ -183,12 +186,28 @@ def _event(
 
 
 def _rss_event(
-    region: Region, start: int, end: int, delta: int, now: int | None, when: float
+    region: Region,
+    start: int,
+    end: int,
+    delta: int,
+    now: int | None,
+    when: float,
+    swap: tuple[int | None, int | None] = (None, None),
 ) -> Event:
-    why = "pages faulted in" if delta > 0 else "pages freed, reclaimed or swapped out"
-    detail = f"{why}: now {size_text(now or 0)} resident"
+    """An rss_changed (``swap``: the range's swap before and now, where known)."""
+    detail = resident_change_words(delta, now or 0, swap[1], swap[0])
     # size is the resident change, not the range: what moved is the resident memory.
     return _event(when, ev.RSS_CHANGED, region, start, end, delta, detail)._replace(size=abs(delta))
+
+
+def _swap_of(rows: Iterable[Region]) -> int | None:
+    """The swap of these lines together, None where one is not known."""
+    total = 0
+    for r in rows:
+        if r.swap is None:
+            return None
+        total += r.swap
+    return total
 
 
 def _cluster_events(
@@ -250,7 +269,8 @@ def _cluster_events(
             if delta >= threshold or -delta >= threshold:
                 rows = [cc[k] for k in cur_idx]
                 said, start, end = resident_range(rows, [r.rss or 0 for r in rows])
-                out.append(_rss_event(said, start, end, delta, now, when))
+                swap = (_swap_of(cp[k] for k in prev_idx), _swap_of(rows))
+                out.append(_rss_event(said, start, end, delta, now, when, swap))
 
 
 def resident_range(rows: Sequence[Region], rss: Sequence[int]) -> tuple[Region, int, int]:
@@ -437,6 +457,31 @@ def _structure_events(
             changed = _event(when, name, c, s.start, s.end, 0, detail)
         if changed is not None:
             out.append(changed)
+        _renamed_events(cp, cc, run, when, out)
+
+
+def _renamed_events(
+    cp: list[Region], cc: list[Region], run: list[_Segment], when: float, out: list[Event]
+) -> None:
+    """file_renamed for the lines of a kept run whose file has another name now (the
+    same mapping: same device and inode), one event for the lines next to each other
+    that say the same, and for lines of the same mapping just before (the regions of a
+    library are clusters of their own)."""
+    for s in run:
+        p, c = cp[s.p], cc[s.c]
+        if p.path == c.path:
+            continue
+        event = _event(when, ev.FILE_RENAMED, c, s.start, s.end, 0, renamed_words(p, c))
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and last.event == ev.FILE_RENAMED
+            and last.end == s.start
+            and (last.path, last.detail) == (event.path, event.detail)
+        ):
+            out[-1] = last._replace(end=s.end, size=s.end - last.start)
+        else:
+            out.append(event)
 
 
 def _kept_runs(segs: list[_Segment]) -> Iterator[list[_Segment]]:

@@ -203,6 +203,23 @@ def unmapped_detail(
     return "; ".join(parts)
 
 
+DELETED_SUFFIX = " (deleted)"
+
+
+def renamed_words(p: Region, c: Region) -> str:
+    """What a file_renamed event says: the same mapping of the same file (device and
+    inode), whose name the kernel now prints otherwise."""
+    if c.path.endswith(DELETED_SUFFIX) and not p.path.endswith(DELETED_SUFFIX):
+        return (
+            "the file was deleted, or replaced on disk (a package upgrade renames a new file "
+            "over it): this process still maps the old one, until it maps the file again "
+            "(e.g. when restarted)"
+        )
+    return (
+        f"the same file, renamed from {p.path} (or its mount moved): nothing was mapped or unmapped"
+    )
+
+
 def protection_change(p: Region, c: Region) -> tuple[str, str]:
     """The event for the same mapping with other permissions: a reserve committed or
     given back, code made executable, or a plain mprotect."""
@@ -252,3 +269,26 @@ def size_text(n: int) -> str:
             return ("-" if n < 0 else "") + text
         value /= 1024
     return str(n)
+
+
+def resident_change_words(
+    delta: int, now: int, swap_now: int | None, swap_was: int | None = None
+) -> str:
+    """What an rss_changed says: the resident change of a region (``delta``, ``now``
+    resident) told by its swap (``swap_now``, and ``swap_was`` where the figure it was
+    compared with is known). A fall that went to swap is no memory freed: the process
+    still has it, out of RAM."""
+    on_swap = f", {size_text(swap_now)} on swap" if swap_now else ""
+    moved = None if swap_now is None or swap_was is None else swap_now - swap_was
+    if delta < 0:
+        if moved is not None and moved >= -delta // 2:
+            why = "pages swapped out, not freed"
+        elif swap_now == 0:
+            why = "pages freed or reclaimed"
+        else:
+            why = "pages freed, reclaimed or swapped out"
+    elif moved is not None and -moved >= delta // 2:
+        why = "pages swapped in"
+    else:
+        why = "pages faulted in"
+    return f"{why}: now {size_text(now)} resident{on_swap}"

@@ -11,6 +11,7 @@ HEAP_SHRANK = "heap_shrank"
 STACK_GREW = "stack_grew"
 STACK_SHRANK = "stack_shrank"
 PROTECTION_CHANGED = "protection_changed"
+FILE_RENAMED = "file_renamed"  # the same mapping, the file under another name now
 THREAD_EXITED = "thread_exited"
 RESERVE_COMMITTED = "reserve_committed"
 RESERVE_RELEASED = "reserve_released"
@@ -45,6 +46,9 @@ EVENT_DESCRIPTIONS = {
     STACK_GREW: "the [stack] start moved down: deeper calls or large locals",
     STACK_SHRANK: "the [stack] region got smaller",
     PROTECTION_CHANGED: "the same range now has other permissions (mprotect)",
+    FILE_RENAMED: "a mapped file has another name now, nothing mapped or unmapped: "
+    "deleted or replaced on disk (a package upgrade; the process keeps the old file), "
+    "renamed, or its mount moved",
     SPLIT: "one region became several with the same range (mprotect, madvise)",
     MERGED: "several regions became one with the same range",
     RSS_CHANGED: "resident memory of a region rose or fell (pages faulted in, freed, swapped)",

@@ -38,11 +38,12 @@ from vmtop.model.event_words import (
     HEAP_NAME,
     MALLOC_MMAP_THRESHOLD,
     STACK_NAME,
+    renamed_words,
     size_text,
 )
 from vmtop.model.events import Event
 from vmtop.model.process_events import exec_event
-from vmtop.model.region import Region, Snapshot
+from vmtop.model.region import Region, Snapshot, same_backing
 from vmtop.model.region_changes import CHANGED, GREW, NEW, SAME, SHRANK, RegionChange
 
 # Region-level changes that are not events of two samples in a row: a region that is
@@ -123,7 +124,7 @@ def comparable(a: Snapshot, b: Snapshot) -> str | None:
 
 
 def _same_mapping(p: Region, c: Region) -> bool:
-    if p.dev != c.dev or p.inode != c.inode or p.path != c.path:
+    if not same_backing(p, c):  # (a file's name may change under its mapping)
         return False
     # A file mapped twice is two mappings: the same file offset at the same address.
     return not p.inode or p.offset - p.start == c.offset - c.start
@@ -287,6 +288,10 @@ def net_change(
                 out.append(_grown(when, c, c.start, c.end, delta, detail))
         elif delta:
             out.append(_resized(when, mates[0], c, delta))
+        if shape == _ONE and mates[0].path != c.path:
+            out.append(
+                _item(when, ev.FILE_RENAMED, c, c.start, c.end, 0, renamed_words(mates[0], c))
+            )
         if shape == _ONE and mates[0].perms != c.perms:
             detail = f"{mates[0].perms} -> {c.perms}"
             out.append(_item(when, ev.PROTECTION_CHANGED, c, c.start, c.end, 0, detail))

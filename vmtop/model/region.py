@@ -82,6 +82,17 @@ class Region(NamedTuple):
         return self.start <= address < self.end
 
 
+def same_backing(p: Region, c: Region) -> bool:
+    """Whether two regions map the same thing: the same device and inode and, for an
+    anonymous region (inode 0), the same name ([heap], [stack], [anon:NAME]). A file's
+    name is left out: the kernel prints the name the file has now, so a mapped file
+    deleted or renamed over (a package upgrade), renamed, or whose mount was moved or
+    lazily unmounted, shows another name for the very same mapping."""
+    if p.dev != c.dev or p.inode != c.inode:
+        return False
+    return bool(p.inode) or p.path == c.path
+
+
 class ProcessInfo(NamedTuple):
     pid: int
     start_time: int  # clock ticks since boot, field 22 of /proc/PID/stat

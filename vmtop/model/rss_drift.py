@@ -31,7 +31,7 @@ from vmtop.model import events as ev
 from vmtop.model.column_steps import where_pair, where_value
 from vmtop.model.columns import RegionColumns, matching_rows, take
 from vmtop.model.diff import certain_rss_change, lost_bytes, resident_range
-from vmtop.model.event_words import size_text
+from vmtop.model.event_words import resident_change_words
 from vmtop.model.events import Event
 from vmtop.model.hugetlb_events import HugetlbDrift
 from vmtop.model.region import Region, Snapshot
@@ -185,10 +185,11 @@ class RssDrift:
 
 
 def _event(r: Region, end: int, delta: int, now: int, when: float, since: str = "") -> Event:
-    why = "pages faulted in" if delta > 0 else "pages freed, reclaimed or swapped out"
+    # The swap it had when last reported is not kept: the words give the swap it has.
+    detail = resident_change_words(delta, now, r.swap)
     if since:
-        why += " " + since
-    detail = f"{why}: now {size_text(now)} resident"
+        why, _, rest = detail.partition(":")
+        detail = f"{why} {since}:{rest}"
     return Event(
         when, ev.RSS_CHANGED, r.start, end, r.kind, abs(delta), delta, r.path, r.tid, detail
     )

@@ -12,8 +12,9 @@ Both region lists are sorted and non-overlapping, so one sweep over them does it
   in its resident size is compared against the threshold;
 - everything else is grouped into clusters of regions whose ranges overlap (in a
   chain), and each cluster is cut at every boundary of either side into segments.
-  A segment covered in both snapshots by the *same* mapping (same device, inode and
-  name, and for a file the same file offset at that address) was kept; one covered
+  A segment covered in both snapshots by the *same* mapping (same device and inode,
+  the same name for anonymous memory, and for a file the same file offset at that
+  address) was kept; one covered
   only now was mapped; one covered only before was unmapped.
 
 ``vmtop.model.diff`` turns runs of those segments into events, and
@@ -33,7 +34,7 @@ from typing import NamedTuple
 
 from vmtop.model.column_keys import ColumnKeys
 from vmtop.model.columns import RegionColumns, row_hashes
-from vmtop.model.region import Region
+from vmtop.model.region import Region, same_backing
 
 # Region fields 0..6: start, end, perms, offset, dev, inode, path. Two regions with
 # equal keys are the same mapping; only their resident figures can differ. With smaps
@@ -245,11 +246,12 @@ def _sweep_items(P: tuple[Region, ...], C: tuple[Region, ...], with_rss: bool) -
 def _continues(p: Region, c: Region) -> bool:
     """Whether c is (part of) the same mapping as p where they overlap.
 
-    Same device, inode and name, same sharing, and for a file the same file offset at
-    the same address (a file mapped again elsewhere in the file is another mapping).
-    Anonymous regions print offset 0, so their offset says nothing.
+    The same thing mapped (``same_backing``: a file's name may change under it), same
+    sharing, and for a file the same file offset at the same address (a file mapped
+    again elsewhere in the file is another mapping). Anonymous regions print offset 0,
+    so their offset says nothing.
     """
-    if p.dev != c.dev or p.inode != c.inode or p.path != c.path:
+    if not same_backing(p, c):
         return False
     if p.perms[3:4] != c.perms[3:4]:
         return False

@@ -92,6 +92,7 @@ EVENT_PALETTE: dict[str, tuple[str, str]] = {
     "stack_grew": KIND_PALETTE["stack"],
     "stack_shrank": ("#5fafff", "#1565c0"),
     "protection_changed": ("#d787ff", "#8e24aa"),
+    "file_renamed": ("#afafd7", "#5c5c99"),
     "thread_exited": KIND_PALETTE["thread_stack"],
     "reserve_committed": ("#87d787", "#2e7d32"),
     "reserve_released": ("#5fafff", "#1565c0"),
