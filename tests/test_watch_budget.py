@@ -116,3 +116,35 @@ def test_a_region_that_changed_between_smaps_reads_keeps_its_memory(as_columns) 
     assert rss == [240 * M, 4 * M, 4 * M, M, None]
     assert [r.private_dirty for r in carried.regions] == [240 * M, 4 * M, 4 * M, M, None]
     assert carried.totals.pss == 249 * M  # all that was read, none of it lost
+
+
+@pytest.mark.parametrize("as_columns", [False, True])
+@pytest.mark.parametrize("unchanged", [True, False], ids=["same-map", "map-changed"])
+def test_swap_between_smaps_reads_is_the_one_smaps_said(as_columns, unchanged) -> None:
+    """A process with 16 MiB of anonymous memory and a 32 MiB memfd on swap: smaps
+    says 48 MiB (shared memory's swap too), status' VmSwap 16 MiB (its own swap
+    entries only). The header flipped 48M ↔ 16M from one tick to the next on an idle
+    process, and `diff` of two samples of a recording said swap -32M of nothing."""
+    from vmtop.model.columns import RegionColumns
+    from vmtop.procfs.smaps_budget import carry_smaps
+
+    M = 1024 * KB  # noqa: N806
+    a, b = 0x7F00_0000_0000, 0x7F10_0000_0000
+    read = [
+        figured(a, a + 16 * M, 0)._replace(swap=16 * M),
+        Region(b, b + 32 * M, "rw-s", 0, "00:01", 9, "/memfd:x (deleted)", rss=0, pss=0,
+               shared_clean=0, shared_dirty=0, private_clean=0, private_dirty=0,
+               swap=32 * M, anonymous=0, kind="shm"),
+    ]  # fmt: skip
+    maps = [r._replace(rss=None, pss=None, private_dirty=None, swap=None) for r in read]
+    if not unchanged:
+        maps.append(anon(b + 64 * M, b + 65 * M, None))
+
+    def held(regions):
+        return RegionColumns.from_regions(regions) if as_columns else tuple(regions)
+
+    old = snap(read, smaps=True)._replace(regions=held(read))
+    old = old._replace(totals=old.totals._replace(swap=48 * M))  # (as summed from smaps)
+    new = snap(maps, smaps=False)._replace(regions=held(maps))
+    new = new._replace(totals=new.totals._replace(swap=16 * M))  # status' VmSwap
+    assert carry_smaps(new, old).totals.swap == 48 * M

@@ -51,7 +51,9 @@ def carry_smaps(
     ``smaps_blocks.region_fields`` still answers (with the figures of that read), and
     ``has_smaps`` stays true: the figures are there, only older, so the next smaps read
     is compared with them (resident changes are reported then, not lost). Process RSS
-    and swap stay the fresh ones from ``status``.
+    stays the fresh one from ``status``; swap is the carried regions' sum, as on a tick
+    that reads smaps: ``status``' VmSwap leaves out shared memory on swap, which smaps
+    counts, and the header would flip between the two from one tick to the next.
     """
     if isinstance(maps_snap.regions, RegionColumns) and isinstance(
         smaps_snap.regions, RegionColumns
@@ -90,13 +92,14 @@ def carry_smaps(
             )
     if reused == len(regions) == len(smaps_snap.regions):
         t = smaps_snap.totals
-        pss, private_dirty, shared_dirty = t.pss, t.private_dirty, t.shared_dirty
+        pss, private_dirty, shared_dirty, swap = t.pss, t.private_dirty, t.shared_dirty, t.swap
     else:
         pss = sum(r.pss or 0 for r in regions)
         private_dirty = sum(r.private_dirty or 0 for r in regions)
         shared_dirty = sum(r.shared_dirty or 0 for r in regions)
+        swap = sum(r.swap or 0 for r in regions)
     totals = maps_snap.totals._replace(
-        pss=pss, private_dirty=private_dirty, shared_dirty=shared_dirty
+        pss=pss, private_dirty=private_dirty, shared_dirty=shared_dirty, swap=swap
     )
     return maps_snap._replace(
         regions=tuple(regions),
@@ -129,6 +132,7 @@ def _carry_columns(maps_snap: Snapshot, smaps_snap: Snapshot) -> Snapshot:
         pss=carried.total("pss"),
         private_dirty=carried.total("private_dirty"),
         shared_dirty=carried.total("shared_dirty"),
+        swap=carried.total("swap"),
     )
     return maps_snap._replace(
         regions=carried,
