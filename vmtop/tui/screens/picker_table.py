@@ -52,7 +52,7 @@ def _cells(row: ProcessRow) -> list[str]:
     return [
         "✗" if row.denied else " ",
         str(row.pid),
-        row.user[:9],
+        _user_cell(row.user),
         row.state,
         cpu,
         format_bytes(row.rss),
@@ -61,6 +61,13 @@ def _cells(row: ProcessRow) -> list[str]:
         str(row.threads) if row.threads else "",
         display_command(row.command),
     ]
+
+
+def _user_cell(user: str) -> str:
+    """A user name, or the bare number of a UID that has none (as ps and top show it):
+    "uid 100000" cut to the column's nine cells read as another UID, uid 10000. A
+    name too long for the column is cut with "…" (by _fit), never silently."""
+    return user[4:] if user.startswith("uid ") and user[4:].isdigit() else user
 
 
 def _column_spans(width: int) -> list[tuple[int, int]]:
