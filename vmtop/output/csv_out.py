@@ -38,7 +38,7 @@ class CsvWriter:
     def piece(self, snapshot: Snapshot) -> None:
         sections = section_names(snapshot, self.procfs, self.cache)
         if not self.sysv:
-            self.sysv = sysv_table(self.procfs, snapshot.regions)
+            self.sysv = sysv_table(self.procfs, snapshot.info.pid, snapshot.regions)
         records = [
             region_record(snapshot, r, names, self.sysv)
             for r, names in zip(snapshot.regions, sections, strict=True)

@@ -61,13 +61,13 @@ def region_record(
     return record
 
 
-def sysv_table(procfs, regions) -> dict:
+def sysv_table(procfs, pid: int, regions) -> dict:
     """/proc/sysvipc/shm by shmid when a region is a SysV segment (else not read)."""
     if procfs is None or not any(r.path.startswith(SYSV_PREFIX) for r in regions):
         return {}
     from vmtop.procfs.facts import read_sysv_table
 
-    return read_sysv_table(procfs)
+    return read_sysv_table(procfs, pid)
 
 
 def sysv_fields(region: Region, table) -> dict:

@@ -33,7 +33,7 @@ def snapshot_record(snapshot: Snapshot, procfs=None, cache=None) -> dict:
     procfs = live_procfs_for(snapshot, procfs)
     sections = section_names(snapshot, procfs, cache)
     objects = object_sizes(snapshot, ProcessElfFiles(procfs, cache)) if procfs is not None else []
-    sysv = sysv_table(procfs, snapshot.regions)
+    sysv = sysv_table(procfs, snapshot.info.pid, snapshot.regions)
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -103,7 +103,7 @@ class JsonWriter:
 
         sections = section_names(snapshot, self.procfs, self.cache)
         if not self.sysv:
-            self.sysv = sysv_table(self.procfs, snapshot.regions)
+            self.sysv = sysv_table(self.procfs, snapshot.info.pid, snapshot.regions)
         texts = _region_texts(snapshot, sections, self.sysv)
         if not texts:
             return

@@ -117,7 +117,11 @@ def _file_rw_and_next(regions: Sequence[Region]) -> Iterator[tuple[Region, Regio
     return ((regions[i], regions[i + 1]) for i in where(wanted[:-1]))
 
 
-def read_sysv_table(procfs) -> dict[int, SysvSegment]:
+def read_sysv_table(procfs, pid: int) -> dict[int, SysvSegment]:
+    """/proc/sysvipc/shm by shmid: the segments of vmtop's own IPC namespace, so none
+    for a process in another (its shmids number other segments)."""
+    if not procfs.shares_ipc_namespace(pid):
+        return {}
     data = procfs.read_global("sysvipc/shm")
     return parse_sysv_shm(data) if data else {}
 
@@ -131,7 +135,7 @@ def read_classify_facts(procfs, pid: int, regions: Sequence[Region]) -> Classify
         else {r.path for r in regions}
     )
     if any(path.startswith(SYSV_PREFIX) for path in paths):
-        sysv = read_sysv_table(procfs)
+        sysv = read_sysv_table(procfs, pid)
     stack_pointers = thread_stack_pointers(procfs, pid)
     return ClassifyFacts(
         stack_pointers=stack_pointers,

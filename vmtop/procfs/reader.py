@@ -385,6 +385,18 @@ class ProcFS:
         """A per-thread file, or None if it cannot be read (thread gone, no access)."""
         return self.read_any(self.path(pid, "task", str(tid), name), read_limit(name))
 
+    def shares_ipc_namespace(self, pid: int) -> bool:
+        """Whether ``pid`` is in vmtop's own IPC namespace, whose SysV table
+        /proc/sysvipc/shm lists (each namespace numbers its segments from its own 0, so
+        another's shmid names a segment of ours that is not its). A copied tree's table
+        is the copied process's own: true. False when it cannot be told."""
+        if not self.is_live:
+            return True
+        try:
+            return os.readlink(self.path(pid, "ns", "ipc")) == os.readlink("/proc/self/ns/ipc")
+        except OSError:
+            return False
+
     def read_global(self, name: str) -> bytes | None:
         """A file of the proc tree that belongs to no process (``sysvipc/shm``), or None
         when it cannot be read (a copied tree without it, no access)."""

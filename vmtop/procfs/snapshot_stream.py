@@ -215,7 +215,7 @@ class StreamedSnapshot:
             # Guessing stacks from guard pages needs the whole map: known pointers only.
             self._stack_pointers = {t: sp for t, sp in pointers.items() if sp is not None}
         if self._sysv is None:
-            self._sysv = proc_facts.read_sysv_table(self.procfs)
+            self._sysv = proc_facts.read_sysv_table(self.procfs, self.pid)
         facts = ClassifyFacts(
             stack_pointers=self._stack_pointers,
             bss_after_data=proc_facts.bss_after_data(self.procfs, self.pid, regions),
