@@ -133,8 +133,9 @@ def test_denied_by_its_own_user_says_not_dumpable_and_only_root(monkeypatch):
     message = AccessDenied(30472, "nobody").message_for(["snapshot", "30472"])
     assert message == (
         "permission denied reading the memory map of process 30472 (owned by nobody, but "
-        "not dumpable: it set PR_SET_DUMPABLE to 0 or runs a setuid or setgid program, "
-        f"and only root may read it): run vmtop as root: {SUDO} snapshot 30472"
+        "refused all the same: it is not dumpable (it set PR_SET_DUMPABLE to 0, or runs a "
+        "setuid or setgid program or one its user may not read) or is in a user namespace "
+        f"of its own; only root may read it): run vmtop as root: {SUDO} snapshot 30472"
     )
     # Another user's process: as before.
     other = AccessDenied(30472, "daemon").message_for(["30472"])

@@ -171,7 +171,7 @@ def test_own_undumpable_process_needs_root(spawn, nobody, undumpable):
     stderr = assert_one_line_error(
         nobody.run("snapshot", str(target.pid)), "permission denied", "owned by nobody"
     )
-    assert "not dumpable: it set PR_SET_DUMPABLE to 0" in stderr
+    assert "refused all the same: it is not dumpable (it set PR_SET_DUMPABLE to 0" in stderr
     assert "run vmtop as nobody" not in stderr
     assert stderr.rstrip("\n").endswith(
         f'run vmtop as root: sudo "$(command -v vmtop)" snapshot {target.pid}'

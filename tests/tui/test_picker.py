@@ -208,7 +208,7 @@ async def test_a_process_of_ones_own_that_is_refused_is_not_dumpable(
         await pilot.press("enter")
         reason = rendered_text(app.screen.query_one("#explain-reason"))
         advice = rendered_text(app.screen.query_one("#explain-advice"))
-        assert "owned by nobody, but not dumpable: it set PR_SET_DUMPABLE to 0" in reason
+        assert "owned by nobody, but refused all the same: it is not dumpable (it set" in reason
         assert "sudo -u" not in advice
         assert "not dumpable" in advice and 'sudo "$(command -v vmtop)" 4444' in advice
 

@@ -63,8 +63,8 @@ class AccessDenied(ProcError):
         owner = self.owner
         who = f"owned by {owner}" if owner else "owned by another user"
         if owner is not None and owner == running_as():
-            # The same user and still refused: the process is not dumpable.
-            who += f", but not dumpable: {NOT_DUMPABLE_WHY}, and only root may read it"
+            # The same user and still refused: not dumpable, or another user namespace.
+            who += f", but refused all the same: {NOT_DUMPABLE_WHY}; only root may read it"
         return (
             f"permission denied reading the {self.what} of process {self.pid} ({who}): "
             f"{self.advice(command)}"
@@ -88,8 +88,14 @@ class AccessDenied(ProcError):
         return f"run vmtop as {owner} or as root: {again}"
 
 
-# Why the kernel refuses vmtop a process of its own user; only root gets past it.
-NOT_DUMPABLE_WHY = "it set PR_SET_DUMPABLE to 0 or runs a setuid or setgid program"
+# Why the kernel refuses vmtop a process of its own user; only root gets past it. The
+# kernel makes a process undumpable itself when it runs a program its user may not read
+# (chmod 711); a process in a user namespace of its own is refused by the capability
+# check, dumpable or not.
+NOT_DUMPABLE_WHY = (
+    "it is not dumpable (it set PR_SET_DUMPABLE to 0, or runs a setuid or setgid program "
+    "or one its user may not read) or is in a user namespace of its own"
+)
 
 
 def running_as() -> str | None:
@@ -131,8 +137,9 @@ class NoLongerReadable(AccessDenied):
             name = f" ({self.comm})" if self.comm else ""
             return (
                 f"process {self.pid}{name} is still running but can no longer be read: it "
-                "is not dumpable now (it set PR_SET_DUMPABLE to 0 or exec'd a setuid or "
-                f"setgid program), and only root may read it: {self.advice(command)}"
+                "is not dumpable now (it set PR_SET_DUMPABLE to 0, or exec'd a setuid or "
+                "setgid program or one its user may not read), and only root may read it: "
+                f"{self.advice(command)}"
             )
         program = self.comm or "a program"
         return (

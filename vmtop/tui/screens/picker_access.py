@@ -85,8 +85,10 @@ def what_to_do(row: ProcessRow) -> str:
     owner = row.user if row.user not in ("?", "") else None
     if owner is not None and owner == running_as():
         return (
-            "Only root may read the memory map of a process that is not dumpable, even "
-            f"your own: run 'sudo \"$(command -v vmtop)\" {row.pid}'."
+            "Only root may read the memory map of a process that is not dumpable (it set "
+            "PR_SET_DUMPABLE to 0, or runs a setuid program or one its user may not read) "
+            "or is in a user namespace of its own, even your own: run "
+            f"'sudo \"$(command -v vmtop)\" {row.pid}'."
         )
     if owner and owner != "root":
         return (
