@@ -89,3 +89,16 @@ async def test_the_column_comes_once_and_the_persons_choice_stays():
         await pilot.press("r")  # another sample
         await settle(pilot)
         assert "HugeTLB" not in header_cells(table)
+
+
+def test_page_strip_of_shared_memory_on_swap_does_not_call_it_untouched():
+    # A memfd of 8 pages written then paged out: no page present and no swap entry
+    # (the kernel clears a shared mapping's entries), while smaps says 32 KiB on swap.
+    entries = [0] * 8
+    result = ("full", entries, pm.bucket(entries, 64), len(entries))
+    text = " ".join(strip_text(result, 64, 0.0, shared_swap=8 * pm.PAGE_SIZE).plain.split())
+    assert "not touched here, or dropped" not in text
+    assert "not mapped here: not touched here, dropped, or on swap" in text
+    assert "shared memory on swap: 32K by smaps" in text
+    plain = " ".join(strip_text(result, 64, 0.0).plain.split())  # nothing on swap: as before
+    assert "not touched here, or dropped" in plain and "on swap" not in plain

@@ -452,7 +452,13 @@ class RegionDetailScreen(Screen):
         now = getattr(self.app, "clock", time.time)()
         page = self.fields.get("KernelPageSize")
         huge_page = page if isinstance(page, int) and page > pm.PAGE_SIZE else None
-        widget.update(strip_text(result, self._strip_width(), now, huge_page))
+        swap = self.fields.get("Swap")
+        # A shared mapping's pages on swap leave no swap entry in its page table: smaps
+        # counts them, pagemap shows them not mapped.
+        shared_swap = (
+            swap if isinstance(swap, int) and self.memory_region.perms[3:4] == "s" else None
+        )
+        widget.update(strip_text(result, self._strip_width(), now, huge_page, shared_swap))
 
     # -- keys ---------------------------------------------------------------------------
 

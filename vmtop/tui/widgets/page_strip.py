@@ -55,11 +55,22 @@ def file_pages_mapped_only_here(entries: list[int]) -> int:
 HUGETLB_LABEL = "present, hugetlb page of a shared mapping"
 
 
-def strip_text(result: tuple, width: int, now: float, huge_page: int | None = None) -> Text:
+SHARED_SWAP_LABEL = "not mapped here: not touched here, dropped, or on swap"
+
+
+def strip_text(
+    result: tuple,
+    width: int,
+    now: float,
+    huge_page: int | None = None,
+    shared_swap: int | None = None,
+) -> Text:
     """The strip, its scale, the legend and the kernel bits, for a pagemap read
     (``("full" | "sampled", entries, strip cells, total pages)``). ``huge_page``: the
     size of the hugetlb pages backing the region, if it is in them (pagemap still has
-    an entry per base page)."""
+    an entry per base page). ``shared_swap``: smaps' Swap of a shared mapping, whose
+    swapped pages pagemap shows as not mapped (the kernel clears their entries: no
+    swap entry is left in this process's page table)."""
     how, entries, strip, total_pages = result
     counts = pm.count_pages(entries)
     text = Text()
@@ -96,6 +107,8 @@ def strip_text(result: tuple, width: int, now: float, huge_page: int | None = No
         if huge_page and state == pm.FILE:
             # Shared hugetlb pages carry the file/shared bit: they are no page cache.
             label = HUGETLB_LABEL
+        if shared_swap and state == pm.NOT_PRESENT:
+            label = SHARED_SWAP_LABEL
         glyph, role = STATE_STYLE[state]
         text.append(f" {glyph} ", style=theme.color(role))
         text.append(f"{tally[state]:>9,}  {legend_label(label, width)}\n")
@@ -110,6 +123,12 @@ def strip_text(result: tuple, width: int, now: float, huge_page: int | None = No
         style="dim",
     )
     text.append("\n")
+    if shared_swap:
+        text.append(
+            f"shared memory on swap: {format_bytes(shared_swap)} by smaps, which pagemap "
+            "shows as not mapped here (no swap entry is left in this process's page table)\n",
+            style="dim",
+        )
     resident = counts.present * pm.PAGE_SIZE
     leave_out = " (Rss leaves hugetlb pages out)" if huge_page else ""
     text.append(
