@@ -515,3 +515,27 @@ def test_start_end_and_length_are_as_precise_as_the_samples(tmp_path):
     heading = next(line for line in text.splitlines() if line.startswith("  from "))
     # Start and end, and the duration between: 39.504 s, not "40s".
     assert f"{clock(T0)}.8 to " in heading and f" {clock(T0 + 40)}.3 (39.5s)" in heading, heading
+
+
+def test_memory_that_went_to_swap_is_said_beside_the_rss(tmp_path):
+    """144 MiB paged out (MADV_PAGEOUT): the RSS fell by it and the report read as memory
+    released, swap said nowhere. A swap line says where it went; none where nothing
+    was ever on swap."""
+
+    def sample(t, rss, swap):
+        snap = snapshot(T0 + t, [region(TEXT, rss=8 * KiB), region(ANON, size=144 * MiB, rss=rss)])
+        return snap._replace(totals=snap.totals._replace(swap=swap))
+
+    paged_out = write(
+        tmp_path / "out.jsonl.gz",
+        [sample(0, 144 * MiB, 0), sample(1, 100 * MiB, 44 * MiB), sample(2, 0, 144 * MiB)],
+    )
+    lines = report(paged_out).splitlines()
+    (swap,) = [line for line in lines if line.startswith("Swap:")]
+    assert swap.startswith(
+        f"Swap: 0 at the start, {format_bytes(144 * MiB)} at the end "
+        f"({format_delta(144 * MiB)}), peak {format_bytes(144 * MiB)} at "
+    )
+    assert swap.endswith("memory out of RAM, in no RSS, not freed")
+    never = write(tmp_path / "none.jsonl.gz", [sample(0, 144 * MiB, 0), sample(1, 0, 0)])
+    assert not [line for line in report(never).splitlines() if line.startswith("Swap")]

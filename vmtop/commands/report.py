@@ -130,6 +130,10 @@ def report_lines(rec: Recording, top: int = TOP) -> list[str]:
     lines.append("")
     rss = [t.rss if t is not None else None for t in totals]
     lines.append(_rss_line(rec, rss, new_program))
+    swap = [t.swap if t is not None else None for t in totals]
+    swap_line = _swap_line(rec, swap, new_program)
+    if swap_line:
+        lines.append(swap_line)
 
     first = first_with_resident(totals, new_program)
     since = _since_words(rec, first, new_program)
@@ -242,6 +246,28 @@ def _rss_line(rec: Recording, rss: list[int | None], new_program: int = 0) -> st
         f"RSS: {format_bytes(start)} {at_start}, {format_bytes(end)} {at_end} "
         f"({format_delta(end - start) or '±0'}), peak {format_bytes(peak.value)} at "
         f"{_stamp(rec, when)} (+{_span(rec, when - rec.start)})"
+    )
+
+
+def _swap_line(rec: Recording, swap: list[int | None], new_program: int = 0) -> str | None:
+    """The process's swap at the start, the end and its peak, as the RSS line (None
+    when none was ever on swap): memory that left RAM for swap is in no RSS, and an
+    RSS that fell by it was not freed."""
+    swap = [None] * new_program + swap[new_program:]
+    known = [i for i, v in enumerate(swap) if v is not None]
+    peak = peak_of(swap)
+    if peak is None or not peak.value:
+        return None
+    start, end = swap[known[0]], swap[known[-1]]
+    assert start is not None and end is not None
+    at_start = "at the start" if known[0] == 0 else f"at {_at(rec, known[0])}"
+    at_end = "at the end" if known[-1] == len(swap) - 1 else f"at {_at(rec, known[-1])}"
+    when = rec.time_of(peak.at)
+    return (
+        f"Swap: {format_bytes(start)} {at_start}, {format_bytes(end)} {at_end} "
+        f"({format_delta(end - start) or '±0'}), peak {format_bytes(peak.value)} at "
+        f"{_stamp(rec, when)} (+{_span(rec, when - rec.start)}): memory out of RAM, in no "
+        "RSS, not freed"
     )
 
 
