@@ -142,6 +142,6 @@ def read_classify_facts(procfs, pid: int, regions: Sequence[Region]) -> Classify
         thread_names=thread_names(procfs, pid, stack_pointers),
         bss_after_data=bss_after_data(procfs, pid, regions),
         sysv=sysv,
-        java=read_java_facts(procfs, pid, paths),
+        java=read_java_facts(procfs, pid, paths, regions),
         v8=runs_v8(paths),
     )
