@@ -122,16 +122,19 @@ def kind_from_name(path: str, perms: str, inode: int) -> str:
                 # MAP_HUGETLB anonymous memory: the kernel backs it with a file of an
                 # internal hugetlbfs, like shared anonymous memory with /dev/zero.
                 return SHM if perms[3:4] == "s" else ANON
+            # A memfd or a /dev/shm file mapped private is a file like any other: a
+            # library loaded from a memfd (dlopen of /proc/self/fd/N, runc's clone of
+            # itself) has its segments mapped so by the loader.
+            in_memory_file = path.startswith(("/memfd:", "/dev/shm/"))
             if (
                 path.startswith("/SYSV")
-                or path.startswith("/memfd:")
-                or path.startswith("/dev/shm/")
+                or (in_memory_file and perms[3:4] == "s")
                 or path.startswith("/dev/zero")
                 or path.startswith(HUGETLBFS_DIR)
                 or path.startswith("/drm mm object")
             ):
                 return SHM
-            if path.startswith("/dev/"):
+            if path.startswith("/dev/") and not in_memory_file:
                 return DEVICE
             # A shared mapping of an ordinary file (MAP_SHARED: gconv caches, databases)
             # is still that file: it is shm only when the file is shared memory itself.
