@@ -15,6 +15,7 @@ REPLACED = "replaced since mapped"
 NO_ACCESS = "no access"
 NOT_REGULAR = "not a regular file"
 NOT_LIVE = "not a live process (a copied /proc tree has no files)"
+NOT_RECORDED_FILES = "not a live process (a recording holds no files)"
 PROCESS_EXITED = "the process has exited: its files were reached through /proc/PID"
 DELETED_SUFFIX = " (deleted)"
 

@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 
 from vmtop.model.elf import ElfObject, NotElf, parse_elf
-from vmtop.model.file_facts import NOT_FILE_BACKED, NOT_LIVE, FileIdentity
+from vmtop.model.file_facts import NOT_FILE_BACKED, FileIdentity
 from vmtop.model.region import Region
 from vmtop.procfs.mapped_file import MappedFileError, open_mapped_file, stat_mapped_file
 from vmtop.procfs.own_vdso import VDSO, own_vdso, vdso_for
@@ -98,6 +98,6 @@ class ProcessElfFiles:
     def lookup(self, pid: int, region: Region) -> tuple[ElfObject | None, str | None]:
         if region.path == VDSO and not region.is_file_backed:
             if not self.procfs.is_live:
-                return None, NOT_LIVE
+                return None, self.procfs.no_files_reason
             return vdso_for(region, own_vdso())
         return self.cache.lookup(self.procfs, pid, region)

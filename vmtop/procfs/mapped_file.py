@@ -147,7 +147,7 @@ def stat_mapped_file(procfs, pid: int, region: Region, *, use_map_files: bool = 
     if not region.is_file_backed:
         raise MappedFileError(NOT_FILE_BACKED)
     if not getattr(procfs, "is_live", False):
-        raise MappedFileError(NOT_LIVE)
+        raise MappedFileError(getattr(procfs, "no_files_reason", NOT_LIVE))
     deleted = region.path.endswith(DELETED_SUFFIX)
     replaced = denied = False
     for path, way in _routes(procfs, pid, region, use_map_files):

@@ -25,6 +25,7 @@ import pwd
 import stat as stat_mode
 from collections.abc import Iterator
 
+from vmtop.model.file_facts import NOT_LIVE
 from vmtop.procfs.background_read import (
     CHUNK,
     Consume,
@@ -173,6 +174,11 @@ class ProcFS:
     def is_live(self) -> bool:
         """True for the real /proc of this machine (where map_files etc. exist)."""
         return self.real_root == "/proc"
+
+    @property
+    def no_files_reason(self) -> str:
+        """Why a mapped file cannot be read where this is no live /proc."""
+        return NOT_LIVE
 
     @property
     def confine_to(self) -> str | None:

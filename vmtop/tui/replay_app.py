@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from textual.screen import Screen
 
+from vmtop.model.file_facts import NOT_RECORDED_FILES
 from vmtop.procfs.reader import ProcFS
 from vmtop.record.reader import Recording
 from vmtop.tui.app import VmtopApp
@@ -26,6 +27,10 @@ class RecordingProcFS(ProcFS):
 
     def exists(self, pid: int) -> bool:
         return True
+
+    @property
+    def no_files_reason(self) -> str:
+        return NOT_RECORDED_FILES
 
 
 class ReplayApp(VmtopApp):
