@@ -75,6 +75,49 @@ def test_drift_without_swap_says_no_swap(swap):
     assert "on swap" not in event.detail
 
 
+def test_swap_climbing_under_pressure_with_the_rss_flat_is_a_swap_changed():
+    # A 200 MiB writer in a 100 MiB cgroup: old pages go out as new ones come in.
+    event_list = diff_snapshots(
+        snapshot(base_regions() + [anon(99 * MiB, 31 * MiB)], taken_at=1.0),
+        snapshot(base_regions() + [anon(98 * MiB, 102 * MiB)], taken_at=2.0),
+        rss_threshold=2 * MiB,
+    )
+    assert [(e.event, e.delta) for e in event_list] == [(ev.SWAP_CHANGED, 71 * MiB)]
+    assert event_list[0].detail.startswith("pages went to swap")
+    assert "now 102.0 MiB on swap" in event_list[0].detail
+
+
+def test_a_swap_move_an_rss_changed_said_is_not_said_twice():
+    event_list = diff_snapshots(
+        snapshot(base_regions() + [anon(64 * MiB, 0)], taken_at=1.0),
+        snapshot(base_regions() + [anon(0, 64 * MiB)], taken_at=2.0),
+    )
+    assert [e.event for e in event_list] == [ev.RSS_CHANGED]
+
+
+def test_the_tui_drift_adds_swap_up_until_the_threshold():
+    drift = RssDrift(4 * MiB)
+    drift.update(snapshot(base_regions() + [anon(50 * MiB, 0)], taken_at=1.0))
+    # 1 MiB a sample: nothing, nothing, nothing, then the 4 MiB since it was told.
+    said = [
+        drift.update(snapshot(base_regions() + [anon(50 * MiB, k * MiB)], taken_at=1.0 + k))
+        for k in range(1, 5)
+    ]
+    assert said[:3] == [[], [], []]
+    (event,) = said[3]
+    assert (event.event, event.delta) == (ev.SWAP_CHANGED, 4 * MiB)
+
+
+def test_comparing_two_moments_says_the_swap_that_moved():
+    from vmtop.model.moments import net_change
+
+    a = snapshot(base_regions() + [anon(99 * MiB, 31 * MiB)], taken_at=1.0)
+    b = snapshot(base_regions() + [anon(98 * MiB, 102 * MiB)], taken_at=2.0)
+    (item,) = net_change(a, b, rss_threshold=2 * MiB)
+    assert (item.event, item.delta) == (ev.SWAP_CHANGED, 71 * MiB)
+    assert item.detail == "on swap 31.0 MiB -> 102.0 MiB"
+
+
 # -- live ----------------------------------------------------------------------------------
 
 
@@ -162,3 +205,7 @@ def test_watch_tells_a_page_out_from_a_free(swap_file, compile_c):
     assert f"{out['Swap'] / MiB:.1f} MiB on swap" in mine[0]["detail"]
     assert "pages swapped in" in words and back["Rss"] >= 8 * MiB
     assert words[-1] == "pages freed or reclaimed", mine
+    # Each move said once: by the rss_changed, no swap_changed beside it.
+    assert not [
+        e for e in events if e["event"] == "swap_changed" and e["start"] == mine[0]["start"]
+    ]

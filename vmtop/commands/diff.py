@@ -176,6 +176,7 @@ NET_WORDS = {
     ev.PROTECTION_CHANGED: "other permissions",
     ev.FILE_RENAMED: "file renamed",
     ev.RSS_CHANGED: "resident changed",
+    ev.SWAP_CHANGED: "swap changed",
 }
 
 

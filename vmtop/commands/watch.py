@@ -395,6 +395,8 @@ def human_line(event: Event) -> str:
         # Memory in hugetlb pages is resident but in no Rss: not called RSS here.
         figure = "hugetlb " if HUGETLB_WORDS in event.detail else "RSS "
         size = figure + format_size(event.delta, signed=True)
+    elif event.event == ev.SWAP_CHANGED:
+        size = "swap " + format_size(event.delta, signed=True)
     elif event.delta:
         size = format_size(event.delta, signed=True)
     else:

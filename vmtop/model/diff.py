@@ -43,6 +43,7 @@ from vmtop.model.events import Event
 from vmtop.model.hugetlb_events import hugetlb_events
 from vmtop.model.process_events import exec_event, pid_reused_event, state_event
 from vmtop.model.region import Region, Snapshot
+from vmtop.model.swap_events import swap_events
 from vmtop.model.sweep import (
     _GONE,
     _NEW,
@@ -102,6 +103,8 @@ def diff_snapshots(
         out = _freed_after_their_exit(out, exited)
     if with_rss:
         out += hugetlb_events(prev, cur, threshold)
+        said = {e.start for e in out if e.event == ev.RSS_CHANGED}
+        out += swap_events(prev, cur, threshold, said)
     return out
 
 

@@ -18,6 +18,7 @@ RESERVE_RELEASED = "reserve_released"
 SPLIT = "split"
 MERGED = "merged"
 RSS_CHANGED = "rss_changed"
+SWAP_CHANGED = "swap_changed"  # memory of a region went to swap or came back
 EXEC = "exec"
 EXITED = "exited"
 PID_REUSED = "pid_reused"
@@ -52,6 +53,8 @@ EVENT_DESCRIPTIONS = {
     SPLIT: "one region became several with the same range (mprotect, madvise)",
     MERGED: "several regions became one with the same range",
     RSS_CHANGED: "resident memory of a region rose or fell (pages faulted in, freed, swapped)",
+    SWAP_CHANGED: "memory of a region went to swap or came back, where its resident size "
+    "does not say it (memory pressure swaps old pages out as new ones come in)",
     EXEC: "the process ran a new program (same PID, new image)",
     EXITED: "the process exited",
     PID_REUSED: "the PID now belongs to another process (different start time)",

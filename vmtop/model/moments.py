@@ -249,7 +249,8 @@ def net_change(
     (one gone since), ``grew`` / ``shrank`` (``heap_grew``, ``stack_shrank``, ... for
     the heap and the stack: the range is the part added or taken off), ``split`` /
     ``merged`` (the same mapping in other lines), ``protection_changed``, and
-    ``rss_changed`` (by at least ``rss_threshold``, where it can be read). Empty when
+    ``rss_changed`` and ``swap_changed`` (by at least ``rss_threshold``, where they can
+    be read). Empty when
     the two cannot be compared (``comparable``)."""
     if comparable(a, b) is not None:
         return []
@@ -300,6 +301,11 @@ def net_change(
             if abs(now - was) >= threshold:
                 detail = f"resident {size_text(was)} -> {size_text(now)}"
                 item = _item(when, ev.RSS_CHANGED, c, c.start, c.end, now - was, detail)
+                out.append(item._replace(size=abs(now - was)))
+            was, now = sum(p.swap or 0 for p in mates), c.swap or 0
+            if abs(now - was) >= threshold:  # (swapped out under pressure, the Rss flat)
+                detail = f"on swap {size_text(was)} -> {size_text(now)}"
+                item = _item(when, ev.SWAP_CHANGED, c, c.start, c.end, now - was, detail)
                 out.append(item._replace(size=abs(now - was)))
     out += _splits(A, B, pairing, when, hits if remapped is not None else None)
     out.sort(key=lambda e: (e.start, e.end))

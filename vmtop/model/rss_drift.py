@@ -14,7 +14,8 @@ sizes are compared as sums. So a split moves no memory, and a mapping merged int
 neighbour adds what was faulted in since, not the neighbour's whole size. Memory of a
 range that no old line of the mapping covered (newly mapped) counts from nothing.
 
-Memory in hugetlb pages (no Rss counts it) is reported the same way (hugetlb_events).
+Memory in hugetlb pages (no Rss counts it) is reported the same way (hugetlb_events), and
+memory on swap where no resident change said it (swap_events).
 
 Bounded: one number per region of the latest snapshot; regions that went away are
 forgotten. Pure: snapshots in, events out.
@@ -35,6 +36,7 @@ from vmtop.model.event_words import resident_change_words
 from vmtop.model.events import Event
 from vmtop.model.hugetlb_events import HugetlbDrift
 from vmtop.model.region import Region, Snapshot
+from vmtop.model.swap_events import SwapDrift
 from vmtop.model.sweep import _continues, key_pair
 
 _UNSEEN = -2  # (a region not seen before; -1 is a figure that was None)
@@ -63,6 +65,7 @@ class RssDrift:
         self._reported: array | None = None
         # Memory in hugetlb pages, which no Rss counts, reported the same way.
         self._hugetlb = HugetlbDrift(threshold)
+        self._swap = SwapDrift(threshold)  # memory going to swap, the Rss flat
 
     def __len__(self) -> int:
         """How many regions it remembers."""
@@ -123,6 +126,9 @@ class RssDrift:
         self._regions, self._lines, self._reported = regions, lines, base
         self._hugetlb.threshold = threshold
         out += self._hugetlb.update(snapshot)
+        # Swap that moved with no resident change to say it (memory pressure).
+        self._swap.threshold = threshold
+        out += self._swap.update(snapshot, {e.start for e in out if e.event == ev.RSS_CHANGED})
         return out
 
     def _overlaps(

@@ -99,6 +99,7 @@ EVENT_PALETTE: dict[str, tuple[str, str]] = {
     "split": ("#d7afff", "#7b4fb0"),
     "merged": ("#d7afff", "#7b4fb0"),
     "rss_changed": ("#ffd75f", "#8a6d00"),
+    "swap_changed": ("#d7af87", "#8d6e63"),
     "exec": ("#ff87ff", "#ad1fad"),
     "exited": ("#ff0000", "#c00000"),
     "pid_reused": ("#ff0000", "#c00000"),

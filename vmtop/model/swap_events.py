@@ -1,0 +1,69 @@
+"""Memory going to swap and coming back, where the Rss does not show it.
+
+Under memory pressure the kernel swaps a region's older pages out while the program
+faults new ones in: its Rss stays flat (99M, 99M, 98M) while its swap climbs 31M →
+102M, and no rss_changed says so. ``SwapDrift`` reports a region's swap once its change
+adds up to the threshold since it was last reported; ``swap_events`` compares two
+snapshots. Where an rss_changed of the same region already said the move ("pages
+swapped out, not freed: … on swap"), the caller passes its start in ``skip``.
+
+Bounded: one number per region with memory on swap (``figure_drift``). Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from vmtop.model import events as ev
+from vmtop.model.column_masks import mask_not, zero_mask
+from vmtop.model.column_steps import where
+from vmtop.model.columns import FIGURES, RegionColumns
+from vmtop.model.event_words import size_text
+from vmtop.model.events import Event
+from vmtop.model.figure_drift import FigureDrift
+from vmtop.model.region import Region, Snapshot
+
+_SWAP = FIGURES.index("swap")
+
+
+def swap_figures(snapshot: Snapshot) -> list[tuple[int, int]] | None:
+    """(start, swap) of each region with memory on swap, from its smaps figures; None
+    where the snapshot has none."""
+    if not snapshot.has_smaps:
+        return None
+    regions = snapshot.regions
+    if isinstance(regions, RegionColumns):
+        if regions.figures is None:
+            return None
+        column, starts = regions.figures[_SWAP], regions.starts
+        # Nonzero rows only (-1 is a figure not read): a handful, not a million.
+        return [(starts[i], column[i]) for i in where(mask_not(zero_mask(column))) if column[i] > 0]
+    return [(r.start, r.swap) for r in regions if r.swap]
+
+
+class SwapDrift(FigureDrift):
+    """Changes of each region's memory on swap since they were last reported."""
+
+    def figures(self, snapshot: Snapshot) -> Sequence[tuple[int, int]] | None:
+        return swap_figures(snapshot)
+
+    def event(self, when: float, region: Region, delta: int, now: int, since: str) -> Event:
+        if delta > 0:
+            why = "pages went to swap (memory pressure, or MADV_PAGEOUT)"
+        else:
+            why = "pages came back from swap, or were freed there"
+        detail = f"{why}{since}: now {size_text(now)} on swap, not in RAM and in no Rss"
+        return Event(
+            when, ev.SWAP_CHANGED, region.start, region.end, region.kind, abs(delta), delta,
+            region.path, region.tid, detail,
+        )  # fmt: skip
+
+
+def swap_events(
+    prev: Snapshot, cur: Snapshot, threshold: int, skip: Iterable[int] = ()
+) -> list[Event]:
+    """Regions whose memory on swap moved by ``threshold`` from ``prev`` to ``cur``
+    (none where either has no smaps figures), but those starting at ``skip``."""
+    drift = SwapDrift(threshold)
+    drift.update(prev)
+    return drift.update(cur, set(skip))
