@@ -96,6 +96,10 @@ HEADER = [
      "not yet written back, or shared memory no other process maps at the moment, whoever "
      "wrote it (that is not freed when this process exits): PrDirty summed; Dirty adds "
      "Shared_Dirty, as pmap -x"),
+    ("swap", "the regions' Swap summed: shared memory on swap too, once per mapping of it "
+     "(status' VmSwap, the picker's SWAP, leaves it out)"),
+    ("pid in its namespace 1", "a process of a container (a PID namespace of its own): its "
+     "PID there; vmtop's PIDs and thread IDs are those of vmtop's namespace"),
     ("Δ since …", "what the Δ columns compare with: the last refresh, or the baseline (b)"),
 ]  # fmt: skip
 

@@ -18,6 +18,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from vmtop.model.names import display_command
+from vmtop.model.pid_namespace import pid_in_namespace
 from vmtop.model.region import Snapshot
 from vmtop.tui import theme
 from vmtop.tui.formatting import format_bytes, format_duration
@@ -187,6 +188,9 @@ class ProcessHeader(theme.ThemedLines, Widget):
                 if s.exited_at is not None:
                     state = "unreadable" if s.unreadable else "exited"
                 left.append((70, [Segment(state, theme.style("strong", bold=True)), Segment("  ")]))
+                inner = pid_in_namespace(snap.status)
+                if inner is not None:  # a container's: its logs and ps there say this
+                    left.append((45, _pair("pid in its namespace", str(inner))))
                 if info.threads:
                     left.append((50, _pair("threads", str(info.threads))))
                 command = display_command(info.command)
