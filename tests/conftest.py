@@ -257,3 +257,16 @@ def hugetlb_pool_raised(pages: int) -> int | None:
         path.write_text(str(old))
         return None
     return old
+
+
+@pytest.fixture(params=["tuples", "columns"])
+def held_as(request):
+    """A function holding a snapshot's regions as a tuple, or as columns (huge maps)."""
+    from vmtop.model.columns import RegionColumns
+
+    def hold(snap):
+        if request.param == "columns":
+            return snap._replace(regions=RegionColumns.from_regions(snap.regions))
+        return snap
+
+    return hold

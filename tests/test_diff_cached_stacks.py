@@ -19,24 +19,11 @@ from helpers_diff import PAGE, KiB, MiB, WatchProcess, base_regions, covers, reg
 from vmtop.model import events as ev
 from vmtop.model import kinds
 from vmtop.model.cached_stacks import is_cached_stack, keep_cached_stacks
-from vmtop.model.columns import RegionColumns
 from vmtop.model.diff import diff_snapshots
 
 T0 = 1_700_000_000.0
 STACKS = 0x7F10_0000_0000
 TID = 30028
-
-
-@pytest.fixture(params=["tuples", "columns"])
-def held_as(request):
-    """A function holding a snapshot's regions as a tuple, or as columns (huge maps)."""
-
-    def hold(snap):
-        if request.param == "columns":
-            return snap._replace(regions=RegionColumns.from_regions(snap.regions))
-        return snap
-
-    return hold
 
 
 def stack_regions(*, kind=kinds.THREAD_STACK, tid=TID, end=STACKS + 8 * MiB, rss=64 * KiB):

@@ -10,17 +10,14 @@ ground truth is /proc/PID/maps (same range, device and inode, another name).
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
 import time
 
 import pytest
-from helpers_diff import PAGE, MiB, base_regions, region, snapshot
+from helpers_diff import PAGE, MiB, WatchProcess, base_regions, region, snapshot
 
 from vmtop.model import events as ev
-from vmtop.model.columns import RegionColumns
 from vmtop.model.diff import diff_snapshots
 from vmtop.model.moments import net_change
 
@@ -43,16 +40,6 @@ def lib_regions(name: str, *, inode: int = 777, rss: int = 8192) -> list:
         )
         for k, perm in enumerate(perms)
     ]
-
-
-@pytest.fixture(params=["tuples", "columns"])
-def held_as(request):
-    def hold(snap):
-        if request.param == "columns":
-            return snap._replace(regions=RegionColumns.from_regions(snap.regions))
-        return snap
-
-    return hold
 
 
 def pair(before: str, after: str, held_as, **after_kw):
@@ -139,11 +126,8 @@ def test_watch_says_a_file_renamed_then_deleted_and_nothing_unmapped(tmp_path, c
     try:
         address = int(child.stdout.readline().split()[1], 16)
         before = maps_line(child.pid, address)
-        cmd = [sys.executable, "-m", "vmtop", "--interval", "0.1", "watch", "--json"]
-        watch = subprocess.Popen(
-            [*cmd, str(child.pid)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-        )
-        assert json.loads(watch.stdout.readline())["format"] == "vmtop-watch"
+        watch = WatchProcess(child.pid)
+        watch.wait_ready()
         time.sleep(0.5)
         renamed = tmp_path / "renamed.bin"
         os.rename(data, renamed)
@@ -161,14 +145,12 @@ def test_watch_says_a_file_renamed_then_deleted_and_nothing_unmapped(tmp_path, c
         # Ground truth: the same range, offset, device and inode; only the name moved.
         assert after[:5] == before[:5]
         assert after[5].strip() == f"{renamed} (deleted)"
-        watch.terminate()
-        out, _ = watch.communicate(timeout=20)
     finally:
+        if watch is not None:
+            watch.stop()
         child.kill()
         child.wait()
-        if watch is not None and watch.poll() is None:
-            watch.kill()
-    events = [json.loads(line) for line in out.splitlines()]
+    events = watch.events
     mine = [e for e in events if e.get("start") == f"{address:#x}"]
     assert [e["event"] for e in mine] == [ev.FILE_RENAMED, ev.FILE_RENAMED]
     assert mine[0]["path"] == str(renamed) and f"renamed from {data}" in mine[0]["detail"]

@@ -10,7 +10,7 @@ swap file (root; skipped where swapon is refused) and MADV_PAGEOUT, ground truth
 from __future__ import annotations
 
 import pytest
-from helpers_diff import MiB, base_regions, region, snapshot
+from helpers_diff import MiB, WatchProcess, base_regions, region, snapshot
 
 from vmtop.model import events as ev
 from vmtop.model.diff import diff_snapshots
@@ -159,9 +159,7 @@ def smaps_of(pid: int, address: int) -> dict[str, int]:
 
 @pytest.mark.live
 def test_watch_tells_a_page_out_from_a_free(swap_file, compile_c):
-    import json
     import subprocess
-    import sys
     import time
 
     from helpers_elf import C_DIR
@@ -173,11 +171,8 @@ def test_watch_tells_a_page_out_from_a_free(swap_file, compile_c):
     watch = None
     try:
         address = int(child.stdout.readline().split()[1], 16)
-        cmd = [sys.executable, "-m", "vmtop", "--interval", "0.2", "watch", "--json"]
-        watch = subprocess.Popen(
-            [*cmd, str(child.pid)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-        )
-        watch.stdout.readline()  # the header
+        watch = WatchProcess(child.pid, interval=0.2)
+        watch.wait_ready()
 
         def command(word: str) -> dict[str, int]:
             child.stdin.write(word + "\n")
@@ -191,14 +186,12 @@ def test_watch_tells_a_page_out_from_a_free(swap_file, compile_c):
         back = command("in")
         freed = command("free")
         assert freed == {"Rss": 0, "Swap": 0}  # ground truth: freed, none of it on swap
-        watch.terminate()
-        lines, _ = watch.communicate(timeout=20)
     finally:
+        if watch is not None:
+            watch.stop()
         child.kill()
         child.wait()
-        if watch is not None and watch.poll() is None:
-            watch.kill()
-    events = [json.loads(line) for line in lines.splitlines()]
+    events = watch.events
     mine = [e for e in events if e["event"] == "rss_changed" and e["start"] == f"{address:#x}"]
     words = [e["detail"].split(":")[0] for e in mine]
     assert words[0] == "pages swapped out, not freed", mine
