@@ -362,6 +362,8 @@ def event_record(event: Event) -> dict:
         record["detail"] = event.detail
     if event.rss is not None:
         record["rss"] = event.rss  # a whole region's resident bytes, come or gone with it
+    if event.object:
+        record["object"] = event.object
     return record
 
 

@@ -151,6 +151,7 @@ def _threads_gone_with_stacks_kept(prev: Snapshot, cur: Snapshot, out: list[Even
                 r.path,
                 r.tid,
                 THREAD_EXIT_CACHED,
+                object=r.object,
             )
         )
     return events
@@ -184,8 +185,9 @@ def _event(
 ) -> Event:
     """An event about the range [start, end) of ``region``; size is the range's size."""
     return Event(
-        when, name, start, end, region.kind, end - start, delta, region.path, region.tid, detail
-    )
+        when, name, start, end, region.kind, end - start, delta, region.path, region.tid, detail,
+        object=region.object,
+    )  # fmt: skip
 
 
 def _rss_event(

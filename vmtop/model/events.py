@@ -99,3 +99,6 @@ class Event(NamedTuple):
     # went (unmapped, a thread's exit), when smaps gave them: the memory that came or
     # left with it, which no rss_changed says. None when not known, or not such a region.
     rss: int | None = None
+    # The region's object where it has one (an ELF file, "Java heap", "V8 heap page",
+    # an arena, a thread's name): what scripts ask "what is it" of, beside ``kind``.
+    object: str | None = None

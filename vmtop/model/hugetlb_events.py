@@ -48,5 +48,6 @@ def _event(when: float, r: Region, delta: int, now: int, since: str) -> Event:
     why = "hugetlb pages faulted in" if delta > 0 else "hugetlb pages freed"
     detail = f"{why}{since}: now {size_text(now)} {HUGETLB_WORDS}"
     return Event(
-        when, ev.RSS_CHANGED, r.start, r.end, r.kind, abs(delta), delta, r.path, r.tid, detail
-    )
+        when, ev.RSS_CHANGED, r.start, r.end, r.kind, abs(delta), delta, r.path, r.tid, detail,
+        object=r.object,
+    )  # fmt: skip

@@ -374,7 +374,7 @@ def _grown(when: float, c: Region, lo: int, hi: int, delta: int, detail: str) ->
 
 
 def _item(when: float, name: str, r: Region, lo: int, hi: int, delta: int, detail: str) -> Event:
-    return Event(when, name, lo, hi, r.kind, hi - lo, delta, r.path, r.tid, detail)
+    return Event(when, name, lo, hi, r.kind, hi - lo, delta, r.path, r.tid, detail, object=r.object)
 
 
 def _big_anon(r: Region) -> bool:

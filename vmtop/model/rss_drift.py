@@ -197,5 +197,6 @@ def _event(r: Region, end: int, delta: int, now: int, when: float, since: str = 
         why, _, rest = detail.partition(":")
         detail = f"{why} {since}:{rest}"
     return Event(
-        when, ev.RSS_CHANGED, r.start, end, r.kind, abs(delta), delta, r.path, r.tid, detail
-    )
+        when, ev.RSS_CHANGED, r.start, end, r.kind, abs(delta), delta, r.path, r.tid, detail,
+        object=r.object,
+    )  # fmt: skip

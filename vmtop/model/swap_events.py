@@ -55,7 +55,7 @@ class SwapDrift(FigureDrift):
         detail = f"{why}{since}: now {size_text(now)} on swap, not in RAM and in no Rss"
         return Event(
             when, ev.SWAP_CHANGED, region.start, region.end, region.kind, abs(delta), delta,
-            region.path, region.tid, detail,
+            region.path, region.tid, detail, object=region.object,
         )  # fmt: skip
 
 

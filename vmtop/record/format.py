@@ -45,7 +45,9 @@ _NONE = type(None)
 _INT, _OPT_INT, _STR, _OPT_STR = (int,), (int, _NONE), (str,), (str, _NONE)
 REGION_TYPES = (_INT, _INT, _STR, _INT, _STR, _INT, _STR, *[_OPT_INT] * 8, _STR, _OPT_STR, _OPT_INT)
 RESIDENT_TYPES = (_INT, *[_OPT_INT] * len(RESIDENT_FIELDS))  # start, then the figures
-EVENT_TYPES = ((int, float), _STR, _INT, _INT, _STR, _INT, _INT, _STR, _OPT_INT, _STR, _OPT_INT)
+EVENT_TYPES = (
+    (int, float), _STR, _INT, _INT, _STR, _INT, _INT, _STR, _OPT_INT, _STR, _OPT_INT, _OPT_STR
+)  # fmt: skip
 EVENT_REQUIRED = 7  # time to delta: the fields without a default
 INFO_TYPES = (_INT, _INT, _STR, _STR, _STR, _INT, _OPT_INT, _OPT_INT, _OPT_INT)
 TOTALS_TYPES = (_INT, *[_OPT_INT] * (len(TOTALS_FIELDS) - 1))
@@ -89,7 +91,8 @@ def event_row(event: Event) -> list:
 
 
 def row_event(row: list) -> Event:
-    # (Event(*row): recordings written before events had ``rss`` have a field less.)
+    # (Event(*row): recordings written before events had ``rss`` or ``object`` have a
+    # field or two less.)
     return Event(*check_row(row, EVENT_TYPES, "an event", EVENT_REQUIRED))
 
 
