@@ -25,9 +25,13 @@ from vmtop.model.cached_stacks import is_cached_stack
 from vmtop.model.column_steps import where
 from vmtop.model.columns import RegionColumns
 from vmtop.model.event_words import (
+    BIG_ANON_FREED,
+    BIG_ANON_MAPPED,
     HEAP_GREW_BIG,
     HEAP_NAME,
     MALLOC_MMAP_THRESHOLD,
+    MOVED_AWAY,
+    MOVED_HERE,
     STACK_NAME,
     THREAD_EXIT,
     THREAD_EXIT_CACHED,
@@ -101,6 +105,7 @@ def diff_snapshots(
     exited = _threads_gone_with_stacks_kept(prev, cur, out)
     if exited:
         out = _freed_after_their_exit(out, exited)
+    _say_moved_blocks(out)
     if with_rss:
         out += hugetlb_events(prev, cur, threshold)
         said = {e.start for e in out if e.event == ev.RSS_CHANGED}
@@ -174,6 +179,37 @@ def _freed_after_their_exit(out: list[Event], exited: list[Event]) -> list[Event
         kept.append(e)
         kept += freed[e.start]
     return kept
+
+
+def _say_moved_blocks(out: list[Event]) -> None:
+    """A big anonymous block that went while a block at least as big appeared holding at
+    least its resident pages (all its bytes, where it was cut from a region the kernel
+    had merged it into: its own resident size is not known), in one sample: what
+    realloc's mremap does when it moves a block (a Rust Vec or a CPython list growing).
+    Both events say so (in place), with the other address, and keep the other cause."""
+    gone = [k for k, e in enumerate(out) if e.event == ev.UNMAPPED and BIG_ANON_FREED in e.detail]
+    if not gone:
+        return
+    new = [
+        k for k, e in enumerate(out)
+        if e.event == ev.MAPPED and e.rss and e.detail.startswith(BIG_ANON_MAPPED)
+    ]  # fmt: skip
+    for g in gone:
+        away = out[g]
+        held = away.rss if away.rss is not None else away.size
+        if not held:
+            continue  # nothing resident went: nothing to tell a move by
+        here = next((k for k in new if out[k].size >= away.size and out[k].rss >= held), None)
+        if here is None:
+            continue
+        new.remove(here)
+        to = out[here]
+        out[g] = away._replace(
+            detail=away.detail.replace(BIG_ANON_FREED, MOVED_AWAY.format(to=to.start), 1)
+        )
+        out[here] = to._replace(
+            detail=to.detail.replace(BIG_ANON_MAPPED, MOVED_HERE.format(frm=away.start), 1)
+        )
 
 
 def _exit_holding(exited: list[Event], address: int) -> Event | None:

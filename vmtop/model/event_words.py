@@ -40,15 +40,28 @@ def _is_private_anon_rw(r: Region) -> bool:
 
 # (In Node, V8's 256 KiB heap pages come and go by the dozen: malloc is not the only
 # maker of such memory, and the words do not put it first alone.)
+# realloc of such a block is mremap: grown or shrunk in place, or moved elsewhere with
+# its pages (a Rust Vec, a CPython list growing), no malloc, free, mmap or munmap.
 BIG_ANON_MAPPED = (
     "anonymous memory of 128 KiB or more: malloc above its mmap threshold, or a direct "
-    "mmap, as runtimes make for their heaps (V8's pages, the JVM's heap); the map cannot "
-    "tell which"
+    "mmap, as runtimes make for their heaps (V8's pages, the JVM's heap), or realloc of "
+    "such a block, which mremap grew or moved; the map cannot tell which"
 )
 BIG_ANON_FREED = (
     "anonymous memory of 128 KiB or more: free() of a malloc block above its mmap "
-    "threshold, or a direct munmap, as runtimes make for their heaps; the map cannot "
-    "tell which"
+    "threshold, or a direct munmap, as runtimes make for their heaps, or realloc of such "
+    "a block, which mremap shrank or moved away; the map cannot tell which"
+)
+# The same sample saw a block of anonymous memory go and a larger one appear already
+# holding at least its resident pages: what realloc's mremap does when it moves a block.
+MOVED_AWAY = (
+    "likely moved, not freed: realloc of a block glibc had mmapped (mremap) took it to "
+    "{to:#x} with its pages, as a block holding them appeared there; or free()/munmap"
+)
+MOVED_HERE = (
+    "likely moved here, not new: realloc of a block glibc had mmapped (mremap) brought it "
+    "from {frm:#x} with its pages, which left there as this appeared; or a new "
+    "malloc/mmap"
 )
 # Between two samples an munmap followed by a new mapping at the same address (glibc and
 # the kernel reuse freed ranges all the time) looks just like an mmap with MAP_FIXED.
@@ -195,8 +208,8 @@ def unmapped_detail(
             parts.append("punched a hole in the region")
     elif p.path.startswith(SYSV_PREFIX):
         parts.append("shmdt or munmap")  # (a SysV segment is detached with shmdt)
-    else:
-        parts.append("munmap")
+    elif not (_is_private_anon_rw(p) and size >= MALLOC_MMAP_THRESHOLD):
+        parts.append("munmap")  # (a big anonymous block's words name mremap too)
     what = what_it_is(p, start, size, freed=True)
     if what:
         parts.append(what)
