@@ -75,6 +75,7 @@ from vmtop.model.region_rows import (
 from vmtop.model.stacks import (
     GUARD_MAX,
     STACK_SHAPE,
+    THREAD_STACK_MIN,
     is_guard_beside,
     mark_thread_stacks,
     name_stack_guards,
@@ -371,6 +372,7 @@ def _classified_objects(
                 and prev[END] - prev[START] <= GUARD_MAX
                 and r[KIND] == ANON
                 and r[PERMS] == "rw-p"
+                and r[END] - r[START] >= THREAD_STACK_MIN
                 and prev[OBJECT] is None
                 and not prev[INODE]
                 and not prev[PATH]

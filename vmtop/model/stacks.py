@@ -29,6 +29,12 @@ from vmtop.model.region_rows import END, INODE, KIND, OBJECT, PATH, START, Patch
 # puts one page below a thread's stack, the JVM four, V8 one beside its code space.
 GUARD_MAX = 64 * 1024
 
+# The least a pthread stack's rw part can be: glibc's PTHREAD_STACK_MIN on x86-64 (the
+# stack, its TLS and thread descriptor). Smaller rw- memory above a guard page is no
+# thread's stack: Rust maps a 12 KiB signal stack so for every thread (std's stack
+# overflow handler), and with threads running it was taken for their stacks.
+THREAD_STACK_MIN = 16 * 1024
+
 _STACK_CANDIDATE_KINDS = frozenset((kinds.ANON, kinds.NAMED_ANON, kinds.THREAD_STACK))
 _GET_KIND = itemgetter(KIND)
 _RESERVED_KIND = kinds.RESERVED
@@ -105,6 +111,7 @@ def mark_thread_stacks(
             and guard.end == r.start
             and r.perms == "rw-p"
             and not r.path
+            and r.end - r.start >= THREAD_STACK_MIN
             and not reserve_above(r, regions[i + 1] if i < last else None)
         ):
             candidates.append((guard.end - guard.start, i))
