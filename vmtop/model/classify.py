@@ -74,6 +74,7 @@ from vmtop.model.region_rows import (
 )
 from vmtop.model.stacks import (
     GUARD_MAX,
+    JIT_CODE,
     STACK_SHAPE,
     THREAD_STACK_MIN,
     is_guard_beside,
@@ -83,6 +84,7 @@ from vmtop.model.stacks import (
 )
 from vmtop.model.sysv import SYSV_PREFIX, describe_sysv
 from vmtop.model.v8_pages import mark_v8_pages
+from vmtop.model.valgrind import mark_valgrind_memory
 
 # glibc's per-thread malloc heaps are HEAP_MAX_SIZE apart and long (64-bit).
 ARENA_HEAP = 64 << 20
@@ -91,7 +93,7 @@ _OBJECT_KINDS = (
     frozenset((kinds.TEXT, kinds.RODATA, kinds.RELRO, kinds.DATA, kinds.FILE)) | NO_ACCESS_KINDS
 )
 _RW_ANON_KINDS = frozenset((kinds.ANON, kinds.ARENA, kinds.BSS))
-_JIT_CODE = "JIT code"
+_JIT_CODE = JIT_CODE
 _RESERVED_KIND = kinds.RESERVED
 # The object of memory in hugetlb pages (MAP_HUGETLB, a file on /dev/hugepages): they
 # come from the pool of /proc/sys/vm/nr_hugepages and are not counted in Rss.
@@ -116,6 +118,8 @@ def classify_regions(regions: Sequence[Region], facts: ClassifyFacts | None = No
             mark_java_regions(out, facts.java)
         if facts.v8:
             mark_v8_pages(out)
+        if facts.valgrind:
+            mark_valgrind_memory(out)
         if facts.stack_pointers:
             mark_thread_stacks(out, facts.stack_pointers, facts.thread_names)
         name_stack_guards(out)
@@ -146,6 +150,8 @@ def classify_columns(regions: RegionColumns, facts: ClassifyFacts | None = None)
         mark_java_regions(patched, facts.java)
     if facts.v8:
         mark_v8_pages(patched)
+    if facts.valgrind:
+        mark_valgrind_memory(patched)
     if facts.stack_pointers:
         mark_thread_stacks(patched, facts.stack_pointers, facts.thread_names)
     name_stack_guards(patched)

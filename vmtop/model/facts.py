@@ -39,6 +39,8 @@ class ClassifyFacts(NamedTuple):
     java: JavaFacts | None = None
     # Whether the process runs V8 (Node): its heap pages are named by their addresses.
     v8: bool = False
+    # Run under valgrind, which maps memory rwx (model.valgrind).
+    valgrind: bool = False
 
 
 NO_FACTS = ClassifyFacts()

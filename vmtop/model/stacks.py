@@ -125,6 +125,8 @@ def mark_thread_stacks(
         regions[i] = relabel(r, kinds.THREAD_STACK, r.object, tid)
 
 
+# The object of a guard beside JIT code (classification).
+JIT_CODE = "JIT code"
 # What a guard page's object says it guards (name_stack_guards), and what one below rw-
 # memory that no thread's stack pointer was found in says (classification).
 MAIN_STACK_OWNER = "the main thread's stack"

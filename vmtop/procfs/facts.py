@@ -25,6 +25,7 @@ from vmtop.model.facts import ClassifyFacts
 from vmtop.model.region import Region
 from vmtop.model.sysv import SYSV_PREFIX, SysvSegment, parse_sysv_shm
 from vmtop.model.v8_pages import runs_v8
+from vmtop.model.valgrind import runs_valgrind
 from vmtop.procfs.bss_sizes import DEFAULT_BSS_SIZES
 from vmtop.procfs.java_facts import read_java_facts
 
@@ -144,4 +145,5 @@ def read_classify_facts(procfs, pid: int, regions: Sequence[Region]) -> Classify
         sysv=sysv,
         java=read_java_facts(procfs, pid, paths, regions),
         v8=runs_v8(paths),
+        valgrind=runs_valgrind(paths),
     )
