@@ -477,5 +477,21 @@ def test_a_shared_view_of_a_loaded_library_is_a_file_not_its_segment():
     loaded, code, view, private_view = regions
     assert (loaded.kind, code.kind) == (kinds.RODATA, kinds.TEXT)
     assert view.kind not in (kinds.RODATA, kinds.TEXT) and view.object is None, view
-    # A private read-only view looks like the loader's own: not told apart (left as is).
-    assert private_view.kind == kinds.RODATA
+    # A private read-only view (a Rust panic's backtrace maps the whole executable so, to
+    # read its symbols) was its rodata too: no segment of its file is beside it, and the
+    # loader maps an object's segments next to each other.
+    assert (private_view.kind, private_view.object) == (kinds.FILE, None)
+
+
+def test_the_segments_of_a_loaded_object_stay_its_segments():
+    # The first r--p segment (offset 0) beside the text, a ---p gap of the file between
+    # text and data (old linkers), the data: all beside another mapping of the file.
+    lib = b"/usr/lib/libold.so.1"
+    text = (
+        b"7f3000000000-7f3000001000 r--p 00000000 fe:00 77 " + lib + b"\n"
+        b"7f3000001000-7f3000005000 r-xp 00001000 fe:00 77 " + lib + b"\n"
+        b"7f3000005000-7f3000204000 ---p 00005000 fe:00 77 " + lib + b"\n"
+        b"7f3000204000-7f3000205000 rw-p 00004000 fe:00 77 " + lib + b"\n"
+    )
+    kinds_seen = [r.kind for r in classify_regions(parse_maps(text))]
+    assert kinds_seen == [kinds.RODATA, kinds.TEXT, kinds.GAP, kinds.DATA]

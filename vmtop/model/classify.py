@@ -240,6 +240,32 @@ def _exec_objects(regions: Sequence[Region]) -> set[tuple[str, int]]:
     return {(r.dev, r.inode) for r in regions if r.kind == kinds.TEXT and r.inode}
 
 
+def _apart_from_its_object(
+    prev: Region | None, r: Region, regions: Sequence[Region], i: int, n: int
+) -> bool:
+    """Whether no mapping of r's file is beside r, anonymous memory between (an
+    object's .bss between two of its rw- segments) looked past."""
+    if prev is not None and prev[END] == r[START] and _same_file(prev, r):
+        return False
+    for step in (-1, 1):
+        j, edge = i + step, r[START] if step < 0 else r[END]
+        while 0 <= j < n:
+            other = regions[j]
+            if (other[END] if step < 0 else other[START]) != edge:
+                break  # not touching: a hole in the address space
+            if _same_file(other, r):
+                return False
+            if other[INODE] or other[PATH]:
+                break
+            edge = other[START] if step < 0 else other[END]
+            j += step
+    return True
+
+
+def _same_file(a: Region, b: Region) -> bool:
+    return a[INODE] == b[INODE] and a[DEV] == b[DEV]
+
+
 def _uses_cuda(regions: Sequence[Region]) -> bool:
     """Does some region map /dev/nvidia-uvm (the process uses CUDA)?"""
     if isinstance(regions, PlainRows):
@@ -320,7 +346,13 @@ def _classified_objects(
                         prev = held = relabel(prev, RELRO, prev[OBJECT], prev[TID])
                 else:
                     kind = RODATA
-                if kind != k or r[OBJECT] != r[PATH]:
+                if kind != TEXT and kind != GAP and _apart_from_its_object(prev, r, regions, i, n):
+                    # The loader maps an object's segments next to each other: one with
+                    # no segment of its file beside it is a view of the file (a Rust
+                    # panic's backtrace maps the whole executable to read its symbols).
+                    if k != kinds.FILE or r[OBJECT] is not None:
+                        r = relabel(r, kinds.FILE, None, r[TID])
+                elif kind != k or r[OBJECT] != r[PATH]:
                     r = relabel(r, kind, r[PATH], r[TID])
             elif k == kinds.DEVICE:
                 name = device_name(r[PATH])
