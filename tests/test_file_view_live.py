@@ -5,12 +5,10 @@ executable's own segments, which stay what they are."""
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
 
 import pytest
-from helpers_elf import REPO
+from helpers_elf import vmtop_json, where_results
 
 from vmtop.model import kinds
 
@@ -43,24 +41,12 @@ def test_a_whole_file_view_of_the_executable_is_a_file(tmp_path, compile_c):
     child = subprocess.Popen([str(exe)], stdout=subprocess.PIPE, text=True)
     try:
         _, view, _, main = child.stdout.readline().split()
-        result = subprocess.run(
-            [sys.executable, "-m", "vmtop", "where", "--json", str(child.pid), view, main],
-            capture_output=True, text=True, cwd=REPO, timeout=60,
-        )  # fmt: skip
-        snapshot = subprocess.run(
-            [sys.executable, "-m", "vmtop", "snapshot", "--format", "json", str(child.pid)],
-            capture_output=True, text=True, cwd=REPO, timeout=60,
-        )  # fmt: skip
+        in_view, in_text = where_results(str(child.pid), view, main)
+        snapshot = vmtop_json("snapshot", "--format", "json", child.pid)
     finally:
         child.kill()
         child.wait()
-    assert result.returncode == 0, result.stderr
-    in_view, in_text = json.loads(result.stdout)["results"]
     assert in_view["kind"] == kinds.FILE and in_view["section"] is None, in_view
     assert (in_text["kind"], in_text["section"], in_text["symbol"]) == (kinds.TEXT, ".text", "main")
-    (region,) = [
-        r
-        for r in json.loads(snapshot.stdout)["regions"]
-        if r["start"] == in_view["region"]["start"]
-    ]
+    (region,) = [r for r in snapshot["regions"] if r["start"] == in_view["region"]["start"]]
     assert region["kind"] == kinds.FILE and not region["sections"], region

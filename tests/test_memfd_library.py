@@ -8,12 +8,10 @@ library it copied into the memfd."""
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
 
 import pytest
-from helpers_elf import C_DIR, REPO, require_tools
+from helpers_elf import C_DIR, require_tools, vmtop_json, where_results
 
 from vmtop.model import kinds
 from vmtop.model.kinds import kind_from_name
@@ -54,23 +52,14 @@ def test_where_finds_the_symbol_of_a_library_loaded_from_a_memfd(tmp_path, compi
     child = subprocess.Popen([str(exe), str(library), "plugin_entry"], stdout=subprocess.PIPE)
     try:
         address = int(child.stdout.readline().split()[1], 16)
-        where = subprocess.run(
-            [sys.executable, "-m", "vmtop", "where", "--json", str(child.pid), hex(address)],
-            capture_output=True, text=True, cwd=REPO, timeout=60,
-        )  # fmt: skip
-        snapshot = subprocess.run(
-            [sys.executable, "-m", "vmtop", "snapshot", "--format", "json", str(child.pid)],
-            capture_output=True, text=True, cwd=REPO, timeout=60,
-        )  # fmt: skip
+        (result,) = where_results(str(child.pid), hex(address))
+        document = vmtop_json("snapshot", "--format", "json", child.pid)
     finally:
         child.kill()
         child.wait()
-    assert where.returncode == 0, where.stderr
-    (result,) = json.loads(where.stdout)["results"]
     assert result["region"]["path"] == "/memfd:vmtop_plugin (deleted)"
     assert (result["kind"], result["section"]) == (kinds.TEXT, ".text")
     assert (result["symbol"], result["symbol_offset"]) == ("plugin_entry", 0)
-    document = json.loads(snapshot.stdout)
     mine = [r for r in document["regions"] if r["path"].startswith("/memfd:vmtop_plugin")]
     assert kinds.SHM not in {r["kind"] for r in mine}
     assert {kinds.TEXT, kinds.DATA} <= {r["kind"] for r in mine}

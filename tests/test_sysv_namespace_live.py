@@ -9,14 +9,12 @@ the same shmid in a namespace of its own (`unshare --ipc`, root only)."""
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 import shutil
 import subprocess
-import sys
 
 import pytest
-from helpers_elf import C_DIR, REPO
+from helpers_elf import C_DIR, vmtop_json, vmtop_text
 
 pytestmark = pytest.mark.live
 
@@ -48,25 +46,12 @@ def test_a_segment_of_another_ipc_namespace_gets_no_creator_of_ours(outer_segmen
         shmid, address = int(line[1]), int(line[2], 16)
         assert shmid == outer_segment  # the premise: one number, two segments
         assert os.readlink(f"/proc/{child.pid}/ns/ipc") != os.readlink("/proc/self/ns/ipc")
-        result = subprocess.run(
-            [sys.executable, "-m", "vmtop", "snapshot", "--format", "json", str(child.pid)],
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            timeout=60,
-        )
-        where = subprocess.run(
-            [sys.executable, "-m", "vmtop", "where", str(child.pid), hex(address)],
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            timeout=60,
-        )
+        document = vmtop_json("snapshot", "--format", "json", child.pid)
+        where = vmtop_text("where", child.pid, hex(address))
     finally:
         child.kill()
         child.wait()
-    assert result.returncode == 0, result.stderr
-    (segment,) = [r for r in json.loads(result.stdout)["regions"] if "sysv_shmid" in r]
+    (segment,) = [r for r in document["regions"] if "sysv_shmid" in r]
     assert segment["sysv_shmid"] == shmid
     # Our namespace's segment shmid was made by this test (creator os.getpid()): not its.
     assert "sysv_creator_pid" not in segment and "sysv_attached" not in segment

@@ -9,16 +9,14 @@ guard of JIT code. Then live, where valgrind is installed."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from conftest import FIXTURES
-from helpers_elf import REPO
+from helpers_elf import where_results
 
 from vmtop.model import kinds
 from vmtop.model.classify import classify_regions
@@ -88,13 +86,8 @@ def test_where_under_valgrind_says_no_jit(tmp_path, compile_c):
         while "valgrind" not in Path(f"/proc/{child.pid}/maps").read_text():
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        result = subprocess.run(
-            [sys.executable, "-m", "vmtop", "where", "--json", str(child.pid), hex(address)],
-            capture_output=True, text=True, cwd=REPO, timeout=60,
-        )  # fmt: skip
+        (found,) = where_results(str(child.pid), hex(address))
     finally:
         child.kill()
         child.wait()
-    assert result.returncode == 0, result.stderr
-    (found,) = json.loads(result.stdout)["results"]
     assert (found["kind"], found["object"]) == (kinds.ANON, VALGRIND_MEMORY)
