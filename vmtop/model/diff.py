@@ -47,7 +47,7 @@ from vmtop.model.events import Event
 from vmtop.model.hugetlb_events import hugetlb_events
 from vmtop.model.process_events import exec_event, pid_reused_event, state_event
 from vmtop.model.region import Region, Snapshot
-from vmtop.model.swap_events import swap_events
+from vmtop.model.swap_events import swap_event
 from vmtop.model.sweep import (
     _GONE,
     _NEW,
@@ -100,6 +100,8 @@ def diff_snapshots(
             if delta >= threshold or -delta >= threshold:
                 swap = (p.swap, c.swap)
                 out.append(_rss_event(c, c.start, c.end, delta, c.rss, when, swap))
+            elif p.swap is not None and c.swap is not None:
+                _swap_moved(c, c.start, c.end, c.swap - p.swap, c.swap, threshold, when, out)
             continue
         _cluster_events(item, prev, with_rss, threshold, when, out)
     exited = _threads_gone_with_stacks_kept(prev, cur, out)
@@ -108,8 +110,6 @@ def diff_snapshots(
     _say_moved_blocks(out)
     if with_rss:
         out += hugetlb_events(prev, cur, threshold)
-        said = {e.start for e in out if e.event == ev.RSS_CHANGED}
-        out += swap_events(prev, cur, threshold, said)
     return out
 
 
@@ -241,6 +241,17 @@ def _rss_event(
     return _event(when, ev.RSS_CHANGED, region, start, end, delta, detail)._replace(size=abs(delta))
 
 
+def _swap_moved(
+    region: Region, start: int, end: int, delta: int, now: int, threshold: int, when: float,
+    out: list[Event],
+) -> None:  # fmt: skip
+    """A swap_changed where a mapping's swap moved by the threshold and its resident size
+    did not (memory pressure swaps old pages out as new ones come in); where the
+    resident size moved too, its rss_changed says the swap."""
+    if delta >= threshold or -delta >= threshold:
+        out.append(swap_event(when, region, start, end, delta, now))
+
+
 def _swap_of(rows: Iterable[Region]) -> int | None:
     """The swap of these lines together, None where one is not known."""
     total = 0
@@ -307,11 +318,15 @@ def _cluster_events(
             was = sum(cp[k].rss or 0 for k in prev_idx)
             lost = lost_bytes([cp[k] for k in prev_idx], [cc[k] for k in cur_idx])
             delta = certain_rss_change(now - was, was, lost)
+            rows = [cc[k] for k in cur_idx]
+            swap = (_swap_of(cp[k] for k in prev_idx), _swap_of(rows))
             if delta >= threshold or -delta >= threshold:
-                rows = [cc[k] for k in cur_idx]
                 said, start, end = resident_range(rows, [r.rss or 0 for r in rows])
-                swap = (_swap_of(cp[k] for k in prev_idx), _swap_of(rows))
                 out.append(_rss_event(said, start, end, delta, now, when, swap))
+            elif swap[0] is not None and swap[1] is not None:
+                biggest = max(rows, key=lambda r: r.swap or 0)
+                _swap_moved(biggest, rows[0].start, rows[-1].end, swap[1] - swap[0], swap[1],
+                            threshold, when, out)  # fmt: skip
 
 
 def resident_range(rows: Sequence[Region], rss: Sequence[int]) -> tuple[Region, int, int]:

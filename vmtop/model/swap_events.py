@@ -3,16 +3,17 @@
 Under memory pressure the kernel swaps a region's older pages out while the program
 faults new ones in: its Rss stays flat (99M, 99M, 98M) while its swap climbs 31M →
 102M, and no rss_changed says so. ``SwapDrift`` reports a region's swap once its change
-adds up to the threshold since it was last reported; ``swap_events`` compares two
-snapshots. Where an rss_changed of the same region already said the move ("pages
-swapped out, not freed: … on swap"), the caller passes its start in ``skip``.
+adds up to the threshold since it was last reported; ``diff_snapshots`` says
+the same of two snapshots (``swap_event``), where the sweep found a region changed.
+Where an rss_changed of the same region already said the move ("pages swapped out, not
+freed: … on swap"), the caller passes its start in ``skip``.
 
 Bounded: one number per region with memory on swap (``figure_drift``). Pure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from vmtop.model import events as ev
 from vmtop.model.column_masks import mask_not, zero_mask
@@ -48,22 +49,20 @@ class SwapDrift(FigureDrift):
         return swap_figures(snapshot)
 
     def event(self, when: float, region: Region, delta: int, now: int, since: str) -> Event:
-        if delta > 0:
-            why = "pages went to swap (memory pressure, or MADV_PAGEOUT)"
-        else:
-            why = "pages came back from swap, or were freed there"
-        detail = f"{why}{since}: now {size_text(now)} on swap, not in RAM and in no Rss"
-        return Event(
-            when, ev.SWAP_CHANGED, region.start, region.end, region.kind, abs(delta), delta,
-            region.path, region.tid, detail, object=region.object,
-        )  # fmt: skip
+        return swap_event(when, region, region.start, region.end, delta, now, since)
 
 
-def swap_events(
-    prev: Snapshot, cur: Snapshot, threshold: int, skip: Iterable[int] = ()
-) -> list[Event]:
-    """Regions whose memory on swap moved by ``threshold`` from ``prev`` to ``cur``
-    (none where either has no smaps figures), but those starting at ``skip``."""
-    drift = SwapDrift(threshold)
-    drift.update(prev)
-    return drift.update(cur, set(skip))
+def swap_event(
+    when: float, region: Region, start: int, end: int, delta: int, now: int, since: str = ""
+) -> Event:
+    """A swap_changed of [start, end) of ``region``: ``delta`` bytes went to swap (or
+    came back), ``now`` on swap."""
+    if delta > 0:
+        why = "pages went to swap (memory pressure, or MADV_PAGEOUT)"
+    else:
+        why = "pages came back from swap, or were freed there"
+    detail = f"{why}{since}: now {size_text(now)} on swap, not in RAM and in no Rss"
+    return Event(
+        when, ev.SWAP_CHANGED, start, end, region.kind, abs(delta), delta, region.path,
+        region.tid, detail, object=region.object,
+    )  # fmt: skip
