@@ -48,6 +48,9 @@ def test_the_programs_memory_under_valgrind_is_no_jit_code():
     for address in (SMALL, BIG, BRK):
         r = region_at(classified, address)
         assert (r.kind, r.object) == (kinds.ANON, VALGRIND_MEMORY), hex(address)
+    from vmtop.model.explain import why_kind
+
+    assert "Not JIT code" in why_kind(region_at(classified, BIG))
     # No guard is said to be JIT code's.
     assert not [r for r in classified if r.kind == kinds.GUARD and r.object == "JIT code"]
     # Without the fact, as before: the premise of the test.

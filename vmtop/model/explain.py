@@ -4,7 +4,7 @@ for what its pages are (``huge_pages_note``) its smaps fields."""
 
 from __future__ import annotations
 
-from vmtop.model import cuda, java_regions, kinds, v8_pages
+from vmtop.model import cuda, java_regions, kinds, v8_pages, valgrind
 from vmtop.model.cached_stacks import is_cached_stack
 from vmtop.model.classify import ARENA_HEAP, HUGETLB
 from vmtop.model.devices import device_meaning
@@ -44,6 +44,8 @@ def why_kind(region: Region) -> str:
         )
     if r.object and r.object.startswith(java_regions.JAVA_HEAP):
         return _why_java_heap(r)
+    if r.object == valgrind.VALGRIND_MEMORY:
+        return valgrind.VALGRIND_WHY
     if r.object in (v8_pages.V8_PAGE, v8_pages.V8_LARGE):
         what = "one page" if r.object == v8_pages.V8_PAGE else "a large object's own pages"
         return (

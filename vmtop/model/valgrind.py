@@ -18,9 +18,12 @@ from vmtop.model.region import Region
 from vmtop.model.region_rows import KIND, OBJECT, TID, relabel
 from vmtop.model.stacks import JIT_CODE
 
-VALGRIND_MEMORY = (
-    "under valgrind, which maps its memory and the program's rwx: the program's heap or "
-    "stacks, the tool's shadow memory, or its translated code"
+# Short: it is an object, shown in the table's narrow column.
+VALGRIND_MEMORY = "under valgrind"
+VALGRIND_WHY = (
+    "Anonymous memory of a program run under valgrind, which maps its own memory and the "
+    "program's read-write-execute: the program's malloc heap, its brk or its threads' "
+    "stacks, or the tool's shadow memory or translated code. Not JIT code, for all the x."
 )
 
 
