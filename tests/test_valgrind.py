@@ -94,3 +94,12 @@ def test_where_under_valgrind_says_no_jit(tmp_path, compile_c):
         child.kill()
         child.wait()
     assert (found["kind"], found["object"]) == (kinds.ANON, VALGRIND_MEMORY)
+
+
+def test_a_read_only_segment_of_its_own_below_the_data_is_no_relro():
+    # valgrind's tool is a static binary with no RELRO applied: its r-- LOAD segment
+    # (file offset 0x1d4000, ending at 0x279000) sits right below the rw- one (0x278000).
+    # RELRO is the r-- part of the data segment, whose offsets run on into the data's.
+    classified = classify_regions(parse_maps(MAPS.read_bytes()))
+    assert region_at(classified, 0x581D4000).kind == kinds.RODATA
+    assert region_at(classified, 0x58279000).kind == kinds.DATA

@@ -64,6 +64,7 @@ from vmtop.model.region_rows import (
     INODE,
     KIND,
     OBJECT,
+    OFFSET,
     PATH,
     PERMS,
     START,
@@ -335,13 +336,17 @@ def _classified_objects(
                     kind = TEXT
                 elif p[1] == "w":
                     kind = DATA
-                    # The r-- part of the data segment right below: RELRO.
+                    # The r-- part of the data segment right below: RELRO. One segment
+                    # that mprotect split, so its file offsets run on into the data's (a
+                    # read-only segment of its own, as in a static binary with no
+                    # RELRO, ends elsewhere in the file).
                     if (
                         prev is not None
                         and prev[KIND] == RODATA
                         and prev[END] == r[START]
                         and prev[INODE] == r[INODE]
                         and prev[DEV] == r[DEV]
+                        and prev[OFFSET] + (prev[END] - prev[START]) == r[OFFSET]
                     ):
                         prev = held = relabel(prev, RELRO, prev[OBJECT], prev[TID])
                 else:
