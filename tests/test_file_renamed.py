@@ -156,3 +156,23 @@ def test_watch_says_a_file_renamed_then_deleted_and_nothing_unmapped(tmp_path, c
     assert mine[0]["path"] == str(renamed) and f"renamed from {data}" in mine[0]["detail"]
     assert mine[1]["path"] == f"{renamed} (deleted)"
     assert "deleted, or replaced on disk" in mine[1]["detail"]
+
+
+def test_a_deleted_file_whose_inode_a_new_file_got_is_a_new_mapping(held_as):
+    # unlink, munmap, a new file at the same name and an mmap at the same address: ext4
+    # gives the new file the freed inode number at once. A deleted file gets no name
+    # back, so "(deleted)" gone again is the new file: unmapped and mapped, no rename.
+    a, b = pair(LIB + " (deleted)", LIB, held_as)
+    names = {e.event for e in diff_snapshots(a, b)}
+    assert ev.FILE_RENAMED not in names and {ev.UNMAPPED, ev.MAPPED} <= names
+
+
+def test_a_renamed_file_with_pages_on_swap_moved_none_to_swap():
+    # The drift of swap the TUI and recordings keep: a rename is no new region.
+    from vmtop.model.swap_events import SwapDrift
+
+    swapped = [r._replace(swap=16 * PAGE) for r in lib_regions(LIB)]
+    drift = SwapDrift(PAGE)
+    drift.update(snapshot(base_regions() + swapped, taken_at=1.0))
+    renamed = [r._replace(path=LIB + ".old") for r in swapped]
+    assert drift.update(snapshot(base_regions() + renamed, taken_at=2.0)) == []

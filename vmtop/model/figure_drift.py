@@ -18,13 +18,14 @@ from vmtop.model.columns import starts_of
 from vmtop.model.events import Event
 from vmtop.model.region import Region, Snapshot
 
-# A region by what it is: the same start, file and name (a new mapping at the same
-# address counts from nothing).
+# A region by what it is: the same start, and the same file (its name may change
+# under it: region.same_backing) or, for anonymous memory, name. A new mapping at the
+# same address counts from nothing.
 _Key = tuple[int, str, int, str]
 
 
 def _key(r: Region) -> _Key:
-    return (r.start, r.dev, r.inode, r.path)
+    return (r.start, r.dev, r.inode, "" if r.inode else r.path)
 
 
 def regions_at(regions: Sequence[Region], starts) -> dict[int, Region]:

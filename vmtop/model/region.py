@@ -90,7 +90,14 @@ def same_backing(p: Region, c: Region) -> bool:
     lazily unmounted, shows another name for the very same mapping."""
     if p.dev != c.dev or p.inode != c.inode:
         return False
-    return bool(p.inode) or p.path == c.path
+    if not p.inode:
+        return p.path == c.path
+    # A deleted file gets no name back: " (deleted)" gone again is a new file that the
+    # file system gave the freed inode number (ext4 does at once), mapped in its place.
+    return not (p.path.endswith(_DELETED) and not c.path.endswith(_DELETED))
+
+
+_DELETED = " (deleted)"
 
 
 class ProcessInfo(NamedTuple):
