@@ -495,3 +495,24 @@ def test_the_segments_of_a_loaded_object_stay_its_segments():
     )
     kinds_seen = [r.kind for r in classify_regions(parse_maps(text))]
     assert kinds_seen == [kinds.RODATA, kinds.TEXT, kinds.GAP, kinds.DATA]
+
+
+def test_segments_of_an_executable_aligned_to_2_mib_stay_its_segments():
+    # gcc -Wl,-z,max-page-size=0x200000: the kernel maps each PT_LOAD and leaves holes
+    # between them (no ---p line of the file, as glibc's loader leaves for libraries).
+    exe = b"/opt/app/exehuge"
+    text = (
+        b"556242400000-556242401000 r--p 00000000 fe:00 2277443 " + exe + b"\n"
+        b"556242600000-556242601000 r-xp 00200000 fe:00 2277443 " + exe + b"\n"
+        b"556242800000-556242801000 r--p 00400000 fe:00 2277443 " + exe + b"\n"
+        b"556242bff000-556242c00000 r--p 005ff000 fe:00 2277443 " + exe + b"\n"
+        b"556242c00000-556242c01000 rw-p 00600000 fe:00 2277443 " + exe + b"\n"
+    )
+    seen = [(r.kind, r.object) for r in classify_regions(parse_maps(text))]
+    assert seen == [
+        (kinds.RODATA, exe.decode()),
+        (kinds.TEXT, exe.decode()),
+        (kinds.RODATA, exe.decode()),
+        (kinds.RELRO, exe.decode()),
+        (kinds.DATA, exe.decode()),
+    ]

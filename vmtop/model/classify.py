@@ -241,24 +241,29 @@ def _exec_objects(regions: Sequence[Region]) -> set[tuple[str, int]]:
     return {(r.dev, r.inode) for r in regions if r.kind == kinds.TEXT and r.inode}
 
 
+# How many regions the look for an object's other segments goes past on either side.
+_NEIGHBOURS_LOOKED_AT = 8
+
+
 def _apart_from_its_object(
     prev: Region | None, r: Region, regions: Sequence[Region], i: int, n: int
 ) -> bool:
-    """Whether no mapping of r's file is beside r, anonymous memory between (an
-    object's .bss between two of its rw- segments) looked past."""
+    """Whether no private mapping of r's file is near r: the nearest region with a file
+    or a name on either side (anonymous memory, as an object's .bss between two of its
+    segments, and holes, as the kernel leaves between an executable's segments when
+    they are aligned to 2 MiB, looked past) is another."""
     if prev is not None and prev[END] == r[START] and _same_file(prev, r):
         return False
     for step in (-1, 1):
-        j, edge = i + step, r[START] if step < 0 else r[END]
-        while 0 <= j < n:
-            other = regions[j]
-            if (other[END] if step < 0 else other[START]) != edge:
-                break  # not touching: a hole in the address space
-            if _same_file(other, r):
-                return False
-            if other[INODE] or other[PATH]:
+        j = i + step
+        for _ in range(_NEIGHBOURS_LOOKED_AT):
+            if not 0 <= j < n:
                 break
-            edge = other[START] if step < 0 else other[END]
+            other = regions[j]
+            if other[INODE] or other[PATH]:
+                if _same_file(other, r) and other[PERMS][3] == "p":
+                    return False
+                break
             j += step
     return True
 
