@@ -46,12 +46,25 @@ def test_pages_read_back_from_swap_are_swapped_in():
     assert event.detail == "pages swapped in: now 64.0 MiB resident"
 
 
-def test_a_fall_beside_swap_that_did_not_rise_says_the_swap_it_has():
-    # 32 MiB freed while 16 MiB stayed on swap from before: not "swapped out".
+def test_a_fall_beside_swap_that_did_not_rise_is_freed_not_swapped():
+    # MADV_DONTNEED of 32 MiB while 16 MiB stayed on swap from before: the swap is
+    # known not to have moved, so none of it went there.
     event = rss_event(anon(48 * MiB, 16 * MiB), anon(16 * MiB, 16 * MiB))
-    assert event.detail == (
-        "pages freed, reclaimed or swapped out: now 16.0 MiB resident, 16.0 MiB on swap"
+    assert event.detail == "pages freed or reclaimed: now 16.0 MiB resident, 16.0 MiB on swap"
+
+
+def test_swap_moving_beside_a_small_resident_change_is_said_too():
+    # Memory pressure: the RSS wobbles by 160 KiB (an rss_changed at the 64 KiB
+    # threshold) while 16 MiB go to swap; the rss_changed's words do not say that.
+    events = diff_snapshots(
+        snapshot(base_regions() + [anon(63 * MiB, 32 * MiB)], taken_at=1.0),
+        snapshot(base_regions() + [anon(63 * MiB + 160 * 1024, 48 * MiB)], taken_at=2.0),
     )
+    assert [(e.event, e.delta) for e in events] == [
+        (ev.RSS_CHANGED, 160 * 1024),
+        (ev.SWAP_CHANGED, 16 * MiB),
+    ]
+    assert events[0].detail.startswith("pages faulted in")
 
 
 def test_without_smaps_swap_figures_the_words_stay_unsure():
@@ -63,8 +76,18 @@ def test_the_drift_the_tui_reports_says_the_swap_the_region_has():
     drift = RssDrift(64 * 1024)
     drift.update(snapshot(base_regions() + [anon(64 * MiB, 0)], taken_at=1.0))
     (event,) = drift.update(snapshot(base_regions() + [anon(0, 64 * MiB)], taken_at=2.0))
-    assert event.detail.endswith("now 0 B resident, 64.0 MiB on swap")
-    assert "freed or reclaimed" not in event.detail
+    assert event.detail == "pages swapped out, not freed: now 0 B resident, 64.0 MiB on swap"
+    # And back: swapped in, as watch says it (the TUI and recordings use this drift).
+    (event,) = drift.update(snapshot(base_regions() + [anon(64 * MiB, 0)], taken_at=3.0))
+    assert event.detail == "pages swapped in: now 64.0 MiB resident"
+
+
+def test_the_tui_drift_says_swap_moving_beside_a_small_resident_change():
+    drift = RssDrift(64 * 1024)
+    drift.update(snapshot(base_regions() + [anon(63 * MiB, 32 * MiB)], taken_at=1.0))
+    moved = anon(63 * MiB + 160 * 1024, 48 * MiB)
+    events = drift.update(snapshot(base_regions() + [moved], taken_at=2.0))
+    assert [e.event for e in events] == [ev.RSS_CHANGED, ev.SWAP_CHANGED]
 
 
 @pytest.mark.parametrize("swap", [None, 0])

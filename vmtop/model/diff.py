@@ -40,6 +40,7 @@ from vmtop.model.event_words import (
     regions_text,
     renamed_words,
     resident_change_words,
+    says_swap_moved,
     size_text,
     unmapped_detail,
 )
@@ -97,10 +98,12 @@ def diff_snapshots(
         if kind is _Resized:
             p, c = P[item.i], C[item.j]
             delta = (c.rss or 0) - (p.rss or 0)
+            said = False
             if delta >= threshold or -delta >= threshold:
-                swap = (p.swap, c.swap)
-                out.append(_rss_event(c, c.start, c.end, delta, c.rss, when, swap))
-            elif p.swap is not None and c.swap is not None:
+                event = _rss_event(c, c.start, c.end, delta, c.rss, when, (p.swap, c.swap))
+                out.append(event)
+                said = says_swap_moved(event.detail)
+            if not said and p.swap is not None and c.swap is not None:
                 _swap_moved(c, c.start, c.end, c.swap - p.swap, c.swap, threshold, when, out)
             continue
         _cluster_events(item, prev, with_rss, threshold, when, out)
@@ -320,10 +323,13 @@ def _cluster_events(
             delta = certain_rss_change(now - was, was, lost)
             rows = [cc[k] for k in cur_idx]
             swap = (_swap_of(cp[k] for k in prev_idx), _swap_of(rows))
+            said_swap = False
             if delta >= threshold or -delta >= threshold:
                 said, start, end = resident_range(rows, [r.rss or 0 for r in rows])
-                out.append(_rss_event(said, start, end, delta, now, when, swap))
-            elif swap[0] is not None and swap[1] is not None:
+                event = _rss_event(said, start, end, delta, now, when, swap)
+                out.append(event)
+                said_swap = says_swap_moved(event.detail)
+            if not said_swap and swap[0] is not None and swap[1] is not None:
                 biggest = max(rows, key=lambda r: r.swap or 0)
                 _swap_moved(biggest, rows[0].start, rows[-1].end, swap[1] - swap[0], swap[1],
                             threshold, when, out)  # fmt: skip

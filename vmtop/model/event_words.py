@@ -285,6 +285,16 @@ def size_text(n: int) -> str:
     return str(n)
 
 
+SWAPPED_OUT = "pages swapped out, not freed"
+SWAPPED_IN = "pages swapped in"
+
+
+def says_swap_moved(detail: str) -> bool:
+    """Whether an rss_changed's words say its change went to swap or came from it (then
+    no swap_changed says it again)."""
+    return detail.startswith((SWAPPED_OUT, SWAPPED_IN))
+
+
 def resident_change_words(
     delta: int, now: int, swap_now: int | None, swap_was: int | None = None
 ) -> str:
@@ -296,13 +306,13 @@ def resident_change_words(
     moved = None if swap_now is None or swap_was is None else swap_now - swap_was
     if delta < 0:
         if moved is not None and moved >= -delta // 2:
-            why = "pages swapped out, not freed"
-        elif swap_now == 0:
+            why = SWAPPED_OUT
+        elif swap_now == 0 or moved is not None:  # (none of it went to swap)
             why = "pages freed or reclaimed"
         else:
             why = "pages freed, reclaimed or swapped out"
     elif moved is not None and -moved >= delta // 2:
-        why = "pages swapped in"
+        why = SWAPPED_IN
     else:
         why = "pages faulted in"
     return f"{why}: now {size_text(now)} resident{on_swap}"

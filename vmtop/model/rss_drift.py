@@ -32,7 +32,7 @@ from vmtop.model import events as ev
 from vmtop.model.column_steps import where_pair, where_value
 from vmtop.model.columns import RegionColumns, matching_rows, take
 from vmtop.model.diff import certain_rss_change, lost_bytes, resident_range
-from vmtop.model.event_words import resident_change_words
+from vmtop.model.event_words import resident_change_words, says_swap_moved
 from vmtop.model.events import Event
 from vmtop.model.hugetlb_events import HugetlbDrift
 from vmtop.model.region import Region, Snapshot
@@ -93,6 +93,7 @@ class RssDrift:
         when = snapshot.taken_at
         out: list[Event] = []
         old, reported = self._regions, self._reported
+        rows = None
         if old is None or reported is None:
             base = array("q", [_UNSEEN]) * len(regions)
         else:
@@ -121,14 +122,17 @@ class RssDrift:
             elif was < 0:
                 base[k] = now  # first seen: counting starts
             elif now - was >= threshold or was - now >= threshold:
-                out.append(_event(regions[k], regions[k].end, now - was, now, when))
+                r = regions[k]
+                swap = (_swap_before(old, rows, k), r.swap)
+                out.append(_event(r, r.end, now - was, now, when, swap=swap))
                 base[k] = now
         self._regions, self._lines, self._reported = regions, lines, base
         self._hugetlb.threshold = threshold
         out += self._hugetlb.update(snapshot)
         # Swap that moved with no resident change to say it (memory pressure).
         self._swap.threshold = threshold
-        out += self._swap.update(snapshot, {e.start for e in out if e.event == ev.RSS_CHANGED})
+        said = {e.start for e in out if e.event == ev.RSS_CHANGED and says_swap_moved(e.detail)}
+        out += self._swap.update(snapshot, said)
         return out
 
     def _overlaps(
@@ -182,17 +186,48 @@ class RssDrift:
         for k in group:
             base[k] = rss[k]
         if delta >= self.threshold or -delta >= self.threshold:
-            said, start, end = resident_range([regions[k] for k in group], figures)
-            return _event(said._replace(start=start), end, delta, now, when)
+            lines = [regions[k] for k in group]
+            said, start, end = resident_range(lines, figures)
+            swap = (_swap_sum(self._regions[j] for j in olds), _swap_sum(lines))
+            return _event(said._replace(start=start), end, delta, now, when, swap=swap)
         # Not yet enough: the change so far stays counted, on the largest line.
         largest = max(group, key=rss.__getitem__)
         base[largest] = max(0, rss[largest] - delta)
         return None
 
 
-def _event(r: Region, end: int, delta: int, now: int, when: float, since: str = "") -> Event:
-    # The swap it had when last reported is not kept: the words give the swap it has.
-    detail = resident_change_words(delta, now, r.swap)
+def _swap_before(old, rows, k: int) -> int | None:
+    """The swap of row k's line in the last snapshot (``rows``: the old row of each new
+    one, None when the lines are the same), None where not known. The drift is summed
+    since the last report, the swap from the last sample only: a page-out is one."""
+    if old is None:
+        return None
+    j = k if rows is None else rows[k]
+    return None if j < 0 else old[j].swap
+
+
+def _swap_sum(lines) -> int | None:
+    total = 0
+    for r in lines:
+        if r.swap is None:
+            return None
+        total += r.swap
+    return total
+
+
+def _event(
+    r: Region,
+    end: int,
+    delta: int,
+    now: int,
+    when: float,
+    since: str = "",
+    swap: tuple[int | None, int | None] | None = None,
+) -> Event:
+    """An rss_changed; ``swap``: the range's swap before and now, where known (else the
+    words give the swap the region has)."""
+    was_on_swap, on_swap = swap if swap is not None else (None, r.swap)
+    detail = resident_change_words(delta, now, on_swap, was_on_swap)
     if since:
         why, _, rest = detail.partition(":")
         detail = f"{why} {since}:{rest}"
