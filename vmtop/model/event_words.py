@@ -54,15 +54,16 @@ BIG_ANON_FREED = (
     "a block, which mremap shrank or moved away; the map cannot tell which"
 )
 # The same sample saw a block of anonymous memory go and a larger one appear already
-# holding at least its resident pages: what realloc's mremap does when it moves a block.
+# holding at least its resident pages: what realloc's mremap does when it moves a block,
+# and what a free() and a bigger malloc filled at once do too. Both are said; neither
+# is put first as the likely one.
 MOVED_AWAY = (
-    "likely moved, not freed: realloc of a block glibc had mmapped (mremap) took it to "
-    "{to:#x} with its pages, as a block holding them appeared there; or free()/munmap"
+    "free() or munmap, or realloc moving the block (mremap) to {to:#x}, where a block "
+    "holding at least its pages appeared in the same sample"
 )
 MOVED_HERE = (
-    "likely moved here, not new: realloc of a block glibc had mmapped (mremap) brought it "
-    "from {frm:#x} with its pages, which left there as this appeared; or a new "
-    "malloc/mmap"
+    "malloc or mmap, or realloc moving a block (mremap) from {frm:#x}, which went in the "
+    "same sample holding no more pages than this"
 )
 # Between two samples an munmap followed by a new mapping at the same address (glibc and
 # the kernel reuse freed ranges all the time) looks just like an mmap with MAP_FIXED.
@@ -226,8 +227,9 @@ def renamed_words(p: Region, c: Region) -> str:
     if c.path.endswith(DELETED_SUFFIX) and not p.path.endswith(DELETED_SUFFIX):
         return (
             "the file was deleted, or replaced on disk (a package upgrade renames a new file "
-            "over it): this process still maps the old one, until it maps the file again "
-            "(e.g. when restarted)"
+            "over it), or this one of its hard links unlinked: the kernel says which name "
+            "went, not whether the file is gone; this process maps the file it mapped, until "
+            "it maps the name again (e.g. when restarted)"
         )
     return (
         f"the same file, renamed from {p.path} (or its mount moved): nothing was mapped or unmapped"
