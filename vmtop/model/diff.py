@@ -255,7 +255,7 @@ def _swap_moved(
         out.append(swap_event(when, region, start, end, delta, now))
 
 
-def _swap_of(rows: Iterable[Region]) -> int | None:
+def swap_of(rows: Iterable[Region]) -> int | None:
     """The swap of these lines together, None where one is not known."""
     total = 0
     for r in rows:
@@ -322,7 +322,7 @@ def _cluster_events(
             lost = lost_bytes([cp[k] for k in prev_idx], [cc[k] for k in cur_idx])
             delta = certain_rss_change(now - was, was, lost)
             rows = [cc[k] for k in cur_idx]
-            swap = (_swap_of(cp[k] for k in prev_idx), _swap_of(rows))
+            swap = (swap_of(cp[k] for k in prev_idx), swap_of(rows))
             said_swap = False
             if delta >= threshold or -delta >= threshold:
                 said, start, end = resident_range(rows, [r.rss or 0 for r in rows])

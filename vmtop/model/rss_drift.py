@@ -31,7 +31,7 @@ from operator import eq, ne
 from vmtop.model import events as ev
 from vmtop.model.column_steps import where_pair, where_value
 from vmtop.model.columns import RegionColumns, matching_rows, take
-from vmtop.model.diff import certain_rss_change, lost_bytes, resident_range
+from vmtop.model.diff import certain_rss_change, lost_bytes, resident_range, swap_of
 from vmtop.model.event_words import resident_change_words, says_swap_moved
 from vmtop.model.events import Event
 from vmtop.model.hugetlb_events import HugetlbDrift
@@ -188,7 +188,7 @@ class RssDrift:
         if delta >= self.threshold or -delta >= self.threshold:
             lines = [regions[k] for k in group]
             said, start, end = resident_range(lines, figures)
-            swap = (_swap_sum(self._regions[j] for j in olds), _swap_sum(lines))
+            swap = (swap_of(self._regions[j] for j in olds), swap_of(lines))
             return _event(said._replace(start=start), end, delta, now, when, swap=swap)
         # Not yet enough: the change so far stays counted, on the largest line.
         largest = max(group, key=rss.__getitem__)
@@ -204,15 +204,6 @@ def _swap_before(old, rows, k: int) -> int | None:
         return None
     j = k if rows is None else rows[k]
     return None if j < 0 else old[j].swap
-
-
-def _swap_sum(lines) -> int | None:
-    total = 0
-    for r in lines:
-        if r.swap is None:
-            return None
-        total += r.swap
-    return total
 
 
 def _event(
