@@ -177,6 +177,7 @@ NET_WORDS = {
     ev.FILE_RENAMED: "file renamed",
     ev.RSS_CHANGED: "resident changed",
     ev.SWAP_CHANGED: "swap changed",
+    ev.SHARED_CHANGED: "shared changed",
 }
 
 

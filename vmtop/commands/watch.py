@@ -399,6 +399,8 @@ def human_line(event: Event) -> str:
         size = figure + format_size(event.delta, signed=True)
     elif event.event == ev.SWAP_CHANGED:
         size = "swap " + format_size(event.delta, signed=True)
+    elif event.event == ev.SHARED_CHANGED:
+        size = "shared " + format_size(event.delta, signed=True)
     elif event.delta:
         size = format_size(event.delta, signed=True)
     else:

@@ -19,6 +19,7 @@ SPLIT = "split"
 MERGED = "merged"
 RSS_CHANGED = "rss_changed"
 SWAP_CHANGED = "swap_changed"  # memory of a region went to swap or came back
+SHARED_CHANGED = "shared_changed"  # private pages shared after a fork, or copied on write
 EXEC = "exec"
 EXITED = "exited"
 PID_REUSED = "pid_reused"
@@ -55,6 +56,9 @@ EVENT_DESCRIPTIONS = {
     RSS_CHANGED: "resident memory of a region rose or fell (pages faulted in, freed, swapped)",
     SWAP_CHANGED: "memory of a region went to swap or came back, where its resident size "
     "does not say it (memory pressure swaps old pages out as new ones come in)",
+    SHARED_CHANGED: "private memory of a region became shared with another process "
+    "(a fork), or this process's alone again (copy-on-write: a write by either copied the "
+    "pages, or the other exited); the Rss does not move",
     EXEC: "the process ran a new program (same PID, new image)",
     EXITED: "the process exited",
     PID_REUSED: "the PID now belongs to another process (different start time)",

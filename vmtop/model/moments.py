@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 from vmtop.model import events as ev
 from vmtop.model import kinds
-from vmtop.model.diff import DEFAULT_RSS_THRESHOLD
+from vmtop.model.diff import DEFAULT_RSS_THRESHOLD, shared_of
 from vmtop.model.event_words import (
     BIG_ANON_FREED,
     BIG_ANON_MAPPED,
@@ -249,8 +249,9 @@ def net_change(
     (one gone since), ``grew`` / ``shrank`` (``heap_grew``, ``stack_shrank``, ... for
     the heap and the stack: the range is the part added or taken off), ``split`` /
     ``merged`` (the same mapping in other lines), ``protection_changed``, and
-    ``rss_changed`` and ``swap_changed`` (by at least ``rss_threshold``, where they can
-    be read). Empty when
+    ``rss_changed``, ``swap_changed`` and ``shared_changed`` (a private mapping's
+    dirty memory shared with another process: by at least ``rss_threshold``, where they
+    can be read). Empty when
     the two cannot be compared (``comparable``)."""
     if comparable(a, b) is not None:
         return []
@@ -306,6 +307,11 @@ def net_change(
             if abs(now - was) >= threshold:  # (swapped out under pressure, the Rss flat)
                 detail = f"on swap {size_text(was)} -> {size_text(now)}"
                 item = _item(when, ev.SWAP_CHANGED, c, c.start, c.end, now - was, detail)
+                out.append(item._replace(size=abs(now - was)))
+            was, now = shared_of(mates), shared_of((c,))  # (a fork, copy-on-write)
+            if was is not None and now is not None and abs(now - was) >= threshold:
+                detail = f"shared with another process {size_text(was)} -> {size_text(now)}"
+                item = _item(when, ev.SHARED_CHANGED, c, c.start, c.end, now - was, detail)
                 out.append(item._replace(size=abs(now - was)))
     out += _splits(A, B, pairing, when, hits if remapped is not None else None)
     out.sort(key=lambda e: (e.start, e.end))

@@ -14,8 +14,9 @@ sizes are compared as sums. So a split moves no memory, and a mapping merged int
 neighbour adds what was faulted in since, not the neighbour's whole size. Memory of a
 range that no old line of the mapping covered (newly mapped) counts from nothing.
 
-Memory in hugetlb pages (no Rss counts it) is reported the same way (hugetlb_events), and
-memory on swap where no resident change said it (swap_events).
+Memory in hugetlb pages (no Rss counts it) is reported the same way (hugetlb_events),
+memory on swap where no resident change said it (swap_events), and private memory shared
+after a fork or copied on write (sharing_events).
 
 Bounded: one number per region of the latest snapshot; regions that went away are
 forgotten. Pure: snapshots in, events out.
@@ -36,6 +37,7 @@ from vmtop.model.event_words import resident_change_words, says_swap_moved
 from vmtop.model.events import Event
 from vmtop.model.hugetlb_events import HugetlbDrift
 from vmtop.model.region import Region, Snapshot
+from vmtop.model.sharing_events import SharingDrift
 from vmtop.model.swap_events import SwapDrift
 from vmtop.model.sweep import _continues, key_pair
 
@@ -66,6 +68,7 @@ class RssDrift:
         # Memory in hugetlb pages, which no Rss counts, reported the same way.
         self._hugetlb = HugetlbDrift(threshold)
         self._swap = SwapDrift(threshold)  # memory going to swap, the Rss flat
+        self._sharing = SharingDrift(threshold)  # fork and copy-on-write, the Rss flat
 
     def __len__(self) -> int:
         """How many regions it remembers."""
@@ -133,6 +136,10 @@ class RssDrift:
         self._swap.threshold = threshold
         said = {e.start for e in out if e.event == ev.RSS_CHANGED and says_swap_moved(e.detail)}
         out += self._swap.update(snapshot, said)
+        # Shared memory freed is said by the rss_changed of the pages freed.
+        self._sharing.threshold = threshold
+        freed = {e.start for e in out if e.event == ev.RSS_CHANGED and e.delta < 0}
+        out += self._sharing.update(snapshot, freed)
         return out
 
     def _overlaps(

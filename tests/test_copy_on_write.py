@@ -1,0 +1,168 @@
+"""Memory shared after a fork, and copied on write, is said: the Rss does not show it.
+
+A child writing 8 MiB it shares with its parent moves neither process's Rss: each copy
+replaces a shared page in the writer, and the other's page becomes its own. Only smaps'
+Shared_Dirty of the private mapping moves (16 MiB -> 8 MiB, in both), and vmtop said
+nothing. Hand-made snapshots for the TUI's drift (watch and recordings share it) and
+the comparison of two moments, then live: a C parent that forks on command and a child
+that writes half of a region they share, ground truth the kernel's smaps of both.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+from helpers_diff import MiB, WatchProcess, base_regions, region, snapshot
+
+from vmtop.model import events as ev
+from vmtop.model.columns import as_columns
+from vmtop.model.moments import net_change
+from vmtop.model.rss_drift import RssDrift
+from vmtop.model.sharing_events import SHARED_LESS, SHARED_MORE
+
+BASE = 0x7F30_0000_0000
+
+
+def block(shared: int, rss: int = 16 * MiB, perms: str = "rw-p", path: str = ""):
+    return region(BASE, BASE + 16 * MiB, perms, path, rss=rss)._replace(shared_dirty=shared)
+
+
+def drift_events(*blocks, columns: bool = False, threshold: int = 64 * 1024):
+    """The events of the TUI's drift over one snapshot per block (beside a small
+    process's regions), after the first."""
+    drift = RssDrift(threshold)
+    out = []
+    for k, b in enumerate(blocks):
+        snap = snapshot(base_regions() + [b], taken_at=1.0 + k)
+        if columns:
+            snap = snap._replace(regions=as_columns(snap.regions))
+        said = drift.update(snap)
+        out += said if k else []
+    return out
+
+
+@pytest.mark.parametrize("columns", [False, True], ids=["regions", "columns"])
+def test_a_fork_then_the_child_writing_half_is_said_in_the_parent(columns):
+    events = drift_events(block(0), block(16 * MiB), block(8 * MiB), columns=columns)
+    assert [(e.event, e.delta, e.start) for e in events] == [
+        (ev.SHARED_CHANGED, 16 * MiB, BASE),
+        (ev.SHARED_CHANGED, -8 * MiB, BASE),
+    ]
+    assert events[0].detail == f"{SHARED_MORE}: now 16.0 MiB shared, the Rss unchanged by it"
+    assert events[1].detail == f"{SHARED_LESS}: now 8.0 MiB shared, the Rss unchanged by it"
+
+
+def test_the_diff_of_two_samples_says_the_copies_watch_prints():
+    from vmtop.model.diff import diff_snapshots
+
+    a = snapshot(base_regions() + [block(16 * MiB)], taken_at=1.0)
+    b = snapshot(base_regions() + [block(8 * MiB)], taken_at=2.0)
+    assert [(e.event, e.delta) for e in diff_snapshots(a, b)] == [(ev.SHARED_CHANGED, -8 * MiB)]
+    # A heap that grew while its pages were copied: said over the lines together.
+    heap = [r for r in base_regions() if r.path == "[heap]"][0]
+    grown = heap._replace(end=heap.end + MiB, rss=heap.rss, shared_dirty=0)
+    a = snapshot(base_regions() + [block(0)], taken_at=1.0)
+    a = a._replace(regions=tuple(r._replace(shared_dirty=4 * MiB) if r == heap else r
+                                 for r in a.regions))  # fmt: skip
+    b = snapshot([grown if r == heap else r for r in base_regions()] + [block(0)], taken_at=2.0)
+    said = [(e.event, e.delta, e.start) for e in diff_snapshots(a, b) if e.delta != MiB]
+    assert said == [(ev.SHARED_CHANGED, -4 * MiB, heap.start)]
+
+
+def test_copies_add_up_to_the_threshold_across_samples():
+    # 1 MiB copied a sample, at a 4 MiB threshold: said once, when it adds up.
+    blocks = [block((16 - k) * MiB) for k in range(6)]
+    events = drift_events(*blocks, threshold=4 * MiB)
+    assert [(e.event, e.delta, e.time) for e in events] == [(ev.SHARED_CHANGED, -4 * MiB, 5.0)]
+
+
+def test_a_shared_mapping_whose_pages_others_touch_is_not_copy_on_write():
+    # MAP_SHARED memory (SysV, /dev/shm) is shared by design: another process touching
+    # its pages moves Shared_Dirty, and nothing was copied.
+    shm = "/dev/shm/segment"
+    events = drift_events(block(0, perms="rw-s", path=shm), block(16 * MiB, perms="rw-s", path=shm))
+    assert [e.event for e in events] == []
+
+
+def test_shared_pages_freed_are_an_rss_change_not_a_copy():
+    # MADV_DONTNEED in the child of what it shares: the Rss fell, and says it.
+    events = drift_events(block(16 * MiB), block(0, rss=0))
+    assert [(e.event, e.delta) for e in events] == [(ev.RSS_CHANGED, -16 * MiB)]
+
+
+def test_comparing_two_moments_says_the_shared_memory_that_moved():
+    a = snapshot(base_regions() + [block(16 * MiB)], taken_at=1.0)
+    b = snapshot(base_regions() + [block(2 * MiB)], taken_at=2.0)
+    (item,) = net_change(a, b)
+    assert (item.event, item.delta) == (ev.SHARED_CHANGED, -14 * MiB)
+    assert item.detail == "shared with another process 16.0 MiB -> 2.0 MiB"
+
+
+# -- live ----------------------------------------------------------------------------------
+
+
+def shared_dirty(pid: int, address: int) -> dict[str, int]:
+    """The kernel's Rss and Shared_Dirty of the region at ``address``."""
+    fields, inside = {}, False
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            head = line.split()[0]
+            if "-" in head and not head.endswith(":"):
+                inside = int(head.split("-")[0], 16) == address
+            elif inside and head in ("Rss:", "Shared_Dirty:"):
+                fields[head[:-1]] = int(line.split()[1]) * 1024
+    return fields
+
+
+@pytest.mark.live
+def test_watch_says_the_fork_and_the_copies_in_parent_and_child(compile_c):
+    from helpers_elf import C_DIR
+
+    exe = compile_c(C_DIR / "copy_on_write.c")
+    parent = subprocess.Popen(
+        [str(exe)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+    )
+    watches = []
+
+    def command(word: str) -> str:
+        parent.stdin.write(word + "\n")
+        answer = parent.stdout.readline().strip()
+        if answer != f"DONE {word}":
+            tail = parent.stdout.readline().strip()
+            assert tail == f"DONE {word}", (answer, tail)
+        time.sleep(1.0)  # a few samples
+        return answer
+
+    try:
+        address = int(parent.stdout.readline().split()[1], 16)
+        watches.append(WatchProcess(parent.pid, interval=0.2))
+        watches[0].wait_ready()
+        child = int(command("fork").split()[1])
+        forked = shared_dirty(parent.pid, address)
+        watches.append(WatchProcess(child, interval=0.2))
+        watches[1].wait_ready()
+        time.sleep(0.5)
+        command("write")
+        copied = {pid: shared_dirty(pid, address) for pid in (parent.pid, child)}
+    finally:
+        for watch in watches:
+            watch.stop()
+        parent.kill()
+        parent.wait()
+    # Ground truth: the fork shared all 16 MiB, the child's writes copied 8 MiB, and
+    # neither Rss moved.
+    assert forked == {"Rss": 16 * MiB, "Shared_Dirty": 16 * MiB}
+    assert copied[parent.pid] == copied[child] == {"Rss": 16 * MiB, "Shared_Dirty": 8 * MiB}
+
+    def mine(watch):
+        return [e for e in watch.events if e.get("start") == f"{address:#x}"]
+
+    in_parent = [(e["event"], e["delta"]) for e in mine(watches[0])]
+    assert in_parent[:2] == [("shared_changed", 16 * MiB), ("shared_changed", -8 * MiB)]
+    assert mine(watches[0])[1]["detail"].startswith(SHARED_LESS)
+    in_child = [(e["event"], e["delta"]) for e in mine(watches[1])]
+    assert in_child[:1] == [("shared_changed", -8 * MiB)]
+    # Neither Rss moved: no rss_changed of the region before the parent quit.
+    assert not [e for e in mine(watches[1]) if e["event"] == "rss_changed"]
