@@ -81,8 +81,24 @@ def test_comparing_two_moments_says_the_rename_too():
     a = snapshot(base_regions() + lib_regions(LIB), taken_at=1.0)
     b = snapshot(base_regions() + lib_regions(LIB + " (deleted)"), taken_at=2.0)
     events = net_change(a, b)
-    assert {e.event for e in events} == {ev.FILE_RENAMED}
-    assert len(events) == 4  # one per region of B, as every per-region difference
+    # One for the library's four lines, as the events of a recording say it.
+    assert [(e.event, e.start, e.end, e.size) for e in events] == [
+        (ev.FILE_RENAMED, BASE, BASE + 16 * PAGE, 16 * PAGE)
+    ]
+    assert "deleted, or replaced on disk" in events[0].detail
+
+
+def test_comparing_two_moments_keeps_apart_the_renames_that_differ():
+    # Two files renamed, side by side: one event each.
+    other = [r._replace(start=r.start + 16 * PAGE, end=r.end + 16 * PAGE, inode=778,
+                        path="/usr/lib/libother.so") for r in lib_regions(LIB)]  # fmt: skip
+    a = snapshot(base_regions() + lib_regions(LIB) + other, taken_at=1.0)
+    renamed = [r._replace(path=r.path + " (deleted)") for r in other]
+    b = snapshot(base_regions() + lib_regions(LIB + ".old") + renamed, taken_at=2.0)
+    assert [(e.start, e.end, e.path) for e in net_change(a, b)] == [
+        (BASE, BASE + 16 * PAGE, LIB + ".old"),
+        (BASE + 16 * PAGE, BASE + 32 * PAGE, "/usr/lib/libother.so (deleted)"),
+    ]
 
 
 # -- live ----------------------------------------------------------------------------------

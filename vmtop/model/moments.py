@@ -315,6 +315,23 @@ def net_change(
                 out.append(item._replace(size=abs(now - was)))
     out += _splits(A, B, pairing, when, hits if remapped is not None else None)
     out.sort(key=lambda e: (e.start, e.end))
+    return _renames_joined(out)
+
+
+def _renames_joined(items: list[Event]) -> list[Event]:
+    """One file_renamed for the lines of a file next to each other that say the same
+    (a library's text, data and rodata), as the events of a recording say it."""
+    out: list[Event] = []
+    last = None  # where the last file_renamed is in out
+    for item in items:
+        if item.event == ev.FILE_RENAMED and last is not None:
+            was = out[last]
+            if was.end == item.start and (was.path, was.detail) == (item.path, item.detail):
+                out[last] = was._replace(end=item.end, size=item.end - was.start)
+                continue
+        if item.event == ev.FILE_RENAMED:
+            last = len(out)
+        out.append(item)
     return out
 
 
