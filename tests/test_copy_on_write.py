@@ -18,9 +18,18 @@ from helpers_diff import MiB, WatchProcess, base_regions, region, snapshot
 
 from vmtop.model import events as ev
 from vmtop.model.columns import as_columns
+from vmtop.model.facts import KsmStat
 from vmtop.model.moments import net_change
 from vmtop.model.rss_drift import RssDrift
-from vmtop.model.sharing_events import SHARED_LESS, SHARED_MORE
+from vmtop.model.sharing_events import (
+    EITHER_COPIED,
+    EITHER_SHARED,
+    FORK_COPIED,
+    FORK_SHARED,
+    KSM_MERGED,
+    KSM_UNMERGED,
+)
+from vmtop.procfs.ksm_stat import parse_ksm_stat
 
 BASE = 0x7F30_0000_0000
 
@@ -29,13 +38,15 @@ def block(shared: int, rss: int = 16 * MiB, perms: str = "rw-p", path: str = "")
     return region(BASE, BASE + 16 * MiB, perms, path, rss=rss)._replace(shared_dirty=shared)
 
 
-def drift_events(*blocks, columns: bool = False, threshold: int = 64 * 1024):
+def drift_events(*blocks, columns: bool = False, threshold: int = 64 * 1024, ksm=None):
     """The events of the TUI's drift over one snapshot per block (beside a small
-    process's regions), after the first."""
+    process's regions), after the first; ``ksm``: the process's KSM counts at each."""
     drift = RssDrift(threshold)
     out = []
     for k, b in enumerate(blocks):
         snap = snapshot(base_regions() + [b], taken_at=1.0 + k)
+        if ksm is not None:
+            snap = snap._replace(ksm=ksm[k])
         if columns:
             snap = snap._replace(regions=as_columns(snap.regions))
         said = drift.update(snap)
@@ -50,8 +61,59 @@ def test_a_fork_then_the_child_writing_half_is_said_in_the_parent(columns):
         (ev.SHARED_CHANGED, 16 * MiB, BASE),
         (ev.SHARED_CHANGED, -8 * MiB, BASE),
     ]
-    assert events[0].detail == f"{SHARED_MORE}: now 16.0 MiB shared, the Rss unchanged by it"
-    assert events[1].detail == f"{SHARED_LESS}: now 8.0 MiB shared, the Rss unchanged by it"
+    # KSM's counts not known (a kernel before 6.1): both causes named.
+    assert events[0].detail == f"{EITHER_SHARED}: now 16.0 MiB shared, the Rss unchanged by it"
+    assert events[1].detail == f"{EITHER_COPIED}: now 8.0 MiB shared, the Rss unchanged by it"
+
+
+def test_with_no_pages_merged_by_ksm_it_is_the_fork():
+    none = KsmStat(0, False)
+    events = drift_events(block(0), block(16 * MiB), block(8 * MiB), ksm=[none] * 3)
+    assert [e.detail.split(": now")[0] for e in events] == [FORK_SHARED, FORK_COPIED]
+
+
+def test_ksm_merging_then_unmerging_is_said_as_ksm_not_a_fork():
+    # KSM merges 8 MiB over two samples (ksmd scans slowly), then unmerges it; the
+    # process never forked.
+    counts = [KsmStat(n * MiB, True) for n in (0, 4, 8, 0)]
+    events = drift_events(
+        block(0), block(4 * MiB), block(8 * MiB), block(0), ksm=counts, threshold=8 * MiB
+    )
+    assert [(e.delta, e.detail.split(": now")[0]) for e in events] == [
+        (8 * MiB, KSM_MERGED),
+        (-8 * MiB, KSM_UNMERGED),
+    ]
+
+
+def test_a_private_file_mapping_whose_dirty_page_cache_is_written_back_is_no_copy():
+    # One process maps a file MAP_SHARED rw and MAP_PRIVATE ro: the pages it writes are
+    # shared dirty in the private mapping (mapped twice), and clean once written back
+    # (sync). Nothing was copied, nothing forked: its anonymous memory is 0.
+    path = "/tmp/data.bin"
+    events = drift_events(
+        block(8 * MiB, rss=8 * MiB, perms="r--p", path=path)._replace(anonymous=0),
+        block(0, rss=8 * MiB, perms="r--p", path=path)._replace(anonymous=0),
+    )
+    assert events == []
+
+
+def test_a_forked_file_mapping_counts_its_copies_only():
+    # A library's data (rw-p) after a fork: its written pages are anonymous, shared.
+    libc = "/usr/lib/libc.so.6"
+    was = block(64 * 1024, rss=96 * 1024, path=libc)._replace(anonymous=64 * 1024)
+    events = drift_events(was._replace(shared_dirty=0), was)
+    assert [(e.event, e.delta) for e in events] == [(ev.SHARED_CHANGED, 64 * 1024)]
+
+
+def test_ksm_stat_as_the_kernel_prints_it():
+    text = (
+        b"ksm_rmap_items 2048\nksm_zero_pages 0\nksm_merging_pages 2048\n"
+        b"ksm_process_profit 8257536\nksm_merge_any: no\nksm_mergeable: yes\n"
+    )
+    assert parse_ksm_stat(text, page_size=4096) == KsmStat(8 * MiB, True)
+    # Before 6.10 there is no ksm_mergeable: whether memory may be merged is unknown.
+    assert parse_ksm_stat(b"ksm_rmap_items 0\nksm_merging_pages 0\n", 4096) == KsmStat(0, None)
+    assert parse_ksm_stat(b"garbage\n") is None
 
 
 def test_the_diff_of_two_samples_says_the_copies_watch_prints():
@@ -97,7 +159,7 @@ def test_comparing_two_moments_says_the_shared_memory_that_moved():
     b = snapshot(base_regions() + [block(2 * MiB)], taken_at=2.0)
     (item,) = net_change(a, b)
     assert (item.event, item.delta) == (ev.SHARED_CHANGED, -14 * MiB)
-    assert item.detail == "shared with another process 16.0 MiB -> 2.0 MiB"
+    assert item.detail == "anonymous memory shared (fork or KSM) 16.0 MiB -> 2.0 MiB"
 
 
 # -- live ----------------------------------------------------------------------------------
@@ -161,7 +223,9 @@ def test_watch_says_the_fork_and_the_copies_in_parent_and_child(compile_c):
 
     in_parent = [(e["event"], e["delta"]) for e in mine(watches[0])]
     assert in_parent[:2] == [("shared_changed", 16 * MiB), ("shared_changed", -8 * MiB)]
-    assert mine(watches[0])[1]["detail"].startswith(SHARED_LESS)
+    # This kernel's ksm_stat says no page was merged: the words name the fork alone.
+    details = [e["detail"] for e in mine(watches[0])[:2]]
+    assert details[0].startswith(FORK_SHARED + ":") and details[1].startswith(FORK_COPIED + ":")
     in_child = [(e["event"], e["delta"]) for e in mine(watches[1])]
     assert in_child[:1] == [("shared_changed", -8 * MiB)]
     # Neither Rss moved: no rss_changed of the region before the parent quit.

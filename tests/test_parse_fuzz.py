@@ -198,3 +198,12 @@ def test_rendered_smaps_blocks_parse_back(lines, rss_kb):
         (r.start, r.end, r.perms, r.offset, r.dev, r.inode, r.path) for r in regions
     ] == expected
     assert all(r.rss == rss_kb * 1024 and r.swap == rss_kb // 2 * 1024 for r in regions)
+
+
+@FAST
+@given(ANY_BYTES)
+def test_ksm_stat_never_crashes(data):
+    from vmtop.procfs.ksm_stat import parse_ksm_stat
+
+    stat = parse_ksm_stat(data, page_size=4096)
+    assert stat is None or (stat.merging >= 0 and stat.merging % 4096 == 0)

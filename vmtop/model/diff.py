@@ -48,7 +48,7 @@ from vmtop.model.events import Event
 from vmtop.model.hugetlb_events import hugetlb_events
 from vmtop.model.process_events import exec_event, pid_reused_event, state_event
 from vmtop.model.region import Region, Snapshot
-from vmtop.model.sharing_events import shared_event
+from vmtop.model.sharing_events import shared_event, shared_of
 from vmtop.model.swap_events import swap_event
 from vmtop.model.sweep import (
     _GONE,
@@ -108,9 +108,9 @@ def diff_snapshots(
                 _swap_moved(c, c.start, c.end, c.swap - p.swap, c.swap, threshold, when, out)
             if delta > -threshold:  # (shared pages freed: the rss_changed said it)
                 _shared_moved(c, c.start, c.end, (shared_of((p,)), shared_of((c,))),
-                              threshold, when, out)  # fmt: skip
+                              threshold, when, out, (prev.ksm, cur.ksm))  # fmt: skip
             continue
-        _cluster_events(item, prev, with_rss, threshold, when, out)
+        _cluster_events(item, prev, with_rss, threshold, when, out, (prev.ksm, cur.ksm))
     exited = _threads_gone_with_stacks_kept(prev, cur, out)
     if exited:
         out = _freed_after_their_exit(out, exited)
@@ -261,28 +261,17 @@ def _swap_moved(
 
 def _shared_moved(
     region: Region, start: int, end: int, shared: tuple[int | None, int | None],
-    threshold: int, when: float, out: list[Event],
+    threshold: int, when: float, out: list[Event], ksm: tuple = (None, None),
 ) -> None:  # fmt: skip
-    """A shared_changed where a private mapping's memory shared with another process
-    (``shared``: before and now, where known) moved by the threshold: a fork, or
-    copy-on-write. Its Rss does not move."""
+    """A shared_changed where a private mapping's anonymous memory shared with another
+    process (``shared``: before and now, where known) moved by the threshold: a fork,
+    copy-on-write, or KSM (``ksm``: the process's counts before and now). Its Rss does
+    not move."""
     was, now = shared
     if was is None or now is None:
         return
     if now - was >= threshold or was - now >= threshold:
-        out.append(shared_event(when, region, start, end, now - was, now))
-
-
-def shared_of(rows: Iterable[Region]) -> int | None:
-    """The dirty memory of these lines of a private mapping that is shared with another
-    process (a fork's, until copied on write); None where one is not known, or for a
-    shared mapping (its pages shared by design)."""
-    total = 0
-    for r in rows:
-        if r.shared_dirty is None or r.perms[3:] != "p":
-            return None
-        total += r.shared_dirty
-    return total
+        out.append(shared_event(when, region, start, end, now - was, now, "", ksm))
 
 
 def swap_of(rows: Iterable[Region]) -> int | None:
@@ -302,6 +291,7 @@ def _cluster_events(
     threshold: int,
     when: float,
     out: list[Event],
+    ksm: tuple = (None, None),
 ) -> None:
     cp, cc = cluster.prev, cluster.cur
     segs = _segments(cluster)
@@ -365,7 +355,8 @@ def _cluster_events(
                             threshold, when, out)  # fmt: skip
             if delta > -threshold:  # (shared pages freed: the rss_changed said it)
                 shared = (shared_of(cp[k] for k in prev_idx), shared_of(rows))
-                _shared_moved(rows[0], rows[0].start, rows[-1].end, shared, threshold, when, out)
+                _shared_moved(rows[0], rows[0].start, rows[-1].end, shared, threshold, when,
+                              out, ksm)  # fmt: skip
 
 
 def resident_range(rows: Sequence[Region], rss: Sequence[int]) -> tuple[Region, int, int]:

@@ -57,8 +57,9 @@ EVENT_DESCRIPTIONS = {
     SWAP_CHANGED: "memory of a region went to swap or came back, where its resident size "
     "does not say it (memory pressure swaps old pages out as new ones come in)",
     SHARED_CHANGED: "private memory of a region became shared with another process "
-    "(a fork), or this process's alone again (copy-on-write: a write by either copied the "
-    "pages, or the other exited); the Rss does not move",
+    "(a fork) or merged by KSM, or this process's alone again (copy-on-write: a write by "
+    "either copied the pages, or the other exited; or KSM unmerged them); the Rss does "
+    "not move",
     EXEC: "the process ran a new program (same PID, new image)",
     EXITED: "the process exited",
     PID_REUSED: "the PID now belongs to another process (different start time)",

@@ -23,6 +23,16 @@ class JavaFacts(NamedTuple):
     class_space_size: int | None = None
 
 
+class KsmStat(NamedTuple):
+    """A process's Kernel Samepage Merging, from /proc/PID/ksm_stat (Linux 6.1+): how a
+    private mapping's memory came to be shared with no fork (``sharing_events``)."""
+
+    merging: int  # bytes of its pages KSM merged with identical ones (ksm_merging_pages)
+    # Whether any of its memory may be merged (MADV_MERGEABLE, or PR_SET_MEMORY_MERGE:
+    # ksm_mergeable, ksm_merge_any); None where the kernel does not say (before 6.10).
+    mergeable: bool | None
+
+
 class ClassifyFacts(NamedTuple):
     # Stack pointer of every thread but the main one (None: unknown, e.g. running).
     stack_pointers: Mapping[int, int | None] = {}

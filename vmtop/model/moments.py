@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 from vmtop.model import events as ev
 from vmtop.model import kinds
-from vmtop.model.diff import DEFAULT_RSS_THRESHOLD, shared_of
+from vmtop.model.diff import DEFAULT_RSS_THRESHOLD
 from vmtop.model.event_words import (
     BIG_ANON_FREED,
     BIG_ANON_MAPPED,
@@ -45,6 +45,7 @@ from vmtop.model.events import Event
 from vmtop.model.process_events import exec_event
 from vmtop.model.region import Region, Snapshot, same_backing
 from vmtop.model.region_changes import CHANGED, GREW, NEW, SAME, SHRANK, RegionChange
+from vmtop.model.sharing_events import shared_of
 
 # Region-level changes that are not events of two samples in a row: a region that is
 # the same mapping at both moments and grew or shrank (the heap and the stack keep
@@ -310,7 +311,9 @@ def net_change(
                 out.append(item._replace(size=abs(now - was)))
             was, now = shared_of(mates), shared_of((c,))  # (a fork, copy-on-write)
             if was is not None and now is not None and abs(now - was) >= threshold:
-                detail = f"shared with another process {size_text(was)} -> {size_text(now)}"
+                detail = (
+                    f"anonymous memory shared (fork or KSM) {size_text(was)} -> {size_text(now)}"
+                )
                 item = _item(when, ev.SHARED_CHANGED, c, c.start, c.end, now - was, detail)
                 out.append(item._replace(size=abs(now - was)))
     out += _splits(A, B, pairing, when, hits if remapped is not None else None)

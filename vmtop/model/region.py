@@ -16,6 +16,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import NamedTuple
 
+from vmtop.model.facts import KsmStat
 from vmtop.model.names import display_name
 
 
@@ -149,6 +150,9 @@ class Snapshot(NamedTuple):
     # (Shared_Hugetlb + Private_Hugetlb of its smaps block); () when it has none, None
     # when not known (no smaps read, a snapshot read back from a file).
     hugetlb: tuple[tuple[int, int], ...] | None = None
+    # The process's KSM merging (/proc/PID/ksm_stat), read with smaps; None where not
+    # known (a kernel before 6.1, no smaps read, a snapshot read back from a file).
+    ksm: KsmStat | None = None
 
     @property
     def pid(self) -> int:

@@ -10,11 +10,17 @@ unmaps them). A child writing 50 MiB it shares shows no ``rss_changed`` at all;
 ``SharingDrift`` reports a region's shared memory once its change adds up to the
 threshold since it was last reported: a ``shared_changed``.
 
-Only private mappings: a ``MAP_SHARED`` mapping's pages are meant to be shared (SysV,
-``/dev/shm``), and its shared figure moves whenever another process touches them. Only
-``Shared_Dirty``: a private mapping's clean shared pages are mostly a file's page cache
-(a library's text, shared with every process that maps it), which another program
-starting would move.
+KSM (Kernel Samepage Merging) does the same with no fork: identical pages of
+``MADV_MERGEABLE`` memory merged into one shared page, unmerged when one is written.
+The process's KSM counts (``Snapshot.ksm``, /proc/PID/ksm_stat) say which it was; where
+they are not known, the words name both.
+
+Only anonymous memory of private mappings: a ``MAP_SHARED`` mapping's pages are meant to
+be shared (SysV, ``/dev/shm``), and its shared figure moves whenever another process
+touches them. A private file mapping's pages are the file's page cache until written:
+dirtied through another mapping of the file, they are shared dirty, and clean again once
+written back to disk, with nothing copied. Its anonymous pages (the copies it wrote) are
+what a fork shares: so for a file, no more than its ``Anonymous`` figure counts.
 
 Bounded: one number per region with private memory shared (``figure_drift``); a
 process that never forked has none. Pure.
@@ -22,7 +28,7 @@ process that never forked has none. Pure.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from vmtop.model import events as ev
 from vmtop.model.column_fields import FIGURES
@@ -31,26 +37,57 @@ from vmtop.model.column_steps import where
 from vmtop.model.columns import RegionColumns
 from vmtop.model.event_words import size_text
 from vmtop.model.events import Event
+from vmtop.model.facts import KsmStat
 from vmtop.model.figure_drift import FigureDrift
 from vmtop.model.region import Region, Snapshot
 
 _SHARED_DIRTY = FIGURES.index("shared_dirty")
 
-SHARED_MORE = (
+FORK_SHARED = (
     "pages now shared with another process: after a fork, parent and child share each "
-    "private page until one of them writes it (copy-on-write); or KSM merged identical "
-    "pages (MADV_MERGEABLE)"
+    "private page until one of them writes it (copy-on-write)"
 )
-SHARED_LESS = (
+FORK_COPIED = (
     "pages shared with another process are this one's alone now: a write copied them "
     "(copy-on-write, by this process or the other, the writer getting new memory for "
     "its copies), or the other process exited or unmapped them"
 )
+KSM_MERGED = (
+    "KSM merged identical pages (MADV_MERGEABLE): one shared page for each set, the others freed"
+)
+KSM_UNMERGED = (
+    "KSM unmerged pages: a write to a merged page gave it a copy of its own, or KSM "
+    "was stopped (new memory for each page)"
+)
+EITHER_SHARED = f"{FORK_SHARED}; or {KSM_MERGED}"
+EITHER_COPIED = f"{FORK_COPIED}; or KSM unmerged them"
+
+
+def shared_anonymous(r: Region) -> int | None:
+    """The anonymous memory of a private mapping shared with another process (a fork's
+    until copied, or KSM's); None where not known, or for a shared mapping."""
+    if r.perms[3:] != "p" or r.shared_dirty is None:
+        return None
+    if not r.inode:
+        return r.shared_dirty
+    # A file's: its dirty page cache is no fork's (see the module's note).
+    return None if r.anonymous is None else min(r.shared_dirty, r.anonymous)
+
+
+def shared_of(rows: Iterable[Region]) -> int | None:
+    """``shared_anonymous`` of these lines of one mapping together."""
+    total = 0
+    for r in rows:
+        figure = shared_anonymous(r)
+        if figure is None:
+            return None
+        total += figure
+    return total
 
 
 def shared_private_figures(snapshot: Snapshot) -> list[tuple[int, int]] | None:
-    """(start, Shared_Dirty) of each private mapping with dirty memory shared with
-    another process; None where the snapshot has no smaps figures."""
+    """(start, shared anonymous memory) of each private mapping that has some; None
+    where the snapshot has no smaps figures."""
     if not snapshot.has_smaps:
         return None
     regions = snapshot.regions
@@ -61,30 +98,64 @@ def shared_private_figures(snapshot: Snapshot) -> list[tuple[int, int]] | None:
         # Nonzero rows only (-1 is a figure not read): none in a process that never
         # forked, a few hundred in one that did; not a million.
         rows = (i for i in where(mask_not(zero_mask(column))) if column[i] > 0)
-        return [(r.start, r.shared_dirty) for r in map(regions.__getitem__, rows) if _private(r)]
-    return [(r.start, r.shared_dirty) for r in regions if r.shared_dirty and _private(r)]
+        found = ((r.start, shared_anonymous(r)) for r in map(regions.__getitem__, rows))
+    else:
+        found = ((r.start, shared_anonymous(r)) for r in regions if r.shared_dirty)
+    return [(start, figure) for start, figure in found if figure]
 
 
-def _private(r: Region) -> bool:
-    return r.perms[3:] == "p"
+def sharing_words(delta: int, before: KsmStat | None, after: KsmStat | None) -> str:
+    """Why a private mapping's shared memory moved by ``delta``: a fork's copy-on-write,
+    or KSM where the process's merged pages moved the same way; both where not known."""
+    if before is None or after is None:
+        return EITHER_SHARED if delta > 0 else EITHER_COPIED
+    merged = after.merging - before.merging
+    if merged and (merged > 0) == (delta > 0) and 2 * abs(merged) >= abs(delta):
+        return KSM_MERGED if delta > 0 else KSM_UNMERGED
+    return FORK_SHARED if delta > 0 else FORK_COPIED
 
 
 class SharingDrift(FigureDrift):
-    """Changes of each private mapping's shared dirty memory since last reported."""
+    """Changes of each private mapping's shared anonymous memory since last reported."""
+
+    def __init__(self, threshold: int) -> None:
+        super().__init__(threshold)
+        # The process's KSM counts when this last reported (or first read), and now: a
+        # change adds up over samples, and so does KSM's merging (ksmd scans slowly).
+        self._ksm_base: KsmStat | None = None
+        self._ksm_now: KsmStat | None = None
 
     def figures(self, snapshot: Snapshot) -> Sequence[tuple[int, int]] | None:
         return shared_private_figures(snapshot)
 
+    def update(
+        self, snapshot: Snapshot, skip: frozenset[int] | set[int] = frozenset()
+    ) -> list[Event]:
+        self._ksm_now = snapshot.ksm
+        out = super().update(snapshot, skip)
+        if out or self._ksm_base is None or snapshot.ksm is None:
+            self._ksm_base = snapshot.ksm
+        return out
+
     def event(self, when: float, region: Region, delta: int, now: int, since: str) -> Event:
-        return shared_event(when, region, region.start, region.end, delta, now, since)
+        ksm = (self._ksm_base, self._ksm_now)
+        return shared_event(when, region, region.start, region.end, delta, now, since, ksm)
 
 
 def shared_event(
-    when: float, region: Region, start: int, end: int, delta: int, now: int, since: str = ""
+    when: float,
+    region: Region,
+    start: int,
+    end: int,
+    delta: int,
+    now: int,
+    since: str = "",
+    ksm: tuple[KsmStat | None, KsmStat | None] = (None, None),
 ) -> Event:
     """A shared_changed of [start, end) of ``region``: ``delta`` bytes of its private
-    memory became shared with another process (or stopped being), ``now`` shared."""
-    why = SHARED_MORE if delta > 0 else SHARED_LESS
+    memory became shared with another process (or stopped being), ``now`` shared;
+    ``ksm``: the process's KSM counts before and now."""
+    why = sharing_words(delta, *ksm)
     detail = f"{why}{since}: now {size_text(now)} shared, the Rss unchanged by it"
     return Event(
         when, ev.SHARED_CHANGED, start, end, region.kind, abs(delta), delta, region.path,

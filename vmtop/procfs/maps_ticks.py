@@ -141,6 +141,7 @@ class MapsTicks:
             raw_smaps=smaps.raw_smaps,
             has_smaps=True,
             hugetlb=smaps.hugetlb,
+            ksm=smaps.ksm,
         )
 
     @staticmethod

@@ -107,6 +107,7 @@ def carry_smaps(
         raw_smaps=smaps_snap.raw_smaps,
         has_smaps=True,
         hugetlb=smaps_snap.hugetlb,
+        ksm=smaps_snap.ksm,
     )
 
 
@@ -140,6 +141,7 @@ def _carry_columns(maps_snap: Snapshot, smaps_snap: Snapshot) -> Snapshot:
         raw_smaps=smaps_snap.raw_smaps,
         has_smaps=True,
         hugetlb=smaps_snap.hugetlb,
+        ksm=smaps_snap.ksm,
     )
 
 

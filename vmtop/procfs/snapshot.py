@@ -22,6 +22,7 @@ from vmtop.procfs.errors import (
 )
 from vmtop.procfs.facts import read_classify_facts
 from vmtop.procfs.hugetlb_figures import hugetlb_figures
+from vmtop.procfs.ksm_stat import read_ksm_stat
 from vmtop.procfs.parse_maps import ParseError, parse_maps, parse_maps_header
 from vmtop.procfs.parse_proc import StatFields, parse_cmdline, parse_stat, status_uid
 from vmtop.procfs.pieces import read_regions_in_pieces
@@ -310,6 +311,7 @@ def _take_snapshot(
         parse_seconds=read.parse_seconds,
         cpu_seconds=read.cpu_seconds,
         hugetlb=_hugetlb(status, read) if read.from_smaps else None,
+        ksm=read_ksm_stat(procfs, pid) if read.from_smaps else None,
     )
 
 
