@@ -14,9 +14,10 @@ from typing import TextIO
 
 from vmtop.model.names import display_name
 from vmtop.model.region import Region
-from vmtop.model.where import WhereResult, hex_instead, where
+from vmtop.model.where import WhereResult, hex_instead, on_guard_page, where
 from vmtop.output.demangle import demangle
 from vmtop.procfs.elf_files import ProcessElfFiles
+from vmtop.procfs.pagemap import guard_pages
 
 
 def cmd_where(procfs, args: argparse.Namespace, out: TextIO | None = None) -> int:
@@ -27,6 +28,9 @@ def cmd_where(procfs, args: argparse.Namespace, out: TextIO | None = None) -> in
     snapshot = take_snapshot(procfs, args.pid, smaps=False)
     elf_files = ProcessElfFiles(procfs)
     results = [where(snapshot, address, elf_files) for address in args.addresses]
+    # A guard region's page is mapped, with the region's permissions: only pagemap says.
+    guards = guard_pages(procfs, args.pid, [r.address for r in results if r.mapped])
+    results = [on_guard_page(r) if r.address in guards else r for r in results]
     for address, result in zip(args.addresses, results, strict=True):
         hint = decimal_hint(snapshot, getattr(address, "text", ""), result)
         if hint:

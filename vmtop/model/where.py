@@ -19,6 +19,7 @@ from vmtop.model.region import Region, Snapshot
 
 NOT_MAPPED = "not mapped"
 NOT_IN_A_SECTION = "not in any section (ELF headers or padding)"
+GUARD_PAGE = "a guard page (MADV_GUARD_INSTALL): touching it raises SIGSEGV"
 
 # Regions whose file would not be an ELF object anyway: no file to open for them.
 _NO_ELF_KINDS = frozenset(
@@ -98,6 +99,13 @@ def where(snapshot: Snapshot, address: int, elf_files: ElfFiles) -> WhereResult:
         symbol_offset=found[1] if found else None,
         reason=reason,
     )
+
+
+def on_guard_page(result: WhereResult) -> WhereResult:
+    """``result`` for an address whose page pagemap says is a guard region's: mapped,
+    its permissions say nothing of it, and an access faults all the same."""
+    reason = GUARD_PAGE if result.reason is None else f"{GUARD_PAGE}; {result.reason}"
+    return result._replace(reason=reason)
 
 
 def hex_instead(snapshot: Snapshot, text: str) -> int | None:

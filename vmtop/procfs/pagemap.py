@@ -6,6 +6,9 @@ Documentation/admin-guide/mm/pagemap.rst):
 - bit 63: page present in RAM
 - bit 62: page swapped
 - bit 61: page is a file page or shared anonymous
+- bit 58: a guard region's page (MADV_GUARD_INSTALL, Linux 6.13+; said since 6.15):
+  touching it raises SIGSEGV. Its entry is a marker of the swap type, so bit 62 is set
+  too: without bit 58 every guard page would read as swapped out
 - bit 56: page exclusively mapped (by this process only)
 - bits 0-54: the page frame number, zero unless the reader has CAP_SYS_ADMIN (unused)
 
@@ -29,6 +32,7 @@ ENTRY_SIZE = 8
 PRESENT = 1 << 63
 SWAPPED = 1 << 62
 FILE_SHARED = 1 << 61
+GUARD_REGION = 1 << 58
 EXCLUSIVE = 1 << 56
 
 # What one page (or one cell of the strip) is, most telling first.
@@ -37,8 +41,9 @@ SWAP = "swapped"
 FILE = "file_shared"
 EXCL = "exclusive"
 RESIDENT = "present"  # present, anonymous, shared with another process (e.g. after fork)
+GUARD = "guard"  # a guard region's page: no memory, a fault on access
 
-STATES = (EXCL, RESIDENT, FILE, SWAP, NOT_PRESENT)
+STATES = (EXCL, RESIDENT, FILE, SWAP, GUARD, NOT_PRESENT)
 
 
 class PageCounts(NamedTuple):
@@ -51,10 +56,11 @@ class PageCounts(NamedTuple):
     swapped: int
     file_shared: int
     exclusive: int
+    guard: int = 0  # guard region pages (MADV_GUARD_INSTALL): neither present nor swapped
 
     @property
     def not_present(self) -> int:
-        return self.pages - self.present - self.swapped
+        return self.pages - self.present - self.swapped - self.guard
 
 
 def parse_entries(data: bytes) -> list[int]:
@@ -71,13 +77,15 @@ def page_state(entry: int) -> str:
         if entry & EXCLUSIVE:
             return EXCL
         return RESIDENT
+    if entry & GUARD_REGION:
+        return GUARD  # (its marker sets the swap bit too)
     if entry & SWAPPED:
         return SWAP
     return NOT_PRESENT
 
 
 def count_pages(entries: list[int]) -> PageCounts:
-    present = swapped = file_shared = exclusive = 0
+    present = swapped = file_shared = exclusive = guard = 0
     for entry in entries:
         if entry & PRESENT:
             present += 1
@@ -85,11 +93,13 @@ def count_pages(entries: list[int]) -> PageCounts:
                 file_shared += 1
             if entry & EXCLUSIVE:
                 exclusive += 1
+        elif entry & GUARD_REGION:
+            guard += 1
         elif entry & SWAPPED:
             swapped += 1
             if entry & FILE_SHARED:
                 file_shared += 1
-    return PageCounts(len(entries), present, swapped, file_shared, exclusive)
+    return PageCounts(len(entries), present, swapped, file_shared, exclusive, guard)
 
 
 def tally_states(entries: list[int]) -> dict[str, int]:
@@ -105,7 +115,7 @@ class StripCell(NamedTuple):
 
     first_page: int
     pages: int
-    state: str  # the state of most resident pages, else swapped, else not present
+    state: str  # the state of most resident pages, else swapped, else guard, else absent
     present: int  # how many of its pages are present (for shading)
 
 
@@ -131,6 +141,8 @@ def bucket(entries: list[int], cells: int) -> list[StripCell]:
             state = max((EXCL, RESIDENT, FILE), key=lambda s: tally[s])
         elif tally[SWAP]:
             state = SWAP
+        elif tally[GUARD]:
+            state = GUARD
         else:
             state = NOT_PRESENT
         strip.append(StripCell(lo, hi - lo, state, present))
@@ -220,6 +232,22 @@ def read_page_strip(procfs: ProcFS, pid: int, start: int, end: int, cells: int) 
         if cell:
             strip.append(cell[0]._replace(first_page=lo, pages=hi - lo))
     return PageStrip("sampled", sampled, strip, pages)
+
+
+def guard_pages(procfs: ProcFS, pid: int, addresses) -> frozenset[int]:
+    """Those of ``addresses`` that are on a guard region's page (MADV_GUARD_INSTALL):
+    mapped, but touching them raises SIGSEGV. One entry read for each; none where
+    pagemap cannot be read (a copied tree, a refusal: the map is said all the same)."""
+    found = set()
+    for address in addresses:
+        page = address - address % PAGE_SIZE
+        try:
+            entries = read_pagemap(procfs, pid, page, page + PAGE_SIZE)
+        except (PagemapUnavailable, ProcError):
+            return frozenset()
+        if entries and page_state(entries[0]) == GUARD:
+            found.add(address)
+    return frozenset(found)
 
 
 def _translate(procfs: ProcFS, pid: int, *, denied: bool = False) -> ProcError:

@@ -169,6 +169,7 @@ ROLE_PALETTE: dict[str, tuple[str, str]] = {
     "page-resident": ("#5fafff", "#1565c0"),
     "page-file": ("#d7af5f", "#8d6e00"),
     "page-swap": ("#ff8700", "#e65100"),
+    "page-guard": ("#d75f5f", "#b71c1c"),
     "page-absent": ("#585858", "#bdbdbd"),
     # sizes in the picker, like htop: bigger stands out more
     "size-huge": ("#ff5f5f", "#c62828"),

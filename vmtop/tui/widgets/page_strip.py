@@ -21,17 +21,20 @@ STATE_STYLE = {  # (glyph, theme role)
     pm.RESIDENT: ("█", "page-resident"),
     pm.FILE: ("█", "page-file"),
     pm.SWAP: ("▒", "page-swap"),
+    pm.GUARD: ("╳", "page-guard"),
     pm.NOT_PRESENT: ("·", "page-absent"),
 }
 PARTIAL = " ▁▂▃▄▅▆▇█"
 
-# One line per strip state; the states partition the pages (pagemap.page_state). Short
+# One line per strip state (guard pages only where there are some); the states partition
+# the pages (pagemap.page_state). Short
 # enough for one line of the side-by-side pane (LEGEND_INDENT + 47 ≤ its 63 columns).
 LEGEND = (
     (pm.EXCL, "present, anonymous, mapped only here"),
     (pm.RESIDENT, "present, anonymous, shared with another process"),
     (pm.FILE, "present, file or shared memory (page cache)"),
     (pm.SWAP, "swapped out"),
+    (pm.GUARD, "guard (MADV_GUARD_INSTALL): a fault on access"),
     (pm.NOT_PRESENT, "not mapped here: not touched here, or dropped"),
 )
 LEGEND_INDENT = 14  # " █ " and a count of nine digits and two spaces
@@ -104,6 +107,8 @@ def strip_text(
     text.append("\n")
     tally = pm.tally_states(entries)
     for state, label in LEGEND:
+        if state == pm.GUARD and not tally[state]:
+            continue  # (a kernel feature few regions use: said only where there are some)
         if huge_page and state == pm.FILE:
             # Shared hugetlb pages carry the file/shared bit: they are no page cache.
             label = HUGETLB_LABEL
@@ -119,7 +124,9 @@ def strip_text(
         f"kernel bits: present {counts.present:,} = file/shared {tally[pm.FILE]:,} "
         f"({file_excl:,} of them mapped only here) + anonymous "
         f"{tally[pm.EXCL] + tally[pm.RESIDENT]:,} ({tally[pm.EXCL]:,} exclusive) · "
-        f"swapped {counts.swapped:,} · not present {counts.not_present:,}",
+        f"swapped {counts.swapped:,}"
+        + (f" · guard {counts.guard:,}" if counts.guard else "")
+        + f" · not present {counts.not_present:,}",
         style="dim",
     )
     text.append("\n")
