@@ -142,7 +142,8 @@ def why_kind(region: Region) -> str:
         return (
             "Read-write anonymous memory above a guard page, the layout pthread_create "
             "makes (glibc 2.42+ on Linux 6.13+ puts the guard inside the stack's own "
-            "region instead, VmFlag gu); which thread's it is could not be read."
+            "region instead: VmFlag gu on 6.19+, guard pages in the page strip); which "
+            "thread's it is could not be read."
         )
     if r.object == HUGETLB:
         return _why_hugetlb(r)
@@ -282,6 +283,14 @@ def _why_shm(r: Region) -> str:
                 "linked in no directory.)"
             )
         return text + " The key is in its name and the shmid is its inode." + deleted
+    if path.startswith(kinds.SECRETMEM_NAME):
+        return (
+            "Secret memory (memfd_secret): taken out of the kernel's own mapping of RAM, "
+            "so that not even the kernel reads it by accident; locked (never swapped, "
+            "counted in Locked), left out of core dumps, unreadable through "
+            "/proc/PID/mem and ptrace. No file was removed: '(deleted)' is in every such "
+            "mapping's name."
+        )
     if path.startswith("/memfd:"):
         return "A memfd (memfd_create): a file in memory, shared by passing its fd." + (
             deleted if path.endswith(DELETED) else ""

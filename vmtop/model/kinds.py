@@ -34,6 +34,8 @@ KERNEL = "kernel"
 HUGETLB_ANON_NAME = "/anon_hugepage"
 # Where distributions mount hugetlbfs (systemd's dev-hugepages.mount).
 HUGETLBFS_DIR = "/dev/hugepages/"
+# memfd_secret (Linux 5.14+): a file of the kernel's secretmem file system, shared only.
+SECRETMEM_NAME = "/secretmem"
 
 # The kinds of a no-access region.
 NO_ACCESS_KINDS = frozenset((RESERVED, GUARD, GAP))
@@ -132,6 +134,7 @@ def kind_from_name(path: str, perms: str, inode: int) -> str:
                 or path.startswith("/dev/zero")
                 or path.startswith(HUGETLBFS_DIR)
                 or path.startswith("/drm mm object")
+                or path.startswith(SECRETMEM_NAME)
             ):
                 return SHM
             if path.startswith("/dev/") and not in_memory_file:

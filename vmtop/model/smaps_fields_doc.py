@@ -48,9 +48,11 @@ SMAPS_FIELD_DOCS: dict[str, str] = {
     "part of the shared object)",
     "SwapPss": "this process's proportional share of the region's swap (not counting "
     "swapped shmem pages)",
-    "Locked": "the Pss of this region if it is locked in RAM (mlock): locked pages are not "
-    "swapped out",
-    "THPeligible": "1 if the region may get transparent huge pages, 0 if not",
+    "Locked": "the Pss of this region if it is locked in RAM (mlock, MAP_LOCKED, or "
+    "memfd_secret): locked pages are not swapped out",
+    "THPeligible": "1 if page faults and khugepaged may give the region 2 MiB transparent "
+    "huge pages under the current settings, else 0 (MADV_COLLAPSE and the page cache can "
+    "still put huge pages where it is 0)",
     "ProtectionKey": "the memory protection key (pkey) of the region",
     "VmFlags": "the kernel's flags for the region, spelled out below",
 }
@@ -67,7 +69,7 @@ VM_FLAG_DOCS: dict[str, str] = {
     "ms": "may share",
     "gd": "stack segment grows down",
     "pf": "pure PFN range",
-    "dw": "disabled write to the mapped file",
+    "dw": "disabled write to the mapped file (older kernels: before 5.15)",
     "lo": "pages are locked in memory",
     "io": "memory mapped I/O area",
     "sr": "sequential read advice provided",
@@ -91,12 +93,12 @@ VM_FLAG_DOCS: dict[str, str] = {
     "um": "userfaultfd missing tracking",
     "uw": "userfaultfd write-protect tracking",
     "ui": "userfaultfd minor fault",
-    "ur": "userfaultfd read-write-protect tracking",
+    "ur": "userfaultfd read-write-protect tracking (newer kernels)",
     "ss": "shadow stack / guarded control stack page",
     "sl": "sealed (mseal: cannot be unmapped or changed)",
     "lf": "lock on fault pages",
     "dp": "always lazily freeable mapping",
-    "gu": "may contain guard regions",
+    "gu": "may contain guard regions (MADV_GUARD_INSTALL; Linux 6.19+ and 6.18 updates)",
     # Older kernels.
     "mp": "MPX bounds table (older kernels)",
     "nl": "non-linear mapping (older kernels)",

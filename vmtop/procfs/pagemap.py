@@ -6,7 +6,7 @@ Documentation/admin-guide/mm/pagemap.rst):
 - bit 63: page present in RAM
 - bit 62: page swapped
 - bit 61: page is a file page or shared anonymous
-- bit 58: a guard region's page (MADV_GUARD_INSTALL, Linux 6.13+; said since 6.15):
+- bit 58: a guard region's page (MADV_GUARD_INSTALL, Linux 6.13+; this bit since 6.14):
   touching it raises SIGSEGV. Its entry is a marker of the swap type, so bit 62 is set
   too: without bit 58 every guard page would read as swapped out
 - bit 56: page exclusively mapped (by this process only)
