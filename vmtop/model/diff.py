@@ -36,12 +36,14 @@ from vmtop.model.event_words import (
     THREAD_EXIT,
     THREAD_EXIT_CACHED,
     mapped_detail,
+    merge_cause,
     protection_change,
     regions_text,
     renamed_words,
     resident_change_words,
     says_swap_moved,
     size_text,
+    split_cause,
     unmapped_detail,
 )
 from vmtop.model.events import Event
@@ -524,10 +526,12 @@ def _structure_events(
         n_now = len({s.c for s in run})
         region = cc[first.c]
         if n_now > n_before:
-            detail = f"{regions_text(n_before)} became {n_now}: mprotect or madvise of part of it"
+            why = split_cause(cc[s.c].perms for s in run)
+            detail = f"{regions_text(n_before)} became {n_now}: {why}"
             out.append(_event(when, ev.SPLIT, region, first.start, last.end, 0, detail))
         elif n_before > n_now:
-            detail = f"{n_before} regions became {regions_text(n_now)}: permissions match again"
+            why = merge_cause(cp[s.p].perms for s in run)
+            detail = f"{n_before} regions became {regions_text(n_now)}: {why}"
             out.append(_event(when, ev.MERGED, region, first.start, last.end, 0, detail))
         changed: Event | None = None
         for s in run:

@@ -9,6 +9,7 @@ Pure over ``Region`` values: no files, no terminal.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from vmtop.model import cuda, kinds
 from vmtop.model import events as ev
@@ -271,6 +272,22 @@ def protection_change(p: Region, c: Region) -> tuple[str, str]:
             f"{change} (mprotect): code written here made executable (JIT)",
         )
     return ev.PROTECTION_CHANGED, f"{change} (mprotect)"
+
+
+def split_cause(perms: Iterable[str]) -> str:
+    """What cut one mapping into lines with these permissions: mprotect where they
+    differ; where they are all the same, a flag only smaps' VmFlags shows (mlock: lo,
+    mseal: sl, MADV_DONTDUMP: dd, MADV_NOHUGEPAGE: nh, ...), never mprotect."""
+    if len(set(perms)) > 1:
+        return "mprotect of part of it"
+    return "madvise, mlock or mseal of part of it (the same permissions: a VmFlag differs)"
+
+
+def merge_cause(perms: Iterable[str]) -> str:
+    """What made lines with these permissions one line again."""
+    if len(set(perms)) > 1:
+        return "permissions match again"
+    return "their VmFlags match again (munlock, madvise)"
 
 
 def regions_text(n: int) -> str:

@@ -40,6 +40,7 @@ from vmtop.model.event_words import (
     STACK_NAME,
     renamed_words,
     size_text,
+    split_cause,
 )
 from vmtop.model.events import Event
 from vmtop.model.process_events import exec_event
@@ -362,7 +363,7 @@ def _splits(A, B, pairing: _Pairing, when: float, hits: _Hits | None) -> list[Ev
         elif hits(p.start, p.end):
             detail += "parts of it were unmapped or mapped over in between"
         else:
-            detail += "mprotect or madvise of part of it"
+            detail += split_cause(B[j].perms for j in users)
         out.append(_item(when, ev.SPLIT, p, first.start, last.end, 0, detail))
         kept = sum(min(p.end, B[j].end) - max(p.start, B[j].start) for j in users)
         if kept < p.size:
