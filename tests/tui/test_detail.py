@@ -449,6 +449,7 @@ async def test_page_strip_legend_entries_are_never_cut_mid_phrase(fixture_procfs
 
     _, region, screen = open_detail(fixture_procfs, 4242, lambda r: r.path == "[heap]")
     entries = [pm.PRESENT | pm.EXCLUSIVE] * (region.size // 4096)
+    entries[-1] = pm.SWAPPED | pm.GUARD_REGION  # (guard pages are said where there are some)
     monkeypatch.setattr(pm, "read_pagemap", lambda procfs, pid, start, end: list(entries))
     for size in ((160, 48), (80, 24)):
         async with DetailApp(screen).run_test(size=size) as pilot:

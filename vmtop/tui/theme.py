@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from rich.color import Color as RichColor
+from rich.color import ColorSystem
 from rich.style import Style
 from textual._context import active_app  # the app running this code, if any
 from textual.color import Color
@@ -231,7 +233,9 @@ LIGHT_THEME = Theme(
     surface="#f0f0f0",
     panel="#e4e4e4",
     dark=False,
-    variables=default_variables(dark=False),
+    # The footer's keys in red, not the accent's orange: in 16 colours orange comes
+    # down to yellow, which terminals draw about as light as white.
+    variables={**default_variables(dark=False), "footer-key-foreground": "#b3261e"},
 )
 
 THEMES = (DARK_THEME, LIGHT_THEME)
@@ -289,8 +293,14 @@ def _resolve(variable: str, fallback: str) -> str:
 
 
 def kind_color(kind: str) -> str:
+    if no_color():
+        # Textual greys every colour by its lightness, and a kind's could come out as
+        # the background's (rodata's dark blue as black on black): the text's colour
+        # instead; the fills tell the groups of kinds apart (GROUP_FILLS).
+        return _resolve("foreground", "#d0d0d0")
     if few_colors():
-        return ANSI_KIND_PALETTE.get(kind, _ANSI_GREY)
+        table = ANSI_KIND_PALETTE if theme_is_dark() else ANSI_KIND_PALETTE_LIGHT
+        return table.get(kind, _ANSI_GREY)
     return _resolve(kind_variable(kind), KIND_PALETTE.get(kind, FALLBACK_KIND)[0])
 
 
@@ -330,6 +340,41 @@ ANSI_KIND_PALETTE: dict[str, str] = {
     "vsyscall": _ANSI_GREY,
     "kernel": _ANSI_WHITE,
 }
+
+
+# The same on a light background, where the bright colours and yellow and cyan are
+# unreadable (xterm's yellow on white: 1.7 to 1): black, the reds, greens, blues and
+# magentas, and dark grey.
+ANSI_KIND_PALETTE_LIGHT: dict[str, str] = {
+    "heap": "#00aa00",
+    "arena": "#000000",
+    "anon": "#aa00aa",
+    "named_anon": "#ff55ff",
+    "stack": "#aa0000",
+    "thread_stack": "#ff5555",
+    "jit": "#aa00aa",
+    "text": "#0000aa",
+    "rodata": "#5555ff",
+    "relro": "#555555",
+    "data": "#000000",
+    "bss": "#00aa00",
+    "file": "#0000aa",
+    "shm": "#aa00aa",
+    "device": "#555555",
+    "reserved": _ANSI_GREY,
+    "gap": _ANSI_GREY,
+    "guard": "#aa0000",
+    "vdso": _ANSI_GREY,
+    "vvar": _ANSI_GREY,
+    "vsyscall": _ANSI_GREY,
+    "kernel": _ANSI_GREY,
+}
+
+
+def theme_is_dark() -> bool:
+    """Whether the running app's theme is a dark one (outside an app: the dark default)."""
+    app = active_app.get(None)
+    return bool(getattr(getattr(app, "current_theme", None), "dark", True))
 
 
 def few_colors() -> bool:
@@ -389,12 +434,61 @@ def kind_fill(kind: str) -> str:
 
 
 def event_color(event: str) -> str:
-    return _resolve(event_variable(event), EVENT_PALETTE.get(event, FALLBACK_EVENT)[0])
+    value = _resolve(event_variable(event), EVENT_PALETTE.get(event, FALLBACK_EVENT)[0])
+    return _readable(value)
 
 
 def color(role: str) -> str:
     """The colour of a role of ``ROLE_PALETTE`` in the current theme."""
-    return _resolve(role_variable(role), ROLE_PALETTE[role][0])
+    value = _resolve(role_variable(role), ROLE_PALETTE[role][0])
+    if role in BACKGROUND_ROLES or role in ON_DARK_BACKGROUND_ROLES:
+        return value
+    return _readable(value)
+
+
+# Text on a dark background of its own in either theme (the PID's badge, the banner).
+ON_DARK_BACKGROUND_ROLES = frozenset(("pid-fg", "banner-fg"))
+# The roles that are backgrounds: light on a light theme, as they should be.
+BACKGROUND_ROLES = frozenset(
+    (
+        *(r for r in ROLE_PALETTE if r.startswith("row-")),
+        "table-header",
+        "table-header-sorted",
+        "bar-empty",
+        "bar-resident",
+        "panel",
+        "pane-title",
+        "prompt",
+        "pid-bg",
+    )
+)
+
+
+# On a light theme with 16 colours, the light ones a colour comes down to (the greys,
+# yellow, cyan, bright green) are drawn by terminals as light as their background
+# (xterm's grey on white: 1.26 to 1): a dark one of the 16 instead. By the number Rich
+# brings a colour down to.
+_DARK_FOR_LIGHT = {
+    7: "#555555",  # grey: dark grey
+    15: "#555555",
+    3: "#aa0000",  # yellow (orange, amber): red
+    11: "#aa0000",
+    6: "#0000aa",  # cyan: blue
+    14: "#0000aa",
+    10: "#00aa00",  # bright green: green
+}
+
+
+def _readable(value: str) -> str:
+    """``value``, or where it would be unreadable (a light theme in 16 colours) a dark
+    colour of the 16 in its place."""
+    if not few_colors() or theme_is_dark():
+        return value
+    try:
+        number = RichColor.parse(value).downgrade(ColorSystem.STANDARD).number
+    except Exception:  # noqa: BLE001 - a theme's bad value must not crash a render
+        return value
+    return _DARK_FOR_LIGHT.get(number, value)
 
 
 def style(

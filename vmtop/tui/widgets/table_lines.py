@@ -145,7 +145,9 @@ class RegionTableLines:
         kind_style = self._style(color, bg, bold=selected)
         plain = self._style(theme.color("strong" if selected else "text"), bg)
         dim = self._style(theme.color("muted" if selected else "dim"), bg)
-        addr = self._style(color, bg, dim=not selected)
+        # (Dimmed in 16 colours, a kind's colour comes out as another of the 16, on a
+        # light theme one as light as the background.)
+        addr = self._style(color, bg, dim=not selected and not theme.few_colors())
         change = self.changes.get(r.start)
         size_delta = change.size_delta if change else 0
         rss_delta = change.rss_delta if change else 0
