@@ -89,6 +89,11 @@ class ProcessLayout:
             side.styles.width = SIDE_WIDE if width >= WIDE_FROM else SIDE_NORMAL
         footer = self.query_one("Footer")
         footer.compact = width < 120
+        if width != getattr(self, "_footer_width", None):
+            # The keys the footer has room for (active_bindings) are chosen anew for the
+            # width: it kept a wide one's, cut mid-word, after the terminal shrank.
+            self._footer_width = width
+            self.refresh_bindings()
 
     def _events_shown(self) -> bool:
         if self.show_events is None:
