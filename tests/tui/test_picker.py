@@ -357,3 +357,22 @@ async def test_title_counts_are_singular_and_plural(fixture_procfs):
         screen._apply([row for row in screen.lister.list() if row.pid == 4242])
         await pilot.pause()
         assert "· 1 process ·" in str(title.content)
+
+
+async def test_a_command_line_longer_than_the_status_line_ends_in_an_ellipsis(fixture_procfs):
+    """It was wrapped at a word and its second line clipped: "python3 -c  import" read
+    like a whole (bogus) command line."""
+    app = PickerApp(fixture_procfs)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        long = "python3 -c " + " ".join(f"argument{k:03d}" for k in range(40))
+        rows = [
+            row._replace(command=long) if row.pid == 4343 else row for row in screen.lister.list()
+        ]
+        screen._apply(rows)
+        await pilot.pause()
+        assert selected_pid(app) == 4343
+        status = app.screen.query_one("#picker-status")
+        shown = status.render_line(0).text.rstrip()
+        assert status.size.height == 1
+        assert shown.endswith("…") and "argument000" in shown, shown
