@@ -36,6 +36,7 @@ TUI_COMMANDS = [
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("TEXTUAL_DRIVER", None)
+    env["TERM"] = "xterm-256color"  # (the pty is one; a CI runner's TERM may be dumb)
     return env
 
 
@@ -127,6 +128,11 @@ def test_the_check_itself(tmp_path, monkeypatch):
             assert "stdin is not one" in no_terminal_reason(file, tty)
             assert "stdout is not one" in no_terminal_reason(tty, file)
             assert "stdin and stdout are not one" in no_terminal_reason(file, file)
+            # A terminal that says it cannot move its cursor (Emacs' M-x shell).
+            monkeypatch.setenv("TERM", "dumb")
+            assert "TERM=dumb says this one cannot" in no_terminal_reason(tty, tty)
+            monkeypatch.setenv("TERM", "xterm")
+            assert no_terminal_reason(tty, tty) is None
             # textual-serve runs the app with a web driver and no tty: no check then.
             monkeypatch.setenv("TEXTUAL_DRIVER", "textual.drivers.web_driver:WebDriver")
             assert no_terminal_reason(file, file) is None

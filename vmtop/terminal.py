@@ -1,6 +1,6 @@
 """Where vmtop's text meets the terminal: is there one, and can every text be written.
 
-The TUI needs a terminal on both ends. Without one (a cron job, a CI step, a pipe)
+The TUI needs a terminal on both ends, and one that can draw (not ``TERM=dumb``). Without one (a cron job, a CI step, a pipe)
 Textual writes escape codes into the file and its input thread spins on a closed
 stdin: so the TUI commands refuse at once instead, and point to the headless ones.
 textual-serve runs the app with a web driver and no tty; it says so by setting
@@ -38,6 +38,12 @@ def no_terminal_reason(
         name for name, stream in (("stdin", stdin), ("stdout", stdout)) if not _is_tty(stream)
     ]
     if not missing:
+        if os.environ.get("TERM") == "dumb":
+            # (Emacs' shell, a script log): full-screen drawing is garbage there.
+            return (
+                "the TUI needs a terminal that can move its cursor, and TERM=dumb says "
+                f"this one cannot; set TERM (e.g. TERM=xterm-256color), or use {instead}"
+            )
         return None
     which = " and ".join(missing)
     verb = "are" if len(missing) > 1 else "is"
