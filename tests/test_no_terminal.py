@@ -121,6 +121,7 @@ def test_headless_commands_still_run_without_terminal(tmp_path, startup_seconds)
 
 def test_the_check_itself(tmp_path, monkeypatch):
     monkeypatch.delenv("TEXTUAL_DRIVER", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
     leader, follower = pty.openpty()
     try:
         with open(follower, closefd=False) as tty, open(tmp_path / "f", "w") as file:
