@@ -604,3 +604,32 @@ async def test_at_80_columns_the_replay_header_keeps_the_command_name(recording)
         command = recording.command
         assert command[:12] in line, line
         assert "❚❚" in line and "sample 1/" in line, line
+
+
+async def test_home_and_end_in_the_event_log_move_in_the_log_not_in_time(recording):
+    """After Tab, End jumped the replay to its last sample (Home to its first) instead
+    of going to the log's oldest event, as it does on the live screen."""
+    app = ReplayApp(recording)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await opened(app, pilot)
+        await pilot.press("t", *"+12s", "enter")
+        await settle(pilot)
+        at = screen.source.position
+        log = screen.query_one(EventLog)
+        assert len(log.events) > 1
+        await pilot.press("tab")
+        await settle(pilot)
+        assert screen.focused is log
+        await pilot.press("end")
+        await settle(pilot)
+        assert screen.source.position == at
+        assert log.cursor == len(log.events) - 1  # the oldest
+        await pilot.press("home")
+        await settle(pilot)
+        assert (screen.source.position, log.cursor) == (at, 0)
+        # Elsewhere they still go to the first / last sample.
+        await pilot.press("tab")
+        await settle(pilot)
+        await pilot.press("end")
+        await settle(pilot)
+        assert screen.source.position == SAMPLES - 1

@@ -124,7 +124,8 @@ REPLAY = [
     ("+ / -", "play faster / slower"),
     (", / .", "one sample back / forward"),
     ("n / N", "next / previous event"),
-    ("Home / End", "first / last sample (in a replay, not the table's first / last region)"),
+    ("Home / End", "first / last sample (in a replay, not the table's first / last region; in "
+     "the event log, after Tab, its newest / oldest event)"),
     ("t", "go to a time: 12:03:10, 90s (from the start), +5m / -30s (from here), end"),
     ("a / b", "mark A (the baseline) / B: the line under the timeline says what the "
      "recording saw between A and B (RSS and its peak, events by type with their sizes) "

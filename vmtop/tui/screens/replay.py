@@ -502,6 +502,8 @@ class ReplayScreen(ProcessScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("goto_time", "seek") and self._prompt_focused():
             return False  # the key edits the prompt
+        if action == "seek" and isinstance(self.focused, EventLog):
+            return False  # Home / End move in the event log, as on the live screen
         if action == "clear_baseline":
             return self.mark_a is not None or self.mark_b is not None
         return super().check_action(action, parameters)
