@@ -98,7 +98,7 @@ def test_pmap_format_without_smaps(procfs):
         "0000000000400000       8       -       - r-x-- nosmaps\n"
         "00007ffc00000000     132       -       - rw---   [ stack ]\n"
         "---------------- ------- ------- ------- \n"
-        "total kB             140       -       -\n"
+        "total kB             140      40       -\n"  # (the RSS: status' VmRSS, 40 kB)
     )
 
 
@@ -285,3 +285,25 @@ def test_every_fixture_tree_is_listed_in_the_readme():
         if tree.is_dir() and tree.name.isdigit() and int(tree.name) >= 90000:
             assert f"| {tree.name} |" in readme, tree.name
     assert Path(PROC_FIXTURES / "record.py").exists()
+
+
+@pytest.mark.live
+def test_pmap_without_smaps_totals_the_rss_status_gives():
+    """`--no-smaps --format pmap` printed "-" for the total RSS, which status says."""
+    import subprocess
+    import sys
+
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "vmtop", "snapshot", str(sleeper.pid), "--no-smaps",
+             "--format", "pmap"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        with open(f"/proc/{sleeper.pid}/status") as f:
+            rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    total = out.splitlines()[-1].split()
+    assert total[:2] == ["total", "kB"] and total[3:] == [str(rss), "-"]

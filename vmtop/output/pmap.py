@@ -115,7 +115,11 @@ def render_pmap(snapshot: Snapshot) -> str:
       lines into a 1024-byte buffer and prints a garbled row for it.
     """
     rows = PmapRows(snapshot.info.start_stack)
-    return pmap_head(snapshot.info) + rows.text(snapshot.regions) + rows.foot(snapshot.has_smaps)
+    return (
+        pmap_head(snapshot.info)
+        + rows.text(snapshot.regions)
+        + rows.foot(snapshot.has_smaps, snapshot.totals.rss)
+    )
 
 
 def pmap_head(info) -> str:
@@ -182,11 +186,14 @@ class PmapRows:
         lines.append("")
         return "\n".join(lines)
 
-    def foot(self, has_smaps: bool) -> str:
-        """The last two lines, with the totals of every row written."""
+    def foot(self, has_smaps: bool, rss: int | None = None) -> str:
+        """The last two lines, with the totals of every row written (``rss``: the
+        process's, in bytes, where smaps was not read: status' VmRSS)."""
         text = "---------------- ------- ------- ------- \n"
         if has_smaps:
-            size, rss, dirty = self.total_size, self.total_rss, self.total_dirty
-            return text + f"{'total kB':<16} {size:7d} {rss:7d} {dirty:7d}\n"
-        # maps only: resident figures are unknown, not zero
-        return text + f"{'total kB':<16} {self.total_size:7d} {'-':>7} {'-':>7}\n"
+            size, total, dirty = self.total_size, self.total_rss, self.total_dirty
+            return text + f"{'total kB':<16} {size:7d} {total:7d} {dirty:7d}\n"
+        # maps only: each region's resident figures are unknown, not zero; the whole
+        # process's RSS is status' (no Dirty there).
+        said = "-" if rss is None else str(rss >> 10)
+        return text + f"{'total kB':<16} {self.total_size:7d} {said:>7} {'-':>7}\n"

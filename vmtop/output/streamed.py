@@ -77,7 +77,7 @@ def _write(stream: StreamedSnapshot, fmt: str, sink: HeldBack, procfs: ProcFS) -
                 sink.write(pmap_head(stream.info))
                 first = False
             sink.write(rows.text(piece.regions))
-        sink.write(rows.foot(stream.has_smaps))
+        sink.write(rows.foot(stream.has_smaps, stream.totals.rss if stream.totals else None))
         return
     if fmt == "json":
         from vmtop.output.json_out import JsonWriter
