@@ -49,6 +49,7 @@ from vmtop.procfs.errors import (
     ProcessGone,
     ZombieProcess,
 )
+from vmtop.procfs.huge_page_figures import said_with_huge_pages
 from vmtop.procfs.maps_ticks import MapsTicks
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.smaps_budget import SMAPS_BUDGET, carry_smaps, smaps_every
@@ -140,6 +141,11 @@ def _take(
     )
 
 
+# A small map's smaps text is kept (the last two reads'): a region's resident rise is
+# told by its huge pages (procfs.huge_page_figures), which the parser does not keep.
+WATCH_KEEPS_TEXT_UP_TO = 1 << 20
+
+
 class SmapsReads:
     """When to read smaps (smaps_budget): every tick while one read costs less than
     ``SMAPS_BUDGET`` of the interval, else every ``every`` ticks, with the figures of
@@ -162,7 +168,8 @@ class SmapsReads:
         the last smaps read carried over."""
         self.fresh = snap.has_smaps
         if snap.has_smaps:
-            snap = snap.compact()  # the text is not needed here: 45 MB at 60 000 regions
+            if snap.raw_smaps is not None and len(snap.raw_smaps) > WATCH_KEEPS_TEXT_UP_TO:
+                snap = snap.compact()  # not kept: 45 MB at 60 000 regions
             self.fresh_after = self.last
             self.cost = max(snap.read_seconds + snap.parse_seconds, snap.cpu_seconds)
             self.last = snap
@@ -237,7 +244,8 @@ def _events(prev: Snapshot, cur: Snapshot, budget: SmapsReads, threshold: int) -
     next; the rest from one snapshot to the next."""
     events = diff_snapshots(prev, cur, rss_threshold=threshold)
     if budget.fresh and budget.fresh_after is prev:
-        return list(events)  # smaps read on both: one diff says all
+        # smaps read on both: one diff says all (a rise in huge pages said so)
+        return said_with_huge_pages(events, prev, cur)
     events = [e for e in events if e.event != ev.RSS_CHANGED]
     if budget.fresh and budget.fresh_after is not None:
         rss = diff_snapshots(budget.fresh_after, cur, rss_threshold=threshold)
@@ -249,6 +257,7 @@ def _events(prev: Snapshot, cur: Snapshot, budget: SmapsReads, threshold: int) -
             if e.start in told or e.rss is None or e.rss < threshold or e.delta <= 0:
                 continue
             events.append(resident_since_mapped(e))
+        return said_with_huge_pages(events, budget.fresh_after, cur)
     return events
 
 

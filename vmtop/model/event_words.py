@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from vmtop.model import cuda, kinds
 from vmtop.model import events as ev
 from vmtop.model.cached_stacks import CACHED_GUARD, is_cached_stack
+from vmtop.model.events import Event
 from vmtop.model.region import Region
 from vmtop.model.sysv import SYSV_PREFIX
 from vmtop.model.v8_pages import V8_LARGE, V8_PAGE
@@ -333,5 +334,30 @@ def resident_change_words(
     elif moved is not None and -moved >= delta // 2:
         why = SWAPPED_IN
     else:
-        why = "pages faulted in"
+        why = FAULTED_IN
     return f"{why}: now {size_text(now)} resident{on_swap}"
+
+
+FAULTED_IN = "pages faulted in"
+IN_HUGE_PAGES = (
+    "pages faulted in as transparent huge pages: 2 MiB each, however little of each "
+    "was touched (a fault where THP may back the range, or khugepaged or MADV_COLLAPSE "
+    "filling a sparse range)"
+)
+
+
+def in_huge_pages(event: Event, huge_before: int, huge_now: int) -> Event:
+    """An rss_changed rise told by the region's memory in transparent huge pages
+    (smaps' AnonHugePages, ShmemPmdMapped and FilePmdMapped, before and now): where they
+    grew by half of it or more, the memory came as huge pages, 2 MiB for a byte touched
+    (khugepaged filled a sparse 16 MiB region with no fault at all), not as faulted
+    pages. Other events as they are."""
+    if (
+        event.event != ev.RSS_CHANGED
+        or event.delta <= 0
+        or not event.detail.startswith(FAULTED_IN + ":")
+        or 2 * (huge_now - huge_before) < event.delta
+    ):
+        return event
+    rest = event.detail[len(FAULTED_IN) :]
+    return event._replace(detail=f"{IN_HUGE_PAGES}{rest}, {size_text(huge_now)} in huge pages")

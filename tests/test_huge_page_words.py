@@ -1,0 +1,82 @@
+"""A resident rise that came as transparent huge pages is said so, not "faulted in".
+
+One byte written every 2 MiB of a MADV_HUGEPAGE region brings 16 MiB: a 2 MiB page for
+each fault (and khugepaged or MADV_COLLAPSE fill a sparse range with no fault at all).
+vmtop said "pages faulted in", which sends one looking for code that touched 16 MiB.
+The words are a function of the region's huge pages before and after (pure tests); the
+figures come from the smaps text (live, ground truth the kernel's AnonHugePages).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+from helpers_diff import MiB, WatchProcess
+
+from vmtop.model import events as ev
+from vmtop.model.event_words import IN_HUGE_PAGES, in_huge_pages
+from vmtop.model.events import Event
+
+RISE = Event(1.0, ev.RSS_CHANGED, 0x1000, 0x1001000, "anon", 16 * MiB, 16 * MiB, "", None,
+             "pages faulted in: now 16.0 MiB resident")  # fmt: skip
+
+
+def test_a_rise_in_huge_pages_is_said_so():
+    said = in_huge_pages(RISE, 0, 16 * MiB)
+    assert said.detail == f"{IN_HUGE_PAGES}: now 16.0 MiB resident, 16.0 MiB in huge pages"
+
+
+def test_a_rise_of_small_pages_beside_old_huge_ones_is_faulted_in():
+    assert in_huge_pages(RISE, 16 * MiB, 18 * MiB) is RISE  # (2 MiB of 16 MiB more)
+
+
+def test_a_fall_or_a_swap_in_is_left_as_it_is():
+    fall = RISE._replace(delta=-16 * MiB, detail="pages freed or reclaimed: now 0 B resident")
+    assert in_huge_pages(fall, 16 * MiB, 0) is fall
+    back = RISE._replace(detail="pages swapped in: now 16.0 MiB resident")
+    assert in_huge_pages(back, 0, 16 * MiB) is back
+
+
+def anon_huge_pages(pid: int, address: int) -> int:
+    inside = False
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            head = line.split()[0]
+            if "-" in head and not head.endswith(":"):
+                inside = int(head.split("-")[0], 16) == address
+            elif inside and head == "AnonHugePages:":
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+@pytest.mark.live
+def test_watch_says_a_region_filled_by_huge_pages(compile_c):
+    from helpers_elf import C_DIR
+
+    exe = compile_c(C_DIR / "huge_page_touch.c")
+    child = subprocess.Popen(
+        [str(exe)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+    )
+    watch = None
+    try:
+        address = int(child.stdout.readline().split()[1], 16)
+        watch = WatchProcess(child.pid, interval=0.2)
+        watch.wait_ready()
+        child.stdin.write("touch\n")
+        assert child.stdout.readline().strip() == "DONE touch"
+        huge = anon_huge_pages(child.pid, address)
+        time.sleep(1.0)
+    finally:
+        if watch is not None:
+            watch.stop()
+        child.kill()
+        child.wait()
+    if huge < 8 * MiB:
+        pytest.skip(f"transparent huge pages gave {huge} bytes here (THP off, or none free)")
+    (rise,) = [
+        e for e in watch.events if e["event"] == "rss_changed" and e["start"] == f"{address:#x}"
+    ]
+    assert rise["detail"].startswith(IN_HUGE_PAGES + ":"), rise
+    assert rise["delta"] >= huge
