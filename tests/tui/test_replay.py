@@ -633,3 +633,16 @@ async def test_home_and_end_in_the_event_log_move_in_the_log_not_in_time(recordi
         await pilot.press("end")
         await settle(pilot)
         assert screen.source.position == SAMPLES - 1
+
+
+def test_the_header_pieces_are_as_wide_at_every_sample(recording):
+    """'threads 1' came and went as the replay moved from sample 9 to 10 (+9s to
+    +10s): the pieces beside it grew by a character, and the header left it out."""
+    from vmtop.tui.replay_source import ReplaySource
+
+    source = ReplaySource(recording)
+    widths = set()
+    for i in range(SAMPLES):
+        source.seek(i) if hasattr(source, "seek") else setattr(source, "position", i)
+        widths.add(tuple(len(text) for _, text in source.describe(False)))
+    assert len(widths) == 1, widths

@@ -113,12 +113,15 @@ class ReplaySource:
         # As many decimals as tell this sample from its neighbours (the report's and
         # `t`'s times alike), every one shown: the header does not jitter in width.
         digits = rec.digits
+        total = span_label(rec.end - rec.start, digits)
+        # The pieces that change as the replay moves, padded to their widest (at the
+        # end): what the header has room for stays the same from sample to sample
+        # ("threads 1" came and went between sample 9 and 10).
+        span = f"  +{span_label(now - rec.start, digits)} of {total}"
+        label = f"  {rec.label(i)}"
         return (
             (40, f"replay of {day}  "),
             (100, f"{state}  {clock_label(now, digits)}"),
-            (
-                50,
-                f"  +{span_label(now - rec.start, digits)} of {span_label(rec.end - rec.start, digits)}",
-            ),
-            (75, f"  {rec.label(i)}"),
+            (50, span.ljust(len(f"  +{total} of {total}"))),
+            (75, label.ljust(len(f"  sample {rec.recorded}/{rec.recorded}"))),
         )
