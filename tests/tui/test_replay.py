@@ -643,6 +643,7 @@ def test_the_header_pieces_are_as_wide_at_every_sample(recording):
     source = ReplaySource(recording)
     widths = set()
     for i in range(SAMPLES):
-        source.seek(i) if hasattr(source, "seek") else setattr(source, "position", i)
+        source.seek(i)
+        source.sample()
         widths.add(tuple(len(text) for _, text in source.describe(False)))
     assert len(widths) == 1, widths
