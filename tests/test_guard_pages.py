@@ -94,3 +94,13 @@ def test_where_says_an_address_on_a_guard_page_faults(guarded):
     assert len(out) == 2
     assert "a guard page (MADV_GUARD_INSTALL): touching it raises SIGSEGV" in out[0]
     assert "guard" not in out[1]
+
+
+def test_a_pfn_map_says_pagemap_leaves_it_out():
+    # A perf ring buffer (VmFlags pf io): pagemap reports its pages as nothing there.
+    from vmtop.tui.widgets.page_strip import PFN_MAP_LABEL, strip_text
+
+    entries = [0] * 9
+    result = ("full", entries, pm.bucket(entries, 9), 9)
+    assert PFN_MAP_LABEL in strip_text(result, 80, 0.0, pfn_map=True).plain
+    assert PFN_MAP_LABEL not in strip_text(result, 80, 0.0).plain

@@ -458,7 +458,12 @@ class RegionDetailScreen(Screen):
         shared_swap = (
             swap if isinstance(swap, int) and self.memory_region.perms[3:4] == "s" else None
         )
-        widget.update(strip_text(result, self._strip_width(), now, huge_page, shared_swap))
+        # A PFN map (a device's memory, a perf ring): the kernel's page walk skips it, so
+        # every entry reads as nothing there, whatever is.
+        pfn_map = "pf" in str(self.fields.get("VmFlags", "")).split()
+        widget.update(
+            strip_text(result, self._strip_width(), now, huge_page, shared_swap, pfn_map=pfn_map)
+        )
 
     # -- keys ---------------------------------------------------------------------------
 

@@ -59,6 +59,7 @@ HUGETLB_LABEL = "present, hugetlb page of a shared mapping"
 
 
 SHARED_SWAP_LABEL = "not mapped here: not touched here, dropped, or on swap"
+PFN_MAP_LABEL = "not said: pagemap leaves out PFN maps (device memory, perf rings)"
 
 
 def strip_text(
@@ -67,13 +68,16 @@ def strip_text(
     now: float,
     huge_page: int | None = None,
     shared_swap: int | None = None,
+    *,
+    pfn_map: bool = False,
 ) -> Text:
     """The strip, its scale, the legend and the kernel bits, for a pagemap read
     (``("full" | "sampled", entries, strip cells, total pages)``). ``huge_page``: the
     size of the hugetlb pages backing the region, if it is in them (pagemap still has
     an entry per base page). ``shared_swap``: smaps' Swap of a shared mapping, whose
     swapped pages pagemap shows as not mapped (the kernel clears their entries: no
-    swap entry is left in this process's page table)."""
+    swap entry is left in this process's page table). ``pfn_map``: the region is one
+    (VmFlags pf), whose pages pagemap never reports."""
     how, entries, strip, total_pages = result
     counts = pm.count_pages(entries)
     text = Text()
@@ -114,6 +118,8 @@ def strip_text(
             label = HUGETLB_LABEL
         if shared_swap and state == pm.NOT_PRESENT:
             label = SHARED_SWAP_LABEL
+        if pfn_map and state == pm.NOT_PRESENT:
+            label = PFN_MAP_LABEL
         glyph, role = STATE_STYLE[state]
         text.append(f" {glyph} ", style=theme.color(role))
         text.append(f"{tally[state]:>9,}  {legend_label(label, width)}\n")
