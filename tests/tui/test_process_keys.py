@@ -368,3 +368,25 @@ async def test_field_columns_read_the_field_from_smaps(tmp_path, column, title, 
         assert row_of(app, HEAP[0]).split()[column] == "8.0K"
         first = maps_lines()[0]  # untouched: what the recorded smaps says
         assert row_of(app, first[0]).split()[column] == format_bytes(smaps_field(first[0], field))
+
+
+async def test_the_chooser_says_which_ticked_columns_have_no_room():
+    """At 80 columns ticking a column could change nothing on screen, and the dialog
+    gave no hint which ticked ones were left out."""
+    app = ScreenApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(RegionTable)
+        await pilot.press("c")
+        chooser = app.screen
+        options = chooser.query_one(SelectionList)
+        ids = [options.get_option_at_index(i).value for i in range(options.option_count)]
+        options.highlighted = ids.index("anonymous")
+        await pilot.press("space")
+        await settle(pilot)
+        note = str(chooser.query_one("#columns-note").render())
+        on_screen = {c.id for c in table.columns}
+        assert "anonymous" in table.chosen and "anonymous" not in on_screen  # (ground truth)
+        assert note.startswith("Ticked, but no room for them at this width:") and "Anon" in note
+        left_out = [t.strip(" .") for t in note.split(":", 1)[1].split(",")]
+        assert all(t not in header_cells(table) for t in left_out), (left_out, header_cells(table))

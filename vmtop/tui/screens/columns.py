@@ -6,7 +6,7 @@ field it comes from. Changes apply as they are made; Esc or Enter closes it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from textual.app import ComposeResult
@@ -53,11 +53,17 @@ class ColumnChooser(ModalScreen[tuple[str, ...]]):
     BINDINGS = [Binding("escape,enter,c,q", "close", "Close", priority=True)]
 
     def __init__(
-        self, chosen: tuple[str, ...], on_change: Callable[[tuple[str, ...]], None] | None = None
+        self,
+        chosen: tuple[str, ...],
+        on_change: Callable[[tuple[str, ...]], None] | None = None,
+        shown: Callable[[], Iterable[str]] | None = None,
     ) -> None:
+        """``shown``: the columns the table has room for now (the ticked ones that are
+        not are said, or ticking one would seem to do nothing)."""
         super().__init__()
         self.chosen = tuple(chosen)
         self.on_change = on_change
+        self.shown = shown
 
     def compose(self) -> ComposeResult:
         with Vertical(id="columns-box"):
@@ -70,10 +76,17 @@ class ColumnChooser(ModalScreen[tuple[str, ...]]):
                 ),
                 id="columns-list",
             )
-            yield Static(
-                "Columns that do not fit the width are left out, lowest priority first.",
-                classes="muted",
-            )
+            yield Static(self._note(), classes="muted", id="columns-note")
+
+    def _note(self) -> str:
+        note = "Columns that do not fit the width are left out, lowest priority first."
+        if self.shown is None:
+            return note
+        shown = set(self.shown())
+        left_out = [c.title for c in CATALOGUE if c.id in self.chosen and c.id not in shown]
+        if not left_out:
+            return note
+        return f"Ticked, but no room for them at this width: {', '.join(left_out)}."
 
     def on_mount(self) -> None:
         self.query_one(SelectionList).focus()
@@ -92,6 +105,7 @@ class ColumnChooser(ModalScreen[tuple[str, ...]]):
         self.chosen = (*REQUIRED_COLUMNS, *message.selection_list.selected)
         if self.on_change is not None:
             self.on_change(self.chosen)
+        self.query_one("#columns-note", Static).update(self._note())
 
     def action_close(self) -> None:
         self.dismiss(self.chosen)

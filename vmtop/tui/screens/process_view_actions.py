@@ -27,7 +27,11 @@ class ProcessViewActions:
         from vmtop.tui.screens.columns import ColumnChooser
 
         table = self.query_one(RegionTable)
-        self.app.push_screen(ColumnChooser(table.chosen, on_change=table.set_columns))
+
+        def shown():
+            return [c.id for c in table.columns]
+
+        self.app.push_screen(ColumnChooser(table.chosen, on_change=table.set_columns, shown=shown))
 
     def show_hugetlb_column(self, snap: Snapshot) -> None:
         """Add the HugeTLB column once, when the process turns out to have memory in
