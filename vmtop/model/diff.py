@@ -108,7 +108,9 @@ def diff_snapshots(
                 said = says_swap_moved(event.detail)
             if not said and p.swap is not None and c.swap is not None:
                 _swap_moved(c, c.start, c.end, c.swap - p.swap, c.swap, threshold, when, out)
-            if delta > -threshold:  # (shared pages freed: the rss_changed said it)
+            # (Shared pages freed: the rss_changed said it. Most regions resized have the
+            # same shared figures: not looked at further.)
+            if delta > -threshold and p[_SHARED_DIRTY] != c[_SHARED_DIRTY]:
                 _shared_moved(c, c.start, c.end, (shared_of((p,)), shared_of((c,))),
                               threshold, when, out, (prev.ksm, cur.ksm))  # fmt: skip
             continue
@@ -259,6 +261,9 @@ def _swap_moved(
     resident size moved too, its rss_changed says the swap."""
     if delta >= threshold or -delta >= threshold:
         out.append(swap_event(when, region, start, end, delta, now))
+
+
+_SHARED_DIRTY = Region._fields.index("shared_dirty")
 
 
 def _shared_moved(
