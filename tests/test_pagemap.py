@@ -49,7 +49,9 @@ def test_page_state_and_counts():
     assert counts == pm.PageCounts(pages=10, present=5, swapped=2, file_shared=3, exclusive=3)
     assert counts.not_present == 3
     tally = pm.tally_states(entries)
-    assert tally == {pm.EXCL: 2, pm.RESIDENT: 1, pm.FILE: 2, pm.SWAP: 2, pm.NOT_PRESENT: 3}
+    assert tally == {
+        pm.EXCL: 2, pm.RESIDENT: 1, pm.FILE: 2, pm.SWAP: 2, pm.GUARD: 0, pm.NOT_PRESENT: 3
+    }  # fmt: skip
 
 
 def test_bucket_one_cell_per_page_when_it_fits():

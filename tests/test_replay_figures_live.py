@@ -165,9 +165,12 @@ def test_a_sample_without_smaps_has_no_figures_not_zeros(recorded):
     assert doc["totals"]["pss"] is None  # unknown, as recorded
     for row in _replay_csv(path, "+1s"):
         assert all(row.get(name, "") == "" for name in RESIDENT_FIELDS), row
-    # pmap of that moment says "-" where the figures are unknown: the same as JSON.
+    # pmap of that moment says "-" where the figures are unknown: the same as JSON; its
+    # total RSS is the one status gave (as recorded), Dirty unknown.
     pmap = run_vmtop("replay", path, "--at", "+1s").stdout.decode()
-    assert pmap.splitlines()[-1].split()[-2:] == ["-", "-"]
+    assert all(line.split()[2:4] == ["-", "-"] for line in pmap.splitlines()[2:-2])
+    total = pmap.splitlines()[-1].split()
+    assert total[-1] == "-" and total[-2] == str(doc["totals"]["rss"] >> 10)
 
 
 def test_a_region_without_figures_among_others_has_none(recorded):

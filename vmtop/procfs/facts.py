@@ -15,6 +15,7 @@ left out and classification falls back on the map's shape.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator, Sequence
 
@@ -56,11 +57,18 @@ def parse_stat_kstkesp(data: bytes) -> int | None:
     return sp or None
 
 
+def _read_deadline(procfs) -> float:
+    """Until when a process's threads are read: a budget for a live one (thousands of
+    threads), none for a copied tree, whose files do not change (under load, a budget
+    made the same tree classify one way, then another)."""
+    return time.monotonic() + THREAD_READ_BUDGET_S if procfs.is_live else math.inf
+
+
 def thread_stack_pointers(procfs, pid: int) -> dict[int, int | None]:
     """Stack pointer of every thread except the main one; None where unknown."""
     tids = [tid for tid in procfs.task_ids(pid) if tid != pid]
     out: dict[int, int | None] = {}
-    deadline = time.monotonic() + THREAD_READ_BUDGET_S
+    deadline = _read_deadline(procfs)
     for tid in tids:
         sp = None
         if time.monotonic() < deadline:
@@ -79,7 +87,7 @@ def thread_names(procfs, pid: int, tids) -> dict[int, str]:
     out: dict[int, str] = {}
     if not tids:
         return out
-    deadline = time.monotonic() + THREAD_READ_BUDGET_S
+    deadline = _read_deadline(procfs)
     main = procfs.read_task_file(pid, pid, "comm")
     for tid in tids:
         if time.monotonic() >= deadline:

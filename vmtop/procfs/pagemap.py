@@ -243,7 +243,8 @@ def guard_pages(procfs: ProcFS, pid: int, addresses) -> frozenset[int]:
         page = address - address % PAGE_SIZE
         try:
             entries = read_pagemap(procfs, pid, page, page + PAGE_SIZE)
-        except (PagemapUnavailable, ProcError):
+        except (PagemapUnavailable, ProcError, OSError):
+            # (ESRCH: a leader that exited while its threads run has no pagemap)
             return frozenset()
         if entries and page_state(entries[0]) == GUARD:
             found.add(address)
