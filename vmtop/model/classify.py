@@ -193,7 +193,17 @@ def _is_arena(r: Region, nxt: Region | None) -> bool:
         return False
     size = r[END] - r[START]
     if size == ARENA_HEAP:
-        return True
+        # A whole heap (every page of it committed), unless a reservation goes on right
+        # after it: then it is the start of something bigger (a WebAssembly memory of
+        # 64 MiB at a 4 GiB boundary, its 8 GiB of guard above it), no arena's.
+        return not (
+            nxt is not None
+            and nxt[START] == r[END]
+            and nxt[KIND] in NO_ACCESS_KINDS
+            and not nxt[INODE]
+            and not nxt[PATH]
+            and nxt[END] - nxt[START] > GUARD_MAX
+        )
     return (
         size < ARENA_HEAP
         and nxt is not None
@@ -399,7 +409,8 @@ def _classified_objects(
         elif k in RW_ANON:
             if not r[START] % ARENA_HEAP and _is_arena(r, regions[i + 1] if i + 1 < n else None):
                 arenas += 1
-                tail_start = r[END]
+                # (A whole heap has no no-access tail: what follows is not its.)
+                tail_start = r[END] if r[END] - r[START] < ARENA_HEAP else -1
                 r = relabel(r, ARENA, f"arena heap {arenas}", r[TID])
                 arena_rows.append((i, arenas))
             elif (

@@ -119,10 +119,30 @@ def mark_thread_stacks(
     # One thread unknown and exactly one such region: by elimination, it is that thread's.
     tid = unknown[0] if len(unknown) == 1 == len(candidates) else None
     if len(candidates) > len(unknown):
-        candidates = heapq.nsmallest(len(unknown), candidates)
+        candidates = _likeliest_stacks(regions, candidates, held, len(unknown))
     for _guard_size, i in candidates:
         r = regions[i]
         regions[i] = relabel(r, kinds.THREAD_STACK, r.object, tid)
+
+
+def _likeliest_stacks(
+    regions: list[Region],
+    candidates: list[tuple[int, int]],
+    held: Mapping[int, list[int]],
+    wanted: int,
+) -> list[tuple[int, int]]:
+    """Of more candidates than threads whose stack pointer is unknown (a running one's
+    cannot be read), the ``wanted`` likeliest: where other threads' stacks were found,
+    only regions of one of their sizes (pthread_create gives every thread the same
+    size unless told otherwise); none where no region has one of them, rather than
+    a guess: Chromium's 2 MiB malloc super pages have glibc's 4 KiB guard too, and the
+    lowest was taken for a running thread's stack, its real 8 MiB one left anonymous.
+    Else the smallest guards (glibc's is one page), the highest addresses first
+    (thread stacks are mapped among the libraries, above the heaps)."""
+    sizes = {regions[i].end - regions[i].start for i in held}
+    if sizes:
+        candidates = [c for c in candidates if regions[c[1]].end - regions[c[1]].start in sizes]
+    return heapq.nsmallest(wanted, candidates, key=lambda c: (c[0], -c[1]))
 
 
 # The object of a guard beside JIT code (classification).
