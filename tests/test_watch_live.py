@@ -354,12 +354,16 @@ def test_human_lines_name_the_event_size_range_and_kind(commanded):
         assert "watching PID" in watch.stderr.readline()
         _, addr, size = commanded.next()
         a, size = int(addr, 16), int(size)
-        line = watch.stdout.readline()
+        # (The child's own pages faulting in may come first: an rss_changed of its heap.)
+        lines = [watch.stdout.readline() for _ in range(1)]
+        while lines[-1].split()[1:2] != ["mapped"] and len(lines) < 20:
+            lines.append(watch.stdout.readline())
+        line = lines[-1]
     finally:
         watch.terminate()
         watch.wait()
     fields = line.split()
-    assert fields[1] == "mapped"
+    assert fields[1] == "mapped", lines
     assert fields[2] == f"+{size // 1024}.0" and fields[3] == "KiB"
     assert fields[4] == f"{a:#014x}-{a + size:#014x}"
     assert fields[5] == "anon"
