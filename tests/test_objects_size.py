@@ -153,3 +153,23 @@ def test_not_elf_is_refused_with_a_reason(tmp_path):
         parse_elf(f)
     with open(truncated, "rb") as f, pytest.raises(NotElf, match="unreadable ELF"):
         parse_elf(f)
+
+
+def test_shared_memory_is_no_object_even_where_it_cannot_be_opened():
+    """As a user other than root, map_files cannot be followed: a SysV segment's file
+    could not be found, and `objects` listed "/SYSV00000000 (deleted)" as an ELF file
+    gone (deleted since mapped). Root read it, found no ELF, and left it out."""
+    from helpers_diff import base_regions, region, snapshot
+
+    from vmtop.model import kinds
+
+    class NothingOpens:
+        def lookup(self, pid, r):
+            return None, "file gone (deleted since mapped)"
+
+    shm = region(0x7F50_0000_0000, 0x7F50_0010_0000, "rw-s", "/SYSV00000000 (deleted)",
+                 inode=786447, dev="00:01", kind=kinds.SHM)._replace(object="SysV shmid 786447")  # fmt: skip
+    snap = snapshot(base_regions() + [shm])
+    paths = [o.path for o in object_sizes(snap, NothingOpens())]
+    assert shm.path not in paths
+    assert paths  # (the program and libc are still listed, with their reason)

@@ -35,7 +35,9 @@ def object_sizes(snapshot: Snapshot, elf_files: ElfFiles) -> list[ObjectSize]:
     seen: set[tuple[str, int, str]] = set()
     out: list[ObjectSize] = []
     for region in regions_of_objects(snapshot.regions):
-        if not region.is_file_backed or region.kind == kinds.DEVICE:
+        # (Shared memory and devices are no ELF files: a SysV segment, which only root
+        # can open through map_files, was "file gone" to anyone else.)
+        if not region.is_file_backed or region.kind in (kinds.DEVICE, kinds.SHM):
             continue
         key = (region.dev, region.inode, region.path)
         if key in seen:
