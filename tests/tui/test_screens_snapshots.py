@@ -47,7 +47,11 @@ def test_picker_snapshot(snap_compare, deny_pids):
     assert snap_compare(app, terminal_size=SIZE, run_before=settled)
 
 
-def test_picker_permission_denied_snapshot(snap_compare, deny_pids):
+def test_picker_permission_denied_snapshot(snap_compare, deny_pids, monkeypatch):
+    # The dialog's advice depends on who runs vmtop: the snapshot is root's.
+    import os
+
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
     deny_pids(4444)
     app = FrozenPickerApp(ProcFS(str(TUI_PROC)), clock=lambda: FIXED_TIME)
     assert snap_compare(app, terminal_size=SIZE, press=["down", "enter"], run_before=settled)
