@@ -22,8 +22,8 @@ from collections.abc import Callable
 
 INSTALL_HINT = (
     "'vmtop serve' needs textual-serve, which is not installed: "
-    "pip install 'vmtop[web]' (pipx: pipx inject vmtop textual-serve; "
-    "uv: uv tool install 'vmtop[web]')"
+    "pip install textual-serve, or from vmtop's checkout pip install '.[web]' "
+    "(pipx: pipx inject vmtop textual-serve; uv: uv tool install '.[web]')"
 )
 
 
