@@ -252,7 +252,7 @@ def protection_change(p: Region, c: Region) -> tuple[str, str]:
             why = "the JIT's code cache grew into its reserve"
         else:
             why = "the program committed address space it had reserved (a runtime's heap "
-            why += "growing, e.g. the Java heap)"
+            why += "growing: a JVM's, V8's, a WebAssembly memory, an allocator's pool)"
         return ev.RESERVE_COMMITTED, f"{change}: {why} (mprotect or mmap over it)"
     if now_none and not was_none and c.kind == kinds.RESERVED:
         arena = c.object and c.object.startswith("arena")
