@@ -102,3 +102,28 @@ def test_glibc_arenas_are_still_arenas():
     assert [r.kind for r in regions[:3]] == [kinds.ARENA, kinds.RESERVED, kinds.ARENA]
     assert regions[1].object == regions[0].object
     assert regions[3].object != regions[2].object  # (the guard is no part of the arena)
+
+
+def test_a_commit_inside_a_huge_reservation_splits_a_reserved_range():
+    """V8 committing a few MiB in its 1.3 TiB cage: watch said "split 1.3 TiB ... anon",
+    as if 1.3 TiB of anonymous memory had split."""
+    from helpers_diff import base_regions, snapshot
+
+    from vmtop.model import events as ev
+    from vmtop.model.diff import diff_snapshots
+
+    cage, tera = 0x129E_0100_0000, 1 << 40
+    before = [region(cage, cage + 4 * MiB, "rw-p"), region(cage + 4 * MiB, cage + tera, "---p")]
+    after = [
+        region(cage, cage + 4 * MiB, "rw-p"),
+        region(cage + 4 * MiB, cage + 8 * MiB, "---p"),
+        region(cage + 8 * MiB, cage + 12 * MiB, "rw-p"),
+        region(cage + 12 * MiB, cage + tera, "---p"),
+    ]
+    said = diff_snapshots(snapshot(base_regions() + before, taken_at=1.0),
+                          snapshot(base_regions() + after, taken_at=2.0))  # fmt: skip
+    (split,) = [e for e in said if e.event == ev.SPLIT]
+    assert split.kind == kinds.RESERVED
+    # (what was committed is said by its own event, as anonymous memory)
+    (committed,) = [e for e in said if e.event == ev.RESERVE_COMMITTED]
+    assert (committed.kind, committed.size) == (kinds.ANON, 4 * MiB)

@@ -543,7 +543,9 @@ def _structure_events(
         first, last = run[0], run[-1]
         n_before = len({s.p for s in run})
         n_now = len({s.c for s in run})
-        region = cc[first.c]
+        # Said as the biggest of its lines: a few MiB committed at the start of a
+        # 1.3 TiB reservation (V8's cage) split a "reserved" range, not 1.3 TiB of "anon".
+        region = max((cc[s.c] for s in run), key=lambda r: r[1] - r[0])
         if n_now > n_before:
             why = split_cause(cc[s.c].perms for s in run)
             detail = f"{regions_text(n_before)} became {n_now}: {why}"
