@@ -376,3 +376,15 @@ async def test_a_command_line_longer_than_the_status_line_ends_in_an_ellipsis(fi
         shown = status.render_line(0).text.rstrip()
         assert status.size.height == 1
         assert shown.endswith("…") and "argument000" in shown, shown
+
+
+async def test_at_80_columns_the_title_keeps_what_the_filter_matched(fixture_procfs, deny_pids):
+    """With a process unreadable and a filter typed, the title left out "filter …: 1
+    match" (the last part to fit) and did not say one row of many was shown."""
+    deny_pids(4444)
+    app = PickerApp(fixture_procfs)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("slash", *"a_long_filter_wo", "backspace", "backspace")
+        await settle(pilot)
+        title = str(app.screen.query_one("#picker-title").render())
+        assert "filter 'a_long_filter_': no match" in title, title

@@ -208,25 +208,27 @@ class PickerScreen(Screen):
         total = len(self.all_rows)
         denied = sum(1 for row in self.all_rows if row.denied)
         order = "▼" if self.descending else "▲"
-        parts = [f"vmtop · pick a process · {plural(total, 'process', 'processes')}"]
+        # (priority, words): a narrow terminal leaves out whole parts, the least needed
+        # first, never cuts one; what the filter matched goes last (at 80 columns it
+        # went first, and the title did not say that one row of 31 was shown).
+        parts = [(100, f"vmtop · pick a process · {plural(total, 'process', 'processes')}")]
         if denied:
-            parts.append(f"{denied} unreadable ✗")
+            parts.append((70, f"{denied} unreadable ✗"))
         if self.filter_text:
             matching = "no match" if shown == 0 else plural(shown, "match", "matches")
-            parts.append(f"filter {self.filter_text!r}: {matching}")
-        parts.append(f"sorted by {SORT_TITLES[self.sort_key]} {order}")
+            parts.append((90, f"filter {self.filter_text!r}: {matching}"))
+        parts.append((60, f"sorted by {SORT_TITLES[self.sort_key]} {order}"))
         hidden = getattr(self, "kernel_threads", 0)
-        if hidden:  # (after what a narrow title must keep)
-            parts.append(f"{plural(hidden, 'kernel thread', 'kernel threads')} not listed")
+        if hidden:
+            parts.append((40, f"{plural(hidden, 'kernel thread', 'kernel threads')} not listed"))
         if self.live:
-            parts.append(refresh_words(self.interval, self.lister))
+            parts.append((30, refresh_words(self.interval, self.lister)))
         if self._refreshed_at is not None:
-            parts.append(time.strftime("%H:%M:%S", time.localtime(self._refreshed_at)))
-        # A narrow terminal: leave out whole parts from the end, never cut one.
+            parts.append((20, time.strftime("%H:%M:%S", time.localtime(self._refreshed_at))))
         room = (self.size.width or 160) - 2
-        while len(parts) > 1 and len(" · ".join(parts)) > room:
-            parts.pop()
-        self.query_one("#picker-title", Static).update(" · ".join(parts))
+        while len(parts) > 1 and len(" · ".join(text for _, text in parts)) > room:
+            parts.remove(min(parts, key=lambda part: part[0]))
+        self.query_one("#picker-title", Static).update(" · ".join(text for _, text in parts))
 
     def _update_header(self) -> None:
         header = self.query_one(ColumnHeader)
