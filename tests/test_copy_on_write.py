@@ -100,8 +100,8 @@ def test_a_private_file_mapping_whose_dirty_page_cache_is_written_back_is_no_cop
 def test_a_forked_file_mapping_counts_its_copies_only():
     # A library's data (rw-p) after a fork: its written pages are anonymous, shared.
     libc = "/usr/lib/libc.so.6"
-    was = block(64 * 1024, rss=96 * 1024, path=libc)._replace(anonymous=64 * 1024)
-    events = drift_events(was._replace(shared_dirty=0), was)
+    was = block(64 * 1024, rss=96 * 1024, path=libc)._replace(anonymous=64 * 1024, private_dirty=0)
+    events = drift_events(was._replace(shared_dirty=0, private_dirty=64 * 1024), was)
     assert [(e.event, e.delta) for e in events] == [(ev.SHARED_CHANGED, 64 * 1024)]
 
 
@@ -230,3 +230,13 @@ def test_watch_says_the_fork_and_the_copies_in_parent_and_child(compile_c):
     assert in_child[:1] == [("shared_changed", -8 * MiB)]
     # Neither Rss moved: no rss_changed of the region before the parent quit.
     assert not [e for e in mine(watches[1]) if e["event"] == "rss_changed"]
+
+
+def test_a_file_mapping_holding_its_own_copies_and_shared_dirty_page_cache_is_no_fork():
+    # 16 MiB of its own copies (Anonymous = Private_Dirty = 16 MiB) and, after another
+    # process wrote the file, 16 MiB of dirty page cache mapped by both (Shared_Dirty),
+    # cleaned by writeback: no fork, nothing copied.
+    path = "/tmp/data.bin"
+    own = dict(anonymous=16 * MiB, private_dirty=16 * MiB)
+    blocks = [block(shared, rss=32 * MiB, path=path)._replace(**own) for shared in (0, 16 * MiB, 0)]
+    assert drift_events(*blocks) == []

@@ -80,3 +80,13 @@ def test_watch_says_a_region_filled_by_huge_pages(compile_c):
     ]
     assert rise["detail"].startswith(IN_HUGE_PAGES + ":"), rise
     assert rise["delta"] >= huge
+
+
+def test_a_rise_beside_resident_pages_collapsed_is_not_said_to_be_huge_pages():
+    # MADV_COLLAPSE of 8 MiB already resident, and 4 MiB of small pages faulted in the
+    # same sample: AnonHugePages +8 MiB, Rss +4 MiB. The rise was no huge pages.
+    rise = RISE._replace(delta=4 * MiB, detail="pages faulted in: now 12.0 MiB resident")
+    assert in_huge_pages(rise, 0, 8 * MiB) is rise
+    # A sparse range filled by khugepaged: 32 KiB resident became 16 MiB of huge pages.
+    sparse = RISE._replace(delta=16 * MiB - 32 * 1024)
+    assert in_huge_pages(sparse, 0, 16 * MiB).detail.startswith(IN_HUGE_PAGES)

@@ -339,6 +339,7 @@ def resident_change_words(
 
 
 FAULTED_IN = "pages faulted in"
+HUGE_PAGE = 2 << 20  # x86-64's PMD size
 IN_HUGE_PAGES = (
     "pages faulted in as transparent huge pages: 2 MiB each, however little of each "
     "was touched (a fault where THP may back the range, or khugepaged or MADV_COLLAPSE "
@@ -352,11 +353,16 @@ def in_huge_pages(event: Event, huge_before: int, huge_now: int) -> Event:
     grew by half of it or more, the memory came as huge pages, 2 MiB for a byte touched
     (khugepaged filled a sparse 16 MiB region with no fault at all), not as faulted
     pages. Other events as they are."""
+    grew = huge_now - huge_before
     if (
         event.event != ev.RSS_CHANGED
         or event.delta <= 0
         or not event.detail.startswith(FAULTED_IN + ":")
-        or 2 * (huge_now - huge_before) < event.delta
+        or 2 * grew < event.delta
+        # Huge pages that grew by more than the memory that came (and a huge page's
+        # worth that a sparse range held already): resident pages collapsed too, and
+        # which of the rise came in huge pages is not known.
+        or grew > event.delta + HUGE_PAGE
     ):
         return event
     rest = event.detail[len(FAULTED_IN) :]

@@ -19,8 +19,10 @@ Only anonymous memory of private mappings: a ``MAP_SHARED`` mapping's pages are 
 be shared (SysV, ``/dev/shm``), and its shared figure moves whenever another process
 touches them. A private file mapping's pages are the file's page cache until written:
 dirtied through another mapping of the file, they are shared dirty, and clean again once
-written back to disk, with nothing copied. Its anonymous pages (the copies it wrote) are
-what a fork shares: so for a file, no more than its ``Anonymous`` figure counts.
+written back to disk, with nothing copied; dirtied by another process's write while the
+mapping holds copies of its own, likewise. Its anonymous pages (the copies it wrote)
+are what a fork shares: for a file, those of them not its own alone, ``Anonymous`` less
+``Private_Dirty`` (as low as 0 where its own dirty page cache is counted there too).
 
 Bounded: one number per region with private memory shared (``figure_drift``); a
 process that never forked has none. Pure.
@@ -70,8 +72,12 @@ def shared_anonymous(r: Region) -> int | None:
         return None
     if not r.inode:
         return r.shared_dirty
-    # A file's: its dirty page cache is no fork's (see the module's note).
-    return None if r.anonymous is None else min(r.shared_dirty, r.anonymous)
+    # A file's: its dirty page cache is no fork's (see the module's note). Its copies
+    # (Anonymous) that are not its own alone (Private_Dirty) are what a fork shares;
+    # low where the mapping also holds page cache dirtied only here.
+    if r.anonymous is None or r.private_dirty is None:
+        return None
+    return min(r.shared_dirty, max(0, r.anonymous - r.private_dirty))
 
 
 def shared_of(rows: Iterable[Region]) -> int | None:

@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from vmtop.model import events as ev
-from vmtop.model.event_words import in_huge_pages
+from vmtop.model.event_words import HUGE_PAGE, in_huge_pages
 from vmtop.model.events import Event
 from vmtop.model.region import Snapshot
 from vmtop.procfs.smaps_blocks import parse_smaps_fields, smaps_block
 
-HUGE_PAGE = 2 << 20  # x86-64's PMD size: no rise smaller can be one
 _HUGE_FIELDS = ("AnonHugePages", "ShmemPmdMapped", "FilePmdMapped")
 
 
@@ -45,7 +44,7 @@ def said_with_huge_pages(
     in ``before`` (the last snapshot whose smaps was read) and ``now``."""
     out = list(events)
     for k, e in enumerate(out):
-        if e.event != ev.RSS_CHANGED or e.delta < HUGE_PAGE:
+        if e.event != ev.RSS_CHANGED or e.delta < HUGE_PAGE:  # (no smaller one can be)
             continue
         huge_now = huge_page_bytes(now, e.start)
         if not huge_now:
