@@ -68,7 +68,20 @@ def test_a_heap_given_back_through_brk_says_what_it_held():
     assert shrank.rss == 56 * MiB
 
 
-def test_two_cuts_of_one_mapping_at_once_say_neither():
-    # Which of the two held the 40 MiB is not known.
+def test_two_cuts_of_one_mapping_at_once_say_it_together():
+    # Which of the two held what is not known: the first says both.
     _, _, said = events(blocks((0, 80, 80)), blocks((0, 10, 10), (30, 20, 20), (70, 10, 10)))
-    assert [e.rss for e in said if e.event == ev.UNMAPPED] == [None, None]
+    cuts = [e for e in said if e.event == ev.UNMAPPED]
+    assert [e.rss for e in cuts] == [40 * MiB, None]
+    assert cuts[0].detail.endswith(
+        "40.0 MiB was resident in the 2 parts cut off this region together"
+    )
+
+
+def test_a_cut_while_the_rest_faults_in_says_what_it_held_at_least():
+    # 8 MiB cut (all of it resident) while the rest faulted 4 MiB in: the mapping fell by
+    # 4 MiB. The cut held 4 MiB or more, up to its 8 MiB.
+    _, _, said = events(blocks((0, 64, 48)), blocks((0, 40, 40), (48, 16, 4)))
+    (cut,) = [e for e in said if e.event == ev.UNMAPPED]
+    assert cut.rss == 4 * MiB
+    assert "4.0 MiB or more was resident (up to 8.0 MiB" in cut.detail

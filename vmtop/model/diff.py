@@ -351,7 +351,8 @@ def _cluster_events(
             was = sum(cp[k].rss or 0 for k in prev_idx)
             lost = lost_bytes([cp[k] for k in prev_idx], [cc[k] for k in cur_idx])
             delta = certain_rss_change(now - was, was, lost)
-            _cut_resident(out, [i for k in prev_idx for i in cuts.get(k, ())], delta - (now - was))
+            cut = [i for k in prev_idx for i in cuts.get(k, ())]
+            _cut_resident(out, cut, delta - (now - was), min(lost, was))
             rows = [cc[k] for k in cur_idx]
             swap = (swap_of(cp[k] for k in prev_idx), swap_of(rows))
             said_swap = False
@@ -409,14 +410,28 @@ def certain_rss_change(delta: int, was: int, lost: int) -> int:
     return min(0, delta + min(lost, was))
 
 
-def _cut_resident(out: list[Event], cut: list[int], gone: int) -> None:
-    """The resident memory that left with the part of a mapping cut off (``gone``: its
-    fall that the cut explains, ``certain_rss_change``), on the event of the cut where
-    there is one: 40 MiB of malloc blocks freed from the middle of the region the kernel
-    had merged them into was in no event. Several cuts of one mapping at once: on none
-    (which held what is not known)."""
-    if gone > 0 and len(cut) == 1 and cut[0] < len(out):
-        out[cut[0]] = _resident_said(out[cut[0]]._replace(rss=gone), gone=True)
+def _cut_resident(out: list[Event], cut: list[int], gone: int, most: int) -> None:
+    """The resident memory that left with the parts of a mapping cut off (``gone``: its
+    fall that the cuts explain, ``certain_rss_change``; ``most``: what they could have
+    held), on the event of the first cut: 40 MiB of malloc blocks freed from the middle
+    of the region the kernel had merged them into was in no event. Only the mapping's
+    sum is known before: where the rest faulted pages in meanwhile, the cut held more
+    than its fall says (up to ``most``); several cuts, it is said of them together."""
+    if gone <= 0 or not cut or cut[-1] >= len(out):
+        return
+    said = f"{size_text(gone)} was resident"
+    if len(cut) > 1:
+        said += f" in the {len(cut)} parts cut off this region together"
+    if gone < most:
+        said = (
+            f"{size_text(gone)} or more was resident (up to {size_text(most)}: what the rest "
+            "faulted in or gave back meanwhile cannot be told apart)"
+            if len(cut) == 1
+            else f"{said}, or more (up to {size_text(most)})"
+        )
+    event = out[cut[0]]
+    detail = f"{event.detail}; {said}" if event.detail else said
+    out[cut[0]] = event._replace(rss=gone, detail=detail)
 
 
 def _thread_exit(stack: Event, out: list[Event]) -> Event:
