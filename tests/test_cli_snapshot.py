@@ -98,7 +98,11 @@ def test_no_smaps_on_a_tree_that_has_smaps():
     assert all(r[24:40] == "       -       -" for r in rows[2:-3])
 
 
-@pytest.mark.parametrize("command", [["snapshot"], ["where", "0x1000"]], ids=["snapshot", "where"])
+@pytest.mark.parametrize(
+    "command",
+    [["snapshot"], ["where", "0x1000"], ["snapshot", "--help"], ["--version"]],
+    ids=["snapshot", "where", "help", "version"],
+)
 def test_closed_pipe_is_not_an_error(command):
     # As a user's shell runs it: stdout buffered (no PYTHONUNBUFFERED), so the write to
     # the closed pipe fails only as Python exits (it exited 120 there).

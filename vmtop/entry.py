@@ -15,7 +15,13 @@ def main() -> int:
     try:
         from vmtop.cli import main as run
 
-        status = run()
+        try:
+            status = run()
+        except SystemExit as done:  # (argparse's --help, --version and usage errors)
+            # As Python would exit: None is 0, a message is printed and 1.
+            status = done.code if isinstance(done.code, int) else 0 if done.code is None else 1
+            if not isinstance(done.code, (int, type(None))):
+                print(done.code, file=sys.stderr)
         sys.stdout.flush()  # (here, where a closed pipe can still be caught)
         return status
     except KeyboardInterrupt:
