@@ -146,13 +146,28 @@ def low_contrast_text(screen: str) -> list[tuple[int, str, float]]:
     return found
 
 
+SCREENS = [
+    ("", "", "Events"),
+    ("VMTOP_THEME=vmtop-light", "", "Events"),
+    ("NO_COLOR=1", "", "Events"),
+    ("NO_COLOR=1 VMTOP_THEME=vmtop-light", "", "Events"),
+    # The other screens: the detail's title named its region bright blue on bright blue,
+    # its headings and the columns dialog's border were yellow on white, help's divider
+    # white on white.
+    ("VMTOP_THEME=vmtop-light", "Enter", "region detail"),
+    ("VMTOP_THEME=vmtop-light", "?", "vmtop help"),
+    ("VMTOP_THEME=vmtop-light", "c", "space ticks"),
+    ("", "Enter", "region detail"),
+]
+
+
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 @pytest.mark.parametrize(
-    "settings",
-    ["", "VMTOP_THEME=vmtop-light", "NO_COLOR=1", "NO_COLOR=1 VMTOP_THEME=vmtop-light"],
-    ids=["dark", "light", "no-colour", "no-colour-light"],
+    "settings, key, shown",
+    SCREENS,
+    ids=[f"{s or 'dark'}-{seen}".replace(" ", "_") for s, _, seen in SCREENS],
 )
-def test_every_text_stays_readable_in_16_colours(tmp_path, settings):
+def test_every_text_stays_readable_in_16_colours(tmp_path, settings, key, shown):
     # The light theme's kinds were xterm's bright yellow, cyan and green on bright white
     # (1.07 to 1: data rows unreadable), its footer keys yellow; with NO_COLOR rodata
     # was black on black.
@@ -177,8 +192,15 @@ def test_every_text_stays_readable_in_16_colours(tmp_path, settings):
                 break
             assert time.monotonic() < deadline, f"no process screen:\n{screen}"
             time.sleep(0.3)
+        if key:
+            tmux("send-keys", "-t", "rd", key)
+        while shown not in tmux("capture-pane", "-p", "-t", "rd"):
+            assert time.monotonic() < deadline, f"no {shown}:\n{screen}"
+            time.sleep(0.3)
         time.sleep(1.0)  # (the first frame drawn whole)
         screen = tmux("capture-pane", "-e", "-p", "-t", "rd")
     finally:
         tmux("kill-server")
     assert low_contrast_text(screen) == []
+    if "vmtop help" in shown:  # (the line between its panes)
+        assert "\x1b[97m▕" not in screen

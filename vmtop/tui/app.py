@@ -157,6 +157,13 @@ class VmtopApp(App):
         return BottomScreen()
 
     def on_mount(self) -> None:
+        if theme.few_colors():
+            # (Known once the app runs: the terminal's colours.) Same name, so --theme,
+            # T and the palette pick it as they would the other.
+            self.register_theme(theme.LIGHT_THEME_16)
+            if self.current_theme.name == theme.LIGHT_THEME.name:
+                self.theme = theme.DEFAULT_THEME
+                self.theme = theme.LIGHT_THEME.name
         self.push_screen(self.first_screen())
         for warning in [self.settings_warning(), *unknown_env_warnings(os.environ)]:
             if warning:

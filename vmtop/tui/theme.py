@@ -234,8 +234,38 @@ LIGHT_THEME = Theme(
     panel="#e4e4e4",
     dark=False,
     # The footer's keys in red, not the accent's orange: in 16 colours orange comes
-    # down to yellow, which terminals draw about as light as white.
-    variables={**default_variables(dark=False), "footer-key-foreground": "#b3261e"},
+    # down to yellow, which terminals draw about as light as white. The line between
+    # two panes (help, region detail) grey, not the white lightened panel.
+    variables={
+        **default_variables(dark=False),
+        "footer-key-foreground": "#b3261e",
+        "panel-lighten-2": "#d0d0d0",
+    },
+)
+
+# The light theme in a terminal of 16 colours: its orange accent comes down to yellow,
+# its scrollbar's light blue to white, both drawn about as light as the background
+# (1.7 and 1.0 to 1): a red accent and a dark grey scrollbar there instead.
+LIGHT_THEME_16 = Theme(
+    name=LIGHT_THEME.name,
+    primary=LIGHT_THEME.primary,
+    secondary=LIGHT_THEME.secondary,
+    accent="#b3261e",
+    warning=LIGHT_THEME.warning,
+    error=LIGHT_THEME.error,
+    success=LIGHT_THEME.success,
+    foreground=LIGHT_THEME.foreground,
+    background=LIGHT_THEME.background,
+    surface=LIGHT_THEME.surface,
+    panel=LIGHT_THEME.panel,
+    dark=False,
+    variables={
+        **LIGHT_THEME.variables,
+        "panel-lighten-2": "#555555",  # (the line between two panes)
+        "scrollbar": "#555555",
+        "scrollbar-hover": "#555555",
+        "scrollbar-active": "#000000",
+    },
 )
 
 THEMES = (DARK_THEME, LIGHT_THEME)

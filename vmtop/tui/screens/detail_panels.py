@@ -15,7 +15,7 @@ from vmtop.model.region import ProcessInfo, Region
 from vmtop.model.smaps_fields_doc import UNITLESS_FIELDS, describe_field, describe_flags
 from vmtop.procfs.own_vdso import FROM_OWN_IMAGE
 from vmtop.tui.formatting import format_bytes
-from vmtop.tui.theme import kind_color, kind_label, kind_swatch
+from vmtop.tui.theme import few_colors, kind_color, kind_label, kind_swatch
 
 NO_VMFLAGS_RECORDED = "not recorded: a recording keeps each region's figures, not its VmFlags"
 
@@ -49,7 +49,8 @@ def title_text(region: Region, info: ProcessInfo) -> Text:
     text = Text()
     text.append("region detail", style="bold")
     text.append(f" · {region.start:#x}–{region.end:#x} · {format_bytes(region.size)} · ")
-    text.append(name, style=kind_color(region.kind))
+    # (Bold in 16 colours: a kind's colour could be the title bar's own.)
+    text.append(name, style="bold" if few_colors() else kind_color(region.kind))
     text.append(f" · process {info.pid} {display_name(info.comm)}")
     return text
 
