@@ -376,3 +376,26 @@ def test_watch_of_no_such_process_exits_1_with_one_line():
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.strip().splitlines() == ["vmtop: no such process: 999999999"]
+
+
+def test_watch_of_a_quiet_process_ends_when_its_reader_leaves():
+    """`vmtop watch --json PID | head -1` of a process with nothing to say: head left
+    after the header, and watch ran on until killed (it learned of the closed pipe
+    only by writing an event)."""
+    import time
+
+    quiet = subprocess.Popen(["sleep", "60"])
+    try:
+        watch = subprocess.Popen(
+            [*VMTOP, "watch", "--json", str(quiet.pid), "--interval", "0.1"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        assert b'"format": "vmtop-watch"' in watch.stdout.readline()
+        watch.stdout.close()  # as head does, having its line
+        t0 = time.monotonic()
+        assert watch.wait(timeout=20) == 0
+        assert time.monotonic() - t0 < 5
+    finally:
+        quiet.kill()
+        quiet.wait()

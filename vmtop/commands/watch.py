@@ -22,9 +22,13 @@ few hundred MB, where holding smaps's text and a Region a region would be gigaby
 from __future__ import annotations
 
 import json
+import os
+import select
+import stat
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 from vmtop.model import events as ev
@@ -99,6 +103,7 @@ def cmd_watch(procfs: ProcFS, args) -> int:
         file=sys.stderr,
         flush=True,
     )
+    reader_gone = reader_left(out)
     try:
         for cur in _snapshots(procfs, prev, interval, count, budget, parsed):
             if isinstance(cur, Event):
@@ -107,6 +112,8 @@ def cmd_watch(procfs: ProcFS, args) -> int:
             for event in _events(prev, cur, budget, threshold):
                 write(event, out)
             prev = cur
+            if reader_gone():
+                return 0  # (`watch PID | head -1` of a quiet process: nothing to write)
     except KeyboardInterrupt:
         return 0
     except BrokenPipeError:
@@ -259,6 +266,26 @@ def _events(prev: Snapshot, cur: Snapshot, budget: SmapsReads, threshold: int) -
             events.append(resident_since_mapped(e))
         return said_with_huge_pages(events, budget.fresh_after, cur)
     return events
+
+
+def reader_left(out) -> Callable[[], bool]:
+    """Whether the reader of ``out`` has gone, asked each tick: a pipe's closed far end
+    shows as an error on ours (poll), so `vmtop watch PID | head -1` ends with head
+    even where no event comes to be written (as `tail -f` does). Never, for a file or a
+    terminal."""
+    try:
+        fd = out.fileno()
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return lambda: False
+    except (AttributeError, OSError, ValueError):
+        return lambda: False
+    poller = select.poll()
+    poller.register(fd, 0)  # (POLLERR and POLLHUP are always reported)
+
+    def gone() -> bool:
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+
+    return gone
 
 
 def _json_header(
