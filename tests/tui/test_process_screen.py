@@ -912,3 +912,22 @@ async def test_a_region_freed_and_mapped_again_is_new_since_the_baseline(tmp_pat
         assert HEAP[0] not in app.screen.ref_changes
         await pilot.press("B")
         assert block[0] not in app.screen.ref_changes
+
+
+async def test_a_replay_header_keeps_the_command_where_it_was_as_the_state_changes():
+    """Stepping through a replay, "running" / "sleeping" and "threads 9" / "threads 10"
+    moved the command, and what of it was cut changed from sample to sample."""
+    app = ScreenApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        header = app.screen.query_one(ProcessHeader)
+        snap = app.screen.snapshot
+        replay = ((100, "❚❚  22:13:31.0"), (75, "  sample 12/30"))
+        starts = set()
+        for state, threads in (("R", 9), ("S", 10), ("D", 1)):
+            info = snap.info._replace(state=state, threads=threads)
+            header.set_state(HeaderState(snap._replace(info=info), PID, source=replay))
+            await pilot.pause()
+            top = lines(header)[0]
+            starts.add(top.index(snap.info.command[:10]))
+        assert len(starts) == 1, starts

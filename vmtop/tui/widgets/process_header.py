@@ -33,6 +33,7 @@ STATES = {
     "X": "dead",
     "I": "idle",
 }
+STATE_WIDTH = max(len(word) for word in (*STATES.values(), "unreadable"))
 
 
 class HeaderState(NamedTuple):
@@ -187,12 +188,18 @@ class ProcessHeader(theme.ThemedLines, Widget):
                 state = STATES.get(info.state, info.state)
                 if s.exited_at is not None:
                     state = "unreadable" if s.unreadable else "exited"
+                threads = str(info.threads or "")
+                if s.source is not None and not isinstance(s.source, str):
+                    # A replay (its source said in pieces) moves from sample to sample: what changes keeps its width,
+                    # so the command beside it is cut the same at every one.
+                    state = state.ljust(STATE_WIDTH)
+                    threads = threads.ljust(4)
                 left.append((70, [Segment(state, theme.style("strong", bold=True)), Segment("  ")]))
                 inner = pid_in_namespace(snap.status)
                 if inner is not None:  # a container's: its logs and ps there say this
                     left.append((45, _pair("pid in its namespace", str(inner))))
                 if info.threads:
-                    left.append((50, _pair("threads", str(info.threads))))
+                    left.append((50, _pair("threads", threads)))
                 command = display_command(info.command)
             right = self.refresh_pieces() + [(100, [Segment(" ")])]
             # The command takes what is left, but keeps at least its program's name.
