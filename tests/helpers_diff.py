@@ -273,3 +273,18 @@ def process_gone(pid: int) -> bool:
     except OSError:
         return True
     return state in (b"Z", b"X")
+
+
+def smaps_figures(pid: int, address: int, *names: str) -> dict[str, int]:
+    """The kernel's figures ``names`` ("Rss", "Swap", ...) of the region at ``address``
+    of a live process, in bytes: the ground truth of live tests."""
+    wanted = {name + ":" for name in names}
+    fields, inside = {}, False
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            head = line.split()[0]
+            if "-" in head and not head.endswith(":"):
+                inside = int(head.split("-")[0], 16) == address
+            elif inside and head in wanted:
+                fields[head[:-1]] = int(line.split()[1]) * 1024
+    return fields

@@ -14,7 +14,7 @@ import subprocess
 import time
 
 import pytest
-from helpers_diff import MiB, WatchProcess, base_regions, region, snapshot
+from helpers_diff import MiB, WatchProcess, base_regions, region, smaps_figures, snapshot
 
 from vmtop.model import events as ev
 from vmtop.model.columns import as_columns
@@ -167,15 +167,7 @@ def test_comparing_two_moments_says_the_shared_memory_that_moved():
 
 def shared_dirty(pid: int, address: int) -> dict[str, int]:
     """The kernel's Rss and Shared_Dirty of the region at ``address``."""
-    fields, inside = {}, False
-    with open(f"/proc/{pid}/smaps") as f:
-        for line in f:
-            head = line.split()[0]
-            if "-" in head and not head.endswith(":"):
-                inside = int(head.split("-")[0], 16) == address
-            elif inside and head in ("Rss:", "Shared_Dirty:"):
-                fields[head[:-1]] = int(line.split()[1]) * 1024
-    return fields
+    return smaps_figures(pid, address, "Rss", "Shared_Dirty")
 
 
 @pytest.mark.live

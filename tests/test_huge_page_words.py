@@ -13,7 +13,7 @@ import subprocess
 import time
 
 import pytest
-from helpers_diff import MiB, WatchProcess
+from helpers_diff import MiB, WatchProcess, smaps_figures
 
 from vmtop.model import events as ev
 from vmtop.model.event_words import IN_HUGE_PAGES, in_huge_pages
@@ -40,15 +40,7 @@ def test_a_fall_or_a_swap_in_is_left_as_it_is():
 
 
 def anon_huge_pages(pid: int, address: int) -> int:
-    inside = False
-    with open(f"/proc/{pid}/smaps") as f:
-        for line in f:
-            head = line.split()[0]
-            if "-" in head and not head.endswith(":"):
-                inside = int(head.split("-")[0], 16) == address
-            elif inside and head == "AnonHugePages:":
-                return int(line.split()[1]) * 1024
-    return 0
+    return smaps_figures(pid, address, "AnonHugePages").get("AnonHugePages", 0)
 
 
 @pytest.mark.live

@@ -10,7 +10,7 @@ swap file (root; skipped where swapon is refused) and MADV_PAGEOUT, ground truth
 from __future__ import annotations
 
 import pytest
-from helpers_diff import MiB, WatchProcess, base_regions, region, snapshot
+from helpers_diff import MiB, WatchProcess, base_regions, region, smaps_figures, snapshot
 
 from vmtop.model import events as ev
 from vmtop.model.diff import diff_snapshots
@@ -169,15 +169,7 @@ def swap_file(tmp_path_factory):
 
 
 def smaps_of(pid: int, address: int) -> dict[str, int]:
-    fields, inside = {}, False
-    with open(f"/proc/{pid}/smaps") as f:
-        for line in f:
-            head = line.split()[0]
-            if "-" in head and not head.endswith(":"):
-                inside = int(head.split("-")[0], 16) == address
-            elif inside and head in ("Rss:", "Swap:"):
-                fields[head[:-1]] = int(line.split()[1]) * 1024
-    return fields
+    return smaps_figures(pid, address, "Rss", "Swap")
 
 
 @pytest.mark.live

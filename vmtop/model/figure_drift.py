@@ -12,9 +12,13 @@ Bounded: one number per region that has the figure. Pure: snapshots in, events o
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from operator import attrgetter
 
-from vmtop.model.columns import starts_of
+from vmtop.model.column_fields import FIGURES
+from vmtop.model.column_masks import mask_not, zero_mask
+from vmtop.model.column_steps import where
+from vmtop.model.columns import RegionColumns, starts_of
 from vmtop.model.events import Event
 from vmtop.model.region import Region, Snapshot
 
@@ -26,6 +30,24 @@ _Key = tuple[int, str, int, str]
 
 def _key(r: Region) -> _Key:
     return (r.start, r.dev, r.inode, "" if r.inode else r.path)
+
+
+def with_figure(snapshot: Snapshot, name: str) -> Iterator[Region] | None:
+    """The regions whose smaps figure ``name`` (a field of Region, one of FIGURES) is
+    above 0; None where the snapshot has no smaps figures. Of columns, the rows are found
+    in C, and only they made into Regions: a handful, not a million."""
+    if not snapshot.has_smaps:
+        return None
+    regions = snapshot.regions
+    if isinstance(regions, RegionColumns):
+        if regions.figures is None:
+            return None
+        column = regions.figures[FIGURES.index(name)]
+        # (-1 is a figure not read)
+        rows = (i for i in where(mask_not(zero_mask(column))) if column[i] > 0)
+        return map(regions.__getitem__, rows)
+    at = attrgetter(name)
+    return (r for r in regions if at(r))
 
 
 def regions_at(regions: Sequence[Region], starts) -> dict[int, Region]:

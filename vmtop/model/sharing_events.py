@@ -33,17 +33,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from vmtop.model import events as ev
-from vmtop.model.column_fields import FIGURES
-from vmtop.model.column_masks import mask_not, zero_mask
-from vmtop.model.column_steps import where
-from vmtop.model.columns import RegionColumns
 from vmtop.model.event_words import size_text
 from vmtop.model.events import Event
 from vmtop.model.facts import KsmStat
-from vmtop.model.figure_drift import FigureDrift
+from vmtop.model.figure_drift import FigureDrift, with_figure
 from vmtop.model.region import Region, Snapshot
-
-_SHARED_DIRTY = FIGURES.index("shared_dirty")
 
 FORK_SHARED = (
     "pages now shared with another process: after a fork, parent and child share each "
@@ -94,20 +88,11 @@ def shared_of(rows: Iterable[Region]) -> int | None:
 def shared_private_figures(snapshot: Snapshot) -> list[tuple[int, int]] | None:
     """(start, shared anonymous memory) of each private mapping that has some; None
     where the snapshot has no smaps figures."""
-    if not snapshot.has_smaps:
+    # (None in a process that never forked, a few hundred in one that did.)
+    found = with_figure(snapshot, "shared_dirty")
+    if found is None:
         return None
-    regions = snapshot.regions
-    if isinstance(regions, RegionColumns):
-        if regions.figures is None:
-            return None
-        column = regions.figures[_SHARED_DIRTY]
-        # Nonzero rows only (-1 is a figure not read): none in a process that never
-        # forked, a few hundred in one that did; not a million.
-        rows = (i for i in where(mask_not(zero_mask(column))) if column[i] > 0)
-        found = ((r.start, shared_anonymous(r)) for r in map(regions.__getitem__, rows))
-    else:
-        found = ((r.start, shared_anonymous(r)) for r in regions if r.shared_dirty)
-    return [(start, figure) for start, figure in found if figure]
+    return [(r.start, figure) for r in found if (figure := shared_anonymous(r))]
 
 
 def sharing_words(delta: int, before: KsmStat | None, after: KsmStat | None) -> str:

@@ -16,30 +16,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from vmtop.model import events as ev
-from vmtop.model.column_masks import mask_not, zero_mask
-from vmtop.model.column_steps import where
-from vmtop.model.columns import FIGURES, RegionColumns
 from vmtop.model.event_words import size_text
 from vmtop.model.events import Event
-from vmtop.model.figure_drift import FigureDrift
+from vmtop.model.figure_drift import FigureDrift, with_figure
 from vmtop.model.region import Region, Snapshot
-
-_SWAP = FIGURES.index("swap")
 
 
 def swap_figures(snapshot: Snapshot) -> list[tuple[int, int]] | None:
     """(start, swap) of each region with memory on swap, from its smaps figures; None
     where the snapshot has none."""
-    if not snapshot.has_smaps:
-        return None
-    regions = snapshot.regions
-    if isinstance(regions, RegionColumns):
-        if regions.figures is None:
-            return None
-        column, starts = regions.figures[_SWAP], regions.starts
-        # Nonzero rows only (-1 is a figure not read): a handful, not a million.
-        return [(starts[i], column[i]) for i in where(mask_not(zero_mask(column))) if column[i] > 0]
-    return [(r.start, r.swap) for r in regions if r.swap]
+    found = with_figure(snapshot, "swap")
+    return None if found is None else [(r.start, r.swap) for r in found]
 
 
 class SwapDrift(FigureDrift):
