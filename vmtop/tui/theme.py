@@ -20,6 +20,7 @@ measures it).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from rich.color import Color as RichColor
@@ -246,19 +247,9 @@ LIGHT_THEME = Theme(
 # The light theme in a terminal of 16 colours: its orange accent comes down to yellow,
 # its scrollbar's light blue to white, both drawn about as light as the background
 # (1.7 and 1.0 to 1): a red accent and a dark grey scrollbar there instead.
-LIGHT_THEME_16 = Theme(
-    name=LIGHT_THEME.name,
-    primary=LIGHT_THEME.primary,
-    secondary=LIGHT_THEME.secondary,
+LIGHT_THEME_16 = dataclasses.replace(
+    LIGHT_THEME,
     accent="#b3261e",
-    warning=LIGHT_THEME.warning,
-    error=LIGHT_THEME.error,
-    success=LIGHT_THEME.success,
-    foreground=LIGHT_THEME.foreground,
-    background=LIGHT_THEME.background,
-    surface=LIGHT_THEME.surface,
-    panel=LIGHT_THEME.panel,
-    dark=False,
     variables={
         **LIGHT_THEME.variables,
         "panel-lighten-2": "#555555",  # (the line between two panes)
