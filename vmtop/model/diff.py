@@ -17,7 +17,7 @@ disappeared, so a view can draw a trace of it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 
 from vmtop.model import events as ev
 from vmtop.model import kinds
@@ -48,10 +48,18 @@ from vmtop.model.event_words import (
 )
 from vmtop.model.events import Event
 from vmtop.model.hugetlb_events import hugetlb_events
+from vmtop.model.mapping_figures import (
+    certain_rss_change,
+    cut_resident,
+    lost_bytes,
+    resident_range,
+    shared_moved,
+    swap_moved,
+    swap_of,
+)
 from vmtop.model.process_events import exec_event, pid_reused_event, state_event
 from vmtop.model.region import Region, Snapshot
-from vmtop.model.sharing_events import shared_event, shared_of
-from vmtop.model.swap_events import swap_event
+from vmtop.model.sharing_events import shared_of
 from vmtop.model.sweep import (
     _GONE,
     _NEW,
@@ -67,6 +75,7 @@ from vmtop.model.sweep import (
 )
 
 DEFAULT_RSS_THRESHOLD = 64 * 1024
+_SHARED_DIRTY = Region._fields.index("shared_dirty")
 
 
 # -- events ------------------------------------------------------------------------------
@@ -107,11 +116,11 @@ def diff_snapshots(
                 out.append(event)
                 said = says_swap_moved(event.detail)
             if not said and p.swap is not None and c.swap is not None:
-                _swap_moved(c, c.start, c.end, c.swap - p.swap, c.swap, threshold, when, out)
+                swap_moved(c, c.start, c.end, c.swap - p.swap, c.swap, threshold, when, out)
             # (Shared pages freed: the rss_changed said it. Most regions resized have the
             # same shared figures: not looked at further.)
             if delta > -threshold and p[_SHARED_DIRTY] != c[_SHARED_DIRTY]:
-                _shared_moved(c, c.start, c.end, (shared_of((p,)), shared_of((c,))),
+                shared_moved(c, c.start, c.end, (shared_of((p,)), shared_of((c,))),
                               threshold, when, out, (prev.ksm, cur.ksm))  # fmt: skip
             continue
         _cluster_events(item, prev, with_rss, threshold, when, out, (prev.ksm, cur.ksm))
@@ -252,45 +261,6 @@ def _rss_event(
     return _event(when, ev.RSS_CHANGED, region, start, end, delta, detail)._replace(size=abs(delta))
 
 
-def _swap_moved(
-    region: Region, start: int, end: int, delta: int, now: int, threshold: int, when: float,
-    out: list[Event],
-) -> None:  # fmt: skip
-    """A swap_changed where a mapping's swap moved by the threshold and its resident size
-    did not (memory pressure swaps old pages out as new ones come in); where the
-    resident size moved too, its rss_changed says the swap."""
-    if delta >= threshold or -delta >= threshold:
-        out.append(swap_event(when, region, start, end, delta, now))
-
-
-_SHARED_DIRTY = Region._fields.index("shared_dirty")
-
-
-def _shared_moved(
-    region: Region, start: int, end: int, shared: tuple[int | None, int | None],
-    threshold: int, when: float, out: list[Event], ksm: tuple = (None, None),
-) -> None:  # fmt: skip
-    """A shared_changed where a private mapping's anonymous memory shared with another
-    process (``shared``: before and now, where known) moved by the threshold: a fork,
-    copy-on-write, or KSM (``ksm``: the process's counts before and now). Its Rss does
-    not move."""
-    was, now = shared
-    if was is None or now is None:
-        return
-    if now - was >= threshold or was - now >= threshold:
-        out.append(shared_event(when, region, start, end, now - was, now, "", ksm))
-
-
-def swap_of(rows: Iterable[Region]) -> int | None:
-    """The swap of these lines together, None where one is not known."""
-    total = 0
-    for r in rows:
-        if r.swap is None:
-            return None
-        total += r.swap
-    return total
-
-
 def _cluster_events(
     cluster: _Cluster,
     prev: Snapshot,
@@ -352,7 +322,7 @@ def _cluster_events(
             lost = lost_bytes([cp[k] for k in prev_idx], [cc[k] for k in cur_idx])
             delta = certain_rss_change(now - was, was, lost)
             cut = [i for k in prev_idx for i in cuts.get(k, ())]
-            _cut_resident(out, cut, delta - (now - was), min(lost, was))
+            cut_resident(out, cut, delta - (now - was), min(lost, was))
             rows = [cc[k] for k in cur_idx]
             swap = (swap_of(cp[k] for k in prev_idx), swap_of(rows))
             said_swap = False
@@ -363,75 +333,12 @@ def _cluster_events(
                 said_swap = says_swap_moved(event.detail)
             if not said_swap and swap[0] is not None and swap[1] is not None:
                 biggest = max(rows, key=lambda r: r.swap or 0)
-                _swap_moved(biggest, rows[0].start, rows[-1].end, swap[1] - swap[0], swap[1],
+                swap_moved(biggest, rows[0].start, rows[-1].end, swap[1] - swap[0], swap[1],
                             threshold, when, out)  # fmt: skip
             if delta > -threshold:  # (shared pages freed: the rss_changed said it)
                 shared = (shared_of(cp[k] for k in prev_idx), shared_of(rows))
-                _shared_moved(rows[0], rows[0].start, rows[-1].end, shared, threshold, when,
+                shared_moved(rows[0], rows[0].start, rows[-1].end, shared, threshold, when,
                               out, ksm)  # fmt: skip
-
-
-def resident_range(rows: Sequence[Region], rss: Sequence[int]) -> tuple[Region, int, int]:
-    """Where a resident change of the lines ``rows`` of one mapping (address order;
-    ``rss`` their figures) is said: from the first to the last line that holds memory
-    (else that is accessible), as the biggest of them. Not the whole group, where
-    mprotect cut a reserve's no-access tail off a committed part: that would be an
-    arena's 64 MiB, or a wasm memory's 8 GiB, none of it one region of the map."""
-    held = [k for k in range(len(rows)) if rss[k] > 0] or [
-        k for k in range(len(rows)) if rows[k].perms[:3] != "---"
-    ]
-    held = held or list(range(len(rows)))
-    biggest = max(held, key=rss.__getitem__)
-    return rows[biggest], rows[held[0]].start, rows[held[-1]].end
-
-
-def lost_bytes(old: Sequence[Region], new: Sequence[Region]) -> int:
-    """Bytes of the ``old`` lines (address order) that none of the ``new`` lines (of
-    the same mapping, address order) still covers: unmapped from it."""
-    covered = 0
-    j = 0
-    for o in old:
-        while j < len(new) and new[j][1] <= o[0]:
-            j += 1
-        k = j
-        while k < len(new) and new[k][0] < o[1]:
-            covered += min(o[1], new[k][1]) - max(o[0], new[k][0])
-            k += 1
-    return sum(o[1] - o[0] for o in old) - covered
-
-
-def certain_rss_change(delta: int, was: int, lost: int) -> int:
-    """The part of a mapping's resident change that surely happened in what is still
-    mapped. Where ``lost`` bytes of it were unmapped, the memory they held (at most
-    ``was``, at most ``lost``) left with them: a fall that this can explain is no
-    change of the rest (cut 16 MiB off a region and its other half "lost 4 MiB")."""
-    if delta >= 0 or lost <= 0:
-        return delta
-    return min(0, delta + min(lost, was))
-
-
-def _cut_resident(out: list[Event], cut: list[int], gone: int, most: int) -> None:
-    """The resident memory that left with the parts of a mapping cut off (``gone``: its
-    fall that the cuts explain, ``certain_rss_change``; ``most``: what they could have
-    held), on the event of the first cut: 40 MiB of malloc blocks freed from the middle
-    of the region the kernel had merged them into was in no event. Only the mapping's
-    sum is known before: where the rest faulted pages in meanwhile, the cut held more
-    than its fall says (up to ``most``); several cuts, it is said of them together."""
-    if gone <= 0 or not cut or cut[-1] >= len(out):
-        return
-    said = f"{size_text(gone)} was resident"
-    if len(cut) > 1:
-        said += f" in the {len(cut)} parts cut off this region together"
-    if gone < most:
-        said = (
-            f"{size_text(gone)} or more was resident (up to {size_text(most)}: what the rest "
-            "faulted in or gave back meanwhile cannot be told apart)"
-            if len(cut) == 1
-            else f"{said}, or more (up to {size_text(most)})"
-        )
-    event = out[cut[0]]
-    detail = f"{event.detail}; {said}" if event.detail else said
-    out[cut[0]] = event._replace(rss=gone, detail=detail)
 
 
 def _thread_exit(stack: Event, out: list[Event]) -> Event:

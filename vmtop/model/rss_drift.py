@@ -32,10 +32,10 @@ from operator import eq, ne
 from vmtop.model import events as ev
 from vmtop.model.column_steps import where_pair, where_value
 from vmtop.model.columns import RegionColumns, matching_rows, take
-from vmtop.model.diff import certain_rss_change, lost_bytes, resident_range, swap_of
 from vmtop.model.event_words import resident_change_words, says_swap_moved
 from vmtop.model.events import Event
 from vmtop.model.hugetlb_events import HugetlbDrift
+from vmtop.model.mapping_figures import certain_rss_change, lost_bytes, resident_range, swap_of
 from vmtop.model.region import Region, Snapshot
 from vmtop.model.sharing_events import SharingDrift
 from vmtop.model.swap_events import SwapDrift
