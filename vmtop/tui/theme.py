@@ -344,7 +344,7 @@ ANSI_KIND_PALETTE: dict[str, str] = {
     "jit": "#ff55ff",
     # the program image (▓)
     "text": "#5555ff",
-    "rodata": "#0000aa",
+    "rodata": "#55ffff",  # (blue on black reads at 2.2 to 1)
     "relro": "#00aaaa",
     "data": "#ffff55",
     "bss": "#aa5500",
@@ -363,11 +363,11 @@ ANSI_KIND_PALETTE: dict[str, str] = {
 }
 
 
-# The same on a light background, where the bright colours and yellow and cyan are
-# unreadable (xterm's yellow on white: 1.7 to 1): black, the reds, greens, blues and
-# magentas, and dark grey.
+# The same on a light background, where the bright colours, yellow, cyan and green are
+# hard to read (xterm's yellow on white: 1.7 to 1, its green 2.2): black, the reds,
+# blues and magentas, and dark grey, each group of kinds told apart by its fill.
 ANSI_KIND_PALETTE_LIGHT: dict[str, str] = {
-    "heap": "#00aa00",
+    "heap": "#0000aa",
     "arena": "#000000",
     "anon": "#aa00aa",
     "named_anon": "#ff55ff",
@@ -378,7 +378,7 @@ ANSI_KIND_PALETTE_LIGHT: dict[str, str] = {
     "rodata": "#5555ff",
     "relro": "#555555",
     "data": "#000000",
-    "bss": "#00aa00",
+    "bss": "#aa0000",
     "file": "#0000aa",
     "shm": "#aa00aa",
     "device": "#555555",
@@ -496,7 +496,8 @@ _DARK_FOR_LIGHT = {
     11: "#aa0000",
     6: "#0000aa",  # cyan: blue
     14: "#0000aa",
-    10: "#00aa00",  # bright green: green
+    10: "#000000",  # green, bright or not: black (xterm's green on white: 2.2 to 1)
+    2: "#000000",
 }
 
 
