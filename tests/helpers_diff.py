@@ -288,3 +288,11 @@ def smaps_figures(pid: int, address: int, *names: str) -> dict[str, int]:
             elif inside and head in wanted:
                 fields[head[:-1]] = int(line.split()[1]) * 1024
     return fields
+
+
+def commanded(exe) -> subprocess.Popen:
+    """A C test program that takes commands on stdin and answers on stdout, a line
+    each (its first line, as a rule, the address it made)."""
+    return subprocess.Popen(
+        [str(exe)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+    )

@@ -10,11 +10,18 @@ that writes half of a region they share, ground truth the kernel's smaps of both
 
 from __future__ import annotations
 
-import subprocess
 import time
 
 import pytest
-from helpers_diff import MiB, WatchProcess, base_regions, region, smaps_figures, snapshot
+from helpers_diff import (
+    MiB,
+    WatchProcess,
+    base_regions,
+    commanded,
+    region,
+    smaps_figures,
+    snapshot,
+)
 
 from vmtop.model import events as ev
 from vmtop.model.columns import as_columns
@@ -175,9 +182,7 @@ def test_watch_says_the_fork_and_the_copies_in_parent_and_child(compile_c):
     from helpers_elf import C_DIR
 
     exe = compile_c(C_DIR / "copy_on_write.c")
-    parent = subprocess.Popen(
-        [str(exe)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
-    )
+    parent = commanded(exe)
     watches = []
 
     def command(word: str) -> str:

@@ -65,12 +65,19 @@ def guarded(compile_c):
         child.wait()
 
 
+def guard_entries(pid: int, address: int, pages: int) -> list[int]:
+    """The region's first ``pages`` pagemap entries; skipped where the kernel does not
+    mark its guard pages (the third page is one)."""
+    entries = pm.read_pagemap(ProcFS(), pid, address, address + pages * pm.PAGE_SIZE)
+    if not entries[2] & pm.GUARD_REGION:
+        pytest.skip("this kernel's pagemap has no guard bit (58: Linux 6.15+)")
+    return entries
+
+
 @pytest.mark.live
 def test_the_page_strip_counts_two_guard_pages_and_no_swap(guarded):
     pid, address = guarded
-    entries = pm.read_pagemap(ProcFS(), pid, address, address + 16 * pm.PAGE_SIZE)
-    if not entries[2] & pm.GUARD_REGION:
-        pytest.skip("this kernel's pagemap has no guard bit (58: Linux 6.15+)")
+    entries = guard_entries(pid, address, 16)
     tally = pm.tally_states(entries)
     assert (tally[pm.GUARD], tally[pm.SWAP]) == (2, 0)
     assert [pm.page_state(e) for e in entries[1:5]] == [pm.EXCL, pm.GUARD, pm.GUARD, pm.EXCL]
@@ -81,9 +88,7 @@ def test_where_says_an_address_on_a_guard_page_faults(guarded):
     import sys
 
     pid, address = guarded
-    entries = pm.read_pagemap(ProcFS(), pid, address, address + 3 * pm.PAGE_SIZE)
-    if not entries[2] & pm.GUARD_REGION:
-        pytest.skip("this kernel's pagemap has no guard bit (58: Linux 6.15+)")
+    guard_entries(pid, address, 3)
     guard, plain = address + 2 * pm.PAGE_SIZE + 16, address + pm.PAGE_SIZE
     out = subprocess.run(
         [sys.executable, "-m", "vmtop", "where", str(pid), hex(guard), hex(plain)],

@@ -9,11 +9,10 @@ figures come from the smaps text (live, ground truth the kernel's AnonHugePages)
 
 from __future__ import annotations
 
-import subprocess
 import time
 
 import pytest
-from helpers_diff import MiB, WatchProcess, smaps_figures
+from helpers_diff import MiB, WatchProcess, commanded, smaps_figures
 
 from vmtop.model import events as ev
 from vmtop.model.event_words import IN_HUGE_PAGES, in_huge_pages
@@ -48,9 +47,7 @@ def test_watch_says_a_region_filled_by_huge_pages(compile_c):
     from helpers_elf import C_DIR
 
     exe = compile_c(C_DIR / "huge_page_touch.c")
-    child = subprocess.Popen(
-        [str(exe)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
-    )
+    child = commanded(exe)
     watch = None
     try:
         address = int(child.stdout.readline().split()[1], 16)

@@ -10,7 +10,15 @@ swap file (root; skipped where swapon is refused) and MADV_PAGEOUT, ground truth
 from __future__ import annotations
 
 import pytest
-from helpers_diff import MiB, WatchProcess, base_regions, region, smaps_figures, snapshot
+from helpers_diff import (
+    MiB,
+    WatchProcess,
+    base_regions,
+    commanded,
+    region,
+    smaps_figures,
+    snapshot,
+)
 
 from vmtop.model import events as ev
 from vmtop.model.diff import diff_snapshots
@@ -174,15 +182,12 @@ def smaps_of(pid: int, address: int) -> dict[str, int]:
 
 @pytest.mark.live
 def test_watch_tells_a_page_out_from_a_free(swap_file, compile_c):
-    import subprocess
     import time
 
     from helpers_elf import C_DIR
 
     exe = compile_c(C_DIR / "pageout.c")
-    child = subprocess.Popen(
-        [str(exe)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
-    )
+    child = commanded(exe)
     watch = None
     try:
         address = int(child.stdout.readline().split()[1], 16)
