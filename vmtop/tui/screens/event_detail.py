@@ -13,14 +13,18 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from vmtop.model import events as ev
+from vmtop.model.event_runs import EventRun
 from vmtop.model.events import EVENT_DESCRIPTIONS, Event
 from vmtop.model.names import display_name
 from vmtop.tui import theme
 from vmtop.tui.formatting import format_bytes, format_delta
 
 
-def event_text(e: Event) -> Text:
-    """Every field of the event, one per line, wrapped by the screen."""
+def event_text(e: Event, run: EventRun | None = None) -> Text:
+    """Every field of the event, one per line, wrapped by the screen. For a line of the
+    log that stands for a run of one change repeated, ``run``: when it began and how
+    many times (``e`` is ``run.event``: the run's range and change, the last one's
+    words)."""
     text = Text()
     # To the millisecond (the sample's time): the log's whole seconds give four events
     # the same time at a quarter-second interval; read in full, their order shows.
@@ -37,6 +41,10 @@ def event_text(e: Event) -> Text:
         return text
     change = format_delta(e.delta) if e.delta else format_bytes(e.size)
     rows = [("change", f"{change} ({e.delta:+,} bytes)" if e.delta else change)]
+    if run is not None and run.count > 1:
+        since = time.strftime("%H:%M:%S", time.localtime(run.first.time))
+        rows.append(("times", f"{run.count}, since {since}: the change and range are "
+                     "theirs together, the words the last one's"))  # fmt: skip
     if e.end > e.start:
         rows.append(("range", f"{e.start:#x} – {e.end:#x} ({format_bytes(e.end - e.start)})"))
     if e.kind:
@@ -79,14 +87,15 @@ class EventDetail(ModalScreen[bool]):
         Binding("escape,q", "close", "Close", priority=True),
     ]
 
-    def __init__(self, event: Event, *, has_region: bool) -> None:
+    def __init__(self, event: Event, *, has_region: bool, run: EventRun | None = None) -> None:
         super().__init__()
         self.event = event
         self.has_region = has_region
+        self.run = run
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="event-box"):
-            yield Static(event_text(self.event), id="event-text")
+            yield Static(event_text(self.event, self.run), id="event-text")
             keys = "Enter: select its region in the table · " if self.has_region else ""
             yield Static(Text(keys + "Esc: close", style="dim"), id="event-keys")
 

@@ -73,7 +73,11 @@ PROCESS = [
     ("e / i / a", "fold away / show the event log, the summary by kind, the bar"),
     ("R", "start / stop recording this process to a file (vmtop replay FILE plays it)"),
     ("Tab", "move between the region table and the event log (there Home: newest, End: oldest)"),
-    ("Enter (log)", "on an event: read all of it; Enter again selects its region"),
+    (
+        "Enter (log)",
+        "on an event: read all of it (×N: a change repeated N times, summed); "
+        "Enter again selects its region",
+    ),
     ("click the bar", "select the region under the mouse"),
     (
         "Esc",

@@ -49,7 +49,8 @@ class ProcessMessages:
             if select:
                 self.select_event_region(event)
 
-        self.app.push_screen(EventDetail(event, has_region=event.end > event.start), chosen)
+        detail = EventDetail(event, has_region=event.end > event.start, run=message.run)
+        self.app.push_screen(detail, chosen)
 
     def select_event_region(self, event: ev.Event) -> None:
         """Select the region an event is about (where its range is now)."""

@@ -1,4 +1,6 @@
-"""The event log: what changed, newest first, one line per event, coloured by event.
+"""The event log: what changed, newest first, one line per event, coloured by event; a
+change repeated sample after sample is one line with its count ("×12", see
+``vmtop.model.event_runs``).
 
 Demo narration (``note`` events) is interleaved in time order, so the cause (``malloc(4
 MiB) = 0x7f…``) sits next to its effect (``mapped +4.0M anon``). Line-based like the
@@ -18,7 +20,9 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from vmtop.model import event_runs
 from vmtop.model import events as ev
+from vmtop.model.event_runs import EventRun
 from vmtop.model.events import Event
 from vmtop.model.names import display_name
 from vmtop.tui import sampler, theme
@@ -31,11 +35,13 @@ MAX_EVENTS = sampler.MAX_EVENTS
 PATH_ROOM = 20  # cells a name should get before the end address is left out for it
 
 
-def event_segments(e: Event, addr_width: int = 12, room: int | None = None) -> list[Segment]:
+def event_segments(
+    e: Event, addr_width: int = 12, room: int | None = None, count: int = 1
+) -> list[Segment]:
     """One event as coloured text (without the time). With ``room`` (the cells there
     are), the name is kept in sight: the range shrinks to its start address, and a long
     name keeps its end (``…/PostgreSQL.1804289383``); at 80 columns the name was cut
-    off whole."""
+    off whole. ``count``: how many events of a run the line stands for ("×12")."""
     color = theme.event_color(e.event)
     if e.event == ev.NOTE:
         text = display_name(e.detail or e.path)
@@ -50,12 +56,14 @@ def event_segments(e: Event, addr_width: int = 12, room: int | None = None) -> l
     else:
         change = format_delta(e.delta) if e.delta else format_bytes(e.size)
     segments.append(Segment(f"{change:>7} ", Style(color=color)))
+    if count > 1:
+        segments.append(Segment(f"×{count} ", Style(color=color, bold=True)))
     kind = f"{theme.kind_label(e.kind):<9} " if e.kind else ""
     name = display_name(e.path) if e.path else ""
     if e.end > e.start:
         span = f"{e.start:0{addr_width}x}-{e.end:0{addr_width}x} "
         if room is not None and name:
-            used = 18 + 8 + len(span) + len(kind)
+            used = sum(len(seg.text) for seg in segments) + len(span) + len(kind)
             if used + min(len(name) + 1, PATH_ROOM) > room:
                 span = f"{e.start:0{addr_width}x} "  # the size says how far it goes
         segments.append(Segment(span, theme.style("soft")))
@@ -126,41 +134,50 @@ class EventLog(theme.ThemedLines, ScrollView, can_focus=True):
             self.event = event
 
     class Opened(Message):
-        """Enter (or a double click) on an event: show all of it."""
+        """Enter (or a double click) on a line: show all of it. ``run``: the events the
+        line stands for (``run.event`` is ``event``)."""
 
-        def __init__(self, log: EventLog, event: Event) -> None:
+        def __init__(self, log: EventLog, event: Event, run: EventRun | None = None) -> None:
             super().__init__()
             self.log = log
             self.event = event
+            self.run = run if run is not None else event_runs.single(event)
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.events: list[Event] = []  # oldest first, at most MAX_EVENTS
+        # One line each, oldest first, at most MAX_EVENTS; a line may stand for a run of
+        # one change repeated (vmtop.model.event_runs).
+        self.runs: list[EventRun] = []
         self.dropped = 0  # older events not kept
         self.addr_width = 12
         self.empty_text = "no changes yet"
         self.cursor = 0  # selected line, newest first (shown while the log has focus)
 
+    @property
+    def events(self) -> list[Event]:
+        """The events as the lines show them, oldest first."""
+        return [run.event for run in self.runs]
+
     def add_events(self, events: Iterable[Event]) -> None:
         new = list(events)
         if not new:
             return
-        self.dropped += sampler.keep_recent_events(self.events, new, MAX_EVENTS)
+        self.dropped += event_runs.add_events(self.runs, new, MAX_EVENTS)
         self.virtual_size = Size(self.size.width, self._lines())
         self.refresh()
 
     def _lines(self) -> int:
         # The last line says how many older events were dropped, once there are some.
-        return len(self.events) + (1 if self.dropped else 0)
+        return len(self.runs) + (1 if self.dropped else 0)
 
     def set_empty_text(self, text: str) -> None:
         if text != self.empty_text:
             self.empty_text = text
-            if not self.events:
+            if not self.runs:
                 self.refresh()
 
     def clear(self) -> None:
-        self.events.clear()
+        self.runs.clear()
         self.dropped = 0
         self.virtual_size = Size(self.size.width, 0)
         self.refresh()
@@ -169,29 +186,38 @@ class EventLog(theme.ThemedLines, ScrollView, can_focus=True):
         self.virtual_size = Size(self.size.width, self._lines())
 
     def line_text(self, index: int) -> str:
-        """Plain text of the ``index``-th newest event (for tests and exports)."""
-        return "".join(s.text for s in self._segments(self.events[-1 - index]))
+        """Plain text of the ``index``-th newest line (for tests and exports)."""
+        return "".join(s.text for s in self._segments(self.runs[-1 - index]))
 
-    def _segments(self, e: Event) -> list[Segment]:
+    def _segments(self, run: EventRun) -> list[Segment]:
+        e = run.event
         stamp = time.strftime("%H:%M:%S", time.localtime(e.time))
         width = self.scrollable_content_region.width
         room = width - len(stamp) - 1
-        return [Segment(stamp + " ", theme.style("dim")), *event_segments(e, self.addr_width, room)]
+        return [
+            Segment(stamp + " ", theme.style("dim")),
+            *event_segments(e, self.addr_width, room, run.count),
+        ]
+
+    @property
+    def selected_run(self) -> EventRun | None:
+        if 0 <= self.cursor < len(self.runs):
+            return self.runs[-1 - self.cursor]
+        return None
 
     @property
     def selected_event(self) -> Event | None:
-        if 0 <= self.cursor < len(self.events):
-            return self.events[-1 - self.cursor]
-        return None
+        run = self.selected_run
+        return None if run is None else run.event
 
     def action_move(self, step: int) -> None:
         self._set_cursor(self.cursor + step)
 
     def action_edge(self, end: int) -> None:
-        self._set_cursor(len(self.events) - 1 if end else 0)
+        self._set_cursor(len(self.runs) - 1 if end else 0)
 
     def _set_cursor(self, index: int) -> None:
-        self.cursor = max(0, min(index, len(self.events) - 1))
+        self.cursor = max(0, min(index, len(self.runs) - 1))
         top = round(self.scroll_y)
         height = max(1, self.scrollable_content_region.height)
         if self.cursor < top:
@@ -201,9 +227,9 @@ class EventLog(theme.ThemedLines, ScrollView, can_focus=True):
         self.refresh()
 
     def action_open(self) -> None:
-        event = self.selected_event
-        if event is not None:
-            self.post_message(self.Opened(self, event))
+        run = self.selected_run
+        if run is not None:
+            self.post_message(self.Opened(self, run.event, run))
 
     def on_focus(self) -> None:
         self.refresh()
@@ -216,29 +242,28 @@ class EventLog(theme.ThemedLines, ScrollView, can_focus=True):
         if offset is None:
             return
         index = round(self.scroll_y) + offset.y
-        if 0 <= index < len(self.events):
+        if 0 <= index < len(self.runs):
             self._set_cursor(index)
-            chosen = self.events[-1 - index]
+            chosen = self.runs[-1 - index]
             if event.chain >= 2:
-                self.post_message(self.Opened(self, chosen))
+                self.post_message(self.Opened(self, chosen.event, chosen))
             else:
-                self.post_message(self.EventClicked(self, chosen))
+                self.post_message(self.EventClicked(self, chosen.event))
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         index = round(self.scroll_y) + y
-        if not self.events:
+        if not self.runs:
             text = self.empty_text if y == 0 else ""
             empty = theme.style("faint", italic=True)
             return Strip([Segment(text.ljust(width), empty)]).crop(0, width)
-        if index == len(self.events) and self.dropped:
+        if index == len(self.runs) and self.dropped:
             text = f"{self.dropped:,} older events dropped".replace(",", " ")
             empty = theme.style("faint", italic=True)
             return Strip([Segment(text.ljust(width), empty)]).crop(0, width)
-        if index >= len(self.events):
+        if index >= len(self.runs):
             return Strip.blank(width)
-        e = self.events[-1 - index]
-        segments = fit_words(self._segments(e), width)
+        segments = fit_words(self._segments(self.runs[-1 - index]), width)
         if index == self.cursor and self.has_focus:
             selected = theme.style(None, "row-selected")
             segments = [Segment(s.text, s.style + selected) for s in segments]
