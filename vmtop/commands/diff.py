@@ -178,6 +178,7 @@ NET_WORDS = {
     ev.RSS_CHANGED: "resident changed",
     ev.SWAP_CHANGED: "swap changed",
     ev.SHARED_CHANGED: "shared changed",
+    ev.LAZYFREE_CHANGED: "lazily freed",
 }
 
 

@@ -54,6 +54,7 @@ from vmtop.procfs.errors import (
     ZombieProcess,
 )
 from vmtop.procfs.huge_page_figures import said_with_huge_pages
+from vmtop.procfs.lazy_free_figures import said_with_lazy_free
 from vmtop.procfs.maps_ticks import MapsTicks
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.smaps_budget import SMAPS_BUDGET, carry_smaps, smaps_every
@@ -149,7 +150,8 @@ def _take(
 
 
 # A small map's smaps text is kept (the last two reads'): a region's resident rise is
-# told by its huge pages (procfs.huge_page_figures), which the parser does not keep.
+# told by its huge pages (procfs.huge_page_figures), and its memory freed with MADV_FREE
+# by LazyFree (procfs.lazy_free_figures), which the parser does not keep.
 WATCH_KEEPS_TEXT_UP_TO = 1 << 20
 
 
@@ -252,7 +254,7 @@ def _events(prev: Snapshot, cur: Snapshot, budget: SmapsReads, threshold: int) -
     events = diff_snapshots(prev, cur, rss_threshold=threshold)
     if budget.fresh and budget.fresh_after is prev:
         # smaps read on both: one diff says all (a rise in huge pages said so)
-        return said_with_huge_pages(events, prev, cur)
+        return _said_from_texts(events, prev, cur)
     events = [e for e in events if e.event != ev.RSS_CHANGED]
     if budget.fresh and budget.fresh_after is not None:
         rss = diff_snapshots(budget.fresh_after, cur, rss_threshold=threshold)
@@ -264,8 +266,13 @@ def _events(prev: Snapshot, cur: Snapshot, budget: SmapsReads, threshold: int) -
             if e.start in told or e.rss is None or e.rss < threshold or e.delta <= 0:
                 continue
             events.append(resident_since_mapped(e))
-        return said_with_huge_pages(events, budget.fresh_after, cur)
+        return _said_from_texts(events, budget.fresh_after, cur)
     return events
+
+
+def _said_from_texts(events: list[Event], before: Snapshot, now: Snapshot) -> list[Event]:
+    """The events told by figures read from the two smaps texts: huge pages, LazyFree."""
+    return said_with_lazy_free(said_with_huge_pages(events, before, now), before, now)
 
 
 def reader_left(out) -> Callable[[], bool]:
@@ -437,6 +444,8 @@ def human_line(event: Event) -> str:
         size = "swap " + format_size(event.delta, signed=True)
     elif event.event == ev.SHARED_CHANGED:
         size = "shared " + format_size(event.delta, signed=True)
+    elif event.event == ev.LAZYFREE_CHANGED:
+        size = "lazyfree " + format_size(event.delta, signed=True)
     elif event.delta:
         size = format_size(event.delta, signed=True)
     else:

@@ -48,9 +48,11 @@ from vmtop.model.event_words import (
 )
 from vmtop.model.events import Event
 from vmtop.model.hugetlb_events import hugetlb_events
+from vmtop.model.lazy_free import PRIVATE_CLEAN, clean_anonymous, clean_of
 from vmtop.model.mapping_figures import (
     certain_rss_change,
     cut_resident,
+    lazy_moved,
     lost_bytes,
     resident_range,
     shared_moved,
@@ -115,13 +117,18 @@ def diff_snapshots(
                 event = _rss_event(c, c.start, c.end, delta, c.rss, when, (p.swap, c.swap))
                 out.append(event)
                 said = says_swap_moved(event.detail)
-            if not said and p.swap is not None and c.swap is not None:
-                swap_moved(c, c.start, c.end, c.swap - p.swap, c.swap, threshold, when, out)
+            swapped = None if p.swap is None or c.swap is None else c.swap - p.swap
+            if not said and swapped is not None:
+                swap_moved(c, c.start, c.end, swapped, c.swap, threshold, when, out)
             # (Shared pages freed: the rss_changed said it. Most regions resized have the
             # same shared figures: not looked at further.)
             if delta > -threshold and p[_SHARED_DIRTY] != c[_SHARED_DIRTY]:
                 shared_moved(c, c.start, c.end, (shared_of((p,)), shared_of((c,))),
                               threshold, when, out, (prev.ksm, cur.ksm))  # fmt: skip
+            # (Most regions resized keep their clean memory: MADV_FREE moves it.)
+            if p[PRIVATE_CLEAN] != c[PRIVATE_CLEAN]:
+                lazy_moved(c, c.start, c.end, (clean_anonymous(p), clean_anonymous(c)), delta,
+                           swapped, threshold, when, out)  # fmt: skip
             continue
         _cluster_events(item, prev, with_rss, threshold, when, out, (prev.ksm, cur.ksm))
     exited = _threads_gone_with_stacks_kept(prev, cur, out)
@@ -331,14 +338,19 @@ def _cluster_events(
                 event = _rss_event(said, start, end, delta, now, when, swap)
                 out.append(event)
                 said_swap = says_swap_moved(event.detail)
-            if not said_swap and swap[0] is not None and swap[1] is not None:
+            swapped = None if swap[0] is None or swap[1] is None else swap[1] - swap[0]
+            if not said_swap and swapped is not None:
                 biggest = max(rows, key=lambda r: r.swap or 0)
-                swap_moved(biggest, rows[0].start, rows[-1].end, swap[1] - swap[0], swap[1],
+                swap_moved(biggest, rows[0].start, rows[-1].end, swapped, swap[1],
                             threshold, when, out)  # fmt: skip
             if delta > -threshold:  # (shared pages freed: the rss_changed said it)
                 shared = (shared_of(cp[k] for k in prev_idx), shared_of(rows))
                 shared_moved(rows[0], rows[0].start, rows[-1].end, shared, threshold, when,
                               out, ksm)  # fmt: skip
+            if not lost:  # (what the parts cut off held is no change of the rest)
+                clean = (clean_of(cp[k] for k in prev_idx), clean_of(rows))
+                lazy_moved(rows[0], rows[0].start, rows[-1].end, clean, delta, swapped,
+                           threshold, when, out)  # fmt: skip
 
 
 def _thread_exit(stack: Event, out: list[Event]) -> Event:

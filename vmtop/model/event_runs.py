@@ -27,7 +27,7 @@ from vmtop.model.events import Event
 PIECES = frozenset((ev.HEAP_GREW, ev.HEAP_SHRANK, ev.STACK_GREW, ev.STACK_SHRANK))
 # A figure of a region changing: each event's range is the whole region, which keeps
 # its start (or, for a stack growing down, its end) while it grows.
-FIGURES = frozenset((ev.RSS_CHANGED, ev.SWAP_CHANGED, ev.SHARED_CHANGED))
+FIGURES = frozenset((ev.RSS_CHANGED, ev.SWAP_CHANGED, ev.SHARED_CHANGED, ev.LAZYFREE_CHANGED))
 FOLDABLE = PIECES | FIGURES
 # How many of the newest lines an event may join. A sample of a busy process has a few
 # events; a line further down than this is not "what is going on now".

@@ -20,6 +20,7 @@ MERGED = "merged"
 RSS_CHANGED = "rss_changed"
 SWAP_CHANGED = "swap_changed"  # memory of a region went to swap or came back
 SHARED_CHANGED = "shared_changed"  # private pages shared after a fork, or copied on write
+LAZYFREE_CHANGED = "lazyfree_changed"  # memory freed with MADV_FREE, or reused since
 EXEC = "exec"
 EXITED = "exited"
 PID_REUSED = "pid_reused"
@@ -60,6 +61,10 @@ EVENT_DESCRIPTIONS = {
     "(a fork) or merged by KSM, or this process's alone again (copy-on-write: a write by "
     "either copied the pages, or the other exited; or KSM unmerged them); the Rss does "
     "not move",
+    LAZYFREE_CHANGED: "memory freed with MADV_FREE (jemalloc, mimalloc, Go before 1.16): "
+    "resident and in the RSS until the kernel needs memory (an rss_changed says it "
+    "reclaimed it) or the program writes it again (reused: it falls); the Rss does not "
+    "move",
     EXEC: "the process ran a new program (same PID, new image)",
     EXITED: "the process exited",
     PID_REUSED: "the PID now belongs to another process (different start time)",

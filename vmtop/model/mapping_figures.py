@@ -4,9 +4,9 @@ Where the lines of one mapping changed between two samples (a heap that grew, bl
 freed from the middle of a region the kernel had merged them into, an mprotect that split
 it), its figures are compared as sums over the old lines and the new: what surely
 changed in what is still mapped (``certain_rss_change``), what left with the parts cut
-off (``cut_resident``), where the change is said (``resident_range``), and its swap and
-shared memory moving (``swap_moved``, ``shared_moved``). Used by the diff of two
-samples and by the TUI's drift. Pure.
+off (``cut_resident``), where the change is said (``resident_range``), and its swap,
+shared memory and memory freed with MADV_FREE moving (``swap_moved``, ``shared_moved``,
+``lazy_moved``). Used by the diff of two samples and by the TUI's drift. Pure.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 
 from vmtop.model.event_words import size_text
 from vmtop.model.events import Event
+from vmtop.model.lazy_free import lazy_free_event
 from vmtop.model.region import Region
 from vmtop.model.sharing_events import shared_event
 from vmtop.model.swap_events import swap_event
@@ -44,6 +45,23 @@ def shared_moved(
         return
     if now - was >= threshold or was - now >= threshold:
         out.append(shared_event(when, region, start, end, now - was, now, "", ksm))
+
+
+def lazy_moved(
+    region: Region, start: int, end: int, clean: tuple[int | None, int | None], rss_delta: int,
+    swap_delta: int | None, threshold: int, when: float, out: list[Event],
+) -> None:  # fmt: skip
+    """A lazyfree_changed where a private anonymous mapping's clean memory (``clean``:
+    before and now, where known) moved by the threshold: freed with MADV_FREE, or
+    written again. Not where its Rss fell by the threshold (the rss_changed says what
+    went), nor where pages came back from swap (they come clean)."""
+    was, now = clean
+    if was is None or now is None or rss_delta <= -threshold:
+        return
+    if swap_delta is not None and swap_delta <= -threshold:
+        return
+    if now - was >= threshold or was - now >= threshold:
+        out.append(lazy_free_event(when, region, start, end, now - was, now))
 
 
 def swap_of(rows: Iterable[Region]) -> int | None:

@@ -43,6 +43,7 @@ from vmtop.model.event_words import (
     split_cause,
 )
 from vmtop.model.events import Event
+from vmtop.model.lazy_free import clean_of
 from vmtop.model.process_events import exec_event
 from vmtop.model.region import Region, Snapshot, same_backing
 from vmtop.model.region_changes import CHANGED, GREW, NEW, SAME, SHRANK, RegionChange
@@ -251,9 +252,10 @@ def net_change(
     (one gone since), ``grew`` / ``shrank`` (``heap_grew``, ``stack_shrank``, ... for
     the heap and the stack: the range is the part added or taken off), ``split`` /
     ``merged`` (the same mapping in other lines), ``protection_changed``, and
-    ``rss_changed``, ``swap_changed`` and ``shared_changed`` (a private mapping's
-    dirty memory shared with another process: by at least ``rss_threshold``, where they
-    can be read). Empty when
+    ``rss_changed``, ``swap_changed``, ``shared_changed`` (a private mapping's
+    dirty memory shared with another process) and ``lazyfree_changed`` (its memory
+    freed with MADV_FREE, told by its clean anonymous memory: by at least
+    ``rss_threshold``, where they can be read). Empty when
     the two cannot be compared (``comparable``)."""
     if comparable(a, b) is not None:
         return []
@@ -316,6 +318,14 @@ def net_change(
                     f"anonymous memory shared (fork or KSM) {size_text(was)} -> {size_text(now)}"
                 )
                 item = _item(when, ev.SHARED_CHANGED, c, c.start, c.end, now - was, detail)
+                out.append(item._replace(size=abs(now - was)))
+            was, now = clean_of(mates), clean_of((c,))  # (MADV_FREE, or reused)
+            if was is not None and now is not None and abs(now - was) >= threshold:
+                detail = (  # (no LazyFree here: a recording's regions do not keep it)
+                    "clean anonymous memory (freed with MADV_FREE and still resident, or "
+                    f"read back from swap) {size_text(was)} -> {size_text(now)}"
+                )
+                item = _item(when, ev.LAZYFREE_CHANGED, c, c.start, c.end, now - was, detail)
                 out.append(item._replace(size=abs(now - was)))
     out += _splits(A, B, pairing, when, hits if remapped is not None else None)
     out.sort(key=lambda e: (e.start, e.end))

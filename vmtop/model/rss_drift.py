@@ -15,8 +15,9 @@ neighbour adds what was faulted in since, not the neighbour's whole size. Memory
 range that no old line of the mapping covered (newly mapped) counts from nothing.
 
 Memory in hugetlb pages (no Rss counts it) is reported the same way (hugetlb_events),
-memory on swap where no resident change said it (swap_events), and private memory shared
-after a fork or copied on write (sharing_events).
+memory on swap where no resident change said it (swap_events), private memory shared
+after a fork or copied on write (sharing_events), and memory freed with MADV_FREE
+(lazy_free).
 
 Bounded: one number per region of the latest snapshot; regions that went away are
 forgotten. Pure: snapshots in, events out.
@@ -35,6 +36,7 @@ from vmtop.model.columns import RegionColumns, matching_rows, take
 from vmtop.model.event_words import resident_change_words, says_swap_moved
 from vmtop.model.events import Event
 from vmtop.model.hugetlb_events import HugetlbDrift
+from vmtop.model.lazy_free import LazyFreeDrift
 from vmtop.model.mapping_figures import certain_rss_change, lost_bytes, resident_range, swap_of
 from vmtop.model.region import Region, Snapshot
 from vmtop.model.sharing_events import SharingDrift
@@ -69,12 +71,18 @@ class RssDrift:
         self._hugetlb = HugetlbDrift(threshold)
         self._swap = SwapDrift(threshold)  # memory going to swap, the Rss flat
         self._sharing = SharingDrift(threshold)  # fork and copy-on-write, the Rss flat
+        self._lazy = LazyFreeDrift(threshold)  # freed with MADV_FREE, the Rss flat
 
     def __len__(self) -> int:
         """How many regions it remembers."""
         return 0 if self._reported is None else len(self._reported)
 
-    def update(self, snapshot: Snapshot, announced: Collection[int] | None = None) -> list[Event]:
+    def update(
+        self,
+        snapshot: Snapshot,
+        announced: Collection[int] | None = None,
+        lazy_free: Sequence[tuple[int, int]] | None = None,
+    ) -> list[Event]:
         """Events for regions whose resident size moved by at least the threshold
         since it was last reported. A snapshot without smaps changes nothing.
 
@@ -82,7 +90,9 @@ class RssDrift:
         counts from its first figure. Given ``announced`` (the starts of the regions
         whose events said their resident size as they were mapped:
         ``diff.told_resident``), the memory of the others until then is reported too:
-        one mapped on a tick that read maps only had no figure to say."""
+        one mapped on a tick that read maps only had no figure to say. ``lazy_free``:
+        (start, smaps' LazyFree) of the regions holding memory freed with MADV_FREE,
+        where the caller read it (``procfs.lazy_free_figures``)."""
         if not snapshot.has_smaps:
             return []
         regions = snapshot.regions
@@ -140,6 +150,9 @@ class RssDrift:
         self._sharing.threshold = threshold
         freed = {e.start for e in out if e.event == ev.RSS_CHANGED and e.delta < 0}
         out += self._sharing.update(snapshot, freed)
+        # (Memory freed with MADV_FREE that went, reclaimed: the rss_changed said it.)
+        self._lazy.threshold = threshold
+        out += self._lazy.update(snapshot, freed, lazy_free)
         return out
 
     def _overlaps(

@@ -46,6 +46,7 @@ from vmtop.procfs.errors import (
     ZombieProcess,
 )
 from vmtop.procfs.huge_page_figures import said_with_huge_pages
+from vmtop.procfs.lazy_free_figures import lazy_free_figures, said_with_lazy_free
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.smaps_budget import SMAPS_BUDGET, carry_smaps, smaps_every
 from vmtop.procfs.snapshot import HUGE_MAP_REGIONS, take_snapshot
@@ -269,9 +270,13 @@ class Sampler:
         if any(e.event == ev.EXEC for e in events):
             self.drift = RssDrift(self.drift.threshold)  # another program's regions
         if smaps_read and (prev is None or snap.info.start_time == prev.info.start_time):
-            events += tuple(self.drift.update(snap, diff.told_resident(events)))
-            # A rise that came as transparent huge pages is said so (from the texts kept).
+            # Memory freed with MADV_FREE by smaps' LazyFree, from the text kept.
+            lazy_free = lazy_free_figures(snap)
+            events += tuple(self.drift.update(snap, diff.told_resident(events), lazy_free))
+            # A rise that came as transparent huge pages is said so (from the texts kept),
+            # and a fall of pages freed with MADV_FREE.
             events = tuple(said_with_huge_pages(events, before_smaps, snap))
+            events = tuple(said_with_lazy_free(events, before_smaps, snap))
         self.last = snap
         rss_moves = None
         if smaps_read and before_smaps is not None and before_smaps.regions is not snap.regions:
