@@ -108,9 +108,10 @@ def test_a_stack_growing_down_is_one_line():
 
 def test_a_line_further_down_than_the_reach_is_not_joined():
     first = heap_second(0)[1]  # rss_changed of the heap
+    at = [(i + 1) << 30 for i in range(event_runs.REACH)]
     others = [
-        Event(1000.0 + (i + 1) / 100, "mapped", (i + 1) << 30, ((i + 1) << 30) + MiB, kinds.ANON, MiB, MiB)
-        for i in range(event_runs.REACH)
+        Event(1000.0 + (i + 1) / 100, "mapped", a, a + MiB, kinds.ANON, MiB, MiB)
+        for i, a in enumerate(at)
     ]
     again = heap_second(1)[1]
     runs, _ = folded([first, *others, again])
