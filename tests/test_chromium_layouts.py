@@ -8,7 +8,10 @@
 - A 64 MiB WebAssembly.Memory at a 4 GiB boundary was "arena heap 1", and the 8 GiB of
   guard after it the arena's reserve.
 
-Hand-made maps with the renderer's addresses (/tmp/rev_chrome's review).
+Hand-made maps with the renderer's addresses (/tmp/rev_chrome's review), classified
+with no facts of a process that runs V8: the generic rules. In a Chromium process's
+map the super pages, the WebAssembly memory and the V8 cage are named by their layout
+instead (vmtop.model.chromium_heaps, tests/test_chromium_heaps.py).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Kinds of real processes: the recorded corpus under tests/fixtures/real (a JVM, Node,
 CPython with threads, a C program with a big-alignment library, a PostgreSQL
-postmaster, two CUDA processes on an H200) and hand-made GPU driver shapes (NVIDIA,
+postmaster, two CUDA processes on an H200, a Chromium renderer) and hand-made GPU driver shapes (NVIDIA,
 AMD). Every region's expected kind is written down in the fixture's
 expected_kinds.tsv, checked by hand once; the CUDA ones are also checked against the
 addresses their workloads printed (ready.txt)."""
@@ -43,7 +43,7 @@ def snapshot(name: str):
 
 
 def test_the_corpus_is_there():
-    for must in ("jvm", "node", "python", "dlopen_gap", "postgres", "cuda", "pytorch"):
+    for must in ("jvm", "node", "python", "dlopen_gap", "postgres", "cuda", "pytorch", "chromium"):
         assert must in NAMES
     assert "nvidia_handmade" in NAMES and "amd_handmade" in NAMES
 
@@ -64,7 +64,7 @@ def test_every_region_gets_its_expected_kind(name):
             assert r.object is None, where
 
 
-@pytest.mark.parametrize("name", ["jvm", "node"])
+@pytest.mark.parametrize("name", ["jvm", "node", "chromium"])
 def test_runtimes_have_jit_and_only_small_guards(name):
     regions = snapshot(name).regions
     assert any(r.kind == kinds.JIT for r in regions)

@@ -35,6 +35,8 @@ classifies a live process, a copied ``/proc`` tree and a recording.
   touches an NVIDIA device mapping or shared anonymous memory is ``reserved`` with
   ``object`` "CUDA driver", and shared anonymous memory is ``shm`` with
   ``object`` "CUDA pinned host memory" (why: ``vmtop.model.cuda``).
+- In a Chromium or Electron process, the V8 sandbox, PartitionAlloc's pools and
+  Oilpan's cage are named by their layout (``vmtop.model.chromium_heaps``).
 - Devices get the device's short name as ``object``; SysV segments their shmid and key;
   memory in hugetlb pages (``/anon_hugepage``, files on ``/dev/hugepages``) "hugetlb
   pages".
@@ -50,6 +52,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 
 from vmtop.model import cuda, kinds
+from vmtop.model.chromium_heaps import mark_chromium_heaps
 from vmtop.model.column_masks import after_mask, mask_and, mask_not, zero_mask
 from vmtop.model.column_steps import where
 from vmtop.model.columns import RegionColumns
@@ -117,7 +120,7 @@ def classify_regions(regions: Sequence[Region], facts: ClassifyFacts | None = No
         out = classify_objects(regions, facts)
         if facts.java is not None:
             mark_java_regions(out, facts.java)
-        if facts.v8:
+        if facts.v8 and not mark_chromium_heaps(out):
             mark_v8_pages(out)
         if facts.valgrind:
             mark_valgrind_memory(out)
@@ -149,7 +152,7 @@ def classify_columns(regions: RegionColumns, facts: ClassifyFacts | None = None)
     _number_arenas_from_the_top(patched, arena_rows)
     if facts.java is not None:
         mark_java_regions(patched, facts.java)
-    if facts.v8:
+    if facts.v8 and not mark_chromium_heaps(patched):
         mark_v8_pages(patched)
     if facts.valgrind:
         mark_valgrind_memory(patched)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from vmtop.model import cuda, java_regions, kinds, v8_pages, valgrind
 from vmtop.model.cached_stacks import is_cached_stack
+from vmtop.model.chromium_words import why_chromium
 from vmtop.model.classify import ARENA_HEAP, HUGETLB
 from vmtop.model.devices import device_meaning
 from vmtop.model.region import Region
@@ -29,6 +30,9 @@ def _size(n: int) -> str:
 def why_kind(region: Region) -> str:
     """The evidence for the region's kind, in plain words ("" when the name says all)."""
     r, kind, size = region, region.kind, _size(region.size)
+    chromium = why_chromium(r, size)
+    if chromium is not None:
+        return chromium
     if r.object == java_regions.CDS_ARCHIVE:
         return (
             f"No access, {size}: the rest of the reservation of the JVM's CDS archive "

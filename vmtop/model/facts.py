@@ -47,7 +47,8 @@ class ClassifyFacts(NamedTuple):
     sysv: Mapping[int, SysvSegment] = {}
     # A HotSpot JVM's heap size; None for a process that maps no libjvm.so.
     java: JavaFacts | None = None
-    # Whether the process runs V8 (Node): its heap pages are named by their addresses.
+    # Whether the process runs V8 (Node: its heap pages are named by their addresses;
+    # Chromium, Electron: its sandbox and heaps by their layout, model.chromium_heaps).
     v8: bool = False
     # Run under valgrind, which maps memory rwx (model.valgrind).
     valgrind: bool = False

@@ -108,6 +108,7 @@ def mark_thread_stacks(
         if (
             guard is not None
             and r.kind == ANON
+            and r.object is None  # (no runtime's heap: a PartitionAlloc super page)
             and guard.end == r.start
             and r.perms == "rw-p"
             and not r.path

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import MutableSequence
 
 from vmtop.model import kinds
+from vmtop.model.chromium_heaps import runs_chromium
 from vmtop.model.region import Region
 from vmtop.model.region_rows import END, INODE, KIND, OBJECT, PATH, PERMS, START, TID, relabel
 
@@ -29,11 +30,12 @@ LIBNODE = "libnode.so"
 
 
 def runs_v8(paths) -> bool:
-    """Does a map with these paths run V8 (Node's executable or libnode mapped)?"""
-    return any(
+    """Does a map with these paths run V8 (Node's executable or libnode mapped, or
+    Chromium's: ``chromium_heaps`` names its heaps instead of this module)?"""
+    paths = [p for p in paths if p.startswith("/")]
+    return runs_chromium(paths) or any(
         p.rpartition("/")[2] in V8_PROGRAMS or p.rpartition("/")[2].startswith(LIBNODE)
         for p in paths
-        if p.startswith("/")
     )
 
 
