@@ -516,3 +516,31 @@ def test_segments_of_an_executable_aligned_to_2_mib_stay_its_segments():
         (kinds.RELRO, exe.decode()),
         (kinds.DATA, exe.decode()),
     ]
+
+
+def test_lld_s_relro_segment_of_its_own_and_data_made_read_only_at_run_time():
+    """Chromium, linked by lld: RELRO is a PT_LOAD of its own, its file offsets running on
+    into the data segment's but one unmapped page below it (it was rodata); and pages
+    inside .data's segment that Chromium makes read-only itself (protected_memory) are
+    its data, not RELRO, which is only ever below the data. (The lines of the recorded
+    renderer, /usr/lib/chromium/chromium; readelf -lS gives the segments.)"""
+    exe = b"/usr/lib/chromium/chromium"
+    text = (
+        b"55fb5f6d7000-55fb6d7f6000 r-xp 02d92000 fe:00 1458274 " + exe + b"\n"
+        b"55fb6d7f6000-55fb6e34a000 r--p 10eb0000 fe:00 1458274 " + exe + b"\n"
+        b"55fb6e34b000-55fb6e36b000 rw-p 11a04000 fe:00 1458274 " + exe + b"\n"
+        b"55fb6e36b000-55fb6e36c000 r--p 11a24000 fe:00 1458274 " + exe + b"\n"
+        b"55fb6e36c000-55fb6e442000 rw-p 11a25000 fe:00 1458274 " + exe + b"\n"
+        b"55fb6e442000-55fb6e444000 r--p 11afb000 fe:00 1458274 " + exe + b"\n"
+        b"55fb6e444000-55fb6e445000 rw-p 11afd000 fe:00 1458274 " + exe + b"\n"
+    )
+    seen = [r.kind for r in classify_regions(parse_maps(text))][1:]
+    assert seen == [kinds.RELRO, kinds.DATA, kinds.DATA, kinds.DATA, kinds.DATA, kinds.DATA]
+    # A read-only segment far below the data, or one that is not the data's file
+    # before it, stays rodata.
+    far = text.replace(b"6d7f6000 r-xp", b"6d7e6000 r-xp").replace(
+        b"55fb6d7f6000-55fb6e34a000", b"55fb6d7e6000-55fb6e33a000"
+    )
+    assert classify_regions(parse_maps(far))[1].kind == kinds.RODATA
+    other = text.replace(b"r--p 10eb0000", b"r--p 10eaf000")
+    assert classify_regions(parse_maps(other))[1].kind == kinds.RODATA

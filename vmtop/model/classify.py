@@ -190,6 +190,20 @@ def _rows_to_classify(regions: RegionColumns) -> Iterator[tuple[int, tuple]]:
         yield from zip(range(lo, hi), regions.rows_between(lo, hi), strict=True)
 
 
+# The widest unmapped hole between a RELRO segment and the data segment after it: lld
+# puts the data's first page a page above where RELRO's ends (a max-page-size at most).
+RELRO_HOLE_MAX = 64 * 1024
+
+
+def _runs_on_in_the_file(below: Region, above: Region) -> bool:
+    """Whether ``above`` maps the same file from where ``below`` stops."""
+    return (
+        below[INODE] == above[INODE]
+        and below[DEV] == above[DEV]
+        and below[OFFSET] + (below[END] - below[START]) == above[OFFSET]
+    )
+
+
 def _is_arena(r: Region, nxt: Region | None) -> bool:
     """The usable part of a glibc heap of a non-main arena (see module docstring)."""
     if r[START] % ARENA_HEAP or r[PERMS] != "rw-p" or r[PATH] or r[INODE]:
@@ -357,16 +371,32 @@ def _classified_objects(
                     # The r-- part of the data segment right below: RELRO. One segment
                     # that mprotect split, so its file offsets run on into the data's (a
                     # read-only segment of its own, as in a static binary with no
-                    # RELRO, ends elsewhere in the file).
+                    # RELRO, ends elsewhere in the file). lld makes RELRO a segment of
+                    # its own, the data's next in the file but a page or so higher up
+                    # (Chromium): the offsets run on across an unmapped hole.
                     if (
                         prev is not None
                         and prev[KIND] == RODATA
-                        and prev[END] == r[START]
-                        and prev[INODE] == r[INODE]
-                        and prev[DEV] == r[DEV]
-                        and prev[OFFSET] + (prev[END] - prev[START]) == r[OFFSET]
+                        and _runs_on_in_the_file(prev, r)
+                        and (
+                            prev[END] == r[START]
+                            or (
+                                r[START] - prev[END] <= RELRO_HOLE_MAX
+                                and regions[i - 1][START] == prev[START]
+                            )
+                        )
                     ):
                         prev = held = relabel(prev, RELRO, prev[OBJECT], prev[TID])
+                elif (
+                    prev is not None
+                    and prev[KIND] == DATA
+                    and prev[END] == r[START]
+                    and _runs_on_in_the_file(prev, r)
+                ):
+                    # Read-only inside the data segment, above writable data: pages the
+                    # program made read-only itself (mprotect), as Chromium does with
+                    # its protected_memory section. RELRO is only ever below the data.
+                    kind = DATA
                 else:
                     kind = RODATA
                 if kind != TEXT and kind != GAP and _apart_from_its_object(prev, r, regions, i, n):

@@ -121,10 +121,17 @@ def why_kind(region: Region) -> str:
         return f"A mapping of the device {r.path}: {device_meaning(r.path)}."
     if kind == kinds.RELRO:
         return (
-            "Read-only, right below the object's writable data and mapped from the same "
-            "segment: RELRO (.data.rel.ro, .got, .dynamic, .init_array), writable while "
-            "the loader "
-            "relocated it, then made read-only against overwrites."
+            "Read-only, right below the object's writable data, the file mapped on from "
+            "it into the data: RELRO (.data.rel.ro, .got, .dynamic, .init_array), "
+            "writable while the loader relocated it, then made read-only against "
+            "overwrites."
+        )
+    if kind == kinds.DATA and r.perms[1] != "w":
+        return (
+            "Read-only, inside the object's writable data (its .data is mapped on both "
+            "sides): pages the program made read-only itself at run time with mprotect, "
+            "as Chromium does with its protected_memory section. Not RELRO, which the "
+            "loader protects below the data."
         )
     if kind == kinds.THREAD_STACK:
         if is_cached_stack(r):
