@@ -50,3 +50,17 @@ def test_recordings_keep_it_and_read_older_events_without_it(tmp_path):
     assert read.object == "V8 heap page"
     # Written before events had the field: eleven of them.
     assert fmt.row_event(list(mapped)[:11]) == mapped._replace(object=None)
+
+
+def test_a_nameless_region_goes_by_its_object_in_watch_s_lines_and_the_log():
+    """An anonymous region's event said "[anon]" even where vmtop had named the region:
+    in a Chromium renderer every rss_changed of Oilpan's or V8's heap read the same."""
+    from vmtop.commands.watch import human_line
+    from vmtop.tui.widgets.event_log import event_segments
+
+    (grew,) = diff.diff_snapshots(take(0, [heap_page(0)]), take(1, [heap_page(MiB // 4)]))
+    assert "V8 heap page" in human_line(grew) and "[anon]" not in human_line(grew)
+    assert "V8 heap page" in "".join(s.text for s in event_segments(grew))
+    plain = region(HEAP, HEAP + MiB, "rw-p", rss=0)
+    (mapped,) = diff.diff_snapshots(take(0), take(1, [plain]))
+    assert "[anon]" in human_line(mapped)

@@ -429,6 +429,29 @@ async def test_a_groups_object_name_shows_before_its_size_figures():
         assert fit == (shown is not None), (width, line)
 
 
+async def test_a_group_of_hundreds_of_regions_says_its_count_against_the_word():
+    """ "▸ 259 regions" is wider than the Start column: the word goes into the End
+    column, and the number sits right against it ("▸ 259        regions" read as two)."""
+    regions = [
+        region(
+            0x7F00_0000_0000 + i * 0x2000,
+            0x7F00_0000_1000 + i * 0x2000,
+            "rw-p",
+            "",
+            kinds.ANON,
+            4096,
+        )._replace(object="Oilpan heap")  # fmt: skip
+        for i in range(259)
+    ]
+    app = TableApp(regions)
+    async with app.run_test(size=(160, 20)) as pilot:
+        table = app.query_one(RegionTable)
+        table.set_grouped(True)
+        await pilot.pause()
+        line = table.render_line(1).text
+    assert "▸        259 regions " in line, line
+
+
 class TimelineApp(App):
     def __init__(self, totals: list[int]) -> None:
         super().__init__()

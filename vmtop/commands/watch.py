@@ -454,6 +454,8 @@ def human_line(event: Event) -> str:
         name = display_name(event.path)
     elif event.tid is not None:  # as the TUI's table names it
         name = f"[stack of thread {event.tid}]"
+    elif event.object:  # a runtime's heap: "Java heap", "arena heap 2", "Oilpan heap"
+        name = display_name(event.object)
     elif event.kind == kinds.THREAD_STACK:  # (kept by glibc: its thread exited)
         name = "[thread stack]"
     else:

@@ -90,7 +90,8 @@ KIND_DESCRIPTIONS = {
     SHM: "shared memory: SysV segments, memfd, /dev/shm, shared anonymous mappings, "
     "shared hugetlb pages",
     DEVICE: "a character device mapped in: GPU driver (NVIDIA, DRM, AMD KFD), framebuffer",
-    GUARD: "a few no-access pages below a stack or beside JIT code: an overrun faults",
+    GUARD: "a few no-access pages below a stack, beside JIT code or around an allocator's "
+    "pages (PartitionAlloc): an overrun faults",
     RESERVED: "no-access address space: kept for growth (arena tails, JVM/V8 reserves, "
     "GPU address space), or kept inaccessible on purpose (a JVM's safepoint polling "
     "page): usually virtual only (pages made no-access by mprotect alone stay resident)",

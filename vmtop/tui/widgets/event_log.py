@@ -59,7 +59,9 @@ def event_segments(
     if count > 1:
         segments.append(Segment(f"×{count} ", Style(color=color, bold=True)))
     kind = f"{theme.kind_label(e.kind):<9} " if e.kind else ""
-    name = display_name(e.path) if e.path else ""
+    # A region with no name of its own goes by its object where it has one: "Java heap",
+    # "arena heap 2", "Oilpan heap" say what "anon" does not.
+    name = display_name(e.path or e.object or "")
     if e.end > e.start:
         span = f"{e.start:0{addr_width}x}-{e.end:0{addr_width}x} "
         if room is not None and name:

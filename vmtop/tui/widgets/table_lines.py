@@ -247,8 +247,10 @@ class RegionTableLines:
         count = f"{arrow} {row.count} region{'s' if row.count != 1 else ''}"
         count_end = ""
         if len(count) > self.addr_width:
-            # No room beside the number: the word goes in the End column (empty here).
-            count, count_end = f"{arrow} {row.count}", "regions"
+            # No room beside the number: the word goes in the End column (empty here),
+            # the number right against it ("▸        259 regions", not "▸ 259   regions").
+            count = f"{arrow} {row.count:>{max(1, self.addr_width - 2)}}"
+            count_end = "regions"
         label = display_name(row.label)
         room = max(1, width - self._fixed_width())
         sizes = self.object_sizes.get(row.key)
