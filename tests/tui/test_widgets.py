@@ -450,6 +450,12 @@ async def test_a_group_of_hundreds_of_regions_says_its_count_against_the_word():
         await pilot.pause()
         line = table.render_line(1).text
     assert "▸        259 regions " in line, line
+    async with TableApp(regions).run_test(size=(80, 20)) as pilot:  # no End column
+        table = pilot.app.query_one(RegionTable)
+        table.set_grouped(True)
+        await pilot.pause()
+        line = table.render_line(1).text
+    assert line[1:].startswith("▸ 259 "), line
 
 
 class TimelineApp(App):

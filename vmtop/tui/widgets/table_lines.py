@@ -249,8 +249,9 @@ class RegionTableLines:
         if len(count) > self.addr_width:
             # No room beside the number: the word goes in the End column (empty here),
             # the number right against it ("▸        259 regions", not "▸ 259   regions").
-            count = f"{arrow} {row.count:>{max(1, self.addr_width - 2)}}"
-            count_end = "regions"
+            count, count_end = f"{arrow} {row.count}", "regions"
+            if any(c.id == "end" and c.width for c in self.columns):
+                count = f"{arrow} {row.count:>{max(1, self.addr_width - 2)}}"
         label = display_name(row.label)
         room = max(1, width - self._fixed_width())
         sizes = self.object_sizes.get(row.key)
