@@ -208,7 +208,11 @@ def net_parts(net: list[Event]) -> list[str]:
 def totals_parts(a: Snapshot, b: Snapshot) -> list[str]:
     """The totals at A and at B: "RSS 1.2M → 42M (+41M)", ..., "regions 24 → 40"."""
     parts = []
-    for label, key in (("size", "size"), ("RSS", "rss"), ("PSS", "pss"), ("swap", "swap")):
+    figures = (
+        ("size", "size"), ("RSS", "rss"), ("SHR", "shr"), ("PSS", "pss"), ("USS", "uss"),
+        ("swap", "swap"),
+    )  # fmt: skip
+    for label, key in figures:
         was, now = getattr(a.totals, key), getattr(b.totals, key)
         if not was and not now and key != "size":
             continue  # (no swap, or no figures: nothing to say)

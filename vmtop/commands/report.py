@@ -1,7 +1,7 @@
 """`vmtop report FILE`: what a recording shows, in text: how long, how many samples and
-how they were spaced (with the gaps), the peak RSS and when, the largest growths and
-falls by kind (and all kinds together: what the RSS change is made of), the largest
-growths by region, the kinds that rose and fell back, events by type.
+how they were spaced (with the gaps), the peak RSS and when (and USS and SHR), the
+largest growths and falls by kind (and all kinds together: what the RSS change is made
+of), the largest growths by region, the kinds that rose and fell back, events by type.
 
 The time of a sample is printed with as many decimals as the recording needs to tell
 its samples apart (timespec.label_digits), so that ``vmtop replay FILE --at`` that time
@@ -130,6 +130,13 @@ def report_lines(rec: Recording, top: int = TOP) -> list[str]:
     lines.append("")
     rss = [t.rss if t is not None else None for t in totals]
     lines.append(_rss_line(rec, rss, new_program))
+    # What smem and top show beside it: USS (a file written before it has none: the
+    # line is left out) and SHR.
+    for label, key in (("USS", "uss"), ("SHR", "shr")):
+        values = [getattr(t, key) if t is not None else None for t in totals]
+        line = _figure_line(rec, label, values, new_program)
+        if line is not None:
+            lines.append(line + SAID[label])
     swap = [t.swap if t is not None else None for t in totals]
     swap_line = _swap_line(rec, swap, new_program)
     if swap_line:
@@ -224,26 +231,45 @@ def _at(rec: Recording, i: int) -> str:
     return _clock(rec, rec.time_of(i))
 
 
+# What the figures beside RSS are, after their line.
+SAID = {
+    "USS": ": memory only this process maps (smem's USS)",
+    "SHR": ": file and shared memory resident (top's SHR)",
+}
+
+
 def _rss_line(rec: Recording, rss: list[int | None], new_program: int = 0) -> str:
     """The process's RSS at the start, the end and its peak: of the program run last
     (from ``new_program``, the first sample after the last exec, on)."""
-    rss = [None] * new_program + rss[new_program:]
-    known = [i for i, v in enumerate(rss) if v is not None]
-    peak = peak_of(rss)
-    if peak is None:
+    line = _figure_line(rec, "RSS", rss, new_program)
+    if line is None:
         return "RSS: not recorded" + (_after_words(rec, new_program) if new_program else "")
+    return line
+
+
+def _figure_line(
+    rec: Recording, label: str, values: list[int | None], new_program: int = 0
+) -> str | None:
+    """A total (``label``: RSS, USS, SHR) at the start, the end and its peak, of the
+    program run last; None when no sample of it has the figure."""
+    values = [None] * new_program + values[new_program:]
+    known = [i for i, v in enumerate(values) if v is not None]
+    peak = peak_of(values)
+    if peak is None:
+        return None
     first, last = known[0], known[-1]
-    start, end = rss[first], rss[last]
+    start, end = values[first], values[last]
     assert start is not None and end is not None
     at_start = "at the start" if first == 0 else f"at {_at(rec, first)}"
     if new_program and first == new_program:
         at_start += f" (the first sample{_after_words(rec, new_program)})"
     elif new_program:
-        at_start += f" (the first sample{_after_words(rec, new_program)} with an RSS)"
-    at_end = "at the end" if last == len(rss) - 1 else f"at {_at(rec, last)}"
+        article = "a" if label == "USS" else "an"
+        at_start += f" (the first sample{_after_words(rec, new_program)} with {article} {label})"
+    at_end = "at the end" if last == len(values) - 1 else f"at {_at(rec, last)}"
     when = rec.time_of(peak.at)
     return (
-        f"RSS: {format_bytes(start)} {at_start}, {format_bytes(end)} {at_end} "
+        f"{label}: {format_bytes(start)} {at_start}, {format_bytes(end)} {at_end} "
         f"({format_delta(end - start) or '±0'}), peak {format_bytes(peak.value)} at "
         f"{_stamp(rec, when)} (+{_span(rec, when - rec.start)})"
     )

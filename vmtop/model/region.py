@@ -125,6 +125,19 @@ class Totals(NamedTuple):
     rss_anon: int | None = None
     rss_file: int | None = None
     rss_shmem: int | None = None
+    # smem's USS, the memory only this process maps now: every region's Private_Clean +
+    # Private_Dirty summed; None where smaps was not read. Last, and with a default:
+    # recordings made before it have the nine fields above.
+    uss: int | None = None
+
+    @property
+    def shr(self) -> int | None:
+        """top's and htop's SHR: resident memory that is a file's or shmem's (RssFile +
+        RssShmem of status, which is the third field of statm that both of them read),
+        shared with others or not. None where status does not say."""
+        if self.rss_file is None or self.rss_shmem is None:
+            return None
+        return self.rss_file + self.rss_shmem
 
 
 class Snapshot(NamedTuple):

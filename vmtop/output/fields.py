@@ -188,7 +188,12 @@ def totals_record(snapshot: Snapshot) -> dict:
 
 
 def totals_fields(totals, status: dict) -> dict:
-    """The totals, and the memory in hugetlb pages (status: HugetlbPages), which is in no
-    RSS: a database on huge pages seemed to use none of its shared buffers."""
+    """The totals, top's SHR (worked out from two of them: kept for people who look for
+    it by that name), and the memory in hugetlb pages (status: HugetlbPages), which is
+    in no RSS: a database on huge pages seemed to use none of its shared buffers."""
     hugetlb = status.get("HugetlbPages")
-    return {**totals._asdict(), "hugetlb": hugetlb if isinstance(hugetlb, int) else None}
+    return {
+        **totals._asdict(),
+        "shr": totals.shr,
+        "hugetlb": hugetlb if isinstance(hugetlb, int) else None,
+    }

@@ -32,15 +32,16 @@ from vmtop.procfs.snapshot import (
 _START = attrgetter("start")
 
 
-def _sums(regions) -> tuple[int, int, int, int]:
-    """size, pss, private dirty, shared dirty: the totals carry_smaps sums."""
-    size = pss = private_dirty = shared_dirty = 0
+def _sums(regions) -> tuple[int, int, int, int, int]:
+    """size, pss, private dirty, shared dirty, uss: the totals carry_smaps sums."""
+    size = pss = private_dirty = shared_dirty = private_clean = 0
     for r in regions:
         size += r.end - r.start
         pss += r.pss or 0
         private_dirty += r.private_dirty or 0
         shared_dirty += r.shared_dirty or 0
-    return size, pss, private_dirty, shared_dirty
+        private_clean += r.private_clean or 0
+    return size, pss, private_dirty, shared_dirty, private_clean + private_dirty
 
 
 class MapsTicks:
@@ -55,7 +56,7 @@ class MapsTicks:
         self.state: MapsRead | None = None
         self.carried: list[Region] | None = None  # state.classified, figures carried
         self.carried_from: Snapshot | None = None  # the smaps read they came from
-        self.sums = (0, 0, 0, 0)  # _sums(carried)
+        self.sums = (0, 0, 0, 0, 0)  # _sums(carried)
         self.whole_reads = 0  # reads parsed and classified whole (for the curious)
 
     def take(self, smaps: Snapshot | None) -> Snapshot | None:
@@ -131,9 +132,9 @@ class MapsTicks:
         self.carried_from = smaps
         if state is None:  # nothing to start from next time
             self.carried = None
-        size, pss, private_dirty, shared_dirty = self.sums
+        size, pss, private_dirty, shared_dirty, uss = self.sums
         totals = totals._replace(
-            size=size, pss=pss, private_dirty=private_dirty, shared_dirty=shared_dirty
+            size=size, pss=pss, private_dirty=private_dirty, shared_dirty=shared_dirty, uss=uss
         )
         return snap._replace(
             regions=tuple(carried),

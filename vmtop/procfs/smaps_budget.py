@@ -93,13 +93,15 @@ def carry_smaps(
     if reused == len(regions) == len(smaps_snap.regions):
         t = smaps_snap.totals
         pss, private_dirty, shared_dirty, swap = t.pss, t.private_dirty, t.shared_dirty, t.swap
+        uss = t.uss
     else:
         pss = sum(r.pss or 0 for r in regions)
         private_dirty = sum(r.private_dirty or 0 for r in regions)
         shared_dirty = sum(r.shared_dirty or 0 for r in regions)
         swap = sum(r.swap or 0 for r in regions)
+        uss = private_dirty + sum(r.private_clean or 0 for r in regions)
     totals = maps_snap.totals._replace(
-        pss=pss, private_dirty=private_dirty, shared_dirty=shared_dirty, swap=swap
+        pss=pss, private_dirty=private_dirty, shared_dirty=shared_dirty, swap=swap, uss=uss
     )
     return maps_snap._replace(
         regions=tuple(regions),
@@ -129,11 +131,13 @@ def _carry_columns(maps_snap: Snapshot, smaps_snap: Snapshot) -> Snapshot:
     carried = RegionColumns(new.numbers, new.names, new.tables, figures, new.tids, mixed=mixed)
     if rows is None and carried == old:
         carried = old  # the same regions: the same object (nothing to diff)
+    private_dirty = carried.total("private_dirty")
     totals = maps_snap.totals._replace(
         pss=carried.total("pss"),
-        private_dirty=carried.total("private_dirty"),
+        private_dirty=private_dirty,
         shared_dirty=carried.total("shared_dirty"),
         swap=carried.total("swap"),
+        uss=carried.total("private_clean") + private_dirty,
     )
     return maps_snap._replace(
         regions=carried,

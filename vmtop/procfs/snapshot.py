@@ -367,16 +367,18 @@ def compute_totals(regions: Sequence[Region], status: dict, has_smaps: bool) -> 
 
     size = _sum(regions, "end") - _sum(regions, "start")
     if has_smaps:
+        private_dirty = _sum(regions, "private_dirty")
         return Totals(
             size=size,
             rss=_sum(regions, "rss"),
             pss=_sum(regions, "pss"),
-            private_dirty=_sum(regions, "private_dirty"),
+            private_dirty=private_dirty,
             shared_dirty=_sum(regions, "shared_dirty"),
             swap=_sum(regions, "swap"),
             rss_anon=status_bytes("RssAnon"),
             rss_file=status_bytes("RssFile"),
             rss_shmem=status_bytes("RssShmem"),
+            uss=_sum(regions, "private_clean") + private_dirty,
         )
     return Totals(
         size=size,

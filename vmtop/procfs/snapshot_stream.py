@@ -72,7 +72,8 @@ class StreamedSnapshot:
         self.totals: Totals | None = None
         self.region_count = 0
         self.read_seconds = 0.0
-        self._sums = [0, 0, 0, 0, 0, 0]  # size, rss, pss, private_dirty, shared_dirty, swap
+        # size, rss, pss, private_dirty, shared_dirty, swap, uss
+        self._sums = [0, 0, 0, 0, 0, 0, 0]
         self._emitted_end = 0
         self._task: int | None = None
         self._stack_pointers: dict[int, int | None] | None = None
@@ -181,6 +182,7 @@ class StreamedSnapshot:
         ):
             sums[i] += value or 0
         sums[5] += totals.swap or 0
+        sums[6] += totals.uss or 0
         return Snapshot(
             info=self.info,
             taken_at=time.time(),
@@ -227,7 +229,7 @@ class StreamedSnapshot:
 
     def _totals(self) -> Totals:
         whole = compute_totals([], self.status, self.has_smaps)
-        size, rss, pss, private_dirty, shared_dirty, swap = self._sums
+        size, rss, pss, private_dirty, shared_dirty, swap, uss = self._sums
         if not self.has_smaps:
             return whole._replace(size=size)
         return whole._replace(
@@ -237,4 +239,5 @@ class StreamedSnapshot:
             private_dirty=private_dirty,
             shared_dirty=shared_dirty,
             swap=swap,
+            uss=uss,
         )

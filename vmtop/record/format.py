@@ -51,6 +51,7 @@ EVENT_TYPES = (
 EVENT_REQUIRED = 7  # time to delta: the fields without a default
 INFO_TYPES = (_INT, _INT, _STR, _STR, _STR, _INT, _OPT_INT, _OPT_INT, _OPT_INT)
 TOTALS_TYPES = (_INT, *[_OPT_INT] * (len(TOTALS_FIELDS) - 1))
+TOTALS_REQUIRED = 9  # size to rss_shmem: files written before ``uss`` have these alone
 assert len(REGION_TYPES) == len(REGION_FIELDS) and len(EVENT_TYPES) == len(EVENT_FIELDS)
 assert len(INFO_TYPES) == len(INFO_FIELDS) and len(TOTALS_TYPES) == len(TOTALS_FIELDS)
 
@@ -109,7 +110,8 @@ def totals_row(totals: Totals) -> list:
 
 
 def row_totals(row: list) -> Totals:
-    return Totals._make(check_row(row, TOTALS_TYPES, "totals"))
+    # (Totals(*row): the fields a file written before them lacks read as None.)
+    return Totals(*check_row(row, TOTALS_TYPES, "totals", TOTALS_REQUIRED))
 
 
 def row_kinds(value) -> dict[str, int]:

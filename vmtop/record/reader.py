@@ -28,7 +28,13 @@ class Recording(Timeline):
     def open(cls, path: str) -> Recording:
         rec = cls(path)
         rec.scan()
-        rec._rebuilder = Rebuilder(rec.path, rec.compressed, rec.keyframe_offsets)
+        fields = rec.header.get("totals_fields")
+        rec._rebuilder = Rebuilder(
+            rec.path,
+            rec.compressed,
+            rec.keyframe_offsets,
+            uss_recorded=isinstance(fields, list) and "uss" in fields,
+        )
         return rec
 
     # -- what it holds ----------------------------------------------------------------------

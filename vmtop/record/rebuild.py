@@ -85,10 +85,19 @@ def rebuild_all(
 class Rebuilder:
     """Samples of one file rebuilt on demand, with the last few kept. Thread-safe."""
 
-    def __init__(self, path: str, compressed: bool, keyframe_offsets: dict[int, int]) -> None:
+    def __init__(
+        self,
+        path: str,
+        compressed: bool,
+        keyframe_offsets: dict[int, int],
+        *,
+        uss_recorded: bool = True,
+    ) -> None:
         self.path = path
         self.compressed = compressed
         self.keyframe_offsets = keyframe_offsets  # sample index -> its member's byte
+        # False for a file written before totals had USS (its header does not name it).
+        self.uss_recorded = uss_recorded
         self._lock = threading.Lock()
         self._cursor: Cursor | None = None
         self._cache: OrderedDict[int, Snapshot] = OrderedDict()
@@ -141,6 +150,12 @@ class Rebuilder:
             if collecting:
                 gc.enable()
         self._cursor = cursor
+        if not self.uss_recorded and totals is not None and cursor.has_smaps:
+            # A file written before totals had USS: the figures it kept of each region
+            # give it, as they gave it live (the sum of those very figures).
+            totals = totals._replace(
+                uss=sum((r.private_clean or 0) + (r.private_dirty or 0) for r in regions)
+            )
         return Snapshot(
             info=cursor.info,
             taken_at=taken_at,

@@ -94,8 +94,13 @@ HEADER = [
      "last read cost (read and parse): the kernel walks the process's page tables for it, "
      "which slows the process too, so vmtop keeps it under a tenth of a CPU and reads it "
      "less often when it is slow; between reads the figures are the last ones read"),
+    ("SHR", "resident memory of files and shared memory, whether another process maps it "
+     "or not: status' RssFile + RssShmem, top's and htop's SHR"),
     ("PSS", "the regions' Pss summed, each in whole KiB rounded down: a little below "
      "smaps_rollup's"),
+    ("USS", "memory only this process maps now: Private_Clean + Private_Dirty summed, "
+     "smem's USS (private dirty is part of it); its exit frees that, but for a file's "
+     "pages, which stay cached, and shared memory that outlives it"),
     ("private dirty", "modified pages only this process maps now: its writes, a file's "
      "not yet written back, or shared memory no other process maps at the moment, whoever "
      "wrote it (that is not freed when this process exits): PrDirty summed; Dirty adds "

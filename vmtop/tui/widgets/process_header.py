@@ -2,9 +2,10 @@
 
 Line 1: PID, state, threads, the command; on the right the refresh state (live or
 paused, the interval, how often smaps is read and what the last read cost).
-Line 2: the totals (size, RSS, PSS, private dirty, swap, hugetlb pages when there are
-any), the region count, and what the Δ columns compare with (the last refresh, or the
-baseline set with `b`).
+Line 2: the totals (size, RSS, SHR, PSS, USS, private dirty, swap, hugetlb pages when
+there are any), the region count, and what the Δ columns compare with (the last
+refresh, or the baseline set with `b`). At 80 columns private dirty is left out first:
+USS holds it.
 """
 
 from __future__ import annotations
@@ -223,12 +224,17 @@ class ProcessHeader(theme.ThemedLines, Widget):
             regions = str(len(snap.regions))
             if s.shown is not None and s.shown != len(snap.regions):
                 regions = f"{s.shown}/{regions}"
+            # top's VIRT RES SHR, then smem's PSS and USS: what people who know those
+            # look for first. Private dirty is part of USS, and the widest: at 80
+            # columns it is the first figure to go.
             left = [
                 (100, [Segment(" ")]),
                 (90, _pair("size", format_bytes(t.size))),
                 (95, _pair("RSS", format_bytes(t.rss))),
+                (55, _pair("SHR", format_bytes(t.shr))),
                 (70, _pair("PSS", format_bytes(t.pss))),
-                (60, _pair("private dirty", format_bytes(t.private_dirty))),
+                (58, _pair("USS", format_bytes(t.uss))),
+                (45, _pair("private dirty", format_bytes(t.private_dirty))),
                 (65, _pair("swap", format_bytes(t.swap))),
             ]
             hugetlb = snap.status.get("HugetlbPages")
