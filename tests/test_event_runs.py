@@ -148,3 +148,52 @@ def test_every_event_is_counted_once(steps):
     assert sum(r.count for r in runs) == len(events)
     assert sum(r.event.delta for r in runs) == sum(e.delta for e in events)
     assert [r.event.time for r in runs] == sorted(r.event.time for r in runs)
+
+
+def test_a_heap_that_grows_and_shrinks_back_is_not_summed_into_a_leak():
+    """Grown 1 MiB and shrunk back, again and again: "heap_grew +13M ×13" read as a leak
+    of a heap that never held more than 1.1 MiB (review). Each growth is its own line."""
+    events = []
+    for i in range(4):
+        t = 1000.0 + 2 * i
+        events += [
+            Event(t, "heap_grew", BRK, BRK + MiB, kinds.HEAP, MiB, MiB, "[heap]"),
+            Event(t + 1, "heap_shrank", BRK, BRK + MiB, kinds.HEAP, MiB, -MiB, "[heap]"),
+        ]
+    runs, _ = folded(events)
+    grew = [r for r in runs if r.event.event == "heap_grew"]
+    assert [r.count for r in grew] == [1, 1, 1, 1]
+    assert all(r.event.delta == MiB for r in grew)
+
+
+def test_a_mapping_made_anew_at_the_same_address_starts_a_new_line():
+    """8 MiB mapped, touched, unmapped; 4 MiB mapped there and touched: two mappings,
+    whose rises are not one "+12M" (review: "+27M ×18 … now 4.0 MiB resident")."""
+    s = 0x7F00_0000_0000
+    events = [
+        Event(1.0, "mapped", s, s + 8 * MiB, kinds.ANON, 8 * MiB, 8 * MiB),
+        Event(2.0, "rss_changed", s, s + 8 * MiB, kinds.ANON, 8 * MiB, 8 * MiB),
+        Event(3.0, "unmapped", s, s + 8 * MiB, kinds.ANON, 8 * MiB, -8 * MiB),
+        Event(4.0, "mapped", s, s + 4 * MiB, kinds.ANON, 4 * MiB, 4 * MiB),
+        Event(5.0, "rss_changed", s, s + 4 * MiB, kinds.ANON, 4 * MiB, 4 * MiB),
+    ]
+    runs, _ = folded(events)
+    assert [r.event.delta for r in runs if r.event.event == "rss_changed"] == [8 * MiB, 4 * MiB]
+
+
+def test_an_exec_ends_every_run():
+    """With ASLR off (under gdb) the new program's heap is where the old one's was: its
+    growth is not the old program's going on."""
+    before = heap_second(0)
+    exec_ = Event(1000.5, "exec", 0, 0, "", 0, 0, "/usr/bin/new")
+    after = heap_second(1)
+    runs, _ = folded([*before, exec_, *after])
+    assert [r.count for r in runs] == [1, 1, 1, 1, 1]
+
+
+def test_a_neighbour_mapped_does_not_end_a_run():
+    """A region mapped right after the heap touches it and is none of its business."""
+    neighbour = Event(1000.5, "mapped", BRK + 20 * MiB, BRK + 24 * MiB, kinds.ANON,
+                      4 * MiB, 4 * MiB)  # fmt: skip
+    runs, _ = folded([*heap_second(0), neighbour, *heap_second(1)])
+    assert sorted(r.count for r in runs) == [1, 2, 2]

@@ -70,3 +70,24 @@ async def test_a_heap_growing_every_second_takes_two_lines_not_twenty():
         assert f"times  10, since {since}" in text, text
         assert "+4.8M" in text and f"{10 * 488 * KiB:+,} bytes" in text
         assert "pages faulted in" in text  # the last one's words
+
+
+async def test_the_selected_line_stays_selected_as_runs_go_on():
+    """A run that goes on moves to the top: the highlight stayed where it was, on
+    another line, and Enter opened whichever came to be there (review)."""
+    app = LogApp()
+    async with app.run_test(size=(80, 12)) as pilot:
+        log = app.query_one(EventLog)
+        log.add_events(heap_second(0))
+        log.focus()
+        await pilot.press("down")  # heap_grew: the older of the two
+        assert log.selected_event.event == "heap_grew"
+        for i in range(1, 4):
+            log.add_events(heap_second(i))
+            await pilot.pause()
+            assert log.selected_event.event == "heap_grew", i
+            assert log.selected_run.count == i + 1
+        log.add_events([Event(1_790_000_010.0, "mapped", 0x7F00_0000_0000, 0x7F00_0040_0000,
+                              kinds.ANON, 4 << 20, 4 << 20)])  # fmt: skip
+        await pilot.pause()
+        assert log.selected_event.event == "heap_grew" and log.cursor == 2

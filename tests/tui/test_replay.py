@@ -647,3 +647,22 @@ def test_the_header_pieces_are_as_wide_at_every_sample(recording):
         source.sample()
         widths.add(tuple(len(text) for _, text in source.describe(False)))
     assert len(widths) == 1, widths
+
+
+async def test_after_a_jump_the_log_says_how_many_older_events_it_left_out(recording, monkeypatch):
+    """A jump puts back the last LOG_EVENTS events only: the rest were counted as none,
+    and a run's "×N" read as all there was (review: ×502 where the live log said ×699)."""
+    from vmtop.tui.screens import replay
+
+    monkeypatch.setattr(replay, "LOG_EVENTS", 1)
+    app = ReplayApp(recording)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await opened(app, pilot)
+        await pilot.press("end")
+        await settle(pilot)
+        log = screen.query_one(EventLog)
+        total = sum(len(recording.events_of(k)) for k in range(screen.position))
+        shown = sum(run.count for run in log.runs)
+        assert 0 < shown < total
+        assert log.dropped == total - shown
+        assert f"{total - shown} older events dropped" in log.render_line(len(log.runs)).text

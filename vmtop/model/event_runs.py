@@ -8,6 +8,11 @@ way) joins that line, which then stands for the run: its count, its first event,
 its range and change summed. Only changes of a region that lives on are folded; a
 mapping, an unmapping, a split, a whole-process event is a line of its own each time.
 
+A run ends where something else happened to its region: a heap that grew and then shrank
+is two lines (grown, shrunk) and a third when it grows again, not "+13M ×13" for a heap
+that never held more than 1 MiB; a mapping unmapped, mapped anew at the same address,
+split or merged ends the runs about it; an exec or a PID reused ends them all.
+
 What folds is a function of the events alone, in time order, not of how they arrived:
 the log of a replay, rebuilt from the recording at each jump, reads as the live one did.
 ``vmtop watch`` and recordings keep every event.
@@ -20,7 +25,7 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from vmtop.model import events as ev
-from vmtop.model.events import Event
+from vmtop.model.events import WHOLE_PROCESS, Event
 
 # A region's extent growing or shrinking: each event's range is the piece that came or
 # went, so a run's pieces touch (the heap's end moving up, sample after sample).
@@ -34,12 +39,24 @@ FOLDABLE = PIECES | FIGURES
 REACH = 6
 
 
+# A region's extent growing, and the change that undoes it: one ends the other's run.
+INVERSE = {
+    ev.HEAP_GREW: ev.HEAP_SHRANK,
+    ev.HEAP_SHRANK: ev.HEAP_GREW,
+    ev.STACK_GREW: ev.STACK_SHRANK,
+    ev.STACK_SHRANK: ev.STACK_GREW,
+}
+# Another program's map, or another process's: nothing goes on from before them.
+ENDS_ALL = frozenset((ev.EXEC, ev.EXITED, ev.PID_REUSED))
+
+
 class EventRun(NamedTuple):
     """One line of the log: ``count`` events from ``first`` on, shown as ``event``."""
 
     event: Event  # the last one's words and figures, the run's range and summed change
     first: Event
     count: int = 1
+    ended: bool = False  # something else happened to its region since: joins no more
 
 
 def single(e: Event) -> EventRun:
@@ -55,6 +72,17 @@ def same_subject(run: Event, e: Event) -> bool:
     if e.event in PIECES:
         return e.start <= run.end and e.end >= run.start
     return e.start == run.start or e.end == run.end
+
+
+def ends(run: Event, e: Event) -> bool:
+    """Whether ``e`` ends the run ``run`` shows: it happened to that region otherwise (a
+    mapping, an unmapping, a split, the heap shrinking after it grew) or to the whole
+    process (an exec)."""
+    if e.event in ENDS_ALL:
+        return True
+    if e.event in WHOLE_PROCESS or e.end <= run.start or e.start >= run.end:
+        return False
+    return e.event not in FOLDABLE or INVERSE.get(run.event) == e.event
 
 
 def continues(run: Event, e: Event) -> bool:
@@ -81,11 +109,16 @@ def add_events(runs: list[EventRun], new: Iterable[Event], limit: int) -> int:
     recent run it continues, and drop the oldest runs beyond ``limit``, in place; how
     many events the dropped runs held."""
     for e in sorted(new, key=_time):
+        reach = min(REACH, len(runs))
+        for back in range(1, reach + 1):
+            if not runs[-back].ended and ends(runs[-back].event, e):
+                runs[-back] = runs[-back]._replace(ended=True)
         run = None
-        for back in range(1, min(REACH, len(runs)) + 1):
+        for back in range(1, reach + 1):
             if same_subject(runs[-back].event, e):
-                # The newest line about it: it goes on with it, or that run is over.
-                if continues(runs[-back].event, e):
+                # The newest line about it: it goes on with it, or that run is over. (A
+                # line further down never comes back within reach: lines only sink.)
+                if not runs[-back].ended and continues(runs[-back].event, e):
                     run = runs.pop(-back)
                 break
         _insert(runs, single(e) if run is None else joined(run, e))

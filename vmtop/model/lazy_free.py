@@ -62,9 +62,12 @@ REUSED = (
     "of the memory freed with MADV_FREE written again: the program reused it, its own "
     "again (the kernel can no longer take it)"
 )
+# Both causes first: smaps cannot tell them apart, and a line cut at the terminal's
+# width kept only "the kernel reclaimed them" of a program's own MADV_DONTNEED (review).
 RECLAIMED = (
-    "pages freed with MADV_FREE went: the kernel reclaimed them (it needed memory; the "
-    "program reads zeros there now), or the program dropped them (MADV_DONTNEED)"
+    "pages freed with MADV_FREE went, reclaimed by the kernel or dropped by the program "
+    "(MADV_DONTNEED): the kernel takes them when it needs memory, and the program reads "
+    "zeros there now"
 )
 # The diff's words, told by the region's clean memory, until LazyFree measures them.
 NOT_MEASURED = " (told by its clean anonymous memory: smaps' LazyFree not read)"

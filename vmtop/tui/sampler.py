@@ -270,6 +270,7 @@ class Sampler:
         if any(e.event == ev.EXEC for e in events):
             self.drift = RssDrift(self.drift.threshold)  # another program's regions
         if smaps_read and (prev is None or snap.info.start_time == prev.info.start_time):
+            t_text = time.perf_counter()
             # Memory freed with MADV_FREE by smaps' LazyFree, from the text kept.
             lazy_free = lazy_free_figures(snap)
             events += tuple(self.drift.update(snap, diff.told_resident(events), lazy_free))
@@ -277,6 +278,10 @@ class Sampler:
             # and a fall of pages freed with MADV_FREE.
             events = tuple(said_with_huge_pages(events, before_smaps, snap))
             events = tuple(said_with_lazy_free(events, before_smaps, snap))
+            # What the kept text cost to read figures from is a cost of reading smaps
+            # (thousands of regions freed with MADV_FREE: milliseconds): on its budget.
+            self.smaps_cost += time.perf_counter() - t_text
+            self.plan_smaps(interval)
         self.last = snap
         rss_moves = None
         if smaps_read and before_smaps is not None and before_smaps.regions is not snap.regions:

@@ -422,7 +422,11 @@ class ReplayScreen(ProcessScreen):
         log = self.query_one(EventLog)
         dropped = log.dropped
         log.clear()
-        log.add_events(self._events_before(self.position))
+        shown, earlier = self._events_before(self.position)
+        log.add_events(shown)
+        # Older events are not put back: the log's last line says how many, as a run's
+        # count may miss the start of it.
+        log.dropped += earlier
         if log.dropped != dropped:
             self._update_events_title()
         if self.position != self._shown + 1:
@@ -435,14 +439,16 @@ class ReplayScreen(ProcessScreen):
         if self.is_mounted and self.query("#timeline"):
             self._update_timeline()
 
-    def _events_before(self, index: int) -> list:
+    def _events_before(self, index: int) -> tuple[list, int]:
+        """The last LOG_EVENTS or so events recorded before sample ``index``, and how
+        many came before those."""
         out: list = []
         j = index - 1
         while j >= 0 and len(out) < LOG_EVENTS:
             out.extend(reversed(self.recording.events_of(j)))
             j -= 1
         out.reverse()
-        return out
+        return out, sum(len(self.recording.events_of(k)) for k in range(j + 1))
 
     def _record_history(self, snap, smaps_read: bool, moves=None) -> None:
         samples = self.recording.samples

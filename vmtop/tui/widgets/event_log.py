@@ -164,9 +164,23 @@ class EventLog(theme.ThemedLines, ScrollView, can_focus=True):
         new = list(events)
         if not new:
             return
+        # The line a person went down to stays selected: a run that goes on moves to the
+        # top, and new lines push the rest down (Enter opened whatever came to be there).
+        # On the newest line, the cursor stays on the newest, as `tail -f` does.
+        selected = self.selected_run if self.has_focus and self.cursor else None
         self.dropped += event_runs.add_events(self.runs, new, MAX_EVENTS)
         self.virtual_size = Size(self.size.width, self._lines())
+        if selected is not None:
+            self._follow(selected.first)
         self.refresh()
+
+    def _follow(self, first: Event) -> None:
+        """Put the cursor back on the line of the run that began with ``first``."""
+        for index in range(len(self.runs)):
+            if self.runs[-1 - index].first is first:
+                if index != self.cursor:
+                    self._set_cursor(index)
+                return
 
     def _lines(self) -> int:
         # The last line says how many older events were dropped, once there are some.
