@@ -11,7 +11,7 @@ import pytest
 from conftest import needs_tool
 
 from vmtop.model import kinds
-from vmtop.model.bss import PAGE, bss_pages_after_data
+from vmtop.model.bss import PAGE, bss_pages_after_data, has_relro
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import take_snapshot
 
@@ -104,3 +104,33 @@ def test_a_real_bss_is_still_bss(compile_c, spawn):
     snap = take_snapshot(ProcFS(), child.pid)
     bss = [r for r in snap.regions if r.kind == kinds.BSS and r.object == str(exe)]
     assert len(bss) == 1 and bss[0].size >= 1 << 20
+
+
+def test_relro_is_a_program_header_of_its_own():
+    relro = (0x6474E552, 4, 0x3E10, 0x1F0, 0x1F0)  # PT_GNU_RELRO
+    assert has_relro(elf64([TEXT, (1, 6, 0x3E10, 0x200, 0x300), relro])) is True
+    assert has_relro(elf64([TEXT, (1, 6, 0x3E10, 0x200, 0x300)])) is False
+    assert has_relro(b"#!/bin/sh\n" * 10) is None
+
+
+@pytest.mark.live
+@needs_tool("readelf")
+@pytest.mark.parametrize("flags", [(), ("-Wl,-z,norelro",)])
+def test_the_read_only_part_below_the_data_is_relro_only_where_the_headers_have_it(
+    compile_c, spawn, flags
+):
+    """Built with -z norelro, the read-only data's file offsets run on into the data's
+    at the next address, as Go's linker lays them out (kubectl, docker): that shape was
+    called RELRO, and the program headers tell it is not."""
+    exe = compile_c("page_aligned_data.c", *flags)
+    headers = subprocess.run(["readelf", "-lW", str(exe)], capture_output=True, text=True)
+    has_it = "GNU_RELRO" in headers.stdout  # ground truth: the linker's own headers
+    assert has_it == (not flags)
+    child = spawn([str(exe)])
+    assert child.read_line() == "READY"
+    snap = take_snapshot(ProcFS(), child.pid)
+    own = [r for r in snap.regions if r.path == str(exe)]
+    data = next(r for r in own if r.perms == "rw-p")
+    below = own[own.index(data) - 1]
+    assert below.perms == "r--p" and below.end == data.start
+    assert below.kind == (kinds.RELRO if has_it else kinds.RODATA), (below, data)

@@ -544,3 +544,29 @@ def test_lld_s_relro_segment_of_its_own_and_data_made_read_only_at_run_time():
     assert classify_regions(parse_maps(far))[1].kind == kinds.RODATA
     other = text.replace(b"r--p 10eb0000", b"r--p 10eaf000")
     assert classify_regions(parse_maps(other))[1].kind == kinds.RODATA
+
+
+def test_relro_sharing_the_data_s_first_file_page_is_relro_where_the_headers_say_so():
+    """lld's more common layout (libvk_swiftshader.so, libvulkan.so.1 beside Chromium):
+    RELRO's last file page is the data's first, at the next address. A read-only
+    segment with no RELRO can sit so too (bfd with -z norelro): only the program
+    headers tell them apart (review)."""
+    from vmtop.model.facts import ClassifyFacts
+
+    lib = b"/usr/lib/chromium/libvk_swiftshader.so"
+    text = (
+        b"7fbe61400000-7fbe61903000 r-xp 00000000 fe:00 77 " + lib + b"\n"
+        b"7fbe61903000-7fbe61921000 r--p 00501000 fe:00 77 " + lib + b"\n"
+        b"7fbe61921000-7fbe61923000 rw-p 0051e000 fe:00 77 " + lib + b"\n"
+    )
+    regions = parse_maps(text)
+    data = regions[2].start
+    for said, kind in ((True, kinds.RELRO), (None, kinds.RODATA), (False, kinds.RODATA)):
+        facts = ClassifyFacts(relro_below_data={data: said})
+        assert classify_regions(regions, facts)[1].kind == kind, said
+    # Go's linker: the read-only data runs on into the data at the next address, and
+    # the headers have no RELRO.
+    go = parse_maps(text.replace(b"r--p 00501000", b"r--p 00500000"))
+    assert classify_regions(go)[1].kind == kinds.RELRO  # the shape alone
+    facts = ClassifyFacts(relro_below_data={data: False})
+    assert classify_regions(go, facts)[1].kind == kinds.RODATA

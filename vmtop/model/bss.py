@@ -1,4 +1,5 @@
-"""Is the anonymous region right after an ELF object's data really its .bss?
+"""Is the anonymous region right after an ELF object's data really its .bss? And is the
+read-only region right below it RELRO? Asked of the object's program headers.
 
 The loader maps an object's writable PT_LOAD segment from the file up to the end of its
 file-backed pages, then maps anonymous memory for the rest of ``p_memsz``: that is the
@@ -16,7 +17,11 @@ from __future__ import annotations
 import struct
 
 PAGE = 4096
+# The widest unmapped hole between a RELRO segment and the data segment after it: lld
+# puts the data's first page a page above where RELRO's ends (a max-page-size at most).
+RELRO_HOLE_MAX = 64 * 1024
 _PT_LOAD = 1
+_PT_GNU_RELRO = 0x6474E552
 _PF_W = 2
 
 
@@ -28,6 +33,33 @@ def bss_pages_after_data(headers: bytes) -> int | None:
     """Bytes of anonymous bss the loader maps after the writable segment's file pages,
     from the start of an ELF file (ELF header and program headers); None if it is not
     ELF or the program headers are not in ``headers``."""
+    segments = program_headers(headers)
+    if segments is None:
+        return None
+    best: tuple[int, int] | None = None  # (vaddr, bss bytes) of the highest writable segment
+    for p_type, p_flags, vaddr, filesz, memsz in segments:
+        if p_type != _PT_LOAD or not p_flags & _PF_W:
+            continue
+        bss = max(0, _page_up(vaddr + memsz) - _page_up(vaddr + filesz))
+        if best is None or vaddr > best[0]:
+            best = (vaddr, bss)
+    return best[1] if best is not None else 0
+
+
+def has_relro(headers: bytes) -> bool | None:
+    """Whether the object has a RELRO part (a PT_GNU_RELRO program header), which the
+    loader makes read-only once relocated; None if the headers cannot be read. Without
+    one (Go's linker, static binaries), the read-only segment below its data is its
+    rodata, however its file offsets run on into the data's."""
+    segments = program_headers(headers)
+    if segments is None:
+        return None
+    return any(p_type == _PT_GNU_RELRO for p_type, *_ in segments)
+
+
+def program_headers(headers: bytes) -> list[tuple[int, int, int, int, int]] | None:
+    """(type, flags, vaddr, filesz, memsz) of each program header in ``headers`` (the
+    start of an ELF file); None if it is not ELF or they are not all in ``headers``."""
     if len(headers) < 52 or headers[:4] != b"\x7fELF" or headers[4] not in (1, 2):
         return None
     elf64 = headers[4] == 2
@@ -54,16 +86,12 @@ def bss_pages_after_data(headers: bytes) -> int | None:
         )  # type, offset, vaddr, paddr, filesz, memsz, flags
     if phentsize < entry.size or phoff + phnum * phentsize > len(headers):
         return None
-    best: tuple[int, int] | None = None  # (vaddr, bss bytes) of the highest writable segment
+    out = []
     for i in range(phnum):
         fields = entry.unpack_from(headers, phoff + i * phentsize)
         if elf64:
             p_type, p_flags, _, vaddr, _, filesz, memsz = fields[:7]
         else:
             p_type, _, vaddr, _, filesz, memsz, p_flags = fields[:7]
-        if p_type != _PT_LOAD or not p_flags & _PF_W:
-            continue
-        bss = max(0, _page_up(vaddr + memsz) - _page_up(vaddr + filesz))
-        if best is None or vaddr > best[0]:
-            best = (vaddr, bss)
-    return best[1] if best is not None else 0
+        out.append((p_type, p_flags, vaddr, filesz, memsz))
+    return out

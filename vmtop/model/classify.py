@@ -52,6 +52,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 
 from vmtop.model import cuda, kinds
+from vmtop.model.bss import PAGE, RELRO_HOLE_MAX
 from vmtop.model.chromium_heaps import mark_chromium_heaps
 from vmtop.model.column_masks import after_mask, mask_and, mask_not, zero_mask
 from vmtop.model.column_steps import where
@@ -190,9 +191,16 @@ def _rows_to_classify(regions: RegionColumns) -> Iterator[tuple[int, tuple]]:
         yield from zip(range(lo, hi), regions.rows_between(lo, hi), strict=True)
 
 
-# The widest unmapped hole between a RELRO segment and the data segment after it: lld
-# puts the data's first page a page above where RELRO's ends (a max-page-size at most).
-RELRO_HOLE_MAX = 64 * 1024
+def _relro_shape(below: Region, data: Region, relro: bool | None, next_to: bool) -> bool:
+    """Whether the read-only region ``below`` the object's ``data`` sits as its RELRO
+    would: mapped on into the data, at the next address or (``next_to``: nothing mapped
+    between) across a small hole; sharing the data's first file page only where the
+    program headers say the object has RELRO."""
+    gap = data[START] - below[END]
+    shared = below[OFFSET] + (below[END] - below[START]) - data[OFFSET]
+    if shared == 0:
+        return gap == 0 or (next_to and 0 < gap <= RELRO_HOLE_MAX)
+    return bool(relro) and shared == PAGE and gap == 0
 
 
 def _runs_on_in_the_file(below: Region, above: Region) -> bool:
@@ -341,7 +349,7 @@ def _classified_objects(
     ANON, ARENA, RESERVED, STACK = kinds.ANON, kinds.ARENA, kinds.RESERVED, kinds.STACK
     GUARD, JIT = kinds.GUARD, kinds.JIT
     NO_ACCESS, OBJECT_KINDS, RW_ANON = NO_ACCESS_KINDS, _OBJECT_KINDS, _RW_ANON_KINDS
-    bss_after = facts.bss_after_data
+    bss_after, relro_below = facts.bss_after_data, facts.relro_below_data
     exec_objects = _exec_objects(regions)
     uses_cuda = _uses_cuda(regions)
     # Each region is final once the next one is seen (only the one before can be
@@ -373,18 +381,18 @@ def _classified_objects(
                     # read-only segment of its own, as in a static binary with no
                     # RELRO, ends elsewhere in the file). lld makes RELRO a segment of
                     # its own, the data's next in the file but a page or so higher up
-                    # (Chromium): the offsets run on across an unmapped hole.
+                    # (Chromium): the offsets run on across an unmapped hole; or the
+                    # two share a file page at adjacent addresses, which a segment
+                    # with no RELRO can do too: the program headers say (Go's linker
+                    # makes none, and its rodata runs on into its data).
+                    relro = relro_below.get(r[START])
                     if (
-                        prev is not None
+                        relro is not False
+                        and prev is not None
                         and prev[KIND] == RODATA
-                        and _runs_on_in_the_file(prev, r)
-                        and (
-                            prev[END] == r[START]
-                            or (
-                                r[START] - prev[END] <= RELRO_HOLE_MAX
-                                and regions[i - 1][START] == prev[START]
-                            )
-                        )
+                        and prev[INODE] == r[INODE]
+                        and prev[DEV] == r[DEV]
+                        and _relro_shape(prev, r, relro, regions[i - 1][START] == prev[START])
                     ):
                         prev = held = relabel(prev, RELRO, prev[OBJECT], prev[TID])
                 elif (

@@ -43,6 +43,10 @@ class ClassifyFacts(NamedTuple):
     # right after it, from the object's program headers. Missing or None: the file
     # could not be read, and the anonymous region after the data is taken for bss.
     bss_after_data: Mapping[int, int | None] = {}
+    # Start of an object's file-backed rw- region with a read-only region of its file
+    # right below -> whether the object has a RELRO part (PT_GNU_RELRO). False: that
+    # region is rodata (Go's linker). Missing or None: the map's shape says.
+    relro_below_data: Mapping[int, bool | None] = {}
     # /proc/sysvipc/shm by shmid.
     sysv: Mapping[int, SysvSegment] = {}
     # A HotSpot JVM's heap size; None for a process that maps no libjvm.so.

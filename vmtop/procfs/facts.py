@@ -19,6 +19,7 @@ import math
 import time
 from collections.abc import Iterator, Sequence
 
+from vmtop.model.bss import RELRO_HOLE_MAX
 from vmtop.model.column_masks import mask_and, mask_not, zero_mask
 from vmtop.model.column_steps import where
 from vmtop.model.columns import RegionColumns
@@ -117,6 +118,32 @@ def bss_after_data(procfs, pid: int, regions: Sequence[Region]) -> dict[int, int
     return out
 
 
+def relro_below_data(procfs, pid: int, regions: Sequence[Region]) -> dict[int, bool | None]:
+    """For each file-backed rw-p region with a read-only region of the same file right
+    below it (or an unmapped page or so below: lld), whether its object has a RELRO part
+    (its program headers, read once a file); None if unreadable."""
+    out: dict[int, bool | None] = {}
+    for below, r in _file_rw_and_prev(regions):
+        if (
+            below.perms == "r--p"
+            and below.inode == r.inode
+            and below.dev == r.dev
+            and below.end <= r.start <= below.end + RELRO_HOLE_MAX
+            and r.path.startswith("/")
+        ):
+            out[r.start] = DEFAULT_BSS_SIZES.has_relro(procfs, pid, r)
+    return out
+
+
+def _file_rw_and_prev(regions: Sequence[Region]) -> Iterator[tuple[Region, Region]]:
+    """(the region before, region) for the file-backed rw-p regions but the first."""
+    if not isinstance(regions, RegionColumns):
+        return ((p, r) for p, r in zip(regions, regions[1:], strict=False) if r.inode
+                and r.perms == "rw-p")  # fmt: skip
+    wanted = mask_and(mask_not(zero_mask(regions.numbers[3])), regions.name_mask("perms", "rw-p"))
+    return ((regions[i - 1], regions[i]) for i in where(wanted) if i)
+
+
 def _file_rw_and_next(regions: Sequence[Region]) -> Iterator[tuple[Region, Region]]:
     """(region, the next one) for the file-backed rw-p regions: the few that matter,
     found in the columns of a huge map without making a Region of every one."""
@@ -150,6 +177,7 @@ def read_classify_facts(procfs, pid: int, regions: Sequence[Region]) -> Classify
         stack_pointers=stack_pointers,
         thread_names=thread_names(procfs, pid, stack_pointers),
         bss_after_data=bss_after_data(procfs, pid, regions),
+        relro_below_data=relro_below_data(procfs, pid, regions),
         sysv=sysv,
         java=read_java_facts(procfs, pid, paths, regions),
         v8=runs_v8(paths),

@@ -221,6 +221,7 @@ class StreamedSnapshot:
         facts = ClassifyFacts(
             stack_pointers=self._stack_pointers,
             bss_after_data=proc_facts.bss_after_data(self.procfs, self.pid, regions),
+            relro_below_data=proc_facts.relro_below_data(self.procfs, self.pid, regions),
             sysv=self._sysv,
         )
         # A piece's first and last regions are classified without their neighbours in
