@@ -193,6 +193,30 @@ def test_partitionalloc_pools_metadata_and_guards():
     assert (at(regions, OILPAN).kind, at(regions, OILPAN).object) == (kinds.RESERVED, ch.OILPAN)
 
 
+def zygote() -> list:
+    """A zygote's pools: one super page in the regular pool, nothing handed out in the
+    BRP pool, so one no-access region runs from the super page to the pools' end."""
+    b = POOLS
+    lines = [
+        line(b, b + 0x4000),
+        line(b + 0x4000, b + 0x10_8000, "rw-p"),
+        line(b + 0x10_8000, b + 32 * GiB),
+        *executable(),
+    ]
+    return parse_maps(b"".join(lines))
+
+
+def test_a_region_across_both_pools_is_of_both():
+    """The reviewer's zygote: 32 GiB across the regular and the BRP pool was "regular
+    pool" whole. (The BRP pool's first 8 KiB, merged into the regular pool's free end,
+    leave the renderer's named as before: test_partitionalloc_pools_metadata_and_guards.)"""
+    regions = classify_regions(zygote(), V8)
+    across = at(regions, BRP + GiB)
+    assert across.start < BRP and (across.kind, across.object) == (kinds.RESERVED, ch.PA_POOLS)
+    assert at(regions, POOLS + 0x4000).object == ch.PA_REGULAR
+    assert "regular and BRP pools" in why_kind(across)
+
+
 def test_super_pages_with_their_metadata_in_place():
     """Where PartitionAlloc keeps a super page's metadata in it (its field trial off,
     Chromium before 145): the metadata page is committed between the guard pages."""
@@ -318,7 +342,8 @@ def test_columns_give_what_a_list_gives():
 def test_every_object_is_explained():
     regions = classify_regions(renderer(), V8)
     seen = set()
-    for r in named(regions + classify_regions(renderer(with_sandbox=False), V8)):
+    others = classify_regions(renderer(with_sandbox=False), V8) + classify_regions(zygote(), V8)
+    for r in named(regions + others):
         why = why_kind(r)
         assert why and why != why_kind(r._replace(object=None)), (r.kind, r.object)
         seen.add((r.kind, r.object))

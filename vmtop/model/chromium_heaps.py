@@ -73,13 +73,15 @@ SANDBOX_BUFFER = "Wasm memory or resizable ArrayBuffer"
 WASM_MEMORY = "Wasm memory"
 PA_REGULAR = "PartitionAlloc regular pool"
 PA_BRP = "PartitionAlloc BRP pool"
+# Reserved space across the line between the two (a zygote: nothing in the BRP pool yet).
+PA_POOLS = "PartitionAlloc pools"
 PA_METADATA = "PartitionAlloc metadata"
 # A guard's object says what it guards (the table shows "[guard of PartitionAlloc]").
 PA_GUARDED = "PartitionAlloc"
 OILPAN = "Oilpan heap"
 OBJECTS = frozenset(
     (V8_SANDBOX, V8_SANDBOX_GUARD, V8_HEAP, V8_SMI_GUARD, ARRAY_BUFFERS, SANDBOX_BUFFER,
-     WASM_MEMORY, PA_REGULAR, PA_BRP, PA_METADATA, PA_GUARDED, OILPAN)
+     WASM_MEMORY, PA_REGULAR, PA_BRP, PA_POOLS, PA_METADATA, PA_GUARDED, OILPAN)
 )  # fmt: skip
 
 # Executables of Chromium and Electron (by basename), and the V8 snapshot files only
@@ -291,8 +293,23 @@ def _label_core_pools(rows: list, run: range, labels) -> None:
         if any(k in labels for k in span) or not any(_pa_evidence(rows, k) for k in span):
             continue
         for k in span:
-            pool = PA_REGULAR if rows[k][START] < base + POOL_SIZE else PA_BRP
-            _label_pa(rows, k, pool, labels)
+            _label_pa(rows, k, _pool_of(rows[k], base + POOL_SIZE), labels)
+
+
+def _pool_of(r, line: int) -> str:
+    """The pool a region of the core pools (the BRP pool from ``line`` on) is in. A
+    no-access region crossing the line is of the pool it mostly lies in where the other
+    holds no more than a super page's guard of it (the BRP pool's first 8 KiB merge with
+    the regular pool's free end); of both where neither is that small (a zygote's
+    32 GiB, nothing handed out in the BRP pool: it was "regular pool" whole)."""
+    below, above = max(0, min(r[END], line) - r[START]), max(0, r[END] - max(r[START], line))
+    if not above:
+        return PA_REGULAR
+    if not below:
+        return PA_BRP
+    if min(below, above) <= SUPER_PAGE:
+        return PA_REGULAR if below > above else PA_BRP
+    return PA_POOLS
 
 
 def _label_metadata(rows: list, run: range, labels) -> None:

@@ -107,6 +107,11 @@ def why_chromium(r: Region, size: str) -> str | None:
             "which follows it with no access. Freed when the module's memory is garbage "
             "collected."
         )
+    if obj == ch.PA_POOLS:
+        return (
+            f"No access, {size}, across PartitionAlloc's regular and BRP pools (32 GiB "
+            "together, at a 32 GiB boundary): super pages not handed out yet in either. " + _FREE
+        )
     if obj in (ch.PA_REGULAR, ch.PA_BRP):
         pool = "BRP" if obj == ch.PA_BRP else "regular"
         if reserved:
