@@ -34,7 +34,7 @@ def cells_one_region_at_a_time(regions, top, width, view=None) -> list[bl.BarCel
             j0 += 1
         j1 = bisect_left(starts, b)
         counts: dict[str, float] = {}
-        mapped, resident, known, best, best_bytes = 0, 0.0, False, -1, 0
+        mapped, resident, swapped, known, best, best_bytes = 0, 0.0, 0.0, False, -1, 0
         for j in range(j0, j1):
             r = regions[j]
             overlap = min(r.end, b) - max(r.start, a)
@@ -45,11 +45,15 @@ def cells_one_region_at_a_time(regions, top, width, view=None) -> list[bl.BarCel
             if r.rss is not None:
                 known = True
                 resident += r.rss * overlap / r.size
+                swapped += (r.swap or 0) * overlap / r.size
             if overlap > best_bytes:
                 best, best_bytes = j, overlap
         kind = max(counts.items(), key=lambda kv: kv[1])[0] if counts else None
         share = resident / mapped if known and mapped else None
-        cells.append(bl.BarCell(kind, mapped / (b - a), j0, max(j0, j1), best, a, b, "", share))
+        swap = swapped / mapped if known and mapped else None
+        cells.append(
+            bl.BarCell(kind, mapped / (b - a), j0, max(j0, j1), best, a, b, "", share, swap)
+        )
     return cells
 
 
@@ -64,10 +68,12 @@ def maps(draw):
         at += PAGE * draw(st.sampled_from([0, 0, 0, 1, 7, 1 << 20]))
         size = pages * PAGE
         rss = draw(st.integers(0, pages)) * PAGE
+        swap = draw(st.integers(0, pages)) * PAGE - rss
         if rss_known == "none" or (rss_known == "some" and draw(st.booleans())):
             rss = None
         kind = draw(st.sampled_from(KINDS[:2] if draw(st.booleans()) else KINDS))
-        out.append(region(at, at + size, kind=kind, rss=rss))
+        swap = None if rss is None else max(0, swap)  # (both from smaps, or neither)
+        out.append(region(at, at + size, kind=kind, rss=rss)._replace(swap=swap))
         at += size
     return out
 
@@ -95,11 +101,14 @@ def test_true_scale_cells_are_those_of_one_region_at_a_time(regions, width, view
     expected = cells_one_region_at_a_time(regions, bl.TOP_47, width, window)
     assert len(got) == len(expected)
     for cell, want in zip(got, expected, strict=True):
-        assert cell._replace(resident=None, fill=0) == want._replace(resident=None, fill=0)
+        unset = {"resident": None, "swapped": None, "fill": 0}
+        assert cell._replace(**unset) == want._replace(**unset)
         assert cell.fill == pytest.approx(want.fill)
-        assert (cell.resident is None) == (want.resident is None)
-        if want.resident is not None:
-            assert cell.resident == pytest.approx(want.resident)
+        for name in ("resident", "swapped"):
+            got_value, wanted = getattr(cell, name), getattr(want, name)
+            assert (got_value is None) == (wanted is None), name
+            if wanted is not None:
+                assert got_value == pytest.approx(wanted), name
 
 
 def test_a_cell_of_many_regions_adds_them_up_a_chunk_at_a_time(monkeypatch):

@@ -171,6 +171,9 @@ class Sampler:
         self.last: Snapshot | None = None
         self.last_smaps: Snapshot | None = None
         self.smaps_cost = 0.0  # CPU seconds the last smaps read cost (read + parse)
+        # ...and what reading figures from its kept text cost after (LazyFree, huge
+        # pages): on the smaps budget too, not in the header's "read in".
+        self.text_cost = 0.0
         self.smaps_every = 1  # read smaps once every this many ticks
         self._ticks_since_smaps = 0
         # The columns of the last parse of maps and of smaps, by file (a huge map):
@@ -180,7 +183,7 @@ class Sampler:
 
     def plan_smaps(self, interval: float) -> None:
         """Recompute how often smaps may be read at this interval."""
-        self.smaps_every = smaps_every(self.smaps_cost, interval, self.budget)
+        self.smaps_every = smaps_every(self.smaps_cost + self.text_cost, interval, self.budget)
 
     def sample(self, interval: float = 1.0) -> SampleResult:
         t0 = time.perf_counter()
@@ -280,7 +283,7 @@ class Sampler:
             events = tuple(said_with_lazy_free(events, before_smaps, snap))
             # What the kept text cost to read figures from is a cost of reading smaps
             # (thousands of regions freed with MADV_FREE: milliseconds): on its budget.
-            self.smaps_cost += time.perf_counter() - t_text
+            self.text_cost = time.perf_counter() - t_text
             self.plan_smaps(interval)
         self.last = snap
         rss_moves = None

@@ -100,6 +100,14 @@ def prepare_bar(regions: Sequence[Region], view: bl.BarView) -> PreparedBar:
     return PreparedBar(user, top, view, bl.layout_for(user, top, view))
 
 
+def _shows_swapped(cell: bl.BarCell) -> bool:
+    """Whether the cell's lower row shows swap behind what is resident: memory on swap
+    is at least half of what is not resident (swapped memory looked untouched)."""
+    if not cell.swapped or cell.resident is None:
+        return False
+    return cell.swapped * 2 >= 1 - min(1.0, cell.resident)
+
+
 class AddressBar(theme.ThemedLines, Widget):
     """Draws a ``BarLayout``; ``m`` / ``z`` / ``Z`` / ``<`` / ``>`` are handled by the screen."""
 
@@ -370,11 +378,17 @@ class AddressBar(theme.ThemedLines, Widget):
                 break
             segments += entry
         if any(c.resident is not None for c in layout.cells):
+            swapped = any(_shows_swapped(c) for c in layout.cells)
             for words in (" lower row: resident share", " resident", ""):
                 extra = [
                     Segment(" ▄", theme.style("soft", "bar-resident")),
                     Segment(words, theme.style("muted")),
                 ]
+                if swapped and words:
+                    extra += [
+                        Segment(" ▄", theme.style("soft", "page-swap")),
+                        Segment(" swapped", theme.style("muted")),
+                    ]
                 if words and sum(len(s.text) for s in segments + extra) <= room:
                     segments += extra
                     break
@@ -430,13 +444,15 @@ class AddressBar(theme.ThemedLines, Widget):
                 ch = theme.kind_fill(c.kind) if c.fill >= 0.5 else "▌"
                 segments.append(Segment(ch, Style(color=color, bgcolor=theme.color("bar-empty"))))
             else:
-                # The lower row: how much of it is resident, as a bar from the bottom.
+                # The lower row: how much of it is resident, as a bar from the bottom;
+                # behind it, where most of the rest is on swap, swap's colour.
                 color = theme.kind_color(c.kind)
                 level = 0 if c.resident <= 0 else max(1, min(8, round(c.resident * 8)))
+                behind = "page-swap" if _shows_swapped(c) else "bar-resident"
                 segments.append(
                     Segment(
                         RESIDENT_BLOCKS[level],
-                        Style(color=color, bgcolor=theme.color("bar-resident")),
+                        Style(color=color, bgcolor=theme.color(behind)),
                     )
                 )
         return Strip(segments).adjust_cell_length(width)

@@ -62,6 +62,7 @@ class BarCell(NamedTuple):
     end: int
     gap_char: str = ""  # a break cell in compact mode: the character to draw
     resident: float | None = None  # RSS / size of what the cell shows; None: not known
+    swapped: float | None = None  # swap / size of what the cell shows; None: not known
 
 
 class BarLayout(NamedTuple):

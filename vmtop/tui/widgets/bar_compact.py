@@ -13,6 +13,7 @@ from operator import ne
 from operator import sub as sub_
 from typing import NamedTuple
 
+from vmtop.model.column_fields import FIGURES
 from vmtop.model.column_steps import chunked_extend, distinct, where_pair
 from vmtop.model.columns import RegionColumns, field_values
 from vmtop.model.region import Region
@@ -95,6 +96,7 @@ def compact_layout(
             r = regions[k]
             c = counts[pos]
             share = r.rss / r.size if r.rss is not None and r.size else None
+            swapped = r.swap / r.size if r.swap is not None and r.size else None
             region_cells[pos] = [
                 BarCell(
                     r.kind,
@@ -106,6 +108,7 @@ def compact_layout(
                     r.start + r.size * (j + 1) // c,
                     "",
                     share,
+                    swapped,
                 )
                 for j in range(c)
             ]
@@ -175,13 +178,16 @@ class _Span(NamedTuple):
     meaning: tuple | None  # code -> kind; None: codes are the kinds
     runs: list[int]  # where each run of regions of one kind starts
 
-    def resident(self, regions: Sequence[Region], lo: int, hi: int) -> tuple[int, bool]:
-        """(RSS of regions[lo:hi], None counting 0; whether any of them has one)."""
+    def resident(
+        self, regions: Sequence[Region], lo: int, hi: int, name: str = "rss"
+    ) -> tuple[int, bool]:
+        """(RSS of regions[lo:hi], None counting 0; whether any of them has one); or of
+        another figure (``name``: "swap")."""
         if isinstance(regions, RegionColumns) and not regions.mixed:
             if regions.figures is None:  # a maps-only look: nothing resident known yet
                 return 0, False
-            return sum(regions.figures[0][lo:hi]), hi > lo
-        known = [v for v in field_values(regions, "rss", lo, hi) if v is not None]
+            return sum(regions.figures[FIGURES.index(name)][lo:hi]), hi > lo
+        known = [v for v in field_values(regions, name, lo, hi) if v is not None]
         return sum(known), bool(known)
 
 
@@ -226,6 +232,7 @@ def _bucket(
         middle = max(lo_pos, min(n - 1, bisect_right(cum, (a + b) / 2, lo_pos, hi_pos)))
         size = sum(span.ends[first : last + 1]) - sum(span.starts[first : last + 1])
         rss, known = span.resident(regions, i0 + first, i0 + last + 1)
+        swap, _ = span.resident(regions, i0 + first, i0 + last + 1, "swap")
         cell = BarCell(
             dominant_kind(counts),
             1.0,
@@ -236,5 +243,6 @@ def _bucket(
             span.ends[last],
             "",
             rss / size if known and size else None,
+            swap / size if known and size else None,
         )
         region_cells.setdefault(first, []).append(cell)

@@ -84,11 +84,14 @@ class _ScaleColumns(NamedTuple):
                 self._add_inside(tally, s, e)
             if inner1 < j1:
                 self._add_one(tally, j1 - 1, a, b)
-        share = tally.resident / tally.mapped if tally.known and tally.mapped else None
+        known = tally.known and tally.mapped
+        share = tally.resident / tally.mapped if known else None
+        swapped = tally.swapped / tally.mapped if known else None
         fill = tally.mapped / (b - a)
         return BarCell(
-            dominant_kind(tally.counts), fill, j0, max(j0, j1), tally.best, a, b, "", share
-        )
+            dominant_kind(tally.counts), fill, j0, max(j0, j1), tally.best, a, b, "", share,
+            swapped,
+        )  # fmt: skip
 
     def _kind(self, j: int) -> str:
         return self.codes[j] if self.meaning is None else self.meaning[self.codes[j]]
@@ -105,6 +108,8 @@ class _ScaleColumns(NamedTuple):
         if rss is not None:
             tally.known = True
             tally.resident += rss * overlap / (end - start)
+            swap = next(iter(field_values(self.regions, "swap", j, j + 1)))
+            tally.swapped += (swap or 0) * overlap / (end - start)
         if overlap > tally.best_bytes:
             tally.best, tally.best_bytes = j, overlap
 
@@ -131,17 +136,19 @@ class _ScaleColumns(NamedTuple):
         if known:
             tally.known = True
             tally.resident += sum(known)
+            tally.swapped += sum(v for v in field_values(self.regions, "swap", s, e) if v)
 
 
 class _Tally:
     """What a true-scale cell adds up over the regions in it."""
 
-    __slots__ = ("best", "best_bytes", "counts", "known", "mapped", "resident")
+    __slots__ = ("best", "best_bytes", "counts", "known", "mapped", "resident", "swapped")
 
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
         self.mapped = 0
         self.resident = 0.0
+        self.swapped = 0.0
         self.known = False
         self.best = -1
         self.best_bytes = 0

@@ -1,0 +1,78 @@
+"""Memory on swap shows in the bar's lower row: behind the resident share, swap's colour
+where most of what is not resident is on swap. A region swapped out whole read as one
+never touched."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+
+from vmtop.model import kinds
+from vmtop.tui import theme
+from vmtop.tui.widgets.address_bar import AddressBar
+
+from .test_widgets import region
+
+MiB = 1 << 20
+SWAPPED_AT, RESIDENT_AT, UNTOUCHED_AT = 0x7F00_0000_0000, 0x7F00_1000_0000, 0x7F00_2000_0000
+
+
+def regions():
+    def anon(at, rss, swap):
+        return region(at, at + 64 * MiB, kind=kinds.ANON, rss=rss)._replace(swap=swap)
+
+    return [
+        anon(SWAPPED_AT, 0, 64 * MiB),  # swapped out whole
+        anon(RESIDENT_AT, 64 * MiB, 0),
+        anon(UNTOUCHED_AT, 0, 0),
+        region(0x7FFF_F000_0000, 0x7FFF_F002_1000, kind=kinds.STACK, rss=8192)._replace(swap=0),
+    ]
+
+
+class BarApp(App):
+    def __init__(self, shown=None) -> None:
+        super().__init__()
+        self.shown = regions() if shown is None else shown
+
+    def compose(self) -> ComposeResult:
+        yield AddressBar()
+
+    def on_mount(self) -> None:
+        self.query_one(AddressBar).set_regions(self.shown, {}, [])
+
+
+def backgrounds(bar: AddressBar, start: int, end: int) -> set:
+    layout = bar.layout
+    columns = layout.columns_of(start, end)
+    lower = list(bar.render_line(2))  # segments of the lower row, one a cell
+    return {lower[c].style.bgcolor.triplet.hex for c in columns}
+
+
+async def test_a_swapped_out_region_shows_swap_behind_and_the_legend_says_so():
+    app = BarApp()
+    async with app.run_test(size=(100, 8)) as pilot:
+        await pilot.pause()
+        bar = app.query_one(AddressBar)
+        swap = theme.color("page-swap").lower()
+        assert backgrounds(bar, SWAPPED_AT, SWAPPED_AT + 64 * MiB) == {swap}
+        assert swap not in backgrounds(bar, RESIDENT_AT, RESIDENT_AT + 64 * MiB)
+        assert swap not in backgrounds(bar, UNTOUCHED_AT, UNTOUCHED_AT + 64 * MiB)
+        assert "swapped" in bar.render_line(0).text
+
+
+async def test_more_regions_than_cells_add_their_swap_up_too():
+    """A cell of many regions (the compact bar's buckets), of Regions or of columns."""
+    from vmtop.model.columns import RegionColumns
+
+    many = [
+        region(
+            SWAPPED_AT + i * 2 * MiB, SWAPPED_AT + i * 2 * MiB + MiB, kind=kinds.ANON, rss=0
+        )._replace(swap=MiB)  # fmt: skip
+        for i in range(400)
+    ]
+    for given in (many, RegionColumns.from_regions(many)):
+        async with BarApp(given).run_test(size=(100, 8)) as pilot:
+            await pilot.pause()
+            bar = pilot.app.query_one(AddressBar)
+            assert len(bar.layout.cells) < len(many)
+            assert all(c.swapped == 1.0 for c in bar.layout.cells if c.kind), type(given)
+            assert "swapped" in bar.render_line(0).text
