@@ -386,7 +386,7 @@ class AddressBar(theme.ThemedLines, Widget):
                 ]
                 if swapped and words:
                     extra += [
-                        Segment(" ▄", theme.style("soft", "page-swap")),
+                        Segment(" █", theme.style("page-swap")),
                         Segment(" swapped", theme.style("muted")),
                     ]
                 if words and sum(len(s.text) for s in segments + extra) <= room:
