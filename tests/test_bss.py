@@ -11,7 +11,7 @@ import pytest
 from conftest import needs_tool
 
 from vmtop.model import kinds
-from vmtop.model.bss import PAGE, bss_pages_after_data, has_relro
+from vmtop.model.bss import PAGE, ProgramHeader, bss_pages_after_data, in_relro
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import take_snapshot
 
@@ -106,11 +106,29 @@ def test_a_real_bss_is_still_bss(compile_c, spawn):
     assert len(bss) == 1 and bss[0].size >= 1 << 20
 
 
-def test_relro_is_a_program_header_of_its_own():
-    relro = (0x6474E552, 4, 0x3E10, 0x1F0, 0x1F0)  # PT_GNU_RELRO
-    assert has_relro(elf64([TEXT, (1, 6, 0x3E10, 0x200, 0x300), relro])) is True
-    assert has_relro(elf64([TEXT, (1, 6, 0x3E10, 0x200, 0x300)])) is False
-    assert has_relro(b"#!/bin/sh\n" * 10) is None
+def test_relro_is_the_part_its_header_covers_rounded_down_to_pages():
+    """glibc protects PT_GNU_RELRO from its start to its end, each rounded down to a page
+    (_dl_protect_relro). A read-only region is RELRO where it lies in that range."""
+    load = 0x6474E552
+    rw = ProgramHeader(1, 6, 0x2DF0, 0x3DF0, 0x300, 0x400)  # data at 0x3df0, file 0x2df0
+    relro = ProgramHeader(load, 4, 0x2DF0, 0x3DF0, 0x210, 0x210)  # 0x3df0-0x4000
+    base = 0x5555_0000_0000
+    data = (base + 0x4000, 0x3000)  # the rw- page: file 0x3000 at 0x4000
+    assert in_relro([rw, relro], (base + 0x3000, base + 0x4000), data) is True
+    # Rodata below it, sharing a file page (the static binary no loader relocates).
+    assert in_relro([rw, relro], (base + 0x1000, base + 0x4000), data) is False
+    assert in_relro([rw], (base + 0x3000, base + 0x4000), data) is False  # Go: none
+    assert in_relro([relro], (base + 0x3000, base + 0x4000), data) is None  # no rw load
+    # lld: RELRO a writable segment of its own sharing its last file page with the data
+    # segment's first (hypothesis' _native.so, a Rust extension): the data is mapped
+    # by the segment that starts on that page.
+    lld = [
+        ProgramHeader(1, 6, 0x59720, 0x5B720, 0x2800, 0x28E0),
+        ProgramHeader(1, 6, 0x5BF20, 0x5EF20, 0xF20, 0xFB2),
+        ProgramHeader(load, 4, 0x59720, 0x5B720, 0x2800, 0x28E0),
+    ]
+    data = (base + 0x5E000, 0x5B000)
+    assert in_relro(lld, (base + 0x5B000, base + 0x5E000), data) is True
 
 
 @pytest.mark.live
@@ -134,3 +152,27 @@ def test_the_read_only_part_below_the_data_is_relro_only_where_the_headers_have_
     below = own[own.index(data) - 1]
     assert below.perms == "r--p" and below.end == data.start
     assert below.kind == (kinds.RELRO if has_it else kinds.RODATA), (below, data)
+
+
+@pytest.mark.live
+@needs_tool("readelf")
+def test_a_relro_no_loader_applies_leaves_rodata_rodata(compile_c, spawn):
+    """A static PIE with no C library: the linker writes PT_GNU_RELRO, nothing applies
+    it, and the read-only data's last file page is the data's first. It was called
+    relro for having the header (review); the header's range says it is not."""
+    exe = compile_c("relro_unapplied.c", "-static-pie", "-nostdlib", "-fPIE",
+                    "-fno-stack-protector")  # fmt: skip
+    out = subprocess.run(["readelf", "-lW", str(exe)], capture_output=True, text=True).stdout
+    assert "GNU_RELRO" in out, out
+    child = spawn([str(exe)])
+    assert child.read_line() == "READY"
+    snap = take_snapshot(ProcFS(), child.pid)
+    own = [r for r in snap.regions if r.path == str(exe)]
+    data = next(r for r in own if r.perms == "rw-p")
+    below = own[own.index(data) - 1]
+    # Ground truth: the linker's headers put .rodata in the read-only PT_LOAD that
+    # maps this region, and the RELRO range (its start rounded down) above it.
+    relro = re.search(r"GNU_RELRO\s+0x[0-9a-f]+ (0x[0-9a-f]+)", out)
+    first = min(r.start for r in own)
+    assert below.end - first <= int(relro.group(1), 16) // PAGE * PAGE
+    assert (below.perms, below.kind) == ("r--p", kinds.RODATA), below

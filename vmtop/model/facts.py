@@ -44,8 +44,9 @@ class ClassifyFacts(NamedTuple):
     # could not be read, and the anonymous region after the data is taken for bss.
     bss_after_data: Mapping[int, int | None] = {}
     # Start of an object's file-backed rw- region with a read-only region of its file
-    # right below -> whether the object has a RELRO part (PT_GNU_RELRO). False: that
-    # region is rodata (Go's linker). Missing or None: the map's shape says.
+    # right below -> whether that region lies in the object's RELRO (PT_GNU_RELRO,
+    # rounded down to pages as the loader protects it). False: it is rodata (Go's
+    # linker; a static binary no loader relocates). Missing or None: the map's shape.
     relro_below_data: Mapping[int, bool | None] = {}
     # /proc/sysvipc/shm by shmid.
     sysv: Mapping[int, SysvSegment] = {}

@@ -120,8 +120,8 @@ def bss_after_data(procfs, pid: int, regions: Sequence[Region]) -> dict[int, int
 
 def relro_below_data(procfs, pid: int, regions: Sequence[Region]) -> dict[int, bool | None]:
     """For each file-backed rw-p region with a read-only region of the same file right
-    below it (or an unmapped page or so below: lld), whether its object has a RELRO part
-    (its program headers, read once a file); None if unreadable."""
+    below it (or an unmapped page or so below: lld), whether that region is in its
+    object's RELRO (its program headers, read once a file); None if unreadable."""
     out: dict[int, bool | None] = {}
     for below, r in _file_rw_and_prev(regions):
         if (
@@ -131,7 +131,7 @@ def relro_below_data(procfs, pid: int, regions: Sequence[Region]) -> dict[int, b
             and below.end <= r.start <= below.end + RELRO_HOLE_MAX
             and r.path.startswith("/")
         ):
-            out[r.start] = DEFAULT_BSS_SIZES.has_relro(procfs, pid, r)
+            out[r.start] = DEFAULT_BSS_SIZES.relro_below(procfs, pid, below, r)
     return out
 
 
