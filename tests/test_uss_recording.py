@@ -121,3 +121,26 @@ def test_a_recording_made_before_uss_is_read_and_its_uss_summed(tmp_path):
     lines = report_lines(rec)
     assert not [line for line in lines if line.startswith("USS:")]
     assert [line for line in lines if line.startswith("SHR:")]
+
+
+def test_a_json_snapshot_written_before_uss_gets_it_from_its_regions(tmp_path):
+    """`vmtop diff old.json new.json` said "USS - → 8.1M" of a snapshot written before
+    USS was a total, whose regions hold every figure it sums (review)."""
+    from conftest import run_vmtop
+
+    from vmtop.output.json_in import snapshot_of
+
+    done = run_vmtop("snapshot", "--proc-root", PROC_FIXTURES, "7925", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    uss = document["totals"].pop("uss")
+    rows = document["regions"]
+    summed = sum((row.get("private_clean") or 0) + (row.get("private_dirty") or 0) for row in rows)
+    assert uss == summed > 0  # what vmtop wrote: smem's sum over the regions
+    assert snapshot_of(document).totals.uss == summed
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(document))
+    said = run_vmtop("diff", old, old)
+    assert said.returncode == 0, said.stderr
+    line = next(x for x in said.stdout.decode().splitlines() if "USS" in x)
+    assert f"USS {format_bytes(summed)}" in line and "USS -" not in line, line

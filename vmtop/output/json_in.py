@@ -105,13 +105,17 @@ def snapshot_of(document: dict) -> Snapshot:
         threads=None,
         start_stack=None,
     )
+    read = Totals(**{key: totals.get(key, 0 if key == "size" else None) for key in Totals._fields})
+    if read.uss is None and has_smaps and "uss" not in totals:
+        # A snapshot written before USS was a total: its regions have what it sums.
+        read = read._replace(
+            uss=sum((r.private_clean or 0) + (r.private_dirty or 0) for r in regions)
+        )
     return Snapshot(
         info=info,
         taken_at=float(document.get("taken_at") or 0.0),
         regions=regions,
-        totals=Totals(
-            **{key: totals.get(key, 0 if key == "size" else None) for key in Totals._fields}
-        ),
+        totals=read,
         has_smaps=has_smaps,
         status={},
     )
