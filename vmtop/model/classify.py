@@ -36,7 +36,8 @@ classifies a live process, a copied ``/proc`` tree and a recording.
   ``object`` "CUDA driver", and shared anonymous memory is ``shm`` with
   ``object`` "CUDA pinned host memory" (why: ``vmtop.model.cuda``).
 - In a Chromium or Electron process, the V8 sandbox, PartitionAlloc's pools and
-  Oilpan's cage are named by their layout (``vmtop.model.chromium_heaps``).
+  Oilpan's cage are named by their layout (``vmtop.model.chromium_heaps``); in a Go
+  program, the Go heap by where Go puts it (``vmtop.model.go_heap``).
 - Devices get the device's short name as ``object``; SysV segments their shmid and key;
   memory in hugetlb pages (``/anon_hugepage``, files on ``/dev/hugepages``) "hugetlb
   pages".
@@ -59,6 +60,7 @@ from vmtop.model.column_steps import where
 from vmtop.model.columns import RegionColumns
 from vmtop.model.devices import device_name
 from vmtop.model.facts import NO_FACTS, ClassifyFacts
+from vmtop.model.go_heap import mark_go_heap
 from vmtop.model.java_regions import mark_java_regions
 from vmtop.model.kinds import NO_ACCESS_KINDS
 from vmtop.model.region import Region
@@ -123,6 +125,7 @@ def classify_regions(regions: Sequence[Region], facts: ClassifyFacts | None = No
             mark_java_regions(out, facts.java)
         if facts.v8 and not mark_chromium_heaps(out):
             mark_v8_pages(out)
+        mark_go_heap(out)
         if facts.valgrind:
             mark_valgrind_memory(out)
         if facts.stack_pointers:
@@ -155,6 +158,7 @@ def classify_columns(regions: RegionColumns, facts: ClassifyFacts | None = None)
         mark_java_regions(patched, facts.java)
     if facts.v8 and not mark_chromium_heaps(patched):
         mark_v8_pages(patched)
+    mark_go_heap(patched)
     if facts.valgrind:
         mark_valgrind_memory(patched)
     if facts.stack_pointers:

@@ -4,7 +4,7 @@ for what its pages are (``huge_pages_note``) its smaps fields."""
 
 from __future__ import annotations
 
-from vmtop.model import cuda, java_regions, kinds, v8_pages, valgrind
+from vmtop.model import cuda, go_heap, java_regions, kinds, v8_pages, valgrind
 from vmtop.model.cached_stacks import is_cached_stack
 from vmtop.model.chromium_words import why_chromium
 from vmtop.model.classify import ARENA_HEAP, HUGETLB
@@ -57,6 +57,18 @@ def why_kind(region: Region) -> str:
             "on its own, at a random address below 2^46, away from other mappings. "
             "Which space it is in (old, new, code) the map cannot tell; the heap's limit "
             "(--max-old-space-size) leaves no trace in it."
+        )
+    if r.object == go_heap.GO_HEAP:
+        if kind == kinds.RESERVED:
+            return (
+                f"No access, {size}: the rest of a 64 MiB arena of the Go heap, reserved "
+                "for the heap to grow into. Address space, not memory."
+            )
+        return (
+            "The Go runtime's heap, where Go puts it (from 0xc000000000 up, in 64 MiB "
+            "arenas): its objects and its goroutines' stacks. RSS here falls only when "
+            "the scavenger gives free pages back (in the background, or at "
+            "debug.FreeOSMemory); GOGC and GOMEMLIMIT set how far the heap grows."
         )
     if r.object and r.object.startswith(java_regions.CODE_CACHE):
         part = "its compiled code" if kind == kinds.JIT else "reserved for it to grow into"

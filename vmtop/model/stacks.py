@@ -21,6 +21,7 @@ from itertools import compress, count, repeat
 from operator import eq, itemgetter
 
 from vmtop.model import kinds
+from vmtop.model.go_heap import GO_HEAP
 from vmtop.model.kinds import NO_ACCESS_KINDS
 from vmtop.model.region import Region
 from vmtop.model.region_rows import END, INODE, KIND, OBJECT, PATH, START, Patched, relabel
@@ -86,7 +87,8 @@ def mark_thread_stacks(
         if i < 0:
             continue
         r = regions[i]
-        if r.start <= sp < r.end and r.kind in _STACK_CANDIDATE_KINDS:
+        # (Go runs its threads on stacks it allocates in its heap: the heap is more.)
+        if r.start <= sp < r.end and r.kind in _STACK_CANDIDATE_KINDS and r.object != GO_HEAP:
             held.setdefault(i, []).append(tid)
     for i, tids in held.items():
         r = regions[i]
