@@ -12,7 +12,7 @@ Bounded: one number per region that has the figure. Pure: snapshots in, events o
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from operator import attrgetter
 
 from vmtop.model.column_fields import FIGURES
@@ -30,6 +30,17 @@ _Key = tuple[int, str, int, str]
 
 def _key(r: Region) -> _Key:
     return (r.start, r.dev, r.inode, "" if r.inode else r.path)
+
+
+def summed(rows: Iterable[Region], figure: Callable[[Region], int | None]) -> int | None:
+    """``figure`` of these lines of one mapping together; None where one is not known."""
+    total = 0
+    for r in rows:
+        value = figure(r)
+        if value is None:
+            return None
+        total += value
+    return total
 
 
 def with_figure(snapshot: Snapshot, name: str) -> Iterator[Region] | None:

@@ -46,7 +46,7 @@ from vmtop.model.column_steps import where
 from vmtop.model.columns import RegionColumns
 from vmtop.model.event_words import says_swap_moved, size_text
 from vmtop.model.events import Event
-from vmtop.model.figure_drift import FigureDrift
+from vmtop.model.figure_drift import FigureDrift, summed
 from vmtop.model.region import Region, Snapshot
 
 PRIVATE_CLEAN = Region._fields.index("private_clean")
@@ -88,13 +88,7 @@ def clean_anonymous(r: Region) -> int | None:
 
 def clean_of(rows: Iterable[Region]) -> int | None:
     """``clean_anonymous`` of these lines of one mapping together."""
-    total = 0
-    for r in rows:
-        figure = clean_anonymous(r)
-        if figure is None:
-            return None
-        total += figure
-    return total
+    return summed(rows, clean_anonymous)
 
 
 def clean_anonymous_regions(snapshot: Snapshot) -> list[Region] | None:

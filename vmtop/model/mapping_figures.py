@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 
 from vmtop.model.event_words import size_text
 from vmtop.model.events import Event
+from vmtop.model.figure_drift import summed
 from vmtop.model.lazy_free import lazy_free_event
 from vmtop.model.region import Region
 from vmtop.model.sharing_events import shared_event
@@ -66,12 +67,11 @@ def lazy_moved(
 
 def swap_of(rows: Iterable[Region]) -> int | None:
     """The swap of these lines together, None where one is not known."""
-    total = 0
-    for r in rows:
-        if r.swap is None:
-            return None
-        total += r.swap
-    return total
+    return summed(rows, _swap)
+
+
+def _swap(r: Region) -> int | None:
+    return r.swap
 
 
 def resident_range(rows: Sequence[Region], rss: Sequence[int]) -> tuple[Region, int, int]:

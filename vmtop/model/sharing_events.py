@@ -36,7 +36,7 @@ from vmtop.model import events as ev
 from vmtop.model.event_words import size_text
 from vmtop.model.events import Event
 from vmtop.model.facts import KsmStat
-from vmtop.model.figure_drift import FigureDrift, with_figure
+from vmtop.model.figure_drift import FigureDrift, summed, with_figure
 from vmtop.model.region import Region, Snapshot
 
 FORK_SHARED = (
@@ -76,13 +76,7 @@ def shared_anonymous(r: Region) -> int | None:
 
 def shared_of(rows: Iterable[Region]) -> int | None:
     """``shared_anonymous`` of these lines of one mapping together."""
-    total = 0
-    for r in rows:
-        figure = shared_anonymous(r)
-        if figure is None:
-            return None
-        total += figure
-    return total
+    return summed(rows, shared_anonymous)
 
 
 def shared_private_figures(snapshot: Snapshot) -> list[tuple[int, int]] | None:
