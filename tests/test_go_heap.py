@@ -103,3 +103,22 @@ def test_a_map_read_again_names_a_new_arena_as_a_whole_read_does():
     _, again, _ = read_again(state, grown, no_facts)
     assert again == classify_regions(parse_maps(grown))
     assert kinds_and_objects(again)[0xC0_0410_0000] == (kinds.RESERVED, GO_HEAP)
+
+
+def test_go_1_25_s_named_heap_is_the_go_heap_wherever_it_is():
+    """Go 1.25+ names its heap "[anon: Go: heap]" where the kernel names mappings; Go
+    1.26 puts it at a random base (review): the name says it, the address cannot."""
+    named = MAPS.replace(
+        b"c000000000-c000400000 rw-p 00000000 00:00 0\n",
+        b"1a2c000000-1a2c400000 rw-p 00000000 00:00 0 [anon: Go: heap]\n",
+    ).replace(
+        b"c000400000-c004000000 ---p 00000000 00:00 0\n",
+        b"1a2c400000-1a30000000 ---p 00000000 00:00 0 [anon: Go: heap]\n",
+    )
+    pointers = {5001: 0x1A2C08AC88, 5003: 0x594280}
+    for regions in (parse_maps(named), RegionColumns.from_regions(parse_maps(named))):
+        got = kinds_and_objects(classify_regions(regions, ClassifyFacts(stack_pointers=pointers)))
+        assert got[0x1A_2C00_0000] == (kinds.NAMED_ANON, GO_HEAP)
+        assert got[0x1A_2C40_0000][1] == GO_HEAP
+    heap = next(r for r in classify_regions(parse_maps(named)) if r.start == 0x1A_2C00_0000)
+    assert "[anon: Go: heap]" in why_kind(heap) and "scavenger" in why_kind(heap)

@@ -76,3 +76,47 @@ async def test_more_regions_than_cells_add_their_swap_up_too():
             assert len(bar.layout.cells) < len(many)
             assert all(c.swapped == 1.0 for c in bar.layout.cells if c.kind), type(given)
             assert "swapped" in bar.render_line(0).text
+
+
+async def test_the_swap_key_keeps_its_place_in_a_narrow_legend():
+    """At 90 columns the kinds' legend took the row ("+4 more") and the orange was left
+    unexplained (review)."""
+    many_kinds = [
+        region(
+            0x5555_0000_0000 + i * 0x10_0000,
+            0x5555_0000_0000 + i * 0x10_0000 + 0x1000,
+            kind=kind,
+            rss=4096,
+        )._replace(swap=0)  # fmt: skip
+        for i, kind in enumerate(
+            (
+                kinds.TEXT,
+                kinds.RODATA,
+                kinds.RELRO,
+                kinds.DATA,
+                kinds.BSS,
+                kinds.HEAP,
+                kinds.FILE,
+                kinds.SHM,
+            )
+        )  # fmt: skip
+    ]
+    async with BarApp(many_kinds + regions()).run_test(size=(90, 8)) as pilot:
+        await pilot.pause()
+        legend = pilot.app.query_one(AddressBar).render_line(0).text
+        assert "swapped" in legend and "more" in legend, legend
+
+
+def test_an_eighth_of_a_cell_on_swap_shows():
+    """10 % resident, 30 % on swap, the rest never touched: 300 MiB of a 1 GiB region
+    on swap read as not resident (review)."""
+    from vmtop.tui.widgets.address_bar import _shows_swapped
+    from vmtop.tui.widgets.bar_cells import BarCell
+
+    def cell(resident, swapped):
+        return BarCell(kinds.ANON, 1.0, 0, 1, 0, 0, 1 << 30, "", resident, swapped)
+
+    assert _shows_swapped(cell(0.1, 0.3))
+    assert _shows_swapped(cell(0.9, 0.06))  # half of what is not resident
+    assert not _shows_swapped(cell(0.1, 0.05))
+    assert not _shows_swapped(cell(None, 0.5))

@@ -60,7 +60,7 @@ from vmtop.model.column_steps import where
 from vmtop.model.columns import RegionColumns
 from vmtop.model.devices import device_name
 from vmtop.model.facts import NO_FACTS, ClassifyFacts
-from vmtop.model.go_heap import mark_go_heap
+from vmtop.model.go_heap import GO_HEAP, GO_HEAP_NAME, mark_go_heap
 from vmtop.model.java_regions import mark_java_regions
 from vmtop.model.kinds import NO_ACCESS_KINDS
 from vmtop.model.region import Region
@@ -439,6 +439,9 @@ def _classified_objects(
                 tid = r[PATH][7:-1]
                 if tid.isdigit():
                     r = relabel(r, kinds.THREAD_STACK, r[OBJECT], int(tid))
+            elif r[PATH].startswith(GO_HEAP_NAME):
+                if r[OBJECT] != GO_HEAP:  # Go 1.25+ names its mappings (model.go_heap)
+                    r = relabel(r, k, GO_HEAP, r[TID])
             elif r[PATH].startswith(_GLIBC_NAMED):
                 # glibc 2.40+ with glibc.mem.decorate_maps=1 names its own mappings.
                 named = r[PATH][len(_GLIBC_NAMED) :]

@@ -65,9 +65,10 @@ def why_kind(region: Region) -> str:
                 "for the heap to grow into. Address space, not memory."
             )
         return (
-            "The Go runtime's heap, where Go puts it (from 0xc000000000 up, in 64 MiB "
-            "arenas): its objects and its goroutines' stacks. RSS here falls only when "
-            "the scavenger gives free pages back (in the background, or at "
+            "The Go runtime's heap: its objects and its goroutines' stacks (told by the "
+            "name Go 1.25+ gives it, [anon: Go: heap], or by where Go before 1.26 puts "
+            "it: from 0xc000000000 up, in 64 MiB arenas). RSS here falls only when the "
+            "scavenger gives free pages back (in the background, or at "
             "debug.FreeOSMemory); GOGC and GOMEMLIMIT set how far the heap grows."
         )
     if r.object and r.object.startswith(java_regions.CODE_CACHE):

@@ -102,10 +102,11 @@ def prepare_bar(regions: Sequence[Region], view: bl.BarView) -> PreparedBar:
 
 def _shows_swapped(cell: bl.BarCell) -> bool:
     """Whether the cell's lower row shows swap behind what is resident: memory on swap
-    is at least half of what is not resident (swapped memory looked untouched)."""
+    is an eighth of the cell (a step of the resident blocks) or more, or at least half
+    of what is not resident (swapped memory looked untouched)."""
     if not cell.swapped or cell.resident is None:
         return False
-    return cell.swapped * 2 >= 1 - min(1.0, cell.resident)
+    return cell.swapped >= 1 / 8 or cell.swapped * 2 >= 1 - min(1.0, cell.resident)
 
 
 class AddressBar(theme.ThemedLines, Widget):
@@ -364,6 +365,11 @@ class AddressBar(theme.ThemedLines, Widget):
         if sum(len(s.text) for s in info) + 40 > width:
             info = info[:1]  # the scale's name; its range is on the axis below
         room = width - sum(len(s.text) for s in info) - 1
+        resident_known = any(c.resident is not None for c in layout.cells)
+        swapped = resident_known and any(_shows_swapped(c) for c in layout.cells)
+        # Where swap shows, its key has a place before the kinds' (they say "+N more"):
+        # at 90 columns the kinds took the row, and the orange was unexplained.
+        key_room = len(" ▄ resident █ swapped") if swapped else 0
         segments: list[Segment] = []
         shown = [k for k in kinds.ALL_KINDS if k in present]
         for i, kind in enumerate(shown):
@@ -373,12 +379,11 @@ class AddressBar(theme.ThemedLines, Widget):
             ]
             more = len(shown) - i - 1
             reserve = len(f"+{more} more ") if more else 0
-            if sum(len(s.text) for s in segments + entry) + reserve > room:
+            if sum(len(s.text) for s in segments + entry) + reserve + key_room > room:
                 segments.append(Segment(f"+{len(shown) - i} more ", theme.style("muted")))
                 break
             segments += entry
-        if any(c.resident is not None for c in layout.cells):
-            swapped = any(_shows_swapped(c) for c in layout.cells)
+        if resident_known:
             for words in (" lower row: resident share", " resident", ""):
                 extra = [
                     Segment(" ▄", theme.style("soft", "bar-resident")),
