@@ -144,3 +144,50 @@ def test_a_json_snapshot_written_before_uss_gets_it_from_its_regions(tmp_path):
     assert said.returncode == 0, said.stderr
     line = next(x for x in said.stdout.decode().splitlines() if "USS" in x)
     assert f"USS {format_bytes(summed)}" in line and "USS -" not in line, line
+
+
+def with_later_fields(data: bytes) -> bytes:
+    """The recording as a later vmtop might write it: one more value at the end of each
+    sample's totals, each event and the process info (fields this version does not
+    know)."""
+    out = []
+    while data:
+        z = zlib.decompressobj(31)
+        z.decompress(data)
+        used = len(data) - len(z.unused_data)
+        member, data = data[:used], data[used:]
+        lines = []
+        for line in gzip.decompress(member).splitlines():
+            record = json.loads(line)
+            for key in ("totals", "info"):
+                if type(record.get(key)) is list:
+                    record[key] = [*record[key], 12345]
+            if type(record.get("events")) is list:
+                record["events"] = [[*row, "later"] for row in record["events"]]
+            lines.append(json.dumps(record).encode())
+        out.append(gzip.compress(b"\n".join(lines) + b"\n"))
+    return b"".join(out)
+
+
+def test_a_recording_with_fields_a_later_vmtop_added_is_read(tmp_path):
+    """Totals gained USS and an older vmtop refused every recording made after it ("bad
+    totals"): values after the known ones are now left out, not refused."""
+    from vmtop.model.events import Event
+
+    snaps = samples()
+    path = tmp_path / "r.jsonl.gz"
+    writer = RecordingWriter(str(path), interval=1.0, keyframe_every=2)
+    for i, snap in enumerate(snaps):
+        mapped = Event(snap.taken_at, "mapped", 0x7F00_0000_0000 + i * MiB,
+                       0x7F00_0010_0000 + i * MiB, "anon", MiB, MiB)  # fmt: skip
+        writer.write_sample(snap, [mapped])
+    writer.close()
+    later = tmp_path / "later.jsonl.gz"
+    data = path.read_bytes()
+    later.write_bytes(with_later_fields(data))
+    assert later.read_bytes() != data
+    rec, known = Recording.open(str(later)), Recording.open(str(path))
+    assert len(rec.samples) == len(known.samples) == len(snaps)
+    for i in range(len(snaps)):
+        assert rec.samples[i].totals == known.samples[i].totals == snaps[i].totals
+        assert rec.events_of(i) == known.events_of(i) and len(rec.events_of(i)) == 1

@@ -60,16 +60,21 @@ def _fits(value, types: tuple) -> bool:
     return type(value) in types  # not isinstance: true is no number here
 
 
-def check_row(row, types: tuple, what: str, required: int | None = None) -> list:
+def check_row(
+    row, types: tuple, what: str, required: int | None = None, *, later: bool = False
+) -> list:
     """``row`` if it is a JSON array of values of ``types`` (the first ``required`` of
-    them at least), else ValueError naming ``what``."""
+    them at least), else ValueError naming ``what``. With ``later``, values after the
+    ones this version knows (fields a later vmtop added) are left out, not refused: an
+    older vmtop refused every recording made after totals gained USS."""
     if (
         type(row) is not list
-        or not (len(types) if required is None else required) <= len(row) <= len(types)
+        or not (len(types) if required is None else required) <= len(row)
+        or (len(row) > len(types) and not later)
         or not all(map(_fits, row, types))
     ):
         raise ValueError(f"{what} that does not hold what it should")
-    return row
+    return row[: len(types)] if later else row
 
 
 def checked_region(row) -> Region:
@@ -94,7 +99,7 @@ def event_row(event: Event) -> list:
 def row_event(row: list) -> Event:
     # (Event(*row): recordings written before events had ``rss`` or ``object`` have a
     # field or two less.)
-    return Event(*check_row(row, EVENT_TYPES, "an event", EVENT_REQUIRED))
+    return Event(*check_row(row, EVENT_TYPES, "an event", EVENT_REQUIRED, later=True))
 
 
 def info_row(info: ProcessInfo) -> list:
@@ -102,7 +107,7 @@ def info_row(info: ProcessInfo) -> list:
 
 
 def row_info(row: list) -> ProcessInfo:
-    return ProcessInfo._make(check_row(row, INFO_TYPES, "process info"))
+    return ProcessInfo._make(check_row(row, INFO_TYPES, "process info", later=True))
 
 
 def totals_row(totals: Totals) -> list:
@@ -111,7 +116,7 @@ def totals_row(totals: Totals) -> list:
 
 def row_totals(row: list) -> Totals:
     # (Totals(*row): the fields a file written before them lacks read as None.)
-    return Totals(*check_row(row, TOTALS_TYPES, "totals", TOTALS_REQUIRED))
+    return Totals(*check_row(row, TOTALS_TYPES, "totals", TOTALS_REQUIRED, later=True))
 
 
 def row_kinds(value) -> dict[str, int]:
