@@ -81,10 +81,9 @@ def test_a_replay_and_the_report_show_the_uss_recorded(tmp_path):
     )
 
 
-def as_written_before_uss(data: bytes) -> bytes:
-    """A recording as vmtop wrote it before totals had USS: the header names nine
-    totals fields, each sample's totals have nine. Member by member (a keyframe starts
-    one), as the writer compresses it."""
+def rewritten(data: bytes, change) -> bytes:
+    """The recording with ``change(record)`` applied to each of its records, member by
+    member (a keyframe starts one), as the writer compresses it."""
     out = []
     while data:
         z = zlib.decompressobj(31)
@@ -94,13 +93,23 @@ def as_written_before_uss(data: bytes) -> bytes:
         lines = []
         for line in gzip.decompress(member).splitlines():
             record = json.loads(line)
-            if record["type"] == "header":
-                record["totals_fields"].remove("uss")
-            if "totals" in record:
-                record["totals"] = record["totals"][:9]
+            change(record)
             lines.append(json.dumps(record).encode())
         out.append(gzip.compress(b"\n".join(lines) + b"\n"))
     return b"".join(out)
+
+
+def as_written_before_uss(data: bytes) -> bytes:
+    """A recording as vmtop wrote it before totals had USS: the header names nine
+    totals fields, each sample's totals have nine."""
+
+    def change(record: dict) -> None:
+        if record["type"] == "header":
+            record["totals_fields"].remove("uss")
+        if "totals" in record:
+            record["totals"] = record["totals"][:9]
+
+    return rewritten(data, change)
 
 
 def test_a_recording_made_before_uss_is_read_and_its_uss_summed(tmp_path):
@@ -150,23 +159,15 @@ def with_later_fields(data: bytes) -> bytes:
     """The recording as a later vmtop might write it: one more value at the end of each
     sample's totals, each event and the process info (fields this version does not
     know)."""
-    out = []
-    while data:
-        z = zlib.decompressobj(31)
-        z.decompress(data)
-        used = len(data) - len(z.unused_data)
-        member, data = data[:used], data[used:]
-        lines = []
-        for line in gzip.decompress(member).splitlines():
-            record = json.loads(line)
-            for key in ("totals", "info"):
-                if type(record.get(key)) is list:
-                    record[key] = [*record[key], 12345]
-            if type(record.get("events")) is list:
-                record["events"] = [[*row, "later"] for row in record["events"]]
-            lines.append(json.dumps(record).encode())
-        out.append(gzip.compress(b"\n".join(lines) + b"\n"))
-    return b"".join(out)
+
+    def change(record: dict) -> None:
+        for key in ("totals", "info"):
+            if type(record.get(key)) is list:
+                record[key] = [*record[key], 12345]
+        if type(record.get("events")) is list:
+            record["events"] = [[*row, "later"] for row in record["events"]]
+
+    return rewritten(data, change)
 
 
 def test_a_recording_with_fields_a_later_vmtop_added_is_read(tmp_path):
