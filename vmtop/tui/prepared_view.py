@@ -50,7 +50,9 @@ def prepare_view(
     (with ``changes`` since the last sample when there is no baseline; ``remapped``:
     the ranges mapped or unmapped since the baseline)."""
     regions = snapshot.regions
-    view = PreparedView(regions, prepare_bar(regions, bar), prepare_summary(regions))
+    view = PreparedView(
+        regions, prepare_bar(regions, bar, snapshot.hugetlb), prepare_summary(regions)
+    )
     if len(regions) < ROWS_IN_WORKER_FROM:
         return view
     ref = changes

@@ -304,7 +304,15 @@ class ProcessScreen(
         t = snap.taken_at
         self.sample_times.append(t)
         if snap.totals.rss is not None:
-            self.rss_points.append((t, snap.totals.rss))
+            hugetlb = snap.status.get("HugetlbPages")
+            if isinstance(hugetlb, int) and hugetlb:
+                # No RSS counts hugetlb pages: a database faulting in its shared
+                # buffers (huge_pages=on) drew a flat line. Earlier points had none,
+                # so the sum is the same measure all along.
+                self.query_one(RssGraph).title = "RSS + hugetlb"
+                self.rss_points.append((t, snap.totals.rss + hugetlb))
+            else:
+                self.rss_points.append((t, snap.totals.rss))
         self.region_history.record(snap, smaps_read, moves)
 
     def rss_history(self, region: Region) -> list[tuple[float, int]]:

@@ -64,7 +64,9 @@ class ProcessViews:
         # Laid out in the sampling worker, from these very regions (else, after a
         # failed layout there, here).
         bar = self.query_one(AddressBar)
-        bar.set_regions(snap.regions, recent, traces, prepared.bar if prepared else None)
+        bar.set_regions(
+            snap.regions, recent, traces, prepared.bar if prepared else None, snap.hugetlb
+        )
         bar.set_selected(table.selected_region)
         if table.grouped:
             self._read_object_sizes()

@@ -52,6 +52,7 @@ class PreparedBar(NamedTuple):
     top: int
     view: bl.BarView
     layout: bl.BarLayout | None
+    hugetlb: bl.HugetlbPages = bl.NO_HUGETLB  # counted resident by the layout
 
 
 _START = itemgetter(0)
@@ -92,12 +93,18 @@ def _first_changed(layout: bl.BarLayout, recent: dict[int, str]) -> dict[int, in
     return out
 
 
-def prepare_bar(regions: Sequence[Region], view: bl.BarView) -> PreparedBar:
-    """Everything linear in regions that the bar needs for a new sample. Pure: runs in
-    the sampling worker, and shares nothing with the widget until handed over."""
+def prepare_bar(
+    regions: Sequence[Region],
+    view: bl.BarView,
+    hugetlb: Sequence[tuple[int, int]] | None = None,
+) -> PreparedBar:
+    """Everything linear in regions that the bar needs for a new sample (``hugetlb``:
+    the snapshot's memory in hugetlb pages). Pure: runs in the sampling worker, and
+    shares nothing with the widget until handed over."""
     user = bl.user_regions(regions)
     top = bl.user_top(regions)
-    return PreparedBar(user, top, view, bl.layout_for(user, top, view))
+    pages = bl.HugetlbPages(hugetlb)
+    return PreparedBar(user, top, view, bl.layout_for(user, top, view, pages), pages)
 
 
 def _shows_swapped(cell: bl.BarCell) -> bool:
@@ -136,6 +143,7 @@ class AddressBar(theme.ThemedLines, Widget):
         self.selected: Region | None = None
         self.recent: dict[int, str] = {}
         self.traces: Sequence[tuple[int, int]] = ()
+        self.hugetlb = bl.NO_HUGETLB  # the regions' memory in hugetlb pages
         self._layout: bl.BarLayout | None = None
         self._layout_key: tuple | None = None
         self._laying_out: tuple | None = None  # the key a thread is laying out for
@@ -158,16 +166,20 @@ class AddressBar(theme.ThemedLines, Widget):
         recent: dict[int, str],
         traces: Sequence[tuple[int, int]],
         prepared: PreparedBar | None = None,
+        hugetlb: Sequence[tuple[int, int]] | None = None,
     ) -> None:
-        """Show ``regions``; with ``prepared`` (worked out from the same regions in the
-        sampling worker), nothing linear in regions runs here when the bar's state is
-        still the one it was laid out for."""
+        """Show ``regions`` (``hugetlb``: their snapshot's memory in hugetlb pages);
+        with ``prepared`` (worked out from the same regions in the sampling worker),
+        nothing linear in regions runs here when the bar's state is still the one it
+        was laid out for."""
         if prepared is None:
             self.regions = bl.user_regions(regions)
             self.top = bl.user_top(regions)
+            self.hugetlb = bl.HugetlbPages(hugetlb)
         else:
             self.regions = prepared.regions
             self.top = prepared.top
+            self.hugetlb = prepared.hugetlb
         self.recent = recent
         self.traces = traces
         self._invalidate(layout=True)
@@ -309,15 +321,17 @@ class AddressBar(theme.ThemedLines, Widget):
                 # bar it had stays up meanwhile; the new one comes from a thread.
                 if self._laying_out != key:
                     self._laying_out = key
-                    self._layout_worker(self.regions, self.top, key)
+                    self._layout_worker(self.regions, self.top, key, self.hugetlb)
                 return self._layout
-            self._layout = bl.layout_for(self.regions, self.top, key[0])
+            self._layout = bl.layout_for(self.regions, self.top, key[0], self.hugetlb)
             self._layout_key = key
         return self._layout
 
     @work(thread=True, exclusive=True, group="bar-layout", exit_on_error=False)
-    def _layout_worker(self, regions: Sequence[Region], top: int, key: tuple) -> None:
-        layout = bl.layout_for(regions, top, key[0])
+    def _layout_worker(
+        self, regions: Sequence[Region], top: int, key: tuple, hugetlb: bl.HugetlbPages
+    ) -> None:
+        layout = bl.layout_for(regions, top, key[0], hugetlb)
         self.app.call_from_thread(self._take_layout, key, layout)
 
     def _take_layout(self, key: tuple, layout: bl.BarLayout) -> None:

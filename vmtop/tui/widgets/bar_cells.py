@@ -7,8 +7,8 @@ from __future__ import annotations
 import heapq
 from array import array
 from bisect import bisect_left
-from collections.abc import Sequence
-from itertools import compress, repeat
+from collections.abc import Iterable, Sequence
+from itertools import accumulate, compress, repeat
 from operator import add, ge, lt
 from operator import sub as sub_
 from typing import NamedTuple
@@ -63,6 +63,38 @@ class BarCell(NamedTuple):
     gap_char: str = ""  # a break cell in compact mode: the character to draw
     resident: float | None = None  # RSS / size of what the cell shows; None: not known
     swapped: float | None = None  # swap / size of what the cell shows; None: not known
+
+
+class HugetlbPages:
+    """Each region's memory in hugetlb pages (``Snapshot.hugetlb``), by region start.
+
+    No Rss counts hugetlb pages, so without this the bar drew PostgreSQL's shared
+    buffers with huge_pages=on (or any MAP_HUGETLB memory) as untouched however much of
+    them the process used: the bar counts them resident. A few regions at most have
+    any, so they are summed by address range, not looked up region by region."""
+
+    __slots__ = ("_starts", "_sums")
+
+    def __init__(self, figures: Iterable[tuple[int, int]] | None = ()) -> None:
+        pairs = sorted(figures or ())
+        self._starts = [start for start, _ in pairs]
+        self._sums = [0, *accumulate(size for _, size in pairs)]
+
+    def __bool__(self) -> bool:
+        return bool(self._starts)
+
+    def between(self, lo: int, hi: int) -> int:
+        """Memory in hugetlb pages of the regions starting in [lo, hi)."""
+        if not self._starts:
+            return 0
+        return self._sums[bisect_left(self._starts, hi)] - self._sums[bisect_left(self._starts, lo)]
+
+    def of(self, start: int) -> int:
+        """Of the region starting at ``start``."""
+        return self.between(start, start + 1)
+
+
+NO_HUGETLB = HugetlbPages()
 
 
 class BarLayout(NamedTuple):

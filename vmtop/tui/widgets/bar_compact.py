@@ -20,8 +20,10 @@ from vmtop.model.region import Region
 from vmtop.tui.formatting import format_bytes
 from vmtop.tui.widgets.bar_cells import (
     COMPACT,
+    NO_HUGETLB,
     BarCell,
     BarLayout,
+    HugetlbPages,
     dominant_kind,
     kind_codes,
     largest_gaps,
@@ -50,8 +52,10 @@ def compact_layout(
     top: int,
     width: int,
     window: tuple[int, int] | None = None,
+    hugetlb: HugetlbPages = NO_HUGETLB,
 ) -> BarLayout:
-    """Layout of regions[window[0]:window[1]] with gaps collapsed to breaks."""
+    """Layout of regions[window[0]:window[1]] with gaps collapsed to breaks (what is
+    resident counting ``hugetlb``)."""
     i0, i1 = window or (0, len(regions))
     zoomed = (i0, i1) != (0, len(regions))
     sub = range(i0, i1)
@@ -95,7 +99,7 @@ def compact_layout(
         for pos, k in enumerate(sub):
             r = regions[k]
             c = counts[pos]
-            share = r.rss / r.size if r.rss is not None and r.size else None
+            share = (r.rss + hugetlb.of(r.start)) / r.size if r.rss is not None and r.size else None
             swapped = r.swap / r.size if r.swap is not None and r.size else None
             region_cells[pos] = [
                 BarCell(
@@ -119,7 +123,7 @@ def compact_layout(
         cum = chunked_extend(array("d"), accumulate(weights))
         # Where each run of regions of one kind starts.
         runs = [0, *where_pair(ne, codes, codes, n - 1, shift=1, first=1)]
-        span = _Span(starts, ends, cum, codes, meaning, runs)
+        span = _Span(starts, ends, cum, codes, meaning, runs, hugetlb)
         # Each stretch between two breaks gets a cell at least (a [stack] alone between
         # two gaps, at a million regions, got none: two gap labels side by side), the
         # rest by weight.
@@ -177,6 +181,7 @@ class _Span(NamedTuple):
     codes: Sequence  # each region's kind, or its code
     meaning: tuple | None  # code -> kind; None: codes are the kinds
     runs: list[int]  # where each run of regions of one kind starts
+    hugetlb: HugetlbPages  # counted resident with the RSS
 
     def resident(
         self, regions: Sequence[Region], lo: int, hi: int, name: str = "rss"
@@ -232,6 +237,7 @@ def _bucket(
         middle = max(lo_pos, min(n - 1, bisect_right(cum, (a + b) / 2, lo_pos, hi_pos)))
         size = sum(span.ends[first : last + 1]) - sum(span.starts[first : last + 1])
         rss, known = span.resident(regions, i0 + first, i0 + last + 1)
+        rss += span.hugetlb.between(span.starts[first], span.ends[last])
         swap, _ = span.resident(regions, i0 + first, i0 + last + 1, "swap")
         cell = BarCell(
             dominant_kind(counts),

@@ -27,11 +27,13 @@ from vmtop.model.columns import RegionColumns, starts_of
 from vmtop.model.region import Region
 from vmtop.tui.widgets.bar_cells import (
     COMPACT,
+    NO_HUGETLB,
     SCALE,
     TOP_47,
     TOP_56,
     BarCell,
     BarLayout,
+    HugetlbPages,
     largest_gaps,
     user_regions,
     user_top,
@@ -47,6 +49,7 @@ __all__ = [
     "BarCell",
     "BarLayout",
     "BarView",
+    "HugetlbPages",
     "compact_layout",
     "layout_for",
     "scale_layout",
@@ -73,14 +76,16 @@ class BarView(NamedTuple):
     view: tuple[int, int] | None  # true scale zoom: the address range in view
 
 
-def layout_for(regions: list[Region], top: int, bar: BarView) -> BarLayout:
+def layout_for(
+    regions: list[Region], top: int, bar: BarView, hugetlb: HugetlbPages = NO_HUGETLB
+) -> BarLayout:
     """The layout of ``regions`` (user space, by start) as a bar in state ``bar`` shows
-    them."""
+    them, their memory in ``hugetlb`` pages counted resident."""
     if bar.mode == COMPACT:
         window = compact_window(len(regions), bar.zoom, bar.center or 0) if bar.zoom else None
-        return compact_layout(regions, top, bar.width, window)
+        return compact_layout(regions, top, bar.width, window, hugetlb)
     window = (bar.view or (0, top)) if bar.zoom else None
-    return scale_layout(regions, top, bar.width, window)
+    return scale_layout(regions, top, bar.width, window, hugetlb)
 
 
 # -- zoom windows ----------------------------------------------------------------------

@@ -15,9 +15,11 @@ from vmtop.model.columns import field_values
 from vmtop.model.region import Region
 from vmtop.tui.formatting import format_address_short
 from vmtop.tui.widgets.bar_cells import (
+    NO_HUGETLB,
     SCALE,
     BarCell,
     BarLayout,
+    HugetlbPages,
     dominant_kind,
     kind_codes,
     number_column,
@@ -26,7 +28,11 @@ from vmtop.tui.widgets.bar_cells import (
 
 
 def scale_layout(
-    regions: list[Region], top: int, width: int, view: tuple[int, int] | None = None
+    regions: list[Region],
+    top: int,
+    width: int,
+    view: tuple[int, int] | None = None,
+    hugetlb: HugetlbPages = NO_HUGETLB,
 ) -> BarLayout:
     lo, hi = view or (0, top)
     span = max(1, hi - lo)
@@ -36,6 +42,7 @@ def scale_layout(
         number_column(regions, "start", 0, n),
         number_column(regions, "end", 0, n),
         *kind_codes(regions, 0, n),
+        hugetlb,
     )
     cells: list[BarCell] = []
     for i in range(width):
@@ -61,6 +68,7 @@ class _ScaleColumns(NamedTuple):
     ends: Sequence[int]
     codes: Sequence  # each region's kind, or its code
     meaning: tuple | None  # code -> kind; None: codes are the kinds
+    hugetlb: HugetlbPages  # counted resident with the RSS
 
     def cell(self, a: int, b: int) -> BarCell:
         """The cell standing for addresses [a, b): the kind with most bytes in it, the
@@ -107,7 +115,7 @@ class _ScaleColumns(NamedTuple):
         rss = next(iter(field_values(self.regions, "rss", j, j + 1)))
         if rss is not None:
             tally.known = True
-            tally.resident += rss * overlap / (end - start)
+            tally.resident += (rss + self.hugetlb.of(start)) * overlap / (end - start)
             swap = next(iter(field_values(self.regions, "swap", j, j + 1)))
             tally.swapped += (swap or 0) * overlap / (end - start)
         if overlap > tally.best_bytes:
@@ -135,7 +143,7 @@ class _ScaleColumns(NamedTuple):
         known = [v for v in field_values(self.regions, "rss", s, e) if v is not None]
         if known:
             tally.known = True
-            tally.resident += sum(known)
+            tally.resident += sum(known) + self.hugetlb.between(self.starts[s], self.ends[e - 1])
             tally.swapped += sum(v for v in field_values(self.regions, "swap", s, e) if v)
 
 
