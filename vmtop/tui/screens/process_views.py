@@ -8,6 +8,7 @@ from functools import partial
 
 from textual.widgets import Static
 
+from vmtop.model.address_space import TOP_32, user_top
 from vmtop.procfs.smaps_blocks import region_fields
 from vmtop.tui.widgets.address_bar import AddressBar
 from vmtop.tui.widgets.event_log import EventLog
@@ -42,9 +43,12 @@ class ProcessViews:
             return
         recent = self._recent_status()
         traces = [(a, b) for a, b, _ in self.traces]
-        addr_width = (
-            14 if any(r.end > (1 << 48) and r.kind != "vsyscall" for r in snap.regions[-3:]) else 12
-        )
+        if user_top(snap.regions) == TOP_32:
+            addr_width = 8  # a 32-bit process: four columns more for the names
+        elif any(r.end > (1 << 48) and r.kind != "vsyscall" for r in snap.regions[-3:]):
+            addr_width = 14
+        else:
+            addr_width = 12
         table = self.query_one(RegionTable)
         fields_of = partial(region_fields, snap) if snap.raw_smaps is not None else None
         prepared = self.prepared

@@ -14,28 +14,14 @@ from operator import sub as sub_
 from typing import NamedTuple
 
 from vmtop.model import kinds
+from vmtop.model.address_space import user_top
 from vmtop.model.column_steps import chunked_extend, distinct, steps, where_pair
 from vmtop.model.columns import RegionColumns, field_values
 from vmtop.model.region import Region
 
-TOP_47 = 1 << 47  # x86-64 4-level paging: user space ends at 0x7fff_ffff_ffff
-
-
-TOP_56 = 1 << 56  # 5-level paging
-
-
 COMPACT = "compact"
 
 SCALE = "scale"
-
-
-def user_top(regions: Sequence[Region]) -> int:
-    """One past the highest user address: 2**47, or 2**56 when a region is above 47 bits."""
-    for r in reversed(regions):
-        if r.kind == kinds.VSYSCALL or r.start >= TOP_56:
-            continue
-        return TOP_56 if r.end > TOP_47 else TOP_47
-    return TOP_47
 
 
 def user_regions(regions: Sequence[Region]) -> Sequence[Region]:

@@ -23,14 +23,13 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from vmtop.model.address_space import TOP_32, TOP_47, TOP_56
 from vmtop.model.columns import RegionColumns, starts_of
 from vmtop.model.region import Region
 from vmtop.tui.widgets.bar_cells import (
     COMPACT,
     NO_HUGETLB,
     SCALE,
-    TOP_47,
-    TOP_56,
     BarCell,
     BarLayout,
     HugetlbPages,
@@ -44,6 +43,7 @@ from vmtop.tui.widgets.bar_scale import scale_layout
 __all__ = [
     "COMPACT",
     "SCALE",
+    "TOP_32",
     "TOP_47",
     "TOP_56",
     "BarCell",

@@ -18,6 +18,7 @@ from textual.geometry import Size
 from textual.strip import Strip
 from textual.widget import Widget
 
+from vmtop.model.address_space import TOP_32, user_top
 from vmtop.model.names import display_command
 from vmtop.model.pid_namespace import pid_in_namespace
 from vmtop.model.region import Snapshot
@@ -56,6 +57,14 @@ class HeaderState(NamedTuple):
     # Since exited_at, the process still runs but may no longer be read (it exec'd a
     # setuid program): it has not exited.
     unreadable: bool = False
+
+
+def _size_text(size: int, regions) -> str:
+    """The process's mapped size; for a 32-bit process, out of the 4 GiB it can have
+    (what such a process runs out of first)."""
+    if user_top(regions) == TOP_32:
+        return f"{format_bytes(size)} of {format_bytes(TOP_32)}"
+    return format_bytes(size)
 
 
 def _pair(label: str, value: str) -> list[Segment]:
@@ -229,7 +238,7 @@ class ProcessHeader(theme.ThemedLines, Widget):
             # columns it is the first figure to go.
             left = [
                 (100, [Segment(" ")]),
-                (90, _pair("size", format_bytes(t.size))),
+                (90, _pair("size", _size_text(t.size, snap.regions))),
                 (95, _pair("RSS", format_bytes(t.rss))),
                 (55, _pair("SHR", format_bytes(t.shr))),
                 (70, _pair("PSS", format_bytes(t.pss))),
