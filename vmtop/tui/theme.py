@@ -149,6 +149,9 @@ ROLE_PALETTE: dict[str, tuple[str, str]] = {
     # the address-space bar
     "bar-empty": ("#121212", "#f0f0f0"),
     "bar-resident": ("#262626", "#d6d6d6"),
+    # Behind the resident share where memory is on swap: a red no kind's orange is
+    # (swap's orange drew a data cell orange on orange), as htop's swap meter is red.
+    "bar-swap": ("#870000", "#ffb4b4"),
     "bar-break": ("#9e9e9e", "#5a5a5a"),
     "bar-break-dim": ("#4e4e4e", "#b0b0b0"),
     # header and panes
@@ -478,6 +481,7 @@ BACKGROUND_ROLES = frozenset(
         "table-header-sorted",
         "bar-empty",
         "bar-resident",
+        "bar-swap",
         "panel",
         "pane-title",
         "prompt",

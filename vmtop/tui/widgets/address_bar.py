@@ -405,7 +405,7 @@ class AddressBar(theme.ThemedLines, Widget):
                 ]
                 if swapped and words:
                     extra += [
-                        Segment(" █", theme.style("page-swap")),
+                        Segment(" █", theme.style("bar-swap")),
                         Segment(" swapped", theme.style("muted")),
                     ]
                 if words and sum(len(s.text) for s in segments + extra) <= room:
@@ -467,7 +467,7 @@ class AddressBar(theme.ThemedLines, Widget):
                 # behind it, where most of the rest is on swap, swap's colour.
                 color = theme.kind_color(c.kind)
                 level = 0 if c.resident <= 0 else max(1, min(8, round(c.resident * 8)))
-                behind = "page-swap" if _shows_swapped(c) else "bar-resident"
+                behind = "bar-swap" if _shows_swapped(c) else "bar-resident"
                 segments.append(
                     Segment(
                         RESIDENT_BLOCKS[level],
