@@ -213,3 +213,41 @@ def test_watch_says_when_a_process_touches_its_hugetlb_pages(compile_c, spawn):
         assert event["delta"] == int(touched[1]), event
     finally:
         Path("/proc/sys/vm/nr_hugepages").write_text(str(old))
+
+
+@pytest.mark.live
+def test_diff_of_two_json_snapshots_says_the_hugetlb_pages_faulted_in(compile_c, spawn, tmp_path):
+    """`vmtop diff A.json B.json` of a database faulting in its shared buffers with
+    huge_pages=on printed "nothing" and exited 0 (review): no RSS counts them."""
+    from conftest import run_vmtop
+
+    from vmtop.tui.formatting import format_bytes
+
+    exe = compile_c("hugetlb_touch.c")
+    old = hugetlb_pool_raised(8)
+    if old is None:
+        pytest.skip("raising /proc/sys/vm/nr_hugepages needs root and free memory")
+    try:
+        child = spawn([exe], stdin=subprocess.PIPE)
+        ready = child.read_line().split()
+        assert ready[0] == "READY", ready
+        start, size = int(ready[1], 16), int(ready[2])
+        before, after = tmp_path / "a.json", tmp_path / "b.json"
+        before.write_bytes(run_vmtop("snapshot", child.pid, "--format", "json").stdout)
+        child.proc.stdin.write(b"touch\n")
+        child.proc.stdin.flush()
+        touched = child.read_line().split()
+        assert touched[0] == "TOUCHED", touched
+        after.write_bytes(run_vmtop("snapshot", child.pid, "--format", "json").stdout)
+    finally:
+        Path("/proc/sys/vm/nr_hugepages").write_text(str(old))
+    text = run_vmtop("diff", before, after)
+    assert text.returncode == 1, text  # (0: the same)
+    out = text.stdout.decode()
+    grown = format_bytes(int(touched[1]))
+    assert f"hugetlb 0 → {grown} (+{grown})" in out, out
+    line = next(x for x in out.splitlines() if "rss_changed" in x and HUGETLB_WORDS in x)
+    assert f"{start:#x}-{start + size:#x}" in line, line
+    record = json.loads(run_vmtop("diff", "--json", before, after).stdout)
+    (event,) = [e for e in record["changes"] if HUGETLB_WORDS in e["detail"]]
+    assert event["delta"] == int(touched[1]), event

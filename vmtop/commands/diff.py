@@ -218,8 +218,18 @@ def totals_parts(a: Snapshot, b: Snapshot) -> list[str]:
             continue  # (no swap, or no figures: nothing to say)
         change = "?" if was is None or now is None else (format_delta(now - was) or "±0")
         parts.append(f"{label} {format_bytes(was)} → {format_bytes(now)} ({change})")
+    was, now = _hugetlb_total(a), _hugetlb_total(b)
+    if was or now:  # (in no RSS: a database's shared buffers with huge_pages=on)
+        change = "?" if was is None or now is None else (format_delta(now - was) or "±0")
+        parts.append(f"hugetlb {format_bytes(was)} → {format_bytes(now)} ({change})")
     parts.append(f"regions {len(a.regions)} → {len(b.regions)}")
     return parts
+
+
+def _hugetlb_total(snap: Snapshot) -> int | None:
+    """The process's memory in hugetlb pages (status' HugetlbPages), if it says."""
+    value = snap.status.get("HugetlbPages") if snap.status else None
+    return value if isinstance(value, int) else None
 
 
 # -- the command ----------------------------------------------------------------------------

@@ -43,6 +43,7 @@ from vmtop.model.event_words import (
     split_cause,
 )
 from vmtop.model.events import Event
+from vmtop.model.hugetlb_events import hugetlb_events
 from vmtop.model.lazy_free import clean_of
 from vmtop.model.process_events import exec_event
 from vmtop.model.region import Region, Snapshot, same_backing
@@ -253,8 +254,9 @@ def net_change(
     the heap and the stack: the range is the part added or taken off), ``split`` /
     ``merged`` (the same mapping in other lines), ``protection_changed``, and
     ``rss_changed``, ``swap_changed``, ``shared_changed`` (a private mapping's
-    dirty memory shared with another process) and ``lazyfree_changed`` (its memory
-    freed with MADV_FREE, told by its clean anonymous memory: by at least
+    dirty memory shared with another process), ``lazyfree_changed`` (its memory
+    freed with MADV_FREE, told by its clean anonymous memory) and the ``rss_changed``
+    of memory in hugetlb pages (where both say it): by at least
     ``rss_threshold``, where they can be read). Empty when
     the two cannot be compared (``comparable``)."""
     if comparable(a, b) is not None:
@@ -328,6 +330,8 @@ def net_change(
                 item = _item(when, ev.LAZYFREE_CHANGED, c, c.start, c.end, now - was, detail)
                 out.append(item._replace(size=abs(now - was)))
     out += _splits(A, B, pairing, when, hits if remapped is not None else None)
+    if with_rss:  # memory in hugetlb pages, which no Rss counts (where both know it)
+        out += hugetlb_events(a, b, threshold)
     out.sort(key=lambda e: (e.start, e.end))
     return _renames_joined(out)
 

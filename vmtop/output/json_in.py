@@ -111,14 +111,29 @@ def snapshot_of(document: dict) -> Snapshot:
         read = read._replace(
             uss=sum((r.private_clean or 0) + (r.private_dirty or 0) for r in regions)
         )
+    hugetlb_total = totals.get("hugetlb")
     return Snapshot(
         info=info,
         taken_at=float(document.get("taken_at") or 0.0),
         regions=regions,
         totals=read,
         has_smaps=has_smaps,
-        status={},
+        # The process's memory in hugetlb pages (status' HugetlbPages), which no RSS
+        # counts, and each region's: without them two snapshots of a database faulting
+        # in its shared buffers (huge_pages=on) compared as the same.
+        status={"HugetlbPages": int(hugetlb_total)} if hugetlb_total is not None else {},
+        hugetlb=_hugetlb(rows) if has_smaps else None,
     )
+
+
+def _hugetlb(rows: list) -> tuple[tuple[int, int], ...]:
+    """(start, bytes) of each region with memory in hugetlb pages (Snapshot.hugetlb)."""
+    out = []
+    for row in rows:
+        size = (row.get("shared_hugetlb") or 0) + (row.get("private_hugetlb") or 0)
+        if size:
+            out.append((int(row["start"], 16), int(size)))
+    return tuple(out)
 
 
 def _region(row: dict) -> Region:
