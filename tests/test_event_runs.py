@@ -197,3 +197,25 @@ def test_a_neighbour_mapped_does_not_end_a_run():
                       4 * MiB, 4 * MiB)  # fmt: skip
     runs, _ = folded([*heap_second(0), neighbour, *heap_second(1)])
     assert sorted(r.count for r in runs) == [1, 2, 2]
+
+
+def test_of_one_sample_the_biggest_change_is_the_newest_line():
+    """After pg_prewarm (huge_pages=off) a sample had 24 events in address order: the
+    197 MiB of shared buffers came under 23 libraries' 64 KiB (review)."""
+    t = 2000.0
+    libraries = [
+        Event(t, "rss_changed", 0x7F00_0000_0000 + k * MiB, 0x7F00_0010_0000 + k * MiB,
+              kinds.TEXT, 64 * KiB, 64 * KiB, f"/usr/lib/lib{k}.so")
+        for k in range(23)
+    ]  # fmt: skip
+    buffers = Event(t, "rss_changed", 0x7E00_0000_0000, 0x7E00_1000_0000, kinds.SHM,
+                    197 * MiB, 197 * MiB, "/dev/zero (deleted)")  # fmt: skip
+    freed = Event(t, "rss_changed", 0x7E80_0000_0000, 0x7E80_0100_0000, kinds.ANON,
+                  2 * MiB, -2 * MiB, "")  # fmt: skip
+    runs, _ = folded([buffers, freed, *libraries])
+    newest_first = [r.event for r in reversed(runs)]
+    assert newest_first[:2] == [buffers, freed]
+    # The rest of the sample, and what came before it, keep their order.
+    earlier = heap_second(0)
+    runs, _ = folded([*earlier, buffers, *libraries])
+    assert [r.event for r in runs][:2] == earlier

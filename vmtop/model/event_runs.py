@@ -105,10 +105,11 @@ def joined(run: EventRun, e: Event) -> EventRun:
 
 
 def add_events(runs: list[EventRun], new: Iterable[Event], limit: int) -> int:
-    """Add ``new`` events to ``runs`` (oldest first, in time order), folding each into a
+    """Add ``new`` events to ``runs`` (oldest first, in time order; of one time, the most
+    bytes last), folding each into a
     recent run it continues, and drop the oldest runs beyond ``limit``, in place; how
     many events the dropped runs held."""
-    for e in sorted(new, key=_time):
+    for e in sorted(new, key=_time_then_bytes):
         reach = min(REACH, len(runs))
         for back in range(1, reach + 1):
             if not runs[-back].ended and ends(runs[-back].event, e):
@@ -137,8 +138,10 @@ def _insert(runs: list[EventRun], run: EventRun) -> None:
         insort(runs, run, key=_run_time)
 
 
-def _time(e: Event) -> float:
-    return e.time
+def _time_then_bytes(e: Event) -> tuple[float, int]:
+    """In time order; of one sample, the most bytes last, so on the log's top line: in
+    address order 197 MiB of shared buffers came 24th, under a library's 64 KiB."""
+    return e.time, abs(e.delta)
 
 
 def _run_time(run: EventRun) -> float:
