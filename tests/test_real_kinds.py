@@ -107,9 +107,10 @@ def test_sysv_segment_gets_shmid_key_creator_and_attach_count():
     (shm,) = [r for r in snap.regions if r.path.startswith("/SYSV")]
     seg = table[shm.inode]
     assert shm.path == f"/SYSV{seg.key:08x} (deleted)"
+    # (a few bytes, beside the mmap'd shared memory: PostgreSQL's interlock segment)
     assert shm.object == (
-        f"SysV shmid {seg.shmid} key 0x{seg.key:08x}, created by PID {snap.pid}, "
-        f"{seg.nattch} attached"
+        f"PostgreSQL interlock (SysV shmid {seg.shmid} key 0x{seg.key:08x}, created by "
+        f"PID {snap.pid}, {seg.nattch} attached)"
     )
     removed = [r for r in snapshot("dlopen_gap").regions if r.path.startswith("/SYSV")][0]
     assert "IPC_PRIVATE" in removed.object and "IPC_RMID" in removed.object
@@ -260,7 +261,7 @@ def test_no_cuda_object_outside_a_cuda_process():
         assert not [r for r in regions if r.object in (cuda.RESERVE, cuda.PINNED)], name
     # PostgreSQL's shared anonymous memory is its own.
     (zero,) = [r for r in snapshot("postgres").regions if r.path == "/dev/zero (deleted)"]
-    assert zero.kind == kinds.SHM and zero.object is None
+    assert zero.kind == kinds.SHM and zero.object == "PostgreSQL shared memory"
 
 
 def test_nvidia_devices_say_which_device_and_the_detail_says_what_it_holds():

@@ -5,16 +5,15 @@ shmid, key and creator. Each skips with a reason where its runtime is missing.""
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 from conftest import FIXTURES
+from helpers_postgres import running_postgres
 
 from vmtop.model import events as ev
 from vmtop.model import kinds
@@ -186,55 +185,11 @@ def test_malloc_after_free_of_a_big_block_is_told_by_the_dynamic_threshold(compi
     assert not [e for e in events if e.event == ev.MAPPED]
 
 
-def _postgres_bin() -> str | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
-    return found[-1] if found else None
-
-
-def test_a_postgres_sysv_segment_has_shmid_key_and_creator(spawn):
-    postgres = _postgres_bin()
-    if postgres is None:
-        pytest.skip("no PostgreSQL here (apt install postgresql)")
-    bindir = os.path.dirname(postgres)
-    user: dict = {}
-    data = tempfile.mkdtemp(prefix="vmtop-pg-")
-    try:
-        if os.geteuid() == 0:  # PostgreSQL will not run as root
-            shutil.chown(data, "nobody")
-            os.chmod(data, 0o700)
-            user = {"user": "nobody", "group": "nogroup", "extra_groups": [], "cwd": data}
-        pgdata = os.path.join(data, "data")
-        init = subprocess.run(
-            [f"{bindir}/initdb", "-D", pgdata, "--no-sync", "-A", "trust"],
-            capture_output=True,
-            **user,
-        )
-        if init.returncode != 0:
-            pytest.skip(f"initdb failed: {init.stderr.decode(errors='replace')[-200:]}")
-        server = subprocess.Popen(
-            [f"{bindir}/postgres", "-D", pgdata, "-k", data, "-c", "listen_addresses="],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            **user,
-        )
-        try:
-            pid_file = Path(pgdata, "postmaster.pid")
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and server.poll() is None:
-                text = pid_file.read_text() if pid_file.exists() else ""
-                if len(text.splitlines()) >= 8 and "ready" in text.splitlines()[7]:
-                    break
-                time.sleep(0.1)
-            else:
-                pytest.skip("the PostgreSQL server did not start")
-            snap = take_snapshot(ProcFS(), server.pid)
-            sysv = [r for r in snap.regions if r.path.startswith("/SYSV")]
-            assert sysv, "a postmaster attaches its SysV interlock segment"
-            key = int(sysv[0].path[5:13], 16)
-            assert sysv[0].object.startswith(f"SysV shmid {sysv[0].inode} key 0x{key:08x}")
-            assert f"created by PID {server.pid}" in sysv[0].object
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-    finally:
-        shutil.rmtree(data, ignore_errors=True)
+def test_a_postgres_sysv_segment_has_shmid_key_and_creator():
+    with running_postgres() as (server, _, _):
+        snap = take_snapshot(ProcFS(), server.pid)
+        sysv = [r for r in snap.regions if r.path.startswith("/SYSV")]
+        assert sysv, "a postmaster attaches its SysV interlock segment"
+        key = int(sysv[0].path[5:13], 16)
+        assert f"SysV shmid {sysv[0].inode} key 0x{key:08x}" in sysv[0].object
+        assert f"created by PID {server.pid}" in sysv[0].object

@@ -37,7 +37,8 @@ classifies a live process, a copied ``/proc`` tree and a recording.
   ``object`` "CUDA pinned host memory" (why: ``vmtop.model.cuda``).
 - In a Chromium or Electron process, the V8 sandbox, PartitionAlloc's pools and
   Oilpan's cage are named by their layout (``vmtop.model.chromium_heaps``); in a Go
-  program, the Go heap by where Go puts it (``vmtop.model.go_heap``).
+  program, the Go heap by where Go puts it (``vmtop.model.go_heap``); in PostgreSQL,
+  its shared memory (``vmtop.model.postgres_memory``).
 - Devices get the device's short name as ``object``; SysV segments their shmid and key;
   memory in hugetlb pages (``/anon_hugepage``, files on ``/dev/hugepages``) "hugetlb
   pages".
@@ -63,6 +64,7 @@ from vmtop.model.facts import NO_FACTS, ClassifyFacts
 from vmtop.model.go_heap import GO_HEAP, GO_HEAP_NAME, mark_go_heap
 from vmtop.model.java_regions import mark_java_regions
 from vmtop.model.kinds import NO_ACCESS_KINDS
+from vmtop.model.postgres_memory import mark_postgres_memory
 from vmtop.model.region import Region
 from vmtop.model.region_rows import (
     DEV,
@@ -126,6 +128,8 @@ def classify_regions(regions: Sequence[Region], facts: ClassifyFacts | None = No
         if facts.v8 and not mark_chromium_heaps(out):
             mark_v8_pages(out)
         mark_go_heap(out)
+        if facts.postgres:
+            mark_postgres_memory(out)
         if facts.valgrind:
             mark_valgrind_memory(out)
         if facts.stack_pointers:
@@ -159,6 +163,8 @@ def classify_columns(regions: RegionColumns, facts: ClassifyFacts | None = None)
     if facts.v8 and not mark_chromium_heaps(patched):
         mark_v8_pages(patched)
     mark_go_heap(patched)
+    if facts.postgres:
+        mark_postgres_memory(patched)
     if facts.valgrind:
         mark_valgrind_memory(patched)
     if facts.stack_pointers:

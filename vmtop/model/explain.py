@@ -9,6 +9,7 @@ from vmtop.model.cached_stacks import is_cached_stack
 from vmtop.model.chromium_words import why_chromium
 from vmtop.model.classify import ARENA_HEAP, HUGETLB
 from vmtop.model.devices import device_meaning
+from vmtop.model.postgres_words import why_postgres
 from vmtop.model.region import Region
 from vmtop.model.stacks import GUARD_MAX
 
@@ -33,6 +34,9 @@ def why_kind(region: Region) -> str:
     chromium = why_chromium(r, size)
     if chromium is not None:
         return chromium
+    postgres = why_postgres(r, size)
+    if postgres is not None:
+        return postgres
     if r.object == java_regions.CDS_ARCHIVE:
         return (
             f"No access, {size}: the rest of the reservation of the JVM's CDS archive "

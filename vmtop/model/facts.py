@@ -57,6 +57,9 @@ class ClassifyFacts(NamedTuple):
     v8: bool = False
     # Run under valgrind, which maps memory rwx (model.valgrind).
     valgrind: bool = False
+    # Runs PostgreSQL's server (the postgres executable): its shared memory is named
+    # (model.postgres_memory).
+    postgres: bool = False
 
 
 NO_FACTS = ClassifyFacts()

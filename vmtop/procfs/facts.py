@@ -24,6 +24,7 @@ from vmtop.model.column_masks import mask_and, mask_not, zero_mask
 from vmtop.model.column_steps import where
 from vmtop.model.columns import RegionColumns
 from vmtop.model.facts import ClassifyFacts
+from vmtop.model.postgres_memory import runs_postgres
 from vmtop.model.region import Region
 from vmtop.model.sysv import SYSV_PREFIX, SysvSegment, parse_sysv_shm
 from vmtop.model.v8_pages import runs_v8
@@ -182,4 +183,5 @@ def read_classify_facts(procfs, pid: int, regions: Sequence[Region]) -> Classify
         java=read_java_facts(procfs, pid, paths, regions),
         v8=runs_v8(paths),
         valgrind=runs_valgrind(paths),
+        postgres=runs_postgres(paths),
     )
