@@ -347,7 +347,9 @@ def test_watch_diff_and_the_log_name_it():
 
 def lazy_figures(pid: int, address: int) -> dict[str, int]:
     """The kernel's figures of the region at ``address``: the ground truth."""
-    return smaps_figures(pid, address, "Rss", "Private_Clean", "Private_Dirty", "LazyFree")
+    return smaps_figures(
+        pid, address, "Rss", "Private_Clean", "Private_Dirty", "Shared_Clean", "LazyFree"
+    )
 
 
 class Child:
@@ -537,3 +539,44 @@ def test_watch_and_the_tui_say_the_kernel_reclaimed_the_lazily_freed_pages(compi
     assert [(e.event, e.delta, e.detail) for e in in_the_tui] == [
         (ev.RSS_CHANGED, -fell, said[0]["detail"])
     ]
+
+
+@pytest.mark.live
+def test_a_fork_and_the_childs_write_free_nothing_and_reuse_nothing(compile_c):
+    """After a fork the lazily freed pages are the child's too: Shared_Clean, not
+    Private_Clean, still lazily freed; the child's write copies them, and the parent's
+    are private again. Told by Private_Clean alone, the fork read as 'written again: the
+    program reused it' and the child's write as a new free (review), in the TUI, record
+    and the diff of two moments."""
+    from vmtop.model.moments import net_change
+    from vmtop.procfs.reader import ProcFS
+    from vmtop.procfs.snapshot import take_snapshot
+    from vmtop.tui.sampler import Sampler
+
+    child = Child(compile_c)
+    try:
+        child.command("touch", settle=0)
+        sampler = Sampler(ProcFS(), child.pid)
+        sampler.sample()
+        sampler.sample()  # (the first read maps only)
+        time.sleep(0.3)  # (a read too soon after the last is of maps only)
+        freed = child.command("free", settle=0.3)
+        at_free = sampler.sample().events
+        before = take_snapshot(ProcFS(), child.pid)
+        forked = child.command("fork", settle=0.3)
+        at_fork = sampler.sample().events
+        after = take_snapshot(ProcFS(), child.pid)
+        written = child.command("childwrite", settle=0.3)
+        at_write = sampler.sample().events
+    finally:
+        child.close()
+    # Ground truth: the kernel's LazyFree did not move; the fork made the pages shared.
+    assert freed["LazyFree"] == forked["LazyFree"] == written["LazyFree"] > 16 * MiB
+    assert forked["Shared_Clean"] >= 16 * MiB and forked["Private_Clean"] < MiB
+
+    def lazy(events):
+        return [e.delta for e in events if e.event == ev.LAZYFREE_CHANGED]
+
+    assert lazy(at_free) == [freed["LazyFree"]]  # (what the fork is compared with)
+    assert not lazy(at_fork) and not lazy(at_write), (at_fork, at_write)
+    assert not [e for e in net_change(before, after) if e.event == ev.LAZYFREE_CHANGED]

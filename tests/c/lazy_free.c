@@ -10,12 +10,17 @@
  *          drain, khugepaged's every 10 s say): mlock of a page of its own drains every
  *          CPU's batches, so that LazyFree says all of it when the test reads it.
  *   reuse  write its first 8 MiB again (those pages are the program's own again)
+ *   fork   fork a child that shares every page: the lazily freed ones turn Shared_Clean
+ *          in the parent, still lazily freed (LazyFree unmoved)
+ *   childwrite  the child writes the first 8 MiB (copy on write: the parent's pages
+ *          are its own again, still lazily freed); the child exits when the parent does
  * Small pages only (a huge page freed whole stays one, part of it splits it: the test
  * asks for 4 KiB pages). Ground truth for the test is the kernel's smaps.
  */
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #ifndef MADV_FREE
 #define MADV_FREE 8
@@ -45,6 +50,7 @@ int main(void) {
     madvise(p, SIZE, 15 /* MADV_NOHUGEPAGE */);
     printf("ADDR %p\n", (void *)p);
     char line[64];
+    int to_child[2] = {-1, -1}, from_child[2] = {-1, -1};
     while (fgets(line, sizeof line, stdin)) {
         line[strcspn(line, "\n")] = 0;
         if (!strcmp(line, "touch")) {
@@ -54,6 +60,21 @@ int main(void) {
             drain_page_batches(page);
         } else if (!strcmp(line, "reuse")) {
             memset(p, 2, 8u << 20);
+        } else if (!strcmp(line, "fork")) {
+            if (pipe(to_child) || pipe(from_child)) return 3;
+            if (fork() == 0) {
+                char c;
+                close(to_child[1]);
+                while (read(to_child[0], &c, 1) == 1) {
+                    memset(p, 3, 8u << 20);
+                    if (write(from_child[1], "w", 1) != 1) _exit(1);
+                }
+                _exit(0); /* the parent is gone */
+            }
+            close(to_child[0]);
+        } else if (!strcmp(line, "childwrite")) {
+            char c;
+            if (write(to_child[1], "w", 1) != 1 || read(from_child[0], &c, 1) != 1) return 4;
         }
         printf("DONE %s\n", line);
     }

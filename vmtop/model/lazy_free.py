@@ -20,10 +20,14 @@ fall concludes a leak. Measured on Linux 6.18 (smaps of one private anonymous re
   copies): only private anonymous mappings hold such memory. A whole transparent huge
   page freed stays one (AnonHugePages unmoved, LazyFree exact); part of one splits it.
 
-Clean memory of a private anonymous mapping is what MADV_FREE leaves, and a fork or KSM
-never makes it (their pages are shared): a cheap signal, from figures the parser keeps
-for every region (``clean_anonymous``). Not proof: pages read back from swap come clean
-too (in the swap cache), and turn dirty, or go, like pages freed with MADV_FREE. So the
+Clean memory of a private anonymous mapping is what MADV_FREE leaves (KSM's merged
+pages count dirty): a cheap signal, from figures the parser keeps for every region
+(``clean_anonymous``). Private or shared: after a fork the pages freed so are the
+child's too, Shared_Clean, and still lazily freed (LazyFree unmoved), until a write
+copies them and they are private again; counted as Private_Clean alone, a fork read as
+the memory reused and the child's write as a new free (review). Not proof: pages read
+back from swap come clean too (in the swap cache), and turn dirty, or go, like pages
+freed with MADV_FREE. So the
 kernel's own figure confirms it: LazyFree, which the parser does not keep, is read from
 the kept smaps text of the few regions the signal names
 (``vmtop.procfs.lazy_free_figures``), and nothing is said where it cannot be.
@@ -50,6 +54,7 @@ from vmtop.model.figure_drift import FigureDrift, summed
 from vmtop.model.region import Region, Snapshot
 
 PRIVATE_CLEAN = Region._fields.index("private_clean")
+SHARED_CLEAN = Region._fields.index("shared_clean")
 _INODE = Region._fields.index("inode")
 _PERMS = Region._fields.index("perms")
 
@@ -80,10 +85,12 @@ def lazy_freeable(r: Region) -> bool:
 
 
 def clean_anonymous(r: Region) -> int | None:
-    """The clean memory of a private anonymous mapping (smaps' Private_Clean): what
-    MADV_FREE leaves behind, until reused or reclaimed. None for other mappings, or
-    where not known."""
-    return r[PRIVATE_CLEAN] if lazy_freeable(r) else None
+    """The clean memory of a private anonymous mapping (smaps' Private_Clean and
+    Shared_Clean: a fork shares it): what MADV_FREE leaves behind, until reused or
+    reclaimed. None for other mappings, or where not known."""
+    if not lazy_freeable(r) or r[PRIVATE_CLEAN] is None:
+        return None
+    return r[PRIVATE_CLEAN] + (r[SHARED_CLEAN] or 0)
 
 
 def clean_of(rows: Iterable[Region]) -> int | None:
@@ -101,13 +108,15 @@ def clean_anonymous_regions(snapshot: Snapshot) -> list[Region] | None:
     if isinstance(regions, RegionColumns):
         if regions.figures is None:
             return None
-        column = regions.figures[FIGURES.index("private_clean")]
+        private = regions.figures[FIGURES.index("private_clean")]
+        shared = regions.figures[FIGURES.index("shared_clean")]
         anonymous = zero_mask(regions.numbers[3])  # inode 0
-        rows = where(mask_and(mask_not(zero_mask(column)), anonymous))
+        none_clean = mask_and(zero_mask(private), zero_mask(shared))
+        rows = where(mask_and(mask_not(none_clean), anonymous))
         # (-1 is a figure not read)
-        found = (regions[i] for i in rows if column[i] > 0)
+        found = (regions[i] for i in rows if private[i] > 0 or shared[i] > 0)
         return [r for r in found if lazy_freeable(r)]
-    return [r for r in regions if r[PRIVATE_CLEAN] and not r[_INODE] and r[_PERMS][3:] == "p"]
+    return [r for r in regions if clean_anonymous(r)]
 
 
 def lazy_free_words(delta: int, now: int, since: str = "", measured: bool = False) -> str:
