@@ -624,3 +624,22 @@ def test_damaged_bytes_never_raise_anything_else(tmp_path_factory, cut, flips, p
     path = tmp_path_factory.mktemp("fuzz") / "r.jsonl.gz"
     path.write_bytes(bytes(data))
     _read_all(path)
+
+
+def test_the_second_the_recording_started_in_is_in_it(tmp_path):
+    """A recording whose first sample came at 10:29:44.8: `--at 10:29:44` and `diff REC
+    10:29:44 ...` were "outside the recording" while the TUI's `t` took it (review)."""
+    start = 1_700_000_000.8
+    snaps = [s._replace(taken_at=start + i) for i, s in enumerate(fixture_sequence()[:5])]
+    path = tmp_path / "late.jsonl.gz"
+    write(path, snaps)
+    second = time.strftime("%H:%M:%S", time.localtime(start))
+    earlier = time.strftime("%H:%M:%S", time.localtime(start - 2))
+    from vmtop.output.pmap import render_pmap
+
+    at = run_vmtop("replay", path, "--at", second)
+    assert at.returncode == 0, at.stderr
+    assert at.stdout.decode() == render_pmap(snaps[0])
+    assert run_vmtop("diff", path, second, "end").returncode in (0, 1)  # (same or changed)
+    before = run_vmtop("replay", path, "--at", earlier)
+    assert before.returncode == 1 and b"outside the recording" in before.stderr

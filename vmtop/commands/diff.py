@@ -38,7 +38,7 @@ from vmtop.model.region import Snapshot
 from vmtop.output.fields import totals_record
 from vmtop.record.format import RecordingError
 from vmtop.record.reader import Recording
-from vmtop.record.timespec import clock_label, label_digits, resolve_time, span_label
+from vmtop.record.timespec import clock_label, label_digits, resolve_time, span_label, within
 from vmtop.tui.formatting import format_bytes, format_delta
 
 FORMAT = "vmtop-diff"
@@ -333,7 +333,7 @@ def _sample_at(rec: Recording, text: str, which: str) -> int:
         when = resolve_time(text, rec.start, rec.end)
     except ValueError as e:
         raise Trouble(f"{which}: {e}") from None
-    if when < rec.start - 0.5 or when > rec.end + rec.interval:
+    if not within(when, rec.start, rec.end, rec.interval):
         span = f"{_clock(rec, rec.start)} to {_clock(rec, rec.end)}"
         raise Trouble(f"{which} {text} is outside the recording ({span})")
     return rec.index_nearest(when)

@@ -11,7 +11,7 @@ from vmtop.commands.watch import WATCH_FORMAT, WATCH_FORMAT_VERSION, event_recor
 from vmtop.model.names import display_name
 from vmtop.record.format import RecordingError
 from vmtop.record.reader import Recording
-from vmtop.record.timespec import clock_label, resolve_time, span_label
+from vmtop.record.timespec import clock_label, resolve_time, span_label, within
 
 FORMATS = ("pmap", "json", "csv")
 
@@ -142,7 +142,7 @@ def _print_at(rec: Recording, text: str, form: str) -> int:
     except ValueError as e:
         print(f"vmtop: {e}", file=sys.stderr)
         return 2
-    if when < rec.start - 0.5 or when > rec.end + rec.interval:
+    if not within(when, rec.start, rec.end, rec.interval):
         span = f"{_clock(rec, rec.start)} to {_clock(rec, rec.end)}"
         print(f"vmtop: {text} is outside the recording ({span})", file=sys.stderr)
         return 1

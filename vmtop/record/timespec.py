@@ -132,3 +132,10 @@ def nearest_index(times: Sequence[float], when: float) -> int:
     if i == len(times):
         return len(times) - 1
     return i - 1 if when - times[i - 1] <= times[i] - when else i
+
+
+def within(when: float, start: float, end: float, interval: float) -> bool:
+    """Whether a typed time ``when`` names a moment of a recording from ``start`` to
+    ``end``: from the second its first sample was taken in (``10:29:44`` for one taken
+    at 10:29:44.8), or an interval before it, to an interval after its last."""
+    return min(math.floor(start), start - interval) <= when <= end + interval
