@@ -643,3 +643,14 @@ def test_the_second_the_recording_started_in_is_in_it(tmp_path):
     assert run_vmtop("diff", path, second, "end").returncode in (0, 1)  # (same or changed)
     before = run_vmtop("replay", path, "--at", earlier)
     assert before.returncode == 1 and b"outside the recording" in before.stderr
+
+
+def test_a_recording_through_a_pipe_is_said_to_need_a_file(tmp_path):
+    """`cat REC | vmtop report /dev/stdin` said "not a vmtop recording" of a good one
+    (review): it is read by seeking."""
+    path = tmp_path / "r.jsonl.gz"
+    write(path, fixture_sequence()[:3])
+    out = run_vmtop("report", "/dev/stdin", input=path.read_bytes())  # (a pipe)
+    assert out.returncode != 0
+    assert b"/dev/stdin is not a file" in out.stderr and b"not a vmtop recording" not in out.stderr
+    assert run_vmtop("report", path).returncode == 0  # (the same bytes, from a file)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 import time
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -185,7 +186,14 @@ class Timeline:
         except OSError as e:
             raise RecordingError(f"{name}: {e.strerror or e}") from None
         with f:
-            self.size = os.fstat(f.fileno()).st_size
+            info = os.fstat(f.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                # (a pipe, /dev/stdin, <(...)) read once, it read as no recording at all
+                raise RecordingError(
+                    f"{name} is not a file: a recording is read back and forth, so it is "
+                    "read from a file (save it to one first)"
+                )
+            self.size = info.st_size
             magic = f.read(2)
             if not magic:
                 raise RecordingError(f"{name} is empty: not a vmtop recording")
