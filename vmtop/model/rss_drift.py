@@ -33,7 +33,12 @@ from operator import eq, ne
 from vmtop.model import events as ev
 from vmtop.model.column_steps import where_pair, where_value
 from vmtop.model.columns import RegionColumns, matching_rows, take
-from vmtop.model.event_words import resident_change_words, says_swap_moved
+from vmtop.model.event_words import (
+    FAULTED_IN,
+    resident_change_words,
+    says_swap_moved,
+    size_text,
+)
 from vmtop.model.events import Event
 from vmtop.model.hugetlb_events import HugetlbDrift
 from vmtop.model.lazy_free import LazyFreeDrift
@@ -44,6 +49,9 @@ from vmtop.model.swap_events import SwapDrift
 from vmtop.model.sweep import _continues, key_pair
 
 _UNSEEN = -2  # (a region not seen before; -1 is a figure that was None)
+# Small changes of many regions are said together once they add up to this many
+# thresholds (1 MiB at the default 64 KiB): less would say every library's page faults.
+SPREAD_TIMES = 16
 
 
 class _Lines:
@@ -72,6 +80,11 @@ class RssDrift:
         self._swap = SwapDrift(threshold)  # memory going to swap, the Rss flat
         self._sharing = SharingDrift(threshold)  # fork and copy-on-write, the Rss flat
         self._lazy = LazyFreeDrift(threshold)  # freed with MADV_FREE, the Rss flat
+        # Changes below the threshold of lines the kernel has since merged or split:
+        # they are said with the other regions' small changes (``_spread``), not as the
+        # merged line's own (2000 lines, 4 KiB each, merged: "+3.9 MiB faulted in" at
+        # the merge, of pages resident for 10 s: review).
+        self._carried = 0
 
     def __len__(self) -> int:
         """How many regions it remembers."""
@@ -128,6 +141,8 @@ class RssDrift:
                 r = regions[k]
                 out.append(_event(r, r.end, now, now, when, "since it was mapped"))
         threshold = self.threshold
+        small: list[int] = []  # rows that moved by less than the threshold so far
+        pending = self._carried
         for k in where_pair(ne, rss, base, len(regions)):
             now, was = rss[k], base[k]
             if now < 0:
@@ -139,6 +154,10 @@ class RssDrift:
                 swap = (_swap_before(old, rows, k), r.swap)
                 out.append(_event(r, r.end, now - was, now, when, swap=swap))
                 base[k] = now
+            else:
+                small.append(k)
+                pending += now - was
+        self._carried = self._spread(regions, rss, base, small, pending, when, out)
         self._regions, self._lines, self._reported = regions, lines, base
         self._hugetlb.threshold = threshold
         out += self._hugetlb.update(snapshot)
@@ -154,6 +173,47 @@ class RssDrift:
         self._lazy.threshold = threshold
         out += self._lazy.update(snapshot, freed, lazy_free)
         return out
+
+    def _spread(
+        self,
+        regions: Sequence[Region],
+        rss: array,
+        base: array,
+        small: list[int],
+        pending: int,
+        when: float,
+        out: list[Event],
+    ) -> int:
+        """One event for the changes of many regions, each below the threshold, once
+        together they reach ``SPREAD_TIMES`` thresholds (a program touching a page in
+        each of 30 000 small mappings put 117 MiB in its RSS, and no event said it);
+        those regions count afresh from then. What is still carried, else."""
+        if abs(pending) < SPREAD_TIMES * self.threshold or not small:
+            return pending - sum(rss[k] - base[k] for k in small)
+        first, last = regions[small[0]], regions[small[-1]]
+        now = sum(rss[k] for k in small)
+        why = FAULTED_IN if pending > 0 else "pages freed or reclaimed"
+        detail = (
+            f"{why} across {len(small)} regions, each by less than "
+            f"{size_text(self.threshold)}: now {size_text(now)} resident in them"
+        )
+        out.append(
+            Event(
+                when,
+                ev.RSS_CHANGED,
+                first.start,
+                last.end,
+                first.kind,
+                abs(pending),
+                pending,
+                "",
+                None,
+                detail,
+            )  # fmt: skip
+        )
+        for k in small:
+            base[k] = rss[k]
+        return 0
 
     def _overlaps(
         self, regions: Sequence[Region], changed: list[int]
@@ -200,6 +260,14 @@ class RssDrift:
         figures = [rss[k] for k in group]
         if min(was) < 0 or min(figures) < 0:
             return None  # some figure unknown: counting starts afresh
+        if len(olds) > 1:
+            # Lines merged: what each had moved, too little to say, goes with the other
+            # small changes; the merged line says what moved since the last read.
+            read = [_rss_or_unknown(self._regions[j]) for j in olds]
+            if min(read) < 0:
+                return None
+            self._carried += sum(read) - sum(was)
+            was = read
         now = sum(figures)
         lost = lost_bytes([self._regions[j] for j in olds], [regions[k] for k in group])
         delta = certain_rss_change(now - sum(was), sum(was), lost)
@@ -214,6 +282,10 @@ class RssDrift:
         largest = max(group, key=rss.__getitem__)
         base[largest] = max(0, rss[largest] - delta)
         return None
+
+
+def _rss_or_unknown(r: Region) -> int:
+    return -1 if r[7] is None else r[7]
 
 
 def _swap_before(old, rows, k: int) -> int | None:
