@@ -251,3 +251,67 @@ def test_diff_of_two_json_snapshots_says_the_hugetlb_pages_faulted_in(compile_c,
     record = json.loads(run_vmtop("diff", "--json", before, after).stdout)
     (event,) = [e for e in record["changes"] if HUGETLB_WORDS in e["detail"]]
     assert event["delta"] == int(touched[1]), event
+
+
+# -- unmapped ------------------------------------------------------------------------------
+
+
+def test_a_hugetlb_mapping_unmapped_says_the_hugetlb_pages_that_went_with_it():
+    # Its Rss is 0: "rss 0" and nothing else was all the event said (review).
+    regions = [*base_regions(), _shared_buffers()]
+    before = _with(regions, {AT: 5 * HUGE})
+    after = _with(base_regions(), {}, 2.0)
+    (event,) = [e for e in diff_snapshots(before, after) if e.event == ev.UNMAPPED]
+    assert (event.start, event.end) == (AT, AT + 16 * HUGE) and event.rss == 0
+    assert f"10.0 MiB {HUGETLB_WORDS} went with it" in event.detail
+    # A mapping without any says nothing of them; nor where they are not known.
+    (event,) = [e for e in diff_snapshots(_with(regions, {}), after) if e.event == ev.UNMAPPED]
+    assert "went with it" not in event.detail
+    (event,) = [e for e in diff_snapshots(_with(regions, None), after) if e.event == ev.UNMAPPED]
+    assert "went with it" not in event.detail
+
+
+@pytest.mark.live
+def test_watch_says_the_hugetlb_pages_an_unmapped_mapping_held(compile_c, spawn):
+    exe = compile_c("hugetlb_touch.c")
+    old = hugetlb_pool_raised(8)
+    if old is None:
+        pytest.skip("raising /proc/sys/vm/nr_hugepages needs root and free memory")
+    try:
+        child = spawn([exe], stdin=subprocess.PIPE)
+        ready = child.read_line().split()
+        assert ready[0] == "READY", ready
+        start, size = int(ready[1], 16), int(ready[2])
+        argv = [sys.executable, "-m", "vmtop", "watch", "--json", "--interval", "0.2"]
+        watch = spawn([*argv, child.pid], stderr=subprocess.DEVNULL)
+        json.loads(watch.read_line(30))  # the header
+        child.proc.stdin.write(b"touch\n")
+        child.proc.stdin.flush()
+        touched = int(child.read_line().split()[1])
+        while True:  # the pages faulted in, seen before they go
+            event = json.loads(watch.read_line(10))
+            if event.get("event") == ev.RSS_CHANGED and HUGETLB_WORDS in event["detail"]:
+                break
+        child.proc.stdin.write(b"unmap\n")
+        child.proc.stdin.flush()
+        assert child.read_line() == "UNMAPPED"
+        while True:
+            event = json.loads(watch.read_line(10))
+            if event.get("event") == ev.UNMAPPED and int(str(event["start"]), 0) == start:
+                break
+    finally:
+        Path("/proc/sys/vm/nr_hugepages").write_text(str(old))
+    assert int(str(event["end"]), 0) - start == size
+    mib = touched / (1 << 20)
+    assert f"{mib:.1f} MiB {HUGETLB_WORDS} went with it" in event["detail"], event
+
+
+def test_two_moments_compared_say_the_hugetlb_pages_of_a_mapping_gone_between():
+    # `vmtop diff` of two samples of a recording, and the replay's A→B line.
+    from vmtop.model.moments import net_change
+
+    regions = [*base_regions(), _shared_buffers()]
+    gone = net_change(_with(regions, {AT: 3 * HUGE}), _with(base_regions(), {}, 9.0))
+    (event,) = [e for e in gone if e.event == ev.UNMAPPED]
+    assert (event.start, event.end) == (AT, AT + 16 * HUGE)
+    assert f"6.0 MiB {HUGETLB_WORDS} went with it" in event.detail

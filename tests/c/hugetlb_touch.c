@@ -1,7 +1,7 @@
 /* Maps 8 hugetlb pages (MAP_HUGETLB, shared, as PostgreSQL's huge_pages=on maps its
  * shared buffers), says where, then touches the first 4 of them when a line arrives on
- * stdin, says so, and waits. Ground truth for the hugetlb events: the address and the
- * bytes touched. */
+ * stdin, says so, unmaps them all when another line arrives, says so, and waits. Ground
+ * truth for the hugetlb events: the address and the bytes touched. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +26,12 @@ int main(void) {
     memset(p, 1, 4 * HUGE);
     printf("TOUCHED %zu\n", 4 * HUGE);
     fflush(stdout);
+    /* A second line unmaps them all (the hugetlb pages touched go with the mapping). */
+    if (fgets(line, sizeof line, stdin)) {
+        munmap(p, size);
+        printf("UNMAPPED\n");
+        fflush(stdout);
+    }
     while (fgets(line, sizeof line, stdin)) {
     }
     return 0;

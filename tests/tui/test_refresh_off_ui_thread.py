@@ -186,8 +186,9 @@ async def test_a_key_that_reshapes_a_huge_maps_rows_builds_them_in_a_thread(tmp_
         table.set_grouped(True)
         await settle(pilot)
         rows = list(table.rows)
-        regions, changes = table.regions, table.changes
+        regions, changes, hugetlb = table.regions, table.changes, table.hugetlb
     assert calls and not any(calls), calls
-    expected = table_model.build_rows(regions, changes, **table.table_state()._asdict())
+    state = table.table_state()._asdict()
+    expected = table_model.build_rows(regions, changes, **state, hugetlb=hugetlb)
     assert rows == list(expected)
     assert any(isinstance(r, table_model.GroupRow) for r in rows)

@@ -165,7 +165,7 @@ async def test_a_narrow_table_shows_vsyscall_in_a_recognisable_short_form():
 # -- 3. the column chooser --------------------------------------------------------------
 
 LONGEST_DESCRIPTIONS = (
-    "change of RSS (since refresh/baseline; ~ estimated: split/merged)",
+    "change of RSS, hugetlb pages counted (since refresh/baseline; ~ estimated)",
     "LazyFree: MADV_FREE'd, freed under pressure (rows on screen)",
     "AnonHugePages: in transparent huge pages (rows on screen)",
     "SwapPss: this process's share of Swap (rows on screen)",

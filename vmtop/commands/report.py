@@ -32,7 +32,7 @@ from vmtop.model.recording_summary import (
     peak_of,
     sample_spacing,
 )
-from vmtop.model.region_changes import SAME, region_changes
+from vmtop.model.region_changes import NEW, SAME, region_changes
 from vmtop.record.format import RecordingError
 from vmtop.record.reader import Recording
 from vmtop.record.scan import samples_words
@@ -141,6 +141,9 @@ def report_lines(rec: Recording, top: int = TOP) -> list[str]:
     swap_line = _swap_line(rec, swap, new_program)
     if swap_line:
         lines.append(swap_line)
+    hugetlb_line = _hugetlb_line(rec, new_program)
+    if hugetlb_line:
+        lines.append(hugetlb_line)
 
     first = first_with_resident(totals, new_program)
     since = _since_words(rec, first, new_program)
@@ -152,6 +155,14 @@ def report_lines(rec: Recording, top: int = TOP) -> list[str]:
     else:
         courses = kind_courses([s.kinds for s in rec.samples], first, totals)
         lines += _kind_changes(rec, courses, since or "start → end", top)
+        was, now = rec.samples[first].hugetlb, rec.samples[-1].hugetlb
+        if was is not None and now is not None and (was or now):
+            # In no kind's resident bytes (they are Rss): said beside them, so that a
+            # database's shared buffers faulting in are not "shm +32K".
+            lines.append(
+                f"Memory in hugetlb pages (in none of the kinds above, {since or 'start → end'}): "
+                f"{format_bytes(was)} → {format_bytes(now)} ({format_delta(now - was) or '±0'})"
+            )
     peaked = sorted((c for c in courses if c.rose_and_fell), key=lambda c: (c.end - c.peak, c.kind))
     if peaked:
         lines.append("")
@@ -235,6 +246,7 @@ def _at(rec: Recording, i: int) -> str:
 SAID = {
     "USS": ": memory only this process maps (smem's USS)",
     "SHR": ": file and shared memory resident (top's SHR)",
+    "hugetlb": ": memory in hugetlb pages, resident, in no RSS (status' HugetlbPages)",
 }
 
 
@@ -264,7 +276,7 @@ def _figure_line(
     if new_program and first == new_program:
         at_start += f" (the first sample{_after_words(rec, new_program)})"
     elif new_program:
-        article = "a" if label == "USS" else "an"
+        article = "an" if label in ("RSS", "SHR") else "a"
         at_start += f" (the first sample{_after_words(rec, new_program)} with {article} {label})"
     at_end = "at the end" if last == len(values) - 1 else f"at {_at(rec, last)}"
     when = rec.time_of(peak.at)
@@ -297,6 +309,20 @@ def _swap_line(rec: Recording, swap: list[int | None], new_program: int = 0) -> 
     )
 
 
+def _hugetlb_line(rec: Recording, new_program: int = 0) -> str | None:
+    """The process's memory in hugetlb pages at the start, the end and its peak, as the
+    RSS line; None where the recording has none (or a file written before it kept
+    them). It is in no RSS: a database's shared buffers with huge_pages=on faulting in
+    250 MiB left the report silent, where huge_pages=off showed them as shm."""
+    values = [s.hugetlb for s in rec.samples]
+    peak = peak_of(values[new_program:])
+    if peak is None or not peak.value:
+        return None
+    line = _figure_line(rec, "hugetlb", values, new_program)
+    assert line is not None
+    return "Hugetlb" + line.removeprefix("hugetlb") + SAID["hugetlb"]
+
+
 def _since_words(rec: Recording, first: int | None, new_program: int) -> str:
     """Where growth is measured from, when not the first sample: "from 10:06:31, the
     first sample with resident figures"; for no sample with them, "after the exec"."""
@@ -321,12 +347,14 @@ def _after_words(rec: Recording, new_program: int) -> str:
 def _region_growths(rec: Recording, first: int, top: int) -> list[str]:
     base, last = rec.snapshot(first), rec.snapshot(len(rec) - 1)
     changes = region_changes(base, last)
+    hugetlb = _hugetlb_growths(base, last, changes)
     by_start = {r.start: r for r in last.regions}
     rows = []
     for start, c in changes.items():
-        if c.status == SAME:
+        more = hugetlb.get(start, 0)
+        if c.status == SAME and not more:
             continue
-        resident = c.rss_delta or 0
+        resident = (c.rss_delta or 0) + more
         if resident > 0 or c.size_delta > 0:
             rows.append((-resident, -c.size_delta, start, c))
     rows.sort()
@@ -336,11 +364,31 @@ def _region_growths(rec: Recording, first: int, top: int) -> list[str]:
         name = _region_name(r)
         size = format_delta(c.size_delta) or "±0"
         resident = (format_delta(c.rss_delta) or "±0") if c.rss_delta is not None else "-"
+        more = f"  hugetlb {format_delta(hugetlb[start])}" if hugetlb.get(start) else ""
+        status = c.status if c.status != SAME else "changed"  # its hugetlb pages did
         out.append(
-            f"  {r.start:012x}-{r.end:012x} {r.kind:<12} {c.status:<7} size {size:>7}  "
-            f"RSS {resident:>7}  {name}"
+            f"  {r.start:012x}-{r.end:012x} {r.kind:<12} {status:<7} size {size:>7}  "
+            f"RSS {resident:>7}{more}  {name}"
         )
     return out or ["  none grew"]
+
+
+def _hugetlb_growths(base, last, changes: dict) -> dict[int, int]:
+    """How much each region's memory in hugetlb pages (which no Rss counts) changed,
+    by its start in ``last``: from nothing for a region new since ``base``. Empty where
+    either sample does not know them (a file written before vmtop kept them)."""
+    if base.hugetlb is None or last.hugetlb is None:
+        return {}
+    before, now = dict(base.hugetlb), dict(last.hugetlb)
+    out = {}
+    for start in before.keys() | now.keys():
+        c = changes.get(start)
+        if c is None:
+            continue  # unmapped since: no region of the last sample
+        was = 0 if c.status == NEW else before.get(start, 0)
+        if now.get(start, 0) != was:
+            out[start] = now.get(start, 0) - was
+    return out
 
 
 def _region_name(r) -> str:

@@ -47,7 +47,7 @@ from vmtop.model.event_words import (
     unmapped_detail,
 )
 from vmtop.model.events import Event
-from vmtop.model.hugetlb_events import hugetlb_events
+from vmtop.model.hugetlb_events import hugetlb_events, hugetlb_unmapped_said
 from vmtop.model.lazy_free import PRIVATE_CLEAN, clean_anonymous, clean_of
 from vmtop.model.mapping_figures import (
     certain_rss_change,
@@ -137,7 +137,7 @@ def diff_snapshots(
     _say_moved_blocks(out)
     if with_rss:
         out += hugetlb_events(prev, cur, threshold)
-    return out
+    return hugetlb_unmapped_said(out, prev)
 
 
 def _thread_stacks(regions) -> dict[int, Region]:

@@ -19,7 +19,7 @@ from vmtop.model import events as ev
 from vmtop.model.event_words import size_text
 from vmtop.model.events import Event
 from vmtop.model.figure_drift import FigureDrift
-from vmtop.model.region import Region, Snapshot
+from vmtop.model.region import Region, Snapshot, region_starting_at
 
 HUGETLB_WORDS = "in hugetlb pages, which Rss leaves out"
 
@@ -42,6 +42,23 @@ def hugetlb_events(prev: Snapshot, cur: Snapshot, threshold: int) -> list[Event]
     drift = HugetlbDrift(threshold)
     drift.update(prev)
     return drift.update(cur)
+
+
+def hugetlb_unmapped_said(events: list[Event], prev: Snapshot) -> list[Event]:
+    """``events`` with each region unmapped whole that held hugetlb pages at ``prev``
+    saying how much went with it: its ``rss`` (Rss) is 0 for them."""
+    if not prev.hugetlb or not any(e.event == ev.UNMAPPED for e in events):
+        return events
+    held = dict(prev.hugetlb)
+    out = []
+    for e in events:
+        size = held.get(e.start) if e.event == ev.UNMAPPED else None
+        r = region_starting_at(prev.regions, e.start) if size else None
+        if r is not None and r.end == e.end:
+            said = f"{size_text(size)} {HUGETLB_WORDS} went with it"
+            e = e._replace(detail=f"{e.detail}; {said}" if e.detail else said)
+        out.append(e)
+    return out
 
 
 def _event(when: float, r: Region, delta: int, now: int, since: str) -> Event:

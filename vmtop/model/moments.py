@@ -43,7 +43,7 @@ from vmtop.model.event_words import (
     split_cause,
 )
 from vmtop.model.events import Event
-from vmtop.model.hugetlb_events import hugetlb_events
+from vmtop.model.hugetlb_events import hugetlb_events, hugetlb_unmapped_said
 from vmtop.model.lazy_free import clean_of
 from vmtop.model.process_events import exec_event
 from vmtop.model.region import Region, Snapshot, same_backing
@@ -333,7 +333,7 @@ def net_change(
     if with_rss:  # memory in hugetlb pages, which no Rss counts (where both know it)
         out += hugetlb_events(a, b, threshold)
     out.sort(key=lambda e: (e.start, e.end))
-    return _renames_joined(out)
+    return _renames_joined(hugetlb_unmapped_said(out, a))
 
 
 def _renames_joined(items: list[Event]) -> list[Event]:

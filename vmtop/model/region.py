@@ -13,7 +13,7 @@ Sizes are in bytes everywhere.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from typing import NamedTuple
 
 from vmtop.model.facts import KsmStat
@@ -96,6 +96,20 @@ def same_backing(p: Region, c: Region) -> bool:
     # A deleted file gets no name back: " (deleted)" gone again is a new file that the
     # file system gave the freed inode number (ext4 does at once), mapped in its place.
     return not (p.path.endswith(_DELETED) and not c.path.endswith(_DELETED))
+
+
+def region_starting_at(regions, start: int) -> Region | None:
+    """The region of ``regions`` (in address order: a sequence, columns too) that
+    starts at ``start``: a bisect, no pass over them (Snapshot.region_at makes a list
+    of every start of a tuple of regions)."""
+    i = bisect_left(regions, start, key=_start_of)
+    if i < len(regions) and regions[i][0] == start:
+        return regions[i]
+    return None
+
+
+def _start_of(region) -> int:
+    return region[0]
 
 
 _DELETED = " (deleted)"

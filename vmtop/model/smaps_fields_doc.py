@@ -113,6 +113,9 @@ RECORDED_FIELD_DOCS: dict[str, str] = {
     "Referenced": "memory marked as referenced (accessed recently) at that moment",
     "Swap": "would-be-anonymous memory that was out on swap at that moment (for shmem also "
     "the swapped part of the shared object)",
+    # Not a field of smaps: the recording keeps its two hugetlb lines summed.
+    "Hugetlb": "Shared_Hugetlb + Private_Hugetlb at that moment (a recording keeps their "
+    "sum): memory in hugetlb pages, resident, which Rss and Pss leave out",
 }
 
 

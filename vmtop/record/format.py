@@ -119,6 +119,37 @@ def row_totals(row: list) -> Totals:
     return Totals(*check_row(row, TOTALS_TYPES, "totals", TOTALS_REQUIRED, later=True))
 
 
+def hugetlb_rows(hugetlb) -> list | None:
+    """A snapshot's memory in hugetlb pages (``Snapshot.hugetlb``) as the ``hugetlb``
+    of a keyframe or delta body: ``[[start, bytes], ...]``, or None (not known)."""
+    return None if hugetlb is None else [[start, size] for start, size in hugetlb]
+
+
+def row_hugetlb(value) -> tuple[tuple[int, int], ...] | None:
+    """``Snapshot.hugetlb`` from a body's ``hugetlb``, checked: None stays not known."""
+    if value is None:
+        return None
+    if type(value) is not list or not all(
+        type(row) is list and len(row) == 2 and type(row[0]) is int and type(row[1]) is int
+        for row in value
+    ):
+        raise ValueError("memory in hugetlb pages that does not hold what it should")
+    return tuple((start, size) for start, size in value)
+
+
+def row_hugetlb_total(value) -> int | None:
+    """A sample line's ``hugetlb`` (status' HugetlbPages in bytes), checked."""
+    if value is not None and type(value) is not int:
+        raise ValueError("a hugetlb total that is not a number")
+    return value
+
+
+def hugetlb_total(status: dict) -> int | None:
+    """The process's memory in hugetlb pages (status' HugetlbPages), if it says."""
+    value = status.get("HugetlbPages") if status else None
+    return value if type(value) is int else None
+
+
 def row_kinds(value) -> dict[str, int]:
     """A sample's resident bytes by kind, checked."""
     if type(value) is not dict or not all(

@@ -31,7 +31,7 @@ KEYFRAME_CACHE = 3  # decoded keyframes kept: stepping back starts from one, not
 # What a bad line or value raises on the way: a sample that cannot be rebuilt.
 REBUILD_FAULTS = (ValueError, KeyError, TypeError, IndexError, AttributeError, Damage)
 
-# A decoded keyframe: (regions, status, info, has_smaps, in_order)
+# A decoded keyframe: (regions, status, info, has_smaps, in_order, hugetlb)
 KeyframeState = tuple
 
 
@@ -48,6 +48,8 @@ class Cursor:
         self.status: dict = {}
         self.info = None
         self.has_smaps = False
+        # Snapshot.hugetlb: None where not recorded (a file written before vmtop kept it)
+        self.hugetlb: tuple | None = None
         self.strict = False  # check every value's type (a file that may be damaged)
 
 
@@ -163,10 +165,18 @@ class Rebuilder:
             totals=totals,
             has_smaps=cursor.has_smaps,
             status=dict(cursor.status),
+            hugetlb=cursor.hugetlb,
         )
 
     def _keep_keyframe(self, index: int, cursor: Cursor) -> None:
-        state = (cursor.order, cursor.status, cursor.info, cursor.has_smaps, cursor.in_order)
+        state = (
+            cursor.order,
+            cursor.status,
+            cursor.info,
+            cursor.has_smaps,
+            cursor.in_order,
+            cursor.hugetlb,
+        )
         self._keyframes[index] = state
         self._keyframes.move_to_end(index)
         if len(self._keyframes) > KEYFRAME_CACHE:
@@ -186,7 +196,8 @@ def advance(
             record = None
         elif cursor.keyframe_state is not None and line.startswith(KEYFRAME_LINE):
             state = cursor.keyframe_state
-            regions, cursor.status, cursor.info, cursor.has_smaps, cursor.in_order = state
+            regions, cursor.status, cursor.info, cursor.has_smaps, cursor.in_order, hugetlb = state
+            cursor.hugetlb = hugetlb
             cursor.keyframe_state = None
             cursor.regions = {r.start: r for r in regions}
             cursor.order = regions
@@ -222,6 +233,7 @@ def _load_keyframe(cursor: Cursor, record: dict) -> None:
     cursor.status = dict(record.get("status") or {})
     cursor.info = fmt.row_info(record["info"])
     cursor.has_smaps = bool(record.get("has_smaps"))
+    cursor.hugetlb = fmt.row_hugetlb(record.get("hugetlb"))
 
 
 def _start(region: Region) -> int:
@@ -291,6 +303,8 @@ def _apply_delta(cursor: Cursor, record: dict) -> None:
         cursor.info = fmt.row_info(record["info"])
     if "has_smaps" in record:
         cursor.has_smaps = bool(record["has_smaps"])
+    if "hugetlb" in record:
+        cursor.hugetlb = fmt.row_hugetlb(record["hugetlb"])
     status = record.get("status")
     if status or record.get("status_removed"):
         cursor.status = dict(cursor.status)

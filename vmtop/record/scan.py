@@ -113,6 +113,9 @@ class SampleInfo(NamedTuple):
     kinds: dict  # kind -> resident bytes
     keyframe: int  # index of the sample whose keyframe this one is rebuilt from
     events: tuple  # Event, this sample's
+    # The process's memory in hugetlb pages (status' HugetlbPages), which no RSS
+    # counts; None where not recorded (a file written before vmtop kept it).
+    hugetlb: int | None = None
 
 
 class _Scan:
@@ -127,6 +130,7 @@ class _Scan:
         self.keyframe = -1  # index of the keyframe of the samples being read
         self.totals = None
         self.kinds: dict = {}
+        self.hugetlb: int | None = None
         self.member: int | None = None  # the member of the last line
         self.member_first = 0  # index of the first sample read from it
         self.suspect = False  # the samples from ``keyframe`` on are to be rebuilt to be kept
@@ -142,7 +146,7 @@ class _Scan:
         self.number = None
         self.body_offset = self.body_i = None
         self.keyframe = -1
-        self.totals, self.kinds = None, {}
+        self.totals, self.kinds, self.hugetlb = None, {}, None
         self.member = None
         self.suspect = False
         self.bad = []
@@ -410,6 +414,7 @@ class Timeline:
             record, "kinds", fmt.row_kinds, of, scan.kinds, what="resident bytes by kind"
         )
         events = _field(record, "events", _events, of, ())
+        hugetlb = _field(record, "hugetlb", fmt.row_hugetlb_total, of, scan.hugetlb)
         when = _field(record, "time", _time, of)
         if scan.gap is not None:
             first, why = scan.gap[0], self._why(scan)
@@ -418,9 +423,9 @@ class Timeline:
             # other: the samples of an intact keyframe are kept all the same.
             lost = f"{samples_words(first, i - 1)} lost: {why}" if i > first else why
             self.notes.append(f"{lost}; the replay goes on from sample {i + 1} ({_clock(when)})")
-        self.samples.append(SampleInfo(when, totals, kinds, scan.keyframe, events))
+        self.samples.append(SampleInfo(when, totals, kinds, scan.keyframe, events, hugetlb))
         self._numbers.append(i)
-        scan.totals, scan.kinds = totals, kinds
+        scan.totals, scan.kinds, scan.hugetlb = totals, kinds, hugetlb
 
     def _why(self, scan: _Scan) -> str:
         """The words for the stretch lost (scan.gap)."""

@@ -219,6 +219,7 @@ class RecordingWriter:
         self._z = None
         self._prev: Snapshot | None = None
         self._prev_kinds: dict | None = None
+        self._prev_hugetlb: int | None = None  # the last sample's hugetlb total
         self._since_keyframe = 0
         self._delta_bytes = 0  # uncompressed bytes of deltas since the last keyframe
         self._keyframe_bytes = 0
@@ -317,6 +318,10 @@ class RecordingWriter:
                 "status": snap.status,
                 "regions": [fmt.region_row(r) for r in snap.regions],
             }
+            if snap.hugetlb is not None:
+                # Memory in hugetlb pages is in no Rss: without it a replay drew
+                # huge_pages=on shared buffers untouched.
+                body["hugetlb"] = fmt.hugetlb_rows(snap.hugetlb)
             data = _dumps(body)
             self._write_keyframe_member(data)
             self._since_keyframe = 0
@@ -341,6 +346,8 @@ class RecordingWriter:
                 body["put"] = put
             if resident:
                 body["resident"] = resident
+            if snap.hugetlb != prev.hugetlb:
+                body["hugetlb"] = fmt.hugetlb_rows(snap.hugetlb)  # null: no longer known
             if len(body) > 2:
                 self._since_keyframe += 1
                 data = _dumps(body)
@@ -357,6 +364,12 @@ class RecordingWriter:
             line["totals"] = fmt.totals_row(snap.totals)
         if prev is None or body["type"] == "keyframe" or kinds != self._prev_kinds:
             line["kinds"] = kinds
+        hugetlb = fmt.hugetlb_total(snap.status)
+        if hugetlb is not None or self._prev_hugetlb is not None:
+            # The hugetlb total, for the timeline (the replay's graph, the report) as
+            # the totals: with every keyframe's sample, else when it changed.
+            if prev is None or body["type"] == "keyframe" or hugetlb != self._prev_hugetlb:
+                line["hugetlb"] = hugetlb
         events = list(events)
         if events:
             line["events"] = [fmt.event_row(e) for e in events]
@@ -364,6 +377,7 @@ class RecordingWriter:
         self._sync()
         self._prev = snap.compact()
         self._prev_kinds = kinds
+        self._prev_hugetlb = hugetlb
         self.samples += 1
 
     def close(self, reason: str = "stopped", events: Iterable[Event] = ()) -> None:

@@ -51,7 +51,9 @@ def prepare_view(
     the ranges mapped or unmapped since the baseline)."""
     regions = snapshot.regions
     view = PreparedView(
-        regions, prepare_bar(regions, bar, snapshot.hugetlb), prepare_summary(regions)
+        regions,
+        prepare_bar(regions, bar, snapshot.hugetlb),
+        prepare_summary(regions, snapshot.hugetlb),
     )
     if len(regions) < ROWS_IN_WORKER_FROM:
         return view
@@ -60,6 +62,7 @@ def prepare_view(
         ref = changes_since_baseline(baseline, snapshot, remapped)
         view = view._replace(baseline=baseline, ref_changes=ref, remapped=remapped)
     if table is not None and ref is not None and not table.by_address:
-        rows = build_rows(regions, ref, **table._asdict())
+        hugetlb = None if snapshot.hugetlb is None else dict(snapshot.hugetlb)
+        rows = build_rows(regions, ref, **table._asdict(), hugetlb=hugetlb)
         view = view._replace(rows=PreparedRows(regions, ref, table, rows))
     return view

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from vmtop.commands.diff import between_samples, net_parts, tally_parts
 from vmtop.model import moments
+from vmtop.model.hugetlb_regions import counting_hugetlb
 from vmtop.record.reader import Recording
 from vmtop.record.timespec import clock_label, span_label
 from vmtop.tui.formatting import format_bytes, format_delta
@@ -66,9 +67,12 @@ def changes_since_mark(rec: Recording, a: int, j: int) -> dict:
     """The Δ columns of sample ``j`` against sample ``a`` (the mark A), as the views
     show them (``vmtop.tui.sampler.RegionChange``, unchanged regions left out)."""
     between = between_samples(rec, a, j)
+    base, cur = rec.snapshot(a), rec.snapshot(j)
     changes = moments.changes_since(
-        rec.snapshot(a), rec.snapshot(j), between.remapped, rss_threshold=BASELINE_RSS_THRESHOLD
+        base, cur, between.remapped, rss_threshold=BASELINE_RSS_THRESHOLD
     )
+    # Memory in hugetlb pages counted resident, as in the bar (in no Rss).
+    changes = counting_hugetlb(changes, base, cur, BASELINE_RSS_THRESHOLD)
     return view_changes(changes, BASELINE_RSS_THRESHOLD)
 
 

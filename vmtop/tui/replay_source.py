@@ -98,6 +98,8 @@ class ReplaySource:
         if prev is not None and prev.regions != snap.regions:
             changes = region_changes(prev, snap)
             unmapped = tuple(unmapped_ranges(prev, snap))
+        elif prev is not None and prev.hugetlb != snap.hugetlb:  # (in no Rss)
+            changes = region_changes(prev, snap, same_map=True)
         self.position = j
         self.last = snap
         return SampleResult(snap, prev, rec.events_of(j), changes, unmapped)

@@ -20,23 +20,19 @@ of them.
 from __future__ import annotations
 
 import time
-from bisect import bisect_right
-from collections import OrderedDict, deque
 from collections.abc import Callable
-from operator import itemgetter, ne
+from operator import itemgetter
 from typing import NamedTuple
 
 from vmtop.model import diff, since_baseline
 from vmtop.model import events as ev
 from vmtop.model import region_changes as model_changes
-from vmtop.model.column_steps import where_pair
-from vmtop.model.columns import RegionColumns, matching_rows, starts_of
+from vmtop.model.hugetlb_regions import counting_hugetlb
 from vmtop.model.process_events import exited_event, state_event, unreadable_exec_event
-from vmtop.model.region import Region, Snapshot
+from vmtop.model.region import Snapshot
 from vmtop.model.rss_drift import RssDrift
 from vmtop.model.since_baseline import Ranges
 from vmtop.model.stack_owners import keep_thread_stacks
-from vmtop.model.sweep import key_pair
 from vmtop.procfs.errors import (
     NoLongerReadable,
     NoSuchProcess,
@@ -50,6 +46,13 @@ from vmtop.procfs.lazy_free_figures import lazy_free_figures, said_with_lazy_fre
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.smaps_budget import SMAPS_BUDGET, carry_smaps, smaps_every
 from vmtop.procfs.snapshot import HUGE_MAP_REGIONS, take_snapshot
+from vmtop.tui.rss_history import (  # noqa: F401 - HISTORY_POINTS & co.: the screens' too
+    HISTORY_POINTS,
+    MAX_REGION_HISTORIES,
+    RssHistory,
+    region_history_key,
+    rss_moves,
+)
 
 # A first sample of more regions than this shows the map (maps only, fast) before
 # reading smaps (seconds, for tens of thousands of regions) on the very next sample.
@@ -136,13 +139,22 @@ def changes_since_baseline(
     changes = since_baseline.changes_since_baseline(
         base, cur, remapped, rss_threshold=BASELINE_RSS_THRESHOLD
     )
+    changes = counting_hugetlb(changes, base, cur, BASELINE_RSS_THRESHOLD)
     return view_changes(changes, BASELINE_RSS_THRESHOLD)
 
 
-def region_changes(old: Snapshot, new: Snapshot) -> dict[int, RegionChange]:
-    """Per region of ``new`` (keyed by start) that differs from ``old``: how."""
-    changes = model_changes.region_changes(old, new, rss_threshold=RSS_THRESHOLD, changed_only=True)
-    return view_changes(changes)
+def region_changes(
+    old: Snapshot, new: Snapshot, *, same_map: bool = False
+) -> dict[int, RegionChange]:
+    """Per region of ``new`` (keyed by start) that differs from ``old``: how. Memory in
+    hugetlb pages counts as resident (hugetlb_regions.counting_hugetlb), as in the bar.
+    ``same_map``: the caller found the two maps equal (only hugetlb pages can differ)."""
+    changes = (
+        {}
+        if same_map
+        else model_changes.region_changes(old, new, rss_threshold=RSS_THRESHOLD, changed_only=True)
+    )
+    return view_changes(counting_hugetlb(changes, old, new, RSS_THRESHOLD))
 
 
 # -- the sampler ---------------------------------------------------------------------
@@ -266,6 +278,8 @@ class Sampler:
             stopped_or_continued = state_event(prev, snap)
             if stopped_or_continued is not None:
                 events = (stopped_or_continued,)
+            if prev.hugetlb != snap.hugetlb:  # (in no Rss: pages faulted in, or freed)
+                changes = region_changes(prev, snap, same_map=True)
         elif prev is not None:
             changes = region_changes(prev, snap)
             unmapped = tuple(model_changes.unmapped_ranges(prev, snap))
@@ -286,9 +300,9 @@ class Sampler:
             self.text_cost = time.perf_counter() - t_text
             self.plan_smaps(interval)
         self.last = snap
-        rss_moves = None
+        moves = None
         if smaps_read and before_smaps is not None and before_smaps.regions is not snap.regions:
-            rss_moves = (before_smaps.regions, *_rss_moves(before_smaps.regions, snap.regions))
+            moves = (before_smaps.regions, *rss_moves(before_smaps.regions, snap.regions))
         cost = time.perf_counter() - t0
         if smaps_read:
             # smaps was read on a second thread while this one parsed: count its CPU too.
@@ -302,7 +316,7 @@ class Sampler:
             smaps_read=smaps_read,
             cost_seconds=cost,
             smaps_pending=pending,
-            rss_moves=rss_moves,
+            rss_moves=moves,
         )
 
     def _gone(self, prev: Snapshot | None, error: ProcError, t0: float) -> SampleResult:
@@ -332,188 +346,7 @@ class Sampler:
 
 # -- what is kept over time, bounded -----------------------------------------------------
 
-HISTORY_POINTS = 600  # samples of history kept (process and per region)
-# Regions whose resident size history is kept (the ones that changed most recently);
-# every other region's history is its current size, flat.
-MAX_REGION_HISTORIES = 4096
 MAX_EVENTS = 5000  # events kept for the log; older ones are counted, not kept
-
-
-def region_history_key(region: Region) -> tuple:
-    """What a region's RSS history is filed under: its start and identity (for the
-    stack, its end: its start moves down as it grows)."""
-    anchor = region.end if region.kind == "stack" else region.start
-    return (anchor, region.dev, region.inode, region.path)
-
-
-class RssHistory:
-    """Each region's resident size over the samples, bounded whatever the region count
-    and however long the watch: ``max_points`` samples, and a history only for the
-    ``max_regions`` regions whose resident size changed most recently (a region whose
-    size never changed is flat, and costs nothing; at a million regions, one list per
-    region would cost hundreds of MB). Not thread-safe: the UI thread records."""
-
-    def __init__(
-        self, max_points: int = HISTORY_POINTS, max_regions: int = MAX_REGION_HISTORIES
-    ) -> None:
-        self.max_points = max_points
-        self.max_regions = max_regions
-        self.sample_times: deque[float] = deque(maxlen=max_points)
-        self.changed: OrderedDict[tuple, deque[tuple[float, int]]] = OrderedDict()
-        self.first_seen: OrderedDict[tuple, float] = OrderedDict()  # regions that came later
-        self.dropped = 0  # histories forgotten to stay within max_regions
-        # The last change of the most recently forgotten history: every region without
-        # a history has not changed since (the histories go least recently changed
-        # first), so its flat line is drawn from then on only, not over the whole time.
-        self.forgotten_until = float("-inf")
-        self._last: tuple | None = None  # the regions of the last smaps read
-        self._last_time = 0.0
-
-    def record(self, snap: Snapshot, smaps_read: bool, moves: tuple | None = None) -> None:
-        """Add a sample. ``moves``: SampleResult.rss_moves, worked out in the sampling
-        worker against the smaps read before (used when that is the one recorded last)."""
-        t = snap.taken_at
-        self.sample_times.append(t)
-        if not smaps_read or snap.regions is self._last:
-            return  # maps-only tick: resident figures are carried, nothing new
-        last, self._last = self._last, snap.regions
-        previous_time, self._last_time = self._last_time, t
-        if last is None:
-            return
-        changed = self.changed
-        first_seen = self.first_seen
-        if moves is not None and moves[0] is last:
-            moved, new_keys = moves[1], moves[2]
-        else:
-            moved, new_keys = _rss_moves(last, snap.regions)
-        for key in new_keys:
-            first_seen[key] = t
-        for key, old, rss in moved:
-            points = changed.pop(key, None)
-            if points is None:
-                points = deque([(previous_time, old)], maxlen=self.max_points)
-            points.append((t, rss))
-            changed[key] = points  # most recently changed last
-        regions = snap.regions
-        starts = starts_of(regions)
-        for store in (changed, first_seen):
-            for key in [k for k in store if not _still_there(regions, k, starts)]:
-                del store[key]
-        while len(changed) > self.max_regions:
-            _, forgotten = changed.popitem(last=False)
-            self.forgotten_until = max(self.forgotten_until, forgotten[-1][0])
-            self.dropped += 1
-        while len(first_seen) > self.max_regions:
-            first_seen.popitem(last=False)
-
-    def points(self, region: Region) -> list[tuple[float, int]]:
-        """The region's resident size at every kept sample since it was first seen."""
-        if region.rss is None:
-            return []
-        key = region_history_key(region)
-        points = self.changed.get(key)
-        since = self.first_seen.get(key, float("-inf"))
-        if not points:
-            since = max(since, self.forgotten_until)
-            return [(t, region.rss) for t in self.sample_times if t >= since]
-        out = []
-        i = 0
-        value = points[0][1]  # what it was before its first kept change
-        for t in self.sample_times:
-            if t < since:
-                continue
-            while i < len(points) and points[i][0] <= t:
-                value = points[i][1]
-                i += 1
-            out.append((t, value))
-        return out
-
-    def kept(self) -> int:
-        """How many points are held, all regions together."""
-        return sum(map(len, self.changed.values())) + len(self.first_seen)
-
-
-def _rss_moves(last, regions) -> tuple[list, list]:
-    if isinstance(last, RegionColumns) and isinstance(regions, RegionColumns):
-        return _rss_moves_in_columns(last, regions)
-    return _rss_moves_by_walk(last, regions)
-
-
-def _rss_moves_in_columns(last: RegionColumns, regions: RegionColumns) -> tuple[list, list]:
-    """_rss_moves for columns. Where every region is the same mapping as the one at the
-    same index (the usual tick: two memcmps), the resident sizes are compared in C and
-    only the regions that moved become Regions; a changed map is walked."""
-    rows = matching_rows(regions, last, *key_pair(regions, last, whole=False))
-    if rows is not None or regions.figures is None or last.figures is None:
-        return _rss_moves_by_walk(last, regions)
-    new_rss, old_rss = regions.figures[0], last.figures[0]
-    moved: list = []
-    for k in where_pair(ne, new_rss, old_rss, len(regions)):
-        now, was = new_rss[k], old_rss[k]
-        if now < 0:  # no figure now (None)
-            continue
-        if was >= 0:  # (a figure that was None: nothing to compare, as in the walk)
-            moved.append((region_history_key(regions[k]), was, now))
-    return moved, []
-
-
-def _rss_moves_by_walk(last, regions) -> tuple[list, list]:
-    """Between two snapshots (each in address order): (key, before, now) of each region
-    whose resident size moved, and the keys of regions that were not there before.
-
-    A walk of both by start: a region at the same start with the same key is compared
-    in place, and no key is made for it unless its size moved, so an unchanged map of
-    a million regions costs one pass and no allocation per region. Regions left over
-    (the stack, whose start moves; anything mapped or unmapped) are matched by key."""
-    moved: list = []
-    old_left: list = []
-    new_left: list = []
-    i = 0
-    n = len(last)
-    for r in regions:
-        start = r[0]
-        while i < n and last[i][0] < start:
-            old_left.append(last[i])
-            i += 1
-        if i < n and last[i][0] == start:
-            o = last[i]
-            i += 1
-            if o is r or (o.rss == r.rss and o[1:7] == r[1:7]):
-                continue
-            key = region_history_key(r)
-            if key == region_history_key(o):
-                if o.rss is not None and r.rss is not None and o.rss != r.rss:
-                    moved.append((key, o.rss, r.rss))
-                continue
-            old_left.append(o)
-        new_left.append(r)
-    old_left.extend(last[i:])
-    if not new_left:
-        return moved, []
-    before = {region_history_key(o): o.rss for o in old_left if o.rss is not None}
-    new_keys = []
-    for r in new_left:
-        if r.rss is None:
-            continue
-        key = region_history_key(r)
-        old = before.get(key)
-        if old is None:
-            new_keys.append(key)
-        elif old != r.rss:
-            moved.append((key, old, r.rss))
-    return moved, new_keys
-
-
-def _still_there(regions, key: tuple, starts=None) -> bool:
-    """Is a region with this history key in ``regions`` (in address order)?"""
-    anchor = key[0]
-    if starts is None:
-        starts = starts_of(regions)
-    i = bisect_right(starts, anchor) - 1
-    for j in (i - 1, i, i + 1):  # starts there; or, for the stack, ends there
-        if 0 <= j < len(regions) and region_history_key(regions[j]) == key:
-            return True
-    return False
 
 
 _START = itemgetter(0)

@@ -25,6 +25,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from vmtop.model.classify import HUGETLB
 from vmtop.model.file_facts import PROCESS_EXITED
 from vmtop.model.region import Region, Snapshot
 from vmtop.procfs import pagemap as pm
@@ -311,7 +312,20 @@ class RegionDetailScreen(Screen):
         if isinstance(widget, Static):
             widget.update(self._history())
         elif hasattr(widget, "set_points"):
+            widget.title = self._history_title()
             widget.set_points(points)
+
+    def _history_title(self) -> str:
+        """What the history graph plots: a region in hugetlb pages has them counted
+        (its Rss leaves them out: the history of a database's shared buffers stayed at
+        0 while hundreds of MiB faulted in)."""
+        return "Region RSS + hugetlb" if self._in_hugetlb_pages() else "Region RSS"
+
+    def _in_hugetlb_pages(self) -> bool:
+        region = self.memory_region
+        if region.object == HUGETLB:
+            return True
+        return any(start == region.start and size for start, size in self.snapshot.hugetlb or ())
 
     # -- what the region is -------------------------------------------------------------
 
@@ -349,7 +363,7 @@ class RegionDetailScreen(Screen):
             try:
                 from vmtop.tui.widgets.rss_graph import RssGraph
 
-                graph = RssGraph("Region RSS", id="detail-history")
+                graph = RssGraph(self._history_title(), id="detail-history")
                 graph.set_points(points)
                 return graph
             except Exception:  # noqa: BLE001 - fall back to the built-in sparkline
@@ -361,7 +375,8 @@ class RegionDetailScreen(Screen):
             width = max(8, self.query_one("#detail-history").content_region.width)
         except Exception:  # noqa: BLE001 - before layout
             width = 56
-        return history_text(self.rss_history, self.memory_region, width)
+        label = "RSS + hugetlb" if self._in_hugetlb_pages() else ""
+        return history_text(self.rss_history, self.memory_region, width, label)
 
     # -- smaps fields -------------------------------------------------------------------
 

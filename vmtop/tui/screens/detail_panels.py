@@ -109,9 +109,12 @@ def sections_panel(result, kind: str | None = None) -> Table | Text | Group:
     return table
 
 
-def history_text(rss_history: list[tuple[float, int | None]], region: Region, width: int) -> Text:
+def history_text(
+    rss_history: list[tuple[float, int | None]], region: Region, width: int, label: str = ""
+) -> Text:
     """The region's RSS over time as a sparkline ``width`` cells wide, and a line of
-    now / min / max (the screen shows this when there is no graph widget)."""
+    now / min / max (the screen shows this when there is no graph widget); ``label``
+    says what the figures are where not Rss alone ("RSS + hugetlb")."""
     points = [rss for _, rss in rss_history if rss is not None]
     if not points:
         if region.rss is None:
@@ -125,7 +128,8 @@ def history_text(rss_history: list[tuple[float, int | None]], region: Region, wi
         seconds = rss_history[-1][0] - rss_history[0][0]
         span = f" · over {seconds:.0f} s ({len(points)} samples)"
     text.append(
-        f"now {format_bytes(points[-1])} · min {format_bytes(min(points))} · "
+        f"{label + ' ' if label else ''}now {format_bytes(points[-1])} · "
+        f"min {format_bytes(min(points))} · "
         f"max {format_bytes(max(points))}{span}",
         style="dim",
     )

@@ -107,6 +107,8 @@ HEADER = [
      "Shared_Dirty, as pmap -x"),
     ("swap", "the regions' Swap summed: shared memory on swap too, once per mapping of it "
      "(status' VmSwap, the picker's SWAP, leaves it out)"),
+    ("hugetlb", "memory in hugetlb pages (status' HugetlbPages), in no RSS: the bar's "
+     "lower row, the graph ('RSS + hugetlb'), the summary's RSS+H and Δ RSS count it"),
     ("pid in its namespace 1", "a process of a container (a PID namespace of its own): its "
      "PID there; vmtop's PIDs and thread IDs are those of vmtop's namespace"),
     ("Δ since …", "what the Δ columns compare with: the last refresh, or the baseline (b)"),

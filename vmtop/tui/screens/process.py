@@ -238,8 +238,9 @@ class ProcessScreen(
         assert snap is not None
         prev = self.snapshot
         # Carried maps-only ticks of an idle process give the very same region objects:
-        # then only expiring highlights can change what the table and bar show.
-        same = prev is not None and prev.regions == snap.regions
+        # then only expiring highlights can change what the table and bar show. (Memory
+        # in hugetlb pages is in no region's figures: the same map can hold more.)
+        same = prev is not None and prev.regions == snap.regions and prev.hugetlb == snap.hugetlb
         self.tick += 1
         self.snapshot = snap
         self._last_smaps_read = result.smaps_read

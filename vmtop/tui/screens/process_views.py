@@ -25,6 +25,7 @@ SORT_WORDS = {
     "private_clean": "Private_Clean",
     "private_dirty": "Private_Dirty",
     "anonymous": "Anonymous",
+    "hugetlb": "hugetlb pages",
     "delta": "change (Δ)",
 }
 
@@ -61,6 +62,7 @@ class ProcessViews:
             addr_width=addr_width,
             fields_of=fields_of,
             prepared=prepared.rows if prepared is not None else None,
+            hugetlb=snap.hugetlb,
         )
         log = self.query_one(EventLog)
         log.addr_width = addr_width
@@ -78,7 +80,7 @@ class ProcessViews:
         if prepared is not None:
             summary.set_prepared(prepared.summary)
         else:
-            summary.set_regions(snap.regions)
+            summary.set_regions(snap.regions, snap.hugetlb)
         self.query_one(RssGraph).set_points(list(self.rss_points))
         self._update_header()
         self._update_table_title()

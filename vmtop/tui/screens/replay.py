@@ -27,61 +27,19 @@ from vmtop.tui import replay_compare
 from vmtop.tui.formatting import format_bytes
 from vmtop.tui.named_commands import NamedCommands
 from vmtop.tui.replay_compare import AB_SEPARATOR, ab_lines  # noqa: F401 - AB_SEPARATOR: tests
+from vmtop.tui.replay_detail import (  # noqa: F401 - recorded_smaps_text: tests
+    recorded_hugetlb,
+    recorded_smaps_text,
+    region_rss_history,
+)
 from vmtop.tui.replay_source import SPEEDS, ReplaySource
-from vmtop.tui.screens.process import HISTORY_POINTS, ProcessScreen, region_history_key
+from vmtop.tui.screens.process import HISTORY_POINTS, ProcessScreen
 from vmtop.tui.screens.process_layout import FOOTER_PRIORITY
 from vmtop.tui.widgets.event_log import EventLog
+from vmtop.tui.widgets.rss_graph import RssGraph
 from vmtop.tui.widgets.timeline import Timeline, timeline_data
 
 LOG_EVENTS = 1000  # events before the cursor put back in the log after a jump
-
-
-# The smaps fields a recording keeps for each region, by the names smaps gives them.
-RECORDED_FIELDS = (
-    ("Rss", "rss"),
-    ("Pss", "pss"),
-    ("Shared_Clean", "shared_clean"),
-    ("Shared_Dirty", "shared_dirty"),
-    ("Private_Clean", "private_clean"),
-    ("Private_Dirty", "private_dirty"),
-    ("Anonymous", "anonymous"),
-    ("Swap", "swap"),
-)
-
-
-def recorded_smaps_text(region) -> bytes | None:
-    """The region's smaps block as far as the recording knows it: its header line,
-    Size, and the resident figures recorded (None when there are none)."""
-    if region.rss is None:
-        return None
-    name = region.path.encode("utf-8", "surrogateescape")
-    head = (
-        f"{region.start:x}-{region.end:x} {region.perms} {region.offset:08x} {region.dev} "
-        f"{region.inode}"
-    ).encode() + (b" " * 10 + name if name else b"")
-    lines = [head, f"Size: {region.size // 1024:>14} kB".encode()]
-    for label, field in RECORDED_FIELDS:
-        value = getattr(region, field)
-        if value is not None:
-            lines.append(f"{label + ':':<15}{value // 1024:>8} kB".encode())
-    return b"\n".join(lines) + b"\n"
-
-
-DETAIL_HISTORY = 300  # samples of a region's RSS history the detail shows
-
-
-def region_rss_history(recording: Recording, region, index: int) -> list[tuple[float, int]]:
-    """(time, resident bytes) of ``region`` over the samples up to ``index`` in which
-    the same mapping (by region_history_key: its start, the stack by its end) was there."""
-    key = region_history_key(region)
-    anchor = key[0]
-    out = []
-    for j in range(max(0, index - DETAIL_HISTORY + 1), index + 1):
-        snap = recording.snapshot(j)
-        other = snap.region_at(anchor - 1 if region.kind == "stack" else anchor)
-        if other is not None and region_history_key(other) == key and other.rss is not None:
-            out.append((snap.taken_at, other.rss))
-    return out
 
 
 class ReplayCommands(NamedCommands):
@@ -456,8 +414,16 @@ class ReplayScreen(ProcessScreen):
         first = max(0, j + 1 - HISTORY_POINTS)
         window = samples[first : j + 1]
         self.sample_times = deque((s.time for s in window), maxlen=HISTORY_POINTS)
+        # As live: no RSS counts memory in hugetlb pages, so where the process has some
+        # the graph is of both (and says so), from the total each sample recorded.
+        hugetlb = any(s.hugetlb for s in window)
+        self.query_one(RssGraph).title = "RSS + hugetlb" if hugetlb else "RSS"
         self.rss_points = deque(
-            ((s.time, s.totals.rss) for s in window if s.totals and s.totals.rss is not None),
+            (
+                (s.time, s.totals.rss + (s.hugetlb or 0))
+                for s in window
+                if s.totals and s.totals.rss is not None
+            ),
             maxlen=HISTORY_POINTS,
         )
 
@@ -489,7 +455,7 @@ class ReplayScreen(ProcessScreen):
         # The recording holds a region's resident figures, not its smaps text nor its
         # pages: the detail shows those figures as the smaps fields they came from.
         region = message.region
-        text = recorded_smaps_text(region)
+        text = recorded_smaps_text(region, recorded_hugetlb(message.snapshot, region))
         self.app.push_screen(
             RegionDetailScreen(
                 procfs=self.procfs,

@@ -1,6 +1,11 @@
 """Totals per region kind: how many regions, and their size, RSS, PSS, private dirty
 and swap (the figures the header totals, named the same).
 
+Memory in hugetlb pages is in no RSS: where the process has some, the RSS column counts
+it too and is titled "RSS+H" (a line under the totals says so), as the bar draws it
+resident; PostgreSQL's shared buffers with huge_pages=on read "shm 277M RSS 84K" under
+a bar drawn 90 % resident.
+
 Kinds come grouped to answer "where does my RSS go" (vmtop.model.kind_groups): heaps
 (heap + arenas + big anonymous blocks), stacks, JIT, the program image, files, shared
 memory, devices, reserved (virtual only). A group with more than one kind present gets
@@ -27,6 +32,7 @@ from textual.widget import Widget
 
 from vmtop.model.column_steps import where_value
 from vmtop.model.columns import CHUNK, FIGURES, RegionColumns, field_values
+from vmtop.model.hugetlb_regions import hugetlb_by_kind
 from vmtop.model.kind_groups import group_of, summary_order
 from vmtop.model.region import Region
 from vmtop.tui import theme
@@ -41,6 +47,12 @@ class KindTotals(NamedTuple):
     pss: int | None
     private_dirty: int | None
     swap: int | None
+    hugetlb: int | None = None  # memory in hugetlb pages, in no RSS (None: none known)
+
+    @property
+    def resident(self) -> int | None:
+        """RSS with the memory in hugetlb pages: what the RSS+H column shows."""
+        return _add(self.rss, self.hugetlb)
 
 
 def _add(a: int | None, b: int | None) -> int | None:
@@ -49,15 +61,17 @@ def _add(a: int | None, b: int | None) -> int | None:
     return (a or 0) + b
 
 
-def kind_totals(regions: Sequence[Region]) -> list[KindTotals]:
-    """Per kind present, group by group (vmtop.model.kind_groups)."""
+def kind_totals(regions: Sequence[Region], hugetlb=None) -> list[KindTotals]:
+    """Per kind present, group by group (vmtop.model.kind_groups); ``hugetlb``: the
+    snapshot's memory in hugetlb pages (Snapshot.hugetlb), added up by kind."""
     if isinstance(regions, RegionColumns):
         acc = _column_totals(regions)
     else:
         acc = _row_totals(regions)
     order = {k: i for i, k in enumerate(summary_order())}
     ordered = sorted(acc.items(), key=lambda kv: order.get(kv[0], 99))
-    return [KindTotals(k, *v[:6]) for k, v in ordered]
+    in_hugetlb = hugetlb_by_kind(regions, hugetlb)
+    return [KindTotals(k, *v[:6], in_hugetlb.get(k)) for k, v in ordered]
 
 
 def _column_totals(regions: RegionColumns) -> dict[str, list]:
@@ -142,9 +156,9 @@ def summary_lines(totals: list[KindTotals]) -> list[SummaryLine]:
             j += 1
         members = totals[i:j]
         if len(members) > 1:
-            sums: list[int | None] = [None] * 4
+            sums: list[int | None] = [None] * 5
             for t in members:
-                for k, v in enumerate((t.rss, t.pss, t.private_dirty, t.swap)):
+                for k, v in enumerate((t.rss, t.pss, t.private_dirty, t.swap, t.hugetlb)):
                     sums[k] = _add(sums[k], v)
             subtotal = KindTotals(
                 group.name, sum(t.count for t in members), sum(t.size for t in members), *sums
@@ -162,9 +176,10 @@ class PreparedSummary(NamedTuple):
     lines: tuple[SummaryLine, ...]
 
 
-def prepare_summary(regions: Sequence[Region]) -> PreparedSummary:
-    """Everything linear in regions that the summary needs (pure: runs in a worker)."""
-    totals = kind_totals(regions)
+def prepare_summary(regions: Sequence[Region], hugetlb=None) -> PreparedSummary:
+    """Everything linear in regions that the summary needs (pure: runs in a worker);
+    ``hugetlb``: the snapshot's memory in hugetlb pages (Snapshot.hugetlb)."""
+    totals = kind_totals(regions, hugetlb)
     return PreparedSummary(tuple(totals), tuple(summary_lines(totals)))
 
 
@@ -206,10 +221,10 @@ class KindSummary(theme.ThemedLines, Widget):
         self.totals: list[KindTotals] = []
         self.lines: list[SummaryLine] = []
 
-    def set_regions(self, regions: Sequence[Region]) -> None:
+    def set_regions(self, regions: Sequence[Region], hugetlb=None) -> None:
         """Total ``regions`` here, on the UI thread (the process screen hands over
         totals worked out in its sampling worker instead: ``set_prepared``)."""
-        self.set_prepared(prepare_summary(regions))
+        self.set_prepared(prepare_summary(regions, hugetlb))
 
     def set_prepared(self, prepared: PreparedSummary) -> None:
         old = len(self.lines)
@@ -220,8 +235,13 @@ class KindSummary(theme.ThemedLines, Widget):
         else:
             self.refresh()
 
+    @property
+    def with_hugetlb(self) -> bool:
+        """Whether the RSS column counts memory in hugetlb pages (the process has some)."""
+        return any(t.hugetlb for t in self.totals)
+
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return len(self.lines) + 2
+        return len(self.lines) + 2 + self.with_hugetlb
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -229,9 +249,10 @@ class KindSummary(theme.ThemedLines, Widget):
             segments = [
                 Segment(f"{'Kind':<{LABEL_WIDTH}}{'Count':>6}", theme.style("soft", bold=True))
             ]
+            rss = "RSS+H" if self.with_hugetlb else "RSS"
             segments += [
                 Segment(f"{t:>6}", theme.style("soft", bold=True))
-                for t in ("Size", "RSS", "PSS", "PrDty", "Swap")
+                for t in ("Size", rss, "PSS", "PrDty", "Swap")
             ]
             return Strip(segments).adjust_cell_length(width)
         i = y - 1
@@ -241,7 +262,7 @@ class KindSummary(theme.ThemedLines, Widget):
             segments = [Segment("▸", group)] + _line(
                 t.kind,
                 str(t.count),
-                (t.size, t.rss, t.pss, t.private_dirty, t.swap),
+                (t.size, t.resident, t.pss, t.private_dirty, t.swap),
                 group,
                 LABEL_WIDTH - 1,
             )
@@ -254,7 +275,7 @@ class KindSummary(theme.ThemedLines, Widget):
             segments = [Segment(indent + theme.kind_swatch(t.kind), style)] + _line(
                 theme.kind_label(t.kind),
                 str(t.count),
-                (t.size, t.rss, t.pss, t.private_dirty, t.swap),
+                (t.size, t.resident, t.pss, t.private_dirty, t.swap),
                 style,
                 LABEL_WIDTH - 1 - len(indent),
             )
@@ -262,12 +283,15 @@ class KindSummary(theme.ThemedLines, Widget):
         if i == len(self.lines) and self.totals:
             sums: list[int | None] = [None] * 5
             for t in self.totals:
-                for k, v in enumerate((t.size, t.rss, t.pss, t.private_dirty, t.swap)):
+                for k, v in enumerate((t.size, t.resident, t.pss, t.private_dirty, t.swap)):
                     sums[k] = _add(sums[k], v)
             count = str(sum(t.count for t in self.totals))
             return Strip(
                 _line("total", count, sums, theme.style("strong", bold=True))
             ).adjust_cell_length(width)
+        if i == len(self.lines) + 1 and self.with_hugetlb:
+            note = "RSS+H: RSS and hugetlb pages (in no RSS)"
+            return Strip([Segment(note, theme.style("muted"))]).adjust_cell_length(width)
         return Strip.blank(width)
 
     def on_click(self, event) -> None:

@@ -35,6 +35,7 @@ from vmtop.tui.widgets.table_columns import (
     REQUIRED_COLUMNS,
     Column,
     columns_for,
+    raised_columns,
 )
 from vmtop.tui.widgets.table_lines import RegionTableLines
 from vmtop.tui.widgets.table_model import (
@@ -140,6 +141,7 @@ class RegionTable(RegionTableLines, theme.ThemedLines, ScrollView, can_focus=Tru
         self.chosen: tuple[str, ...] = DEFAULT_COLUMNS
         # Every smaps field of a region (smaps_blocks.region_fields), for FIELD_COLUMNS.
         self.fields_of: Callable[[Region], dict] | None = None
+        self.hugetlb: dict[int, int] | None = None  # Snapshot.hugetlb, by region start
         self._fields_cache: dict[tuple, dict] = {}
         # Group-by-object: what `size` prints per ELF object (path -> ObjectSize).
         self.object_sizes: dict[str, object] = {}
@@ -165,6 +167,7 @@ class RegionTable(RegionTableLines, theme.ThemedLines, ScrollView, can_focus=Tru
         addr_width: int = 12,
         fields_of: Callable[[Region], dict] | None = None,
         prepared: PreparedRows | None = None,
+        hugetlb: Sequence[tuple[int, int]] | None = None,
     ) -> None:
         """New data (a refresh): rebuild rows, keep the cursor on the same region.
 
@@ -175,10 +178,14 @@ class RegionTable(RegionTableLines, theme.ThemedLines, ScrollView, can_focus=Tru
         self.changes = changes
         self.recent = recent
         self.fields_of = fields_of
+        raised = raised_columns(self.hugetlb)
+        self.hugetlb = None if hugetlb is None else dict(hugetlb)
         self._fields_cache.clear()
         full = 16 if regions and regions[-1].end > (1 << 56) else addr_width
         if (addr_width, full) != (self.user_addr_width, self.full_addr_width):
             self.user_addr_width, self.full_addr_width = addr_width, full
+            self._fit_columns(force=True)
+        elif raised_columns(self.hugetlb) != raised:  # (HugeTLB kept, or no longer)
             self._fit_columns(force=True)
         self._rebuild(prepared)
 
@@ -191,7 +198,8 @@ class RegionTable(RegionTableLines, theme.ThemedLines, ScrollView, can_focus=Tru
             # End, or in a short form (table_lines).
             wide = (width or 1000) >= FULL_ADDRESSES_FROM
             self.addr_width = self.full_addr_width if wide else self.user_addr_width
-            self.columns = columns_for(self.addr_width, width or 1000, self.chosen)
+            raised = raised_columns(self.hugetlb)
+            self.columns = columns_for(self.addr_width, width or 1000, self.chosen, raised)
             self._cache.clear()
 
     def set_columns(self, chosen: tuple[str, ...]) -> None:
@@ -224,21 +232,25 @@ class RegionTable(RegionTableLines, theme.ThemedLines, ScrollView, can_focus=Tru
         ):
             self._show_rows(prepared.rows)  # built in the sampling worker for this state
         elif now or len(self.regions) < ROWS_OFF_THREAD_FROM or state.by_address:
-            self._show_rows(build_rows(self.regions, self.changes, **state._asdict()))
+            self._show_rows(
+                build_rows(self.regions, self.changes, **state._asdict(), hugetlb=self.hugetlb)
+            )
         else:
             self.pending = state
             self.refresh()  # (the header: the column sorted by, marked "…" until then)
             if not self._building:  # (one build at a time: the last state asked for next)
                 self._building = True
-                self._build_rows(self.regions, self.changes, state)
+                self._build_rows(self.regions, self.changes, state, self.hugetlb)
 
     @work(thread=True, group="table-rows", exit_on_error=False)
-    def _build_rows(self, regions: Sequence[Region], changes: dict, state: TableState) -> None:
+    def _build_rows(
+        self, regions: Sequence[Region], changes: dict, state: TableState, hugetlb=None
+    ) -> None:
         # (regions, changes and state are immutable, or no longer changed once handed
         # to the table: nothing here is shared with the UI thread but what it reads)
         rows = None
         try:
-            rows = build_rows(regions, changes, **state._asdict())
+            rows = build_rows(regions, changes, **state._asdict(), hugetlb=hugetlb)
         finally:  # (whatever happened, the table hears back: no build waits forever)
             self.app.call_from_thread(self._rows_built, PreparedRows(regions, changes, state, rows))
 

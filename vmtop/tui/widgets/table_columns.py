@@ -36,7 +36,9 @@ FIELD_COLUMNS = {
     "swap_pss": "SwapPss",
     "anon_huge": "AnonHugePages",
     "lazyfree": "LazyFree",
-    # hugetlb pages are in neither Rss nor Pss: the only figure of them.
+    # hugetlb pages are in neither Rss nor Pss: the only figure of them. (Read from the
+    # snapshot's figures of them, Snapshot.hugetlb, where it has them: then summed for
+    # groups and sortable; from the text only where status does not say.)
     "hugetlb": ("Shared_Hugetlb", "Private_Hugetlb"),
 }
 # Every column the table can show, in the order they appear. Figures are named for the
@@ -104,12 +106,12 @@ CATALOGUE = (
     ),
     Column(
         "hugetlb",
-        "",
+        "hugetlb",
         "HugeTLB",
         7,
         True,
         21,
-        "Shared/Private_Hugetlb: not in RSS (rows on screen)",
+        "Shared_ + Private_Hugetlb: in hugetlb pages, which RSS leaves out",
     ),
     Column("perm", "", "Perm", 4, False, 20, "permissions"),
     Column("kind", "kind", "Kind", 9, False, 70, "what the region is"),
@@ -121,7 +123,7 @@ CATALOGUE = (
         6,
         True,
         65,
-        "change of RSS (since refresh/baseline; ~ estimated: split/merged)",
+        "change of RSS, hugetlb pages counted (since refresh/baseline; ~ estimated)",
     ),
     Column("name", "name", "Object / name", 0, False, 100, "file, object or description"),
 )
@@ -140,17 +142,34 @@ MIN_NAME = 18
 FULL_ADDRESSES_FROM = 150  # table columns: from here [vsyscall]'s 16 digits are shown whole
 
 
+# The priority of a column raised for this process: HugeTLB where it has memory in
+# hugetlb pages (in no RSS: at 80 columns the segment read "276M RSS 0", the column the
+# first to go). Above PSS and Swap, below the change of RSS.
+RAISED_PRIORITY = 62
+
+
+def raised_columns(hugetlb: dict[int, int] | None) -> tuple[str, ...]:
+    """The columns kept ahead of their usual priority for a snapshot whose memory in
+    hugetlb pages by region start is ``hugetlb``: HugeTLB where it has some."""
+    return ("hugetlb",) if hugetlb and any(hugetlb.values()) else ()
+
+
 def columns_for(
-    addr_width: int, width: int = 1000, chosen: tuple[str, ...] = DEFAULT_COLUMNS
+    addr_width: int,
+    width: int = 1000,
+    chosen: tuple[str, ...] = DEFAULT_COLUMNS,
+    raised: tuple[str, ...] = (),
 ) -> list[Column]:
     """The chosen columns that fit ``width`` with room for the name: on a narrow
-    terminal the lowest priorities go first (End and Perm long before PSS and Swap)."""
+    terminal the lowest priorities go first (End and Perm long before PSS and Swap);
+    ``raised`` ones at RAISED_PRIORITY."""
     want = set(chosen) | set(REQUIRED_COLUMNS)
     columns = [
         c._replace(width=addr_width) if c.id in ("start", "end") else c
         for c in CATALOGUE
         if c.id in want
     ]
+    columns = [c._replace(priority=RAISED_PRIORITY) if c.id in raised else c for c in columns]
     for drop in sorted(columns, key=lambda c: c.priority):
         if 1 + sum(c.width + 1 for c in columns if c.width) + MIN_NAME <= width:
             break

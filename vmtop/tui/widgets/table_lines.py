@@ -191,10 +191,21 @@ class RegionTableLines:
             if figure is not None:
                 value = getattr(row, figure[0])
                 out[column.id] = (format_bytes(value), plain if value else dim)
+            elif column.id == "hugetlb" and (self.hugetlb is not None or isinstance(row, GroupRow)):
+                value = self._hugetlb(row)
+                out[column.id] = (format_bytes(value), plain if value else dim)
             elif column.id in FIELD_COLUMNS:
                 value = self._field(row, FIELD_COLUMNS[column.id])
                 out[column.id] = (format_bytes(value), plain if value else dim)
         return out
+
+    def _hugetlb(self, row) -> int | None:
+        """A row's memory in hugetlb pages: the snapshot's figure of its region, its
+        group's sum (None: not known)."""
+        if isinstance(row, GroupRow):
+            return row.hugetlb
+        region = row.region if isinstance(row, Member) else row
+        return self.hugetlb.get(region.start, 0) if self.hugetlb is not None else None
 
     def _field(self, row, name: str | tuple[str, ...]) -> int | None:
         """One smaps field of a region row, or the sum of several (None for a group, or

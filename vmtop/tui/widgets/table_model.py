@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from vmtop.model.columns import RegionColumns
-from vmtop.model.region import Region
+from vmtop.model.region import Region, region_starting_at
 from vmtop.tui.sampler import RegionChange
 from vmtop.tui.widgets.table_column_rows import GroupedRows, RowsOf, column_groups, column_rows
 from vmtop.tui.widgets.table_rows import (
@@ -57,8 +57,11 @@ def build_rows(
     filter_text: str = "",
     grouped: bool = False,
     expanded: frozenset[str] | set[str] = frozenset(),
+    hugetlb: dict[int, int] | None = None,
 ) -> Sequence[Row]:
-    """The rows to show, in order. ``changes`` is keyed by region start.
+    """The rows to show, in order. ``changes`` is keyed by region start; ``hugetlb``
+    (Snapshot.hugetlb as a dict by start; None: not known) sorts and sums the HugeTLB
+    column.
 
     Regions held as columns, in address order, unfiltered, are their own rows (a
     Sequence: the table makes a Region for the rows on screen only)."""
@@ -72,8 +75,9 @@ def build_rows(
     get = changes.get
     if not grouped:
         if sort != "start" or descending:
-            shown.sort(key=lambda r: sort_value(sort, r, get(r.start)), reverse=descending)
+            shown.sort(key=lambda r: sort_value(sort, r, get(r.start), hugetlb), reverse=descending)
         return shown
+    in_hugetlb = _grouped_hugetlb(shown, hugetlb)
 
     members: dict[str, list[Region]] = {}
     labels: dict[str, str] = {}
@@ -111,6 +115,7 @@ def build_rows(
             private_clean=_sum_opt([r.private_clean for r in regs]),
             private_dirty=_sum_opt([r.private_dirty for r in regs]),
             anonymous=_sum_opt([r.anonymous for r in regs]),
+            hugetlb=None if hugetlb is None else in_hugetlb.get(key, 0),
         )
         groups.append((group, regs))
     groups.sort(key=lambda gr: group_sort_value(sort, gr[0]), reverse=descending)
@@ -120,10 +125,24 @@ def build_rows(
         if group.expanded:
             if sort != "start" or descending:
                 regs = sorted(
-                    regs, key=lambda r: sort_value(sort, r, get(r.start)), reverse=descending
+                    regs,
+                    key=lambda r: sort_value(sort, r, get(r.start), hugetlb),
+                    reverse=descending,
                 )
             rows.extend(Member(r) for r in regs)
     return rows
+
+
+def _grouped_hugetlb(shown: list[Region], hugetlb: dict[int, int] | None) -> dict[str, int]:
+    """Memory in hugetlb pages by the group of its region (regions with some are few:
+    each found by its start)."""
+    out: dict[str, int] = {}
+    for start, size in (hugetlb or {}).items():
+        r = region_starting_at(shown, start)
+        if r is not None:
+            key = group_key(r)[0]
+            out[key] = out.get(key, 0) + size
+    return out
 
 
 def regions_in(rows: Sequence[Row]) -> int:

@@ -32,10 +32,10 @@ FIGURES = {
 
 
 # Sort columns, in the order `s` cycles through them. Sizes sort largest first.
-SORT_COLUMNS = ("start", "size", *FIGURES, "delta", "kind", "name")
+SORT_COLUMNS = ("start", "size", *FIGURES, "hugetlb", "delta", "kind", "name")
 
 
-DESCENDING_FIRST = {"size", *FIGURES, "delta"}
+DESCENDING_FIRST = {"size", *FIGURES, "hugetlb", "delta"}
 
 
 class GroupRow(NamedTuple):
@@ -59,6 +59,7 @@ class GroupRow(NamedTuple):
     private_clean: int | None = None
     private_dirty: int | None = None
     anonymous: int | None = None
+    hugetlb: int | None = None  # memory in hugetlb pages (in no RSS); None: not known
 
 
 class Member(NamedTuple):
@@ -213,13 +214,16 @@ def filter_regions(regions: Sequence[Region], text: str) -> list[Region]:
     return out
 
 
-def sort_value(column: str, region: Region, change: RegionChange | None):
+def sort_value(column: str, region: Region, change: RegionChange | None, hugetlb=None):
+    """What ``region`` sorts by (``hugetlb``: Snapshot.hugetlb as a dict by start)."""
     if column == "start":
         return region.start
     if column == "size":
         return region.size
     if column in FIGURES:
         return getattr(region, FIGURES[column][0]) or 0
+    if column == "hugetlb":
+        return hugetlb.get(region.start, 0) if hugetlb else 0
     if column == "delta":
         if change is None:
             return 0
@@ -237,7 +241,7 @@ def sort_value(column: str, region: Region, change: RegionChange | None):
 def group_sort_value(column: str, g: GroupRow):
     if column == "start":
         return g.start
-    if column == "size" or column in FIGURES:
+    if column in ("size", "hugetlb") or column in FIGURES:
         return getattr(g, FIGURES[column][0] if column in FIGURES else column) or 0
     if column == "delta":
         return abs(g.size_delta) + abs(g.rss_delta)
