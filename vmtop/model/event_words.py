@@ -246,7 +246,7 @@ def protection_change(p: Region, c: Region) -> tuple[str, str]:
     if was_none and not now_none and p.kind in (kinds.RESERVED, kinds.GUARD):
         if c.kind == kinds.ARENA:
             why = f"{c.object} grew into its reserve"
-        elif c.object and c.object.startswith(("Java heap", "code cache")):
+        elif c.object and c.object.startswith(("Java heap", "Java metaspace", "code cache")):
             why = f"the {c.object.partition(':')[0]} grew into its reserve"
         elif c.kind == kinds.JIT:
             why = "the JIT's code cache grew into its reserve"

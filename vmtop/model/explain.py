@@ -4,7 +4,15 @@ for what its pages are (``huge_pages_note``) its smaps fields."""
 
 from __future__ import annotations
 
-from vmtop.model import cuda, go_heap, java_regions, kinds, v8_pages, valgrind
+from vmtop.model import (
+    cuda,
+    go_heap,
+    java_native_regions,
+    java_regions,
+    kinds,
+    v8_pages,
+    valgrind,
+)
 from vmtop.model.cached_stacks import is_cached_stack
 from vmtop.model.chromium_words import why_chromium
 from vmtop.model.classify import ARENA_HEAP, HUGETLB
@@ -35,8 +43,9 @@ def why_kind(region: Region) -> str:
     if chromium is not None:
         return chromium
     postgres = why_postgres(r, size)
-    if postgres is not None:
-        return postgres
+    if postgres is not None:  # what it is to PostgreSQL, then how it is mapped
+        plain = why_kind(r._replace(object=None))
+        return f"{postgres} {plain}" if plain else postgres
     if r.object == java_regions.CDS_ARCHIVE:
         return (
             f"No access, {size}: the rest of the reservation of the JVM's CDS archive "
@@ -50,6 +59,10 @@ def why_kind(region: Region) -> str:
             "size read from the JVM's hsperfdata) right after the CDS archive, committed "
             "in parts as classes are loaded."
         )
+    if r.object == java_native_regions.METASPACE:
+        return _why_metaspace(r, size)
+    if r.object == java_native_regions.GC_DATA:
+        return _why_gc_data(r, size)
     if r.object and r.object.startswith(java_regions.JAVA_HEAP):
         return _why_java_heap(r)
     if r.object == valgrind.VALGRIND_MEMORY:
@@ -193,6 +206,42 @@ def why_kind(region: Region) -> str:
 _FILE_KINDS = frozenset(
     (kinds.TEXT, kinds.RODATA, kinds.RELRO, kinds.DATA, kinds.FILE, kinds.GAP, kinds.RESERVED)
 )
+
+
+def _why_metaspace(r: Region, size: str) -> str:
+    if r.kind == kinds.RESERVED:
+        return (
+            f"No access, {size}: part of a node of the JVM's metaspace (64 MiB each) not "
+            "committed yet, or given back after classes were unloaded. Address space, not "
+            "memory; metaspace commits it in 64 KiB granules as classes are loaded."
+        )
+    return (
+        "The JVM's metaspace: the metadata of loaded classes (methods and their bytecode, "
+        "constant pools, annotations; the classes themselves are in the class space when "
+        "there is one). It grows with every class loaded (frameworks, proxies, lambdas, "
+        "generated classes) and shrinks only when a class loader is collected and its "
+        "classes unloaded; HotSpot reserves it in 64 MiB nodes, adds nodes as it grows "
+        "(no cap unless -XX:MaxMetaspaceSize), and commits them in 64 KiB granules. "
+        "jcmd PID VM.metaspace shows it by class loader."
+    )
+
+
+def _why_gc_data(r: Region, size: str) -> str:
+    if r.kind == kinds.RESERVED:
+        return (
+            f"No access, {size}: the part of one of the garbage collector's tables kept "
+            "for the Java heap's reserve, committed as the heap grows into it (or of "
+            "ZGC's mark stack space, committed as marking needs it)."
+        )
+    return (
+        "The garbage collector's own data for the Java heap: card tables and block "
+        "offset tables (a byte for every 512 heap bytes), mark bitmaps (a bit for every "
+        "8 bytes with G1, 4 with Shenandoah), ZGC's mark stacks, G1's mark stack. "
+        "HotSpot reserves each for the whole maximum heap (-Xmx) and commits it where the "
+        "heap is committed, so it grows with the committed heap (with G1, two bitmaps and "
+        "three tables: about 1/27 of it, and a 32 MiB mark stack) and its pages are "
+        "written by every collection or marking cycle."
+    )
 
 
 def _why_java_heap(r: Region) -> str:

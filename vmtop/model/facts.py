@@ -21,6 +21,12 @@ class JavaFacts(NamedTuple):
     source: str = ""  # "hsperfdata", "-Xmx", or ""
     # The compressed class space's reservation (hsperfdata; 0: none; None: unknown).
     class_space_size: int | None = None
+    # The collector (hsperfdata: "G1", "Parallel", "Serial", "Shenandoah", "Z"; "":
+    # unknown), and the young and old generations' reservations, which lie one after
+    # the other in the heap with Parallel and Serial (None: unknown).
+    collector: str = ""
+    young_max: int | None = None
+    old_max: int | None = None
 
 
 class KsmStat(NamedTuple):

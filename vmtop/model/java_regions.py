@@ -7,8 +7,11 @@ also the archived heap objects mapped from ``classes.jsa`` inside it. So the hea
 the run of such regions that spans exactly that size. With compressed oops HotSpot puts
 it to end at or below 32 GiB, which settles a size that several runs match (64 MiB
 glibc arenas); above 32 GiB a small heap is not named (a run of arenas or metaspace
-nodes could be it), and no run with a glibc arena's shape in it is taken. Where no run
-or more than one matches, nothing is named: the map then says what it always said.
+nodes could be it), and no run with a glibc arena's shape in it is taken. Of two runs,
+the one not starting in the no-access prefix HotSpot puts below a heap it cannot base
+at zero (-Xmx31g) is the heap, and of two adjacent ones of the class space's size the
+lower (without CDS the class space follows the heap). Where no run or more than one
+matches, nothing is named: the map then says what it always said.
 Checked against the JVM's own account (NMT) on 17 configurations of OpenJDK 17 (G1,
 Parallel, Serial, Shenandoah, ZGC; 64 MiB to 40 GiB; CDS on and off): right on every
 one where the size was known, never wrong.
@@ -20,6 +23,8 @@ one reservation (240 MiB by default) in three segments going up the map, profile
 methods, the JVM's own code (non-nmethods), non-profiled methods; each committed from
 its base. Its no-access parts are named the code cache's reserve.
 
+Metaspace and the collector's data structures: ``vmtop.model.java_native_regions``.
+
 Only for a process that maps libjvm.so (``JavaFacts`` is None otherwise).
 """
 
@@ -29,6 +34,7 @@ from collections.abc import MutableSequence
 
 from vmtop.model import kinds
 from vmtop.model.facts import JavaFacts
+from vmtop.model.java_native_regions import mark_java_native_regions
 from vmtop.model.region import Region
 from vmtop.model.region_rows import (
     END,
@@ -71,7 +77,7 @@ def mark_java_regions(regions: MutableSequence[Region], java: JavaFacts) -> None
             if r[PATH].startswith(_ZGC_NAME):
                 regions[i] = relabel(r, r[KIND], JAVA_HEAP_ZGC, r[TID])
     elif java.heap_sizes:
-        span = _heap_span(regions, java.heap_sizes)
+        span = _heap_span(regions, java.heap_sizes, java.class_space_size)
         if span is not None:
             for i in range(span[0], span[1] + 1):
                 r = regions[i]
@@ -80,8 +86,10 @@ def mark_java_regions(regions: MutableSequence[Region], java: JavaFacts) -> None
     cds_end = _mark_cds_archive(regions, span)
     heap_end = regions[span[1]][END] if span is not None else None
     start = cds_end if cds_end is not None else heap_end
+    named_space = False
     if java.class_space_size and start is not None:
-        _mark_class_space(regions, start, java.class_space_size)
+        named_space = _mark_class_space(regions, start, java.class_space_size)
+    mark_java_native_regions(regions, java, span, named_space)
 
 
 def _mark_cds_archive(regions, heap: tuple[int, int] | None) -> int | None:
@@ -118,27 +126,29 @@ def _mark_cds_archive(regions, heap: tuple[int, int] | None) -> int | None:
     return end
 
 
-def _mark_class_space(regions, start: int, size: int) -> None:
+def _mark_class_space(regions, start: int, size: int) -> bool:
     """The compressed class space: anonymous rw-/no-access regions from ``start``
-    (right after the CDS archive, or after the heap without CDS) spanning ``size``."""
+    (right after the CDS archive, or after the heap without CDS) spanning ``size``;
+    whether it was found."""
     n = len(regions)
     first = next((i for i in range(n) if regions[i][START] == start), None)
     if first is None:
-        return
+        return False
     j = first
     while True:
         r = regions[j]
         if r[PATH] or r[INODE] or r[PERMS] not in ("rw-p", "---p"):
-            return
+            return False
         if r[END] - start == size:
             break
         if r[END] - start > size or j + 1 >= n or regions[j + 1][START] != r[END]:
-            return
+            return False
         j += 1
     for i in range(first, j + 1):
         r = regions[i]
         kind = kinds.ANON if r[KIND] == kinds.ARENA else r[KIND]
         regions[i] = relabel(r, kind, CLASS_SPACE, r[TID])
+    return True
 
 
 def _heap_part(r: Region) -> bool:
@@ -147,34 +157,57 @@ def _heap_part(r: Region) -> bool:
     return not r[INODE] and r[PERMS] in ("rw-p", "---p")
 
 
-def _heap_span(regions, sizes: tuple[int, ...]) -> tuple[int, int] | None:
+def _heap_span(regions, sizes: tuple[int, ...], class_space: int | None = None):
     """(first, last) index of the one run of heap-like regions spanning a size of
     ``sizes``, by the rules of the module's note; None when there is none or several."""
     spans = []
-    n = len(regions)
-    for i in range(n):
-        first = regions[i]
-        if not _heap_part(first) or first[PATH]:
+    n, i = len(regions), 0
+    while i < n:
+        # A run of adjacent heap-like regions, read once (metaspace can make hundreds).
+        run = [regions[i]]
+        if not _heap_part(run[0]):
+            i += 1
             continue
-        lo, j = first[START], i
-        while True:
-            size = regions[j][END] - lo
-            if size in sizes:
-                spans.append((i, j))
+        while i + len(run) < n:
+            nxt = regions[i + len(run)]
+            if nxt[START] != run[-1][END] or not _heap_part(nxt):
                 break
-            if size > max(sizes) or j + 1 >= n:
-                break
-            nxt = regions[j + 1]
-            if nxt[START] != regions[j][END] or not _heap_part(nxt):
-                break
-            j += 1
+            run.append(nxt)
+        ends = {r[END]: k for k, r in enumerate(run)}
+        for k, first in enumerate(run):
+            if first[PATH]:
+                continue
+            last = [
+                ends[e] for e in (first[START] + size for size in sizes) if ends.get(e, -1) >= k
+            ]
+            if last:
+                spans.append((i + k, i + min(last)))
+        i += len(run)
     low = [s for s in spans if regions[s[1]][END] <= _LOW_HEAP_END]
+    if len(low) == 2:
+        low = _told_apart(regions, low, class_space)
     if len(low) == 1:
         return low[0]
     spans = [s for s in spans if not any(_arena_shaped(regions, k) for k in range(s[0], s[1] + 1))]
+    if len(spans) == 2:
+        spans = _told_apart(regions, spans, class_space)
     if len(spans) != 1 or min(sizes) <= _SMALL_HEAP:
         return None
     return spans[0]
+
+
+def _told_apart(regions, two: list[tuple[int, int]], class_space: int | None) -> list:
+    """Of two runs of the heap's size, the heap where the layout says which: the one
+    not starting in the no-access prefix HotSpot puts below a heap it cannot place at
+    a zero base (-Xmx31g); the lower of two adjacent ones of the class space's size
+    (without CDS, the class space is reserved right after the heap)."""
+    (a, b), (c, d) = two
+    prefix = [s for s in two if regions[s[0]][PERMS] == "---p"]
+    if len(prefix) == 1:
+        return [s for s in two if s not in prefix]
+    if regions[b][END] == regions[c][START] and class_space == regions[b][END] - regions[a][START]:
+        return [two[0]]
+    return two
 
 
 def _arena_shaped(regions, k: int) -> bool:

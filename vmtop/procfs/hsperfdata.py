@@ -84,3 +84,26 @@ def _is_g1(counters: dict[str, int | str]) -> bool:
         for k, v in counters.items()
         if k.startswith("sun.gc.collector.") and k.endswith(".name")
     )
+
+
+# The first word of each collector's names in sun.gc.collector.N.name (JDK 17: "G1 young
+# collection pauses", "Parallel full collection pauses", "Serial ...", "Shenandoah
+# partial", "Z concurrent cycle pauses"), as JavaFacts names the collector.
+_COLLECTORS = ("G1", "Parallel", "Serial", "Shenandoah", "Z")
+
+
+def collector(counters: dict[str, int | str]) -> str:
+    """The collector the JVM runs, "" when its counters name none known here (or two)."""
+    found = {
+        v.split(" ", 1)[0]
+        for k, v in counters.items()
+        if isinstance(v, str) and k.startswith("sun.gc.collector.") and k.endswith(".name")
+    }
+    known = found & set(_COLLECTORS)
+    return known.pop() if len(known) == 1 == len(found) else ""
+
+
+def generation_max(counters: dict[str, int | str], number: int) -> int | None:
+    """The reservation of generation ``number`` (0: young, 1: old); None: not given."""
+    value = counters.get(f"sun.gc.generation.{number}.maxCapacity")
+    return value if isinstance(value, int) and value > 0 else None

@@ -21,7 +21,13 @@ from vmtop.model.column_steps import where
 from vmtop.model.columns import RegionColumns
 from vmtop.model.facts import JavaFacts
 from vmtop.model.region import Region
-from vmtop.procfs.hsperfdata import class_space_size, max_heap_size, parse_hsperfdata
+from vmtop.procfs.hsperfdata import (
+    class_space_size,
+    collector,
+    generation_max,
+    max_heap_size,
+    parse_hsperfdata,
+)
 from vmtop.procfs.mapped_file import MappedFileError, open_mapped_file, stat_mapped_file
 from vmtop.procfs.parse_maps import parse_maps
 from vmtop.procfs.parse_proc import parse_cmdline
@@ -50,7 +56,14 @@ def read_java_facts(
         counters = _hsperfdata_counters(procfs, pid, paths, regions)
         size = max_heap_size(counters)
         if size:
-            return JavaFacts((size,), "hsperfdata", class_space_size(counters))
+            return JavaFacts(
+                (size,),
+                "hsperfdata",
+                class_space_size(counters),
+                collector(counters),
+                generation_max(counters, 0),
+                generation_max(counters, 1),
+            )
     args = procfs.read_cmdline(pid)
     environ = _environ(procfs.read_any(procfs.path(pid, "environ")) or b"")
     given = heap_size_option(

@@ -1,0 +1,600 @@
+"""A HotSpot JVM's metaspace and its collector's data structures named in its map
+(vmtop.model.java_native_regions), checked against the JVM's own account of its
+reservations (jcmd VM.native_memory detail, NMT).
+
+Recorded: tests/fixtures/jvm_native/ holds 17 JVMs of OpenJDK 17.0.15 (every collector,
+heaps of 64 MiB to 40 GiB, CDS off, a program that loads 3000 classes, and one that
+then unloads most): maps, hsperfdata, the libraries' .bss sizes, and NMT's
+reservations (truth.tsv). Live: real JVMs with NMT, the same checks.
+
+Before, all of it was plain anonymous memory and reserve, and a metaspace node at a
+64 MiB boundary read as a glibc arena."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES
+
+from vmtop.model import kinds
+from vmtop.model.classify import classify_columns, classify_regions
+from vmtop.model.columns import RegionColumns
+from vmtop.model.facts import ClassifyFacts, JavaFacts
+from vmtop.model.java_native_regions import GC_DATA, METASPACE
+from vmtop.model.java_regions import JAVA_HEAP
+from vmtop.model.region import Region
+from vmtop.procfs.facts import read_classify_facts
+from vmtop.procfs.hsperfdata import collector, generation_max, parse_hsperfdata
+from vmtop.procfs.java_facts import read_java_facts
+from vmtop.procfs.parse_maps import parse_maps
+from vmtop.procfs.reader import ProcFS
+
+NATIVE = FIXTURES / "jvm_native"
+CONFIGS = sorted(p.name for p in NATIVE.iterdir() if p.is_dir())
+CLASSES = FIXTURES / "jvm_classes"
+SLEEPER = FIXTURES / "real" / "src"
+PID = 4242
+MIB = 1 << 20
+NAMES = {"Metaspace": METASPACE, "GC": GC_DATA}
+
+
+# -- the recorded JVMs ---------------------------------------------------------------
+
+
+class Reservation:
+    """One line of truth.tsv: what NMT says the JVM reserved, and how much it committed
+    (all, part, none), and where (the function that reserved it)."""
+
+    def __init__(self, line: str) -> None:
+        what, lo, hi, self.committed, self.site = line.split("\t")
+        self.what, self.start, self.end = what, int(lo, 16), int(hi, 16)
+
+
+def truth(config: str) -> list[Reservation]:
+    return [Reservation(line) for line in (NATIVE / config / "truth.tsv").read_text().splitlines()]
+
+
+def recorded(tmp_path: Path, config: str) -> tuple[ProcFS, list[Region], ClassifyFacts]:
+    """A copied /proc tree of the JVM (its hsperfdata where the live one's is read),
+    its map, and the facts classification gets from them."""
+    src, pid_dir = NATIVE / config, tmp_path / str(PID)
+    pid_dir.mkdir(parents=True)
+    for name in ("maps", "cmdline"):
+        shutil.copy(src / name, pid_dir / name)
+    maps = (src / "maps").read_bytes()
+    mapped = [line.split()[-1] for line in maps.decode().splitlines() if "/hsperfdata_" in line]
+    where = pid_dir / "root" / mapped[0].lstrip("/")
+    where.parent.mkdir(parents=True)
+    shutil.copy(src / "hsperfdata", where)
+    regions = parse_maps(maps)
+    procfs = ProcFS(str(tmp_path))
+    java = read_java_facts(procfs, PID, {r.path for r in regions})
+    bss = {int(k, 16): v for k, v in json.loads((src / "bss.json").read_text()).items()}
+    return procfs, regions, ClassifyFacts(java=java, bss_after_data=bss)
+
+
+def classified(tmp_path: Path, config: str) -> list[Region]:
+    _, regions, facts = recorded(tmp_path, config)
+    return classify_regions(regions, facts)
+
+
+def union(spans) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(spans):
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(hi, out[-1][1]))
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def inside(r: Region, spans) -> bool:
+    return any(lo <= r.start and r.end <= hi for lo, hi in union(spans))
+
+
+def check_never_outside(regions: list[Region], reserved: list[Reservation]) -> None:
+    """Every region named metaspace or GC data lies in what NMT says the JVM reserved
+    for it, and has the kind its permissions give."""
+    for what, name in NAMES.items():
+        spans = [(t.start, t.end) for t in reserved if t.what == what]
+        for r in regions:
+            if r.object == name:
+                assert inside(r, spans), f"{name} at {r.start:#x}-{r.end:#x} is not {what}"
+                assert r.kind == (kinds.ANON if r.perms == "rw-p" else kinds.RESERVED)
+
+
+def arena_shaped(regions: list[Region], lo: int, hi: int) -> bool:
+    """glibc's arena shape (vmtop.model.classify): 64 MiB at its alignment, read-write
+    from its base, no-access after."""
+    parts = [r for r in regions if r.end > lo and r.start < hi]
+    if lo % (64 * MIB) or hi - lo != 64 * MIB or parts[0].perms != "rw-p":
+        return False
+    return len(parts) == 1 or (len(parts) == 2 and parts[1].perms == "---p")
+
+
+def wholly_inside(regions: list[Region], t: Reservation) -> list[Region]:
+    return [r for r in regions if t.start <= r.start and r.end <= t.end]
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_nothing_is_named_outside_what_nmt_says_the_jvm_reserved(tmp_path, config):
+    regions = classified(tmp_path, config)
+    check_never_outside(regions, truth(config))
+    assert any(r.object in (METASPACE, GC_DATA) for r in regions)
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_every_metaspace_node_is_named_but_those_shaped_like_a_glibc_arena(tmp_path, config):
+    # Not named: a node committed whole (one rw-p region of 64 MiB, a malloc'd block's
+    # shape) and one at a 64 MiB boundary committed from its base only (a glibc arena's
+    # shape): g1_1g_many_classes, five of its six nodes; with MetaspaceReclaimPolicy=none
+    # (chunks committed whole), all six.
+    regions = classified(tmp_path, config)
+    nodes = [t for t in truth(config) if t.what == "Metaspace"]
+    named = 0
+    for t in nodes:
+        parts = wholly_inside(regions, t)
+        whole = len(parts) == 1 and parts[0].perms == "rw-p"
+        if whole or arena_shaped(regions, t.start, t.end):
+            assert all(r.object != METASPACE for r in parts)
+            continue
+        assert parts and all(r.object == METASPACE for r in parts), hex(t.start)
+        named += 1
+    assert named or config == "g1_1g_many_classes_reclaim_none"
+
+
+# The GC reservations HotSpot commits in part, mirroring the heap, that are not named:
+# with a glibc arena's shape (Shenandoah's 64 MiB marking bitmap, at a 64 MiB boundary,
+# committed from its base).
+def partly_committed(regions: list[Region], config: str) -> list[Reservation]:
+    return [
+        t
+        for t in truth(config)
+        if t.what == "GC" and t.committed == "part" and not arena_shaped(regions, t.start, t.end)
+    ]
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_the_collectors_tables_are_named_where_the_heap_is_committed_in_part(tmp_path, config):
+    regions = classified(tmp_path, config)
+    for t in partly_committed(regions, config):
+        parts = wholly_inside(regions, t)
+        assert parts and all(r.object == GC_DATA for r in parts), f"{t.site} at {t.start:#x}"
+
+
+def test_what_the_collector_commits_whole_or_never_is_not_named_by_its_size_alone(tmp_path):
+    # Parallel: its mark bitmap (heap/32) and compaction data are committed whole;
+    # one rw-p region of a known size says too little to be named.
+    regions = classified(tmp_path, "parallel_1g")
+    whole = [t for t in truth("parallel_1g") if t.what == "GC" and t.committed == "all"]
+    assert {t.site for t in whole} == {
+        "ParMarkBitMap::initialize",
+        "ParallelCompactData::create_vspace",
+    }
+    for t in whole:
+        assert not [r for r in wholly_inside(regions, t) if r.object == GC_DATA]
+
+
+def test_g1s_mark_stack_is_named_right_below_its_mark_bitmaps(tmp_path):
+    regions = classified(tmp_path, "g1_1g")
+    (stack,) = [t for t in truth("g1_1g") if t.site == "G1CMMarkStack::resize"]
+    bitmaps = [t for t in truth("g1_1g") if t.end - t.start == (1 << 30) // 64]
+    assert min(t.start for t in bitmaps) == stack.end  # mapped right below them
+    # Merged with the lower bitmap's committed base: one region from the stack's base.
+    (merged,) = [r for r in regions if r.start == stack.start]
+    assert merged.end > stack.end and merged.object == GC_DATA
+
+
+def test_zgcs_mark_stack_space_is_named(tmp_path):
+    regions = classified(tmp_path, "z_1g")
+    (space,) = [t for t in truth("z_1g") if t.site.startswith("ZMarkStackAllocator")]
+    assert space.end - space.start == 8 << 30
+    named = wholly_inside(regions, space)
+    assert [r.perms for r in named] == ["rw-p", "---p"]
+    assert all(r.object == GC_DATA for r in named)
+
+
+def test_a_block_offset_table_merged_with_a_librarys_bss_is_named_but_that_region(tmp_path):
+    # Serial: the block offset table's committed base merged with the anonymous page
+    # after libjsvml.so's data: that region is part library, part table.
+    regions = classified(tmp_path, "serial_1g")
+    (table,) = [t for t in truth("serial_1g") if t.site.startswith("BlockOffsetSharedArray")]
+    (straddling,) = [r for r in regions if r.start < table.start < r.end]
+    assert straddling.object != GC_DATA
+    assert [r.object for r in wholly_inside(regions, table)] == [GC_DATA]
+
+
+def test_thread_stacks_on_granules_right_below_a_node_are_no_metaspace(tmp_path):
+    # HotSpot's threads' stacks (1 MiB, a 16 KiB guard) at 1 MiB boundaries, right
+    # below a metaspace node: the shape of metaspace's parts, and not metaspace.
+    for config in ("g1_1g_many_classes_reclaim_none", "parallel_64m"):
+        regions = classified(tmp_path / config, config)
+        nodes = [(t.start, t.end) for t in truth(config) if t.what == "Metaspace"]
+        first = max(lo for lo, _ in nodes)  # the JVM's first node, the highest
+        below = [r for r in regions if first - 4 * MIB <= r.start < first and r.perms == "---p"]
+        assert below and all(r.end - r.start == 16 << 10 for r in below)
+        assert not [r for r in regions if r.object == METASPACE and not inside(r, nodes)]
+
+
+def test_a_fragmented_metaspace_is_named_node_by_node(tmp_path):
+    # 3000 classes loaded, 2700 unloaded: six nodes in hundreds of parts, the no-access
+    # parts of two nodes merged across their common edge.
+    regions = classified(tmp_path, "g1_1g_unloaded")
+    nodes = [t for t in truth("g1_1g_unloaded") if t.what == "Metaspace"]
+    named = [r for r in regions if r.object == METASPACE]
+    assert len(nodes) == 6 and len(named) > 300
+    assert sum(r.size for r in named) == sum(t.end - t.start for t in nodes)
+
+
+@pytest.mark.parametrize("config", ["g1_31g", "g1_1g_cds_off"])
+def test_the_heap_is_told_from_a_run_of_its_size_beside_it(tmp_path, config):
+    # g1_31g: 16 MiB of no-access prefix below the heap (heap-based compressed oops);
+    # g1_1g_cds_off: the class space (1 GiB, like the heap) right after it. Both runs
+    # had the heap's size, and nothing was named.
+    regions = classified(tmp_path, config)
+    (heap,) = [t for t in truth(config) if t.what == "Java Heap"]
+    named = [r for r in regions if r.object == JAVA_HEAP]
+    assert named[-1].end == heap.end and named[-1].end - named[0].start == (
+        {"g1_31g": 31, "g1_1g_cds_off": 1}[config] << 30
+    )
+
+
+def test_columns_name_what_a_list_names(tmp_path):
+    for config in CONFIGS:
+        _, regions, facts = recorded(tmp_path / config, config)
+        as_list = classify_regions(regions, facts)
+        as_columns = list(classify_columns(RegionColumns.from_regions(regions), facts))
+        assert [(r.kind, r.object) for r in as_columns] == [(r.kind, r.object) for r in as_list]
+
+
+def test_the_collector_and_generations_come_from_hsperfdata():
+    seen = {}
+    for config in CONFIGS:
+        counters = parse_hsperfdata((NATIVE / config / "hsperfdata").read_bytes())
+        seen[config] = collector(counters)
+    assert {seen[c] for c in CONFIGS} == {"G1", "Parallel", "Serial", "Shenandoah", "Z"}
+    assert seen["parallel_1g"] == "Parallel" and seen["z_1g"] == "Z"
+    counters = parse_hsperfdata((NATIVE / "serial_1g" / "hsperfdata").read_bytes())
+    young, old = generation_max(counters, 0), generation_max(counters, 1)
+    assert young + old == 1 << 30  # Serial: young below old, the heap's whole
+    assert collector({"sun.gc.collector.0.name": "G1 young", "sun.gc.collector.1.name": "PS"}) == ""
+
+
+def test_without_the_collector_nothing_is_named(tmp_path):
+    _, regions, facts = recorded(tmp_path, "g1_1g")
+    unknown = facts._replace(java=facts.java._replace(collector=""))
+    assert not [r for r in classify_regions(regions, unknown) if r.object in NAMES.values()]
+
+
+def test_metaspace_and_gc_data_are_explained(tmp_path):
+    from vmtop.model.explain import why_kind
+
+    regions = classified(tmp_path, "g1_1g")
+    meta = next(r for r in regions if r.object == METASPACE and r.kind == kinds.ANON)
+    meta_reserve = next(r for r in regions if r.object == METASPACE and r.kind == kinds.RESERVED)
+    gc = next(r for r in regions if r.object == GC_DATA and r.kind == kinds.ANON)
+    gc_reserve = next(r for r in regions if r.object == GC_DATA and r.kind == kinds.RESERVED)
+    assert why_kind(meta).startswith("The JVM's metaspace: the metadata of loaded classes")
+    assert "64 MiB nodes" in why_kind(meta) and "unloaded" in why_kind(meta)
+    assert "not committed yet" in why_kind(meta_reserve)
+    assert why_kind(gc).startswith("The garbage collector's own data for the Java heap")
+    assert "grows with the committed heap" in why_kind(gc)
+    assert "heap's reserve" in why_kind(gc_reserve)
+
+
+# -- hand-made maps: what each rule guards against --------------------------------------
+
+G1_1G = JavaFacts((1 << 30,), "hsperfdata", 1 << 30, "G1", None, None)
+HEAP = 0x7F00_0000_0000  # only the shape matters
+
+
+def maps_of(*parts: tuple[int, int, str]) -> list[Region]:
+    """Regions from (start, end, perms) of anonymous memory, in order."""
+    text = "".join(f"{lo:x}-{hi:x} {perms} 00000000 00:00 0\n" for lo, hi, perms in parts)
+    return parse_maps(text.encode())
+
+
+def g1_heap_and_tables(base: int = 0xC000_0000) -> list[tuple[int, int, str]]:
+    """A 1 GiB G1 heap committed in its first 378 MiB, its three tables (2 MiB each)
+    and two mark bitmaps (16 MiB each) as HotSpot commits them."""
+    heap = [(base, base + 378 * MIB, "rw-p"), (base + 378 * MIB, base + 1024 * MIB, "---p")]
+    tables, at = [], 0x7F10_0000_0000
+    for size, head in ((2 * MIB, 756 << 10),) * 3 + ((16 * MIB, 6048 << 10),) * 2:
+        tables += [(at, at + head, "rw-p"), (at + head, at + size, "---p")]
+        at += size + 16 * MIB  # apart
+    return heap + tables
+
+
+def node(base: int, *parts: tuple[int, int]) -> list[tuple[int, int, str]]:
+    """A metaspace node at ``base``: committed (offset, size) parts, no access between."""
+    out, at = [], base
+    for off, size in parts:
+        if base + off > at:
+            out.append((at, base + off, "---p"))
+        out.append((base + off, base + off + size, "rw-p"))
+        at = base + off + size
+    if at < base + 64 * MIB:
+        out.append((at, base + 64 * MIB, "---p"))
+    return out
+
+
+def named(parts, java: JavaFacts = G1_1G) -> dict[str, list[tuple[int, int]]]:
+    regions = classify_regions(maps_of(*sorted(parts)), ClassifyFacts(java=java))
+    out: dict[str, list[tuple[int, int]]] = {}
+    for r in regions:
+        if r.object:
+            out.setdefault(r.object, []).append((r.start, r.end))
+    return out
+
+
+NODE = 0x7F20_0100_0000  # a 4 MiB boundary, not a 64 MiB one
+
+
+def test_hand_made_g1_tables_and_node_are_named():
+    got = named(g1_heap_and_tables() + node(NODE, (0, 192 << 10), (4 * MIB, 64 << 10)))
+    assert len(got[GC_DATA]) == 10 and len(got[METASPACE]) == 4
+
+
+def test_a_fourth_place_of_a_g1_tables_pattern_names_none_of_them():
+    # Three tables, and a glibc arena whose head is the tables' committed part: four
+    # places of three tables, so none is named (and no metaspace either: a table that
+    # could pass for a node may be among those not named).
+    arena = 0x7F30_0000_0000
+    extra = [(arena, arena + (756 << 10), "rw-p"), (arena + (756 << 10), arena + 2 * MIB, "---p")]
+    extra += [(arena + 2 * MIB, arena + 2 * MIB + (4 << 10), "rw-p")]
+    parts = g1_heap_and_tables() + node(NODE, (0, 192 << 10), (4 * MIB, 64 << 10))
+    got = named(parts + extra)
+    assert len(got[GC_DATA]) == 4  # the two bitmaps only
+    assert METASPACE not in got
+
+
+def test_a_node_merged_with_a_block_below_is_named_but_that_region():
+    # The kernel merged the node's committed base with a malloc'd block right below it.
+    parts = g1_heap_and_tables() + node(NODE, (0, 192 << 10), (4 * MIB, 64 << 10))
+    block = (NODE - 0x28D000, NODE, "rw-p")
+    merged = [p for p in parts if p[0] != NODE] + [(block[0], NODE + (192 << 10), "rw-p")]
+    got = named(merged)
+    assert got[METASPACE] == [
+        (NODE + (192 << 10), NODE + 4 * MIB),
+        (NODE + 4 * MIB, NODE + 4 * MIB + (64 << 10)),
+        (NODE + 4 * MIB + (64 << 10), NODE + 64 * MIB),
+    ]
+
+
+def test_a_node_with_a_glibc_arenas_shape_is_not_named():
+    aligned = 0x7F20_0400_0000  # a 64 MiB boundary
+    got = named(g1_heap_and_tables() + node(aligned, (0, 60480 << 10)))
+    assert METASPACE not in got
+
+
+def test_no_metaspace_while_a_table_that_could_pass_for_a_node_is_unseen():
+    # The two 16 MiB bitmaps and a 32 MiB block below them span 64 MiB from a 4 MiB
+    # boundary, with no-access parts on 16 KiB granules: a node's shape. Unseen (the
+    # heap was committed further when the map was read), they must not become one.
+    parts = g1_heap_and_tables()
+    heap_now = [(0xC000_0000, 0xC000_0000 + 380 * MIB, "rw-p")]
+    heap_now += [(0xC000_0000 + 380 * MIB, 0xC000_0000 + 1024 * MIB, "---p")]
+    bitmaps = 0x7F20_0200_0000
+    stale = [(bitmaps - 32 * MIB, bitmaps + (6048 << 10), "rw-p")]
+    stale += [(bitmaps + (6048 << 10), bitmaps + 16 * MIB, "---p")]
+    stale += [(bitmaps + 16 * MIB, bitmaps + 16 * MIB + (6048 << 10), "rw-p")]
+    stale += [(bitmaps + 16 * MIB + (6048 << 10), bitmaps + 32 * MIB, "---p")]
+    tables = [p for p in parts[2:] if p[1] - p[0] < 8 * MIB and p[0] < 0x7F10_0000_0000 + 54 * MIB]
+    got = named(heap_now + tables + stale)
+    assert METASPACE not in got
+
+
+def test_zgcs_mark_stack_space_is_named_only_where_its_size_is_seen():
+    zgc = JavaFacts((1 << 30,), "hsperfdata", 1 << 30, "Z", None, None)
+    base = 0x7F40_0000_0000
+    space = [(base, base + 32 * MIB, "rw-p"), (base + 32 * MIB, base + (8 << 30), "---p")]
+    assert named(space, zgc)[GC_DATA] == [(space[0][0], space[0][1]), (space[1][0], space[1][1])]
+    # Its committed base merged with a block below: the rest is named, not that region.
+    merged = [(base - MIB, base + 32 * MIB, "rw-p"), space[1]]
+    assert named(merged, zgc)[GC_DATA] == [(space[1][0], space[1][1])]
+    # Its no-access part merged with one above: 8 GiB is no longer seen.
+    longer = [space[0], (base + 32 * MIB, base + (8 << 30) + MIB, "---p")]
+    assert GC_DATA not in named(longer, zgc)
+
+
+def test_a_glibc_arena_whose_head_is_a_tables_committed_part_is_not_that_table(tmp_path):
+    # Serial, -Xmx1g: its block offset table is 508 KiB committed, 860 KiB not; a
+    # glibc arena had 508 KiB committed too, its no-access rest going on past 1368 KiB.
+    # Taken for a second block offset table, it left the real one unnamed (two places
+    # for one table) and metaspace with it.
+    regions = classified(tmp_path, "serial_1g_cds_off")
+    (table,) = [t for t in truth("serial_1g_cds_off") if t.site.startswith("BlockOffset")]
+    arenas = [r for r in regions if r.kind == kinds.ARENA and r.end - r.start == 508 << 10]
+    assert arenas and all(r.object.startswith("arena heap") for r in arenas)
+    assert [r.object for r in wholly_inside(regions, table)] == [GC_DATA]
+    assert any(r.object == METASPACE for r in regions)
+
+
+def test_the_cost_is_a_few_reads_a_no_access_region(tmp_path):
+    # A JVM with 30 000 threads: 60 000 regions, a guard page a thread. Of columns,
+    # the regions read whole (each made into a Region) are counted.
+    _, regions, facts = recorded(tmp_path, "g1_1g_unloaded")
+    lines = (NATIVE / "g1_1g_unloaded" / "maps").read_text().splitlines(keepends=True)
+    stacks = range(0x6000_0000_0000, 0x6000_0000_0000 + 30_000 * MIB, MIB)
+    lines += [f"{a:x}-{a + 0x4000:x} ---p 00000000 00:00 0\n" for a in stacks]
+    lines += [f"{a + 0x4000:x}-{a + MIB:x} rw-p 00000000 00:00 0\n" for a in stacks]
+    lines.sort(key=lambda line: int(line.split("-")[0], 16))
+    columns = RegionColumns.from_regions(parse_maps("".join(lines).encode()))
+    from vmtop.model.java_anon_rows import AnonRows
+
+    reads = []
+    real = AnonRows.__getitem__
+
+    def counted(self, i):
+        if i not in self.read:
+            reads.append(i)
+        return real(self, i)
+
+    AnonRows.__getitem__ = counted
+    try:
+        started = time.perf_counter()
+        out = classify_columns(columns, facts)
+        assert time.perf_counter() - started < 30  # (the test's bound, not its point)
+    finally:
+        AnonRows.__getitem__ = real
+    assert len(columns) > 60_000 and len(reads) < 5_000
+    assert sum(1 for r in out if r.object == METASPACE) > 300
+
+
+# -- live: real JVMs, NMT as the truth ---------------------------------------------------
+
+NMT_RESERVED = re.compile(
+    r"^\[0x([0-9a-f]+) - 0x([0-9a-f]+)\] reserved (?:and committed )?\d+KB for (.+?) from"
+)
+
+
+def live_jvm(spawn, args: list[str], main: list[str]):
+    """A JVM run with NMT, once it says READY: its pid, its map (read twice around
+    NMT, the same both times) and NMT's reservations."""
+    if not shutil.which("java") or not shutil.which("jcmd"):
+        pytest.skip("no java and jcmd here (apt install openjdk-17-jdk-headless)")
+    cp = f"{SLEEPER}:{CLASSES}"
+    child = spawn(["java", "-XX:NativeMemoryTracking=detail", *args, "-cp", cp, *main])
+    child.read_until("READY", timeout=120)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # its hsperfdata, where the collector is named
+        paths = {r.path for r in parse_maps(Path(f"/proc/{child.pid}/maps").read_bytes())}
+        if read_java_facts(ProcFS(), child.pid, paths).source == "hsperfdata":
+            break
+        time.sleep(0.2)
+    for _ in range(5):
+        before = Path(f"/proc/{child.pid}/maps").read_bytes()
+        nmt = subprocess.run(
+            ["jcmd", str(child.pid), "VM.native_memory", "detail"],
+            capture_output=True, text=True, timeout=120,
+        ).stdout  # fmt: skip
+        after = Path(f"/proc/{child.pid}/maps").read_bytes()
+        if before == after:
+            break
+        time.sleep(0.5)
+    else:
+        pytest.skip("the JVM's map kept changing")
+    if "Native Memory Tracking" not in nmt:
+        pytest.skip(f"no NMT report: {nmt[:200]}")
+    reserved = []
+    for line in nmt.splitlines():
+        if m := NMT_RESERVED.match(line):
+            what = {"Java Heap": "Java Heap", "Metaspace": "Metaspace", "GC": "GC"}.get(m[3])
+            if what:
+                t = Reservation(f"{what}\t{m[1]}\t{m[2]}\t?\t?")
+                reserved.append(t)
+    return child.pid, after, reserved
+
+
+def live_classified(pid: int, maps: bytes) -> list[Region]:
+    """The map classified with the facts vmtop reads for it (threads' stacks, .bss)."""
+    regions = parse_maps(maps)
+    return classify_regions(regions, read_classify_facts(ProcFS(), pid, regions))
+
+
+LIVE = [
+    (["-Xmx1g"], ["Sleeper"]),
+    (["-XX:+UseParallelGC", "-Xmx1g"], ["Sleeper"]),
+    (["-XX:+UseSerialGC", "-Xmx1g", "-Xshare:off"], ["Sleeper"]),
+    (["-XX:+UseShenandoahGC", "-Xmx1g"], ["Sleeper"]),
+    (["-XX:+UseZGC", "-Xmx1g"], ["Sleeper"]),
+    (["-Xmx1g", "-XX:-UseCompressedClassPointers"], ["Loader", "800", "4"]),
+]
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("args, main", LIVE, ids=[" ".join(a + m) for a, m in LIVE])
+def test_a_live_jvms_metaspace_and_gc_data_are_where_nmt_says(spawn, args, main):
+    pid, maps, reserved = live_jvm(spawn, args, main)
+    regions = live_classified(pid, maps)
+    check_never_outside(regions, reserved)
+    nodes = [t for t in reserved if t.what == "Metaspace"]
+    if main[0] == "Loader":
+        assert len(nodes) > 1  # 800 classes of 300 methods: more than one node
+    # The first node holds the JVM's own classes: a few parts, never an arena's shape.
+    named_nodes = [
+        t for t in nodes if any(r.object == METASPACE for r in wholly_inside(regions, t))
+    ]
+    assert named_nodes
+    gc = [r for r in regions if r.object == GC_DATA]
+    assert gc and sum(r.size for r in gc) >= MIB
+
+
+def test_a_glibc_arena_shaped_like_a_table_is_not_named():
+    # Shenandoah, -Xmx2g: its marking bitmap is 64 MiB, committed 12032 KiB from its
+    # base for a heap committed 376 MiB from its own: at a 64 MiB boundary, that is a
+    # glibc arena's shape. Here the bitmap itself is not in view; the arena is.
+    shenandoah = JavaFacts((2 << 30,), "hsperfdata", 1 << 30, "Shenandoah", None, None)
+    heap = [(0x8000_0000, 0x8000_0000 + 376 * MIB, "rw-p")]
+    heap += [(0x8000_0000 + 376 * MIB, 0x1_0000_0000, "---p")]
+    arena = 0x7F44_0000_0000
+    arena_parts = [(arena, arena + (12032 << 10), "rw-p")]
+    arena_parts += [(arena + (12032 << 10), arena + 64 * MIB, "---p")]
+    got = named(heap + arena_parts, shenandoah)
+    assert GC_DATA not in got and got["arena heap 1"]
+
+
+def test_a_block_below_a_node_on_its_granules_is_not_taken_for_metaspace():
+    # A 4 MiB block right below a node, both on 4 MiB boundaries: tiles laid up from
+    # the block's base and down from the node's top disagree; neither is taken.
+    block = NODE - 4 * MIB
+    parts = g1_heap_and_tables() + [(block, NODE, "rw-p")]
+    parts += node(NODE, (0, 192 << 10), (4 * MIB, 64 << 10))
+    got = named(parts)
+    assert not [s for s in got.get(METASPACE, []) if s[0] < NODE]
+
+
+def test_a_node_committed_whole_between_two_nodes_is_named():
+    parts = g1_heap_and_tables() + node(NODE, (0, 192 << 10), (4 * MIB, 64 << 10))
+    parts += [(NODE + 64 * MIB, NODE + 128 * MIB, "rw-p")]
+    parts += node(NODE + 128 * MIB, (0, 8 * MIB))
+    got = named(parts)
+    assert (NODE + 64 * MIB, NODE + 128 * MIB) in got[METASPACE]
+    assert sum(hi - lo for lo, hi in got[METASPACE]) == 192 * MIB
+
+
+def test_classifying_a_jvm_map_reads_each_region_a_few_times(tmp_path):
+    # Of columns, a region read by index is made into a Region (~1 us): the passes over
+    # a JVM's map read each a few times. Finding the heap read each one again for every
+    # region before it, up to the heap's size: 500 times a region of this map.
+    from vmtop.model.region_rows import Patched
+
+    _, regions, facts = recorded(tmp_path, "g1_1g_unloaded")
+    columns = RegionColumns.from_regions(regions)
+    reads = [0]
+    real = Patched.__getitem__
+
+    def counted(self, i):
+        reads[0] += 1
+        return real(self, i)
+
+    Patched.__getitem__ = counted
+    try:
+        classify_columns(columns, facts)
+    finally:
+        Patched.__getitem__ = real
+    assert reads[0] < 20 * len(columns)
+
+
+def test_a_class_space_of_a_nodes_size_not_found_is_no_metaspace_node():
+    # -XX:CompressedClassSpaceSize=64m: where the class space is not found (here away
+    # from the heap and any CDS archive), it could be taken for a node.
+    small = G1_1G._replace(class_space_size=64 * MIB)
+    parts = g1_heap_and_tables() + node(NODE, (0, 256 << 10))
+    assert METASPACE not in named(parts, small)
+    assert METASPACE in named(parts)  # (with a class space of 1 GiB, it is a node)
+
+
+def test_metaspace_growing_into_a_node_is_said_so(tmp_path):
+    from vmtop.model.event_words import protection_change
+
+    regions = classified(tmp_path, "g1_1g")
+    reserve = next(r for r in regions if r.object == METASPACE and r.kind == kinds.RESERVED)
+    grown = reserve._replace(perms="rw-p", kind=kinds.ANON)
+    assert "the Java metaspace grew into its reserve" in protection_change(reserve, grown)[1]

@@ -1,0 +1,241 @@
+"""A HotSpot JVM's collector's data structures, found in its map
+(``java_native_regions`` names them).
+
+The collector's data structures mirror the heap: tables of a byte for every 512 heap
+bytes (card tables, block offset tables) and bitmaps of a bit for every 8 or 4 (mark
+bitmaps), each reserved for the whole heap and committed, a page at a time, where the
+heap is. From the named heap's committed parts, the collector and the generations'
+sizes (hsperfdata), each table's size and its exact pattern of committed and
+no-access parts are known, and it is found where the map has that pattern: G1 three
+tables (heap/512) and two mark bitmaps (heap/64), then its mark stack (32 MiB,
+committed whole) where it lies right below them; Parallel and Serial a card table
+(heap/512 and a committed guard page) and an object start array / block offset table
+over the old generation (Serial's one entry longer); Shenandoah its marking bitmap
+(heap/32). A pattern must be seen as many times as the collector makes the table, and
+only a committed edge may run on past it (a no-access one that does belongs to a
+bigger reservation, a glibc arena's); one with a glibc arena's shape is seen but not
+named. ZGC's mark stack space is 8 GiB committed from its base in 32 MiB steps.
+Structures committed whole (Parallel's mark bitmap, G1's mark stack elsewhere) or never
+(Shenandoah's second bitmap) have no pattern, and are left unnamed.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from typing import NamedTuple
+
+from vmtop.model.facts import JavaFacts
+from vmtop.model.java_anon_rows import (
+    NONE,
+    PAGE,
+    RW,
+    AnonRows,
+    anonymous,
+    arena_shaped,
+    free,
+    merged,
+    overlaps,
+)
+from vmtop.model.region_rows import END, PERMS, START
+
+# The collectors as JavaFacts names them.
+G1, PARALLEL, SERIAL, SHENANDOAH, ZGC = "G1", "Parallel", "Serial", "Shenandoah", "Z"
+
+_G1_MARK_STACK = 32 << 20  # MarkStackSize (4 Mi entries unless set or many GC threads)
+_ZGC_MARK_STACKS = 8 << 30  # ZMarkStackSpaceLimit
+_ZGC_MARK_STEP = 32 << 20  # ZMarkStackSpaceExpandSize
+_NO_END = 1 << 64  # sorts after any end: (lo, _NO_END) bisects past parts starting at lo
+
+
+class Table(NamedTuple):
+    """A reservation of the collector that mirrors the heap."""
+
+    size: int
+    count: int  # how many of it the collector reserves
+    committed: tuple[tuple[int, int], ...]  # its committed parts, from its base
+
+
+def collector_tables(
+    rows: AnonRows, java: JavaFacts, heap: tuple[int, int], no_access: list[tuple[int, int, int]]
+) -> tuple[list[tuple[int, int]], bool]:
+    """The [start, end) of each table of the collector found, and whether every one
+    that has a pattern was seen (one unseen could pass for a metaspace node)."""
+    tables = _gc_tables(java, rows, heap)
+    if tables is None:
+        return [], False  # a collector not known here
+    by_size = sorted((end - start, start, end) for _, start, end in no_access)
+    found: list[tuple[int, int]] = []
+    seen: list[tuple[int, int]] = []  # found, and those with an arena's shape too
+    complete = True
+    bitmaps: list[tuple[int, int]] = []
+    # In the order _gc_tables gives, the most telling pattern first: a place inside one
+    # already seen is not another's (a block offset table's is a card table's top).
+    for table in tables:
+        placed = [p for p in _table_places(rows, by_size, table) if not overlaps(p, seen)]
+        if len(placed) == table.count:
+            seen.extend((lo, hi) for lo, hi, _ in placed)
+            found.extend((lo, hi) for lo, hi, arena in placed if not arena)
+            if java.collector == G1 and table.count == 2:
+                bitmaps = [(lo, hi) for lo, hi, _ in placed]
+        elif _gaps(table) and table.committed:
+            complete = False
+    if bitmaps:
+        found.extend(_g1_mark_stack(rows, min(bitmaps)[0]))
+    return found, complete
+
+
+def _gc_tables(java: JavaFacts, rows: AnonRows, heap: tuple[int, int]) -> list[Table] | None:
+    """The tables of the collector, sized and committed after the heap as it is now;
+    None for a collector not known here."""
+    base = rows[heap[0]][START]
+    size = rows[heap[1]][END] - base
+    committed: list[tuple[int, int]] = []
+    for i in range(heap[0], heap[1] + 1):
+        r = rows[i]
+        if r[PERMS] != NONE:
+            committed.append((r[START] - base, r[END] - base))
+    committed = list(merged(committed))
+    c = java.collector
+    if c == G1:
+        return [
+            Table(size // 512, 3, _scaled(committed, 0, size, 512, size // 512)),
+            Table(size // 64, 2, _scaled(committed, 0, size, 64, size // 64)),
+        ]
+    if c == SHENANDOAH:
+        return [Table(size // 32, 1, _scaled(committed, 0, size, 32, size // 32))]
+    if c not in (PARALLEL, SERIAL):
+        return None
+    young, old = java.young_max, java.old_max
+    if not young or not old or young + old != size:
+        return None
+    # The card table: a byte per 512 heap bytes and one more, its last page committed.
+    cards = _align(size // 512 + 1)
+    card_parts = merged((*_scaled(committed, 0, size, 512, cards), (cards - PAGE, cards)))
+    starts = _align(old // 512)
+    if c == PARALLEL:  # the old generation at the heap's base; its object start array
+        start_parts = _scaled(committed, 0, old, 512, starts)
+    else:  # Serial: the young generation first; its block offset table, one entry more
+        start_parts = _scaled(committed, young, size, 512, starts, extra=1)
+    return [Table(cards, 1, card_parts), Table(starts, 1, start_parts)]  # (cards first)
+
+
+def _scaled(committed, lo: int, hi: int, factor: int, size: int, extra: int = 0) -> tuple:
+    """The parts of a table of a byte per ``factor`` heap bytes of [lo, hi) that are
+    committed for the heap's committed parts: whole pages, a page if any of it is."""
+    parts = []
+    for a, b in committed:
+        a, b = max(a, lo), min(b, hi)
+        if a < b:
+            start = (a - lo) // factor // PAGE * PAGE
+            parts.append((start, min(size, _align(-(-(b - lo) // factor) + extra))))
+    return merged(parts)
+
+
+def _gaps(table: Table) -> list[tuple[int, int]]:
+    """The no-access parts of a table, from its base."""
+    out, at = [], 0
+    for lo, hi in table.committed:
+        out.append((at, lo))
+        at = hi
+    out.append((at, table.size))
+    return [(lo, hi) for lo, hi in out if lo < hi]
+
+
+def _table_places(rows: AnonRows, by_size: list, table: Table) -> list[tuple[int, int, bool]]:
+    """Every (start, end, arena) in the map where the table is, ``arena`` where that
+    has a glibc arena's shape too: found from a no-access part of its pattern (one
+    with committed memory on both sides if it has one: its size is exact) among the
+    no-access regions ``by_size`` ((size, start, end), sorted), checked over the
+    whole pattern."""
+    gaps = _gaps(table)
+    if not gaps or not table.committed:
+        return []  # all no-access, or all committed: no pattern to find
+    inner = [g for g in gaps if 0 < g[0] and g[1] < table.size]
+    lo, hi = (inner or gaps)[0]
+    first = bisect_left(by_size, (hi - lo,))
+    if inner:
+        found = by_size[first : bisect_left(by_size, (hi - lo + 1,))]
+        bases = {start - lo for _, start, _ in found}
+    elif lo > 0:  # at its top: the no-access region may go on above it
+        bases = {start - lo for _, start, _ in by_size[first:]}
+    else:  # at its base
+        bases = {end - hi for _, _, end in by_size[first:]}
+    out = []
+    for base in sorted(bases):
+        arena = _pattern_at(rows, base, table)
+        if arena is not None:
+            out.append((base, base + table.size, arena))
+    return out
+
+
+def _pattern_at(rows: AnonRows, base: int, table: Table) -> bool | None:
+    """Whether the regions over [base, base + size) are free anonymous memory committed
+    just where the table is: None if not, else whether they have a glibc arena's shape
+    too. Only a committed edge may run on past the table (merged with a neighbour's
+    committed memory): a no-access one that does is a bigger reservation's (a glibc
+    arena whose head is a table's committed part, its no-access rest going on past)."""
+    end = base + table.size
+    first = rows.containing(base)
+    if first is None:
+        return None
+    k, at = first, rows[first][START]
+    while True:
+        r = rows[k]
+        if r[START] != at:
+            return None
+        if not (free(r) or anonymous(r) and r[PERMS] == RW):
+            return None
+        if r[PERMS] == NONE and (r[START] < base or r[END] > end):
+            return None
+        lo, hi = max(r[START], base) - base, min(r[END], end) - base
+        if _committed_over(table.committed, lo, hi) != (r[PERMS] == RW):
+            return None
+        if r[END] >= end:
+            break
+        at, k = r[END], k + 1
+        if k >= len(rows):
+            return None
+    # (Every transition is seen, and a no-access edge ends there: two points at least.)
+    return arena_shaped(rows, first, k, base, end)
+
+
+def _committed_over(parts, lo: int, hi: int) -> bool | None:
+    """True where [lo, hi) is all committed, False where none of it is, else None."""
+    k = bisect_right(parts, (lo, _NO_END)) - 1
+    if k >= 0 and lo < parts[k][1]:
+        return True if hi <= parts[k][1] else None
+    return False if k + 1 >= len(parts) or hi <= parts[k + 1][0] else None
+
+
+def _g1_mark_stack(rows: AnonRows, bitmaps: int) -> list[tuple[int, int]]:
+    """G1's mark stack, reserved and committed whole right after the two mark bitmaps,
+    so mapped right below them where there is room: taken where a free rw-p region
+    starts exactly its size below the lower bitmap (``bitmaps``) and runs into it."""
+    k = rows.containing(bitmaps - 1)
+    if k is None:
+        return []
+    r = rows[k]
+    if r[START] != bitmaps - _G1_MARK_STACK or r[PERMS] != RW or not free(r):
+        return []
+    return [(bitmaps - _G1_MARK_STACK, bitmaps)]
+
+
+def zgc_mark_stacks(rows: AnonRows, no_access: list[tuple[int, int, int]]) -> list[tuple[int, int]]:
+    """ZGC's mark stack space: 8 GiB, committed from its base in 32 MiB steps; taken
+    where a no-access region ends it exactly with committed memory below it, and only
+    once (a committed base merged with a neighbour below is not named)."""
+    found = []
+    for i, start, end in no_access:
+        used = _ZGC_MARK_STACKS - (end - start)
+        if used <= 0 or used % _ZGC_MARK_STEP or not i:
+            continue
+        below = rows[i - 1]
+        if below[END] != start or below[START] > start - used or below[PERMS] != RW:
+            continue
+        if free(rows[i]) and anonymous(below):
+            found.append((start - used, end))
+    return found if len(found) == 1 else []
+
+
+def _align(n: int) -> int:
+    return -(-n // PAGE) * PAGE
