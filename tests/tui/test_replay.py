@@ -666,3 +666,20 @@ async def test_after_a_jump_the_log_says_how_many_older_events_it_left_out(recor
         assert 0 < shown < total
         assert log.dropped == total - shown
         assert f"{total - shown} older events dropped" in log.render_line(len(log.runs)).text
+
+
+async def test_a_key_right_after_the_time_is_a_key_not_part_of_the_time(recording):
+    """`t 22:13:45` Enter and `a` at once (tmux send-keys): the time read
+    '22:13:45a', no jump and no A (review)."""
+    app = ReplayApp(recording)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await opened(app, pilot)
+        await pilot.press("t", *"22:13:45")
+        from textual import events
+
+        # As a terminal sends them: both queued before either is handled.
+        app.post_message(events.Key("enter", "\r"))
+        app.post_message(events.Key("a", "a"))
+        await settle(pilot)
+        assert screen.source.position == 25
+        assert screen.mark_a == 25

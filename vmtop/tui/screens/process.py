@@ -56,6 +56,7 @@ from vmtop.tui.widgets.address_bar import AddressBar
 from vmtop.tui.widgets.event_log import EventLog
 from vmtop.tui.widgets.kind_summary import KindSummary
 from vmtop.tui.widgets.process_header import HeaderState, ProcessHeader
+from vmtop.tui.widgets.prompt_input import PromptInput
 from vmtop.tui.widgets.region_table import RegionTable
 from vmtop.tui.widgets.rss_graph import RssGraph
 
@@ -191,7 +192,7 @@ class ProcessScreen(
             with Vertical(id="main"):
                 yield Static("", id="table-title", classes="pane-title")
                 yield RegionTable(id="table")
-                yield Input(id="prompt")
+                yield PromptInput(id="prompt")
             with Vertical(id="side"):
                 yield Static("By kind", classes="pane-title")
                 yield KindSummary(id="kinds")
@@ -274,7 +275,9 @@ class ProcessScreen(
                 self.ref_changes = self.changes_since_baseline(snap)
         else:
             self.ref_changes = result.changes
-        if result.smaps_read:
+        if snap.smaps_read_at is not None:
+            self.smaps_at = snap.smaps_read_at  # carried: the read the figures are of
+        elif result.smaps_read:
             self.smaps_at = snap.taken_at
         self._record_history(snap, result.smaps_read, result.rss_moves)
         self._add_events(result.events)

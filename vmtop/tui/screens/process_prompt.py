@@ -20,6 +20,7 @@ from vmtop.output.demangle import demangle
 from vmtop.procfs.elf_files import ProcessElfFiles
 from vmtop.procfs.reader import ProcFS
 from vmtop.tui.formatting import format_bytes
+from vmtop.tui.widgets.prompt_input import PromptInput
 from vmtop.tui.widgets.region_table import RegionTable
 
 
@@ -53,6 +54,8 @@ class ProcessPrompt:
         self._input_mode = mode
         prompt.placeholder = placeholder
         prompt.value = value
+        if isinstance(prompt, PromptInput):
+            prompt.reopen()
         prompt.display = True
         # At once, not with focus() (which waits its turn in the message queue).
         self.set_focus(prompt)
