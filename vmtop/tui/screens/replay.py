@@ -22,7 +22,7 @@ from textual.widgets import Static
 from vmtop.procfs.reader import ProcFS
 from vmtop.record.format import RecordingError
 from vmtop.record.reader import Recording
-from vmtop.record.timespec import clock_label, resolve_time
+from vmtop.record.timespec import clock_label, resolve_time, within
 from vmtop.tui import replay_compare
 from vmtop.tui.formatting import format_bytes
 from vmtop.tui.named_commands import NamedCommands
@@ -232,7 +232,7 @@ class ReplayScreen(ProcessScreen):
         except ValueError as e:
             self.notify(str(e), severity="warning", markup=False)
             return False
-        if when < rec.start - rec.interval or when > rec.end + rec.interval:
+        if not within(when, rec.start, rec.end, rec.interval):
             self.notify(
                 f"{text} is outside the recording ({clock_label(rec.start, rec.digits)} to "
                 f"{clock_label(rec.end, rec.digits)})",
