@@ -280,3 +280,32 @@ def test_the_timelines_label_keeps_away_from_the_marks_and_says_it_is_the_record
     assert x is not None and (x - GAP > 7 or x > 50 + GAP)
     # Between two marks too close for it: no place, rather than against a letter.
     assert _label_place(label, 80, 60, [10, 40]) not in range(9, 13)
+
+
+def test_short_of_room_the_tally_gives_way_to_what_is_different_at_b():
+    """At 80×24 the tally of events recorded between A and B took both lines: 'ends:'
+    (what is different at B) could never be seen (review)."""
+    from vmtop.tui.replay_compare import AB_SEPARATOR, ab_lines
+
+    text = AB_SEPARATOR.join(
+        [
+            "A 10:15:30 → B 10:15:48 (+18s)",
+            "RSS 6.1M → 5.2M (-960K)",
+            "recorded between: unmapped 1 (-1.0M)",
+            "protection_changed 1",
+            "merged 1",
+            "split 1",
+            "rss_changed 4 (+1.2M)",
+            "ends: regions 27 → 26",
+            "1 shrank (-1.0M)",
+            "1 split",
+        ]
+    )
+    short = ab_lines(text, 78, 2)
+    assert len(short.splitlines()) == 2, short
+    assert "ends: regions 27 → 26" in short and "1 shrank (-1.0M)" in short, short
+    assert "recorded between: …" in short  # (what gave way)
+    wider = ab_lines(text, 120, 2)  # room for the tally's first parts
+    assert "recorded between: unmapped 1 (-1.0M)" in wider and "ends: regions" in wider, wider
+    assert "rss_changed 4" not in wider and "…" in wider
+    assert ab_lines(text, 300, 2).count("…") == 0  # room enough: all of it

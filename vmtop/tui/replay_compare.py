@@ -20,6 +20,8 @@ from vmtop.tui.formatting import format_bytes, format_delta
 from vmtop.tui.sampler import BASELINE_RSS_THRESHOLD, RSS_THRESHOLD, view_changes
 
 AB_SEPARATOR = "  ·  "
+RECORDED = "recorded between: "  # the events recorded from A to B, tallied
+ENDS = "ends: "  # what is different at B, region by region
 
 
 def ab_text(rec: Recording, a: int, b: int) -> str:
@@ -45,11 +47,11 @@ def ab_text(rec: Recording, a: int, b: int) -> str:
         return AB_SEPARATOR.join(parts)
     recorded = tally_parts(between.events)
     if recorded:
-        parts.append("recorded between: " + recorded[0])
+        parts.append(RECORDED + recorded[0])
         parts += recorded[1:]
     else:
-        parts.append("recorded between: no events")
-    ends = f"ends: regions {len(old.regions)} → {len(new.regions)}"
+        parts.append(RECORDED + "no events")
+    ends = f"{ENDS}regions {len(old.regions)} → {len(new.regions)}"
     reason = moments.comparable(old, new)
     if reason is not None:
         parts.append(f"{ends}, not compared (two programs)")
@@ -79,10 +81,36 @@ def changes_since_mark(rec: Recording, a: int, j: int) -> dict:
 def ab_lines(text: str, width: int, max_lines: int | None = None) -> str:
     """The A→B line broken between its parts, never inside one ("regions 24 →" at the
     end of a line and "25" on the next), each line indented by one; with ``max_lines``,
-    no more lines than that, the last ending in "…" where parts were left out."""
+    no more lines than that. Short of room, the tally of what was recorded between A
+    and B gives way first, to "…", so that what is different at B ("ends: ...") stays
+    (at 80×24 the tally took both lines: review); then the last line ends in "…"."""
+    parts = text.split(AB_SEPARATOR)
+    lines = _wrapped(parts, width)
+    if max_lines is None or len(lines) <= max_lines:
+        return _indented(lines)
+    first = next((k for k, p in enumerate(parts) if p.startswith(RECORDED)), None)
+    ends = next((k for k, p in enumerate(parts) if p.startswith(ENDS)), None)
+    if first is not None and ends is not None and first < ends:
+        tally = parts[first:ends]
+        while tally:
+            tally = tally[:-1]
+            kept = [*tally, "…"] if tally else [RECORDED + "…"]
+            parts_kept = [*parts[:first], *kept, *parts[ends:]]
+            lines = _wrapped(parts_kept, width)
+            if len(lines) <= max_lines:
+                return _indented(lines)
+    lines = lines[:max_lines]
+    last = lines[-1]
+    if len(last) + 3 > width:
+        last = last[: last.rfind(AB_SEPARATOR)] if AB_SEPARATOR in last else last[: width - 3]
+    lines[-1] = last + "  …"
+    return _indented(lines)
+
+
+def _wrapped(parts: list[str], width: int) -> list[str]:
     lines: list[str] = []
     line = ""
-    for part in text.split(AB_SEPARATOR):
+    for part in parts:
         longer = f"{line}{AB_SEPARATOR}{part}" if line else part
         if line and len(longer) > width:
             lines.append(line)
@@ -90,10 +118,8 @@ def ab_lines(text: str, width: int, max_lines: int | None = None) -> str:
         else:
             line = longer
     lines.append(line)
-    if max_lines is not None and len(lines) > max_lines:
-        lines = lines[:max_lines]
-        last = lines[-1]
-        if len(last) + 3 > width:
-            last = last[: last.rfind(AB_SEPARATOR)] if AB_SEPARATOR in last else last[: width - 3]
-        lines[-1] = last + "  …"
+    return lines
+
+
+def _indented(lines: list[str]) -> str:
     return "\n".join(" " + line for line in lines)
