@@ -539,3 +539,25 @@ def test_memory_that_went_to_swap_is_said_beside_the_rss(tmp_path):
     assert swap.endswith("memory out of RAM, in no RSS, not freed")
     never = write(tmp_path / "none.jsonl.gz", [sample(0, 144 * MiB, 0), sample(1, 0, 0)])
     assert not [line for line in report(never).splitlines() if line.startswith("Swap")]
+
+
+def test_the_recordings_peak_before_an_exec_is_said(tmp_path):
+    """17 MiB before an exec, 6.6 MiB after: the report spoke of the program run last
+    and the recording's peak appeared nowhere (review)."""
+    old = [region(TEXT, rss=8 * KiB), region(ANON, size=17 * MiB, rss=17 * MiB)]
+    new = [region(TEXT, rss=8 * KiB), region(ANON, size=6 * MiB, rss=6 * MiB)]
+    snaps = [snapshot(T0, old), snapshot(T0 + 1, old)]
+    snaps += [snapshot(T0 + 2 + k, new, comm="newprog") for k in range(3)]
+    exec_event = Event(T0 + 2, "exec", 0, 0, "", 0, 0, "/usr/bin/newprog", None, "ran")
+    text = report(
+        write(tmp_path / "exec.jsonl.gz", snaps, events_of=lambda i: [exec_event] * (i == 2))
+    )
+    peak = 17 * MiB + 8 * KiB
+    (line,) = [x for x in text.splitlines() if "before the exec" in x]
+    assert f"RSS peak {format_bytes(peak)} at " in line and clock(T0) in line, line
+    # Where the program run last peaked higher, nothing more is said.
+    snaps[2:] = [snapshot(T0 + 2 + k, old + new[1:], comm="newprog") for k in range(3)]
+    text = report(
+        write(tmp_path / "exec2.jsonl.gz", snaps, events_of=lambda i: [exec_event] * (i == 2))
+    )
+    assert "before the exec" not in text
