@@ -8,6 +8,7 @@ Ground truth is read back from that text by plain line parsing (``smaps_hugetlb`
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 from pathlib import Path
@@ -74,3 +75,45 @@ def region_field(root: Path, start: int, field: str) -> int:
     text = (root / str(PID) / "smaps").read_text()
     block = text.split(f"\n{start:x}-", 1)[1].split("VmFlags:", 1)[0]
     return int(re.search(rf"^{field}:\s+(\d+) kB", block, re.M).group(1)) << 10
+
+
+class HugetlbChild:
+    """tests/c/hugetlb_touch.c running, with 8 hugetlb pages raised in the pool for it:
+    where its pages are (``start``, ``size``), and ``touch()`` to fault in half of them
+    (the bytes it says it touched)."""
+
+    def __init__(self, child) -> None:
+        self.child = child
+        self.pid = child.pid
+        ready = child.read_line().split()
+        assert ready[0] == "READY", ready
+        self.start, self.size = int(ready[1], 16), int(ready[2])
+
+    def command(self, word: str) -> list[str]:
+        self.child.proc.stdin.write(word.encode() + b"\n")
+        self.child.proc.stdin.flush()
+        return self.child.read_line().split()
+
+    def touch(self) -> int:
+        said = self.command("touch")
+        assert said[0] == "TOUCHED", said
+        return int(said[1])
+
+
+@contextlib.contextmanager
+def hugetlb_child(compile_c, spawn):
+    """A ``HugetlbChild``; the pool is put back as it was after it (skip where the pool
+    cannot be raised: it needs root and free memory)."""
+    import subprocess
+
+    import pytest
+    from conftest import hugetlb_pool_raised
+
+    exe = compile_c("hugetlb_touch.c")
+    old = hugetlb_pool_raised(8)
+    if old is None:
+        pytest.skip("raising /proc/sys/vm/nr_hugepages needs root and free memory")
+    try:
+        yield HugetlbChild(spawn([exe], stdin=subprocess.PIPE))
+    finally:
+        Path("/proc/sys/vm/nr_hugepages").write_text(str(old))

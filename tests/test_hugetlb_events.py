@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, hugetlb_pool_raised
+from conftest import FIXTURES
 from helpers_diff import MiB, base_regions, region, snapshot
+from helpers_hugetlb import hugetlb_child
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -188,31 +188,14 @@ def test_the_tuis_drift_reports_hugetlb_with_rss_at_its_threshold():
 
 @pytest.mark.live
 def test_watch_says_when_a_process_touches_its_hugetlb_pages(compile_c, spawn):
-    exe = compile_c("hugetlb_touch.c")
-    old = hugetlb_pool_raised(8)
-    if old is None:
-        pytest.skip("raising /proc/sys/vm/nr_hugepages needs root and free memory")
-    try:
-        child = spawn([exe], stdin=subprocess.PIPE)
-        ready = child.read_line().split()
-        assert ready[0] == "READY", ready
-        start, size = int(ready[1], 16), int(ready[2])
-        argv = [sys.executable, "-m", "vmtop", "watch", "--json", "--interval", "0.2"]
-        watch = spawn([*argv, child.pid], stderr=subprocess.DEVNULL)
+    with hugetlb_child(compile_c, spawn) as child:
+        watch = spawn([*WATCH, child.pid], stderr=subprocess.DEVNULL)
         json.loads(watch.read_line(30))  # the first snapshot is read
-        child.proc.stdin.write(b"touch\n")
-        child.proc.stdin.flush()
-        touched = child.read_line().split()
-        assert touched[0] == "TOUCHED", touched
-        while True:
-            event = json.loads(watch.read_line(10))
-            if event.get("event") == ev.RSS_CHANGED and HUGETLB_WORDS in event["detail"]:
-                break
-        assert int(str(event["start"]), 0) == start, event
-        assert int(str(event["end"]), 0) - start == size
-        assert event["delta"] == int(touched[1]), event
-    finally:
-        Path("/proc/sys/vm/nr_hugepages").write_text(str(old))
+        touched = child.touch()
+        event = _next(watch, ev.RSS_CHANGED, lambda e: HUGETLB_WORDS in e["detail"])
+    assert int(str(event["start"]), 0) == child.start, event
+    assert int(str(event["end"]), 0) - child.start == child.size
+    assert event["delta"] == touched, event
 
 
 @pytest.mark.live
@@ -223,34 +206,21 @@ def test_diff_of_two_json_snapshots_says_the_hugetlb_pages_faulted_in(compile_c,
 
     from vmtop.tui.formatting import format_bytes
 
-    exe = compile_c("hugetlb_touch.c")
-    old = hugetlb_pool_raised(8)
-    if old is None:
-        pytest.skip("raising /proc/sys/vm/nr_hugepages needs root and free memory")
-    try:
-        child = spawn([exe], stdin=subprocess.PIPE)
-        ready = child.read_line().split()
-        assert ready[0] == "READY", ready
-        start, size = int(ready[1], 16), int(ready[2])
-        before, after = tmp_path / "a.json", tmp_path / "b.json"
+    before, after = tmp_path / "a.json", tmp_path / "b.json"
+    with hugetlb_child(compile_c, spawn) as child:
         before.write_bytes(run_vmtop("snapshot", child.pid, "--format", "json").stdout)
-        child.proc.stdin.write(b"touch\n")
-        child.proc.stdin.flush()
-        touched = child.read_line().split()
-        assert touched[0] == "TOUCHED", touched
+        touched = child.touch()
         after.write_bytes(run_vmtop("snapshot", child.pid, "--format", "json").stdout)
-    finally:
-        Path("/proc/sys/vm/nr_hugepages").write_text(str(old))
     text = run_vmtop("diff", before, after)
     assert text.returncode == 1, text  # (0: the same)
     out = text.stdout.decode()
-    grown = format_bytes(int(touched[1]))
+    grown = format_bytes(touched)
     assert f"hugetlb 0 → {grown} (+{grown})" in out, out
     line = next(x for x in out.splitlines() if "rss_changed" in x and HUGETLB_WORDS in x)
-    assert f"{start:#x}-{start + size:#x}" in line, line
+    assert f"{child.start:#x}-{child.start + child.size:#x}" in line, line
     record = json.loads(run_vmtop("diff", "--json", before, after).stdout)
     (event,) = [e for e in record["changes"] if HUGETLB_WORDS in e["detail"]]
-    assert event["delta"] == int(touched[1]), event
+    assert event["delta"] == touched, event
 
 
 # -- unmapped ------------------------------------------------------------------------------
@@ -273,37 +243,28 @@ def test_a_hugetlb_mapping_unmapped_says_the_hugetlb_pages_that_went_with_it():
 
 @pytest.mark.live
 def test_watch_says_the_hugetlb_pages_an_unmapped_mapping_held(compile_c, spawn):
-    exe = compile_c("hugetlb_touch.c")
-    old = hugetlb_pool_raised(8)
-    if old is None:
-        pytest.skip("raising /proc/sys/vm/nr_hugepages needs root and free memory")
-    try:
-        child = spawn([exe], stdin=subprocess.PIPE)
-        ready = child.read_line().split()
-        assert ready[0] == "READY", ready
-        start, size = int(ready[1], 16), int(ready[2])
-        argv = [sys.executable, "-m", "vmtop", "watch", "--json", "--interval", "0.2"]
-        watch = spawn([*argv, child.pid], stderr=subprocess.DEVNULL)
+    with hugetlb_child(compile_c, spawn) as child:
+        watch = spawn([*WATCH, child.pid], stderr=subprocess.DEVNULL)
         json.loads(watch.read_line(30))  # the header
-        child.proc.stdin.write(b"touch\n")
-        child.proc.stdin.flush()
-        touched = int(child.read_line().split()[1])
-        while True:  # the pages faulted in, seen before they go
-            event = json.loads(watch.read_line(10))
-            if event.get("event") == ev.RSS_CHANGED and HUGETLB_WORDS in event["detail"]:
-                break
-        child.proc.stdin.write(b"unmap\n")
-        child.proc.stdin.flush()
-        assert child.read_line() == "UNMAPPED"
-        while True:
-            event = json.loads(watch.read_line(10))
-            if event.get("event") == ev.UNMAPPED and int(str(event["start"]), 0) == start:
-                break
-    finally:
-        Path("/proc/sys/vm/nr_hugepages").write_text(str(old))
-    assert int(str(event["end"]), 0) - start == size
+        touched = child.touch()
+        # The pages faulted in, seen before they go.
+        _next(watch, ev.RSS_CHANGED, lambda e: HUGETLB_WORDS in e["detail"])
+        assert child.command("unmap") == ["UNMAPPED"]
+        event = _next(watch, ev.UNMAPPED, lambda e: int(str(e["start"]), 0) == child.start)
+    assert int(str(event["end"]), 0) - child.start == child.size
     mib = touched / (1 << 20)
     assert f"{mib:.1f} MiB {HUGETLB_WORDS} went with it" in event["detail"], event
+
+
+WATCH = [sys.executable, "-m", "vmtop", "watch", "--json", "--interval", "0.2"]
+
+
+def _next(watch, name: str, wanted) -> dict:
+    """The next event ``name`` that `watch --json` prints and ``wanted`` takes."""
+    while True:
+        event = json.loads(watch.read_line(10))
+        if event.get("event") == name and wanted(event):
+            return event
 
 
 def test_two_moments_compared_say_the_hugetlb_pages_of_a_mapping_gone_between():

@@ -15,11 +15,19 @@ import gzip
 import json
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
-from conftest import VMTOP, hugetlb_pool_raised
-from helpers_hugetlb import PID, PRIVATE, SHARED, MiB, hugetlb_tree, smaps_hugetlb, status_kib
+from conftest import VMTOP
+from helpers_hugetlb import (
+    PID,
+    PRIVATE,
+    SHARED,
+    MiB,
+    hugetlb_child,
+    hugetlb_tree,
+    smaps_hugetlb,
+    status_kib,
+)
 
 from vmtop.commands.diff import Moment, compare, text_lines
 from vmtop.commands.report import report_lines
@@ -160,29 +168,16 @@ def test_diff_of_two_samples_says_the_hugetlb_pages_at_each(tmp_path):
 
 @pytest.mark.live
 def test_a_recording_of_a_process_touching_its_hugetlb_pages(compile_c, spawn, tmp_path):
-    exe = compile_c("hugetlb_touch.c")
-    old = hugetlb_pool_raised(8)
-    if old is None:
-        pytest.skip("raising /proc/sys/vm/nr_hugepages needs root and free memory")
-    try:
-        child = spawn([exe], stdin=subprocess.PIPE)
-        ready = child.read_line().split()
-        assert ready[0] == "READY", ready
-        start = int(ready[1], 16)
-        path = tmp_path / "live.jsonl.gz"
+    path = tmp_path / "live.jsonl.gz"
+    with hugetlb_child(compile_c, spawn) as child:
+        start = child.start
         argv = [*VMTOP, "record", str(child.pid), "-o", str(path), "--interval", "0.2"]
         recorder = subprocess.Popen(
             [*argv, "--count", "12"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
         time.sleep(0.8)  # a few samples before
-        child.proc.stdin.write(b"touch\n")
-        child.proc.stdin.flush()
-        touched = child.read_line().split()
-        assert touched[0] == "TOUCHED", touched
-        touched = int(touched[1])
+        touched = child.touch()
         assert recorder.wait(timeout=30) == 0, recorder.stderr.read()
-    finally:
-        Path("/proc/sys/vm/nr_hugepages").write_text(str(old))
     rec = Recording.open(str(path))
     assert rec.samples[0].hugetlb == 0 and rec.samples[-1].hugetlb == touched
     assert dict(rec.snapshot(len(rec) - 1).hugetlb) == {start: touched}

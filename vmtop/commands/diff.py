@@ -14,8 +14,8 @@ changed. Text by default, ``--json`` one object. Exit status as diff(1)'s: 0 not
 changed, 1 something did, 2 trouble (a file that cannot be read, a bad time, a usage
 error).
 
-The summaries here (``tally_parts``, ``net_parts``, ``between_samples``) are the replay
-screen's A→B line too.
+The summaries here (``tally_parts``, ``net_parts``, ``between_samples``,
+``figures_parts``) are the replay screen's A→B line too.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from vmtop.model import events as ev
 from vmtop.model import moments
 from vmtop.model.diff import DEFAULT_RSS_THRESHOLD
 from vmtop.model.events import Event
+from vmtop.model.figures_read import carried, one_read, resident_comparable, unseen_rss
 from vmtop.model.names import display_command, display_name
 from vmtop.model.recording_summary import peak_of
 from vmtop.model.region import Snapshot
@@ -55,8 +56,10 @@ DESCRIPTION = (
     "peak between. Two snapshots of different processes (another PID or start time), or "
     "of two programs of one (exec), are compared by their totals only: each address "
     "space is laid out at random, so a region of one says nothing about the other. "
-    "Exit status as diff(1)'s: 0 nothing changed, 1 something did (or two processes), "
-    "2 trouble."
+    "Where smaps was not read at a moment (its budget, on a big map), the regions' "
+    "resident sizes are the last read's, and it says when that was. "
+    "Exit status as diff(1)'s: 0 nothing changed, 1 something did (or two processes, or "
+    "an RSS change the regions' figures, read before, do not hold), 2 trouble."
 )
 
 
@@ -141,11 +144,16 @@ class Comparison(NamedTuple):
     recording: Recording | None = None
     between: Between | None = None
     threshold: int = DEFAULT_RSS_THRESHOLD
+    # The regions' resident figures were compared (both have some, from two smaps reads).
+    resident_compared: bool = True
+    # RSS's change that the regions' figures do not hold (figures_read.unseen_rss), when
+    # at least ``threshold``: a change the region by region comparison could not see.
+    unseen: int = 0
 
     @property
     def changed(self) -> bool:
         recorded = self.between is not None and any(e.event != ev.NOTE for e in self.between.events)
-        return bool(self.net) or recorded or self.not_compared is not None
+        return bool(self.net) or recorded or self.not_compared is not None or bool(self.unseen)
 
 
 def compare(a: Moment, b: Moment, threshold: int, rec: Recording | None = None) -> Comparison:
@@ -156,7 +164,18 @@ def compare(a: Moment, b: Moment, threshold: int, rec: Recording | None = None) 
         remapped = between.remapped
     reason = moments.comparable(a.snapshot, b.snapshot)
     net = moments.net_change(a.snapshot, b.snapshot, remapped, rss_threshold=threshold)
-    return Comparison(a, b, net, reason, rec, between, threshold)
+    unseen = unseen_rss(a.snapshot, b.snapshot) if reason is None else 0
+    return Comparison(
+        a,
+        b,
+        net,
+        reason,
+        rec,
+        between,
+        threshold,
+        resident_compared=resident_comparable(a.snapshot, b.snapshot),
+        unseen=unseen if abs(unseen) >= threshold else 0,
+    )
 
 
 # -- summaries (the replay's A→B line too) --------------------------------------------------
@@ -223,6 +242,24 @@ def totals_parts(a: Snapshot, b: Snapshot) -> list[str]:
         change = "?" if was is None or now is None else (format_delta(now - was) or "±0")
         parts.append(f"hugetlb {format_bytes(was)} → {format_bytes(now)} ({change})")
     parts.append(f"regions {len(a.regions)} → {len(b.regions)}")
+    return parts
+
+
+def figures_parts(a: Snapshot, b: Snapshot, threshold: int, digits: int) -> list[str]:
+    """For the replay's A→B line: when the regions' resident figures at A and B were
+    read, where smaps was not read with one of them ("resident figures read at 10:50:33.6
+    and 10:50:35.6", or of one read: not compared), and RSS's change they do not hold."""
+    if not (carried(a) or carried(b)):
+        return []
+    at_a = clock_label(a.figures_read_at, digits, trim=True)
+    if one_read(a, b):
+        parts = [f"resident figures of one smaps read ({at_a}): not compared"]
+    else:
+        at_b = clock_label(b.figures_read_at, digits, trim=True)
+        parts = [f"resident figures read at {at_a} and {at_b}"]
+    unseen = unseen_rss(a, b)
+    if abs(unseen) >= threshold:
+        parts.append(f"RSS {format_delta(unseen)} not seen by region")
     return parts
 
 
@@ -357,18 +394,22 @@ def text_lines(c: Comparison) -> list[str]:
     digits = rec.digits if rec is not None else label_digits(sorted((a.taken_at, b.taken_at)))
     span = b.taken_at - a.taken_at
     after = f", {'+' if span >= 0 else '-'}{span_label(abs(span), digits, trim=True)} after A"
+    read_a, read_b = _read_at(a, digits), _read_at(b, digits)
     if rec is not None:
         lines = [f"Recording {display_name(rec.path)} of PID {rec.pid}: "]
         lines[0] += display_command(rec.command)
-        lines.append(f"A  {_stamp(a.taken_at, digits)} ({c.a.source})")
-        lines.append(f"B  {_stamp(b.taken_at, digits)} ({c.b.source}){after}")
+        lines.append(f"A  {_stamp(a.taken_at, digits)} ({c.a.source}{read_a})")
+        lines.append(f"B  {_stamp(b.taken_at, digits)} ({c.b.source}{read_b}){after}")
     else:
         lines = [
-            f"A  {display_name(c.a.source)}: {_process(a)}, taken {_stamp(a.taken_at, digits)}",
+            f"A  {display_name(c.a.source)}: {_process(a)}, taken "
+            f"{_stamp(a.taken_at, digits)}{read_a}",
             f"B  {display_name(c.b.source)}: {_process(b)}, taken "
-            f"{_stamp(b.taken_at, digits)}{after}",
+            f"{_stamp(b.taken_at, digits)}{after}{read_b}",
         ]
     lines.append("   " + " · ".join(totals_parts(a, b)))
+    if carried(a) or carried(b):
+        lines.append("   " + _figures_words(c, digits))
     between = c.between
     if between is not None and between.peak is not None:
         value, when = between.peak
@@ -399,12 +440,50 @@ def text_lines(c: Comparison) -> list[str]:
                 "What is different at B, region by region: " + " · ".join(net_parts(c.net))
             )
             lines += ["  " + _untimed(human_line(e)) for e in c.net]
+        elif not c.resident_compared and a.has_smaps and b.has_smaps:
+            lines.append(
+                "What is different at B, region by region: the same regions; resident sizes "
+                "not compared (A and B have the figures of one smaps read)"
+            )
         else:
             lines.append(
                 "What is different at B, region by region: nothing (the same regions; "
                 f"resident sizes within {format_bytes(c.threshold)})"
             )
+        if c.unseen:
+            lines.append(
+                f"Not seen region by region: RSS {format_delta(c.unseen)} (status, at A and "
+                "at B) that the regions' resident figures do not hold, as they were read "
+                "before (above)"
+            )
     return lines
+
+
+def _read_at(s: Snapshot, digits: int) -> str:
+    """The words after a moment's sample that carried an earlier smaps read's figures
+    ("; resident figures read at 10:50:33.6"), else nothing."""
+    if not carried(s):
+        return ""
+    assert s.smaps_read_at is not None
+    return f"; resident figures read at {clock_label(s.smaps_read_at, digits, trim=True)}"
+
+
+def _figures_words(c: Comparison, digits: int) -> str:
+    """Which moments the regions' resident figures (and PSS, USS) are of, where smaps
+    was not read at A or at B."""
+    a, b = c.a.snapshot, c.b.snapshot
+    at_a = clock_label(a.figures_read_at, digits, trim=True)
+    at_b = clock_label(b.figures_read_at, digits, trim=True)
+    if one_read(a, b):
+        return (
+            f"smaps was read at {at_a}, not again up to B: the regions' resident sizes, "
+            "PSS and USS at A and B are that read's, so they are not compared region by "
+            "region; RSS is each moment's own (status)"
+        )
+    return (
+        f"the regions' resident sizes, PSS and USS are as smaps read them at {at_a} (A) and "
+        f"{at_b} (B), the last reads at or before each; RSS is each moment's own (status)"
+    )
 
 
 def _process(s: Snapshot) -> str:
@@ -435,6 +514,8 @@ def _side(m: Moment) -> dict:
         totals=totals_record(s),
         regions=len(s.regions),
     )
+    if carried(s):
+        record["smaps_read_at"] = s.smaps_read_at  # the figures' moment, not ``time``'s
     return record
 
 
@@ -455,5 +536,8 @@ def json_record(c: Comparison) -> dict:
         if c.between.peak is not None:
             record["rss_peak"] = {"rss": c.between.peak[0], "time": c.between.peak[1]}
     record["changes"] = [event_record(e) for e in c.net]
+    record["resident_compared"] = c.resident_compared
+    if c.unseen:
+        record["unseen_rss"] = c.unseen
     record["changed"] = c.changed
     return record

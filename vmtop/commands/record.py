@@ -4,7 +4,9 @@ Samples like the process screen does (vmtop.tui.sampler: smaps on a budget, resi
 figures carried between reads, events from the diff), every --interval seconds, until
 --duration or --count is reached, the process exits (or runs a program vmtop may not
 read: a setuid one), or Ctrl-C / SIGTERM: each ends the recording cleanly with its end
-mark. What was written before a crash stays readable.
+mark. What was written before a crash stays readable. How often smaps is read is said
+on stderr when it is not with every sample (a big map): the samples in between keep the
+last read's resident figures, and each says in the file when they were read.
 
 A FILE that exists is not overwritten without --force; ``-o -`` writes the recording
 to stdout (not a terminal), for a pipe: ``vmtop record PID -o - | ssh host 'cat > r'``.
@@ -25,6 +27,7 @@ import time
 from vmtop.model.names import display_name
 from vmtop.procfs.errors import NoLongerReadable
 from vmtop.procfs.reader import ProcFS
+from vmtop.procfs.smaps_budget import SMAPS_BUDGET
 from vmtop.record.timespec import parse_duration
 from vmtop.record.writer import RecordingWriter
 from vmtop.tui.formatting import format_bytes
@@ -157,6 +160,7 @@ def cmd_record(procfs: ProcFS, args) -> int:
     reason = "stopped"
     end_events: tuple = ()
     refused: NoLongerReadable | None = None  # it exec'd a program vmtop may not read
+    said_every = 1  # the smaps plan said on stderr (as watch and the TUI say theirs)
     try:
         result = first
         next_at = started
@@ -169,6 +173,10 @@ def cmd_record(procfs: ProcFS, args) -> int:
                 break
             writer.write_sample(result.snapshot, result.events)
             last_at = result.snapshot.taken_at
+            if live and plan_worth_saying(said_every, sampler.smaps_every):
+                said_every = sampler.smaps_every
+                words = smaps_plan_words(said_every, sampler.smaps_cost + sampler.text_cost)
+                print(f"vmtop: now {words}", file=sys.stderr, flush=True)
             if not live:
                 reason = "copy"  # a copied tree does not change: one sample is all
                 break
@@ -215,6 +223,27 @@ def cmd_record(procfs: ProcFS, args) -> int:
     if refused is not None:
         raise refused  # the CLI says why, and what to run instead; it still runs
     return 0
+
+
+def plan_worth_saying(said: int, every: int) -> bool:
+    """Whether reading smaps every ``every`` samples is news after ``said``: from or
+    to every sample, or twice or half as often (a cost near the budget's edge moves
+    the plan between 3 and 4 from one read to the next: a line each time, for hours)."""
+    if every == said:
+        return False
+    return said == 1 or every == 1 or max(said, every) >= 2 * min(said, every)
+
+
+def smaps_plan_words(every: int, cost: float) -> str:
+    """How often the recording reads smaps, in words: every sample, or every ``every``
+    samples when one read costs ``cost`` seconds of CPU (the smaps budget)."""
+    if every <= 1:
+        return "smaps read with every sample"
+    return (
+        f"smaps read every {every} samples ({cost * 1000:.0f} ms a read; at most "
+        f"{SMAPS_BUDGET:.0%} of a core): the samples between keep the last read's resident "
+        "figures, and the file says when each was read"
+    )
 
 
 def _exists(output: str) -> str:

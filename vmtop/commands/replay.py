@@ -160,6 +160,14 @@ def _print_at(rec: Recording, text: str, form: str) -> int:
         f"(+{span_label(taken - rec.start, rec.digits, trim=True)})",
         file=sys.stderr,
     )
+    read_at = snapshot.smaps_read_at
+    if read_at is not None:
+        # smaps was not read with this sample (its budget): the figures are of a read
+        # before, which every format would otherwise give as this moment's.
+        print(
+            f"vmtop: {display_name(rec.path)}: {carried_words(rec, taken, read_at)}",
+            file=sys.stderr,
+        )
     out = sys.stdout
     if form == "pmap":
         from vmtop.output.pmap import render_pmap
@@ -182,6 +190,17 @@ def _print_at(rec: Recording, text: str, form: str) -> int:
 
 def _clock(rec: Recording, t: float) -> str:
     return clock_label(t, rec.digits, trim=True)
+
+
+def carried_words(rec: Recording, taken: float, read_at: float) -> str:
+    """What a sample whose smaps read was skipped holds: the regions' resident figures
+    (and the totals summed from them) of an earlier read; RSS from status, its own."""
+    return (
+        f"smaps was not read with this sample: each region's resident figures (and the "
+        f"totals' pss, uss, dirty and swap, summed from them) are those read at "
+        f"{_clock(rec, read_at)}, {span_label(taken - read_at, rec.digits, trim=True)} "
+        "before; the totals' rss (from status) is this sample's"
+    )
 
 
 def theme_problem(settings) -> str | None:

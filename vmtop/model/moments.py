@@ -16,7 +16,8 @@ guard pages as an mprotect, and a file mapped where freed memory was as MAP_FIXE
   between (``remapped_ranges``), with none of their common range among them. Every
   other region is new at ``b`` or gone since ``a``. Resident sizes are compared where
   the lines are the same, or where ``b``'s line holds ``a``'s lines whole; a line split
-  since has no resident change, never one shared out by address;
+  since has no resident change, never one shared out by address; and not at all where
+  both moments have the figures of one smaps read (``figures_read.one_read``);
 - ``changes_since(a, b, remapped)``: the same, per region of ``b``, as the Δ columns
   show it (``vmtop.model.region_changes.RegionChange``).
 
@@ -43,6 +44,7 @@ from vmtop.model.event_words import (
     split_cause,
 )
 from vmtop.model.events import Event
+from vmtop.model.figures_read import resident_comparable
 from vmtop.model.hugetlb_events import hugetlb_events, hugetlb_unmapped_said
 from vmtop.model.lazy_free import clean_of
 from vmtop.model.process_events import exec_event
@@ -203,7 +205,7 @@ def changes_since(
     new (not the same mapping as any region of ``a``, see the module's note), grew,
     shrank, or changed (other lines, permissions, or resident size by at least
     ``rss_threshold``). The resident change of a region split since is None: unknown."""
-    with_rss = a.has_smaps and b.has_smaps
+    with_rss = resident_comparable(a, b)  # (not the figures of one smaps read)
     B = b.regions
     if comparable(a, b) is not None:
         return {c.start: RegionChange(NEW, c.size, (c.rss or 0) if with_rss else None) for c in B}
@@ -263,7 +265,9 @@ def net_change(
         return []
     A, B = a.regions, b.regions
     when = b.taken_at
-    with_rss = a.has_smaps and b.has_smaps
+    # Not where both have the figures of one smaps read: each region would read the
+    # same, or differ by the shares a split or merge was given of that read's.
+    with_rss = resident_comparable(a, b)
     threshold = max(1, rss_threshold)
     hits = _Hits(remapped)
     pairing = _pair(A, B, hits)

@@ -180,6 +180,16 @@ class Snapshot(NamedTuple):
     # The process's KSM merging (/proc/PID/ksm_stat), read with smaps; None where not
     # known (a kernel before 6.1, no smaps read, a snapshot read back from a file).
     ksm: KsmStat | None = None
+    # When the regions' resident figures were read, where that is before ``taken_at``:
+    # a tick that read only maps carries the last smaps read's figures (carry_smaps),
+    # and so do the totals summed from them (pss, uss, private and shared dirty, swap).
+    # None: read with this snapshot, or not read at all (``has_smaps`` false).
+    smaps_read_at: float | None = None
+
+    @property
+    def figures_read_at(self) -> float:
+        """When the resident figures were read: ``taken_at`` unless carried."""
+        return self.taken_at if self.smaps_read_at is None else self.smaps_read_at
 
     @property
     def pid(self) -> int:

@@ -112,9 +112,11 @@ def snapshot_of(document: dict) -> Snapshot:
             uss=sum((r.private_clean or 0) + (r.private_dirty or 0) for r in regions)
         )
     hugetlb_total = totals.get("hugetlb")
+    read_at = document.get("smaps_read_at")  # (a replayed sample's older figures)
     return Snapshot(
         info=info,
         taken_at=float(document.get("taken_at") or 0.0),
+        smaps_read_at=float(read_at) if has_smaps and read_at is not None else None,
         regions=regions,
         totals=read,
         has_smaps=has_smaps,

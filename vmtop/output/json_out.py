@@ -45,9 +45,16 @@ def snapshot_record(snapshot: Snapshot, procfs=None, cache=None) -> dict:
             for r, names in zip(snapshot.regions, sections, strict=True)
         ],
         "taken_at": snapshot.taken_at,
+        **_read_at(snapshot.smaps_read_at),
         "totals": totals_record(snapshot),
         "objects": [_object_record(o) for o in objects],
     }
+
+
+def _read_at(smaps_read_at: float | None) -> dict:
+    """``smaps_read_at``, where the resident figures are older than ``taken_at`` (a
+    replayed sample that carried an earlier smaps read's figures): else nothing."""
+    return {} if smaps_read_at is None else {"smaps_read_at": smaps_read_at}
 
 
 def _object_record(size) -> dict:
@@ -65,7 +72,7 @@ def write_json(snapshot: Snapshot, out: TextIO, procfs=None, cache=None, smaps_f
     writer = JsonWriter(out, live_procfs_for(snapshot, procfs), cache)
     writer.head(snapshot.info, smaps_fields)
     writer.piece(snapshot)
-    writer.tail(snapshot.taken_at, snapshot.totals, snapshot.status)
+    writer.tail(snapshot.taken_at, snapshot.totals, snapshot.status, snapshot.smaps_read_at)
 
 
 class JsonWriter:
@@ -117,9 +124,12 @@ class JsonWriter:
             new = object_sizes(snapshot, ProcessElfFiles(self.procfs, self.cache))
             self.objects.extend(o for o in new if o not in known)
 
-    def tail(self, taken_at: float, totals, status: dict) -> None:
+    def tail(
+        self, taken_at: float, totals, status: dict, smaps_read_at: float | None = None
+    ) -> None:
         rest = {
             "taken_at": taken_at,
+            **_read_at(smaps_read_at),
             "totals": totals_fields(totals, status),
             "objects": [_object_record(o) for o in self.objects],
         }

@@ -143,6 +143,7 @@ class MapsTicks:
             has_smaps=True,
             hugetlb=smaps.hugetlb,
             ksm=smaps.ksm,
+            smaps_read_at=smaps.figures_read_at,
         )
 
     @staticmethod

@@ -50,7 +50,9 @@ def carry_smaps(
     one costs a pointer comparison per region). The raw smaps text goes along so
     ``smaps_blocks.region_fields`` still answers (with the figures of that read), and
     ``has_smaps`` stays true: the figures are there, only older, so the next smaps read
-    is compared with them (resident changes are reported then, not lost). Process RSS
+    is compared with them (resident changes are reported then, not lost), and
+    ``smaps_read_at`` says how old (a recording keeps it: replay and diff say which
+    moment the figures are of, not the sample's). Process RSS
     stays the fresh one from ``status``; swap is the carried regions' sum, as on a tick
     that reads smaps: ``status``' VmSwap leaves out shared memory on swap, which smaps
     counts, and the header would flip between the two from one tick to the next.
@@ -110,6 +112,7 @@ def carry_smaps(
         has_smaps=True,
         hugetlb=smaps_snap.hugetlb,
         ksm=smaps_snap.ksm,
+        smaps_read_at=smaps_snap.figures_read_at,
     )
 
 
@@ -146,6 +149,7 @@ def _carry_columns(maps_snap: Snapshot, smaps_snap: Snapshot) -> Snapshot:
         has_smaps=True,
         hugetlb=smaps_snap.hugetlb,
         ksm=smaps_snap.ksm,
+        smaps_read_at=smaps_snap.figures_read_at,
     )
 
 

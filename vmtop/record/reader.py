@@ -128,5 +128,5 @@ class Recording(Timeline):
             raise IndexError(i)
         info = self.samples[i]
         return self._rebuilder.snapshot(
-            i, info.keyframe, info.time, info.totals, f"sample {self.number(i)}"
+            i, info.keyframe, info.time, info.totals, f"sample {self.number(i)}", info.smaps_read_at
         )

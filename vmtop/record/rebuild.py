@@ -105,15 +105,26 @@ class Rebuilder:
         self._cache: OrderedDict[int, Snapshot] = OrderedDict()
         self._keyframes: OrderedDict[int, KeyframeState] = OrderedDict()
 
-    def snapshot(self, i: int, keyframe: int, taken_at: float, totals, label: str) -> Snapshot:
+    def snapshot(
+        self,
+        i: int,
+        keyframe: int,
+        taken_at: float,
+        totals,
+        label: str,
+        smaps_read_at: float | None = None,
+    ) -> Snapshot:
         """Sample ``i`` (rebuilt from the keyframe of sample ``keyframe``) as recorded;
-        ``label`` names it in the error when it cannot be read back."""
+        ``label`` names it in the error when it cannot be read back; ``smaps_read_at``:
+        when its resident figures were read, where not with it (its sample line says)."""
         with self._lock:
             snap = self._cache.get(i)
             if snap is not None:
                 self._cache.move_to_end(i)
                 return snap
             snap = self._rebuild(i, keyframe, taken_at, totals, label)
+            if smaps_read_at is not None and snap.has_smaps:
+                snap = snap._replace(smaps_read_at=smaps_read_at)
             self._cache[i] = snap
             if len(self._cache) > SNAPSHOT_CACHE:
                 self._cache.popitem(last=False)

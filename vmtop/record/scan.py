@@ -116,6 +116,10 @@ class SampleInfo(NamedTuple):
     # The process's memory in hugetlb pages (status' HugetlbPages), which no RSS
     # counts; None where not recorded (a file written before vmtop kept it).
     hugetlb: int | None = None
+    # When the regions' resident figures (and ``kinds``, and the totals summed from
+    # them) were read, where smaps was not read with this sample: the time of an
+    # earlier one. None: read with it (or not at all), and in files written before.
+    smaps_read_at: float | None = None
 
 
 class _Scan:
@@ -416,6 +420,7 @@ class Timeline:
         events = _field(record, "events", _events, of, ())
         hugetlb = _field(record, "hugetlb", fmt.row_hugetlb_total, of, scan.hugetlb)
         when = _field(record, "time", _time, of)
+        read_at = _field(record, "smaps_read_at", _time, of, None, what="smaps read time")
         if scan.gap is not None:
             first, why = scan.gap[0], self._why(scan)
             scan.gap = None
@@ -423,7 +428,9 @@ class Timeline:
             # other: the samples of an intact keyframe are kept all the same.
             lost = f"{samples_words(first, i - 1)} lost: {why}" if i > first else why
             self.notes.append(f"{lost}; the replay goes on from sample {i + 1} ({_clock(when)})")
-        self.samples.append(SampleInfo(when, totals, kinds, scan.keyframe, events, hugetlb))
+        self.samples.append(
+            SampleInfo(when, totals, kinds, scan.keyframe, events, hugetlb, read_at)
+        )
         self._numbers.append(i)
         scan.totals, scan.kinds, scan.hugetlb = totals, kinds, hugetlb
 

@@ -360,6 +360,10 @@ class RecordingWriter:
         else:
             kinds = self._prev_kinds
         line: dict = {"type": "sample", "i": i, "time": snap.taken_at}
+        if snap.has_smaps and snap.smaps_read_at is not None:
+            # Figures carried from an earlier smaps read (the budget skipped this one):
+            # said, or a replay and a diff take them for this moment's.
+            line["smaps_read_at"] = snap.smaps_read_at
         if prev is None or body["type"] == "keyframe" or snap.totals != prev.totals:
             line["totals"] = fmt.totals_row(snap.totals)
         if prev is None or body["type"] == "keyframe" or kinds != self._prev_kinds:

@@ -11,7 +11,7 @@ change worked out by address.
 
 from __future__ import annotations
 
-from vmtop.commands.diff import between_samples, net_parts, tally_parts
+from vmtop.commands.diff import between_samples, figures_parts, net_parts, tally_parts
 from vmtop.model import moments
 from vmtop.model.hugetlb_regions import counting_hugetlb
 from vmtop.record.reader import Recording
@@ -62,6 +62,9 @@ def ab_text(rec: Recording, a: int, b: int) -> str:
     else:
         parts.append(ends)
         parts += net_parts(net)
+    # Where smaps was not read with A or B: when their figures were, and what RSS did
+    # that they cannot show.
+    parts += figures_parts(old, new, RSS_THRESHOLD, digits)
     return AB_SEPARATOR.join(parts)
 
 

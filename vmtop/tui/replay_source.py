@@ -102,7 +102,10 @@ class ReplaySource:
             changes = region_changes(prev, snap, same_map=True)
         self.position = j
         self.last = snap
-        return SampleResult(snap, prev, rec.events_of(j), changes, unmapped)
+        # A sample whose smaps read was skipped holds an earlier read's figures: said
+        # in the header as the live screen says its maps-only ticks.
+        read = snap.smaps_read_at is None
+        return SampleResult(snap, prev, rec.events_of(j), changes, unmapped, smaps_read=read)
 
     def describe(self, live: bool) -> tuple[tuple[int, str], ...]:
         """What the header says of the replay, in pieces by priority: at 80 columns the

@@ -117,6 +117,10 @@ class ProcessViews:
             return "reading smaps…"
         if not snap.has_smaps:
             return "no smaps: sizes without resident figures"
+        if snap.smaps_read_at is not None:
+            # Carried from an earlier smaps read (its budget): which moment, as the screen
+            # names moments (a replay's, to go there with `t`).
+            return f"resident figures read at {self.moment_label(snap.smaps_read_at)}"
         if not self._last_smaps_read:
             return "resident figures from the last smaps read"
         return ""

@@ -463,9 +463,16 @@ class ReplayScreen(ProcessScreen):
                 region=region,
                 rss_history=message.history,
                 recorded=True,
-                moment=self.moment_label(message.snapshot.taken_at),
+                moment=self._moment_of_figures(message.snapshot),
             )
         )
+
+    def _moment_of_figures(self, snapshot) -> str:
+        """The sample's time, and the earlier smaps read's its figures are, if so."""
+        moment = self.moment_label(snapshot.taken_at)
+        if snapshot.smaps_read_at is not None:
+            moment += f", its figures read at {self.moment_label(snapshot.smaps_read_at)}"
+        return moment
 
     def on_timeline_seek(self, message: Timeline.Seek) -> None:
         self._stop_playing()
