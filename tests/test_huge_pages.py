@@ -150,7 +150,7 @@ def test_the_hugetlb_column_and_the_header_figure(snap):
     from vmtop.tui.widgets.table_columns import CATALOGUE, FIELD_COLUMNS
 
     (column,) = [c for c in CATALOGUE if c.id == "hugetlb"]
-    assert column.title == "HugeTLB" and "not in RSS" in column.meaning
+    assert column.title == "HugeTLB" and "which RSS leaves out" in column.meaning
     fields = region_fields(snap, at(snap, "hugetlb_private"))
     assert sum(fields[name] for name in FIELD_COLUMNS["hugetlb"]) == 6 * MIB
     assert snap.status["HugetlbPages"] == 10 * MIB
