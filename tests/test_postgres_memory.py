@@ -96,3 +96,5 @@ def test_the_region_detail_says_what_each_one_is():
     assert "shared buffers" in shared and "huge_pages=on" in shared and "276 MiB" in shared
     dsm = why_kind(named["/dev/shm/PostgreSQL.1804289383"])
     assert "parallel query" in dsm and "28 KiB" in dsm
+    # In hugetlb pages no PSS counts it: the words do not send the reader to it.
+    assert "PSS shares them out" not in shared

@@ -22,13 +22,18 @@ def why_postgres(r: Region, size: str) -> str | None:
             if obj != POSTGRES_SHARED
             else "shared anonymous memory (shared_memory_type=mmap)"
         )
+        counted = (
+            ""  # (in no RSS or PSS at all)
+            if r.path.startswith(_HUGETLB)
+            else " A process's resident figure counts the pages of it this process "
+            "touched, so summed over backends it counts them many times: PSS shares "
+            "them out."
+        )
         return (
             f"PostgreSQL's shared memory, {size}: shared buffers (shared_buffers), WAL "
             "buffers, the lock table and the rest every PostgreSQL process shares. The "
             "postmaster maps it once at start (SHOW shared_memory_size) and every backend "
-            f"inherits it; {how}. A process's resident figure counts the pages of it this "
-            "process touched, so summed over backends it counts them many times: PSS "
-            "shares them out."
+            f"inherits it; {how}.{counted}"
         )
     if obj.startswith(POSTGRES_INTERLOCK):
         return (
