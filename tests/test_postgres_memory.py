@@ -71,7 +71,7 @@ def _shared_memory_size(pgdata: str, user: dict, *settings: str) -> int:
 
 def test_a_live_postmaster_in_mmap_and_in_sysv_shared_memory():
     for memory_type in ("mmap", "sysv"):
-        settings = ("shared_buffers=24MB", f"shared_memory_type={memory_type}")
+        settings = ("shared_buffers=24MB", f"shared_memory_type={memory_type}", "huge_pages=off")
         with running_postgres(*settings) as (server, pgdata, user):
             snap = take_snapshot(ProcFS(), server.pid)
             server.terminate()
