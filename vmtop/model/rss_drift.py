@@ -142,7 +142,7 @@ class RssDrift:
                 out.append(_event(r, r.end, now, now, when, "since it was mapped"))
         threshold = self.threshold
         small: list[int] = []  # rows that moved by less than the threshold so far
-        pending = self._carried
+        drift = 0  # what they moved together
         for k in where_pair(ne, rss, base, len(regions)):
             now, was = rss[k], base[k]
             if now < 0:
@@ -156,8 +156,8 @@ class RssDrift:
                 base[k] = now
             else:
                 small.append(k)
-                pending += now - was
-        self._carried = self._spread(regions, rss, base, small, pending, when, out)
+                drift += now - was
+        self._carried = self._spread(regions, rss, base, small, drift, when, out)
         self._regions, self._lines, self._reported = regions, lines, base
         self._hugetlb.threshold = threshold
         out += self._hugetlb.update(snapshot)
@@ -180,16 +180,18 @@ class RssDrift:
         rss: array,
         base: array,
         small: list[int],
-        pending: int,
+        drift: int,
         when: float,
         out: list[Event],
     ) -> int:
-        """One event for the changes of many regions, each below the threshold, once
-        together they reach ``SPREAD_TIMES`` thresholds (a program touching a page in
-        each of 30 000 small mappings put 117 MiB in its RSS, and no event said it);
-        those regions count afresh from then. What is still carried, else."""
+        """One event for the changes of many regions (``small``, ``drift`` together),
+        each below the threshold, once with what is carried they reach
+        ``SPREAD_TIMES`` thresholds (a program touching a page in each of 30 000 small
+        mappings put 117 MiB in its RSS, and no event said it); those regions count
+        afresh from then. What is still carried, else."""
+        pending = self._carried + drift
         if abs(pending) < SPREAD_TIMES * self.threshold or not small:
-            return pending - sum(rss[k] - base[k] for k in small)
+            return self._carried
         first, last = regions[small[0]], regions[small[-1]]
         now = sum(rss[k] for k in small)
         why = FAULTED_IN if pending > 0 else "pages freed or reclaimed"
