@@ -561,3 +561,19 @@ def test_the_recordings_peak_before_an_exec_is_said(tmp_path):
         write(tmp_path / "exec2.jsonl.gz", snaps, events_of=lambda i: [exec_event] * (i == 2))
     )
     assert "before the exec" not in text
+
+
+def test_kinds_and_regions_end_at_the_last_smaps_read_where_the_last_samples_carry_it(tmp_path):
+    """A big map's smaps is read every few samples: the last samples carry the last
+    read's figures, and the kinds' and regions' growth ends there, not at the end."""
+    snaps = [
+        snapshot(T0 + k, [region(TEXT, rss=8 * KiB), region(ANON, size=4 * MiB, rss=k * MiB)])
+        for k in range(3)
+    ]
+    carried = snaps[2]._replace(taken_at=T0 + 3, smaps_read_at=T0 + 2)
+    text = report(write(tmp_path / "carried.jsonl.gz", [*snaps, carried]))
+    heading = text.split("\nLargest growths by kind")[1].splitlines()[0]
+    assert f"start → the last smaps read, at {clock(T0 + 2)}" in heading, heading
+    # Read with every sample: to the end, as before.
+    text = report(write(tmp_path / "read.jsonl.gz", snaps))
+    assert "last smaps read" not in text

@@ -150,6 +150,12 @@ def report_lines(rec: Recording, top: int = TOP) -> list[str]:
 
     first = first_with_resident(totals, new_program)
     since = _since_words(rec, first, new_program)
+    last_read = rec.samples[-1].smaps_read_at if rec.samples else None
+    if first is not None and last_read is not None:
+        # A big map's last samples carry the last smaps read's figures: the kinds and
+        # regions end there, not at the end (the RSS line above is the status').
+        read = f"the last smaps read, at {_clock(rec, last_read)}"
+        since = since.replace("to the end", f"to {read}") if since else f"start → {read}"
     lines.append("")
     if first is None:
         lines.append("Largest growths by kind (resident):")
