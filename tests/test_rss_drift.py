@@ -259,3 +259,15 @@ def test_lines_merged_say_what_moved_since_the_last_read_not_their_old_small_cha
     # What moved after the merge is the merged line's own, as always.
     grown = [region(start, start + 200 * 4 * K, 200 * 4 * K + 64 * K)]
     assert [e.delta for e in drift.update(make(grown, 3))] == [64 * K]
+
+
+def test_the_spread_has_a_kind_only_where_every_region_that_moved_has_it():
+    drift = RssDrift(64 * K)
+    mixed = [r._replace(kind="text" if i % 3 else "anon") for i, r in enumerate(pages(600, 0))]
+    drift.update(make(mixed, 0))
+    (said,) = drift.update(make([r._replace(rss=4 * K) for r in mixed], 1))
+    assert said.kind == ""
+    drift = RssDrift(64 * K)
+    drift.update(make(pages(600, 0), 0))
+    (said,) = drift.update(make(pages(600, 4 * K), 1))
+    assert said.kind == "anon"

@@ -194,6 +194,7 @@ class RssDrift:
             return self._carried
         first, last = regions[small[0]], regions[small[-1]]
         now = sum(rss[k] for k in small)
+        kind = _kind_of_all(regions, small)
         why = FAULTED_IN if pending > 0 else "pages freed or reclaimed"
         detail = (
             f"{why} across {len(small)} regions, each by less than "
@@ -205,7 +206,7 @@ class RssDrift:
                 ev.RSS_CHANGED,
                 first.start,
                 last.end,
-                first.kind,
+                kind,
                 abs(pending),
                 pending,
                 "",
@@ -284,6 +285,17 @@ class RssDrift:
         largest = max(group, key=rss.__getitem__)
         base[largest] = max(0, rss[largest] - delta)
         return None
+
+
+def _kind_of_all(regions: Sequence[Region], rows: list[int]) -> str:
+    """The kind of every region of ``rows`` where they are all of one kind, else ""
+    (a spread over libraries and heaps is none of them)."""
+    if isinstance(regions, RegionColumns):
+        codes = regions.codes("kind", 0, len(regions))
+        found = {codes[k] for k in rows}
+        return regions.distinct("kind")[found.pop()] if len(found) == 1 else ""
+    found = {regions[k].kind for k in rows}
+    return found.pop() if len(found) == 1 else ""
 
 
 def _rss_or_unknown(r: Region) -> int:
