@@ -388,3 +388,25 @@ def test_the_recorder_says_a_new_smaps_plan_only_when_it_is_news():
     assert not plan_worth_saying(4, 3) and not plan_worth_saying(3, 4)  # at the edge
     assert plan_worth_saying(4, 8) and plan_worth_saying(8, 4)
     assert not plan_worth_saying(4, 4)
+
+
+def test_a_regions_history_in_the_replay_has_a_point_per_smaps_read(tmp_path):
+    """Samples that carry an earlier read's figures drew the region's line flat through
+    them, at their own times: a point per read, at the read's time, instead."""
+    from test_report import ANON, KiB, MiB, region, snapshot, write
+
+    from vmtop.tui.replay_detail import region_rss_history
+
+    start = 1_700_000_000.0
+    reads = {0: 0, 3: 3 * MiB}  # sample -> the anonymous region's resident size read then
+    snaps = []
+    for k in range(6):
+        read = max(j for j in reads if j <= k)
+        snap = snapshot(start + k, [region(ANON, size=4 * MiB, rss=reads[read] + 4 * KiB)])
+        snaps.append(snap._replace(smaps_read_at=None if read == k else start + read))
+    rec = Recording.open(write(tmp_path / "reads.jsonl.gz", snaps))
+    anon = rec.snapshot(5).regions[0]
+    assert region_rss_history(rec, anon, 5) == [
+        (start, 4 * KiB),
+        (start + 3, 3 * MiB + 4 * KiB),
+    ]

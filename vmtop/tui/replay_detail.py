@@ -55,16 +55,21 @@ DETAIL_HISTORY = 300  # samples of a region's RSS history the detail shows
 def region_rss_history(recording: Recording, region, index: int) -> list[tuple[float, int]]:
     """(time, resident bytes) of ``region`` over the samples up to ``index`` in which
     the same mapping (by region_history_key: its start, the stack by its end) was there;
-    its memory in hugetlb pages counted resident, as live (RssHistory)."""
+    its memory in hugetlb pages counted resident, as live (RssHistory). A sample that
+    carries an earlier smaps read's figures (a big map's budget) is that read's point,
+    at its time: the line is not drawn flat through samples nothing was read in."""
     key = region_history_key(region)
     anchor = key[0]
-    out = []
+    out: list[tuple[float, int]] = []
     for j in range(max(0, index - DETAIL_HISTORY + 1), index + 1):
         snap = recording.snapshot(j)
+        when = snap.figures_read_at
+        if out and out[-1][0] == when:
+            continue  # (the same read's figures again)
         other = snap.region_at(anchor - 1 if region.kind == "stack" else anchor)
         if other is not None and region_history_key(other) == key and other.rss is not None:
             hugetlb = sum(size for start, size in snap.hugetlb or () if start == other.start)
-            out.append((snap.taken_at, other.rss + hugetlb))
+            out.append((when, other.rss + hugetlb))
     return out
 
 
