@@ -370,6 +370,18 @@ class Child:
         time.sleep(settle)
         return figures
 
+    def touched_and_sampled(self):
+        """Touch the 32 MiB, and a Sampler of this child past its first read (of maps
+        only): its next sample compares smaps with smaps, as the TUI and record do."""
+        from vmtop.procfs.reader import ProcFS
+        from vmtop.tui.sampler import Sampler
+
+        self.command("touch", settle=0)
+        sampler = Sampler(ProcFS(), self.pid)
+        sampler.sample()
+        sampler.sample()
+        return sampler
+
     def close(self) -> None:
         self.proc.kill()
         self.proc.wait()
@@ -409,15 +421,9 @@ def test_watch_says_the_free_and_the_reuse_with_the_kernels_lazyfree(compile_c):
 
 @pytest.mark.live
 def test_the_sampler_says_it_too_as_the_tui_and_record_see_it(compile_c):
-    from vmtop.procfs.reader import ProcFS
-    from vmtop.tui.sampler import Sampler
-
     child = Child(compile_c)
     try:
-        child.command("touch", settle=0)
-        sampler = Sampler(ProcFS(), child.pid)
-        sampler.sample()
-        sampler.sample()  # (the first read maps only)
+        sampler = child.touched_and_sampled()
         freed = child.command("free", settle=0)
         first = sampler.sample().events
         reused = child.command("reuse", settle=0)
@@ -551,14 +557,10 @@ def test_a_fork_and_the_childs_write_free_nothing_and_reuse_nothing(compile_c):
     from vmtop.model.moments import net_change
     from vmtop.procfs.reader import ProcFS
     from vmtop.procfs.snapshot import take_snapshot
-    from vmtop.tui.sampler import Sampler
 
     child = Child(compile_c)
     try:
-        child.command("touch", settle=0)
-        sampler = Sampler(ProcFS(), child.pid)
-        sampler.sample()
-        sampler.sample()  # (the first read maps only)
+        sampler = child.touched_and_sampled()
         time.sleep(0.3)  # (a read too soon after the last is of maps only)
         freed = child.command("free", settle=0.3)
         at_free = sampler.sample().events
