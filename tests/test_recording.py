@@ -509,9 +509,11 @@ def test_record_command_ctrl_c_and_count(tmp_path, spawn):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=10)
     rec = Recording.open(str(path3))
-    span = round(rec.end - rec.start)
-    assert f"{len(rec)} samples over {span} s" in err, err
-    assert f"({span}s)" in run_vmtop("report", path3).stdout.decode()
+    # Said as `report` says it, to the decimals that tell its samples apart: under
+    # load 1.1 s apart, not "1 s" on stderr beside "(1.1s)" in the report.
+    span = span_label(rec.end - rec.start, rec.digits, trim=True)
+    assert f"{len(rec)} samples over {span}, " in err, err
+    assert f"({span})" in run_vmtop("report", path3).stdout.decode()
 
 
 def test_headless_replay_at_a_time(tmp_path):

@@ -28,7 +28,7 @@ from vmtop.model.names import display_name
 from vmtop.procfs.errors import NoLongerReadable
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.smaps_budget import SMAPS_BUDGET
-from vmtop.record.timespec import parse_duration
+from vmtop.record.timespec import LabelDigits, parse_duration, span_label
 from vmtop.record.writer import RecordingWriter
 from vmtop.tui.formatting import format_bytes
 
@@ -157,6 +157,7 @@ def cmd_record(procfs: ProcFS, args) -> int:
     old_term = signal.signal(signal.SIGTERM, _on_term)
     started = time.monotonic()
     first_at = last_at = first.snapshot.taken_at
+    label_digits = LabelDigits()  # the span's decimals, as `report` will give them
     reason = "stopped"
     end_events: tuple = ()
     refused: NoLongerReadable | None = None  # it exec'd a program vmtop may not read
@@ -173,6 +174,7 @@ def cmd_record(procfs: ProcFS, args) -> int:
                 break
             writer.write_sample(result.snapshot, result.events)
             last_at = result.snapshot.taken_at
+            label_digits.add(last_at)
             if live and plan_worth_saying(said_every, sampler.smaps_every):
                 said_every = sampler.smaps_every
                 words = smaps_plan_words(said_every, sampler.smaps_cost + sampler.text_cost)
@@ -214,7 +216,11 @@ def cmd_record(procfs: ProcFS, args) -> int:
         "unreadable": "stopped, the process can no longer be read",
     }.get(reason, "done")
     # The span from the first sample to the last, as `vmtop report` gives it.
-    span = f" over {last_at - first_at:.0f} s" if writer.samples > 1 else ""
+    span = (
+        f" over {span_label(last_at - first_at, label_digits.digits, trim=True)}"
+        if writer.samples > 1
+        else ""
+    )
     print(
         f"vmtop: {why}: {plural(writer.samples, 'sample')}{span}, "
         f"{format_bytes(writer.bytes_written)} {'to' if output == STDOUT else 'in'} {shown}",

@@ -85,13 +85,35 @@ def label_digits(times: Sequence[float]) -> int:
     a unit at most half the closest two samples' distance, so that rounded labels
     differ and each is nearer its own sample than any other (at least tenths, unless
     every sample is on a whole second and WHOLE_SECONDS_STEP apart or more)."""
-    closest = min((b - a for a, b in zip(times, times[1:], strict=False)), default=math.inf)
-    if closest >= WHOLE_SECONDS_STEP and all(abs(t - round(t)) < 5e-4 for t in times):
-        return 0
-    digits = 1
-    while digits < MAX_DIGITS and 10.0**-digits > closest / 2:
-        digits += 1
-    return digits
+    tally = LabelDigits()
+    for t in times:
+        tally.add(t)
+    return tally.digits
+
+
+class LabelDigits:
+    """``label_digits`` of samples seen one at a time, in constant space: the recorder
+    says its span as `report` will, without keeping every sample's time."""
+
+    def __init__(self) -> None:
+        self._last: float | None = None
+        self._closest = math.inf
+        self._all_whole = True
+
+    def add(self, t: float) -> None:
+        if self._last is not None:
+            self._closest = min(self._closest, t - self._last)
+        self._last = t
+        self._all_whole = self._all_whole and abs(t - round(t)) < 5e-4
+
+    @property
+    def digits(self) -> int:
+        if self._closest >= WHOLE_SECONDS_STEP and self._all_whole:
+            return 0
+        digits = 1
+        while digits < MAX_DIGITS and 10.0**-digits > self._closest / 2:
+            digits += 1
+        return digits
 
 
 def _rounded(seconds: float, digits: int, trim: bool) -> tuple[int, str]:
