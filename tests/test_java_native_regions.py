@@ -32,8 +32,10 @@ from vmtop.model.region import Region
 from vmtop.procfs.facts import read_classify_facts
 from vmtop.procfs.hsperfdata import collector, generation_max, parse_hsperfdata
 from vmtop.procfs.java_facts import read_java_facts
+from vmtop.procfs.noreserve_flags import mapped_without_noreserve
 from vmtop.procfs.parse_maps import parse_maps
 from vmtop.procfs.reader import ProcFS
+from vmtop.procfs.snapshot import take_snapshot
 
 NATIVE = FIXTURES / "jvm_native"
 CONFIGS = sorted(p.name for p in NATIVE.iterdir() if p.is_dir())
@@ -76,7 +78,14 @@ def recorded(tmp_path: Path, config: str) -> tuple[ProcFS, list[Region], Classif
     procfs = ProcFS(str(tmp_path))
     java = read_java_facts(procfs, PID, {r.path for r in regions})
     bss = {int(k, 16): v for k, v in json.loads((src / "bss.json").read_text()).items()}
-    return procfs, regions, ClassifyFacts(java=java, bss_after_data=bss)
+    fresh: frozenset[int] = frozenset()
+    if (src / "smaps").exists():  # recorded with VmFlags: how each region was mapped
+        shutil.copy(src / "smaps", pid_dir / "smaps")
+        (tmp_path / "sys" / "vm").mkdir(parents=True)
+        shutil.copy(src / "overcommit_memory", tmp_path / "sys" / "vm" / "overcommit_memory")
+        fresh = mapped_without_noreserve(procfs, PID, regions, (src / "smaps").read_bytes())
+    facts = ClassifyFacts(java=java, bss_after_data=bss, mapped_without_noreserve=fresh)
+    return procfs, regions, facts
 
 
 def classified(tmp_path: Path, config: str) -> list[Region]:
@@ -131,22 +140,45 @@ def test_nothing_is_named_outside_what_nmt_says_the_jvm_reserved(tmp_path, confi
 
 @pytest.mark.parametrize("config", CONFIGS)
 def test_every_metaspace_node_is_named_but_those_shaped_like_a_glibc_arena(tmp_path, config):
-    # Not named: a node committed whole (one rw-p region of 64 MiB, a malloc'd block's
-    # shape) and one at a 64 MiB boundary committed from its base only (a glibc arena's
-    # shape): g1_1g_many_classes, five of its six nodes; with MetaspaceReclaimPolicy=none
-    # (chunks committed whole), all six.
+    # From maps alone, not named: a node committed whole (one rw-p region of 64 MiB, a
+    # malloc'd block's shape) and one at a 64 MiB boundary committed from its base only
+    # (a glibc arena's shape): g1_1g_many_classes, five of its six nodes; with
+    # MetaspaceReclaimPolicy=none (chunks committed whole), all six. Where smaps was
+    # recorded (its VmFlags: HotSpot commits without MAP_NORESERVE, glibc's arenas keep
+    # it), every node is named: g1_1g_many_nodes, 12 nodes, 10 of them committed whole.
     regions = classified(tmp_path, config)
+    with_smaps = (NATIVE / config / "smaps").exists()
     nodes = [t for t in truth(config) if t.what == "Metaspace"]
     named = 0
     for t in nodes:
         parts = wholly_inside(regions, t)
+        assert not with_smaps or all(r.kind != kinds.ARENA for r in parts), hex(t.start)
         whole = len(parts) == 1 and parts[0].perms == "rw-p"
-        if whole or arena_shaped(regions, t.start, t.end):
+        if not with_smaps and (whole or arena_shaped(regions, t.start, t.end)):
             assert all(r.object != METASPACE for r in parts)
             continue
         assert parts and all(r.object == METASPACE for r in parts), hex(t.start)
         named += 1
     assert named or config == "g1_1g_many_classes_reclaim_none"
+    assert not with_smaps or named == len(nodes) >= 12
+
+
+def test_metaspace_nodes_committed_whole_are_glibc_arenas_by_their_shape_alone(tmp_path):
+    # What the VmFlags change: without them (a read of maps alone), 64 MiB nodes
+    # committed whole at 64 MiB boundaries have a glibc arena heap's shape.
+    _, regions, facts = recorded(tmp_path, "g1_1g_many_nodes")
+    assert facts.mapped_without_noreserve
+    arenas = classify_regions(regions, facts._replace(mapped_without_noreserve=frozenset()))
+    nodes = [t for t in truth("g1_1g_many_nodes") if t.what == "Metaspace"]
+    taken = [t for t in nodes if any(r.kind == kinds.ARENA for r in wholly_inside(arenas, t))]
+    assert len(taken) >= 8
+    # The process's own glibc arenas keep their kind with the flags (their heaps have nr).
+    told = classify_regions(regions, facts)
+    real = {(r.start, r.end) for r in told if r.kind == kinds.ARENA}
+    assert real and real <= {(r.start, r.end) for r in arenas if r.kind == kinds.ARENA}
+    assert len(real) == len({(r.start, r.end) for r in arenas if r.kind == kinds.ARENA}) - len(
+        [r for t in taken for r in wholly_inside(arenas, t) if r.kind == kinds.ARENA]
+    )
 
 
 # The GC reservations HotSpot commits in part, mirroring the heap, that are not named:
@@ -524,6 +556,24 @@ def test_a_live_jvms_metaspace_and_gc_data_are_where_nmt_says(spawn, args, main)
     assert named_nodes
     gc = [r for r in regions if r.object == GC_DATA]
     assert gc and sum(r.size for r in gc) >= MIB
+
+
+@pytest.mark.live
+def test_a_live_jvms_metaspace_nodes_committed_whole_are_named_from_smaps(spawn):
+    # 6000 classes of 300 methods: a dozen 64 MiB nodes, most committed whole at 64 MiB
+    # boundaries (a glibc arena heap's shape); read with smaps, as vmtop reads a JVM,
+    # every one is named, and none is an arena.
+    pid, _, reserved = live_jvm(spawn, ["-Xmx1g"], ["Loader", "6000"])
+    snap = take_snapshot(ProcFS(), pid)
+    regions = list(snap.regions)
+    check_never_outside(regions, reserved)
+    nodes = [t for t in reserved if t.what == "Metaspace"]
+    assert len(nodes) >= 8
+    for t in nodes:
+        parts = wholly_inside(regions, t)
+        assert parts and all(r.object == METASPACE for r in parts), hex(t.start)
+    spans = [(t.start, t.end) for t in nodes]
+    assert not [r for r in regions if r.kind == kinds.ARENA and inside(r, spans)]
 
 
 def test_a_glibc_arena_shaped_like_a_table_is_not_named():

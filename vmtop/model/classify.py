@@ -18,7 +18,9 @@ classifies a live process, a copied ``/proc`` tree and a recording.
   the top of the map down: in the order glibc made them, as each new one goes below
   the last; an arena whose heap is full maps another, so N counts heaps, not arenas,
   which the map cannot tell apart); its no-access tail is
-  ``reserved`` with the same object: the arena grows into it with mprotect. Where glibc
+  ``reserved`` with the same object: the arena grows into it with mprotect. Not one
+  that smaps says was mapped without MAP_NORESERVE (``mapped_without_noreserve``: a
+  JVM's metaspace node, a Go heap arena), which glibc's heaps never are. Where glibc
   names its mappings (``[anon: glibc: malloc arena]``, ``[anon: glibc: pthread stack:
   TID]``, glibc 2.40+ with ``glibc.mem.decorate_maps``), the names say it.
 - Thread stacks: the anonymous region holding a thread's stack pointer is its
@@ -124,7 +126,7 @@ def classify_regions(regions: Sequence[Region], facts: ClassifyFacts | None = No
     try:
         out = classify_objects(regions, facts)
         if facts.java is not None:
-            mark_java_regions(out, facts.java)
+            mark_java_regions(out, facts.java, facts.mapped_without_noreserve)
         if facts.v8 and not mark_chromium_heaps(out):
             mark_v8_pages(out)
         mark_go_heap(out)
@@ -159,7 +161,7 @@ def classify_columns(regions: RegionColumns, facts: ClassifyFacts | None = None)
             rows[i] = r
     _number_arenas_from_the_top(patched, arena_rows)
     if facts.java is not None:
-        mark_java_regions(patched, facts.java)
+        mark_java_regions(patched, facts.java, facts.mapped_without_noreserve)
     if facts.v8 and not mark_chromium_heaps(patched):
         mark_v8_pages(patched)
     mark_go_heap(patched)
@@ -461,7 +463,11 @@ def _classified_objects(
                     tid_n = int(tid) if tid.isdigit() else None
                     r = relabel(r, kinds.THREAD_STACK, r[OBJECT], tid_n)
         elif k in RW_ANON:
-            if not r[START] % ARENA_HEAP and _is_arena(r, regions[i + 1] if i + 1 < n else None):
+            if (
+                not r[START] % ARENA_HEAP
+                and r[START] not in facts.mapped_without_noreserve
+                and _is_arena(r, regions[i + 1] if i + 1 < n else None)
+            ):
                 arenas += 1
                 # (A whole heap has no no-access tail: what follows is not its.)
                 tail_start = r[END] if r[END] - r[START] < ARENA_HEAP else -1

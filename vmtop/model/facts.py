@@ -66,6 +66,11 @@ class ClassifyFacts(NamedTuple):
     # Runs PostgreSQL's server (the postgres executable): its shared memory is named
     # (model.postgres_memory).
     postgres: bool = False
+    # Starts of anonymous rw-p regions on a 64 MiB boundary (a glibc arena heap's shape)
+    # whose smaps VmFlags lack nr: mapped without MAP_NORESERVE, which glibc's arena
+    # heaps never are (procfs.noreserve_flags says why and when it is known). Empty:
+    # not known (no smaps read, strict overcommit), and the shape decides.
+    mapped_without_noreserve: frozenset[int] = frozenset()
 
 
 NO_FACTS = ClassifyFacts()

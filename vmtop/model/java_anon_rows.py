@@ -26,8 +26,13 @@ _PERMS_OF = itemgetter(PERMS)
 class AnonRows:
     """The regions, each read once: a columnar map makes a Region at every read."""
 
-    def __init__(self, regions: MutableSequence[Region]) -> None:
+    def __init__(
+        self, regions: MutableSequence[Region], fresh: frozenset[int] = frozenset()
+    ) -> None:
         self.regions = regions
+        # Starts of regions on a 64 MiB boundary mapped without MAP_NORESERVE, which no
+        # glibc arena's heap is (ClassifyFacts.mapped_without_noreserve).
+        self.fresh = fresh
         self.read: dict[int, Region] = {}
         self.starts = regions.base.starts if isinstance(regions, Patched) else None
 
@@ -92,8 +97,9 @@ def anonymous(r: Region) -> bool:
 
 def arena_shaped(rows: AnonRows, first: int, last: int, lo: int, hi: int) -> bool:
     """A glibc arena's shape: 64 MiB at its alignment, rw-p from the base, at most one
-    no-access part after it."""
-    if lo % ARENA or hi - lo != ARENA or rows[first][PERMS] != RW:
+    no-access part after it; not where smaps says the base was mapped without
+    MAP_NORESERVE (glibc commits its heaps inside a MAP_NORESERVE reservation)."""
+    if lo % ARENA or hi - lo != ARENA or rows[first][PERMS] != RW or lo in rows.fresh:
         return False
     return last == first or (last == first + 1 and rows[last][PERMS] == NONE)
 

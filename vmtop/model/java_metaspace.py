@@ -9,9 +9,14 @@ all fall on granules (a thread stack's guard ends a run: HotSpot's 1 MiB stacks 
 granules too); a tile is taken if it holds a no-access part and a committed one and has
 no glibc arena's shape (64 MiB-aligned, committed from its base only or whole), tiles
 laid from the two ends that disagree are all dropped, and nodes committed whole are
-taken only between two taken ones. No node is taken while anything that could pass for
-one is unnamed: a table of the collector that has a pattern and was not seen, the class
-space when it is not found and has a node's size, an unknown collector.
+taken only between two taken ones. Where smaps says how they were mapped (no glibc
+arena's heap is mapped without MAP_NORESERVE, ``AnonRows.fresh``), a node committed
+whole, one region of a node's size at a 64 MiB boundary, is taken where it touches
+another such region or a taken node: a JVM loading thousands of classes grows
+metaspace by such nodes laid one on another (40 of them, 2.5 GB, in two runs), where
+one alone could be a malloc'd block. No node is taken while anything that could pass
+for one is unnamed: a table of the collector that has a pattern and was not seen, the
+class space when it is not found and has a node's size, an unknown collector.
 """
 
 from __future__ import annotations
@@ -51,7 +56,28 @@ def metaspace_nodes(rows: AnonRows, no_access: list[tuple[int, int, int]]) -> li
             last += 1
         done.update(range(first, last + 1))
         nodes.extend(_tiles(rows, first, last))
-    return nodes
+    return nodes + _whole_nodes(rows, nodes)
+
+
+def _whole_nodes(rows: AnonRows, nodes: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Nodes committed whole and mapped without MAP_NORESERVE (see the module's
+    docstring) that touch another such node or one of ``nodes``."""
+    whole: set[int] = set()
+    for start in rows.fresh:
+        k = rows.containing(start)
+        if k is None:
+            continue
+        r = rows[k]
+        if r[START] == start and r[END] - start == NODE and r[PERMS] == RW and free(r):
+            whole.add(start)
+    edges = {lo for lo, _ in nodes} | {hi for _, hi in nodes}
+    known = set(nodes)
+    return [
+        (s, s + NODE)
+        for s in sorted(whole)
+        if (s, s + NODE) not in known
+        and (s in edges or s + NODE in edges or s - NODE in whole or s + NODE in whole)
+    ]
 
 
 def _granular(r: Region) -> bool:

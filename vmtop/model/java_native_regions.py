@@ -35,14 +35,15 @@ def mark_java_native_regions(
     java: JavaFacts,
     heap: tuple[int, int] | None,
     class_space_named: bool,
+    fresh: frozenset[int] = frozenset(),
 ) -> None:
     """In place: regions of the collector's data structures get the object "Java GC
     data", metaspace nodes' "Java metaspace" (kind anon where committed, reserved
     where not). ``heap``: the index of the first and last region of the named Java
-    heap (None: not named; ZGC's needs none)."""
+    heap (None: not named; ZGC's needs none). ``fresh``: see AnonRows."""
     if heap is None and java.collector != ZGC:
         return
-    rows = AnonRows(regions)
+    rows = AnonRows(regions, fresh)
     no_access = rows.no_access()
     if java.collector == ZGC:
         found = zgc_mark_stacks(rows, no_access)

@@ -65,10 +65,13 @@ _ZGC_NAME = "/memfd:java_heap"
 _CDS_ALIGN = 16 << 20  # the CDS archive's reservation ends on this boundary
 
 
-def mark_java_regions(regions: MutableSequence[Region], java: JavaFacts) -> None:
+def mark_java_regions(
+    regions: MutableSequence[Region], java: JavaFacts, fresh: frozenset[int] = frozenset()
+) -> None:
     """In place: the Java heap's regions get the object "Java heap", the code cache's
     "code cache: <segment>"; kinds stay (anon, reserved, file, jit) but for a heap
-    region taken for a glibc arena, which is anon."""
+    region taken for a glibc arena, which is anon. ``fresh``: the starts of regions
+    mapped without MAP_NORESERVE (ClassifyFacts.mapped_without_noreserve)."""
     _mark_code_cache(regions)
     span = None
     if any(regions[i][PATH].startswith(_ZGC_NAME) for i in range(len(regions))):
@@ -89,7 +92,7 @@ def mark_java_regions(regions: MutableSequence[Region], java: JavaFacts) -> None
     named_space = False
     if java.class_space_size and start is not None:
         named_space = _mark_class_space(regions, start, java.class_space_size)
-    mark_java_native_regions(regions, java, span, named_space)
+    mark_java_native_regions(regions, java, span, named_space, fresh)
 
 
 def _mark_cds_archive(regions, heap: tuple[int, int] | None) -> int | None:

@@ -7,7 +7,9 @@
 - for each ELF object whose data is followed by anonymous memory, how much .bss its
   program headers say the loader maps there (``vmtop.model.bss``);
 - the SysV shared memory table, ``/proc/sysvipc/shm`` (readable by anyone), when the
-  map has a ``/SYSV…`` mapping.
+  map has a ``/SYSV…`` mapping;
+- which regions shaped like a glibc arena's heap were mapped without MAP_NORESERVE
+  (``vmtop.procfs.noreserve_flags``), from the smaps text when there is one.
 
 Every read may fail (a copied tree lacks the file, the process exits): the fact is then
 left out and classification falls back on the map's shape.
@@ -31,6 +33,7 @@ from vmtop.model.v8_pages import runs_v8
 from vmtop.model.valgrind import runs_valgrind
 from vmtop.procfs.bss_sizes import DEFAULT_BSS_SIZES
 from vmtop.procfs.java_facts import read_java_facts
+from vmtop.procfs.noreserve_flags import mapped_without_noreserve
 
 # Reading threads' stack pointers stops after this long; the rest count as unknown.
 THREAD_READ_BUDGET_S = 0.025
@@ -163,8 +166,11 @@ def read_sysv_table(procfs, pid: int) -> dict[int, SysvSegment]:
     return parse_sysv_shm(data) if data else {}
 
 
-def read_classify_facts(procfs, pid: int, regions: Sequence[Region]) -> ClassifyFacts:
-    """Every fact ``classify_regions`` uses about ``pid``, read now."""
+def read_classify_facts(
+    procfs, pid: int, regions: Sequence[Region], smaps_text=None
+) -> ClassifyFacts:
+    """Every fact ``classify_regions`` uses about ``pid``, read now; ``smaps_text``:
+    the smaps text ``regions`` were read from (None: read from maps)."""
     sysv: dict[int, SysvSegment] = {}
     paths = (
         regions.distinct("path")
@@ -184,4 +190,5 @@ def read_classify_facts(procfs, pid: int, regions: Sequence[Region]) -> Classify
         v8=runs_v8(paths),
         valgrind=runs_valgrind(paths),
         postgres=runs_postgres(paths),
+        mapped_without_noreserve=mapped_without_noreserve(procfs, pid, regions, smaps_text),
     )

@@ -23,26 +23,15 @@ from vmtop.model.lazy_free import (
     said_reclaimed,
 )
 from vmtop.model.region import Region, Snapshot
-from vmtop.procfs.smaps_blocks import smaps_block
+from vmtop.procfs.smaps_blocks import regions_blocks
 
 _FIELD = "LazyFree"
-# Up to this many regions are found by a search of the text each; more, by indexing
-# every block of it once (smaps_block, cached for the last text). Measured in a kept text
-# of 7.6 MiB (about the most the TUI keeps): 0.3 ms a region searched (after a copy of
-# the buffer, 0.7 ms), 10 ms for the index; with 9 800 such regions in 7.0 MB, 5 ms a
-# sample once indexed. A process holding memory freed with
-# MADV_FREE holds it sample after sample: its few regions are looked up each time.
-_SEARCHED_UP_TO = 24
 
 
 def _lazy_free_in(text, regions: Sequence[Region]) -> list[int | None]:
     """smaps' LazyFree of each of ``regions`` in ``text``; None where its block or the
     field (a kernel before 4.12) is not there."""
-    if len(regions) > _SEARCHED_UP_TO:
-        blocks = [smaps_block(text, r.start, r.end) for r in regions]
-    else:
-        data = text if isinstance(text, bytes) else bytes(text)
-        blocks = [_searched_block(data, r) for r in regions]
+    blocks = regions_blocks(text, regions)
     return [None if block is None else _lazy_free_of(block) for block in blocks]
 
 
@@ -60,18 +49,6 @@ def _lazy_free_of(block: bytes) -> int | None:
     if len(words) != 2 or words[1] != b"kB" or not words[0].isdigit():
         return None
     return int(words[0]) * 1024
-
-
-def _searched_block(data: bytes, region: Region) -> bytes | None:
-    """The block of ``region`` in ``data``, its header found by a search: the last one
-    printed where a torn read printed it twice (the newest)."""
-    header = b"%08x-%08x " % (region.start, region.end)
-    at = data.rfind(b"\n" + header) + 1
-    if not at and not data.startswith(header):
-        return None
-    end = data.find(b"\nVmFlags:", at)
-    end = data.find(b"\n", end + 1) if end >= 0 else -1
-    return data[at:] if end < 0 else data[at:end]
 
 
 def lazy_free_at(snapshot: Snapshot | None, starts: Sequence[int]) -> list[int | None]:

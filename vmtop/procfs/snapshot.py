@@ -294,7 +294,7 @@ def _take_snapshot(
     if stat is not None and procfs.is_live:
         _check_still_there(procfs, pid, stat, task)
     if classify:
-        facts = read_classify_facts(procfs, pid, regions)
+        facts = read_classify_facts(procfs, pid, regions, raw if read.from_smaps else None)
         if isinstance(regions, RegionColumns):
             regions = classify_columns(regions, facts)
         else:
