@@ -59,6 +59,7 @@ from vmtop.procfs.maps_ticks import MapsTicks
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.smaps_budget import SMAPS_BUDGET, carry_smaps, smaps_every
 from vmtop.procfs.snapshot import take_snapshot
+from vmtop.procfs.vm_flag_changes import said_with_vm_flags
 
 # The process is gone (or its PID is someone else's now): the end of the watch.
 _GONE = (NoSuchProcess, ProcessGone, ZombieProcess)
@@ -271,8 +272,10 @@ def _events(prev: Snapshot, cur: Snapshot, budget: SmapsReads, threshold: int) -
 
 
 def _said_from_texts(events: list[Event], before: Snapshot, now: Snapshot) -> list[Event]:
-    """The events told by figures read from the two smaps texts: huge pages, LazyFree."""
-    return said_with_lazy_free(said_with_huge_pages(events, before, now), before, now)
+    """The events told by figures read from the two smaps texts: huge pages, LazyFree,
+    the VmFlags of lines split or merged with the same permissions."""
+    told = said_with_lazy_free(said_with_huge_pages(events, before, now), before, now)
+    return said_with_vm_flags(told, before, now)
 
 
 def reader_left(out) -> Callable[[], bool]:

@@ -9,7 +9,7 @@ Pure over ``Region`` values: no files, no terminal.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from vmtop.model import cuda, kinds
 from vmtop.model import events as ev
@@ -275,20 +275,75 @@ def protection_change(p: Region, c: Region) -> tuple[str, str]:
     return ev.PROTECTION_CHANGED, f"{change} (mprotect)"
 
 
+# The causes of a split or merge of lines with the same permissions, before the lines'
+# VmFlags are read (procfs.vm_flag_changes reads them from the smaps texts kept).
+FLAGS_SPLIT_CAUSE = "madvise, mlock or mseal of part of it (the same permissions: a VmFlag differs)"
+FLAGS_MERGE_CAUSE = "their VmFlags match again (munlock, madvise)"
+
+# What sets each VmFlags code that can differ between lines of one mapping, and what
+# clears it again (None: nothing does; a sealed range stays sealed).
+FLAG_CALLS: dict[str, tuple[str, str | None]] = {
+    "lo": ("mlock", "munlock"),
+    "lf": ("mlock2(MLOCK_ONFAULT)", "munlock"),
+    "sl": ("mseal", None),
+    "dd": ("madvise(MADV_DONTDUMP)", "madvise(MADV_DODUMP)"),
+    "dc": ("madvise(MADV_DONTFORK)", "madvise(MADV_DOFORK)"),
+    "wf": ("madvise(MADV_WIPEONFORK)", "madvise(MADV_KEEPONFORK)"),
+    "hg": ("madvise(MADV_HUGEPAGE)", "madvise(MADV_NOHUGEPAGE)"),
+    "nh": ("madvise(MADV_NOHUGEPAGE)", "madvise(MADV_HUGEPAGE)"),
+    "mg": ("madvise(MADV_MERGEABLE) (KSM)", "madvise(MADV_UNMERGEABLE)"),
+    "sr": ("madvise(MADV_SEQUENTIAL)", "madvise(MADV_NORMAL)"),
+    "rr": ("madvise(MADV_RANDOM)", "madvise(MADV_NORMAL)"),
+    "um": ("userfaultfd registration", "userfaultfd unregistration"),
+    "uw": ("userfaultfd write-protect registration", "userfaultfd unregistration"),
+    "ui": ("userfaultfd minor-fault registration", "userfaultfd unregistration"),
+    "gu": ("madvise(MADV_GUARD_INSTALL)", None),
+}
+
+
 def split_cause(perms: Iterable[str]) -> str:
     """What cut one mapping into lines with these permissions: mprotect where they
     differ; where they are all the same, a flag only smaps' VmFlags shows (mlock: lo,
     mseal: sl, MADV_DONTDUMP: dd, MADV_NOHUGEPAGE: nh, ...), never mprotect."""
     if len(set(perms)) > 1:
         return "mprotect of part of it"
-    return "madvise, mlock or mseal of part of it (the same permissions: a VmFlag differs)"
+    return FLAGS_SPLIT_CAUSE
 
 
 def merge_cause(perms: Iterable[str]) -> str:
     """What made lines with these permissions one line again."""
     if len(set(perms)) > 1:
         return "permissions match again"
-    return "their VmFlags match again (munlock, madvise)"
+    return FLAGS_MERGE_CAUSE
+
+
+def flags_split_cause(pieces: Sequence[frozenset[str]]) -> str | None:
+    """The cause of a split into lines with these VmFlags (all the same permissions):
+    "mlock of part of it (VmFlags lo)"; None where their flags are all the same (the
+    kernel cuts lines for what VmFlags do not show: an anon_vma name, a mempolicy)."""
+    differ = sorted(frozenset.union(*pieces) - frozenset.intersection(*pieces))
+    if not differ:
+        return None
+    calls = [FLAG_CALLS[f][0] if f in FLAG_CALLS else f"a change of VmFlag {f}" for f in differ]
+    return f"{' and '.join(dict.fromkeys(calls))} of part of it (VmFlags {' '.join(differ)})"
+
+
+def flags_merge_cause(pieces: Sequence[frozenset[str]], now: frozenset[str]) -> str | None:
+    """The cause of lines with these VmFlags becoming one with ``now``'s: "munlock:
+    their VmFlags match again (lo cleared)", "mlock of the rest: ... (lo set)"."""
+    differ = sorted(frozenset.union(*pieces) - frozenset.intersection(*pieces))
+    if not differ:
+        return None
+    calls, said = [], []
+    for f in differ:
+        setting, clearing = FLAG_CALLS.get(f, (f"a change of VmFlag {f}", None))
+        if f in now:
+            calls.append(f"{setting} of the rest")
+            said.append(f"{f} set")
+        else:
+            calls.append(clearing or f"a change of VmFlag {f}")
+            said.append(f"{f} cleared")
+    return f"{' and '.join(dict.fromkeys(calls))}: their VmFlags match again ({', '.join(said)})"
 
 
 def regions_text(n: int) -> str:

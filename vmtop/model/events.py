@@ -52,8 +52,11 @@ EVENT_DESCRIPTIONS = {
     FILE_RENAMED: "a mapped file has another name now, nothing mapped or unmapped: "
     "deleted or replaced on disk (a package upgrade; the process keeps the old file), "
     "renamed, or its mount moved",
-    SPLIT: "one region became several with the same range (mprotect, madvise)",
-    MERGED: "several regions became one with the same range",
+    SPLIT: "one region became several with the same range: mprotect, or with the same "
+    "permissions mlock, mseal or madvise (the VmFlag and the call are named where smaps "
+    "was read on both samples)",
+    MERGED: "several regions became one with the same range (permissions or VmFlags "
+    "match again: munlock, madvise)",
     RSS_CHANGED: "resident memory of a region rose or fell (pages faulted in, freed, swapped)",
     SWAP_CHANGED: "memory of a region went to swap or came back, where its resident size "
     "does not say it (memory pressure swaps old pages out as new ones come in)",

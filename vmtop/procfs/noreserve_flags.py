@@ -27,7 +27,7 @@ from vmtop.model.column_masks import mask_and, zero_mask
 from vmtop.model.column_steps import where
 from vmtop.model.columns import RegionColumns
 from vmtop.model.region import Region
-from vmtop.procfs.smaps_blocks import regions_blocks
+from vmtop.procfs.smaps_blocks import regions_blocks, vm_flags_of
 
 OVERCOMMIT = "sys/vm/overcommit_memory"
 STRICT_OVERCOMMIT = b"2"
@@ -65,12 +65,8 @@ def arena_candidates(regions: Sequence[Region]) -> list[Region]:
 
 def without_noreserve(block: bytes) -> bool | None:
     """Whether an smaps block's VmFlags lack ``nr``; None without a VmFlags line."""
-    at = block.rfind(b"\nVmFlags:")
-    if at < 0:
-        return None
-    end = block.find(b"\n", at + 1)
-    flags = block[at + len(b"\nVmFlags:") : end if end >= 0 else len(block)].split()
-    return b"nr" not in flags
+    flags = vm_flags_of(block)
+    return None if flags is None else "nr" not in flags
 
 
 def mapped_without_noreserve(procfs, pid: int, regions: Sequence[Region], smaps_text=None):

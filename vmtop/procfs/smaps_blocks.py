@@ -131,6 +131,16 @@ def _searched_block(data: bytes, region: Region) -> bytes | None:
     return data[at:] if end < 0 else data[at:end]
 
 
+def vm_flags_of(block: bytes) -> frozenset[str] | None:
+    """The VmFlags codes of one smaps block, read from its one line; None without it."""
+    at = block.rfind(b"\nVmFlags:")
+    if at < 0:
+        return None
+    end = block.find(b"\n", at + 1)
+    words = block[at + len(b"\nVmFlags:") : end if end >= 0 else len(block)].split()
+    return frozenset(w.decode("ascii", "replace") for w in words)
+
+
 _FIELD_LINE = re.compile(rb"^([A-Z][^ :\n]*):([^\n]*)", re.M)
 
 

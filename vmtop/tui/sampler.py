@@ -46,6 +46,7 @@ from vmtop.procfs.lazy_free_figures import lazy_free_figures, said_with_lazy_fre
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.smaps_budget import SMAPS_BUDGET, carry_smaps, smaps_every
 from vmtop.procfs.snapshot import HUGE_MAP_REGIONS, take_snapshot
+from vmtop.procfs.vm_flag_changes import said_with_vm_flags
 from vmtop.tui.rss_history import (  # noqa: F401 - HISTORY_POINTS & co.: the screens' too
     HISTORY_POINTS,
     MAX_REGION_HISTORIES,
@@ -295,6 +296,8 @@ class Sampler:
             # and a fall of pages freed with MADV_FREE.
             events = tuple(said_with_huge_pages(events, before_smaps, snap))
             events = tuple(said_with_lazy_free(events, before_smaps, snap))
+            # A split or merge with the same permissions: which VmFlag, which call.
+            events = tuple(said_with_vm_flags(events, before_smaps, snap))
             # What the kept text cost to read figures from is a cost of reading smaps
             # (thousands of regions freed with MADV_FREE: milliseconds): on its budget.
             self.text_cost = time.perf_counter() - t_text
