@@ -19,6 +19,7 @@ reads; a region smaps has not shown yet is judged by its shape, as before.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -72,31 +73,50 @@ def without_noreserve(block: bytes) -> bool | None:
 def mapped_without_noreserve(procfs, pid: int, regions: Sequence[Region], smaps_text=None):
     """The starts of the arena candidates of ``regions`` mapped without MAP_NORESERVE,
     from ``smaps_text`` (the smaps just read, or None: a read of maps alone)."""
+    key = (str(procfs.root), pid)
+    if smaps_text is None:  # (no pass over the regions: a million are read so)
+        seen = _LAST_READ.get(key)
+        if not seen:
+            return frozenset()
+        return frozenset(s for (s, e), fresh in seen.items() if fresh and _mapped(regions, s, e))
     candidates = arena_candidates(regions)
     if not candidates:
         return frozenset()
     setting = procfs.read_global(OVERCOMMIT)
     if setting == STRICT_OVERCOMMIT + b"\n":
         return frozenset()
-    key = (str(procfs.root), pid)
     # On a live system whose setting reads not strict the kernel keeps the flag; a copy
     # (which may come from another machine) must show it somewhere. (A search of the
     # whole text: 20 ms at 60 000 regions, so not on every read of a live process.)
     unproven = setting is None or not procfs.is_live
-    if smaps_text is not None and unproven and not _ANY_NORESERVE.search(smaps_text):
+    if unproven and not _ANY_NORESERVE.search(smaps_text):
         _LAST_READ.pop(key, None)
         return frozenset()
-    if smaps_text is not None:
-        blocks = regions_blocks(smaps_text, candidates)
-        seen = {
-            (r.start, r.end): fresh
-            for r, block in zip(candidates, blocks, strict=True)
-            if block is not None and (fresh := without_noreserve(block)) is not None
-        }
-        _LAST_READ[key] = seen
-        _LAST_READ.move_to_end(key)
-        while len(_LAST_READ) > _REMEMBERED:
-            _LAST_READ.popitem(last=False)
+    blocks = regions_blocks(smaps_text, candidates)
+    seen = {
+        (r.start, r.end): fresh
+        for r, block in zip(candidates, blocks, strict=True)
+        if block is not None and (fresh := without_noreserve(block)) is not None
+    }
+    _LAST_READ[key] = seen
+    _LAST_READ.move_to_end(key)
+    while len(_LAST_READ) > _REMEMBERED:
+        _LAST_READ.popitem(last=False)
+    return frozenset(start for (start, _), fresh in seen.items() if fresh)
+
+
+def _mapped(regions: Sequence[Region], start: int, end: int) -> bool:
+    """Whether one of ``regions`` (in order) runs from ``start`` to ``end``."""
+    starts = regions.starts if isinstance(regions, RegionColumns) else None
+    if starts is not None:
+        i = bisect_left(starts, start)
     else:
-        seen = _LAST_READ.get(key, {})
-    return frozenset(r.start for r in candidates if seen.get((r.start, r.end)))
+        i = bisect_left(regions, start, key=_start_of)
+    if i >= len(regions):
+        return False
+    r = regions[i]
+    return r.start == start and r.end == end
+
+
+def _start_of(r: Region) -> int:
+    return r.start
