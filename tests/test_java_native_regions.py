@@ -373,6 +373,42 @@ def test_hand_made_g1_tables_and_node_are_named():
     assert len(got[GC_DATA]) == 10 and len(got[METASPACE]) == 4
 
 
+def test_g1s_tables_over_a_heap_committed_whole_are_named(tmp_path):
+    # -Xms1g -Xmx1g: each table committed whole; those reserved side by side merged by
+    # the kernel (here a lone 16 MiB bitmap, and a bitmap with the three 2 MiB tables
+    # in one 22 MiB region). Before: no pattern, 38 MiB of plain anon.
+    regions = classified(tmp_path, "g1_1g_committed_whole")
+    site = "G1CollectedHeap::create_aux_memory_mapper"
+    tables = [t for t in truth("g1_1g_committed_whole") if t.what == "GC" and t.site == site]
+    assert len(tables) == 5 and all(t.committed == "all" for t in tables)
+    named_gc = union((r.start, r.end) for r in regions if r.object == GC_DATA)
+    assert named_gc == union((t.start, t.end) for t in tables)
+
+
+def whole_heap_and(*tables: tuple[int, int]) -> list[tuple[int, int, str]]:
+    """A 1 GiB G1 heap committed whole, and free rw-p regions at (start, size)."""
+    return [(0xC000_0000, 0x1_0000_0000, "rw-p")] + [(a, a + n, "rw-p") for a, n in tables]
+
+
+def test_g1s_tables_committed_whole_are_named_only_where_the_map_leaves_no_choice():
+    at = 0x7F10_0000_0000
+    merged_five = whole_heap_and((at, 38 * MIB))
+    assert named(merged_five)[GC_DATA] == [(at, at + 38 * MIB)]
+    apart = whole_heap_and((at, 16 * MIB), (at + 64 * MIB, 22 * MIB))
+    assert named(apart)[GC_DATA] == [(at, at + 16 * MIB), (at + 64 * MIB, at + 86 * MIB)]
+    # Two bitmaps and the three tables either as one 6 MiB region or as 2 + 4 MiB:
+    # two ways to make all five, so neither is taken.
+    two_ways = whole_heap_and(
+        (at, 32 * MIB),
+        (at + 64 * MIB, 6 * MIB),
+        (at + 128 * MIB, 2 * MIB),
+        (at + 192 * MIB, 4 * MIB),
+    )
+    assert GC_DATA not in named(two_ways)
+    # Sizes that make no whole set: nothing.
+    assert GC_DATA not in named(whole_heap_and((at, 16 * MIB), (at + 64 * MIB, 4 * MIB)))
+
+
 def test_a_fourth_place_of_a_g1_tables_pattern_names_none_of_them():
     # Three tables, and a glibc arena whose head is the tables' committed part: four
     # places of three tables, so none is named (and no metaspace either: a table that
@@ -574,6 +610,20 @@ def test_a_live_jvms_metaspace_nodes_committed_whole_are_named_from_smaps(spawn)
         assert parts and all(r.object == METASPACE for r in parts), hex(t.start)
     spans = [(t.start, t.end) for t in nodes]
     assert not [r for r in regions if r.kind == kinds.ARENA and inside(r, spans)]
+
+
+@pytest.mark.live
+def test_a_live_g1_heap_committed_whole_has_its_tables_named_within_nmts(spawn):
+    # -Xms = -Xmx: no table has a pattern; where the map's merged regions make G1's
+    # five tables one way only they are named (1g and 4g here: 70 and 184 MiB, the
+    # mark stack merged in at 4g), never outside what NMT says the collector reserved.
+    named_any = False
+    for size in ("1g", "4g"):
+        pid, maps, reserved = live_jvm(spawn, [f"-Xms{size}", f"-Xmx{size}"], ["Sleeper"])
+        regions = list(take_snapshot(ProcFS(), pid).regions)
+        check_never_outside(regions, reserved)
+        named_any = named_any or any(r.object == GC_DATA for r in regions)
+    assert named_any
 
 
 def test_a_glibc_arena_shaped_like_a_table_is_not_named():

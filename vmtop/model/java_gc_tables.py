@@ -16,12 +16,18 @@ only a committed edge may run on past it (a no-access one that does belongs to a
 bigger reservation, a glibc arena's); one with a glibc arena's shape is seen but not
 named. ZGC's mark stack space is 8 GiB committed from its base in 32 MiB steps.
 Structures committed whole (Parallel's mark bitmap, G1's mark stack elsewhere) or never
-(Shenandoah's second bitmap) have no pattern, and are left unnamed.
+(Shenandoah's second bitmap) have no pattern, and are left unnamed; but for G1's five
+tables over a heap committed whole (-Xms = -Xmx, or grown to its maximum): reserved one
+after the other and all committed, the kernel merges those placed side by side into
+regions of their summed sizes (2 × heap/64 + 3 × heap/512: 38 MiB in all for 1 GiB),
+taken where exactly one set of free rw-p regions of such sizes adds up to all five.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from itertools import combinations, product
+from operator import sub
 from typing import NamedTuple
 
 from vmtop.model.facts import JavaFacts
@@ -36,7 +42,7 @@ from vmtop.model.java_anon_rows import (
     merged,
     overlaps,
 )
-from vmtop.model.region_rows import END, PERMS, START
+from vmtop.model.region_rows import END, PERMS, START, Patched
 
 # The collectors as JavaFacts names them.
 G1, PARALLEL, SERIAL, SHENANDOAH, ZGC = "G1", "Parallel", "Serial", "Shenandoah", "Z"
@@ -44,6 +50,9 @@ G1, PARALLEL, SERIAL, SHENANDOAH, ZGC = "G1", "Parallel", "Serial", "Shenandoah"
 _G1_MARK_STACK = 32 << 20  # MarkStackSize (4 Mi entries unless set or many GC threads)
 _ZGC_MARK_STACKS = 8 << 30  # ZMarkStackSpaceLimit
 _ZGC_MARK_STEP = 32 << 20  # ZMarkStackSpaceExpandSize
+# More free rw-p regions of a size G1's tables committed whole can have than this: no
+# choice among them is made.
+_WHOLE_CANDIDATES_MAX = 12
 _NO_END = 1 << 64  # sorts after any end: (lo, _NO_END) bisects past parts starting at lo
 
 
@@ -63,6 +72,8 @@ def collector_tables(
     tables = _gc_tables(java, rows, heap)
     if tables is None:
         return [], False  # a collector not known here
+    if java.collector == G1 and all(t.committed == ((0, t.size),) for t in tables):
+        return _g1_tables_committed_whole(rows, tables), True
     by_size = sorted((end - start, start, end) for _, start, end in no_access)
     found: list[tuple[int, int]] = []
     seen: list[tuple[int, int]] = []  # found, and those with an arena's shape too
@@ -205,6 +216,49 @@ def _committed_over(parts, lo: int, hi: int) -> bool | None:
     if k >= 0 and lo < parts[k][1]:
         return True if hi <= parts[k][1] else None
     return False if k + 1 >= len(parts) or hi <= parts[k + 1][0] else None
+
+
+def _g1_tables_committed_whole(rows: AnonRows, tables: list[Table]) -> list[tuple[int, int]]:
+    """G1's five tables over a heap committed whole: each committed whole, and those
+    reserved next to each other merged by the kernel (the mark stack, committed whole
+    too, with them where it lies beside them), so the map has free rw-p regions of
+    i bitmaps, j tables and k mark stacks (i × heap/64 + j × heap/512 + k × 32 MiB).
+    Taken where exactly one set of such regions, each holding a table, holds the five
+    (and the stack or not); none where the map leaves a choice. (Sizes found in C: a JVM's map can have
+    250 000 regions.)"""
+    bitmap = next(t.size for t in tables if t.count == 2)
+    table = next(t.size for t in tables if t.count == 3)
+    shapes: dict[int, list[tuple[int, int, int]]] = {}
+    for i, j, k in product(range(3), range(4), range(2)):
+        if i or j:  # (a region of the stack alone, 32 MiB of anything, says nothing)
+            shapes.setdefault(i * bitmap + j * table + k * _G1_MARK_STACK, []).append((i, j, k))
+    regions = rows.regions
+    if isinstance(regions, Patched):
+        starts, ends = regions.base.starts, regions.base.ends
+    else:
+        starts, ends = [r[START] for r in regions], [r[END] for r in regions]
+    sizes = list(map(sub, ends, starts))
+    found: list[tuple[int, int, list[tuple[int, int, int]]]] = []
+    for size, made_of in shapes.items():
+        at = -1
+        while True:  # (usually no region of the size: the search is in C)
+            try:
+                at = sizes.index(size, at + 1)
+            except ValueError:
+                break
+            r = rows[at]
+            if r[PERMS] == RW and free(r):
+                found.append((r[START], r[END], made_of))
+            if len(found) > _WHOLE_CANDIDATES_MAX:
+                return []
+    ways = []
+    for n in range(1, min(len(found), 6) + 1):
+        for pick in combinations(found, n):
+            for parts in product(*(made_of for _, _, made_of in pick)):
+                i, j, k = map(sum, zip(*parts, strict=True))
+                if (i, j) == (2, 3) and k <= 1:
+                    ways.append(pick)
+    return [(lo, hi) for lo, hi, _ in ways[0]] if len(ways) == 1 else []
 
 
 def _g1_mark_stack(rows: AnonRows, bitmaps: int) -> list[tuple[int, int]]:
