@@ -334,7 +334,10 @@ def _cluster_events(
             swap = (swap_of(cp[k] for k in prev_idx), swap_of(rows))
             said_swap = False
             if delta >= threshold or -delta >= threshold:
-                said, start, end = resident_range(rows, [r.rss or 0 for r in rows])
+                old = [cp[k] for k in prev_idx]
+                said, start, end = resident_range(
+                    rows, [r.rss or 0 for r in rows], old, [r.rss or 0 for r in old], delta
+                )
                 event = _rss_event(said, start, end, delta, now, when, swap)
                 out.append(event)
                 said_swap = says_swap_moved(event.detail)

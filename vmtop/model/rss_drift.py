@@ -278,7 +278,8 @@ class RssDrift:
             base[k] = rss[k]
         if delta >= self.threshold or -delta >= self.threshold:
             lines = [regions[k] for k in group]
-            said, start, end = resident_range(lines, figures)
+            olds_rows = [self._regions[j] for j in olds]
+            said, start, end = resident_range(lines, figures, olds_rows, was, delta)
             swap = (swap_of(self._regions[j] for j in olds), swap_of(lines))
             return _event(said._replace(start=start), end, delta, now, when, swap=swap)
         # Not yet enough: the change so far stays counted, on the largest line.
