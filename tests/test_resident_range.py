@@ -18,6 +18,8 @@ from helpers_diff import MiB, WatchProcess, base_regions, commanded, region, sma
 
 from vmtop.model import events as ev
 from vmtop.model.diff import diff_snapshots
+from vmtop.model.event_words import size_text
+from vmtop.model.moments import net_change
 from vmtop.model.rss_drift import RssDrift
 from vmtop.procfs.reader import ProcFS
 from vmtop.tui.sampler import Sampler
@@ -36,7 +38,11 @@ def lines(*pieces):
 def said(before, after):
     a = snapshot(base_regions() + before, taken_at=1.0)
     b = snapshot(base_regions() + after, taken_at=2.0)
-    return [(e.delta, e.start, e.end) for e in diff_snapshots(a, b) if e.event == ev.RSS_CHANGED]
+    events = [e for e in diff_snapshots(a, b) if e.event == ev.RSS_CHANGED]
+    for e in events:  # "now N resident": what the range said holds, not the mapping
+        held = sum(r.rss for r in b.regions if e.start <= r.start and r.end <= e.end)
+        assert e.detail.endswith(f"now {size_text(held)} resident"), e.detail
+    return [(e.delta, e.start, e.end) for e in events]
 
 
 def test_a_fall_in_the_top_made_no_access_is_said_of_the_top():
@@ -71,6 +77,22 @@ def test_the_tuis_drift_says_it_of_the_top_too():
     drift.update(a)
     (fell,) = drift.update(b, set())
     assert (fell.delta, fell.start, fell.end) == (-6 * MiB, BASE + 2 * MiB, BASE + 8 * MiB)
+    assert fell.detail.endswith("now 0 B resident"), fell.detail
+
+
+def test_comparing_two_moments_says_the_fall_inside_a_split_region():
+    # `vmtop diff REC A B`: the totals said "RSS 9.4M -> 3.4M (-6.0M)", region by
+    # region only "1 split" (the split's lines were never compared).
+    a = snapshot(base_regions() + lines((0, 8, "rw-p", 8)), taken_at=1.0)
+    b = snapshot(base_regions() + lines((0, 2, "rw-p", 2), (2, 6, "---p", 0)), taken_at=2.0)
+    items = net_change(a, b, [])
+    assert [e.event for e in items if e.start >= BASE] == [ev.SPLIT, ev.RSS_CHANGED]
+    (fell,) = [e for e in items if e.event == ev.RSS_CHANGED]
+    assert (fell.delta, fell.start, fell.end) == (-6 * MiB, BASE + 2 * MiB, BASE + 8 * MiB)
+    assert fell.detail == "resident 8.0 MiB -> 2.0 MiB (in its 2 lines at B)"
+    # A split with part of it unmapped: what left with that part is no change.
+    b = snapshot(base_regions() + lines((0, 2, "rw-p", 2), (4, 4, "r--p", 4)), taken_at=2.0)
+    assert not [e for e in net_change(a, b, []) if e.event == ev.RSS_CHANGED]
 
 
 @pytest.mark.live

@@ -338,7 +338,8 @@ def _cluster_events(
                 said, start, end = resident_range(
                     rows, [r.rss or 0 for r in rows], old, [r.rss or 0 for r in old], delta
                 )
-                event = _rss_event(said, start, end, delta, now, when, swap)
+                held = sum(r.rss or 0 for r in rows if start <= r.start and r.end <= end)
+                event = _rss_event(said, start, end, delta, held, when, swap)
                 out.append(event)
                 said_swap = says_swap_moved(event.detail)
             swapped = None if swap[0] is None or swap[1] is None else swap[1] - swap[0]

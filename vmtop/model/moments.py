@@ -47,6 +47,7 @@ from vmtop.model.events import Event
 from vmtop.model.figures_read import resident_comparable
 from vmtop.model.hugetlb_events import hugetlb_events, hugetlb_unmapped_said
 from vmtop.model.lazy_free import clean_of
+from vmtop.model.mapping_figures import certain_rss_change, resident_range
 from vmtop.model.process_events import exec_event
 from vmtop.model.region import Region, Snapshot, same_backing
 from vmtop.model.region_changes import CHANGED, GREW, NEW, SAME, SHRANK, RegionChange
@@ -334,6 +335,8 @@ def net_change(
                 item = _item(when, ev.LAZYFREE_CHANGED, c, c.start, c.end, now - was, detail)
                 out.append(item._replace(size=abs(now - was)))
     out += _splits(A, B, pairing, when, hits if remapped is not None else None)
+    if with_rss:
+        out += _split_resident(A, B, pairing, when, threshold)
     if with_rss:  # memory in hugetlb pages, which no Rss counts (where both know it)
         out += hugetlb_events(a, b, threshold)
     out.sort(key=lambda e: (e.start, e.end))
@@ -387,6 +390,31 @@ def _splits(A, B, pairing: _Pairing, when: float, hits: _Hits | None) -> list[Ev
         if kept < p.size:
             lost = f"{size_text(p.size - kept)} of it is no longer mapped"
             out.append(_grown(when, p, p.start, p.end, kept - p.size, lost))
+    return out
+
+
+def _split_resident(A, B, pairing: _Pairing, when: float, threshold: int) -> list[Event]:
+    """An ``rss_changed`` for each line of ``a`` kept whole in several lines of ``b``
+    whose resident memory moved by ``threshold`` or more, said over the lines it moved
+    in (``resident_range``): a runtime's uncommit (mprotect PROT_NONE and
+    MADV_DONTNEED of a region's top) fell 6 MiB, and the split's lines were never
+    compared (review). What left with a part no longer mapped is not counted."""
+    out = []
+    for k, users in pairing.users.items():
+        if len(users) < 2 or any(pairing.mates[j] != [k] for j in users):
+            continue  # (lines of b that hold parts of other lines of a too: not one's)
+        p, rows = A[k], [B[j] for j in users]
+        figures = [r.rss or 0 for r in rows]
+        was, now = p.rss or 0, sum(figures)
+        kept = sum(min(p.end, r.end) - max(p.start, r.start) for r in rows)
+        delta = certain_rss_change(now - was, was, p.size - kept)
+        if abs(delta) < threshold:
+            continue
+        said, lo, hi = resident_range(rows, figures, [p], [was], delta)
+        detail = f"resident {size_text(was)} -> {size_text(now)} (in its {len(rows)} lines at B)"
+        out.append(
+            _item(when, ev.RSS_CHANGED, said, lo, hi, delta, detail)._replace(size=abs(delta))
+        )
     return out
 
 

@@ -281,7 +281,8 @@ class RssDrift:
             olds_rows = [self._regions[j] for j in olds]
             said, start, end = resident_range(lines, figures, olds_rows, was, delta)
             swap = (swap_of(self._regions[j] for j in olds), swap_of(lines))
-            return _event(said._replace(start=start), end, delta, now, when, swap=swap)
+            held = sum(f for r, f in zip(lines, figures, strict=True) if start <= r.start < end)
+            return _event(said._replace(start=start), end, delta, held, when, swap=swap)
         # Not yet enough: the change so far stays counted, on the largest line.
         largest = max(group, key=rss.__getitem__)
         base[largest] = max(0, rss[largest] - delta)
