@@ -128,3 +128,18 @@ def test_a_live_uncommit_is_said_of_the_range_that_gave_its_pages_back(compile_c
     assert falls == [(-6 * MiB, address + 2 * MiB, address + 8 * MiB)]
     mine = [e for e in in_the_tui if address <= e.start < address + 8 * MiB]
     assert [(e.delta, e.start, e.end) for e in mine] == falls
+
+
+def test_no_access_memory_that_holds_pages_is_not_said_to_cost_nothing():
+    # mmap 4 MiB, write it, mprotect the top MiB PROT_NONE, in one sample: the top's
+    # line is reserved and holds 1 MiB (review: "it costs no memory until made
+    # accessible; 1.0 MiB resident").
+    a = snapshot(base_regions(), taken_at=1.0)
+    b = snapshot(base_regions() + lines((0, 3, "rw-p", 3), (3, 1, "---p", 1)), taken_at=2.0)
+    (top,) = [e for e in diff_snapshots(a, b) if e.event == ev.MAPPED and e.kind == "reserved"]
+    assert "costs no memory" not in top.detail
+    assert "pages stay resident" in top.detail and top.detail.endswith("1.0 MiB resident")
+    # A reserve never written says what it costs: nothing.
+    b = snapshot(base_regions() + lines((0, 3, "rw-p", 3), (3, 1, "---p", 0)), taken_at=2.0)
+    (top,) = [e for e in diff_snapshots(a, b) if e.event == ev.MAPPED and e.kind == "reserved"]
+    assert "it costs no memory until made accessible" in top.detail

@@ -114,6 +114,12 @@ def what_it_is(r: Region, start: int, size: int, *, freed: bool) -> str:
                 "no-access address space the CUDA driver keeps (with unified addressing, "
                 "GPU allocations get their addresses from it): it costs the host no memory"
             )
+        if r.rss:  # (mprotect PROT_NONE of written memory keeps its pages)
+            return (
+                "no-access memory: made no-access (mprotect PROT_NONE) after it was "
+                "written, so its pages stay resident until they are given back "
+                "(MADV_DONTNEED, munmap)"
+            )
         return (
             "no-access address space reserved for later (a runtime's heap or code "
             "reserve, a GPU address range): it costs no memory until made accessible"

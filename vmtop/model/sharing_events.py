@@ -4,7 +4,8 @@ After a fork, parent and child share every page of their private mappings until 
 them writes it: the kernel then gives the writer a copy (copy-on-write). Neither Rss
 moves: a page shared is counted in both, and a copy replaces the shared page in the
 writer's Rss while the other's page becomes its own. What moves is smaps' split of the
-Rss: a private mapping's ``Shared_Dirty`` rises in the parent at the fork (its pages
+Rss: a private mapping's ``Shared_Dirty`` (and ``Shared_Clean``, for its clean pages:
+freed with MADV_FREE, or read back from swap) rises in the parent at the fork (its pages
 are the child's too), and falls in both as either writes (or as the other exits or
 unmaps them). A child writing 50 MiB it shares shows no ``rss_changed`` at all;
 ``SharingDrift`` reports a region's shared memory once its change adds up to the
@@ -64,8 +65,8 @@ def shared_anonymous(r: Region) -> int | None:
     until copied, or KSM's); None where not known, or for a shared mapping."""
     if r.perms[3:] != "p" or r.shared_dirty is None:
         return None
-    if not r.inode:
-        return r.shared_dirty
+    if not r.inode:  # (clean too: pages freed with MADV_FREE, or read back from swap)
+        return r.shared_dirty + (r.shared_clean or 0)
     # A file's: its dirty page cache is no fork's (see the module's note). Its copies
     # (Anonymous) that are not its own alone (Private_Dirty) are what a fork shares;
     # low where the mapping also holds page cache dirtied only here.
@@ -83,10 +84,16 @@ def shared_private_figures(snapshot: Snapshot) -> list[tuple[int, int]] | None:
     """(start, shared anonymous memory) of each private mapping that has some; None
     where the snapshot has no smaps figures."""
     # (None in a process that never forked, a few hundred in one that did.)
-    found = with_figure(snapshot, "shared_dirty")
-    if found is None:
+    dirty, clean = with_figure(snapshot, "shared_dirty"), with_figure(snapshot, "shared_clean")
+    if dirty is None or clean is None:
         return None
-    return [(r.start, figure) for r in found if (figure := shared_anonymous(r))]
+    # Anonymous memory shared clean only (all of it freed with MADV_FREE before the
+    # fork) has no Shared_Dirty: its regions are found by their Shared_Clean.
+    found = {r.start: r for r in dirty}
+    found.update((r.start, r) for r in clean if not r.inode and r.start not in found)
+    return [
+        (start, figure) for start, r in sorted(found.items()) if (figure := shared_anonymous(r))
+    ]
 
 
 def sharing_words(delta: int, before: KsmStat | None, after: KsmStat | None) -> str:
