@@ -245,6 +245,22 @@ async def test_group_by_object_with_totals():
         tokens = line.split()
         i = tokens.index("regions")
         assert tokens[i + 1 : i + 3] == ["1.9M", "1.2M"]
+        title = str(app.screen.query_one("#table-title").render())
+        assert "grouped by object" in title
+    # At 80 columns the title is said in full words that fit (it was cut mid-
+    # parenthesis: "grouped by object (text / data / bss").
+    async with ScreenApp().run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("o")
+        await settle(pilot)
+        title_widget = pilot.app.screen.query_one("#table-title")
+        title = str(title_widget.render())
+        assert title.endswith("grouped by object"), title
+        assert len(title) <= title_widget.size.width
+    async with ScreenApp().run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await pilot.press("o")
+        table = pilot.app.screen.query_one(RegionTable)
         # Enter opens the group: its regions follow it.
         index = next(
             i for i, r in enumerate(table.rows) if getattr(r, "label", "").endswith("libc.so.6")

@@ -138,10 +138,20 @@ class ProcessViews:
                 parts.append(str(total))
         order = "▼" if table.descending else "▲"
         parts.append(f"sorted by {SORT_WORDS.get(table.sort, table.sort)} {order}")
+        grouped = ""
         if table.grouped and table.object_sizes_fit(table.size.width):
-            parts.append("grouped by object, with text / data / bss as `size` prints them")
+            grouped = "grouped by object, with text / data / bss as `size` prints them"
         elif table.grouped:
             # (With the summary beside it at 160 columns, the sizes did not fit, unsaid.)
-            parts.append("grouped by object (text / data / bss need a wider name column)")
-        parts.append("Δ since baseline" if self.baseline is not None else "Δ since the last sample")
-        self.query_one("#table-title", Static).update("  ·  ".join(parts))
+            grouped = "grouped by object (text / data / bss need a wider name column)"
+        since = "Δ since baseline" if self.baseline is not None else "Δ since the last sample"
+        # Shorter forms where the whole does not fit (80 columns cut it mid-parenthesis).
+        width = self.query_one("#table-title", Static).size.width or table.size.width
+        tries = [
+            [*parts, grouped, since],
+            [*parts, grouped and "grouped by object", since],
+            [*parts, grouped and "grouped by object"],
+        ]
+        titles = ["  ·  ".join(p for p in t if p) for t in tries]
+        title = next((t for t in titles if not width or len(t) <= width), titles[-1])
+        self.query_one("#table-title", Static).update(title)

@@ -258,11 +258,15 @@ class RegionTableLines:
         count = f"{arrow} {row.count} region{'s' if row.count != 1 else ''}"
         count_end = ""
         if len(count) > self.addr_width:
-            # No room beside the number: the word goes in the End column (empty here),
-            # the number right against it ("▸        259 regions", not "▸ 259   regions").
-            count, count_end = f"{arrow} {row.count}", "regions"
             if any(c.id == "end" and c.width for c in self.columns):
+                # No room beside the number: the word goes in the End column (empty
+                # here), the number right against it ("▸        259 regions").
                 count = f"{arrow} {row.count:>{max(1, self.addr_width - 2)}}"
+                count_end = "regions"
+            else:  # (no End column at 80: "▸ 760" alone said no unit)
+                short = (f"{arrow} {row.count} regs", f"{arrow}{row.count} regs")
+                fits = [c for c in short if len(c) <= self.addr_width]
+                count = fits[0] if fits else f"{arrow} {row.count}"
         label = display_name(row.label)
         room = max(1, width - self._fixed_width())
         sizes = self.object_sizes.get(row.key)
