@@ -46,8 +46,9 @@ def _is_private_anon_rw(r: Region) -> bool:
 # its pages (a Rust Vec, a CPython list growing), no malloc, free, mmap or munmap.
 BIG_ANON_MAPPED = (
     "anonymous memory of 128 KiB or more: malloc above its mmap threshold, or a direct "
-    "mmap, as runtimes make for their heaps (V8's pages, the JVM's heap, CPython's "
-    "object arenas of 256 KiB or 1 MiB), or realloc of "
+    "mmap, as runtimes make for their heaps and buffers (the JVM's heap, CPython's "
+    "object arenas of 256 KiB or 1 MiB, the storage of Node's Buffers and ArrayBuffers), "
+    "or realloc of "
     "such a block, which mremap grew or moved; the map cannot tell which"
 )
 BIG_ANON_FREED = (
