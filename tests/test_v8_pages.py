@@ -41,16 +41,10 @@ def test_every_heap_page_below_2_46_is_named_and_nothing_else():
     assert big and all(r.size > PAGE_SIZE for r in big)
 
 
-def test_not_named_outside_v8_or_where_libraries_sit_low():
+def test_not_named_outside_v8():
+    # (Where libraries sit below 2^46 too: test_node_layouts.)
     text = (LAYOUT / "maps").read_bytes()
     assert not named(classify_regions(parse_maps(text)))
-    # The legacy bottom-up layout (ulimit -s unlimited): mmaps, libraries among them,
-    # land below 2^46 too; the rule is off.
-    low = b"2aaaaaaab000-2aaaaaad1000 r--p 00000000 fe:00 1234 /usr/lib/libc.so.6\n"
-    lines = sorted(
-        [*text.splitlines(keepends=True), low], key=lambda ln: int(ln.split(b"-")[0], 16)
-    )
-    assert not named(classify_regions(parse_maps(b"".join(lines)), ClassifyFacts(v8=True)))
 
 
 def test_which_programs_run_v8():

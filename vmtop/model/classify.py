@@ -95,6 +95,7 @@ from vmtop.model.stacks import (
 )
 from vmtop.model.sysv import SYSV_PREFIX, describe_sysv
 from vmtop.model.v8_pages import mark_v8_pages
+from vmtop.model.v8_reservations import mark_v8_reservations
 from vmtop.model.valgrind import mark_valgrind_memory
 
 # glibc's per-thread malloc heaps are HEAP_MAX_SIZE apart and long (64-bit).
@@ -129,6 +130,7 @@ def classify_regions(regions: Sequence[Region], facts: ClassifyFacts | None = No
             mark_java_regions(out, facts.java, facts.mapped_without_noreserve)
         if facts.v8 and not mark_chromium_heaps(out):
             mark_v8_pages(out)
+            mark_v8_reservations(out)
         mark_go_heap(out)
         if facts.postgres:
             mark_postgres_memory(out)
@@ -164,6 +166,7 @@ def classify_columns(regions: RegionColumns, facts: ClassifyFacts | None = None)
         mark_java_regions(patched, facts.java, facts.mapped_without_noreserve)
     if facts.v8 and not mark_chromium_heaps(patched):
         mark_v8_pages(patched)
+        mark_v8_reservations(patched)
     mark_go_heap(patched)
     if facts.postgres:
         mark_postgres_memory(patched)

@@ -11,6 +11,7 @@ from vmtop.model import (
     java_regions,
     kinds,
     v8_pages,
+    v8_reservations,
     valgrind,
 )
 from vmtop.model.cached_stacks import is_cached_stack
@@ -72,9 +73,13 @@ def why_kind(region: Region) -> str:
         return (
             f"Node's JavaScript heap (V8), {what}: V8 maps each 256 KiB page of its heap "
             "on its own, at a random address below 2^46, away from other mappings. "
-            "Which space it is in (old, new, code) the map cannot tell; the heap's limit "
+            "Which space it is in (old, new, large objects) the map cannot tell; not code "
+            "space, whose pages V8 keeps in its code range (JIT code). The heap's limit "
             "(--max-old-space-size) leaves no trace in it."
         )
+    v8_reserved = _why_v8_reservation(r, size)
+    if v8_reserved is not None:
+        return v8_reserved
     if r.object == go_heap.GO_HEAP:
         if kind == kinds.RESERVED:
             return (
@@ -393,3 +398,44 @@ def _why_shm(r: Region) -> str:
             )
         return text
     return ""
+
+
+def _why_v8_reservation(r: Region, size: str) -> str | None:
+    """The words for a part of a WebAssembly memory's or a V8 code range's reservation
+    (``v8_reservations``); None for any other region."""
+    reserved = r.kind == kinds.RESERVED
+    if r.object == v8_reservations.WASM_MEMORY:
+        if reserved:
+            return (
+                f"No access, {size}: part of a WebAssembly memory's 10 GiB reservation, "
+                "the 2 GiB guard in front of it or the room behind it, up to 8 GiB past "
+                "its start, for memory.grow and as a guard: compiled WebAssembly needs no "
+                "bounds checks, an access out of bounds faults here. Address space, not "
+                "memory."
+            )
+        return (
+            "A WebAssembly memory (new WebAssembly.Memory, or a module's own): the pages it "
+            "has, its initial size and what memory.grow added, in the 10 GiB V8 reserves "
+            "for each (2 GiB of no access in front, the rest behind). Counted in "
+            "process.memoryUsage().external; freed when the memory is garbage collected."
+        )
+    if r.object == v8_reservations.CODE_RANGE:
+        if reserved:
+            return (
+                f"No access, {size}: the unused part of a V8 isolate's code range, 512 MiB "
+                "reserved whole for the main thread and for each worker, so that all its "
+                "compiled code is in reach of near calls; code-space pages are committed in "
+                "it as functions are compiled. Address space, not memory."
+            )
+        if r.kind == kinds.JIT:
+            return (
+                "V8's JIT-compiled code, its code space (functions compiled by its "
+                "baseline and optimizing compilers, compiled regular expressions), in the "
+                "isolate's 512 MiB code range; the embedded builtins sit near its end, "
+                "remapped from the executable."
+            )
+        return (
+            "The read-write header of a code page in a V8 isolate's code range: V8's "
+            "bookkeeping of the compiled code that follows it, behind a guard page."
+        )
+    return None

@@ -4,6 +4,7 @@ two different address spaces are never compared."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from operator import ne
 
 from vmtop.model import events as ev
@@ -14,16 +15,21 @@ from vmtop.model.region import Region, Snapshot
 
 
 def main_image(snapshot: Snapshot) -> Region | None:
-    """The program's first file-backed region: where its executable is mapped (of
-    columns, looked for by inode in C: near the start, but a chunk of Regions each
-    sample at a million regions otherwise)."""
-    regions = snapshot.regions
+    """The program's first file-backed region: where its executable is mapped."""
+    return first_file_region(snapshot.regions)
+
+
+def first_file_region(regions: Sequence[Region]) -> Region | None:
+    """The first file-backed region of ``regions`` (of columns, looked for by inode in
+    C: near the start, but a chunk of Regions each sample at a million regions
+    otherwise; V8's pages can come first, below a PIE executable)."""
     if isinstance(regions, RegionColumns):
         for lo, hi in steps(len(regions)):
             for k in where_value(ne, regions.column("inode", lo, hi), 0):
                 if regions[lo + k].path.startswith("/"):
                     return regions[lo + k]
         return None
+    return next((r for r in regions if r.inode and r.path.startswith("/")), None)
     for r in regions:
         if r.inode and r.path.startswith("/"):
             return r

@@ -9,7 +9,9 @@
 - the SysV shared memory table, ``/proc/sysvipc/shm`` (readable by anyone), when the
   map has a ``/SYSV…`` mapping;
 - which regions shaped like a glibc arena's heap were mapped without MAP_NORESERVE
-  (``vmtop.procfs.noreserve_flags``), from the smaps text when there is one.
+  (``vmtop.procfs.noreserve_flags``), from the smaps text when there is one;
+- whether the program runs V8 under a name that does not say so: its executable's
+  dynamic symbols (``vmtop.procfs.v8_binary``), read once a file.
 
 Every read may fail (a copied tree lacks the file, the process exits): the fact is then
 left out and classification falls back on the map's shape.
@@ -34,6 +36,7 @@ from vmtop.model.valgrind import runs_valgrind
 from vmtop.procfs.bss_sizes import DEFAULT_BSS_SIZES
 from vmtop.procfs.java_facts import read_java_facts
 from vmtop.procfs.noreserve_flags import mapped_without_noreserve
+from vmtop.procfs.v8_binary import DEFAULT_V8_PROGRAMS
 
 # Reading threads' stack pointers stops after this long; the rest count as unknown.
 THREAD_READ_BUDGET_S = 0.025
@@ -187,7 +190,7 @@ def read_classify_facts(
         relro_below_data=relro_below_data(procfs, pid, regions),
         sysv=sysv,
         java=read_java_facts(procfs, pid, paths, regions),
-        v8=runs_v8(paths),
+        v8=runs_v8(paths) or DEFAULT_V8_PROGRAMS.runs_v8(procfs, pid, regions),
         valgrind=runs_valgrind(paths),
         postgres=runs_postgres(paths),
         mapped_without_noreserve=mapped_without_noreserve(procfs, pid, regions, smaps_text),
