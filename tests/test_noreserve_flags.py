@@ -12,9 +12,12 @@ and a 64 MiB region of its own at a 64 MiB boundary, the addresses it prints the
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import pytest
+from conftest import run_vmtop
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -158,3 +161,8 @@ def test_a_live_arena_keeps_its_kind_and_a_64_mib_region_of_its_own_is_none(comp
     assert by_shape.region_at(own).kind == kinds.ANON  # remembered from the read above
     other = ProcFS("/proc/")  # another root: nothing remembered for it
     assert take_snapshot(other, child.pid, smaps=False).region_at(own).kind == kinds.ARENA
+    # `vmtop snapshot` (streamed, its text read a piece at a time) says the same.
+    out = run_vmtop("snapshot", str(child.pid), "--format", "csv")
+    assert out.returncode == 0, out.stderr
+    rows = {int(r["start"], 16): r for r in csv.DictReader(io.StringIO(out.stdout.decode()))}
+    assert rows[own]["kind"] == kinds.ANON and rows[arena.start]["kind"] == kinds.ARENA

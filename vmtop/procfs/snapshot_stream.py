@@ -26,6 +26,7 @@ from vmtop.model.facts import ClassifyFacts
 from vmtop.model.region import Region, Snapshot, Totals
 from vmtop.procfs.background_read import CHUNK
 from vmtop.procfs.errors import ProcError
+from vmtop.procfs.noreserve_flags import mapped_without_noreserve
 from vmtop.procfs.parse_maps import (
     parse_maps,
     parse_smaps,
@@ -171,7 +172,7 @@ class StreamedSnapshot:
     def _piece(self, regions: list[Region], text: bytes, *, single: bool) -> Snapshot:
         regions = self._after_emitted(regions)
         if self.classify and regions:
-            regions = self._classified(regions, single)
+            regions = self._classified(regions, text if self.has_smaps else None, single)
         if regions:
             self._emitted_end = regions[-1].end
         self.region_count += len(regions)
@@ -205,12 +206,14 @@ class StreamedSnapshot:
             out.append(r if r.start >= floor else _piece(r, floor, r.end))
         return out
 
-    def _classified(self, regions: list[Region], single: bool) -> list[Region]:
+    def _classified(self, regions: list[Region], text, single: bool) -> list[Region]:
+        """``regions`` classified; ``text``: the smaps text they were read from (None:
+        from maps), for the facts read from it (VmFlags)."""
         from vmtop.model import classify
         from vmtop.procfs import facts as proc_facts
 
         if single:  # the whole map at once: exactly what take_snapshot does
-            facts = proc_facts.read_classify_facts(self.procfs, self.pid, regions)
+            facts = proc_facts.read_classify_facts(self.procfs, self.pid, regions, text)
             return classify.classify_regions(regions, facts)
         if self._stack_pointers is None:
             pointers = proc_facts.thread_stack_pointers(self.procfs, self.pid)
@@ -223,6 +226,7 @@ class StreamedSnapshot:
             bss_after_data=proc_facts.bss_after_data(self.procfs, self.pid, regions),
             relro_below_data=proc_facts.relro_below_data(self.procfs, self.pid, regions),
             sysv=self._sysv,
+            mapped_without_noreserve=mapped_without_noreserve(self.procfs, self.pid, regions, text),
         )
         # A piece's first and last regions are classified without their neighbours in
         # the next piece: an arena or an object's gap cut there can get the general kind.
