@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from vmtop.model import event_runs, kinds
 from vmtop.model.event_runs import EventRun
+from vmtop.model.event_words import size_text
 from vmtop.model.events import Event
 
 HEAP = 0x560B_0104_F000
@@ -219,3 +220,148 @@ def test_of_one_sample_the_biggest_change_is_the_newest_line():
     earlier = heap_second(0)
     runs, _ = folded([*earlier, buffers, *libraries])
     assert [r.event for r in runs][:2] == earlier
+
+
+# -- regions of one sample mapped alike: V8's heap pages --------------------------------
+
+V8_GREW = "a V8 heap page: Node's JavaScript heap grew (V8 maps it in 256 KiB-aligned pages)"
+V8_SHRANK = "a V8 heap page given back: Node's JavaScript heap shrank"
+
+
+def v8_pages(t: float, n: int, event: str = "mapped", first: int = 0) -> list[Event]:
+    """``n`` V8 heap pages of 256 KiB mapped (unmapped) in the sample at ``t``, scattered
+    as V8 scatters them, their resident sizes in their words as vmtop.model.diff says
+    them (232 KiB of some resident, as seen in Node 20)."""
+    pages = []
+    for i in range(first, first + n):
+        start = 0x0019_0BF8_0000 + i * 0x3_0004_0000
+        rss = 232 * KiB if i % 5 == 0 else 256 * KiB
+        sign, cause = (1, V8_GREW) if event == "mapped" else (-1, V8_SHRANK)
+        said = f"{size_text(rss)} {'resident' if sign > 0 else 'was resident'}"
+        pages.append(Event(t, event, start, start + 256 * KiB, kinds.ANON, 256 * KiB,
+                           sign * 256 * KiB, detail=f"{cause}; {said}", rss=rss,
+                           object="V8 heap page"))  # fmt: skip
+    return pages
+
+
+def test_v8_pages_mapped_in_one_sample_are_one_line_with_their_sums():
+    """Node's heap grew by 1 696 pages of 256 KiB in one sample: 1 696 lines pushed the
+    rest of the sample out of sight (review). One line: the count, the exact bytes and
+    resident bytes, the span; among the sample's lines by its sum, the biggest on top."""
+    t = 3000.0
+    pages = v8_pages(t, 1696)
+    large = Event(t, "mapped", 0x3C82_BC18_0000, 0x3C82_BE31_7000, kinds.ANON, 0x219_7000,
+                  0x219_7000, detail="a V8 large object's page", rss=MiB,
+                  object="V8 large object")  # fmt: skip
+    heap = Event(t, "rss_changed", HEAP, BRK, kinds.HEAP, 1200 * KiB, 1200 * KiB, "[heap]")
+    runs, dropped = folded([heap, *pages[:800], large, *pages[800:]])
+    assert dropped == 0 and len(runs) == 3
+    line = runs[-1]  # the newest line, on top
+    assert line.count == 1696 and event_runs.regions(line) == 1696
+    assert line.event.delta == line.event.size == sum(p.size for p in pages) == 424 * MiB
+    assert (line.event.start, line.event.end) == (pages[0].start, pages[-1].end)
+    rss = sum(p.rss for p in pages)
+    assert line.event.rss == rss
+    assert line.event.detail == f"{V8_GREW}; {size_text(rss)} resident"
+    assert line.first is pages[0] and line.event.object == "V8 heap page"
+    assert [r.event for r in runs[:2]] == [heap, large]  # each a line of its own
+
+
+def test_pages_given_back_are_one_line_apart_from_those_mapped():
+    t = 3000.0
+    runs, _ = folded([*v8_pages(t, 40), *v8_pages(t, 30, "unmapped", first=100)])
+    assert sorted((r.event.event, r.count, r.event.delta) for r in runs) == [
+        ("mapped", 40, 40 * 256 * KiB),
+        ("unmapped", 30, -30 * 256 * KiB),
+    ]
+    gone = next(r for r in runs if r.event.event == "unmapped")
+    # 6 of the 30 had 232 KiB resident: the sum is what went, said as a single one says it
+    assert gone.event.detail.endswith(f"; {size_text(6 * 232 * KiB + 24 * 256 * KiB)} was resident")
+
+
+def test_regions_mapped_otherwise_stay_lines_of_their_own():
+    """A V8 page and an unnamed anonymous mmap, another cause, another thread, another
+    sample, or fewer than ALIKE_FROM alike: nothing says they are one thing."""
+    t = 3000.0
+    pages = v8_pages(t, 5)
+    plain = [p._replace(object=None) for p in v8_pages(t, 5, first=10)]
+    merged = [p._replace(detail="merged into the region below") for p in v8_pages(t, 5, first=20)]
+    later = v8_pages(t + 1, 5, first=30)
+    few = v8_pages(t + 2, event_runs.ALIKE_FROM - 1, first=40)
+    runs, _ = folded([*pages, *plain, *merged, *later, *few])
+    assert sorted(r.count for r in runs) == [1] * (event_runs.ALIKE_FROM - 1) + [5, 5, 5, 5]
+
+
+def test_pages_mapped_where_smaps_was_not_read_say_no_resident_size():
+    """A tick that read maps alone: no page had a resident size, the line has none."""
+    pages = [p._replace(rss=None, detail=V8_GREW) for p in v8_pages(3000.0, 10)]
+    (line,), _ = folded(pages)
+    assert line.count == 10 and line.event.rss is None and line.event.detail == V8_GREW
+
+
+def test_pages_mapped_far_off_do_not_end_the_runs_within_their_span():
+    """The span of 1 696 pages covers 60 TiB: an arena inside it growing sample after
+    sample is still one line; a page mapped over a region's own range does end its run."""
+    arena = 0x0400_0000_0000
+    grew = Event(1.0, "rss_changed", arena, arena + 64 * MiB, kinds.ARENA, MiB, MiB, "")
+    runs, _ = folded([grew, *v8_pages(1.0, 50), grew._replace(time=2.0)])
+    assert sorted(r.count for r in runs) == [2, 50]
+    over = [p._replace(start=arena + i * 256 * KiB, end=arena + (i + 1) * 256 * KiB)
+            for i, p in enumerate(v8_pages(1.5, 4))]  # fmt: skip
+    runs, _ = folded([grew, *over, grew._replace(time=2.0)])
+    assert sorted(r.count for r in runs) == [1, 1, 4]
+
+
+def test_a_replay_folds_the_pages_of_each_sample_as_the_live_log_did():
+    samples = [v8_pages(10.0 + s, 20 + s, first=100 * s) + heap_second(s) for s in range(4)]
+    live: list[EventRun] = []
+    for batch in samples:
+        event_runs.add_events(live, batch, 100)
+    at_once, _ = folded([e for batch in samples for e in batch])
+    assert live == at_once
+    assert [r.count for r in live if r.event.event == "mapped"] == [20, 21, 22, 23]
+
+
+def test_the_lines_dropped_count_every_page_they_stood_for():
+    runs, dropped = folded([*v8_pages(1.0, 100), *heap_second(5)], limit=2)
+    assert len(runs) == 2 and dropped == 100
+
+
+def test_sample_lines_keep_the_order_of_the_sample_with_the_fold_in_the_first_ones_place():
+    """`vmtop watch` prints a sample in the diff's order (by address): the pages' line
+    where their first was."""
+    t = 3000.0
+    before = Event(t, "heap_grew", BRK, BRK + MiB, kinds.HEAP, MiB, MiB, "[heap]")
+    pages = v8_pages(t, 12)
+    after = Event(t, "mapped", 0x7F00_0000_0000, 0x7F00_0040_0000, kinds.ANON, 4 * MiB, 4 * MiB)
+    lines = event_runs.sample_lines([before, *pages[:6], after, *pages[6:]])
+    assert [(r.event.event, r.count) for r in lines] == [
+        ("heap_grew", 1),
+        ("mapped", 12),
+        ("mapped", 1),
+    ]
+    assert lines[2].event == after and event_runs.regions(lines[0]) == 1
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 2), st.sampled_from(["mapped", "unmapped"]), st.integers(0, 2)),
+        max_size=60,
+    )
+)
+def test_every_mapping_is_counted_once_and_its_bytes_kept(steps):
+    """However the regions of a sample fold, the lines stand for every event, and the
+    bytes and resident bytes add up."""
+    events = [
+        Event(float(sample), event, i << 30, (i << 30) + (i + 1) * 4096, kinds.ANON,
+              (i + 1) * 4096, (i + 1) * 4096 * (1 if event == "mapped" else -1),
+              object=f"heap {which}", rss=i * 4096)
+        for i, (sample, event, which) in enumerate(steps)
+    ]  # fmt: skip
+    runs, dropped = folded(events, limit=1000)
+    assert dropped == 0
+    assert sum(r.count for r in runs) == len(events)
+    assert sum(r.event.delta for r in runs) == sum(e.delta for e in events)
+    assert sum(r.event.size for r in runs) == sum(e.size for e in events)
+    assert sum(r.event.rss for r in runs) == sum(e.rss for e in events)
+    assert [r.event.time for r in runs] == sorted(r.event.time for r in runs)

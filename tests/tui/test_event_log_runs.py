@@ -91,3 +91,80 @@ async def test_the_selected_line_stays_selected_as_runs_go_on():
                               kinds.ANON, 4 << 20, 4 << 20)])  # fmt: skip
         await pilot.pause()
         assert log.selected_event.event == "heap_grew" and log.cursor == 2
+
+
+def v8_sample(t: float, n: int) -> list[Event]:
+    """A sample in which Node's heap grew by ``n`` pages of 256 KiB, scattered, and the
+    brk heap's resident memory rose a little."""
+    pages = [
+        Event(t, "mapped", 0x0019_0BF8_0000 + i * 0x3_0004_0000,
+              0x0019_0BF8_0000 + i * 0x3_0004_0000 + 256 * KiB, kinds.ANON, 256 * KiB,
+              256 * KiB, detail="a V8 heap page: Node's JavaScript heap grew; 256.0 KiB "
+              "resident", rss=256 * KiB, object="V8 heap page")
+        for i in range(n)
+    ]  # fmt: skip
+    heap = Event(t, "rss_changed", HEAP, BRK, kinds.HEAP, 1200 * KiB, 1200 * KiB, "[heap]",
+                 detail="pages faulted in")  # fmt: skip
+    return [heap, *pages]
+
+
+async def test_pages_of_v8_mapped_in_one_sample_are_one_line_on_top():
+    """1 696 pages of Node's heap in one sample filled the log (review): one line, on
+    top, that says how many; the rest of the sample stays in sight. Enter says the
+    count, the span and the lowest of them."""
+    app = LogApp()
+    async with app.run_test(size=(80, 12)) as pilot:
+        log = app.query_one(EventLog)
+        log.add_events(v8_sample(1_790_000_000.0, 1696))
+        await pilot.pause()
+        lines = [log.render_line(y).text.rstrip() for y in range(3)]
+        assert len(log.runs) == 2
+        assert lines[0].split()[1:6] == ["mapped", "+424M", "in", "1", "696"], lines[0]
+        assert "regions anon" in lines[0] and "V8 heap page" in lines[0], lines[0]
+        assert "×" not in lines[0]  # not a change repeated over samples
+        assert lines[1].split()[1:3] == ["rss_changed", "+1.2M"] and not lines[2]
+        assert all(len(line) <= 80 for line in lines)
+
+        log.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        detail = app.screen
+        assert isinstance(detail, EventDetail)
+        text = detail.query_one("#event-text").render().plain
+        assert "count  1 696 regions mapped alike in this sample" in text, text
+        assert f"{424 * 1024 * KiB:+,} bytes" in text
+        assert "span   0x190bf80000 – " in text and "424M of it theirs" in text
+        assert "lowest 0x190bf80000 – 0x190bfc0000 (256K)" in text
+        assert "object V8 heap page" in text
+        assert "424.0 MiB resident" in text  # the resident bytes of them all
+        keys = detail.query_one("#event-keys").render().plain
+        assert "select the lowest of them" in keys
+
+
+async def test_the_pages_of_a_sample_at_160_columns_keep_their_span():
+    app = LogApp()
+    async with app.run_test(size=(160, 12)) as pilot:
+        log = app.query_one(EventLog)
+        log.add_events(v8_sample(1_790_000_000.0, 20))
+        await pilot.pause()
+        line = log.render_line(0).text
+        assert "+5.0M in 20 regions 00190bf80000-" in line, line
+
+
+async def test_regions_with_no_name_unmapped_alike_keep_their_kind_at_80_columns():
+    """Four no-access reserves V8 gave back, in one sample: at 80 columns the span of
+    them pushed "reserved" out of the line, and nothing said what went."""
+    t = 1_790_000_000.0
+    gone = [
+        Event(t, "unmapped", 0x01CF_5EE8_0000 + i * 0x1000_0000, 0x01CF_5EE8_0000
+              + i * 0x1000_0000 + 256 * KiB, kinds.RESERVED, 256 * KiB, -256 * KiB,
+              detail="munmap; no-access address space reserved for later")
+        for i in range(4)
+    ]  # fmt: skip
+    app = LogApp()
+    async with app.run_test(size=(80, 12)) as pilot:
+        log = app.query_one(EventLog)
+        log.add_events(gone)
+        await pilot.pause()
+        line = log.render_line(0).text
+        assert "-1.0M in 4 regions reserved  munmap" in line, line

@@ -1,5 +1,9 @@
 """`vmtop watch PID`: one line per change to a process's memory map, as it happens.
 
+Of one sample, regions mapped (or unmapped) alike are one line ("mapped +424.0 MiB in
+1 696 regions", the pages of V8's heap: vmtop.model.event_runs.sample_lines); with
+--json every event is a line of its own, for scripts.
+
 A snapshot every interval, each diffed with the one before (vmtop.model.diff). Stops
 after --count snapshots, on Ctrl-C, or when the process exits (printing ``exited``);
 all three exit with status 0. A process that cannot be read at the start is a ProcError
@@ -31,8 +35,8 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
+from vmtop.model import event_runs, kinds
 from vmtop.model import events as ev
-from vmtop.model import kinds
 from vmtop.model.diff import (
     DEFAULT_RSS_THRESHOLD,
     diff_snapshots,
@@ -83,7 +87,7 @@ WATCH_FORMAT_VERSION = 1
 def cmd_watch(procfs: ProcFS, args) -> int:
     out = sys.stdout
     as_json = getattr(args, "json", False)
-    write = _json_line if as_json else _human_line
+    write = _json_lines if as_json else _human_lines
     threshold = getattr(args, "threshold", None) or DEFAULT_RSS_THRESHOLD
     interval = float(getattr(args, "interval", None) or 1.0)
     count = getattr(args, "count", None)
@@ -109,10 +113,9 @@ def cmd_watch(procfs: ProcFS, args) -> int:
     try:
         for cur in _snapshots(procfs, prev, interval, count, budget, parsed):
             if isinstance(cur, Event):
-                write(cur, out)  # the last: exited (or exec'd a program vmtop may not read)
+                write([cur], out)  # the last: exited (or exec'd a program vmtop may not read)
                 continue
-            for event in _events(prev, cur, budget, threshold):
-                write(event, out)
+            write(_events(prev, cur, budget, threshold), out)
             prev = cur
             if reader_gone():
                 return 0  # (`watch PID | head -1` of a quiet process: nothing to write)
@@ -413,10 +416,12 @@ def event_record(event: Event) -> dict:
     return record
 
 
-def _json_line(event: Event, out: TextIO) -> None:
-    # ensure_ascii keeps surrogate-escaped bytes of odd names printable as \udcXX.
-    out.write(json.dumps(event_record(event), ensure_ascii=True) + "\n")
-    out.flush()
+def _json_lines(events: list[Event], out: TextIO) -> None:
+    """Every event a line: scripts sum and filter them themselves."""
+    for event in events:
+        # ensure_ascii keeps surrogate-escaped bytes of odd names printable as \udcXX.
+        out.write(json.dumps(event_record(event), ensure_ascii=True) + "\n")
+        out.flush()
 
 
 def format_size(n: int, *, signed: bool = False) -> str:
@@ -430,8 +435,9 @@ def format_size(n: int, *, signed: bool = False) -> str:
     return f"{sign}{n}"
 
 
-def human_line(event: Event) -> str:
-    """time, event, size, range, kind, name (and what it means)."""
+def human_line(event: Event, regions: int = 1) -> str:
+    """time, event, size, range, kind, name (and what it means). ``regions``: how many
+    regions mapped (or unmapped) alike the event stands for, its range their span."""
     stamp = time.strftime("%H:%M:%S", time.localtime(event.time))
     stamp += f".{int(event.time * 1000) % 1000:03d}"
     if event.event in ev.WHOLE_PROCESS:
@@ -453,6 +459,8 @@ def human_line(event: Event) -> str:
         size = format_size(event.delta, signed=True)
     else:
         size = format_size(event.size)
+    if regions > 1:
+        size = f"{size:>14} in {event_runs.regions_said(regions)}"
     if event.path:
         name = display_name(event.path)
     elif event.tid is not None:  # as the TUI's table names it
@@ -472,6 +480,9 @@ def human_line(event: Event) -> str:
     return text
 
 
-def _human_line(event: Event, out: TextIO) -> None:
-    out.write(human_line(event) + "\n")
-    out.flush()
+def _human_lines(events: list[Event], out: TextIO) -> None:
+    """A line an event, but one for the regions of the sample mapped alike: 1 696 pages
+    of V8's heap in a sample were 1 696 lines, the rest of the sample lost among them."""
+    for line in event_runs.sample_lines(events):
+        out.write(human_line(line.event, event_runs.regions(line)) + "\n")
+        out.flush()

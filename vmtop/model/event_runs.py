@@ -13,9 +13,19 @@ is two lines (grown, shrunk) and a third when it grows again, not "+13M ×13" fo
 that never held more than 1 MiB; a mapping unmapped, mapped anew at the same address,
 split or merged ends the runs about it; an exec or a PID reused ends them all.
 
+Of one sample, many regions mapped (or unmapped) alike are one line too: V8 maps its
+JavaScript heap a 256 KiB page at a time, and one growth of Node's heap was 1 696
+``mapped`` lines, under which the rest of the sample scrolled away (review); Go maps its
+heap an arena at a time, a program its big mallocs a block at a time. Alike: the same
+event, kind, name, thread and object, for the same cause, in the same sample (a V8 page
+and an unnamed anonymous mmap are two lines). The line says how many regions, their
+bytes and the resident bytes that came or went with them summed, and the span they lie
+in; it sorts among the sample's lines by that sum. Across samples mappings never fold.
+
 What folds is a function of the events alone, in time order, not of how they arrived:
 the log of a replay, rebuilt from the recording at each jump, reads as the live one did.
-``vmtop watch`` and recordings keep every event.
+Recordings and ``vmtop watch --json`` keep every event; ``vmtop watch``'s text folds the
+regions mapped alike in a sample (``sample_lines``), as the log does, and nothing else.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from vmtop.model import events as ev
+from vmtop.model.event_words import size_text
 from vmtop.model.events import WHOLE_PROCESS, Event
 
 # A region's extent growing or shrinking: each event's range is the piece that came or
@@ -37,6 +48,12 @@ FOLDABLE = PIECES | FIGURES
 # How many of the newest lines an event may join. A sample of a busy process has a few
 # events; a line further down than this is not "what is going on now".
 REACH = 6
+
+# Regions of one sample mapped or unmapped alike, folded into one line (the docstring).
+ALIKE = frozenset((ev.MAPPED, ev.UNMAPPED))
+# Fewer alike than this stay lines of their own: two blocks, each with its size, say more
+# than their sum; a third is where a list begins.
+ALIKE_FROM = 3
 
 
 # A region's extent growing, and the change that undoes it: one ends the other's run.
@@ -106,29 +123,132 @@ def joined(run: EventRun, e: Event) -> EventRun:
 
 def add_events(runs: list[EventRun], new: Iterable[Event], limit: int) -> int:
     """Add ``new`` events to ``runs`` (oldest first, in time order; of one time, the most
-    bytes last), folding each into a
-    recent run it continues, and drop the oldest runs beyond ``limit``, in place; how
-    many events the dropped runs held."""
-    for e in sorted(new, key=_time_then_bytes):
-        reach = min(REACH, len(runs))
-        for back in range(1, reach + 1):
-            if not runs[-back].ended and ends(runs[-back].event, e):
-                runs[-back] = runs[-back]._replace(ended=True)
-        run = None
-        for back in range(1, reach + 1):
-            if same_subject(runs[-back].event, e):
-                # The newest line about it: it goes on with it, or that run is over. (A
-                # line further down never comes back within reach: lines only sink.)
-                if not runs[-back].ended and continues(runs[-back].event, e):
-                    run = runs.pop(-back)
-                break
-        _insert(runs, single(e) if run is None else joined(run, e))
+    bytes last), the regions of one sample mapped alike folded into one line
+    (``sample_lines``), each other event folded into a recent run it continues, and drop
+    the oldest runs beyond ``limit``, in place; how many events the dropped runs held."""
+    lines = sorted(_lines_with_events(new), key=lambda line: _time_then_bytes(line[0].event))
+    for line, events in lines:
+        for e in events:  # each region's own range: the span of a fold is mostly not theirs
+            _end_runs_about(runs, e)
+        if line.count > 1:  # regions mapped alike: never a run's going on
+            _insert(runs, line)
+            continue
+        e = line.event
+        run = _run_it_continues(runs, e)
+        _insert(runs, line if run is None else joined(run, e))
     over = len(runs) - limit
     if over <= 0:
         return 0
     dropped = sum(run.count for run in runs[:over])
     del runs[:over]
     return dropped
+
+
+def _end_runs_about(runs: list[EventRun], e: Event) -> None:
+    for back in range(1, min(REACH, len(runs)) + 1):
+        if not runs[-back].ended and ends(runs[-back].event, e):
+            runs[-back] = runs[-back]._replace(ended=True)
+
+
+def _run_it_continues(runs: list[EventRun], e: Event) -> EventRun | None:
+    """The recent run ``e`` goes on with, taken out of ``runs``; None where none."""
+    for back in range(1, min(REACH, len(runs)) + 1):
+        if same_subject(runs[-back].event, e):
+            # The newest line about it: it goes on with it, or that run is over. (A line
+            # further down never comes back within reach: lines only sink.)
+            if not runs[-back].ended and continues(runs[-back].event, e):
+                return runs.pop(-back)
+            return None
+    return None
+
+
+def sample_lines(events: Iterable[Event]) -> list[EventRun]:
+    """``events`` as lines, in their order: of one sample, ``ALIKE_FROM`` or more regions
+    mapped (or unmapped) alike as one, in the place of the first of them; every other
+    event a line of its own. What ``vmtop watch`` prints."""
+    return [line for line, _ in _lines_with_events(events)]
+
+
+def regions(run: EventRun) -> int:
+    """How many regions of one sample the line stands for: more than one where it folds
+    regions mapped (or unmapped) alike; one for a run over samples (its count is of
+    samples, "×12") and for a line of its own."""
+    return run.count if run.event.event in ALIKE else 1
+
+
+def regions_said(n: int) -> str:
+    """``1 696 regions``: by thousands, as the log counts the events it dropped."""
+    return f"{n:,} regions".replace(",", " ")
+
+
+def _lines_with_events(events: Iterable[Event]) -> list[tuple[EventRun, list[Event]]]:
+    """``sample_lines``, each line with the events it stands for: theirs to end the runs
+    they are about while they are added; a line keeps none of them but its first."""
+    events = list(events)
+    keys = [_alike_key(e) for e in events]
+    alike: dict[tuple, list[Event]] = {}
+    for e, key in zip(events, keys, strict=True):
+        if key is not None:
+            alike.setdefault(key, []).append(e)
+    lines: list[tuple[EventRun, list[Event]]] = []
+    for e, key in zip(events, keys, strict=True):
+        group = alike.get(key) if key is not None else None
+        if group is None or len(group) < ALIKE_FROM:
+            lines.append((single(e), [e]))
+        elif group[0] is e:
+            lines.append((_alike_run(group), group))
+    return lines
+
+
+def _alike_key(e: Event) -> tuple | None:
+    """What regions mapped alike share; None for an event that folds no such way. A
+    region's resident size, said in its words, is left out of them: it is summed."""
+    if e.event not in ALIKE:
+        return None
+    cause = _cause_words(e)
+    return (e.time, e.event, e.kind, e.path, e.tid, e.object, e.rss is None, cause)
+
+
+def _alike_run(alike: list[Event]) -> EventRun:
+    """One line for regions mapped (or unmapped) alike: their bytes and resident bytes
+    summed, their span, the lowest of them as its first."""
+    lowest = min(alike, key=lambda e: e.start)
+    last = alike[-1]
+    rss = None if last.rss is None else sum(e.rss or 0 for e in alike)
+    event = last._replace(
+        start=lowest.start,
+        end=max(e.end for e in alike),
+        size=sum(e.size for e in alike),
+        delta=sum(e.delta for e in alike),
+        rss=rss,
+        detail=_with_resident(_cause_words(last), rss, gone=last.event == ev.UNMAPPED),
+    )
+    return EventRun(event, lowest, len(alike))
+
+
+def _resident_words(rss: int, *, gone: bool) -> str:
+    # As vmtop.model.diff says a new (or gone) region's resident size in its words.
+    return f"{size_text(rss)} {'was resident' if gone else 'resident'}"
+
+
+def _cause_words(e: Event) -> str:
+    """The event's words without the resident size that a mapped (unmapped) region's
+    words end in."""
+    if not e.rss:
+        return e.detail
+    said = _resident_words(e.rss, gone=e.event == ev.UNMAPPED)
+    if e.detail == said:
+        return ""
+    if e.detail.endswith("; " + said):
+        return e.detail[: -len(said) - 2]
+    return e.detail
+
+
+def _with_resident(cause: str, rss: int | None, *, gone: bool) -> str:
+    if not rss:
+        return cause
+    said = _resident_words(rss, gone=gone)
+    return f"{cause}; {said}" if cause else said
 
 
 def _insert(runs: list[EventRun], run: EventRun) -> None:

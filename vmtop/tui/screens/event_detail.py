@@ -12,6 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from vmtop.model import event_runs
 from vmtop.model import events as ev
 from vmtop.model.event_runs import EventRun
 from vmtop.model.events import EVENT_DESCRIPTIONS, Event
@@ -24,7 +25,8 @@ def event_text(e: Event, run: EventRun | None = None) -> Text:
     """Every field of the event, one per line, wrapped by the screen. For a line of the
     log that stands for a run of one change repeated, ``run``: when it began and how
     many times (``e`` is ``run.event``: the run's range and change, the last one's
-    words)."""
+    words); for one that stands for regions of one sample mapped alike, how many, the
+    span they lie in and the lowest of them."""
     text = Text()
     # To the millisecond (the sample's time): the log's whole seconds give four events
     # the same time at a quarter-second interval; read in full, their order shows.
@@ -41,16 +43,21 @@ def event_text(e: Event, run: EventRun | None = None) -> Text:
         return text
     change = format_delta(e.delta) if e.delta else format_bytes(e.size)
     rows = [("change", f"{change} ({e.delta:+,} bytes)" if e.delta else change)]
-    if run is not None and run.count > 1:
+    regions = 1 if run is None else event_runs.regions(run)
+    if regions > 1:
+        rows += _alike_rows(e, run)
+    elif run is not None and run.count > 1:
         since = time.strftime("%H:%M:%S", time.localtime(run.first.time))
         rows.append(("times", f"{run.count}, since {since}: the change and range are "
                      "theirs together, the words the last one's"))  # fmt: skip
-    if e.end > e.start:
+    if e.end > e.start and regions == 1:
         rows.append(("range", f"{e.start:#x} – {e.end:#x} ({format_bytes(e.end - e.start)})"))
     if e.kind:
         rows.append(("kind", theme.kind_label(e.kind)))
     if e.path:
         rows.append(("name", display_name(e.path)))
+    elif e.object:  # what a region with no name is: "V8 heap page", "arena heap 2"
+        rows.append(("object", display_name(e.object)))
     if e.tid is not None:
         rows.append(("thread", str(e.tid)))
     if e.detail:
@@ -59,6 +66,21 @@ def event_text(e: Event, run: EventRun | None = None) -> Text:
         text.append(f"{label:<7}", style="bold")
         text.append(value + "\n")
     return text
+
+
+def _alike_rows(e: Event, run: EventRun) -> list[tuple[str, str]]:
+    """How many regions of the sample the line stands for, where they lie, the first."""
+    how = "mapped" if e.event == ev.MAPPED else "unmapped"
+    first = run.first
+    lowest = f"{first.start:#x} – {first.end:#x} ({format_bytes(first.end - first.start)})"
+    return [
+        ("count", f"{event_runs.regions_said(event_runs.regions(run))} {how} alike in "
+                  "this sample (the same kind, object and cause): the change and the "
+                  "resident size are theirs together"),
+        ("span", f"{e.start:#x} – {e.end:#x}: from the lowest to the highest of them "
+                 f"({format_bytes(e.end - e.start)}, {format_bytes(e.size)} of it theirs)"),
+        ("lowest", lowest),
+    ]  # fmt: skip
 
 
 class EventDetail(ModalScreen[bool]):
@@ -97,6 +119,8 @@ class EventDetail(ModalScreen[bool]):
         with VerticalScroll(id="event-box"):
             yield Static(event_text(self.event, self.run), id="event-text")
             keys = "Enter: select its region in the table · " if self.has_region else ""
+            if self.has_region and self.run is not None and event_runs.regions(self.run) > 1:
+                keys = "Enter: select the lowest of them in the table · "
             yield Static(Text(keys + "Esc: close", style="dim"), id="event-keys")
 
     def action_select_region(self) -> None:

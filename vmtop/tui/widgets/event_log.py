@@ -1,6 +1,7 @@
 """The event log: what changed, newest first, one line per event, coloured by event; a
-change repeated sample after sample is one line with its count ("×12", see
-``vmtop.model.event_runs``).
+change repeated sample after sample is one line with its count ("×12"), and the regions
+of one sample mapped alike are one ("+424M in 1 696 regions": V8's heap pages), see
+``vmtop.model.event_runs``.
 
 Demo narration (``note`` events) is interleaved in time order, so the cause (``malloc(4
 MiB) = 0x7f…``) sits next to its effect (``mapped +4.0M anon``). Line-based like the
@@ -36,12 +37,14 @@ PATH_ROOM = 20  # cells a name should get before the end address is left out for
 
 
 def event_segments(
-    e: Event, addr_width: int = 12, room: int | None = None, count: int = 1
+    e: Event, addr_width: int = 12, room: int | None = None, count: int = 1, regions: int = 1
 ) -> list[Segment]:
     """One event as coloured text (without the time). With ``room`` (the cells there
     are), the name is kept in sight: the range shrinks to its start address, and a long
     name keeps its end (``…/PostgreSQL.1804289383``); at 80 columns the name was cut
-    off whole. ``count``: how many events of a run the line stands for ("×12")."""
+    off whole. ``count``: how many events of a run the line stands for ("×12");
+    ``regions``: how many regions mapped alike in one sample ("in 1 696 regions"), the
+    range their span."""
     color = theme.event_color(e.event)
     if e.event == ev.NOTE:
         text = display_name(e.detail or e.path)
@@ -58,16 +61,22 @@ def event_segments(
     segments.append(Segment(f"{change:>7} ", Style(color=color)))
     if count > 1:
         segments.append(Segment(f"×{count} ", Style(color=color, bold=True)))
+    if regions > 1:
+        many = event_runs.regions_said(regions)
+        segments.append(Segment(f"in {many} ", Style(color=color, bold=True)))
     kind = f"{theme.kind_label(e.kind):<9} " if e.kind else ""
     # A region with no name of its own goes by its object where it has one: "Java heap",
     # "arena heap 2", "Oilpan heap" say what "anon" does not.
     name = display_name(e.path or e.object or "")
     if e.end > e.start:
         span = f"{e.start:0{addr_width}x}-{e.end:0{addr_width}x} "
-        if room is not None and name:
+        # (Regions mapped alike with no name keep their kind in sight: "reserved".)
+        if room is not None and (name or regions > 1):
             used = sum(len(seg.text) for seg in segments) + len(span) + len(kind)
-            if used + min(len(name) + 1, PATH_ROOM) > room:
-                span = f"{e.start:0{addr_width}x} "  # the size says how far it goes
+            if used + (min(len(name) + 1, PATH_ROOM) if name else 0) > room:
+                # The size says how far it goes. The lowest of regions mapped alike,
+                # scattered over terabytes, says nothing of the others: left out.
+                span = f"{e.start:0{addr_width}x} " if regions == 1 else ""
         segments.append(Segment(span, theme.style("soft")))
     if kind:
         segments.append(Segment(kind, Style(color=theme.kind_color(e.kind))))
@@ -110,6 +119,12 @@ def fit_words(segments: list[Segment], width: int) -> list[Segment]:
     if cut < width - 1 or text[cut] != " ":
         out.append(Segment("…", theme.style("dim")))
     return out
+
+
+def _count_and_regions(run: EventRun) -> tuple[int, int]:
+    """A line's "×12" (a run over samples), or its "in 1 696 regions" (alike, of one)."""
+    regions = event_runs.regions(run)
+    return (1, regions) if regions > 1 else (run.count, 1)
 
 
 class EventLog(theme.ThemedLines, ScrollView, can_focus=True):
@@ -212,7 +227,7 @@ class EventLog(theme.ThemedLines, ScrollView, can_focus=True):
         room = width - len(stamp) - 1
         return [
             Segment(stamp + " ", theme.style("dim")),
-            *event_segments(e, self.addr_width, room, run.count),
+            *event_segments(e, self.addr_width, room, *_count_and_regions(run)),
         ]
 
     @property
