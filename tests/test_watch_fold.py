@@ -239,3 +239,33 @@ def test_watch_of_node_says_its_heap_growth_in_a_line_a_sample(spawn, tmp_path):
              and r["event"] in ("mapped", "unmapped")]  # fmt: skip
     v8_bytes = pages_json * 256 * KiB + sum(r["delta"] for r in large)
     assert abs(v8_bytes - (grown - before)) <= 0.1 * (grown - before), (v8_bytes, grown, before)
+
+
+def test_a_recordings_events_and_its_diff_say_the_pages_of_a_sample_in_one_line(tmp_path):
+    # `replay REC --events` and `diff REC` printed every page a line too, as watch did.
+    from conftest import PROC_FIXTURES, run_vmtop
+
+    from vmtop.procfs.reader import ProcFS
+    from vmtop.procfs.snapshot import take_snapshot
+    from vmtop.record.reader import Recording
+    from vmtop.record.writer import RecordingWriter
+
+    base = take_snapshot(ProcFS(str(PROC_FIXTURES)), 7925)
+    t = 1_790_000_000.0
+    snaps = [base._replace(taken_at=t + i) for i in range(3)]
+    pages = v8_pages(t + 1, 40)
+    path = tmp_path / "r.jsonl.gz"
+    writer = RecordingWriter(str(path), interval=1.0)
+    for i, snap in enumerate(snaps):
+        writer.write_sample(snap, pages if i == 1 else [])
+    writer.close()
+    assert len([e for _, e in Recording.open(str(path)).events()]) == 40  # kept, each
+    text = run_vmtop("replay", path, "--events").stdout.decode().splitlines()
+    assert len(text) == 1 and " in 40 regions " in text[0], text
+    as_json = run_vmtop("replay", path, "--events", "--json").stdout.decode().splitlines()
+    assert len(as_json) == 41  # its header, then every event
+    said = run_vmtop("diff", path, "start", "end").stdout.decode()
+    assert [ln for ln in said.splitlines() if "V8 heap page" in ln] == [
+        ln for ln in said.splitlines() if " in 40 regions " in ln
+    ], said
+    assert " in 40 regions " in said

@@ -27,7 +27,7 @@ import sys
 import time
 from typing import NamedTuple
 
-from vmtop.commands.watch import event_record, human_line
+from vmtop.commands.watch import event_record, human_line, human_lines
 from vmtop.model import events as ev
 from vmtop.model import moments
 from vmtop.model.diff import DEFAULT_RSS_THRESHOLD
@@ -427,7 +427,7 @@ def text_lines(c: Comparison) -> list[str]:
             head = f"Recorded between A and B: {changes} event{'s' if changes != 1 else ''}"
             parts = tally_parts(between.events)
             lines.append(head + (": " + " · ".join(parts) if parts else ""))
-            lines += ["  " + human_line(e) for e in between.events]
+            lines += ["  " + line for line in human_lines(list(between.events))]
         if between.lost:
             lines.append(
                 f"Lost to damage between A and B: {between.lost} sample"

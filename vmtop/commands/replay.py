@@ -7,7 +7,7 @@ import json
 import sys
 
 from vmtop import terminal
-from vmtop.commands.watch import WATCH_FORMAT, WATCH_FORMAT_VERSION, event_record, human_line
+from vmtop.commands.watch import WATCH_FORMAT, WATCH_FORMAT_VERSION, event_record, human_lines
 from vmtop.model.names import display_name
 from vmtop.record.format import RecordingError
 from vmtop.record.reader import Recording
@@ -127,11 +127,12 @@ def _print_events(rec: Recording, *, json_lines: bool) -> int:
     out = sys.stdout
     if json_lines:
         out.write(json.dumps(events_header(rec), ensure_ascii=True) + "\n")
-    for _i, event in rec.events():
-        if json_lines:
+    events = [event for _i, event in rec.events()]
+    if json_lines:
+        for event in events:
             out.write(json.dumps(event_record(event), ensure_ascii=True) + "\n")
-        else:
-            out.write(human_line(event) + "\n")
+    else:  # (a sample's regions mapped alike on one line, as watch prints them)
+        out.writelines(line + "\n" for line in human_lines(events))
     out.flush()
     return 0
 

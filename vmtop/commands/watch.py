@@ -481,8 +481,13 @@ def human_line(event: Event, regions: int = 1) -> str:
 
 
 def _human_lines(events: list[Event], out: TextIO) -> None:
-    """A line an event, but one for the regions of the sample mapped alike: 1 696 pages
-    of V8's heap in a sample were 1 696 lines, the rest of the sample lost among them."""
-    for line in event_runs.sample_lines(events):
-        out.write(human_line(line.event, event_runs.regions(line)) + "\n")
+    for line in human_lines(events):
+        out.write(line + "\n")
         out.flush()
+
+
+def human_lines(events: list[Event]) -> list[str]:
+    """A line an event, but one for the regions of a sample mapped alike: 1 696 pages
+    of V8's heap in a sample were 1 696 lines, the rest of the sample lost among them.
+    (What watch, ``replay --events`` and ``diff REC`` print.)"""
+    return [human_line(r.event, event_runs.regions(r)) for r in event_runs.sample_lines(events)]
