@@ -168,3 +168,22 @@ async def test_regions_with_no_name_unmapped_alike_keep_their_kind_at_80_columns
         await pilot.pause()
         line = log.render_line(0).text
         assert "-1.0M in 4 regions reserved  munmap" in line, line
+
+
+async def test_a_big_mapping_at_80_columns_keeps_the_first_letters_of_its_words():
+    """ "mapped +8.0M 7f02cb200000-7f02cba00000 anon     …": the cut fell in the kind's
+    padding, and the most common event said nothing of what it was (review)."""
+    t = 1_790_000_000.0
+    start = 0x7F02_CB20_0000
+    block = Event(t, "mapped", start, start + 8 << 20, kinds.ANON, 8 << 20, 8 << 20,
+                  detail="anonymous memory of 128 KiB or more: malloc above its mmap "
+                  "threshold, or a direct mmap")  # fmt: skip
+    app = LogApp()
+    async with app.run_test(size=(80, 12)) as pilot:
+        log = app.query_one(EventLog)
+        log.add_events([block])
+        await pilot.pause()
+        line = log.render_line(0).text.rstrip()
+        assert line.endswith("…") and not line.endswith(" …"), line
+        words = line.split()
+        assert words[-1].startswith("ano") and "anonymous".startswith(words[-1][:-1]), line

@@ -108,6 +108,10 @@ def fit_words(segments: list[Segment], width: int) -> list[Segment]:
     cut = text.rfind(" ", 0, width)
     if cut < width // 2:
         cut = width - 1  # one very long word (a path): cut it rather than lose the line
+    elif cut > 0 and text[cut - 1] == " ":
+        # In a column's padding: the words after it would all go, "anon     …" (review,
+        # big mappings at 80 columns). Their first letters say more.
+        cut = width - 1
     out: list[Segment] = []
     used = 0
     for seg in segments:
