@@ -7,20 +7,25 @@ bitmaps), each reserved for the whole heap and committed, a page at a time, wher
 heap is. From the named heap's committed parts, the collector and the generations'
 sizes (hsperfdata), each table's size and its exact pattern of committed and
 no-access parts are known, and it is found where the map has that pattern: G1 three
-tables (heap/512) and two mark bitmaps (heap/64), then its mark stack (32 MiB,
-committed whole) where it lies right below them; Parallel and Serial a card table
-(heap/512 and a committed guard page) and an object start array / block offset table
-over the old generation (Serial's one entry longer); Shenandoah its marking bitmap
-(heap/32). A pattern must be seen as many times as the collector makes the table, and
-only a committed edge may run on past it (a no-access one that does belongs to a
-bigger reservation, a glibc arena's); one with a glibc arena's shape is seen but not
-named. ZGC's mark stack space is 8 GiB committed from its base in 32 MiB steps.
+tables (heap/512) and two mark bitmaps (heap/64) in JDK 17, two tables and one bitmap
+in JDK 25, then its mark stack (32 MiB, committed whole) where it lies right below
+them; Parallel and Serial a card table (JDK 17: heap/512 and a committed guard page;
+JDK 25: heap/512) and an object start array / block offset table over the old
+generation (Serial's one entry longer); Shenandoah its marking bitmap (heap/32). A
+pattern must be seen as many times as the collector makes the table, and only a
+committed edge may run on past it (a no-access one that does belongs to a bigger
+reservation, a glibc arena's); one with a glibc arena's shape is seen but not named.
+The JVM's release is not among the facts, so each layout is tried, and one is taken
+only where it alone explains the map (``collector_tables``). ZGC's mark stack space
+(JDK 17) is 8 GiB committed from its base in 32 MiB steps; JDK 25's ZGC reserves no
+such space (NMT shows none), so beside it nothing is named.
 Structures committed whole (Parallel's mark bitmap, G1's mark stack elsewhere) or never
-(Shenandoah's second bitmap) have no pattern, and are left unnamed; but for G1's five
+(Shenandoah's second bitmap) have no pattern, and are left unnamed; but for G1's
 tables over a heap committed whole (-Xms = -Xmx, or grown to its maximum): reserved one
 after the other and all committed, the kernel merges those placed side by side into
-regions of their summed sizes (2 × heap/64 + 3 × heap/512: 38 MiB in all for 1 GiB),
-taken where exactly one set of free rw-p regions of such sizes adds up to all five.
+regions of their summed sizes (JDK 17: 2 × heap/64 + 3 × heap/512, 38 MiB in all for
+1 GiB; JDK 25: heap/64 + 2 × heap/512, 20 MiB), taken where exactly one set of free
+rw-p regions of such sizes adds up to all of one layout's, of both layouts.
 """
 
 from __future__ import annotations
@@ -62,31 +67,50 @@ class Table(NamedTuple):
     size: int
     count: int  # how many of it the collector reserves
     committed: tuple[tuple[int, int], ...]  # its committed parts, from its base
+    bitmap: bool = False  # G1's mark bitmap (its mark stack lies right below)
 
 
 def collector_tables(
     rows: AnonRows, java: JavaFacts, heap: tuple[int, int], no_access: list[tuple[int, int, int]]
 ) -> tuple[list[tuple[int, int]], bool]:
     """The [start, end) of each table of the collector found, and whether every one
-    that has a pattern was seen (one unseen could pass for a metaspace node)."""
-    tables = _gc_tables(java, rows, heap)
-    if tables is None:
+    that has a pattern was seen (one unseen could pass for a metaspace node). Of the
+    layouts HotSpot releases give the collector (``_gc_layouts``), the one that
+    explains the map: where every table is seen as many times as it makes it. Two
+    that do must agree on where the tables start (a card table with a guard page or
+    without, from the same base), or none is taken; where none does, the tables the
+    first (JDK 17's) sees as many times as it makes them."""
+    layouts = _gc_layouts(java, rows, heap)
+    if layouts is None:
         return [], False  # a collector not known here
-    if java.collector == G1 and all(t.committed == ((0, t.size),) for t in tables):
-        return _g1_tables_committed_whole(rows, tables), True
+    if java.collector == G1 and all(t.committed == ((0, t.size),) for t in layouts[0]):
+        return _g1_tables_committed_whole(rows, layouts), True
     by_size = sorted((end - start, start, end) for _, start, end in no_access)
+    results = [_layout_places(rows, java, by_size, tables) for tables in layouts]
+    explained = [found for found, complete in results if complete]
+    if not explained:
+        return results[0][0], False
+    if len({frozenset(lo for lo, _ in found) for found in explained}) > 1:
+        return [], False  # the map fits two layouts that disagree: no choice is made
+    return explained[0], True
+
+
+def _layout_places(
+    rows: AnonRows, java: JavaFacts, by_size: list, tables: list[Table]
+) -> tuple[list[tuple[int, int]], bool]:
+    """The tables of one layout found, and whether every one with a pattern was."""
     found: list[tuple[int, int]] = []
     seen: list[tuple[int, int]] = []  # found, and those with an arena's shape too
     complete = True
     bitmaps: list[tuple[int, int]] = []
-    # In the order _gc_tables gives, the most telling pattern first: a place inside one
+    # In the order _gc_layouts gives, the most telling pattern first: a place inside one
     # already seen is not another's (a block offset table's is a card table's top).
     for table in tables:
         placed = [p for p in _table_places(rows, by_size, table) if not overlaps(p, seen)]
         if len(placed) == table.count:
             seen.extend((lo, hi) for lo, hi, _ in placed)
             found.extend((lo, hi) for lo, hi, arena in placed if not arena)
-            if java.collector == G1 and table.count == 2:
+            if table.bitmap:
                 bitmaps = [(lo, hi) for lo, hi, _ in placed]
         elif _gaps(table) and table.committed:
             complete = False
@@ -95,9 +119,15 @@ def collector_tables(
     return found, complete
 
 
-def _gc_tables(java: JavaFacts, rows: AnonRows, heap: tuple[int, int]) -> list[Table] | None:
-    """The tables of the collector, sized and committed after the heap as it is now;
-    None for a collector not known here."""
+def _gc_layouts(java: JavaFacts, rows: AnonRows, heap: tuple[int, int]) -> list[list[Table]] | None:
+    """The tables of the collector, sized and committed after the heap as it is now,
+    in each layout HotSpot releases give it, JDK 17's first; None for a collector not
+    known here. G1: three tables of a byte per 512 heap bytes (block offsets, cards,
+    card counts) and two mark bitmaps in JDK 17; two tables and one bitmap in JDK 25
+    (JDK 20 dropped the card counts and the second bitmap). Parallel and Serial: the
+    card table one byte longer than heap/512, its last page committed (a guard card),
+    in JDK 17, and Serial's block offset table committed one entry further; heap/512
+    and not in JDK 25."""
     base = rows[heap[0]][START]
     size = rows[heap[1]][END] - base
     committed: list[tuple[int, int]] = []
@@ -108,26 +138,38 @@ def _gc_tables(java: JavaFacts, rows: AnonRows, heap: tuple[int, int]) -> list[T
     committed = list(merged(committed))
     c = java.collector
     if c == G1:
+        tables = _scaled(committed, 0, size, 512, size // 512)
+        bitmap = _scaled(committed, 0, size, 64, size // 64)
         return [
-            Table(size // 512, 3, _scaled(committed, 0, size, 512, size // 512)),
-            Table(size // 64, 2, _scaled(committed, 0, size, 64, size // 64)),
+            [Table(size // 512, 3, tables), Table(size // 64, 2, bitmap, True)],
+            [Table(size // 512, 2, tables), Table(size // 64, 1, bitmap, True)],
         ]
     if c == SHENANDOAH:
-        return [Table(size // 32, 1, _scaled(committed, 0, size, 32, size // 32))]
+        return [[Table(size // 32, 1, _scaled(committed, 0, size, 32, size // 32))]]
     if c not in (PARALLEL, SERIAL):
         return None
     young, old = java.young_max, java.old_max
     if not young or not old or young + old != size:
         return None
-    # The card table: a byte per 512 heap bytes and one more, its last page committed.
-    cards = _align(size // 512 + 1)
-    card_parts = merged((*_scaled(committed, 0, size, 512, cards), (cards - PAGE, cards)))
+    # The card table: a byte per 512 heap bytes (JDK 17: and one more, a guard card
+    # whose page is committed).
+    guarded = _align(size // 512 + 1)
+    guarded_parts = merged((*_scaled(committed, 0, size, 512, guarded), (guarded - PAGE, guarded)))
+    cards = _align(size // 512)
     starts = _align(old // 512)
     if c == PARALLEL:  # the old generation at the heap's base; its object start array
-        start_parts = _scaled(committed, 0, old, 512, starts)
-    else:  # Serial: the young generation first; its block offset table, one entry more
+        start_parts = start_parts_now = _scaled(committed, 0, old, 512, starts)
+    else:  # Serial: the young generation first; its block offset table (JDK 17: one
+        # entry more committed)
         start_parts = _scaled(committed, young, size, 512, starts, extra=1)
-    return [Table(cards, 1, card_parts), Table(starts, 1, start_parts)]  # (cards first)
+        start_parts_now = _scaled(committed, young, size, 512, starts)
+    return [
+        [Table(guarded, 1, guarded_parts), Table(starts, 1, start_parts)],  # (cards first)
+        [
+            Table(cards, 1, _scaled(committed, 0, size, 512, cards)),
+            Table(starts, 1, start_parts_now),
+        ],
+    ]
 
 
 def _scaled(committed, lo: int, hi: int, factor: int, size: int, extra: int = 0) -> tuple:
@@ -218,18 +260,23 @@ def _committed_over(parts, lo: int, hi: int) -> bool | None:
     return False if k + 1 >= len(parts) or hi <= parts[k + 1][0] else None
 
 
-def _g1_tables_committed_whole(rows: AnonRows, tables: list[Table]) -> list[tuple[int, int]]:
-    """G1's five tables over a heap committed whole: each committed whole, and those
-    reserved next to each other merged by the kernel (the mark stack, committed whole
-    too, with them where it lies beside them), so the map has free rw-p regions of
-    i bitmaps, j tables and k mark stacks (i × heap/64 + j × heap/512 + k × 32 MiB).
-    Taken where exactly one set of such regions, each holding a table, holds the five
-    (and the stack or not); none where the map leaves a choice. (Sizes found in C: a JVM's map can have
-    250 000 regions.)"""
-    bitmap = next(t.size for t in tables if t.count == 2)
-    table = next(t.size for t in tables if t.count == 3)
+def _g1_tables_committed_whole(rows: AnonRows, layouts: list[list[Table]]) -> list[tuple[int, int]]:
+    """G1's tables over a heap committed whole (five in JDK 17, three in JDK 25): each
+    committed whole, and those reserved next to each other merged by the kernel (the
+    mark stack, committed whole too, with them where it lies beside them), so the map
+    has free rw-p regions of i bitmaps, j tables and k mark stacks (i × heap/64 + j ×
+    heap/512 + k × 32 MiB). Taken where exactly one set of such regions, each holding
+    a table, holds a layout's tables (and the stack or not), of all layouts; none where
+    the map leaves a choice. (Sizes found in C: a JVM's map can have 250 000 regions.)"""
+    bitmap = next(t.size for t in layouts[0] if t.bitmap)
+    table = next(t.size for t in layouts[0] if not t.bitmap)
+    wanted = {
+        (sum(t.count for t in tables if t.bitmap), sum(t.count for t in tables if not t.bitmap))
+        for tables in layouts
+    }
+    most_i, most_j = max(i for i, _ in wanted), max(j for _, j in wanted)
     shapes: dict[int, list[tuple[int, int, int]]] = {}
-    for i, j, k in product(range(3), range(4), range(2)):
+    for i, j, k in product(range(most_i + 1), range(most_j + 1), range(2)):
         if i or j:  # (a region of the stack alone, 32 MiB of anything, says nothing)
             shapes.setdefault(i * bitmap + j * table + k * _G1_MARK_STACK, []).append((i, j, k))
     regions = rows.regions
@@ -256,7 +303,7 @@ def _g1_tables_committed_whole(rows: AnonRows, tables: list[Table]) -> list[tupl
         for pick in combinations(found, n):
             for parts in product(*(made_of for _, _, made_of in pick)):
                 i, j, k = map(sum, zip(*parts, strict=True))
-                if (i, j) == (2, 3) and k <= 1:
+                if (i, j) in wanted and k <= 1:
                     ways.append(pick)
     return [(lo, hi) for lo, hi, _ in ways[0]] if len(ways) == 1 else []
 

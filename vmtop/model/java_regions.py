@@ -10,11 +10,18 @@ glibc arenas); above 32 GiB a small heap is not named (a run of arenas or metasp
 nodes could be it), and no run with a glibc arena's shape in it is taken. Of two runs,
 the one not starting in the no-access prefix HotSpot puts below a heap it cannot base
 at zero (-Xmx31g) is the heap, and of two adjacent ones of the class space's size the
-lower (without CDS the class space follows the heap). Where no run or more than one
-matches, nothing is named: the map then says what it always said.
+lower (without CDS the class space follows the heap). A run of the class space's size
+that starts where the CDS archive's reservation ends is the class space, never the
+heap: JDK 25 maps the archive and the class space right after it low (below 4 GiB,
+for compressed class pointers without a base), where a 1 GiB heap (-Xmx1g) and the
+1 GiB class space were two runs of the heap's size, and nothing was named. Where no
+run or more than one matches, nothing is named: the map then says what it always
+said (JDK 25 with -Xshare:off and a heap of the class space's size: the class space
+lies low on its own, and is not told from the heap).
 Checked against the JVM's own account (NMT) on 17 configurations of OpenJDK 17 (G1,
-Parallel, Serial, Shenandoah, ZGC; 64 MiB to 40 GiB; CDS on and off): right on every
-one where the size was known, never wrong.
+Parallel, Serial, Shenandoah, ZGC; 64 MiB to 40 GiB; CDS on and off) and on Temurin
+25 (the same collectors, 512 MiB to 4 GiB, CDS on and off, compact object headers):
+right on every one where the size was known, never wrong.
 
 ZGC's heap needs no size: it is shared memory named ``/memfd:java_heap``.
 
@@ -186,6 +193,10 @@ def _heap_span(regions, sizes: tuple[int, ...], class_space: int | None = None):
             if last:
                 spans.append((i + k, i + min(last)))
         i += len(run)
+    # JDK 22 and later map the CDS archive and the class space right after it low, near
+    # the heap: a run of the class space's size that starts right after the archive's
+    # reservation is the class space (-Xmx1g: both 1 GiB, both below 4 GiB).
+    spans = [s for s in spans if not _class_space_after_cds(regions, s, class_space)]
     low = [s for s in spans if regions[s[1]][END] <= _LOW_HEAP_END]
     if len(low) == 2:
         low = _told_apart(regions, low, class_space)
@@ -197,6 +208,25 @@ def _heap_span(regions, sizes: tuple[int, ...], class_space: int | None = None):
     if len(spans) != 1 or min(sizes) <= _SMALL_HEAP:
         return None
     return spans[0]
+
+
+def _class_space_after_cds(regions, span: tuple[int, int], class_space: int | None) -> bool:
+    """Whether the run ``span`` has the class space's size and starts where the CDS
+    archive's reservation ends: at a 16 MiB boundary, right above no-access regions
+    (none or more) right above a mapping of the archive (``.jsa``)."""
+    first, last = span
+    start = regions[first][START]
+    if not class_space or regions[last][END] - start != class_space or start % _CDS_ALIGN:
+        return False
+    k, at = first - 1, start
+    while k >= 0 and regions[k][END] == at:
+        r = regions[k]
+        if r[PATH].endswith(".jsa"):
+            return True
+        if r[PATH] or r[INODE] or r[PERMS] != "---p":
+            return False
+        k, at = k - 1, r[START]
+    return False
 
 
 def _told_apart(regions, two: list[tuple[int, int]], class_space: int | None) -> list:

@@ -54,9 +54,11 @@ def parse_hsperfdata(data: bytes) -> dict[str, int | str]:
 
 def max_heap_size(counters: dict[str, int | str]) -> int | None:
     """MaxHeapSize, from the generations' maximum capacities: they add up to it for
-    Parallel, Serial, Shenandoah and ZGC; G1 gives each of its two the whole heap plus
-    a few bytes of padding, so the largest, rounded down to a MiB (G1's heap is a whole
-    number of regions, 1 MiB at least), is it."""
+    Parallel, Serial, Shenandoah and ZGC of one generation (JDK 17); G1 gives each of
+    its two the whole heap (JDK 17: plus a few bytes of padding), and so does
+    generational ZGC (JDK 21 and later: young and old share the heap), so there the
+    largest, rounded down to a MiB (G1's heap is a whole number of regions, 1 MiB at
+    least), is it."""
     sizes = [
         v
         for k, v in counters.items()
@@ -65,7 +67,7 @@ def max_heap_size(counters: dict[str, int | str]) -> int | None:
     ]  # fmt: skip
     if not sizes or max(sizes) <= 0:
         return None
-    if _is_g1(counters):
+    if _is_g1(counters) or collector(counters) == "Z":
         return max(sizes) // _MIB * _MIB
     return sum(sizes)
 
@@ -86,20 +88,29 @@ def _is_g1(counters: dict[str, int | str]) -> bool:
     )
 
 
-# The first word of each collector's names in sun.gc.collector.N.name (JDK 17: "G1 young
-# collection pauses", "Parallel full collection pauses", "Serial ...", "Shenandoah
-# partial", "Z concurrent cycle pauses"), as JavaFacts names the collector.
-_COLLECTORS = ("G1", "Parallel", "Serial", "Shenandoah", "Z")
+# The first word of each collector's names in sun.gc.collector.N.name (JDK 17 and 25:
+# "G1 young collection pauses", "Parallel full collection pauses", "Serial ...",
+# "Shenandoah partial"; ZGC: "Z concurrent cycle pauses" in JDK 17, generational ZGC
+# "ZGC minor collection pauses", "ZGC major ..." in JDK 21 and later), and the
+# collector JavaFacts names by it.
+_COLLECTORS = {
+    "G1": "G1",
+    "Parallel": "Parallel",
+    "Serial": "Serial",
+    "Shenandoah": "Shenandoah",
+    "Z": "Z",
+    "ZGC": "Z",
+}
 
 
 def collector(counters: dict[str, int | str]) -> str:
     """The collector the JVM runs, "" when its counters name none known here (or two)."""
     found = {
-        v.split(" ", 1)[0]
+        _COLLECTORS.get(v.split(" ", 1)[0], v)
         for k, v in counters.items()
         if isinstance(v, str) and k.startswith("sun.gc.collector.") and k.endswith(".name")
     }
-    known = found & set(_COLLECTORS)
+    known = found & set(_COLLECTORS.values())
     return known.pop() if len(known) == 1 == len(found) else ""
 
 
