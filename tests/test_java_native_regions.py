@@ -714,3 +714,37 @@ def test_metaspace_growing_into_a_node_is_said_so(tmp_path):
     reserve = next(r for r in regions if r.object == METASPACE and r.kind == kinds.RESERVED)
     grown = reserve._replace(perms="rw-p", kind=kinds.ANON)
     assert "the Java metaspace grew into its reserve" in protection_change(reserve, grown)[1]
+
+
+def g1_25_heap_and_tables(base: int = 0xC000_0000) -> list[tuple[int, int, str]]:
+    """A 1 GiB G1 heap committed in its first 378 MiB as JDK 25 lays out its tables:
+    two of a byte per 512 heap bytes and one mark bitmap."""
+    heap = [(base, base + 378 * MIB, "rw-p"), (base + 378 * MIB, base + 1024 * MIB, "---p")]
+    tables, at = [], 0x7F10_0000_0000
+    for size, head in ((2 * MIB, 756 << 10),) * 2 + ((16 * MIB, 6048 << 10),):
+        tables += [(at, at + head, "rw-p"), (at + head, at + size, "---p")]
+        at += size + 16 * MIB  # apart
+    return heap + tables
+
+
+def test_the_jvms_release_says_which_layout_of_tables_to_look_for():
+    # JDK 25's two tables and one bitmap are what a JDK 17 map shows with a table and a
+    # bitmap unseen: told by the release hsperfdata gives, not by which layout fits.
+    parts = g1_25_heap_and_tables() + node(NODE, (0, 192 << 10), (4 * MIB, 64 << 10))
+    for version, found in ((None, True), (25, True), (21, True), (17, False)):
+        got = named(parts, G1_1G._replace(version=version))
+        assert (len(got.get(GC_DATA, [])) == 6) == found, version
+        assert (METASPACE in got) == found, version  # a table unseen: no node either
+    # JDK 17's layout is still found on JDK 17.
+    got = named(g1_heap_and_tables(), G1_1G._replace(version=17))
+    assert len(got[GC_DATA]) == 10
+
+
+def test_the_release_is_read_from_hsperfdata():
+    from vmtop.procfs.hsperfdata import java_version
+
+    for config, version in (("g1_1g", 17), ("jdk25_g1_1g", 25)):
+        counters = parse_hsperfdata((NATIVE / config / "hsperfdata").read_bytes())
+        assert java_version(counters) == version
+    assert java_version({"java.property.java.vm.specification.version": "1.8"}) == 8
+    assert java_version({}) is None

@@ -27,6 +27,10 @@ class JavaFacts(NamedTuple):
     collector: str = ""
     young_max: int | None = None
     old_max: int | None = None
+    # The Java feature release (17, 21, 25: hsperfdata's
+    # java.vm.specification.version), which lays the collector's tables out
+    # (``java_gc_tables``); None: unknown, and every known layout is tried.
+    version: int | None = None
 
 
 class KsmStat(NamedTuple):

@@ -58,6 +58,12 @@ _ZGC_MARK_STEP = 32 << 20  # ZMarkStackSpaceExpandSize
 # More free rw-p regions of a size G1's tables committed whole can have than this: no
 # choice among them is made.
 _WHOLE_CANDIDATES_MAX = 12
+# Releases from which JDK 25's layouts are certain, and before which JDK 17's are: G1's
+# one mark bitmap and no card counts table came with JDK 20 (JDK-8210708); the guard
+# card of Parallel's and Serial's card tables went between 18 and 25 (measured on 17
+# and 25 only).
+_G1_ONE_BITMAP_FROM = (20, 20)
+_NO_GUARD_CARD_BY = (18, 25)
 _NO_END = 1 << 64  # sorts after any end: (lo, _NO_END) bisects past parts starting at lo
 
 
@@ -140,10 +146,12 @@ def _gc_layouts(java: JavaFacts, rows: AnonRows, heap: tuple[int, int]) -> list[
     if c == G1:
         tables = _scaled(committed, 0, size, 512, size // 512)
         bitmap = _scaled(committed, 0, size, 64, size // 64)
-        return [
+        return _of_release(
+            java.version,
             [Table(size // 512, 3, tables), Table(size // 64, 2, bitmap, True)],
             [Table(size // 512, 2, tables), Table(size // 64, 1, bitmap, True)],
-        ]
+            _G1_ONE_BITMAP_FROM,
+        )
     if c == SHENANDOAH:
         return [[Table(size // 32, 1, _scaled(committed, 0, size, 32, size // 32))]]
     if c not in (PARALLEL, SERIAL):
@@ -163,13 +171,28 @@ def _gc_layouts(java: JavaFacts, rows: AnonRows, heap: tuple[int, int]) -> list[
         # entry more committed)
         start_parts = _scaled(committed, young, size, 512, starts, extra=1)
         start_parts_now = _scaled(committed, young, size, 512, starts)
-    return [
+    return _of_release(
+        java.version,
         [Table(guarded, 1, guarded_parts), Table(starts, 1, start_parts)],  # (cards first)
         [
             Table(cards, 1, _scaled(committed, 0, size, 512, cards)),
             Table(starts, 1, start_parts_now),
         ],
-    ]
+        _NO_GUARD_CARD_BY,
+    )
+
+
+def _of_release(
+    version: int | None, old: list[Table], new: list[Table], new_from: tuple[int, int]
+) -> list[list[Table]]:
+    """The layouts a JVM of ``version`` can have: JDK 17's (``old``) before
+    ``new_from[0]``, JDK 25's from ``new_from[1]`` on, both where the release is
+    between (where the layout changed is not measured) or not known."""
+    if version is not None and version < new_from[0]:
+        return [old]
+    if version is not None and version >= new_from[1]:
+        return [new]
+    return [old, new]
 
 
 def _scaled(committed, lo: int, hi: int, factor: int, size: int, extra: int = 0) -> tuple:

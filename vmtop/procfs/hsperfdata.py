@@ -118,3 +118,14 @@ def generation_max(counters: dict[str, int | str], number: int) -> int | None:
     """The reservation of generation ``number`` (0: young, 1: old); None: not given."""
     value = counters.get(f"sun.gc.generation.{number}.maxCapacity")
     return value if isinstance(value, int) and value > 0 else None
+
+
+def java_version(counters: dict[str, int | str]) -> int | None:
+    """The Java feature release the JVM implements (17, 21, 25), or None."""
+    value = counters.get("java.property.java.vm.specification.version")
+    if isinstance(value, int):
+        return value
+    text = str(value or "").strip()
+    if text.startswith("1."):  # (Java 8 and before: "1.8")
+        text = text[2:]
+    return int(text) if text.isdigit() else None

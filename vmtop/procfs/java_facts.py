@@ -25,6 +25,7 @@ from vmtop.procfs.hsperfdata import (
     class_space_size,
     collector,
     generation_max,
+    java_version,
     max_heap_size,
     parse_hsperfdata,
 )
@@ -63,6 +64,7 @@ def read_java_facts(
                 collector(counters),
                 generation_max(counters, 0),
                 generation_max(counters, 1),
+                java_version(counters),
             )
     args = procfs.read_cmdline(pid)
     environ = _environ(procfs.read_any(procfs.path(pid, "environ")) or b"")
