@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 
 from vmtop.model.classify import classify_regions
 from vmtop.model.kinds import kind_from_name
@@ -296,3 +297,28 @@ def commanded(exe) -> subprocess.Popen:
     return subprocess.Popen(
         [str(exe)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
     )
+
+
+@contextmanager
+def watched_mapping(exe):
+    """The commanded C child ``exe`` (its first line the address it mapped), watched by
+    `vmtop watch --json` at 0.2 s and by the TUI's sampler (past its first reads):
+    (child, address, watch, sampler); the watch stopped and the child killed after."""
+    from vmtop.procfs.reader import ProcFS
+    from vmtop.tui.sampler import Sampler
+
+    child = commanded(exe)
+    watch = None
+    try:
+        address = int(child.stdout.readline(), 16)
+        watch = WatchProcess(child.pid, interval=0.2)
+        watch.wait_ready()
+        sampler = Sampler(ProcFS(), child.pid)
+        sampler.sample()
+        sampler.sample()
+        yield child, address, watch, sampler
+    finally:
+        if watch is not None:
+            watch.stop()
+        child.kill()
+        child.wait()

@@ -4,7 +4,7 @@ A runtime giving memory back (mprotect PROT_NONE and MADV_DONTNEED of a region's
 one sample) fell by 6 MiB, and vmtop said "rss_changed -6.0 MiB" of the 2 MiB bottom
 line, which kept every page: it said the change over the lines that hold memory now,
 which for a fall are the ones that did not lose it (review). Hand-made snapshots for the
-diff of two samples and the TUI's drift; live, the C program of tests/c/uncommit_top.c
+diff of two samples and the TUI's drift; live, the C program of tests/c/mapping_commands.c
 under `vmtop watch` and the TUI's sampler, ground truth its smaps.
 """
 
@@ -14,15 +14,13 @@ import time
 
 import pytest
 from conftest import C_DIR
-from helpers_diff import MiB, WatchProcess, base_regions, commanded, region, smaps_figures, snapshot
+from helpers_diff import MiB, base_regions, region, smaps_figures, snapshot, watched_mapping
 
 from vmtop.model import events as ev
 from vmtop.model.diff import diff_snapshots
 from vmtop.model.event_words import size_text
 from vmtop.model.moments import net_change
 from vmtop.model.rss_drift import RssDrift
-from vmtop.procfs.reader import ProcFS
-from vmtop.tui.sampler import Sampler
 
 BASE = 0x7F40_0000_0000
 
@@ -97,27 +95,15 @@ def test_comparing_two_moments_says_the_fall_inside_a_split_region():
 
 @pytest.mark.live
 def test_a_live_uncommit_is_said_of_the_range_that_gave_its_pages_back(compile_c):
-    child = commanded(compile_c(C_DIR / "uncommit_top.c"))
-    watch = None
-    try:
-        address = int(child.stdout.readline(), 16)
-        watch = WatchProcess(child.pid, interval=0.2)
-        watch.wait_ready()
-        sampler = Sampler(ProcFS(), child.pid)
-        sampler.sample()
-        sampler.sample()
+    with watched_mapping(compile_c(C_DIR / "mapping_commands.c")) as mapped:
+        child, address, watch, sampler = mapped
         time.sleep(0.5)
         child.stdin.write("uncommit\n")
-        child.stdout.readline()
+        assert child.stdout.readline().split() == ["ok", "uncommit"]
         time.sleep(0.8)
         in_the_tui = [e for e in sampler.sample().events if e.event == ev.RSS_CHANGED]
         bottom = smaps_figures(child.pid, address, "Rss")["Rss"]
         top = smaps_figures(child.pid, address + 2 * MiB, "Rss")["Rss"]
-    finally:
-        if watch is not None:
-            watch.stop()
-        child.kill()
-        child.wait()
     # Ground truth: the bottom kept its 2 MiB, the top gave its 6 MiB back.
     assert (bottom, top) == (2 * MiB, 0)
     falls = [

@@ -16,14 +16,12 @@ import time
 
 import pytest
 from conftest import C_DIR
-from helpers_diff import MiB, WatchProcess, base_regions, commanded, region, snapshot
+from helpers_diff import MiB, base_regions, region, snapshot, watched_mapping
 
 from vmtop.model import events as ev
 from vmtop.model.diff import diff_snapshots
 from vmtop.model.moments import net_change
-from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.vm_flag_changes import said_with_vm_flags
-from vmtop.tui.sampler import Sampler
 
 BASE = 0x6_0000_0000
 WHOLE = [region(BASE, BASE + 4 * MiB, "rw-p")]
@@ -156,15 +154,9 @@ def test_without_a_text_or_a_differing_flag_the_diff_stays_as_it_was():
 
 @pytest.mark.live
 def test_watch_and_the_tui_say_which_call_cut_a_live_mapping(compile_c):
-    child = commanded(compile_c(C_DIR / "vm_flag_splits.c"))
-    watch = None
     said_in_tui = []
-    try:
-        address = int(child.stdout.readline(), 16)
-        watch = WatchProcess(child.pid, interval=0.2)
-        watch.wait_ready()
-        sampler = Sampler(ProcFS(), child.pid)
-        sampler.sample()
+    with watched_mapping(compile_c(C_DIR / "mapping_commands.c")) as mapped:
+        child, address, watch, sampler = mapped
         answers = []
         for word in ("lock", "unlock", "dontdump", "dodump", "seal"):
             time.sleep(0.6)
@@ -173,11 +165,6 @@ def test_watch_and_the_tui_say_which_call_cut_a_live_mapping(compile_c):
             time.sleep(0.6)
             said_in_tui += [e.detail for e in sampler.sample().events if e.start == address]
         time.sleep(0.6)
-    finally:
-        if watch is not None:
-            watch.stop()
-        child.kill()
-        child.wait()
     assert answers[:4] == ["ok"] * 4  # mlock needs RLIMIT_MEMLOCK of 2 MiB: root here
     expected = [
         "one region became 3: mlock of part of it (VmFlags lo)",

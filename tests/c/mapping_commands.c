@@ -1,8 +1,10 @@
-/* Cuts an 8 MiB mapping with calls that change only a VmFlag of its middle, on
- * command (a word a line on stdin): "lock" (mlock 2 MiB), "unlock", "dontdump"
- * (MADV_DONTDUMP of 1 MiB), "dodump", "seal" (mseal of 1 MiB at 6 MiB; kernel 6.10+,
- * answers "nosys" where it fails). Prints the mapping's address first, then "ok WORD"
- * after each call. */
+/* Changes an 8 MiB mapping, written whole, on command (a word a line on stdin): calls
+ * that change only a VmFlag of its middle, "lock" (mlock 2 MiB at 2 MiB), "unlock",
+ * "dontdump" (MADV_DONTDUMP of 1 MiB at 2 MiB), "dodump", "seal" (mseal of 1 MiB at
+ * 6 MiB; kernel 6.10+, answers "nosys" where it fails); and a runtime's uncommit,
+ * "uncommit" (the top 6 MiB made no-access and given back together: mprotect
+ * PROT_NONE + MADV_DONTNEED). Prints the mapping's address first, then "ok WORD" after
+ * each call. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +28,10 @@ int main(void) {
         else if (!strcmp(word, "dontdump")) rc = madvise(p + 2 * MiB, MiB, MADV_DONTDUMP);
         else if (!strcmp(word, "dodump")) rc = madvise(p + 2 * MiB, MiB, MADV_DODUMP);
         else if (!strcmp(word, "seal")) rc = (int)syscall(462, p + 6 * MiB, MiB, 0);
+        else if (!strcmp(word, "uncommit")) {
+            rc = mprotect(p + 2 * MiB, 6 * MiB, PROT_NONE);
+            rc |= madvise(p + 2 * MiB, 6 * MiB, MADV_DONTNEED);
+        }
         printf("%s %s\n", rc ? "nosys" : "ok", word);
         fflush(stdout);
     }
