@@ -44,7 +44,10 @@ def open_session(url: str, server_pid: int, until: bytes = b"COMMAND"):
 
 async def _connect(url: str, until: bytes):
     client = aiohttp.ClientSession()
-    ws = await client.ws_connect(url.replace("http://", "ws://") + "ws?width=80&height=24")
+    # The page's Origin, as a browser sends it (the server refuses any other).
+    ws = await client.ws_connect(
+        url.replace("http://", "ws://") + "ws?width=80&height=24", origin=url.rstrip("/")
+    )
     await ws.send_json(["resize", {"width": 80, "height": 24}])  # as the page does
     # The app draws: the picker's column title comes (or what ``until`` says).
     drawn = b""
@@ -154,3 +157,76 @@ def test_serve_refuses_what_is_no_recording_before_serving(tmp_path):
         )
         assert result.returncode == status, (args, result.stderr)
         assert len(result.stderr.splitlines()) == 1 and "Serving" not in result.stdout
+
+
+# -- who may open a session -------------------------------------------------------------
+
+
+def handshake(url: str, headers: dict[str, str]) -> tuple[int, str]:
+    """The status of a websocket handshake with ``headers`` (and its body, refused)."""
+
+    async def go() -> tuple[int, str]:
+        async with aiohttp.ClientSession() as client:
+            try:
+                ws = await client.ws_connect(
+                    url.replace("http://", "ws://") + "ws?width=80&height=24",
+                    headers=headers,
+                )
+            except aiohttp.WSServerHandshakeError as e:
+                return e.status, e.message
+            await ws.close()
+            return 101, ""
+
+    return asyncio.run(go())
+
+
+@pytest.mark.slow
+def test_a_page_of_another_origin_opens_no_session(tmp_path):
+    # Review: a page from http://127.0.0.1:9200 and a local file (Origin "null") each
+    # opened a session, typed "/target.py" and read its memory map. Loopback keeps
+    # other machines out, not other pages in the user's own browser.
+    with server_process(tmp_path) as (url, proc):
+        own = url.rstrip("/")
+        port = own.rsplit(":", 1)[1]
+        for origin in ("http://127.0.0.1:9200", "null", "https://evil.example.com"):
+            assert handshake(url, {"Origin": origin})[0] == 403, origin
+        assert handshake(url, {})[0] == 403  # no Origin: no page of this server's
+        # DNS rebinding: the attacker's name resolved to 127.0.0.1; the page's origin
+        # and the Host the browser sends are both that name.
+        rebound = {"Origin": f"http://evil.example.com:{port}", "Host": f"evil.example.com:{port}"}
+        assert handshake(url, rebound)[0] == 403
+        # The page's own origin, and the same server reached as localhost, are served.
+        assert handshake(url, {"Origin": own})[0] == 101
+        assert handshake(url, {"Origin": f"http://localhost:{port}"})[0] == 101
+
+
+def test_which_pages_and_names_are_this_servers():
+    from vmtop.commands.serve import refusal, served_origins
+
+    local = served_origins("127.0.0.1", 8000, "http://127.0.0.1:8000")
+    assert refusal(local, "http://localhost:8000", "127.0.0.1:8000") is None
+    assert refusal(local, "http://[::1]:8000", "[::1]:8000") is None
+    why = refusal(local, "http://127.0.0.1:9200", "127.0.0.1:8000")
+    assert why and "not this server's page" in why and "--public-url" in why
+    assert refusal(local, "null", "127.0.0.1:8000")  # a page from a file
+    assert refusal(local, "http://127.0.0.1:8000", "evil.example.com:8000")  # rebound
+    # Behind a reverse proxy: its origin; the Host it passes on, its own or the server's.
+    proxied = served_origins("127.0.0.1", 8000, "https://vm.example.com/")
+    assert refusal(proxied, "https://vm.example.com", "vm.example.com") is None
+    assert refusal(proxied, "https://vm.example.com", "127.0.0.1:8000") is None
+    assert refusal(proxied, "https://evil.example.com", "vm.example.com")
+    # Served on every address: the name it links to, and loopback on this machine.
+    remote = served_origins("0.0.0.0", 8000, "http://box:8000")
+    assert refusal(remote, "http://box:8000", "box:8000") is None
+    assert refusal(remote, "http://localhost:8000", "localhost:8000") is None
+    assert refusal(remote, "http://10.0.0.7:8000", "10.0.0.7:8000")  # use --public-url
+
+
+def test_the_page_is_not_kept_in_the_back_forward_cache(tmp_path):
+    # Kept there, a page left for another kept its websocket open, and its vmtop
+    # sampling the process, until the heartbeat gave up 20 s later (review).
+    import urllib.request
+
+    with server_process(tmp_path) as (url, _proc):
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.headers.get("Cache-Control") == "no-store"

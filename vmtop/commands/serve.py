@@ -8,6 +8,14 @@ who reaches the port sees what the user running vmtop may read: the default addr
 textual-serve starts the app with ``TEXTUAL_DRIVER`` set to Textual's web driver and no
 terminal on stdin/stdout; vmtop's "needs a terminal" check skips itself when
 ``TEXTUAL_DRIVER`` is set.
+
+Loopback is no boundary against pages in the user's own browser: any page may open a
+websocket to ``ws://127.0.0.1:PORT``, and textual-serve took any (review: a page from
+another origin, and a local file, read the process list and a memory map). The
+websocket is refused unless its ``Origin`` is this server's page's and its ``Host`` a
+name of this server (DNS rebinding); see ``served_origins``. The page is sent
+``Cache-Control: no-store``: kept in the back/forward cache, a page left for another
+kept its websocket, and its vmtop sampling, open until the heartbeat gave up (20 s).
 """
 
 from __future__ import annotations
@@ -52,7 +60,8 @@ def add_serve_parser(sub, common: Callable[[argparse.ArgumentParser], None]) -> 
         "--public-url",
         type=_public_url,
         metavar="URL",
-        help="where browsers reach this server, for the page's links (default: "
+        help="where browsers reach this server, for the page's links and the only "
+        "origin, beside localhost's, its sessions are opened for (default: "
         "http://HOST:PORT; for --host 0.0.0.0 or ::, this machine's name), e.g. the "
         "address of a reverse proxy",
     )
@@ -221,6 +230,7 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
     server = closing_server(Server)(
         app_command(args), host=host, port=args.port, title=title, public_url=public_url
     )
+    server.origins = served_origins(host, args.port, public_url)
     try:
         # textual-serve says "Serving ... on URL" before it binds the port: try first.
         check_can_listen(host, args.port)
@@ -243,12 +253,23 @@ def closing_server(server_class):
     shutdown: textual-serve then closes its websocket and tells its vmtop to quit."""
     import asyncio
 
+    from aiohttp import web
+
     class ClosingServer(server_class):
         def __init__(self, *args, **kwargs) -> None:
             super().__init__(*args, **kwargs)
             self._sessions: set[asyncio.Task] = set()
+            self.origins: frozenset[str] = frozenset()  # none set: any (the tests' own)
+
+        async def _make_app(self):
+            app = await super()._make_app()
+            app.on_response_prepare.append(_no_store)
+            return app
 
         async def handle_websocket(self, request):
+            refused = refusal(self.origins, request.headers.get("Origin"), request.host)
+            if refused:
+                return web.Response(status=403, text=f"vmtop serve: {refused}\n")
             task = asyncio.current_task()
             if task is not None:
                 self._sessions.add(task)
@@ -266,6 +287,60 @@ def closing_server(server_class):
                 await asyncio.wait(sessions, timeout=QUIT_WAIT)
 
     return ClosingServer
+
+
+async def _no_store(request, response) -> None:
+    """The page is not kept in the back/forward cache (its websocket open, its vmtop
+    sampling, after the visitor left for another page)."""
+    if request.path == "/":
+        response.headers["Cache-Control"] = "no-store"
+
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+
+
+def served_origins(host: str, port: int, public_url: str) -> frozenset[str]:
+    """The origins ("http://127.0.0.1:8000") this server's page is opened from: its
+    public URL's, and where it listens on a loopback address or every address, the
+    loopback names at its port (a page opened as http://localhost:8000)."""
+    origins = {origin_of(public_url)}
+    if host in ("", "0.0.0.0", "::") or is_loopback(host):
+        origins.update(f"http://{name}:{port}" for name in LOOPBACK_NAMES)
+    return frozenset(o for o in origins if o)
+
+
+def origin_of(url: str) -> str:
+    """``url``'s origin with its port said ("http://example.com:80"), lower case; "" for
+    no http(s) URL (a page from a file: "null")."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip().lower())
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return ""
+    if parts.scheme not in ("http", "https") or not parts.hostname or port is None:
+        return ""
+    return f"{parts.scheme}://{url_host(parts.hostname)}:{port}"
+
+
+def refusal(origins: frozenset[str], origin: str | None, host: str) -> str | None:
+    """Why a websocket from a page of ``origin`` sent to ``host`` (its Host header) is
+    refused, or None. No ``origins``: nothing is checked."""
+    if not origins:
+        return None
+    said = origin_of(origin or "")
+    if said not in origins:
+        return (
+            f"refused a session from a page of {origin or 'no origin'}: not this "
+            "server's page (if browsers reach it by another name, give that name with "
+            "--public-url)"
+        )
+    # (Its name and port only: a reverse proxy may pass on its own, or the server's.)
+    sent_to = origin_of(f"{said.split('://', 1)[0]}://{host}").split("://")[-1]
+    if sent_to not in {o.split("://", 1)[1] for o in origins}:
+        return f"refused a session sent to {host}: not a name of this server"
+    return None
 
 
 def default_public_url(host: str, port: int) -> str:
