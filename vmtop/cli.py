@@ -7,6 +7,8 @@ traceback), 2 usage errors.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import sys
 from dataclasses import replace
@@ -25,7 +27,13 @@ from vmtop.model.address_text import parse_address_text
 from vmtop.model.names import display_name
 from vmtop.procfs.errors import ProcError
 from vmtop.procfs.reader import ProcFS
-from vmtop.terminal import HEADLESS, NO_TERMINAL_STATUS, make_output_safe, no_terminal_reason
+from vmtop.terminal import (
+    HEADLESS,
+    NO_TERMINAL_STATUS,
+    make_output_safe,
+    no_terminal_reason,
+    served,
+)
 
 SUBCOMMANDS = (
     "snapshot",
@@ -281,6 +289,40 @@ def proc_root_problem(path: str) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if not served():
+        return _main(argv)
+    # A visitor's vmtop under `vmtop serve`: what ends it before its screen is said in
+    # the browser too (its stderr is the server's terminal; the page stayed blank).
+    said = io.StringIO()
+    with contextlib.redirect_stderr(_Tee(sys.stderr, said)):
+        try:
+            status = _main(argv)
+        except SystemExit as done:
+            status = done.code if isinstance(done.code, int) else 1
+    if status:
+        from vmtop.tui.served_error import show_in_browser
+
+        show_in_browser(said.getvalue())
+    return status
+
+
+class _Tee(io.TextIOBase):
+    """Text written to two streams."""
+
+    def __init__(self, *streams) -> None:
+        self.streams = streams
+
+    def write(self, text: str) -> int:
+        for stream in self.streams:
+            stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        for stream in self.streams:
+            stream.flush()
+
+
+def _main(argv: list[str] | None = None) -> int:
     command_line = list(sys.argv[1:] if argv is None else argv)  # as typed, for advice
     argv = _times_before_the_end(command_line)
     make_output_safe()

@@ -70,8 +70,9 @@ def serving(tmp_path: Path, host: str = "127.0.0.1", *more: str):
 
 
 @contextlib.contextmanager
-def server_process(tmp_path: Path, host: str = "127.0.0.1", *more: str):
-    """As ``serving``, yielding the server's process as well."""
+def server_process(tmp_path: Path, host: str = "127.0.0.1", *more: str, proc_root=TUI_PROC):
+    """As ``serving``, yielding the server's process as well; ``proc_root``: the /proc
+    it reads (the fixture tree's, unless a test serves a live process)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family) as s:
         s.bind((host, 0))
@@ -79,7 +80,7 @@ def server_process(tmp_path: Path, host: str = "127.0.0.1", *more: str):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VMTOP_", "TEXTUAL"))}
     env["XDG_CONFIG_HOME"] = str(tmp_path)  # no config file: the defaults
     proc = subprocess.Popen(
-        [sys.executable, "-m", "vmtop", "--proc-root", str(TUI_PROC), "serve"]
+        [sys.executable, "-m", "vmtop", "--proc-root", str(proc_root), "serve"]
         + ["--host", host, "--port", str(port), *more],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

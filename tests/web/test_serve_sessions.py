@@ -57,7 +57,7 @@ async def _connect(url: str, until: bytes):
         message = await asyncio.wait_for(ws.receive(), 30)
         if isinstance(message.data, bytes):
             drawn += message.data
-    return client, ws
+    return client, ws, drawn
 
 
 async def _read_on(ws) -> None:
@@ -74,7 +74,7 @@ def gone_within(process: psutil.Process, seconds: float) -> bool:
 
 
 def close(loop, session) -> None:
-    client, ws = session
+    client, ws, _ = session
 
     async def closing() -> None:
         await ws.close()
@@ -230,3 +230,28 @@ def test_the_page_is_not_kept_in_the_back_forward_cache(tmp_path):
     with server_process(tmp_path) as (url, _proc):
         with urllib.request.urlopen(url, timeout=10) as response:
             assert response.headers.get("Cache-Control") == "no-store"
+
+
+@pytest.mark.slow
+def test_a_session_for_a_process_gone_since_says_so_in_the_page(tmp_path):
+    # The served process exited after the server started: each visitor's vmtop ended
+    # at once, its error in the server's terminal, the page on its loading card for
+    # good (review).
+    import subprocess
+    import sys
+
+    target = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        with server_process(tmp_path, "127.0.0.1", str(target.pid), proc_root="/proc") as (
+            url,
+            proc,
+        ):
+            target.kill()
+            target.wait()
+            loop, session, child = open_session(url, proc.pid, until=b"Reload")
+            drawn = session[2]
+            close(loop, session)
+    finally:
+        if target.poll() is None:
+            target.kill()
+    assert b"Reload the page" in drawn and str(target.pid).encode() in drawn, drawn[-2000:]
