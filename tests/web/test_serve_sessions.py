@@ -255,3 +255,17 @@ def test_a_session_for_a_process_gone_since_says_so_in_the_page(tmp_path):
         if target.poll() is None:
             target.kill()
     assert b"Reload the page" in drawn and str(target.pid).encode() in drawn, drawn[-2000:]
+
+
+def test_the_page_loads_nothing_from_other_sites(tmp_path):
+    # textual-serve's page took its font from fonts.googleapis.com: Google told of every
+    # page opened, and a network that drops that traffic left it blank for 31 s.
+    import re
+    import urllib.request
+
+    with server_process(tmp_path) as (url, _proc):
+        with urllib.request.urlopen(url, timeout=10) as response:
+            page = response.read().decode()
+    assert "textual.js" in page and "googleapis" not in page
+    elsewhere = re.findall(r'(?:href|src)="(https?://[^"]+)"', page)
+    assert all(link.startswith(url.rstrip("/")) for link in elsewhere), elsewhere

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
+import re
 import shlex
 import socket
 import sys
@@ -227,8 +228,14 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
     # The page's stylesheet, scripts and websocket are absolute URLs made from this; by
     # default textual-serve writes the host as it is, and "http://::1:8000" is no URL.
     public_url = args.public_url or default_public_url(host, args.port)
+    pages = offline_templates(Server)
     server = closing_server(Server)(
-        app_command(args), host=host, port=args.port, title=title, public_url=public_url
+        app_command(args),
+        host=host,
+        port=args.port,
+        title=title,
+        public_url=public_url,
+        **({"templates_path": pages.name} if pages is not None else {}),
     )
     server.origins = served_origins(host, args.port, public_url)
     try:
@@ -287,6 +294,31 @@ def closing_server(server_class):
                 await asyncio.wait(sessions, timeout=QUIT_WAIT)
 
     return ClosingServer
+
+
+_WEB_FONT = re.compile(r"<link[^>]*fonts\.googleapis\.com[^>]*>\s*", re.S)
+
+
+def offline_templates(server_class):
+    """textual-serve's page template without its stylesheet from fonts.googleapis.com,
+    in a temporary folder (gone with the returned object), or None where it has no such
+    link. The page told Google it was opened, and on a network that drops that traffic
+    stayed blank for 31 s (review); the terminal's font falls back to the page's next,
+    monospace."""
+    import inspect
+    import tempfile
+    from pathlib import Path
+
+    try:
+        page = Path(inspect.getfile(server_class)).with_name("templates") / "app_index.html"
+        text = page.read_text()
+    except (OSError, TypeError):
+        return None
+    if not _WEB_FONT.search(text):
+        return None
+    folder = tempfile.TemporaryDirectory(prefix="vmtop-serve-")
+    (Path(folder.name) / page.name).write_text(_WEB_FONT.sub("", text))
+    return folder
 
 
 async def _no_store(request, response) -> None:
