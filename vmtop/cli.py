@@ -291,8 +291,13 @@ def proc_root_problem(path: str) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     if not served():
         return _main(argv)
-    # A visitor's vmtop under `vmtop serve`: what ends it before its screen is said in
-    # the browser too (its stderr is the server's terminal; the page stayed blank).
+    # A visitor's vmtop under `vmtop serve`. Out of the terminal's process group: Ctrl-C
+    # there is the server's to stop (it ends its sessions); received here too, it
+    # printed the visitor's KeyboardInterrupt traceback on the server's terminal.
+    with contextlib.suppress(OSError):
+        os.setsid()
+    # What ends it before its screen is said in the browser too (its stderr is the
+    # server's terminal; the page stayed blank).
     said = io.StringIO()
     with contextlib.redirect_stderr(_Tee(sys.stderr, said)):
         try:

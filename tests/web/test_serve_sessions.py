@@ -269,3 +269,16 @@ def test_the_page_loads_nothing_from_other_sites(tmp_path):
     assert "textual.js" in page and "googleapis" not in page
     elsewhere = re.findall(r'(?:href|src)="(https?://[^"]+)"', page)
     assert all(link.startswith(url.rstrip("/")) for link in elsewhere), elsewhere
+
+
+@pytest.mark.slow
+def test_a_visitors_vmtop_is_out_of_the_terminals_process_group(tmp_path):
+    # Ctrl-C in the server's terminal went to the visitors' vmtops too, which printed
+    # their KeyboardInterrupt tracebacks there (review); the server ends them itself.
+    with server_process(tmp_path) as (url, proc):
+        loop, session, child = open_session(url, proc.pid)
+        try:
+            assert os.getpgid(child.pid) != os.getpgid(proc.pid)
+            assert os.getsid(child.pid) == child.pid
+        finally:
+            close(loop, session)
