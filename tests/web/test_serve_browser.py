@@ -272,6 +272,19 @@ def test_serve_refuses_a_non_loopback_address_without_the_flag():
     line = result.stderr.strip()
     assert "\n" not in line
     assert "refusing to serve on 0.0.0.0" in line and "--allow-remote" in line
+    # Every address by another name: said so ("refusing to serve on : it..." before).
+    result = vmtop("serve", "--host", "", "--port", str(free_port()))
+    assert result.returncode == 2
+    assert "refusing to serve on every address (--host '')" in result.stderr
+
+
+def test_serve_on_an_address_not_this_machines_says_so_without_the_warning():
+    # 192.0.2.1 (TEST-NET-1) is no address of this machine: the security warning came
+    # first, then "Cannot assign requested address".
+    result = vmtop("serve", "--host", "192.0.2.1", "--allow-remote", "--port", str(free_port()))
+    assert result.returncode == 1
+    assert result.stderr.startswith("vmtop: cannot serve on 192.0.2.1: "), result.stderr
+    assert "WARNING" not in result.stderr
 
 
 def test_serve_with_allow_remote_warns_what_is_exposed():

@@ -174,16 +174,22 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
     if unknown:
         print(f"vmtop: cannot serve on {args.host}: {unknown}", file=sys.stderr)
         return 2
+    shown = args.host if args.host.strip("[]") else "every address (--host '')"
     if not is_loopback(args.host):
         if not args.allow_remote:
             print(
-                f"vmtop: refusing to serve on {args.host}: it is not a loopback address and "
+                f"vmtop: refusing to serve on {shown}: it is not a loopback address and "
                 "textual-serve has no authentication. Use --allow-remote to serve there "
                 "anyway (anyone who reaches the port can read the memory maps of every "
                 f"process {_user()} may read), or an SSH tunnel to 127.0.0.1.",
                 file=sys.stderr,
             )
             return 2
+        try:  # (an address that is not this machine's: said alone, with no warning)
+            check_can_listen(args.host.strip("[]"), args.port)
+        except OSError as e:
+            print(f"vmtop: cannot serve on {shown}: {e.strerror or e}", file=sys.stderr)
+            return 1
         print(remote_warning(args.host, args.port), file=sys.stderr)
         if not args.public_url:
             where = default_public_url(args.host.strip("[]"), args.port)
