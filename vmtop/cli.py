@@ -32,7 +32,7 @@ from vmtop.terminal import (
     NO_TERMINAL_STATUS,
     make_output_safe,
     no_terminal_reason,
-    served,
+    served_to_browser,
 )
 
 SUBCOMMANDS = (
@@ -289,7 +289,7 @@ def proc_root_problem(path: str) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    if not served():
+    if not served_to_browser():
         return _main(argv)
     # A visitor's vmtop under `vmtop serve`. Out of the terminal's process group: Ctrl-C
     # there is the server's to stop (it ends its sessions); received here too, it

@@ -16,6 +16,12 @@ from typing import TextIO
 NO_TERMINAL_STATUS = 2
 
 
+def served_to_browser() -> bool:
+    """Whether this vmtop draws in a browser, through ``vmtop serve``'s textual-serve
+    (Textual's web driver; not the headless one tests name)."""
+    return "web_driver" in os.environ.get("TEXTUAL_DRIVER", "")
+
+
 def served() -> bool:
     """Whether this vmtop is a visitor's of ``vmtop serve``: textual-serve runs it with
     Textual's web driver, named in TEXTUAL_DRIVER."""

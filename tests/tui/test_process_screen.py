@@ -246,7 +246,14 @@ async def test_group_by_object_with_totals():
         i = tokens.index("regions")
         assert tokens[i + 1 : i + 3] == ["1.9M", "1.2M"]
         title = str(app.screen.query_one("#table-title").render())
-        assert "grouped by object" in title
+        # The summary beside it takes the room the sizes need: said, and how to make it
+        # (README review: the sizes `o` promises were missing, and nothing said why).
+        assert "grouped by object (text / data / bss: i folds the summary)" in title, title
+        assert " bss " not in line and " b " not in line, line
+        await pilot.press("i")
+        await settle(pilot)
+        title = str(app.screen.query_one("#table-title").render())
+        assert "as `size` prints them" in title, title  # (a copied tree has no files)
     # At 80 columns the title is said in full words that fit (it was cut mid-
     # parenthesis: "grouped by object (text / data / bss").
     async with ScreenApp().run_test(size=(80, 24)) as pilot:

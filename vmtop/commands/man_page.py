@@ -84,7 +84,10 @@ def man_page(commands: list[Command], version: str) -> str:
         ),
         ".TP",
         ".I ~/.cache/vmtop",
-        _roff("The demos' programs, built there with gcc the first time (XDG_CACHE_HOME)."),
+        _roff(
+            "The demos' programs, built there the first time with $CC, cc, gcc or clang "
+            "(XDG_CACHE_HOME)."
+        ),
         ".TP",
         ".I $XDG_STATE_HOME/vmtop",
         _roff(
