@@ -289,8 +289,8 @@ def _g1_tables_committed_whole(rows: AnonRows, layouts: list[list[Table]]) -> li
     mark stack, committed whole too, with them where it lies beside them), so the map
     has free rw-p regions of i bitmaps, j tables and k mark stacks (i × heap/64 + j ×
     heap/512 + k × 32 MiB). Taken where exactly one set of such regions, each holding
-    a table, holds a layout's tables (and the stack or not), of all layouts; none where
-    the map leaves a choice. (Sizes found in C: a JVM's map can have 250 000 regions.)"""
+    a table, holds a layout's tables (and the stack or not), of all layouts; where the
+    sizes allow several such sets, the regions in all of them. (Sizes found in C: a JVM's map can have 250 000 regions.)"""
     bitmap = next(t.size for t in layouts[0] if t.bitmap)
     table = next(t.size for t in layouts[0] if not t.bitmap)
     wanted = {
@@ -328,7 +328,13 @@ def _g1_tables_committed_whole(rows: AnonRows, layouts: list[list[Table]]) -> li
                 i, j, k = map(sum, zip(*parts, strict=True))
                 if (i, j) in wanted and k <= 1:
                     ways.append(pick)
-    return [(lo, hi) for lo, hi, _ in ways[0]] if len(ways) == 1 else []
+    if not ways:
+        return []
+    # Where the sizes allow more than one reading, the regions every reading takes: a
+    # lone 32 MiB (the mark stack, or two 16 MiB bitmaps) beside the five merged in
+    # 38 MiB (or three tables and the stack) leaves the 38 MiB named, the 32 not.
+    common = set.intersection(*({(lo, hi) for lo, hi, _ in way} for way in ways))
+    return sorted(common)
 
 
 def _g1_mark_stack(rows: AnonRows, bitmaps: int) -> list[tuple[int, int]]:
