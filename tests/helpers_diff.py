@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -322,3 +323,21 @@ def watched_mapping(exe):
             watch.stop()
         child.kill()
         child.wait()
+
+
+def maps_text(regions) -> str:
+    """``regions`` as /proc/PID/maps prints them (for a /proc tree rewritten by a test)."""
+    return "".join(
+        f"{r.start:x}-{r.end:x} {r.perms} {r.offset:08x} {r.dev} {r.inode}"
+        + (f"                          {r.path}" if r.path else "")
+        + "\n"
+        for r in regions
+    )
+
+
+def write_atomically(path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a reader sees the old file or the new one,
+    never half of one."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import shutil
 import signal
@@ -21,7 +20,16 @@ import time
 from collections import Counter
 
 import pytest
-from helpers_diff import HEAP, VMTOP, KiB, MiB, base_regions, region
+from helpers_diff import (
+    HEAP,
+    VMTOP,
+    KiB,
+    MiB,
+    base_regions,
+    maps_text,
+    region,
+    write_atomically,
+)
 
 from vmtop.commands.watch import format_size
 from vmtop.model import kinds
@@ -73,21 +81,6 @@ def test_the_text_says_the_pages_of_a_sample_in_one_line_the_json_each():
 PID = 4243
 
 
-def maps_text(regions) -> str:
-    return "".join(
-        f"{r.start:x}-{r.end:x} {r.perms} {r.offset:08x} {r.dev} {r.inode}"
-        + (f"                          {r.path}" if r.path else "")
-        + "\n"
-        for r in regions
-    )
-
-
-def write(path, text: str) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def watch(out, *args: str) -> subprocess.Popen:
     """`vmtop watch ARGS` writing to the file ``out`` (a pipe not read while it runs
     would fill, and stop it), once it has taken its first snapshot."""
@@ -116,15 +109,19 @@ def test_watch_of_a_proc_tree_folds_blocks_mapped_alike_in_its_text(tmp_path):
     pid_dir = tmp_path / str(PID)
     pid_dir.mkdir()
     fields = f"1 {PID} {PID} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 1000"
-    write(pid_dir / "stat", f"{PID} (demo) S {fields}" + " 0" * 20 + "\n")
-    write(pid_dir / "status", f"Name:\tdemo\nPid:\t{PID}\nUid:\t0\t0\t0\t0\nThreads:\t1\n")
+    write_atomically(pid_dir / "stat", f"{PID} (demo) S {fields}" + " 0" * 20 + "\n")
+    write_atomically(
+        pid_dir / "status", f"Name:\tdemo\nPid:\t{PID}\nUid:\t0\t0\t0\t0\nThreads:\t1\n"
+    )
     (pid_dir / "cmdline").write_bytes(b"./demo\0")
-    write(pid_dir / "maps", maps_text(base_regions()))
+    write_atomically(pid_dir / "maps", maps_text(base_regions()))
     common = [str(PID), "--proc-root", str(tmp_path), "--interval", "0.3", "--count", "2"]
     text_out, json_out = (open(tmp_path / name, "w+") for name in ("text", "json"))
     text, scripts = watch(text_out, *common), watch(json_out, *common, "--json")
     blocks = [0x7E00_0000_0000 + i * 4 * MiB for i in range(12)]
-    write(pid_dir / "maps", maps_text(base_regions() + [region(b, b + MiB) for b in blocks]))
+    write_atomically(
+        pid_dir / "maps", maps_text(base_regions() + [region(b, b + MiB) for b in blocks])
+    )
     out = watched(text, text_out)
     records = [json.loads(line) for line in watched(scripts, json_out).splitlines()]
     mapped = [r for r in records if r.get("event") == "mapped"]

@@ -21,8 +21,10 @@ from helpers_diff import (
     WatchProcess,
     base_regions,
     covers,
+    maps_text,
     region,
     span,
+    write_atomically,
 )
 
 pytestmark = pytest.mark.live
@@ -50,30 +52,17 @@ def stat_line(start_time: int, comm: str = "demo") -> str:
     return f"{PID} ({comm}) S {fields} 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
 
 
-def maps_text(regions) -> str:
-    return "".join(
-        f"{r.start:x}-{r.end:x} {r.perms} {r.offset:08x} {r.dev} {r.inode}"
-        + (f"                          {r.path}" if r.path else "")
-        + "\n"
-        for r in regions
-    )
-
-
-def write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)  # a reader sees the old or the new file, never half of one
-
-
 @pytest.fixture
 def proc_tree(tmp_path):
     root = tmp_path / "proc"
     pid_dir = root / str(PID)
     pid_dir.mkdir(parents=True)
-    write(pid_dir / "stat", stat_line(1000))
-    write(pid_dir / "status", f"Name:\tdemo\nPid:\t{PID}\nUid:\t0\t0\t0\t0\nThreads:\t1\n")
+    write_atomically(pid_dir / "stat", stat_line(1000))
+    write_atomically(
+        pid_dir / "status", f"Name:\tdemo\nPid:\t{PID}\nUid:\t0\t0\t0\t0\nThreads:\t1\n"
+    )
     (pid_dir / "cmdline").write_bytes(b"./demo\0")
-    write(pid_dir / "maps", maps_text(base_regions()))
+    write_atomically(pid_dir / "maps", maps_text(base_regions()))
     return root
 
 
@@ -84,7 +73,7 @@ def test_watch_a_proc_tree_reports_exact_ranges_then_pid_reuse_ends_it(proc_tree
         watch.wait_ready()
         anon = 0x7F10_0000_0000
         grown = base_regions(heap_end=HEAP + MiB) + [region(anon, anon + MiB + PAGE)]
-        write(pid_dir / "maps", maps_text(grown))
+        write_atomically(pid_dir / "maps", maps_text(grown))
         wait_for(lambda: len(watch.events) >= 2, what="heap_grew and mapped")
         heap, mapped = sorted(watch.events, key=lambda e: e["start"])
         assert heap["event"] == "heap_grew"
@@ -98,8 +87,8 @@ def test_watch_a_proc_tree_reports_exact_ranges_then_pid_reuse_ends_it(proc_tree
 
         # Another process gets the PID: the watch says the one it watched exited, and stops
         # without comparing the two processes' maps.
-        write(pid_dir / "maps", maps_text(base_regions()))
-        write(pid_dir / "stat", stat_line(2000, comm="other"))
+        write_atomically(pid_dir / "maps", maps_text(base_regions()))
+        write_atomically(pid_dir / "stat", stat_line(2000, comm="other"))
         assert watch.wait(10) == 0
     finally:
         watch.stop()
@@ -116,9 +105,11 @@ def test_watch_a_proc_tree_sees_an_exec_then_diffs_the_new_program(proc_tree):
     try:
         watch.wait_ready()
         new_image = dict(exe="/usr/bin/python3", exe_base=0x5600_0000_0000, vdso=VDSO - 0x10_0000)
-        write(pid_dir / "maps", maps_text(base_regions(**new_image)))
+        write_atomically(pid_dir / "maps", maps_text(base_regions(**new_image)))
         wait_for(lambda: watch.of("exec"), what="exec")
-        write(pid_dir / "maps", maps_text(base_regions(heap_end=HEAP + MiB, **new_image)))
+        write_atomically(
+            pid_dir / "maps", maps_text(base_regions(heap_end=HEAP + MiB, **new_image))
+        )
         wait_for(lambda: watch.of("heap_grew"), what="heap_grew after the exec")
     finally:
         assert watch.stop() == 0
