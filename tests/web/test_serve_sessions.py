@@ -282,3 +282,83 @@ def test_a_visitors_vmtop_is_out_of_the_terminals_process_group(tmp_path):
             assert os.getsid(child.pid) == child.pid
         finally:
             close(loop, session)
+
+
+# -- how many visitors at once ----------------------------------------------------------
+
+
+def _get(url: str) -> tuple[int, str]:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+async def _page_text(browser, url: str) -> str:
+    async with aiohttp.ClientSession() as client:
+        page = await browser.page(client)
+        await page.send("Page.enable")
+        await page.send("Page.navigate", url=url)
+        deadline = time.monotonic() + 30
+        while True:
+            text = await page.evaluate("document.body ? document.body.innerText : ''")
+            if text and "no room" in text or time.monotonic() > deadline:
+                return text or ""
+            await asyncio.sleep(0.25)
+
+
+@pytest.mark.slow
+def test_one_visitor_too_many_is_told_so_and_gets_no_vmtop(tmp_path):
+    # Review: any number of visitors each got a vmtop of their own (about 50 MB and a
+    # read of the process's smaps every second each), with no limit.
+    from .cdp import Browser, find_chromium
+
+    with server_process(tmp_path, "127.0.0.1", "--max-visitors", "1") as (url, proc):
+        loop, session, child = open_session(url, proc.pid)
+        try:
+            status, page = _get(url)
+            assert status == 503 and "--max-visitors 1" in page and "Try again" in page
+            own = {"Origin": url.rstrip("/")}
+            assert handshake(url, own)[0] == 503  # a page loaded before the first session
+            vmtops = [
+                p
+                for p in psutil.Process(proc.pid).children(recursive=True)
+                if "vmtop" in " ".join(p.cmdline())
+            ]
+            assert vmtops == [child], "the visitor too many got a vmtop of their own"
+            binary = find_chromium()
+            if binary is not None:  # what the visitor's browser shows
+                browser = Browser(binary, 1000, 600)
+                browser.start()
+                try:
+                    shown = asyncio.run(_page_text(browser, url))
+                finally:
+                    browser.stop()
+                assert "no room" in shown and "--max-visitors 1" in shown, shown
+        finally:
+            close(loop, session)
+        # The first visitor gone, the next is served.
+        deadline = time.monotonic() + 15
+        while _get(url)[0] != 200:
+            assert time.monotonic() < deadline, "the server stayed full after the visitor left"
+            time.sleep(0.25)
+    said = proc.stdout.read().decode(errors="replace")
+    assert "vmtop: refused a visitor" in said and "--max-visitors 1" in said, said
+
+
+def test_max_visitors_must_be_a_count():
+    import subprocess
+    import sys
+
+    for bad in ("0", "-2", "many"):
+        result = subprocess.run(
+            [sys.executable, "-m", "vmtop", "serve", "--max-visitors", bad],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert result.returncode == 2 and "--max-visitors" in result.stderr, result.stderr

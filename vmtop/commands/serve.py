@@ -16,6 +16,10 @@ websocket is refused unless its ``Origin`` is this server's page's and its ``Hos
 name of this server (DNS rebinding); see ``served_origins``. The page is sent
 ``Cache-Control: no-store``: kept in the back/forward cache, a page left for another
 kept its websocket, and its vmtop sampling, open until the heartbeat gave up (20 s).
+
+Each visitor's vmtop costs the machine about 50 MB and a read of the process's smaps
+every second: there are at most ``--max-visitors`` at once (8). One more is sent a page
+that says so, not a session, and the server's terminal says it refused one.
 """
 
 from __future__ import annotations
@@ -66,6 +70,29 @@ def add_serve_parser(sub, common: Callable[[argparse.ArgumentParser], None]) -> 
         "http://HOST:PORT; for --host 0.0.0.0 or ::, this machine's name), e.g. the "
         "address of a reverse proxy",
     )
+    serve.add_argument(
+        "--max-visitors",
+        type=_visitors,
+        default=MAX_VISITORS,
+        metavar="N",
+        help="at most N visitors at once, each with a vmtop of their own (about 50 MB "
+        f"and a read of the process's smaps every second; {MAX_VISITORS}); one more is "
+        "told so in the page",
+    )
+
+
+# Visitors at once by default: a class watching one process together, not a crowd.
+MAX_VISITORS = 8
+
+
+def _visitors(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of visitors: {text!r}") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"at least 1 visitor: {text!r}")
+    return count
 
 
 def _pid(text: str) -> int:
@@ -244,6 +271,7 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
         **({"templates_path": pages.name} if pages is not None else {}),
     )
     server.origins = served_origins(host, args.port, public_url)
+    server.max_visitors = args.max_visitors
     try:
         # textual-serve says "Serving ... on URL" before it binds the port: try first.
         check_can_listen(host, args.port)
@@ -273,16 +301,26 @@ def closing_server(server_class):
             super().__init__(*args, **kwargs)
             self._sessions: set[asyncio.Task] = set()
             self.origins: frozenset[str] = frozenset()  # none set: any (the tests' own)
+            self.max_visitors = MAX_VISITORS
 
         async def _make_app(self):
             app = await super()._make_app()
             app.on_response_prepare.append(_no_store)
             return app
 
+        async def handle_index(self, request):
+            # The page of one visitor too many says why, where the page would only
+            # have said "Session ended" once its session was refused.
+            if len(self._sessions) >= self.max_visitors:
+                return self._full(request, content_type="text/html", page=True)
+            return await super().handle_index(request)
+
         async def handle_websocket(self, request):
             refused = refusal(self.origins, request.headers.get("Origin"), request.host)
             if refused:
                 return web.Response(status=403, text=f"vmtop serve: {refused}\n")
+            if len(self._sessions) >= self.max_visitors:  # (pages opened at once)
+                return self._full(request, content_type="text/plain", page=False)
             task = asyncio.current_task()
             if task is not None:
                 self._sessions.add(task)
@@ -290,6 +328,14 @@ def closing_server(server_class):
                 return await super().handle_websocket(request)
             finally:
                 self._sessions.discard(task)
+
+        def _full(self, request, *, content_type: str, page: bool):
+            said = visitors_full(self.max_visitors)
+            print(f"vmtop: refused a visitor ({request.remote}): {said}", file=sys.stderr)
+            text = full_page(said) if page else f"vmtop serve: {said}\n"
+            response = web.Response(status=503, text=text, content_type=content_type)
+            response.headers["Retry-After"] = "10"
+            return response
 
         async def on_shutdown(self, app) -> None:
             await super().on_shutdown(app)
@@ -300,6 +346,29 @@ def closing_server(server_class):
                 await asyncio.wait(sessions, timeout=QUIT_WAIT)
 
     return ClosingServer
+
+
+def visitors_full(limit: int) -> str:
+    """Why one more visitor gets no session."""
+    each = "visitor has" if limit == 1 else "visitors have"
+    return (
+        f"{limit} {each} a session already, the most this server takes at once "
+        f"(--max-visitors {limit}): try again when one closes their page, or ask whoever "
+        "runs it to raise the limit"
+    )
+
+
+def full_page(said: str) -> str:
+    """The page one visitor too many is sent, with a button to try again."""
+    import html
+
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>vmtop serve: full</title>"
+        "<style>body{background:#12232d;color:#eee;font-family:monospace;margin:3em}"
+        "button{padding:1em 2em;margin-top:2em}</style></head><body>"
+        f"<h1>vmtop serve: no room</h1><p id='why'>{html.escape(said)}</p>"
+        "<button onclick='location.reload()'>Try again</button></body></html>"
+    )
 
 
 _WEB_FONT = re.compile(r"<link[^>]*fonts\.googleapis\.com[^>]*>\s*", re.S)
