@@ -198,6 +198,7 @@ NET_WORDS = {
     ev.SWAP_CHANGED: "swap changed",
     ev.SHARED_CHANGED: "shared changed",
     ev.LAZYFREE_CHANGED: "lazily freed",
+    ev.COPIED_ON_WRITE: "copied on write",
 }
 
 

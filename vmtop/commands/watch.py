@@ -455,6 +455,8 @@ def human_line(event: Event, regions: int = 1) -> str:
         size = "shared " + format_size(event.delta, signed=True)
     elif event.event == ev.LAZYFREE_CHANGED:
         size = "lazyfree " + format_size(event.delta, signed=True)
+    elif event.event == ev.COPIED_ON_WRITE:
+        size = "copies " + format_size(event.delta, signed=True)
     elif event.delta:
         size = format_size(event.delta, signed=True)
     else:

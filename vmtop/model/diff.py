@@ -47,6 +47,7 @@ from vmtop.model.event_words import (
     unmapped_detail,
 )
 from vmtop.model.events import Event
+from vmtop.model.file_copies import ANONYMOUS, copies_moved, copies_of, fold_resident
 from vmtop.model.hugetlb_events import hugetlb_events, hugetlb_unmapped_said
 from vmtop.model.lazy_free import PRIVATE_CLEAN, clean_anonymous, clean_of
 from vmtop.model.mapping_figures import (
@@ -129,6 +130,8 @@ def diff_snapshots(
             if p[PRIVATE_CLEAN] != c[PRIVATE_CLEAN]:
                 lazy_moved(c, c.start, c.end, (clean_anonymous(p), clean_anonymous(c)), delta,
                            swapped, threshold, when, out)  # fmt: skip
+            if p[ANONYMOUS] != c[ANONYMOUS]:  # (a private file mapping's pages written)
+                copies_moved((c,), (copies_of((p,)), copies_of((c,))), threshold, when, out)
             continue
         _cluster_events(item, prev, with_rss, threshold, when, out, (prev.ksm, cur.ksm))
     exited = _threads_gone_with_stacks_kept(prev, cur, out)
@@ -137,7 +140,8 @@ def diff_snapshots(
     _say_moved_blocks(out)
     if with_rss:
         out += hugetlb_events(prev, cur, threshold)
-    return hugetlb_unmapped_said(out, prev)
+    # (An Rss that moved with a private file mapping's copies was the copies.)
+    return fold_resident(hugetlb_unmapped_said(out, prev), threshold)
 
 
 def _thread_stacks(regions) -> dict[int, Region]:
@@ -355,6 +359,8 @@ def _cluster_events(
                 clean = (clean_of(cp[k] for k in prev_idx), clean_of(rows))
                 lazy_moved(rows[0], rows[0].start, rows[-1].end, clean, delta, swapped,
                            threshold, when, out)  # fmt: skip
+                copies = (copies_of(cp[k] for k in prev_idx), copies_of(rows))
+                copies_moved(rows, copies, threshold, when, out)
 
 
 def _thread_exit(stack: Event, out: list[Event]) -> Event:

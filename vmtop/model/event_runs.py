@@ -21,6 +21,8 @@ event, kind, name, thread and object, for the same cause, in the same sample (a 
 and an unnamed anonymous mmap are two lines). The line says how many regions, their
 bytes and the resident bytes that came or went with them summed, and the span they lie
 in; it sorts among the sample's lines by that sum. Across samples mappings never fold.
+Pages of one file mapped private and written in many of its regions in one sample (code
+a JIT or a debugger patches, a page at a time) are one line too: their copies summed.
 
 What folds is a function of the events alone, in time order, not of how they arrived:
 the log of a replay, rebuilt from the recording at each jump, reads as the live one did.
@@ -35,6 +37,7 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from vmtop.model import events as ev
+from vmtop.model import file_copies
 from vmtop.model.event_words import size_text
 from vmtop.model.events import WHOLE_PROCESS, Event
 
@@ -43,7 +46,9 @@ from vmtop.model.events import WHOLE_PROCESS, Event
 PIECES = frozenset((ev.HEAP_GREW, ev.HEAP_SHRANK, ev.STACK_GREW, ev.STACK_SHRANK))
 # A figure of a region changing: each event's range is the whole region, which keeps
 # its start (or, for a stack growing down, its end) while it grows.
-FIGURES = frozenset((ev.RSS_CHANGED, ev.SWAP_CHANGED, ev.SHARED_CHANGED, ev.LAZYFREE_CHANGED))
+FIGURES = frozenset(
+    (ev.RSS_CHANGED, ev.SWAP_CHANGED, ev.SHARED_CHANGED, ev.LAZYFREE_CHANGED, ev.COPIED_ON_WRITE)
+)
 FOLDABLE = PIECES | FIGURES
 # How many of the newest lines an event may join. A sample of a busy process has a few
 # events; a line further down than this is not "what is going on now".
@@ -51,6 +56,10 @@ REACH = 6
 
 # Regions of one sample mapped or unmapped alike, folded into one line (the docstring).
 ALIKE = frozenset((ev.MAPPED, ev.UNMAPPED))
+# Figures of many regions of one sample alike, folded the same way (a run of one of
+# them over samples is a line of its own: regions and samples are never counted
+# together).
+ALIKE_FIGURES = frozenset((ev.COPIED_ON_WRITE,))
 # Fewer alike than this stay lines of their own: two blocks, each with its size, say more
 # than their sum; a third is where a list begins.
 ALIKE_FROM = 3
@@ -74,6 +83,7 @@ class EventRun(NamedTuple):
     first: Event
     count: int = 1
     ended: bool = False  # something else happened to its region since: joins no more
+    regions: int = 1  # how many regions of one sample alike it stands for (``count`` too)
 
 
 def single(e: Event) -> EventRun:
@@ -155,8 +165,10 @@ def _run_it_continues(runs: list[EventRun], e: Event) -> EventRun | None:
     for back in range(1, min(REACH, len(runs)) + 1):
         if same_subject(runs[-back].event, e):
             # The newest line about it: it goes on with it, or that run is over. (A line
-            # further down never comes back within reach: lines only sink.)
-            if not runs[-back].ended and continues(runs[-back].event, e):
+            # further down never comes back within reach: lines only sink. A line of
+            # regions alike is of one sample: no run.)
+            run = runs[-back]
+            if not run.ended and run.regions == 1 and continues(run.event, e):
                 return runs.pop(-back)
             return None
     return None
@@ -171,9 +183,9 @@ def sample_lines(events: Iterable[Event]) -> list[EventRun]:
 
 def regions(run: EventRun) -> int:
     """How many regions of one sample the line stands for: more than one where it folds
-    regions mapped (or unmapped) alike; one for a run over samples (its count is of
-    samples, "×12") and for a line of its own."""
-    return run.count if run.event.event in ALIKE else 1
+    regions mapped (or unmapped, or copied on write) alike; one for a run over samples
+    (its count is of samples, "×12") and for a line of its own."""
+    return run.regions
 
 
 def regions_said(n: int) -> str:
@@ -203,6 +215,11 @@ def _lines_with_events(events: Iterable[Event]) -> list[tuple[EventRun, list[Eve
 def _alike_key(e: Event) -> tuple | None:
     """What regions mapped alike share; None for an event that folds no such way. A
     region's resident size, said in its words, is left out of them: it is summed."""
+    if e.event in ALIKE_FIGURES:
+        # Words of each region's own figures: alike by the way they moved, and by what
+        # they say the Rss did.
+        said = file_copies.rss_said(e.detail)
+        return (e.time, e.event, e.kind, e.path, e.tid, e.object, e.delta > 0, said)
     if e.event not in ALIKE:
         return None
     cause = _cause_words(e)
@@ -214,6 +231,15 @@ def _alike_run(alike: list[Event]) -> EventRun:
     summed, their span, the lowest of them as its first."""
     lowest = min(alike, key=lambda e: e.start)
     last = alike[-1]
+    if last.event in ALIKE_FIGURES:
+        event = last._replace(
+            start=lowest.start,
+            end=max(e.end for e in alike),
+            size=sum(e.size for e in alike),
+            delta=sum(e.delta for e in alike),
+            detail=file_copies.copies_together(alike),
+        )
+        return EventRun(event, lowest, len(alike), regions=len(alike))
     rss = None if last.rss is None else sum(e.rss or 0 for e in alike)
     event = last._replace(
         start=lowest.start,
@@ -223,7 +249,7 @@ def _alike_run(alike: list[Event]) -> EventRun:
         rss=rss,
         detail=_with_resident(_cause_words(last), rss, gone=last.event == ev.UNMAPPED),
     )
-    return EventRun(event, lowest, len(alike))
+    return EventRun(event, lowest, len(alike), regions=len(alike))
 
 
 def _resident_words(rss: int, *, gone: bool) -> str:

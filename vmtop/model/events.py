@@ -21,6 +21,7 @@ RSS_CHANGED = "rss_changed"
 SWAP_CHANGED = "swap_changed"  # memory of a region went to swap or came back
 SHARED_CHANGED = "shared_changed"  # private pages shared after a fork, or copied on write
 LAZYFREE_CHANGED = "lazyfree_changed"  # memory freed with MADV_FREE, or reused since
+COPIED_ON_WRITE = "copied_on_write"  # a private file mapping's pages written: its own copies
 EXEC = "exec"
 EXITED = "exited"
 PID_REUSED = "pid_reused"
@@ -68,6 +69,10 @@ EVENT_DESCRIPTIONS = {
     "resident and in the RSS until the kernel needs memory (an rss_changed says it "
     "reclaimed it) or the program writes it again (reused: it falls); the Rss does not "
     "move",
+    COPIED_ON_WRITE: "pages of a file mapped MAP_PRIVATE written (a library's .data, a "
+    "data file, code a JIT or debugger patched): the process's own copies now, no page "
+    "cache; or copies dropped (MADV_DONTNEED). Writing a page resident as page cache "
+    "leaves the Rss flat",
     EXEC: "the process ran a new program (same PID, new image)",
     EXITED: "the process exited",
     PID_REUSED: "the PID now belongs to another process (different start time)",

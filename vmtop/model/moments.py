@@ -45,6 +45,7 @@ from vmtop.model.event_words import (
 )
 from vmtop.model.events import Event
 from vmtop.model.figures_read import resident_comparable
+from vmtop.model.file_copies import copies_of
 from vmtop.model.hugetlb_events import hugetlb_events, hugetlb_unmapped_said
 from vmtop.model.lazy_free import clean_of
 from vmtop.model.mapping_figures import certain_rss_change, resident_range
@@ -258,7 +259,8 @@ def net_change(
     ``merged`` (the same mapping in other lines), ``protection_changed``, and
     ``rss_changed``, ``swap_changed``, ``shared_changed`` (a private mapping's
     dirty memory shared with another process), ``lazyfree_changed`` (its memory
-    freed with MADV_FREE, told by its clean anonymous memory) and the ``rss_changed``
+    freed with MADV_FREE, told by its clean anonymous memory), ``copied_on_write`` (a
+    private file mapping's pages written: its own copies) and the ``rss_changed``
     of memory in hugetlb pages (where both say it): by at least
     ``rss_threshold``, where they can be read). Empty when
     the two cannot be compared (``comparable``)."""
@@ -333,6 +335,14 @@ def net_change(
                     f"read back from swap) {size_text(was)} -> {size_text(now)}"
                 )
                 item = _item(when, ev.LAZYFREE_CHANGED, c, c.start, c.end, now - was, detail)
+                out.append(item._replace(size=abs(now - was)))
+            was, now = copies_of(mates), copies_of((c,))  # (a private file mapping written)
+            if was is not None and now is not None and abs(now - was) >= threshold:
+                detail = (
+                    "private copies of the file's pages (written: copy-on-write) "
+                    f"{size_text(was)} -> {size_text(now)}"
+                )
+                item = _item(when, ev.COPIED_ON_WRITE, c, c.start, c.end, now - was, detail)
                 out.append(item._replace(size=abs(now - was)))
     out += _splits(A, B, pairing, when, hits if remapped is not None else None)
     if with_rss:

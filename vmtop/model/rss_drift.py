@@ -16,8 +16,9 @@ range that no old line of the mapping covered (newly mapped) counts from nothing
 
 Memory in hugetlb pages (no Rss counts it) is reported the same way (hugetlb_events),
 memory on swap where no resident change said it (swap_events), private memory shared
-after a fork or copied on write (sharing_events), and memory freed with MADV_FREE
-(lazy_free).
+after a fork or copied on write (sharing_events), memory freed with MADV_FREE
+(lazy_free), and a private file mapping's pages copied on write (file_copies: where the
+Rss moved with them, its change is said in their event, not as pages faulted in).
 
 Bounded: one number per region of the latest snapshot; regions that went away are
 forgotten. Pure: snapshots in, events out.
@@ -40,6 +41,7 @@ from vmtop.model.event_words import (
     size_text,
 )
 from vmtop.model.events import Event
+from vmtop.model.file_copies import CopyDrift, fold_resident
 from vmtop.model.hugetlb_events import HugetlbDrift
 from vmtop.model.lazy_free import LazyFreeDrift
 from vmtop.model.mapping_figures import certain_rss_change, lost_bytes, resident_range, swap_of
@@ -80,6 +82,7 @@ class RssDrift:
         self._swap = SwapDrift(threshold)  # memory going to swap, the Rss flat
         self._sharing = SharingDrift(threshold)  # fork and copy-on-write, the Rss flat
         self._lazy = LazyFreeDrift(threshold)  # freed with MADV_FREE, the Rss flat
+        self._copies = CopyDrift(threshold)  # a private file mapping's pages written
         # Changes below the threshold of lines the kernel has since merged or split:
         # they are said with the other regions' small changes (``_spread``), not as the
         # merged line's own (2000 lines, 4 KiB each, merged: "+3.9 MiB faulted in" at
@@ -172,7 +175,10 @@ class RssDrift:
         # (Memory freed with MADV_FREE that went, reclaimed: the rss_changed said it.)
         self._lazy.threshold = threshold
         out += self._lazy.update(snapshot, freed, lazy_free)
-        return out
+        # Copies of a file's pages written: an Rss that moved with them was them.
+        self._copies.threshold = threshold
+        copies = self._copies.update(snapshot, announced)
+        return fold_resident(out + copies, threshold) if copies else out
 
     def _spread(
         self,

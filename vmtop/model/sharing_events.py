@@ -24,6 +24,8 @@ written back to disk, with nothing copied; dirtied by another process's write wh
 mapping holds copies of its own, likewise. Its anonymous pages (the copies it wrote)
 are what a fork shares: for a file, those of them not its own alone, ``Anonymous`` less
 ``Private_Dirty`` (as low as 0 where its own dirty page cache is counted there too).
+Making those copies (this process writing the file's pages) is a ``copied_on_write``
+(``file_copies``): Anonymous rises, what is shared does not move.
 
 Bounded: one number per region with private memory shared (``figure_drift``); a
 process that never forked has none. Pure.

@@ -105,6 +105,7 @@ EVENT_PALETTE: dict[str, tuple[str, str]] = {
     "swap_changed": ("#d7af87", "#8d6e63"),
     "shared_changed": ("#87d7d7", "#00796b"),
     "lazyfree_changed": ("#afd787", "#5f8700"),
+    "copied_on_write": ("#ffaf87", "#a63d00"),
     "exec": ("#ff87ff", "#ad1fad"),
     "exited": ("#ff0000", "#c00000"),
     "pid_reused": ("#ff0000", "#c00000"),

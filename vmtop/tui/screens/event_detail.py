@@ -70,7 +70,7 @@ def event_text(e: Event, run: EventRun | None = None) -> Text:
 
 def _alike_rows(e: Event, run: EventRun) -> list[tuple[str, str]]:
     """How many regions of the sample the line stands for, where they lie, the first."""
-    how = "mapped" if e.event == ev.MAPPED else "unmapped"
+    how = {ev.MAPPED: "mapped", ev.UNMAPPED: "unmapped"}.get(e.event, "copied on write")
     first = run.first
     lowest = f"{first.start:#x} – {first.end:#x} ({format_bytes(first.end - first.start)})"
     return [
