@@ -40,7 +40,8 @@ classifies a live process, a copied ``/proc`` tree and a recording.
 - In a Chromium or Electron process, the V8 sandbox, PartitionAlloc's pools and
   Oilpan's cage are named by their layout (``vmtop.model.chromium_heaps``); in a Go
   program, the Go heap by where Go puts it (``vmtop.model.go_heap``); in PostgreSQL,
-  its shared memory (``vmtop.model.postgres_memory``).
+  its shared memory (``vmtop.model.postgres_memory``); in CPython, obmalloc's object
+  arenas by their size (``vmtop.model.python_arenas``).
 - Devices get the device's short name as ``object``; SysV segments their shmid and key;
   memory in hugetlb pages (``/anon_hugepage``, files on ``/dev/hugepages``) "hugetlb
   pages".
@@ -67,6 +68,7 @@ from vmtop.model.go_heap import GO_HEAP, GO_HEAP_NAME, mark_go_heap
 from vmtop.model.java_regions import mark_java_regions
 from vmtop.model.kinds import NO_ACCESS_KINDS
 from vmtop.model.postgres_memory import mark_postgres_memory
+from vmtop.model.python_arenas import mark_python_arenas
 from vmtop.model.region import Region
 from vmtop.model.region_rows import (
     DEV,
@@ -139,6 +141,8 @@ def classify_regions(regions: Sequence[Region], facts: ClassifyFacts | None = No
         if facts.stack_pointers:
             mark_thread_stacks(out, facts.stack_pointers, facts.thread_names)
         name_stack_guards(out)
+        if facts.python is not None:  # after the stacks: a stack is no arena
+            mark_python_arenas(out, facts.python)
     finally:
         if paused:
             gc.enable()
@@ -175,6 +179,8 @@ def classify_columns(regions: RegionColumns, facts: ClassifyFacts | None = None)
     if facts.stack_pointers:
         mark_thread_stacks(patched, facts.stack_pointers, facts.thread_names)
     name_stack_guards(patched)
+    if facts.python is not None:
+        mark_python_arenas(patched, facts.python)
     return regions.replaced(rows)
 
 

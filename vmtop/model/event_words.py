@@ -15,6 +15,12 @@ from vmtop.model import cuda, kinds
 from vmtop.model import events as ev
 from vmtop.model.cached_stacks import CACHED_GUARD, is_cached_stack
 from vmtop.model.events import Event
+from vmtop.model.python_facts import (
+    arena_size_for,
+    arenas_version,
+    is_arenas_object,
+    version_of_object,
+)
 from vmtop.model.region import Region
 from vmtop.model.sysv import SYSV_PREFIX
 from vmtop.model.v8_pages import V8_LARGE, V8_PAGE
@@ -34,6 +40,25 @@ HEAP_GREW_BIG = (
 
 HEAP_NAME = "[heap]"
 STACK_NAME = "[stack]"
+
+
+def _arenas_words(obj: str, size: int, freed: bool) -> str:
+    """Told by their size in a CPython process (python_arenas): not "the map cannot
+    tell which"."""
+    arena = arena_size_for(arenas_version(obj))
+    count = size // arena
+    what = f"{count} of CPython's object arenas" if count > 1 else "one of CPython's object arenas"
+    if freed:
+        each = "each" if count > 1 else "it"
+        return (
+            f"{what} given back (obmalloc, {size_text(arena)} each): every pool in {each} "
+            "was empty, all its objects freed"
+        )
+    version = version_of_object(obj)
+    return (
+        f"{what} mapped (obmalloc, {size_text(arena)} each): Python {version} needed "
+        "room for more small objects (512 bytes or less)"
+    )
 
 
 def _is_private_anon_rw(r: Region) -> bool:
@@ -152,6 +177,8 @@ def what_it_is(r: Region, start: int, size: int, *, freed: bool) -> str:
         if freed:
             return f"{what} given back: Node's JavaScript heap shrank"
         return f"{what}: Node's JavaScript heap grew (V8 maps it in 256 KiB-aligned pages)"
+    if kind == kinds.ANON and is_arenas_object(r.object):
+        return _arenas_words(r.object, size, freed)
     # A range merged into an object's .bss region is no .bss: that never grows. (A .bss
     # going away is its object unloaded: dlclose.)
     if _is_private_anon_rw(r) and (kind == kinds.ANON or kind == kinds.BSS and not freed):

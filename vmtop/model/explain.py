@@ -19,6 +19,7 @@ from vmtop.model.chromium_words import why_chromium
 from vmtop.model.classify import ARENA_HEAP, HUGETLB
 from vmtop.model.devices import device_meaning
 from vmtop.model.postgres_words import why_postgres
+from vmtop.model.python_words import why_python
 from vmtop.model.region import Region
 from vmtop.model.stacks import GUARD_MAX
 
@@ -66,6 +67,9 @@ def why_kind(region: Region) -> str:
         return _why_gc_data(r, size)
     if r.object and r.object.startswith(java_regions.JAVA_HEAP):
         return _why_java_heap(r)
+    python = why_python(r, size)
+    if python is not None:
+        return python
     if r.object == valgrind.VALGRIND_MEMORY:
         return valgrind.VALGRIND_WHY
     if r.object in (v8_pages.V8_PAGE, v8_pages.V8_LARGE):

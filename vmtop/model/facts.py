@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from vmtop.model.python_facts import PythonFacts
 from vmtop.model.sysv import SysvSegment
 
 
@@ -70,6 +71,9 @@ class ClassifyFacts(NamedTuple):
     # Runs PostgreSQL's server (the postgres executable): its shared memory is named
     # (model.postgres_memory).
     postgres: bool = False
+    # The CPython it runs (version, build, PYTHONMALLOC's allocator): its obmalloc
+    # arenas are named (model.python_arenas); None for a process that runs none.
+    python: PythonFacts | None = None
     # Starts of anonymous rw-p regions on a 64 MiB boundary (a glibc arena heap's shape)
     # whose smaps VmFlags lack nr: mapped without MAP_NORESERVE, which glibc's arena
     # heaps never are (procfs.noreserve_flags says why and when it is known). Empty:

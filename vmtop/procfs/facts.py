@@ -11,7 +11,8 @@
 - which regions shaped like a glibc arena's heap were mapped without MAP_NORESERVE
   (``vmtop.procfs.noreserve_flags``), from the smaps text when there is one;
 - whether the program runs V8 under a name that does not say so: its executable's
-  dynamic symbols (``vmtop.procfs.v8_binary``), read once a file.
+  dynamic symbols (``vmtop.procfs.v8_binary``), read once a file;
+- which CPython it runs and with which allocator (``vmtop.procfs.python_facts``).
 
 Every read may fail (a copied tree lacks the file, the process exits): the fact is then
 left out and classification falls back on the map's shape.
@@ -36,6 +37,7 @@ from vmtop.model.valgrind import runs_valgrind
 from vmtop.procfs.bss_sizes import DEFAULT_BSS_SIZES
 from vmtop.procfs.java_facts import read_java_facts
 from vmtop.procfs.noreserve_flags import mapped_without_noreserve
+from vmtop.procfs.python_facts import read_python_facts
 from vmtop.procfs.v8_binary import DEFAULT_V8_PROGRAMS
 
 # Reading threads' stack pointers stops after this long; the rest count as unknown.
@@ -193,5 +195,6 @@ def read_classify_facts(
         v8=runs_v8(paths) or DEFAULT_V8_PROGRAMS.runs_v8(procfs, pid, regions),
         valgrind=runs_valgrind(paths),
         postgres=runs_postgres(paths),
+        python=read_python_facts(procfs, pid, regions, paths),
         mapped_without_noreserve=mapped_without_noreserve(procfs, pid, regions, smaps_text),
     )

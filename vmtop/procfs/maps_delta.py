@@ -18,9 +18,11 @@ alike whatever is on the other side. What is global is checked instead, and when
 moved the whole map is classified again (never a guess): the set of ELF objects with
 code, arenas (numbered in address order), SysV segments (their object names the
 attach count, read anew each time), /dev/nvidia-uvm (in a CUDA process, shared memory
-and reserves are the driver's: classified whole), and the threads' stack pointers (each must stay in
-the window or in the same region outside it; while some are unknown, classify picks
-their stacks among all regions of a stack's shape, so none may be in the window).
+and reserves are the driver's: classified whole), the CPython the map runs (carried
+from the last read when the window holds none of its files), and the threads' stack
+pointers (each must stay in the window or in the same region outside it; while some
+are unknown, classify picks their stacks among all regions of a stack's shape, so none
+may be in the window).
 Then the lines already parsed are classified whole, not parsed again.
 
 Pure: text in, regions out; the facts are read by a function the caller hands in. A
@@ -41,6 +43,7 @@ from typing import NamedTuple
 from vmtop.model import cuda, kinds
 from vmtop.model.classify import classify_regions
 from vmtop.model.facts import ClassifyFacts
+from vmtop.model.python_facts import PythonFacts
 from vmtop.model.region import Region
 from vmtop.model.sysv import SYSV_PREFIX
 from vmtop.procfs.parse_maps import parse_maps
@@ -68,6 +71,9 @@ class MapsRead(NamedTuple):
     uvm: int  # how many /dev/nvidia-uvm lines (a CUDA process)
     # A JVM or V8: their heaps are named by what the whole map holds (classified whole).
     runtime: bool = False
+    # The CPython the map runs (its arenas are named region by region, but the window
+    # seldom holds the interpreter's files that say it runs CPython: carried).
+    python: PythonFacts | None = None
 
 
 class Change(NamedTuple):
@@ -184,6 +190,7 @@ def read_whole(text: bytes, read_facts: ReadFacts) -> tuple[MapsRead | None, lis
         _sysv(regions),
         _uvm(regions),
         facts.java is not None or facts.v8,
+        facts.python,
     ), classified
 
 
@@ -208,6 +215,7 @@ def _classify_again(
         _sysv(regions),
         _uvm(regions),
         facts.java is not None or facts.v8,
+        facts.python,
     )
     return state, classified, Change(0, 0, len(classified), whole=True)
 
@@ -335,6 +343,8 @@ def read_again(
     if uvm or old.uvm:  # in a CUDA process, what shared memory is depends on the map
         return _classify_again(text, regions, read_facts)
     facts = read_facts(window)
+    if facts.python is None and old.python is not None:
+        facts = facts._replace(python=old.python)
     sps = dict(facts.stack_pointers)
     names = dict(facts.thread_names)
     renamed = any(old.thread_names.get(tid, name) != name for tid, name in names.items())
@@ -349,5 +359,7 @@ def read_again(
     classified = old.classified[:lo]
     classified.extend(classified_window)
     classified.extend(old.classified[old_hi:])
-    state = MapsRead(text, regions, classified, sps, names, exec_objects, sysv, uvm)
+    state = MapsRead(
+        text, regions, classified, sps, names, exec_objects, sysv, uvm, False, facts.python
+    )
     return state, classified, Change(lo, old_hi, new_hi)
