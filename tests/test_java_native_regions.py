@@ -28,7 +28,7 @@ from vmtop.model.classify import classify_columns, classify_regions
 from vmtop.model.columns import RegionColumns
 from vmtop.model.facts import ClassifyFacts, JavaFacts
 from vmtop.model.java_native_regions import GC_DATA, METASPACE
-from vmtop.model.java_regions import JAVA_HEAP
+from vmtop.model.java_regions import CDS_ARCHIVE, CLASS_SPACE, CODE_CACHE, JAVA_HEAP
 from vmtop.model.region import Region
 from vmtop.procfs.facts import read_classify_facts
 from vmtop.procfs.hsperfdata import collector, generation_max, parse_hsperfdata
@@ -45,10 +45,10 @@ SLEEPER = FIXTURES / "real" / "src"
 PID = 4242
 MIB = 1 << 20
 NAMES = {"Metaspace": METASPACE, "GC": GC_DATA}
-# Recorded JVMs beside which nothing is named, by design (tests/test_jdk25_java.py):
-# JDK 25's ZGC reserves no mark stack space (one unseen could pass for a metaspace
-# node), and with -Xshare:off a 1 GiB heap is not told from JDK 25's 1 GiB class space.
-NOTHING_NAMED = {"jdk25_z_1g", "jdk25_g1_1g_cds_off"}
+# Recorded JVMs beside which nothing is named, by design: the heap's top merged with the
+# class space's committed base right above it (JDK 17, -Xms2g -Xmx2g -Xshare:off), so no
+# run spans the heap's size, and neither its tables nor metaspace are looked for.
+NOTHING_NAMED = {"g1_2g_committed_whole_cds_off"}
 
 
 # -- the recorded JVMs ---------------------------------------------------------------
@@ -140,8 +140,31 @@ def wholly_inside(regions: list[Region], t: Reservation) -> list[Region]:
 def test_nothing_is_named_outside_what_nmt_says_the_jvm_reserved(tmp_path, config):
     regions = classified(tmp_path, config)
     check_never_outside(regions, truth(config))
+    # (Before: nothing beside JDK 25's ZGC, which has no mark stack space, nor with
+    # -Xshare:off and a 1 GiB heap, not told from JDK 25's 1 GiB class space.)
     named_any = any(r.object in (METASPACE, GC_DATA) for r in regions)
     assert named_any != (config in NOTHING_NAMED)
+
+
+# The other names, and NMT's reservation each must lie in (where truth.tsv has it: the
+# folders recorded before JDK 25's have no Code nor Shared class space).
+HEAP_NAMES = {JAVA_HEAP: "Java Heap", CLASS_SPACE: "Class", CDS_ARCHIVE: "Shared class space"}
+HEAP_NAMES[CODE_CACHE] = "Code"
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_nothing_is_named_the_heap_class_space_archive_or_code_outside_nmts(tmp_path, config):
+    # g1_2g_committed_whole_cds_off (JDK 17): the heap committed whole, its top merged
+    # with the class space's committed base right above; a run of 2 GiB from inside
+    # that region to the class space's top was once taken for a heap whose base merged
+    # with what lies below: the class space named the heap.
+    regions = classified(tmp_path, config)
+    reserved = truth(config)
+    for prefix, what in HEAP_NAMES.items():
+        spans = [(t.start, t.end) for t in reserved if t.what == what]
+        for r in regions:
+            if spans and r.object and r.object.startswith(prefix):
+                assert inside(r, spans), f"{r.object} at {r.start:#x}-{r.end:#x} is not {what}"
 
 
 @pytest.mark.parametrize("config", CONFIGS)
@@ -206,9 +229,6 @@ def test_the_collectors_tables_are_named_where_the_heap_is_committed_in_part(tmp
     regions = classified(tmp_path, config)
     for t in partly_committed(regions, config):
         parts = wholly_inside(regions, t)
-        if config in NOTHING_NAMED:
-            assert not [r for r in parts if r.object == GC_DATA]
-            continue
         assert parts and all(r.object == GC_DATA for r in parts), f"{t.site} at {t.start:#x}"
 
 
@@ -278,15 +298,30 @@ def test_a_fragmented_metaspace_is_named_node_by_node(tmp_path):
 
 @pytest.mark.parametrize("config", ["g1_31g", "g1_1g_cds_off"])
 def test_the_heap_is_told_from_a_run_of_its_size_beside_it(tmp_path, config):
-    # g1_31g: 16 MiB of no-access prefix below the heap (heap-based compressed oops);
+    # g1_31g: 16 MiB of no-access prefix below the heap (heap-based compressed oops, in
+    # NMT's reservation: named the heap's too, but not counted in its 31 GiB);
     # g1_1g_cds_off: the class space (1 GiB, like the heap) right after it. Both runs
     # had the heap's size, and nothing was named.
     regions = classified(tmp_path, config)
     (heap,) = [t for t in truth(config) if t.what == "Java Heap"]
     named = [r for r in regions if r.object == JAVA_HEAP]
+    if config == "g1_31g":  # NMT counts the prefix the heap's: it is named so too
+        prefix = named.pop(0)
+        assert (prefix.start, prefix.end - prefix.start) == (heap.start, 16 * MIB)
+        assert prefix.perms == "---p" and prefix.kind == kinds.RESERVED
     assert named[-1].end == heap.end and named[-1].end - named[0].start == (
         {"g1_31g": 31, "g1_1g_cds_off": 1}[config] << 30
     )
+
+
+def test_a_no_access_region_below_the_heap_is_its_prefix_only_of_the_heaps_alignment(tmp_path):
+    # g1_31g's 16 MiB prefix, 4 KiB longer (merged with a no-access neighbour): not it.
+    _, regions, facts = recorded(tmp_path, "g1_31g")
+    (heap,) = [t for t in truth("g1_31g") if t.what == "Java Heap"]
+    (k,) = [i for i, r in enumerate(regions) if r.start == heap.start]
+    longer = regions[:k] + [regions[k]._replace(start=heap.start - 4096)] + regions[k + 1 :]
+    out = classify_regions(longer, facts)
+    assert [r.object for r in out[k : k + 2]] == [None, JAVA_HEAP]
 
 
 def test_columns_name_what_a_list_names(tmp_path):

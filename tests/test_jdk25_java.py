@@ -14,7 +14,14 @@ What JDK 25 changed, and vmtop missed or would have got wrong before:
 - G1 has one mark bitmap and two tables of a byte per 512 heap bytes (17: two and
   three), Parallel's and Serial's card tables have no guard page, and Serial's block
   offset table is committed no entry further: none of their tables was found, so
-  no metaspace either.
+  no metaspace either;
+- ZGC reserves no mark stack space (beside it no metaspace was named, for want of
+  it), and its heap's reserve (16 times the heap) was left unnamed;
+- without CDS the class space lies low on its own: with -Xmx1g two runs of 1 GiB,
+  told apart only by the collector's tables, which mirror the heap (neither was
+  named, nor metaspace or the tables); with another heap size, the class space was
+  not named;
+- the CDS archive's reservation starts with a no-access page (its protection zone).
 
 Live: a JDK 25 JVM (skipped where /usr/lib/jvm/temurin-25* is absent).
 """
@@ -28,10 +35,8 @@ from test_java_native_regions import (
     GC_DATA,
     METASPACE,
     NATIVE,
-    NOTHING_NAMED,
     check_never_outside,
     classified,
-    inside,
     live_jvm,
     partly_committed,
     recorded,
@@ -48,8 +53,8 @@ from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import take_snapshot
 
 JDK25 = sorted(p.name for p in NATIVE.iterdir() if p.is_dir() and p.name.startswith("jdk25_"))
-# Those where the heap is named (ZGC's is its memfd; with -Xshare:off not told apart).
-HEAP_NAMED = [c for c in JDK25 if c not in NOTHING_NAMED]
+ZGC = [c for c in JDK25 if c.startswith("jdk25_z_")]
+CDS_ON = [c for c in JDK25 if "_cds_off" not in c]
 MIB, GIB = 1 << 20, 1 << 30
 JAVA25 = sorted(glob.glob("/usr/lib/jvm/temurin-25*/bin/java"))
 
@@ -90,38 +95,71 @@ def test_hsperfdata_gives_the_collector_and_the_heap_size_nmt_says(config):
     counters = parse_hsperfdata((NATIVE / config / "hsperfdata").read_bytes())
     want = {"g1": "G1", "parallel": "Parallel", "serial": "Serial", "shenandoah": "Shenandoah"}
     assert collector(counters) == want.get(config.split("_")[1], "Z")
-    if config != "jdk25_z_1g":  # (ZGC reserves 16 times the heap's address space)
-        ((lo, hi),) = nmt(config, "Java Heap")
-        assert max_heap_size(counters) == hi - lo
+    ((lo, hi),) = nmt(config, "Java Heap")
+    # (ZGC reserves 16 times the heap's size: ZVirtualToPhysicalRatio.)
+    assert max_heap_size(counters) * (16 if config in ZGC else 1) == hi - lo
 
 
-@pytest.mark.parametrize("config", HEAP_NAMED)
+# (jdk25_g1_40g: the heap's committed base merged with its card table's top.)
+@pytest.mark.parametrize("config", [c for c in JDK25 if c != "jdk25_g1_40g"])
 def test_the_heap_class_space_cds_archive_and_code_cache_are_where_nmt_says(tmp_path, config):
+    # ZGC's heap: the memfd and the rest of its one view (JDK 25); the CDS archive: its
+    # protection zone (a page) below the file, the rest of its reservation above.
     regions = classified(tmp_path, config)
-    assert [span(regions, JAVA_HEAP)] == nmt(config, "Java Heap")
+    assert [span(regions, JAVA_HEAP_ZGC if config in ZGC else JAVA_HEAP)] == nmt(
+        config, "Java Heap"
+    )
     assert [span(regions, CLASS_SPACE)] == nmt(config, "Class")
-    ((cds_lo, cds_hi),) = nmt(config, "Shared class space")
-    tail = span(regions, CDS_ARCHIVE)
-    assert tail and cds_lo < tail[0] and tail[1] == cds_hi
+    cds = [r for r in regions if r.object == CDS_ARCHIVE]
+    if config not in CDS_ON:
+        assert not cds and not nmt(config, "Shared class space")
+    else:
+        ((cds_lo, cds_hi),) = nmt(config, "Shared class space")
+        assert [(r.start, r.end) for r in cds[:1]] == [(cds_lo, cds_lo + 4096)]
+        assert len(cds) == 2 and cds[1].end == cds_hi
+        assert all(r.kind == kinds.RESERVED for r in cds)
     ((code_lo, code_hi),) = nmt(config, "Code")
     assert span(regions, CODE_CACHE) == (code_lo, code_hi)
     code = [r.object for r in regions if r.object and r.object.startswith(CODE_CACHE)]
     assert {f"{CODE_CACHE}: {s}" for s in ("profiled", "JVM", "non-profiled")} == set(code)
 
 
-def test_zgcs_heap_is_its_memfd_and_nothing_else_is_named(tmp_path):
-    regions = classified(tmp_path, "jdk25_z_1g")
-    heap = [r for r in regions if r.object == JAVA_HEAP_ZGC]
-    assert heap and all(inside(r, nmt("jdk25_z_1g", "Java Heap")) for r in heap)
-    assert [span(regions, CLASS_SPACE)] == nmt("jdk25_z_1g", "Class")
-    assert not [r for r in regions if r.object in (JAVA_HEAP, METASPACE, GC_DATA)]
+@pytest.mark.parametrize("config", ZGC)
+def test_beside_zgc_metaspace_is_named_and_nothing_as_gc_data(tmp_path, config):
+    # JDK 25's ZGC has no mark stack space, and nothing of it has a pattern: every
+    # metaspace node is named (before: none, for want of the mark stack space).
+    regions = classified(tmp_path, config)
+    check_never_outside(regions, truth(config))
+    nodes = [t for t in truth(config) if t.what == "Metaspace"]
+    assert nodes
+    for t in nodes:
+        parts = wholly_inside(regions, t)
+        assert parts and all(r.object == METASPACE for r in parts), hex(t.start)
+    assert not [r for r in regions if r.object in (JAVA_HEAP, GC_DATA)]
 
 
-def test_without_cds_a_heap_of_the_class_spaces_size_is_not_guessed(tmp_path):
-    # -Xshare:off -Xmx1g: the class space lies low on its own, not after an archive;
-    # two runs of 1 GiB, nothing tells them apart: neither is named.
-    regions = classified(tmp_path, "jdk25_g1_1g_cds_off")
-    assert span(regions, JAVA_HEAP) is None and span(regions, CLASS_SPACE) is None
+def test_beside_zgc_of_an_unknown_release_no_metaspace_without_its_mark_stacks(tmp_path):
+    # Before JDK 25 (or where the release is not known), ZGC's mark stack space not
+    # seen could pass for a node: none is named.
+    _, regions, facts = recorded(tmp_path, "jdk25_z_1g")
+    for version, named in ((25, True), (24, False), (None, False)):
+        java = facts.java._replace(version=version)
+        out = classify_regions(regions, facts._replace(java=java))
+        assert any(r.object == METASPACE for r in out) == named, version
+
+
+@pytest.mark.parametrize("config", ["jdk25_g1_1g_cds_off", "jdk25_parallel_1g_cds_off"])
+def test_without_cds_the_heap_is_told_from_the_class_space_by_its_tables(tmp_path, config):
+    # -Xshare:off -Xmx1g: the class space lies low on its own, not after an archive; two
+    # runs of 1 GiB, told apart only by the collector's tables (found for the heap's
+    # committed parts, not for the class space's). Before: neither named.
+    regions = classified(tmp_path, config)
+    assert [span(regions, JAVA_HEAP)] == nmt(config, "Java Heap")
+    assert [span(regions, CLASS_SPACE)] == nmt(config, "Class")
+    # The collector unknown (no tables to look for): nothing is guessed.
+    _, regions, facts = recorded(tmp_path / "unknown", config)
+    out = classify_regions(regions, facts._replace(java=facts.java._replace(collector="")))
+    assert span(out, JAVA_HEAP) is None and span(out, CLASS_SPACE) is None
 
 
 @pytest.mark.parametrize("config", ["jdk25_g1_1g", "jdk25_parallel_1g", "jdk25_shenandoah_1g"])
@@ -136,7 +174,9 @@ def test_the_class_space_after_the_cds_archive_is_never_the_heap(tmp_path, confi
     assert [span(out, CLASS_SPACE)] == nmt(config, "Class")
 
 
-@pytest.mark.parametrize("config", [c for c in HEAP_NAMED if c != "jdk25_g1_1g_committed_whole"])
+@pytest.mark.parametrize(
+    "config", [c for c in JDK25 if c not in ZGC and c != "jdk25_g1_1g_committed_whole"]
+)
 def test_the_collectors_tables_and_metaspace_are_named(tmp_path, config):
     # JDK 25's layouts: G1 one bitmap (heap/64) and two tables (heap/512), Parallel and
     # Serial card tables of heap/512 with no guard page.
@@ -162,6 +202,25 @@ def test_g1s_three_tables_committed_whole_are_named(tmp_path):
     assert named_gc == union((t.start, t.end) for t in tables)
 
 
+def test_a_heap_merged_with_its_card_tables_top_is_named_but_that_region(tmp_path):
+    # -Xmx40g: no compressed oops, the heap reserved right above G1's card table, which
+    # is committed at its top for the archived objects loaded at the heap's top; the
+    # kernel merged it with the heap's committed base. Before: no run of 40 GiB from a
+    # region's start, so no heap, no tables, no metaspace.
+    config = "jdk25_g1_40g"
+    regions = classified(tmp_path, config)
+    ((lo, hi),) = nmt(config, "Java Heap")
+    (merged,) = [r for r in regions if r.start < lo < r.end]
+    assert merged.perms == "rw-p" and merged.object is None
+    assert span(regions, JAVA_HEAP) == (merged.end, hi)
+    _, regions, facts = recorded(tmp_path / "sizes", config)
+    # A size whose base is off a 2 MiB boundary, or two sizes that both fit: no heap.
+    for sizes in ((hi - lo - (64 << 10),), (hi - lo, hi - lo - (2 << 20))):
+        java = facts.java._replace(heap_sizes=sizes)
+        out = classify_regions(regions, facts._replace(java=java))
+        assert span(out, JAVA_HEAP) is None, sizes
+
+
 # -- live: a JDK 25 JVM, NMT as the truth -----------------------------------------------
 
 
@@ -169,6 +228,9 @@ LIVE25 = [
     (["-Xmx1g"], ["Sleeper"]),
     (["-XX:+UseSerialGC", "-Xmx1g"], ["Sleeper"]),
     (["-XX:+UseParallelGC", "-Xmx512m", "-XX:+UseCompactObjectHeaders"], ["Sleeper"]),
+    (["-XX:+UseZGC", "-Xmx2g"], ["Sleeper"]),
+    (["-XX:+UseParallelGC", "-Xmx31g"], ["Sleeper"]),  # (and its 2 MiB no-access prefix)
+    (["-Xmx1g", "-Xshare:off"], ["Sleeper"]),
 ]
 
 
@@ -184,4 +246,20 @@ def test_a_live_jdk25_jvm_is_named_as_nmt_says(spawn, args, main):
         assert span(regions, name) == (t.start, t.end), name
     assert any(r.object == METASPACE for r in regions)
     gc = [r for r in regions if r.object == GC_DATA]
-    assert gc and all(r.kind in (kinds.ANON, kinds.RESERVED) for r in gc)
+    assert all(r.kind in (kinds.ANON, kinds.RESERVED) for r in gc)
+    assert bool(gc) != ("-XX:+UseZGC" in args)  # (JDK 25's ZGC: nothing with a pattern)
+
+
+@pytest.mark.live
+@pytest.mark.skipif(not JAVA25, reason="no JDK 25 here (/usr/lib/jvm/temurin-25*)")
+def test_a_live_jdk25_heap_above_32_gib_is_named_as_nmt_says(spawn):
+    # -Xmx40g: its committed base merged with its card table's top (see above).
+    pid, _, reserved = live_jvm(spawn, ["-Xmx40g"], ["Sleeper"], JAVA25[-1])
+    regions = list(take_snapshot(ProcFS(), pid).regions)
+    check_never_outside(regions, reserved)
+    ((lo, hi),) = [(t.start, t.end) for t in reserved if t.what == "Java Heap"]
+    heap = span(regions, JAVA_HEAP)
+    assert heap and lo <= heap[0] and heap[1] == hi
+    assert not [r for r in regions if r.object == JAVA_HEAP and not lo <= r.start < r.end <= hi]
+    assert any(r.object == GC_DATA for r in regions)
+    assert any(r.object == METASPACE for r in regions)

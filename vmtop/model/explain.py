@@ -50,16 +50,18 @@ def why_kind(region: Region) -> str:
         return f"{postgres} {plain}" if plain else postgres
     if r.object == java_regions.CDS_ARCHIVE:
         return (
-            f"No access, {size}: the rest of the reservation of the JVM's CDS archive "
-            "(classes.jsa, mapped right below: class metadata shared between JVMs), "
-            "reserved up to a 16 MiB boundary."
+            f"No access, {size}: part of the reservation of the JVM's CDS archive "
+            "(classes.jsa: class metadata shared between JVMs) that holds no file: the "
+            "rest past the file, up to a 16 MiB boundary, or (JDK 24 and later) the page "
+            "below it, kept no-access so that no class's compressed pointer is 0."
         )
     if r.object == java_regions.CLASS_SPACE:
         return (
             "The JVM's compressed class space: class metadata that objects point to with "
             "32-bit offsets, one reservation (1 GiB by default, CompressedClassSpaceSize, "
-            "size read from the JVM's hsperfdata) right after the CDS archive, committed "
-            "in parts as classes are loaded."
+            "size read from the JVM's hsperfdata) right after the CDS archive (without "
+            "it: after the heap, or on its own, low), committed in parts as classes are "
+            "loaded."
         )
     if r.object == java_native_regions.METASPACE:
         return _why_metaspace(r, size)
@@ -247,21 +249,29 @@ def _why_gc_data(r: Region, size: str) -> str:
         "offset tables (a byte for every 512 heap bytes), mark bitmaps (a bit for every "
         "8 bytes with G1, 4 with Shenandoah), ZGC's mark stacks, G1's mark stack. "
         "HotSpot reserves each for the whole maximum heap (-Xmx) and commits it where the "
-        "heap is committed, so it grows with the committed heap (with G1, two bitmaps and "
-        "three tables: about 1/27 of it, and a 32 MiB mark stack) and its pages are "
+        "heap is committed, so it grows with the committed heap (with G1 about 1/27 of it "
+        "in JDK 17, 1/51 from JDK 20, and a 32 MiB mark stack) and its pages are "
         "written by every collection or marking cycle."
     )
 
 
 def _why_java_heap(r: Region) -> str:
+    if r.object == java_regions.JAVA_HEAP_ZGC and r.kind == kinds.RESERVED:
+        return (
+            f"No access, {_size(r.size)}: address space ZGC reserved for the Java heap, 16 "
+            "times the maximum heap (-Xmx), where it maps the heap's memory (a memfd "
+            "named java_heap) as the heap grows. Address space, not memory."
+        )
     if r.object == java_regions.JAVA_HEAP_ZGC:
         return (
-            "The Java heap of ZGC: shared memory (a memfd named java_heap) mapped at "
+            "The Java heap of ZGC: shared memory (a memfd named java_heap), mapped once "
+            "by generational ZGC (JDK 21 and later), and by the older ZGC (JDK 17) at "
             "three addresses, one view per colour of ZGC's pointers; the views are the "
             "same pages, so their RSS is one set of pages counted three times."
         )
     what = {
-        kinds.RESERVED: "its part not committed yet: no access, no memory",
+        kinds.RESERVED: "its part not committed yet (or, the no-access prefix below a "
+        "heap based above zero, never: a null's offset faults there): no access, no memory",
         kinds.FILE: "objects archived in the CDS file (classes.jsa), mapped into it",
     }.get(r.kind, "a part the collector committed")
     return (

@@ -18,7 +18,9 @@ reservation, a glibc arena's); one with a glibc arena's shape is seen but not na
 The JVM's release is not among the facts, so each layout is tried, and one is taken
 only where it alone explains the map (``collector_tables``). ZGC's mark stack space
 (JDK 17) is 8 GiB committed from its base in 32 MiB steps; JDK 25's ZGC reserves no
-such space (NMT shows none), so beside it nothing is named.
+such space (NMT shows none: its mark stacks are malloc'd), and nothing of it has a pattern
+(its page table and generations' data are committed whole): so from 25 on, no table is
+looked for, and every one is seen (none could pass for a metaspace node).
 Structures committed whole (Parallel's mark bitmap, G1's mark stack elsewhere) or never
 (Shenandoah's second bitmap) have no pattern, and are left unnamed; but for G1's
 tables over a heap committed whole (-Xms = -Xmx, or grown to its maximum): reserved one
@@ -55,6 +57,9 @@ G1, PARALLEL, SERIAL, SHENANDOAH, ZGC = "G1", "Parallel", "Serial", "Shenandoah"
 _G1_MARK_STACK = 32 << 20  # MarkStackSize (4 Mi entries unless set or many GC threads)
 _ZGC_MARK_STACKS = 8 << 30  # ZMarkStackSpaceLimit
 _ZGC_MARK_STEP = 32 << 20  # ZMarkStackSpaceExpandSize
+# The release from which ZGC has no mark stack space (measured on 17 and 25 only: from
+# 18 to 24 it is looked for).
+_ZGC_NO_MARK_STACK_SPACE_FROM = 25
 # More free rw-p regions of a size G1's tables committed whole can have than this: no
 # choice among them is made.
 _WHOLE_CANDIDATES_MAX = 12
@@ -67,6 +72,17 @@ _NO_GUARD_CARD_BY = (18, 25)
 _NO_END = 1 << 64  # sorts after any end: (lo, _NO_END) bisects past parts starting at lo
 
 
+class HeapSpan(NamedTuple):
+    """The named Java heap: the index of its first and last region wholly inside, and
+    its base (below the first region's start where the kernel merged the heap's
+    committed base with a neighbour's committed memory: that region, partly the heap's,
+    is committed up to the first's start)."""
+
+    first: int
+    last: int
+    base: int
+
+
 class Table(NamedTuple):
     """A reservation of the collector that mirrors the heap."""
 
@@ -77,7 +93,7 @@ class Table(NamedTuple):
 
 
 def collector_tables(
-    rows: AnonRows, java: JavaFacts, heap: tuple[int, int], no_access: list[tuple[int, int, int]]
+    rows: AnonRows, java: JavaFacts, heap: HeapSpan, no_access: list[tuple[int, int, int]]
 ) -> tuple[list[tuple[int, int]], bool]:
     """The [start, end) of each table of the collector found, and whether every one
     that has a pattern was seen (one unseen could pass for a metaspace node). Of the
@@ -125,7 +141,7 @@ def _layout_places(
     return found, complete
 
 
-def _gc_layouts(java: JavaFacts, rows: AnonRows, heap: tuple[int, int]) -> list[list[Table]] | None:
+def _gc_layouts(java: JavaFacts, rows: AnonRows, heap: HeapSpan) -> list[list[Table]] | None:
     """The tables of the collector, sized and committed after the heap as it is now,
     in each layout HotSpot releases give it, JDK 17's first; None for a collector not
     known here. G1: three tables of a byte per 512 heap bytes (block offsets, cards,
@@ -134,10 +150,12 @@ def _gc_layouts(java: JavaFacts, rows: AnonRows, heap: tuple[int, int]) -> list[
     card table one byte longer than heap/512, its last page committed (a guard card),
     in JDK 17, and Serial's block offset table committed one entry further; heap/512
     and not in JDK 25."""
-    base = rows[heap[0]][START]
-    size = rows[heap[1]][END] - base
+    base = heap.base
+    size = rows[heap.last][END] - base
     committed: list[tuple[int, int]] = []
-    for i in range(heap[0], heap[1] + 1):
+    if base < rows[heap.first][START]:  # (its committed base, merged with what lies below)
+        committed.append((0, rows[heap.first][START] - base))
+    for i in range(heap.first, heap.last + 1):
         r = rows[i]
         if r[PERMS] != NONE:
             committed.append((r[START] - base, r[END] - base))
@@ -348,6 +366,18 @@ def _g1_mark_stack(rows: AnonRows, bitmaps: int) -> list[tuple[int, int]]:
     if r[START] != bitmaps - _G1_MARK_STACK or r[PERMS] != RW or not free(r):
         return []
     return [(bitmaps - _G1_MARK_STACK, bitmaps)]
+
+
+def zgc_tables(
+    rows: AnonRows, java: JavaFacts, no_access: list[tuple[int, int, int]]
+) -> tuple[list[tuple[int, int]], bool]:
+    """ZGC's structures found, and whether every one that has a pattern was seen: its
+    mark stack space, before JDK 25 (where it is not seen, or seen twice, its committed
+    base could pass for a metaspace node); from 25 on, nothing to find, all seen."""
+    if java.version is not None and java.version >= _ZGC_NO_MARK_STACK_SPACE_FROM:
+        return [], True
+    found = zgc_mark_stacks(rows, no_access)
+    return found, len(found) == 1
 
 
 def zgc_mark_stacks(rows: AnonRows, no_access: list[tuple[int, int, int]]) -> list[tuple[int, int]]:

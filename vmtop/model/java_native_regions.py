@@ -11,7 +11,7 @@ only while nothing that could pass for one is left unnamed.
 Checked against the JVM's own account (NMT) on OpenJDK 17.0.15: every collector, heaps
 of 64 MiB to 40 GiB, CDS and compressed class pointers off, programs loading 3000
 classes and unloading most (tests/test_java_native_regions.py), and on Temurin 25.0.3
-(every collector, 512 MiB to 4 GiB, CDS off, compact object headers, 3000 classes):
+(every collector, 512 MiB to 40 GiB, CDS off, compact object headers, 3000 classes):
 never a region outside what NMT says was reserved for Metaspace or GC.
 """
 
@@ -22,7 +22,7 @@ from collections.abc import MutableSequence
 from vmtop.model import kinds
 from vmtop.model.facts import JavaFacts
 from vmtop.model.java_anon_rows import RW, AnonRows, free, merged, overlapping
-from vmtop.model.java_gc_tables import ZGC, collector_tables, zgc_mark_stacks
+from vmtop.model.java_gc_tables import ZGC, HeapSpan, collector_tables, zgc_tables
 from vmtop.model.java_metaspace import NODE, metaspace_nodes
 from vmtop.model.region import Region
 from vmtop.model.region_rows import END, PERMS, START, TID, relabel
@@ -34,21 +34,20 @@ GC_DATA = "Java GC data"
 def mark_java_native_regions(
     regions: MutableSequence[Region],
     java: JavaFacts,
-    heap: tuple[int, int] | None,
+    heap: HeapSpan | None,
     class_space_named: bool,
     fresh: frozenset[int] = frozenset(),
 ) -> None:
     """In place: regions of the collector's data structures get the object "Java GC
     data", metaspace nodes' "Java metaspace" (kind anon where committed, reserved
-    where not). ``heap``: the index of the first and last region of the named Java
-    heap (None: not named; ZGC's needs none). ``fresh``: see AnonRows."""
+    where not). ``heap``: the named Java heap's regions and base (None: not named;
+    ZGC's needs none). ``fresh``: see AnonRows."""
     if heap is None and java.collector != ZGC:
         return
     rows = AnonRows(regions, fresh)
     no_access = rows.no_access()
     if java.collector == ZGC:
-        found = zgc_mark_stacks(rows, no_access)
-        complete = len(found) == 1  # else its committed base could pass for a node
+        found, complete = zgc_tables(rows, java, no_access)
     else:
         found, complete = collector_tables(rows, java, heap, no_access)
     if overlapping(found):

@@ -9,21 +9,33 @@ it to end at or below 32 GiB, which settles a size that several runs match (64 M
 glibc arenas); above 32 GiB a small heap is not named (a run of arenas or metaspace
 nodes could be it), and no run with a glibc arena's shape in it is taken. Of two runs,
 the one not starting in the no-access prefix HotSpot puts below a heap it cannot base
-at zero (-Xmx31g) is the heap, and of two adjacent ones of the class space's size the
+at zero (-Xmx31g; the prefix is named the heap's too, as NMT counts it) is the heap,
+and of two adjacent ones of the class space's size the
 lower (without CDS the class space follows the heap). A run of the class space's size
 that starts where the CDS archive's reservation ends is the class space, never the
 heap: JDK 25 maps the archive and the class space right after it low (below 4 GiB,
 for compressed class pointers without a base), where a 1 GiB heap (-Xmx1g) and the
-1 GiB class space were two runs of the heap's size, and nothing was named. Where no
-run or more than one matches, nothing is named: the map then says what it always
-said (JDK 25 with -Xshare:off and a heap of the class space's size: the class space
-lies low on its own, and is not told from the heap).
-Checked against the JVM's own account (NMT) on 17 configurations of OpenJDK 17 (G1,
+1 GiB class space were two runs of the heap's size, and nothing was named. Without
+CDS (JDK 22 and later) the class space lies low on its own: with a heap of its size,
+two runs that the layout does not tell apart; the heap is then the one whose
+collector's tables, which mirror its committed parts, the map holds
+(``java_gc_tables``), if only one's are found. Where no run or more than one matches,
+nothing is named: the map then says what it always said. Where no run spans the size
+from a region's start, a heap above 32 GiB whose committed base the kernel merged with
+the committed top of a table right below it (JDK 25, G1: the card table, committed at
+its top for the archived objects loaded at the heap's top) is the one run from a 2 MiB
+boundary inside a free rw-p region, where the collector's tables are found for that
+base (they mirror the heap's committed parts: a heap's top merged with what lies above
+makes such a run too, from the wrong base); the regions wholly inside are named, not
+that one.
+Checked against the JVM's own account (NMT) on 18 configurations of OpenJDK 17 (G1,
 Parallel, Serial, Shenandoah, ZGC; 64 MiB to 40 GiB; CDS on and off) and on Temurin
-25 (the same collectors, 512 MiB to 4 GiB, CDS on and off, compact object headers):
+25 (the same collectors, 512 MiB to 40 GiB, CDS on and off, compact object headers):
 right on every one where the size was known, never wrong.
 
-ZGC's heap needs no size: it is shared memory named ``/memfd:java_heap``.
+ZGC's heap needs no size: it is shared memory named ``/memfd:java_heap``
+(``java_zgc_heap``, which names its reserve too). The CDS archive and the class space:
+``java_class_space``.
 
 The code cache is a run of anonymous ``rwxp`` and ``---p`` regions starting with code:
 one reservation (240 MiB by default) in three segments going up the map, profiled
@@ -41,14 +53,24 @@ from collections.abc import MutableSequence
 
 from vmtop.model import kinds
 from vmtop.model.facts import JavaFacts
+from vmtop.model.java_anon_rows import AnonRows
+from vmtop.model.java_class_space import (
+    CDS_ARCHIVE,
+    CLASS_SPACE,
+    class_space_after_cds,
+    mark_cds_archive,
+    mark_class_space,
+    mark_class_space_alone,
+)
+from vmtop.model.java_gc_tables import HeapSpan, collector_tables
 from vmtop.model.java_native_regions import mark_java_native_regions
+from vmtop.model.java_zgc_heap import JAVA_HEAP_ZGC, mark_zgc_heap
 from vmtop.model.region import Region
 from vmtop.model.region_rows import (
     END,
     INODE,
     KIND,
     OBJECT,
-    OFFSET,
     PATH,
     PERMS,
     START,
@@ -57,19 +79,25 @@ from vmtop.model.region_rows import (
 )
 
 JAVA_HEAP = "Java heap"
-CDS_ARCHIVE = "Java CDS archive"
-CLASS_SPACE = "Java class space"
-JAVA_HEAP_ZGC = "Java heap (ZGC)"
 CODE_CACHE = "code cache"
 # HotSpot's CodeHeaps, going up the map, when the cache is segmented (the default).
 CODE_SEGMENTS = ("profiled", "JVM", "non-profiled")
+# (The names of java_class_space's and java_zgc_heap's regions are said from here too.)
+__all__ = [
+    "CDS_ARCHIVE",
+    "CLASS_SPACE",
+    "CODE_CACHE",
+    "CODE_SEGMENTS",
+    "JAVA_HEAP",
+    "JAVA_HEAP_ZGC",
+    "mark_java_regions",
+]
 
 _GIB = 1 << 30
 _ARENA = 64 << 20  # a glibc arena heap: never part of the Java heap
 _LOW_HEAP_END = 32 * _GIB  # compressed oops: the heap ends at or below 32 GiB
 _SMALL_HEAP = 128 << 20  # above 32 GiB, no heap this small is named
-_ZGC_NAME = "/memfd:java_heap"
-_CDS_ALIGN = 16 << 20  # the CDS archive's reservation ends on this boundary
+_HEAP_ALIGN = 2 << 20  # the heap's base is aligned to the card table's (512 pages) at least
 
 
 def mark_java_regions(
@@ -81,84 +109,42 @@ def mark_java_regions(
     mapped without MAP_NORESERVE (ClassifyFacts.mapped_without_noreserve)."""
     _mark_code_cache(regions)
     span = None
-    if any(regions[i][PATH].startswith(_ZGC_NAME) for i in range(len(regions))):
-        for i in range(len(regions)):
-            r = regions[i]
-            if r[PATH].startswith(_ZGC_NAME):
-                regions[i] = relabel(r, r[KIND], JAVA_HEAP_ZGC, r[TID])
-    elif java.heap_sizes:
-        span = _heap_span(regions, java.heap_sizes, java.class_space_size)
+    zgc = mark_zgc_heap(regions, java)
+    if not zgc and java.heap_sizes:
+        span = _heap_span(regions, java, fresh)
         if span is not None:
             for i in range(span[0], span[1] + 1):
                 r = regions[i]
                 kind = kinds.ANON if r[KIND] == kinds.ARENA else r[KIND]
                 regions[i] = relabel(r, kind, JAVA_HEAP, r[TID])
-    cds_end = _mark_cds_archive(regions, span)
+            _mark_noaccess_prefix(regions, span)
+    cds_end = mark_cds_archive(regions, span)
     heap_end = regions[span[1]][END] if span is not None else None
     start = cds_end if cds_end is not None else heap_end
     named_space = False
-    if java.class_space_size and start is not None:
-        named_space = _mark_class_space(regions, start, java.class_space_size)
+    size = java.class_space_size
+    if size and start is not None:
+        named_space = mark_class_space(regions, start, size)
+    if size and not named_space and cds_end is None and (span is not None or zgc):
+        named_space = mark_class_space_alone(regions, _spans(regions, (size,)), span, size)
     mark_java_native_regions(regions, java, span, named_space, fresh)
 
 
-def _mark_cds_archive(regions, heap: tuple[int, int] | None) -> int | None:
-    """The CDS archive (classes.jsa, mapped from its start) and the no-access rest of
-    its reservation, up to the next 16 MiB: named; its end, or None. (The pieces of
-    the archive mapped inside a G1 heap, its archived objects, are not its base.)"""
-    n = len(regions)
-    pieces = [
-        i
-        for i in range(n)
-        if regions[i][PATH].endswith(".jsa") and (heap is None or not heap[0] <= i <= heap[1])
-    ]
-    if not pieces:
-        return None
-    j = min(pieces, key=lambda i: regions[i][OFFSET])
-    while (
-        j + 1 < n
-        and regions[j + 1][START] == regions[j][END]
-        and regions[j + 1][PATH].endswith(".jsa")
-    ):
-        j += 1
-    end = -(-regions[j][END] // _CDS_ALIGN) * _CDS_ALIGN
-    k = j + 1
-    while k < n and regions[k][START] == regions[k - 1][END] and regions[k][END] <= end:
-        r = regions[k]
-        if r[PATH] or r[INODE] or r[PERMS] != "---p":
-            break
-        k += 1
-    if regions[k - 1][END] != end:
-        return None  # not the shape of the reservation: nothing said
-    for i in range(j + 1, k):
-        r = regions[i]
-        regions[i] = relabel(r, kinds.RESERVED, CDS_ARCHIVE, r[TID])
-    return end
-
-
-def _mark_class_space(regions, start: int, size: int) -> bool:
-    """The compressed class space: anonymous rw-/no-access regions from ``start``
-    (right after the CDS archive, or after the heap without CDS) spanning ``size``;
-    whether it was found."""
-    n = len(regions)
-    first = next((i for i in range(n) if regions[i][START] == start), None)
-    if first is None:
-        return False
-    j = first
-    while True:
-        r = regions[j]
-        if r[PATH] or r[INODE] or r[PERMS] not in ("rw-p", "---p"):
-            return False
-        if r[END] - start == size:
-            break
-        if r[END] - start > size or j + 1 >= n or regions[j + 1][START] != r[END]:
-            return False
-        j += 1
-    for i in range(first, j + 1):
-        r = regions[i]
-        kind = kinds.ANON if r[KIND] == kinds.ARENA else r[KIND]
-        regions[i] = relabel(r, kind, CLASS_SPACE, r[TID])
-    return True
+def _mark_noaccess_prefix(regions, heap: HeapSpan) -> None:
+    """The no-access prefix HotSpot reserves right below a heap with compressed oops it
+    cannot base at zero (ending above 32 GiB), so that a null's offset faults: one
+    no-access region of the heap's alignment (a power of two, 2 MiB at least: 2 with
+    Parallel, 8 with Shenandoah, 16 with G1 at -Xmx31g), aligned to it."""
+    base, end = regions[heap.first][START], regions[heap.last][END]
+    if heap.first == 0 or end <= _LOW_HEAP_END or end - base > _LOW_HEAP_END:
+        return
+    r = regions[heap.first - 1]
+    size = r[END] - r[START]
+    if r[END] != base or r[PATH] or r[INODE] or r[PERMS] != "---p" or r[OBJECT] is not None:
+        return
+    if size < _HEAP_ALIGN or size & (size - 1) or r[START] % size:
+        return
+    regions[heap.first - 1] = relabel(r, kinds.RESERVED, JAVA_HEAP, r[TID])
 
 
 def _heap_part(r: Region) -> bool:
@@ -167,9 +153,9 @@ def _heap_part(r: Region) -> bool:
     return not r[INODE] and r[PERMS] in ("rw-p", "---p")
 
 
-def _heap_span(regions, sizes: tuple[int, ...], class_space: int | None = None):
-    """(first, last) index of the one run of heap-like regions spanning a size of
-    ``sizes``, by the rules of the module's note; None when there is none or several."""
+def _spans(regions, sizes) -> list[tuple[int, int]]:
+    """(first, last) index of every run of heap-like regions spanning a size of
+    ``sizes`` from a region's start (a mapping of the CDS archive is no such start)."""
     spans = []
     n, i = len(regions), 0
     while i < n:
@@ -193,40 +179,118 @@ def _heap_span(regions, sizes: tuple[int, ...], class_space: int | None = None):
             if last:
                 spans.append((i + k, i + min(last)))
         i += len(run)
+    return spans
+
+
+def _heap_span(regions, java: JavaFacts, fresh: frozenset[int]) -> HeapSpan | None:
+    """The one run of heap-like regions spanning a size of ``java.heap_sizes``, by the
+    rules of the module's note; None when there is none or several."""
+    spans = _spans(regions, java.heap_sizes)
+    span = _whole_heap_span(regions, java, fresh, spans)
+    if span is not None:
+        return HeapSpan(span[0], span[1], regions[span[0]][START])
+    if spans or min(java.heap_sizes) <= _SMALL_HEAP:
+        return None
+    # (A heap's top merged with what lies above makes such a run too, of the wrong base:
+    # only the tables, which mirror the heap's committed parts from its base, tell.)
+    merged = [
+        heap
+        for heap in _merged_base_spans(regions, java.heap_sizes)
+        if regions[heap.last][END] > _LOW_HEAP_END and _tables_found(regions, java, heap, fresh)
+    ]
+    return merged[0] if len(merged) == 1 else None
+
+
+def _whole_heap_span(regions, java: JavaFacts, fresh: frozenset[int], spans: list):
+    """(first, last) index of the one of ``spans`` (runs of heap-like regions spanning
+    a size of ``java.heap_sizes`` from a region's start) that is the heap, or None."""
+    sizes, class_space = java.heap_sizes, java.class_space_size
     # JDK 22 and later map the CDS archive and the class space right after it low, near
     # the heap: a run of the class space's size that starts right after the archive's
     # reservation is the class space (-Xmx1g: both 1 GiB, both below 4 GiB).
-    spans = [s for s in spans if not _class_space_after_cds(regions, s, class_space)]
+    spans = [s for s in spans if not class_space_after_cds(regions, s, class_space)]
     low = [s for s in spans if regions[s[1]][END] <= _LOW_HEAP_END]
     if len(low) == 2:
         low = _told_apart(regions, low, class_space)
+    if len(low) == 2:
+        low = _told_by_tables(regions, low, java, fresh)
     if len(low) == 1:
         return low[0]
     spans = [s for s in spans if not any(_arena_shaped(regions, k) for k in range(s[0], s[1] + 1))]
     if len(spans) == 2:
         spans = _told_apart(regions, spans, class_space)
+    if len(spans) == 2:
+        spans = _told_by_tables(regions, spans, java, fresh)
     if len(spans) != 1 or min(sizes) <= _SMALL_HEAP:
         return None
     return spans[0]
 
 
-def _class_space_after_cds(regions, span: tuple[int, int], class_space: int | None) -> bool:
-    """Whether the run ``span`` has the class space's size and starts where the CDS
-    archive's reservation ends: at a 16 MiB boundary, right above no-access regions
-    (none or more) right above a mapping of the archive (``.jsa``)."""
-    first, last = span
-    start = regions[first][START]
-    if not class_space or regions[last][END] - start != class_space or start % _CDS_ALIGN:
-        return False
-    k, at = first - 1, start
-    while k >= 0 and regions[k][END] == at:
-        r = regions[k]
-        if r[PATH].endswith(".jsa"):
-            return True
-        if r[PATH] or r[INODE] or r[PERMS] != "---p":
-            return False
-        k, at = k - 1, r[START]
-    return False
+def _told_by_tables(regions, two: list[tuple[int, int]], java: JavaFacts, fresh) -> list:
+    """Of two runs of the heap's size, the heap where the collector's tables, which
+    mirror the heap's committed parts, are found for one and not for the other (JDK 22
+    and later without CDS: the class space, low on its own, of a 1 GiB heap's size)."""
+    told = [
+        span
+        for span in two
+        if _tables_found(regions, java, HeapSpan(span[0], span[1], regions[span[0]][START]), fresh)
+    ]
+    return told if len(told) == 1 else two
+
+
+def _tables_found(regions, java: JavaFacts, heap: HeapSpan, fresh) -> bool:
+    """Whether the collector's tables for ``heap`` are in the map, each seen (none of
+    them: not found)."""
+    rows = AnonRows(regions, fresh)
+    found, complete = collector_tables(rows, java, heap, rows.no_access())
+    return bool(found) and complete
+
+
+def _merged_base_spans(regions, sizes) -> list[HeapSpan]:
+    """Heaps whose committed base the kernel merged with committed memory right below
+    (JDK 25, G1, a heap above 32 GiB: the card table reserved right below it, committed
+    at its top for the archived objects loaded at the heap's top): a run of heap-like
+    regions from a 2 MiB boundary inside a free rw-p region to a region's end, of a
+    size of ``sizes``, no glibc arena's shape in it, not committed whole (G1's tables
+    would then be found by their sizes alone, whatever the base); the regions wholly
+    inside."""
+    out = []
+    n, i = len(regions), 0
+    while i < n:
+        if not _heap_part(regions[i]):
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and regions[j + 1][START] == regions[j][END] and _heap_part(regions[j + 1]):
+            j += 1
+        starts = {regions[k][START]: k for k in range(i, j + 1)}
+        for last in range(i, j + 1):
+            for size in sizes:
+                base = regions[last][END] - size
+                if base < regions[i][START] or base % _HEAP_ALIGN or base in starts:
+                    continue
+                k = _holding(regions, i, last, base)
+                r = regions[k]
+                if r[PERMS] != "rw-p" or r[PATH] or r[OBJECT] is not None or k == last:
+                    continue
+                inside = range(k + 1, last + 1)
+                if any(_arena_shaped(regions, m) for m in range(k, last + 1)):
+                    continue
+                if any(regions[m][PERMS] == "---p" for m in inside):
+                    out.append(HeapSpan(k + 1, last, base))
+        i = j + 1
+    return out
+
+
+def _holding(regions, lo: int, hi: int, address: int) -> int:
+    """The index, between ``lo`` and ``hi``, of the region holding ``address``."""
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if regions[mid][START] <= address:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def _told_apart(regions, two: list[tuple[int, int]], class_space: int | None) -> list:
