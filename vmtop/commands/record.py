@@ -23,6 +23,8 @@ import signal
 import stat
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from vmtop.model.names import display_name
 from vmtop.procfs.errors import NoLongerReadable
@@ -88,8 +90,51 @@ class _Stop(Exception):
     pass
 
 
-def _on_term(signum, frame) -> None:
-    raise _Stop()
+class StopSignals:
+    """SIGINT (Ctrl-C) and SIGTERM stop the recording, but not halfway through writing
+    to the file: a signal that comes while a sample or the end mark is being written
+    (a keyframe of a big map compressed, a write waiting on a slow pipe or disk) stops
+    it once that is out, so the file ends with its end mark. Raised in the middle, it
+    left the compressor between two gzip members: closing then failed with a zlib
+    traceback, or the file had no end mark after "stopped" (review). A second signal
+    while the write still waits stops at once. A SIGINT ignored when vmtop started (a
+    background job of a shell) stays ignored, as it was before."""
+
+    def __init__(self) -> None:
+        self.holding = False  # writing: a first signal waits until it is done
+        self.pending = False  # a signal came while writing
+        self._old: dict = {}
+
+    def install(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            if sig == signal.SIGINT and signal.getsignal(sig) is signal.SIG_IGN:
+                continue
+            self._old[sig] = signal.signal(sig, self._handle)
+
+    def restore(self) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        self._old = {}
+
+    def _handle(self, signum, frame) -> None:
+        if self.holding and not self.pending:
+            self.pending = True
+            return
+        raise _Stop()
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """While the body writes, a first signal only says to stop after it."""
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
+
+    def check(self) -> None:
+        """Stop now if a signal came while writing."""
+        if self.pending:
+            raise _Stop()
 
 
 def plural(n: int, word: str) -> str:
@@ -154,7 +199,18 @@ def cmd_record(procfs: ProcFS, args) -> int:
         if unused:
             say += f" ({' and '.join(unused)} {'does' if len(unused) == 1 else 'do'} not apply)"
     print(f"vmtop: {say}", file=sys.stderr, flush=True)
-    old_term = signal.signal(signal.SIGTERM, _on_term)
+    stop = StopSignals()
+    stop.install()
+    try:
+        return _record_loop(args, procfs, sampler, writer, first, interval, shown, stop)
+    finally:
+        stop.restore()
+
+
+def _record_loop(args, procfs: ProcFS, sampler, writer, first, interval, shown, stop) -> int:
+    """Sample and write until the recording ends, then close it: the exit status."""
+    live = procfs.is_live
+    output = args.output
     started = time.monotonic()
     first_at = last_at = first.snapshot.taken_at
     label_digits = LabelDigits()  # the span's decimals, as `report` will give them
@@ -172,9 +228,11 @@ def cmd_record(procfs: ProcFS, args) -> int:
                 if isinstance(result.error, NoLongerReadable):
                     reason, refused = "unreadable", result.error
                 break
-            writer.write_sample(result.snapshot, result.events)
+            with stop.held():
+                writer.write_sample(result.snapshot, result.events)
             last_at = result.snapshot.taken_at
             label_digits.add(last_at)
+            stop.check()
             if live and plan_worth_saying(said_every, sampler.smaps_every):
                 said_every = sampler.smaps_every
                 words = smaps_plan_words(said_every, sampler.smaps_cost + sampler.text_cost)
@@ -186,7 +244,11 @@ def cmd_record(procfs: ProcFS, args) -> int:
                 reason = "count"
                 break
             sampled_at = time.monotonic()
-            next_at = max(next_at + interval, sampled_at)
+            # A sample taken late (the machine busy, vmtop stopped a moment, a slow
+            # read) is not followed by one at once to catch up, but half an interval on:
+            # the two were a millisecond apart, and one such pair in an hour gave every
+            # time that report, diff and the replay print of the recording milliseconds.
+            next_at = max(next_at + interval, sampled_at + interval / 2)
             if args.duration is not None and next_at - started > args.duration + 1e-6:
                 # The next sample would come after the duration: one last sample when it
                 # ends, so the recording covers it (an interval longer than the duration
@@ -203,12 +265,17 @@ def cmd_record(procfs: ProcFS, args) -> int:
     except (KeyboardInterrupt, _Stop):
         reason = "stopped"
     except OSError as e:
-        print(f"vmtop: writing {shown}: {e.strerror or e}", file=sys.stderr)
-        _close(writer, "error", (), shown)
+        # What a file holds replays up to the last sample written whole (a full
+        # disk): said, and closing does not say the same error again.
+        kept = (
+            ""
+            if output == STDOUT
+            else f": the recording stops after {plural(writer.samples, 'sample')}"
+        )
+        print(f"vmtop: writing {shown}: {e.strerror or e}{kept}", file=sys.stderr)
+        _close_held(writer, "error", (), shown, stop, quiet=True)
         return 1
-    finally:
-        signal.signal(signal.SIGTERM, old_term)
-    if not _close(writer, reason, end_events, shown):
+    if not _close_held(writer, reason, end_events, shown, stop):
         return 1
     why = {
         "exited": "the process exited",
@@ -221,9 +288,12 @@ def cmd_record(procfs: ProcFS, args) -> int:
         if writer.samples > 1
         else ""
     )
+    # (Stopped again while a write still waited: what is out ends without its end mark.)
+    cut = "" if writer.ended else ", without its end mark (it replays as cut short)"
     print(
         f"vmtop: {why}: {plural(writer.samples, 'sample')}{span}, "
-        f"{format_bytes(writer.bytes_written)} {'to' if output == STDOUT else 'in'} {shown}",
+        f"{format_bytes(writer.bytes_written)} {'to' if output == STDOUT else 'in'} {shown}"
+        f"{cut}",
         file=sys.stderr,
     )
     if refused is not None:
@@ -322,11 +392,27 @@ def _copied_machine(procfs: ProcFS) -> dict:
     return out
 
 
-def _close(writer: RecordingWriter, reason: str, events, shown: str) -> bool:
+def _close_held(
+    writer: RecordingWriter, reason: str, events, shown: str, stop: StopSignals, **kw
+) -> bool:
+    """_close, with a first signal held until the end mark is out (a second one
+    leaves the file without it, as a recording cut short)."""
+    try:
+        with stop.held():
+            return _close(writer, reason, events, shown, **kw)
+    except _Stop:
+        print(f"vmtop: stopped before the end mark was written to {shown}", file=sys.stderr)
+        return False
+
+
+def _close(
+    writer: RecordingWriter, reason: str, events, shown: str, *, quiet: bool = False
+) -> bool:
     try:
         writer.close(reason, events)
     except OSError as e:
-        print(f"vmtop: closing {shown}: {e.strerror or e}", file=sys.stderr)
+        if not quiet:
+            print(f"vmtop: closing {shown}: {e.strerror or e}", file=sys.stderr)
         return False
     finally:
         if writer.path == STDOUT:

@@ -9,14 +9,39 @@ recording raises ``RecordingError`` with one line for a person.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from array import array
+from bisect import bisect_left, bisect_right
 from functools import cached_property
+from typing import NamedTuple
 
 from vmtop.model.events import NOTE, Event
 from vmtop.model.region import Snapshot
 from vmtop.record.rebuild import Rebuilder
 from vmtop.record.scan import Timeline
 from vmtop.record.timespec import label_digits, nearest_index
+
+
+class EventIndex(NamedTuple):
+    """Where a recording's events are, for moving among them without walking every
+    sample: samples numbered as ``Recording`` numbers them (from 0)."""
+
+    with_events: array  # the samples with events (narration included), in order
+    changes: array  # the samples with events other than narration
+    counted: array  # events in the samples before each (one more: all of them)
+
+    @classmethod
+    def of(cls, rec: Recording) -> EventIndex:
+        with_events, changes, counted = array("q"), array("q"), array("q", [0])
+        total = 0
+        for i in range(len(rec.samples)):
+            events = rec.events_of(i)
+            if events:
+                with_events.append(i)
+                total += len(events)
+                if any(e.event != NOTE for e in events):
+                    changes.append(i)
+            counted.append(total)
+        return cls(with_events, changes, counted)
 
 
 class Recording(Timeline):
@@ -113,12 +138,33 @@ class Recording(Timeline):
     def next_event(self, i: int, step: int) -> int | None:
         """The nearest sample after (step 1) or before (step -1) ``i`` with events
         (changes to the map: narration alone does not count)."""
-        j = i + step
-        while 0 <= j < len(self.samples):
-            if any(e.event != NOTE for e in self.events_of(j)):
-                return j
-            j += step
-        return None
+        changes = self._event_index.changes
+        if step > 0:
+            k = bisect_right(changes, i)
+            return changes[k] if k < len(changes) else None
+        k = bisect_left(changes, i)
+        return changes[k - 1] if k > 0 else None
+
+    def events_before(self, index: int, limit: int) -> tuple[list[Event], int]:
+        """The events recorded before sample ``index``: the last ``limit`` or so (those
+        of whole samples, in time order), and how many came before them. What the
+        replay's event log holds at each step: its cost is that of the samples with
+        events it reads, not of every sample before (an hour in, a step of the replay
+        walked every sample since the start, twice)."""
+        index_of = self._event_index
+        with_events = index_of.with_events
+        out: list[Event] = []
+        k = bisect_left(with_events, index) - 1
+        while k >= 0 and len(out) < limit:
+            out.extend(reversed(self.events_of(with_events[k])))
+            k -= 1
+        out.reverse()
+        earlier = index_of.counted[with_events[k] + 1] if k >= 0 else 0
+        return out, earlier
+
+    @cached_property
+    def _event_index(self) -> EventIndex:
+        return EventIndex.of(self)
 
     # -- rebuilding samples -------------------------------------------------------------
 

@@ -25,8 +25,10 @@ import os
 import stat
 import time
 from collections.abc import Iterator
+from sys import intern
 from typing import NamedTuple
 
+from vmtop.model.events import Event
 from vmtop.model.names import display_name
 from vmtop.record import format as fmt
 from vmtop.record.format import RecordingError
@@ -76,7 +78,19 @@ def _field(record: dict, key: str, convert, of: str, default=_REQUIRED, *, what:
 
 
 def _events(rows) -> tuple:
-    return tuple(map(fmt.row_event, rows))
+    return tuple(Event._make(map(_shared, fmt.row_event(row))) for row in rows)
+
+
+def _kinds(value) -> dict:
+    return {intern(kind): rss for kind, rss in fmt.row_kinds(value).items()}
+
+
+def _shared(value):
+    """One string for every line that says it (interned): JSON gives each sample line
+    its own copies. A recording's events say the same few hundred things (kinds, names,
+    the words of the details) thousands of times. The timeline of 58 970 samples of a
+    churning process held 68 MB open, 46 of them events and RSS by kind; 45 MB now."""
+    return intern(value) if type(value) is str else value
 
 
 def _looks_like_header(text: bytes) -> bool:
@@ -414,9 +428,7 @@ class Timeline:
             raise Damage("a sample before any keyframe")
         of = f"sample {i + 1}"
         totals = _field(record, "totals", fmt.row_totals, of, scan.totals)
-        kinds = _field(
-            record, "kinds", fmt.row_kinds, of, scan.kinds, what="resident bytes by kind"
-        )
+        kinds = _field(record, "kinds", _kinds, of, scan.kinds, what="resident bytes by kind")
         events = _field(record, "events", _events, of, ())
         hugetlb = _field(record, "hugetlb", fmt.row_hugetlb_total, of, scan.hugetlb)
         when = _field(record, "time", _time, of)

@@ -227,6 +227,7 @@ class RecordingWriter:
         self.keyframes = 0
         self.size = 0  # bytes on disk after the last complete sample
         self.closed = False
+        self.ended = False  # the end mark was written: the file is whole
 
     # -- compression ----------------------------------------------------------------------
 
@@ -299,6 +300,18 @@ class RecordingWriter:
     def write_sample(self, snap: Snapshot, events: Iterable[Event] = ()) -> None:
         if self.closed:
             raise ValueError("the recording is closed")
+        if self._broken:
+            raise ValueError("the recording stopped at a write that did not finish")
+        try:
+            self._write_sample(snap, events)
+        except BaseException:
+            # Stopped halfway (an error, Ctrl-C): part of the sample may be out, or the
+            # compressor left between two gzip members. Nothing more goes into the
+            # stream: an end mark after that was damage, or a zlib error closing it.
+            self._broken = True
+            raise
+
+    def _write_sample(self, snap: Snapshot, events: Iterable[Event]) -> None:
         i = self.samples
         prev = self._prev
         if prev is None:
@@ -403,6 +416,7 @@ class RecordingWriter:
                 f.write(tail)
                 self._written += len(tail)
                 f.flush()
+                self.ended = True
         finally:
             if self._owned:
                 f.close()

@@ -400,13 +400,7 @@ class ReplayScreen(ProcessScreen):
     def _events_before(self, index: int) -> tuple[list, int]:
         """The last LOG_EVENTS or so events recorded before sample ``index``, and how
         many came before those."""
-        out: list = []
-        j = index - 1
-        while j >= 0 and len(out) < LOG_EVENTS:
-            out.extend(reversed(self.recording.events_of(j)))
-            j -= 1
-        out.reverse()
-        return out, sum(len(self.recording.events_of(k)) for k in range(j + 1))
+        return self.recording.events_before(index, LOG_EVENTS)
 
     def _record_history(self, snap, smaps_read: bool, moves=None) -> None:
         samples = self.recording.samples
