@@ -174,3 +174,46 @@ def test_a_disk_that_fills_keeps_what_was_written(tmp_path, spawn, compile_c):
         assert rec.end_reason is None and "cut short" in rec.notes[0]
     finally:
         subprocess.run(["umount", str(disk)])
+
+
+def _recorder(pid: int, path, **popen) -> subprocess.Popen:
+    """`vmtop record PID -o PATH`, once it has written its first sample."""
+    rec = subprocess.Popen(
+        [*VMTOP, "record", str(pid), "-o", str(path), "--interval", "0.1"],
+        stderr=subprocess.PIPE,
+        **popen,
+    )
+    deadline = time.monotonic() + 20
+    while not (path.exists() and path.stat().st_size > 0):
+        assert rec.poll() is None and time.monotonic() < deadline, "no recording began"
+        time.sleep(0.05)
+    time.sleep(0.3)
+    return rec
+
+
+def test_a_hangup_ends_the_recording_with_its_end_mark(tmp_path, sleeper):
+    # Review: the ssh session or terminal gone, SIGHUP killed vmtop outright and the
+    # file had no end mark.
+    path = tmp_path / "hup.jsonl.gz"
+    rec = _recorder(sleeper.pid, path)
+    rec.send_signal(signal.SIGHUP)
+    assert rec.wait(timeout=20) == 0
+    said = rec.stderr.read().decode()
+    assert "Traceback" not in said and "vmtop: stopped" in said, said
+    recording = Recording.open(str(path))
+    assert recording.end_reason == "stopped" and recording.notes == []
+
+
+def test_under_nohup_a_hangup_does_not_stop_it(tmp_path, sleeper):
+    path = tmp_path / "nohup.jsonl.gz"
+    rec = _recorder(
+        sleeper.pid, path, preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    )
+    try:
+        rec.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        assert rec.poll() is None, "nohup's SIGHUP stopped the recording"
+    finally:
+        rec.send_signal(signal.SIGTERM)
+        rec.wait(timeout=20)
+    assert Recording.open(str(path)).end_reason == "stopped"

@@ -3,7 +3,7 @@
 Samples like the process screen does (vmtop.tui.sampler: smaps on a budget, resident
 figures carried between reads, events from the diff), every --interval seconds, until
 --duration or --count is reached, the process exits (or runs a program vmtop may not
-read: a setuid one), or Ctrl-C / SIGTERM: each ends the recording cleanly with its end
+read: a setuid one), or Ctrl-C / SIGTERM / SIGHUP: each ends the recording cleanly with its end
 mark. What was written before a crash stays readable. How often smaps is read is said
 on stderr when it is not with every sample (a big map): the samples in between keep the
 last read's resident figures, and each says in the file when they were read.
@@ -24,7 +24,7 @@ import stat
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from vmtop.model.names import display_name
 from vmtop.procfs.errors import NoLongerReadable
@@ -98,7 +98,11 @@ class StopSignals:
     left the compressor between two gzip members: closing then failed with a zlib
     traceback, or the file had no end mark after "stopped" (review). A second signal
     while the write still waits stops at once. A SIGINT ignored when vmtop started (a
-    background job of a shell) stays ignored, as it was before."""
+    background job of a shell) stays ignored, as it was before.
+
+    SIGHUP (the terminal or the ssh session gone) ends the recording the same way: it
+    killed vmtop outright, and the file had no end mark (review). Under ``nohup`` it is
+    ignored from the start, and stays ignored: the recording goes on."""
 
     def __init__(self) -> None:
         self.holding = False  # writing: a first signal waits until it is done
@@ -106,8 +110,8 @@ class StopSignals:
         self._old: dict = {}
 
     def install(self) -> None:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            if sig == signal.SIGINT and signal.getsignal(sig) is signal.SIG_IGN:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            if sig != signal.SIGTERM and signal.getsignal(sig) is signal.SIG_IGN:
                 continue
             self._old[sig] = signal.signal(sig, self._handle)
 
@@ -290,12 +294,14 @@ def _record_loop(args, procfs: ProcFS, sampler, writer, first, interval, shown, 
     )
     # (Stopped again while a write still waited: what is out ends without its end mark.)
     cut = "" if writer.ended else ", without its end mark (it replays as cut short)"
-    print(
-        f"vmtop: {why}: {plural(writer.samples, 'sample')}{span}, "
-        f"{format_bytes(writer.bytes_written)} {'to' if output == STDOUT else 'in'} {shown}"
-        f"{cut}",
-        file=sys.stderr,
-    )
+    # (A terminal hung up, SIGHUP's, refuses the words with EIO: the file is whole.)
+    with suppress(OSError):
+        print(
+            f"vmtop: {why}: {plural(writer.samples, 'sample')}{span}, "
+            f"{format_bytes(writer.bytes_written)} {'to' if output == STDOUT else 'in'} "
+            f"{shown}{cut}",
+            file=sys.stderr,
+        )
     if refused is not None:
         raise refused  # the CLI says why, and what to run instead; it still runs
     return 0
