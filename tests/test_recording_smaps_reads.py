@@ -382,7 +382,7 @@ def test_one_read_is_not_compared_by_the_shares_a_cut_region_was_given():
 
 
 def test_the_recorder_says_a_new_smaps_plan_only_when_it_is_news():
-    from vmtop.commands.record import plan_worth_saying
+    from vmtop.commands.plan_notice import plan_worth_saying
 
     assert plan_worth_saying(1, 4) and plan_worth_saying(4, 1)  # from and to every sample
     assert not plan_worth_saying(4, 3) and not plan_worth_saying(3, 4)  # at the edge

@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
+from vmtop.commands.plan_notice import PlanNotice
 from vmtop.model.names import display_name
 from vmtop.procfs.errors import NoLongerReadable
 from vmtop.procfs.reader import ProcFS
@@ -221,7 +222,7 @@ def _record_loop(args, procfs: ProcFS, sampler, writer, first, interval, shown, 
     reason = "stopped"
     end_events: tuple = ()
     refused: NoLongerReadable | None = None  # it exec'd a program vmtop may not read
-    said_every = 1  # the smaps plan said on stderr (as watch and the TUI say theirs)
+    plan_notice = PlanNotice()  # the smaps plan said on stderr (as watch says its own)
     try:
         result = first
         next_at = started
@@ -237,9 +238,8 @@ def _record_loop(args, procfs: ProcFS, sampler, writer, first, interval, shown, 
             last_at = result.snapshot.taken_at
             label_digits.add(last_at)
             stop.check()
-            if live and plan_worth_saying(said_every, sampler.smaps_every):
-                said_every = sampler.smaps_every
-                words = smaps_plan_words(said_every, sampler.smaps_cost + sampler.text_cost)
+            if live and plan_notice.news(sampler.smaps_every, time.monotonic()):
+                words = smaps_plan_words(plan_notice.said, sampler.smaps_cost + sampler.text_cost)
                 print(f"vmtop: now {words}", file=sys.stderr, flush=True)
             if not live:
                 reason = "copy"  # a copied tree does not change: one sample is all
@@ -305,15 +305,6 @@ def _record_loop(args, procfs: ProcFS, sampler, writer, first, interval, shown, 
     if refused is not None:
         raise refused  # the CLI says why, and what to run instead; it still runs
     return 0
-
-
-def plan_worth_saying(said: int, every: int) -> bool:
-    """Whether reading smaps every ``every`` samples is news after ``said``: from or
-    to every sample, or twice or half as often (a cost near the budget's edge moves
-    the plan between 3 and 4 from one read to the next: a line each time, for hours)."""
-    if every == said:
-        return False
-    return said == 1 or every == 1 or max(said, every) >= 2 * min(said, every)
 
 
 def smaps_plan_words(every: int, cost: float) -> str:

@@ -1,8 +1,9 @@
 """`vmtop watch PID`: one line per change to a process's memory map, as it happens.
 
 Of one sample, regions mapped (or unmapped) alike are one line ("mapped +424.0 MiB in
-1 696 regions", the pages of V8's heap: vmtop.model.event_runs.sample_lines); with
---json every event is a line of its own, for scripts.
+1 696 regions", the pages of V8's heap: vmtop.model.event_runs.sample_lines), and so are
+regions whose figure moved alike ("rss_changed RSS +75.0 MiB in 300 regions", as those
+pages fill); with --json every event is a line of its own, for scripts.
 
 A snapshot every interval, each diffed with the one before (vmtop.model.diff). Stops
 after --count snapshots, on Ctrl-C, or when the process exits (printing ``exited``);
@@ -35,6 +36,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
+from vmtop.commands.plan_notice import PlanNotice
 from vmtop.model import event_runs, kinds
 from vmtop.model import events as ev
 from vmtop.model.diff import (
@@ -335,6 +337,8 @@ def _snapshots(
     next_at = time.monotonic() + interval
     maps = MapsTicks(procfs, first.info.pid, first.info.start_time)
     plan = MapsPlan(interval)
+    # Said when news that holds (a cost at the budget's edge flips the plans).
+    smaps_notice, maps_notice = PlanNotice(budget.every), PlanNotice(plan.every)
     last = first
     while count is None or taken < count:
         delay = next_at - time.monotonic()
@@ -342,7 +346,6 @@ def _snapshots(
             time.sleep(delay)
         # A slow read (a huge smaps) pushes the schedule back rather than piling up.
         next_at = max(next_at + interval, time.monotonic())
-        every, maps_every = budget.every, plan.every
         if not budget.due() and plan.skip():
             budget.skipped()  # maps costs too much to read every tick
             continue
@@ -378,9 +381,10 @@ def _snapshots(
             raise
         except ProcError:
             raise
-        if budget.every != every:
+        now = time.monotonic()
+        if smaps_notice.news(budget.every, now):
             print(f"vmtop: now {budget.describe()}", file=sys.stderr, flush=True)
-        if plan.every != maps_every:
+        if maps_notice.news(plan.every, now):
             print(f"vmtop: now {plan.describe()}", file=sys.stderr, flush=True)
         taken += 1
         last = cur
@@ -437,7 +441,7 @@ def format_size(n: int, *, signed: bool = False) -> str:
 
 def human_line(event: Event, regions: int = 1) -> str:
     """time, event, size, range, kind, name (and what it means). ``regions``: how many
-    regions mapped (or unmapped) alike the event stands for, its range their span."""
+    regions of one sample alike the event stands for, its range their span."""
     stamp = time.strftime("%H:%M:%S", time.localtime(event.time))
     stamp += f".{int(event.time * 1000) % 1000:03d}"
     if event.event in ev.WHOLE_PROCESS:
@@ -489,7 +493,7 @@ def _human_lines(events: list[Event], out: TextIO) -> None:
 
 
 def human_lines(events: list[Event]) -> list[str]:
-    """A line an event, but one for the regions of a sample mapped alike: 1 696 pages
-    of V8's heap in a sample were 1 696 lines, the rest of the sample lost among them.
+    """A line an event, but one for the regions of a sample alike: 1 696 pages of V8's
+    heap mapped in a sample were 1 696 lines, the rest of the sample lost among them.
     (What watch, ``replay --events`` and ``diff REC`` print.)"""
     return [human_line(r.event, event_runs.regions(r)) for r in event_runs.sample_lines(events)]
