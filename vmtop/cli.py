@@ -166,8 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
         "watch",
         help="print one line per change to the memory map",
         description="Print one line per change to a process's memory map, as it happens "
-        "(three or more regions of one object mapped or unmapped in one sample, as V8's "
-        "heap pages are, as one line with their count; --json gives each). "
+        "(three or more regions of one object mapped, unmapped, committed or released in "
+        "one sample, as V8's heap pages are, or whose resident, shared or lazily freed "
+        "memory moved alike, as one line with their count; --json gives each). "
         "What watching costs the process is kept small: smaps (resident sizes; reading it "
         "walks the page tables, and the process's mmap waits) is read on a budget, "
         "at most 10% of a core, and maps in between; maps too is read less often when it "

@@ -131,7 +131,7 @@ def _print_events(rec: Recording, *, json_lines: bool) -> int:
     if json_lines:
         for event in events:
             out.write(json.dumps(event_record(event), ensure_ascii=True) + "\n")
-    else:  # (a sample's regions mapped alike on one line, as watch prints them)
+    else:  # (a sample's regions alike on one line, as watch prints them)
         out.writelines(line + "\n" for line in human_lines(events))
     out.flush()
     return 0

@@ -68,17 +68,36 @@ def event_text(e: Event, run: EventRun | None = None) -> Text:
     return text
 
 
+# What regions folded into one line did alike, by event; and whether the line's size
+# is their ranges' bytes (else it is the bytes a figure of theirs moved).
+_DID_ALIKE = {
+    ev.MAPPED: ("mapped", True),
+    ev.UNMAPPED: ("unmapped", True),
+    ev.RESERVE_COMMITTED: ("committed from their reserve", True),
+    ev.RESERVE_RELEASED: ("released to their reserve", True),
+    ev.RSS_CHANGED: ("whose resident memory moved", False),
+    ev.SWAP_CHANGED: ("whose memory on swap moved", False),
+    ev.SHARED_CHANGED: ("whose memory shared with another process moved", False),
+    ev.LAZYFREE_CHANGED: ("whose memory freed with MADV_FREE moved", False),
+    ev.COPIED_ON_WRITE: ("copied on write", False),
+}
+
+
 def _alike_rows(e: Event, run: EventRun) -> list[tuple[str, str]]:
     """How many regions of the sample the line stands for, where they lie, the first."""
-    how = {ev.MAPPED: "mapped", ev.UNMAPPED: "unmapped"}.get(e.event, "copied on write")
+    how, ranges = _DID_ALIKE.get(e.event, (e.event, False))
+    theirs = "the change and the resident size are" if ranges else "the change is"
     first = run.first
     lowest = f"{first.start:#x} – {first.end:#x} ({format_bytes(first.end - first.start)})"
+    span = format_bytes(e.end - e.start)
+    if ranges:
+        span += f", {format_bytes(e.size)} of it theirs"
     return [
         ("count", f"{event_runs.regions_said(event_runs.regions(run))} {how} alike in "
-                  "this sample (the same kind, object and cause): the change and the "
-                  "resident size are theirs together"),
+                  f"this sample (the same kind, object and cause): {theirs} theirs "
+                  "together"),
         ("span", f"{e.start:#x} – {e.end:#x}: from the lowest to the highest of them "
-                 f"({format_bytes(e.end - e.start)}, {format_bytes(e.size)} of it theirs)"),
+                 f"({span})"),
         ("lowest", lowest),
     ]  # fmt: skip
 

@@ -1,7 +1,7 @@
 """The event log: what changed, newest first, one line per event, coloured by event; a
 change repeated sample after sample is one line with its count ("×12"), and the regions
-of one sample mapped alike are one ("+424M in 1 696 regions": V8's heap pages), see
-``vmtop.model.event_runs``.
+of one sample alike are one ("mapped +424M in 1 696 regions": V8's heap pages; their
+"rss_changed +75M in 300 regions" as they fill), see ``vmtop.model.event_runs``.
 
 Demo narration (``note`` events) is interleaved in time order, so the cause (``malloc(4
 MiB) = 0x7f…``) sits next to its effect (``mapped +4.0M anon``). Line-based like the
@@ -43,7 +43,7 @@ def event_segments(
     are), the name is kept in sight: the range shrinks to its start address, and a long
     name keeps its end (``…/PostgreSQL.1804289383``); at 80 columns the name was cut
     off whole. ``count``: how many events of a run the line stands for ("×12");
-    ``regions``: how many regions mapped alike in one sample ("in 1 696 regions"), the
+    ``regions``: how many regions alike in one sample ("in 1 696 regions"), the
     range their span."""
     color = theme.event_color(e.event)
     if e.event == ev.NOTE:
@@ -74,7 +74,7 @@ def event_segments(
         if room is not None and (name or regions > 1):
             used = sum(len(seg.text) for seg in segments) + len(span) + len(kind)
             if used + (min(len(name) + 1, PATH_ROOM) if name else 0) > room:
-                # The size says how far it goes. The lowest of regions mapped alike,
+                # The size says how far it goes. The lowest of regions alike,
                 # scattered over terabytes, says nothing of the others: left out.
                 span = f"{e.start:0{addr_width}x} " if regions == 1 else ""
         segments.append(Segment(span, theme.style("soft")))
