@@ -174,3 +174,22 @@ def test_a_hole_punched_in_a_region_is_a_split_and_what_went():
                       region(BASE + 60 * MIB, 40 * MIB), LIB], 5.0)  # fmt: skip
     split = next(e for e in moments.net_change(a, protected, []) if e.event == ev.SPLIT)
     assert split.detail.endswith("mprotect of part of it")  # (its middle is r--p now)
+
+
+def test_what_is_new_at_b_is_said_as_what_the_map_named_it():
+    # Review: `vmtop diff` called 1 000 new pages of V8's heap "malloc above its mmap
+    # threshold, or a direct mmap … the map cannot tell which", as watch no longer does.
+    from vmtop.model.v8_pages import V8_PAGE
+
+    v8 = region(BASE + 300 * MIB, 256 << 10)._replace(object=V8_PAGE)
+    arenas = region(BASE + 310 * MIB, 3 * MIB)._replace(
+        object="Python 3.12 object arenas (obmalloc)"
+    )
+    plain = region(BASE + 320 * MIB, 3 * MIB)
+    a, b = snap([LIB], 0.0), snap([LIB, v8, arenas, plain], 1.0)
+    said = {e.start: e.detail for e in moments.net_change(a, b) if e.event == ev.MAPPED}
+    assert "V8 heap page" in said[v8.start] and "cannot tell" not in said[v8.start]
+    assert "3 of CPython's object arenas mapped" in said[arenas.start]
+    assert "cannot tell" in said[plain.start]  # (malloc or mmap: the map cannot tell)
+    gone = {e.start: e.detail for e in moments.net_change(b, a) if e.event == ev.UNMAPPED}
+    assert "given back" in gone[v8.start] and "3 of CPython's object arenas" in gone[arenas.start]

@@ -34,14 +34,13 @@ from vmtop.model import events as ev
 from vmtop.model import kinds
 from vmtop.model.diff import DEFAULT_RSS_THRESHOLD
 from vmtop.model.event_words import (
-    BIG_ANON_FREED,
-    BIG_ANON_MAPPED,
     HEAP_NAME,
     MALLOC_MMAP_THRESHOLD,
     STACK_NAME,
     renamed_words,
     size_text,
     split_cause,
+    what_it_is,
 )
 from vmtop.model.events import Event
 from vmtop.model.figures_read import resident_comparable
@@ -278,8 +277,8 @@ def net_change(
     for k, p in enumerate(A):
         if k not in pairing.users:
             detail = "mapped at A, not at B"
-            if _big_anon(p):
-                detail += "; " + BIG_ANON_FREED
+            if _big_anon(p):  # (V8's pages, CPython's arenas: said as such)
+                detail += "; " + what_it_is(p, p.start, p.size, freed=True)
             out.append(_item(when, ev.UNMAPPED, p, p.start, p.end, -p.size, detail))
     for j, c in enumerate(B):
         shape = _shape(pairing, j)
@@ -287,7 +286,7 @@ def net_change(
         if shape == _NEW:
             detail = "not mapped at A, or mapped again since"
             if _big_anon(c):
-                detail += "; " + BIG_ANON_MAPPED
+                detail += "; " + what_it_is(c, c.start, c.size, freed=False)
             out.append(_item(when, ev.MAPPED, c, c.start, c.end, c.size, detail))
             continue
         if shape == _PART:
