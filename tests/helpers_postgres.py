@@ -1,12 +1,16 @@
 """A throwaway PostgreSQL server for live tests: initdb in a temporary directory, the
 postmaster on a Unix socket there (no TCP), run as nobody when the tests run as root
-(PostgreSQL refuses root)."""
+(PostgreSQL refuses root); and ``Session``, a psql session on it whose backend's PID is
+known, for a test to watch that backend while it runs queries.
+
+(tests/fixtures/postgres_load/record.py records its fixtures with these too.)"""
 
 from __future__ import annotations
 
 import contextlib
 import glob
 import os
+import selectors
 import shutil
 import subprocess
 import tempfile
@@ -22,9 +26,11 @@ def postgres_bin() -> str | None:
 
 
 @contextlib.contextmanager
-def running_postgres(*settings: str):
+def running_postgres(*settings: str, log: str | None = None):
     """Yield (postmaster Popen, data directory, the user keywords for subprocess) of a
-    server started with ``-c`` ``settings``; skip the test where that cannot be done."""
+    server started with ``-c`` ``settings``; skip the test where that cannot be done.
+    ``log``: a file that gets the server's log (what pg_log_backend_memory_contexts
+    writes), else it goes nowhere."""
     postgres = postgres_bin()
     if postgres is None:
         pytest.skip("no PostgreSQL here (apt install postgresql)")
@@ -45,12 +51,13 @@ def running_postgres(*settings: str):
         if init.returncode != 0:
             pytest.skip(f"initdb failed: {init.stderr.decode(errors='replace')[-200:]}")
         options = [x for s in ("listen_addresses=", *settings) for x in ("-c", s)]
-        server = subprocess.Popen(
-            [postgres, "-D", pgdata, "-k", data, *options],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            **user,
-        )
+        with open(log or os.devnull, "ab") as log_file:
+            server = subprocess.Popen(
+                [postgres, "-D", pgdata, "-k", data, *options],
+                stdout=log_file,
+                stderr=log_file,
+                **user,
+            )
         try:
             pid_file = Path(pgdata, "postmaster.pid")
             deadline = time.monotonic() + 30
@@ -67,3 +74,68 @@ def running_postgres(*settings: str):
             server.wait(timeout=30)
     finally:
         shutil.rmtree(data, ignore_errors=True)
+
+
+class Session:
+    """One psql session on a server of ``running_postgres`` (``pgdata``, ``user``: what
+    it yields): ``pid`` is its backend's. ``run`` sends SQL and waits for it to end;
+    ``send`` does not wait (``wait`` does), so a test can look at the backend while a
+    query runs."""
+
+    DONE = "vmtop-session-done"
+
+    def __init__(self, pgdata: str, user: dict, *settings: str) -> None:
+        psql = os.path.join(os.path.dirname(postgres_bin()), "psql")
+        sockets = os.path.dirname(pgdata)
+        self.proc = subprocess.Popen(
+            [psql, "-X", "-q", "-A", "-t", "-h", sockets, "-d", "postgres"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            **user,
+        )
+        self._buffer = ""
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self.proc.stdout, selectors.EVENT_READ)
+        for setting in settings:
+            self.run(f"set {setting}")
+        self.pid = int(self.run("select pg_backend_pid()")[0])
+
+    def send(self, sql: str) -> None:
+        self.proc.stdin.write(f"{sql.rstrip(';')};\n\\echo {self.DONE}\n".encode())
+        self.proc.stdin.flush()
+
+    def wait(self, timeout: float = 60) -> list[str]:
+        """The lines the last SQL sent printed, once it ended."""
+        deadline = time.monotonic() + timeout
+        while f"{self.DONE}\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self._selector.select(left):
+                raise AssertionError(f"psql: no answer in {timeout}s after {self._buffer!r}")
+            chunk = os.read(self.proc.stdout.fileno(), 65536)
+            if not chunk:
+                raise AssertionError(f"psql ended after {self._buffer!r}")
+            self._buffer += chunk.decode(errors="replace")
+        said, _, self._buffer = self._buffer.partition(f"{self.DONE}\n")
+        return said.splitlines()
+
+    def run(self, sql: str, timeout: float = 60) -> list[str]:
+        self.send(sql)
+        return self.wait(timeout)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._selector.close()
+        self.proc.stdout.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

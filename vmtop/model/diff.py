@@ -60,6 +60,7 @@ from vmtop.model.mapping_figures import (
     swap_moved,
     swap_of,
 )
+from vmtop.model.postgres_events import said_in_postgres
 from vmtop.model.process_events import exec_event, pid_reused_event, state_event
 from vmtop.model.region import Region, Snapshot
 from vmtop.model.sharing_events import shared_of
@@ -141,7 +142,8 @@ def diff_snapshots(
     if with_rss:
         out += hugetlb_events(prev, cur, threshold)
     # (An Rss that moved with a private file mapping's copies was the copies.)
-    return fold_resident(hugetlb_unmapped_said(out, prev), threshold)
+    out = fold_resident(hugetlb_unmapped_said(out, prev), threshold)
+    return said_in_postgres(out, cur)  # (its shared memory, memory contexts, JIT)
 
 
 def _thread_stacks(regions) -> dict[int, Region]:

@@ -15,6 +15,7 @@ from vmtop.model import cuda, kinds
 from vmtop.model import events as ev
 from vmtop.model.cached_stacks import CACHED_GUARD, is_cached_stack
 from vmtop.model.events import Event
+from vmtop.model.postgres_words import postgres_what_it_is
 from vmtop.model.python_facts import (
     arena_size_for,
     arenas_version,
@@ -37,6 +38,12 @@ HEAP_GREW_BIG = (
     "(glibc's mmap threshold is dynamic: freeing an mmapped block raises it to that "
     "block's size, so later blocks that big use the heap)"
 )
+
+JIT_MAPPED = (
+    "executable anonymous memory: JIT-compiled code appeared (JVM code cache, V8, "
+    "LLVM's ORC JIT as in PostgreSQL's jit, PCRE2 JIT, libffi trampolines)"
+)
+JIT_FREED = "executable anonymous memory: JIT-compiled code given back"
 
 HEAP_NAME = "[heap]"
 STACK_NAME = "[stack]"
@@ -160,12 +167,7 @@ def what_it_is(r: Region, start: int, size: int, *, freed: bool) -> str:
     if kind == kinds.GAP:
         return f"a no-access hole in {r.object}'s span: the loader's alignment gap"
     if kind == kinds.JIT:
-        if freed:
-            return "executable anonymous memory: JIT-compiled code given back"
-        return (
-            "executable anonymous memory: JIT-compiled code appeared (JVM code cache, V8, "
-            "LLVM's ORC JIT as in PostgreSQL's jit, PCRE2 JIT, libffi trampolines)"
-        )
+        return JIT_FREED if freed else JIT_MAPPED
     if kind == kinds.DEVICE:
         return f"a device mapping: {r.object}" if r.object else "a device mapping"
     if kind == kinds.BSS and not freed and start == r.start and r.object:
@@ -194,6 +196,9 @@ def what_it_is(r: Region, start: int, size: int, *, freed: bool) -> str:
     if kind == kinds.BSS:
         return f"the .bss of {r.object}: unmapped with its object (dlclose)"
     if kind == kinds.SHM:
+        postgres = postgres_what_it_is(r, freed)  # (its dynamic shared memory)
+        if postgres is not None:
+            return postgres
         if not r.object:
             return "shared memory"
         if freed:

@@ -45,6 +45,7 @@ from vmtop.model.file_copies import CopyDrift, fold_resident
 from vmtop.model.hugetlb_events import HugetlbDrift
 from vmtop.model.lazy_free import LazyFreeDrift
 from vmtop.model.mapping_figures import certain_rss_change, lost_bytes, resident_range, swap_of
+from vmtop.model.postgres_events import said_in_postgres
 from vmtop.model.region import Region, Snapshot
 from vmtop.model.sharing_events import SharingDrift
 from vmtop.model.swap_events import SwapDrift
@@ -178,7 +179,8 @@ class RssDrift:
         # Copies of a file's pages written: an Rss that moved with them was them.
         self._copies.threshold = threshold
         copies = self._copies.update(snapshot, announced)
-        return fold_resident(out + copies, threshold) if copies else out
+        out = fold_resident(out + copies, threshold) if copies else out
+        return said_in_postgres(out, snapshot)  # (its shared memory touched)
 
     def _spread(
         self,
