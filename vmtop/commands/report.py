@@ -22,6 +22,7 @@ from collections import Counter
 
 from vmtop.model import events as ev
 from vmtop.model import kinds
+from vmtop.model.memory_files import shown_name
 from vmtop.model.names import display_command, display_name
 from vmtop.model.recording_summary import (
     KindCourse,
@@ -418,8 +419,8 @@ def _hugetlb_growths(base, last, changes: dict) -> dict[int, int]:
 
 def _region_name(r) -> str:
     """The region's name, or what it is: a thread's stack says whose (as the table)."""
-    if r.path:
-        return display_name(r.path)
+    if r.path:  # (shared memory vmtop named: that name, its file after it)
+        return display_name(shown_name(r.path, r.kind, r.object))
     if r.kind == kinds.THREAD_STACK:
         if (r.object or "").startswith("threads "):
             return f"[stacks of {r.object}]"

@@ -47,6 +47,7 @@ from vmtop.model.diff import (
 )
 from vmtop.model.events import Event
 from vmtop.model.hugetlb_events import HUGETLB_WORDS
+from vmtop.model.memory_files import shown_name
 from vmtop.model.names import display_name
 from vmtop.model.process_events import exited_event, unreadable_exec_event
 from vmtop.model.region import Snapshot
@@ -467,8 +468,8 @@ def human_line(event: Event, regions: int = 1) -> str:
         size = format_size(event.size)
     if regions > 1:
         size = f"{size:>14} in {event_runs.regions_said(regions)}"
-    if event.path:
-        name = display_name(event.path)
+    if event.path:  # (shared memory vmtop named: that name, its file after it)
+        name = display_name(shown_name(event.path, event.kind, event.object))
     elif event.tid is not None:  # as the TUI's table names it
         name = f"[stack of thread {event.tid}]"
     elif event.object:  # a runtime's heap: "Java heap", "arena heap 2", "Oilpan heap"

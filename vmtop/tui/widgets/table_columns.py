@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from vmtop.model import kinds
 from vmtop.model.cached_stacks import is_cached_stack
+from vmtop.model.memory_files import shown_name
 from vmtop.model.names import display_name
 from vmtop.model.region import Region
 from vmtop.model.stacks import MAIN_STACK_OWNER, STACK_SHAPE
@@ -234,7 +235,8 @@ _GUARDED = {MAIN_STACK_OWNER: "the main stack"}
 def region_name(region: Region) -> tuple[str, bool]:
     """(what to show in the name column, whether it is a description rather than a name)."""
     if region.path:
-        return display_name(region.path), False
+        shown = shown_name(region.path, region.kind, region.object)
+        return display_name(shown), shown != region.path
     if region.kind == kinds.THREAD_STACK and (region.object or "").startswith("threads "):
         return f"[stacks of {region.object}]", True  # merged: every TID
     if region.kind == kinds.THREAD_STACK and region.tid is not None:
