@@ -41,7 +41,9 @@ classifies a live process, a copied ``/proc`` tree and a recording.
   Oilpan's cage are named by their layout (``vmtop.model.chromium_heaps``); in a Go
   program, the Go heap by where Go puts it (``vmtop.model.go_heap``); in PostgreSQL,
   its shared memory (``vmtop.model.postgres_memory``); in CPython, obmalloc's object
-  arenas by their size (``vmtop.model.python_arenas``).
+  arenas by their size (``vmtop.model.python_arenas``); in a program built with a
+  sanitizer, ASan's and TSan's shadow and the sanitizer's heap
+  (``vmtop.model.sanitizer_memory``).
 - Devices get the device's short name as ``object``; SysV segments their shmid and key;
   memory in hugetlb pages (``/anon_hugepage``, files on ``/dev/hugepages``) "hugetlb
   pages".
@@ -85,6 +87,7 @@ from vmtop.model.region_rows import (
     PlainRows,
     relabel,
 )
+from vmtop.model.sanitizer_memory import mark_sanitizer_memory
 from vmtop.model.stacks import (
     GUARD_MAX,
     JIT_CODE,
@@ -134,6 +137,8 @@ def classify_regions(regions: Sequence[Region], facts: ClassifyFacts | None = No
             mark_v8_pages(out)
             mark_v8_reservations(out)
         mark_go_heap(out)
+        if facts.sanitizer:
+            mark_sanitizer_memory(out, facts.sanitizer)
         if facts.postgres:
             mark_postgres_memory(out)
         if facts.valgrind:
@@ -172,6 +177,8 @@ def classify_columns(regions: RegionColumns, facts: ClassifyFacts | None = None)
         mark_v8_pages(patched)
         mark_v8_reservations(patched)
     mark_go_heap(patched)
+    if facts.sanitizer:
+        mark_sanitizer_memory(patched, facts.sanitizer)
     if facts.postgres:
         mark_postgres_memory(patched)
     if facts.valgrind:

@@ -21,6 +21,7 @@ from vmtop.model.devices import device_meaning
 from vmtop.model.postgres_words import why_postgres
 from vmtop.model.python_words import why_python
 from vmtop.model.region import Region
+from vmtop.model.sanitizer_words import why_sanitizer
 from vmtop.model.stacks import GUARD_MAX
 
 DELETED = " (deleted)"
@@ -72,6 +73,9 @@ def why_kind(region: Region) -> str:
     python = why_python(r, size)
     if python is not None:
         return python
+    sanitizer = why_sanitizer(r, size)
+    if sanitizer is not None:
+        return sanitizer
     if r.object == valgrind.VALGRIND_MEMORY:
         return valgrind.VALGRIND_WHY
     if r.object in (v8_pages.V8_PAGE, v8_pages.V8_LARGE):

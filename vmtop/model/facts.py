@@ -79,6 +79,10 @@ class ClassifyFacts(NamedTuple):
     # heaps never are (procfs.noreserve_flags says why and when it is known). Empty:
     # not known (no smaps read, strict overcommit), and the shape decides.
     mapped_without_noreserve: frozenset[int] = frozenset()
+    # The sanitizer the process runs ("ASan", "TSan", "LSan"; "": none), told by its
+    # run-time (procfs.sanitizer_runtime): its shadow and heap are named
+    # (model.sanitizer_memory).
+    sanitizer: str = ""
 
 
 NO_FACTS = ClassifyFacts()

@@ -12,7 +12,8 @@
   (``vmtop.procfs.noreserve_flags``), from the smaps text when there is one;
 - whether the program runs V8 under a name that does not say so: its executable's
   dynamic symbols (``vmtop.procfs.v8_binary``), read once a file;
-- which CPython it runs and with which allocator (``vmtop.procfs.python_facts``).
+- which CPython it runs and with which allocator (``vmtop.procfs.python_facts``);
+- which sanitizer's run-time it runs (``vmtop.procfs.sanitizer_runtime``).
 
 Every read may fail (a copied tree lacks the file, the process exits): the fact is then
 left out and classification falls back on the map's shape.
@@ -38,6 +39,7 @@ from vmtop.procfs.bss_sizes import DEFAULT_BSS_SIZES
 from vmtop.procfs.java_facts import read_java_facts
 from vmtop.procfs.noreserve_flags import mapped_without_noreserve
 from vmtop.procfs.python_facts import read_python_facts
+from vmtop.procfs.sanitizer_runtime import read_sanitizer
 from vmtop.procfs.v8_binary import DEFAULT_V8_PROGRAMS
 
 # Reading threads' stack pointers stops after this long; the rest count as unknown.
@@ -197,4 +199,5 @@ def read_classify_facts(
         postgres=runs_postgres(paths),
         python=read_python_facts(procfs, pid, regions, paths),
         mapped_without_noreserve=mapped_without_noreserve(procfs, pid, regions, smaps_text),
+        sanitizer=read_sanitizer(procfs, pid, regions, paths),
     )

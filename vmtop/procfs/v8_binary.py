@@ -16,15 +16,13 @@ has: a process classified again costs a dictionary lookup.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 
 from elftools.elf.elffile import ELFFile
 
 from vmtop.model.process_events import first_file_region
 from vmtop.model.region import Region
-from vmtop.procfs.mapped_file import MappedFileError, open_mapped_file, stat_mapped_file
+from vmtop.procfs.mapped_file_facts import MappedFileFacts
 
 V8_NAMESPACE = b"\0_ZN2v8"  # a mangled C++ name in namespace v8, as a string table holds it
 DYNSTR_LIMIT = 64 << 20  # bigger than any real program's: such a table is not read
@@ -54,50 +52,21 @@ def exports_v8(stream) -> bool:
 
 
 class V8Programs:
-    """``exports_v8`` of mapped programs, cached by mapping and by file; thread-safe and
-    bounded (``BssSizes``'s way)."""
+    """``exports_v8`` of mapped programs, cached by mapping and by file
+    (``MappedFileFacts``)."""
 
     def __init__(self, max_entries: int = 4096) -> None:
-        self.max_entries = max_entries
-        self._by_mapping: OrderedDict[tuple, bool] = OrderedDict()
-        self._by_file: dict[tuple, bool] = {}
-        self._lock = threading.Lock()
-        self.reads = 0  # files actually read (for tests)
+        self._files = MappedFileFacts(exports_v8, False, max_entries)
+
+    @property
+    def reads(self) -> int:
+        return self._files.reads  # files actually read (for tests)
 
     def runs_v8(self, procfs, pid: int, regions: Sequence[Region]) -> bool:
         """Does the program mapped in ``regions`` export V8's API? False where its file
         cannot be read (a copied tree, no access, gone)."""
         r = first_file_region(regions)  # the program's executable
-        if r is None:
-            return False
-        # Also a file that could not be read: as BssSizes, not tried again each sample.
-        key = (pid, r.start, r.end, r.offset, r.dev, r.inode, r.path)
-        with self._lock:
-            if key in self._by_mapping:
-                return self._by_mapping[key]
-        found = self._read(procfs, pid, r)
-        with self._lock:
-            self._by_mapping[key] = found
-            while len(self._by_mapping) > self.max_entries:
-                self._by_mapping.popitem(last=False)
-        return found
-
-    def _read(self, procfs, pid: int, region: Region) -> bool:
-        try:
-            identity = stat_mapped_file(procfs, pid, region).identity
-            with self._lock:
-                if identity in self._by_file:
-                    return self._by_file[identity]
-            with open_mapped_file(procfs, pid, region, identity) as stream:
-                found = exports_v8(stream)
-        except (MappedFileError, OSError):
-            return False
-        with self._lock:
-            self.reads += 1
-            if len(self._by_file) >= self.max_entries:
-                self._by_file.clear()
-            self._by_file[identity] = found
-        return found
+        return False if r is None else self._files.of(procfs, pid, r)
 
 
 DEFAULT_V8_PROGRAMS = V8Programs()
