@@ -317,7 +317,13 @@ def protection_change(p: Region, c: Region) -> tuple[str, str]:
 # The causes of a split or merge of lines with the same permissions, before the lines'
 # VmFlags are read (procfs.vm_flag_changes reads them from the smaps texts kept).
 FLAGS_SPLIT_CAUSE = "madvise, mlock or mseal of part of it (the same permissions: a VmFlag differs)"
-FLAGS_MERGE_CAUSE = "their VmFlags match again (munlock, madvise)"
+# (Nothing the map shows tells them apart: a block freed and another malloc'd in its
+# place between samples, which the kernel joined to its neighbour, was said as munlock
+# or madvise, which the program never called: a PostgreSQL sort, review.)
+FLAGS_MERGE_CAUSE = (
+    "their VmFlags match again (munlock, madvise), or one was unmapped and memory "
+    "mapped in its place between samples, which the kernel joined to its neighbour"
+)
 
 # What sets each VmFlags code that can differ between lines of one mapping, and what
 # clears it again (None: nothing does; a sealed range stays sealed).
