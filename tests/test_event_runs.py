@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vmtop.model import event_runs, kinds
+from vmtop.model import events as ev
 from vmtop.model.event_runs import EventRun
 from vmtop.model.event_words import size_text
 from vmtop.model.events import Event
@@ -365,3 +366,24 @@ def test_every_mapping_is_counted_once_and_its_bytes_kept(steps):
     assert sum(r.event.size for r in runs) == sum(e.size for e in events)
     assert sum(r.event.rss for r in runs) == sum(e.rss for e in events)
     assert [r.event.time for r in runs] == sorted(r.event.time for r in runs)
+
+
+def test_shared_memory_segments_of_one_object_fold_though_their_files_differ():
+    # Review: a parallel query attached 5-12 /dev/shm/PostgreSQL.N segments in a sample,
+    # a line each: their files differ, their object does not.
+    from vmtop.commands.watch import human_lines
+    from vmtop.model.postgres_memory import POSTGRES_DSM
+
+    def segment(i: int) -> Event:
+        start = 0x7F0000000000 + i * 0x100000
+        return Event(5.0, ev.MAPPED, start, start + 0x40000, "shm", 0x40000, 0x40000,
+                     f"/dev/shm/PostgreSQL.{1000 + i}", detail="attached",
+                     object=POSTGRES_DSM)  # fmt: skip
+
+    lines = event_runs.sample_lines([segment(i) for i in range(5)])
+    assert len(lines) == 1 and event_runs.regions(lines[0]) == 5
+    (text,) = human_lines([segment(i) for i in range(5)])
+    assert "in 5 regions" in text and POSTGRES_DSM in text and "PostgreSQL.100" not in text
+    # Files of no object stay apart, as before.
+    plain = [segment(i)._replace(object=None) for i in range(5)]
+    assert len(event_runs.sample_lines(plain)) == 5

@@ -42,7 +42,7 @@ from bisect import insort
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from vmtop.model import alike_figures, file_copies
+from vmtop.model import alike_figures, file_copies, kinds
 from vmtop.model import events as ev
 from vmtop.model.event_words import size_text
 from vmtop.model.events import WHOLE_PROCESS, Event
@@ -242,7 +242,13 @@ def _alike_key(e: Event) -> tuple | None:
     if e.event not in ALIKE:
         return None
     cause = _cause_words(e)
-    return (e.time, e.event, e.kind, e.path, e.tid, e.object, e.rss is None, cause)
+    return (e.time, e.event, e.kind, _file_of(e), e.tid, e.object, e.rss is None, cause)
+
+
+def _file_of(e: Event) -> str | None:
+    """The file regions alike share: none for shared memory vmtop named, whose files
+    are one each (a parallel query's PostgreSQL.N segments: 12 lines in a sample)."""
+    return None if e.kind == kinds.SHM and e.object else e.path
 
 
 def _alike_run(alike: list[Event]) -> EventRun:
@@ -261,7 +267,10 @@ def _alike_run(alike: list[Event]) -> EventRun:
         )
         return EventRun(event, lowest, len(alike), regions=len(alike))
     rss = None if last.rss is None else sum(e.rss or 0 for e in alike)
+    # Of several files (shared memory segments), the line names their object.
+    path = last.path if all(e.path == last.path for e in alike) else ""
     event = last._replace(
+        path=path,
         start=lowest.start,
         end=max(e.end for e in alike),
         size=sum(e.size for e in alike),
