@@ -46,3 +46,12 @@ def test_the_report_names_named_shared_memory():
     region = Region(0x7F0000000000, 0x7F0008000000, "rw-s", 0, "00:11", 9,
                     "/anon_hugepage (deleted)", kind=kinds.SHM, object=PG)  # fmt: skip
     assert _region_name(region) == f"{PG} (/anon_hugepage)"
+
+
+def test_the_tui_event_log_names_named_shared_memory():
+    from vmtop.tui.widgets.event_log import event_segments
+
+    event = Event(0.0, ev.RSS_CHANGED, 0x7F0000000000, 0x7F0008000000, kinds.SHM,
+                  1 << 20, 1 << 20, "/dev/zero (deleted)", object=PG)  # fmt: skip
+    text = "".join(seg.text for seg in event_segments(event))
+    assert f"{PG} (/dev/zero)" in text, text

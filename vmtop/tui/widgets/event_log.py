@@ -25,6 +25,7 @@ from vmtop.model import event_runs
 from vmtop.model import events as ev
 from vmtop.model.event_runs import EventRun
 from vmtop.model.events import Event
+from vmtop.model.memory_files import shown_name
 from vmtop.model.names import display_name
 from vmtop.tui import sampler, theme
 from vmtop.tui.formatting import format_bytes, format_delta
@@ -67,7 +68,8 @@ def event_segments(
     kind = f"{theme.kind_label(e.kind):<9} " if e.kind else ""
     # A region with no name of its own goes by its object where it has one: "Java heap",
     # "arena heap 2", "Oilpan heap" say what "anon" does not.
-    name = display_name(e.path or e.object or "")
+    # Shared memory vmtop named: that name, its file after it (memory_files).
+    name = display_name(shown_name(e.path, e.kind, e.object) or e.object or "")
     if e.end > e.start:
         span = f"{e.start:0{addr_width}x}-{e.end:0{addr_width}x} "
         # (Regions mapped alike with no name keep their kind in sight: "reserved".)
