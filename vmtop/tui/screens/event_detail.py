@@ -92,10 +92,12 @@ def _alike_rows(e: Event, run: EventRun) -> list[tuple[str, str]]:
     span = format_bytes(e.end - e.start)
     if ranges:
         span += f", {format_bytes(e.size)} of it theirs"
+    alike = "alike in this sample (the same kind, object and cause)"
+    if run.object_load:  # its regions of every kind: one load (vmtop.model.object_loads)
+        alike = "together in this sample: one object's, of every kind (loaded or unloaded whole)"
     return [
-        ("count", f"{event_runs.regions_said(event_runs.regions(run))} {how} alike in "
-                  f"this sample (the same kind, object and cause): {theirs} theirs "
-                  "together"),
+        ("count", f"{event_runs.regions_said(event_runs.regions(run))} {how} {alike}: "
+                  f"{theirs} theirs together"),
         ("span", f"{e.start:#x} – {e.end:#x}: from the lowest to the highest of them "
                  f"({span})"),
         ("lowest", lowest),
