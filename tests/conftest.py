@@ -235,6 +235,19 @@ def run_vmtop(*args: str, timeout: float = 60, **kwargs) -> subprocess.Completed
     )
 
 
+def start_recording(pid: int, path, interval: float) -> subprocess.Popen:
+    """`vmtop record PID -o PATH --interval I` started, once it says it records (its
+    first sample read): the test's changes after that are in the recording."""
+    recorder = subprocess.Popen(
+        [*VMTOP, "record", str(pid), "-o", str(path), "--interval", str(interval)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    for line in recorder.stderr:
+        if "recording PID" in line:
+            break
+    return recorder
+
+
 def needs_root(reason: str = "this test needs root"):
     return pytest.mark.skipif(not is_root(), reason=reason)
 

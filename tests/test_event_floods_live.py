@@ -21,8 +21,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
-from conftest import run_vmtop
-from helpers_diff import VMTOP, WatchProcess, commanded
+from conftest import run_vmtop, start_recording
+from helpers_diff import WatchProcess, commanded
 from test_watch_fold import watch, watched
 
 from vmtop.commands.watch import format_size
@@ -117,13 +117,7 @@ def test_node_heap_growth_is_a_line_a_sample_in_every_text(spawn, tmp_path):
     before_v8 = int(node.read_line(20).split()[1])
     before = v8_resident(node.pid)
     rec = tmp_path / "grow.jsonl.gz"
-    recorder = subprocess.Popen(
-        [*VMTOP, "record", str(node.pid), "-o", str(rec), "--interval", "0.05"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    for line in recorder.stderr:
-        if "recording PID" in line:
-            break
+    recorder = start_recording(node.pid, rec, 0.05)
     text_out = open(tmp_path / "text", "w+")
     text = watch(text_out, str(node.pid), "--interval", "0.05")
     try:
@@ -377,13 +371,7 @@ def test_a_jvm_committing_its_heap_and_tables_in_pieces_is_a_line_an_object(spaw
     jvm.read_until("READY", timeout=120)
     before = nmt_committed(jcmd, jvm.pid, "Java Heap")
     rec = tmp_path / "grow.jsonl.gz"
-    recorder = subprocess.Popen(
-        [*VMTOP, "record", str(jvm.pid), "-o", str(rec), "--interval", "0.1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    for line in recorder.stderr:
-        if "recording PID" in line:
-            break
+    recorder = start_recording(jvm.pid, rec, 0.1)
     try:
         jvm.proc.stdin.write(b"grow\n")
         jvm.proc.stdin.flush()

@@ -17,8 +17,8 @@ import subprocess
 import time
 
 import pytest
-from conftest import C_DIR, run_vmtop
-from helpers_diff import VMTOP, WatchProcess, hexint, span
+from conftest import C_DIR, run_vmtop, start_recording
+from helpers_diff import WatchProcess, hexint, span
 from test_event_floods_live import as_events, regions_of, text_lines
 from test_watch_fold import watch, watched
 
@@ -84,13 +84,7 @@ def test_a_library_loaded_and_closed_is_a_line_each_time(compile_c, tmp_path):
     )
     assert child.stdout.readline().strip() == "ready"
     rec = tmp_path / "load.jsonl.gz"
-    recorder = subprocess.Popen(
-        [*VMTOP, "record", str(child.pid), "-o", str(rec), "--interval", "0.2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    for line in recorder.stderr:
-        if "recording PID" in line:
-            break
+    recorder = start_recording(child.pid, rec, 0.2)
     scripts = WatchProcess(child.pid, interval=0.2)
     scripts.wait_ready()
     text_out = open(tmp_path / "text", "w+")
