@@ -115,7 +115,9 @@ def test_watch_of_a_proc_tree_folds_blocks_mapped_alike_in_its_text(tmp_path):
     )
     (pid_dir / "cmdline").write_bytes(b"./demo\0")
     write_atomically(pid_dir / "maps", maps_text(base_regions()))
-    common = [str(PID), "--proc-root", str(tmp_path), "--interval", "0.3", "--count", "2"]
+    # Each watch's second sample must come after both have started and the map changed:
+    # at 0.3 s the text's had come and gone while the JSON's started (CI, under load).
+    common = [str(PID), "--proc-root", str(tmp_path), "--interval", "4", "--count", "2"]
     text_out, json_out = (open(tmp_path / name, "w+") for name in ("text", "json"))
     text, scripts = watch(text_out, *common), watch(json_out, *common, "--json")
     blocks = [0x7E00_0000_0000 + i * 4 * MiB for i in range(12)]
