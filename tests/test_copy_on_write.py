@@ -205,6 +205,7 @@ def test_watch_says_the_fork_and_the_copies_in_parent_and_child(compile_c):
         time.sleep(0.5)
         command("write")
         copied = {pid: shared_dirty(pid, address) for pid in (parent.pid, child)}
+        time.sleep(0.6)  # each watch samples the end of the writes too
     finally:
         for watch in watches:
             watch.stop()
@@ -218,13 +219,19 @@ def test_watch_says_the_fork_and_the_copies_in_parent_and_child(compile_c):
     def mine(watch):
         return [e for e in watch.events if e.get("start") == f"{address:#x}"]
 
-    in_parent = [(e["event"], e["delta"]) for e in mine(watches[0])]
-    assert in_parent[:2] == [("shared_changed", 16 * MiB), ("shared_changed", -8 * MiB)]
+    def copies(events) -> list[int]:
+        """The falls of the shared memory, in order: a sample taken in the middle of
+        the writes says part of them, the next the rest (CI under load)."""
+        return [e["delta"] for e in events if e["event"] == "shared_changed" and e["delta"] < 0]
+
+    in_parent = mine(watches[0])
+    assert (in_parent[0]["event"], in_parent[0]["delta"]) == ("shared_changed", 16 * MiB)
+    assert sum(copies(in_parent)) == -8 * MiB
     # This kernel's ksm_stat says no page was merged: the words name the fork alone.
-    details = [e["detail"] for e in mine(watches[0])[:2]]
-    assert details[0].startswith(FORK_SHARED + ":") and details[1].startswith(FORK_COPIED + ":")
-    in_child = [(e["event"], e["delta"]) for e in mine(watches[1])]
-    assert in_child[:1] == [("shared_changed", -8 * MiB)]
+    assert in_parent[0]["detail"].startswith(FORK_SHARED + ":")
+    falls = [e for e in in_parent if e["event"] == "shared_changed" and e["delta"] < 0]
+    assert all(e["detail"].startswith(FORK_COPIED + ":") for e in falls)
+    assert sum(copies(mine(watches[1]))) == -8 * MiB
     # Neither Rss moved: no rss_changed of the region before the parent quit.
     assert not [e for e in mine(watches[1]) if e["event"] == "rss_changed"]
 
