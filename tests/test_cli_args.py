@@ -61,7 +61,7 @@ def test_demo_refuses_a_copied_tree(tmp_path) -> None:
         (["report", "rec.jsonl", "--json"], "usage: vmtop report ", "--json"),
         (["snapshot", "1", "--nope"], "usage: vmtop snapshot ", "--nope"),
         (["where", "1", "0x10", "--format", "json"], "usage: vmtop where ", "--format json"),
-        (["--nope"], "usage: vmtop [-h]", "--nope"),
+        (["--nope"], "usage: vmtop [options] [PID]", "--nope"),
     ],
 )
 def test_an_unknown_option_is_refused_with_its_commands_usage(argv, usage, unknown) -> None:
@@ -108,3 +108,18 @@ def test_size_mib_is_the_mmap_demos_only(capsys):
     assert capsys.readouterr().err == (
         "vmtop: --size-mib is the mmap demo's; the malloc demo has no file\n"
     )
+
+
+def test_help_shows_vmtop_pid_first(capsys) -> None:
+    """The main use, `vmtop PID`, takes no COMMAND: the usage line says it, and each
+    command's own usage stays `vmtop COMMAND`."""
+    from vmtop.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--help"])
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "usage: vmtop [options] [PID]"
+    assert "'vmtop PID' watches process PID" in " ".join(out.split())
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["snapshot", "--help"])
+    assert capsys.readouterr().out.startswith("usage: vmtop snapshot [-h]")

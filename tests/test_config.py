@@ -374,3 +374,30 @@ def test_a_value_of_the_wrong_type_is_echoed_as_the_file_wrote_it(tmp_path, clea
     with pytest.raises(ConfigError, match="config.toml: ") as caught:
         load_settings({}, environ=clean_env)
     assert str(caught.value).endswith(says), str(caught.value)
+
+
+def test_a_threshold_is_written_as_vmtop_prints_sizes(tmp_path, clean_env):
+    """vmtop says "RSS changes of 64K or more": 64K (and 1M, 1.5M, 64KiB) is read back as
+    the bytes it printed, in 1024s, from the file, the environment and the options."""
+    from vmtop.tui.formatting import format_bytes
+
+    env = dict(clean_env, VMTOP_THRESHOLD="64k")
+    assert load_settings({}, environ=env).threshold == 64 * 1024
+    write_config(tmp_path, 'threshold = "1.5M"\n')
+    assert load_settings({}, environ=clean_env).threshold == 1536 * 1024
+    assert load_settings({"threshold": "64KiB"}, environ=clean_env).threshold == 65536
+    for size in (4096, 16 * 1024, 64 * 1024, 256 * 1024, 1 << 20, 4 << 20, 3 << 29):
+        shown = format_bytes(size)
+        assert load_settings({"threshold": shown}, environ=clean_env).threshold == size
+    with pytest.raises(ConfigError, match=r"whole number of bytes \(65536, 64K, 1M\)"):
+        load_settings({}, environ=dict(clean_env, VMTOP_THRESHOLD="64 kilo"))
+
+
+def test_watch_threshold_takes_a_size_with_its_unit():
+    from vmtop.cli import build_parser
+
+    args = build_parser().parse_args(["watch", "1", "--threshold", "1M"])
+    assert args.threshold == 1 << 20
+    for bad in ("1.5", "0K", "64 parsecs"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["watch", "1", "--threshold", bad])

@@ -21,6 +21,7 @@ from vmtop.config import (
     add_settings_options,
     format_settings,
     settings_from_args,
+    size_in_bytes,
     unknown_env_warnings,
 )
 from vmtop.model.address_text import parse_address_text
@@ -118,7 +119,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vmtop",
-        description="top for one process's address space: watch its memory map live.",
+        # The main use first: `vmtop PID` (the TUI) takes no COMMAND, which argparse's
+        # own usage line (COMMAND ...) does not show.
+        usage="%(prog)s [options] [PID]\n       %(prog)s [options] COMMAND ...",
+        description="top for one process's address space: watch its memory map live. "
+        "'vmtop PID' watches process PID in the terminal; 'vmtop' alone opens a list of "
+        "processes to pick from.",
         epilog="Run 'vmtop' to pick a process, 'vmtop PID' to watch one, "
         "'vmtop demo malloc' to see the heap and mmap at work.",
     )
@@ -130,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="read this /proc tree instead of /proc (a copy from another machine)",
     )
     add_settings_options(parser)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", prog="vmtop")
 
     snap = sub.add_parser("snapshot", help="print one snapshot of a process's memory map")
     _common(snap)
@@ -196,10 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--json", action="store_true", help="one JSON object per line")
     watch.add_argument(
         "--threshold",
-        type=positive_int,
+        type=size_in_bytes,
         default=None,
         metavar="BYTES",
-        help="smallest RSS change of a region that is reported (default: the config's, 65536)",
+        help="smallest RSS change of a region that is reported: 65536, 64K, 1M "
+        "(default: the config's, 64K)",
     )
 
     demo = sub.add_parser("demo", help="run a workload that shows memory behaviour")

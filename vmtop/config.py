@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -166,14 +167,55 @@ def _interval(value: Any) -> float:
     return number
 
 
+# A size as vmtop prints them ("64K", "1.0M") or as people write them ("1MiB", "512 kB"):
+# binary units, as everywhere in vmtop (and in pmap, smaps, top).
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def parse_bytes(text: str) -> int:
+    """A number of bytes from ``text``: 65536, 0x10000, 64K, 64k, 64KiB, 64 KB, 1.5M
+    (K, M, G, T in 1024s: vmtop's own sizes read back). ValueError where it is none, or
+    not a whole number of bytes."""
+    try:
+        return int(text.strip(), 0)
+    except ValueError:
+        pass
+    written = _SIZE.fullmatch(text.strip())
+    if written is None:
+        raise ValueError(f"not a size: {text!r}")
+    value = float(written["number"]) * _UNITS[(written["unit"] or "").lower()]
+    if not value.is_integer():
+        raise ValueError(f"not a whole number of bytes: {text!r}")
+    return int(value)
+
+
+_SIZE = re.compile(r"(?P<number>\d+(?:\.\d*)?|\.\d+)\s*(?:(?P<unit>[kmgt])i?b?|b)?", re.IGNORECASE)
+
+
+def size_in_bytes(text: str) -> int:
+    """An option's positive number of bytes, written as vmtop prints sizes too: 65536,
+    64K, 1M (an argparse type)."""
+    try:
+        value = parse_bytes(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a size in bytes (65536, 64K, 1M): {text!r}"
+        ) from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be at least 1 byte: {text!r}")
+    return value
+
+
 def _threshold(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError(f"must be a whole number of bytes, not {_written(value)}")
     if isinstance(value, str):
         try:
-            value = int(value, 0)
+            value = parse_bytes(value)
         except ValueError:
-            raise ValueError(f"must be a whole number of bytes, not {_written(value)}") from None
+            raise ValueError(
+                f"must be a whole number of bytes (65536, 64K, 1M), not {_written(value)}"
+            ) from None
     if isinstance(value, float) and value.is_integer() and value >= 1:
         # TOML reads 1e6 as a float: say how to write the number instead.
         raise ValueError(
@@ -371,7 +413,7 @@ def add_settings_options(parser: argparse.ArgumentParser) -> None:
         "--threshold",
         dest="cfg_threshold",
         metavar="BYTES",
-        help="smallest RSS change of a region that is an event (default 65536)",
+        help="smallest RSS change of a region that is an event: 65536, 64K, 1M (default 64K)",
     )
     group.add_argument(
         "--columns",

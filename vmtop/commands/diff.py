@@ -28,6 +28,7 @@ import time
 from typing import NamedTuple
 
 from vmtop.commands.watch import event_record, human_lines
+from vmtop.config import size_in_bytes
 from vmtop.model import events as ev
 from vmtop.model import moments
 from vmtop.model.diff import DEFAULT_RSS_THRESHOLD
@@ -93,11 +94,11 @@ def add_parser(sub, positive_int) -> None:
     diff.add_argument("--json", action="store_true", help="print one JSON object")
     diff.add_argument(
         "--threshold",
-        type=positive_int,
+        type=size_in_bytes,
         default=None,
         metavar="BYTES",
-        help="smallest change of a region's resident size that is reported (default: "
-        "the config's, 65536)",
+        help="smallest change of a region's resident size that is reported: 65536, 64K, "
+        "1M (default: the config's, 64K)",
     )
     # "-30s" (30 s before the end) is a time, not an option: argparse takes a word for
     # an option unless it looks like a negative number, which this says it does.

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
 from vmtop.commands.plan_notice import PlanNotice
+from vmtop.config import size_in_bytes
 from vmtop.model.names import display_name
 from vmtop.procfs.errors import NoLongerReadable
 from vmtop.procfs.reader import ProcFS
@@ -66,10 +67,11 @@ def add_parser(sub, common, parse_pid, positive_float, positive_int) -> None:
     )
     record.add_argument(
         "--threshold",
-        type=positive_int,
+        type=size_in_bytes,
         default=None,
         metavar="BYTES",
-        help="smallest RSS change of a region its events report (default: the config's, 65536)",
+        help="smallest RSS change of a region its events report: 65536, 64K, 1M (default: the "
+        "config's, 64K)",
     )
     record.add_argument(
         "--duration",
