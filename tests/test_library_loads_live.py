@@ -161,3 +161,171 @@ def test_a_library_loaded_and_closed_is_a_line_each_time(compile_c, tmp_path):
         ("mapped", len(loaded)),
         ("unmapped", len(loaded)),
     }
+
+
+NEEDS_SOURCES = ("dlopen_needs_a.c", "dlopen_needs_b.c")
+
+
+def built_libraries_that_need(tmp_path) -> tuple[str, list[str]]:
+    """libvmtopneedstop.so, which needs libvmtopneedsa.so and libvmtopneedsb.so (found
+    by its RUNPATH beside it); its path and theirs."""
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed: this test builds libraries")
+    needed = []
+    for source, letter in zip(NEEDS_SOURCES, "ab", strict=True):
+        out = tmp_path / f"libvmtopneeds{letter}.so"
+        cmd = ["gcc", "-O1", "-shared", "-fPIC", "-o", str(out), str(C_DIR / source)]
+        subprocess.run(cmd, check=True, capture_output=True)
+        needed.append(str(out))
+    top = tmp_path / "libvmtopneedstop.so"
+    cmd = ["gcc", "-O1", "-shared", "-fPIC", "-o", str(top), str(C_DIR / "dlopen_needs_top.c"),
+           f"-L{tmp_path}", "-lvmtopneedsa", "-lvmtopneedsb", "-Wl,-rpath,$ORIGIN"]  # fmt: skip
+    subprocess.run(cmd, check=True, capture_output=True)
+    return str(top), needed
+
+
+def mapped_ranges(pid: int) -> list[tuple[int, int]]:
+    with open(f"/proc/{pid}/maps") as f:
+        return [tuple(int(x, 16) for x in line.split(maxsplit=1)[0].split("-")) for line in f]
+
+
+def new_parts(
+    regions: list[tuple[int, int, str]], before: list[tuple[int, int]]
+) -> list[tuple[int, int, str]]:
+    """``regions`` less what was mapped ``before``: the kernel joins a .bss to anonymous
+    memory next to it that was there already (three pages of it, seen here), and what
+    the load mapped is the rest."""
+    parts = []
+    for start, end, name in regions:
+        pieces = [(start, end)]
+        for lo, hi in before:
+            pieces = [
+                piece
+                for a, b in pieces
+                for piece in ((a, min(b, lo)), (max(a, hi), b))
+                if piece[0] < piece[1]
+            ]
+        parts += [(a, b, name) for a, b in pieces]
+    return parts
+
+
+def readelf_needed(path: str) -> list[str]:
+    """The DT_NEEDED names of ``path``, as binutils' readelf says them."""
+    out = subprocess.run(["readelf", "-d", path], check=True, capture_output=True, text=True)
+    return [line.rsplit("[", 1)[1].rstrip("]") for line in out.stdout.splitlines()
+            if "(NEEDED)" in line]  # fmt: skip
+
+
+@pytest.mark.skipif(shutil.which("readelf") is None, reason="readelf (binutils) is not installed")
+def test_a_library_and_those_it_needs_are_one_line_naming_the_one_opened(compile_c, tmp_path):
+    """A dlopen of a library that needs two others (readelf: its DT_NEEDED) maps the
+    three in one call; dlclose unmaps them. The live watch's text reads their files: one
+    line, the one opened named, "with the 2 libraries it needs". A recording has no
+    files: its replay, diff and the TUI's log say one line of "3 libraries". Ground
+    truth: the kernel's maps of the three while loaded, and what the loader says."""
+    top, needed = built_libraries_that_need(tmp_path)
+    names = [path.rsplit("/", 1)[1] for path in needed]
+    assert sorted(readelf_needed(top)) == sorted(names)
+    ours = [top, *needed]
+    loader = compile_c("dlopen_dlclose.c", "-ldl")
+    child = subprocess.Popen(
+        [str(loader), top], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout.readline().strip() == "ready"
+    rec = tmp_path / "needs.jsonl.gz"
+    recorder = start_recording(child.pid, rec, 0.2)
+    text_out = open(tmp_path / "text", "w+")
+    text = watch(text_out, str(child.pid), "--interval", "0.2")
+    loads = []
+    try:
+        for _ in range(CYCLES):
+            before = mapped_ranges(child.pid)
+            command(child, "load", "loaded")
+            loads.append({path: new_parts(kernel_regions(child.pid, path), before)
+                          for path in ours})  # fmt: skip
+            time.sleep(0.8)  # the watches take a look, a few times
+            command(child, "close", "closed")
+            assert all(kernel_regions(child.pid, path) == [] for path in ours)
+            time.sleep(0.8)
+    finally:
+        recorder.send_signal(signal.SIGINT)
+        text.send_signal(signal.SIGINT)
+        recorder.wait(30)
+        out = watched(text, text_out)
+        child.stdin.close()
+        child.wait(20)
+    loaded = loads[0]
+    # Each its text, data and its .bss after them (anonymous).
+    assert all(len(loaded[path]) >= 5 and loaded[path][-1][2] == "" for path in ours)
+    assert all(load == loaded for load in loads)  # (where the loader put them)
+    regions = sum(len(rs) for rs in loaded.values())
+    sizes = {path: sum(end - start for start, end, _ in loaded[path]) for path in ours}
+    total = sum(sizes.values())
+    low = min(start for rs in loaded.values() for start, _, _ in rs)
+    high = max(end for rs in loaded.values() for _, end, _ in rs)
+
+    def about_them(m) -> bool:
+        return m["name"] in ours or m["name"] == "3 libraries"
+
+    def whole(m, sign: str) -> bool:
+        return regions_of(m) == regions and m["size"] == format_size(
+            int(f"{sign}{total}"), signed=True
+        )
+
+    by_size = sorted(needed, key=lambda path: -sizes[path])
+    listed = ", ".join(f"{path.rsplit('/', 1)[1]} {size_text(sizes[path])}" for path in by_size)
+    # The live text: a whole load (the kernel's regions of the three, no more, no less:
+    # a read in the middle of the dlopen sees part, and says it region by region) in
+    # one line naming the one the loader was asked for and the two its DT_NEEDED names.
+    lines = [m for m in text_lines(out) if about_them(m)]
+    said = set()
+    for m in lines:
+        sign, how, need = (
+            ("+", "dlopen", "needs") if m["event"] == "mapped" else ("-", "dlclose", "needed")
+        )
+        if not whole(m, sign):
+            continue
+        said.add(m["event"])
+        assert m["name"] == top
+        assert (hexint(m["start"]), hexint(m["end"])) == (low, high)
+        opened = (
+            f"{how} of libvmtopneedstop.so {size_text(sizes[top])} with the 2 libraries "
+            f"it {need}: {listed}"
+        )
+        assert m["words"].partition(";")[0] == opened, m["words"]
+        assert [x for x in lines if (x["time"], x["event"]) == (m["time"], m["event"])] == [m]
+    assert said == {"mapped", "unmapped"}, out
+
+    # The recording: its samples that saw the three come or go whole.
+    records = [json.loads(r) for r in run_vmtop("replay", rec, "--events", "--json")
+               .stdout.decode().splitlines()]  # fmt: skip
+    samples: dict[tuple[str, str], list[dict]] = {}
+    for r in records:
+        if r.get("path") in ours or r.get("object") in ours:
+            samples.setdefault((r["event"], stamp(r["time"])), []).append(r)
+    every = sorted(span for rs in loaded.values() for span in spans(rs))
+    whole_samples = {key for key, rs in samples.items() if sorted(map(span, rs)) == every}
+    assert {event for event, _ in whole_samples} == {"mapped", "unmapped"}, samples.keys()
+    replayed = run_vmtop("replay", rec, "--events").stdout.decode()
+    between = "\n".join(line[2:] for line in run_vmtop("diff", rec).stdout.decode().splitlines())
+    everyone = sorted(ours, key=lambda path: -sizes[path])
+    all_listed = ", ".join(
+        f"{path.rsplit('/', 1)[1]} {size_text(sizes[path])}" for path in everyone
+    )
+    for said_text in (replayed, between):
+        lines = [m for m in text_lines(said_text) if about_them(m)]
+        for event, at in whole_samples:
+            (m,) = [m for m in lines if m["time"] == at and m["event"] == event]
+            how = "dlopen" if event == "mapped" else "dlclose"
+            assert m["name"] == "3 libraries" and regions_of(m) == regions
+            assert m["words"].startswith(f"{how} (a library and those it ")
+            assert m["words"].partition(": ")[2].partition(";")[0] == all_listed
+
+    # The TUI's log, from the same events: a line for each of those samples.
+    runs: list[event_runs.EventRun] = []
+    event_runs.add_events(runs, as_events([r for r in records if "event" in r]), 5000)
+    for event, at in whole_samples:
+        (run,) = [r for r in runs if (r.event.event, stamp(r.event.time)) == (event, at)
+                  and r.object_load]  # fmt: skip
+        assert run.objects == 3 and run.regions == regions
+        assert run.event.object == "3 libraries" and run.event.size == total

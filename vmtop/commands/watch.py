@@ -3,7 +3,10 @@
 Of one sample, regions mapped (or unmapped) alike are one line ("mapped +424.0 MiB in
 1 696 regions", the pages of V8's heap: vmtop.model.event_runs.sample_lines), and so are
 regions whose figure moved alike ("rss_changed RSS +75.0 MiB in 300 regions", as those
-pages fill); with --json every event is a line of its own, for scripts.
+pages fill); so are the libraries a dlopen loaded ("dlopen of llvmjit.so with the 6
+libraries it needs", their files' DT_NEEDED read here: vmtop.procfs.needed_libraries)
+and regions given other permissions alike; with --json every event is a line of its own,
+for scripts.
 
 A snapshot every interval, each diffed with the one before (vmtop.model.diff). Stops
 after --count snapshots, on Ctrl-C, or when the process exits (printing ``exited``);
@@ -33,7 +36,7 @@ import stat
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TextIO
 
 from vmtop.commands.plan_notice import PlanNotice
@@ -49,6 +52,7 @@ from vmtop.model.events import Event
 from vmtop.model.hugetlb_events import HUGETLB_WORDS
 from vmtop.model.memory_files import shown_name
 from vmtop.model.names import display_name
+from vmtop.model.object_loads import Needs
 from vmtop.model.process_events import exited_event, unreadable_exec_event
 from vmtop.model.region import Snapshot
 from vmtop.model.stack_owners import keep_thread_stacks
@@ -63,6 +67,7 @@ from vmtop.procfs.errors import (
 from vmtop.procfs.huge_page_figures import said_with_huge_pages
 from vmtop.procfs.lazy_free_figures import said_with_lazy_free
 from vmtop.procfs.maps_ticks import MapsTicks
+from vmtop.procfs.needed_libraries import NeededLibraries
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.smaps_budget import SMAPS_BUDGET, carry_smaps, smaps_every
 from vmtop.procfs.snapshot import take_snapshot
@@ -91,6 +96,8 @@ def cmd_watch(procfs: ProcFS, args) -> int:
     out = sys.stdout
     as_json = getattr(args, "json", False)
     write = _json_lines if as_json else _human_lines
+    # Which of the libraries loaded together needs which, for the text's line of them.
+    needed = None if as_json else NeededLibraries(procfs)
     threshold = getattr(args, "threshold", None) or DEFAULT_RSS_THRESHOLD
     interval = float(getattr(args, "interval", None) or 1.0)
     count = getattr(args, "count", None)
@@ -118,7 +125,11 @@ def cmd_watch(procfs: ProcFS, args) -> int:
             if isinstance(cur, Event):
                 write([cur], out)  # the last: exited (or exec'd a program vmtop may not read)
                 continue
-            write(_events(prev, cur, budget, threshold), out)
+            events = _events(prev, cur, budget, threshold)
+            if needed is None:
+                write(events, out)
+            else:
+                _human_lines(events, out, needed.of_loads(cur.info.pid, events, prev, cur))
             prev = cur
             if reader_gone():
                 return 0  # (`watch PID | head -1` of a quiet process: nothing to write)
@@ -487,14 +498,19 @@ def human_line(event: Event, regions: int = 1) -> str:
     return text
 
 
-def _human_lines(events: list[Event], out: TextIO) -> None:
-    for line in human_lines(events):
+def _human_lines(
+    events: list[Event], out: TextIO, needs: Mapping[str, Needs] | None = None
+) -> None:
+    for line in human_lines(events, needs):
         out.write(line + "\n")
         out.flush()
 
 
-def human_lines(events: list[Event]) -> list[str]:
+def human_lines(events: list[Event], needs: Mapping[str, Needs] | None = None) -> list[str]:
     """A line an event, but one for the regions of a sample alike: 1 696 pages of V8's
     heap mapped in a sample were 1 696 lines, the rest of the sample lost among them.
-    (What watch, ``replay --events`` and ``diff REC`` print.)"""
-    return [human_line(r.event, event_runs.regions(r)) for r in event_runs.sample_lines(events)]
+    (What watch, ``replay --events`` and ``diff REC`` print.) ``needs``: which of the
+    libraries loaded together needs which, by file, where their files were read (a
+    live watch's: ``vmtop.procfs.needed_libraries``)."""
+    lines = event_runs.sample_lines(events, needs)
+    return [human_line(r.event, event_runs.regions(r)) for r in lines]

@@ -21,10 +21,16 @@ event, kind, name, thread and object, for the same cause, in the same sample (a 
 and an unnamed anonymous mmap are two lines). The line says how many regions, their
 bytes and the resident bytes that came or went with them summed, and the span they lie
 in; it sorts among the sample's lines by that sum. Across samples mappings never fold.
+So are regions given other permissions alike (a program that mprotects every other page
+of a mapping of 1 000 pages: 500 ``protection_changed`` in one sample, one line now).
 A library loaded in one sample is one line too, its regions of every kind (text, rodata,
-relro, data, its .bss) together, and so is one unloaded (``object_loads``): Python
-importing json, ssl, decimal and five more was 123 lines in one sample, 30 now; a
-backend's first JIT query (libLLVM and its dependencies) about 45.
+relro, data, its .bss) together, and so is one unloaded (``object_loads``); and so are
+the libraries loaded (unloaded) whole in one sample together, a dlopen's library and
+those it needs: Python importing json, ssl, decimal and five more was 123 lines in one
+sample, then 30 (a library each), one now; a backend's first JIT query (llvmjit.so,
+libLLVM and five more) about 45, then 7, one now. Which of them was opened, and which
+came because it needs them, is said where their files' DT_NEEDED was handed in
+(``needs``: a live watch reads them), else they are named, "3 libraries".
 Pages of one file mapped private and written in many of its regions in one sample (code
 a JIT or a debugger patches, a page at a time) are one line too: their copies summed.
 So are regions committed from their reserve (or released to it) alike, and a figure
@@ -32,18 +38,23 @@ that moved alike in many regions: V8's pages filling as the heap grows (293
 ``rss_changed`` in one sample; 324 "since it was mapped" where smaps was read every few
 ticks), 500 regions shared after a fork, then copied, then freed with MADV_FREE. Their
 words are theirs summed (``alike_figures``): "pages faulted in, in 300 regions: now
-75.0 MiB resident".
+75.0 MiB resident". Such a line of regions whose figure moved alike goes on sample after
+sample as a run does (four blocks filling a step a second were a line a second): the
+same event, kind, file, thread and object, the same words, the same way, where it
+overlaps the last such line; its ``samples`` are counted ("×12") beside its regions (the
+last sample's), and what ends a region's run ends it.
 
 What folds is a function of the events alone, in time order, not of how they arrived:
 the log of a replay, rebuilt from the recording at each jump, reads as the live one did.
 Recordings and ``vmtop watch --json`` keep every event; ``vmtop watch``'s text folds the
-regions of a sample alike (``sample_lines``), as the log does, and nothing else.
+regions of a sample alike (``sample_lines``), as the log does, and nothing else (a line
+printed is not taken back to count a run).
 """
 
 from __future__ import annotations
 
 from bisect import insort
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
 from vmtop.model import alike_figures, file_copies, kinds, object_loads
@@ -68,11 +79,24 @@ REACH = 6
 # and committed from their reserve or released to it: the same ranges coming or going
 # as usable memory (V8 gave 124 pages of 256 KiB back to its reserve in one sample,
 # the JVM commits its GC's tables a piece each).
-ALIKE = frozenset((ev.MAPPED, ev.UNMAPPED, ev.RESERVE_COMMITTED, ev.RESERVE_RELEASED))
-# Figures of many regions of one sample alike, folded the same way (a run of one of
-# them over samples is a line of its own: regions and samples are never counted
-# together). Their words are summed (``alike_figures``); a file's copies are said by
-# file (``file_copies``).
+# And given other permissions alike: a program that mprotects every other page of a
+# mapping of 1 000 pages (guard pages between its blocks, a JIT's pages made read-only
+# again) gave 500 lines in one sample, one of them for the split.
+ALIKE = frozenset(
+    (
+        ev.MAPPED,
+        ev.UNMAPPED,
+        ev.RESERVE_COMMITTED,
+        ev.RESERVE_RELEASED,
+        ev.PROTECTION_CHANGED,
+    )
+)
+# Figures of many regions of one sample alike, folded the same way. Their words are
+# summed (``alike_figures``); a file's copies are said by file (``file_copies``). Such a
+# line sample after sample (the regions of one object growing alike: four threads'
+# blocks filling, a line every second) is one line too, its samples counted ("×12"):
+# the same figure of regions of the same kind, file, object and words, the same way,
+# where the last line's span overlaps it.
 ALIKE_FIGURES = frozenset(
     (ev.RSS_CHANGED, ev.SWAP_CHANGED, ev.SHARED_CHANGED, ev.LAZYFREE_CHANGED, ev.COPIED_ON_WRITE)
 )
@@ -93,16 +117,29 @@ ENDS_ALL = frozenset((ev.EXEC, ev.EXITED, ev.PID_REUSED))
 
 
 class EventRun(NamedTuple):
-    """One line of the log: ``count`` events from ``first`` on, shown as ``event``."""
+    """One line of the log: ``count`` events from ``first`` on, shown as ``event``: the
+    samples of a region's run ("×12"), the regions of one sample alike, or of a run of
+    such lines every region of every sample (then ``samples`` says how many samples)."""
 
     event: Event  # the last one's words and figures, the run's range and summed change
     first: Event
     count: int = 1
     ended: bool = False  # something else happened to its region since: joins no more
-    regions: int = 1  # how many regions of one sample alike it stands for (``count`` too)
+    # How many regions of one sample alike it stands for (``count`` too, but of a run
+    # of such lines: of its last sample).
+    regions: int = 1
     # Of one object loaded (or unloaded) whole in the sample: its regions of every kind
-    # (``object_loads``), not regions alike.
+    # (``object_loads``), not regions alike; of how many objects (a dlopen maps the
+    # libraries the one it opens needs, in the same call).
     object_load: bool = False
+    objects: int = 1
+    # Of regions alike: the samples it stands for ("×12" of a line "in 300 regions"),
+    # where the same figure of regions of one object moved alike sample after sample.
+    samples: int = 1
+    # Of regions alike whose figure moved: what they were alike in but the sample (the
+    # key of ``_alike_key`` but its time), which a line of a later sample is to share to
+    # go on with it.
+    alike: tuple | None = None
 
 
 def single(e: Event) -> EventRun:
@@ -150,17 +187,25 @@ def joined(run: EventRun, e: Event) -> EventRun:
     )
 
 
-def add_events(runs: list[EventRun], new: Iterable[Event], limit: int) -> int:
+def add_events(
+    runs: list[EventRun],
+    new: Iterable[Event],
+    limit: int,
+    needs: Mapping[str, object_loads.Needs] | None = None,
+) -> int:
     """Add ``new`` events to ``runs`` (oldest first, in time order; of one time, the most
     bytes last), the regions of one sample mapped alike folded into one line
-    (``sample_lines``), each other event folded into a recent run it continues, and drop
-    the oldest runs beyond ``limit``, in place; how many events the dropped runs held."""
-    lines = sorted(_lines_with_events(new), key=lambda line: _time_then_bytes(line[0].event))
+    (``sample_lines``), each other event (and each line of regions whose figure moved
+    alike) folded into a recent run it continues, and drop the oldest runs beyond
+    ``limit``, in place; how many events the dropped runs held. ``needs``: which of the
+    libraries loaded together needs which, by file, where known (``object_loads``)."""
+    lines = sorted(_lines_with_events(new, needs), key=lambda line: _time_then_bytes(line[0].event))
     for line, events in lines:
         for e in events:  # each region's own range: the span of a fold is mostly not theirs
             _end_runs_about(runs, e)
-        if line.count > 1:  # regions alike: never a run's going on
-            _insert(runs, line)
+        if line.regions > 1:  # regions alike: only as a run of such lines goes on
+            run = _alike_run_it_continues(runs, line)
+            _insert(runs, line if run is None else joined_alike(run, line))
             continue
         e = line.event
         run = _run_it_continues(runs, e)
@@ -193,19 +238,66 @@ def _run_it_continues(runs: list[EventRun], e: Event) -> EventRun | None:
     return None
 
 
-def sample_lines(events: Iterable[Event]) -> list[EventRun]:
+def _alike_run_it_continues(runs: list[EventRun], line: EventRun) -> EventRun | None:
+    """The recent line of regions alike that ``line`` (regions alike too) goes on with,
+    taken out of ``runs``; None where none. The newest line of regions of the same
+    event, kind, file, thread and object where it overlaps: it goes on with it if they
+    moved the same way, with the same words, or that run is over (up then down then up
+    is three lines, as a region's own is)."""
+    if line.alike is None:
+        return None
+    for back in range(1, min(REACH, len(runs)) + 1):
+        run = runs[-back]
+        if run.alike is None or run.alike[:SUBJECT] != line.alike[:SUBJECT]:
+            continue
+        if _overlap(run.event, line.event):
+            if not run.ended and run.alike == line.alike and line.event.delta:
+                return runs.pop(-back)
+            return None
+    return None
+
+
+# What of ``_alike_key`` (but its time) says which regions a line is about: its event,
+# kind, file, thread and object; the rest (the way they moved, their words) how.
+SUBJECT = 5
+
+
+def _overlap(a: Event, b: Event) -> bool:
+    return a.start < b.end and b.start < a.end
+
+
+def joined_alike(run: EventRun, line: EventRun) -> EventRun:
+    """A line of regions alike joined to the run of such lines it goes on with: the
+    last one's words (its regions, what they hold now), the span of them all, the
+    change summed; ``regions`` the last sample's, ``count`` every event."""
+    shown, e = run.event, line.event
+    start, end = min(shown.start, e.start), max(shown.end, e.end)
+    delta = shown.delta + e.delta
+    return line._replace(
+        event=e._replace(start=start, end=end, delta=delta, size=abs(delta)),
+        first=run.first,
+        count=run.count + line.count,
+        samples=run.samples + 1,
+    )
+
+
+def sample_lines(
+    events: Iterable[Event], needs: Mapping[str, object_loads.Needs] | None = None
+) -> list[EventRun]:
     """``events`` as lines, in their order: of one sample, ``ALIKE_FROM`` or more regions
-    mapped (unmapped, committed, released, or whose figure moved) alike as one, and an
-    object's regions loaded (unloaded) whole as one, in the place of the first of them;
-    every other event a line of its own. What ``vmtop
-    watch`` prints."""
-    return [line for line, _ in _lines_with_events(events)]
+    mapped (unmapped, committed, released, given other permissions, or whose figure
+    moved) alike as one, and the regions of the objects loaded (unloaded) whole as one,
+    in the place of the first of them; every other event a line of its own. What ``vmtop
+    watch`` prints. ``needs``: as ``add_events``'s."""
+    return [line for line, _ in _lines_with_events(events, needs)]
 
 
 def regions(run: EventRun) -> int:
     """How many regions of one sample the line stands for: more than one where it folds
-    regions of one sample alike (``ALIKE``, ``ALIKE_FIGURES``); one for a run over
-    samples (its count is of samples, "×12") and for a line of its own."""
+    regions of one sample alike (``ALIKE``, ``ALIKE_FIGURES``: of its last sample, where
+    it is a run of such lines, whose samples are ``samples``); one for a run of a
+    region's own over samples (its count is of samples, "×12") and for a line of its
+    own."""
     return run.regions
 
 
@@ -214,28 +306,38 @@ def regions_said(n: int) -> str:
     return f"{n:,} regions".replace(",", " ")
 
 
-def _lines_with_events(events: Iterable[Event]) -> list[tuple[EventRun, list[Event]]]:
+def _lines_with_events(
+    events: Iterable[Event], needs: Mapping[str, object_loads.Needs] | None = None
+) -> list[tuple[EventRun, list[Event]]]:
     """``sample_lines``, each line with the events it stands for: theirs to end the runs
     they are about while they are added; a line keeps none of them but its first."""
     events = list(events)
-    # An object's regions loaded whole: its line, not regions alike (its text and its
-    # two rodata regions are not three lines of one kind and two of others).
-    loads: dict[int, list[Event]] = {}
+    # Objects' regions loaded whole: a line for those of one sample (and way), not
+    # regions alike (a library's text and its two rodata regions are not three lines of
+    # one kind and two of others; a library and those it needs are not one each).
+    loaded: list[list[Event]] = []
+    taken: set[int] = set()
     for load in object_loads.object_loads(events):
-        if not any(id(e) in loads for e in load):
-            loads.update((id(e), load) for e in load)
+        if not any(id(e) in taken for e in load):
+            taken.update(id(e) for e in load)
+            loaded.append(load)
+    loads: dict[int, list[list[Event]]] = {}
+    for together in object_loads.sample_loads(loaded):
+        loads.update((id(e), together) for load in together for e in load)
     keys = [None if id(e) in loads else _alike_key(e) for e in events]
     alike: dict[tuple, list[Event]] = {}
     for e, key in zip(events, keys, strict=True):
         if key is not None:
             alike.setdefault(key, []).append(e)
     lines: list[tuple[EventRun, list[Event]]] = []
+    said: set[int] = set()  # the loads of a sample already a line (by their first's id)
     for e, key in zip(events, keys, strict=True):
         group = alike.get(key) if key is not None else None
-        load = loads.get(id(e))
-        if load is not None:
-            if load[0] is e:
-                lines.append((_load_run(load), load))
+        together = loads.get(id(e))
+        if together is not None:
+            if id(together[0][0]) not in said:
+                said.add(id(together[0][0]))
+                lines.append((_load_run(together, needs), [e for load in together for e in load]))
         elif group is None or len(group) < ALIKE_FROM:
             lines.append((single(e), [e]))
         elif group[0] is e:
@@ -269,11 +371,15 @@ def _file_of(e: Event) -> str | None:
     return None if e.kind == kinds.SHM and e.object else e.path
 
 
-def _load_run(load: list[Event]) -> EventRun:
-    """One line for an object's regions loaded (unloaded) whole: ``object_loads``."""
-    lowest = min(load, key=lambda e: e.start)
-    event = object_loads.load_event(load)
-    return EventRun(event, lowest, len(load), regions=len(load), object_load=True)
+def _load_run(loads: list[list[Event]], needs: Mapping[str, object_loads.Needs] | None) -> EventRun:
+    """One line for the objects' regions loaded (unloaded) whole in one sample:
+    ``object_loads``."""
+    every = [e for load in loads for e in load]
+    lowest = min(every, key=lambda e: e.start)
+    event = object_loads.loads_event(loads, needs)
+    return EventRun(
+        event, lowest, len(every), regions=len(every), object_load=True, objects=len(loads)
+    )
 
 
 def _alike_run(alike: list[Event]) -> EventRun:
@@ -290,7 +396,8 @@ def _alike_run(alike: list[Event]) -> EventRun:
             delta=sum(e.delta for e in alike),
             detail=file_copies.copies_together(alike) if copies else alike_figures.together(alike),
         )
-        return EventRun(event, lowest, len(alike), regions=len(alike))
+        key = _alike_key(last)
+        return EventRun(event, lowest, len(alike), regions=len(alike), alike=key and key[1:])
     rss = None if last.rss is None else sum(e.rss or 0 for e in alike)
     # Of several files (shared memory segments), the line names their object.
     path = last.path if all(e.path == last.path for e in alike) else ""

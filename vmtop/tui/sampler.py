@@ -20,7 +20,7 @@ of them.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -28,6 +28,7 @@ from vmtop.model import diff, since_baseline
 from vmtop.model import events as ev
 from vmtop.model import region_changes as model_changes
 from vmtop.model.hugetlb_regions import counting_hugetlb
+from vmtop.model.object_loads import Needs
 from vmtop.model.process_events import exited_event, state_event, unreadable_exec_event
 from vmtop.model.region import Snapshot
 from vmtop.model.rss_drift import RssDrift
@@ -43,6 +44,7 @@ from vmtop.procfs.errors import (
 )
 from vmtop.procfs.huge_page_figures import said_with_huge_pages
 from vmtop.procfs.lazy_free_figures import lazy_free_figures, said_with_lazy_free
+from vmtop.procfs.needed_libraries import NeededLibraries
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.smaps_budget import SMAPS_BUDGET, carry_smaps, smaps_every
 from vmtop.procfs.snapshot import HUGE_MAP_REGIONS, take_snapshot
@@ -104,6 +106,10 @@ class SampleResult(NamedTuple):
     # (regions of the smaps read before, moved, new keys): RssHistory's work, done here
     # in the worker (a pass over every region: a second at a million).
     rss_moves: tuple | None = None
+    # Which of the libraries loaded together in this sample needs which, by file (their
+    # DT_NEEDED, read here in the worker: vmtop.procfs.needed_libraries), for the log's
+    # line of them; None where none were.
+    needs: Mapping[str, Needs] | None = None
 
 
 # -- per-region changes -----------------------------------------------------------------
@@ -178,6 +184,7 @@ class Sampler:
     ) -> None:
         self.procfs = procfs
         self.drift = RssDrift(rss_threshold)  # resident changes for the event log
+        self.needed = NeededLibraries(procfs)
         self.pid = pid
         self.clock = clock
         self.budget = budget
@@ -303,6 +310,8 @@ class Sampler:
             self.text_cost = time.perf_counter() - t_text
             self.plan_smaps(interval)
         self.last = snap
+        # The libraries a dlopen loaded together: which it opened, which it needed.
+        needs = self.needed.of_loads(self.pid, events, prev, snap) if prev is not None else None
         moves = None
         if smaps_read and before_smaps is not None and before_smaps.regions is not snap.regions:
             moves = (before_smaps.regions, *rss_moves(before_smaps.regions, snap.regions))
@@ -320,6 +329,7 @@ class Sampler:
             cost_seconds=cost,
             smaps_pending=pending,
             rss_moves=moves,
+            needs=needs or None,
         )
 
     def _gone(self, prev: Snapshot | None, error: ProcError, t0: float) -> SampleResult:

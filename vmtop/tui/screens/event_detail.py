@@ -80,6 +80,7 @@ _DID_ALIKE = {
     ev.SHARED_CHANGED: ("whose memory shared with another process moved", False),
     ev.LAZYFREE_CHANGED: ("whose memory freed with MADV_FREE moved", False),
     ev.COPIED_ON_WRITE: ("copied on write", False),
+    ev.PROTECTION_CHANGED: ("given other permissions", True),
 }
 
 
@@ -93,15 +94,29 @@ def _alike_rows(e: Event, run: EventRun) -> list[tuple[str, str]]:
     if ranges:
         span += f", {format_bytes(e.size)} of it theirs"
     alike = "alike in this sample (the same kind, object and cause)"
-    if run.object_load:  # its regions of every kind: one load (vmtop.model.object_loads)
+    if run.object_load and run.objects > 1:  # a dlopen's library and those it needs
+        alike = (
+            f"together in this sample: {run.objects} objects' regions of every kind, "
+            "loaded or unloaded whole (a library and those it needs, or several)"
+        )
+    elif run.object_load:  # its regions of every kind: one load (vmtop.model.object_loads)
         alike = "together in this sample: one object's, of every kind (loaded or unloaded whole)"
-    return [
+    rows = [
         ("count", f"{event_runs.regions_said(event_runs.regions(run))} {how} {alike}: "
                   f"{theirs} theirs together"),
+    ]  # fmt: skip
+    if run.samples > 1:  # such a line sample after sample (vmtop.model.event_runs)
+        since = time.strftime("%H:%M:%S", time.localtime(first.time))
+        rows[0] = ("count", f"{event_runs.regions_said(event_runs.regions(run))} {how} "
+                            "alike in the last sample (the same kind, object and cause)")  # fmt: skip
+        rows.append(("times", f"{run.samples} samples, since {since}: the change and span "
+                              "are theirs together, the words the last sample's"))  # fmt: skip
+    rows += [
         ("span", f"{e.start:#x} – {e.end:#x}: from the lowest to the highest of them "
                  f"({span})"),
-        ("lowest", lowest),
+        ("lowest", lowest if run.samples == 1 else f"{lowest}, of the first sample"),
     ]  # fmt: skip
+    return rows
 
 
 class EventDetail(ModalScreen[bool]):

@@ -280,7 +280,7 @@ class ProcessScreen(
         elif result.smaps_read:
             self.smaps_at = snap.taken_at
         self._record_history(snap, result.smaps_read, result.rss_moves)
-        self._add_events(result.events)
+        self._add_events(result.events, result.needs)
         self._follow_in_detail(snap, result.smaps_read)
         if same and before == (len(self.recent), len(self.traces)) and old_ref == self.ref_changes:
             self._refresh_light()
@@ -468,10 +468,10 @@ class ProcessScreen(
         else:
             self.app.exit()
 
-    def _add_events(self, events) -> None:
+    def _add_events(self, events, needs=None) -> None:
         log = self.query_one(EventLog)
         dropped = log.dropped
-        log.add_events(events)
+        log.add_events(events, needs)
         if log.dropped != dropped:
             self._update_events_title()
 

@@ -11,7 +11,7 @@ region table: only the lines on screen are drawn, however long the log.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from rich.segment import Segment
 from rich.style import Style
@@ -27,6 +27,7 @@ from vmtop.model.event_runs import EventRun
 from vmtop.model.events import Event
 from vmtop.model.memory_files import shown_name
 from vmtop.model.names import display_name
+from vmtop.model.object_loads import Needs
 from vmtop.tui import sampler, theme
 from vmtop.tui.formatting import format_bytes, format_delta
 from vmtop.tui.widgets.table_columns import shorten_left
@@ -128,9 +129,10 @@ def fit_words(segments: list[Segment], width: int) -> list[Segment]:
 
 
 def _count_and_regions(run: EventRun) -> tuple[int, int]:
-    """A line's "×12" (a run over samples), or its "in 1 696 regions" (alike, of one)."""
+    """A line's "×12" (a run over samples), its "in 1 696 regions" (alike, of one), or
+    both: regions alike sample after sample ("×6 in 4 regions")."""
     regions = event_runs.regions(run)
-    return (1, regions) if regions > 1 else (run.count, 1)
+    return (run.samples, regions) if regions > 1 else (run.count, 1)
 
 
 class EventLog(theme.ThemedLines, ScrollView, can_focus=True):
@@ -181,7 +183,9 @@ class EventLog(theme.ThemedLines, ScrollView, can_focus=True):
         """The events as the lines show them, oldest first."""
         return [run.event for run in self.runs]
 
-    def add_events(self, events: Iterable[Event]) -> None:
+    def add_events(self, events: Iterable[Event], needs: Mapping[str, Needs] | None = None) -> None:
+        """Add a sample's events (``needs``: which of the libraries loaded together needs
+        which, where their files were read: ``vmtop.model.object_loads``)."""
         new = list(events)
         if not new:
             return
@@ -189,7 +193,7 @@ class EventLog(theme.ThemedLines, ScrollView, can_focus=True):
         # top, and new lines push the rest down (Enter opened whatever came to be there).
         # On the newest line, the cursor stays on the newest, as `tail -f` does.
         selected = self.selected_run if self.has_focus and self.cursor else None
-        self.dropped += event_runs.add_events(self.runs, new, MAX_EVENTS)
+        self.dropped += event_runs.add_events(self.runs, new, MAX_EVENTS, needs)
         self.virtual_size = Size(self.size.width, self._lines())
         if selected is not None:
             self._follow(selected.first)
