@@ -63,7 +63,7 @@ GROW_JS = textwrap.dedent(
 # A line of the text: its time, event, change, and how many regions it stands for.
 LINE = re.compile(
     r"^(?P<time>\S+)  (?P<event>\w+) +(?:RSS |shared |lazyfree )?(?P<size>[+-]?[\d.]+ \w+)"
-    r"(?: in (?P<regions>[\d ]+) regions)?  0x(?P<start>[0-9a-f]+)-0x(?P<end>[0-9a-f]+)  "
+    r"(?: in (?P<regions>[\d ]+) regions  within)?  ?0x(?P<start>[0-9a-f]+)-0x(?P<end>[0-9a-f]+)  "
     r"(?P<kind>\S+) +(?P<name>.*?)  \((?P<words>.*)\)$"
 )
 

@@ -64,7 +64,7 @@ def test_the_text_says_the_pages_of_a_sample_in_one_line_the_json_each():
     assert len(lines) == 2 and "heap_grew" in lines[0]
     rss = sum(p.rss for p in pages)
     assert re.search(
-        r"  mapped +\+424\.0 MiB in 1 696 regions  0x00190bf80000-0x13f626780000  anon +"
+        r"  mapped +\+424\.0 MiB in 1 696 regions  within 0x00190bf80000-0x13f626780000  anon +"
         rf"V8 heap page  \({re.escape(V8_GREW)}; {re.escape(size_text(rss))} resident\)$",
         lines[1],
     ), lines[1]
@@ -130,7 +130,7 @@ def test_watch_of_a_proc_tree_folds_blocks_mapped_alike_in_its_text(tmp_path):
     assert len(mapped) == 12 and sum(r["size"] for r in mapped) == 12 * MiB
     (line,) = out.splitlines()
     assert re.search(
-        rf"  mapped +\+12\.0 MiB in 12 regions  {blocks[0]:#014x}-{blocks[-1] + MiB:#014x}  "
+        rf"  mapped +\+12\.0 MiB in 12 regions  within {blocks[0]:#014x}-{blocks[-1] + MiB:#014x}  "
         r"anon +\[anon\]  \(anonymous memory of 128 KiB or more",
         line,
     ), line
@@ -168,7 +168,7 @@ GROW_JS = textwrap.dedent(
 # committed from (released to) address space V8 had reserved, which is one a line.
 V8_LINE = re.compile(
     r"^(?P<time>\S+)  (?P<event>mapped|unmapped|reserve_committed|reserve_released) +"
-    r"(?P<size>[+-]?[\d.]+ \w+)(?: in (?P<regions>[\d ]+) regions)?  "
+    r"(?P<size>[+-]?[\d.]+ \w+)(?: in (?P<regions>[\d ]+) regions)?  (?:within )?"
     r"0x(?P<start>[0-9a-f]+)-0x(?P<end>[0-9a-f]+)  anon +V8 heap page  \("
 )
 CAME = ("mapped", "reserve_committed")

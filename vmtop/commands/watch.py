@@ -489,9 +489,12 @@ def human_line(event: Event, regions: int = 1) -> str:
         name = "[thread stack]"
     else:
         name = "[anon]"
+    # Of regions alike, the span they lie in, not one mapping (5 of V8's large objects
+    # scattered over 36 TiB read as one mapping of 36 TiB).
+    within = "within " if regions > 1 else ""
     text = (
-        f"{stamp}  {event.event:<18} {size:>14}  {event.start:#014x}-{event.end:#014x}  "
-        f"{event.kind or '-':<12} {name}"
+        f"{stamp}  {event.event:<18} {size:>14}  {within}{event.start:#014x}-{event.end:#014x}"
+        f"  {event.kind or '-':<12} {name}"
     )
     if event.detail:
         text += f"  ({display_name(event.detail)})"
