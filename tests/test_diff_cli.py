@@ -146,6 +146,9 @@ def test_snapshots_of_two_processes_are_compared_by_their_totals_only(moments, t
     assert code == 1, err
     assert "Regions not compared: they are of two processes" in out
     assert "RSS " in out and "regions " in out
+    # The processes' start times are their identity, in clock ticks: no time to print.
+    ticks = json.loads(other.read_text())["start_time"]
+    assert f"started at {ticks}" not in out and "after boot" in out
     code, doc = _diff_json(where / "s0.json", other)
     assert doc["compared"] is False and "two processes" in doc["not_compared"]
     assert doc["changes"] == []
@@ -298,6 +301,7 @@ def test_snapshots_in_other_formats_say_which_format_is_read(moments, tmp_path):
         (b"{not json", "is not JSON"),
         (b'{"format": "vmtop-where", "format_version": 1}', "JSON but not a vmtop snapshot"),
         (b'{"format": "vmtop-snapshot", "format_version": 2}', "format version 2"),
+        (b'{"format": "vmtop-snapshot"}', "has no format_version"),
         (b'{"format": "vmtop-snapshot", "format_version": 1, "pid": 1}', "a bad field"),
     ],
 )

@@ -138,6 +138,14 @@ def test_two_processes_or_programs_are_not_compared():
     a = snap([BIG, LIB])
     other = snap([BIG, LIB], 5.0, INFO._replace(start_time=2000))
     assert "two processes" in moments.comparable(a, other)
+    # When each started, as a person reads it: stat's clock ticks (USER_HZ, 100) after
+    # boot, not the ticks themselves.
+    later = snap([BIG, LIB], 5.0, INFO._replace(start_time=51301))
+    assert f"started {INFO.start_time / 100:.2f} s after boot" in moments.comparable(a, later)
+    assert "started 8 min 33.01 s after boot" in moments.comparable(a, later)
+    late = snap([BIG, LIB], 5.0, INFO._replace(start_time=100 * (3600 + 61) + 5))
+    assert "started 1 h 1 min 1.05 s after boot" in moments.comparable(a, late)
+    assert "51301" not in moments.comparable(a, later)
     assert moments.net_change(a, other) == []
     assert all(c.status == NEW for c in moments.changes_since(a, other).values())
 

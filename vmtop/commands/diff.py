@@ -490,7 +490,9 @@ def _figures_words(c: Comparison, digits: int) -> str:
 
 
 def _process(s: Snapshot) -> str:
-    return f"PID {s.info.pid} ({display_command(s.info.command)}, started at {s.info.start_time})"
+    # (Its start time, in clock ticks after boot, is its identity and no time a person
+    # reads: the JSON has it.)
+    return f"PID {s.info.pid} ({display_command(s.info.command)})"
 
 
 def _stamp(t: float, digits: int) -> str:

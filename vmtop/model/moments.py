@@ -113,13 +113,29 @@ def merged_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
 # -- pairing the regions of two moments -------------------------------------------------
 
 
+# The kernel's USER_HZ: stat's start time is in these ticks on every Linux (100).
+_TICKS_A_SECOND = 100
+
+
+def _after_boot(s: Snapshot) -> str:
+    """When the process started, as stat's field 22 says it: "8 min 33.01 s after boot"
+    (a snapshot may be of another machine: no clock time to say)."""
+    seconds = s.info.start_time / _TICKS_A_SECOND
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(int(minutes), 60)
+    said = f"{seconds:.2f} s after boot"
+    if minutes or hours:
+        said = f"{minutes} min {said}"
+    return f"{hours} h {said}" if hours else said
+
+
 def comparable(a: Snapshot, b: Snapshot) -> str | None:
     """Why the regions of ``a`` and ``b`` cannot be compared (two processes, or two
     programs of one: their addresses have nothing to do with each other), or None."""
     if a.info.pid != b.info.pid or a.info.start_time != b.info.start_time:
         return (
-            f"they are of two processes (PID {a.info.pid} started at {a.info.start_time}, "
-            f"PID {b.info.pid} started at {b.info.start_time}): each has its own address "
+            f"they are of two processes (PID {a.info.pid} started {_after_boot(a)}, "
+            f"PID {b.info.pid} started {_after_boot(b)}): each has its own address "
             "space, laid out at random, so their regions are not compared"
         )
     if exec_event(a, b) is not None:

@@ -48,6 +48,11 @@ def read_snapshot_file(path: str) -> Snapshot:
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise SnapshotFileError(f"{shown} is JSON but not a vmtop snapshot ({TAKE_ONE})")
     version = document.get("format_version")
+    if version is None:
+        raise SnapshotFileError(
+            f"{shown} says it is a vmtop snapshot but has no format_version: not one "
+            f"vmtop wrote ({TAKE_ONE})"
+        )
     if version != FORMAT_VERSION:
         raise SnapshotFileError(
             f"{shown} is a vmtop snapshot of format version {version!r}; this vmtop reads "
