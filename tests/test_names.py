@@ -155,3 +155,25 @@ def test_cli_output_in_any_locale(locale, encoding, tmp_path):
         if fmt == "csv":
             # The escaped name: the CJK characters as the stream's encoding allows.
             assert b"\\xff\\x1b[2Jprog" in result.stdout
+
+
+# -- a command line in the room there is ---------------------------------------------------
+
+
+def test_a_long_command_keeps_its_programs_name_in_sight():
+    """A program run by its full path (a pyenv interpreter, a demo in a cache directory)
+    showed only its directories at 80 columns; htop shows its base name."""
+    from vmtop.model.names import fit_command
+
+    command = "/root/.pyenv/versions/3.11.9/bin/python3 /srv/app/grow.py --size 10"
+    assert fit_command(command, 200) == command
+    assert fit_command(command, 50) == "…/python3 /srv/app/grow.py --size 10"
+    assert fit_command(command, 30) == "…/python3 …/grow.py --size 10"
+    assert fit_command(command, 24) == "…/python3 …/grow.py --s…"
+    demo = "/root/.cache/vmtop/demo-2ff13ab9/vmtop-demo malloc"
+    assert fit_command(demo, 30) == "…/vmtop-demo malloc"
+    for room in range(0, len(command) + 1):
+        assert len(fit_command(command, room)) <= room
+    # A kernel thread's name is no path; arguments that are no paths are kept.
+    assert fit_command("[kworker/0:1-events]", 10) == "[kworker/…"
+    assert fit_command("node -e a/b/c/d/e/f/g", 12) == "node -e a/b…"

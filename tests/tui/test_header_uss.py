@@ -38,3 +38,20 @@ async def test_the_header_shows_uss_and_shr_whole(width, height):
     # At 80 columns the region count stays; private dirty, inside USS, gives way.
     assert "regions 28" in totals
     assert ("private dirty" in totals) == (width > 80)
+
+
+async def test_a_long_command_keeps_its_programs_name_in_the_header(tmp_path):
+    """A program run by its full path: at 80 columns the header showed its directories
+    ("/root/.cache/vmtop/demo-2ff…"); now its base name and arguments."""
+    import shutil
+
+    root = tmp_path / "proc"
+    shutil.copytree(FIXTURE, root, symlinks=True)
+    program = "/root/.cache/vmtop/demo-2ff13ab9c0ffee42/build/vmtop-demo"
+    (root / str(PID) / "cmdline").write_bytes(f"{program}\0malloc\0--rounds\0003\0".encode())
+    app = ScreenApp(root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        first = lines(app.screen.query_one(ProcessHeader))[0]
+    assert "…/vmtop-demo malloc" in first, first
+    assert "/root/.cache" not in first

@@ -58,6 +58,31 @@ def display_command(text: str) -> str:
     return display_name(text.replace("\n", " ").replace("\t", " "))
 
 
+def fit_command(command: str, room: int) -> str:
+    """A command line (``display_command``'s) in at most ``room`` cells, what names it
+    kept in sight: the directories of its program, then of its other absolute paths,
+    become "…/" before its end is cut with "…". ``/root/.pyenv/versions/3.11.9/bin/python3
+    /srv/app/grow.py`` in 24 cells: "…/python3 …/grow.py", not "/root/.pyenv/versions/3.…"
+    (as htop shows the program's base name, not its directory)."""
+    if len(command) <= room:
+        return command
+    words = command.split(" ")
+    for i, word in enumerate(words):
+        if (i and not word.startswith("/")) or word.startswith("["):
+            continue  # (an argument not a path; a kernel thread's name: [kworker/0:1])
+        head, slash, base = word.rpartition("/")
+        if not slash or not base or not head:
+            continue
+        words[i] = "…/" + base
+        shorter = " ".join(words)
+        if len(shorter) <= room:
+            return shorter
+    command = " ".join(words)
+    if len(command) <= room:
+        return command
+    return command[: max(0, room - 1)] + "…" if room > 1 else command[:room]
+
+
 def is_safe(text: str) -> bool:
     """True when ``display_name`` would leave ``text`` as it is."""
     return _UNSAFE.search(text) is None

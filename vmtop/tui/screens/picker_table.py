@@ -17,7 +17,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Static
 
-from vmtop.model.names import display_command
+from vmtop.model.names import display_command, fit_command
 from vmtop.procfs.processes import ProcessRow
 from vmtop.tui import theme
 from vmtop.tui.formatting import format_bytes
@@ -90,7 +90,10 @@ def _fit(text: str, width: int, right: bool) -> str:
 def format_line(cells: list[str], width: int) -> str:
     parts = []
     for (_x, w), column, text in zip(_column_spans(width), COLUMNS, cells, strict=True):
-        parts.append(_fit(text, w, column.right))
+        if column.key == "command":
+            parts.append(fit_command(text, w).ljust(w))
+        else:
+            parts.append(_fit(text, w, column.right))
     return (" " * GAP).join(parts)[:width].ljust(width)
 
 
@@ -113,9 +116,8 @@ def _size_style(value: int | None) -> Style:
 
 def _command_segments(row: ProcessRow, fitted: str, style: Style) -> list[Segment]:
     """The program's base name in bold, its path and arguments plain (as htop does)."""
-    command = display_command(row.command)
-    program = command.split(" ", 1)[0]
-    if command.startswith("["):
+    program = fitted.split(" ", 1)[0].rstrip("…")  # (its directory may be "…/" now)
+    if fitted.startswith("["):
         return [Segment(fitted, style + Style(dim=True, italic=True))]
     base = program.rsplit("/", 1)[-1]
     start = len(program) - len(base)
@@ -236,7 +238,10 @@ class ProcessTable(ScrollView, can_focus=True):
                 segments.append(Segment(" " * GAP, row_style))
             if w <= 0:
                 continue
-            fitted = _fit(text, w, column.right)
+            if column.key == "command":  # its program's name kept in sight
+                fitted = fit_command(text, w).ljust(w)
+            else:
+                fitted = _fit(text, w, column.right)
             if i == 0 and row.denied:
                 mark = self.get_component_rich_style("process-table--denied-mark")
                 segments.append(Segment(fitted, row_style + mark))

@@ -19,7 +19,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from vmtop.model.address_space import TOP_32, user_top
-from vmtop.model.names import display_command
+from vmtop.model.names import display_command, fit_command
 from vmtop.model.pid_namespace import pid_in_namespace
 from vmtop.model.region import Snapshot
 from vmtop.tui import theme
@@ -218,7 +218,7 @@ class ProcessHeader(theme.ThemedLines, Widget):
             used = _length(left) + _length(right)
             room = width - used - 1
             if len(command) > room:
-                command = command[: max(0, room - 1)] + "…" if room > 1 else ""
+                command = fit_command(command, room) if room > 1 else ""
             segments = [seg for _, segs in left for seg in segs]
             if command:
                 segments.append(Segment(command, theme.style("command", bold=True)))
