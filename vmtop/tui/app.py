@@ -12,6 +12,7 @@ exits (q, Ctrl+C, an exception): see ``on_unmount`` and ``run``.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import time
@@ -29,7 +30,13 @@ from vmtop.config import Settings, unknown_env_warnings
 from vmtop.procfs.reader import ProcFS
 from vmtop.terminal import served
 from vmtop.tui import theme
-from vmtop.tui.terminal_watch import CHECK_SECONDS, exit_soon_even_so, terminal_gone
+from vmtop.tui.recording_controls import end_recordings
+from vmtop.tui.terminal_watch import (
+    CHECK_SECONDS,
+    exit_soon_even_so,
+    on_ending_signals,
+    terminal_gone,
+)
 
 
 class BottomScreen(Screen):
@@ -69,8 +76,9 @@ def freeze_startup_objects() -> None:
 
 
 # The exit status when the terminal went away: 128 + SIGHUP, as if hung up; the same
-# when the server of a browser's vmtop went away.
+# when the server of a browser's vmtop went away. Ended by a signal: 128 + its number.
 TERMINAL_GONE = SERVER_GONE = 129
+SIGNAL_EXIT_BASE = 128
 
 
 class VmtopApp(App):
@@ -115,6 +123,7 @@ class VmtopApp(App):
         self.demo = demo
         self.clock = clock
         self._demo_stopped = False
+        self._ending = False  # end_now was called: the recordings are closed
 
     def settings_problem(self) -> str | None:
         """What is wrong with the settings that only the TUI can tell (the theme name).
@@ -173,22 +182,41 @@ class VmtopApp(App):
         if not self.is_headless and isinstance(fd, int) and os.isatty(fd):
             self._terminal_fd = fd
             self.set_interval(CHECK_SECONDS, self._check_terminal)
+            self._end_on_signals()
         elif served():
             # Served to a browser (vmtop serve): the server is the parent. Textual's web
             # driver stops reading when the server goes, and nothing ends the app: it
             # would sample on, orphaned, after the server was killed.
             self._server_pid = os.getppid()
             self.set_interval(CHECK_SECONDS, self._check_server)
+            self._end_on_signals()
+
+    def _end_on_signals(self) -> None:
+        # (Not in the pilot's headless runs: the test process's signals stay its own.)
+        on_ending_signals(
+            asyncio.get_running_loop(), lambda signum: self.end_now(SIGNAL_EXIT_BASE + signum)
+        )
 
     def _check_server(self) -> None:
         if os.getppid() != self._server_pid:
-            exit_soon_even_so(SERVER_GONE)
-            self.exit(return_code=SERVER_GONE)
+            self.end_now(SERVER_GONE)
 
     def _check_terminal(self) -> None:
         if terminal_gone(self._terminal_fd):
-            exit_soon_even_so(TERMINAL_GONE)
-            self.exit(return_code=TERMINAL_GONE)
+            self.end_now(TERMINAL_GONE)
+
+    def end_now(self, code: int) -> None:
+        """End with exit status ``code``: the terminal or the server went away, or a
+        signal (SIGHUP, SIGTERM) asks vmtop to end. A recording (R) is closed with its
+        end mark first, before anything else: what follows draws to a terminal that may
+        be gone, and the process ends ``EXIT_GRACE_SECONDS`` after even so. (Left to
+        the screens' unmount, a SIGHUP's recording replayed as cut short.)"""
+        if self._ending:  # a second signal, or the terminal seen gone meanwhile
+            return
+        self._ending = True
+        end_recordings(self.screen_stack)
+        exit_soon_even_so(code)
+        self.exit(return_code=code)
 
     def first_screen(self) -> Screen:
         if self.pid is None:

@@ -107,10 +107,24 @@ class RecordingControls:
                 )
         self._update_header()
 
-    def on_unmount(self) -> None:
+    def end_recording(self) -> None:
+        """Close the recording, if one is being written, with its end mark; said nowhere
+        (the screen is going away, or the terminal with it). Waits for a sample being
+        written in the worker to be out first (the source's lock)."""
         stop = getattr(self.sampler, "stop_recording", None)
         if stop is not None:
             stop()
+
+    def on_unmount(self) -> None:
+        self.end_recording()
+
+
+def end_recordings(screens) -> None:
+    """Close the recording of every screen in ``screens`` that writes one: vmtop is
+    ending (a SIGHUP, a SIGTERM, the terminal gone) and what comes next may never run."""
+    for screen in screens:
+        if isinstance(screen, RecordingControls):
+            screen.end_recording()
 
 
 class RecordingCommands(NamedCommands):
