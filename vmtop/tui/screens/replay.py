@@ -12,7 +12,9 @@ the timeline says what changed from A to B.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from functools import partial
+from types import MappingProxyType
 
 from textual import work
 from textual.binding import Binding
@@ -119,6 +121,10 @@ class ReplayScreen(ProcessScreen):
         self.mark_b: int | None = None
         self.ab_summary = ""
         self._shown = -1  # the sample shown before this one
+        # Δ since A, worked out in a thread (_since_a_worker): the (A, sample) whose
+        # changes ref_changes holds, and whether one is being worked out.
+        self._since_a_shown: tuple[int, int] | None = None
+        self._since_a_busy = False
 
     @property
     def source(self) -> ReplaySource:
@@ -282,11 +288,18 @@ class ReplayScreen(ProcessScreen):
     def _swapped(self, a: int, b: int) -> None:
         """Marks given out of time order: A is the earlier one. (What was recorded
         between them is in time order; from a later A it read as the undoing of changes
-        that never were.)"""
+        that never were.) A's sample, the baseline, is the one shown or is rebuilt in a
+        thread with the Δ since it (_since_a_worker): not on the UI thread, where a key
+        waited on it."""
         self.mark_a, self.mark_b = a, b
-        self.baseline = self.recording.snapshot(a)  # A is the baseline: Δ since A
         self.baseline_remapped = ()
         self.ref_changes = {}
+        if a == self.position and self.snapshot is not None:
+            self.baseline = self.snapshot  # A is the baseline: Δ since A
+            self._since_a_shown = (a, a)
+        else:
+            self._since_a_shown = None
+            self._want_since_a()
         self.notify(
             f"A is the earlier moment: A {self.moment_label(self.recording.time_of(a))}, "
             f"B {self.moment_label(self.recording.time_of(b))}",
@@ -317,12 +330,74 @@ class ReplayScreen(ProcessScreen):
             return "as recorded"
         return f"as recorded: RSS changes of {format_bytes(threshold)} or more"
 
-    def changes_since_baseline(self, snap) -> dict:
+    def changes_since_baseline(self, snap) -> Mapping:
         """Δ since A: a region compared only with the same mapping at A, none mapped
-        over in between (replay_compare.changes_since_mark)."""
+        over in between (replay_compare.changes_since_mark). Two samples to rebuild and
+        compare, a fraction of a second for a huge map, every step: worked out in a
+        thread, and shown when it is there (until then, the Δ columns are blank)."""
         if self.mark_a is None:
             return super().changes_since_baseline(snap)
-        return replay_compare.changes_since_mark(self.recording, self.mark_a, self.position)
+        if self._since_a_shown == (self.mark_a, self.position):
+            return self.ref_changes
+        self._want_since_a()
+        return {}
+
+    def action_baseline(self) -> None:
+        super().action_baseline()
+        if self.mark_a is not None and self.mark_a == self.position:
+            self._since_a_shown = (self.mark_a, self.position)  # nothing since A, at A
+
+    # -- Δ since A, in a thread -----------------------------------------------------------
+
+    class SinceA(Message):
+        """Δ since the mark ``a`` of sample ``index``, and A's sample (the baseline);
+        read only once posted (``changes`` is a read-only view)."""
+
+        def __init__(self, a: int, index: int, baseline, changes: Mapping, problem=None):
+            super().__init__()
+            self.a = a
+            self.index = index
+            self.baseline = baseline
+            self.changes = changes
+            self.problem = problem
+
+    def _want_since_a(self) -> None:
+        """Ask for the Δ since A of the sample shown: one worker at a time; when it is
+        done, the sample shown then is asked for if it is another (playing, the
+        samples it passed meanwhile are skipped)."""
+        if self.mark_a is not None and not self._since_a_busy:
+            self._since_a_busy = True
+            self._since_a_worker(self.mark_a, self.position)
+
+    @work(thread=True, group="since_a", exit_on_error=False)
+    def _since_a_worker(self, a: int, index: int) -> None:
+        rec = self.recording
+        try:
+            baseline = rec.snapshot(a)
+            changes = MappingProxyType(replay_compare.changes_since_mark(rec, a, index))
+        except Exception as e:  # noqa: BLE001 - said, and the next one is asked for
+            problem = str(e) if isinstance(e, RecordingError) else f"Δ since A: {e!r}"
+            self.post_message(self.SinceA(a, index, None, MappingProxyType({}), problem))
+            return
+        self.post_message(self.SinceA(a, index, baseline, changes))
+
+    def on_replay_screen_since_a(self, message: SinceA) -> None:
+        self._since_a_busy = False
+        marks = (message.a, message.index)
+        if message.problem is not None:
+            # Not asked again from here: a damaged stretch would be tried, and said,
+            # over and over.
+            self.notify(message.problem, severity="error", timeout=10, markup=False)
+            return
+        if marks == (self.mark_a, self.position):
+            if self.baseline is None or self.baseline.taken_at != message.baseline.taken_at:
+                self.baseline = message.baseline
+                self._update_bindings()
+            self.ref_changes = message.changes
+            self._since_a_shown = marks
+            self._refresh_views()
+        elif self.mark_a is not None and self._since_a_shown != (self.mark_a, self.position):
+            self._want_since_a()  # the marks or the sample moved meanwhile
 
     def _view_state(self) -> tuple:
         # Changes since A are this screen's own (changes_since_baseline): the sampling
