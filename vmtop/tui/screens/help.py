@@ -235,7 +235,10 @@ def kinds_table() -> Table:
         label = Text()
         label.append("██ ", style=kind_color(kind))
         label.append(kind_label(kind), style=f"bold {kind_color(kind)}")
-        table.add_row(label, Text(KIND_DESCRIPTIONS.get(kind, "")))
+        meaning = Text(KIND_DESCRIPTIONS.get(kind, ""))
+        if kind_label(kind) != kind:  # (a short label: scripts read the kind's own name)
+            meaning.append(f" ({kind} in JSON and CSV)", style="dim")
+        table.add_row(label, meaning)
     return table
 
 
