@@ -2,11 +2,12 @@
 (vmtop.model.java_native_regions), checked against the JVM's own account of its
 reservations (jcmd VM.native_memory detail, NMT).
 
-Recorded: tests/fixtures/jvm_native/ holds 17 JVMs of OpenJDK 17.0.15 (every collector,
-heaps of 64 MiB to 40 GiB, CDS off, a program that loads 3000 classes, and one that
-then unloads most): maps, hsperfdata, the libraries' .bss sizes, and NMT's
-reservations (truth.tsv); and the jdk25_* folders, 9 JVMs of Temurin 25 (more checks
-of them in tests/test_jdk25_java.py). Live: real JVMs with NMT, the same checks.
+Recorded: tests/fixtures/jvm_native/ holds JVMs of OpenJDK 17.0.15 (every collector,
+heaps of 64 MiB to 40 GiB, CDS off, -Xms = -Xmx, no compressed oops, THP, hugetlb
+pages, AlwaysPreTouch, a program that loads 3000 classes, and one that then unloads
+most): maps, hsperfdata, the libraries' .bss sizes, and NMT's reservations
+(truth.tsv); and the jdk25_* folders, Temurin 25 with the same range (more checks of
+them in tests/test_jdk25_java.py). Live: real JVMs with NMT, the same checks.
 
 Before, all of it was plain anonymous memory and reserve, and a metaspace node at a
 64 MiB boundary read as a glibc arena."""
@@ -45,10 +46,15 @@ SLEEPER = FIXTURES / "real" / "src"
 PID = 4242
 MIB = 1 << 20
 NAMES = {"Metaspace": METASPACE, "GC": GC_DATA}
-# Recorded JVMs beside which nothing is named, by design: the heap's top merged with the
-# class space's committed base right above it (JDK 17, -Xms2g -Xmx2g -Xshare:off), so no
-# run spans the heap's size, and neither its tables nor metaspace are looked for.
-NOTHING_NAMED = {"g1_2g_committed_whole_cds_off"}
+# JDK 17 without CDS and a heap committed whole (-Xms = -Xmx): the heap's top merged
+# with the class space's committed base right above it.
+MERGED_TOP = [c for c in CONFIGS if c.endswith("_committed_whole_cds_off") and "jdk25" not in c]
+# Recorded JVMs beside which nothing is named, by design: JDK 17 -Xms1g -Xmx1g
+# -XX:-UseCompressedOops, the heap committed whole right above G1's tables committed
+# whole, and a thread's stack below them: one rw-p region of 1062 MiB, no region of the
+# heap's own, and no pattern to find it by; so neither its tables nor metaspace are
+# looked for.
+NOTHING_NAMED = {"g1_1g_committed_whole_no_coops"}
 
 
 # -- the recorded JVMs ---------------------------------------------------------------
@@ -141,7 +147,8 @@ def test_nothing_is_named_outside_what_nmt_says_the_jvm_reserved(tmp_path, confi
     regions = classified(tmp_path, config)
     check_never_outside(regions, truth(config))
     # (Before: nothing beside JDK 25's ZGC, which has no mark stack space, nor with
-    # -Xshare:off and a 1 GiB heap, not told from JDK 25's 1 GiB class space.)
+    # -Xshare:off and a 1 GiB heap, not told from JDK 25's 1 GiB class space, nor with
+    # -Xshare:off and the heap committed whole, on 17 and 25.)
     named_any = any(r.object in (METASPACE, GC_DATA) for r in regions)
     assert named_any != (config in NOTHING_NAMED)
 
@@ -255,6 +262,66 @@ def test_g1s_mark_stack_is_named_right_below_its_mark_bitmaps(tmp_path):
     assert merged.end > stack.end and merged.object == GC_DATA
 
 
+@pytest.mark.parametrize("config", ["shenandoah_1g", "shenandoah_1g_committed_whole_cds_off"])
+def test_shenandoahs_second_bitmap_never_committed_is_named_where_alone(tmp_path, config):
+    # JDK 17: its second marking bitmap (heap/32, 32 MiB) reserved and never committed,
+    # one no-access region on its own (an unmapped gap below). Before: unnamed.
+    regions = classified(tmp_path, config)
+    (aux,) = [t for t in truth(config) if t.what == "GC" and t.committed == "none"]
+    assert aux.end - aux.start == (1 << 30) // 32
+    ((r,),) = [wholly_inside(regions, aux)]
+    assert (r.start, r.end, r.object, r.kind) == (aux.start, aux.end, GC_DATA, kinds.RESERVED)
+    # Two no-access regions of its size, or one right above committed memory (the
+    # uncommitted top of a reservation committed from its base): none is named.
+    _, regions, facts = recorded(tmp_path / "two", config)
+    (k,) = [i for i, r in enumerate(regions) if r.start == aux.start]
+    size = aux.end - aux.start
+    twin = regions[k]._replace(start=0x7000_0000_0000, end=0x7000_0000_0000 + size)
+    at = next(i for i, r in enumerate(regions) if r.start > twin.start)
+    above_committed = [
+        regions[k]._replace(start=aux.start - 4096, end=aux.start, perms="rw-p"),
+        regions[k],
+    ]
+    for made in (
+        [*regions[:at], twin, *regions[at:]],
+        [*regions[:k], *above_committed, *regions[k + 1 :]],
+    ):
+        out = classify_regions(made, facts)
+        assert [r.object for r in out if r.start == aux.start] == [None]
+
+
+def test_serials_block_offset_table_over_2_gib_is_a_page_longer_in_jdk_17(tmp_path):
+    # -XX:+UseSerialGC -Xmx3g -Xshare:off: a 2 GiB old generation, its block offset table
+    # 4 MiB and one entry (JDK 17; 25: 4 MiB), so a page more. Before: taken for 4 MiB,
+    # the table was not found, and so neither the heap (two runs of 3 GiB: from its base,
+    # and from its old generation's to the class space's top, right after it), the class
+    # space, the tables nor metaspace was named.
+    config = "serial_3g_cds_off"
+    regions = classified(tmp_path, config)
+    (bot,) = [t for t in truth(config) if t.site.startswith("BlockOffsetSharedArray")]
+    assert bot.end - bot.start == (4 << 20) + 4096
+    assert [r.object for r in wholly_inside(regions, bot)] == [GC_DATA, GC_DATA]
+    ((lo, hi),) = [(t.start, t.end) for t in truth(config) if t.what == "Java Heap"]
+    heap = [r for r in regions if r.object == JAVA_HEAP]
+    assert (heap[0].start, heap[-1].end) == (lo, hi)
+
+
+@pytest.mark.parametrize(
+    "config", ["g1_1g_thp", "jdk25_g1_1g_thp", "shenandoah_512m_thp", "jdk25_shenandoah_512m_thp"]
+)
+def test_bitmaps_committed_in_transparent_huge_pages_are_named(tmp_path, config):
+    # -XX:+UseTransparentHugePages: G1's and Shenandoah's mark bitmaps committed in 2 MiB
+    # pages (a 378 MiB committed heap: 6 MiB of a 16 MiB G1 bitmap, 12 MiB of a 16 MiB
+    # Shenandoah one), not 4 KiB ones. Before: no pattern matched, nothing was named.
+    regions = classified(tmp_path, config)
+    bitmaps = [t for t in truth(config) if t.what == "GC" and t.committed == "part"]
+    assert bitmaps and all((t.end - t.start) == 16 * MIB for t in bitmaps)
+    for t in bitmaps:
+        parts = wholly_inside(regions, t)
+        assert parts and all(r.object == GC_DATA for r in parts), hex(t.start)
+        assert all(r.size % (2 * MIB) == 0 for r in parts if r.start > t.start)
+
+
 def test_zgcs_mark_stack_space_is_named(tmp_path):
     regions = classified(tmp_path, "z_1g")
     (space,) = [t for t in truth("z_1g") if t.site.startswith("ZMarkStackAllocator")]
@@ -294,6 +361,45 @@ def test_a_fragmented_metaspace_is_named_node_by_node(tmp_path):
     named = [r for r in regions if r.object == METASPACE]
     assert len(nodes) == 6 and len(named) > 300
     assert sum(r.size for r in named) == sum(t.end - t.start for t in nodes)
+
+
+# G1's tables and bitmaps (a byte per 512 heap bytes, a bit per 8) and its mark stack.
+G1_MIRRORS = {"G1CollectedHeap::create_aux_memory_mapper", "G1CMMarkStack::resize"}
+
+
+@pytest.mark.parametrize("config", MERGED_TOP)
+def test_a_heaps_top_merged_with_the_class_spaces_base_names_neither_that_region(tmp_path, config):
+    # JDK 17, -Xms = -Xmx -Xshare:off (G1 2 GiB, Parallel 2 GiB, Serial 1 GiB, Shenandoah
+    # 1 GiB): the class space reserved right after the heap, its committed base merged
+    # with the heap's committed top: no run spans the heap's size from a region's start.
+    # The heap is found all the same (the class space's size on from its end, at a
+    # region's end): the class space, the collector's tables and metaspace are named,
+    # the region that is both heap and class space is not, nor is anything the heap.
+    # Before: nothing was named.
+    regions = classified(tmp_path, config)
+    ((heap_lo, heap_hi),) = [(t.start, t.end) for t in truth(config) if t.what == "Java Heap"]
+    ((lo, hi),) = [(t.start, t.end) for t in truth(config) if t.what == "Class"]
+    assert heap_hi == lo
+    (both,) = [r for r in regions if r.start <= heap_lo and heap_hi < r.end]
+    assert not (both.object or "").startswith("Java")
+    space = [r for r in regions if r.object == CLASS_SPACE]
+    assert space and space[0].start == both.end and space[-1].end == hi
+    assert sum(r.size for r in space) == hi - both.end
+    assert not [r for r in regions if r.object == JAVA_HEAP]
+    check_never_outside(regions, truth(config))
+    for t in truth(config):
+        if t.what == "Metaspace" or t.site in G1_MIRRORS:
+            # (G1's mark stack and a bitmap, side by side, are one region: named.)
+            named = [r for r in regions if r.start < t.end and t.start < r.end]
+            assert any(r.object == NAMES[t.what] for r in named), f"{t.site} at {t.start:#x}"
+    # With the CDS archive mapped, the class space follows the archive, not the heap:
+    # the same shape is then no heap's.
+    _, regions, facts = recorded(tmp_path / "cds", config)
+    jsa = regions[0]._replace(start=0x7000_0000_0000, end=0x7000_0100_0000, perms="rw-p")
+    jsa = jsa._replace(path="/usr/lib/jvm/classes.jsa", inode=1, dev="fe:00")
+    at = next(i for i, r in enumerate(regions) if r.start > jsa.start)
+    out = classify_regions([*regions[:at], jsa, *regions[at:]], facts)
+    assert not [r for r in out if r.object in (CLASS_SPACE, METASPACE, GC_DATA)]
 
 
 @pytest.mark.parametrize("config", ["g1_31g", "g1_1g_cds_off"])
@@ -650,6 +756,24 @@ def test_a_live_jvms_metaspace_and_gc_data_are_where_nmt_says(spawn, args, main)
     assert named_nodes
     gc = [r for r in regions if r.object == GC_DATA]
     assert gc and sum(r.size for r in gc) >= MIB
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("gc", ["-XX:+UseG1GC", "-XX:+UseSerialGC"])
+def test_a_live_jvms_heap_top_merged_with_the_class_space_names_neither(spawn, gc):
+    # JDK 17, -Xms1g -Xmx1g -Xshare:off: the class space right after the heap, the
+    # heap's committed top merged with its committed base (see the recorded ones).
+    pid, _, reserved = live_jvm(spawn, [gc, "-Xms1g", "-Xmx1g", "-Xshare:off"], ["Sleeper"])
+    regions = list(take_snapshot(ProcFS(), pid).regions)
+    check_never_outside(regions, reserved)
+    ((heap_lo, heap_hi),) = [(t.start, t.end) for t in reserved if t.what == "Java Heap"]
+    ((lo, hi),) = [(t.start, t.end) for t in reserved if t.what == "Class"]
+    if heap_hi != lo or not [r for r in regions if r.start < heap_hi < r.end]:
+        pytest.skip("the class space not right after the heap, or not merged with it")
+    assert not [r for r in regions if r.object == JAVA_HEAP]
+    space = [r for r in regions if r.object == CLASS_SPACE]
+    assert space and space[-1].end == hi and all(heap_hi < r.start for r in space)
+    assert any(r.object == METASPACE for r in regions)
 
 
 @pytest.mark.live

@@ -48,6 +48,7 @@ from test_java_native_regions import (
 from vmtop.model import kinds
 from vmtop.model.classify import classify_regions
 from vmtop.model.java_regions import CDS_ARCHIVE, CLASS_SPACE, CODE_CACHE, JAVA_HEAP, JAVA_HEAP_ZGC
+from vmtop.model.region import Region
 from vmtop.procfs.hsperfdata import collector, max_heap_size, parse_hsperfdata
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import take_snapshot
@@ -55,6 +56,8 @@ from vmtop.procfs.snapshot import take_snapshot
 JDK25 = sorted(p.name for p in NATIVE.iterdir() if p.is_dir() and p.name.startswith("jdk25_"))
 ZGC = [c for c in JDK25 if c.startswith("jdk25_z_")]
 CDS_ON = [c for c in JDK25 if "_cds_off" not in c]
+# -XX:+UseLargePages with a pool of hugetlb pages: all committed whole, nothing in part.
+LARGE_PAGES = [c for c in JDK25 if c.endswith("_large_pages")]
 MIB, GIB = 1 << 20, 1 << 30
 JAVA25 = sorted(glob.glob("/usr/lib/jvm/temurin-25*/bin/java"))
 
@@ -100,8 +103,11 @@ def test_hsperfdata_gives_the_collector_and_the_heap_size_nmt_says(config):
     assert max_heap_size(counters) * (16 if config in ZGC else 1) == hi - lo
 
 
-# (jdk25_g1_40g: the heap's committed base merged with its card table's top.)
-@pytest.mark.parametrize("config", [c for c in JDK25 if c != "jdk25_g1_40g"])
+# The heap's committed base merged with its card table's or bitmap's top.
+MERGED_BASE = ["jdk25_g1_40g", "jdk25_g1_1g_no_coops"]
+
+
+@pytest.mark.parametrize("config", [c for c in JDK25 if c not in MERGED_BASE])
 def test_the_heap_class_space_cds_archive_and_code_cache_are_where_nmt_says(tmp_path, config):
     # ZGC's heap: the memfd and the rest of its one view (JDK 25); the CDS archive: its
     # protection zone (a page) below the file, the rest of its reservation above.
@@ -118,6 +124,8 @@ def test_the_heap_class_space_cds_archive_and_code_cache_are_where_nmt_says(tmp_
         assert [(r.start, r.end) for r in cds[:1]] == [(cds_lo, cds_lo + 4096)]
         assert len(cds) == 2 and cds[1].end == cds_hi
         assert all(r.kind == kinds.RESERVED for r in cds)
+    if config in LARGE_PAGES:
+        return  # (the code cache in hugetlb pages: tests/test_jdk_large_pages.py)
     ((code_lo, code_hi),) = nmt(config, "Code")
     assert span(regions, CODE_CACHE) == (code_lo, code_hi)
     code = [r.object for r in regions if r.object and r.object.startswith(CODE_CACHE)]
@@ -162,6 +170,31 @@ def test_without_cds_the_heap_is_told_from_the_class_space_by_its_tables(tmp_pat
     assert span(out, JAVA_HEAP) is None and span(out, CLASS_SPACE) is None
 
 
+WHOLE_CDS_OFF = [c for c in JDK25 if c.endswith("_1g_committed_whole_cds_off")]
+
+
+@pytest.mark.parametrize("config", WHOLE_CDS_OFF)
+def test_without_cds_a_heap_committed_whole_is_told_from_the_class_space(tmp_path, config):
+    # -Xms1g -Xmx1g -Xshare:off, Parallel, Serial, Shenandoah: the heap one rw-p region
+    # of 1 GiB, its tables committed whole too (no pattern to find), the class space
+    # 1 GiB low on its own, committed a few hundred KiB from its base. Before: two runs
+    # of 1 GiB that nothing told apart, and neither the heap, the class space nor
+    # metaspace was named.
+    regions = classified(tmp_path, config)
+    assert [span(regions, JAVA_HEAP)] == nmt(config, "Java Heap")
+    assert [span(regions, CLASS_SPACE)] == nmt(config, "Class")
+    check_never_outside(regions, truth(config))
+    nodes = [t for t in truth(config) if t.what == "Metaspace"]
+    assert nodes and any(r.object == METASPACE for t in nodes for r in wholly_inside(regions, t))
+    # The class space committed whole as well (the JVM out of it): no run is the heap.
+    _, regions, facts = recorded(tmp_path / "full", config)
+    ((lo, hi),) = nmt(config, "Class")
+    full = [r for r in regions if not lo <= r.start < hi]
+    at = next(i for i, r in enumerate(full) if r.start > lo)
+    full.insert(at, Region(lo, hi, "rw-p", 0, "00:00", 0, ""))
+    assert span(classify_regions(full, facts), JAVA_HEAP) is None
+
+
 @pytest.mark.parametrize("config", ["jdk25_g1_1g", "jdk25_parallel_1g", "jdk25_shenandoah_1g"])
 def test_the_class_space_after_the_cds_archive_is_never_the_heap(tmp_path, config):
     # The heap's regions taken out of the map (as if merged with neighbours, or not
@@ -175,7 +208,8 @@ def test_the_class_space_after_the_cds_archive_is_never_the_heap(tmp_path, confi
 
 
 @pytest.mark.parametrize(
-    "config", [c for c in JDK25 if c not in ZGC and c != "jdk25_g1_1g_committed_whole"]
+    "config",
+    [c for c in JDK25 if c not in ZGC and "_committed_whole" not in c and c not in LARGE_PAGES],
 )
 def test_the_collectors_tables_and_metaspace_are_named(tmp_path, config):
     # JDK 25's layouts: G1 one bitmap (heap/64) and two tables (heap/512), Parallel and
@@ -202,12 +236,15 @@ def test_g1s_three_tables_committed_whole_are_named(tmp_path):
     assert named_gc == union((t.start, t.end) for t in tables)
 
 
-def test_a_heap_merged_with_its_card_tables_top_is_named_but_that_region(tmp_path):
-    # -Xmx40g: no compressed oops, the heap reserved right above G1's card table, which
-    # is committed at its top for the archived objects loaded at the heap's top; the
-    # kernel merged it with the heap's committed base. Before: no run of 40 GiB from a
-    # region's start, so no heap, no tables, no metaspace.
-    config = "jdk25_g1_40g"
+@pytest.mark.parametrize("config", MERGED_BASE)
+def test_a_heap_merged_with_its_card_tables_top_is_named_but_that_region(tmp_path, config):
+    # -Xmx40g, or -Xmx1g -XX:-UseCompressedOops: no compressed oops, the heap reserved
+    # right above G1's card table (40g) or mark bitmap (1g), committed at its top for the
+    # archived objects loaded at the heap's top; the kernel merged it with the heap's
+    # committed base. Before: no run of the heap's size from a region's start, so no
+    # heap, no tables, no metaspace (1g: the class space right after the CDS archive,
+    # 1 GiB too, was counted as a run that could be the heap, and so none was looked for
+    # from inside a region).
     regions = classified(tmp_path, config)
     ((lo, hi),) = nmt(config, "Java Heap")
     (merged,) = [r for r in regions if r.start < lo < r.end]
@@ -248,6 +285,22 @@ def test_a_live_jdk25_jvm_is_named_as_nmt_says(spawn, args, main):
     gc = [r for r in regions if r.object == GC_DATA]
     assert all(r.kind in (kinds.ANON, kinds.RESERVED) for r in gc)
     assert bool(gc) != ("-XX:+UseZGC" in args)  # (JDK 25's ZGC: nothing with a pattern)
+
+
+@pytest.mark.live
+@pytest.mark.skipif(not JAVA25, reason="no JDK 25 here (/usr/lib/jvm/temurin-25*)")
+@pytest.mark.parametrize("gc", ["-XX:+UseParallelGC", "-XX:+UseShenandoahGC"])
+def test_a_live_jdk25_heap_committed_whole_without_cds_is_named_as_nmt_says(spawn, gc):
+    # -Xms1g -Xmx1g -Xshare:off: the heap and the class space, two runs of 1 GiB low,
+    # the heap's tables committed whole (no pattern): told apart by what is committed.
+    args = [gc, "-Xms1g", "-Xmx1g", "-Xshare:off"]
+    pid, _, reserved = live_jvm(spawn, args, ["Sleeper"], JAVA25[-1])
+    regions = list(take_snapshot(ProcFS(), pid).regions)
+    check_never_outside(regions, reserved)
+    for what, name in (("Java Heap", JAVA_HEAP), ("Class", CLASS_SPACE)):
+        (t,) = [t for t in reserved if t.what == what]
+        assert span(regions, name) == (t.start, t.end), name
+    assert any(r.object == METASPACE for r in regions)
 
 
 @pytest.mark.live

@@ -6,12 +6,14 @@ boundary, no-access past the file; from JDK 24 its first page is no-access too (
 protection zone: no class's compressed pointer is 0), between the reservation's base,
 on a 16 MiB boundary, and the file's first mapping. The class space (its size from
 hsperfdata) lies right after the archive's reservation, or without CDS right after the
-heap (JDK 17); JDK 22 and later reserve it without CDS on its own, low (below 4 GiB
-where there is room, for pointers without a base), apart from the heap: there it is
-the one run of its size below 32 GiB, committed from its base (or from right above a
-no-access protection zone there, with compact object headers), that is not the heap,
-taken only once the heap is known (its own run, or ZGC's memfd: with a heap of the
-class space's size and neither told, either run could be either).
+heap (JDK 17: with the heap committed whole, the kernel merges its committed base with
+the heap's top, and that region is not named); JDK 22 and later reserve it without CDS
+on its own, low (below 4 GiB where there is room, for pointers without a base), apart
+from the heap: there it is the one run of its size below 32 GiB, committed from its
+base (or from right above a no-access protection zone there, with compact object
+headers), that is not the heap, taken only once the heap is known (its own run, or
+ZGC's memfd: with a heap of the class space's size and neither told, either run could
+be either).
 Measured against NMT ("Shared class space", "Class") on OpenJDK 17 and Temurin 25: every
 collector, CDS on and off.
 """
@@ -81,9 +83,17 @@ def mark_class_space(regions, start: int, size: int) -> bool:
     (right after the CDS archive, or after the heap without CDS) spanning ``size``;
     whether it was found."""
     n = len(regions)
-    first = next((i for i in range(n) if regions[i][START] == start), None)
-    if first is None:
+    first = next((i for i in range(n) if regions[i][END] > start), None)
+    if first is None or regions[first][START] > start:
         return False
+    if regions[first][START] < start:
+        # Its committed base merged with the heap's committed top right below (JDK 17
+        # without CDS, the heap committed whole): that region is not named.
+        if regions[first][PERMS] != "rw-p" or regions[first][PATH] or regions[first][INODE]:
+            return False
+        first += 1
+        if first >= n or regions[first][START] != regions[first - 1][END]:
+            return False
     j = first
     while True:
         r = regions[j]

@@ -21,8 +21,14 @@ only where it alone explains the map (``collector_tables``). ZGC's mark stack sp
 such space (NMT shows none: its mark stacks are malloc'd), and nothing of it has a pattern
 (its page table and generations' data are committed whole): so from 25 on, no table is
 looked for, and every one is seen (none could pass for a metaspace node).
-Structures committed whole (Parallel's mark bitmap, G1's mark stack elsewhere) or never
-(Shenandoah's second bitmap) have no pattern, and are left unnamed; but for G1's
+With transparent huge pages (-XX:+UseTransparentHugePages) G1 and Shenandoah commit
+their tables of 2 MiB or more in 2 MiB pages: that layout is tried where no other
+explains the map.
+Structures committed whole (Parallel's mark bitmap, G1's mark stack elsewhere: JDK 25
+maps it anywhere, 32 MiB of rw-p that any mmap could be) have no pattern, and are left
+unnamed; Shenandoah's second bitmap, never committed, is named only where it is the one
+no-access region of its size above no committed memory (JDK 17; JDK 25 maps it right
+below the first, where it merges with a glibc arena's no-access top); but for G1's
 tables over a heap committed whole (-Xms = -Xmx, or grown to its maximum): reserved one
 after the other and all committed, the kernel merges those placed side by side into
 regions of their summed sizes (JDK 17: 2 × heap/64 + 3 × heap/512, 38 MiB in all for
@@ -69,18 +75,22 @@ _WHOLE_CANDIDATES_MAX = 12
 # and 25 only).
 _G1_ONE_BITMAP_FROM = (20, 20)
 _NO_GUARD_CARD_BY = (18, 25)
+_LARGE_PAGE = 2 << 20  # a transparent huge page (x86-64)
 _NO_END = 1 << 64  # sorts after any end: (lo, _NO_END) bisects past parts starting at lo
 
 
 class HeapSpan(NamedTuple):
-    """The named Java heap: the index of its first and last region wholly inside, and
-    its base (below the first region's start where the kernel merged the heap's
-    committed base with a neighbour's committed memory: that region, partly the heap's,
-    is committed up to the first's start)."""
+    """The named Java heap: the index of its first and last region wholly inside (none
+    where ``last`` is below ``first``), its base and its end. The base lies below the
+    first region's start where the kernel merged the heap's committed base with a
+    neighbour's committed memory (that region, partly the heap's, is committed up to
+    the first's start); the end above the last region's end where it merged the heap's
+    committed top with what lies above (the class space's committed base, JDK 17)."""
 
     first: int
     last: int
     base: int
+    end: int
 
 
 class Table(NamedTuple):
@@ -110,11 +120,44 @@ def collector_tables(
     by_size = sorted((end - start, start, end) for _, start, end in no_access)
     results = [_layout_places(rows, java, by_size, tables) for tables in layouts]
     explained = [found for found, complete in results if complete]
+    if not explained and java.collector in (G1, SHENANDOAH):
+        # Transparent huge pages (-XX:+UseTransparentHugePages): G1 and Shenandoah
+        # commit each table of 2 MiB or more in 2 MiB pages. Tried only where no layout
+        # of small pages explains the map, and taken only where a table is seen (G1's
+        # tables of 2 MiB, committed whole, have no pattern).
+        large = _gc_layouts(java, rows, heap, _LARGE_PAGE) or []
+        found_large = [_layout_places(rows, java, by_size, tables) for tables in large]
+        explained = [found for found, complete in found_large if complete and found]
     if not explained:
         return results[0][0], False
     if len({frozenset(lo for lo, _ in found) for found in explained}) > 1:
         return [], False  # the map fits two layouts that disagree: no choice is made
+    if java.collector == SHENANDOAH:
+        size = heap.end - heap.base
+        return [*explained[0], *_shenandoah_aux_bitmap(rows, no_access, size)], True
     return explained[0], True
+
+
+def _shenandoah_aux_bitmap(
+    rows: AnonRows, no_access: list[tuple[int, int, int]], heap_size: int
+) -> list[tuple[int, int]]:
+    """Shenandoah's second marking bitmap (heap/32, for heap dumps and verification),
+    reserved and never committed: taken where exactly one free no-access region is of
+    its size and lies right above no committed memory (the uncommitted top of a glibc
+    arena, a metaspace node, another reservation committed from its base, lies right
+    above its committed part). JDK 17 maps it on its own; JDK 25 right below the first
+    bitmap, where the kernel merges it with the no-access top of what lies below (a
+    glibc arena's): that region, not only the bitmap, is never of its size."""
+    size = heap_size // 32
+    found = []
+    for i, start, end in no_access:
+        if end - start != size or not free(rows[i]):
+            continue
+        below = rows[i - 1] if i else None
+        if below is not None and below[END] == start and below[PERMS] != NONE:
+            continue
+        found.append((start, end))
+    return found if len(found) == 1 else []
 
 
 def _layout_places(
@@ -141,7 +184,9 @@ def _layout_places(
     return found, complete
 
 
-def _gc_layouts(java: JavaFacts, rows: AnonRows, heap: HeapSpan) -> list[list[Table]] | None:
+def _gc_layouts(
+    java: JavaFacts, rows: AnonRows, heap: HeapSpan, large_page: int = 0
+) -> list[list[Table]] | None:
     """The tables of the collector, sized and committed after the heap as it is now,
     in each layout HotSpot releases give it, JDK 17's first; None for a collector not
     known here. G1: three tables of a byte per 512 heap bytes (block offsets, cards,
@@ -149,12 +194,18 @@ def _gc_layouts(java: JavaFacts, rows: AnonRows, heap: HeapSpan) -> list[list[Ta
     (JDK 20 dropped the card counts and the second bitmap). Parallel and Serial: the
     card table one byte longer than heap/512, its last page committed (a guard card),
     in JDK 17, and Serial's block offset table committed one entry further; heap/512
-    and not in JDK 25."""
+    and not in JDK 25. ``large_page``: G1's and Shenandoah's tables of at least that
+    size committed in pages of that size (transparent huge pages)."""
     base = heap.base
-    size = rows[heap.last][END] - base
+    size = heap.end - base
+    inside = heap.first <= heap.last
+    lo = rows[heap.first][START] if inside else heap.end
+    hi = rows[heap.last][END] if inside else heap.end
     committed: list[tuple[int, int]] = []
-    if base < rows[heap.first][START]:  # (its committed base, merged with what lies below)
-        committed.append((0, rows[heap.first][START] - base))
+    if base < lo:  # (its committed base, merged with what lies below)
+        committed.append((0, lo - base))
+    if hi < heap.end:  # (its committed top, merged with what lies above)
+        committed.append((hi - base, size))
     for i in range(heap.first, heap.last + 1):
         r = rows[i]
         if r[PERMS] != NONE:
@@ -162,8 +213,10 @@ def _gc_layouts(java: JavaFacts, rows: AnonRows, heap: HeapSpan) -> list[list[Ta
     committed = list(merged(committed))
     c = java.collector
     if c == G1:
-        tables = _scaled(committed, 0, size, 512, size // 512)
-        bitmap = _scaled(committed, 0, size, 64, size // 64)
+        page = large_page if large_page and size // 512 >= large_page else PAGE
+        tables = _scaled(committed, 0, size, 512, size // 512, page=page)
+        page = large_page if large_page and size // 64 >= large_page else PAGE
+        bitmap = _scaled(committed, 0, size, 64, size // 64, page=page)
         return _of_release(
             java.version,
             [Table(size // 512, 3, tables), Table(size // 64, 2, bitmap, True)],
@@ -171,8 +224,9 @@ def _gc_layouts(java: JavaFacts, rows: AnonRows, heap: HeapSpan) -> list[list[Ta
             _G1_ONE_BITMAP_FROM,
         )
     if c == SHENANDOAH:
-        return [[Table(size // 32, 1, _scaled(committed, 0, size, 32, size // 32))]]
-    if c not in (PARALLEL, SERIAL):
+        page = large_page if large_page and size // 32 >= large_page else PAGE
+        return [[Table(size // 32, 1, _scaled(committed, 0, size, 32, size // 32, page=page))]]
+    if c not in (PARALLEL, SERIAL) or large_page:
         return None
     young, old = java.young_max, java.old_max
     if not young or not old or young + old != size:
@@ -182,16 +236,18 @@ def _gc_layouts(java: JavaFacts, rows: AnonRows, heap: HeapSpan) -> list[list[Ta
     guarded = _align(size // 512 + 1)
     guarded_parts = merged((*_scaled(committed, 0, size, 512, guarded), (guarded - PAGE, guarded)))
     cards = _align(size // 512)
-    starts = _align(old // 512)
+    starts = starts_then = _align(old // 512)
     if c == PARALLEL:  # the old generation at the heap's base; its object start array
         start_parts = start_parts_now = _scaled(committed, 0, old, 512, starts)
     else:  # Serial: the young generation first; its block offset table (JDK 17: one
-        # entry more committed)
-        start_parts = _scaled(committed, young, size, 512, starts, extra=1)
+        # entry more, reserved and committed: a page more where old/512 fills its pages,
+        # -Xmx3g's 2 GiB old generation)
+        starts_then = _align(old // 512 + 1)
+        start_parts = _scaled(committed, young, size, 512, starts_then, extra=1)
         start_parts_now = _scaled(committed, young, size, 512, starts)
     return _of_release(
         java.version,
-        [Table(guarded, 1, guarded_parts), Table(starts, 1, start_parts)],  # (cards first)
+        [Table(guarded, 1, guarded_parts), Table(starts_then, 1, start_parts)],  # (cards first)
         [
             Table(cards, 1, _scaled(committed, 0, size, 512, cards)),
             Table(starts, 1, start_parts_now),
@@ -213,15 +269,17 @@ def _of_release(
     return [old, new]
 
 
-def _scaled(committed, lo: int, hi: int, factor: int, size: int, extra: int = 0) -> tuple:
+def _scaled(
+    committed, lo: int, hi: int, factor: int, size: int, extra: int = 0, page: int = PAGE
+) -> tuple:
     """The parts of a table of a byte per ``factor`` heap bytes of [lo, hi) that are
     committed for the heap's committed parts: whole pages, a page if any of it is."""
     parts = []
     for a, b in committed:
         a, b = max(a, lo), min(b, hi)
         if a < b:
-            start = (a - lo) // factor // PAGE * PAGE
-            parts.append((start, min(size, _align(-(-(b - lo) // factor) + extra))))
+            start = (a - lo) // factor // page * page
+            parts.append((start, min(size, _align(-(-(b - lo) // factor) + extra, page))))
     return merged(parts)
 
 
@@ -308,7 +366,8 @@ def _g1_tables_committed_whole(rows: AnonRows, layouts: list[list[Table]]) -> li
     has free rw-p regions of i bitmaps, j tables and k mark stacks (i × heap/64 + j ×
     heap/512 + k × 32 MiB). Taken where exactly one set of such regions, each holding
     a table, holds a layout's tables (and the stack or not), of all layouts; where the
-    sizes allow several such sets, the regions in all of them. (Sizes found in C: a JVM's map can have 250 000 regions.)"""
+    sizes allow several such sets, the regions in all of them. (Sizes found in C: a
+    JVM's map can have 250 000 regions.)"""
     bitmap = next(t.size for t in layouts[0] if t.bitmap)
     table = next(t.size for t in layouts[0] if not t.bitmap)
     wanted = {
@@ -397,5 +456,5 @@ def zgc_mark_stacks(rows: AnonRows, no_access: list[tuple[int, int, int]]) -> li
     return found if len(found) == 1 else []
 
 
-def _align(n: int) -> int:
-    return -(-n // PAGE) * PAGE
+def _align(n: int, page: int = PAGE) -> int:
+    return -(-n // page) * page

@@ -27,11 +27,24 @@ its top for the archived objects loaded at the heap's top) is the one run from a
 boundary inside a free rw-p region, where the collector's tables are found for that
 base (they mirror the heap's committed parts: a heap's top merged with what lies above
 makes such a run too, from the wrong base); the regions wholly inside are named, not
-that one.
-Checked against the JVM's own account (NMT) on 18 configurations of OpenJDK 17 (G1,
-Parallel, Serial, Shenandoah, ZGC; 64 MiB to 40 GiB; CDS on and off) and on Temurin
-25 (the same collectors, 512 MiB to 40 GiB, CDS on and off, compact object headers):
-right on every one where the size was known, never wrong.
+that one (JDK 25 -Xmx1g -XX:-UseCompressedOops too: its base merged with G1's bitmap's
+top; there the class space after the archive is a run of 1 GiB as well, not counted).
+Of two low runs no table tells apart (JDK 22 and later without CDS, -Xms = -Xmx: the
+heap's tables committed whole have no pattern), the heap is the one committed whole
+where the other, of the class space's size, is not (the class space is committed as
+classes load). JDK 17 without CDS and -Xms = -Xmx: the class space right after the
+heap, the heap's committed top merged with the class space's committed base, so no run
+spans the heap's size; the heap is then the run from a region's start that ends inside
+that region with the class space's size on from there at a region's end
+(``_merged_top_spans``): no region of it is named (the one region is both), but the
+class space's regions above it, the tables and metaspace are. A heap in hugetlb pages
+(-XX:+UseLargePages with a pool of them: ``/anon_hugepage (deleted)``, committed whole)
+is a run like any other; so is the code cache there, one mapping.
+Checked against the JVM's own account (NMT) on 28 configurations of OpenJDK 17 (G1,
+Parallel, Serial, Shenandoah, ZGC; 64 MiB to 40 GiB; CDS on and off; -Xms = -Xmx;
+no compressed oops; THP, hugetlb pages, AlwaysPreTouch) and on Temurin 25 (the same
+collectors and options, 512 MiB to 40 GiB, compact object headers): right on every one
+where the size was known, never wrong.
 
 ZGC's heap needs no size: it is shared memory named ``/memfd:java_heap``
 (``java_zgc_heap``, which names its reserve too). The CDS archive and the class space:
@@ -97,6 +110,7 @@ _GIB = 1 << 30
 _ARENA = 64 << 20  # a glibc arena heap: never part of the Java heap
 _LOW_HEAP_END = 32 * _GIB  # compressed oops: the heap ends at or below 32 GiB
 _SMALL_HEAP = 128 << 20  # above 32 GiB, no heap this small is named
+_HUGETLB = kinds.HUGETLB_ANON_NAME + " "  # ("/anon_hugepage (deleted)")
 _HEAP_ALIGN = 2 << 20  # the heap's base is aligned to the card table's (512 pages) at least
 
 
@@ -119,7 +133,7 @@ def mark_java_regions(
                 regions[i] = relabel(r, kind, JAVA_HEAP, r[TID])
             _mark_noaccess_prefix(regions, span)
     cds_end = mark_cds_archive(regions, span)
-    heap_end = regions[span[1]][END] if span is not None else None
+    heap_end = span.end if span is not None else None
     start = cds_end if cds_end is not None else heap_end
     named_space = False
     size = java.class_space_size
@@ -135,7 +149,7 @@ def _mark_noaccess_prefix(regions, heap: HeapSpan) -> None:
     cannot base at zero (ending above 32 GiB), so that a null's offset faults: one
     no-access region of the heap's alignment (a power of two, 2 MiB at least: 2 with
     Parallel, 8 with Shenandoah, 16 with G1 at -Xmx31g), aligned to it."""
-    base, end = regions[heap.first][START], regions[heap.last][END]
+    base, end = heap.base, heap.end
     if heap.first == 0 or end <= _LOW_HEAP_END or end - base > _LOW_HEAP_END:
         return
     r = regions[heap.first - 1]
@@ -149,8 +163,16 @@ def _mark_noaccess_prefix(regions, heap: HeapSpan) -> None:
 
 def _heap_part(r: Region) -> bool:
     if r[PATH]:
-        return r[PATH].endswith(".jsa")  # archived heap objects (G1 with CDS)
+        # Archived heap objects (G1 with CDS), or the heap in hugetlb pages.
+        return r[PATH].endswith(".jsa") or _hugetlb(r) and r[PERMS] == "rw-p"
     return not r[INODE] and r[PERMS] in ("rw-p", "---p")
+
+
+def _hugetlb(r: Region) -> bool:
+    """Private memory in hugetlb pages (-XX:+UseLargePages with a pool of them:
+    HotSpot maps the heap, its tables and the code cache with MAP_HUGETLB, each
+    committed whole, so a file of the kernel's hugetlbfs, one inode per mapping)."""
+    return r[PATH].startswith(_HUGETLB) and r[PERMS] in ("rw-p", "rwxp")
 
 
 def _spans(regions, sizes) -> list[tuple[int, int]]:
@@ -171,7 +193,7 @@ def _spans(regions, sizes) -> list[tuple[int, int]]:
             run.append(nxt)
         ends = {r[END]: k for k, r in enumerate(run)}
         for k, first in enumerate(run):
-            if first[PATH]:
+            if first[PATH] and not _hugetlb(first):
                 continue
             last = [
                 ends[e] for e in (first[START] + size for size in sizes) if ends.get(e, -1) >= k
@@ -185,11 +207,29 @@ def _spans(regions, sizes) -> list[tuple[int, int]]:
 def _heap_span(regions, java: JavaFacts, fresh: frozenset[int]) -> HeapSpan | None:
     """The one run of heap-like regions spanning a size of ``java.heap_sizes``, by the
     rules of the module's note; None when there is none or several."""
-    spans = _spans(regions, java.heap_sizes)
+    # JDK 22 and later map the CDS archive and the class space right after it low, near
+    # the heap: a run of the class space's size that starts right after the archive's
+    # reservation is the class space (-Xmx1g: both 1 GiB, both below 4 GiB), and no
+    # run that could be the heap (-XX:-UseCompressedOops: the heap far above, its base
+    # merged with its bitmap's top).
+    class_space = java.class_space_size
+    spans = [
+        s
+        for s in _spans(regions, java.heap_sizes)
+        if not class_space_after_cds(regions, s, class_space)
+    ]
     span = _whole_heap_span(regions, java, fresh, spans)
     if span is not None:
-        return HeapSpan(span[0], span[1], regions[span[0]][START])
-    if spans or min(java.heap_sizes) <= _SMALL_HEAP:
+        return _whole(regions, span)
+    # (Runs of glibc arenas, eight of 64 MiB side by side for a 512 MiB heap, are no
+    # heap: they leave the heap to be looked for inside a region.)
+    if [s for s in spans if not any(_arena_shaped(regions, k) for k in range(s[0], s[1] + 1))]:
+        return None
+    if java.class_space_size:
+        merged_top = _merged_top_spans(regions, java.heap_sizes, java.class_space_size)
+        if len(merged_top) == 1:
+            return merged_top[0]
+    if min(java.heap_sizes) <= _SMALL_HEAP:
         return None
     # (A heap's top merged with what lies above makes such a run too, of the wrong base:
     # only the tables, which mirror the heap's committed parts from its base, tell.)
@@ -205,15 +245,13 @@ def _whole_heap_span(regions, java: JavaFacts, fresh: frozenset[int], spans: lis
     """(first, last) index of the one of ``spans`` (runs of heap-like regions spanning
     a size of ``java.heap_sizes`` from a region's start) that is the heap, or None."""
     sizes, class_space = java.heap_sizes, java.class_space_size
-    # JDK 22 and later map the CDS archive and the class space right after it low, near
-    # the heap: a run of the class space's size that starts right after the archive's
-    # reservation is the class space (-Xmx1g: both 1 GiB, both below 4 GiB).
-    spans = [s for s in spans if not class_space_after_cds(regions, s, class_space)]
     low = [s for s in spans if regions[s[1]][END] <= _LOW_HEAP_END]
     if len(low) == 2:
         low = _told_apart(regions, low, class_space)
     if len(low) == 2:
         low = _told_by_tables(regions, low, java, fresh)
+    if len(low) == 2:
+        low = _told_by_commit(regions, low, class_space)
     if len(low) == 1:
         return low[0]
     spans = [s for s in spans if not any(_arena_shaped(regions, k) for k in range(s[0], s[1] + 1))]
@@ -230,12 +268,27 @@ def _told_by_tables(regions, two: list[tuple[int, int]], java: JavaFacts, fresh)
     """Of two runs of the heap's size, the heap where the collector's tables, which
     mirror the heap's committed parts, are found for one and not for the other (JDK 22
     and later without CDS: the class space, low on its own, of a 1 GiB heap's size)."""
-    told = [
-        span
-        for span in two
-        if _tables_found(regions, java, HeapSpan(span[0], span[1], regions[span[0]][START]), fresh)
-    ]
+    told = [span for span in two if _tables_found(regions, java, _whole(regions, span), fresh)]
     return told if len(told) == 1 else two
+
+
+def _told_by_commit(regions, two: list[tuple[int, int]], class_space: int | None) -> list:
+    """Of two runs of the heap's size that no table tells apart, the heap where it is
+    committed whole and the other, of the class space's size, is not (JDK 22 and later
+    without CDS, -Xms = -Xmx: the heap, and so its tables, committed whole from the
+    start, with no pattern to find; the class space, low on its own, committed as
+    classes load, a few MiB of it, the rest no-access: whole only once the JVM has run
+    out of it)."""
+    whole = [s for s in two if s[0] == s[1] and regions[s[0]][PERMS] == "rw-p"]
+    if len(whole) != 1:
+        return two
+    (other,) = [s for s in two if s not in whole]
+    first, last = other
+    if regions[last][END] - regions[first][START] != class_space:
+        return two
+    if not any(regions[k][PERMS] == "---p" for k in range(first, last + 1)):
+        return two
+    return whole
 
 
 def _tables_found(regions, java: JavaFacts, heap: HeapSpan, fresh) -> bool:
@@ -277,9 +330,58 @@ def _merged_base_spans(regions, sizes) -> list[HeapSpan]:
                 if any(_arena_shaped(regions, m) for m in range(k, last + 1)):
                     continue
                 if any(regions[m][PERMS] == "---p" for m in inside):
-                    out.append(HeapSpan(k + 1, last, base))
+                    out.append(HeapSpan(k + 1, last, base, regions[last][END]))
         i = j + 1
     return out
+
+
+def _merged_top_spans(regions, sizes, class_space: int) -> list[HeapSpan]:
+    """Heaps whose committed top the kernel merged with the class space's committed
+    base right above (JDK 17 without CDS reserves the class space right after the
+    heap; a heap committed whole, -Xms = -Xmx): from a region's start on a 2 MiB
+    boundary, below 32 GiB, a run of heap-like regions a size of ``sizes`` long ends
+    inside a rw-p region, and the class space's size on from there, at a region's end,
+    has a no-access part (the class space committed in part, from its base). The
+    kernel merges only committed edges: the class space's top is never committed
+    before its base, so the lower of the two is the heap. Not with the CDS archive
+    mapped (the class space then follows the archive); the regions wholly inside."""
+    out = []
+    n, i = len(regions), 0
+    while i < n:
+        if not _heap_part(regions[i]):
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and regions[j + 1][START] == regions[j][END] and _heap_part(regions[j + 1]):
+            j += 1
+        ends = {regions[k][END]: k for k in range(i, j + 1)}
+        for k in range(i, j + 1):
+            base = regions[k][START]
+            if base % _HEAP_ALIGN:
+                continue
+            for size in sizes:
+                top = base + size
+                last = ends.get(top + class_space, -1)
+                if top > _LOW_HEAP_END or last < k:
+                    continue
+                h = _holding(regions, k, last, top)
+                r = regions[h]
+                if r[START] == top or r[PERMS] != "rw-p" or r[OBJECT] is not None:
+                    continue
+                if not any(regions[m][PERMS] == "---p" for m in range(h + 1, last + 1)):
+                    continue
+                if any(_arena_shaped(regions, m) for m in range(k, h + 1)):
+                    continue
+                out.append(HeapSpan(k, h - 1, base, top))
+        i = j + 1
+    if out and any(r[PATH].endswith(".jsa") for r in regions):
+        return []  # (read last: a pass over every region)
+    return out
+
+
+def _whole(regions, span: tuple[int, int]) -> HeapSpan:
+    """The heap of the run ``span``, from its first region's start to its last's end."""
+    return HeapSpan(span[0], span[1], regions[span[0]][START], regions[span[1]][END])
 
 
 def _holding(regions, lo: int, hi: int, address: int) -> int:
@@ -326,11 +428,12 @@ def _mark_code_cache(regions: MutableSequence[Region]) -> None:
     i = 0
     while i < n:
         r = regions[i]
-        if r[PERMS] != "rwxp" or r[PATH] or r[INODE]:
+        if r[PERMS] != "rwxp" or (r[PATH] or r[INODE]) and not _hugetlb(r):
             i += 1
             continue
         j, bases = i, [i]
-        while j + 1 < n:
+        # (In hugetlb pages, the whole reservation is one mapping, committed whole.)
+        while j + 1 < n and not r[PATH]:
             nxt, last = regions[j + 1], regions[j]
             if nxt[START] != last[END] or nxt[PATH] or nxt[INODE]:
                 break
@@ -354,5 +457,7 @@ def _name_code_cache(regions, first: int, last: int, bases: list[int]) -> None:
             name = f"{CODE_CACHE}: {CODE_SEGMENTS[segment]}"
         r = regions[k]
         kind = kinds.JIT if r[PERMS] == "rwxp" else kinds.RESERVED
+        if r[PATH]:  # in hugetlb pages: its kind says so
+            kind = r[KIND]
         if r[KIND] != kind or r[OBJECT] != name:
             regions[k] = relabel(r, kind, name, r[TID])
