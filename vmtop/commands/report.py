@@ -99,8 +99,10 @@ def _spacing_words(spacing: Spacing, asked: float) -> str:
 def report_lines(rec: Recording, top: int = TOP) -> list[str]:
     h = rec.header
     n = len(rec)
-    totals = [s.totals for s in rec.samples]
-    spacing = sample_spacing([s.time for s in rec.samples], rec.interval)
+    # Read back once: each pass over rec.samples reads the file through again.
+    samples = list(rec.samples)
+    totals = [s.totals for s in samples]
+    spacing = sample_spacing(rec.index.times, rec.interval)
     lines = [
         f"Recording of PID {rec.pid}: {display_command(rec.command)}",
         f"  host {display_name(str(h.get('hostname', '?')))}, kernel {h.get('kernel', '?')}, "
@@ -124,7 +126,9 @@ def report_lines(rec: Recording, top: int = TOP) -> list[str]:
     # the last exec (or the PID's new process) was seen. Before it, another program's
     # map: neither its growth nor its peaks nor its events are this one's.
     new_program = 0
-    for i, e in rec.events():
+    events = [(i, e) for i, s in enumerate(samples) for e in s.events]
+    events.extend((n - 1, e) for e in rec.end_events)
+    for i, e in events:
         if e.event in NEW_PROGRAM:
             lines.append(f"  {e.event} at {_clock(rec, e.time)}: {display_name(e.detail or '')}")
             new_program = i
@@ -145,13 +149,13 @@ def report_lines(rec: Recording, top: int = TOP) -> list[str]:
     swap_line = _swap_line(rec, swap, new_program)
     if swap_line:
         lines.append(swap_line)
-    hugetlb_line = _hugetlb_line(rec, new_program)
+    hugetlb_line = _hugetlb_line(rec, [s.hugetlb for s in samples], new_program)
     if hugetlb_line:
         lines.append(hugetlb_line)
 
     first = first_with_resident(totals, new_program)
     since = _since_words(rec, first, new_program)
-    last_read = rec.samples[-1].smaps_read_at if rec.samples else None
+    last_read = samples[-1].smaps_read_at if samples else None
     if first is not None and last_read is not None:
         # A big map's last samples carry the last smaps read's figures: the kinds and
         # regions end there, not at the end (the RSS line above is the status').
@@ -163,9 +167,9 @@ def report_lines(rec: Recording, top: int = TOP) -> list[str]:
         lines.append(f"  - (no sample{since} has resident figures: smaps was not read)")
         courses = []
     else:
-        courses = kind_courses([s.kinds for s in rec.samples], first, totals)
+        courses = kind_courses([s.kinds for s in samples], first, totals)
         lines += _kind_changes(rec, courses, since or "start → end", top)
-        was, now = rec.samples[first].hugetlb, rec.samples[-1].hugetlb
+        was, now = samples[first].hugetlb, samples[-1].hugetlb
         if was is not None and now is not None and (was or now):
             # In no kind's resident bytes (they are Rss): said beside them, so that a
             # database's shared buffers faulting in are not "shm +32K".
@@ -191,7 +195,7 @@ def report_lines(rec: Recording, top: int = TOP) -> list[str]:
         "sorted by resident growth, then size):"
     )
     lines += _region_growths(rec, new_program if first is None else first, top)
-    counts = Counter(e.event for i, e in rec.events() if i >= new_program)
+    counts = Counter(e.event for i, e in events if i >= new_program)
     lines.append("")
     if new_program:
         lines.append(
@@ -335,12 +339,12 @@ def _swap_line(rec: Recording, swap: list[int | None], new_program: int = 0) -> 
     )
 
 
-def _hugetlb_line(rec: Recording, new_program: int = 0) -> str | None:
+def _hugetlb_line(rec: Recording, values: list, new_program: int = 0) -> str | None:
     """The process's memory in hugetlb pages at the start, the end and its peak, as the
     RSS line; None where the recording has none (or a file written before it kept
     them). It is in no RSS: a database's shared buffers with huge_pages=on faulting in
-    250 MiB left the report silent, where huge_pages=off showed them as shm."""
-    values = [s.hugetlb for s in rec.samples]
+    250 MiB left the report silent, where huge_pages=off showed them as shm. ``values``:
+    each sample's."""
     peak = peak_of(values[new_program:])
     if peak is None or not peak.value:
         return None

@@ -1,7 +1,10 @@
 """The recording format, version 1: what each line holds, and how values are encoded.
 
 A recording is JSON Lines, gzip-compressed, one gzip member per keyframe (so a reader
-can start decompressing at any keyframe). Lines, in order:
+can start decompressing at any keyframe), and a new one after every 1024 samples in
+one (writer.MEMBER_SAMPLES: so a reader can read any sample line back decompressing no
+more than that many; files written before hold an idle stretch in one member, and a
+reader takes members as they come). Lines, in order:
 
 - ``{"type": "header", ...}``: once, first (see ``header_record``);
 - per sample, a body then its commit line: the body is ``{"type": "keyframe", ...}``

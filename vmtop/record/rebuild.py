@@ -18,6 +18,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from typing import NamedTuple
 
 from vmtop.model.names import display_name
 from vmtop.model.region import Region, Snapshot
@@ -26,6 +27,7 @@ from vmtop.record.format import RecordingError
 from vmtop.record.members import BAD_CHECKSUM, KEYFRAME_LINE, Damage, LineReader
 
 SNAPSHOT_CACHE = 16  # rebuilt snapshots kept for stepping back and forth
+MAP_CACHE = 4  # rebuilt maps kept: the samples after one that leave it as it is show it
 KEYFRAME_CACHE = 3  # decoded keyframes kept: stepping back starts from one, not the file
 
 # What a bad line or value raises on the way: a sample that cannot be rebuilt.
@@ -33,6 +35,17 @@ REBUILD_FAULTS = (ValueError, KeyError, TypeError, IndexError, AttributeError, D
 
 # A decoded keyframe: (regions, status, info, has_smaps, in_order, hugetlb)
 KeyframeState = tuple
+
+
+class MapState(NamedTuple):
+    """What the keyframes and deltas up to a sample make: all of its snapshot but the
+    time and totals its own sample line gives."""
+
+    regions: tuple[Region, ...]
+    info: object
+    status: dict
+    has_smaps: bool
+    hugetlb: tuple | None
 
 
 class Cursor:
@@ -103,6 +116,7 @@ class Rebuilder:
         self._lock = threading.Lock()
         self._cursor: Cursor | None = None
         self._cache: OrderedDict[int, Snapshot] = OrderedDict()
+        self._maps: OrderedDict[int, MapState] = OrderedDict()
         self._keyframes: OrderedDict[int, KeyframeState] = OrderedDict()
 
     def snapshot(
@@ -113,16 +127,30 @@ class Rebuilder:
         totals,
         label: str,
         smaps_read_at: float | None = None,
+        *,
+        map_of: int | None = None,
     ) -> Snapshot:
         """Sample ``i`` (rebuilt from the keyframe of sample ``keyframe``) as recorded;
         ``label`` names it in the error when it cannot be read back; ``smaps_read_at``:
-        when its resident figures were read, where not with it (its sample line says)."""
+        when its resident figures were read, where not with it (its sample line says).
+        ``map_of``: the sample at or before ``i`` (and not before ``keyframe``) after
+        which the map did not change (no keyframe or delta up to sample ``i``): rebuilt
+        to that one."""
         with self._lock:
             snap = self._cache.get(i)
             if snap is not None:
                 self._cache.move_to_end(i)
                 return snap
-            snap = self._rebuild(i, keyframe, taken_at, totals, label)
+            target = i if map_of is None else map_of
+            state = self._maps.get(target)
+            if state is None:
+                state = self._rebuild(target, keyframe, label)
+                self._maps[target] = state
+                if len(self._maps) > MAP_CACHE:
+                    self._maps.popitem(last=False)
+            else:
+                self._maps.move_to_end(target)
+            snap = self._snapshot(state, taken_at, totals)
             if smaps_read_at is not None and snap.has_smaps:
                 snap = snap._replace(smaps_read_at=smaps_read_at)
             self._cache[i] = snap
@@ -130,7 +158,7 @@ class Rebuilder:
                 self._cache.popitem(last=False)
             return snap
 
-    def _rebuild(self, i: int, keyframe: int, taken_at: float, totals, label: str) -> Snapshot:
+    def _rebuild(self, i: int, keyframe: int, label: str) -> MapState:
         cursor = self._cursor
         if cursor is None or not (cursor.i < i and cursor.i >= keyframe):
             offset = self.keyframe_offsets[keyframe]
@@ -163,20 +191,23 @@ class Rebuilder:
             if collecting:
                 gc.enable()
         self._cursor = cursor
-        if not self.uss_recorded and totals is not None and cursor.has_smaps:
+        return MapState(regions, cursor.info, cursor.status, cursor.has_smaps, cursor.hugetlb)
+
+    def _snapshot(self, state: MapState, taken_at: float, totals) -> Snapshot:
+        if not self.uss_recorded and totals is not None and state.has_smaps:
             # A file written before totals had USS: the figures it kept of each region
             # give it, as they gave it live (the sum of those very figures).
             totals = totals._replace(
-                uss=sum((r.private_clean or 0) + (r.private_dirty or 0) for r in regions)
+                uss=sum((r.private_clean or 0) + (r.private_dirty or 0) for r in state.regions)
             )
         return Snapshot(
-            info=cursor.info,
+            info=state.info,
             taken_at=taken_at,
-            regions=regions,
+            regions=state.regions,
             totals=totals,
-            has_smaps=cursor.has_smaps,
-            status=dict(cursor.status),
-            hugetlb=cursor.hugetlb,
+            has_smaps=state.has_smaps,
+            status=dict(state.status),
+            hugetlb=state.hugetlb,
         )
 
     def _keep_keyframe(self, index: int, cursor: Cursor) -> None:

@@ -1,10 +1,13 @@
 """Scan a recording once: its header, and per sample what the timeline needs.
 
-``Timeline.scan()`` checks the header and reads the file through: per sample its time,
-totals, RSS by kind and events, and where its keyframe's gzip member starts. It does
-not parse the map bodies on the way (a line's type is read from its first bytes), so
-opening costs decompression, not JSON of every region. Keyframe members are
-decompressed only to check them against their gzip checksum.
+``Timeline.scan()`` checks the header and reads the file through: every sample line is
+read and checked, and of each the ``SampleIndex`` keeps a few numbers (its time, the
+RSS the timeline draws, its events counted, whether the map changed with it), with
+where each keyframe's gzip member starts and where each chunk of samples is read back
+from (``record.samples``). It does not parse the map bodies on the way (a line's type
+is read from its first bytes), so opening costs decompression, not JSON of every
+region. Keyframe members are decompressed only to check them against their gzip
+checksum.
 
 Damage loses only what it must. A file cut short (``kill -9``, a full disk) replays up
 to its last complete sample. Where a part of the file cannot be read (compressed data
@@ -20,15 +23,11 @@ line for a person.
 from __future__ import annotations
 
 import json
-import math
 import os
 import stat
 import time
-from collections.abc import Iterator
-from sys import intern
-from typing import NamedTuple
+from collections.abc import Iterator, Sequence
 
-from vmtop.model.events import Event
 from vmtop.model.names import display_name
 from vmtop.record import format as fmt
 from vmtop.record.format import RecordingError
@@ -44,53 +43,21 @@ from vmtop.record.members import (
     next_keyframe,
 )
 from vmtop.record.rebuild import rebuild_all
+from vmtop.record.samples import (
+    CHUNK_SAMPLES,
+    NOTHING_CARRIED,
+    Carried,
+    SampleIndex,
+    SampleInfo,
+    SampleLines,
+    Samples,
+    read_events,
+    read_field,
+    read_line,
+    sample_values,
+)
 
-_JSON_KINDS = {list: "a JSON array", str: "a JSON string", bool: "true or false"}
-_REQUIRED = object()
-
-
-def _record(line: bytes) -> dict:
-    """The line as a record object with a type, or Damage saying what it is instead."""
-    try:
-        record = json.loads(line)
-    except ValueError:  # UnicodeDecodeError is one too
-        raise Damage("not JSON") from None
-    if not isinstance(record, dict):
-        kind = "null" if record is None else _JSON_KINDS.get(type(record), "a number")
-        raise Damage(f"{kind}, not a record object")
-    if "type" not in record:
-        raise Damage("a record object without a type")
-    return record
-
-
-def _field(record: dict, key: str, convert, of: str, default=_REQUIRED, *, what: str = ""):
-    """``convert(record[key])``, ``default`` where the key is absent, or Damage naming
-    the field and the record ("bad totals in sample 5", "no time in sample 5")."""
-    name = what or key
-    if key not in record:
-        if default is _REQUIRED:
-            raise Damage(f"no {name} in {of}")
-        return default
-    try:
-        return convert(record[key])
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError):
-        raise Damage(f"bad {name} in {of}") from None
-
-
-def _events(rows) -> tuple:
-    return tuple(Event._make(map(_shared, fmt.row_event(row))) for row in rows)
-
-
-def _kinds(value) -> dict:
-    return {intern(kind): rss for kind, rss in fmt.row_kinds(value).items()}
-
-
-def _shared(value):
-    """One string for every line that says it (interned): JSON gives each sample line
-    its own copies. A recording's events say the same few hundred things (kinds, names,
-    the words of the details) thousands of times. The timeline of 58 970 samples of a
-    churning process held 68 MB open, 46 of them events and RSS by kind; 45 MB now."""
-    return intern(value) if type(value) is str else value
+__all__ = ["SampleInfo", "Timeline", "samples_words"]  # SampleInfo: where it was
 
 
 def _looks_like_header(text: bytes) -> bool:
@@ -113,29 +80,6 @@ def _clock(when: float) -> str:
         return "time unknown"
 
 
-def _time(value) -> float:
-    """A sample's time: a finite number of seconds."""
-    when = float(value)
-    if not math.isfinite(when):
-        raise ValueError(when)
-    return when
-
-
-class SampleInfo(NamedTuple):
-    time: float
-    totals: tuple  # vmtop.model.region.Totals
-    kinds: dict  # kind -> resident bytes
-    keyframe: int  # index of the sample whose keyframe this one is rebuilt from
-    events: tuple  # Event, this sample's
-    # The process's memory in hugetlb pages (status' HugetlbPages), which no RSS
-    # counts; None where not recorded (a file written before vmtop kept it).
-    hugetlb: int | None = None
-    # When the regions' resident figures (and ``kinds``, and the totals summed from
-    # them) were read, where smaps was not read with this sample: the time of an
-    # earlier one. None: read with it (or not at all), and in files written before.
-    smaps_read_at: float | None = None
-
-
 class _Scan:
     """Where the scan of a file stands."""
 
@@ -149,6 +93,7 @@ class _Scan:
         self.totals = None
         self.kinds: dict = {}
         self.hugetlb: int | None = None
+        self.map_changed = False  # a keyframe or delta came after the last sample line
         self.member: int | None = None  # the member of the last line
         self.member_first = 0  # index of the first sample read from it
         self.suspect = False  # the samples from ``keyframe`` on are to be rebuilt to be kept
@@ -165,6 +110,7 @@ class _Scan:
         self.body_offset = self.body_i = None
         self.keyframe = -1
         self.totals, self.kinds, self.hugetlb = None, {}, None
+        self.map_changed = False
         self.member = None
         self.suspect = False
         self.bad = []
@@ -179,21 +125,34 @@ class Timeline:
         # (a path is the user's bytes: an escape or a newline in it is shown, not obeyed)
         self.shown_path = display_name(os.fspath(path))
         self.header: dict = {}
-        self.samples: list[SampleInfo] = []
+        self.index = SampleIndex()  # what is kept of each sample
+        self._samples: Sequence[SampleInfo] | None = None
         self.keyframe_offsets: dict[int, int] = {}  # sample index -> its member's byte
         self.notes: list[str] = []
         self.end_reason: str | None = None
         self.end_events: tuple = ()
         self.compressed = True
         self.size = 0
-        self._numbers: list[int] = []  # each sample's number in the file, from 0
         self._end_samples: int | None = None
-        self._times: list[float] = []
+
+    @property
+    def samples(self) -> Sequence[SampleInfo]:
+        """Every sample, each read back from the file when asked for (by chunk: see
+        ``record.samples``)."""
+        if self._samples is None:
+            self._samples = Samples(SampleLines(self.path, self.compressed, self.index))
+        return self._samples
+
+    @samples.setter
+    def samples(self, infos: Sequence[SampleInfo]) -> None:
+        """Samples held in memory instead (made, not read from a file)."""
+        self._samples = list(infos)
+        self.index = SampleIndex.of(self._samples)
 
     def number(self, i: int) -> int:
         """Sample ``i`` as the file numbers it, from 1: the same as ``i + 1`` but after
         samples lost to damage, which ``i`` does not count."""
-        return self._numbers[i] + 1
+        return self.index.number(i) + 1
 
     def scan(self) -> None:
         """Read the file through once: the header, every sample that can be read, and
@@ -228,7 +187,6 @@ class Timeline:
                 self._scan_file(f)
             except OSError as e:
                 raise RecordingError(f"{name}: {e.strerror or e}") from None
-        self._times = [s.time for s in self.samples]
 
     def _scan_file(self, f) -> None:
         """Every sample that can be read, stepping over damaged stretches to the next
@@ -255,7 +213,7 @@ class Timeline:
                     if scan.gap is not None:  # what _settle lost: the damage is why
                         lost = scan.gap[0]
                     else:
-                        lost = self._numbers[-1] + 1 if self._numbers else 0
+                        lost = self.index.last_number + 1
                     scan.gap = (lost, e)
                 scan.resume = resume  # damage upon damage: one stretch, to here
                 if resume is None:
@@ -291,21 +249,21 @@ class Timeline:
         self._end_samples = scan.end_samples
         if scan.gap is not None:
             first, why = scan.gap[0], self._why(scan)
-            if not self.samples:
+            if not len(self.index):
                 raise RecordingError(f"{name} has no complete sample: {why}")
             if scan.end_samples is not None and scan.end_samples > first:
                 self.notes.append(f"{samples_words(first, scan.end_samples - 1)} lost: {why}")
             else:
-                last = len(self.samples) - 1
+                last = len(self.index) - 1
                 self.notes.append(
                     f"{why}: nothing after sample {self.number(last)} "
-                    f"({_clock(self.samples[last].time)}) can be read"
+                    f"({_clock(self.index.times[last])}) can be read"
                 )
             self.end_events = ()  # they came after a sample that is lost
             return
-        if not self.samples:
+        if not len(self.index):
             raise RecordingError(f"{name} has no complete sample")
-        last = self._numbers[-1]
+        last = self.index.last_number
         if scan.end_samples is not None and scan.end_samples > last + 1:
             # Sample lines that are not there, and no damage seen: lines run together.
             self.notes.append(
@@ -314,11 +272,11 @@ class Timeline:
             )
             self.end_events = ()  # they came after a sample that is lost
         if self.end_reason is None:
-            last = len(self.samples) - 1
+            last = len(self.index) - 1
             self.notes.append(
                 "recording cut short: it has no end mark (vmtop was stopped abruptly or the "
                 f"disk filled); replaying up to sample {self.number(last)} "
-                f"({_clock(self.samples[last].time)})"
+                f"({_clock(self.index.times[last])})"
             )
 
     def _check_header(self, line: bytes) -> None:
@@ -361,21 +319,25 @@ class Timeline:
                     self._check_header(line)
                     continue
                 if offset != scan.member:
-                    scan.member, scan.member_first = offset, len(self.samples)
+                    scan.member, scan.member_first = offset, len(self.index)
                 if isinstance(line, Skipped) or line.startswith(KEYFRAME_LINE):
                     self._keyframe(offset, scan, line)
                     continue
-                if line.startswith(DELTA_LINE) or not line.strip():
+                if line.startswith(DELTA_LINE):
+                    scan.map_changed = True
                     continue
-                record = _record(line)
+                if not line.strip():
+                    continue
+                record = read_line(line)
                 kind = record["type"]
                 if kind == "keyframe":  # written by another tool: another key order
                     self._keyframe(offset, scan, line)
                     continue
                 if kind == "delta":
+                    scan.map_changed = True
                     continue
                 if kind == "end":
-                    self.end_events = _field(record, "events", _events, "the end mark", ())
+                    self.end_events = read_field(record, "events", read_events, "the end mark", ())
                     self.end_reason = str(record.get("reason", ""))
                     samples = record.get("samples")
                     if type(samples) is int and samples >= 0:
@@ -398,7 +360,8 @@ class Timeline:
 
     def _keyframe(self, offset: int, scan: _Scan, line: bytes) -> None:
         self._settle(scan)
-        scan.body_offset, scan.body_i = offset, len(self.samples)
+        scan.map_changed = True
+        scan.body_offset, scan.body_i = offset, len(self.index)
         number = KEYFRAME_NUMBER.match(line)
         scan.body_number = int(number[1]) if number else None
         # Without gzip checksums, a sample is kept once it was rebuilt.
@@ -406,8 +369,9 @@ class Timeline:
 
     def _commit(self, record: dict, scan: _Scan) -> None:
         """The sample line ``record`` read: the sample is kept."""
-        at = len(self.samples)
-        last = self._numbers[-1] if self._numbers else -1
+        index = self.index
+        at = len(index.times)
+        last = index.last_number
         i = record.get("i", last + 1)
         if type(i) is not int:
             raise Damage(f"bad i in the sample after sample {last + 1}")
@@ -426,13 +390,10 @@ class Timeline:
             self.keyframe_offsets[at] = scan.body_offset
         if scan.keyframe < 0:
             raise Damage("a sample before any keyframe")
-        of = f"sample {i + 1}"
-        totals = _field(record, "totals", fmt.row_totals, of, scan.totals)
-        kinds = _field(record, "kinds", _kinds, of, scan.kinds, what="resident bytes by kind")
-        events = _field(record, "events", _events, of, ())
-        hugetlb = _field(record, "hugetlb", fmt.row_hugetlb_total, of, scan.hugetlb)
-        when = _field(record, "time", _time, of)
-        read_at = _field(record, "smaps_read_at", _time, of, None, what="smaps read time")
+        carried = Carried(scan.totals, scan.kinds, scan.hugetlb)
+        when, totals, kinds, events, _hugetlb, _read_at = values = sample_values(
+            record, carried, f"sample {i + 1}"
+        )
         if scan.gap is not None:
             first, why = scan.gap[0], self._why(scan)
             scan.gap = None
@@ -440,11 +401,26 @@ class Timeline:
             # other: the samples of an intact keyframe are kept all the same.
             lost = f"{samples_words(first, i - 1)} lost: {why}" if i > first else why
             self.notes.append(f"{lost}; the replay goes on from sample {i + 1} ({_clock(when)})")
-        self.samples.append(
-            SampleInfo(when, totals, kinds, scan.keyframe, events, hugetlb, read_at)
-        )
-        self._numbers.append(i)
-        scan.totals, scan.kinds, scan.hugetlb = totals, kinds, hugetlb
+        keyframe = scan.keyframe == at
+        if keyframe:
+            index.start_keyframe()
+        if (
+            keyframe
+            or not index.chunk_first
+            or index.chunk_size() >= CHUNK_SAMPLES
+            or (self.compressed and scan.offset != index.chunk_offset[-1])
+        ):
+            # Read back from the sample's gzip member (its line, not compressed), after
+            # the sample lines read from it before this one.
+            leaves_out = not all(key in record for key in ("totals", "kinds", "hugetlb"))
+            index.start_chunk(
+                scan.offset,
+                at - scan.member_first,
+                carried if leaves_out and carried != NOTHING_CARRIED else None,
+            )
+        index.append(when, totals, kinds, events, i, scan.map_changed)
+        scan.map_changed = False
+        scan.totals, scan.kinds, scan.hugetlb = values[1], values[2], values[4]
 
     def _why(self, scan: _Scan) -> str:
         """The words for the stretch lost (scan.gap)."""
@@ -459,12 +435,12 @@ class Timeline:
         does not match: what it holds is kept as it reads once the samples that depend
         on it are rebuilt (_settle)."""
         scan.suspect = True
-        if offset == scan.body_offset and scan.body_i == len(self.samples):
+        if offset == scan.body_offset and scan.body_i == len(self.index):
             scan.bad.append((offset, None))  # a keyframe: every sample rebuilt from it
         elif scan.member == offset:
             scan.bad.append((offset, scan.member_first))
         else:
-            scan.bad.append((offset, len(self.samples)))  # no sample from it
+            scan.bad.append((offset, len(self.index)))  # no sample from it
 
     def _settle(self, scan: _Scan) -> None:
         """The samples from the last keyframe on, rebuilt once when something in them
@@ -476,7 +452,7 @@ class Timeline:
         scan.suspect = False
         bad, scan.bad = scan.bad, []
         first = scan.keyframe
-        end = len(self.samples)
+        end = len(self.index)
         failed = (
             rebuild_all(self.path, self.compressed, self.keyframe_offsets[first], first, end - 1)
             if 0 <= first < end
@@ -488,7 +464,7 @@ class Timeline:
         whose = f"the part{'s' if len(bad) > 1 else ''} of the file from byte {parts}"
         kept = min((first if at is None else at for _, at in bad), default=end)
         if bad and kept < end and first >= 0:
-            words = samples_words(self._numbers[kept], self._numbers[end - 1])
+            words = samples_words(self.index.number(kept), self.index.number(end - 1))
             self.notes.append(
                 f"{whose} {'does' if len(bad) == 1 else 'do'} not match {'its' if len(bad) == 1 else 'their'} checksum: "
                 f"{words}, read from {'it' if len(bad) == 1 else 'them'}, kept as read"
@@ -500,9 +476,8 @@ class Timeline:
         if failed is None:
             return
         at, why = failed
-        lost = self._numbers[at]
-        del self.samples[at:]
-        del self._numbers[at:]
+        lost = self.index.number(at)
+        self.index.truncate(at)
         for k in [k for k in self.keyframe_offsets if k >= at]:
             del self.keyframe_offsets[k]
         if scan.gap is None:

@@ -1,9 +1,10 @@
 """Write a recording while sampling: a header, then each sample as a keyframe or a delta.
 
 Compressed on the fly with zlib (gzip format): one gzip member per keyframe, so a reader
-can start at any keyframe, and a sync flush after every sample, so what is on disk is
-always readable up to the last complete sample (``kill -9``, a full disk). The flush
-costs a few bytes per sample; an idle sample is one short line.
+can start at any keyframe, another after every MEMBER_SAMPLES samples in one, so a
+reader can read any sample line back from near it, and a sync flush after every sample,
+so what is on disk is always readable up to the last complete sample (``kill -9``, a
+full disk). The flush costs a few bytes per sample; an idle sample is one short line.
 
 Nothing is kept per sample: the previous snapshot (to compute the next delta) and a few
 counters. Not thread-safe: one thread writes.
@@ -36,6 +37,15 @@ from vmtop.record import format as fmt
 # half of it: seeking decodes one keyframe and at most this many deltas.
 KEYFRAME_EVERY = 30
 DELTA_SHARE = 0.5
+# A sample that changes the map this many samples or more after the last keyframe is
+# a keyframe: rebuilding it reads no more than that many sample lines first (an idle
+# process that stays idle costs no keyframe; one that wakes after a day costs one).
+KEYFRAME_SAMPLES = 10_000
+# The lines of at most this many samples in one gzip member: a reader reads any sample
+# line back by decompressing at most that many (an idle day was one member). Each new
+# member costs about 150 bytes (an idle recording grows by 1 %); readers, older ones
+# too, read the members one after the other.
+MEMBER_SAMPLES = 1024
 COMPRESS_LEVEL = 6
 
 
@@ -221,6 +231,8 @@ class RecordingWriter:
         self._prev_kinds: dict | None = None
         self._prev_hugetlb: int | None = None  # the last sample's hugetlb total
         self._since_keyframe = 0
+        self._samples_since_keyframe = 0  # idle ones included
+        self._member_samples = 0  # sample lines in the gzip member being written
         self._delta_bytes = 0  # uncompressed bytes of deltas since the last keyframe
         self._keyframe_bytes = 0
         self.samples = 0
@@ -244,6 +256,7 @@ class RecordingWriter:
         if self._z is not None:
             self._write(self._z.flush(zlib.Z_FINISH))
         self._z = zlib.compressobj(self.level, zlib.DEFLATED, 31)
+        self._member_samples = 0
 
     def _write_keyframe_member(self, data: bytes) -> None:
         """The keyframe line as a gzip member of its own, whose header says how long
@@ -259,6 +272,7 @@ class RecordingWriter:
         self._write(raw)
         self._write(struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF))
         self._z = zlib.compressobj(self.level, zlib.DEFLATED, 31)
+        self._member_samples = 0
 
     def _put(self, data: bytes) -> None:
         assert self._z is not None
@@ -317,11 +331,18 @@ class RecordingWriter:
         if prev is None:
             self._new_member()
             self._put(_dumps(self._header(snap)))
+        elif self._member_samples >= MEMBER_SAMPLES:
+            self._new_member()
         body: dict | None = None
         delta = None
         if prev is not None and self._since_keyframe < self.keyframe_every:
             if self._delta_bytes <= self._keyframe_bytes * DELTA_SHARE:
                 delta = region_delta(prev.regions, snap.regions)
+        if delta is not None:
+            assert prev is not None
+            body = self._delta_body(i, prev, snap, delta)
+            if len(body) > 2 and self._samples_since_keyframe >= KEYFRAME_SAMPLES:
+                delta = None  # the map changed, long after the last keyframe
         if delta is None:
             body = {
                 "type": "keyframe",
@@ -338,29 +359,12 @@ class RecordingWriter:
             data = _dumps(body)
             self._write_keyframe_member(data)
             self._since_keyframe = 0
+            self._samples_since_keyframe = 0
             self._delta_bytes = 0
             self._keyframe_bytes = len(data)
             self.keyframes += 1
         else:
-            removed, put, resident = delta.removed, delta.put, delta.resident
-            body = {"type": "delta", "i": i}
-            if prev is not None and snap.info != prev.info:
-                body["info"] = fmt.info_row(snap.info)
-            if prev is not None and snap.has_smaps != prev.has_smaps:
-                body["has_smaps"] = snap.has_smaps
-            changed, gone = status_delta(prev.status, snap.status)
-            if changed:
-                body["status"] = changed
-            if gone:
-                body["status_removed"] = gone
-            if removed:
-                body["removed"] = removed
-            if put:
-                body["put"] = put
-            if resident:
-                body["resident"] = resident
-            if snap.hugetlb != prev.hugetlb:
-                body["hugetlb"] = fmt.hugetlb_rows(snap.hugetlb)  # null: no longer known
+            assert body is not None
             if len(body) > 2:
                 self._since_keyframe += 1
                 data = _dumps(body)
@@ -392,10 +396,35 @@ class RecordingWriter:
             line["events"] = [fmt.event_row(e) for e in events]
         self._put(_dumps(line))
         self._sync()
+        self._member_samples += 1
+        self._samples_since_keyframe += 1
         self._prev = snap.compact()
         self._prev_kinds = kinds
         self._prev_hugetlb = hugetlb
         self.samples += 1
+
+    @staticmethod
+    def _delta_body(i: int, prev: Snapshot, snap: Snapshot, delta: RegionDelta) -> dict:
+        """The delta line of sample ``i``: only its type and number when nothing changed."""
+        body: dict = {"type": "delta", "i": i}
+        if snap.info != prev.info:
+            body["info"] = fmt.info_row(snap.info)
+        if snap.has_smaps != prev.has_smaps:
+            body["has_smaps"] = snap.has_smaps
+        changed, gone = status_delta(prev.status, snap.status)
+        if changed:
+            body["status"] = changed
+        if gone:
+            body["status_removed"] = gone
+        if delta.removed:
+            body["removed"] = delta.removed
+        if delta.put:
+            body["put"] = delta.put
+        if delta.resident:
+            body["resident"] = delta.resident
+        if snap.hugetlb != prev.hugetlb:
+            body["hugetlb"] = fmt.hugetlb_rows(snap.hugetlb)  # null: no longer known
+        return body
 
     def close(self, reason: str = "stopped", events: Iterable[Event] = ()) -> None:
         """Write the end mark (with events that came after the last sample: the
