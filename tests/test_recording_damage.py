@@ -400,6 +400,10 @@ def test_damage_anywhere_keeps_every_intact_keyframe(tmp_path_factory, data, pla
     else:
         for i in range(len(rec)):
             rec.snapshot(i)
+    # Kept as the scan read them (`vmtop report`), they are those read back after it,
+    # the samples lost to damage left out alike.
+    held = Recording.open(str(path), keep_samples=True)
+    assert list(held.samples) == list(rec.samples) and held.notes == rec.notes
     if len(rec) < len(w.snaps) and cut == size:
         assert rec.notes  # nothing lost without a word
     report_lines(rec)

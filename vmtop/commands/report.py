@@ -437,7 +437,7 @@ def _region_name(r) -> str:
 
 def cmd_report(args) -> int:
     try:
-        rec = Recording.open(args.file)
+        rec = Recording.open(args.file, keep_samples=True)  # (read once, all of them)
         lines = report_lines(rec, max(1, args.top))
     except RecordingError as e:
         print(f"vmtop: {e}", file=sys.stderr)

@@ -26,8 +26,11 @@ class Recording(Timeline):
     _rebuilder: Rebuilder
 
     @classmethod
-    def open(cls, path: str) -> Recording:
-        rec = cls(path)
+    def open(cls, path: str, keep_samples: bool = False) -> Recording:
+        """``keep_samples``: hold every sample's totals, RSS by kind and events as the
+        scan reads them (about 1.5 kB a sample), for a reader that goes through them all
+        once (``vmtop report``); else they are read back from the file when asked for."""
+        rec = cls(path, keep_samples)
         rec.scan()
         fields = rec.header.get("totals_fields")
         rec._rebuilder = Rebuilder(

@@ -19,7 +19,7 @@ import os
 import re
 import threading
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from sys import intern
@@ -40,6 +40,10 @@ CHUNK_SAMPLES = 1024
 # (600), which it reads again at every step.
 CACHE_SAMPLES = 4096
 SAMPLE_LINE = b'{"type":"sample"'
+# Blocks of samples whose peak's RSS by kind is kept (``SampleIndex.peak_kinds``) at most:
+# a block doubles past it. More than a timeline has columns (a few hundred), so that
+# each column holds a block's peak; a few hundred kB at most.
+PEAK_BLOCKS = 1024
 
 _JSON_KINDS = {list: "a JSON array", str: "a JSON string", bool: "true or false"}
 _REQUIRED = object()
@@ -230,6 +234,12 @@ class SampleIndex:
         self._kinds: dict | None = None  # the last sample's, and its timeline_rss
         self._totals = None
         self._rss = 0
+        # Of each block of ``peak_block`` samples, the one with the most RSS (timeline
+        # RSS) and its RSS by kind: what the replay's timeline stacks in a column,
+        # without reading samples back (``peak_in``).
+        self.peak_block = 1
+        self.peak_samples = array("q")
+        self.peak_kinds: list[dict] = []
 
     def __len__(self) -> int:
         return len(self.times)
@@ -244,6 +254,7 @@ class SampleIndex:
         if kinds is not self._kinds or totals is not self._totals:  # (carried: the same)
             self._kinds, self._totals, self._rss = kinds, totals, timeline_rss(totals, kinds)
         self.rss.append(self._rss)
+        self._note_peak(i, kinds)
         if events:
             notes = sum(1 for e in events if e.event == NOTE)
             self.event_counts.append(len(events))
@@ -275,6 +286,33 @@ class SampleIndex:
         self.chunk_offset.append(offset)
         self.chunk_skip.append(skip)
 
+    def _note_peak(self, i: int, kinds: dict) -> None:
+        peaks = self.peak_samples
+        if peaks and peaks[-1] // self.peak_block == i // self.peak_block:
+            if self.rss[i] > self.rss[peaks[-1]]:
+                peaks[-1], self.peak_kinds[-1] = i, kinds
+            return
+        peaks.append(i)
+        self.peak_kinds.append(kinds)
+        if len(peaks) > PEAK_BLOCKS:  # twice the block: the higher of each pair
+            self.peak_block *= 2
+            kept = [
+                max(pair, key=lambda k: self.rss[peaks[k]])
+                for pair in _pairs_by_block(peaks, self.peak_block)
+            ]
+            self.peak_samples = array("q", (peaks[k] for k in kept))
+            self.peak_kinds = [self.peak_kinds[k] for k in kept]
+
+    def peak_in(self, first: int, last: int) -> tuple[int, dict] | None:
+        """Of samples ``first`` to ``last``, the block peak (``peak_samples``) with the
+        most RSS, and its RSS by kind; None where no block's peak is among them."""
+        lo = bisect_left(self.peak_samples, first)
+        hi = bisect_right(self.peak_samples, last)
+        if lo >= hi:
+            return None
+        k = max(range(lo, hi), key=lambda k: self.rss[self.peak_samples[k]])
+        return self.peak_samples[k], self.peak_kinds[k]
+
     def chunk_size(self) -> int:
         """Samples in the last chunk."""
         return len(self.times) - self.chunk_first[-1] if self.chunk_first else 0
@@ -290,6 +328,10 @@ class SampleIndex:
         del self._number_at[k:], self._numbers[k:]
         self.last_number = self.number(at - 1) if at else -1
         self._kinds = self._totals = None
+        # A block cut short loses its peak where the peak was cut off (its column reads
+        # that sample back instead).
+        k = bisect_left(self.peak_samples, at)
+        del self.peak_samples[k:], self.peak_kinds[k:]
         k = bisect_right(self.chunk_first, at - 1)
         for j in [j for j in self.chunk_carried if j >= k]:
             del self.chunk_carried[j]
@@ -331,6 +373,17 @@ class SampleIndex:
                 index.start_keyframe()
             index.append(s.time, s.totals, s.kinds, s.events, i, True)
         return index
+
+
+def _pairs_by_block(peaks: array, block: int) -> list[list[int]]:
+    """Positions in ``peaks`` grouped by the block of ``block`` samples they fall in."""
+    groups: list[list[int]] = []
+    for k, i in enumerate(peaks):
+        if groups and peaks[groups[-1][0]] // block == i // block:
+            groups[-1].append(k)
+        else:
+            groups.append([k])
+    return groups
 
 
 # -- reading samples back ---------------------------------------------------------------

@@ -120,8 +120,12 @@ class Timeline:
     """What a scan of a recording found: the header, the samples that can be read (with
     where each keyframe is), and notes on what cannot."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, keep_samples: bool = False) -> None:
         self.path = path
+        # Every sample as read by the scan, kept (``keep_samples``): for a reader that
+        # reads them all once (``vmtop report``), which would otherwise read the file
+        # through a second time; the replay keeps the index alone.
+        self._kept: list[SampleInfo] | None = [] if keep_samples else None
         # (a path is the user's bytes: an escape or a newline in it is shown, not obeyed)
         self.shown_path = display_name(os.fspath(path))
         self.header: dict = {}
@@ -139,6 +143,8 @@ class Timeline:
     def samples(self) -> Sequence[SampleInfo]:
         """Every sample, each read back from the file when asked for (by chunk: see
         ``record.samples``)."""
+        if self._samples is None and self._kept is not None:
+            self._samples, self._kept = self._kept, None
         if self._samples is None:
             self._samples = Samples(SampleLines(self.path, self.compressed, self.index))
         return self._samples
@@ -419,6 +425,8 @@ class Timeline:
                 carried if leaves_out and carried != NOTHING_CARRIED else None,
             )
         index.append(when, totals, kinds, events, i, scan.map_changed)
+        if self._kept is not None:
+            self._kept.append(SampleInfo(when, totals, kinds, scan.keyframe, *values[3:]))
         scan.map_changed = False
         scan.totals, scan.kinds, scan.hugetlb = values[1], values[2], values[4]
 
@@ -478,6 +486,8 @@ class Timeline:
         at, why = failed
         lost = self.index.number(at)
         self.index.truncate(at)
+        if self._kept is not None:
+            del self._kept[at:]
         for k in [k for k in self.keyframe_offsets if k >= at]:
             del self.keyframe_offsets[k]
         if scan.gap is None:

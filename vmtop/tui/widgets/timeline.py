@@ -9,6 +9,8 @@ it). Row 4: event ticks and the cursor's ▲.
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from rich.segment import Segment
@@ -30,25 +32,45 @@ _ORDER = {k: i for i, k in enumerate(ALL_KINDS)}
 
 
 class TimelineData(NamedTuple):
-    times: list[float]
-    kinds: list[dict]  # per sample: kind -> resident bytes
-    totals: list[int]  # per sample: the RSS the chart stacks (sum of kinds, else VmRSS)
-    event_counts: list[int]  # per sample: events (narration counted apart)
-    note_counts: list[int]
+    times: Sequence[float]
+    kinds: Sequence[dict]  # per sample: kind -> resident bytes
+    totals: Sequence[int]  # per sample: the RSS the chart stacks (sum of kinds, else VmRSS)
+    event_counts: Sequence[int]  # per sample: events (narration counted apart)
+    note_counts: Sequence[int]
+    # (first, last) -> a sample among them whose RSS by kind is at hand, the one with
+    # the most RSS, and that; None: none is (a recording's block peaks:
+    # ``SampleIndex.peak_in``). Where None, ``kinds`` is read for a column's peak.
+    peak_in: Callable[[int, int], tuple[int, dict] | None] | None = None
+
+
+class _KindsReadBack(Sequence):
+    """A recording's RSS by kind of sample ``i``, read back from the file when asked
+    (rarely: a column whose peak is no block's peak)."""
+
+    def __init__(self, recording) -> None:
+        self.recording = recording
+
+    def __len__(self) -> int:
+        return len(self.recording)
+
+    def __getitem__(self, i):
+        return self.recording.samples[i].kinds
 
 
 def timeline_data(recording) -> TimelineData:
-    times, kinds, totals, counts, notes = [], [], [], [], []
-    for i, s in enumerate(recording.samples):
-        times.append(s.time)
-        kinds.append(s.kinds)
-        total = sum(s.kinds.values()) if s.kinds else ((s.totals.rss or 0) if s.totals else 0)
-        totals.append(total)
-        events = recording.events_of(i)
-        n_notes = sum(1 for e in events if e.event == "note")
-        counts.append(len(events) - n_notes)
-        notes.append(n_notes)
-    return TimelineData(times, kinds, totals, counts, notes)
+    """What the timeline draws of ``recording``, from the numbers its index keeps per
+    sample: nothing read back from the file (reading 59 000 samples back took seconds;
+    keeping their RSS by kind, half a kilobyte a sample)."""
+    index = recording.index
+    counts = array("I", (e - n for e, n in zip(index.event_counts, index.note_counts, strict=True)))
+    notes = array("I", index.note_counts)
+    if counts and recording.end_events:  # (the end mark's, after the last sample)
+        said = sum(1 for e in recording.end_events if e.event == "note")
+        counts[-1] += len(recording.end_events) - said
+        notes[-1] += said
+    return TimelineData(
+        index.times, _KindsReadBack(recording), index.rss, counts, notes, index.peak_in
+    )
 
 
 class Timeline(theme.ThemedLines, Widget):
@@ -127,11 +149,13 @@ class Timeline(theme.ThemedLines, Widget):
         return i
 
     def _per_column(self) -> list:
-        """Per column: (the sample with the most RSS there, events, notes)."""
+        """Per column: [the sample with the most RSS there, events, notes, the first
+        and last sample in it, (the sample stacked by kind, its RSS by kind) once
+        drawn]."""
         width = self._chart_width
         if self._columns is not None and self._columns[0] == width:
             return self._columns[1]
-        cols: list = [[-1, 0, 0] for _ in range(width)]
+        cols: list = [[-1, 0, 0, -1, -1, None] for _ in range(width)]
         d = self.data
         # column_of, with the width and the span looked up once: per sample, the
         # widget's size made a day at 0.1 s (864 000 samples) seconds to draw.
@@ -144,27 +168,40 @@ class Timeline(theme.ThemedLines, Widget):
                 c[0] = i
             c[1] += d.event_counts[i]
             c[2] += d.note_counts[i]
+            if c[3] < 0:
+                c[3] = i
+            c[4] = i
         # Columns between two samples (a short recording, a wide screen) hold the
         # earlier one: the map as it was until the next sample.
-        last = -1
-        for c in cols:
-            if c[0] < 0:
-                c[0] = last
-            else:
-                last = c[0]
+        last = None
+        for k, c in enumerate(cols):
+            if c[0] < 0 and last is not None:
+                cols[k] = [last[0], 0, 0, last[3], last[4], None]
+            elif c[0] >= 0:
+                last = c
         self._columns = (width, cols)
         return cols
 
+    def _stacked(self, column: list) -> tuple[int, dict]:
+        """The sample a column stacks by kind and its RSS by kind: its peak where that is
+        at hand, else the peak of the blocks in it (``TimelineData.peak_in``: within a
+        block's growth of the column's peak), else its peak read back."""
+        if column[5] is None:
+            d, i = self.data, column[0]
+            found = d.peak_in(column[3], column[4]) if d.peak_in is not None else None
+            column[5] = found if found is not None else (i, d.kinds[i])
+        return column[5]
+
     # -- drawing --------------------------------------------------------------------------
 
-    def _stack(self, i: int) -> list[tuple[str, float]]:
+    def _stack(self, column: list) -> list[tuple[str, float]]:
         """(colour, top in eighths of the chart) from the bottom up."""
         d = self.data
         span = self.peak - self.floor
-        if i < 0 or span <= 0:
+        if column[0] < 0 or span <= 0:
             return []
         levels = CHART_ROWS * 8
-        kinds = d.kinds[i]
+        i, kinds = self._stacked(column)
         if not kinds:
             return [(theme.color("muted"), (d.totals[i] - self.floor) / span * levels)]
         out = []
@@ -191,7 +228,7 @@ class Timeline(theme.ThemedLines, Widget):
             return self._top_line(width, cursor, marks)
         if y == CHART_ROWS + 1:
             segs = [Segment(" ")]
-            for x, (_i, events, notes) in enumerate(cols):
+            for x, (_i, events, notes, *_) in enumerate(cols):
                 if x == cursor:
                     segs.append(Segment("▲", theme.style("strong", bold=True)))
                 elif events:
@@ -203,13 +240,13 @@ class Timeline(theme.ThemedLines, Widget):
             return Strip(segs).adjust_cell_length(width)
         row = CHART_ROWS - y  # 0 is the bottom row
         segs = [Segment(" ")]
-        for x, (i, _e, _n) in enumerate(cols):
+        for x, column in enumerate(cols):
             bg = (
                 theme.color("rule")
                 if x == cursor
                 else (theme.color("row-grew") if x in marks else None)
             )
-            char, color = self._cell(self._stack(i), row)
+            char, color = self._cell(self._stack(column), row)
             segs.append(Segment(char, Style(color=color, bgcolor=bg)))
         return Strip(segs).adjust_cell_length(width)
 
