@@ -304,8 +304,10 @@ def test_short_of_room_the_tally_gives_way_to_what_is_different_at_b():
     short = ab_lines(text, 78, 2)
     assert len(short.splitlines()) == 2, short
     assert "ends: regions 27 → 26" in short and "1 shrank (-1.0M)" in short, short
-    assert "recorded between: …" in short  # (what gave way)
-    wider = ab_lines(text, 120, 2)  # room for the tally's first parts
+    # What gave way: A's and B's clocks (the span stays) and the tally's tail.
+    assert "recorded between: unmapped 1 (-1.0M)" in short and "A→B +18s" in short, short
+    assert "rss_changed 4" not in short and "…" in short, short
+    wider = ab_lines(text, 120, 2)  # parts closer together: room for all of it
     assert "recorded between: unmapped 1 (-1.0M)" in wider and "ends: regions" in wider, wider
-    assert "rss_changed 4" not in wider and "…" in wider
+    assert "rss_changed 4" in wider and "…" not in wider
     assert ab_lines(text, 300, 2).count("…") == 0  # room enough: all of it

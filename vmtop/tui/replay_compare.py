@@ -11,6 +11,8 @@ change worked out by address.
 
 from __future__ import annotations
 
+import re
+
 from vmtop.commands.diff import between_samples, figures_parts, net_parts, tally_parts
 from vmtop.model import moments
 from vmtop.model.hugetlb_regions import counting_hugetlb
@@ -84,37 +86,75 @@ def changes_since_mark(rec: Recording, a: int, j: int) -> dict:
 def ab_lines(text: str, width: int, max_lines: int | None = None) -> str:
     """The A→B line broken between its parts, never inside one ("regions 24 →" at the
     end of a line and "25" on the next), each line indented by one; with ``max_lines``,
-    no more lines than that. Short of room, the tally of what was recorded between A
-    and B gives way first, to "…", so that what is different at B ("ends: ...") stays
-    (at 80×24 the tally took both lines: review); then the last line ends in "…"."""
+    no more lines than that.
+
+    Short of room, what says least about A and B gives way first (``_shorter``), so
+    that what was recorded between them and what is different at B stay: at 80×24 the
+    peak's time took the room and both were cut to "…" (review). The last resort, the
+    last line ends in "…"."""
     parts = text.split(AB_SEPARATOR)
-    lines = _wrapped(parts, width)
+    lines = _wrapped(parts, width, AB_SEPARATOR)
     if max_lines is None or len(lines) <= max_lines:
         return _indented(lines)
-    first = next((k for k, p in enumerate(parts) if p.startswith(RECORDED)), None)
-    ends = next((k for k, p in enumerate(parts) if p.startswith(ENDS)), None)
-    if first is not None and ends is not None and first < ends:
-        tally = parts[first:ends]
-        while tally:
-            tally = tally[:-1]
-            kept = [*tally, "…"] if tally else [RECORDED + "…"]
-            parts_kept = [*parts[:first], *kept, *parts[ends:]]
-            lines = _wrapped(parts_kept, width)
-            if len(lines) <= max_lines:
-                return _indented(lines)
+    for shorter in _shorter(parts):
+        lines = _wrapped(shorter, width, TIGHT_SEPARATOR)
+        if len(lines) <= max_lines:
+            return _indented(lines)
     lines = lines[:max_lines]
     last = lines[-1]
     if len(last) + 3 > width:
-        last = last[: last.rfind(AB_SEPARATOR)] if AB_SEPARATOR in last else last[: width - 3]
+        cut = last.rfind(TIGHT_SEPARATOR)
+        last = last[:cut] if cut > 0 else last[: width - 3]
     lines[-1] = last + "  …"
     return _indented(lines)
 
 
-def _wrapped(parts: list[str], width: int) -> list[str]:
+TIGHT_SEPARATOR = " · "  # short of room: two columns a part are worth more than air
+_PEAK_TIME = re.compile(r"(, peak \S+) at .+$")  # of the "RSS ..." part
+_PEAK = re.compile(r", peak \S+$")
+_CLOCKS = re.compile(r"^A .+ → B .+ \(([^()]+)\)$")  # "A 18:36:40.1 → B 18:36:55.1 (+15s)"
+_ENDS_COUNT = re.compile(r"^ends: regions \S+ → \S+(, )?")
+TALLY_KEPT = 2  # the tally's first parts (mapped, unmapped...) outlast the ends' count
+
+
+def _shorter(parts: list[str]):
+    """``parts`` made shorter and shorter, each step giving up what says least:
+    the peak's time, the peak, the clocks of A and B (the span stays: the timeline
+    shows the marks), the tally of events recorded between A and B from its end to its
+    TALLY_KEPT first parts, the ends' region count (the header has it), and then the
+    rest of the tally, to "…"."""
+    parts = list(parts)
+    yield parts
+    for pattern, keep in ((_PEAK_TIME, r"\1"), (_PEAK, "")):
+        parts = [pattern.sub(keep, p) if p.startswith("RSS ") else p for p in parts]
+        yield parts
+    parts = [_CLOCKS.sub(r"A→B \1", p) for p in parts]
+    yield parts
+    first = next((k for k, p in enumerate(parts) if p.startswith(RECORDED)), None)
+    ends = next((k for k, p in enumerate(parts) if p.startswith(ENDS)), None)
+    if first is None or ends is None or first > ends:
+        return
+    tally, head, tail = parts[first:ends], parts[:first], parts[ends:]
+    for kept in range(len(tally) - 1, TALLY_KEPT - 1, -1):
+        yield [*head, *tally[:kept], "…", *tail]
+    kept = tally[:TALLY_KEPT]
+    given_up = ["…"] if len(tally) > TALLY_KEPT else []
+    if _ENDS_COUNT.match(tail[0]):
+        count_less = _ENDS_COUNT.sub(ENDS, tail[0])
+        if count_less == ENDS and tail[1:]:  # "ends: 1 new (+256M)"
+            tail = [ENDS + tail[1], *tail[2:]]
+        else:  # "ends: no change"
+            tail = [count_less, *tail[1:]]
+        yield [*head, *kept, *given_up, *tail]
+    for n in range(len(kept) - 1, -1, -1):
+        yield [*head, *kept[:n], "…", *tail] if n else [*head, RECORDED + "…", *tail]
+
+
+def _wrapped(parts: list[str], width: int, separator: str) -> list[str]:
     lines: list[str] = []
     line = ""
     for part in parts:
-        longer = f"{line}{AB_SEPARATOR}{part}" if line else part
+        longer = f"{line}{separator}{part}" if line else part
         if line and len(longer) > width:
             lines.append(line)
             line = part

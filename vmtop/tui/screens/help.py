@@ -69,7 +69,11 @@ PROCESS = [
         "→ / ← or Enter open / close a group",
     ),
     ("c", "choose the table's columns: Private_Dirty, Anonymous, Swap, … (pmap -X)"),
-    ("t", "smallest RSS change of a region the log reports, summed since last shown"),
+    (
+        "t",
+        "the log's threshold: type the smallest RSS change of a region it reports "
+        "(16K, 1M, as --threshold takes it), summed since last shown",
+    ),
     ("e / i / a", "fold away / show the event log, the summary by kind, the bar"),
     ("R", "start / stop recording this process to a file (vmtop replay FILE plays it)"),
     ("Tab", "move between the region table and the event log (there Home: newest, End: oldest)"),
@@ -111,7 +115,9 @@ HEADER = [
      "lower row, the graph ('RSS + hugetlb'), the summary's RSS+H and Δ RSS count it"),
     ("pid in its namespace 1", "a process of a container (a PID namespace of its own): its "
      "PID there; vmtop's PIDs and thread IDs are those of vmtop's namespace"),
-    ("Δ since …", "what the Δ columns compare with: the last refresh, or the baseline (b)"),
+    ("Δ since …", "what the Δ columns compare with: the last refresh, or the baseline (b); "
+     "with a baseline, RSS 1.5M (-96M): RSS, PSS and USS changed that much since it, and "
+     "the table's title says the regions gone since"),
 ]  # fmt: skip
 
 DELTAS = [

@@ -7,7 +7,7 @@ from immutable snapshots, so the UI thread never waits on /proc. An open region
 detail is handed each new snapshot and follows its region.
 
 Beside this module: ``process_layout`` (which panels show at which terminal size, the
-footer's keys), ``process_prompt`` (filter and go-to-address prompt),
+footer's keys), ``process_prompt`` (the filter, go-to-address and threshold prompt),
 ``process_commands`` (the command palette's entries), ``process_views`` (what the
 widgets show of a snapshot), ``process_view_actions`` (the table's and the bar's keys),
 ``process_messages`` (the widgets' messages: selecting a region, opening its detail),
@@ -105,7 +105,7 @@ class ProcessScreen(
         Binding("minus", "slower", "Slower", show=False),
         Binding("b", "baseline", "Baseline"),
         Binding("B", "clear_baseline", "Clear base", show=False),
-        # Priority: handled as the key arrives, so what is typed right after "/" or "g"
+        # Priority: handled as the key arrives, so what is typed right after "/", "g" or "t"
         # lands in the prompt (a normal binding runs only after the next keys were
         # already routed to the table, and fast typing lost them).
         Binding("slash", "filter", "Filter", key_display="/", priority=True),
@@ -119,7 +119,7 @@ class ProcessScreen(
         Binding("less_than_sign,left_square_bracket", "pan(-1)", "Pan", key_display="</>"),
         Binding("greater_than_sign,right_square_bracket", "pan(1)", "Pan", show=False),
         Binding("g", "goto", "Go to", priority=True),
-        Binding("t", "threshold", "Threshold", show=False),
+        Binding("t", "threshold", "Log threshold", show=False, priority=True),
         Binding("e", "toggle_events", "Events"),
         Binding("i", "toggle_side", "Summary"),
         Binding("a", "toggle_bar", "Bar"),
@@ -172,7 +172,7 @@ class ProcessScreen(
         self._in_flight = False
         self._timer = None
         self.prepared: PreparedView | None = None  # of the last sample's snapshot
-        self._input_mode: str | None = None  # "filter" | "goto"
+        self._input_mode: str | None = None  # "filter" | "goto" | "threshold"
         self._last_smaps_read = True
         self._smaps_pending = False
         self.sample_cost = 0.0  # seconds the last sample took (worker thread)
@@ -393,8 +393,8 @@ class ProcessScreen(
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         running = self.exited_at is None and self.error is None
-        if action in ("filter", "goto") and self._prompt_focused():
-            return False  # "/" and "g" typed into the prompt are characters
+        if action in ("filter", "goto", "threshold") and self._prompt_focused():
+            return False  # "/", "g" and "t" typed into the prompt are characters
         if self.error is not None and action not in ("back", "leave"):
             return False
         if action == "step":

@@ -59,9 +59,9 @@ class ProcessCommands(NamedCommands):
         )
         out.append(
             (
-                "Report smaller RSS changes in the log",
+                "Set the log's RSS threshold…",
                 screen.action_threshold,
-                f"t: now {format_bytes(screen.rss_threshold)}, summed since last shown",
+                f"t: now {format_bytes(screen.rss_threshold)}; type 16K, 1M, …",
             )
         )
         for action, what, key in (

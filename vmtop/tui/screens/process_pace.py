@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import time
 
+from vmtop.config import parse_bytes
 from vmtop.model.region import Snapshot
 from vmtop.tui import sampler as smp
 from vmtop.tui.formatting import format_bytes
 from vmtop.tui.screens.process_sampling import SLOWED_OFF
 
 INTERVALS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
-# What `t` cycles through: the smallest resident change of a region the log reports
-# (summed since that region's last report, so slow growth gets there too).
-RSS_THRESHOLDS = (4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20)
 
 
 class ProcessPace:
@@ -82,9 +80,32 @@ class ProcessPace:
         self._update_bindings()
 
     def action_threshold(self) -> None:
-        """The next smaller resident change to report (from the smallest: the largest)."""
-        smaller = [t for t in RSS_THRESHOLDS if t < self.rss_threshold]
-        self.rss_threshold = smaller[-1] if smaller else RSS_THRESHOLDS[-1]
+        """Ask for the smallest resident change the log reports: typed as --threshold
+        takes it (16K, 1M). It cycled through six values without a word: a user typed
+        `t 1M Enter`, and Enter opened the region detail (review)."""
+        self._open_prompt(
+            "threshold",
+            f"log threshold, now {format_bytes(self.rss_threshold)}: smallest RSS change "
+            "of a region to report (16K, 1M), Enter",
+            "",
+        )
+
+    def set_threshold(self, text: str) -> bool:
+        """The log's threshold from what was typed in the prompt (nothing: unchanged)."""
+        if not text.strip():
+            return False
+        try:
+            value = parse_bytes(text)
+        except ValueError:
+            value = None
+        if value is None or value <= 0:
+            self.notify(
+                f"not a size of at least 1 byte (65536, 64K, 1M): {text!r}",
+                severity="warning",
+                markup=False,  # what was typed, shown as it is
+            )
+            return False
+        self.rss_threshold = value
         # A recording's events were decided when it was recorded: it has no drift.
         drift = getattr(self.sampler, "drift", None)
         if drift is not None:
@@ -95,3 +116,4 @@ class ProcessPace:
             f"{format_bytes(self.rss_threshold)}",
             timeout=3,
         )
+        return True

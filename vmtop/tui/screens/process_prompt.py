@@ -1,5 +1,6 @@
-"""The process screen's prompt: filter the regions as you type (/), or go to an
-address (g) and select the region holding it, said the way `vmtop where` says it.
+"""The process screen's prompt: filter the regions as you type (/), go to an address
+(g) and select the region holding it, said the way `vmtop where` says it, or set the
+log's threshold (t, process_pace).
 
 A mixin of ``ProcessScreen``; the lookup of an address (which may parse ELF files)
 runs in a worker.
@@ -27,7 +28,7 @@ from vmtop.tui.widgets.region_table import RegionTable
 class ProcessPrompt:
     """The prompt line under the region table."""
 
-    _input_mode: str | None = None  # "filter" | "goto"
+    _input_mode: str | None = None  # "filter" | "goto" | "threshold"
 
     def _prompt_focused(self) -> bool:
         try:
@@ -82,6 +83,9 @@ class ProcessPrompt:
         if self._input_mode == "goto":
             self._close_prompt()
             self.go_to_address(message.value)
+        elif self._input_mode == "threshold":
+            self._close_prompt()
+            self.set_threshold(message.value)  # (process_pace)
         else:
             self._close_prompt()
 

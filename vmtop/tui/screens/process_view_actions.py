@@ -31,7 +31,7 @@ class ProcessViewActions:
         def shown():
             return [c.id for c in table.columns]
 
-        self.app.push_screen(ColumnChooser(table.chosen, on_change=table.set_columns, shown=shown))
+        self.app.push_screen(ColumnChooser(table.chosen, on_change=table.tick_columns, shown=shown))
 
     def show_hugetlb_column(self, snap: Snapshot) -> None:
         """Add the HugeTLB column once, when the process turns out to have memory in

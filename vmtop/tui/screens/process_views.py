@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from vmtop.model.address_space import TOP_32, user_top
 from vmtop.procfs.smaps_blocks import region_fields
+from vmtop.tui.gone_since_baseline import Gone, gone_since, gone_texts
 from vmtop.tui.widgets.address_bar import AddressBar
 from vmtop.tui.widgets.event_log import EventLog
 from vmtop.tui.widgets.kind_summary import KindSummary
@@ -32,6 +33,10 @@ SORT_WORDS = {
 
 class ProcessViews:
     """Redraws the process screen's widgets from its snapshot."""
+
+    # Whether the screen keeps the ranges remapped since the baseline (a replay works its
+    # Δ since A out of the recording instead): then only regions there can be gone.
+    TRACKS_REMAPPED = True
 
     def _refresh_light(self) -> None:
         """Nothing in the map changed: only the header and the RSS graph move."""
@@ -101,6 +106,7 @@ class ProcessViews:
                 baseline_label=(
                     self.moment_label(self.baseline.taken_at) if self.baseline is not None else None
                 ),
+                baseline_totals=self.baseline.totals if self.baseline is not None else None,
                 exited_at=self.exited_at,
                 unreadable=self.unreadable,
                 shown=len(table.rows) if table.filter_text else None,
@@ -148,9 +154,16 @@ class ProcessViews:
         elif table.grouped:
             grouped = "grouped by object (text / data / bss need a wider name column)"
         since = "Δ since baseline" if self.baseline is not None else "Δ since the last sample"
+        gone, gone_short = gone_texts(self._gone_since_baseline())
         # Shorter forms where the whole does not fit (80 columns cut it mid-parenthesis).
         width = self.query_one("#table-title", Static).size.width or table.size.width
         tries = [
+            *(
+                [[*parts, grouped, since, g] for g in (gone, gone_short)]
+                + [[*parts, grouped and "grouped by object", g] for g in (gone, gone_short)]
+                if gone
+                else []
+            ),
             [*parts, grouped, since],
             [*parts, grouped],
             [*parts, grouped and "grouped by object", since],
@@ -159,3 +172,17 @@ class ProcessViews:
         titles = ["  ·  ".join(p for p in t if p) for t in tries]
         title = next((t for t in titles if not width or len(t) <= width), titles[-1])
         self.query_one("#table-title", Static).update(title)
+
+    def _gone_since_baseline(self) -> Gone:
+        """The baseline's regions gone since (the table shows only those there now)."""
+        base, snap, changes = self.baseline, self.snapshot, self.ref_changes
+        if base is None or snap is None:
+            return Gone(0, 0, 0)
+        key = (base, snap, changes, self.baseline_remapped)
+        cached = getattr(self, "_gone_cache", None)
+        if cached is not None and all(a is b for a, b in zip(cached[0], key, strict=True)):
+            return cached[1]
+        remapped = self.baseline_remapped if self.TRACKS_REMAPPED else None
+        gone = gone_since(base, snap, changes, remapped)
+        self._gone_cache = (key, gone)
+        return gone

@@ -89,6 +89,10 @@ class ReplayScreen(ProcessScreen):
         "faster",
         *(a for a in FOOTER_PRIORITY if a not in ("back", "open", "pause", "faster", "help")),
     )
+    # Δ since A is worked out from the recording (changes_since_mark), with no ranges
+    # kept as the live screen keeps them: the regions gone since A are looked for over
+    # the whole map (process_views).
+    TRACKS_REMAPPED = False
     BINDINGS = [
         Binding("space", "pause", "Play"),
         Binding("comma", "step_back", "Step", key_display=",/."),

@@ -4,8 +4,8 @@ Line 1: PID, state, threads, the command; on the right the refresh state (live o
 paused, the interval, how often smaps is read and what the last read cost).
 Line 2: the totals (size, RSS, SHR, PSS, USS, private dirty, swap, hugetlb pages when
 there are any), the region count, and what the Δ columns compare with (the last
-refresh, or the baseline set with `b`). At 80 columns private dirty is left out first:
-USS holds it.
+refresh, or the baseline set with `b`: then RSS, PSS and USS say their change since).
+At 80 columns private dirty is left out first: USS holds it.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from textual.widget import Widget
 from vmtop.model.address_space import TOP_32, user_top
 from vmtop.model.names import display_command, fit_command
 from vmtop.model.pid_namespace import pid_in_namespace
-from vmtop.model.region import Snapshot
+from vmtop.model.region import Snapshot, Totals
 from vmtop.tui import theme
-from vmtop.tui.formatting import format_bytes, format_duration
+from vmtop.tui.formatting import format_bytes, format_delta, format_duration
 
 STATES = {
     "R": "running",
@@ -47,6 +47,7 @@ class HeaderState(NamedTuple):
     smaps_cost: float = 0.0
     resident_note: str = ""  # where the resident figures come from, when not this tick
     baseline_label: str | None = None  # when the baseline was taken, as the screen says it
+    baseline_totals: Totals | None = None  # the baseline's: the totals' change since it
     exited_at: float | None = None
     shown: int | None = None  # regions shown in the table (after the filter)
     period: float | None = None  # seconds between samples, when slowed down (else None)
@@ -236,13 +237,20 @@ class ProcessHeader(theme.ThemedLines, Widget):
             # top's VIRT RES SHR, then smem's PSS and USS: what people who know those
             # look for first. Private dirty is part of USS, and the widest: at 80
             # columns it is the first figure to go.
+            since = {
+                key: _since_baseline(priority, getattr(t, key), s.baseline_totals, key)
+                for key, priority in (("rss", 92), ("pss", 68), ("uss", 56))
+            }
             left = [
                 (100, [Segment(" ")]),
                 (90, _pair("size", _size_text(t.size, snap.regions))),
                 (95, _pair("RSS", format_bytes(t.rss))),
+                *since["rss"],
                 (55, _pair("SHR", format_bytes(t.shr))),
                 (70, _pair("PSS", format_bytes(t.pss))),
+                *since["pss"],
                 (58, _pair("USS", format_bytes(t.uss))),
+                *since["uss"],
                 (45, _pair("private dirty", format_bytes(t.private_dirty))),
                 (65, _pair("swap", format_bytes(t.swap))),
             ]
@@ -268,11 +276,30 @@ class ProcessHeader(theme.ThemedLines, Widget):
                 right = [(20, [Segment("Δ since the last sample", theme.style("muted"))])]
             right.append((100, [Segment(" ")]))
             left, right = fit_pieces(left, right, width)
-            segs = [seg for _, segments in left for seg in segments]
+            changes = {id(piece) for pieces in since.values() for piece in pieces}
+            segs: list[Segment] = []
+            for piece in left:
+                if id(piece) in changes:  # (left out before its figure: never alone)
+                    segs[-1:-1] = piece[1]  # inside its figure's pair, before the spaces
+                else:
+                    segs += piece[1]
             tail = [seg for _, segments in right for seg in segments]
             pad = max(1, width - _length(left) - _length(right))
             return Strip([*segs, Segment(" " * pad), *tail]).crop(0, width)
         return Strip.blank(width)
+
+
+def _since_baseline(
+    priority: int, now: int | None, baseline: Totals | None, field: str
+) -> list[tuple[int, list[Segment]]]:
+    """The change of a total since the baseline, as a piece after the figure's (left
+    out before it): with a baseline set, the totals said what they are, never what
+    they were, and a region unmapped since was nowhere to be seen (review)."""
+    was = None if baseline is None else getattr(baseline, field)
+    if now is None or was is None:
+        return []  # (not known at one of the two: smaps not read)
+    change = format_delta(now - was) or "±0"
+    return [(priority, [Segment(f" ({change})", theme.style("baseline"))])]
 
 
 def _length(pieces: list[tuple[int, list[Segment]]]) -> int:

@@ -139,6 +139,9 @@ class RegionTable(RegionTableLines, theme.ThemedLines, ScrollView, can_focus=Tru
         self.user_addr_width = 12
         self.full_addr_width = 12
         self.chosen: tuple[str, ...] = DEFAULT_COLUMNS
+        # The columns ticked in the column chooser, in the order they were: ahead of
+        # the defaults nobody chose where the width is short (columns_for).
+        self.ticked: tuple[str, ...] = ()
         # Every smaps field of a region (smaps_blocks.region_fields), for FIELD_COLUMNS.
         self.fields_of: Callable[[Region], dict] | None = None
         self.hugetlb: dict[int, int] | None = None  # Snapshot.hugetlb, by region start
@@ -199,14 +202,24 @@ class RegionTable(RegionTableLines, theme.ThemedLines, ScrollView, can_focus=Tru
             wide = (width or 1000) >= FULL_ADDRESSES_FROM
             self.addr_width = self.full_addr_width if wide else self.user_addr_width
             raised = raised_columns(self.hugetlb)
-            self.columns = columns_for(self.addr_width, width or 1000, self.chosen, raised)
+            self.columns = columns_for(
+                self.addr_width, width or 1000, self.chosen, raised, self.ticked
+            )
             self._cache.clear()
 
     def set_columns(self, chosen: tuple[str, ...]) -> None:
         """Show these columns (ids from CATALOGUE), as far as the width allows."""
         self.chosen = tuple(c for c in COLUMN_IDS if c in chosen or c in REQUIRED_COLUMNS)
+        self.ticked = tuple(c for c in self.ticked if c in self.chosen)
         self._fit_columns(force=True)
         self.refresh()
+
+    def tick_columns(self, chosen: tuple[str, ...]) -> None:
+        """The columns as the person ticks them in the chooser: the newly ticked are
+        shown ahead of the defaults they did not choose (``ticked``)."""
+        new = tuple(c for c in COLUMN_IDS if c in chosen and c not in self.chosen)
+        self.ticked = (*(c for c in self.ticked if c in chosen), *new)
+        self.set_columns(chosen)
 
     @property
     def sort_keys(self) -> list[str]:

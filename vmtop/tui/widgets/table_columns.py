@@ -155,15 +155,24 @@ def raised_columns(hugetlb: dict[int, int] | None) -> tuple[str, ...]:
     return ("hugetlb",) if hugetlb and any(hugetlb.values()) else ()
 
 
+# The priority of a column the person ticked in the column chooser: above the default
+# columns they did not choose but Size and RSS. At 80 columns a ticked ShClean had the
+# lowest priority but End's, and ticking it changed nothing (review); now it takes the
+# place of the defaults of lowest priority that are on screen.
+TICKED_PRIORITY = 80
+
+
 def columns_for(
     addr_width: int,
     width: int = 1000,
     chosen: tuple[str, ...] = DEFAULT_COLUMNS,
     raised: tuple[str, ...] = (),
+    ticked: tuple[str, ...] = (),
 ) -> list[Column]:
     """The chosen columns that fit ``width`` with room for the name: on a narrow
     terminal the lowest priorities go first (End and Perm long before PSS and Swap);
-    ``raised`` ones at RAISED_PRIORITY."""
+    ``raised`` ones at RAISED_PRIORITY; ``ticked`` ones (in the order they were ticked)
+    at TICKED_PRIORITY, the last ticked kept longest."""
     want = set(chosen) | set(REQUIRED_COLUMNS)
     columns = [
         c._replace(width=addr_width) if c.id in ("start", "end") else c
@@ -171,7 +180,13 @@ def columns_for(
         if c.id in want
     ]
     columns = [c._replace(priority=RAISED_PRIORITY) if c.id in raised else c for c in columns]
-    for drop in sorted(columns, key=lambda c: c.priority):
+
+    def kept_until(c: Column) -> tuple[int, int]:
+        if c.id in ticked and c.id not in REQUIRED_COLUMNS:
+            return (max(c.priority, TICKED_PRIORITY), ticked.index(c.id))
+        return (c.priority, -1)  # (before a ticked one of the same priority)
+
+    for drop in sorted(columns, key=kept_until):
         if 1 + sum(c.width + 1 for c in columns if c.width) + MIN_NAME <= width:
             break
         if drop.id not in REQUIRED_COLUMNS:
