@@ -165,7 +165,7 @@ def test_the_sandbox_and_what_is_committed_in_it():
             kinds.RESERVED,
             ch.V8_SANDBOX,
         )
-    assert at(regions, 0x10000).object == ch.V8_SMI_GUARD
+    assert at(regions, 0x10000).object == ch.PA_LOW_RESERVE
 
 
 def test_partitionalloc_pools_metadata_and_guards():
@@ -248,9 +248,10 @@ def test_a_renderer_with_the_sandbox_off():
     8 GiB reservation of its own."""
     regions = classify_regions(renderer(with_sandbox=False), V8)
     objects = {r.object for r in named(regions)}
-    assert not objects & {ch.V8_SANDBOX, ch.V8_SANDBOX_GUARD, ch.V8_HEAP, ch.V8_SMI_GUARD,
-                          ch.ARRAY_BUFFERS, ch.SANDBOX_BUFFER}  # fmt: skip
-    assert {ch.PA_REGULAR, ch.PA_BRP, ch.PA_METADATA, ch.OILPAN} <= objects
+    assert not objects & {ch.V8_SANDBOX, ch.V8_SANDBOX_GUARD, ch.V8_HEAP, ch.ARRAY_BUFFERS,
+                          ch.SANDBOX_BUFFER}  # fmt: skip
+    # PartitionAlloc's, with or without V8's sandbox (its low reserve too).
+    assert {ch.PA_REGULAR, ch.PA_BRP, ch.PA_METADATA, ch.PA_LOW_RESERVE, ch.OILPAN} <= objects
     assert at(regions, 0x2D11_0000_0000).object is None  # a 4 GiB cage, told from nothing
     wasm = 0x2E00_0000_0000
     assert (at(regions, wasm).kind, at(regions, wasm).object) == (kinds.ANON, ch.WASM_MEMORY)

@@ -19,9 +19,7 @@ ArrayBuffers, WebAssembly memories, JS objects and DOM nodes of known sizes):
   Measured: a 256 MiB ArrayBuffer filled by the page was a 256 MiB region 16 KiB into
   the ArrayBuffer pool (a PartitionAlloc direct map); a 64 MiB WebAssembly.Memory a
   64 MiB region at a 64 KiB boundary, outside the pool; a million JS objects grew the
-  cage. V8 also keeps the first 4 GiB of the address space inaccessible (a Smi taken
-  for a pointer faults there): the no-access region from below 1 MiB to just above
-  4 GiB.
+  cage.
 - PartitionAlloc (Chromium's malloc and Blink's partitions): its regular and BRP pools,
   16 GiB each, reserved together (32 GiB at a 32 GiB boundary, regular below),
   carved into 2 MiB super pages. A super page starts with a 16 KiB partition page of
@@ -31,6 +29,11 @@ ArrayBuffers, WebAssembly memories, JS objects and DOM nodes of known sizes):
   live in a separate 16 GiB region (MOVE_METADATA_OUT_OF_GIGACAGE, a field trial):
   one 4 KiB page per super page, at the super page's offset in its pool plus 4 KiB
   (regular pool), 12 KiB (BRP), 20 KiB (configurable), each between guard pages.
+- PartitionAlloc's low reserve: the no-access region from 64 KiB to just above 4 GiB
+  (0x10000-0x100100000). It is not V8's: strace shows every Chromium process (the
+  browser, zygotes, GPU and utility processes, and Crashpad's handler, which has no V8)
+  map it at its first malloc, in PartitionAlloc's start-up, right before its 32 GiB
+  pools. Named only beside those pools, found by their layout.
 - Oilpan (cppgc, Blink's garbage-collected C++ heap: DOM nodes, layout objects): its
   cage, 16 GiB at a 16 GiB boundary, committed in 128 KiB pages. Measured: 100 000
   DOM nodes, laid out, grew it from 0.4 to 472 MiB resident.
@@ -38,8 +41,8 @@ ArrayBuffers, WebAssembly memories, JS objects and DOM nodes of known sizes):
 Each rule names a reservation only by its size, alignment and inner layout, and only
 in a Chromium or Electron process (its executable, or the V8 snapshot file Chromium
 maps; Node embeds its snapshot). What cannot be told is left as it was: an older
-layout, a reservation whose ends merged with a neighbour, V8's code range and pointer
-tables outside the sandbox.
+layout, a reservation whose ends merged with a neighbour. V8's code range, trusted range
+and pointer tables, outside the sandbox, are named by ``chromium_v8_ranges``.
 """
 
 from __future__ import annotations
@@ -47,6 +50,11 @@ from __future__ import annotations
 from collections.abc import Iterable, MutableSequence
 
 from vmtop.model import kinds
+from vmtop.model.chromium_v8_ranges import (
+    label_code_range,
+    label_pointer_tables,
+    label_trusted_range,
+)
 from vmtop.model.columns import RegionColumns
 from vmtop.model.region import Region
 from vmtop.model.region_rows import (
@@ -67,7 +75,6 @@ from vmtop.model.region_rows import (
 V8_SANDBOX = "V8 sandbox"
 V8_SANDBOX_GUARD = "V8 sandbox guard"
 V8_HEAP = "V8 heap"
-V8_SMI_GUARD = "V8 Smi guard"
 ARRAY_BUFFERS = "ArrayBuffer partition"
 SANDBOX_BUFFER = "Wasm memory or resizable ArrayBuffer"
 WASM_MEMORY = "Wasm memory"
@@ -78,10 +85,11 @@ PA_POOLS = "PartitionAlloc pools"
 PA_METADATA = "PartitionAlloc metadata"
 # A guard's object says what it guards (the table shows "[guard of PartitionAlloc]").
 PA_GUARDED = "PartitionAlloc"
+PA_LOW_RESERVE = "PartitionAlloc low 4 GiB"
 OILPAN = "Oilpan heap"
 OBJECTS = frozenset(
-    (V8_SANDBOX, V8_SANDBOX_GUARD, V8_HEAP, V8_SMI_GUARD, ARRAY_BUFFERS, SANDBOX_BUFFER,
-     WASM_MEMORY, PA_REGULAR, PA_BRP, PA_POOLS, PA_METADATA, PA_GUARDED, OILPAN)
+    (V8_SANDBOX, V8_SANDBOX_GUARD, V8_HEAP, ARRAY_BUFFERS, SANDBOX_BUFFER, WASM_MEMORY,
+     PA_REGULAR, PA_BRP, PA_POOLS, PA_METADATA, PA_GUARDED, PA_LOW_RESERVE, OILPAN)
 )  # fmt: skip
 
 # Executables of Chromium and Electron (by basename), and the V8 snapshot files only
@@ -108,8 +116,8 @@ OILPAN_CAGE = 16 * GiB
 OILPAN_PAGE = 128 * KiB
 WASM_RESERVATION = 8 * GiB  # a 32-bit WebAssembly memory with guard regions
 WASM_PAGE = 64 * KiB
-SMI_GUARD_START_MAX = 1 * MiB
-SMI_GUARD_END = (4 * GiB, 4 * GiB + 16 * MiB)  # (above, at most)
+LOW_RESERVE_START_MAX = 1 * MiB
+LOW_RESERVE_END = (4 * GiB, 4 * GiB + 16 * MiB)  # (above, at most)
 
 _NO_ACCESS = "---p"
 _COMMITTED = ("rw-p", "r--p")
@@ -135,8 +143,9 @@ def _paths(regions) -> Iterable[str]:
 
 def mark_chromium_heaps(regions: MutableSequence[Region]) -> bool:
     """In place, in a Chromium or Electron process's map: the V8 sandbox, PartitionAlloc's
-    pools and metadata, Oilpan's cage and WebAssembly memories get their objects (their
-    committed parts anon, the rest reserved, PartitionAlloc's guard pages guard).
+    pools, metadata and low reserve, Oilpan's cage, WebAssembly memories, V8's code and
+    trusted ranges and pointer tables get their objects (their committed parts anon, or
+    jit for code, the rest reserved, PartitionAlloc's guard pages guard).
     False, and nothing changed, when the map is no Chromium process's."""
     if not runs_chromium(_paths(regions)):
         return False
@@ -146,14 +155,18 @@ def mark_chromium_heaps(regions: MutableSequence[Region]) -> bool:
     sandbox = None
     for run in runs:
         sandbox = sandbox or _label_sandbox(rows, run, labels)
-    if sandbox is not None:
-        _label_smi_guard(rows, runs, labels)
     for run in runs:
         _label_core_pools(rows, run, labels)
         _label_metadata(rows, run, labels)
         _label_oilpan(rows, run, labels)
         if sandbox is None:
             _label_wasm(rows, run, labels)
+    if any(obj in (PA_REGULAR, PA_BRP, PA_POOLS) for _, obj in labels.values()):
+        _label_low_reserve(rows, runs, labels)
+    if sandbox is not None:
+        label_trusted_range(rows, labels)
+        label_pointer_tables(rows, labels)
+    label_code_range(rows, labels)
     for i, (kind, obj) in labels.items():
         r = rows[i]
         if r[KIND] != kind or r[OBJECT] != obj:
@@ -266,15 +279,16 @@ def _label_sandbox(rows: list, run: range, labels) -> tuple[int, int] | None:
     return base, end
 
 
-def _label_smi_guard(rows: list, runs: list[range], labels) -> None:
+def _label_low_reserve(rows: list, runs: list[range], labels) -> None:
     for run in runs:
         r = rows[run[0]]
         if (
             r[PERMS] == _NO_ACCESS
-            and r[START] <= SMI_GUARD_START_MAX
-            and SMI_GUARD_END[0] < r[END] <= SMI_GUARD_END[1]
+            and r[START] <= LOW_RESERVE_START_MAX
+            and LOW_RESERVE_END[0] < r[END] <= LOW_RESERVE_END[1]
+            and run[0] not in labels
         ):
-            labels[run[0]] = (kinds.RESERVED, V8_SMI_GUARD)
+            labels[run[0]] = (kinds.RESERVED, PA_LOW_RESERVE)
             return
 
 

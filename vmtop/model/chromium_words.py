@@ -5,8 +5,10 @@ memory holds and what a user can do about it (the rules that name them:
 from __future__ import annotations
 
 from vmtop.model import chromium_heaps as ch
+from vmtop.model import chromium_v8_ranges as cr
 from vmtop.model import kinds
 from vmtop.model.region import Region
+from vmtop.model.v8_reservations import CODE_RANGE
 
 _FREE = "It is address space, not memory: nothing is resident until a part is committed."
 
@@ -15,7 +17,9 @@ def why_chromium(r: Region, size: str) -> str | None:
     """The words for a region of Chromium's heaps (``size`` written out); None for any
     other region."""
     obj = r.object
-    if obj not in ch.OBJECTS:
+    if obj == CODE_RANGE and r.kind == kinds.JIT and r.size == cr.CODE_RANGE_SIZE:
+        return _code_range_mapped_whole(r)
+    if obj not in ch.OBJECTS and obj not in cr.OBJECTS:
         return None
     if r.kind == kinds.GUARD and obj == ch.PA_GUARDED:
         return (
@@ -33,11 +37,43 @@ def why_chromium(r: Region, size: str) -> str | None:
             "computed from a corrupted in-sandbox offset faults here instead of reaching "
             f"memory outside the sandbox. {_FREE}"
         )
-    if obj == ch.V8_SMI_GUARD:
+    if obj == ch.PA_LOW_RESERVE:
         return (
             f"No access, {size}, from the bottom of the address space to just above 4 GiB: "
-            "V8 keeps it inaccessible, so that a small integer (a Smi) taken for a pointer "
-            f"by a bug faults instead of reading memory. {_FREE}"
+            "PartitionAlloc, Chromium's allocator, reserves it when it starts (at the first "
+            "malloc, in every Chromium process, right before its pools; it is not V8's). "
+            "Nothing else can be mapped there, so a pointer cut down to 32 bits by a bug "
+            f"points into it and faults instead of reaching memory. {_FREE}"
+        )
+    if obj == cr.POINTER_TABLES:
+        if reserved:
+            return (
+                f"No access, {size}, in one of V8's pointer tables: room for the table to "
+                "grow to its maximum size, reserved whole so that an index into it needs "
+                "no bounds check. " + _FREE
+            )
+        return (
+            "One of V8's pointer tables (external, trusted, code, CppHeap pointers, JS "
+            "dispatch): objects inside the V8 sandbox refer to what lies outside it (C++ "
+            "objects, code, trusted objects) by an index into such a table, never by a "
+            "pointer, so that corrupted sandbox memory cannot point anywhere. Each is "
+            "reserved whole (64 MiB to 512 MiB), its first 64 KiB read-only (the null "
+            "entry), the rest committed 64 KiB at a time as entries are needed; which "
+            "table this is, the map does not tell. It grows with the number of such "
+            "references the pages' objects hold."
+        )
+    if obj == cr.TRUSTED_RANGE:
+        if reserved:
+            return (
+                f"No access, {size}, in V8's trusted range (1 GiB at a 4 GiB boundary, "
+                "outside the V8 sandbox): room for its trusted space to grow. " + _FREE
+            )
+        return (
+            "V8's trusted space: the objects V8 keeps outside its sandbox so that "
+            "JavaScript or WebAssembly code that corrupts memory inside it cannot reach "
+            "them (bytecode, compiled code's metadata, other tables V8 relies on), in a "
+            "1 GiB range reserved at a 4 GiB boundary, committed as it fills. It grows "
+            "with the amount of script the pages run."
         )
     if obj == ch.V8_SANDBOX:
         if not reserved:
@@ -159,3 +195,22 @@ def why_chromium(r: Region, size: str) -> str | None:
             "shows the nodes JavaScript still holds, 'Detached' ones among them)."
         )
     return None
+
+
+def _code_range_mapped_whole(r: Region) -> str:
+    """A V8 code range that is one read-write-execute mapping, as Chromium's renderers
+    map it (Node's starts with a read-write page header, ``explain``'s words)."""
+    brk = (
+        " The kernel calls it [heap] because it covers the program break (the address "
+        "/proc/PID/stat gives as start_brk), which Chromium never moves: it is no brk "
+        "heap."
+        if r.path == cr.BRK_NAME
+        else ""
+    )
+    return (
+        "V8's code range: 512 MiB reserved whole near the executable, so that compiled "
+        "code (its baseline and optimizing compilers' functions, compiled regular "
+        "expressions) and the embedded builtins are in reach of near calls. Chromium maps "
+        "it read-write-execute whole; only the pages V8 has written code to are resident "
+        "(RSS), usually well under a megabyte: the rest is address space." + brk
+    )
