@@ -577,3 +577,34 @@ def test_kinds_and_regions_end_at_the_last_smaps_read_where_the_last_samples_car
     # Read with every sample: to the end, as before.
     text = report(write(tmp_path / "read.jsonl.gz", snaps))
     assert "last smaps read" not in text
+
+
+def test_a_file_unmapped_and_mapped_again_is_new_as_diff_says(tmp_path):
+    """A data file munmapped and mmapped again at the same address between the first
+    and the last sample (`vmtop demo mmap`'s rounds): the report called it one region
+    "changed size ±0 RSS +64M" where `vmtop diff REC` said one new and one gone. The
+    recording's events are the ground truth: unmapped, then mapped."""
+    data = (0x7F1B77A00000, 0x7F1B87A00000, "r--p", 0, "fe:00", 99, "/tmp/data.bin", "file")
+    base = [region(TEXT, rss=8 * KiB), region(STACK, rss=8 * KiB)]
+    snaps = [
+        snapshot(T0, [*base, region(data, rss=32 * MiB)]),
+        snapshot(T0 + 1, base),
+        snapshot(T0 + 2, [*base, region(data, rss=96 * MiB)]),
+    ]
+    size = data[1] - data[0]
+
+    def events_of(i):
+        if i == 1:
+            return (Event(T0 + 1, "unmapped", data[0], data[1], "file", size, -size, data[6]),)
+        if i == 2:
+            return (Event(T0 + 2, "mapped", data[0], data[1], "file", size, size, data[6]),)
+        return ()
+
+    path = write(tmp_path / "remap.jsonl.gz", snaps, events_of=events_of)
+    diffed = run_vmtop("diff", path, "--json")
+    said = {c["event"] for c in json.loads(diffed.stdout)["changes"]}
+    assert {"mapped", "unmapped"} <= said, said  # (diff: new, gone)
+    row = row_of(
+        section(report(path), "Largest growths by region"), f"{data[0]:012x}-{data[1]:012x}"
+    )
+    assert re.search(r" new +size +\+256M +RSS +\+96M ", row), row

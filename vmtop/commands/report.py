@@ -21,7 +21,7 @@ import time
 from collections import Counter
 
 from vmtop.model import events as ev
-from vmtop.model import kinds
+from vmtop.model import kinds, moments
 from vmtop.model.memory_files import shown_name
 from vmtop.model.names import display_command, display_name
 from vmtop.model.recording_summary import (
@@ -33,7 +33,7 @@ from vmtop.model.recording_summary import (
     peak_of,
     sample_spacing,
 )
-from vmtop.model.region_changes import NEW, SAME, region_changes
+from vmtop.model.region_changes import NEW, SAME
 from vmtop.record.format import RecordingError
 from vmtop.record.reader import Recording
 from vmtop.record.scan import samples_words
@@ -194,7 +194,7 @@ def report_lines(rec: Recording, top: int = TOP) -> list[str]:
         f"Largest growths by region ({since or 'start → end'}; "
         "sorted by resident growth, then size):"
     )
-    lines += _region_growths(rec, new_program if first is None else first, top)
+    lines += _region_growths(rec, new_program if first is None else first, top, events)
     counts = Counter(e.event for i, e in events if i >= new_program)
     lines.append("")
     if new_program:
@@ -374,9 +374,13 @@ def _after_words(rec: Recording, new_program: int) -> str:
     return " after the exec" if event == ev.EXEC else " of the new process"
 
 
-def _region_growths(rec: Recording, first: int, top: int) -> list[str]:
+def _region_growths(rec: Recording, first: int, top: int, events: list) -> list[str]:
+    """The regions that grew most from sample ``first`` to the last, by the rule of
+    ``vmtop diff REC``: a region mapped over in between (a file unmapped and mapped
+    again at the same address) is new, not the same region changed (``moments``)."""
     base, last = rec.snapshot(first), rec.snapshot(len(rec) - 1)
-    changes = region_changes(base, last)
+    remapped = moments.remapped_ranges(e for i, e in events if i > first)
+    changes = moments.changes_since(base, last, remapped)
     hugetlb = _hugetlb_growths(base, last, changes)
     by_start = {r.start: r for r in last.regions}
     rows = []
