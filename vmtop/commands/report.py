@@ -33,7 +33,7 @@ from vmtop.model.recording_summary import (
     peak_of,
     sample_spacing,
 )
-from vmtop.model.region_changes import NEW, SAME
+from vmtop.model.region_changes import NEW, SAME, RegionChange
 from vmtop.record.format import RecordingError
 from vmtop.record.reader import Recording
 from vmtop.record.scan import samples_words
@@ -384,7 +384,11 @@ def _region_growths(rec: Recording, first: int, top: int, events: list) -> list[
     hugetlb = _hugetlb_growths(base, last, changes)
     by_start = {r.start: r for r in last.regions}
     rows = []
-    for start, c in changes.items():
+    # (A region the same but for its hugetlb pages, which no Rss counts, is in no
+    # change: those pages grew all the same.)
+    unchanged = RegionChange(SAME, 0, 0)
+    for start in changes.keys() | hugetlb.keys():
+        c = changes.get(start, unchanged)
         more = hugetlb.get(start, 0)
         if c.status == SAME and not more:
             continue
@@ -414,12 +418,13 @@ def _hugetlb_growths(base, last, changes: dict) -> dict[int, int]:
     if base.hugetlb is None or last.hugetlb is None:
         return {}
     before, now = dict(base.hugetlb), dict(last.hugetlb)
+    mapped = {r.start for r in last.regions}
     out = {}
     for start in before.keys() | now.keys():
-        c = changes.get(start)
-        if c is None:
+        if start not in mapped:
             continue  # unmapped since: no region of the last sample
-        was = 0 if c.status == NEW else before.get(start, 0)
+        c = changes.get(start)  # (none: the same region)
+        was = 0 if c is not None and c.status == NEW else before.get(start, 0)
         if now.get(start, 0) != was:
             out[start] = now.get(start, 0) - was
     return out
