@@ -533,7 +533,8 @@ def test_headless_replay_at_a_time(tmp_path):
     csv = run_vmtop("replay", path, "--at", "+12s", "--format", "csv").stdout.decode()
     assert len(csv.splitlines()) == len(snaps[12].regions) + 1
     bad = run_vmtop("replay", path, "--at", "+2h")
-    assert bad.returncode == 1 and b"outside the recording" in bad.stderr
+    # A usage error, as `vmtop diff REC` says it (2): the time given names no sample.
+    assert bad.returncode == 2 and b"outside the recording" in bad.stderr
     missing = run_vmtop("replay", tmp_path / "nope", "--events")
     assert missing.returncode == 1 and missing.stderr.count(b"\n") == 1
     assert b"Traceback" not in missing.stderr
@@ -644,7 +645,7 @@ def test_the_second_the_recording_started_in_is_in_it(tmp_path):
     assert at.stdout.decode() == render_pmap(snaps[0])
     assert run_vmtop("diff", path, second, "end").returncode in (0, 1)  # (same or changed)
     before = run_vmtop("replay", path, "--at", earlier)
-    assert before.returncode == 1 and b"outside the recording" in before.stderr
+    assert before.returncode == 2 and b"outside the recording" in before.stderr
 
 
 def test_a_recording_through_a_pipe_is_said_to_need_a_file(tmp_path):

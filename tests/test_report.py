@@ -608,3 +608,20 @@ def test_a_file_unmapped_and_mapped_again_is_new_as_diff_says(tmp_path):
         section(report(path), "Largest growths by region"), f"{data[0]:012x}-{data[1]:012x}"
     )
     assert re.search(r" new +size +\+256M +RSS +\+96M ", row), row
+
+
+def test_a_demos_narration_is_no_event_by_type(tmp_path):
+    """`report` led its "Events by type" with "note 23" on a demo's recording: the
+    demo's narration, no memory event. It is said apart, after them."""
+    snaps = [snapshot(T0 + i, [region(HEAP, size=MiB * (i + 1), rss=MiB)]) for i in range(3)]
+
+    def events_of(i):
+        said = [Event(T0 + i, "note", 0, 0, "", 0, 0, detail=f"step {i}") for _ in range(2)]
+        grew = Event(T0 + i, "heap_grew", HEAP[0], HEAP[0] + MiB * (i + 1), "heap", MiB, MiB)
+        return [*said, grew] if i else said
+
+    text = report(write(tmp_path / "demo.jsonl.gz", snaps, events_of=events_of))
+    rows = section(text, "Events by type")
+    assert rows[0].split() == ["heap_grew", "2"], rows
+    assert not any(r.split()[:1] == ["note"] for r in rows), rows
+    assert rows[-1] == "  (and 6 lines of the demo's narration)", rows

@@ -146,7 +146,7 @@ def _print_at(rec: Recording, text: str, form: str) -> int:
     if not within(when, rec.start, rec.end, rec.interval):
         span = f"{_clock(rec, rec.start)} to {_clock(rec, rec.end)}"
         print(f"vmtop: {text} is outside the recording ({span})", file=sys.stderr)
-        return 1
+        return 2  # (a usage error, as in diff REC: the time given names no sample)
     index = rec.index_nearest(when)
     try:
         snapshot = rec.snapshot(index)

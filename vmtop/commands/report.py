@@ -196,6 +196,8 @@ def report_lines(rec: Recording, top: int = TOP) -> list[str]:
     )
     lines += _region_growths(rec, new_program if first is None else first, top, events)
     counts = Counter(e.event for i, e in events if i >= new_program)
+    # A demo's narration is no memory event: said apart, after them.
+    narration = counts.pop(ev.NOTE, 0)
     lines.append("")
     if new_program:
         lines.append(
@@ -208,6 +210,8 @@ def report_lines(rec: Recording, top: int = TOP) -> list[str]:
         lines.append(f"  {name:<20} {count}")
     if not counts:
         lines.append("  none")
+    if narration:
+        lines.append(f"  (and {narration} lines of the demo's narration)")
     return lines
 
 
