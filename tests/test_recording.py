@@ -344,6 +344,13 @@ def test_other_format_version_and_header_only(tmp_path):
         f.write("\n".join([json.dumps({**header, "format_version": 2}), *lines[1:]]) + "\n")
     message = _one_line_error(newer)
     assert "format version 2" in message and "reads version 1" in message
+    # No version at all: said so ("format version None" was Python's word for it).
+    unversioned = tmp_path / "none.jsonl.gz"
+    bare = {k: v for k, v in header.items() if k != "format_version"}
+    with gzip.open(unversioned, "wt") as f:
+        f.write("\n".join([json.dumps(bare), *lines[1:]]) + "\n")
+    message = _one_line_error(unversioned)
+    assert "no format_version" in message and "None" not in message, message
     only = tmp_path / "header.jsonl.gz"
     with gzip.open(only, "wt") as f:
         f.write(lines[0] + "\n")

@@ -300,6 +300,11 @@ class Timeline:
         if not isinstance(header, dict) or header.get("format") != fmt.FORMAT_NAME:
             raise RecordingError(f"{name} is not a vmtop recording (no vmtop-recording header)")
         version = header.get("format_version")
+        if version is None:
+            raise RecordingError(
+                f"{name} has a vmtop-recording header with no format_version: not a "
+                "recording vmtop wrote"
+            )
         if version != fmt.FORMAT_VERSION:
             raise RecordingError(
                 f"{name} is a vmtop recording of format version {version}; this vmtop "
