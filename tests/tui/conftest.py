@@ -14,10 +14,14 @@ import errno
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from vmtop.procfs.reader import ProcFS
+
+if TYPE_CHECKING:
+    from vmtop.record.reader import Recording
 
 TUI_PROC = Path(__file__).resolve().parent.parent / "fixtures" / "tui_proc"
 FIXTURE_PIDS = (4242, 4343, 4444)
@@ -82,3 +86,19 @@ def utc(monkeypatch):
     yield
     monkeypatch.undo()
     time.tzset()
+
+
+def written_recording(path, snapshots) -> Recording:
+    """``snapshots`` written to ``path`` by the real writer, each with the events the
+    diff gives against the one before (a keyframe every 8 samples), and opened."""
+    from vmtop.model import diff
+    from vmtop.record.reader import Recording
+    from vmtop.record.writer import RecordingWriter
+
+    writer = RecordingWriter(str(path), interval=1.0, keyframe_every=8)
+    prev = None
+    for snap in snapshots:
+        writer.write_sample(snap, diff.diff_snapshots(prev, snap) if prev else [])
+        prev = snap
+    writer.close()
+    return Recording.open(str(path))

@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import pytest
 
-from vmtop.model import diff
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import take_snapshot
 from vmtop.record.reader import Recording
-from vmtop.record.writer import RecordingWriter
 from vmtop.tui.replay_app import ReplayApp
 from vmtop.tui.replay_compare import TIGHT_SEPARATOR, ab_lines
 from vmtop.tui.screens.replay import ReplayScreen
 
-from .conftest import TUI_PROC, settle
+from .conftest import TUI_PROC, settle, written_recording
 
 START = 1_700_000_000.0  # 22:13:20 UTC
 MIB = 1 << 20
@@ -69,13 +67,7 @@ def snapshots() -> list:
 @pytest.fixture
 def recording(tmp_path) -> Recording:
     path = tmp_path / "mmap_rounds.jsonl.gz"
-    writer = RecordingWriter(str(path), interval=1.0, keyframe_every=8)
-    prev = None
-    for snap in snapshots():
-        writer.write_sample(snap, diff.diff_snapshots(prev, snap) if prev else [])
-        prev = snap
-    writer.close()
-    return Recording.open(str(path))
+    return written_recording(path, snapshots())
 
 
 async def marked_lines(recording, size) -> tuple[str, list[str]]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import pytest
 
-from vmtop.model import diff
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import take_snapshot
 from vmtop.record.reader import Recording
@@ -29,7 +28,7 @@ from vmtop.tui.screens.help import HelpScreen
 from vmtop.tui.screens.replay import ReplayScreen
 from vmtop.tui.widgets.region_table import RegionTable
 
-from .conftest import TUI_PROC, rendered_text, settle
+from .conftest import TUI_PROC, rendered_text, settle, written_recording
 
 START = 1_700_000_000.0  # 22:13:20 UTC
 SAMPLES = 16
@@ -75,13 +74,7 @@ def snapshots() -> list:
 @pytest.fixture
 def recording(tmp_path) -> Recording:
     path = tmp_path / "came_and_went.jsonl.gz"
-    writer = RecordingWriter(str(path), interval=1.0, keyframe_every=8)
-    prev = None
-    for snap in snapshots():
-        writer.write_sample(snap, diff.diff_snapshots(prev, snap) if prev else [])
-        prev = snap
-    writer.close()
-    return Recording.open(str(path))
+    return written_recording(path, snapshots())
 
 
 async def marked(app, pilot, a: int, b: int) -> ReplayScreen:

@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import threading
 
-from vmtop.model import diff
 from vmtop.record.reader import Recording
-from vmtop.record.writer import RecordingWriter
 from vmtop.tui import replay_compare
 from vmtop.tui.replay_app import ReplayApp
 
-from .conftest import settle
+from .conftest import settle, written_recording
 from .test_replay_compare import FREED_AT, MAPPED_AT, THREADS_AT, snapshots
 
 HOLD_SECONDS = 10.0
@@ -33,13 +31,7 @@ HOLD_SECONDS = 10.0
 
 def write_recording(tmp_path) -> Recording:
     path = tmp_path / "came_and_went.jsonl.gz"
-    writer = RecordingWriter(str(path), interval=1.0, keyframe_every=8)
-    prev = None
-    for snap in snapshots():
-        writer.write_sample(snap, diff.diff_snapshots(prev, snap) if prev else [])
-        prev = snap
-    writer.close()
-    return Recording.open(str(path))
+    return written_recording(path, snapshots())
 
 
 class Rebuilds:
