@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import signal
-import subprocess
 import time
 
 import pytest
-from conftest import FIXTURES, is_root
+from conftest import FIXTURES
+from helpers_chromium import headless_chromium
 
 from vmtop.model import chromium_heaps as ch
 from vmtop.model import kinds
@@ -476,34 +474,8 @@ def _resident(pid: int) -> dict[int, int]:
 
 @pytest.fixture
 def chromium(tmp_path):
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    if exe is None:
-        pytest.skip("chromium is not installed")
-    page = tmp_path / "page.html"
-    page.write_text(PAGE)
-    config = tmp_path / "config"  # crashpad's handlers leave the group: their database
-    argv = [exe, "--headless=new", "--disable-gpu", "--no-first-run", "--enable-logging=stderr",
-            "--v=0", f"--user-data-dir={tmp_path / 'profile'}",
-            *(["--no-sandbox"] if is_root() else []), page.as_uri()]  # fmt: skip
-    child = subprocess.Popen(
-        argv,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-        env={**os.environ, "XDG_CONFIG_HOME": str(config)},
-    )
-    yield child
-    os.killpg(child.pid, signal.SIGKILL)
-    child.wait()
-    for name in os.listdir("/proc"):
-        try:
-            if (
-                name.isdigit()
-                and str(config).encode() in open(f"/proc/{name}/cmdline", "rb").read()
-            ):
-                os.kill(int(name), signal.SIGKILL)
-        except OSError:
-            pass
+    with headless_chromium(tmp_path, PAGE) as child:
+        yield child
 
 
 def _wait_ready(child, timeout: float) -> bool:
