@@ -62,7 +62,7 @@ Only for a process that maps libjvm.so (``JavaFacts`` is None otherwise).
 
 from __future__ import annotations
 
-from collections.abc import MutableSequence
+from collections.abc import Iterator, MutableSequence
 
 from vmtop.model import kinds
 from vmtop.model.facts import JavaFacts
@@ -299,6 +299,20 @@ def _tables_found(regions, java: JavaFacts, heap: HeapSpan, fresh) -> bool:
     return bool(found) and complete
 
 
+def _heap_runs(regions) -> Iterator[tuple[int, int]]:
+    """(first, last) index of each run of adjacent heap-like regions (``_heap_part``)."""
+    n, i = len(regions), 0
+    while i < n:
+        if not _heap_part(regions[i]):
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and regions[j + 1][START] == regions[j][END] and _heap_part(regions[j + 1]):
+            j += 1
+        yield i, j
+        i = j + 1
+
+
 def _merged_base_spans(regions, sizes) -> list[HeapSpan]:
     """Heaps whose committed base the kernel merged with committed memory right below
     (JDK 25, G1, a heap above 32 GiB: the card table reserved right below it, committed
@@ -308,14 +322,7 @@ def _merged_base_spans(regions, sizes) -> list[HeapSpan]:
     would then be found by their sizes alone, whatever the base); the regions wholly
     inside."""
     out = []
-    n, i = len(regions), 0
-    while i < n:
-        if not _heap_part(regions[i]):
-            i += 1
-            continue
-        j = i
-        while j + 1 < n and regions[j + 1][START] == regions[j][END] and _heap_part(regions[j + 1]):
-            j += 1
+    for i, j in _heap_runs(regions):
         starts = {regions[k][START]: k for k in range(i, j + 1)}
         for last in range(i, j + 1):
             for size in sizes:
@@ -331,7 +338,6 @@ def _merged_base_spans(regions, sizes) -> list[HeapSpan]:
                     continue
                 if any(regions[m][PERMS] == "---p" for m in inside):
                     out.append(HeapSpan(k + 1, last, base, regions[last][END]))
-        i = j + 1
     return out
 
 
@@ -346,14 +352,7 @@ def _merged_top_spans(regions, sizes, class_space: int) -> list[HeapSpan]:
     before its base, so the lower of the two is the heap. Not with the CDS archive
     mapped (the class space then follows the archive); the regions wholly inside."""
     out = []
-    n, i = len(regions), 0
-    while i < n:
-        if not _heap_part(regions[i]):
-            i += 1
-            continue
-        j = i
-        while j + 1 < n and regions[j + 1][START] == regions[j][END] and _heap_part(regions[j + 1]):
-            j += 1
+    for i, j in _heap_runs(regions):
         ends = {regions[k][END]: k for k in range(i, j + 1)}
         for k in range(i, j + 1):
             base = regions[k][START]
@@ -373,7 +372,6 @@ def _merged_top_spans(regions, sizes, class_space: int) -> list[HeapSpan]:
                 if any(_arena_shaped(regions, m) for m in range(k, h + 1)):
                     continue
                 out.append(HeapSpan(k, h - 1, base, top))
-        i = j + 1
     if out and any(r[PATH].endswith(".jsa") for r in regions):
         return []  # (read last: a pass over every region)
     return out
