@@ -684,3 +684,33 @@ async def test_a_key_right_after_the_time_is_a_key_not_part_of_the_time(recordin
         await settle(pilot)
         assert screen.source.position == 25
         assert screen.mark_a == 25
+
+
+async def test_the_palette_of_a_replay_offers_no_live_sampling_commands(recording):
+    """A replay's command palette listed "Set the log's RSS threshold…" (its log is as
+    recorded), "Pause sampling" and "Set the baseline here" beside its own play and
+    marks, and "a" for the bar, which marks A there."""
+    from vmtop.tui.screens.process_commands import ProcessCommands
+
+    app = ReplayApp(recording)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await opened(app, pilot)
+        names = {name: hint for name, _action, hint in ProcessCommands(screen)._commands()}
+    assert not any("threshold" in n or "sampling" in n or "baseline" in n for n in names), names
+    assert names["Fold away or show the address bar"] != "a"
+    assert "Sort regions by start" in names  # (the table's own stay)
+
+
+async def test_the_palette_of_a_live_screen_keeps_them():
+    from vmtop.tui.screens.process_commands import ProcessCommands
+
+    from .test_process_screen import ScreenApp
+    from .test_process_screen import settle as settled
+
+    app = ScreenApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(pilot)
+        names = {name: hint for name, _action, hint in ProcessCommands(app.screen)._commands()}
+    assert {"Set the baseline here", "Set the log's RSS threshold…"} <= names.keys(), names
+    assert "Resume sampling" in names  # (opened paused)
+    assert names["Fold away or show the address bar"] == "a"

@@ -92,6 +92,9 @@ class ProcessScreen(
     Screen,
 ):
     COMMANDS = {ProcessCommands, RecordingCommands}
+    # Sampled live: a baseline, pausing, the log's threshold and `a` for the bar are
+    # the palette's (a replay moves in time instead: its marks, play, its own `a`).
+    samples_live = True
     CSS_PATH = str(Path(__file__).with_name("process.tcss"))  # absolute: subclasses elsewhere
 
     BINDINGS = [

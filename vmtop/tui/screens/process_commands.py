@@ -40,34 +40,38 @@ class ProcessCommands(NamedCommands):
         out.append((f"Bar: {other}", screen.action_scale, "the address-space bar's scale"))
         out.append(("Zoom the bar in on the selected region", screen.action_zoom_in, "z"))
         out.append(("Zoom the bar out", screen.action_zoom_out, "Z"))
-        out.append(("Set the baseline here", screen.action_baseline, "Δ since this moment"))
-        if screen.baseline is not None:
+        live = screen.samples_live
+        if live:
+            out.append(("Set the baseline here", screen.action_baseline, "Δ since this moment"))
+        if live and screen.baseline is not None:
             out.append(
                 ("Clear the baseline", screen.action_clear_baseline, "Δ since the last sample")
             )
-        out.append(
-            (
-                "Resume sampling" if not screen.live else "Pause sampling",
-                screen.action_pause,
-                "space",
+        if live:
+            out.append(
+                (
+                    "Resume sampling" if not screen.live else "Pause sampling",
+                    screen.action_pause,
+                    "space",
+                )
             )
-        )
         out.append(("Go to an address…", screen.action_goto, "g: which region holds it"))
         out.append(("Filter regions…", screen.action_filter, "/: by name, kind, perms, address"))
         out.append(
             ("Choose the table's columns…", screen.action_columns, "c: Private_Dirty, Anonymous, …")
         )
-        out.append(
-            (
-                "Set the log's RSS threshold…",
-                screen.action_threshold,
-                f"t: now {format_bytes(screen.rss_threshold)}; type 16K, 1M, …",
+        if live:  # (a replay's log is as recorded)
+            out.append(
+                (
+                    "Set the log's RSS threshold…",
+                    screen.action_threshold,
+                    f"t: now {format_bytes(screen.rss_threshold)}; type 16K, 1M, …",
+                )
             )
-        )
         for action, what, key in (
             (screen.action_toggle_events, "the event log", "e"),
             (screen.action_toggle_side, "the summary by kind", "i"),
-            (screen.action_toggle_bar, "the address bar", "a"),
+            (screen.action_toggle_bar, "the address bar", "a" if live else "(a marks A here)"),
         ):
             out.append((f"Fold away or show {what}", action, key))
         present = {r.kind for r in screen.snapshot.regions} if screen.snapshot else set()

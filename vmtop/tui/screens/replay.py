@@ -68,6 +68,7 @@ class ReplayCommands(NamedCommands):
 
 class ReplayScreen(ReplayMarks, ProcessScreen):
     COMMANDS = ProcessScreen.COMMANDS | {ReplayCommands}
+    samples_live = False  # (the palette's live entries left out: ProcessCommands)
     # Moving in time, the marks and help first: they are what a replay is for, and at
     # 80 columns they are all the footer has room for (a and b share one item).
     footer_priority = (
