@@ -12,6 +12,7 @@ import glob
 import os
 import selectors
 import shutil
+import struct
 import subprocess
 import tempfile
 import time
@@ -139,3 +140,30 @@ class Session:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+# PGShmemHeader (src/include/storage/pg_shmem.h): int32 magic, pid_t creatorPID, Size
+# totalsize, Size freeoffset, dsm_handle dsm_control, ...
+_SHMEM_MAGIC = 679834894
+_HEADER = struct.Struct("=iiQQI")
+
+
+def dsm_control_handle(postmaster: int) -> int | None:
+    """The handle of the DSM control segment as PostgreSQL keeps it: ``dsm_control`` in
+    the header of the shared memory segment it handed to ``dsm_postmaster_startup``
+    (the SysV one: the interlock with shared_memory_type=mmap), read from the
+    postmaster's memory; the segment's file is /dev/shm/PostgreSQL.<handle>. None where
+    that memory cannot be read (needs ptrace access: root, or the same user)."""
+    try:
+        with open(f"/proc/{postmaster}/maps") as maps, open(f"/proc/{postmaster}/mem", "rb") as mem:
+            for line in maps:
+                fields = line.split()
+                if fields[1] != "rw-s" or len(fields) < 6 or not fields[5].startswith("/SYSV"):
+                    continue
+                mem.seek(int(fields[0].split("-")[0], 16))
+                magic, _, _, _, handle = _HEADER.unpack(mem.read(_HEADER.size))
+                if magic == _SHMEM_MAGIC and handle:
+                    return handle
+    except OSError:
+        return None
+    return None

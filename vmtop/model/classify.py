@@ -140,7 +140,7 @@ def classify_regions(regions: Sequence[Region], facts: ClassifyFacts | None = No
         if facts.sanitizer:
             mark_sanitizer_memory(out, facts.sanitizer)
         if facts.postgres:
-            mark_postgres_memory(out)
+            mark_postgres_memory(out, facts.postgres_dsm_control)
         if facts.valgrind:
             mark_valgrind_memory(out)
         if facts.stack_pointers:
@@ -180,7 +180,7 @@ def classify_columns(regions: RegionColumns, facts: ClassifyFacts | None = None)
     if facts.sanitizer:
         mark_sanitizer_memory(patched, facts.sanitizer)
     if facts.postgres:
-        mark_postgres_memory(patched)
+        mark_postgres_memory(patched, facts.postgres_dsm_control)
     if facts.valgrind:
         mark_valgrind_memory(patched)
     if facts.stack_pointers:

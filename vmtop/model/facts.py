@@ -71,6 +71,10 @@ class ClassifyFacts(NamedTuple):
     # Runs PostgreSQL's server (the postgres executable): its shared memory is named
     # (model.postgres_memory).
     postgres: bool = False
+    # The path of its DSM control segment's file (/dev/shm/PostgreSQL.N: the one the
+    # postmaster maps, procfs.postgres_dsm); "": not known, and it is named as any
+    # other segment of dynamic shared memory.
+    postgres_dsm_control: str = ""
     # The CPython it runs (version, build, PYTHONMALLOC's allocator): its obmalloc
     # arenas are named (model.python_arenas); None for a process that runs none.
     python: PythonFacts | None = None

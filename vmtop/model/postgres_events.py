@@ -47,7 +47,7 @@ from vmtop.model.event_words import (
 )
 from vmtop.model.events import Event
 from vmtop.model.hugetlb_events import HUGETLB_WORDS
-from vmtop.model.postgres_memory import POSTGRES_DSM, POSTGRES_SHARED
+from vmtop.model.postgres_memory import POSTGRES_DSM, POSTGRES_DSM_CONTROL, POSTGRES_SHARED
 from vmtop.model.region import Region, Snapshot
 
 # Each as (what, how): what follows the first ("since it was mapped") goes between.
@@ -143,7 +143,7 @@ def _shared_touched(e: Event, snapshot: Snapshot) -> Event | None:
     if e.event != ev.RSS_CHANGED or e.delta <= 0 or not e.object:
         return None
     main = e.object.startswith(POSTGRES_SHARED)
-    if not main and e.object != POSTGRES_DSM:
+    if not main and e.object not in (POSTGRES_DSM, POSTGRES_DSM_CONTROL):
         return None
     cause, colon, rest = e.detail.partition(":")
     for generic, shared, dsm in _RISES:

@@ -11,7 +11,12 @@ unmapped when it ended."""
 
 from __future__ import annotations
 
-from vmtop.model.postgres_memory import POSTGRES_DSM, POSTGRES_INTERLOCK, POSTGRES_SHARED
+from vmtop.model.postgres_memory import (
+    POSTGRES_DSM,
+    POSTGRES_DSM_CONTROL,
+    POSTGRES_INTERLOCK,
+    POSTGRES_SHARED,
+)
 from vmtop.model.region import Region
 
 _HUGETLB = "/anon_hugepage"
@@ -51,6 +56,16 @@ def why_postgres(r: Region, size: str) -> str | None:
             "same data directory can tell from its attach count whether old backends "
             "still run."
         )
+    if obj == POSTGRES_DSM_CONTROL:
+        return (
+            f"PostgreSQL's DSM control segment, {size} (dynamic_shared_memory_type=posix: "
+            "a file in /dev/shm): the table of every segment of dynamic shared memory "
+            "there is, a slot for each there can be (64 + 5 per process max_connections "
+            "and the workers allow: 26,976 bytes at the default max_connections). The "
+            "postmaster makes it at start, the one such file it maps, and every process "
+            "it forks inherits it; it lives as long as the server (a new one when the "
+            "postmaster restarts its children after one crashed)."
+        )
     if obj == POSTGRES_DSM:
         return (
             f"PostgreSQL's dynamic shared memory, {size} (dynamic_shared_memory_type="
@@ -63,7 +78,8 @@ def why_postgres(r: Region, size: str) -> str | None:
             "196 KiB) comes with its first parallel query and stays until it disconnects. "
             "The others serve one parallel query (its state, its tuple queues, a parallel "
             "hash join's table), its leader and workers mapping them, and go when it ends. "
-            "The map alone cannot tell which this is."
+            "The map alone cannot tell which this is (only the control segment is told, "
+            "by the postmaster's map, where it can be read)."
         )
     return None
 
@@ -77,6 +93,16 @@ DSM_ATTACHED = (
     "or the session's own segment, which its first parallel query makes and keeps until "
     "it disconnects"
 )
+DSM_CONTROL_ATTACHED = (
+    "PostgreSQL's DSM control segment mapped: the postmaster makes it at start, and anew "
+    "when it restarts its children after one crashed (every process it forks then "
+    "inherits it)"
+)
+DSM_CONTROL_DETACHED = (
+    "PostgreSQL's DSM control segment unmapped: the server shut down, or the postmaster "
+    "is restarting its children after one crashed (a new control segment takes its "
+    "place); no query ended"
+)
 DSM_DETACHED = (
     "PostgreSQL dynamic shared memory detached: most likely a parallel query ended (the "
     "segment, and its file in /dev/shm, goes once the last process detaches)"
@@ -88,4 +114,6 @@ def postgres_what_it_is(r: Region, freed: bool) -> str | None:
     where it is PostgreSQL's; None for any other."""
     if r.object == POSTGRES_DSM:
         return DSM_DETACHED if freed else DSM_ATTACHED
+    if r.object == POSTGRES_DSM_CONTROL:
+        return DSM_CONTROL_DETACHED if freed else DSM_CONTROL_ATTACHED
     return None

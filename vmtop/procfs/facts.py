@@ -13,7 +13,9 @@
 - whether the program runs V8 under a name that does not say so: its executable's
   dynamic symbols (``vmtop.procfs.v8_binary``), read once a file;
 - which CPython it runs and with which allocator (``vmtop.procfs.python_facts``);
-- which sanitizer's run-time it runs (``vmtop.procfs.sanitizer_runtime``).
+- which sanitizer's run-time it runs (``vmtop.procfs.sanitizer_runtime``);
+- which file of a PostgreSQL process's dynamic shared memory is its DSM control
+  segment: the one its postmaster maps (``vmtop.procfs.postgres_dsm``).
 
 Every read may fail (a copied tree lacks the file, the process exits): the fact is then
 left out and classification falls back on the map's shape.
@@ -38,6 +40,7 @@ from vmtop.model.valgrind import runs_valgrind
 from vmtop.procfs.bss_sizes import DEFAULT_BSS_SIZES
 from vmtop.procfs.java_facts import read_java_facts
 from vmtop.procfs.noreserve_flags import mapped_without_noreserve
+from vmtop.procfs.postgres_dsm import read_dsm_control
 from vmtop.procfs.python_facts import read_python_facts
 from vmtop.procfs.sanitizer_runtime import read_sanitizer
 from vmtop.procfs.v8_binary import DEFAULT_V8_PROGRAMS
@@ -187,6 +190,7 @@ def read_classify_facts(
     if any(path.startswith(SYSV_PREFIX) for path in paths):
         sysv = read_sysv_table(procfs, pid)
     stack_pointers = thread_stack_pointers(procfs, pid)
+    postgres = runs_postgres(paths)
     return ClassifyFacts(
         stack_pointers=stack_pointers,
         thread_names=thread_names(procfs, pid, stack_pointers),
@@ -196,7 +200,8 @@ def read_classify_facts(
         java=read_java_facts(procfs, pid, paths, regions),
         v8=runs_v8(paths) or DEFAULT_V8_PROGRAMS.runs_v8(procfs, pid, regions),
         valgrind=runs_valgrind(paths),
-        postgres=runs_postgres(paths),
+        postgres=postgres,
+        postgres_dsm_control=read_dsm_control(procfs, pid, paths) if postgres else "",
         python=read_python_facts(procfs, pid, regions, paths),
         mapped_without_noreserve=mapped_without_noreserve(procfs, pid, regions, smaps_text),
         sanitizer=read_sanitizer(procfs, pid, regions, paths),
