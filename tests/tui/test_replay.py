@@ -22,7 +22,7 @@ from vmtop.tui.widgets.process_header import ProcessHeader
 from vmtop.tui.widgets.region_table import RegionTable
 from vmtop.tui.widgets.timeline import Timeline
 
-from .conftest import TUI_PROC, settle
+from .conftest import TUI_PROC, settle, written_recording
 
 CHART_ROW_TICKS = 4  # the timeline row with the event ticks and the cursor
 
@@ -66,15 +66,7 @@ def snapshots() -> list:
 
 @pytest.fixture
 def recording(tmp_path) -> Recording:
-    snaps = snapshots()
-    path = tmp_path / "fixture.jsonl.gz"
-    writer = RecordingWriter(str(path), interval=1.0, keyframe_every=8)
-    prev = None
-    for snap in snaps:
-        writer.write_sample(snap, diff.diff_snapshots(prev, snap) if prev else [])
-        prev = snap
-    writer.close()
-    return Recording.open(str(path))
+    return written_recording(tmp_path / "fixture.jsonl.gz", snapshots())
 
 
 def header(app) -> list[str]:

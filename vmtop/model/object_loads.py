@@ -133,8 +133,7 @@ def loads_event(
     if len(loads) == 1:
         return load_event(loads[0])
     every = [e for load in loads for e in load]
-    lowest = min(every, key=lambda e: e.start)
-    rss = None if any(e.rss is None for e in every) else sum(e.rss or 0 for e in every)
+    rss = _resident_bytes(every)
     paths = [next(e.path for e in load if e.path) for load in loads]
     known = _opened(paths, needs or {})
     name = known[0][0] if known is not None and len(known[0]) == 1 else ""
@@ -142,17 +141,27 @@ def loads_event(
         words = libraries_words(loads, rss)
     else:
         words = needed_words(loads, *known, rss)
+    return _spanning(every, name, rss, words, object=name or f"{len(loads)} libraries", tid=None)
+
+
+def _resident_bytes(events: Sequence[Event]) -> int | None:
+    """The resident bytes summed where smaps gave every region's; else none said."""
+    return None if any(e.rss is None for e in events) else sum(e.rss or 0 for e in events)
+
+
+def _spanning(events: Sequence[Event], name: str, rss: int | None, words: str, **more) -> Event:
+    """One event for ``events`` together: their span, bytes and change summed, no one
+    kind, named ``name`` (``more``: other fields)."""
+    lowest = min(events, key=lambda e: e.start)
     return lowest._replace(
-        start=lowest.start,
-        end=max(e.end for e in every),
+        end=max(e.end for e in events),
         kind="",
-        size=sum(e.size for e in every),
-        delta=sum(e.delta for e in every),
+        size=sum(e.size for e in events),
+        delta=sum(e.delta for e in events),
         path=name,
-        tid=None,
-        object=name or f"{len(loads)} libraries",
         rss=rss,
         detail=words,
+        **{"object": name, **more},
     )
 
 
@@ -276,21 +285,9 @@ def load_event(group: Sequence[Event]) -> Event:
     """One event for an object's regions loaded (unloaded) together: their span, their
     bytes and resident bytes summed, the file's name, no one kind; its words each
     kind's share ("dlopen: text 28.0 MiB, rodata 9.1 MiB, relro 4.0 KiB, ...")."""
-    lowest = min(group, key=lambda e: e.start)
     name = next(e.path for e in group if e.path)
-    # The resident bytes where smaps gave every region's; else none said.
-    rss = None if any(e.rss is None for e in group) else sum(e.rss or 0 for e in group)
-    return lowest._replace(
-        start=lowest.start,
-        end=max(e.end for e in group),
-        kind="",
-        size=sum(e.size for e in group),
-        delta=sum(e.delta for e in group),
-        path=name,
-        object=name,
-        rss=rss,
-        detail=load_words(group, rss),
-    )
+    rss = _resident_bytes(group)
+    return _spanning(group, name, rss, load_words(group, rss))
 
 
 def load_words(group: Sequence[Event], rss: int | None) -> str:
