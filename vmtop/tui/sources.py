@@ -173,7 +173,11 @@ def with_narration(result: SampleResult, demo, clock: Callable[[], float]) -> Sa
         return result
     if not lines:
         return result
+    # What it printed came before this sample was read or while it was: timed no later
+    # than the sample's own events (a note after them stepped the log's time back).
     now = clock()
+    if result.snapshot is not None:
+        now = min(now, result.snapshot.taken_at)
     notes = tuple(
         ev.Event(now, ev.NOTE, 0, 0, "", 0, 0, detail=str(line).rstrip("\n")) for line in lines
     )
