@@ -193,3 +193,54 @@ async def test_a_key_is_answered_while_a_step_since_a_is_worked_out(tmp_path, mo
         assert calls == [(FREED_AT, False), (THREADS_AT, False)]
         assert screen.position == THREADS_AT
         assert screen.ref_changes == original(rec, MAPPED_AT - 1, THREADS_AT)
+
+
+async def test_moving_b_about_compares_one_pair_at_a_time(tmp_path, monkeypatch):
+    """Each B given starts a comparison of A and B. A comparison cancelled by the next
+    used to go on in its thread (a thread worker cannot be stopped), so B moved five
+    times ran five side by side, each rebuilding two samples of the map and diffing
+    them. Each comparison here is held until released, and counted while it runs."""
+    rec = write_recording(tmp_path)
+    running, most, released = [0], [0], threading.Event()
+    compare = replay_compare.ab_text
+
+    def held_compare(recording, a, b):
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        try:
+            released.wait(HOLD_SECONDS)
+            return compare(recording, a, b)
+        finally:
+            running[0] -= 1
+
+    app = ReplayApp(rec)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.seek(MAPPED_AT - 1)
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        monkeypatch.setattr(replay_compare, "ab_text", held_compare)
+        try:
+            for b in range(MAPPED_AT + 1, MAPPED_AT + 6):
+                screen.seek(b)
+                for _ in range(200):  # not settle(): it waits for the held comparisons
+                    if screen.position == b:
+                        break
+                    await pilot.pause(0.05)
+                assert screen.position == b
+                await pilot.press("b")
+                await pilot.pause(0.2)
+            assert most[0] == 1, f"{most[0]} comparisons ran at once"
+        finally:
+            released.set()
+        want = compare(rec, MAPPED_AT - 1, MAPPED_AT + 5)
+        for _ in range(100):
+            await settle(pilot)
+            if screen.ab_summary == want:
+                break
+        assert (screen.mark_a, screen.mark_b) == (MAPPED_AT - 1, MAPPED_AT + 5)
+        # What is shown is the last pair's, not an earlier comparison's that ended late.
+        assert screen.ab_summary == want
+        assert want.startswith("A ")

@@ -163,7 +163,16 @@ class ReplayMarks:
         if self.mark_a is None or self.mark_b is None:
             self._set_ab("")
             return
-        self._ab_worker(self.mark_a, self.mark_b)
+        self._want_ab()
+
+    def _want_ab(self) -> None:
+        """One comparison at a time, as for the Δ since A: a worker cancelled by the
+        next (exclusive) went on rebuilding in its thread, so moving B about ran as many
+        comparisons side by side. When it is done, the marks then are asked for if they
+        moved meanwhile."""
+        if not self._ab_busy:
+            self._ab_busy = True
+            self._ab_worker(self.mark_a, self.mark_b)
 
     class Compared(Message):
         def __init__(self, marks: tuple[int, int], text: str) -> None:
@@ -171,17 +180,22 @@ class ReplayMarks:
             self.marks = marks
             self.text = text
 
-    @work(thread=True, group="ab", exclusive=True, exit_on_error=False)
+    @work(thread=True, group="ab", exit_on_error=False)
     def _ab_worker(self, a: int, b: int) -> None:
         try:
             text = self.ab_text(a, b)
         except RecordingError as e:
             text = f"A → B: {e}"
+        except Exception as e:  # noqa: BLE001 - said; a worker that died would stop them all
+            text = f"A → B: {e!r}"
         self.post_message(self.Compared((a, b), text))
 
     def on_replay_marks_compared(self, message: Compared) -> None:
+        self._ab_busy = False
         if message.marks == (self.mark_a, self.mark_b):
             self._set_ab(message.text)
+        elif self.mark_a is not None and self.mark_b is not None:
+            self._want_ab()  # the marks moved meanwhile
 
     def _set_ab(self, text: str) -> None:
         self.ab_summary = text

@@ -124,6 +124,7 @@ class ReplayScreen(ReplayMarks, ProcessScreen):
         # changes ref_changes holds, and whether one is being worked out.
         self._since_a_shown: tuple[int, int] | None = None
         self._since_a_busy = False
+        self._ab_busy = False  # an A→B comparison is being worked out
 
     @property
     def source(self) -> ReplaySource:
