@@ -20,8 +20,9 @@ from __future__ import annotations
 import threading
 
 from vmtop.record.reader import Recording
-from vmtop.tui import replay_compare
+from vmtop.tui import gone_since_baseline, replay_compare, replay_marks
 from vmtop.tui.replay_app import ReplayApp
+from vmtop.tui.screens import process_views
 
 from .conftest import settle, written_recording
 from .test_replay_compare import FREED_AT, MAPPED_AT, THREADS_AT, snapshots
@@ -244,3 +245,39 @@ async def test_moving_b_about_compares_one_pair_at_a_time(tmp_path, monkeypatch)
         # What is shown is the last pair's, not an earlier comparison's that ended late.
         assert screen.ab_summary == want
         assert want.startswith("A ")
+
+
+async def test_regions_gone_since_a_are_counted_off_the_ui_thread(tmp_path, monkeypatch):
+    """The title's "1 region gone since baseline" walks A's whole map (a recording
+    keeps no ranges remapped since A): at every step, on the UI thread, before. Now the
+    since-A worker counts them with the Δ since A."""
+    walks: list[bool] = []  # on the UI thread
+    original = gone_since_baseline.gone_since
+
+    def noted_gone_since(*args, **kw):
+        walks.append(threading.current_thread() is threading.main_thread())
+        return original(*args, **kw)
+
+    monkeypatch.setattr(process_views, "gone_since", noted_gone_since)
+    monkeypatch.setattr(replay_marks, "gone_since", noted_gone_since, raising=False)
+    rec = write_recording(tmp_path)
+    app = ReplayApp(rec)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.seek(MAPPED_AT)  # the 100 MiB block is there
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        title = str(screen.query_one("#table-title").render())
+        assert "gone since" not in title, title
+        walks.clear()
+        for _ in range(FREED_AT - MAPPED_AT):  # to the sample where it is freed
+            await pilot.press("full_stop")
+            await settle(pilot)
+        assert screen.position == FREED_AT
+        title = str(screen.query_one("#table-title").render())
+        block = max(rec.snapshot(MAPPED_AT).regions, key=lambda r: r.size)
+        assert block.size == 100 << 20
+        assert "1 region gone since baseline (-100M" in title, title
+        assert walks and not any(walks), f"walked on the UI thread: {walks}"

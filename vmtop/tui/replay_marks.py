@@ -16,6 +16,7 @@ from textual.widgets import Static
 
 from vmtop.record.format import RecordingError
 from vmtop.tui import replay_compare
+from vmtop.tui.gone_since_baseline import Gone, gone_since
 from vmtop.tui.replay_compare import ab_lines
 
 SHORT_SCREEN = 32  # rows: below it the A→B summary takes at most AB_LINES_SHORT
@@ -99,6 +100,16 @@ class ReplayMarks:
         self._want_since_a()
         return {}
 
+    def _gone_since_baseline(self) -> Gone:
+        """A's regions gone at the sample shown, as the since-A worker found them;
+        none at A itself, or until the worker has said."""
+        if self.mark_a is None:
+            return super()._gone_since_baseline()
+        marks, gone = getattr(self, "_gone_since_a", (None, None))
+        if marks == (self.mark_a, self.position) and gone is not None:
+            return gone
+        return Gone(0, 0, 0)
+
     def action_baseline(self) -> None:
         super().action_baseline()
         if self.mark_a is not None and self.mark_a == self.position:
@@ -110,12 +121,13 @@ class ReplayMarks:
         """Δ since the mark ``a`` of sample ``index``, and A's sample (the baseline);
         read only once posted (``changes`` is a read-only view)."""
 
-        def __init__(self, a: int, index: int, baseline, changes: Mapping, problem=None):
+        def __init__(self, a: int, index: int, baseline, changes: Mapping, gone=None, problem=None):
             super().__init__()
             self.a = a
             self.index = index
             self.baseline = baseline
             self.changes = changes
+            self.gone = gone  # Gone: A's regions gone at ``index``
             self.problem = problem
 
     def _want_since_a(self) -> None:
@@ -132,11 +144,15 @@ class ReplayMarks:
         try:
             baseline = rec.snapshot(a)
             changes = MappingProxyType(replay_compare.changes_since_mark(rec, a, index))
+            # A's regions gone since: a walk over A's whole map (a recording keeps no
+            # ranges remapped since A as the live screen does), here and not at every
+            # step on the UI thread.
+            gone = gone_since(baseline, rec.snapshot(index), changes)
         except Exception as e:  # noqa: BLE001 - said, and the next one is asked for
             problem = str(e) if isinstance(e, RecordingError) else f"Δ since A: {e!r}"
-            self.post_message(self.SinceA(a, index, None, MappingProxyType({}), problem))
+            self.post_message(self.SinceA(a, index, None, MappingProxyType({}), problem=problem))
             return
-        self.post_message(self.SinceA(a, index, baseline, changes))
+        self.post_message(self.SinceA(a, index, baseline, changes, gone))
 
     def on_replay_marks_since_a(self, message: SinceA) -> None:
         self._since_a_busy = False
@@ -152,6 +168,7 @@ class ReplayMarks:
                 self._update_bindings()
             self.ref_changes = message.changes
             self._since_a_shown = marks
+            self._gone_since_a = (marks, message.gone)
             self._refresh_views()
         elif self.mark_a is not None and self._since_a_shown != (self.mark_a, self.position):
             self._want_since_a()  # the marks or the sample moved meanwhile
