@@ -706,3 +706,24 @@ async def test_the_palette_of_a_live_screen_keeps_them():
     assert {"Set the baseline here", "Set the log's RSS threshold…"} <= names.keys(), names
     assert "Resume sampling" in names  # (opened paused)
     assert names["Fold away or show the address bar"] == "a"
+
+
+@pytest.mark.parametrize(
+    "size", [(80, 24), (160, 48), (220, 60)], ids=lambda s: "x".join(map(str, s))
+)
+def test_replay_with_marks_at_size(recording, snap_compare, size):
+    """The replay at the three sizes, A and B marked around the 4 MiB block's mapping:
+    the timeline with its marks, the A→B line, the Δ since A in the table."""
+
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("t", *"+2s", "enter")
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        await pilot.press("t", *"+20s", "enter")
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+
+    assert snap_compare(ReplayApp(recording), terminal_size=size, run_before=run_before)
