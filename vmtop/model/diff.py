@@ -77,6 +77,7 @@ from vmtop.model.sweep import (
     _segments,
     _sweep_items,
 )
+from vmtop.model.valgrind import is_main_stack
 
 DEFAULT_RSS_THRESHOLD = 64 * 1024
 _SHARED_DIRTY = Region._fields.index("shared_dirty")
@@ -460,7 +461,7 @@ def _new_event(
         else:
             detail = "the heap appeared: the program's first brk"
         return _event(when, ev.HEAP_GREW, c, start, end, size, detail)
-    if c.path == STACK_NAME and not replaced and above and start == c.start:
+    if is_main_stack(c) and not replaced and above and start == c.start:
         detail = "the stack's start moved down: deeper calls or large locals"
         return _event(when, ev.STACK_GREW, c, start, end, size, detail)
     detail = mapped_detail(c, start, size, replaced, below, above)

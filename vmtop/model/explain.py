@@ -78,6 +78,10 @@ def why_kind(region: Region) -> str:
         return sanitizer
     if r.object == valgrind.VALGRIND_MEMORY:
         return valgrind.VALGRIND_WHY
+    if r.object == valgrind.VALGRIND_CLIENT_STACK:
+        return valgrind.VALGRIND_CLIENT_STACK_WHY
+    if r.object == valgrind.VALGRIND_OWN_STACK:
+        return valgrind.VALGRIND_OWN_STACK_WHY
     if r.object in (v8_pages.V8_PAGE, v8_pages.V8_LARGE):
         what = "one page" if r.object == v8_pages.V8_PAGE else "a large object's own pages"
         return (

@@ -36,7 +36,6 @@ from vmtop.model.diff import DEFAULT_RSS_THRESHOLD
 from vmtop.model.event_words import (
     HEAP_NAME,
     MALLOC_MMAP_THRESHOLD,
-    STACK_NAME,
     renamed_words,
     size_text,
     split_cause,
@@ -52,6 +51,7 @@ from vmtop.model.process_events import exec_event
 from vmtop.model.region import Region, Snapshot, same_backing
 from vmtop.model.region_changes import CHANGED, GREW, NEW, SAME, SHRANK, RegionChange
 from vmtop.model.sharing_events import shared_of
+from vmtop.model.valgrind import is_main_stack
 
 # Region-level changes that are not events of two samples in a row: a region that is
 # the same mapping at both moments and grew or shrank (the heap and the stack keep
@@ -464,7 +464,7 @@ def _grown(when: float, c: Region, lo: int, hi: int, delta: int, detail: str) ->
     grew = delta > 0
     if c.path == HEAP_NAME:
         name = ev.HEAP_GREW if grew else ev.HEAP_SHRANK
-    elif c.path == STACK_NAME:
+    elif is_main_stack(c):
         name = ev.STACK_GREW if grew else ev.STACK_SHRANK
     else:
         name = REGION_GREW if grew else REGION_SHRANK
