@@ -473,6 +473,8 @@ def human_line(event: Event, regions: int = 1) -> str:
         size = "lazyfree " + format_size(event.delta, signed=True)
     elif event.event == ev.COPIED_ON_WRITE:
         size = "copies " + format_size(event.delta, signed=True)
+    elif event.event == ev.FLAGS_CHANGED and event.delta:  # (mlock, munlock: its Locked)
+        size = "locked " + format_size(event.delta, signed=True)
     elif event.delta:
         size = format_size(event.delta, signed=True)
     else:
@@ -487,6 +489,8 @@ def human_line(event: Event, regions: int = 1) -> str:
         name = display_name(event.object)
     elif event.kind == kinds.THREAD_STACK:  # (kept by glibc: its thread exited)
         name = "[thread stack]"
+    elif regions > 1 and not event.kind:  # alike by their words alone (mlockall)
+        name = "[regions of several kinds]"
     else:
         name = "[anon]"
     # Of regions alike, the span they lie in, not one mapping (5 of V8's large objects

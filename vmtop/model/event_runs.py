@@ -22,7 +22,9 @@ and an unnamed anonymous mmap are two lines). The line says how many regions, th
 bytes and the resident bytes that came or went with them summed, and the span they lie
 in; it sorts among the sample's lines by that sum. Across samples mappings never fold.
 So are regions given other permissions alike (a program that mprotects every other page
-of a mapping of 1 000 pages: 500 ``protection_changed`` in one sample, one line now).
+of a mapping of 1 000 pages: 500 ``protection_changed`` in one sample, one line now),
+and regions given the same VmFlags (``flags_changed``: mlockall locks every region at
+once), whatever their kind, file or object.
 A library loaded in one sample is one line too, its regions of every kind (text, rodata,
 relro, data, its .bss) together, and so is one unloaded (``object_loads``); and so are
 the libraries loaded (unloaded) whole in one sample together, a dlopen's library and
@@ -82,6 +84,10 @@ REACH = 6
 # And given other permissions alike: a program that mprotects every other page of a
 # mapping of 1 000 pages (guard pages between its blocks, a JIT's pages made read-only
 # again) gave 500 lines in one sample, one of them for the split.
+# And given other VmFlags alike: mlockall(MCL_CURRENT) locks every region at once, a
+# loader may seal every library's; those fold by their words alone (``BY_WORDS``), of
+# whatever kind, file or object (a library's text, rodata and data, each a line of two
+# or one, were most of a hundred lines).
 ALIKE = frozenset(
     (
         ev.MAPPED,
@@ -89,8 +95,10 @@ ALIKE = frozenset(
         ev.RESERVE_COMMITTED,
         ev.RESERVE_RELEASED,
         ev.PROTECTION_CHANGED,
+        ev.FLAGS_CHANGED,
     )
 )
+BY_WORDS = frozenset((ev.FLAGS_CHANGED,))
 # Figures of many regions of one sample alike, folded the same way. Their words are
 # summed (``alike_figures``); a file's copies are said by file (``file_copies``). Such a
 # line sample after sample (the regions of one object growing alike: four threads'
@@ -361,6 +369,8 @@ def _alike_key(e: Event) -> tuple | None:
         return (e.time, e.event, e.kind, e.path, e.tid, e.object, e.delta > 0, words)
     if e.event not in ALIKE:
         return None
+    if e.event in BY_WORDS:
+        return (e.time, e.event, e.detail)
     cause = _cause_words(e)
     return (e.time, e.event, e.kind, _file_of(e), e.tid, e.object, e.rss is None, cause)
 
@@ -399,9 +409,13 @@ def _alike_run(alike: list[Event]) -> EventRun:
         key = _alike_key(last)
         return EventRun(event, lowest, len(alike), regions=len(alike), alike=key and key[1:])
     rss = None if last.rss is None else sum(e.rss or 0 for e in alike)
-    # Of several files (shared memory segments), the line names their object.
+    # Of several files (shared memory segments), the line names their object; of
+    # regions of several kinds, objects or threads (alike by their words), none.
     path = last.path if all(e.path == last.path for e in alike) else ""
     event = last._replace(
+        kind=last.kind if all(e.kind == last.kind for e in alike) else "",
+        object=last.object if all(e.object == last.object for e in alike) else None,
+        tid=last.tid if all(e.tid == last.tid for e in alike) else None,
         path=path,
         start=lowest.start,
         end=max(e.end for e in alike),

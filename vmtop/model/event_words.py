@@ -467,3 +467,86 @@ def in_huge_pages(event: Event, huge_before: int, huge_now: int) -> Event:
         return event
     rest = event.detail[len(FAULTED_IN) :]
     return event._replace(detail=f"{IN_HUGE_PAGES}{rest}, {size_text(huge_now)} in huge pages")
+
+
+# -- a whole region's VmFlags changed (vmtop.model.vm_flag_events) ----------------------
+
+# Soft-dirty tracking: the kernel sets it on a mapping made or grown, and a write to
+# /proc/PID/clear_refs (CRIU, a checkpoint) clears it. Bookkeeping, no call of the
+# program's: never said.
+UNSAID_FLAGS = frozenset(("sd",))
+
+# A whole region, not part of one: mlockall locks (munlockall unlocks) every region at
+# once, which lines cut by mlock of part of one never are.
+WHOLE_FLAG_CALLS: dict[str, tuple[str, str | None]] = {
+    **FLAG_CALLS,
+    "lo": ("mlock or mlockall(MCL_CURRENT)", "munlock or munlockall"),
+    "lf": ("mlock2(MLOCK_ONFAULT) or mlockall(MCL_CURRENT | MCL_ONFAULT)", "munlock or munlockall"),
+    # (prctl(PR_SET_MEMORY_MERGE) makes every region of the process mergeable at once.)
+    "mg": (
+        "madvise(MADV_MERGEABLE) or prctl(PR_SET_MEMORY_MERGE) (KSM)",
+        "madvise(MADV_UNMERGEABLE) or prctl(PR_SET_MEMORY_MERGE, 0)",
+    ),
+}
+
+# What a flag set (cleared) means for the region, where a few words say it.
+FLAG_MEANINGS: dict[str, tuple[str, str | None]] = {
+    "lo": (
+        "its pages are locked in memory: faulted in now, never swapped out",
+        "its pages may be swapped out again",
+    ),
+    "lf": (
+        "its pages are locked in memory as they fault in, never swapped out",
+        "its pages may be swapped out again",
+    ),
+    "sl": (
+        "sealed: it can no longer be unmapped, moved, resized or given other permissions, "
+        "until the process exits",
+        None,
+    ),
+    "dd": ("left out of core dumps", "in core dumps again"),
+    "dc": ("a forked child does not get it", "a forked child gets it again"),
+    "wf": ("a forked child gets it zero-filled", "a forked child gets a copy of it again"),
+    "hg": ("transparent huge pages wanted for it", None),
+    "nh": ("never backed by transparent huge pages", None),
+    "mg": ("KSM may merge its pages with identical ones", "KSM unmerged its pages"),
+}
+
+
+def flags_change_words(was: frozenset[str], now: frozenset[str]) -> str | None:
+    """What a flags_changed says: the call that changed a whole region's VmFlags from
+    ``was`` to ``now`` and what that means: "mseal (VmFlags sl set): sealed: ...".
+    None where only flags no call of the program's sets differ (soft-dirty)."""
+    set_, cleared = now - was - UNSAID_FLAGS, was - now - UNSAID_FLAGS
+    if "lf" in set_:
+        set_ = set_ - {"lo"}  # (MLOCK_ONFAULT sets both: said by the one call)
+    if "lf" in cleared:
+        cleared = cleared - {"lo"}
+    if not set_ and not cleared:
+        return None
+    calls, said, meanings = [], [], []
+    for f in sorted(set_ | cleared):
+        setting, clearing = WHOLE_FLAG_CALLS.get(f, (f"a change of VmFlag {f}", None))
+        on = f in set_
+        calls.append(setting if on else clearing or f"a change of VmFlag {f}")
+        said.append(f"{f} {'set' if on else 'cleared'}")
+        meaning = FLAG_MEANINGS.get(f, (None, None))[0 if on else 1]
+        if meaning:
+            meanings.append(meaning)
+    text = f"{' and '.join(dict.fromkeys(calls))} (VmFlags {', '.join(said)})"
+    return f"{text}: {'; '.join(meanings)}" if meanings else text
+
+
+# A region that appeared with these VmFlags already: locked (mlockall(MCL_FUTURE) makes
+# every later mapping so) or sealed within the sample it was mapped in.
+NEW_REGION_FLAGS: dict[str, str] = {
+    "lo": "locked in memory (VmFlags lo: mapped with MAP_LOCKED, after mlockall(MCL_FUTURE), "
+    "or mlock since)",
+    "sl": "sealed (VmFlags sl: mseal since it was mapped)",
+}
+
+
+def new_region_flags_words(flags: frozenset[str]) -> str | None:
+    """What a region mapped with ``flags`` adds to its words: "locked in memory (...)"."""
+    said = [NEW_REGION_FLAGS[f] for f in sorted(flags) if f in NEW_REGION_FLAGS]
+    return "; ".join(said) or None

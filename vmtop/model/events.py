@@ -17,6 +17,9 @@ RESERVE_COMMITTED = "reserve_committed"
 RESERVE_RELEASED = "reserve_released"
 SPLIT = "split"
 MERGED = "merged"
+# The VmFlags of a whole region changed, its maps line the same: mlock, munlock, mseal,
+# madvise of all of it (of part of it, the line splits: a split says so).
+FLAGS_CHANGED = "flags_changed"
 RSS_CHANGED = "rss_changed"
 SWAP_CHANGED = "swap_changed"  # memory of a region went to swap or came back
 SHARED_CHANGED = "shared_changed"  # private pages shared after a fork, or copied on write
@@ -58,6 +61,10 @@ EVENT_DESCRIPTIONS = {
     "was read on both samples)",
     MERGED: "several regions became one with the same range (permissions or VmFlags "
     "match again: munlock, madvise)",
+    FLAGS_CHANGED: "a whole region's VmFlags changed, its line the same: mlock (lo; its "
+    "Locked moved), munlock, mseal (sl: it can no longer be unmapped or changed), "
+    "madvise (MADV_DONTDUMP: dd, MADV_HUGEPAGE: hg...); said where smaps was read on "
+    "both samples",
     RSS_CHANGED: "resident memory of a region rose or fell (pages faulted in, freed, swapped)",
     SWAP_CHANGED: "memory of a region went to swap or came back, where its resident size "
     "does not say it (memory pressure swaps old pages out as new ones come in)",

@@ -101,6 +101,7 @@ EVENT_PALETTE: dict[str, tuple[str, str]] = {
     "reserve_released": ("#5fafff", "#1565c0"),
     "split": ("#d7afff", "#7b4fb0"),
     "merged": ("#d7afff", "#7b4fb0"),
+    "flags_changed": ("#af87ff", "#6a3fb5"),
     "rss_changed": ("#ffd75f", "#8a6d00"),
     "swap_changed": ("#d7af87", "#8d6e63"),
     "shared_changed": ("#87d7d7", "#00796b"),

@@ -81,6 +81,7 @@ _DID_ALIKE = {
     ev.LAZYFREE_CHANGED: ("whose memory freed with MADV_FREE moved", False),
     ev.COPIED_ON_WRITE: ("copied on write", False),
     ev.PROTECTION_CHANGED: ("given other permissions", True),
+    ev.FLAGS_CHANGED: ("given other VmFlags (mlock, mseal, madvise)", True),
 }
 
 
