@@ -321,6 +321,12 @@ def _comparison(args, threshold: int) -> Comparison:
             threshold,
             rec,
         )
+    if (args.second is None or args.third is not None) and not os.path.isfile(args.first):
+        # A recording's name mistyped (or no file at all): that, not how to call diff.
+        try:
+            read_snapshot_file(args.first)
+        except SnapshotFileError as e:
+            raise Trouble(str(e)) from None
     if args.second is None:
         args.diff_usage_error("two snapshots to compare, or a recording (REC [FROM [TO]])")
     if args.third is not None:
@@ -395,7 +401,9 @@ def text_lines(c: Comparison) -> list[str]:
     rec = c.recording
     digits = rec.digits if rec is not None else label_digits(sorted((a.taken_at, b.taken_at)))
     span = b.taken_at - a.taken_at
-    after = f", {'+' if span >= 0 else '-'}{span_label(abs(span), digits, trim=True)} after A"
+    apart = span_label(abs(span), digits, trim=True)
+    # (B taken before A: snapshots given newest first. "-3.3s after A" said it backwards.)
+    after = f", +{apart} after A" if span >= 0 else f", {apart} before A"
     read_a, read_b = _read_at(a, digits), _read_at(b, digits)
     if rec is not None:
         lines = [f"Recording {display_name(rec.path)} of PID {rec.pid}: "]

@@ -10,7 +10,7 @@ def add_parsers(sub, common, parse_pid, positive_float, positive_int) -> None:
 
     record.add_parser(sub, common, parse_pid, positive_float, positive_int)
     replay.add_parser(sub)
-    report.add_parser(sub)
+    report.add_parser(sub, positive_int)
 
 
 def run(procfs, args) -> int:

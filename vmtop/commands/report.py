@@ -34,6 +34,7 @@ from vmtop.model.recording_summary import (
     sample_spacing,
 )
 from vmtop.model.region_changes import NEW, SAME, RegionChange
+from vmtop.model.stacks import MAIN_STACK_OWNER, STACK_SHAPE
 from vmtop.record.format import RecordingError
 from vmtop.record.reader import Recording
 from vmtop.record.scan import samples_words
@@ -44,12 +45,28 @@ TOP = 10
 NEW_PROGRAM = (ev.EXEC, ev.PID_REUSED)  # events after which the map is another program's
 
 
-def add_parser(sub) -> None:
+def add_parser(sub, positive_int) -> None:
     report = sub.add_parser("report", help="summarise a recording in text")
     report.add_argument("file", metavar="FILE")
     report.add_argument(
-        "--top", type=int, default=TOP, metavar="N", help=f"rows per list (default {TOP})"
+        "--top",
+        type=positive_int,
+        default=TOP,
+        metavar="N",
+        help=f"rows per list (default {TOP})",
     )
+
+
+# Why the recording ended, in words: the file keeps a word of docs/recording-format.md.
+_ENDED = {
+    "stopped": "stopped (Ctrl-C, SIGTERM, a hangup, or R again on the process screen)",
+    "count": "after the samples asked for (--count)",
+    "duration": "after the time asked for (--duration)",
+    "exited": "the process exited",
+    "unreadable": "the process exec'd a program vmtop may not read (a setuid one, say)",
+    "copy": "one sample of a copied /proc tree",
+    "error": "an error writing the file",
+}
 
 
 def _stamp(rec: Recording, t: float) -> str:
@@ -120,7 +137,7 @@ def report_lines(rec: Recording, top: int = TOP) -> list[str]:
     if len(spacing.gaps) > top:
         lines.append(f"  and {len(spacing.gaps) - top} more such gaps")
     if rec.end_reason:
-        lines.append(f"  ended: {rec.end_reason}")
+        lines.append(f"  ended: {_ENDED.get(rec.end_reason, rec.end_reason)}")
     lines += [f"  note: {note}" for note in rec.notes]
     # Every section below is of the program run last: the first sample of it is where
     # the last exec (or the PID's new process) was seen. Before it, another program's
@@ -442,16 +459,24 @@ def _region_name(r) -> str:
         if (r.object or "").startswith("threads "):
             return f"[stacks of {r.object}]"
         if r.tid is not None:
-            return f"[stack of thread {r.tid}]"
+            name = f" ({display_name(r.object)})" if r.object else ""  # its name
+            return f"[stack of thread {r.tid}{name}]"
         if r.object:  # kept by glibc after its thread exited (cached_stacks)
             return f"[{display_name(r.object)}]"
+    if r.kind == kinds.GUARD and r.object:  # as the table says whose
+        if r.object == STACK_SHAPE:
+            return "[guard, stack shape]"
+        whose = "the main stack" if r.object == MAIN_STACK_OWNER else r.object
+        return f"[guard of {display_name(whose.removeprefix('the stack of '))}]"
+    if r.object:  # what the table and the events call it: "Java heap (anon)"
+        return f"{display_name(r.object)} ({r.kind})"
     return "[anon]"
 
 
 def cmd_report(args) -> int:
     try:
         rec = Recording.open(args.file, keep_samples=True)  # (read once, all of them)
-        lines = report_lines(rec, max(1, args.top))
+        lines = report_lines(rec, args.top)
     except RecordingError as e:
         print(f"vmtop: {e}", file=sys.stderr)
         return 1
