@@ -162,7 +162,6 @@ def cmd_record(procfs: ProcFS, args) -> int:
     if refused:
         print(f"vmtop: {refused}", file=sys.stderr)
         return 1
-    live = procfs.is_live
     settings = getattr(args, "settings", None)
     # Its own --interval, else the settings' (vmtop --interval, VMTOP_INTERVAL, the
     # config file): the same sources as watch and the TUI.
@@ -176,42 +175,57 @@ def cmd_record(procfs: ProcFS, args) -> int:
     if first.snapshot is None:
         assert first.error is not None
         raise first.error
-    try:
-        writer = _writer(procfs, output, interval, threshold, args.force)
-    except FileExistsError:  # made meanwhile
-        print(f"vmtop: {_exists(output)}", file=sys.stderr)
-        return 1
-    except OSError as e:
-        print(f"vmtop: cannot write {shown}: {e.strerror or e}", file=sys.stderr)
-        return 1
-    info = first.snapshot.info
-    who = f"PID {info.pid} ({display_name(info.comm)})"
-    if live:
-        say = f"recording {who} to {shown} every {interval:g} s; Ctrl-C stops"
-    else:
-        # A copy does not change: one sample is all there is to record.
-        say = (
-            f"recording one sample of {who} in the copied tree "
-            f"{display_name(procfs.root)} to {shown}: a copy does not change"
-        )
-        unused = [
-            option
-            for option, value in (
-                ("--interval", args.interval),
-                ("--duration", args.duration),
-                ("--count", args.count),
-            )
-            if value is not None
-        ]
-        if unused:
-            say += f" ({' and '.join(unused)} {'does' if len(unused) == 1 else 'do'} not apply)"
-    print(f"vmtop: {say}", file=sys.stderr, flush=True)
+    # The stop signals are ours from before the file is made: a Ctrl-C the moment
+    # "Ctrl-C stops" was printed raised KeyboardInterrupt before they were, and left an
+    # empty file with no sample (exit 130, nothing said). Held until the loop's first
+    # write is out (its held() ends it): a signal meanwhile stops the recording then.
     stop = StopSignals()
     stop.install()
+    stop.holding = True
     try:
+        try:
+            writer = _writer(procfs, output, interval, threshold, args.force)
+        except FileExistsError:  # made meanwhile
+            print(f"vmtop: {_exists(output)}", file=sys.stderr)
+            return 1
+        except OSError as e:
+            print(f"vmtop: cannot write {shown}: {e.strerror or e}", file=sys.stderr)
+            return 1
+        say = _start_words(procfs, args, first, interval, shown)
+        print(f"vmtop: {say}", file=sys.stderr, flush=True)
         return _record_loop(args, procfs, sampler, writer, first, interval, shown, stop)
     finally:
         stop.restore()
+
+
+def _start_words(procfs: ProcFS, args, first, interval: float, shown: str) -> str:
+    """What the recording will be: of whom, where, how often, until when."""
+    info = first.snapshot.info
+    who = f"PID {info.pid} ({display_name(info.comm)})"
+    if procfs.is_live:
+        until = ""
+        if args.duration is not None:
+            until += f" for {args.duration:g} s"
+        if args.count is not None:
+            until += f"{' or' if until else ''} for {plural(args.count, 'sample')}"
+        return f"recording {who} to {shown} every {interval:g} s{until}; Ctrl-C stops"
+    # A copy does not change: one sample is all there is to record.
+    say = (
+        f"recording one sample of {who} in the copied tree "
+        f"{display_name(procfs.root)} to {shown}: a copy does not change"
+    )
+    unused = [
+        option
+        for option, value in (
+            ("--interval", args.interval),
+            ("--duration", args.duration),
+            ("--count", args.count),
+        )
+        if value is not None
+    ]
+    if unused:
+        say += f" ({' and '.join(unused)} {'does' if len(unused) == 1 else 'do'} not apply)"
+    return say
 
 
 def _record_loop(args, procfs: ProcFS, sampler, writer, first, interval, shown, stop) -> int:
