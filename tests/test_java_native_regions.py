@@ -29,7 +29,14 @@ from vmtop.model.classify import classify_columns, classify_regions
 from vmtop.model.columns import RegionColumns
 from vmtop.model.facts import ClassifyFacts, JavaFacts
 from vmtop.model.java_native_regions import GC_DATA, METASPACE
-from vmtop.model.java_regions import CDS_ARCHIVE, CLASS_SPACE, CODE_CACHE, JAVA_HEAP
+from vmtop.model.java_regions import (
+    CDS_ARCHIVE,
+    CLASS_SPACE,
+    CODE_CACHE,
+    JAVA_HEAP,
+    JAVA_HEAP_AND_GC_DATA,
+    JAVA_HEAP_AND_MORE,
+)
 from vmtop.model.region import Region
 from vmtop.procfs.facts import read_classify_facts
 from vmtop.procfs.hsperfdata import collector, generation_max, parse_hsperfdata
@@ -52,8 +59,9 @@ MERGED_TOP = [c for c in CONFIGS if c.endswith("_committed_whole_cds_off") and "
 # Recorded JVMs beside which nothing is named, by design: JDK 17 -Xms1g -Xmx1g
 # -XX:-UseCompressedOops, the heap committed whole right above G1's tables committed
 # whole, and a thread's stack below them: one rw-p region of 1062 MiB, no region of the
-# heap's own, and no pattern to find it by; so neither its tables nor metaspace are
-# looked for.
+# heap's own (named "Java heap + GC data": test_java_merged_heap.py), but where in it
+# the heap lies is not known (both ends are on its alignment); so neither its tables
+# nor metaspace are looked for.
 NOTHING_NAMED = {"g1_1g_committed_whole_no_coops"}
 
 
@@ -170,8 +178,28 @@ def test_nothing_is_named_the_heap_class_space_archive_or_code_outside_nmts(tmp_
     for prefix, what in HEAP_NAMES.items():
         spans = [(t.start, t.end) for t in reserved if t.what == what]
         for r in regions:
+            if r.object in HEAP_AND:
+                continue  # (checked below)
             if spans and r.object and r.object.startswith(prefix):
                 assert inside(r, spans), f"{r.object} at {r.start:#x}-{r.end:#x} is not {what}"
+    for r in regions:
+        if r.object in HEAP_AND:
+            check_heap_and_more(r, reserved)
+
+
+# A heap committed whole in one region with what lies beside it.
+HEAP_AND = (JAVA_HEAP_AND_GC_DATA, JAVA_HEAP_AND_MORE)
+
+
+def check_heap_and_more(r: Region, reserved: list[Reservation]) -> None:
+    """A region named the heap and more holds NMT's whole Java Heap reservation and
+    more; named the heap and GC data, nothing but it and NMT's GC reservations."""
+    (heap,) = [t for t in reserved if t.what == "Java Heap"]
+    assert r.start <= heap.start and heap.end <= r.end and r.size > heap.end - heap.start
+    if r.object == JAVA_HEAP_AND_GC_DATA:
+        gc = [(max(t.start, r.start), min(t.end, r.end)) for t in reserved if t.what == "GC"]
+        covered = [(heap.start, heap.end), *[(lo, hi) for lo, hi in gc if lo < hi]]
+        assert union(covered) == [(r.start, r.end)], f"{r.start:#x}-{r.end:#x}: not all GC"
 
 
 @pytest.mark.parametrize("config", CONFIGS)
@@ -374,14 +402,17 @@ def test_a_heaps_top_merged_with_the_class_spaces_base_names_neither_that_region
     # with the heap's committed top: no run spans the heap's size from a region's start.
     # The heap is found all the same (the class space's size on from its end, at a
     # region's end): the class space, the collector's tables and metaspace are named,
-    # the region that is both heap and class space is not, nor is anything the heap.
+    # the region that is both heap and class space the heap and other memory, and
+    # nothing the heap alone.
     # Before: nothing was named.
     regions = classified(tmp_path, config)
     ((heap_lo, heap_hi),) = [(t.start, t.end) for t in truth(config) if t.what == "Java Heap"]
     ((lo, hi),) = [(t.start, t.end) for t in truth(config) if t.what == "Class"]
     assert heap_hi == lo
     (both,) = [r for r in regions if r.start <= heap_lo and heap_hi < r.end]
-    assert not (both.object or "").startswith("Java")
+    # (That region is the heap, committed whole, and the class space's base: named so.)
+    assert both.object == JAVA_HEAP_AND_MORE
+    check_heap_and_more(both, truth(config))
     space = [r for r in regions if r.object == CLASS_SPACE]
     assert space and space[0].start == both.end and space[-1].end == hi
     assert sum(r.size for r in space) == hi - both.end
@@ -393,13 +424,24 @@ def test_a_heaps_top_merged_with_the_class_spaces_base_names_neither_that_region
             named = [r for r in regions if r.start < t.end and t.start < r.end]
             assert any(r.object == NAMES[t.what] for r in named), f"{t.site} at {t.start:#x}"
     # With the CDS archive mapped, the class space follows the archive, not the heap:
-    # the same shape is then no heap's.
+    # the same shape is then no heap's, nor is what lies above it the class space. (But
+    # the heap is committed whole, hsperfdata says, and that region is the one so big:
+    # the heap and more, which it is, and from there the collector's tables, metaspace.)
     _, regions, facts = recorded(tmp_path / "cds", config)
     jsa = regions[0]._replace(start=0x7000_0000_0000, end=0x7000_0100_0000, perms="rw-p")
     jsa = jsa._replace(path="/usr/lib/jvm/classes.jsa", inode=1, dev="fe:00")
     at = next(i for i, r in enumerate(regions) if r.start > jsa.start)
     out = classify_regions([*regions[:at], jsa, *regions[at:]], facts)
-    assert not [r for r in out if r.object in (CLASS_SPACE, METASPACE, GC_DATA)]
+    assert not [r for r in out if r.object in (CLASS_SPACE, JAVA_HEAP)]
+    assert [r.object for r in out if r.start <= heap_lo and heap_hi < r.end] == [JAVA_HEAP_AND_MORE]
+    check_heap_and_more(both._replace(object=JAVA_HEAP_AND_MORE), truth(config))
+    check_never_outside(out, truth(config))
+    # Without hsperfdata's word that the heap is committed whole, nothing of it.
+    out = classify_regions(
+        [*regions[:at], jsa, *regions[at:]],
+        facts._replace(java=facts.java._replace(heap_committed=None)),
+    )
+    assert not [r for r in out if r.object in (CLASS_SPACE, METASPACE, GC_DATA, JAVA_HEAP_AND_MORE)]
 
 
 @pytest.mark.parametrize("config", ["g1_31g", "g1_1g_cds_off"])
@@ -530,12 +572,14 @@ def test_g1s_tables_over_a_heap_committed_whole_are_named(tmp_path):
     # -Xms1g -Xmx1g: each table committed whole; those reserved side by side merged by
     # the kernel (here a lone 16 MiB bitmap, and a bitmap with the three 2 MiB tables
     # in one 22 MiB region). Before: no pattern, 38 MiB of plain anon.
+    # Its mark stack (32 MiB) lies on its own: the one free rw-p region of its size.
     regions = classified(tmp_path, "g1_1g_committed_whole")
     site = "G1CollectedHeap::create_aux_memory_mapper"
     tables = [t for t in truth("g1_1g_committed_whole") if t.what == "GC" and t.site == site]
     assert len(tables) == 5 and all(t.committed == "all" for t in tables)
+    (stack,) = [t for t in truth("g1_1g_committed_whole") if t.site == "G1CMMarkStack::resize"]
     named_gc = union((r.start, r.end) for r in regions if r.object == GC_DATA)
-    assert named_gc == union((t.start, t.end) for t in tables)
+    assert named_gc == union((t.start, t.end) for t in [*tables, stack])
 
 
 def whole_heap_and(*tables: tuple[int, int]) -> list[tuple[int, int, str]]:
@@ -560,11 +604,13 @@ def test_g1s_tables_committed_whole_are_named_only_where_the_map_leaves_no_choic
     assert named(two_ways)[GC_DATA] == [(at, at + 32 * MIB)]
     # Seen live (CI): the five merged in 38 MiB and the mark stack alone, 32 MiB, which
     # has two bitmaps' size too (then 38 MiB would be three tables and the stack). Both
-    # readings take the 38 MiB; the 32 MiB, only one.
+    # readings take the 38 MiB; the 32 MiB, only one as a table, but both as G1's:
+    # the map's one free rw-p region of the mark stack's size (its mark stack, or two
+    # bitmaps).
     stack_apart = whole_heap_and((at, 32 * MIB), (at + 64 * MIB, 38 * MIB))
     for version in (17, None):
         got = named(stack_apart, G1_1G._replace(version=version))
-        assert got[GC_DATA] == [(at + 64 * MIB, at + 102 * MIB)], version
+        assert got[GC_DATA] == [(at, at + 32 * MIB), (at + 64 * MIB, at + 102 * MIB)], version
     # Sizes that make no whole set, of JDK 17 (two bitmaps, three tables) or of JDK 25
     # (one bitmap, two tables: 16 + 4 MiB is one, test_jdk25_java.py): nothing.
     assert GC_DATA not in named(whole_heap_and((at, 16 * MIB), (at + 64 * MIB, 6 * MIB)))

@@ -226,14 +226,16 @@ def test_the_collectors_tables_and_metaspace_are_named(tmp_path, config):
 
 def test_g1s_three_tables_committed_whole_are_named(tmp_path):
     # -Xms1g -Xmx1g on JDK 25: the bitmap (16 MiB) and the two tables (2 MiB each),
-    # reserved one after the other and committed whole, one region of 20 MiB.
+    # reserved one after the other and committed whole, one region of 20 MiB; and its
+    # mark stack, the one free rw-p region of 32 MiB (JDK 25 maps it anywhere).
     config = "jdk25_g1_1g_committed_whole"
     regions = classified(tmp_path, config)
     site = "G1CollectedHeap::create_aux_memory_mapper"
     tables = [t for t in truth(config) if t.what == "GC" and t.site == site]
     assert len(tables) == 3 and all(t.committed == "all" for t in tables)
+    (stack,) = [t for t in truth(config) if t.site == "G1CMMarkStack::ChunkAllocator::reserve"]
     named_gc = union((r.start, r.end) for r in regions if r.object == GC_DATA)
-    assert named_gc == union((t.start, t.end) for t in tables)
+    assert named_gc == union((t.start, t.end) for t in [*tables, stack])
 
 
 @pytest.mark.parametrize("config", MERGED_BASE)

@@ -68,6 +68,14 @@ def why_kind(region: Region) -> str:
         return _why_metaspace(r, size)
     if r.object == java_native_regions.GC_DATA:
         return _why_gc_data(r, size)
+    if r.object == java_native_regions.GC_DATA_AND_MORE:
+        return (
+            "Part of one of the garbage collector's tables (its committed edge: the "
+            "rest of the table, beside it, is no-access) and memory right beside it (a "
+            "malloc'd block, a thread's stack, another table), merged by the kernel into "
+            "one mapping: anonymous memory of the same protection side by side is one "
+            "region in maps. NMT (jcmd PID VM.native_memory detail) tells them apart."
+        )
     if r.object and r.object.startswith(java_regions.JAVA_HEAP):
         return _why_java_heap(r)
     python = why_python(r, size)
@@ -276,6 +284,21 @@ def _why_java_heap(r: Region) -> str:
             "by generational ZGC (JDK 21 and later), and by the older ZGC (JDK 17) at "
             "three addresses, one view per colour of ZGC's pointers; the views are the "
             "same pages, so their RSS is one set of pages counted three times."
+        )
+    if r.object in (java_regions.JAVA_HEAP_AND_GC_DATA, java_regions.JAVA_HEAP_AND_MORE):
+        rest = (
+            "the garbage collector's tables (G1's card and block offset tables, mark "
+            "bitmaps, with its mark stack or not), committed whole too: the rest is "
+            "exactly their size"
+            if r.object == java_regions.JAVA_HEAP_AND_GC_DATA
+            else "other memory (a malloc'd block, a thread's stack, another of the "
+            "JVM's reservations)"
+        )
+        return (
+            "The Java heap, committed whole (-Xms = -Xmx, or grown to its maximum), "
+            f"and {rest} right beside it. Each was mapped on its own, but the kernel "
+            "merges adjacent anonymous memory of the same protection into one mapping, "
+            "so maps shows one region; the heap (MaxHeapSize bytes) is in it. NMT (jcmd PID VM.native_memory detail) tells them apart."
         )
     what = {
         kinds.RESERVED: "its part not committed yet (or, the no-access prefix below a "

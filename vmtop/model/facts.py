@@ -32,6 +32,10 @@ class JavaFacts(NamedTuple):
     # java.vm.specification.version), which lays the collector's tables out
     # (``java_gc_tables``); None: unknown, and every known layout is tried.
     version: int | None = None
+    # The heap's bytes committed now (hsperfdata: its generations' capacities); at
+    # MaxHeapSize it is committed whole (-Xms = -Xmx): no part of it no-access. None:
+    # unknown.
+    heap_committed: int | None = None
 
 
 class KsmStat(NamedTuple):

@@ -24,9 +24,12 @@ looked for, and every one is seen (none could pass for a metaspace node).
 With transparent huge pages (-XX:+UseTransparentHugePages) G1 and Shenandoah commit
 their tables of 2 MiB or more in 2 MiB pages: that layout is tried where no other
 explains the map.
-Structures committed whole (Parallel's mark bitmap, G1's mark stack elsewhere: JDK 25
-maps it anywhere, 32 MiB of rw-p that any mmap could be) have no pattern, and are left
-unnamed; Shenandoah's second bitmap, never committed, is named only where it is the one
+Structures committed whole (Parallel's mark bitmap) have no pattern, and are left
+unnamed, but for G1's mark stack mapped away from the bitmaps (JDK 25 maps it
+anywhere): 32 MiB of rw-p, taken where it is the map's one free region of that size
+(``g1_lone_mark_stack``); Shenandoah's collection set map (a byte per region, indexed
+by address, so reserved from a low address up to the heap's end's byte: 254 MiB for
+a 1 GiB heap without compressed oops) is a table like the others; Shenandoah's second bitmap, never committed, is named only where it is the one
 no-access region of its size above no committed memory (JDK 17; JDK 25 maps it right
 below the first, where it merges with a glibc arena's no-access top); but for G1's
 tables over a heap committed whole (-Xms = -Xmx, or grown to its maximum): reserved one
@@ -60,7 +63,7 @@ from vmtop.model.region_rows import END, PERMS, START, Patched
 # The collectors as JavaFacts names them.
 G1, PARALLEL, SERIAL, SHENANDOAH, ZGC = "G1", "Parallel", "Serial", "Shenandoah", "Z"
 
-_G1_MARK_STACK = 32 << 20  # MarkStackSize (4 Mi entries unless set or many GC threads)
+G1_MARK_STACK = 32 << 20  # MarkStackSize (4 Mi entries unless set or many GC threads)
 _ZGC_MARK_STACKS = 8 << 30  # ZMarkStackSpaceLimit
 _ZGC_MARK_STEP = 32 << 20  # ZMarkStackSpaceExpandSize
 # The release from which ZGC has no mark stack space (measured on 17 and 25 only: from
@@ -76,6 +79,8 @@ _WHOLE_CANDIDATES_MAX = 12
 _G1_ONE_BITMAP_FROM = (20, 20)
 _NO_GUARD_CARD_BY = (18, 25)
 _LARGE_PAGE = 2 << 20  # a transparent huge page (x86-64)
+# Shenandoah's collection set map is looked for only with a no-access part this big.
+_CSET_GAP_MIN = 1 << 20
 _NO_END = 1 << 64  # sorts after any end: (lo, _NO_END) bisects past parts starting at lo
 
 
@@ -116,7 +121,7 @@ def collector_tables(
     if layouts is None:
         return [], False  # a collector not known here
     if java.collector == G1 and all(t.committed == ((0, t.size),) for t in layouts[0]):
-        return _g1_tables_committed_whole(rows, layouts), True
+        return _with_lone_mark_stack(rows, _g1_tables_committed_whole(rows, layouts)), True
     by_size = sorted((end - start, start, end) for _, start, end in no_access)
     results = [_layout_places(rows, java, by_size, tables) for tables in layouts]
     explained = [found for found, complete in results if complete]
@@ -135,7 +140,51 @@ def collector_tables(
     if java.collector == SHENANDOAH:
         size = heap.end - heap.base
         return [*explained[0], *_shenandoah_aux_bitmap(rows, no_access, size)], True
+    if java.collector == G1:
+        return _with_lone_mark_stack(rows, explained[0]), True
     return explained[0], True
+
+
+def _with_lone_mark_stack(rows: AnonRows, found: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """G1's tables ``found``, and its mark stack where it lies on its own."""
+    lone = g1_lone_mark_stack(rows)
+    return found if not lone or overlaps(lone[0], found) else [*found, *lone]
+
+
+def g1_lone_mark_stack(rows: AnonRows) -> list[tuple[int, int]]:
+    """G1's mark stack mapped on its own: 32 MiB, reserved and committed whole after
+    the mark bitmaps, right below them where there is room (``_g1_mark_stack``), else
+    wherever mmap puts it (JDK 25: anywhere). Taken where the map has exactly one free
+    rw-p region of its size: on 31 JVMs of G1 (JDK 17 and 25, NMT's account) every
+    such region was G1's (its mark stack; with a heap of 2 GiB or 16 GiB, a mark
+    bitmap or a table committed whole has that size too: its data all the same); none
+    else makes one (a glibc arena is 64 MiB, a malloc'd block a page more than it was
+    asked for, a metaspace node 64 MiB). Nothing where there are two."""
+    sizes = _region_sizes(rows)
+    found = []
+    at = -1
+    while True:  # (usually no region of the size: the search is in C)
+        try:
+            at = sizes.index(G1_MARK_STACK, at + 1)
+        except ValueError:
+            break
+        r = rows[at]
+        if r[PERMS] == RW and free(r):
+            found.append((r[START], r[END]))
+        if len(found) > 1:
+            return []
+    return found
+
+
+def _region_sizes(rows: AnonRows) -> list[int]:
+    """The size of every region of the map, without reading it whole (of columns:
+    from the start and end columns)."""
+    regions = rows.regions
+    if isinstance(regions, Patched):
+        starts, ends = regions.base.starts, regions.base.ends
+    else:
+        starts, ends = [r[START] for r in regions], [r[END] for r in regions]
+    return list(map(sub, ends, starts))
 
 
 def _shenandoah_aux_bitmap(
@@ -225,7 +274,11 @@ def _gc_layouts(
         )
     if c == SHENANDOAH:
         page = large_page if large_page and size // 32 >= large_page else PAGE
-        return [[Table(size // 32, 1, _scaled(committed, 0, size, 32, size // 32, page=page))]]
+        bitmap = Table(size // 32, 1, _scaled(committed, 0, size, 32, size // 32, page=page))
+        cset = _shenandoah_cset_map(heap)
+        if max((hi - lo for lo, hi in _gaps(cset)), default=0) < _CSET_GAP_MIN:
+            return [[bitmap]]  # (too small a pattern to be told from any other)
+        return [[bitmap, cset]]
     if c not in (PARALLEL, SERIAL) or large_page:
         return None
     young, old = java.young_max, java.old_max
@@ -254,6 +307,23 @@ def _gc_layouts(
         ],
         _NO_GUARD_CARD_BY,
     )
+
+
+def _shenandoah_cset_map(heap: HeapSpan) -> Table:
+    """Shenandoah's collection set map: a byte per heap region, indexed by address
+    (address >> log2(region size)) from its base, so reserved from its base up to
+    the byte of the heap's end (a low address, tried at powers of two from a page;
+    without compressed oops the heap lies high: 254 MiB for 1 GiB), committed in the
+    heap's bytes and in its first page (a zero page, for null). The region size is
+    HotSpot's default: heap/2048, rounded down to a power of two, 256 KiB to 32 MiB
+    (with transparent huge pages 2 MiB at least: the map is not found where that made
+    it other). With compressed oops, a few pages, committed whole or all but one: no
+    pattern to tell (``_CSET_GAP_MIN``)."""
+    size = heap.end - heap.base
+    region = min(max(size // 2048, 256 << 10), 32 << 20)
+    shift = region.bit_length() - 1
+    end = _align(heap.end >> shift)
+    return Table(end, 1, merged(((0, PAGE), ((heap.base >> shift) // PAGE * PAGE, end))))
 
 
 def _of_release(
@@ -378,13 +448,8 @@ def _g1_tables_committed_whole(rows: AnonRows, layouts: list[list[Table]]) -> li
     shapes: dict[int, list[tuple[int, int, int]]] = {}
     for i, j, k in product(range(most_i + 1), range(most_j + 1), range(2)):
         if i or j:  # (a region of the stack alone, 32 MiB of anything, says nothing)
-            shapes.setdefault(i * bitmap + j * table + k * _G1_MARK_STACK, []).append((i, j, k))
-    regions = rows.regions
-    if isinstance(regions, Patched):
-        starts, ends = regions.base.starts, regions.base.ends
-    else:
-        starts, ends = [r[START] for r in regions], [r[END] for r in regions]
-    sizes = list(map(sub, ends, starts))
+            shapes.setdefault(i * bitmap + j * table + k * G1_MARK_STACK, []).append((i, j, k))
+    sizes = _region_sizes(rows)
     found: list[tuple[int, int, list[tuple[int, int, int]]]] = []
     for size, made_of in shapes.items():
         at = -1
@@ -422,9 +487,9 @@ def _g1_mark_stack(rows: AnonRows, bitmaps: int) -> list[tuple[int, int]]:
     if k is None:
         return []
     r = rows[k]
-    if r[START] != bitmaps - _G1_MARK_STACK or r[PERMS] != RW or not free(r):
+    if r[START] != bitmaps - G1_MARK_STACK or r[PERMS] != RW or not free(r):
         return []
-    return [(bitmaps - _G1_MARK_STACK, bitmaps)]
+    return [(bitmaps - G1_MARK_STACK, bitmaps)]
 
 
 def zgc_tables(

@@ -22,13 +22,22 @@ from collections.abc import MutableSequence
 from vmtop.model import kinds
 from vmtop.model.facts import JavaFacts
 from vmtop.model.java_anon_rows import RW, AnonRows, free, merged, overlapping
-from vmtop.model.java_gc_tables import ZGC, HeapSpan, collector_tables, zgc_tables
+from vmtop.model.java_gc_tables import (
+    G1,
+    ZGC,
+    HeapSpan,
+    collector_tables,
+    g1_lone_mark_stack,
+    zgc_tables,
+)
 from vmtop.model.java_metaspace import NODE, metaspace_nodes
 from vmtop.model.region import Region
-from vmtop.model.region_rows import END, PERMS, START, TID, relabel
+from vmtop.model.region_rows import END, KIND, OBJECT, PERMS, START, TID, relabel
 
 METASPACE = "Java metaspace"
 GC_DATA = "Java GC data"
+# A table's committed edge and what lies beside it, merged by the kernel into one region.
+GC_DATA_AND_MORE = "Java GC data + other memory"
 
 
 def mark_java_native_regions(
@@ -42,6 +51,10 @@ def mark_java_native_regions(
     data", metaspace nodes' "Java metaspace" (kind anon where committed, reserved
     where not). ``heap``: the named Java heap's regions and base (None: not named;
     ZGC's needs none). ``fresh``: see AnonRows."""
+    if heap is None and java.collector == G1:
+        # (G1's mark stack on its own needs no heap: found by its size alone.)
+        rows = AnonRows(regions, fresh)
+        _name_inside(rows, g1_lone_mark_stack(rows), GC_DATA)
     if heap is None and java.collector != ZGC:
         return
     rows = AnonRows(regions, fresh)
@@ -53,6 +66,7 @@ def mark_java_native_regions(
     if overlapping(found):
         return
     named = _name_inside(rows, found, GC_DATA)
+    _name_merged_edges(rows, found, heap)
     # Metaspace only where nothing unnamed could pass for a node: the collector's
     # tables all seen, the class space named or of another size than a node.
     if not complete or java.class_space_size is None:
@@ -61,6 +75,24 @@ def mark_java_native_regions(
         return
     unnamed = [n for n in no_access if n[0] not in named]
     _name_inside(rows, metaspace_nodes(rows, unnamed), METASPACE)
+
+
+def _name_merged_edges(rows: AnonRows, spans: list[tuple[int, int]], heap: HeapSpan | None) -> None:
+    """The regions that hold a table's committed edge and run on past it, the kernel
+    having merged it with committed memory beside it (a malloc'd block, a thread's
+    stack, the code cache's first pages): each found table's pattern says that edge is
+    committed (``java_gc_tables``), so the region holds the collector's data and more:
+    named so, kind anon. Not one merged with the heap's committed base or top (JDK
+    25, G1, the heap right above its card table): left as it was."""
+    for lo, hi in merged(spans):
+        for k in {rows.containing(lo), rows.containing(hi - 1)} - {None}:
+            r = rows[k]
+            if r[START] >= lo and r[END] <= hi:
+                continue  # (wholly inside: named so, or not free)
+            if heap is not None and r[START] < heap.end and heap.base < r[END]:
+                continue
+            if r[PERMS] == RW and r[OBJECT] is None and r[KIND] == kinds.ANON:
+                rows[k] = relabel(r, kinds.ANON, GC_DATA_AND_MORE, r[TID])
 
 
 def _name_inside(rows: AnonRows, spans: list[tuple[int, int]], name: str) -> set[int]:

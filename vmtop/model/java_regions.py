@@ -39,7 +39,18 @@ that region with the class space's size on from there at a region's end
 (``_merged_top_spans``): no region of it is named (the one region is both), but the
 class space's regions above it, the tables and metaspace are. A heap in hugetlb pages
 (-XX:+UseLargePages with a pool of them: ``/anon_hugepage (deleted)``, committed whole)
-is a run like any other; so is the code cache there, one mapping.
+is a run like any other; so is the code cache there, one mapping. Where hsperfdata says
+the heap is committed whole (its generations' capacities: ``JavaFacts.heap_committed``),
+a run with a no-access part is not it; and where no run is, the one region big enough
+to hold it is the heap merged with what lies beside it (JDK 17 -Xms1g -Xmx1g
+-XX:-UseCompressedOops: 1062 MiB, the heap and G1's five tables), named "Java heap +
+GC data" (the rest G1's tables to the byte) or "Java heap + other memory". JDK 17
+without compressed oops and without CDS puts the class space alone at 2 GiB, the heap
+high: with -Xmx1g the low run of 1 GiB is the class space unless the collector's tables
+are found for it, and another run, or a heap whose base merged with what lies below,
+with its tables found, is the heap. The no-access prefix is looked for only below a
+heap too big to fit between HeapBaseMinAddress (2 GiB) and 32 GiB: another one, above
+32 GiB, runs without compressed oops, and what lies below it is another's.
 Checked against the JVM's own account (NMT) on 28 configurations of OpenJDK 17 (G1,
 Parallel, Serial, Shenandoah, ZGC; 64 MiB to 40 GiB; CDS on and off; -Xms = -Xmx;
 no compressed oops; THP, hugetlb pages, AlwaysPreTouch) and on Temurin 25 (the same
@@ -75,7 +86,7 @@ from vmtop.model.java_class_space import (
     mark_class_space,
     mark_class_space_alone,
 )
-from vmtop.model.java_gc_tables import HeapSpan, collector_tables
+from vmtop.model.java_gc_tables import G1, G1_MARK_STACK, HeapSpan, collector_tables
 from vmtop.model.java_native_regions import mark_java_native_regions
 from vmtop.model.java_zgc_heap import JAVA_HEAP_ZGC, mark_zgc_heap
 from vmtop.model.region import Region
@@ -92,6 +103,11 @@ from vmtop.model.region_rows import (
 )
 
 JAVA_HEAP = "Java heap"
+# A heap committed whole in one mapping with memory beside it, the kernel having merged
+# them: G1's tables committed whole (all of them, of sizes that add up to nothing
+# else's), or anything.
+JAVA_HEAP_AND_GC_DATA = "Java heap + GC data"
+JAVA_HEAP_AND_MORE = "Java heap + other memory"
 CODE_CACHE = "code cache"
 # HotSpot's CodeHeaps, going up the map, when the cache is segmented (the default).
 CODE_SEGMENTS = ("profiled", "JVM", "non-profiled")
@@ -102,6 +118,8 @@ __all__ = [
     "CODE_CACHE",
     "CODE_SEGMENTS",
     "JAVA_HEAP",
+    "JAVA_HEAP_AND_GC_DATA",
+    "JAVA_HEAP_AND_MORE",
     "JAVA_HEAP_ZGC",
     "mark_java_regions",
 ]
@@ -111,6 +129,7 @@ _ARENA = 64 << 20  # a glibc arena heap: never part of the Java heap
 _LOW_HEAP_END = 32 * _GIB  # compressed oops: the heap ends at or below 32 GiB
 _SMALL_HEAP = 128 << 20  # above 32 GiB, no heap this small is named
 _HUGETLB = kinds.HUGETLB_ANON_NAME + " "  # ("/anon_hugepage (deleted)")
+_HEAP_BASE_MIN = 2 * _GIB  # HotSpot's HeapBaseMinAddress: no heap lies below it
 _HEAP_ALIGN = 2 << 20  # the heap's base is aligned to the card table's (512 pages) at least
 
 
@@ -132,6 +151,9 @@ def mark_java_regions(
                 kind = kinds.ANON if r[KIND] == kinds.ARENA else r[KIND]
                 regions[i] = relabel(r, kind, JAVA_HEAP, r[TID])
             _mark_noaccess_prefix(regions, span)
+            _mark_heap_holder(regions, span)
+        else:
+            span = _mark_heap_merged_whole(regions, java)
     cds_end = mark_cds_archive(regions, span)
     heap_end = span.end if span is not None else None
     start = cds_end if cds_end is not None else heap_end
@@ -144,13 +166,101 @@ def mark_java_regions(
     mark_java_native_regions(regions, java, span, named_space, fresh)
 
 
+def _mark_heap_merged_whole(regions: MutableSequence[Region], java: JavaFacts):
+    """A heap committed whole (hsperfdata says so) that no run spans: the kernel merged
+    it with committed memory beside it (JDK 17 -Xms1g -Xmx1g -XX:-UseCompressedOops:
+    one rw-p region of 1062 MiB, the heap above G1's five tables committed whole; with
+    Parallel, above a malloc'd block and its card table). Taken where the map has one
+    run of adjacent committed memory at least the heap's size, no file in it (the
+    heap is then one mapping, or the kernel's merge of it), and in it one free rw-p
+    region that big, smaller than two heaps; named the heap and what else, G1's
+    tables where they are the rest to the byte. The heap's ``HeapSpan`` (no region wholly inside) where one
+    base alone on the heap's alignment fits in it, else None: the heap is named, but
+    where in it it lies is not known."""
+    if not _committed_whole(java) or len(java.heap_sizes) != 1:
+        return None
+    (size,) = java.heap_sizes
+    runs = [run for run in _committed_runs(regions) if run[2] >= size]
+    if len(runs) != 1:
+        return None  # (the heap is in one of several)
+    first, last, _ = runs[0]
+    if any(regions[i][PATH] for i in range(first, last + 1)):
+        return None  # (in pieces, maybe: the archived objects of a .jsa inside)
+    big = [i for i in range(first, last + 1) if regions[i][END] - regions[i][START] >= size]
+    if len(big) != 1:
+        return None
+    (k,) = big
+    r = regions[k]
+    if r[END] - r[START] >= 2 * size or r[INODE] or r[OBJECT] is not None:
+        return None
+    lowest = -(-r[START] // _HEAP_ALIGN) * _HEAP_ALIGN
+    if lowest + size > r[END]:
+        return None  # (no base on the heap's alignment fits: no heap in it)
+    name = JAVA_HEAP_AND_GC_DATA if _g1_tables_whole(java, r[END] - r[START] - size) else None
+    regions[k] = relabel(r, kinds.ANON, name or JAVA_HEAP_AND_MORE, r[TID])
+    if lowest + _HEAP_ALIGN + size <= r[END]:
+        return None  # (two bases or more fit)
+    return HeapSpan(k + 1, k, lowest, lowest + size)
+
+
+def _mark_heap_holder(regions: MutableSequence[Region], heap: HeapSpan) -> None:
+    """A heap found with no region wholly inside (JDK 17 without CDS, -Xms = -Xmx: the
+    heap committed whole, its top merged with the class space's committed base right
+    above, ``_merged_top_spans``): the one region that holds it all is the heap and
+    other memory."""
+    if heap.first <= heap.last:
+        return
+    k = heap.first if regions[heap.first][START] <= heap.base else heap.first - 1
+    r = regions[k]
+    if r[START] <= heap.base and heap.end <= r[END] and r[OBJECT] is None and r[PERMS] == "rw-p":
+        regions[k] = relabel(r, kinds.ANON, JAVA_HEAP_AND_MORE, r[TID])
+
+
+def _committed_runs(regions) -> Iterator[tuple[int, int, int]]:
+    """(first, last, size) of each run of adjacent committed regions a heap committed
+    whole can lie in: rw-p anonymous memory, the archived heap objects of a .jsa, the
+    heap in hugetlb pages."""
+    n, i = len(regions), 0
+    while i < n:
+        if not _committed_heap_part(regions[i]):
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and regions[j + 1][START] == regions[j][END]:
+            if not _committed_heap_part(regions[j + 1]):
+                break
+            j += 1
+        yield i, j, regions[j][END] - regions[i][START]
+        i = j + 1
+
+
+def _committed_heap_part(r: Region) -> bool:
+    return r[PERMS] == "rw-p" and _heap_part(r)
+
+
+def _g1_tables_whole(java: JavaFacts, rest: int) -> bool:
+    """Whether ``rest`` bytes are G1's tables committed whole for the heap, all of them
+    and nothing else (JDK 17: two mark bitmaps of heap/64 and three tables of
+    heap/512; from JDK 20 one bitmap and two tables), with its mark stack or not."""
+    if java.collector != G1:
+        return False
+    heap = java.heap_sizes[0]
+    tables = [bitmaps * heap // 64 + others * heap // 512 for bitmaps, others in ((2, 3), (1, 2))]
+    return any(rest in (size, size + G1_MARK_STACK) for size in tables)
+
+
 def _mark_noaccess_prefix(regions, heap: HeapSpan) -> None:
     """The no-access prefix HotSpot reserves right below a heap with compressed oops it
-    cannot base at zero (ending above 32 GiB), so that a null's offset faults: one
+    cannot base at zero (ending above 32 GiB, too big to fit below it), so that a null's offset faults: one
     no-access region of the heap's alignment (a power of two, 2 MiB at least: 2 with
     Parallel, 8 with Shenandoah, 16 with G1 at -Xmx31g), aligned to it."""
     base, end = heap.base, heap.end
     if heap.first == 0 or end <= _LOW_HEAP_END or end - base > _LOW_HEAP_END:
+        return
+    if end - base <= _LOW_HEAP_END - _HEAP_BASE_MIN:
+        # (A heap that fits between HeapBaseMinAddress and 32 GiB is put there, zero
+        # based, and has no prefix: above, it runs without compressed oops, and what
+        # lies below is another's: Shenandoah's second bitmap, -Xmx1g, of 32 MiB.)
         return
     r = regions[heap.first - 1]
     size = r[END] - r[START]
@@ -218,6 +328,13 @@ def _heap_span(regions, java: JavaFacts, fresh: frozenset[int]) -> HeapSpan | No
         for s in _spans(regions, java.heap_sizes)
         if not class_space_after_cds(regions, s, class_space)
     ]
+    if _committed_whole(java):  # (hsperfdata says so: the heap has no no-access part)
+        spans = [s for s in spans if not _has_no_access(regions, s)]
+    doubted = _doubted_low_run(regions, spans, java, fresh)
+    if doubted is not None:
+        heap = _heap_beside_a_class_space(regions, java, fresh, spans, doubted)
+        if heap is not None:
+            return heap
     span = _whole_heap_span(regions, java, fresh, spans)
     if span is not None:
         return _whole(regions, span)
@@ -233,12 +350,18 @@ def _heap_span(regions, java: JavaFacts, fresh: frozenset[int]) -> HeapSpan | No
         return None
     # (A heap's top merged with what lies above makes such a run too, of the wrong base:
     # only the tables, which mirror the heap's committed parts from its base, tell.)
-    merged = [
+    merged = _merged_base_heaps(regions, java, fresh)
+    return merged[0] if len(merged) == 1 else None
+
+
+def _merged_base_heaps(regions, java: JavaFacts, fresh) -> list[HeapSpan]:
+    """Heaps above 32 GiB whose committed base the kernel merged with what lies below
+    (``_merged_base_spans``) for which the collector's tables are found."""
+    return [
         heap
         for heap in _merged_base_spans(regions, java.heap_sizes)
         if regions[heap.last][END] > _LOW_HEAP_END and _tables_found(regions, java, heap, fresh)
     ]
-    return merged[0] if len(merged) == 1 else None
 
 
 def _whole_heap_span(regions, java: JavaFacts, fresh: frozenset[int], spans: list):
@@ -262,6 +385,62 @@ def _whole_heap_span(regions, java: JavaFacts, fresh: frozenset[int], spans: lis
     if len(spans) != 1 or min(sizes) <= _SMALL_HEAP:
         return None
     return spans[0]
+
+
+def _committed_whole(java: JavaFacts) -> bool:
+    """Whether hsperfdata says the heap is committed whole (-Xms = -Xmx, or grown to
+    its maximum): then no part of it is no-access."""
+    return (
+        java.source == "hsperfdata"
+        and java.heap_committed is not None
+        and java.heap_committed >= max(java.heap_sizes)
+    )
+
+
+def _has_no_access(regions, span: tuple[int, int]) -> bool:
+    return any(regions[k][PERMS] == "---p" for k in range(span[0], span[1] + 1))
+
+
+def _doubted_low_run(regions, spans, java: JavaFacts, fresh) -> tuple[int, int] | None:
+    """The one run of the heap's size below 32 GiB where it could be the class space
+    as well: of its size, no CDS archive mapped, no collector's tables found for it,
+    not committed whole (the class space is committed as classes load). JDK 17
+    without compressed oops and without CDS puts the class space alone at 2 GiB and
+    the heap anywhere: with -Xmx1g a run of 1 GiB each (or none for the heap, where
+    the kernel merged its committed base with a neighbour's), and the low one, the
+    class space, was named the heap."""
+    low = [s for s in spans if regions[s[1]][END] <= _LOW_HEAP_END]
+    if len(low) != 1:
+        return None
+    ((first, last),) = low
+    if regions[last][END] - regions[first][START] != java.class_space_size:
+        return None
+    if not _has_no_access(regions, low[0]):
+        return None
+    if any(r[PATH].endswith(".jsa") for r in regions):
+        return None
+    return None if _tables_found(regions, java, _whole(regions, low[0]), fresh) else low[0]
+
+
+def _heap_beside_a_class_space(
+    regions, java: JavaFacts, fresh, spans, doubted: tuple[int, int]
+) -> HeapSpan | None:
+    """The heap where the one low run ``doubted`` could be the class space: another
+    run, or a heap whose committed base the kernel merged with what lies below, for
+    which the collector's tables are found (or, committed whole, a run with no
+    no-access part); None where there is no such other one (the low run is then
+    taken as before)."""
+    others = [s for s in spans if s != doubted]
+    span = _whole_heap_span(regions, java, fresh, others)
+    if span is not None:
+        heap = _whole(regions, span)
+        whole = _committed_whole(java) and not _has_no_access(regions, span)
+        if whole or _tables_found(regions, java, heap, fresh):
+            return heap
+    if min(java.heap_sizes) <= _SMALL_HEAP:
+        return None
+    merged = _merged_base_heaps(regions, java, fresh)
+    return merged[0] if len(merged) == 1 else None
 
 
 def _told_by_tables(regions, two: list[tuple[int, int]], java: JavaFacts, fresh) -> list:

@@ -72,6 +72,26 @@ def max_heap_size(counters: dict[str, int | str]) -> int | None:
     return sum(sizes)
 
 
+def heap_capacity(counters: dict[str, int | str]) -> int | None:
+    """The heap's bytes committed now: the generations' capacities, added up (G1 gives
+    each of its two only its own part of the one heap, in JDK 17 with a few bytes of
+    padding, so rounded down to a MiB like MaxHeapSize). None for ZGC (its heap is
+    named without), or where not given."""
+    if collector(counters) == "Z":
+        return None
+    sizes = [
+        v
+        for k, v in counters.items()
+        if isinstance(v, int) and k.startswith("sun.gc.generation.") and k.endswith(".capacity")
+        and k.count(".") == 4
+    ]  # fmt: skip
+    if not sizes or min(sizes) < 0:
+        return None
+    if _is_g1(counters):
+        return sum(sizes) // _MIB * _MIB
+    return sum(sizes)
+
+
 def class_space_size(counters: dict[str, int | str]) -> int | None:
     """The compressed class space's reservation (0: the JVM runs without one)."""
     value = counters.get("sun.gc.compressedclassspace.maxCapacity")

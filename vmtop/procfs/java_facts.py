@@ -25,6 +25,7 @@ from vmtop.procfs.hsperfdata import (
     class_space_size,
     collector,
     generation_max,
+    heap_capacity,
     java_version,
     max_heap_size,
     parse_hsperfdata,
@@ -65,6 +66,7 @@ def read_java_facts(
                 generation_max(counters, 0),
                 generation_max(counters, 1),
                 java_version(counters),
+                heap_capacity(counters),
             )
     args = procfs.read_cmdline(pid)
     environ = _environ(procfs.read_any(procfs.path(pid, "environ")) or b"")
