@@ -42,9 +42,7 @@ class space's regions above it, the tables and metaspace are. A heap in hugetlb 
 is a run like any other; so is the code cache there, one mapping. Where hsperfdata says
 the heap is committed whole (its generations' capacities: ``JavaFacts.heap_committed``),
 a run with a no-access part is not it; and where no run is, the one region big enough
-to hold it is the heap merged with what lies beside it (JDK 17 -Xms1g -Xmx1g
--XX:-UseCompressedOops: 1062 MiB, the heap and G1's five tables), named "Java heap +
-GC data" (the rest G1's tables to the byte) or "Java heap + other memory". JDK 17
+to hold it is the heap merged with what lies beside it (``java_merged_heap``). JDK 17
 without compressed oops and without CDS puts the class space alone at 2 GiB, the heap
 high: with -Xmx1g the low run of 1 GiB is the class space unless the collector's tables
 are found for it, and another run, or a heap whose base merged with what lies below,
@@ -86,7 +84,17 @@ from vmtop.model.java_class_space import (
     mark_class_space,
     mark_class_space_alone,
 )
-from vmtop.model.java_gc_tables import G1, G1_MARK_STACK, HeapSpan, collector_tables
+from vmtop.model.java_gc_tables import HeapSpan, collector_tables
+from vmtop.model.java_merged_heap import (
+    HEAP_ALIGN,
+    JAVA_HEAP_AND_GC_DATA,
+    JAVA_HEAP_AND_MORE,
+    committed_whole,
+    heap_part,
+    hugetlb,
+    mark_heap_holder,
+    mark_heap_merged_whole,
+)
 from vmtop.model.java_native_regions import mark_java_native_regions
 from vmtop.model.java_zgc_heap import JAVA_HEAP_ZGC, mark_zgc_heap
 from vmtop.model.region import Region
@@ -103,11 +111,6 @@ from vmtop.model.region_rows import (
 )
 
 JAVA_HEAP = "Java heap"
-# A heap committed whole in one mapping with memory beside it, the kernel having merged
-# them: G1's tables committed whole (all of them, of sizes that add up to nothing
-# else's), or anything.
-JAVA_HEAP_AND_GC_DATA = "Java heap + GC data"
-JAVA_HEAP_AND_MORE = "Java heap + other memory"
 CODE_CACHE = "code cache"
 # HotSpot's CodeHeaps, going up the map, when the cache is segmented (the default).
 CODE_SEGMENTS = ("profiled", "JVM", "non-profiled")
@@ -128,9 +131,7 @@ _GIB = 1 << 30
 _ARENA = 64 << 20  # a glibc arena heap: never part of the Java heap
 _LOW_HEAP_END = 32 * _GIB  # compressed oops: the heap ends at or below 32 GiB
 _SMALL_HEAP = 128 << 20  # above 32 GiB, no heap this small is named
-_HUGETLB = kinds.HUGETLB_ANON_NAME + " "  # ("/anon_hugepage (deleted)")
 _HEAP_BASE_MIN = 2 * _GIB  # HotSpot's HeapBaseMinAddress: no heap lies below it
-_HEAP_ALIGN = 2 << 20  # the heap's base is aligned to the card table's (512 pages) at least
 
 
 def mark_java_regions(
@@ -151,9 +152,9 @@ def mark_java_regions(
                 kind = kinds.ANON if r[KIND] == kinds.ARENA else r[KIND]
                 regions[i] = relabel(r, kind, JAVA_HEAP, r[TID])
             _mark_noaccess_prefix(regions, span)
-            _mark_heap_holder(regions, span)
+            mark_heap_holder(regions, span)
         else:
-            span = _mark_heap_merged_whole(regions, java)
+            span = mark_heap_merged_whole(regions, java)
     cds_end = mark_cds_archive(regions, span)
     heap_end = span.end if span is not None else None
     start = cds_end if cds_end is not None else heap_end
@@ -164,89 +165,6 @@ def mark_java_regions(
     if size and not named_space and cds_end is None and (span is not None or zgc):
         named_space = mark_class_space_alone(regions, _spans(regions, (size,)), span, size)
     mark_java_native_regions(regions, java, span, named_space, fresh)
-
-
-def _mark_heap_merged_whole(regions: MutableSequence[Region], java: JavaFacts):
-    """A heap committed whole (hsperfdata says so) that no run spans: the kernel merged
-    it with committed memory beside it (JDK 17 -Xms1g -Xmx1g -XX:-UseCompressedOops:
-    one rw-p region of 1062 MiB, the heap above G1's five tables committed whole; with
-    Parallel, above a malloc'd block and its card table). Taken where the map has one
-    run of adjacent committed memory at least the heap's size, no file in it (the
-    heap is then one mapping, or the kernel's merge of it), and in it one free rw-p
-    region that big, smaller than two heaps; named the heap and what else, G1's
-    tables where they are the rest to the byte. The heap's ``HeapSpan`` (no region wholly inside) where one
-    base alone on the heap's alignment fits in it, else None: the heap is named, but
-    where in it it lies is not known."""
-    if not _committed_whole(java) or len(java.heap_sizes) != 1:
-        return None
-    (size,) = java.heap_sizes
-    runs = [run for run in _committed_runs(regions) if run[2] >= size]
-    if len(runs) != 1:
-        return None  # (the heap is in one of several)
-    first, last, _ = runs[0]
-    if any(regions[i][PATH] for i in range(first, last + 1)):
-        return None  # (in pieces, maybe: the archived objects of a .jsa inside)
-    big = [i for i in range(first, last + 1) if regions[i][END] - regions[i][START] >= size]
-    if len(big) != 1:
-        return None
-    (k,) = big
-    r = regions[k]
-    if r[END] - r[START] >= 2 * size or r[INODE] or r[OBJECT] is not None:
-        return None
-    lowest = -(-r[START] // _HEAP_ALIGN) * _HEAP_ALIGN
-    if lowest + size > r[END]:
-        return None  # (no base on the heap's alignment fits: no heap in it)
-    name = JAVA_HEAP_AND_GC_DATA if _g1_tables_whole(java, r[END] - r[START] - size) else None
-    regions[k] = relabel(r, kinds.ANON, name or JAVA_HEAP_AND_MORE, r[TID])
-    if lowest + _HEAP_ALIGN + size <= r[END]:
-        return None  # (two bases or more fit)
-    return HeapSpan(k + 1, k, lowest, lowest + size)
-
-
-def _mark_heap_holder(regions: MutableSequence[Region], heap: HeapSpan) -> None:
-    """A heap found with no region wholly inside (JDK 17 without CDS, -Xms = -Xmx: the
-    heap committed whole, its top merged with the class space's committed base right
-    above, ``_merged_top_spans``): the one region that holds it all is the heap and
-    other memory."""
-    if heap.first <= heap.last:
-        return
-    k = heap.first if regions[heap.first][START] <= heap.base else heap.first - 1
-    r = regions[k]
-    if r[START] <= heap.base and heap.end <= r[END] and r[OBJECT] is None and r[PERMS] == "rw-p":
-        regions[k] = relabel(r, kinds.ANON, JAVA_HEAP_AND_MORE, r[TID])
-
-
-def _committed_runs(regions) -> Iterator[tuple[int, int, int]]:
-    """(first, last, size) of each run of adjacent committed regions a heap committed
-    whole can lie in: rw-p anonymous memory, the archived heap objects of a .jsa, the
-    heap in hugetlb pages."""
-    n, i = len(regions), 0
-    while i < n:
-        if not _committed_heap_part(regions[i]):
-            i += 1
-            continue
-        j = i
-        while j + 1 < n and regions[j + 1][START] == regions[j][END]:
-            if not _committed_heap_part(regions[j + 1]):
-                break
-            j += 1
-        yield i, j, regions[j][END] - regions[i][START]
-        i = j + 1
-
-
-def _committed_heap_part(r: Region) -> bool:
-    return r[PERMS] == "rw-p" and _heap_part(r)
-
-
-def _g1_tables_whole(java: JavaFacts, rest: int) -> bool:
-    """Whether ``rest`` bytes are G1's tables committed whole for the heap, all of them
-    and nothing else (JDK 17: two mark bitmaps of heap/64 and three tables of
-    heap/512; from JDK 20 one bitmap and two tables), with its mark stack or not."""
-    if java.collector != G1:
-        return False
-    heap = java.heap_sizes[0]
-    tables = [bitmaps * heap // 64 + others * heap // 512 for bitmaps, others in ((2, 3), (1, 2))]
-    return any(rest in (size, size + G1_MARK_STACK) for size in tables)
 
 
 def _mark_noaccess_prefix(regions, heap: HeapSpan) -> None:
@@ -266,23 +184,9 @@ def _mark_noaccess_prefix(regions, heap: HeapSpan) -> None:
     size = r[END] - r[START]
     if r[END] != base or r[PATH] or r[INODE] or r[PERMS] != "---p" or r[OBJECT] is not None:
         return
-    if size < _HEAP_ALIGN or size & (size - 1) or r[START] % size:
+    if size < HEAP_ALIGN or size & (size - 1) or r[START] % size:
         return
     regions[heap.first - 1] = relabel(r, kinds.RESERVED, JAVA_HEAP, r[TID])
-
-
-def _heap_part(r: Region) -> bool:
-    if r[PATH]:
-        # Archived heap objects (G1 with CDS), or the heap in hugetlb pages.
-        return r[PATH].endswith(".jsa") or _hugetlb(r) and r[PERMS] == "rw-p"
-    return not r[INODE] and r[PERMS] in ("rw-p", "---p")
-
-
-def _hugetlb(r: Region) -> bool:
-    """Private memory in hugetlb pages (-XX:+UseLargePages with a pool of them:
-    HotSpot maps the heap, its tables and the code cache with MAP_HUGETLB, each
-    committed whole, so a file of the kernel's hugetlbfs, one inode per mapping)."""
-    return r[PATH].startswith(_HUGETLB) and r[PERMS] in ("rw-p", "rwxp")
 
 
 def _spans(regions, sizes) -> list[tuple[int, int]]:
@@ -293,17 +197,17 @@ def _spans(regions, sizes) -> list[tuple[int, int]]:
     while i < n:
         # A run of adjacent heap-like regions, read once (metaspace can make hundreds).
         run = [regions[i]]
-        if not _heap_part(run[0]):
+        if not heap_part(run[0]):
             i += 1
             continue
         while i + len(run) < n:
             nxt = regions[i + len(run)]
-            if nxt[START] != run[-1][END] or not _heap_part(nxt):
+            if nxt[START] != run[-1][END] or not heap_part(nxt):
                 break
             run.append(nxt)
         ends = {r[END]: k for k, r in enumerate(run)}
         for k, first in enumerate(run):
-            if first[PATH] and not _hugetlb(first):
+            if first[PATH] and not hugetlb(first):
                 continue
             last = [
                 ends[e] for e in (first[START] + size for size in sizes) if ends.get(e, -1) >= k
@@ -328,7 +232,7 @@ def _heap_span(regions, java: JavaFacts, fresh: frozenset[int]) -> HeapSpan | No
         for s in _spans(regions, java.heap_sizes)
         if not class_space_after_cds(regions, s, class_space)
     ]
-    if _committed_whole(java):  # (hsperfdata says so: the heap has no no-access part)
+    if committed_whole(java):  # (hsperfdata says so: the heap has no no-access part)
         spans = [s for s in spans if not _has_no_access(regions, s)]
     doubted = _doubted_low_run(regions, spans, java, fresh)
     if doubted is not None:
@@ -387,16 +291,6 @@ def _whole_heap_span(regions, java: JavaFacts, fresh: frozenset[int], spans: lis
     return spans[0]
 
 
-def _committed_whole(java: JavaFacts) -> bool:
-    """Whether hsperfdata says the heap is committed whole (-Xms = -Xmx, or grown to
-    its maximum): then no part of it is no-access."""
-    return (
-        java.source == "hsperfdata"
-        and java.heap_committed is not None
-        and java.heap_committed >= max(java.heap_sizes)
-    )
-
-
 def _has_no_access(regions, span: tuple[int, int]) -> bool:
     return any(regions[k][PERMS] == "---p" for k in range(span[0], span[1] + 1))
 
@@ -434,7 +328,7 @@ def _heap_beside_a_class_space(
     span = _whole_heap_span(regions, java, fresh, others)
     if span is not None:
         heap = _whole(regions, span)
-        whole = _committed_whole(java) and not _has_no_access(regions, span)
+        whole = committed_whole(java) and not _has_no_access(regions, span)
         if whole or _tables_found(regions, java, heap, fresh):
             return heap
     if min(java.heap_sizes) <= _SMALL_HEAP:
@@ -482,11 +376,11 @@ def _heap_runs(regions) -> Iterator[tuple[int, int]]:
     """(first, last) index of each run of adjacent heap-like regions (``_heap_part``)."""
     n, i = len(regions), 0
     while i < n:
-        if not _heap_part(regions[i]):
+        if not heap_part(regions[i]):
             i += 1
             continue
         j = i
-        while j + 1 < n and regions[j + 1][START] == regions[j][END] and _heap_part(regions[j + 1]):
+        while j + 1 < n and regions[j + 1][START] == regions[j][END] and heap_part(regions[j + 1]):
             j += 1
         yield i, j
         i = j + 1
@@ -506,7 +400,7 @@ def _merged_base_spans(regions, sizes) -> list[HeapSpan]:
         for last in range(i, j + 1):
             for size in sizes:
                 base = regions[last][END] - size
-                if base < regions[i][START] or base % _HEAP_ALIGN or base in starts:
+                if base < regions[i][START] or base % HEAP_ALIGN or base in starts:
                     continue
                 k = _holding(regions, i, last, base)
                 r = regions[k]
@@ -535,7 +429,7 @@ def _merged_top_spans(regions, sizes, class_space: int) -> list[HeapSpan]:
         ends = {regions[k][END]: k for k in range(i, j + 1)}
         for k in range(i, j + 1):
             base = regions[k][START]
-            if base % _HEAP_ALIGN:
+            if base % HEAP_ALIGN:
                 continue
             for size in sizes:
                 top = base + size
@@ -605,7 +499,7 @@ def _mark_code_cache(regions: MutableSequence[Region]) -> None:
     i = 0
     while i < n:
         r = regions[i]
-        if r[PERMS] != "rwxp" or (r[PATH] or r[INODE]) and not _hugetlb(r):
+        if r[PERMS] != "rwxp" or (r[PATH] or r[INODE]) and not hugetlb(r):
             i += 1
             continue
         j, bases = i, [i]
