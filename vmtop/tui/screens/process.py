@@ -102,7 +102,9 @@ class ProcessScreen(
         # Esc where it has nothing to close: no "Back" in the footer, only a word on q.
         Binding("escape", "nothing_to_close", "", show=False),
         Binding("q", "leave", "Back", show=False),
+        # One key, said as what it does now: "Pause" while sampling, "Resume" paused.
         Binding("space", "pause", "Pause"),
+        Binding("space", "resume", "Resume"),
         Binding("r", "step", "Refresh", show=False),
         Binding("plus,equals_sign", "faster", "Interval", key_display="+/-"),
         Binding("minus", "slower", "Slower", show=False),
@@ -402,8 +404,12 @@ class ProcessScreen(
             return False
         if action == "step":
             return running
-        if action in ("pause", "faster", "slower"):
-            return running and self.sampler is not None and self.sampler.refreshes
+        if action in ("pause", "resume", "faster", "slower"):
+            if not (running and self.sampler is not None and self.sampler.refreshes):
+                return False
+            if action in ("pause", "resume"):
+                return self.live == (action == "pause")
+            return True
         if action == "record":
             return running and self.can_record()
         if action == "pan":
@@ -425,6 +431,7 @@ class ProcessScreen(
             self.exited_at is not None,
             self.error is not None,
             self._back_goes_somewhere(),
+            self.live,  # space: Pause or Resume
         )
         if state != getattr(self, "_bindings_state", None):
             self._bindings_state = state

@@ -30,6 +30,7 @@ FOOTER_PRIORITY = (
     "back",
     "open",
     "pause",
+    "resume",
     "filter",
     "app.help",
     "help",

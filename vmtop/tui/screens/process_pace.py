@@ -24,6 +24,10 @@ class ProcessPace:
             self._timer.stop()
             self._timer = None
         self._update_header()
+        self._update_bindings()
+
+    def action_resume(self) -> None:
+        self.action_pause()
 
     def action_step(self) -> None:
         """Take one sample now (also while paused)."""

@@ -74,6 +74,7 @@ class ReplayScreen(ReplayMarks, ProcessScreen):
     footer_priority = (
         "back",
         "pause",
+        "resume",
         "step_back",
         "next_event",
         "goto_time",
@@ -82,14 +83,19 @@ class ReplayScreen(ReplayMarks, ProcessScreen):
         "help",
         "open",
         "faster",
-        *(a for a in FOOTER_PRIORITY if a not in ("back", "open", "pause", "faster", "help")),
+        *(
+            a
+            for a in FOOTER_PRIORITY
+            if a not in ("back", "open", "pause", "resume", "faster", "help")
+        ),
     )
     # Δ since A is worked out from the recording (changes_since_mark), with no ranges
     # kept as the live screen keeps them: the regions gone since A are looked for over
     # the whole map (process_views).
     TRACKS_REMAPPED = False
     BINDINGS = [
-        Binding("space", "pause", "Play"),
+        Binding("space", "pause", "Pause"),  # while playing
+        Binding("space", "resume", "Play"),
         Binding("comma", "step_back", "Step", key_display=",/."),
         Binding("full_stop", "step_forward", "Step", show=False),
         Binding("n", "next_event", "Event", key_display="n/N"),
@@ -155,6 +161,7 @@ class ReplayScreen(ReplayMarks, ProcessScreen):
             self.source.problem = None
         if self.live and not self.source.playing:
             self.live = False  # played to the end
+            self._update_bindings()
             self._arm()
             self._update_header()
         if not self._in_flight and self.source.target != self.source.position:
@@ -194,6 +201,10 @@ class ReplayScreen(ReplayMarks, ProcessScreen):
             self.live = True
             self._sample()
         self._update_header()
+        self._update_bindings()
+
+    def action_resume(self) -> None:
+        self.action_pause()
 
     def _stop_playing(self) -> None:
         if self.source.playing or self.live:
@@ -201,6 +212,7 @@ class ReplayScreen(ReplayMarks, ProcessScreen):
             self.live = False
             self._arm()
             self._update_header()
+            self._update_bindings()
 
     def _set_speed(self, step: int) -> None:
         i = SPEEDS.index(self.source.speed) if self.source.speed in SPEEDS else 0
@@ -391,4 +403,6 @@ class ReplayScreen(ReplayMarks, ProcessScreen):
             return False  # Home / End move in the event log, as on the live screen
         if action == "clear_baseline":
             return self.mark_a is not None or self.mark_b is not None
+        if action in ("pause", "resume"):  # playing, or not
+            return self.live == (action == "pause")
         return super().check_action(action, parameters)
