@@ -490,23 +490,23 @@ async def test_go_to_a_time_lands_on_the_sample_taken_then(late_recording):
 # -- a damaged recording -------------------------------------------------------------------
 
 
-async def test_a_damaged_recording_replays_what_is_intact_and_says_once_what_is_lost(tmp_path):
-    """A keyframe damaged: the replay shows the samples before it and from the next
-    keyframe on, numbered as the file numbers them, with one warning. Before, the scan
-    stepped over the keyframe without seeing the damage, and stepping onto its sample
-    said it "cannot be read back"."""
+def _damaged_keyframe(tmp_path, index: bool):
+    """A recording of ``snapshots()`` with its second keyframe's compressed data
+    damaged (after it was written), its index kept or not: the path, and the samples
+    (by number) of the stretch the damaged keyframe holds."""
     import json
     import zlib
 
-    snaps = snapshots()
+    from test_recording import without_index
+
     path = tmp_path / "damaged.jsonl.gz"
     writer = RecordingWriter(str(path), interval=1.0, keyframe_every=1)
     prev = None
-    for snap in snaps:
+    for snap in snapshots():
         writer.write_sample(snap, diff.diff_snapshots(prev, snap) if prev else [])
         prev = snap
     writer.close()
-    data = bytearray(path.read_bytes())
+    data = bytearray(path.read_bytes() if index else without_index(path.read_bytes()))
     at, keyframes = 0, []  # (offset, sample) of each keyframe's gzip member
     while at < len(data):
         z = zlib.decompressobj(31)
@@ -517,6 +517,17 @@ async def test_a_damaged_recording_replays_what_is_intact_and_says_once_what_is_
     (second, lost_from), (_, lost_to) = keyframes[1], keyframes[2]
     data[second + 40] ^= 0xFF
     path.write_bytes(bytes(data))
+    return path, lost_from, lost_to
+
+
+async def test_a_damaged_recording_replays_what_is_intact_and_says_once_what_is_lost(tmp_path):
+    """A keyframe damaged, in a recording with no index (cut short, or written before
+    recordings had one): the replay shows the samples before it and from the next
+    keyframe on, numbered as the file numbers them, with one warning. Before, the scan
+    stepped over the keyframe without seeing the damage, and stepping onto its sample
+    said it "cannot be read back"."""
+    snaps = snapshots()
+    path, lost_from, lost_to = _damaged_keyframe(tmp_path, index=False)
     rec = Recording.open(str(path))
     kept = [*range(1, lost_from + 1), *range(lost_to + 1, SAMPLES + 1)]
     assert [rec.number(i) for i in range(len(rec))] == kept
@@ -537,6 +548,29 @@ async def test_a_damaged_recording_replays_what_is_intact_and_says_once_what_is_
         await settle(pilot)
         assert f"sample {SAMPLES}/{SAMPLES}" in header(app)[0]
         assert screen.source.problem is None
+
+
+async def test_a_recording_damaged_after_its_index_says_so_where_it_is_read(tmp_path):
+    """With its index, a recording opens without reading its members: damage made
+    after it was written is found where a sample is read back. Stepping onto the
+    damaged stretch says so, shows no wrong map, and the replay goes on past it."""
+    snaps = snapshots()
+    path, lost_from, lost_to = _damaged_keyframe(tmp_path, index=True)
+    rec = Recording.open(str(path))
+    assert len(rec) == SAMPLES and not rec.notes  # (opened by its index)
+    app = ReplayApp(rec)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await opened(app, pilot)
+        shown = screen.snapshot
+        screen.seek(lost_from)  # the damaged keyframe's sample
+        await settle(pilot)
+        said = [n.message for n in app._notifications]
+        assert any("cannot be read back" in m and "damaged after" in m for m in said), said
+        assert screen.snapshot is shown or screen.snapshot.regions != snaps[lost_from].regions
+        screen.seek(lost_to)  # the next keyframe's: intact
+        await settle(pilot)
+        assert f"sample {lost_to + 1}/{SAMPLES}" in header(app)[0]
+        assert screen.snapshot.regions == snaps[lost_to].regions
 
 
 async def test_the_replays_event_log_says_its_events_are_as_recorded(recording, tmp_path):

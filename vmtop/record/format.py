@@ -12,7 +12,10 @@ reader takes members as they come). Lines, in order:
   sample); the commit line ``{"type": "sample", ...}`` carries the time, the totals the
   timeline needs and the sample's events. A sample exists once its commit line does:
   a file cut short anywhere replays up to its last complete sample;
-- ``{"type": "end", ...}``: once, last, when the recording stopped cleanly.
+- ``{"type": "end", ...}``: once, when the recording stopped cleanly;
+- ``{"type": "index", ...}``: after the end mark, in a gzip member of its own followed
+  by a trailer that says where it is: what a scan of the file finds, for a reader to
+  open it without reading it through (``record.index``).
 
 Regions, events, process info and totals are JSON arrays in the field order named in
 the header (``region_fields`` ...), so a reader can map them to names without this code.

@@ -1,7 +1,8 @@
-"""Read a recording: scan it once for the timeline, then rebuild any sample on demand.
+"""Read a recording: its index or a scan for the timeline, then any sample on demand.
 
-``Recording.open(path)`` scans the file (``record.scan``: the header, per sample a few
-numbers in arrays, and notes on any damage); ``samples[i]`` reads sample ``i``'s time,
+``Recording.open(path)`` reads the index at the end of a file ended cleanly
+(``record.index``), or else scans the file (``record.scan``): the header, per sample a
+few numbers in arrays, and notes on any damage; ``samples[i]`` reads sample ``i``'s time,
 totals, RSS by kind and events back from the file (``record.samples``); ``snapshot(i)``
 rebuilds sample ``i`` from its keyframe (``record.rebuild``). Samples are numbered as
 the file numbers them (``number(i)``), from 1. Anything that is not a readable
@@ -31,13 +32,16 @@ class Recording(Timeline):
         scan reads them (about 1.5 kB a sample), for a reader that goes through them all
         once (``vmtop report``); else they are read back from the file when asked for."""
         rec = cls(path, keep_samples)
-        rec.scan()
+        # A reader of every sample (``keep_samples``) reads the file through anyway:
+        # the scan, which checks it all, keeps them on the way.
+        rec.scan(use_index=not keep_samples)
         fields = rec.header.get("totals_fields")
         rec._rebuilder = Rebuilder(
             rec.path,
             rec.compressed,
             rec.keyframe_offsets,
             uss_recorded=isinstance(fields, list) and "uss" in fields,
+            check=rec.checks.span if rec.checks is not None else None,
         )
         rec.samples  # noqa: B018 - made once, before threads ask for samples
         return rec

@@ -107,8 +107,12 @@ class Rebuilder:
         keyframe_offsets: dict[int, int],
         *,
         uss_recorded: bool = True,
+        check: Callable[[int, int, str], None] | None = None,
     ) -> None:
         self.path = path
+        # Called with (keyframe, sample, label) before a sample is first rebuilt from
+        # the file (``checks.MemberChecks``: a file opened by its index).
+        self.check = check
         self.compressed = compressed
         self.keyframe_offsets = keyframe_offsets  # sample index -> its member's byte
         # False for a file written before totals had USS (its header does not name it).
@@ -159,6 +163,8 @@ class Rebuilder:
             return snap
 
     def _rebuild(self, i: int, keyframe: int, label: str) -> MapState:
+        if self.check is not None:
+            self.check(keyframe, i, label)
         cursor = self._cursor
         if cursor is None or not (cursor.i < i and cursor.i >= keyframe):
             offset = self.keyframe_offsets[keyframe]

@@ -21,7 +21,7 @@ import threading
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from sys import intern
 from typing import NamedTuple
 
@@ -313,6 +313,75 @@ class SampleIndex:
         k = max(range(lo, hi), key=lambda k: self.rss[self.peak_samples[k]])
         return self.peak_samples[k], self.peak_kinds[k]
 
+    def add(
+        self,
+        when: float,
+        totals,
+        kinds: dict,
+        events: tuple,
+        number: int,
+        map_changed: bool,
+        *,
+        keyframe: bool,
+        member: int,
+        skip: int,
+        carried: Carried | None,
+        new_member: bool,
+    ) -> None:
+        """A sample, with where it is read back from: ``member``, the byte its line is
+        read from (its gzip member's, compressed), after ``skip`` sample lines there;
+        ``carried``, what its line leaves out, where it leaves anything out. A new chunk
+        starts at a keyframe, after CHUNK_SAMPLES, and (``new_member``) where the line
+        is in another gzip member. What the scan keeps of each sample it reads, and the
+        writer of each it writes (for the file's index)."""
+        if keyframe:
+            self.start_keyframe()
+        if keyframe or not self.chunk_first or self.chunk_size() >= CHUNK_SAMPLES or new_member:
+            self.start_chunk(member, skip, carried if carried != NOTHING_CARRIED else None)
+        self.append(when, totals, kinds, events, number, map_changed)
+
+    # What the file's index holds of the index (``record.index``): each array by name.
+    COLUMNS = (
+        "times",
+        "rss",
+        "event_counts",
+        "note_counts",
+        "with_events",
+        "with_changes",
+        "map_changed",
+        "keyframes",
+        "_number_at",
+        "_numbers",
+        "chunk_first",
+        "chunk_offset",
+        "chunk_skip",
+        "_counted",
+        "peak_samples",
+    )
+
+    def columns(self) -> dict:
+        """Every array, by name (COLUMNS), and the few numbers besides them."""
+        out: dict = {name.lstrip("_"): getattr(self, name) for name in self.COLUMNS}
+        out["events_total"] = self._events_total
+        out["last_number"] = self.last_number
+        out["peak_block"] = self.peak_block
+        return out
+
+    @classmethod
+    def of_columns(
+        cls, columns: dict, chunk_carried: dict[int, Carried], peak_kinds: list[dict]
+    ) -> SampleIndex:
+        """The index ``columns()`` gave, as read back (``record.index`` checks it)."""
+        index = cls()
+        for name in cls.COLUMNS:
+            setattr(index, name, columns[name.lstrip("_")])
+        index._events_total = columns["events_total"]
+        index.last_number = columns["last_number"]
+        index.peak_block = columns["peak_block"]
+        index.chunk_carried = chunk_carried
+        index.peak_kinds = peak_kinds
+        return index
+
     def chunk_size(self) -> int:
         """Samples in the last chunk."""
         return len(self.times) - self.chunk_first[-1] if self.chunk_first else 0
@@ -402,10 +471,19 @@ class SampleLines:
     """Samples read back from the file by chunk, the last CACHE_SAMPLES or so kept.
     Reading the chunks in order goes on from where the last one stopped. Thread-safe."""
 
-    def __init__(self, path: str, compressed: bool, index: SampleIndex) -> None:
+    def __init__(
+        self,
+        path: str,
+        compressed: bool,
+        index: SampleIndex,
+        check: Callable[[int], None] | None = None,
+    ) -> None:
         self.path = path
         self.compressed = compressed
         self.index = index
+        # Called with a chunk before its lines are first read (``checks.MemberChecks``:
+        # a file opened by its index, whose checksums the scan did not check).
+        self.check = check
         self._lock = threading.Lock()
         self._chunks: OrderedDict[int, tuple[SampleInfo, ...]] = OrderedDict()
         self._cached = 0  # samples in _chunks
@@ -421,6 +499,8 @@ class SampleLines:
             if samples is not None:
                 self._chunks.move_to_end(j)
                 return samples
+            if self.check is not None:
+                self.check(j)
             try:
                 samples = self._read(j)
             except (Damage, ValueError, TypeError, KeyError, AttributeError, StopIteration) as e:

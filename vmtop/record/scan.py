@@ -30,7 +30,9 @@ from collections.abc import Iterator, Sequence
 
 from vmtop.model.names import display_name
 from vmtop.record import format as fmt
+from vmtop.record.checks import MemberChecks
 from vmtop.record.format import RecordingError
+from vmtop.record.index import read_index
 from vmtop.record.members import (
     BAD_CHECKSUM,
     DELTA_LINE,
@@ -44,8 +46,6 @@ from vmtop.record.members import (
 )
 from vmtop.record.rebuild import rebuild_all
 from vmtop.record.samples import (
-    CHUNK_SAMPLES,
-    NOTHING_CARRIED,
     Carried,
     SampleIndex,
     SampleInfo,
@@ -138,6 +138,8 @@ class Timeline:
         self.compressed = True
         self.size = 0
         self._end_samples: int | None = None
+        # Opened by the file's index: its members are checked when read back.
+        self.checks: MemberChecks | None = None
 
     @property
     def samples(self) -> Sequence[SampleInfo]:
@@ -146,7 +148,8 @@ class Timeline:
         if self._samples is None and self._kept is not None:
             self._samples, self._kept = self._kept, None
         if self._samples is None:
-            self._samples = Samples(SampleLines(self.path, self.compressed, self.index))
+            check = self.checks.chunk if self.checks is not None else None
+            self._samples = Samples(SampleLines(self.path, self.compressed, self.index, check))
         return self._samples
 
     @samples.setter
@@ -160,9 +163,11 @@ class Timeline:
         samples lost to damage, which ``i`` does not count."""
         return self.index.number(i) + 1
 
-    def scan(self) -> None:
+    def scan(self, use_index: bool = False) -> None:
         """Read the file through once: the header, every sample that can be read, and
-        notes on what cannot."""
+        notes on what cannot. With ``use_index``, a file that ends with an index that
+        fits it (``record.index``) is opened from that instead, without reading it
+        through."""
         name = self.shown_path
         try:
             f = open(self.path, "rb")  # noqa: SIM115 - closed below
@@ -190,9 +195,33 @@ class Timeline:
                     f"{name} is not a vmtop recording (not gzip-compressed JSON Lines)"
                 )
             try:
-                self._scan_file(f)
+                if not (use_index and self.compressed and self._open_index(f)):
+                    self._scan_file(f)
             except OSError as e:
                 raise RecordingError(f"{name}: {e.strerror or e}") from None
+
+    def _open_index(self, f) -> bool:
+        """What the file's index says, where it has one that fits it; else False (then
+        nothing is set)."""
+
+        def header(line: bytes) -> dict:
+            self._check_header(line)
+            return self.header
+
+        opened = read_index(f, self.size, header)
+        self.header = {}
+        if opened is None:
+            return False
+        self.header = opened.header
+        self.index = opened.index
+        self.keyframe_offsets = opened.keyframe_offsets
+        self.end_reason = opened.end_reason
+        self.end_events = opened.end_events
+        self._end_samples = opened.end_samples
+        self.checks = MemberChecks(
+            self.path, self.shown_path, opened.index, opened.keyframe_offsets
+        )
+        return True
 
     def _scan_file(self, f) -> None:
         """Every sample that can be read, stepping over damaged stretches to the next
@@ -412,24 +441,24 @@ class Timeline:
             # other: the samples of an intact keyframe are kept all the same.
             lost = f"{samples_words(first, i - 1)} lost: {why}" if i > first else why
             self.notes.append(f"{lost}; the replay goes on from sample {i + 1} ({_clock(when)})")
-        keyframe = scan.keyframe == at
-        if keyframe:
-            index.start_keyframe()
-        if (
-            keyframe
-            or not index.chunk_first
-            or index.chunk_size() >= CHUNK_SAMPLES
-            or (self.compressed and scan.offset != index.chunk_offset[-1])
-        ):
-            # Read back from the sample's gzip member (its line, not compressed), after
-            # the sample lines read from it before this one.
-            leaves_out = not all(key in record for key in ("totals", "kinds", "hugetlb"))
-            index.start_chunk(
-                scan.offset,
-                at - scan.member_first,
-                carried if leaves_out and carried != NOTHING_CARRIED else None,
-            )
-        index.append(when, totals, kinds, events, i, scan.map_changed)
+        # Read back from the sample's gzip member (its line, not compressed), after the
+        # sample lines read from it before this one.
+        leaves_out = not all(key in record for key in ("totals", "kinds", "hugetlb"))
+        index.add(
+            when,
+            totals,
+            kinds,
+            events,
+            i,
+            scan.map_changed,
+            keyframe=scan.keyframe == at,
+            member=scan.offset,
+            skip=at - scan.member_first,
+            carried=carried if leaves_out else None,
+            new_member=self.compressed
+            and bool(index.chunk_first)
+            and scan.offset != index.chunk_offset[-1],
+        )
         if self._kept is not None:
             self._kept.append(SampleInfo(when, totals, kinds, scan.keyframe, *values[3:]))
         scan.map_changed = False

@@ -31,6 +31,8 @@ from vmtop.model.events import Event
 from vmtop.model.region import Snapshot
 from vmtop.model.sweep import key_pair
 from vmtop.record import format as fmt
+from vmtop.record.index import index_line, index_members
+from vmtop.record.samples import NOTHING_CARRIED, Carried, SampleIndex
 
 # A keyframe after this many samples that changed the map (idle samples do not count:
 # they cost nothing to replay), or once the deltas since the last keyframe add up to
@@ -240,6 +242,12 @@ class RecordingWriter:
         self.size = 0  # bytes on disk after the last complete sample
         self.closed = False
         self.ended = False  # the end mark was written: the file is whole
+        # What a reader's scan would find, kept as the samples are written (arrays, a
+        # few tens of bytes a sample: 2.3 MB for a day at 1 s), for the index written
+        # after the end mark (``record.index``): opening the file reads that instead.
+        self._index = SampleIndex()
+        self._keyframe_offsets = array("q")
+        self._member_start = 0  # the byte the gzip member being written starts at
 
     # -- compression ----------------------------------------------------------------------
 
@@ -256,6 +264,7 @@ class RecordingWriter:
         if self._z is not None:
             self._write(self._z.flush(zlib.Z_FINISH))
         self._z = zlib.compressobj(self.level, zlib.DEFLATED, 31)
+        self._member_start = self._written
         self._member_samples = 0
 
     def _write_keyframe_member(self, data: bytes) -> None:
@@ -266,12 +275,14 @@ class RecordingWriter:
         into a new member."""
         assert self._z is not None
         self._write(self._z.flush(zlib.Z_FINISH))
+        self._keyframe_offsets.append(self._written)
         c = zlib.compressobj(self.level, zlib.DEFLATED, -15)
         raw = c.compress(data) + c.flush()
         self._write(keyframe_member_header(len(raw)))
         self._write(raw)
         self._write(struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF))
         self._z = zlib.compressobj(self.level, zlib.DEFLATED, 31)
+        self._member_start = self._written
         self._member_samples = 0
 
     def _put(self, data: bytes) -> None:
@@ -396,12 +407,36 @@ class RecordingWriter:
             line["events"] = [fmt.event_row(e) for e in events]
         self._put(_dumps(line))
         self._sync()
+        self._note_sample(snap, line, kinds, events, body is not None and len(body) > 2)
         self._member_samples += 1
         self._samples_since_keyframe += 1
         self._prev = snap.compact()
         self._prev_kinds = kinds
         self._prev_hugetlb = hugetlb
         self.samples += 1
+
+    def _note_sample(self, snap: Snapshot, line: dict, kinds: dict, events, changed: bool) -> None:
+        """The sample just written, in the index, as a reader's scan reads it from the
+        file (``SampleIndex.add``, from ``scan.Timeline._commit``)."""
+        if self._prev is None:
+            carried = NOTHING_CARRIED
+        else:
+            carried = Carried(self._prev.totals, self._prev_kinds, self._prev_hugetlb)
+        leaves_out = not all(key in line for key in ("totals", "kinds", "hugetlb"))
+        index = self._index
+        index.add(
+            snap.taken_at,
+            snap.totals,
+            kinds,
+            events,
+            self.samples,
+            changed,
+            keyframe=len(self._keyframe_offsets) > len(index.keyframes),
+            member=self._member_start,
+            skip=self._member_samples,
+            carried=carried if leaves_out else None,
+            new_member=bool(index.chunk_first) and self._member_start != index.chunk_offset[-1],
+        )
 
     @staticmethod
     def _delta_body(i: int, prev: Snapshot, snap: Snapshot, delta: RegionDelta) -> dict:
@@ -446,6 +481,15 @@ class RecordingWriter:
                 self._written += len(tail)
                 f.flush()
                 self.ended = True
+                if self.samples:
+                    # Where a reader finds what its scan would: after the end mark,
+                    # which an older reader reads on past (docs/recording-format.md).
+                    member = self._written
+                    line = index_line(self._index, self._keyframe_offsets, member)
+                    tail = index_members(line, member)
+                    f.write(tail)
+                    self._written += len(tail)
+                    f.flush()
         finally:
             if self._owned:
                 f.close()

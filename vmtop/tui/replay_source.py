@@ -87,12 +87,17 @@ class ReplaySource:
         j = self.target
         try:
             snap = rec.snapshot(j)
-            prev = rec.snapshot(j - 1) if j > 0 else None
         except RecordingError as e:
             self.problem = str(e)
             self._anchor = None
             self.target = self.position
             return SampleResult(self.last, self.last, (), {}, ())
+        try:
+            prev = rec.snapshot(j - 1) if j > 0 else None
+        except RecordingError:
+            # The sample before cannot be read back (damaged after it was written):
+            # this one is shown with no change since it, not refused for it.
+            prev = None
         changes: dict = {}
         unmapped: tuple = ()
         if prev is not None and prev.regions != snap.regions:
