@@ -200,6 +200,24 @@ def test_cut_short_replays_to_the_last_complete_sample(tmp_path):
         assert_same_sample(rec.snapshot(last), snaps[last], last)
 
 
+def test_a_recording_with_no_end_mark_yet_may_still_be_going(tmp_path):
+    """Recorded in one terminal and looked at in another: a file written a moment ago
+    with no end mark is likely a recording going on. It was said to be one "stopped
+    abruptly", as of one written an hour ago."""
+    snaps = fixture_sequence()[:4]
+    path = tmp_path / "going.jsonl.gz"
+    writer = write(path, snaps, end=False)
+    writer._file.flush()
+    rec = Recording.open(str(path))
+    assert "still being made" in rec.notes[0] and "written 0 s ago" in rec.notes[0]
+    assert "sample 4" in rec.notes[0]
+    an_hour_ago = time.time() - 3600
+    os.utime(path, (an_hour_ago, an_hour_ago))
+    rec = Recording.open(str(path))
+    assert "still being made" not in rec.notes[0]
+    assert rec.notes[0].startswith("recording cut short: it has no end mark (vmtop was stopped")
+
+
 def test_damaged_file_replays_to_the_damage_and_goes_on_at_the_next_keyframe(tmp_path):
     snaps = fixture_sequence()
     path = tmp_path / "r.jsonl.gz"

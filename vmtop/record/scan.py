@@ -57,6 +57,9 @@ from vmtop.record.samples import (
     sample_values,
 )
 
+# A file without its end mark written this recently is taken for a recording going on.
+STILL_WRITTEN_SECONDS = 5.0
+
 __all__ = ["SampleInfo", "Timeline", "samples_words"]  # SampleInfo: where it was
 
 
@@ -309,10 +312,27 @@ class Timeline:
         if self.end_reason is None:
             last = len(self.index) - 1
             self.notes.append(
-                "recording cut short: it has no end mark (vmtop was stopped abruptly or the "
-                f"disk filled); replaying up to sample {self.number(last)} "
+                f"{self._why_no_end_mark()}; replaying up to sample {self.number(last)} "
                 f"({_clock(self.index.times[last])})"
             )
+
+    def _why_no_end_mark(self) -> str:
+        """Why the file has no end mark, in words: a recording written a moment ago
+        is likely still going (recorded in one terminal, looked at in another), where
+        "vmtop was stopped abruptly" sent the user looking for a crash."""
+        cut = "recording cut short: it has no end mark (vmtop was stopped abruptly or the disk filled)"
+        try:
+            age = time.time() - os.stat(self.path).st_mtime
+        except (OSError, TypeError, ValueError):
+            return cut
+        interval = float(self.header.get("interval") or 1.0)
+        if -1.0 <= age <= max(STILL_WRITTEN_SECONDS, 3 * interval):
+            return (
+                "recording cut short, or still being made: it has no end mark, and it was "
+                f"written {max(age, 0):.0f} s ago (a recording going on; or vmtop was stopped "
+                "abruptly, or the disk filled)"
+            )
+        return cut
 
     def _check_header(self, line: bytes) -> None:
         name = self.shown_path
