@@ -134,6 +134,7 @@ class RegionTable(RegionTableLines, theme.ThemedLines, ScrollView, can_focus=Tru
         self.filter_text = ""
         self.grouped = False
         self._reshaped = False  # the next rows shown are a new order (see _show_rows)
+        self._to_top = False  # ... and the cursor goes to its first row (set_sort)
         self.expanded: set[str] = set()
         self.addr_width = 12
         self.user_addr_width = 12
@@ -287,7 +288,8 @@ class RegionTable(RegionTableLines, theme.ThemedLines, ScrollView, can_focus=Tru
         self.rows = rows
         self._cache.clear()
         self.virtual_size = Size(self.size.width, len(self.rows) + 1)
-        index = self._find_selected()
+        index = 0 if self._reshaped and self._to_top else self._find_selected()
+        self._to_top = False
         if self._reshaped and index < self.page_height:
             # Sorted, filtered or grouped anew: the top of the new order is what was
             # asked for, and the selection is on that first page; no scrolled-off top.
@@ -311,6 +313,11 @@ class RegionTable(RegionTableLines, theme.ThemedLines, ScrollView, can_focus=Tru
         self.sort = column
         self.descending = descending
         self._reshaped = True
+        # On the first row, nothing chosen yet: it stays on the first row of the new
+        # order. Following the region there (the lowest address) scrolled the largest
+        # ones out of sight above it: "sorted by size" showed a 60M region first, 510M
+        # above it unseen.
+        self._to_top = self.cursor <= 0
         self._rebuild()
         self.post_message(self.SortChanged(self))
 
