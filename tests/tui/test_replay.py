@@ -187,7 +187,7 @@ async def test_marks_a_and_b_show_what_changed_between_them(recording):
         block = b.region_at(b.regions[0].start)
         assert any(c.status == "new" for c in changes.values())
         assert any(c.status == "grew" for c in changes.values())
-        assert block is not None and "Δ since baseline 22:13:22" in header(app)[1]
+        assert block is not None and "Δ since A 22:13:22" in header(app)[1]
         assert "A" in screen.query_one(Timeline).render_line(0).text
 
 

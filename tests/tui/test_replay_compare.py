@@ -240,7 +240,7 @@ async def test_the_baseline_and_a_recorded_detail_name_their_sample_with_its_ten
         await settle(pilot)
         header = screen.query_one("ProcessHeader")
         lines = [header.render_line(y).text for y in range(2)]
-        assert any("Δ since baseline 22:13:21.6" in line for line in lines), lines
+        assert any("Δ since A 22:13:21.6" in line for line in lines), lines
         said = [n.message for n in app._notifications]
         assert any(m.endswith("changes since 22:13:21.6") for m in said), said
 

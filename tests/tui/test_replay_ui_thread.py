@@ -248,7 +248,7 @@ async def test_moving_b_about_compares_one_pair_at_a_time(tmp_path, monkeypatch)
 
 
 async def test_regions_gone_since_a_are_counted_off_the_ui_thread(tmp_path, monkeypatch):
-    """The title's "1 region gone since baseline" walks A's whole map (a recording
+    """The title's "1 region gone since A" walks A's whole map (a recording
     keeps no ranges remapped since A): at every step, on the UI thread, before. Now the
     since-A worker counts them with the Δ since A."""
     walks: list[bool] = []  # on the UI thread
@@ -279,5 +279,6 @@ async def test_regions_gone_since_a_are_counted_off_the_ui_thread(tmp_path, monk
         title = str(screen.query_one("#table-title").render())
         block = max(rec.snapshot(MAPPED_AT).regions, key=lambda r: r.size)
         assert block.size == 100 << 20
-        assert "1 region gone since baseline (-100M" in title, title
+        assert "1 region gone since A (-100M" in title, title
+        assert "Δ since A" in title and "baseline" not in title  # A is what was marked
         assert walks and not any(walks), f"walked on the UI thread: {walks}"

@@ -56,16 +56,17 @@ def gone_since(
     return Gone(count, size, rss if rss_known else None)
 
 
-def gone_texts(gone: Gone) -> tuple[str, str]:
+def gone_texts(gone: Gone, since: str = "baseline") -> tuple[str, str]:
     """The table title's part, long and short: "1 region gone since baseline (-256M,
-    RSS -96M)", "1 gone since baseline (RSS -96M)"; empty where none is."""
+    RSS -96M)", "1 gone since baseline (RSS -96M)"; empty where none is. ``since``:
+    what the baseline is called (a replay's mark "A")."""
     if not gone.regions:
         return "", ""
     noun = "region" if gone.regions == 1 else "regions"
     rss = f"RSS {format_delta(-gone.rss) or '±0'}" if gone.rss is not None else ""
-    long = f"{gone.regions} {noun} gone since baseline ({format_delta(-gone.size)}"
+    long = f"{gone.regions} {noun} gone since {since} ({format_delta(-gone.size)}"
     long += f", {rss})" if rss else ")"
-    short = f"{gone.regions} gone since baseline ({rss or format_delta(-gone.size)})"
+    short = f"{gone.regions} gone since {since} ({rss or format_delta(-gone.size)})"
     return long, short
 
 

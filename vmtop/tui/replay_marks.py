@@ -100,6 +100,10 @@ class ReplayMarks:
         self._want_since_a()
         return {}
 
+    def baseline_name(self) -> str:
+        """The baseline of a replay is mark A (the user set no other)."""
+        return "A" if self.mark_a is not None else super().baseline_name()
+
     def _gone_since_baseline(self) -> Gone:
         """A's regions gone at the sample shown, as the since-A worker found them;
         none at A itself, or until the worker has said."""

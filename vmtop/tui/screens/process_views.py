@@ -107,6 +107,7 @@ class ProcessViews:
                     self.moment_label(self.baseline.taken_at) if self.baseline is not None else None
                 ),
                 baseline_totals=self.baseline.totals if self.baseline is not None else None,
+                baseline_name=self.baseline_name(),
                 exited_at=self.exited_at,
                 unreadable=self.unreadable,
                 shown=len(table.rows) if table.filter_text else None,
@@ -153,8 +154,9 @@ class ProcessViews:
             grouped = "grouped by object (text / data / bss: i folds the summary)"
         elif table.grouped:
             grouped = "grouped by object (text / data / bss need a wider name column)"
-        since = "Δ since baseline" if self.baseline is not None else "Δ since the last sample"
-        gone, gone_short = gone_texts(self._gone_since_baseline())
+        named = self.baseline_name()
+        since = f"Δ since {named}" if self.baseline is not None else "Δ since the last sample"
+        gone, gone_short = gone_texts(self._gone_since_baseline(), named)
         # Shorter forms where the whole does not fit (80 columns cut it mid-parenthesis).
         width = self.query_one("#table-title", Static).size.width or table.size.width
         tries = [
@@ -172,6 +174,10 @@ class ProcessViews:
         titles = ["  ·  ".join(p for p in t if p) for t in tries]
         title = next((t for t in titles if not width or len(t) <= width), titles[-1])
         self.query_one("#table-title", Static).update(title)
+
+    def baseline_name(self) -> str:
+        """What the Δ columns compare with, as the user set it (a replay: "A")."""
+        return "baseline"
 
     def _gone_since_baseline(self) -> Gone:
         """The baseline's regions gone since (the table shows only those there now)."""

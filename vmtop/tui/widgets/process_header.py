@@ -47,6 +47,7 @@ class HeaderState(NamedTuple):
     smaps_cost: float = 0.0
     resident_note: str = ""  # where the resident figures come from, when not this tick
     baseline_label: str | None = None  # when the baseline was taken, as the screen says it
+    baseline_name: str = "baseline"  # what the user calls it: "A" in a replay, its mark
     baseline_totals: Totals | None = None  # the baseline's: the totals' change since it
     exited_at: float | None = None
     shown: int | None = None  # regions shown in the table (after the filter)
@@ -267,7 +268,7 @@ class ProcessHeader(theme.ThemedLines, Widget):
                     (
                         35,
                         [
-                            Segment("Δ since baseline ", theme.style("muted")),
+                            Segment(f"Δ since {s.baseline_name} ", theme.style("muted")),
                             Segment(s.baseline_label, theme.style("baseline", bold=True)),
                         ],
                     )
