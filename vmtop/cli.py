@@ -390,6 +390,13 @@ def _main(argv: list[str] | None = None) -> int:
             print(f"vmtop: --proc-root {display_name(args.proc_root)}: {problem}", file=sys.stderr)
             return 2
     procfs = ProcFS(args.proc_root)
+    if args.command in TAKES_PID and args.pid is not None:
+        given = args.pid
+        args.pid, notice = process_for(procfs, given, args.command)
+        if notice:
+            print(f"vmtop: {notice}", file=sys.stderr)
+            # Advice that repeats the command (run it as root) names the process read.
+            command_line = _naming_process(command_line, given, args.pid)
     try:
         if args.command == "snapshot":
             return cmd_snapshot(procfs, args)
@@ -485,6 +492,33 @@ def _first_positional(argv: list[str]) -> int | None:
     return None
 
 
+# The commands given a PID to read (the TUI's is resolved in run_tui), and what each
+# does with the process that a thread ID leads to, for its notice.
+TAKES_PID = ("snapshot", "where", "watch", "record", "serve")
+_DOING = {"watch": "watching", "record": "recording", "serve": "serving"}
+
+
+def process_for(procfs: ProcFS, pid: int, command: str | None) -> tuple[int, str | None]:
+    """The PID to read for ``pid`` as given, and what to say about it: the process's
+    PID when ``pid`` is one of its threads (as pmap and top take it), with the notice
+    saying so; ``pid`` itself and None otherwise."""
+    from vmtop.procfs.thread_group import thread_of
+
+    thread = thread_of(procfs, pid)
+    if thread is None:
+        return pid, None
+    return thread.pid, display_name(thread.notice(_DOING.get(command or "", "showing")))
+
+
+def _naming_process(command_line: list[str], tid: int, pid: int) -> list[str]:
+    """The command as typed with its thread ID ``tid`` (the first argument that is it)
+    replaced by the process's ``pid``."""
+    at = next((i for i, arg in enumerate(command_line) if arg == str(tid)), None)
+    if at is None:
+        return command_line
+    return [*command_line[:at], str(pid), *command_line[at + 1 :]]
+
+
 def cmd_snapshot(procfs: ProcFS, args: argparse.Namespace) -> int:
     from vmtop.output.streamed import write_snapshot
 
@@ -523,7 +557,10 @@ def run_tui(procfs: ProcFS, pid: int | None, settings=None) -> int:
     except ImportError as e:  # pragma: no cover - the TUI ships with the package
         print(f"vmtop: the TUI is not available: {e}", file=sys.stderr)
         return 1
-    app = VmtopApp(procfs=procfs, pid=pid, settings=settings)
+    notice = None
+    if pid is not None:
+        pid, notice = process_for(procfs, pid, None)  # said on the screen, once it is up
+    app = VmtopApp(procfs=procfs, pid=pid, settings=settings, notices=[notice] if notice else [])
     problem = app.settings_problem()
     if problem:
         print(f"vmtop: {problem}", file=sys.stderr)

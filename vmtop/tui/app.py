@@ -16,7 +16,7 @@ import asyncio
 import gc
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.segment import Segment
@@ -104,8 +104,10 @@ class VmtopApp(App):
         clock: Callable[[], float] = time.time,
         settings: Settings | None = None,
         rss_threshold: int | None = None,
+        notices: Sequence[str] = (),
     ) -> None:
         super().__init__()
+        self.notices = tuple(notices)  # said once the screen is up (the PID was a thread's)
         self.settings = settings or Settings()
         # `--threshold` (tests pass it directly); else the settings' threshold.
         self.rss_threshold = self.settings.threshold if rss_threshold is None else rss_threshold
@@ -174,6 +176,8 @@ class VmtopApp(App):
                 self.theme = theme.DEFAULT_THEME
                 self.theme = theme.LIGHT_THEME.name
         self.push_screen(self.first_screen())
+        for notice in self.notices:
+            self.notify(notice, timeout=10, markup=False)
         for warning in [self.settings_warning(), *unknown_env_warnings(os.environ)]:
             if warning:
                 self.notify(warning, severity="warning", timeout=10, markup=False)
