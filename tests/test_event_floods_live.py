@@ -183,8 +183,9 @@ def test_node_heap_growth_is_a_line_a_sample_in_every_text(spawn, tmp_path):
     new = [r for r in changes if r["event"] == "mapped" and r.get("object") == "V8 heap page"]
     out = run_vmtop("diff", rec).stdout.decode().splitlines()
     first = next(k for k, line in enumerate(out) if line.startswith("What is different at B"))
+    last = next(k for k, line in enumerate(out) if line.startswith("Recorded between"))
     # (A net change is of no one moment: its line has no time.)
-    net = text_lines("\n".join("-  " + line[2:] for line in out[first + 1 :]))
+    net = text_lines("\n".join("-  " + line[2:] for line in out[first + 1 : last]))
     (line,) = [m for m in net if m["event"] == "mapped" and m["name"] == "V8 heap page"]
     assert len(new) >= 100 and regions_of(line) == len(new)
     assert line["size"] == format_size(sum(r["delta"] for r in new), signed=True)
@@ -217,11 +218,11 @@ def _clock(t: float) -> str:
 
 
 def _recorded_between(rec) -> list[re.Match]:
-    """The lines of `vmtop diff REC` between "Recorded between" and the net changes."""
-    out = run_vmtop("diff", rec).stdout.decode().splitlines()
+    """The lines of `vmtop diff REC` after "Recorded between": every event (they come
+    after the net changes, bounded unless asked for all)."""
+    out = run_vmtop("diff", rec, "--events", "all").stdout.decode().splitlines()
     first = next(k for k, line in enumerate(out) if line.startswith("Recorded between"))
-    last = next(k for k, line in enumerate(out) if line.startswith("What is different at B"))
-    return text_lines("\n".join(line[2:] for line in out[first + 1 : last]))
+    return text_lines("\n".join(line[2:] for line in out[first + 1 :]))
 
 
 # -- a fork of a process with 500 regions -------------------------------------------------

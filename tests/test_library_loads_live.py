@@ -134,7 +134,9 @@ def test_a_library_loaded_and_closed_is_a_line_each_time(compile_c, tmp_path):
     assert {event for event, _ in whole} == {"mapped", "unmapped"}, samples.keys()
 
     replayed = run_vmtop("replay", rec, "--events").stdout.decode()
-    between = "\n".join(line[2:] for line in run_vmtop("diff", rec).stdout.decode().splitlines())
+    between = "\n".join(
+        line[2:] for line in run_vmtop("diff", rec, "--events", "all").stdout.decode().splitlines()
+    )
     for said, recorded in ((out, False), (replayed, True), (between, True)):
         lines = [m for m in text_lines(said) if m["name"] == library]
         # Every region once; a whole load (unload) in one line.
@@ -307,7 +309,9 @@ def test_a_library_and_those_it_needs_are_one_line_naming_the_one_opened(compile
     whole_samples = {key for key, rs in samples.items() if sorted(map(span, rs)) == every}
     assert {event for event, _ in whole_samples} == {"mapped", "unmapped"}, samples.keys()
     replayed = run_vmtop("replay", rec, "--events").stdout.decode()
-    between = "\n".join(line[2:] for line in run_vmtop("diff", rec).stdout.decode().splitlines())
+    between = "\n".join(
+        line[2:] for line in run_vmtop("diff", rec, "--events", "all").stdout.decode().splitlines()
+    )
     everyone = sorted(ours, key=lambda path: -sizes[path])
     all_listed = ", ".join(
         f"{path.rsplit('/', 1)[1]} {size_text(sizes[path])}" for path in everyone

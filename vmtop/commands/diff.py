@@ -10,11 +10,12 @@ Both say what is different at B, region by region (``vmtop.model.moments``): reg
 new, gone, grown, shrunk, split, merged, with other permissions or resident sizes. A
 recording also says which ranges were mapped or unmapped in between, so a range freed
 and mapped again by something else is a region gone and a new one, not the same one
-changed. Text by default, ``--json`` one object. Exit status as diff(1)'s: 0 nothing
-changed, 1 something did, 2 trouble (a file that cannot be read, a bad time, a usage
-error).
+changed. Text by default, the answer first and the events recorded after it, bounded
+(``diff_text``); ``--json`` one object, with every event. Exit status as diff(1)'s: 0
+nothing changed, 1 something did, 2 trouble (a file that cannot be read, a bad time, a
+usage error).
 
-The summaries here (``tally_parts``, ``net_parts``, ``between_samples``,
+The summaries here (``tally_parts``, from ``diff_text``, ``net_parts``, ``between_samples``,
 ``figures_parts``) are the replay screen's A→B line too.
 """
 
@@ -23,10 +24,17 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import sys
 import time
 from typing import NamedTuple
 
+from vmtop.commands.diff_text import (
+    DEFAULT_EVENT_LINES,
+    event_lines_option,
+    recorded_lines,
+    tally_parts,  # noqa: F401 (the replay's A→B line takes it from here, with the rest)
+)
 from vmtop.commands.watch import event_record, human_lines
 from vmtop.config import size_in_bytes
 from vmtop.model import events as ev
@@ -51,10 +59,12 @@ DESCRIPTION = (
     "Compare two moments of one process: two snapshots (vmtop snapshot PID --format json, "
     "or vmtop replay FILE --at TIME --format json), or two moments of a recording (FROM "
     "and TO as 'replay --at' takes them: 12:03:10, 90s, +5m, -30s, start, end; by default "
-    "its start and its end). It prints the totals at both, what is different at B region "
-    "by region (new, gone, grown, shrunk, split, merged, other permissions, resident "
-    "size), and for a recording the events it holds between the two moments and the RSS "
-    "peak between. Two snapshots of different processes (another PID or start time), or "
+    "its start and its end). It prints the totals at both (of a recording, and the RSS "
+    "peak between), what is different at B region by region (new, gone, grown, shrunk, "
+    "split, merged, other permissions, resident size), then, for a recording, the events "
+    "it holds between the two moments: by type, and a line each (of one sample, regions "
+    "alike one line, as watch prints them), the first and last of --events lines. Two "
+    "snapshots of different processes (another PID or start time), or "
     "of two programs of one (exec), are compared by their totals only: each address "
     "space is laid out at random, so a region of one says nothing about the other. "
     "Where smaps was not read at a moment (its budget, on a big map), the regions' "
@@ -69,7 +79,8 @@ def add_parser(sub, positive_int) -> None:
         "diff",
         help="compare two snapshots, or two moments of a recording",
         description=DESCRIPTION,
-        usage="%(prog)s [-h] [--json] [--threshold BYTES] (A.json B.json | REC [FROM [TO]])",
+        usage="%(prog)s [-h] [--json] [--threshold BYTES] [--events all|none|N] "
+        "(A.json B.json | REC [FROM [TO]])",
     )
     diff.add_argument(
         "first",
@@ -91,7 +102,20 @@ def add_parser(sub, positive_int) -> None:
         default=None,
         help="after a recording: the time TO (default: its end)",
     )
-    diff.add_argument("--json", action="store_true", help="print one JSON object")
+    diff.add_argument(
+        "--json", action="store_true", help="print one JSON object (with every event)"
+    )
+    diff.add_argument(
+        "--events",
+        type=event_lines_option,
+        default=DEFAULT_EVENT_LINES,
+        metavar="all|none|N",
+        help="of a recording, how many lines of the events recorded between A and B the "
+        "text prints, after what is different at B: all, none, or at most N (the first "
+        "N/2 and the last, a line between saying how many are left out and how to print "
+        f"them; default {DEFAULT_EVENT_LINES}). Of one sample, regions alike are one line, "
+        "as watch prints them. --json keeps every event",
+    )
     diff.add_argument(
         "--threshold",
         type=size_in_bytes,
@@ -203,14 +227,6 @@ NET_WORDS = {
 }
 
 
-def tally_parts(events) -> list[str]:
-    """The events by type, each with its count and what it changed: "mapped 22 (+150M)"."""
-    return [
-        f"{t.event} {t.count}" + (f" ({format_delta(t.delta)})" if t.delta else "")
-        for t in moments.tally(events)
-    ]
-
-
 def net_parts(net: list[Event]) -> list[str]:
     """What is different at B, by kind of change: "16 new (+66M)", "1 shrank (-100M)"."""
     counts: dict[str, list[int]] = {}
@@ -289,9 +305,17 @@ def cmd_diff(args) -> int:
     if args.json:
         out.write(json.dumps(json_record(comparison), ensure_ascii=True) + "\n")
     else:
-        out.write("\n".join(text_lines(comparison)) + "\n")
+        shown = getattr(args, "events", DEFAULT_EVENT_LINES)
+        out.write("\n".join(text_lines(comparison, shown, _all_command(args))) + "\n")
     out.flush()
     return CHANGED if comparison.changed else SAME
+
+
+def _all_command(args) -> str:
+    """The command line that prints every event of this diff's text: its own, with
+    ``--events all`` (the moments as given, so a relative one names the same sample)."""
+    words = [args.first, args.second or "start", args.third or "end"]
+    return "vmtop diff " + " ".join(shlex.quote(display_name(w)) for w in words) + " --events all"
 
 
 def _comparison(args, threshold: int) -> Comparison:
@@ -396,7 +420,12 @@ def _untimed(line: str) -> str:
     return line.split("  ", 1)[1].lstrip()
 
 
-def text_lines(c: Comparison) -> list[str]:
+def text_lines(
+    c: Comparison, events_shown: int | None = DEFAULT_EVENT_LINES, all_command: str | None = None
+) -> list[str]:
+    """The comparison as text: A and B and their totals, what is different at B region by
+    region, then (of a recording) the events recorded between, at most ``events_shown``
+    lines of them (None: all); ``all_command`` is the command line that prints them all."""
     a, b = c.a.snapshot, c.b.snapshot
     rec = c.recording
     digits = rec.digits if rec is not None else label_digits(sorted((a.taken_at, b.taken_at)))
@@ -426,23 +455,6 @@ def text_lines(c: Comparison) -> list[str]:
         lines.append(f"   RSS peak between A and B: {format_bytes(value)} at {_clock(rec, when)}")
     if c.not_compared is not None:
         lines += ["", f"Regions not compared: {c.not_compared}."]
-    if between is not None:
-        lines.append("")
-        if c.a.sample == c.b.sample:
-            lines.append("Recorded between A and B: nothing (A and B are the same sample)")
-        elif not between.events:
-            lines.append("Recorded between A and B: no events")
-        else:
-            changes = sum(e.event != ev.NOTE for e in between.events)
-            head = f"Recorded between A and B: {changes} event{'s' if changes != 1 else ''}"
-            parts = tally_parts(between.events)
-            lines.append(head + (": " + " · ".join(parts) if parts else ""))
-            lines += ["  " + line for line in human_lines(list(between.events))]
-        if between.lost:
-            lines.append(
-                f"Lost to damage between A and B: {between.lost} sample"
-                f"{'s' if between.lost != 1 else ''}; what they recorded is not counted above"
-            )
     if c.not_compared is None:
         lines.append("")
         if c.net:
@@ -467,6 +479,17 @@ def text_lines(c: Comparison) -> list[str]:
                 "at B) that the regions' resident figures do not hold, as they were read "
                 "before (above)"
             )
+    if between is not None and rec is not None:
+        # After the answer, not before it: six minutes of events are thousands of lines.
+        lines.append("")
+        lines += recorded_lines(
+            list(between.events),
+            between.lost,
+            c.a.sample == c.b.sample,
+            events_shown,
+            all_command or f"vmtop diff {shlex.quote(display_name(rec.path))} --events all",
+            lambda t: _clock(rec, t),
+        )
     return lines
 
 

@@ -1,0 +1,101 @@
+"""What ``vmtop diff REC`` prints of the events recorded between A and B: after the
+answer (the totals, what is different at B), folded as ``watch`` folds them (of one
+sample, regions alike a line) and bounded: six minutes of a Node process are thousands
+of lines, and the answer scrolled away above them. ``--json`` keeps every event."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from vmtop.commands.watch import human_line
+from vmtop.model import event_runs, moments
+from vmtop.model import events as ev
+from vmtop.tui.formatting import format_delta
+
+# How many lines of events the text prints by default: the first half and the last.
+DEFAULT_EVENT_LINES = 40
+
+
+def event_lines_option(text: str) -> int | None:
+    """``--events``: ``all`` (None: no bound), ``none`` (0) or how many lines at most."""
+    word = text.strip().lower()
+    if word == "all":
+        return None
+    if word == "none":
+        return 0
+    try:
+        n = int(word)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: all, none or a number of lines (40)")
+    return n
+
+
+def tally_parts(events) -> list[str]:
+    """The events by type, each with its count and what it changed: "mapped 22 (+150M)"."""
+    return [
+        f"{t.event} {t.count}" + (f" ({format_delta(t.delta)})" if t.delta else "")
+        for t in moments.tally(events)
+    ]
+
+
+def recorded_lines(
+    events: list,
+    lost: int,
+    same_sample: bool,
+    shown: int | None,
+    all_command: str,
+    clock: Callable[[float], str],
+) -> list[str]:
+    """The section "Recorded between A and B": the events by type, the samples lost to
+    damage, then the events a line each (of one sample, regions alike one line): all of
+    them where ``shown`` is None, else the first and the last of at most ``shown`` lines,
+    and between them how many events are not printed and ``all_command``, which prints
+    them."""
+    if same_sample:
+        return ["Recorded between A and B: nothing (A and B are the same sample)"]
+    if not events:
+        lines = ["Recorded between A and B: no events"]
+    else:
+        changes = sum(e.event != ev.NOTE for e in events)
+        head = f"Recorded between A and B: {changes} event{'s' if changes != 1 else ''}"
+        parts = tally_parts(events)
+        lines = [head + (": " + " · ".join(parts) if parts else "")]
+    if lost:
+        lines.append(
+            f"Lost to damage between A and B: {lost} sample{'s' if lost != 1 else ''}; "
+            "what they recorded is not counted here"
+        )
+    runs = event_runs.sample_lines(events)
+    if shown is None or len(runs) <= shown:
+        return lines + ["  " + _line(r) for r in runs]
+    first = shown - shown // 2
+    hidden = runs[first : len(runs) - shown // 2]
+    lines += ["  " + _line(r) for r in runs[:first]]
+    lines.append("  " + _not_printed(hidden, shown, all_command, clock))
+    lines += ["  " + _line(r) for r in runs[len(runs) - shown // 2 :]]
+    return lines
+
+
+def _line(run: event_runs.EventRun) -> str:
+    return human_line(run.event, event_runs.regions(run))
+
+
+def _not_printed(hidden: list, shown: int, all_command: str, clock: Callable[[float], str]) -> str:
+    """ "… 2 740 more events (1 370 lines) recorded from 10:02:01.2 to 10:07:58.9: vmtop
+    diff … --events all": what the bound left out, and how to print it."""
+    count = sum(r.count for r in hidden)
+    events = f"{_thousands(count)} {'more ' if shown else ''}event{'s' if count != 1 else ''}"
+    first, last = clock(hidden[0].event.time), clock(hidden[-1].event.time)
+    span = f"at {first}" if first == last else f"from {first} to {last}"
+    said = "recorded" if shown else "not printed, recorded"
+    return (
+        f"… {events} ({_thousands(len(hidden))} line{'s' if len(hidden) != 1 else ''}) "
+        f"{said} {span}: {all_command}"
+    )
+
+
+def _thousands(n: int) -> str:
+    return f"{n:,}".replace(",", " ")
