@@ -229,6 +229,17 @@ def shorten_left(text: str, width: int) -> str:
     return "…" + text[-(width - 1) :]
 
 
+def shorten_name(name: str, width: int, described: bool) -> str:
+    """A region's name cut to ``width``: a description that starts with words
+    ("PostgreSQL shared memory (/dev/zero)", "Java heap (anon)") keeps its start, where
+    a cut start read "…ared memory (/dev/zero)" (a new user's review, 80 columns); a
+    file's path, or a bracketed name ending in what tells it apart ("[guard of thread
+    2916]"), its end (``shorten_left``)."""
+    if described and name[:1].isalnum() and len(name) > width > 1:
+        return name[: width - 1] + "…"
+    return shorten_left(name, width)
+
+
 # The kernel's names that are no path of a file in a directory.
 _NAMES_READ_FROM_THE_START = (
     "[anon:",

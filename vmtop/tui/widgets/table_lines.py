@@ -19,6 +19,7 @@ from vmtop.tui.widgets.table_columns import (
     Column,
     region_name,
     shorten_left,
+    shorten_name,
 )
 from vmtop.tui.widgets.table_model import FIGURES, GroupRow, Member
 
@@ -155,7 +156,7 @@ class RegionTableLines:
         name, described = region_name(r)
         indent = "  " if indented else ""
         name_width = max(1, width - self._fixed_width() - len(indent))
-        name = indent + shorten_left(name, name_width)
+        name = indent + shorten_name(name, name_width, described)
         mark = CHANGE_MARK.get(status, "") if status else ""
         start, end = self._address(r.start), self._address(r.end)
         if len(f"{r.start:x}") > self.addr_width and any(c.id == "end" for c in self.columns):
