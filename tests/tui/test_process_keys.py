@@ -332,13 +332,13 @@ async def test_the_headers_smaps_cost_is_said_and_explained_in_help():
         await settle(pilot)
         top = lines(app.screen.query_one(ProcessHeader))[0]
         # A copied tree is read once: the header says what that read cost, no ticks.
-        assert "smaps read in " in top and "every tick" not in top
+        assert "smaps read in " in top and "every sample" not in top
         await pilot.press("question_mark")
         await pilot.pause()
         text = " ".join(
             " ".join(rendered_text(w, width=150).split()) for w in app.screen.query("Static")
         )
-        assert "smaps every tick, read in" in text
+        assert "smaps every sample, read in" in text
         assert "page tables" in text and "a tenth of a CPU" in text
 
 

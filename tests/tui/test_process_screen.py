@@ -380,7 +380,7 @@ async def test_pause_and_interval():
         assert "every 0.5s" in lines(header)[0]
         await pilot.press("space")
         assert not screen.live and "paused" in lines(header)[0]
-        assert "smaps every tick" in lines(header)[0]
+        assert "smaps every sample" in lines(header)[0]
 
 
 async def test_sampling_slows_down_to_keep_vmtop_under_its_cpu_budget(monkeypatch):

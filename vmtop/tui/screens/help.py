@@ -94,7 +94,7 @@ PROCESS = [
 HEADER = [
     ("● live every 1s", "sampling, and its interval (+ / -); it says 'slowed to' when reading "
      "and drawing the process that often would take vmtop over a fifth of a CPU"),
-    ("smaps every tick, read in 1.2ms", "how often /proc/PID/smaps is read, and what the "
+    ("smaps every sample, read in 1.2ms", "how often /proc/PID/smaps is read, and what the "
      "last read cost (read and parse): the kernel walks the process's page tables for it, "
      "which slows the process too, so vmtop keeps it under a tenth of a CPU and reads it "
      "less often when it is slow; between reads the figures are the last ones read"),

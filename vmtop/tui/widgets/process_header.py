@@ -157,7 +157,8 @@ class ProcessHeader(theme.ThemedLines, Widget):
                 (85, [Segment(f" (slowed to {s.period:.1f}s)", theme.style("paused", bold=True))])
             )
         if s.snapshot is not None:
-            every = "every tick" if s.smaps_every <= 1 else f"every {s.smaps_every} ticks"
+            # ("tick" was the code's word: a user reads samples, as watch says reads.)
+            every = "every sample" if s.smaps_every <= 1 else f"every {s.smaps_every} samples"
             # How often smaps is read, and what the last read cost (it walks the
             # process's page tables: see help).
             pieces.append(
