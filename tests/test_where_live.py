@@ -351,3 +351,41 @@ def test_code_mapped_again_elsewhere_is_still_its_section_and_symbol(variant, sp
 
 def _main_symbol(exe: Path) -> int:
     return next(s.value for s in nm_symbols(exe) if s.name == "main")
+
+
+def test_where_says_the_offset_in_its_region_and_in_the_file(pie, spawn):
+    """Ground truth: the kernel's maps for the region, and the program's own file: its
+    first bytes of main() read at the file offset vmtop gives are the bytes the ELF
+    program headers put at main's address (readelf's LOAD segments, by pyelftools)."""
+    from elftools.elf.elffile import ELFFile
+
+    child, printed = start(pie, spawn)
+    main, local = printed["main"], printed["local"]
+    results = where_results(str(child.pid), hex(main), hex(local))
+    maps = [
+        (int(a, 16), int(b, 16), int(off, 16))
+        for a, b, off in (
+            (*line.split()[0].split("-"), line.split()[2])
+            for line in Path(f"/proc/{child.pid}/maps").read_text().splitlines()
+        )
+    ]
+    (start_, _, offset) = next(m for m in maps if m[0] <= main < m[1])
+    assert int(results[0]["region_offset"], 16) == main - start_
+    file_offset = int(results[0]["file_offset"], 16)
+    assert file_offset == offset + main - start_
+    with open(pie.exe, "rb") as f:
+        elf = ELFFile(f)
+        (sym,) = elf.get_section_by_name(".symtab").get_symbol_by_name("main")
+        (seg,) = [
+            s
+            for s in elf.iter_segments("PT_LOAD")
+            if s["p_vaddr"] <= sym["st_value"] < s["p_vaddr"] + s["p_filesz"]
+        ]
+        assert file_offset == sym["st_value"] - seg["p_vaddr"] + seg["p_offset"]
+    # Anonymous memory has no file: the offset in its region only.
+    stack = next(m for m in maps if m[0] <= local < m[1])
+    assert int(results[1]["region_offset"], 16) == local - stack[0]
+    assert "file_offset" not in results[1]
+    line = vmtop_text("where", child.pid, hex(main)).stdout
+    assert f"+{main - start_:#x} (file offset {file_offset:#x})" in line
+    child.kill()

@@ -105,6 +105,12 @@ def where_record(result: WhereResult) -> dict:
         "symbol_offset": result.symbol_offset,
     }
     # Left out where they do not apply, as the README's conventions say (not null).
+    if result.mapped and result.region is not None:
+        # How far into its region, and where in the file (pwndbg's xinfo): the offset
+        # to give a hexdump or a debugger of the file, for a mapping of one.
+        record["region_offset"] = _hex(result.address - result.region.start)
+        if result.region.inode:
+            record["file_offset"] = _hex(_file_offset(result))
     if result.region is not None and result.region.tid is not None:
         record["tid"] = result.region.tid
     if result.reason is not None:
@@ -115,6 +121,10 @@ def where_record(result: WhereResult) -> dict:
         record["below"] = _region_record(result.below)
         record["above"] = _region_record(result.above)
     return record
+
+
+def _file_offset(result: WhereResult) -> int:
+    return result.region.offset + (result.address - result.region.start)
 
 
 def _describe_region(region: Region | None, *, with_kind: bool = True) -> str:
@@ -143,6 +153,10 @@ def format_where_lines(results: list[WhereResult]) -> list[str]:
             symbol = f"{display_name(demangle(r.symbol))}+0x{r.symbol_offset or 0:x}"
         obj = display_name(r.object) if r.object else "-"
         tail = "in " + _describe_region(r.region, with_kind=False)
+        if r.region is not None:
+            tail += f" +{r.address - r.region.start:#x}"
+            if r.region.inode:
+                tail += f" (file offset {_file_offset(r):#x})"
         if r.reason:
             tail += f"  ({display_name(r.reason)})"
         section = display_name(r.section) if r.section else "-"
