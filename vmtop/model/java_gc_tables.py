@@ -42,6 +42,7 @@ rw-p regions of such sizes adds up to all of one layout's, of both layouts.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterator
 from itertools import combinations, product
 from operator import sub
 from typing import NamedTuple
@@ -151,6 +152,20 @@ def _with_lone_mark_stack(rows: AnonRows, found: list[tuple[int, int]]) -> list[
     return found if not lone or overlaps(lone[0], found) else [*found, *lone]
 
 
+def _free_rw_of_size(rows: AnonRows, sizes, size: int) -> Iterator:
+    """The free rw-p rows of exactly ``size`` bytes (``sizes``: ``_region_sizes``;
+    usually no region has the size, and the search is in C)."""
+    at = -1
+    while True:
+        try:
+            at = sizes.index(size, at + 1)
+        except ValueError:
+            return
+        r = rows[at]
+        if r[PERMS] == RW and free(r):
+            yield r
+
+
 def g1_lone_mark_stack(rows: AnonRows) -> list[tuple[int, int]]:
     """G1's mark stack mapped on its own: 32 MiB, reserved and committed whole after
     the mark bitmaps, right below them where there is room (``_g1_mark_stack``), else
@@ -162,15 +177,8 @@ def g1_lone_mark_stack(rows: AnonRows) -> list[tuple[int, int]]:
     asked for, a metaspace node 64 MiB). Nothing where there are two."""
     sizes = _region_sizes(rows)
     found = []
-    at = -1
-    while True:  # (usually no region of the size: the search is in C)
-        try:
-            at = sizes.index(G1_MARK_STACK, at + 1)
-        except ValueError:
-            break
-        r = rows[at]
-        if r[PERMS] == RW and free(r):
-            found.append((r[START], r[END]))
+    for r in _free_rw_of_size(rows, sizes, G1_MARK_STACK):
+        found.append((r[START], r[END]))
         if len(found) > 1:
             return []
     return found
@@ -452,15 +460,8 @@ def _g1_tables_committed_whole(rows: AnonRows, layouts: list[list[Table]]) -> li
     sizes = _region_sizes(rows)
     found: list[tuple[int, int, list[tuple[int, int, int]]]] = []
     for size, made_of in shapes.items():
-        at = -1
-        while True:  # (usually no region of the size: the search is in C)
-            try:
-                at = sizes.index(size, at + 1)
-            except ValueError:
-                break
-            r = rows[at]
-            if r[PERMS] == RW and free(r):
-                found.append((r[START], r[END], made_of))
+        for r in _free_rw_of_size(rows, sizes, size):
+            found.append((r[START], r[END], made_of))
             if len(found) > _WHOLE_CANDIDATES_MAX:
                 return []
     ways = []

@@ -13,7 +13,7 @@ of a map a heap can be made of (``heap_part``), shared with ``java_regions``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableSequence
+from collections.abc import Callable, Iterator, MutableSequence
 
 from vmtop.model import kinds
 from vmtop.model.facts import JavaFacts
@@ -81,22 +81,26 @@ def mark_heap_holder(regions: MutableSequence[Region], heap: HeapSpan) -> None:
         regions[k] = relabel(r, kinds.ANON, JAVA_HEAP_AND_MORE, r[TID])
 
 
+def adjacent_runs(regions, part: Callable[[Region], bool]) -> Iterator[tuple[int, int]]:
+    """(first, last) index of each run of adjacent regions that are all ``part``."""
+    n, i = len(regions), 0
+    while i < n:
+        if not part(regions[i]):
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and regions[j + 1][START] == regions[j][END] and part(regions[j + 1]):
+            j += 1
+        yield i, j
+        i = j + 1
+
+
 def _committed_runs(regions) -> Iterator[tuple[int, int, int]]:
     """(first, last, size) of each run of adjacent committed regions a heap committed
     whole can lie in: rw-p anonymous memory, the archived heap objects of a .jsa, the
     heap in hugetlb pages."""
-    n, i = len(regions), 0
-    while i < n:
-        if not _committed_heap_part(regions[i]):
-            i += 1
-            continue
-        j = i
-        while j + 1 < n and regions[j + 1][START] == regions[j][END]:
-            if not _committed_heap_part(regions[j + 1]):
-                break
-            j += 1
+    for i, j in adjacent_runs(regions, _committed_heap_part):
         yield i, j, regions[j][END] - regions[i][START]
-        i = j + 1
 
 
 def _committed_heap_part(r: Region) -> bool:

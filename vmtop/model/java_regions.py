@@ -89,6 +89,7 @@ from vmtop.model.java_merged_heap import (
     HEAP_ALIGN,
     JAVA_HEAP_AND_GC_DATA,
     JAVA_HEAP_AND_MORE,
+    adjacent_runs,
     committed_whole,
     heap_part,
     hugetlb,
@@ -373,17 +374,8 @@ def _tables_found(regions, java: JavaFacts, heap: HeapSpan, fresh) -> bool:
 
 
 def _heap_runs(regions) -> Iterator[tuple[int, int]]:
-    """(first, last) index of each run of adjacent heap-like regions (``_heap_part``)."""
-    n, i = len(regions), 0
-    while i < n:
-        if not heap_part(regions[i]):
-            i += 1
-            continue
-        j = i
-        while j + 1 < n and regions[j + 1][START] == regions[j][END] and heap_part(regions[j + 1]):
-            j += 1
-        yield i, j
-        i = j + 1
+    """(first, last) index of each run of adjacent heap-like regions (``heap_part``)."""
+    return adjacent_runs(regions, heap_part)
 
 
 def _merged_base_spans(regions, sizes) -> list[HeapSpan]:
