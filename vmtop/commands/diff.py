@@ -31,8 +31,10 @@ from typing import NamedTuple
 
 from vmtop.commands.diff_text import (
     DEFAULT_EVENT_LINES,
+    SIDE_BY_SIDE_ROWS,
     event_lines_option,
     recorded_lines,
+    side_by_side_lines,
     tally_parts,  # noqa: F401 (the replay's A→B line takes it from here, with the rest)
 )
 from vmtop.commands.watch import event_record, human_lines
@@ -43,6 +45,7 @@ from vmtop.model.diff import DEFAULT_RSS_THRESHOLD
 from vmtop.model.events import Event
 from vmtop.model.figures_read import carried, one_read, resident_comparable, unseen_rss
 from vmtop.model.names import display_command, display_name
+from vmtop.model.object_totals import FIGURES, Side, compare_by, kind_of, object_of
 from vmtop.model.recording_summary import peak_of
 from vmtop.model.region import Snapshot
 from vmtop.output.fields import totals_record
@@ -65,8 +68,10 @@ DESCRIPTION = (
     "it holds between the two moments: by type, and a line each (of one sample, regions "
     "alike one line, as watch prints them), the first and last of --events lines. Two "
     "snapshots of different processes (another PID or start time), or "
-    "of two programs of one (exec), are compared by their totals only: each address "
+    "of two programs of one (exec), are not compared region by region: each address "
     "space is laid out at random, so a region of one says nothing about the other. "
+    "What each holds is: by kind and by object (a library, a file, [heap]), Size, RSS, "
+    "PSS and USS at A, at B and the difference, the largest first, ten rows of each. "
     "Where smaps was not read at a moment (its budget, on a big map), the regions' "
     "resident sizes are the last read's, and it says when that was. "
     "Exit status as diff(1)'s: 0 nothing changed, 1 something did (or two processes, or "
@@ -174,6 +179,10 @@ class Comparison(NamedTuple):
     # RSS's change that the regions' figures do not hold (figures_read.unseen_rss), when
     # at least ``threshold``: a change the region by region comparison could not see.
     unseen: int = 0
+    # Of two processes (or programs), whose regions are not compared: what they hold,
+    # by kind and by object, side by side (object_totals); None otherwise.
+    by_kind: list[Side] | None = None
+    by_object: list[Side] | None = None
 
     @property
     def changed(self) -> bool:
@@ -190,6 +199,12 @@ def compare(a: Moment, b: Moment, threshold: int, rec: Recording | None = None) 
     reason = moments.comparable(a.snapshot, b.snapshot)
     net = moments.net_change(a.snapshot, b.snapshot, remapped, rss_threshold=threshold)
     unseen = unseen_rss(a.snapshot, b.snapshot) if reason is None else 0
+    by_kind = by_object = None
+    if reason is not None:
+        ra, rb = a.snapshot.regions, b.snapshot.regions
+        resident = a.snapshot.has_smaps and b.snapshot.has_smaps
+        by_kind = compare_by(ra, rb, kind_of, resident)
+        by_object = compare_by(ra, rb, object_of, resident)
     return Comparison(
         a,
         b,
@@ -200,6 +215,8 @@ def compare(a: Moment, b: Moment, threshold: int, rec: Recording | None = None) 
         threshold,
         resident_compared=resident_comparable(a.snapshot, b.snapshot),
         unseen=unseen if abs(unseen) >= threshold else 0,
+        by_kind=by_kind,
+        by_object=by_object,
     )
 
 
@@ -421,7 +438,10 @@ def _untimed(line: str) -> str:
 
 
 def text_lines(
-    c: Comparison, events_shown: int | None = DEFAULT_EVENT_LINES, all_command: str | None = None
+    c: Comparison,
+    events_shown: int | None = DEFAULT_EVENT_LINES,
+    all_command: str | None = None,
+    top: int = SIDE_BY_SIDE_ROWS,
 ) -> list[str]:
     """The comparison as text: A and B and their totals, what is different at B region by
     region, then (of a recording) the events recorded between, at most ``events_shown``
@@ -455,6 +475,9 @@ def text_lines(
         lines.append(f"   RSS peak between A and B: {format_bytes(value)} at {_clock(rec, when)}")
     if c.not_compared is not None:
         lines += ["", f"Regions not compared: {c.not_compared}."]
+        if c.by_kind is not None and c.by_object is not None:
+            lines += [""] + side_by_side_lines("By kind", c.by_kind, top)
+            lines += [""] + side_by_side_lines("By object", c.by_object, top)
     if c.not_compared is None:
         lines.append("")
         if c.net:
@@ -575,5 +598,19 @@ def json_record(c: Comparison) -> dict:
     record["resident_compared"] = c.resident_compared
     if c.unseen:
         record["unseen_rss"] = c.unseen
+    if c.by_kind is not None and c.by_object is not None:
+        record["by_kind"] = [_side_record(s) for s in c.by_kind]
+        record["by_object"] = [_side_record(s) for s in c.by_object]
     record["changed"] = c.changed
     return record
+
+
+def _side_record(side: Side) -> dict:
+    """A kind or object in both processes: its sums at A and at B (null where it has
+    no region) and B's less A's."""
+    return {
+        "name": side.name,
+        "a": side.a._asdict() if side.a is not None else None,
+        "b": side.b._asdict() if side.b is not None else None,
+        "delta": {f: side.delta(f) for f in FIGURES},
+    }

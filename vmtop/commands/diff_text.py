@@ -1,7 +1,10 @@
 """What ``vmtop diff REC`` prints of the events recorded between A and B: after the
 answer (the totals, what is different at B), folded as ``watch`` folds them (of one
 sample, regions alike a line) and bounded: six minutes of a Node process are thousands
-of lines, and the answer scrolled away above them. ``--json`` keeps every event."""
+of lines, and the answer scrolled away above them. ``--json`` keeps every event.
+
+Of two processes, whose regions are not compared, what each holds by kind and by object
+(``vmtop.model.object_totals``), a table each, bounded as ``report --top`` is."""
 
 from __future__ import annotations
 
@@ -11,10 +14,14 @@ from collections.abc import Callable
 from vmtop.commands.watch import human_line
 from vmtop.model import event_runs, moments
 from vmtop.model import events as ev
-from vmtop.tui.formatting import format_delta
+from vmtop.model.names import display_name
+from vmtop.model.object_totals import FIGURES, Side
+from vmtop.tui.formatting import format_bytes, format_delta
 
 # How many lines of events the text prints by default: the first half and the last.
 DEFAULT_EVENT_LINES = 40
+# How many kinds, and objects, of two processes the text lines up (report's --top).
+SIDE_BY_SIDE_ROWS = 10
 
 
 def event_lines_option(text: str) -> int | None:
@@ -99,3 +106,39 @@ def _not_printed(hidden: list, shown: int, all_command: str, clock: Callable[[fl
 
 def _thousands(n: int) -> str:
     return f"{n:,}".replace(",", " ")
+
+
+_LABELS = {"size": "Size", "rss": "RSS", "pss": "PSS", "uss": "USS"}
+_WIDTH = 7  # a figure ("1023K", "-1.5G") and two spaces
+
+
+def side_by_side_lines(title: str, sides: list[Side], shown: int = SIDE_BY_SIDE_ROWS) -> list[str]:
+    """``title`` ("By kind") and a table of ``sides``, as ``pmap -x`` has its columns
+    (the name last): Size, RSS, PSS and USS at A, at B and B's less A's, the first
+    ``shown`` rows (largest difference first), then how many more and their RSS."""
+    word = title.split()[-1]
+    head = "".join(f"{_LABELS[f] + x:>{_WIDTH}}" for f in FIGURES for x in (" A", " B", " Δ"))
+    lines = [f"{title}, A and B side by side (the largest difference first):", head + f"  {word}"]
+    for side in sides[:shown]:
+        cells = []
+        for f in FIGURES:
+            was = getattr(side.a, f) if side.a is not None else None
+            now = getattr(side.b, f) if side.b is not None else None
+            delta = side.delta(f)
+            change = "-" if delta is None else format_delta(delta) or "0"
+            cells += [format_bytes(was), format_bytes(now), change]
+        only = " (only in A)" if side.b is None else " (only in B)" if side.a is None else ""
+        name = display_name(side.name) + only
+        lines.append("".join(f"{c:>{_WIDTH}}" for c in cells) + "  " + name)
+    rest = sides[shown:]
+    if rest:
+        plural = {"kind": "kinds", "object": "objects"}.get(word, word)
+        rss = [s.delta("rss") for s in rest]
+        moved = sum(d for d in rss if d is not None)
+        between = (
+            f": RSS {format_delta(moved) or '±0'} between them"
+            if any(d is not None for d in rss)
+            else ""
+        )
+        lines.append(f"  … and {len(rest)} more {plural if len(rest) > 1 else word}{between}")
+    return lines
