@@ -213,7 +213,7 @@ def _process_screen_extra() -> list[tuple[str, str]]:
 
 
 KEY_WIDTH = 15  # cells of the key column (keys are never wrapped or cut)
-HEADER_KEY_WIDTH = 31  # the header table's "keys" are pieces of the header line
+HEADER_KEY_WIDTH = 33  # the header table's "keys" are pieces of the header line
 
 
 def keys_table(title: str, rows: list[tuple[str, str]], key_width: int = KEY_WIDTH) -> Table:
