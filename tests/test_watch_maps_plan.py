@@ -25,7 +25,7 @@ def test_dear_reads_happen_less_often_and_it_says_so():
         plan.note(0.35)  # 35 % of a core at 1 s, against a 10 % budget
     assert MAPS_BUDGET == 0.10 and plan.every == 4
     assert reads(plan, 8) == [False, False, False, True] * 2
-    assert "maps every 4 ticks" in plan.describe() and "350 ms" in plan.describe()
+    assert "maps every 4 intervals" in plan.describe() and "350 ms" in plan.describe()
     # At a longer interval the same read fits.
     slow = MapsPlan(5.0)
     for _ in range(3):

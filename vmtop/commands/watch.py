@@ -260,7 +260,7 @@ class MapsPlan:
     def describe(self) -> str:
         ms = statistics.median(self.costs) * 1000 if self.costs else 0.0
         return (
-            f"maps every {self.every} ticks in between ({ms:.0f} ms a read of maps; "
+            f"maps every {self.every} intervals in between ({ms:.0f} ms a read of maps; "
             f"at most {MAPS_BUDGET:.0%} of a core)"
         )
 
