@@ -132,6 +132,36 @@ def test_a_run_of_regions_alike_ends_as_a_single_regions_run_does():
     assert [r.samples for r in runs if r.regions > 1] == [2, 1]
 
 
+def test_a_mapping_between_its_regions_does_not_end_the_run():
+    """Its span is not its regions: a page mapped in the gap after the first block, or
+    far below the last, is not about them (V8 maps pages between pages filling alike);
+    one over a block's last page is, and so is one over a block of an earlier sample."""
+    gap = Event(2001.5, ev.MAPPED, BLOCKS_AT + BLOCK, BLOCKS_AT + BLOCK + PAGE, kinds.ANON,
+                PAGE, PAGE)  # fmt: skip
+    runs = folded([*grown(0), *grown(1), gap, *grown(2), *grown(3)])
+    assert [r.samples for r in runs if r.regions > 1] == [4]
+    last_page = gap._replace(start=BLOCKS_AT + BLOCK - PAGE, end=BLOCKS_AT + BLOCK)
+    runs = folded([*grown(0), *grown(1), last_page, *grown(2), *grown(3)])
+    assert [r.samples for r in runs if r.regions > 1] == [2, 2]
+
+    # Blocks 0, 1, 2, 4 grew, then 0, 1, 3, 4: a page mapped over block 2 (of the first
+    # sample only) ends the run; blocks 0, 1, 4 sample after sample: over block 2 (never
+    # in it, inside its span) does not.
+    def blocks(step: int, *which: int) -> list[Event]:
+        return [grown(step, blocks=5)[i] for i in which]
+
+    def over(block: int) -> Event:
+        at = BLOCKS_AT + block * (BLOCK + PAGE)
+        return gap._replace(start=at, end=at + PAGE)
+
+    first = [*blocks(0, 0, 1, 2, 4), *blocks(1, 0, 1, 3, 4)]
+    runs = folded([*first, over(2)._replace(time=2001.5), *blocks(2, 0, 1, 3, 4)])
+    assert [r.samples for r in runs if r.regions > 1] == [2, 1]
+    first = [*blocks(0, 0, 1, 4), *blocks(1, 0, 1, 4)]
+    runs = folded([*first, over(2)._replace(time=2001.5), *blocks(2, 0, 1, 4)])
+    assert [r.samples for r in runs if r.regions > 1] == [3]
+
+
 def test_a_sample_that_saw_fewer_of_them_does_not_end_the_run():
     """A read in the middle of a step saw two of the four blocks grow: their lines of
     their own, and the run of the four goes on the next sample."""
@@ -163,3 +193,15 @@ def test_regions_mapped_alike_never_run_across_samples():
     ]  # fmt: skip
     runs = folded([e for sample in mapped for e in sample])
     assert [(r.regions, r.samples) for r in runs] == [(3, 1)] * 3
+
+
+def test_lines_sunk_below_the_reach_keep_no_ranges():
+    """What a line keeps to know its regions is dropped once nothing can end it: the
+    log's bound is on lines, and a line's ranges are not to grow it."""
+    samples = [
+        [e._replace(object=f"block set {i}") for e in grown(0, t=2000.0 + i)] for i in range(12)
+    ]
+    runs = folded([e for sample in samples for e in sample])
+    assert len(runs) == 12
+    reach = event_runs.REACH
+    assert [r.ranges is None for r in runs] == [True] * (12 - reach) + [False] * reach

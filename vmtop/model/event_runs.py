@@ -44,7 +44,8 @@ words are theirs summed (``alike_figures``): "pages faulted in, in 300 regions: 
 sample as a run does (four blocks filling a step a second were a line a second): the
 same event, kind, file, thread and object, the same words, the same way, where it
 overlaps the last such line; its ``samples`` are counted ("×12") beside its regions (the
-last sample's), and what ends a region's run ends it.
+last sample's), and what ends a region's run ends it; what lands between its regions
+(a page mapped in the gap between two blocks filling) does not.
 
 What folds is a function of the events alone, in time order, not of how they arrived:
 the log of a replay, rebuilt from the recording at each jump, reads as the live one did.
@@ -55,7 +56,7 @@ printed is not taken back to count a run).
 
 from __future__ import annotations
 
-from bisect import insort
+from bisect import bisect_right, insort
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
@@ -76,6 +77,8 @@ FOLDABLE = PIECES | FIGURES
 # How many of the newest lines an event may join. A sample of a busy process has a few
 # events; a line further down than this is not "what is going on now".
 REACH = 6
+# The most ranges a line of regions alike keeps (``EventRun.ranges``); more: its span.
+RANGES_KEPT = 64
 
 # Regions of one sample mapped or unmapped alike, folded into one line (the docstring);
 # and committed from their reserve or released to it: the same ranges coming or going
@@ -148,6 +151,11 @@ class EventRun(NamedTuple):
     # key of ``_alike_key`` but its time), which a line of a later sample is to share to
     # go on with it.
     alike: tuple | None = None
+    # Of such a line: the ranges of the regions it is about, coalesced, in address
+    # order (its span is mostly not theirs: V8's pages lie terabytes apart), so that only
+    # what happens to them ends it; None: its span stands for them (too many ranges to
+    # keep, or the line sank below ``REACH``, where nothing ends it or joins it).
+    ranges: tuple[tuple[int, int], ...] | None = None
 
 
 def single(e: Event) -> EventRun:
@@ -218,6 +226,10 @@ def add_events(
         e = line.event
         run = _run_it_continues(runs, e)
         _insert(runs, line if run is None else joined(run, e))
+    # Lines that sank below the reach keep no ranges: nothing reads them there.
+    for i in range(max(0, len(runs) - REACH - len(lines) - 1), len(runs) - REACH):
+        if runs[i].ranges is not None:
+            runs[i] = runs[i]._replace(ranges=None)
     over = len(runs) - limit
     if over <= 0:
         return 0
@@ -228,8 +240,36 @@ def add_events(
 
 def _end_runs_about(runs: list[EventRun], e: Event) -> None:
     for back in range(1, min(REACH, len(runs)) + 1):
-        if not runs[-back].ended and ends(runs[-back].event, e):
-            runs[-back] = runs[-back]._replace(ended=True)
+        run = runs[-back]
+        if not run.ended and ends(run.event, e) and _about_its_regions(run, e):
+            runs[-back] = run._replace(ended=True)
+
+
+def _about_its_regions(run: EventRun, e: Event) -> bool:
+    """Whether ``e`` touches the regions ``run`` is about, not only its span: a page
+    mapped between blocks filling alike does not end their run."""
+    if run.ranges is None or e.event in ENDS_ALL:
+        return True
+    i = bisect_right(run.ranges, (e.start, _AFTER_EVERY_END)) - 1
+    return (i >= 0 and run.ranges[i][1] > e.start) or (
+        i + 1 < len(run.ranges) and run.ranges[i + 1][0] < e.end
+    )
+
+
+_AFTER_EVERY_END = 1 << 64
+
+
+def _coalesced(ranges) -> tuple[tuple[int, int], ...] | None:
+    """``ranges`` sorted, those that touch or overlap made one; None past RANGES_KEPT."""
+    out: list[list[int]] = []
+    for start, end in sorted(ranges):
+        if out and start <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], end)
+        else:
+            if len(out) == RANGES_KEPT:
+                return None
+            out.append([start, end])
+    return tuple((start, end) for start, end in out)
 
 
 def _run_it_continues(runs: list[EventRun], e: Event) -> EventRun | None:
@@ -281,11 +321,13 @@ def joined_alike(run: EventRun, line: EventRun) -> EventRun:
     shown, e = run.event, line.event
     start, end = min(shown.start, e.start), max(shown.end, e.end)
     delta = shown.delta + e.delta
+    both = None if run.ranges is None or line.ranges is None else run.ranges + line.ranges
     return line._replace(
         event=e._replace(start=start, end=end, delta=delta, size=abs(delta)),
         first=run.first,
         count=run.count + line.count,
         samples=run.samples + 1,
+        ranges=None if both is None else _coalesced(both),
     )
 
 
@@ -407,7 +449,10 @@ def _alike_run(alike: list[Event]) -> EventRun:
             detail=file_copies.copies_together(alike) if copies else alike_figures.together(alike),
         )
         key = _alike_key(last)
-        return EventRun(event, lowest, len(alike), regions=len(alike), alike=key and key[1:])
+        ranges = _coalesced((e.start, e.end) for e in alike)
+        return EventRun(
+            event, lowest, len(alike), regions=len(alike), alike=key and key[1:], ranges=ranges
+        )
     rss = None if last.rss is None else sum(e.rss or 0 for e in alike)
     # Of several files (shared memory segments), the line names their object; of
     # regions of several kinds, objects or threads (alike by their words), none.
