@@ -4,7 +4,7 @@ idle stretch is read back and replayed without reading it through.
 
 Opening a recording kept every sample's time, totals, RSS by kind and events as Python
 objects: 0.8-1.5 kB a sample (45 MB for 59 000 samples of a churning process, 66 MB
-for a day at 1 s). It keeps about 30 bytes a sample now (``record.samples``).
+for a day at 1 s). It keeps about 30 bytes a sample now (``record.sample_index``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 from test_recording import fixture_sequence
 
 from vmtop.model.events import NOTE, Event
-from vmtop.record import samples as samples_module
+from vmtop.record import sample_index as sample_index_module
 from vmtop.record import writer as writer_module
 from vmtop.record.members import LineReader
 from vmtop.record.reader import Recording
@@ -98,7 +98,7 @@ def test_samples_read_back_are_those_written_in_any_order(tmp_path, monkeypatch)
     # one every MEMBER_SAMPLES: chunks are read from the middle of a member.
     monkeypatch.setattr(writer_module, "MEMBER_SAMPLES", 10**9, raising=False)
     path = tmp_path / "r.jsonl.gz"
-    n = 3 * samples_module.CHUNK_SAMPLES + 17
+    n = 3 * sample_index_module.CHUNK_SAMPLES + 17
     written = write(path, churning(n))
     rec = Recording.open(str(path))
     assert len(rec) == n
@@ -139,7 +139,7 @@ def test_an_idle_stretch_is_written_in_members_a_reader_can_start_at(tmp_path):
     members = sample_line_members(path)
     # What a reader decodes to read one of them back: at most a chunk's worth.
     runs = [members.count(m) for m in sorted(set(members))]
-    assert sum(runs) == n and max(runs) <= samples_module.CHUNK_SAMPLES
+    assert sum(runs) == n and max(runs) <= sample_index_module.CHUNK_SAMPLES
     rec = Recording.open(str(path))
     assert rec.notes == [] and len(rec) == n
     first = rec.snapshot(0)

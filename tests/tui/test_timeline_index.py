@@ -11,7 +11,8 @@ import pytest
 from textual.app import App, ComposeResult
 
 from tests.test_recording_reader_memory import churning, write
-from vmtop.record import samples as samples_module
+from vmtop.record import sample_index as sample_index_module
+from vmtop.record.read_back import Samples
 from vmtop.record.reader import Recording
 from vmtop.tui.widgets.timeline import Timeline, timeline_data
 
@@ -29,20 +30,20 @@ class TimelineApp(App):
 async def test_the_timeline_of_a_recording_reads_no_sample_back(tmp_path, monkeypatch, peak_blocks):
     # 256 blocks for 2 500 samples: blocks of 16 samples (doubled four times), about
     # a column's worth at 120 cells; 4 096: a block a sample, every column's peak at hand.
-    monkeypatch.setattr(samples_module, "PEAK_BLOCKS", peak_blocks)
+    monkeypatch.setattr(sample_index_module, "PEAK_BLOCKS", peak_blocks)
     path = tmp_path / "churn.jsonl.gz"
     n = 2_500
     write(path, churning(n))
     rec = Recording.open(str(path))
     truth = list(rec.samples)  # every sample read back: what each column should stack
     reads: list[int] = []
-    original = samples_module.Samples.__getitem__
+    original = Samples.__getitem__
 
     def counted(self, i):
         reads.append(i)
         return original(self, i)
 
-    monkeypatch.setattr(samples_module.Samples, "__getitem__", counted)
+    monkeypatch.setattr(Samples, "__getitem__", counted)
     fresh = Recording.open(str(path))
     data = timeline_data(fresh)
     assert reads == []  # (what it draws is the index's)

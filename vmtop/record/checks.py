@@ -3,10 +3,14 @@
 The scan (``record.scan``) decompresses every gzip member of a file once, when it
 opens it, and checks it against its CRC-32 and length. Opening by the file's index
 (``record.index``) reads none of them: each member is checked whole instead the first
-time a sample is read from it (its sample lines, or the keyframe and deltas a map is
-rebuilt from), before anything read from it is used. A member that does not check out
-(changed or damaged since it was written, after its index) makes the samples that
-depend on it a ``RecordingError`` saying so, never a wrong sample.
+time a sample is read from it, before anything read from it is used. A member of sample
+lines is checked as it is read back (``record.read_back``: zlib checks the CRC-32 and
+length of the data it decompresses for the lines, and the samples are used once the
+member was read to its end and matched: ``chunk_sound``), so it is decompressed once;
+the keyframe and deltas a map is rebuilt from are checked before the rebuild
+(``span``). A member that does not check out (changed or damaged since it was written,
+after its index) makes the samples that depend on it a ``RecordingError`` saying so,
+never a wrong sample.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from bisect import bisect_right
 
 from vmtop.record.format import RecordingError
 from vmtop.record.members import Damage, inflate_member
-from vmtop.record.samples import SampleIndex
+from vmtop.record.sample_index import SampleIndex
 
 _UNCHECKED, _SOUND, _DAMAGED = 0, 1, 2
 
@@ -39,6 +43,19 @@ class MemberChecks:
         """Before chunk ``j``'s sample lines are read back: its member checked."""
         label = f"sample {self.index.number(self.index.chunk_first[j]) + 1}"
         self._check(self._chunks, j, self.index.chunk_offset[j], label)
+
+    def chunk_unchecked(self, j: int) -> bool:
+        """Whether chunk ``j``'s member was not checked yet: then reading it back whole
+        checks it (``chunk_sound``), else ``chunk``."""
+        with self._lock:
+            return self._chunks[j] == _UNCHECKED
+
+    def chunk_sound(self, j: int) -> None:
+        """Chunk ``j``'s member was read back to its end, and its checksum and length
+        matched the data decompressed for its lines: not checked again."""
+        with self._lock:
+            if self._chunks[j] == _UNCHECKED:
+                self._chunks[j] = _SOUND
 
     def span(self, keyframe: int, target: int, label: str) -> None:
         """Before sample ``target`` is rebuilt from the keyframe of sample ``keyframe``:

@@ -5,7 +5,7 @@ At ``close()`` the writer (``record.writer``) appends, after the ``end`` line, t
 members (docs/recording-format.md, "The index"):
 
 - the *index member*: one line, ``{"type":"index",...}``, the ``SampleIndex`` the scan
-  would build (``record.samples``) and where each keyframe is, its arrays packed
+  would build (``record.sample_index``) and where each keyframe is, its arrays packed
   (``pack``); its header's extra field "VI" holds the length of its compressed data, as
   a keyframe member's "VK" does;
 - the *trailer*: a gzip member with no data (42 bytes, always the same length) whose
@@ -32,16 +32,8 @@ from typing import NamedTuple
 
 from vmtop.record import format as fmt
 from vmtop.record.members import Damage, inflate_member
-from vmtop.record.samples import (
-    CHUNK_SAMPLES,
-    PEAK_BLOCKS,
-    Carried,
-    SampleIndex,
-    read_events,
-    read_field,
-    read_kinds,
-    read_line,
-)
+from vmtop.record.sample_index import CHUNK_SAMPLES, PEAK_BLOCKS, SampleIndex
+from vmtop.record.samples import Carried, read_events, read_field, read_kinds, read_line
 
 INDEX_VERSION = 1
 INDEX_LINE = b'{"type":"index"'

@@ -16,6 +16,7 @@ import re
 import struct
 import zlib
 from collections.abc import Generator, Iterator
+from typing import NamedTuple
 
 CHUNK = 1 << 20
 PIECE = 1 << 18  # compressed bytes handed to zlib at a time (see inflate_member)
@@ -186,6 +187,16 @@ KEYFRAME_NUMBER = re.compile(rb'\{"type":"keyframe","i":(\d{1,18})[,}]')
 BAD_CHECKSUM = b"\x00checksum does not match\x00"
 
 
+class MemberEnd(NamedTuple):
+    """Comes after the lines of each gzip member, in place of a line, for a reader that
+    asks for it (``LineReader(member_ends=True)``): the member was read to its end, which
+    is ``end``, and ``matched`` says whether its CRC-32 and length matched (zlib checks
+    them on the data it decompresses for the lines: nothing is decompressed again)."""
+
+    end: int
+    matched: bool
+
+
 class LineReader:
     """The lines of a recording, from an offset on: ``lines(start)`` yields (the offset
     of the gzip member the line starts in, the line without its newline); for a file not
@@ -193,13 +204,16 @@ class LineReader:
     short) is not yielded: ``cut`` is then what there is of it. With
     ``skip_keyframes``, a keyframe member is decompressed only to check it: a
     ``Skipped`` (its first bytes) stands for its line. After the lines of a member whose checksum does not match
-    comes ``BAD_CHECKSUM``. Raises Damage where the compressed data stops making
-    sense."""
+    comes ``BAD_CHECKSUM``; with ``member_ends``, after those of every member, a
+    ``MemberEnd``. Raises Damage where the compressed data stops making sense."""
 
-    def __init__(self, f, compressed: bool, *, skip_keyframes: bool = False) -> None:
+    def __init__(
+        self, f, compressed: bool, *, skip_keyframes: bool = False, member_ends: bool = False
+    ) -> None:
         self.f = f
         self.compressed = compressed
         self.skip_keyframes = skip_keyframes
+        self.member_ends = member_ends
         self.size = os.fstat(f.fileno()).st_size
         self.cut: bytes | None = None
 
@@ -251,6 +265,8 @@ class LineReader:
                 end, matched = yield from self._member_lines(member)
                 if end < 0:
                     return
+            if self.member_ends:
+                yield member, MemberEnd(end, matched)
             f.seek(end)
             magic = f.read(2)
             if magic != b"\x1f\x8b" and len(magic) == 2:

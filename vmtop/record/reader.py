@@ -3,7 +3,7 @@
 ``Recording.open(path)`` reads the index at the end of a file ended cleanly
 (``record.index``), or else scans the file (``record.scan``): the header, per sample a
 few numbers in arrays, and notes on any damage; ``samples[i]`` reads sample ``i``'s time,
-totals, RSS by kind and events back from the file (``record.samples``); ``snapshot(i)``
+totals, RSS by kind and events back from the file (``record.read_back``); ``snapshot(i)``
 rebuilds sample ``i`` from its keyframe (``record.rebuild``). Samples are numbered as
 the file numbers them (``number(i)``), from 1. Anything that is not a readable
 recording raises ``RecordingError`` with one line for a person.

@@ -4,7 +4,7 @@
 read and checked, and of each the ``SampleIndex`` keeps a few numbers (its time, the
 RSS the timeline draws, its events counted, whether the map changed with it), with
 where each keyframe's gzip member starts and where each chunk of samples is read back
-from (``record.samples``). It does not parse the map bodies on the way (a line's type
+from (``record.sample_index``). It does not parse the map bodies on the way (a line's type
 is read from its first bytes), so opening costs decompression, not JSON of every
 region. Keyframe members are decompressed only to check them against their gzip
 checksum.
@@ -44,13 +44,12 @@ from vmtop.record.members import (
     Skipped,
     next_keyframe,
 )
+from vmtop.record.read_back import SampleLines, Samples
 from vmtop.record.rebuild import rebuild_all
+from vmtop.record.sample_index import SampleIndex
 from vmtop.record.samples import (
     Carried,
-    SampleIndex,
     SampleInfo,
-    SampleLines,
-    Samples,
     read_events,
     read_field,
     read_line,
@@ -147,12 +146,12 @@ class Timeline:
     @property
     def samples(self) -> Sequence[SampleInfo]:
         """Every sample, each read back from the file when asked for (by chunk: see
-        ``record.samples``)."""
+        ``record.read_back``)."""
         if self._samples is None and self._kept is not None:
             self._samples, self._kept = self._kept, None
         if self._samples is None:
-            check = self.checks.chunk if self.checks is not None else None
-            self._samples = Samples(SampleLines(self.path, self.compressed, self.index, check))
+            lines = SampleLines(self.path, self.compressed, self.index, self.checks)
+            self._samples = Samples(lines)
         return self._samples
 
     @samples.setter

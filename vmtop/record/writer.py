@@ -32,7 +32,8 @@ from vmtop.model.region import Snapshot
 from vmtop.model.sweep import key_pair
 from vmtop.record import format as fmt
 from vmtop.record.index import index_line, index_members
-from vmtop.record.samples import NOTHING_CARRIED, Carried, SampleIndex
+from vmtop.record.sample_index import SampleIndex
+from vmtop.record.samples import NOTHING_CARRIED, Carried
 
 # A keyframe after this many samples that changed the map (idle samples do not count:
 # they cost nothing to replay), or once the deltas since the last keyframe add up to
