@@ -284,7 +284,7 @@ def test_comparing_two_moments_says_the_copies():
 
 
 def test_watch_diff_the_log_and_help_name_it():
-    from vmtop.commands.diff import net_parts
+    from vmtop.commands.diff_lines import net_parts
     from vmtop.commands.watch import event_record, human_line
     from vmtop.tui.theme import EVENT_PALETTE, FALLBACK_EVENT
     from vmtop.tui.widgets.event_log import event_segments

@@ -29,7 +29,8 @@ from helpers_hugetlb import (
     status_kib,
 )
 
-from vmtop.commands.diff import Moment, compare, text_lines
+from vmtop.commands.diff import Moment, compare
+from vmtop.commands.diff_lines import text_lines
 from vmtop.commands.report import report_lines
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import take_snapshot

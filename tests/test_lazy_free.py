@@ -327,7 +327,7 @@ def test_comparing_two_moments_says_the_clean_memory_that_moved():
 
 
 def test_watch_diff_and_the_log_name_it():
-    from vmtop.commands.diff import net_parts
+    from vmtop.commands.diff_lines import net_parts
     from vmtop.commands.watch import human_line
     from vmtop.model import event_runs
     from vmtop.tui.theme import EVENT_PALETTE, FALLBACK_EVENT

@@ -217,7 +217,7 @@ def test_diff_of_two_replayed_snapshots_knows_when_their_figures_were_read(recor
 
 
 def test_the_parts_for_the_replays_a_to_b_line(recorded):
-    from vmtop.commands.diff import figures_parts
+    from vmtop.commands.diff_lines import figures_parts
 
     path, _block, _truth = recorded
     rec = Recording.open(str(path))

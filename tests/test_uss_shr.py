@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from vmtop.commands.diff import totals_parts
+from vmtop.commands.diff_lines import totals_parts
 from vmtop.model.columns import RegionColumns, as_columns
 from vmtop.procfs.maps_ticks import MapsTicks
 from vmtop.procfs.reader import ProcFS

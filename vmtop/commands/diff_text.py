@@ -4,7 +4,8 @@ sample, regions alike a line) and bounded: six minutes of a Node process are tho
 of lines, and the answer scrolled away above them. ``--json`` keeps every event.
 
 Of two processes, whose regions are not compared, what each holds by kind and by object
-(``vmtop.model.object_totals``), a table each, bounded as ``report --top`` is."""
+(``vmtop.model.object_totals``), a table each, bounded by ``--top`` as ``report``'s lists
+are."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from vmtop.tui.formatting import format_bytes, format_delta
 
 # How many lines of events the text prints by default: the first half and the last.
 DEFAULT_EVENT_LINES = 40
-# How many kinds, and objects, of two processes the text lines up (report's --top).
+# How many kinds, and objects, of two processes the text lines up (diff --top, as report's).
 SIDE_BY_SIDE_ROWS = 10
 
 
@@ -115,7 +116,8 @@ _WIDTH = 7  # a figure ("1023K", "-1.5G") and two spaces
 def side_by_side_lines(title: str, sides: list[Side], shown: int = SIDE_BY_SIDE_ROWS) -> list[str]:
     """``title`` ("By kind") and a table of ``sides``, as ``pmap -x`` has its columns
     (the name last): Size, RSS, PSS and USS at A, at B and B's less A's, the first
-    ``shown`` rows (largest difference first), then how many more and their RSS."""
+    ``shown`` rows (largest difference first), then how many more, their RSS, and the
+    ``--top`` that lists them all."""
     word = title.split()[-1]
     head = "".join(f"{_LABELS[f] + x:>{_WIDTH}}" for f in FIGURES for x in (" A", " B", " Δ"))
     lines = [f"{title}, A and B side by side (the largest difference first):", head + f"  {word}"]
@@ -140,5 +142,8 @@ def side_by_side_lines(title: str, sides: list[Side], shown: int = SIDE_BY_SIDE_
             if any(d is not None for d in rss)
             else ""
         )
-        lines.append(f"  … and {len(rest)} more {plural if len(rest) > 1 else word}{between}")
+        lines.append(
+            f"  … and {len(rest)} more {plural if len(rest) > 1 else word}{between} "
+            f"(--top {len(sides)} lists them all)"
+        )
     return lines

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import re
 
-from vmtop.commands.diff import between_samples, figures_parts, net_parts, tally_parts
+from vmtop.commands.diff import between_samples
+from vmtop.commands.diff_lines import figures_parts, net_parts
+from vmtop.commands.diff_text import tally_parts
 from vmtop.model import moments
 from vmtop.model.hugetlb_regions import counting_hugetlb
 from vmtop.record.reader import Recording
