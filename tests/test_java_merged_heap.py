@@ -100,6 +100,29 @@ def test_the_class_space_alone_at_2_gib_is_not_the_heap(tmp_path, config):
     check_never_outside(regions, reserved)
 
 
+def test_the_class_space_alone_at_2_gib_beside_a_heap_merged_whole_is_named(tmp_path):
+    # JDK 17 -Xms1g -Xmx1g -XX:-UseCompressedOops -Xshare:off: the heap committed whole,
+    # merged with one of G1's bitmaps into one rw-p region where two of its bases fit
+    # (where the heap lies in it is not known), and the class space alone at 2 GiB.
+    # Before: the class space unnamed (it was looked for only beside a heap found).
+    config = "g1_1g_committed_whole_no_coops_cds_off"
+    regions = classified(tmp_path, config)
+    reserved = truth(config)
+    (heap,) = [t for t in reserved if t.what == "Java Heap"]
+    (space,) = [t for t in reserved if t.what == "Class"]
+    assert heap.committed == "all" and space.committed == "part"
+    assert (space.start, space.end) == (2 * GIB, 3 * GIB)
+    (holder,) = [r for r in regions if r.start <= heap.start and heap.end <= r.end]
+    assert holder.object == JAVA_HEAP_AND_MORE and holder.size - GIB >= 2 * MIB
+    parts = [r for r in regions if space.start <= r.start and r.end <= space.end]
+    assert [r.perms for r in parts][-1] == "---p" and "rw-p" in {r.perms for r in parts}
+    assert all(r.object == CLASS_SPACE for r in parts)
+    assert (parts[0].start, parts[-1].end) == (space.start, space.end)
+    assert all(r.kind == (kinds.ANON if r.perms == "rw-p" else kinds.RESERVED) for r in parts)
+    assert [r for r in regions if r.object == CLASS_SPACE] == parts
+    check_never_outside(regions, reserved)
+
+
 def test_shenandoahs_collection_set_map_is_named_and_its_second_bitmap_no_heap(tmp_path):
     config = "shenandoah_1g_no_coops_cds_off"
     regions = classified(tmp_path, config)
@@ -222,6 +245,52 @@ def test_two_regions_of_the_mark_stacks_size_name_neither(tmp_path):
     at = next(i for i, r in enumerate(regions) if r.start > other.start)
     out = classify_regions([*regions[:at], other, *regions[at:]], facts)
     assert not [r for r in out if r.size == 32 * MIB and r.object == GC_DATA]
+
+
+def test_g1s_mark_stack_merged_with_what_lies_below_is_named_so(tmp_path):
+    # Mapped on its own, the stack's base merged by the kernel with committed memory
+    # right below it (thread stacks, 1 to 3.2 MiB): one rw-p region, the stack its top.
+    # Before: unnamed. Now "GC data + other memory" (never a region with anything of
+    # NMT's but GC in it: test_a_tables_committed_edge_merged_with_its_neighbour...).
+    taken = []
+    for config in G1_CONFIGS:
+        regions = classified(tmp_path / config, config)
+        (stack,) = [t for t in truth(config) if t.site in MARK_STACK_SITES]
+        holding = [r for r in regions if r.start < stack.end and stack.start < r.end]
+        if len(holding) == 1 and holding[0].start < stack.start and holding[0].end == stack.end:
+            (r,) = holding
+            assert r.object == GC_DATA_AND_MORE and r.kind == kinds.ANON, config
+            taken.append(config)
+    assert len(taken) >= 11 and len([c for c in taken if c.startswith("jdk25_")]) >= 5
+
+
+def _with_region(regions, start: int, size: int):
+    other = regions[0]._replace(start=start, end=start + size, perms="rw-p", path="", inode=0)
+    at = next(i for i, r in enumerate(regions) if r.start > start)
+    return [*regions[:at], other, *regions[at:]]
+
+
+@pytest.mark.parametrize("size", [32 * MIB, 34 * MIB])
+def test_the_mark_stack_merged_is_not_named_beside_a_region_that_could_be_it(tmp_path, size):
+    # Another rw-p region of the stack's size (that one would be the stack, and is named
+    # so) or a little more, ending on a 2 MiB boundary: no choice is made.
+    config = "g1_4g"
+    _, regions, facts = recorded(tmp_path, config)
+    out = classify_regions(_with_region(regions, 0x7000_0000_0000, size), facts)
+    (stack,) = [t for t in truth(config) if t.site in MARK_STACK_SITES]
+    (r,) = [r for r in out if r.start < stack.end and stack.start < r.end]
+    assert r.end == stack.end and r.object is None
+
+
+def test_no_region_is_taken_for_the_mark_stack_merged_where_it_was_found_elsewhere(tmp_path):
+    # g1_1g: the stack right below the mark bitmaps (named so); a region of 34 MiB on a
+    # 2 MiB boundary elsewhere is something else.
+    config = "g1_1g"
+    _, regions, facts = recorded(tmp_path, config)
+    out = classify_regions(_with_region(regions, 0x7000_0000_0000, 34 * MIB), facts)
+    (stack,) = [t for t in truth(config) if t.site in MARK_STACK_SITES]
+    assert [r.object for r in out if r.start == stack.start] == [GC_DATA]
+    assert [r.object for r in out if r.start == 0x7000_0000_0000] == [None]
 
 
 # -- live ------------------------------------------------------------------------------

@@ -63,6 +63,10 @@ MERGED_TOP = [c for c in CONFIGS if c.endswith("_committed_whole_cds_off") and "
 # the heap lies is not known (both ends are on its alignment); so neither its tables
 # nor metaspace are looked for.
 NOTHING_NAMED = {"g1_1g_committed_whole_no_coops"}
+# The same heap and tables merged in one region, two bases of the heap fitting in it, so
+# no metaspace looked for either; but without CDS the class space alone at 2 GiB, and
+# G1's mark stack on its own, are named (test_java_merged_heap.py).
+HEAP_PLACE_UNKNOWN = NOTHING_NAMED | {"g1_1g_committed_whole_no_coops_cds_off"}
 
 
 # -- the recorded JVMs ---------------------------------------------------------------
@@ -213,7 +217,7 @@ def test_every_metaspace_node_is_named_but_those_shaped_like_a_glibc_arena(tmp_p
     regions = classified(tmp_path, config)
     with_smaps = (NATIVE / config / "smaps").exists()
     nodes = [t for t in truth(config) if t.what == "Metaspace"]
-    if config in NOTHING_NAMED:
+    if config in HEAP_PLACE_UNKNOWN:
         assert nodes and not [r for r in regions if r.object == METASPACE]
         return
     named = 0
@@ -268,8 +272,8 @@ def test_the_collectors_tables_are_named_where_the_heap_is_committed_in_part(tmp
 
 
 def test_what_the_collector_commits_whole_or_never_is_not_named_by_its_size_alone(tmp_path):
-    # Parallel: its mark bitmap (heap/32) and compaction data are committed whole;
-    # one rw-p region of a known size says too little to be named.
+    # Parallel: its mark bitmap (heap/32) and compaction data are committed whole; here
+    # the kernel merged the two in one rw-p region (44 MiB), of no known size: unnamed.
     regions = classified(tmp_path, "parallel_1g")
     whole = [t for t in truth("parallel_1g") if t.what == "GC" and t.committed == "all"]
     assert {t.site for t in whole} == {
@@ -278,6 +282,37 @@ def test_what_the_collector_commits_whole_or_never_is_not_named_by_its_size_alon
     }
     for t in whole:
         assert not [r for r in wholly_inside(regions, t) if r.object == GC_DATA]
+
+
+# Parallel's mark bitmap on its own, one rw-p region of heap/32 (JDK 17) or heap/64
+# (JDK 25) for a 1 GiB heap.
+LONE_PARALLEL_BITMAP = {
+    "parallel_1g_no_coops_cds_off": 32 * MIB,
+    "jdk25_parallel_1g": 16 * MIB,
+    "jdk25_parallel_1g_no_coops": 16 * MIB,
+    "jdk25_parallel_1g_committed_whole_cds_off": 16 * MIB,
+}
+
+
+@pytest.mark.parametrize("config", sorted(LONE_PARALLEL_BITMAP))
+def test_parallels_mark_bitmap_committed_whole_on_its_own_is_named(tmp_path, config):
+    # Before: unnamed (committed whole, no pattern of committed parts to find it by).
+    regions = classified(tmp_path, config)
+    (bitmap,) = [t for t in truth(config) if t.site == "ParMarkBitMap::initialize"]
+    assert bitmap.committed == "all" and bitmap.end - bitmap.start == LONE_PARALLEL_BITMAP[config]
+    (r,) = wholly_inside(regions, bitmap)
+    assert (r.start, r.end, r.perms) == (bitmap.start, bitmap.end, "rw-p")
+    assert r.object == GC_DATA and r.kind == kinds.ANON
+
+
+@pytest.mark.parametrize("config", ["parallel_2g_unloaded", "parallel_2g_committed_whole_cds_off"])
+def test_parallels_mark_bitmap_with_a_glibc_arenas_shape_is_left_as_it_was(tmp_path, config):
+    # -Xmx2g (JDK 17): the bitmap is 64 MiB, here at a 64 MiB boundary, the shape of a
+    # glibc arena's heap used up: not named by its size (an arena could be it).
+    regions = classified(tmp_path, config)
+    (bitmap,) = [t for t in truth(config) if t.site == "ParMarkBitMap::initialize"]
+    (r,) = wholly_inside(regions, bitmap)
+    assert r.size == 64 * MIB and r.start % (64 * MIB) == 0 and r.object != GC_DATA
 
 
 def test_g1s_mark_stack_is_named_right_below_its_mark_bitmaps(tmp_path):

@@ -21,7 +21,8 @@ from vmtop.procfs.parse_maps import parse_maps
 from vmtop.procfs.reader import ProcFS
 from vmtop.procfs.snapshot import take_snapshot
 
-ZGC_CONFIGS = ["z_1g", "z_1g_cds_off", "jdk25_z_1g", "jdk25_z_1g_cds_off", "jdk25_z_4g"]
+ZGC17_CONFIGS = ["z_1g", "z_1g_cds_off", "z_4g", "z_default_cds_off"]
+ZGC_CONFIGS = [*ZGC17_CONFIGS, "jdk25_z_1g", "jdk25_z_1g_cds_off", "jdk25_z_4g"]
 MIB, GIB = 1 << 20, 1 << 30
 ZGC_1G = JavaFacts((GIB,), "hsperfdata", GIB, "Z", GIB, GIB, 25)
 VIEW = 0x400_0000_0000  # 4 TiB: where ZGC puts a small heap's (first) view
@@ -87,6 +88,48 @@ def test_from_jdk_25_no_mark_stack_space_is_looked_for_beside_zgc():
     space = [(base, base + 32 * MIB, "rw-p"), (base + 32 * MIB, base + 8 * GIB, "---p")]
     assert GC_DATA in named(space, ZGC_1G._replace(version=17))
     assert GC_DATA not in named(space, ZGC_1G)
+
+
+# JDK 17's page table and forwarding table (NMT's sites of their reservations).
+GRANULE_MAP_SITES = {"ZPageTable::ZPageTable", "ZHeap::ZHeap"}
+
+
+@pytest.mark.parametrize("config", ZGC17_CONFIGS)
+def test_jdk17_zgcs_page_and_forwarding_tables_are_named(tmp_path, config):
+    # Two reservations of 16 MiB committed whole, apart (z_1g) or side by side, merged
+    # in one region of 32 MiB (the others). Before: unnamed.
+    regions = classified(tmp_path, config)
+    tables = [t for t in truth(config) if t.site in GRANULE_MAP_SITES]
+    assert len(tables) == 2
+    assert all(t.end - t.start == 16 * MIB and t.committed == "all" for t in tables)
+    spans = union((t.start, t.end) for t in tables)
+    holding = [r for r in regions if any(r.start < hi and lo < r.end for lo, hi in spans)]
+    assert union((r.start, r.end) for r in holding) == spans
+    assert all(r.object == GC_DATA and r.kind == kinds.ANON for r in holding)
+
+
+def test_zgcs_tables_are_named_only_where_their_sizes_make_them_one_way():
+    base = 0x7F40_0000_0000
+    space = [(base, base + 32 * MIB, "rw-p"), (base + 32 * MIB, base + 8 * GIB, "---p")]
+    at = base + 9 * GIB
+    apart = [(at, at + 16 * MIB, "rw-p"), (at + 32 * MIB, at + 48 * MIB, "rw-p")]
+    together = [(at, at + 32 * MIB, "rw-p")]
+    third = [(at + 64 * MIB, at + 80 * MIB, "rw-p")]
+    jdk17 = ZGC_1G._replace(version=17)
+
+    def gc_data(parts, java=jdk17) -> set:
+        return set(named(parts, java).get(GC_DATA, []))
+
+    def spans(parts) -> set:
+        return {(lo, hi) for lo, hi, _ in parts}
+
+    assert gc_data(space + apart) == spans(space + apart)
+    assert gc_data(space + together) == spans(space + together)
+    for other in (apart + third, together + third):  # three of 16 MiB, or 32 and 16
+        assert gc_data(space + other) == spans(space)
+    assert not gc_data(apart, ZGC_1G)  # (JDK 25: other tables)
+    big = jdk17._replace(heap_sizes=(512 * GIB,))  # (an address space of 8 TiB: 32 MiB)
+    assert gc_data(space + apart, big) == spans(space)
 
 
 # -- live: JDK 17's ZGC (three views) and JDK 25's (one), NMT as the truth ---------------

@@ -70,8 +70,9 @@ def why_kind(region: Region) -> str:
         return _why_gc_data(r, size)
     if r.object == java_native_regions.GC_DATA_AND_MORE:
         return (
-            "Part of one of the garbage collector's tables (its committed edge: the "
-            "rest of the table, beside it, is no-access) and memory right beside it (a "
+            "Part of the garbage collector's data (the committed edge of one of its "
+            "tables, whose rest beside it is no-access, or G1's 32 MiB mark stack, "
+            "committed whole, at the region's top) and memory right beside it (a "
             "malloc'd block, a thread's stack, another table), merged by the kernel into "
             "one mapping: anonymous memory of the same protection side by side is one "
             "region in maps. NMT (jcmd PID VM.native_memory detail) tells them apart."
@@ -267,7 +268,9 @@ def _why_gc_data(r: Region, size: str) -> str:
         "HotSpot reserves each for the whole maximum heap (-Xmx) and commits it where the "
         "heap is committed, so it grows with the committed heap (with G1 about 1/27 of it "
         "in JDK 17, 1/51 from JDK 20, and a 32 MiB mark stack) and its pages are "
-        "written by every collection or marking cycle."
+        "written by every collection or marking cycle. Some are committed whole from "
+        "the start: Parallel's mark bitmap (heap/32 in JDK 17, heap/64 in JDK 25), "
+        "ZGC's page and forwarding tables (16 MiB each in JDK 17), G1's mark stack."
     )
 
 

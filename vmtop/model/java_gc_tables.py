@@ -17,17 +17,21 @@ committed edge may run on past it (a no-access one that does belongs to a bigger
 reservation, a glibc arena's); one with a glibc arena's shape is seen but not named.
 The JVM's release is not among the facts, so each layout is tried, and one is taken
 only where it alone explains the map (``collector_tables``). ZGC's mark stack space
-(JDK 17) is 8 GiB committed from its base in 32 MiB steps; JDK 25's ZGC reserves no
+(JDK 17) is 8 GiB committed from its base in 32 MiB steps, and its page and
+forwarding tables two of 16 MiB committed whole (``zgc_granule_maps``: by their sizes
+alone, where the map leaves one reading); JDK 25's ZGC reserves no
 such space (NMT shows none: its mark stacks are malloc'd), and nothing of it has a pattern
 (its page table and generations' data are committed whole): so from 25 on, no table is
 looked for, and every one is seen (none could pass for a metaspace node).
 With transparent huge pages (-XX:+UseTransparentHugePages) G1 and Shenandoah commit
 their tables of 2 MiB or more in 2 MiB pages: that layout is tried where no other
 explains the map.
-Structures committed whole (Parallel's mark bitmap) have no pattern, and are left
-unnamed, but for G1's mark stack mapped away from the bitmaps (JDK 25 maps it
-anywhere): 32 MiB of rw-p, taken where it is the map's one free region of that size
-(``g1_lone_mark_stack``); Shenandoah's collection set map (a byte per region, indexed
+Structures committed whole have no pattern, and are left unnamed, but for G1's mark
+stack mapped away from the bitmaps (JDK 25 maps it anywhere): 32 MiB of rw-p, taken
+where it is the map's one free region of that size (``g1_lone_mark_stack``), or the
+one a little bigger that it tops, merged with what lies below (``g1_merged_mark_stack``);
+and Parallel's mark bitmap (heap/32 in JDK 17, heap/64 in JDK 25), taken the same way
+where it is 16 MiB or more (``parallel_lone_mark_bitmap``). Shenandoah's collection set map (a byte per region, indexed
 by address, so reserved from a low address up to the heap's end's byte: 254 MiB for
 a 1 GiB heap without compressed oops) is a table like the others; Shenandoah's second bitmap, never committed, is named only where it is the one
 no-access region of its size above no committed memory (JDK 17; JDK 25 maps it right
@@ -59,7 +63,7 @@ from vmtop.model.java_anon_rows import (
     merged,
     overlaps,
 )
-from vmtop.model.region_rows import END, PERMS, START, Patched
+from vmtop.model.region_rows import END, INODE, PATH, PERMS, START, Patched
 
 # The collectors as JavaFacts names them.
 G1, PARALLEL, SERIAL, SHENANDOAH, ZGC = "G1", "Parallel", "Serial", "Shenandoah", "Z"
@@ -70,6 +74,12 @@ _ZGC_MARK_STEP = 32 << 20  # ZMarkStackSpaceExpandSize
 # The release from which ZGC has no mark stack space (measured on 17 and 25 only: from
 # 18 to 24 it is looked for).
 _ZGC_NO_MARK_STACK_SPACE_FROM = 25
+# JDK 17 ZGC's two granule maps (page table, forwarding table), each of a pointer per 2
+# MiB of its address offset space, which is 4 TiB (2^42, its least) for a heap of up to
+# 256 GiB: 16 MiB. Measured on 17 only (JDK 25's generational ZGC maps other tables).
+_ZGC_GRANULE_MAPS_RELEASE = 17
+_ZGC_SMALL_OFFSET_SPACE = 1 << 42
+_ZGC_GRANULE_MAP = (_ZGC_SMALL_OFFSET_SPACE >> 21) * 8
 # More free rw-p regions of a size G1's tables committed whole can have than this: no
 # choice among them is made.
 _WHOLE_CANDIDATES_MAX = 12
@@ -80,6 +90,17 @@ _WHOLE_CANDIDATES_MAX = 12
 _G1_ONE_BITMAP_FROM = (20, 20)
 _NO_GUARD_CARD_BY = (18, 25)
 _LARGE_PAGE = 2 << 20  # a transparent huge page (x86-64)
+# Parallel's mark bitmap: two bits a heap word in JDK 17 (heap/32), one in JDK 25 (heap/64;
+# measured on 17 and 25 only); taken by its size alone from this size on (smaller rw-p
+# regions of an exact size are made by others too: a thread's stack of 8 MiB and more).
+_PARALLEL_BITMAP_ONE_BIT_BY = (18, 25)
+_LONE_BITMAP_MIN = 16 << 20
+# G1's mark stack merged with what lies right below it: at most this below it in the
+# region (3.2 MiB seen: thread stacks), and its top on this boundary (Linux 6.7 and
+# later put an anonymous mapping of a multiple of 2 MiB on a 2 MiB boundary; before,
+# it is left unnamed).
+_MERGED_BELOW_MAX = 4 << 20
+_MARK_STACK_ALIGN = 2 << 20
 # Shenandoah's collection set map is looked for only with a no-access part this big.
 _CSET_GAP_MIN = 1 << 20
 _NO_END = 1 << 64  # sorts after any end: (lo, _NO_END) bisects past parts starting at lo
@@ -155,12 +176,7 @@ def _with_lone_mark_stack(rows: AnonRows, found: list[tuple[int, int]]) -> list[
 def _free_rw_of_size(rows: AnonRows, sizes, size: int) -> Iterator:
     """The free rw-p rows of exactly ``size`` bytes (``sizes``: ``_region_sizes``;
     usually no region has the size, and the search is in C)."""
-    at = -1
-    while True:
-        try:
-            at = sizes.index(size, at + 1)
-        except ValueError:
-            return
+    for at in _indexes_of(sizes, size):
         r = rows[at]
         if r[PERMS] == RW and free(r):
             yield r
@@ -182,6 +198,78 @@ def g1_lone_mark_stack(rows: AnonRows) -> list[tuple[int, int]]:
         if len(found) > 1:
             return []
     return found
+
+
+def parallel_lone_mark_bitmap(
+    rows: AnonRows, java: JavaFacts, heap_size: int | None
+) -> list[tuple[int, int]]:
+    """Parallel's mark bitmap (ParMarkBitMap), reserved and committed whole for the
+    heap (``heap_size``, or each of ``java.heap_sizes`` where the heap is not named):
+    heap/32 in JDK 17, heap/64 in JDK 25. Taken where the map has exactly one free rw-p
+    region of such a size, 16 MiB or more: on JDK 17 and 25, with NMT's account, every
+    such region of a Parallel JVM was its bitmap (a glibc arena is 64 MiB, a malloc'd
+    block a page more than it was asked for; Parallel has no G1 mark stack). Not where
+    the kernel merged it with a neighbour (one region of another size), nor where it
+    has a glibc arena's shape (64 MiB at that boundary, a 2 GiB heap's in JDK 17: an
+    arena's heap used up looks the same), seen but left as it is."""
+    heaps = (heap_size,) if heap_size else java.heap_sizes
+    sizes = set()
+    for heap in heaps:
+        for (size,) in _of_release(
+            java.version, [heap // 32], [heap // 64], _PARALLEL_BITMAP_ONE_BIT_BY
+        ):
+            if _align(size) >= _LONE_BITMAP_MIN:
+                sizes.add(_align(size))
+    region_sizes = _region_sizes(rows) if sizes else []
+    found = []
+    for size in sorted(sizes):
+        for r in _free_rw_of_size(rows, region_sizes, size):
+            found.append((r[START], r[END]))
+            if len(found) > 1:
+                return []
+    if found:
+        k = rows.containing(found[0][0])
+        if k is not None and arena_shaped(rows, k, k, *found[0]):
+            return []
+    return found
+
+
+def g1_merged_mark_stack(rows: AnonRows) -> list[tuple[int, int]]:
+    """G1's mark stack mapped on its own, its base merged by the kernel with committed
+    memory right below it (a thread's stack, malloc'd blocks): one free rw-p region a
+    little bigger than the stack (up to ``_MERGED_BELOW_MAX`` more), the stack its top,
+    on a 2 MiB boundary (``_MARK_STACK_ALIGN``). The region, taken where it is the
+    map's one such region and no anonymous rw-p region is the stack's size alone (where
+    one is, that is the stack, named or not); else nothing. On 11 JVMs of G1 (JDK 17 and
+    25, NMT's account) with 1 to 3.2 MiB below the stack in its region, each was found,
+    and nothing else."""
+    sizes = _region_sizes(rows)
+    if any(_anonymous_rw(rows[i]) for i in _indexes_of(sizes, G1_MARK_STACK)):
+        return []
+    low, high = G1_MARK_STACK, G1_MARK_STACK + _MERGED_BELOW_MAX
+    found = []
+    for i, size in enumerate(sizes):
+        if low < size <= high:
+            r = rows[i]
+            if r[PERMS] == RW and free(r) and not r[END] % _MARK_STACK_ALIGN:
+                found.append((r[START], r[END]))
+                if len(found) > 1:
+                    return []
+    return found
+
+
+def _anonymous_rw(r) -> bool:
+    return r[PERMS] == RW and not r[PATH] and not r[INODE]
+
+
+def _indexes_of(sizes: list[int], size: int) -> Iterator[int]:
+    at = -1
+    while True:
+        try:
+            at = sizes.index(size, at + 1)
+        except ValueError:
+            return
+        yield at
 
 
 def _region_sizes(rows: AnonRows) -> list[int]:
@@ -502,7 +590,37 @@ def zgc_tables(
     if java.version is not None and java.version >= _ZGC_NO_MARK_STACK_SPACE_FROM:
         return [], True
     found = zgc_mark_stacks(rows, no_access)
-    return found, len(found) == 1
+    complete = len(found) == 1
+    if java.version == _ZGC_GRANULE_MAPS_RELEASE:
+        found += zgc_granule_maps(rows, java, found)
+    return found, complete
+
+
+def zgc_granule_maps(
+    rows: AnonRows, java: JavaFacts, taken: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """JDK 17 ZGC's page table and forwarding table: a pointer for every 2 MiB granule
+    of its address offset space (4 TiB for a heap up to 256 GiB, 16 times the heap
+    rounded up to a power of two, 4 TiB at least), so 16 MiB each, mapped and committed
+    whole, apart or side by side (one region of 32 MiB). Taken where the map's free rw-p
+    regions of those sizes make the two in one way only: two of 16 MiB and none of 32,
+    or one of 32 and none of 16 (on JDK 17, NMT's account: both, 1 GiB to 6 GiB heaps);
+    one merged with anything else leaves both unnamed. Regions in ``taken`` (the mark
+    stack space, its committed base 32 MiB) are not counted."""
+    if not java.heap_sizes or max(java.heap_sizes) > _ZGC_SMALL_OFFSET_SPACE // 16:
+        return []
+    sizes = _region_sizes(rows)
+    apart, side_by_side = [
+        [
+            (r[START], r[END])
+            for r in _free_rw_of_size(rows, sizes, size)
+            if not overlaps((r[START], r[END]), taken)
+        ]
+        for size in (_ZGC_GRANULE_MAP, 2 * _ZGC_GRANULE_MAP)
+    ]
+    if (len(apart), len(side_by_side)) in ((2, 0), (0, 1)):
+        return apart + side_by_side
+    return []
 
 
 def zgc_mark_stacks(rows: AnonRows, no_access: list[tuple[int, int, int]]) -> list[tuple[int, int]]:

@@ -14,6 +14,7 @@ of a map a heap can be made of (``heap_part``), shared with ``java_regions``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, MutableSequence
+from typing import NamedTuple
 
 from vmtop.model import kinds
 from vmtop.model.facts import JavaFacts
@@ -31,7 +32,16 @@ _HUGETLB = kinds.HUGETLB_ANON_NAME + " "  # ("/anon_hugepage (deleted)")
 HEAP_ALIGN = 2 << 20  # the heap's base is aligned to the card table's (512 pages) at least
 
 
-def mark_heap_merged_whole(regions: MutableSequence[Region], java: JavaFacts):
+class MergedHeap(NamedTuple):
+    """The one region holding a heap committed whole and what the kernel merged with
+    it (its index), and the heap's ``HeapSpan`` where one base alone fits in it (None:
+    where in it the heap lies is not known)."""
+
+    holder: int
+    span: HeapSpan | None
+
+
+def mark_heap_merged_whole(regions: MutableSequence[Region], java: JavaFacts) -> MergedHeap | None:
     """A heap committed whole (hsperfdata says so) that no run spans: the kernel merged
     it with committed memory beside it (JDK 17 -Xms1g -Xmx1g -XX:-UseCompressedOops:
     one rw-p region of 1062 MiB, the heap above G1's five tables committed whole; with
@@ -39,9 +49,9 @@ def mark_heap_merged_whole(regions: MutableSequence[Region], java: JavaFacts):
     run of adjacent committed memory at least the heap's size, no file in it (the
     heap is then one mapping, or the kernel's merge of it), and in it one free rw-p
     region that big, smaller than two heaps; named the heap and what else, G1's
-    tables where they are the rest to the byte. The heap's ``HeapSpan`` (no region wholly inside) where one
-    base alone on the heap's alignment fits in it, else None: the heap is named, but
-    where in it it lies is not known."""
+    tables where they are the rest to the byte. That region, and the heap's
+    ``HeapSpan`` (no region wholly inside) where one base alone on the heap's alignment
+    fits in it; None where no such region is."""
     if not committed_whole(java) or len(java.heap_sizes) != 1:
         return None
     (size,) = java.heap_sizes
@@ -64,8 +74,8 @@ def mark_heap_merged_whole(regions: MutableSequence[Region], java: JavaFacts):
     name = JAVA_HEAP_AND_GC_DATA if _g1_tables_whole(java, r[END] - r[START] - size) else None
     regions[k] = relabel(r, kinds.ANON, name or JAVA_HEAP_AND_MORE, r[TID])
     if lowest + HEAP_ALIGN + size <= r[END]:
-        return None  # (two bases or more fit)
-    return HeapSpan(k + 1, k, lowest, lowest + size)
+        return MergedHeap(k, None)  # (two bases or more fit)
+    return MergedHeap(k, HeapSpan(k + 1, k, lowest, lowest + size))
 
 
 def mark_heap_holder(regions: MutableSequence[Region], heap: HeapSpan) -> None:

@@ -21,13 +21,17 @@ from collections.abc import MutableSequence
 
 from vmtop.model import kinds
 from vmtop.model.facts import JavaFacts
-from vmtop.model.java_anon_rows import RW, AnonRows, free, merged, overlapping
+from vmtop.model.java_anon_rows import RW, AnonRows, free, merged, overlapping, overlaps
 from vmtop.model.java_gc_tables import (
     G1,
+    G1_MARK_STACK,
+    PARALLEL,
     ZGC,
     HeapSpan,
     collector_tables,
     g1_lone_mark_stack,
+    g1_merged_mark_stack,
+    parallel_lone_mark_bitmap,
     zgc_tables,
 )
 from vmtop.model.java_metaspace import NODE, metaspace_nodes
@@ -55,6 +59,11 @@ def mark_java_native_regions(
         # (G1's mark stack on its own needs no heap: found by its size alone.)
         rows = AnonRows(regions, fresh)
         _name_inside(rows, g1_lone_mark_stack(rows), GC_DATA)
+        _name_merged_mark_stack(rows)
+    if heap is None and java.collector == PARALLEL:
+        # (Parallel's mark bitmap, committed whole, neither: by its size for MaxHeapSize.)
+        rows = AnonRows(regions, fresh)
+        _name_inside(rows, parallel_lone_mark_bitmap(rows, java, None), GC_DATA)
     if heap is None and java.collector != ZGC:
         return
     rows = AnonRows(regions, fresh)
@@ -63,10 +72,17 @@ def mark_java_native_regions(
         found, complete = zgc_tables(rows, java, no_access)
     else:
         found, complete = collector_tables(rows, java, heap, no_access)
+    if java.collector == PARALLEL and heap is not None:
+        # (Its mark bitmap, committed whole, has no pattern: found by its size alone.)
+        lone = parallel_lone_mark_bitmap(rows, java, heap.end - heap.base)
+        found = [*found, *(b for b in lone if not overlaps(b, found))]
     if overlapping(found):
         return
     named = _name_inside(rows, found, GC_DATA)
     _name_merged_edges(rows, found, heap)
+    if java.collector == G1 and not any(hi - lo == G1_MARK_STACK for lo, hi in found):
+        # (Not where the stack was found right below the bitmaps, or alone.)
+        _name_merged_mark_stack(rows)
     # Metaspace only where nothing unnamed could pass for a node: the collector's
     # tables all seen, the class space named or of another size than a node.
     if not complete or java.class_space_size is None:
@@ -75,6 +91,17 @@ def mark_java_native_regions(
         return
     unnamed = [n for n in no_access if n[0] not in named]
     _name_inside(rows, metaspace_nodes(rows, unnamed), METASPACE)
+
+
+def _name_merged_mark_stack(rows: AnonRows) -> None:
+    """G1's mark stack on its own, merged by the kernel with what lies right below it
+    (``g1_merged_mark_stack``), once the tables and a stack found otherwise are named
+    (not free any more): that region holds GC data and more."""
+    for lo, _ in g1_merged_mark_stack(rows):
+        k = rows.containing(lo)
+        if k is not None:
+            r = rows[k]
+            rows[k] = relabel(r, kinds.ANON, GC_DATA_AND_MORE, r[TID])
 
 
 def _name_merged_edges(rows: AnonRows, spans: list[tuple[int, int]], heap: HeapSpan | None) -> None:

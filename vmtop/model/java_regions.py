@@ -46,7 +46,9 @@ to hold it is the heap merged with what lies beside it (``java_merged_heap``). J
 without compressed oops and without CDS puts the class space alone at 2 GiB, the heap
 high: with -Xmx1g the low run of 1 GiB is the class space unless the collector's tables
 are found for it, and another run, or a heap whose base merged with what lies below,
-with its tables found, is the heap. The no-access prefix is looked for only below a
+with its tables found, is the heap; with -Xms = -Xmx too, the heap merged whole with a
+bitmap in one region (``java_merged_heap``, where in it not known), the class space is
+the one such low run outside that region. The no-access prefix is looked for only below a
 heap too big to fit between HeapBaseMinAddress (2 GiB) and 32 GiB: another one, above
 32 GiB, runs without compressed oops, and what lies below it is another's.
 Checked against the JVM's own account (NMT) on 28 configurations of OpenJDK 17 (G1,
@@ -144,6 +146,9 @@ def mark_java_regions(
     mapped without MAP_NORESERVE (ClassifyFacts.mapped_without_noreserve)."""
     _mark_code_cache(regions)
     span = None
+    # The regions the heap is known to lie in: its span's, or the one holding it where
+    # the kernel merged it whole with its neighbours (where in it, maybe not known).
+    heap_at: tuple[int, int] | None = None
     zgc = mark_zgc_heap(regions, java)
     if not zgc and java.heap_sizes:
         span = _heap_span(regions, java, fresh)
@@ -154,8 +159,9 @@ def mark_java_regions(
                 regions[i] = relabel(r, kind, JAVA_HEAP, r[TID])
             _mark_noaccess_prefix(regions, span)
             mark_heap_holder(regions, span)
-        else:
-            span = mark_heap_merged_whole(regions, java)
+            heap_at = (span.first, span.last)
+        elif (merged := mark_heap_merged_whole(regions, java)) is not None:
+            span, heap_at = merged.span, (merged.holder, merged.holder)
     cds_end = mark_cds_archive(regions, span)
     heap_end = span.end if span is not None else None
     start = cds_end if cds_end is not None else heap_end
@@ -163,8 +169,11 @@ def mark_java_regions(
     size = java.class_space_size
     if size and start is not None:
         named_space = mark_class_space(regions, start, size)
-    if size and not named_space and cds_end is None and (span is not None or zgc):
-        named_space = mark_class_space_alone(regions, _spans(regions, (size,)), span, size)
+    if size and not named_space and cds_end is None and (heap_at is not None or zgc):
+        # (JDK 17 -Xms1g -Xmx1g -XX:-UseCompressedOops -Xshare:off: the heap merged
+        # whole with G1's tables, two bases fitting in that region, and the class space
+        # alone at 2 GiB: no run but the class space's is left to be it.)
+        named_space = mark_class_space_alone(regions, _spans(regions, (size,)), heap_at, size)
     mark_java_native_regions(regions, java, span, named_space, fresh)
 
 
