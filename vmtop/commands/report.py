@@ -11,7 +11,9 @@ Growth is measured from the first sample whose resident figures are known (a pro
 of many regions has its first sample read without smaps) and after the last exec (a
 new program: growth across it would compare two programs); so are the peaks, the RSS
 line and the events counted: every section after the header is of the program run
-last. The computations are in vmtop.model.recording_summary.
+last. The computations are in vmtop.model.recording_summary and running_summary: the
+samples are read back in order and summed up as they go by, none kept (the report of
+an hour held the hour's samples, 1.7 kB each).
 """
 
 from __future__ import annotations
@@ -24,16 +26,9 @@ from vmtop.model import events as ev
 from vmtop.model import kinds, moments
 from vmtop.model.memory_files import shown_name
 from vmtop.model.names import display_command, display_name
-from vmtop.model.recording_summary import (
-    KindCourse,
-    Spacing,
-    first_with_resident,
-    kind_courses,
-    nominal,
-    peak_of,
-    sample_spacing,
-)
+from vmtop.model.recording_summary import KindCourse, Peak, Spacing, nominal, sample_spacing
 from vmtop.model.region_changes import NEW, SAME, RegionChange
+from vmtop.model.running_summary import FigureCourse, RunningSummary
 from vmtop.model.stacks import MAIN_STACK_OWNER, STACK_SHAPE
 from vmtop.record.format import RecordingError
 from vmtop.record.reader import Recording
@@ -42,7 +37,6 @@ from vmtop.record.timespec import clock_label, span_label
 from vmtop.tui.formatting import format_bytes, format_delta
 
 TOP = 10
-NEW_PROGRAM = (ev.EXEC, ev.PID_REUSED)  # events after which the map is another program's
 
 
 def add_parser(sub, positive_int) -> None:
@@ -116,9 +110,8 @@ def _spacing_words(spacing: Spacing, asked: float) -> str:
 def report_lines(rec: Recording, top: int = TOP) -> list[str]:
     h = rec.header
     n = len(rec)
-    # Read back once: each pass over rec.samples reads the file through again.
-    samples = list(rec.samples)
-    totals = [s.totals for s in samples]
+    summary = _summary(rec)
+    new_program = summary.new_program
     spacing = sample_spacing(rec.index.times, rec.interval)
     lines = [
         f"Recording of PID {rec.pid}: {display_command(rec.command)}",
@@ -142,37 +135,31 @@ def report_lines(rec: Recording, top: int = TOP) -> list[str]:
     # Every section below is of the program run last: the first sample of it is where
     # the last exec (or the PID's new process) was seen. Before it, another program's
     # map: neither its growth nor its peaks nor its events are this one's.
-    new_program = 0
-    events = [(i, e) for i, s in enumerate(samples) for e in s.events]
-    events.extend((n - 1, e) for e in rec.end_events)
-    for i, e in events:
-        if e.event in NEW_PROGRAM:
-            lines.append(f"  {e.event} at {_clock(rec, e.time)}: {display_name(e.detail or '')}")
-            new_program = i
+    for _i, e in summary.new_program_events:
+        lines.append(f"  {e.event} at {_clock(rec, e.time)}: {display_name(e.detail or '')}")
+    after = _after_words(summary)
+    figures = summary.figures
     lines.append("")
-    rss = [t.rss if t is not None else None for t in totals]
-    lines.append(_rss_line(rec, rss, new_program))
-    before = _peak_before_line(rec, rss, new_program)
+    lines.append(_rss_line(rec, figures["RSS"], new_program, after))
+    before = _peak_before_line(rec, summary.rss_before, figures["RSS"])
     if before is not None:
         lines.append(before)
     # What smem and top show beside it: USS (a file written before it has none: the
     # line is left out) and SHR.
-    for label, key in (("USS", "uss"), ("SHR", "shr")):
-        values = [getattr(t, key) if t is not None else None for t in totals]
-        line = _figure_line(rec, label, values, new_program)
+    for label in ("USS", "SHR"):
+        line = _figure_line(rec, label, figures[label], new_program, after)
         if line is not None:
             lines.append(line + SAID[label])
-    swap = [t.swap if t is not None else None for t in totals]
-    swap_line = _swap_line(rec, swap, new_program)
+    swap_line = _swap_line(rec, figures["Swap"])
     if swap_line:
         lines.append(swap_line)
-    hugetlb_line = _hugetlb_line(rec, [s.hugetlb for s in samples], new_program)
+    hugetlb_line = _hugetlb_line(rec, figures["hugetlb"], new_program, after)
     if hugetlb_line:
         lines.append(hugetlb_line)
 
-    first = first_with_resident(totals, new_program)
-    since = _since_words(rec, first, new_program)
-    last_read = samples[-1].smaps_read_at if samples else None
+    first = summary.first
+    since = _since_words(rec, first, new_program, after)
+    last_read = summary.last_smaps_read_at
     if first is not None and last_read is not None:
         # A big map's last samples carry the last smaps read's figures: the kinds and
         # regions end there, not at the end (the RSS line above is the status').
@@ -184,9 +171,9 @@ def report_lines(rec: Recording, top: int = TOP) -> list[str]:
         lines.append(f"  - (no sample{since} has resident figures: smaps was not read)")
         courses = []
     else:
-        courses = kind_courses([s.kinds for s in samples], first, totals)
+        courses = summary.kind_courses()
         lines += _kind_changes(rec, courses, since or "start → end", top)
-        was, now = samples[first].hugetlb, samples[-1].hugetlb
+        was, now = summary.first_hugetlb, summary.last_hugetlb
         if was is not None and now is not None and (was or now):
             # In no kind's resident bytes (they are Rss): said beside them, so that a
             # database's shared buffers faulting in are not "shm +32K".
@@ -211,16 +198,14 @@ def report_lines(rec: Recording, top: int = TOP) -> list[str]:
         f"Largest growths by region ({since or 'start → end'}; "
         "sorted by resident growth, then size):"
     )
-    lines += _region_growths(rec, new_program if first is None else first, top, events)
-    counts = Counter(e.event for i, e in events if i >= new_program)
+    base = new_program if first is None else first
+    lines += _region_growths(rec, base, top, summary.remapped())
+    counts = Counter(summary.counts)
     # A demo's narration is no memory event: said apart, after them.
     narration = counts.pop(ev.NOTE, 0)
     lines.append("")
     if new_program:
-        lines.append(
-            f"Events by type (from {_at(rec, new_program)}, the first sample"
-            f"{_after_words(rec, new_program)}, on):"
-        )
+        lines.append(f"Events by type (from {_at(rec, new_program)}, the first sample{after}, on):")
     else:
         lines.append("Events by type:")
     for name, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
@@ -230,6 +215,18 @@ def report_lines(rec: Recording, top: int = TOP) -> list[str]:
     if narration:
         lines.append(f"  (and {narration} lines of the demo's narration)")
     return lines
+
+
+def _summary(rec: Recording) -> RunningSummary:
+    """Every sample added in order, each let go once added: what the report holds is
+    what it prints, however long the recording (each sample was kept, 1.7 kB each,
+    for the whole report)."""
+    summary = RunningSummary()
+    last = len(rec) - 1
+    for i, sample in enumerate(rec.samples):
+        # (The end mark's events are the last sample's, after its own.)
+        summary.add(sample, sample.events + rec.end_events if i == last else sample.events)
+    return summary
 
 
 def _kind_changes(rec: Recording, courses: list[KindCourse], span: str, top: int) -> list[str]:
@@ -285,23 +282,20 @@ SAID = {
 }
 
 
-def _rss_line(rec: Recording, rss: list[int | None], new_program: int = 0) -> str:
+def _rss_line(rec: Recording, rss: FigureCourse, new_program: int, after: str) -> str:
     """The process's RSS at the start, the end and its peak: of the program run last
-    (from ``new_program``, the first sample after the last exec, on)."""
-    line = _figure_line(rec, "RSS", rss, new_program)
+    (from ``new_program``, the first sample ``after`` the last exec, on)."""
+    line = _figure_line(rec, "RSS", rss, new_program, after)
     if line is None:
-        return "RSS: not recorded" + (_after_words(rec, new_program) if new_program else "")
+        return "RSS: not recorded" + after
     return line
 
 
-def _peak_before_line(rec: Recording, rss: list[int | None], new_program: int) -> str | None:
+def _peak_before_line(rec: Recording, before: Peak | None, rss: FigureCourse) -> str | None:
     """The RSS peak of the programs before the last exec, where it is the recording's
     highest: the report speaks of the program run last, and the recording's peak (17 MiB
     before an exec, 6.6 MiB after) appeared nowhere (review)."""
-    if not new_program:
-        return None
-    before, after = peak_of(rss[:new_program]), peak_of(rss[new_program:])
-    if before is None or (after is not None and after.value >= before.value):
+    if before is None or (rss.peak is not None and rss.peak.value >= before.value):
         return None
     when = rec.time_of(before.at)
     return (
@@ -311,25 +305,22 @@ def _peak_before_line(rec: Recording, rss: list[int | None], new_program: int) -
 
 
 def _figure_line(
-    rec: Recording, label: str, values: list[int | None], new_program: int = 0
+    rec: Recording, label: str, course: FigureCourse, new_program: int, after: str
 ) -> str | None:
     """A total (``label``: RSS, USS, SHR) at the start, the end and its peak, of the
-    program run last; None when no sample of it has the figure."""
-    values = [None] * new_program + values[new_program:]
-    known = [i for i, v in enumerate(values) if v is not None]
-    peak = peak_of(values)
-    if peak is None:
+    program run last (from sample ``new_program``, the first ``after`` the last exec,
+    where that is not the first sample); None when no sample of it has the figure."""
+    peak, first, last = course.peak, course.first, course.last
+    if peak is None or first is None:
         return None
-    first, last = known[0], known[-1]
-    start, end = values[first], values[last]
-    assert start is not None and end is not None
+    start, end = course.first_value, course.last_value
     at_start = "at the start" if first == 0 else f"at {_at(rec, first)}"
     if new_program and first == new_program:
-        at_start += f" (the first sample{_after_words(rec, new_program)})"
+        at_start += f" (the first sample{after})"
     elif new_program:
         article = "an" if label in ("RSS", "SHR") else "a"
-        at_start += f" (the first sample{_after_words(rec, new_program)} with {article} {label})"
-    at_end = "at the end" if last == len(values) - 1 else f"at {_at(rec, last)}"
+        at_start += f" (the first sample{after} with {article} {label})"
+    at_end = "at the end" if last == len(rec) - 1 else f"at {_at(rec, last)}"
     when = rec.time_of(peak.at)
     return (
         f"{label}: {format_bytes(start)} {at_start}, {format_bytes(end)} {at_end} "
@@ -338,19 +329,16 @@ def _figure_line(
     )
 
 
-def _swap_line(rec: Recording, swap: list[int | None], new_program: int = 0) -> str | None:
+def _swap_line(rec: Recording, swap: FigureCourse) -> str | None:
     """The process's swap at the start, the end and its peak, as the RSS line (None
     when none was ever on swap): memory that left RAM for swap is in no RSS, and an
     RSS that fell by it was not freed."""
-    swap = [None] * new_program + swap[new_program:]
-    known = [i for i, v in enumerate(swap) if v is not None]
-    peak = peak_of(swap)
-    if peak is None or not peak.value:
+    peak, first, last = swap.peak, swap.first, swap.last
+    if peak is None or not peak.value or first is None:
         return None
-    start, end = swap[known[0]], swap[known[-1]]
-    assert start is not None and end is not None
-    at_start = "at the start" if known[0] == 0 else f"at {_at(rec, known[0])}"
-    at_end = "at the end" if known[-1] == len(swap) - 1 else f"at {_at(rec, known[-1])}"
+    start, end = swap.first_value, swap.last_value
+    at_start = "at the start" if first == 0 else f"at {_at(rec, first)}"
+    at_end = "at the end" if last == len(rec) - 1 else f"at {_at(rec, last)}"
     when = rec.time_of(peak.at)
     return (
         f"Swap: {format_bytes(start)} {at_start}, {format_bytes(end)} {at_end} "
@@ -360,24 +348,23 @@ def _swap_line(rec: Recording, swap: list[int | None], new_program: int = 0) -> 
     )
 
 
-def _hugetlb_line(rec: Recording, values: list, new_program: int = 0) -> str | None:
+def _hugetlb_line(
+    rec: Recording, hugetlb: FigureCourse, new_program: int, after: str
+) -> str | None:
     """The process's memory in hugetlb pages at the start, the end and its peak, as the
     RSS line; None where the recording has none (or a file written before it kept
     them). It is in no RSS: a database's shared buffers with huge_pages=on faulting in
-    250 MiB left the report silent, where huge_pages=off showed them as shm. ``values``:
-    each sample's."""
-    peak = peak_of(values[new_program:])
-    if peak is None or not peak.value:
+    250 MiB left the report silent, where huge_pages=off showed them as shm."""
+    if hugetlb.peak is None or not hugetlb.peak.value:
         return None
-    line = _figure_line(rec, "hugetlb", values, new_program)
+    line = _figure_line(rec, "hugetlb", hugetlb, new_program, after)
     assert line is not None
     return "Hugetlb" + line.removeprefix("hugetlb") + SAID["hugetlb"]
 
 
-def _since_words(rec: Recording, first: int | None, new_program: int) -> str:
+def _since_words(rec: Recording, first: int | None, new_program: int, after: str) -> str:
     """Where growth is measured from, when not the first sample: "from 10:06:31, the
     first sample with resident figures"; for no sample with them, "after the exec"."""
-    after = _after_words(rec, new_program) if new_program else ""
     if first is None:
         return after
     if first == 0:
@@ -388,19 +375,23 @@ def _since_words(rec: Recording, first: int | None, new_program: int) -> str:
     return f"from {at}, the first sample{after} with resident figures, to the end"
 
 
-def _after_words(rec: Recording, new_program: int) -> str:
-    """ " after the exec", or " of the new process" (the PID went to another one)."""
-    events = rec.events_of(new_program)
-    event = next((e.event for e in reversed(events) if e.event in NEW_PROGRAM), ev.EXEC)
-    return " after the exec" if event == ev.EXEC else " of the new process"
+def _after_words(summary: RunningSummary) -> str:
+    """ " after the exec", or " of the new process" (the PID went to another one), for
+    a program run last that is not the first; else nothing."""
+    if not summary.new_program:
+        return ""
+    event = summary.last_new_program_event
+    return " of the new process" if event == ev.PID_REUSED else " after the exec"
 
 
-def _region_growths(rec: Recording, first: int, top: int, events: list) -> list[str]:
+def _region_growths(
+    rec: Recording, first: int, top: int, remapped: list[tuple[int, int]]
+) -> list[str]:
     """The regions that grew most from sample ``first`` to the last, by the rule of
     ``vmtop diff REC``: a region mapped over in between (a file unmapped and mapped
-    again at the same address) is new, not the same region changed (``moments``)."""
+    again at the same address: ``remapped``, the ranges events after ``first``
+    remapped) is new, not the same region changed (``moments``)."""
     base, last = rec.snapshot(first), rec.snapshot(len(rec) - 1)
-    remapped = moments.remapped_ranges(e for i, e in events if i > first)
     changes = moments.changes_since(base, last, remapped)
     hugetlb = _hugetlb_growths(base, last, changes)
     by_start = {r.start: r for r in last.regions}
@@ -475,10 +466,36 @@ def _region_name(r) -> str:
 
 def cmd_report(args) -> int:
     try:
-        rec = Recording.open(args.file, keep_samples=True)  # (read once, all of them)
-        lines = report_lines(rec, args.top)
+        lines = _report(args.file, args.top)
     except RecordingError as e:
         print(f"vmtop: {e}", file=sys.stderr)
         return 1
     sys.stdout.write("\n".join(lines) + "\n")
     return 0
+
+
+def _report(path: str, top: int) -> list[str]:
+    """The report of the recording at ``path``, its samples read back one run at a time
+    (a file ended cleanly is opened by its index, without reading it through first)."""
+    rec = Recording.open(path)
+    try:
+        _check_keyframes(rec)
+        return report_lines(rec, top)
+    except RecordingError:
+        if rec.checks is None:
+            raise
+    # Opened by its index, a file damaged after it was written has parts that cannot
+    # be read back: read through, it says what was lost and reports the rest (holding
+    # every sample, as the scan reads them: only for such a file).
+    return report_lines(Recording.open(path, keep_samples=True), top)
+
+
+def _check_keyframes(rec: Recording) -> None:
+    """Every keyframe of a file opened by its index checked against its checksum
+    (RecordingError where one does not match): the report reads every sample line
+    back, which checks the rest, and reading the file through checked them all, to say
+    which samples' maps were lost (0.9 s of a 59 000-sample recording's 3.7)."""
+    if rec.checks is None:
+        return
+    for k in rec.index.keyframes:
+        rec.checks.span(k, k, f"the keyframe of {rec.label(k)}")
