@@ -139,6 +139,17 @@ PICKS = st.lists(st.tuples(st.none() | st.integers(0, 10**6), st.integers(0, 10*
     picks_after=[],
     same_stacks=False,
 )
+# Found by hypothesis: libm's one-page RELRO unmapped leaves its rodata a page below its
+# data, which classify calls RELRO across the hole (lld's layout); the window was cut
+# at that hole and classified the rodata without its data.
+@example(
+    name="jvm_layouts/zgc/maps",
+    before=[(0, 164, 0, 0)],
+    after=[(0, 129, 0, 0)],
+    picks_before=[],
+    picks_after=[],
+    same_stacks=False,
+)
 def test_reading_again_gives_what_a_whole_read_gives(
     name, before, after, picks_before, picks_after, same_stacks
 ):

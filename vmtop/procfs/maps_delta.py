@@ -12,8 +12,9 @@ and its tail), so the changed lines are classified again together with the lines
 are linked to: the window grows until it is cut, on both sides and in both texts, by a
 *cut*: two regions that no rule of ``classify_regions`` links (not adjacent in
 addresses, or both plain anonymous memory with access). Every rule there compares two
-regions only when they touch (one's end is the other's start), and none of them looks
-at a plain anonymous neighbour, so the regions on either side of a cut are classified
+regions only when they touch (one's end is the other's start), but one: an object's
+RELRO and its data across a small hole (``RELRO_HOLE_MAX``), which is no cut; and
+none of them looks at a plain anonymous neighbour, so the regions on either side of a cut are classified
 alike whatever is on the other side. What is global is checked instead, and when it
 moved the whole map is classified again (never a guess): the set of ELF objects with
 code, arenas (numbered in address order), SysV segments (their object names the
@@ -41,6 +42,7 @@ from operator import attrgetter
 from typing import NamedTuple
 
 from vmtop.model import cuda, kinds
+from vmtop.model.bss import RELRO_HOLE_MAX
 from vmtop.model.classify import classify_regions
 from vmtop.model.facts import ClassifyFacts
 from vmtop.model.python_facts import PythonFacts
@@ -133,11 +135,17 @@ def _plain(r: Region) -> bool:
 
 
 def _cut(regions: Sequence[Region], i: int) -> bool:
-    """Is there a cut before ``regions[i]``? (The ends of the list are cuts.)"""
+    """Is there a cut before ``regions[i]``? (The ends of the list are cuts.) Not
+    across a small hole between two regions of one file: an object's RELRO may lie a
+    hole below its data (lld), and classify links the two across it."""
     if i <= 0 or i >= len(regions):
         return True
     a, b = regions[i - 1], regions[i]
-    return a.end < b.start or (_plain(a) and _plain(b))
+    if a.end < b.start:
+        return not (
+            a.inode and (a.dev, a.inode) == (b.dev, b.inode) and b.start - a.end <= RELRO_HOLE_MAX
+        )
+    return _plain(a) and _plain(b)
 
 
 def _exec_objects(regions: Sequence[Region]) -> Counter:
