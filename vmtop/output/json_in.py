@@ -14,10 +14,14 @@ from __future__ import annotations
 import json
 import os
 
+from vmtop.model.columns import RegionColumns
+from vmtop.model.columns_builder import ColumnsBuilder
 from vmtop.model.names import display_name
 from vmtop.model.region import ProcessInfo, Region, Snapshot, Totals
+from vmtop.output import json_stream
 from vmtop.output.fields import RESIDENT_FIELDS
 from vmtop.output.json_out import FORMAT, FORMAT_VERSION
+from vmtop.procfs.snapshot import HUGE_MAP_REGIONS
 
 TAKE_ONE = "take one with: vmtop snapshot PID --format json > FILE"
 
@@ -26,25 +30,57 @@ class SnapshotFileError(Exception):
     """A file that is not a snapshot vmtop reads back: one line for a person."""
 
 
+# Of the file's start: enough to tell what it is when it is plainly not a snapshot.
+HEAD = 1 << 16
+
+
 def read_snapshot_file(path: str) -> Snapshot:
+    """The snapshot in ``path``, its regions read as they come (``json_stream``): a
+    map past HUGE_MAP_REGIONS becomes columns, never a dict or a Region a region."""
     # (a path is the user's bytes: an escape or a newline in it is shown, not obeyed)
     shown = display_name(os.fspath(path))
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            head = f.read(HEAD)
+            what = _not_json_snapshot(head, whole=len(head) < HEAD)
+            if what is not None:
+                raise SnapshotFileError(f"{shown} is {what}")
+            f.seek(0)
+            rows = _Rows()
+            try:
+                document = json_stream.read_object(f, "regions", rows.add)
+            except ValueError:  # not one JSON object: as json.loads of it all says
+                f.seek(0)
+                document = _whole_document(f.read(), shown)
+                rows = None
     except FileNotFoundError:
         raise SnapshotFileError(f"{shown}: no such file") from None
     except IsADirectoryError:
         raise SnapshotFileError(f"{shown} is a directory, not a snapshot") from None
     except OSError as e:
         raise SnapshotFileError(f"{shown}: {e.strerror or e}") from None
-    what = _not_json_snapshot(data)
-    if what is not None:
-        raise SnapshotFileError(f"{shown} is {what}")
+    _check_format(document, shown)
     try:
-        document = json.loads(data)
+        if rows is None:
+            return snapshot_of(document)
+        if rows.error is not None:
+            raise rows.error
+        if not isinstance(document.get("regions"), int):
+            document["regions"]  # (none: a KeyError; not a list: the TypeError below)
+            raise TypeError("'regions' is not a list of regions")
+        return _snapshot(document, rows)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise SnapshotFileError(f"{shown}: a vmtop snapshot with a bad field ({e})") from None
+
+
+def _whole_document(data: bytes, shown: str):
+    try:
+        return json.loads(data)
     except ValueError:  # UnicodeDecodeError is one too
         raise SnapshotFileError(f"{shown} is not JSON: not a vmtop snapshot ({TAKE_ONE})") from None
+
+
+def _check_format(document, shown: str) -> None:
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise SnapshotFileError(f"{shown} is JSON but not a vmtop snapshot ({TAKE_ONE})")
     version = document.get("format_version")
@@ -58,15 +94,54 @@ def read_snapshot_file(path: str) -> Snapshot:
             f"{shown} is a vmtop snapshot of format version {version!r}; this vmtop reads "
             f"version {FORMAT_VERSION}"
         )
-    try:
-        return snapshot_of(document)
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
-        raise SnapshotFileError(f"{shown}: a vmtop snapshot with a bad field ({e})") from None
 
 
-def _not_json_snapshot(data: bytes) -> str | None:
-    """What the file is when it is plainly not a JSON snapshot, in words; else None."""
-    if not data.strip():
+class _Rows:
+    """The regions of a document as they are read: Regions, then columns past
+    HUGE_MAP_REGIONS (no more than that many Regions held at a time); what of them the
+    snapshot needs besides (whether any had smaps figures, their USS, their memory in
+    hugetlb pages); the first region that was not one (``error``), after which the rest
+    are only counted."""
+
+    def __init__(self) -> None:
+        self.regions: list[Region] = []
+        self.builder: ColumnsBuilder | None = None
+        self.any_rss = False
+        self.uss = 0
+        self.hugetlb: list[tuple[int, int]] = []
+        self.error: Exception | None = None
+
+    def add(self, row) -> None:
+        if self.error is not None:
+            return
+        try:
+            region = _region(row)
+            size = (row.get("shared_hugetlb") or 0) + (row.get("private_hugetlb") or 0)
+            if size:
+                self.hugetlb.append((region.start, int(size)))
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            self.error = e
+            return
+        self.any_rss = self.any_rss or "rss" in row
+        self.uss += (region.private_clean or 0) + (region.private_dirty or 0)
+        self.regions.append(region)
+        if len(self.regions) == HUGE_MAP_REGIONS:
+            if self.builder is None:
+                self.builder = ColumnsBuilder()
+            self.builder.extend_rows(self.regions)
+            self.regions = []
+
+    def taken(self) -> tuple[Region, ...] | RegionColumns:
+        if self.builder is None:
+            return tuple(self.regions)
+        self.builder.extend_rows(self.regions)
+        return RegionColumns.from_builder(self.builder)
+
+
+def _not_json_snapshot(data: bytes, whole: bool = True) -> str | None:
+    """What the file is when it is plainly not a JSON snapshot, in words; else None.
+    ``data``: the file, or (``whole`` False) its start."""
+    if whole and not data.strip():
         return f"empty: not a vmtop snapshot ({TAKE_ONE})"
     if data[:2] == b"\x1f\x8b":
         return (
@@ -94,10 +169,19 @@ def _not_json_snapshot(data: bytes) -> str | None:
 
 def snapshot_of(document: dict) -> Snapshot:
     """The Snapshot a ``vmtop-snapshot`` document describes."""
-    rows = document["regions"]
+    rows = _Rows()
+    for row in document["regions"]:
+        rows.add(row)
+    if rows.error is not None:
+        raise rows.error
+    return _snapshot(document, rows)
+
+
+def _snapshot(document: dict, rows: _Rows) -> Snapshot:
+    """The snapshot of a document whose regions were read into ``rows``."""
     fields = document.get("smaps_fields")
-    has_smaps = bool(fields) if fields is not None else any("rss" in row for row in rows)
-    regions = tuple(_region(row) for row in rows)
+    has_smaps = bool(fields) if fields is not None else rows.any_rss
+    regions = rows.taken()
     totals = document.get("totals") or {}
     info = ProcessInfo(
         pid=int(document["pid"]),
@@ -113,9 +197,7 @@ def snapshot_of(document: dict) -> Snapshot:
     read = Totals(**{key: totals.get(key, 0 if key == "size" else None) for key in Totals._fields})
     if read.uss is None and has_smaps and "uss" not in totals:
         # A snapshot written before USS was a total: its regions have what it sums.
-        read = read._replace(
-            uss=sum((r.private_clean or 0) + (r.private_dirty or 0) for r in regions)
-        )
+        read = read._replace(uss=rows.uss)
     hugetlb_total = totals.get("hugetlb")
     read_at = document.get("smaps_read_at")  # (a replayed sample's older figures)
     return Snapshot(
@@ -129,18 +211,8 @@ def snapshot_of(document: dict) -> Snapshot:
         # counts, and each region's: without them two snapshots of a database faulting
         # in its shared buffers (huge_pages=on) compared as the same.
         status={"HugetlbPages": int(hugetlb_total)} if hugetlb_total is not None else {},
-        hugetlb=_hugetlb(rows) if has_smaps else None,
+        hugetlb=tuple(rows.hugetlb) if has_smaps else None,
     )
-
-
-def _hugetlb(rows: list) -> tuple[tuple[int, int], ...]:
-    """(start, bytes) of each region with memory in hugetlb pages (Snapshot.hugetlb)."""
-    out = []
-    for row in rows:
-        size = (row.get("shared_hugetlb") or 0) + (row.get("private_hugetlb") or 0)
-        if size:
-            out.append((int(row["start"], 16), int(size)))
-    return tuple(out)
 
 
 def _region(row: dict) -> Region:
