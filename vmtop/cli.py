@@ -11,6 +11,7 @@ import contextlib
 import io
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import replace
 
 from vmtop import __version__
@@ -56,6 +57,7 @@ VALUE_OPTIONS = (
     "--theme",
     "--bar-scale",
     "--config",
+    "--notice",
 )
 
 
@@ -136,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="read this /proc tree instead of /proc (a copy from another machine)",
     )
     add_settings_options(parser)
+    # Said on the TUI's screen once it is up: `vmtop serve TID` gives its visitors'
+    # vmtop the process's PID and, with this, what the TUI says of a thread's ID.
+    parser.add_argument("--notice", action="append", default=[], help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", prog="vmtop")
 
     snap = sub.add_parser("snapshot", help="print one snapshot of a process's memory map")
@@ -397,6 +402,11 @@ def _main(argv: list[str] | None = None) -> int:
             print(f"vmtop: {notice}", file=sys.stderr)
             # Advice that repeats the command (run it as root) names the process read.
             command_line = _naming_process(command_line, given, args.pid)
+            if args.command == "serve":
+                # Its visitors' vmtop is given the process's PID: the notice the TUI
+                # shows of a thread's ID goes with it, to their screen (app_command).
+                shown = process_for(procfs, given, None)[1]
+                args.notice = [*args.notice, *([shown] if shown else [])]
     try:
         if args.command == "snapshot":
             return cmd_snapshot(procfs, args)
@@ -426,7 +436,7 @@ def _main(argv: list[str] | None = None) -> int:
             from vmtop.commands.completion import cmd_completion
 
             return cmd_completion(parser, args)
-        return run_tui(procfs, tui_pid, settings)
+        return run_tui(procfs, tui_pid, settings, args.notice)
     except ProcError as e:
         print(f"vmtop: {display_name(e.message_for(command_line))}", file=sys.stderr)
         return 1
@@ -551,16 +561,17 @@ def print_config(settings) -> int:
     return 0
 
 
-def run_tui(procfs: ProcFS, pid: int | None, settings=None) -> int:
+def run_tui(procfs: ProcFS, pid: int | None, settings=None, notices: Sequence[str] = ()) -> int:
     try:
         from vmtop.tui.app import VmtopApp, freeze_startup_objects
     except ImportError as e:  # pragma: no cover - the TUI ships with the package
         print(f"vmtop: the TUI is not available: {e}", file=sys.stderr)
         return 1
-    notice = None
+    notices = list(notices)  # (--notice: a served thread's, see commands.serve)
     if pid is not None:
         pid, notice = process_for(procfs, pid, None)  # said on the screen, once it is up
-    app = VmtopApp(procfs=procfs, pid=pid, settings=settings, notices=[notice] if notice else [])
+        notices += [notice] if notice else []
+    app = VmtopApp(procfs=procfs, pid=pid, settings=settings, notices=notices)
     problem = app.settings_problem()
     if problem:
         print(f"vmtop: {problem}", file=sys.stderr)

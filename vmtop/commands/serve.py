@@ -189,6 +189,10 @@ def app_command(args: argparse.Namespace) -> str:
     if args.replay is not None:
         argv += ["replay", os.path.abspath(args.replay)]
     elif args.pid is not None:
+        # A thread's ID was given: the process's PID is, and the notice the TUI shows
+        # of it (cli.main) is said on the visitor's screen, not only on the server's.
+        for notice in getattr(args, "notice", ()):
+            argv += ["--notice", notice]
         argv.append(str(args.pid))
     # exec: the visitor's vmtop is the server's own child, not a shell's, so it sees the
     # server go (its parent changes) and ends, even when the server is killed outright.

@@ -10,13 +10,13 @@ pair of snapshots sweeps it once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import NamedTuple
 
 from vmtop.model.columns import starts_of
 from vmtop.model.diff import DEFAULT_RSS_THRESHOLD
 from vmtop.model.process_events import exec_event
-from vmtop.model.region import Region, Snapshot
+from vmtop.model.region import Region, Snapshot, region_starting_at
 from vmtop.model.sweep import _SAME, _Cluster, _Resized, _Run, _segments, _sweep_items
 
 
@@ -38,6 +38,7 @@ def region_changes(
     *,
     rss_threshold: int = DEFAULT_RSS_THRESHOLD,
     changed_only: bool = False,
+    flags_changed: Collection[int] = (),
 ) -> dict[int, RegionChange]:
     """For each region of ``cur`` (keyed by its start): what changed since ``base``
     (with ``changed_only``, regions left out are ``same``: at a million regions, a
@@ -46,7 +47,8 @@ def region_changes(
     - new: no part of it was mapped in ``base`` by the same mapping;
     - grew / shrank: it is the same mapping with another size (``size_delta``);
     - changed: same size, but other lines or permissions, or the resident size moved by
-      at least ``rss_threshold``;
+      at least ``rss_threshold``, or its VmFlags changed (``flags_changed``: the
+      starts of such regions of ``cur``, read by procfs from both snapshots' smaps);
     - same: nothing worth showing.
 
     Snapshots of different processes, or across an exec, make every region ``new``.
@@ -75,7 +77,28 @@ def region_changes(
             result[c.start] = RegionChange(status, 0, d)
             continue
         _cluster_changes(item, with_rss, threshold, result)
-    return result
+    return with_flags_changed(result, cur, flags_changed)
+
+
+def with_flags_changed(
+    changes: dict[int, RegionChange], cur: Snapshot, flags_changed: Collection[int]
+) -> dict[int, RegionChange]:
+    """``changes`` (of ``cur``'s regions, by start) with each region of ``cur`` that
+    starts at one of ``flags_changed`` marked changed where nothing else was: mlock,
+    mseal or madvise of a whole mapping leaves its maps line as it was, and only its
+    smaps VmFlags tell (``vm_flag_events``), so the sweep sees the same region. In
+    place; a start that is no region of ``cur`` is left out."""
+    with_rss = cur.has_smaps
+    for start in flags_changed:
+        change = changes.get(start)
+        if change is not None and change.status != SAME:
+            continue  # (new, grew, shrank or changed already: that says more)
+        if region_starting_at(cur.regions, start) is None:
+            continue
+        if change is None:  # left out as same: its resident size moved by nothing
+            change = RegionChange(SAME, 0, 0 if with_rss else None)
+        changes[start] = change._replace(status=CHANGED)
+    return changes
 
 
 def _cluster_changes(

@@ -17,7 +17,7 @@ Plain data in and out: snapshots, events, address ranges.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from operator import itemgetter
 
 from vmtop.model import moments
@@ -25,7 +25,7 @@ from vmtop.model.columns import RegionColumns
 from vmtop.model.diff import DEFAULT_RSS_THRESHOLD
 from vmtop.model.events import Event
 from vmtop.model.region import Snapshot
-from vmtop.model.region_changes import RegionChange, region_changes
+from vmtop.model.region_changes import RegionChange, region_changes, with_flags_changed
 
 # At most this many ranges are kept: past it, the closest ones are joined into one (a
 # range then covers a gap nothing was mapped in: a region there counts as new since the
@@ -66,13 +66,16 @@ def changes_since_baseline(
     remapped: Sequence[tuple[int, int]],
     *,
     rss_threshold: int = DEFAULT_RSS_THRESHOLD,
+    flags_changed: Collection[int] = (),
 ) -> dict[int, RegionChange]:
     """The regions of ``cur`` that differ from ``base`` (keyed by start, unchanged ones
     left out), where a region over a range of ``remapped`` is compared only with the
-    same mapping at ``base`` with none of their common range remapped in between."""
+    same mapping at ``base`` with none of their common range remapped in between;
+    ``flags_changed``: the starts of regions of ``cur`` whose VmFlags are not those
+    they had at ``base`` (read by procfs), marked changed where nothing else was."""
     changes = region_changes(base, cur, rss_threshold=rss_threshold, changed_only=True)
     if not remapped or moments.comparable(base, cur) is not None:
-        return changes
+        return with_flags_changed(changes, cur, flags_changed)
     for lo, hi in _spans(base.regions, cur.regions, remapped):
         old = _between(base.regions, lo, hi)
         new = _between(cur.regions, lo, hi)
@@ -88,7 +91,7 @@ def changes_since_baseline(
                 changes.pop(region.start, None)
             else:
                 changes[region.start] = change
-    return changes
+    return with_flags_changed(changes, cur, flags_changed)
 
 
 _START = itemgetter(0)

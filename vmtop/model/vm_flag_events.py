@@ -86,6 +86,13 @@ def flags_changed_events(
     return out
 
 
+def flags_changed_starts(events: Iterable[Event]) -> frozenset[int]:
+    """The starts of the regions ``events`` say changed their VmFlags (flags_changed):
+    said only where smaps was read at both samples, so the views mark the same regions
+    changed that the log names."""
+    return frozenset(e.start for e in events if e.event == ev.FLAGS_CHANGED)
+
+
 class _Ranges:
     """Address ranges, merged, asked whether any overlaps a range (mlockall changes
     every region of a sample: not each against every event)."""

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 
 from vmtop.model.region_changes import unmapped_ranges
+from vmtop.model.vm_flag_events import flags_changed_starts
 from vmtop.record.format import RecordingError
 from vmtop.record.reader import Recording
 from vmtop.record.timespec import clock_label, span_label
@@ -100,17 +101,21 @@ class ReplaySource:
             prev = None
         changes: dict = {}
         unmapped: tuple = ()
+        events = rec.events_of(j)
+        # Regions whose VmFlags alone changed: the recorded flags_changed (said where
+        # smaps was read at both samples) marks them, as the live screen does.
+        flagged = flags_changed_starts(events) if prev is not None else frozenset()
         if prev is not None and prev.regions != snap.regions:
-            changes = region_changes(prev, snap)
+            changes = region_changes(prev, snap, flags_changed=flagged)
             unmapped = tuple(unmapped_ranges(prev, snap))
-        elif prev is not None and prev.hugetlb != snap.hugetlb:  # (in no Rss)
-            changes = region_changes(prev, snap, same_map=True)
+        elif prev is not None and (flagged or prev.hugetlb != snap.hugetlb):  # (in no Rss)
+            changes = region_changes(prev, snap, same_map=True, flags_changed=flagged)
         self.position = j
         self.last = snap
         # A sample whose smaps read was skipped holds an earlier read's figures: said
         # in the header as the live screen says its maps-only ticks.
         read = snap.smaps_read_at is None
-        return SampleResult(snap, prev, rec.events_of(j), changes, unmapped, smaps_read=read)
+        return SampleResult(snap, prev, events, changes, unmapped, smaps_read=read)
 
     def describe(self, live: bool) -> tuple[tuple[int, str], ...]:
         """What the header says of the replay, in pieces by priority: at 80 columns the

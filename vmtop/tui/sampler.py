@@ -20,7 +20,7 @@ of them.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -34,6 +34,7 @@ from vmtop.model.region import Snapshot
 from vmtop.model.rss_drift import RssDrift
 from vmtop.model.since_baseline import Ranges
 from vmtop.model.stack_owners import keep_thread_stacks
+from vmtop.model.vm_flag_events import flags_changed_starts
 from vmtop.procfs.errors import (
     NoLongerReadable,
     NoSuchProcess,
@@ -78,7 +79,8 @@ GREW = "grew"
 SHRANK = "shrank"
 RSS_UP = "rss_up"
 RSS_DOWN = "rss_down"
-RESHAPED = "reshaped"  # split / merged / protection changed: same bytes, other lines
+# split / merged / protection or VmFlags changed: same bytes, other lines or flags
+RESHAPED = "reshaped"
 
 
 class RegionChange(NamedTuple):
@@ -151,15 +153,18 @@ def changes_since_baseline(
 
 
 def region_changes(
-    old: Snapshot, new: Snapshot, *, same_map: bool = False
+    old: Snapshot, new: Snapshot, *, same_map: bool = False, flags_changed: Collection[int] = ()
 ) -> dict[int, RegionChange]:
     """Per region of ``new`` (keyed by start) that differs from ``old``: how. Memory in
     hugetlb pages counts as resident (hugetlb_regions.counting_hugetlb), as in the bar.
-    ``same_map``: the caller found the two maps equal (only hugetlb pages can differ)."""
+    ``same_map``: the caller found the two maps equal (only hugetlb pages, or the
+    VmFlags of the regions starting at ``flags_changed``, can differ)."""
     changes = (
-        {}
+        model_changes.with_flags_changed({}, new, flags_changed)
         if same_map
-        else model_changes.region_changes(old, new, rss_threshold=RSS_THRESHOLD, changed_only=True)
+        else model_changes.region_changes(
+            old, new, rss_threshold=RSS_THRESHOLD, changed_only=True, flags_changed=flags_changed
+        )
     )
     return view_changes(counting_hugetlb(changes, old, new, RSS_THRESHOLD))
 
@@ -280,16 +285,14 @@ class Sampler:
         events: tuple = ()
         changes: dict = {}
         unmapped: tuple = ()
-        if prev is not None and prev.regions == snap.regions:
+        same_map = prev is not None and prev.regions == snap.regions
+        if same_map:
             # The same region objects (carried): the map did not change, nothing to
             # diff; the process may have been stopped or continued all the same.
             stopped_or_continued = state_event(prev, snap)
             if stopped_or_continued is not None:
                 events = (stopped_or_continued,)
-            if prev.hugetlb != snap.hugetlb:  # (in no Rss: pages faulted in, or freed)
-                changes = region_changes(prev, snap, same_map=True)
         elif prev is not None:
-            changes = region_changes(prev, snap)
             unmapped = tuple(model_changes.unmapped_ranges(prev, snap))
             events = tuple(diff.diff_snapshots(prev, snap, rss_threshold=_NO_TICK_RSS_EVENTS))
         if any(e.event == ev.EXEC for e in events):
@@ -309,6 +312,14 @@ class Sampler:
             # (thousands of regions freed with MADV_FREE: milliseconds): on its budget.
             self.text_cost = time.perf_counter() - t_text
             self.plan_smaps(interval)
+        if prev is not None:
+            # A region whose VmFlags alone changed (mlock, madvise of all of it: the log
+            # says flags_changed, from the two smaps texts) is marked like any other.
+            flagged = flags_changed_starts(events)
+            if not same_map:
+                changes = region_changes(prev, snap, flags_changed=flagged)
+            elif flagged or prev.hugetlb != snap.hugetlb:  # (hugetlb pages: in no Rss)
+                changes = region_changes(prev, snap, same_map=True, flags_changed=flagged)
         self.last = snap
         # The libraries a dlopen loaded together: which it opened, which it needed.
         needs = self.needed.of_loads(self.pid, events, prev, snap) if prev is not None else None

@@ -124,8 +124,9 @@ DELTAS = [
     ("~+1.2M in Δ RSS", "a change worked out, not read: the region was split or merged "
      "since, and smaps gives the old line's resident size, not where in the line it was, "
      "so the old figure is shared out by address"),
-    ("~ as a row's mark", "split, merged or other permissions: the same bytes in other "
-     "lines (+ new, ▲ ▼ grew / shrank, ↑ ↓ resident memory rose / fell)"),
+    ("~ as a row's mark", "split, merged, other permissions or other VmFlags (mlock, "
+     "madvise, mseal of all of it): the same bytes in other lines or with other flags "
+     "(+ new, ▲ ▼ grew / shrank, ↑ ↓ resident memory rose / fell)"),
 ]  # fmt: skip
 
 DETAIL = [

@@ -287,7 +287,13 @@ class ProcessScreen(
         self._record_history(snap, result.smaps_read, result.rss_moves)
         self._add_events(result.events, result.needs)
         self._follow_in_detail(snap, result.smaps_read)
-        if same and before == (len(self.recent), len(self.traces)) and old_ref == self.ref_changes:
+        # (A same map can hold changes still: regions whose VmFlags alone changed.)
+        if (
+            same
+            and not result.changes
+            and before == (len(self.recent), len(self.traces))
+            and old_ref == self.ref_changes
+        ):
             self._refresh_light()
         else:
             self._refresh_views()
