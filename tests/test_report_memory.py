@@ -13,37 +13,10 @@ import argparse
 import gc
 import tracemalloc
 
-from test_recording import fixture_sequence
+from test_recording_reader_memory import churning, write
 
 from vmtop.commands.report import cmd_report
-from vmtop.model.events import NOTE, Event
 from vmtop.record.reader import Recording
-from vmtop.record.writer import RecordingWriter
-
-DETAIL = "anonymous memory of 128 KiB or more"
-
-
-def churning(samples: int):
-    """(snapshot, events) of a process whose every sample moves a region's resident
-    figures (totals and RSS by kind in every sample line) and says something in most."""
-    base = fixture_sequence()[0]
-    for i in range(samples):
-        t = base.taken_at + i * 0.1
-        regions = list(base.regions)
-        k = i % len(regions)
-        regions[k] = regions[k]._replace(rss=(regions[k].rss or 0) + 4096 * (1 + i % 5))
-        regions = tuple(regions)
-        rss = sum(r.rss or 0 for r in regions)
-        snap = base._replace(taken_at=t, regions=regions, totals=base.totals._replace(rss=rss))
-        event = Event(t, "mapped" if i % 3 else NOTE, 0x10000000, 0x10021000, "anon",
-                      0x21000, 0x21000, "", None, DETAIL, 4096, None)  # fmt: skip
-        yield snap, [event] if i % 4 else []
-
-
-def write(path, samples) -> None:
-    with RecordingWriter(str(path), interval=0.1) as writer:
-        for snap, events in samples:
-            writer.write_sample(snap, events)
 
 
 def report_peak(path, capsys) -> tuple[int, str]:

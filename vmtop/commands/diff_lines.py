@@ -3,8 +3,8 @@ whom), the totals at both, what is different at B region by region, then the sec
 of ``diff_text``: of a recording the events recorded between, of two processes what
 each holds by kind and by object.
 
-The summaries here (``net_parts``, ``totals_parts``, ``figures_parts``) are the replay
-screen's A→B line too.
+Two of the summaries here (``net_parts``, ``figures_parts``) are the replay screen's
+A→B line too.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from vmtop.tui.formatting import format_bytes, format_delta
 if TYPE_CHECKING:  # (for annotations only: diff imports this module to print with it)
     from vmtop.commands.diff import Comparison
 
-# -- summaries (the replay's A→B line too) --------------------------------------------------
+# -- summaries (two of them the replay's A→B line too) --------------------------------------------------
 
 # What a region-level change is called in a summary ("3 new (+40M)").
 NET_WORDS = {

@@ -498,4 +498,4 @@ def _check_keyframes(rec: Recording) -> None:
     if rec.checks is None:
         return
     for k in rec.index.keyframes:
-        rec.checks.span(k, k, f"the keyframe of {rec.label(k)}")
+        rec.checks.keyframe(k, f"the keyframe of {rec.label(k)}")

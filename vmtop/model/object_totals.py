@@ -77,6 +77,10 @@ def _add(total: int | None, value: int | None) -> int | None:
     return (total or 0) + value
 
 
+# The keys that read a region's kind, object and path alone (``_sums_of_columns``).
+_OF_NAMES = frozenset({kind_of, object_of})
+
+
 def sums_by(regions: Iterable[Region], key: Callable[[Region], str]) -> dict[str, Sums]:
     """The regions added up by ``key`` (``kind_of``, ``object_of``)."""
     return sums_by_each(regions, (key,))[0]
@@ -86,7 +90,11 @@ def sums_by_each(
     regions: Iterable[Region], keys: Sequence[Callable[[Region], str]]
 ) -> list[dict[str, Sums]]:
     """The regions added up by each of ``keys``, in one walk over them."""
-    if isinstance(regions, RegionColumns) and not (regions.figures and regions.mixed):
+    if (
+        isinstance(regions, RegionColumns)
+        and not (regions.figures and regions.mixed)
+        and all(key in _OF_NAMES for key in keys)
+    ):
         return _sums_of_columns(regions, keys)
     accs: list[dict[str, list]] = [{} for _ in keys]
     for r in regions:
@@ -107,7 +115,7 @@ def _sums_of_columns(
     """``sums_by_each`` on columns whose figures are all numbers or all None, without a
     Region a row: a million of them cost seconds.
 
-    A key reads a region's kind, object and path only, so the rows are added up by
+    The keys read a region's kind, object and path only (``_OF_NAMES``), so the rows are added up by
     those three names' codes in one loop over plain numbers, and each key is asked
     once a (kind, object, path), of a region holding just those."""
     kind, obj, path = (cols.codes(name) for name in ("kind", "object", "path"))

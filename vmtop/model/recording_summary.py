@@ -94,14 +94,6 @@ def has_resident_figures(totals: Totals | None) -> bool:
     return totals is not None and totals.pss is not None
 
 
-def first_with_resident(totals: Sequence[Totals | None], since: int = 0) -> int | None:
-    """The first sample at or after ``since`` with resident figures, or None."""
-    for i in range(since, len(totals)):
-        if has_resident_figures(totals[i]):
-            return i
-    return None
-
-
 class KindCourse(NamedTuple):
     kind: str
     start: int  # resident bytes at the first sample of the span
@@ -118,27 +110,6 @@ class KindCourse(NamedTuple):
         """Its peak stands clearly above both where it started and where it ended."""
         least = max(PEAK_MIN_BYTES, PEAK_MIN_SHARE * self.peak)
         return self.peak - self.start >= least and self.peak - self.end >= least
-
-
-def kind_courses(
-    kinds: Sequence[dict[str, int]], first: int, totals: Sequence[Totals | None] = ()
-) -> list[KindCourse]:
-    """Each kind's resident bytes from sample ``first`` to the last: at the start, the
-    end and the peak. Samples without resident figures (``totals`` says which, when
-    given) are left out of the peaks: their kinds are empty because unknown."""
-    known = [
-        i
-        for i in range(first, len(kinds))
-        if not totals or i == first or has_resident_figures(totals[i])
-    ]
-    start, end = kinds[first], kinds[-1]
-    peaks: dict[str, tuple[int, int]] = {}
-    for i in known:
-        for kind, value in kinds[i].items():
-            if value > peaks.get(kind, (0, 0))[0]:
-                peaks[kind] = (value, i)
-    names = set(peaks) | set(start) | set(end)
-    return [KindCourse(k, start.get(k, 0), end.get(k, 0), *peaks.get(k, (0, first))) for k in names]
 
 
 class Peak(NamedTuple):

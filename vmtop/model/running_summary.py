@@ -6,9 +6,10 @@ each, for the report of its last few lines).
 
 Every figure is of the program run last, as the report speaks of it: a sample with an
 exec (or a PID reused by another process) starts the figures again, and only the RSS
-peak of the programs before it is kept (``rss_before``). The rules are those of
-``recording_summary`` (first_with_resident, kind_courses, peak_of), applied one sample
-at a time. Plain data in, plain data out: no files, no terminal.
+peak of the programs before it is kept (``rss_before``). Growth is measured from the
+first sample with resident figures; a kind's peak is taken over the samples that have
+them (the others' kinds are empty because unknown, not zero); of equal values, the
+first is the peak. Plain data in, plain data out: no files, no terminal.
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ class RunningSummary:
 
     def kind_courses(self) -> list[KindCourse]:
         """Each kind's resident bytes from the first sample with resident figures to the
-        last sample (``recording_summary.kind_courses``); none where no sample had them."""
+        last sample; none where no sample had them."""
         if self.first is None:
             return []
         start, end, peaks = self.first_kinds, self.last_kinds, self._kind_peaks

@@ -65,11 +65,11 @@ def read_snapshot_file(path: str) -> Snapshot:
             return snapshot_of(document)
         if rows.error is not None:
             raise rows.error
-        if not isinstance(document.get("regions"), int):
+        if not isinstance(document.get("regions"), json_stream.Streamed):
             document["regions"]  # (none: a KeyError; not a list: the TypeError below)
             raise TypeError("'regions' is not a list of regions")
         return _snapshot(document, rows)
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
         raise SnapshotFileError(f"{shown}: a vmtop snapshot with a bad field ({e})") from None
 
 
@@ -128,7 +128,10 @@ class _Rows:
         if len(self.regions) == HUGE_MAP_REGIONS:
             if self.builder is None:
                 self.builder = ColumnsBuilder()
-            self.builder.extend_rows(self.regions)
+            try:  # (a figure that is no integer, an offset below 0: no column holds it)
+                self.builder.extend_rows(self.regions)
+            except (TypeError, ValueError, OverflowError) as e:
+                self.error = e
             self.regions = []
 
     def taken(self) -> tuple[Region, ...] | RegionColumns:

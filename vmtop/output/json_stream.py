@@ -34,7 +34,10 @@ class _Text:
         """Read on (what was parsed is dropped); False at the end of the file."""
         if self.ended:
             return False
-        data = self.f.read(READ)
+        # As much again as is held: a value that does not parse is read on to the end
+        # of the file, and a piece at a time that was quadratic (a syntax error early
+        # in 650 MB).
+        data = self.f.read(max(READ, len(self.text) - self.pos))
         self.ended = not data
         self.text = self.text[self.pos :] + self.decoder.decode(data, final=self.ended)
         self.pos = 0
@@ -86,7 +89,8 @@ _NUMBER_TAIL = re.compile(r"[0-9.eE+-]*")
 
 def read_object(f: BinaryIO, streamed: str, each: Callable[[object], None]) -> dict:
     """The JSON object in ``f``, but for its array ``streamed``: each of its elements is
-    handed to ``each`` as it is read, and the object holds how many there were. Raises
+    handed to ``each`` as it is read, and the object holds how many there were (a
+    ``Streamed``). Raises
     ValueError where the file is not one JSON object (UnicodeDecodeError is one)."""
     text = _Text(f)
     text.take("{")
@@ -110,14 +114,19 @@ def read_object(f: BinaryIO, streamed: str, each: Callable[[object], None]) -> d
     return out
 
 
-def _stream_array(text: _Text, each: Callable[[object], None]) -> int:
+class Streamed(int):
+    """How many elements the array streamed had: what the object holds in its place,
+    told apart from a number the file has there."""
+
+
+def _stream_array(text: _Text, each: Callable[[object], None]) -> Streamed:
     text.take("[")
     if text.next_char() == "]":
         text.pos += 1
-        return 0
+        return Streamed(0)
     count = 0
     while True:
         each(text.value())
         count += 1
         if text.take(",]") == "]":
-            return count
+            return Streamed(count)

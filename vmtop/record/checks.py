@@ -57,6 +57,12 @@ class MemberChecks:
             if self._chunks[j] == _UNCHECKED:
                 self._chunks[j] = _SOUND
 
+    def keyframe(self, keyframe: int, label: str) -> None:
+        """The member of sample ``keyframe``'s keyframe alone (``span`` checks the
+        samples' member too, which reading them back checks anyway: ``chunk_sound``)."""
+        k = bisect_right(self.index.keyframes, keyframe) - 1
+        self._check(self._keyframes, k, self.keyframe_offsets[keyframe], label)
+
     def span(self, keyframe: int, target: int, label: str) -> None:
         """Before sample ``target`` is rebuilt from the keyframe of sample ``keyframe``:
         the keyframe's member and the members of the samples from it to ``target``."""
