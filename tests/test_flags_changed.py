@@ -242,9 +242,15 @@ int main(void) {
     if (mprotect(b, 64 * KiB, PROT_READ | PROT_WRITE)) return 1;
     memset(a, 1, 64 * KiB);
     memset(b, 1, 64 * KiB);
+    /* Each call made once before: the pages of libc's code and data they fault in
+     * are in before vmtop looks, and a command later changes its region's flags and
+     * nothing else (the map then reads the same: only VmFlags tell). */
+    char word[32], which[8];
+    sscanf("warm A", "%31s %7s", word, which);
+    if (!mlock(a, 64 * KiB)) munlock(a, 64 * KiB);
+    madvise(b, 64 * KiB, MADV_DODUMP);
     printf("%p %p\n", (void *)a, (void *)b);
     fflush(stdout);
-    char word[32], which[8];
     while (scanf("%31s %7s", word, which) == 2) {
         char *r = which[0] == 'A' ? a : b;
         long rc = 0;

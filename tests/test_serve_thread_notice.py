@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from tests.test_thread_of_process import NOTICE, PID, TID, thread_tree
+from tests.test_thread_of_process import NOTICE, PID, TID, serve_started, thread_tree
 from vmtop import cli
 
 SHOWN = f"{NOTICE}: showing the process"  # the TUI's words for `vmtop TID`
@@ -27,21 +27,7 @@ SHOWN = f"{NOTICE}: showing the process"  # the TUI's words for `vmtop TID`
 
 def served_command(root, monkeypatch, pid: int = TID) -> str:
     """The shell command `vmtop --proc-root ROOT serve PID` hands textual-serve."""
-    server = pytest.importorskip("textual_serve.server", reason="textual-serve is not installed")
-    served = {}
-
-    class Started(Exception):
-        pass
-
-    class Server(server.Server):
-        def __init__(self, command, **kwargs) -> None:
-            served.update(kwargs, command=command)
-            raise Started
-
-    monkeypatch.setattr(server, "Server", Server)
-    with pytest.raises(Started):
-        cli.main(["--proc-root", str(root), "serve", "--port", "1", str(pid)])
-    return served["command"]
+    return serve_started(root, monkeypatch, pid)["command"]
 
 
 def test_serve_hands_its_visitors_the_notice(tmp_path, monkeypatch, capsys):

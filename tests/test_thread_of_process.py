@@ -144,10 +144,10 @@ async def test_the_tui_notice_is_shown(tmp_path):
             await pilot.pause(0.1)
 
 
-def test_serve_of_a_thread_serves_the_process(tmp_path, monkeypatch, capsys):
-    """Each visitor's vmtop is given the process's PID, and the page is named after it."""
+def serve_started(root, monkeypatch, pid: int = TID) -> dict:
+    """What `vmtop --proc-root ROOT serve PID` hands textual-serve's Server: its command
+    (the shell command each visitor's vmtop runs) and its other arguments."""
     server = pytest.importorskip("textual_serve.server", reason="textual-serve is not installed")
-    root = thread_tree(tmp_path)
     served = {}
 
     class Started(Exception):
@@ -160,7 +160,13 @@ def test_serve_of_a_thread_serves_the_process(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(server, "Server", Server)
     with pytest.raises(Started):
-        cli.main(["--proc-root", str(root), "serve", "--port", "1", str(TID)])
+        cli.main(["--proc-root", str(root), "serve", "--port", "1", str(pid)])
+    return served
+
+
+def test_serve_of_a_thread_serves_the_process(tmp_path, monkeypatch, capsys):
+    """Each visitor's vmtop is given the process's PID, and the page is named after it."""
+    served = serve_started(thread_tree(tmp_path), monkeypatch)
     assert served["title"] == f"vmtop {PID}"
     assert served["command"].endswith(f" {PID}")
     assert capsys.readouterr().err.count(NOTICE) == 1
