@@ -19,6 +19,7 @@ import argparse
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -75,9 +76,7 @@ def main() -> int:
                 f"output {runs[0]['sha'][:12]}"
             )
     if not args.keep:
-        for name in os.listdir(folder):
-            os.unlink(os.path.join(folder, name))
-        os.rmdir(folder)
+        shutil.rmtree(folder)
     return 0
 
 
