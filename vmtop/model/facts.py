@@ -29,8 +29,9 @@ class JavaFacts(NamedTuple):
     young_max: int | None = None
     old_max: int | None = None
     # The Java feature release (17, 21, 25: hsperfdata's
-    # java.vm.specification.version), which lays the collector's tables out
-    # (``java_gc_tables``); None: unknown, and every known layout is tried.
+    # java.vm.specification.version), which lays the collector's structures out
+    # (``java_gc_tables``, ``java_gc_whole``, ``java_zgc_tables``); None: unknown, and
+    # every known layout is tried.
     version: int | None = None
     # The heap's bytes committed now (hsperfdata: its generations' capacities); at
     # MaxHeapSize it is committed whole (-Xms = -Xmx): no part of it no-access. None:

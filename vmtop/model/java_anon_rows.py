@@ -1,7 +1,7 @@
-"""Anonymous regions of a JVM's map read for ``java_gc_tables`` and ``java_metaspace``:
-each region read once (of columns, a read makes a Region), and what the two ask of a
-region: whether it is free (anonymous, named by no rule), whether it has a glibc
-arena's shape."""
+"""Anonymous regions of a JVM's map read for the collector's finders (``java_gc_tables``,
+``java_gc_whole``, ``java_zgc_tables``) and ``java_metaspace``: each region read once (of
+columns, a read makes a Region), and what they ask of a region: whether it is free
+(anonymous, named by no rule), whether it has a glibc arena's shape."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""A HotSpot JVM's collector's data structures, found in its map
-(``java_native_regions`` names them).
+"""A HotSpot JVM's collector's tables, found in its map by their pattern of committed
+and no-access parts (``java_native_regions`` names them; ``java_gc_whole`` finds the
+structures committed whole by their size alone, ``java_zgc_tables`` ZGC's).
 
 The collector's data structures mirror the heap: tables of a byte for every 512 heap
 bytes (card tables, block offset tables) and bitmaps of a bit for every 8 or 4 (mark
@@ -15,40 +16,31 @@ generation (Serial's one entry longer); Shenandoah its marking bitmap (heap/32).
 pattern must be seen as many times as the collector makes the table, and only a
 committed edge may run on past it (a no-access one that does belongs to a bigger
 reservation, a glibc arena's); one with a glibc arena's shape is seen but not named.
-The JVM's release is not among the facts, so each layout is tried, and one is taken
-only where it alone explains the map (``collector_tables``). ZGC's mark stack space
-(JDK 17) is 8 GiB committed from its base in 32 MiB steps, and its page and
-forwarding tables two of 16 MiB committed whole (``zgc_granule_maps``: by their sizes
-alone, where the map leaves one reading); JDK 25's ZGC reserves no
-such space (NMT shows none: its mark stacks are malloc'd), and nothing of it has a pattern
-(its page table and generations' data are committed whole): so from 25 on, no table is
-looked for, and every one is seen (none could pass for a metaspace node).
+Where the JVM's release is not among the facts (``JavaFacts.version``: hsperfdata
+unread), each release's layout is tried, and one is taken only where it alone explains
+the map (``collector_tables``).
 With transparent huge pages (-XX:+UseTransparentHugePages) G1 and Shenandoah commit
 their tables of 2 MiB or more in 2 MiB pages: that layout is tried where no other
 explains the map.
-Structures committed whole have no pattern, and are left unnamed, but for G1's mark
-stack mapped away from the bitmaps (JDK 25 maps it anywhere): 32 MiB of rw-p, taken
-where it is the map's one free region of that size (``g1_lone_mark_stack``), or the
-one a little bigger that it tops, merged with what lies below (``g1_merged_mark_stack``);
-and Parallel's mark bitmap (heap/32 in JDK 17, heap/64 in JDK 25), taken the same way
-where it is 16 MiB or more (``parallel_lone_mark_bitmap``). Shenandoah's collection set map (a byte per region, indexed
-by address, so reserved from a low address up to the heap's end's byte: 254 MiB for
-a 1 GiB heap without compressed oops) is a table like the others; Shenandoah's second bitmap, never committed, is named only where it is the one
-no-access region of its size above no committed memory (JDK 17; JDK 25 maps it right
-below the first, where it merges with a glibc arena's no-access top); but for G1's
-tables over a heap committed whole (-Xms = -Xmx, or grown to its maximum): reserved one
-after the other and all committed, the kernel merges those placed side by side into
-regions of their summed sizes (JDK 17: 2 × heap/64 + 3 × heap/512, 38 MiB in all for
-1 GiB; JDK 25: heap/64 + 2 × heap/512, 20 MiB), taken where exactly one set of free
-rw-p regions of such sizes adds up to all of one layout's, of both layouts.
+Shenandoah's collection set map (a byte per region, indexed by address, so reserved
+from a low address up to the heap's end's byte: 254 MiB for a 1 GiB heap without
+compressed oops) is a table like the others; Shenandoah's second bitmap, never
+committed, is named only where it is the one no-access region of its size above no
+committed memory (JDK 17; JDK 25 maps it right below the first, where it merges with a
+glibc arena's no-access top).
+G1's tables over a heap committed whole (-Xms = -Xmx, or grown to its maximum) have no
+pattern: reserved one after the other and all committed, the kernel merges those
+placed side by side into regions of their summed sizes (JDK 17: 2 × heap/64 + 3 ×
+heap/512, 38 MiB in all for 1 GiB; JDK 25: heap/64 + 2 × heap/512, 20 MiB), taken
+where exactly one set of free rw-p regions of such sizes adds up to all of one
+layout's, of both layouts. G1's mark stack mapped away from the bitmaps is found by
+its size alone (``java_gc_whole``).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
 from itertools import combinations, product
-from operator import sub
 from typing import NamedTuple
 
 from vmtop.model.facts import JavaFacts
@@ -63,23 +55,20 @@ from vmtop.model.java_anon_rows import (
     merged,
     overlaps,
 )
-from vmtop.model.region_rows import END, INODE, PATH, PERMS, START, Patched
+from vmtop.model.java_gc_sizes import (
+    G1,
+    G1_MARK_STACK,
+    PARALLEL,
+    SERIAL,
+    SHENANDOAH,
+    align,
+    free_rw_of_size,
+    of_release,
+    region_sizes,
+)
+from vmtop.model.java_gc_whole import g1_lone_mark_stack
+from vmtop.model.region_rows import END, PERMS, START
 
-# The collectors as JavaFacts names them.
-G1, PARALLEL, SERIAL, SHENANDOAH, ZGC = "G1", "Parallel", "Serial", "Shenandoah", "Z"
-
-G1_MARK_STACK = 32 << 20  # MarkStackSize (4 Mi entries unless set or many GC threads)
-_ZGC_MARK_STACKS = 8 << 30  # ZMarkStackSpaceLimit
-_ZGC_MARK_STEP = 32 << 20  # ZMarkStackSpaceExpandSize
-# The release from which ZGC has no mark stack space (measured on 17 and 25 only: from
-# 18 to 24 it is looked for).
-_ZGC_NO_MARK_STACK_SPACE_FROM = 25
-# JDK 17 ZGC's two granule maps (page table, forwarding table), each of a pointer per 2
-# MiB of its address offset space, which is 4 TiB (2^42, its least) for a heap of up to
-# 256 GiB: 16 MiB. Measured on 17 only (JDK 25's generational ZGC maps other tables).
-_ZGC_GRANULE_MAPS_RELEASE = 17
-_ZGC_SMALL_OFFSET_SPACE = 1 << 42
-_ZGC_GRANULE_MAP = (_ZGC_SMALL_OFFSET_SPACE >> 21) * 8
 # More free rw-p regions of a size G1's tables committed whole can have than this: no
 # choice among them is made.
 _WHOLE_CANDIDATES_MAX = 12
@@ -90,17 +79,6 @@ _WHOLE_CANDIDATES_MAX = 12
 _G1_ONE_BITMAP_FROM = (20, 20)
 _NO_GUARD_CARD_BY = (18, 25)
 _LARGE_PAGE = 2 << 20  # a transparent huge page (x86-64)
-# Parallel's mark bitmap: two bits a heap word in JDK 17 (heap/32), one in JDK 25 (heap/64;
-# measured on 17 and 25 only); taken by its size alone from this size on (smaller rw-p
-# regions of an exact size are made by others too: a thread's stack of 8 MiB and more).
-_PARALLEL_BITMAP_ONE_BIT_BY = (18, 25)
-_LONE_BITMAP_MIN = 16 << 20
-# G1's mark stack merged with what lies right below it: at most this below it in the
-# region (3.2 MiB seen: thread stacks), and its top on this boundary (Linux 6.7 and
-# later put an anonymous mapping of a multiple of 2 MiB on a 2 MiB boundary; before,
-# it is left unnamed).
-_MERGED_BELOW_MAX = 4 << 20
-_MARK_STACK_ALIGN = 2 << 20
 # Shenandoah's collection set map is looked for only with a no-access part this big.
 _CSET_GAP_MIN = 1 << 20
 _NO_END = 1 << 64  # sorts after any end: (lo, _NO_END) bisects past parts starting at lo
@@ -171,116 +149,6 @@ def _with_lone_mark_stack(rows: AnonRows, found: list[tuple[int, int]]) -> list[
     """G1's tables ``found``, and its mark stack where it lies on its own."""
     lone = g1_lone_mark_stack(rows)
     return found if not lone or overlaps(lone[0], found) else [*found, *lone]
-
-
-def _free_rw_of_size(rows: AnonRows, sizes, size: int) -> Iterator:
-    """The free rw-p rows of exactly ``size`` bytes (``sizes``: ``_region_sizes``;
-    usually no region has the size, and the search is in C)."""
-    for at in _indexes_of(sizes, size):
-        r = rows[at]
-        if r[PERMS] == RW and free(r):
-            yield r
-
-
-def g1_lone_mark_stack(rows: AnonRows) -> list[tuple[int, int]]:
-    """G1's mark stack mapped on its own: 32 MiB, reserved and committed whole after
-    the mark bitmaps, right below them where there is room (``_g1_mark_stack``), else
-    wherever mmap puts it (JDK 25: anywhere). Taken where the map has exactly one free
-    rw-p region of its size: on 31 JVMs of G1 (JDK 17 and 25, NMT's account) every
-    such region was G1's (its mark stack; with a heap of 2 GiB or 16 GiB, a mark
-    bitmap or a table committed whole has that size too: its data all the same); none
-    else makes one (a glibc arena is 64 MiB, a malloc'd block a page more than it was
-    asked for, a metaspace node 64 MiB). Nothing where there are two."""
-    sizes = _region_sizes(rows)
-    found = []
-    for r in _free_rw_of_size(rows, sizes, G1_MARK_STACK):
-        found.append((r[START], r[END]))
-        if len(found) > 1:
-            return []
-    return found
-
-
-def parallel_lone_mark_bitmap(
-    rows: AnonRows, java: JavaFacts, heap_size: int | None
-) -> list[tuple[int, int]]:
-    """Parallel's mark bitmap (ParMarkBitMap), reserved and committed whole for the
-    heap (``heap_size``, or each of ``java.heap_sizes`` where the heap is not named):
-    heap/32 in JDK 17, heap/64 in JDK 25. Taken where the map has exactly one free rw-p
-    region of such a size, 16 MiB or more: on JDK 17 and 25, with NMT's account, every
-    such region of a Parallel JVM was its bitmap (a glibc arena is 64 MiB, a malloc'd
-    block a page more than it was asked for; Parallel has no G1 mark stack). Not where
-    the kernel merged it with a neighbour (one region of another size), nor where it
-    has a glibc arena's shape (64 MiB at that boundary, a 2 GiB heap's in JDK 17: an
-    arena's heap used up looks the same), seen but left as it is."""
-    heaps = (heap_size,) if heap_size else java.heap_sizes
-    sizes = set()
-    for heap in heaps:
-        for (size,) in _of_release(
-            java.version, [heap // 32], [heap // 64], _PARALLEL_BITMAP_ONE_BIT_BY
-        ):
-            if _align(size) >= _LONE_BITMAP_MIN:
-                sizes.add(_align(size))
-    region_sizes = _region_sizes(rows) if sizes else []
-    found = []
-    for size in sorted(sizes):
-        for r in _free_rw_of_size(rows, region_sizes, size):
-            found.append((r[START], r[END]))
-            if len(found) > 1:
-                return []
-    if found:
-        k = rows.containing(found[0][0])
-        if k is not None and arena_shaped(rows, k, k, *found[0]):
-            return []
-    return found
-
-
-def g1_merged_mark_stack(rows: AnonRows) -> list[tuple[int, int]]:
-    """G1's mark stack mapped on its own, its base merged by the kernel with committed
-    memory right below it (a thread's stack, malloc'd blocks): one free rw-p region a
-    little bigger than the stack (up to ``_MERGED_BELOW_MAX`` more), the stack its top,
-    on a 2 MiB boundary (``_MARK_STACK_ALIGN``). The region, taken where it is the
-    map's one such region and no anonymous rw-p region is the stack's size alone (where
-    one is, that is the stack, named or not); else nothing. On 11 JVMs of G1 (JDK 17 and
-    25, NMT's account) with 1 to 3.2 MiB below the stack in its region, each was found,
-    and nothing else."""
-    sizes = _region_sizes(rows)
-    if any(_anonymous_rw(rows[i]) for i in _indexes_of(sizes, G1_MARK_STACK)):
-        return []
-    low, high = G1_MARK_STACK, G1_MARK_STACK + _MERGED_BELOW_MAX
-    found = []
-    for i, size in enumerate(sizes):
-        if low < size <= high:
-            r = rows[i]
-            if r[PERMS] == RW and free(r) and not r[END] % _MARK_STACK_ALIGN:
-                found.append((r[START], r[END]))
-                if len(found) > 1:
-                    return []
-    return found
-
-
-def _anonymous_rw(r) -> bool:
-    return r[PERMS] == RW and not r[PATH] and not r[INODE]
-
-
-def _indexes_of(sizes: list[int], size: int) -> Iterator[int]:
-    at = -1
-    while True:
-        try:
-            at = sizes.index(size, at + 1)
-        except ValueError:
-            return
-        yield at
-
-
-def _region_sizes(rows: AnonRows) -> list[int]:
-    """The size of every region of the map, without reading it whole (of columns:
-    from the start and end columns)."""
-    regions = rows.regions
-    if isinstance(regions, Patched):
-        starts, ends = regions.base.starts, regions.base.ends
-    else:
-        starts, ends = [r[START] for r in regions], [r[END] for r in regions]
-    return list(map(sub, ends, starts))
 
 
 def _shenandoah_aux_bitmap(
@@ -362,7 +230,7 @@ def _gc_layouts(
         tables = _scaled(committed, 0, size, 512, size // 512, page=page)
         page = large_page if large_page and size // 64 >= large_page else PAGE
         bitmap = _scaled(committed, 0, size, 64, size // 64, page=page)
-        return _of_release(
+        return of_release(
             java.version,
             [Table(size // 512, 3, tables), Table(size // 64, 2, bitmap, True)],
             [Table(size // 512, 2, tables), Table(size // 64, 1, bitmap, True)],
@@ -382,19 +250,19 @@ def _gc_layouts(
         return None
     # The card table: a byte per 512 heap bytes (JDK 17: and one more, a guard card
     # whose page is committed).
-    guarded = _align(size // 512 + 1)
+    guarded = align(size // 512 + 1)
     guarded_parts = merged((*_scaled(committed, 0, size, 512, guarded), (guarded - PAGE, guarded)))
-    cards = _align(size // 512)
-    starts = starts_then = _align(old // 512)
+    cards = align(size // 512)
+    starts = starts_then = align(old // 512)
     if c == PARALLEL:  # the old generation at the heap's base; its object start array
         start_parts = start_parts_now = _scaled(committed, 0, old, 512, starts)
     else:  # Serial: the young generation first; its block offset table (JDK 17: one
         # entry more, reserved and committed: a page more where old/512 fills its pages,
         # -Xmx3g's 2 GiB old generation)
-        starts_then = _align(old // 512 + 1)
+        starts_then = align(old // 512 + 1)
         start_parts = _scaled(committed, young, size, 512, starts_then, extra=1)
         start_parts_now = _scaled(committed, young, size, 512, starts)
-    return _of_release(
+    return of_release(
         java.version,
         [Table(guarded, 1, guarded_parts), Table(starts_then, 1, start_parts)],  # (cards first)
         [
@@ -418,21 +286,8 @@ def _shenandoah_cset_map(heap: HeapSpan) -> Table:
     size = heap.end - heap.base
     region = min(max(size // 2048, 256 << 10), 32 << 20)
     shift = region.bit_length() - 1
-    end = _align(heap.end >> shift)
+    end = align(heap.end >> shift)
     return Table(end, 1, merged(((0, PAGE), ((heap.base >> shift) // PAGE * PAGE, end))))
-
-
-def _of_release(
-    version: int | None, old: list[Table], new: list[Table], new_from: tuple[int, int]
-) -> list[list[Table]]:
-    """The layouts a JVM of ``version`` can have: JDK 17's (``old``) before
-    ``new_from[0]``, JDK 25's from ``new_from[1]`` on, both where the release is
-    between (where the layout changed is not measured) or not known."""
-    if version is not None and version < new_from[0]:
-        return [old]
-    if version is not None and version >= new_from[1]:
-        return [new]
-    return [old, new]
 
 
 def _scaled(
@@ -445,7 +300,7 @@ def _scaled(
         a, b = max(a, lo), min(b, hi)
         if a < b:
             start = (a - lo) // factor // page * page
-            parts.append((start, min(size, _align(-(-(b - lo) // factor) + extra, page))))
+            parts.append((start, min(size, align(-(-(b - lo) // factor) + extra, page))))
     return merged(parts)
 
 
@@ -545,10 +400,10 @@ def _g1_tables_committed_whole(rows: AnonRows, layouts: list[list[Table]]) -> li
     for i, j, k in product(range(most_i + 1), range(most_j + 1), range(2)):
         if i or j:  # (a region of the stack alone, 32 MiB of anything, says nothing)
             shapes.setdefault(i * bitmap + j * table + k * G1_MARK_STACK, []).append((i, j, k))
-    sizes = _region_sizes(rows)
+    sizes = region_sizes(rows)
     found: list[tuple[int, int, list[tuple[int, int, int]]]] = []
     for size, made_of in shapes.items():
-        for r in _free_rw_of_size(rows, sizes, size):
+        for r in free_rw_of_size(rows, sizes, size):
             found.append((r[START], r[END], made_of))
             if len(found) > _WHOLE_CANDIDATES_MAX:
                 return []
@@ -579,66 +434,3 @@ def _g1_mark_stack(rows: AnonRows, bitmaps: int) -> list[tuple[int, int]]:
     if r[START] != bitmaps - G1_MARK_STACK or r[PERMS] != RW or not free(r):
         return []
     return [(bitmaps - G1_MARK_STACK, bitmaps)]
-
-
-def zgc_tables(
-    rows: AnonRows, java: JavaFacts, no_access: list[tuple[int, int, int]]
-) -> tuple[list[tuple[int, int]], bool]:
-    """ZGC's structures found, and whether every one that has a pattern was seen: its
-    mark stack space, before JDK 25 (where it is not seen, or seen twice, its committed
-    base could pass for a metaspace node); from 25 on, nothing to find, all seen."""
-    if java.version is not None and java.version >= _ZGC_NO_MARK_STACK_SPACE_FROM:
-        return [], True
-    found = zgc_mark_stacks(rows, no_access)
-    complete = len(found) == 1
-    if java.version == _ZGC_GRANULE_MAPS_RELEASE:
-        found += zgc_granule_maps(rows, java, found)
-    return found, complete
-
-
-def zgc_granule_maps(
-    rows: AnonRows, java: JavaFacts, taken: list[tuple[int, int]]
-) -> list[tuple[int, int]]:
-    """JDK 17 ZGC's page table and forwarding table: a pointer for every 2 MiB granule
-    of its address offset space (4 TiB for a heap up to 256 GiB, 16 times the heap
-    rounded up to a power of two, 4 TiB at least), so 16 MiB each, mapped and committed
-    whole, apart or side by side (one region of 32 MiB). Taken where the map's free rw-p
-    regions of those sizes make the two in one way only: two of 16 MiB and none of 32,
-    or one of 32 and none of 16 (on JDK 17, NMT's account: both, 1 GiB to 6 GiB heaps);
-    one merged with anything else leaves both unnamed. Regions in ``taken`` (the mark
-    stack space, its committed base 32 MiB) are not counted."""
-    if not java.heap_sizes or max(java.heap_sizes) > _ZGC_SMALL_OFFSET_SPACE // 16:
-        return []
-    sizes = _region_sizes(rows)
-    apart, side_by_side = [
-        [
-            (r[START], r[END])
-            for r in _free_rw_of_size(rows, sizes, size)
-            if not overlaps((r[START], r[END]), taken)
-        ]
-        for size in (_ZGC_GRANULE_MAP, 2 * _ZGC_GRANULE_MAP)
-    ]
-    if (len(apart), len(side_by_side)) in ((2, 0), (0, 1)):
-        return apart + side_by_side
-    return []
-
-
-def zgc_mark_stacks(rows: AnonRows, no_access: list[tuple[int, int, int]]) -> list[tuple[int, int]]:
-    """ZGC's mark stack space: 8 GiB, committed from its base in 32 MiB steps; taken
-    where a no-access region ends it exactly with committed memory below it, and only
-    once (a committed base merged with a neighbour below is not named)."""
-    found = []
-    for i, start, end in no_access:
-        used = _ZGC_MARK_STACKS - (end - start)
-        if used <= 0 or used % _ZGC_MARK_STEP or not i:
-            continue
-        below = rows[i - 1]
-        if below[END] != start or below[START] > start - used or below[PERMS] != RW:
-            continue
-        if free(rows[i]) and anonymous(below):
-            found.append((start - used, end))
-    return found if len(found) == 1 else []
-
-
-def _align(n: int, page: int = PAGE) -> int:
-    return -(-n // page) * page

@@ -18,7 +18,8 @@ from typing import NamedTuple
 
 from vmtop.model import kinds
 from vmtop.model.facts import JavaFacts
-from vmtop.model.java_gc_tables import G1, G1_MARK_STACK, HeapSpan
+from vmtop.model.java_gc_sizes import G1, G1_MARK_STACK
+from vmtop.model.java_gc_tables import HeapSpan
 from vmtop.model.region import Region
 from vmtop.model.region_rows import END, INODE, OBJECT, PATH, PERMS, START, TID, relabel
 

@@ -5,8 +5,9 @@ around them, so a region is named only where the map's shape leaves no doubt, an
 if it lies wholly inside what was found (the kernel merges a reservation's committed
 edge with a neighbour's rw-p memory: such a region is partly something else, and never
 named). ``java_gc_tables`` finds the collector's tables by their pattern of committed
-parts, which mirrors the heap's; ``java_metaspace`` finds metaspace's 64 MiB nodes, but
-only while nothing that could pass for one is left unnamed.
+parts, which mirrors the heap's, ``java_gc_whole`` its structures committed whole by
+their size alone, ``java_zgc_tables`` ZGC's; ``java_metaspace`` finds metaspace's 64
+MiB nodes, but only while nothing that could pass for one is left unnamed.
 
 Checked against the JVM's own account (NMT) on OpenJDK 17.0.15: every collector, heaps
 of 64 MiB to 40 GiB, CDS and compressed class pointers off, programs loading 3000
@@ -22,19 +23,15 @@ from collections.abc import MutableSequence
 from vmtop.model import kinds
 from vmtop.model.facts import JavaFacts
 from vmtop.model.java_anon_rows import RW, AnonRows, free, merged, overlapping, overlaps
-from vmtop.model.java_gc_tables import (
-    G1,
-    G1_MARK_STACK,
-    PARALLEL,
-    ZGC,
-    HeapSpan,
-    collector_tables,
+from vmtop.model.java_gc_sizes import G1, G1_MARK_STACK, PARALLEL, ZGC
+from vmtop.model.java_gc_tables import HeapSpan, collector_tables
+from vmtop.model.java_gc_whole import (
     g1_lone_mark_stack,
     g1_merged_mark_stack,
     parallel_lone_mark_bitmap,
-    zgc_tables,
 )
 from vmtop.model.java_metaspace import NODE, metaspace_nodes
+from vmtop.model.java_zgc_tables import zgc_tables
 from vmtop.model.region import Region
 from vmtop.model.region_rows import END, KIND, OBJECT, PERMS, START, TID, relabel
 
