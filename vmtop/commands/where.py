@@ -24,8 +24,11 @@ def cmd_where(procfs, args: argparse.Namespace, out: TextIO | None = None) -> in
     from vmtop.procfs.snapshot import take_snapshot
 
     out = out if out is not None else sys.stdout
-    # maps is enough (no resident figures needed) and far cheaper than smaps.
-    snapshot = take_snapshot(procfs, args.pid, smaps=False)
+    # maps is enough (no resident figures needed) and far cheaper than smaps. A live
+    # one is read in pieces into columns (a Region made only for the rows looked at):
+    # a million regions held as Regions and their whole text were 600 MB. A copied
+    # tree's is read whole, for its check of malformed lines.
+    snapshot = take_snapshot(procfs, args.pid, smaps=False, keep_text=not procfs.is_live)
     elf_files = ProcessElfFiles(procfs)
     results = [where(snapshot, address, elf_files) for address in args.addresses]
     # A guard region's page is mapped, with the region's permissions: only pagemap says.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import islice
 from typing import TextIO
 
 from vmtop.model.region import Snapshot
@@ -111,13 +112,14 @@ class JsonWriter:
         sections = section_names(snapshot, self.procfs, self.cache)
         if not self.sysv:
             self.sysv = sysv_table(self.procfs, snapshot.info.pid, snapshot.regions)
-        texts = _region_texts(snapshot, sections, self.sysv)
-        if not texts:
-            return
-        if self.written:
-            self.out.write(", ")
-        self.out.write(", ".join(texts))
-        self.written += len(texts)
+        # A chunk of regions at a time: all of a replayed million's texts at once were
+        # 850 MB, with their joined copy (the streamed read's pieces are small anyway).
+        rows = zip(snapshot.regions, sections, strict=True)
+        while texts := _region_texts(snapshot, islice(rows, TEXT_CHUNK), self.sysv):
+            if self.written:
+                self.out.write(", ")
+            self.out.write(", ".join(texts))
+            self.written += len(texts)
         if self.procfs is not None:
             # A piece's objects are its own; one of an earlier piece is not listed again.
             known = set(self.objects)
@@ -142,7 +144,12 @@ _TEXT = (
 )
 
 
-def _region_texts(snapshot: Snapshot, sections, sysv=None) -> list[str]:
+# Regions serialised together, then written: a chunk's texts are what is held.
+TEXT_CHUNK = 4096
+
+
+def _region_texts(snapshot: Snapshot, rows, sysv=None) -> list[str]:
+    """The JSON text of each (region, its section names) of ``rows``."""
     from vmtop.output.fields import smaps_record_part
 
     quoted: dict = {}
@@ -157,7 +164,7 @@ def _region_texts(snapshot: Snapshot, sections, sysv=None) -> list[str]:
     tails: dict[int, tuple[dict, str]] = {}
     out = []
     append = out.append
-    for r, names in zip(snapshot.regions, sections, strict=True):
+    for r, names in rows:
         part = smaps_record_part(snapshot, r)
         entry = tails.get(id(part))
         if entry is None or entry[0] is not part:
