@@ -195,7 +195,9 @@ def test_threshold_option_is_parsed_for_the_tui(monkeypatch):
     monkeypatch.setattr(
         cli,
         "run_tui",
-        lambda procfs, pid, settings=None: seen.update(pid=pid, threshold=settings.threshold) or 0,
+        lambda procfs, pid, settings=None, notices=(): (
+            seen.update(pid=pid, threshold=settings.threshold) or 0
+        ),
     )
     assert cli.main(["--threshold", "16384", "4242"]) == 0
     assert seen == {"pid": 4242, "threshold": 16384}
