@@ -337,7 +337,7 @@ def test_kind_totals_with_some_figures_missing(maps, figures, no_figures):
     edits=st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from(["rss", "drop", "kind"]))),
 )
 def test_recording_deltas_of_columns_are_those_of_tuples(maps, edits):
-    from vmtop.record.writer import region_delta
+    from vmtop.record.region_delta import region_delta
 
     old = classify_regions(parse_smaps(smaps_of(maps, [4, 8])))
     new = list(old)

@@ -386,6 +386,26 @@ class RegionColumns(Sequence):
         )
 
 
+class ColumnRows(Sequence):
+    """The regions of ``regions`` (columns) at the rows ``order`` (filtered, sorted,
+    changed): a Region made for each when it is looked at, none held."""
+
+    def __init__(self, regions: RegionColumns, order: Sequence[int]) -> None:
+        self.regions = regions
+        self.order = order
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self.regions[k] for k in self.order[i]]
+        return self.regions[self.order[i]]
+
+    def __iter__(self) -> Iterator[Region]:
+        return map(self.regions.__getitem__, self.order)
+
+
 def _patched(column, typecode: str, values: dict[int, int], fresh: bool = False):
     """``column`` with these values at these indexes: itself when it holds them all
     already, else a copy (``fresh``: a new array of ours, patched in place)."""

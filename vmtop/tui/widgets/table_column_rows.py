@@ -11,7 +11,7 @@ from operator import ge, ne, sub
 
 from vmtop.model.column_steps import chunked_extend, where_pair
 from vmtop.model.columns import FIGURES as COLUMN_FIGURES
-from vmtop.model.columns import RegionColumns
+from vmtop.model.columns import ColumnRows, RegionColumns
 from vmtop.tui.sampler import RegionChange
 from vmtop.tui.widgets.table_rows import (
     FIGURES,
@@ -27,25 +27,9 @@ from vmtop.tui.widgets.table_rows import (
 )
 
 
-class RowsOf(Sequence):
+class RowsOf(ColumnRows):
     """Rows that are regions of columns picked by index (filtered, sorted): a Region
     is made for the rows on screen only."""
-
-    def __init__(self, regions: RegionColumns, order: array) -> None:
-        self.regions = regions
-        self.order = order
-
-    def __len__(self) -> int:
-        return len(self.order)
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self.regions[k] for k in self.order[i]]
-        return self.regions[self.order[i]]
-
-    def __iter__(self):
-        regions = self.regions
-        return (regions[k] for k in self.order)
 
     def row_of_start(self, start: int) -> int | None:
         """The row showing the region that starts at ``start``, if shown."""
